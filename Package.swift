@@ -1,0 +1,37 @@
+// swift-tools-version: 6.1
+// hj212: a test bench for HJ 212 networking of pollution-source monitoring equipment.
+// No package dependencies by design: only the Swift toolchain and small targets of our own.
+import PackageDescription
+
+let package = Package(
+    name: "hj212",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "hj212", targets: ["hj212"]),
+        .library(name: "HJ212", targets: ["HJ212"]),
+    ],
+    targets: [
+        // The protocol layer: frames, CRC, data segment, dictionary, dialects, validation. Pure, no I/O.
+        .target(
+            name: "HJ212",
+            plugins: [.plugin(name: "EmbedProfilesPlugin")]
+        ),
+        // The command-line interface: argument parsing, terminal output, exit codes.
+        .target(name: "HJ212CLI", dependencies: ["HJ212"]),
+        .executableTarget(name: "hj212", dependencies: ["HJ212CLI"]),
+
+        // Build-time embedding of Profiles/ (code tables, templates) into the HJ212 module,
+        // so that the binary works without the source tree and Profiles/ stays the one source of truth.
+        .executableTarget(name: "ProfileEmbedder", path: "Sources/ProfileEmbedder"),
+        .plugin(
+            name: "EmbedProfilesPlugin",
+            capability: .buildTool(),
+            dependencies: ["ProfileEmbedder"],
+            path: "Sources/EmbedProfilesPlugin"
+        ),
+
+        .testTarget(name: "HJ212Tests", dependencies: ["HJ212"]),
+        .testTarget(name: "HJ212CLITests", dependencies: ["HJ212CLI", "HJ212"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

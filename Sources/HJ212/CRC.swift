@@ -1,0 +1,118 @@
+/// The HJ 212 checksum ("ANSI CRC16", HJ 212-2017 Appendix A) and the CRC-16/MODBUS variants
+/// that some field devices send instead.
+///
+/// HJ 212 folds each byte in with `crc = (crc >> 8) ^ byte` and then shifts out 8 bits with the
+/// reflected polynomial 0xA001. The old low byte is discarded, so the result is always an entry of
+/// the reflected-0xA001 table: one table lookup per byte.
+///
+/// ```swift
+/// CRC.hj212(Array("123456789".utf8))   // 0x2F80
+/// CRC.modbus(Array("123456789".utf8))  // 0x4B37
+/// ```
+public enum CRC {
+    /// The reflected CRC-16 table for polynomial 0xA001 (T[0]=0000, T[1]=C0C1, ...).
+    static let table: [UInt16] = (0..<256).map { index in
+        var crc = UInt16(index)
+        for _ in 0..<8 { crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xA001 : crc >> 1 }
+        return crc
+    }
+
+    /// The HJ 212 CRC of `bytes` (the data segment only).
+    public static func hj212<C: Collection>(_ bytes: C) -> UInt16 where C.Element == UInt8 {
+        if let fast = bytes.withContiguousStorageIfAvailable({ hj212(buffer: $0) }) { return fast }
+        return hj212(buffer: Array(bytes))
+    }
+
+    static func hj212(buffer: UnsafeBufferPointer<UInt8>) -> UInt16 {
+        table.withUnsafeBufferPointer { t in
+            var crc: UInt16 = 0xFFFF
+            for byte in buffer { crc = t[Int(UInt8(truncatingIfNeeded: crc >> 8) ^ byte)] }
+            return crc
+        }
+    }
+
+    static func hj212(buffer: [UInt8]) -> UInt16 { buffer.withUnsafeBufferPointer { (b: UnsafeBufferPointer<UInt8>) in hj212(buffer: b) } }
+
+    /// CRC-16/MODBUS (init 0xFFFF, reflected 0xA001, no final XOR), as some field devices send.
+    public static func modbus<C: Collection>(_ bytes: C) -> UInt16 where C.Element == UInt8 {
+        table.withUnsafeBufferPointer { t in
+            var crc: UInt16 = 0xFFFF
+            for byte in bytes { crc = (crc >> 8) ^ t[Int(UInt8(truncatingIfNeeded: crc) ^ byte)] }
+            return crc
+        }
+    }
+
+    /// The bit-by-bit HJ 212 CRC exactly as the standard's step list reads. Slow; the baseline
+    /// for benchmarks and the oracle for tests of the table-driven form.
+    public static func hj212BitwiseReference<C: Collection>(_ bytes: C) -> UInt16 where C.Element == UInt8 {
+        var crc: UInt16 = 0xFFFF
+        for byte in bytes {
+            crc = (crc >> 8) ^ UInt16(byte)
+            for _ in 0..<8 {
+                let lsb = crc & 1
+                crc >>= 1
+                if lsb != 0 { crc ^= 0xA001 }
+            }
+        }
+        return crc
+    }
+
+    /// Upper-case four-digit hex, the form HJ 212 prescribes ("%04X").
+    public static func hex(_ value: UInt16) -> String {
+        String(decoding: hexBytes(value), as: UTF8.self)
+    }
+
+    /// The four ASCII hex digits of `value`, upper case, high byte first.
+    @inlinable
+    public static func hexBytes(_ value: UInt16) -> [UInt8] {
+        let digits: StaticString = "0123456789ABCDEF"
+        return digits.withUTF8Buffer { d in
+            [d[Int(value >> 12)], d[Int((value >> 8) & 0xF)], d[Int((value >> 4) & 0xF)], d[Int(value & 0xF)]]
+        }
+    }
+
+    /// Parses four ASCII hex digits (either case). Returns nil unless all four are hex digits.
+    @inlinable
+    public static func parseHex<C: Collection>(_ bytes: C) -> UInt16? where C.Element == UInt8 {
+        guard bytes.count == 4 else { return nil }
+        var value: UInt16 = 0
+        for byte in bytes {
+            guard let digit = hexDigitValue(byte) else { return nil }
+            value = value << 4 | UInt16(digit)
+        }
+        return value
+    }
+
+    @inlinable
+    static func hexDigitValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte &- UInt8(ascii: "0")
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte &- UInt8(ascii: "A") &+ 10
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte &- UInt8(ascii: "a") &+ 10
+        default: return nil
+        }
+    }
+
+    /// Which checksum a declared value matches, tried in the order field devices are seen to use.
+    public enum Match: String, Sendable, Equatable {
+        /// The HJ 212 CRC, as the standard prescribes.
+        case hj212
+        /// CRC-16/MODBUS printed high byte first.
+        case modbus
+        /// CRC-16/MODBUS printed low byte first (21 of 50 packets in one public field capture).
+        case modbusSwapped = "modbus-swapped"
+        /// Matches nothing: corruption.
+        case none
+    }
+
+    /// Classifies a declared CRC against the segment.
+    public static func match<C: Collection>(declared: UInt16, segment: C) -> (computed: UInt16, match: Match)
+    where C.Element == UInt8 {
+        let computed = hj212(segment)
+        if declared == computed { return (computed, .hj212) }
+        let mb = modbus(segment)
+        if declared == mb { return (computed, .modbus) }
+        if declared == mb.byteSwapped { return (computed, .modbusSwapped) }
+        return (computed, .none)
+    }
+}

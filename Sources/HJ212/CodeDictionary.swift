@@ -1,0 +1,229 @@
+/// The code tables of a dialect: factors (Appendix B), ST, CN, QnRtn, ExeRtn, data flags,
+/// field names (Table 4) and enumerated values, loaded from `Profiles/dialects/`.
+///
+/// ```swift
+/// let dictionary = try CodeDictionary.builtin(.hj2017)
+/// dictionary.factor("w01018")?.label    // "w01018 化学需氧量 Chemical oxygen demand (COD), mg/L"
+/// dictionary.command("2011")?.nameZh    // "取污染物实时数据 / 上传污染物实时数据"
+/// ```
+public struct CodeDictionary: Sendable {
+    /// A monitoring factor or information code (Appendix B).
+    public struct Factor: Sendable, Hashable {
+        public var code: String
+        public var table: String
+        public var nameZh: String
+        public var nameEn: String
+        public var unit: String
+        public var unitZh: String
+        public var couUnit: String
+        public var couUnitZh: String
+        public var type: NumberType?
+        public var typeText: String
+        public var code2005: String
+        public var note: String
+
+        /// `w01018 化学需氧量 Chemical oxygen demand (COD), mg/L`
+        public var label: String {
+            "\(code) \(nameZh) \(nameEn)" + (unit.isEmpty ? "" : ", \(unit)")
+        }
+    }
+
+    /// A command code (Table 9) and what it is in each direction.
+    public struct Command: Sendable, Hashable {
+        public var cn: String
+        /// What the packet is when the platform sends it: request, notification, interaction, or empty.
+        public var down: String
+        /// What it is when the logger sends it: upload, notification, interaction, or empty.
+        public var up: String
+        public var nameZh: String
+        public var nameEn: String
+    }
+
+    /// A code with a Chinese and English name (ST, QnRtn, ExeRtn, data flags, classes, values).
+    public struct Entry: Sendable, Hashable {
+        public var code: String
+        public var nameZh: String
+        public var nameEn: String
+        /// A further column where the table has one (ST category, data-flag class).
+        public var extra: String
+    }
+
+    /// A field name of Table 3 or Table 4.
+    public struct FieldInfo: Sendable, Hashable {
+        public var name: String
+        /// header, plain (a CP key alone) or suffix (after `code-`).
+        public var scope: String
+        public var nameZh: String
+        public var nameEn: String
+        public var width: String
+        public var note: String
+    }
+
+    public private(set) var dialect: Dialect
+    public private(set) var factors: [String: Factor] = [:]
+    /// Factors whose code has `x` placeholders (`e101xx`, `i3331x`).
+    public private(set) var factorPatterns: [Factor] = []
+    public private(set) var systems: [String: Entry] = [:]
+    public private(set) var commands: [String: Command] = [:]
+    public private(set) var qnRtn: [String: Entry] = [:]
+    public private(set) var exeRtn: [String: Entry] = [:]
+    public private(set) var dataFlags: [String: Entry] = [:]
+    /// Header fields (Table 3) and plain CP keys (Table 4), by name.
+    public private(set) var fields: [String: FieldInfo] = [:]
+    /// Field names used after `code-` (`Rtd`, `Avg`, `Flag`, `Info`, …), by name.
+    public private(set) var suffixFields: [String: FieldInfo] = [:]
+    /// Enumerated values by code (`i12001`, `SB-RS`), then by value.
+    public private(set) var infoValues: [String: [String: Entry]] = [:]
+    public private(set) var classes: [String: [String: Entry]] = [:]
+
+    /// Looks up a factor by exact code, then by placeholder pattern, then case-insensitively
+    /// (Appendix B prints `I33400` with a capital I).
+    public func factor(_ code: String) -> Factor? {
+        if let exact = factors[code] { return exact }
+        for pattern in factorPatterns where CodeDictionary.matches(pattern: pattern.code, code) { return pattern }
+        if let folded = factorsFolded[code.lowercased()] { return folded }
+        return nil
+    }
+
+    public func command(_ cn: String) -> Command? { commands[cn] }
+    public func system(_ st: String) -> Entry? { systems[st] }
+    public func field(_ name: String) -> FieldInfo? { fields[name] }
+
+    private var factorsFolded: [String: Factor] = [:]
+
+    /// `x` is a digit placeholder only in working-condition and information codes (`e101xx`, `i3331x`);
+    /// elsewhere it is a letter (`LMx`).
+    static func isPattern(_ code: String) -> Bool {
+        guard let first = code.first, "egi".contains(first) else { return false }
+        return code.contains("x")
+    }
+
+    static func matches(pattern: String, _ code: String) -> Bool {
+        let p = Array(pattern.utf8), c = Array(code.utf8)
+        guard p.count == c.count else { return false }
+        for (pb, cb) in zip(p, c) {
+            if pb == UInt8(ascii: "x") {
+                guard cb &- 48 < 10 else { return false }
+            } else if pb != cb {
+                return false
+            }
+        }
+        return true
+    }
+
+    // MARK: Loading
+
+    /// The built-in tables of a dialect (2017 base, with the 2005 or 2025 overlay).
+    public static func builtin(_ dialect: Dialect) throws -> CodeDictionary {
+        try load(dialect, from: .builtin)
+    }
+
+    /// The built-in tables, cached; a broken built-in profile is a build defect caught by the tests.
+    public static func shared(_ dialect: Dialect) -> CodeDictionary {
+        switch dialect {
+        case .hj2005: return cached2005
+        case .hj2025: return cached2025
+        case .hj2017, .unknown: return cached2017
+        }
+    }
+    private static let cached2005 = (try? builtin(.hj2005)) ?? CodeDictionary(dialect: .hj2005)
+    private static let cached2017 = (try? builtin(.hj2017)) ?? CodeDictionary(dialect: .hj2017)
+    private static let cached2025 = (try? builtin(.hj2025)) ?? CodeDictionary(dialect: .hj2025)
+
+    init(dialect: Dialect) { self.dialect = dialect }
+
+    /// Loads a dialect's tables from a profile store. Every file is checked; an error names
+    /// the file, the line and what was expected.
+    public static func load(_ dialect: Dialect, from store: ProfileStore) throws -> CodeDictionary {
+        var d = CodeDictionary(dialect: dialect)
+        let dirs = ["dialects/hj212-2017"] + (dialect.overlayDirectory.map { [$0] } ?? [])
+
+        func tables(_ name: String, required: [String]) throws -> [[String: String]] {
+            var merged: [[String: String]] = []
+            for dir in dirs {
+                let path = "\(dir)/\(name)"
+                guard let text = try store.text(path) else { continue }
+                let table = try TSVTable(file: path, text: text, required: required)
+                if table.replacesBase { merged = [] }
+                merged += table.records
+            }
+            return merged
+        }
+
+        for r in try tables("factors.tsv", required: ["code", "table", "name_zh", "name_en", "unit", "type"]) {
+            let factor = Factor(
+                code: r["code"] ?? "", table: r["table"] ?? "", nameZh: r["name_zh"] ?? "", nameEn: r["name_en"] ?? "",
+                unit: r["unit"] ?? "", unitZh: r["unit_zh"] ?? "", couUnit: r["cou_unit"] ?? "", couUnitZh: r["cou_unit_zh"] ?? "",
+                type: NumberType(r["type"] ?? ""), typeText: r["type"] ?? "", code2005: r["code2005"] ?? "", note: r["note"] ?? "")
+            if CodeDictionary.isPattern(factor.code) {
+                d.factorPatterns.removeAll { $0.code == factor.code }
+                d.factorPatterns.append(factor)
+            } else {
+                d.factors[factor.code] = factor
+            }
+        }
+        for factor in d.factors.values { d.factorsFolded[factor.code.lowercased()] = factor }
+        for r in try tables("systems.tsv", required: ["code", "name_zh", "name_en"]) {
+            d.systems[r["code"]!] = Entry(code: r["code"]!, nameZh: r["name_zh"]!, nameEn: r["name_en"]!, extra: r["category"] ?? "")
+        }
+        for r in try tables("commands.tsv", required: ["cn", "down", "up", "name_zh", "name_en"]) {
+            d.commands[r["cn"]!] = Command(cn: r["cn"]!, down: r["down"]!, up: r["up"]!, nameZh: r["name_zh"]!, nameEn: r["name_en"]!)
+        }
+        for r in try tables("qnrtn.tsv", required: ["code", "name_zh", "name_en"]) {
+            d.qnRtn[r["code"]!] = Entry(code: r["code"]!, nameZh: r["name_zh"]!, nameEn: r["name_en"]!, extra: "")
+        }
+        for r in try tables("exertn.tsv", required: ["code", "name_zh", "name_en"]) {
+            d.exeRtn[r["code"]!] = Entry(code: r["code"]!, nameZh: r["name_zh"]!, nameEn: r["name_en"]!, extra: "")
+        }
+        for r in try tables("data-flags.tsv", required: ["flag", "name_zh", "name_en"]) {
+            d.dataFlags[r["flag"]!] = Entry(code: r["flag"]!, nameZh: r["name_zh"]!, nameEn: r["name_en"]!, extra: r["class"] ?? "")
+        }
+        for r in try tables("fields.tsv", required: ["name", "scope", "name_zh", "name_en"]) {
+            let info = FieldInfo(name: r["name"]!, scope: r["scope"]!, nameZh: r["name_zh"]!, nameEn: r["name_en"]!,
+                                 width: r["width"] ?? "", note: r["note"] ?? "")
+            if info.scope == "suffix" { d.suffixFields[info.name] = info } else { d.fields[info.name] = info }
+        }
+        for r in try tables("info-values.tsv", required: ["code", "value", "name_zh", "name_en"]) {
+            d.infoValues[r["code"]!, default: [:]][r["value"]!] = Entry(code: r["value"]!, nameZh: r["name_zh"]!, nameEn: r["name_en"]!, extra: "")
+        }
+        for r in try tables("process-classes.tsv", required: ["table", "code", "name_zh", "name_en"]) {
+            d.classes[r["table"]!, default: [:]][r["code"]!] = Entry(code: r["code"]!, nameZh: r["name_zh"]!, nameEn: r["name_en"]!, extra: "")
+        }
+        return d
+    }
+}
+
+/// A default numeric type of Appendix B, `Nx.y` (x integer digits, y decimals) or `Nx`.
+public struct NumberType: Sendable, Hashable, CustomStringConvertible {
+    public var integerDigits: Int
+    public var fractionDigits: Int
+
+    public init(integerDigits: Int, fractionDigits: Int) {
+        self.integerDigits = integerDigits
+        self.fractionDigits = fractionDigits
+    }
+
+    /// Parses `N5.1`, `N4`; nil for anything else (C890, YYYYMMDDHHMMSS, `-`).
+    public init?(_ text: String) {
+        guard text.hasPrefix("N") else { return nil }
+        let parts = text.dropFirst().split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let x = Int(parts[0]) else { return nil }
+        let y = parts.count == 2 ? Int(parts[1]) : 0
+        guard let y else { return nil }
+        integerDigits = x
+        fractionDigits = y
+    }
+
+    public var description: String { fractionDigits > 0 ? "N\(integerDigits).\(fractionDigits)" : "N\(integerDigits)" }
+
+    /// Whether a decimal value's digit counts fit (sign and point not counted).
+    public func fits(_ value: String) -> Bool {
+        var text = Substring(value)
+        if text.hasPrefix("-") || text.hasPrefix("+") { text = text.dropFirst() }
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        var intPart = parts.first.map(String.init) ?? ""
+        while intPart.count > 1 && intPart.hasPrefix("0") { intPart.removeFirst() }
+        let fraction = parts.count > 1 ? parts[1].count : 0
+        return intPart.count <= integerDigits && fraction <= fractionDigits
+    }
+}

@@ -1,0 +1,306 @@
+/// A streaming HJ 212 frame decoder: feed it bytes as they arrive, take out events.
+///
+/// It resynchronises on `##`, survives noise, broken headers, wrong lengths, missing CR LF and
+/// truncated tails, works the same one byte at a time or many frames per read, and never holds
+/// more than one maximal frame (`maxFrameBytes`) plus the unread part of the last read.
+///
+/// ```swift
+/// var decoder = FrameDecoder()
+/// decoder.feed(bytesFromSocket)
+/// while let event = decoder.next() {
+///     if case .frame(let frame) = event { print(frame.segmentText) }
+/// }
+/// for event in decoder.finish() { ... }   // at end of input: pending noise, truncated tail
+/// ```
+public struct FrameDecoder: Sendable {
+    /// What the decoder found.
+    public enum Event: Sendable, Equatable {
+        case frame(RawFrame)
+        case skipped(SkippedBytes)
+        case incomplete(IncompleteTail)
+    }
+
+    /// The largest frame the length field can declare: `##` + 9999 + CRC + CR LF.
+    public static let largestFrame = 2 + 4 + 9999 + 4 + 2
+
+    /// Frames longer than this are not waited for; their `##` is skipped.
+    public let maxFrameBytes: Int
+
+    private var buffer: [UInt8] = []
+    /// Index in `buffer` of the first byte not yet consumed.
+    private var start = 0
+    /// Stream offset of `buffer[0]`.
+    private var bufferOffset = 0
+    /// A run of skipped bytes not yet reported (merged while contiguous and of the same reason).
+    private var pendingSkip: SkippedBytes?
+    private var finished = false
+
+    public init(maxFrameBytes: Int = FrameDecoder.largestFrame) {
+        self.maxFrameBytes = max(16, maxFrameBytes)
+    }
+
+    /// Total bytes fed so far.
+    public var bytesFed: Int { bufferOffset + buffer.count }
+    /// Bytes held and not yet decided (bounded by `maxFrameBytes` plus the last read).
+    public var bufferedCount: Int { buffer.count - start }
+
+    /// Appends received bytes.
+    public mutating func feed<S: Sequence>(_ bytes: S) where S.Element == UInt8 {
+        compactIfUseful()
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// The next event, or nil when more input is needed to decide.
+    public mutating func next() -> Event? {
+        step(final: finished)
+    }
+
+    /// Reports a run of skipped bytes now instead of waiting for what follows it
+    /// (for a live connection that has gone quiet after sending noise).
+    public mutating func flushSkipped() -> Event? {
+        flushSkip()
+    }
+
+    /// Marks the end of the input and returns everything that was still pending.
+    public mutating func finish() -> [Event] {
+        finished = true
+        var events: [Event] = []
+        while let event = step(final: true) { events.append(event) }
+        return events
+    }
+
+    // MARK: - Internals
+
+    private mutating func compactIfUseful() {
+        if start > 0 && (start >= 4096 || start * 2 >= buffer.count) {
+            buffer.removeFirst(start)
+            bufferOffset += start
+            start = 0
+        }
+    }
+
+    /// Produces one event, or nil when nothing more can be decided with the bytes held.
+    /// A run of skipped bytes is held until something else follows it or the input ends, so
+    /// that the events are the same however the input was chunked.
+    private mutating func step(final: Bool) -> Event? {
+        while true {
+            if start >= buffer.count { return final ? flushSkip() : nil }
+            let decision = buffer.withUnsafeBufferPointer { all in
+                FrameScanner.decide(UnsafeBufferPointer(rebasing: all[start...]), final: final, maxFrameBytes: maxFrameBytes)
+            }
+            switch decision {
+            case .needMore:
+                return final ? flushSkip() : nil
+            case .skip(let count, let reason):
+                if let event = recordSkip(count: count, reason: reason) { return event }
+            case .frame(let layout):
+                if let flushed = flushSkip() { return flushed }
+                let frame = RawFrame(
+                    offset: bufferOffset + start,
+                    bytes: Array(buffer[start..<(start + layout.end)]),
+                    declaredLength: layout.declaredLength,
+                    segment: layout.segment,
+                    crcField: layout.crc,
+                    trailer: layout.trailer,
+                    boundary: layout.boundary)
+                start += layout.end
+                return .frame(frame)
+            case .incomplete(let declared):
+                if let flushed = flushSkip() { return flushed }
+                let tail = IncompleteTail(
+                    offset: bufferOffset + start, count: buffer.count - start, declaredLength: declared,
+                    sample: Array(buffer[start..<min(buffer.count, start + 64)]))
+                start = buffer.count
+                return .incomplete(tail)
+            }
+        }
+    }
+
+    private mutating func recordSkip(count: Int, reason: SkippedBytes.Reason) -> Event? {
+        let offset = bufferOffset + start
+        var flushed: Event?
+        if var pending = pendingSkip, pending.reason == reason, pending.offset + pending.count == offset {
+            pending.count += count
+            if pending.sample.count < 64 {
+                pending.sample += buffer[start..<min(start + count, start + 64 - pending.sample.count)]
+            }
+            pendingSkip = pending
+        } else {
+            flushed = flushSkip()
+            pendingSkip = SkippedBytes(
+                offset: offset, count: count, reason: reason,
+                sample: Array(buffer[start..<min(start + count, start + 64)]))
+        }
+        start += count
+        return flushed
+    }
+
+    private mutating func flushSkip() -> Event? {
+        guard let pending = pendingSkip else { return nil }
+        pendingSkip = nil
+        return .skipped(pending)
+    }
+}
+
+/// Where a frame lies, relative to the position the scanner started at.
+struct FrameLayout: Equatable {
+    var end: Int
+    var declaredLength: Int?
+    var segment: Range<Int>
+    var crc: Range<Int>
+    var trailer: RawFrame.Trailer
+    var boundary: RawFrame.Boundary
+}
+
+/// The decision procedure shared by the streaming decoder and bulk scanning.
+/// Works on the unconsumed bytes; every index is relative to their start.
+enum FrameScanner {
+    enum Decision: Equatable {
+        case needMore
+        case skip(Int, SkippedBytes.Reason)
+        case frame(FrameLayout)
+        case incomplete(declaredLength: Int?)
+    }
+
+    static let hash = UInt8(ascii: "#")
+    static let cr = UInt8(ascii: "\r")
+    static let lf = UInt8(ascii: "\n")
+    static let amp = UInt8(ascii: "&")
+
+    @inline(__always)
+    static func isDigit(_ b: UInt8) -> Bool { b &- 48 < 10 }
+
+    @inline(__always)
+    static func isHex(_ b: UInt8) -> Bool { b &- 48 < 10 || (b | 0x20) &- 97 < 6 }
+
+    /// Index of the first `##` at or after `from`, or nil.
+    @inline(__always)
+    static func findHashes(_ buf: UnsafeBufferPointer<UInt8>, from: Int, to end: Int) -> Int? {
+        var i = from
+        while i + 1 < end {
+            if buf[i + 1] == hash {
+                if buf[i] == hash { return i }
+                i += 1
+            } else {
+                i += 2
+            }
+        }
+        return nil
+    }
+
+    /// Index of the first CR LF at or after `from` and before `end`, or nil.
+    @inline(__always)
+    static func findCRLF(_ buf: UnsafeBufferPointer<UInt8>, from: Int, to end: Int) -> Int? {
+        var i = from
+        while i + 1 < end {
+            if buf[i] == cr && buf[i + 1] == lf { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    @inline(__always)
+    static func hexRun(_ buf: UnsafeBufferPointer<UInt8>, _ at: Int) -> Bool {
+        isHex(buf[at]) && isHex(buf[at + 1]) && isHex(buf[at + 2]) && isHex(buf[at + 3])
+    }
+
+    /// A frame ending at the line end `crlf` (at least 10, callers check), with the CRC in the
+    /// four bytes before it.
+    static func lineEndFrame(_ buf: UnsafeBufferPointer<UInt8>, crlf: Int, declared: Int?) -> FrameLayout {
+        FrameLayout(
+            end: crlf + 2, declaredLength: declared, segment: 6..<(crlf - 4), crc: (crlf - 4)..<crlf,
+            trailer: .crlf, boundary: .lineEnd)
+    }
+
+    /// The first line end before the next `##` (searched from `from`), within the frame-size cap.
+    /// `.found` also requires a hex CRC before it; a line end without one means this `##` is not a frame.
+    enum LineEnd { case found(Int), blocked(skip: Int), needMore }
+
+    static func lineEnd(_ buf: UnsafeBufferPointer<UInt8>, from: Int, limit: Int, final: Bool) -> LineEnd {
+        let end = min(buf.count, limit)
+        let nextHash = findHashes(buf, from: 1, to: end)
+        if let c = findCRLF(buf, from: from, to: nextHash ?? end), c >= 10, hexRun(buf, c - 4) {
+            return .found(c)
+        }
+        // Not a frame: skip up to the next "##" (which may overlap, as in "###0218"), else the "##".
+        if let h = nextHash { return .blocked(skip: h) }
+        if buf.count >= limit || final { return .blocked(skip: 2) }
+        return .needMore
+    }
+
+    static func decide(_ buf: UnsafeBufferPointer<UInt8>, final: Bool, maxFrameBytes: Int) -> Decision {
+        let count = buf.count
+        guard count > 0 else { return .needMore }
+        // Noise before the next "##".
+        if !(count >= 2 && buf[0] == hash && buf[1] == hash) {
+            if let h = findHashes(buf, from: 0, to: count) { return .skip(h, .noise) }
+            // Keep a trailing '#' that may start a header, unless the input has ended.
+            if buf[count - 1] == hash && !final {
+                return count > 1 ? .skip(count - 1, .noise) : .needMore
+            }
+            return .skip(count, .noise)
+        }
+        guard count >= 6 else { return final ? .incomplete(declaredLength: nil) : .needMore }
+        let limit = maxFrameBytes
+        let digits = isDigit(buf[2]) && isDigit(buf[3]) && isDigit(buf[4]) && isDigit(buf[5])
+        guard digits else {
+            switch lineEnd(buf, from: 6, limit: limit, final: final) {
+            case .found(let c):
+                return .frame(lineEndFrame(buf, crlf: c, declared: nil))
+            case .blocked(let skip):
+                return .skip(skip, .brokenHeader)
+            case .needMore:
+                return .needMore
+            }
+        }
+        let declared = Int(buf[2] &- 48) * 1000 + Int(buf[3] &- 48) * 100 + Int(buf[4] &- 48) * 10 + Int(buf[5] &- 48)
+        let crcEnd = 6 + declared + 4
+        // A line end closing "&&XXXX" before the declared end: the length is wrong (too long).
+        let early = findCRLF(buf, from: 6, to: min(crcEnd, count))
+        if let c = early, c >= 10, hexRun(buf, c - 4), c + 2 <= count {
+            // Only when the declared end is not itself a proper end (it is beyond this line end).
+            return .frame(lineEndFrame(buf, crlf: c, declared: declared))
+        }
+        guard count >= crcEnd else {
+            if !final { return crcEnd > limit ? .skip(2, .unframed) : .needMore }  // cannot happen with the default limit
+            return .incomplete(declaredLength: declared)
+        }
+        let crcIsHex = hexRun(buf, crcEnd - 4)
+        if crcIsHex {
+            // Trailer after the CRC.
+            if count < crcEnd + 2 && !final {
+                if count == crcEnd || buf[crcEnd] == cr || buf[crcEnd] == lf || buf[crcEnd] == hash { return .needMore }
+            }
+            var trailer: RawFrame.Trailer = .missing
+            var end = crcEnd
+            if crcEnd + 1 < count && buf[crcEnd] == cr && buf[crcEnd + 1] == lf {
+                trailer = .crlf; end = crcEnd + 2
+            } else if crcEnd < count && buf[crcEnd] == lf {
+                trailer = .lf; end = crcEnd + 1
+            } else if crcEnd < count && buf[crcEnd] == cr {
+                trailer = .cr; end = crcEnd + 1
+            }
+            let layout = FrameLayout(
+                end: end, declaredLength: declared, segment: 6..<(crcEnd - 4), crc: (crcEnd - 4)..<crcEnd,
+                trailer: trailer, boundary: .declaredLength)
+            if trailer != .missing { return .frame(layout) }
+            // Nothing after the CRC: fine if the next frame or the end of input follows.
+            if crcEnd == count || (crcEnd + 1 < count && buf[crcEnd] == hash && buf[crcEnd + 1] == hash) {
+                return .frame(layout)
+            }
+            // Otherwise the declared length is probably short: prefer a later line end.
+            switch lineEnd(buf, from: crcEnd, limit: limit, final: final) {
+            case .found(let c): return .frame(lineEndFrame(buf, crlf: c, declared: declared))
+            case .blocked: return .frame(layout)
+            case .needMore: return .needMore
+            }
+        }
+        // No CRC where the length says: find the real end of the line.
+        switch lineEnd(buf, from: 6, limit: limit, final: final) {
+        case .found(let c): return .frame(lineEndFrame(buf, crlf: c, declared: declared))
+        case .blocked(let skip):
+            return final && findHashes(buf, from: 1, to: count) == nil ? .incomplete(declaredLength: declared) : .skip(skip, .unframed)
+        case .needMore: return .needMore
+        }
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+
+/// Where profile data (code tables, unit templates, fleets, scenarios) comes from: the copy
+/// embedded at build time from `Profiles/`, optionally overridden file by file from a directory.
+public struct ProfileStore: Sendable {
+    /// A directory whose files take precedence over the embedded ones, if any.
+    public let overrideDirectory: String?
+
+    /// The built-in profiles only.
+    public static let builtin = ProfileStore(overrideDirectory: nil)
+
+    public init(overrideDirectory: String?) {
+        self.overrideDirectory = overrideDirectory
+    }
+
+    /// The text of a profile file by its path relative to `Profiles/` (e.g. `dialects/hj212-2017/factors.tsv`).
+    public func text(_ path: String) throws -> String? {
+        if let dir = overrideDirectory {
+            let full = (dir as NSString).appendingPathComponent(path)
+            if FileManager.default.fileExists(atPath: full) {
+                guard let data = FileManager.default.contents(atPath: full) else {
+                    throw ProfileError(file: full, line: nil, message: "cannot be read")
+                }
+                guard let text = String(data: data, encoding: .utf8) else {
+                    throw ProfileError(file: full, line: nil, message: "is not UTF-8")
+                }
+                return text
+            }
+        }
+        return EmbeddedProfiles.files[path]
+    }
+
+    /// Paths of the built-in profile files.
+    public static var builtinPaths: [String] { EmbeddedProfiles.files.keys.sorted() }
+}
+
+/// A profile file that cannot be used, with the place and the reason.
+public struct ProfileError: Error, CustomStringConvertible, Sendable {
+    public var file: String
+    public var line: Int?
+    public var message: String
+
+    public init(file: String, line: Int?, message: String) {
+        self.file = file
+        self.line = line
+        self.message = message
+    }
+
+    public var description: String { line.map { "\(file):\($0): \(message)" } ?? "\(file): \(message)" }
+}
+
+/// A tab-separated table: `#` comments, a header line, rows of exactly as many columns.
+/// A first line `#! replace` says that the table replaces the one it overlays.
+public struct TSVTable: Sendable {
+    public var file: String
+    public var columns: [String]
+    public var rows: [[String]]
+    /// Line number of each row, for messages.
+    public var lines: [Int]
+    public var replacesBase: Bool
+
+    public init(file: String, text: String, required: [String] = []) throws {
+        self.file = file
+        columns = []
+        rows = []
+        lines = []
+        replacesBase = false
+        var lineNumber = 0
+        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
+            if lineNumber == 1 && line.trimmingCharacters(in: .whitespaces) == "#! replace" {
+                replacesBase = true
+                continue
+            }
+            if line.hasPrefix("#") || line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+            let cells = line.split(separator: "\t", omittingEmptySubsequences: false).map { String($0).trimmingCharacters(in: .whitespaces) }
+            if columns.isEmpty {
+                columns = cells
+                for name in required where !columns.contains(name) {
+                    throw ProfileError(file: file, line: lineNumber, message: "header lacks column '\(name)' (has: \(columns.joined(separator: ", ")))")
+                }
+                continue
+            }
+            guard cells.count == columns.count else {
+                throw ProfileError(file: file, line: lineNumber, message: "expected \(columns.count) tab-separated columns, found \(cells.count)")
+            }
+            rows.append(cells)
+            lines.append(lineNumber)
+        }
+        if columns.isEmpty { throw ProfileError(file: file, line: nil, message: "has no header line") }
+    }
+
+    /// Rows as dictionaries from column name to cell, `-` read as empty.
+    public var records: [[String: String]] {
+        rows.map { row in
+            var record: [String: String] = [:]
+            for (column, cell) in zip(columns, row) { record[column] = cell == "-" ? "" : cell }
+            return record
+        }
+    }
+}

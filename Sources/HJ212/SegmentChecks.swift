@@ -1,0 +1,451 @@
+/// The checks on a parsed data segment: header fields, CP entries and values, replies, and the
+/// per-command contents of HJ 212-2017 Appendix C.
+struct SegmentChecks {
+    var context: Linter.Context
+    let parsed: ParsedSegment
+    /// Stream offset of the segment's first byte.
+    let base: Int
+    let dialect: Dialect
+    let dictionary: CodeDictionary
+
+    var segment: DataSegment { parsed.segment }
+
+    init(context: Linter.Context, parsed: ParsedSegment, base: Int, dialect: Dialect, dictionary: CodeDictionary) {
+        self.context = context
+        self.parsed = parsed
+        self.base = base
+        self.dialect = dialect
+        self.dictionary = dictionary
+    }
+
+    mutating func add(_ rule: Rule, at offset: Int?, _ message: String) {
+        context.add(rule, at: offset, message)
+    }
+
+    func headerOffset(_ name: String) -> Int? {
+        guard let i = segment.header.firstIndex(where: { $0.name == name }) else { return nil }
+        return base + parsed.headerOffsets[i]
+    }
+
+    mutating func run() {
+        checkHeader()
+        checkCP()
+        checkReply()
+        checkCommand()
+    }
+
+    // MARK: Header
+
+    static let order2017 = ["QN", "ST", "CN", "PW", "MN", "Flag", "PNUM", "PNO"]
+    static let order2005 = ["QN", "PNUM", "PNO", "ST", "CN", "PW", "MN", "Flag"]
+
+    var isReply: Bool { ["9011", "9012", "9013", "9014"].contains(segment.cn ?? "") }
+
+    mutating func checkHeader() {
+        let names = segment.header.map(\.name)
+        var seen: Set<String> = []
+        for (i, name) in names.enumerated() {
+            if !seen.insert(name).inserted {
+                add(Rules.fieldDuplicate, at: base + parsed.headerOffsets[i], "header field \(name) appears more than once")
+            }
+            if !Self.order2017.contains(name) {
+                add(Rules.fieldUnknown, at: base + parsed.headerOffsets[i],
+                    "'\(name)' is not a header field of Table 3 (QN ST CN PW MN Flag PNUM PNO)")
+            }
+        }
+        // Required fields.
+        var required = ["QN", "ST", "CN", "PW", "MN", "Flag"]
+        if dialect == .hj2005 {
+            required = isReply ? ["ST", "CN"] : ["ST", "CN", "PW", "MN"]
+        }
+        for name in required where !seen.contains(name) {
+            add(Rules.fieldMissing, at: base, "\(name) is missing; \(dialect.title) requires \(required.joined(separator: " "))")
+        }
+        if segment.cp == nil {
+            add(Rules.fieldMissing, at: base, "CP=&&…&& is missing")
+        }
+        // Order of the known fields.
+        let order = dialect == .hj2005 ? Self.order2005 : Self.order2017
+        let known = names.filter { order.contains($0) }
+        let expected = order.filter { known.contains($0) }
+        var uniqueKnown: [String] = []
+        for name in known where !uniqueKnown.contains(name) { uniqueKnown.append(name) }
+        if uniqueKnown != expected {
+            add(Rules.fieldOrder, at: base, "fields in the order \(uniqueKnown.joined(separator: " ")); Table 3 orders them \(expected.joined(separator: " "))")
+        }
+        if let qn = segment.qn {
+            let at = headerOffset("QN")
+            if qn.utf8.count != 17 || !qn.utf8.allSatisfy({ $0 &- 48 < 10 }) {
+                add(Rules.qnFormat, at: at, "QN '\(qn)' has \(qn.utf8.count) characters; expected 17 digits YYYYMMDDhhmmsszzz")
+            } else if HJTime(qn, allowMilliseconds: true) == nil {
+                add(Rules.qnFormat, at: at, "QN '\(qn)' is not a real date and time (YYYYMMDDhhmmsszzz)")
+            }
+        }
+        if let st = segment.st {
+            let at = headerOffset("ST")
+            if st.utf8.count != 2 || !st.utf8.allSatisfy({ $0 &- 48 < 10 || $0 &- 65 < 26 }) {
+                add(Rules.stFormat, at: at, "ST '\(st)' is not 2 characters of 0-9 A-Z")
+            } else if dictionary.system(st) == nil {
+                add(Rules.stUnknown, at: at, "ST=\(st) is not in the system-code table of \(dialect.title)")
+            }
+        }
+        if let cn = segment.cn {
+            let at = headerOffset("CN")
+            if cn.utf8.count != 4 || !cn.utf8.allSatisfy({ $0 &- 48 < 10 }) {
+                add(Rules.cnFormat, at: at, "CN '\(cn)' is not 4 digits")
+            } else if dictionary.command(cn) == nil {
+                add(Rules.cnUnknown, at: at, "CN=\(cn) is not a command of \(dialect.title) (vendor extension?)")
+            }
+        }
+        if let pw = segment.pw, pw.count != 6 {
+            add(Rules.pwFormat, at: headerOffset("PW"), "PW '\(pw)' has \(pw.count) characters; expected 6")
+        }
+        if let mn = segment.mn {
+            let hex = mn.utf8.allSatisfy { $0 &- 48 < 10 || $0 &- 65 < 6 }
+            if dialect == .hj2005 {
+                if mn.count != 14 && !(mn.count == 24 && hex) {
+                    add(Rules.mnFormat, at: headerOffset("MN"), "MN '\(mn)' has \(mn.count) characters; HJ/T 212-2005 uses 14")
+                }
+            } else if mn.count != 24 || !hex {
+                add(Rules.mnFormat, at: headerOffset("MN"),
+                    "MN '\(mn)' is \(mn.count) characters\(hex ? "" : " not all 0-9 A-F"); expected 24 hex characters (EPC-96)\(mn.count == 14 ? ", 14 is the HJ/T 212-2005 form" : "")")
+            }
+        }
+        let flagText = segment.header("Flag")
+        let flag = segment.flag
+        if let flagText, flag == nil {
+            add(Rules.flagFormat, at: headerOffset("Flag"), "Flag '\(flagText)' is not an integer 0-255")
+        }
+        let pnumText = segment.header("PNUM"), pnoText = segment.header("PNO")
+        if let flag, flag.isSplit, pnumText == nil || pnoText == nil {
+            add(Rules.flagSplitWithoutPnum, at: headerOffset("Flag"),
+                "Flag=\(flag.rawValue) has D=1 (split), but \(pnumText == nil && pnoText == nil ? "PNUM and PNO are" : pnumText == nil ? "PNUM is" : "PNO is") missing")
+        }
+        if pnumText != nil || pnoText != nil {
+            if let flag, !flag.isSplit {
+                add(Rules.pnumWithoutSplit, at: headerOffset(pnumText != nil ? "PNUM" : "PNO"),
+                    "PNUM/PNO present, but Flag=\(flag.rawValue) has D=0 (not split); expected Flag \(flag.rawValue | 2)")
+            }
+            let pnum = pnumText.flatMap { Int($0) }, pno = pnoText.flatMap { Int($0) }
+            if (pnumText != nil && pnum == nil) || (pnoText != nil && pno == nil) {
+                add(Rules.pnoRange, at: headerOffset("PNUM"), "PNUM '\(pnumText ?? "")' / PNO '\(pnoText ?? "")' are not numbers")
+            } else if let pnum, let pno, !(pno >= 1 && pno <= pnum && pnum <= 9999) {
+                add(Rules.pnoRange, at: headerOffset("PNO"), "PNO=\(pno) of PNUM=\(pnum); expected 1 ≤ PNO ≤ PNUM")
+            }
+            for (name, text) in [("PNUM", pnumText), ("PNO", pnoText)] {
+                if let text, text.count > 1, text.hasPrefix("0") {
+                    add(Rules.pnumFormat, at: headerOffset(name), "\(name)=\(text) is zero-padded; expected \(Int(text).map(String.init) ?? text)")
+                }
+            }
+        }
+    }
+
+    // MARK: CP
+
+    /// Splits `w01018-Rtd` into code and field at the last hyphen.
+    static func splitKey(_ key: String) -> (code: String, field: String)? {
+        guard let dash = key.lastIndex(of: "-") else { return nil }
+        return (String(key[..<dash]), String(key[key.index(after: dash)...]))
+    }
+
+    func label(_ code: String) -> String {
+        if let factor = dictionary.factor(code) { return factor.label }
+        return code
+    }
+
+    static let timeFields: Set<String> = ["DataTime", "SystemTime", "BeginTime", "EndTime", "RestartTime", "SKCreateTime"]
+    static let numericFields: Set<String> = ["Rtd", "Min", "Avg", "Max", "Cou", "ZsRtd", "ZsMin", "ZsAvg", "ZsMax", "Data", "DayData", "NightData", "RT", "SampleRd", "StandardValue"]
+
+    static func isDecimal(_ text: String) -> Bool {
+        var digits = 0, points = 0
+        for (i, byte) in text.utf8.enumerated() {
+            if byte &- 48 < 10 { digits += 1 }
+            else if byte == UInt8(ascii: ".") { points += 1 }
+            else if (byte == UInt8(ascii: "-") || byte == UInt8(ascii: "+")) && i == 0 {}
+            else { return false }
+        }
+        return digits > 0 && points <= 1
+    }
+
+    mutating func checkTime(_ name: String, _ value: String, at offset: Int?) {
+        let digitsOnly = value.utf8.allSatisfy { $0 &- 48 < 10 }
+        if digitsOnly && value.utf8.count == 17 {
+            if HJTime(value, allowMilliseconds: true) != nil {
+                add(Rules.dateTimeMilliseconds, at: offset, "\(name)=\(value) has milliseconds; expected 14 digits YYYYMMDDhhmmss")
+            } else {
+                add(Rules.dateTimeInvalid, at: offset, "\(name)=\(value) is not a real date and time")
+            }
+            return
+        }
+        if !digitsOnly || value.utf8.count != 14 {
+            add(Rules.dateTimeInvalid, at: offset, "\(name)=\(value): expected 14 digits YYYYMMDDhhmmss")
+        } else if HJTime(value) == nil {
+            add(Rules.dateTimeInvalid, at: offset, "\(name)=\(value) is not a real date and time")
+        }
+    }
+
+    mutating func checkRange(_ name: String, _ value: String, _ range: ClosedRange<Int>, rule: Rule = Rules.parameterRange, at offset: Int?) {
+        if let n = Int(value), range.contains(n) { return }
+        add(rule, at: offset, "\(name)=\(value); expected an integer \(range.lowerBound)..\(range.upperBound)")
+    }
+
+    mutating func checkCP() {
+        guard let cp = segment.cp else { return }
+        if let area = parsed.cpArea {
+            let limit = dialect == .hj2005 ? 960 : 950
+            if area.count > limit {
+                add(Rules.cpTooLong, at: base + area.lowerBound, "CP data area is \(area.count) bytes; \(dialect.title) allows \(limit)")
+            }
+        }
+        if cp.count == 1, cp[0].count == 1, cp[0][0].name.isEmpty { return }  // encrypted
+        var unknownCodes: Set<String> = []
+        var unknownFields: Set<String> = []
+        for (g, group) in cp.enumerated() {
+            var keys: Set<String> = []
+            var stats: [String: [String: Double]] = [:]
+            for (e, field) in group.enumerated() {
+                let at = base + parsed.cpOffsets[g][e]
+                if !field.name.isEmpty, !keys.insert(field.name).inserted {
+                    add(Rules.cpDuplicateKey, at: at, "'\(field.name)' appears twice in one group")
+                }
+                if let (code, name) = Self.splitKey(field.name), !code.isEmpty {
+                    checkCodedEntry(code: code, name: name, value: field.value, at: at, unknownCodes: &unknownCodes, unknownFields: &unknownFields)
+                    if ["Min", "Avg", "Max"].contains(name), let v = Double(field.value) { stats[code, default: [:]][name] = v }
+                } else {
+                    checkPlainEntry(field, at: at, unknownFields: &unknownFields)
+                }
+            }
+            for (code, s) in stats.sorted(by: { $0.key < $1.key }) {
+                let lo = s["Min"], mid = s["Avg"], hi = s["Max"]
+                var broken = false
+                if let lo, let mid, lo > mid { broken = true }
+                if let mid, let hi, mid > hi { broken = true }
+                if let lo, let hi, lo > hi { broken = true }
+                if broken {
+                    add(Rules.minAvgMaxOrder, at: base + parsed.cpOffsets[g][0],
+                        "\(label(code)): Min=\(lo.map { "\($0)" } ?? "–") Avg=\(mid.map { "\($0)" } ?? "–") Max=\(hi.map { "\($0)" } ?? "–"); expected Min ≤ Avg ≤ Max")
+                }
+            }
+        }
+    }
+
+    mutating func checkCodedEntry(code: String, name: String, value: String, at: Int, unknownCodes: inout Set<String>, unknownFields: inout Set<String>) {
+        if dictionary.suffixFields[name] == nil, unknownFields.insert(name).inserted {
+            add(Rules.cpFieldUnknown, at: at, "'\(code)-\(name)': '\(name)' is not a field of Table 4 (Rtd Min Avg Max Cou Flag EFlag SampleTime ZsRtd … Info SN)")
+        }
+        let isFacility = code.hasPrefix("SB") && code.dropFirst(2).allSatisfy(\.isNumber)
+        let factor = dictionary.factor(code)
+        if factor == nil, !isFacility, unknownCodes.insert(code).inserted {
+            add(Rules.factorUnknown, at: at, "'\(code)' is not a code of Appendix B (\(dialect.title)); non-standard or vendor code")
+        }
+        switch name {
+        case _ where Self.numericFields.contains(name):
+            if !Self.isDecimal(value) {
+                add(Rules.numberInvalid, at: at, "\(label(code)) \(name)='\(value)' is not a decimal number")
+            } else if name == "RT" {
+                if let v = Double(value), !(0...24).contains(v) {
+                    add(Rules.parameterRange, at: at, "\(code)-RT=\(value); expected 0..24 hours of running time")
+                }
+            } else if dialect != .hj2005, let type = factor?.type, !name.hasPrefix("Zs"), name != "Cou", !type.fits(value) {
+                add(Rules.numberWidth, at: at, "\(label(code)) \(name)=\(value) exceeds the default type \(type) of Appendix B")
+            }
+        case "Flag":
+            if dictionary.dataFlags[value] == nil {
+                let allowed = dictionary.dataFlags.keys.sorted().joined(separator: " ")
+                add(Rules.dataFlagInvalid, at: at, "\(label(code)) Flag=\(value); expected one of \(allowed)")
+            }
+        case "SampleTime", "CompleteTime":
+            checkTime("\(code)-\(name)", value, at: at)
+        case "RS":
+            if dictionary.infoValues["SB-RS"]?[value] == nil {
+                add(Rules.infoValueInvalid, at: at, "\(code)-RS=\(value); expected 0 关闭 off, 1 运行 running, 2 校准 calibration, 3 维护 maintenance, 4 报警 alarm, 5 反吹 blowback")
+            }
+        case "Info":
+            if let values = dictionary.infoValues[code] ?? dictionary.infoValues[code.lowercased()], values[value] == nil {
+                let allowed = values.values.sorted { (Int($0.code) ?? 0) < (Int($1.code) ?? 0) }.map { "\($0.code) \($0.nameZh)" }.joined(separator: ", ")
+                add(Rules.infoValueInvalid, at: at, "\(label(code)) Info=\(value); expected one of \(allowed)")
+            }
+        default:
+            break
+        }
+    }
+
+    mutating func checkPlainEntry(_ field: Field, at: Int, unknownFields: inout Set<String>) {
+        let (name, value) = (field.name, field.value)
+        if name.isEmpty { return }
+        if dictionary.fields[name] == nil, unknownFields.insert(name).inserted {
+            add(Rules.cpFieldUnknown, at: at, "CP key '\(name)' is not a field of Table 4")
+        }
+        switch name {
+        case _ where Self.timeFields.contains(name):
+            checkTime(name, value, at: at)
+        case "RtdInterval":
+            checkRange(name, value, 30...3600, rule: Rules.rtdIntervalRange, at: at)
+        case "MinInterval":
+            if let n = Int(value), [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30].contains(n) { break }
+            add(Rules.minIntervalInvalid, at: at, "MinInterval=\(value); expected one of 1 2 3 4 5 6 10 12 15 20 30 (minutes)")
+        case "OverTime":
+            checkRange(name, value, dialect == .hj2005 ? 1...86400 : 1...99, at: at)
+        case "ReCount":
+            checkRange(name, value, dialect == .hj2005 ? 0...99 : 1...99, at: at)
+        case "VaseNo":
+            checkRange(name, value, 1...99, at: at)
+        case "Ctime", "CTime":
+            checkRange(name, value, 1...24, at: at)
+        case "Stime":
+            checkRange(name, value, 1...120, at: at)
+        case "CstartTime":
+            let ok = value.utf8.count == 6 && value.utf8.allSatisfy { $0 &- 48 < 10 }
+                && Int(value.prefix(2))! < 24 && Int(value.dropFirst(2).prefix(2))! < 60 && Int(value.suffix(2))! < 60
+            if !ok { add(Rules.parameterRange, at: at, "CstartTime=\(value); expected hhmmss") }
+        case "QnRtn":
+            if dictionary.qnRtn[value] == nil {
+                add(Rules.qnRtnInvalid, at: at, "QnRtn=\(value); expected one of \(dictionary.qnRtn.keys.sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }.joined(separator: " "))")
+            }
+        case "ExeRtn":
+            if dictionary.exeRtn[value] == nil {
+                add(Rules.exeRtnInvalid, at: at, "ExeRtn=\(value); expected one of \(dictionary.exeRtn.keys.sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }.joined(separator: " "))")
+            }
+        case "NewPW":
+            if value.isEmpty || value.count > 6 || !value.utf8.allSatisfy({ $0 &- 48 < 10 || ($0 | 0x20) &- 97 < 26 }) {
+                add(Rules.newPWFormat, at: at, "NewPW '\(value)'; expected 1-6 characters of 0-9 a-z A-Z")
+            }
+        case "PolId":
+            if dictionary.factor(value) == nil {
+                add(Rules.polIdUnknown, at: at, "PolId=\(value) is not a code of Appendix B")
+            }
+        default:
+            break
+        }
+    }
+
+    // MARK: Replies
+
+    mutating func checkReply() {
+        guard isReply, let cn = segment.cn else { return }
+        if let st = segment.st, st != "91" {
+            add(Rules.replySTNot91, at: headerOffset("ST"), "CN=\(cn) is a reply; expected ST=91, found ST=\(st)")
+        }
+        if let flag = segment.flag, flag.needsAck || flag.isSplit {
+            add(Rules.replyFlag, at: headerOffset("Flag"),
+                "reply CN=\(cn) with Flag=\(flag.rawValue); expected \(PacketFlag(version: flag.version, split: false, ack: false).rawValue) (no answer, not split)")
+        }
+        let fields = segment.cpFields
+        switch cn {
+        case "9013", "9014":
+            // HJ/T 212-2005 put the answered QN (and CN) inside CP.
+            let extra = fields.filter { !(dialect == .hj2005 && ["QN", "CN", "PNO", "PNUM"].contains($0.name)) }
+            if !extra.isEmpty {
+                add(Rules.replyCPNotEmpty, at: parsed.cpArea.map { base + $0.lowerBound },
+                    "CN=\(cn) carries '\(segment.cpText)'; expected an empty CP=&&&&")
+            }
+        case "9011":
+            if segment.cpValue("QnRtn") == nil {
+                add(Rules.replyResultMissing, at: parsed.cpArea.map { base + $0.lowerBound }, "9011 without QnRtn")
+            }
+        case "9012":
+            if segment.cpValue("ExeRtn") == nil {
+                add(Rules.replyResultMissing, at: parsed.cpArea.map { base + $0.lowerBound }, "9012 without ExeRtn")
+            }
+        default:
+            break
+        }
+    }
+
+    // MARK: Per-command contents (Appendix C)
+
+    func has(_ name: String) -> Bool { segment.cpValue(name) != nil }
+
+    var cpOffset: Int? { parsed.cpArea.map { base + $0.lowerBound } }
+
+    mutating func requireParameters(_ names: [String], for cn: String) {
+        let missing = names.filter { name in
+            name.contains("|") ? !name.split(separator: "|").contains { has(String($0)) } : !has(name)
+        }
+        if !missing.isEmpty {
+            let title = dictionary.command(cn).map { " (\($0.nameZh))" } ?? ""
+            add(Rules.parameterMissing, at: cpOffset,
+                "CN=\(cn)\(title) needs \(missing.map { $0.replacingOccurrences(of: "|", with: " or ") }.joined(separator: ", ")); CP is '\(segment.cpText)'")
+        }
+    }
+
+    var hasMeasurements: Bool {
+        segment.cpFields.contains { field in
+            guard let (code, name) = Self.splitKey(field.name), !code.isEmpty else { return false }
+            return Self.numericFields.contains(name) || name == "RS" || name == "Info"
+        }
+    }
+
+    mutating func checkCommand() {
+        guard let cn = segment.cn, segment.cp != nil else { return }
+        if let c = segment.cp, c.count == 1, c[0].count == 1, c[0][0].name.isEmpty { return }  // encrypted
+        switch cn {
+        case "1000": requireParameters(["OverTime", "ReCount"], for: cn)
+        case "1012": requireParameters(["SystemTime"], for: cn)
+        case "1062": requireParameters(["RtdInterval"], for: cn)
+        case "1064": requireParameters(["MinInterval"], for: cn)
+        case "1072": requireParameters([dialect == .hj2005 ? "PW|NewPW" : "NewPW"], for: cn)
+        case "2081": requireParameters(["DataTime", "RestartTime"], for: cn)
+        case "3011", "3012", "3013", "3014":
+            if dialect != .hj2005 { requireParameters(["PolId"], for: cn) }
+        case "3016": requireParameters(["PolId", "CstartTime", "Ctime|CTime"], for: cn)
+        case "3017", "3018", "3019":
+            if !has("DataTime") && segment.cpFields.isEmpty { requireParameters(["PolId"], for: cn) }
+        case "3021":
+            requireParameters(["InfoId"], for: cn)
+            if let info = segment.cpValue("InfoId"), !has("\(info)-Info") {
+                add(Rules.parameterMissing, at: cpOffset, "CN=3021 sets InfoId=\(info) but carries no \(info)-Info value")
+            }
+        case "2011", "2021":
+            if segment.cpFields.isEmpty { break }  // the request
+            checkUpload(cn: cn, period: nil)
+        case "2031", "2041", "2051", "2061", "2111", "2062":
+            if has("BeginTime") || has("EndTime") {
+                checkHistoryRequest(cn: cn)
+            } else {
+                checkUpload(cn: cn, period: cn)
+            }
+        case "3020":
+            if has("DataTime") { break }
+            if !has("InfoId") && !segment.cpFields.isEmpty {
+                add(Rules.dataTimeMissing, at: cpOffset, "3020 information upload without DataTime (a request would carry InfoId)")
+            }
+        default:
+            break
+        }
+    }
+
+    mutating func checkUpload(cn: String, period: String?) {
+        let title = dictionary.command(cn).map { " (\($0.nameZh))" } ?? ""
+        guard let dataTime = segment.cpValue("DataTime") else {
+            add(Rules.dataTimeMissing, at: cpOffset, "CN=\(cn)\(title) upload without DataTime")
+            return
+        }
+        if !hasMeasurements {
+            add(Rules.emptyUpload, at: cpOffset, "CN=\(cn)\(title) upload carries no monitoring values")
+        }
+        guard let period, let t = HJTime(dataTime, allowMilliseconds: true) else { return }
+        let aligned: Bool, expected: String
+        switch period {
+        case "2051": (aligned, expected) = (t.second == 0 && t.millisecond == 0, "a whole minute (start of the MinInterval)")
+        case "2061": (aligned, expected) = (t.minute == 0 && t.second == 0 && t.millisecond == 0, "a whole hour")
+        case "2031", "2041": (aligned, expected) = (t.hour == 0 && t.minute == 0 && t.second == 0 && t.millisecond == 0, "midnight")
+        case "2111": (aligned, expected) = (t.minute % 5 == 0 && t.second == 0 && t.millisecond == 0, "a 5-minute boundary")
+        default: (aligned, expected) = (true, "")
+        }
+        if !aligned {
+            add(Rules.dataTimeAlignment, at: cpOffset, "CN=\(cn)\(title) DataTime=\(dataTime); expected \(expected), the start of the period")
+        }
+    }
+
+    mutating func checkHistoryRequest(cn: String) {
+        requireParameters(["BeginTime", "EndTime"], for: cn)
+        guard let begin = segment.cpValue("BeginTime"), let end = segment.cpValue("EndTime") else { return }
+        if dialect != .hj2005, let cp = segment.cp, cp.contains(where: { g in g.contains { $0.name == "BeginTime" } && g.contains { $0.name == "EndTime" } }) {
+            add(Rules.historySeparator, at: cpOffset, "BeginTime and EndTime separated by ','; Appendix C mostly uses ';'")
+        }
+        if let b = HJTime(begin, allowMilliseconds: true), let e = HJTime(end, allowMilliseconds: true), e < b {
+            add(Rules.historyRange, at: cpOffset, "BeginTime=\(begin) is after EndTime=\(end)")
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import Glibc
+import Synchronization
+
+/// Where a command writes: a file descriptor (buffered) or, in tests, a string.
+public final class OutputSink {
+    private let fd: Int32?
+    private var buffer: [UInt8] = []
+    /// What was written, when capturing.
+    public private(set) var captured = ""
+    /// Whether this sink is a terminal (progress and colour only then).
+    public let isTerminal: Bool
+    /// Set when a write failed (for example a closed pipe); further output is dropped.
+    public private(set) var failed = false
+
+    public init(fd: Int32) {
+        self.fd = fd
+        isTerminal = isatty(fd) == 1
+    }
+
+    /// A sink that keeps what is written, for tests.
+    public init(capturing: Void = ()) {
+        fd = nil
+        isTerminal = false
+    }
+
+    public func write(_ text: String) {
+        if fd == nil {
+            captured += text
+            return
+        }
+        buffer.append(contentsOf: text.utf8)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    public func line(_ text: String = "") { write(text + "\n") }
+
+    public func flush() {
+        guard let fd, !buffer.isEmpty else { return }
+        defer { buffer.removeAll(keepingCapacity: true) }
+        guard !failed else { return }
+        var done = 0
+        buffer.withUnsafeBytes { raw in
+            while done < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
+                if n > 0 { done += n; continue }
+                if n < 0 && errno == EINTR { continue }
+                failed = true
+                return
+            }
+        }
+    }
+
+    deinit { flush() }
+}
+
+/// The streams a command uses.
+public final class CommandIO {
+    public let stdout: OutputSink
+    public let stderr: OutputSink
+    /// Bytes to serve as standard input in tests; nil reads the real standard input.
+    public let stdinBytes: [UInt8]?
+
+    public init(stdout: OutputSink, stderr: OutputSink, stdinBytes: [UInt8]? = nil) {
+        self.stdout = stdout
+        self.stderr = stderr
+        self.stdinBytes = stdinBytes
+    }
+
+    public static func standard() -> CommandIO {
+        CommandIO(stdout: OutputSink(fd: 1), stderr: OutputSink(fd: 2))
+    }
+
+    /// A progress line on a terminal's stderr, rewritten in place; nothing when not a terminal.
+    public func progress(_ text: String) {
+        guard stderr.isTerminal else { return }
+        stderr.write("\r\u{1B}[K" + text)
+        stderr.flush()
+    }
+
+    public func clearProgress() {
+        guard stderr.isTerminal else { return }
+        stderr.write("\r\u{1B}[K")
+        stderr.flush()
+    }
+}
+
+/// Set by SIGINT: long-running loops stop, flush what they hold and print their summary.
+let interruptRequested = Atomic<Bool>(false)
+
+enum Interrupts {
+    /// Routes Ctrl-C to `interruptRequested` instead of killing the process.
+    static func install() {
+        signal(SIGINT) { _ in interruptRequested.store(true, ordering: .relaxed) }
+        signal(SIGPIPE, SIG_IGN)
+    }
+
+    static var requested: Bool { interruptRequested.load(ordering: .relaxed) }
+}
+
+/// Monotonic seconds, for progress pacing and benchmarks.
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}

@@ -1,0 +1,92 @@
+import HJ212
+
+/// `hj212 lint`: find every frame in a byte stream and judge it.
+struct LintCommand: CLICommand {
+    static let name = "lint"
+    static let abstract = "Check HJ 212 frames in a byte stream against the standard."
+    static let usage = "[FILE…|-] [--dialect auto|2005|2017|2025] [--strict] [--format text|json] [--quiet]"
+    static let options = [
+        OptionSpec("dialect", value: "D", choices: ["auto", "2005", "2017", "2025"],
+                   help: "Judge every packet by this dialect; auto (default) takes each packet's own version bits."),
+        OptionSpec("profile", value: "NAME", help: "Rule profile: national (default). Provincial profiles come with the conformance suite."),
+        OptionSpec("profiles", value: "DIR", help: "Directory of profile files overriding the built-in code tables (same layout as Profiles/)."),
+        OptionSpec("strict", help: "Certification mode: defects that field devices commonly show (CRC variants, oversize records, missing CR LF) count as errors, and warnings fail the run."),
+        OptionSpec("format", value: "F", choices: ["text", "json"], help: "text for people (default); json: one JSON object per line per frame, skipped run or incomplete tail."),
+        OptionSpec("quiet", short: "q", help: "Text format: list only frames that have findings."),
+    ]
+    static let discussion = """
+    Reads the files (standard input when none or '-') as raw bytes: frames one per line or run
+    together, with noise between them. Every '##' is resynchronised on; skipped bytes and a
+    truncated tail are reported with their byte offsets.
+
+    EXIT STATUS: 0 no errors (warnings allowed unless --strict), 1 errors found, 2 bad usage or
+    unreadable input.
+
+    EXAMPLES:
+      hj212 lint capture.txt
+      hj212 lint --strict --format json < capture.raw | jq 'select(.diagnostics != [])'
+      printf '##0101QN=…&&1C80\\r\\n' | hj212 lint -
+    """
+
+    var files: [String]
+    var dialect: Dialect?
+    var strict: Bool
+    var json: Bool
+    var quiet: Bool
+    var profiles: String?
+
+    init(_ a: ParsedArguments) throws(UsageError) {
+        files = a.positionals
+        dialect = dialectOption(a.value("dialect"))
+        strict = a.has("strict")
+        json = a.value("format") == "json"
+        quiet = a.has("quiet")
+        profiles = a.value("profiles")
+        if let p = a.value("profile"), p != "national" {
+            throw UsageError("--profile '\(p)': only 'national' is available to lint so far")
+        }
+    }
+
+    func run(_ io: CommandIO) -> Int32 {
+        do {
+            let linter = try makeLinter(dialect: dialect, strict: strict, profiles: profiles)
+            var inputs = try InputFile.openAll(files, io: io)
+            let multiple = inputs.count > 1
+            let (totals, interrupted) = try lintStreams(&inputs, linter: linter, io: io, verb: "lint") { file, item in
+                if json {
+                    io.stdout.line(jsonObject(item, file: multiple ? file : nil).serialized)
+                } else {
+                    printText(item, file: multiple ? file : nil, io: io)
+                }
+            }
+            if !json {
+                io.stdout.line((interrupted ? "interrupted: " : "") + totals.summary)
+            } else if interrupted {
+                io.stderr.line("hj212 lint: interrupted; " + totals.summary)
+            }
+            io.stdout.flush()
+            if interrupted { return 130 }
+            return totals.errors > 0 || (strict && totals.warnings > 0) ? 1 : 0
+        } catch {
+            io.stdout.flush()
+            io.stderr.line("hj212 lint: \(error.message)")
+            return error.exitCode
+        }
+    }
+
+    func printText(_ item: LintItem, file: String?, io: CommandIO) {
+        let prefix = file.map { "\($0): " } ?? ""
+        switch item {
+        case .frame(let r):
+            if quiet && r.diagnostics.isEmpty { return }
+            let status = r.hasErrors ? "ERROR" : r.diagnostics.contains { $0.severity == .warning } ? "warn" : "ok"
+            let s = r.segment
+            let dictionary = CodeDictionary.shared(r.dialect)
+            let cnName = s.cn.flatMap { dictionary.command($0) }.map { " \($0.nameZh)" } ?? ""
+            io.stdout.line("\(prefix)#\(r.index) @\(r.raw.offset) \(status) CN=\(s.cn ?? "?")\(cnName) MN=\(s.mn ?? "?") QN=\(s.qn ?? "-") [\(r.detectedDialect.title)]")
+            for d in r.diagnostics { io.stdout.line("    \(d.severity.rawValue) \(d.rule)\(d.offset.map { " @\($0)" } ?? ""): \(d.message)") }
+        case .skipped(_, let d), .incomplete(_, let d):
+            io.stdout.line("\(prefix)\(d.severity.rawValue) \(d.rule)\(d.offset.map { " @\($0)" } ?? ""): \(d.message)")
+        }
+    }
+}

@@ -1,0 +1,173 @@
+import HJ212
+
+/// One thing found in an input stream, judged.
+enum LintItem {
+    case frame(FrameReport)
+    case skipped(SkippedBytes, Diagnostic)
+    case incomplete(IncompleteTail, Diagnostic)
+
+    var diagnostics: [Diagnostic] {
+        switch self {
+        case .frame(let report): return report.diagnostics
+        case .skipped(_, let d), .incomplete(_, let d): return [d]
+        }
+    }
+}
+
+/// Totals over a run, for the summary line.
+struct LintTotals {
+    var frames = 0
+    var framesWithErrors = 0
+    var framesWithWarnings = 0
+    var errors = 0
+    var warnings = 0
+    var infos = 0
+    var skippedBytes = 0
+    var skippedRuns = 0
+    var incompleteTails = 0
+    var bytes = 0
+    var byRule: [String: Int] = [:]
+
+    mutating func count(_ item: LintItem) {
+        let ds = item.diagnostics
+        for d in ds {
+            switch d.severity {
+            case .error: errors += 1
+            case .warning: warnings += 1
+            case .info: infos += 1
+            }
+            byRule[d.rule, default: 0] += 1
+        }
+        switch item {
+        case .frame:
+            frames += 1
+            if ds.contains(where: { $0.severity == .error }) { framesWithErrors += 1 }
+            else if ds.contains(where: { $0.severity == .warning }) { framesWithWarnings += 1 }
+        case .skipped(let s, _):
+            skippedBytes += s.count
+            skippedRuns += 1
+        case .incomplete:
+            incompleteTails += 1
+        }
+    }
+
+    var summary: String {
+        var parts = ["\(frames) frame\(frames == 1 ? "" : "s")"]
+        parts.append("\(frames - framesWithErrors - framesWithWarnings) clean")
+        if framesWithWarnings > 0 { parts.append("\(framesWithWarnings) with warnings") }
+        if framesWithErrors > 0 { parts.append("\(framesWithErrors) with errors") }
+        var text = parts.joined(separator: ", ")
+        text += "; \(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")"
+        if infos > 0 { text += ", \(infos) info" }
+        if skippedBytes > 0 { text += "; \(skippedBytes) byte\(skippedBytes == 1 ? "" : "s") skipped in \(skippedRuns) run\(skippedRuns == 1 ? "" : "s")" }
+        if incompleteTails > 0 { text += "; \(incompleteTails) incomplete tail\(incompleteTails == 1 ? "" : "s")" }
+        return text
+    }
+}
+
+/// Reads inputs chunk by chunk through a `FrameDecoder` and hands each judged item to `body`,
+/// in bounded memory, with progress on a terminal and a stop on Ctrl-C.
+func lintStreams(_ inputs: inout [InputFile], linter: Linter, io: CommandIO, verb: String,
+                 body: (String, LintItem) -> Void) throws(UsageError) -> (totals: LintTotals, interrupted: Bool) {
+    var totals = LintTotals()
+    var lastProgress = monotonicSeconds()
+    var interrupted = false
+    for index in inputs.indices {
+        let name = inputs[index].name
+        var decoder = FrameDecoder()
+        var frameIndex = 0
+        func handle(_ event: FrameDecoder.Event) {
+            let item: LintItem
+            switch event {
+            case .frame(let raw):
+                item = .frame(linter.check(raw, index: frameIndex))
+                frameIndex += 1
+            case .skipped(let s):
+                item = .skipped(s, linter.diagnose(s))
+            case .incomplete(let t):
+                item = .incomplete(t, linter.diagnose(t))
+            }
+            totals.count(item)
+            body(name, item)
+        }
+        while true {
+            if Interrupts.requested { interrupted = true; break }
+            let chunk = try inputs[index].read()
+            if chunk.isEmpty { break }
+            totals.bytes += chunk.count
+            decoder.feed(chunk)
+            while let event = decoder.next() { handle(event) }
+            let now = monotonicSeconds()
+            if now - lastProgress > 0.5 {
+                lastProgress = now
+                io.progress("\(verb): \(name): \(totals.bytes / 1_000_000) MB, \(totals.frames) frames, \(totals.errors) errors")
+            }
+        }
+        for event in decoder.finish() { handle(event) }
+        inputs[index].close()
+        if interrupted { break }
+    }
+    io.clearProgress()
+    return (totals, interrupted)
+}
+
+/// The JSON object of one item, per the command contract of ARCHITECTURE.md.
+func jsonObject(_ item: LintItem, file: String?) -> JSONValue {
+    func diagnostics(_ ds: [Diagnostic]) -> JSONValue {
+        .array(ds.map { d in
+            .object([("rule", .string(d.rule)), ("severity", .string(d.severity.rawValue)),
+                     ("offset", d.offset.map(JSONValue.int) ?? .null), ("message", .string(d.message))])
+        })
+    }
+    var members: [(String, JSONValue)] = []
+    switch item {
+    case .frame(let r):
+        members.append(("type", .string("frame")))
+        if let file { members.append(("file", .string(file))) }
+        members += [
+            ("index", .int(r.index)),
+            ("offset", .int(r.raw.offset)),
+            ("length", .int(r.raw.bytes.count)),
+            ("dialect", .string(r.detectedDialect.rawValue)),
+            ("crc", .object([
+                ("declared", .string(r.crc.declared)),
+                ("computed", .string(r.crc.computed)),
+                ("ok", .bool(r.crc.ok)),
+                ("variant", r.crc.variant.map { .string($0.rawValue) } ?? .null),
+            ])),
+            ("header", .object(r.segment.header.map { ($0.name, .string($0.value)) })),
+            ("cp", .array((r.segment.cp ?? []).map { group in .array(group.map { .array([.string($0.name), .string($0.value)]) }) })),
+            ("diagnostics", diagnostics(r.diagnostics)),
+        ]
+    case .skipped(let s, let d):
+        members.append(("type", .string("skipped")))
+        if let file { members.append(("file", .string(file))) }
+        members += [("offset", .int(s.offset)), ("length", .int(s.count)), ("reason", .string(s.reason.rawValue)),
+                    ("diagnostics", diagnostics([d]))]
+    case .incomplete(let t, let d):
+        members.append(("type", .string("incomplete")))
+        if let file { members.append(("file", .string(file))) }
+        members += [("offset", .int(t.offset)), ("length", .int(t.count)),
+                    ("declared_length", t.declaredLength.map(JSONValue.int) ?? .null), ("diagnostics", diagnostics([d]))]
+    }
+    return .object(members)
+}
+
+/// Parses `--dialect`.
+func dialectOption(_ value: String?) -> Dialect? {
+    switch value {
+    case "2005": return .hj2005
+    case "2017": return .hj2017
+    case "2025": return .hj2025
+    default: return nil
+    }
+}
+
+/// Builds the linter for `--profiles` (a directory overriding the built-in code tables).
+func makeLinter(dialect: Dialect?, strict: Bool, profiles: String?) throws(UsageError) -> Linter {
+    do {
+        return try Linter(options: LintOptions(dialect: dialect, strict: strict, profiles: ProfileStore(overrideDirectory: profiles)))
+    } catch {
+        throw UsageError("profile error: \(error)", exitCode: 2)
+    }
+}

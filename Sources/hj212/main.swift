@@ -1,0 +1,4 @@
+import Glibc
+import HJ212CLI
+
+exit(CommandLineTool.main(Array(CommandLine.arguments.dropFirst())))
