@@ -117,7 +117,8 @@ struct SegmentChecks {
             add(Rules.flagFormat, at: headerOffset("Flag"), "Flag '\(flagText)' is not an integer 0-255")
         }
         let pnumText = segment.header("PNUM"), pnoText = segment.header("PNO")
-        if let flag, flag.isSplit, pnumText == nil || pnoText == nil {
+        // HJ/T 212-2005's own request examples use Flag=3 (D=1) without PNUM/PNO: not held against 2005 packets.
+        if let flag, flag.isSplit, dialect != .hj2005, pnumText == nil || pnoText == nil {
             add(Rules.flagSplitWithoutPnum, at: headerOffset("Flag"),
                 "Flag=\(flag.rawValue) has D=1 (split), but \(pnumText == nil && pnoText == nil ? "PNUM and PNO are" : pnumText == nil ? "PNUM is" : "PNO is") missing")
         }
