@@ -108,7 +108,7 @@ struct SegmentChecks {
                 }
             } else if mn.count != 24 || !hex {
                 add(Rules.mnFormat, at: headerOffset("MN"),
-                    "MN '\(mn)' is \(mn.count) characters\(hex ? "" : " not all 0-9 A-F"); expected 24 hex characters (EPC-96)\(mn.count == 14 ? ", 14 is the HJ/T 212-2005 form" : "")")
+                    "MN '\(mn)' is \(mn.count) characters\(hex ? "" : ", not all 0-9 A-F"); expected 24 hex characters (EPC-96)\(mn.count == 14 ? ", 14 is the HJ/T 212-2005 form" : "")")
             }
         }
         let flagText = segment.header("Flag")
@@ -216,6 +216,12 @@ struct SegmentChecks {
                     checkPlainEntry(field, at: at, unknownFields: &unknownFields)
                 }
             }
+            for (code, values) in widthViolations.sorted(by: { $0.key < $1.key }) {
+                guard let type = dictionary.factor(code)?.type, let first = values.first else { continue }
+                add(Rules.numberWidth, at: first.offset,
+                    "\(label(code)): \(values.map { "\($0.name)=\($0.value)" }.joined(separator: ", ")) exceed\(values.count == 1 ? "s" : "") the default type \(type) of Appendix B")
+            }
+            widthViolations = [:]
             for (code, s) in stats.sorted(by: { $0.key < $1.key }) {
                 let lo = s["Min"], mid = s["Avg"], hi = s["Max"]
                 var broken = false
@@ -229,6 +235,9 @@ struct SegmentChecks {
             }
         }
     }
+
+    /// Values wider than their factor's default type, reported once per factor.
+    var widthViolations: [String: [(name: String, value: String, offset: Int)]] = [:]
 
     mutating func checkCodedEntry(code: String, name: String, value: String, at: Int, unknownCodes: inout Set<String>, unknownFields: inout Set<String>) {
         if dictionary.suffixFields[name] == nil, unknownFields.insert(name).inserted {
@@ -248,7 +257,7 @@ struct SegmentChecks {
                     add(Rules.parameterRange, at: at, "\(code)-RT=\(value); expected 0..24 hours of running time")
                 }
             } else if dialect != .hj2005, let type = factor?.type, !name.hasPrefix("Zs"), name != "Cou", !type.fits(value) {
-                add(Rules.numberWidth, at: at, "\(label(code)) \(name)=\(value) exceeds the default type \(type) of Appendix B")
+                widthViolations[code, default: []].append((name, value, at))
             }
         case "Flag":
             if dictionary.dataFlags[value] == nil {
