@@ -16,8 +16,16 @@ let package = Package(
             name: "HJ212",
             plugins: [.plugin(name: "EmbedProfilesPlugin")]
         ),
+        // Linux epoll, eventfd and timerfd for Swift (packed epoll_event handled in C).
+
+        // The network layer: epoll event loops, non-blocking TCP client and server, timers.
+
+
+        // Simulation: unit templates, value models, Appendix D aggregation, virtual clock, fleets.
+        .target(name: "HJSimulation", dependencies: ["HJ212"]),
+
         // The command-line interface: argument parsing, terminal output, exit codes.
-        .target(name: "HJ212CLI", dependencies: ["HJ212"]),
+        .target(name: "HJ212CLI", dependencies: ["HJ212", "HJSimulation"]),
         .executableTarget(name: "hj212", dependencies: ["HJ212CLI"]),
 
         // Build-time embedding of Profiles/ (code tables, templates) into the HJ212 module,
@@ -31,6 +39,8 @@ let package = Package(
         ),
 
         .testTarget(name: "HJ212Tests", dependencies: ["HJ212"]),
+
+        .testTarget(name: "HJSimulationTests", dependencies: ["HJSimulation", "HJ212"]),
         .testTarget(name: "HJ212CLITests", dependencies: ["HJ212CLI", "HJ212"]),
     ],
     swiftLanguageModes: [.v6]

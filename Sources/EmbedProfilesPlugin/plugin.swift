@@ -13,7 +13,7 @@ struct EmbedProfilesPlugin: BuildToolPlugin {
         if let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey]) {
             for case let url as URL in walker {
                 let name = url.lastPathComponent
-                guard !name.hasPrefix("."), name.hasSuffix(".tsv") || name.hasSuffix(".json") else { continue }
+                guard !name.hasPrefix("."), name.hasSuffix(".tsv") || name.hasSuffix(".json") || name.hasSuffix(".csv") else { continue }
                 if (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true { files.append(url) }
             }
         }

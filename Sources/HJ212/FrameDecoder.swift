@@ -255,15 +255,34 @@ enum FrameScanner {
         }
         let declared = Int(buf[2] &- 48) * 1000 + Int(buf[3] &- 48) * 100 + Int(buf[4] &- 48) * 10 + Int(buf[5] &- 48)
         let crcEnd = 6 + declared + 4
-        // A line end closing "&&XXXX" before the declared end: the length is wrong (too long).
-        let early = findCRLF(buf, from: 6, to: min(crcEnd, count))
-        if let c = early, c >= 10, hexRun(buf, c - 4), c + 2 <= count {
-            // Only when the declared end is not itself a proper end (it is beyond this line end).
+        // A frame larger than the cap is never waited for: only a line end within the cap delimits it.
+        if crcEnd + 2 > limit {
+            switch lineEnd(buf, from: 6, limit: limit, final: final) {
+            case .found(let c): return .frame(lineEndFrame(buf, crlf: c, declared: declared))
+            case .blocked: return .skip(2, .unframed)
+            case .needMore: return .needMore
+            }
+        }
+        // Another header ("##" and four digits) inside the declared frame: this one was cut short.
+        let region = min(count, crcEnd)
+        var inner: Int?
+        var from = 2
+        while let h = findHashes(buf, from: from, to: region) {
+            if h + 6 > count {
+                if !final { return .needMore }
+                break
+            }
+            if isDigit(buf[h + 2]) && isDigit(buf[h + 3]) && isDigit(buf[h + 4]) && isDigit(buf[h + 5]) { inner = h; break }
+            from = h + 1
+        }
+        // A line end closing "&&XXXX" before the declared end (and before any inner header): the
+        // length is wrong (too long), the frame itself is whole.
+        if let c = findCRLF(buf, from: 6, to: inner ?? region), c >= 10, hexRun(buf, c - 4) {
             return .frame(lineEndFrame(buf, crlf: c, declared: declared))
         }
+        if let inner { return .skip(inner, .truncated) }
         guard count >= crcEnd else {
-            if !final { return crcEnd > limit ? .skip(2, .unframed) : .needMore }  // cannot happen with the default limit
-            return .incomplete(declaredLength: declared)
+            return final ? .incomplete(declaredLength: declared) : .needMore
         }
         let crcIsHex = hexRun(buf, crcEnd - 4)
         if crcIsHex {

@@ -82,6 +82,7 @@ public struct Linter: Sendable {
         case .noise: what = "not part of any frame"
         case .brokenHeader: what = "a '##' whose length field is not 4 digits and that no CR LF closes"
         case .unframed: what = "a '##' whose frame could not be delimited (no CRC where the length says, no CR LF)"
+        case .truncated: what = "a frame cut short: the next frame's '##' header came before its declared end"
         }
         return Diagnostic(rule: Rules.skippedBytes.id, severity: Rules.skippedBytes.severity(strict: options.strict),
                           offset: skipped.offset,
@@ -167,8 +168,9 @@ public struct Linter: Sendable {
             let byteCount = segment.count
             if let declared = raw.declaredLength {
                 if declared != byteCount {
-                    let characters = String(decoding: segment, as: UTF8.self).count
-                    if declared == characters {
+                    let text = String(decoding: segment, as: UTF8.self)
+                    // Byte-oriented firmware counts bytes; Java and C# count UTF-16 units, others code points.
+                    if declared == text.utf16.count || declared == text.unicodeScalars.count {
                         add(Rules.lengthCountsCharacters, at: base + 2,
                             "declared length \(declared) counts characters; the data segment is \(byteCount) UTF-8 bytes (write \(Linter.fourDigits(byteCount)))")
                     } else {
@@ -252,19 +254,29 @@ public struct Linter: Sendable {
         return s.count >= 4 ? s : String(repeating: "0", count: 4 - s.count) + s
     }
 
-    /// Offset of the first byte that breaks UTF-8, or nil.
+    /// Offset of the first byte that breaks UTF-8 (RFC 3629: no overlong forms, no surrogates,
+    /// nothing above U+10FFFF), or nil.
     static func firstInvalidUTF8(_ bytes: [UInt8]) -> Int? {
         var i = 0
-        while i < bytes.count {
+        let n = bytes.count
+        while i < n {
             let b = bytes[i]
-            let need: Int
             if b < 0x80 { i += 1; continue }
-            else if b & 0xE0 == 0xC0 && b >= 0xC2 { need = 1 }
-            else if b & 0xF0 == 0xE0 { need = 2 }
-            else if b & 0xF8 == 0xF0 && b <= 0xF4 { need = 3 }
-            else { return i }
-            guard i + need < bytes.count else { return i }
-            for k in 1...need where bytes[i + k] & 0xC0 != 0x80 { return i }
+            let need: Int
+            var lo: UInt8 = 0x80, hi: UInt8 = 0xBF  // allowed range of the second byte
+            switch b {
+            case 0xC2...0xDF: need = 1
+            case 0xE0: need = 2; lo = 0xA0
+            case 0xE1...0xEC, 0xEE...0xEF: need = 2
+            case 0xED: need = 2; hi = 0x9F
+            case 0xF0: need = 3; lo = 0x90
+            case 0xF1...0xF3: need = 3
+            case 0xF4: need = 3; hi = 0x8F
+            default: return i
+            }
+            guard i + need < n else { return i }
+            guard bytes[i + 1] >= lo && bytes[i + 1] <= hi else { return i }
+            for k in stride(from: 2, through: need, by: 1) where bytes[i + k] & 0xC0 != 0x80 { return i }
             i += need + 1
         }
         return nil

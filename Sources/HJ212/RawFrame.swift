@@ -69,6 +69,8 @@ public struct SkippedBytes: Sendable, Equatable {
         case brokenHeader = "broken-header"
         /// A `##` with a plausible length whose frame could not be delimited.
         case unframed
+        /// A frame cut short: the next frame's header arrived before its declared end.
+        case truncated
     }
 }
 

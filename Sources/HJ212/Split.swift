@@ -29,14 +29,13 @@ public enum PacketSplitter {
         throws -> [DataSegment]
     {
         guard segment.serialized().utf8.count > limit, let cp = segment.cp, !cp.isEmpty else { return [segment] }
-        // Leading plain groups (DataTime, PolId…) are repeated in every packet.
+        // The DataTime group is repeated in every packet (C.49/C.50); everything else is data.
         var common: [[Field]] = []
         var rest = cp[...]
-        while let first = rest.first, first.allSatisfy({ !$0.name.contains("-") }) {
-            common.append(first)
+        if let first = rest.first, first.count == 1, first[0].name == "DataTime", rest.count > 1 {
+            common = [first]
             rest = rest.dropFirst()
         }
-        if rest.isEmpty { common = []; rest = cp[...] }
 
         var base = segment
         base.header.removeAll { $0.name == "PNUM" || $0.name == "PNO" }
@@ -156,19 +155,16 @@ public struct Reassembler: Sendable {
         if let flag = result.flag {
             result.setHeader("Flag", String(PacketFlag(version: flag.version, split: false, ack: flag.needsAck).rawValue))
         }
+        // Each packet repeats the DataTime group; keep it once.
         var groups: [[Field]] = []
-        var common: [[Field]] = []
+        let first = parts[0].cp?.first
+        let dataTime = first.flatMap { $0.count == 1 && $0[0].name == "DataTime" ? $0 : nil }
         for (i, part) in parts.enumerated() {
             var cp = part.cp?[...] ?? [][...]
-            var leading: [[Field]] = []
-            while let first = cp.first, first.allSatisfy({ !$0.name.contains("-") }) {
-                leading.append(first)
-                cp = cp.dropFirst()
-            }
-            if i == 0 { common = leading } else if leading != common { groups += leading }
+            if i > 0, let dataTime, cp.first == dataTime { cp = cp.dropFirst() }
             groups += cp
         }
-        result.cp = common + groups
+        result.cp = groups
         return result
     }
 }

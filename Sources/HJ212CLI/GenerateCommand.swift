@@ -1,0 +1,193 @@
+import Glibc
+import HJ212
+import HJSimulation
+
+/// `hj212 generate`: what loggers would send, in virtual time, written to a file.
+struct GenerateCommand: CLICommand {
+    static let name = "generate"
+    static let abstract = "Write what emulated data loggers would send, in virtual time (raw frames or a trace)."
+    static let usage = "(--unit NAME | --fleet FILE) --start ISO8601 --duration D [--seed N] [--format raw|trace] [--out FILE]"
+    static let options = [
+        OptionSpec("unit", value: "NAME", help: "A unit template (a file name of Profiles/units without .json)."),
+        OptionSpec("fleet", value: "FILE", help: "A fleet manifest (CSV), or a built-in fleet name (sample-city, mixed-demo)."),
+        OptionSpec("start", value: "ISO8601", help: "Start of the virtual time, e.g. 2026-11-30 or 2026-11-30T08:00:00+08:00 (default zone UTC+8)."),
+        OptionSpec("duration", value: "D", help: "Simulated time: 90m, 1d, 30d, 2h30m."),
+        OptionSpec("seed", value: "N", help: "Random seed (default 1). Same inputs and seed give byte-identical output."),
+        OptionSpec("format", value: "F", choices: ["raw", "trace"], help: "raw: frames with CR LF (default); trace: JSON Lines {t,dir,peer,mn,frame}."),
+        OptionSpec("out", short: "o", value: "FILE", help: "Output file (default standard output)."),
+        OptionSpec("mn", value: "MN", help: "--unit: the logger's MN (default 010000A8900016F000169DC0)."),
+        OptionSpec("pw", value: "PW", help: "--unit: the logger's password (default 123456)."),
+        OptionSpec("dialect", value: "D", choices: ["2017", "2025"], help: "Protocol edition the loggers speak (default 2017; 2025 adds CN 2111 for furnaces)."),
+        OptionSpec("rtd-interval", value: "S", help: "Override the real-time interval in seconds (30..3600)."),
+        OptionSpec("min-interval", value: "M", help: "Override the minute-data interval in minutes (1 2 3 4 5 6 10 12 15 20 30)."),
+        OptionSpec("zone", value: "±HH:MM", help: "Time zone of the loggers' clocks (default +08:00)."),
+        OptionSpec("profiles", value: "DIR", help: "Directory of profile files overriding the built-in ones."),
+        OptionSpec("list", help: "List the unit templates and built-in fleets and exit."),
+    ]
+    static let discussion = """
+    EXAMPLES:
+      hj212 generate --unit industrial-wastewater --start 2026-11-30 --duration 1d -o day.raw
+      hj212 generate --fleet sample-city --start 2026-11-30 --duration 1d --format trace -o city.jsonl
+      hj212 generate --unit msw-incinerator --start 2026-11-30 --duration 2h --dialect 2025 | hj212 lint --strict -
+    """
+
+    var arguments: ParsedArguments
+
+    init(_ a: ParsedArguments) throws(UsageError) {
+        arguments = a
+        if a.has("list") { return }
+        guard (a.value("unit") == nil) != (a.value("fleet") == nil) else { throw UsageError("give exactly one of --unit NAME or --fleet FILE") }
+        guard a.value("start") != nil else { throw UsageError("--start is required (e.g. --start 2026-11-30)") }
+        guard a.value("duration") != nil else { throw UsageError("--duration is required (e.g. --duration 1d)") }
+    }
+
+    static func parseZone(_ text: String) -> Int? {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        if t == "Z" || t == "UTC" { return 0 }
+        guard t.count == 6, let sign = t.first, sign == "+" || sign == "-", Array(t)[3] == ":",
+              let h = Int(t.dropFirst().prefix(2)), let m = Int(t.suffix(2)), h <= 14, m < 60 else { return nil }
+        return (sign == "+" ? 1 : -1) * (h * 60 + m)
+    }
+
+    func run(_ io: CommandIO) -> Int32 {
+        let a = arguments
+        let store = ProfileStore(overrideDirectory: a.value("profiles"))
+        if a.has("list") {
+            io.stdout.line("unit templates:")
+            for name in UnitTemplate.available(in: store) {
+                if let t = try? UnitTemplate.load(name, from: store) { io.stdout.line("  \(name.padding(toLength: 30, withPad: " ", startingAt: 0)) \(t.titleZh) \(t.titleEn)") }
+            }
+            io.stdout.line("built-in fleets: \(Fleet.builtinNames.joined(separator: ", "))")
+            return 0
+        }
+        guard let zone = Self.parseZone(a.value("zone") ?? "+08:00") else { return usage(io, "--zone '\(a.value("zone")!)': expected ±HH:MM") }
+        guard let start = SimClock.parseStart(a.value("start")!, offsetMinutes: zone) else {
+            return usage(io, "--start '\(a.value("start")!)': expected a date like 2026-11-30 or 2026-11-30T08:00:00+08:00")
+        }
+        guard let duration = SimClock.parseDuration(a.value("duration")!) else {
+            return usage(io, "--duration '\(a.value("duration")!)': expected like 90m, 1d, 2h30m")
+        }
+        guard duration <= 400 * 86_400_000 else { return usage(io, "--duration: at most 400 days") }
+        guard let seed = UInt64(a.value("seed") ?? "1") else { return usage(io, "--seed: expected a non-negative integer") }
+        var options = SimulationOptions()
+        options.profiles = store
+        options.dialect = a.value("dialect") == "2025" ? .hj2025 : .hj2017
+        if let r = a.value("rtd-interval") {
+            guard let v = Int(r), (30...3600).contains(v) else { return usage(io, "--rtd-interval: expected 30..3600 seconds") }
+            options.rtdIntervalSeconds = v
+        }
+        if let m = a.value("min-interval") {
+            guard let v = Int(m), [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30].contains(v) else { return usage(io, "--min-interval: expected one of 1 2 3 4 5 6 10 12 15 20 30") }
+            options.minIntervalMinutes = v
+        }
+        var generator: FleetGenerator
+        var mns: [String]
+        do {
+            if let unit = a.value("unit") {
+                let template = try UnitTemplate.load(unit, from: store)
+                let identity = LoggerIdentity(mn: a.value("mn") ?? "010000A8900016F000169DC0", pw: a.value("pw") ?? "123456")
+                generator = try FleetGenerator(template: template, identity: identity, seed: seed, start: start, options: options)
+                mns = [identity.mn]
+            } else {
+                let fleet = try Fleet.load(a.value("fleet")!, store: store)
+                generator = try FleetGenerator(fleet: fleet, seed: seed, start: start, options: options)
+                mns = fleet.units.map(\.identity.mn)
+            }
+        } catch {
+            io.stderr.line("hj212 generate: \(error)")
+            return 2
+        }
+        // Output: a file created before anything is generated, so that an unwritable path fails first.
+        var fd: Int32 = 1
+        if let path = a.value("out"), path != "-" {
+            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            if fd < 0 { return fail(io, "cannot write '\(path)': \(String(cString: strerror(errno)))") }
+        }
+        defer { if fd > 2 { close(fd) } }
+        let trace = a.value("format") == "trace"
+        var writer = BufferedFileWriter(fd: fd)
+        var counts: [String: Int] = [:]
+        var packets = 0
+        let origin = generator.start
+        let end = origin + duration
+        let t0 = monotonicSeconds()
+        var lastProgress = t0
+        var stoppedAt: Int64?
+        generator.run(until: end, shouldContinue: { now in
+            if Interrupts.requested { stoppedAt = now; return false }
+            let wall = monotonicSeconds()
+            if wall - lastProgress > 0.5 {
+                lastProgress = wall
+                let done = Double(now - origin) / Double(duration) * 100
+                io.progress("generate: \(Int(done))% of \(SimClock.durationText(duration)), \(packets) packets, \(writer.written / 1_000_000) MB")
+            }
+            return writer.error == nil
+        }) { unit, packet in
+            let frame = FrameEncoder.frame(packet.segment)
+            if trace {
+                var line = "{\"t\":\"\(SimClock.iso(packet.time, offsetMinutes: zone))\",\"dir\":\"up\",\"peer\":\"virtual\",\"mn\":"
+                JSONValue.writeString(mns[unit], to: &line)
+                line += ",\"frame\":"
+                JSONValue.writeString(String(decoding: frame.dropLast(2), as: UTF8.self), to: &line)
+                line += "}\n"
+                writer.write(Array(line.utf8))
+            } else {
+                writer.write(frame)
+            }
+            counts[packet.cn, default: 0] += 1
+            packets += 1
+        }
+        writer.flush()
+        io.clearProgress()
+        let seconds = monotonicSeconds() - t0
+        if let error = writer.error { return fail(io, "write failed: \(error)") }
+        let summary = counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        let rate = seconds > 0 ? Int(Double(packets) / seconds) : packets
+        io.stderr.line("\(stoppedAt != nil ? "interrupted at \(SimClock.iso(stoppedAt!, offsetMinutes: zone)): " : "")\(packets) packets (\(summary)), \(writer.written) bytes, \(mns.count) logger\(mns.count == 1 ? "" : "s"), \(String(Int(seconds * 10) / 10)).\(Int(seconds * 10) % 10) s, \(rate) packets/s")
+        return stoppedAt != nil ? 130 : 0
+    }
+
+    func usage(_ io: CommandIO, _ message: String) -> Int32 {
+        io.stderr.line("hj212 generate: \(message)")
+        return 2
+    }
+
+    func fail(_ io: CommandIO, _ message: String) -> Int32 {
+        io.stderr.line("hj212 generate: \(message)")
+        return 1
+    }
+}
+
+/// Buffered writes to a file descriptor, retrying EINTR and short writes; remembers the first error.
+struct BufferedFileWriter {
+    let fd: Int32
+    var buffer: [UInt8] = []
+    var written = 0
+    var error: String?
+
+    init(fd: Int32) {
+        self.fd = fd
+        buffer.reserveCapacity(1 << 20)
+    }
+
+    mutating func write(_ bytes: [UInt8]) {
+        buffer += bytes
+        if buffer.count >= 1 << 20 { flush() }
+    }
+
+    mutating func flush() {
+        guard error == nil, !buffer.isEmpty else { buffer.removeAll(keepingCapacity: true); return }
+        var done = 0
+        buffer.withUnsafeBytes { raw in
+            while done < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
+                if n > 0 { done += n; continue }
+                if n < 0 && errno == EINTR { continue }
+                error = String(cString: strerror(errno))
+                return
+            }
+        }
+        written += done
+        buffer.removeAll(keepingCapacity: true)
+    }
+}

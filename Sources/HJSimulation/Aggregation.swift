@@ -1,0 +1,100 @@
+/// Running totals of one factor over one period (HJ 212-2017 Appendix D).
+///
+/// Water (D.1): volumes and loads are summed per time slice (ΔD = Q·T·10⁻³, G = ΔD·C·10⁻³) and the
+/// period mean of a pollutant is flow-weighted (C = G/D·10³); factors without a load (pH,
+/// temperature) take the arithmetic mean. Hour totals are sums of the minute totals, day totals
+/// sums of the hours.
+///
+/// Flue gas (D.2): a minute mean needs ≥ 12 valid instantaneous values (all of them at 5 s
+/// sampling); the hour mean is the mean of ≥ 45 valid minute means, the day mean the mean of
+/// ≥ 20 valid hour means; otherwise the aggregate is flagged D. Loads are Σ C·Q·Δt.
+public struct Accumulator: Sendable {
+    /// Sub-values (samples for water and gas minutes, minute means for gas periods).
+    public var count = 0
+    public var valid = 0
+    /// Sum of valid sub-values (arithmetic means), and of all of them (fallback).
+    public var sum = 0.0
+    public var sumAll = 0.0
+    public var min = Double.infinity
+    public var max = -Double.infinity
+    /// Water: volume D in m³ and load G in the factor's Cou unit; gas: load in the Cou unit.
+    public var volume = 0.0
+    public var load = 0.0
+    /// Converted (Zs) values of valid sub-values.
+    public var zsSum = 0.0
+    public var zsCount = 0
+    public var zsMin = Double.infinity
+    public var zsMax = -Double.infinity
+    /// Counts of data flags (index = ASCII letter - 65).
+    public var flags = [Int](repeating: 0, count: 26)
+
+    public init() {}
+
+    public var isEmpty: Bool { count == 0 }
+
+    mutating func addFlag(_ flag: UInt8, _ n: Int = 1) {
+        let i = Int(flag) - 65
+        if i >= 0 && i < 26 { flags[i] += n }
+    }
+
+    /// Adds a sample (water) or a sub-value (gas minute / hour mean).
+    mutating func add(value: Double, valid isValid: Bool, flag: UInt8, min lo: Double, max hi: Double) {
+        count += 1
+        sumAll += value
+        if isValid { valid += 1; sum += value }
+        if lo < min { min = lo }
+        if hi > max { max = hi }
+        addFlag(flag)
+    }
+
+    mutating func addZs(_ zs: Double, min lo: Double, max hi: Double) {
+        zsSum += zs
+        zsCount += 1
+        if lo < zsMin { zsMin = lo }
+        if hi > zsMax { zsMax = hi }
+    }
+
+    /// Water: folds a finished period into a longer one (sums of totals, extremes of extremes).
+    mutating func merge(_ o: Accumulator) {
+        count += o.count
+        valid += o.valid
+        sum += o.sum
+        sumAll += o.sumAll
+        if o.min < min { min = o.min }
+        if o.max > max { max = o.max }
+        volume += o.volume
+        load += o.load
+        zsSum += o.zsSum
+        zsCount += o.zsCount
+        if o.zsMin < zsMin { zsMin = o.zsMin }
+        if o.zsMax > zsMax { zsMax = o.zsMax }
+        for i in 0..<26 { flags[i] += o.flags[i] }
+    }
+
+    /// Arithmetic mean of the valid sub-values (all of them when none is valid).
+    public var mean: Double { valid > 0 ? sum / Double(valid) : count > 0 ? sumAll / Double(count) : 0 }
+
+    /// Flow-weighted mean for water pollutants: G/D·10³ in the concentration unit, arithmetic when D = 0.
+    public func weightedMean(couPerConcentrationVolume k: Double) -> Double {
+        volume > 0 ? load / (volume * k) : mean
+    }
+
+    public var zsMean: Double? { zsCount > 0 ? zsSum / Double(zsCount) : nil }
+
+    /// The most frequent abnormal flag, in a fixed order on ties.
+    var dominantAbnormal: UInt8? {
+        var best: UInt8?
+        var bestCount = 0
+        for letter in Array("DFMCTBSP".utf8) where flags[Int(letter) - 65] > bestCount {
+            best = letter
+            bestCount = flags[Int(letter) - 65]
+        }
+        return best
+    }
+
+    /// Water roll-up (C.16–C.18 notes): any abnormal sub-value makes the aggregate abnormal.
+    public var waterFlag: UInt8 { dominantAbnormal ?? UInt8(ascii: "N") }
+
+    /// Flue-gas roll-up: normal when at least `needed` sub-values are valid, otherwise D.
+    public func gasFlag(needed: Int) -> UInt8 { valid >= needed ? UInt8(ascii: "N") : UInt8(ascii: "D") }
+}

@@ -1,0 +1,212 @@
+import Foundation
+import HJ212
+
+/// The state of one simulated factor: the process value, what the instrument reports, and the
+/// running aggregates of the open minute, MinInterval window, hour and day.
+struct FactorModel: Sendable {
+    let code: String
+    let baseline: Double
+    let stopped: Double
+    let rangeMin: Double
+    let rangeMax: Double
+    let amplitude: Double
+    let peakHour: Double
+    let noiseSD: Double
+    let phi: Double
+    let innovation: Double
+    let measureEveryMs: Int64
+    let decimals: Int
+    let zs: Bool
+    /// Whether the factor has an amount (Cou) per Appendix B, and the factor from
+    /// concentration × volume (m³) to that amount unit.
+    let hasCou: Bool
+    let couK: Double
+    var couplings: [(index: Int, gain: Double)] = []
+
+    var noise = 0.0
+    /// The process value now.
+    var value: Double
+    /// What the instrument reports now (held between measurements for cyclic analysers).
+    var reading: Double
+    var sampleTime: Int64 = 0
+    var flag = UInt8(ascii: "N")
+    var measuredOnce = false
+
+    var minute = Accumulator()
+    var window = Accumulator()
+    var hour = Accumulator()
+    var day = Accumulator()
+
+    init(_ f: UnitTemplate.Factor, medium: UnitTemplate.Medium, dictionary: CodeDictionary, template: UnitTemplate) {
+        code = f.code
+        baseline = f.baseline
+        stopped = f.stopped
+        rangeMin = f.rangeMin
+        rangeMax = f.rangeMax
+        amplitude = f.dailyAmplitude
+        peakHour = f.peakHour
+        noiseSD = f.noise
+        phi = f.autocorrelation
+        innovation = (1 - f.autocorrelation * f.autocorrelation).squareRoot() * f.noise
+        measureEveryMs = Int64(f.measureEveryMinutes) * 60_000
+        decimals = f.decimals
+        zs = f.zs
+        value = f.baseline
+        reading = f.baseline
+        let factor = dictionary.factor(f.code)
+        if f.code == template.flowFactor {
+            hasCou = true
+            couK = 1
+        } else if let factor, let k = FactorModel.couFactor(unit: factor.unit, couUnit: factor.couUnit, medium: medium) {
+            hasCou = true
+            couK = k
+        } else {
+            hasCou = false
+            couK = 0
+        }
+    }
+
+    static func grams(_ prefix: Substring) -> Double? {
+        switch prefix {
+        case "kg": return 1e3
+        case "g": return 1
+        case "mg": return 1e-3
+        case "µg", "μg", "ug": return 1e-6
+        case "ng": return 1e-9
+        default: return nil
+        }
+    }
+
+    /// Amount per (concentration × m³): water C in X/L over m³ (×1000 L), gas C in X/m³.
+    static func couFactor(unit: String, couUnit: String, medium: UnitTemplate.Medium) -> Double? {
+        guard !couUnit.isEmpty, let slash = unit.firstIndex(of: "/") else { return nil }
+        guard let concMass = grams(unit[..<slash]), let couMass = grams(Substring(couUnit)) else { return nil }
+        let per = unit[unit.index(after: slash)...]
+        let litresPerM3: Double
+        switch per {
+        case "L": litresPerM3 = 1000
+        case "m³", "m3": litresPerM3 = 1
+        default: return nil
+        }
+        return litresPerM3 * concMass / couMass
+    }
+
+    /// (21 − O2ref)/(21 − O2) (HJ 212-2017 D.2.3 eq. 28); nil when there is no reference or the
+    /// O2 is that of ambient air (plant stopped), where conversion is meaningless.
+    static func zsFactor(o2: Double, reference: Double?) -> Double? {
+        guard let reference, o2 < 20 else { return nil }
+        return (21 - reference) / (21 - o2)
+    }
+
+    func format(_ v: Double) -> String { ValueFormat.fixed(v, decimals: decimals) }
+
+    mutating func step(level: Double, hourOfDay: Double, t: Int64, random: inout SimRandom, others: [FactorModel], stepsPerMinute: Double) {
+        noise = phi * noise + innovation * random.gaussian()
+        var running = baseline * (1 + amplitude * cos(2 * Double.pi * (hourOfDay - peakHour) / 24)) * (1 + noise)
+        for (j, gain) in couplings {
+            let other = others[j]
+            if other.baseline != 0 { running *= Swift.max(0, 1 + gain * (other.value / other.baseline - 1)) }
+        }
+        value = stopped + (running - stopped) * level
+        if measureEveryMs == 0 || t % measureEveryMs == 0 || !measuredOnce {
+            measuredOnce = true
+            sampleTime = measureEveryMs == 0 ? t : (t / measureEveryMs) * measureEveryMs
+            var r = value
+            flag = UInt8(ascii: "N")
+            if r > rangeMax { r = rangeMax; flag = UInt8(ascii: "T") }
+            if r < rangeMin { r = rangeMin }
+            reading = r
+        }
+    }
+
+    /// Folds the current reading into the open period (one time slice of `dt` seconds).
+    mutating func accumulate(flow: Double, dt: Double, o2: Double?, reference: Double?, isFlow: Bool, medium: UnitTemplate.Medium) {
+        let isValid = flag == UInt8(ascii: "N")
+        switch medium {
+        case .water:
+            window.add(value: reading, valid: isValid, flag: flag, min: reading, max: reading)
+            let volume = Swift.max(0, flow) * dt * 1e-3  // ΔD = Q·T·10⁻³ m³, Q in L/s
+            if isFlow {
+                window.volume += volume
+                window.load += volume
+            } else if hasCou {
+                window.volume += volume
+                window.load += volume * reading * couK  // G = ΔD·C·10⁻³ kg for mg/L
+            }
+        case .gas:
+            minute.add(value: reading, valid: isValid, flag: flag, min: reading, max: reading)
+            if isFlow {
+                minute.load += Swift.max(0, flow) * dt  // m³, Q in m³/s
+            } else if hasCou {
+                minute.load += reading * Swift.max(0, flow) * dt * couK  // C·Q·Δt
+            }
+            if zs, let o2, let k = FactorModel.zsFactor(o2: o2, reference: reference) {
+                let z = reading * k
+                minute.addZs(z, min: z, max: z)
+            }
+        }
+    }
+
+    /// Gas: a minute mean from its instantaneous values (valid with ≥ 12, or all at coarser sampling).
+    mutating func closeMinute(medium: UnitTemplate.Medium, samplesPerMinute: Int) {
+        guard medium == .gas, minute.count > 0 else { return }
+        let needed = Swift.min(12, samplesPerMinute)
+        let isValid = minute.valid >= needed
+        let flag = isValid ? UInt8(ascii: "N") : (minute.dominantAbnormal ?? UInt8(ascii: "D"))
+        let mean = minute.mean
+        for i in 0..<2 {
+            var target = i == 0 ? window : hour
+            target.add(value: mean, valid: isValid, flag: flag, min: minute.min, max: minute.max)
+            target.load += minute.load
+            if isValid, let z = minute.zsMean { target.addZs(z, min: z, max: z) }
+            if i == 0 { window = target } else { hour = target }
+        }
+        minute = Accumulator()
+    }
+
+    func record(_ a: Accumulator, medium: UnitTemplate.Medium, needed: Int) -> PeriodRecord {
+        switch medium {
+        case .water:
+            let avg = hasCou && couK != 1 ? a.weightedMean(couPerConcentrationVolume: couK) : a.mean
+            return PeriodRecord(count: a.count, cou: hasCou ? a.load : nil, min: a.min, avg: avg, max: a.max,
+                                zsMin: nil, zsAvg: nil, zsMax: nil, flag: a.waterFlag)
+        case .gas:
+            return PeriodRecord(count: a.count, cou: hasCou ? a.load : nil, min: a.min, avg: a.mean, max: a.max,
+                                zsMin: a.zsCount > 0 ? a.zsMin : nil, zsAvg: a.zsMean, zsMax: a.zsCount > 0 ? a.zsMax : nil,
+                                flag: a.gasFlag(needed: needed))
+        }
+    }
+
+    /// The MinInterval record (2051).
+    mutating func closeWindow(medium: UnitTemplate.Medium, minutes: Int) -> PeriodRecord {
+        let r = record(window, medium: medium, needed: (window.count * 3 + 3) / 4)
+        if medium == .water { hour.merge(window) }
+        window = Accumulator()
+        return r
+    }
+
+    /// The hour record (2061): water sums the windows; gas needs ≥ 45 valid minute means of 60.
+    mutating func closeHour(medium: UnitTemplate.Medium) -> PeriodRecord {
+        let r = record(hour, medium: medium, needed: (hour.count * 45 + 59) / 60)
+        switch medium {
+        case .water:
+            day.merge(hour)
+        case .gas:
+            if hour.count > 0 {
+                let isValid = r.flag == UInt8(ascii: "N")
+                day.add(value: hour.mean, valid: isValid, flag: r.flag, min: hour.min, max: hour.max)
+                day.load += hour.load
+                if isValid, let z = hour.zsMean { day.addZs(z, min: hour.zsMin, max: hour.zsMax) }
+            }
+        }
+        hour = Accumulator()
+        return r
+    }
+
+    /// The day record (2031): water sums the hours; gas needs ≥ 20 valid hour means of 24.
+    mutating func closeDay(medium: UnitTemplate.Medium) -> PeriodRecord {
+        let r = record(day, medium: medium, needed: (day.count * 20 + 23) / 24)
+        day = Accumulator()
+        return r
+    }
+}

@@ -1,0 +1,171 @@
+import Foundation
+import HJ212
+
+/// One monitored discharge point of a fleet manifest.
+public struct FleetUnit: Sendable, Hashable {
+    public var enterprise: String
+    public var county: String
+    public var category: String
+    public var pollutants: [String]
+    public var voc: Bool
+    public var identity: LoggerIdentity
+    public var unit: String
+    /// Upstream platforms as written (HOST:PORT or a placeholder name such as `province:7001`).
+    public var platforms: [String]
+    /// Line in the manifest, for messages.
+    public var line: Int
+}
+
+/// A fleet manifest: CSV with the columns the environmental bureaus keep
+/// (`enterprise,county,category,pollutants,voc,mn,pw,unit,platforms`), see Profiles/fleets/README.md.
+public struct Fleet: Sendable {
+    public static let columns = ["enterprise", "county", "category", "pollutants", "voc", "mn", "pw", "unit", "platforms"]
+
+    public var file: String
+    public var units: [FleetUnit]
+    /// The templates the units use, by name.
+    public var templates: [String: UnitTemplate]
+
+    /// Loads a fleet from a file path, or a built-in one by name (`sample-city`, `mixed-demo`).
+    public static func load(_ nameOrPath: String, store: ProfileStore = .builtin) throws -> Fleet {
+        if let builtin = try store.text("fleets/\(nameOrPath).csv") {
+            return try parse(builtin, file: "fleets/\(nameOrPath).csv", store: store)
+        }
+        guard let data = readFile(nameOrPath) else {
+            throw ProfileError(file: nameOrPath, line: nil, message: "cannot be read (not a file, and not a built-in fleet: \(builtinNames.joined(separator: ", ")))")
+        }
+        return try parse(String(decoding: data, as: UTF8.self), file: nameOrPath, store: store)
+    }
+
+    public static var builtinNames: [String] {
+        ProfileStore.builtinPaths.filter { $0.hasPrefix("fleets/") && $0.hasSuffix(".csv") }.map { String($0.dropFirst(7).dropLast(4)) }
+    }
+
+    /// Parses CSV (RFC 4180 quoting), checking every row: known template, factors that match it,
+    /// unique 24-hex MN, 6-character PW. Nothing is returned from a half-valid file.
+    public static func parse(_ text: String, file: String, store: ProfileStore = .builtin) throws -> Fleet {
+        let rows = try CSV.parse(text, file: file)
+        guard let header = rows.first else { throw ProfileError(file: file, line: 1, message: "empty manifest") }
+        let names = header.cells.map { $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "\u{FEFF}", with: "") }
+        var index: [String: Int] = [:]
+        for column in columns {
+            guard let i = names.firstIndex(of: column) else {
+                throw ProfileError(file: file, line: header.line, message: "header lacks column '\(column)'; expected \(columns.joined(separator: ","))")
+            }
+            index[column] = i
+        }
+        var fleet = Fleet(file: file, units: [], templates: [:])
+        var seenMN: [String: Int] = [:]
+        for row in rows.dropFirst() where !(row.cells.count == 1 && row.cells[0].isEmpty) {
+            func cell(_ c: String) throws -> String {
+                let i = index[c]!
+                guard i < row.cells.count else { throw ProfileError(file: file, line: row.line, message: "has \(row.cells.count) fields; expected \(names.count)") }
+                return row.cells[i].trimmingCharacters(in: .whitespaces)
+            }
+            let unitName = try cell("unit")
+            if fleet.templates[unitName] == nil {
+                do { fleet.templates[unitName] = try UnitTemplate.load(unitName, from: store) } catch let e as ProfileError {
+                    throw ProfileError(file: file, line: row.line, message: "unit '\(unitName)': \(e.message)")
+                }
+            }
+            let template = fleet.templates[unitName]!
+            let mn = try cell("mn"), pw = try cell("pw")
+            guard mn.utf8.count == 24, mn.utf8.allSatisfy({ $0 &- 48 < 10 || $0 &- 65 < 6 }) else {
+                throw ProfileError(file: file, line: row.line, message: "mn '\(mn)': expected 24 characters 0-9 A-F")
+            }
+            if let other = seenMN[mn] { throw ProfileError(file: file, line: row.line, message: "mn \(mn) already used on line \(other)") }
+            seenMN[mn] = row.line
+            guard pw.count == 6 else { throw ProfileError(file: file, line: row.line, message: "pw '\(pw)': expected 6 characters") }
+            let pollutants = try cell("pollutants").split(separator: "|").map { String($0).trimmingCharacters(in: .whitespaces) }
+            let templateCodes = template.factors.map(\.code)
+            if Set(pollutants) != Set(templateCodes) {
+                throw ProfileError(file: file, line: row.line,
+                                   message: "pollutants \(pollutants.joined(separator: "|")) do not match unit '\(unitName)' (\(templateCodes.joined(separator: "|")))")
+            }
+            let voc = try cell("voc")
+            guard ["是", "否", "yes", "no", "Y", "N", "1", "0"].contains(voc) else {
+                throw ProfileError(file: file, line: row.line, message: "voc '\(voc)': expected 是 or 否")
+            }
+            let platforms = try cell("platforms").split(separator: "|").map { String($0).trimmingCharacters(in: .whitespaces) }
+            fleet.units.append(FleetUnit(
+                enterprise: try cell("enterprise"), county: try cell("county"), category: try cell("category"),
+                pollutants: pollutants, voc: ["是", "yes", "Y", "1"].contains(voc), identity: LoggerIdentity(mn: mn, pw: pw),
+                unit: unitName, platforms: platforms, line: row.line))
+        }
+        guard !fleet.units.isEmpty else { throw ProfileError(file: file, line: nil, message: "no units") }
+        return fleet
+    }
+}
+
+/// A minimal RFC 4180 reader: quoted fields with doubled quotes, CR LF or LF line ends.
+enum CSV {
+    struct Row { var cells: [String]; var line: Int }
+
+    static func parse(_ text: String, file: String) throws -> [Row] {
+        var rows: [Row] = []
+        var cells: [String] = []
+        var cell: [UInt8] = []
+        var quoted = false
+        var line = 1
+        var rowLine = 1
+        let bytes = Array(text.utf8)
+        var i = 0
+        while i < bytes.count {
+            let b = bytes[i]
+            if quoted {
+                if b == UInt8(ascii: "\"") {
+                    if i + 1 < bytes.count && bytes[i + 1] == UInt8(ascii: "\"") { cell.append(b); i += 2; continue }
+                    quoted = false
+                } else {
+                    if b == 0x0A { line += 1 }
+                    cell.append(b)
+                }
+                i += 1
+                continue
+            }
+            switch b {
+            case UInt8(ascii: "\""):
+                if !cell.isEmpty { throw ProfileError(file: file, line: line, message: "a quote inside an unquoted field") }
+                quoted = true
+            case UInt8(ascii: ","):
+                cells.append(String(decoding: cell, as: UTF8.self)); cell = []
+            case 0x0D:
+                break
+            case 0x0A:
+                cells.append(String(decoding: cell, as: UTF8.self)); cell = []
+                rows.append(Row(cells: cells, line: rowLine))
+                cells = []
+                line += 1
+                rowLine = line
+            default:
+                cell.append(b)
+            }
+            i += 1
+        }
+        if quoted { throw ProfileError(file: file, line: rowLine, message: "a quoted field is not closed") }
+        if !cell.isEmpty || !cells.isEmpty {
+            cells.append(String(decoding: cell, as: UTF8.self))
+            rows.append(Row(cells: cells, line: rowLine))
+        }
+        return rows
+    }
+}
+
+import Glibc
+
+func readFile(_ path: String) -> [UInt8]? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var st = stat()
+    guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+    var out: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, 65536) }
+        if n < 0 { if errno == EINTR { continue }; return nil }
+        if n == 0 { break }
+        out += chunk[0..<n]
+    }
+    return out
+}

@@ -1,0 +1,329 @@
+import Foundation
+import HJ212
+
+/// Who a simulated data logger is on the wire.
+public struct LoggerIdentity: Sendable, Hashable {
+    public var mn: String
+    public var pw: String
+    public init(mn: String, pw: String) {
+        self.mn = mn
+        self.pw = pw
+    }
+}
+
+/// One packet a simulated logger sends, at a virtual time.
+public struct GeneratedPacket: Sendable {
+    /// Local wall-clock milliseconds (HJTime.wallMilliseconds) when the logger sends it.
+    public var time: Int64
+    public var cn: String
+    public var segment: DataSegment
+}
+
+/// Options of a simulated logger.
+public struct SimulationOptions: Sendable {
+    /// 2017 (Flag version 1) or 2025 (version 2, adds CN 2111 for furnaces).
+    public var dialect: Dialect = .hj2017
+    /// Uploads ask for 9014 (Flag A=1).
+    public var ack = true
+    public var rtdIntervalSeconds: Int?
+    public var minIntervalMinutes: Int?
+    public var profiles: ProfileStore = .builtin
+    public init() {}
+}
+
+/// A data logger (数采仪) of one unit template, in virtual time: values from the template's
+/// models, aggregates per Appendix D, packets at their cadence, deterministic for a seed.
+///
+/// ```swift
+/// let template = try UnitTemplate.load("industrial-wastewater")
+/// var logger = try UnitSimulator(template: template, identity: LoggerIdentity(mn: "010000A8900016F000169DC0", pw: "123456"),
+///                                seed: 1, start: HJTime(year: 2026, month: 11, day: 30).wallMilliseconds)
+/// logger.advance(to: start + 86_400_000) { packet in … }
+/// ```
+public struct UnitSimulator: Sendable {
+    public let template: UnitTemplate
+    public let identity: LoggerIdentity
+    public let options: SimulationOptions
+    public let start: Int64
+    public private(set) var now: Int64
+    public var rtdIntervalMs: Int64
+    public var minIntervalMs: Int64
+    let sampleMs: Int64
+    let dictionary: CodeDictionary
+    var random: SimRandom
+    var models: [FactorModel]
+    var wcModels: [FactorModel]
+    var lastSecond: Int64 = -1
+    var sequence = 0
+    var booted = false
+    /// The last time whose period boundaries were closed (advance may stop and resume there).
+    var closedThrough: Int64
+    let dynamicControl: DynamicControlProfile?
+    /// Minutes of running time per facility today.
+    var facilityRunSamples = 0
+    var daySamples = 0
+    var infoNoise: SimRandom
+    /// Furnace 5-minute mean (HJ 212-2025 CN 2111).
+    var furnace5 = Accumulator()
+    let furnaceIndex: Int?
+    let o2Index: Int?
+    let flowIndex: Int
+
+    public init(template: UnitTemplate, identity: LoggerIdentity, seed: UInt64, start: Int64, options: SimulationOptions = SimulationOptions()) throws {
+        self.template = template
+        self.identity = identity
+        self.options = options
+        self.dictionary = CodeDictionary.shared(.hj2017)
+        self.sampleMs = Int64(template.sampleSeconds) * 1000
+        // Start on a sample boundary.
+        self.start = (start / sampleMs) * sampleMs
+        self.now = self.start
+        closedThrough = self.start
+        rtdIntervalMs = Int64(options.rtdIntervalSeconds ?? template.rtdIntervalSeconds) * 1000
+        minIntervalMs = Int64(options.minIntervalMinutes ?? template.minIntervalMinutes) * 60_000
+        random = SimRandom(seed: seed, label: identity.mn)
+        infoNoise = SimRandom(seed: seed &+ 1, label: identity.mn)
+        let dict = dictionary
+        models = template.factors.map { FactorModel($0, medium: template.medium, dictionary: dict, template: template) }
+        wcModels = template.workingCondition.map { FactorModel($0, medium: template.medium, dictionary: dict, template: template) }
+        dynamicControl = try template.dynamicControl.map { try DynamicControlProfile.load($0, from: options.profiles) }
+        furnaceIndex = template.factors.firstIndex { $0.code == "a01901" }
+        o2Index = template.o2Factor.flatMap { code in template.factors.firstIndex { $0.code == code } }
+        flowIndex = template.factors.firstIndex { $0.code == template.flowFactor } ?? 0
+        for i in models.indices {
+            models[i].couplings = template.factors[i].couple.compactMap { c in
+                template.factors.firstIndex { $0.code == c.to }.map { ($0, c.gain) }
+            }
+        }
+    }
+
+    // MARK: Time
+
+    static let minuteMs: Int64 = 60_000
+    static let hourMs: Int64 = 3_600_000
+    static let dayMs: Int64 = 86_400_000
+
+    /// Running level of the plant at a time: 1 running, 0 stopped, ramps at start-up and shut-down.
+    func operationLevel(_ t: Int64) -> Double {
+        let startH = template.operationStartHour, endH = template.operationEndHour
+        if startH <= 0 && endH >= 24 { return 1 }
+        let hour = Double((t % Self.dayMs + Self.dayMs) % Self.dayMs) / 3_600_000
+        let ramp = max(template.rampMinutes, 0.001) / 60
+        if hour < startH || hour >= endH { return 0 }
+        let up = (hour - startH) / ramp
+        let down = (endH - hour) / ramp
+        return Swift.min(1, up, down)
+    }
+
+    // MARK: Packets
+
+    mutating func packet(_ cn: String, at t: Int64, st: String? = nil, cp: [[Field]], ack: Bool? = nil) -> GeneratedPacket {
+        let second = t / 1000
+        if second == lastSecond { sequence += 1 } else { lastSecond = second; sequence = 1 }
+        let qn = HJTime(wallMilliseconds: second * 1000 + Int64(sequence % 1000)).text17
+        let version = options.dialect == .hj2025 ? 2 : 1
+        let flag = PacketFlag(version: version, split: false, ack: ack ?? options.ack)
+        let segment = DataSegment(
+            header: [Field("QN", qn), Field("ST", st ?? template.st), Field("CN", cn), Field("PW", identity.pw),
+                     Field("MN", identity.mn), Field("Flag", String(flag.rawValue))],
+            cp: cp)
+        return GeneratedPacket(time: t, cn: cn, segment: segment)
+    }
+
+    /// Emits a packet, split into PNUM/PNO packets when its segment exceeds 1024 bytes.
+    mutating func emit(_ p: GeneratedPacket, _ out: (GeneratedPacket) -> Void) {
+        guard p.segment.serialized().utf8.count > PacketSplitter.maxSegmentBytes,
+              let parts = try? PacketSplitter.split(p.segment, nextQN: { _, _ in
+                  self.sequence += 1
+                  return HJTime(wallMilliseconds: self.lastSecond * 1000 + Int64(self.sequence % 1000)).text17
+              }), parts.count > 1
+        else { out(p); return }
+        for part in parts { out(GeneratedPacket(time: p.time, cn: p.cn, segment: part)) }
+    }
+
+    static func time14(_ t: Int64) -> String { HJTime(wallMilliseconds: t).text14 }
+
+    /// Runs the logger from its current time up to `end` (exclusive for sampling; periods that
+    /// close exactly at `end` are sent), handing each packet to `out` in time order.
+    public mutating func advance(to end: Int64, _ out: (GeneratedPacket) -> Void) {
+        if !booted {
+            booted = true
+            let boot = now - Int64(60 + random.next() % 240) * 1000
+            emit(packet("2081", at: now, cp: [[Field("DataTime", Self.time14(now))], [Field("RestartTime", Self.time14(boot))]]), out)
+            infoPackets(at: now, out)
+        }
+        while now <= end {
+            let t = now
+            if t > closedThrough {
+                closedThrough = t
+                closePeriods(at: t, out)
+            }
+            if t == end { break }
+            sample(at: t)
+            if t % rtdIntervalMs == 0 { realtimePackets(at: t, out) }
+            if t % (Int64(template.infoIntervalMinutes) * Self.minuteMs) == 0 && t > start { infoPackets(at: t, out) }
+            now += sampleMs
+        }
+    }
+
+    // MARK: Sampling
+
+    mutating func sample(at t: Int64) {
+        let level = operationLevel(t)
+        let hourOfDay = Double((t % Self.dayMs + Self.dayMs) % Self.dayMs) / 3_600_000
+        let stepsPerMinute = Double(Self.minuteMs / sampleMs)
+        for i in models.indices {
+            models[i].step(level: level, hourOfDay: hourOfDay, t: t, random: &random, others: models, stepsPerMinute: stepsPerMinute)
+        }
+        for i in wcModels.indices {
+            wcModels[i].step(level: level, hourOfDay: hourOfDay, t: t, random: &random, others: wcModels, stepsPerMinute: stepsPerMinute)
+        }
+        // O2 for conversion.
+        let o2 = o2Index.map { models[$0].reading }
+        let flow = models[flowIndex].reading
+        let dt = Double(sampleMs) / 1000
+        for i in models.indices {
+            models[i].accumulate(flow: flow, dt: dt, o2: o2, reference: template.referenceO2, isFlow: i == flowIndex, medium: template.medium)
+        }
+        if level > 0.5 { facilityRunSamples += 1 }
+        daySamples += 1
+        if let f = furnaceIndex {
+            furnace5.add(value: models[f].reading, valid: models[f].flag == UInt8(ascii: "N"), flag: models[f].flag, min: models[f].reading, max: models[f].reading)
+        }
+    }
+
+    mutating func realtimePackets(at t: Int64, _ out: (GeneratedPacket) -> Void) {
+        var cp: [[Field]] = [[Field("DataTime", Self.time14(t))]]
+        let o2 = o2Index.map { models[$0].reading }
+        for m in models {
+            var group: [Field] = []
+            if m.measureEveryMs > 0 { group.append(Field("\(m.code)-SampleTime", Self.time14(m.sampleTime))) }
+            group.append(Field("\(m.code)-Rtd", m.format(m.reading)))
+            if m.zs, let o2, let k = FactorModel.zsFactor(o2: o2, reference: template.referenceO2) {
+                group.append(Field("\(m.code)-ZsRtd", m.format(m.reading * k)))
+            }
+            group.append(Field("\(m.code)-Flag", String(UnicodeScalar(m.flag))))
+            cp.append(group)
+        }
+        emit(packet("2011", at: t, cp: cp), out)
+        if !template.facilities.isEmpty {
+            let rs = operationLevel(t) > 0.5 ? "1" : "0"
+            emit(packet("2021", at: t, cp: [[Field("DataTime", Self.time14(t))]] + template.facilities.map { [Field("\($0.id)-RS", rs)] }), out)
+        }
+        if !wcModels.isEmpty {
+            var wc: [[Field]] = [[Field("DataTime", Self.time14(t))]]
+            for m in wcModels {
+                wc.append([Field("\(m.code)-Rtd", m.format(m.reading)), Field("\(m.code)-Flag", String(UnicodeScalar(m.flag)))])
+            }
+            emit(packet("2011", at: t, st: template.workingConditionST, cp: wc), out)
+        }
+    }
+
+    // MARK: Periods
+
+    mutating func closePeriods(at t: Int64, _ out: (GeneratedPacket) -> Void) {
+        if t % Self.minuteMs == 0 {
+            for i in models.indices { models[i].closeMinute(medium: template.medium, samplesPerMinute: Int(Self.minuteMs / sampleMs)) }
+        }
+        if options.dialect == .hj2025, furnaceIndex != nil, t % (5 * Self.minuteMs) == 0, !furnace5.isEmpty {
+            emit(packet("2111", at: t, cp: [[Field("DataTime", Self.time14(t - 5 * Self.minuteMs))],
+                                            [Field("a01901-Avg", models[furnaceIndex!].format(furnace5.mean)),
+                                             Field("a01901-Flag", String(UnicodeScalar(furnace5.gasFlag(needed: (furnace5.count * 3 + 3) / 4))))]]), out)
+            furnace5 = Accumulator()
+        }
+        if t % minIntervalMs == 0 {
+            let records = models.indices.map { models[$0].closeWindow(medium: template.medium, minutes: Int(minIntervalMs / Self.minuteMs)) }
+            emit(packet("2051", at: t, cp: periodCP(t - minIntervalMs, records)), out)
+        }
+        if t % Self.hourMs == 0 {
+            let records = models.indices.map { models[$0].closeHour(medium: template.medium) }
+            emit(packet("2061", at: t, cp: periodCP(t - Self.hourMs, records)), out)
+        }
+        if t % Self.dayMs == 0 {
+            let records = models.indices.map { models[$0].closeDay(medium: template.medium) }
+            emit(packet("2031", at: t, cp: periodCP(t - Self.dayMs, records)), out)
+            if !template.facilities.isEmpty {
+                let hours = Double(facilityRunSamples) * Double(sampleMs) / 3_600_000
+                let rt = ValueFormat.fixed(Swift.min(24, hours), decimals: 2)
+                emit(packet("2041", at: t, cp: [[Field("DataTime", Self.time14(t - Self.dayMs))]] + template.facilities.map { [Field("\($0.id)-RT", rt)] }), out)
+            }
+            facilityRunSamples = 0
+            daySamples = 0
+        }
+    }
+
+    func periodCP(_ dataTime: Int64, _ records: [PeriodRecord]) -> [[Field]] {
+        var cp: [[Field]] = [[Field("DataTime", Self.time14(dataTime))]]
+        for (m, r) in zip(models, records) where r.count > 0 {
+            var g: [Field] = []
+            if let cou = r.cou { g.append(Field("\(m.code)-Cou", ValueFormat.fixed(cou, decimals: Swift.max(m.decimals, 3)))) }
+            g.append(Field("\(m.code)-Min", m.format(r.min)))
+            g.append(Field("\(m.code)-Avg", m.format(r.avg)))
+            g.append(Field("\(m.code)-Max", m.format(r.max)))
+            if let zs = r.zsAvg, let lo = r.zsMin, let hi = r.zsMax {
+                g.append(Field("\(m.code)-ZsMin", m.format(lo)))
+                g.append(Field("\(m.code)-ZsAvg", m.format(zs)))
+                g.append(Field("\(m.code)-ZsMax", m.format(hi)))
+            }
+            g.append(Field("\(m.code)-Flag", String(UnicodeScalar(r.flag))))
+            cp.append(g)
+        }
+        return cp
+    }
+
+    // MARK: Information (3020)
+
+    func infoText(_ value: UnitTemplate.InfoValue, at t: Int64, random: inout SimRandom) -> String {
+        switch value {
+        case .number(let d, let decimals): return ValueFormat.fixed(d, decimals: decimals)
+        case .text(let s):
+            switch s {
+            case "@calibration_time": return Self.time14(Self.lastDaily(t, hour: 2))
+            case "@check_time": return Self.time14(Self.lastDaily(t, hour: 3))
+            default: return s
+            }
+        case .varying(let baseline, let noise, let decimals):
+            return ValueFormat.fixed(baseline * (1 + noise * random.gaussian()), decimals: decimals)
+        case .counter(let perHour, let startValue, let decimals):
+            return ValueFormat.fixed(startValue + perHour * Double(t - start) / 3_600_000, decimals: decimals)
+        }
+    }
+
+    /// The most recent daily event at `hour` o'clock at or before t.
+    static func lastDaily(_ t: Int64, hour: Int64) -> Int64 {
+        let day = (t / dayMs) * dayMs
+        let candidate = day + hour * hourMs
+        return candidate <= t ? candidate : candidate - dayMs
+    }
+
+    mutating func infoPackets(at t: Int64, _ out: (GeneratedPacket) -> Void) {
+        for group in template.infoGroups {
+            var cp: [[Field]] = [[Field("DataTime", Self.time14(t))]]
+            if let p = group.polId { cp.append([Field("PolId", p)]) }
+            for (code, value) in group.values { cp.append([Field("\(code)-Info", infoText(value, at: t, random: &infoNoise))]) }
+            emit(packet("3020", at: t, cp: cp), out)
+        }
+        guard let dc = dynamicControl else { return }
+        let analysers = template.infoGroups.compactMap(\.polId)
+        for polId in analysers {
+            for (_, values) in dc.groups where !values.isEmpty {
+                var cp: [[Field]] = [[Field("DataTime", Self.time14(t))], [Field("PolId", polId)]]
+                for (code, value) in values { cp.append([Field("\(code)-Info", infoText(value, at: t, random: &infoNoise))]) }
+                emit(packet("3020", at: t, cp: cp), out)
+            }
+        }
+    }
+}
+
+/// What a period gives for one factor.
+struct PeriodRecord {
+    var count: Int
+    var cou: Double?
+    var min: Double
+    var avg: Double
+    var max: Double
+    var zsMin: Double?
+    var zsAvg: Double?
+    var zsMax: Double?
+    var flag: UInt8
+}

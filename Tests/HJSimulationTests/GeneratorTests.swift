@@ -1,0 +1,131 @@
+import Foundation
+import HJ212
+import Testing
+@testable import HJSimulation
+
+@Suite("Generator")
+struct GeneratorTests {
+    @Test("same template, seed and start give byte-identical output; another seed differs")
+    func determinism() throws {
+        let a = try Run.packets(template: Run.gas, seed: 42, duration: "2h").bytes
+        let b = try Run.packets(template: Run.gas, seed: 42, duration: "2h").bytes
+        let c = try Run.packets(template: Run.gas, seed: 43, duration: "2h").bytes
+        #expect(a == b)
+        #expect(a != c)
+    }
+
+    @Test("running in pieces gives the same packets as in one go")
+    func resumable() throws {
+        let t0 = SimClock.parseStart("2026-11-30T07:59:35")!
+        func run(_ steps: [Int64]) throws -> [UInt8] {
+            var g = try FleetGenerator(template: Run.water, identity: LoggerIdentity(mn: "010000A8900016F000169DC0", pw: "123456"), seed: 3, start: t0)
+            var bytes: [UInt8] = []
+            for end in steps { g.run(until: t0 + end, block: 45_000) { _, p in bytes += FrameEncoder.frame(p.segment) } }
+            return bytes
+        }
+        #expect(try run([7_200_000]) == run([1_000, 600_000, 3_599_999, 3_600_000, 7_200_000]))
+    }
+
+    @Test("QNs are unique per logger and DataTimes aligned to their periods")
+    func qnAndAlignment() throws {
+        let (_, packets) = try Run.packets(template: Run.water, duration: "1d")
+        let qns = packets.map { $0.segment.qn! }
+        #expect(Set(qns).count == qns.count)
+        for p in packets {
+            guard let t = p.dataTime.flatMap({ HJTime($0) }) else { continue }
+            switch p.cn {
+            case "2051": #expect(t.second == 0 && t.minute % 10 == 0)
+            case "2061": #expect(t.minute == 0 && t.second == 0)
+            case "2031", "2041": #expect(t.hour == 0 && t.minute == 0 && t.second == 0)
+            case "2011": #expect(t.second % 30 == 0)
+            default: break
+            }
+        }
+    }
+
+    @Test("generated packets lint clean in strict mode")
+    func lintsClean() throws {
+        for template in [Run.water, Run.gas] {
+            let (bytes, _) = try Run.packets(template: template, duration: "2h")
+            var decoder = FrameDecoder()
+            decoder.feed(bytes)
+            let linter = try Linter(options: LintOptions(strict: true))
+            var n = 0
+            while let e = decoder.next() {
+                guard case .frame(let f) = e else { Issue.record("not a frame: \(e)"); continue }
+                let r = linter.check(f, index: n)
+                #expect(r.diagnostics.isEmpty, "\(template.name) \(r.segment.serialized()): \(r.diagnostics.map(\.message))")
+                n += 1
+            }
+            #expect(n > 200)
+        }
+    }
+
+    @Test("the 2025 dialect sets version bits 000010")
+    func dialect2025() throws {
+        var options = SimulationOptions()
+        options.dialect = .hj2025
+        let (_, packets) = try Run.packets(template: Run.gas, duration: "30m", options: options)
+        #expect(packets.allSatisfy { $0.segment.flag?.version == 2 && $0.segment.flag?.needsAck == true })
+    }
+
+    @Test("times and durations parse as users type them")
+    func clock() {
+        #expect(SimClock.parseDuration("90m") == 5_400_000)
+        #expect(SimClock.parseDuration("1d") == 86_400_000)
+        #expect(SimClock.parseDuration("2h30m") == 9_000_000)
+        #expect(SimClock.parseDuration("1500ms") == 1500)
+        #expect(SimClock.parseDuration("") == nil)
+        #expect(SimClock.parseDuration("5x") == nil)
+        #expect(SimClock.parseDuration("99999999999999999999d") == nil)
+        let local = SimClock.parseStart("2026-11-30")!
+        #expect(SimClock.parseStart("2026-11-30T00:00:00+08:00") == local)
+        #expect(SimClock.parseStart("2026-11-29T16:00:00Z") == local)
+        #expect(SimClock.parseStart("2026-02-30") == nil)
+        #expect(SimClock.iso(local) == "2026-11-30T00:00:00.000+08:00")
+    }
+
+    @Test("value formatting rounds half away from zero and never prints -0")
+    func formatting() {
+        #expect(ValueFormat.fixed(2.25, decimals: 1) == "2.3")
+        #expect(ValueFormat.fixed(-0.041, decimals: 3) == "-0.041")
+        #expect(ValueFormat.fixed(-0.0004, decimals: 3) == "0.000")
+        #expect(ValueFormat.fixed(17, decimals: 0) == "17")
+        #expect(ValueFormat.fixed(0.05, decimals: 2) == "0.05")
+        #expect(ValueFormat.fixed(1234.5, decimals: 2) == "1234.50")
+    }
+
+    @Test("a template with an error names the file, the key and what was expected")
+    func templateErrors() {
+        func message(_ json: String) -> String? {
+            do { _ = try UnitTemplate.parse(json, file: "bad.json"); return nil } catch { return "\(error)" }
+        }
+        #expect(message(Run.waterJSON.replacingOccurrences(of: "\"peak_hour\":14", with: "\"peak_hour\":14,\"peek\":1"))?.contains("factors[0].peek: unknown key") == true)
+        #expect(message(Run.waterJSON.replacingOccurrences(of: "\"w01018\"", with: "\"w99999\""))?.contains("factors[0].code: 'w99999' is not a code of Appendix B") == true)
+        #expect(message(Run.waterJSON.replacingOccurrences(of: "\"min_interval_minutes\":10", with: "\"min_interval_minutes\":7"))?.contains("min_interval_minutes") == true)
+        #expect(message(Run.waterJSON.replacingOccurrences(of: "\"medium\":\"water\"", with: "\"medium\":\"air\""))?.contains("medium") == true)
+        #expect(message("{\"name\": ")?.hasPrefix("bad.json: not valid JSON at byte") == true)
+    }
+
+    @Test("a fleet with an error names the line and nothing is generated from it")
+    func fleetErrors() throws {
+        let header = "enterprise,county,category,pollutants,voc,mn,pw,unit,platforms\n"
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hj212-fleet-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("units"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Run.waterJSON.write(to: dir.appendingPathComponent("units/t-water.json"), atomically: true, encoding: .utf8)
+        let store = ProfileStore(overrideDirectory: dir.path)
+        let good = "\"某化工有限公司, 一厂\",示例区,化工,w01018|w00000|w01001,否,010000A89000000000000001,123456,t-water,province:7001|city:7002\n"
+        let fleet = try Fleet.parse(header + good, file: "f.csv", store: store)
+        #expect(fleet.units.count == 1 && fleet.units[0].enterprise == "某化工有限公司, 一厂")
+        #expect(fleet.units[0].platforms == ["province:7001", "city:7002"])
+        func message(_ body: String) -> String? {
+            do { _ = try Fleet.parse(header + body, file: "f.csv", store: store); return nil } catch { return "\(error)" }
+        }
+        #expect(message(good + good)?.contains("f.csv:3: mn 010000A89000000000000001 already used on line 2") == true)
+        #expect(message(good.replacingOccurrences(of: "t-water", with: "no-such"))?.contains("f.csv:2: unit 'no-such'") == true)
+        #expect(message(good.replacingOccurrences(of: "w01018|", with: ""))?.contains("do not match") == true)
+        #expect(message(good.replacingOccurrences(of: "010000A89000000000000001", with: "XYZ"))?.contains("mn 'XYZ'") == true)
+        #expect(message("")?.contains("no units") == true)
+    }
+}
