@@ -134,9 +134,14 @@ public struct CodeDictionary: Sendable {
 
     /// Loads a dialect's tables from a profile store. Every file is checked; an error names
     /// the file, the line and what was expected.
-    public static func load(_ dialect: Dialect, from store: ProfileStore) throws -> CodeDictionary {
+    /// `overlays` are further directories under `Profiles/dialects/` (rule profiles such as
+    /// `hebei-dynamic`), applied after the dialect's own overlay.
+    public static func load(_ dialect: Dialect, from store: ProfileStore, overlays: [String] = []) throws -> CodeDictionary {
         var d = CodeDictionary(dialect: dialect)
-        let dirs = ["dialects/hj212-2017"] + (dialect.overlayDirectory.map { [$0] } ?? [])
+        for name in overlays where !store.hasDirectory("dialects/\(name)") {
+            throw ProfileError(file: "dialects/\(name)", line: nil, message: "no such profile; available: \(store.profileNames().joined(separator: ", "))")
+        }
+        let dirs = ["dialects/hj212-2017"] + (dialect.overlayDirectory.map { [$0] } ?? []) + overlays.map { "dialects/\($0)" }
 
         func tables(_ name: String, required: [String]) throws -> [[String: String]] {
             var merged: [[String: String]] = []

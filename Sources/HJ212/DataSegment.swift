@@ -78,22 +78,37 @@ public struct DataSegment: Hashable, Sendable {
 
     /// The segment as sent: `QN=…;ST=…;…;CP=&&…&&`.
     public func serialized() -> String {
-        var text = ""
-        text.reserveCapacity(256)
+        String(decoding: serializedBytes(), as: UTF8.self)
+    }
+
+    /// The segment's UTF-8 bytes, as sent (what the length counts and the CRC covers).
+    public func serializedBytes() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(320)
         for field in header {
-            text += field.name
-            text += "="
-            text += field.value
-            text += ";"
+            out += field.name.utf8
+            out.append(UInt8(ascii: "="))
+            out += field.value.utf8
+            out.append(UInt8(ascii: ";"))
         }
-        if cp != nil {
-            text += "CP=&&"
-            text += cpText
-            text += "&&"
-        } else if text.hasSuffix(";") {
-            text.removeLast()
+        guard let cp else {
+            if out.last == UInt8(ascii: ";") { out.removeLast() }
+            return out
         }
-        return text
+        out += "CP=&&".utf8
+        for (g, group) in cp.enumerated() {
+            if g > 0 { out.append(UInt8(ascii: ";")) }
+            for (e, field) in group.enumerated() {
+                if e > 0 { out.append(UInt8(ascii: ",")) }
+                if !field.name.isEmpty {
+                    out += field.name.utf8
+                    out.append(UInt8(ascii: "="))
+                }
+                out += field.value.utf8
+            }
+        }
+        out += "&&".utf8
+        return out
     }
 }
 

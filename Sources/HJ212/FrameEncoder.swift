@@ -47,7 +47,7 @@ public enum FrameEncoder {
 
     /// The frame bytes of a data segment.
     public static func frame(_ segment: DataSegment, crcStyle: CRCStyle = .standard, trailer: Bool = true) -> [UInt8] {
-        frame(segment.serialized(), crcStyle: crcStyle, trailer: trailer)
+        frame(segmentBytes: segment.serializedBytes(), crcStyle: crcStyle, trailer: trailer)
     }
 
     /// The frame as text, without CR LF.

@@ -35,11 +35,14 @@ public struct LintOptions: Sendable {
     /// Certification mode: field-tolerated defects count as errors.
     public var strict: Bool
     public var profiles: ProfileStore
+    /// Rule profiles overlaying the code tables (e.g. `hebei-dynamic`); empty for the national tables.
+    public var overlays: [String]
 
-    public init(dialect: Dialect? = nil, strict: Bool = false, profiles: ProfileStore = .builtin) {
+    public init(dialect: Dialect? = nil, strict: Bool = false, profiles: ProfileStore = .builtin, overlays: [String] = []) {
         self.dialect = dialect
         self.strict = strict
         self.profiles = profiles
+        self.overlays = overlays
     }
 }
 
@@ -65,8 +68,8 @@ public struct Linter: Sendable {
         self.options = options
         var d: [Dialect: CodeDictionary] = [:]
         for dialect in [Dialect.hj2005, .hj2017, .hj2025] {
-            d[dialect] = options.profiles.overrideDirectory == nil
-                ? CodeDictionary.shared(dialect) : try CodeDictionary.load(dialect, from: options.profiles)
+            d[dialect] = options.profiles.overrideDirectory == nil && options.overlays.isEmpty
+                ? CodeDictionary.shared(dialect) : try CodeDictionary.load(dialect, from: options.profiles, overlays: options.overlays)
         }
         dictionaries = d
     }

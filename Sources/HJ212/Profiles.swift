@@ -30,6 +30,25 @@ public struct ProfileStore: Sendable {
         return EmbeddedProfiles.files[path]
     }
 
+    /// Whether any file lies under `path` (built in or in the override directory).
+    public func hasDirectory(_ path: String) -> Bool {
+        if ProfileStore.builtinPaths.contains(where: { $0.hasPrefix(path + "/") }) { return true }
+        if let dir = overrideDirectory {
+            var isDir: ObjCBool = false
+            return FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent(path), isDirectory: &isDir) && isDir.boolValue
+        }
+        return false
+    }
+
+    /// Rule profiles that can overlay the dialects (directories of `dialects/` other than the editions).
+    public func profileNames() -> [String] {
+        var names = Set(ProfileStore.builtinPaths.filter { $0.hasPrefix("dialects/") }.compactMap { $0.split(separator: "/").dropFirst().first.map(String.init) })
+        if let dir = overrideDirectory, let items = try? FileManager.default.contentsOfDirectory(atPath: (dir as NSString).appendingPathComponent("dialects")) {
+            names.formUnion(items)
+        }
+        return names.filter { !$0.hasPrefix("hj212-") && !$0.hasSuffix(".md") }.sorted()
+    }
+
     /// Paths of the built-in profile files.
     public static var builtinPaths: [String] { EmbeddedProfiles.files.keys.sorted() }
 }

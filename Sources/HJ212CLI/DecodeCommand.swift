@@ -8,6 +8,7 @@ struct DecodeCommand: CLICommand {
     static let options = [
         OptionSpec("dialect", value: "D", choices: ["auto", "2005", "2017", "2025"], help: "Explain with this dialect's tables; auto (default) follows each packet."),
         OptionSpec("strict", help: "Judge findings as in certification (see 'hj212 lint --help')."),
+        OptionSpec("profile", value: "NAME[,NAME]", help: "Code-table profiles on top of the national tables: national (default), hebei-dynamic (动态管控 i-codes, UNCONFIRMED for Jiangsu)."),
         OptionSpec("profiles", value: "DIR", help: "Directory of profile files overriding the built-in code tables."),
     ]
     static let discussion = """
@@ -19,17 +20,19 @@ struct DecodeCommand: CLICommand {
     var dialect: Dialect?
     var strict: Bool
     var profiles: String?
+    var profile: String?
 
     init(_ a: ParsedArguments) throws(UsageError) {
         files = a.positionals
         dialect = dialectOption(a.value("dialect"))
         strict = a.has("strict")
         profiles = a.value("profiles")
+        profile = a.value("profile")
     }
 
     func run(_ io: CommandIO) -> Int32 {
         do {
-            let linter = try makeLinter(dialect: dialect, strict: strict, profiles: profiles)
+            let linter = try makeLinter(dialect: dialect, strict: strict, profiles: profiles, profile: profile)
             var inputs = try InputFile.openAll(files, io: io)
             let (totals, interrupted) = try lintStreams(&inputs, linter: linter, io: io, verb: "decode") { file, item in
                 switch item {

@@ -20,6 +20,7 @@ struct GenerateCommand: CLICommand {
         OptionSpec("dialect", value: "D", choices: ["2017", "2025"], help: "Protocol edition the loggers speak (default 2017; 2025 adds CN 2111 for furnaces)."),
         OptionSpec("rtd-interval", value: "S", help: "Override the real-time interval in seconds (30..3600)."),
         OptionSpec("min-interval", value: "M", help: "Override the minute-data interval in minutes (1 2 3 4 5 6 10 12 15 20 30)."),
+        OptionSpec("facility-status", help: "Also send 2021 facility states every real-time interval (normally started by the platform)."),
         OptionSpec("zone", value: "±HH:MM", help: "Time zone of the loggers' clocks (default +08:00)."),
         OptionSpec("profiles", value: "DIR", help: "Directory of profile files overriding the built-in ones."),
         OptionSpec("list", help: "List the unit templates and built-in fleets and exit."),
@@ -72,6 +73,7 @@ struct GenerateCommand: CLICommand {
         var options = SimulationOptions()
         options.profiles = store
         options.dialect = a.value("dialect") == "2025" ? .hj2025 : .hj2017
+        options.facilityStatus = a.has("facility-status")
         if let r = a.value("rtd-interval") {
             guard let v = Int(r), (30...3600).contains(v) else { return usage(io, "--rtd-interval: expected 30..3600 seconds") }
             options.rtdIntervalSeconds = v
@@ -123,7 +125,7 @@ struct GenerateCommand: CLICommand {
             }
             return writer.error == nil
         }) { unit, packet in
-            let frame = FrameEncoder.frame(packet.segment)
+            let frame = FrameEncoder.frame(segmentBytes: packet.bytes)
             if trace {
                 var line = "{\"t\":\"\(SimClock.iso(packet.time, offsetMinutes: zone))\",\"dir\":\"up\",\"peer\":\"virtual\",\"mn\":"
                 JSONValue.writeString(mns[unit], to: &line)

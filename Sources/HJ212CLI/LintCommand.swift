@@ -8,7 +8,7 @@ struct LintCommand: CLICommand {
     static let options = [
         OptionSpec("dialect", value: "D", choices: ["auto", "2005", "2017", "2025"],
                    help: "Judge every packet by this dialect; auto (default) takes each packet's own version bits."),
-        OptionSpec("profile", value: "NAME", help: "Rule profile: national (default). Provincial profiles come with the conformance suite."),
+        OptionSpec("profile", value: "NAME[,NAME]", help: "Code-table profiles on top of the national tables: national (default), hebei-dynamic (动态管控 i-codes, UNCONFIRMED for Jiangsu)."),
         OptionSpec("profiles", value: "DIR", help: "Directory of profile files overriding the built-in code tables (same layout as Profiles/)."),
         OptionSpec("strict", help: "Certification mode: defects that field devices commonly show (CRC variants, oversize records, missing CR LF) count as errors, and warnings fail the run."),
         OptionSpec("format", value: "F", choices: ["text", "json"], help: "text for people (default); json: one JSON object per line per frame, skipped run or incomplete tail."),
@@ -34,6 +34,7 @@ struct LintCommand: CLICommand {
     var json: Bool
     var quiet: Bool
     var profiles: String?
+    var profile: String?
 
     init(_ a: ParsedArguments) throws(UsageError) {
         files = a.positionals
@@ -42,14 +43,12 @@ struct LintCommand: CLICommand {
         json = a.value("format") == "json"
         quiet = a.has("quiet")
         profiles = a.value("profiles")
-        if let p = a.value("profile"), p != "national" {
-            throw UsageError("--profile '\(p)': only 'national' is available to lint so far")
-        }
+        profile = a.value("profile")
     }
 
     func run(_ io: CommandIO) -> Int32 {
         do {
-            let linter = try makeLinter(dialect: dialect, strict: strict, profiles: profiles)
+            let linter = try makeLinter(dialect: dialect, strict: strict, profiles: profiles, profile: profile)
             var inputs = try InputFile.openAll(files, io: io)
             let multiple = inputs.count > 1
             let (totals, interrupted) = try lintStreams(&inputs, linter: linter, io: io, verb: "lint") { file, item in

@@ -164,9 +164,10 @@ func dialectOption(_ value: String?) -> Dialect? {
 }
 
 /// Builds the linter for `--profiles` (a directory overriding the built-in code tables).
-func makeLinter(dialect: Dialect?, strict: Bool, profiles: String?) throws(UsageError) -> Linter {
+func makeLinter(dialect: Dialect?, strict: Bool, profiles: String?, profile: String? = nil) throws(UsageError) -> Linter {
+    let overlays = (profile ?? "national").split(separator: ",").map(String.init).filter { $0 != "national" }
     do {
-        return try Linter(options: LintOptions(dialect: dialect, strict: strict, profiles: ProfileStore(overrideDirectory: profiles)))
+        return try Linter(options: LintOptions(dialect: dialect, strict: strict, profiles: ProfileStore(overrideDirectory: profiles), overlays: overlays))
     } catch {
         throw UsageError("profile error: \(error)", exitCode: 2)
     }

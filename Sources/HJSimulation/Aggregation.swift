@@ -25,17 +25,37 @@ public struct Accumulator: Sendable {
     public var zsCount = 0
     public var zsMin = Double.infinity
     public var zsMax = -Double.infinity
-    /// Counts of data flags (index = ASCII letter - 65).
-    public var flags = [Int](repeating: 0, count: 26)
+    /// Counts of data flags, by `Accumulator.flagSlot` (fixed storage: no heap traffic on the hot path).
+    public var flags = SIMD16<Int32>()
 
     public init() {}
 
     public var isEmpty: Bool { count == 0 }
 
-    mutating func addFlag(_ flag: UInt8, _ n: Int = 1) {
-        let i = Int(flag) - 65
-        if i >= 0 && i < 26 { flags[i] += n }
+    /// The flags counted, in slot order; anything else counts in the last slot.
+    static let flagLetters = Array("NFMSDCTBP".utf8)
+
+    @inline(__always)
+    static func flagSlot(_ flag: UInt8) -> Int {
+        switch flag {
+        case UInt8(ascii: "N"): return 0
+        case UInt8(ascii: "F"): return 1
+        case UInt8(ascii: "M"): return 2
+        case UInt8(ascii: "S"): return 3
+        case UInt8(ascii: "D"): return 4
+        case UInt8(ascii: "C"): return 5
+        case UInt8(ascii: "T"): return 6
+        case UInt8(ascii: "B"): return 7
+        case UInt8(ascii: "P"): return 8
+        default: return 15
+        }
     }
+
+    mutating func addFlag(_ flag: UInt8) {
+        flags[Self.flagSlot(flag)] &+= 1
+    }
+
+    public func count(of flag: UInt8) -> Int { Int(flags[Self.flagSlot(flag)]) }
 
     /// Adds a sample (water) or a sub-value (gas minute / hour mean).
     mutating func add(value: Double, valid isValid: Bool, flag: UInt8, min lo: Double, max hi: Double) {
@@ -68,7 +88,7 @@ public struct Accumulator: Sendable {
         zsCount += o.zsCount
         if o.zsMin < zsMin { zsMin = o.zsMin }
         if o.zsMax > zsMax { zsMax = o.zsMax }
-        for i in 0..<26 { flags[i] += o.flags[i] }
+        flags &+= o.flags
     }
 
     /// Arithmetic mean of the valid sub-values (all of them when none is valid).
@@ -81,13 +101,15 @@ public struct Accumulator: Sendable {
 
     public var zsMean: Double? { zsCount > 0 ? zsSum / Double(zsCount) : nil }
 
+    static let abnormalOrder = Array("DFMCTBSP".utf8)
+
     /// The most frequent abnormal flag, in a fixed order on ties.
     var dominantAbnormal: UInt8? {
         var best: UInt8?
         var bestCount = 0
-        for letter in Array("DFMCTBSP".utf8) where flags[Int(letter) - 65] > bestCount {
+        for letter in Self.abnormalOrder where count(of: letter) > bestCount {
             best = letter
-            bestCount = flags[Int(letter) - 65]
+            bestCount = count(of: letter)
         }
         return best
     }

@@ -21,11 +21,13 @@ struct FactorModel: Sendable {
     /// concentration × volume (m³) to that amount unit.
     let hasCou: Bool
     let couK: Double
-    var couplings: [(index: Int, gain: Double)] = []
 
     var noise = 0.0
     /// The process value now.
     var value: Double
+    /// The value the process would have while running (before the running level is applied):
+    /// what couplings read, so that start-up ramps are not applied twice.
+    var running: Double
     /// What the instrument reports now (held between measurements for cyclic analysers).
     var reading: Double
     var sampleTime: Int64 = 0
@@ -52,12 +54,13 @@ struct FactorModel: Sendable {
         decimals = f.decimals
         zs = f.zs
         value = f.baseline
+        running = f.baseline
         reading = f.baseline
         let factor = dictionary.factor(f.code)
         if f.code == template.flowFactor {
             hasCou = true
             couK = 1
-        } else if let factor, let k = FactorModel.couFactor(unit: factor.unit, couUnit: factor.couUnit, medium: medium) {
+        } else if let factor, let k = FactorModel.couFactor(unit: f.unit ?? factor.unit, couUnit: factor.couUnit, medium: medium) {
             hasCou = true
             couK = k
         } else {
@@ -100,13 +103,11 @@ struct FactorModel: Sendable {
 
     func format(_ v: Double) -> String { ValueFormat.fixed(v, decimals: decimals) }
 
-    mutating func step(level: Double, hourOfDay: Double, t: Int64, random: inout SimRandom, others: [FactorModel], stepsPerMinute: Double) {
+    /// Advances the process value one sample. `coupling` is the product of the coupling terms
+    /// 1 + gain·(other/other.baseline − 1), computed by the caller from the other factors.
+    mutating func step(level: Double, hourOfDay: Double, t: Int64, random: inout SimRandom, coupling: Double) {
         noise = phi * noise + innovation * random.gaussian()
-        var running = baseline * (1 + amplitude * cos(2 * Double.pi * (hourOfDay - peakHour) / 24)) * (1 + noise)
-        for (j, gain) in couplings {
-            let other = others[j]
-            if other.baseline != 0 { running *= Swift.max(0, 1 + gain * (other.value / other.baseline - 1)) }
-        }
+        running = baseline * (1 + amplitude * cos(2 * Double.pi * (hourOfDay - peakHour) / 24)) * (1 + noise) * coupling
         value = stopped + (running - stopped) * level
         if measureEveryMs == 0 || t % measureEveryMs == 0 || !measuredOnce {
             measuredOnce = true
@@ -154,12 +155,13 @@ struct FactorModel: Sendable {
         let isValid = minute.valid >= needed
         let flag = isValid ? UInt8(ascii: "N") : (minute.dominantAbnormal ?? UInt8(ascii: "D"))
         let mean = minute.mean
-        for i in 0..<2 {
-            var target = i == 0 ? window : hour
-            target.add(value: mean, valid: isValid, flag: flag, min: minute.min, max: minute.max)
-            target.load += minute.load
-            if isValid, let z = minute.zsMean { target.addZs(z, min: z, max: z) }
-            if i == 0 { window = target } else { hour = target }
+        window.add(value: mean, valid: isValid, flag: flag, min: minute.min, max: minute.max)
+        window.load += minute.load
+        hour.add(value: mean, valid: isValid, flag: flag, min: minute.min, max: minute.max)
+        hour.load += minute.load
+        if isValid, let z = minute.zsMean {
+            window.addZs(z, min: z, max: z)
+            hour.addZs(z, min: z, max: z)
         }
         minute = Accumulator()
     }

@@ -17,6 +17,8 @@ public struct GeneratedPacket: Sendable {
     public var time: Int64
     public var cn: String
     public var segment: DataSegment
+    /// The serialised segment (at most 1024 bytes: longer records are split).
+    public var bytes: [UInt8]
 }
 
 /// Options of a simulated logger.
@@ -26,6 +28,8 @@ public struct SimulationOptions: Sendable {
     /// Uploads ask for 9014 (Flag A=1).
     public var ack = true
     public var rtdIntervalSeconds: Int?
+    /// Send 2021 facility states every RtdInterval (normally the platform starts this with a 2021 request).
+    public var facilityStatus = false
     public var minIntervalMinutes: Int?
     public var profiles: ProfileStore = .builtin
     public init() {}
@@ -53,9 +57,14 @@ public struct UnitSimulator: Sendable {
     var random: SimRandom
     var models: [FactorModel]
     var wcModels: [FactorModel]
+    /// Per factor: (index of the other factor, gain).
+    let couplings: [[(index: Int, gain: Double)]]
+    let wcCouplings: [[(index: Int, gain: Double)]]
     var lastSecond: Int64 = -1
     var sequence = 0
     var booted = false
+    /// Real-time facility states (2021), on request or by option.
+    public var sendFacilityStatus: Bool
     /// The last time whose period boundaries were closed (advance may stop and resume there).
     var closedThrough: Int64
     let dynamicControl: DynamicControlProfile?
@@ -79,6 +88,7 @@ public struct UnitSimulator: Sendable {
         self.start = (start / sampleMs) * sampleMs
         self.now = self.start
         closedThrough = self.start
+        sendFacilityStatus = options.facilityStatus
         rtdIntervalMs = Int64(options.rtdIntervalSeconds ?? template.rtdIntervalSeconds) * 1000
         minIntervalMs = Int64(options.minIntervalMinutes ?? template.minIntervalMinutes) * 60_000
         random = SimRandom(seed: seed, label: identity.mn)
@@ -90,10 +100,11 @@ public struct UnitSimulator: Sendable {
         furnaceIndex = template.factors.firstIndex { $0.code == "a01901" }
         o2Index = template.o2Factor.flatMap { code in template.factors.firstIndex { $0.code == code } }
         flowIndex = template.factors.firstIndex { $0.code == template.flowFactor } ?? 0
-        for i in models.indices {
-            models[i].couplings = template.factors[i].couple.compactMap { c in
-                template.factors.firstIndex { $0.code == c.to }.map { ($0, c.gain) }
-            }
+        couplings = template.factors.map { f in
+            f.couple.compactMap { c in template.factors.firstIndex { $0.code == c.to }.map { ($0, c.gain) } }
+        }
+        wcCouplings = template.workingCondition.map { f in
+            f.couple.compactMap { c in template.workingCondition.firstIndex { $0.code == c.to }.map { ($0, c.gain) } }
         }
     }
 
@@ -127,18 +138,20 @@ public struct UnitSimulator: Sendable {
             header: [Field("QN", qn), Field("ST", st ?? template.st), Field("CN", cn), Field("PW", identity.pw),
                      Field("MN", identity.mn), Field("Flag", String(flag.rawValue))],
             cp: cp)
-        return GeneratedPacket(time: t, cn: cn, segment: segment)
+        return GeneratedPacket(time: t, cn: cn, segment: segment, bytes: [])
     }
 
     /// Emits a packet, split into PNUM/PNO packets when its segment exceeds 1024 bytes.
     mutating func emit(_ p: GeneratedPacket, _ out: (GeneratedPacket) -> Void) {
-        guard p.segment.serialized().utf8.count > PacketSplitter.maxSegmentBytes,
+        var p = p
+        p.bytes = p.segment.serializedBytes()
+        guard p.bytes.count > PacketSplitter.maxSegmentBytes,
               let parts = try? PacketSplitter.split(p.segment, nextQN: { _, _ in
                   self.sequence += 1
                   return HJTime(wallMilliseconds: self.lastSecond * 1000 + Int64(self.sequence % 1000)).text17
               }), parts.count > 1
         else { out(p); return }
-        for part in parts { out(GeneratedPacket(time: p.time, cn: p.cn, segment: part)) }
+        for part in parts { out(GeneratedPacket(time: p.time, cn: p.cn, segment: part, bytes: part.serializedBytes())) }
     }
 
     static func time14(_ t: Int64) -> String { HJTime(wallMilliseconds: t).text14 }
@@ -150,7 +163,7 @@ public struct UnitSimulator: Sendable {
             booted = true
             let boot = now - Int64(60 + random.next() % 240) * 1000
             emit(packet("2081", at: now, cp: [[Field("DataTime", Self.time14(now))], [Field("RestartTime", Self.time14(boot))]]), out)
-            infoPackets(at: now, out)
+            infoPackets(at: now, boot: true, out)
         }
         while now <= end {
             let t = now
@@ -161,7 +174,7 @@ public struct UnitSimulator: Sendable {
             if t == end { break }
             sample(at: t)
             if t % rtdIntervalMs == 0 { realtimePackets(at: t, out) }
-            if t % (Int64(template.infoIntervalMinutes) * Self.minuteMs) == 0 && t > start { infoPackets(at: t, out) }
+            if t % Self.minuteMs == 0 && t > start { infoPackets(at: t, out) }
             now += sampleMs
         }
     }
@@ -171,13 +184,8 @@ public struct UnitSimulator: Sendable {
     mutating func sample(at t: Int64) {
         let level = operationLevel(t)
         let hourOfDay = Double((t % Self.dayMs + Self.dayMs) % Self.dayMs) / 3_600_000
-        let stepsPerMinute = Double(Self.minuteMs / sampleMs)
-        for i in models.indices {
-            models[i].step(level: level, hourOfDay: hourOfDay, t: t, random: &random, others: models, stepsPerMinute: stepsPerMinute)
-        }
-        for i in wcModels.indices {
-            wcModels[i].step(level: level, hourOfDay: hourOfDay, t: t, random: &random, others: wcModels, stepsPerMinute: stepsPerMinute)
-        }
+        Self.step(&models, couplings, level: level, hourOfDay: hourOfDay, t: t, random: &random)
+        Self.step(&wcModels, wcCouplings, level: level, hourOfDay: hourOfDay, t: t, random: &random)
         // O2 for conversion.
         let o2 = o2Index.map { models[$0].reading }
         let flow = models[flowIndex].reading
@@ -189,6 +197,18 @@ public struct UnitSimulator: Sendable {
         daySamples += 1
         if let f = furnaceIndex {
             furnace5.add(value: models[f].reading, valid: models[f].flag == UInt8(ascii: "N"), flag: models[f].flag, min: models[f].reading, max: models[f].reading)
+        }
+    }
+
+    /// Steps every factor; couplings read the other factors' current (or, for later ones, previous) values.
+    static func step(_ models: inout [FactorModel], _ couplings: [[(index: Int, gain: Double)]], level: Double, hourOfDay: Double,
+                     t: Int64, random: inout SimRandom) {
+        for i in models.indices {
+            var product = 1.0
+            for (j, gain) in couplings[i] where models[j].baseline != 0 {
+                product *= Swift.max(0, 1 + gain * (models[j].running / models[j].baseline - 1))
+            }
+            models[i].step(level: level, hourOfDay: hourOfDay, t: t, random: &random, coupling: product)
         }
     }
 
@@ -206,7 +226,7 @@ public struct UnitSimulator: Sendable {
             cp.append(group)
         }
         emit(packet("2011", at: t, cp: cp), out)
-        if !template.facilities.isEmpty {
+        if sendFacilityStatus && !template.facilities.isEmpty {
             let rs = operationLevel(t) > 0.5 ? "1" : "0"
             emit(packet("2021", at: t, cp: [[Field("DataTime", Self.time14(t))]] + template.facilities.map { [Field("\($0.id)-RS", rs)] }), out)
         }
@@ -238,6 +258,9 @@ public struct UnitSimulator: Sendable {
         if t % Self.hourMs == 0 {
             let records = models.indices.map { models[$0].closeHour(medium: template.medium) }
             emit(packet("2061", at: t, cp: periodCP(t - Self.hourMs, records)), out)
+        }
+        if options.dialect == .hj2025, (t % Self.dayMs + Self.dayMs) % Self.dayMs == 3 * Self.hourMs {
+            standardChecks(at: t, out)
         }
         if t % Self.dayMs == 0 {
             let records = models.indices.map { models[$0].closeDay(medium: template.medium) }
@@ -271,6 +294,20 @@ public struct UnitSimulator: Sendable {
         return cp
     }
 
+    /// HJ 212-2025 CN 2062: the daily automatic standard-sample check of each cyclic water analyser
+    /// (EXTENSIONS.md §7, SECONDARY): measured value of a standard of half the range, pass within ±10 %.
+    mutating func standardChecks(at t: Int64, _ out: (GeneratedPacket) -> Void) {
+        for m in models where m.measureEveryMs > 0 {
+            let standard = (m.rangeMax * 0.5).rounded()
+            let measured = standard * (1 + 0.03 * infoNoise.gaussian())
+            let pass = abs(measured - standard) <= standard * 0.1
+            emit(packet("2062", at: t, cp: [[Field("DataTime", Self.time14(t))],
+                                            [Field("\(m.code)-SampleRd", m.format(measured))],
+                                            [Field("\(m.code)-StandardValue", m.format(standard))],
+                                            [Field("\(m.code)-ResultType", pass ? "1" : "0")]]), out)
+        }
+    }
+
     // MARK: Information (3020)
 
     func infoText(_ value: UnitTemplate.InfoValue, at t: Int64, random: inout SimRandom) -> String {
@@ -296,17 +333,33 @@ public struct UnitSimulator: Sendable {
         return candidate <= t ? candidate : candidate - dayMs
     }
 
-    mutating func infoPackets(at t: Int64, _ out: (GeneratedPacket) -> Void) {
-        for group in template.infoGroups {
-            var cp: [[Field]] = [[Field("DataTime", Self.time14(t))]]
-            if let p = group.polId { cp.append([Field("PolId", p)]) }
-            for (code, value) in group.values { cp.append([Field("\(code)-Info", infoText(value, at: t, random: &infoNoise))]) }
-            emit(packet("3020", at: t, cp: cp), out)
+    /// 3020 uploads: the template's information groups every `info.interval_minutes`; the
+    /// dynamic-control groups with their own rhythm: run parameters with the information, the
+    /// calibration parameters after the daily calibration (02:00), the standard-sample check after
+    /// the daily check (03:00), the work parameters at midnight; everything at boot.
+    mutating func infoPackets(at t: Int64, boot: Bool = false, _ out: (GeneratedPacket) -> Void) {
+        let periodic = boot || t % (Int64(template.infoIntervalMinutes) * Self.minuteMs) == 0
+        if periodic {
+            for group in template.infoGroups {
+                var cp: [[Field]] = [[Field("DataTime", Self.time14(t))]]
+                if let p = group.polId { cp.append([Field("PolId", p)]) }
+                for (code, value) in group.values { cp.append([Field("\(code)-Info", infoText(value, at: t, random: &infoNoise))]) }
+                emit(packet("3020", at: t, cp: cp), out)
+            }
         }
         guard let dc = dynamicControl else { return }
+        let timeOfDay = (t % Self.dayMs + Self.dayMs) % Self.dayMs
         let analysers = template.infoGroups.compactMap(\.polId)
-        for polId in analysers {
-            for (_, values) in dc.groups where !values.isEmpty {
+        for (name, values) in dc.groups where !values.isEmpty {
+            let due: Bool
+            switch name {
+            case "run": due = periodic
+            case "calibration": due = boot || timeOfDay == 2 * Self.hourMs
+            case "standard_check": due = boot || timeOfDay == 3 * Self.hourMs
+            default: due = boot || timeOfDay == 0
+            }
+            guard due else { continue }
+            for polId in analysers {
                 var cp: [[Field]] = [[Field("DataTime", Self.time14(t))], [Field("PolId", polId)]]
                 for (code, value) in values { cp.append([Field("\(code)-Info", infoText(value, at: t, random: &infoNoise))]) }
                 emit(packet("3020", at: t, cp: cp), out)

@@ -22,6 +22,9 @@ public struct UnitTemplate: Sendable, Hashable {
         public var decimals: Int
         public var zs: Bool
         public var couple: [(to: String, gain: Double)]
+        /// The concentration unit when it differs from Appendix B's default (e.g. a05002 CH4,
+        /// printed as ng/m³ but measured in mg/m³); used for Cou.
+        public var unit: String?
 
         public static func == (a: Factor, b: Factor) -> Bool {
             a.code == b.code && a.baseline == b.baseline && a.stopped == b.stopped && a.rangeMin == b.rangeMin
@@ -204,7 +207,7 @@ public struct UnitTemplate: Sendable, Hashable {
             peakHour: try r.number("peak_hour", in: 0...24), noise: try r.number("noise", in: 0...1),
             autocorrelation: try r.number("autocorrelation", in: 0...0.9999),
             measureEveryMinutes: try r.int("measure_every_minutes", in: 0...1440), decimals: try r.int("decimals", in: 0...6),
-            zs: try r.bool("zs"), couple: [])
+            zs: try r.bool("zs"), couple: [], unit: try r.optionalString("unit"))
         for (i, item) in try r.array("couple").enumerated() {
             var cr = try JSONReader(item, file: file, path: "\(path).couple[\(i)]")
             f.couple.append((try cr.string("to"), try cr.number("gain", in: -10...10)))

@@ -9,9 +9,11 @@ struct AggregationTests {
     /// Half a unit in the last place times the number of rounded terms.
     static func tolerance(decimals: Int, terms: Int) -> Double { 0.5 * pow(10, -Double(decimals)) * Double(terms) + 1e-9 }
 
-    @Test("water: one day gives 2880 x 2011, 144 x 2051, 24 x 2061, 1 x 2031, 1 x 2041, 1 x 2081")
+    @Test("water: one day gives 2880 x 2011, 144 x 2051, 24 x 2061, 1 x 2031, 1 x 2041, 1 x 2081, 24 x 3020")
     func counts() throws {
-        let (_, packets) = try Run.packets(template: Run.water)
+        var options = SimulationOptions()
+        options.facilityStatus = true
+        let (_, packets) = try Run.packets(template: Run.water, options: options)
         var counts: [String: Int] = [:]
         for p in packets { counts[p.cn, default: 0] += 1 }
         #expect(counts["2011"] == 2880)
@@ -21,6 +23,9 @@ struct AggregationTests {
         #expect(counts["2041"] == 1)
         #expect(counts["2081"] == 1)
         #expect(counts["2021"] == 2880)
+        #expect(counts["3020"] == 24)  // at boot, then every hour until the end
+        let (_, plain) = try Run.packets(template: Run.water, duration: "2h")
+        #expect(!plain.contains { $0.cn == "2021" })  // facility states only when asked for
     }
 
     @Test("water: the hour is the flow-weighted sum of its 10-minute records; the day the sum of its hours")

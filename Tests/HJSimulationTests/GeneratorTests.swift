@@ -61,12 +61,37 @@ struct GeneratorTests {
         }
     }
 
-    @Test("the 2025 dialect sets version bits 000010")
+    @Test("the 2025 dialect sets version bits 000010, sends 2111 furnace means and 2062 standard checks, and lints clean")
     func dialect2025() throws {
         var options = SimulationOptions()
         options.dialect = .hj2025
         let (_, packets) = try Run.packets(template: Run.gas, duration: "30m", options: options)
         #expect(packets.allSatisfy { $0.segment.flag?.version == 2 && $0.segment.flag?.needsAck == true })
+        let msw = try UnitTemplate.load("msw-incinerator")
+        let (bytes, furnace) = try Run.packets(template: msw, duration: "1h", options: options)
+        let means = furnace.filter { $0.cn == "2111" }
+        #expect(means.count == 12)
+        for m in means {
+            let t = try #require(m.dataTime.flatMap { HJTime($0) })
+            #expect(t.minute % 5 == 0 && t.second == 0)
+            #expect(m.number("a01901-Avg")! > 850)
+        }
+        let water = try UnitTemplate.load("industrial-wastewater")
+        let (wbytes, checks) = try Run.packets(template: water, start: "2026-11-30T02:00", duration: "2h", options: options)
+        let standard = checks.filter { $0.cn == "2062" }
+        #expect(standard.count == water.factors.filter { $0.measureEveryMinutes > 0 }.count)
+        #expect(standard.allSatisfy { $0.text("w01018-ResultType") != nil || $0.text("w21003-ResultType") != nil })
+        let linter = try Linter(options: LintOptions(strict: true, overlays: ["hebei-dynamic"]))
+        for b in [bytes, wbytes] {
+            var decoder = FrameDecoder()
+            decoder.feed(b)
+            var n = 0
+            while case .frame(let f)? = decoder.next() {
+                let r = linter.check(f, index: n)
+                #expect(r.diagnostics.map(\.rule) == ["dialect.2025"], "\(r.segment.serialized().prefix(100)): \(r.diagnostics.map(\.message))")
+                n += 1
+            }
+        }
     }
 
     @Test("times and durations parse as users type them")
@@ -127,5 +152,105 @@ struct GeneratorTests {
         #expect(message(good.replacingOccurrences(of: "w01018|", with: ""))?.contains("do not match") == true)
         #expect(message(good.replacingOccurrences(of: "010000A89000000000000001", with: "XYZ"))?.contains("mn 'XYZ'") == true)
         #expect(message("")?.contains("no units") == true)
+    }
+}
+
+@Suite("Shipped unit templates and fleets")
+struct ShippedProfileTests {
+    static let templates = UnitTemplate.available()
+
+    @Test("there is a template for every kind the emulator promises")
+    func kinds() {
+        for name in ["industrial-wastewater", "np-wastewater", "wwtp-inlet", "wwtp-outlet", "thermal-power", "industrial-boiler",
+                     "msw-incinerator", "hazardous-waste-incinerator", "voc-process"] {
+            #expect(Self.templates.contains(name), "\(name)")
+        }
+    }
+
+    @Test("every template generates packets that pass lint --strict", arguments: templates)
+    func lintsStrict(_ name: String) throws {
+        let template = try UnitTemplate.load(name)
+        var options = SimulationOptions()
+        options.facilityStatus = true
+        let (bytes, packets) = try Run.packets(template: template, duration: "3h", options: options)
+        var decoder = FrameDecoder()
+        decoder.feed(bytes)
+        // The dynamic-control i-codes are Hebei's, not national: lint with that profile when used.
+        let overlays = template.dynamicControl == nil ? [] : ["hebei-dynamic"]
+        let linter = try Linter(options: LintOptions(strict: true, overlays: overlays))
+        var n = 0
+        while let e = decoder.next() {
+            guard case .frame(let f) = e else { Issue.record("\(name): not a frame: \(e)"); continue }
+            let r = linter.check(f, index: n)
+            #expect(r.diagnostics.isEmpty, "\(name) \(r.segment.serialized().prefix(120)): \(r.diagnostics.map(\.message))")
+            #expect(f.segment.count <= 1024)
+            n += 1
+        }
+        let cns = Set(packets.map(\.cn))
+        #expect(cns.isSuperset(of: ["2011", "2051", "2061", "2081", "3020"]), "\(name): \(cns)")
+        if !template.facilities.isEmpty { #expect(cns.contains("2021")) }
+        // Every factor of the template is in every real-time upload.
+        for p in packets where p.cn == "2011" && p.st == template.st {
+            for f in template.factors { #expect(p.text("\(f.code)-Rtd") != nil, "\(name) \(f.code)") }
+        }
+        // Working-condition data goes with its own ST (51 flue gas, 52 wastewater).
+        if let st = template.workingConditionST { #expect(packets.contains { $0.cn == "2011" && $0.st == st }) }
+        // Hourly averages stay near the templates' baselines while running continuously.
+        if template.operationStartHour == 0 && template.operationEndHour == 24 {
+            for hour in packets where hour.cn == "2061" {
+                for f in template.factors where f.baseline > 0 && f.limit != nil {
+                    let avg = try #require(hour.number("\(f.code)-Avg"))
+                    #expect(avg > f.baseline * 0.4 && avg < f.baseline * 1.8, "\(name) \(f.code) hour avg \(avg) vs baseline \(f.baseline)")
+                }
+            }
+        }
+    }
+
+    @Test("long records are split into PNUM/PNO packets of at most 1024 bytes and reassemble whole")
+    func splitRecords() throws {
+        var template = try UnitTemplate.load("msw-incinerator")
+        // Working-condition factors moved into the main record make the hour record too long.
+        template.factors += template.workingCondition.map { var f = $0; f.zs = false; return f }
+        template.workingCondition = []
+        let (bytes, packets) = try Run.packets(template: template, duration: "1h")
+        var decoder = FrameDecoder()
+        decoder.feed(bytes)
+        var split = 0
+        while let e = decoder.next() {
+            guard case .frame(let f) = e else { continue }
+            #expect(f.segment.count <= 1024)
+            if SegmentParser.parse(f.segmentBytes).segment.pnum != nil { split += 1 }
+        }
+        #expect(split >= 2)
+        let hour = try #require(packets.first { $0.cn == "2061" })
+        for f in template.factors { #expect(hour.text("\(f.code)-Avg") != nil, "\(f.code)") }
+        #expect(hour.segment.flag?.isSplit == false)
+    }
+
+    @Test("the sample fleet has 500+ units covering every template, and the demo fleet one per kind")
+    func fleets() throws {
+        let city = try Fleet.load("sample-city")
+        #expect(city.units.count >= 500)
+        #expect(Set(city.units.map(\.unit)) == Set(Self.templates))
+        #expect(Set(city.units.map(\.identity.mn)).count == city.units.count)
+        let demo = try Fleet.load("mixed-demo")
+        #expect(demo.units.count >= 4)
+        #expect(Set(demo.units.map { demo.templates[$0.unit]!.medium }) == [.water, .gas])
+    }
+
+    @Test("a fleet hour is deterministic and time-ordered across units")
+    func fleetOrder() throws {
+        let fleet = try Fleet.load("mixed-demo")
+        let t0 = SimClock.parseStart("2026-11-30T10:00")!
+        func run() throws -> [(Int, Int64, [UInt8])] {
+            var g = try FleetGenerator(fleet: fleet, seed: 9, start: t0)
+            var out: [(Int, Int64, [UInt8])] = []
+            g.run(until: t0 + 900_000) { unit, p in out.append((unit, p.time, p.bytes)) }
+            return out
+        }
+        let a = try run(), b = try run()
+        #expect(a.map(\.2) == b.map(\.2))
+        #expect(zip(a, a.dropFirst()).allSatisfy { $0.1 <= $1.1 })
+        #expect(Set(a.map(\.0)).count == fleet.units.count)
     }
 }
