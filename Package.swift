@@ -24,8 +24,11 @@ let package = Package(
         // Simulation: unit templates, value models, Appendix D aggregation, virtual clock, fleets.
         .target(name: "HJSimulation", dependencies: ["HJ212"]),
 
+        // Roles: LoggerSession (field side) and PlatformSession (host side), sans-I/O state machines.
+        .target(name: "HJRoles", dependencies: ["HJ212", "HJSimulation"]),
+
         // The command-line interface: argument parsing, terminal output, exit codes.
-        .target(name: "HJ212CLI", dependencies: ["HJ212", "HJSimulation"]),
+        .target(name: "HJ212CLI", dependencies: ["HJ212", "HJSimulation", "HJRoles"]),
         .executableTarget(name: "hj212", dependencies: ["HJ212CLI"]),
 
         // Build-time embedding of Profiles/ (code tables, templates) into the HJ212 module,
@@ -41,6 +44,7 @@ let package = Package(
         .testTarget(name: "HJ212Tests", dependencies: ["HJ212"]),
 
         .testTarget(name: "HJSimulationTests", dependencies: ["HJSimulation", "HJ212"]),
+        .testTarget(name: "HJRolesTests", dependencies: ["HJRoles", "HJSimulation", "HJ212"]),
         .testTarget(name: "HJ212CLITests", dependencies: ["HJ212CLI", "HJ212"]),
     ],
     swiftLanguageModes: [.v6]

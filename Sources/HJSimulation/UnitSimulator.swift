@@ -19,6 +19,13 @@ public struct GeneratedPacket: Sendable {
     public var segment: DataSegment
     /// The serialised segment (at most 1024 bytes: longer records are split).
     public var bytes: [UInt8]
+
+    public init(time: Int64, cn: String, segment: DataSegment, bytes: [UInt8]) {
+        self.time = time
+        self.cn = cn
+        self.segment = segment
+        self.bytes = bytes
+    }
 }
 
 /// Options of a simulated logger.
@@ -65,6 +72,10 @@ public struct UnitSimulator: Sendable {
     var booted = false
     /// Real-time facility states (2021), on request or by option.
     public var sendFacilityStatus: Bool
+    /// Real-time data (2011); a platform stops it with 2012 and starts it with 2011.
+    public var sendRealtime = true
+    /// Parameters set by the platform (3021), by "PolId|InfoId"; they replace the template's values.
+    public var infoOverrides: [String: String] = [:]
     /// The last time whose period boundaries were closed (advance may stop and resume there).
     var closedThrough: Int64
     let dynamicControl: DynamicControlProfile?
@@ -173,7 +184,7 @@ public struct UnitSimulator: Sendable {
             }
             if t == end { break }
             sample(at: t)
-            if t % rtdIntervalMs == 0 { realtimePackets(at: t, out) }
+            if t % rtdIntervalMs == 0 && sendRealtime { realtimePackets(at: t, out) }
             if t % Self.minuteMs == 0 && t > start { infoPackets(at: t, out) }
             now += sampleMs
         }
@@ -294,6 +305,20 @@ public struct UnitSimulator: Sendable {
         return cp
     }
 
+    /// The current value of an information code (for a 3020 request), or nil when the unit has none.
+    public mutating func infoValue(polId: String?, code: String, at t: Int64) -> String? {
+        if let v = infoOverrides["\(polId ?? "")|\(code)"] { return v }
+        for group in template.infoGroups where group.polId == polId {
+            if let v = group.values.first(where: { $0.code == code })?.value { return infoText(v, at: t, random: &infoNoise) }
+        }
+        if let polId, template.infoGroups.contains(where: { $0.polId == polId }), let dc = dynamicControl {
+            for (_, values) in dc.groups {
+                if let v = values.first(where: { $0.code == code })?.value { return infoText(v, at: t, random: &infoNoise) }
+            }
+        }
+        return nil
+    }
+
     /// HJ 212-2025 CN 2062: the daily automatic standard-sample check of each cyclic water analyser
     /// (EXTENSIONS.md §7, SECONDARY): measured value of a standard of half the range, pass within ±10 %.
     mutating func standardChecks(at t: Int64, _ out: (GeneratedPacket) -> Void) {
@@ -343,7 +368,10 @@ public struct UnitSimulator: Sendable {
             for group in template.infoGroups {
                 var cp: [[Field]] = [[Field("DataTime", Self.time14(t))]]
                 if let p = group.polId { cp.append([Field("PolId", p)]) }
-                for (code, value) in group.values { cp.append([Field("\(code)-Info", infoText(value, at: t, random: &infoNoise))]) }
+                for (code, value) in group.values {
+                    let text = infoOverrides["\(group.polId ?? "")|\(code)"] ?? infoText(value, at: t, random: &infoNoise)
+                    cp.append([Field("\(code)-Info", text)])
+                }
                 emit(packet("3020", at: t, cp: cp), out)
             }
         }
@@ -361,7 +389,9 @@ public struct UnitSimulator: Sendable {
             guard due else { continue }
             for polId in analysers {
                 var cp: [[Field]] = [[Field("DataTime", Self.time14(t))], [Field("PolId", polId)]]
-                for (code, value) in values { cp.append([Field("\(code)-Info", infoText(value, at: t, random: &infoNoise))]) }
+                for (code, value) in values {
+                    cp.append([Field("\(code)-Info", infoOverrides["\(polId)|\(code)"] ?? infoText(value, at: t, random: &infoNoise))])
+                }
                 emit(packet("3020", at: t, cp: cp), out)
             }
         }
