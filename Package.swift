@@ -17,9 +17,9 @@ let package = Package(
             plugins: [.plugin(name: "EmbedProfilesPlugin")]
         ),
         // Linux epoll, eventfd and timerfd for Swift (packed epoll_event handled in C).
-
+        .target(name: "CEpoll", path: "Sources/CEpoll"),
         // The network layer: epoll event loops, non-blocking TCP client and server, timers.
-
+        .target(name: "HJNetwork", dependencies: ["CEpoll"]),
 
         // Simulation: unit templates, value models, Appendix D aggregation, virtual clock, fleets.
         .target(name: "HJSimulation", dependencies: ["HJ212"]),
@@ -42,7 +42,7 @@ let package = Package(
         ),
 
         .testTarget(name: "HJ212Tests", dependencies: ["HJ212"]),
-
+        .testTarget(name: "HJNetworkTests", dependencies: ["HJNetwork"]),
         .testTarget(name: "HJSimulationTests", dependencies: ["HJSimulation", "HJ212"]),
         .testTarget(name: "HJRolesTests", dependencies: ["HJRoles", "HJSimulation", "HJ212"]),
         .testTarget(name: "HJ212CLITests", dependencies: ["HJ212CLI", "HJ212"]),
