@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "HJRoles", dependencies: ["HJ212", "HJSimulation"]),
 
         // The command-line interface: argument parsing, terminal output, exit codes.
-        .target(name: "HJ212CLI", dependencies: ["HJ212", "HJSimulation", "HJRoles"]),
+        .target(name: "HJ212CLI", dependencies: ["HJ212", "HJSimulation", "HJRoles", "HJNetwork"]),
         .executableTarget(name: "hj212", dependencies: ["HJ212CLI"]),
 
         // Build-time embedding of Profiles/ (code tables, templates) into the HJ212 module,

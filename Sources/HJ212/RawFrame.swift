@@ -62,6 +62,13 @@ public struct SkippedBytes: Sendable, Equatable {
     /// The first bytes (at most 64), for diagnostics.
     public var sample: [UInt8]
 
+    public init(offset: Int, count: Int, reason: Reason, sample: [UInt8]) {
+        self.offset = offset
+        self.count = count
+        self.reason = reason
+        self.sample = sample
+    }
+
     public enum Reason: String, Sendable, Equatable {
         /// Bytes before a `##` (modem chatter, line noise).
         case noise

@@ -107,7 +107,7 @@ struct GenerateCommand: CLICommand {
         }
         defer { if fd > 2 { close(fd) } }
         let trace = a.value("format") == "trace"
-        var writer = BufferedFileWriter(fd: fd)
+        let writer = fd == 1 ? io.stdout : OutputSink(fd: fd, bufferBytes: 1 << 20)
         var counts: [String: Int] = [:]
         var packets = 0
         let origin = generator.start
@@ -123,7 +123,7 @@ struct GenerateCommand: CLICommand {
                 let done = Double(now - origin) / Double(duration) * 100
                 io.progress("generate: \(Int(done))% of \(SimClock.durationText(duration)), \(packets) packets, \(writer.written / 1_000_000) MB")
             }
-            return writer.error == nil
+            return !writer.failed
         }) { unit, packet in
             let frame = FrameEncoder.frame(segmentBytes: packet.bytes)
             if trace {
@@ -132,9 +132,9 @@ struct GenerateCommand: CLICommand {
                 line += ",\"frame\":"
                 JSONValue.writeString(String(decoding: frame.dropLast(2), as: UTF8.self), to: &line)
                 line += "}\n"
-                writer.write(Array(line.utf8))
+                writer.write(line)
             } else {
-                writer.write(frame)
+                writer.write(bytes: frame)
             }
             counts[packet.cn, default: 0] += 1
             packets += 1
@@ -142,7 +142,7 @@ struct GenerateCommand: CLICommand {
         writer.flush()
         io.clearProgress()
         let seconds = monotonicSeconds() - t0
-        if let error = writer.error { return fail(io, "write failed: \(error)") }
+        if writer.failed { return fail(io, "write failed: \(writer.failure ?? "?")") }
         let summary = counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         let rate = seconds > 0 ? Int(Double(packets) / seconds) : packets
         io.stderr.line("\(stoppedAt != nil ? "interrupted at \(SimClock.iso(stoppedAt!, offsetMinutes: zone)): " : "")\(packets) packets (\(summary)), \(writer.written) bytes, \(mns.count) logger\(mns.count == 1 ? "" : "s"), \(String(Int(seconds * 10) / 10)).\(Int(seconds * 10) % 10) s, \(rate) packets/s")
@@ -157,39 +157,5 @@ struct GenerateCommand: CLICommand {
     func fail(_ io: CommandIO, _ message: String) -> Int32 {
         io.stderr.line("hj212 generate: \(message)")
         return 1
-    }
-}
-
-/// Buffered writes to a file descriptor, retrying EINTR and short writes; remembers the first error.
-struct BufferedFileWriter {
-    let fd: Int32
-    var buffer: [UInt8] = []
-    var written = 0
-    var error: String?
-
-    init(fd: Int32) {
-        self.fd = fd
-        buffer.reserveCapacity(1 << 20)
-    }
-
-    mutating func write(_ bytes: [UInt8]) {
-        buffer += bytes
-        if buffer.count >= 1 << 20 { flush() }
-    }
-
-    mutating func flush() {
-        guard error == nil, !buffer.isEmpty else { buffer.removeAll(keepingCapacity: true); return }
-        var done = 0
-        buffer.withUnsafeBytes { raw in
-            while done < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
-                if n > 0 { done += n; continue }
-                if n < 0 && errno == EINTR { continue }
-                error = String(cString: strerror(errno))
-                return
-            }
-        }
-        written += done
-        buffer.removeAll(keepingCapacity: true)
     }
 }

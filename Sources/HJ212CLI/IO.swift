@@ -11,16 +11,23 @@ public final class OutputSink {
     public let isTerminal: Bool
     /// Set when a write failed (for example a closed pipe); further output is dropped.
     public private(set) var failed = false
+    /// The reason of the first failed write.
+    public private(set) var failure: String?
+    /// Bytes handed to the descriptor so far.
+    public private(set) var written = 0
+    private let bufferLimit: Int
 
-    public init(fd: Int32) {
+    public init(fd: Int32, bufferBytes: Int = 1 << 16) {
         self.fd = fd
         isTerminal = isatty(fd) == 1
+        bufferLimit = bufferBytes
     }
 
     /// A sink that keeps what is written, for tests.
     public init(capturing: Void = ()) {
         fd = nil
         isTerminal = false
+        bufferLimit = 0
     }
 
     public func write(_ text: String) {
@@ -29,7 +36,17 @@ public final class OutputSink {
             return
         }
         buffer.append(contentsOf: text.utf8)
-        if buffer.count >= 1 << 16 { flush() }
+        if buffer.count >= bufferLimit { flush() }
+    }
+
+    /// Writes raw bytes (frames); captured as UTF-8 text in tests.
+    public func write(bytes: [UInt8]) {
+        if fd == nil {
+            captured += String(decoding: bytes, as: UTF8.self)
+            return
+        }
+        buffer += bytes
+        if buffer.count >= bufferLimit { flush() }
     }
 
     public func line(_ text: String = "") { write(text + "\n") }
@@ -45,9 +62,11 @@ public final class OutputSink {
                 if n > 0 { done += n; continue }
                 if n < 0 && errno == EINTR { continue }
                 failed = true
+                failure = String(cString: strerror(errno))
                 return
             }
         }
+        written += done
     }
 
     deinit { flush() }

@@ -90,19 +90,64 @@ func lintStreams(_ inputs: inout [InputFile], linter: Linter, io: CommandIO, ver
             totals.count(item)
             body(name, item)
         }
+        // A JSON Lines trace (ARCHITECTURE.md) is read line by line: each "frame" is judged as if
+        // it had arrived alone with CR LF; offsets are the line's offset in the file plus the
+        // offset within the frame.
+        var traceMode: Bool?
+        var pendingLine: [UInt8] = []
+        var lineOffset = 0
+        func traceLine(_ line: [UInt8], at offset: Int) {
+            guard line.contains(where: { $0 != 0x20 && $0 != 0x0D && $0 != 0x09 }) else { return }
+            let text = String(decoding: line, as: UTF8.self)
+            guard let json = try? JSONValue.parse(text), case .string(let frame)? = json["frame"] else {
+                let skipped = SkippedBytes(offset: offset, count: line.count + 1, reason: .noise, sample: Array(line.prefix(64)))
+                let item = LintItem.skipped(skipped, linter.diagnose(skipped))
+                totals.count(item)
+                body(name, item)
+                return
+            }
+            var d = FrameDecoder()
+            d.feed(Array(frame.utf8) + [0x0D, 0x0A])
+            var events: [FrameDecoder.Event] = []
+            while let e = d.next() { events.append(e) }
+            events += d.finish()
+            for event in events {
+                switch event {
+                case .frame(var f): f.offset += offset; handle(.frame(f))
+                case .skipped(var s): s.offset += offset; handle(.skipped(s))
+                case .incomplete(var t): t.offset += offset; handle(.incomplete(t))
+                }
+            }
+        }
         while true {
             if Interrupts.requested { interrupted = true; break }
             let chunk = try inputs[index].read()
             if chunk.isEmpty { break }
             totals.bytes += chunk.count
-            decoder.feed(chunk)
-            while let event = decoder.next() { handle(event) }
+            if traceMode == nil, let first = chunk.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) {
+                traceMode = first == UInt8(ascii: "{")
+            }
+            if traceMode == true {
+                for byte in chunk {
+                    if byte == 0x0A {
+                        traceLine(pendingLine, at: lineOffset)
+                        lineOffset += pendingLine.count + 1
+                        pendingLine.removeAll(keepingCapacity: true)
+                    } else if pendingLine.count < 1 << 20 {
+                        pendingLine.append(byte)
+                    }
+                }
+            } else {
+                decoder.feed(chunk)
+                while let event = decoder.next() { handle(event) }
+            }
             let now = monotonicSeconds()
             if now - lastProgress > 0.5 {
                 lastProgress = now
                 io.progress("\(verb): \(name): \(totals.bytes / 1_000_000) MB, \(totals.frames) frames, \(totals.errors) errors")
             }
         }
+        if traceMode == true { traceLine(pendingLine, at: lineOffset) }
         for event in decoder.finish() { handle(event) }
         inputs[index].close()
         if interrupted { break }

@@ -1,0 +1,145 @@
+import Glibc
+import HJ212
+import HJNetwork
+import HJRoles
+import HJSimulation
+
+/// `hj212 demo`: the reference platform and a small mixed fleet on loopback, in accelerated time,
+/// with a platform outage and the backfill that follows.
+struct DemoCommand: CLICommand {
+    static let name = "demo"
+    static let abstract = "Show the whole bench on loopback: platform, mixed fleet, an outage, backfill, summary (< 2 min)."
+    static let usage = "[--speed X] [--trace FILE] [--fleet FILE]"
+    static let options = [
+        OptionSpec("speed", value: "X", help: "Simulated seconds per real second (default 60: a minute per second)."),
+        OptionSpec("trace", value: "FILE", help: "Where to write the trace (default: a new file in the temporary directory)."),
+        OptionSpec("fleet", value: "FILE", help: "Fleet to run (default mixed-demo: water, N/P water, WWTP, power, boiler, incinerators, VOC)."),
+        OptionSpec("seconds", value: "N", help: "Real seconds of each phase (default 15)."),
+    ]
+    static let discussion = """
+    Timeline: the platform starts on 127.0.0.1 (a free port) and the fleet connects; loggers send 2081,
+    real-time, minute, hour and information data, all acknowledged. The platform then asks one logger for
+    its hour history. Next the platform is stopped: loggers keep their data and back off. The platform
+    comes back on the same port; loggers reconnect and backfill in order. At the end every logger drains,
+    the completeness of every unit is checked (nothing lost), and the trace path is printed.
+    """
+
+    var a: ParsedArguments
+
+    init(_ a: ParsedArguments) throws(UsageError) { self.a = a }
+
+    func say(_ io: CommandIO, _ t0: Double, _ text: String) {
+        io.clearProgress()
+        let s = Int(monotonicSeconds() - t0)
+        io.stdout.line(String(format: "[%02d:%02d] ", s / 60, s % 60) + text)
+        io.stdout.flush()
+    }
+
+    func run(_ io: CommandIO) -> Int32 {
+        do throws(UsageError) {
+            let speed = Double(a.value("speed") ?? "60") ?? 60
+            let phase = Double(a.value("seconds") ?? "15") ?? 15
+            guard speed > 0, phase > 0 else { throw UsageError("--speed and --seconds take positive numbers") }
+            let tracePath = a.value("trace") ?? "\(String(cString: getenv("TMPDIR") ?? strdup("/tmp")))/hj212-demo-\(getpid()).jsonl"
+            let trace = try TraceWriter(path: tracePath, offsetMinutes: SimClock.chinaOffsetMinutes)
+            _ = try? ProcessSetup.prepareForNetworking()
+            let group: EventLoopGroup
+            do { group = try EventLoopGroup(threads: 2, name: "demo") } catch { throw UsageError("\(error)", exitCode: 2) }
+            defer { group.shutdown() }
+
+            // Simulated time starts at the beginning of the current hour, China time, so that the
+            // run covers whole minute-data windows and hours.
+            let wall = LiveClock.wallNow(offsetMinutes: SimClock.chinaOffsetMinutes)
+            let start = wall - wall % 3_600_000
+            let clock = LiveClock(start: start, speed: speed)
+            let state = PlatformState(registry: nil, linter: try makeLinter(dialect: nil, strict: false, profiles: nil, profile: "hebei-dynamic"))
+            var platformOptions = PlatformSession.Options()
+            platformOptions.initialise = .never
+            var platform = LivePlatform(address: SocketAddress.loopback(port: 0), state: state, clock: clock, options: platformOptions, trace: trace, group: group)
+            let bound: SocketAddress
+            do { bound = try platform.start() } catch { throw UsageError("cannot listen on loopback: \(error)", exitCode: 2) }
+
+            var parsed = ParsedArguments()
+            parsed.values["fleet"] = [a.value("fleet") ?? "mixed-demo"]
+            parsed.values["to"] = [bound.description]
+            parsed.values["speed"] = [String(speed)]
+            parsed.values["start"] = [HJTime(wallMilliseconds: start).text14.enumerated().map { i, c in
+                i == 4 || i == 6 ? "-\(c)" : i == 8 ? "T\(c)" : i == 10 || i == 12 ? ":\(c)" : String(c) }.joined()]
+            let produced = Int64(phase * 4 * speed * 1000)
+            parsed.values["duration"] = ["\(produced)ms"]
+            var setup = try LiveSetup(parsed, io: io)
+            setup.trace = trace
+            setup.clock = clock
+
+            let t0 = monotonicSeconds()
+            say(io, t0, "platform listening on \(bound); \(setup.devices.count) loggers connecting (\(Set(setup.devices.map { $0.simulator.template.name }).sorted().joined(separator: ", ")))")
+            say(io, t0, "time runs \(Int(speed))x: simulated \(HJTime(wallMilliseconds: start).description) onwards, China time")
+            let loggers = setup.devices.map { device in
+                LiveLogger(loop: group.next(), device: device, platforms: setup.platforms, clock: clock, produceUntil: start + produced,
+                           sessionOptions: setup.sessionOptions, trace: trace)
+            }
+            for l in loggers { l.start() }
+
+            func wait(_ seconds: Double) -> Bool {
+                let until = monotonicSeconds() + seconds
+                while monotonicSeconds() < until {
+                    usleep(100_000)
+                    if Interrupts.requested { return false }
+                    let r = LiveSetup.collect(loggers)
+                    let c = state.counters
+                    io.progress("demo: \(HJTime(wallMilliseconds: clock.now).description)  sent \(r.reduce(0) { $0 + $1.statistics.sent })  acknowledged \(c.acks9014)  pending \(r.reduce(0) { $0 + $1.pending })")
+                }
+                return true
+            }
+
+            var ok = wait(phase)
+            if ok {
+                let c = state.counters
+                say(io, t0, "\(state.units.count) units online; \(c.frames) frames received, \(c.acks9014) acknowledged, \(c.errors) errors")
+                if let mn = setup.devices.first?.identity.mn {
+                    let hourStart = start - start % 3_600_000
+                    _ = platform.request(mn: mn) { session, now in session.requestHistory(cn: "2051", from: hourStart, to: now, at: now) }
+                    say(io, t0, "platform asks \(mn) for its minute history (2051, BeginTime/EndTime): 9011, records, 9012")
+                }
+                ok = wait(phase)
+            }
+            if ok {
+                platform.stop()
+                say(io, t0, "platform stopped: loggers keep their data, retry with back-off")
+                ok = wait(phase)
+            }
+            if ok {
+                platform = LivePlatform(address: bound, state: state, clock: clock, options: platformOptions, trace: trace, group: group)
+                do { try platform.start() } catch { throw UsageError("cannot listen again on \(bound): \(error)", exitCode: 1) }
+                say(io, t0, "platform back on \(bound): loggers reconnect and backfill what was not acknowledged, in order")
+                ok = wait(phase)
+            }
+            // Drain: production has ended; wait for every logger to empty its queue.
+            var drained = false
+            if ok {
+                let until = monotonicSeconds() + 30
+                while monotonicSeconds() < until && !Interrupts.requested {
+                    if clock.now >= start + produced, LiveSetup.collect(loggers).allSatisfy({ $0.pending == 0 }) { drained = true; break }
+                    usleep(200_000)
+                }
+            }
+            let reports = LiveSetup.collect(loggers)
+            LiveSetup.stop(loggers)
+            platform.stop()
+            io.clearProgress()
+            say(io, t0, drained ? "all loggers drained" : "stopped before every logger drained")
+            setup.printSummary(reports, io: io, interrupted: Interrupts.requested)
+            let history = state.completedCommands
+            _ = history
+            // Records whose period ended by the end of production: the last 10-minute window starts 10 min before it.
+            let lastWindow = start + produced - 600_000
+            PlatformReport.print(state: state, from: start, to: lastWindow, io: io, trace: nil)
+            io.stdout.line("trace: \(trace.path) (\(trace.records) frames); try: hj212 lint \(trace.path) --quiet")
+            let lost = state.summaries(from: start, to: lastWindow).reduce(0) { $0 + $1.missing }
+            return Interrupts.requested ? 130 : (drained && lost == 0 ? 0 : 1)
+        } catch {
+            io.stderr.line("hj212 demo: \(error.message)")
+            return error.exitCode
+        }
+    }
+}

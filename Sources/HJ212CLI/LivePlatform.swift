@@ -1,0 +1,123 @@
+import Dispatch
+import HJ212
+import HJNetwork
+import HJRoles
+import Synchronization
+
+/// The reference platform on real TCP: one `PlatformSession` per connection, a shared
+/// `PlatformState` (thread-safe), a trace, and a way to send a request to a connected logger.
+final class LivePlatform: Sendable {
+    let state: PlatformState
+    let clock: LiveClock
+    let options: PlatformSession.Options
+    let trace: TraceWriter?
+    let group: EventLoopGroup
+    private let server = Mutex<TCPServer?>(nil)
+    private let links = Mutex<[UInt64: LivePlatformLink]>([:])
+    let address: SocketAddress
+
+    init(address: SocketAddress, state: PlatformState, clock: LiveClock, options: PlatformSession.Options, trace: TraceWriter?, group: EventLoopGroup) {
+        self.address = address
+        self.state = state
+        self.clock = clock
+        self.options = options
+        self.trace = trace
+        self.group = group
+    }
+
+    /// Starts listening; returns the bound address (port 0 picks one).
+    @discardableResult
+    func start() throws(NetworkError) -> SocketAddress {
+        let s = try TCPServer.start(on: address, group: group) { [self] connection in
+            let link = LivePlatformLink(connection: connection, platform: self)
+            links.withLock { $0[connection.id] = link }
+            link.begin()
+            return link
+        }
+        server.withLock { $0 = s }
+        return s.localAddress
+    }
+
+    /// Stops listening and closes every connection (the loggers will reconnect when it is back).
+    func stop() {
+        let s = server.withLock { s -> TCPServer? in defer { s = nil }; return s }
+        _ = s?.stopAndWait(timeout: .seconds(5))
+        links.withLock { $0.removeAll() }
+    }
+
+    func forget(_ id: UInt64) { _ = links.withLock { $0.removeValue(forKey: id) } }
+
+    var connectionCount: Int { links.withLock { $0.count } }
+
+    /// Sends a command to every connected link whose logger has this MN (or to all with nil).
+    func request(mn: String?, _ body: @escaping @Sendable (inout PlatformSession, SessionTime) -> [SessionAction]) -> Int {
+        let targets = links.withLock { Array($0.values) }
+        var sent = 0
+        for link in targets where mn == nil || link.mn == mn {
+            sent += 1
+            _ = link.connection.loop.execute { link.run(body) }
+        }
+        return sent
+    }
+}
+
+/// One accepted connection: touched only on its connection's loop (the rule that makes
+/// `@unchecked Sendable` safe), except `mn`, which is an atomic snapshot for routing requests.
+final class LivePlatformLink: TCPConnectionHandler, @unchecked Sendable {
+    let connection: TCPConnection
+    unowned let platform: LivePlatform
+    var session: PlatformSession
+    var ticker: TimerHandle?
+    private let mnBox = Mutex<String?>(nil)
+    var mn: String? { mnBox.withLock { $0 } }
+
+    init(connection: TCPConnection, platform: LivePlatform) {
+        self.connection = connection
+        self.platform = platform
+        session = PlatformSession(state: platform.state, peer: connection.remoteAddress.description, options: platform.options)
+    }
+
+    func begin() {
+        connection.loop.executeOnLoop { [self] in
+            apply(session.connected(at: platform.clock.now))
+            schedule()
+        }
+    }
+
+    func schedule() {
+        ticker?.cancel()
+        ticker = connection.loop.scheduleOnLoop(after: .milliseconds(100)) { [weak self] in
+            guard let self, self.connection.isOpen else { return }
+            self.apply(self.session.tick(at: self.platform.clock.now))
+            self.schedule()
+        }
+    }
+
+    func run(_ body: (inout PlatformSession, SessionTime) -> [SessionAction]) {
+        apply(body(&session, platform.clock.now))
+    }
+
+    func apply(_ actions: [SessionAction]) {
+        for action in actions {
+            switch action {
+            case .send(let bytes):
+                platform.trace?.record(bytes, up: false, peer: connection.remoteAddress.description, at: platform.clock.now)
+                _ = connection.write(bytes)
+            case .close:
+                connection.close()
+            }
+        }
+    }
+
+    func connection(_ connection: TCPConnection, didRead bytes: [UInt8]) {
+        platform.trace?.record(bytes, up: true, peer: connection.remoteAddress.description, at: platform.clock.now)
+        apply(session.received(bytes, at: platform.clock.now))
+        if mn == nil, let m = session.logger?.mn { mnBox.withLock { $0 = m } }
+    }
+
+    func connection(_ connection: TCPConnection, didCloseWith reason: CloseReason) {
+        ticker?.cancel()
+        session.disconnected(at: platform.clock.now)
+        platform.forget(connection.id)
+    }
+}

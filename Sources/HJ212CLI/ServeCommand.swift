@@ -1,0 +1,159 @@
+import Glibc
+import HJ212
+import HJNetwork
+import HJRoles
+import HJSimulation
+
+/// `hj212 serve`: the reference platform.
+struct ServeCommand: CLICommand {
+    static let name = "serve"
+    static let abstract = "Run the reference platform: acknowledge, validate, record and command data loggers."
+    static let usage = "--listen HOST:PORT [--registry FILE] [--trace FILE] [--init] [--request 'CN;CP']…"
+    static let options = [
+        OptionSpec("listen", value: "HOST:PORT", help: "Address to listen on, e.g. 0.0.0.0:7001 or 127.0.0.1:0 (a free port)."),
+        OptionSpec("registry", value: "FILE", help: "Accepted loggers: CSV mn,pw[,name] or a fleet manifest. Unknown MNs and wrong passwords are not acknowledged."),
+        OptionSpec("trace", value: "FILE", help: "Append every frame received and sent to this JSON Lines trace (checked writable before listening)."),
+        OptionSpec("init", help: "Run the first-connection set-up of HJ 212-2017 §6.3 on every new logger (1012, 1000, 1062, 1064, 2011, 2021)."),
+        OptionSpec("request", value: "CN;CP", help: "Send this request to every logger once it has identified itself, e.g. '2061;BeginTime=20261129000000;EndTime=20261129230000' (repeatable)."),
+        OptionSpec("duration", value: "D", help: "Stop after this real time (default: until Ctrl-C)."),
+        OptionSpec("threads", value: "N", help: "Event-loop threads (default: the number of cores)."),
+        OptionSpec("ack-delay", value: "MS", help: "Delay every acknowledgement (for latency tests)."),
+    ]
+    static let discussion = """
+    Acknowledges per Flag (9014 for uploads, 9013 for 1013, nothing for A=0), validates every packet with
+    the linter, reassembles split packets, answers 1013 with 1012, and tracks per unit which 2051/2061/2031
+    records arrived. On Ctrl-C it prints the counters and the completeness of every unit (gaps listed).
+
+    EXAMPLE:
+      hj212 serve --listen 127.0.0.1:7001 --trace platform.jsonl --init
+    """
+
+    var a: ParsedArguments
+
+    init(_ a: ParsedArguments) throws(UsageError) {
+        self.a = a
+        guard a.value("listen") != nil else { throw UsageError("--listen HOST:PORT is required") }
+    }
+
+    func run(_ io: CommandIO) -> Int32 {
+        do throws(UsageError) {
+            let address: SocketAddress
+            do { address = try SocketAddress(parsing: a.value("listen")!) } catch { throw UsageError("--listen: \(error.message)") }
+            var registry: Registry?
+            if let path = a.value("registry") {
+                do { registry = try Registry.load(path: path) } catch { throw UsageError("registry: \(error)", exitCode: 2) }
+            }
+            var trace: TraceWriter?
+            if let p = a.value("trace") { trace = try TraceWriter(path: p, offsetMinutes: SimClock.chinaOffsetMinutes) }
+            var options = PlatformSession.Options()
+            if a.has("init") { options.initialise = .firstContact }
+            if let d = a.value("ack-delay") {
+                guard let ms = Int64(d), ms >= 0 else { throw UsageError("--ack-delay: expected milliseconds") }
+                options.ackDelay = ms
+            }
+            var requests: [(String, [[Field]])] = []
+            for r in a.values["request"] ?? [] {
+                let parts = r.split(separator: ";", maxSplits: 1).map(String.init)
+                guard let cn = parts.first, cn.count == 4, Int(cn) != nil else { throw UsageError("--request '\(r)': expected CN;CP, e.g. 2061;BeginTime=…;EndTime=…") }
+                let cp = parts.count > 1 ? (SegmentParser.parse("CP=&&\(parts[1])&&").segment.cp ?? []) : []
+                requests.append((cn, cp))
+            }
+            let threads = Int(a.value("threads") ?? "") ?? max(1, min(8, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+            var duration: Double?
+            if let d = a.value("duration") {
+                guard let ms = SimClock.parseDuration(d) else { throw UsageError("--duration '\(d)': expected like 10m") }
+                duration = Double(ms) / 1000
+            }
+            _ = try? ProcessSetup.prepareForNetworking()
+            let group: EventLoopGroup
+            do { group = try EventLoopGroup(threads: threads, name: "platform") } catch { throw UsageError("\(error)", exitCode: 2) }
+            defer { group.shutdown() }
+            let clock = LiveClock(start: LiveClock.wallNow(offsetMinutes: SimClock.chinaOffsetMinutes), speed: 1)
+            let state = PlatformState(registry: registry, linter: try makeLinter(dialect: nil, strict: false, profiles: nil, profile: "hebei-dynamic"))
+            let platform = LivePlatform(address: address, state: state, clock: clock, options: options, trace: trace, group: group)
+            let bound: SocketAddress
+            do { bound = try platform.start() } catch { throw UsageError("cannot listen on \(address): \(error)", exitCode: 2) }
+            io.stdout.line("hj212 serve: listening on \(bound)\(registry.map { ", \($0.entries.count) registered loggers" } ?? ", open registry")\(trace.map { ", trace \($0.path)" } ?? "")")
+            io.stdout.flush()
+            let t0 = monotonicSeconds()
+            var requested: Set<String> = []
+            var announced: Set<String> = []
+            var lastProgress = t0
+            while !Interrupts.requested {
+                usleep(200_000)
+                let wall = monotonicSeconds()
+                if let duration, wall - t0 >= duration { break }
+                let units = state.units
+                for mn in units.keys.sorted() where !announced.contains(mn) {
+                    announced.insert(mn)
+                    io.clearProgress()
+                    io.stdout.line("+ \(mn) from \(units[mn]!.lastPeer) (ST=\(units[mn]!.st ?? "?"), \(units[mn]!.dialect.title))")
+                    io.stdout.flush()
+                }
+                for mn in units.keys where !requests.isEmpty && !requested.contains(mn) {
+                    requested.insert(mn)
+                    for (cn, cp) in requests {
+                        _ = platform.request(mn: mn) { session, now in session.send(command: cn, cp: cp, at: now) }
+                    }
+                }
+                if wall - lastProgress >= 1 {
+                    lastProgress = wall
+                    let c = state.counters
+                    io.progress("serve: \(platform.connectionCount) connections, \(units.count) units, \(c.frames) frames, \(c.acks9014) acks, \(c.errors) errors, rejected \(c.rejectedBadCRC + c.rejectedUnknownMN + c.rejectedBadPW)")
+                }
+            }
+            platform.stop()
+            io.clearProgress()
+            PlatformReport.print(state: state, from: clock.virtualStart, to: clock.now, io: io, trace: trace)
+            return Interrupts.requested ? 130 : 0
+        } catch {
+            io.stderr.line("hj212 serve: \(error.message)")
+            return error.exitCode
+        }
+    }
+}
+
+/// The platform's end-of-run summary: counters, rejections, commands, completeness per unit.
+enum PlatformReport {
+    /// `2061 取污染物小时数据 → 0100…: completed, QnRtn 1, 3 records, ExeRtn 1, 0.4 s`
+    static func describe(_ r: CommandResult) -> String {
+        let name = CodeDictionary.shared(.hj2017).command(r.cn).map { " " + $0.nameZh } ?? ""
+        var parts = ["\(r.outcome.rawValue)"]
+        if let q = r.qnRtn { parts.append("QnRtn \(q)") }
+        if r.records > 0 { parts.append("\(r.records) record\(r.records == 1 ? "" : "s")") }
+        if let e = r.exeRtn { parts.append("ExeRtn \(e)") }
+        if let sent = r.sentAt { parts.append(String(format: "%.1f s", Double(r.finishedAt - sent) / 1000)) }
+        return "\(r.cn)\(name) → \(r.mn): " + parts.joined(separator: ", ")
+    }
+
+    static func print(state: PlatformState, from: Int64, to: Int64, io: CommandIO, trace: TraceWriter?) {
+        let c = state.counters
+        io.stdout.line("platform: \(c.frames) frames, \(c.acks9014) x 9014, \(c.acks9013) x 9013, \(c.records) records, \(c.errors) errors, \(c.warnings) warnings")
+        io.stdout.line("  rejected: \(c.rejectedBadCRC) bad CRC, \(c.rejectedUnknownMN) unknown MN, \(c.rejectedBadPW) wrong password, \(c.rejectedMalformed) malformed")
+        let results = state.completedCommands
+        if !results.isEmpty {
+            io.stdout.line("  commands: \(results.count) completed")
+            for r in results.suffix(10) { io.stdout.line("    " + describe(r)) }
+        }
+        let units = state.units
+        if units.isEmpty { return }
+        io.stdout.line("completeness (\(HJTime(wallMilliseconds: from).description) to \(HJTime(wallMilliseconds: to).description)):")
+        io.stdout.line("  " + "MN".padding(toLength: 26, withPad: " ", startingAt: 0) + "2051 got/expected".leftPad(19) + "2061".leftPad(10) + "missing".leftPad(9) + "  gaps")
+        var totalMissing = 0
+        for mn in units.keys.sorted() {
+            guard let s = state.summary(mn: mn, from: from, to: to) else { continue }
+            let m = s.byCN["2051"], h = s.byCN["2061"]
+            totalMissing += s.missing
+            var gaps: [String] = []
+            for cn in ["2051", "2061", "2031"] {
+                for g in state.gaps(mn: mn, cn: cn, from: from, to: to).prefix(3) {
+                    gaps.append("\(cn) \(HJTime(wallMilliseconds: g.lowerBound).description)…\(HJTime(wallMilliseconds: g.upperBound).description)")
+                }
+            }
+            io.stdout.line("  " + mn.padding(toLength: 26, withPad: " ", startingAt: 0) + "\(m?.received ?? 0)/\(m?.expected ?? 0)".leftPad(19)
+                           + "\(h?.received ?? 0)/\(h?.expected ?? 0)".leftPad(10) + String(s.missing).leftPad(9) + "  " + (gaps.isEmpty ? "none" : gaps.joined(separator: "; ")))
+        }
+        io.stdout.line(totalMissing == 0 ? "nothing lost: every expected record arrived" : "\(totalMissing) expected records missing")
+        if let trace { io.stdout.line("trace: \(trace.path) (\(trace.records) frames)") }
+    }
+}

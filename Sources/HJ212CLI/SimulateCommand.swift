@@ -1,0 +1,196 @@
+import Dispatch
+import Glibc
+import HJ212
+import HJNetwork
+import HJRoles
+import HJSimulation
+import Synchronization
+
+/// `hj212 simulate`: emulated data loggers on real TCP.
+struct SimulateCommand: CLICommand {
+    static let name = "simulate"
+    static let abstract = "Run emulated data loggers live against one or more platforms over TCP."
+    static let usage = "(--unit NAME | --fleet FILE) --to HOST:PORT[,HOST:PORT…] [--speed X] [--duration D] [--seed N] [--trace FILE]"
+    static let options = [
+        OptionSpec("unit", value: "NAME", help: "One logger of this unit template."),
+        OptionSpec("fleet", value: "FILE", help: "A fleet manifest (CSV) or a built-in fleet (sample-city, mixed-demo)."),
+        OptionSpec("to", value: "HOST:PORT[,…]", help: "The platforms; every logger connects to each (province and city, independently)."),
+        OptionSpec("speed", value: "X", help: "Simulated seconds per real second (default 1)."),
+        OptionSpec("duration", value: "D", help: "Simulated time to run (default until Ctrl-C), e.g. 10m, 2h."),
+        OptionSpec("start", value: "ISO8601", help: "Simulated start (default: now, in the loggers' zone)."),
+        OptionSpec("seed", value: "N", help: "Random seed (default 1)."),
+        OptionSpec("trace", value: "FILE", help: "Append every frame sent and received to this JSON Lines trace."),
+        OptionSpec("mn", value: "MN", help: "--unit: the logger's MN (default 010000A8900016F000169DC0)."),
+        OptionSpec("pw", value: "PW", help: "--unit: the logger's password (default 123456)."),
+        OptionSpec("dialect", value: "D", choices: ["2017", "2025"], help: "Protocol edition (default 2017)."),
+        OptionSpec("threads", value: "N", help: "Event-loop threads (default: the number of cores)."),
+        OptionSpec("drain", value: "SECONDS", help: "After the duration, wait at most this long for acknowledgements (default 15)."),
+        OptionSpec("answer-bad-crc", help: "Answer requests with a bad CRC with QnRtn 9 instead of ignoring them."),
+    ]
+    static let discussion = """
+    Loggers send 2081 after connecting, upload with Flag=5 and wait for 9014, resend after OverTime up
+    to ReCount times, keep what was not acknowledged and send it again after reconnecting (back-off
+    0.5 s to 8 s), and answer the platform's commands. The summary lists, per platform, what was
+    sent, acknowledged, resent and backfilled. Exit 0 when everything sent was acknowledged.
+
+    EXAMPLE:
+      hj212 serve --listen 127.0.0.1:7001 &
+      hj212 simulate --fleet mixed-demo --to 127.0.0.1:7001 --speed 60 --duration 30m
+    """
+
+    var a: ParsedArguments
+
+    init(_ a: ParsedArguments) throws(UsageError) {
+        self.a = a
+        guard (a.value("unit") == nil) != (a.value("fleet") == nil) else { throw UsageError("give exactly one of --unit NAME or --fleet FILE") }
+        guard a.value("to") != nil else { throw UsageError("--to HOST:PORT is required") }
+    }
+
+    func run(_ io: CommandIO) -> Int32 {
+        do {
+            let setup = try LiveSetup(a, io: io)
+            return setup.runLoggers(io: io, verb: "simulate")
+        } catch {
+            io.stderr.line("hj212 simulate: \(error.message)")
+            return error.exitCode
+        }
+    }
+}
+
+/// The parsed inputs of a live logger run (shared by `simulate` and `demo`).
+struct LiveSetup {
+    var devices: [LoggerDevice] = []
+    var platforms: [SocketAddress]
+    var clock: LiveClock
+    var end: Int64?
+    var threads: Int
+    var drainSeconds: Double
+    var trace: TraceWriter?
+    var sessionOptions = LoggerSession.Options()
+
+    init(_ a: ParsedArguments, io: CommandIO) throws(UsageError) {
+        platforms = []
+        for item in (a.value("to") ?? "").split(separator: ",") {
+            do { platforms.append(try SocketAddress(parsing: String(item))) } catch {
+                throw UsageError("--to '\(item)': \(error.message)")
+            }
+        }
+        let speed = Double(a.value("speed") ?? "1") ?? -1
+        guard speed > 0 && speed <= 100_000 else { throw UsageError("--speed: expected a number > 0") }
+        let start: Int64
+        if let s = a.value("start") {
+            guard let t = SimClock.parseStart(s) else { throw UsageError("--start '\(s)': expected a date like 2026-11-30T08:00") }
+            start = t
+        } else {
+            start = LiveClock.wallNow(offsetMinutes: SimClock.chinaOffsetMinutes)
+        }
+        clock = LiveClock(start: start, speed: speed)
+        if let d = a.value("duration") {
+            guard let ms = SimClock.parseDuration(d) else { throw UsageError("--duration '\(d)': expected like 10m, 2h") }
+            end = start + ms
+        }
+        guard let seed = UInt64(a.value("seed") ?? "1") else { throw UsageError("--seed: expected a non-negative integer") }
+        threads = Int(a.value("threads") ?? "") ?? max(1, min(8, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+        drainSeconds = Double(a.value("drain") ?? "15") ?? 15
+        sessionOptions.answerBadCRC = a.has("answer-bad-crc")
+        var options = SimulationOptions()
+        options.dialect = a.value("dialect") == "2025" ? .hj2025 : .hj2017
+        do {
+            if let unit = a.value("unit") {
+                let template = try UnitTemplate.load(unit)
+                let identity = LoggerIdentity(mn: a.value("mn") ?? "010000A8900016F000169DC0", pw: a.value("pw") ?? "123456")
+                devices = [LoggerDevice(simulator: try UnitSimulator(template: template, identity: identity, seed: seed, start: start, options: options))]
+            } else {
+                let fleet = try Fleet.load(a.value("fleet")!)
+                devices = try fleet.units.map { u in
+                    LoggerDevice(simulator: try UnitSimulator(template: fleet.templates[u.unit]!, identity: u.identity, seed: seed, start: start, options: options))
+                }
+            }
+        } catch {
+            throw UsageError("\(error)", exitCode: 2)
+        }
+        if let path = a.value("trace") { trace = try TraceWriter(path: path, offsetMinutes: SimClock.chinaOffsetMinutes) }
+    }
+
+    /// Runs the loggers until the duration has passed (then drains) or Ctrl-C; prints the summary.
+    func runLoggers(io: CommandIO, verb: String, group existing: EventLoopGroup? = nil, during: ((Int64) -> Bool)? = nil) -> Int32 {
+        _ = try? ProcessSetup.prepareForNetworking()
+        let group: EventLoopGroup
+        do { group = try existing ?? EventLoopGroup(threads: threads, name: "logger") } catch {
+            io.stderr.line("hj212 \(verb): \(error)")
+            return 2
+        }
+        let loggers = devices.map { device in
+            LiveLogger(loop: group.next(), device: device, platforms: platforms, clock: clock, produceUntil: end ?? .max,
+                       sessionOptions: sessionOptions, trace: trace)
+        }
+        for logger in loggers { logger.start() }
+        var lastProgress = monotonicSeconds()
+        var drainStarted: Double?
+        var interrupted = false
+        while true {
+            usleep(100_000)
+            if Interrupts.requested { interrupted = true; break }
+            let now = clock.now
+            if let during, !during(now) { break }
+            let wall = monotonicSeconds()
+            if wall - lastProgress >= 1 {
+                lastProgress = wall
+                let r = Self.collect(loggers)
+                let connected = r.filter { $0.connects > 0 }.count
+                io.progress("\(verb): \(HJTime(wallMilliseconds: now).description)  links \(connected)/\(r.count)  sent \(r.reduce(0) { $0 + $1.statistics.sent })  acked \(r.reduce(0) { $0 + $1.statistics.acknowledged })  pending \(r.reduce(0) { $0 + $1.pending })")
+            }
+            if let end, now >= end {
+                if drainStarted == nil { drainStarted = wall }
+                let pending = Self.collect(loggers).reduce(0) { $0 + $1.pending }
+                if pending == 0 || wall - drainStarted! > drainSeconds { break }
+            }
+        }
+        let reports = Self.collect(loggers)
+        Self.stop(loggers)
+        if existing == nil { group.shutdown() }
+        io.clearProgress()
+        printSummary(reports, io: io, interrupted: interrupted)
+        let pending = reports.reduce(0) { $0 + $1.pending }
+        return interrupted ? 130 : pending == 0 ? 0 : 1
+    }
+
+    func printSummary(_ reports: [LinkReport], io: CommandIO, interrupted: Bool) {
+        io.stdout.line((interrupted ? "interrupted; " : "") + "\(devices.count) logger\(devices.count == 1 ? "" : "s"), simulated until \(HJTime(wallMilliseconds: clock.now).description)")
+        io.stdout.line("platform".padding(toLength: 22, withPad: " ", startingAt: 0) + "sent".leftPad(10) + "acked".leftPad(10) + "resent".leftPad(9)
+                       + "backfilled".leftPad(12) + "commands".leftPad(10) + "pending".leftPad(9) + "reconnects".leftPad(12))
+        for platform in platforms.map(\.description) {
+            let rs = reports.filter { $0.platform == platform }
+            func sum(_ k: (LinkReport) -> Int) -> String { String(rs.reduce(0) { $0 + k($1) }) }
+            io.stdout.line(platform.padding(toLength: 22, withPad: " ", startingAt: 0) + sum { $0.statistics.sent }.leftPad(10)
+                           + sum { $0.statistics.acknowledged }.leftPad(10) + sum { $0.statistics.resent }.leftPad(9)
+                           + sum { $0.statistics.backfilled }.leftPad(12) + sum { $0.statistics.commandsAnswered }.leftPad(10)
+                           + sum { $0.pending }.leftPad(9) + sum { max(0, $0.connects - 1) }.leftPad(12))
+            if let e = rs.compactMap(\.lastError).first, rs.contains(where: { $0.pending > 0 || $0.connects == 0 }) {
+                io.stdout.line("  last problem: \(e)")
+            }
+        }
+        if let trace { io.stdout.line("trace: \(trace.path) (\(trace.records) frames)") }
+    }
+
+    static func collect(_ loggers: [LiveLogger]) -> [LinkReport] {
+        let out = Mutex<[LinkReport]>([])
+        let done = DispatchSemaphore(value: 0)
+        var loops: [ObjectIdentifier: (EventLoop, [LiveLogger])] = [:]
+        for l in loggers { loops[ObjectIdentifier(l.loop), default: (l.loop, [])].1.append(l) }
+        var waiting = 0
+        for (_, (loop, group)) in loops {
+            let members = group
+            if loop.execute({ out.withLock { $0 += members.flatMap { $0.reports() } }; done.signal() }) { waiting += 1 }
+        }
+        for _ in 0..<waiting { _ = done.wait(timeout: .now() + 5) }
+        return out.withLock { $0 }
+    }
+
+    static func stop(_ loggers: [LiveLogger]) {
+        let done = DispatchSemaphore(value: 0)
+        var waiting = 0
+        for l in loggers where l.loop.execute({ l.stop(); done.signal() }) { waiting += 1 }
+        for _ in 0..<waiting { _ = done.wait(timeout: .now() + 5) }
+    }
+}

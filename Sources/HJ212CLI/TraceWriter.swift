@@ -1,0 +1,67 @@
+import Glibc
+import HJ212
+import Synchronization
+
+/// Appends frames to a trace file in the format of ARCHITECTURE.md, one JSON object per line,
+/// flushed per record so that a crash loses at most the record being written. Thread-safe.
+final class TraceWriter: Sendable {
+    let path: String
+    private let fd: Int32
+    private let offsetMinutes: Int
+    private let state = Mutex<(decoders: [String: FrameDecoder], records: Int, failed: String?)>(([:], 0, nil))
+
+    /// Opens (creates or appends to) the file; fails before any traffic is accepted.
+    init(path: String, offsetMinutes: Int) throws(UsageError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw UsageError("cannot write trace '\(path)': \(String(cString: strerror(errno)))", exitCode: 2) }
+        self.fd = fd
+        self.path = path
+        self.offsetMinutes = offsetMinutes
+    }
+
+    deinit { close(fd) }
+
+    var records: Int { state.withLock { $0.records } }
+    var failure: String? { state.withLock { $0.failed } }
+
+    /// Records the frames in `bytes` (split on frame boundaries per peer and direction).
+    func record(_ bytes: [UInt8], up: Bool, peer: String, at time: Int64, mn: String? = nil) {
+        state.withLock { s in
+            let key = (up ? "u" : "d") + peer
+            var decoder = s.decoders[key] ?? FrameDecoder()
+            decoder.feed(bytes)
+            var lines = ""
+            while let event = decoder.next() {
+                guard case .frame(let f) = event else { continue }
+                let segment = SegmentParser.parse(f.segmentBytes).segment
+                lines += "{\"t\":\"\(Self.iso(time, offsetMinutes))\",\"dir\":\"\(up ? "up" : "down")\",\"peer\":"
+                JSONValue.writeString(peer, to: &lines)
+                lines += ",\"mn\":"
+                JSONValue.writeString(mn ?? segment.mn ?? "", to: &lines)
+                lines += ",\"frame\":"
+                JSONValue.writeString(f.textWithoutTrailer, to: &lines)
+                lines += "}\n"
+                s.records += 1
+            }
+            s.decoders[key] = decoder
+            guard !lines.isEmpty, s.failed == nil else { return }
+            var data = Array(lines.utf8)
+            var done = 0
+            while done < data.count {
+                let n = data.withUnsafeMutableBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
+                if n > 0 { done += n; continue }
+                if n < 0 && errno == EINTR { continue }
+                s.failed = String(cString: strerror(errno))
+                return
+            }
+            data.removeAll()
+        }
+    }
+
+    static func iso(_ local: Int64, _ offsetMinutes: Int) -> String {
+        let t = HJTime(wallMilliseconds: local)
+        func p(_ v: Int, _ w: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, w - s.count)) + s }
+        let o = abs(offsetMinutes)
+        return "\(p(t.year, 4))-\(p(t.month, 2))-\(p(t.day, 2))T\(p(t.hour, 2)):\(p(t.minute, 2)):\(p(t.second, 2)).\(p(t.millisecond, 3))\(offsetMinutes >= 0 ? "+" : "-")\(p(o / 60, 2)):\(p(o % 60, 2))"
+    }
+}
