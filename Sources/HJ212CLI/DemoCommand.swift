@@ -65,7 +65,8 @@ struct DemoCommand: CLICommand {
             parsed.values["speed"] = [String(speed)]
             parsed.values["start"] = [HJTime(wallMilliseconds: start).text14.enumerated().map { i, c in
                 i == 4 || i == 6 ? "-\(c)" : i == 8 ? "T\(c)" : i == 10 || i == 12 ? ":\(c)" : String(c) }.joined()]
-            let produced = Int64(phase * 4 * speed * 1000)
+            // Whole hours of simulated production, so that the run ends on complete hours.
+            let produced = max(1, (Int64(phase * 4 * speed * 1000) + 3_599_999) / 3_600_000) * 3_600_000
             parsed.values["duration"] = ["\(produced)ms"]
             var setup = try LiveSetup(parsed, io: io)
             setup.trace = trace
@@ -117,7 +118,7 @@ struct DemoCommand: CLICommand {
             // Drain: production has ended; wait for every logger to empty its queue.
             var drained = false
             if ok {
-                let until = monotonicSeconds() + 30
+                let until = monotonicSeconds() + 30 + Double(max(0, start + produced - clock.now)) / 1000 / speed
                 while monotonicSeconds() < until && !Interrupts.requested {
                     if clock.now >= start + produced, LiveSetup.collect(loggers).allSatisfy({ $0.pending == 0 }) { drained = true; break }
                     usleep(200_000)
@@ -131,11 +132,8 @@ struct DemoCommand: CLICommand {
             setup.printSummary(reports, io: io, interrupted: Interrupts.requested)
             let history = state.completedCommands
             _ = history
-            // Records whose period ended by the end of production: the last 10-minute window starts 10 min before it.
-            let lastWindow = start + produced - 600_000
-            PlatformReport.print(state: state, from: start, to: lastWindow, io: io, trace: nil)
+            let lost = PlatformReport.print(state: state, from: start, end: start + produced, io: io, trace: nil)
             io.stdout.line("trace: \(trace.path) (\(trace.records) frames); try: hj212 lint \(trace.path) --quiet")
-            let lost = state.summaries(from: start, to: lastWindow).reduce(0) { $0 + $1.missing }
             return Interrupts.requested ? 130 : (drained && lost == 0 ? 0 : 1)
         } catch {
             io.stderr.line("hj212 demo: \(error.message)")

@@ -104,7 +104,7 @@ struct ServeCommand: CLICommand {
             }
             platform.stop()
             io.clearProgress()
-            PlatformReport.print(state: state, from: clock.virtualStart, to: clock.now, io: io, trace: trace)
+            PlatformReport.print(state: state, from: clock.virtualStart, end: clock.now, io: io, trace: trace)
             return Interrupts.requested ? 130 : 0
         } catch {
             io.stderr.line("hj212 serve: \(error.message)")
@@ -126,7 +126,11 @@ enum PlatformReport {
         return "\(r.cn)\(name) → \(r.mn): " + parts.joined(separator: ", ")
     }
 
-    static func print(state: PlatformState, from: Int64, to: Int64, io: CommandIO, trace: TraceWriter?) {
+    /// Prints the report; returns the number of expected records missing between `from` and `end`.
+    @discardableResult
+    static func print(state: PlatformState, from: Int64, end: Int64, io: CommandIO, trace: TraceWriter?) -> Int {
+        var missing = 0
+        defer { if let trace { io.stdout.line("trace: \(trace.path) (\(trace.records) frames)") } }
         let c = state.counters
         io.stdout.line("platform: \(c.frames) frames, \(c.acks9014) x 9014, \(c.acks9013) x 9013, \(c.records) records, \(c.errors) errors, \(c.warnings) warnings")
         io.stdout.line("  rejected: \(c.rejectedBadCRC) bad CRC, \(c.rejectedUnknownMN) unknown MN, \(c.rejectedBadPW) wrong password, \(c.rejectedMalformed) malformed")
@@ -136,24 +140,29 @@ enum PlatformReport {
             for r in results.suffix(10) { io.stdout.line("    " + describe(r)) }
         }
         let units = state.units
-        if units.isEmpty { return }
-        io.stdout.line("completeness (\(HJTime(wallMilliseconds: from).description) to \(HJTime(wallMilliseconds: to).description)):")
-        io.stdout.line("  " + "MN".padding(toLength: 26, withPad: " ", startingAt: 0) + "2051 got/expected".leftPad(19) + "2061".leftPad(10) + "missing".leftPad(9) + "  gaps")
+        if units.isEmpty { return 0 }
+        io.stdout.line("completeness (records whose period ended between \(HJTime(wallMilliseconds: from).description) and \(HJTime(wallMilliseconds: end).description)):")
+        io.stdout.line("  " + "MN".padding(toLength: 26, withPad: " ", startingAt: 0) + "2051".leftPad(9) + "2061".leftPad(9) + "2031".leftPad(9) + "  gaps")
         var totalMissing = 0
         for mn in units.keys.sorted() {
-            guard let s = state.summary(mn: mn, from: from, to: to) else { continue }
-            let m = s.byCN["2051"], h = s.byCN["2061"]
-            totalMissing += s.missing
+            let minutes = Int64(units[mn]?.effectiveMinInterval ?? 10) * 60_000
+            var cells: [String] = []
             var gaps: [String] = []
-            for cn in ["2051", "2061", "2031"] {
-                for g in state.gaps(mn: mn, cn: cn, from: from, to: to).prefix(3) {
+            for (cn, period) in [("2051", minutes), ("2061", Int64(3_600_000)), ("2031", Int64(86_400_000))] {
+                // Periods that ended by `end`: DataTime (the period start) at most end − period.
+                let last = end - period
+                guard last >= from, let s = state.completeness(mn: mn, cn: cn, from: from, to: last) else { cells.append("-"); continue }
+                totalMissing += s.missing
+                cells.append("\(s.received)/\(s.expected)")
+                for g in state.gaps(mn: mn, cn: cn, from: from, to: last).prefix(3) {
                     gaps.append("\(cn) \(HJTime(wallMilliseconds: g.lowerBound).description)…\(HJTime(wallMilliseconds: g.upperBound).description)")
                 }
             }
-            io.stdout.line("  " + mn.padding(toLength: 26, withPad: " ", startingAt: 0) + "\(m?.received ?? 0)/\(m?.expected ?? 0)".leftPad(19)
-                           + "\(h?.received ?? 0)/\(h?.expected ?? 0)".leftPad(10) + String(s.missing).leftPad(9) + "  " + (gaps.isEmpty ? "none" : gaps.joined(separator: "; ")))
+            io.stdout.line("  " + mn.padding(toLength: 26, withPad: " ", startingAt: 0) + cells.map { $0.leftPad(9) }.joined()
+                           + "  " + (gaps.isEmpty ? "none" : gaps.joined(separator: "; ")))
         }
         io.stdout.line(totalMissing == 0 ? "nothing lost: every expected record arrived" : "\(totalMissing) expected records missing")
-        if let trace { io.stdout.line("trace: \(trace.path) (\(trace.records) frames)") }
+        missing = totalMissing
+        return missing
     }
 }
