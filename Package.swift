@@ -27,8 +27,11 @@ let package = Package(
         // Roles: LoggerSession (field side) and PlatformSession (host side), sans-I/O state machines.
         .target(name: "HJRoles", dependencies: ["HJ212", "HJSimulation"]),
 
+        // Load testing: latency histograms (and, later, schedules and shards).
+        .target(name: "HJLoad"),
+
         // The command-line interface: argument parsing, terminal output, exit codes.
-        .target(name: "HJ212CLI", dependencies: ["HJ212", "HJSimulation", "HJRoles", "HJNetwork"]),
+        .target(name: "HJ212CLI", dependencies: ["HJ212", "HJSimulation", "HJRoles", "HJNetwork", "HJLoad"]),
         .executableTarget(name: "hj212", dependencies: ["HJ212CLI"]),
 
         // Build-time embedding of Profiles/ (code tables, templates) into the HJ212 module,
@@ -44,6 +47,7 @@ let package = Package(
         .testTarget(name: "HJ212Tests", dependencies: ["HJ212"]),
         .testTarget(name: "HJNetworkTests", dependencies: ["HJNetwork"]),
         .testTarget(name: "HJSimulationTests", dependencies: ["HJSimulation", "HJ212"]),
+        .testTarget(name: "HJLoadTests", dependencies: ["HJLoad"]),
         .testTarget(name: "HJRolesTests", dependencies: ["HJRoles", "HJSimulation", "HJ212"]),
         .testTarget(name: "HJ212CLITests", dependencies: ["HJ212CLI", "HJ212"]),
     ],

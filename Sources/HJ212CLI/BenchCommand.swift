@@ -6,10 +6,15 @@ import HJ212
 struct BenchCommand: CLICommand {
     static let name = "bench"
     static let abstract = "Measure codec throughput against baselines (run with -c release)."
-    static let usage = "codec [--frames N] [--rounds N]"
+    static let usage = "codec [--frames N] [--rounds N] | live [--loggers N] [--speed X] [--seconds S] [--unit NAME]"
     static let options = [
-        OptionSpec("frames", value: "N", help: "Frames in the corpus (default 20000)."),
-        OptionSpec("rounds", value: "N", help: "Rounds per measurement; the best is reported (default 5)."),
+        OptionSpec("frames", value: "N", help: "codec: frames in the corpus (default 20000)."),
+        OptionSpec("rounds", value: "N", help: "codec: rounds per measurement; the best is reported (default 5)."),
+        OptionSpec("loggers", value: "N", help: "live: emulated loggers in this process (default 10000)."),
+        OptionSpec("speed", value: "X", help: "live: simulated seconds per real second (default 150: a 2011 every 0.2 s per logger)."),
+        OptionSpec("seconds", value: "S", help: "live: length of the measurement window (default 20)."),
+        OptionSpec("unit", value: "NAME", help: "live: unit template of the loggers (default industrial-wastewater)."),
+        OptionSpec("threads", value: "N", help: "live: event-loop threads in each process (default 1)."),
     ]
     static let discussion = """
     The corpus is a deterministic mix of realistic uploads (2011 water and flue gas, 2051, 2061,
@@ -25,9 +30,17 @@ struct BenchCommand: CLICommand {
 
     var frames: Int
     var rounds: Int
+    var live: LiveBenchmark?
 
     init(_ a: ParsedArguments) throws(UsageError) {
-        guard a.positionals == ["codec"] else { throw UsageError("expected 'bench codec'") }
+        guard a.positionals == ["codec"] || a.positionals == ["live"] else { throw UsageError("expected 'bench codec' or 'bench live'") }
+        if a.positionals == ["live"] {
+            guard let n = Int(a.value("loggers") ?? "10000"), n > 0, let sp = Double(a.value("speed") ?? "150"), sp > 0,
+                  let sec = Double(a.value("seconds") ?? "20"), sec > 0, let th = Int(a.value("threads") ?? "1"), th > 0 else {
+                throw UsageError("--loggers, --speed, --seconds and --threads take positive numbers")
+            }
+            live = LiveBenchmark(loggers: n, speed: sp, seconds: sec, unit: a.value("unit") ?? "industrial-wastewater", threads: th)
+        }
         guard let f = Int(a.value("frames") ?? "20000"), f > 0, let r = Int(a.value("rounds") ?? "5"), r > 0 else {
             throw UsageError("--frames and --rounds take positive integers")
         }
@@ -36,6 +49,7 @@ struct BenchCommand: CLICommand {
     }
 
     func run(_ io: CommandIO) -> Int32 {
+        if let live { return live.run(io) }
         #if DEBUG
         io.stderr.line("hj212 bench: warning: this is a debug build; figures mean little. Use 'swift run -c release hj212 bench codec'.")
         #endif

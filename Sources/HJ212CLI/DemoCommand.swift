@@ -55,6 +55,10 @@ struct DemoCommand: CLICommand {
             let state = PlatformState(registry: nil, linter: try makeLinter(dialect: nil, strict: false, profiles: nil, profile: "hebei-dynamic"))
             var platformOptions = PlatformSession.Options()
             platformOptions.initialise = .never
+            // Network timeouts are real time: in the accelerated clock they last `speed` times longer.
+            platformOptions.overTime = Int64(10_000 * speed)
+            platformOptions.executionTimeout = Int64(60_000 * speed)
+            platformOptions.idleTimeout = Int64(7_200_000 * speed)
             var platform = LivePlatform(address: SocketAddress.loopback(port: 0), state: state, clock: clock, options: platformOptions, trace: trace, group: group)
             let bound: SocketAddress
             do { bound = try platform.start() } catch { throw UsageError("cannot listen on loopback: \(error)", exitCode: 2) }
@@ -118,7 +122,7 @@ struct DemoCommand: CLICommand {
             // Drain: production has ended; wait for every logger to empty its queue.
             var drained = false
             if ok {
-                let until = monotonicSeconds() + 30 + Double(max(0, start + produced - clock.now)) / 1000 / speed
+                let until = monotonicSeconds() + 60 + Double(max(0, start + produced - clock.now)) / 1000 / speed
                 while monotonicSeconds() < until && !Interrupts.requested {
                     if clock.now >= start + produced, LiveSetup.collect(loggers).allSatisfy({ $0.pending == 0 }) { drained = true; break }
                     usleep(200_000)

@@ -1,4 +1,5 @@
 import HJ212
+import HJLoad
 import HJNetwork
 import HJRoles
 import HJSimulation
@@ -13,6 +14,13 @@ struct LinkReport: Sendable {
     var connects: Int
     var connectFailures: Int
     var lastError: String?
+    var connected: Bool
+}
+
+/// Acknowledgement latency of all links on one loop, from the first send of each upload to its
+/// 9014, in real time. Touched only on that loop (the rule behind `@unchecked Sendable`).
+final class LoopLatency: @unchecked Sendable {
+    var histogram = LatencyHistogram()
 }
 
 /// A simulated data logger on real TCP: its device and one link per platform, all touched only
@@ -27,9 +35,19 @@ final class LiveLogger: @unchecked Sendable {
     /// Simulated time beyond which the device produces nothing more (draining only).
     var produceUntil: Int64
 
+    let latency: LoopLatency
+    /// This logger's clock error: its simulated time is the run's plus `skew` (loggers are not
+    /// synchronised to the millisecond, so their sends spread over the interval).
+    let skew: Int64
+
+    /// The logger's own time.
+    var now: Int64 { clock.now + skew }
+
     init(loop: EventLoop, device: LoggerDevice, platforms: [SocketAddress], clock: LiveClock, produceUntil: Int64,
-         sessionOptions: LoggerSession.Options, trace: TraceWriter?) {
+         sessionOptions: LoggerSession.Options, trace: TraceWriter?, latency: LoopLatency = LoopLatency(), skew: Int64 = 0) {
         self.loop = loop
+        self.latency = latency
+        self.skew = skew
         self.device = device
         self.clock = clock
         self.produceUntil = produceUntil
@@ -49,12 +67,15 @@ final class LiveLogger: @unchecked Sendable {
 
     func tick() {
         guard !stopped else { return }
-        let now = clock.now
+        let now = self.now
         device.advance(to: min(now, produceUntil))
         for link in links { link.apply(link.session.tick(at: now)) }
-        // Next tick: the next sample of the simulator (at most 1 s of real time away).
-        let next = device.simulator.now + 1
-        ticker = loop.scheduleOnLoop(after: clock.realDelay(until: next)) { [weak self] in self?.tick() }
+        // Next tick: when the simulator next sends (packets leave on real-time-interval and minute
+        // boundaries) or a resend falls due; at most 1 s of real time away.
+        let step = min(device.simulator.rtdIntervalMs, 60_000)
+        var next = (device.simulator.now / step + 1) * step
+        for link in links { if let d = link.session.nextDeadline { next = min(next, d) } }
+        ticker = loop.scheduleOnLoop(after: clock.realDelay(until: max(next, now + 1) - skew)) { [weak self] in self?.tick() }
     }
 
     func stop() {
@@ -66,7 +87,8 @@ final class LiveLogger: @unchecked Sendable {
     func reports() -> [LinkReport] {
         links.map { link in
             LinkReport(mn: device.identity.mn, platform: link.address.description, statistics: link.session.statistics,
-                       pending: link.session.pendingCount, connects: link.connects, connectFailures: link.connectFailures, lastError: link.lastError)
+                       pending: link.session.pendingCount, connects: link.connects, connectFailures: link.connectFailures, lastError: link.lastError,
+                       connected: link.connection != nil)
         }
     }
 }
@@ -83,12 +105,28 @@ final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
     var lastError: String?
     var closing = false
     let trace: TraceWriter?
+    /// Real send time of each upload awaiting its 9014, by QN.
+    var sentAt: [UInt64: MonotonicTime] = [:]
 
     init(owner: LiveLogger?, address: SocketAddress, session: LoggerSession, trace: TraceWriter?) {
         self.owner = owner
         self.address = address
         self.session = session
         self.trace = trace
+        self.session.acknowledgedQNs = []
+    }
+
+    /// The QN of a frame as the sessions write it (`##LLLLQN=<17 digits>;…`), as a number.
+    static func qnKey<C: Collection>(_ bytes: C) -> UInt64? where C.Element == UInt8, C.Index == Int {
+        let start = bytes.startIndex + 9
+        guard bytes.count >= 26, bytes[bytes.startIndex + 6] == UInt8(ascii: "Q"), bytes[bytes.startIndex + 7] == UInt8(ascii: "N") else { return nil }
+        var v: UInt64 = 0
+        for i in start..<(start + 17) {
+            let d = bytes[i] &- 48
+            guard d < 10 else { return nil }
+            v = v * 10 + UInt64(d)
+        }
+        return v
     }
 
     func connect() {
@@ -102,7 +140,7 @@ final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
                     connects += 1
                     backoff = 0.5
                     c.handler = self
-                    apply(session.connected(at: owner.clock.now))
+                    apply(session.connected(at: owner.now))
                 case .failure(let e):
                     connectFailures += 1
                     lastError = e.description
@@ -123,7 +161,12 @@ final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
         for action in actions {
             switch action {
             case .send(let bytes):
-                trace?.record(bytes, up: true, peer: address.description, at: owner?.clock.now ?? 0)
+                trace?.record(bytes, up: true, peer: address.description, at: owner?.now ?? 0)
+                // Uploads only (replies carry ST=91 and are never acknowledged).
+                if bytes.count > 32, !(bytes[27] == UInt8(ascii: "S") && bytes[30] == UInt8(ascii: "9") && bytes[31] == UInt8(ascii: "1")),
+                   let key = Self.qnKey(bytes), sentAt[key] == nil, sentAt.count < 4096 {
+                    sentAt[key] = .now
+                }
                 _ = connection?.write(bytes)
             case .close(let reason):
                 lastError = reason
@@ -134,14 +177,25 @@ final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
 
     func connection(_ connection: TCPConnection, didRead bytes: [UInt8]) {
         guard let owner else { return }
-        trace?.record(bytes, up: false, peer: address.description, at: owner.clock.now)
-        apply(session.received(bytes, at: owner.clock.now))
+        trace?.record(bytes, up: false, peer: address.description, at: owner.now)
+        let actions = session.received(bytes, at: owner.now)
+        if let acked = session.acknowledgedQNs, !acked.isEmpty {
+            let now = MonotonicTime.now
+            for qn in acked {
+                guard let key = UInt64(qn), let t = sentAt.removeValue(forKey: key) else { continue }
+                let d = now - t
+                owner.latency.histogram.record(microseconds: UInt64(max(0, d.components.seconds * 1_000_000 + d.components.attoseconds / 1_000_000_000_000)))
+            }
+            session.acknowledgedQNs = []
+        }
+        apply(actions)
     }
 
     func connection(_ connection: TCPConnection, didCloseWith reason: CloseReason) {
         guard let owner else { return }
         self.connection = nil
-        session.disconnected(at: owner.clock.now)
+        sentAt.removeAll()
+        session.disconnected(at: owner.now)
         if case .local = reason {} else { lastError = reason.description }
         scheduleReconnect()
     }

@@ -14,7 +14,7 @@ struct ServeCommand: CLICommand {
         OptionSpec("registry", value: "FILE", help: "Accepted loggers: CSV mn,pw[,name] or a fleet manifest. Unknown MNs and wrong passwords are not acknowledged."),
         OptionSpec("trace", value: "FILE", help: "Append every frame received and sent to this JSON Lines trace (checked writable before listening)."),
         OptionSpec("init", help: "Run the first-connection set-up of HJ 212-2017 §6.3 on every new logger (1012, 1000, 1062, 1064, 2011, 2021)."),
-        OptionSpec("request", value: "CN;CP", help: "Send this request to every logger once it has identified itself, e.g. '2061;BeginTime=20261129000000;EndTime=20261129230000' (repeatable)."),
+        OptionSpec("request", value: "[MN@]CN;CP", help: "Send this request to every logger (or to the one with MN) once it has identified itself, e.g. '2061;BeginTime=20261129000000;EndTime=20261129230000' (repeatable)."),
         OptionSpec("duration", value: "D", help: "Stop after this real time (default: until Ctrl-C)."),
         OptionSpec("threads", value: "N", help: "Event-loop threads (default: the number of cores)."),
         OptionSpec("ack-delay", value: "MS", help: "Delay every acknowledgement (for latency tests)."),
@@ -51,12 +51,18 @@ struct ServeCommand: CLICommand {
                 guard let ms = Int64(d), ms >= 0 else { throw UsageError("--ack-delay: expected milliseconds") }
                 options.ackDelay = ms
             }
-            var requests: [(String, [[Field]])] = []
-            for r in a.values["request"] ?? [] {
+            var requests: [(String?, String, [[Field]])] = []
+            for item in a.values["request"] ?? [] {
+                var r = Substring(item)
+                var target: String?
+                if let at = r.firstIndex(of: "@") {
+                    target = String(r[..<at])
+                    r = r[r.index(after: at)...]
+                }
                 let parts = r.split(separator: ";", maxSplits: 1).map(String.init)
-                guard let cn = parts.first, cn.count == 4, Int(cn) != nil else { throw UsageError("--request '\(r)': expected CN;CP, e.g. 2061;BeginTime=…;EndTime=…") }
+                guard let cn = parts.first, cn.count == 4, Int(cn) != nil else { throw UsageError("--request '\(item)': expected [MN@]CN;CP, e.g. 2061;BeginTime=…;EndTime=…") }
                 let cp = parts.count > 1 ? (SegmentParser.parse("CP=&&\(parts[1])&&").segment.cp ?? []) : []
-                requests.append((cn, cp))
+                requests.append((target, cn, cp))
             }
             let threads = Int(a.value("threads") ?? "") ?? max(1, min(8, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
             var duration: Double?
@@ -92,7 +98,7 @@ struct ServeCommand: CLICommand {
                 }
                 for mn in units.keys where !requests.isEmpty && !requested.contains(mn) {
                     requested.insert(mn)
-                    for (cn, cp) in requests {
+                    for (target, cn, cp) in requests where target == nil || target == mn {
                         _ = platform.request(mn: mn) { session, now in session.send(command: cn, cp: cp, at: now) }
                     }
                 }

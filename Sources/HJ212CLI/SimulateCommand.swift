@@ -93,6 +93,7 @@ struct LiveSetup {
         threads = Int(a.value("threads") ?? "") ?? max(1, min(8, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
         drainSeconds = Double(a.value("drain") ?? "15") ?? 15
         sessionOptions.answerBadCRC = a.has("answer-bad-crc")
+        sessionOptions.timeScale = speed
         var options = SimulationOptions()
         options.dialect = a.value("dialect") == "2025" ? .hj2025 : .hj2017
         do {

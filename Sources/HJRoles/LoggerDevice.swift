@@ -16,8 +16,9 @@ public final class LoggerDevice {
     /// Sampling settings set by 3016.
     public var samplingStart = "000000"
     public var samplingHours = 2
-    /// Stored records for history requests, by CN: (DataTime, segment), in time order.
-    private(set) var history: [String: [(time: SessionTime, segment: DataSegment)]] = [:]
+    /// Stored records for history requests, by CN: (DataTime, serialised segment), in time order.
+    /// Kept as bytes: a record costs its ~300 bytes, not a tree of small strings.
+    private(set) var history: [String: [(time: SessionTime, bytes: [UInt8])]] = [:]
     /// Days of history kept.
     public var historyDays: Int64 = 40
     /// Sessions receive what the device produces.
@@ -47,7 +48,7 @@ public final class LoggerDevice {
         // Keep the whole record (reassembled if it was split) for history answers.
         var segment = p.segment
         segment.header.removeAll { $0.name == "PNUM" || $0.name == "PNO" }
-        history[p.cn, default: []].append((t.wallMilliseconds, segment))
+        history[p.cn, default: []].append((t.wallMilliseconds, segment.serializedBytes()))
         let cutoff = t.wallMilliseconds - historyDays * 86_400_000
         if let first = history[p.cn]?.first, first.time < cutoff {
             history[p.cn]?.removeAll { $0.time < cutoff }
@@ -56,7 +57,7 @@ public final class LoggerDevice {
 
     /// Stored records of a CN with DataTime in [from, to] (inclusive, as the examples use Begin = End).
     public func records(cn: String, from: SessionTime, to: SessionTime) -> [DataSegment] {
-        (history[cn] ?? []).filter { $0.time >= from && $0.time <= to }.map(\.segment)
+        (history[cn] ?? []).filter { $0.time >= from && $0.time <= to }.map { SegmentParser.parse($0.bytes).segment }
     }
 
     func setRtdInterval(_ seconds: Int) { simulator.rtdIntervalMs = Int64(seconds) * 1000 }

@@ -26,12 +26,16 @@ public struct LoggerSession {
         public var maxInFlight = 8
         /// Packets kept while the link is down; the oldest real-time (2011) ones go first beyond this.
         public var maxQueued = 200_000
+        /// Session milliseconds per real millisecond (the speed of an accelerated run). OverTime is
+        /// a network timeout: it is waited in real time, so in session time it lasts `timeScale` times longer.
+        public var timeScale: Double = 1
         public init() {}
     }
 
     /// The queue of one link, shared with the device that fills it.
     final class Link {
-        var queue: [GeneratedPacket] = []
+        /// Queued packets; a sent slot is cleared at once so that it holds no memory.
+        var queue: [GeneratedPacket?] = []
         var head = 0
         var dropped = 0
         let maxQueued: Int
@@ -41,7 +45,7 @@ public struct LoggerSession {
 
         func enqueue(_ p: GeneratedPacket) {
             queue.append(p)
-            if count > maxQueued, let i = queue[head...].firstIndex(where: { $0.cn == "2011" }) {
+            if count > maxQueued, let i = queue[head...].firstIndex(where: { $0?.cn == "2011" }) {
                 queue.remove(at: i)
                 dropped += 1
             }
@@ -49,16 +53,22 @@ public struct LoggerSession {
 
         func pop() -> GeneratedPacket? {
             guard head < queue.count else { return nil }
-            defer {
-                head += 1
-                if head > 4096 && head * 2 > queue.count { queue.removeFirst(head); head = 0 }
+            let p = queue[head]
+            queue[head] = nil
+            head += 1
+            if head == queue.count {
+                queue.removeAll(keepingCapacity: queue.capacity <= 64)
+                head = 0
+            } else if head >= 256 && head * 2 >= queue.count {
+                queue.removeFirst(head)
+                head = 0
             }
-            return queue[head]
+            return p
         }
 
         func pushFront(_ packets: [GeneratedPacket]) {
             guard !packets.isEmpty else { return }
-            queue.insert(contentsOf: packets, at: head)
+            queue.insert(contentsOf: packets.map { Optional($0) }, at: head)
         }
     }
 
@@ -106,6 +116,9 @@ public struct LoggerSession {
     var answered: [String] = []
     /// Packets sent while disconnected count as backfill once the link is back.
     var backlogAtConnect = 0
+    /// When not nil, the QN of every upload acknowledged since the driver last emptied it
+    /// (the driver measures acknowledgement latency with it).
+    public var acknowledgedQNs: [String]?
 
     public init(device: LoggerDevice, options: Options = Options()) {
         self.device = device
@@ -117,6 +130,9 @@ public struct LoggerSession {
 
     /// Packets waiting to be sent (queued, in flight, or in a history job).
     public var pendingCount: Int { link.count + inFlight.count }
+
+    /// OverTime in session time.
+    var overTime: SessionTime { SessionTime(Double(device.overTimeMs) * options.timeScale) }
 
     /// When `tick` must run next (resend deadlines).
     public var nextDeadline: SessionTime? {
@@ -156,7 +172,7 @@ public struct LoggerSession {
                 return [.close(reason: "no 9014 for QN \(qn) after \(device.reCount) resends")]
             }
             inFlight[i].attempts += 1
-            inFlight[i].deadline = now + device.overTimeMs
+            inFlight[i].deadline = now + overTime
             statistics.resent += 1
             actions.append(.send(inFlight[i].frame))
         }
@@ -169,7 +185,7 @@ public struct LoggerSession {
                 continue
             }
             w.attempts += 1
-            w.deadline = now + device.overTimeMs
+            w.deadline = now + overTime
             jobs[j].waiting = w
             statistics.resent += 1
             actions.append(.send(w.frame))
@@ -210,7 +226,7 @@ public struct LoggerSession {
                 actions.append(.send(bytes))
                 if segment.flag?.needsAck == true {
                     jobs[0].waiting = InFlight(packet: GeneratedPacket(time: now, cn: segment.cn ?? "", segment: segment, bytes: []),
-                                               frame: bytes, attempts: 0, deadline: now + device.overTimeMs)
+                                               frame: bytes, attempts: 0, deadline: now + overTime)
                     return actions
                 }
                 continue
@@ -219,14 +235,23 @@ public struct LoggerSession {
             jobs.removeFirst()
         }
         while inFlight.count < options.maxInFlight, let packet = link.pop() {
-            var segment = packet.segment
-            if segment.pw != password { segment.setHeader("PW", password) }
-            let bytes = segment == packet.segment && !packet.bytes.isEmpty ? FrameEncoder.frame(segmentBytes: packet.bytes) : frame(segment)
+            // The prepared bytes, unless the password changed since the packet was made (1072).
+            let bytes: [UInt8]
+            let segment: DataSegment
+            if packet.segment.pw == password && !packet.bytes.isEmpty {
+                segment = packet.segment
+                bytes = FrameEncoder.frame(segmentBytes: packet.bytes)
+            } else {
+                var s = packet.segment
+                s.setHeader("PW", password)
+                segment = s
+                bytes = frame(s)
+            }
             statistics.sent += 1
             if backlogAtConnect > 0 { backlogAtConnect -= 1; statistics.backfilled += 1 }
             actions.append(.send(bytes))
             if segment.flag?.needsAck == true {
-                inFlight.append(InFlight(packet: packet, frame: bytes, attempts: 1, deadline: now + device.overTimeMs))
+                inFlight.append(InFlight(packet: packet, frame: bytes, attempts: 1, deadline: now + overTime))
             }
         }
         return actions
@@ -251,6 +276,7 @@ public struct LoggerSession {
             if let i = inFlight.firstIndex(where: { $0.packet.segment.qn == qn }) {
                 inFlight.remove(at: i)
                 statistics.acknowledged += 1
+                acknowledgedQNs?.append(qn)
             } else if let j = jobs.indices.first(where: { jobs[$0].waiting?.packet.segment.qn == qn }) {
                 jobs[j].waiting = nil
                 statistics.acknowledged += 1

@@ -1,4 +1,5 @@
 import HJ212
+import Synchronization
 
 /// A dynamic-control (动态管控) parameter profile: the four groups of analyser parameters
 /// uploaded with CN 3020 (Profiles/dynamic-control/NAME.json). Swappable: the codes differ by
@@ -15,7 +16,17 @@ public struct DynamicControlProfile: Sendable, Hashable {
     public static func == (a: DynamicControlProfile, b: DynamicControlProfile) -> Bool { a.name == b.name }
     public func hash(into h: inout Hasher) { h.combine(name) }
 
+    /// Built-in profiles parsed once (thousands of loggers share them).
+    private static let cache = Mutex<[String: DynamicControlProfile]>([:])
+
     public static func load(_ name: String, from store: ProfileStore = .builtin) throws -> DynamicControlProfile {
+        if store.overrideDirectory == nil, let cached = cache.withLock({ $0[name] }) { return cached }
+        let profile = try parse(name, from: store)
+        if store.overrideDirectory == nil { cache.withLock { $0[name] = profile } }
+        return profile
+    }
+
+    static func parse(_ name: String, from store: ProfileStore) throws -> DynamicControlProfile {
         let path = "dynamic-control/\(name).json"
         guard let text = try store.text(path) else { throw ProfileError(file: path, line: nil, message: "no such dynamic-control profile") }
         let json: JSONValue

@@ -37,6 +37,8 @@ public struct SimulationOptions: Sendable {
     public var rtdIntervalSeconds: Int?
     /// Send 2021 facility states every RtdInterval (normally the platform starts this with a 2021 request).
     public var facilityStatus = false
+    /// Minutes between HJ 212-2025 heartbeats (9015).
+    public var heartbeatMinutes = 5
     public var minIntervalMinutes: Int?
     public var profiles: ProfileStore = .builtin
     public init() {}
@@ -272,6 +274,11 @@ public struct UnitSimulator: Sendable {
         }
         if options.dialect == .hj2025, (t % Self.dayMs + Self.dayMs) % Self.dayMs == 3 * Self.hourMs {
             standardChecks(at: t, out)
+        }
+        // HJ 212-2025 heartbeat 9015 (EXTENSIONS.md §7, UNCONFIRMED): ST=91, empty CP, A=1 so that
+        // the platform answers 9013.
+        if options.dialect == .hj2025, t % (Int64(options.heartbeatMinutes) * Self.minuteMs) == 0 {
+            emit(packet("9015", at: t, st: "91", cp: []), out)
         }
         if t % Self.dayMs == 0 {
             let records = models.indices.map { models[$0].closeDay(medium: template.medium) }

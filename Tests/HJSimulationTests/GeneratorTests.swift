@@ -71,6 +71,9 @@ struct GeneratorTests {
         let (bytes, furnace) = try Run.packets(template: msw, duration: "1h", options: options)
         let means = furnace.filter { $0.cn == "2111" }
         #expect(means.count == 12)
+        let heartbeats = furnace.filter { $0.cn == "9015" }
+        #expect(heartbeats.count == 12)
+        #expect(heartbeats.allSatisfy { $0.st == "91" && $0.segment.cp == [] && $0.segment.flag?.rawValue == 9 })
         for m in means {
             let t = try #require(m.dataTime.flatMap { HJTime($0) })
             #expect(t.minute % 5 == 0 && t.second == 0)
