@@ -7,25 +7,47 @@
 /// dictionary.command("2011")?.nameZh    // "取污染物实时数据 / 上传污染物实时数据"
 /// ```
 public struct CodeDictionary: Sendable {
-    /// A monitoring factor or information code (Appendix B).
-    public struct Factor: Sendable, Hashable {
-        public var code: String
-        public var table: String
-        public var nameZh: String
-        public var nameEn: String
-        public var unit: String
-        public var unitZh: String
-        public var couUnit: String
-        public var couUnitZh: String
-        public var type: NumberType?
-        public var typeText: String
-        public var code2005: String
-        public var note: String
-
+    /// A monitoring factor or information code (Appendix B). A class: lookups hand out a
+    /// reference (one retain) instead of copying eleven strings; immutable, hence Sendable.
+    public final class Factor: Sendable, Hashable {
+        public let code: String
+        public let table: String
+        public let nameZh: String
+        public let nameEn: String
+        public let unit: String
+        public let unitZh: String
+        public let couUnit: String
+        public let couUnitZh: String
+        public let type: NumberType?
+        public let typeText: String
+        public let code2005: String
+        public let note: String
         /// `w01018 化学需氧量 Chemical oxygen demand (COD), mg/L`
-        public var label: String {
-            "\(code) \(nameZh) \(nameEn)" + (unit.isEmpty ? "" : ", \(unit)")
+        public let label: String
+
+        public init(code: String, table: String, nameZh: String, nameEn: String, unit: String, unitZh: String, couUnit: String,
+                    couUnitZh: String, type: NumberType?, typeText: String, code2005: String, note: String) {
+            self.code = code
+            self.table = table
+            self.nameZh = nameZh
+            self.nameEn = nameEn
+            self.unit = unit
+            self.unitZh = unitZh
+            self.couUnit = couUnit
+            self.couUnitZh = couUnitZh
+            self.type = type
+            self.typeText = typeText
+            self.code2005 = code2005
+            self.note = note
+            label = "\(code) \(nameZh) \(nameEn)" + (unit.isEmpty ? "" : ", \(unit)")
         }
+
+        public static func == (a: Factor, b: Factor) -> Bool {
+            a.code == b.code && a.table == b.table && a.nameZh == b.nameZh && a.nameEn == b.nameEn && a.unit == b.unit
+                && a.couUnit == b.couUnit && a.typeText == b.typeText && a.code2005 == b.code2005
+        }
+
+        public func hash(into h: inout Hasher) { h.combine(code) }
     }
 
     /// A command code (Table 9) and what it is in each direction.
@@ -76,13 +98,29 @@ public struct CodeDictionary: Sendable {
     public private(set) var infoValues: [String: [String: Entry]] = [:]
     public private(set) var classes: [String: [String: Entry]] = [:]
 
-    /// Looks up a factor by exact code, then by placeholder pattern, then case-insensitively
-    /// (Appendix B prints `I33400` with a capital I).
+    /// Looks up a factor by exact code (placeholder codes such as `e101xx` are expanded at load
+    /// time into `e10100`…`e10199`), then case-insensitively (Appendix B prints `I33400` with a
+    /// capital I).
     public func factor(_ code: String) -> Factor? {
-        if let exact = factors[code] { return exact }
-        for pattern in factorPatterns where CodeDictionary.matches(pattern: pattern.code, code) { return pattern }
+        if let exact = expanded[code] { return exact }
         if let folded = factorsFolded[code.lowercased()] { return folded }
         return nil
+    }
+
+    /// Every concrete code: the exact ones and the expansions of the placeholder patterns.
+    private var expanded: [String: Factor] = [:]
+
+    /// All codes a pattern stands for (`x` = any digit).
+    static func expand(_ pattern: String) -> [String] {
+        var results = [""]
+        for ch in pattern {
+            if ch == "x" {
+                results = results.flatMap { prefix in (0...9).map { prefix + String($0) } }
+            } else {
+                results = results.map { $0 + String(ch) }
+            }
+        }
+        return results
     }
 
     public func command(_ cn: String) -> Command? { commands[cn] }
@@ -96,19 +134,6 @@ public struct CodeDictionary: Sendable {
     static func isPattern(_ code: String) -> Bool {
         guard let first = code.first, "egi".contains(first) else { return false }
         return code.contains("x")
-    }
-
-    static func matches(pattern: String, _ code: String) -> Bool {
-        let p = Array(pattern.utf8), c = Array(code.utf8)
-        guard p.count == c.count else { return false }
-        for (pb, cb) in zip(p, c) {
-            if pb == UInt8(ascii: "x") {
-                guard cb &- 48 < 10 else { return false }
-            } else if pb != cb {
-                return false
-            }
-        }
-        return true
     }
 
     // MARK: Loading
@@ -168,6 +193,10 @@ public struct CodeDictionary: Sendable {
             }
         }
         for factor in d.factors.values { d.factorsFolded[factor.code.lowercased()] = factor }
+        for pattern in d.factorPatterns {
+            for code in expand(pattern.code) where d.expanded[code] == nil { d.expanded[code] = pattern }
+        }
+        for (code, factor) in d.factors { d.expanded[code] = factor }
         for r in try tables("systems.tsv", required: ["code", "name_zh", "name_en"]) {
             d.systems[r["code"]!] = Entry(code: r["code"]!, nameZh: r["name_zh"]!, nameEn: r["name_en"]!, extra: r["category"] ?? "")
         }
@@ -221,14 +250,23 @@ public struct NumberType: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { fractionDigits > 0 ? "N\(integerDigits).\(fractionDigits)" : "N\(integerDigits)" }
 
-    /// Whether a decimal value's digit counts fit (sign and point not counted).
+    /// Whether a decimal value's digit counts fit (sign and point not counted; leading zeros of
+    /// the integer part not counted). Works on the UTF-8 bytes: no allocation.
     public func fits(_ value: String) -> Bool {
-        var text = Substring(value)
-        if text.hasPrefix("-") || text.hasPrefix("+") { text = text.dropFirst() }
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        var intPart = parts.first.map(String.init) ?? ""
-        while intPart.count > 1 && intPart.hasPrefix("0") { intPart.removeFirst() }
-        let fraction = parts.count > 1 ? parts[1].count : 0
-        return intPart.count <= integerDigits && fraction <= fractionDigits
+        var integer = 0, fraction = 0
+        var inFraction = false, leading = true
+        for (i, b) in value.utf8.enumerated() {
+            if i == 0 && (b == UInt8(ascii: "-") || b == UInt8(ascii: "+")) { continue }
+            if b == UInt8(ascii: ".") { inFraction = true; continue }
+            if inFraction {
+                fraction += 1
+            } else if b == UInt8(ascii: "0") && leading {
+                continue
+            } else {
+                leading = false
+                integer += 1
+            }
+        }
+        return max(integer, 1) <= max(integerDigits, 1) && fraction <= fractionDigits
     }
 }

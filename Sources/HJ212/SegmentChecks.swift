@@ -145,8 +145,9 @@ struct SegmentChecks {
 
     /// Splits `w01018-Rtd` into code and field at the last hyphen.
     static func splitKey(_ key: String) -> (code: String, field: String)? {
-        guard let dash = key.lastIndex(of: "-") else { return nil }
-        return (String(key[..<dash]), String(key[key.index(after: dash)...]))
+        let utf8 = key.utf8
+        guard let dash = utf8.lastIndex(of: UInt8(ascii: "-")) else { return nil }
+        return (String(utf8[..<dash])!, String(utf8[utf8.index(after: dash)...])!)
     }
 
     func label(_ code: String) -> String {
@@ -202,28 +203,35 @@ struct SegmentChecks {
         var unknownCodes: Set<String> = []
         var unknownFields: Set<String> = []
         for (g, group) in cp.enumerated() {
-            var keys: Set<String> = []
-            var stats: [String: [String: Double]] = [:]
+            // Min/Avg/Max per code of this group (groups are small: arrays, not dictionaries).
+            var stats: [(code: String, min: Double?, avg: Double?, max: Double?)] = []
             for (e, field) in group.enumerated() {
                 let at = base + parsed.cpOffsets[g][e]
-                if !field.name.isEmpty, !keys.insert(field.name).inserted {
+                if !field.name.isEmpty, group[..<e].contains(where: { $0.name == field.name }) {
                     add(Rules.cpDuplicateKey, at: at, "'\(field.name)' appears twice in one group")
                 }
                 if let (code, name) = Self.splitKey(field.name), !code.isEmpty {
                     checkCodedEntry(code: code, name: name, value: field.value, at: at, unknownCodes: &unknownCodes, unknownFields: &unknownFields)
-                    if ["Min", "Avg", "Max"].contains(name), let v = Double(field.value) { stats[code, default: [:]][name] = v }
+                    if name == "Min" || name == "Avg" || name == "Max", let v = Double(field.value) {
+                        var i = stats.firstIndex { $0.code == code }
+                        if i == nil { stats.append((code, nil, nil, nil)); i = stats.count - 1 }
+                        switch name {
+                        case "Min": stats[i!].min = v
+                        case "Avg": stats[i!].avg = v
+                        default: stats[i!].max = v
+                        }
+                    }
                 } else {
                     checkPlainEntry(field, at: at, unknownFields: &unknownFields)
                 }
             }
-            for (code, values) in widthViolations.sorted(by: { $0.key < $1.key }) {
+            for (code, values) in widthViolations.isEmpty ? [] : widthViolations.sorted(by: { $0.key < $1.key }) {
                 guard let type = dictionary.factor(code)?.type, let first = values.first else { continue }
                 add(Rules.numberWidth, at: first.offset,
                     "\(label(code)): \(values.map { "\($0.name)=\($0.value)" }.joined(separator: ", ")) exceed\(values.count == 1 ? "s" : "") the default type \(type) of Appendix B")
             }
-            widthViolations = [:]
-            for (code, s) in stats.sorted(by: { $0.key < $1.key }) {
-                let lo = s["Min"], mid = s["Avg"], hi = s["Max"]
+            if !widthViolations.isEmpty { widthViolations = [:] }
+            for (code, lo, mid, hi) in stats.sorted(by: { $0.code < $1.code }) {
                 var broken = false
                 if let lo, let mid, lo > mid { broken = true }
                 if let mid, let hi, mid > hi { broken = true }
@@ -243,8 +251,8 @@ struct SegmentChecks {
         if dictionary.suffixFields[name] == nil, unknownFields.insert(name).inserted {
             add(Rules.cpFieldUnknown, at: at, "'\(code)-\(name)': '\(name)' is not a field of Table 4 (Rtd Min Avg Max Cou Flag EFlag SampleTime ZsRtd … Info SN)")
         }
-        let isFacility = code.hasPrefix("SB") && code.dropFirst(2).allSatisfy(\.isNumber)
         let factor = dictionary.factor(code)
+        let isFacility = factor == nil && code.hasPrefix("SB") && code.utf8.dropFirst(2).allSatisfy { $0 &- 48 < 10 }
         if factor == nil, !isFacility, unknownCodes.insert(code).inserted {
             add(Rules.factorUnknown, at: at, "'\(code)' is not a code of Appendix B (\(dialect.title)); non-standard or vendor code")
         }
