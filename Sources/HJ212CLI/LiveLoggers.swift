@@ -183,6 +183,7 @@ final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
             let now = MonotonicTime.now
             for qn in acked {
                 guard let key = UInt64(qn), let t = sentAt.removeValue(forKey: key) else { continue }
+                if sentAt.isEmpty { sentAt = [:] }  // release the storage of an idle link
                 let d = now - t
                 owner.latency.histogram.record(microseconds: UInt64(max(0, d.components.seconds * 1_000_000 + d.components.attoseconds / 1_000_000_000_000)))
             }

@@ -18,6 +18,7 @@ struct ServeCommand: CLICommand {
         OptionSpec("duration", value: "D", help: "Stop after this real time (default: until Ctrl-C)."),
         OptionSpec("threads", value: "N", help: "Event-loop threads (default: the number of cores)."),
         OptionSpec("ack-delay", value: "MS", help: "Delay every acknowledgement (for latency tests)."),
+        OptionSpec("accept-crc-variants", help: "Acknowledge packets whose CRC is CRC-16/MODBUS (either byte order), as lenient field platforms do."),
     ]
     static let discussion = """
     Acknowledges per Flag (9014 for uploads, 9013 for 1013, nothing for A=0), validates every packet with
@@ -47,6 +48,7 @@ struct ServeCommand: CLICommand {
             if let p = a.value("trace") { trace = try TraceWriter(path: p, offsetMinutes: SimClock.chinaOffsetMinutes) }
             var options = PlatformSession.Options()
             if a.has("init") { options.initialise = .firstContact }
+            options.acceptCRCVariants = a.has("accept-crc-variants")
             if let d = a.value("ack-delay") {
                 guard let ms = Int64(d), ms >= 0 else { throw UsageError("--ack-delay: expected milliseconds") }
                 options.ackDelay = ms

@@ -57,7 +57,7 @@ public struct LoggerSession {
             queue[head] = nil
             head += 1
             if head == queue.count {
-                queue.removeAll(keepingCapacity: queue.capacity <= 64)
+                queue = []  // an idle link holds no queue storage
                 head = 0
             } else if head >= 256 && head * 2 >= queue.count {
                 queue.removeFirst(head)
@@ -275,6 +275,7 @@ public struct LoggerSession {
             guard crcOK, let qn = segment.qn else { return [] }
             if let i = inFlight.firstIndex(where: { $0.packet.segment.qn == qn }) {
                 inFlight.remove(at: i)
+                if inFlight.isEmpty { inFlight = [] }
                 statistics.acknowledged += 1
                 acknowledgedQNs?.append(qn)
             } else if let j = jobs.indices.first(where: { jobs[$0].waiting?.packet.segment.qn == qn }) {
