@@ -124,7 +124,9 @@ struct DemoCommand: CLICommand {
             if ok {
                 let until = monotonicSeconds() + 60 + Double(max(0, start + produced - clock.now)) / 1000 / speed
                 while monotonicSeconds() < until && !Interrupts.requested {
-                    if clock.now >= start + produced, LiveSetup.collect(loggers).allSatisfy({ $0.pending == 0 }) { drained = true; break }
+                    // Drained: every logger has simulated to the end (its last records made) and sent everything.
+                    let r = LiveSetup.collect(loggers)
+                    if r.allSatisfy({ $0.deviceTime >= start + produced && $0.pending == 0 }) { drained = true; break }
                     usleep(200_000)
                 }
             }

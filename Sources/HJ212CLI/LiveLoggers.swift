@@ -15,6 +15,8 @@ struct LinkReport: Sendable {
     var connectFailures: Int
     var lastError: String?
     var connected: Bool
+    /// Everything the logger's device had to send up to this time has been produced.
+    var deviceTime: Int64
 }
 
 /// Acknowledgement latency of all links on one loop, from the first send of each upload to its
@@ -88,7 +90,7 @@ final class LiveLogger: @unchecked Sendable {
         links.map { link in
             LinkReport(mn: device.identity.mn, platform: link.address.description, statistics: link.session.statistics,
                        pending: link.session.pendingCount, connects: link.connects, connectFailures: link.connectFailures, lastError: link.lastError,
-                       connected: link.connection != nil)
+                       connected: link.connection != nil, deviceTime: device.simulator.emittedThrough)
         }
     }
 }

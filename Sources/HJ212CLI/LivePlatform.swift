@@ -65,7 +65,7 @@ final class LivePlatform: Sendable {
 /// `@unchecked Sendable` safe), except `mn`, which is an atomic snapshot for routing requests.
 final class LivePlatformLink: TCPConnectionHandler, @unchecked Sendable {
     let connection: TCPConnection
-    unowned let platform: LivePlatform
+    let platform: LivePlatform  // strong: a replaced platform must outlive its last connections
     var session: PlatformSession
     var ticker: TimerHandle?
     private let mnBox = Mutex<String?>(nil)

@@ -143,8 +143,9 @@ struct LiveSetup {
             }
             if let end, now >= end {
                 if drainStarted == nil { drainStarted = wall }
-                let pending = Self.collect(loggers).reduce(0) { $0 + $1.pending }
-                if pending == 0 || wall - drainStarted! > drainSeconds { break }
+                let r = Self.collect(loggers)
+                let done = r.allSatisfy { $0.deviceTime >= end && $0.pending == 0 }
+                if done || wall - drainStarted! > drainSeconds { break }
             }
         }
         let reports = Self.collect(loggers)

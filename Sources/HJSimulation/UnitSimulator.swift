@@ -80,6 +80,10 @@ public struct UnitSimulator: Sendable {
     public var infoOverrides: [String: String] = [:]
     /// The last time whose period boundaries were closed (advance may stop and resume there).
     var closedThrough: Int64
+
+    /// Everything due at or before this time has been emitted. (`now` is the next sample to take;
+    /// the periods ending at `now` are closed only when the simulator next advances to it.)
+    public var emittedThrough: Int64 { closedThrough }
     let dynamicControl: DynamicControlProfile?
     /// Minutes of running time per facility today.
     var facilityRunSamples = 0
