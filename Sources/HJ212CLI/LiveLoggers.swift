@@ -159,7 +159,10 @@ final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
         _ = owner.loop.scheduleOnLoop(after: delay) { [weak self] in self?.connect() }
     }
 
+    /// Sends what the session produced, in one write per batch.
     func apply(_ actions: [SessionAction]) {
+        var batch: [UInt8] = []
+        defer { if !batch.isEmpty { _ = connection?.write(batch) } }
         for action in actions {
             switch action {
             case .send(let bytes):
@@ -169,9 +172,10 @@ final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
                    let key = Self.qnKey(bytes), sentAt[key] == nil, sentAt.count < 4096 {
                     sentAt[key] = .now
                 }
-                _ = connection?.write(bytes)
+                if batch.isEmpty { batch = bytes } else { batch += bytes }
             case .close(let reason):
                 lastError = reason
+                if !batch.isEmpty { _ = connection?.write(batch); batch = [] }
                 connection?.close()
             }
         }

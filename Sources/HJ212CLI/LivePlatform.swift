@@ -97,16 +97,20 @@ final class LivePlatformLink: TCPConnectionHandler, @unchecked Sendable {
         apply(body(&session, platform.clock.now))
     }
 
+    /// Sends what the session produced in one write (one system call for a batch of acknowledgements).
     func apply(_ actions: [SessionAction]) {
+        var batch: [UInt8] = []
         for action in actions {
             switch action {
             case .send(let bytes):
                 platform.trace?.record(bytes, up: false, peer: connection.remoteAddress.description, at: platform.clock.now)
-                _ = connection.write(bytes)
+                if batch.isEmpty { batch = bytes } else { batch += bytes }
             case .close:
+                if !batch.isEmpty { _ = connection.write(batch); batch = [] }
                 connection.close()
             }
         }
+        if !batch.isEmpty { _ = connection.write(batch) }
     }
 
     func connection(_ connection: TCPConnection, didRead bytes: [UInt8]) {

@@ -153,7 +153,7 @@ enum PlatformReport {
         io.stdout.line("  " + "MN".padding(toLength: 26, withPad: " ", startingAt: 0) + "2051".leftPad(9) + "2061".leftPad(9) + "2031".leftPad(9) + "  gaps")
         var totalMissing = 0
         for mn in units.keys.sorted() {
-            let minutes = Int64(units[mn]?.effectiveMinInterval ?? 10) * 60_000
+            let minutes = Completeness.interval(cn: "2051", minInterval: units[mn]?.effectiveMinInterval ?? 10) ?? 600_000
             var cells: [String] = []
             var gaps: [String] = []
             for (cn, period) in [("2051", minutes), ("2061", Int64(3_600_000)), ("2031", Int64(86_400_000))] {

@@ -161,7 +161,7 @@ public enum Completeness {
     /// The expected DataTime spacing of a CN (ms), or nil for CNs that are not periodic records.
     public static func interval(cn: String, minInterval: Int = defaultMinInterval) -> SessionTime? {
         switch cn {
-        case "2051": return SessionTime(max(1, minInterval)) * minute
+        case "2051": return SessionTime(min(max(1, minInterval), 1440)) * minute  // bounded: peer data never overflows
         case "2061": return hour
         case "2031", "2041": return day
         default: return nil

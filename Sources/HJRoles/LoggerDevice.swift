@@ -23,6 +23,8 @@ public final class LoggerDevice {
     public var historyDays: Int64 = 40
     /// Sessions receive what the device produces.
     var sessions: [LoggerSession.Link] = []
+    /// Reassembles the device's own split records for its history.
+    private var splitRecords = Reassembler(maxPending: 16)
 
     public var identity: LoggerIdentity { simulator.identity }
     public var st: String { simulator.template.st }
@@ -36,8 +38,12 @@ public final class LoggerDevice {
         var produced: [GeneratedPacket] = []
         simulator.advance(to: now) { produced.append($0) }
         for p in produced {
-            if ["2031", "2041", "2051", "2061"].contains(p.cn), p.segment.pnum == nil || p.segment.pno == 1 {
-                store(p)
+            if ["2031", "2041", "2051", "2061"].contains(p.cn) {
+                // A split record is stored whole, once all its packets are in.
+                switch splitRecords.add(p.segment) {
+                case .whole(let s), .complete(let s): store(GeneratedPacket(time: p.time, cn: p.cn, segment: s, bytes: []))
+                case .pending, .rejected: break
+                }
             }
             for link in sessions { link.enqueue(p) }
         }
@@ -45,9 +51,7 @@ public final class LoggerDevice {
 
     func store(_ p: GeneratedPacket) {
         guard let text = p.segment.cpValue("DataTime"), let t = HJTime(text) else { return }
-        // Keep the whole record (reassembled if it was split) for history answers.
-        var segment = p.segment
-        segment.header.removeAll { $0.name == "PNUM" || $0.name == "PNO" }
+        let segment = p.segment
         history[p.cn, default: []].append((t.wallMilliseconds, segment.serializedBytes()))
         let cutoff = t.wallMilliseconds - historyDays * 86_400_000
         if let first = history[p.cn]?.first, first.time < cutoff {

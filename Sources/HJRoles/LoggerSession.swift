@@ -112,8 +112,9 @@ public struct LoggerSession {
     var lastQNSecond: Int64 = -1
     var qnSequence = 0
     var now: SessionTime = 0
-    /// QNs of requests already answered (a resent request is answered again, not executed twice).
-    var answered: [String] = []
+    /// Requests already executed, by QN, with their ExeRtn (a resent request is answered again,
+    /// not executed twice; nil while its answer is still being sent).
+    var answered: [(qn: String, exeRtn: String?)] = []
     /// Packets sent while disconnected count as backfill once the link is back.
     var backlogAtConnect = 0
     /// When not nil, the QN of every upload acknowledged since the driver last emptied it
@@ -226,12 +227,13 @@ public struct LoggerSession {
                 actions.append(.send(bytes))
                 if segment.flag?.needsAck == true {
                     jobs[0].waiting = InFlight(packet: GeneratedPacket(time: now, cn: segment.cn ?? "", segment: segment, bytes: []),
-                                               frame: bytes, attempts: 0, deadline: now + overTime)
+                                               frame: bytes, attempts: 1, deadline: now + overTime)
                     return actions
                 }
                 continue
             }
             actions.append(.send(frame(replySegment(cn: "9012", to: job.request, cp: [[Field("ExeRtn", job.exeRtn)]]))))
+            if let qn = job.request.qn { remember(qn, job.exeRtn) }
             jobs.removeFirst()
         }
         while inFlight.count < options.maxInFlight, let packet = link.pop() {
@@ -336,12 +338,16 @@ public struct LoggerSession {
             statistics.commandsAnswered += 1
             return r.flag?.needsAck == true ? [reply("9013", to: r, [])] : []
         }
-        // A resent request (same QN) is acknowledged again but not executed twice.
+        // A resent request (same QN) is acknowledged again but not executed twice: 9011, then the
+        // 9012 it got (or none yet, while its records are still being sent).
         let qn = r.qn!
-        if answered.contains(qn) {
-            return [qnRtn(r, 1), reply("9012", to: r, [[Field("ExeRtn", "1")]])]
+        if let previous = answered.first(where: { $0.qn == qn }) {
+            var repeated: [SessionAction] = r.flag?.needsAck == true ? [qnRtn(r, 1)] : []
+            let running = jobs.contains { $0.request.qn == qn }
+            if !running, let exe = previous.exeRtn { repeated.append(reply("9012", to: r, [[Field("ExeRtn", exe)]])) }
+            return repeated
         }
-        answered.append(qn)
+        answered.append((qn, nil))
         if answered.count > 64 { answered.removeFirst() }
         statistics.commandsAnswered += 1
         var actions: [SessionAction] = r.flag?.needsAck == true ? [qnRtn(r, 1)] : []
@@ -371,6 +377,7 @@ public struct LoggerSession {
         case "1072":
             if let v = r.cpValue("NewPW"), (1...6).contains(v.count), v.utf8.allSatisfy({ $0 &- 48 < 10 || ($0 | 0x20) &- 97 < 26 }) {
                 // The replies still carry the old password; later packets the new one.
+                remember(qn, "1")
                 actions.append(reply("9012", to: r, [[Field("ExeRtn", "1")]]))
                 password = v
                 return actions
@@ -432,8 +439,13 @@ public struct LoggerSession {
         default:
             exe = "2"
         }
+        remember(qn, exe)
         actions.append(reply("9012", to: r, [[Field("ExeRtn", exe)]]))
         return actions
+    }
+
+    mutating func remember(_ qn: String, _ exeRtn: String) {
+        if let i = answered.firstIndex(where: { $0.qn == qn }) { answered[i].exeRtn = exeRtn }
     }
 }
 

@@ -648,6 +648,11 @@ public struct PlatformSession: Sendable {
     mutating func acknowledge(_ cn: String, _ packet: DataSegment, version: Int, at now: SessionTime, _ actions: inout [SessionAction]) {
         let faults = options.misbehaviour
         var reply = replySegment(cn: cn, to: packet, cp: faults.contains(.nonEmptyAckCP) ? [[Field("QnRtn", "1")]] : [], version: version)
+        if version == 0, let qn = packet.qn {
+            // The HJ/T 212-2005 form: no QN in the header, the answered QN (and for 9014 the CN) in CP.
+            reply.header.removeAll { $0.name == "QN" }
+            reply.cp = cn == "9014" ? [[Field("QN", qn)], [Field("CN", packet.cn ?? "")]] : [[Field("QN", qn)]]
+        }
         if faults.contains(.ackWrongST), let st = packet.st { reply.setHeader("ST", st) }
         if faults.contains(.noQNEcho) {
             let qn = freshQN(at: now, avoiding: packet.qn)
@@ -715,7 +720,9 @@ public struct PlatformSession: Sendable {
     }
 
     mutating func handleReply(_ cn: String, _ reply: DataSegment, at now: SessionTime) {
-        guard var command = inFlight, reply.qn == command.qn, reply.mn == command.request.mn else {
+        // HJ/T 212-2005 replies carry the answered QN inside CP (reference §9.1, §9.3).
+        let answeredQN = reply.qn ?? reply.cpValue("QN")
+        guard var command = inFlight, answeredQN == command.qn, reply.mn == command.request.mn else {
             delta.unexpected += 1
             note(.unexpected, "\(cn) QN=\(reply.qn ?? "-") answers no command in flight\(inFlight.map { " (in flight: \($0.command.cn) QN=\($0.qn))" } ?? "")",
                  mn: reply.mn, at: now)

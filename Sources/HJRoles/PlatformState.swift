@@ -230,6 +230,7 @@ public final class PlatformState: Sendable {
 
     /// Sets a unit's MinInterval (minutes) by hand, e.g. from a configuration file.
     public func setMinInterval(mn: String, minutes: Int, source: UnitRecord.IntervalSource = .configured) {
+        guard Completeness.validMinIntervals.contains(minutes) else { return }
         storage.withLock { s in
             guard s.units[mn] != nil else { return }
             s.units[mn]!.minInterval = minutes
@@ -329,7 +330,7 @@ public final class PlatformState: Sendable {
             case "1061":
                 if let v = values["RtdInterval"].flatMap({ Int($0) }) { unit.rtdInterval = v }
             case "1063":
-                if let v = values["MinInterval"].flatMap({ Int($0) }), v > 0 {
+                if let v = values["MinInterval"].flatMap({ Int($0) }), Completeness.validMinIntervals.contains(v) {
                     unit.minInterval = v
                     unit.minIntervalSource = .reported
                 }
@@ -352,7 +353,7 @@ public final class PlatformState: Sendable {
                     s.units[mn]?.pw = pw
                 }
             case "1064":
-                if let v = request.cpValue("MinInterval").flatMap({ Int($0) }), v > 0, s.units[mn] != nil {
+                if let v = request.cpValue("MinInterval").flatMap({ Int($0) }), Completeness.validMinIntervals.contains(v), s.units[mn] != nil {
                     s.units[mn]!.minInterval = v
                     s.units[mn]!.minIntervalSource = .configured
                 }

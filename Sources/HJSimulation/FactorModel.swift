@@ -181,7 +181,9 @@ struct FactorModel: Sendable {
 
     /// The MinInterval record (2051).
     mutating func closeWindow(medium: UnitTemplate.Medium, minutes: Int) -> PeriodRecord {
-        let r = record(window, medium: medium, needed: (window.count * 3 + 3) / 4)
+        // Gas: 75 % of the window's minutes must be valid (the C.16 note), counted against the
+        // nominal length, so that a window with missing minutes is not passed as normal.
+        let r = record(window, medium: medium, needed: (minutes * 3 + 3) / 4)
         if medium == .water { hour.merge(window) }
         window = Accumulator()
         return r
@@ -189,7 +191,7 @@ struct FactorModel: Sendable {
 
     /// The hour record (2061): water sums the windows; gas needs ≥ 45 valid minute means of 60.
     mutating func closeHour(medium: UnitTemplate.Medium) -> PeriodRecord {
-        let r = record(hour, medium: medium, needed: (hour.count * 45 + 59) / 60)
+        let r = record(hour, medium: medium, needed: 45)  // D.2: at least 45 valid minute means
         switch medium {
         case .water:
             day.merge(hour)
@@ -207,7 +209,7 @@ struct FactorModel: Sendable {
 
     /// The day record (2031): water sums the hours; gas needs ≥ 20 valid hour means of 24.
     mutating func closeDay(medium: UnitTemplate.Medium) -> PeriodRecord {
-        let r = record(day, medium: medium, needed: (day.count * 20 + 23) / 24)
+        let r = record(day, medium: medium, needed: 20)  // D.2: at least 20 valid hour means
         day = Accumulator()
         return r
     }

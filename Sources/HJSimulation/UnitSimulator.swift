@@ -59,8 +59,16 @@ public struct UnitSimulator: Sendable {
     public let options: SimulationOptions
     public let start: Int64
     public private(set) var now: Int64
-    public var rtdIntervalMs: Int64
+    /// RtdInterval in ms; a change takes effect at the next multiple of the new interval.
+    public var rtdIntervalMs: Int64 {
+        didSet { nextRealtime = (now / rtdIntervalMs + (now % rtdIntervalMs == 0 ? 0 : 1)) * rtdIntervalMs }
+    }
     public var minIntervalMs: Int64
+    /// When the next real-time upload is due.
+    var nextRealtime: Int64 = 0
+    /// Start of the open MinInterval window, and the interval in force when it began.
+    var windowStart: Int64 = 0
+    var windowInterval: Int64 = 600_000
     let sampleMs: Int64
     let dictionary: CodeDictionary
     var random: SimRandom
@@ -106,8 +114,12 @@ public struct UnitSimulator: Sendable {
         self.now = self.start
         closedThrough = self.start
         sendFacilityStatus = options.facilityStatus
-        rtdIntervalMs = Int64(options.rtdIntervalSeconds ?? template.rtdIntervalSeconds) * 1000
+        let rtd = Int64(options.rtdIntervalSeconds ?? template.rtdIntervalSeconds) * 1000
+        rtdIntervalMs = rtd
         minIntervalMs = Int64(options.minIntervalMinutes ?? template.minIntervalMinutes) * 60_000
+        nextRealtime = ((self.start + rtd - 1) / rtd) * rtd
+        windowStart = self.start
+        windowInterval = minIntervalMs
         random = SimRandom(seed: seed, label: identity.mn)
         infoNoise = SimRandom(seed: seed &+ 1, label: identity.mn)
         let dict = dictionary
@@ -190,7 +202,12 @@ public struct UnitSimulator: Sendable {
             }
             if t == end { break }
             sample(at: t)
-            if t % rtdIntervalMs == 0 && sendRealtime { realtimePackets(at: t, out) }
+            // Real-time data at the first sample on or after each multiple of RtdInterval, so that
+            // any interval the platform sets (1062) is honoured, not only multiples of the sampling.
+            if t >= nextRealtime {
+                if sendRealtime { realtimePackets(at: t, out) }
+                nextRealtime = (t / rtdIntervalMs + 1) * rtdIntervalMs
+            }
             if t % Self.minuteMs == 0 && t > start { infoPackets(at: t, out) }
             now += sampleMs
         }
@@ -265,12 +282,17 @@ public struct UnitSimulator: Sendable {
         if options.dialect == .hj2025, furnaceIndex != nil, t % (5 * Self.minuteMs) == 0, !furnace5.isEmpty {
             emit(packet("2111", at: t, cp: [[Field("DataTime", Self.time14(t - 5 * Self.minuteMs))],
                                             [Field("a01901-Avg", models[furnaceIndex!].format(furnace5.mean)),
-                                             Field("a01901-Flag", String(UnicodeScalar(furnace5.gasFlag(needed: (furnace5.count * 3 + 3) / 4))))]]), out)
+                                             Field("a01901-Flag", String(UnicodeScalar(furnace5.gasFlag(needed: (Int(5 * Self.minuteMs / sampleMs) * 3 + 3) / 4))))]]), out)
             furnace5 = Accumulator()
         }
-        if t % minIntervalMs == 0 {
-            let records = models.indices.map { models[$0].closeWindow(medium: template.medium, minutes: Int(minIntervalMs / Self.minuteMs)) }
-            emit(packet("2051", at: t, cp: periodCP(t - minIntervalMs, records)), out)
+        // A MinInterval window closes on a multiple of the interval in force; its DataTime is the
+        // (aligned) start of the window, so a change of interval (1064) never repeats a DataTime.
+        if t % minIntervalMs == 0 && t > windowStart {
+            let begin = (windowStart / windowInterval) * windowInterval
+            let records = models.indices.map { models[$0].closeWindow(medium: template.medium, minutes: Int((t - begin) / Self.minuteMs)) }
+            emit(packet("2051", at: t, cp: periodCP(begin, records)), out)
+            windowStart = t
+            windowInterval = minIntervalMs
         }
         if t % Self.hourMs == 0 {
             let records = models.indices.map { models[$0].closeHour(medium: template.medium) }

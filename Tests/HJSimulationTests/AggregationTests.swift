@@ -165,3 +165,17 @@ struct AggregationTests {
         #expect(packets.first { $0.cn == "2051" }?.text("w01018-Flag") == "T")
     }
 }
+
+@Suite("Appendix D validity counts")
+struct ValidityTests {
+    @Test("a flue-gas hour or day with too few valid values is flagged D, not passed as normal")
+    func partialPeriods() throws {
+        let template = try UnitTemplate.load("thermal-power")
+        let (_, packets) = try Run.packets(template: template, start: "2026-01-01T23:40:00", duration: "30m")
+        let hour = try #require(packets.first { $0.cn == "2061" })
+        #expect(hour.dataTime == "20260101230000")
+        #expect(hour.text("a21026-Flag") == "D")  // 20 minutes of data: fewer than 45 valid minute means
+        let day = try #require(packets.first { $0.cn == "2031" })
+        #expect(day.text("a21026-Flag") == "D")   // one (invalid) hour: fewer than 20 valid hour means
+    }
+}

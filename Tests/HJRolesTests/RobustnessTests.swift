@@ -1,0 +1,110 @@
+import HJ212
+import HJSimulation
+import Testing
+@testable import HJRoles
+
+/// Defects found in review, kept fixed.
+@Suite("Roles: robustness against peers and interval changes")
+struct RobustnessTests {
+    @Test("a logger reporting an absurd MinInterval cannot crash the platform or its report")
+    func absurdMinInterval() throws {
+        let state = try PlatformState()
+        var platform = PlatformSession(state: state, peer: "p")
+        let t0 = LoggerHarness.start
+        _ = platform.connected(at: t0)
+        let upload = "QN=20160801000000001;ST=32;CN=2011;PW=123456;MN=\(LoggerHarness.mn);Flag=5;CP=&&DataTime=20160801000000;w01018-Rtd=1.0,w01018-Flag=N&&"
+        _ = platform.received(FrameEncoder.frame(upload), at: t0)
+        let answer = "QN=20160801000000002;ST=32;CN=1063;PW=123456;MN=\(LoggerHarness.mn);Flag=4;CP=&&MinInterval=999999999999999999&&"
+        _ = platform.received(FrameEncoder.frame(answer), at: t0)
+        let unit = try #require(state.unit(LoggerHarness.mn))
+        #expect(unit.minInterval == nil || Completeness.validMinIntervals.contains(unit.minInterval!))
+        #expect(state.summary(mn: LoggerHarness.mn, from: t0, to: t0 + 86_400_000) != nil)
+        #expect(Completeness.interval(cn: "2051", minInterval: Int.max) == Optional(SessionTime(86_400_000)))
+    }
+
+    @Test("a repeated request is not executed twice and repeats its real outcome")
+    func repeatedRequests() throws {
+        var h = try LoggerHarness()
+        _ = h.ack(h.connect())
+        let bad = LoggerHarness.request("2061", "BeginTime=nonsense;EndTime=20160801020000")
+        #expect(h.receive(text: bad).last?.cpValue("ExeRtn") == "3")
+        let again = h.receive(text: bad)
+        #expect(again.map { $0.cn } == ["9011", "9012"])
+        #expect(again.last?.cpValue("ExeRtn") == "3")
+        // While a history answer is being sent, a repeat gets only the 9011.
+        for _ in 0..<3 { _ = h.ack(h.run(for: 3_600_000)) }
+        let history = LoggerHarness.request("2061", "BeginTime=20160801000000;EndTime=20160801020000", qn: "20160801085857900")
+        let first = h.receive(text: history)
+        #expect(first.map { $0.cn } == ["9011", "2061"])
+        #expect(h.receive(text: history).map { $0.cn } == ["9011"])
+    }
+
+    @Test("history records are resent ReCount times, not ReCount + 1")
+    func historyResends() throws {
+        var h = try LoggerHarness()
+        _ = h.ack(h.connect())
+        for _ in 0..<2 { _ = h.ack(h.run(for: 3_600_000)) }
+        let r = h.receive(text: LoggerHarness.request("2061", "BeginTime=20160801000000;EndTime=20160801000000"))
+        #expect(r.map { $0.cn } == ["9011", "2061"])
+        var resent = 0
+        for _ in 0..<6 { resent += h.run(for: 10_000).filter { $0.cn == "2061" && $0.qn == r[1].qn }.count }
+        #expect(resent == 3)
+    }
+
+    @Test("split records are kept whole in the logger's history")
+    func splitHistory() throws {
+        let template = try UnitTemplate.load("hazardous-waste-incinerator")
+        var t = template
+        t.factors += t.workingCondition.map { var f = $0; f.zs = false; return f }  // make the hour record long
+        t.workingCondition = []
+        let sim = try UnitSimulator(template: t, identity: LoggerIdentity(mn: LoggerHarness.mn, pw: "123456"), seed: 2, start: LoggerHarness.start)
+        let device = LoggerDevice(simulator: sim)
+        device.advance(to: LoggerHarness.start + 3_600_000)
+        let records = device.records(cn: "2061", from: LoggerHarness.start, to: LoggerHarness.start)
+        #expect(records.count == 1)
+        let record = try #require(records.first)
+        #expect(record.pnum == nil && record.flag?.isSplit == false)
+        for f in t.factors { #expect(record.cpValue("\(f.code)-Avg") != nil, "\(f.code)") }
+    }
+
+    @Test("1062 and 1064 take effect: any RtdInterval is honoured, a MinInterval change never repeats a DataTime")
+    func intervalChanges() throws {
+        var h = try LoggerHarness()
+        _ = h.ack(h.connect())
+        _ = h.ack(h.receive(text: LoggerHarness.request("1062", "RtdInterval=31")))
+        var sent = h.run(for: 600_000)
+        sent += h.ack(sent)
+        let count = sent.filter { $0.cn == "2011" }.count
+        #expect(count >= 18 && count <= 20, "\(count) real-time uploads in 10 minutes at 31 s")
+        _ = h.ack(h.run(for: 120_000))  // now 00:12
+        _ = h.ack(h.receive(text: LoggerHarness.request("1064", "MinInterval=15", qn: "20160801085857901")))
+        var later = h.run(for: 20 * 60_000)  // to 00:32
+        later += h.ack(later)
+        let windows = later.filter { $0.cn == "2051" }.compactMap { $0.cpValue("DataTime") }
+        #expect(windows == ["20160801001000", "20160801001500"], "\(windows)")
+    }
+}
+
+@Suite("Roles: HJ/T 212-2005 peers")
+struct Legacy2005Tests {
+    @Test("a 2005 upload asking for an answer gets the 2005-form 9014; 2005 replies with QN in CP close commands")
+    func legacyForms() throws {
+        let state = try PlatformState()
+        var platform = PlatformSession(state: state, peer: "p")
+        let t0 = LoggerHarness.start
+        _ = platform.connected(at: t0)
+        let upload = "QN=20160801000000001;ST=32;CN=2051;PW=123456;MN=88888880000001;Flag=1;CP=&&DataTime=20160801000000;011-Avg=40.1,011-Flag=N&&"
+        let acks = LoggerHarness.decode(platform.received(FrameEncoder.frame(upload), at: t0))
+        let ack = try #require(acks.first { $0.cn == "9014" })
+        #expect(ack.qn == nil && ack.cpValue("QN") == "20160801000000001" && ack.cpValue("CN") == "2051" && ack.flag?.rawValue == 0)
+        // A command answered the 2005 way.
+        let sent = LoggerHarness.decode(platform.send(command: "1061", cp: [], at: t0))
+        let request = try #require(sent.first)
+        let qn = try #require(request.qn)
+        let r1 = "ST=91;CN=9011;PW=123456;MN=88888880000001;Flag=0;CP=&&QN=\(qn);QnRtn=1&&"
+        let r2 = "ST=91;CN=9012;PW=123456;MN=88888880000001;CP=&&QN=\(qn);ExeRtn=1&&"
+        _ = platform.received(FrameEncoder.frame(r1) + FrameEncoder.frame(r2), at: t0 + 500)
+        let result = try #require(state.completedCommands.last)
+        #expect(result.cn == "1061" && result.qnRtn == 1 && result.exeRtn == 1)
+    }
+}
