@@ -54,7 +54,7 @@ public struct ProfileStore: Sendable {
 }
 
 /// A profile file that cannot be used, with the place and the reason.
-public struct ProfileError: Error, CustomStringConvertible, Sendable {
+public struct ProfileError: Error, CustomStringConvertible, Sendable, Equatable {
     public var file: String
     public var line: Int?
     public var message: String

@@ -124,7 +124,7 @@ public struct Registry: Sendable, Equatable {
 
     /// Parses registry text; `file` is used in error messages.
     public static func parse(_ text: String, file: String = "registry") throws -> Registry {
-        let rows = try RegistryCSV.rows(text, file: file)
+        let rows = try CSVReader.rows(text, file: file)
         var registry = Registry(file: file)
         var columns: (mn: Int, pw: Int, name: Int?, enterprise: Int?)?
         var headerWidth = 0
@@ -177,94 +177,4 @@ public struct Registry: Sendable, Equatable {
 }
 
 /// A registry file that cannot be used: which file, which line, what was wrong.
-public struct RegistryError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var file: String
-    public var line: Int?
-    public var message: String
-
-    public init(file: String, line: Int?, message: String) {
-        self.file = file
-        self.line = line
-        self.message = message
-    }
-
-    public var description: String { line.map { "\(file):\($0): \(message)" } ?? "\(file): \(message)" }
-}
-
-/// RFC 4180 rows with their line numbers; `#` comment lines and blank lines are dropped.
-enum RegistryCSV {
-    struct Row { var cells: [String]; var line: Int }
-
-    static func rows(_ text: String, file: String) throws -> [Row] {
-        var rows: [Row] = []
-        var cells: [String] = []
-        var cell: [UInt8] = []
-        var quoted = false
-        var wasQuoted = false
-        var line = 1
-        var rowLine = 1
-        var atRowStart = true
-        var comment = false
-        let bytes = Array(text.utf8)
-
-        func endRow() {
-            cells.append(String(decoding: cell, as: UTF8.self))
-            cell = []
-            let blank = cells.count == 1 && cells[0].trimmingCharacters(in: .whitespaces).isEmpty && !wasQuoted
-            if !comment && !blank { rows.append(Row(cells: cells, line: rowLine)) }
-            cells = []
-            wasQuoted = false
-            comment = false
-            atRowStart = true
-        }
-
-        var i = 0
-        while i < bytes.count {
-            let b = bytes[i]
-            if comment {
-                if b == 0x0A { endRow(); line += 1; rowLine = line }
-                i += 1
-                continue
-            }
-            if quoted {
-                if b == UInt8(ascii: "\"") {
-                    if i + 1 < bytes.count && bytes[i + 1] == UInt8(ascii: "\"") { cell.append(b); i += 2; continue }
-                    quoted = false
-                } else {
-                    if b == 0x0A { line += 1 }
-                    cell.append(b)
-                }
-                i += 1
-                continue
-            }
-            if atRowStart && b != 0x20 && b != 0x09 {
-                atRowStart = false
-                if b == UInt8(ascii: "#") { comment = true; i += 1; continue }
-            }
-            switch b {
-            case UInt8(ascii: "\""):
-                if !cell.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) {
-                    throw RegistryError(file: file, line: line, message: "a quote inside an unquoted field")
-                }
-                cell = []
-                quoted = true
-                wasQuoted = true
-            case UInt8(ascii: ","):
-                cells.append(String(decoding: cell, as: UTF8.self))
-                cell = []
-            case 0x0D:
-                break
-            case 0x0A:
-                endRow()
-                line += 1
-                rowLine = line
-            default:
-                cell.append(b)
-            }
-            i += 1
-        }
-        if quoted { throw RegistryError(file: file, line: rowLine, message: "a quoted field is not closed") }
-        if !cell.isEmpty || !cells.isEmpty || wasQuoted { endRow() }
-        return rows
-    }
-}
+public typealias RegistryError = ProfileError

@@ -44,7 +44,7 @@ public struct Fleet: Sendable {
     /// Parses CSV (RFC 4180 quoting), checking every row: known template, factors that match it,
     /// unique 24-hex MN, 6-character PW. Nothing is returned from a half-valid file.
     public static func parse(_ text: String, file: String, store: ProfileStore = .builtin) throws -> Fleet {
-        let rows = try CSV.parse(text, file: file)
+        let rows = try CSVReader.rows(text, file: file)
         guard let header = rows.first else { throw ProfileError(file: file, line: 1, message: "empty manifest") }
         let names = header.cells.map { $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "\u{FEFF}", with: "") }
         var index: [String: Int] = [:]
@@ -94,60 +94,6 @@ public struct Fleet: Sendable {
         }
         guard !fleet.units.isEmpty else { throw ProfileError(file: file, line: nil, message: "no units") }
         return fleet
-    }
-}
-
-/// A minimal RFC 4180 reader: quoted fields with doubled quotes, CR LF or LF line ends.
-enum CSV {
-    struct Row { var cells: [String]; var line: Int }
-
-    static func parse(_ text: String, file: String) throws -> [Row] {
-        var rows: [Row] = []
-        var cells: [String] = []
-        var cell: [UInt8] = []
-        var quoted = false
-        var line = 1
-        var rowLine = 1
-        let bytes = Array(text.utf8)
-        var i = 0
-        while i < bytes.count {
-            let b = bytes[i]
-            if quoted {
-                if b == UInt8(ascii: "\"") {
-                    if i + 1 < bytes.count && bytes[i + 1] == UInt8(ascii: "\"") { cell.append(b); i += 2; continue }
-                    quoted = false
-                } else {
-                    if b == 0x0A { line += 1 }
-                    cell.append(b)
-                }
-                i += 1
-                continue
-            }
-            switch b {
-            case UInt8(ascii: "\""):
-                if !cell.isEmpty { throw ProfileError(file: file, line: line, message: "a quote inside an unquoted field") }
-                quoted = true
-            case UInt8(ascii: ","):
-                cells.append(String(decoding: cell, as: UTF8.self)); cell = []
-            case 0x0D:
-                break
-            case 0x0A:
-                cells.append(String(decoding: cell, as: UTF8.self)); cell = []
-                rows.append(Row(cells: cells, line: rowLine))
-                cells = []
-                line += 1
-                rowLine = line
-            default:
-                cell.append(b)
-            }
-            i += 1
-        }
-        if quoted { throw ProfileError(file: file, line: rowLine, message: "a quoted field is not closed") }
-        if !cell.isEmpty || !cells.isEmpty {
-            cells.append(String(decoding: cell, as: UTF8.self))
-            rows.append(Row(cells: cells, line: rowLine))
-        }
-        return rows
     }
 }
 
