@@ -3,6 +3,7 @@
 #include "CEpoll.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -214,4 +215,8 @@ void cepoll_strerror(int error, char *buffer, size_t size) {
         strncpy(buffer, text ? text : "unknown error", size - 1);
         buffer[size - 1] = 0;
     }
+}
+
+int cepoll_release_free_memory(void) {
+    return malloc_trim(0);
 }

@@ -118,6 +118,8 @@ struct LiveBenchmark {
         let idle = makeLoggers(speed: 1)
         let (idleConnected, _) = connectAll(idle, "idle")
         usleep(2_000_000)
+        // Measure what idle loggers hold, not what the allocator kept from the boot burst.
+        ProcessSetup.releaseFreeMemory()
         let rssIdle = Self.residentKiB()
         LiveSetup.stop(idle)
         usleep(1_000_000)

@@ -54,4 +54,8 @@ public enum ProcessSetup {
         try Syscall.check("getrlimit RLIMIT_NOFILE") { Int(cepoll_nofile_limit(&soft, &hard)) }
         return (Int(clamping: soft), Int(clamping: hard))
     }
+
+    /// Gives memory freed after a burst back to the system (glibc `malloc_trim`).
+    @discardableResult
+    public static func releaseFreeMemory() -> Bool { cepoll_release_free_memory() == 1 }
 }

@@ -111,6 +111,11 @@ int cepoll_set_thread_name(const char *name);
 // strerror_r into the caller's buffer (always NUL-terminated).
 void cepoll_strerror(int error, char *buffer, size_t size);
 
+/// Returns memory freed by the program to the system (glibc malloc_trim): long runs that have
+/// passed a burst (a boot backlog, an outage) give back what the burst took. Returns 1 if memory
+/// was released.
+int cepoll_release_free_memory(void);
+
 #ifdef __cplusplus
 }
 #endif
