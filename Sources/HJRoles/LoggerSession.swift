@@ -274,7 +274,10 @@ public struct LoggerSession {
         let crcOK = CRC.parseHex(raw.crcBytes) == CRC.hj212(raw.segmentBytes)
         switch segment.cn {
         case "9014":
-            guard crcOK, let qn = segment.qn else { return [] }
+            // Platforms in the field are seen to frame their acknowledgements with CRC-16/MODBUS:
+            // an acknowledgement whose CRC matches a known variant still counts (a corrupt one not).
+            let ackCRCOK = crcOK || (CRC.parseHex(raw.crcBytes).map { CRC.match(declared: $0, segment: raw.segmentBytes).match != .none } ?? false)
+            guard ackCRCOK, let qn = segment.qn ?? segment.cpValue("QN") else { return [] }
             if let i = inFlight.firstIndex(where: { $0.packet.segment.qn == qn }) {
                 inFlight.remove(at: i)
                 if inFlight.isEmpty { inFlight = [] }

@@ -108,3 +108,31 @@ struct Legacy2005Tests {
         #expect(result.cn == "1061" && result.qnRtn == 1 && result.exeRtn == 1)
     }
 }
+
+@Suite("Roles: other vendors' platforms")
+struct VendorPlatformTests {
+    @Test("acknowledgements framed with a MODBUS CRC, with a CP, or the 2005 form still count; a corrupt one does not")
+    func lenientAcks() throws {
+        for style in ["modbus", "modbus-swapped", "cp", "2005", "corrupt"] {
+            var h = try LoggerHarness()
+            h.device.advance(to: h.now)
+            let sent = h.connect()
+            let upload = try #require(sent.first)
+            var ack = replySegment(cn: "9014", to: upload, cp: style == "cp" ? [[Field("QnRtn", "1")]] : [])
+            if style == "2005" {
+                ack.header.removeAll { $0.name == "QN" }
+                ack.cp = [[Field("QN", upload.qn!)], [Field("CN", upload.cn!)]]
+            }
+            var bytes: [UInt8]
+            switch style {
+            case "modbus": bytes = FrameEncoder.frame(ack, crcStyle: .modbus)
+            case "modbus-swapped": bytes = FrameEncoder.frame(ack, crcStyle: .modbusSwapped)
+            default: bytes = FrameEncoder.frame(ack)
+            }
+            if style == "corrupt" { bytes[bytes.count - 4] = bytes[bytes.count - 4] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0") }
+            let before = h.session.statistics.acknowledged
+            _ = h.session.received(bytes, at: h.now)
+            #expect(h.session.statistics.acknowledged == before + (style == "corrupt" ? 0 : 1), "\(style)")
+        }
+    }
+}
