@@ -93,12 +93,31 @@ public struct HJTime: Hashable, Comparable, Sendable, CustomStringConvertible {
     }
 
     /// `YYYYMMDDhhmmss`
-    public var text14: String {
-        HJTime.pad(year, 4) + HJTime.pad(month, 2) + HJTime.pad(day, 2) + HJTime.pad(hour, 2) + HJTime.pad(minute, 2) + HJTime.pad(second, 2)
-    }
+    public var text14: String { digits(withMilliseconds: false) }
 
     /// `YYYYMMDDhhmmsszzz`, the QN form.
-    public var text17: String { text14 + HJTime.pad(millisecond, 3) }
+    public var text17: String { digits(withMilliseconds: true) }
+
+    /// The digits written straight into a small buffer (these are made for every packet).
+    private func digits(withMilliseconds: Bool) -> String {
+        let count = withMilliseconds ? 17 : 14
+        return String(unsafeUninitializedCapacity: count) { buffer in
+            var i = 0
+            func put(_ value: Int, _ width: Int) {
+                var v = value
+                var k = width - 1
+                while k >= 0 {
+                    buffer[i + k] = UInt8(48 + abs(v % 10))  // never traps, even on a nonsense date
+                    v /= 10
+                    k -= 1
+                }
+                i += width
+            }
+            put(year, 4); put(month, 2); put(day, 2); put(hour, 2); put(minute, 2); put(second, 2)
+            if withMilliseconds { put(millisecond, 3) }
+            return count
+        }
+    }
 
     /// `2016-08-01 08:58:57`
     public var description: String {

@@ -21,6 +21,17 @@ struct FactorModel: Sendable {
     /// concentration × volume (m³) to that amount unit.
     let hasCou: Bool
     let couK: Double
+    /// The CP keys of this factor, made once (`w01018-Rtd` …): packet building allocates no keys.
+    let keys: Keys
+
+    struct Keys: Sendable {
+        let sampleTime, rtd, zsRtd, flag, cou, min, avg, max, zsMin, zsAvg, zsMax: String
+        init(_ code: String) {
+            sampleTime = code + "-SampleTime"; rtd = code + "-Rtd"; zsRtd = code + "-ZsRtd"; flag = code + "-Flag"
+            cou = code + "-Cou"; min = code + "-Min"; avg = code + "-Avg"; max = code + "-Max"
+            zsMin = code + "-ZsMin"; zsAvg = code + "-ZsAvg"; zsMax = code + "-ZsMax"
+        }
+    }
 
     var noise = 0.0
     /// The process value now.
@@ -41,6 +52,7 @@ struct FactorModel: Sendable {
 
     init(_ f: UnitTemplate.Factor, medium: UnitTemplate.Medium, dictionary: CodeDictionary, template: UnitTemplate) {
         code = f.code
+        keys = Keys(f.code)
         baseline = f.baseline
         stopped = f.stopped
         rangeMin = f.rangeMin

@@ -251,12 +251,12 @@ public struct UnitSimulator: Sendable {
         let o2 = o2Index.map { models[$0].reading }
         for m in models {
             var group: [Field] = []
-            if m.measureEveryMs > 0 { group.append(Field("\(m.code)-SampleTime", Self.time14(m.sampleTime))) }
-            group.append(Field("\(m.code)-Rtd", m.format(m.reading)))
+            if m.measureEveryMs > 0 { group.append(Field(m.keys.sampleTime, Self.time14(m.sampleTime))) }
+            group.append(Field(m.keys.rtd, m.format(m.reading)))
             if m.zs, let o2, let k = FactorModel.zsFactor(o2: o2, reference: template.referenceO2) {
-                group.append(Field("\(m.code)-ZsRtd", m.format(m.reading * k)))
+                group.append(Field(m.keys.zsRtd, m.format(m.reading * k)))
             }
-            group.append(Field("\(m.code)-Flag", String(UnicodeScalar(m.flag))))
+            group.append(Field(m.keys.flag, String(UnicodeScalar(m.flag))))
             cp.append(group)
         }
         emit(packet("2011", at: t, cp: cp), out)
@@ -267,7 +267,7 @@ public struct UnitSimulator: Sendable {
         if !wcModels.isEmpty {
             var wc: [[Field]] = [[Field("DataTime", Self.time14(t))]]
             for m in wcModels {
-                wc.append([Field("\(m.code)-Rtd", m.format(m.reading)), Field("\(m.code)-Flag", String(UnicodeScalar(m.flag)))])
+                wc.append([Field(m.keys.rtd, m.format(m.reading)), Field(m.keys.flag, String(UnicodeScalar(m.flag)))])
             }
             emit(packet("2011", at: t, st: template.workingConditionST, cp: wc), out)
         }
@@ -323,16 +323,16 @@ public struct UnitSimulator: Sendable {
         var cp: [[Field]] = [[Field("DataTime", Self.time14(dataTime))]]
         for (m, r) in zip(models, records) where r.count > 0 {
             var g: [Field] = []
-            if let cou = r.cou { g.append(Field("\(m.code)-Cou", ValueFormat.fixed(cou, decimals: Swift.max(m.decimals, 3)))) }
-            g.append(Field("\(m.code)-Min", m.format(r.min)))
-            g.append(Field("\(m.code)-Avg", m.format(r.avg)))
-            g.append(Field("\(m.code)-Max", m.format(r.max)))
+            if let cou = r.cou { g.append(Field(m.keys.cou, ValueFormat.fixed(cou, decimals: Swift.max(m.decimals, 3)))) }
+            g.append(Field(m.keys.min, m.format(r.min)))
+            g.append(Field(m.keys.avg, m.format(r.avg)))
+            g.append(Field(m.keys.max, m.format(r.max)))
             if let zs = r.zsAvg, let lo = r.zsMin, let hi = r.zsMax {
-                g.append(Field("\(m.code)-ZsMin", m.format(lo)))
-                g.append(Field("\(m.code)-ZsAvg", m.format(zs)))
-                g.append(Field("\(m.code)-ZsMax", m.format(hi)))
+                g.append(Field(m.keys.zsMin, m.format(lo)))
+                g.append(Field(m.keys.zsAvg, m.format(zs)))
+                g.append(Field(m.keys.zsMax, m.format(hi)))
             }
-            g.append(Field("\(m.code)-Flag", String(UnicodeScalar(r.flag))))
+            g.append(Field(m.keys.flag, String(UnicodeScalar(r.flag))))
             cp.append(g)
         }
         return cp
