@@ -5,7 +5,7 @@ import HJ212
 /// the same run. Run it in a release build: `swift run -c release hj212 bench codec`.
 struct BenchCommand: CLICommand {
     static let name = "bench"
-    static let abstract = "Measure codec throughput against baselines (run with -c release)."
+    static let abstract = "Measure the codec against baselines, or live loggers against serve (run with -c release)."
     static let usage = "codec [--frames N] [--rounds N] | live [--loggers N] [--speed X] [--seconds S] [--unit NAME]"
     static let options = [
         OptionSpec("frames", value: "N", help: "codec: frames in the corpus (default 20000)."),

@@ -74,7 +74,7 @@ struct Explainer {
     func headerMeaning(_ field: Field, _ segment: DataSegment) -> String {
         let v = field.value
         switch field.name {
-        case "QN": return timeText(v).map { "request number, \($0)" } ?? "request number"
+        case "QN": return timeText(v) ?? "not a YYYYMMDDhhmmsszzz time stamp"
         case "ST":
             guard let s = dictionary.system(v) else { return "unknown system code" }
             return "\(s.nameZh) \(s.nameEn)"
