@@ -35,9 +35,10 @@ struct BenchCommand: CLICommand {
     init(_ a: ParsedArguments) throws(UsageError) {
         guard a.positionals == ["codec"] || a.positionals == ["live"] else { throw UsageError("expected 'bench codec' or 'bench live'") }
         if a.positionals == ["live"] {
-            guard let n = Int(a.value("loggers") ?? "10000"), n > 0, let sp = Double(a.value("speed") ?? "150"), sp > 0,
-                  let sec = Double(a.value("seconds") ?? "20"), sec > 0, let th = Int(a.value("threads") ?? "1"), th > 0 else {
-                throw UsageError("--loggers, --speed, --seconds and --threads take positive numbers")
+            guard let n = Int(a.value("loggers") ?? "10000"), (1...1_000_000).contains(n), let sp = Double(a.value("speed") ?? "150"),
+                  sp > 0, sp <= 100_000, let sec = Double(a.value("seconds") ?? "20"), sec > 0, sec <= 86_400,
+                  let th = Int(a.value("threads") ?? "1"), (1...64).contains(th) else {
+                throw UsageError("--loggers 1…1000000, --speed (0, 100000], --seconds (0, 86400], --threads 1…64")
             }
             live = LiveBenchmark(loggers: n, speed: sp, seconds: sec, unit: a.value("unit") ?? "industrial-wastewater", threads: th)
         }

@@ -39,7 +39,7 @@ struct DemoCommand: CLICommand {
         do throws(UsageError) {
             let speed = Double(a.value("speed") ?? "60") ?? 60
             let phase = Double(a.value("seconds") ?? "15") ?? 15
-            guard speed > 0, phase > 0 else { throw UsageError("--speed and --seconds take positive numbers") }
+            guard speed > 0, speed <= 100_000, phase > 0, phase <= 3600 else { throw UsageError("--speed takes a number in (0, 100000] and --seconds in (0, 3600]") }
             let tracePath = a.value("trace") ?? "\(String(cString: getenv("TMPDIR") ?? strdup("/tmp")))/hj212-demo-\(getpid()).jsonl"
             let trace = try TraceWriter(path: tracePath, offsetMinutes: SimClock.chinaOffsetMinutes)
             _ = try? ProcessSetup.prepareForNetworking()

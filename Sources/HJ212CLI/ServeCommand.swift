@@ -50,7 +50,7 @@ struct ServeCommand: CLICommand {
             if a.has("init") { options.initialise = .firstContact }
             options.acceptCRCVariants = a.has("accept-crc-variants")
             if let d = a.value("ack-delay") {
-                guard let ms = Int64(d), ms >= 0 else { throw UsageError("--ack-delay: expected milliseconds") }
+                guard let ms = Int64(d), (0...3_600_000).contains(ms) else { throw UsageError("--ack-delay: expected milliseconds, 0 to 3600000") }
                 options.ackDelay = ms
             }
             var requests: [(String?, String, [[Field]])] = []
@@ -66,7 +66,7 @@ struct ServeCommand: CLICommand {
                 let cp = parts.count > 1 ? (SegmentParser.parse("CP=&&\(parts[1])&&").segment.cp ?? []) : []
                 requests.append((target, cn, cp))
             }
-            let threads = Int(a.value("threads") ?? "") ?? max(1, min(8, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+            let threads = min(64, max(1, Int(a.value("threads") ?? "") ?? min(8, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))))
             var duration: Double?
             if let d = a.value("duration") {
                 guard let ms = SimClock.parseDuration(d) else { throw UsageError("--duration '\(d)': expected like 10m") }

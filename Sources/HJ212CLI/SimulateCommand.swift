@@ -90,7 +90,7 @@ struct LiveSetup {
             end = start + ms
         }
         guard let seed = UInt64(a.value("seed") ?? "1") else { throw UsageError("--seed: expected a non-negative integer") }
-        threads = Int(a.value("threads") ?? "") ?? max(1, min(8, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+        threads = min(64, max(1, Int(a.value("threads") ?? "") ?? min(8, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))))
         drainSeconds = Double(a.value("drain") ?? "15") ?? 15
         sessionOptions.answerBadCRC = a.has("answer-bad-crc")
         sessionOptions.timeScale = speed

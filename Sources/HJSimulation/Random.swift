@@ -58,7 +58,10 @@ public enum ValueFormat {
         let d = max(0, min(6, decimals))
         guard value.isFinite else { return "0" }
         let scaled = (abs(value) * powers[d]).rounded(.toNearestOrAwayFromZero)
-        guard scaled < 9.0e15 else { return String(Int64(value.rounded())) }
+        guard scaled < 9.0e15 else {
+            // Beyond exact fixed-point range (absurd template values): print without trapping.
+            return abs(value) < 9.0e18 ? String(Int64(value.rounded())) : String(format: "%.0f", value)
+        }
         let n = Int64(scaled)
         let negative = value < 0 && n != 0
         let p = Int64(powers[d])

@@ -121,6 +121,8 @@ struct GeneratorTests {
         #expect(ValueFormat.fixed(17, decimals: 0) == "17")
         #expect(ValueFormat.fixed(0.05, decimals: 2) == "0.05")
         #expect(ValueFormat.fixed(1234.5, decimals: 2) == "1234.50")
+        #expect(ValueFormat.fixed(1e25, decimals: 2) == "10000000000000000905969664")  // no trap on absurd values
+        #expect(ValueFormat.fixed(-3e16, decimals: 0) == "-30000000000000000")
     }
 
     @Test("a template with an error names the file, the key and what was expected")
