@@ -13,12 +13,6 @@ public enum SessionAction: Sendable, Equatable {
 /// clock in tests and generation, the real clock (in the loggers' zone) on live runs.
 public typealias SessionTime = Int64
 
-/// Frames a segment for sending.
-@inlinable
-func frameBytes(_ segment: DataSegment) -> [UInt8] {
-    FrameEncoder.frame(segment)
-}
-
 /// A reply or acknowledgement segment (ST=91, Flag version bits of the dialect with D=0 A=0,
 /// QN echoed, PW and MN echoed), as in HJ 212-2017 Appendix C.
 public func replySegment(cn: String, to request: DataSegment, cp: [[Field]], version: Int? = nil) -> DataSegment {
