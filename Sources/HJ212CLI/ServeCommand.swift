@@ -87,6 +87,7 @@ struct ServeCommand: CLICommand {
             var requested: Set<String> = []
             var announced: Set<String> = []
             var lastProgress = t0
+            var lastTable = t0
             while !Interrupts.requested {
                 usleep(200_000)
                 let wall = monotonicSeconds()
@@ -103,6 +104,11 @@ struct ServeCommand: CLICommand {
                     for (target, cn, cp) in requests where target == nil || target == mn {
                         _ = platform.request(mn: mn) { session, now in session.send(command: cn, cp: cp, at: now) }
                     }
+                }
+                if io.stdout.isTerminal && wall - lastTable >= 10 && !units.isEmpty {
+                    lastTable = wall
+                    io.clearProgress()
+                    PlatformReport.table(units, now: clock.now, io: io)
                 }
                 if wall - lastProgress >= 1 {
                     lastProgress = wall
@@ -132,6 +138,20 @@ enum PlatformReport {
         if let e = r.exeRtn { parts.append("ExeRtn \(e)") }
         if let sent = r.sentAt { parts.append(String(format: "%.1f s", Double(r.finishedAt - sent) / 1000)) }
         return "\(r.cn)\(name) → \(r.mn): " + parts.joined(separator: ", ")
+    }
+
+    /// The live per-unit view: the most recently active units first (at most 20 rows).
+    static func table(_ units: [String: UnitRecord], now: Int64, io: CommandIO) {
+        io.stdout.line("  " + "MN".padding(toLength: 26, withPad: " ", startingAt: 0) + "ST".padding(toLength: 4, withPad: " ", startingAt: 0)
+                       + "last seen".leftPad(11) + "2011".leftPad(8) + "2051".leftPad(7) + "2061".leftPad(6) + "3020".leftPad(7))
+        for u in units.values.sorted(by: { $0.lastSeen > $1.lastSeen }).prefix(20) {
+            let ago = max(0, (now - u.lastSeen) / 1000)
+            func n(_ cn: String) -> String { String(u.packetsByCN[cn] ?? 0) }
+            io.stdout.line("  " + u.mn.padding(toLength: 26, withPad: " ", startingAt: 0) + (u.st ?? "?").padding(toLength: 4, withPad: " ", startingAt: 0)
+                           + "\(ago) s ago".leftPad(11) + n("2011").leftPad(8) + n("2051").leftPad(7) + n("2061").leftPad(6) + n("3020").leftPad(7))
+        }
+        if units.count > 20 { io.stdout.line("  … and \(units.count - 20) more units") }
+        io.stdout.flush()
     }
 
     /// Prints the report; returns the number of expected records missing between `from` and `end`.
