@@ -118,7 +118,13 @@ struct ServeCommand: CLICommand {
             }
             platform.stop()
             io.clearProgress()
-            PlatformReport.print(state: state, from: clock.virtualStart, end: clock.now, io: io, trace: trace)
+            // Completeness over the span of data received (loggers' clocks, which may run ahead of
+            // ours in accelerated runs): from the oldest record to the newest.
+            let logs = state.units.values.flatMap { $0.dataTimes.values }
+            let from = logs.compactMap(\.oldest).min() ?? clock.virtualStart
+            let newest = state.units.values.flatMap { u in u.dataTimes.compactMap { cn, log in
+                log.newest.map { $0 + (Completeness.interval(cn: cn, minInterval: u.effectiveMinInterval) ?? 0) } } }.max()
+            PlatformReport.print(state: state, from: from, end: max(newest ?? clock.now, from), io: io, trace: trace, fromFirstRecord: true)
             return Interrupts.requested ? 130 : 0
         } catch {
             io.stderr.line("hj212 serve: \(error.message)")
@@ -156,7 +162,9 @@ enum PlatformReport {
 
     /// Prints the report; returns the number of expected records missing between `from` and `end`.
     @discardableResult
-    static func print(state: PlatformState, from: Int64, end: Int64, io: CommandIO, trace: TraceWriter?) -> Int {
+    /// With `fromFirstRecord`, each unit and CN is judged from its own first record (a platform does
+    /// not know when a logger started); otherwise from `from`.
+    static func print(state: PlatformState, from: Int64, end: Int64, io: CommandIO, trace: TraceWriter?, fromFirstRecord: Bool = false) -> Int {
         var missing = 0
         defer { if let trace { io.stdout.line("trace: \(trace.path) (\(trace.records) frames)") } }
         let c = state.counters
@@ -179,10 +187,11 @@ enum PlatformReport {
             for (cn, period) in [("2051", minutes), ("2061", Int64(3_600_000)), ("2031", Int64(86_400_000))] {
                 // Periods that ended by `end`: DataTime (the period start) at most end − period.
                 let last = end - period
-                guard last >= from, let s = state.completeness(mn: mn, cn: cn, from: from, to: last) else { cells.append("-"); continue }
+                let first = fromFirstRecord ? max(from, units[mn]?.dataTimes[cn]?.oldest ?? .max) : from
+                guard last >= first, let s = state.completeness(mn: mn, cn: cn, from: first, to: last) else { cells.append("-"); continue }
                 totalMissing += s.missing
                 cells.append("\(s.received)/\(s.expected)")
-                for g in state.gaps(mn: mn, cn: cn, from: from, to: last).prefix(3) {
+                for g in state.gaps(mn: mn, cn: cn, from: first, to: last).prefix(3) {
                     gaps.append("\(cn) \(HJTime(wallMilliseconds: g.lowerBound).description)…\(HJTime(wallMilliseconds: g.upperBound).description)")
                 }
             }

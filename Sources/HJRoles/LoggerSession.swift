@@ -117,6 +117,7 @@ public struct LoggerSession {
     var answered: [(qn: String, exeRtn: String?)] = []
     /// Packets sent while disconnected count as backfill once the link is back.
     var backlogAtConnect = 0
+    var hasBeenConnected = false
     /// When not nil, the QN of every upload acknowledged since the driver last emptied it
     /// (the driver measures acknowledgement latency with it).
     public var acknowledgedQNs: [String]?
@@ -148,7 +149,9 @@ public struct LoggerSession {
         self.now = now
         isConnected = true
         decoder = FrameDecoder()
-        backlogAtConnect = link.count
+        // Backfill is what waited for a link that had been up before (not the first connection).
+        backlogAtConnect = hasBeenConnected ? link.count : 0
+        hasBeenConnected = true
         return pump()
     }
 
