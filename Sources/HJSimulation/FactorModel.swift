@@ -11,6 +11,8 @@ struct FactorModel: Sendable {
     let rangeMax: Double
     let amplitude: Double
     let peakHour: Double
+    let peakCos: Double
+    let peakSin: Double
     let noiseSD: Double
     let phi: Double
     let innovation: Double
@@ -59,6 +61,8 @@ struct FactorModel: Sendable {
         rangeMax = f.rangeMax
         amplitude = f.dailyAmplitude
         peakHour = f.peakHour
+        peakCos = cos(2 * Double.pi * f.peakHour / 24)
+        peakSin = sin(2 * Double.pi * f.peakHour / 24)
         noiseSD = f.noise
         phi = f.autocorrelation
         innovation = (1 - f.autocorrelation * f.autocorrelation).squareRoot() * f.noise
@@ -117,9 +121,11 @@ struct FactorModel: Sendable {
 
     /// Advances the process value one sample. `coupling` is the product of the coupling terms
     /// 1 + gain·(other/other.baseline − 1), computed by the caller from the other factors.
-    mutating func step(level: Double, hourOfDay: Double, t: Int64, random: inout SimRandom, coupling: Double) {
+    mutating func step(level: Double, dayPhase: (cos: Double, sin: Double), t: Int64, random: inout SimRandom, coupling: Double) {
         noise = phi * noise + innovation * random.gaussian()
-        running = baseline * (1 + amplitude * cos(2 * Double.pi * (hourOfDay - peakHour) / 24)) * (1 + noise) * coupling
+        // cos(2π(h − peak)/24) from the sample's cos/sin of 2πh/24 and the factor's own of 2π·peak/24.
+        let cycle = dayPhase.cos * peakCos + dayPhase.sin * peakSin
+        running = baseline * (1 + amplitude * cycle) * (1 + noise) * coupling
         value = stopped + (running - stopped) * level
         if measureEveryMs == 0 || t % measureEveryMs == 0 || !measuredOnce {
             measuredOnce = true

@@ -37,15 +37,17 @@ public struct SimRandom: RandomNumberGenerator, Sendable {
     /// Uniform in [0, 1).
     public mutating func unit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
 
-    /// Standard normal (Box-Muller).
+    /// Standard normal (Marsaglia's polar method: no trigonometry, one logarithm per pair).
     public mutating func gaussian() -> Double {
         if let spare = spareGaussian { spareGaussian = nil; return spare }
-        var u = unit()
-        while u <= 1e-300 { u = unit() }
-        let v = unit()
-        let r = (-2 * Foundation.log(u)).squareRoot()
-        spareGaussian = r * sin(2 * Double.pi * v)
-        return r * cos(2 * Double.pi * v)
+        while true {
+            let x = 2 * unit() - 1, y = 2 * unit() - 1
+            let s = x * x + y * y
+            guard s > 0 && s < 1 else { continue }
+            let f = (-2 * Foundation.log(s) / s).squareRoot()
+            spareGaussian = y * f
+            return x * f
+        }
     }
 }
 

@@ -218,8 +218,10 @@ public struct UnitSimulator: Sendable {
     mutating func sample(at t: Int64) {
         let level = operationLevel(t)
         let hourOfDay = Double((t % Self.dayMs + Self.dayMs) % Self.dayMs) / 3_600_000
-        Self.step(&models, couplings, level: level, hourOfDay: hourOfDay, t: t, random: &random)
-        Self.step(&wcModels, wcCouplings, level: level, hourOfDay: hourOfDay, t: t, random: &random)
+        let angle = 2 * Double.pi * hourOfDay / 24
+        let phase = (cos: cos(angle), sin: sin(angle))
+        Self.step(&models, couplings, level: level, dayPhase: phase, t: t, random: &random)
+        Self.step(&wcModels, wcCouplings, level: level, dayPhase: phase, t: t, random: &random)
         // O2 for conversion.
         let o2 = o2Index.map { models[$0].reading }
         let flow = models[flowIndex].reading
@@ -235,14 +237,14 @@ public struct UnitSimulator: Sendable {
     }
 
     /// Steps every factor; couplings read the other factors' current (or, for later ones, previous) values.
-    static func step(_ models: inout [FactorModel], _ couplings: [[(index: Int, gain: Double)]], level: Double, hourOfDay: Double,
+    static func step(_ models: inout [FactorModel], _ couplings: [[(index: Int, gain: Double)]], level: Double, dayPhase: (cos: Double, sin: Double),
                      t: Int64, random: inout SimRandom) {
         for i in models.indices {
             var product = 1.0
             for (j, gain) in couplings[i] where models[j].baseline != 0 {
                 product *= Swift.max(0, 1 + gain * (models[j].running / models[j].baseline - 1))
             }
-            models[i].step(level: level, hourOfDay: hourOfDay, t: t, random: &random, coupling: product)
+            models[i].step(level: level, dayPhase: dayPhase, t: t, random: &random, coupling: product)
         }
     }
 
