@@ -23,7 +23,9 @@ struct GenerateCommand: CLICommand {
         OptionSpec("facility-status", help: "Also send 2021 facility states every real-time interval (normally started by the platform)."),
         OptionSpec("zone", value: "±HH:MM", help: "Time zone of the loggers' clocks (default +08:00)."),
         OptionSpec("profiles", value: "DIR", help: "Directory of profile files overriding the built-in ones."),
-        OptionSpec("list", help: "List the unit templates and built-in fleets and exit."),
+        OptionSpec("faults", value: "SPEC", help: "Protocol faults: ID[%RATE][@START/DURATION], comma-separated (see --list), e.g. 'crc-mismatch%5,no-crlf@2026-11-30T10:00/30m'."),
+        OptionSpec("truth", value: "FILE", help: "Where to write the ground truth of injected faults, JSON Lines (default: the --out file + .truth.jsonl)."),
+        OptionSpec("list", help: "List the unit templates, built-in fleets and faults, and exit."),
     ]
     static let discussion = """
     EXAMPLES:
@@ -59,6 +61,10 @@ struct GenerateCommand: CLICommand {
                 if let t = try? UnitTemplate.load(name, from: store) { io.stdout.line("  \(name.padding(toLength: 30, withPad: " ", startingAt: 0)) \(t.titleZh) \(t.titleEn)") }
             }
             io.stdout.line("built-in fleets: \(Fleet.builtinNames.joined(separator: ", "))")
+            io.stdout.line("faults (--faults):")
+            for f in (try? FaultSpec.catalogue(store: store)) ?? [] {
+                io.stdout.line("  \(f.id.padding(toLength: 22, withPad: " ", startingAt: 0)) \(f.layer.padding(toLength: 9, withPad: " ", startingAt: 0)) \(f.zh) \(f.en)")
+            }
             return 0
         }
         guard let zone = Self.parseZone(a.value("zone") ?? "+08:00") else { return usage(io, "--zone '\(a.value("zone")!)': expected ±HH:MM") }
@@ -99,6 +105,12 @@ struct GenerateCommand: CLICommand {
             io.stderr.line("hj212 generate: \(error)")
             return 2
         }
+        var faults: [FaultSpec] = []
+        if let spec = a.value("faults") {
+            do { faults = try FaultSpec.parseList(spec, offsetMinutes: zone) } catch { return usage(io, "\(error)") }
+        }
+        let truthPath = a.value("truth") ?? a.value("out").flatMap { $0 == "-" ? nil : $0 + ".truth.jsonl" }
+        if !faults.isEmpty && truthPath == nil { return usage(io, "--faults writes its ground truth to a file: give --truth FILE (or --out FILE)") }
         // Output: a file created before anything is generated, so that an unwritable path fails first.
         var fd: Int32 = 1
         if let path = a.value("out"), path != "-" {
@@ -106,6 +118,15 @@ struct GenerateCommand: CLICommand {
             if fd < 0 { return fail(io, "cannot write '\(path)': \(String(cString: strerror(errno)))") }
         }
         defer { if fd > 2 { close(fd) } }
+        var truth: OutputSink?
+        if !faults.isEmpty, let path = truthPath {
+            let tfd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            if tfd < 0 { return fail(io, "cannot write '\(path)': \(String(cString: strerror(errno)))") }
+            truth = OutputSink(fd: tfd)
+        }
+        defer { if let truth { truth.flush(); if let fd = truth.descriptor { close(fd) } } }
+        var injectors = mns.map { FaultInjector(specs: faults, seed: seed, mn: $0) }
+        var injected = 0
         let trace = a.value("format") == "trace"
         let writer = fd == 1 ? io.stdout : OutputSink(fd: fd, bufferBytes: 1 << 20)
         var counts: [String: Int] = [:]
@@ -125,16 +146,25 @@ struct GenerateCommand: CLICommand {
             }
             return !writer.failed
         }) { unit, packet in
-            let frame = FrameEncoder.frame(segmentBytes: packet.bytes)
-            if trace {
-                var line = "{\"t\":\"\(SimClock.iso(packet.time, offsetMinutes: zone))\",\"dir\":\"up\",\"peer\":\"virtual\",\"mn\":"
-                JSONValue.writeString(mns[unit], to: &line)
-                line += ",\"frame\":"
-                JSONValue.writeString(String(decoding: frame.dropLast(2), as: UTF8.self), to: &line)
-                line += "}\n"
-                writer.write(line)
-            } else {
-                writer.write(bytes: frame)
+            var frames = [FrameEncoder.frame(segmentBytes: packet.bytes)]
+            if !faults.isEmpty {
+                let (f, records) = injectors[unit].frames(for: packet, mn: mns[unit])
+                frames = f
+                for r in records { truth?.line(r.json(offsetMinutes: zone)) }
+                injected += records.count
+            }
+            for frame in frames {
+                if trace {
+                    var line = "{\"t\":\"\(SimClock.iso(packet.time, offsetMinutes: zone))\",\"dir\":\"up\",\"peer\":\"virtual\",\"mn\":"
+                    JSONValue.writeString(mns[unit], to: &line)
+                    line += ",\"frame\":"
+                    let body = frame.last == 0x0A ? frame.dropLast(2) : frame[...]
+                    JSONValue.writeString(String(decoding: body, as: UTF8.self), to: &line)
+                    line += "}\n"
+                    writer.write(line)
+                } else {
+                    writer.write(bytes: frame)
+                }
             }
             counts[packet.cn, default: 0] += 1
             packets += 1
@@ -145,6 +175,7 @@ struct GenerateCommand: CLICommand {
         if writer.failed { return fail(io, "write failed: \(writer.failure ?? "?")") }
         let summary = counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         let rate = seconds > 0 ? Int(Double(packets) / seconds) : packets
+        if let truthPath, !faults.isEmpty { io.stderr.line("\(injected) fault injection\(injected == 1 ? "" : "s") written to \(truthPath)") }
         io.stderr.line("\(stoppedAt != nil ? "interrupted at \(SimClock.iso(stoppedAt!, offsetMinutes: zone)): " : "")\(packets) packets (\(summary)), \(writer.written) bytes, \(mns.count) logger\(mns.count == 1 ? "" : "s"), \(String(Int(seconds * 10) / 10)).\(Int(seconds * 10) % 10) s, \(rate) packets/s")
         return stoppedAt != nil ? 130 : 0
     }

@@ -4,6 +4,8 @@ import Synchronization
 /// Where a command writes: a file descriptor (buffered) or, in tests, a string.
 public final class OutputSink {
     private let fd: Int32?
+    /// The descriptor written to, if any.
+    public var descriptor: Int32? { fd }
     private var buffer: [UInt8] = []
     /// What was written, when capturing.
     public private(set) var captured = ""
