@@ -38,6 +38,8 @@ final class LiveLogger: @unchecked Sendable {
     var produceUntil: Int64
 
     let latency: LoopLatency
+    /// Where injected faults are reported, if any.
+    let truth: TruthWriter?
     /// This logger's clock error: its simulated time is the run's plus `skew` (loggers are not
     /// synchronised to the millisecond, so their sends spread over the interval).
     let skew: Int64
@@ -46,8 +48,10 @@ final class LiveLogger: @unchecked Sendable {
     var now: Int64 { clock.now + skew }
 
     init(loop: EventLoop, device: LoggerDevice, platforms: [SocketAddress], clock: LiveClock, produceUntil: Int64,
-         sessionOptions: LoggerSession.Options, trace: TraceWriter?, latency: LoopLatency = LoopLatency(), skew: Int64 = 0) {
+         sessionOptions: LoggerSession.Options, trace: TraceWriter?, latency: LoopLatency = LoopLatency(), skew: Int64 = 0,
+         truth: TruthWriter? = nil) {
         self.loop = loop
+        self.truth = truth
         self.latency = latency
         self.skew = skew
         self.device = device
@@ -159,8 +163,12 @@ final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
         _ = owner.loop.scheduleOnLoop(after: delay) { [weak self] in self?.connect() }
     }
 
-    /// Sends what the session produced, in one write per batch.
+    /// Sends what the session produced, in one write per batch (and reports injected faults).
     func apply(_ actions: [SessionAction]) {
+        if !session.faultRecords.isEmpty {
+            owner?.truth?.write(session.faultRecords.map { $0.json() })
+            session.faultRecords = []
+        }
         var batch: [UInt8] = []
         defer { if !batch.isEmpty { _ = connection?.write(batch) } }
         for action in actions {

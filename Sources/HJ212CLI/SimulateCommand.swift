@@ -26,6 +26,8 @@ struct SimulateCommand: CLICommand {
         OptionSpec("threads", value: "N", help: "Event-loop threads (default: the number of cores)."),
         OptionSpec("drain", value: "SECONDS", help: "After the duration, wait at most this long for acknowledgements (default 15)."),
         OptionSpec("answer-bad-crc", help: "Answer requests with a bad CRC with QnRtn 9 instead of ignoring them."),
+        OptionSpec("faults", value: "SPEC", help: "Protocol faults, as for generate: ID[%RATE][@START/DURATION], comma-separated."),
+        OptionSpec("truth", value: "FILE", help: "Ground truth of injected faults, JSON Lines (required with --faults)."),
     ]
     static let discussion = """
     Loggers send 2081 after connecting, upload with Flag=5 and wait for 9014, resend after OverTime up
@@ -66,6 +68,7 @@ struct LiveSetup {
     var threads: Int
     var drainSeconds: Double
     var trace: TraceWriter?
+    var truth: TruthWriter?
     var sessionOptions = LoggerSession.Options()
 
     init(_ a: ParsedArguments, io: CommandIO) throws(UsageError) {
@@ -111,6 +114,12 @@ struct LiveSetup {
             throw UsageError("\(error)", exitCode: 2)
         }
         if let path = a.value("trace") { trace = try TraceWriter(path: path, offsetMinutes: SimClock.chinaOffsetMinutes) }
+        if let spec = a.value("faults") {
+            do { sessionOptions.faults = try FaultSpec.parseList(spec) } catch { throw UsageError("\(error)", exitCode: 2) }
+            guard let path = a.value("truth") else { throw UsageError("--faults needs --truth FILE for the ground truth") }
+            truth = try TruthWriter(path: path)
+            sessionOptions.faultSeed = seed
+        }
     }
 
     /// Runs the loggers until the duration has passed (then drains) or Ctrl-C; prints the summary.
@@ -123,7 +132,7 @@ struct LiveSetup {
         }
         let loggers = devices.map { device in
             LiveLogger(loop: group.next(), device: device, platforms: platforms, clock: clock, produceUntil: end ?? .max,
-                       sessionOptions: sessionOptions, trace: trace)
+                       sessionOptions: sessionOptions, trace: trace, truth: truth)
         }
         for logger in loggers { logger.start() }
         var lastProgress = monotonicSeconds()
@@ -173,6 +182,7 @@ struct LiveSetup {
             }
         }
         if let trace { io.stdout.line("trace: \(trace.path) (\(trace.records) frames)") }
+        if let truth { io.stdout.line("ground truth: \(truth.path) (\(truth.records) fault injections)") }
     }
 
     static func collect(_ loggers: [LiveLogger]) -> [LinkReport] {

@@ -65,3 +65,38 @@ final class TraceWriter: Sendable {
         return "\(p(t.year, 4))-\(p(t.month, 2))-\(p(t.day, 2))T\(p(t.hour, 2)):\(p(t.minute, 2)):\(p(t.second, 2)).\(p(t.millisecond, 3))\(offsetMinutes >= 0 ? "+" : "-")\(p(o / 60, 2)):\(p(o % 60, 2))"
     }
 }
+
+/// Appends ground-truth records of injected faults, one JSON object per line, written per record.
+/// Thread-safe (loggers on several loops report into it).
+final class TruthWriter: Sendable {
+    let path: String
+    private let fd: Int32
+    private let count = Mutex(0)
+
+    init(path: String) throws(UsageError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw UsageError("cannot write ground truth '\(path)': \(String(cString: strerror(errno)))", exitCode: 2) }
+        self.fd = fd
+        self.path = path
+    }
+
+    deinit { close(fd) }
+
+    var records: Int { count.withLock { $0 } }
+
+    func write(_ lines: [String]) {
+        guard !lines.isEmpty else { return }
+        count.withLock { n in
+            var data = Array((lines.joined(separator: "\n") + "\n").utf8)
+            var done = 0
+            while done < data.count {
+                let w = data.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
+                if w > 0 { done += w; continue }
+                if w < 0 && errno == EINTR { continue }
+                return
+            }
+            n += lines.count
+            data.removeAll()
+        }
+    }
+}

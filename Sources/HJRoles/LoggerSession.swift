@@ -26,6 +26,9 @@ public struct LoggerSession {
         public var maxInFlight = 8
         /// Packets kept while the link is down; the oldest real-time (2011) ones go first beyond this.
         public var maxQueued = 200_000
+        /// Protocol faults applied to what this link sends (issue 5), and the seed that makes them repeatable.
+        public var faults: [FaultSpec] = []
+        public var faultSeed: UInt64 = 1
         /// Session milliseconds per real millisecond (the speed of an accelerated run). OverTime is
         /// a network timeout: it is waited in real time, so in session time it lasts `timeScale` times longer.
         public var timeScale: Double = 1
@@ -118,6 +121,9 @@ public struct LoggerSession {
     /// Packets sent while disconnected count as backfill once the link is back.
     var backlogAtConnect = 0
     var hasBeenConnected = false
+    var injector: FaultInjector?
+    /// Faults injected since the driver last emptied this list (its ground truth).
+    public var faultRecords: [FaultRecord] = []
     /// When not nil, the QN of every upload acknowledged since the driver last emptied it
     /// (the driver measures acknowledgement latency with it).
     public var acknowledgedQNs: [String]?
@@ -128,6 +134,7 @@ public struct LoggerSession {
         link = Link(maxQueued: options.maxQueued)
         password = device.identity.pw
         device.sessions.append(link)
+        if !options.faults.isEmpty { injector = FaultInjector(specs: options.faults, seed: options.faultSeed, mn: device.identity.mn) }
     }
 
     /// Packets waiting to be sent (queued, in flight, or in a history job).
@@ -254,9 +261,20 @@ public struct LoggerSession {
             }
             statistics.sent += 1
             if backlogAtConnect > 0 { backlogAtConnect -= 1; statistics.backfilled += 1 }
-            actions.append(.send(bytes))
+            // Injected faults (`Options.faults`): the frames actually sent, and their ground truth.
+            var frames = [bytes]
+            if injector != nil {
+                var faulty = packet
+                faulty.segment = segment
+                faulty.bytes = segment.serializedBytes()
+                let (f, records) = injector!.frames(for: faulty, mn: device.identity.mn)
+                frames = f
+                faultRecords += records
+                if f.isEmpty { continue }  // a record that is never sent is not waited for either
+            }
+            for f in frames { actions.append(.send(f)) }
             if segment.flag?.needsAck == true {
-                inFlight.append(InFlight(packet: packet, frame: bytes, attempts: 1, deadline: now + overTime))
+                inFlight.append(InFlight(packet: packet, frame: frames[0], attempts: 1, deadline: now + overTime))
             }
         }
         return actions

@@ -136,3 +136,33 @@ struct VendorPlatformTests {
         }
     }
 }
+
+@Suite("Roles: faults on a live link")
+struct LinkFaultTests {
+    @Test("a link with faults sends the faulty frames and reports each injection")
+    func faultyLink() throws {
+        var options = LoggerSession.Options()
+        options.faults = try FaultSpec.parseList("no-crlf,missing-record")
+        var h = try LoggerHarness(options: options)
+        h.device.advance(to: h.now)
+        var raw: [UInt8] = []
+        for case .send(let b) in h.session.connected(at: h.now) { raw += b }
+        #expect(!raw.isEmpty && !raw.contains(0x0D))  // no CR LF anywhere
+        #expect(!h.session.faultRecords.isEmpty)
+        #expect(h.session.faultRecords.allSatisfy { $0.fault == "no-crlf" })
+        // Records that are never sent are not waited for: with missing-record, an hour of
+        // acknowledged traffic has no 2051/2061 and nothing pending.
+        options.faults = try FaultSpec.parseList("missing-record")
+        var m = try LoggerHarness(options: options)
+        m.device.advance(to: m.now)
+        _ = m.ack(m.connect())
+        var sent = m.run(for: 3_600_000)
+        sent += m.ack(sent)
+        let cns = sent.compactMap(\.cn)
+        #expect(cns.contains("2011"))
+        #expect(!cns.contains("2051") && !cns.contains("2061"))
+        #expect(m.session.pendingCount == 0)
+        h = m
+        #expect(h.session.faultRecords.contains { $0.fault == "missing-record" && $0.cn == "2061" })
+    }
+}
