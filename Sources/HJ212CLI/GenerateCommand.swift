@@ -76,8 +76,13 @@ struct GenerateCommand: CLICommand {
         }
         guard duration <= 400 * 86_400_000 else { return usage(io, "--duration: at most 400 days") }
         guard let seed = UInt64(a.value("seed") ?? "1") else { return usage(io, "--seed: expected a non-negative integer") }
+        var faults: [FaultSpec] = []
+        if let spec = a.value("faults") {
+            do { faults = try FaultSpec.parseList(spec, offsetMinutes: zone) } catch { return usage(io, "\(error)") }
+        }
         var options = SimulationOptions()
         options.profiles = store
+        options.faults = faults
         options.dialect = a.value("dialect") == "2025" ? .hj2025 : .hj2017
         options.facilityStatus = a.has("facility-status")
         if let r = a.value("rtd-interval") {
@@ -105,10 +110,7 @@ struct GenerateCommand: CLICommand {
             io.stderr.line("hj212 generate: \(error)")
             return 2
         }
-        var faults: [FaultSpec] = []
-        if let spec = a.value("faults") {
-            do { faults = try FaultSpec.parseList(spec, offsetMinutes: zone) } catch { return usage(io, "\(error)") }
-        }
+
         let truthPath = a.value("truth") ?? a.value("out").flatMap { $0 == "-" ? nil : $0 + ".truth.jsonl" }
         if !faults.isEmpty && truthPath == nil { return usage(io, "--faults writes its ground truth to a file: give --truth FILE (or --out FILE)") }
         // Output: a file created before anything is generated, so that an unwritable path fails first.
@@ -125,6 +127,11 @@ struct GenerateCommand: CLICommand {
             truth = OutputSink(fd: tfd)
         }
         defer { if let truth { truth.flush(); if let fd = truth.descriptor { close(fd) } } }
+        // A fault naming a factor that no logger has is a mistake, not a no-op.
+        let codes = Set(generator.simulators.flatMap { $0.template.factors.map(\.code) })
+        if let bad = faults.first(where: { $0.factor != nil && !codes.contains($0.factor!) }) {
+            return usage(io, "--faults: '\(bad.id):\(bad.factor!)': no logger has factor \(bad.factor!) (they have \(codes.sorted().joined(separator: " ")))")
+        }
         var injectors = mns.map { FaultInjector(specs: faults, seed: seed, mn: $0) }
         var injected = 0
         let trace = a.value("format") == "trace"
@@ -145,6 +152,9 @@ struct GenerateCommand: CLICommand {
                 io.progress("generate: \(Int(done))% of \(SimClock.durationText(duration)), \(packets) packets, \(writer.written / 1_000_000) MB")
             }
             return !writer.failed
+        }, faults: faults.isEmpty ? nil : { _, record in
+            truth?.line(record.json(offsetMinutes: zone))
+            injected += 1
         }) { unit, packet in
             var frames = [FrameEncoder.frame(segmentBytes: packet.bytes)]
             if !faults.isEmpty {

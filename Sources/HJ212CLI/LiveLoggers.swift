@@ -75,6 +75,10 @@ final class LiveLogger: @unchecked Sendable {
         guard !stopped else { return }
         let now = self.now
         device.advance(to: min(now, produceUntil))
+        if let truth {
+            let records = device.takeFaultRecords()
+            if !records.isEmpty { truth.write(records.map { $0.json() }) }
+        }
         for link in links { link.apply(link.session.tick(at: now)) }
         // Next tick: when the simulator next sends (packets leave on real-time-interval and minute
         // boundaries) or a resend falls due; at most 1 s of real time away.

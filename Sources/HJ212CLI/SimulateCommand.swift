@@ -99,6 +99,9 @@ struct LiveSetup {
         sessionOptions.timeScale = speed
         var options = SimulationOptions()
         options.dialect = a.value("dialect") == "2025" ? .hj2025 : .hj2017
+        if let spec = a.value("faults") {
+            do { options.faults = try FaultSpec.parseList(spec) } catch { throw UsageError("\(error)", exitCode: 2) }
+        }
         do {
             if let unit = a.value("unit") {
                 let template = try UnitTemplate.load(unit)

@@ -64,6 +64,13 @@ public final class LoggerDevice {
         (history[cn] ?? []).filter { $0.time >= from && $0.time <= to }.map { SegmentParser.parse($0.bytes).segment }
     }
 
+    /// Instrument faults that became active since the last call (ground truth).
+    public func takeFaultRecords() -> [FaultRecord] {
+        let records = simulator.faultRecords
+        if !records.isEmpty { simulator.faultRecords = [] }
+        return records
+    }
+
     func setRtdInterval(_ seconds: Int) { simulator.rtdIntervalMs = Int64(seconds) * 1000 }
     func setMinInterval(_ minutes: Int) { simulator.minIntervalMs = Int64(minutes) * 60_000 }
     func setRealtime(_ on: Bool) { simulator.sendRealtime = on }

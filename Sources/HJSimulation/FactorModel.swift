@@ -9,6 +9,7 @@ struct FactorModel: Sendable {
     let stopped: Double
     let rangeMin: Double
     let rangeMax: Double
+    let limit: Double?
     let amplitude: Double
     let peakHour: Double
     let peakCos: Double
@@ -59,6 +60,7 @@ struct FactorModel: Sendable {
         stopped = f.stopped
         rangeMin = f.rangeMin
         rangeMax = f.rangeMax
+        limit = f.limit
         amplitude = f.dailyAmplitude
         peakHour = f.peakHour
         peakCos = cos(2 * Double.pi * f.peakHour / 24)

@@ -4,6 +4,10 @@ import HJ212
 /// `no-crlf@2026-11-30T10:00/30m` (every packet in that window), `missing-record%50@…`.
 public struct FaultSpec: Sendable, Hashable {
     public var id: String
+    /// The factor an instrument fault acts on (`flatline:w01018`); nil: every factor.
+    public var factor: String?
+    /// `protocol` or `instrument`.
+    public var layer: String = "protocol"
     /// Share of eligible packets affected, 0…1.
     public var rate: Double
     /// Local wall-clock window in which the fault is active, or always.
@@ -23,7 +27,8 @@ public struct FaultSpec: Sendable, Hashable {
 
     /// Parses a comma-separated list; unknown IDs, bad rates and bad windows are errors that say why.
     public static func parseList(_ text: String, offsetMinutes: Int = SimClock.chinaOffsetMinutes) throws -> [FaultSpec] {
-        let known = Set(try catalogue().map(\.id))
+        let catalogue = try catalogue()
+        let known = Set(catalogue.map(\.id))
         var specs: [FaultSpec] = []
         for raw in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !raw.isEmpty {
             var rest = Substring(raw)
@@ -46,11 +51,19 @@ public struct FaultSpec: Sendable, Hashable {
                 rate = r / 100
                 rest = rest[..<pct]
             }
+            var factor: String?
+            if let colon = rest.firstIndex(of: ":") {
+                factor = String(rest[rest.index(after: colon)...])
+                rest = rest[..<colon]
+            }
             let id = String(rest)
-            guard known.contains(id) else {
+            guard let entry = catalogue.first(where: { $0.id == id }) else {
                 throw ProfileError(file: "--faults", line: nil, message: "unknown fault '\(id)'; known: \(known.sorted().joined(separator: ", "))")
             }
-            specs.append(FaultSpec(id: id, rate: rate, window: window))
+            if factor != nil && entry.layer != "instrument" {
+                throw ProfileError(file: "--faults", line: nil, message: "'\(raw)': only instrument faults take a factor")
+            }
+            specs.append(FaultSpec(id: id, factor: factor, layer: entry.layer, rate: rate, window: window))
         }
         return specs
     }
@@ -64,10 +77,75 @@ public struct FaultRecord: Sendable, Hashable {
     public var cn: String
     public var qn: String
     public var detail: String
+    public var layer = "protocol"
+    /// The factor of an instrument fault.
+    public var factor = ""
+
+    public init(time: Int64, mn: String, fault: String, cn: String, qn: String, detail: String, layer: String = "protocol", factor: String = "") {
+        (self.time, self.mn, self.fault, self.cn, self.qn, self.detail, self.layer, self.factor) = (time, mn, fault, cn, qn, detail, layer, factor)
+    }
 
     public func json(offsetMinutes: Int = SimClock.chinaOffsetMinutes) -> String {
-        JSONValue.object([("t", .string(SimClock.iso(time, offsetMinutes: offsetMinutes))), ("mn", .string(mn)), ("fault", .string(fault)),
-                          ("layer", .string("protocol")), ("cn", .string(cn)), ("qn", .string(qn)), ("detail", .string(detail))]).serialized
+        var members: [(String, JSONValue)] = [("t", .string(SimClock.iso(time, offsetMinutes: offsetMinutes))), ("mn", .string(mn)),
+                                              ("fault", .string(fault)), ("layer", .string(layer))]
+        if !factor.isEmpty { members.append(("factor", .string(factor))) }
+        if !cn.isEmpty { members += [("cn", .string(cn)), ("qn", .string(qn))] }
+        members.append(("detail", .string(detail)))
+        return JSONValue.object(members).serialized
+    }
+}
+
+/// Instrument faults acting on a logger's readings before aggregation (flatline, drift, flags …).
+struct InstrumentFaults: Sendable {
+    let specs: [FaultSpec]
+    /// Per spec and factor: the reading frozen at activation (flatline) and the activation time.
+    var frozen: [String: Double] = [:]
+    var active: Set<String> = []
+    var records: [FaultRecord] = []
+
+    init(specs: [FaultSpec]) { self.specs = specs.filter { $0.layer == "instrument" } }
+
+    var isEmpty: Bool { specs.isEmpty }
+
+    mutating func apply(_ models: inout [FactorModel], at t: Int64, mn: String, random: inout SimRandom) {
+        for (n, spec) in specs.enumerated() {
+            let on = spec.window?.contains(t) ?? true
+            for i in models.indices where spec.factor == nil || spec.factor == models[i].code {
+                let key = "\(n)|\(models[i].code)"
+                guard on else {
+                    if active.remove(key) != nil { frozen[key] = nil }
+                    continue
+                }
+                if active.insert(key).inserted {
+                    records.append(FaultRecord(time: t, mn: mn, fault: spec.id, cn: "", qn: "", detail: "from \(HJTime(wallMilliseconds: t).description)"
+                        + (spec.window.map { " to \(HJTime(wallMilliseconds: $0.upperBound).description)" } ?? ""), layer: "instrument", factor: models[i].code))
+                }
+                var m = models[i]
+                switch spec.id {
+                case "flatline":
+                    if frozen[key] == nil { frozen[key] = m.reading }
+                    m.reading = frozen[key]!
+                case "under-limit":
+                    if let limit = m.limit { m.reading = limit * (0.96 + 0.02 * random.unit()) }
+                case "drift":
+                    let start = spec.window?.lowerBound ?? t
+                    m.reading *= 1 + 0.05 * Double(t - start) / 3_600_000
+                case "spike":
+                    if random.unit() < 0.02 { m.reading *= 4 }
+                case "level-shift": m.reading *= 1.5
+                case "negative": m.reading = -abs(m.reading) - 0.1
+                case "over-range": m.reading = m.rangeMax; m.flag = UInt8(ascii: "T")
+                case "calibration": m.flag = UInt8(ascii: "C")
+                case "maintenance": m.flag = UInt8(ascii: "M")
+                case "fault": m.flag = UInt8(ascii: "D")
+                case "stopped": m.flag = UInt8(ascii: "F")
+                case "comm-loss": m.flag = UInt8(ascii: "B")
+                case "manual": m.flag = UInt8(ascii: "S")
+                default: break
+                }
+                models[i] = m
+            }
+        }
     }
 }
 
@@ -79,7 +157,7 @@ public struct FaultInjector: Sendable {
     var previousQN: String?
 
     public init(specs: [FaultSpec], seed: UInt64, mn: String) {
-        self.specs = specs
+        self.specs = specs.filter { $0.layer == "protocol" }
         random = SimRandom(seed: seed &+ 0x5EED, label: "faults:" + mn)
     }
 

@@ -28,7 +28,7 @@ public struct FleetGenerator: Sendable {
     /// `shouldContinue` is asked after every block (progress, Ctrl-C); returning false stops at
     /// that block boundary with everything before it delivered.
     public mutating func run(until end: Int64, block: Int64 = 60_000, shouldContinue: (Int64) -> Bool = { _ in true },
-                             _ out: (Int, GeneratedPacket) -> Void) {
+                             faults: ((Int, FaultRecord) -> Void)? = nil, _ out: (Int, GeneratedPacket) -> Void) {
         var batch: [(unit: Int, order: Int, packet: GeneratedPacket)] = []
         while now < end {
             let blockEnd = Swift.min(end, (now / block + 1) * block)
@@ -44,6 +44,12 @@ public struct FleetGenerator: Sendable {
                 a.packet.time != b.packet.time ? a.packet.time < b.packet.time : a.unit != b.unit ? a.unit < b.unit : a.order < b.order
             }
             for item in batch { out(item.unit, item.packet) }
+            if let faults {
+                for i in simulators.indices where !simulators[i].faultRecords.isEmpty {
+                    for r in simulators[i].faultRecords { faults(i, r) }
+                    simulators[i].faultRecords = []
+                }
+            }
             now = blockEnd
             if !shouldContinue(now) { return }
         }

@@ -39,6 +39,8 @@ public struct SimulationOptions: Sendable {
     public var facilityStatus = false
     /// Minutes between HJ 212-2025 heartbeats (9015).
     public var heartbeatMinutes = 5
+    /// Instrument faults (issue 5) acting on the readings before aggregation.
+    public var faults: [FaultSpec] = []
     public var minIntervalMinutes: Int?
     public var profiles: ProfileStore = .builtin
     public init() {}
@@ -97,6 +99,12 @@ public struct UnitSimulator: Sendable {
     var facilityRunSamples = 0
     var daySamples = 0
     var infoNoise: SimRandom
+    var instrumentFaults: InstrumentFaults
+    /// Instrument faults that became active since the caller last emptied this list (ground truth).
+    public var faultRecords: [FaultRecord] {
+        get { instrumentFaults.records }
+        set { instrumentFaults.records = newValue }
+    }
     /// Furnace 5-minute mean (HJ 212-2025 CN 2111).
     var furnace5 = Accumulator()
     let furnaceIndex: Int?
@@ -121,6 +129,7 @@ public struct UnitSimulator: Sendable {
         windowStart = self.start
         windowInterval = minIntervalMs
         random = SimRandom(seed: seed, label: identity.mn)
+        instrumentFaults = InstrumentFaults(specs: options.faults)
         infoNoise = SimRandom(seed: seed &+ 1, label: identity.mn)
         let dict = dictionary
         models = template.factors.map { FactorModel($0, medium: template.medium, dictionary: dict, template: template) }
@@ -222,6 +231,7 @@ public struct UnitSimulator: Sendable {
         let phase = (cos: cos(angle), sin: sin(angle))
         Self.step(&models, couplings, level: level, dayPhase: phase, t: t, random: &random)
         Self.step(&wcModels, wcCouplings, level: level, dayPhase: phase, t: t, random: &random)
+        if !instrumentFaults.isEmpty { instrumentFaults.apply(&models, at: t, mn: identity.mn, random: &infoNoise) }
         // O2 for conversion.
         let o2 = o2Index.map { models[$0].reading }
         let flow = models[flowIndex].reading

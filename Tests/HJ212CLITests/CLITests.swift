@@ -162,3 +162,27 @@ struct CLITests {
         #expect(hj212(["--help"]).out.contains("lint"))
     }
 }
+
+@Suite("generate with faults")
+struct GenerateFaultsTests {
+    @Test("faults are written with their ground truth; a fault on an unknown factor is a usage error")
+    func faults() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("hj212-gen-\(UUID().uuidString).raw").path
+        defer { try? FileManager.default.removeItem(atPath: out); try? FileManager.default.removeItem(atPath: out + ".truth.jsonl") }
+        let r = hj212(["generate", "--unit", "industrial-wastewater", "--start", "2026-11-30", "--duration", "1h", "-o", out,
+                       "--faults", "no-crlf%20,flatline:w01018@2026-11-30T00:10/20m"])
+        #expect(r.status == 0, "\(r.err)")
+        let truth = try String(contentsOfFile: out + ".truth.jsonl", encoding: .utf8).split(separator: "\n")
+        let records = try truth.map { try JSONValue.parse(String($0)) }
+        #expect(records.contains { $0["fault"] == .string("flatline") && $0["factor"] == .string("w01018") })
+        #expect(records.filter { $0["fault"] == .string("no-crlf") }.count > 5)
+        let lint = hj212(["lint", "--format", "json", out])
+        let missing = try lint.out.split(separator: "\n").map { try JSONValue.parse(String($0)) }
+            .filter { if case .array(let ds)? = $0["diagnostics"] { return ds.contains { $0["rule"] == .string("frame.trailer-missing") } } else { return false } }
+        #expect(missing.count == records.filter { $0["fault"] == .string("no-crlf") }.count)
+        let bad = hj212(["generate", "--unit", "industrial-wastewater", "--start", "2026-11-30", "--duration", "1h", "-o", out, "--faults", "flatline:a21026"])
+        #expect(bad.status == 2 && bad.err.contains("no logger has factor a21026"))
+        let unknown = hj212(["generate", "--unit", "industrial-wastewater", "--start", "2026-11-30", "--duration", "1h", "-o", out, "--faults", "gremlins"])
+        #expect(unknown.status == 2 && unknown.err.contains("unknown fault 'gremlins'"))
+    }
+}

@@ -82,3 +82,69 @@ struct FaultTests {
         #expect(throws: ProfileError.self) { try FaultSpec.parseList("no-crlf@tomorrow") }
     }
 }
+
+/// Instrument faults change the readings before aggregation, checked on the decoded packets.
+@Suite("Instrument faults")
+struct InstrumentFaultTests {
+    static func run(_ spec: String, duration: String = "1h") throws -> (packets: [Decoded], records: [FaultRecord]) {
+        var options = SimulationOptions()
+        options.faults = try FaultSpec.parseList(spec)
+        let t0 = SimClock.parseStart("2026-11-30")!
+        var g = try FleetGenerator(template: Run.water, identity: LoggerIdentity(mn: "010000A8900016F000169DC0", pw: "123456"), seed: 4, start: t0, options: options)
+        var bytes: [UInt8] = []
+        var records: [FaultRecord] = []
+        g.run(until: t0 + SimClock.parseDuration(duration)!, faults: { _, r in records.append(r) }) { _, p in bytes += FrameEncoder.frame(p.segment) }
+        var d = FrameDecoder()
+        d.feed(bytes)
+        var out: [Decoded] = []
+        while case .frame(let f)? = d.next() {
+            let s = SegmentParser.parse(f.segmentBytes).segment
+            out.append(Decoded(cn: s.cn ?? "", st: s.st ?? "", segment: s))
+        }
+        return (out, records)
+    }
+
+    @Test("flatline freezes a factor: one value in real time, Min = Max in the hour")
+    func flatline() throws {
+        let (packets, records) = try Self.run("flatline:w00000")
+        let values = Set(packets.filter { $0.cn == "2011" }.compactMap { $0.text("w00000-Rtd") })
+        #expect(values.count == 1)
+        let hour = try #require(packets.first { $0.cn == "2061" })
+        #expect(hour.number("w00000-Min") == hour.number("w00000-Max"))
+        #expect(records.count == 1 && records[0].factor == "w00000" && records[0].layer == "instrument")
+        // Other factors untouched.
+        #expect(Set(packets.filter { $0.cn == "2011" }.compactMap { $0.text("w01001-Rtd") }).count > 10)
+    }
+
+    @Test("flags: calibration in a window marks real-time data C there and the windows it touches C")
+    func calibration() throws {
+        let (packets, records) = try Self.run("calibration:w01001@2026-11-30T00:20/10m")
+        for p in packets where p.cn == "2011" {
+            let t = p.dataTime!
+            let inside = t >= "20261130002000" && t < "20261130003000"
+            #expect(p.text("w01001-Flag") == (inside ? "C" : "N"), "\(t)")
+        }
+        let windows = packets.filter { $0.cn == "2051" }
+        #expect(windows.first { $0.dataTime == "20261130002000" }?.text("w01001-Flag") == "C")
+        #expect(windows.first { $0.dataTime == "20261130001000" }?.text("w01001-Flag") == "N")
+        #expect(packets.first { $0.cn == "2061" }?.text("w01001-Flag") == "C")  // water: any abnormal value
+        #expect(records.count == 1)
+    }
+
+    @Test("under-limit holds values just under the emission limit; over-range flags T at the range")
+    func values() throws {
+        let (held, _) = try Self.run("under-limit:w01018", duration: "3h")
+        for p in held where p.cn == "2011" {
+            let v = p.number("w01018-Rtd")!
+            #expect(v >= 95.9 && v <= 98.1, "\(v)")  // limit 100
+        }
+        let (over, _) = try Self.run("over-range:w00000", duration: "30m")
+        #expect(over.filter { $0.cn == "2011" }.allSatisfy { $0.text("w00000-Flag") == "T" && $0.number("w00000-Rtd") == 200 })
+    }
+
+    @Test("a fault on a factor no logger has is refused; a protocol fault takes no factor")
+    func validation() {
+        #expect(throws: ProfileError.self) { try FaultSpec.parseList("crc-mismatch:w01018") }
+        #expect((try? FaultSpec.parseList("flatline:w01018"))?.first?.layer == "instrument")
+    }
+}
