@@ -161,6 +161,24 @@ public struct FaultInjector: Sendable {
         random = SimRandom(seed: seed &+ 0x5EED, label: "faults:" + mn)
     }
 
+    /// Shifts every time stamp of a segment (QN, DataTime, *SampleTime, RestartTime).
+    static func shiftTimes(_ segment: inout DataSegment, by ms: Int64) {
+        if let qn = segment.qn, let t = HJTime(qn, allowMilliseconds: true) { segment.setHeader("QN", HJTime(wallMilliseconds: t.wallMilliseconds + ms).text17) }
+        guard var cp = segment.cp else { return }
+        for g in cp.indices {
+            for e in cp[g].indices where cp[g][e].name == "DataTime" || cp[g][e].name.hasSuffix("SampleTime") || cp[g][e].name == "RestartTime" {
+                if let t = HJTime(cp[g][e].value) { cp[g][e].value = HJTime(wallMilliseconds: t.wallMilliseconds + ms).text14 }
+            }
+        }
+        segment.cp = cp
+    }
+
+    static func setCP(_ segment: inout DataSegment, _ name: String, _ value: String) {
+        guard var cp = segment.cp else { return }
+        for g in cp.indices { for e in cp[g].indices where cp[g][e].name == name { cp[g][e].value = value } }
+        segment.cp = cp
+    }
+
     /// The frames to send for a packet (none when it is dropped, two when duplicated) and what was done.
     public mutating func frames(for packet: GeneratedPacket, mn: String) -> (frames: [[UInt8]], records: [FaultRecord]) {
         var segment = packet.segment
@@ -194,6 +212,22 @@ public struct FaultInjector: Sendable {
                 if let p = previousQN { segment.setHeader("QN", p); note(spec.id, "QN=\(p) of the previous packet") }
             case "missing-record": copies = 0; note(spec.id, "record not sent")
             case "duplicate-record": copies = 2; note(spec.id, "record sent twice")
+            case "clock-skew":
+                Self.shiftTimes(&segment, by: 7 * 60_000)
+                note(spec.id, "QN, DataTime and SampleTime 7 min ahead")
+            case "misaligned-datatime":
+                if record, let dt = segment.cpValue("DataTime").flatMap({ HJTime($0) }) {
+                    Self.setCP(&segment, "DataTime", HJTime(wallMilliseconds: dt.wallMilliseconds + 37_000).text14)
+                    note(spec.id, "DataTime + 37 s")
+                }
+            case "inconsistent-cou":
+                if packet.cn == "2061" || packet.cn == "2031", var cp = segment.cp {
+                    for g in cp.indices { for e in cp[g].indices where cp[g][e].name.hasSuffix("-Cou") {
+                        if let v = Double(cp[g][e].value) { cp[g][e].value = ValueFormat.fixed(v * 1.3, decimals: 3) }
+                    } }
+                    segment.cp = cp
+                    note(spec.id, "Cou x 1.3")
+                }
             default: break
             }
         }

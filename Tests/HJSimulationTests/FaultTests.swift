@@ -75,6 +75,26 @@ struct FaultTests {
         #expect(window.records.allSatisfy { $0.time >= from && $0.time < from + 600_000 })
     }
 
+    @Test("a fast clock shifts QN and DataTime; inflated Cou no longer adds up to the minute records")
+    func loggerFaults() throws {
+        let clean = try Self.run("")
+        let skewed = try Self.run("clock-skew")
+        let a = try #require(clean.reports.first { $0.segment.cn == "2011" }), b = try #require(skewed.reports.first { $0.segment.cn == "2011" })
+        let ta = HJTime(a.segment.cpValue("DataTime")!)!, tb = HJTime(b.segment.cpValue("DataTime")!)!
+        #expect(tb.wallMilliseconds - ta.wallMilliseconds == 420_000)
+        let cou = try Self.run("inconsistent-cou")
+        let hour = try #require(cou.reports.first { $0.segment.cn == "2061" })
+        let parts = cou.reports.filter { $0.segment.cn == "2051" }.compactMap { $0.segment.cpValue("w00000-Cou").flatMap(Double.init) }.reduce(0, +)
+        let declared = try #require(hour.segment.cpValue("w00000-Cou").flatMap(Double.init))
+        #expect(abs(declared - parts * 1.3) < 0.05 && abs(declared - parts) > 1)
+        // Misaligned DataTime: every minute and hour record is flagged by the linter, nothing else.
+        let misaligned = try Self.run("misaligned-datatime")
+        let records = misaligned.reports.filter { ["2051", "2061"].contains($0.segment.cn ?? "") }
+        #expect(records.count == 7 && misaligned.records.count == 7)
+        #expect(records.allSatisfy { $0.diagnostics.contains { $0.rule == "command.datatime-alignment" } })
+        #expect(misaligned.reports.filter { $0.segment.cn == "2011" }.allSatisfy { $0.diagnostics.isEmpty })
+    }
+
     @Test("unknown faults and malformed specs are rejected with the reason")
     func badSpecs() {
         #expect(throws: ProfileError.self) { try FaultSpec.parseList("crc-bogus") }
