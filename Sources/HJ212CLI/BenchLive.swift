@@ -105,12 +105,7 @@ struct LiveBenchmark {
         /// Snapshot of the latency histograms, merged (each read on its loop).
         func latencySnapshot() -> LatencyHistogram {
             let merged = Mutex(LatencyHistogram())
-            let done = DispatchSemaphore(value: 0)
-            var waiting = 0
-            for (loop, l) in zip(group.loops, latencies) where loop.execute({ let h = l.histogram; merged.withLock { $0.merge(h) }; done.signal() }) {
-                waiting += 1
-            }
-            for _ in 0..<waiting { _ = done.wait(timeout: .now() + 5) }
+            LiveSetup.onLoops(zip(group.loops, latencies).map { loop, l in (loop, { let h = l.histogram; merged.withLock { $0.merge(h) } }) })
             return merged.withLock { $0 }
         }
         // Phase 1, idle: loggers at real-time cadence (one 2011 per 30 s): memory per connected logger.

@@ -92,28 +92,30 @@ struct ServeCommand: CLICommand {
                 usleep(200_000)
                 let wall = monotonicSeconds()
                 if let duration, wall - t0 >= duration { break }
-                let units = state.units
-                for mn in units.keys.sorted() where !announced.contains(mn) {
+                // Only the MNs each turn: a copy of the unit records is taken for the table, rarely.
+                let mns = state.mns
+                for mn in mns.sorted() where !announced.contains(mn) {
                     announced.insert(mn)
+                    guard let u = state.unit(mn) else { continue }
                     io.clearProgress()
-                    io.stdout.line("+ \(mn) from \(units[mn]!.lastPeer) (ST=\(units[mn]!.st ?? "?"), \(units[mn]!.dialect.title))")
+                    io.stdout.line("+ \(mn) from \(u.lastPeer) (ST=\(u.st ?? "?"), \(u.dialect.title))")
                     io.stdout.flush()
                 }
-                for mn in units.keys where !requests.isEmpty && !requested.contains(mn) {
+                for mn in mns where !requests.isEmpty && !requested.contains(mn) {
                     requested.insert(mn)
                     for (target, cn, cp) in requests where target == nil || target == mn {
                         _ = platform.request(mn: mn) { session, now in session.send(command: cn, cp: cp, at: now) }
                     }
                 }
-                if io.stdout.isTerminal && wall - lastTable >= 10 && !units.isEmpty {
+                if io.stdout.isTerminal && wall - lastTable >= 10 && !mns.isEmpty {
                     lastTable = wall
                     io.clearProgress()
-                    PlatformReport.table(units, now: clock.now, io: io)
+                    PlatformReport.table(state.units, now: clock.now, io: io)
                 }
                 if wall - lastProgress >= 1 {
                     lastProgress = wall
                     let c = state.counters
-                    io.progress("serve: \(platform.connectionCount) connections, \(units.count) units, \(c.frames) frames, \(c.acks9014) acks, \(c.errors) errors, rejected \(c.rejectedBadCRC + c.rejectedUnknownMN + c.rejectedBadPW)")
+                    io.progress("serve: \(platform.connectionCount) connections, \(mns.count) units, \(c.frames) frames, \(c.acks9014) acks, \(c.errors) errors, rejected \(c.rejectedBadCRC + c.rejectedUnknownMN + c.rejectedBadPW)")
                 }
             }
             platform.stop()

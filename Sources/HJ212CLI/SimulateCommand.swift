@@ -188,24 +188,24 @@ struct LiveSetup {
         if let truth { io.stdout.line("ground truth: \(truth.path) (\(truth.records) fault injections)") }
     }
 
+    /// Runs each task on its loop and waits for all of them (at most 5 s each): the way the main
+    /// thread reads or changes state that only a loop may touch.
+    static func onLoops(_ tasks: [(EventLoop, @Sendable () -> Void)]) {
+        let done = DispatchSemaphore(value: 0)
+        var waiting = 0
+        for (loop, task) in tasks where loop.execute({ task(); done.signal() }) { waiting += 1 }
+        for _ in 0..<waiting { _ = done.wait(timeout: .now() + 5) }
+    }
+
     static func collect(_ loggers: [LiveLogger]) -> [LinkReport] {
         let out = Mutex<[LinkReport]>([])
-        let done = DispatchSemaphore(value: 0)
-        var loops: [ObjectIdentifier: (EventLoop, [LiveLogger])] = [:]
-        for l in loggers { loops[ObjectIdentifier(l.loop), default: (l.loop, [])].1.append(l) }
-        var waiting = 0
-        for (_, (loop, group)) in loops {
-            let members = group
-            if loop.execute({ out.withLock { $0 += members.flatMap { $0.reports() } }; done.signal() }) { waiting += 1 }
-        }
-        for _ in 0..<waiting { _ = done.wait(timeout: .now() + 5) }
+        var byLoop: [ObjectIdentifier: (EventLoop, [LiveLogger])] = [:]
+        for l in loggers { byLoop[ObjectIdentifier(l.loop), default: (l.loop, [])].1.append(l) }
+        onLoops(byLoop.values.map { loop, members in (loop, { out.withLock { $0 += members.flatMap { $0.reports() } } }) })
         return out.withLock { $0 }
     }
 
     static func stop(_ loggers: [LiveLogger]) {
-        let done = DispatchSemaphore(value: 0)
-        var waiting = 0
-        for l in loggers where l.loop.execute({ l.stop(); done.signal() }) { waiting += 1 }
-        for _ in 0..<waiting { _ = done.wait(timeout: .now() + 5) }
+        onLoops(loggers.map { l in (l.loop, { l.stop() }) })
     }
 }

@@ -1,5 +1,6 @@
 import Glibc
 import HJ212
+import HJSimulation
 import Synchronization
 
 /// Appends frames to a trace file in the format of ARCHITECTURE.md, one JSON object per line,
@@ -34,7 +35,7 @@ final class TraceWriter: Sendable {
             while let event = decoder.next() {
                 guard case .frame(let f) = event else { continue }
                 let segment = SegmentParser.parse(f.segmentBytes).segment
-                lines += "{\"t\":\"\(Self.iso(time, offsetMinutes))\",\"dir\":\"\(up ? "up" : "down")\",\"peer\":"
+                lines += "{\"t\":\"\(SimClock.iso(time, offsetMinutes: offsetMinutes))\",\"dir\":\"\(up ? "up" : "down")\",\"peer\":"
                 JSONValue.writeString(peer, to: &lines)
                 lines += ",\"mn\":"
                 JSONValue.writeString(mn ?? segment.mn ?? "", to: &lines)
@@ -56,13 +57,6 @@ final class TraceWriter: Sendable {
             }
             data.removeAll()
         }
-    }
-
-    static func iso(_ local: Int64, _ offsetMinutes: Int) -> String {
-        let t = HJTime(wallMilliseconds: local)
-        func p(_ v: Int, _ w: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, w - s.count)) + s }
-        let o = abs(offsetMinutes)
-        return "\(p(t.year, 4))-\(p(t.month, 2))-\(p(t.day, 2))T\(p(t.hour, 2)):\(p(t.minute, 2)):\(p(t.second, 2)).\(p(t.millisecond, 3))\(offsetMinutes >= 0 ? "+" : "-")\(p(o / 60, 2)):\(p(o % 60, 2))"
     }
 }
 

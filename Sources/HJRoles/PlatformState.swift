@@ -217,6 +217,9 @@ public final class PlatformState: Sendable {
     public var counters: PlatformCounters { storage.withLock { $0.counters } }
     public var units: [String: UnitRecord] { storage.withLock { $0.units } }
     public func unit(_ mn: String) -> UnitRecord? { storage.withLock { $0.units[mn] } }
+    /// The MNs seen, without holding on to the units' storage (holding `units` while the platform
+    /// records would make its next update copy every unit).
+    public var mns: [String] { storage.withLock { Array($0.units.keys) } }
     /// MNs seen after `limits.maxUnits` was reached (handled, not recorded).
     public var unitsNotTracked: Int { storage.withLock { $0.unitsNotTracked } }
     /// Outcomes of commands of every session, oldest first (bounded by `limits.maxCommandResults`).

@@ -1,3 +1,5 @@
+import HJ212
+
 /// Parsing and printing of the times and durations users type, and of trace time stamps.
 /// HJ 212 times are local time; China (UTC+8) unless another zone is given.
 public enum SimClock {
@@ -28,8 +30,9 @@ public enum SimClock {
             h = hh; mi = mm
             if time.count == 3 { guard let ss = Int(time[2].prefix(2)) else { return nil }; sec = ss }
         }
-        let t = HJTimeBridge.make(y, mo, d, h, mi, sec)
-        guard let t else { return nil }
+        let time = HJTime(year: y, month: mo, day: d, hour: h, minute: mi, second: sec)
+        guard time.isValid else { return nil }
+        let t = time.wallMilliseconds
         if let g = givenOffset { return t + Int64(offsetMinutes - g) * 60_000 }
         return t
     }
@@ -80,7 +83,7 @@ public enum SimClock {
 
     /// `2026-11-30T12:00:00.000+08:00` for a local wall-clock time in the zone.
     public static func iso(_ local: Int64, offsetMinutes: Int = chinaOffsetMinutes) -> String {
-        let t = HJTimeBridge.time(local)
+        let t = HJTime(wallMilliseconds: local)
         func p(_ v: Int, _ w: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, w - s.count)) + s }
         let sign = offsetMinutes >= 0 ? "+" : "-"
         let o = abs(offsetMinutes)
@@ -97,14 +100,4 @@ public enum SimClock {
         }
         return parts.isEmpty ? "\(ms)ms" : parts.joined()
     }
-}
-
-import HJ212
-
-enum HJTimeBridge {
-    static func make(_ y: Int, _ mo: Int, _ d: Int, _ h: Int, _ mi: Int, _ s: Int) -> Int64? {
-        let t = HJTime(year: y, month: mo, day: d, hour: h, minute: mi, second: s)
-        return t.isValid ? t.wallMilliseconds : nil
-    }
-    static func time(_ ms: Int64) -> HJTime { HJTime(wallMilliseconds: ms) }
 }
