@@ -30,8 +30,11 @@ let package = Package(
         // Load testing: latency histograms (and, later, schedules and shards).
         .target(name: "HJLoad"),
 
+        // Conformance: the rule catalogue, the platform and logger suites, verdicts, scores, reports.
+        .target(name: "HJConformance", dependencies: ["HJ212", "HJSimulation", "HJRoles", "HJNetwork", "HJLoad"]),
+
         // The command-line interface: argument parsing, terminal output, exit codes.
-        .target(name: "HJ212CLI", dependencies: ["HJ212", "HJSimulation", "HJRoles", "HJNetwork", "HJLoad"]),
+        .target(name: "HJ212CLI", dependencies: ["HJ212", "HJSimulation", "HJRoles", "HJNetwork", "HJLoad", "HJConformance"]),
         .executableTarget(name: "hj212", dependencies: ["HJ212CLI"]),
 
         // Build-time embedding of Profiles/ (code tables, templates) into the HJ212 module,
@@ -49,6 +52,7 @@ let package = Package(
         .testTarget(name: "HJSimulationTests", dependencies: ["HJSimulation", "HJ212"]),
         .testTarget(name: "HJLoadTests", dependencies: ["HJLoad"]),
         .testTarget(name: "HJRolesTests", dependencies: ["HJRoles", "HJSimulation", "HJ212"]),
+        .testTarget(name: "HJConformanceTests", dependencies: ["HJConformance", "HJ212"]),
         .testTarget(name: "HJ212CLITests", dependencies: ["HJ212CLI", "HJ212"]),
     ],
     swiftLanguageModes: [.v6]
