@@ -6,7 +6,7 @@ import HJ212
 struct BenchCommand: CLICommand {
     static let name = "bench"
     static let abstract = "Measure the codec against baselines, or live loggers against serve (run with -c release)."
-    static let usage = "codec [--frames N] [--rounds N] | live [--loggers N] [--speed X] [--seconds S] [--unit NAME]"
+    static let usage = "codec [--frames N] [--rounds N] | live [--loggers N] [--speed X] [--seconds S] [--unit NAME] | memory [--loggers N] [--unit NAME]"
     static let options = [
         OptionSpec("frames", value: "N", help: "codec: frames in the corpus (default 20000)."),
         OptionSpec("rounds", value: "N", help: "codec: rounds per measurement; the best is reported (default 5)."),
@@ -31,9 +31,16 @@ struct BenchCommand: CLICommand {
     var frames: Int
     var rounds: Int
     var live: LiveBenchmark?
+    var memory: MemoryBenchmark?
 
     init(_ a: ParsedArguments) throws(UsageError) {
-        guard a.positionals == ["codec"] || a.positionals == ["live"] else { throw UsageError("expected 'bench codec' or 'bench live'") }
+        guard a.positionals == ["codec"] || a.positionals == ["live"] || a.positionals == ["memory"] else {
+            throw UsageError("expected 'bench codec', 'bench live' or 'bench memory'")
+        }
+        if a.positionals == ["memory"] {
+            guard let n = Int(a.value("loggers") ?? "10000"), (1...1_000_000).contains(n) else { throw UsageError("--loggers 1…1000000") }
+            memory = MemoryBenchmark(loggers: n, unit: a.value("unit") ?? "industrial-wastewater")
+        }
         if a.positionals == ["live"] {
             guard let n = Int(a.value("loggers") ?? "10000"), (1...1_000_000).contains(n), let sp = Double(a.value("speed") ?? "150"),
                   sp > 0, sp <= 100_000, let sec = Double(a.value("seconds") ?? "20"), sec > 0, sec <= 86_400,
@@ -51,6 +58,7 @@ struct BenchCommand: CLICommand {
 
     func run(_ io: CommandIO) -> Int32 {
         if let live { return live.run(io) }
+        if let memory { return memory.run(io) }
         #if DEBUG
         io.stderr.line("hj212 bench: warning: this is a debug build; figures mean little. Use 'swift run -c release hj212 bench codec'.")
         #endif

@@ -112,7 +112,15 @@ struct LiveBenchmark {
         let rssBefore = Self.residentKiB()
         let idle = makeLoggers(speed: 1)
         let (idleConnected, _) = connectAll(idle, "idle")
-        usleep(2_000_000)
+        // Idle means the boot packets (2081, 3020 …) are acknowledged, not still queued.
+        let drain = monotonicSeconds()
+        while monotonicSeconds() - drain < 60 && !Interrupts.requested {
+            let pending = LiveSetup.collect(idle).reduce(0) { $0 + $1.pending }
+            io.progress("bench live: idle: \(pending) boot packets pending")
+            if pending == 0 { break }
+            usleep(250_000)
+        }
+        usleep(1_000_000)
         // Measure what idle loggers hold, not what the allocator kept from the boot burst.
         ProcessSetup.releaseFreeMemory()
         let rssIdle = Self.residentKiB()
