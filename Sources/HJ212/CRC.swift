@@ -108,7 +108,12 @@ public enum CRC {
     /// Classifies a declared CRC against the segment.
     public static func match<C: Collection>(declared: UInt16, segment: C) -> (computed: UInt16, match: Match)
     where C.Element == UInt8 {
-        let computed = hj212(segment)
+        match(declared: declared, computed: hj212(segment), segment: segment)
+    }
+
+    /// The same, when the HJ 212 CRC of the segment is already known.
+    public static func match<C: Collection>(declared: UInt16, computed: UInt16, segment: C) -> (computed: UInt16, match: Match)
+    where C.Element == UInt8 {
         if declared == computed { return (computed, .hj212) }
         let mb = modbus(segment)
         if declared == mb { return (computed, .modbus) }

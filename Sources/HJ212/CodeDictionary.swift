@@ -71,6 +71,50 @@ public struct CodeDictionary: Sendable {
     }
 
     /// A field name of Table 3 or Table 4.
+    /// A known CP key: its factor and field halves, and how its value is judged.
+    public struct KeyInfo: Sendable {
+        public let code: String
+        public let field: String
+        public let factor: Factor
+        public let kind: FieldKind
+    }
+
+    /// How the value of a `code-field` CP entry is judged (by its field half).
+    public enum FieldKind: Sendable, Equatable {
+        /// A decimal number held to the factor's default type (`Rtd`, `Avg`, `Min`, `Max` …).
+        case number
+        /// A decimal number not held to the type (`Cou`, `ZsRtd` … converted or cumulative values).
+        case untypedNumber
+        /// Running hours 0…24.
+        case runningHours
+        case flag
+        case time
+        case runState
+        case info
+        case other
+
+        public init(field: String) {
+            switch field {
+            case "Rtd", "Min", "Avg", "Max", "Data", "DayData", "NightData", "SampleRd", "StandardValue": self = .number
+            case "Cou", "ZsRtd", "ZsMin", "ZsAvg", "ZsMax": self = .untypedNumber
+            case "RT": self = .runningHours
+            case "Flag": self = .flag
+            case "SampleTime", "CompleteTime": self = .time
+            case "RS": self = .runState
+            case "Info": self = .info
+            default: self = .other
+            }
+        }
+
+        /// Whether an entry of this kind is a monitoring value (an upload without any is empty).
+        public var isMeasurement: Bool {
+            switch self {
+            case .number, .untypedNumber, .runningHours, .runState, .info: true
+            default: false
+            }
+        }
+    }
+
     public struct FieldInfo: Sendable, Hashable {
         public var name: String
         /// header, plain (a CP key alone) or suffix (after `code-`).
@@ -94,6 +138,10 @@ public struct CodeDictionary: Sendable {
     public private(set) var fields: [String: FieldInfo] = [:]
     /// Field names used after `code-` (`Rtd`, `Avg`, `Flag`, `Info`, …), by name.
     public private(set) var suffixFields: [String: FieldInfo] = [:]
+    /// What a CP key `code-field` means, for every exact factor code and every suffix field,
+    /// looked up once per key on the linter's hot path (instead of splitting the key and looking
+    /// up its two halves). Keys of placeholder codes and unknown keys are not here.
+    public private(set) var keys: [String: KeyInfo] = [:]
     /// Enumerated values by code (`i12001`, `SB-RS`), then by value.
     public private(set) var infoValues: [String: [String: Entry]] = [:]
     public private(set) var classes: [String: [String: Entry]] = [:]
@@ -222,6 +270,12 @@ public struct CodeDictionary: Sendable {
         }
         for r in try tables("process-classes.tsv", required: ["table", "code", "name_zh", "name_en"]) {
             d.classes[r["table"]!, default: [:]][r["code"]!] = Entry(code: r["code"]!, nameZh: r["name_zh"]!, nameEn: r["name_en"]!, extra: "")
+        }
+        d.keys.reserveCapacity(d.factors.count * d.suffixFields.count)
+        for (code, factor) in d.factors {
+            for field in d.suffixFields.keys {
+                d.keys[code + "-" + field] = KeyInfo(code: code, field: field, factor: factor, kind: FieldKind(field: field))
+            }
         }
         return d
     }

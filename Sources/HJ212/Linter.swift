@@ -195,7 +195,7 @@ public struct Linter: Sendable {
             var check = CRCCheck(declared: crcText, computed: computedText, ok: false, variant: nil)
             let crcOffset = base + raw.crcField.lowerBound
             if let declared = CRC.parseHex(raw.crcBytes) {
-                let (_, match) = CRC.match(declared: declared, segment: segment)
+                let (_, match) = CRC.match(declared: declared, computed: computed, segment: segment)
                 switch match {
                 case .hj212:
                     check.ok = true

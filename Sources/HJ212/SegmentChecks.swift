@@ -7,8 +7,9 @@ struct SegmentChecks {
     let base: Int
     let dialect: Dialect
     let dictionary: CodeDictionary
-
-    var segment: DataSegment { parsed.segment }
+    let segment: DataSegment
+    /// Whether the CP carries a monitoring value (`code-Rtd`, `-Avg`, `-RS`, `-Info` …); set by `checkCP`.
+    var hasMeasurements = false
 
     init(context: Linter.Context, parsed: ParsedSegment, base: Int, dialect: Dialect, dictionary: CodeDictionary) {
         self.context = context
@@ -16,13 +17,21 @@ struct SegmentChecks {
         self.base = base
         self.dialect = dialect
         self.dictionary = dictionary
+        self.segment = parsed.segment
     }
 
     mutating func add(_ rule: Rule, at offset: Int?, _ message: String) {
         context.add(rule, at: offset, message)
     }
 
+    /// Index in the header of the first field of each `order2017` slot (-1: absent); set by `checkHeader`.
+    var headerFirst: [Int] = []
+
     func headerOffset(_ name: String) -> Int? {
+        if let slot = Self.headerSlot(name), slot < headerFirst.count {
+            let i = headerFirst[slot]
+            return i >= 0 ? base + parsed.headerOffsets[i] : nil
+        }
         guard let i = segment.header.firstIndex(where: { $0.name == name }) else { return nil }
         return base + parsed.headerOffsets[i]
     }
@@ -41,37 +50,65 @@ struct SegmentChecks {
 
     var isReply: Bool { ["9011", "9012", "9013", "9014"].contains(segment.cn ?? "") }
 
+    /// Slot of a Table 3 header field in `order2017`, or nil.
+    static func headerSlot(_ name: String) -> Int? {
+        switch name {
+        case "QN": 0
+        case "ST": 1
+        case "CN": 2
+        case "PW": 3
+        case "MN": 4
+        case "Flag": 5
+        case "PNUM": 6
+        case "PNO": 7
+        default: nil
+        }
+    }
+
+    /// Rank of each slot of `order2017` in HJ/T 212-2005's order (QN PNUM PNO ST CN PW MN Flag).
+    static let rank2005 = [0, 3, 4, 5, 6, 7, 1, 2]
+
     mutating func checkHeader() {
-        let names = segment.header.map(\.name)
-        var seen: Set<String> = []
-        for (i, name) in names.enumerated() {
-            if !seen.insert(name).inserted {
-                add(Rules.fieldDuplicate, at: base + parsed.headerOffsets[i], "header field \(name) appears more than once")
-            }
-            if !Self.order2017.contains(name) {
+        // One pass: first index of each known field, duplicates, unknown names.
+        var first = [Int](repeating: -1, count: 8)
+        var appearance: [Int] = []  // slots in order of first appearance
+        var unknownSeen: Set<String> = []
+        for (i, field) in segment.header.enumerated() {
+            let name = field.name
+            if let slot = Self.headerSlot(name) {
+                if first[slot] >= 0 {
+                    add(Rules.fieldDuplicate, at: base + parsed.headerOffsets[i], "header field \(name) appears more than once")
+                } else {
+                    first[slot] = i
+                    appearance.append(slot)
+                }
+            } else {
+                if !unknownSeen.insert(name).inserted {
+                    add(Rules.fieldDuplicate, at: base + parsed.headerOffsets[i], "header field \(name) appears more than once")
+                }
                 add(Rules.fieldUnknown, at: base + parsed.headerOffsets[i],
                     "'\(name)' is not a header field of Table 3 (QN ST CN PW MN Flag PNUM PNO)")
             }
         }
+        headerFirst = first
         // Required fields.
         var required = ["QN", "ST", "CN", "PW", "MN", "Flag"]
         if dialect == .hj2005 {
             required = isReply ? ["ST", "CN"] : ["ST", "CN", "PW", "MN"]
         }
-        for name in required where !seen.contains(name) {
+        for name in required where first[Self.headerSlot(name)!] < 0 {
             add(Rules.fieldMissing, at: base, "\(name) is missing; \(dialect.title) requires \(required.joined(separator: " "))")
         }
         if segment.cp == nil {
             add(Rules.fieldMissing, at: base, "CP=&&…&& is missing")
         }
-        // Order of the known fields.
-        let order = dialect == .hj2005 ? Self.order2005 : Self.order2017
-        let known = names.filter { order.contains($0) }
-        let expected = order.filter { known.contains($0) }
-        var uniqueKnown: [String] = []
-        for name in known where !uniqueKnown.contains(name) { uniqueKnown.append(name) }
-        if uniqueKnown != expected {
-            add(Rules.fieldOrder, at: base, "fields in the order \(uniqueKnown.joined(separator: " ")); Table 3 orders them \(expected.joined(separator: " "))")
+        // Order of the known fields (by first appearance).
+        let rank: (Int) -> Int = dialect == .hj2005 ? { Self.rank2005[$0] } : { $0 }
+        if zip(appearance, appearance.dropFirst()).contains(where: { rank($0) > rank($1) }) {
+            let order = dialect == .hj2005 ? Self.order2005 : Self.order2017
+            let seenNames = appearance.map { Self.order2017[$0] }
+            let expected = order.filter { seenNames.contains($0) }
+            add(Rules.fieldOrder, at: base, "fields in the order \(seenNames.joined(separator: " ")); Table 3 orders them \(expected.joined(separator: " "))")
         }
         if let qn = segment.qn {
             let at = headerOffset("QN")
@@ -156,7 +193,6 @@ struct SegmentChecks {
     }
 
     static let timeFields: Set<String> = ["DataTime", "SystemTime", "BeginTime", "EndTime", "RestartTime", "SKCreateTime"]
-    static let numericFields: Set<String> = ["Rtd", "Min", "Avg", "Max", "Cou", "ZsRtd", "ZsMin", "ZsAvg", "ZsMax", "Data", "DayData", "NightData", "RT", "SampleRd", "StandardValue"]
 
     static func isDecimal(_ text: String) -> Bool {
         var digits = 0, points = 0
@@ -210,8 +246,22 @@ struct SegmentChecks {
                 if !field.name.isEmpty, group[..<e].contains(where: { $0.name == field.name }) {
                     add(Rules.cpDuplicateKey, at: at, "'\(field.name)' appears twice in one group")
                 }
-                if let (code, name) = Self.splitKey(field.name), !code.isEmpty {
-                    checkCodedEntry(code: code, name: name, value: field.value, at: at, unknownCodes: &unknownCodes, unknownFields: &unknownFields)
+                let key: (code: String, name: String)?
+                if let known = dictionary.keys[field.name] {
+                    key = (known.code, known.field)
+                    checkCodedEntry(code: known.code, name: known.field, factor: known.factor, knownField: true, kind: known.kind,
+                                    value: field.value, at: at, unknownCodes: &unknownCodes, unknownFields: &unknownFields)
+                    if known.kind.isMeasurement { hasMeasurements = true }
+                } else if let (code, name) = Self.splitKey(field.name), !code.isEmpty {
+                    key = (code, name)
+                    let kind = CodeDictionary.FieldKind(field: name)
+                    checkCodedEntry(code: code, name: name, factor: dictionary.factor(code), knownField: dictionary.suffixFields[name] != nil,
+                                    kind: kind, value: field.value, at: at, unknownCodes: &unknownCodes, unknownFields: &unknownFields)
+                    if kind.isMeasurement { hasMeasurements = true }
+                } else {
+                    key = nil
+                }
+                if let (code, name) = key {
                     if name == "Min" || name == "Avg" || name == "Max", let v = Double(field.value) {
                         var i = stats.firstIndex { $0.code == code }
                         if i == nil { stats.append((code, nil, nil, nil)); i = stats.count - 1 }
@@ -247,44 +297,86 @@ struct SegmentChecks {
     /// Values wider than their factor's default type, reported once per factor.
     var widthViolations: [String: [(name: String, value: String, offset: Int)]] = [:]
 
-    mutating func checkCodedEntry(code: String, name: String, value: String, at: Int, unknownCodes: inout Set<String>, unknownFields: inout Set<String>) {
-        if dictionary.suffixFields[name] == nil, unknownFields.insert(name).inserted {
+    mutating func checkCodedEntry(code: String, name: String, factor: CodeDictionary.Factor?, knownField: Bool, kind: CodeDictionary.FieldKind,
+                                  value: String, at: Int, unknownCodes: inout Set<String>, unknownFields: inout Set<String>) {
+        if !knownField, unknownFields.insert(name).inserted {
             add(Rules.cpFieldUnknown, at: at, "'\(code)-\(name)': '\(name)' is not a field of Table 4 (Rtd Min Avg Max Cou Flag EFlag SampleTime ZsRtd … Info SN)")
         }
-        let factor = dictionary.factor(code)
-        let isFacility = factor == nil && code.hasPrefix("SB") && code.utf8.dropFirst(2).allSatisfy { $0 &- 48 < 10 }
-        if factor == nil, !isFacility, unknownCodes.insert(code).inserted {
-            add(Rules.factorUnknown, at: at, "'\(code)' is not a code of Appendix B (\(dialect.title)); non-standard or vendor code")
+        if factor == nil {
+            let isFacility = code.hasPrefix("SB") && code.utf8.dropFirst(2).allSatisfy { $0 &- 48 < 10 }
+            if !isFacility, unknownCodes.insert(code).inserted {
+                add(Rules.factorUnknown, at: at, "'\(code)' is not a code of Appendix B (\(dialect.title)); non-standard or vendor code")
+            }
         }
-        switch name {
-        case _ where Self.numericFields.contains(name):
-            if !Self.isDecimal(value) {
+        switch kind {
+        case .number, .untypedNumber, .runningHours:
+            guard let shape = NumberShape(value) else {
                 add(Rules.numberInvalid, at: at, "\(label(code)) \(name)='\(value)' is not a decimal number")
-            } else if name == "RT" {
+                return
+            }
+            if kind == .runningHours {
                 if let v = Double(value), !(0...24).contains(v) {
                     add(Rules.parameterRange, at: at, "\(code)-RT=\(value); expected 0..24 hours of running time")
                 }
-            } else if dialect != .hj2005, let type = factor?.type, !name.hasPrefix("Zs"), name != "Cou", !type.fits(value) {
+            } else if kind == .number, dialect != .hj2005, let type = factor?.type, !shape.fits(type) {
                 widthViolations[code, default: []].append((name, value, at))
             }
-        case "Flag":
+        case .flag:
             if dictionary.dataFlags[value] == nil {
                 let allowed = dictionary.dataFlags.keys.sorted().joined(separator: " ")
                 add(Rules.dataFlagInvalid, at: at, "\(label(code)) Flag=\(value); expected one of \(allowed)")
             }
-        case "SampleTime", "CompleteTime":
+        case .time:
             checkTime("\(code)-\(name)", value, at: at)
-        case "RS":
+        case .runState:
             if dictionary.infoValues["SB-RS"]?[value] == nil {
                 add(Rules.infoValueInvalid, at: at, "\(code)-RS=\(value); expected 0 关闭 off, 1 运行 running, 2 校准 calibration, 3 维护 maintenance, 4 报警 alarm, 5 反吹 blowback")
             }
-        case "Info":
+        case .info:
             if let values = dictionary.infoValues[code] ?? dictionary.infoValues[code.lowercased()], values[value] == nil {
                 let allowed = values.values.sorted { (Int($0.code) ?? 0) < (Int($1.code) ?? 0) }.map { "\($0.code) \($0.nameZh)" }.joined(separator: ", ")
                 add(Rules.infoValueInvalid, at: at, "\(label(code)) Info=\(value); expected one of \(allowed)")
             }
-        default:
+        case .other:
             break
+        }
+    }
+
+    /// A decimal number's digits, read in one pass over its bytes: [+-]digits[.digits], at least
+    /// one digit, at most one point; nil for anything else.
+    struct NumberShape {
+        var integerDigits = 0, fractionDigits = 0
+
+        init?(_ text: String) {
+            var text = text
+            let ok = text.withUTF8 { bytes -> Bool in
+                var digits = 0, points = 0, leading = true
+                for i in 0..<bytes.count {
+                    let b = bytes[i]
+                    if b &- 48 < 10 {
+                        digits += 1
+                        if points > 0 {
+                            fractionDigits += 1
+                        } else if !(b == 48 && leading) {
+                            leading = false
+                            integerDigits += 1
+                        }
+                    } else if b == UInt8(ascii: ".") {
+                        points += 1
+                    } else if i == 0 && (b == UInt8(ascii: "-") || b == UInt8(ascii: "+")) {
+                        continue
+                    } else {
+                        return false
+                    }
+                }
+                return digits > 0 && points <= 1
+            }
+            if !ok { return nil }
+        }
+
+        /// The same judgement as `NumberType.fits`.
+        func fits(_ type: NumberType) -> Bool {
+            max(integerDigits, 1) <= max(type.integerDigits, 1) && fractionDigits <= type.fractionDigits
         }
     }
 
@@ -387,12 +479,8 @@ struct SegmentChecks {
         }
     }
 
-    var hasMeasurements: Bool {
-        segment.cpFields.contains { field in
-            guard let (code, name) = Self.splitKey(field.name), !code.isEmpty else { return false }
-            return Self.numericFields.contains(name) || name == "RS" || name == "Info"
-        }
-    }
+    /// Whether the CP has no entry at all (without flattening it).
+    var cpIsEmpty: Bool { segment.cp?.allSatisfy { $0.isEmpty } ?? true }
 
     mutating func checkCommand() {
         guard let cn = segment.cn, segment.cp != nil else { return }
@@ -408,14 +496,14 @@ struct SegmentChecks {
             if dialect != .hj2005 { requireParameters(["PolId"], for: cn) }
         case "3016": requireParameters(["PolId", "CstartTime", "Ctime|CTime"], for: cn)
         case "3017", "3018", "3019":
-            if !has("DataTime") && segment.cpFields.isEmpty { requireParameters(["PolId"], for: cn) }
+            if !has("DataTime") && cpIsEmpty { requireParameters(["PolId"], for: cn) }
         case "3021":
             requireParameters(["InfoId"], for: cn)
             if let info = segment.cpValue("InfoId"), !has("\(info)-Info") {
                 add(Rules.parameterMissing, at: cpOffset, "CN=3021 sets InfoId=\(info) but carries no \(info)-Info value")
             }
         case "2011", "2021":
-            if segment.cpFields.isEmpty { break }  // the request
+            if cpIsEmpty { break }  // the request
             checkUpload(cn: cn, period: nil)
         case "2031", "2041", "2051", "2061", "2111", "2062":
             if has("BeginTime") || has("EndTime") {
@@ -425,7 +513,7 @@ struct SegmentChecks {
             }
         case "3020":
             if has("DataTime") { break }
-            if !has("InfoId") && !segment.cpFields.isEmpty {
+            if !has("InfoId") && !cpIsEmpty {
                 add(Rules.dataTimeMissing, at: cpOffset, "3020 information upload without DataTime (a request would carry InfoId)")
             }
         default:

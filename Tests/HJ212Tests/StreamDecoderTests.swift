@@ -473,16 +473,20 @@ struct StreamDecoderTests {
         var rng = DecoderHarness.SplitMix64(seed: 77)
         let random = (0..<pathological.count).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
 
-        // The fastest of three runs, so that a busy machine does not shrink the ratio.
+        // The fastest of three runs each, so that a busy machine (CI, other builds) moves the ratio little.
         let baseline = (0..<3).map { _ in Self.timedDecode(random).0 }.min()!
-        let (elapsed, events) = Self.timedDecode(pathological)
+        let runs = (0..<3).map { _ in Self.timedDecode(pathological) }
+        let elapsed = runs.map(\.0).min()!
+        let events = runs[0].1
         #expect(DecoderHarness.accountingViolation(events, inputCount: pathological.count) == nil)
         // Every header is cut short by the next one (skipped as truncated, in one run); the last
         // one is the incomplete tail.
         #expect(events.map(Summary.init) == [.skipped(at: 0, count: pathological.count - 6, .truncated),
                                              .incomplete(at: pathological.count - 6, count: 6, declared: 9999)])
         let ratio = elapsed / max(baseline, .milliseconds(1))
-        #expect(ratio < 50, "150 KB of '##9999' took \(elapsed), \(Int(ratio))× the \(baseline) of as many random bytes")
+        // Rescanning each declared frame would cost ~1,700 comparisons per byte (ratio in the
+        // thousands); linear decoding stays within a small factor of random input.
+        #expect(ratio < 300, "150 KB of '##9999' took \(elapsed), \(Int(ratio))× the \(baseline) of as many random bytes")
     }
 
     /// With a `maxFrameBytes` below a frame's size, the outcome must still not depend on the reads.
