@@ -1,5 +1,6 @@
 import Foundation
 import HJ212
+import HJRoles
 
 /// `hj212 bench codec`: throughput of the codec beside straightforward baselines, measured in
 /// the same run. Run it in a release build: `swift run -c release hj212 bench codec`.
@@ -10,6 +11,7 @@ struct BenchCommand: CLICommand {
     static let options = [
         OptionSpec("frames", value: "N", help: "codec: frames in the corpus (default 20000)."),
         OptionSpec("rounds", value: "N", help: "codec: rounds per measurement; the best is reported (default 5)."),
+        OptionSpec("only", value: "ROW", help: "codec: run only the rows whose name starts with ROW (e.g. 'lint', 'platform'; for profiling)."),
         OptionSpec("loggers", value: "N", help: "live: emulated loggers in this process (default 10000)."),
         OptionSpec("speed", value: "X", help: "live: simulated seconds per real second (default 150: a 2011 every 0.2 s per logger)."),
         OptionSpec("seconds", value: "S", help: "live: length of the measurement window (default 20)."),
@@ -26,10 +28,13 @@ struct BenchCommand: CLICommand {
       full parse            FrameDecoder + SegmentParser to fields  vs  Foundation components(separatedBy:)
       encode                DataSegment → frame bytes  vs  String(format:) + bitwise CRC
       lint                  every rule of the linter (no baseline; for scale)
+      platform              the reference platform's work per upload: decode, lint, access check,
+                            9014, store, completeness  vs  lint alone
     """
 
     var frames: Int
     var rounds: Int
+    var only: String?
     var live: LiveBenchmark?
     var memory: MemoryBenchmark?
 
@@ -54,6 +59,7 @@ struct BenchCommand: CLICommand {
         }
         frames = f
         rounds = r
+        only = a.value("only")
     }
 
     func run(_ io: CommandIO) -> Int32 {
@@ -80,7 +86,10 @@ struct BenchCommand: CLICommand {
             }
             return (bestTime, check)
         }
-        func row(_ name: String, _ ours: (seconds: Double, check: Int), _ baseline: (seconds: Double, check: Int)?, bytes: Double) {
+        func wanted(_ name: String) -> Bool { only.map { name.hasPrefix($0) } ?? true }
+        func row(_ name: String, _ ours: @autoclosure () -> (seconds: Double, check: Int), _ baseline: @autoclosure () -> (seconds: Double, check: Int)?, bytes: Double) {
+            guard wanted(name) else { return }
+            let ours = ours(), baseline = baseline()
             let fps = Double(frames) / ours.seconds
             var line = name.padding(toLength: 24, withPad: " ", startingAt: 0) + format(fps).leftPad(13) + String(format: "%.0f", bytes / ours.seconds).leftPad(9)
             if let baseline {
@@ -106,12 +115,47 @@ struct BenchCommand: CLICommand {
 
         if let linter = try? Linter() {
             row("lint (all rules)", best { Self.lint(wire, linter) }, nil, bytes: mb)
+            // The platform: every upload frame on its own, as it arrives from a logger.
+            let uploads = Self.frames(wire).filter { !$0.contains(Array("CN=9014".utf8)) }
+            let uploadMB = Double(uploads.reduce(0) { $0 + $1.count }) / 1e6
+            let scale = Double(frames) / Double(max(1, uploads.count))
+            if wanted("platform") {
+                let ours = best { Self.platform(uploads, linter) }
+                let lintOnly = best { Self.lint(uploads.flatMap { $0 }, linter) }
+                row("platform (upload → 9014)", (ours.seconds * scale, ours.check), (lintOnly.seconds * scale, lintOnly.check), bytes: uploadMB)
+            }
         }
         return 0
     }
 
     func format(_ v: Double) -> String {
         v >= 1e6 ? String(format: "%.2fM", v / 1e6) : v >= 1e3 ? String(format: "%.1fk", v / 1e3) : String(format: "%.0f", v)
+    }
+
+    /// The frames of a wire capture, each as its own byte array.
+    static func frames(_ wire: [UInt8]) -> [[UInt8]] {
+        var out: [[UInt8]] = []
+        var decoder = FrameDecoder()
+        decoder.feed(wire)
+        for event in decoder.finish() {
+            if case .frame(let f) = event { out.append(f.bytes) }
+        }
+        return out
+    }
+
+    /// Each frame received by a reference platform session on its own; returns the frames acknowledged
+    /// (the uploads' frames are all 2011/2051/2061/3020 with Flag=5: every one is acknowledged).
+    static func platform(_ frames: [[UInt8]], _ linter: Linter) -> Int {
+        let state = PlatformState(registry: nil, linter: linter)
+        var session = PlatformSession(state: state, peer: "127.0.0.1:1")
+        var acks = 0
+        var now: SessionTime = 1_470_000_000_000
+        _ = session.connected(at: now)
+        for f in frames {
+            now += 1
+            for action in session.received(f, at: now) { if case .send = action { acks += 1 } }
+        }
+        return acks
     }
 
     static func decodeAndVerify(_ wire: [UInt8]) -> Int {

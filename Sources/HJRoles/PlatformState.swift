@@ -27,8 +27,17 @@ public struct UnitRecord: Sendable, Equatable {
     public var packetsByCN: [String: Int] = [:]
     /// Stored records by CN (a reassembled split record counts once).
     public var recordsByCN: [String: Int] = [:]
+    /// The CP of the last record of each CN, as received (kept as is: building a dictionary per
+    /// record cost the platform more than acknowledging it).
+    public var lastRecords: [String: [[Field]]] = [:]
     /// The CP entries of the last record of each CN: CN → key (`w01018-Avg`, `DataTime`, …) → value.
-    public var lastValues: [String: [String: String]] = [:]
+    public var lastValues: [String: [String: String]] {
+        lastRecords.mapValues { groups in
+            var values: [String: String] = [:]
+            for group in groups { for field in group where !field.name.isEmpty { values[field.name] = field.value } }
+            return values
+        }
+    }
     /// The DataTime of the last record of each CN.
     public var lastDataTime: [String: SessionTime] = [:]
     /// DataTimes received for 2051, 2061 and 2031 (bounded, see `PlatformLimits`).
@@ -301,8 +310,6 @@ public final class PlatformState: Sendable {
     func store(record segment: DataSegment, at time: SessionTime) -> DataTimeLog.Insertion? {
         guard let mn = segment.mn, !mn.isEmpty, let cn = segment.cn else { return nil }
         let limits = self.limits
-        var values: [String: String] = [:]
-        for field in segment.cpFields where !field.name.isEmpty { values[field.name] = field.value }
         let dataTime = segment.cpValue("DataTime").flatMap { HJTime($0, allowMilliseconds: true)?.wallMilliseconds }
         return storage.withLock { s -> DataTimeLog.Insertion? in
             // Taken out and put back so that the arrays inside are uniquely referenced and
@@ -310,7 +317,7 @@ public final class PlatformState: Sendable {
             guard var unit = s.units.removeValue(forKey: mn) else { return nil }
             defer { s.units[mn] = unit }
             unit.recordsByCN[cn, default: 0] += 1
-            unit.lastValues[cn] = values
+            unit.lastRecords[cn] = segment.cp ?? []
             var insertion: DataTimeLog.Insertion?
             if let dataTime {
                 unit.lastDataTime[cn] = dataTime
@@ -331,14 +338,14 @@ public final class PlatformState: Sendable {
             }
             switch cn {
             case "1061":
-                if let v = values["RtdInterval"].flatMap({ Int($0) }) { unit.rtdInterval = v }
+                if let v = segment.cpValue("RtdInterval").flatMap({ Int($0) }) { unit.rtdInterval = v }
             case "1063":
-                if let v = values["MinInterval"].flatMap({ Int($0) }), Completeness.validMinIntervals.contains(v) {
+                if let v = segment.cpValue("MinInterval").flatMap({ Int($0) }), Completeness.validMinIntervals.contains(v) {
                     unit.minInterval = v
                     unit.minIntervalSource = .reported
                 }
             case "2081":
-                if let r = values["RestartTime"].flatMap({ HJTime($0, allowMilliseconds: true) }) { unit.restartTime = r.wallMilliseconds }
+                if let r = segment.cpValue("RestartTime").flatMap({ HJTime($0, allowMilliseconds: true) }) { unit.restartTime = r.wallMilliseconds }
             default:
                 break
             }
