@@ -492,6 +492,8 @@ public struct FaultInjector: Sendable {
     var injections: [Int: Int] = [:]
     /// A record held back by `out-of-order`, sent after the next packet.
     var held: [[UInt8]] = []
+    /// The parts of a split record being held back are still coming.
+    var holdingParts = false
     /// Parts of a split record being joined by `oversized-record`.
     var joining: Reassembler?
 
@@ -581,12 +583,18 @@ public struct FaultInjector: Sendable {
             }
         }
         let stillPart = segment.header("PNUM") != nil
+        // The rest of a split record held back by out-of-order joins it, unchanged.
+        if holdingParts && stillPart {
+            held.append(FrameEncoder.frame(segmentBytes: packet.bytes.isEmpty ? segment.serializedBytes() : packet.bytes))
+            if pno == pnum { holdingParts = false }
+            return ([], [])
+        }
         for n in specs.indices {
             let spec = specs[n]
             if spec.id == "oversized-record" { continue }
             if ["missing-record", "duplicate-record", "out-of-order"].contains(spec.id) && !record { continue }
             if spec.id == "wrong-pno" && !(stillPart && pno == pnum) { continue }
-            if spec.id == "out-of-order" && (!held.isEmpty || stillPart) { continue }
+            if spec.id == "out-of-order" && (!held.isEmpty || (stillPart && pno != 1)) { continue }
             if (spec.id == "inconsistent-cou" || spec.id == "inconsistent-avg") && !(packet.cn == "2061" || packet.cn == "2031") { continue }
             if spec.id == "misaligned-datatime" && !record { continue }
             if spec.id == "duplicate-qn" && previousQN == nil { continue }
@@ -611,7 +619,10 @@ public struct FaultInjector: Sendable {
                 note(n, "QN=\(previousQN!) of the previous packet")
             case "missing-record": copies = 0; note(n, "record not sent")
             case "duplicate-record": copies = 2; note(n, "record sent twice")
-            case "out-of-order": holdBack = true; note(n, "held back, sent after the next packet")
+            case "out-of-order":
+                holdBack = true
+                if stillPart && pno != pnum { holdingParts = true }
+                note(n, "held back, sent after the next packet")
             case "wrong-pno":
                 let wrong = (pnum ?? 0) + 1
                 segment.setHeader("PNO", String(wrong))
@@ -656,7 +667,7 @@ public struct FaultInjector: Sendable {
         }
         let frames = Array(repeating: frame, count: copies)
         if holdBack {
-            held = frames
+            held += frames
             return ([], records)
         }
         return (frames + release, records)
