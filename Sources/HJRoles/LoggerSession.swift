@@ -101,6 +101,8 @@ public struct LoggerSession {
         public var commandsAnswered = 0
         public var requestsRejected = 0
         public var dropped = 0
+        /// Uploads given up without a resend when their 9014 did not come (`resends` off).
+        public var givenUp = 0
     }
 
     public let device: LoggerDevice
@@ -127,6 +129,11 @@ public struct LoggerSession {
     /// When not nil, the QN of every upload acknowledged since the driver last emptied it
     /// (the driver measures acknowledgement latency with it).
     public var acknowledgedQNs: [String]?
+    /// Transport faults of the driver (issue 5): with `awaitAcks` off, uploads are sent without
+    /// waiting for their 9014 (never-read); with `resends` off, an upload whose 9014 does not
+    /// come within OverTime is given up instead of resent (no-resend).
+    public var awaitAcks = true
+    public var resends = true
 
     public init(device: LoggerDevice, options: Options = Options()) {
         self.device = device
@@ -176,6 +183,10 @@ public struct LoggerSession {
         self.now = now
         guard isConnected else { return [] }
         var actions: [SessionAction] = []
+        if !resends && inFlight.contains(where: { $0.deadline <= now }) {
+            statistics.givenUp += inFlight.filter { $0.deadline <= now }.count
+            inFlight.removeAll { $0.deadline <= now }
+        }
         for i in inFlight.indices where inFlight[i].deadline <= now {
             if inFlight[i].attempts > device.reCount {
                 // ReCount resends without 9014: communication is deemed unavailable (§6.2).
@@ -273,7 +284,7 @@ public struct LoggerSession {
                 if f.isEmpty { continue }  // a record that is never sent is not waited for either
             }
             for f in frames { actions.append(.send(f)) }
-            if segment.flag?.needsAck == true {
+            if segment.flag?.needsAck == true && awaitAcks {
                 inFlight.append(InFlight(packet: packet, frame: frames[0], attempts: 1, deadline: now + overTime))
             }
         }

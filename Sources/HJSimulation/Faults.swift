@@ -247,7 +247,7 @@ public struct FaultRecord: Sendable, Hashable {
 
 extension FaultSpec {
     /// `from … to …` and the parameters, for the ground truth.
-    func describe(from t: Int64) -> String {
+    public func describe(from t: Int64) -> String {
         var s = "from \(HJTime(wallMilliseconds: t).description)" + (window.map { " to \(HJTime(wallMilliseconds: $0.upperBound).description)" } ?? "")
         if !parameters.isEmpty {
             s += "; " + parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\(ValueFormat.fixed($0.value, decimals: $0.value == $0.value.rounded() ? 0 : 3))" }.joined(separator: " ")
