@@ -126,7 +126,11 @@ struct GenerateCommand: CLICommand {
                 units = fleet!.units.enumerated().map { Scenario.Unit(mn: $1.identity.mn, template: fleet!.templates[$1.unit]!, row: $0 + 1, enterprise: $1.enterprise) }
             }
             if let scenario {
-                do { faults += try scenario.specs(units: units, start: start, end: start + duration, offsetMinutes: zone, live: false, store: store) } catch {
+                do {
+                    let compiled = try scenario.compile(units: units, start: start, end: start + duration, offsetMinutes: zone, live: false, store: store)
+                    faults += compiled.specs
+                    for note in compiled.notes { io.stderr.line("hj212 generate: note: \(note)") }
+                } catch {
                     return usage(io, "--scenario: \(error)")
                 }
             }

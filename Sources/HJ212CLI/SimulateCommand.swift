@@ -123,7 +123,11 @@ struct LiveSetup {
                 units = fleet.units.enumerated().map { (Scenario.Unit(mn: $1.identity.mn, template: fleet.templates[$1.unit]!, row: $0 + 1, enterprise: $1.enterprise), $1.identity.pw) }
             }
             if let scenario {
-                do { faults += try scenario.specs(units: units.map(\.unit), start: start, end: end, live: true) } catch { throw UsageError("--scenario: \(error)", exitCode: 2) }
+                do {
+                    let compiled = try scenario.compile(units: units.map(\.unit), start: start, end: end, live: true)
+                    faults += compiled.specs
+                    for note in compiled.notes { io.stderr.line("note: \(note)") }
+                } catch { throw UsageError("--scenario: \(error)", exitCode: 2) }
             }
             if let why = Self.unusable(faults, templates: units.map(\.unit.template)) { throw UsageError("--faults: \(why)", exitCode: 2) }
             options.faults = faults

@@ -117,8 +117,16 @@ public struct Scenario: Sendable {
     /// runs without a network (`generate`), where transport faults cannot act.
     public func specs(units: [Unit], start: Int64, end: Int64?, offsetMinutes: Int = SimClock.chinaOffsetMinutes, live: Bool,
                       store: ProfileStore = .builtin) throws -> [FaultSpec] {
+        try compile(units: units, start: start, end: end, offsetMinutes: offsetMinutes, live: live, store: store).specs
+    }
+
+    /// `specs`, and notes on entries that are valid but start after the run ends (left out, so
+    /// that a long timeline can be run in part).
+    public func compile(units: [Unit], start: Int64, end: Int64?, offsetMinutes: Int = SimClock.chinaOffsetMinutes, live: Bool,
+                        store: ProfileStore = .builtin) throws -> (specs: [FaultSpec], notes: [String]) {
         let definitions = try FaultSpec.definitions(store: store)
         var out: [FaultSpec] = []
+        var notes: [String] = []
         for e in events {
             func fail(_ message: String) -> ProfileError { ProfileError(file: file, line: nil, message: "events[\(e.index)] (\(e.fault) on \(e.unit)): \(message)") }
             let selected: [Unit]
@@ -148,7 +156,8 @@ public struct Scenario: Sendable {
             } else if from > start {
                 window = from..<Int64.max
             }
-            if let end, from >= end { throw fail("starts at \(HJTime(wallMilliseconds: from).description), after the run ends (\(HJTime(wallMilliseconds: end).description))") }
+            let late = end.map { from >= $0 } ?? false
+            if late { notes.append("\(file): events[\(e.index)] (\(e.fault) on \(e.unit)) starts at \(HJTime(wallMilliseconds: from).description), after the run ends: not injected") }
             for unit in selected {
                 let spec: FaultSpec
                 do {
@@ -159,9 +168,9 @@ public struct Scenario: Sendable {
                     throw fail("a transport fault needs a live link: run the scenario with simulate (generate has no network)")
                 }
                 if FaultDefinition.valueLayers.contains(spec.layer), let why = spec.inapplicability(to: unit.template) { throw fail(why) }
-                out.append(spec)
+                if !late { out.append(spec) }
             }
         }
-        return out
+        return (out, notes)
     }
 }
