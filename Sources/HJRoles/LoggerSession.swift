@@ -285,10 +285,25 @@ public struct LoggerSession {
             }
             for f in frames { actions.append(.send(f)) }
             if segment.flag?.needsAck == true && awaitAcks {
-                inFlight.append(InFlight(packet: packet, frame: frames[0], attempts: 1, deadline: now + overTime))
+                var awaited = packet
+                // A fault may have changed the QN (clock faults, duplicate QN, a joined record):
+                // the acknowledgement echoes the QN that was sent.
+                if injector != nil, let qn = Self.qn(of: frames[0]), qn != packet.segment.qn { awaited.segment.setHeader("QN", qn) }
+                inFlight.append(InFlight(packet: awaited, frame: frames[0], attempts: 1, deadline: now + overTime))
             }
         }
         return actions
+    }
+
+    /// The QN of a frame as sent (nil when it has none or cannot be framed).
+    static func qn(of frame: [UInt8]) -> String? {
+        var decoder = FrameDecoder()
+        decoder.feed(frame)
+        var events: [FrameDecoder.Event] = []
+        while let e = decoder.next() { events.append(e) }
+        events += decoder.finish()
+        for case .frame(let raw) in events { return SegmentParser.parse(raw.segmentBytes).segment.qn }
+        return nil
     }
 
     /// A QN from the device's clock, unique within this link.
