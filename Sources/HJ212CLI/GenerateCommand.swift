@@ -6,7 +6,7 @@ import HJSimulation
 struct GenerateCommand: CLICommand {
     static let name = "generate"
     static let abstract = "Write what emulated data loggers would send, in virtual time (raw frames or a trace)."
-    static let usage = "(--unit NAME | --fleet FILE) --start ISO8601 --duration D [--seed N] [--format raw|trace] [--out FILE]"
+    static let usage = "(--unit NAME | --fleet FILE | --scenario NAME) --start ISO8601 --duration D [--seed N] [--format raw|trace] [--out FILE] [--faults SPEC] [--scenario FILE|NAME]"
     static let options = [
         OptionSpec("unit", value: "NAME", help: "A unit template (a file name of Profiles/units without .json)."),
         OptionSpec("fleet", value: "FILE", help: "A fleet manifest (CSV), or a built-in fleet name (sample-city, mixed-demo)."),
@@ -23,15 +23,17 @@ struct GenerateCommand: CLICommand {
         OptionSpec("facility-status", help: "Also send 2021 facility states every real-time interval (normally started by the platform)."),
         OptionSpec("zone", value: "±HH:MM", help: "Time zone of the loggers' clocks (default +08:00)."),
         OptionSpec("profiles", value: "DIR", help: "Directory of profile files overriding the built-in ones."),
-        OptionSpec("faults", value: "SPEC", help: "Protocol faults: ID[%RATE][@START/DURATION], comma-separated (see --list), e.g. 'crc-mismatch%5,no-crlf@2026-11-30T10:00/30m'."),
+        OptionSpec("faults", value: "SPEC", help: "Faults for every logger: ID[:FACTOR][(NAME=VALUE;…)][%RATE][#COUNT][@START/DURATION], comma-separated (IDs: --list), e.g. 'crc-mismatch%5,flatline:w01018@2026-11-30T10:00/2h,flow-bypass(fraction=0.2)'. Transport faults need a live link (simulate)."),
+        OptionSpec("scenario", value: "FILE|NAME", help: "A fault timeline on units of the fleet (Profiles/scenarios, or a file; a path wins). Without --unit/--fleet, the scenario's own fleet."),
         OptionSpec("truth", value: "FILE", help: "Where to write the ground truth of injected faults, JSON Lines (default: the --out file + .truth.jsonl)."),
-        OptionSpec("list", help: "List the unit templates, built-in fleets and faults, and exit."),
+        OptionSpec("list", help: "List the unit templates, built-in fleets, faults and scenarios, and exit."),
     ]
     static let discussion = """
     EXAMPLES:
       hj212 generate --unit industrial-wastewater --start 2026-11-30 --duration 1d -o day.raw
       hj212 generate --fleet sample-city --start 2026-11-30 --duration 1d --format trace -o city.jsonl
       hj212 generate --unit msw-incinerator --start 2026-11-30 --duration 2h --dialect 2025 | hj212 lint --strict -
+      hj212 generate --scenario night-discharge-bypass --start 2026-11-30 --duration 1d -o night.raw   (truth: night.raw.truth.jsonl)
     """
 
     var arguments: ParsedArguments
@@ -39,7 +41,9 @@ struct GenerateCommand: CLICommand {
     init(_ a: ParsedArguments) throws(UsageError) {
         arguments = a
         if a.has("list") { return }
-        guard (a.value("unit") == nil) != (a.value("fleet") == nil) else { throw UsageError("give exactly one of --unit NAME or --fleet FILE") }
+        guard !(a.value("unit") != nil && a.value("fleet") != nil), a.value("unit") != nil || a.value("fleet") != nil || a.value("scenario") != nil else {
+            throw UsageError("give exactly one of --unit NAME or --fleet FILE (or a --scenario, which names its fleet)")
+        }
         guard a.value("start") != nil else { throw UsageError("--start is required (e.g. --start 2026-11-30)") }
         guard a.value("duration") != nil else { throw UsageError("--duration is required (e.g. --duration 1d)") }
     }
@@ -61,9 +65,17 @@ struct GenerateCommand: CLICommand {
                 if let t = try? UnitTemplate.load(name, from: store) { io.stdout.line("  \(name.padding(toLength: 30, withPad: " ", startingAt: 0)) \(t.titleZh) \(t.titleEn)") }
             }
             io.stdout.line("built-in fleets: \(Fleet.builtinNames.joined(separator: ", "))")
-            io.stdout.line("faults (--faults):")
-            for f in (try? FaultSpec.catalogue(store: store)) ?? [] {
-                io.stdout.line("  \(f.id.padding(toLength: 22, withPad: " ", startingAt: 0)) \(f.layer.padding(toLength: 9, withPad: " ", startingAt: 0)) \(f.zh) \(f.en)")
+            io.stdout.line("faults (--faults ID[:FACTOR][(NAME=VALUE;…)][%RATE][#COUNT][@START/DURATION]; transport faults: simulate only):")
+            for f in (try? FaultSpec.definitions(store: store)) ?? [] {
+                let parameters = f.parameterOrder.map { "\($0)=\(ValueFormat.fixed(f.parameters[$0]!, decimals: f.parameters[$0]! == f.parameters[$0]!.rounded() ? 0 : 2))" }
+                let factor = f.factor == "none" ? "" : " [factor: \(f.factor)]"
+                io.stdout.line("  \(f.id.padding(toLength: 22, withPad: " ", startingAt: 0)) \(f.layer.padding(toLength: 10, withPad: " ", startingAt: 0)) \(f.zh) \(f.en)\(factor)\(parameters.isEmpty ? "" : " (\(parameters.joined(separator: ", ")))")")
+            }
+            io.stdout.line("scenarios (--scenario):")
+            for name in Scenario.builtinNames {
+                if let s = try? Scenario.load(name, store: store) {
+                    io.stdout.line("  \(name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(s.titleZh) \(s.titleEn) (\(s.events.count) events\(s.fleet.map { ", fleet \($0)" } ?? ""))")
+                }
             }
             return 0
         }
@@ -80,9 +92,15 @@ struct GenerateCommand: CLICommand {
         if let spec = a.value("faults") {
             do { faults = try FaultSpec.parseList(spec, offsetMinutes: zone) } catch { return usage(io, "\(error)") }
         }
+        if let t = faults.first(where: { $0.layer == "transport" }) {
+            return usage(io, "--faults: '\(t.id)' is a transport fault: it acts on a live TCP link, and generate has no network (use simulate)")
+        }
+        var scenario: Scenario?
+        if let name = a.value("scenario") {
+            do { scenario = try Scenario.load(name, store: store) } catch { return usage(io, "--scenario: \(error)") }
+        }
         var options = SimulationOptions()
         options.profiles = store
-        options.faults = faults
         options.dialect = a.value("dialect") == "2025" ? .hj2025 : .hj2017
         options.facilityStatus = a.has("facility-status")
         if let r = a.value("rtd-interval") {
@@ -96,23 +114,42 @@ struct GenerateCommand: CLICommand {
         var generator: FleetGenerator
         var mns: [String]
         do {
+            // The units first, so that a scenario is checked against them before anything runs.
+            var units: [Scenario.Unit]
+            var fleet: Fleet?
             if let unit = a.value("unit") {
                 let template = try UnitTemplate.load(unit, from: store)
-                let identity = LoggerIdentity(mn: a.value("mn") ?? "010000A8900016F000169DC0", pw: a.value("pw") ?? "123456")
-                generator = try FleetGenerator(template: template, identity: identity, seed: seed, start: start, options: options)
-                mns = [identity.mn]
+                units = [Scenario.Unit(mn: a.value("mn") ?? "010000A8900016F000169DC0", template: template, row: 1, enterprise: "")]
             } else {
-                let fleet = try Fleet.load(a.value("fleet")!, store: store)
-                generator = try FleetGenerator(fleet: fleet, seed: seed, start: start, options: options)
-                mns = fleet.units.map(\.identity.mn)
+                guard let name = a.value("fleet") ?? scenario?.fleet else { return usage(io, "the scenario names no fleet: give --unit or --fleet") }
+                fleet = try Fleet.load(name, store: store)
+                units = fleet!.units.enumerated().map { Scenario.Unit(mn: $1.identity.mn, template: fleet!.templates[$1.unit]!, row: $0 + 1, enterprise: $1.enterprise) }
             }
+            if let scenario {
+                do {
+                    let compiled = try scenario.compile(units: units, start: start, end: start + duration, offsetMinutes: zone, live: false, store: store)
+                    faults += compiled.specs
+                    for note in compiled.notes { io.stderr.line("hj212 generate: note: \(note)") }
+                } catch {
+                    return usage(io, "--scenario: \(error)")
+                }
+            }
+            if let why = LiveSetup.unusable(faults, templates: units.map(\.template)) { return usage(io, "--faults: \(why)") }
+            options.faults = faults
+            if let fleet {
+                generator = try FleetGenerator(fleet: fleet, seed: seed, start: start, options: options)
+            } else {
+                let identity = LoggerIdentity(mn: units[0].mn, pw: a.value("pw") ?? "123456")
+                generator = try FleetGenerator(template: units[0].template, identity: identity, seed: seed, start: start, options: options)
+            }
+            mns = units.map(\.mn)
         } catch {
             io.stderr.line("hj212 generate: \(error)")
             return 2
         }
 
         let truthPath = a.value("truth") ?? a.value("out").flatMap { $0 == "-" ? nil : $0 + ".truth.jsonl" }
-        if !faults.isEmpty && truthPath == nil { return usage(io, "--faults writes its ground truth to a file: give --truth FILE (or --out FILE)") }
+        if !faults.isEmpty && truthPath == nil { return usage(io, "faults write their ground truth to a file: give --truth FILE (or --out FILE)") }
         // Output: a file created before anything is generated, so that an unwritable path fails first.
         var fd: Int32 = 1
         if let path = a.value("out"), path != "-" {
@@ -127,11 +164,6 @@ struct GenerateCommand: CLICommand {
             truth = OutputSink(fd: tfd)
         }
         defer { if let truth { truth.flush(); if let fd = truth.descriptor { close(fd) } } }
-        // A fault naming a factor that no logger has is a mistake, not a no-op.
-        let codes = Set(generator.simulators.flatMap { $0.template.factors.map(\.code) })
-        if let bad = faults.first(where: { $0.factor != nil && !codes.contains($0.factor!) }) {
-            return usage(io, "--faults: '\(bad.id):\(bad.factor!)': no logger has factor \(bad.factor!) (they have \(codes.sorted().joined(separator: " ")))")
-        }
         var injectors = mns.map { FaultInjector(specs: faults, seed: seed, mn: $0) }
         var injected = 0
         let trace = a.value("format") == "trace"
@@ -143,6 +175,19 @@ struct GenerateCommand: CLICommand {
         let t0 = monotonicSeconds()
         var lastProgress = t0
         var stoppedAt: Int64?
+        func write(_ frame: [UInt8], _ unit: Int, _ time: Int64) {
+            if trace {
+                var line = "{\"t\":\"\(SimClock.iso(time, offsetMinutes: zone))\",\"dir\":\"up\",\"peer\":\"virtual\",\"mn\":"
+                JSONValue.writeString(mns[unit], to: &line)
+                line += ",\"frame\":"
+                let body = frame.last == 0x0A ? frame.dropLast(2) : frame[...]
+                JSONValue.writeString(String(decoding: body, as: UTF8.self), to: &line)
+                line += "}\n"
+                writer.write(line)
+            } else {
+                writer.write(bytes: frame)
+            }
+        }
         generator.run(until: end, shouldContinue: { now in
             if Interrupts.requested { stoppedAt = now; return false }
             let wall = monotonicSeconds()
@@ -163,22 +208,12 @@ struct GenerateCommand: CLICommand {
                 for r in records { truth?.line(r.json(offsetMinutes: zone)) }
                 injected += records.count
             }
-            for frame in frames {
-                if trace {
-                    var line = "{\"t\":\"\(SimClock.iso(packet.time, offsetMinutes: zone))\",\"dir\":\"up\",\"peer\":\"virtual\",\"mn\":"
-                    JSONValue.writeString(mns[unit], to: &line)
-                    line += ",\"frame\":"
-                    let body = frame.last == 0x0A ? frame.dropLast(2) : frame[...]
-                    JSONValue.writeString(String(decoding: body, as: UTF8.self), to: &line)
-                    line += "}\n"
-                    writer.write(line)
-                } else {
-                    writer.write(bytes: frame)
-                }
-            }
+            for frame in frames { write(frame, unit, packet.time) }
             counts[packet.cn, default: 0] += 1
             packets += 1
         }
+        // A record held back (out-of-order) with nothing after it goes out at the end.
+        for i in injectors.indices { for frame in injectors[i].flush() { write(frame, i, generator.now) } }
         writer.flush()
         io.clearProgress()
         let seconds = monotonicSeconds() - t0

@@ -79,12 +79,19 @@ final class LiveLogger: @unchecked Sendable {
             let records = device.takeFaultRecords()
             if !records.isEmpty { truth.write(records.map { $0.json() }) }
         }
-        for link in links { link.apply(link.session.tick(at: now)) }
+        for link in links {
+            link.transportTick(at: now)
+            // A half-open link is hung: no resends, nothing pumped.
+            if !link.isActive("half-open", at: now) { link.apply(link.session.tick(at: now)) }
+        }
         // Next tick: when the simulator next sends (packets leave on real-time-interval and minute
-        // boundaries) or a resend falls due; at most 1 s of real time away.
+        // boundaries), a resend falls due or a transport fault starts or ends; at most 1 s of real time away.
         let step = min(device.simulator.rtdIntervalMs, 60_000)
         var next = (device.simulator.now / step + 1) * step
-        for link in links { if let d = link.session.nextDeadline { next = min(next, d) } }
+        for link in links {
+            if let d = link.session.nextDeadline { next = min(next, d) }
+            for spec in link.transport { if let w = spec.window { for b in [w.lowerBound, w.upperBound] where b > now { next = min(next, b) } } }
+        }
         ticker = loop.scheduleOnLoop(after: clock.realDelay(until: max(next, now + 1) - skew)) { [weak self] in self?.tick() }
     }
 
@@ -118,12 +125,29 @@ final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
     /// Real send time of each upload awaiting its 9014, by QN.
     var sentAt: [UInt64: MonotonicTime] = [:]
 
+    /// Transport faults of this logger (issue 5), and their progress.
+    let transport: [FaultSpec]
+    var transportStarted: Set<Int> = []
+    var transportEnded: Set<Int> = []
+    /// slow-drip: bytes still to write one at a time.
+    var drip: [UInt8] = []
+    var dripHead = 0
+    var dripScheduled = false
+    /// batch-write: frames held for one write.
+    var held: [UInt8] = []
+    var heldFrames = 0
+    var heldFlushScheduled = false
+    var stormReconnects = 0
+    /// At most this many bytes wait for a slow drip; beyond, the link is dropped.
+    static let maxDrip = 1 << 20
+
     init(owner: LiveLogger?, address: SocketAddress, session: LoggerSession, trace: TraceWriter?) {
         self.owner = owner
         self.address = address
         self.session = session
         self.trace = trace
         self.session.acknowledgedQNs = []
+        transport = session.options.faults.filter { $0.layer == "transport" && $0.applies(to: session.device.identity.mn) }
     }
 
     /// The QN of a frame as the sessions write it (`##LLLLQN=<17 digits>;…`), as a number.
@@ -141,6 +165,11 @@ final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
 
     func connect() {
         guard let owner, !closing else { return }
+        // Offline (outage): no connection until the window ends.
+        if isActive("outage", at: owner.now) {
+            _ = owner.loop.scheduleOnLoop(after: .milliseconds(200)) { [weak self] in self?.connect() }
+            return
+        }
         TCPClient.connect(to: address, on: owner.loop, timeout: .seconds(5)) { [self] result in
             owner.loop.executeOnLoop { [self] in
                 switch result {
@@ -150,7 +179,10 @@ final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
                     connects += 1
                     backoff = 0.5
                     c.handler = self
-                    apply(session.connected(at: owner.now))
+                    let now = owner.now
+                    if isActive("half-open", at: now) || isActive("never-read", at: now) { c.pauseReading() }
+                    if let storm = active("reconnect-storm", at: now) { scheduleStormClose(storm, c) }
+                    apply(session.connected(at: now))
                 case .failure(let e):
                     connectFailures += 1
                     lastError = e.description
@@ -174,7 +206,7 @@ final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
             session.faultRecords = []
         }
         var batch: [UInt8] = []
-        defer { if !batch.isEmpty { _ = connection?.write(batch) } }
+        defer { if !batch.isEmpty { write(batch) } }
         for action in actions {
             switch action {
             case .send(let bytes):
@@ -184,10 +216,16 @@ final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
                    let key = Self.qnKey(bytes), sentAt[key] == nil, sentAt.count < 4096 {
                     sentAt[key] = .now
                 }
+                if !transport.isEmpty, connection != nil, let owner {
+                    // Frame by frame through the transport faults (batch-write counts frames).
+                    if !batch.isEmpty { write(batch); batch = [] }
+                    write(bytes, frames: 1, now: owner.now)
+                    continue
+                }
                 if batch.isEmpty { batch = bytes } else { batch += bytes }
             case .close(let reason):
                 lastError = reason
-                if !batch.isEmpty { _ = connection?.write(batch); batch = [] }
+                if !batch.isEmpty { write(batch); batch = [] }
                 connection?.close()
             }
         }
@@ -214,9 +252,161 @@ final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
         guard let owner else { return }
         self.connection = nil
         sentAt.removeAll()
+        // What waited in a slow drip or a batch is lost with the connection (the session sends
+        // again what was not acknowledged).
+        drip = []
+        dripHead = 0
+        held = []
+        heldFrames = 0
         session.disconnected(at: owner.now)
         if case .local = reason {} else { lastError = reason.description }
+        if isActive("reconnect-storm", at: owner.now) {
+            // A storm: reconnect at once, no back-off.
+            stormReconnects += 1
+            _ = owner.loop.scheduleOnLoop(after: .milliseconds(1)) { [weak self] in self?.connect() }
+            return
+        }
         scheduleReconnect()
+    }
+
+    // MARK: Transport faults (issue 5)
+
+    /// The first transport fault with this ID active at this time.
+    func active(_ id: String, at now: Int64) -> FaultSpec? {
+        transport.first { $0.id == id && ($0.window?.contains(now) ?? true) }
+    }
+
+    func isActive(_ id: String, at now: Int64) -> Bool { !transport.isEmpty && active(id, at: now) != nil }
+
+    func record(_ spec: FaultSpec, at t: Int64, _ detail: String) {
+        guard let owner else { return }
+        owner.truth?.write([FaultRecord(time: t, mn: owner.device.identity.mn, fault: spec.id, cn: "", qn: "", detail: detail, layer: "transport").json()])
+    }
+
+    /// Starts and ends transport faults whose windows begin or end (called on every tick).
+    func transportTick(at now: Int64) {
+        guard !transport.isEmpty else { return }
+        for (n, spec) in transport.enumerated() {
+            let on = spec.window?.contains(now) ?? true
+            if on && transportStarted.insert(n).inserted {
+                let window = spec.describe(from: now)
+                switch spec.id {
+                case "disconnect":
+                    record(spec, at: now, connection != nil ? "connection dropped (\(window))" : "no connection to drop (\(window))")
+                    connection?.close()
+                case "outage":
+                    record(spec, at: now, "offline \(window)")
+                    connection?.close()
+                case "reconnect-storm":
+                    record(spec, at: now, "each connection closed after \(Int(spec.parameter("interval_ms", default: 200))) ms, reconnect at once; \(window)")
+                    if let c = connection { scheduleStormClose(spec, c) }
+                case "half-open":
+                    record(spec, at: now, "neither reading nor writing nor closing; \(window)")
+                    connection?.pauseReading()
+                case "never-read":
+                    record(spec, at: now, "not reading, sending without waiting for 9014; \(window)")
+                    connection?.pauseReading()
+                    session.awaitAcks = false
+                case "no-resend":
+                    record(spec, at: now, "uploads without 9014 given up, not resent; \(window)")
+                    session.resends = false
+                default:
+                    record(spec, at: now, window)
+                }
+            }
+            if !on, let w = spec.window, now >= w.upperBound, transportStarted.contains(n), transportEnded.insert(n).inserted {
+                switch spec.id {
+                case "outage":
+                    record(spec, at: now, "back online: \(session.pendingCount) packets waiting to be backfilled")
+                case "reconnect-storm":
+                    record(spec, at: now, "storm over: \(stormReconnects) reconnects")
+                case "half-open":
+                    connection?.resumeReading()
+                case "never-read":
+                    connection?.resumeReading()
+                    session.awaitAcks = true
+                case "no-resend":
+                    session.resends = true
+                case "slow-drip":
+                    if dripHead < drip.count { let rest = Array(drip[dripHead...]); drip = []; dripHead = 0; _ = connection?.write(rest) }
+                case "batch-write":
+                    flushHeld()
+                default: break
+                }
+            }
+        }
+    }
+
+    func scheduleStormClose(_ spec: FaultSpec, _ c: TCPConnection) {
+        guard let owner else { return }
+        let ms = Int64(spec.parameter("interval_ms", default: 200))
+        _ = owner.loop.scheduleOnLoop(after: .milliseconds(ms)) { [weak self] in
+            guard let self, self.connection === c, let owner = self.owner, self.isActive("reconnect-storm", at: owner.now) else { return }
+            c.close()
+        }
+    }
+
+    /// Writes bytes, through the transport faults active now.
+    func write(_ bytes: [UInt8], frames: Int = 1, now: Int64? = nil) {
+        guard let connection else { return }
+        guard !transport.isEmpty, let owner else { _ = connection.write(bytes); return }
+        let now = now ?? owner.now
+        if isActive("half-open", at: now) { return }  // nothing goes out; nothing is closed
+        if let drip = active("slow-drip", at: now) {
+            self.drip += bytes
+            if self.drip.count - dripHead > Self.maxDrip {
+                lastError = "slow drip: more than \(Self.maxDrip) bytes waiting"
+                connection.close()
+                return
+            }
+            scheduleDrip(Int64(drip.parameter("interval_ms", default: 20)), connection)
+            return
+        }
+        if let batch = active("batch-write", at: now) {
+            held += bytes
+            heldFrames += frames
+            if heldFrames >= Int(batch.parameter("packets", default: 10)) { flushHeld() }
+            else if !heldFlushScheduled {
+                // The session waits for acknowledgements: do not hold a partial batch for more than 1 s.
+                heldFlushScheduled = true
+                _ = owner.loop.scheduleOnLoop(after: .seconds(1)) { [weak self] in
+                    self?.heldFlushScheduled = false
+                    self?.flushHeld()
+                }
+            }
+            return
+        }
+        // A fault just ended: what still waits goes first, so that frames never interleave.
+        if dripHead < drip.count {
+            let rest = Array(drip[dripHead...]) + bytes
+            drip = []
+            dripHead = 0
+            _ = connection.write(rest)
+            return
+        }
+        if !held.isEmpty { held += bytes; flushHeld(); return }
+        _ = connection.write(bytes)
+    }
+
+    func flushHeld() {
+        guard !held.isEmpty else { return }
+        let bytes = held
+        held = []
+        heldFrames = 0
+        _ = connection?.write(bytes)
+    }
+
+    func scheduleDrip(_ intervalMs: Int64, _ c: TCPConnection) {
+        guard !dripScheduled, let owner else { return }
+        dripScheduled = true
+        _ = owner.loop.scheduleOnLoop(after: .milliseconds(intervalMs)) { [weak self] in
+            guard let self else { return }
+            self.dripScheduled = false
+            guard self.connection === c, self.dripHead < self.drip.count else { return }
+            _ = c.write([self.drip[self.dripHead]])
+            self.dripHead += 1
+            if self.dripHead == self.drip.count { self.drip = []; self.dripHead = 0 } else { self.scheduleDrip(intervalMs, c) }
+        }
     }
 
     func shutdown() {

@@ -10,7 +10,7 @@ import Synchronization
 struct SimulateCommand: CLICommand {
     static let name = "simulate"
     static let abstract = "Run emulated data loggers live against one or more platforms over TCP."
-    static let usage = "(--unit NAME | --fleet FILE) --to HOST:PORT[,HOST:PORT…] [--speed X] [--duration D] [--seed N] [--trace FILE]"
+    static let usage = "(--unit NAME | --fleet FILE | --scenario NAME) --to HOST:PORT[,HOST:PORT…] [--speed X] [--duration D] [--seed N] [--trace FILE] [--faults SPEC] [--scenario FILE|NAME] [--truth FILE]"
     static let options = [
         OptionSpec("unit", value: "NAME", help: "One logger of this unit template."),
         OptionSpec("fleet", value: "FILE", help: "A fleet manifest (CSV) or a built-in fleet (sample-city, mixed-demo)."),
@@ -26,8 +26,9 @@ struct SimulateCommand: CLICommand {
         OptionSpec("threads", value: "N", help: "Event-loop threads (default: the number of cores)."),
         OptionSpec("drain", value: "SECONDS", help: "After the duration, wait at most this long for acknowledgements (default 15)."),
         OptionSpec("answer-bad-crc", help: "Answer requests with a bad CRC with QnRtn 9 instead of ignoring them."),
-        OptionSpec("faults", value: "SPEC", help: "Protocol faults, as for generate: ID[%RATE][@START/DURATION], comma-separated."),
-        OptionSpec("truth", value: "FILE", help: "Ground truth of injected faults, JSON Lines (required with --faults)."),
+        OptionSpec("faults", value: "SPEC", help: "Faults for every logger, as for generate (ID[:FACTOR][(NAME=VALUE;…)][%RATE][#COUNT][@START/DURATION], comma-separated), transport faults included (disconnect, outage, slow-drip …; hj212 generate --list)."),
+        OptionSpec("scenario", value: "FILE|NAME", help: "A fault timeline on units of the fleet (Profiles/scenarios, or a file). Without --unit/--fleet, the scenario's own fleet."),
+        OptionSpec("truth", value: "FILE", help: "Ground truth of injected faults, JSON Lines (required with --faults or --scenario)."),
     ]
     static let discussion = """
     Loggers send 2081 after connecting, upload with Flag=5 and wait for 9014, resend after OverTime up
@@ -38,13 +39,16 @@ struct SimulateCommand: CLICommand {
     EXAMPLE:
       hj212 serve --listen 127.0.0.1:7001 &
       hj212 simulate --fleet mixed-demo --to 127.0.0.1:7001 --speed 60 --duration 30m
+      hj212 simulate --scenario offline-backfill --to 127.0.0.1:7001 --speed 120 --duration 3h --truth truth.jsonl
     """
 
     var a: ParsedArguments
 
     init(_ a: ParsedArguments) throws(UsageError) {
         self.a = a
-        guard (a.value("unit") == nil) != (a.value("fleet") == nil) else { throw UsageError("give exactly one of --unit NAME or --fleet FILE") }
+        guard !(a.value("unit") != nil && a.value("fleet") != nil), a.value("unit") != nil || a.value("fleet") != nil || a.value("scenario") != nil else {
+            throw UsageError("give exactly one of --unit NAME or --fleet FILE (or a --scenario, which names its fleet)")
+        }
         guard a.value("to") != nil else { throw UsageError("--to HOST:PORT is required") }
     }
 
@@ -99,30 +103,64 @@ struct LiveSetup {
         sessionOptions.timeScale = speed
         var options = SimulationOptions()
         options.dialect = a.value("dialect") == "2025" ? .hj2025 : .hj2017
+        var faults: [FaultSpec] = []
         if let spec = a.value("faults") {
-            do { options.faults = try FaultSpec.parseList(spec) } catch { throw UsageError("\(error)", exitCode: 2) }
+            do { faults = try FaultSpec.parseList(spec) } catch { throw UsageError("\(error)", exitCode: 2) }
+        }
+        var scenario: Scenario?
+        if let name = a.value("scenario") {
+            do { scenario = try Scenario.load(name) } catch { throw UsageError("--scenario: \(error)", exitCode: 2) }
         }
         do {
+            // The units first, so that faults and scenarios are checked against them before anything runs.
+            var units: [(unit: Scenario.Unit, pw: String)]
             if let unit = a.value("unit") {
                 let template = try UnitTemplate.load(unit)
-                let identity = LoggerIdentity(mn: a.value("mn") ?? "010000A8900016F000169DC0", pw: a.value("pw") ?? "123456")
-                devices = [LoggerDevice(simulator: try UnitSimulator(template: template, identity: identity, seed: seed, start: start, options: options))]
+                units = [(Scenario.Unit(mn: a.value("mn") ?? "010000A8900016F000169DC0", template: template, row: 1, enterprise: ""), a.value("pw") ?? "123456")]
             } else {
-                let fleet = try Fleet.load(a.value("fleet")!)
-                devices = try fleet.units.map { u in
-                    LoggerDevice(simulator: try UnitSimulator(template: fleet.templates[u.unit]!, identity: u.identity, seed: seed, start: start, options: options))
-                }
+                guard let name = a.value("fleet") ?? scenario?.fleet else { throw UsageError("the scenario names no fleet: give --unit or --fleet") }
+                let fleet = try Fleet.load(name)
+                units = fleet.units.enumerated().map { (Scenario.Unit(mn: $1.identity.mn, template: fleet.templates[$1.unit]!, row: $0 + 1, enterprise: $1.enterprise), $1.identity.pw) }
             }
+            if let scenario {
+                do {
+                    let compiled = try scenario.compile(units: units.map(\.unit), start: start, end: end, live: true)
+                    faults += compiled.specs
+                    for note in compiled.notes { io.stderr.line("note: \(note)") }
+                } catch { throw UsageError("--scenario: \(error)", exitCode: 2) }
+            }
+            if let why = Self.unusable(faults, templates: units.map(\.unit.template)) { throw UsageError("--faults: \(why)", exitCode: 2) }
+            options.faults = faults
+            devices = try units.map { u in
+                LoggerDevice(simulator: try UnitSimulator(template: u.unit.template, identity: LoggerIdentity(mn: u.unit.mn, pw: u.pw), seed: seed, start: start, options: options))
+            }
+        } catch let e as UsageError {
+            throw e
         } catch {
             throw UsageError("\(error)", exitCode: 2)
         }
-        if let path = a.value("trace") { trace = try TraceWriter(path: path, offsetMinutes: SimClock.chinaOffsetMinutes) }
-        if let spec = a.value("faults") {
-            do { sessionOptions.faults = try FaultSpec.parseList(spec) } catch { throw UsageError("\(error)", exitCode: 2) }
-            guard let path = a.value("truth") else { throw UsageError("--faults needs --truth FILE for the ground truth") }
+        if !faults.isEmpty {
+            guard let path = a.value("truth") else { throw UsageError("faults need --truth FILE for the ground truth") }
             truth = try TruthWriter(path: path)
+            sessionOptions.faults = faults
             sessionOptions.faultSeed = seed
         }
+        if let path = a.value("trace") { trace = try TraceWriter(path: path, offsetMinutes: SimClock.chinaOffsetMinutes) }
+    }
+
+    /// Why a list of faults for every logger cannot run on these units (a factor none has, a value
+    /// fault none can take), or nil. Faults bound to one MN (scenarios) were checked already.
+    static func unusable(_ faults: [FaultSpec], templates: [UnitTemplate]) -> String? {
+        let codes = Set(templates.flatMap { $0.factors.map(\.code) })
+        for f in faults where f.mn == nil {
+            if let factor = f.factor, !codes.contains(factor) {
+                return "'\(f.id):\(factor)': no logger has factor \(factor) (they have \(codes.sorted().joined(separator: " ")))"
+            }
+            if FaultDefinition.valueLayers.contains(f.layer), let first = templates.first, templates.allSatisfy({ f.inapplicability(to: $0) != nil }) {
+                return "'\(f.id)': \(f.inapplicability(to: first)!)"
+            }
+        }
+        return nil
     }
 
     /// Runs the loggers until the duration has passed (then drains) or Ctrl-C; prints the summary.

@@ -101,6 +101,8 @@ public struct LoggerSession {
         public var commandsAnswered = 0
         public var requestsRejected = 0
         public var dropped = 0
+        /// Uploads given up without a resend when their 9014 did not come (`resends` off).
+        public var givenUp = 0
     }
 
     public let device: LoggerDevice
@@ -127,6 +129,11 @@ public struct LoggerSession {
     /// When not nil, the QN of every upload acknowledged since the driver last emptied it
     /// (the driver measures acknowledgement latency with it).
     public var acknowledgedQNs: [String]?
+    /// Transport faults of the driver (issue 5): with `awaitAcks` off, uploads are sent without
+    /// waiting for their 9014 (never-read); with `resends` off, an upload whose 9014 does not
+    /// come within OverTime is given up instead of resent (no-resend).
+    public var awaitAcks = true
+    public var resends = true
 
     public init(device: LoggerDevice, options: Options = Options()) {
         self.device = device
@@ -176,6 +183,10 @@ public struct LoggerSession {
         self.now = now
         guard isConnected else { return [] }
         var actions: [SessionAction] = []
+        if !resends && inFlight.contains(where: { $0.deadline <= now }) {
+            statistics.givenUp += inFlight.filter { $0.deadline <= now }.count
+            inFlight.removeAll { $0.deadline <= now }
+        }
         for i in inFlight.indices where inFlight[i].deadline <= now {
             if inFlight[i].attempts > device.reCount {
                 // ReCount resends without 9014: communication is deemed unavailable (§6.2).
@@ -273,11 +284,26 @@ public struct LoggerSession {
                 if f.isEmpty { continue }  // a record that is never sent is not waited for either
             }
             for f in frames { actions.append(.send(f)) }
-            if segment.flag?.needsAck == true {
-                inFlight.append(InFlight(packet: packet, frame: frames[0], attempts: 1, deadline: now + overTime))
+            if segment.flag?.needsAck == true && awaitAcks {
+                var awaited = packet
+                // A fault may have changed the QN (clock faults, duplicate QN, a joined record):
+                // the acknowledgement echoes the QN that was sent.
+                if injector != nil, let qn = Self.qn(of: frames[0]), qn != packet.segment.qn { awaited.segment.setHeader("QN", qn) }
+                inFlight.append(InFlight(packet: awaited, frame: frames[0], attempts: 1, deadline: now + overTime))
             }
         }
         return actions
+    }
+
+    /// The QN of a frame as sent (nil when it has none or cannot be framed).
+    static func qn(of frame: [UInt8]) -> String? {
+        var decoder = FrameDecoder()
+        decoder.feed(frame)
+        var events: [FrameDecoder.Event] = []
+        while let e = decoder.next() { events.append(e) }
+        events += decoder.finish()
+        for case .frame(let raw) in events { return SegmentParser.parse(raw.segmentBytes).segment.qn }
+        return nil
     }
 
     /// A QN from the device's clock, unique within this link.

@@ -46,6 +46,12 @@ struct FactorModel: Sendable {
     var reading: Double
     var sampleTime: Int64 = 0
     var flag = UInt8(ascii: "N")
+    /// What the instrument measured, before value faults (`InstrumentFaults`) change `reading`
+    /// and `flag`; faults start from these every sample, so they never compound.
+    var trueReading: Double
+    var trueFlag = UInt8(ascii: "N")
+    /// A process fault's level for this factor (furnace-low): replaces the daily cycle.
+    var processTarget: Double?
     var measuredOnce = false
 
     var minute = Accumulator()
@@ -74,6 +80,7 @@ struct FactorModel: Sendable {
         value = f.baseline
         running = f.baseline
         reading = f.baseline
+        trueReading = f.baseline
         let factor = dictionary.factor(f.code)
         if f.code == template.flowFactor {
             hasCou = true
@@ -127,7 +134,7 @@ struct FactorModel: Sendable {
         noise = phi * noise + innovation * random.gaussian()
         // cos(2π(h − peak)/24) from the sample's cos/sin of 2πh/24 and the factor's own of 2π·peak/24.
         let cycle = dayPhase.cos * peakCos + dayPhase.sin * peakSin
-        running = baseline * (1 + amplitude * cycle) * (1 + noise) * coupling
+        running = (processTarget ?? baseline * (1 + amplitude * cycle)) * (1 + noise) * coupling
         value = stopped + (running - stopped) * level
         if measureEveryMs == 0 || t % measureEveryMs == 0 || !measuredOnce {
             measuredOnce = true
@@ -137,6 +144,8 @@ struct FactorModel: Sendable {
             if r > rangeMax { r = rangeMax; flag = UInt8(ascii: "T") }
             if r < rangeMin { r = rangeMin }
             reading = r
+            trueReading = r
+            trueFlag = flag
         }
     }
 

@@ -39,7 +39,9 @@ public struct SimulationOptions: Sendable {
     public var facilityStatus = false
     /// Minutes between HJ 212-2025 heartbeats (9015).
     public var heartbeatMinutes = 5
-    /// Instrument faults (issue 5) acting on the readings before aggregation.
+    /// Faults (issue 5): the value layers (instrument, fraud, process) act on the readings
+    /// before aggregation and on the 3020 parameters; the others are ignored here (the
+    /// `FaultInjector` and the live links apply them). Specs with an MN apply to that logger only.
     public var faults: [FaultSpec] = []
     public var minIntervalMinutes: Int?
     public var profiles: ProfileStore = .builtin
@@ -129,12 +131,12 @@ public struct UnitSimulator: Sendable {
         windowStart = self.start
         windowInterval = minIntervalMs
         random = SimRandom(seed: seed, label: identity.mn)
-        instrumentFaults = InstrumentFaults(specs: options.faults)
         infoNoise = SimRandom(seed: seed &+ 1, label: identity.mn)
         let dict = dictionary
         models = template.factors.map { FactorModel($0, medium: template.medium, dictionary: dict, template: template) }
         wcModels = template.workingCondition.map { FactorModel($0, medium: template.medium, dictionary: dict, template: template) }
         dynamicControl = try template.dynamicControl.map { try DynamicControlProfile.load($0, from: options.profiles) }
+        instrumentFaults = InstrumentFaults(specs: options.faults, mn: identity.mn, template: template, models: models, dynamicControl: dynamicControl)
         furnaceIndex = template.factors.firstIndex { $0.code == "a01901" }
         o2Index = template.o2Factor.flatMap { code in template.factors.firstIndex { $0.code == code } }
         flowIndex = template.factors.firstIndex { $0.code == template.flowFactor } ?? 0
@@ -211,6 +213,7 @@ public struct UnitSimulator: Sendable {
             }
             if t == end { break }
             sample(at: t)
+            if !instrumentFaults.changedInfo.isEmpty || !instrumentFaults.checksNow.isEmpty { faultInfoPackets(at: t, out) }
             // Real-time data at the first sample on or after each multiple of RtdInterval, so that
             // any interval the platform sets (1062) is honoured, not only multiples of the sampling.
             if t >= nextRealtime {
@@ -229,9 +232,10 @@ public struct UnitSimulator: Sendable {
         let hourOfDay = Double((t % Self.dayMs + Self.dayMs) % Self.dayMs) / 3_600_000
         let angle = 2 * Double.pi * hourOfDay / 24
         let phase = (cos: cos(angle), sin: sin(angle))
+        if !instrumentFaults.isEmpty { instrumentFaults.update(&models, at: t, mn: identity.mn) }
         Self.step(&models, couplings, level: level, dayPhase: phase, t: t, random: &random)
         Self.step(&wcModels, wcCouplings, level: level, dayPhase: phase, t: t, random: &random)
-        if !instrumentFaults.isEmpty { instrumentFaults.apply(&models, at: t, mn: identity.mn, random: &infoNoise) }
+        if !instrumentFaults.isEmpty { instrumentFaults.apply(&models, at: t, random: &infoNoise) }
         // O2 for conversion.
         let o2 = o2Index.map { models[$0].reading }
         let flow = models[flowIndex].reading
@@ -261,7 +265,7 @@ public struct UnitSimulator: Sendable {
     mutating func realtimePackets(at t: Int64, _ out: (GeneratedPacket) -> Void) {
         var cp: [[Field]] = [[Field("DataTime", Self.time14(t))]]
         let o2 = o2Index.map { models[$0].reading }
-        for m in models {
+        for m in models where instrumentFaults.hidden.isEmpty || !instrumentFaults.hidden.contains(m.code) {
             var group: [Field] = []
             if m.measureEveryMs > 0 { group.append(Field(m.keys.sampleTime, Self.time14(m.sampleTime))) }
             group.append(Field(m.keys.rtd, m.format(m.reading)))
@@ -333,7 +337,7 @@ public struct UnitSimulator: Sendable {
 
     func periodCP(_ dataTime: Int64, _ records: [PeriodRecord]) -> [[Field]] {
         var cp: [[Field]] = [[Field("DataTime", Self.time14(dataTime))]]
-        for (m, r) in zip(models, records) where r.count > 0 {
+        for (m, r) in zip(models, records) where r.count > 0 && (instrumentFaults.hidden.isEmpty || !instrumentFaults.hidden.contains(m.code)) {
             var g: [Field] = []
             if let cou = r.cou { g.append(Field(m.keys.cou, ValueFormat.fixed(cou, decimals: Swift.max(m.decimals, 3)))) }
             g.append(Field(m.keys.min, m.format(r.min)))
@@ -352,7 +356,7 @@ public struct UnitSimulator: Sendable {
 
     /// The current value of an information code (for a 3020 request), or nil when the unit has none.
     public mutating func infoValue(polId: String?, code: String, at t: Int64) -> String? {
-        if let v = infoOverrides["\(polId ?? "")|\(code)"] { return v }
+        if let v = infoOverride(polId, code) { return v }
         for group in template.infoGroups where group.polId == polId {
             if let v = group.values.first(where: { $0.code == code })?.value { return infoText(v, at: t, random: &infoNoise) }
         }
@@ -366,10 +370,12 @@ public struct UnitSimulator: Sendable {
 
     /// HJ 212-2025 CN 2062: the daily automatic standard-sample check of each cyclic water analyser
     /// (EXTENSIONS.md §7, SECONDARY): measured value of a standard of half the range, pass within ±10 %.
-    mutating func standardChecks(at t: Int64, _ out: (GeneratedPacket) -> Void) {
-        for m in models where m.measureEveryMs > 0 {
+    mutating func standardChecks(at t: Int64, only: String? = nil, _ out: (GeneratedPacket) -> Void) {
+        for m in models where m.measureEveryMs > 0 && (only == nil || only == m.code) {
             let standard = (m.rangeMax * 0.5).rounded()
-            let measured = standard * (1 + 0.03 * infoNoise.gaussian())
+            // A failing check (standard-check-fail) is off by its deviation.
+            let deviation = instrumentFaults.failingChecks[m.code]
+            let measured = standard * (1 + (deviation.map { $0 / 100 } ?? 0.03 * infoNoise.gaussian()))
             let pass = abs(measured - standard) <= standard * 0.1
             emit(packet("2062", at: t, cp: [[Field("DataTime", Self.time14(t))],
                                             [Field("\(m.code)-SampleRd", m.format(measured))],
@@ -379,6 +385,35 @@ public struct UnitSimulator: Sendable {
     }
 
     // MARK: Information (3020)
+
+    /// A parameter value set by an active fault, or by the platform (3021).
+    func infoOverride(_ polId: String?, _ code: String) -> String? {
+        let key = "\(polId ?? "")|\(code)"
+        if !instrumentFaults.info.isEmpty, let v = instrumentFaults.info[key] { return v }
+        return infoOverrides[key]
+    }
+
+    /// 3020 uploads of the parameters a fault changed, when they change (a working state going to
+    /// calibration and back, a tampered slope, a failed check), and HJ 212-2025 2062 for a
+    /// standard-sample check failing now.
+    mutating func faultInfoPackets(at t: Int64, _ out: (GeneratedPacket) -> Void) {
+        let changed = instrumentFaults.changedInfo
+        instrumentFaults.changedInfo = []
+        for (polId, codes) in changed {
+            var cp: [[Field]] = [[Field("DataTime", Self.time14(t))]]
+            if !polId.isEmpty { cp.append([Field("PolId", polId)]) }
+            for code in codes {
+                // Ended: back to the template's value (a working state with no template value is 0, normal).
+                let value = infoValue(polId: polId.isEmpty ? nil : polId, code: code, at: t)
+                    ?? (["i12001", "i12101", "i12007"].contains(code) ? (code == "i12101" ? "1" : "0") : nil)
+                if let value { cp.append([Field("\(code)-Info", value)]) }
+            }
+            if cp.count > (polId.isEmpty ? 1 : 2) { emit(packet("3020", at: t, cp: cp), out) }
+        }
+        let checks = instrumentFaults.checksNow
+        instrumentFaults.checksNow = []
+        if options.dialect == .hj2025 { for code in checks { standardChecks(at: t, only: code, out) } }
+    }
 
     func infoText(_ value: UnitTemplate.InfoValue, at t: Int64, random: inout SimRandom) -> String {
         switch value {
@@ -414,8 +449,19 @@ public struct UnitSimulator: Sendable {
                 var cp: [[Field]] = [[Field("DataTime", Self.time14(t))]]
                 if let p = group.polId { cp.append([Field("PolId", p)]) }
                 for (code, value) in group.values {
-                    let text = infoOverrides["\(group.polId ?? "")|\(code)"] ?? infoText(value, at: t, random: &infoNoise)
+                    let text = infoOverride(group.polId, code) ?? infoText(value, at: t, random: &infoNoise)
                     cp.append([Field("\(code)-Info", text)])
+                }
+                // Parameters a fault imposes that the group does not carry (tampering on a unit
+                // without dynamic-control codes, a working state of an analyser).
+                if !instrumentFaults.info.isEmpty {
+                    let prefix = (group.polId ?? "") + "|"
+                    for (key, value) in instrumentFaults.info.sorted(by: { $0.key < $1.key }) where key.hasPrefix(prefix) {
+                        let code = String(key.dropFirst(prefix.count))
+                        if !group.values.contains(where: { $0.code == code }) && !(dynamicControl?.groups.contains { $0.values.contains { $0.code == code } } ?? false) {
+                            cp.append([Field("\(code)-Info", value)])
+                        }
+                    }
                 }
                 emit(packet("3020", at: t, cp: cp), out)
             }
@@ -435,7 +481,7 @@ public struct UnitSimulator: Sendable {
             for polId in analysers {
                 var cp: [[Field]] = [[Field("DataTime", Self.time14(t))], [Field("PolId", polId)]]
                 for (code, value) in values {
-                    cp.append([Field("\(code)-Info", infoOverrides["\(polId)|\(code)"] ?? infoText(value, at: t, random: &infoNoise))])
+                    cp.append([Field("\(code)-Info", infoOverride(polId, code) ?? infoText(value, at: t, random: &infoNoise))])
                 }
                 emit(packet("3020", at: t, cp: cp), out)
             }
