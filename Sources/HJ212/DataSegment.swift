@@ -86,9 +86,9 @@ public struct DataSegment: Hashable, Sendable {
         var out: [UInt8] = []
         out.reserveCapacity(320)
         for field in header {
-            out += field.name.utf8
+            Self.append(field.name, to: &out)
             out.append(UInt8(ascii: "="))
-            out += field.value.utf8
+            Self.append(field.value, to: &out)
             out.append(UInt8(ascii: ";"))
         }
         guard let cp else {
@@ -101,14 +101,21 @@ public struct DataSegment: Hashable, Sendable {
             for (e, field) in group.enumerated() {
                 if e > 0 { out.append(UInt8(ascii: ",")) }
                 if !field.name.isEmpty {
-                    out += field.name.utf8
+                    Self.append(field.name, to: &out)
                     out.append(UInt8(ascii: "="))
                 }
-                out += field.value.utf8
+                Self.append(field.value, to: &out)
             }
         }
         out += "&&".utf8
         return out
+    }
+
+    /// Appends a string's UTF-8 bytes in one copy (not byte by byte through `String.UTF8View`).
+    @inline(__always)
+    static func append(_ text: String, to out: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { out.append(contentsOf: $0) }
     }
 }
 

@@ -122,7 +122,8 @@ struct BenchCommand: CLICommand {
             if wanted("platform") {
                 let ours = best { Self.platform(uploads, linter) }
                 let lintOnly = best { Self.lint(uploads.flatMap { $0 }, linter) }
-                row("platform (upload → 9014)", (ours.seconds * scale, ours.check), (lintOnly.seconds * scale, lintOnly.check), bytes: uploadMB)
+                // (The checks differ in kind: acknowledgements vs frames linted clean.)
+                row("platform (upload → 9014)", (ours.seconds * scale, 0), (lintOnly.seconds * scale, 0), bytes: uploadMB)
             }
         }
         return 0

@@ -64,15 +64,32 @@ public enum ValueFormat {
             // Beyond exact fixed-point range (absurd template values): print without trapping.
             return abs(value) < 9.0e18 ? String(Int64(value.rounded())) : String(format: "%.0f", value)
         }
-        let n = Int64(scaled)
+        // Digits written right to left into a small buffer, one String made at the end.
+        var n = UInt64(scaled)
         let negative = value < 0 && n != 0
-        let p = Int64(powers[d])
-        var text = negative ? "-" : ""
-        text += String(n / p)
-        if d > 0 {
-            let frac = String(n % p)
-            text += "." + String(repeating: "0", count: d - frac.count) + frac
+        return String(unsafeUninitializedCapacity: 24) { buffer in
+            var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes of scratch
+            return withUnsafeMutableBytes(of: &digits) { scratch -> Int in
+                var i = 24
+                var written = 0
+                repeat {
+                    i -= 1
+                    scratch[i] = UInt8(truncatingIfNeeded: 48 &+ n % 10)
+                    n /= 10
+                    written += 1
+                    if written == d {
+                        i -= 1
+                        scratch[i] = UInt8(ascii: ".")
+                    }
+                } while n > 0 || written <= d
+                if negative {
+                    i -= 1
+                    scratch[i] = UInt8(ascii: "-")
+                }
+                let count = 24 - i
+                for k in 0..<count { buffer[k] = scratch[i + k] }
+                return count
+            }
         }
-        return text
     }
 }

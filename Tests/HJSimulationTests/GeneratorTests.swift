@@ -123,6 +123,21 @@ struct GeneratorTests {
         #expect(ValueFormat.fixed(1234.5, decimals: 2) == "1234.50")
         #expect(ValueFormat.fixed(1e25, decimals: 2) == "10000000000000000905969664")  // no trap on absurd values
         #expect(ValueFormat.fixed(-3e16, decimals: 0) == "-30000000000000000")
+        // Against the plain integer-and-fraction construction, over random values and every width.
+        var rng = SimRandom(seed: 42)
+        for _ in 0..<20_000 {
+            let magnitude = [1e-3, 1, 100, 1e5, 1e9][Int(rng.next() % 5)]
+            let v = (rng.unit() - 0.5) * 2 * magnitude
+            let d = Int(rng.next() % 7)
+            let p = [1.0, 10, 100, 1e3, 1e4, 1e5, 1e6][d]
+            let n = Int64((abs(v) * p).rounded(.toNearestOrAwayFromZero))
+            var expected = (v < 0 && n != 0 ? "-" : "") + String(n / Int64(p))
+            if d > 0 {
+                let frac = String(n % Int64(p))
+                expected += "." + String(repeating: "0", count: d - frac.count) + frac
+            }
+            #expect(ValueFormat.fixed(v, decimals: d) == expected, "\(v) with \(d) decimals")
+        }
     }
 
     @Test("a template with an error names the file, the key and what was expected")
