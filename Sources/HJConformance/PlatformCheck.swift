@@ -59,6 +59,8 @@ final class PlatformSuite {
     var acceptsUnknownMN: Bool?
     var linkCount = 0
     var time1013: Double?
+    /// The slowest first answer of the run (shown when the latency check fails).
+    var slowest: (SentPacket, SentPacket.Answer)?
 
     init(options: PlatformCheckOptions, catalogue: RuleCatalogue, hooks: CheckHooks) {
         self.options = options
@@ -68,7 +70,7 @@ final class PlatformSuite {
         catalogueVersion = catalogue.versions[.platform] ?? ""
         let first = options.credentials.first ?? (mn: "010000A8900016F000169DC0", pw: "123456")
         packets = ProbePackets(mn: first.mn, pw: first.pw, st: "32")
-        answerWait = options.overTime + max(0.5, options.overTime / 2)
+        answerWait = options.overTime + max(1.0, options.overTime / 2)
     }
 
     // MARK: - Results
@@ -136,7 +138,7 @@ final class PlatformSuite {
             // In-order platforms answer a bad frame before the good one that follows it; the
             // grace period covers platforms that answer out of order.
             let typical = list.compactMap { $0.firstAnswer?.latency }.max() ?? 0.05
-            let extra = min(options.overTime, max(0.15, typical * 2))
+            let extra = min(options.overTime, max(0.1, typical * 2))
             wait([conv], until: probeClock() + extra) { false }
         }
     }
@@ -253,11 +255,14 @@ final class PlatformSuite {
         let ids = ["2011", "2051", "2061", "2031", "2041", "2021", "3020"]
         let any = ids.contains { wants("P-ACK-\($0)") } || wantsGroup("P-ACK-")
         guard any, let conv = primaryConversation() else { return }
+        // One write per upload, back to back, as a logger with a send window does; answers are
+        // matched by QN (in order when the platform does not echo it).
+        var sent: [(String, SentPacket?)] = []
         for cn in ids where shouldContinue {
-            let p = conv.send(packets.segment(cn: cn, qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP(cn, now: chinaWallMilliseconds())))
-            awaitAnswers(conv, [p])
-            judgeUpload("P-ACK-\(cn)", p, conv)
+            sent.append((cn, conv.send(packets.segment(cn: cn, qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP(cn, now: chinaWallMilliseconds())))))
         }
+        awaitAnswers(conv, sent.map(\.1))
+        for (cn, p) in sent { judgeUpload("P-ACK-\(cn)", p, conv) }
     }
 
     // MARK: - Step 3: flows
@@ -424,9 +429,9 @@ final class PlatformSuite {
             case .failure(let e): judge(c.id, .fail, "could not connect: \(e.message)"); continue
             case .success(let x): conv = x
             }
+            // A good frame first (the connection is served), then the bad one, then a good one.
             let first = conv.send(packets.segment(cn: "2011", qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP("2011", now: chinaWallMilliseconds())))
-            awaitAnswers(conv, [first])
-            let mark = max(0, conv.log.records.count - 2)
+            let mark = max(0, conv.log.records.count - 1)
             let (segment, bytes) = c.make(packets, qns)
             var bad: SentPacket?
             if let segment {
@@ -434,9 +439,9 @@ final class PlatformSuite {
             } else {
                 conv.link.send(bytes)
             }
-            wait([conv], until: probeClock() + 0.05) { false }
+            wait([conv], until: probeClock() + 0.02) { false }
             let good = conv.send(packets.segment(cn: "2011", qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP("2011", now: chinaWallMilliseconds())))
-            awaitAnswers(conv, [bad, good], grace: true)
+            awaitAnswers(conv, [first, bad, good], grace: true)
             if segment == nil {
                 // Garbage cannot be answered as such; any answer besides the good frame's is stray.
                 let wire = Array(conv.log.snapshot.dropFirst(mark))
@@ -698,7 +703,10 @@ final class PlatformSuite {
                     let f = a.frame
                     let s = f.segment
                     counted += 1
-                    if i == 0 { latencies.record(microseconds: UInt64(max(0, a.latency * 1e6))) }
+                    if i == 0 {
+                        latencies.record(microseconds: UInt64(max(0, a.latency * 1e6)))
+                        if a.latency > (slowest?.1.latency ?? -1) { slowest = (p, a) }
+                    }
                     let legacy = p.version == 0 || s.cpValue("QN") != nil
                     let expectedCN = p.kind == .notification ? "9013" : "9014"
                     if s.cn != expectedCN { add("P-ACK-CN", "\(p.describe) answered by CN \(s.cn ?? "-"), expected \(expectedCN)", c, f, p) }
@@ -875,7 +883,13 @@ final class PlatformSuite {
         if Double(p99) / 1e6 <= options.overTime {
             judge("P-LOAD-LATENCY", .pass, text + "; OverTime \(format(options.overTime)) s")
         } else {
-            judge("P-LOAD-LATENCY", .fail, text + "; p99 exceeds OverTime \(format(options.overTime)) s: loggers would resend")
+            var wire: [WireRecord] = []
+            if let (p, a) = slowest {
+                wire = [WireRecord(time: round3(p.sentAt - origin), direction: .up, text: showBytes(FrameEncoder.frame(p.segment, trailer: false))),
+                        WireRecord(time: round3(a.frame.time - origin), direction: .down, text: a.frame.text),
+                        WireRecord(time: round3(a.frame.time - origin), direction: .note, text: "the slowest answer: \(ms(a.latency))")]
+            }
+            judge("P-LOAD-LATENCY", .fail, text + "; p99 exceeds OverTime \(format(options.overTime)) s: loggers would resend", wire: wire)
         }
     }
 }

@@ -112,23 +112,35 @@ final class Conversation {
         }
     }
 
-    /// Attribution: the packet whose QN the answer echoes (header QN, or the QN in CP of the
-    /// HJ/T 212-2005 form); otherwise the oldest packet still waiting for an answer; otherwise
-    /// the oldest unanswered packet that should not have been answered.
+    /// Attribution, in order: the unanswered packet whose QN (header QN, or the QN in CP of the
+    /// HJ/T 212-2005 form), MN and PW the answer echoes; a packet answered before with that QN
+    /// (a second answer); the oldest packet still waiting for an answer (the QN was not echoed);
+    /// the unanswered packet with that QN whatever its identity; the oldest unanswered packet
+    /// that should not have been answered.
     func attribute(_ frame: ProbeFrame) {
         let now = frame.time
-        let candidates = [frame.segment.qn, frame.segment.cpValue("QN")].compactMap { $0 }
+        let qns = Set([frame.segment.qn, frame.segment.cpValue("QN")].compactMap { $0 })
         let answerable = sent.filter { $0.kind != .reply }
-        for qn in candidates {
-            let same = answerable.filter { $0.qn == qn }
-            if let p = same.first(where: { !$0.answered }) ?? same.last {
-                p.answers.append(.init(frame: frame, latency: max(0, now - p.sentAt), byQN: true))
-                if let mn = p.segment.mn, p.answers.count == 1 { identities.insert(mn + "\u{1}" + (p.segment.pw ?? "")) }
-                return
-            }
+        let sameQN = answerable.filter { $0.qn.map(qns.contains) ?? false }
+        func sameIdentity(_ p: SentPacket) -> Bool {
+            (frame.segment.mn == nil || frame.segment.mn == p.segment.mn) && (frame.segment.pw == nil || frame.segment.pw == p.segment.pw)
         }
-        if let p = answerable.first(where: { $0.expectsAnswer && !$0.answered }) ?? answerable.first(where: { $0.mustNotAnswer && !$0.answered }) {
-            p.answers.append(.init(frame: frame, latency: max(0, now - p.sentAt), byQN: false))
+        let pick: (SentPacket, Bool)?
+        if let p = sameQN.first(where: { !$0.answered && sameIdentity($0) }) {
+            pick = (p, true)
+        } else if let p = sameQN.last(where: { $0.answered && sameIdentity($0) }) {
+            pick = (p, true)
+        } else if let p = answerable.first(where: { $0.expectsAnswer && !$0.answered }) {
+            pick = (p, false)
+        } else if let p = sameQN.first(where: { !$0.answered }) {
+            pick = (p, true)
+        } else if let p = answerable.first(where: { $0.mustNotAnswer && !$0.answered }) {
+            pick = (p, false)
+        } else {
+            pick = nil
+        }
+        if let (p, byQN) = pick {
+            p.answers.append(.init(frame: frame, latency: max(0, now - p.sentAt), byQN: byQN))
             if let mn = p.segment.mn, p.answers.count == 1 { identities.insert(mn + "\u{1}" + (p.segment.pw ?? "")) }
             return
         }

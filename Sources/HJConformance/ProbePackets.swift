@@ -2,11 +2,16 @@ import HJ212
 
 /// QNs for the probe's packets: China time with milliseconds, strictly increasing within a run
 /// (so unique), as HJ 212-2017 Table 3 asks.
+///
+/// The QNs run one second behind the clock: a platform that answers with a fresh QN of its own
+/// instead of echoing (a fault the checks must attribute right) takes it from its clock at the
+/// time of answering, which then never equals a QN the probe sent a moment earlier.
 final class QNSource {
     private var last: Int64 = .min
+    static let lag: Int64 = 1_000
 
     func next() -> String {
-        let t = Swift.max(chinaWallMilliseconds(), last == .min ? .min : last + 1)
+        let t = Swift.max(chinaWallMilliseconds() - Self.lag, last == .min ? .min : last + 1)
         last = t
         return HJTime(wallMilliseconds: t).text17
     }

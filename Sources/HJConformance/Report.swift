@@ -404,3 +404,20 @@ public enum CheckReport {
         return lines.map { pad + $0 + "\n" }.joined()
     }
 }
+
+extension CheckReport {
+    /// A few lines for the terminal when the full report goes to a file: score, outcome and
+    /// the failed checks.
+    public static func summary(_ run: CheckRun, lang: ReportLanguage) -> String {
+        let score = run.score
+        var s = "hj212 check \(run.target.rawValue) \(run.address): SCORE \(scoreText(score.overall ?? (run.reachable ? nil : 0)))/100 \(outcome(run)): \(outcomeLine(run, score))\n"
+        s += "pass \(score.pass) · fail \(score.fail) · warn \(score.warn) · not exercised \(score.notExercised) · \(formatSeconds(run.seconds))\n"
+        for r in run.results {
+            let v = CheckScore.effective(r, strict: run.strict)
+            guard v == .fail || v == .warn else { continue }
+            s += "  \(pad(verdictLabel(v), 5)) \(pad(r.rule.id, 18)) \(r.rule.title(lang)): \(r.message)\n"
+        }
+        if !run.reachable, let why = run.facts.first(where: { $0.0 == "unreachable" }) { s += "  \(why.1)\n" }
+        return s
+    }
+}
