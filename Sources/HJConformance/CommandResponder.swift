@@ -119,7 +119,10 @@ final class CommandResponder {
             suite.judge("P-CMD-RESEND", .notExercised, "not exercised: no command arrived during the \(format(window)) s command window")
         }
         guard !answered.isEmpty else {
-            suite.judge("P-CMD-FLOW", .notExercised, "not exercised: the tool answered no command (none arrived on the watched connection)")
+            let why = withheld != nil && resentAt == nil
+                ? "the only command on the watched connection was the withheld one, and the platform did not send it again within the window"
+                : "no command arrived on the watched connection"
+            suite.judge("P-CMD-FLOW", .notExercised, "not exercised: the tool answered no command (\(why))")
             return
         }
         let unacked = dataPackets.filter { !$0.answered }

@@ -175,8 +175,14 @@ final class PlatformSuite {
         ]
         for (name, step) in steps {
             guard shouldContinue else { break }
+            if silent {
+                // Nothing was answered: the remaining steps would each wait out their deadlines
+                // to learn nothing more.
+                break
+            }
             progress(name)
             step()
+            if name == "uploads" { checkSilence() }
         }
         if let responder { responder.finish() }
         judgeAckForms()
@@ -192,6 +198,22 @@ final class PlatformSuite {
         }
         run.seconds = ((probeClock() - origin) * 10).rounded() / 10
         return run
+    }
+
+    /// Set when the platform answered none of the uploads of step 2.
+    var silent = false
+
+    /// After the uploads: a platform that answered none of them (within OverTime and the grace
+    /// period) is reported as silent, and the checks that need answers are not exercised.
+    func checkSilence() {
+        let uploads = conversations.flatMap(\.sent).filter { $0.expectsAnswer }
+        guard uploads.count >= 3, !uploads.contains(where: \.answered) else { return }
+        silent = true
+        let why = "the platform answered none of the \(uploads.count) uploads within \(format(answerWait)) s (OverTime plus grace)"
+        facts.append(("silent", why))
+        for r in rules where results[r.id] == nil && !r.id.hasPrefix("P-CMD-") && !r.id.hasPrefix("P-ACK-") {
+            judge(r.id, .notExercised, "not exercised: \(why)")
+        }
     }
 
     /// The primary connection, reconnected if the platform closed it.

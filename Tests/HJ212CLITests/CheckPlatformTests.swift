@@ -187,6 +187,28 @@ struct CheckPlatformTests {
         #expect(text.out.contains("UNREACHABLE") && text.out.contains("could not be reached"), "\(text.out)")
     }
 
+    @Test("a platform that accepts connections and never answers ends quickly in a report that says so")
+    func silent() throws {
+        // Listening, never accepting: the kernel completes the handshakes, nothing is ever read.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var sin = sockaddr_in()
+        sin.sin_family = sa_family_t(AF_INET)
+        sin.sin_addr = in_addr(s_addr: UInt32(0x7F00_0001).bigEndian)
+        _ = withUnsafePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        #expect(listen(fd, 64) == 0)
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        let started = monotonicSeconds()
+        let r = hj212(["check", "platform", "127.0.0.1:\(UInt16(bigEndian: sin.sin_port))", "--overtime", "0.2", "--command-window", "0.3", "--format", "json"])
+        #expect(monotonicSeconds() - started < 8)
+        #expect(r.status == 1)
+        let json = try JSONValue.parse(r.out)
+        #expect(json["reachable"] == .bool(true))
+        #expect(failedIDs(json).contains("P-ACK-2011"))
+        #expect(json["facts"]?.array.contains { $0["name"]?.string == "silent" } == true, "\(r.out)")
+    }
+
     @Test("Ctrl-C (shouldContinue false) ends the run early with the report of what ran")
     func interrupted() throws {
         let platform = try ReferencePlatform()
