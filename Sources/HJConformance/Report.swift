@@ -376,8 +376,8 @@ public enum CheckReport {
                 for r in members {
                     let profiles = r.profiles.isEmpty ? "" : "  (\(r.profiles.map(\.rawValue).joined(separator: ", ")))"
                     s += "  \(pad(r.id, 18)) \(pad(r.level.rawValue, 6)) \(titles(r, lang))\(profiles)\n"
-                    s += wrap("clause: \(r.clause)", indent: 27, width: 110)
-                    s += wrap("how: \(r.exercise)", indent: 27, width: 110)
+                    s += wrap("clause: \(r.clause)", indent: 28, width: 110)
+                    s += wrap("how: \(r.exercise)", indent: 28, width: 110)
                 }
             }
             let skipped = all.count - rules.count
