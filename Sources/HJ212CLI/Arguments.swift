@@ -21,13 +21,16 @@ struct OptionSpec {
     let help: String
     /// Allowed values, checked at parse time.
     let choices: [String]?
+    /// Accepted but not shown by `--help` (switches for the tool's own self-tests).
+    let hidden: Bool
 
-    init(_ name: String, short: Character? = nil, value: String? = nil, choices: [String]? = nil, help: String) {
+    init(_ name: String, short: Character? = nil, value: String? = nil, choices: [String]? = nil, hidden: Bool = false, help: String) {
         self.name = name
         self.short = short
         self.value = value
         self.help = help
         self.choices = choices
+        self.hidden = hidden
     }
 }
 
@@ -57,7 +60,7 @@ protocol CLICommand: Sendable {
 extension CLICommand {
     static var help: String {
         var text = "\(abstract)\n\nUSAGE: hj212 \(name) \(usage)\n"
-        let all = options + [OptionSpec("help", short: "h", help: "Show this help.")]
+        let all = options.filter { !$0.hidden } + [OptionSpec("help", short: "h", help: "Show this help.")]
         text += "\nOPTIONS:\n"
         let labels = all.map { o -> String in
             var l = (o.short.map { "-\($0), " } ?? "    ") + "--\(o.name)"

@@ -93,6 +93,15 @@ struct CheckCommand: CLICommand {
             let store = ProfileStore(overrideDirectory: a.value("profiles"))
             let catalogue: RuleCatalogue
             do { catalogue = try RuleCatalogue.load(store) } catch { throw UsageError("check catalogue: \(error)") }
+            if let path = a.value("out"), mode != .list {
+                // Checked before the run, so that a long certification is not lost to a typo.
+                let dir = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+                var isDir: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: dir.isEmpty ? "/" : dir, isDirectory: &isDir), isDir.boolValue,
+                      FileManager.default.isWritableFile(atPath: dir.isEmpty ? "/" : dir) else {
+                    throw UsageError("--out \(path): the directory \(dir) does not exist or is not writable")
+                }
+            }
             let terminal = LockedIO(io)
             let hooks = CheckHooks(progress: { text in terminal.progress(text) }, shouldContinue: { !Interrupts.requested })
             let result: CheckRun
@@ -132,13 +141,17 @@ struct CheckCommand: CLICommand {
                 result = LoggerCheck.run(options, catalogue: catalogue, hooks: hooks)
             }
             io.clearProgress()
+            if result.interrupted { io.stderr.line("hj212 check: interrupted; reporting the \(result.results.filter { $0.verdict != .notExercised }.count) checks that ran") }
             let report = CheckReport.render(result, format: format, lang: lang)
             if let path = a.value("out") {
                 guard FileManager.default.createFile(atPath: path, contents: Data(report.utf8)) else {
-                    throw UsageError("cannot write the report to \(path)", exitCode: 2)
+                    // The run is not lost: the report goes to standard output instead.
+                    io.stderr.line("hj212 check: cannot write the report to \(path); printing it instead")
+                    io.stdout.write(report)
+                    return 2
                 }
-                io.stdout.write(CheckReport.render(result, format: .text, lang: lang))
-                io.stdout.line("report written to \(path)")
+                io.stdout.write(CheckReport.summary(result, lang: lang))
+                io.stdout.line("\(format.rawValue) report written to \(path)")
             } else {
                 io.stdout.write(report)
             }
@@ -158,7 +171,18 @@ final class LockedIO: @unchecked Sendable {
 
     init(_ io: CommandIO) { self.io = io }
 
-    func progress(_ text: String) { lock.withLock { _ in io.progress(text) } }
+    private let lastProgress = Mutex<Double>(0)
+
+    /// A progress line, at most five times a second.
+    func progress(_ text: String) {
+        let now = monotonicSeconds()
+        guard lastProgress.withLock({ last in
+            guard now - last >= 0.2 else { return false }
+            last = now
+            return true
+        }) else { return }
+        lock.withLock { _ in io.progress(text) }
+    }
 
     func line(_ text: String) {
         lock.withLock { _ in

@@ -19,6 +19,7 @@ struct ServeCommand: CLICommand {
         OptionSpec("threads", value: "N", help: "Event-loop threads (default: the number of cores)."),
         OptionSpec("ack-delay", value: "MS", help: "Delay every acknowledgement (for latency tests)."),
         OptionSpec("accept-crc-variants", help: "Acknowledge packets whose CRC is CRC-16/MODBUS (either byte order), as lenient field platforms do."),
+        OptionSpec("misbehave", value: "FAULT,…", hidden: true, help: "Testing only: deliberate protocol faults of the platform (see PlatformMisbehaviour), for the self-tests of 'check'."),
     ]
     static let discussion = """
     Acknowledges per Flag (9014 for uploads, 9013 for 1013, nothing for A=0), validates every packet with
@@ -49,6 +50,14 @@ struct ServeCommand: CLICommand {
             var options = PlatformSession.Options()
             if a.has("init") { options.initialise = .firstContact }
             options.acceptCRCVariants = a.has("accept-crc-variants")
+            for list in a.values["misbehave"] ?? [] {
+                for name in list.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
+                    guard let fault = PlatformMisbehaviour.named.first(where: { $0.name.lowercased() == name.lowercased() }) else {
+                        throw UsageError("--misbehave '\(name)': expected one of \(PlatformMisbehaviour.named.map(\.name).joined(separator: ", "))")
+                    }
+                    options.misbehaviour.insert(fault.value)
+                }
+            }
             if let d = a.value("ack-delay") {
                 guard let ms = Int64(d), (0...3_600_000).contains(ms) else { throw UsageError("--ack-delay: expected milliseconds, 0 to 3600000") }
                 options.ackDelay = ms
@@ -81,6 +90,10 @@ struct ServeCommand: CLICommand {
             let platform = LivePlatform(address: address, state: state, clock: clock, options: options, trace: trace, group: group)
             let bound: SocketAddress
             do { bound = try platform.start() } catch { throw UsageError("cannot listen on \(address): \(error)", exitCode: 2) }
+            if !options.misbehaviour.isEmpty {
+                let names = PlatformMisbehaviour.named.filter { options.misbehaviour.contains($0.value) }.map(\.name)
+                io.stderr.line("hj212 serve: MISBEHAVING on purpose (testing): \(names.joined(separator: ", "))")
+            }
             io.stdout.line("hj212 serve: listening on \(bound)\(registry.map { ", \($0.entries.count) registered loggers" } ?? ", open registry")\(trace.map { ", trace \($0.path)" } ?? "")")
             io.stdout.flush()
             let t0 = monotonicSeconds()

@@ -151,6 +151,8 @@ public struct CheckRun: Sendable {
     /// Facts about the target worth printing (MN seen, unit kind, versions …).
     public var facts: [(String, String)]
     public var results: [CheckResult]
+    /// The catalogue version the rules came from (`RuleCatalogue.versions[target]`), shown in reports.
+    public var catalogueVersion: String = ""
 
     public init(target: CheckTarget, address: String, profile: CheckProfile, strict: Bool, started: String,
                 seconds: Double = 0, reachable: Bool = true, interrupted: Bool = false,

@@ -1,28 +1,423 @@
+import HJ212
+import HJLoad
+
 /// Report formats of `hj212 check`.
 public enum ReportFormat: String, Sendable, CaseIterable {
     case text, json, junit, html
 }
 
-/// Renders a certification run. (Skeleton: text only so far.)
+/// Renders a certification run: text for people, JSON for machines, JUnit XML for CI, and a
+/// self-contained HTML page (`HTMLPage`) for certification files. Every format carries the
+/// score per group and overall, every check with its verdict and message, and the wire log of
+/// each failed (and warned) check.
+///
+/// ```swift
+/// let run = PlatformCheck.run(options, catalogue: catalogue)
+/// print(CheckReport.render(run, format: .text, lang: .zh))
+/// let json = CheckReport.render(run, format: .json, lang: .en)   // {"score":100,"checks":[…],…}
+/// ```
 public enum CheckReport {
     public static func render(_ run: CheckRun, format: ReportFormat, lang: ReportLanguage) -> String {
-        var s = "hj212 check \(run.target.rawValue) \(run.address)\n"
-        for r in run.results {
-            s += "\(CheckScore.effective(r, strict: run.strict).rawValue)  \(r.rule.id)  \(r.rule.title(lang))  \(r.message)\n"
+        switch format {
+        case .text: return text(run, lang: lang)
+        case .json: return json(run, lang: lang)
+        case .junit: return junit(run, lang: lang)
+        case .html: return html(run, lang: lang)
+        }
+    }
+
+    // MARK: - Shared wording
+
+    /// `PASS`, `FAIL` (a MUST failed), or `UNREACHABLE`.
+    public static func outcome(_ run: CheckRun) -> String {
+        switch run.exitStatus {
+        case 0: return "PASS"
+        case 2: return "UNREACHABLE"
+        default: return "FAIL"
+        }
+    }
+
+    static func outcomeLine(_ run: CheckRun, _ score: CheckScore) -> String {
+        if !run.reachable { return "the target could not be reached: nothing was exercised" }
+        let n = score.blockingFailures
+        var s = n == 0 ? (run.strict ? "no check failed" : "no MUST check failed")
+                       : "\(n) \(run.strict ? "" : "MUST ")check\(n == 1 ? "" : "s") failed"
+        if run.interrupted { s += " (interrupted: the report covers what ran)" }
+        return s
+    }
+
+    static func scoreText(_ v: Double?) -> String {
+        guard let v else { return "-" }
+        return v == v.rounded() ? String(Int(v)) : String(v)
+    }
+
+    static func verdictLabel(_ v: Verdict) -> String {
+        switch v {
+        case .pass: return "PASS"
+        case .fail: return "FAIL"
+        case .warn: return "WARN"
+        case .notExercised: return "N/E"
+        }
+    }
+
+    static func wireLine(_ w: WireRecord) -> String {
+        let arrow: String
+        switch w.direction {
+        case .up: arrow = "↑"
+        case .down: arrow = "↓"
+        case .note: arrow = "·"
+        }
+        let t = (w.time * 1000).rounded() / 1000
+        var ts = String(t)
+        if let dot = ts.firstIndex(of: ".") {
+            let decimals = ts.distance(from: dot, to: ts.endIndex) - 1
+            if decimals < 3 { ts += String(repeating: "0", count: 3 - decimals) }
+        }
+        return "+\(ts)s \(arrow) \(w.text)"
+    }
+
+    /// Both titles, the chosen language first.
+    static func titles(_ r: CheckRule, _ lang: ReportLanguage) -> String {
+        lang == .zh ? "\(r.titleZh) / \(r.titleEn)" : "\(r.titleEn) / \(r.titleZh)"
+    }
+
+    static func pad(_ s: String, _ width: Int) -> String {
+        // Width in terminal columns: CJK characters take two.
+        let w = s.unicodeScalars.reduce(0) { $0 + (isWide($1) ? 2 : 1) }
+        return w >= width ? s : s + String(repeating: " ", count: width - w)
+    }
+
+    static func isWide(_ s: Unicode.Scalar) -> Bool {
+        let v = s.value
+        return (v >= 0x1100 && v <= 0x115F) || (v >= 0x2E80 && v <= 0xA4CF) || (v >= 0xAC00 && v <= 0xD7A3)
+            || (v >= 0xF900 && v <= 0xFAFF) || (v >= 0xFE30 && v <= 0xFE4F) || (v >= 0xFF00 && v <= 0xFF60) || (v >= 0xFFE0 && v <= 0xFFE6)
+    }
+
+    // MARK: - Text
+
+    static func text(_ run: CheckRun, lang: ReportLanguage) -> String {
+        let score = run.score
+        var s = "hj212 check \(run.target.rawValue) \(run.address) · profile \(run.profile.rawValue)"
+        if !run.catalogueVersion.isEmpty { s += " · catalogue \(run.catalogueVersion)" }
+        s += "\n"
+        s += "started \(run.started.isEmpty ? "-" : run.started) · \(formatSeconds(run.seconds)) · \(run.strict ? "strict" : "not strict (SHOULD/MAY failures are warnings)")\n"
+        s += "\nSCORE \(scoreText(score.overall ?? (run.reachable ? nil : 0)))/100  \(outcome(run)): \(outcomeLine(run, score))\n"
+        s += "pass \(score.pass) · fail \(score.fail) · warn \(score.warn) · not exercised \(score.notExercised)\n"
+        let byGroup = Dictionary(grouping: run.results, by: { $0.rule.group })
+        for g in score.groups {
+            s += "\n\(g.name)  \(scoreText(g.score))\(g.score == nil ? "" : "/100")  (pass \(g.pass), fail \(g.fail), warn \(g.warn), n/e \(g.notExercised))\n"
+            for r in byGroup[g.name] ?? [] {
+                let v = CheckScore.effective(r, strict: run.strict)
+                s += "  \(pad(verdictLabel(v), 5)) \(pad(r.rule.id, 18)) \(pad(r.rule.level.rawValue, 6)) \(r.rule.title(lang))\n"
+                if !r.message.isEmpty { s += "        \(r.message)\n" }
+            }
+        }
+        let flagged = run.results.filter { let v = CheckScore.effective($0, strict: run.strict); return v == .fail || v == .warn }
+        if !flagged.isEmpty {
+            s += "\nFailures and warnings\n"
+            for r in flagged {
+                let v = CheckScore.effective(r, strict: run.strict)
+                s += "\n\(verdictLabel(v)) \(r.rule.id) [\(r.rule.level.rawValue)] \(titles(r.rule, lang))\n"
+                s += "  clause:   \(r.rule.clause)\n"
+                s += "  exercise: \(r.rule.exercise)\n"
+                s += "  result:   \(r.message)\n"
+                if !r.wire.isEmpty {
+                    s += "  wire:\n"
+                    for w in r.wire { s += "    \(wireLine(w))\n" }
+                }
+            }
+        }
+        if !run.facts.isEmpty {
+            s += "\nFacts\n"
+            let width = min(24, (run.facts.map { $0.0.count }.max() ?? 0) + 1)
+            for (k, v) in run.facts { s += "  \(pad(k + ":", width)) \(v)\n" }
         }
         return s
     }
 
-    /// `check --list`: the catalogue as a table.
+    static func formatSeconds(_ s: Double) -> String {
+        if s < 60 { return "\(((s * 10).rounded()) / 10) s" }
+        let m = Int(s) / 60
+        return "\(m) min \(Int(s) % 60) s"
+    }
+
+    // MARK: - JSON
+
+    static func json(_ run: CheckRun, lang: ReportLanguage) -> String {
+        let score = run.score
+        func number(_ v: Double?) -> JSONValue {
+            guard let v else { return .null }
+            return v == v.rounded() ? .int(Int(v)) : .double(v)
+        }
+        let checks: [JSONValue] = run.results.map { r in
+            let v = CheckScore.effective(r, strict: run.strict)
+            var members: [(String, JSONValue)] = [
+                ("id", .string(r.rule.id)),
+                ("level", .string(r.rule.level.rawValue)),
+                ("verdict", .string(v.rawValue)),
+                ("message", .string(r.message)),
+                ("title", .string(r.rule.title(lang))),
+                ("titles", .object([("zh", .string(r.rule.titleZh)), ("en", .string(r.rule.titleEn))])),
+                ("group", .string(r.rule.group)),
+                ("clause", .string(r.rule.clause)),
+                ("exercise", .string(r.rule.exercise)),
+            ]
+            if v != r.verdict { members.append(("raw_verdict", .string(r.verdict.rawValue))) }
+            members.append(("wire", .array(r.wire.map { w in
+                .object([("t", .double(w.time)), ("dir", .string(w.direction.rawValue)), ("text", .string(w.text))])
+            })))
+            return .object(members)
+        }
+        let groups: [JSONValue] = score.groups.map { g in
+            .object([("name", .string(g.name)), ("score", number(g.score)), ("pass", .int(g.pass)), ("fail", .int(g.fail)),
+                     ("warn", .int(g.warn)), ("not_exercised", .int(g.notExercised))])
+        }
+        let doc: JSONValue = .object([
+            ("tool", .string("hj212")),
+            ("target", .string(run.target.rawValue)),
+            ("address", .string(run.address)),
+            ("profile", .string(run.profile.rawValue)),
+            ("catalogue", .string(run.catalogueVersion)),
+            ("strict", .bool(run.strict)),
+            ("started", .string(run.started)),
+            ("seconds", .double(run.seconds)),
+            ("reachable", .bool(run.reachable)),
+            ("interrupted", .bool(run.interrupted)),
+            ("score", number(score.overall ?? 0)),
+            ("outcome", .string(outcome(run))),
+            ("exit_status", .int(Int(run.exitStatus))),
+            ("counts", .object([("pass", .int(score.pass)), ("fail", .int(score.fail)), ("warn", .int(score.warn)),
+                                ("not_exercised", .int(score.notExercised)), ("blocking_failures", .int(score.blockingFailures))])),
+            ("groups", .array(groups)),
+            ("facts", .array(run.facts.map { .object([("name", .string($0.0)), ("value", .string($0.1))]) })),
+            ("checks", .array(checks)),
+        ])
+        return doc.serialized + "\n"
+    }
+
+    // MARK: - JUnit XML
+
+    /// Escapes text for XML content and attributes; characters XML 1.0 cannot carry are shown as `\xNN`.
+    static func xml(_ s: String) -> String {
+        var out = ""
+        for ch in s.unicodeScalars {
+            switch ch {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&apos;"
+            case "\n", "\t": out.unicodeScalars.append(ch)
+            case "\r": out += "&#13;"
+            default:
+                if ch.value < 0x20 || (ch.value >= 0xFFFE && ch.value <= 0xFFFF) {
+                    out += "\\x" + String(ch.value, radix: 16, uppercase: true)
+                } else {
+                    out.unicodeScalars.append(ch)
+                }
+            }
+        }
+        return out
+    }
+
+    static func junit(_ run: CheckRun, lang: ReportLanguage) -> String {
+        let score = run.score
+        let suiteName = "hj212.check.\(run.target.rawValue)"
+        var s = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        s += "<testsuites name=\"\(xml("hj212 check \(run.target.rawValue) \(run.address)"))\" tests=\"\(run.results.count)\" failures=\"\(score.fail)\" errors=\"\(run.reachable ? 0 : 1)\" skipped=\"\(score.notExercised)\" time=\"\(run.seconds)\">\n"
+        let byGroup = Dictionary(grouping: run.results, by: { $0.rule.group })
+        let groupNames = score.groups.map(\.name)
+        for (gi, name) in groupNames.enumerated() {
+            let g = score.groups[gi]
+            let results = byGroup[name] ?? []
+            s += "  <testsuite name=\"\(xml("\(suiteName).\(name)"))\" tests=\"\(results.count)\" failures=\"\(g.fail)\" errors=\"0\" skipped=\"\(g.notExercised)\" time=\"0\""
+            if !run.started.isEmpty { s += " timestamp=\"\(xml(run.started))\"" }
+            s += ">\n"
+            if gi == 0 {
+                s += "    <properties>\n"
+                var props: [(String, String)] = [("address", run.address), ("profile", run.profile.rawValue), ("strict", String(run.strict)),
+                                                 ("score", scoreText(score.overall ?? 0)), ("outcome", outcome(run)), ("reachable", String(run.reachable)),
+                                                 ("interrupted", String(run.interrupted))]
+                if !run.catalogueVersion.isEmpty { props.append(("catalogue", run.catalogueVersion)) }
+                props += run.facts
+                for (k, v) in props { s += "      <property name=\"\(xml(k))\" value=\"\(xml(v))\"/>\n" }
+                s += "    </properties>\n"
+            }
+            for r in results {
+                let v = CheckScore.effective(r, strict: run.strict)
+                s += "    <testcase classname=\"\(xml("\(suiteName).\(name)"))\" name=\"\(xml("\(r.rule.id) [\(r.rule.level.rawValue)] \(titles(r.rule, lang))"))\" time=\"0\""
+                var body = ""
+                switch v {
+                case .fail:
+                    var detail = "\(r.message)\nclause: \(r.rule.clause)\nexercise: \(r.rule.exercise)\n"
+                    if !r.wire.isEmpty { detail += "wire:\n" + r.wire.map { "  " + wireLine($0) }.joined(separator: "\n") + "\n" }
+                    body = "      <failure type=\"\(r.rule.level.rawValue)\" message=\"\(xml(r.message))\">\(xml(detail))</failure>\n"
+                case .notExercised:
+                    body = "      <skipped message=\"\(xml(r.message))\"/>\n"
+                case .warn:
+                    var detail = "WARN (\(r.rule.level.rawValue), not counted without --strict): \(r.message)\n"
+                    if !r.wire.isEmpty { detail += r.wire.map { "  " + wireLine($0) }.joined(separator: "\n") + "\n" }
+                    body = "      <system-out>\(xml(detail))</system-out>\n"
+                case .pass:
+                    body = r.message.isEmpty ? "" : "      <system-out>\(xml(r.message))</system-out>\n"
+                }
+                s += body.isEmpty ? "/>\n" : ">\n" + body + "    </testcase>\n"
+            }
+            s += "  </testsuite>\n"
+        }
+        if !run.reachable {
+            s += "  <testsuite name=\"\(xml(suiteName)).connection\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\" time=\"\(run.seconds)\">\n"
+            let why = run.facts.first { $0.0 == "unreachable" }?.1 ?? "the target could not be reached"
+            s += "    <testcase classname=\"\(xml(suiteName)).connection\" name=\"reach \(xml(run.address))\" time=\"\(run.seconds)\">\n"
+            s += "      <error type=\"unreachable\" message=\"\(xml(why))\"/>\n    </testcase>\n  </testsuite>\n"
+        }
+        s += "</testsuites>\n"
+        return s
+    }
+
+    // MARK: - HTML
+
+    static func tone(_ v: Verdict) -> HTMLPage.Tone {
+        switch v {
+        case .pass: return .pass
+        case .fail: return .fail
+        case .warn: return .warn
+        case .notExercised: return .skip
+        }
+    }
+
+    static func html(_ run: CheckRun, lang: ReportLanguage) -> String {
+        let score = run.score
+        let zh = lang == .zh
+        let targetName = run.target == .platform ? (zh ? "平台" : "platform") : (zh ? "数采仪" : "data logger")
+        var page = HTMLPage(title: zh ? "hj212 联网检测报告：\(targetName) \(run.address)" : "hj212 certification report: \(targetName) \(run.address)",
+                            lang: zh ? "zh-CN" : "en")
+        var meta = "profile \(run.profile.rawValue)"
+        if !run.catalogueVersion.isEmpty { meta += " · catalogue \(run.catalogueVersion)" }
+        meta += " · started \(run.started.isEmpty ? "-" : run.started) · \(formatSeconds(run.seconds)) · \(run.strict ? "strict" : "not strict")"
+        if run.interrupted { meta += " · interrupted (the report covers what ran)" }
+        page.paragraph(meta, cssClass: "meta")
+        let outcomeTone: HTMLPage.Tone = run.exitStatus == 0 ? .pass : .fail
+        page.figures([
+            (zh ? "得分 score" : "score", scoreText(score.overall ?? (run.reachable ? nil : 0)), outcomeTone),
+            (zh ? "结论 outcome" : "outcome", outcome(run), outcomeTone),
+            (zh ? "通过 pass" : "pass", String(score.pass), .pass),
+            (zh ? "失败 fail" : "fail", String(score.fail), score.fail > 0 ? .fail : .neutral),
+            (zh ? "警告 warn" : "warn", String(score.warn), score.warn > 0 ? .warn : .neutral),
+            (zh ? "未执行 not exercised" : "not exercised", String(score.notExercised), .neutral),
+        ])
+        page.paragraph(outcomeLine(run, score))
+        page.heading(zh ? "分组得分 Scores by group" : "Scores by group")
+        page.raw(groupBars(score))
+        page.table(header: ["group", "score", "pass", "fail", "warn", "not exercised"],
+                   rows: score.groups.map { [$0.name, scoreText($0.score), String($0.pass), String($0.fail), String($0.warn), String($0.notExercised)] },
+                   tones: score.groups.map { $0.fail > 0 ? .fail : ($0.warn > 0 ? .warn : ($0.score == nil ? .skip : .pass)) })
+        page.heading(zh ? "全部检查项 All checks" : "All checks")
+        let effective = run.results.map { CheckScore.effective($0, strict: run.strict) }
+        page.table(header: ["verdict", "ID", "level", zh ? "检查项 check" : "check", "clause", "result"],
+                   rows: zip(run.results, effective).map { r, v in [verdictLabel(v), r.rule.id, r.rule.level.rawValue, titles(r.rule, lang), r.rule.clause, r.message] },
+                   tones: effective.map(tone))
+        let flagged = zip(run.results, effective).filter { $0.1 == .fail || $0.1 == .warn }
+        if !flagged.isEmpty {
+            page.heading(zh ? "失败与警告（含通讯记录） Failures and warnings, with the wire log" : "Failures and warnings, with the wire log")
+            for (r, v) in flagged {
+                page.heading("\(verdictLabel(v)) \(r.rule.id) [\(r.rule.level.rawValue)] \(titles(r.rule, lang))", level: 3)
+                page.table(header: ["", ""], rows: [["clause", r.rule.clause], ["exercise", r.rule.exercise], ["result", r.message]], tones: [nil, nil, tone(v)])
+                if r.wire.isEmpty {
+                    page.paragraph("(no wire exchange kept for this check)", cssClass: "meta")
+                } else {
+                    page.preformatted(r.wire.map(wireLine).joined(separator: "\n"))
+                }
+            }
+        }
+        if !run.facts.isEmpty {
+            page.heading(zh ? "事实 Facts" : "Facts")
+            page.table(header: ["", ""], rows: run.facts.map { [$0.0, $0.1] })
+        }
+        page.paragraph("↑ logger → platform · ↓ platform → logger · · note of the tool. Times in seconds from the start of the run. Generated by hj212.", cssClass: "meta")
+        return page.render()
+    }
+
+    /// An inline SVG bar per group (score 0–100), green to red.
+    static func groupBars(_ score: CheckScore) -> String {
+        let rowH = 22.0, labelW = 110.0, barW = 420.0
+        let h = Double(score.groups.count) * rowH + 8
+        var s = "<figure class=\"chart\"><svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(Int(labelW + barW + 60)) \(Int(h))\" width=\"\(Int(labelW + barW + 60))\" height=\"\(Int(h))\">"
+        for (i, g) in score.groups.enumerated() {
+            let y = 4 + Double(i) * rowH
+            s += "<text x=\"\(Int(labelW - 6))\" y=\"\(Int(y + 15))\" text-anchor=\"end\">\(HTMLPage.escape(g.name))</text>"
+            s += "<rect x=\"\(Int(labelW))\" y=\"\(Int(y + 3))\" width=\"\(Int(barW))\" height=\"14\" class=\"frame\"/>"
+            if let v = g.score {
+                let colour = g.fail > 0 ? "#d62728" : (g.warn > 0 ? "#e6a100" : "#2a9d4a")
+                s += "<rect x=\"\(Int(labelW))\" y=\"\(Int(y + 3))\" width=\"\(Int(barW * v / 100))\" height=\"14\" fill=\"\(colour)\"/>"
+                s += "<text x=\"\(Int(labelW + barW + 6))\" y=\"\(Int(y + 15))\">\(HTMLPage.escape(scoreText(v)))</text>"
+            } else {
+                s += "<text x=\"\(Int(labelW + barW + 6))\" y=\"\(Int(y + 15))\">n/e</text>"
+            }
+        }
+        return s + "</svg></figure>"
+    }
+
+    // MARK: - List
+
+    /// `check --list`: the catalogue, grouped, with level, profiles, titles, clause and how each
+    /// check is exercised.
     public static func list(_ catalogue: RuleCatalogue, target: CheckTarget?, selection: CheckSelection, lang: ReportLanguage) -> String {
         var s = ""
         for t in CheckTarget.allCases where target == nil || target == t {
-            s += "\(t.rawValue) checks (catalogue \(catalogue.versions[t] ?? "?")):\n"
-            for r in catalogue.rules(for: t) where selection.selects(r) {
-                s += "  \(r.id.padding(toLength: 22, withPad: " ", startingAt: 0)) \(r.level.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(r.titleZh) / \(r.titleEn)\n"
-                s += "  \(String(repeating: " ", count: 31))\(r.clause)\n"
+            let rules = catalogue.rules(for: t).filter { selection.selects($0) }
+            let all = catalogue.rules(for: t)
+            s += "\(t == .platform ? "check platform" : "check logger"): \(rules.count) of \(all.count) checks (catalogue \(catalogue.versions[t] ?? "?"), profile \(selection.profile.rawValue))\n"
+            var groups: [String] = []
+            for r in rules where !groups.contains(r.group) { groups.append(r.group) }
+            for g in groups {
+                let members = rules.filter { $0.group == g }
+                s += "\n  [\(g)]\n"
+                for r in members {
+                    let profiles = r.profiles.isEmpty ? "" : "  (\(r.profiles.map(\.rawValue).joined(separator: ", ")))"
+                    s += "  \(pad(r.id, 18)) \(pad(r.level.rawValue, 6)) \(titles(r, lang))\(profiles)\n"
+                    s += wrap("clause: \(r.clause)", indent: 28, width: 110)
+                    s += wrap("how: \(r.exercise)", indent: 28, width: 110)
+                }
             }
+            let skipped = all.count - rules.count
+            if skipped > 0 { s += "\n  (\(skipped) more not selected by --only/--skip or not in profile \(selection.profile.rawValue))\n" }
+            s += "\n"
         }
+        s += "Levels weigh 3 (MUST), 2 (SHOULD), 1 (MAY) in the score; --only/--skip select by ID prefix.\n"
+        return s
+    }
+
+    static func wrap(_ text: String, indent: Int, width: Int) -> String {
+        var lines: [String] = []
+        var line = ""
+        let room = max(20, width - indent)
+        for word in text.split(separator: " ", omittingEmptySubsequences: true) {
+            if !line.isEmpty && line.count + 1 + word.count > room {
+                lines.append(line)
+                line = ""
+            }
+            line += line.isEmpty ? String(word) : " " + word
+        }
+        if !line.isEmpty { lines.append(line) }
+        let pad = String(repeating: " ", count: indent)
+        return lines.map { pad + $0 + "\n" }.joined()
+    }
+}
+
+extension CheckReport {
+    /// A few lines for the terminal when the full report goes to a file: score, outcome and
+    /// the failed checks.
+    public static func summary(_ run: CheckRun, lang: ReportLanguage) -> String {
+        let score = run.score
+        var s = "hj212 check \(run.target.rawValue) \(run.address): SCORE \(scoreText(score.overall ?? (run.reachable ? nil : 0)))/100 \(outcome(run)): \(outcomeLine(run, score))\n"
+        s += "pass \(score.pass) · fail \(score.fail) · warn \(score.warn) · not exercised \(score.notExercised) · \(formatSeconds(run.seconds))\n"
+        for r in run.results {
+            let v = CheckScore.effective(r, strict: run.strict)
+            guard v == .fail || v == .warn else { continue }
+            s += "  \(pad(verdictLabel(v), 5)) \(pad(r.rule.id, 18)) \(r.rule.title(lang)): \(r.message)\n"
+        }
+        if !run.reachable, let why = run.facts.first(where: { $0.0 == "unreachable" }) { s += "  \(why.1)\n" }
         return s
     }
 }

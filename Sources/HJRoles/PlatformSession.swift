@@ -22,6 +22,19 @@ public struct PlatformMisbehaviour: OptionSet, Sendable, Hashable {
     public static let ackEvenWithoutFlagA = PlatformMisbehaviour(rawValue: 1 << 5)
     /// Acks carry `CP=&&QnRtn=1&&` instead of the empty `CP=&&&&` (seen in the wild, HJ212.md R12).
     public static let nonEmptyAckCP = PlatformMisbehaviour(rawValue: 1 << 6)
+    /// Frames whose length field disagrees with their data segment are accepted and acknowledged.
+    public static let acknowledgeBadLength = PlatformMisbehaviour(rawValue: 1 << 7)
+    /// Frames whose data segment exceeds 1024 bytes (unsplit) are accepted and acknowledged.
+    public static let acknowledgeOversize = PlatformMisbehaviour(rawValue: 1 << 8)
+    /// A listed MN with a wrong PW is accepted (unknown MNs are still refused).
+    public static let acceptWrongPW = PlatformMisbehaviour(rawValue: 1 << 9)
+
+    /// The switches by name (for `hj212 serve --misbehave`), in declaration order.
+    public static let named: [(name: String, value: PlatformMisbehaviour)] = [
+        ("ackWrongST", .ackWrongST), ("noQNEcho", .noQNEcho), ("modbusCRC", .modbusCRC), ("acknowledgeBadCRC", .acknowledgeBadCRC),
+        ("acceptUnknownMN", .acceptUnknownMN), ("ackEvenWithoutFlagA", .ackEvenWithoutFlagA), ("nonEmptyAckCP", .nonEmptyAckCP),
+        ("acknowledgeBadLength", .acknowledgeBadLength), ("acknowledgeOversize", .acknowledgeOversize), ("acceptWrongPW", .acceptWrongPW),
+    ]
 }
 
 /// When the platform runs the first-connection set-up of HJ 212-2017 §6.7 (HJ212.md §6.3).
@@ -104,8 +117,10 @@ public struct CommandResult: Sendable, Equatable {
 ///   nothing. Split packets are acknowledged one by one (each by its own QN, C.50), then
 ///   reassembled; the whole record is stored.
 /// - Not acknowledged, only counted and logged: a wrong CRC (CRC-16/MODBUS variants too, unless
-///   `acceptCRCVariants`), a packet without CN, an MN missing from the registry, a PW that
-///   differs from the registry's.
+///   `acceptCRCVariants`), a length field that disagrees with the data segment (a length that
+///   counts characters instead of UTF-8 bytes is tolerated, HJ212.md §1), a data segment over
+///   1024 bytes (HJ 212-2017 Table 2), a packet without CN, an MN missing from the registry, a
+///   PW that differs from the registry's.
 /// - 9011 / 9012 / 9013 from the logger are matched by QN to the command in flight, never
 ///   acknowledged; replies to nothing are counted as unexpected.
 /// - Commands: Flag = the logger's version with A=1 (5 for 2017), ST = the logger's last ST
@@ -573,6 +588,24 @@ public struct PlatformSession: Sendable {
                 return
             }
         }
+        // Length: the declared length must be the data segment's (bytes, or characters as some
+        // firmware counts them), and the segment at most 1024 bytes (Table 2).
+        let byteCount = raw.segment.count
+        if raw.declaredLength != byteCount && !options.misbehaviour.contains(.acknowledgeBadLength) {
+            let text = raw.segmentText
+            if raw.declaredLength != text.utf16.count && raw.declaredLength != text.unicodeScalars.count {
+                delta.rejectedMalformed += 1
+                note(.rejected, "frame \(report.index) CN=\(segment.cn ?? "?"): length field '\(String(decoding: raw.lengthBytes, as: UTF8.self))', the data segment has \(byteCount) bytes; not acknowledged",
+                     mn: mn, at: now)
+                return
+            }
+        }
+        if byteCount > PacketSplitter.maxSegmentBytes && !options.misbehaviour.contains(.acknowledgeOversize) {
+            delta.rejectedMalformed += 1
+            note(.rejected, "frame \(report.index) CN=\(segment.cn ?? "?"): data segment of \(byteCount) bytes, over \(PacketSplitter.maxSegmentBytes) and not split; not acknowledged",
+                 mn: mn, at: now)
+            return
+        }
         guard let cn = segment.cn, !cn.isEmpty else {
             delta.rejectedMalformed += 1
             note(.rejected, "frame \(report.index): no CN; not acknowledged", mn: mn, at: now)
@@ -590,6 +623,8 @@ public struct PlatformSession: Sendable {
                 delta.rejectedUnknownMN += 1
                 note(.rejected, "CN=\(cn) QN=\(segment.qn ?? "-"): MN '\(mn)' is not registered; not acknowledged", mn: mn, at: now)
                 return
+            case .wrongPW where options.misbehaviour.contains(.acceptWrongPW):
+                break
             case .wrongPW(let expected):
                 // The answer to our own 1072 may already carry the new password.
                 let newPW = inFlight.flatMap { $0.command.cn == "1072" && $0.qn == segment.qn ? $0.request.cpValue("NewPW") : nil }
