@@ -47,8 +47,9 @@ final class LoggerCheckRunner {
     var templateInferred = false
     /// Frames before this index are judged for cadence and aggregation (the cadence changes after it).
     var cadenceCutoff = Int.max
-    /// PW changes by 1072: (from frame index, new PW).
-    var passwordChanges: [(index: Int, pw: String)] = []
+    /// PW changes by 1072: frames from `start` (request sent) to `end` (its 9012 received) may carry
+    /// either password; from `end` on only the new one.
+    var passwordChanges: [(start: Int, end: Int, old: String, new: String)] = []
     var lastQNTime: Int64 = 0
     var windowEnd = 0.0
 
@@ -72,7 +73,12 @@ final class LoggerCheckRunner {
 
     func set(_ id: String, _ verdict: Verdict, _ message: String, wire: [WireRecord] = []) {
         guard let rule = rules.first(where: { $0.id == id }), results[id] == nil else { return }
-        results[id] = CheckResult(rule: rule, verdict: verdict, message: message, wire: verdict == .pass ? [] : Array(wire.prefix(60)))
+        var log = Array(wire.prefix(60))
+        // A failure always shows something: when no frame is at fault (a record that never came), the finding itself.
+        if log.isEmpty && verdict != .pass && verdict != .notExercised {
+            log = [WireRecord(time: (probe.now * 1000).rounded() / 1000, direction: .note, text: message)]
+        }
+        results[id] = CheckResult(rule: rule, verdict: verdict, message: message, wire: verdict == .pass || verdict == .notExercised ? [] : log)
     }
 
     func pass(_ id: String, _ message: String) { set(id, .pass, message) }
@@ -81,8 +87,12 @@ final class LoggerCheckRunner {
 
     func progress(_ text: String) { hooks.progress("check logger: \(text)") }
 
+    /// Strict lint of the profile's edition; the Jiangsu profile adds the dynamic-control codes.
     var linter: Linter {
-        (try? Linter(options: LintOptions(dialect: dialect, strict: true))) ?? (try! Linter(options: LintOptions(strict: true)))
+        let overlays = options.selection.profile == .jiangsu ? ["hebei-dynamic"] : []
+        if let l = try? Linter(options: LintOptions(dialect: dialect, strict: true, overlays: overlays)) { return l }
+        if let l = try? Linter(options: LintOptions(dialect: dialect, strict: true)) { return l }
+        return try! Linter(options: LintOptions())  // the built-in tables always load
     }
 
     // MARK: The run
@@ -126,7 +136,9 @@ final class LoggerCheckRunner {
             fail("L-CONNECT", notReachedReason)
             return
         }
-        let identifyTimeout = max(30, min(options.window, 120))
+        let connectedAt = probe.now
+        // The logger has the whole observation window to send its first packet.
+        let identifyTimeout = max(options.window, 1)
         let identified = probe.pump(for: identifyTimeout) { self.probe.frames.contains { $0.segment.mn.map { !$0.isEmpty } ?? false } }
         guard identified, let first = probe.frames.first(where: { $0.segment.mn.map { !$0.isEmpty } ?? false }) else {
             let what = probe.frameCount == 0 && probe.skippedBytes == 0 ? "the logger connected but sent nothing"
@@ -148,7 +160,7 @@ final class LoggerCheckRunner {
 
         // 2. Observation window.
         progress("observing uploads for \(Int(options.window)) s")
-        probe.pump(for: max(0, options.window - probe.now))
+        probe.pump(for: max(0, connectedAt + options.window - probe.now))
         windowEnd = probe.now
         if let s = probe.frames.first(where: { $0.role == .upload && $0.segment.st != nil && $0.segment.st != "91" })?.segment.st { st = s }
         chooseTemplate()
@@ -723,19 +735,21 @@ final class LoggerCheckRunner {
         guard let old = pw else { skip("L-CMD-1072", "the password is unknown"); return }
         let new = old == "654321" ? "135790" : "654321"
         progress("1072 NewPW=\(new)")
+        let before = probe.frameCount
         let x = request("1072", [[Field("NewPW", new)]])
         guard x.ok else { fail("L-CMD-1072", "1072 NewPW=\(new): expected QnRtn=1 and ExeRtn=1; got \(x.summary)", wire: x.wire); return }
         let start = probe.frameCount
-        passwordChanges.append((start, new))
+        passwordChanges.append((before, start, old, new))
         pw = new
         let wait = max(10, real(rtdInterval ?? 60_000) * 3 + 2)
         probe.pump(for: wait) { self.probe.frames.contains { $0.index >= start && $0.role == .upload } }
         let next = probe.frames.first { $0.index >= start && $0.role == .upload }
         // Change it back (with the new password).
+        let back = probe.frameCount
         let y = request("1072", [[Field("NewPW", old)]])
         if y.ok {
             pw = old
-            passwordChanges.append((probe.frameCount, old))
+            passwordChanges.append((back, probe.frameCount, new, old))
         }
         guard let next else { skip("L-CMD-1072", "1072 accepted, but no upload came within \(fmt(wait)) s to show the new password"); return }
         if next.segment.pw == new && y.ok {

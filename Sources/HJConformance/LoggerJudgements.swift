@@ -89,8 +89,18 @@ extension LoggerCheckRunner {
         }
         // The expected PW at each frame: the initial one, then each 1072 change from its index on.
         guard let initial = options.pw ?? own.first?.segment.pw else { return }
-        func expected(_ index: Int) -> String { passwordChanges.last { $0.index <= index }?.pw ?? initial }
-        let badPW = own.filter { $0.segment.pw != expected($0.index) }
+        func expected(_ index: Int) -> String { passwordChanges.last { $0.end <= index }?.new ?? initial }
+        func accepted(_ f: ObservedFrame) -> Bool {
+            if let change = passwordChanges.first(where: { f.index >= $0.start && f.index < $0.end }) {
+                return f.segment.pw == change.old || f.segment.pw == change.new
+            }
+            // A resend repeats its frame as first sent (with the password of that moment).
+            if let qn = f.qn, let first = probe.byQN[qn]?.first, first < f.index, probe.frame(first)?.text == f.text {
+                return accepted(probe.frame(first)!)
+            }
+            return f.segment.pw == expected(f.index)
+        }
+        let badPW = own.filter { !accepted($0) }
         if badPW.isEmpty { pass("L-PW", "the right password on all \(own.count) packets") }
         else {
             let f = badPW[0]

@@ -224,6 +224,7 @@ final class LoggerProbe {
         let deadline = now + max(0, seconds)
         while true {
             process(inbox.take())
+            flushNoise()
             if done() { return true }
             if !hooks.shouldContinue() { interrupted = true; return false }
             let left = deadline - now
@@ -285,6 +286,15 @@ final class LoggerProbe {
                 links[id] = nil
                 if current == id { current = nil }
             }
+        }
+    }
+
+    /// Reports noise the decoders hold back while waiting for a '##' that never comes.
+    func flushNoise() {
+        for (id, var link) in links where link.open {
+            guard let e = link.decoder.flushSkipped() else { continue }
+            links[id] = link
+            handle(e, link: link)
         }
     }
 

@@ -274,10 +274,22 @@ public struct LoggerSession {
             }
             for f in frames { actions.append(.send(f)) }
             if segment.flag?.needsAck == true {
-                inFlight.append(InFlight(packet: packet, frame: frames[0], attempts: 1, deadline: now + overTime))
+                // A fault may have changed the QN on the wire (clock-skew, duplicate-qn): the 9014
+                // echoes the QN sent, so that is the one to wait for.
+                var waiting = packet
+                if injector != nil, let sent = Self.frameQN(frames[0]), sent != packet.segment.qn { waiting.segment.setHeader("QN", sent) }
+                inFlight.append(InFlight(packet: waiting, frame: frames[0], attempts: 1, deadline: now + overTime))
             }
         }
         return actions
+    }
+
+    /// The QN of a frame (`##LLLLQN=<17 digits>;…`), if it starts that way.
+    static func frameQN(_ frame: [UInt8]) -> String? {
+        guard frame.count >= 27, frame[6] == UInt8(ascii: "Q"), frame[7] == UInt8(ascii: "N"), frame[8] == UInt8(ascii: "=") else { return nil }
+        let digits = frame[9..<26]
+        guard digits.allSatisfy({ $0 &- 48 < 10 }) else { return nil }
+        return String(decoding: digits, as: UTF8.self)
     }
 
     /// A QN from the device's clock, unique within this link.
