@@ -45,6 +45,8 @@ final class LoggerCheckRunner {
     var minInterval: Int64?   // ms, from 1063
     var template: UnitTemplate?
     var templateInferred = false
+    /// Another template fits what was sent as well, with another reference O₂ (Zs is then not judged).
+    var templateAmbiguous = false
     /// Frames before this index are judged for cadence and aggregation (the cadence changes after it).
     var cadenceCutoff = Int.max
     /// PW changes by 1072: frames from `start` (request sent) to `end` (its 9012 received) may carry
@@ -223,8 +225,12 @@ final class LoggerCheckRunner {
             guard codes.allSatisfy(sent.contains) else { continue }
             if best == nil || codes.count > best!.1 { best = (t, codes.count) }
         }
-        if let (t, _) = best {
+        if let (t, n) = best {
             template = t
+            templateAmbiguous = UnitTemplate.available().contains { name in
+                guard name != t.name, let o = try? UnitTemplate.load(name), o.st == st, o.factors.count == n else { return false }
+                return o.factors.map(\.code).allSatisfy(sent.contains) && o.referenceO2 != t.referenceO2
+            }
             templateInferred = true
             facts.append(("unit kind", "\(t.name) (inferred from the factors sent)"))
         }
@@ -409,7 +415,7 @@ final class LoggerCheckRunner {
 
     /// The most frequent DataTime step of a CN's live records so far.
     func modalStep(_ cn: String) -> Int64? {
-        let records = RecordStreams(frames: probe.frames, limit: cadenceCutoff).byCN[cn] ?? []
+        let records = RecordStreams(frames: probe.frames, limit: cadenceCutoff, st: st).byCN[cn] ?? []
         let times = records.map(\.dataTime).sorted()
         guard times.count >= 2 else { return nil }
         var counts: [Int64: Int] = [:]
@@ -418,7 +424,7 @@ final class LoggerCheckRunner {
     }
 
     func historySteps() {
-        let streams = RecordStreams(frames: probe.frames)
+        let streams = RecordStreams(frames: probe.frames, st: st)
         for cn in ["2051", "2061", "2031"] where wants("L-CMD-\(cn)") {
             let live = (streams.byCN[cn] ?? []).filter { $0.segment.pnum == nil }
             guard let last = live.last else {
@@ -593,7 +599,7 @@ final class LoggerCheckRunner {
         probe.pump(for: limit) { !self.probe.isConnected }
         probe.pump(for: 0.2)
         let copies = probe.frames.filter { $0.index > original.index && $0.connection == connection && $0.role == .upload && $0.cn == cn
-            && ($0.qn == qn || ($0.dataTime != nil && $0.dataTime == dataTime)) }
+            && ($0.qn == qn || ($0.dataTime != nil && $0.dataTime == dataTime && $0.segment.st == original.segment.st)) }
         let wire = probe.wire(since: mark)
         probe.withheldQNs = []
         if copies.isEmpty {
@@ -664,16 +670,16 @@ final class LoggerCheckRunner {
         let wait = max(5, real(step * 4)) + 2
         var steps: [Int64] = []
         probe.pump(for: wait) {
-            let times = self.probe.frames.filter { $0.index >= start && $0.role == .upload && $0.cn == cn }.compactMap(\.dataTime)
+            let times = self.probe.frames.filter { $0.index >= start && $0.role == .upload && $0.cn == cn && $0.segment.st == self.st }.compactMap(\.dataTime)
             steps = zip(times, times.dropFirst()).map { $1 - $0 }
             return steps.suffix(2).count == 2 && steps.suffix(2).allSatisfy { $0 == step }
         }
-        let times = probe.frames.filter { $0.index >= start && $0.role == .upload && $0.cn == cn }.compactMap(\.dataTime)
+        let times = probe.frames.filter { $0.index >= start && $0.role == .upload && $0.cn == cn && $0.segment.st == st }.compactMap(\.dataTime)
         let misaligned = aligned ? times.filter { $0 % step != 0 } : []
         if steps.suffix(2).count == 2 && steps.suffix(2).allSatisfy({ $0 == step }) && misaligned.isEmpty {
             pass(id, "\(what) accepted; \(cn) DataTimes then stepped by \(fmt(Double(step) / 1000)) s")
         } else {
-            let seen = steps.map { fmt(Double($0) / 1000) }.joined(separator: ", ")
+            let seen = steps.prefix(12).map { fmt(Double($0) / 1000) }.joined(separator: ", ") + (steps.count > 12 ? ", …" : "")
             fail(id, "\(what) accepted (ExeRtn=1), but the next \(cn) DataTimes stepped by [\(seen)] s"
                  + (misaligned.isEmpty ? "" : ", \(misaligned.count) not aligned") + " within \(fmt(wait)) s", wire: x.wire + probe.wire(since: mark, limit: 20))
         }

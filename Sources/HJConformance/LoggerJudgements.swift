@@ -6,9 +6,9 @@ extension LoggerCheckRunner {
     func judgePassive() {
         judgeLint()
         judgeIdentity()
-        let streams = RecordStreams(frames: probe.frames)
+        let streams = RecordStreams(frames: probe.frames, st: st)
         judgeQN(streams)
-        let early = RecordStreams(frames: probe.frames, limit: cadenceCutoff)
+        let early = RecordStreams(frames: probe.frames, limit: cadenceCutoff, st: st)
         judgeCadence(early)
         judgeDuplicates(streams)
         judgeOrder(streams)
@@ -433,6 +433,10 @@ extension LoggerCheckRunner {
 
     func judgeZs(_ records: [LiveRecord]) {
         guard wants("L-AGG-ZS") else { return }
+        if templateAmbiguous, let t = template {
+            skip("L-AGG-ZS", "the unit kind was inferred (\(t.name)) but other templates with other reference O₂ fit as well: give --unit")
+            return
+        }
         guard let template, let ref = template.referenceO2, let o2 = template.o2Factor else {
             skip("L-AGG-ZS", template == nil ? "no unit kind (give --unit)" : "the unit kind has no reference O₂")
             return

@@ -347,7 +347,7 @@ final class LoggerProbe {
             } else {
                 // Every upload that can be parsed is acknowledged, even one judged wrong, so
                 // that one defect does not cascade into resends; its own check reports it.
-                let ackCN = cn == "1013" ? "9013" : "9014"
+                let ackCN = cn == "1013" || cn == "9015" ? "9013" : "9014"  // 9015: the 2025 heartbeat
                 var ack = replySegment(cn: ackCN, to: segment, cp: [], version: version)
                 if segment.flag?.version == 0 {
                     ack.header.removeAll { $0.name == "QN" }

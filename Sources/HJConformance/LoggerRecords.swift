@@ -30,7 +30,8 @@ struct LiveRecord {
 /// The uploads of a run sorted out for the judgements: exact copies (resends) told apart from
 /// duplicates, split records reassembled, QNs reused by different packets, out-of-order records.
 struct RecordStreams {
-    /// Live records by CN, in arrival order (copies removed).
+    /// Live records by CN, in arrival order (copies removed). Records of another ST than the
+    /// unit's (working-condition data, ST 51/52) are kept under `CN/ST`.
     var byCN: [String: [LiveRecord]] = [:]
     /// Frames that repeat a record already received although nothing justified it.
     var duplicates: [(index: Int, why: String)] = []
@@ -45,7 +46,7 @@ struct RecordStreams {
     static let recordCNs: Set<String> = ["2011", "2051", "2061", "2031", "2041", "2021"]
 
     /// Sorts the upload frames (`role == .upload`) with an index below `limit`.
-    init(frames: [ObservedFrame], limit: Int = .max) {
+    init(frames: [ObservedFrame], limit: Int = .max, st: String? = nil) {
         var reassembler = Reassembler(maxPending: 64)
         var seenQN: [String: Int] = [:]  // QN -> index of the first frame with it
         var firstByKey: [String: (index: Int, acked: Bool, qn: String)] = [:]
@@ -80,7 +81,8 @@ struct RecordStreams {
             }
             _ = split
             guard let dt = segment.cpValue("DataTime").flatMap({ HJTime($0) })?.wallMilliseconds else { continue }
-            let key = "\(cn)|\(dt)"
+            let stream = st == nil || segment.st == st ? cn : "\(cn)/\(segment.st ?? "-")"
+            let key = "\(stream)|\(dt)"
             if let first = firstByKey[key] {
                 // The same record again with another QN: a legitimate re-send only when the
                 // first one was not acknowledged.
@@ -92,7 +94,7 @@ struct RecordStreams {
                 continue
             }
             firstByKey[key] = (f.index, f.acked, f.qn ?? "")
-            byCN[cn, default: []].append(LiveRecord(cn: cn, dataTime: dt, segment: segment, frameIndex: f.index, time: f.time,
+            byCN[stream, default: []].append(LiveRecord(cn: cn, dataTime: dt, segment: segment, frameIndex: f.index, time: f.time,
                                                     connection: f.connection, acked: f.acked))
         }
         if reassembler.pendingCount > 0 {
