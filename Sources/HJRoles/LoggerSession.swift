@@ -335,7 +335,14 @@ public struct LoggerSession {
                 statistics.acknowledged += 1
             }
             return []
-        case "9013", "9011", "9012":
+        case "9013":
+            // The acknowledgement of a notification the logger sent (1013; the 2025 heartbeat 9015).
+            if let qn = segment.qn ?? segment.cpValue("QN"), let i = inFlight.firstIndex(where: { $0.packet.segment.qn == qn }) {
+                inFlight.remove(at: i)
+                statistics.acknowledged += 1
+            }
+            return []
+        case "9011", "9012":
             return []
         default:
             return request(segment, crcOK: crcOK)

@@ -490,8 +490,10 @@ public struct FaultInjector: Sendable {
     var previousQN: String?
     /// Injections so far, per spec (for `#COUNT`).
     var injections: [Int: Int] = [:]
-    /// A record held back by `out-of-order`, sent after the next packet.
+    /// A record held back by `out-of-order`, sent after the next record of its CN (so that its
+    /// DataTime arrives after a later one: out of order where a platform sees it).
     var held: [[UInt8]] = []
+    var heldCN: String?
     /// The parts of a split record being held back are still coming.
     var holdingParts = false
     /// Parts of a split record being joined by `oversized-record`.
@@ -543,7 +545,7 @@ public struct FaultInjector: Sendable {
     /// Frames still held back (a record `out-of-order` kept for after the next packet): send
     /// them when the run ends.
     public mutating func flush() -> [[UInt8]] {
-        defer { held = [] }
+        defer { held = []; heldCN = nil }
         return held
     }
 
@@ -621,8 +623,9 @@ public struct FaultInjector: Sendable {
             case "duplicate-record": copies = 2; note(n, "record sent twice")
             case "out-of-order":
                 holdBack = true
+                heldCN = packet.cn
                 if stillPart && pno != pnum { holdingParts = true }
-                note(n, "held back, sent after the next packet")
+                note(n, "held back, sent after the next \(packet.cn) record")
             case "wrong-pno":
                 let wrong = (pnum ?? 0) + 1
                 segment.setHeader("PNO", String(wrong))
@@ -653,7 +656,11 @@ public struct FaultInjector: Sendable {
         }
         previousQN = packet.segment.qn
         var release: [[UInt8]] = []
-        if !held.isEmpty && !holdBack { release = held; held = [] }
+        if !held.isEmpty && !holdBack && !holdingParts && (heldCN == nil || (record && packet.cn == heldCN)) {
+            release = held
+            held = []
+            heldCN = nil
+        }
         guard copies > 0 else { return (release, records) }
         let changed = !records.isEmpty
         var frame = changed ? FrameEncoder.frame(segment, crcStyle: crcStyle, trailer: trailer) : FrameEncoder.frame(segmentBytes: packet.bytes)

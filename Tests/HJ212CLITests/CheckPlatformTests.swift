@@ -99,7 +99,8 @@ struct CheckPlatformTests {
         #expect(notPassed.isEmpty, "\(notPassed)")
         #expect(r.json["reachable"] == .bool(true))
         #expect(r.json["catalogue"]?.string?.isEmpty == false)
-        #expect(monotonicSeconds() - started < 20)
+        // A guard against a hang, not a speed test (the run takes a few seconds; CI machines are slow).
+        #expect(monotonicSeconds() - started < 120)
     }
 
     /// Each deliberate misbehaviour of the reference platform fails exactly the matching check(s).
@@ -177,7 +178,7 @@ struct CheckPlatformTests {
         let started = monotonicSeconds()
         let r = hj212(["check", "platform", "127.0.0.1:\(port)", "--format", "json"])
         #expect(r.status == 2)
-        #expect(monotonicSeconds() - started < 3)
+        #expect(monotonicSeconds() - started < 10)  // refused at once; the bound only catches a hang
         let json = try JSONValue.parse(r.out)
         #expect(json["reachable"] == .bool(false))
         #expect(json["score"]?.number == 0)
@@ -201,7 +202,7 @@ struct CheckPlatformTests {
         _ = withUnsafeMutablePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
         let started = monotonicSeconds()
         let r = hj212(["check", "platform", "127.0.0.1:\(UInt16(bigEndian: sin.sin_port))", "--overtime", "0.2", "--command-window", "0.3", "--format", "json"])
-        #expect(monotonicSeconds() - started < 8)
+        #expect(monotonicSeconds() - started < 20)  // far below waiting out every deadline of the run
         #expect(r.status == 1)
         let json = try JSONValue.parse(r.out)
         #expect(json["reachable"] == .bool(true))
@@ -219,7 +220,7 @@ struct CheckPlatformTests {
         let stopAt = monotonicSeconds() + 0.6
         let started = monotonicSeconds()
         let run = PlatformCheck.run(options, catalogue: catalogue, hooks: CheckHooks(shouldContinue: { monotonicSeconds() < stopAt }))
-        #expect(monotonicSeconds() - started < 3, "the 30 s command window must not be waited out")
+        #expect(monotonicSeconds() - started < 15, "the 30 s command window must not be waited out")
         #expect(run.interrupted)
         #expect(run.results.contains { $0.rule.id == "P-ACK-2081" && $0.verdict == .pass })
         #expect(run.results.contains { $0.verdict == .notExercised && $0.message.contains("interrupted") })

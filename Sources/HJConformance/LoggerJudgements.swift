@@ -1,0 +1,505 @@
+import HJ212
+import HJSimulation
+
+/// The passive judgements of `check logger`: everything judged from what the logger sent.
+extension LoggerCheckRunner {
+    func judgePassive() {
+        judgeLint()
+        judgeIdentity()
+        let streams = RecordStreams(frames: probe.frames, st: st)
+        judgeQN(streams)
+        let early = RecordStreams(frames: probe.frames, limit: cadenceCutoff, st: st)
+        judgeCadence(early)
+        judgeDuplicates(streams)
+        judgeOrder(streams)
+        judgeFactors(early)
+        judgeAggregation(early)
+        judgeReplies()
+        judgeBoot()
+        judgeRealClock()
+        judgeDynamicUploads()
+    }
+
+    /// Frames the logger sent on its own or for our history requests.
+    var ownFrames: [ObservedFrame] { probe.frames.filter { $0.role == .upload || $0.role == .history } }
+
+    // MARK: Packets
+
+    func judgeLint() {
+        let all = probe.frames
+        func failing(_ rules: Set<String>? = nil, severity: Severity = .error) -> [ObservedFrame] {
+            all.filter { f in f.report.diagnostics.contains { d in d.severity >= severity && (rules?.contains(d.rule) ?? true) } }
+        }
+        func firstMessages(_ fs: [ObservedFrame], _ rules: Set<String>? = nil, severity: Severity = .error) -> String {
+            var seen: [String] = []
+            for f in fs {
+                for d in f.report.diagnostics where d.severity >= severity && (rules?.contains(d.rule) ?? true) && !seen.contains(d.rule) {
+                    seen.append(d.rule)
+                }
+            }
+            let first = fs.first?.report.diagnostics.first { $0.severity >= severity && (rules?.contains($0.rule) ?? true) }
+            return "[\(seen.prefix(6).joined(separator: ", "))]" + (first.map { "; first: \($0.message)" } ?? "")
+        }
+        guard probe.frameCount > 0 else {
+            for id in ["L-LINT", "L-LINT-CLEAN", "L-CRC", "L-FRAME", "L-VERSION"] { skip(id, "no packet received") }
+            return
+        }
+        let total = "\(probe.frameCount) packets"
+        let errors = failing()
+        if errors.isEmpty && probe.lintErrors == 0 && probe.skippedBytes == 0 { pass("L-LINT", "\(total), no lint error") }
+        else if errors.isEmpty && probe.lintErrors == 0 { fail("L-LINT", "\(probe.skippedBytes) bytes outside any frame: \(probe.noise.first ?? "")", wire: probe.wire(since: 0, limit: 20)) }
+        else { fail("L-LINT", "\(max(errors.count, probe.lintErrors)) of \(total) with lint errors \(firstMessages(errors))", wire: probe.wire(of: errors.map(\.index))) }
+        let warnings = failing(severity: .warning)
+        if warnings.isEmpty { pass("L-LINT-CLEAN", "\(total), no lint warning") }
+        else { fail("L-LINT-CLEAN", "\(warnings.count) of \(total) with warnings or errors \(firstMessages(warnings, severity: .warning))", wire: probe.wire(of: warnings.map(\.index))) }
+
+        let crcRules: Set<String> = ["frame.crc-mismatch", "frame.crc-lowercase", "frame.crc-variant-modbus", "frame.crc-variant-modbus-swapped", "frame.crc-not-hex"]
+        let crc = failing(crcRules, severity: .warning)
+        if crc.isEmpty { pass("L-CRC", "\(total), every CRC the HJ 212 CRC in upper case") }
+        else { fail("L-CRC", "\(crc.count) of \(total) \(firstMessages(crc, crcRules, severity: .warning))", wire: probe.wire(of: crc.map(\.index))) }
+
+        let frameRules: Set<String> = ["frame.length-not-digits", "frame.length-mismatch", "frame.length-counts-characters", "frame.segment-too-long",
+                                       "frame.trailer-missing", "stream.skipped-bytes", "stream.incomplete-tail"]
+        let framing = failing(frameRules, severity: .warning)
+        if framing.isEmpty && probe.skippedBytes == 0 { pass("L-FRAME", "\(total), length, size and CR LF right") }
+        else if framing.isEmpty { fail("L-FRAME", "\(probe.skippedBytes) bytes outside any frame: \(probe.noise.first ?? "")", wire: probe.wire(since: 0, limit: 20)) }
+        else { fail("L-FRAME", "\(framing.count) of \(total) \(firstMessages(framing, frameRules, severity: .warning))", wire: probe.wire(of: framing.map(\.index))) }
+
+        let wanted = dialect == .hj2025 ? 2 : 1
+        let wrongVersion = all.filter { $0.segment.flag.map { $0.version != wanted } ?? false }
+        if wrongVersion.isEmpty { pass("L-VERSION", "\(total), all with \(dialect.title) version bits") }
+        else {
+            let f = wrongVersion[0]
+            fail("L-VERSION", "\(wrongVersion.count) of \(total) not \(dialect.title) (first: \(f.cn) Flag=\(f.segment.header("Flag") ?? "-"), \(Dialect.detect(f.segment).title))",
+                 wire: probe.wire(of: wrongVersion.map(\.index)))
+        }
+    }
+
+    static func isMN(_ s: String) -> Bool { s.utf8.count == 24 && s.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 70) } }
+
+    func judgeIdentity() {
+        let own = ownFrames
+        guard !own.isEmpty, let mn else { skip("L-MN", "no packet received"); skip("L-PW", "no packet received"); return }
+        let badMN = own.filter { $0.segment.mn != mn || !Self.isMN($0.segment.mn ?? "") }
+        if badMN.isEmpty { pass("L-MN", "MN \(mn) on all \(own.count) packets") }
+        else {
+            let f = badMN[0]
+            let why = f.segment.mn != mn ? "carries MN '\(f.segment.mn ?? "")', not \(mn)" : "MN '\(mn)' is not 24 characters 0-9/A-F"
+            fail("L-MN", "\(badMN.count) of \(own.count) packets: first (\(f.cn)) \(why)", wire: probe.wire(of: badMN.map(\.index)))
+        }
+        // The expected PW at each frame: the initial one, then each 1072 change from its index on.
+        guard let initial = options.pw ?? own.first?.segment.pw else { return }
+        func expected(_ index: Int) -> String { passwordChanges.last { $0.end <= index }?.new ?? initial }
+        func accepted(_ f: ObservedFrame) -> Bool {
+            if let change = passwordChanges.first(where: { f.index >= $0.start && f.index < $0.end }) {
+                return f.segment.pw == change.old || f.segment.pw == change.new
+            }
+            // A resend repeats its frame as first sent (with the password of that moment).
+            if let qn = f.qn, let first = probe.byQN[qn]?.first, first < f.index, probe.frame(first)?.text == f.text {
+                return accepted(probe.frame(first)!)
+            }
+            return f.segment.pw == expected(f.index)
+        }
+        let badPW = own.filter { !accepted($0) }
+        if badPW.isEmpty { pass("L-PW", "the right password on all \(own.count) packets") }
+        else {
+            let f = badPW[0]
+            fail("L-PW", "\(badPW.count) of \(own.count) packets with a wrong PW: first (\(f.cn) QN \(f.qn ?? "-")) PW '\(f.segment.pw ?? "")', expected '\(expected(f.index))'",
+                 wire: probe.wire(of: badPW.map(\.index)))
+        }
+    }
+
+    func judgeQN(_ s: RecordStreams) {
+        let own = ownFrames
+        guard !own.isEmpty else { skip("L-QN", "no packet received"); return }
+        let badFormat = own.filter { f in f.qn.map { $0.utf8.count != 17 || HJTime($0, allowMilliseconds: true) == nil } ?? true }
+        if badFormat.isEmpty && s.reusedQN.isEmpty { pass("L-QN", "\(own.count) packets, every QN a valid time stamp and unique (\(s.legitimateCopies) resent copies)") }
+        else if !s.reusedQN.isEmpty { fail("L-QN", "\(s.reusedQN.count) packet(s) reuse a QN: \(s.reusedQN[0].why)", wire: probe.wire(of: s.reusedQN.map(\.index))) }
+        else { fail("L-QN", "\(badFormat.count) packet(s) without a valid 17-digit QN (first: '\(badFormat[0].qn ?? "")')", wire: probe.wire(of: badFormat.map(\.index))) }
+        if s.splitProblems.isEmpty {
+            if s.splitRecords > 0 { pass("L-SPLIT", "\(s.splitRecords) split record(s) reassembled") }
+            else { skip("L-SPLIT", "the logger sent no split packet") }
+        } else {
+            fail("L-SPLIT", "\(s.splitProblems.count) problem(s): \(s.splitProblems[0].why)", wire: probe.wire(of: s.splitProblems.map(\.index)))
+        }
+    }
+
+    // MARK: Cadence
+
+    /// The logger-time span the early stream covers: its first upload to its last.
+    func span(_ s: RecordStreams) -> (Int64, Int64)? {
+        let fs = probe.frames.filter { $0.index < cadenceCutoff && $0.role == .upload }.compactMap(\.loggerTime)
+        guard let a = fs.min(), let b = fs.max() else { return nil }
+        return (a, b)
+    }
+
+    func judgeCadence(_ s: RecordStreams) {
+        guard let (t0, t1) = span(s) else {
+            for id in ["L-RTD-CADENCE", "L-MIN-CADENCE", "L-HOUR-CADENCE", "L-DAY-CADENCE", "L-MIN-ALIGN", "L-HOUR-ALIGN", "L-DAY-ALIGN"] { skip(id, "no upload received") }
+            return
+        }
+        let spanText = "\(HJTime(wallMilliseconds: t0).description)–\(HJTime(wallMilliseconds: t1).description) of the logger's time"
+        // 2011: steps of RtdInterval (from 1061, else the most frequent step).
+        let rtd = s.byCN["2011"] ?? []
+        if let step = rtdInterval ?? modalStep("2011") {
+            let times = rtd.map(\.dataTime).sorted()
+            let gaps = zip(times, times.dropFirst()).filter { $1 - $0 > step + step / 2 }
+            let irregular = zip(times, times.dropFirst()).filter { $1 - $0 < step - step / 2 }
+            if times.count < 2 && t1 - t0 < 3 * step { skip("L-RTD-CADENCE", "the window (\(spanText)) holds fewer than 3 real-time intervals") }
+            else if times.isEmpty { fail("L-RTD-CADENCE", "no 2011 over \(spanText) (RtdInterval \(step / 1000) s)") }
+            else if gaps.isEmpty && irregular.isEmpty { pass("L-RTD-CADENCE", "\(times.count) real-time records every \(step / 1000) s over \(spanText)") }
+            else {
+                let g = gaps.first ?? irregular.first!
+                fail("L-RTD-CADENCE", "\(gaps.count) gap(s) and \(irregular.count) short step(s) against RtdInterval \(step / 1000) s; first: \(HJTime(wallMilliseconds: g.0).text14) → \(HJTime(wallMilliseconds: g.1).text14)",
+                     wire: probe.wire(of: rtd.filter { $0.dataTime == g.0 || $0.dataTime == g.1 }.map(\.frameIndex)))
+            }
+        } else {
+            skip("L-RTD-CADENCE", rtd.isEmpty ? "no real-time data (2011) over \(spanText)" : "a single 2011 and no RtdInterval from 1061")
+        }
+        judgePeriodic(s, cn: "2051", cadence: "L-MIN-CADENCE", align: "L-MIN-ALIGN", period: minInterval ?? modalStep("2051"), t0: t0, t1: t1, spanText: spanText)
+        judgePeriodic(s, cn: "2061", cadence: "L-HOUR-CADENCE", align: "L-HOUR-ALIGN", period: 3_600_000, t0: t0, t1: t1, spanText: spanText)
+        judgePeriodic(s, cn: "2031", cadence: "L-DAY-CADENCE", align: "L-DAY-ALIGN", period: 86_400_000, t0: t0, t1: t1, spanText: spanText)
+    }
+
+    /// Records that are due every `period` (DataTime = start of the period, sent once it closes).
+    func judgePeriodic(_ s: RecordStreams, cn: String, cadence: String, align: String, period: Int64?, t0: Int64, t1: Int64, spanText: String) {
+        let records = s.byCN[cn] ?? []
+        guard let period, period > 0 else {
+            skip(cadence, records.isEmpty ? "no \(cn) over \(spanText), and the interval is unknown" : "one \(cn) and no interval from 1063")
+            if records.isEmpty { skip(align, "no \(cn) received") }
+            return
+        }
+        // Alignment.
+        let misaligned = records.filter { $0.dataTime % period != 0 }
+        if records.isEmpty { skip(align, "no \(cn) received over \(spanText)") }
+        else if misaligned.isEmpty { pass(align, "\(records.count) \(cn) record(s), every DataTime at the start of its \(fmt(Double(period) / 60_000)) min period") }
+        else {
+            fail(align, "\(misaligned.count) of \(records.count) \(cn) DataTimes not at a \(fmt(Double(period) / 60_000)) min boundary (first: \(HJTime(wallMilliseconds: misaligned[0].dataTime).text14))",
+                 wire: probe.wire(of: misaligned.map(\.frameIndex)))
+        }
+        // Due periods: starting at or after the first upload, closed (with 10 % slack) before the last.
+        let slack = max(period / 10, 30_000)
+        let firstStart = (t0 + period - 1) / period * period
+        var due: [Int64] = []
+        var p = firstStart
+        while p + period + slack <= t1 && due.count < 100_000 { due.append(p); p += period }
+        let periods = Set(records.map { $0.dataTime / period * period })
+        guard !due.isEmpty else {
+            if records.isEmpty { skip(cadence, "the window (\(spanText)) holds no complete \(fmt(Double(period) / 60_000)) min period") }
+            else { pass(cadence, "\(records.count) \(cn) record(s); the window holds no complete period to judge gaps") }
+            return
+        }
+        let missing = due.filter { !periods.contains($0) }
+        if missing.isEmpty { pass(cadence, "\(due.count) \(cn) period(s) due over \(spanText), all received") }
+        else {
+            fail(cadence, "\(missing.count) of \(due.count) \(cn) record(s) due over \(spanText) missing (first: DataTime \(HJTime(wallMilliseconds: missing[0]).text14))",
+                 wire: probe.wire(of: records.filter { abs($0.dataTime - missing[0]) <= period }.map(\.frameIndex)))
+        }
+    }
+
+    func judgeDuplicates(_ s: RecordStreams) {
+        if !s.duplicates.isEmpty {
+            fail("L-DUPLICATE", "\(s.duplicates.count) duplicate upload(s): \(s.duplicates[0].why)", wire: probe.wire(of: s.duplicates.map(\.index)))
+        } else if s.byCN.isEmpty { skip("L-DUPLICATE", "no record received") }
+        else { pass("L-DUPLICATE", "no record sent twice (\(s.legitimateCopies) resend(s) of unacknowledged packets)") }
+    }
+
+    func judgeOrder(_ s: RecordStreams) {
+        var problems: [(Int, String)] = []
+        for (cn, records) in s.byCN where ["2011", "2051", "2061", "2031"].contains(cn) {
+            var last: [Int: Int64] = [:]
+            for r in records {
+                if let l = last[r.connection], r.dataTime < l {
+                    problems.append((r.frameIndex, "\(cn) DataTime \(HJTime(wallMilliseconds: r.dataTime).text14) after \(HJTime(wallMilliseconds: l).text14)"))
+                }
+                last[r.connection] = max(last[r.connection] ?? .min, r.dataTime)
+            }
+        }
+        problems.sort { $0.0 < $1.0 }
+        if s.byCN.isEmpty { skip("L-ORDER", "no record received") }
+        else if problems.isEmpty { pass("L-ORDER", "records in time order on every connection") }
+        else { fail("L-ORDER", "\(problems.count) record(s) out of order: first \(problems[0].1)", wire: probe.wire(of: problems.map(\.0))) }
+    }
+
+    // MARK: Clock
+
+    func judgeClockConsistency(_ x: Exchange, _ t: HJTime?) {
+        guard wants("L-CLOCK-CONSISTENT") else { return }
+        guard let t, let answer = x.responses.first(where: { $0.cn == "1011" }) else { skip("L-CLOCK-CONSISTENT", "1011 gave no time"); return }
+        // The uploads around the answer, mapped to its moment by the clock rate.
+        let near = clockFrames.filter { abs($0.time - answer.time) < max(5, 120 / rate) && $0.loggerTime != nil && $0.connection == answer.connection }
+        guard !near.isEmpty else { skip("L-CLOCK-CONSISTENT", "no upload near the 1011 to compare with"); return }
+        let estimates = near.map { $0.loggerTime! + Int64(rate * (answer.time - $0.time) * 1000) }.sorted()
+        let estimate = estimates[estimates.count / 2]
+        let diff = t.wallMilliseconds - estimate
+        let tolerance = Int64(max(60, rate * 1.5) * 1000)
+        if abs(diff) <= tolerance { pass("L-CLOCK-CONSISTENT", "1011 and the upload QNs agree within \(fmt(Double(abs(diff)) / 1000)) s") }
+        else {
+            fail("L-CLOCK-CONSISTENT", "1011 says \(t.text14), but the QNs of the uploads around it put the logger's clock at \(HJTime(wallMilliseconds: estimate).text14) (\(fmt(Double(diff) / 1000)) s; tolerance \(tolerance / 1000) s)",
+                 wire: x.wire + probe.wire(of: near.prefix(3).map(\.index)))
+        }
+    }
+
+    func judgeRealClock() {
+        guard wants("L-CLOCK") else { return }
+        guard rate == 1 else { skip("L-CLOCK", "the logger's clock runs at \(String(format: "%.1f", rate))× real time (an accelerated emulation)"); return }
+        let fs = clockFrames.filter { $0.connection == 1 && $0.time <= windowEnd + 1 }.prefix(50)
+        guard !fs.isEmpty else { skip("L-CLOCK", "no upload in the observation window"); return }
+        let startWall = Self.platformNow() - Int64(probe.now * 1000)
+        let offsets = fs.map { $0.loggerTime! - (startWall + Int64($0.time * 1000)) }.sorted()
+        let median = offsets[offsets.count / 2]
+        if abs(median) <= 60_000 { pass("L-CLOCK", "the logger's clock is \(fmt(Double(median) / 1000)) s from the platform's") }
+        else { fail("L-CLOCK", "the QNs of its uploads are \(fmt(Double(median) / 1000)) s from the platform's clock (tolerance 60 s)", wire: probe.wire(of: fs.prefix(3).map(\.index))) }
+    }
+
+    func judgeBoot() {
+        guard wants("L-BOOT") else { return }
+        if let f = probe.frames.first(where: { $0.cn == "2081" && $0.role == .upload }) {
+            if f.segment.cpValue("RestartTime").flatMap({ HJTime($0) }) != nil { pass("L-BOOT", "2081 RestartTime=\(f.segment.cpValue("RestartTime")!)") }
+            else { fail("L-BOOT", "2081 without a valid RestartTime", wire: probe.wire(of: [f.index])) }
+        } else {
+            fail("L-BOOT", "no 2081 (boot time) during the run (a logger that was already running need not send one)")
+        }
+    }
+
+    // MARK: Replies
+
+    func judgeReplies() {
+        guard !exchanges.isEmpty else {
+            skip("L-REPLY-FORM", "no request was sent")
+            skip("L-REPLY-TIME", "no request was sent")
+            return
+        }
+        let wantedFlag = PacketFlag(version: dialect == .hj2025 ? 2 : 1, split: false, ack: false).rawValue
+        var problems: [(String, [WireRecord])] = []
+        var late: [(String, [WireRecord])] = []
+        var answered = 0
+        for x in exchanges {
+            let cn = x.request.cn ?? ""
+            guard !x.replies.isEmpty else {
+                late.append(("\(cn) QN=\(x.qn): \(x.problem ?? "no 9011")", x.wire))
+                continue
+            }
+            answered += 1
+            if let d = x.replyDelay, d > options.overTime { late.append(("\(cn): 9011 after \(String(format: "%.1f", d)) s", x.wire)) }
+            for r in x.replies {
+                var wrong: [String] = []
+                let s = r.segment
+                if r.cn == "9011" || r.cn == "9012" {
+                    if s.st != "91" { wrong.append("ST=\(s.st ?? "-")") }
+                    if s.flag?.rawValue != wantedFlag { wrong.append("Flag=\(s.header("Flag") ?? "-")") }
+                    if r.cn == "9011" && s.cpValue("QnRtn") == nil { wrong.append("no QnRtn") }
+                    if r.cn == "9012" && s.cpValue("ExeRtn") == nil { wrong.append("no ExeRtn") }
+                } else if s.flag?.needsAck == true {
+                    wrong.append("response with Flag A=1")
+                }
+                if s.qn != x.qn { wrong.append("QN=\(s.qn ?? "-")") }
+                if s.pw != x.request.pw { wrong.append("PW=\(s.pw ?? "-")") }
+                if s.mn != x.request.mn { wrong.append("MN=\(s.mn ?? "-")") }
+                if !wrong.isEmpty { problems.append(("\(r.cn) to \(cn): \(wrong.joined(separator: ", "))", probe.wire(of: [r.index]))) }
+            }
+        }
+        if problems.isEmpty { pass("L-REPLY-FORM", "\(exchanges.count) requests; every 9011/9012 and response well-formed") }
+        else { fail("L-REPLY-FORM", "\(problems.count) malformed repl(ies): \(problems.prefix(3).map(\.0).joined(separator: "; "))", wire: problems.prefix(4).flatMap(\.1)) }
+        if late.isEmpty { pass("L-REPLY-TIME", "\(exchanges.count) requests, every 9011 within OverTime (\(fmt(options.overTime)) s)") }
+        else { fail("L-REPLY-TIME", "\(late.count) of \(exchanges.count) requests not answered in time: \(late.prefix(3).map(\.0).joined(separator: "; "))", wire: late.prefix(2).flatMap(\.1)) }
+    }
+
+    // MARK: Content
+
+    func judgeFactors(_ s: RecordStreams) {
+        guard let template else {
+            skip("L-FACTORS", "no unit kind: give --unit (no template has all its factors in what was sent)")
+            skip("L-FIELDS", "no unit kind: give --unit")
+            return
+        }
+        let how = templateInferred ? "inferred unit \(template.name)" : "unit \(template.name)"
+        var missing: [(Int, String)] = []
+        var incomplete: [(Int, String)] = []
+        var judged = 0
+        for (cn, suffixes) in [("2011", ["Rtd", "Flag"]), ("2051", ["Avg", "Flag"]), ("2061", ["Avg", "Flag"]), ("2031", ["Avg", "Flag"])] {
+            for r in (s.byCN[cn] ?? []) where r.segment.st == template.st {
+                judged += 1
+                let f = r.factors
+                for factor in template.factors {
+                    let lacking = suffixes.filter { f[factor.code]?[$0] == nil }
+                    if !lacking.isEmpty { missing.append((r.frameIndex, "\(cn) \(HJTime(wallMilliseconds: r.dataTime).text14) lacks \(lacking.map { "\(factor.code)-\($0)" }.joined(separator: ", "))")) }
+                }
+                guard cn != "2011" else { continue }
+                for factor in template.factors {
+                    var want = ["Min", "Max"]
+                    if factor.code == template.flowFactor { want.append("Cou") }
+                    if factor.zs { want.append("ZsAvg") }
+                    let lacking = want.filter { f[factor.code]?[$0] == nil }
+                    if !lacking.isEmpty { incomplete.append((r.frameIndex, "\(cn) lacks \(lacking.map { "\(factor.code)-\($0)" }.joined(separator: ", "))")) }
+                }
+            }
+        }
+        guard judged > 0 else {
+            skip("L-FACTORS", "no 2011/2051/2061/2031 with ST \(template.st) received")
+            skip("L-FIELDS", "no 2051/2061/2031 received")
+            return
+        }
+        if missing.isEmpty { pass("L-FACTORS", "\(judged) records carry all \(template.factors.count) factors of the \(how)") }
+        else { fail("L-FACTORS", "\(missing.count) missing value(s) for the \(how): \(missing[0].1)", wire: probe.wire(of: missing.map(\.0))) }
+        if incomplete.isEmpty { pass("L-FIELDS", "Min, Max, Cou and converted values present") }
+        else { fail("L-FIELDS", "\(incomplete.count) incomplete statistic(s): \(incomplete[0].1)", wire: probe.wire(of: incomplete.map(\.0))) }
+    }
+
+    // MARK: Aggregation
+
+    /// Tolerance: 1 % plus three units of the last printed digit.
+    static func close(_ a: Double, _ b: Double, text: String, rel: Double = 0.01, units: Double = 3) -> Bool {
+        let decimals = text.split(separator: ".").dropFirst().first?.count ?? 0
+        var unit = 1.0
+        for _ in 0..<decimals { unit /= 10 }
+        return abs(a - b) <= rel * max(abs(a), abs(b)) + units * unit
+    }
+
+    func judgeAggregation(_ s: RecordStreams) {
+        let minutes = s.byCN["2051"] ?? [], hours = s.byCN["2061"] ?? [], days = s.byCN["2031"] ?? []
+        let water = template.map { $0.medium == .water } ?? (st == "32" || st.hasPrefix("2") == false && st != "31")
+        let flow = template?.flowFactor ?? (water ? "w00000" : "a00000")
+        var hourProblems: [(Int, String)] = [], couProblems: [(Int, String)] = [], flagProblems: [(Int, String)] = []
+        var hoursJudged = 0, daysJudged = 0
+        func compare(_ parent: LiveRecord, _ children: [LiveRecord], _ label: String, _ problems: inout [(Int, String)]) {
+            for (code, fields) in parent.factors {
+                if let text = fields["Min"], let v = Double(text) {
+                    let mins = children.compactMap { $0.number(code, "Min") }
+                    if mins.count == children.count, let m = mins.min(), !Self.close(v, m, text: text) { problems.append((parent.frameIndex, "\(label) \(code)-Min=\(text), least sub-period Min \(m)")) }
+                }
+                if let text = fields["Max"], let v = Double(text) {
+                    let maxs = children.compactMap { $0.number(code, "Max") }
+                    if maxs.count == children.count, let m = maxs.max(), !Self.close(v, m, text: text) { problems.append((parent.frameIndex, "\(label) \(code)-Max=\(text), greatest sub-period Max \(m)")) }
+                }
+                if let text = fields["Avg"], let v = Double(text) {
+                    let avgs = children.compactMap { $0.number(code, "Avg") }
+                    guard avgs.count == children.count, !avgs.isEmpty else { continue }
+                    var candidates = [avgs.reduce(0, +) / Double(avgs.count)]
+                    let volumes = children.compactMap { $0.number(flow, "Cou") }
+                    if volumes.count == children.count, volumes.reduce(0, +) > 0 {
+                        candidates.append(zip(avgs, volumes).map { $0 * $1 }.reduce(0, +) / volumes.reduce(0, +))
+                    }
+                    let normal = children.filter { $0.segment.cpValue("\(code)-Flag") == "N" }.compactMap { $0.number(code, "Avg") }
+                    if !normal.isEmpty { candidates.append(normal.reduce(0, +) / Double(normal.count)) }
+                    if !candidates.contains(where: { Self.close(v, $0, text: text) }) {
+                        problems.append((parent.frameIndex, "\(label) \(code)-Avg=\(text), sub-period mean \(String(format: "%.4g", candidates[0]))" + (candidates.count > 1 ? " (flow-weighted \(String(format: "%.4g", candidates[1])))" : "")))
+                    }
+                }
+                if let text = fields["Cou"], let v = Double(text) {
+                    let cous = children.compactMap { $0.number(code, "Cou") }
+                    if cous.count == children.count {
+                        let sum = cous.reduce(0, +)
+                        if !Self.close(v, sum, text: text, units: 3 + Double(children.count)) { couProblems.append((parent.frameIndex, "\(label) \(code)-Cou=\(text), sum of sub-periods \(String(format: "%.6g", sum))")) }
+                    }
+                }
+                if let flag = fields["Flag"] {
+                    let flags = children.compactMap { $0.segment.cpValue("\(code)-Flag") }
+                    guard flags.count == children.count else { continue }
+                    let normal = flags.filter { $0 == "N" }.count
+                    if normal == flags.count && flag != "N" { flagProblems.append((parent.frameIndex, "\(label) \(code)-Flag=\(flag) although every sub-period is N")) }
+                    else if water && normal < flags.count && flag == "N" { flagProblems.append((parent.frameIndex, "\(label) \(code)-Flag=N although \(flags.count - normal) sub-period(s) are abnormal")) }
+                    else if !water && Double(normal) < 0.75 * Double(flags.count) && flag == "N" { flagProblems.append((parent.frameIndex, "\(label) \(code)-Flag=N with only \(normal) of \(flags.count) sub-periods normal")) }
+                }
+            }
+        }
+        if let step = minInterval ?? modalStep("2051"), step > 0, 3_600_000 % step == 0 {
+            let per = Int(3_600_000 / step)
+            for h in hours {
+                let kids = minutes.filter { $0.dataTime >= h.dataTime && $0.dataTime < h.dataTime + 3_600_000 }
+                guard kids.count == per else { continue }
+                hoursJudged += 1
+                compare(h, kids, "hour \(HJTime(wallMilliseconds: h.dataTime).text14)", &hourProblems)
+            }
+        }
+        var dayProblems: [(Int, String)] = []
+        for d in days {
+            let kids = hours.filter { $0.dataTime >= d.dataTime && $0.dataTime < d.dataTime + 86_400_000 }
+            guard kids.count == 24 else { continue }
+            daysJudged += 1
+            compare(d, kids, "day \(HJTime(wallMilliseconds: d.dataTime).text14)", &dayProblems)
+        }
+        func verdict(_ id: String, _ problems: [(Int, String)], judged: Int, what: String) {
+            if judged == 0 { skip(id, "no complete \(what) (all its sub-period records) in the window") }
+            else if problems.isEmpty { pass(id, "\(judged) \(what)(s) consistent") }
+            else { fail(id, "\(problems.count) inconsistenc(ies) over \(judged) \(what)(s): \(problems.prefix(2).map(\.1).joined(separator: "; "))", wire: probe.wire(of: problems.map(\.0), limit: 4)) }
+        }
+        verdict("L-AGG-HOUR", hourProblems, judged: hoursJudged, what: "hour")
+        verdict("L-AGG-DAY", dayProblems, judged: daysJudged, what: "day")
+        verdict("L-AGG-COU", couProblems, judged: hoursJudged + daysJudged, what: "hour or day")
+        verdict("L-AGG-FLAG", flagProblems, judged: hoursJudged + daysJudged, what: "hour or day")
+        judgeZs(minutes + hours + days)
+    }
+
+    func judgeZs(_ records: [LiveRecord]) {
+        guard wants("L-AGG-ZS") else { return }
+        if templateAmbiguous, let t = template {
+            skip("L-AGG-ZS", "the unit kind was inferred (\(t.name)) but other templates with other reference O₂ fit as well: give --unit")
+            return
+        }
+        guard let template, let ref = template.referenceO2, let o2 = template.o2Factor else {
+            skip("L-AGG-ZS", template == nil ? "no unit kind (give --unit)" : "the unit kind has no reference O₂")
+            return
+        }
+        var judged = 0
+        var problems: [(Int, String)] = []
+        for r in records {
+            guard let o = r.number(o2, "Avg"), o < 19 else { continue }  // a stopped plant (O₂ near air) is not judged
+            for (code, fields) in r.factors {
+                guard let zsText = fields["ZsAvg"], let zs = Double(zsText), let avg = r.number(code, "Avg") else { continue }
+                judged += 1
+                let expected = avg * (21 - ref) / (21 - o)
+                if !Self.close(zs, expected, text: zsText, rel: 0.03) {
+                    problems.append((r.frameIndex, "\(r.cn) \(HJTime(wallMilliseconds: r.dataTime).text14) \(code)-ZsAvg=\(zsText), Avg × (21 − \(fmt(ref)))/(21 − \(o)) = \(String(format: "%.4g", expected))"))
+                }
+            }
+        }
+        if judged == 0 { skip("L-AGG-ZS", "no ZsAvg with a running-plant O₂ received") }
+        else if problems.isEmpty { pass("L-AGG-ZS", "\(judged) converted values match reference O₂ \(fmt(ref)) %") }
+        else { fail("L-AGG-ZS", "\(problems.count) of \(judged) converted values off: \(problems[0].1)", wire: probe.wire(of: problems.map(\.0), limit: 4)) }
+    }
+
+    // MARK: Dynamic control (profile jiangsu)
+
+    var dynamicProfile: DynamicControlProfile? {
+        let name = template?.dynamicControl ?? (st == "31" ? "hebei-gas" : "hebei-water")
+        return try? DynamicControlProfile.load(name)
+    }
+
+    func judgeDynamicUploads() {
+        guard wants("L-DYN-RUN", "L-DYN-CAL") else { return }
+        guard let profile = dynamicProfile else { skip("L-DYN-RUN", "no dynamic-control profile"); skip("L-DYN-CAL", "no dynamic-control profile"); return }
+        var byPol: [String: Set<String>] = [:]
+        for f in probe.frames where f.role == .upload && f.cn == "3020" {
+            guard let pol = f.segment.cpValue("PolId") else { continue }
+            for field in f.segment.cpFields where field.name.hasSuffix("-Info") { byPol[pol, default: []].insert(String(field.name.dropLast(5))) }
+        }
+        func judge(_ id: String, groups: [String]) {
+            let codes = profile.groups.filter { groups.contains($0.name) }.flatMap { $0.values.map(\.code) }
+            guard !codes.isEmpty else { skip(id, "the profile \(profile.name) has no such group"); return }
+            guard !byPol.isEmpty else { fail(id, "no 3020 with a PolId (analyser information) during the run"); return }
+            var lacking: [String] = []
+            for (pol, seen) in byPol.sorted(by: { $0.key < $1.key }) {
+                let missing = codes.filter { !seen.contains($0) }
+                if !missing.isEmpty { lacking.append("\(pol) lacks \(missing.prefix(5).joined(separator: ", "))") }
+            }
+            if lacking.isEmpty { pass(id, "\(byPol.count) analyser(s) report \(groups.joined(separator: "/")) codes of \(profile.name)") }
+            else { fail(id, "\(lacking.count) of \(byPol.count) analyser(s): \(lacking.prefix(3).joined(separator: "; "))") }
+        }
+        judge("L-DYN-RUN", groups: ["run"])
+        judge("L-DYN-CAL", groups: ["calibration", "standard_check"])
+    }
+
+    func dynamicQuery() {
+        guard let profile = dynamicProfile, let code = profile.groups.first(where: { $0.name == "run" })?.values.first?.code else {
+            skip("L-DYN-QUERY", "no dynamic-control profile")
+            return
+        }
+        let pol = probe.frames.first { $0.role == .upload && $0.cn == "3020" && $0.segment.cpValue("PolId") != nil }?.segment.cpValue("PolId")
+            ?? template?.infoGroups.compactMap(\.polId).first
+        guard let pol else { skip("L-DYN-QUERY", "no analyser PolId known"); return }
+        let x = request("3020", [[Field("PolId", pol)], [Field("InfoId", code)]])
+        if x.ok, let v = x.responses.first(where: { $0.cn == "3020" })?.segment.cpValue("\(code)-Info") { pass("L-DYN-QUERY", "PolId=\(pol) \(code)=\(v)") }
+        else { fail("L-DYN-QUERY", "3020 PolId=\(pol) InfoId=\(code): expected a 3020 with \(code)-Info and ExeRtn=1; got \(x.summary)", wire: x.wire) }
+    }
+}

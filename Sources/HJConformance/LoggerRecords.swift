@@ -1,0 +1,104 @@
+import HJ212
+import HJRoles
+
+/// One data record the logger uploaded on its own (2011, 2051, 2061, 2031 …), reassembled when
+/// it was split, with the frame it completed in.
+struct LiveRecord {
+    var cn: String
+    var dataTime: Int64
+    var segment: DataSegment
+    var frameIndex: Int
+    var time: Double
+    var connection: Int
+    var acked: Bool
+
+    /// `code -> (suffix -> value)` of the CP fields named `code-Suffix` (Rtd, Avg, Min, Max, Cou, Flag, ZsAvg …).
+    var factors: [String: [String: String]] {
+        var out: [String: [String: String]] = [:]
+        for f in segment.cpFields {
+            guard let dash = f.name.firstIndex(of: "-") else { continue }
+            let code = String(f.name[..<dash])
+            let suffix = String(f.name[f.name.index(after: dash)...])
+            out[code, default: [:]][suffix] = f.value
+        }
+        return out
+    }
+
+    func number(_ code: String, _ suffix: String) -> Double? { segment.cpValue("\(code)-\(suffix)").flatMap(Double.init) }
+}
+
+/// The uploads of a run sorted out for the judgements: exact copies (resends) told apart from
+/// duplicates, split records reassembled, QNs reused by different packets, out-of-order records.
+struct RecordStreams {
+    /// Live records by CN, in arrival order (copies removed). Records of another ST than the
+    /// unit's (working-condition data, ST 51/52) are kept under `CN/ST`.
+    var byCN: [String: [LiveRecord]] = [:]
+    /// Frames that repeat a record already received although nothing justified it.
+    var duplicates: [(index: Int, why: String)] = []
+    /// Frames whose QN an earlier, different packet already used.
+    var reusedQN: [(index: Int, why: String)] = []
+    /// Split packets that did not reassemble.
+    var splitProblems: [(index: Int, why: String)] = []
+    var splitRecords = 0
+    /// Exact copies that were legitimate (their 9014 was withheld, or a reconnect came between).
+    var legitimateCopies = 0
+
+    static let recordCNs: Set<String> = ["2011", "2051", "2061", "2031", "2041", "2021"]
+
+    /// Sorts the upload frames (`role == .upload`) with an index below `limit`.
+    init(frames: [ObservedFrame], limit: Int = .max, st: String? = nil) {
+        var reassembler = Reassembler(maxPending: 64)
+        var seenQN: [String: Int] = [:]  // QN -> index of the first frame with it
+        var firstByKey: [String: (index: Int, acked: Bool, qn: String)] = [:]
+        let lookup = Dictionary(frames.map { ($0.index, $0) }, uniquingKeysWith: { a, _ in a })
+        for f in frames where f.index < limit && f.role == .upload {
+            let cn = f.cn
+            // Same QN as an earlier packet.
+            if let qn = f.qn, let first = seenQN[qn], let earlier = lookup[first] {
+                if earlier.text == f.text {
+                    // An identical copy: a resend when the earlier copy was not acknowledged
+                    // (withheld) or a reconnect came between; otherwise a duplicate.
+                    let previous = frames.last { $0.index < f.index && $0.qn == qn && $0.role == .upload }
+                    if let p = previous, !p.acked || p.connection != f.connection {
+                        legitimateCopies += 1
+                    } else {
+                        duplicates.append((f.index, "\(cn) QN=\(qn) sent again although its 9014 had been sent"))
+                    }
+                    continue
+                }
+                reusedQN.append((f.index, "QN=\(qn) of frame \(first) (\(earlier.cn)) used again by a different \(cn)"))
+            } else if let qn = f.qn {
+                seenQN[qn] = f.index
+            }
+            guard Self.recordCNs.contains(cn) else { continue }
+            let segment: DataSegment
+            let split = (f.segment.flag?.isSplit ?? false) || f.segment.pnum != nil
+            switch reassembler.add(f.segment) {
+            case .whole(let s): segment = s
+            case .complete(let s): segment = s; splitRecords += 1
+            case .pending: continue
+            case .rejected(let why): splitProblems.append((f.index, why)); continue
+            }
+            _ = split
+            guard let dt = segment.cpValue("DataTime").flatMap({ HJTime($0) })?.wallMilliseconds else { continue }
+            let stream = st == nil || segment.st == st ? cn : "\(cn)/\(segment.st ?? "-")"
+            let key = "\(stream)|\(dt)"
+            if let first = firstByKey[key] {
+                // The same record again with another QN: a legitimate re-send only when the
+                // first one was not acknowledged.
+                if first.acked {
+                    duplicates.append((f.index, "\(cn) DataTime=\(HJTime(wallMilliseconds: dt).text14) again (QN \(f.qn ?? "-"); first as QN \(first.qn))"))
+                } else {
+                    legitimateCopies += 1
+                }
+                continue
+            }
+            firstByKey[key] = (f.index, f.acked, f.qn ?? "")
+            byCN[stream, default: []].append(LiveRecord(cn: cn, dataTime: dt, segment: segment, frameIndex: f.index, time: f.time,
+                                                    connection: f.connection, acked: f.acked))
+        }
+        if reassembler.pendingCount > 0 {
+            splitProblems.append((frames.last?.index ?? 0, "\(reassembler.pendingCount) split record(s) never completed"))
+        }
+    }
+}

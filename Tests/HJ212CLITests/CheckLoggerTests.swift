@@ -1,0 +1,185 @@
+import Dispatch
+import Foundation
+import Glibc
+import HJ212
+import HJConformance
+import HJNetwork
+import HJRoles
+import HJSimulation
+import Synchronization
+import Testing
+@testable import HJ212CLI
+
+/// `check logger` against our emulated logger (`simulate`, in process) on loopback, accelerated
+/// so that minute and hour records arrive within seconds.
+@Suite("check logger against the emulated logger", .serialized)
+struct CheckLoggerTests {
+    static let mn = "010000A8900016F000169DC0"
+
+    /// Runs the check with an emulated logger of `unit` that connects once the port is known.
+    static func check(faults: String? = nil, only: [String] = [], profile: CheckProfile = .national2017, window: Double,
+                      speed: Double = 1200, start: String = "2026-11-30T09:57", unit: String = "industrial-wastewater",
+                      interruptAfter: Double? = nil) throws -> CheckRun {
+        let template = try UnitTemplate.load(unit)
+        let startMs = try #require(SimClock.parseStart(start))
+        var simOptions = SimulationOptions()
+        var session = LoggerSession.Options()
+        session.timeScale = speed
+        if let faults {
+            let specs = try FaultSpec.parseList(faults)
+            simOptions.faults = specs
+            session.faults = specs
+        }
+        // Built on the listening callback and handed to the logger's loop: only that loop touches it.
+        let simulator = try UnitSimulator(template: template, identity: LoggerIdentity(mn: mn, pw: "123456"), seed: 7, start: startMs, options: simOptions)
+        let group = try EventLoopGroup(threads: 1, name: "test-logger")
+        defer { group.shutdown() }
+        let logger = Mutex<LiveLogger?>(nil)
+        let loop = group.next()
+        let sessionOptions = session
+        let began = MonotonicTime.now
+        let hooks = CheckHooks(progress: { text in
+            if ProcessInfo.processInfo.environment["HJ212_CHECK_DEBUG"] != nil, !text.contains("frames received") {
+                print(String(format: "%.2f ", Double((MonotonicTime.now - began).components.attoseconds) / 1e18 + Double((MonotonicTime.now - began).components.seconds)) + text)
+            }
+        }, shouldContinue: {
+            guard let limit = interruptAfter else { return true }
+            return (MonotonicTime.now - began) < .milliseconds(Int64(limit * 1000))
+        })
+        let options = LoggerCheckOptions(host: "127.0.0.1", port: 0, mn: mn, pw: "123456", unitKind: unit,
+                                         selection: CheckSelection(only: only, profile: profile), window: window, overTime: 1, reCount: 2,
+                                         connectTimeout: 10, listening: { port in
+            let l = LiveLogger(loop: loop, device: LoggerDevice(simulator: simulator), platforms: [SocketAddress.loopback(port: port)], clock: LiveClock(start: startMs, speed: speed),
+                               produceUntil: .max, sessionOptions: sessionOptions, trace: nil)
+            logger.withLock { $0 = l }
+            l.start()
+        })
+        let run = LoggerCheck.run(options, catalogue: try RuleCatalogue.load(), hooks: hooks)
+        if let l = logger.withLock({ $0 }) { SimulateCommand_stop(l) }
+        return run
+    }
+
+    static func SimulateCommand_stop(_ l: LiveLogger) { LiveSetup.stop([l]) }
+
+    static func verdicts(_ run: CheckRun) -> [String: Verdict] {
+        Dictionary(run.results.map { ($0.rule.id, $0.verdict) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    static func describe(_ run: CheckRun) -> String {
+        run.results.filter { $0.verdict != .pass }.map { "\($0.rule.id) \($0.verdict.rawValue): \($0.message)" }.joined(separator: "\n")
+    }
+
+    @Test("the emulated logger scores 100 with nothing failing, and every group is exercised (Jiangsu profile: all rules)")
+    func clean() throws {
+        let run = try Self.check(profile: .jiangsu, window: 2.5, speed: 1800)
+        let score = run.score
+        #expect(run.reachable && !run.interrupted)
+        #expect(score.fail == 0, "\(Self.describe(run))")
+        #expect(score.overall == 100, "\(Self.describe(run))")
+        #expect(run.exitStatus == 0)
+        let v = Self.verdicts(run)
+        // The checks that need only this window are all exercised (day data needs a day).
+        for id in ["L-LINT", "L-CRC", "L-FRAME", "L-MN", "L-PW", "L-QN", "L-RTD-CADENCE", "L-MIN-CADENCE", "L-MIN-ALIGN", "L-HOUR-ALIGN",
+                   "L-FACTORS", "L-AGG-HOUR", "L-AGG-COU", "L-AGG-FLAG", "L-RESEND", "L-RESEND-QN", "L-RESEND-TIMING", "L-RESEND-COUNT",
+                   "L-BACKFILL", "L-RECONNECT", "L-CMD-1000", "L-CMD-1011", "L-CMD-1012", "L-CMD-1061", "L-CMD-1062", "L-CMD-1063",
+                   "L-CMD-1064", "L-CMD-1072", "L-CMD-2051", "L-CMD-2061", "L-CMD-EMPTY", "L-CMD-3020", "L-CMD-3021", "L-CMD-BADPW",
+                   "L-CMD-BADMN", "L-REPLY-FORM", "L-REPLY-TIME", "L-CLOCK-CONSISTENT", "L-LINT-CLEAN", "L-DYN-RUN", "L-DYN-CAL", "L-DYN-QUERY"] {
+            #expect(v[id] == .pass, "\(id): \(run.results.first { $0.rule.id == id }?.message ?? "missing")")
+        }
+        #expect(v["L-AGG-DAY"] == .notExercised)
+    }
+
+    @Test("nothing connecting ends unreachable (exit 2) after the connect timeout, not in a hang")
+    func unreachable() throws {
+        let options = LoggerCheckOptions(host: "127.0.0.1", port: 0, window: 1, connectTimeout: 0.5)
+        let t0 = MonotonicTime.now
+        let run = LoggerCheck.run(options, catalogue: try RuleCatalogue.load())
+        #expect(MonotonicTime.now - t0 < .seconds(5))
+        #expect(!run.reachable && run.exitStatus == 2)
+        #expect(run.results.allSatisfy { $0.verdict != .pass })
+        #expect(run.results.first { $0.rule.id == "L-CONNECT" }?.message.contains("no logger connected") == true)
+    }
+
+    /// Connects a plain socket to the check, sends `bytes`, and keeps it open while the check runs.
+    static func peer(_ bytes: [UInt8], window: Double) throws -> CheckRun {
+        let fd = Mutex<Int32>(-1)
+        let options = LoggerCheckOptions(host: "127.0.0.1", port: 0, window: window, connectTimeout: 5, listening: { port in
+            let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_port = port.bigEndian
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            if ok == 0 && !bytes.isEmpty { _ = bytes.withUnsafeBytes { send(s, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
+            fd.withLock { $0 = s }
+        })
+        let run = LoggerCheck.run(options, catalogue: try RuleCatalogue.load())
+        let s = fd.withLock { $0 }
+        if s >= 0 { close(s) }
+        return run
+    }
+
+    @Test("a logger that connects and stays silent is reported, within the window")
+    func silent() throws {
+        let t0 = MonotonicTime.now
+        let run = try Self.peer([], window: 1)
+        #expect(MonotonicTime.now - t0 < .seconds(6))
+        #expect(run.reachable && run.exitStatus == 1)
+        #expect(run.results.first { $0.rule.id == "L-CONNECT" }?.message.contains("sent nothing") == true)
+    }
+
+    @Test("a peer that talks nonsense is reported with what it sent")
+    func nonsense() throws {
+        let run = try Self.peer(Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8), window: 1)
+        #expect(run.exitStatus == 1)
+        let connect = try #require(run.results.first { $0.rule.id == "L-CONNECT" })
+        #expect(connect.verdict == .fail && connect.message.contains("no parseable HJ 212 packet"), "\(connect.message)")
+        #expect(!connect.wire.isEmpty)
+    }
+
+    @Test("Ctrl-C during the run returns what ran, marked interrupted")
+    func interrupted() throws {
+        let run = try Self.check(window: 30, interruptAfter: 1.5)
+        #expect(run.interrupted)
+        #expect(run.results.first { $0.rule.id == "L-CONNECT" }?.verdict == .pass)
+        #expect(run.results.contains { $0.verdict == .notExercised })
+    }
+}
+
+/// Each protocol fault of the catalogue injected live into the emulated logger fails its check.
+/// Not serialized: each run has its own port and loop, and mostly waits, so they overlap.
+@Suite("check logger catches each logger fault")
+struct CheckLoggerFaultTests {
+    /// Each protocol fault of the catalogue, injected live, and the check it must fail.
+    static let faults: [(fault: String, check: String, window: Double, unit: String)] = [
+        ("crc-mismatch", "L-CRC", 0.5, water), ("crc-modbus", "L-CRC", 0.5, water), ("crc-modbus-swapped", "L-CRC", 0.5, water),
+        ("crc-lowercase", "L-CRC", 0.5, water), ("length-wrong", "L-FRAME", 0.5, water), ("no-crlf", "L-FRAME", 0.5, water),
+        ("wrong-pw", "L-PW", 0.5, water), ("malformed-mn", "L-MN", 0.5, water), ("version-2005", "L-VERSION", 0.5, water),
+        ("duplicate-qn", "L-QN", 0.5, water), ("missing-record", "L-MIN-CADENCE", 1, water), ("duplicate-record", "L-DUPLICATE", 1, water),
+        ("clock-skew", "L-MIN-ALIGN", 1, water), ("misaligned-datatime", "L-MIN-ALIGN", 1, water), ("inconsistent-cou", "L-AGG-COU", 1.6, water),
+        ("inconsistent-avg", "L-AGG-HOUR", 1.6, water), ("out-of-order", "L-ORDER", 1, water), ("clock-jump@2026-11-30T10:15/2h", "L-RTD-CADENCE", 1, water),
+        // Only records the logger splits can be sent unsplit or misnumbered: an incinerator's.
+        ("oversized-record", "L-FRAME", 1, "msw-incinerator"), ("wrong-pno", "L-SPLIT", 1, "msw-incinerator"),
+    ]
+    static let water = "industrial-wastewater"
+
+    @Test("every protocol fault of the catalogue fails its check", arguments: faults.map(\.fault))
+    func fault(_ id: String) throws {
+        let entry = try #require(Self.faults.first { $0.fault == id })
+        // Speed 3000: 0.5 s of real time is 25 min of the logger's, 1.6 s over an hour.
+        let run = try CheckLoggerTests.check(faults: id, only: [entry.check, "L-CONNECT"], window: entry.window, speed: 3000, unit: entry.unit)
+        let v = CheckLoggerTests.verdicts(run)
+        #expect(v[entry.check] == .fail, "\(id) → \(entry.check): \(CheckLoggerTests.describe(run))")
+        let failed = try #require(run.results.first { $0.rule.id == entry.check })
+        #expect(!failed.wire.isEmpty, "a failed check keeps its wire log")
+        #expect(failed.wire.count <= 60)
+    }
+
+    @Test("the fault list covers every protocol fault of the catalogue")
+    func coverage() throws {
+        let protocolFaults = try FaultSpec.catalogue().filter { $0.layer == "protocol" }.map(\.id)
+        let covered = Set(Self.faults.map { String($0.fault.prefix { !":(%#@".contains($0) }) })
+        #expect(protocolFaults.filter { !covered.contains($0) } == [], "faults without a check in this test")
+    }
+
+}
