@@ -27,6 +27,7 @@ struct CheckCommand: CLICommand {
         OptionSpec("listen", value: "HOST:PORT", help: "logger: the address to listen on for the logger under test (e.g. 0.0.0.0:7001)."),
         OptionSpec("unit", value: "KIND", help: "logger: the unit kind the logger serves (a template name, see 'hj212 generate --list'); default: inferred."),
         OptionSpec("window", value: "D", help: "logger: how long to observe uploads (default 3m; 2061 checks need over an hour of data time)."),
+        OptionSpec("connect-timeout", value: "D", help: "logger: how long to wait for the logger to connect at all (default 2m; then exit 2)."),
         OptionSpec("overtime", value: "S", help: "OverTime in seconds: how long to wait for an answer (default 10)."),
         OptionSpec("recount", value: "N", help: "logger: ReCount configured on the logger (default 3)."),
         OptionSpec("loggers", value: "N", help: "platform: loggers connected at once for the concurrency check (default 20)."),
@@ -136,6 +137,7 @@ struct CheckCommand: CLICommand {
                 let options = LoggerCheckOptions(host: address.host, port: address.port, mn: a.value("mn"), pw: a.value("pw"), unitKind: a.value("unit"),
                                                  selection: selection, window: try seconds("window", default: 180, range: 1...86_400 * 7),
                                                  overTime: try seconds("overtime", default: 10, range: 0.1...600), reCount: recount,
+                                                 connectTimeout: try seconds("connect-timeout", default: 120, range: 1...86_400),
                                                  listening: { port in terminal.line("hj212 check logger: listening on \(address.host):\(port); connect the logger under test") })
                 _ = try? ProcessSetup.prepareForNetworking()
                 result = LoggerCheck.run(options, catalogue: catalogue, hooks: hooks)
