@@ -20,7 +20,7 @@ struct LoadCommand: CLICommand {
         OptionSpec("ramp", value: "D", help: "Spread the connects over this time before the window (default: 1 s per 1000 loggers, at least 1 s)."),
         OptionSpec("unit", value: "NAME", help: "Every logger sends real generated packets of this unit template (e.g. industrial-wastewater)."),
         OptionSpec("fleet", value: "FILE", help: "Loggers take the units of this fleet manifest in turn (default: the built-in mixed-demo mix)."),
-        OptionSpec("mn-prefix", value: "P", help: "MN of logger i: P followed by i, zero-padded to 24 characters (default 0100LD00000000)."),
+        OptionSpec("mn-prefix", value: "P", help: "MN of logger i: P followed by i, zero-padded to 24 characters (default 0100AD00000000)."),
         OptionSpec("pw", value: "PW", help: "Password of every logger (default 123456)."),
         OptionSpec("registry", value: "FILE", help: "Take MNs and passwords from this registry (CSV mn,pw[,name], as 'serve --registry'), in MN order."),
         OptionSpec("shard", value: "K/N", help: "Drive only shard K of N: loggers i with i mod N = K−1, and their share of the rate."),
@@ -95,7 +95,8 @@ struct LoadCommand: CLICommand {
 
     static func duration(_ a: ParsedArguments, _ name: String, default d: Int64, range: ClosedRange<Int64>) throws(UsageError) -> Duration {
         guard let text = a.value(name) else { return .milliseconds(d) }
-        guard let ms = SimClock.parseDuration(text), range.contains(ms) else {
+        let zero = !text.isEmpty && ["", "ms", "s", "m", "h"].contains(String(text.drop { $0 == "0" })) && text.first == "0"
+        guard let ms = zero ? 0 : SimClock.parseDuration(text), range.contains(ms) else {
             throw UsageError("--\(name) '\(text)': expected a duration from \(range.lowerBound) ms to \(range.upperBound / 1000) s, e.g. 30s or 500ms")
         }
         return .milliseconds(ms)
@@ -170,8 +171,8 @@ struct LoadCommand: CLICommand {
             } catch { throw UsageError("--registry: \(error)") }
         }
         if let p = a.value("mn-prefix") {
-            guard p.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) }) else {
-                throw UsageError("--mn-prefix '\(p)': use digits and capital letters (an MN is 24 characters 0-9 A-F)")
+            guard p.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 70) }) else {
+                throw UsageError("--mn-prefix '\(p)': use 0-9 and A-F (an MN is 24 hex characters)")
             }
             c.mnPrefix = p
         }

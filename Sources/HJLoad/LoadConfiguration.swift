@@ -40,7 +40,7 @@ public struct LoadConfiguration: Sendable {
     public var poolOfLogger: [Int] = [0]
     /// Identities by logger index (from a registry); when nil, `mnPrefix` + index and `password`.
     public var identities: [LoggerIdentity]?
-    public var mnPrefix = "0100LD00000000"
+    public var mnPrefix = "0100AD00000000"
     public var password = "123456"
     /// Reconnect (with back-off from 0.5 s to 8 s) after a failed connect or a close.
     public var reconnect = true

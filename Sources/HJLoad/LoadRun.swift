@@ -69,7 +69,8 @@ public final class LoadRun: Sendable {
         let nowMono = MonotonicTime.now.nanoseconds
         let unixAtT0Ms = wallNowMs + Int64((t0 - nowMono) / 1_000_000)
         let ramp = c.ramp.nanoseconds
-        let windowStart = t0 + ramp
+        // The window starts a quarter second after the ramp, so that the last connects are through.
+        let windowStart = t0 + ramp + 250_000_000
         let windowLength = c.duration.nanoseconds
         let timing = LoopTiming(t0: t0, windowStart: windowStart, windowEnd: windowStart + windowLength,
                                 wallAtT0: unixAtT0Ms + Int64(c.offsetMinutes) * 60_000,
