@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "HJSimulationTests", dependencies: ["HJSimulation", "HJ212"]),
         .testTarget(name: "HJLoadTests", dependencies: ["HJLoad", "HJ212", "HJNetwork"]),
         .testTarget(name: "HJRolesTests", dependencies: ["HJRoles", "HJSimulation", "HJ212"]),
-        .testTarget(name: "HJ212CLITests", dependencies: ["HJ212CLI", "HJ212"]),
+        .testTarget(name: "HJ212CLITests", dependencies: ["HJ212CLI", "HJ212", "HJNetwork", "HJRoles", "HJLoad"]),
     ],
     swiftLanguageModes: [.v6]
 )
