@@ -19,15 +19,22 @@ enum ServerBehaviour: Sendable {
     case noQNEcho
 }
 
+/// Frames the test server received. `Sendable`: an `Atomic`.
+final class FrameCounter: Sendable {
+    let count = Atomic<Int>(0)
+    var value: Int { count.load(ordering: .relaxed) }
+    func increment() { count.add(1, ordering: .relaxed) }
+}
+
 /// One accepted connection of the test server. `@unchecked Sendable`: touched only on its loop.
 final class TestAckHandler: TCPConnectionHandler, @unchecked Sendable {
     let behaviour: ServerBehaviour
     var decoder = FrameDecoder()
     var stalledUntil: MonotonicTime?
     var held: [UInt8] = []
-    let frames: Atomic<Int>
+    let frames: FrameCounter
 
-    init(_ behaviour: ServerBehaviour, frames: Atomic<Int>) {
+    init(_ behaviour: ServerBehaviour, frames: FrameCounter) {
         self.behaviour = behaviour
         self.frames = frames
     }
@@ -53,7 +60,7 @@ final class TestAckHandler: TCPConnectionHandler, @unchecked Sendable {
         var out: [UInt8] = []
         while let event = decoder.next() {
             guard case .frame(let f) = event else { continue }
-            frames.add(1, ordering: .relaxed)
+            frames.increment()
             let s = SegmentParser.parse(f.segmentBytes).segment
             var qn = s.qn ?? ""
             var st = "91"
@@ -72,9 +79,9 @@ final class TestAckHandler: TCPConnectionHandler, @unchecked Sendable {
 }
 
 /// Starts a test server; stop it with `group.shutdown()`.
-func startTestServer(_ behaviour: ServerBehaviour) throws -> (server: TCPServer, group: EventLoopGroup, frames: Atomic<Int>) {
+func startTestServer(_ behaviour: ServerBehaviour) throws -> (server: TCPServer, group: EventLoopGroup, frames: FrameCounter) {
     let group = try EventLoopGroup(threads: 1, name: "test-server")
-    let frames = Atomic<Int>(0)
+    let frames = FrameCounter()
     let server = try TCPServer.start(on: .loopback(port: 0), group: group) { _ in TestAckHandler(behaviour, frames: frames) }
     return (server, group, frames)
 }
@@ -106,7 +113,7 @@ struct LoadRunTests {
         #expect(r.latency.total == 200 && r.sendLatency.total == 200 && r.connectLatency.total == 10)
         // Scheduled-time latency includes the send lag, so it is never below the send-time latency.
         #expect(r.latency.percentile(50) >= r.sendLatency.percentile(50))
-        #expect(s.frames.load(ordering: .relaxed) == 200)
+        #expect(s.frames.value == 200)
     }
 
     @Test("the schedule is open: a stalled server does not slow the sends, and latency from the schedule grows")
@@ -122,7 +129,10 @@ struct LoadRunTests {
         #expect(r.counts.acked == 200)
         // The first packets waited for the stall: ~1 s from their scheduled time.
         #expect(r.latency.max >= 800_000, "max \(r.latency.max) µs")
-        #expect(r.latency.percentile(25) >= 200_000, "p25 \(r.latency.percentile(25)) µs")
+        // Packets scheduled in the stall (the first half) waited for its end: p75 is about half the stall;
+        // those scheduled after it (the second half) did not wait.
+        #expect(r.latency.percentile(75) >= 300_000, "p75 \(r.latency.percentile(75)) µs")
+        #expect(r.latency.percentile(25) < 100_000, "p25 \(r.latency.percentile(25)) µs")
         // Every second of the window sent its share (~100), stall or not.
         let sentPerSecond = r.series.map(\.sent).filter { $0 > 0 }
         #expect(sentPerSecond.count >= 2 && sentPerSecond.allSatisfy { $0 >= 60 }, "\(sentPerSecond)")
@@ -150,9 +160,9 @@ struct LoadRunTests {
     func acksTwice() throws {
         let s = try startTestServer(.twice)
         defer { s.group.shutdown() }
-        let r = LoadRun(configuration(s.server.localAddress, loggers: 3, rate: 90, seconds: 1)).run()
-        #expect(r.counts.acked == 90 && r.counts.duplicates == 90, "\(r.text())")
-        #expect(r.latency.total == 90)
+        let r = LoadRun(configuration(s.server.localAddress, loggers: 3, rate: 60, seconds: 1)).run()
+        #expect(r.counts.sent == 60 && r.counts.acked == 60 && r.counts.duplicates == 60, "\(r.text())")
+        #expect(r.latency.total == 60)
     }
 
     @Test("wrong acknowledgements are counted, not taken: ST other than 91, QN not echoed")
