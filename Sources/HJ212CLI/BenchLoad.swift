@@ -148,7 +148,7 @@ struct LoadBenchmark {
         func search(_ label: String, _ arguments: [String]) -> (best: Double, report: LoadReport?)? {
             var best = 0.0
             var bestReport: LoadReport?
-            for fraction in [0.1, 0.25, 0.5, 0.75, 1.0] {
+            for fraction in [0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0] {
                 let rate = (baseline * fraction).rounded()
                 guard let child = Child(arguments, io: io), let a = child.address else { return nil }
                 let r = drive(a, rate: rate, label: "\(label) at \(LoadFormat.number(rate))/s")
