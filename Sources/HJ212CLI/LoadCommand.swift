@@ -16,7 +16,7 @@ struct LoadCommand: CLICommand {
         OptionSpec("loggers", value: "N", help: "Loggers of the whole run (all shards together), each one TCP connection with its own MN."),
         OptionSpec("rate", value: "R", help: "Packets per second in total over all loggers (and all shards), evenly spaced."),
         OptionSpec("cadence", value: "C", help: "Per-logger cadence instead of --rate: realtime (each unit's RtdInterval, 30 s), accelerated (1 s), or an interval such as 250ms. Default realtime."),
-        OptionSpec("duration", value: "D", help: "Length of the send window, e.g. 60s, 10m (default 60s)."),
+        OptionSpec("duration", value: "D", help: "Length of the send window, e.g. 60s, 10m, at most 24h (default 60s)."),
         OptionSpec("ramp", value: "D", help: "Spread the connects over this time before the window (default: 1 s per 1000 loggers, at least 1 s)."),
         OptionSpec("unit", value: "NAME", help: "Every logger sends real generated packets of this unit template (e.g. industrial-wastewater)."),
         OptionSpec("fleet", value: "FILE", help: "Loggers take the units of this fleet manifest in turn (default: the built-in mixed-demo mix)."),
@@ -148,7 +148,7 @@ struct LoadCommand: CLICommand {
         if let s = a.value("shard") {
             do { c.shard = try Shard(parsing: s) } catch { throw UsageError(error.message) }
         }
-        c.duration = try duration(a, "duration", default: 60_000, range: 1...31 * 86_400_000)
+        c.duration = try duration(a, "duration", default: 60_000, range: 1...86_400_000)
         c.ramp = try duration(a, "ramp", default: Int64(max(1000, n)), range: 0...3_600_000)
         c.ackTimeout = try duration(a, "ack-timeout", default: 10_000, range: 1...3_600_000)
         c.connectTimeout = try duration(a, "connect-timeout", default: 10_000, range: 1...600_000)
