@@ -85,8 +85,12 @@ final class LoopState: @unchecked Sendable {
             }
         }
         publish()
-        return LoopFinal(counts: counts, latency: latency, sendLatency: sendLatency, connectLatency: connectLatency,
-                         sendLag: sendLag, errors: errors)
+        let final = LoopFinal(counts: counts, latency: latency, sendLatency: sendLatency, connectLatency: connectLatency,
+                              sendLag: sendLag, errors: errors)
+        // Break the cycle loggers ↔ state; connections still reporting their close keep what they need.
+        loggers = []
+        heap = []
+        return final
     }
 
     func publish() {
@@ -231,7 +235,9 @@ final class LoopState: @unchecked Sendable {
 /// `@unchecked Sendable`, by this rule: touched only on its loop's thread (it is captured by
 /// connect completions, which run there).
 final class LoadLogger: TCPConnectionHandler, @unchecked Sendable {
-    unowned let state: LoopState
+    /// Strong: a close may be reported after the run let go of its loops; `LoopState.finish()`
+    /// breaks the cycle (it drops its loggers).
+    let state: LoopState
     let slot: Int
     let index: Int
     let mn: [UInt8]
