@@ -11,11 +11,15 @@ public struct LatencyHistogram: Sendable, Equatable {
     static let half = 128
     /// Counts by bucket index (see `index(of:)`); grows as larger values arrive.
     public private(set) var counts: [UInt64] = []
+    /// Values recorded.
     public private(set) var total: UInt64 = 0
+    /// The smallest and largest value recorded (exact; `min` is `.max` while empty).
     public private(set) var min: UInt64 = .max
     public private(set) var max: UInt64 = 0
+    /// The sum of the values recorded (for the mean).
     public private(set) var sum: Double = 0
 
+    /// An empty histogram.
     public init() {}
 
     /// The largest bucket index a value can have (that of `UInt64.max`).
@@ -71,6 +75,7 @@ public struct LatencyHistogram: Sendable, Equatable {
         return (UInt64(sub) << UInt64(b), UInt64(1) << UInt64(b))
     }
 
+    /// Records `count` samples of `v` microseconds.
     public mutating func record(microseconds v: UInt64, count: UInt64 = 1) {
         let i = Self.index(of: v)
         if i >= counts.count { counts += [UInt64](repeating: 0, count: i - counts.count + 1) }
@@ -123,6 +128,7 @@ public struct LatencyHistogram: Sendable, Equatable {
         return max
     }
 
+    /// The exact mean of the values recorded.
     public var mean: Double { total > 0 ? sum / Double(total) : 0 }
 
     /// `p50 1.2 ms  p90 …  p99 …  p99.9 …  max …`
@@ -132,6 +138,7 @@ public struct LatencyHistogram: Sendable, Equatable {
             + "  max \(Self.format(max))"
     }
 
+    /// Microseconds for a person: `850 µs`, `1.25 ms`, `3.4 s`.
     public static func format(_ us: UInt64) -> String {
         if us < 1000 { return "\(us) µs" }
         if us < 1_000_000 { return "\(Double(us / 10) / 100) ms" }
@@ -141,6 +148,8 @@ public struct LatencyHistogram: Sendable, Equatable {
 
 /// A serialized histogram that does not hold together (from a report file).
 public struct HistogramError: Error, Sendable, CustomStringConvertible {
+    /// What does not hold together.
     public var message: String
+    /// The message.
     public var description: String { message }
 }

@@ -16,7 +16,9 @@ public struct LoadConfiguration: Sendable {
     public var targets: [SocketAddress]
     /// Loggers of the whole run (all shards).
     public var totalLoggers: Int
+    /// The slice of the loggers this process drives.
     public var shard: Shard = .whole
+    /// The open-model schedule.
     public var cadence: Cadence = .realtime
     /// Connects are spread over the ramp (logger i at ramp·i/N); the send window starts after it.
     public var ramp: Duration = .seconds(1)
@@ -24,6 +26,7 @@ public struct LoadConfiguration: Sendable {
     public var duration: Duration = .seconds(60)
     /// A sent packet without acknowledgement after this long is counted unacknowledged.
     public var ackTimeout: Duration = .seconds(10)
+    /// A connect not established after this long fails (counted, then retried).
     public var connectTimeout: Duration = .seconds(10)
     /// After the window, how long to wait at most for the acknowledgements still outstanding.
     public var drainTimeout: Duration = .seconds(10)
@@ -37,16 +40,20 @@ public struct LoadConfiguration: Sendable {
     public var threads = 1
     /// Payload pools; logger i uses `pools[poolOfLogger[i mod poolOfLogger.count]]`.
     public var pools: [PayloadPool]
+    /// Pool index by logger index (modulo its length).
     public var poolOfLogger: [Int] = [0]
     /// Identities by logger index (from a registry); when nil, `mnPrefix` + index and `password`.
     public var identities: [LoggerIdentity]?
+    /// MN of logger i: this prefix, then i zero-padded to 24 characters.
     public var mnPrefix = "0100AD00000000"
+    /// Password of every logger when there is no registry.
     public var password = "123456"
     /// Reconnect (with back-off from 0.5 s to 8 s) after a failed connect or a close.
     public var reconnect = true
     /// Hours between UTC and the QN / DataTime clock (China: +8).
     public var offsetMinutes = 480
 
+    /// A configuration with the defaults above.
     public init(targets: [SocketAddress], totalLoggers: Int, pools: [PayloadPool]) {
         self.targets = targets
         self.totalLoggers = totalLoggers

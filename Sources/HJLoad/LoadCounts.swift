@@ -76,6 +76,7 @@ public struct LoadCounts: Sendable, Equatable {
     /// Connections open at the end of the send window.
     public var openAtEnd: UInt64 = 0
 
+    /// All zero.
     public init() {}
 
     /// Sent packets never acknowledged in time.

@@ -7,16 +7,21 @@ import HJ212
 public struct LoadSecond: Sendable, Equatable {
     /// Unix time (UTC) of the second's start: shards' series line up on it when merged.
     public var unixSecond: Int64
+    /// Packets sent in the second.
     public var sent: UInt64
+    /// Packets acknowledged in the second.
     public var acked: UInt64
     /// p99 of the acknowledgements that arrived in this second, from the scheduled time, µs
     /// (after a merge of shards: the largest of the shards' — an upper bound).
     public var p99: UInt64
+    /// Connections open at the end of the second.
     public var connections: UInt64
+    /// Errors counted in the second.
     public var errors: UInt64
     /// Sent packets waiting for their acknowledgement at the second's end.
     public var outstanding: UInt64
 
+    /// Makes a row of the series.
     public init(unixSecond: Int64, sent: UInt64 = 0, acked: UInt64 = 0, p99: UInt64 = 0, connections: UInt64 = 0, errors: UInt64 = 0, outstanding: UInt64 = 0) {
         self.unixSecond = unixSecond
         self.sent = sent
@@ -45,25 +50,32 @@ public struct LoadSecond: Sendable, Equatable {
 public struct LoadReport: Sendable {
     /// The tool's version string.
     public var tool = "hj212"
+    /// The servers the loggers connected to (`HOST:PORT`).
     public var targets: [String] = []
     /// Loggers of the whole run (all shards) and those this report covers.
     public var totalLoggers = 0
     public var loggers = 0
     /// The shards this report covers (one, or several after a merge), as `K/N`.
     public var shards: [String] = []
+    /// The schedule, as described by `Cadence.description`.
     public var cadence = ""
     /// Packets per second offered by the schedule over the loggers of this report.
     public var offeredRate = 0.0
+    /// The unit templates whose packets were sent.
     public var units: [String] = []
     /// Wall-clock start (ISO 8601, China time) of the send window.
     public var started = ""
+    /// Unix second (UTC) of the start of the send window.
     public var startUnixSecond: Int64 = 0
     /// Seconds of the ramp, of the send window (as run: shorter after Ctrl-C), of the drain.
     public var rampSeconds = 0.0
     public var windowSeconds = 0.0
+    /// Seconds waited after the window for the last acknowledgements.
     public var drainSeconds = 0.0
+    /// Whether the run was stopped early (Ctrl-C).
     public var interrupted = false
 
+    /// Every counter (see `LoadCounts`).
     public var counts = LoadCounts()
     /// Acknowledgement latency from each packet's scheduled send time (no coordinated omission).
     public var latency = LatencyHistogram()
@@ -73,12 +85,14 @@ public struct LoadReport: Sendable {
     public var connectLatency = LatencyHistogram()
     /// How late the driver sent each packet after its scheduled time (the driver's own lag).
     public var sendLag = LatencyHistogram()
+    /// One row per second since the start of the ramp.
     public var series: [LoadSecond] = []
     /// Errors by reason (connect failures, closes, wrong acknowledgements), with counts.
     public var errors: [String: UInt64] = [:]
     /// Thresholds and verdicts, filled in when evaluated.
     public var verdicts: [ThresholdVerdict] = []
 
+    /// An empty report (what a run or a merge fills in).
     public init() {}
 
     /// The percentiles listed in JSON and reports.

@@ -8,12 +8,17 @@ import Synchronization
 ///
 /// `Sendable`: a value.
 public struct LoadProgress: Sendable {
+    /// Where the run is: connecting, sending, waiting for the last acknowledgements.
     public enum Phase: String, Sendable { case ramp, window, drain, done }
+    /// Where the run is.
     public var phase: Phase
     /// Seconds since the start (ramp included).
     public var elapsed: Double
+    /// The counters so far (published every 100 ms by each loop).
     public var counts: LoadCounts
+    /// Connections open now.
     public var openConnections: UInt64
+    /// Sent packets waiting for their acknowledgement.
     public var outstanding: UInt64
     /// The last second's figures (sent, acked, p99 from the schedule).
     public var last: LoadSecond?
@@ -29,8 +34,10 @@ public struct LoadProgress: Sendable {
 /// let report = LoadRun(configuration).run(progress: { print($0.counts.acked) }, shouldStop: { false })
 /// ```
 public final class LoadRun: Sendable {
+    /// What the run does.
     public let configuration: LoadConfiguration
 
+    /// A run of `configuration` (check it with `problem()` first).
     public init(_ configuration: LoadConfiguration) {
         self.configuration = configuration
     }

@@ -3,8 +3,11 @@
 ///
 /// `Sendable`: a value.
 public struct LoadSpecError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// What was wrong, for a person.
     public var message: String
+    /// Makes an error with its message.
     public init(_ message: String) { self.message = message }
+    /// The message.
     public var description: String { message }
 }
 
@@ -56,6 +59,7 @@ public struct Shard: Sendable, Hashable, CustomStringConvertible {
     /// The loggers (0-based over the whole run) this shard drives, in order.
     public func loggers(total: Int) -> StrideTo<Int> { stride(from: index - 1, to: max(index - 1, total), by: count) }
 
+    /// `K/N`.
     public var description: String { "\(index)/\(count)" }
 }
 
@@ -83,6 +87,7 @@ public enum Cadence: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The cadence for a report, e.g. `every 1000 ms per logger`.
     public var description: String {
         switch self {
         case .realtime: "realtime (each unit's RtdInterval)"
@@ -98,7 +103,9 @@ public enum Cadence: Sendable, Equatable, CustomStringConvertible {
 ///
 /// `Sendable`: a value.
 public struct LoggerPlan: Sendable, Equatable {
+    /// The first send, after the start of the send window.
     public var phaseNanoseconds: UInt64
+    /// The time between two sends.
     public var intervalNanoseconds: UInt64
 
     /// The plan of logger `i` of `n` (0-based over the whole run, all shards).

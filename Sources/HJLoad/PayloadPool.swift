@@ -19,6 +19,7 @@ import HJSimulation
 public final class PayloadPool: Sendable {
     /// One prepared packet: `QN=` + 17 digits + `beforePW` + PW + `;MN=` + MN + `tail`.
     public struct Entry: Sendable {
+        /// The packet's command number (2011, 2051 …).
         public let cn: String
         /// `;ST=32;CN=2011;PW=`
         let beforePW: [UInt8]
@@ -28,8 +29,11 @@ public final class PayloadPool: Sendable {
         let dataTimeOffset: Int?
     }
 
+    /// The unit template's name.
     public let unit: String
+    /// The unit template.
     public let template: UnitTemplate
+    /// The prepared packets, in the order generated.
     public let entries: [Entry]
     /// The unit's real-time interval (RtdInterval), for `--cadence realtime`.
     public var rtdIntervalMilliseconds: Int64 { Int64(template.rtdIntervalSeconds) * 1000 }
@@ -39,6 +43,7 @@ public final class PayloadPool: Sendable {
         try self.init(template: UnitTemplate.load(unit, from: store), seed: seed)
     }
 
+    /// Generates the pool of a template: one simulated hour from `start`, deterministic for `seed`.
     public init(template: UnitTemplate, seed: UInt64 = 1, start: Int64 = HJTime(year: 2026, month: 11, day: 30).wallMilliseconds) throws {
         self.unit = template.name
         self.template = template

@@ -23,6 +23,7 @@
 /// t.evaluate(report).pass
 /// ```
 public struct Threshold: Sendable, Equatable {
+    /// The comparison of a threshold.
     public enum Comparison: String, Sendable, Equatable {
         case less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">=", equal = "==", notEqual = "!="
 
@@ -38,8 +39,10 @@ public struct Threshold: Sendable, Equatable {
         }
     }
 
+    /// Which latency histogram a latency threshold reads (by its prefix).
     public enum Histogram: String, Sendable, Equatable { case schedule = "", send = "send.", connect = "connect.", lag = "lag." }
 
+    /// What a threshold measures.
     public enum Metric: Sendable, Equatable {
         /// A percentile (0…100), `max` (100) or the mean (nil) of a histogram, in µs.
         case latency(Histogram, percentile: Double?)
@@ -47,18 +50,23 @@ public struct Threshold: Sendable, Equatable {
         case rate(String)
     }
 
+    /// The names of the count metrics.
     public static let countNames = ["sent", "scheduled", "acked", "unacked", "missed", "late", "duplicates", "wrong-acks",
                                     "errors", "resets", "closes", "refused", "connect-errors", "connected", "timed-out"]
     static let perLogger: Set<String> = ["connected", "refused", "connect-errors", "resets", "closes"]
 
     /// The text as given (trimmed).
     public let text: String
+    /// What is measured.
     public let metric: Metric
+    /// How the measurement is compared with `value`.
     public let comparison: Comparison
     /// µs for latencies; a count, or a fraction (0…1) when `percent`; per second for rates.
     public let value: Double
+    /// Whether `value` is a share (given with `%`).
     public let percent: Bool
 
+    /// Parses a threshold (see the grammar above); a malformed one throws with the reason and examples.
     public init(parsing raw: String) throws(LoadSpecError) {
         let text = raw.filter { $0 != " " && $0 != "\t" }
         self.text = raw.trimmingSpaces
@@ -197,9 +205,13 @@ public struct Threshold: Sendable, Equatable {
 ///
 /// `Sendable`: a value.
 public struct ThresholdVerdict: Sendable, Equatable {
+    /// The threshold judged.
     public var threshold: Threshold
+    /// The value measured (µs, count, share or rate).
     public var measured: Double
+    /// The value measured, for a person.
     public var measuredText: String
+    /// Whether the threshold holds.
     public var pass: Bool
 }
 
