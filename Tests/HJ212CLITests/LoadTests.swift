@@ -30,11 +30,11 @@ struct LoadCommandTests {
         defer { p.platform.stop(); p.group.shutdown() }
         // serve holds each ack 200 ms and releases held acks on its 100 ms tick: 200–300 ms.
         let r = hj212(["load", p.address, "--loggers", "5", "--rate", "50", "--duration", "2s", "--ramp", "200ms", "--threads", "1",
-                       "--format", "json", "--threshold", "p50>=190ms", "--threshold", "p99<450ms", "--threshold", "p99<10ms"])
+                       "--format", "json", "--threshold", "p50>=190ms", "--threshold", "p99<2s", "--threshold", "p99<10ms"])
         #expect(r.status == 1, "one threshold fails: \(r.err)")
         let report = try jsonReport(r.out)
         #expect(report.counts.sent == 100 && report.counts.acked == 100, "\(report.text())")
-        #expect(report.latency.min >= 195_000 && report.latency.max < 450_000, "\(report.latency.summary)")
+        #expect(report.latency.min >= 195_000 && report.latency.max < 1_000_000, "\(report.latency.summary)")
         #expect(report.sendLatency.min >= 195_000)
         let verdicts = try #require(JSONValue.parse(r.out)["thresholds"])
         guard case .array(let items) = verdicts else { Issue.record("no thresholds"); return }

@@ -125,14 +125,14 @@ struct LoadRunTests {
         let elapsed = MonotonicTime.now - t0
         // 200 packets on schedule, none held back while the server read nothing.
         #expect(r.counts.scheduled == 200 && r.counts.sent == 200 && r.counts.missed == 0, "\(r.text())")
-        #expect(r.sendLag.percentile(99) < 100_000, "the sender kept its schedule: lag p99 \(r.sendLag.percentile(99)) µs")
+        #expect(r.sendLag.percentile(99) < 300_000, "the sender kept its schedule through the 1 s stall: lag p99 \(r.sendLag.percentile(99)) µs")
         #expect(r.counts.acked == 200)
         // The first packets waited for the stall: ~1 s from their scheduled time.
         #expect(r.latency.max >= 800_000, "max \(r.latency.max) µs")
         // Packets scheduled in the stall (the first half) waited for its end: p75 is about half the stall;
         // those scheduled after it (the second half) did not wait.
         #expect(r.latency.percentile(75) >= 300_000, "p75 \(r.latency.percentile(75)) µs")
-        #expect(r.latency.percentile(25) < 100_000, "p25 \(r.latency.percentile(25)) µs")
+        #expect(r.latency.percentile(25) * 2 < r.latency.percentile(75), "p25 \(r.latency.percentile(25)) µs")
         // Every second of the window sent its share (~100), stall or not.
         let sentPerSecond = r.series.map(\.sent).filter { $0 > 0 }
         #expect(sentPerSecond.count >= 2 && sentPerSecond.allSatisfy { $0 >= 60 }, "\(sentPerSecond)")
