@@ -23,6 +23,7 @@ struct LoadCommand: CLICommand {
         OptionSpec("mn-prefix", value: "P", help: "MN of logger i: P followed by i, zero-padded to 24 characters (default 0100AD00000000)."),
         OptionSpec("pw", value: "PW", help: "Password of every logger (default 123456)."),
         OptionSpec("registry", value: "FILE", help: "Take MNs and passwords from this registry (CSV mn,pw[,name], as 'serve --registry'), in MN order."),
+        OptionSpec("align", value: "D", help: "Start the send window on the next wall-clock multiple of D (e.g. 1m), so that shards started apart share one schedule."),
         OptionSpec("shard", value: "K/N", help: "Drive only shard K of N: loggers i with i mod N = K−1, and their share of the rate."),
         OptionSpec("threshold", value: "SPEC", help: "A pass/fail condition, e.g. 'p99<500ms', 'unacked<0.1%', 'acked/s>=1000', 'errors==0' (repeatable; grammar below)."),
         OptionSpec("format", value: "F", choices: ["text", "json", "html"], help: "Report format (default text)."),
@@ -149,6 +150,7 @@ struct LoadCommand: CLICommand {
             do { c.shard = try Shard(parsing: s) } catch { throw UsageError(error.message) }
         }
         c.duration = try duration(a, "duration", default: 60_000, range: 1...86_400_000)
+        if a.value("align") != nil { c.align = try duration(a, "align", default: 0, range: 1...3_600_000) }
         c.ramp = try duration(a, "ramp", default: Int64(max(1000, n)), range: 0...3_600_000)
         c.ackTimeout = try duration(a, "ack-timeout", default: 10_000, range: 1...3_600_000)
         c.connectTimeout = try duration(a, "connect-timeout", default: 10_000, range: 1...600_000)

@@ -22,6 +22,10 @@ public struct LoadConfiguration: Sendable {
     public var cadence: Cadence = .realtime
     /// Connects are spread over the ramp (logger i at ramp·i/N); the send window starts after it.
     public var ramp: Duration = .seconds(1)
+    /// When non-zero, the send window starts on the next wall-clock multiple of this (for
+    /// example every whole minute), the ramp just before it: shards started a little apart share
+    /// one schedule, and their per-second series line up.
+    public var align: Duration = .zero
     /// Length of the send window.
     public var duration: Duration = .seconds(60)
     /// A sent packet without acknowledgement after this long is counted unacknowledged.

@@ -9,7 +9,7 @@ import Synchronization
 /// `Sendable`: a value.
 public struct LoadProgress: Sendable {
     /// Where the run is: connecting, sending, waiting for the last acknowledgements.
-    public enum Phase: String, Sendable { case ramp, window, drain, done }
+    public enum Phase: String, Sendable { case waiting, ramp, window, drain, done }
     /// Where the run is.
     public var phase: Phase
     /// Seconds since the start (ramp included).
@@ -69,20 +69,27 @@ public final class LoadRun: Sendable {
         defer { group.shutdown() }
 
         // The timeline, on the monotonic clock; QN and DataTime on the wall clock (China time).
-        let t0 = MonotonicTime.now.nanoseconds + 20_000_000
+        var t0 = MonotonicTime.now.nanoseconds + 20_000_000
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
         let wallNowMs = Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
         let nowMono = MonotonicTime.now.nanoseconds
-        let unixAtT0Ms = wallNowMs + Int64((t0 - nowMono) / 1_000_000)
         let ramp = c.ramp.nanoseconds
+        // --align: the window starts on the next wall-clock multiple of it (shards started apart line up).
+        let alignMs = Int64(c.align.nanoseconds / 1_000_000)
+        if alignMs > 0 {
+            let earliest = wallNowMs + Int64((t0 - nowMono) / 1_000_000) + Int64(ramp / 1_000_000) + 250
+            let aligned = (earliest + alignMs - 1) / alignMs * alignMs
+            t0 += UInt64(aligned - earliest) * 1_000_000
+        }
+        let unixAtT0Ms = wallNowMs + Int64((t0 - nowMono) / 1_000_000)
         // The window starts a quarter second after the ramp, so that the last connects are through.
         let windowStart = t0 + ramp + 250_000_000
         let windowLength = c.duration.nanoseconds
         let timing = LoopTiming(t0: t0, windowStart: windowStart, windowEnd: windowStart + windowLength,
                                 wallAtT0: unixAtT0Ms + Int64(c.offsetMinutes) * 60_000,
                                 ramp: ramp, ackTimeout: c.ackTimeout.nanoseconds, connectTimeout: c.connectTimeout)
-        let startWall = unixAtT0Ms + Int64(ramp / 1_000_000)
+        let startWall = unixAtT0Ms + Int64(ramp / 1_000_000) + 250
         report.startUnixSecond = startWall / 1000
         report.started = LoadRun.isoTime(unixMilliseconds: startWall, offsetMinutes: c.offsetMinutes)
         report.rampSeconds = Double(ramp) / 1e9
@@ -118,7 +125,7 @@ public final class LoadRun: Sendable {
             let now = MonotonicTime.now.nanoseconds
             if !interrupted && shouldStop() {
                 interrupted = true
-                windowEnd = min(windowEnd, max(now, windowStart))
+                windowEnd = min(windowEnd, now)
                 let end = windowEnd
                 for s in states { s.loop.execute { s.endWindow(at: end) } }
                 drainEnd = now
@@ -136,12 +143,12 @@ public final class LoadRun: Sendable {
             // Nobody reachable: every logger tried and failed, and none ever connected.
             if !interrupted && counts.connects == 0 && counts.connectErrors >= UInt64(max(1, mine)) {
                 unreachable = true
-                windowEnd = min(windowEnd, max(now, windowStart))
+                windowEnd = min(windowEnd, now)
                 let end = windowEnd
                 for s in states { s.loop.execute { s.endWindow(at: end) } }
                 drainEnd = now
             }
-            phase = now < windowStart ? .ramp : now < windowEnd ? .window : .drain
+            phase = now < t0 ? .waiting : now < windowStart ? .ramp : now < windowEnd ? .window : .drain
             var last: LoadSecond?
             if now >= nextSample || phase == .drain && openAtWindowEnd == nil {
                 let unix = (unixAtT0Ms + Int64((nextSample - t0) / 1_000_000)) / 1000 - 1
@@ -163,7 +170,7 @@ public final class LoadRun: Sendable {
                 openAtWindowEnd = open
                 drainStarted = now
             }
-            progress(LoadProgress(phase: phase, elapsed: Double(now - t0) / 1e9, counts: counts, openConnections: open,
+            progress(LoadProgress(phase: phase, elapsed: (Double(now) - Double(t0)) / 1e9, counts: counts, openConnections: open,
                                   outstanding: outstanding, last: last))
             if now >= windowEnd && (outstanding == 0 || now >= drainEnd) { break }
         }

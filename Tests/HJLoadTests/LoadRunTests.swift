@@ -209,4 +209,15 @@ struct LoadRunTests {
         #expect(r.counts.sent > 30 && r.counts.sent < 150, "\(r.counts.sent)")
         #expect(r.counts.acked + r.counts.unacked == r.counts.sent)
     }
+
+    @Test("--align starts the window on a wall-clock multiple (shards started apart share one schedule)")
+    func aligned() throws {
+        let s = try startTestServer(.normal)
+        defer { s.group.shutdown() }
+        var c = configuration(s.server.localAddress, loggers: 2, rate: 20, seconds: 0.5)
+        c.align = .milliseconds(500)
+        let r = LoadRun(c).run()
+        #expect(r.started.hasSuffix(".000+08:00") || r.started.hasSuffix(".500+08:00"), "\(r.started)")
+        #expect(r.counts.sent == 10 && r.counts.acked == 10, "\(r.text())")
+    }
 }
