@@ -17,6 +17,12 @@ enum ServerBehaviour: Sendable {
     case wrongST
     /// A QN of its own instead of the packet's.
     case noQNEcho
+    /// Flag=5: the acknowledgement asks for an acknowledgement.
+    case wrongFlag
+    /// 9013 instead of 9014.
+    case wrongCN
+    /// Another logger's MN.
+    case wrongMN
 }
 
 /// Frames the test server received. `Sendable`: an `Atomic`.
@@ -63,14 +69,17 @@ final class TestAckHandler: TCPConnectionHandler, @unchecked Sendable {
             frames.increment()
             let s = SegmentParser.parse(f.segmentBytes).segment
             var qn = s.qn ?? ""
-            var st = "91"
+            var st = "91", cn = "9014", flag = "4", mn = s.mn ?? ""
             switch behaviour {
             case .never: continue
             case .wrongST: st = "32"
             case .noQNEcho: qn = "20200101000000000"
+            case .wrongFlag: flag = "5"
+            case .wrongCN: cn = "9013"
+            case .wrongMN: mn = "0100AD999999999999999999"
             default: break
             }
-            let reply = FrameEncoder.frame("QN=\(qn);ST=\(st);CN=9014;PW=\(s.pw ?? "");MN=\(s.mn ?? "");Flag=4;CP=&&&&")
+            let reply = FrameEncoder.frame("QN=\(qn);ST=\(st);CN=\(cn);PW=\(s.pw ?? "");MN=\(mn);Flag=\(flag);CP=&&&&")
             out += reply
             if case .twice = behaviour { out += reply }
         }
@@ -165,9 +174,10 @@ struct LoadRunTests {
         #expect(r.latency.total == 60)
     }
 
-    @Test("wrong acknowledgements are counted, not taken: ST other than 91, QN not echoed")
+    @Test("wrong acknowledgements are counted, not taken: ST, QN not echoed, Flag, CN, MN")
     func wrongAcks() throws {
-        for (behaviour, check) in [(ServerBehaviour.wrongST, \LoadCounts.wrongST), (.noQNEcho, \LoadCounts.wrongQN)] {
+        for (behaviour, check) in [(ServerBehaviour.wrongST, \LoadCounts.wrongST), (.noQNEcho, \LoadCounts.wrongQN),
+                                   (.wrongFlag, \LoadCounts.wrongFlag), (.wrongCN, \LoadCounts.wrongCN), (.wrongMN, \LoadCounts.wrongMN)] {
             let s = try startTestServer(behaviour)
             defer { s.group.shutdown() }
             var c = configuration(s.server.localAddress, loggers: 2, rate: 40, seconds: 0.5)
