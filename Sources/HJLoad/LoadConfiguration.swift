@@ -39,7 +39,7 @@ public struct LoadConfiguration: Sendable {
     public var maxOutstanding = 256
     /// Bytes a connection may queue in user space when the server does not read; scheduled
     /// packets that do not fit are not sent (counted as missed).
-    public var maxQueuedBytes = 64 * 1024
+    public var maxQueuedBytes = 16 * 1024
     /// Event-loop threads.
     public var threads = 1
     /// Payload pools; logger i uses `pools[poolOfLogger[i mod poolOfLogger.count]]`.
