@@ -27,14 +27,16 @@ let package = Package(
         // Roles: LoggerSession (field side) and PlatformSession (host side), sans-I/O state machines.
         .target(name: "HJRoles", dependencies: ["HJ212", "HJSimulation"]),
 
-        // Load testing: latency histograms (and, later, schedules and shards).
-        .target(name: "HJLoad"),
+        // Load testing: open-model schedules, latency histograms, shards, reports, the load driver.
+        .target(name: "HJLoad", dependencies: ["HJ212", "HJSimulation", "HJRoles", "HJNetwork"]),
+        // A minimal C epoll ping-pong (server and client): the baseline of `hj212 bench load`.
+        .target(name: "CPingPong", path: "Sources/CPingPong"),
 
         // Conformance: the rule catalogue, the platform and logger suites, verdicts, scores, reports.
         .target(name: "HJConformance", dependencies: ["HJ212", "HJSimulation", "HJRoles", "HJNetwork", "HJLoad"]),
 
         // The command-line interface: argument parsing, terminal output, exit codes.
-        .target(name: "HJ212CLI", dependencies: ["HJ212", "HJSimulation", "HJRoles", "HJNetwork", "HJLoad", "HJConformance"]),
+        .target(name: "HJ212CLI", dependencies: ["HJ212", "HJSimulation", "HJRoles", "HJNetwork", "HJLoad", "HJConformance", "CPingPong"]),
         .executableTarget(name: "hj212", dependencies: ["HJ212CLI"]),
 
         // Build-time embedding of Profiles/ (code tables, templates) into the HJ212 module,
@@ -50,10 +52,10 @@ let package = Package(
         .testTarget(name: "HJ212Tests", dependencies: ["HJ212"]),
         .testTarget(name: "HJNetworkTests", dependencies: ["HJNetwork"]),
         .testTarget(name: "HJSimulationTests", dependencies: ["HJSimulation", "HJ212"]),
-        .testTarget(name: "HJLoadTests", dependencies: ["HJLoad"]),
+        .testTarget(name: "HJLoadTests", dependencies: ["HJLoad", "HJ212", "HJNetwork"]),
         .testTarget(name: "HJRolesTests", dependencies: ["HJRoles", "HJSimulation", "HJ212"]),
         .testTarget(name: "HJConformanceTests", dependencies: ["HJConformance", "HJ212"]),
-        .testTarget(name: "HJ212CLITests", dependencies: ["HJ212CLI", "HJ212"]),
+        .testTarget(name: "HJ212CLITests", dependencies: ["HJ212CLI", "HJ212", "HJNetwork", "HJRoles", "HJLoad", "HJConformance"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -7,7 +7,7 @@ import HJRoles
 struct BenchCommand: CLICommand {
     static let name = "bench"
     static let abstract = "Measure the codec against baselines, or live loggers against serve (run with -c release)."
-    static let usage = "codec [--frames N] [--rounds N] | live [--loggers N] [--speed X] [--seconds S] [--unit NAME] | memory [--loggers N] [--unit NAME]"
+    static let usage = "codec [--frames N] [--rounds N] [--only ROW] | live [--loggers N] [--speed X] [--seconds S] [--unit NAME] | memory [--loggers N] [--unit NAME] | load [--loggers N] [--seconds S] [--threads N]"
     static let options = [
         OptionSpec("frames", value: "N", help: "codec: frames in the corpus (default 20000)."),
         OptionSpec("rounds", value: "N", help: "codec: rounds per measurement; the best is reported (default 5)."),
@@ -16,7 +16,8 @@ struct BenchCommand: CLICommand {
         OptionSpec("speed", value: "X", help: "live: simulated seconds per real second (default 150: a 2011 every 0.2 s per logger)."),
         OptionSpec("seconds", value: "S", help: "live: length of the measurement window (default 20)."),
         OptionSpec("unit", value: "NAME", help: "live: unit template of the loggers (default industrial-wastewater)."),
-        OptionSpec("threads", value: "N", help: "live: event-loop threads in each process (default 1)."),
+        OptionSpec("threads", value: "N", help: "live, load: event-loop threads in each process (default 1)."),
+        OptionSpec("ramp", value: "S", help: "load: seconds over which the connections open (default 5)."),
     ]
     static let discussion = """
     The corpus is a deterministic mix of realistic uploads (2011 water and flue gas, 2051, 2061,
@@ -30,6 +31,12 @@ struct BenchCommand: CLICommand {
       lint                  every rule of the linter (no baseline; for scale)
       platform              the reference platform's work per upload: decode, lint, access check,
                             9014, store, completeness  vs  lint alone
+
+    'bench load' opens --loggers connections on loopback: first a C epoll ping-pong of our own (C client,
+    C server answering each frame with a 9014; one frame in flight per connection) as the baseline, then
+    'hj212 load' on its open schedule at rising fractions of that baseline, against the C server and then
+    against 'hj212 serve' (both in child processes), and prints the highest rate each sustains (≥ 98 %
+    acknowledged, p99 < 1 s, ≤ 0.1 % unacknowledged) as a fraction of the baseline.
     """
 
     var frames: Int
@@ -37,14 +44,24 @@ struct BenchCommand: CLICommand {
     var only: String?
     var live: LiveBenchmark?
     var memory: MemoryBenchmark?
+    var load: LoadBenchmark?
+    var pingPongThreads: Int?
 
     init(_ a: ParsedArguments) throws(UsageError) {
-        guard a.positionals == ["codec"] || a.positionals == ["live"] || a.positionals == ["memory"] else {
-            throw UsageError("expected 'bench codec', 'bench live' or 'bench memory'")
+        guard [["codec"], ["live"], ["memory"], ["load"], ["pingpong-server"]].contains(a.positionals) else {
+            throw UsageError("expected 'bench codec', 'bench live', 'bench memory' or 'bench load'")
         }
         if a.positionals == ["memory"] {
             guard let n = Int(a.value("loggers") ?? "10000"), (1...1_000_000).contains(n) else { throw UsageError("--loggers 1…1000000") }
             memory = MemoryBenchmark(loggers: n, unit: a.value("unit") ?? "industrial-wastewater")
+        }
+        if a.positionals == ["pingpong-server"] { pingPongThreads = Int(a.value("threads") ?? "1") ?? 1 }
+        if a.positionals == ["load"] {
+            guard let n = Int(a.value("loggers") ?? "10000"), (1...1_000_000).contains(n), let sec = Double(a.value("seconds") ?? "10"), sec > 0, sec <= 3600,
+                  let th = Int(a.value("threads") ?? "1"), (1...64).contains(th), let ramp = Double(a.value("ramp") ?? "5"), ramp >= 0, ramp <= 600 else {
+                throw UsageError("--loggers 1…1000000, --seconds (0, 3600], --threads 1…64, --ramp 0…600")
+            }
+            load = LoadBenchmark(loggers: n, seconds: sec, threads: th, ramp: ramp)
         }
         if a.positionals == ["live"] {
             guard let n = Int(a.value("loggers") ?? "10000"), (1...1_000_000).contains(n), let sp = Double(a.value("speed") ?? "150"),
@@ -65,6 +82,8 @@ struct BenchCommand: CLICommand {
     func run(_ io: CommandIO) -> Int32 {
         if let live { return live.run(io) }
         if let memory { return memory.run(io) }
+        if let load { return load.run(io) }
+        if let pingPongThreads { return LoadBenchmark.runPingPongServer(threads: pingPongThreads, io: io) }
         #if DEBUG
         io.stderr.line("hj212 bench: warning: this is a debug build; figures mean little. Use 'swift run -c release hj212 bench codec'.")
         #endif

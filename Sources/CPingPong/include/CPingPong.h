@@ -1,0 +1,50 @@
+// CPingPong: a minimal epoll ping-pong over TCP, the baseline of `hj212 bench load`.
+//
+// The server answers every CR LF-terminated frame with a 9014-shaped acknowledgement (QN, PW and
+// MN copied from the frame, CRC computed): what an ingest server must do at the least, with
+// nothing else (no validation, no state). The client keeps one frame in flight per connection
+// (send, wait for the reply, send again) and counts replies. Both use level-triggered epoll, one
+// epoll instance per thread, non-blocking sockets, TCP_NODELAY.
+#ifndef CPINGPONG_H
+#define CPINGPONG_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// Starts `threads` server threads on 127.0.0.1:`port` (0: a free port; SO_REUSEPORT spreads
+// connections over threads). Stores the bound port. Returns 0 or -errno. Runs until pp_server_stop.
+int pp_server_start(uint16_t port, int threads, uint16_t *bound_port);
+
+// Asks the server threads to stop and waits for them (each checks every 100 ms).
+void pp_server_stop(void);
+
+// Replies the server has sent so far.
+uint64_t pp_server_replies(void);
+
+// The result of a client run.
+typedef struct {
+    int connected;            // connections established
+    int failed;               // connects that failed
+    uint64_t replies;         // replies received in the measurement window
+    double seconds;           // length of the measurement window
+    uint64_t bytes_sent;      // bytes written in the window
+} pp_client_result;
+
+// Connects `connections` clients to `addr`:`port` (host byte order) over `threads` threads,
+// each keeping one `frame` in flight, and counts replies (CR LF-terminated) for `seconds` after
+// `warmup` seconds. Every wait has a timeout (connects: 10 s). Returns 0 or -errno.
+int pp_client_run(uint32_t addr, uint16_t port, int connections, const uint8_t *frame, size_t frame_len,
+                  double warmup, double seconds, int threads, pp_client_result *result);
+
+// Ends the calling process when its parent dies (Linux PR_SET_PDEATHSIG), for child servers.
+void pp_die_with_parent(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

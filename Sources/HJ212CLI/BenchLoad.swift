@@ -1,0 +1,172 @@
+import CPingPong
+import Foundation
+import Glibc
+import HJ212
+import HJLoad
+import HJNetwork
+
+/// `hj212 bench load`: acknowledged packets per second of the `hj212 load` driver against
+/// `hj212 serve`, beside a minimal C epoll ping-pong (C client, C server answering each frame with
+/// a 9014) measured in the same run over the same number of connections with the same frame; and
+/// the driver against the C server, to show which side limits.
+struct LoadBenchmark {
+    var loggers: Int
+    var seconds: Double
+    var threads: Int
+    var ramp: Double
+
+    /// A child process of ours (`serve` or the C ping-pong server) on a free loopback port.
+    final class Child {
+        let process = Process()
+        var address: SocketAddress?
+
+        init?(_ arguments: [String], io: CommandIO) {
+            process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+            process.arguments = arguments
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = FileHandle.nullDevice
+            do { try process.run() } catch {
+                io.stderr.line("hj212 bench load: cannot start \(arguments.first ?? "?"): \(error)")
+                return nil
+            }
+            // The first line names the address; wait at most 10 s for it.
+            let reader = pipe.fileHandleForReading
+            let deadline = monotonicSeconds() + 10
+            var text = ""
+            while !text.contains("\n") && monotonicSeconds() < deadline {
+                let d = reader.availableData
+                if d.isEmpty { break }
+                text += String(decoding: d, as: UTF8.self)
+            }
+            // Keep draining its output (serve announces every logger) so that it never blocks.
+            Thread.detachNewThread { while !reader.availableData.isEmpty {} }
+            guard let range = text.range(of: "listening on "),
+                  let a = try? SocketAddress(parsing: String(text[range.upperBound...].prefix { $0 != "," && $0 != "\n" })) else {
+                io.stderr.line("hj212 bench load: \(arguments.first ?? "?") did not start: \(text)")
+                stop()
+                return nil
+            }
+            address = a
+        }
+
+        var pid: Int32 { process.processIdentifier }
+
+        func stop() {
+            guard process.isRunning else { return }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    /// `hj212 bench pingpong-server`: the C server in this process until killed (or the parent dies).
+    static func runPingPongServer(threads: Int, io: CommandIO) -> Int32 {
+        pp_die_with_parent()
+        var port: UInt16 = 0
+        let r = pp_server_start(0, Int32(threads), &port)
+        guard r == 0 else {
+            io.stderr.line("pingpong-server: cannot listen: \(NetworkError.systemMessage(-r))")
+            return 2
+        }
+        io.stdout.line("pingpong-server: listening on 127.0.0.1:\(port)")
+        io.stdout.flush()
+        while !Interrupts.requested { usleep(200_000) }
+        pp_server_stop()
+        return 0
+    }
+
+    func run(_ io: CommandIO) -> Int32 {
+        #if DEBUG
+        io.stderr.line("hj212 bench: warning: this is a debug build; use 'swift run -c release hj212 bench load'.")
+        #endif
+        let limit = (try? ProcessSetup.prepareForNetworking()) ?? 1024
+        guard loggers + 64 <= limit else {
+            io.stderr.line("hj212 bench load: \(loggers) connections need \(loggers + 64) file descriptors; the limit here is \(limit)")
+            return 2
+        }
+        let pool: PayloadPool
+        do { pool = try PayloadPool(unit: "industrial-wastewater") } catch {
+            io.stderr.line("hj212 bench load: \(error)")
+            return 2
+        }
+        // The baseline's frame: a real 2011 of the same unit, as the driver sends.
+        var frame: [UInt8] = []
+        let qn = Array("20261130080000000".utf8)
+        qn.withUnsafeBufferPointer { pool.frame(entry: 0, qn: $0, pw: Array("123456".utf8), mn: Array("0100AD000000000000000000".utf8), into: &frame) }
+
+        io.stdout.line("hj212 bench load: \(loggers) connections on loopback, client and server in two processes on this machine (\(sysconf(Int32(_SC_NPROCESSORS_ONLN))) cores), \(threads) event-loop thread(s) each; frame \(frame.count) bytes (2011, industrial-wastewater); \(LoadFormat.fixed(seconds, 0)) s windows")
+        io.stdout.line("  " + "run".padding(toLength: 44, withPad: " ", startingAt: 0) + "offered/s".leftPad(11) + "acked/s".leftPad(11) + "of baseline".leftPad(13) + "   p50 / p99 from schedule, unacked")
+        io.stdout.flush()
+
+        // 1. Baseline: C client, C server, one frame in flight per connection.
+        guard let cServer = Child(["bench", "pingpong-server", "--threads", String(threads)], io: io), let cAddress = cServer.address else { return 2 }
+        var result = pp_client_result()
+        let rc = frame.withUnsafeBufferPointer { f in
+            pp_client_run(cAddress.ipv4, cAddress.port, Int32(loggers), f.baseAddress, f.count, max(3, ramp), seconds, Int32(threads), &result)
+        }
+        guard rc == 0, result.connected > 0 else {
+            cServer.stop()
+            io.stderr.line("hj212 bench load: the baseline client failed (\(result.connected) connected, \(result.failed) failed)")
+            return 2
+        }
+        let baseline = Double(result.replies) / result.seconds
+        io.stdout.line("  " + "C ping-pong: C client → C server".padding(toLength: 44, withPad: " ", startingAt: 0) + "closed".leftPad(11)
+                       + LoadFormat.number(baseline.rounded()).leftPad(11) + "1.00".leftPad(13) + "   (\(result.connected) connected, one frame in flight each)")
+        io.stdout.flush()
+        cServer.stop()
+        if Interrupts.requested { return 130 }
+
+        func drive(_ address: SocketAddress, rate: Double, label: String) -> LoadReport {
+            var c = LoadConfiguration(targets: [address], totalLoggers: loggers, pools: [pool])
+            c.cadence = .rate(rate)
+            c.duration = .milliseconds(Int64(seconds * 1000))
+            c.ramp = .milliseconds(Int64(ramp * 1000))
+            c.threads = threads
+            c.drainTimeout = .seconds(3)
+            c.ackTimeout = .seconds(10)
+            c.maxOutstanding = 64
+            let r = LoadRun(c).run(progress: { p in
+                io.progress("bench load: \(label): \(p.phase.rawValue) \(Int(p.elapsed)) s, \(p.openConnections) connected, acked \(p.last.map { String($0.acked) } ?? "-")/s")
+            }, shouldStop: { Interrupts.requested })
+            io.clearProgress()
+            return r
+        }
+        func row(_ label: String, _ r: LoadReport, rate: Double) {
+            let acked = r.ackedPerSecond
+            let lat = r.latency.total > 0 ? "\(LoadFormat.latency(r.latency.percentile(50))) / \(LoadFormat.latency(r.latency.percentile(99)))" : "-"
+            io.stdout.line("  " + label.padding(toLength: 44, withPad: " ", startingAt: 0) + LoadFormat.number(rate.rounded()).leftPad(11)
+                           + LoadFormat.number(acked.rounded()).leftPad(11) + LoadFormat.fixed(acked / baseline, 2).leftPad(13)
+                           + "   \(lat), unacked \(r.counts.unacked) (\(LoadFormat.percent(r.counts.unacked, of: r.counts.sent))), \(r.counts.maxConnections) connected")
+            io.stdout.flush()
+        }
+
+        // 2. The driver against the C server (its own ceiling), then against hj212 serve: the open
+        // schedule at rising fractions of the baseline, a fresh server for each step (a server
+        // left over would still be reading the previous step's backlog). A step holds when at least
+        // 98 % of the offered rate was acknowledged in the window, p99 from the schedule < 1 s and
+        // at most 0.1 % went unacknowledged; the search stops at the first step that does not.
+        func search(_ label: String, _ arguments: [String]) -> (best: Double, report: LoadReport?)? {
+            var best = 0.0
+            var bestReport: LoadReport?
+            for fraction in [0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0] {
+                let rate = (baseline * fraction).rounded()
+                guard let child = Child(arguments, io: io), let a = child.address else { return nil }
+                let r = drive(a, rate: rate, label: "\(label) at \(LoadFormat.number(rate))/s")
+                child.stop()
+                let holds = r.ackedPerSecond >= 0.98 * rate && r.latency.total > 0 && r.latency.percentile(99) < 1_000_000
+                    && r.counts.unacked * 1000 <= r.counts.sent && r.counts.maxConnections == UInt64(loggers)
+                row("\(label) \(holds ? "holds" : "FAILS")", r, rate: rate)
+                if Interrupts.requested || !holds { break }
+                best = r.ackedPerSecond
+                bestReport = r
+            }
+            return (best, bestReport)
+        }
+        guard let driver = search("hj212 load → C server", ["bench", "pingpong-server", "--threads", String(threads)]) else { return 2 }
+        if Interrupts.requested { return 130 }
+        guard let ours = search("hj212 load → hj212 serve", ["serve", "--listen", "127.0.0.1:0", "--threads", String(threads)]) else { return 2 }
+        io.stdout.line("sustained with \(loggers) loggers: hj212 load → hj212 serve \(LoadFormat.number(ours.best.rounded())) acked/s = \(LoadFormat.fixed(ours.best / baseline, 2)) of the baseline (target ≥ 0.50); "
+                       + "the driver alone (→ C server) \(LoadFormat.number(driver.best.rounded())) acked/s = \(LoadFormat.fixed(driver.best / baseline, 2))")
+        return 0
+    }
+}
