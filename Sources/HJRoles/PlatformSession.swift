@@ -253,12 +253,13 @@ public struct PlatformSession: Sendable {
     /// When `tick` must run next: a delayed ack, a command timeout, an identification timeout, idleness.
     public var nextDeadline: SessionTime? {
         guard !isClosed else { return nil }
-        var candidates: [SessionTime] = []
-        if let first = delayedAcks.first { candidates.append(first.due) }
-        if let inFlight { candidates.append(inFlight.deadline) }
-        if logger == nil, let first = queue.first { candidates.append(first.queuedAt + options.identifyTimeout) }
-        if let idle = options.idleTimeout, let last = lastActivity { candidates.append(last + idle) }
-        return candidates.min()
+        var earliest: SessionTime?
+        func consider(_ t: SessionTime) { if earliest == nil || t < earliest! { earliest = t } }
+        if let first = delayedAcks.first { consider(first.due) }
+        if let inFlight { consider(inFlight.deadline) }
+        if logger == nil, let first = queue.first { consider(first.queuedAt + options.identifyTimeout) }
+        if let idle = options.idleTimeout, let last = lastActivity { consider(last + idle) }
+        return earliest
     }
 
     // MARK: - Events
