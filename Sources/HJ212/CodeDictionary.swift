@@ -70,12 +70,15 @@ public struct CodeDictionary: Sendable {
         public var extra: String
     }
 
-    /// A field name of Table 3 or Table 4.
-    /// A known CP key: its factor and field halves, and how its value is judged.
+    /// A known CP key (`w01018-Avg`): its factor and field halves, and how its value is judged.
     public struct KeyInfo: Sendable {
+        /// The factor code (`w01018`).
         public let code: String
+        /// The field after the hyphen (`Avg`).
         public let field: String
+        /// The factor of Appendix B the code names.
         public let factor: Factor
+        /// How the value is judged.
         public let kind: FieldKind
     }
 
@@ -87,10 +90,15 @@ public struct CodeDictionary: Sendable {
         case untypedNumber
         /// Running hours 0…24.
         case runningHours
+        /// A data flag of Table 5 (`N`, `F`, `M`, `S`, `D`, `C`, `T`, `B`).
         case flag
+        /// A time `YYYYMMDDhhmmss` (`SampleTime`, `CompleteTime`).
         case time
+        /// A facility running state `RS` (0 off, 1 running, 2 calibration …).
         case runState
+        /// An information value (`-Info`), enumerated for some codes.
         case info
+        /// Anything else (`EFlag`, `SN`, …): no value check.
         case other
 
         public init(field: String) {
@@ -115,6 +123,7 @@ public struct CodeDictionary: Sendable {
         }
     }
 
+    /// A field name of Table 3 or Table 4.
     public struct FieldInfo: Sendable, Hashable {
         public var name: String
         /// header, plain (a CP key alone) or suffix (after `code-`).

@@ -194,17 +194,6 @@ struct SegmentChecks {
 
     static let timeFields: Set<String> = ["DataTime", "SystemTime", "BeginTime", "EndTime", "RestartTime", "SKCreateTime"]
 
-    static func isDecimal(_ text: String) -> Bool {
-        var digits = 0, points = 0
-        for (i, byte) in text.utf8.enumerated() {
-            if byte &- 48 < 10 { digits += 1 }
-            else if byte == UInt8(ascii: ".") { points += 1 }
-            else if (byte == UInt8(ascii: "-") || byte == UInt8(ascii: "+")) && i == 0 {}
-            else { return false }
-        }
-        return digits > 0 && points <= 1
-    }
-
     mutating func checkTime(_ name: String, _ value: String, at offset: Int?) {
         let digitsOnly = value.utf8.allSatisfy { $0 &- 48 < 10 }
         if digitsOnly && value.utf8.count == 17 {

@@ -37,7 +37,12 @@ public enum SimClock {
         return t
     }
 
-    /// Parses durations like `90m`, `1d`, `30d`, `2h30m`, `45s`, `1500ms` into milliseconds.
+    /// The longest duration accepted anywhere (1,000 years): beyond it `parseDuration` says nil,
+    /// so that start + duration can never overflow for any real start time.
+    public static let maxDurationMs: Int64 = 1000 * 366 * 86_400_000
+
+    /// Parses durations like `90m`, `1d`, `30d`, `2h30m`, `45s`, `1500ms` into milliseconds
+    /// (nil for anything malformed, zero, or longer than `maxDurationMs`).
     public static func parseDuration(_ text: String) -> Int64? {
         var total: Int64 = 0
         var number: Int64 = 0
@@ -71,7 +76,7 @@ public enum SimClock {
                 }
             }
             let (p, o) = number.multipliedReportingOverflow(by: unit)
-            guard !o else { return nil }
+            guard !o, p <= maxDurationMs, total + p <= maxDurationMs else { return nil }
             total += p
             number = 0
             hasNumber = false

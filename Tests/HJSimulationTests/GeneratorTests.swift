@@ -100,6 +100,11 @@ struct GeneratorTests {
     @Test("times and durations parse as users type them")
     func clock() {
         #expect(SimClock.parseDuration("90m") == 5_400_000)
+        // Absurd durations are refused, not trapped on (and start + duration cannot overflow).
+        #expect(SimClock.parseDuration("2562047788015h2562047788015h") == nil)
+        #expect(SimClock.parseDuration("9223372036854775807ms") == nil)
+        #expect(SimClock.parseDuration("1000w") != nil)
+        #expect(throws: (any Error).self) { try FaultSpec.parseList("crc-mismatch@2026-11-30T10:00/2562047788015h") }
         #expect(SimClock.parseDuration("1d") == 86_400_000)
         #expect(SimClock.parseDuration("2h30m") == 9_000_000)
         #expect(SimClock.parseDuration("1500ms") == 1500)
