@@ -229,6 +229,8 @@ public final class PlatformState: Sendable {
     /// The MNs seen, without holding on to the units' storage (holding `units` while the platform
     /// records would make its next update copy every unit).
     public var mns: [String] { storage.withLock { Array($0.units.keys) } }
+    /// How many units have been seen (cheap: for noticing new ones without copying the MNs).
+    public var unitCount: Int { storage.withLock { $0.units.count } }
     /// MNs seen after `limits.maxUnits` was reached (handled, not recorded).
     public var unitsNotTracked: Int { storage.withLock { $0.unitsNotTracked } }
     /// Outcomes of commands of every session, oldest first (bounded by `limits.maxCommandResults`).
