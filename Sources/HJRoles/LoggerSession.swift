@@ -316,7 +316,36 @@ public struct LoggerSession {
 
     // MARK: Receiving
 
+    /// The QN of a well-formed 2017-style 9014 with a correct CRC and an empty CP, read from the
+    /// header bytes without parsing the segment into fields (the common case: one per upload).
+    /// Anything else (nil) takes the full path.
+    static func plainAckQN(_ raw: RawFrame) -> String? {
+        let bytes = raw.segmentBytes
+        guard bytes.count < 200, CRC.parseHex(raw.crcBytes) == CRC.hj212(bytes) else { return nil }
+        var qn: ArraySlice<UInt8>?
+        var isAck = false
+        var i = bytes.startIndex
+        while i < bytes.endIndex {
+            var j = i
+            while j < bytes.endIndex && bytes[j] != UInt8(ascii: ";") { j += 1 }
+            let item = bytes[i..<j]
+            if item.starts(with: "CP=".utf8) {
+                guard item.elementsEqual("CP=&&&&".utf8), j == bytes.endIndex else { return nil }
+                break
+            }
+            if item.starts(with: "QN=".utf8) { qn = item.dropFirst(3) }
+            else if item.starts(with: "CN=".utf8) { isAck = item.elementsEqual("CN=9014".utf8) }
+            i = j + 1
+        }
+        guard isAck, let qn, !qn.isEmpty else { return nil }
+        return String(decoding: qn, as: UTF8.self)
+    }
+
     mutating func handle(_ raw: RawFrame) -> [SessionAction] {
+        if let qn = Self.plainAckQN(raw) {
+            acknowledge(qn)
+            return []
+        }
         let segment = SegmentParser.parse(raw.segmentBytes).segment
         let crcOK = CRC.parseHex(raw.crcBytes) == CRC.hj212(raw.segmentBytes)
         switch segment.cn {
@@ -325,15 +354,7 @@ public struct LoggerSession {
             // an acknowledgement whose CRC matches a known variant still counts (a corrupt one not).
             let ackCRCOK = crcOK || (CRC.parseHex(raw.crcBytes).map { CRC.match(declared: $0, segment: raw.segmentBytes).match != .none } ?? false)
             guard ackCRCOK, let qn = segment.qn ?? segment.cpValue("QN") else { return [] }
-            if let i = inFlight.firstIndex(where: { $0.packet.segment.qn == qn }) {
-                inFlight.remove(at: i)
-                if inFlight.isEmpty { inFlight = [] }
-                statistics.acknowledged += 1
-                acknowledgedQNs?.append(qn)
-            } else if let j = jobs.indices.first(where: { jobs[$0].waiting?.packet.segment.qn == qn }) {
-                jobs[j].waiting = nil
-                statistics.acknowledged += 1
-            }
+            acknowledge(qn)
             return []
         case "9013":
             // The acknowledgement of a notification the logger sent (1013; the 2025 heartbeat 9015).
@@ -346,6 +367,19 @@ public struct LoggerSession {
             return []
         default:
             return request(segment, crcOK: crcOK)
+        }
+    }
+
+    /// A 9014 for `qn`: the upload (or history record) it acknowledges is done.
+    mutating func acknowledge(_ qn: String) {
+        if let i = inFlight.firstIndex(where: { $0.packet.segment.qn == qn }) {
+            inFlight.remove(at: i)
+            if inFlight.isEmpty { inFlight = [] }
+            statistics.acknowledged += 1
+            acknowledgedQNs?.append(qn)
+        } else if let j = jobs.indices.first(where: { jobs[$0].waiting?.packet.segment.qn == qn }) {
+            jobs[j].waiting = nil
+            statistics.acknowledged += 1
         }
     }
 

@@ -286,3 +286,27 @@ struct LoggerSessionTests {
         #expect(city.pendingCount > 0)
     }
 }
+
+@Suite("LoggerSession: the fast path for plain acknowledgements")
+struct PlainAckTests {
+    static func raw(_ segment: String, crc: FrameEncoder.CRCStyle = .standard) throws -> RawFrame {
+        var decoder = FrameDecoder()
+        decoder.feed(FrameEncoder.frame(segment, crcStyle: crc))
+        guard case .frame(let f)? = decoder.finish().first else { throw DecodeFailure() }
+        return f
+    }
+    struct DecodeFailure: Error {}
+
+    @Test("a plain 9014 gives its QN; anything unusual takes the full path (nil)")
+    func plain() throws {
+        let ack = "QN=20160801085857223;ST=91;CN=9014;PW=123456;MN=010000A8900016F000169DC0;Flag=4;CP=&&&&"
+        #expect(LoggerSession.plainAckQN(try Self.raw(ack)) == "20160801085857223")
+        // A MODBUS CRC, a non-empty CP, another CN, the 2005 form (QN in CP), a request: full path.
+        #expect(LoggerSession.plainAckQN(try Self.raw(ack, crc: .modbusSwapped)) == nil)
+        #expect(LoggerSession.plainAckQN(try Self.raw(ack.replacingOccurrences(of: "CP=&&&&", with: "CP=&&QnRtn=1&&"))) == nil)
+        #expect(LoggerSession.plainAckQN(try Self.raw(ack.replacingOccurrences(of: "CN=9014", with: "CN=9013"))) == nil)
+        #expect(LoggerSession.plainAckQN(try Self.raw("ST=91;CN=9014;PW=123456;MN=01000000000001;CP=&&QN=20160801085857223;CN=2011&&")) == nil)
+        #expect(LoggerSession.plainAckQN(try Self.raw("QN=20160801085857223;ST=32;CN=1011;PW=123456;MN=010000A8900016F000169DC0;Flag=5;CP=&&&&")) == nil)
+        #expect(LoggerSession.plainAckQN(try Self.raw("QN=;ST=91;CN=9014;PW=123456;MN=010000A8900016F000169DC0;Flag=4;CP=&&&&")) == nil)
+    }
+}
