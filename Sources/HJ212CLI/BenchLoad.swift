@@ -136,7 +136,7 @@ struct LoadBenchmark {
             let lat = r.latency.total > 0 ? "\(LoadFormat.latency(r.latency.percentile(50))) / \(LoadFormat.latency(r.latency.percentile(99)))" : "-"
             io.stdout.line("  " + label.padding(toLength: 44, withPad: " ", startingAt: 0) + LoadFormat.number(rate.rounded()).leftPad(11)
                            + LoadFormat.number(acked.rounded()).leftPad(11) + LoadFormat.fixed(acked / baseline, 2).leftPad(13)
-                           + "   \(lat), unacked \(r.counts.unacked) (\(LoadFormat.percent(r.counts.unacked, of: r.counts.sent))), \(r.counts.maxConnections) connected")
+                           + "   \(lat), unacked \(r.counts.unacked) (\(LoadFormat.percent(r.counts.unacked, of: r.counts.scheduled)) of scheduled), \(r.counts.maxConnections) connected")
             io.stdout.flush()
         }
 
@@ -150,11 +150,16 @@ struct LoadBenchmark {
             var bestReport: LoadReport?
             for fraction in [0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0] {
                 let rate = (baseline * fraction).rounded()
+                // A logger sends at most once a millisecond (its QN is the scheduled millisecond).
+                if rate > Double(loggers) * LoadConfiguration.maxRatePerLogger {
+                    io.stdout.line("  \(label): \(LoadFormat.number(rate))/s is over 1000 packets/s per logger with \(loggers) loggers; the search stops here (use more --loggers)")
+                    break
+                }
                 guard let child = Child(arguments, io: io), let a = child.address else { return nil }
                 let r = drive(a, rate: rate, label: "\(label) at \(LoadFormat.number(rate))/s")
                 child.stop()
                 let holds = r.ackedPerSecond >= 0.98 * rate && r.latency.total > 0 && r.latency.percentile(99) < 1_000_000
-                    && r.counts.unacked * 1000 <= r.counts.sent && r.counts.maxConnections == UInt64(loggers)
+                    && r.counts.unacked * 1000 <= r.counts.scheduled && r.counts.maxConnections == UInt64(loggers)
                 row("\(label) \(holds ? "holds" : "FAILS")", r, rate: rate)
                 if Interrupts.requested || !holds { break }
                 best = r.ackedPerSecond

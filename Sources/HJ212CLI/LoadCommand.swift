@@ -14,7 +14,7 @@ struct LoadCommand: CLICommand {
     static let usage = "HOST:PORT[,HOST:PORT…] --loggers N [--rate R | --cadence realtime|accelerated|D] [--duration D] [--ramp D] [--threshold SPEC]… [--shard K/N] [--format text|json|html] [--out FILE]\n       hj212 load merge REPORT.json… [--threshold SPEC]… [--format text|json|html] [--out FILE]"
     static let options = [
         OptionSpec("loggers", value: "N", help: "Loggers of the whole run (all shards together), each one TCP connection with its own MN."),
-        OptionSpec("rate", value: "R", help: "Packets per second in total over all loggers (and all shards), evenly spaced."),
+        OptionSpec("rate", value: "R", help: "Packets per second in total over all loggers (and all shards), evenly spaced; at most 1000 per logger (a QN is the scheduled millisecond, unique per logger)."),
         OptionSpec("cadence", value: "C", help: "Per-logger cadence instead of --rate: realtime (each unit's RtdInterval, 30 s), accelerated (1 s), or an interval such as 250ms. Default realtime."),
         OptionSpec("duration", value: "D", help: "Length of the send window, e.g. 60s, 10m, at most 24h (default 60s)."),
         OptionSpec("ramp", value: "D", help: "Spread the connects over this time before the window (default: 1 s per 1000 loggers, at least 1 s)."),
@@ -49,9 +49,10 @@ struct LoadCommand: CLICommand {
       latency   p50 p90 p99 p99.9 pNN max mean (from the schedule); send.p99, connect.p99, lag.p99 …
                 VALUE with a unit: us, ms, s, m                       e.g. 'p99<500ms'  'connect.max<2s'
       counts    sent scheduled acked unacked missed late duplicates wrong-acks errors resets closes
-                refused connect-errors connected timed-out; VALUE a count or a percentage (of the
-                packets scheduled; of the loggers for connected, refused, connect-errors, resets, closes)
-                                                                      e.g. 'unacked<0.1%'  'errors==0'
+                refused connect-errors connected timed-out; VALUE a count or a percentage: of the
+                packets scheduled (the reports use the same base), of the loggers for connected,
+                refused, connect-errors, resets, closes; a percentage of nothing (no packet
+                scheduled, e.g. a merge of unreachable shards) fails  e.g. 'unacked<0.1%'  'errors==0'
       rates     acked/s sent/s (over the send window)                 e.g. 'acked/s>=1000'
     errors = wrong acknowledgements + failed connects + connections that ended early + packets not sent.
 
@@ -94,10 +95,22 @@ struct LoadCommand: CLICommand {
         mode = .run(try Self.configuration(a))
     }
 
+    /// `SimClock.parseDuration`, on text short enough that no sum or product in it can come near
+    /// Int64 (at most 24 characters, digit runs of at most 9 digits: 10⁹ weeks < 2^63 ms).
+    static func boundedDuration(_ text: String) -> Int64? {
+        guard text.count <= 24 else { return nil }
+        var run = 0
+        for c in text {
+            run = c.isASCII && c.isNumber ? run + 1 : 0
+            if run > 9 { return nil }
+        }
+        return SimClock.parseDuration(text)
+    }
+
     static func duration(_ a: ParsedArguments, _ name: String, default d: Int64, range: ClosedRange<Int64>) throws(UsageError) -> Duration {
         guard let text = a.value(name) else { return .milliseconds(d) }
         let zero = !text.isEmpty && ["", "ms", "s", "m", "h"].contains(String(text.drop { $0 == "0" })) && text.first == "0"
-        guard let ms = zero ? 0 : SimClock.parseDuration(text), range.contains(ms) else {
+        guard let ms = zero ? 0 : boundedDuration(text), range.contains(ms) else {
             throw UsageError("--\(name) '\(text)': expected a duration from \(range.lowerBound) ms to \(range.upperBound / 1000) s, e.g. 30s or 500ms")
         }
         return .milliseconds(ms)
@@ -143,8 +156,13 @@ struct LoadCommand: CLICommand {
         if let r = a.value("rate") {
             guard let rate = Double(r), rate > 0, rate <= 10_000_000 else { throw UsageError("--rate '\(r)': expected packets per second, > 0 and ≤ 10000000") }
             c.cadence = .rate(rate)
+            // Checked again by problem(); said here with the option's own words.
+            guard rate <= Double(n) * LoadConfiguration.maxRatePerLogger else {
+                throw UsageError("--rate '\(r)': at most 1000 packets/s per logger (\(LoadFormat.number(Double(n) * LoadConfiguration.maxRatePerLogger)) for \(n) logger\(n == 1 ? "" : "s")): "
+                                 + "a logger's QN is its packet's scheduled millisecond, unique per logger; add loggers or lower the rate")
+            }
         } else if let cadence = a.value("cadence") {
-            do { c.cadence = try Cadence(parsing: cadence, parseDuration: SimClock.parseDuration) } catch { throw UsageError(error.message) }
+            do { c.cadence = try Cadence(parsing: cadence, parseDuration: Self.boundedDuration) } catch { throw UsageError(error.message) }
         }
         if let s = a.value("shard") {
             do { c.shard = try Shard(parsing: s) } catch { throw UsageError(error.message) }
@@ -249,18 +267,29 @@ struct LoadCommand: CLICommand {
                 io.stderr.line("hj212 load merge: cannot read '\(f)'")
                 return 2
             }
+            let r: LoadReport
             do {
-                let r = try LoadReport(json: String(decoding: data, as: UTF8.self), file: f)
-                if merged == nil { merged = r } else { merged!.merge(r) }
+                r = try LoadReport(json: String(decoding: data, as: UTF8.self), file: f)
             } catch {
                 io.stderr.line("hj212 load merge: \(error.message)")
                 return 2
             }
+            guard var m = merged else {
+                merged = r
+                continue
+            }
+            // Shards of one run only: the same loggers in the run, shard count and schedule.
+            let (refuse, warn) = m.mergeProblems(with: r)
+            if !refuse.isEmpty {
+                io.stderr.line("hj212 load merge: '\(f)' is not a shard of the same run as '\(files[0])'\(files.count > 2 ? " and the files before it" : ""): "
+                               + refuse.joined(separator: "; ") + " (run every shard with the same --loggers, --rate or --cadence, --duration and N of --shard K/N)")
+                return 2
+            }
+            for w in warn { io.stderr.line("hj212 load merge: warning: '\(f)': \(w)") }
+            m.merge(r)
+            merged = m
         }
         guard var report = merged else { return 2 }
-        if Set(report.shards).count != report.shards.count {
-            io.stderr.line("hj212 load merge: warning: the same shard appears twice (\(report.shards.joined(separator: ", "))): its loggers are counted twice")
-        }
         report.verdicts = thresholds.map { $0.evaluate(report) }
         return finish(report, io, unreachable: false)
     }

@@ -152,14 +152,14 @@ public struct HTMLPage: Sendable {
 
     static func fmt(_ v: Double) -> String {
         let r = (v * 10).rounded() / 10
-        return r == r.rounded() ? String(Int(r)) : String(r)
+        return r == r.rounded() && Swift.abs(r) < 1e18 ? String(Int(r)) : String(r)
     }
 
     static func axis(_ v: Double) -> String {
         let a = Swift.abs(v)
         if a >= 1_000_000 { return fmt(v / 1_000_000) + "M" }
         if a >= 10_000 { return fmt(v / 1_000) + "k" }
-        if a >= 100 || v == v.rounded() { return String(Int(v.rounded())) }
+        if (a >= 100 || v == v.rounded()) && a < 1e18 { return String(Int(v.rounded())) }
         return format2(v)
     }
 

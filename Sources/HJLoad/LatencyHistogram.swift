@@ -116,10 +116,13 @@ public struct LatencyHistogram: Sendable, Equatable {
     public func percentile(_ p: Double) -> UInt64 {
         guard total > 0 else { return 0 }
         if p >= 100 { return max }
-        let rank = UInt64((p / 100 * Double(total)).rounded(.up))
+        // Counts may come from files and merges: the rank saturates instead of trapping.
+        let r = (Swift.max(0, p.isNaN ? 0 : p) / 100 * Double(total)).rounded(.up)
+        let rank = r >= 18_446_744_073_709_551_615.0 ? UInt64.max : UInt64(r)
         var seen: UInt64 = 0
         for (i, c) in counts.enumerated() where c > 0 {
-            seen += c
+            let (s, o) = seen.addingReportingOverflow(c)
+            seen = o ? .max : s
             if seen >= Swift.max(rank, 1) {
                 let r = Self.range(of: i)
                 return Swift.min(Swift.max(r.low + r.width / 2, min), max)
@@ -130,6 +133,10 @@ public struct LatencyHistogram: Sendable, Equatable {
 
     /// The exact mean of the values recorded.
     public var mean: Double { total > 0 ? sum / Double(total) : 0 }
+
+    /// The mean in whole microseconds, clamped to 0…UInt64.max (a sum read from a file or added
+    /// over merges may be anything).
+    public var meanMicroseconds: UInt64 { LoadFormat.microseconds(mean) }
 
     /// `p50 1.2 ms  p90 …  p99 …  p99.9 …  max …`
     public var summary: String {

@@ -89,6 +89,11 @@ public struct LoadConfiguration: Sendable {
         return r
     }
 
+    /// Packets per second one logger can send at most: a QN is the packet's scheduled wall-clock
+    /// millisecond and unique per logger, so a logger sends at most one packet per millisecond
+    /// (faster, its QNs and DataTimes would run ahead of real time).
+    public static let maxRatePerLogger = 1000.0
+
     /// Checks what a user could have got wrong. Returns the problem, or nil.
     public func problem() -> String? {
         if targets.isEmpty { return "no target" }
@@ -104,6 +109,11 @@ public struct LoadConfiguration: Sendable {
             }
         }
         if maxOutstanding < 1 { return "--max-outstanding must be at least 1" }
+        if case .rate(let r) = cadence, !(r > 0) || r > Double(totalLoggers) * Self.maxRatePerLogger {
+            return "--rate \(LoadFormat.number(r)) over \(totalLoggers) logger\(totalLoggers == 1 ? "" : "s") needs more than "
+                + "\(LoadFormat.number(Self.maxRatePerLogger)) packets/s per logger; a logger's QN is its packet's scheduled millisecond "
+                + "and must be unique, so the rate is at most \(LoadFormat.number(Double(totalLoggers) * Self.maxRatePerLogger)) (1000 × loggers): add loggers or lower the rate"
+        }
         return nil
     }
 }

@@ -26,15 +26,20 @@ final class LoopState: @unchecked Sendable {
     var errors: [String: UInt64] = [:]
     var open: UInt64 = 0
     var running = false
+    /// Whether the snapshot that says the window's packets are all sent went out already.
+    var windowSentPublished = false
     var pacer: TimerHandle?
     var sweeper: TimerHandle?
     var stamper = QNStamper()
     var frame: [UInt8] = []
     let options: TCPOptions
+    /// The period of `sweep()` (100 ms).
+    let sweepInterval: Duration
     static let maxReasons = 64
 
-    init(loop: EventLoop, configuration: LoadConfiguration, timing: LoopTiming) {
+    init(loop: EventLoop, configuration: LoadConfiguration, timing: LoopTiming, sweepInterval: Duration) {
         self.loop = loop
+        self.sweepInterval = sweepInterval
         self.configuration = configuration
         self.timing = timing
         var o = TCPOptions()
@@ -69,6 +74,7 @@ final class LoopState: @unchecked Sendable {
     /// Ends the send window early (Ctrl-C, or nobody reachable).
     func endWindow(at end: UInt64) {
         timing.windowEnd = min(timing.windowEnd, end)
+        publish()
     }
 
     /// Stops: what is still waiting counts as pending at the end; connections close.
@@ -96,11 +102,15 @@ final class LoopState: @unchecked Sendable {
     func publish() {
         var outstanding: UInt64 = 0
         for l in loggers { outstanding &+= UInt64(l.ring.waiting) }
-        let snapshot = LoopSnapshot(counts: counts, latency: latency, open: open, outstanding: outstanding)
+        // Sent out: nothing left in the heap that is due before the end of the window (what is
+        // due then but not yet paced would still be sent).
+        let windowSent = heap.first.map { $0.due >= timing.windowEnd } ?? true
+        let snapshot = LoopSnapshot(counts: counts, latency: latency, open: open, outstanding: outstanding,
+                                    publishedAt: MonotonicTime.now.nanoseconds, windowSent: windowSent)
         published.withLock { $0 = snapshot }
     }
 
-    /// Every 100 ms: acknowledgement timeouts, then publish.
+    /// Every `sweepInterval` (100 ms): acknowledgement timeouts, then publish.
     func sweep() {
         guard running else { return }
         let now = MonotonicTime.now.nanoseconds
@@ -112,7 +122,7 @@ final class LoopState: @unchecked Sendable {
             }
         }
         publish()
-        sweeper = loop.scheduleOnLoop(after: .milliseconds(100)) { [self] in self.sweep() }
+        sweeper = loop.scheduleOnLoop(after: sweepInterval) { [self] in self.sweep() }
     }
 
     func note(_ reason: String) {
@@ -157,7 +167,15 @@ final class LoopState: @unchecked Sendable {
     }
 
     func armPacer() {
-        guard running, let first = heap.first, first.due < timing.windowEnd else { return }
+        guard running, let first = heap.first, first.due < timing.windowEnd else {
+            // The window's last packets are out: say so now rather than at the next sweep, so
+            // that the run can end as soon as their acknowledgements are in.
+            if running && !windowSentPublished {
+                windowSentPublished = true
+                publish()
+            }
+            return
+        }
         pacer = loop.schedule(at: MonotonicTime(nanoseconds: first.due)) { [self] in self.pace() }
     }
 

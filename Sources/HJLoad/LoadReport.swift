@@ -103,12 +103,48 @@ public struct LoadReport: Sendable {
     /// Sent packets per second over the send window.
     public var sentPerSecond: Double { windowSeconds > 0 ? Double(counts.sent) / windowSeconds : 0 }
 
+    /// Why `o` is not another shard of the run this report covers (`refuse`: different loggers
+    /// in the whole run, different shard counts N, a different schedule), and what differs but
+    /// can be merged (`warn`: send windows of different lengths, e.g. a shard stopped early; a
+    /// shard present twice). Check it before `merge(_:)`, which merges whatever it is given.
+    ///
+    /// ```swift
+    /// let (refuse, warn) = all.mergeProblems(with: next)
+    /// if refuse.isEmpty { all.merge(next) }
+    /// ```
+    public func mergeProblems(with o: LoadReport) -> (refuse: [String], warn: [String]) {
+        var refuse: [String] = []
+        var warn: [String] = []
+        if totalLoggers != o.totalLoggers {
+            refuse.append("loggers of the whole run: \(totalLoggers) vs \(o.totalLoggers)")
+        }
+        let counts = Set((shards + o.shards).compactMap { try? Shard(parsing: $0).count })
+        if counts.count > 1 {
+            refuse.append("shard counts differ: \(shards.joined(separator: ", ")) vs \(o.shards.joined(separator: ", "))")
+        }
+        if cadence != o.cadence {
+            refuse.append("schedules differ: '\(cadence)' vs '\(o.cadence)'")
+        }
+        if abs(windowSeconds - o.windowSeconds) > 0.001 || !windowSeconds.isFinite || !o.windowSeconds.isFinite {
+            warn.append("send windows differ: \(LoadFormat.fixed(windowSeconds, 3)) s vs \(LoadFormat.fixed(o.windowSeconds, 3)) s"
+                        + (interrupted || o.interrupted ? " (a shard was interrupted)" : "") + "; the merged window is the longest, rates are over it")
+        }
+        let twice = o.shards.filter { shards.contains($0) }
+        if !twice.isEmpty {
+            warn.append("shard \(twice.joined(separator: ", ")) appears twice: its loggers and packets are counted twice")
+        }
+        return (refuse, warn)
+    }
+
     /// Adds a shard's report: counts and histograms exactly, series by wall-clock second, the
-    /// window is the longest (shards run side by side).
+    /// window is the longest (shards run side by side). Sums saturate or wrap, never trap (the
+    /// reports come from files). It does not check that `o` belongs to the same run: see
+    /// `mergeProblems(with:)`.
     public mutating func merge(_ o: LoadReport) {
         if targets.isEmpty { targets = o.targets } else { for t in o.targets where !targets.contains(t) { targets.append(t) } }
         totalLoggers = max(totalLoggers, o.totalLoggers)
-        loggers += o.loggers
+        let (sum, overflow) = loggers.addingReportingOverflow(o.loggers)
+        loggers = overflow ? (o.loggers < 0 ? .min : .max) : sum
         shards += o.shards
         if cadence.isEmpty { cadence = o.cadence }
         offeredRate += o.offeredRate
@@ -146,6 +182,9 @@ public struct LoadReport: Sendable {
     }
 
     // MARK: - JSON
+
+    /// Unix seconds a report may name: 1970 to the end of year 9999.
+    static let unixSeconds: ClosedRange<Int64> = 0...253_402_300_799
 
     static func histogramJSON(_ h: LatencyHistogram) -> JSONValue {
         var members: [(String, JSONValue)] = [
@@ -206,6 +245,29 @@ public struct LoadReport: Sendable {
         func number(_ v: JSONValue?) -> Double? {
             switch v { case .int(let i)?: return Double(i); case .double(let d)?: return d; default: return nil }
         }
+        /// An integer field in `range` (0 when absent): a number out of range, fractional or not
+        /// a number is an error naming the file and the field, never a trap.
+        func integer(_ key: String, _ v: JSONValue?, in range: ClosedRange<Int64>) throws(LoadSpecError) -> Int64 {
+            guard let v else { return max(0, range.lowerBound) }
+            let x: Int64?
+            switch v {
+            case .int(let i): x = Int64(exactly: i)
+            case .double(let d): x = Int64(exactly: d)  // nil when fractional, not finite or beyond Int64
+            default: x = nil
+            }
+            guard let x, range.contains(x) else {
+                throw LoadSpecError("\(file): \(key): expected an integer from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return x
+        }
+        /// A number of seconds (or a rate): finite, 0 … `limit` (0 when absent).
+        func seconds(_ key: String, limit: Double) throws(LoadSpecError) -> Double {
+            guard let v = value[key] else { return 0 }
+            guard let d = number(v), d.isFinite, d >= 0, d <= limit else {
+                throw LoadSpecError("\(file): \(key): expected a number from 0 to \(LoadFormat.number(limit))")
+            }
+            return d
+        }
         func count(_ v: JSONValue?, _ what: String) throws(LoadSpecError) -> UInt64 {
             guard case .int(let i)? = v, i >= 0 else { throw LoadSpecError("\(file): \(what): expected a count (integer ≥ 0)") }
             return UInt64(i)
@@ -224,9 +286,11 @@ public struct LoadReport: Sendable {
                 }
                 buckets.append((i, try count(pair[1], "\(key).buckets count")))
             }
+            let sum = number(h["sum"]) ?? 0
+            guard sum.isFinite, sum >= 0 else { throw LoadSpecError("\(file): \(key).sum: expected a finite number ≥ 0") }
             do {
                 return try LatencyHistogram(buckets: buckets, min: try count(h["min"], "\(key).min"), max: try count(h["max"], "\(key).max"),
-                                            sum: number(h["sum"]) ?? 0)
+                                            sum: sum)
             } catch let e as HistogramError {
                 throw LoadSpecError("\(file): \(key): \(e.message)")
             } catch let e as LoadSpecError {
@@ -237,17 +301,22 @@ public struct LoadReport: Sendable {
         }
         tool = string(value["tool"]) ?? "hj212"
         targets = strings(value["targets"])
-        totalLoggers = Int(number(value["totalLoggers"]) ?? 0)
-        loggers = Int(number(value["loggers"]) ?? 0)
+        // Loggers: at most what a run drives (1,000,000); the loggers of a report may exceed the
+        // run's after merges of a shard with itself, so they get room, bounded far from overflow.
+        totalLoggers = Int(try integer("totalLoggers", value["totalLoggers"], in: 0...1_000_000))
+        loggers = Int(try integer("loggers", value["loggers"], in: 0...1_000_000_000))
         shards = strings(value["shards"])
+        for s in shards {
+            do { _ = try Shard(parsing: s) } catch { throw LoadSpecError("\(file): shards: '\(s)' is not K/N") }
+        }
         cadence = string(value["cadence"]) ?? ""
-        offeredRate = number(value["offeredRate"]) ?? 0
+        offeredRate = try seconds("offeredRate", limit: 1e12)
         units = strings(value["units"])
         started = string(value["started"]) ?? ""
-        startUnixSecond = Int64(number(value["startUnixSecond"]) ?? 0)
-        rampSeconds = number(value["rampSeconds"]) ?? 0
-        windowSeconds = number(value["windowSeconds"]) ?? 0
-        drainSeconds = number(value["drainSeconds"]) ?? 0
+        startUnixSecond = try integer("startUnixSecond", value["startUnixSecond"], in: Self.unixSeconds)
+        rampSeconds = try seconds("rampSeconds", limit: 1e9)
+        windowSeconds = try seconds("windowSeconds", limit: 1e9)
+        drainSeconds = try seconds("drainSeconds", limit: 1e9)
         if case .bool(let b)? = value["interrupted"] { interrupted = b }
         guard let c = value["counts"] else { throw LoadSpecError("\(file): counts missing") }
         for (name, key) in LoadCounts.fields {
@@ -259,10 +328,11 @@ public struct LoadReport: Sendable {
         sendLag = try histogram("sendLag")
         if case .array(let rows)? = value["series"] {
             for row in rows {
-                guard case .array(let cells) = row, cells.count == 7, case .int(let second) = cells[0] else {
+                guard case .array(let cells) = row, cells.count == 7 else {
                     throw LoadSpecError("\(file): series: expected rows of 7 numbers")
                 }
-                series.append(LoadSecond(unixSecond: Int64(second), sent: try count(cells[1], "series"), acked: try count(cells[2], "series"),
+                let second = try integer("series (unix second)", cells[0], in: Self.unixSeconds)
+                series.append(LoadSecond(unixSecond: second, sent: try count(cells[1], "series"), acked: try count(cells[2], "series"),
                                          p99: try count(cells[3], "series"), connections: try count(cells[4], "series"),
                                          errors: try count(cells[5], "series"), outstanding: try count(cells[6], "series")))
             }
@@ -292,7 +362,7 @@ public struct LoadReport: Sendable {
             }
             let cells = [50.0, 90, 99, 99.9].map { LoadFormat.latency(h.percentile($0)) } + [LoadFormat.latency(h.max)]
             out.append("  " + name.padding(toLength: 17, withPad: " ", startingAt: 0) + cells.map { $0.padding(toLength: 10, withPad: " ", startingAt: 0) }.joined()
-                       + LoadFormat.latency(UInt64(h.mean)) + "  (\(h.total))")
+                       + LoadFormat.latency(h.meanMicroseconds) + "  (\(h.total))")
         }
         row("from schedule", latency)
         row("from send", sendLatency)
@@ -300,7 +370,7 @@ public struct LoadReport: Sendable {
         row("send lag", sendLag)
         out.append("")
         let c = counts
-        out.append("  packets       scheduled \(c.scheduled), sent \(c.sent), acked \(c.acked), unacked \(c.unacked) (\(LoadFormat.percent(c.unacked, of: c.sent))), not sent \(c.missed)")
+        out.append("  packets       scheduled \(c.scheduled), sent \(c.sent), acked \(c.acked), unacked \(c.unacked) (\(LoadFormat.percent(c.unacked, of: c.scheduled)) of scheduled), not sent \(c.missed)")
         if c.unacked > 0 {
             out.append("    unacked     \(c.timedOut) timed out, \(c.givenUp) given up at the outstanding cap, \(c.lostOnClose) lost with their connection, \(c.pendingAtEnd) pending at the end")
         }

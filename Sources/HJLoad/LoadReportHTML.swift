@@ -19,9 +19,9 @@ extension LoadReport {
             ("acknowledged/s", LoadFormat.number(ackedPerSecond.rounded()), .neutral),
             ("p99 from schedule", latency.total > 0 ? LoadFormat.latency(latency.percentile(99)) : "-", .neutral),
             ("p50 from schedule", latency.total > 0 ? LoadFormat.latency(latency.percentile(50)) : "-", .neutral),
-            ("unacknowledged", "\(counts.unacked) (\(LoadFormat.percent(counts.unacked, of: counts.sent)))", counts.unacked == 0 ? .pass : .warn),
+            ("unacknowledged", "\(counts.unacked) (\(LoadFormat.percent(counts.unacked, of: counts.scheduled)) of scheduled)", counts.unacked == 0 ? .pass : .warn),
             ("errors", String(counts.errors), counts.errors == 0 ? .pass : .fail),
-            ("connections (max)", String(counts.maxConnections), counts.maxConnections >= UInt64(loggers) ? .pass : .warn),
+            ("connections (max)", String(counts.maxConnections), counts.maxConnections >= UInt64(clamping: loggers) ? .pass : .warn),
         ]
         if !verdicts.isEmpty { figures.insert(("thresholds", failed ? "FAIL" : "pass", failed ? .fail : .pass), at: 0) }
         page.figures(figures)
@@ -33,7 +33,7 @@ extension LoadReport {
         }
         page.heading("Over time")
         let t0 = series.first?.unixSecond ?? 0
-        func points(_ f: (LoadSecond) -> Double) -> [(Double, Double)] { series.map { (Double($0.unixSecond - t0), f($0)) } }
+        func points(_ f: (LoadSecond) -> Double) -> [(Double, Double)] { series.map { (Double($0.unixSecond) - Double(t0), f($0)) } }
         page.lineChart(title: "packets per second", series: [("sent", points { Double($0.sent) }), ("acknowledged", points { Double($0.acked) })], yUnit: "/s")
         page.lineChart(title: "p99 acknowledgement latency of each second, from the scheduled time",
                        series: [("p99", points { Double($0.p99) / 1000 })], yUnit: " ms", logY: series.contains { $0.p99 > 0 })
@@ -43,7 +43,7 @@ extension LoadReport {
         let rows: [(String, LatencyHistogram)] = [("from schedule", latency), ("from send", sendLatency), ("connect", connectLatency), ("send lag", sendLag)]
         page.table(header: ["histogram", "samples", "p50", "p90", "p99", "p99.9", "p99.99", "max", "mean"], rows: rows.map { name, h in
             h.total == 0 ? [name, "0", "-", "-", "-", "-", "-", "-", "-"]
-                : [name, String(h.total)] + [50.0, 90, 99, 99.9, 99.99].map { LoadFormat.latency(h.percentile($0)) } + [LoadFormat.latency(h.max), LoadFormat.latency(UInt64(h.mean))]
+                : [name, String(h.total)] + [50.0, 90, 99, 99.9, 99.99].map { LoadFormat.latency(h.percentile($0)) } + [LoadFormat.latency(h.max), LoadFormat.latency(h.meanMicroseconds)]
         })
         // The spectrum on a "nines" axis: 0 = p0, 1 = p90, 2 = p99, 3 = p99.9 …
         func spectrum(_ h: LatencyHistogram) -> [(Double, Double)] {

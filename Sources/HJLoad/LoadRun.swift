@@ -36,10 +36,24 @@ public struct LoadProgress: Sendable {
 public final class LoadRun: Sendable {
     /// What the run does.
     public let configuration: LoadConfiguration
+    /// How long the end of the run waits, in all, for the loops' final states.
+    let finalTimeout: Duration
+    /// How often each loop checks acknowledgement timeouts and publishes its snapshot.
+    let sweepInterval: Duration
+    /// Runs on loop k just before it hands over its final state (tests: a loop that hangs).
+    let beforeFinish: (@Sendable (Int) -> Void)?
 
     /// A run of `configuration` (check it with `problem()` first).
-    public init(_ configuration: LoadConfiguration) {
+    public convenience init(_ configuration: LoadConfiguration) {
+        self.init(configuration, finalTimeout: .seconds(5), sweepInterval: .milliseconds(100), beforeFinish: nil)
+    }
+
+    /// A run with other internal timings and a hook on each loop before it reports (tests).
+    init(_ configuration: LoadConfiguration, finalTimeout: Duration, sweepInterval: Duration, beforeFinish: (@Sendable (Int) -> Void)?) {
         self.configuration = configuration
+        self.finalTimeout = finalTimeout
+        self.sweepInterval = sweepInterval
+        self.beforeFinish = beforeFinish
     }
 
     /// Runs the whole timeline on the calling thread (it sleeps and samples once a second; the
@@ -95,7 +109,7 @@ public final class LoadRun: Sendable {
         report.rampSeconds = Double(ramp) / 1e9
 
         // Loggers to loops, round-robin over this shard's slice.
-        let states = group.loops.map { LoopState(loop: $0, configuration: c, timing: timing) }
+        let states = group.loops.map { LoopState(loop: $0, configuration: c, timing: timing, sweepInterval: sweepInterval) }
         var slot = 0
         var mine = 0
         var assignments = [[Int]](repeating: [], count: states.count)
@@ -134,11 +148,16 @@ public final class LoadRun: Sendable {
             var counts = LoadCounts()
             var open: UInt64 = 0, outstanding: UInt64 = 0
             var latency = LatencyHistogram()
+            // Whether every loop's snapshot is from after the window's end and after its last
+            // send: only then does `outstanding == 0` mean that nothing is waiting (an older one
+            // misses the packets sent since).
+            var current = true
             for s in snapshot {
                 counts.merge(s.counts)
                 open &+= s.open
                 outstanding &+= s.outstanding
                 latency.merge(s.latency)
+                if s.publishedAt < windowEnd || !s.windowSent { current = false }
             }
             // Nobody reachable: every logger tried and failed, and none ever connected.
             if !interrupted && counts.connects == 0 && counts.connectErrors >= UInt64(max(1, mine)) {
@@ -172,22 +191,32 @@ public final class LoadRun: Sendable {
             }
             progress(LoadProgress(phase: phase, elapsed: (Double(now) - Double(t0)) / 1e9, counts: counts, openConnections: open,
                                   outstanding: outstanding, last: last))
-            if now >= windowEnd && (outstanding == 0 || now >= drainEnd) { break }
+            if now >= windowEnd && ((current && outstanding == 0) || now >= drainEnd) { break }
         }
 
-        // Stop every loop and collect its final state (each waits at most 5 s).
-        let finals = Mutex<[LoopFinal]>([])
+        // Stop every loop and collect its final state (waiting at most `finalTimeout` in all). A
+        // loop that does not answer in time (stuck, or its queue too long) is named in the
+        // errors: its counts are missing from the report, which must say so.
+        let finals = Mutex<[Int: LoopFinal]>([:])
         let done = DispatchSemaphore(value: 0)
-        for s in states {
+        for (k, s) in states.enumerated() {
+            let hook = beforeFinish
             let sent = s.loop.execute {
+                hook?(k)
                 let f = s.finish()
-                finals.withLock { $0.append(f) }
+                finals.withLock { $0[k] = f }
                 done.signal()
             }
             if !sent { done.signal() }
         }
-        for _ in states { _ = done.wait(timeout: .now() + .seconds(5)) }
-        for f in finals.withLock({ $0 }) {
+        let finalDeadline = DispatchTime.now() + .nanoseconds(Int(clamping: finalTimeout.nanoseconds))
+        for _ in states { if done.wait(timeout: finalDeadline) == .timedOut { break } }
+        let collected = finals.withLock { $0 }
+        for k in states.indices where collected[k] == nil {
+            report.errors["event loop \(k + 1) of \(states.count) did not report its final state within "
+                          + "\(LoadFormat.fixed(Double(finalTimeout.nanoseconds) / 1e9, 1)) s: its loggers' counts and latencies are missing from this report"] = 1
+        }
+        for f in collected.sorted(by: { $0.key < $1.key }).map(\.value) {
             report.counts.merge(f.counts)
             report.latency.merge(f.latency)
             report.sendLatency.merge(f.sendLatency)
@@ -249,12 +278,17 @@ struct LoopTiming: Sendable {
     var connectTimeout: Duration
 }
 
-/// What a loop publishes for the caller's thread (every 100 ms).
+/// What a loop publishes for the caller's thread (every 100 ms, and when it has sent the
+/// window's last packet).
 struct LoopSnapshot: Sendable {
     var counts = LoadCounts()
     var latency = LatencyHistogram()
     var open: UInt64 = 0
     var outstanding: UInt64 = 0
+    /// When it was published (monotonic ns): `outstanding` is as of then.
+    var publishedAt: UInt64 = 0
+    /// Whether every packet due in the window had been sent (or counted missed) by then.
+    var windowSent = false
 }
 
 /// A loop's final state.

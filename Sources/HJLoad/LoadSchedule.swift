@@ -178,6 +178,13 @@ public enum LoadFormat {
         return fixed(Double(us) / 1e6, 2) + " s"
     }
 
+    /// Microseconds as a whole number, clamped to 0…UInt64.max (0 for NaN): a conversion that
+    /// never traps, for figures computed from report files.
+    public static func microseconds(_ v: Double) -> UInt64 {
+        guard v > 0 else { return 0 }  // NaN too
+        return v >= 18_446_744_073_709_551_615.0 ? .max : UInt64(v)
+    }
+
     /// A share as a percentage: `0.012 %`.
     public static func percent(_ part: UInt64, of whole: UInt64) -> String {
         guard whole > 0 else { return "-" }

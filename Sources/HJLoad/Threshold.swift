@@ -14,7 +14,8 @@
 ///
 /// Latency metrics without a prefix are measured from each packet's scheduled time. A percentage
 /// is of the packets scheduled (of the loggers for `connected`, `refused`, `connect-errors`,
-/// `resets`, `closes`).
+/// `resets`, `closes`), the base the reports use too; with nothing scheduled (or no loggers) a
+/// percentage threshold fails, as a latency threshold without samples does.
 ///
 /// `Sendable`: a value.
 ///
@@ -175,26 +176,43 @@ public struct Threshold: Sendable, Equatable {
             default: n = c.timedOut
             }
             guard percent else { return Double(n) }
-            let whole = Self.perLogger.contains(name) ? UInt64(max(0, r.loggers)) : c.scheduled
+            let whole = base(r)
             return whole > 0 ? Double(n) / Double(whole) : 0
         }
+    }
+
+    /// What a percentage is of: the loggers for the per-logger counts, else the packets scheduled.
+    func base(_ r: LoadReport) -> UInt64 {
+        guard case .count(let name) = metric else { return 0 }
+        return Self.perLogger.contains(name) ? UInt64(clamping: r.loggers) : r.counts.scheduled
     }
 
     /// The verdict on a report.
     public func evaluate(_ r: LoadReport) -> ThresholdVerdict {
         let m = measure(r)
-        // A latency threshold with no samples cannot be said to hold.
         var pass = comparison.holds(m, value)
-        if case .latency(let which, _) = metric {
+        var text = format(m)
+        switch metric {
+        case .latency(let which, _):
+            // A latency threshold with no samples cannot be said to hold.
             let h = which == .schedule ? r.latency : which == .send ? r.sendLatency : which == .connect ? r.connectLatency : r.sendLag
-            if h.total == 0 { pass = false }
+            if h.total == 0 {
+                pass = false
+                text = "no samples"
+            }
+        case .count(let name) where percent && base(r) == 0:
+            // A share of nothing (no packet scheduled, no logger): it cannot be said to hold.
+            pass = false
+            text = Self.perLogger.contains(name) ? "no loggers" : "no packets scheduled"
+        default:
+            break
         }
-        return ThresholdVerdict(threshold: self, measured: m, measuredText: format(m), pass: pass)
+        return ThresholdVerdict(threshold: self, measured: m, measuredText: text, pass: pass)
     }
 
     func format(_ m: Double) -> String {
         switch metric {
-        case .latency: LoadFormat.latency(UInt64(max(0, m)))
+        case .latency: LoadFormat.latency(LoadFormat.microseconds(m))
         case .rate: LoadFormat.number(m.rounded()) + "/s"
         case .count: percent ? LoadFormat.fixed(m * 100, 4) + " %" : LoadFormat.number(m)
         }

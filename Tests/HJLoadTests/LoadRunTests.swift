@@ -1,3 +1,4 @@
+import Glibc
 import HJ212
 import HJNetwork
 import Synchronization
@@ -9,6 +10,8 @@ enum ServerBehaviour: Sendable {
     case normal
     /// Reads nothing until this long after the connection's first bytes, then acks everything.
     case stall(milliseconds: Int64)
+    /// Acknowledges every packet this long after reading it.
+    case delay(milliseconds: Int64)
     /// Reads everything, answers nothing.
     case never
     /// Acknowledges every packet twice.
@@ -56,6 +59,10 @@ final class TestAckHandler: TCPConnectionHandler, @unchecked Sendable {
                 answer(connection, held)
                 held = []
             }
+            return
+        }
+        if case .delay(let ms) = behaviour {
+            connection.loop.scheduleOnLoop(after: .milliseconds(ms)) { [self] in answer(connection, bytes) }
             return
         }
         answer(connection, bytes)
@@ -134,18 +141,25 @@ struct LoadRunTests {
         let elapsed = MonotonicTime.now - t0
         // 200 packets on schedule, none held back while the server read nothing.
         #expect(r.counts.scheduled == 200 && r.counts.sent == 200 && r.counts.missed == 0, "\(r.text())")
-        #expect(r.sendLag.percentile(99) < 300_000, "the sender kept its schedule through the 1 s stall: lag p99 \(r.sendLag.percentile(99)) µs")
         #expect(r.counts.acked == 200)
-        // The first packets waited for the stall: ~1 s from their scheduled time.
+        // Lower bounds the server enforces (a loaded machine only makes them larger): the first
+        // packets waited out the 1 s stall from their scheduled time; the 100 packets scheduled in
+        // the stall waited for its end, so the 50 longest waits (p75 and above) are ≥ ~0.5 s.
         #expect(r.latency.max >= 800_000, "max \(r.latency.max) µs")
-        // Packets scheduled in the stall (the first half) waited for its end: p75 is about half the stall;
-        // those scheduled after it (the second half) did not wait.
         #expect(r.latency.percentile(75) >= 300_000, "p75 \(r.latency.percentile(75)) µs")
+        // Orderings, not timings: the sender was not held up by the stall — its median lag is a
+        // small fraction of what the stalled packets waited (a closed loop would have lagged by
+        // about the wait) — and the packets scheduled after the stall (the lower half) waited far
+        // less than those in it.
+        #expect(r.sendLag.percentile(50) * 4 < r.latency.percentile(75),
+                "lag p50 \(r.sendLag.percentile(50)) µs, latency p75 \(r.latency.percentile(75)) µs")
         #expect(r.latency.percentile(25) * 2 < r.latency.percentile(75), "p25 \(r.latency.percentile(25)) µs")
-        // Every second of the window sent its share (~100), stall or not.
+        // Every second of the window sent packets while the server read nothing (the first full
+        // second holds ~65 on schedule; a closed loop would have sent one per logger, 4).
         let sentPerSecond = r.series.map(\.sent).filter { $0 > 0 }
-        #expect(sentPerSecond.count >= 2 && sentPerSecond.allSatisfy { $0 >= 60 }, "\(sentPerSecond)")
-        #expect(elapsed < .seconds(6))
+        #expect(sentPerSecond.count >= 2 && sentPerSecond.allSatisfy { $0 >= 30 }, "\(sentPerSecond)")
+        // A hang guard only (≥ 5× the ~2.5 s this takes).
+        #expect(elapsed < .seconds(15))
     }
 
     @Test("a server that never acknowledges: memory bounded by the outstanding cap, waits bounded by the timeouts")
@@ -158,7 +172,8 @@ struct LoadRunTests {
         c.drainTimeout = .milliseconds(500)
         let t0 = MonotonicTime.now
         let r = LoadRun(c).run()
-        #expect(MonotonicTime.now - t0 < .seconds(4))
+        // A hang guard only (≥ 5× the ~1.9 s this takes): the drain is bounded.
+        #expect(MonotonicTime.now - t0 < .seconds(10))
         #expect(r.counts.sent == 200 && r.counts.acked == 0)
         #expect(r.counts.unacked == r.counts.sent, "\(r.text())")
         #expect(r.counts.givenUp + r.counts.timedOut > 0)
@@ -200,7 +215,9 @@ struct LoadRunTests {
         c.reconnect = false
         let t0 = MonotonicTime.now
         let r = LoadRun(c).run()
-        #expect(MonotonicTime.now - t0 < .seconds(5), "stops once every logger failed")
+        // Stops once every logger failed (well under a second), not after the 30 s window; the
+        // bound is a generous hang guard.
+        #expect(MonotonicTime.now - t0 < .seconds(10), "stops once every logger failed")
         #expect(r.counts.connects == 0 && r.counts.refused == 3)
         #expect(r.errors.keys.contains { $0.contains("ECONNREFUSED") }, "\(r.errors)")
     }
@@ -213,10 +230,11 @@ struct LoadRunTests {
         let r = LoadRun(configuration(s.server.localAddress, loggers: 4, rate: 100, seconds: 30)).run(shouldStop: {
             MonotonicTime.now - t0 > .milliseconds(1100)
         })
-        #expect(MonotonicTime.now - t0 < .seconds(3))
+        // The stop comes at 1.1 s, the window would last 30 s: bounds far from both (hang guards).
+        #expect(MonotonicTime.now - t0 < .seconds(10))
         #expect(r.interrupted)
-        #expect(r.windowSeconds > 0.3 && r.windowSeconds < 1.5, "\(r.windowSeconds)")
-        #expect(r.counts.sent > 30 && r.counts.sent < 150, "\(r.counts.sent)")
+        #expect(r.windowSeconds > 0.3 && r.windowSeconds < 8, "\(r.windowSeconds)")
+        #expect(r.counts.sent > 30 && r.counts.sent < 800, "\(r.counts.sent)")
         #expect(r.counts.acked + r.counts.unacked == r.counts.sent)
     }
 
@@ -229,5 +247,38 @@ struct LoadRunTests {
         let r = LoadRun(c).run()
         #expect(r.started.hasSuffix(".000+08:00") || r.started.hasSuffix(".500+08:00"), "\(r.started)")
         #expect(r.counts.sent == 10 && r.counts.acked == 10, "\(r.text())")
+    }
+
+    @Test("the run ends on a snapshot taken after the window: a packet sent just before its end is waited for, not given up")
+    func lastPacketWaitedFor() throws {
+        // The acks take 300 ms. The loop publishes once a second here (every 100 ms in real runs,
+        // where the same happens with shorter delays), starting 20 ms before the ramp: the last
+        // snapshot before the window's end (at 0.98 s) predates the last send (1.35 s) and shows
+        // nothing waiting; a run that trusted it would give that packet up at the end (1.4 s).
+        let s = try startTestServer(.delay(milliseconds: 300))
+        defer { s.group.shutdown() }
+        // One logger once a second: sends at 0 and 1000 ms of a 1050 ms window (after 350 ms of ramp).
+        var c = configuration(s.server.localAddress, loggers: 1, rate: 1, seconds: 1.05)
+        c.ackTimeout = .seconds(3)
+        c.drainTimeout = .seconds(3)
+        let r = LoadRun(c, finalTimeout: .seconds(5), sweepInterval: .seconds(1), beforeFinish: nil).run()
+        #expect(r.counts.sent == 2 && r.counts.acked == 2 && r.counts.pendingAtEnd == 0, "\(r.text())")
+    }
+
+    @Test("a loop that does not hand over its final state in time is named in the errors")
+    func loopDidNotReport() throws {
+        let s = try startTestServer(.normal)
+        defer { s.group.shutdown() }
+        var c = configuration(s.server.localAddress, loggers: 4, rate: 40, seconds: 0.5)
+        c.threads = 2
+        // Loop 2 is busy for 1 s when asked to finish; the run waits 200 ms for it.
+        let r = LoadRun(c, finalTimeout: .milliseconds(200), sweepInterval: .milliseconds(100), beforeFinish: { k in
+            if k == 1 { usleep(1_000_000) }
+        }).run()
+        let missing = r.errors.keys.filter { $0.contains("did not report") }
+        #expect(missing.count == 1 && missing[0].contains("event loop 2 of 2"), "\(r.errors)")
+        // Loop 1's loggers (half of them) are in the report, loop 2's are not.
+        #expect(r.counts.sent == 10 && r.counts.acked == 10, "\(r.text())")
+        #expect(r.text().contains("did not report"))
     }
 }
