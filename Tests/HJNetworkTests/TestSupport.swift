@@ -103,6 +103,33 @@ func networkDescriptorCount() -> Int {
     return count
 }
 
+/// Sockets that still hold a descriptor (inode ≠ 0: not TIME_WAIT leftovers) with a local or
+/// remote port among `ports`, from /proc/net/tcp. Unlike counting this process's descriptors,
+/// it is not disturbed by other suites opening and closing sockets in parallel.
+func openSockets(onPorts ports: Set<UInt16>) -> Int {
+    // Read to the end with read(2): /proc files report size 0, and some readers stop at a page.
+    let fd = open("/proc/net/tcp", O_RDONLY)
+    guard fd >= 0 else { return -1 }
+    defer { close(fd) }
+    var data: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n <= 0 { break }
+        data += chunk[0..<n]
+    }
+    let text = String(decoding: data, as: UTF8.self)
+    var count = 0
+    for line in text.split(separator: "\n").dropFirst() {
+        let columns = line.split(separator: " ", omittingEmptySubsequences: true)
+        guard columns.count > 9 else { continue }
+        func port(_ address: Substring) -> UInt16? { address.split(separator: ":").last.flatMap { UInt16($0, radix: 16) } }
+        guard let local = port(columns[1]), let remote = port(columns[2]) else { continue }
+        if (ports.contains(local) || ports.contains(remote)) && columns[9] != "0" { count += 1 }
+    }
+    return count
+}
+
 /// Resident memory of the process in KiB (VmRSS in /proc/self/status).
 func residentKiB() -> Int {
     guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return -1 }
