@@ -67,6 +67,18 @@ struct CheckCommand: CLICommand {
             }
             return
         }
+        // MN and PW go into the probe's packets as they are: a ';', '=' or '&' would make
+        // malformed packets that the target would be blamed for.
+        if let mn = a.value("mn") {
+            guard !mn.isEmpty, mn.utf8.count <= 24, mn.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) }) else {
+                throw UsageError("--mn '\(mn)': expected up to 24 letters and digits (an HJ 212-2017 MN is 24 characters 0-9, A-F)")
+            }
+        }
+        if let pw = a.value("pw") {
+            guard !pw.isEmpty, pw.utf8.count <= 32, pw.utf8.allSatisfy({ $0 > 32 && $0 < 127 && $0 != UInt8(ascii: ";") && $0 != UInt8(ascii: "=") && $0 != UInt8(ascii: "&") }) else {
+                throw UsageError("--pw '\(pw)': expected up to 32 printable characters without ; = &")
+            }
+        }
         switch a.positionals.first {
         case "platform":
             guard a.positionals.count == 2 else { throw UsageError("expected 'check platform HOST:PORT'") }

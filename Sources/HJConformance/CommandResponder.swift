@@ -13,13 +13,19 @@ final class CommandResponder {
     var conversation: Conversation
     var session: LoggerSession?
     var withholdFirst: Bool
-    /// The first command, withheld: its QN, CN and arrival.
+    /// The first command that asks for a 9011 (Flag A=1), withheld: its QN, CN and arrival.
     var withheld: (qn: String, cn: String, at: Double)?
+    /// Its frame, answered when the window closes if the platform never sent it again.
+    var withheldFrame: ProbeFrame?
     var resentAt: Double?
     /// Other commands that came while the first was withheld (the platform moved on).
     var movedOnWith: String?
-    /// When the tool sent 9011 for each command QN.
+    /// When the tool sent 9011 for each command QN (the newest `maxAnswered`; `answeredOrder`
+    /// holds them oldest first, to evict).
     var answered: [String: Double] = [:]
+    var answeredOrder: [String] = []
+    var answeredCount = 0
+    static let maxAnswered = 1_000
     var resentAfterReply: [(cn: String, qn: String, after: Double)] = []
     /// Data packets the tool sent with A=1 in answer to commands.
     var dataPackets: [SentPacket] = []
@@ -45,8 +51,11 @@ final class CommandResponder {
         commandsSeen += 1
         let qn = frame.segment.qn ?? frame.segment.cpValue("QN") ?? ""
         let cn = frame.segment.cn ?? "?"
-        if withholdFirst && windowOpen && withheld == nil {
+        // Only a command that asks for a 9011 (A=1) is resent when unanswered: one with A=0 is
+        // answered at once, and the next one that asks is withheld instead.
+        if withholdFirst && windowOpen && withheld == nil && (frame.segment.flag?.needsAck ?? false) {
             withheld = (qn, cn, now)
+            withheldFrame = frame
             conversation.log.note("withholding the answer to \(cn) QN=\(qn) to see whether the platform resends it")
             return
         }
@@ -81,7 +90,16 @@ final class CommandResponder {
             let cn = segment.cn ?? ""
             let isReply = ["9011", "9012", "9013", "9014"].contains(cn)
             guard let p = conversation.send(segment, kind: isReply ? .reply : .upload, bytes: bytes) else { continue }
-            if cn == "9011", let qn = segment.qn, answered[qn] == nil { answered[qn] = probeClock() }
+            if cn == "9011", let qn = segment.qn, answered[qn] == nil {
+                answered[qn] = probeClock()
+                answeredOrder.append(qn)
+                answeredCount += 1
+                if answeredOrder.count > Self.maxAnswered {
+                    let drop = answeredOrder.count - Self.maxAnswered * 3 / 4
+                    for old in answeredOrder.prefix(drop) { answered[old] = nil }
+                    answeredOrder.removeFirst(drop)
+                }
+            }
             if !isReply && (segment.flag?.needsAck ?? false) && dataPackets.count < 1_000 { dataPackets.append(p) }
         }
     }
@@ -94,10 +112,16 @@ final class CommandResponder {
     }
 
     /// The command window ended: a withheld command that never came back is answered now, so
-    /// that the platform's queue moves on.
+    /// that the platform's queue moves on (its resend, if it comes later, is answered as usual).
     func windowClosed() {
         windowOpen = false
         withholdFirst = false
+        if let w = withheld, resentAt == nil, let frame = withheldFrame, var s = session {
+            conversation.log.note("the command window closed: answering the withheld \(w.cn) QN=\(w.qn) now")
+            perform(s.received(frame.raw.bytes, at: chinaWallMilliseconds()), &s)
+            session = s
+        }
+        withheldFrame = nil
     }
 
     func finish() { windowOpen = false }
@@ -134,7 +158,7 @@ final class CommandResponder {
             suite.judge("P-CMD-FLOW", .fail, "\(unacked.count) of \(dataPackets.count) data packets sent with A=1 in answer to commands got no 9014 (first: \(unacked[0].describe))",
                         wire: conversation.log.snapshot)
         } else {
-            suite.judge("P-CMD-FLOW", .pass, "\(answered.count) commands answered with 9011/9012, none resent after its 9011\(dataPackets.isEmpty ? "" : ", \(dataPackets.count) data packets acknowledged")")
+            suite.judge("P-CMD-FLOW", .pass, "\(answeredCount) commands answered with 9011/9012, none resent after its 9011\(dataPackets.isEmpty ? "" : ", \(dataPackets.count) data packets acknowledged")")
         }
     }
 }

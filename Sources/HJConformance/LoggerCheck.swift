@@ -119,6 +119,7 @@ final class LoggerCheckRunner {
         run.reachable = probe.connectionCount > 0
         facts.insert(("connections", String(probe.connectionCount)), at: 0)
         facts.append(("frames received", String(probe.frameCount)))
+        if probe.floodedConnections > 0 { facts.append(("connections closed for flooding", "\(probe.floodedConnections) (over 16 MiB queued unjudged)")) }
         if probe.framesDropped > 0 { facts.append(("frames beyond the memory cap (lint counted only)", String(probe.framesDropped))) }
         run.facts = facts
         run.results = rules.map { rule in
@@ -185,24 +186,56 @@ final class LoggerCheckRunner {
 
     // MARK: Logger time
 
-    /// Live upload frames (the logger's own packets), for the clock model.
+    /// Live upload frames (the logger's own packets) that carry a time (a valid QN or DataTime),
+    /// for the clock model.
     var clockFrames: [ObservedFrame] {
-        probe.frames.filter { $0.role == .upload && ($0.cn == "2011" || $0.cn == "2051" || $0.cn == "2061" || $0.cn == "2031" || $0.cn == "3020") }
+        probe.frames.filter { $0.role == .upload && ($0.cn == "2011" || $0.cn == "2051" || $0.cn == "2061" || $0.cn == "2031" || $0.cn == "3020")
+            && $0.loggerTime != nil }
     }
 
     /// How fast the logger's clock runs against real time (1 for a real logger; the speed of an
     /// accelerated emulation), from the QNs of its uploads during the observation window.
-    lazy var rate: Double = {
-        let fs = clockFrames.filter { $0.time <= max(windowEnd, 1) && $0.connection == 1 }
-        guard let a = fs.first, let b = fs.last, let la = a.loggerTime, let lb = b.loggerTime, b.time - a.time >= 0.5 else { return 1 }
-        let r = Double(lb - la) / 1000 / (b.time - a.time)
-        return r.isFinite && r > 0.2 ? (abs(r - 1) < 0.1 ? 1 : r) : 1
-    }()
+    lazy var rate: Double = Self.estimateRate(clockFrames.filter { $0.time <= max(windowEnd, 1) && $0.connection == 1 }
+        .filter { $0.cn == "2011" || $0.cn == "2051" }.compactMap { f in f.loggerTime.map { (real: f.time, logger: $0) } })
+
+    /// The fastest clock believed: 10,000× real time (an emulation at 3000× is used in tests;
+    /// anything faster is a broken clock, not a speed).
+    static let maxRate = 10_000.0
+
+    /// A robust clock rate from (real seconds, logger milliseconds) samples in arrival order: the
+    /// median slope between consecutive live samples at least 0.25 s apart (frames of one burst
+    /// are not compared with each other). A sample whose logger time lies behind the newest one
+    /// seen is an old resend or a backfilled record, not the logger's present, and is skipped.
+    /// Clamped to 0.2…`maxRate`; 1 when there is too little to go by or the rate is within 10 %
+    /// of real time.
+    static func estimateRate(_ samples: [(real: Double, logger: Int64)]) -> Double {
+        var slopes: [Double] = []
+        var newest: Int64?
+        var anchor: (real: Double, logger: Int64)?
+        for s in samples {
+            // Behind the newest: an old resend or a backfilled record, not the logger's present.
+            if let n = newest, s.logger < n { continue }
+            newest = s.logger
+            guard let a = anchor else { anchor = s; continue }
+            // Slopes over at least 0.25 s of real time, so that arrival jitter stays small.
+            guard s.real - a.real >= 0.25 else { continue }
+            if s.logger > a.logger { slopes.append(Double(s.logger &- a.logger) / 1000 / (s.real - a.real)) }
+            anchor = s
+        }
+        guard !slopes.isEmpty, let first = samples.first, let last = samples.last, last.real - first.real >= 0.5 else { return 1 }
+        slopes.sort()
+        let r = slopes[slopes.count / 2]
+        guard r.isFinite else { return 1 }
+        let clamped = min(max(r, 0.2), Self.maxRate)
+        return abs(clamped - 1) < 0.1 ? 1 : clamped
+    }
 
     /// The logger's clock now, estimated from its newest upload and the rate.
     func loggerNow() -> Int64? {
-        guard let last = clockFrames.filter({ $0.loggerTime != nil }).max(by: { $0.loggerTime! < $1.loggerTime! }) else { return nil }
-        return last.loggerTime! + Int64(rate * (probe.now - last.time) * 1000)
+        var best: (Int64, Double)?
+        for f in clockFrames { if let t = f.loggerTime, best == nil || t > best!.0 { best = (t, f.time) } }
+        guard let (t, at) = best else { return nil }
+        return t.addingClamped(milliseconds(rate * (probe.now - at)))
     }
 
     /// Real seconds for a span of the logger's time.
@@ -360,9 +393,9 @@ final class LoggerCheckRunner {
                 if let t = y.responses.first(where: { $0.cn == "1011" })?.segment.cpValue("SystemTime").flatMap({ HJTime($0) }),
                    let answered = y.responses.first?.time {
                     // 1012 carries whole seconds: the target is floored to the second.
-                    let expected = target / 1000 * 1000 + Int64(rate * (answered - setAt) * 1000)
-                    let tolerance = Int64(max(5, rate * 1.5) * 1000) + 1000
-                    let diff = t.wallMilliseconds - expected
+                    let expected = (target / 1000 * 1000).addingClamped(milliseconds(rate * (answered - setAt)))
+                    let tolerance = milliseconds(max(5, rate * 1.5)) + 1000
+                    let diff = t.wallMilliseconds.addingClamped(-expected)
                     let distinct = clockBefore.map { abs($0 - target) > 30_000 } ?? true
                     if abs(diff) <= tolerance {
                         pass("L-CMD-1012", "clock set to \(HJTime(wallMilliseconds: target).text14); 1011 then read \(t.text14) (\(fmt(Double(diff) / 1000)) s from expected)"
@@ -566,7 +599,10 @@ final class LoggerCheckRunner {
     // MARK: 4. Resends
 
     func resendSteps() {
-        if wants("L-CMD-1000") || options.overTime >= 1 {
+        if options.reCount == 0 {
+            // 1000 takes ReCount 1…99 (HJ 212-2017 Table 1): a logger configured with 0 is not sent one.
+            skip("L-CMD-1000", "not exercised: ReCount=0 is outside the 1…99 that 1000 sets; the logger's own configuration is used")
+        } else if wants("L-CMD-1000") || options.overTime >= 1 {
             progress("1000 set OverTime/ReCount")
             let o = max(1, Int(options.overTime.rounded()))
             let x = request("1000", [[Field("OverTime", String(o))], [Field("ReCount", String(options.reCount))]])
@@ -602,6 +638,14 @@ final class LoggerCheckRunner {
             && ($0.qn == qn || ($0.dataTime != nil && $0.dataTime == dataTime && $0.segment.st == original.segment.st)) }
         let wire = probe.wire(since: mark)
         probe.withheldQNs = []
+        if options.reCount == 0 {
+            // ReCount 0: the logger must not resend at all; the resend checks have nothing to see.
+            for id in ["L-RESEND", "L-RESEND-QN", "L-RESEND-TIMING"] { skip(id, "not exercised: ReCount=0 (the logger is configured not to resend)") }
+            if copies.isEmpty { pass("L-RESEND-COUNT", "\(cn) QN=\(qn): no resend within \(fmt(limit)) s without its 9014, as ReCount=0 requires") }
+            else { fail("L-RESEND-COUNT", "\(copies.count) resend(s) of \(cn) QN=\(qn) on the connection; expected none (ReCount=0)", wire: wire) }
+            if !probe.isConnected { probe.pump(for: 30) { self.probe.isConnected } }
+            return
+        }
         if copies.isEmpty {
             fail("L-RESEND", "\(cn) QN=\(qn): no resend within \(fmt(limit)) s without its 9014 (OverTime \(fmt(ot)) s, ReCount \(options.reCount))", wire: wire)
             skip("L-RESEND-QN", "nothing was resent")
@@ -693,8 +737,13 @@ final class LoggerCheckRunner {
             skip("L-BACKFILL", "the logger was not connected when the outage was to start")
             return
         }
-        guard let before = loggerNow() else { return }
-        let step = minInterval ?? modalStep("2051") ?? 600_000
+        guard let before = loggerNow() else {
+            skip("L-RECONNECT", "no upload with a valid QN or DataTime to place the outage in the logger's time")
+            skip("L-BACKFILL", "no upload with a valid QN or DataTime to place the outage in the logger's time")
+            return
+        }
+        // At most a day: a modal step from stale DataTimes must not make the outage endless.
+        let step = min(max(minInterval ?? modalStep("2051") ?? 600_000, 1_000), 86_400_000)
         // Down until two minute periods after the logger's present have closed, plus slack.
         let until = (before / step + 2) * step + max(step / 10, 5_000)
         let downFor = min(max(1, real(until - before)), 1800)
@@ -718,7 +767,13 @@ final class LoggerCheckRunner {
         // The 2051 periods that closed during the outage.
         let lastBefore = probe.frames.filter { $0.index < startIndex && $0.role == .upload && $0.cn == "2051" }.compactMap(\.dataTime).max()
         guard let lastBefore else { skip("L-BACKFILL", "no 2051 seen before the outage"); return }
-        let due = stride(from: lastBefore + step, through: until - step, by: Int(step)).map { $0 }
+        // From the period after the last record seen, but no earlier than two periods before the
+        // outage (a stale DataTime, say from 1900, does not make millions of periods due), at
+        // most 1,000 periods.
+        let first = max(lastBefore.addingClamped(step), before.addingClamped(-2 * step))
+        var due: [Int64] = []
+        var p = first
+        while p <= until - step && due.count < 1_000 { due.append(p); p = p.addingClamped(step) }
         guard !due.isEmpty else { skip("L-BACKFILL", "no minute record fell due during the outage"); return }
         let grace = max(10, options.overTime * 3 + 5)
         func arrived() -> Set<Int64> {
@@ -765,5 +820,20 @@ final class LoggerCheckRunner {
         } else {
             fail("L-CMD-1072", "changing the password back with the new one failed: \(y.summary)", wire: y.wire)
         }
+    }
+}
+
+/// Seconds as whole milliseconds, clamped to ±2⁶² (no trap for NaN, infinities or huge values).
+func milliseconds(_ seconds: Double) -> Int64 {
+    let ms = (seconds * 1000).rounded()
+    guard ms.isFinite else { return ms.isNaN ? 0 : (ms > 0 ? 1 << 62 : -(1 << 62)) }
+    return Int64(min(max(ms, -0x1p62), 0x1p62))
+}
+
+extension Int64 {
+    /// The sum, clamped to ±Int64.max instead of trapping on overflow (so `abs` of it is safe).
+    func addingClamped(_ other: Int64) -> Int64 {
+        let (r, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : -.max) : (r == .min ? -.max : r)
     }
 }

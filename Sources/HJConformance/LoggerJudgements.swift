@@ -95,8 +95,8 @@ extension LoggerCheckRunner {
                 return f.segment.pw == change.old || f.segment.pw == change.new
             }
             // A resend repeats its frame as first sent (with the password of that moment).
-            if let qn = f.qn, let first = probe.byQN[qn]?.first, first < f.index, probe.frame(first)?.text == f.text {
-                return accepted(probe.frame(first)!)
+            if let qn = f.qn, let first = probe.byQN[qn]?.first, first < f.index, let earlier = probe.frame(first), earlier.text == f.text {
+                return accepted(earlier)
             }
             return f.segment.pw == expected(f.index)
         }
@@ -227,12 +227,12 @@ extension LoggerCheckRunner {
         guard wants("L-CLOCK-CONSISTENT") else { return }
         guard let t, let answer = x.responses.first(where: { $0.cn == "1011" }) else { skip("L-CLOCK-CONSISTENT", "1011 gave no time"); return }
         // The uploads around the answer, mapped to its moment by the clock rate.
-        let near = clockFrames.filter { abs($0.time - answer.time) < max(5, 120 / rate) && $0.loggerTime != nil && $0.connection == answer.connection }
-        guard !near.isEmpty else { skip("L-CLOCK-CONSISTENT", "no upload near the 1011 to compare with"); return }
-        let estimates = near.map { $0.loggerTime! + Int64(rate * (answer.time - $0.time) * 1000) }.sorted()
+        let near = clockFrames.filter { abs($0.time - answer.time) < max(5, 120 / rate) && $0.connection == answer.connection }
+        let estimates = near.compactMap { f in f.loggerTime.map { $0.addingClamped(milliseconds(rate * (answer.time - f.time))) } }.sorted()
+        guard !estimates.isEmpty else { skip("L-CLOCK-CONSISTENT", "no upload near the 1011 to compare with"); return }
         let estimate = estimates[estimates.count / 2]
-        let diff = t.wallMilliseconds - estimate
-        let tolerance = Int64(max(60, rate * 1.5) * 1000)
+        let diff = t.wallMilliseconds.addingClamped(-estimate)
+        let tolerance = milliseconds(max(60, rate * 1.5))
         if abs(diff) <= tolerance { pass("L-CLOCK-CONSISTENT", "1011 and the upload QNs agree within \(fmt(Double(abs(diff)) / 1000)) s") }
         else {
             fail("L-CLOCK-CONSISTENT", "1011 says \(t.text14), but the QNs of the uploads around it put the logger's clock at \(HJTime(wallMilliseconds: estimate).text14) (\(fmt(Double(diff) / 1000)) s; tolerance \(tolerance / 1000) s)",
@@ -244,9 +244,9 @@ extension LoggerCheckRunner {
         guard wants("L-CLOCK") else { return }
         guard rate == 1 else { skip("L-CLOCK", "the logger's clock runs at \(String(format: "%.1f", rate))× real time (an accelerated emulation)"); return }
         let fs = clockFrames.filter { $0.connection == 1 && $0.time <= windowEnd + 1 }.prefix(50)
-        guard !fs.isEmpty else { skip("L-CLOCK", "no upload in the observation window"); return }
-        let startWall = Self.platformNow() - Int64(probe.now * 1000)
-        let offsets = fs.map { $0.loggerTime! - (startWall + Int64($0.time * 1000)) }.sorted()
+        let startWall = Self.platformNow() - milliseconds(probe.now)
+        let offsets = fs.compactMap { f in f.loggerTime.map { $0.addingClamped(-startWall.addingClamped(milliseconds(f.time))) } }.sorted()
+        guard !offsets.isEmpty else { skip("L-CLOCK", "no upload with a valid QN or DataTime in the observation window"); return }
         let median = offsets[offsets.count / 2]
         if abs(median) <= 60_000 { pass("L-CLOCK", "the logger's clock is \(fmt(Double(median) / 1000)) s from the platform's") }
         else { fail("L-CLOCK", "the QNs of its uploads are \(fmt(Double(median) / 1000)) s from the platform's clock (tolerance 60 s)", wire: probe.wire(of: fs.prefix(3).map(\.index))) }

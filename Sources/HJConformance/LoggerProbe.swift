@@ -20,13 +20,22 @@ final class ProbeInbox: Sendable {
     /// Bytes queued and not yet taken: a logger that floods faster than we judge is cut off.
     private let queuedBytes = Atomic<Int>(0)
     static let maxQueuedBytes = 16 << 20
+    static let floodReason = "closed by the check: the logger sent over 16 MiB faster than the check could judge it"
 
-    func push(_ event: ProbeEvent) {
+    /// Queues an event; false (nothing queued) when bytes would take the queue beyond
+    /// `maxQueuedBytes`: the caller then closes the connection rather than lose bytes in the
+    /// middle of the stream (which would corrupt the decoding of what follows).
+    @discardableResult
+    func push(_ event: ProbeEvent) -> Bool {
         if case .bytes(_, let b) = event {
-            guard queuedBytes.add(b.count, ordering: .relaxed).newValue <= Self.maxQueuedBytes else { return }
+            guard queuedBytes.add(b.count, ordering: .relaxed).newValue <= Self.maxQueuedBytes else {
+                queuedBytes.subtract(b.count, ordering: .relaxed)
+                return false
+            }
         }
         queue.withLock { $0.append(event) }
         signal.signal()
+        return true
     }
 
     func take() -> [ProbeEvent] {
@@ -43,9 +52,21 @@ final class ProbeInbox: Sendable {
 /// only on its connection's loop (the rule behind `@unchecked Sendable`).
 final class ProbeConnectionHandler: TCPConnectionHandler, @unchecked Sendable {
     let inbox: ProbeInbox
+    /// The peer sent faster than the check judges: the connection was closed, later reads are dropped.
+    var flooded = false
     init(inbox: ProbeInbox) { self.inbox = inbox }
-    func connection(_ connection: TCPConnection, didRead bytes: [UInt8]) { inbox.push(.bytes(id: connection.id, bytes)) }
-    func connection(_ connection: TCPConnection, didCloseWith reason: CloseReason) { inbox.push(.closed(id: connection.id, reason: "\(reason)")) }
+    func connection(_ connection: TCPConnection, didRead bytes: [UInt8]) {
+        guard !flooded else { return }
+        if !inbox.push(.bytes(id: connection.id, bytes)) {
+            flooded = true
+            inbox.push(.closed(id: connection.id, reason: ProbeInbox.floodReason))
+            connection.close()
+        }
+    }
+    func connection(_ connection: TCPConnection, didCloseWith reason: CloseReason) {
+        // After a flood the close is already queued (with its reason).
+        if !flooded { inbox.push(.closed(id: connection.id, reason: "\(reason)")) }
+    }
 }
 
 /// One frame the logger sent, as the probe saw and judged it.
@@ -119,6 +140,12 @@ final class LoggerProbe {
     var frames: [ObservedFrame] = []
     var framesDropped = 0
     static let maxFrames = 30_000
+    /// Frame text kept (the parsed report takes a few times as much): memory stays bounded
+    /// however large the frames are.
+    var storedBytes = 0
+    static let maxStoredBytes = 24 << 20
+    /// Connections closed because the logger flooded the check.
+    var floodedConnections = 0
     var skippedBytes = 0
     var noise: [String] = []
     /// Every frame index per QN (for the resend and duplicate judgements).
@@ -279,6 +306,7 @@ final class LoggerProbe {
                 for e in events { handle(e, link: link) }
             case .closed(let id, let reason):
                 guard var link = links[id] else { continue }
+                if reason == ProbeInbox.floodReason { floodedConnections += 1 }
                 for e in link.decoder.finish() { handle(e, link: link) }
                 if link.open { closeCount += 1 }
                 link.open = false
@@ -327,13 +355,15 @@ final class LoggerProbe {
         log(.up, text)
         let cn = segment.cn ?? ""
         var role = ObservedFrame.Role.upload
-        if let r = request, segment.qn == r.qn || segment.cpValue("QN") == r.qn {
+        // A history record is told by its CN and DataTime before its QN: one that (wrongly)
+        // reuses the request's QN is still a record, and the history check reports the reuse.
+        if let r = request, cn == r.cn, let from = r.from, let to = r.to,
+           let dt = segment.cpValue("DataTime").flatMap({ HJTime($0) })?.wallMilliseconds, dt >= from, dt <= to {
+            role = .history
+        } else if let r = request, segment.qn == r.qn || segment.cpValue("QN") == r.qn {
             role = .reply
         } else if ["9011", "9012", "9013", "9014"].contains(cn) {
             role = .other
-        } else if let r = request, cn == r.cn, let from = r.from, let to = r.to,
-                  let dt = segment.cpValue("DataTime").flatMap({ HJTime($0) })?.wallMilliseconds, dt >= from, dt <= to {
-            role = .history
         }
         var f = ObservedFrame(index: index, time: now, connection: link.ordinal, report: report, role: role, text: text)
         if role != .reply && role != .other, f.needsAck, let qn = f.qn {
@@ -361,12 +391,14 @@ final class LoggerProbe {
             }
         }
         lintErrors += report.hasErrors ? 1 : 0
-        guard frames.count < Self.maxFrames else {
+        // Once one frame is dropped all later ones are too (a stored frame's index is its position).
+        guard framesDropped == 0, frames.count < Self.maxFrames, storedBytes + text.utf8.count <= Self.maxStoredBytes else {
             // Memory stays bounded: beyond the cap frames are judged for lint counts only.
             framesDropped += 1
             return
         }
         if let qn = f.qn { byQN[qn, default: []].append(index) }
+        storedBytes += text.utf8.count
         frames.append(f)
         if frameCount % 50 == 0 { hooks.progress("check logger: \(frameCount) frames received") }
     }

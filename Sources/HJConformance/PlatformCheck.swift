@@ -103,10 +103,15 @@ final class PlatformSuite {
 
     /// Opens a connection. `track: false` keeps it out of the run-wide judgements (the
     /// concurrency check's loggers beyond the first few hundred, so that memory stays bounded).
-    func connect(_ label: String, mn: String? = nil, pw: String? = nil, log: WireLog? = nil, track: Bool = true) -> Result<Conversation, ProbeError> {
+    /// The connect wait is OverTime (1…30 s), or less when `deadline` (monotonic) comes sooner;
+    /// Ctrl-C is polled during it.
+    func connect(_ label: String, mn: String? = nil, pw: String? = nil, log: WireLog? = nil, track: Bool = true,
+                 deadline: Double? = nil) -> Result<Conversation, ProbeError> {
         linkCount += 1
         let log = log ?? WireLog(origin: origin)
-        switch ProbeLink.connect(host: options.host, port: options.port, timeout: min(max(options.overTime, 1), 30), label: label, log: log) {
+        var timeout = min(max(options.overTime, 1), 30)
+        if let deadline { timeout = max(0.1, min(timeout, deadline - probeClock())) }
+        switch ProbeLink.connect(host: options.host, port: options.port, timeout: timeout, label: label, log: log, shouldContinue: { shouldContinue }) {
         case .success(let link):
             let c = Conversation(link: link, mn: mn ?? packets.mn, pw: pw ?? packets.pw)
             if track { conversations.append(c) }
@@ -298,7 +303,7 @@ final class PlatformSuite {
                                    mustNotAnswer: true)
             let good = conv.send(packets.segment(cn: "2011", qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP("2011", now: chinaWallMilliseconds())))
             awaitAnswers(conv, [silent, good], grace: true)
-            judgeNegative("P-NOACK-FLAG", bad: silent, good: good, conv, since: mark, what: "the upload with Flag=4 (A=0)")
+            judgeNegative("P-NOACK-FLAG", bad: silent, good: good, conv, since: mark, what: "the upload with Flag=4 (A=0)", refusalAllowed: false)
         }
         if wants("P-NOTIFY-1013", "P-NOTIFY-1012") || wantsGroup("P-ACK-") {
             let mark = conv.log.records.count
@@ -355,24 +360,28 @@ final class PlatformSuite {
         }
     }
 
-    /// A negative check: `bad` must stay unanswered and `good`, sent after it, must be answered.
-    func judgeNegative(_ id: String, bad: SentPacket?, good: SentPacket?, _ conv: Conversation, since mark: Int, what: String) {
+    /// A negative check: `bad` must not be accepted and `good`, sent after it, must be answered.
+    /// With `refusalAllowed`, a 9011 refusing `bad` (QnRtn other than 1) is a correct answer;
+    /// otherwise (a packet with A=0) any answer is wrong.
+    func judgeNegative(_ id: String, bad: SentPacket?, good: SentPacket?, _ conv: Conversation, since mark: Int, what: String,
+                       refusalAllowed: Bool = true) {
         let wire = Array(conv.log.snapshot.dropFirst(mark))
         guard let bad else {
             judge(id, .fail, "could not send \(what): \(conv.link.failure ?? "connection closed")", wire: wire)
             return
         }
-        if let a = bad.firstAnswer {
-            judge(id, .fail, "\(what) was answered (\(a.frame.segment.cn ?? "?") after \(ms(a.latency))\(a.byQN ? "" : ", attributed in order")); it must not be",
+        if let a = refusalAllowed ? bad.acceptance : bad.firstAnswer {
+            judge(id, .fail, "\(what) was \(refusalAllowed ? "accepted" : "answered") (\(a.frame.segment.cn ?? "?")\(a.frame.segment.cpValue("QnRtn").map { " QnRtn=\($0)" } ?? "") after \(ms(a.latency))\(a.byQN ? "" : ", attributed in order")); it must not be",
                   wire: wire)
             return
         }
+        let refused = bad.refusal.map { " (refused with 9011 QnRtn=\($0.frame.refusalCode ?? "?"))" } ?? ""
         guard let good, good.answered else {
             let why = conv.link.peerClosed ? "the platform closed the connection after \(what)" : "the good frame sent after \(what) was not answered within \(format(answerWait)) s"
-            judge(id, .fail, "\(what) was not answered, but \(why): the connection no longer serves", wire: wire)
+            judge(id, .fail, "\(what) was not accepted\(refused), but \(why): the connection no longer serves", wire: wire)
             return
         }
-        judge(id, .pass, "\(what) was not answered; the next good frame was (\(ms(good.firstAnswer!.latency)))")
+        judge(id, .pass, "\(what) was not accepted\(refused); the next good frame was answered (\(ms(good.firstAnswer.map(\.latency) ?? 0)))")
     }
 
     // MARK: - Step 3b: stream framing
@@ -469,7 +478,7 @@ final class PlatformSuite {
                 // Garbage cannot be answered as such; any answer besides the good frame's is stray.
                 let wire = Array(conv.log.snapshot.dropFirst(mark))
                 if let good, good.answered, conv.link.usable {
-                    judge(c.id, .pass, "noise ignored; the next good frame was answered (\(ms(good.firstAnswer!.latency)))")
+                    judge(c.id, .pass, "noise ignored; the next good frame was answered (\(ms(good.firstAnswer.map(\.latency) ?? 0)))")
                 } else {
                     judge(c.id, .fail, conv.link.peerClosed ? "the platform closed the connection after the noise"
                                                            : "the good frame sent after the noise was not answered within \(format(answerWait)) s", wire: wire)
@@ -509,8 +518,10 @@ final class PlatformSuite {
             let good = conv.send(packets.segment(cn: "2011", qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP("2011", now: chinaWallMilliseconds())))
             awaitAnswers(conv, [bad, good], grace: true)
             let wire = conv.log.snapshot
-            if c.id == "P-ACCESS-MN" { acceptsUnknownMN = bad?.answered ?? false }
-            if let bad, bad.answered {
+            if c.id == "P-ACCESS-MN" { acceptsUnknownMN = bad?.acceptance != nil }
+            // A 9011 with QnRtn 3 (wrong PW) or 4 (unknown MN) is a correct refusal, not an acknowledgement.
+            let refused = bad?.refusal.map { " (refused with 9011 QnRtn=\($0.frame.refusalCode ?? "?"))" } ?? ""
+            if let bad, bad.acceptance != nil {
                 let open = c.id == "P-ACCESS-MN"
                     ? "the platform acknowledged MN \(c.mn), which is not among the credentials given: it accepts every MN (open registry?)"
                     : "the platform acknowledged MN \(c.mn) with the wrong PW \(c.pw): it does not check passwords"
@@ -518,9 +529,9 @@ final class PlatformSuite {
             } else if bad == nil {
                 judge(c.id, .fail, "could not send: \(conv.link.failure ?? "connection closed")", wire: wire)
             } else if conv.link.peerClosed {
-                judge(c.id, .pass, "\(c.what) was not acknowledged (the platform closed the connection)")
+                judge(c.id, .pass, "\(c.what) was not acknowledged\(refused) (the platform closed the connection)")
             } else if let good, good.answered {
-                judge(c.id, .pass, "\(c.what) was not acknowledged; the registered logger's next packet was")
+                judge(c.id, .pass, "\(c.what) was not acknowledged\(refused); the registered logger's next packet was")
             } else {
                 // Neither answered: the platform may just be slow or broken; the refusal is not shown.
                 judge(c.id, .notExercised, "not exercised: the registered logger's own packet was not answered either, so the refusal shows nothing", wire: wire)
@@ -602,22 +613,50 @@ final class PlatformSuite {
     /// acknowledgement form, commands); the others only count and are timed.
     static let trackedLoggers = 200
 
+    /// Connect timeouts in a row after which the concurrency check stops connecting.
+    static let maxConsecutiveTimeouts = 5
+
+    /// The longest the concurrency check spends connecting its `n` loggers (seconds).
+    static func connectPhaseSeconds(_ n: Int) -> Double { 60 + 0.05 * Double(n) }
+
     func concurrency() {
         let n = max(1, options.concurrency)
         let rounds = 5
         let log = WireLog(origin: origin, limit: 200)
         var convs: [Conversation] = []
         var failures: [String] = []
+        // Connecting stops after `maxConsecutiveTimeouts` timeouts in a row (the platform
+        // stopped accepting) or at an overall deadline, so that the step cannot take hours.
+        let connectDeadline = probeClock() + Self.connectPhaseSeconds(n)
+        var consecutiveTimeouts = 0
+        var stoppedConnecting: String?
         for i in 0..<n where shouldContinue {
+            if consecutiveTimeouts >= Self.maxConsecutiveTimeouts {
+                stoppedConnecting = "connecting stopped after \(consecutiveTimeouts) timeouts in a row (the platform stopped accepting after \(convs.count) loggers)"
+                break
+            }
+            if probeClock() >= connectDeadline {
+                stoppedConnecting = "connecting stopped at the \(format(Self.connectPhaseSeconds(n))) s limit of the step"
+                break
+            }
             let id = credentials(i)
             // Each connection logs into the shared log only its notes and the first logger's frames.
-            switch connect("logger \(i + 1) (\(id.mn))", mn: id.mn, pw: id.pw, log: i == 0 ? log : WireLog(origin: origin, limit: 24), track: i < Self.trackedLoggers) {
-            case .success(let c): convs.append(c)
+            switch connect("logger \(i + 1) (\(id.mn))", mn: id.mn, pw: id.pw, log: i == 0 ? log : WireLog(origin: origin, limit: 24), track: i < Self.trackedLoggers,
+                           deadline: connectDeadline) {
+            case .success(let c):
+                convs.append(c)
+                consecutiveTimeouts = 0
             case .failure(let e):
+                consecutiveTimeouts = e.timedOut ? consecutiveTimeouts + 1 : 0
                 if failures.count < 5 { failures.append("logger \(i + 1): \(e.message)") }
                 log.note("logger \(i + 1): \(e.message)")
             }
             if i % 50 == 49 { progress("concurrency: \(i + 1)/\(n) connected") }
+        }
+        if let stoppedConnecting {
+            log.note(stoppedConnecting)
+            failures.insert(stoppedConnecting, at: 0)
+            facts.append(("concurrency connects", stoppedConnecting))
         }
         let tracked = Set(conversations.map(ObjectIdentifier.init))
         let unique = Set(convs.map(\.mn)).count
@@ -732,6 +771,9 @@ final class PlatformSuite {
                 for (i, a) in p.answers.enumerated() {
                     let f = a.frame
                     let s = f.segment
+                    // A 9011 refusing a packet that must not be accepted (wrong PW, unknown MN,
+                    // bad CRC) is no acknowledgement: its form is not judged as one.
+                    if p.mustNotAnswer && f.refusalCode != nil { continue }
                     counted += 1
                     if i == 0 {
                         latencies.record(microseconds: UInt64(max(0, a.latency * 1e6)))
@@ -790,7 +832,7 @@ final class PlatformSuite {
                         add("P-ACK-TIME", "\(p.cn) QN=\(p.qn ?? "-") answered after \(ms(a.latency)), OverTime is \(format(options.overTime)) s", c, f, p)
                     }
                     if i == 1, twice.count < 5, p.expectsAnswer || p.mustNotAnswer {
-                        twice.append(Finding(text: "\(p.describe) answered \(p.answers.count) times", wire: [
+                        twice.append(Finding(text: "\(p.describe) answered \(p.answerCount) times", wire: [
                             WireRecord(time: round3(p.sentAt - origin), direction: .up, text: showBytes(FrameEncoder.frame(p.segment, trailer: false))),
                         ] + p.answers.map { WireRecord(time: round3($0.frame.time - origin), direction: .down, text: $0.frame.text) }))
                     }

@@ -26,7 +26,11 @@ final class SentPacket {
     /// The check expects no answer (a bad packet, A=0, a refused identity).
     let mustNotAnswer: Bool
     let sentAt: Double
-    var answers: [Answer] = []
+    /// The first `maxAnswers` answers (memory stays bounded whatever the platform sends);
+    /// `answerCount` counts them all.
+    private(set) var answers: [Answer] = []
+    private(set) var answerCount = 0
+    static let maxAnswers = 8
 
     init(segment: DataSegment, kind: Kind, expectsAnswer: Bool, mustNotAnswer: Bool, sentAt: Double) {
         self.segment = segment
@@ -41,6 +45,15 @@ final class SentPacket {
     var version: Int { segment.flag?.version ?? 0 }
     var answered: Bool { !answers.isEmpty }
     var firstAnswer: Answer? { answers.first }
+    /// An answer that accepts the packet (9014, 9013, or 9011 QnRtn=1), if any came.
+    var acceptance: Answer? { answers.first { $0.frame.isAcceptance } }
+    /// A 9011 that refuses the packet (QnRtn other than 1), if one came.
+    var refusal: Answer? { answers.first { $0.frame.refusalCode != nil } }
+
+    func add(_ answer: Answer) {
+        answerCount += 1
+        if answers.count < Self.maxAnswers { answers.append(answer) }
+    }
     var describe: String { "\(cn) QN=\(qn ?? "-") Flag=\(segment.header("Flag") ?? "-")" }
 }
 
@@ -140,8 +153,8 @@ final class Conversation {
             pick = nil
         }
         if let (p, byQN) = pick {
-            p.answers.append(.init(frame: frame, latency: max(0, now - p.sentAt), byQN: byQN))
-            if let mn = p.segment.mn, p.answers.count == 1 { identities.insert(mn + "\u{1}" + (p.segment.pw ?? "")) }
+            p.add(.init(frame: frame, latency: max(0, now - p.sentAt), byQN: byQN))
+            if let mn = p.segment.mn, p.answerCount == 1 { identities.insert(mn + "\u{1}" + (p.segment.pw ?? "")) }
             return
         }
         if stray.count < 100 { stray.append(frame) }

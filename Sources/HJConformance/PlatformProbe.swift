@@ -115,11 +115,30 @@ struct ProbeFrame {
 
     /// 9011, 9012, 9013 or 9014: an answer, not a command.
     var isReply: Bool { ["9011", "9012", "9013", "9014"].contains(segment.cn ?? "") }
+
+    /// The answer accepts the packet: a 9014 or 9013, or a 9011 with QnRtn=1.
+    var isAcceptance: Bool {
+        switch segment.cn {
+        case "9013", "9014": return true
+        case "9011": return segment.cpValue("QnRtn") == "1"
+        default: return false
+        }
+    }
+
+    /// The QnRtn of a 9011 that refuses the packet (any QnRtn but 1: 3 wrong PW, 4 unknown MN, 9 bad CRC …).
+    var refusalCode: String? {
+        guard segment.cn == "9011", let r = segment.cpValue("QnRtn"), r != "1" else { return nil }
+        return r
+    }
 }
 
 /// Why a probe connection failed.
 struct ProbeError: Error, CustomStringConvertible {
     var message: String
+    /// The connect wait timed out (the platform did not accept in time).
+    var timedOut = false
+    /// The run was interrupted during the wait.
+    var interrupted = false
     var description: String { message }
 }
 
@@ -142,6 +161,8 @@ final class ProbeLink {
     /// Frames received in total.
     private(set) var framesReceived = 0
     private var skippedNoted = 0
+    /// Reads (of 16 KiB at most) per `readAvailable` call.
+    static let maxReadsPerCall = 64
 
     private init(fd: Int32, label: String, log: WireLog) {
         self.fd = fd
@@ -152,7 +173,10 @@ final class ProbeLink {
     deinit { if !isClosed { _ = Glibc.close(fd) } }
 
     /// Connects with a timeout; the result says why it failed (refused, timed out, unreachable).
-    static func connect(host: String, port: UInt16, timeout: Double, label: String, log: WireLog) -> Result<ProbeLink, ProbeError> {
+    /// `shouldContinue` is polled during the wait (at least every 100 ms); when it turns false
+    /// the attempt is abandoned.
+    static func connect(host: String, port: UInt16, timeout: Double, label: String, log: WireLog,
+                        shouldContinue: () -> Bool = { true }) -> Result<ProbeLink, ProbeError> {
         let address: SocketAddress
         do { address = try SocketAddress(host: host, port: Int(port)) } catch { return .failure(ProbeError(message: "\(error)")) }
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
@@ -177,14 +201,19 @@ final class ProbeLink {
             let deadline = probeClock() + timeout
             while true {
                 var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                let left = Int32(max(0, min(1000, (deadline - probeClock()) * 1000)))
+                let left = Int32(max(0, min(100, (deadline - probeClock()) * 1000)))
                 let n = poll(&p, 1, left)
                 if n < 0 && errno == EINTR { continue }
                 if n > 0 { break }
+                if !shouldContinue() {
+                    _ = Glibc.close(fd)
+                    log.note("\(label): connecting to \(target) abandoned (interrupted)")
+                    return .failure(ProbeError(message: "connecting to \(target) interrupted", interrupted: true))
+                }
                 if probeClock() >= deadline {
                     _ = Glibc.close(fd)
                     log.note("\(label): connecting to \(target) timed out after \(format(timeout)) s")
-                    return .failure(ProbeError(message: "connecting to \(target) timed out after \(format(timeout)) s"))
+                    return .failure(ProbeError(message: "connecting to \(target) timed out after \(format(timeout)) s", timedOut: true))
                 }
             }
             var err: Int32 = 0
@@ -230,13 +259,17 @@ final class ProbeLink {
         log.note("\(label): \(why)")
     }
 
-    /// Reads what is available now (the socket is non-blocking); returns false when nothing was read.
+    /// Reads what is available now (the socket is non-blocking), at most `maxReadsPerCall`
+    /// buffers, so that a platform that floods cannot keep the caller from its deadlines and
+    /// Ctrl-C; the rest is read on the next call. Returns false when nothing was read.
     @discardableResult
     func readAvailable() -> Bool {
         guard !isClosed, !peerClosed, failure == nil else { return false }
         var any = false
         var buffer = [UInt8](repeating: 0, count: 16_384)
-        while true {
+        var reads = 0
+        while reads < Self.maxReadsPerCall {
+            reads += 1
             let n = buffer.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress, $0.count, 0) }
             if n > 0 {
                 any = true

@@ -19,7 +19,7 @@ struct CheckLoggerTests {
     /// Runs the check with an emulated logger of `unit` that connects once the port is known.
     static func check(faults: String? = nil, only: [String] = [], profile: CheckProfile = .national2017, window: Double,
                       speed: Double = 1200, start: String = "2026-11-30T09:57", unit: String = "industrial-wastewater",
-                      interruptAfter: Double? = nil) throws -> CheckRun {
+                      interruptAfter: Double? = nil, reCount: Int = 2) throws -> CheckRun {
         let template = try UnitTemplate.load(unit)
         let startMs = try #require(SimClock.parseStart(start))
         var simOptions = SimulationOptions()
@@ -47,7 +47,7 @@ struct CheckLoggerTests {
             return (MonotonicTime.now - began) < .milliseconds(Int64(limit * 1000))
         })
         let options = LoggerCheckOptions(host: "127.0.0.1", port: 0, mn: mn, pw: "123456", unitKind: unit,
-                                         selection: CheckSelection(only: only, profile: profile), window: window, overTime: 1, reCount: 2,
+                                         selection: CheckSelection(only: only, profile: profile), window: window, overTime: 1, reCount: reCount,
                                          connectTimeout: 10, listening: { port in
             let l = LiveLogger(loop: loop, device: LoggerDevice(simulator: simulator), platforms: [SocketAddress.loopback(port: port)], clock: LiveClock(start: startMs, speed: speed),
                                produceUntil: .max, sessionOptions: sessionOptions, trace: nil)
@@ -94,6 +94,7 @@ struct CheckLoggerTests {
         let options = LoggerCheckOptions(host: "127.0.0.1", port: 0, window: 1, connectTimeout: 0.5)
         let t0 = MonotonicTime.now
         let run = LoggerCheck.run(options, catalogue: try RuleCatalogue.load())
+        // A hang guard only (the run takes about 0.5 s; 10× that for slow CI), not a speed test.
         #expect(MonotonicTime.now - t0 < .seconds(5))
         #expect(!run.reachable && run.exitStatus == 2)
         #expect(run.results.allSatisfy { $0.verdict != .pass })
@@ -101,9 +102,9 @@ struct CheckLoggerTests {
     }
 
     /// Connects a plain socket to the check, sends `bytes`, and keeps it open while the check runs.
-    static func peer(_ bytes: [UInt8], window: Double) throws -> CheckRun {
+    static func peer(_ bytes: [UInt8], window: Double, only: [String] = []) throws -> CheckRun {
         let fd = Mutex<Int32>(-1)
-        let options = LoggerCheckOptions(host: "127.0.0.1", port: 0, window: window, connectTimeout: 5, listening: { port in
+        let options = LoggerCheckOptions(host: "127.0.0.1", port: 0, selection: CheckSelection(only: only), window: window, overTime: 1, connectTimeout: 5, listening: { port in
             let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             var addr = sockaddr_in()
             addr.sin_family = sa_family_t(AF_INET)
@@ -123,7 +124,8 @@ struct CheckLoggerTests {
     func silent() throws {
         let t0 = MonotonicTime.now
         let run = try Self.peer([], window: 1)
-        #expect(MonotonicTime.now - t0 < .seconds(6))
+        // A hang guard only (the run takes about 1 s; 10× that for slow CI), not a speed test.
+        #expect(MonotonicTime.now - t0 < .seconds(10))
         #expect(run.reachable && run.exitStatus == 1)
         #expect(run.results.first { $0.rule.id == "L-CONNECT" }?.message.contains("sent nothing") == true)
     }
@@ -135,6 +137,38 @@ struct CheckLoggerTests {
         let connect = try #require(run.results.first { $0.rule.id == "L-CONNECT" })
         #expect(connect.verdict == .fail && connect.message.contains("no parseable HJ 212 packet"), "\(connect.message)")
         #expect(!connect.wire.isEmpty)
+    }
+
+    @Test("an upload whose QN is not a time and that has no DataTime does not crash the clock check")
+    func invalidQN() throws {
+        let segment = SegmentParser.parse(Array("QN=ABC;ST=32;CN=2011;PW=123456;MN=\(Self.mn);Flag=4;CP=&&&&".utf8)[...]).segment
+        // "L-CLOCK" selects L-CLOCK-CONSISTENT too: its 1011 goes unanswered (OverTime 1 s).
+        let run = try Self.peer(FrameEncoder.frame(segment), window: 1, only: ["L-CLOCK"])
+        let clock = try #require(run.results.first { $0.rule.id == "L-CLOCK" })
+        #expect(clock.verdict == .notExercised, "\(clock.message)")
+    }
+
+    @Test("ReCount 0: no copy passes L-RESEND-COUNT; the other resend checks are not exercised")
+    func reCountZero() throws {
+        // A logger that gives up an unacknowledged upload: what ReCount 0 asks for.
+        let run = try Self.check(faults: "no-resend", only: ["L-CONNECT", "L-CMD-1000", "L-RESEND"], window: 0.5, speed: 3000, reCount: 0)
+        let v = Self.verdicts(run)
+        // 1000 takes ReCount 1…99: with 0 it is not sent.
+        #expect(v["L-CMD-1000"] == .notExercised, "\(Self.describe(run))")
+        #expect(v["L-RESEND-COUNT"] == .pass, "\(Self.describe(run))")
+        for id in ["L-RESEND", "L-RESEND-QN", "L-RESEND-TIMING"] {
+            #expect(v[id] == .notExercised, "\(id): \(Self.describe(run))")
+            #expect(run.results.first { $0.rule.id == id }?.message.contains("ReCount=0") == true)
+        }
+    }
+
+    @Test("history records that reuse the request QN are reported as such (C.48), not as missing")
+    func historyReusesQN() throws {
+        let run = try ScriptedLogger.run(only: ["L-CMD-2051"], window: 1)
+        let c = try #require(run.results.first { $0.rule.id == "L-CMD-2051" })
+        #expect(c.verdict == .fail)
+        #expect(c.message.contains("reuse the request QN"), "\(c.message)")
+        #expect(!c.message.contains("missing"), "\(c.message)")
     }
 
     @Test("Ctrl-C during the run returns what ran, marked interrupted")
@@ -182,4 +216,64 @@ struct CheckLoggerFaultTests {
         #expect(protocolFaults.filter { !covered.contains($0) } == [], "faults without a check in this test")
     }
 
+}
+
+/// A logger played by a script on a plain socket: three live 2051 uploads, then every request
+/// answered 9011, (for a 2051 history request) the records, each wrongly reusing the request's
+/// QN, and 9012.
+enum ScriptedLogger {
+    static let mn = CheckLoggerTests.mn
+
+    static func frame(_ header: [(String, String)], _ cp: [[Field]]) -> [UInt8] {
+        FrameEncoder.frame(DataSegment(header: header.map { Field($0.0, $0.1) }, cp: cp))
+    }
+
+    static func record(_ dataTime: Int64, qn: String) -> [UInt8] {
+        frame([("QN", qn), ("ST", "32"), ("CN", "2051"), ("PW", "123456"), ("MN", mn), ("Flag", "5")],
+              [[Field("DataTime", HJTime(wallMilliseconds: dataTime).text14)], [Field("w01018-Avg", "10.0"), Field("w01018-Flag", "N")]])
+    }
+
+    static func run(only: [String], window: Double) throws -> CheckRun {
+        let stop = Atomic<Bool>(false)
+        let base = (LiveClock.wallNow(offsetMinutes: SimClock.chinaOffsetMinutes) / 60_000 - 5) * 60_000
+        let times = [base, base + 60_000, base + 120_000]
+        let options = LoggerCheckOptions(host: "127.0.0.1", port: 0, mn: mn, pw: "123456", selection: CheckSelection(only: only), window: window,
+                                         overTime: 1, connectTimeout: 5, listening: { port in
+            Thread {
+                let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                defer { close(s) }
+                var addr = sockaddr_in()
+                addr.sin_family = sa_family_t(AF_INET)
+                addr.sin_port = port.bigEndian
+                addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+                guard withUnsafePointer(to: &addr, { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }) == 0 else { return }
+                func write(_ bytes: [UInt8]) { _ = bytes.withUnsafeBytes { send(s, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
+                for (i, t) in times.enumerated() { write(record(t, qn: HJTime(wallMilliseconds: t + 1_000 + Int64(i)).text17)) }
+                var decoder = FrameDecoder()
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                while !stop.load(ordering: .relaxed) {
+                    var p = pollfd(fd: s, events: Int16(POLLIN), revents: 0)
+                    guard poll(&p, 1, 50) >= 0 else { return }
+                    guard p.revents != 0 else { continue }
+                    let n = recv(s, &buffer, buffer.count, 0)
+                    guard n > 0 else { return }
+                    decoder.feed(buffer[0..<n])
+                    while let event = decoder.next() {
+                        guard case .frame(let raw) = event else { continue }
+                        let request = SegmentParser.parse(raw.segmentBytes).segment
+                        guard let qn = request.qn, let cn = request.cn, !["9011", "9012", "9013", "9014"].contains(cn) else { continue }
+                        let reply = [("QN", qn), ("ST", "91")]
+                        write(frame(reply + [("CN", "9011"), ("PW", "123456"), ("MN", mn), ("Flag", "4")], [[Field("QnRtn", "1")]]))
+                        if cn == "2051", let from = request.cpValue("BeginTime").flatMap({ HJTime($0) })?.wallMilliseconds,
+                           let to = request.cpValue("EndTime").flatMap({ HJTime($0) })?.wallMilliseconds {
+                            for t in times where t >= from && t <= to { write(record(t, qn: qn)) }  // the fault: the request's QN
+                        }
+                        write(frame(reply + [("CN", "9012"), ("PW", "123456"), ("MN", mn), ("Flag", "4")], [[Field("ExeRtn", "1")]]))
+                    }
+                }
+            }.start()
+        })
+        defer { stop.store(true, ordering: .relaxed) }
+        return LoggerCheck.run(options, catalogue: try RuleCatalogue.load())
+    }
 }
