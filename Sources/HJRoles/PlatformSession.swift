@@ -228,6 +228,10 @@ public struct PlatformSession: Sendable {
     var queue: [QueuedCommand] = []
     var inFlight: InFlight?
     var delayedAcks: [(due: SessionTime, bytes: [UInt8])] = []
+    /// Accepted packets and stored records of the current event, handed to the shared state in
+    /// one lock by `flush` (with the counters and the log).
+    var pendingTouches: [PlatformState.Touch] = []
+    var pendingRecords: [(DataSegment, SessionTime)] = []
 
     // Per-event scratch, merged into `state` at the end of every event.
     var delta = PlatformCounters()
@@ -651,7 +655,7 @@ public struct PlatformSession: Sendable {
             if let st = segment.st, st != "91" { loggerST = st }
             if report.detectedDialect != .unknown { loggerDialect = report.detectedDialect }
         }
-        state.touch(mn: mn, pw: segment.pw, st: segment.st, dialect: report.detectedDialect, cn: cn, peer: peer, at: now)
+        pendingTouches.append(PlatformState.Touch(mn: mn, pw: segment.pw, st: segment.st, dialect: report.detectedDialect, cn: cn, peer: peer, time: now))
 
         let wantsAck = (segment.flag?.needsAck ?? false) || options.misbehaviour.contains(.ackEvenWithoutFlagA)
         let version = Self.version(of: report.detectedDialect)
@@ -745,7 +749,7 @@ public struct PlatformSession: Sendable {
 
     mutating func store(_ record: DataSegment, at now: SessionTime) {
         delta.records += 1
-        state.store(record: record, at: now)
+        pendingRecords.append((record, now))
         if var command = inFlight, !command.isNotification, matches(record, command) {
             command.records += 1
             if command.responses.count < options.maxResponsesPerCommand { command.responses.append(record) }
@@ -823,7 +827,10 @@ public struct PlatformSession: Sendable {
         counters.add(delta)
         let cap = state.limits.maxDiagnostics
         if pendingDiagnostics.count > cap { pendingDiagnostics.removeFirst(pendingDiagnostics.count - cap) }
-        state.merge(delta, log: pendingLog, diagnostics: pendingDiagnostics, results: pendingResults)
+        state.commit(touches: pendingTouches, records: pendingRecords, delta: delta, log: pendingLog, diagnostics: pendingDiagnostics,
+                     results: pendingResults)
+        pendingTouches.removeAll(keepingCapacity: true)
+        pendingRecords.removeAll(keepingCapacity: true)
         delta = PlatformCounters()
         pendingLog.removeAll(keepingCapacity: true)
         pendingDiagnostics.removeAll(keepingCapacity: true)

@@ -202,11 +202,14 @@ public final class PlatformState: Sendable {
     }
 
     let storage: Mutex<Storage>
+    /// Whether a registry is set (kept beside it so that open mode costs no lock per packet).
+    private let hasRegistry: Atomic<Bool>
 
     public init(registry: Registry? = nil, linter: Linter, limits: PlatformLimits = PlatformLimits()) {
         self.linter = linter
         self.limits = limits
         storage = Mutex(Storage(registry: registry))
+        hasRegistry = Atomic(registry != nil)
     }
 
     /// A state with a lenient (`strict: false`) linter over the built-in code tables.
@@ -220,7 +223,7 @@ public final class PlatformState: Sendable {
     /// The access list; nil is open mode (every logger accepted).
     public var registry: Registry? {
         get { storage.withLock { $0.registry } }
-        set { storage.withLock { $0.registry = newValue } }
+        set { storage.withLock { $0.registry = newValue; hasRegistry.store(newValue != nil, ordering: .releasing) } }
     }
 
     public var counters: PlatformCounters { storage.withLock { $0.counters } }
@@ -256,26 +259,20 @@ public final class PlatformState: Sendable {
 
     /// The registry's verdict, or nil in open mode.
     func check(mn: String, pw: String?) -> Registry.Verdict? {
-        storage.withLock { $0.registry?.check(mn: mn, pw: pw) }
+        guard hasRegistry.load(ordering: .acquiring) else { return nil }
+        return storage.withLock { $0.registry?.check(mn: mn, pw: pw) }
     }
 
     func updateRegistry(_ body: (inout Registry?) -> Void) {
-        storage.withLock { body(&$0.registry) }
+        storage.withLock {
+            body(&$0.registry)
+            hasRegistry.store($0.registry != nil, ordering: .releasing)
+        }
     }
 
     /// Marks an MN as initialised; true when it was not before.
     func markInitialised(_ mn: String) -> Bool {
         storage.withLock { $0.initialised.insert(mn).inserted }
-    }
-
-    func merge(_ delta: PlatformCounters, log entries: [PlatformLogEntry], diagnostics: [RecordedDiagnostic], results: [CommandResult]) {
-        let limits = self.limits
-        storage.withLock { s in
-            s.counters.add(delta)
-            Self.append(entries, to: &s.log, cap: limits.maxLogEntries, dropped: &s.logDropped)
-            Self.append(diagnostics, to: &s.diagnostics, cap: limits.maxDiagnostics, dropped: &s.diagnosticsDropped)
-            Self.append(results, to: &s.results, cap: limits.maxCommandResults, dropped: &s.resultsDropped)
-        }
     }
 
     static func append<T>(_ items: [T], to list: inout [T], cap: Int, dropped: inout Int) {
@@ -288,21 +285,46 @@ public final class PlatformState: Sendable {
         }
     }
 
+    /// What a session noted about one accepted packet, applied to the shared state at its next
+    /// `commit` (one lock per batch of packets, not one per packet and per kind of update).
+    struct Touch {
+        var mn: String
+        var pw: String?
+        var st: String?
+        var dialect: Dialect
+        var cn: String
+        var peer: String
+        var time: SessionTime
+    }
+
     /// Notes an accepted packet: last seen, PW, ST, dialect, count by CN.
-    func touch(mn: String, pw: String?, st: String?, dialect: Dialect, cn: String, peer: String, at time: SessionTime) {
+    static func apply(_ t: Touch, to s: inout Storage, limits: PlatformLimits) {
+        let mn = t.mn
         guard !mn.isEmpty else { return }
+        if s.units[mn] == nil {
+            guard s.units.count < limits.maxUnits else { s.unitsNotTracked += 1; return }
+            s.units[mn] = UnitRecord(mn: mn, dialect: t.dialect, at: t.time, peer: t.peer)
+        }
+        s.units[mn]!.lastSeen = t.time
+        s.units[mn]!.lastPeer = t.peer
+        if let pw = t.pw { s.units[mn]!.pw = pw }
+        if let st = t.st, st != "91" { s.units[mn]!.st = st }
+        if t.dialect != .unknown { s.units[mn]!.dialect = t.dialect }
+        s.units[mn]!.packetsByCN[t.cn, default: 0] += 1
+    }
+
+    /// A session's batch: packets noted, records stored, counters, log lines, diagnostics and
+    /// command results, under one lock (touches first, then records, in order).
+    func commit(touches: [Touch], records: [(DataSegment, SessionTime)], delta: PlatformCounters, log entries: [PlatformLogEntry],
+                diagnostics: [RecordedDiagnostic], results: [CommandResult]) {
         let limits = self.limits
         storage.withLock { s in
-            if s.units[mn] == nil {
-                guard s.units.count < limits.maxUnits else { s.unitsNotTracked += 1; return }
-                s.units[mn] = UnitRecord(mn: mn, dialect: dialect, at: time, peer: peer)
-            }
-            s.units[mn]!.lastSeen = time
-            s.units[mn]!.lastPeer = peer
-            if let pw { s.units[mn]!.pw = pw }
-            if let st, st != "91" { s.units[mn]!.st = st }
-            if dialect != .unknown { s.units[mn]!.dialect = dialect }
-            s.units[mn]!.packetsByCN[cn, default: 0] += 1
+            for t in touches { Self.apply(t, to: &s, limits: limits) }
+            for (segment, time) in records { _ = Self.store(record: segment, at: time, in: &s, limits: limits) }
+            s.counters.add(delta)
+            Self.append(entries, to: &s.log, cap: limits.maxLogEntries, dropped: &s.logDropped)
+            Self.append(diagnostics, to: &s.diagnostics, cap: limits.maxDiagnostics, dropped: &s.diagnosticsDropped)
+            Self.append(results, to: &s.results, cap: limits.maxCommandResults, dropped: &s.resultsDropped)
         }
     }
 
@@ -310,10 +332,14 @@ public final class PlatformState: Sendable {
     /// DataTime in the completeness log (nil when the CN is not tracked or it has no DataTime).
     @discardableResult
     func store(record segment: DataSegment, at time: SessionTime) -> DataTimeLog.Insertion? {
-        guard let mn = segment.mn, !mn.isEmpty, let cn = segment.cn else { return nil }
         let limits = self.limits
+        return storage.withLock { s in Self.store(record: segment, at: time, in: &s, limits: limits) }
+    }
+
+    static func store(record segment: DataSegment, at time: SessionTime, in s: inout Storage, limits: PlatformLimits) -> DataTimeLog.Insertion? {
+        guard let mn = segment.mn, !mn.isEmpty, let cn = segment.cn else { return nil }
         let dataTime = segment.cpValue("DataTime").flatMap { HJTime($0, allowMilliseconds: true)?.wallMilliseconds }
-        return storage.withLock { s -> DataTimeLog.Insertion? in
+        do {
             // Taken out and put back so that the arrays inside are uniquely referenced and
             // mutated in place (no copy of a 100 000-entry DataTime log per record).
             guard var unit = s.units.removeValue(forKey: mn) else { return nil }
