@@ -301,16 +301,22 @@ public final class PlatformState: Sendable {
     static func apply(_ t: Touch, to s: inout Storage, limits: PlatformLimits) {
         let mn = t.mn
         guard !mn.isEmpty else { return }
-        if s.units[mn] == nil {
+        var index = s.units.index(forKey: mn)
+        if index == nil {
             guard s.units.count < limits.maxUnits else { s.unitsNotTracked += 1; return }
             s.units[mn] = UnitRecord(mn: mn, dialect: t.dialect, at: t.time, peer: t.peer)
+            index = s.units.index(forKey: mn)
         }
-        s.units[mn]!.lastSeen = t.time
-        s.units[mn]!.lastPeer = t.peer
-        if let pw = t.pw { s.units[mn]!.pw = pw }
-        if let st = t.st, st != "91" { s.units[mn]!.st = st }
-        if t.dialect != .unknown { s.units[mn]!.dialect = t.dialect }
-        s.units[mn]!.packetsByCN[t.cn, default: 0] += 1
+        // Mutated in place through the values view: one hash per packet, no copy of the record.
+        func update(_ u: inout UnitRecord) {
+            u.lastSeen = t.time
+            u.lastPeer = t.peer
+            if let pw = t.pw { u.pw = pw }
+            if let st = t.st, st != "91" { u.st = st }
+            if t.dialect != .unknown { u.dialect = t.dialect }
+            u.packetsByCN[t.cn, default: 0] += 1
+        }
+        update(&s.units.values[index!])
     }
 
     /// A session's batch: packets noted, records stored, counters, log lines, diagnostics and
@@ -339,11 +345,11 @@ public final class PlatformState: Sendable {
     static func store(record segment: DataSegment, at time: SessionTime, in s: inout Storage, limits: PlatformLimits) -> DataTimeLog.Insertion? {
         guard let mn = segment.mn, !mn.isEmpty, let cn = segment.cn else { return nil }
         let dataTime = segment.cpValue("DataTime").flatMap { HJTime($0, allowMilliseconds: true)?.wallMilliseconds }
-        do {
-            // Taken out and put back so that the arrays inside are uniquely referenced and
-            // mutated in place (no copy of a 100 000-entry DataTime log per record).
-            guard var unit = s.units.removeValue(forKey: mn) else { return nil }
-            defer { s.units[mn] = unit }
+        guard let index = s.units.index(forKey: mn) else { return nil }
+        // Mutated in place through the values view (one hash, and the arrays inside stay uniquely
+        // referenced: no copy of a 100 000-entry DataTime log per record).
+        return update(&s.units.values[index])
+        func update(_ unit: inout UnitRecord) -> DataTimeLog.Insertion? {
             unit.recordsByCN[cn, default: 0] += 1
             unit.lastRecords[cn] = segment.cp ?? []
             var insertion: DataTimeLog.Insertion?

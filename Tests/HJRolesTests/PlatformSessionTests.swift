@@ -765,3 +765,27 @@ struct PlatformMisbehaviourTests {
         #expect(acks.first?.cpText == "QnRtn=1")
     }
 }
+
+@Suite("PlatformSession acknowledgement bytes")
+struct PlatformAckBytesTests {
+    /// The 9014/9013 written straight to bytes equal the ones built from `replySegment`.
+    @Test("the fast acknowledgement equals the reply segment, for 2017 and 2025 uploads and a 1013")
+    func sameBytes() throws {
+        let state = try PlatformState()
+        var session = PlatformSession(state: state, peer: "test")
+        _ = session.connected(at: 1_000)
+        let packets = [
+            "QN=20160801085857223;ST=32;CN=2011;PW=123456;MN=010000A8900016F000169DC0;Flag=5;CP=&&DataTime=20160801085857;w01018-Rtd=2.2,w01018-Flag=N&&",
+            "QN=20260801085857223;ST=31;CN=2011;PW=654321;MN=010000A8900016F000169DC1;Flag=9;CP=&&DataTime=20260801085857;a21026-Rtd=12.5,a21026-Flag=N&&",
+            "QN=20160801085857224;ST=32;CN=1013;PW=123456;MN=010000A8900016F000169DC0;Flag=5;CP=&&&&",
+        ]
+        for (i, text) in packets.enumerated() {
+            let request = SegmentParser.parse(Array(text.utf8)).segment
+            let actions = session.received(FrameEncoder.frame(text), at: 2_000 + Int64(i))
+            let sent = actions.compactMap { action -> [UInt8]? in if case .send(let b) = action { return b } else { return nil } }
+            let cn = request.cn == "1013" ? "9013" : "9014"
+            let version = request.flag?.version ?? 1
+            #expect(sent.first == FrameEncoder.frame(replySegment(cn: cn, to: request, cp: [], version: version)), "\(text)")
+        }
+    }
+}
