@@ -9,11 +9,7 @@ struct LiveClock: Sendable {
     let speed: Double
 
     /// Real time now in the zone, as local wall-clock milliseconds.
-    static func wallNow(offsetMinutes: Int) -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000 + Int64(offsetMinutes) * 60_000
-    }
+    static func wallNow(offsetMinutes: Int) -> Int64 { WallClock.localMilliseconds(offsetMinutes: offsetMinutes) }
 
     init(start: Int64, speed: Double) {
         virtualStart = start

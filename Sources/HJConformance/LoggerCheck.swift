@@ -65,11 +65,7 @@ final class LoggerCheckRunner {
     }
 
     /// The platform's clock: China local wall-clock milliseconds.
-    static func platformNow() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000 + Int64(SimClock.chinaOffsetMinutes) * 60_000
-    }
+    static func platformNow() -> Int64 { WallClock.localMilliseconds(offsetMinutes: SimClock.chinaOffsetMinutes) }
 
     func wants(_ ids: String...) -> Bool { ids.contains { selected.contains($0) } }
 

@@ -5,18 +5,10 @@ import HJ212
 import HJNetwork
 
 /// Monotonic seconds (CLOCK_MONOTONIC), for deadlines and latencies.
-func probeClock() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}
+func probeClock() -> Double { Double(MonotonicTime.now.nanoseconds) / 1e9 }
 
 /// Local wall-clock milliseconds in China time (UTC+8), as HJ 212 QNs and DataTimes use.
-func chinaWallMilliseconds() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000 + 8 * 3_600_000
-}
+func chinaWallMilliseconds() -> Int64 { WallClock.localMilliseconds(offsetMinutes: 480) }
 
 /// A bounded log of one check's wire exchange (the `WireRecord`s a failed check shows).
 ///

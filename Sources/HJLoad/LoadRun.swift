@@ -84,9 +84,7 @@ public final class LoadRun: Sendable {
 
         // The timeline, on the monotonic clock; QN and DataTime on the wall clock (China time).
         var t0 = MonotonicTime.now.nanoseconds + 20_000_000
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        let wallNowMs = Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+        let wallNowMs = WallClock.utcMilliseconds()
         let nowMono = MonotonicTime.now.nanoseconds
         let ramp = c.ramp.nanoseconds
         // --align: the window starts on the next wall-clock multiple of it (shards started apart line up).

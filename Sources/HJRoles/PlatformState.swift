@@ -263,13 +263,6 @@ public final class PlatformState: Sendable {
         return storage.withLock { $0.registry?.check(mn: mn, pw: pw) }
     }
 
-    func updateRegistry(_ body: (inout Registry?) -> Void) {
-        storage.withLock {
-            body(&$0.registry)
-            hasRegistry.store($0.registry != nil, ordering: .releasing)
-        }
-    }
-
     /// Marks an MN as initialised; true when it was not before.
     func markInitialised(_ mn: String) -> Bool {
         storage.withLock { $0.initialised.insert(mn).inserted }
