@@ -114,7 +114,7 @@ struct LoadBenchmark {
                        + LoadFormat.number(baseline.rounded()).leftPad(11) + "1.00".leftPad(13) + "   (\(result.connected) connected, one frame in flight each)")
         io.stdout.flush()
         cServer.stop()
-        if Interrupts.requested { return 130 }
+        if Interrupts.requested { return Interrupts.exitStatus }
 
         func drive(_ address: SocketAddress, rate: Double, label: String) -> LoadReport {
             var c = LoadConfiguration(targets: [address], totalLoggers: loggers, pools: [pool])
@@ -168,7 +168,7 @@ struct LoadBenchmark {
             return (best, bestReport)
         }
         guard let driver = search("hj212 load → C server", ["bench", "pingpong-server", "--threads", String(threads)]) else { return 2 }
-        if Interrupts.requested { return 130 }
+        if Interrupts.requested { return Interrupts.exitStatus }
         guard let ours = search("hj212 load → hj212 serve", ["serve", "--listen", "127.0.0.1:0", "--threads", String(threads)]) else { return 2 }
         io.stdout.line("sustained with \(loggers) loggers: hj212 load → hj212 serve \(LoadFormat.number(ours.best.rounded())) acked/s = \(LoadFormat.fixed(ours.best / baseline, 2)) of the baseline (target ≥ 0.50); "
                        + "the driver alone (→ C server) \(LoadFormat.number(driver.best.rounded())) acked/s = \(LoadFormat.fixed(driver.best / baseline, 2))")

@@ -44,7 +44,7 @@ struct DecodeCommand: CLICommand {
                 }
             }
             io.stdout.line((interrupted ? "interrupted: " : "") + totals.summary)
-            return interrupted ? 130 : totals.errors > 0 ? 1 : 0
+            return interrupted ? Interrupts.exitStatus : totals.errors > 0 ? 1 : 0
         } catch {
             io.stderr.line("hj212 decode: \(error.message)")
             return error.exitCode

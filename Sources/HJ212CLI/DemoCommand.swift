@@ -140,7 +140,7 @@ struct DemoCommand: CLICommand {
             _ = history
             let lost = PlatformReport.print(state: state, from: start, end: start + produced, io: io, trace: nil)
             io.stdout.line("trace: \(trace.path) (\(trace.records) frames); try: hj212 lint \(trace.path) --quiet")
-            return Interrupts.requested ? 130 : (drained && lost == 0 ? 0 : 1)
+            return Interrupts.requested ? Interrupts.exitStatus : (drained && lost == 0 ? 0 : 1)
         } catch {
             io.stderr.line("hj212 demo: \(error.message)")
             return error.exitCode

@@ -222,7 +222,7 @@ struct GenerateCommand: CLICommand {
         let rate = seconds > 0 ? Int(Double(packets) / seconds) : packets
         if let truthPath, !faults.isEmpty { io.stderr.line("\(injected) fault injection\(injected == 1 ? "" : "s") written to \(truthPath)") }
         io.stderr.line("\(stoppedAt != nil ? "interrupted at \(SimClock.iso(stoppedAt!, offsetMinutes: zone)): " : "")\(packets) packets (\(summary)), \(writer.written) bytes, \(mns.count) logger\(mns.count == 1 ? "" : "s"), \(String(Int(seconds * 10) / 10)).\(Int(seconds * 10) % 10) s, \(rate) packets/s")
-        return stoppedAt != nil ? 130 : 0
+        return stoppedAt != nil ? Interrupts.exitStatus : 0
     }
 
     func usage(_ io: CommandIO, _ message: String) -> Int32 {

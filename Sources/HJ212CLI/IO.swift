@@ -105,17 +105,33 @@ public final class CommandIO {
     }
 }
 
-/// Set by SIGINT: long-running loops stop, flush what they hold and print their summary.
+/// Set by SIGINT or SIGTERM: long-running loops stop, flush what they hold and print their summary.
 let interruptRequested = Atomic<Bool>(false)
+/// The signal that asked to stop (SIGINT or SIGTERM), 0 while none did.
+let interruptSignal = Atomic<Int32>(0)
 
 enum Interrupts {
-    /// Routes Ctrl-C to `interruptRequested` instead of killing the process.
+    /// Routes Ctrl-C (SIGINT) and SIGTERM (what containers and service managers send) to
+    /// `interruptRequested` instead of killing the process, so both stop the same clean way.
     static func install() {
-        signal(SIGINT) { _ in interruptRequested.store(true, ordering: .relaxed) }
+        signal(SIGINT) { signo in
+            interruptSignal.store(signo, ordering: .relaxed)
+            interruptRequested.store(true, ordering: .relaxed)
+        }
+        signal(SIGTERM) { signo in
+            interruptSignal.store(signo, ordering: .relaxed)
+            interruptRequested.store(true, ordering: .relaxed)
+        }
         signal(SIGPIPE, SIG_IGN)
     }
 
     static var requested: Bool { interruptRequested.load(ordering: .relaxed) }
+
+    /// The conventional exit status of a run stopped by a signal: 130 for SIGINT, 143 for SIGTERM.
+    static var exitStatus: Int32 {
+        let signo = interruptSignal.load(ordering: .relaxed)
+        return 128 + (signo == 0 ? SIGINT : signo)
+    }
 }
 
 /// Monotonic seconds, for progress pacing and benchmarks.

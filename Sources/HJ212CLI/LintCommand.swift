@@ -65,7 +65,7 @@ struct LintCommand: CLICommand {
                 io.stderr.line("hj212 lint: interrupted; " + totals.summary)
             }
             io.stdout.flush()
-            if interrupted { return 130 }
+            if interrupted { return Interrupts.exitStatus }
             return totals.errors > 0 || (strict && totals.warnings > 0) ? 1 : 0
         } catch {
             io.stdout.flush()

@@ -317,7 +317,7 @@ struct LoadCommand: CLICommand {
             io.stderr.line("hj212 load: the target could not be reached: \(report.errors.keys.sorted().first ?? "no connection")")
             return 2
         }
-        if report.interrupted { return 130 }
+        if report.interrupted { return Interrupts.exitStatus }
         return report.verdicts.allSatisfy(\.pass) ? 0 : 1
     }
 

@@ -143,7 +143,7 @@ struct ServeCommand: CLICommand {
             let newest = state.units.values.flatMap { u in u.dataTimes.compactMap { cn, log in
                 log.newest.map { $0 + (Completeness.interval(cn: cn, minInterval: u.effectiveMinInterval) ?? 0) } } }.max()
             PlatformReport.print(state: state, from: from, end: max(newest ?? clock.now, from), io: io, trace: trace, fromFirstRecord: true)
-            return Interrupts.requested ? 130 : 0
+            return Interrupts.requested ? Interrupts.exitStatus : 0
         } catch {
             io.stderr.line("hj212 serve: \(error.message)")
             return error.exitCode

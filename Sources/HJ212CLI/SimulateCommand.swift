@@ -204,7 +204,7 @@ struct LiveSetup {
         io.clearProgress()
         printSummary(reports, io: io, interrupted: interrupted)
         let pending = reports.reduce(0) { $0 + $1.pending }
-        return interrupted ? 130 : pending == 0 ? 0 : 1
+        return interrupted ? Interrupts.exitStatus : pending == 0 ? 0 : 1
     }
 
     func printSummary(_ reports: [LinkReport], io: CommandIO, interrupted: Bool) {

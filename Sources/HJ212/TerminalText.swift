@@ -1,0 +1,75 @@
+/// Text from the wire or from a user's file made safe to print on a terminal.
+///
+/// Bytes from a peer can hold escape sequences that move the cursor, retitle the window or
+/// hide text; a tool that prints them raw lets a hostile logger rewrite the operator's screen.
+/// Every text output of the tool passes wire-derived text through `TerminalText.safe`.
+///
+/// ```swift
+/// TerminalText.safe("MN=\u{1B}[2J42")          // "MN=\\x1b[2J42"
+/// TerminalText.safe(String(repeating: "A", count: 500), limit: 10)
+/// // "AAAAAAAAAA… (490 more characters)"
+/// ```
+public enum TerminalText {
+    /// The default number of characters of one quoted value shown in a message.
+    public static let defaultLimit = 200
+
+    /// Control characters (C0 except none, DEL, C1, and the Unicode bidi overrides) shown as escapes
+    /// (`\x1b`, `\u{202e}`); CR, LF and TAB as `\r`, `\n`, `\t`. Text longer than `limit` characters
+    /// is cut, with the count of what was cut. `limit` nil keeps the whole text.
+    public static func safe(_ text: some StringProtocol, limit: Int? = defaultLimit) -> String {
+        var out = ""
+        var shown = 0
+        var total = 0
+        for scalar in text.unicodeScalars {
+            total += 1
+            if let limit, shown >= limit { continue }
+            shown += 1
+            append(scalar, to: &out)
+        }
+        if let limit, total > limit {
+            out += "… (\(total - limit) more characters)"
+        }
+        return out
+    }
+
+    /// Like `safe(_:limit:)` but keeps line breaks, for multi-line text that the tool itself
+    /// composed around quoted values (each line is still cleaned of other control characters).
+    public static func safeLines(_ text: some StringProtocol) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if scalar == "\n" { out.unicodeScalars.append(scalar) } else { append(scalar, to: &out) }
+        }
+        return out
+    }
+
+    /// True when printing `text` raw could not affect a terminal.
+    public static func isSafe(_ text: some StringProtocol) -> Bool {
+        text.unicodeScalars.allSatisfy { !needsEscape($0) }
+    }
+
+    @inline(__always)
+    static func needsEscape(_ s: Unicode.Scalar) -> Bool {
+        let v = s.value
+        return v < 0x20 || v == 0x7F || (0x80...0x9F).contains(v)
+            || (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v)
+    }
+
+    static func append(_ s: Unicode.Scalar, to out: inout String) {
+        guard needsEscape(s) else {
+            out.unicodeScalars.append(s)
+            return
+        }
+        switch s {
+        case "\r": out += "\\r"
+        case "\n": out += "\\n"
+        case "\t": out += "\\t"
+        default:
+            let hex = String(s.value, radix: 16)
+            if s.value <= 0xFF {
+                out += "\\x" + (hex.count < 2 ? "0" + hex : hex)
+            } else {
+                out += "\\u{" + hex + "}"
+            }
+        }
+    }
+}
