@@ -22,56 +22,22 @@ public indirect enum JSONValue: Sendable, Equatable {
         }
     }
 
-    /// Compact serialisation on one line.
+    /// Compact serialisation on one line (through `JSONWriter`).
     public var serialized: String {
-        var out = ""
-        write(to: &out)
-        return out
+        var writer = JSONWriter(capacity: 256)
+        writer.value(self)
+        return String(decoding: writer.bytes, as: UTF8.self)
     }
 
     public func write(to out: inout String) {
-        switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .int(let i): out += String(i)
-        case .double(let d): out += d.isFinite ? String(d) : "null"
-        case .string(let s): JSONValue.writeString(s, to: &out)
-        case .array(let items):
-            out += "["
-            for (i, item) in items.enumerated() {
-                if i > 0 { out += "," }
-                item.write(to: &out)
-            }
-            out += "]"
-        case .object(let members):
-            out += "{"
-            for (i, (key, value)) in members.enumerated() {
-                if i > 0 { out += "," }
-                JSONValue.writeString(key, to: &out)
-                out += ":"
-                value.write(to: &out)
-            }
-            out += "}"
-        }
+        out += serialized
     }
 
     /// Writes a JSON string literal: quotes, backslashes and control characters escaped.
     public static func writeString(_ s: String, to out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
+        var writer = JSONWriter(capacity: s.utf8.count + 8)
+        writer.string(s)
+        out += String(decoding: writer.bytes, as: UTF8.self)
     }
 
     public subscript(key: String) -> JSONValue? {

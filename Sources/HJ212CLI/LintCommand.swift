@@ -52,9 +52,12 @@ struct LintCommand: CLICommand {
             let linter = try makeLinter(dialect: dialect, strict: strict, profiles: profiles, profile: profile)
             var inputs = try InputFile.openAll(files, io: io)
             let multiple = inputs.count > 1
+            var writer = JSONWriter(capacity: 1 << 16)
             let (totals, interrupted) = try lintStreams(&inputs, linter: linter, io: io, verb: "lint") { file, item in
                 if json {
-                    io.stdout.line(jsonObject(item, file: multiple ? file : nil).serialized)
+                    writer.reset()
+                    writeJSON(item, file: multiple ? file : nil, to: &writer)
+                    io.stdout.write(bytes: writer.bytes)
                 } else {
                     printText(item, file: multiple ? file : nil, io: io)
                 }

@@ -156,48 +156,6 @@ func lintStreams(_ inputs: inout [InputFile], linter: Linter, io: CommandIO, ver
     return (totals, interrupted)
 }
 
-/// The JSON object of one item, per the command contract of ARCHITECTURE.md.
-func jsonObject(_ item: LintItem, file: String?) -> JSONValue {
-    func diagnostics(_ ds: [Diagnostic]) -> JSONValue {
-        .array(ds.map { d in
-            .object([("rule", .string(d.rule)), ("severity", .string(d.severity.rawValue)),
-                     ("offset", d.offset.map(JSONValue.int) ?? .null), ("message", .string(d.message))])
-        })
-    }
-    var members: [(String, JSONValue)] = []
-    switch item {
-    case .frame(let r):
-        members.append(("type", .string("frame")))
-        if let file { members.append(("file", .string(file))) }
-        members += [
-            ("index", .int(r.index)),
-            ("offset", .int(r.raw.offset)),
-            ("length", .int(r.raw.bytes.count)),
-            ("dialect", .string(r.detectedDialect.rawValue)),
-            ("crc", .object([
-                ("declared", .string(r.crc.declared)),
-                ("computed", .string(r.crc.computed)),
-                ("ok", .bool(r.crc.ok)),
-                ("variant", r.crc.variant.map { .string($0.rawValue) } ?? .null),
-            ])),
-            ("header", .object(r.segment.header.map { ($0.name, .string($0.value)) })),
-            ("cp", .array((r.segment.cp ?? []).map { group in .array(group.map { .array([.string($0.name), .string($0.value)]) }) })),
-            ("diagnostics", diagnostics(r.diagnostics)),
-        ]
-    case .skipped(let s, let d):
-        members.append(("type", .string("skipped")))
-        if let file { members.append(("file", .string(file))) }
-        members += [("offset", .int(s.offset)), ("length", .int(s.count)), ("reason", .string(s.reason.rawValue)),
-                    ("diagnostics", diagnostics([d]))]
-    case .incomplete(let t, let d):
-        members.append(("type", .string("incomplete")))
-        if let file { members.append(("file", .string(file))) }
-        members += [("offset", .int(t.offset)), ("length", .int(t.count)),
-                    ("declared_length", t.declaredLength.map(JSONValue.int) ?? .null), ("diagnostics", diagnostics([d]))]
-    }
-    return .object(members)
-}
-
 /// Parses `--dialect`.
 func dialectOption(_ value: String?) -> Dialect? {
     switch value {

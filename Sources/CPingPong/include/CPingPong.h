@@ -43,6 +43,10 @@ int pp_client_run(uint32_t addr, uint16_t port, int connections, const uint8_t *
 // Ends the calling process when its parent dies (Linux PR_SET_PDEATHSIG), for child servers.
 void pp_die_with_parent(void);
 
+// Counts the well-formed frames (`##`, 4-digit length, segment, 4 hex CRC, CR LF) in `p`, and in
+// `crc_ok` those whose HJ 212 CRC matches: the floor that `bench codec` compares `lint` with.
+uint64_t cscan_frames(const uint8_t *p, size_t n, uint64_t *crc_ok);
+
 #ifdef __cplusplus
 }
 #endif

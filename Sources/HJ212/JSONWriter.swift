@@ -1,0 +1,259 @@
+/// A JSON writer that appends UTF-8 bytes to one reusable buffer: no `String` or dictionary per
+/// value, separators placed by the writer. The one writer behind every JSON the tool emits at
+/// volume (lint's JSON Lines, traces, reports); `JSONValue.serialized` uses it too.
+///
+/// ```swift
+/// var w = JSONWriter()
+/// w.beginObject()
+/// w.key("rule"); w.string("frame.crc-mismatch")
+/// w.key("offset"); w.int(42)
+/// w.endObject()
+/// w.newline()
+/// // w.bytes: {"rule":"frame.crc-mismatch","offset":42}\n
+/// ```
+///
+/// Strings are escaped per RFC 8259: `"` and `\`, and every control character (U+0000–U+001F as
+/// `\n`, `\r`, `\t` or `\u00XX`; DEL and C1 controls as `\u00XX` too, so that a
+/// terminal showing the output is never driven by bytes from the wire). Everything else is
+/// copied as UTF-8 in runs. Non-finite doubles are written as `null`.
+public struct JSONWriter: Sendable {
+    /// The output so far.
+    public var bytes: [UInt8]
+    /// One entry per open container: whether a value has been written into it yet.
+    private var first: [Bool] = []
+    /// Set after `key(_:)`: the next value follows the colon, without a separator.
+    private var afterKey = false
+
+    public init(capacity: Int = 4096) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
+    }
+
+    /// Clears the output, keeping its storage (one buffer reused for every line).
+    public mutating func reset() {
+        bytes.removeAll(keepingCapacity: true)
+        first.removeAll(keepingCapacity: true)
+        afterKey = false
+    }
+
+    @inline(__always)
+    private mutating func separate() {
+        if afterKey {
+            afterKey = false
+            return
+        }
+        if let last = first.last {
+            if last { first[first.count - 1] = false } else { bytes.append(UInt8(ascii: ",")) }
+        }
+    }
+
+    public mutating func beginObject() {
+        separate()
+        bytes.append(UInt8(ascii: "{"))
+        first.append(true)
+    }
+
+    public mutating func endObject() {
+        first.removeLast()
+        bytes.append(UInt8(ascii: "}"))
+    }
+
+    public mutating func beginArray() {
+        separate()
+        bytes.append(UInt8(ascii: "["))
+        first.append(true)
+    }
+
+    public mutating func endArray() {
+        first.removeLast()
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    /// An object member's name; the next call writes its value.
+    public mutating func key(_ name: StaticString) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        name.withUTF8Buffer { appendEscaped($0) }
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
+        afterKey = true
+    }
+
+    /// An object member's name given at run time (escaped).
+    public mutating func key(_ name: String) {
+        string(name)
+        bytes.append(UInt8(ascii: ":"))
+        afterKey = true
+    }
+
+    public mutating func string(_ value: String) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        var value = value
+        value.withUTF8 { appendEscaped($0) }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    public mutating func string(_ value: Substring) {
+        string(String(value))
+    }
+
+    /// A string given as UTF-8 bytes (for example a slice of a frame). Bytes that are not valid
+    /// UTF-8 are written as U+FFFD, as `String(decoding:as:)` would show them.
+    public mutating func string<C: Collection>(utf8 value: C) where C.Element == UInt8 {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        let done: Bool? = value.withContiguousStorageIfAvailable { buffer in
+            guard Self.isASCII(buffer) else { return false }
+            appendEscaped(buffer)
+            return true
+        }
+        if done != true {
+            var text = String(decoding: value, as: UTF8.self)
+            text.withUTF8 { appendEscaped($0) }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    public mutating func int(_ value: Int) {
+        separate()
+        if value == 0 {
+            bytes.append(UInt8(ascii: "0"))
+            return
+        }
+        var magnitude = value.magnitude
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            while magnitude > 0 {
+                d[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            }
+            for i in stride(from: count - 1, through: 0, by: -1) { bytes.append(d[i]) }
+        }
+    }
+
+    public mutating func double(_ value: Double) {
+        guard value.isFinite else {
+            null()
+            return
+        }
+        separate()
+        bytes.append(contentsOf: String(value).utf8)
+    }
+
+    public mutating func bool(_ value: Bool) {
+        separate()
+        bytes.append(contentsOf: value ? Self.trueBytes : Self.falseBytes)
+    }
+
+    public mutating func null() {
+        separate()
+        bytes.append(contentsOf: Self.nullBytes)
+    }
+
+    /// Optional values: the value or `null`.
+    public mutating func int(_ value: Int?) {
+        if let value { int(value) } else { null() }
+    }
+
+    public mutating func string(_ value: String?) {
+        if let value { string(value) } else { null() }
+    }
+
+    /// Raw JSON text written as a value (the caller vouches that it is JSON).
+    public mutating func raw(_ json: [UInt8]) {
+        separate()
+        bytes.append(contentsOf: json)
+    }
+
+    /// A line break, for JSON Lines (outside any container).
+    public mutating func newline() {
+        bytes.append(0x0A)
+    }
+
+    /// Writes a `JSONValue` tree.
+    public mutating func value(_ v: JSONValue) {
+        switch v {
+        case .null: null()
+        case .bool(let b): bool(b)
+        case .int(let i): int(i)
+        case .double(let d): double(d)
+        case .string(let s): string(s)
+        case .array(let items):
+            beginArray()
+            for item in items { value(item) }
+            endArray()
+        case .object(let members):
+            beginObject()
+            for (k, item) in members {
+                key(k)
+                value(item)
+            }
+            endObject()
+        }
+    }
+
+    private static let trueBytes: [UInt8] = Array("true".utf8)
+    private static let falseBytes: [UInt8] = Array("false".utf8)
+    private static let nullBytes: [UInt8] = Array("null".utf8)
+    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+
+    @inline(__always)
+    private static func isASCII(_ buffer: UnsafeBufferPointer<UInt8>) -> Bool {
+        for b in buffer where b >= 0x80 { return false }
+        return true
+    }
+
+    /// Copies valid UTF-8, escaping what JSON and terminals need escaped; unescaped runs are
+    /// copied in bulk.
+    private mutating func appendEscaped(_ buffer: UnsafeBufferPointer<UInt8>) {
+        var runStart = 0
+        var i = 0
+        let n = buffer.count
+        while i < n {
+            let b = buffer[i]
+            var escape: UInt8 = 0      // 0: none; else the short escape letter, or 0xFF for \u00XX
+            var width = 1
+            if b < 0x20 {
+                switch b {
+                case 0x0A: escape = UInt8(ascii: "n")
+                case 0x0D: escape = UInt8(ascii: "r")
+                case 0x09: escape = UInt8(ascii: "t")
+                default: escape = 0xFF
+                }
+            } else if b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") {
+                escape = b
+            } else if b == 0x7F {
+                escape = 0xFF
+            } else if b == 0xC2, i + 1 < n, (0x80...0x9F).contains(buffer[i + 1]) {
+                escape = 0xFE     // a C1 control, U+0080–U+009F
+                width = 2
+            }
+            if escape == 0 {
+                i += 1
+                continue
+            }
+            if runStart < i { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[runStart..<i])) }
+            bytes.append(UInt8(ascii: "\\"))
+            switch escape {
+            case 0xFF, 0xFE:
+                let code = escape == 0xFE ? buffer[i + 1] : b
+                bytes.append(UInt8(ascii: "u"))
+                bytes.append(UInt8(ascii: "0"))
+                bytes.append(UInt8(ascii: "0"))
+                bytes.append(Self.hex[Int(code >> 4)])
+                bytes.append(Self.hex[Int(code & 0x0F)])
+            default:
+                bytes.append(escape)
+            }
+            i += width
+            runStart = i
+        }
+        if runStart < n { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[runStart..<n])) }
+    }
+}

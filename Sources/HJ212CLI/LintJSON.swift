@@ -1,0 +1,75 @@
+import HJ212
+
+/// Writes one lint item as a JSON object (the command contract of ARCHITECTURE.md: `index`,
+/// `offset`, `dialect`, `crc`, `header`, `cp`, `diagnostics`; skipped runs and incomplete tails
+/// with their offsets) straight into `w`'s bytes, without building a `JSONValue` tree.
+func writeJSON(_ item: LintItem, file: String?, to w: inout JSONWriter) {
+    func diagnostics(_ ds: [Diagnostic]) {
+        w.key("diagnostics")
+        w.beginArray()
+        for d in ds {
+            w.beginObject()
+            w.key("rule"); w.string(d.rule)
+            w.key("severity"); w.string(d.severity.rawValue)
+            w.key("offset"); w.int(d.offset)
+            w.key("message"); w.string(d.message)
+            w.endObject()
+        }
+        w.endArray()
+    }
+    w.beginObject()
+    switch item {
+    case .frame(let r):
+        w.key("type"); w.string("frame")
+        if let file { w.key("file"); w.string(file) }
+        w.key("index"); w.int(r.index)
+        w.key("offset"); w.int(r.raw.offset)
+        w.key("length"); w.int(r.raw.bytes.count)
+        w.key("dialect"); w.string(r.detectedDialect.rawValue)
+        w.key("crc")
+        w.beginObject()
+        w.key("declared"); w.string(r.crc.declared)
+        w.key("computed"); w.string(r.crc.computed)
+        w.key("ok"); w.bool(r.crc.ok)
+        w.key("variant"); w.string(r.crc.variant?.rawValue)
+        w.endObject()
+        let segment = r.segment
+        w.key("header")
+        w.beginObject()
+        for field in segment.header {
+            w.key(field.name)
+            w.string(field.value)
+        }
+        w.endObject()
+        w.key("cp")
+        w.beginArray()
+        for group in segment.cp ?? [] {
+            w.beginArray()
+            for field in group {
+                w.beginArray()
+                w.string(field.name)
+                w.string(field.value)
+                w.endArray()
+            }
+            w.endArray()
+        }
+        w.endArray()
+        diagnostics(r.diagnostics)
+    case .skipped(let s, let d):
+        w.key("type"); w.string("skipped")
+        if let file { w.key("file"); w.string(file) }
+        w.key("offset"); w.int(s.offset)
+        w.key("length"); w.int(s.count)
+        w.key("reason"); w.string(s.reason.rawValue)
+        diagnostics([d])
+    case .incomplete(let t, let d):
+        w.key("type"); w.string("incomplete")
+        if let file { w.key("file"); w.string(file) }
+        w.key("offset"); w.int(t.offset)
+        w.key("length"); w.int(t.count)
+        w.key("declared_length"); w.int(t.declaredLength)
+        diagnostics([d])
+    }
+    w.endObject()
+    w.newline()
+}
