@@ -38,6 +38,10 @@ public enum CommandLineTool {
             io.stderr.write(overview)
             return 2
         }
+        if first == "help" && arguments.dropFirst().first == "--reference" {
+            io.stdout.write(CommandReference.markdown())
+            return 0
+        }
         if first == "--help" || first == "-h" || first == "help" {
             if arguments.count > 1, let c = commands.first(where: { $0.name == arguments[1] }) {
                 io.stdout.write(c.help)
