@@ -94,17 +94,7 @@ struct BenchCommand: CLICommand {
         io.stdout.line("operation".padding(toLength: 24, withPad: " ", startingAt: 0) + "frames/s".leftPad(13) + "MB/s".leftPad(9)
                        + "baseline frames/s".leftPad(19) + "ratio".leftPad(8))
 
-        func best(_ body: () -> Int) -> (seconds: Double, check: Int) {
-            var bestTime = Double.infinity
-            var check = 0
-            for _ in 0..<rounds {
-                let t0 = monotonicSeconds()
-                check = body()
-                bestTime = min(bestTime, monotonicSeconds() - t0)
-                if Interrupts.requested { break }
-            }
-            return (bestTime, check)
-        }
+        func best(_ body: () -> Int) -> (seconds: Double, check: Int) { Self.bestOf(rounds, body) }
         func wanted(_ name: String) -> Bool { only.map { name.hasPrefix($0) } ?? true }
         func row(_ name: String, _ ours: @autoclosure () -> (seconds: Double, check: Int), _ baseline: @autoclosure () -> (seconds: Double, check: Int)?, bytes: Double) {
             guard wanted(name) else { return }

@@ -77,6 +77,19 @@ func cScanFrames(_ wire: [UInt8]) -> (frames: Int, crcOK: Int) {
 }
 
 extension BenchCommand {
+    /// The best time of `rounds` runs of `body` (and what the last run returned, to compare results).
+    static func bestOf(_ rounds: Int, _ body: () -> Int) -> (seconds: Double, check: Int) {
+        var bestTime = Double.infinity
+        var check = 0
+        for _ in 0..<rounds {
+            let t0 = monotonicSeconds()
+            check = body()
+            bestTime = min(bestTime, monotonicSeconds() - t0)
+            if Interrupts.requested { break }
+        }
+        return (bestTime, check)
+    }
+
     /// The real-traffic rows of `bench codec` (issue 17): `lint` as a user runs it, on the 2005-style
     /// stand-in, quiet, as text and as JSON, each beside the C frame + CRC scan of the same bytes.
     func realTrafficRows(io: CommandIO, wanted: (String) -> Bool) {
@@ -90,17 +103,7 @@ extension BenchCommand {
             fclose(file)
         }
         io.stdout.line("real-traffic stand-in: \(corpus.frames) frames, \(wire.count) bytes (2005 dialect, old codes, several diagnostics per frame)")
-        func best(_ body: () -> Int) -> (seconds: Double, check: Int) {
-            var bestTime = Double.infinity
-            var check = 0
-            for _ in 0..<rounds {
-                let t0 = monotonicSeconds()
-                check = body()
-                bestTime = min(bestTime, monotonicSeconds() - t0)
-                if Interrupts.requested { break }
-            }
-            return (bestTime, check)
-        }
+        func best(_ body: () -> Int) -> (seconds: Double, check: Int) { Self.bestOf(rounds, body) }
         let scan = best { cScanFrames(wire).frames }
         let scanFPS = Double(corpus.frames) / scan.seconds
         io.stdout.line("real: C scan".padding(toLength: 24, withPad: " ", startingAt: 0) + format(scanFPS).leftPad(13)
