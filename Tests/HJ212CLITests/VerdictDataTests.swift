@@ -1,5 +1,6 @@
 import Foundation
 import HJ212
+import HJNetwork
 import Testing
 @testable import HJ212CLI
 
@@ -17,5 +18,53 @@ struct VerdictDataTests {
         #expect(json.status == 1 && json.err.contains("no frame"))
         // A frame still passes.
         #expect(hj212(["lint", "-"], stdin: Array((v1Frame + "\r\n").utf8)).status == 0)
+    }
+}
+
+@Suite("load verdict without thresholds (issue 11 item 7)", .serialized)
+struct LoadVerdictTests {
+    @Test("a server that answers HTTP/1.1 400 to everything acknowledges nothing: exit 1, and the summary says why")
+    func nothingAcknowledged() throws {
+        let group = try EventLoopGroup(threads: 1, name: "http-400")
+        defer { group.shutdown() }
+        let server = try TCPServer.start(on: .loopback(port: 0), group: group) { _ in
+            TCPCallbacks(onRead: { connection, _ in
+                connection.write(Array("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n".utf8))
+            })
+        }
+        let r = hj212(["load", server.localAddress.description, "--loggers", "3", "--rate", "15", "--duration", "1s", "--ramp", "100ms",
+                       "--threads", "1", "--ack-timeout", "500ms"])
+        #expect(r.status == 1, "\(r.out)\(r.err)")
+        let verdict = r.out.split(separator: "\n").filter { $0.contains("verdict") }
+        #expect(verdict.count == 1 && verdict[0].contains("FAIL") && verdict[0].contains("nothing was acknowledged")
+                && verdict[0].contains("not HJ 212"), "\(r.out)")
+        // JSON says it too; thresholds do not turn a run that acknowledged nothing into a pass.
+        let j = hj212(["load", server.localAddress.description, "--loggers", "2", "--rate", "10", "--duration", "1s", "--ramp", "100ms",
+                       "--threads", "1", "--ack-timeout", "500ms", "--format", "json", "--threshold", "errors==0"])
+        #expect(j.status == 1, "\(j.out)\(j.err)")
+        let json = try JSONValue.parse(j.out.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(json["verdict"] == .string("fail"))
+    }
+
+    @Test("fewer loggers connected than asked: exit 1 without thresholds, with the count; a threshold on connected decides instead")
+    func fewerConnected() throws {
+        let p = try startPlatform()
+        defer { p.platform.stop(); p.group.shutdown() }
+        // A second target whose port is closed: every other logger is refused.
+        let closedGroup = try EventLoopGroup(threads: 1, name: "closed")
+        let closed = try TCPServer.start(on: .loopback(port: 0), group: closedGroup) { _ in TCPCallbacks() }
+        let closedAddress = closed.localAddress.description
+        closedGroup.shutdown()
+        let targets = "\(p.address),\(closedAddress)"
+        let r = hj212(["load", targets, "--loggers", "4", "--rate", "8", "--duration", "1s", "--ramp", "100ms", "--threads", "1"])
+        #expect(r.status == 1, "\(r.out)\(r.err)")
+        let verdict = r.out.split(separator: "\n").filter { $0.contains("verdict") }
+        #expect(verdict.count == 1 && verdict[0].contains("only 2 of 4 loggers connected"), "\(r.out)")
+        let accepted = hj212(["load", targets, "--loggers", "4", "--rate", "8", "--duration", "1s", "--ramp", "100ms", "--threads", "1",
+                              "--threshold", "connected>=50%"])
+        #expect(accepted.status == 0, "\(accepted.out)\(accepted.err)")
+        // And a clean run still passes with no threshold.
+        let clean = hj212(["load", p.address, "--loggers", "2", "--rate", "8", "--duration", "1s", "--ramp", "100ms", "--threads", "1"])
+        #expect(clean.status == 0 && clean.out.contains("verdict       pass"), "\(clean.out)\(clean.err)")
     }
 }
