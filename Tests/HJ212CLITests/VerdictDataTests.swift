@@ -1,6 +1,8 @@
 import Foundation
 import HJ212
 import HJNetwork
+import HJRoles
+import HJSimulation
 import Testing
 @testable import HJ212CLI
 
@@ -66,5 +68,47 @@ struct LoadVerdictTests {
         // And a clean run still passes with no threshold.
         let clean = hj212(["load", p.address, "--loggers", "2", "--rate", "8", "--duration", "1s", "--ramp", "100ms", "--threads", "1"])
         #expect(clean.status == 0 && clean.out.contains("verdict       pass"), "\(clean.out)\(clean.err)")
+    }
+}
+
+@Suite("serve completeness over the registry (issue 11 item 9)", .serialized)
+struct RegistryCompletenessTests {
+
+    /// One unit of the 520 of sample-city sends 30 minutes to a platform that registers them all.
+    @Test("one of 520 registered units connected: the summary lists the others as never connected and never says nothing lost")
+    func oneOfMany() throws {
+        let registry = try #require(try? HJRoles.Registry.load(path: "Profiles/fleets/sample-city.csv"))
+        #expect(registry.count > 100)
+        let first = try #require(registry.entries.values.min { $0.mn < $1.mn })
+        let start = try #require(SimClock.parseStart("2026-11-30T00:00"))
+        let group = try EventLoopGroup(threads: 1, name: "registry-platform")
+        defer { group.shutdown() }
+        let state = PlatformState(registry: registry, linter: try makeLinter(dialect: nil, strict: false, profiles: nil, profile: "hebei-dynamic"))
+        var options = PlatformSession.Options()
+        options.overTime = 10_000 * 1200
+        let platform = LivePlatform(address: .loopback(port: 0), state: state, clock: LiveClock(start: start, speed: 1200), options: options, trace: nil, group: group)
+        let address = try platform.start()
+        defer { platform.stop() }
+        // The first unit of the fleet (a WWTP inlet) under its own MN and password.
+        #expect(first.mn == "010000A89000000000000001")
+        let sim = hj212(["simulate", "--unit", "wwtp-inlet", "--mn", first.mn, "--pw", first.pw, "--to", address.description, "--speed", "1200",
+                         "--start", "2026-11-30T00:00", "--duration", "30m", "--drain", "10", "--threads", "1"])
+        #expect(sim.status == 0, "\(sim.out)\(sim.err)")
+        #expect(state.unitCount == 1)
+        let io = CommandIO(stdout: OutputSink(), stderr: OutputSink(), stdinBytes: nil)
+        let missing = PlatformReport.print(state: state, from: start, end: start + 30 * 60_000, io: io, trace: nil, fromFirstRecord: true)
+        let out = io.stdout.captured
+        #expect(!out.contains("nothing lost"), "\(out.suffix(800))")
+        #expect(out.contains("never connected"), "\(out.suffix(800))")
+        #expect(out.contains("\(registry.count - 1) of \(registry.count) registered units never connected"), "\(out.suffix(800))")
+        #expect(missing > 0, "the records of the units that never connected are missing")
+    }
+
+    @Test("serve --registry takes a built-in fleet name as --fleet does; nothing received from 520 units is not 'nothing lost'")
+    func builtinName() {
+        let r = hj212(["serve", "--listen", "127.0.0.1:0", "--registry", "sample-city", "--duration", "1s"])
+        #expect(r.status == 0, "\(r.out)\(r.err)")
+        #expect(r.out.contains("registered loggers"), "\(r.out)")
+        #expect(r.out.contains("never connected") && !r.out.contains("nothing lost"), "\(r.out)")
     }
 }
