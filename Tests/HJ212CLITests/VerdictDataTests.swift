@@ -112,3 +112,25 @@ struct RegistryCompletenessTests {
         #expect(r.out.contains("never connected") && !r.out.contains("nothing lost"), "\(r.out)")
     }
 }
+
+@Suite("generate: ground truth equals the wire (issue 11 item 8)")
+struct GenerateTruthTests {
+    @Test("missing-record#2 with misaligned-datatime#3: a misaligned truth record for each misaligned frame, none for records never sent")
+    func overlapping() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("hj212-truth-\(UUID().uuidString).raw").path
+        defer { try? FileManager.default.removeItem(atPath: out); try? FileManager.default.removeItem(atPath: out + ".truth.jsonl") }
+        let r = hj212(["generate", "--unit", "industrial-wastewater", "--start", "2026-11-30", "--duration", "2h", "-o", out,
+                       "--faults", "missing-record#2,misaligned-datatime#3"])
+        #expect(r.status == 0, "\(r.err)")
+        let truth = try String(contentsOfFile: out + ".truth.jsonl", encoding: .utf8).split(separator: "\n").map { try JSONValue.parse(String($0)) }
+        let misalignedQNs = Set(truth.filter { $0["fault"] == .string("misaligned-datatime") }.compactMap { if case .string(let q)? = $0["qn"] { return q } else { return nil } })
+        let missingQNs = Set(truth.filter { $0["fault"] == .string("missing-record") }.compactMap { if case .string(let q)? = $0["qn"] { return q } else { return nil } })
+        let frames = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\r\n")
+        let onWire = frames.filter { $0.range(of: #"DataTime=\d{12}37;"#, options: .regularExpression) != nil }
+        let wireQNs = Set(onWire.compactMap { line in line.range(of: #"QN=\d{17}"#, options: .regularExpression).map { String(line[$0].dropFirst(3)) } })
+        #expect(missingQNs.count == 2)
+        #expect(misalignedQNs.count == 3 && onWire.count == 3, "truth \(misalignedQNs.sorted()), wire \(wireQNs.sorted())")
+        #expect(misalignedQNs == wireQNs)
+        #expect(misalignedQNs.isDisjoint(with: missingQNs))
+    }
+}
