@@ -134,3 +134,63 @@ struct GenerateTruthTests {
         #expect(misalignedQNs.isDisjoint(with: missingQNs))
     }
 }
+
+@Suite("usage errors of generate, simulate, serve, load and demo (issue 11 deliver 4)", .serialized)
+struct UsageErrorTests {
+    @Test("an unknown unit template, fleet or scenario: one line, exit 2, before anything runs")
+    func unknownNames() {
+        let out = temporaryPath(".raw")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let cases: [[String]] = [
+            ["generate", "--unit", "nope", "--start", "2026-11-30", "--duration", "1h", "-o", out],
+            ["generate", "--fleet", "nope", "--start", "2026-11-30", "--duration", "1h", "-o", out],
+            ["generate", "--scenario", "nope", "--start", "2026-11-30", "--duration", "1h", "-o", out],
+            ["simulate", "--unit", "nope", "--to", "127.0.0.1:9"],
+            ["simulate", "--fleet", "nope", "--to", "127.0.0.1:9"],
+            ["load", "127.0.0.1:9", "--loggers", "1", "--unit", "nope"],
+            ["load", "127.0.0.1:9", "--loggers", "1", "--fleet", "nope"],
+            ["load", "nosuchhost.invalid:9", "--loggers", "1"],
+            ["serve", "--listen", "127.0.0.1:0", "--registry", "nope", "--duration", "1s"],
+            ["demo", "--fleet", "nope", "--seconds", "1"],
+        ]
+        for c in cases {
+            let r = hj212(c)
+            #expect(r.status == 2, "\(c): \(r.out)\(r.err)")
+            let lines = r.err.split(separator: "\n")
+            #expect(lines.count == 1 && lines[0].hasPrefix("hj212 \(c[0]):"), "\(c): \(r.err)")
+            #expect(r.out.isEmpty, "\(c): nothing ran: \(r.out)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: out), "generate wrote nothing")
+    }
+
+    @Test("serve on a port in use: one line, exit 2")
+    func portInUse() throws {
+        let group = try EventLoopGroup(threads: 1, name: "holder")
+        defer { group.shutdown() }
+        let holder = try TCPServer.start(on: .loopback(port: 0), group: group) { _ in TCPCallbacks() }
+        let r = hj212(["serve", "--listen", holder.localAddress.description, "--duration", "1s"])
+        #expect(r.status == 2)
+        #expect(r.err.split(separator: "\n").count == 1 && r.err.contains("Address already in use"), "\(r.err)")
+    }
+}
+
+@Suite("offline-backfill on loopback (issue 11 item 10)", .serialized)
+struct OfflineBackfillStoryTests {
+    @Test("offline-backfill: the chemical plant is offline two hours, then backfills; the power plant drops once; no minute record is lost")
+    func story() throws {
+        let platform = try LoopbackPlatform(start: SimClock.parseStart("2026-11-30T00:00")!, speed: 2400)
+        let truth = temporaryPath(".truth.jsonl")
+        defer { try? FileManager.default.removeItem(atPath: truth) }
+        let r = hj212(["simulate", "--scenario", "offline-backfill", "--to", platform.address.description, "--speed", "2400",
+                       "--start", "2026-11-30T00:00", "--duration", "3h", "--drain", "20", "--truth", truth, "--threads", "1"])
+        #expect(r.status == 0, "\(r.out.suffix(1500))\(r.err)")
+        let chem = "010000A89001000000000001", power = "010000A89001000000000004"
+        // 00:00 … 02:50: eighteen minute records of the chemical plant, all arrived after the outage.
+        #expect(platform.minuteRecords(chem) == 18, "\(platform.minuteRecords(chem))")
+        #expect(platform.minuteRecords(power) >= 17)
+        let records = truthLines(truth)
+        #expect(records.contains { string($0["fault"]) == "outage" && string($0["mn"]) == chem })
+        #expect(records.contains { string($0["fault"]) == "disconnect" && string($0["mn"]) == power })
+        #expect(records.contains { string($0["detail"])?.hasPrefix("back online") == true }, "the backlog went out")
+    }
+}
