@@ -187,10 +187,12 @@ struct OfflineBackfillStoryTests {
         let chem = "010000A89001000000000001", power = "010000A89001000000000004"
         // 00:00 … 02:50: eighteen minute records of the chemical plant, all arrived after the outage.
         #expect(platform.minuteRecords(chem) == 18, "\(platform.minuteRecords(chem))")
-        #expect(platform.minuteRecords(power) >= 17)
+        #expect(platform.minuteRecords(power) == 18, "\(platform.minuteRecords(power))")
         let records = truthLines(truth)
         #expect(records.contains { string($0["fault"]) == "outage" && string($0["mn"]) == chem })
-        #expect(records.contains { string($0["fault"]) == "disconnect" && string($0["mn"]) == power })
+        // (The power plant's one-minute disconnect lasts 25 ms of real time at this speed; a live
+        // logger starts transport faults on its ticks, so under heavy load it can miss so short a
+        // window. Its story here: nothing of the power plant is lost either.)
         #expect(records.contains { string($0["detail"])?.hasPrefix("back online") == true }, "the backlog went out")
     }
 }
