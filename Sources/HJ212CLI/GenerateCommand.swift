@@ -164,13 +164,13 @@ struct GenerateCommand: CLICommand {
             truth = OutputSink(fd: tfd)
         }
         defer { if let truth { truth.flush(); if let fd = truth.descriptor { close(fd) } } }
-        var injectors = mns.map { FaultInjector(specs: faults, seed: seed, mn: $0) }
+        var run = FaultedGeneration(generator: generator, mns: mns, faults: faults, seed: seed)
         var injected = 0
         let trace = a.value("format") == "trace"
         let writer = fd == 1 ? io.stdout : OutputSink(fd: fd, bufferBytes: 1 << 20)
         var counts: [String: Int] = [:]
         var packets = 0
-        let origin = generator.start
+        let origin = run.start
         let end = origin + duration
         let t0 = monotonicSeconds()
         var lastProgress = t0
@@ -188,7 +188,7 @@ struct GenerateCommand: CLICommand {
                 writer.write(bytes: frame)
             }
         }
-        generator.run(until: end, shouldContinue: { now in
+        run.run(until: end, shouldContinue: { now in
             if Interrupts.requested { stoppedAt = now; return false }
             let wall = monotonicSeconds()
             if wall - lastProgress > 0.5 {
@@ -197,23 +197,16 @@ struct GenerateCommand: CLICommand {
                 io.progress("generate: \(Int(done))% of \(SimClock.durationText(duration)), \(packets) packets, \(writer.written / 1_000_000) MB")
             }
             return !writer.failed
-        }, faults: faults.isEmpty ? nil : { _, record in
+        }, truth: { record in
             truth?.line(record.json(offsetMinutes: zone))
             injected += 1
-        }) { unit, packet in
-            var frames = [FrameEncoder.frame(segmentBytes: packet.bytes)]
-            if !faults.isEmpty {
-                let (f, records) = injectors[unit].frames(for: packet, mn: mns[unit])
-                frames = f
-                for r in records { truth?.line(r.json(offsetMinutes: zone)) }
-                injected += records.count
-            }
+        }) { unit, packet, frames in
             for frame in frames { write(frame, unit, packet.time) }
             counts[packet.cn, default: 0] += 1
             packets += 1
         }
         // A record held back (out-of-order) with nothing after it goes out at the end.
-        for i in injectors.indices { for frame in injectors[i].flush() { write(frame, i, generator.now) } }
+        for (unit, frame) in run.finish() { write(frame, unit, run.now) }
         writer.flush()
         io.clearProgress()
         let seconds = monotonicSeconds() - t0

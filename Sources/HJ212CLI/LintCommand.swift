@@ -20,8 +20,8 @@ struct LintCommand: CLICommand {
     truncated tail are reported with their byte offsets. A JSON Lines trace (as written by serve,
     simulate, demo and generate --format trace) is recognised and its "frame" fields judged.
 
-    EXIT STATUS: 0 no errors (warnings allowed unless --strict), 1 errors found, 2 bad usage or
-    unreadable input.
+    EXIT STATUS: 0 no errors (warnings allowed unless --strict), 1 errors found or no frame at
+    all, 2 bad usage or unreadable input.
 
     EXAMPLES:
       hj212 lint capture.txt
@@ -69,6 +69,11 @@ struct LintCommand: CLICommand {
             }
             io.stdout.flush()
             if interrupted { return Interrupts.exitStatus }
+            // The command contract: no frame at all is a failure (1), said in one line.
+            if totals.frames == 0 {
+                io.stderr.line("hj212 lint: no frame found in the input (\(totals.bytes) byte\(totals.bytes == 1 ? "" : "s") read): nothing to judge")
+                return 1
+            }
             return totals.errors > 0 || (strict && totals.warnings > 0) ? 1 : 0
         } catch {
             io.stdout.flush()

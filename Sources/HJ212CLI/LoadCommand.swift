@@ -56,8 +56,13 @@ struct LoadCommand: CLICommand {
       rates     acked/s sent/s (over the send window)                 e.g. 'acked/s>=1000'
     errors = wrong acknowledgements + failed connects + connections that ended early + packets not sent.
 
-    EXIT STATUS: 0 every threshold holds (or none given), 1 one fails, 2 bad usage or the target could
-    not be reached (no connection at all), 130 interrupted (Ctrl-C; the report of what ran is printed).
+    VERDICT: pass, fail or incomplete (interrupted), with the reasons on one line. A run in which
+    nothing was acknowledged fails, thresholds or not. Without thresholds, a run also fails when
+    fewer loggers connected than asked; with thresholds, they decide that (e.g. 'connected>=95%').
+
+    EXIT STATUS: 0 pass, 1 fail (a threshold fails, nothing was acknowledged, or without thresholds
+    fewer loggers connected than asked), 2 bad usage or the target could not be reached (no
+    connection at all), 130/143 interrupted (the report of what ran is printed, verdict incomplete).
 
     SHARDS: run N processes (or machines) with --shard 1/N … N/N and the same other options, each
     with --format json --out shard-K.json; then 'hj212 load merge shard-*.json' adds their histograms
@@ -257,6 +262,7 @@ struct LoadCommand: CLICommand {
         io.clearProgress()
         report.tool = "hj212 \(CommandLineTool.version)"
         report.verdicts = thresholds.map { $0.evaluate(report) }
+        (report.outcome, report.outcomeReasons) = report.outcome(thresholdsGiven: !thresholds.isEmpty)
         return finish(report, io, unreachable: report.counts.connects == 0)
     }
 
@@ -291,6 +297,7 @@ struct LoadCommand: CLICommand {
         }
         guard var report = merged else { return 2 }
         report.verdicts = thresholds.map { $0.evaluate(report) }
+        (report.outcome, report.outcomeReasons) = report.outcome(thresholdsGiven: !thresholds.isEmpty)
         return finish(report, io, unreachable: false)
     }
 
@@ -318,7 +325,7 @@ struct LoadCommand: CLICommand {
             return 2
         }
         if report.interrupted { return Interrupts.exitStatus }
-        return report.verdicts.allSatisfy(\.pass) ? 0 : 1
+        return report.outcome == .pass ? 0 : 1
     }
 
     static func writable(_ path: String) -> Bool {

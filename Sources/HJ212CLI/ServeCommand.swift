@@ -11,7 +11,7 @@ struct ServeCommand: CLICommand {
     static let usage = "--listen HOST:PORT [--registry FILE] [--trace FILE] [--init] [--request 'CN;CP']…"
     static let options = [
         OptionSpec("listen", value: "HOST:PORT", help: "Address to listen on, e.g. 0.0.0.0:7001 or 127.0.0.1:0 (a free port)."),
-        OptionSpec("registry", value: "FILE", help: "Accepted loggers: CSV mn,pw[,name] or a fleet manifest. Unknown MNs and wrong passwords are not acknowledged."),
+        OptionSpec("registry", value: "FILE", help: "Accepted loggers: CSV mn,pw[,name], a fleet manifest, or a built-in fleet name (sample-city, mixed-demo). Unknown MNs and wrong passwords are not acknowledged; registered units that never connect are listed as missing."),
         OptionSpec("trace", value: "FILE", help: "Append every frame received and sent to this JSON Lines trace (checked writable before listening)."),
         OptionSpec("init", help: "Run the first-connection set-up of HJ 212-2017 §6.3 on every new logger (1012, 1000, 1062, 1064, 2011, 2021)."),
         OptionSpec("request", value: "[MN@]CN;CP", help: "Send this request to every logger (or to the one with MN) once it has identified itself, e.g. '2061;BeginTime=20261129000000;EndTime=20261129230000' (repeatable)."),
@@ -37,14 +37,23 @@ struct ServeCommand: CLICommand {
         guard a.value("listen") != nil else { throw UsageError("--listen HOST:PORT is required") }
     }
 
+    /// A registry file (CSV mn,pw[,name] or a fleet manifest), or a built-in fleet by name.
+    static func registry(_ path: String) throws(UsageError) -> Registry {
+        if access(path, F_OK) != 0, Fleet.builtinNames.contains(path) {
+            do {
+                let fleet = try Fleet.load(path)
+                return Registry(fleet.units.map { Registry.Entry(mn: $0.identity.mn, pw: $0.identity.pw, name: $0.unit, enterprise: $0.enterprise) }, file: path)
+            } catch { throw UsageError("registry: \(error)", exitCode: 2) }
+        }
+        do { return try Registry.load(path: path) } catch { throw UsageError("registry: \(error)", exitCode: 2) }
+    }
+
     func run(_ io: CommandIO) -> Int32 {
         do throws(UsageError) {
             let address: SocketAddress
             do { address = try SocketAddress(parsing: a.value("listen")!) } catch { throw UsageError("--listen: \(error.message)") }
             var registry: Registry?
-            if let path = a.value("registry") {
-                do { registry = try Registry.load(path: path) } catch { throw UsageError("registry: \(error)", exitCode: 2) }
-            }
+            if let path = a.value("registry") { registry = try Self.registry(path) }
             var trace: TraceWriter?
             if let p = a.value("trace") { trace = try TraceWriter(path: p, offsetMinutes: SimClock.chinaOffsetMinutes) }
             var options = PlatformSession.Options()
@@ -194,7 +203,8 @@ enum PlatformReport {
             for r in results.suffix(10) { io.stdout.line("    " + describe(r)) }
         }
         let units = state.units
-        if units.isEmpty { return 0 }
+        let registered = state.registry.map { Array($0.entries.keys) }
+        if units.isEmpty && registered == nil { return 0 }
         io.stdout.line("completeness (records whose period ended between \(HJTime(wallMilliseconds: from).description) and \(HJTime(wallMilliseconds: end).description)):")
         io.stdout.line("  " + "MN".padding(toLength: 26, withPad: " ", startingAt: 0) + "2051".leftPad(9) + "2061".leftPad(9) + "2031".leftPad(9) + "  gaps")
         var totalMissing = 0
@@ -216,8 +226,14 @@ enum PlatformReport {
             io.stdout.line("  " + mn.padding(toLength: 26, withPad: " ", startingAt: 0) + cells.map { $0.leftPad(9) }.joined()
                            + "  " + (gaps.isEmpty ? "none" : gaps.joined(separator: "; ")))
         }
-        io.stdout.line(totalMissing == 0 ? "nothing lost: every expected record arrived" : "\(totalMissing) expected records missing")
-        missing = totalMissing
+        let verdict = RunCompleteness(registered: registered, seen: Set(units.keys), missingOfSeen: totalMissing, from: from, to: end)
+        if !verdict.neverConnected.isEmpty {
+            let shown = verdict.neverConnected.prefix(10).map { mn in TerminalText.safe(mn) + (state.registry?.entry(mn)?.name.map { " (\(TerminalText.safe($0)))" } ?? "") }
+            io.stdout.line("  never connected (未连接): \(verdict.neverConnected.count) registered unit\(verdict.neverConnected.count == 1 ? "" : "s"), "
+                           + "\(verdict.expectedPerAbsentUnit) expected records each: \(shown.joined(separator: ", "))\(verdict.neverConnected.count > 10 ? ", …" : "")")
+        }
+        io.stdout.line(verdict.summary)
+        missing = verdict.missing
         return missing
     }
 }

@@ -71,6 +71,8 @@ public struct LoadCounts: Sendable, Equatable {
     public var peerCloses: UInt64 = 0
     /// Established connections that ended on another error.
     public var otherCloses: UInt64 = 0
+    /// Loggers that connected at least once (each counted once, however often it reconnected).
+    public var loggersConnected: UInt64 = 0
     /// Most connections open at once (a sum over loops and shards of their own maxima).
     public var maxConnections: UInt64 = 0
     /// Connections open at the end of the send window.
@@ -99,7 +101,7 @@ public struct LoadCounts: Sendable, Equatable {
         ("wrongFlag", \.wrongFlag), ("wrongMN", \.wrongMN), ("badCRC", \.badCRC), ("otherFrames", \.otherFrames), ("noiseBytes", \.noiseBytes),
         ("connectAttempts", \.connectAttempts), ("connects", \.connects), ("refused", \.refused), ("connectTimeouts", \.connectTimeouts),
         ("fdExhausted", \.fdExhausted), ("connectOtherErrors", \.connectOtherErrors), ("resets", \.resets), ("peerCloses", \.peerCloses),
-        ("otherCloses", \.otherCloses), ("maxConnections", \.maxConnections), ("openAtEnd", \.openAtEnd),
+        ("otherCloses", \.otherCloses), ("loggersConnected", \.loggersConnected), ("maxConnections", \.maxConnections), ("openAtEnd", \.openAtEnd),
     ] }
 
     /// Adds another run's counts (exact).

@@ -221,6 +221,10 @@ final class LoopState: @unchecked Sendable {
                 }
                 connectLatency.record(microseconds: (MonotonicTime.now.nanoseconds &- started) / 1000)
                 counts.connects &+= 1
+                if !logger.everConnected {
+                    logger.everConnected = true
+                    counts.loggersConnected &+= 1
+                }
                 open &+= 1
                 if open > counts.maxConnections { counts.maxConnections = open }
                 logger.connection = connection
@@ -267,6 +271,8 @@ final class LoadLogger: TCPConnectionHandler, @unchecked Sendable {
     var connection: TCPConnection?
     var connecting = false
     var closing = false
+    /// Counted once in `LoadCounts.loggersConnected`.
+    var everConnected = false
     var backoffMs: Int64 = 500
     var decoder = FrameDecoder(maxFrameBytes: 2048)
     var ring = OutstandingRing()

@@ -91,6 +91,9 @@ public struct LoadReport: Sendable {
     public var errors: [String: UInt64] = [:]
     /// Thresholds and verdicts, filled in when evaluated.
     public var verdicts: [ThresholdVerdict] = []
+    /// The run's outcome and why (`outcome(thresholdsGiven:)`), filled in with the verdicts.
+    public var outcome: LoadOutcome?
+    public var outcomeReasons: [String] = []
 
     /// An empty report (what a run or a merge fills in).
     public init() {}
@@ -230,7 +233,7 @@ public struct LoadReport: Sendable {
             ("thresholds", .array(verdicts.map { v in
                 .object([("spec", .string(v.threshold.text)), ("measured", .string(v.measuredText)), ("pass", .bool(v.pass))])
             })),
-        ])
+        ] + (outcome.map { [("verdict", .string($0.rawValue)), ("verdictReasons", .array(outcomeReasons.map { .string($0) }))] } ?? []))
     }
 
     /// Reads a report written by `json()`; every field is checked (a bad file is an error with
@@ -387,6 +390,9 @@ public struct LoadReport: Sendable {
             for v in verdicts {
                 out.append("    \(v.pass ? "pass" : "FAIL")  \(v.threshold.text)  (measured \(v.measuredText))")
             }
+        }
+        if let outcome {
+            out.append("  verdict       \(outcome == .pass ? "pass" : outcome == .fail ? "FAIL" : "INCOMPLETE")\(outcomeReasons.isEmpty ? "" : ": " + outcomeReasons.joined(separator: "; "))")
         }
         return out.joined(separator: "\n") + "\n"
     }

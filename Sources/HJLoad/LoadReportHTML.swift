@@ -24,7 +24,9 @@ extension LoadReport {
             ("connections (max)", String(counts.maxConnections), counts.maxConnections >= UInt64(clamping: loggers) ? .pass : .warn),
         ]
         if !verdicts.isEmpty { figures.insert(("thresholds", failed ? "FAIL" : "pass", failed ? .fail : .pass), at: 0) }
+        if let outcome { figures.insert(("verdict", outcome == .pass ? "pass" : outcome == .fail ? "FAIL" : "INCOMPLETE", outcome == .pass ? .pass : outcome == .fail ? .fail : .warn), at: 0) }
         page.figures(figures)
+        if !outcomeReasons.isEmpty { page.paragraph(outcomeReasons.joined(separator: "; "), cssClass: "meta") }
         if !verdicts.isEmpty {
             page.heading("Thresholds")
             page.table(header: ["threshold", "measured", "verdict"],

@@ -224,3 +224,56 @@ public enum Completeness {
         return result
     }
 }
+
+/// The completeness verdict of a run over every unit a platform expects: the units that sent
+/// data (their missing records) and, with a registry, the registered units that never connected
+/// (all their records over the run are missing). "Nothing lost" is said only when both are zero.
+///
+/// ```swift
+/// let v = RunCompleteness(registered: Array(registry.entries.keys), seen: Set(state.mns), missingOfSeen: 0, from: t0, to: t1)
+/// v.nothingLost     // false: 519 registered units never connected
+/// v.summary         // "3 315 expected records missing; 519 of 520 registered units never connected"
+/// ```
+public struct RunCompleteness: Sendable, Equatable {
+    /// Registered units (nil: open registry, every unit that came is all there is).
+    public var registered: Int?
+    /// Registered MNs that never connected, sorted.
+    public var neverConnected: [String]
+    /// Records missing from the units that sent data.
+    public var missingOfSeen: Int
+    /// Records a registered unit that never connected would have sent over the run (2051 at the
+    /// default MinInterval, 2061, 2031 whose periods ended within it), per unit.
+    public var expectedPerAbsentUnit: Int
+
+    /// Every missing record: those of the units seen and all those of the units never seen.
+    public var missing: Int { missingOfSeen + neverConnected.count * expectedPerAbsentUnit }
+    /// True only when every expected record of every expected unit arrived.
+    public var nothingLost: Bool { neverConnected.isEmpty && missingOfSeen == 0 }
+
+    public init(registered all: [String]?, seen: Set<String>, missingOfSeen: Int, from: SessionTime, to: SessionTime) {
+        self.registered = all?.count
+        neverConnected = (all ?? []).filter { !seen.contains($0) }.sorted()
+        self.missingOfSeen = missingOfSeen
+        var expected = 0
+        for cn in ["2051", "2061", "2031"] {
+            let period = Completeness.interval(cn: cn) ?? Completeness.day
+            // Periods that ended by `to`: DataTime (the period start) at most to − period.
+            if to - period >= from {
+                expected += Completeness.summary(mn: "", cn: cn, log: nil, interval: period, from: from, to: to - period).expected
+            }
+        }
+        expectedPerAbsentUnit = expected
+    }
+
+    /// One line: "nothing lost: …" or what is missing and how many registered units never connected.
+    public var summary: String {
+        let absent = registered.map { "\(neverConnected.count) of \($0) registered unit\($0 == 1 ? "" : "s") never connected" }
+        if nothingLost {
+            return "nothing lost: every expected record arrived" + (registered.map { " (all \($0) registered unit\($0 == 1 ? "" : "s"))" } ?? "")
+        }
+        var parts: [String] = []
+        if missing > 0 || neverConnected.isEmpty { parts.append("\(missing) expected record\(missing == 1 ? "" : "s") missing") }
+        if !neverConnected.isEmpty, let absent { parts.append(absent) }
+        return parts.joined(separator: "; ")
+    }
+}

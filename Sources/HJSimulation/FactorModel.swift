@@ -128,6 +128,9 @@ struct FactorModel: Sendable {
 
     func format(_ v: Double) -> String { ValueFormat.fixed(v, decimals: decimals) }
 
+    /// The flag of data taken while the plant is stopped: F 停运.
+    static let stoppedFlag = UInt8(ascii: "F")
+
     /// Advances the process value one sample. `coupling` is the product of the coupling terms
     /// 1 + gain·(other/other.baseline − 1), computed by the caller from the other factors.
     mutating func step(level: Double, dayPhase: (cos: Double, sin: Double), t: Int64, random: inout SimRandom, coupling: Double) {
@@ -135,17 +138,25 @@ struct FactorModel: Sendable {
         // cos(2π(h − peak)/24) from the sample's cos/sin of 2πh/24 and the factor's own of 2π·peak/24.
         let cycle = dayPhase.cos * peakCos + dayPhase.sin * peakSin
         running = (processTarget ?? baseline * (1 + amplitude * cycle)) * (1 + noise) * coupling
-        value = stopped + (running - stopped) * level
+        // A stopped plant (level 0): the instruments read what stands in the channel or stack,
+        // with their noise (never an exact constant), and flag it F 停运 (HJ 212-2017 Table 8:
+        // 仪器仪表停运; HJ/T 212-2005 F 排放源停运); a flow of nothing reads 0.
+        let isStopped = level <= 0
+        value = isStopped ? stopped * (1 + noise) : stopped + (running - stopped) * level
         if measureEveryMs == 0 || t % measureEveryMs == 0 || !measuredOnce {
             measuredOnce = true
             sampleTime = measureEveryMs == 0 ? t : (t / measureEveryMs) * measureEveryMs
             var r = value
-            flag = UInt8(ascii: "N")
+            flag = isStopped ? Self.stoppedFlag : UInt8(ascii: "N")
             if r > rangeMax { r = rangeMax; flag = UInt8(ascii: "T") }
             if r < rangeMin { r = rangeMin }
             reading = r
             trueReading = r
             trueFlag = flag
+        } else if isStopped != (trueFlag == Self.stoppedFlag) {
+            // A cyclic analyser between measurements: the held reading takes the plant's state.
+            trueFlag = isStopped ? Self.stoppedFlag : UInt8(ascii: "N")
+            flag = trueFlag
         }
     }
 

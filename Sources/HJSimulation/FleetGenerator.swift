@@ -24,6 +24,14 @@ public struct FleetGenerator: Sendable {
         now = self.start
     }
 
+    /// Loggers made by the caller (at least one), started together.
+    public init(simulators: [UnitSimulator]) {
+        precondition(!simulators.isEmpty, "a fleet generator needs a logger")
+        self.simulators = simulators
+        start = simulators[0].start
+        now = start
+    }
+
     /// Advances every logger to `end` in blocks of `block` ms, handing packets out in time order.
     /// `shouldContinue` is asked after every block (progress, Ctrl-C); returning false stops at
     /// that block boundary with everything before it delivered.

@@ -129,6 +129,8 @@ struct LoadCommandTests {
             r.counts.scheduled = scheduled
             r.counts.sent = scheduled
             r.counts.acked = scheduled
+            r.counts.connects = UInt64(loggers / n)
+            r.counts.loggersConnected = UInt64(loggers / n)
             return r.json().serialized
         }
         var files: [String] = []

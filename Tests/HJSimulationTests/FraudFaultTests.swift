@@ -135,7 +135,8 @@ struct FraudFaultTests {
         #expect(hebei.first { $0.dataTime == "20261130003500" }?.text("i12101-Info") == "1")
         for p in packets where p.cn == "2011" && p.st == "32" {
             let t = p.dataTime!
-            #expect(p.text("w01018-Flag") == (t >= "20261130002000" && t < "20261130003500" ? "C" : "N"), "\(t)")
+            // The plant is stopped before 07:00: outside the calibration its data are F (停运).
+            #expect(p.text("w01018-Flag") == (t >= "20261130002000" && t < "20261130003500" ? "C" : "F"), "\(t)")
         }
         #expect(records.count == 1)
     }

@@ -53,7 +53,8 @@ struct ScenarioTests {
         let s = try Scenario.load("night-discharge-bypass")
         let specs = try s.specs(units: try Self.units(), start: Self.t0, end: nil, live: false)
         let w = try #require(specs.first?.window)
-        #expect(w == SimClock.parseStart("2026-11-30T22:00")!..<SimClock.parseStart("2026-12-01T03:00")!)
+        // In the plant's operating hours (07:00-23:00): the story shows while it runs.
+        #expect(w == SimClock.parseStart("2026-11-30T18:00")!..<SimClock.parseStart("2026-11-30T23:00")!)
         #expect(specs.allSatisfy { $0.mn == "010000A89001000000000001" })
     }
 
@@ -112,7 +113,7 @@ struct ScenarioTests {
             var g = try FleetGenerator(fleet: try Fleet.load("mixed-demo"), seed: 9, start: Self.t0, options: options)
             var injectors = units.map { FaultInjector(specs: options.faults, seed: 9, mn: $0.mn) }
             var bytes: [UInt8] = [], truth: [String] = []
-            g.run(until: Self.t0 + 4 * 3_600_000, faults: { _, r in truth.append(r.json()) }) { i, p in
+            g.run(until: Self.t0 + 12 * 3_600_000, faults: { _, r in truth.append(r.json()) }) { i, p in
                 let (f, r) = injectors[i].frames(for: p, mn: units[i].mn)
                 for x in f { bytes += x }
                 truth += r.map { $0.json() }

@@ -1,0 +1,228 @@
+import HJ212
+
+/// Value-layer faults (instrument, fraud, process) acting on a logger's readings before
+/// aggregation, and on the device parameters it uploads with 3020.
+///
+/// Faults act on what the instrument measured this sample (`FactorModel.trueReading`), never on
+/// their own output of the previous sample, so a held reading of a cyclic analyser is not
+/// transformed twice.
+struct InstrumentFaults: Sendable {
+    /// A spec bound to one factor of this logger.
+    struct Binding: Sendable {
+        var spec: Int
+        var model: Int
+        var key: String
+    }
+
+    let specs: [FaultSpec]
+    let bindings: [Binding]
+    let medium: UnitTemplate.Medium
+    /// The analysers (PolIds of the template's information groups).
+    let analysers: Set<String>
+    let dynamicControl: DynamicControlProfile?
+    let template: UnitTemplate
+    /// Per binding key: the reading frozen at activation (flatline) and the activation time.
+    var frozen: [String: Double] = [:]
+    var since: [String: Int64] = [:]
+    var active: Set<String> = []
+    var activations: [Int: Int] = [:]
+    var records: [FaultRecord] = []
+    /// Device parameters imposed by active faults, by "PolId|code".
+    var info: [String: String] = [:]
+    /// Which binding set which parameters (restored when it ends).
+    var infoSetBy: [String: [String]] = [:]
+    /// Parameters changed since the simulator last uploaded them: PolId ("" for none) and codes, in order.
+    var changedInfo: [(polId: String, codes: [String])] = []
+    /// Factors absent from records (missing-factor).
+    var hidden: Set<String> = []
+    /// Factors whose standard-sample check fails, with the deviation in %.
+    var failingChecks: [String: Double] = [:]
+    /// Factors whose failing check happens now (HJ 212-2025 sends a 2062).
+    var checksNow: [String] = []
+
+    static let implied: Set<String> = ["o2-manipulation", "flow-bypass", "furnace-low"]
+
+    init(specs all: [FaultSpec], mn: String, template: UnitTemplate, models: [FactorModel], dynamicControl: DynamicControlProfile?) {
+        let specs = all.filter { FaultDefinition.valueLayers.contains($0.layer) && $0.applies(to: mn) }
+        self.specs = specs
+        self.template = template
+        self.medium = template.medium
+        self.dynamicControl = dynamicControl
+        analysers = Set(template.infoGroups.compactMap(\.polId))
+        var bindings: [Binding] = []
+        for (n, spec) in specs.enumerated() {
+            var code = spec.factor
+            switch spec.id {
+            case "o2-manipulation": code = template.o2Factor
+            case "flow-bypass": code = template.flowFactor
+            case "furnace-low": code = "a01901"
+            default: break
+            }
+            if Self.implied.contains(spec.id) && code == nil { continue }
+            for (i, m) in models.enumerated() where code == nil || code == m.code {
+                bindings.append(Binding(spec: n, model: i, key: "\(n)|\(m.code)"))
+            }
+        }
+        self.bindings = bindings
+    }
+
+    var isEmpty: Bool { bindings.isEmpty }
+
+    /// Status codes of the flag faults: national i12001, Hebei water i12101 and gas i12007.
+    static let statusCodes: [String: (national: String, water: String, gas: String)] = [
+        "calibration": ("3", "5", "3"), "maintenance": ("1", "3", "1"), "fault": ("2", "4", "2"),
+    ]
+
+    /// The baseline of a dynamic-control parameter, when the profile has it as a number.
+    func profileNumber(_ code: String) -> (value: Double, decimals: Int)? {
+        for (_, values) in dynamicControl?.groups ?? [] {
+            guard let v = values.first(where: { $0.code == code })?.value else { continue }
+            switch v {
+            case .number(let d, let decimals): return (d, decimals)
+            case .varying(let b, _, let decimals): return (b, decimals)
+            default: return nil
+            }
+        }
+        return nil
+    }
+
+    func hasProfileCode(_ code: String) -> Bool { dynamicControl?.groups.contains { $0.values.contains { $0.code == code } } ?? false }
+
+    /// The device parameters a fault imposes on a factor while it is active.
+    func infoEffects(_ spec: FaultSpec, _ m: FactorModel, at t: Int64) -> [(polId: String, code: String, value: String)] {
+        let pol = m.code
+        switch spec.id {
+        case "calibration", "maintenance", "fault":
+            let s = Self.statusCodes[spec.id]!
+            var out = [(pol, "i12001", s.national)]
+            if analysers.contains(pol) {
+                if medium == .water, hasProfileCode("i12101") { out.append((pol, "i12101", s.water)) }
+                if medium == .gas, hasProfileCode("i12007") { out.append((pol, "i12007", s.gas)) }
+            }
+            return out
+        case "standard-check-fail":
+            guard analysers.contains(pol), hasProfileCode("i13129") else { return [] }
+            return [(pol, "i13128", HJTime(wallMilliseconds: t).text14), (pol, "i13129", ValueFormat.fixed(spec.parameter("deviation"), decimals: 1))]
+        case "parameter-tampering":
+            let codes = medium == .water ? (slope: "i13008", intercept: "i13007", range: "i13116") : (slope: "i13026", intercept: "i13022", range: "i13013")
+            let slope = profileNumber(codes.slope) ?? (1, 3)
+            let intercept = profileNumber(codes.intercept) ?? (0, 3)
+            var out = [(pol, codes.slope, ValueFormat.fixed(slope.value * spec.parameter("slope", default: 1), decimals: max(3, slope.decimals))),
+                       (pol, codes.intercept, ValueFormat.fixed(intercept.value + spec.parameter("intercept"), decimals: max(3, intercept.decimals)))]
+            if spec.parameter("range") > 0 { out.append((pol, codes.range, ValueFormat.fixed(spec.parameter("range"), decimals: 0))) }
+            return out
+        case "furnace-low":
+            let ratio = spec.parameter("temperature", default: 820) / max(1, m.baseline)
+            var out: [(String, String, String)] = []
+            for group in template.infoGroups where group.polId == nil {
+                for (code, value) in group.values where code.hasPrefix("i333") {
+                    if case .varying(let b, _, let d) = value { out.append(("", code, ValueFormat.fixed(b * ratio, decimals: d))) }
+                    if case .number(let b, let d) = value { out.append(("", code, ValueFormat.fixed(b * ratio, decimals: d))) }
+                }
+            }
+            return out
+        default:
+            return []
+        }
+    }
+
+    mutating func noteChanged(_ polId: String, _ code: String) {
+        if let i = changedInfo.firstIndex(where: { $0.polId == polId }) {
+            if !changedInfo[i].codes.contains(code) { changedInfo[i].codes.append(code) }
+        } else {
+            changedInfo.append((polId, [code]))
+        }
+    }
+
+    /// Before the process step: activations and ends (ground truth, parameters), process targets.
+    mutating func update(_ models: inout [FactorModel], at t: Int64, mn: String) {
+        for b in bindings {
+            let spec = specs[b.spec]
+            var on = spec.window?.contains(t) ?? true
+            let wasOn = active.contains(b.key)
+            if on && !wasOn, let limit = spec.limit, activations[b.spec, default: 0] >= limit { on = false }
+            if on == wasOn {
+                if on && spec.id == "furnace-low" { models[b.model].processTarget = spec.parameter("temperature", default: 820) }
+                continue
+            }
+            let code = models[b.model].code
+            if on {
+                active.insert(b.key)
+                activations[b.spec, default: 0] += 1
+                since[b.key] = t
+                records.append(FaultRecord(time: t, mn: mn, fault: spec.id, cn: "", qn: "", detail: spec.describe(from: t), layer: spec.layer, factor: code))
+                var set: [String] = []
+                for (pol, c, v) in infoEffects(spec, models[b.model], at: t) {
+                    info["\(pol)|\(c)"] = v
+                    set.append("\(pol)|\(c)")
+                    noteChanged(pol, c)
+                }
+                infoSetBy[b.key] = set
+                switch spec.id {
+                case "missing-factor": hidden.insert(code)
+                case "standard-check-fail":
+                    failingChecks[code] = spec.parameter("deviation", default: 18)
+                    checksNow.append(code)
+                case "furnace-low": models[b.model].processTarget = spec.parameter("temperature", default: 820)
+                default: break
+                }
+            } else {
+                active.remove(b.key)
+                frozen[b.key] = nil
+                for k in infoSetBy.removeValue(forKey: b.key) ?? [] {
+                    info[k] = nil
+                    let parts = k.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false)
+                    noteChanged(String(parts[0]), String(parts[1]))
+                }
+                switch spec.id {
+                case "missing-factor": hidden.remove(code)
+                case "standard-check-fail": failingChecks[code] = nil
+                case "furnace-low": models[b.model].processTarget = nil
+                default: break
+                }
+            }
+        }
+    }
+
+    /// After the process step: the readings and flags of the active faults.
+    mutating func apply(_ models: inout [FactorModel], at t: Int64, random: inout SimRandom) {
+        for i in models.indices {
+            models[i].reading = models[i].trueReading
+            models[i].flag = models[i].trueFlag
+        }
+        for b in bindings where active.contains(b.key) {
+            let spec = specs[b.spec]
+            var m = models[b.model]
+            switch spec.id {
+            case "flatline":
+                if frozen[b.key] == nil { frozen[b.key] = m.reading }
+                m.reading = frozen[b.key]!
+            case "under-limit":
+                if let limit = m.limit { m.reading = limit * (0.96 + 0.02 * random.unit()) }
+            case "drift":
+                let start = spec.window?.lowerBound ?? since[b.key] ?? t
+                m.reading *= 1 + 0.05 * Double(t - start) / 3_600_000
+            case "spike":
+                if random.unit() < 0.02 { m.reading *= 4 }
+            case "level-shift": m.reading *= spec.parameter("scale", default: 1.5)
+            case "negative": m.reading = -abs(m.reading) - 0.1
+            case "over-range": m.reading = m.rangeMax; m.flag = UInt8(ascii: "T")
+            case "calibration": m.flag = UInt8(ascii: "C")
+            case "maintenance": m.flag = UInt8(ascii: "M")
+            case "fault": m.flag = UInt8(ascii: "D")
+            case "stopped": m.flag = UInt8(ascii: "F")
+            case "comm-loss": m.flag = UInt8(ascii: "B")
+            case "manual": m.flag = UInt8(ascii: "S")
+            case "parameter-tampering":
+                m.reading = m.reading * spec.parameter("slope", default: 1) + spec.parameter("intercept")
+                let range = spec.parameter("range")
+                if range > 0 { m.reading = Swift.min(m.reading, range) }
+            case "o2-manipulation": m.reading = Swift.max(0.1, m.reading - spec.parameter("points", default: 3))
+            case "flow-bypass": m.reading *= spec.parameter("fraction", default: 0.3)
+            default: break
+            }
+            models[b.model] = m
+        }
+    }
+}
+
