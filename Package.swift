@@ -36,7 +36,9 @@ let package = Package(
         .target(name: "HJConformance", dependencies: ["HJ212", "HJSimulation", "HJRoles", "HJNetwork", "HJLoad"]),
 
         // Instruments: Modbus RTU/TCP slaves and DL/T 645-2007 meters driven by the simulation's value models.
-        .target(name: "HJInstruments", dependencies: ["HJ212", "HJSimulation", "HJNetwork"]),
+        .target(name: "HJInstruments", dependencies: ["HJ212", "HJSimulation", "HJNetwork", "CSerial"]),
+        // Pseudo-terminal creation (posix_openpt and friends need _XOPEN_SOURCE).
+        .target(name: "CSerial", path: "Sources/CSerial"),
 
         // The command-line interface: argument parsing, terminal output, exit codes.
         .target(name: "HJ212CLI", dependencies: ["HJ212", "HJSimulation", "HJRoles", "HJNetwork", "HJLoad", "HJConformance", "CPingPong", "HJInstruments"]),
