@@ -142,7 +142,8 @@ public enum DLT645BCD {
         var scaled = (abs(value.isFinite ? value : 0) * pow10(decimals)).rounded()
         // Unsigned counters (energy) wrap like a meter's register; signed values saturate.
         let digits = bytes * 2
-        let capacity = pow10(digits - (signed ? 1 : 0))
+        // A signed item keeps the top bit for the sign: its top digit is at most 7.
+        let capacity = signed ? 8 * pow10(digits - 1) : pow10(digits)
         if signed {
             scaled = min(scaled, capacity - 1)
         } else {

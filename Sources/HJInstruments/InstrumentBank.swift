@@ -120,11 +120,12 @@ public final class InstrumentBank: Sendable {
 
     // MARK: Time
 
-    /// Runs the value models up to `t`, one sample at a time, integrating totalisers and energy.
+    /// Runs the value models up to `t`, one sample at a time (the last sample taken is the latest
+    /// at or before `t`), integrating totalisers and energy.
     static func sync(_ s: inout State, to t: Int64, instruments: [InstrumentInfo], meters: [MeterInfo]) {
         let step = s.sim.sampleMilliseconds
         var guardSteps = 0
-        while s.sim.now + step <= t && guardSteps < 1_000_000 {
+        while s.sim.now <= t && guardSteps < 1_000_000 {
             guardSteps += 1
             s.sim.advance(to: s.sim.now + step) { _ in }
             let dt = Double(step) / 1000

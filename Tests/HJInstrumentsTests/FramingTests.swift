@@ -143,6 +143,9 @@ struct DLT645Tests {
         #expect(DLT645BCD.encode(-12.345, bytes: 3, decimals: 3, signed: true) == [0x45, 0x23, 0x81])
         #expect(DLT645BCD.encode(220.1, bytes: 2, decimals: 1, signed: false) == [0x01, 0x22])
         #expect(DLT645BCD.decode([0x45, 0x23, 0x81], decimals: 3, signed: true) == -12.345)
+        // Signed values saturate at 79.9999 (top digit 7: the top bit is the sign).
+        #expect(DLT645BCD.encode(82.5, bytes: 3, decimals: 4, signed: true) == [0x99, 0x99, 0x79])
+        #expect(DLT645BCD.encode(-82.5, bytes: 3, decimals: 4, signed: true) == [0x99, 0x99, 0xF9])
         #expect(DLT645BCD.decode([0x4A, 0x00], decimals: 0, signed: false) == nil)
         // Energy wraps like a meter's register.
         #expect(DLT645BCD.encode(1_000_000.01, bytes: 4, decimals: 2, signed: false) == [0x01, 0x00, 0x00, 0x00])
