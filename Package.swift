@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(name: "HJLoadTests", dependencies: ["HJLoad", "HJ212", "HJNetwork"]),
         .testTarget(name: "HJRolesTests", dependencies: ["HJRoles", "HJSimulation", "HJ212"]),
         .testTarget(name: "HJConformanceTests", dependencies: ["HJConformance", "HJ212"]),
-        .testTarget(name: "HJInstrumentsTests", dependencies: ["HJInstruments", "HJSimulation", "HJNetwork", "HJ212"]),
+        .testTarget(name: "HJInstrumentsTests", dependencies: ["HJInstruments", "HJSimulation", "HJNetwork", "HJ212", "HJ212CLI"]),
         .testTarget(name: "HJ212CLITests", dependencies: ["HJ212CLI", "HJ212", "HJNetwork", "HJRoles", "HJLoad", "HJConformance"]),
     ],
     swiftLanguageModes: [.v6]

@@ -27,12 +27,12 @@ public final class ModbusTCPService: Sendable {
     public let counters: TCPServiceCounters
 
     public init(address: SocketAddress, group: EventLoopGroup, bank: InstrumentBank, trace: InstrumentTrace?,
-                maxConnections: Int = ModbusTCPService.maxConnections) throws(NetworkError) {
+                maxConnections: Int = ModbusTCPService.maxConnections, maxPendingOutput: Int = ModbusTCPService.maxPendingOutput) throws(NetworkError) {
         self.bank = bank
         let counters = TCPServiceCounters()
         self.counters = counters
         server = try TCPServer.start(on: address, group: group) { connection in
-            let handler = ModbusTCPHandler(bank: bank, trace: trace, counters: counters)
+            let handler = ModbusTCPHandler(bank: bank, trace: trace, counters: counters, maxPendingOutput: maxPendingOutput)
             if counters.open.add(1, ordering: .relaxed).newValue > maxConnections {
                 counters.refused.add(1, ordering: .relaxed)
                 connection.loop.executeOnLoop { connection.close() }
@@ -47,10 +47,11 @@ final class ModbusTCPHandler: TCPConnectionHandler {
     let bank: InstrumentBank
     let trace: InstrumentTrace?
     let counters: TCPServiceCounters
+    let maxPendingOutput: Int
     var decoder = MBAPDecoder()
 
-    init(bank: InstrumentBank, trace: InstrumentTrace?, counters: TCPServiceCounters) {
-        (self.bank, self.trace, self.counters) = (bank, trace, counters)
+    init(bank: InstrumentBank, trace: InstrumentTrace?, counters: TCPServiceCounters, maxPendingOutput: Int) {
+        (self.bank, self.trace, self.counters, self.maxPendingOutput) = (bank, trace, counters, maxPendingOutput)
     }
 
     func connection(_ connection: TCPConnection, didRead bytes: [UInt8]) {
@@ -77,7 +78,7 @@ final class ModbusTCPHandler: TCPConnectionHandler {
                     let reply = MBAPFrame(transactionID: frame.transactionID, unitID: frame.unitID, pdu: pdu).bytes
                     trace?.record(reply, incoming: false, line: "modbus-tcp", peer: peer, at: bank.clock())
                     _ = connection.write(reply)
-                    if connection.pendingOutputBytes > ModbusTCPService.maxPendingOutput {
+                    if connection.pendingOutputBytes > maxPendingOutput {
                         counters.closedForAbuse.add(1, ordering: .relaxed)
                         connection.close()
                         return
