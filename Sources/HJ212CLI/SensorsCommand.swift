@@ -136,7 +136,7 @@ struct SensorsCommand: CLICommand {
         let bank: InstrumentBank
         do {
             bank = try InstrumentBank(template: template, identity: LoggerIdentity(mn: mn, pw: pw), seed: seed, start: start, options: options,
-                                      clock: { clock.now })
+                                      recordsTruth: truth != nil, clock: { clock.now })
         } catch { throw UsageError("\(error)") }
 
         var service: ModbusTCPService?

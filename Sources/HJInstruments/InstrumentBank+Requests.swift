@@ -78,6 +78,10 @@ extension InstrumentBank {
         var registers = InstrumentRegisters(map: inst.map, index: indexes[i], channels: channels, parameters: parameters(i, channels, &s, at: t))
         let reply = ModbusPDU.respond(to: pdu[...], space: &registers)
         s.requests += 1
+        let isException = reply.first.map { $0 & 0x80 != 0 } == true
+        if isException { s.exceptions += 1 }
+        for key in registers.changed { applyWrite(i, key, registers.parameters[key] ?? .nan, &s) }
+        guard recordsTruth else { return reply }
         var j: [(String, JSONValue)] = [("t", .string(SimClock.iso(t, offsetMinutes: offsetMinutes))), ("line", .string(line)), ("peer", .string(peer)),
                                         ("unit", .int(Int(inst.address))), ("instrument", .string(inst.map.name)),
                                         ("function", .int(Int(pdu.first ?? 0)))]
@@ -88,8 +92,7 @@ extension InstrumentBank {
             case .writeMultiple(let a, let v): j += [("start", .int(Int(a))), ("count", .int(v.count))]
             }
         }
-        if reply.first.map({ $0 & 0x80 != 0 }) == true {
-            s.exceptions += 1
+        if isException {
             j.append(("exception", .int(Int(reply[1]))))
         } else if reply.first == 0x03 || reply.first == 0x04 {
             j.append(("served", .array(channels.compactMap { c in
@@ -97,18 +100,22 @@ extension InstrumentBank {
             })))
         }
         for key in registers.changed {
-            let v = registers.parameters[key] ?? .nan
-            s.written[i][key] = v
             let parts = key.split(separator: "|", maxSplits: 1)
-            let c = Int(parts[0]) ?? 0, name = String(parts[1])
-            j.append(("wrote", .object([("channel", .int(c)), ("parameter", .string(name)), ("value", .double(v))])))
-            // The logger's 3020 parameters follow what was written to the analyser.
-            if let code = inst.codes[c], let info = inst.map.parameters.first(where: { $0.name == name })?.info {
-                s.sim.infoOverrides["\(code)|\(info)"] = name == "last_calibration" ? HJTime(wallMilliseconds: Int64(v)).text14 : ValueFormat.fixed(v, decimals: 3)
-            }
+            j.append(("wrote", .object([("channel", .int(Int(parts[0]) ?? 0)), ("parameter", .string(String(parts[1]))), ("value", .double(registers.parameters[key] ?? .nan))])))
         }
         appendTruth(JSONValue.object(j).serialized, &s)
         return reply
+    }
+
+    /// Keeps a written parameter; the logger's 3020 parameters follow what was written to the analyser.
+    func applyWrite(_ i: Int, _ key: String, _ v: Double, _ s: inout State) {
+        let inst = instruments[i]
+        s.written[i][key] = v
+        let parts = key.split(separator: "|", maxSplits: 1)
+        let c = Int(parts[0]) ?? 0, name = String(parts[1])
+        if let code = inst.codes[c], let info = inst.map.parameters.first(where: { $0.name == name })?.info {
+            s.sim.infoOverrides["\(code)|\(info)"] = name == "last_calibration" ? HJTime(wallMilliseconds: Int64(v)).text14 : ValueFormat.fixed(v, decimals: 3)
+        }
     }
 
     func appendTruth(_ line: String, _ s: inout State) {
@@ -126,13 +133,12 @@ extension InstrumentBank {
                 let reading = s.meterReadings[i]
                 guard let (reply, item) = DLT645Slave.respond(to: frame, address: m.address, map: meterMap, reading: { reading }) else { continue }
                 s.requests += 1
+                if reply.control & 0x40 != 0 { s.exceptions += 1 }
+                guard recordsTruth else { return reply }
                 var j: [(String, JSONValue)] = [("t", .string(SimClock.iso(t, offsetMinutes: offsetMinutes))), ("line", .string(line)),
                                                 ("meter", .string(m.addressText)), ("facility", .string(m.facility)),
                                                 ("control", .string(String(frame.control, radix: 16, uppercase: true)))]
-                if reply.control & 0x40 != 0 {
-                    s.exceptions += 1
-                    j.append(("error", .int(Int(reply.data.first ?? 0))))
-                }
+                if reply.control & 0x40 != 0 { j.append(("error", .int(Int(reply.data.first ?? 0)))) }
                 if let item {
                     j.append(("di", .string(Self.hex8(item.di))))
                     let parts = item.block.isEmpty ? [item] : item.block.compactMap { meterMap.item($0) }

@@ -42,6 +42,8 @@ public final class InstrumentBank: Sendable {
     let offsetMinutes: Int
     let indexes: [RegisterIndex]
     let state: Mutex<State>
+    /// Whether the ground truth is gathered (off when nobody takes it: no JSON is built per request).
+    public let recordsTruth: Bool
 
     struct State: @unchecked Sendable {
         // @unchecked: UnitSimulator is Sendable; the closures are not stored. Only touched under the Mutex.
@@ -60,8 +62,9 @@ public final class InstrumentBank: Sendable {
     public static let maxPendingTruth = 100_000
 
     public init(template: UnitTemplate, identity: LoggerIdentity, seed: UInt64, start: Int64, options: SimulationOptions = SimulationOptions(),
-                store: ProfileStore = .builtin, offsetMinutes: Int = 480, clock: @escaping @Sendable () -> Int64) throws {
+                store: ProfileStore = .builtin, offsetMinutes: Int = 480, recordsTruth: Bool = true, clock: @escaping @Sendable () -> Int64) throws {
         self.template = template
+        self.recordsTruth = recordsTruth
         self.clock = clock
         self.offsetMinutes = offsetMinutes
         var sim = try UnitSimulator(template: template, identity: identity, seed: seed, start: start, options: options)
@@ -145,7 +148,7 @@ public final class InstrumentBank: Sendable {
             }
         }
         if !s.sim.faultRecords.isEmpty {
-            for r in s.sim.faultRecords { s.truth.append(r.json()) }
+            for r in s.sim.faultRecords where s.truth.count < maxPendingTruth { s.truth.append(r.json()) }
             s.sim.faultRecords = []
         }
     }

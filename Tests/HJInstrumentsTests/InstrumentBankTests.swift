@@ -16,10 +16,11 @@ enum Fixture {
     static let start = HJTimeFixture.ms(2026, 11, 30, 10, 0, 0)
     static let identity = LoggerIdentity(mn: "010000A8900016F000169DC0", pw: "123456")
 
-    static func bank(_ unit: String, faults: String? = nil, clock: ManualClock) throws -> InstrumentBank {
+    static func bank(_ unit: String, faults: String? = nil, truth: Bool = true, clock: ManualClock) throws -> InstrumentBank {
         var options = SimulationOptions()
         if let faults { options.faults = try FaultSpec.parseList(faults) }
-        return try InstrumentBank(template: try UnitTemplate.load(unit), identity: identity, seed: 1, start: start, options: options, clock: { clock.now })
+        return try InstrumentBank(template: try UnitTemplate.load(unit), identity: identity, seed: 1, start: start, options: options,
+                                  recordsTruth: truth, clock: { clock.now })
     }
 
     static func read(_ bank: InstrumentBank, unit: UInt8, start: UInt16, count: UInt16, function: UInt8 = 3) -> ModbusResponse {

@@ -160,7 +160,7 @@ struct ModbusTCPLiveTests {
 
     @Test("budgets: connections beyond the limit are closed; a master that floods without reading is disconnected")
     func budgets() throws {
-        let bank = try Fixture.bank("industrial-wastewater", clock: ManualClock(Fixture.start))
+        let bank = try Fixture.bank("industrial-wastewater", truth: false, clock: ManualClock(Fixture.start))
         let group = try EventLoopGroup(threads: 1)
         defer { group.shutdown() }
         let service = try ModbusTCPService(address: .loopback(port: 0), group: group, bank: bank, trace: nil, maxConnections: 3, maxPendingOutput: 4096)
