@@ -73,7 +73,16 @@ public final class SerialPort {
             cc[Int(VMIN)] = 0
             cc[Int(VTIME)] = 0
         }
-        guard tcsetattr(fd, TCSANOW, &t) == 0 else { throw errno("\(what): cannot set line settings") }
+        if tcsetattr(fd, TCSANOW, &t) != 0 {
+            // A pty that already has parity set refuses to be set again with it (EINVAL); parity
+            // means nothing on a pty, so keep its current character format and set the rest.
+            guard Glibc.errno == EINVAL else { throw errno("\(what): cannot set line settings") }
+            var current = termios()
+            guard tcgetattr(fd, &current) == 0 else { throw errno("\(what): cannot read line settings") }
+            let format = tcflag_t(PARENB) | tcflag_t(PARODD) | tcflag_t(CSTOPB)
+            t.c_cflag = (t.c_cflag & ~format) | (current.c_cflag & format)
+            guard tcsetattr(fd, TCSANOW, &t) == 0 else { throw errno("\(what): cannot set line settings") }
+        }
     }
 
     /// Opens a serial device. A path that does not exist, is not a tty, or is locked by another
