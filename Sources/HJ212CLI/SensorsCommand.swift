@@ -28,6 +28,7 @@ struct SensorsCommand: CLICommand {
         OptionSpec("duration", value: "D", help: "Real run time, e.g. 30s, 10m (default until Ctrl-C)."),
         OptionSpec("seed", value: "N", help: "Random seed of the value models (default 1)."),
         OptionSpec("faults", value: "SPEC", help: "Instrument, fraud and process faults, as for simulate (e.g. calibration:w01018@2026-11-30T10:00/30m)."),
+        OptionSpec("profiles", value: "DIR", help: "A directory whose files override the built-in Profiles/ (your own register maps under instruments/)."),
         OptionSpec("truth", value: "FILE", help: "Append the ground truth (every value served, every write, every fault) as JSON Lines."),
         OptionSpec("trace", value: "FILE", help: "Append every frame received and sent, in hexadecimal, as JSON Lines."),
     ]
@@ -82,14 +83,15 @@ struct SensorsCommand: CLICommand {
             realDuration = Double(ms) / 1000
         }
         guard let seed = UInt64(a.value("seed") ?? "1") else { throw UsageError("--seed: expected a non-negative integer") }
+        let store = ProfileStore(overrideDirectory: a.value("profiles"))
         let template: UnitTemplate
         var mn = a.value("mn") ?? "010000A8900016F000169DC0"
         var pw = "123456"
         do {
             if let unit = a.value("unit") {
-                template = try UnitTemplate.load(unit)
+                template = try UnitTemplate.load(unit, from: store)
             } else {
-                let fleet = try Fleet.load(a.value("fleet")!)
+                let fleet = try Fleet.load(a.value("fleet")!, store: store)
                 guard let u = fleet.units.first(where: { $0.identity.mn == mn }), let t = fleet.templates[u.unit] else {
                     throw UsageError("--mn '\(TerminalText.safe(mn))' is not a logger of the fleet")
                 }
@@ -103,9 +105,10 @@ struct SensorsCommand: CLICommand {
             throw UsageError("\(error)")
         }
         var options = SimulationOptions()
+        options.profiles = store
         if let spec = a.value("faults") {
             do {
-                options.faults = try FaultSpec.parseList(spec).filter { FaultDefinition.valueLayers.contains($0.layer) }
+                options.faults = try FaultSpec.parseList(spec, store: store).filter { FaultDefinition.valueLayers.contains($0.layer) }
             } catch { throw UsageError("--faults: \(error)") }
         }
         let parity = Parity(rawValue: a.value("parity") ?? "E") ?? .even
@@ -136,7 +139,7 @@ struct SensorsCommand: CLICommand {
         let bank: InstrumentBank
         do {
             bank = try InstrumentBank(template: template, identity: LoggerIdentity(mn: mn, pw: pw), seed: seed, start: start, options: options,
-                                      recordsTruth: truth != nil, clock: { clock.now })
+                                      store: store, recordsTruth: truth != nil, clock: { clock.now })
         } catch { throw UsageError("\(error)") }
 
         var service: ModbusTCPService?

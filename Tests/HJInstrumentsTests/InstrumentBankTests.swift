@@ -1,3 +1,4 @@
+import Glibc
 import HJ212
 import HJSimulation
 import Synchronization
@@ -194,6 +195,26 @@ struct InstrumentBankTests {
         let wildcard = bank.dlt645(DLT645Frame(address: DLT645Frame.wildcard, control: 0x13, data: []), line: "t")
         #expect(wildcard?.data == DLT645Frame.address("000000000001"), "only the first meter answers a wildcard")
         #expect(bank.takeTruth().contains { $0.contains("\"di\":\"02030000\"") && $0.contains("\"meter\":\"000000000002\"") })
+    }
+
+    @Test("a vendor's map in an override directory takes its factor before the built-in maps")
+    func overrideMap() throws {
+        let dir = "/tmp/hj212-maps-\(getpid())"
+        mkdir(dir, 0o755)
+        mkdir(dir + "/instruments", 0o755)
+        defer { unlink(dir + "/instruments/vendor-ph.json"); rmdir(dir + "/instruments"); rmdir(dir) }
+        let map = #"{"name":"vendor-ph","title_zh":"某厂 pH 计","title_en":"Vendor pH meter","protocol":"modbus","medium":"water","assign":"each","priority":5,"input_registers":false,"channels":[{"name":"pH","codes":["w01001"]}],"status_codes":{"N":0},"alarm_bits":{},"parameters":[],"registers":[{"address":100,"type":"int16","scale":100,"source":"value"}]}"#
+        let f = fopen(dir + "/instruments/vendor-ph.json", "w")!
+        fputs(map, f)
+        fclose(f)
+        let store = ProfileStore(overrideDirectory: dir)
+        let clock = ManualClock(Fixture.start)
+        let bank = try InstrumentBank(template: try UnitTemplate.load("industrial-wastewater"), identity: Fixture.identity, seed: 1, start: Fixture.start,
+                                      store: store, clock: { clock.now })
+        #expect(bank.instruments[0].map.name == "vendor-ph" && bank.instruments[0].codes == ["w01001"])
+        let ph = bank.readings().first { $0.code == "w01001" }!.value
+        #expect(Fixture.read(bank, unit: 1, start: 100, count: 1) == .registers([UInt16(bitPattern: Int16((ph * 100).rounded()))]))
+        #expect(Fixture.read(bank, unit: 1, start: 100, count: 1, function: 4) == .exception(function: 4, .illegalFunction, raw: 1))
     }
 
     @Test("every built-in map parses; a bad map is refused with its place")
