@@ -108,8 +108,15 @@ struct SensorsCommand: CLICommand {
         options.profiles = store
         if let spec = a.value("faults") {
             do {
-                options.faults = try FaultSpec.parseList(spec, store: store).filter { FaultDefinition.valueLayers.contains($0.layer) }
-            } catch { throw UsageError("--faults: \(error)") }
+                let all = try FaultSpec.parseList(spec, store: store)
+                options.faults = all.filter { FaultDefinition.valueLayers.contains($0.layer) }
+                if let other = all.first(where: { !FaultDefinition.valueLayers.contains($0.layer) }) {
+                    throw UsageError("--faults: '\(other.id)' is a \(other.layer) fault; instruments take instrument, fraud and process faults")
+                }
+            } catch let e as UsageError { throw e } catch { throw UsageError("--faults: \(error)") }
+            if let bad = options.faults.lazy.compactMap({ f in f.inapplicability(to: template).map { "'\(f.id)': \($0)" } }).first {
+                throw UsageError("--faults \(bad)")
+            }
         }
         let parity = Parity(rawValue: a.value("parity") ?? "E") ?? .even
         let baud = a.value("baud").flatMap { Int($0) }

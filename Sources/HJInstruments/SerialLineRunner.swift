@@ -55,7 +55,7 @@ public struct SerialLineRunner {
             if let d = rx.deadline { timeout = Int32(max(0, min(100, (d - monotonicMicros() + 999) / 1000))) }
             if port.waitReadable(timeoutMs: timeout), let bytes = port.read() {
                 if bytes.isEmpty {
-                    usleep(20_000)  // end of file on a device that went away; keep trying
+                    usleep(20_000)  // end of file or an error on a device that went away; keep trying
                 } else if let frame = rx.receive(bytes, at: monotonicMicros()) {
                     handleRTU(frame)
                 }

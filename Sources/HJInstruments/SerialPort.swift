@@ -126,13 +126,14 @@ public final class SerialPort {
         return SerialPort(fd: master, path: path, keepSlave: slave)
     }
 
-    /// Reads what is there (non-blocking): nil on nothing to read, [] on end of file.
+    /// Reads what is there (non-blocking): nil on nothing to read; [] on end of file or an error
+    /// (a device unplugged: EIO), so that the caller backs off instead of spinning.
     public func read(max: Int = 512) -> [UInt8]? {
         var buffer = [UInt8](repeating: 0, count: max)
         let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, max) }
         if n > 0 { return Array(buffer[0..<n]) }
         if n == 0 { return [] }
-        return nil
+        return Glibc.errno == EAGAIN || Glibc.errno == EINTR ? nil : []
     }
 
     /// Waits until readable or `timeoutMs` passed; true when readable.

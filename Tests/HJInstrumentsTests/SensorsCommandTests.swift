@@ -20,6 +20,9 @@ struct SensorsCommandTests {
         (["sensors", "--unit", "industrial-wastewater", "--dlt645", "/dev/null"], "/dev/null: not a serial device"),
         (["sensors", "--unit", "no-such-unit", "--pty"], "no such unit template"),
         (["sensors", "--unit", "industrial-wastewater", "--modbus-tcp", "nowhere"], "--modbus-tcp 'nowhere'"),
+        (["sensors", "--unit", "industrial-wastewater", "--pty", "--faults", "calibration:a21026"], "has no factor a21026"),
+        (["sensors", "--unit", "industrial-wastewater", "--pty", "--faults", "crc-mismatch"], "'crc-mismatch' is a protocol fault"),
+        (["sensors", "--unit", "industrial-wastewater", "--pty", "--faults", "no-such-fault"], "unknown fault 'no-such-fault'"),
     ])
     func usage(arguments: [String], message: String) {
         let r = runHJ212(arguments)
