@@ -76,9 +76,13 @@ public struct DLT645Frame: Sendable, Hashable {
 /// first byte and searches again, so a bad frame is silence (the standard's behaviour) and
 /// a good frame after it is still found.
 ///
-/// Budget: at most `maxBuffered` bytes are held (512); beyond that the oldest are dropped.
+/// Budget: once `next()` returns nil, at most one incomplete frame is held (≤ 211 bytes: a frame
+/// is at most 212); bytes fed without draining are capped at `maxBuffered` (64 KiB, oldest
+/// dropped), so a caller that feeds bounded reads and drains after each never loses a frame.
 public struct DLT645Decoder: Sendable {
-    public static let maxBuffered = 512
+    public static let maxBuffered = 65_536
+    /// Longest frame: 12 bytes of envelope and 200 of data.
+    public static let maxFrame = 12 + DLT645Frame.maxData
     var buffer: [UInt8] = []
     /// Frames rejected for their checksum or end byte.
     public private(set) var badFrames = 0

@@ -191,6 +191,30 @@ struct DLT645Tests {
         #expect(respond(DLT645Frame(address: [0x02, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA], control: 0x11, data: DLT645Frame.di(0x0001_0000))) == nil)
     }
 
+    @Test("decoder: frames fed whole, byte by byte and in random chunks are the same frames")
+    func decoderChunks() {
+        var frames: [DLT645Frame] = []
+        for k in 0..<30 {
+            frames.append(DLT645Frame(address: DLT645Frame.address("00000000000\(k % 10)")!, control: 0x11, data: DLT645Frame.di(UInt32(k) << 8)))
+        }
+        var stream: [UInt8] = []
+        for f in frames { stream += [0xFE, 0xFE, 0xFE, 0xFE] + f.bytes }
+        var generator = SystemRandomNumberGenerator()
+        for mode in 0..<3 {
+            var d = DLT645Decoder()
+            var got: [DLT645Frame] = []
+            var i = 0
+            while i < stream.count {
+                let n = mode == 0 ? stream.count : mode == 1 ? 1 : Int.random(in: 1...23, using: &generator)
+                d.feed(stream[i..<min(stream.count, i + n)])
+                i += n
+                while let f = d.next() { got.append(f) }
+            }
+            #expect(got == frames)
+            #expect(d.badFrames == 0)
+        }
+    }
+
     @Test("decoder: a bad checksum or end byte is skipped and the next good frame found; noise is bounded")
     func decoderResync() {
         let good = DLT645Frame(address: address, control: 0x11, data: DLT645Frame.di(0x0001_0000)).bytes
@@ -204,7 +228,13 @@ struct DLT645Tests {
         #expect(d.next() == nil)
         #expect(d.badFrames == 2)
         var flood = DLT645Decoder()
-        for _ in 0..<100 { flood.feed([UInt8](repeating: 0x68, count: 100)); _ = flood.next() }
-        #expect(flood.bufferedBytes <= DLT645Decoder.maxBuffered)
+        for _ in 0..<100 {
+            flood.feed([UInt8](repeating: 0x68, count: 100))
+            #expect(flood.next() == nil)
+            #expect(flood.bufferedBytes < DLT645Decoder.maxFrame, "after draining, at most one incomplete frame")
+        }
+        var undrained = DLT645Decoder()
+        for _ in 0..<1000 { undrained.feed([UInt8](repeating: 0x68, count: 100)) }
+        #expect(undrained.bufferedBytes <= DLT645Decoder.maxBuffered)
     }
 }

@@ -99,7 +99,7 @@ struct RobustnessTests {
                     dltReplies += 1
                 }
             }
-            #expect(dlt.bufferedBytes <= DLT645Decoder.maxBuffered)
+            #expect(dlt.bufferedBytes < DLT645Decoder.maxFrame)
         }
         #expect(dltReplies > 0)
     }

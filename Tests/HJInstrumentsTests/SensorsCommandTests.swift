@@ -60,6 +60,20 @@ struct SensorsCommandTests {
         #expect(text.contains("\"fault\":\"calibration\""))
     }
 
+    @Test("the trace keeps every frame in hexadecimal, one JSON line each")
+    func trace() throws {
+        let path = "/tmp/hj212-sensors-trace-\(getpid()).jsonl"
+        defer { unlink(path) }
+        let trace = try InstrumentTrace(path: path)
+        trace.record([0x01, 0x03, 0x00, 0x00, 0x00, 0x0A, 0xC5, 0xCD], incoming: true, line: "modbus-rtu", peer: "/dev/pts/9", at: 1_796_032_800_000)
+        trace.record([0x01, 0x83, 0x02, 0xC0, 0xF1], incoming: false, line: "modbus-rtu", peer: "/dev/pts/9", at: 1_796_032_800_050)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let lines = text.split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines[0].hasSuffix("\"line\":\"modbus-rtu\",\"peer\":\"/dev/pts/9\",\"dir\":\"in\",\"hex\":\"01030000000AC5CD\"}"))
+        #expect(lines[1].contains("\"dir\":\"out\",\"hex\":\"018302C0F1\""))
+    }
+
     func firstMN(_ fleet: String) throws -> String {
         let f = try HJSimulationFleet.load(fleet)
         return f
