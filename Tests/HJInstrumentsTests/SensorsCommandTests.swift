@@ -60,6 +60,14 @@ struct SensorsCommandTests {
         #expect(text.contains("\"fault\":\"calibration\""))
     }
 
+    @Test("--dlt645 --pty (the form of the issue) creates a pty for the meters only")
+    func ptyAsValue() {
+        let r = runHJ212(["sensors", "--unit", "voc-process", "--dlt645", "--pty", "--duration", "1s"])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.contains("dlt645      /dev/pts/") && !r.out.contains("modbus-rtu  "))
+        #expect(r.out.contains("  000000000002\t"), "voc-process has two facilities")
+    }
+
     @Test("the trace keeps every frame in hexadecimal, one JSON line each")
     func trace() throws {
         let path = "/tmp/hj212-sensors-trace-\(getpid()).jsonl"
