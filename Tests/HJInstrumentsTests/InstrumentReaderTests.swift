@@ -44,3 +44,40 @@ struct InstrumentReaderTests {
         #expect(cod.requests == [.readHolding(start: 0, count: 3)])
     }
 }
+
+@Suite("Reading meters back (master side of DL/T 645)")
+struct MeterReaderTests {
+    @Test("reading a facility's meter gives its energy, per-phase voltage and current, power and power factor")
+    func roundTrip() throws {
+        let clock = ManualClock(Fixture.start)
+        let bank = try Fixture.bank("thermal-power", clock: clock)
+        clock.advance(30 * 60_000)
+        for (i, meter) in bank.meters.enumerated() {
+            let reader = MeterReader(map: bank.meterMap, address: meter.address)
+            #expect(reader.requests.count == 5)
+            var replies: [DLT645Frame] = []
+            for request in reader.requests {
+                // Over the wire and back, as a logger would see it.
+                var d = DLT645Decoder()
+                d.feed([0xFE, 0xFE] + request.bytes)
+                guard let parsed = d.next(), let reply = bank.dlt645(parsed, line: "t") else { Issue.record("no reply"); continue }
+                var back = DLT645Decoder()
+                back.feed([0xFE, 0xFE, 0xFE, 0xFE] + reply.bytes)
+                replies.append(back.next()!)
+            }
+            let values = reader.decode(replies)
+            let truth = bank.meterReading(i)
+            #expect(abs(values["energy"]! - truth.energy) <= 0.005 + 1e-9)
+            for (k, phase) in ["a", "b", "c"].enumerated() {
+                #expect(abs(values["voltage_\(phase)"]! - truth.voltage[k]) <= 0.05 + 1e-9)
+                #expect(abs(values["current_\(phase)"]! - truth.current[k]) <= 0.0005 + 1e-9)
+            }
+            #expect(abs(values["power"]! - truth.totalPower) <= 0.00005 + 1e-9)
+            #expect(abs(values["power_factor"]! - truth.powerFactor) <= 0.0005 + 1e-9)
+            // Another meter's reply and an abnormal reply are not values of this meter.
+            let other = DLT645Frame(address: DLT645Frame.address("000000000099")!, control: 0x91, data: DLT645Frame.di(0x0001_0000) + [0, 0, 0, 0])
+            let abnormal = DLT645Frame(address: meter.address, control: 0xD1, data: [0x02])
+            #expect(reader.decode([other, abnormal]).isEmpty)
+        }
+    }
+}
