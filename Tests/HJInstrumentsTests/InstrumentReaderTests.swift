@@ -81,3 +81,53 @@ struct MeterReaderTests {
         }
     }
 }
+
+@Suite("Polling instruments (sans-I/O)")
+struct ModbusPollerTests {
+    @Test("a cycle reads every instrument; a silent instrument keeps its last value with flag B")
+    func cycle() throws {
+        let clock = ManualClock(Fixture.start)
+        let bank = try Fixture.bank("industrial-wastewater", clock: clock)
+        var poller = ModbusPoller(bank.instruments, timeoutMs: 500)
+        func runCycle(silent: UInt8?) {
+            var t = clock.now
+            var action: ModbusPoller.Action? = poller.startCycle(at: t)
+            var sent = 0
+            while case .send(let unit, let pdu, let deadline)? = action {
+                sent += 1
+                if unit == silent {
+                    // Nothing comes back: a reply from someone else is ignored, then the deadline.
+                    #expect(poller.received([0x03, 0x02, 0, 0], from: 99, at: t) == nil)
+                    #expect(poller.tick(at: deadline - 1) == nil)
+                    t = deadline
+                    action = poller.tick(at: t)
+                } else {
+                    action = poller.received(bank.modbus(unit: unit, pdu: pdu, line: "t", peer: "t")!, from: unit, at: t)
+                }
+                #expect(sent < 100, "the cycle ends")
+            }
+            #expect(action == .cycleComplete)
+        }
+        clock.advance(60_000)
+        runCycle(silent: nil)
+        let first = bank.readings()
+        for r in first { #expect(poller.latest[r.code]?.value == Double(Float(r.value)) && poller.latest[r.code]?.flag == r.flag) }
+        clock.advance(60_000)
+        runCycle(silent: 1)
+        #expect(poller.latest["w01018"]?.value == Double(Float(first.first { $0.code == "w01018" }!.value)), "the stale value is kept")
+        #expect(poller.latest["w01018"]?.flag == UInt8(ascii: "B"))
+        #expect(poller.latest["w21003"]?.value == Double(Float(bank.readings().first { $0.code == "w21003" }!.value)), "the others are fresh")
+        #expect(poller.timeouts == 1)
+    }
+
+    @Test("an exception reply marks the instrument like a timeout")
+    func exception() throws {
+        let bank = try Fixture.bank("industrial-wastewater", clock: ManualClock(Fixture.start))
+        var poller = ModbusPoller(bank.instruments, timeoutMs: 500)
+        guard case .send(let unit, _, _) = poller.startCycle(at: 0) else { Issue.record("no request"); return }
+        let next = poller.received([0x83, 0x02], from: unit, at: 1)
+        guard case .send(let unit2, _, _)? = next else { Issue.record("no next request"); return }
+        #expect(unit2 == unit + 1)
+        #expect(poller.latest["w01018"]?.flag == UInt8(ascii: "B"))
+    }
+}
