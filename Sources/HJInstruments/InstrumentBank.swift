@@ -45,8 +45,7 @@ public final class InstrumentBank: Sendable {
     /// Whether the ground truth is gathered (off when nobody takes it: no JSON is built per request).
     public let recordsTruth: Bool
 
-    struct State: @unchecked Sendable {
-        // @unchecked: UnitSimulator is Sendable; the closures are not stored. Only touched under the Mutex.
+    struct State: Sendable {
         var sim: UnitSimulator
         var totals: [String: Double] = [:]
         var energy: [Double]
@@ -139,7 +138,7 @@ public final class InstrumentBank: Sendable {
                     s.totals[code, default: 0] += max(0, r.value) * dt * inst.map.channels[c].totalFactor
                 }
             }
-            let level = s.sim.runningLevel(at: s.sim.now)
+            let level = s.sim.runningLevel(at: s.sim.now - step)
             for i in meters.indices {
                 let reading = meterReading(i: i, level: level, rated: meters[i].ratedKW, energy: s.energy[i], noise: &s.meterNoise[i])
                 s.energy[i] += reading.totalPower * dt / 3600
