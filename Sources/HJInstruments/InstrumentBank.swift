@@ -53,6 +53,7 @@ public final class InstrumentBank: Sendable {
         var meterReadings: [MeterReading]
         var written: [[String: Double]]
         var truth: [String] = []
+        var recordsTruth = true
         var requests = 0
         var exceptions = 0
     }
@@ -82,6 +83,7 @@ public final class InstrumentBank: Sendable {
         let n = meters.count
         var st = State(sim: sim, energy: (0..<n).map { 1000 + 250 * Double($0) }, meterNoise: (0..<n).map { SimRandom(seed: seed &+ 7 &+ UInt64($0), label: identity.mn) },
                        meterReadings: [], written: Array(repeating: [:], count: instruments.count))
+        st.recordsTruth = recordsTruth
         st.meterReadings = (0..<n).map { Self.meterReading(i: $0, level: sim.runningLevel(at: sim.now), rated: meters[$0].ratedKW, energy: st.energy[$0], noise: &st.meterNoise[$0]) }
         state = Mutex(st)
     }
@@ -147,7 +149,7 @@ public final class InstrumentBank: Sendable {
             }
         }
         if !s.sim.faultRecords.isEmpty {
-            for r in s.sim.faultRecords where s.truth.count < maxPendingTruth { s.truth.append(r.json()) }
+            for r in s.sim.faultRecords where s.recordsTruth && s.truth.count < maxPendingTruth { s.truth.append(r.json()) }
             s.sim.faultRecords = []
         }
     }

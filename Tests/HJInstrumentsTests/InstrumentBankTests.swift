@@ -101,6 +101,16 @@ struct InstrumentBankTests {
         #expect(status() == [0, 0])
     }
 
+    @Test("without a truth file nothing is gathered, faults included")
+    func noTruth() throws {
+        let clock = ManualClock(Fixture.start)
+        let bank = try Fixture.bank("industrial-wastewater", faults: "calibration:w01018", truth: false, clock: clock)
+        clock.advance(10 * 60_000)
+        #expect(Fixture.read(bank, unit: 1, start: 2, count: 1) == .registers([3]))
+        #expect(bank.takeTruth().isEmpty)
+        #expect(bank.counters.requests == 1)
+    }
+
     @Test("analyser parameters: readable, writable through 06/16, refused where read-only or invalid")
     func parameters() throws {
         let clock = ManualClock(Fixture.start)
