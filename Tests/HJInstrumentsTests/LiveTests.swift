@@ -160,7 +160,20 @@ struct ModbusTCPLiveTests {
 
     @Test("budgets: connections beyond the limit are closed; a master that floods without reading is disconnected")
     func budgets() throws {
-        let bank = try Fixture.bank("industrial-wastewater", truth: false, clock: ManualClock(Fixture.start))
+        // A map of 125 contiguous registers: each 12-byte request brings a 259-byte reply, so the
+        // kernel's buffers (up to 4 MiB) fill after a few thousand requests, not a hundred thousand.
+        let dir = "/tmp/hj212-flood-\(getpid())"
+        mkdir(dir, 0o755)
+        mkdir(dir + "/instruments", 0o755)
+        defer { unlink(dir + "/instruments/wide.json"); rmdir(dir + "/instruments"); rmdir(dir) }
+        let registers = (0..<125).map { #"{"address":\#($0),"type":"uint16","source":"constant","value":\#($0)}"# }.joined(separator: ",")
+        let map = #"{"name":"wide","title_zh":"宽表","title_en":"Wide map","protocol":"modbus","medium":"any","assign":"each","priority":1,"input_registers":true,"channels":[{"name":"v","codes":["*"]}],"status_codes":{"N":0},"alarm_bits":{},"parameters":[],"registers":["# + registers + "]}"
+        let f = fopen(dir + "/instruments/wide.json", "w")!
+        fputs(map, f)
+        fclose(f)
+        let clock = ManualClock(Fixture.start)
+        let bank = try InstrumentBank(template: try UnitTemplate.load("industrial-wastewater"), identity: Fixture.identity, seed: 1, start: Fixture.start,
+                                      store: ProfileStore(overrideDirectory: dir), recordsTruth: false, clock: { clock.now })
         let group = try EventLoopGroup(threads: 1)
         defer { group.shutdown() }
         let service = try ModbusTCPService(address: .loopback(port: 0), group: group, bank: bank, trace: nil, maxConnections: 3, maxPendingOutput: 4096)
@@ -176,7 +189,7 @@ struct ModbusTCPLiveTests {
         // Flood: requests in large writes, never reading the replies.
         let flooder = kept[1]
         var chunk: [UInt8] = []
-        for k in 0..<1000 { chunk += MBAPFrame(transactionID: UInt16(k), unitID: 4, pdu: ModbusRequest.readHolding(start: 0, count: 19).pdu).bytes }
+        for k in 0..<1000 { chunk += MBAPFrame(transactionID: UInt16(k), unitID: 4, pdu: ModbusRequest.readHolding(start: 0, count: 125).pdu).bytes }
         var sent = 0
         while sent < 400, service.counters.closedForAbuse.load(ordering: .relaxed) == 0, flooder.send(chunk) { sent += 1 }
         #expect(waitUntil { service.counters.closedForAbuse.load(ordering: .relaxed) == 1 })
