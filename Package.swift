@@ -35,8 +35,13 @@ let package = Package(
         // Conformance: the rule catalogue, the platform and logger suites, verdicts, scores, reports.
         .target(name: "HJConformance", dependencies: ["HJ212", "HJSimulation", "HJRoles", "HJNetwork", "HJLoad"]),
 
+        // Instruments: Modbus RTU/TCP slaves and DL/T 645-2007 meters driven by the simulation's value models.
+        .target(name: "HJInstruments", dependencies: ["HJ212", "HJSimulation", "HJNetwork", "CSerial"]),
+        // Pseudo-terminal creation (posix_openpt and friends need _XOPEN_SOURCE).
+        .target(name: "CSerial", path: "Sources/CSerial"),
+
         // The command-line interface: argument parsing, terminal output, exit codes.
-        .target(name: "HJ212CLI", dependencies: ["HJ212", "HJSimulation", "HJRoles", "HJNetwork", "HJLoad", "HJConformance", "CPingPong"]),
+        .target(name: "HJ212CLI", dependencies: ["HJ212", "HJSimulation", "HJRoles", "HJNetwork", "HJLoad", "HJConformance", "CPingPong", "HJInstruments"]),
         .executableTarget(name: "hj212", dependencies: ["HJ212CLI"]),
 
         // Build-time embedding of Profiles/ (code tables, templates) into the HJ212 module,
@@ -55,6 +60,7 @@ let package = Package(
         .testTarget(name: "HJLoadTests", dependencies: ["HJLoad", "HJ212", "HJNetwork"]),
         .testTarget(name: "HJRolesTests", dependencies: ["HJRoles", "HJSimulation", "HJ212"]),
         .testTarget(name: "HJConformanceTests", dependencies: ["HJConformance", "HJ212"]),
+        .testTarget(name: "HJInstrumentsTests", dependencies: ["HJInstruments", "HJSimulation", "HJNetwork", "HJ212", "HJ212CLI"]),
         .testTarget(name: "HJ212CLITests", dependencies: ["HJ212CLI", "HJ212", "HJNetwork", "HJRoles", "HJLoad", "HJConformance"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,190 @@
+import HJ212
+import HJSimulation
+
+extension InstrumentBank {
+    /// The instrument at a slave address.
+    public func instrument(unit: UInt8) -> Int? { instruments.firstIndex { $0.address == unit } }
+
+    /// The snapshot of an instrument's channels now (the caller holds the lock).
+    static func snapshot(_ inst: InstrumentInfo, _ s: inout State) -> [ChannelSnapshot] {
+        let readings = s.sim.factorReadings
+        return inst.codes.map { code in
+            guard let code, let r = readings.first(where: { $0.code == code }) else { return .unbound }
+            // A factor the logger cannot see (missing-factor) is an instrument that does not answer
+            // its channel properly: shown with the communication-fault flag.
+            return ChannelSnapshot(code: code, value: r.value, flag: r.hidden ? UInt8(ascii: "B") : r.flag, sampleTime: r.sampleTime,
+                                   total: s.totals[code] ?? 0, limit: r.limit, rangeMin: r.rangeMin, rangeMax: r.rangeMax)
+        }
+    }
+
+    /// Resolved parameter values of an instrument by "channel|name": written ones, else the
+    /// simulator's 3020 value of the parameter's information code, else the map's default.
+    func parameters(_ i: Int, _ channels: [ChannelSnapshot], _ s: inout State, at t: Int64) -> [String: Double] {
+        let inst = instruments[i]
+        var out: [String: Double] = [:]
+        for c in inst.codes.indices {
+            let snap = channels[c]
+            for p in inst.map.parameters {
+                let key = InstrumentRegisters.key(c, p.name)
+                if let v = s.written[i][key] { out[key] = v; continue }
+                if let info = p.info, let code = snap.code, let text = s.sim.infoValue(polId: code, code: info, at: t), let v = Self.number(text) {
+                    out[key] = v
+                    continue
+                }
+                switch p.defaultValue {
+                case "@range_max": out[key] = snap.rangeMax
+                case "@range_min": out[key] = snap.rangeMin
+                case "@calibration_time":
+                    let day: Int64 = 86_400_000
+                    let candidate = (t / day) * day + 2 * 3_600_000
+                    out[key] = Double(candidate <= t ? candidate : candidate - day)
+                default: out[key] = Double(p.defaultValue) ?? .nan
+                }
+            }
+        }
+        return out
+    }
+
+    /// A 3020 value as a number: a 14-digit time as wall-clock milliseconds, else the decimal.
+    static func number(_ text: String) -> Double? {
+        if text.utf8.count == 14, let t = HJTime(text) { return Double(t.wallMilliseconds) }
+        return Double(text)
+    }
+
+    /// Answers a Modbus request PDU for the instrument at `unit`. Nil when no instrument has that
+    /// address (RTU: silence; TCP: the caller answers 0x0B). `line` and `peer` go to the truth.
+    public func modbus(unit: UInt8, pdu: [UInt8], line: String, peer: String) -> [UInt8]? {
+        guard let i = instrument(unit: unit) else { return nil }
+        let t = clock()
+        return state.withLock { s -> [UInt8] in
+            Self.sync(&s, to: t, instruments: instruments, meters: meters)
+            return handle(i, pdu: pdu, at: t, line: line, peer: peer, &s)
+        }
+    }
+
+    /// A broadcast (address 0): writes are executed by every instrument, nothing is answered.
+    public func modbusBroadcast(pdu: [UInt8], line: String, peer: String) {
+        guard case .success(let request) = ModbusPDU.parse(pdu[...]), request.isWrite else { return }
+        let t = clock()
+        state.withLock { s in
+            Self.sync(&s, to: t, instruments: instruments, meters: meters)
+            for i in instruments.indices { _ = handle(i, pdu: pdu, at: t, line: line, peer: peer + " (broadcast)", &s) }
+        }
+    }
+
+    func handle(_ i: Int, pdu: [UInt8], at t: Int64, line: String, peer: String, _ s: inout State) -> [UInt8] {
+        let inst = instruments[i]
+        let channels = Self.snapshot(inst, &s)
+        var registers = InstrumentRegisters(map: inst.map, index: indexes[i], channels: channels, parameters: parameters(i, channels, &s, at: t))
+        let reply = ModbusPDU.respond(to: pdu[...], space: &registers)
+        s.requests += 1
+        let isException = reply.first.map { $0 & 0x80 != 0 } == true
+        if isException { s.exceptions += 1 }
+        for key in registers.changed { applyWrite(i, key, registers.parameters[key] ?? .nan, &s) }
+        guard recordsTruth else { return reply }
+        var j: [(String, JSONValue)] = [("t", .string(SimClock.iso(t, offsetMinutes: offsetMinutes))), ("line", .string(line)), ("peer", .string(peer)),
+                                        ("unit", .int(Int(inst.address))), ("instrument", .string(inst.map.name)),
+                                        ("function", .int(Int(pdu.first ?? 0)))]
+        if case .success(let request) = ModbusPDU.parse(pdu[...]) {
+            switch request {
+            case .readHolding(let a, let n), .readInput(let a, let n): j += [("start", .int(Int(a))), ("count", .int(Int(n)))]
+            case .writeSingle(let a, _): j += [("start", .int(Int(a))), ("count", .int(1))]
+            case .writeMultiple(let a, let v): j += [("start", .int(Int(a))), ("count", .int(v.count))]
+            }
+        }
+        if isException {
+            j.append(("exception", .int(Int(reply[1]))))
+        } else if reply.first == 0x03 || reply.first == 0x04 {
+            j.append(("served", .array(channels.compactMap { c in
+                c.code.map { .object([("code", .string($0)), ("value", .double(c.value)), ("flag", .string(String(UnicodeScalar(c.flag))))]) }
+            })))
+        }
+        for key in registers.changed {
+            let parts = key.split(separator: "|", maxSplits: 1)
+            j.append(("wrote", .object([("channel", .int(Int(parts[0]) ?? 0)), ("parameter", .string(String(parts[1]))), ("value", .double(registers.parameters[key] ?? .nan))])))
+        }
+        appendTruth(JSONValue.object(j).serialized, &s)
+        return reply
+    }
+
+    /// Keeps a written parameter; the logger's 3020 parameters follow what was written to the analyser.
+    func applyWrite(_ i: Int, _ key: String, _ v: Double, _ s: inout State) {
+        let inst = instruments[i]
+        s.written[i][key] = v
+        let parts = key.split(separator: "|", maxSplits: 1)
+        let c = Int(parts[0]) ?? 0, name = String(parts[1])
+        if let code = inst.codes[c], let info = inst.map.parameters.first(where: { $0.name == name })?.info {
+            s.sim.infoOverrides["\(code)|\(info)"] = name == "last_calibration" ? HJTime(wallMilliseconds: Int64(v)).text14 : ValueFormat.fixed(v, decimals: 3)
+        }
+    }
+
+    func appendTruth(_ line: String, _ s: inout State) {
+        if s.truth.count >= Self.maxPendingTruth { s.truth.removeFirst(s.truth.count / 10) }
+        s.truth.append(line)
+    }
+
+    /// Answers a DL/T 645 frame: the first meter it selects replies (a wildcard address on a
+    /// bus of several meters would make them all talk at once; here only the first does).
+    public func dlt645(_ frame: DLT645Frame, line: String) -> DLT645Frame? {
+        let t = clock()
+        return state.withLock { s -> DLT645Frame? in
+            Self.sync(&s, to: t, instruments: instruments, meters: meters)
+            for (i, m) in meters.enumerated() {
+                let reading = s.meterReadings[i]
+                guard let (reply, item) = DLT645Slave.respond(to: frame, address: m.address, map: meterMap, reading: { reading }) else { continue }
+                s.requests += 1
+                if reply.control & 0x40 != 0 { s.exceptions += 1 }
+                guard recordsTruth else { return reply }
+                var j: [(String, JSONValue)] = [("t", .string(SimClock.iso(t, offsetMinutes: offsetMinutes))), ("line", .string(line)),
+                                                ("meter", .string(m.addressText)), ("facility", .string(m.facility)),
+                                                ("control", .string(String(frame.control, radix: 16, uppercase: true)))]
+                if reply.control & 0x40 != 0 { j.append(("error", .int(Int(reply.data.first ?? 0)))) }
+                if let item {
+                    j.append(("di", .string(Self.hex8(item.di))))
+                    let parts = item.block.isEmpty ? [item] : item.block.compactMap { meterMap.item($0) }
+                    j.append(("values", .object(parts.map { p in (p.source, p.source == "address" ? .string(m.addressText) : .double(reading.value(p.source) ?? 0)) })))
+                }
+                appendTruth(JSONValue.object(j).serialized, &s)
+                return reply
+            }
+            return nil
+        }
+    }
+
+    static func hex8(_ v: UInt32) -> String {
+        let h = String(v, radix: 16, uppercase: true)
+        return String(repeating: "0", count: 8 - h.count) + h
+    }
+
+    /// Takes the ground-truth lines (JSON) gathered since the last call.
+    public func takeTruth() -> [String] {
+        state.withLock { s in
+            defer { s.truth = [] }
+            return s.truth
+        }
+    }
+
+    /// Requests answered and exceptions among them, since the start.
+    public var counters: (requests: Int, exceptions: Int) { state.withLock { ($0.requests, $0.exceptions) } }
+
+    /// The readings the instruments hold now (after running the models to the clock).
+    public func readings() -> [FactorReading] {
+        let t = clock()
+        return state.withLock { s in
+            Self.sync(&s, to: t, instruments: instruments, meters: meters)
+            return s.sim.factorReadings
+        }
+    }
+
+    /// A meter's state now.
+    public func meterReading(_ i: Int) -> MeterReading {
+        let t = clock()
+        return state.withLock { s in
+            Self.sync(&s, to: t, instruments: instruments, meters: meters)
+            return s.meterReadings[i]
+        }
+    }
+
+    /// A totaliser now, by factor code.
+    public func total(_ code: String) -> Double { state.withLock { $0.totals[code] ?? 0 } }
+}

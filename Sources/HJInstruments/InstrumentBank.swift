@@ -1,0 +1,179 @@
+import HJ212
+import HJSimulation
+import Synchronization
+
+/// One emulated Modbus instrument of a unit: its map, slave address and the factor of each channel.
+public struct InstrumentInfo: Sendable, Hashable {
+    public var address: UInt8
+    public var map: InstrumentMap
+    /// Factor code per channel (nil: the unit has no factor for that channel).
+    public var codes: [String?]
+    public var label: String { "\(map.name)@\(address)" }
+}
+
+/// One emulated DL/T 645 meter: a facility of the unit.
+public struct MeterInfo: Sendable, Hashable {
+    public var address: [UInt8]
+    public var facility: String
+    public var nameZh: String
+    public var ratedKW: Double
+    public var addressText: String { DLT645Frame.addressText(address) }
+}
+
+/// The instruments of one monitored unit, driven by the logger's own value models
+/// (`UnitSimulator`) at the time of each request: Modbus analysers, CEMS and flow meters from
+/// the register maps of `Profiles/instruments/`, and one DL/T 645 meter per facility.
+///
+/// `Sendable`: every mutable part (the simulator, totalisers, meters, written parameters, the
+/// pending ground truth) is inside one `Mutex`; requests from TCP loops and serial threads take
+/// it one at a time, so a reading is always of one consistent moment.
+///
+/// ```swift
+/// let bank = try InstrumentBank(template: try UnitTemplate.load("industrial-wastewater"), identity: id,
+///                               seed: 1, start: start, clock: { clock.now })
+/// let reply = bank.modbus(unit: 1, pdu: [0x03, 0, 0, 0, 2], line: "tcp", peer: "127.0.0.1:50000")
+/// ```
+public final class InstrumentBank: Sendable {
+    public let instruments: [InstrumentInfo]
+    public let meters: [MeterInfo]
+    public let meterMap: MeterMap
+    public let template: UnitTemplate
+    let clock: @Sendable () -> Int64
+    let offsetMinutes: Int
+    let indexes: [RegisterIndex]
+    let state: Mutex<State>
+    /// Whether the ground truth is gathered (off when nobody takes it: no JSON is built per request).
+    public let recordsTruth: Bool
+
+    struct State: Sendable {
+        var sim: UnitSimulator
+        var totals: [String: Double] = [:]
+        var energy: [Double]
+        var meterNoise: [SimRandom]
+        var meterReadings: [MeterReading]
+        var written: [[String: Double]]
+        var truth: [String] = []
+        var recordsTruth = true
+        var requests = 0
+        var exceptions = 0
+    }
+
+    /// Pending ground-truth lines are capped: beyond this many, the oldest are dropped and counted.
+    public static let maxPendingTruth = 100_000
+
+    public init(template: UnitTemplate, identity: LoggerIdentity, seed: UInt64, start: Int64, options: SimulationOptions = SimulationOptions(),
+                store: ProfileStore = .builtin, offsetMinutes: Int = 480, recordsTruth: Bool = true, clock: @escaping @Sendable () -> Int64) throws {
+        self.template = template
+        self.recordsTruth = recordsTruth
+        self.clock = clock
+        self.offsetMinutes = offsetMinutes
+        var sim = try UnitSimulator(template: template, identity: identity, seed: seed, start: start, options: options)
+        sim.advance(to: sim.now + sim.sampleMilliseconds) { _ in }
+        let maps = try Self.modbusMaps(store)
+        instruments = Self.assign(sim.factorReadings, medium: template.medium.rawValue, maps: maps)
+        indexes = instruments.map { RegisterIndex($0.map) }
+        let meterMap = try MeterMap.load(from: store)
+        self.meterMap = meterMap
+        let facilities = template.facilities.isEmpty ? [(id: "SB1", nameZh: "总用电")] : template.facilities.map { (id: $0.id, nameZh: $0.nameZh) }
+        let meters = facilities.enumerated().map { i, f in
+            let text = String(repeating: "0", count: 12 - String(i + 1).count) + String(i + 1)
+            return MeterInfo(address: DLT645Frame.address(text)!, facility: f.id, nameZh: f.nameZh, ratedKW: meterMap.ratedKW * (1 + 0.5 * Double(i)))
+        }
+        self.meters = meters
+        let n = meters.count
+        var st = State(sim: sim, energy: (0..<n).map { 1000 + 250 * Double($0) }, meterNoise: (0..<n).map { SimRandom(seed: seed &+ 7 &+ UInt64($0), label: identity.mn) },
+                       meterReadings: [], written: Array(repeating: [:], count: instruments.count))
+        st.recordsTruth = recordsTruth
+        st.meterReadings = (0..<n).map { Self.meterReading(i: $0, level: sim.runningLevel(at: sim.now), rated: meters[$0].ratedKW, energy: st.energy[$0], noise: &st.meterNoise[$0]) }
+        state = Mutex(st)
+    }
+
+    /// The Modbus maps of a store, by priority then name.
+    public static func modbusMaps(_ store: ProfileStore) throws -> [InstrumentMap] {
+        var maps: [InstrumentMap] = []
+        for name in InstrumentMap.available(in: store) {
+            guard let text = try store.text("instruments/\(name).json") else { continue }
+            if case .string(let p)? = (try? JSONValue.parse(text))?["protocol"], p != "modbus" { continue }
+            maps.append(try InstrumentMap.parse(text, file: "instruments/\(name).json"))
+        }
+        return maps.sorted { ($0.priority, $0.name) < ($1.priority, $1.name) }
+    }
+
+    /// Gives every factor of the unit an instrument: maps in priority order; a `group` map takes
+    /// one factor per channel, an `each` map one instrument per matching factor; `*` matches any.
+    /// Slave addresses 1, 2, 3 … in that order (at most 247).
+    public static func assign(_ readings: [FactorReading], medium: String, maps: [InstrumentMap]) -> [InstrumentInfo] {
+        var remaining = readings.map(\.code)
+        var out: [InstrumentInfo] = []
+        func take(_ channel: InstrumentMap.Channel) -> String? {
+            guard let i = remaining.firstIndex(where: { channel.codes.contains($0) || channel.codes.contains("*") }) else { return nil }
+            return remaining.remove(at: i)
+        }
+        for map in maps where map.medium == "any" || map.medium == medium {
+            if map.assign == "group" {
+                let codes = map.channels.map { take($0) }
+                if codes.contains(where: { $0 != nil }) { out.append(InstrumentInfo(address: 0, map: map, codes: codes)) }
+            } else {
+                while let code = take(map.channels[0]) { out.append(InstrumentInfo(address: 0, map: map, codes: [code])) }
+            }
+        }
+        out = Array(out.prefix(247))
+        for i in out.indices { out[i].address = UInt8(i + 1) }
+        return out
+    }
+
+    // MARK: Time
+
+    /// Runs the value models up to `t`, one sample at a time (the last sample taken is the latest
+    /// at or before `t`), integrating totalisers and energy.
+    static func sync(_ s: inout State, to t: Int64, instruments: [InstrumentInfo], meters: [MeterInfo]) {
+        let step = s.sim.sampleMilliseconds
+        var guardSteps = 0
+        while s.sim.now <= t && guardSteps < 1_000_000 {
+            guardSteps += 1
+            s.sim.advance(to: s.sim.now + step) { _ in }
+            let dt = Double(step) / 1000
+            let readings = s.sim.factorReadings
+            for inst in instruments {
+                for (c, code) in inst.codes.enumerated() {
+                    guard let code, let r = readings.first(where: { $0.code == code }) else { continue }
+                    s.totals[code, default: 0] += max(0, r.value) * dt * inst.map.channels[c].totalFactor
+                }
+            }
+            let level = s.sim.runningLevel(at: s.sim.now - step)
+            for i in meters.indices {
+                let reading = meterReading(i: i, level: level, rated: meters[i].ratedKW, energy: s.energy[i], noise: &s.meterNoise[i])
+                s.energy[i] += reading.totalPower * dt / 3600
+                s.meterReadings[i] = reading
+                s.meterReadings[i].energy = s.energy[i]
+            }
+        }
+        if !s.sim.faultRecords.isEmpty {
+            for r in s.sim.faultRecords where s.recordsTruth && s.truth.count < maxPendingTruth { s.truth.append(r.json()) }
+            s.sim.faultRecords = []
+        }
+    }
+
+    /// A facility's electrical state: load follows the running level (2 % standby when stopped).
+    static func meterReading(i: Int, level: Double, rated: Double, energy: Double, noise: inout SimRandom) -> MeterReading {
+        let total = rated * max(0.02, level) * (0.9 + 0.04 * noise.gaussian())
+        var voltage: [Double] = [], power: [Double] = [], current: [Double] = []
+        let pf = min(0.99, 0.82 + 0.1 * level + 0.01 * noise.gaussian())
+        for k in 0..<3 {
+            let v = 220 * (1 + 0.01 * noise.gaussian())
+            let p = max(0, total / 3 * (1 + 0.02 * noise.gaussian() + Double(k - 1) * 0.01))
+            voltage.append(v)
+            power.append(p)
+            current.append(p * 1000 / (v * pf))
+        }
+        return MeterReading(energy: energy, voltage: voltage, current: current, power: power, powerFactor: pf, frequency: 50 + 0.02 * noise.gaussian())
+    }
+
+    /// The current virtual time, after running the models up to it.
+    @discardableResult
+    public func advance() -> Int64 {
+        let t = clock()
+        state.withLock { Self.sync(&$0, to: t, instruments: instruments, meters: meters) }
+        return t
+    }
+}
