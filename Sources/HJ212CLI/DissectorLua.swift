@@ -226,7 +226,7 @@ enum DissectorLua {
           local key = name:lower()
           local field = F[key]
           local range = tvb(offset + 6 + pos - 1, #item)
-          local meaning = FIELDS[name] or ""
+          local meaning = ""
           if name == "CN" then meaning = COMMANDS[value] or "unknown command 未知命令"
           elseif name == "ST" then meaning = SYSTEMS[value] or "unknown system code 未知系统编码"
           elseif name == "Flag" then meaning = flag_text(value) end
