@@ -101,6 +101,14 @@ func tsharkPath() -> String? {
             #expect(row[8].contains("frame.crc-mismatch") == lintCRC)
         }
         #expect(rows.contains { !$0[7].isEmpty })
+
+        // The preferences: heuristics off finds nothing; a fixed port finds every frame again.
+        func count(_ prefs: [String]) throws -> Int {
+            let r = try runProgram(tshark, ["-n", "-X", "lua_script:" + lua] + prefs.flatMap { ["-o", $0] } + ["-r", capture, "-Y", "hj212", "-T", "fields", "-e", "hj212.cn"])
+            return r.out.split(separator: "\n").count
+        }
+        #expect(try count(["hj212.heuristic:FALSE"]) == 0)
+        #expect(try count(["hj212.heuristic:FALSE", "hj212.ports:29212"]) == frames.count)
         #expect(rows.last.map { $0[6] == "False" || $0[6] == "0" } == true)
     }
 
