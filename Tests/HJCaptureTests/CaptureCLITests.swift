@@ -170,7 +170,9 @@ func lintedFrames(_ path: String) throws -> [FrameSummary] {
         #expect(b.status == 1 && b.out.contains("capture.corrupt") && b.out.contains("packet 7, byte \(block + 4)"))
         let c = runTool(["decode", notTCP])
         #expect(c.out.contains("0 frames") && c.err.contains("1 packet not TCP: UDP 1"))
-        let d = runTool(["trace", "import", corrupt, "-o", try scratchFile("x.jsonl")])
+        let out = try scratchFile("x.jsonl")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let d = runTool(["trace", "import", corrupt, "-o", out])
         #expect(d.status == 1 && d.err.contains("file corrupt"))
     }
 
