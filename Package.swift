@@ -21,6 +21,9 @@ let package = Package(
         // The network layer: epoll event loops, non-blocking TCP client and server, timers.
         .target(name: "HJNetwork", dependencies: ["CEpoll"]),
 
+        // Capture: pcap/pcapng reading and writing, link/IP/TCP decoding, TCP reassembly. Pure, no I/O.
+        .target(name: "HJCapture"),
+
         // Simulation: unit templates, value models, Appendix D aggregation, virtual clock, fleets.
         .target(name: "HJSimulation", dependencies: ["HJ212"]),
 
@@ -41,7 +44,7 @@ let package = Package(
         .target(name: "CSerial", path: "Sources/CSerial"),
 
         // The command-line interface: argument parsing, terminal output, exit codes.
-        .target(name: "HJ212CLI", dependencies: ["HJ212", "HJSimulation", "HJRoles", "HJNetwork", "HJLoad", "HJConformance", "CPingPong", "HJInstruments"]),
+        .target(name: "HJ212CLI", dependencies: ["HJ212", "HJSimulation", "HJRoles", "HJNetwork", "HJLoad", "HJConformance", "CPingPong", "HJInstruments", "HJCapture"]),
         .executableTarget(name: "hj212", dependencies: ["HJ212CLI"]),
 
         // Build-time embedding of Profiles/ (code tables, templates) into the HJ212 module,
@@ -62,6 +65,7 @@ let package = Package(
         .testTarget(name: "HJConformanceTests", dependencies: ["HJConformance", "HJ212"]),
         .testTarget(name: "HJInstrumentsTests", dependencies: ["HJInstruments", "HJSimulation", "HJNetwork", "HJ212", "HJ212CLI"]),
         .testTarget(name: "HJ212CLITests", dependencies: ["HJ212CLI", "HJ212", "HJNetwork", "HJRoles", "HJLoad", "HJConformance"]),
+        .testTarget(name: "HJCaptureTests", dependencies: ["HJCapture", "HJ212CLI", "HJ212"]),
     ],
     swiftLanguageModes: [.v6]
 )

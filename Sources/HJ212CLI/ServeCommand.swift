@@ -13,6 +13,7 @@ struct ServeCommand: CLICommand {
         OptionSpec("listen", value: "HOST:PORT", help: "Address to listen on, e.g. 0.0.0.0:7001 or 127.0.0.1:0 (a free port)."),
         OptionSpec("registry", value: "FILE", help: "Accepted loggers: CSV mn,pw[,name], a fleet manifest, or a built-in fleet name (sample-city, mixed-demo). Unknown MNs and wrong passwords are not acknowledged; registered units that never connect are listed as missing."),
         OptionSpec("trace", value: "FILE", help: "Append every frame received and sent to this JSON Lines trace (checked writable before listening)."),
+        OptionSpec("pcap", value: "FILE", help: "Also (or, without --trace, only) write the traffic as a pcapng capture for Wireshark."),
         OptionSpec("init", help: "Run the first-connection set-up of HJ 212-2017 §6.3 on every new logger (1012, 1000, 1062, 1064, 2011, 2021)."),
         OptionSpec("request", value: "[MN@]CN;CP", help: "Send this request to every logger (or to the one with MN) once it has identified itself, e.g. '2061;BeginTime=20261129000000;EndTime=20261129230000' (repeatable)."),
         OptionSpec("duration", value: "D", help: "Stop after this real time (default: until Ctrl-C)."),
@@ -56,6 +57,10 @@ struct ServeCommand: CLICommand {
             if let path = a.value("registry") { registry = try Self.registry(path) }
             var trace: TraceWriter?
             if let p = a.value("trace") { trace = try TraceWriter(path: p, offsetMinutes: SimClock.chinaOffsetMinutes) }
+            if let p = a.value("pcap") {
+                let capture = try CaptureRecorder(path: p, offsetMinutes: SimClock.chinaOffsetMinutes, localIsLogger: false, local: a.value("listen"))
+                trace = try TraceWriter(path: a.value("trace"), offsetMinutes: SimClock.chinaOffsetMinutes, capture: capture)
+            }
             var options = PlatformSession.Options()
             if a.has("init") { options.initialise = .firstContact }
             options.acceptCRCVariants = a.has("accept-crc-variants")

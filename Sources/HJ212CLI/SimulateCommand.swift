@@ -20,6 +20,7 @@ struct SimulateCommand: CLICommand {
         OptionSpec("start", value: "ISO8601", help: "Simulated start (default: now, in the loggers' zone)."),
         OptionSpec("seed", value: "N", help: "Random seed (default 1)."),
         OptionSpec("trace", value: "FILE", help: "Append every frame sent and received to this JSON Lines trace."),
+        OptionSpec("pcap", value: "FILE", help: "Also (or, without --trace, only) write the traffic as a pcapng capture for Wireshark."),
         OptionSpec("mn", value: "MN", help: "--unit: the logger's MN (default 010000A8900016F000169DC0)."),
         OptionSpec("pw", value: "PW", help: "--unit: the logger's password (default 123456)."),
         OptionSpec("dialect", value: "D", choices: ["2017", "2025"], help: "Protocol edition (default 2017)."),
@@ -146,6 +147,10 @@ struct LiveSetup {
             sessionOptions.faultSeed = seed
         }
         if let path = a.value("trace") { trace = try TraceWriter(path: path, offsetMinutes: SimClock.chinaOffsetMinutes) }
+        if let pcap = a.value("pcap") {
+            let capture = try CaptureRecorder(path: pcap, offsetMinutes: SimClock.chinaOffsetMinutes, localIsLogger: true)
+            trace = try TraceWriter(path: a.value("trace"), offsetMinutes: SimClock.chinaOffsetMinutes, capture: capture)
+        }
     }
 
     /// Why a list of faults for every logger cannot run on these units (a factor none has, a value

@@ -1,4 +1,5 @@
 import HJ212
+import HJCapture
 
 /// One thing found in an input stream, judged.
 enum LintItem {
@@ -123,6 +124,11 @@ func lintStreams(_ inputs: inout [InputFile], linter: Linter, io: CommandIO, ver
             if Interrupts.requested { interrupted = true; break }
             let chunk = try inputs[index].read()
             if chunk.isEmpty { break }
+            // A pcap or pcapng capture (recognised by its magic number): the frames of its TCP streams.
+            if traceMode == nil && decoder.bytesFed == 0 && CaptureFormat.detect(chunk) != nil {
+                interrupted = try lintCapture(first: chunk, input: inputs[index], file: name, linter: linter, totals: &totals, io: io, verb: verb, body: body)
+                break
+            }
             totals.bytes += chunk.count
             if traceMode == nil, let first = chunk.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) {
                 traceMode = first == UInt8(ascii: "{")

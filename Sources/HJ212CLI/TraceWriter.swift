@@ -10,23 +10,32 @@ final class TraceWriter: Sendable {
     private let fd: Int32
     private let offsetMinutes: Int
     private let state = Mutex<(decoders: [String: FrameDecoder], records: Int, failed: String?)>(([:], 0, nil))
+    /// Where the same traffic is also written as pcapng (`--pcap`), if anywhere.
+    let capture: CaptureRecorder?
 
     /// Opens (creates or appends to) the file; fails before any traffic is accepted.
-    init(path: String, offsetMinutes: Int) throws(UsageError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw UsageError("cannot write trace '\(path)': \(String(cString: strerror(errno)))", exitCode: 2) }
-        self.fd = fd
-        self.path = path
+    /// With `path` nil only the capture is written (`--pcap` without `--trace`).
+    init(path: String?, offsetMinutes: Int, capture: CaptureRecorder? = nil) throws(UsageError) {
+        if let path {
+            let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw UsageError("cannot write trace '\(path)': \(String(cString: strerror(errno)))", exitCode: 2) }
+            self.fd = fd
+        } else {
+            fd = -1
+        }
+        self.path = path ?? capture?.path ?? ""
         self.offsetMinutes = offsetMinutes
+        self.capture = capture
     }
 
-    deinit { close(fd) }
+    deinit { if fd >= 0 { close(fd) } }
 
     var records: Int { state.withLock { $0.records } }
     var failure: String? { state.withLock { $0.failed } }
 
     /// Records the frames in `bytes` (split on frame boundaries per peer and direction).
     func record(_ bytes: [UInt8], up: Bool, peer: String, at time: Int64, mn: String? = nil) {
+        capture?.record(bytes, up: up, peer: peer, at: time)
         state.withLock { s in
             let key = (up ? "u" : "d") + peer
             var decoder = s.decoders[key] ?? FrameDecoder()
@@ -45,7 +54,7 @@ final class TraceWriter: Sendable {
                 s.records += 1
             }
             s.decoders[key] = decoder
-            guard !lines.isEmpty, s.failed == nil else { return }
+            guard !lines.isEmpty, s.failed == nil, fd >= 0 else { return }
             var data = Array(lines.utf8)
             var done = 0
             while done < data.count {
