@@ -24,6 +24,9 @@ let package = Package(
         // Simulation: unit templates, value models, Appendix D aggregation, virtual clock, fleets.
         .target(name: "HJSimulation", dependencies: ["HJ212"]),
 
+        // Analysis: anomaly rules over record series, alarms, scoring against ground truth. Pure, no I/O.
+        .target(name: "HJAnalysis", dependencies: ["HJ212"]),
+
         // Roles: LoggerSession (field side) and PlatformSession (host side), sans-I/O state machines.
         .target(name: "HJRoles", dependencies: ["HJ212", "HJSimulation"]),
 
@@ -36,7 +39,7 @@ let package = Package(
         .target(name: "HJConformance", dependencies: ["HJ212", "HJSimulation", "HJRoles", "HJNetwork", "HJLoad"]),
 
         // The command-line interface: argument parsing, terminal output, exit codes.
-        .target(name: "HJ212CLI", dependencies: ["HJ212", "HJSimulation", "HJRoles", "HJNetwork", "HJLoad", "HJConformance", "CPingPong"]),
+        .target(name: "HJ212CLI", dependencies: ["HJ212", "HJAnalysis", "HJSimulation", "HJRoles", "HJNetwork", "HJLoad", "HJConformance", "CPingPong"]),
         .executableTarget(name: "hj212", dependencies: ["HJ212CLI"]),
 
         // Build-time embedding of Profiles/ (code tables, templates) into the HJ212 module,
@@ -55,6 +58,7 @@ let package = Package(
         .testTarget(name: "HJLoadTests", dependencies: ["HJLoad", "HJ212", "HJNetwork"]),
         .testTarget(name: "HJRolesTests", dependencies: ["HJRoles", "HJSimulation", "HJ212"]),
         .testTarget(name: "HJConformanceTests", dependencies: ["HJConformance", "HJ212"]),
+        .testTarget(name: "HJAnalysisTests", dependencies: ["HJAnalysis", "HJSimulation", "HJ212"]),
         .testTarget(name: "HJ212CLITests", dependencies: ["HJ212CLI", "HJ212", "HJNetwork", "HJRoles", "HJLoad", "HJConformance"]),
     ],
     swiftLanguageModes: [.v6]
