@@ -30,6 +30,15 @@ extension Analyzer {
                 limitRule(r, code, reading, v, fp, o2, &unit, &events)
                 flatlineRule(r, code, reading, v, fp, running, &unit, &events)
                 stepRule(r, code, reading, v, fp, running, &unit, &events)
+                if let fp, fp.limit != nil {
+                    // A limited pollutant whose minute mean is exactly zero while the unit runs (not a reading below detection now and then).
+                    let zero = v == 0 && running && fp.baseline >= 10 * pow10(-reading.decimals)
+                    judge("value.zero-negative", code, &unit, mn: r.mn, active: zero, time: r.dataTime, arrival: r.arrival,
+                          need: Int(catalogue.parameter("value.zero-negative", "zero_records", 2)),
+                          clearMinutes: catalogue.parameter("value.zero-negative", "clear_minutes", 20), variant: "0", events: &events) {
+                        ("\(code) minute mean = 0 while the unit runs", v)
+                    }
+                }
             }
         }
         if r.kind == .minute, let profile {
@@ -63,17 +72,11 @@ extension Analyzer {
     mutating func fastRules(_ r: DataRecord, _ code: String, _ reading: FactorReading, _ v: Double, _ fp: UnitProfile.Factor?,
                             _ running: Bool, _ unit: inout UnitState, _ events: inout [AlarmEvent]) {
         let mn = r.mn, t = r.dataTime, arrival = r.arrival
-        // Zero or negative.
-        var negative = false, zero = false
-        if let fp {
-            negative = v < fp.rangeMin
-            let resolution = pow10(-reading.decimals)
-            zero = v == 0 && fp.limit != nil && running && fp.baseline >= 10 * resolution
-        }
-        judge("value.zero-negative", code, &unit, mn: mn, active: negative || zero, time: t, arrival: arrival,
-              need: negative ? 1 : Int(catalogue.parameter("value.zero-negative", "zero_records", 2)),
+        // Negative (below the measuring range); zeros are judged on minute means (zeroRule).
+        let negative = fp.map { v < $0.rangeMin } ?? false
+        judge("value.zero-negative", code, &unit, mn: mn, active: negative, time: t, arrival: arrival, need: 1,
               clearMinutes: catalogue.parameter("value.zero-negative", "clear_minutes", 20), events: &events) {
-            (negative ? "\(code) = \(num(v)), below the measuring range \(num(fp!.rangeMin))–\(num(fp!.rangeMax))" : "\(code) = 0 while the unit runs", v)
+            ("\(code) = \(num(v)), below the measuring range \(num(fp!.rangeMin))–\(num(fp!.rangeMax))", v)
         }
         // Over range.
         let overRange = reading.flag == "T" || (fp.map { v >= $0.rangeMax } ?? false)

@@ -141,9 +141,9 @@ public struct Analyzer: Sendable {
 
     /// Updates the latch of a rule on a unit and factor, building the alarm only when it opens.
     mutating func judge(_ rule: String, _ factor: String?, _ unit: inout UnitState, mn: String, active: Bool, time: Int64, arrival: Int64,
-                        need: Int, clearMinutes: Double, events: inout [AlarmEvent], evidence: () -> (String, Double?)) {
+                        need: Int, clearMinutes: Double, variant: String = "", events: inout [AlarmEvent], evidence: () -> (String, Double?)) {
         guard catalogue.enabled(rule) else { return }
-        let key = rule + "|" + (factor ?? "")
+        let key = rule + "|" + (factor ?? "") + variant
         if unit.latches[key] == nil {
             guard active, unit.latches.count < budget.maxFactorsPerUnit * 16 else { return }
             unit.latches[key] = Latch()
