@@ -164,13 +164,8 @@ extension Analyzer {
         let since = s.flatSince, count = s.flatCount
         unit.factors[code] = s
         judge("value.flatline", code, &unit, mn: r.mn, active: active, time: r.dataTime, arrival: r.arrival, need: 1,
-              clearMinutes: catalogue.parameter("value.flatline", "clear_minutes", 20), events: &events) {
+              clearMinutes: catalogue.parameter("value.flatline", "clear_minutes", 20), since: since, events: &events) {
             ("\(code) constant at \(num(v)) (Min = Avg = Max) in \(count) minute records since \(HJTime(wallMilliseconds: since).description) while the unit runs", v)
-        }
-        if active, var latch = unit.latches["value.flatline|" + code], var a = latch.open, a.start > since {
-            a.start = since
-            latch.open = a
-            unit.latches["value.flatline|" + code] = latch
         }
     }
 

@@ -141,7 +141,7 @@ public struct Analyzer: Sendable {
 
     /// Updates the latch of a rule on a unit and factor, building the alarm only when it opens.
     mutating func judge(_ rule: String, _ factor: String?, _ unit: inout UnitState, mn: String, active: Bool, time: Int64, arrival: Int64,
-                        need: Int, clearMinutes: Double, variant: String = "", events: inout [AlarmEvent], evidence: () -> (String, Double?)) {
+                        need: Int, clearMinutes: Double, variant: String = "", since: Int64? = nil, events: inout [AlarmEvent], evidence: () -> (String, Double?)) {
         guard catalogue.enabled(rule) else { return }
         let key = rule + "|" + (factor ?? "") + variant
         if unit.latches[key] == nil {
@@ -151,7 +151,7 @@ public struct Analyzer: Sendable {
         var id = 0
         let event = unit.latches[key]!.update(active: active, time: time, need: need, clear: Int64(clearMinutes * 60_000)) { start in
             let (text, value) = evidence()
-            return Alarm(id: 0, rule: rule, mn: mn, factor: factor, start: start, end: nil, raisedAt: arrival, evidence: text, value: value)
+            return Alarm(id: 0, rule: rule, mn: mn, factor: factor, start: min(start, since ?? start), end: nil, raisedAt: arrival, evidence: text, value: value)
         }
         if case .opened(var a)? = event {
             id = takeID()
