@@ -38,8 +38,11 @@ let package = Package(
         // Conformance: the rule catalogue, the platform and logger suites, verdicts, scores, reports.
         .target(name: "HJConformance", dependencies: ["HJ212", "HJSimulation", "HJRoles", "HJNetwork", "HJLoad"]),
 
+        // Web: the report pages (inline SVG charts) and the live console, HTTP/1.1 on our event loop.
+        .target(name: "HJWeb", dependencies: ["HJ212", "HJAnalysis", "HJNetwork", "HJLoad"]),
+
         // The command-line interface: argument parsing, terminal output, exit codes.
-        .target(name: "HJ212CLI", dependencies: ["HJ212", "HJAnalysis", "HJSimulation", "HJRoles", "HJNetwork", "HJLoad", "HJConformance", "CPingPong"]),
+        .target(name: "HJ212CLI", dependencies: ["HJ212", "HJAnalysis", "HJWeb", "HJSimulation", "HJRoles", "HJNetwork", "HJLoad", "HJConformance", "CPingPong"]),
         .executableTarget(name: "hj212", dependencies: ["HJ212CLI"]),
 
         // Build-time embedding of Profiles/ (code tables, templates) into the HJ212 module,
@@ -59,6 +62,7 @@ let package = Package(
         .testTarget(name: "HJRolesTests", dependencies: ["HJRoles", "HJSimulation", "HJ212"]),
         .testTarget(name: "HJConformanceTests", dependencies: ["HJConformance", "HJ212"]),
         .testTarget(name: "HJAnalysisTests", dependencies: ["HJAnalysis", "HJSimulation", "HJ212"]),
+        .testTarget(name: "HJWebTests", dependencies: ["HJWeb", "HJAnalysis", "HJNetwork", "HJ212"]),
         .testTarget(name: "HJ212CLITests", dependencies: ["HJ212CLI", "HJ212", "HJNetwork", "HJRoles", "HJLoad", "HJConformance"]),
     ],
     swiftLanguageModes: [.v6]

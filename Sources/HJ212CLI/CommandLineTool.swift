@@ -5,7 +5,7 @@ public enum CommandLineTool {
     static let version = "0.1.0"
 
     static let commands: [any CLICommand.Type] = [
-        LintCommand.self, DecodeCommand.self, FrameCommand.self, CRCCommand.self, GenerateCommand.self, ServeCommand.self, SimulateCommand.self, DemoCommand.self, CheckCommand.self, LoadCommand.self, BenchCommand.self,
+        LintCommand.self, DecodeCommand.self, FrameCommand.self, CRCCommand.self, GenerateCommand.self, ServeCommand.self, SimulateCommand.self, DemoCommand.self, CheckCommand.self, LoadCommand.self, BenchCommand.self, ReportCommand.self,
     ]
 
     static var overview: String {

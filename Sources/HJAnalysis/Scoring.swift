@@ -40,6 +40,8 @@ public struct Injection: Sendable, Equatable {
     }
 
     /// "2026-11-30T01:00:00.000+08:00" → local wall ms (the offset is the logger's zone, kept as is).
+    public static func isoTime(_ s: String) -> Int64? { isoLocal(s) }
+
     static func isoLocal(_ s: String) -> Int64? {
         let digits = s.prefix(19).filter(\.isNumber)
         guard digits.count == 14, let t = HJTime(String(digits)), t.isValid else { return nil }
