@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "HJRolesTests", dependencies: ["HJRoles", "HJSimulation", "HJ212"]),
         .testTarget(name: "HJConformanceTests", dependencies: ["HJConformance", "HJ212"]),
         .testTarget(name: "HJAnalysisTests", dependencies: ["HJAnalysis", "HJSimulation", "HJ212"]),
-        .testTarget(name: "HJWebTests", dependencies: ["HJWeb", "HJAnalysis", "HJNetwork", "HJ212"]),
+        .testTarget(name: "HJWebTests", dependencies: ["HJWeb", "HJAnalysis", "HJNetwork", "HJSimulation", "HJ212"]),
         .testTarget(name: "HJ212CLITests", dependencies: ["HJ212CLI", "HJ212", "HJNetwork", "HJRoles", "HJLoad", "HJConformance"]),
     ],
     swiftLanguageModes: [.v6]

@@ -77,6 +77,7 @@ enum ConsolePage {
       for(var i=0;i<=4;i++){var v=ymin+(ymax-ymin)*i/4,y=py(v);svg.appendChild(svgEl('line',{x1:left,x2:left+pw,y1:y,y2:y,'class':'grid'}));var lt=svgEl('text',{x:left-4,y:y+4,'text-anchor':'end'});lt.textContent=fmt(v);svg.appendChild(lt);}
       for(var j=0;j<=5;j++){var tt=x0+(x1-x0)*j/5,d=new Date(tt);var xl=svgEl('text',{x:px(tt),y:h-8,'text-anchor':'middle'});xl.textContent=('0'+d.getUTCHours()).slice(-2)+':'+('0'+d.getUTCMinutes()).slice(-2);svg.appendChild(xl);}
       if(data.limit!==null){svg.appendChild(svgEl('line',{'class':'limit',x1:left,x2:left+pw,y1:py(data.limit),y2:py(data.limit)}));}
+      if(data.minimum!==null&&data.minimum>=ymin&&data.minimum<=ymax){svg.appendChild(svgEl('line',{'class':'limit minimum',x1:left,x2:left+pw,y1:py(data.minimum),y2:py(data.minimum)}));}
       var path='',prev=null;pts.forEach(function(p){path+=(prev===null||p[0]-prev>900000?'M':'L')+px(p[0]).toFixed(1)+','+py(p[1]).toFixed(1)+' ';prev=p[0];});
       svg.appendChild(svgEl('path',{'class':'series',d:path}));
       pts.forEach(function(p){if(p[2]&&p[2]!=='N'){var c=svgEl('circle',{'class':'flag',cx:px(p[0]),cy:py(p[1]),r:2.5});svg.appendChild(c);}});

@@ -83,6 +83,7 @@ extension ConsoleState {
             return JSONValue.object([
                 ("mn", .string(mn)), ("factor", .string(factor)), ("kind", .string(kind.rawValue)),
                 ("limit", fp?.limit.map { .double($0) } ?? .null),
+                ("minimum", factor == "a01901" ? .double(catalogue.parameter("process.furnace-low", "minimum", 850)) : .null),
                 ("range", fp.map { .array([.double($0.rangeMin), .double($0.rangeMax)]) } ?? .null),
                 ("kinds", .array(SeriesKind.allCases.filter { s.series[SeriesKey(mn: mn, factor: factor, kind: $0)] != nil }.map { .string($0.rawValue) })),
                 ("points", .array(points.map { .array([.int(Int($0.time)), .double($0.value), $0.flag.map { .string($0) } ?? .null]) })),

@@ -63,6 +63,7 @@ public struct ReportPage: Sendable {
             figures.append(("false alarms 误报", "\(score.falseAlarms.count)", score.falseAlarms.isEmpty ? .pass : .warn))
         }
         page.figures(figures)
+        page.raw("<div id=\"errors\" hidden></div>")
         page.raw("<p class=\"controls\"><label><input type=\"checkbox\" id=\"truth-toggle\" checked> show ground truth 显示真值 (shaded)</label></p>")
 
         if let score {
@@ -116,7 +117,7 @@ public struct ReportPage: Sendable {
                 let alarms = run.alarms.filter { $0.mn == mn && ($0.factor == code || $0.factor == nil) }
                     .map { (start: $0.start, end: $0.end, label: "#\($0.id) \(ruleName($0.rule)): \($0.evidence)") }
                 let chart = SeriesChart(title: "\(label) · \(kind.title)", yUnit: yUnit, points: points, from: from, to: to,
-                                        limit: profiles[mn]?.factor(code)?.limit, truth: truth, alarms: alarms,
+                                        limit: profiles[mn]?.factor(code)?.limit ?? (code == "a01901" ? catalogue.parameter("process.furnace-low", "minimum", 850) : nil), truth: truth, alarms: alarms,
                                         dataAttributes: [("unit", mn), ("factor", code)])
                 section += chart.svg()
                 charts += 1
@@ -136,6 +137,7 @@ public struct ReportPage: Sendable {
 
     /// The only script: the ground-truth overlay switch.
     static let script = """
+    window.addEventListener('error',function(e){var b=document.getElementById('errors');if(b){b.hidden=false;var p=document.createElement('p');p.className='error';p.textContent=String(e.message);b.appendChild(p);}});
     (function(){var t=document.getElementById('truth-toggle');if(!t)return;t.addEventListener('change',function(){document.body.classList.toggle('hide-truth',!t.checked);});})();
     """
 }
