@@ -62,11 +62,12 @@ final class Console: Sendable {
         self.ticker = ticker
     }
 
-    /// Offline detection every real second.
+    /// Offline detection every real second. It judges 5 real seconds behind the clock, so that
+    /// scheduling jitter in an accelerated run (a minute is 0.1 s at 600x) is not an outage.
     func scheduleTick(loop: EventLoop, clock: LiveClock) {
         _ = loop.schedule(after: .seconds(1)) { [self] in
             guard !ticker.stopped.load(ordering: .relaxed) else { return }
-            state.tick(now: clock.now)
+            state.tick(now: clock.now - Int64(5000 * clock.speed))
             scheduleTick(loop: loop, clock: clock)
         }
     }

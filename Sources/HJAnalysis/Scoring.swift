@@ -12,6 +12,17 @@ public struct Injection: Sendable, Equatable {
     public var end: Int64?
     public var detail: String
 
+    public init(index: Int, mn: String, fault: String, layer: String, factor: String?, start: Int64, end: Int64?, detail: String) {
+        self.index = index
+        self.mn = mn
+        self.fault = fault
+        self.layer = layer
+        self.factor = factor
+        self.start = start
+        self.end = end
+        self.detail = detail
+    }
+
     /// Parses a ground-truth file. Lines that are not injections are skipped and counted.
     public static func parse(_ text: String) -> (injections: [Injection], skipped: Int) {
         var out: [Injection] = []

@@ -122,6 +122,11 @@ public final class ConsoleState: Sendable {
         }
     }
 
+    /// Alarms with an id above `id`, oldest first.
+    public func alarmsSince(_ id: Int) -> [Alarm] {
+        storage.withLock { s in s.alarms.filter { $0.id > id } }
+    }
+
     /// The ground truth shown as an overlay (demo).
     public func setTruth(_ injections: [Injection]) {
         storage.withLock { $0.truth = injections }
