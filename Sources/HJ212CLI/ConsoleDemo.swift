@@ -74,7 +74,7 @@ enum ConsoleDemo {
                 for alarm in alarms {
                     seen = max(seen, alarm.id)
                     io.clearProgress()
-                    io.stdout.line("alarm #\(alarm.id) \(HJTime(wallMilliseconds: alarm.start).description) \(alarm.mn) \(alarm.factor ?? "") \(console.state.catalogue.rule(alarm.rule).map { "\($0.zh) \($0.en)" } ?? alarm.rule): \(TerminalText.safe(alarm.evidence))")
+                    io.stdout.line("alarm #\(alarm.id) \(HJTime(wallMilliseconds: alarm.start).description) \(TerminalText.safe(alarm.mn)) \(TerminalText.safe(alarm.factor ?? "")) \(console.state.catalogue.rule(alarm.rule).map { "\($0.zh) \($0.en)" } ?? alarm.rule): \(TerminalText.safe(alarm.evidence))")
                     io.stdout.flush()
                 }
                 return true
