@@ -27,6 +27,9 @@ let package = Package(
         // Simulation: unit templates, value models, Appendix D aggregation, virtual clock, fleets.
         .target(name: "HJSimulation", dependencies: ["HJ212"]),
 
+        // Analysis: anomaly rules over record series, alarms, scoring against ground truth. Pure, no I/O.
+        .target(name: "HJAnalysis", dependencies: ["HJ212"]),
+
         // Roles: LoggerSession (field side) and PlatformSession (host side), sans-I/O state machines.
         .target(name: "HJRoles", dependencies: ["HJ212", "HJSimulation"]),
 
@@ -43,8 +46,11 @@ let package = Package(
         // Pseudo-terminal creation (posix_openpt and friends need _XOPEN_SOURCE).
         .target(name: "CSerial", path: "Sources/CSerial"),
 
+        // Web: the report pages (inline SVG charts) and the live console, HTTP/1.1 on our event loop.
+        .target(name: "HJWeb", dependencies: ["HJ212", "HJAnalysis", "HJNetwork", "HJLoad"]),
+
         // The command-line interface: argument parsing, terminal output, exit codes.
-        .target(name: "HJ212CLI", dependencies: ["HJ212", "HJSimulation", "HJRoles", "HJNetwork", "HJLoad", "HJConformance", "CPingPong", "HJInstruments", "HJCapture"]),
+        .target(name: "HJ212CLI", dependencies: ["HJ212", "HJAnalysis", "HJWeb", "HJSimulation", "HJRoles", "HJNetwork", "HJLoad", "HJConformance", "CPingPong", "HJInstruments", "HJCapture"]),
         .executableTarget(name: "hj212", dependencies: ["HJ212CLI"]),
 
         // Build-time embedding of Profiles/ (code tables, templates) into the HJ212 module,
@@ -64,6 +70,8 @@ let package = Package(
         .testTarget(name: "HJRolesTests", dependencies: ["HJRoles", "HJSimulation", "HJ212"]),
         .testTarget(name: "HJConformanceTests", dependencies: ["HJConformance", "HJ212"]),
         .testTarget(name: "HJInstrumentsTests", dependencies: ["HJInstruments", "HJSimulation", "HJNetwork", "HJ212", "HJ212CLI"]),
+        .testTarget(name: "HJAnalysisTests", dependencies: ["HJAnalysis", "HJSimulation", "HJ212"]),
+        .testTarget(name: "HJWebTests", dependencies: ["HJWeb", "HJAnalysis", "HJNetwork", "HJSimulation", "HJ212"]),
         .testTarget(name: "HJ212CLITests", dependencies: ["HJ212CLI", "HJ212", "HJNetwork", "HJRoles", "HJLoad", "HJConformance"]),
         .testTarget(name: "HJCaptureTests", dependencies: ["HJCapture", "HJ212CLI", "HJ212"]),
     ],

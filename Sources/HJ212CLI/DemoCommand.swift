@@ -15,6 +15,10 @@ struct DemoCommand: CLICommand {
         OptionSpec("trace", value: "FILE", help: "Where to write the trace (default: a new file in the temporary directory)."),
         OptionSpec("fleet", value: "FILE", help: "Fleet to run (default mixed-demo: water, N/P water, WWTP, power, boiler, incinerators, VOC)."),
         OptionSpec("seconds", value: "N", help: "Real seconds of each phase (default 15)."),
+        OptionSpec("scenario", value: "NAME", help: "Instead: run this scenario (Profiles/scenarios) live with the web console (--http), paced so that the first anomaly shows within minutes; the console's ground-truth overlay shows the injections."),
+        OptionSpec("http", value: "HOST:PORT", help: "With --scenario: the console's address, e.g. 127.0.0.1:8080."),
+        OptionSpec("duration", value: "D", help: "With --scenario: simulated time to run (default: until an hour after the last injection)."),
+        OptionSpec("truth", value: "FILE", help: "With --scenario: where to write the ground truth (default: a temporary file)."),
     ]
     static let discussion = """
     Timeline: the platform starts on 127.0.0.1 (a free port) and the fleet connects; loggers send 2081,
@@ -36,6 +40,7 @@ struct DemoCommand: CLICommand {
     }
 
     func run(_ io: CommandIO) -> Int32 {
+        if a.value("scenario") != nil { return ConsoleDemo.run(a, io: io) }
         do throws(UsageError) {
             let speed = Double(a.value("speed") ?? "60") ?? 60
             let phase = Double(a.value("seconds") ?? "15") ?? 15

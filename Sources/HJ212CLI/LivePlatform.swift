@@ -15,6 +15,8 @@ final class LivePlatform: Sendable {
     private let server = Mutex<TCPServer?>(nil)
     private let links = Mutex<[UInt64: LivePlatformLink]>([:])
     let address: SocketAddress
+    /// Watchers of the uplink bytes (the web console, `--http`), added before `start()`.
+    let observers = Mutex<[any UplinkObserver]>([])
 
     init(address: SocketAddress, state: PlatformState, clock: LiveClock, options: PlatformSession.Options, trace: TraceWriter?, group: EventLoopGroup) {
         self.address = address
@@ -134,12 +136,14 @@ final class LivePlatformLink: TCPConnectionHandler, @unchecked Sendable {
     func connection(_ connection: TCPConnection, didRead bytes: [UInt8]) {
         platform.trace?.record(bytes, up: true, peer: connection.remoteAddress.description, at: platform.clock.now)
         apply(session.received(bytes, at: platform.clock.now))
+        for o in platform.observers.withLock({ $0 }) { o.received(bytes, connection: connection.id, at: platform.clock.now) }
         if mn == nil, let m = session.logger?.mn { mnBox.withLock { $0 = m } }
     }
 
     func connection(_ connection: TCPConnection, didCloseWith reason: CloseReason) {
         ticker?.cancel()
         session.disconnected(at: platform.clock.now)
+        for o in platform.observers.withLock({ $0 }) { o.closed(connection: connection.id) }
         platform.forget(connection.id)
     }
 }

@@ -20,6 +20,7 @@ struct ServeCommand: CLICommand {
         OptionSpec("threads", value: "N", help: "Event-loop threads (default: the number of cores)."),
         OptionSpec("ack-delay", value: "MS", help: "Delay every acknowledgement (for latency tests)."),
         OptionSpec("accept-crc-variants", help: "Acknowledge packets whose CRC is CRC-16/MODBUS (either byte order), as lenient field platforms do."),
+        OptionSpec("http", value: "HOST:PORT", help: "Also serve the web console (units, alarms, charts; JSON endpoints, docs/console.md) on this address only, e.g. 127.0.0.1:8080."),
         OptionSpec("misbehave", value: "FAULT,…", hidden: true, help: "Testing only: deliberate protocol faults of the platform (see PlatformMisbehaviour), for the self-tests of 'check'."),
     ]
     static let discussion = """
@@ -104,6 +105,9 @@ struct ServeCommand: CLICommand {
             let platform = LivePlatform(address: address, state: state, clock: clock, options: options, trace: trace, group: group)
             let bound: SocketAddress
             do { bound = try platform.start() } catch { throw UsageError("cannot listen on \(address): \(error)", exitCode: 2) }
+            let console = try a.value("http").map { http throws(UsageError) in try Console.attach(to: platform, http: http, registry: registry, registryPath: a.value("registry")) }
+            defer { console?.stop() }
+            if let console { io.stdout.line("hj212 serve: console on http://\(console.server.localAddress)/") }
             if !options.misbehaviour.isEmpty {
                 let names = PlatformMisbehaviour.named.filter { options.misbehaviour.contains($0.value) }.map(\.name)
                 io.stderr.line("hj212 serve: MISBEHAVING on purpose (testing): \(names.joined(separator: ", "))")
