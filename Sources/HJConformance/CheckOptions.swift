@@ -59,6 +59,15 @@ public struct LoggerCheckOptions: Sendable {
     public var connectTimeout: Double
     /// Called once the listening socket is open, with the port actually bound.
     public var listening: @Sendable (UInt16) -> Void
+    /// The plan (nil: every check of the selection is in scope, observed for `window`). With a
+    /// plan, checks beyond it are out of scope and the observation ends once the logger's own
+    /// time has advanced by `plan.loggerSpan` (or `window` of real time has passed).
+    public var plan: CheckPlan?
+    /// Where the whole exchange is recorded (each frame, up or down), when set.
+    public var trace: (@Sendable (_ bytes: [UInt8], _ up: Bool, _ peer: String) -> Void)?
+    /// Most connections open at once; more are closed at accept (a budget against a peer that
+    /// opens thousands). A logger needs one; a few allow for reconnects that overlap.
+    public var maxConnections = 16
 
     public init(host: String = "0.0.0.0", port: UInt16, mn: String? = nil, pw: String? = nil, unitKind: String? = nil,
                 selection: CheckSelection = CheckSelection(), window: Double = 180, overTime: Double = 10, reCount: Int = 3,
