@@ -24,6 +24,9 @@ public struct PlatformCheckOptions: Sendable {
     public var commandWindow: Double
     /// Loggers connected at once for the concurrency check.
     public var concurrency: Int
+    /// Where the whole exchange is recorded (bytes, up = sent by the tool's loggers, the
+    /// logger's local address), when set: `check platform --trace`.
+    public var trace: (@Sendable (_ bytes: [UInt8], _ up: Bool, _ peer: String) -> Void)?
 
     public init(host: String, port: UInt16, credentials: [(mn: String, pw: String)], selection: CheckSelection = CheckSelection(),
                 overTime: Double = 10, commandWindow: Double = 15, concurrency: Int = 20) {

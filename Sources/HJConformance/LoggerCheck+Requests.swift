@@ -53,12 +53,19 @@ extension LoggerCheckRunner {
         let segment = DataSegment(header: header, cp: cp)
         let mark = probe.now
         var x = Exchange(request: segment, qn: qn, sentAt: mark)
-        guard probe.isConnected || probe.pump(for: 15, until: { self.probe.isConnected }) else {
+        // A logger that left gets one grace period to come back; after that, requests are not
+        // waited for (each would otherwise wait out its own timeout for nothing).
+        let grace = loggerGoneAt == nil ? 15.0 : 0
+        guard probe.isConnected || probe.pump(for: grace, until: { self.probe.isConnected }) else {
+            if loggerGoneAt == nil { loggerGoneAt = probe.now }
+            lastRequestUnsent = true
             x.problem = "the logger is not connected"
             probe.note("\(cn) not sent: the logger is not connected")
             x.wire = probe.wire(since: mark)
             return x
         }
+        loggerGoneAt = nil
+        lastRequestUnsent = false
         let start = probe.frameCount
         probe.request = (qn, cn, range?.0, range?.1)
         x.sentAt = probe.now

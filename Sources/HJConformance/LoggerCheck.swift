@@ -78,6 +78,12 @@ final class LoggerCheckRunner {
 
     func set(_ id: String, _ verdict: Verdict, _ message: String, wire: [WireRecord] = []) {
         guard let rule = rules.first(where: { $0.id == id }), results[id] == nil else { return }
+        if verdict == .fail && lastRequestUnsent {
+            // The request never reached the logger: no evidence either way.
+            let since = loggerGoneAt.map { " (it left at +\(fmt(($0 * 10).rounded() / 10)) s)" } ?? ""
+            results[id] = CheckResult(rule: rule, verdict: .notExercised, message: "not exercised: the logger was not connected\(since); \(message)")
+            return
+        }
         var log = Array(wire.prefix(60))
         // A failure always shows something: when no frame is at fault (a record that never came), the finding itself.
         if log.isEmpty && verdict != .pass && verdict != .notExercised {
@@ -90,7 +96,39 @@ final class LoggerCheckRunner {
     func fail(_ id: String, _ message: String, wire: [WireRecord] = []) { set(id, .fail, message, wire: wire) }
     func skip(_ id: String, _ message: String) { set(id, .notExercised, message) }
 
-    func progress(_ text: String) { hooks.progress("check logger: \(text)") }
+    /// The phase now running, for the progress line.
+    var phase = "starting"
+    /// The whole run as planned (seconds of real time), re-estimated once the logger's clock rate is known.
+    var plannedSeconds = 0.0
+    /// Set once a request found the logger gone (and it did not come back within the grace):
+    /// later requests are not waited for, and their checks are not exercised.
+    var loggerGoneAt: Double?
+    /// The last request could not be sent (the logger was not connected): a failure judged on it
+    /// is not evidence, and is reported as not exercised.
+    var lastRequestUnsent = false
+
+    func progress(_ text: String) {
+        phase = text
+        hooks.progress(status())
+    }
+
+    /// One progress line: phase, elapsed, remaining, checks done.
+    func status() -> String {
+        let elapsed = probe?.now ?? 0
+        let left = max(0, plannedSeconds - elapsed)
+        var s = "check logger: \(phase) · \(Self.duration(elapsed)) elapsed"
+        if plannedSeconds > 0 { s += " · about \(Self.duration(left)) left" }
+        s += " · \(results.count)/\(rules.count) checks done · \(probe?.frameCount ?? 0) frames"
+        return s
+    }
+
+    /// `1 h 05 min`, `4 min 10 s`, `12 s`.
+    static func duration(_ seconds: Double) -> String {
+        let t = Int(max(0, seconds).rounded())
+        if t >= 3600 { return "\(t / 3600) h \(String(format: "%02d", (t % 3600) / 60)) min" }
+        if t >= 60 { return "\(t / 60) min \(String(format: "%02d", t % 60)) s" }
+        return "\(t) s"
+    }
 
     /// Strict lint of the profile's edition; the Jiangsu profile adds the dynamic-control codes.
     var linter: Linter {
@@ -106,10 +144,16 @@ final class LoggerCheckRunner {
         var run = CheckRun(target: .logger, address: "\(options.host):\(options.port)", profile: options.selection.profile,
                            strict: options.selection.strict, started: startedISO)
         probe = LoggerProbe(linter: linter, version: dialect == .hj2025 ? 2 : 1, hooks: hooks)
+        probe.maxConnections = max(1, options.maxConnections)
+        probe.trace = options.trace
+        probe.onTick = { [unowned self] in self.hooks.progress(self.status()) }
+        plannedSeconds = Self.plannedSeconds(options)
         let port: UInt16
         do { port = try probe.start(host: options.host, port: options.port) } catch {
             run.reachable = false
-            run.results = rules.map { CheckResult(rule: $0, verdict: .notExercised, message: "cannot listen on \(options.host):\(options.port): \(error)") }
+            let why = "cannot listen on \(options.host):\(options.port): \(error)"
+            run.facts = [("unreachable", why)]
+            run.results = rules.map { CheckResult(rule: $0, verdict: .notExercised, message: why) }
             return run
         }
         run.address = "\(options.host):\(port)"
@@ -121,9 +165,12 @@ final class LoggerCheckRunner {
         run.interrupted = probe.interrupted
         run.reachable = probe.connectionCount > 0
         facts.insert(("connections", String(probe.connectionCount)), at: 0)
+        if probe.refusedConnections > 0 { facts.insert(("connections refused (over \(probe.maxConnections) open)", String(probe.refusedConnections)), at: 1) }
         facts.append(("frames received", String(probe.frameCount)))
+        if let gone = loggerGoneAt { facts.append(("logger gone", "no connection from +\(fmt((gone * 10).rounded() / 10)) s; later commands were not sent")) }
         if probe.floodedConnections > 0 { facts.append(("connections closed for flooding", "\(probe.floodedConnections) (over 16 MiB queued unjudged)")) }
         if probe.framesDropped > 0 { facts.append(("frames beyond the memory cap (lint counted only)", String(probe.framesDropped))) }
+        if !run.reachable { facts.append(("unreachable", notReachedReason)) }
         run.facts = facts
         run.results = rules.map { rule in
             results[rule.id] ?? CheckResult(rule: rule, verdict: .notExercised,
@@ -155,36 +202,81 @@ final class LoggerCheckRunner {
             return
         }
         mn = options.mn ?? first.segment.mn
-        pw = options.pw ?? first.segment.pw
-        if let s = first.segment.st, s != "91" { st = s }
+        // The password is never learnt from the logger (a wrong one would be adopted and every
+        // good packet then judged wrong): --pw, or the default 123456.
+        pw = options.pw ?? Self.defaultPassword
+        if let s = unitST() { st = s }
         if let expected = options.mn, first.segment.mn != expected {
             fail("L-CONNECT", "connected, but the first packet carries MN \(first.segment.mn ?? "-"), not \(expected)", wire: probe.wire(of: [first.index]))
         } else {
-            pass("L-CONNECT", "connected from \(probe.links.values.first?.peer ?? "?"), first packet \(first.cn) after \(String(format: "%.1f", first.time)) s")
+            pass("L-CONNECT", "connected from \(probe.peers[first.connection] ?? "an unknown address"), first packet \(first.cn) after \(String(format: "%.1f", first.time)) s")
         }
         facts.append(("MN", mn ?? "-"))
 
         // 2. Observation window.
-        progress("observing uploads for \(Int(options.window)) s")
-        probe.pump(for: max(0, connectedAt + options.window - probe.now))
+        if let plan = options.plan {
+            // Until the logger's own time has advanced by the plan's span, at most `window`.
+            progress("observing uploads (plan \(plan.rawValue): \(Self.duration(Double(plan.loggerSpan) / 1000)) of the logger's time)")
+            probe.pump(for: max(0, connectedAt + options.window - probe.now)) { self.probe.loggerTimeSpan >= plan.loggerSpan }
+        } else {
+            progress("observing uploads for \(Self.duration(options.window))")
+            probe.pump(for: max(0, connectedAt + options.window - probe.now))
+        }
         windowEnd = probe.now
-        if let s = probe.frames.first(where: { $0.role == .upload && $0.segment.st != nil && $0.segment.st != "91" })?.segment.st { st = s }
+        if let s = unitST() { st = s }
+        // Re-estimated now that the logger's clock rate is known.
+        plannedSeconds = probe.now + Self.commandSeconds(options) / max(1, rate) + 5
         chooseTemplate()
         facts.append(("logger clock rate", String(format: "%.1f× real time", rate)))
         if probe.interrupted { judgePassive(); return }
 
         // 3. Commands.
         commandSteps()
-        if probe.interrupted { judgePassive(); return }
+        if probe.interrupted { lastRequestUnsent = false; judgePassive(); return }
         // 4. Resends.
+        lastRequestUnsent = false
         if wants("L-CMD-1000", "L-RESEND", "L-RESEND-QN", "L-RESEND-TIMING", "L-RESEND-COUNT") { resendSteps() }
-        if probe.interrupted { judgePassive(); return }
+        if probe.interrupted { lastRequestUnsent = false; judgePassive(); return }
         // 5. Cadence changes, outage and backfill.
+        lastRequestUnsent = false
         cadenceSteps()
-        if probe.interrupted { judgePassive(); return }
+        if probe.interrupted { lastRequestUnsent = false; judgePassive(); return }
         // 6. Password.
+        lastRequestUnsent = false
         if wants("L-CMD-1072") { passwordSteps() }
-        judgePassive()
+        lastRequestUnsent = false; judgePassive()
+    }
+
+    /// The password assumed when `--pw` is not given (as `--help` says).
+    static let defaultPassword = "123456"
+
+    /// The unit's ST: the declared template's; otherwise the most frequent ST of the live 2011
+    /// and 2051 uploads, leaving out 91 (system) and the working-condition STs 51 and 52 that a
+    /// logger sends beside its unit's own records.
+    func unitST() -> String? {
+        if let name = options.unitKind, let t = try? UnitTemplate.load(name) { return t.st }
+        var counts: [String: Int] = [:]
+        for f in probe.frames where f.role == .upload && (f.cn == "2011" || f.cn == "2051") {
+            guard let s = f.segment.st, !["91", "51", "52"].contains(s) else { continue }
+            counts[s, default: 0] += 1
+        }
+        if let best = counts.max(by: { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) })?.key { return best }
+        return probe.frames.first { $0.role == .upload && $0.segment.st != nil && $0.segment.st != "91" }?.segment.st
+    }
+
+    /// Real seconds of the steps after the observation window for a logger on real time: about
+    /// 20 requests, the resend wait, two cadence changes (four records each) and an outage.
+    static func commandSeconds(_ o: LoggerCheckOptions) -> Double {
+        let requests = 20 * (o.overTime + 1)
+        let resend = 3 * 60 + o.overTime * Double(o.reCount + 2)
+        let cadence = 4 * 30 + 4 * 60 + 2 * 60 + 60
+        return requests + resend + Double(cadence)
+    }
+
+    /// The whole run for a logger on real time: waiting for it, the window, the steps after.
+    static func plannedSeconds(_ o: LoggerCheckOptions) -> Double {
+        let window = o.plan.map { min(o.window, Double($0.loggerSpan) / 1000) } ?? o.window
+        return window + commandSeconds(o)
     }
 
     // MARK: Logger time

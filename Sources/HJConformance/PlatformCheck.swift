@@ -116,6 +116,7 @@ final class PlatformSuite {
         if let deadline { timeout = max(0.1, min(timeout, deadline - probeClock())) }
         switch ProbeLink.connect(host: options.host, port: options.port, timeout: timeout, label: label, log: log, shouldContinue: { shouldContinue }) {
         case .success(let link):
+            link.trace = options.trace
             let c = Conversation(link: link, mn: mn ?? packets.mn, pw: pw ?? packets.pw)
             if track { conversations.append(c) }
             return .success(c)
