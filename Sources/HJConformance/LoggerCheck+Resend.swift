@@ -28,12 +28,19 @@ extension LoggerCheckRunner {
             for id in ["L-RESEND", "L-RESEND-QN", "L-RESEND-TIMING", "L-RESEND-COUNT"] { skip(id, "no upload asked for a 9014 (Flag A=1)") }
             return
         }
+        guard probe.isConnected || (loggerGoneAt == nil && probe.pump(for: 15, until: { self.probe.isConnected })) else {
+            if loggerGoneAt == nil { loggerGoneAt = probe.now }
+            for id in ["L-RESEND", "L-RESEND-QN", "L-RESEND-TIMING", "L-RESEND-COUNT"] { skip(id, "not exercised: the logger was not connected") }
+            return
+        }
         progress("withholding the 9014 of the next \(cn)")
         let mark = probe.now
         probe.withholdNext = [cn]
         let start = probe.frameCount
         let ot = options.overTime
-        let gotOne = probe.pump(for: max(10, real(60_000) * 3, 3 * real(rtdInterval ?? 60_000))) { !self.probe.withheldQNs.isEmpty }
+        // Until an upload is withheld, or the logger leaves (nothing more will come then).
+        let gotOne = probe.pump(for: max(10, real(60_000) * 3, 3 * real(rtdInterval ?? 60_000))) { !self.probe.withheldQNs.isEmpty || !self.probe.isConnected }
+            && !probe.withheldQNs.isEmpty
         probe.withholdNext = []
         guard gotOne, let qn = probe.withheldQNs.first, let original = probe.frames.first(where: { $0.index >= start && $0.qn == qn }) else {
             for id in ["L-RESEND", "L-RESEND-QN", "L-RESEND-TIMING", "L-RESEND-COUNT"] { skip(id, "no \(cn) upload came to withhold") }
@@ -124,12 +131,19 @@ extension LoggerCheckRunner {
         // Three records at the new step (the first may still be at the old one).
         let wait = max(5, real(step * 4)) + 2
         var steps: [Int64] = []
+        // One series: the unit's own records (ST), split records reassembled, so that the
+        // parts of one record (same DataTime) and working-condition records (ST 51/52) of the
+        // same CN are not taken for steps of 0.
+        func series() -> [Int64] {
+            RecordStreams(frames: probe.frames(since: start), st: st).byCN[cn]?.map(\.dataTime) ?? []
+        }
         probe.pump(for: wait) {
-            let times = self.probe.frames.filter { $0.index >= start && $0.role == .upload && $0.cn == cn && $0.segment.st == self.st }.compactMap(\.dataTime)
+            let times = series()
             steps = zip(times, times.dropFirst()).map { $1 - $0 }
             return steps.suffix(2).count == 2 && steps.suffix(2).allSatisfy { $0 == step }
         }
-        let times = probe.frames.filter { $0.index >= start && $0.role == .upload && $0.cn == cn && $0.segment.st == st }.compactMap(\.dataTime)
+        let times = series()
+        steps = zip(times, times.dropFirst()).map { $1 - $0 }
         let misaligned = aligned ? times.filter { $0 % step != 0 } : []
         if steps.suffix(2).count == 2 && steps.suffix(2).allSatisfy({ $0 == step }) && misaligned.isEmpty {
             pass(id, "\(what) accepted; \(cn) DataTimes then stepped by \(fmt(Double(step) / 1000)) s")
@@ -143,7 +157,7 @@ extension LoggerCheckRunner {
     /// Drops the link, refuses connections until a minute record has fallen due, then checks the
     /// reconnect and the backfill.
     func outage() {
-        guard probe.isConnected || probe.pump(for: 15, until: { self.probe.isConnected }) else {
+        guard probe.isConnected || (loggerGoneAt == nil && probe.pump(for: 15, until: { self.probe.isConnected })) else {
             skip("L-RECONNECT", "the logger was not connected when the outage was to start")
             skip("L-BACKFILL", "the logger was not connected when the outage was to start")
             return

@@ -26,7 +26,7 @@ extension CheckReport {
         case .incomplete: colour = "#b37a00"
         }
         page.raw("<div class=\"verdict\" style=\"border:4px solid \(colour);border-radius:8px;padding:.6em 1em;margin:1em 0\">"
-                 + "<div style=\"font-size:3em;font-weight:700;color:\(colour)\">\(HTMLPage.escape(word("VERDICT", "结论", lang))): \(HTMLPage.escape(outcome(run, lang: lang)))</div>"
+                 + "<div style=\"font-size:3em;font-weight:700;color:\(colour)\">\(HTMLPage.escape(word("VERDICT: ", "结论：", lang)))\(HTMLPage.escape(outcome(run, lang: lang)))</div>"
                  + "<div style=\"font-size:1.5em;font-weight:600\">\(HTMLPage.escape(run.coverageText(lang)))</div>"
                  + "<div>\(HTMLPage.escape(outcomeLine(run, score, lang: lang)))</div></div>")
         var meta = "\(word("profile", "规则配置", lang)) \(run.profile.rawValue)"

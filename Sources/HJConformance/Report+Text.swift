@@ -7,7 +7,7 @@ extension CheckReport {
 
     /// The verdict as a banner: the first thing a reader sees.
     static func banner(_ run: CheckRun, lang: ReportLanguage) -> String {
-        let label = "\(word("VERDICT", "结论", lang)): \(outcome(run, lang: lang))"
+        let label = "\(word("VERDICT: ", "结论：", lang))\(outcome(run, lang: lang))"
         let bar = String(repeating: "█", count: 3)
         return "\(bar) \(label) \(bar)\n"
     }
