@@ -124,7 +124,19 @@ extension LoggerCheckRunner {
         else { fail("L-QN", "\(badFormat.count) packet(s) without a valid 17-digit QN (first: '\(badFormat[0].qn ?? "")')", wire: probe.wire(of: badFormat.map(\.index))) }
         if s.splitProblems.isEmpty {
             if s.splitRecords > 0 { pass("L-SPLIT", "\(s.splitRecords) split record(s) reassembled") }
-            else { skip("L-SPLIT", "the logger sent no split packet") }
+            else {
+                // HJ 212-2017 §6.3.2: a record over 1024 bytes of data segment is split. With no
+                // such record the rule held for every packet seen: each one fitted whole.
+                let over = ownFrames.filter { $0.text.utf8.count - 10 > 1024 }
+                if over.isEmpty && !ownFrames.isEmpty {
+                    pass("L-SPLIT", "no record needed splitting: all \(ownFrames.count) packets\(capNote) fit in 1024 bytes of data segment, none was split")
+                } else if over.isEmpty {
+                    skip("L-SPLIT", "no packet received")
+                } else {
+                    fail("L-SPLIT", "\(over.count) packet(s) over 1024 bytes of data segment sent whole, without PNUM/PNO (first: \(over[0].cn), \(over[0].text.utf8.count - 10) bytes)",
+                         wire: probe.wire(of: over.map(\.index)))
+                }
+            }
         } else {
             fail("L-SPLIT", "\(s.splitProblems.count) problem(s): \(s.splitProblems[0].why)", wire: probe.wire(of: s.splitProblems.map(\.index)))
         }

@@ -83,4 +83,17 @@ struct CheckUsageTests {
         }
         #expect(dirs == ["up", "down"])
     }
+
+    @Test("off a terminal, check logger prints its plan (with the MUST warning) and plain progress lines")
+    func planAndProgress() {
+        let r = hj212(["check", "logger", "--listen", "127.0.0.1:0", "--connect-timeout", "1", "--window", "3m"])
+        // Nothing connects: exit 2 after the connect timeout.
+        #expect(r.status == 2)
+        #expect(r.err.contains("plan: no --plan, an observation window of 3 min"), "\(r.err)")
+        #expect(r.err.contains("WARNING") && r.err.contains("L-HOUR-CADENCE") && r.err.contains("incomplete"), "\(r.err)")
+        #expect(r.err.contains("check logger: waiting for the logger") && r.err.contains("elapsed") && r.err.contains("checks done"), "\(r.err)")
+        #expect(r.err.contains("no logger connected within 1 s"), "\(r.err)")
+        let hour = hj212(["check", "logger", "--listen", "127.0.0.1:0", "--connect-timeout", "1", "--plan", "hour"])
+        #expect(hour.err.contains("--plan hour") && !hour.err.contains("WARNING"), "\(hour.err)")
+    }
 }
