@@ -143,7 +143,9 @@ struct CheckCommand: CLICommand {
                     throw UsageError("--out \(path): the directory \(dir) does not exist or is not writable")
                 }
             }
-            let terminal = LockedIO(io)
+            // Off a terminal a logger run says where it is at once (it waits for a device); a
+            // platform run only once it has lasted 30 s.
+            let terminal = LockedIO(io, firstPlainAfter: mode == .logger ? 0 : LockedIO.plainInterval)
             if case .list = mode {
                 let target = a.positionals.first.flatMap(CheckTarget.init(rawValue:))
                 io.stdout.write(CheckReport.list(catalogue, target: target, selection: selection, lang: lang))
@@ -241,9 +243,14 @@ final class LockedIO: @unchecked Sendable {
     private let io: CommandIO
     private let lock = Mutex(())
 
-    init(_ io: CommandIO) { self.io = io }
+    /// `firstPlainAfter`: off a terminal, the first plain progress line comes after this many
+    /// seconds (0: at once), then one every `plainInterval`.
+    init(_ io: CommandIO, firstPlainAfter: Double = 0) {
+        self.io = io
+        lastProgress = Mutex(io.stderr.isTerminal ? 0 : monotonicSeconds() - LockedIO.plainInterval + firstPlainAfter)
+    }
 
-    private let lastProgress = Mutex<Double>(0)
+    private let lastProgress: Mutex<Double>
 
     /// A progress line: rewritten in place at most five times a second on a terminal; off a
     /// terminal (a log file, CI) a plain line every 30 s.

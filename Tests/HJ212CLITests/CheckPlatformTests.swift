@@ -243,7 +243,7 @@ struct CheckPlatformTests {
             let r = hj212(["check", "platform", "127.0.0.1:\(platform.port)", "--registry", platform.registryPath, "--only", "P-ACK-2011,P-ACK-ST",
                            "--overtime", "0.4", "--format", format, "--out", path, "--lang", "zh"])
             #expect(r.status == 1)
-            #expect(r.out.contains("FAIL") && r.out.contains("P-ACK-ST") && r.out.contains("应答的 ST 为 91"), "\(r.out)")
+            #expect(r.out.contains("结论：不通过") && r.out.contains("P-ACK-ST") && r.out.contains("应答的 ST 为 91"), "\(r.out)")
             let written = try String(contentsOfFile: path, encoding: .utf8)
             switch format {
             case "html":
