@@ -167,6 +167,8 @@ public struct CheckRun: Sendable {
     public var outOfScope: [(rule: CheckRule, why: String)] = []
     /// The plan of a `check logger` run (nil: no plan chosen).
     public var plan: CheckPlan?
+    /// Message templates for reports in another language than English.
+    public var messages = MessageCatalogue()
 
     public init(target: CheckTarget, address: String, profile: CheckProfile, strict: Bool, started: String,
                 seconds: Double = 0, reachable: Bool = true, interrupted: Bool = false,

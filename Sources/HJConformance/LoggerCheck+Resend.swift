@@ -195,7 +195,8 @@ extension LoggerCheckRunner {
         // From the period after the last record seen, but no earlier than two periods before the
         // outage (a stale DataTime, say from 1900, does not make millions of periods due), at
         // most 1,000 periods.
-        let first = max(lastBefore.addingClamped(step), before.addingClamped(-2 * step))
+        // Both on period boundaries (the logger's present is not).
+        let first = max(lastBefore.addingClamped(step), (before / step).addingClamped(-2) * step)
         var due: [Int64] = []
         var p = first
         while p <= until - step && due.count < 1_000 { due.append(p); p = p.addingClamped(step) }

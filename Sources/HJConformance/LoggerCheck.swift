@@ -24,6 +24,7 @@ public enum LoggerCheck {
         let runner = LoggerCheckRunner(options: options, rules: rules, hooks: hooks)
         var run = runner.run()
         run.catalogueVersion = catalogue.versions[.logger] ?? ""
+        run.messages = catalogue.messages
         run.plan = options.plan
         run.outOfScope = all.filter { !options.selection.selects($0) }.map { ($0, "removed by --only/--skip") }
             + all.filter { r in options.selection.selects(r) && options.plan.map { r.plan > $0 } == true }

@@ -87,11 +87,11 @@ extension LoggerCheckRunner {
         let own = ownFrames
         guard !own.isEmpty, let mn else { skip("L-MN", "no packet received"); skip("L-PW", "no packet received"); return }
         let badMN = own.filter { $0.segment.mn != mn || !Self.isMN($0.segment.mn ?? "") }
-        if badMN.isEmpty { pass("L-MN", "MN \(mn) on all \(own.count) packets\(capNote)") }
+        if badMN.isEmpty { pass("L-MN", "MN \(mn) on all \(own.count) uploads and history records\(capNote)") }
         else {
             let f = badMN[0]
             let why = f.segment.mn != mn ? "carries MN '\(f.segment.mn ?? "")', not \(mn)" : "MN '\(mn)' is not 24 characters 0-9/A-F"
-            fail("L-MN", "\(badMN.count) of \(own.count) packets\(capNote): first (\(f.cn)) \(why)", wire: probe.wire(of: badMN.map(\.index)))
+            fail("L-MN", "\(badMN.count) of \(own.count) uploads and history records\(capNote): first (\(f.cn)) \(why)", wire: probe.wire(of: badMN.map(\.index)))
         }
         // The expected PW at each frame: the initial one, then each 1072 change from its index on.
         let initial = options.pw ?? Self.defaultPassword
@@ -107,10 +107,10 @@ extension LoggerCheckRunner {
             return f.segment.pw == expected(f.index)
         }
         let badPW = own.filter { !accepted($0) }
-        if badPW.isEmpty { pass("L-PW", "the right password on all \(own.count) packets\(capNote)") }
+        if badPW.isEmpty { pass("L-PW", "the right password on all \(own.count) uploads and history records\(capNote)") }
         else {
             let f = badPW[0]
-            fail("L-PW", "\(badPW.count) of \(own.count) packets\(capNote) with a wrong PW: first (\(f.cn) QN \(f.qn ?? "-")) PW '\(f.segment.pw ?? "")', expected '\(expected(f.index))'",
+            fail("L-PW", "\(badPW.count) of \(own.count) uploads and history records\(capNote) with a wrong PW: first (\(f.cn) QN \(f.qn ?? "-")) PW '\(f.segment.pw ?? "")', expected '\(expected(f.index))'",
                  wire: probe.wire(of: badPW.map(\.index)))
         }
     }
@@ -119,7 +119,7 @@ extension LoggerCheckRunner {
         let own = ownFrames
         guard !own.isEmpty else { skip("L-QN", "no packet received"); return }
         let badFormat = own.filter { f in f.qn.map { $0.utf8.count != 17 || HJTime($0, allowMilliseconds: true) == nil } ?? true }
-        if badFormat.isEmpty && s.reusedQN.isEmpty { pass("L-QN", "\(own.count) packets\(capNote), every QN a valid time stamp and unique (\(s.legitimateCopies) resent copies)") }
+        if badFormat.isEmpty && s.reusedQN.isEmpty { pass("L-QN", "\(own.count) uploads and history records\(capNote), every QN a valid time stamp and unique (\(s.legitimateCopies) resent copies)") }
         else if !s.reusedQN.isEmpty { fail("L-QN", "\(s.reusedQN.count) packet(s) reuse a QN: \(s.reusedQN[0].why)", wire: probe.wire(of: s.reusedQN.map(\.index))) }
         else { fail("L-QN", "\(badFormat.count) packet(s) without a valid 17-digit QN (first: '\(badFormat[0].qn ?? "")')", wire: probe.wire(of: badFormat.map(\.index))) }
         if s.splitProblems.isEmpty {
@@ -129,7 +129,7 @@ extension LoggerCheckRunner {
                 // such record the rule held for every packet seen: each one fitted whole.
                 let over = ownFrames.filter { $0.text.utf8.count - 10 > 1024 }
                 if over.isEmpty && !ownFrames.isEmpty {
-                    pass("L-SPLIT", "no record needed splitting: all \(ownFrames.count) packets\(capNote) fit in 1024 bytes of data segment, none was split")
+                    pass("L-SPLIT", "no record needed splitting: all \(ownFrames.count) uploads and history records\(capNote) fit in 1024 bytes of data segment, none was split")
                 } else if over.isEmpty {
                     skip("L-SPLIT", "no packet received")
                 } else {

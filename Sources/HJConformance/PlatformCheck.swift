@@ -31,6 +31,7 @@ import HJSimulation
 public enum PlatformCheck {
     public static func run(_ options: PlatformCheckOptions, catalogue: RuleCatalogue, hooks: CheckHooks = CheckHooks()) -> CheckRun {
         var run = PlatformSuite(options: options, catalogue: catalogue, hooks: hooks).run()
+        run.messages = catalogue.messages
         run.outOfScope = catalogue.rules(for: .platform).filter { $0.applies(to: options.selection.profile) && !options.selection.selects($0) }
             .map { ($0, "removed by --only/--skip") }
         return run

@@ -54,12 +54,12 @@ extension CheckReport {
         page.heading(word("All checks", "全部检查项", lang))
         let effective = run.results.map { CheckScore.effective($0, strict: run.strict) }
         page.table(header: [word("verdict", "结论", lang), "ID", word("level", "级别", lang), word("check", "检查项", lang), word("clause", "条款", lang), word("result", "结果", lang)],
-                   rows: zip(run.results, effective).map { r, v in [verdictLabel(v, lang), r.rule.id, r.rule.level.rawValue, titles(r.rule, lang), r.rule.clause, r.message] },
+                   rows: zip(run.results, effective).map { r, v in [verdictLabel(v, lang), r.rule.id, r.rule.level.rawValue, titles(r.rule, lang), r.rule.clause, run.messages.localized(r.message, lang)] },
                    tones: effective.map(tone))
         if !run.outOfScope.isEmpty {
             page.heading(word("Out of scope (not counted)", "不在检测范围内（不计入结论）", lang))
             page.table(header: ["ID", word("level", "级别", lang), word("check", "检查项", lang), word("why", "原因", lang)],
-                       rows: run.outOfScope.map { [$0.rule.id, $0.rule.level.rawValue, titles($0.rule, lang), $0.why] },
+                       rows: run.outOfScope.map { [$0.rule.id, $0.rule.level.rawValue, titles($0.rule, lang), run.messages.localized($0.why, lang)] },
                        tones: run.outOfScope.map { _ in .skip })
         }
         let flagged = zip(run.results, effective).filter { $0.1 == .fail || $0.1 == .warn }
@@ -68,7 +68,7 @@ extension CheckReport {
             for (r, v) in flagged {
                 page.heading("\(verdictLabel(v, lang)) \(r.rule.id) [\(r.rule.level.rawValue)] \(titles(r.rule, lang))", level: 3)
                 page.table(header: ["", ""], rows: [[word("clause", "条款", lang), r.rule.clause], [word("exercise", "方法", lang), r.rule.exercise],
-                                                    [word("result", "结果", lang), r.message]], tones: [nil, nil, tone(v)])
+                                                    [word("result", "结果", lang), run.messages.localized(r.message, lang)]], tones: [nil, nil, tone(v)])
                 if r.wire.isEmpty {
                     page.paragraph(word("(no wire exchange kept for this check)", "（此项未保留通讯记录）", lang), cssClass: "meta")
                 } else {

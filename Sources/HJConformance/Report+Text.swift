@@ -38,13 +38,13 @@ extension CheckReport {
             for r in byGroup[g.name] ?? [] {
                 let v = CheckScore.effective(r, strict: run.strict)
                 s += "  \(pad(verdictLabel(v, lang), 6)) \(pad(r.rule.id, 18)) \(pad(r.rule.level.rawValue, 6)) \(r.rule.title(lang))\n"
-                if !r.message.isEmpty { s += "        \(TerminalText.safe(r.message, limit: nil))\n" }
+                if !r.message.isEmpty { s += "        \(TerminalText.safe(run.messages.localized(r.message, lang), limit: nil))\n" }
             }
         }
         if !run.outOfScope.isEmpty {
             s += "\n\(word("Out of scope (not counted)", "不在检测范围内（不计入结论）", lang))\n"
             for o in run.outOfScope {
-                s += "  \(pad(o.rule.id, 18)) \(pad(o.rule.level.rawValue, 6)) \(o.rule.title(lang)): \(o.why)\n"
+                s += "  \(pad(o.rule.id, 18)) \(pad(o.rule.level.rawValue, 6)) \(o.rule.title(lang)): \(run.messages.localized(o.why, lang))\n"
             }
         }
         let flagged = run.results.filter { let v = CheckScore.effective($0, strict: run.strict); return v == .fail || v == .warn }
@@ -55,7 +55,7 @@ extension CheckReport {
                 s += "\n\(verdictLabel(v, lang)) \(r.rule.id) [\(r.rule.level.rawValue)] \(titles(r.rule, lang))\n"
                 s += "  \(word("clause:  ", "条款：", lang)) \(r.rule.clause)\n"
                 s += "  \(word("exercise:", "方法：", lang)) \(r.rule.exercise)\n"
-                s += "  \(word("result:  ", "结果：", lang)) \(TerminalText.safe(r.message, limit: nil))\n"
+                s += "  \(word("result:  ", "结果：", lang)) \(TerminalText.safe(run.messages.localized(r.message, lang), limit: nil))\n"
                 if !r.wire.isEmpty {
                     s += "  \(word("wire:", "通讯记录：", lang))\n"
                     for w in r.wire { s += "    \(TerminalText.safe(wireLine(w), limit: nil))\n" }
@@ -82,9 +82,9 @@ extension CheckReport {
         for r in run.results {
             let v = CheckScore.effective(r, strict: run.strict)
             guard v == .fail || v == .warn else { continue }
-            s += "  \(pad(verdictLabel(v, lang), 6)) \(pad(r.rule.id, 18)) \(r.rule.title(lang)): \(TerminalText.safe(r.message, limit: nil))\n"
+            s += "  \(pad(verdictLabel(v, lang), 6)) \(pad(r.rule.id, 18)) \(r.rule.title(lang)): \(TerminalText.safe(run.messages.localized(r.message, lang), limit: nil))\n"
         }
-        if !run.reachable, let why = run.facts.first(where: { $0.0 == "unreachable" }) { s += "  \(TerminalText.safe(why.1, limit: nil))\n" }
+        if !run.reachable, let why = run.facts.first(where: { $0.0 == "unreachable" }) { s += "  \(TerminalText.safe(run.messages.localized(why.1, lang), limit: nil))\n" }
         return s
     }
 }

@@ -128,6 +128,7 @@ public enum CheckReport {
                 ("level", .string(r.rule.level.rawValue)),
                 ("verdict", .string(v.rawValue)),
                 ("message", .string(r.message)),
+                ("message_localized", .string(run.messages.localized(r.message, lang))),
                 ("title", .string(r.rule.title(lang))),
                 ("titles", .object([("zh", .string(r.rule.titleZh)), ("en", .string(r.rule.titleEn))])),
                 ("group", .string(r.rule.group)),
@@ -240,22 +241,23 @@ public enum CheckReport {
             }
             for r in results {
                 let v = CheckScore.effective(r, strict: run.strict)
+                let message = run.messages.localized(r.message, lang)
                 s += "    <testcase classname=\"\(xml("\(suiteName).\(name)"))\" name=\"\(xml("\(r.rule.id) [\(r.rule.level.rawValue)] \(titles(r.rule, lang))"))\" time=\"0\""
                 var body = ""
                 switch v {
                 case .fail:
-                    var detail = "\(r.message)\nclause: \(r.rule.clause)\nexercise: \(r.rule.exercise)\n"
+                    var detail = "\(message)\nclause: \(r.rule.clause)\nexercise: \(r.rule.exercise)\n"
                     if !r.wire.isEmpty { detail += "wire:\n" + r.wire.map { "  " + wireLine($0) }.joined(separator: "\n") + "\n" }
-                    body = "      <failure type=\"\(r.rule.level.rawValue)\" message=\"\(xml(r.message))\">\(xml(detail))</failure>\n"
+                    body = "      <failure type=\"\(r.rule.level.rawValue)\" message=\"\(xml(message))\">\(xml(detail))</failure>\n"
                 case .notExercised:
-                    let prefix = r.rule.level == .must ? "MUST check not exercised (the run is incomplete): " : "not exercised: "
-                    body = "      <skipped message=\"\(xml(prefix + r.message))\"/>\n"
+                    let prefix = r.rule.level == .must ? word("MUST check not exercised (the run is incomplete): ", "必检项未执行（结论为未完成）：", lang) : word("not exercised: ", "未执行：", lang)
+                    body = "      <skipped message=\"\(xml(prefix + message))\"/>\n"
                 case .warn:
-                    var detail = "WARN (\(r.rule.level.rawValue), not counted without --strict): \(r.message)\n"
+                    var detail = "WARN (\(r.rule.level.rawValue), not counted without --strict): \(message)\n"
                     if !r.wire.isEmpty { detail += r.wire.map { "  " + wireLine($0) }.joined(separator: "\n") + "\n" }
                     body = "      <system-out>\(xml(detail))</system-out>\n"
                 case .pass:
-                    body = r.message.isEmpty ? "" : "      <system-out>\(xml(r.message))</system-out>\n"
+                    body = message.isEmpty ? "" : "      <system-out>\(xml(message))</system-out>\n"
                 }
                 s += body.isEmpty ? "/>\n" : ">\n" + body + "    </testcase>\n"
             }

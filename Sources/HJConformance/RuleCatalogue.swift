@@ -12,6 +12,8 @@ public struct RuleCatalogue: Sendable {
     /// The catalogue version of each file (`platform`, `logger`).
     public var versions: [CheckTarget: String]
     public var rules: [CheckRule]
+    /// Message templates in both languages (`checks/messages.json`, optional).
+    public var messages = MessageCatalogue()
 
     public init(versions: [CheckTarget: String], rules: [CheckRule]) {
         self.versions = versions
@@ -38,7 +40,12 @@ public struct RuleCatalogue: Sendable {
             versions[target] = version
             rules += fileRules
         }
-        return RuleCatalogue(versions: versions, rules: rules)
+        var catalogue = RuleCatalogue(versions: versions, rules: rules)
+        let file = "checks/messages.json"
+        let text: String?
+        do { text = try store.text(file) } catch let e as ProfileError { throw e } catch { throw ProfileError(file: file, line: nil, message: "\(error)") }
+        if let text { catalogue.messages = try MessageCatalogue.parse(text, file: file) }
+        return catalogue
     }
 
     /// Parses one catalogue file.

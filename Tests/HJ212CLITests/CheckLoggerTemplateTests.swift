@@ -20,5 +20,8 @@ struct CheckLoggerTemplateTests {
         #expect(run.coverage.exercised == run.coverage.inScope)
         // The day checks are out of scope under the hour plan, and listed.
         #expect(run.outOfScope.map(\.rule.id).contains("L-DAY-CADENCE"))
+        // --lang zh: every message of the run has its Chinese template in the catalogue.
+        let untranslated = run.results.filter { run.messages.localized($0.message, .zh) == $0.message }.map { "\($0.rule.id): \($0.message)" }
+        #expect(untranslated.isEmpty, "\(unit): \(untranslated)")
     }
 }

@@ -114,3 +114,35 @@ struct VerdictTests {
         #expect(!hourPlan.text(lang: .en).contains("WARNING"))
     }
 }
+
+@Suite("Message templates in both languages")
+struct MessageCatalogueTests {
+    @Test("templates fill their placeholders, in any order; an unknown message stays as it is")
+    func templates() throws {
+        let m = MessageCatalogue(templates: [("connected from {1}, first packet {2} after {3} s", "已从 {1} 连接，首个数据包 {2} 于 {3} 秒后到达"),
+                                             ("{1} of {2}", "{2} 中的 {1}"), ("no packet received", "未收到数据包")])
+        #expect(m.localized("connected from 127.0.0.1:5, first packet 2011 after 0.1 s", .zh) == "已从 127.0.0.1:5 连接，首个数据包 2011 于 0.1 秒后到达")
+        #expect(m.localized("3 of 7", .zh) == "7 中的 3")
+        #expect(m.localized("no packet received", .zh) == "未收到数据包")
+        #expect(m.localized("no packet received", .en) == "no packet received")
+        #expect(m.localized("something else", .zh) == "something else")
+        #expect(m.localized(" of 7", .zh) == " of 7")  // an empty value is no match
+    }
+
+    @Test("the built-in catalogue loads its templates, and a report in Chinese uses them")
+    func builtin() throws {
+        let catalogue = try RuleCatalogue.load()
+        #expect(catalogue.messages.count > 50)
+        let rule = try #require(catalogue.rule("L-CONNECT"))
+        var run = CheckRun(target: .logger, address: "x", profile: .national2017, strict: false, started: "",
+                           results: [CheckResult(rule: rule, verdict: .pass, message: "connected from 127.0.0.1:5, first packet 2011 after 0.1 s")])
+        run.messages = catalogue.messages
+        let text = CheckReport.render(run, format: .text, lang: .zh)
+        #expect(text.contains("已从 127.0.0.1:5 连接"), "\(text)")
+        let json = try JSONValue.parse(CheckReport.render(run, format: .json, lang: .zh))
+        // JSON keeps the English message for machines, beside the localized one.
+        guard case .array(let checks)? = json["checks"], let first = checks.first else { Issue.record("checks missing"); return }
+        guard case .string(let en)? = first["message"], case .string(let zh)? = first["message_localized"] else { Issue.record("messages missing"); return }
+        #expect(en.hasPrefix("connected from") && zh.hasPrefix("已从"))
+    }
+}
