@@ -20,7 +20,7 @@ struct CheckCommand: CLICommand {
         OptionSpec("profile", value: "P", choices: CheckProfile.allCases.map(\.rawValue), help: "The rule profile (default national-2017)."),
         OptionSpec("format", value: "F", choices: ReportFormat.allCases.map(\.rawValue), help: "Report format (default text)."),
         OptionSpec("out", short: "o", value: "FILE", help: "Write the report to FILE (a text summary still goes to the terminal)."),
-        OptionSpec("lang", value: "L", choices: ReportLanguage.allCases.map(\.rawValue), help: "Language of the report: headings, group names, titles and verdicts (default en; the messages of individual checks stay in English)."),
+        OptionSpec("lang", value: "L", choices: ReportLanguage.allCases.map(\.rawValue), help: "Language of the report: headings, group names, titles, verdicts and the messages that have a template in Profiles/checks/messages.json (default en)."),
         OptionSpec("trace", value: "FILE", help: "Record the whole certification exchange, every frame up and down, as a JSON Lines trace (appended)."),
         OptionSpec("plan", value: "P", choices: CheckPlan.allCases.map(\.rawValue), help: "logger: quick (protocol checks, 35 min of the logger's time), hour (+ hour cadence, aggregation, 2061; 2 h 10 min), full (+ day checks; 2 days 10 min). Checks beyond the plan are out of scope."),
         OptionSpec("mn", value: "MN", help: "platform: the MN the tool's loggers use (accepted by the platform); logger: the MN of the logger under test."),

@@ -317,7 +317,9 @@ public enum CheckReport {
                 let members = rules.filter { $0.group == g }
                 s += "\n  [\(g)]\n"
                 for r in members {
-                    let profiles = r.profiles.isEmpty ? "" : "  (\(r.profiles.map(\.rawValue).joined(separator: ", ")))"
+                    var notes = r.profiles.map(\.rawValue)
+                    if r.target == .logger && r.plan != .quick { notes.append("--plan \(r.plan.rawValue)") }
+                    let profiles = notes.isEmpty ? "" : "  (\(notes.joined(separator: ", ")))"
                     s += "  \(pad(r.id, 18)) \(pad(r.level.rawValue, 6)) \(titles(r, lang))\(profiles)\n"
                     s += wrap("clause: \(r.clause)", indent: 28, width: 110)
                     s += wrap("how: \(r.exercise)", indent: 28, width: 110)
