@@ -45,8 +45,8 @@ public struct LoggerCheckOptions: Sendable {
     public var host: String
     /// 0 picks a free port (reported through `listening`).
     public var port: UInt16
-    /// The MN and PW of the logger under test (nil: accept the first MN that connects; the PW it
-    /// sends is then taken as its password).
+    /// The MN and PW of the logger under test (MN nil: accept the first MN that connects; PW nil:
+    /// 123456, as `--help` says; a password is never learnt from the logger's packets).
     public var mn: String?
     public var pw: String?
     /// The unit kind the logger declares (a template name such as `industrial-wastewater`), for the
