@@ -100,7 +100,8 @@ final class PlatformSuite {
 
     func progress(_ text: String) {
         let done = results.count
-        hooks.progress("check platform \(options.host):\(options.port): \(done)/\(rules.count) checks · \(text)")
+        let elapsed = LoggerCheckRunner.duration(probeClock() - origin)
+        hooks.progress("check platform \(options.host):\(options.port): \(text) · \(elapsed) elapsed · \(done)/\(rules.count) checks done")
     }
 
     // MARK: - Connections
