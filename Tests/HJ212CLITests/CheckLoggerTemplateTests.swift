@@ -7,8 +7,9 @@ import Testing
 /// scores 100 with the verdict pass for every unit template. The logger runs accelerated
 /// (1800× its own time: the plan's 2 h 10 min of logger time pass in about 4.3 s); the check
 /// judges cadence and aggregation in the logger's time, so the acceleration changes nothing
-/// it judges. Not serialized: each run has its own port and loop, and mostly waits.
-@Suite("check logger --plan hour passes for every unit template")
+/// it judges. Serialized: at this speed OverTime (1 s of real time) and the reply times are
+/// judged on the wall clock, and nine runs at once on two cores would judge the machine.
+@Suite("check logger --plan hour passes for every unit template", .serialized)
 struct CheckLoggerTemplateTests {
     @Test("the emulated logger of each template: verdict pass, score 100, every MUST in scope exercised", arguments: UnitTemplate.available())
     func template(_ unit: String) throws {

@@ -99,8 +99,9 @@ struct CheckPlatformTests {
         #expect(notPassed.isEmpty, "\(notPassed)")
         #expect(r.json["reachable"] == .bool(true))
         #expect(r.json["catalogue"]?.string?.isEmpty == false)
-        // A guard against a hang, not a speed test (the run takes a few seconds; CI machines are slow).
-        #expect(monotonicSeconds() - started < 120)
+        // A guard against a hang, not a speed test (the run takes a few seconds alone; beside the
+        // whole suite on a loaded 2-core machine it has taken over 2 min).
+        #expect(monotonicSeconds() - started < 300)
     }
 
     /// Each deliberate misbehaviour of the reference platform fails exactly the matching check(s).
