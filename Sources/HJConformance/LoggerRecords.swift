@@ -103,19 +103,22 @@ struct RecordStreams {
         if reassembler.pendingCount > 0 {
             var parts: [String: (connection: Int, pnum: Int, seen: Set<Int>, last: Int)] = [:]
             for f in frames where f.index < limit && f.role == .upload {
-                guard let pnum = f.segment.pnum, let pno = f.segment.pno, let qn = f.qn else { continue }
-                var p = parts[qn] ?? (f.connection, pnum, [], f.index)
+                // The parts of one record as the reassembler groups them: MN, CN, first CP group (DataTime), PNUM.
+                guard let pnum = f.segment.pnum, let pno = f.segment.pno else { continue }
+                let first = f.segment.cp?.first.map { $0.map(\.description).joined(separator: ",") } ?? ""
+                let key = "\(f.segment.mn ?? "")|\(f.cn)|\(first)|\(pnum)"
+                var p = parts[key] ?? (f.connection, pnum, [], f.index)
                 p.seen.insert(pno)
                 p.last = f.index
                 p.connection = f.connection
-                parts[qn] = p
+                parts[key] = p
             }
             var lastUpload: [Int: Int] = [:]  // connection -> index of its last upload
             for f in frames where f.index < limit && f.role == .upload { lastUpload[f.connection] = f.index }
             let abandoned = parts.filter { $0.value.seen.count < $0.value.pnum && (lastUpload[$0.value.connection] ?? 0) > $0.value.last }
             if !abandoned.isEmpty {
                 let first = abandoned.min { $0.value.last < $1.value.last }!
-                splitProblems.append((first.value.last, "\(abandoned.count) split record(s) never completed (first: QN \(first.key), \(first.value.seen.count) of \(first.value.pnum) parts, then other packets followed on the connection)"))
+                splitProblems.append((first.value.last, "\(abandoned.count) split record(s) never completed (first: \(first.key.split(separator: "|").dropFirst().prefix(2).joined(separator: " ")), \(first.value.seen.count) of \(first.value.pnum) parts, then other packets followed on the connection)"))
             }
         }
     }
