@@ -11,7 +11,7 @@ import Synchronization
 struct CheckCommand: CLICommand {
     static let name = "check"
     static let abstract = "Certify a platform (we play loggers) or a data logger (we play the platform), scored, with reports."
-    static let usage = "platform HOST:PORT [--mn MN --pw PW | --registry FILE] | logger --listen HOST:PORT [--mn MN --pw PW] | --list  [--only ID…] [--skip ID…] [--strict] [--profile P] [--format F] [--out FILE] [--lang zh|en]"
+    static let usage = "platform HOST:PORT [--mn MN --pw PW | --registry FILE] | logger --listen HOST:PORT [--mn MN --pw PW] [--plan quick|hour|full] | --list  [--only ID…] [--skip ID…] [--strict] [--profile P] [--format F] [--out FILE] [--trace FILE] [--lang zh|en]"
     static let options = [
         OptionSpec("list", help: "Print the rule catalogue (with --only/--skip/--profile applied) and exit."),
         OptionSpec("only", value: "ID", help: "Run only the checks whose ID starts with this (repeatable, or comma-separated)."),
@@ -20,13 +20,15 @@ struct CheckCommand: CLICommand {
         OptionSpec("profile", value: "P", choices: CheckProfile.allCases.map(\.rawValue), help: "The rule profile (default national-2017)."),
         OptionSpec("format", value: "F", choices: ReportFormat.allCases.map(\.rawValue), help: "Report format (default text)."),
         OptionSpec("out", short: "o", value: "FILE", help: "Write the report to FILE (a text summary still goes to the terminal)."),
-        OptionSpec("lang", value: "L", choices: ReportLanguage.allCases.map(\.rawValue), help: "Language of the report's titles (default en; messages stay in English)."),
+        OptionSpec("lang", value: "L", choices: ReportLanguage.allCases.map(\.rawValue), help: "Language of the report: headings, group names, titles, verdicts and the messages that have a template in Profiles/checks/messages.json (default en)."),
+        OptionSpec("trace", value: "FILE", help: "Record the whole certification exchange, every frame up and down, as a JSON Lines trace (appended)."),
+        OptionSpec("plan", value: "P", choices: CheckPlan.allCases.map(\.rawValue), help: "logger: quick (protocol checks, 35 min of the logger's time), hour (+ hour cadence, aggregation, 2061; 2 h 10 min), full (+ day checks; 2 days 10 min). Checks beyond the plan are out of scope."),
         OptionSpec("mn", value: "MN", help: "platform: the MN the tool's loggers use (accepted by the platform); logger: the MN of the logger under test."),
         OptionSpec("pw", value: "PW", help: "The access password of that MN (default 123456)."),
         OptionSpec("registry", value: "FILE", help: "platform: CSV mn,pw[,name] of loggers the platform accepts (the tool uses them in order)."),
         OptionSpec("listen", value: "HOST:PORT", help: "logger: the address to listen on for the logger under test (e.g. 0.0.0.0:7001)."),
         OptionSpec("unit", value: "KIND", help: "logger: the unit kind the logger serves (a template name, see 'hj212 generate --list'); default: inferred."),
-        OptionSpec("window", value: "D", help: "logger: how long to observe uploads (default 3m; 2061 checks need over an hour of data time)."),
+        OptionSpec("window", value: "D", help: "logger: how long to observe uploads, real time (default 3m, or the plan's span; hour checks need over 2 h of the logger's time)."),
         OptionSpec("connect-timeout", value: "D", help: "logger: how long to wait for the logger to connect at all (default 2m; then exit 2)."),
         OptionSpec("overtime", value: "S", help: "OverTime in seconds: how long to wait for an answer (default 10)."),
         OptionSpec("recount", value: "N", help: "logger: ReCount configured on the logger (default 3)."),
@@ -39,19 +41,29 @@ struct CheckCommand: CLICommand {
     (MUST, SHOULD, MAY); 'hj212 check --list' prints them. The score is per group and overall,
     weighted by level (3, 2, 1) over the checks exercised. A check that could not be exercised says why.
 
-    Exit status: 0 no MUST check failed (with --strict: no check failed), 1 otherwise, 2 the target
-    could not be reached or bad usage. Ctrl-C stops the run and writes the report of what ran.
+    The verdict is pass, fail or incomplete. pass: every MUST check in scope was exercised and none
+    failed. fail: a MUST check failed (with --strict: any check). incomplete: the run was interrupted
+    or a MUST check in scope was not exercised. --only/--skip and --plan take checks out of scope;
+    the report lists them. Reports show the verdict and the coverage (MUST exercised / in scope)
+    first, then the score. Before a logger run the plan says what the window can reach.
+
+    Exit status: 0 pass, 1 fail, 2 bad usage or the target could not be reached (one line), 3
+    incomplete; 130/143 when Ctrl-C/SIGTERM stopped the run (the report of what ran then says
+    incomplete).
 
     EXAMPLES:
       hj212 check --list --lang zh
       hj212 check platform 10.0.0.5:7001 --mn 88888880000001 --pw 123456 --format html -o platform.html
-      hj212 check logger --listen 0.0.0.0:7001 --mn 88888880000001 --window 70m --format junit -o logger.xml
+      hj212 check logger --listen 0.0.0.0:7001 --mn 88888880000001 --plan hour --format junit -o logger.xml --trace logger.jsonl
     """
 
     enum Mode { case list, platform, logger }
     var mode: Mode
     var a: ParsedArguments
     var selection: CheckSelection
+    /// Resolved before anything runs (a usage error otherwise).
+    var address: SocketAddress?
+    var plan: CheckPlan?
 
     init(_ a: ParsedArguments) throws(UsageError) {
         self.a = a
@@ -89,6 +101,22 @@ struct CheckCommand: CLICommand {
         default:
             throw UsageError("expected 'check platform HOST:PORT', 'check logger --listen HOST:PORT' or 'check --list'")
         }
+        // Everything a run needs is checked here, before anything runs.
+        if mode == .platform {
+            do { address = try LoadCommand.resolve(a.positionals[1]) } catch { throw UsageError("platform address: \(error.message)") }
+        } else {
+            do { address = try LoadCommand.resolve(a.value("listen")!) } catch { throw UsageError("--listen: \(error.message)") }
+            if let name = a.value("unit") {
+                guard UnitTemplate.available().contains(name) else {
+                    throw UsageError("--unit '\(name)': no such template (one of \(UnitTemplate.available().joined(separator: ", ")))")
+                }
+            }
+            if let p = a.value("plan") {
+                guard let value = CheckPlan(rawValue: p) else { throw UsageError("--plan '\(p)': expected quick, hour or full") }
+                plan = value
+            }
+        }
+        if mode == .platform && a.value("plan") != nil { throw UsageError("--plan applies to 'check logger' only") }
     }
 
     var lang: ReportLanguage { ReportLanguage(rawValue: a.value("lang") ?? "en") ?? .en }
@@ -115,17 +143,29 @@ struct CheckCommand: CLICommand {
                     throw UsageError("--out \(path): the directory \(dir) does not exist or is not writable")
                 }
             }
-            let terminal = LockedIO(io)
+            // Off a terminal a logger run says where it is at once (it waits for a device); a
+            // platform run only once it has lasted 30 s.
+            let terminal = LockedIO(io, firstPlainAfter: mode == .logger ? 0 : LockedIO.plainInterval)
+            if case .list = mode {
+                let target = a.positionals.first.flatMap(CheckTarget.init(rawValue:))
+                io.stdout.write(CheckReport.list(catalogue, target: target, selection: selection, lang: lang))
+                return 0
+            }
+            guard let address else { throw UsageError("no address") }
+            var trace: TraceWriter?
+            if let path = a.value("trace") { trace = try TraceWriter(path: path, offsetMinutes: SimClock.chinaOffsetMinutes) }
+            var record: (@Sendable ([UInt8], Bool, String) -> Void)?
+            if let writer = trace {
+                record = { @Sendable (bytes: [UInt8], up: Bool, peer: String) in
+                    writer.record(bytes, up: up, peer: peer, at: WallClock.localMilliseconds(offsetMinutes: SimClock.chinaOffsetMinutes))
+                }
+            }
             let hooks = CheckHooks(progress: { text in terminal.progress(text) }, shouldContinue: { !Interrupts.requested })
             let result: CheckRun
             switch mode {
             case .list:
-                let target = a.positionals.first.flatMap(CheckTarget.init(rawValue:))
-                io.stdout.write(CheckReport.list(catalogue, target: target, selection: selection, lang: lang))
                 return 0
             case .platform:
-                let address: SocketAddress
-                do { address = try SocketAddress(parsing: a.positionals[1]) } catch { throw UsageError("platform address: \(error.message)") }
                 var credentials: [(mn: String, pw: String)] = []
                 if let path = a.value("registry") {
                     let registry: Registry
@@ -136,26 +176,46 @@ struct CheckCommand: CLICommand {
                     credentials = [(a.value("mn") ?? "88888880000001", a.value("pw") ?? "123456")]
                 }
                 guard let n = Int(a.value("loggers") ?? "20"), (1...10_000).contains(n) else { throw UsageError("--loggers: 1…10000") }
-                let options = PlatformCheckOptions(host: address.host, port: address.port, credentials: credentials, selection: selection,
+                var options = PlatformCheckOptions(host: address.host, port: address.port, credentials: credentials, selection: selection,
                                                    overTime: try seconds("overtime", default: 10, range: 0.1...600),
                                                    commandWindow: try seconds("command-window", default: 15, range: 0...3600),
                                                    concurrency: n)
+                options.trace = record
                 _ = try? ProcessSetup.prepareForNetworking()
                 result = PlatformCheck.run(options, catalogue: catalogue, hooks: hooks)
             case .logger:
-                let address: SocketAddress
-                do { address = try SocketAddress(parsing: a.value("listen")!) } catch { throw UsageError("--listen: \(error.message)") }
                 guard let recount = Int(a.value("recount") ?? "3"), (0...20).contains(recount) else { throw UsageError("--recount: 0…20") }
-                let options = LoggerCheckOptions(host: address.host, port: address.port, mn: a.value("mn"), pw: a.value("pw"), unitKind: a.value("unit"),
-                                                 selection: selection, window: try seconds("window", default: 180, range: 1...86_400 * 7),
+                let window = try seconds("window", default: plan.map { Double($0.loggerSpan) / 1000 + 120 } ?? 180, range: 1...86_400 * 7)
+                let lang = self.lang
+                var options = LoggerCheckOptions(host: address.host, port: address.port, mn: a.value("mn"), pw: a.value("pw") ?? "123456", unitKind: a.value("unit"),
+                                                 selection: selection, window: window,
                                                  overTime: try seconds("overtime", default: 10, range: 0.1...600), reCount: recount,
-                                                 connectTimeout: try seconds("connect-timeout", default: 120, range: 1...86_400),
-                                                 listening: { port in terminal.line("hj212 check logger: listening on \(address.host):\(port); connect the logger under test") })
+                                                 connectTimeout: try seconds("connect-timeout", default: 120, range: 1...86_400))
+                options.plan = plan
+                options.trace = record
+                let planText = LoggerRunPlan(options, catalogue: catalogue).text(lang: lang)
+                // Said once the port is bound (a port in use is a one-line error, with no plan before it).
+                options.listening = { port in
+                    terminal.line(planText.trimmingCharacters(in: .newlines))
+                    terminal.line("hj212 check logger: listening on \(address.host):\(port); connect the logger under test")
+                }
                 _ = try? ProcessSetup.prepareForNetworking()
                 result = LoggerCheck.run(options, catalogue: catalogue, hooks: hooks)
             }
             io.clearProgress()
-            if result.interrupted { io.stderr.line("hj212 check: interrupted; reporting the \(result.results.filter { $0.verdict != .notExercised }.count) checks that ran") }
+            if let trace, let failure = trace.failure { io.stderr.line("hj212 check: the trace \(trace.path) is incomplete: \(failure)") }
+            if !result.reachable {
+                // One line, as for a usage error; the report file (CI) is still written when asked for.
+                let why = result.facts.first { $0.0 == "unreachable" }?.1 ?? "the target could not be reached"
+                if let path = a.value("out") {
+                    _ = FileManager.default.createFile(atPath: path, contents: Data(CheckReport.render(result, format: format, lang: lang).utf8))
+                }
+                io.stderr.line("hj212 check: \(TerminalText.safe(why))")
+                return result.interrupted ? Interrupts.exitStatus : 2
+            }
+            if result.interrupted {
+                io.stderr.line("hj212 check: interrupted; the verdict is incomplete; reporting the \(result.results.filter { $0.verdict != .notExercised }.count) checks that ran")
+            }
             let report = CheckReport.render(result, format: format, lang: lang)
             if let path = a.value("out") {
                 guard FileManager.default.createFile(atPath: path, contents: Data(report.utf8)) else {
@@ -169,7 +229,7 @@ struct CheckCommand: CLICommand {
             } else {
                 io.stdout.write(report)
             }
-            return result.exitStatus
+            return result.interrupted ? Interrupts.exitStatus : result.exitStatus
         } catch {
             io.stderr.line("hj212 check: \(error.message)")
             return error.exitCode
@@ -183,20 +243,32 @@ final class LockedIO: @unchecked Sendable {
     private let io: CommandIO
     private let lock = Mutex(())
 
-    init(_ io: CommandIO) { self.io = io }
+    /// `firstPlainAfter`: off a terminal, the first plain progress line comes after this many
+    /// seconds (0: at once), then one every `plainInterval`.
+    init(_ io: CommandIO, firstPlainAfter: Double = 0) {
+        self.io = io
+        lastProgress = Mutex(io.stderr.isTerminal ? 0 : monotonicSeconds() - LockedIO.plainInterval + firstPlainAfter)
+    }
 
-    private let lastProgress = Mutex<Double>(0)
+    private let lastProgress: Mutex<Double>
 
-    /// A progress line, at most five times a second.
+    /// A progress line: rewritten in place at most five times a second on a terminal; off a
+    /// terminal (a log file, CI) a plain line every 30 s.
     func progress(_ text: String) {
         let now = monotonicSeconds()
+        let terminal = io.stderr.isTerminal
         guard lastProgress.withLock({ last in
-            guard now - last >= 0.2 else { return false }
+            guard now - last >= (terminal ? 0.2 : LockedIO.plainInterval) else { return false }
             last = now
             return true
         }) else { return }
-        lock.withLock { _ in io.progress(text) }
+        lock.withLock { _ in
+            if terminal { io.progress(TerminalText.safe(text)) } else { io.stderr.line(TerminalText.safe(text)); io.stderr.flush() }
+        }
     }
+
+    /// Seconds between plain progress lines off a terminal.
+    static let plainInterval = 30.0
 
     func line(_ text: String) {
         lock.withLock { _ in

@@ -79,8 +79,9 @@ struct LiveSetup {
     init(_ a: ParsedArguments, io: CommandIO) throws(UsageError) {
         platforms = []
         for item in (a.value("to") ?? "").split(separator: ",") {
-            do { platforms.append(try SocketAddress(parsing: String(item))) } catch {
-                throw UsageError("--to '\(item)': \(error.message)")
+            // Host names are resolved as `load` resolves them (once, IPv4).
+            do { platforms.append(try LoadCommand.resolve(String(item))) } catch {
+                throw UsageError("--to: \(error.message)")
             }
         }
         let speed = Double(a.value("speed") ?? "1") ?? -1

@@ -24,6 +24,9 @@ public struct PlatformCheckOptions: Sendable {
     public var commandWindow: Double
     /// Loggers connected at once for the concurrency check.
     public var concurrency: Int
+    /// Where the whole exchange is recorded (bytes, up = sent by the tool's loggers, the
+    /// logger's local address), when set: `check platform --trace`.
+    public var trace: (@Sendable (_ bytes: [UInt8], _ up: Bool, _ peer: String) -> Void)?
 
     public init(host: String, port: UInt16, credentials: [(mn: String, pw: String)], selection: CheckSelection = CheckSelection(),
                 overTime: Double = 10, commandWindow: Double = 15, concurrency: Int = 20) {
@@ -42,8 +45,8 @@ public struct LoggerCheckOptions: Sendable {
     public var host: String
     /// 0 picks a free port (reported through `listening`).
     public var port: UInt16
-    /// The MN and PW of the logger under test (nil: accept the first MN that connects; the PW it
-    /// sends is then taken as its password).
+    /// The MN and PW of the logger under test (MN nil: accept the first MN that connects; PW nil:
+    /// 123456, as `--help` says; a password is never learnt from the logger's packets).
     public var mn: String?
     public var pw: String?
     /// The unit kind the logger declares (a template name such as `industrial-wastewater`), for the
@@ -59,6 +62,15 @@ public struct LoggerCheckOptions: Sendable {
     public var connectTimeout: Double
     /// Called once the listening socket is open, with the port actually bound.
     public var listening: @Sendable (UInt16) -> Void
+    /// The plan (nil: every check of the selection is in scope, observed for `window`). With a
+    /// plan, checks beyond it are out of scope and the observation ends once the logger's own
+    /// time has advanced by `plan.loggerSpan` (or `window` of real time has passed).
+    public var plan: CheckPlan?
+    /// Where the whole exchange is recorded (each frame, up or down), when set.
+    public var trace: (@Sendable (_ bytes: [UInt8], _ up: Bool, _ peer: String) -> Void)?
+    /// Most connections open at once; more are closed at accept (a budget against a peer that
+    /// opens thousands). A logger needs one; a few allow for reconnects that overlap.
+    public var maxConnections = 16
 
     public init(host: String = "0.0.0.0", port: UInt16, mn: String? = nil, pw: String? = nil, unitKind: String? = nil,
                 selection: CheckSelection = CheckSelection(), window: Double = 180, overTime: Double = 10, reCount: Int = 3,

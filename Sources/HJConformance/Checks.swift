@@ -57,9 +57,15 @@ public struct CheckRule: Sendable, Equatable {
     public var exercise: String
     /// The profiles the check belongs to (empty: all).
     public var profiles: [CheckProfile]
+    /// The smallest `check logger --plan` whose window can exercise the check (catalogue field
+    /// `"plan"`; default `quick`: the protocol checks).
+    public var plan: CheckPlan = .quick
+    /// The group's name in Chinese (catalogue `"groups"`; the group ID when none is given).
+    public var groupZh: String = ""
 
     public init(id: String, target: CheckTarget, group: String, level: CheckLevel, titleZh: String, titleEn: String,
-                clause: String, exercise: String, profiles: [CheckProfile] = []) {
+                clause: String, exercise: String, profiles: [CheckProfile] = [], plan: CheckPlan = .quick) {
+        self.plan = plan
         self.id = id
         self.target = target
         self.group = group
@@ -73,6 +79,9 @@ public struct CheckRule: Sendable, Equatable {
 
     /// The title in the report language.
     public func title(_ lang: ReportLanguage) -> String { lang == .zh ? titleZh : titleEn }
+
+    /// The group's name in the report language.
+    public func groupName(_ lang: ReportLanguage) -> String { lang == .zh && !groupZh.isEmpty ? groupZh : group }
 
     public func applies(to profile: CheckProfile) -> Bool { profiles.isEmpty || profiles.contains(profile) }
 }
@@ -153,6 +162,13 @@ public struct CheckRun: Sendable {
     public var results: [CheckResult]
     /// The catalogue version the rules came from (`RuleCatalogue.versions[target]`), shown in reports.
     public var catalogueVersion: String = ""
+    /// Checks of the profile removed from scope (by `--only`/`--skip` or by the plan), with why:
+    /// listed in reports, never counted in the verdict or the coverage.
+    public var outOfScope: [(rule: CheckRule, why: String)] = []
+    /// The plan of a `check logger` run (nil: no plan chosen).
+    public var plan: CheckPlan?
+    /// Message templates for reports in another language than English.
+    public var messages = MessageCatalogue()
 
     public init(target: CheckTarget, address: String, profile: CheckProfile, strict: Bool, started: String,
                 seconds: Double = 0, reachable: Bool = true, interrupted: Bool = false,

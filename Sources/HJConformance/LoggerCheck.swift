@@ -19,9 +19,17 @@ import HJSimulation
 /// accelerated (emulated) logger is judged in its own time; only OverTime is real time.
 public enum LoggerCheck {
     public static func run(_ options: LoggerCheckOptions, catalogue: RuleCatalogue, hooks: CheckHooks = CheckHooks()) -> CheckRun {
-        let rules = catalogue.rules(for: .logger).filter(options.selection.selects)
+        let all = catalogue.rules(for: .logger).filter { $0.applies(to: options.selection.profile) }
+        let rules = all.filter { r in options.selection.selects(r) && (options.plan.map { r.plan <= $0 } ?? true) }
         let runner = LoggerCheckRunner(options: options, rules: rules, hooks: hooks)
-        return runner.run()
+        var run = runner.run()
+        run.catalogueVersion = catalogue.versions[.logger] ?? ""
+        run.messages = catalogue.messages
+        run.plan = options.plan
+        run.outOfScope = all.filter { !options.selection.selects($0) }.map { ($0, "removed by --only/--skip") }
+            + all.filter { r in options.selection.selects(r) && options.plan.map { r.plan > $0 } == true }
+                .map { ($0, "needs --plan \($0.plan.rawValue) (plan \(options.plan!.rawValue) chosen)") }
+        return run
     }
 }
 
@@ -71,6 +79,12 @@ final class LoggerCheckRunner {
 
     func set(_ id: String, _ verdict: Verdict, _ message: String, wire: [WireRecord] = []) {
         guard let rule = rules.first(where: { $0.id == id }), results[id] == nil else { return }
+        if verdict == .fail && lastRequestUnsent {
+            // The request never reached the logger: no evidence either way.
+            let since = loggerGoneAt.map { " (it left at +\(fmt(($0 * 10).rounded() / 10)) s)" } ?? ""
+            results[id] = CheckResult(rule: rule, verdict: .notExercised, message: "not exercised: the logger was not connected\(since); \(message)")
+            return
+        }
         var log = Array(wire.prefix(60))
         // A failure always shows something: when no frame is at fault (a record that never came), the finding itself.
         if log.isEmpty && verdict != .pass && verdict != .notExercised {
@@ -83,7 +97,39 @@ final class LoggerCheckRunner {
     func fail(_ id: String, _ message: String, wire: [WireRecord] = []) { set(id, .fail, message, wire: wire) }
     func skip(_ id: String, _ message: String) { set(id, .notExercised, message) }
 
-    func progress(_ text: String) { hooks.progress("check logger: \(text)") }
+    /// The phase now running, for the progress line.
+    var phase = "starting"
+    /// The whole run as planned (seconds of real time), re-estimated once the logger's clock rate is known.
+    var plannedSeconds = 0.0
+    /// Set once a request found the logger gone (and it did not come back within the grace):
+    /// later requests are not waited for, and their checks are not exercised.
+    var loggerGoneAt: Double?
+    /// The last request could not be sent (the logger was not connected): a failure judged on it
+    /// is not evidence, and is reported as not exercised.
+    var lastRequestUnsent = false
+
+    func progress(_ text: String) {
+        phase = text
+        hooks.progress(status())
+    }
+
+    /// One progress line: phase, elapsed, remaining, checks done.
+    func status() -> String {
+        let elapsed = probe?.now ?? 0
+        let left = max(0, plannedSeconds - elapsed)
+        var s = "check logger: \(phase) · \(Self.duration(elapsed)) elapsed"
+        if plannedSeconds > 0 { s += " · about \(Self.duration(left)) left" }
+        s += " · \(results.count)/\(rules.count) checks done · \(probe?.frameCount ?? 0) frames"
+        return s
+    }
+
+    /// `1 h 05 min`, `4 min 10 s`, `12 s`.
+    static func duration(_ seconds: Double) -> String {
+        let t = Int(max(0, seconds).rounded())
+        if t >= 3600 { return "\(t / 3600) h \(String(format: "%02d", (t % 3600) / 60)) min" }
+        if t >= 60 { return "\(t / 60) min \(String(format: "%02d", t % 60)) s" }
+        return "\(t) s"
+    }
 
     /// Strict lint of the profile's edition; the Jiangsu profile adds the dynamic-control codes.
     var linter: Linter {
@@ -99,10 +145,16 @@ final class LoggerCheckRunner {
         var run = CheckRun(target: .logger, address: "\(options.host):\(options.port)", profile: options.selection.profile,
                            strict: options.selection.strict, started: startedISO)
         probe = LoggerProbe(linter: linter, version: dialect == .hj2025 ? 2 : 1, hooks: hooks)
+        probe.maxConnections = max(1, options.maxConnections)
+        probe.trace = options.trace
+        probe.onTick = { [unowned self] in self.hooks.progress(self.status()) }
+        plannedSeconds = Self.plannedSeconds(options)
         let port: UInt16
         do { port = try probe.start(host: options.host, port: options.port) } catch {
             run.reachable = false
-            run.results = rules.map { CheckResult(rule: $0, verdict: .notExercised, message: "cannot listen on \(options.host):\(options.port): \(error)") }
+            let why = "cannot listen on \(options.host):\(options.port): \(error)"
+            run.facts = [("unreachable", why)]
+            run.results = rules.map { CheckResult(rule: $0, verdict: .notExercised, message: why) }
             return run
         }
         run.address = "\(options.host):\(port)"
@@ -114,9 +166,12 @@ final class LoggerCheckRunner {
         run.interrupted = probe.interrupted
         run.reachable = probe.connectionCount > 0
         facts.insert(("connections", String(probe.connectionCount)), at: 0)
+        if probe.refusedConnections > 0 { facts.insert(("connections refused (over \(probe.maxConnections) open)", String(probe.refusedConnections)), at: 1) }
         facts.append(("frames received", String(probe.frameCount)))
+        if let gone = loggerGoneAt { facts.append(("logger gone", "no connection from +\(fmt((gone * 10).rounded() / 10)) s; later commands were not sent")) }
         if probe.floodedConnections > 0 { facts.append(("connections closed for flooding", "\(probe.floodedConnections) (over 16 MiB queued unjudged)")) }
         if probe.framesDropped > 0 { facts.append(("frames beyond the memory cap (lint counted only)", String(probe.framesDropped))) }
+        if !run.reachable { facts.append(("unreachable", notReachedReason)) }
         run.facts = facts
         run.results = rules.map { rule in
             results[rule.id] ?? CheckResult(rule: rule, verdict: .notExercised,
@@ -148,36 +203,81 @@ final class LoggerCheckRunner {
             return
         }
         mn = options.mn ?? first.segment.mn
-        pw = options.pw ?? first.segment.pw
-        if let s = first.segment.st, s != "91" { st = s }
+        // The password is never learnt from the logger (a wrong one would be adopted and every
+        // good packet then judged wrong): --pw, or the default 123456.
+        pw = options.pw ?? Self.defaultPassword
+        if let s = unitST() { st = s }
         if let expected = options.mn, first.segment.mn != expected {
             fail("L-CONNECT", "connected, but the first packet carries MN \(first.segment.mn ?? "-"), not \(expected)", wire: probe.wire(of: [first.index]))
         } else {
-            pass("L-CONNECT", "connected from \(probe.links.values.first?.peer ?? "?"), first packet \(first.cn) after \(String(format: "%.1f", first.time)) s")
+            pass("L-CONNECT", "connected from \(probe.peers[first.connection] ?? "an unknown address"), first packet \(first.cn) after \(String(format: "%.1f", first.time)) s")
         }
         facts.append(("MN", mn ?? "-"))
 
         // 2. Observation window.
-        progress("observing uploads for \(Int(options.window)) s")
-        probe.pump(for: max(0, connectedAt + options.window - probe.now))
+        if let plan = options.plan {
+            // Until the logger's own time has advanced by the plan's span, at most `window`.
+            progress("observing uploads (plan \(plan.rawValue): \(Self.duration(Double(plan.loggerSpan) / 1000)) of the logger's time)")
+            probe.pump(for: max(0, connectedAt + options.window - probe.now)) { self.probe.loggerTimeSpan >= plan.loggerSpan }
+        } else {
+            progress("observing uploads for \(Self.duration(options.window))")
+            probe.pump(for: max(0, connectedAt + options.window - probe.now))
+        }
         windowEnd = probe.now
-        if let s = probe.frames.first(where: { $0.role == .upload && $0.segment.st != nil && $0.segment.st != "91" })?.segment.st { st = s }
+        if let s = unitST() { st = s }
+        // Re-estimated now that the logger's clock rate is known.
+        plannedSeconds = probe.now + Self.commandSeconds(options) / max(1, rate) + 5
         chooseTemplate()
         facts.append(("logger clock rate", String(format: "%.1f× real time", rate)))
         if probe.interrupted { judgePassive(); return }
 
         // 3. Commands.
         commandSteps()
-        if probe.interrupted { judgePassive(); return }
+        if probe.interrupted { lastRequestUnsent = false; judgePassive(); return }
         // 4. Resends.
+        lastRequestUnsent = false
         if wants("L-CMD-1000", "L-RESEND", "L-RESEND-QN", "L-RESEND-TIMING", "L-RESEND-COUNT") { resendSteps() }
-        if probe.interrupted { judgePassive(); return }
+        if probe.interrupted { lastRequestUnsent = false; judgePassive(); return }
         // 5. Cadence changes, outage and backfill.
+        lastRequestUnsent = false
         cadenceSteps()
-        if probe.interrupted { judgePassive(); return }
+        if probe.interrupted { lastRequestUnsent = false; judgePassive(); return }
         // 6. Password.
+        lastRequestUnsent = false
         if wants("L-CMD-1072") { passwordSteps() }
-        judgePassive()
+        lastRequestUnsent = false; judgePassive()
+    }
+
+    /// The password assumed when `--pw` is not given (as `--help` says).
+    static let defaultPassword = "123456"
+
+    /// The unit's ST: the declared template's; otherwise the most frequent ST of the live 2011
+    /// and 2051 uploads, leaving out 91 (system) and the working-condition STs 51 and 52 that a
+    /// logger sends beside its unit's own records.
+    func unitST() -> String? {
+        if let name = options.unitKind, let t = try? UnitTemplate.load(name) { return t.st }
+        var counts: [String: Int] = [:]
+        for f in probe.frames where f.role == .upload && (f.cn == "2011" || f.cn == "2051") {
+            guard let s = f.segment.st, !["91", "51", "52"].contains(s) else { continue }
+            counts[s, default: 0] += 1
+        }
+        if let best = counts.max(by: { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) })?.key { return best }
+        return probe.frames.first { $0.role == .upload && $0.segment.st != nil && $0.segment.st != "91" }?.segment.st
+    }
+
+    /// Real seconds of the steps after the observation window for a logger on real time: about
+    /// 20 requests, the resend wait, two cadence changes (four records each) and an outage.
+    static func commandSeconds(_ o: LoggerCheckOptions) -> Double {
+        let requests = 20 * (o.overTime + 1)
+        let resend = 3 * 60 + o.overTime * Double(o.reCount + 2)
+        let cadence = 4 * 30 + 4 * 60 + 2 * 60 + 60
+        return requests + resend + Double(cadence)
+    }
+
+    /// The whole run for a logger on real time: waiting for it, the window, the steps after.
+    static func plannedSeconds(_ o: LoggerCheckOptions) -> Double {
+        let window = o.plan.map { min(o.window, Double($0.loggerSpan) / 1000) } ?? o.window
+        return window + commandSeconds(o)
     }
 
     // MARK: Logger time
@@ -265,558 +365,7 @@ final class LoggerCheckRunner {
         }
     }
 
-    // MARK: Requests
-
-    /// What came back for one request.
-    struct Exchange {
-        var request: DataSegment
-        var qn: String
-        var sentAt: Double
-        var replies: [ObservedFrame] = []
-        var records: [ObservedFrame] = []
-        var qnRtn: Int? { replies.first { $0.cn == "9011" }.flatMap { $0.segment.cpValue("QnRtn") }.flatMap { Int($0) } }
-        var exeRtn: Int? { replies.first { $0.cn == "9012" }.flatMap { $0.segment.cpValue("ExeRtn") }.flatMap { Int($0) } }
-        var responses: [ObservedFrame] { replies.filter { $0.cn != "9011" && $0.cn != "9012" } }
-        var replyDelay: Double? { replies.first { $0.cn == "9011" }.map { $0.time - sentAt } }
-        var wire: [WireRecord] = []
-        var problem: String?
-        var ok: Bool { qnRtn == 1 && exeRtn == 1 }
-
-        /// One line: what came back.
-        var summary: String {
-            var parts: [String] = []
-            parts.append(qnRtn.map { "9011 QnRtn=\($0)" } ?? "no 9011")
-            if !responses.isEmpty { parts.append("\(responses.count) response packet(s)") }
-            if !records.isEmpty { parts.append("\(records.count) record(s)") }
-            if let e = exeRtn { parts.append("9012 ExeRtn=\(e)") } else if qnRtn == 1 { parts.append("no 9012") }
-            if let problem { parts.append(problem) }
-            return parts.joined(separator: ", ")
-        }
-    }
-
     var exchanges: [Exchange] = []
-
-    func freshQN() -> String {
-        var t = Self.platformNow()
-        if t <= lastQNTime { t = lastQNTime + 1 }
-        lastQNTime = t
-        return HJTime(wallMilliseconds: t).text17
-    }
-
-    /// Sends a request and collects its 9011, responses or records, and 9012 (timeouts: OverTime
-    /// for the 9011, then an execution timeout restarted by every packet).
-    func request(_ cn: String, _ cp: [[Field]], pw: String? = nil, mn: String? = nil, range: (Int64, Int64)? = nil,
-                 record: Bool = true) -> Exchange {
-        let qn = freshQN()
-        let header = [Field("QN", qn), Field("ST", st), Field("CN", cn), Field("PW", pw ?? self.pw ?? "123456"), Field("MN", mn ?? self.mn ?? ""),
-                      Field("Flag", String(PacketFlag(version: dialect == .hj2025 ? 2 : 1, split: false, ack: true).rawValue))]
-        let segment = DataSegment(header: header, cp: cp)
-        let mark = probe.now
-        var x = Exchange(request: segment, qn: qn, sentAt: mark)
-        guard probe.isConnected || probe.pump(for: 15, until: { self.probe.isConnected }) else {
-            x.problem = "the logger is not connected"
-            probe.note("\(cn) not sent: the logger is not connected")
-            x.wire = probe.wire(since: mark)
-            return x
-        }
-        let start = probe.frameCount
-        probe.request = (qn, cn, range?.0, range?.1)
-        x.sentAt = probe.now
-        probe.send(FrameEncoder.frame(segment))
-        let execTimeout = max(options.overTime * 3, 10)
-        var deadline = probe.now + options.overTime + 1
-        var seen = start
-        var got9011 = false
-        while true {
-            let done = probe.pump(for: max(0, deadline - probe.now)) {
-                self.probe.frameCount > seen || !self.probe.isConnected
-            }
-            let new = probe.frames.filter { $0.index >= seen }
-            seen = probe.frameCount
-            for f in new {
-                if f.role == .reply { x.replies.append(f) }
-                if f.role == .history { x.records.append(f) }
-                if f.role == .reply || f.role == .history { deadline = probe.now + execTimeout }
-                if f.role == .reply && f.cn == "9011" && !got9011 {
-                    got9011 = true
-                    if f.segment.cpValue("QnRtn") != "1" { deadline = probe.now + 0.3 }  // rejected: nothing more should come
-                }
-            }
-            if x.replies.contains(where: { $0.cn == "9012" }) { break }
-            if !probe.isConnected { x.problem = "the connection closed"; break }
-            if probe.interrupted { x.problem = "interrupted"; break }
-            if !done && probe.now >= deadline {
-                if !got9011 { x.problem = "no 9011 within \(fmt(options.overTime + 1)) s" }
-                else if x.qnRtn == 1 { x.problem = "no 9012 within \(fmt(execTimeout)) s of the last packet" }
-                break
-            }
-        }
-        probe.request = nil
-        x.wire = probe.wire(since: mark)
-        if record { exchanges.append(x) }
-        return x
-    }
-
-    func fmt(_ v: Double) -> String { v == v.rounded() ? String(Int(v)) : String(format: "%.1f", v) }
-
-    // MARK: 3. Commands
-
-    func commandSteps() {
-        // 1011 and the clock.
-        var clockBefore: Int64?
-        if wants("L-CMD-1011", "L-CLOCK-CONSISTENT") {
-            progress("1011 get time")
-            let x = request("1011", [])
-            let t = x.responses.first { $0.cn == "1011" }?.segment.cpValue("SystemTime").flatMap { HJTime($0) }
-            if x.ok, let t {
-                clockBefore = t.wallMilliseconds
-                pass("L-CMD-1011", "1011 answered: SystemTime \(t.text14) (\(x.summary))")
-            } else {
-                fail("L-CMD-1011", "expected 9011 QnRtn=1, a 1011 with SystemTime and 9012 ExeRtn=1; got \(x.summary)"
-                     + (x.responses.isEmpty || t != nil ? "" : " (SystemTime missing or invalid)"), wire: x.wire)
-            }
-            judgeClockConsistency(x, t)
-        }
-        if wants("L-CMD-1012") {
-            progress("1012 set time")
-            let target = Self.platformNow()
-            let x = request("1012", [[Field("SystemTime", HJTime(wallMilliseconds: target).text14)]])
-            let setAt = x.sentAt
-            if !x.ok {
-                fail("L-CMD-1012", "expected 9011 QnRtn=1 and 9012 ExeRtn=1; got \(x.summary)", wire: x.wire)
-            } else {
-                let y = request("1011", [], record: true)
-                if let t = y.responses.first(where: { $0.cn == "1011" })?.segment.cpValue("SystemTime").flatMap({ HJTime($0) }),
-                   let answered = y.responses.first?.time {
-                    // 1012 carries whole seconds: the target is floored to the second.
-                    let expected = (target / 1000 * 1000).addingClamped(milliseconds(rate * (answered - setAt)))
-                    let tolerance = milliseconds(max(5, rate * 1.5)) + 1000
-                    let diff = t.wallMilliseconds.addingClamped(-expected)
-                    let distinct = clockBefore.map { abs($0 - target) > 30_000 } ?? true
-                    if abs(diff) <= tolerance {
-                        pass("L-CMD-1012", "clock set to \(HJTime(wallMilliseconds: target).text14); 1011 then read \(t.text14) (\(fmt(Double(diff) / 1000)) s from expected)"
-                             + (distinct ? "" : "; its clock was already within 30 s of the platform's"))
-                    } else {
-                        fail("L-CMD-1012", "after 1012 SystemTime=\(HJTime(wallMilliseconds: target).text14) (ExeRtn=1), 1011 read \(t.text14): \(fmt(Double(diff) / 1000)) s from the expected \(HJTime(wallMilliseconds: expected).text14) (tolerance \(fmt(Double(tolerance) / 1000)) s)",
-                             wire: x.wire + y.wire)
-                    }
-                } else {
-                    fail("L-CMD-1012", "1012 returned ExeRtn=1, but the 1011 that should show the new time got \(y.summary)", wire: x.wire + y.wire)
-                }
-            }
-        }
-        if wants("L-CMD-1061", "L-CMD-1062", "L-RTD-CADENCE") {
-            progress("1061 get RtdInterval")
-            let x = request("1061", [])
-            if x.ok, let v = x.responses.first(where: { $0.cn == "1061" })?.segment.cpValue("RtdInterval").flatMap({ Int($0) }), (30...3600).contains(v) {
-                rtdInterval = Int64(v) * 1000
-                let observed = modalStep("2011")
-                if let o = observed, abs(o - rtdInterval!) > 1000 {
-                    fail("L-CMD-1061", "1061 says RtdInterval=\(v) s, but 2011 DataTimes step by \(o / 1000) s", wire: x.wire)
-                } else {
-                    pass("L-CMD-1061", "RtdInterval=\(v) s" + (observed != nil ? ", as the 2011 cadence" : ""))
-                }
-            } else {
-                fail("L-CMD-1061", "expected a 1061 with RtdInterval (30-3600) and ExeRtn=1; got \(x.summary)", wire: x.wire)
-            }
-        }
-        if wants("L-CMD-1063", "L-CMD-1064", "L-MIN-CADENCE", "L-BACKFILL") {
-            progress("1063 get MinInterval")
-            let x = request("1063", [])
-            if x.ok, let v = x.responses.first(where: { $0.cn == "1063" })?.segment.cpValue("MinInterval").flatMap({ Int($0) }),
-               [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30].contains(v) {
-                minInterval = Int64(v) * 60_000
-                let observed = modalStep("2051")
-                if let o = observed, o != minInterval! {
-                    fail("L-CMD-1063", "1063 says MinInterval=\(v) min, but 2051 DataTimes step by \(fmt(Double(o) / 60_000)) min", wire: x.wire)
-                } else {
-                    pass("L-CMD-1063", "MinInterval=\(v) min" + (observed != nil ? ", as the 2051 cadence" : ""))
-                }
-            } else {
-                fail("L-CMD-1063", "expected a 1063 with MinInterval (1, 2, 3, 4, 5, 6, 10, 12, 15, 20 or 30) and ExeRtn=1; got \(x.summary)", wire: x.wire)
-            }
-        }
-        historySteps()
-        parameterSteps()
-        rejectionSteps()
-        if wants("L-DYN-QUERY") { dynamicQuery() }
-    }
-
-    /// The most frequent DataTime step of a CN's live records so far.
-    func modalStep(_ cn: String) -> Int64? {
-        let records = RecordStreams(frames: probe.frames, limit: cadenceCutoff, st: st).byCN[cn] ?? []
-        let times = records.map(\.dataTime).sorted()
-        guard times.count >= 2 else { return nil }
-        var counts: [Int64: Int] = [:]
-        for (a, b) in zip(times, times.dropFirst()) where b > a { counts[b - a, default: 0] += 1 }
-        return counts.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }?.key
-    }
-
-    func historySteps() {
-        let streams = RecordStreams(frames: probe.frames, st: st)
-        for cn in ["2051", "2061", "2031"] where wants("L-CMD-\(cn)") {
-            let live = (streams.byCN[cn] ?? []).filter { $0.segment.pnum == nil }
-            guard let last = live.last else {
-                skip("L-CMD-\(cn)", "no live \(cn) received to ask for again (the window was too short)")
-                continue
-            }
-            let wanted = live.suffix(3)
-            let from = wanted.first!.dataTime, to = last.dataTime
-            progress("\(cn) history \(HJTime(wallMilliseconds: from).text14)–\(HJTime(wallMilliseconds: to).text14)")
-            let x = request(cn, [[Field("BeginTime", HJTime(wallMilliseconds: from).text14)], [Field("EndTime", HJTime(wallMilliseconds: to).text14)]],
-                            range: (from, to))
-            var problems: [String] = []
-            if x.qnRtn != 1 || x.exeRtn != 1 { problems.append(x.summary) }
-            var got: [Int64: DataSegment] = [:]
-            var reassembler = Reassembler(maxPending: 8)
-            for f in x.records {
-                switch reassembler.add(f.segment) {
-                case .whole(let s), .complete(let s):
-                    if let dt = s.cpValue("DataTime").flatMap({ HJTime($0) })?.wallMilliseconds { got[dt] = s }
-                case .pending: break
-                case .rejected(let why): problems.append("split record rejected: \(why)")
-                }
-            }
-            for r in wanted {
-                guard let s = got[r.dataTime] else {
-                    problems.append("DataTime \(HJTime(wallMilliseconds: r.dataTime).text14) missing")
-                    continue
-                }
-                let a = s.cpFields.filter { $0.name != "DataTime" }, b = r.segment.cpFields.filter { $0.name != "DataTime" }
-                if a != b { problems.append("DataTime \(HJTime(wallMilliseconds: r.dataTime).text14) differs from the live record") }
-            }
-            if x.records.contains(where: { !$0.needsAck }) == false, x.records.contains(where: { $0.qn == x.qn }) {
-                problems.append("records reuse the request QN (each record needs its own QN, C.48)")
-            }
-            if problems.isEmpty {
-                pass("L-CMD-\(cn)", "\(wanted.count) record(s) returned, identical to the live ones, then ExeRtn=1")
-            } else {
-                fail("L-CMD-\(cn)", "history \(cn) \(HJTime(wallMilliseconds: from).text14)–\(HJTime(wallMilliseconds: to).text14): " + problems.prefix(4).joined(separator: "; "),
-                     wire: x.wire)
-            }
-        }
-        if wants("L-CMD-EMPTY") {
-            progress("empty history range")
-            let from = HJTime(year: 2001, month: 1, day: 1).wallMilliseconds
-            let to = from + 23 * 3_600_000
-            let x = request("2061", [[Field("BeginTime", HJTime(wallMilliseconds: from).text14)], [Field("EndTime", HJTime(wallMilliseconds: to).text14)]],
-                            range: (from, to))
-            if x.qnRtn == 1 && x.exeRtn == 100 && x.records.isEmpty {
-                pass("L-CMD-EMPTY", "2061 for 2001-01-01: QnRtn=1, no record, ExeRtn=100")
-            } else {
-                fail("L-CMD-EMPTY", "2061 for a day in 2001 (no data): expected QnRtn=1, no record, ExeRtn=100; got \(x.summary)", wire: x.wire)
-            }
-        }
-    }
-
-    /// A parameter the logger uploaded with 3020 (PolId, InfoId, value): i13xxx preferred.
-    func uploadedParameter(prefix: String = "i13") -> (polId: String?, code: String, value: String)? {
-        for f in probe.frames where f.role == .upload && f.cn == "3020" {
-            let polId = f.segment.cpValue("PolId")
-            for field in f.segment.cpFields where field.name.hasPrefix(prefix) && field.name.hasSuffix("-Info") {
-                let code = String(field.name.dropLast(5))
-                if Double(field.value) != nil { return (polId, code, field.value) }
-            }
-        }
-        return nil
-    }
-
-    func parameterSteps() {
-        guard wants("L-CMD-3020", "L-CMD-3021") else { return }
-        guard let p = uploadedParameter() else {
-            skip("L-CMD-3020", "the logger uploaded no 3020 parameter (i13xxx) to ask for")
-            skip("L-CMD-3021", "the logger uploaded no 3020 parameter (i13xxx) to set")
-            return
-        }
-        func get() -> (Exchange, String?) {
-            var cp: [[Field]] = []
-            if let polId = p.polId { cp.append([Field("PolId", polId)]) }
-            cp.append([Field("InfoId", p.code)])
-            let x = request("3020", cp)
-            return (x, x.responses.first { $0.cn == "3020" }?.segment.cpValue("\(p.code)-Info"))
-        }
-        progress("3020 get \(p.code)")
-        let (x, value) = get()
-        let label = "\(p.polId.map { "PolId=\($0) " } ?? "")\(p.code)"
-        if x.ok, let value {
-            pass("L-CMD-3020", "\(label) returned \(value)")
-        } else {
-            fail("L-CMD-3020", "3020 request of \(label): expected a 3020 with \(p.code)-Info and ExeRtn=1; got \(x.summary)", wire: x.wire)
-        }
-        guard wants("L-CMD-3021") else { return }
-        let old = value ?? p.value
-        let decimals = old.split(separator: ".").dropFirst().first?.count ?? 0
-        let newValue = ValueFormat.fixed((Double(old) ?? 0) + 1, decimals: decimals)
-        func set(_ v: String) -> Exchange {
-            var cp: [[Field]] = []
-            if let polId = p.polId { cp.append([Field("PolId", polId)]) }
-            cp.append([Field("InfoId", p.code)])
-            cp.append([Field("\(p.code)-Info", v)])
-            return request("3021", cp)
-        }
-        progress("3021 set \(p.code)")
-        let s = set(newValue)
-        let (g, readBack) = get()
-        _ = set(old)
-        if s.ok, readBack.flatMap(Double.init) == Double(newValue) {
-            pass("L-CMD-3021", "\(label) set to \(newValue) (read back), then restored to \(old)")
-        } else {
-            fail("L-CMD-3021", "3021 \(label)=\(newValue): \(s.summary); read back \(readBack ?? "nothing") (\(g.summary))", wire: s.wire + g.wire)
-        }
-    }
-
-    func rejectionSteps() {
-        if wants("L-CMD-BADPW") {
-            let wrong = (pw == "999999") ? "888888" : "999999"
-            let x = request("1061", [], pw: wrong, record: false)
-            judgeRejection("L-CMD-BADPW", x, expected: 3, what: "PW=\(wrong)")
-        }
-        if wants("L-CMD-BADMN") {
-            var other = Array(mn ?? "010000A8900016F000169DC0")
-            if let last = other.last { other[other.count - 1] = last == "0" ? "1" : "0" }
-            let x = request("1061", [], mn: String(other), record: false)
-            judgeRejection("L-CMD-BADMN", x, expected: 4, what: "MN=\(String(other))")
-        }
-        if wants("L-CMD-BADCN") {
-            let x = request("1999", [], record: false)
-            judgeRejection("L-CMD-BADCN", x, expected: 8, what: "CN=1999")
-        }
-    }
-
-    func judgeRejection(_ id: String, _ x: Exchange, expected: Int, what: String) {
-        let executed = !x.responses.isEmpty || x.exeRtn == 1
-        if x.qnRtn == expected && !executed {
-            pass(id, "request with \(what) refused with QnRtn=\(expected)")
-        } else {
-            fail(id, "request with \(what): expected 9011 QnRtn=\(expected) and nothing executed; got \(x.summary)", wire: x.wire)
-        }
-    }
-
-    // MARK: 4. Resends
-
-    func resendSteps() {
-        if options.reCount == 0 {
-            // 1000 takes ReCount 1…99 (HJ 212-2017 Table 1): a logger configured with 0 is not sent one.
-            skip("L-CMD-1000", "not exercised: ReCount=0 is outside the 1…99 that 1000 sets; the logger's own configuration is used")
-        } else if wants("L-CMD-1000") || options.overTime >= 1 {
-            progress("1000 set OverTime/ReCount")
-            let o = max(1, Int(options.overTime.rounded()))
-            let x = request("1000", [[Field("OverTime", String(o))], [Field("ReCount", String(options.reCount))]])
-            if x.ok { pass("L-CMD-1000", "OverTime=\(o) s, ReCount=\(options.reCount) set") }
-            else { fail("L-CMD-1000", "1000 OverTime=\(o);ReCount=\(options.reCount): expected QnRtn=1 and ExeRtn=1; got \(x.summary)", wire: x.wire) }
-        }
-        guard wants("L-RESEND", "L-RESEND-QN", "L-RESEND-TIMING", "L-RESEND-COUNT") else { return }
-        // The upload to withhold: the most frequent CN that asks for an acknowledgement.
-        var counts: [String: Int] = [:]
-        for f in probe.frames where f.role == .upload && f.needsAck && RecordStreams.recordCNs.contains(f.cn) { counts[f.cn, default: 0] += 1 }
-        guard let cn = counts.max(by: { $0.value < $1.value })?.key else {
-            for id in ["L-RESEND", "L-RESEND-QN", "L-RESEND-TIMING", "L-RESEND-COUNT"] { skip(id, "no upload asked for a 9014 (Flag A=1)") }
-            return
-        }
-        progress("withholding the 9014 of the next \(cn)")
-        let mark = probe.now
-        probe.withholdNext = [cn]
-        let start = probe.frameCount
-        let ot = options.overTime
-        let gotOne = probe.pump(for: max(10, real(60_000) * 3, 3 * real(rtdInterval ?? 60_000))) { !self.probe.withheldQNs.isEmpty }
-        probe.withholdNext = []
-        guard gotOne, let qn = probe.withheldQNs.first, let original = probe.frames.first(where: { $0.index >= start && $0.qn == qn }) else {
-            for id in ["L-RESEND", "L-RESEND-QN", "L-RESEND-TIMING", "L-RESEND-COUNT"] { skip(id, "no \(cn) upload came to withhold") }
-            return
-        }
-        let dataTime = original.dataTime
-        let connection = original.connection
-        // Wait for the copies: ReCount resends OverTime apart, and 1.5 OverTime more for an extra one.
-        let limit = ot * Double(options.reCount + 1) + ot * 0.5 + 2
-        probe.pump(for: limit) { !self.probe.isConnected }
-        probe.pump(for: 0.2)
-        let copies = probe.frames.filter { $0.index > original.index && $0.connection == connection && $0.role == .upload && $0.cn == cn
-            && ($0.qn == qn || ($0.dataTime != nil && $0.dataTime == dataTime && $0.segment.st == original.segment.st)) }
-        let wire = probe.wire(since: mark)
-        probe.withheldQNs = []
-        if options.reCount == 0 {
-            // ReCount 0: the logger must not resend at all; the resend checks have nothing to see.
-            for id in ["L-RESEND", "L-RESEND-QN", "L-RESEND-TIMING"] { skip(id, "not exercised: ReCount=0 (the logger is configured not to resend)") }
-            if copies.isEmpty { pass("L-RESEND-COUNT", "\(cn) QN=\(qn): no resend within \(fmt(limit)) s without its 9014, as ReCount=0 requires") }
-            else { fail("L-RESEND-COUNT", "\(copies.count) resend(s) of \(cn) QN=\(qn) on the connection; expected none (ReCount=0)", wire: wire) }
-            if !probe.isConnected { probe.pump(for: 30) { self.probe.isConnected } }
-            return
-        }
-        if copies.isEmpty {
-            fail("L-RESEND", "\(cn) QN=\(qn): no resend within \(fmt(limit)) s without its 9014 (OverTime \(fmt(ot)) s, ReCount \(options.reCount))", wire: wire)
-            skip("L-RESEND-QN", "nothing was resent")
-            skip("L-RESEND-TIMING", "nothing was resent")
-            fail("L-RESEND-COUNT", "0 resends, expected \(options.reCount)", wire: wire)
-            return
-        }
-        pass("L-RESEND", "\(cn) QN=\(qn) sent again \(copies.count) time(s) without its 9014")
-        let changed = copies.filter { $0.qn != qn || $0.text != original.text }
-        if changed.isEmpty { pass("L-RESEND-QN", "every copy repeats QN \(qn) and the content") }
-        else { fail("L-RESEND-QN", "\(changed.count) of \(copies.count) copies changed the QN or the content (first: QN \(changed[0].qn ?? "-"))", wire: wire) }
-        var times = [original.time] + copies.map(\.time)
-        times = Array(times.prefix(options.reCount + 1))
-        let gaps = zip(times, times.dropFirst()).map { $1 - $0 }
-        let tolerance = max(1, ot * 0.3)
-        let bad = gaps.filter { abs($0 - ot) > tolerance }
-        if bad.isEmpty { pass("L-RESEND-TIMING", "copies \(gaps.map { fmt(($0 * 10).rounded() / 10) }.joined(separator: ", ")) s apart (OverTime \(fmt(ot)) s)") }
-        else { fail("L-RESEND-TIMING", "copies \(gaps.map { String(format: "%.1f", $0) }.joined(separator: ", ")) s apart; expected OverTime \(fmt(ot)) s ± \(fmt(tolerance)) s", wire: wire) }
-        if copies.count == options.reCount { pass("L-RESEND-COUNT", "\(copies.count) resends (ReCount \(options.reCount))") }
-        else { fail("L-RESEND-COUNT", "\(copies.count) resends on the connection; expected ReCount = \(options.reCount)", wire: wire) }
-        // The logger may drop the link after its last resend; wait for it to come back.
-        if !probe.isConnected { probe.pump(for: 30) { self.probe.isConnected } }
-    }
-
-    // MARK: 5. Cadence changes, outage, backfill
-
-    func cadenceSteps() {
-        let oldRtd = rtdInterval.map { Int($0 / 1000) }
-        let oldMin = minInterval.map { Int($0 / 60_000) }
-        var changedRtd = false, changedMin = false
-        if wants("L-CMD-1062") {
-            guard let old = oldRtd else { skip("L-CMD-1062", "the RtdInterval is unknown (1061 failed)"); return }
-            let new = old == 30 ? 60 : 30
-            cadenceCutoff = min(cadenceCutoff, probe.frameCount)
-            progress("1062 RtdInterval=\(new)")
-            let x = request("1062", [[Field("RtdInterval", String(new))]])
-            changedRtd = x.ok
-            judgeNewCadence("L-CMD-1062", x, cn: "2011", step: Int64(new) * 1000, what: "RtdInterval=\(new) s", aligned: false)
-        }
-        if wants("L-CMD-1064") || (wants("L-BACKFILL") && (minInterval ?? 60_000) > 60_000) {
-            if let old = oldMin {
-                let new = old == 1 ? 2 : 1
-                cadenceCutoff = min(cadenceCutoff, probe.frameCount)
-                progress("1064 MinInterval=\(new)")
-                let x = request("1064", [[Field("MinInterval", String(new))]])
-                changedMin = x.ok
-                if changedMin { minInterval = Int64(new) * 60_000 }
-                judgeNewCadence("L-CMD-1064", x, cn: "2051", step: Int64(new) * 60_000, what: "MinInterval=\(new) min", aligned: true)
-            } else {
-                skip("L-CMD-1064", "the MinInterval is unknown (1063 failed)")
-            }
-        }
-        if wants("L-BACKFILL", "L-RECONNECT") { outage() }
-        if changedRtd, let old = oldRtd { _ = request("1062", [[Field("RtdInterval", String(old))]], record: false) }
-        if changedMin, let old = oldMin {
-            _ = request("1064", [[Field("MinInterval", String(old))]], record: false)
-            minInterval = Int64(old) * 60_000
-        }
-    }
-
-    func judgeNewCadence(_ id: String, _ x: Exchange, cn: String, step: Int64, what: String, aligned: Bool) {
-        guard x.ok else { fail(id, "\(x.request.cn ?? "") \(what): expected QnRtn=1 and ExeRtn=1; got \(x.summary)", wire: x.wire); return }
-        let start = probe.frameCount
-        let mark = probe.now
-        // Three records at the new step (the first may still be at the old one).
-        let wait = max(5, real(step * 4)) + 2
-        var steps: [Int64] = []
-        probe.pump(for: wait) {
-            let times = self.probe.frames.filter { $0.index >= start && $0.role == .upload && $0.cn == cn && $0.segment.st == self.st }.compactMap(\.dataTime)
-            steps = zip(times, times.dropFirst()).map { $1 - $0 }
-            return steps.suffix(2).count == 2 && steps.suffix(2).allSatisfy { $0 == step }
-        }
-        let times = probe.frames.filter { $0.index >= start && $0.role == .upload && $0.cn == cn && $0.segment.st == st }.compactMap(\.dataTime)
-        let misaligned = aligned ? times.filter { $0 % step != 0 } : []
-        if steps.suffix(2).count == 2 && steps.suffix(2).allSatisfy({ $0 == step }) && misaligned.isEmpty {
-            pass(id, "\(what) accepted; \(cn) DataTimes then stepped by \(fmt(Double(step) / 1000)) s")
-        } else {
-            let seen = steps.prefix(12).map { fmt(Double($0) / 1000) }.joined(separator: ", ") + (steps.count > 12 ? ", …" : "")
-            fail(id, "\(what) accepted (ExeRtn=1), but the next \(cn) DataTimes stepped by [\(seen)] s"
-                 + (misaligned.isEmpty ? "" : ", \(misaligned.count) not aligned") + " within \(fmt(wait)) s", wire: x.wire + probe.wire(since: mark, limit: 20))
-        }
-    }
-
-    /// Drops the link, refuses connections until a minute record has fallen due, then checks the
-    /// reconnect and the backfill.
-    func outage() {
-        guard probe.isConnected || probe.pump(for: 15, until: { self.probe.isConnected }) else {
-            skip("L-RECONNECT", "the logger was not connected when the outage was to start")
-            skip("L-BACKFILL", "the logger was not connected when the outage was to start")
-            return
-        }
-        guard let before = loggerNow() else {
-            skip("L-RECONNECT", "no upload with a valid QN or DataTime to place the outage in the logger's time")
-            skip("L-BACKFILL", "no upload with a valid QN or DataTime to place the outage in the logger's time")
-            return
-        }
-        // At most a day: a modal step from stale DataTimes must not make the outage endless.
-        let step = min(max(minInterval ?? modalStep("2051") ?? 600_000, 1_000), 86_400_000)
-        // Down until two minute periods after the logger's present have closed, plus slack.
-        let until = (before / step + 2) * step + max(step / 10, 5_000)
-        let downFor = min(max(1, real(until - before)), 1800)
-        progress("outage of \(fmt(downFor.rounded())) s")
-        let mark = probe.now
-        let startIndex = probe.frameCount
-        probe.refusing = true
-        probe.closeCurrent()
-        probe.pump(for: downFor)
-        probe.refusing = false
-        let outageEnd = probe.now
-        let back = probe.pump(for: 60) { self.probe.isConnected }
-        if back {
-            pass("L-RECONNECT", "reconnected \(fmt(((probe.now - outageEnd) * 10).rounded() / 10)) s after a \(fmt(downFor.rounded())) s outage")
-        } else {
-            fail("L-RECONNECT", "no reconnection within 60 s after a \(fmt(downFor.rounded())) s outage", wire: probe.wire(since: mark))
-            skip("L-BACKFILL", "the logger did not reconnect")
-            return
-        }
-        guard wants("L-BACKFILL") else { return }
-        // The 2051 periods that closed during the outage.
-        let lastBefore = probe.frames.filter { $0.index < startIndex && $0.role == .upload && $0.cn == "2051" }.compactMap(\.dataTime).max()
-        guard let lastBefore else { skip("L-BACKFILL", "no 2051 seen before the outage"); return }
-        // From the period after the last record seen, but no earlier than two periods before the
-        // outage (a stale DataTime, say from 1900, does not make millions of periods due), at
-        // most 1,000 periods.
-        let first = max(lastBefore.addingClamped(step), before.addingClamped(-2 * step))
-        var due: [Int64] = []
-        var p = first
-        while p <= until - step && due.count < 1_000 { due.append(p); p = p.addingClamped(step) }
-        guard !due.isEmpty else { skip("L-BACKFILL", "no minute record fell due during the outage"); return }
-        let grace = max(10, options.overTime * 3 + 5)
-        func arrived() -> Set<Int64> {
-            Set(probe.frames.filter { $0.index >= startIndex && $0.cn == "2051" && $0.role == .upload }.compactMap(\.dataTime))
-        }
-        probe.pump(for: grace) { due.allSatisfy(arrived().contains) }
-        let got = arrived()
-        let missing = due.filter { !got.contains($0) }
-        if missing.isEmpty {
-            pass("L-BACKFILL", "\(due.count) minute record(s) of the outage arrived after the reconnect")
-        } else {
-            fail("L-BACKFILL", "\(missing.count) of \(due.count) minute records of the outage never arrived (first: \(HJTime(wallMilliseconds: missing[0]).text14)) within \(fmt(grace)) s of the reconnect",
-                 wire: probe.wire(since: mark))
-        }
-    }
-
-    // MARK: 6. Password
-
-    func passwordSteps() {
-        guard let old = pw else { skip("L-CMD-1072", "the password is unknown"); return }
-        let new = old == "654321" ? "135790" : "654321"
-        progress("1072 NewPW=\(new)")
-        let before = probe.frameCount
-        let x = request("1072", [[Field("NewPW", new)]])
-        guard x.ok else { fail("L-CMD-1072", "1072 NewPW=\(new): expected QnRtn=1 and ExeRtn=1; got \(x.summary)", wire: x.wire); return }
-        let start = probe.frameCount
-        passwordChanges.append((before, start, old, new))
-        pw = new
-        let wait = max(10, real(rtdInterval ?? 60_000) * 3 + 2)
-        probe.pump(for: wait) { self.probe.frames.contains { $0.index >= start && $0.role == .upload } }
-        let next = probe.frames.first { $0.index >= start && $0.role == .upload }
-        // Change it back (with the new password).
-        let back = probe.frameCount
-        let y = request("1072", [[Field("NewPW", old)]])
-        if y.ok {
-            pw = old
-            passwordChanges.append((back, probe.frameCount, new, old))
-        }
-        guard let next else { skip("L-CMD-1072", "1072 accepted, but no upload came within \(fmt(wait)) s to show the new password"); return }
-        if next.segment.pw == new && y.ok {
-            pass("L-CMD-1072", "password changed to \(new) (next upload carried it) and back to \(old)")
-        } else if next.segment.pw != new {
-            fail("L-CMD-1072", "1072 NewPW=\(new) returned ExeRtn=1, but the next upload (\(next.cn)) carried PW=\(next.segment.pw ?? "-")", wire: x.wire + probe.wire(of: [next.index]))
-        } else {
-            fail("L-CMD-1072", "changing the password back with the new one failed: \(y.summary)", wire: y.wire)
-        }
-    }
 }
 
 /// Seconds as whole milliseconds, clamped to ±2⁶² (no trap for NaN, infinities or huge values).

@@ -75,20 +75,26 @@ extension LoggerCheckRunner {
         }
     }
 
+    /// Said after a count of stored packets when the memory cap left later ones out, so that
+    /// one report never gives two totals without saying why.
+    var capNote: String {
+        probe.framesDropped == 0 ? "" : " (the first \(probe.frames.count) of the \(probe.frameCount) received; later ones are judged by lint only, memory cap)"
+    }
+
     static func isMN(_ s: String) -> Bool { s.utf8.count == 24 && s.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 70) } }
 
     func judgeIdentity() {
         let own = ownFrames
         guard !own.isEmpty, let mn else { skip("L-MN", "no packet received"); skip("L-PW", "no packet received"); return }
         let badMN = own.filter { $0.segment.mn != mn || !Self.isMN($0.segment.mn ?? "") }
-        if badMN.isEmpty { pass("L-MN", "MN \(mn) on all \(own.count) packets") }
+        if badMN.isEmpty { pass("L-MN", "MN \(mn) on all \(own.count) uploads and history records\(capNote)") }
         else {
             let f = badMN[0]
             let why = f.segment.mn != mn ? "carries MN '\(f.segment.mn ?? "")', not \(mn)" : "MN '\(mn)' is not 24 characters 0-9/A-F"
-            fail("L-MN", "\(badMN.count) of \(own.count) packets: first (\(f.cn)) \(why)", wire: probe.wire(of: badMN.map(\.index)))
+            fail("L-MN", "\(badMN.count) of \(own.count) uploads and history records\(capNote): first (\(f.cn)) \(why)", wire: probe.wire(of: badMN.map(\.index)))
         }
         // The expected PW at each frame: the initial one, then each 1072 change from its index on.
-        guard let initial = options.pw ?? own.first?.segment.pw else { return }
+        let initial = options.pw ?? Self.defaultPassword
         func expected(_ index: Int) -> String { passwordChanges.last { $0.end <= index }?.new ?? initial }
         func accepted(_ f: ObservedFrame) -> Bool {
             if let change = passwordChanges.first(where: { f.index >= $0.start && f.index < $0.end }) {
@@ -101,10 +107,10 @@ extension LoggerCheckRunner {
             return f.segment.pw == expected(f.index)
         }
         let badPW = own.filter { !accepted($0) }
-        if badPW.isEmpty { pass("L-PW", "the right password on all \(own.count) packets") }
+        if badPW.isEmpty { pass("L-PW", "the right password on all \(own.count) uploads and history records\(capNote)") }
         else {
             let f = badPW[0]
-            fail("L-PW", "\(badPW.count) of \(own.count) packets with a wrong PW: first (\(f.cn) QN \(f.qn ?? "-")) PW '\(f.segment.pw ?? "")', expected '\(expected(f.index))'",
+            fail("L-PW", "\(badPW.count) of \(own.count) uploads and history records\(capNote) with a wrong PW: first (\(f.cn) QN \(f.qn ?? "-")) PW '\(f.segment.pw ?? "")', expected '\(expected(f.index))'",
                  wire: probe.wire(of: badPW.map(\.index)))
         }
     }
@@ -113,12 +119,24 @@ extension LoggerCheckRunner {
         let own = ownFrames
         guard !own.isEmpty else { skip("L-QN", "no packet received"); return }
         let badFormat = own.filter { f in f.qn.map { $0.utf8.count != 17 || HJTime($0, allowMilliseconds: true) == nil } ?? true }
-        if badFormat.isEmpty && s.reusedQN.isEmpty { pass("L-QN", "\(own.count) packets, every QN a valid time stamp and unique (\(s.legitimateCopies) resent copies)") }
+        if badFormat.isEmpty && s.reusedQN.isEmpty { pass("L-QN", "\(own.count) uploads and history records\(capNote), every QN a valid time stamp and unique (\(s.legitimateCopies) resent copies)") }
         else if !s.reusedQN.isEmpty { fail("L-QN", "\(s.reusedQN.count) packet(s) reuse a QN: \(s.reusedQN[0].why)", wire: probe.wire(of: s.reusedQN.map(\.index))) }
         else { fail("L-QN", "\(badFormat.count) packet(s) without a valid 17-digit QN (first: '\(badFormat[0].qn ?? "")')", wire: probe.wire(of: badFormat.map(\.index))) }
         if s.splitProblems.isEmpty {
             if s.splitRecords > 0 { pass("L-SPLIT", "\(s.splitRecords) split record(s) reassembled") }
-            else { skip("L-SPLIT", "the logger sent no split packet") }
+            else {
+                // HJ 212-2017 §6.3.2: a record over 1024 bytes of data segment is split. With no
+                // such record the rule held for every packet seen: each one fitted whole.
+                let over = ownFrames.filter { $0.text.utf8.count - 10 > 1024 }
+                if over.isEmpty && !ownFrames.isEmpty {
+                    pass("L-SPLIT", "no record needed splitting: all \(ownFrames.count) uploads and history records\(capNote) fit in 1024 bytes of data segment, none was split")
+                } else if over.isEmpty {
+                    skip("L-SPLIT", "no packet received")
+                } else {
+                    fail("L-SPLIT", "\(over.count) packet(s) over 1024 bytes of data segment sent whole, without PNUM/PNO (first: \(over[0].cn), \(over[0].text.utf8.count - 10) bytes)",
+                         wire: probe.wire(of: over.map(\.index)))
+                }
+            }
         } else {
             fail("L-SPLIT", "\(s.splitProblems.count) problem(s): \(s.splitProblems[0].why)", wire: probe.wire(of: s.splitProblems.map(\.index)))
         }
@@ -186,7 +204,7 @@ extension LoggerCheckRunner {
         let periods = Set(records.map { $0.dataTime / period * period })
         guard !due.isEmpty else {
             if records.isEmpty { skip(cadence, "the window (\(spanText)) holds no complete \(fmt(Double(period) / 60_000)) min period") }
-            else { pass(cadence, "\(records.count) \(cn) record(s); the window holds no complete period to judge gaps") }
+            else { skip(cadence, "not exercised: \(records.count) \(cn) record(s), but the window (\(spanText)) holds no complete \(fmt(Double(period) / 60_000)) min period to judge the cadence") }
             return
         }
         let missing = due.filter { !periods.contains($0) }

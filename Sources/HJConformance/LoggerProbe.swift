@@ -130,6 +130,20 @@ final class LoggerProbe {
         var open = true
     }
     var links: [UInt64: Link] = [:]
+    /// The peer address of every connection by ordinal (kept after it closes, for reports).
+    var peers: [Int: String] = [:]
+    /// Most connections open at once (the budget against a peer that opens thousands); more
+    /// are closed at once and counted.
+    var maxConnections = 16
+    var refusedConnections = 0
+    /// Records the exchange (bytes, up or down, peer) when set: `check --trace`.
+    var trace: (@Sendable (_ bytes: [UInt8], _ up: Bool, _ peer: String) -> Void)?
+    /// Called on every turn of `pump` (the progress line).
+    var onTick: (() -> Void)?
+    /// The earliest and latest logger time (QN, else DataTime) of live uploads: how much of the
+    /// logger's own time the run has seen.
+    var loggerTimeRange: (first: Int64, last: Int64)?
+    var loggerTimeSpan: Int64 { loggerTimeRange.map { $0.last - $0.first } ?? 0 }
     /// The connection commands go to (the newest open one).
     var current: UInt64?
     var connectionCount = 0
@@ -252,6 +266,7 @@ final class LoggerProbe {
         while true {
             process(inbox.take())
             flushNoise()
+            onTick?()
             if done() { return true }
             if !hooks.shouldContinue() { interrupted = true; return false }
             let left = deadline - now
@@ -268,6 +283,7 @@ final class LoggerProbe {
         guard let id = current, let link = links[id], link.open else { return false }
         let c = link.connection
         log(.down, String(decoding: bytes.prefix(while: { $0 != 0x0D }), as: UTF8.self))
+        trace?(bytes, false, link.peer)
         return c.loop.execute { _ = c.write(bytes) }
     }
 
@@ -287,8 +303,16 @@ final class LoggerProbe {
         for event in events {
             switch event {
             case .accepted(let id, let peer, let connection):
+                if links.values.filter(\.open).count >= maxConnections {
+                    // Over the budget: closed unseen (not a connection of the logger under test).
+                    refusedConnections += 1
+                    if refusedConnections <= 3 { note("connection from \(peer) closed: \(maxConnections) connections are open already") }
+                    _ = connection.loop.execute { connection.close() }
+                    continue
+                }
                 connectionCount += 1
                 links[id] = Link(connection: connection, ordinal: connectionCount, peer: peer)
+                peers[connectionCount] = peer
                 if refusing {
                     note("connection #\(connectionCount) from \(peer) refused (outage)")
                     _ = connection.loop.execute { connection.close() }
@@ -299,6 +323,7 @@ final class LoggerProbe {
                 }
             case .bytes(let id, let bytes):
                 guard var link = links[id], link.open else { continue }
+                trace?(bytes, true, link.peer)
                 link.decoder.feed(bytes)
                 var events: [FrameDecoder.Event] = []
                 while let e = link.decoder.next() { events.append(e) }
@@ -386,11 +411,15 @@ final class LoggerProbe {
                 let bytes = FrameEncoder.frame(ack)
                 let c = link.connection
                 log(.down, String(decoding: bytes.dropLast(2), as: UTF8.self))
+                trace?(bytes, false, link.peer)
                 _ = c.loop.execute { _ = c.write(bytes) }
                 f.acked = true
             }
         }
         lintErrors += report.hasErrors ? 1 : 0
+        if role == .upload, ["2011", "2051", "2061", "2031", "3020"].contains(cn), let t = f.loggerTime {
+            loggerTimeRange = loggerTimeRange.map { (min($0.first, t), max($0.last, t)) } ?? (t, t)
+        }
         // Once one frame is dropped all later ones are too (a stored frame's index is its position).
         guard framesDropped == 0, frames.count < Self.maxFrames, storedBytes + text.utf8.count <= Self.maxStoredBytes else {
             // Memory stays bounded: beyond the cap frames are judged for lint counts only.
@@ -400,7 +429,6 @@ final class LoggerProbe {
         if let qn = f.qn { byQN[qn, default: []].append(index) }
         storedBytes += text.utf8.count
         frames.append(f)
-        if frameCount % 50 == 0 { hooks.progress("check logger: \(frameCount) frames received") }
     }
 
     /// Frames from a given index on.

@@ -97,8 +97,29 @@ struct RecordStreams {
             byCN[stream, default: []].append(LiveRecord(cn: cn, dataTime: dt, segment: segment, frameIndex: f.index, time: f.time,
                                                     connection: f.connection, acked: f.acked))
         }
+        // A split record left incomplete is the logger's fault only when it went on sending on the
+        // same connection without the missing parts; one cut by the end of its connection (the
+        // platform's forced outage) or by the end of the run is not evidence of anything.
         if reassembler.pendingCount > 0 {
-            splitProblems.append((frames.last?.index ?? 0, "\(reassembler.pendingCount) split record(s) never completed"))
+            var parts: [String: (connection: Int, pnum: Int, seen: Set<Int>, last: Int)] = [:]
+            for f in frames where f.index < limit && f.role == .upload {
+                // The parts of one record as the reassembler groups them: MN, CN, first CP group (DataTime), PNUM.
+                guard let pnum = f.segment.pnum, let pno = f.segment.pno else { continue }
+                let first = f.segment.cp?.first.map { $0.map(\.description).joined(separator: ",") } ?? ""
+                let key = "\(f.segment.mn ?? "")|\(f.cn)|\(first)|\(pnum)"
+                var p = parts[key] ?? (f.connection, pnum, [], f.index)
+                p.seen.insert(pno)
+                p.last = f.index
+                p.connection = f.connection
+                parts[key] = p
+            }
+            var lastUpload: [Int: Int] = [:]  // connection -> index of its last upload
+            for f in frames where f.index < limit && f.role == .upload { lastUpload[f.connection] = f.index }
+            let abandoned = parts.filter { $0.value.seen.count < $0.value.pnum && (lastUpload[$0.value.connection] ?? 0) > $0.value.last }
+            if !abandoned.isEmpty {
+                let first = abandoned.min { $0.value.last < $1.value.last }!
+                splitProblems.append((first.value.last, "\(abandoned.count) split record(s) never completed (first: \(first.key.split(separator: "|").dropFirst().prefix(2).joined(separator: " ")), \(first.value.seen.count) of \(first.value.pnum) parts, then other packets followed on the connection)"))
+            }
         }
     }
 }

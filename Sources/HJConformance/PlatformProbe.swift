@@ -152,6 +152,17 @@ final class ProbeLink {
     private(set) var bytesReceived = 0
     /// Frames received in total.
     private(set) var framesReceived = 0
+    /// Records the bytes of this link (up: sent by us, the logger) for `check --trace`.
+    var trace: (@Sendable (_ bytes: [UInt8], _ up: Bool, _ peer: String) -> Void)?
+    /// Our end of the connection, `ip:port` (the logger's address in a trace).
+    lazy var localAddress: String = {
+        var sin = sockaddr_in()
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } } == 0
+        guard ok else { return label }
+        let ip = UInt32(bigEndian: sin.sin_addr.s_addr)
+        return "\(ip >> 24).\((ip >> 16) & 255).\((ip >> 8) & 255).\(ip & 255):\(UInt16(bigEndian: sin.sin_port))"
+    }()
     private var skippedNoted = 0
     /// Reads (of 16 KiB at most) per `readAvailable` call.
     static let maxReadsPerCall = 64
@@ -227,6 +238,7 @@ final class ProbeLink {
     func send(_ bytes: [UInt8], timeout: Double = 5, logAs: String? = nil) -> Bool {
         guard !isClosed, failure == nil else { return false }
         log.add(.up, logAs ?? showBytes(bytes.last == 0x0A && bytes.count >= 2 && bytes[bytes.count - 2] == 0x0D ? bytes.dropLast(2) : bytes[...]))
+        trace?(bytes, true, localAddress)
         var done = 0
         let deadline = probeClock() + timeout
         while done < bytes.count {
@@ -266,6 +278,7 @@ final class ProbeLink {
             if n > 0 {
                 any = true
                 bytesReceived += n
+                trace?(Array(buffer[0..<n]), false, localAddress)
                 decoder.feed(buffer[0..<n])
                 drainDecoder()
                 if n < buffer.count { break }

@@ -28,22 +28,32 @@ public enum CheckReport {
 
     // MARK: - Shared wording
 
-    /// `PASS`, `FAIL` (a MUST failed), or `UNREACHABLE`.
-    public static func outcome(_ run: CheckRun) -> String {
-        switch run.exitStatus {
-        case 0: return "PASS"
-        case 2: return "UNREACHABLE"
-        default: return "FAIL"
-        }
+    /// `PASS`, `FAIL`, `INCOMPLETE` (or 通过, 不通过, 未完成), or `UNREACHABLE`.
+    public static func outcome(_ run: CheckRun, lang: ReportLanguage = .en) -> String {
+        if !run.reachable { return lang == .zh ? "无法连接" : "UNREACHABLE" }
+        return run.verdict.label(lang)
     }
 
-    static func outcomeLine(_ run: CheckRun, _ score: CheckScore) -> String {
-        if !run.reachable { return "the target could not be reached: nothing was exercised" }
+    /// Why the verdict is what it is, in one line.
+    static func outcomeLine(_ run: CheckRun, _ score: CheckScore, lang: ReportLanguage = .en) -> String {
+        let zh = lang == .zh
+        if !run.reachable { return zh ? "无法连接被测对象：未执行任何检查" : "the target could not be reached: nothing was exercised" }
+        var parts: [String] = []
+        if run.interrupted { parts.append(zh ? "运行被中断，报告只包含已执行的部分" : "interrupted: the report covers what ran") }
         let n = score.blockingFailures
-        var s = n == 0 ? (run.strict ? "no check failed" : "no MUST check failed")
-                       : "\(n) \(run.strict ? "" : "MUST ")check\(n == 1 ? "" : "s") failed"
-        if run.interrupted { s += " (interrupted: the report covers what ran)" }
-        return s
+        if n > 0 {
+            parts.append(zh ? "\(n) 项\(run.strict ? "" : "必检（MUST）")检查不通过" : "\(n) \(run.strict ? "" : "MUST ")check\(n == 1 ? "" : "s") failed")
+        }
+        let missing = run.unexercisedMust
+        if !missing.isEmpty {
+            let ids = missing.prefix(8).map(\.rule.id).joined(separator: ", ") + (missing.count > 8 ? ", …" : "")
+            parts.append(zh ? "\(missing.count) 项必检（MUST）检查未执行：\(ids)" : "\(missing.count) MUST check\(missing.count == 1 ? "" : "s") not exercised: \(ids)")
+        }
+        if parts.isEmpty {
+            if !run.results.contains(where: { $0.verdict != .notExercised }) { return zh ? "未执行任何检查" : "no check was exercised" }
+            return zh ? (run.strict ? "所有检查均通过" : "所有必检（MUST）检查均已执行并通过") : (run.strict ? "every check in scope passed" : "every MUST check in scope was exercised and passed")
+        }
+        return parts.joined(separator: zh ? "；" : "; ")
     }
 
     static func scoreText(_ v: Double?) -> String {
@@ -51,12 +61,16 @@ public enum CheckReport {
         return v == v.rounded() ? String(Int(v)) : String(v)
     }
 
-    static func verdictLabel(_ v: Verdict) -> String {
-        switch v {
-        case .pass: return "PASS"
-        case .fail: return "FAIL"
-        case .warn: return "WARN"
-        case .notExercised: return "N/E"
+    static func verdictLabel(_ v: Verdict, _ lang: ReportLanguage = .en) -> String {
+        switch (v, lang) {
+        case (.pass, .en): return "PASS"
+        case (.fail, .en): return "FAIL"
+        case (.warn, .en): return "WARN"
+        case (.notExercised, .en): return "N/E"
+        case (.pass, .zh): return "通过"
+        case (.fail, .zh): return "不通过"
+        case (.warn, .zh): return "警告"
+        case (.notExercised, .zh): return "未执行"
         }
     }
 
@@ -93,48 +107,6 @@ public enum CheckReport {
             || (v >= 0xF900 && v <= 0xFAFF) || (v >= 0xFE30 && v <= 0xFE4F) || (v >= 0xFF00 && v <= 0xFF60) || (v >= 0xFFE0 && v <= 0xFFE6)
     }
 
-    // MARK: - Text
-
-    static func text(_ run: CheckRun, lang: ReportLanguage) -> String {
-        let score = run.score
-        var s = "hj212 check \(run.target.rawValue) \(run.address) · profile \(run.profile.rawValue)"
-        if !run.catalogueVersion.isEmpty { s += " · catalogue \(run.catalogueVersion)" }
-        s += "\n"
-        s += "started \(run.started.isEmpty ? "-" : run.started) · \(formatSeconds(run.seconds)) · \(run.strict ? "strict" : "not strict (SHOULD/MAY failures are warnings)")\n"
-        s += "\nSCORE \(scoreText(score.overall ?? (run.reachable ? nil : 0)))/100  \(outcome(run)): \(outcomeLine(run, score))\n"
-        s += "pass \(score.pass) · fail \(score.fail) · warn \(score.warn) · not exercised \(score.notExercised)\n"
-        let byGroup = Dictionary(grouping: run.results, by: { $0.rule.group })
-        for g in score.groups {
-            s += "\n\(g.name)  \(scoreText(g.score))\(g.score == nil ? "" : "/100")  (pass \(g.pass), fail \(g.fail), warn \(g.warn), n/e \(g.notExercised))\n"
-            for r in byGroup[g.name] ?? [] {
-                let v = CheckScore.effective(r, strict: run.strict)
-                s += "  \(pad(verdictLabel(v), 5)) \(pad(r.rule.id, 18)) \(pad(r.rule.level.rawValue, 6)) \(r.rule.title(lang))\n"
-                if !r.message.isEmpty { s += "        \(r.message)\n" }
-            }
-        }
-        let flagged = run.results.filter { let v = CheckScore.effective($0, strict: run.strict); return v == .fail || v == .warn }
-        if !flagged.isEmpty {
-            s += "\nFailures and warnings\n"
-            for r in flagged {
-                let v = CheckScore.effective(r, strict: run.strict)
-                s += "\n\(verdictLabel(v)) \(r.rule.id) [\(r.rule.level.rawValue)] \(titles(r.rule, lang))\n"
-                s += "  clause:   \(r.rule.clause)\n"
-                s += "  exercise: \(r.rule.exercise)\n"
-                s += "  result:   \(r.message)\n"
-                if !r.wire.isEmpty {
-                    s += "  wire:\n"
-                    for w in r.wire { s += "    \(wireLine(w))\n" }
-                }
-            }
-        }
-        if !run.facts.isEmpty {
-            s += "\nFacts\n"
-            let width = min(24, (run.facts.map { $0.0.count }.max() ?? 0) + 1)
-            for (k, v) in run.facts { s += "  \(pad(k + ":", width)) \(v)\n" }
-        }
-        return s
-    }
-
     static func formatSeconds(_ s: Double) -> String {
         if s < 60 { return "\(((s * 10).rounded()) / 10) s" }
         let m = Int(s) / 60
@@ -156,9 +128,11 @@ public enum CheckReport {
                 ("level", .string(r.rule.level.rawValue)),
                 ("verdict", .string(v.rawValue)),
                 ("message", .string(r.message)),
+                ("message_localized", .string(run.messages.localized(r.message, lang))),
                 ("title", .string(r.rule.title(lang))),
                 ("titles", .object([("zh", .string(r.rule.titleZh)), ("en", .string(r.rule.titleEn))])),
                 ("group", .string(r.rule.group)),
+                ("group_name", .string(r.rule.groupName(lang))),
                 ("clause", .string(r.rule.clause)),
                 ("exercise", .string(r.rule.exercise)),
             ]
@@ -183,14 +157,22 @@ public enum CheckReport {
             ("seconds", .double(run.seconds)),
             ("reachable", .bool(run.reachable)),
             ("interrupted", .bool(run.interrupted)),
+            ("verdict", .string(run.verdict.rawValue)),
             ("score", number(score.overall ?? 0)),
+            ("coverage", .object([("must_exercised", .int(run.coverage.exercised)), ("must_in_scope", .int(run.coverage.inScope)),
+                                  ("text", .string(run.coverageText(lang)))])),
             ("outcome", .string(outcome(run))),
+            ("reason", .string(outcomeLine(run, score, lang: lang))),
+            ("plan", run.plan.map { .string($0.rawValue) } ?? .null),
             ("exit_status", .int(Int(run.exitStatus))),
             ("counts", .object([("pass", .int(score.pass)), ("fail", .int(score.fail)), ("warn", .int(score.warn)),
                                 ("not_exercised", .int(score.notExercised)), ("blocking_failures", .int(score.blockingFailures))])),
             ("groups", .array(groups)),
             ("facts", .array(run.facts.map { .object([("name", .string($0.0)), ("value", .string($0.1))]) })),
             ("checks", .array(checks)),
+            ("out_of_scope", .array(run.outOfScope.map { o in
+                .object([("id", .string(o.rule.id)), ("level", .string(o.rule.level.rawValue)), ("title", .string(o.rule.title(lang))), ("why", .string(o.why))])
+            })),
         ])
         return doc.serialized + "\n"
     }
@@ -224,7 +206,20 @@ public enum CheckReport {
         let score = run.score
         let suiteName = "hj212.check.\(run.target.rawValue)"
         var s = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        s += "<testsuites name=\"\(xml("hj212 check \(run.target.rawValue) \(run.address)"))\" tests=\"\(run.results.count)\" failures=\"\(score.fail)\" errors=\"\(run.reachable ? 0 : 1)\" skipped=\"\(score.notExercised)\" time=\"\(run.seconds)\">\n"
+        // The verdict is a test case of its own, first: CI turns red on fail (failure) and on
+        // incomplete (error), so a run that tested too little is never green.
+        let verdictErrors = run.verdict == .incomplete ? 1 : 0, verdictFailures = run.verdict == .fail ? 1 : 0
+        let outOfScope = run.outOfScope.count
+        s += "<testsuites name=\"\(xml("hj212 check \(run.target.rawValue) \(run.address)"))\" tests=\"\(run.results.count + 1 + outOfScope)\" failures=\"\(score.fail + verdictFailures)\" errors=\"\(verdictErrors + (run.reachable ? 0 : 1))\" skipped=\"\(score.notExercised + outOfScope)\" time=\"\(run.seconds)\">\n"
+        s += "  <testsuite name=\"\(xml(suiteName)).verdict\" tests=\"1\" failures=\"\(verdictFailures)\" errors=\"\(verdictErrors)\" skipped=\"0\" time=\"\(run.seconds)\">\n"
+        s += "    <testcase classname=\"\(xml(suiteName)).verdict\" name=\"\(xml("verdict \(run.verdict.rawValue): \(run.coverageText(lang))"))\" time=\"\(run.seconds)\">\n"
+        let reason = outcomeLine(run, score, lang: lang)
+        switch run.verdict {
+        case .pass: s += "      <system-out>\(xml(reason))</system-out>\n"
+        case .fail: s += "      <failure type=\"fail\" message=\"\(xml(reason))\"/>\n"
+        case .incomplete: s += "      <error type=\"\(run.reachable ? "incomplete" : "unreachable")\" message=\"\(xml(reason))\"/>\n"
+        }
+        s += "    </testcase>\n  </testsuite>\n"
         let byGroup = Dictionary(grouping: run.results, by: { $0.rule.group })
         let groupNames = score.groups.map(\.name)
         for (gi, name) in groupNames.enumerated() {
@@ -236,6 +231,7 @@ public enum CheckReport {
             if gi == 0 {
                 s += "    <properties>\n"
                 var props: [(String, String)] = [("address", run.address), ("profile", run.profile.rawValue), ("strict", String(run.strict)),
+                                                 ("verdict", run.verdict.rawValue), ("coverage", "\(run.coverage.exercised)/\(run.coverage.inScope)"),
                                                  ("score", scoreText(score.overall ?? 0)), ("outcome", outcome(run)), ("reachable", String(run.reachable)),
                                                  ("interrupted", String(run.interrupted))]
                 if !run.catalogueVersion.isEmpty { props.append(("catalogue", run.catalogueVersion)) }
@@ -245,23 +241,33 @@ public enum CheckReport {
             }
             for r in results {
                 let v = CheckScore.effective(r, strict: run.strict)
+                let message = run.messages.localized(r.message, lang)
                 s += "    <testcase classname=\"\(xml("\(suiteName).\(name)"))\" name=\"\(xml("\(r.rule.id) [\(r.rule.level.rawValue)] \(titles(r.rule, lang))"))\" time=\"0\""
                 var body = ""
                 switch v {
                 case .fail:
-                    var detail = "\(r.message)\nclause: \(r.rule.clause)\nexercise: \(r.rule.exercise)\n"
+                    var detail = "\(message)\nclause: \(r.rule.clause)\nexercise: \(r.rule.exercise)\n"
                     if !r.wire.isEmpty { detail += "wire:\n" + r.wire.map { "  " + wireLine($0) }.joined(separator: "\n") + "\n" }
-                    body = "      <failure type=\"\(r.rule.level.rawValue)\" message=\"\(xml(r.message))\">\(xml(detail))</failure>\n"
+                    body = "      <failure type=\"\(r.rule.level.rawValue)\" message=\"\(xml(message))\">\(xml(detail))</failure>\n"
                 case .notExercised:
-                    body = "      <skipped message=\"\(xml(r.message))\"/>\n"
+                    let prefix = r.rule.level == .must ? word("MUST check not exercised (the run is incomplete): ", "必检项未执行（结论为未完成）：", lang) : word("not exercised: ", "未执行：", lang)
+                    body = "      <skipped message=\"\(xml(prefix + message))\"/>\n"
                 case .warn:
-                    var detail = "WARN (\(r.rule.level.rawValue), not counted without --strict): \(r.message)\n"
+                    var detail = "WARN (\(r.rule.level.rawValue), not counted without --strict): \(message)\n"
                     if !r.wire.isEmpty { detail += r.wire.map { "  " + wireLine($0) }.joined(separator: "\n") + "\n" }
                     body = "      <system-out>\(xml(detail))</system-out>\n"
                 case .pass:
-                    body = r.message.isEmpty ? "" : "      <system-out>\(xml(r.message))</system-out>\n"
+                    body = message.isEmpty ? "" : "      <system-out>\(xml(message))</system-out>\n"
                 }
                 s += body.isEmpty ? "/>\n" : ">\n" + body + "    </testcase>\n"
+            }
+            s += "  </testsuite>\n"
+        }
+        if outOfScope > 0 {
+            s += "  <testsuite name=\"\(xml(suiteName)).out-of-scope\" tests=\"\(outOfScope)\" failures=\"0\" errors=\"0\" skipped=\"\(outOfScope)\" time=\"0\">\n"
+            for o in run.outOfScope {
+                s += "    <testcase classname=\"\(xml(suiteName)).out-of-scope\" name=\"\(xml("\(o.rule.id) [\(o.rule.level.rawValue)] \(titles(o.rule, lang))"))\" time=\"0\">\n"
+                s += "      <skipped message=\"\(xml("out of scope: \(o.why)"))\"/>\n    </testcase>\n"
             }
             s += "  </testsuite>\n"
         }
@@ -275,77 +281,14 @@ public enum CheckReport {
         return s
     }
 
-    // MARK: - HTML
-
-    static func tone(_ v: Verdict) -> HTMLPage.Tone {
-        switch v {
-        case .pass: return .pass
-        case .fail: return .fail
-        case .warn: return .warn
-        case .notExercised: return .skip
-        }
-    }
-
-    static func html(_ run: CheckRun, lang: ReportLanguage) -> String {
-        let score = run.score
-        let zh = lang == .zh
-        let targetName = run.target == .platform ? (zh ? "平台" : "platform") : (zh ? "数采仪" : "data logger")
-        var page = HTMLPage(title: zh ? "hj212 联网检测报告：\(targetName) \(run.address)" : "hj212 certification report: \(targetName) \(run.address)",
-                            lang: zh ? "zh-CN" : "en")
-        var meta = "profile \(run.profile.rawValue)"
-        if !run.catalogueVersion.isEmpty { meta += " · catalogue \(run.catalogueVersion)" }
-        meta += " · started \(run.started.isEmpty ? "-" : run.started) · \(formatSeconds(run.seconds)) · \(run.strict ? "strict" : "not strict")"
-        if run.interrupted { meta += " · interrupted (the report covers what ran)" }
-        page.paragraph(meta, cssClass: "meta")
-        let outcomeTone: HTMLPage.Tone = run.exitStatus == 0 ? .pass : .fail
-        page.figures([
-            (zh ? "得分 score" : "score", scoreText(score.overall ?? (run.reachable ? nil : 0)), outcomeTone),
-            (zh ? "结论 outcome" : "outcome", outcome(run), outcomeTone),
-            (zh ? "通过 pass" : "pass", String(score.pass), .pass),
-            (zh ? "失败 fail" : "fail", String(score.fail), score.fail > 0 ? .fail : .neutral),
-            (zh ? "警告 warn" : "warn", String(score.warn), score.warn > 0 ? .warn : .neutral),
-            (zh ? "未执行 not exercised" : "not exercised", String(score.notExercised), .neutral),
-        ])
-        page.paragraph(outcomeLine(run, score))
-        page.heading(zh ? "分组得分 Scores by group" : "Scores by group")
-        page.raw(groupBars(score))
-        page.table(header: ["group", "score", "pass", "fail", "warn", "not exercised"],
-                   rows: score.groups.map { [$0.name, scoreText($0.score), String($0.pass), String($0.fail), String($0.warn), String($0.notExercised)] },
-                   tones: score.groups.map { $0.fail > 0 ? .fail : ($0.warn > 0 ? .warn : ($0.score == nil ? .skip : .pass)) })
-        page.heading(zh ? "全部检查项 All checks" : "All checks")
-        let effective = run.results.map { CheckScore.effective($0, strict: run.strict) }
-        page.table(header: ["verdict", "ID", "level", zh ? "检查项 check" : "check", "clause", "result"],
-                   rows: zip(run.results, effective).map { r, v in [verdictLabel(v), r.rule.id, r.rule.level.rawValue, titles(r.rule, lang), r.rule.clause, r.message] },
-                   tones: effective.map(tone))
-        let flagged = zip(run.results, effective).filter { $0.1 == .fail || $0.1 == .warn }
-        if !flagged.isEmpty {
-            page.heading(zh ? "失败与警告（含通讯记录） Failures and warnings, with the wire log" : "Failures and warnings, with the wire log")
-            for (r, v) in flagged {
-                page.heading("\(verdictLabel(v)) \(r.rule.id) [\(r.rule.level.rawValue)] \(titles(r.rule, lang))", level: 3)
-                page.table(header: ["", ""], rows: [["clause", r.rule.clause], ["exercise", r.rule.exercise], ["result", r.message]], tones: [nil, nil, tone(v)])
-                if r.wire.isEmpty {
-                    page.paragraph("(no wire exchange kept for this check)", cssClass: "meta")
-                } else {
-                    page.preformatted(r.wire.map(wireLine).joined(separator: "\n"))
-                }
-            }
-        }
-        if !run.facts.isEmpty {
-            page.heading(zh ? "事实 Facts" : "Facts")
-            page.table(header: ["", ""], rows: run.facts.map { [$0.0, $0.1] })
-        }
-        page.paragraph("↑ logger → platform · ↓ platform → logger · · note of the tool. Times in seconds from the start of the run. Generated by hj212.", cssClass: "meta")
-        return page.render()
-    }
-
     /// An inline SVG bar per group (score 0–100), green to red.
-    static func groupBars(_ score: CheckScore) -> String {
+    static func groupBars(_ score: CheckScore, names: [String: String] = [:]) -> String {
         let rowH = 22.0, labelW = 110.0, barW = 420.0
         let h = Double(score.groups.count) * rowH + 8
         var s = "<figure class=\"chart\"><svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(Int(labelW + barW + 60)) \(Int(h))\" width=\"\(Int(labelW + barW + 60))\" height=\"\(Int(h))\">"
         for (i, g) in score.groups.enumerated() {
             let y = 4 + Double(i) * rowH
-            s += "<text x=\"\(Int(labelW - 6))\" y=\"\(Int(y + 15))\" text-anchor=\"end\">\(HTMLPage.escape(g.name))</text>"
+            s += "<text x=\"\(Int(labelW - 6))\" y=\"\(Int(y + 15))\" text-anchor=\"end\">\(HTMLPage.escape(names[g.name] ?? g.name))</text>"
             s += "<rect x=\"\(Int(labelW))\" y=\"\(Int(y + 3))\" width=\"\(Int(barW))\" height=\"14\" class=\"frame\"/>"
             if let v = g.score {
                 let colour = g.fail > 0 ? "#d62728" : (g.warn > 0 ? "#e6a100" : "#2a9d4a")
@@ -374,7 +317,9 @@ public enum CheckReport {
                 let members = rules.filter { $0.group == g }
                 s += "\n  [\(g)]\n"
                 for r in members {
-                    let profiles = r.profiles.isEmpty ? "" : "  (\(r.profiles.map(\.rawValue).joined(separator: ", ")))"
+                    var notes = r.profiles.map(\.rawValue)
+                    if r.target == .logger && r.plan != .quick { notes.append("--plan \(r.plan.rawValue)") }
+                    let profiles = notes.isEmpty ? "" : "  (\(notes.joined(separator: ", ")))"
                     s += "  \(pad(r.id, 18)) \(pad(r.level.rawValue, 6)) \(titles(r, lang))\(profiles)\n"
                     s += wrap("clause: \(r.clause)", indent: 28, width: 110)
                     s += wrap("how: \(r.exercise)", indent: 28, width: 110)
@@ -402,22 +347,5 @@ public enum CheckReport {
         if !line.isEmpty { lines.append(line) }
         let pad = String(repeating: " ", count: indent)
         return lines.map { pad + $0 + "\n" }.joined()
-    }
-}
-
-extension CheckReport {
-    /// A few lines for the terminal when the full report goes to a file: score, outcome and
-    /// the failed checks.
-    public static func summary(_ run: CheckRun, lang: ReportLanguage) -> String {
-        let score = run.score
-        var s = "hj212 check \(run.target.rawValue) \(run.address): SCORE \(scoreText(score.overall ?? (run.reachable ? nil : 0)))/100 \(outcome(run)): \(outcomeLine(run, score))\n"
-        s += "pass \(score.pass) · fail \(score.fail) · warn \(score.warn) · not exercised \(score.notExercised) · \(formatSeconds(run.seconds))\n"
-        for r in run.results {
-            let v = CheckScore.effective(r, strict: run.strict)
-            guard v == .fail || v == .warn else { continue }
-            s += "  \(pad(verdictLabel(v), 5)) \(pad(r.rule.id, 18)) \(r.rule.title(lang)): \(r.message)\n"
-        }
-        if !run.reachable, let why = run.facts.first(where: { $0.0 == "unreachable" }) { s += "  \(why.1)\n" }
-        return s
     }
 }

@@ -12,6 +12,8 @@ public struct RuleCatalogue: Sendable {
     /// The catalogue version of each file (`platform`, `logger`).
     public var versions: [CheckTarget: String]
     public var rules: [CheckRule]
+    /// Message templates in both languages (`checks/messages.json`, optional).
+    public var messages = MessageCatalogue()
 
     public init(versions: [CheckTarget: String], rules: [CheckRule]) {
         self.versions = versions
@@ -38,7 +40,12 @@ public struct RuleCatalogue: Sendable {
             versions[target] = version
             rules += fileRules
         }
-        return RuleCatalogue(versions: versions, rules: rules)
+        var catalogue = RuleCatalogue(versions: versions, rules: rules)
+        let file = "checks/messages.json"
+        let text: String?
+        do { text = try store.text(file) } catch let e as ProfileError { throw e } catch { throw ProfileError(file: file, line: nil, message: "\(error)") }
+        if let text { catalogue.messages = try MessageCatalogue.parse(text, file: file) }
+        return catalogue
     }
 
     /// Parses one catalogue file.
@@ -50,6 +57,13 @@ public struct RuleCatalogue: Sendable {
         guard case .string(let version)? = field(top, "version") else { throw ProfileError(file: file, line: nil, message: "\"version\" (a string) is missing") }
         guard case .array(let entries)? = field(top, "rules") else { throw ProfileError(file: file, line: nil, message: "\"rules\" (an array) is missing") }
         let prefix = target == .platform ? "P-" : "L-"
+        // Optional {"group": {"zh": "…"}} names of the groups in Chinese.
+        var groupZh: [String: String] = [:]
+        if case .object(let groups)? = field(top, "groups") {
+            for (name, value) in groups {
+                if case .object(let o) = value, case .string(let zh)? = field(o, "zh") { groupZh[name] = zh }
+            }
+        }
         var rules: [CheckRule] = []
         for (i, entry) in entries.enumerated() {
             func fail(_ m: String) -> ProfileError { ProfileError(file: file, line: nil, message: "rule #\(i + 1): \(m)") }
@@ -73,9 +87,15 @@ public struct RuleCatalogue: Sendable {
                     profiles.append(profile)
                 }
             }
+            var plan = CheckPlan.quick
+            if let p = field(o, "plan") {
+                guard case .string(let name) = p, let value = CheckPlan(rawValue: name) else { throw fail("\(id): \"plan\" must be quick, hour or full") }
+                plan = value
+            }
             rules.append(CheckRule(id: id, target: target, group: try string("group"), level: level, titleZh: try string("zh"),
                                    titleEn: try string("en"), clause: try string("clause"), exercise: try string("exercise"),
-                                   profiles: profiles))
+                                   profiles: profiles, plan: plan))
+            rules[rules.count - 1].groupZh = groupZh[rules[rules.count - 1].group] ?? ""
         }
         return (version, rules)
     }

@@ -57,14 +57,3 @@ public struct CheckScore: Sendable, Equatable {
         return r.verdict
     }
 }
-
-extension CheckRun {
-    public var score: CheckScore { CheckScore(results, strict: strict) }
-
-    /// 0 when no MUST check failed (no check at all under `--strict`), 1 otherwise,
-    /// 2 when the target could not be reached.
-    public var exitStatus: Int32 {
-        if !reachable { return 2 }
-        return score.blockingFailures == 0 ? 0 : 1
-    }
-}

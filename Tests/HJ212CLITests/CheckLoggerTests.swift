@@ -19,7 +19,8 @@ struct CheckLoggerTests {
     /// Runs the check with an emulated logger of `unit` that connects once the port is known.
     static func check(faults: String? = nil, only: [String] = [], profile: CheckProfile = .national2017, window: Double,
                       speed: Double = 1200, start: String = "2026-11-30T09:57", unit: String = "industrial-wastewater",
-                      interruptAfter: Double? = nil, reCount: Int = 2) throws -> CheckRun {
+                      interruptAfter: Double? = nil, reCount: Int = 2, plan: CheckPlan? = nil, pw: String? = "123456", declareUnit: Bool = true,
+                      trace: (@Sendable ([UInt8], Bool, String) -> Void)? = nil) throws -> CheckRun {
         let template = try UnitTemplate.load(unit)
         let startMs = try #require(SimClock.parseStart(start))
         var simOptions = SimulationOptions()
@@ -46,7 +47,7 @@ struct CheckLoggerTests {
             guard let limit = interruptAfter else { return true }
             return (MonotonicTime.now - began) < .milliseconds(Int64(limit * 1000))
         })
-        let options = LoggerCheckOptions(host: "127.0.0.1", port: 0, mn: mn, pw: "123456", unitKind: unit,
+        var options = LoggerCheckOptions(host: "127.0.0.1", port: 0, mn: mn, pw: pw, unitKind: declareUnit ? unit : nil,
                                          selection: CheckSelection(only: only, profile: profile), window: window, overTime: 1, reCount: reCount,
                                          connectTimeout: 10, listening: { port in
             let l = LiveLogger(loop: loop, device: LoggerDevice(simulator: simulator), platforms: [SocketAddress.loopback(port: port)], clock: LiveClock(start: startMs, speed: speed),
@@ -54,6 +55,8 @@ struct CheckLoggerTests {
             logger.withLock { $0 = l }
             l.start()
         })
+        options.plan = plan
+        options.trace = trace
         let run = LoggerCheck.run(options, catalogue: try RuleCatalogue.load(), hooks: hooks)
         if let l = logger.withLock({ $0 }) { SimulateCommand_stop(l) }
         return run
@@ -69,14 +72,14 @@ struct CheckLoggerTests {
         run.results.filter { $0.verdict != .pass }.map { "\($0.rule.id) \($0.verdict.rawValue): \($0.message)" }.joined(separator: "\n")
     }
 
-    @Test("the emulated logger scores 100 with nothing failing, and every group is exercised (Jiangsu profile: all rules)")
+    @Test("the emulated logger scores 100 with nothing failing, and every group is exercised (Jiangsu profile: all rules, plan hour)")
     func clean() throws {
-        let run = try Self.check(profile: .jiangsu, window: 2.5, speed: 1800)
+        let run = try Self.check(profile: .jiangsu, window: 30, speed: 1800, plan: .hour)
         let score = run.score
         #expect(run.reachable && !run.interrupted)
         #expect(score.fail == 0, "\(Self.describe(run))")
         #expect(score.overall == 100, "\(Self.describe(run))")
-        #expect(run.exitStatus == 0)
+        #expect(run.verdict == .pass && run.exitStatus == 0, "\(Self.describe(run))")
         let v = Self.verdicts(run)
         // The checks that need only this window are all exercised (day data needs a day).
         for id in ["L-LINT", "L-CRC", "L-FRAME", "L-MN", "L-PW", "L-QN", "L-RTD-CADENCE", "L-MIN-CADENCE", "L-MIN-ALIGN", "L-HOUR-ALIGN",
@@ -86,7 +89,9 @@ struct CheckLoggerTests {
                    "L-CMD-BADMN", "L-REPLY-FORM", "L-REPLY-TIME", "L-CLOCK-CONSISTENT", "L-LINT-CLEAN", "L-DYN-RUN", "L-DYN-CAL", "L-DYN-QUERY"] {
             #expect(v[id] == .pass, "\(id): \(run.results.first { $0.rule.id == id }?.message ?? "missing")")
         }
-        #expect(v["L-AGG-DAY"] == .notExercised)
+        // Day checks are beyond the hour plan: out of scope, listed, not counted.
+        #expect(v["L-AGG-DAY"] == nil)
+        #expect(run.outOfScope.map(\.rule.id).contains("L-AGG-DAY"))
     }
 
     @Test("nothing connecting ends unreachable (exit 2) after the connect timeout, not in a hang")
@@ -171,10 +176,12 @@ struct CheckLoggerTests {
         #expect(!c.message.contains("missing"), "\(c.message)")
     }
 
-    @Test("Ctrl-C during the run returns what ran, marked interrupted")
+    @Test("Ctrl-C during the run returns what ran, marked interrupted, with the verdict incomplete (never PASS)")
     func interrupted() throws {
         let run = try Self.check(window: 30, interruptAfter: 1.5)
         #expect(run.interrupted)
+        #expect(run.verdict == .incomplete && run.exitStatus == 3)
+        #expect(CheckReport.render(run, format: .text, lang: .en).contains("VERDICT: INCOMPLETE"))
         #expect(run.results.first { $0.rule.id == "L-CONNECT" }?.verdict == .pass)
         #expect(run.results.contains { $0.verdict == .notExercised })
     }

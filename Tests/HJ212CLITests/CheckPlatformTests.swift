@@ -99,8 +99,9 @@ struct CheckPlatformTests {
         #expect(notPassed.isEmpty, "\(notPassed)")
         #expect(r.json["reachable"] == .bool(true))
         #expect(r.json["catalogue"]?.string?.isEmpty == false)
-        // A guard against a hang, not a speed test (the run takes a few seconds; CI machines are slow).
-        #expect(monotonicSeconds() - started < 120)
+        // A guard against a hang, not a speed test (the run takes a few seconds alone; beside the
+        // whole suite on a loaded 2-core machine it has taken over 2 min).
+        #expect(monotonicSeconds() - started < 300)
     }
 
     /// Each deliberate misbehaviour of the reference platform fails exactly the matching check(s).
@@ -176,16 +177,21 @@ struct CheckPlatformTests {
         let port = UInt16(bigEndian: sin.sin_port)
         close(fd)
         let started = monotonicSeconds()
-        let r = hj212(["check", "platform", "127.0.0.1:\(port)", "--format", "json"])
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("hj212-unreachable-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let r = hj212(["check", "platform", "127.0.0.1:\(port)", "--format", "json", "--out", path])
         #expect(r.status == 2)
         #expect(monotonicSeconds() - started < 10)  // refused at once; the bound only catches a hang
-        let json = try JSONValue.parse(r.out)
+        // One line, as `serve` does, not a report of every check not exercised.
+        #expect(r.out.isEmpty, "\(r.out)")
+        #expect(r.err.split(separator: "\n").count == 1 && r.err.contains("cannot connect") && r.err.contains("127.0.0.1:\(port)"), "\(r.err)")
+        // The report file (for CI) is still written and says so.
+        let json = try JSONValue.parse(try String(contentsOfFile: path, encoding: .utf8))
         #expect(json["reachable"] == .bool(false))
-        #expect(json["score"]?.number == 0)
+        #expect(json["verdict"] == .string("incomplete"))
         #expect((json["checks"]?.array ?? []).allSatisfy { $0["verdict"]?.string == "not-exercised" })
         let text = hj212(["check", "platform", "127.0.0.1:\(port)"])
-        #expect(text.status == 2)
-        #expect(text.out.contains("UNREACHABLE") && text.out.contains("could not be reached"), "\(text.out)")
+        #expect(text.status == 2 && text.out.isEmpty && text.err.split(separator: "\n").count == 1, "\(text.err)")
     }
 
     @Test("a platform that accepts connections and never answers ends quickly in a report that says so")
@@ -238,7 +244,7 @@ struct CheckPlatformTests {
             let r = hj212(["check", "platform", "127.0.0.1:\(platform.port)", "--registry", platform.registryPath, "--only", "P-ACK-2011,P-ACK-ST",
                            "--overtime", "0.4", "--format", format, "--out", path, "--lang", "zh"])
             #expect(r.status == 1)
-            #expect(r.out.contains("FAIL") && r.out.contains("P-ACK-ST") && r.out.contains("应答的 ST 为 91"), "\(r.out)")
+            #expect(r.out.contains("结论：不通过") && r.out.contains("P-ACK-ST") && r.out.contains("应答的 ST 为 91"), "\(r.out)")
             let written = try String(contentsOfFile: path, encoding: .utf8)
             switch format {
             case "html":

@@ -71,7 +71,13 @@ struct CatalogueTests {
         var run = CheckRun(target: .platform, address: "x", profile: .national2017, strict: false, started: "", results: failing)
         #expect(run.exitStatus == 1)
         run.results = results
-        #expect(run.exitStatus == 0)
+        // P-D (MUST) was not exercised: incomplete, never a pass.
+        #expect(run.verdict == .incomplete && run.exitStatus == 3)
+        run.results[3].verdict = .pass
+        #expect(run.verdict == .pass && run.exitStatus == 0)
+        run.interrupted = true
+        #expect(run.verdict == .incomplete && run.exitStatus == 3)
+        run.interrupted = false
         run.reachable = false
         #expect(run.exitStatus == 2)
     }

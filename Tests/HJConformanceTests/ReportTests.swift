@@ -85,8 +85,10 @@ struct ReportTests {
         let xml = CheckReport.render(sample, format: .junit, lang: .en)
         #expect(xml.hasPrefix("<?xml"))
         #expect(wellFormed(xml), "\(xml)")
-        #expect(xml.components(separatedBy: "<testcase ").count - 1 == 4)
-        #expect(xml.components(separatedBy: "<failure ").count - 1 == 1)
+        // Four checks and the verdict (a failure: P-B, a MUST, failed).
+        #expect(xml.components(separatedBy: "<testcase ").count - 1 == 5)
+        #expect(xml.components(separatedBy: "<failure ").count - 1 == 2)
+        #expect(xml.contains("verdict fail: 2 of 2 MUST checks exercised"))
         #expect(xml.components(separatedBy: "<skipped ").count - 1 == 1)
         #expect(xml.contains("a&lt;b") && xml.contains("\\x1"))
         var unreachable = sample
@@ -112,14 +114,18 @@ struct ReportTests {
     @Test("text: grouped scores, failures with clause and wire log, facts; the language picks the titles")
     func text() {
         let en = CheckReport.render(sample, format: .text, lang: .en)
-        #expect(en.contains("SCORE 62.5/100  FAIL"))
+        #expect(en.contains("VERDICT: FAIL"))
+        #expect(en.contains("SCORE 62.5/100"))
+        // The verdict and the coverage come before the score.
+        #expect(en.range(of: "VERDICT")!.lowerBound < en.range(of: "SCORE")!.lowerBound)
+        #expect(en.range(of: "coverage: 2 of 2 MUST checks exercised")!.lowerBound < en.range(of: "SCORE")!.lowerBound)
         #expect(en.contains("ack  50/100") || en.contains("ack  50"))
         #expect(en.contains("FAIL P-B [MUST] Acks carry ST=91 <&> / 应答的 ST 为 91 <&>"))
         #expect(en.contains("↓ bad"))
         #expect(en.contains("ack latency:"))
         let zh = CheckReport.render(sample, format: .text, lang: .zh)
-        #expect(zh.contains("FAIL P-B [MUST] 应答的 ST 为 91 <&> / Acks carry ST=91 <&>"))
+        #expect(zh.contains("不通过 P-B [MUST] 应答的 ST 为 91 <&> / Acks carry ST=91 <&>"))
         let summary = CheckReport.summary(sample, lang: .en)
-        #expect(summary.contains("SCORE 62.5/100 FAIL") && summary.contains("P-B") && !summary.contains("P-A "))
+        #expect(summary.contains("VERDICT: FAIL") && summary.contains("SCORE 62.5/100") && summary.contains("P-B") && !summary.contains("P-A "))
     }
 }
