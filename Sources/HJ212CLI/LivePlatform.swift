@@ -120,7 +120,7 @@ final class LivePlatformLink: TCPConnectionHandler, @unchecked Sendable {
         for action in actions {
             switch action {
             case .send(let bytes):
-                platform.trace?.record(bytes, up: false, peer: connection.remoteAddress.description, at: platform.clock.now)
+                platform.trace?.record(bytes, up: false, peer: connection.remoteAddress.description, connection: connection.id, at: platform.clock.now)
                 if batch.isEmpty { batch = bytes } else { batch += bytes }
             case .close:
                 if !batch.isEmpty { _ = connection.write(batch); batch = [] }
@@ -132,7 +132,7 @@ final class LivePlatformLink: TCPConnectionHandler, @unchecked Sendable {
     }
 
     func connection(_ connection: TCPConnection, didRead bytes: [UInt8]) {
-        platform.trace?.record(bytes, up: true, peer: connection.remoteAddress.description, at: platform.clock.now)
+        platform.trace?.record(bytes, up: true, peer: connection.remoteAddress.description, connection: connection.id, at: platform.clock.now)
         apply(session.received(bytes, at: platform.clock.now))
         if mn == nil, let m = session.logger?.mn { mnBox.withLock { $0 = m } }
     }
@@ -140,6 +140,7 @@ final class LivePlatformLink: TCPConnectionHandler, @unchecked Sendable {
     func connection(_ connection: TCPConnection, didCloseWith reason: CloseReason) {
         ticker?.cancel()
         session.disconnected(at: platform.clock.now)
+        platform.trace?.forget(connection: connection.id)
         platform.forget(connection.id)
     }
 }

@@ -128,6 +128,12 @@ struct ServeCommand: CLICommand {
                     io.clearProgress()
                     PlatformReport.table(state.units, now: clock.now, io: io)
                 }
+                if let notice = trace?.takeFailureNotice() {
+                    // At once, one line per run of failures; acknowledging goes on (docs/budgets.md).
+                    io.clearProgress()
+                    io.stderr.line("hj212 serve: TRACE WRITE FAILED (\(TerminalText.safe(trace!.path))): \(notice); frames are not being traced, acknowledgements continue")
+                    io.stderr.flush()
+                }
                 if wall - lastProgress >= 1 {
                     lastProgress = wall
                     let c = state.counters
@@ -143,7 +149,8 @@ struct ServeCommand: CLICommand {
             let newest = state.units.values.flatMap { u in u.dataTimes.compactMap { cn, log in
                 log.newest.map { $0 + (Completeness.interval(cn: cn, minInterval: u.effectiveMinInterval) ?? 0) } } }.max()
             PlatformReport.print(state: state, from: from, end: max(newest ?? clock.now, from), io: io, trace: trace, fromFirstRecord: true)
-            return Interrupts.requested ? Interrupts.exitStatus : 0
+            if Interrupts.requested { return Interrupts.exitStatus }
+            return (trace?.lost ?? 0) > 0 ? 1 : 0
         } catch {
             io.stderr.line("hj212 serve: \(error.message)")
             return error.exitCode
@@ -184,7 +191,7 @@ enum PlatformReport {
     /// not know when a logger started); otherwise from `from`.
     static func print(state: PlatformState, from: Int64, end: Int64, io: CommandIO, trace: TraceWriter?, fromFirstRecord: Bool = false) -> Int {
         var missing = 0
-        defer { if let trace { io.stdout.line("trace: \(trace.path) (\(trace.records) frames)") } }
+        defer { if let trace { io.stdout.line(trace.summary) } }
         let c = state.counters
         io.stdout.line("platform: \(c.frames) frames, \(c.acks9014) x 9014, \(c.acks9013) x 9013, \(c.records) records, \(c.errors) errors, \(c.warnings) warnings")
         io.stdout.line("  rejected: \(c.rejectedBadCRC) bad CRC, \(c.rejectedUnknownMN) unknown MN, \(c.rejectedBadPW) wrong password, \(c.rejectedMalformed) malformed")
