@@ -53,10 +53,18 @@ extension PlatformSession {
         }
 
         // Access.
-        if let verdict = state.check(mn: mn, pw: segment.pw) {
-            switch verdict {
+        if let access = state.access(mn: mn, pw: segment.pw, at: now) {
+            switch access.verdict {
             case .accepted:
-                break
+                if guessedMNs.contains(mn) || (access.lockedSince.map { since in !(logger?.mn == mn && (identifiedAt ?? .max) < since) } ?? false) {
+                    // No oracle: a right password after wrong ones on this connection, or from a
+                    // connection that was not accepted before the MN was locked, gets the same
+                    // silence as a wrong one.
+                    delta.rejectedLocked += 1
+                    note(.rejected, "CN=\(cn) QN=\(segment.qn ?? "-"): \(guessedMNs.contains(mn) ? "wrong passwords came first on this connection" : "MN locked after wrong passwords"); not acknowledged",
+                         mn: mn, at: now)
+                    return
+                }
             case .unknownMN where options.misbehaviour.contains(.acceptUnknownMN):
                 break
             case .unknownMN:
@@ -65,13 +73,14 @@ extension PlatformSession {
                 return
             case .wrongPW where options.misbehaviour.contains(.acceptWrongPW):
                 break
-            case .wrongPW(let expected):
+            case .wrongPW:
                 // The answer to our own 1072 may already carry the new password.
                 let newPW = inFlight.flatMap { $0.command.cn == "1072" && $0.qn == segment.qn ? $0.request.cpValue("NewPW") : nil }
                 if newPW == nil || segment.pw != newPW {
                     delta.rejectedBadPW += 1
-                    note(.rejected, "CN=\(cn) QN=\(segment.qn ?? "-"): PW '\(segment.pw ?? "")' is not the registered one ('\(expected)'); not acknowledged",
-                         mn: mn, at: now)
+                    // The registered password is never shown (logs and summaries are read by many).
+                    note(.rejected, "CN=\(cn) QN=\(segment.qn ?? "-"): wrong PW; not acknowledged", mn: mn, at: now)
+                    wrongPassword(mn: mn, lockedBefore: access.lockedSince != nil, at: now, &actions)
                     return
                 }
             }
@@ -82,6 +91,7 @@ extension PlatformSession {
         var identified = false
         if logger == nil, !mn.isEmpty {
             logger = LoggerIdentity(mn: mn, pw: segment.pw ?? "")
+            identifiedAt = now
             identified = true
         } else if let current = logger, current.mn == mn, let pw = segment.pw, pw != current.pw, cn != "9011", cn != "9012" {
             logger?.pw = pw
@@ -103,8 +113,13 @@ extension PlatformSession {
         default:
             switch dictionaryCommand(cn, dialect: report.detectedDialect)?.up {
             case "upload":
+                if let why = reassembler.refusal(segment, bytes: byteCount) {
+                    delta.reassemblyRejected += 1
+                    note(.reassembly, "CN=\(cn) QN=\(segment.qn ?? "-"): \(why)", mn: mn, at: now)
+                    break
+                }
                 if wantsAck { acknowledge("9014", segment, version: version, at: now, &actions) }
-                handleUpload(segment, at: now)
+                handleUpload(segment, bytes: byteCount, at: now)
             case "notification":
                 if wantsAck { acknowledge("9013", segment, version: version, at: now, &actions) }
                 if cn == "1013" && options.answerTimeRequests {
@@ -169,11 +184,11 @@ extension PlatformSession {
         }
     }
 
-    mutating func handleUpload(_ packet: DataSegment, at now: SessionTime) {
+    mutating func handleUpload(_ packet: DataSegment, bytes: Int, at now: SessionTime) {
         let split = (packet.flag?.isSplit ?? false) || packet.header("PNUM") != nil
         if split { delta.splitPackets += 1 }
         let droppedBefore = reassembler.dropped
-        let outcome = reassembler.add(packet)
+        let outcome = reassembler.add(packet, bytes: bytes)
         delta.reassemblyDropped += reassembler.dropped - droppedBefore
         switch outcome {
         case .whole(let record):
@@ -261,5 +276,21 @@ extension PlatformSession {
             note(.unexpected, "\(cn) QN=\(reply.qn ?? "-") does not fit \(command.command.cn) (\(command.isNotification ? "notification" : "request"))",
                  mn: reply.mn, at: now)
         }
+    }
+
+    /// A wrong password: counted for the connection and the MN; the connection closes at its
+    /// limit, or at once while the MN is locked. One notice line for the operator either way.
+    mutating func wrongPassword(mn: String, lockedBefore: Bool, at now: SessionTime, _ actions: inout [SessionAction]) {
+        wrongPasswords += 1
+        if !guessedMNs.contains(mn) { guessedMNs.append(mn) }
+        let lockedNow = state.noteWrongPassword(mn: mn, peer: peer, at: now)
+        guard lockedBefore || lockedNow || wrongPasswords >= options.maxWrongPasswordsPerConnection else { return }
+        let why = lockedBefore || lockedNow ? "a wrong password while MN \(TerminalText.safe(mn)) is locked"
+            : "\(wrongPasswords) wrong passwords on this connection"
+        delta.closedForWrongPW += 1
+        note(.security, "closed: \(why)", mn: mn, at: now)
+        if !lockedNow { state.notice("\(peer): connection closed after \(why)") }  // else the lock's notice says it
+        actions.append(.close(reason: why))
+        shutDown(at: now)
     }
 }

@@ -49,9 +49,10 @@ public struct PlatformSession: Sendable {
         public var executionTimeout: SessionTime = 60_000
         /// Commands waiting for an unidentified logger (no packet yet) expire after this (ms).
         public var identifyTimeout: SessionTime = 120_000
-        /// Close the connection after this long without a byte from the logger (ms); nil: never.
-        /// Default 2 h (hourly-only loggers are quiet for an hour).
-        public var idleTimeout: SessionTime? = 7_200_000
+        /// Close the connection after this long without a whole frame from the logger (ms; stray
+        /// bytes and a frame dripped byte by byte do not count, so a slowloris peer is closed
+        /// too); nil: never. Default 30 min: three 10-minute (2051) intervals. See docs/budgets.md.
+        public var idleTimeout: SessionTime? = 1_800_000
         /// Accept (and acknowledge) frames whose CRC is CRC-16/MODBUS or byte-swapped MODBUS.
         public var acceptCRCVariants = false
         /// Answer a 1013 time-calibration request with 1012 carrying the platform's time.
@@ -75,11 +76,17 @@ public struct PlatformSession: Sendable {
         public var ackDelay: SessionTime = 0
         /// Bounds: split records being reassembled, queued commands, records kept per command
         /// result, results kept by the session, acks held by `ackDelay`.
-        public var maxPendingSplits = 64
+        public var maxPendingSplits = 16
+        /// Split-packet budgets (docs/budgets.md): packets of one record (PNUM) and their bytes,
+        /// and packets and bytes held for all records of the connection.
+        public var splitBudget = SplitBudget()
         public var maxQueuedCommands = 64
         public var maxResponsesPerCommand = 64
         public var maxSessionResults = 1_000
         public var maxDelayedAcks = 1_024
+        /// Wrong passwords accepted on one connection before it is closed (brute force; the
+        /// per-MN limit is `PlatformLimits.maxWrongPasswordsPerMN`). See docs/budgets.md.
+        public var maxWrongPasswordsPerConnection = 3
 
         public init() {}
     }
@@ -126,7 +133,7 @@ public struct PlatformSession: Sendable {
     public internal(set) var isClosed = false
 
     var decoder = FrameDecoder()
-    var reassembler: Reassembler
+    var reassembler: SplitAssembly
     var frameIndex = 0
     var lastQNTime: SessionTime = .min
     var lastActivity: SessionTime?
@@ -134,6 +141,12 @@ public struct PlatformSession: Sendable {
     var queue: [QueuedCommand] = []
     var inFlight: InFlight?
     var delayedAcks: [(due: SessionTime, bytes: [UInt8])] = []
+    /// Wrong passwords on this connection, and the MNs they were for (at most
+    /// `maxWrongPasswordsPerConnection`): a later right guess for those MNs gets no ack here.
+    var wrongPasswords = 0
+    var guessedMNs: [String] = []
+    /// When this connection's logger was first accepted (a lock that starts later spares it).
+    var identifiedAt: SessionTime?
     /// Accepted packets and stored records of the current event, handed to the shared state in
     /// one lock by `flush` (with the counters and the log).
     var pendingTouches: [PlatformState.Touch] = []
@@ -150,7 +163,7 @@ public struct PlatformSession: Sendable {
         self.peer = peer
         self.options = options
         self.logger = options.expectedLogger
-        self.reassembler = Reassembler(maxPending: options.maxPendingSplits)
+        self.reassembler = SplitAssembly(budget: options.splitBudget, maxRecords: options.maxPendingSplits)
     }
 
     /// The QN of the command in flight, if any.
@@ -159,6 +172,9 @@ public struct PlatformSession: Sendable {
     public var queuedCommands: Int { queue.count }
     /// Split records waiting for their other packets.
     public var pendingSplitRecords: Int { reassembler.pendingCount }
+    /// Split packets and their data-segment bytes held for those records (within `splitBudget`).
+    public var pendingSplitPackets: Int { reassembler.heldParts }
+    public var pendingSplitBytes: Int { reassembler.heldBytes }
 
     /// When `tick` must run next: a delayed ack, a command timeout, an identification timeout, idleness.
     public var nextDeadline: SessionTime? {
@@ -189,12 +205,13 @@ public struct PlatformSession: Sendable {
     /// Bytes from the logger.
     public mutating func received(_ bytes: [UInt8], at now: SessionTime) -> [SessionAction] {
         guard !isClosed else { return [] }
-        lastActivity = now
         decoder.feed(bytes)
         var actions: [SessionAction] = []
-        while let event = decoder.next() {
+        while !isClosed, let event = decoder.next() {
             switch event {
-            case .frame(let raw): handle(raw, at: now, &actions)
+            case .frame(let raw):
+                lastActivity = now
+                handle(raw, at: now, &actions)
             case .skipped(let skipped): noteSkipped(skipped, at: now)
             case .incomplete(let tail): noteIncomplete(tail, at: now)
             }
@@ -270,7 +287,7 @@ public struct PlatformSession: Sendable {
         queue.removeAll()
         delayedAcks.removeAll()
         delta.reassemblyDropped += reassembler.pendingCount
-        reassembler = Reassembler(maxPending: options.maxPendingSplits)
+        reassembler = SplitAssembly(budget: options.splitBudget, maxRecords: options.maxPendingSplits)
         isClosed = true
     }
 
