@@ -27,9 +27,16 @@ final class RunningTool: @unchecked Sendable {
     private var outText = ""
     private var errText = ""
 
-    init(_ arguments: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: try hj212Binary())
-        process.arguments = arguments
+    /// Runs `hj212 ARGUMENTS`, or with `shell`, `/bin/sh -c "SHELL PREFIX; exec hj212 ARGUMENTS"`.
+    init(_ arguments: [String], shell: String? = nil) throws {
+        let binary = try hj212Binary()
+        if let shell {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "\(shell); exec \"$0\" \"$@\"", binary] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = arguments
+        }
         process.standardOutput = out
         process.standardError = err
         out.fileHandleForReading.readabilityHandler = { [weak self] h in
@@ -201,5 +208,98 @@ struct SignalTests {
         let status = tool.terminate()
         #expect(status == 143, "\(tool.stdout)\(tool.stderr)")
         #expect(!tool.stdout.isEmpty && tool.stdout.contains("interrupted; 1 logger"), "a summary: \(tool.stdout)")
+    }
+}
+
+@Suite("serve back-pressure (issue 18)", .serialized)
+struct BackPressureTests {
+    @Test("a logger that floods and never reads: reading pauses, output stays within the budget, every frame is acknowledged once it reads")
+    func neverReadingPeer() throws {
+        let p = try startPlatform()
+        defer { p.platform.stop(); p.group.shutdown() }
+        let port = UInt16(p.address.split(separator: ":").last!)!
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var small: Int32 = 4_096
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = port.bigEndian
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        try #require(ok == 0)
+        // Flood without reading until the platform stops taking bytes for a second.
+        let burst = Array([[UInt8]](repeating: hardeningUpload, count: 200).joined())
+        var sent = 0
+        var lastProgress = Date()
+        let hangGuard = Date().addingTimeInterval(120)
+        while Date().timeIntervalSince(lastProgress) < 1 && Date() < hangGuard {
+            let offset = sent % burst.count
+            let n = burst.withUnsafeBytes { send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
+            if n > 0 { sent += n; lastProgress = Date() } else if n < 0 && errno != EAGAIN && errno != EWOULDBLOCK { break } else { usleep(1_000) }
+        }
+        let frames = sent / hardeningUpload.count
+        #expect(p.platform.peakPendingOutput.load(ordering: .relaxed) <= 256 * 1024, "within the output budget")
+        #expect(sent < 64 * 1024 * 1024, "back-pressure stopped the flood: \(sent) bytes")
+        // Now read: every whole frame sent is acknowledged, the connection was never dropped.
+        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var received = 0
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        var acks = 0
+        var closed = false
+        let ack = Array("CN=9014".utf8)
+        var carry: [UInt8] = []
+        while Date() < hangGuard {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n == 0 { closed = true; break }
+            if n < 0 { break }
+            received += n
+            let chunk = carry + buffer[..<n]
+            var i = 0
+            while i + ack.count <= chunk.count {
+                if chunk[i] == ack[0] && Array(chunk[i..<(i + ack.count)]) == ack { acks += 1; i += ack.count } else { i += 1 }
+            }
+            carry = Array(chunk.suffix(ack.count - 1))
+        }
+        #expect(!closed, "the platform kept the connection")
+        #expect(acks == frames, "\(acks) acks for \(frames) frames (\(sent) bytes)")
+    }
+}
+
+@Suite("serve at the open-file limit (issue 18)", .serialized)
+struct DescriptorLimitTests {
+    @Test("at the descriptor limit newcomers are closed at once, it is said once, and a logger is acknowledged when a slot frees")
+    func reserveDescriptor() throws {
+        let tool = try RunningTool(["serve", "--listen", "127.0.0.1:0", "--threads", "1"], shell: "ulimit -n 40")
+        defer { _ = tool.terminate() }
+        #expect(tool.wait { out, _ in listeningPort(out) != nil }, "\(tool.stdout)\(tool.stderr)")
+        let port = try #require(listeningPort(tool.stdout))
+        var clients: [Int32] = []
+        for _ in 0..<60 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_port = port.bigEndian
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            clients.append(fd)
+        }
+        #expect(tool.wait(timeout: 20) { _, err in err.contains("open-file limit") }, "\(tool.stderr)")
+        // Newcomers were closed, not left waiting.
+        var closedCount = 0
+        var timeout = timeval(tv_sec: 0, tv_usec: 50_000)
+        for fd in clients {
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var byte: UInt8 = 0
+            let n = recv(fd, &byte, 1, 0)
+            if n == 0 || (n < 0 && errno == ECONNRESET) { closedCount += 1 }
+        }
+        #expect(closedCount >= 20, "\(closedCount) of 60 closed at once")
+        for fd in clients { close(fd) }
+        usleep(500_000)
+        let reply = exchange(port: port, send: hardeningUpload) { String(decoding: $0, as: UTF8.self).contains("CN=9014") }
+        #expect(String(decoding: reply, as: UTF8.self).contains("CN=9014"), "a good logger is served once descriptors are free")
+        #expect(tool.stderr.components(separatedBy: "open-file limit").count <= 4, "said once per report, not per newcomer: \(tool.stderr)")
     }
 }
