@@ -169,7 +169,7 @@ struct CheckCommand: CLICommand {
             } else {
                 io.stdout.write(report)
             }
-            return result.exitStatus
+            return result.interrupted ? Interrupts.exitStatus : result.exitStatus  // 130/143 on SIGINT/SIGTERM (command contract)
         } catch {
             io.stderr.line("hj212 check: \(error.message)")
             return error.exitCode

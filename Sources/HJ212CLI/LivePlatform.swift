@@ -63,7 +63,13 @@ final class LivePlatform: Sendable {
         links.withLock { $0.removeAll() }
     }
 
-    func forget(_ id: UInt64) { _ = links.withLock { $0.removeValue(forKey: id) } }
+    func forget(_ id: UInt64) {
+        _ = links.withLock { $0.removeValue(forKey: id) }
+        closedConnections.add(1, ordering: .relaxed)
+    }
+
+    /// Connections closed since the start (for returning memory to the system after bursts).
+    let closedConnections = Atomic<Int>(0)
 
     var connectionCount: Int { links.withLock { $0.count } }
 

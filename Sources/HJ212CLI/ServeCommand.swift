@@ -129,6 +129,8 @@ struct ServeCommand: CLICommand {
             var lastProgress = t0
             var lastTable = t0
             var notices = ServeNotices()
+            var lastTrim = t0
+            var closedAtTrim = 0
             while !Interrupts.requested {
                 usleep(200_000)
                 let wall = monotonicSeconds()
@@ -157,6 +159,14 @@ struct ServeCommand: CLICommand {
                     PlatformReport.table(state.units, now: clock.now, io: io)
                 }
                 notices.report(state: state, platform: platform, io: io, now: wall)
+                // Memory back to the system after a burst of connections has gone (the allocator
+                // keeps freed pages otherwise): at most every 10 s, after 256 closes or more.
+                let closed = platform.closedConnections.load(ordering: .relaxed)
+                if wall - lastTrim >= 10 && closed - closedAtTrim >= 256 {
+                    lastTrim = wall
+                    closedAtTrim = closed
+                    _ = ProcessSetup.releaseFreeMemory()
+                }
                 if let notice = trace?.takeFailureNotice() {
                     // At once, one line per run of failures; acknowledging goes on (docs/budgets.md).
                     io.clearProgress()

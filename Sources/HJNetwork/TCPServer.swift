@@ -427,6 +427,7 @@ private final class Listener: EpollHandler, @unchecked Sendable {
         try? loop.setInterest(fd: fd, 0)
         resumeTimer = loop.scheduleOnLoop(after: delay) { [weak self] in
             guard let self, self.fd >= 0 else { return }
+            if self.server?.limits.reserveDescriptor == true { self.openReserve() }  // lost to a race at the limit: try again
             try? self.loop.setInterest(fd: self.fd, CEPOLL_IN)
         }
     }

@@ -211,6 +211,22 @@ struct SignalTests {
     }
 }
 
+@Suite("SIGTERM of check (issue 18)", .serialized)
+struct CheckSignalTests {
+    @Test("check platform on SIGTERM: reports the checks that ran and exits 143, not a verdict")
+    func checkSIGTERM() throws {
+        let server = try RunningTool(["serve", "--listen", "127.0.0.1:0"])
+        defer { _ = server.terminate() }
+        #expect(server.wait { out, _ in listeningPort(out) != nil })
+        let port = try #require(listeningPort(server.stdout))
+        let tool = try RunningTool(["check", "platform", "127.0.0.1:\(port)"])
+        #expect(tool.wait(timeout: 60) { _, _ in server.stdout.contains("+ ") }, "the check has started talking: \(server.stdout)")
+        let status = tool.terminate()
+        #expect(status == 143, "\(tool.stdout)\(tool.stderr)")
+        #expect(tool.stderr.contains("interrupted"), "\(tool.stderr)")
+    }
+}
+
 @Suite("serve back-pressure (issue 18)", .serialized)
 struct BackPressureTests {
     @Test("a logger that floods and never reads: reading pauses, output stays within the budget, every frame is acknowledged once it reads")
