@@ -56,13 +56,11 @@ extension PlatformSession {
         if let access = state.access(mn: mn, pw: segment.pw, at: now) {
             switch access.verdict {
             case .accepted:
-                if guessedMNs.contains(mn) || (access.lockedSince.map { since in !(logger?.mn == mn && (identifiedAt ?? .max) < since) } ?? false) {
-                    // No oracle: a right password after wrong ones on this connection, or from a
-                    // connection that was not accepted before the MN was locked, gets the same
-                    // silence as a wrong one.
+                if let since = access.lockedSince, !(logger?.mn == mn && (identifiedAt ?? .max) < since) {
+                    // No oracle while the MN is locked: a right password from a connection that was
+                    // not accepted for it before the lock gets the same silence as a wrong one.
                     delta.rejectedLocked += 1
-                    note(.rejected, "CN=\(cn) QN=\(segment.qn ?? "-"): \(guessedMNs.contains(mn) ? "wrong passwords came first on this connection" : "MN locked after wrong passwords"); not acknowledged",
-                         mn: mn, at: now)
+                    note(.rejected, "CN=\(cn) QN=\(segment.qn ?? "-"): MN locked after wrong passwords; not acknowledged", mn: mn, at: now)
                     return
                 }
             case .unknownMN where options.misbehaviour.contains(.acceptUnknownMN):
@@ -282,7 +280,6 @@ extension PlatformSession {
     /// limit, or at once while the MN is locked. One notice line for the operator either way.
     mutating func wrongPassword(mn: String, lockedBefore: Bool, at now: SessionTime, _ actions: inout [SessionAction]) {
         wrongPasswords += 1
-        if !guessedMNs.contains(mn) { guessedMNs.append(mn) }
         let lockedNow = state.noteWrongPassword(mn: mn, peer: peer, at: now)
         guard lockedBefore || lockedNow || wrongPasswords >= options.maxWrongPasswordsPerConnection else { return }
         let why = lockedBefore || lockedNow ? "a wrong password while MN \(TerminalText.safe(mn)) is locked"

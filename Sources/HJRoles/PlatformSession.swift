@@ -141,10 +141,8 @@ public struct PlatformSession: Sendable {
     var queue: [QueuedCommand] = []
     var inFlight: InFlight?
     var delayedAcks: [(due: SessionTime, bytes: [UInt8])] = []
-    /// Wrong passwords on this connection, and the MNs they were for (at most
-    /// `maxWrongPasswordsPerConnection`): a later right guess for those MNs gets no ack here.
+    /// Wrong passwords on this connection (closed at `maxWrongPasswordsPerConnection`).
     var wrongPasswords = 0
-    var guessedMNs: [String] = []
     /// When this connection's logger was first accepted (a lock that starts later spares it).
     var identifiedAt: SessionTime?
     /// Accepted packets and stored records of the current event, handed to the shared state in
