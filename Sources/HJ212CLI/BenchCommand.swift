@@ -180,7 +180,7 @@ struct BenchCommand: CLICommand {
                 row("platform (upload → 9014)", (ours.seconds * scale, 0), (lintOnly.seconds * scale, 0), bytes: uploadMB)
             }
         }
-        return 0
+        return Interrupts.requested ? Interrupts.exitStatus : 0
     }
 
     func format(_ v: Double) -> String {
