@@ -7,7 +7,7 @@ import HJRoles
 struct BenchCommand: CLICommand {
     static let name = "bench"
     static let abstract = "Measure the codec against baselines, or live loggers against serve (run with -c release)."
-    static let usage = "codec [--frames N] [--rounds N] [--only ROW] | live [--loggers N] [--speed X] [--seconds S] [--unit NAME] | memory [--loggers N] [--unit NAME] | load [--loggers N] [--seconds S] [--threads N]"
+    static let usage = "codec [--frames N] [--rounds N] [--only ROW] | live [--loggers N] [--speed X] [--seconds S] [--unit NAME] | memory [--loggers N] [--unit NAME] | load [--loggers N] [--seconds S] [--threads N] | hostile [--connections N] [--bytes B] | soak [--loggers N] [--minutes M] [--churn P] | storm [--loggers N] [--outage S]"
     static let options = [
         OptionSpec("frames", value: "N", help: "codec: frames in the corpus (default 20000)."),
         OptionSpec("rounds", value: "N", help: "codec: rounds per measurement; the best is reported (default 5)."),
@@ -18,6 +18,12 @@ struct BenchCommand: CLICommand {
         OptionSpec("unit", value: "NAME", help: "live: unit template of the loggers (default industrial-wastewater)."),
         OptionSpec("threads", value: "N", help: "live, load: event-loop threads in each process (default 1)."),
         OptionSpec("ramp", value: "S", help: "load: seconds over which the connections open (default 5)."),
+        OptionSpec("connections", value: "N", help: "hostile: connections that send '##9999' + --bytes and close (default 120000)."),
+        OptionSpec("bytes", value: "B", help: "hostile: bytes after '##9999' on each connection (default 9000)."),
+        OptionSpec("settle", value: "S", help: "hostile: seconds after the last connection before serve's RSS is read again (default 20)."),
+        OptionSpec("minutes", value: "M", help: "soak: length of the run (default 60)."),
+        OptionSpec("churn", value: "P", help: "soak: percent of the loggers whose connection is dropped each minute (default 1); as many abusive connections come too."),
+        OptionSpec("outage", value: "S", help: "storm: seconds serve stays stopped before the restart (default 10)."),
     ]
     static let discussion = """
     The corpus is a deterministic mix of realistic uploads (2011 water and flue gas, 2051, 2061,
@@ -45,11 +51,37 @@ struct BenchCommand: CLICommand {
     var live: LiveBenchmark?
     var memory: MemoryBenchmark?
     var load: LoadBenchmark?
+    var hostile: HostileBenchmark?
+    var soak: SoakBenchmark?
+    var storm: StormBenchmark?
     var pingPongThreads: Int?
 
     init(_ a: ParsedArguments) throws(UsageError) {
-        guard [["codec"], ["live"], ["memory"], ["load"], ["pingpong-server"]].contains(a.positionals) else {
-            throw UsageError("expected 'bench codec', 'bench live', 'bench memory' or 'bench load'")
+        guard [["codec"], ["live"], ["memory"], ["load"], ["pingpong-server"], ["hostile"], ["soak"], ["storm"]].contains(a.positionals) else {
+            throw UsageError("expected 'bench codec', 'bench live', 'bench memory', 'bench load', 'bench hostile', 'bench soak' or 'bench storm'")
+        }
+        let threads = Int(a.value("threads") ?? "1") ?? 0
+        if a.positionals == ["hostile"] {
+            guard let n = Int(a.value("connections") ?? "120000"), (1...10_000_000).contains(n), let b = Int(a.value("bytes") ?? "9000"), (0...1_000_000).contains(b),
+                  let settle = Double(a.value("settle") ?? "20"), settle >= 1, settle <= 3600 else {
+                throw UsageError("--connections 1…10000000, --bytes 0…1000000, --settle 1…3600")
+            }
+            hostile = HostileBenchmark(connections: n, bytes: b, settle: settle, threads: 4)
+        }
+        if a.positionals == ["soak"] {
+            guard let n = Int(a.value("loggers") ?? "10000"), (1...1_000_000).contains(n), let m = Double(a.value("minutes") ?? "60"), m > 0, m <= 10_080,
+                  let churn = Double(a.value("churn") ?? "1"), churn >= 0, churn <= 100, let sp = Double(a.value("speed") ?? "10"), sp > 0, sp <= 10_000,
+                  (1...64).contains(threads) else {
+                throw UsageError("--loggers 1…1000000, --minutes (0, 10080], --churn 0…100, --speed (0, 10000], --threads 1…64")
+            }
+            soak = SoakBenchmark(loggers: n, minutes: m, churnPercent: churn, speed: sp, threads: threads, unit: a.value("unit") ?? "industrial-wastewater")
+        }
+        if a.positionals == ["storm"] {
+            guard let n = Int(a.value("loggers") ?? "10000"), (1...1_000_000).contains(n), let o = Double(a.value("outage") ?? "10"), o >= 0, o <= 3600,
+                  let sp = Double(a.value("speed") ?? "30"), sp > 0, sp <= 10_000, (1...64).contains(threads) else {
+                throw UsageError("--loggers 1…1000000, --outage 0…3600, --speed (0, 10000], --threads 1…64")
+            }
+            storm = StormBenchmark(loggers: n, outage: o, speed: sp, threads: threads, unit: a.value("unit") ?? "industrial-wastewater")
         }
         if a.positionals == ["memory"] {
             guard let n = Int(a.value("loggers") ?? "10000"), (1...1_000_000).contains(n) else { throw UsageError("--loggers 1…1000000") }
@@ -83,6 +115,9 @@ struct BenchCommand: CLICommand {
         if let live { return live.run(io) }
         if let memory { return memory.run(io) }
         if let load { return load.run(io) }
+        if let hostile { return hostile.run(io) }
+        if let soak { return soak.run(io) }
+        if let storm { return storm.run(io) }
         if let pingPongThreads { return LoadBenchmark.runPingPongServer(threads: pingPongThreads, io: io) }
         #if DEBUG
         io.stderr.line("hj212 bench: warning: this is a debug build; figures mean little. Use 'swift run -c release hj212 bench codec'.")
@@ -136,7 +171,7 @@ struct BenchCommand: CLICommand {
             }
         }
         realTrafficRows(io: io, wanted: wanted)
-        return 0
+        return Interrupts.requested ? Interrupts.exitStatus : 0
     }
 
     func format(_ v: Double) -> String {

@@ -163,6 +163,7 @@ struct LiveBenchmark {
         io.stdout.line("  acknowledged         \(Int(Double(acked) / window)) packets/s (\(acked) in \(String(format: "%.1f", window)) s; sent \(sent))")
         io.stdout.line("  ack latency          \(windowLatency.summary)")
         io.stdout.line("  memory per logger    \(String(format: "%.1f", perLogger)) KiB resident per idle connected logger (simulator, session, socket; \(idleConnected) loggers); platform \(serverRSS / 1024) MiB")
+        if Interrupts.requested { return Interrupts.exitStatus }
         return connected == loggers ? 0 : 1
     }
 }

@@ -70,6 +70,6 @@ struct MemoryBenchmark {
         withExtendedLifetime((devices, sessions)) {}
         devices = []
         sessions = []
-        return 0
+        return Interrupts.requested ? Interrupts.exitStatus : 0
     }
 }

@@ -123,6 +123,14 @@ enum Interrupts {
             interruptRequested.store(true, ordering: .relaxed)
         }
         signal(SIGPIPE, SIG_IGN)
+        // A parent may have started us with these blocked (posix_spawn keeps the mask: Foundation's
+        // Process does, from a Dispatch thread that blocks signals); blocked, SIGTERM would stay
+        // pending and the run would never stop. Threads started later inherit this mask.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
     static var requested: Bool { interruptRequested.load(ordering: .relaxed) }

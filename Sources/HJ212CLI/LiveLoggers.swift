@@ -110,6 +110,9 @@ final class LiveLogger: @unchecked Sendable {
     }
 }
 
+/// Numbers for `LiveLink.traceStream`.
+private let liveLinkNumbers = Atomic<UInt64>(1)
+
 /// One logger's link to one platform: connects, reconnects with back-off, feeds the session.
 final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
     weak var owner: LiveLogger?
@@ -122,6 +125,8 @@ final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
     var lastError: String?
     var closing = false
     let trace: TraceWriter?
+    /// This link's stream in the trace (its own numbers, apart from the platform's connection ids).
+    let traceStream = liveLinkNumbers.add(1, ordering: .relaxed).oldValue | 1 << 62
     /// Real send time of each upload awaiting its 9014, by QN.
     var sentAt: [UInt64: MonotonicTime] = [:]
 
@@ -210,7 +215,7 @@ final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
         for action in actions {
             switch action {
             case .send(let bytes):
-                trace?.record(bytes, up: true, peer: address.description, at: owner?.now ?? 0)
+                trace?.record(bytes, up: true, peer: address.description, connection: traceStream, at: owner?.now ?? 0)
                 // Uploads only (replies carry ST=91 and are never acknowledged).
                 if bytes.count > 32, !(bytes[27] == UInt8(ascii: "S") && bytes[30] == UInt8(ascii: "9") && bytes[31] == UInt8(ascii: "1")),
                    let key = Self.qnKey(bytes), sentAt[key] == nil, sentAt.count < 4096 {
@@ -233,7 +238,7 @@ final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
 
     func connection(_ connection: TCPConnection, didRead bytes: [UInt8]) {
         guard let owner else { return }
-        trace?.record(bytes, up: false, peer: address.description, at: owner.now)
+        trace?.record(bytes, up: false, peer: address.description, connection: traceStream, at: owner.now)
         let actions = session.received(bytes, at: owner.now)
         if let acked = session.acknowledgedQNs, !acked.isEmpty {
             let now = MonotonicTime.now
@@ -251,6 +256,7 @@ final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
     func connection(_ connection: TCPConnection, didCloseWith reason: CloseReason) {
         guard let owner else { return }
         self.connection = nil
+        trace?.forget(connection: traceStream)
         sentAt.removeAll()
         // What waited in a slow drip or a batch is lost with the connection (the session sends
         // again what was not acknowledged).

@@ -14,12 +14,30 @@ final class LivePlatform: Sendable {
     let group: EventLoopGroup
     private let server = Mutex<TCPServer?>(nil)
     private let links = Mutex<[UInt64: LivePlatformLink]>([:])
+    /// The most output any connection held at once (bytes), for the budget's tests and benchmarks.
+    let peakPendingOutput = Atomic<Int>(0)
     let address: SocketAddress
     /// Watchers of the uplink bytes (the web console, `--http`), added before `start()`.
     let observers = Mutex<[any UplinkObserver]>([])
+    /// Per-connection settings: the output budget (`maxPendingOutput`, 256 KiB by default here).
+    let tcpOptions: TCPOptions
+    /// Connections per source address, the reserve descriptor.
+    let limits: TCPServer.Limits
+    /// Output held for a peer beyond which its input is no longer read until it drains (back-pressure).
+    static let pauseReadingAbove = 64 * 1024
 
-    init(address: SocketAddress, state: PlatformState, clock: LiveClock, options: PlatformSession.Options, trace: TraceWriter?, group: EventLoopGroup) {
+    /// The platform's defaults for `tcpOptions`: a 256 KiB output budget per connection.
+    static var defaultTCPOptions: TCPOptions {
+        var o = TCPOptions()
+        o.maxPendingOutput = 256 * 1024
+        return o
+    }
+
+    init(address: SocketAddress, state: PlatformState, clock: LiveClock, options: PlatformSession.Options, trace: TraceWriter?, group: EventLoopGroup,
+         tcpOptions: TCPOptions = LivePlatform.defaultTCPOptions, limits: TCPServer.Limits = TCPServer.Limits()) {
         self.address = address
+        self.tcpOptions = tcpOptions
+        self.limits = limits
         self.state = state
         self.clock = clock
         self.options = options
@@ -30,7 +48,7 @@ final class LivePlatform: Sendable {
     /// Starts listening; returns the bound address (port 0 picks one).
     @discardableResult
     func start() throws(NetworkError) -> SocketAddress {
-        let s = try TCPServer.start(on: address, group: group) { [self] connection in
+        let s = try TCPServer.start(on: address, group: group, options: tcpOptions, limits: limits) { [self] connection in
             let link = LivePlatformLink(connection: connection, platform: self)
             links.withLock { $0[connection.id] = link }
             link.begin()
@@ -47,9 +65,22 @@ final class LivePlatform: Sendable {
         links.withLock { $0.removeAll() }
     }
 
-    func forget(_ id: UInt64) { _ = links.withLock { $0.removeValue(forKey: id) } }
+    func forget(_ id: UInt64) {
+        _ = links.withLock { $0.removeValue(forKey: id) }
+        closedConnections.add(1, ordering: .relaxed)
+    }
+
+    /// Connections closed since the start (for returning memory to the system after bursts).
+    let closedConnections = Atomic<Int>(0)
 
     var connectionCount: Int { links.withLock { $0.count } }
+
+    /// The listener's refusals and accept failures (zeros before `start`).
+    var refusals: (perAddress: Int, atDescriptorLimit: Int, acceptFailures: Int, lastFailure: NetworkError?) {
+        guard let s = server.withLock({ $0 }) else { return (0, 0, 0, nil) }
+        let f = s.acceptFailures
+        return (s.refusedPerAddress, s.refusedAtDescriptorLimit, f.count, f.last)
+    }
 
     /// Sends a command to every connected link whose logger has this MN (or to all with nil).
     func request(mn: String?, _ body: @escaping @Sendable (inout PlatformSession, SessionTime) -> [SessionAction]) -> Int {
@@ -122,7 +153,7 @@ final class LivePlatformLink: TCPConnectionHandler, @unchecked Sendable {
         for action in actions {
             switch action {
             case .send(let bytes):
-                platform.trace?.record(bytes, up: false, peer: connection.remoteAddress.description, at: platform.clock.now)
+                platform.trace?.record(bytes, up: false, peer: connection.remoteAddress.description, connection: connection.id, at: platform.clock.now)
                 if batch.isEmpty { batch = bytes } else { batch += bytes }
             case .close:
                 if !batch.isEmpty { _ = connection.write(batch); batch = [] }
@@ -130,11 +161,22 @@ final class LivePlatformLink: TCPConnectionHandler, @unchecked Sendable {
             }
         }
         if !batch.isEmpty { _ = connection.write(batch) }
+        // Back-pressure: a peer that does not read its acknowledgements is not read either (its
+        // sends then block in its own kernel), so its output never reaches the budget.
+        let pending = connection.pendingOutputBytes
+        if pending > 0 { _ = platform.peakPendingOutput.max(pending, ordering: .relaxed) }
+        if connection.isOpen && pending > LivePlatform.pauseReadingAbove && !connection.isReadingPaused {
+            connection.pauseReading()
+        }
         rearm()
     }
 
+    func connectionDidDrain(_ connection: TCPConnection) {
+        if connection.isReadingPaused { connection.resumeReading() }
+    }
+
     func connection(_ connection: TCPConnection, didRead bytes: [UInt8]) {
-        platform.trace?.record(bytes, up: true, peer: connection.remoteAddress.description, at: platform.clock.now)
+        platform.trace?.record(bytes, up: true, peer: connection.remoteAddress.description, connection: connection.id, at: platform.clock.now)
         apply(session.received(bytes, at: platform.clock.now))
         for o in platform.observers.withLock({ $0 }) { o.received(bytes, connection: connection.id, at: platform.clock.now) }
         if mn == nil, let m = session.logger?.mn { mnBox.withLock { $0 = m } }
@@ -144,6 +186,7 @@ final class LivePlatformLink: TCPConnectionHandler, @unchecked Sendable {
         ticker?.cancel()
         session.disconnected(at: platform.clock.now)
         for o in platform.observers.withLock({ $0 }) { o.closed(connection: connection.id) }
+        platform.trace?.forget(connection: connection.id)
         platform.forget(connection.id)
     }
 }

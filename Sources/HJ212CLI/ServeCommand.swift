@@ -21,6 +21,10 @@ struct ServeCommand: CLICommand {
         OptionSpec("ack-delay", value: "MS", help: "Delay every acknowledgement (for latency tests)."),
         OptionSpec("accept-crc-variants", help: "Acknowledge packets whose CRC is CRC-16/MODBUS (either byte order), as lenient field platforms do."),
         OptionSpec("http", value: "HOST:PORT", help: "Also serve the web console (units, alarms, charts; JSON endpoints, docs/console.md) on this address only, e.g. 127.0.0.1:8080."),
+        OptionSpec("idle-timeout", value: "D", help: "Close a connection that sent no whole frame for this long (default 30m: three 10-minute intervals; 0: never)."),
+        OptionSpec("max-per-address", value: "N", help: "Connections open at once from one source address (default 1000; loopback exempt unless given; 0: no limit)."),
+        OptionSpec("max-output", value: "BYTES", help: "Output held for a peer that does not read (default 262144); reading pauses above 64 KiB, the connection closes at this."),
+        OptionSpec("max-wrong-pw", value: "N", help: "Wrong passwords per connection before it is closed (default 3); per MN: 10 in 10 min lock it for 15 min."),
         OptionSpec("misbehave", value: "FAULT,…", hidden: true, help: "Testing only: deliberate protocol faults of the platform (see PlatformMisbehaviour), for the self-tests of 'check'."),
     ]
     static let discussion = """
@@ -90,6 +94,28 @@ struct ServeCommand: CLICommand {
                 let cp = parts.count > 1 ? (SegmentParser.parse("CP=&&\(parts[1])&&").segment.cp ?? []) : []
                 requests.append((target, cn, cp))
             }
+            // Budgets (docs/budgets.md).
+            if let d = a.value("idle-timeout") {
+                if d == "0" { options.idleTimeout = nil } else {
+                    guard let ms = SimClock.parseDuration(d), ms >= 1000 else { throw UsageError("--idle-timeout '\(d)': expected a duration like 30m, or 0") }
+                    options.idleTimeout = ms
+                }
+            }
+            if let v = a.value("max-wrong-pw") {
+                guard let n = Int(v), (1...1_000).contains(n) else { throw UsageError("--max-wrong-pw: expected 1 to 1000") }
+                options.maxWrongPasswordsPerConnection = n
+            }
+            var limits = TCPServer.Limits(maxConnectionsPerAddress: 1_000)
+            if let v = a.value("max-per-address") {
+                guard let n = Int(v), n >= 0 else { throw UsageError("--max-per-address: expected a number, 0 for no limit") }
+                limits.maxConnectionsPerAddress = n == 0 ? nil : n
+                limits.exemptLoopback = false
+            }
+            var tcpOptions = LivePlatform.defaultTCPOptions
+            if let v = a.value("max-output") {
+                guard let n = Int(v), n >= 4_096 else { throw UsageError("--max-output: expected bytes, at least 4096") }
+                tcpOptions.maxPendingOutput = n
+            }
             let threads = min(64, max(1, Int(a.value("threads") ?? "") ?? min(8, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))))
             var duration: Double?
             if let d = a.value("duration") {
@@ -102,7 +128,8 @@ struct ServeCommand: CLICommand {
             defer { group.shutdown() }
             let clock = LiveClock(start: LiveClock.wallNow(offsetMinutes: SimClock.chinaOffsetMinutes), speed: 1)
             let state = PlatformState(registry: registry, linter: try makeLinter(dialect: nil, strict: false, profiles: nil, profile: "hebei-dynamic"))
-            let platform = LivePlatform(address: address, state: state, clock: clock, options: options, trace: trace, group: group)
+            let platform = LivePlatform(address: address, state: state, clock: clock, options: options, trace: trace, group: group,
+                                        tcpOptions: tcpOptions, limits: limits)
             let bound: SocketAddress
             do { bound = try platform.start() } catch { throw UsageError("cannot listen on \(address): \(error)", exitCode: 2) }
             let console = try a.value("http").map { http throws(UsageError) in try Console.attach(to: platform, http: http, registry: registry, registryPath: a.value("registry")) }
@@ -119,6 +146,9 @@ struct ServeCommand: CLICommand {
             var announced: Set<String> = []
             var lastProgress = t0
             var lastTable = t0
+            var notices = ServeNotices()
+            var lastTrim = t0
+            var closedAtTrim = 0
             while !Interrupts.requested {
                 usleep(200_000)
                 let wall = monotonicSeconds()
@@ -146,6 +176,21 @@ struct ServeCommand: CLICommand {
                     io.clearProgress()
                     PlatformReport.table(state.units, now: clock.now, io: io)
                 }
+                notices.report(state: state, platform: platform, io: io, now: wall)
+                // Memory back to the system after a burst of connections has gone (the allocator
+                // keeps freed pages otherwise): at most every 10 s, after 256 closes or more.
+                let closed = platform.closedConnections.load(ordering: .relaxed)
+                if wall - lastTrim >= 10 && closed - closedAtTrim >= 256 {
+                    lastTrim = wall
+                    closedAtTrim = closed
+                    _ = ProcessSetup.releaseFreeMemory()
+                }
+                if let notice = trace?.takeFailureNotice() {
+                    // At once, one line per run of failures; acknowledging goes on (docs/budgets.md).
+                    io.clearProgress()
+                    io.stderr.line("hj212 serve: TRACE WRITE FAILED (\(TerminalText.safe(trace!.path))): \(notice); frames are not being traced, acknowledgements continue")
+                    io.stderr.flush()
+                }
                 if wall - lastProgress >= 1 {
                     lastProgress = wall
                     let c = state.counters
@@ -161,7 +206,9 @@ struct ServeCommand: CLICommand {
             let newest = state.units.values.flatMap { u in u.dataTimes.compactMap { cn, log in
                 log.newest.map { $0 + (Completeness.interval(cn: cn, minInterval: u.effectiveMinInterval) ?? 0) } } }.max()
             PlatformReport.print(state: state, from: from, end: max(newest ?? clock.now, from), io: io, trace: trace, fromFirstRecord: true)
-            return Interrupts.requested ? Interrupts.exitStatus : 0
+            notices.summary(state: state, platform: platform, io: io)
+            if Interrupts.requested { return Interrupts.exitStatus }
+            return (trace?.lost ?? 0) > 0 ? 1 : 0
         } catch {
             io.stderr.line("hj212 serve: \(error.message)")
             return error.exitCode
@@ -202,7 +249,7 @@ enum PlatformReport {
     /// not know when a logger started); otherwise from `from`.
     static func print(state: PlatformState, from: Int64, end: Int64, io: CommandIO, trace: TraceWriter?, fromFirstRecord: Bool = false) -> Int {
         var missing = 0
-        defer { if let trace { io.stdout.line("trace: \(trace.path) (\(trace.records) frames)") } }
+        defer { if let trace { io.stdout.line(trace.summary) } }
         let c = state.counters
         io.stdout.line("platform: \(c.frames) frames, \(c.acks9014) x 9014, \(c.acks9013) x 9013, \(c.records) records, \(c.errors) errors, \(c.warnings) warnings")
         io.stdout.line("  rejected: \(c.rejectedBadCRC) bad CRC, \(c.rejectedUnknownMN) unknown MN, \(c.rejectedBadPW) wrong password, \(c.rejectedMalformed) malformed")
@@ -244,5 +291,62 @@ enum PlatformReport {
         io.stdout.line(verdict.summary)
         missing = verdict.missing
         return missing
+    }
+}
+
+/// Abuse shed by `serve`, told to the operator at once, one line each, at most
+/// `linesPerInterval` lines per `interval` seconds (the rest counted and summarised).
+struct ServeNotices {
+    var interval = 10.0
+    var linesPerInterval = 10
+    private var windowStart = 0.0
+    private var printed = 0
+    private var suppressed = 0
+    private var seen = (perAddress: 0, atLimit: 0, failures: 0)
+
+    mutating func report(state: PlatformState, platform: LivePlatform, io: CommandIO, now: Double) {
+        var lines = state.takeNotices()
+        let r = platform.refusals
+        if r.perAddress > seen.perAddress {
+            lines.append("\(r.perAddress - seen.perAddress) connection(s) closed at once: over the budget of \(platform.limits.maxConnectionsPerAddress ?? 0) per source address")
+        }
+        if r.atDescriptorLimit > seen.atLimit {
+            lines.append("\(r.atDescriptorLimit - seen.atLimit) connection(s) closed at once: at the open-file limit (raise ulimit -n)")
+        } else if r.acceptFailures > seen.failures, let last = r.lastFailure {
+            lines.append("accept failing (\(r.acceptFailures - seen.failures) time(s)): \(last)")
+        }
+        seen = (r.perAddress, r.atDescriptorLimit, r.acceptFailures)
+        guard !lines.isEmpty else { return }
+        if now - windowStart >= interval {
+            if suppressed > 0 { io.stderr.line("hj212 serve: … \(suppressed) more notice(s) in the last \(Int(interval)) s") }
+            windowStart = now
+            printed = 0
+            suppressed = 0
+        }
+        io.clearProgress()
+        for line in lines {
+            if printed < linesPerInterval {
+                io.stderr.line("hj212 serve: " + TerminalText.safe(line))
+                printed += 1
+            } else {
+                suppressed += 1
+            }
+        }
+        io.stderr.flush()
+    }
+
+    /// The shed abuse in the end-of-run summary (only what happened).
+    func summary(state: PlatformState, platform: LivePlatform, io: CommandIO) {
+        let c = state.counters
+        let r = platform.refusals
+        var parts: [String] = []
+        if c.closedForWrongPW > 0 { parts.append("\(c.closedForWrongPW) connections closed for wrong passwords") }
+        if c.rejectedLocked > 0 { parts.append("\(c.rejectedLocked) packets of locked MNs not acknowledged") }
+        if r.perAddress > 0 { parts.append("\(r.perAddress) refused over the per-address budget") }
+        if r.atDescriptorLimit > 0 { parts.append("\(r.atDescriptorLimit) refused at the open-file limit") }
+        if c.reassemblyRejected > 0 { parts.append("\(c.reassemblyRejected) split packets refused") }
+        if !parts.isEmpty { io.stdout.line("  shed: " + parts.joined(separator: ", ")) }
+        let locked = state.lockedMNs(at: platform.clock.now)
+        if !locked.isEmpty { io.stdout.line("  locked MNs: " + locked.prefix(10).map { TerminalText.safe($0) }.joined(separator: ", ") + (locked.count > 10 ? " … (\(locked.count))" : "")) }
     }
 }

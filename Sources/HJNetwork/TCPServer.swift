@@ -20,6 +20,26 @@ import Synchronization
 /// group.shutdown()
 /// ```
 public final class TCPServer: Sendable {
+    /// Budgets for what peers can make the server hold. See docs/budgets.md.
+    ///
+    /// ```swift
+    /// var limits = TCPServer.Limits()
+    /// limits.maxConnectionsPerAddress = 100
+    /// ```
+    public struct Limits: Sendable, Hashable {
+        /// Connections open at once from one source IPv4 address; a newcomer over it is closed at
+        /// once (counted in `refusedPerAddress`). nil: no limit.
+        public var maxConnectionsPerAddress: Int?
+        /// Whether loopback peers (127.0.0.0/8: this machine's own tools and tests) are exempt
+        /// from `maxConnectionsPerAddress`.
+        public var exemptLoopback = true
+        /// Keep one spare descriptor so that at the descriptor limit (EMFILE, ENFILE) a newcomer
+        /// can still be accepted and closed at once, instead of waiting in the queue unanswered.
+        public var reserveDescriptor = true
+
+        public init(maxConnectionsPerAddress: Int? = nil) { self.maxConnectionsPerAddress = maxConnectionsPerAddress }
+    }
+
     private enum StopState {
         case running
         case stopping(callbacks: [@Sendable () -> Void])
@@ -40,6 +60,11 @@ public final class TCPServer: Sendable {
     private let stopping = Atomic<Bool>(false)
     private let acceptedTotal = Atomic<Int>(0)
     private let acceptErrors = Mutex<(count: Int, last: NetworkError?)>((0, nil))
+    /// The budgets in force.
+    public let limits: Limits
+    private let perAddress = Mutex<[UInt32: Int]>([:])
+    private let refusedAddress = Atomic<Int>(0)
+    private let refusedLimit = Atomic<Int>(0)
 
     /// Binds, listens and starts accepting. `SO_REUSEADDR` is set; port 0 picks a free port
     /// (read it from `localAddress`). `backlog` is capped by the kernel (`net.core.somaxconn`).
@@ -52,6 +77,7 @@ public final class TCPServer: Sendable {
         group: EventLoopGroup,
         options: TCPOptions = TCPOptions(),
         backlog: Int32 = 4096,
+        limits: Limits = Limits(),
         handlerFactory: @escaping @Sendable (TCPConnection) -> any TCPConnectionHandler
     ) throws(NetworkError) -> TCPServer {
         let fd = Int32(try Syscall.check("socket") { Int(cepoll_tcp4_socket()) })
@@ -70,8 +96,9 @@ public final class TCPServer: Sendable {
         }
         let loop = group.next()
         let listener = Listener(fd: fd, loop: loop)
-        let server = TCPServer(localAddress: bound, group: group, options: options, listener: listener,
+        let server = TCPServer(localAddress: bound, group: group, options: options, limits: limits, listener: listener,
                                factory: handlerFactory)
+        if limits.reserveDescriptor { listener.openReserve() }
         listener.server = server
         guard loop.execute({ listener.activate() }) else {
             Syscall.close(fd)
@@ -81,8 +108,9 @@ public final class TCPServer: Sendable {
         return server
     }
 
-    private init(localAddress: SocketAddress, group: EventLoopGroup, options: TCPOptions, listener: Listener,
+    private init(localAddress: SocketAddress, group: EventLoopGroup, options: TCPOptions, limits: Limits, listener: Listener,
                  factory: @escaping @Sendable (TCPConnection) -> any TCPConnectionHandler) {
+        self.limits = limits
         self.localAddress = localAddress
         self.group = group
         self.options = options
@@ -111,6 +139,29 @@ public final class TCPServer: Sendable {
     /// if let last = server.acceptFailures.last { print("accept failing: \(last)") }
     /// ```
     public var acceptFailures: (count: Int, last: NetworkError?) { acceptErrors.withLock { $0 } }
+
+    /// Newcomers closed at once because their source address had `maxConnectionsPerAddress`
+    /// connections open. Any thread.
+    ///
+    /// ```swift
+    /// print("\(server.refusedPerAddress) refused over the per-address budget")
+    /// ```
+    public var refusedPerAddress: Int { refusedAddress.load(ordering: .relaxed) }
+
+    /// Newcomers accepted on the reserve descriptor and closed at once because the process was
+    /// at its descriptor limit. Any thread.
+    ///
+    /// ```swift
+    /// if server.refusedAtDescriptorLimit > 0 { print("raise ulimit -n") }
+    /// ```
+    public var refusedAtDescriptorLimit: Int { refusedLimit.load(ordering: .relaxed) }
+
+    /// Connections open now from one source address. Any thread.
+    ///
+    /// ```swift
+    /// let n = server.connections(from: peer.ipv4)
+    /// ```
+    public func connections(from ipv4: UInt32) -> Int { perAddress.withLock { $0[ipv4] ?? 0 } }
 
     /// Whether `stop` has been called. Any thread.
     ///
@@ -215,6 +266,21 @@ public final class TCPServer: Sendable {
             Syscall.close(fd)
             return
         }
+        if let cap = limits.maxConnectionsPerAddress, !(limits.exemptLoopback && remote.ipv4 >> 24 == 127) {
+            let admitted = perAddress.withLock { table -> Bool in
+                let n = table[remote.ipv4] ?? 0
+                guard n < cap else { return false }
+                table[remote.ipv4] = n + 1
+                return true
+            }
+            guard admitted else {
+                refusedAddress.add(1, ordering: .relaxed)
+                Syscall.close(fd)
+                return
+            }
+        } else {
+            perAddress.withLock { $0[remote.ipv4, default: 0] += 1 }
+        }
         if options.noDelay { _ = cepoll_set_nodelay(fd, 1) }
         var ip: UInt32 = 0
         var port: UInt16 = 0
@@ -224,16 +290,27 @@ public final class TCPServer: Sendable {
             try loop.register(fd: fd, interest: 0, handler: connection)
         } catch {
             Syscall.close(fd)
+            forgetAddress(remote.ipv4)
             recordAcceptError(error)
             return
         }
         connections.withLock { $0[connection.id] = connection }
         connection.onClosedInternal = { [self] closed in
             _ = connections.withLock { $0.removeValue(forKey: closed.id) }
+            forgetAddress(closed.remoteAddress.ipv4)
         }
         acceptedTotal.add(1, ordering: .relaxed)
         connection.handler = factory(connection)
     }
+
+    private func forgetAddress(_ ipv4: UInt32) {
+        perAddress.withLock { table in
+            guard let n = table[ipv4] else { return }
+            if n <= 1 { table[ipv4] = nil } else { table[ipv4] = n - 1 }
+        }
+    }
+
+    fileprivate func countRefusedAtLimit() { refusedLimit.add(1, ordering: .relaxed) }
 
     fileprivate func recordAcceptError(_ error: NetworkError) {
         acceptErrors.withLock { $0 = ($0.count + 1, error) }
@@ -259,6 +336,9 @@ private final class Listener: EpollHandler, @unchecked Sendable {
     /// from its user; cleared on close.
     var server: TCPServer?
     private var resumeTimer: TimerHandle?
+    /// A spare descriptor (on /dev/null), given up at the descriptor limit to accept and close a
+    /// newcomer, then taken again.
+    private var reserve: Int32 = -1
 
     init(fd: Int32, loop: EventLoop) {
         self.fd = fd
@@ -277,7 +357,29 @@ private final class Listener: EpollHandler, @unchecked Sendable {
         }
     }
 
+    func openReserve() {
+        if reserve < 0 { reserve = open("/dev/null", O_RDONLY | O_CLOEXEC) }
+    }
+
+    /// At the descriptor limit: frees the reserve, accepts and closes one newcomer, takes the
+    /// reserve again. True when a newcomer was closed.
+    private func shedOneAtLimit() -> Bool {
+        guard reserve >= 0 else { return false }
+        Syscall.close(reserve)
+        reserve = -1
+        var ip: UInt32 = 0
+        var port: UInt16 = 0
+        var shed = false
+        if case .done(let client) = Syscall.io({ Int(cepoll_accept4(fd, &ip, &port)) }) {
+            Syscall.close(Int32(client))
+            shed = true
+        }
+        openReserve()
+        return shed
+    }
+
     func close() {
+        if reserve >= 0 { Syscall.close(reserve); reserve = -1 }
         guard fd >= 0 else { return }
         resumeTimer?.cancel()
         loop.deregister(fd: fd)
@@ -303,6 +405,12 @@ private final class Listener: EpollHandler, @unchecked Sendable {
                 case ECONNABORTED, EPROTO, ENETDOWN, ENOPROTOOPT, EHOSTDOWN, ENONET, EHOSTUNREACH, EOPNOTSUPP,
                      ENETUNREACH, EPERM:
                     continue  // the connection died in the queue (accept(2): treat like EAGAIN, retry)
+                case EMFILE where shedOneAtLimit(), ENFILE where shedOneAtLimit():
+                    // At the limit: the newcomer is closed at once (it sees the close and can try
+                    // later) instead of hanging in the queue without an answer.
+                    server.countRefusedAtLimit()
+                    server.recordAcceptError(NetworkError(errno: code, operation: "accept on \(server.localAddress)"))
+                    continue
                 default:
                     // EMFILE, ENFILE, ENOBUFS, ENOMEM...: the queue stays full and level-triggered
                     // epoll would report it at once; pause accepting for a moment instead.
@@ -319,6 +427,7 @@ private final class Listener: EpollHandler, @unchecked Sendable {
         try? loop.setInterest(fd: fd, 0)
         resumeTimer = loop.scheduleOnLoop(after: delay) { [weak self] in
             guard let self, self.fd >= 0 else { return }
+            if self.server?.limits.reserveDescriptor == true { self.openReserve() }  // lost to a race at the limit: try again
             try? self.loop.setInterest(fd: self.fd, CEPOLL_IN)
         }
     }

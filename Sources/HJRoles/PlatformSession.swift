@@ -1,100 +1,6 @@
 import HJ212
 import HJSimulation
 
-/// Deliberate protocol faults of the platform, for the self-tests of the logger certification
-/// (does the logger notice a bad 9014?). All off by default. Each changes the 9014 and 9013
-/// acknowledgements this session sends; nothing else.
-public struct PlatformMisbehaviour: OptionSet, Sendable, Hashable {
-    public let rawValue: Int
-    public init(rawValue: Int) { self.rawValue = rawValue }
-
-    /// Acks carry the acknowledged packet's ST instead of 91 (seen in `IceCoffee.HJ212`).
-    public static let ackWrongST = PlatformMisbehaviour(rawValue: 1 << 0)
-    /// Acks carry a fresh QN instead of echoing the acknowledged packet's QN.
-    public static let noQNEcho = PlatformMisbehaviour(rawValue: 1 << 1)
-    /// Acks are framed with CRC-16/MODBUS, bytes swapped (`FrameEncoder.CRCStyle.modbusSwapped`).
-    public static let modbusCRC = PlatformMisbehaviour(rawValue: 1 << 2)
-    /// Packets with a wrong CRC are accepted and acknowledged like good ones.
-    public static let acknowledgeBadCRC = PlatformMisbehaviour(rawValue: 1 << 3)
-    /// MNs missing from the registry are accepted (a wrong PW of a listed MN is still refused).
-    public static let acceptUnknownMN = PlatformMisbehaviour(rawValue: 1 << 4)
-    /// Uploads and notifications are acknowledged even when their Flag has A=0.
-    public static let ackEvenWithoutFlagA = PlatformMisbehaviour(rawValue: 1 << 5)
-    /// Acks carry `CP=&&QnRtn=1&&` instead of the empty `CP=&&&&` (seen in the wild, HJ212.md R12).
-    public static let nonEmptyAckCP = PlatformMisbehaviour(rawValue: 1 << 6)
-    /// Frames whose length field disagrees with their data segment are accepted and acknowledged.
-    public static let acknowledgeBadLength = PlatformMisbehaviour(rawValue: 1 << 7)
-    /// Frames whose data segment exceeds 1024 bytes (unsplit) are accepted and acknowledged.
-    public static let acknowledgeOversize = PlatformMisbehaviour(rawValue: 1 << 8)
-    /// A listed MN with a wrong PW is accepted (unknown MNs are still refused).
-    public static let acceptWrongPW = PlatformMisbehaviour(rawValue: 1 << 9)
-
-    /// The switches by name (for `hj212 serve --misbehave`), in declaration order.
-    public static let named: [(name: String, value: PlatformMisbehaviour)] = [
-        ("ackWrongST", .ackWrongST), ("noQNEcho", .noQNEcho), ("modbusCRC", .modbusCRC), ("acknowledgeBadCRC", .acknowledgeBadCRC),
-        ("acceptUnknownMN", .acceptUnknownMN), ("ackEvenWithoutFlagA", .ackEvenWithoutFlagA), ("nonEmptyAckCP", .nonEmptyAckCP),
-        ("acknowledgeBadLength", .acknowledgeBadLength), ("acknowledgeOversize", .acknowledgeOversize), ("acceptWrongPW", .acceptWrongPW),
-    ]
-}
-
-/// When the platform runs the first-connection set-up of HJ 212-2017 §6.7 (HJ212.md §6.3).
-public enum InitialisePolicy: String, Sendable, Equatable {
-    /// Only when asked (`initialise(at:)`).
-    case never
-    /// On every connection: at `connected` when the logger is known in advance
-    /// (`Options.expectedLogger`), otherwise at its first accepted packet.
-    case everyConnection
-    /// The first time the platform meets an MN (once per `PlatformState`), as §6.7 says.
-    case firstContact
-}
-
-/// The outcome of a command the platform sent to a logger.
-public struct CommandResult: Sendable, Equatable {
-    public enum Outcome: String, Sendable, Equatable {
-        /// 9012 arrived (see `exeRtn`).
-        case completed
-        /// A notification (2012, 2022) answered by 9013.
-        case acknowledged
-        /// 9011 with QnRtn ≠ 1 (or without a usable QnRtn).
-        case rejected
-        /// No 9011 (9013 for a notification) within OverTime after the first send and every resend.
-        case noReply
-        /// 9011 came, but no data and no 9012 within the execution timeout.
-        case executionTimeout
-        /// Never sent: the logger did not identify itself in time, or the queue was full.
-        case expired
-        /// The connection closed first.
-        case disconnected
-    }
-
-    public var cn: String
-    /// The request's QN (empty when it was never sent).
-    public var qn: String
-    public var mn: String
-    public var peer: String
-    /// The request as sent (or as it would have been built).
-    public var request: DataSegment?
-    public var qnRtn: Int?
-    public var exeRtn: Int?
-    /// Records received for the command (history records, 1011/1061/1063/3020 … responses;
-    /// a reassembled split record counts once).
-    public var records: Int
-    /// The first of those records (at most `Options.maxResponsesPerCommand`).
-    public var responses: [DataSegment]
-    /// Sends of the request (1 + resends).
-    public var attempts: Int
-    public var queuedAt: SessionTime
-    public var sentAt: SessionTime?
-    public var finishedAt: SessionTime
-    public var outcome: Outcome
-
-    /// From the first send to the outcome.
-    public var duration: SessionTime? { sentAt.map { finishedAt - $0 } }
-    /// Executed successfully: ExeRtn=1, or a notification acknowledged.
-    public var succeeded: Bool { outcome == .acknowledged || (outcome == .completed && exeRtn == 1) }
-    public var timedOut: Bool { outcome == .noReply || outcome == .executionTimeout }
-}
-
 /// The host side (上位机) of one TCP connection with a data logger: decodes and lints what the
 /// logger sends, acknowledges it, keeps its records in the shared `PlatformState`, and sends
 /// commands one at a time, tracking 9011 / data / 9012 with timeouts. Sans-I/O: events in,
@@ -143,9 +49,10 @@ public struct PlatformSession: Sendable {
         public var executionTimeout: SessionTime = 60_000
         /// Commands waiting for an unidentified logger (no packet yet) expire after this (ms).
         public var identifyTimeout: SessionTime = 120_000
-        /// Close the connection after this long without a byte from the logger (ms); nil: never.
-        /// Default 2 h (hourly-only loggers are quiet for an hour).
-        public var idleTimeout: SessionTime? = 7_200_000
+        /// Close the connection after this long without a whole frame from the logger (ms; stray
+        /// bytes and a frame dripped byte by byte do not count, so a slowloris peer is closed
+        /// too); nil: never. Default 30 min: three 10-minute (2051) intervals. See docs/budgets.md.
+        public var idleTimeout: SessionTime? = 1_800_000
         /// Accept (and acknowledge) frames whose CRC is CRC-16/MODBUS or byte-swapped MODBUS.
         public var acceptCRCVariants = false
         /// Answer a 1013 time-calibration request with 1012 carrying the platform's time.
@@ -169,11 +76,17 @@ public struct PlatformSession: Sendable {
         public var ackDelay: SessionTime = 0
         /// Bounds: split records being reassembled, queued commands, records kept per command
         /// result, results kept by the session, acks held by `ackDelay`.
-        public var maxPendingSplits = 64
+        public var maxPendingSplits = 16
+        /// Split-packet budgets (docs/budgets.md): packets of one record (PNUM) and their bytes,
+        /// and packets and bytes held for all records of the connection.
+        public var splitBudget = SplitBudget()
         public var maxQueuedCommands = 64
         public var maxResponsesPerCommand = 64
         public var maxSessionResults = 1_000
         public var maxDelayedAcks = 1_024
+        /// Wrong passwords accepted on one connection before it is closed (brute force; the
+        /// per-MN limit is `PlatformLimits.maxWrongPasswordsPerMN`). See docs/budgets.md.
+        public var maxWrongPasswordsPerConnection = 3
 
         public init() {}
     }
@@ -209,18 +122,18 @@ public struct PlatformSession: Sendable {
     public let options: Options
 
     /// The logger on this connection (expected, or from its first accepted packet).
-    public private(set) var logger: LoggerIdentity?
+    public internal(set) var logger: LoggerIdentity?
     /// The logger's ST (other than 91) and dialect, once seen.
-    public private(set) var loggerST: String?
-    public private(set) var loggerDialect: Dialect?
+    public internal(set) var loggerST: String?
+    public internal(set) var loggerDialect: Dialect?
     /// This connection's counters (also added to `state.counters`).
-    public private(set) var counters = PlatformCounters()
+    public internal(set) var counters = PlatformCounters()
     /// This connection's command outcomes, oldest first (also in `state.completedCommands`).
-    public private(set) var completedCommands: [CommandResult] = []
-    public private(set) var isClosed = false
+    public internal(set) var completedCommands: [CommandResult] = []
+    public internal(set) var isClosed = false
 
     var decoder = FrameDecoder()
-    var reassembler: Reassembler
+    var reassembler: SplitAssembly
     var frameIndex = 0
     var lastQNTime: SessionTime = .min
     var lastActivity: SessionTime?
@@ -228,6 +141,10 @@ public struct PlatformSession: Sendable {
     var queue: [QueuedCommand] = []
     var inFlight: InFlight?
     var delayedAcks: [(due: SessionTime, bytes: [UInt8])] = []
+    /// Wrong passwords on this connection (closed at `maxWrongPasswordsPerConnection`).
+    var wrongPasswords = 0
+    /// When this connection's logger was first accepted (a lock that starts later spares it).
+    var identifiedAt: SessionTime?
     /// Accepted packets and stored records of the current event, handed to the shared state in
     /// one lock by `flush` (with the counters and the log).
     var pendingTouches: [PlatformState.Touch] = []
@@ -244,7 +161,7 @@ public struct PlatformSession: Sendable {
         self.peer = peer
         self.options = options
         self.logger = options.expectedLogger
-        self.reassembler = Reassembler(maxPending: options.maxPendingSplits)
+        self.reassembler = SplitAssembly(budget: options.splitBudget, maxRecords: options.maxPendingSplits)
     }
 
     /// The QN of the command in flight, if any.
@@ -253,6 +170,9 @@ public struct PlatformSession: Sendable {
     public var queuedCommands: Int { queue.count }
     /// Split records waiting for their other packets.
     public var pendingSplitRecords: Int { reassembler.pendingCount }
+    /// Split packets and their data-segment bytes held for those records (within `splitBudget`).
+    public var pendingSplitPackets: Int { reassembler.heldParts }
+    public var pendingSplitBytes: Int { reassembler.heldBytes }
 
     /// When `tick` must run next: a delayed ack, a command timeout, an identification timeout, idleness.
     public var nextDeadline: SessionTime? {
@@ -283,12 +203,13 @@ public struct PlatformSession: Sendable {
     /// Bytes from the logger.
     public mutating func received(_ bytes: [UInt8], at now: SessionTime) -> [SessionAction] {
         guard !isClosed else { return [] }
-        lastActivity = now
         decoder.feed(bytes)
         var actions: [SessionAction] = []
-        while let event = decoder.next() {
+        while !isClosed, let event = decoder.next() {
             switch event {
-            case .frame(let raw): handle(raw, at: now, &actions)
+            case .frame(let raw):
+                lastActivity = now
+                handle(raw, at: now, &actions)
             case .skipped(let skipped): noteSkipped(skipped, at: now)
             case .incomplete(let tail): noteIncomplete(tail, at: now)
             }
@@ -364,468 +285,8 @@ public struct PlatformSession: Sendable {
         queue.removeAll()
         delayedAcks.removeAll()
         delta.reassemblyDropped += reassembler.pendingCount
-        reassembler = Reassembler(maxPending: options.maxPendingSplits)
+        reassembler = SplitAssembly(budget: options.splitBudget, maxRecords: options.maxPendingSplits)
         isClosed = true
-    }
-
-    // MARK: - Commands
-
-    /// Sends a command (or queues it behind the one in flight). `cp` groups are `;`-separated,
-    /// entries within a group `,`-separated.
-    public mutating func send(command cn: String, cp: [[Field]], at now: SessionTime) -> [SessionAction] {
-        enqueue(QueuedCommand(cn: cn, cp: cp, stampSystemTime: false, queuedAt: now), at: now)
-        return drain(at: now)
-    }
-
-    /// History data (2031, 2041, 2051, 2061): `BeginTime=…;EndTime=…` (14 digits, `;` as in C.20, C.48).
-    public mutating func requestHistory(cn: String = "2061", from: SessionTime, to: SessionTime, at now: SessionTime) -> [SessionAction] {
-        send(command: cn, cp: [[Field("BeginTime", Self.time14(from))], [Field("EndTime", Self.time14(to))]], at: now)
-    }
-
-    /// 1012: set the logger's (or instrument `polId`'s) clock to the platform's time at sending.
-    public mutating func setTime(polId: String? = nil, at now: SessionTime) -> [SessionAction] {
-        enqueue(Self.setTimeCommand(polId: polId, at: now), at: now)
-        return drain(at: now)
-    }
-
-    /// 1000: OverTime (s) and ReCount.
-    public mutating func setOverTime(seconds: Int, reCount: Int, at now: SessionTime) -> [SessionAction] {
-        send(command: "1000", cp: [[Field("OverTime", String(seconds))], [Field("ReCount", String(reCount))]], at: now)
-    }
-
-    /// 1062: RtdInterval (s).
-    public mutating func setRtdInterval(_ seconds: Int, at now: SessionTime) -> [SessionAction] {
-        send(command: "1062", cp: [[Field("RtdInterval", String(seconds))]], at: now)
-    }
-
-    /// 1064: MinInterval (min). On ExeRtn=1 the unit's MinInterval becomes this (completeness).
-    public mutating func setMinInterval(_ minutes: Int, at now: SessionTime) -> [SessionAction] {
-        send(command: "1064", cp: [[Field("MinInterval", String(minutes))]], at: now)
-    }
-
-    /// 1072: new password. On ExeRtn=1 the registry and the session use it.
-    public mutating func setPassword(_ newPW: String, at now: SessionTime) -> [SessionAction] {
-        send(command: "1072", cp: [[Field("NewPW", newPW)]], at: now)
-    }
-
-    /// 3020 request: `[PolId=…;]InfoId=…[;BeginTime=…;EndTime=…]` (logs take a range, C.41).
-    public mutating func getInfo(polId: String?, infoId: String, from: SessionTime? = nil, to: SessionTime? = nil,
-                                 at now: SessionTime) -> [SessionAction] {
-        var cp: [[Field]] = []
-        if let polId { cp.append([Field("PolId", polId)]) }
-        cp.append([Field("InfoId", infoId)])
-        if let from, let to {
-            cp.append([Field("BeginTime", Self.time14(from))])
-            cp.append([Field("EndTime", Self.time14(to))])
-        }
-        return send(command: "3020", cp: cp, at: now)
-    }
-
-    /// 3021: `[PolId=…;]InfoId=…;<infoId>-Info=<value>` (C.46).
-    public mutating func setInfo(polId: String?, infoId: String, value: String, at now: SessionTime) -> [SessionAction] {
-        var cp: [[Field]] = []
-        if let polId { cp.append([Field("PolId", polId)]) }
-        cp.append([Field("InfoId", infoId)])
-        cp.append([Field("\(infoId)-Info", value)])
-        return send(command: "3021", cp: cp, at: now)
-    }
-
-    /// The first-connection set-up of HJ 212-2017 §6.7, in its order: 1012 set time, 1000
-    /// OverTime/ReCount, 1062 RtdInterval, 1064 MinInterval, 2011 start real-time data, 2021
-    /// start facility status. One at a time, each after the previous completes or times out.
-    public mutating func initialise(at now: SessionTime) -> [SessionAction] {
-        startInitialisation(at: now)
-        return drain(at: now)
-    }
-
-    mutating func startInitialisation(at now: SessionTime) {
-        initialised = true
-        if let mn = logger?.mn { _ = state.markInitialised(mn) }
-        enqueue(Self.setTimeCommand(polId: nil, at: now), at: now)
-        enqueue(QueuedCommand(cn: "1000", cp: [[Field("OverTime", String(options.initialOverTime))], [Field("ReCount", String(options.initialReCount))]],
-                              stampSystemTime: false, queuedAt: now), at: now)
-        enqueue(QueuedCommand(cn: "1062", cp: [[Field("RtdInterval", String(options.initialRtdInterval))]], stampSystemTime: false, queuedAt: now), at: now)
-        enqueue(QueuedCommand(cn: "1064", cp: [[Field("MinInterval", String(options.initialMinInterval))]], stampSystemTime: false, queuedAt: now), at: now)
-        enqueue(QueuedCommand(cn: "2011", cp: [], stampSystemTime: false, queuedAt: now), at: now)
-        enqueue(QueuedCommand(cn: "2021", cp: [], stampSystemTime: false, queuedAt: now), at: now)
-    }
-
-    mutating func maybeInitialise(at now: SessionTime, _ actions: inout [SessionAction]) {
-        guard !initialised, let mn = logger?.mn else { return }
-        switch options.initialise {
-        case .never:
-            return
-        case .everyConnection:
-            startInitialisation(at: now)
-        case .firstContact:
-            initialised = true
-            if state.markInitialised(mn) { startInitialisation(at: now) }
-        }
-    }
-
-    static func setTimeCommand(polId: String?, at now: SessionTime) -> QueuedCommand {
-        var cp: [[Field]] = []
-        if let polId { cp.append([Field("PolId", polId)]) }
-        cp.append([Field("SystemTime", time14(now))])
-        return QueuedCommand(cn: "1012", cp: cp, stampSystemTime: true, queuedAt: now)
-    }
-
-    static func time14(_ t: SessionTime) -> String { HJTime(wallMilliseconds: t).text14 }
-
-    mutating func enqueue(_ command: QueuedCommand, at now: SessionTime) {
-        guard !isClosed else {
-            record(expired: command, at: now, outcome: .disconnected)
-            return
-        }
-        guard queue.count < options.maxQueuedCommands else {
-            note(.command, "\(command.cn) not sent: \(queue.count) commands already queued", at: now)
-            record(expired: command, at: now)
-            return
-        }
-        queue.append(command)
-    }
-
-    mutating func drain(at now: SessionTime) -> [SessionAction] {
-        var actions: [SessionAction] = []
-        pump(at: now, &actions)
-        flush()
-        return actions
-    }
-
-    /// Sends the next queued command when nothing is in flight and the logger is known.
-    mutating func pump(at now: SessionTime, _ actions: inout [SessionAction]) {
-        guard !isClosed, inFlight == nil, let logger, !queue.isEmpty else { return }
-        let command = queue.removeFirst()
-        let qn = freshQN(at: now)
-        var cp = command.cp
-        if command.stampSystemTime {
-            for g in cp.indices { for e in cp[g].indices where cp[g][e].name == "SystemTime" { cp[g][e].value = Self.time14(now) } }
-        }
-        let dialect = loggerDialect ?? options.dialect
-        let header = [
-            Field("QN", qn), Field("ST", loggerST ?? "32"), Field("CN", command.cn), Field("PW", logger.pw), Field("MN", logger.mn),
-            Field("Flag", String(PacketFlag(version: Self.version(of: dialect), split: false, ack: true).rawValue)),
-        ]
-        let request = DataSegment(header: header, cp: cp)
-        let bytes = FrameEncoder.frame(request)
-        let isNotification = dictionaryCommand(command.cn, dialect: dialect)?.down == "notification"
-        inFlight = InFlight(command: command, request: request, bytes: bytes, qn: qn, isNotification: isNotification, sentAt: now,
-                            attempts: 1, phase: .awaitingReply, deadline: now + options.overTime)
-        delta.commandsSent += 1
-        actions.append(.send(bytes))
-    }
-
-    /// A QN from the time, strictly increasing within the session (so unique in it).
-    mutating func freshQN(at now: SessionTime, avoiding other: String? = nil) -> String {
-        var t = Swift.max(now, lastQNTime == .min ? now : lastQNTime + 1)
-        var qn = HJTime(wallMilliseconds: t).text17
-        if qn == other {
-            t += 1
-            qn = HJTime(wallMilliseconds: t).text17
-        }
-        lastQNTime = t
-        return qn
-    }
-
-    static func version(of dialect: Dialect) -> Int {
-        switch dialect {
-        case .hj2005: return 0
-        case .hj2025: return 2
-        case .hj2017, .unknown: return 1
-        }
-    }
-
-    func dictionaryCommand(_ cn: String, dialect: Dialect) -> CodeDictionary.Command? {
-        state.linter.dictionary(dialect).command(cn) ?? state.linter.dictionary(.hj2017).command(cn)
-    }
-
-    mutating func finish(_ outcome: CommandResult.Outcome, exeRtn: Int? = nil, at now: SessionTime) {
-        guard let command = inFlight else { return }
-        inFlight = nil
-        let result = CommandResult(
-            cn: command.command.cn, qn: command.qn, mn: command.request.mn ?? "", peer: peer, request: command.request,
-            qnRtn: command.qnRtn, exeRtn: exeRtn, records: command.records, responses: command.responses,
-            attempts: command.attempts, queuedAt: command.command.queuedAt, sentAt: command.sentAt, finishedAt: now, outcome: outcome)
-        if result.succeeded, let mn = command.request.mn {
-            state.commandSucceeded(cn: command.command.cn, request: command.request, mn: mn)
-            if command.command.cn == "1072", let pw = command.request.cpValue("NewPW"), logger?.mn == mn {
-                logger?.pw = pw
-                note(.registry, "password of \(mn) changed by 1072", at: now)
-            }
-        }
-        append(result)
-    }
-
-    mutating func record(expired command: QueuedCommand, at now: SessionTime, outcome: CommandResult.Outcome = .expired) {
-        append(CommandResult(cn: command.cn, qn: "", mn: logger?.mn ?? "", peer: peer, request: nil, qnRtn: nil, exeRtn: nil,
-                             records: 0, responses: [], attempts: 0, queuedAt: command.queuedAt, sentAt: nil, finishedAt: now,
-                             outcome: outcome))
-    }
-
-    mutating func append(_ result: CommandResult) {
-        completedCommands.append(result)
-        if completedCommands.count > options.maxSessionResults { completedCommands.removeFirst(completedCommands.count - options.maxSessionResults) }
-        pendingResults.append(result)
-    }
-
-    // MARK: - Frames
-
-    mutating func handle(_ raw: RawFrame, at now: SessionTime, _ actions: inout [SessionAction]) {
-        let report = state.linter.check(raw, index: frameIndex)
-        frameIndex += 1
-        let segment = report.segment
-        delta.frames += 1
-        for diagnostic in report.diagnostics {
-            delta.count(diagnostic)
-            pendingDiagnostics.append(RecordedDiagnostic(time: now, peer: peer, mn: segment.mn, cn: segment.cn,
-                                                         frameIndex: report.index, diagnostic: diagnostic))
-        }
-        let mn = segment.mn ?? ""
-
-        // CRC.
-        if !report.crc.ok {
-            let variantAccepted = report.crc.variant != nil && options.acceptCRCVariants
-            if !variantAccepted && !options.misbehaviour.contains(.acknowledgeBadCRC) {
-                delta.rejectedBadCRC += 1
-                let what = report.crc.variant.map { "CRC '\(report.crc.declared)' is the \($0) variant" }
-                    ?? "CRC '\(report.crc.declared)' (computed '\(report.crc.computed)')"
-                note(.rejected, "frame \(report.index) CN=\(segment.cn ?? "?"): \(what); not acknowledged", mn: mn, at: now)
-                return
-            }
-        }
-        // Length: the declared length must be the data segment's (bytes, or characters as some
-        // firmware counts them), and the segment at most 1024 bytes (Table 2).
-        let byteCount = raw.segment.count
-        if raw.declaredLength != byteCount && !options.misbehaviour.contains(.acknowledgeBadLength) {
-            let text = raw.segmentText
-            if raw.declaredLength != text.utf16.count && raw.declaredLength != text.unicodeScalars.count {
-                delta.rejectedMalformed += 1
-                note(.rejected, "frame \(report.index) CN=\(segment.cn ?? "?"): length field '\(String(decoding: raw.lengthBytes, as: UTF8.self))', the data segment has \(byteCount) bytes; not acknowledged",
-                     mn: mn, at: now)
-                return
-            }
-        }
-        if byteCount > PacketSplitter.maxSegmentBytes && !options.misbehaviour.contains(.acknowledgeOversize) {
-            delta.rejectedMalformed += 1
-            note(.rejected, "frame \(report.index) CN=\(segment.cn ?? "?"): data segment of \(byteCount) bytes, over \(PacketSplitter.maxSegmentBytes) and not split; not acknowledged",
-                 mn: mn, at: now)
-            return
-        }
-        guard let cn = segment.cn, !cn.isEmpty else {
-            delta.rejectedMalformed += 1
-            note(.rejected, "frame \(report.index): no CN; not acknowledged", mn: mn, at: now)
-            return
-        }
-
-        // Access.
-        if let verdict = state.check(mn: mn, pw: segment.pw) {
-            switch verdict {
-            case .accepted:
-                break
-            case .unknownMN where options.misbehaviour.contains(.acceptUnknownMN):
-                break
-            case .unknownMN:
-                delta.rejectedUnknownMN += 1
-                note(.rejected, "CN=\(cn) QN=\(segment.qn ?? "-"): MN '\(mn)' is not registered; not acknowledged", mn: mn, at: now)
-                return
-            case .wrongPW where options.misbehaviour.contains(.acceptWrongPW):
-                break
-            case .wrongPW(let expected):
-                // The answer to our own 1072 may already carry the new password.
-                let newPW = inFlight.flatMap { $0.command.cn == "1072" && $0.qn == segment.qn ? $0.request.cpValue("NewPW") : nil }
-                if newPW == nil || segment.pw != newPW {
-                    delta.rejectedBadPW += 1
-                    note(.rejected, "CN=\(cn) QN=\(segment.qn ?? "-"): PW '\(segment.pw ?? "")' is not the registered one ('\(expected)'); not acknowledged",
-                         mn: mn, at: now)
-                    return
-                }
-            }
-        }
-        delta.accepted += 1
-
-        // Who is on this connection.
-        var identified = false
-        if logger == nil, !mn.isEmpty {
-            logger = LoggerIdentity(mn: mn, pw: segment.pw ?? "")
-            identified = true
-        } else if let current = logger, current.mn == mn, let pw = segment.pw, pw != current.pw, cn != "9011", cn != "9012" {
-            logger?.pw = pw
-        }
-        if logger?.mn == mn {
-            if let st = segment.st, st != "91" { loggerST = st }
-            if report.detectedDialect != .unknown { loggerDialect = report.detectedDialect }
-        }
-        pendingTouches.append(PlatformState.Touch(mn: mn, pw: segment.pw, st: segment.st, dialect: report.detectedDialect, cn: cn, peer: peer, time: now))
-
-        let wantsAck = (segment.flag?.needsAck ?? false) || options.misbehaviour.contains(.ackEvenWithoutFlagA)
-        let version = Self.version(of: report.detectedDialect)
-        switch cn {
-        case "9011", "9012", "9013":
-            handleReply(cn, segment, at: now)
-        case "9014":
-            delta.unexpected += 1
-            note(.unexpected, "9014 QN=\(segment.qn ?? "-") from a logger: the platform sent nothing to acknowledge", mn: mn, at: now)
-        default:
-            switch dictionaryCommand(cn, dialect: report.detectedDialect)?.up {
-            case "upload":
-                if wantsAck { acknowledge("9014", segment, version: version, at: now, &actions) }
-                handleUpload(segment, at: now)
-            case "notification":
-                if wantsAck { acknowledge("9013", segment, version: version, at: now, &actions) }
-                if cn == "1013" && options.answerTimeRequests {
-                    enqueue(Self.setTimeCommand(polId: segment.cpValue("PolId"), at: now), at: now)
-                }
-            default:
-                delta.unexpected += 1
-                note(.unexpected, "CN=\(cn) QN=\(segment.qn ?? "-") is not something a logger sends; not acknowledged", mn: mn, at: now)
-            }
-        }
-        if identified { maybeInitialise(at: now, &actions) }
-        pump(at: now, &actions)
-    }
-
-    /// Builds and sends (or holds, with `ackDelay`) a 9014 / 9013.
-    mutating func acknowledge(_ cn: String, _ packet: DataSegment, version: Int, at now: SessionTime, _ actions: inout [SessionAction]) {
-        let faults = options.misbehaviour
-        if faults.isEmpty && version != 0 {
-            // The common case written straight to bytes: the same fields, in the same order, as
-            // `replySegment` gives (QN echoed, ST=91, CN, PW and MN echoed, Flag without A).
-            var segment: [UInt8] = []
-            segment.reserveCapacity(96)
-            func add(_ name: StaticString, _ value: String) {
-                segment.append(contentsOf: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-                segment.append(UInt8(ascii: "="))
-                segment.append(contentsOf: value.utf8)
-                segment.append(UInt8(ascii: ";"))
-            }
-            if let qn = packet.qn { add("QN", qn) }
-            add("ST", "91")
-            add("CN", cn)
-            add("PW", packet.pw ?? "")
-            add("MN", packet.mn ?? "")
-            add("Flag", String(PacketFlag(version: version, split: false, ack: false).rawValue))
-            segment.append(contentsOf: "CP=&&&&".utf8)
-            let bytes = FrameEncoder.frame(segmentBytes: segment)
-            if cn == "9014" { delta.acks9014 += 1 } else { delta.acks9013 += 1 }
-            if options.ackDelay > 0 && delayedAcks.count < options.maxDelayedAcks {
-                delayedAcks.append((now + options.ackDelay, bytes))
-            } else {
-                actions.append(.send(bytes))
-            }
-            return
-        }
-        var reply = replySegment(cn: cn, to: packet, cp: faults.contains(.nonEmptyAckCP) ? [[Field("QnRtn", "1")]] : [], version: version)
-        if version == 0, let qn = packet.qn {
-            // The HJ/T 212-2005 form: no QN in the header, the answered QN (and for 9014 the CN) in CP.
-            reply.header.removeAll { $0.name == "QN" }
-            reply.cp = cn == "9014" ? [[Field("QN", qn)], [Field("CN", packet.cn ?? "")]] : [[Field("QN", qn)]]
-        }
-        if faults.contains(.ackWrongST), let st = packet.st { reply.setHeader("ST", st) }
-        if faults.contains(.noQNEcho) {
-            let qn = freshQN(at: now, avoiding: packet.qn)
-            if reply.qn != nil { reply.setHeader("QN", qn) } else { reply.header.insert(Field("QN", qn), at: 0) }
-        }
-        let bytes = FrameEncoder.frame(reply, crcStyle: faults.contains(.modbusCRC) ? .modbusSwapped : .standard)
-        if cn == "9014" { delta.acks9014 += 1 } else { delta.acks9013 += 1 }
-        if options.ackDelay > 0 && delayedAcks.count < options.maxDelayedAcks {
-            delayedAcks.append((now + options.ackDelay, bytes))
-        } else {
-            actions.append(.send(bytes))
-        }
-    }
-
-    mutating func handleUpload(_ packet: DataSegment, at now: SessionTime) {
-        let split = (packet.flag?.isSplit ?? false) || packet.header("PNUM") != nil
-        if split { delta.splitPackets += 1 }
-        let droppedBefore = reassembler.dropped
-        let outcome = reassembler.add(packet)
-        delta.reassemblyDropped += reassembler.dropped - droppedBefore
-        switch outcome {
-        case .whole(let record):
-            store(record, at: now)
-        case .complete(let record):
-            if split { delta.reassembled += 1 }
-            store(record, at: now)
-        case .pending:
-            // A sub-packet of the command's answer restarts its execution timeout (§6.2).
-            if var command = inFlight, matches(packet, command) {
-                if command.phase == .awaitingReply { command.phase = .executing }
-                command.deadline = now + options.executionTimeout
-                inFlight = command
-            }
-        case .rejected(let why):
-            delta.reassemblyRejected += 1
-            note(.reassembly, "CN=\(packet.cn ?? "?") QN=\(packet.qn ?? "-"): \(why)", mn: packet.mn, at: now)
-        }
-    }
-
-    /// Whether a packet answers the command in flight: it reuses the request's QN (single
-    /// responses, C.2, C.5, C.7 …), or it has the command's CN and, when the request asked for a
-    /// BeginTime…EndTime range, a DataTime inside it (history records get new QNs, C.20; a
-    /// periodic upload of the same CN arriving meanwhile is not counted).
-    func matches(_ packet: DataSegment, _ command: InFlight) -> Bool {
-        guard packet.mn == command.request.mn else { return false }
-        if let qn = packet.qn, qn == command.qn { return true }
-        guard packet.cn == command.command.cn else { return false }
-        guard let begin = command.request.cpValue("BeginTime").flatMap({ HJTime($0, allowMilliseconds: true) }),
-              let end = command.request.cpValue("EndTime").flatMap({ HJTime($0, allowMilliseconds: true) })
-        else { return true }
-        guard let dataTime = packet.cpValue("DataTime").flatMap({ HJTime($0, allowMilliseconds: true) }) else { return false }
-        return dataTime >= begin && dataTime <= end
-    }
-
-    mutating func store(_ record: DataSegment, at now: SessionTime) {
-        delta.records += 1
-        pendingRecords.append((record, now))
-        if var command = inFlight, !command.isNotification, matches(record, command) {
-            command.records += 1
-            if command.responses.count < options.maxResponsesPerCommand { command.responses.append(record) }
-            if command.phase == .awaitingReply { command.phase = .executing }
-            command.deadline = now + options.executionTimeout
-            inFlight = command
-        }
-    }
-
-    mutating func handleReply(_ cn: String, _ reply: DataSegment, at now: SessionTime) {
-        // HJ/T 212-2005 replies carry the answered QN inside CP (reference §9.1, §9.3).
-        let answeredQN = reply.qn ?? reply.cpValue("QN")
-        guard var command = inFlight, answeredQN == command.qn, reply.mn == command.request.mn else {
-            delta.unexpected += 1
-            note(.unexpected, "\(cn) QN=\(reply.qn ?? "-") answers no command in flight\(inFlight.map { " (in flight: \($0.command.cn) QN=\($0.qn))" } ?? "")",
-                 mn: reply.mn, at: now)
-            return
-        }
-        switch cn {
-        case "9013" where command.isNotification:
-            finish(.acknowledged, at: now)
-        case "9011" where !command.isNotification:
-            let code = reply.cpValue("QnRtn").flatMap { Int($0) }
-            guard command.phase == .awaitingReply else {
-                // A repeated 9011 (we resent), or one that came after the first record.
-                if command.qnRtn == nil { command.qnRtn = code; inFlight = command }
-                return
-            }
-            command.qnRtn = code
-            if code == 1 {
-                command.phase = .executing
-                command.deadline = now + options.executionTimeout
-                inFlight = command
-            } else {
-                inFlight = command
-                note(.command, "\(command.command.cn) QN=\(command.qn) refused: QnRtn=\(reply.cpValue("QnRtn") ?? "missing")", at: now)
-                finish(.rejected, at: now)
-            }
-        case "9012" where !command.isNotification:
-            let code = reply.cpValue("ExeRtn").flatMap { Int($0) }
-            if code != 1 {
-                note(.command, "\(command.command.cn) QN=\(command.qn) ended with ExeRtn=\(reply.cpValue("ExeRtn") ?? "missing")", at: now)
-            }
-            finish(.completed, exeRtn: code, at: now)
-        default:
-            delta.unexpected += 1
-            note(.unexpected, "\(cn) QN=\(reply.qn ?? "-") does not fit \(command.command.cn) (\(command.isNotification ? "notification" : "request"))",
-                 mn: reply.mn, at: now)
-        }
     }
 
     // MARK: - Bookkeeping

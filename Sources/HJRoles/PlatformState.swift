@@ -84,6 +84,11 @@ public struct PlatformCounters: Sendable, Equatable {
     public var rejectedBadPW = 0
     /// Not acknowledged: no CN.
     public var rejectedMalformed = 0
+    /// Not acknowledged: the MN is locked after too many wrong passwords, or this connection
+    /// already gave a wrong one for it (no password oracle).
+    public var rejectedLocked = 0
+    /// Connections closed for wrong passwords (per-connection limit, or one during a lock).
+    public var closedForWrongPW = 0
     /// Acknowledgements sent.
     public var acks9014 = 0
     public var acks9013 = 0
@@ -110,6 +115,7 @@ public struct PlatformCounters: Sendable, Equatable {
         skippedBytes += o.skippedBytes; incompleteTails += o.incompleteTails; accepted += o.accepted
         rejectedBadCRC += o.rejectedBadCRC; rejectedUnknownMN += o.rejectedUnknownMN
         rejectedBadPW += o.rejectedBadPW; rejectedMalformed += o.rejectedMalformed
+        rejectedLocked += o.rejectedLocked; closedForWrongPW += o.closedForWrongPW
         acks9014 += o.acks9014; acks9013 += o.acks9013; records += o.records
         splitPackets += o.splitPackets; reassembled += o.reassembled
         reassemblyRejected += o.reassemblyRejected; reassemblyDropped += o.reassemblyDropped
@@ -130,6 +136,8 @@ public struct PlatformCounters: Sendable, Equatable {
 public struct PlatformLogEntry: Sendable, Equatable, CustomStringConvertible {
     public enum Kind: String, Sendable, Equatable {
         case rejected, unexpected, command, reassembly, connection, registry
+        /// Abuse shed: wrong-password limits, budgets exceeded (also handed to `takeNotices`).
+        case security
     }
 
     public var time: SessionTime
@@ -166,6 +174,13 @@ public struct PlatformLimits: Sendable, Equatable {
     public var maxDiagnostics = 1_000
     public var maxLogEntries = 1_000
     public var maxCommandResults = 10_000
+    /// Wrong passwords for one registered MN, over all connections, within
+    /// `wrongPasswordWindow` before the MN is locked for `wrongPasswordLockout` (brute force).
+    public var maxWrongPasswordsPerMN = 10
+    public var wrongPasswordWindow: SessionTime = 600_000
+    public var wrongPasswordLockout: SessionTime = 900_000
+    /// Security notices kept for the operator until taken (oldest dropped first).
+    public var maxNotices = 1_000
 
     public init() {}
 }
@@ -199,6 +214,18 @@ public final class PlatformState: Sendable {
         var results: [CommandResult] = []
         var resultsDropped = 0
         var initialised: Set<String> = []
+        /// Wrong-password attempts per registered MN (bounded by the registry's size).
+        var guesses: [String: PasswordGuesses] = [:]
+        var notices: [String] = []
+        var noticesDropped = 0
+    }
+
+    /// Wrong passwords for one MN: a count in the current window and the lock, if any.
+    struct PasswordGuesses: Sendable {
+        var windowStart: SessionTime
+        var count: Int
+        var lockedSince: SessionTime?
+        var lockedUntil: SessionTime?
     }
 
     let storage: Mutex<Storage>
@@ -261,6 +288,60 @@ public final class PlatformState: Sendable {
     func check(mn: String, pw: String?) -> Registry.Verdict? {
         guard hasRegistry.load(ordering: .acquiring) else { return nil }
         return storage.withLock { $0.registry?.check(mn: mn, pw: pw) }
+    }
+
+    /// The registry's verdict (nil in open mode) and, when the MN is locked after too many wrong
+    /// passwords, since when.
+    func access(mn: String, pw: String?, at now: SessionTime) -> (verdict: Registry.Verdict, lockedSince: SessionTime?)? {
+        guard hasRegistry.load(ordering: .acquiring) else { return nil }
+        return storage.withLock { s in
+            guard let verdict = s.registry?.check(mn: mn, pw: pw) else { return nil }
+            guard let g = s.guesses[mn], let until = g.lockedUntil else { return (verdict, nil) }
+            if until <= now {
+                s.guesses[mn] = nil
+                return (verdict, nil)
+            }
+            return (verdict, g.lockedSince)
+        }
+    }
+
+    /// Counts a wrong password for a registered MN; true when this attempt locked the MN.
+    func noteWrongPassword(mn: String, peer: String, at now: SessionTime) -> Bool {
+        let limits = self.limits
+        return storage.withLock { s in
+            var g = s.guesses[mn] ?? PasswordGuesses(windowStart: now, count: 0)
+            if let until = g.lockedUntil, until > now { return false }
+            if g.lockedUntil != nil || now - g.windowStart >= limits.wrongPasswordWindow {
+                g = PasswordGuesses(windowStart: now, count: 0)
+            }
+            g.count += 1
+            var locked = false
+            if g.count >= limits.maxWrongPasswordsPerMN {
+                g.lockedSince = now
+                g.lockedUntil = now + limits.wrongPasswordLockout
+                locked = true
+                Self.append(["MN \(TerminalText.safe(mn)) LOCKED for \(limits.wrongPasswordLockout / 1000) s after \(g.count) wrong passwords in \(limits.wrongPasswordWindow / 1000) s (last from \(peer)); new connections for it are not acknowledged until then"],
+                            to: &s.notices, cap: limits.maxNotices, dropped: &s.noticesDropped)
+            }
+            s.guesses[mn] = g
+            return locked
+        }
+    }
+
+    /// Adds a one-line notice for the operator (printed at once by `serve`).
+    func notice(_ line: String) {
+        let cap = limits.maxNotices
+        storage.withLock { s in Self.append([line], to: &s.notices, cap: cap, dropped: &s.noticesDropped) }
+    }
+
+    /// The security notices since the last call, oldest first (each printed once).
+    public func takeNotices() -> [String] {
+        storage.withLock { s in defer { s.notices = [] }; return s.notices }
+    }
+
+    /// MNs locked now after too many wrong passwords.
+    public func lockedMNs(at now: SessionTime) -> [String] {
+        storage.withLock { s in s.guesses.filter { ($0.value.lockedUntil ?? .min) > now }.map(\.key).sorted() }
     }
 
     /// Marks an MN as initialised; true when it was not before.

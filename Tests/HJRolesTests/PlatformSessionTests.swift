@@ -304,6 +304,8 @@ struct PlatformRegistryTests {
         let stranger = PlatformVectors.segmentText("A14").replacingOccurrences(of: mn, with: "010000A8900016F000169DC9")
         #expect(s.received(wire(stranger), at: now).isEmpty)
         let good = PlatformVectors.segmentText("A14").replacingOccurrences(of: "PW=123456", with: "PW=654321")
+        // Below the limits, the right password after a wrong one is acknowledged (the conformance
+        // check P-ACCESS-PW relies on it to show that the refusal was for the password).
         #expect(sentSegments(s.received(wire(good), at: now)).map(\.cn) == ["9014"])
         let counters = state.counters
         #expect(counters.rejectedBadPW == 1)
@@ -787,5 +789,136 @@ struct PlatformAckBytesTests {
             let version = request.flag?.version ?? 1
             #expect(sent.first == FrameEncoder.frame(replySegment(cn: cn, to: request, cp: [], version: version)), "\(text)")
         }
+    }
+}
+
+// MARK: - Password brute force (issue 18)
+
+@Suite("PlatformSession wrong-password limits")
+struct BruteForceTests {
+    static let registered = "654321"
+
+    func guess(_ pw: String, qn: Int) -> [UInt8] {
+        upload("2011", dataTime: "20160801085800", qn: String(20160801085857000 + qn), pw: pw)
+    }
+
+    @Test("a connection is closed after 3 wrong passwords, with one notice; nothing ever answers a guess")
+    func perConnection() throws {
+        let state = try newState(registry: Registry([Registry.Entry(mn: mn, pw: Self.registered)]))
+        var s = session(state)
+        var closes = 0
+        var replies = 0
+        for k in 0..<1_000 where !s.isClosed {
+            for a in s.received(guess(String(format: "%06d", k), qn: k), at: now + Int64(k)) {
+                if case .close = a { closes += 1 } else { replies += 1 }
+            }
+        }
+        #expect(closes == 1 && replies == 0)
+        #expect(state.counters.rejectedBadPW == 3 && state.counters.closedForWrongPW == 1)
+        #expect(state.takeNotices().count == 1)
+        #expect(!state.log.contains { $0.message.contains(Self.registered) }, "the registered password is never logged")
+    }
+
+    @Test("once the MN is locked, the right password on the guessing connection gets the same silence as a wrong one")
+    func noOracleWhileLocked() throws {
+        var limits = PlatformLimits()
+        limits.maxWrongPasswordsPerMN = 2
+        let state = try PlatformState(registry: Registry([Registry.Entry(mn: mn, pw: Self.registered)]), limits: limits)
+        var first = session(state)
+        #expect(first.received(guess("000000", qn: 1), at: now).isEmpty)
+        var s = session(state) { $0.maxWrongPasswordsPerConnection = 100 }
+        #expect(s.received(guess(Self.registered, qn: 2), at: now).map { _ in 1 }.count == 1, "not locked yet: acknowledged")
+        var other = session(state) { $0.maxWrongPasswordsPerConnection = 100 }
+        let locking = other.received(guess("111111", qn: 3), at: now)
+        #expect(locking.contains { if case .close = $0 { true } else { false } }, "the locking attempt closes")
+        var late = session(state)
+        #expect(late.received(guess(Self.registered, qn: 4), at: now + 1).isEmpty)
+        #expect(state.counters.rejectedLocked == 1)
+    }
+
+    @Test("10 wrong passwords over many connections lock the MN: new connections get silence, the logger already accepted keeps its acks, the lock ends")
+    func perMN() throws {
+        var limits = PlatformLimits()
+        limits.wrongPasswordLockout = 60_000
+        let state = try PlatformState(registry: Registry([Registry.Entry(mn: mn, pw: Self.registered)]), limits: limits)
+        var logger = session(state)
+        #expect(sentSegments(logger.received(guess(Self.registered, qn: 0), at: now)).map(\.cn) == ["9014"])
+        for k in 1...10 {
+            var attacker = session(state)
+            _ = attacker.received(guess(String(format: "%06d", k), qn: k), at: now + Int64(k))
+        }
+        #expect(state.lockedMNs(at: now + 20) == [mn])
+        let notices = state.takeNotices()
+        #expect(notices.contains { $0.contains("LOCKED") } && notices.count == 1, "\(notices)")
+        var late = session(state)
+        #expect(late.received(guess(Self.registered, qn: 20), at: now + 20).isEmpty, "locked: no oracle for new connections")
+        #expect(sentSegments(logger.received(guess(Self.registered, qn: 21), at: now + 21)).map(\.cn) == ["9014"])
+        var wrong = session(state)
+        #expect(wrong.received(guess("999999", qn: 22), at: now + 22).contains { if case .close = $0 { true } else { false } },
+                "a wrong password during the lock closes at once")
+        var after = session(state)
+        #expect(sentSegments(after.received(guess(Self.registered, qn: 30), at: now + 61_000)).map(\.cn) == ["9014"], "the lock has ended")
+    }
+}
+
+// MARK: - Budgets against hostile peers (issue 18)
+
+@Suite("PlatformSession budgets")
+struct SessionBudgetTests {
+    static let at = t("20160801090000000")
+
+    func part(qn: Int, pnum: Int, pno: Int, dataTime: String = "20160801080000", filler: Int = 800) -> [UInt8] {
+        wire("QN=\(20160801085857000 + qn);ST=32;CN=2061;PW=123456;MN=\(mn);Flag=7;PNUM=\(pnum);PNO=\(pno);CP=&&DataTime=\(dataTime);w01018-Avg=\(String(repeating: "1", count: filler)),w01018-Flag=N&&")
+    }
+
+    @Test("PNUM=9999 is refused and not acknowledged; nothing is held")
+    func hugePNUM() throws {
+        let state = try newState()
+        var s = session(state)
+        for pno in 1...200 {
+            #expect(s.received(part(qn: pno, pnum: 9999, pno: pno), at: Self.at).isEmpty)
+        }
+        #expect(s.pendingSplitPackets == 0 && s.pendingSplitBytes == 0)
+        #expect(state.counters.reassemblyRejected == 200 && state.counters.acks9014 == 0)
+    }
+
+    @Test("parts held per connection stay within the byte budget; a legal split record still reassembles")
+    func connectionBudget() throws {
+        let state = try newState()
+        var s = session(state)
+        // 100 records of 100 parts, never completed: without a budget, 10,000 parts held.
+        for record in 0..<100 {
+            for pno in 1...99 {
+                _ = s.received(part(qn: record * 100 + pno, pnum: 100, pno: pno, dataTime: String(20160801000000 + record * 100)), at: Self.at)
+                #expect(s.pendingSplitBytes <= SplitBudget().maxBytesPerConnection)
+                #expect(s.pendingSplitPackets <= SplitBudget().maxPartsPerConnection)
+            }
+        }
+        #expect(state.counters.reassemblyDropped > 0)
+        // A whole record of 3 parts after the flood.
+        var acks = 0
+        for pno in 1...3 { acks += sentSegments(s.received(part(qn: 50_000 + pno, pnum: 3, pno: pno, dataTime: "20160801070000"), at: Self.at)).count }
+        #expect(acks == 3 && state.counters.reassembled == 1)
+    }
+
+    @Test("a peer dripping bytes that never make a frame is closed at the idle timeout (slowloris)")
+    func slowloris() throws {
+        var s = session(try newState()) { $0.idleTimeout = 60_000 }
+        _ = s.connected(at: Self.at)
+        let frame = PlatformVectors.wire("A14")
+        var closed = false
+        for k in 0..<20 where !closed {
+            let now = Self.at + Int64(k) * 10_000
+            _ = s.received([frame[k]], at: now)
+            closed = s.tick(at: now).contains { if case .close = $0 { true } else { false } }
+        }
+        #expect(closed, "closed after 60 s although a byte came every 10 s")
+        #expect(s.isClosed)
+    }
+
+    @Test("the default idle timeout is a few 10-minute intervals, not hours")
+    func defaultIdle() {
+        let idle = PlatformSession.Options().idleTimeout
+        #expect(idle != nil && idle! <= 3_600_000 && idle! >= 1_200_000)
     }
 }

@@ -1,0 +1,230 @@
+import Dispatch
+import Foundation
+import Glibc
+import HJ212
+import HJNetwork
+import HJRoles
+import HJSimulation
+import Synchronization
+
+/// Emulated loggers for the soak and storm benchmarks: in this process, against one address,
+/// clocks spread over the real-time interval.
+struct BenchFleet {
+    let group: EventLoopGroup
+    let loggers: [LiveLogger]
+
+    init(count: Int, unit: String, speed: Double, threads: Int, platform: SocketAddress) throws {
+        let template = try UnitTemplate.load(unit)
+        group = try EventLoopGroup(threads: threads, name: "bench")
+        let start = LiveClock.wallNow(offsetMinutes: SimClock.chinaOffsetMinutes)
+        let clock = LiveClock(start: start, speed: speed)
+        var options = LoggerSession.Options()
+        options.timeScale = speed
+        var out: [LiveLogger] = []
+        for i in 0..<count {
+            let hex = String(i, radix: 16, uppercase: true)
+            let mn = "0100BE00000000" + String(repeating: "0", count: 10 - hex.count) + hex
+            guard let sim = try? UnitSimulator(template: template, identity: LoggerIdentity(mn: mn, pw: "123456"), seed: UInt64(i), start: start) else { continue }
+            let skew = Int64(i) * Int64(template.rtdIntervalSeconds) * 1000 / Int64(count)
+            out.append(LiveLogger(loop: group.loops[i % group.loops.count], device: LoggerDevice(simulator: sim), platforms: [platform], clock: clock,
+                                  produceUntil: .max, sessionOptions: options, trace: nil, skew: skew))
+        }
+        loggers = out
+    }
+
+    func start() { for l in loggers { l.start() } }
+    func reports() -> [LinkReport] { LiveSetup.collect(loggers) }
+    func stop() { LiveSetup.stop(loggers); group.shutdown() }
+
+    /// Closes the connections of these loggers (they reconnect by themselves, as after a network fault).
+    func drop(_ indices: [Int]) {
+        LiveSetup.onLoops(indices.map { i in
+            let l = loggers[i]
+            return (l.loop, { for link in l.links { link.connection?.close() } })
+        })
+    }
+
+    /// Waits until `condition` holds on the reports (checked every 250 ms), at most `timeout` s.
+    func wait(timeout: Double, io: CommandIO, label: String, _ condition: ([LinkReport]) -> Bool) -> (held: Bool, seconds: Double) {
+        let t0 = monotonicSeconds()
+        while monotonicSeconds() - t0 < timeout && !Interrupts.requested {
+            let r = reports()
+            if condition(r) { return (true, monotonicSeconds() - t0) }
+            io.progress("\(label): \(r.filter(\.connected).count)/\(loggers.count) connected, \(r.reduce(0) { $0 + $1.pending }) pending")
+            usleep(250_000)
+        }
+        return (condition(reports()), monotonicSeconds() - t0)
+    }
+}
+
+/// Abusive connections of the soak's fault mix, each opened, used and closed on a worker thread:
+/// noise, a frame that never ends, a wrong CRC, a wrong password and a flood that never reads.
+enum HostileMix {
+    static let kinds = ["noise", "endless frame", "bad CRC", "wrong PW", "flood, never reads"]
+
+    static func run(kind: Int, target: SocketAddress, source: UInt32) {
+        let fd = benchConnect(target, source: source)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var bytes: [UInt8]
+        let upload = "QN=20261203120000000;ST=32;CN=2011;PW=%@;MN=0100BEFFFFFFFFFFFFFFFFFF;Flag=5;CP=&&DataTime=20261203120000;w01018-Rtd=1,w01018-Flag=N&&"
+        switch kind {
+        case 0: bytes = (0..<4_096).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 7) }
+        case 1: bytes = Array("##9999".utf8) + [UInt8](repeating: 0x41, count: 9_000)
+        case 2:
+            bytes = FrameEncoder.frame(SegmentParser.parse(upload.replacingOccurrences(of: "%@", with: "123456")).segment)
+            bytes[bytes.count - 3] ^= 1
+        case 3: bytes = FrameEncoder.frame(SegmentParser.parse(upload.replacingOccurrences(of: "%@", with: "000000")).segment)
+        default:
+            let one = FrameEncoder.frame(SegmentParser.parse(upload.replacingOccurrences(of: "%@", with: "123456")).segment)
+            bytes = Array([[UInt8]](repeating: one, count: 2_000).joined())
+        }
+        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+}
+
+/// `hj212 bench soak`: `serve` with many loggers for a while, 1 % of them reconnecting each
+/// minute and a mix of abusive connections; serve's RSS sampled: flat after the warm-up?
+struct SoakBenchmark {
+    var loggers: Int
+    var minutes: Double
+    var churnPercent: Double
+    var speed: Double
+    var threads: Int
+    var unit: String
+
+    func run(_ io: CommandIO) -> Int32 {
+        #if DEBUG
+        io.stderr.line("hj212 bench: warning: this is a debug build; use 'swift run -c release hj212 bench soak'.")
+        #endif
+        _ = try? ProcessSetup.prepareForNetworking()
+        let serve: ServeChild
+        let fleet: BenchFleet
+        do {
+            serve = try ServeChild(extra: ["--threads", String(threads)])
+            fleet = try BenchFleet(count: loggers, unit: unit, speed: speed, threads: threads, platform: serve.address)
+        } catch {
+            io.stderr.line("hj212 bench soak: \(error)")
+            return 2
+        }
+        defer { serve.stop() }
+        let rss0 = serve.residentKiB
+        fleet.start()
+        let connect = fleet.wait(timeout: 120, io: io, label: "bench soak: connecting") { $0.allSatisfy(\.connected) }
+        io.clearProgress()
+        io.stdout.line("hj212 bench soak: \(loggers) loggers (\(unit), speed \(Int(speed))x), \(String(format: "%g", minutes)) min, churn \(String(format: "%g", churnPercent)) %/min, fault mix: \(HostileMix.kinds.joined(separator: ", "))")
+        io.stdout.line("  connected \(fleet.reports().filter(\.connected).count)/\(loggers) in \(String(format: "%.1f", connect.seconds)) s; serve RSS at start \(rss0 / 1024) MiB")
+        io.stdout.line("  " + "min".leftPad(6) + "connected".leftPad(11) + "acked".leftPad(10) + "pending".leftPad(9) + "reconnects".leftPad(12) + "hostile".leftPad(9) + "serve RSS".leftPad(11))
+        let t0 = monotonicSeconds()
+        var nextChurn = t0 + 60
+        var nextSample = t0
+        var samples: [(minute: Double, kib: Int)] = []
+        var hostile = 0
+        var generator = SimRandom(seed: 212)
+        let connects0 = fleet.reports().reduce(0) { $0 + $1.connects }
+        let hostileQueue = DispatchQueue(label: "hostile", attributes: .concurrent)
+        while monotonicSeconds() - t0 < minutes * 60 && !Interrupts.requested {
+            usleep(200_000)
+            let now = monotonicSeconds()
+            if now >= nextChurn {
+                nextChurn += 60
+                let count = max(1, Int(Double(loggers) * churnPercent / 100))
+                fleet.drop((0..<count).map { _ in Int(generator.next() % UInt64(fleet.loggers.count)) })
+                // The fault mix: as many abusive connections as reconnecting loggers, of every kind.
+                let target = serve.address
+                for k in 0..<count {
+                    hostile += 1
+                    hostileQueue.async { HostileMix.run(kind: k % HostileMix.kinds.count, target: target, source: 0x7F00_0010 + UInt32(k % 8)) }
+                }
+            }
+            if now >= nextSample {
+                nextSample += max(5, minutes * 60 / 30)
+                let r = fleet.reports()
+                let kib = serve.residentKiB
+                let minute = (now - t0) / 60
+                samples.append((minute, kib))
+                io.clearProgress()
+                io.stdout.line("  " + String(format: "%.1f", minute).leftPad(6) + "\(r.filter(\.connected).count)".leftPad(11)
+                               + "\(r.reduce(0) { $0 + $1.statistics.acknowledged })".leftPad(10) + "\(r.reduce(0) { $0 + $1.pending })".leftPad(9)
+                               + "\(r.reduce(0) { $0 + $1.connects } - connects0)".leftPad(12) + "\(hostile)".leftPad(9) + "\(kib / 1024) MiB".leftPad(11))
+                io.stdout.flush()
+            }
+        }
+        let final = fleet.reports()
+        fleet.stop()
+        // Flat after the warm-up (the first quarter of the run, at least one sample): the last
+        // sample against the first one after the warm-up.
+        let warm = samples.first { $0.minute >= min(minutes / 4, 1) } ?? samples.last ?? (0, rss0)
+        let last = samples.last ?? warm
+        let peak = samples.filter { $0.minute >= warm.minute }.map(\.kib).max() ?? last.kib
+        let growth = Double(last.kib - warm.kib) / Double(max(1, warm.kib))
+        let flat = last.kib - warm.kib <= max(warm.kib / 20, 10 * 1024)
+        io.stdout.line("  serve RSS after warm-up \(warm.kib / 1024) MiB (minute \(String(format: "%.1f", warm.minute))), peak \(peak / 1024) MiB, last \(last.kib / 1024) MiB: \(String(format: "%+.1f", growth * 100)) % — \(flat ? "flat" : "GROWING")")
+        io.stdout.line("  loggers connected at the end \(final.filter(\.connected).count)/\(loggers); acknowledged \(final.reduce(0) { $0 + $1.statistics.acknowledged }), pending \(final.reduce(0) { $0 + $1.pending })")
+        if Interrupts.requested { return Interrupts.exitStatus }
+        return flat ? 0 : 1
+    }
+}
+
+/// `hj212 bench storm`: every logger connected, `serve` stopped (SIGTERM) for an outage, then
+/// restarted on the same port: all loggers reconnect at once; time until every one is connected
+/// and until everything held during the outage is acknowledged (backfilled).
+struct StormBenchmark {
+    var loggers: Int
+    var outage: Double
+    var speed: Double
+    var threads: Int
+    var unit: String
+
+    func run(_ io: CommandIO) -> Int32 {
+        #if DEBUG
+        io.stderr.line("hj212 bench: warning: this is a debug build; use 'swift run -c release hj212 bench storm'.")
+        #endif
+        _ = try? ProcessSetup.prepareForNetworking()
+        var serve: ServeChild
+        let fleet: BenchFleet
+        do {
+            serve = try ServeChild(extra: ["--threads", String(threads)])
+            fleet = try BenchFleet(count: loggers, unit: unit, speed: speed, threads: threads, platform: serve.address)
+        } catch {
+            io.stderr.line("hj212 bench storm: \(error)")
+            return 2
+        }
+        let port = serve.address.port
+        fleet.start()
+        let first = fleet.wait(timeout: 120, io: io, label: "bench storm: connecting") { r in r.allSatisfy(\.connected) && r.reduce(0) { $0 + $1.pending } <= r.count }
+        io.clearProgress()
+        io.stdout.line("hj212 bench storm: \(loggers) loggers (\(unit), speed \(Int(speed))x), serve stopped for \(Int(outage)) s then restarted on port \(port)")
+        io.stdout.line("  first connection of all      \(String(format: "%.1f", first.seconds)) s\(first.held ? "" : " (not all)")")
+        let status = serve.stop()
+        let before = fleet.reports()
+        let outageStart = monotonicSeconds()
+        while monotonicSeconds() - outageStart < outage && !Interrupts.requested { usleep(100_000) }
+        let held = fleet.reports().reduce(0) { $0 + $1.pending }
+        do { serve = try ServeChild(listen: "127.0.0.1:\(port)", extra: ["--threads", String(threads)]) } catch {
+            io.stderr.line("hj212 bench storm: cannot restart serve: \(error)")
+            fleet.stop()
+            return 2
+        }
+        defer { serve.stop() }
+        let t0 = monotonicSeconds()
+        let reconnected = fleet.wait(timeout: 300, io: io, label: "bench storm: reconnecting") { $0.allSatisfy(\.connected) }
+        let backfilled = fleet.wait(timeout: max(1, 300 - (monotonicSeconds() - t0)), io: io, label: "bench storm: backfilling") { r in
+            r.allSatisfy(\.connected) && r.reduce(0) { $0 + $1.pending } <= r.count  // at most the packet in flight each
+        }
+        let after = fleet.reports()
+        let rss = serve.residentKiB
+        fleet.stop()
+        io.clearProgress()
+        let acked = after.reduce(0) { $0 + $1.statistics.acknowledged } - before.reduce(0) { $0 + $1.statistics.acknowledged }
+        io.stdout.line("  serve stopped by SIGTERM      exit \(status)")
+        io.stdout.line("  held by the loggers           \(held) packets during the outage")
+        io.stdout.line("  every logger reconnected      \(reconnected.held ? "yes" : "NO"), \(after.filter(\.connected).count)/\(loggers) in \(String(format: "%.1f", reconnected.seconds)) s")
+        io.stdout.line("  backfilled                    \(backfilled.held ? "yes" : "NO"), \(acked) packets acknowledged after the restart, \(after.reduce(0) { $0 + $1.pending }) pending, \(String(format: "%.1f", monotonicSeconds() - t0)) s after the restart")
+        io.stdout.line("  serve RSS after the storm     \(rss / 1024) MiB")
+        if Interrupts.requested { return Interrupts.exitStatus }
+        return reconnected.held && backfilled.held ? 0 : 1
+    }
+}

@@ -1,0 +1,293 @@
+import HJ212
+import HJSimulation
+
+/// Frames from the logger: checks, access, acknowledgements, uploads, split records, replies.
+extension PlatformSession {
+    // MARK: - Frames
+
+    mutating func handle(_ raw: RawFrame, at now: SessionTime, _ actions: inout [SessionAction]) {
+        let report = state.linter.check(raw, index: frameIndex)
+        frameIndex += 1
+        let segment = report.segment
+        delta.frames += 1
+        for diagnostic in report.diagnostics {
+            delta.count(diagnostic)
+            pendingDiagnostics.append(RecordedDiagnostic(time: now, peer: peer, mn: segment.mn, cn: segment.cn,
+                                                         frameIndex: report.index, diagnostic: diagnostic))
+        }
+        let mn = segment.mn ?? ""
+
+        // CRC.
+        if !report.crc.ok {
+            let variantAccepted = report.crc.variant != nil && options.acceptCRCVariants
+            if !variantAccepted && !options.misbehaviour.contains(.acknowledgeBadCRC) {
+                delta.rejectedBadCRC += 1
+                let what = report.crc.variant.map { "CRC '\(report.crc.declared)' is the \($0) variant" }
+                    ?? "CRC '\(report.crc.declared)' (computed '\(report.crc.computed)')"
+                note(.rejected, "frame \(report.index) CN=\(segment.cn ?? "?"): \(what); not acknowledged", mn: mn, at: now)
+                return
+            }
+        }
+        // Length: the declared length must be the data segment's (bytes, or characters as some
+        // firmware counts them), and the segment at most 1024 bytes (Table 2).
+        let byteCount = raw.segment.count
+        if raw.declaredLength != byteCount && !options.misbehaviour.contains(.acknowledgeBadLength) {
+            let text = raw.segmentText
+            if raw.declaredLength != text.utf16.count && raw.declaredLength != text.unicodeScalars.count {
+                delta.rejectedMalformed += 1
+                note(.rejected, "frame \(report.index) CN=\(segment.cn ?? "?"): length field '\(String(decoding: raw.lengthBytes, as: UTF8.self))', the data segment has \(byteCount) bytes; not acknowledged",
+                     mn: mn, at: now)
+                return
+            }
+        }
+        if byteCount > PacketSplitter.maxSegmentBytes && !options.misbehaviour.contains(.acknowledgeOversize) {
+            delta.rejectedMalformed += 1
+            note(.rejected, "frame \(report.index) CN=\(segment.cn ?? "?"): data segment of \(byteCount) bytes, over \(PacketSplitter.maxSegmentBytes) and not split; not acknowledged",
+                 mn: mn, at: now)
+            return
+        }
+        guard let cn = segment.cn, !cn.isEmpty else {
+            delta.rejectedMalformed += 1
+            note(.rejected, "frame \(report.index): no CN; not acknowledged", mn: mn, at: now)
+            return
+        }
+
+        // Access.
+        if let access = state.access(mn: mn, pw: segment.pw, at: now) {
+            switch access.verdict {
+            case .accepted:
+                if let since = access.lockedSince, !(logger?.mn == mn && (identifiedAt ?? .max) < since) {
+                    // No oracle while the MN is locked: a right password from a connection that was
+                    // not accepted for it before the lock gets the same silence as a wrong one.
+                    delta.rejectedLocked += 1
+                    note(.rejected, "CN=\(cn) QN=\(segment.qn ?? "-"): MN locked after wrong passwords; not acknowledged", mn: mn, at: now)
+                    return
+                }
+            case .unknownMN where options.misbehaviour.contains(.acceptUnknownMN):
+                break
+            case .unknownMN:
+                delta.rejectedUnknownMN += 1
+                note(.rejected, "CN=\(cn) QN=\(segment.qn ?? "-"): MN '\(mn)' is not registered; not acknowledged", mn: mn, at: now)
+                return
+            case .wrongPW where options.misbehaviour.contains(.acceptWrongPW):
+                break
+            case .wrongPW:
+                // The answer to our own 1072 may already carry the new password.
+                let newPW = inFlight.flatMap { $0.command.cn == "1072" && $0.qn == segment.qn ? $0.request.cpValue("NewPW") : nil }
+                if newPW == nil || segment.pw != newPW {
+                    delta.rejectedBadPW += 1
+                    // The registered password is never shown (logs and summaries are read by many).
+                    note(.rejected, "CN=\(cn) QN=\(segment.qn ?? "-"): wrong PW; not acknowledged", mn: mn, at: now)
+                    wrongPassword(mn: mn, lockedBefore: access.lockedSince != nil, at: now, &actions)
+                    return
+                }
+            }
+        }
+        delta.accepted += 1
+
+        // Who is on this connection.
+        var identified = false
+        if logger == nil, !mn.isEmpty {
+            logger = LoggerIdentity(mn: mn, pw: segment.pw ?? "")
+            identifiedAt = now
+            identified = true
+        } else if let current = logger, current.mn == mn, let pw = segment.pw, pw != current.pw, cn != "9011", cn != "9012" {
+            logger?.pw = pw
+        }
+        if logger?.mn == mn {
+            if let st = segment.st, st != "91" { loggerST = st }
+            if report.detectedDialect != .unknown { loggerDialect = report.detectedDialect }
+        }
+        pendingTouches.append(PlatformState.Touch(mn: mn, pw: segment.pw, st: segment.st, dialect: report.detectedDialect, cn: cn, peer: peer, time: now))
+
+        let wantsAck = (segment.flag?.needsAck ?? false) || options.misbehaviour.contains(.ackEvenWithoutFlagA)
+        let version = Self.version(of: report.detectedDialect)
+        switch cn {
+        case "9011", "9012", "9013":
+            handleReply(cn, segment, at: now)
+        case "9014":
+            delta.unexpected += 1
+            note(.unexpected, "9014 QN=\(segment.qn ?? "-") from a logger: the platform sent nothing to acknowledge", mn: mn, at: now)
+        default:
+            switch dictionaryCommand(cn, dialect: report.detectedDialect)?.up {
+            case "upload":
+                if let why = reassembler.refusal(segment, bytes: byteCount) {
+                    delta.reassemblyRejected += 1
+                    note(.reassembly, "CN=\(cn) QN=\(segment.qn ?? "-"): \(why)", mn: mn, at: now)
+                    break
+                }
+                if wantsAck { acknowledge("9014", segment, version: version, at: now, &actions) }
+                handleUpload(segment, bytes: byteCount, at: now)
+            case "notification":
+                if wantsAck { acknowledge("9013", segment, version: version, at: now, &actions) }
+                if cn == "1013" && options.answerTimeRequests {
+                    enqueue(Self.setTimeCommand(polId: segment.cpValue("PolId"), at: now), at: now)
+                }
+            default:
+                delta.unexpected += 1
+                note(.unexpected, "CN=\(cn) QN=\(segment.qn ?? "-") is not something a logger sends; not acknowledged", mn: mn, at: now)
+            }
+        }
+        if identified { maybeInitialise(at: now, &actions) }
+        pump(at: now, &actions)
+    }
+
+    /// Builds and sends (or holds, with `ackDelay`) a 9014 / 9013.
+    mutating func acknowledge(_ cn: String, _ packet: DataSegment, version: Int, at now: SessionTime, _ actions: inout [SessionAction]) {
+        let faults = options.misbehaviour
+        if faults.isEmpty && version != 0 {
+            // The common case written straight to bytes: the same fields, in the same order, as
+            // `replySegment` gives (QN echoed, ST=91, CN, PW and MN echoed, Flag without A).
+            var segment: [UInt8] = []
+            segment.reserveCapacity(96)
+            func add(_ name: StaticString, _ value: String) {
+                segment.append(contentsOf: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+                segment.append(UInt8(ascii: "="))
+                segment.append(contentsOf: value.utf8)
+                segment.append(UInt8(ascii: ";"))
+            }
+            if let qn = packet.qn { add("QN", qn) }
+            add("ST", "91")
+            add("CN", cn)
+            add("PW", packet.pw ?? "")
+            add("MN", packet.mn ?? "")
+            add("Flag", String(PacketFlag(version: version, split: false, ack: false).rawValue))
+            segment.append(contentsOf: "CP=&&&&".utf8)
+            let bytes = FrameEncoder.frame(segmentBytes: segment)
+            if cn == "9014" { delta.acks9014 += 1 } else { delta.acks9013 += 1 }
+            if options.ackDelay > 0 && delayedAcks.count < options.maxDelayedAcks {
+                delayedAcks.append((now + options.ackDelay, bytes))
+            } else {
+                actions.append(.send(bytes))
+            }
+            return
+        }
+        var reply = replySegment(cn: cn, to: packet, cp: faults.contains(.nonEmptyAckCP) ? [[Field("QnRtn", "1")]] : [], version: version)
+        if version == 0, let qn = packet.qn {
+            // The HJ/T 212-2005 form: no QN in the header, the answered QN (and for 9014 the CN) in CP.
+            reply.header.removeAll { $0.name == "QN" }
+            reply.cp = cn == "9014" ? [[Field("QN", qn)], [Field("CN", packet.cn ?? "")]] : [[Field("QN", qn)]]
+        }
+        if faults.contains(.ackWrongST), let st = packet.st { reply.setHeader("ST", st) }
+        if faults.contains(.noQNEcho) {
+            let qn = freshQN(at: now, avoiding: packet.qn)
+            if reply.qn != nil { reply.setHeader("QN", qn) } else { reply.header.insert(Field("QN", qn), at: 0) }
+        }
+        let bytes = FrameEncoder.frame(reply, crcStyle: faults.contains(.modbusCRC) ? .modbusSwapped : .standard)
+        if cn == "9014" { delta.acks9014 += 1 } else { delta.acks9013 += 1 }
+        if options.ackDelay > 0 && delayedAcks.count < options.maxDelayedAcks {
+            delayedAcks.append((now + options.ackDelay, bytes))
+        } else {
+            actions.append(.send(bytes))
+        }
+    }
+
+    mutating func handleUpload(_ packet: DataSegment, bytes: Int, at now: SessionTime) {
+        let split = (packet.flag?.isSplit ?? false) || packet.header("PNUM") != nil
+        if split { delta.splitPackets += 1 }
+        let droppedBefore = reassembler.dropped
+        let outcome = reassembler.add(packet, bytes: bytes)
+        delta.reassemblyDropped += reassembler.dropped - droppedBefore
+        switch outcome {
+        case .whole(let record):
+            store(record, at: now)
+        case .complete(let record):
+            if split { delta.reassembled += 1 }
+            store(record, at: now)
+        case .pending:
+            // A sub-packet of the command's answer restarts its execution timeout (§6.2).
+            if var command = inFlight, matches(packet, command) {
+                if command.phase == .awaitingReply { command.phase = .executing }
+                command.deadline = now + options.executionTimeout
+                inFlight = command
+            }
+        case .rejected(let why):
+            delta.reassemblyRejected += 1
+            note(.reassembly, "CN=\(packet.cn ?? "?") QN=\(packet.qn ?? "-"): \(why)", mn: packet.mn, at: now)
+        }
+    }
+
+    /// Whether a packet answers the command in flight: it reuses the request's QN (single
+    /// responses, C.2, C.5, C.7 …), or it has the command's CN and, when the request asked for a
+    /// BeginTime…EndTime range, a DataTime inside it (history records get new QNs, C.20; a
+    /// periodic upload of the same CN arriving meanwhile is not counted).
+    func matches(_ packet: DataSegment, _ command: InFlight) -> Bool {
+        guard packet.mn == command.request.mn else { return false }
+        if let qn = packet.qn, qn == command.qn { return true }
+        guard packet.cn == command.command.cn else { return false }
+        guard let begin = command.request.cpValue("BeginTime").flatMap({ HJTime($0, allowMilliseconds: true) }),
+              let end = command.request.cpValue("EndTime").flatMap({ HJTime($0, allowMilliseconds: true) })
+        else { return true }
+        guard let dataTime = packet.cpValue("DataTime").flatMap({ HJTime($0, allowMilliseconds: true) }) else { return false }
+        return dataTime >= begin && dataTime <= end
+    }
+
+    mutating func store(_ record: DataSegment, at now: SessionTime) {
+        delta.records += 1
+        pendingRecords.append((record, now))
+        if var command = inFlight, !command.isNotification, matches(record, command) {
+            command.records += 1
+            if command.responses.count < options.maxResponsesPerCommand { command.responses.append(record) }
+            if command.phase == .awaitingReply { command.phase = .executing }
+            command.deadline = now + options.executionTimeout
+            inFlight = command
+        }
+    }
+
+    mutating func handleReply(_ cn: String, _ reply: DataSegment, at now: SessionTime) {
+        // HJ/T 212-2005 replies carry the answered QN inside CP (reference §9.1, §9.3).
+        let answeredQN = reply.qn ?? reply.cpValue("QN")
+        guard var command = inFlight, answeredQN == command.qn, reply.mn == command.request.mn else {
+            delta.unexpected += 1
+            note(.unexpected, "\(cn) QN=\(reply.qn ?? "-") answers no command in flight\(inFlight.map { " (in flight: \($0.command.cn) QN=\($0.qn))" } ?? "")",
+                 mn: reply.mn, at: now)
+            return
+        }
+        switch cn {
+        case "9013" where command.isNotification:
+            finish(.acknowledged, at: now)
+        case "9011" where !command.isNotification:
+            let code = reply.cpValue("QnRtn").flatMap { Int($0) }
+            guard command.phase == .awaitingReply else {
+                // A repeated 9011 (we resent), or one that came after the first record.
+                if command.qnRtn == nil { command.qnRtn = code; inFlight = command }
+                return
+            }
+            command.qnRtn = code
+            if code == 1 {
+                command.phase = .executing
+                command.deadline = now + options.executionTimeout
+                inFlight = command
+            } else {
+                inFlight = command
+                note(.command, "\(command.command.cn) QN=\(command.qn) refused: QnRtn=\(reply.cpValue("QnRtn") ?? "missing")", at: now)
+                finish(.rejected, at: now)
+            }
+        case "9012" where !command.isNotification:
+            let code = reply.cpValue("ExeRtn").flatMap { Int($0) }
+            if code != 1 {
+                note(.command, "\(command.command.cn) QN=\(command.qn) ended with ExeRtn=\(reply.cpValue("ExeRtn") ?? "missing")", at: now)
+            }
+            finish(.completed, exeRtn: code, at: now)
+        default:
+            delta.unexpected += 1
+            note(.unexpected, "\(cn) QN=\(reply.qn ?? "-") does not fit \(command.command.cn) (\(command.isNotification ? "notification" : "request"))",
+                 mn: reply.mn, at: now)
+        }
+    }
+
+    /// A wrong password: counted for the connection and the MN; the connection closes at its
+    /// limit, or at once while the MN is locked. One notice line for the operator either way.
+    mutating func wrongPassword(mn: String, lockedBefore: Bool, at now: SessionTime, _ actions: inout [SessionAction]) {
+        wrongPasswords += 1
+        let lockedNow = state.noteWrongPassword(mn: mn, peer: peer, at: now)
+        guard lockedBefore || lockedNow || wrongPasswords >= options.maxWrongPasswordsPerConnection else { return }
+        let why = lockedBefore || lockedNow ? "a wrong password while MN \(TerminalText.safe(mn)) is locked"
+            : "\(wrongPasswords) wrong passwords on this connection"
+        delta.closedForWrongPW += 1
+        note(.security, "closed: \(why)", mn: mn, at: now)
+        if !lockedNow { state.notice("\(peer): connection closed after \(why)") }  // else the lock's notice says it
+        actions.append(.close(reason: why))
+        shutDown(at: now)
+    }
+}
