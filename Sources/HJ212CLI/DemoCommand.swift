@@ -144,8 +144,8 @@ struct DemoCommand: CLICommand {
             let history = state.completedCommands
             _ = history
             let lost = PlatformReport.print(state: state, from: start, end: start + produced, io: io, trace: nil)
-            io.stdout.line("trace: \(trace.path) (\(trace.records) frames); try: hj212 lint \(trace.path) --quiet")
-            return Interrupts.requested ? Interrupts.exitStatus : (drained && lost == 0 ? 0 : 1)
+            io.stdout.line(trace.summary + "; try: hj212 lint \(trace.path) --quiet")
+            return Interrupts.requested ? Interrupts.exitStatus : (drained && lost == 0 && trace.lost == 0 ? 0 : 1)
         } catch {
             io.stderr.line("hj212 demo: \(error.message)")
             return error.exitCode

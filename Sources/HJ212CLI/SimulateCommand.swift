@@ -210,7 +210,7 @@ struct LiveSetup {
         io.clearProgress()
         printSummary(reports, io: io, interrupted: interrupted)
         let pending = reports.reduce(0) { $0 + $1.pending }
-        return interrupted ? Interrupts.exitStatus : pending == 0 ? 0 : 1
+        return interrupted ? Interrupts.exitStatus : pending == 0 && (trace?.lost ?? 0) == 0 ? 0 : 1
     }
 
     func printSummary(_ reports: [LinkReport], io: CommandIO, interrupted: Bool) {
@@ -228,7 +228,7 @@ struct LiveSetup {
                 io.stdout.line("  last problem: \(e)")
             }
         }
-        if let trace { io.stdout.line("trace: \(trace.path) (\(trace.records) frames)") }
+        if let trace { io.stdout.line(trace.summary) }
         if let truth { io.stdout.line("ground truth: \(truth.path) (\(truth.records) fault injections)") }
     }
 
