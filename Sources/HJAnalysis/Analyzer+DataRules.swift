@@ -18,6 +18,7 @@ extension Analyzer {
             unit.running = v > 0
         }
         let running = unit.running == true
+        if running { unit.runningSince = unit.runningSince ?? r.dataTime } else if unit.running == false { unit.runningSince = nil }
         let fastKind: SeriesKind = unit.sendsRtd ? .rtd : .minute
         let o2 = profile?.o2Factor.flatMap { r.reading($0)?.value }
         for (code, reading) in r.factors.prefix(budget.maxFactorsPerUnit) {
@@ -176,7 +177,10 @@ extension Analyzer {
         let key = "^" + code
         var s = unit.factors[key] ?? FactorState()
         defer { unit.factors[key] = s }
-        guard running else {
+        // A plant starting up ramps its load and its concentrations for an hour or two: the running
+        // mean is only taken once the unit has run for 'warmup_minutes', so a start-up is not a step.
+        let warmup = Int64(catalogue.parameter("value.step-up", "warmup_minutes", 120) * 60_000)
+        guard running, let since = unit.runningSince, r.dataTime - since >= warmup else {
             s.meanCount = 0
             s.mean = nil
             judge("value.step-up", code, &unit, mn: r.mn, active: false, time: r.dataTime, arrival: r.arrival, need: 1, clearMinutes: 0, events: &events) { ("", nil) }

@@ -39,6 +39,8 @@ public struct Analyzer: Sendable {
         var lastData: [SeriesKind: Int64] = [:]
         var observedMinuteInterval: Int64?
         var running: Bool?
+        /// DataTime (ms) of the first record of the current running period (reset when the unit stops).
+        var runningSince: Int64?
         var sendsRtd = false
         var factors: [String: FactorState] = [:]
         var latches: [String: Latch] = [:]

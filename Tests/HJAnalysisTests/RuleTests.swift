@@ -199,6 +199,33 @@ struct RuleTests {
         #expect(Feed.opened(Feed.run(&b, d), "fraud.bypass").isEmpty)
     }
 
+    @Test("a start-up ramp is not a step; a step in steady running is (value.step-up)")
+    func stepUpAfterStartUp() {
+        // From stopped the plant ramps its flow over an hour and its COD over an hour and a half
+        // (as the clean generated thermal unit did with dust), then runs steadily with COD around
+        // 60: the ramp's low values must not become the running mean.
+        var a = Feed.analyzer()
+        var s: [(DataSegment, Int64)] = []
+        for i in 0..<48 {
+            let ramp = min(1, Double(i) / 6)
+            let cod = i < 9 ? 5 + 5 * Double(i) : 60 + Double(i % 3)
+            s.append((Feed.waterMinute(Feed.t(0, 0) + Int64(i) * 600_000, flow: 12 * ramp, cod: cod), Feed.t(0, 10) + Int64(i) * 600_000))
+        }
+        #expect(Feed.opened(Feed.run(&a, s), "value.step-up").isEmpty)
+        // The same start, then COD three times its level for an hour after four hours of steady running.
+        var b = Feed.analyzer()
+        var d: [(DataSegment, Int64)] = []
+        for i in 0..<48 {
+            let ramp = min(1, Double(i) / 6)
+            var cod = i < 6 ? 40 * ramp : 40 + Double(i % 3)
+            if (30..<36).contains(i) { cod *= 3 }
+            d.append((Feed.waterMinute(Feed.t(0, 0) + Int64(i) * 600_000, flow: 12 * ramp, cod: cod), Feed.t(0, 10) + Int64(i) * 600_000))
+        }
+        let found = Feed.opened(Feed.run(&b, d), "value.step-up")
+        #expect(found.count == 1)
+        #expect(found.first.map { $0.start >= Feed.t(0, 0) + 30 * 600_000 } == true)
+    }
+
     @Test("3020: a slope change and a failed standard check are alarms; everyday noise is not")
     func analyserParameters() {
         var a = Feed.analyzer()
