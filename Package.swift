@@ -35,8 +35,13 @@ let package = Package(
         // Conformance: the rule catalogue, the platform and logger suites, verdicts, scores, reports.
         .target(name: "HJConformance", dependencies: ["HJ212", "HJSimulation", "HJRoles", "HJNetwork", "HJLoad"]),
 
+        // SQLite from the system (Debian: apt-get install libsqlite3-dev), no package.
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        // The store: what the platform acknowledged, in SQLite (packets, records, values, units, commands).
+        .target(name: "HJStore", dependencies: ["CSQLite", "HJ212", "HJRoles"]),
+
         // The command-line interface: argument parsing, terminal output, exit codes.
-        .target(name: "HJ212CLI", dependencies: ["HJ212", "HJSimulation", "HJRoles", "HJNetwork", "HJLoad", "HJConformance", "CPingPong"]),
+        .target(name: "HJ212CLI", dependencies: ["HJ212", "HJSimulation", "HJRoles", "HJNetwork", "HJLoad", "HJConformance", "CPingPong", "HJStore"]),
         .executableTarget(name: "hj212", dependencies: ["HJ212CLI"]),
 
         // Build-time embedding of Profiles/ (code tables, templates) into the HJ212 module,
@@ -56,6 +61,7 @@ let package = Package(
         .testTarget(name: "HJRolesTests", dependencies: ["HJRoles", "HJSimulation", "HJ212"]),
         .testTarget(name: "HJConformanceTests", dependencies: ["HJConformance", "HJ212"]),
         .testTarget(name: "HJ212CLITests", dependencies: ["HJ212CLI", "HJ212", "HJNetwork", "HJRoles", "HJLoad", "HJConformance"]),
+        .testTarget(name: "HJStoreTests", dependencies: ["HJStore", "HJ212CLI", "HJ212", "HJRoles", "HJNetwork", "HJSimulation"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -12,11 +12,14 @@ final class LivePlatform: Sendable {
     let options: PlatformSession.Options
     let trace: TraceWriter?
     let group: EventLoopGroup
+    /// With `serve --store`: acks wait until what they acknowledge is committed (ServeStore.swift).
+    let storeSink: StoreSink?
     private let server = Mutex<TCPServer?>(nil)
     private let links = Mutex<[UInt64: LivePlatformLink]>([:])
     let address: SocketAddress
 
-    init(address: SocketAddress, state: PlatformState, clock: LiveClock, options: PlatformSession.Options, trace: TraceWriter?, group: EventLoopGroup) {
+    init(address: SocketAddress, state: PlatformState, clock: LiveClock, options: PlatformSession.Options, trace: TraceWriter?, group: EventLoopGroup, storeSink: StoreSink? = nil) {
+        self.storeSink = storeSink
         self.address = address
         self.state = state
         self.clock = clock
@@ -116,6 +119,16 @@ final class LivePlatformLink: TCPConnectionHandler, @unchecked Sendable {
 
     /// Sends what the session produced in one write (one system call for a batch of acknowledgements).
     func apply(_ actions: [SessionAction]) {
+        if let sink = platform.storeSink, sink.hold(self, actions) {
+            rearm()
+            return
+        }
+        perform(actions)
+        rearm()
+    }
+
+    /// Writes the actions' bytes (after the store committed them, with `--store`).
+    func perform(_ actions: [SessionAction]) {
         var batch: [UInt8] = []
         for action in actions {
             switch action {
@@ -128,7 +141,6 @@ final class LivePlatformLink: TCPConnectionHandler, @unchecked Sendable {
             }
         }
         if !batch.isEmpty { _ = connection.write(batch) }
-        rearm()
     }
 
     func connection(_ connection: TCPConnection, didRead bytes: [UInt8]) {

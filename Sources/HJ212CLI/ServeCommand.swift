@@ -8,7 +8,7 @@ import HJSimulation
 struct ServeCommand: CLICommand {
     static let name = "serve"
     static let abstract = "Run the reference platform: acknowledge, validate, record and command data loggers."
-    static let usage = "--listen HOST:PORT [--registry FILE] [--trace FILE] [--init] [--request 'CN;CP']…"
+    static let usage = "--listen HOST:PORT [--registry FILE] [--trace FILE] [--store FILE [--durability normal|full]] [--init] [--request 'CN;CP']…"
     static let options = [
         OptionSpec("listen", value: "HOST:PORT", help: "Address to listen on, e.g. 0.0.0.0:7001 or 127.0.0.1:0 (a free port)."),
         OptionSpec("registry", value: "FILE", help: "Accepted loggers: CSV mn,pw[,name] or a fleet manifest. Unknown MNs and wrong passwords are not acknowledged."),
@@ -19,6 +19,7 @@ struct ServeCommand: CLICommand {
         OptionSpec("threads", value: "N", help: "Event-loop threads (default: the number of cores)."),
         OptionSpec("ack-delay", value: "MS", help: "Delay every acknowledgement (for latency tests)."),
         OptionSpec("accept-crc-variants", help: "Acknowledge packets whose CRC is CRC-16/MODBUS (either byte order), as lenient field platforms do."),
+    ] + StoreSink.serveOptions + [
         OptionSpec("misbehave", value: "FAULT,…", hidden: true, help: "Testing only: deliberate protocol faults of the platform (see PlatformMisbehaviour), for the self-tests of 'check'."),
     ]
     static let discussion = """
@@ -81,30 +82,39 @@ struct ServeCommand: CLICommand {
                 guard let ms = SimClock.parseDuration(d) else { throw UsageError("--duration '\(d)': expected like 10m") }
                 duration = Double(ms) / 1000
             }
+            let storeSink = try StoreSink.open(a)
+            if storeSink != nil { options.journal = true }
             _ = try? ProcessSetup.prepareForNetworking()
             let group: EventLoopGroup
             do { group = try EventLoopGroup(threads: threads, name: "platform") } catch { throw UsageError("\(error)", exitCode: 2) }
             defer { group.shutdown() }
             let clock = LiveClock(start: LiveClock.wallNow(offsetMinutes: SimClock.chinaOffsetMinutes), speed: 1)
             let state = PlatformState(registry: registry, linter: try makeLinter(dialect: nil, strict: false, profiles: nil, profile: "hebei-dynamic"))
-            let platform = LivePlatform(address: address, state: state, clock: clock, options: options, trace: trace, group: group)
+            let platform = LivePlatform(address: address, state: state, clock: clock, options: options, trace: trace, group: group, storeSink: storeSink)
             let bound: SocketAddress
             do { bound = try platform.start() } catch { throw UsageError("cannot listen on \(address): \(error)", exitCode: 2) }
             if !options.misbehaviour.isEmpty {
                 let names = PlatformMisbehaviour.named.filter { options.misbehaviour.contains($0.value) }.map(\.name)
                 io.stderr.line("hj212 serve: MISBEHAVING on purpose (testing): \(names.joined(separator: ", "))")
             }
-            io.stdout.line("hj212 serve: listening on \(bound)\(registry.map { ", \($0.entries.count) registered loggers" } ?? ", open registry")\(trace.map { ", trace \($0.path)" } ?? "")")
+            io.stdout.line("hj212 serve: listening on \(bound)\(registry.map { ", \($0.entries.count) registered loggers" } ?? ", open registry")\(trace.map { ", trace \($0.path)" } ?? "")\(storeSink.map { ", store \($0.store.path)" } ?? "")")
             io.stdout.flush()
             let t0 = monotonicSeconds()
             var requested: Set<String> = []
             var announced: Set<String> = []
             var lastProgress = t0
             var lastTable = t0
+            var storeFailureShown = false
             while !Interrupts.requested {
                 usleep(200_000)
                 let wall = monotonicSeconds()
                 if let duration, wall - t0 >= duration { break }
+                if !storeFailureShown, let line = storeSink?.failureLine {
+                    storeFailureShown = true
+                    io.clearProgress()
+                    io.stderr.line("hj212 serve: " + line)
+                    io.stderr.flush()
+                }
                 // The MNs only when new units came (with 10,000 loggers, copying and sorting them
                 // five times a second cost the platform a tenth of its time); the unit records are
                 // copied for the table, rarely.
@@ -142,6 +152,10 @@ struct ServeCommand: CLICommand {
             let from = logs.compactMap(\.oldest).min() ?? clock.virtualStart
             let newest = state.units.values.flatMap { u in u.dataTimes.compactMap { cn, log in
                 log.newest.map { $0 + (Completeness.interval(cn: cn, minInterval: u.effectiveMinInterval) ?? 0) } } }.max()
+            if let storeSink {
+                let t = storeSink.totals
+                io.stdout.line("store: \(storeSink.store.path): \(t.stored) packets stored, \(t.duplicates) duplicates acknowledged again, \(t.records) records, \(t.values) values, \(t.commands) commands\(storeSink.failed.map { "; FAILED: \($0)" } ?? "")")
+            }
             PlatformReport.print(state: state, from: from, end: max(newest ?? clock.now, from), io: io, trace: trace, fromFirstRecord: true)
             return Interrupts.requested ? Interrupts.exitStatus : 0
         } catch {

@@ -174,6 +174,8 @@ public struct PlatformSession: Sendable {
         public var maxResponsesPerCommand = 64
         public var maxSessionResults = 1_000
         public var maxDelayedAcks = 1_024
+        /// Collect accepted packets, records and command results for `takeJournal()` (a storing driver).
+        public var journal = false
 
         public init() {}
     }
@@ -238,6 +240,8 @@ public struct PlatformSession: Sendable {
     var pendingLog: [PlatformLogEntry] = []
     var pendingDiagnostics: [RecordedDiagnostic] = []
     var pendingResults: [CommandResult] = []
+    /// What `takeJournal()` hands over (filled only with `options.journal`).
+    var journaled = PlatformJournal()
 
     public init(state: PlatformState, peer: String, options: Options = Options()) {
         self.state = state
@@ -566,6 +570,7 @@ public struct PlatformSession: Sendable {
         completedCommands.append(result)
         if completedCommands.count > options.maxSessionResults { completedCommands.removeFirst(completedCommands.count - options.maxSessionResults) }
         pendingResults.append(result)
+        if options.journal { journaled.results.append(result) }
     }
 
     // MARK: - Frames
@@ -642,6 +647,7 @@ public struct PlatformSession: Sendable {
             }
         }
         delta.accepted += 1
+        if options.journal { journaled.packets.append(.init(frame: raw.bytes, segment: segment, time: now, peer: peer)) }
 
         // Who is on this connection.
         var identified = false
@@ -777,6 +783,7 @@ public struct PlatformSession: Sendable {
     mutating func store(_ record: DataSegment, at now: SessionTime) {
         delta.records += 1
         pendingRecords.append((record, now))
+        if options.journal { journaled.records.append(.init(packet: journaled.packets.count - 1, segment: record, time: now)) }
         if var command = inFlight, !command.isNotification, matches(record, command) {
             command.records += 1
             if command.responses.count < options.maxResponsesPerCommand { command.responses.append(record) }
