@@ -38,7 +38,7 @@ let package = Package(
         // SQLite from the system (Debian: apt-get install libsqlite3-dev), no package.
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         // The store: what the platform acknowledged, in SQLite (packets, records, values, units, commands).
-        .target(name: "HJStore", dependencies: ["CSQLite", "HJ212", "HJRoles"]),
+        .target(name: "HJStore", dependencies: ["CSQLite", "HJ212", "HJRoles", "HJSimulation"]),
 
         // The command-line interface: argument parsing, terminal output, exit codes.
         .target(name: "HJ212CLI", dependencies: ["HJ212", "HJSimulation", "HJRoles", "HJNetwork", "HJLoad", "HJConformance", "CPingPong", "HJStore"]),

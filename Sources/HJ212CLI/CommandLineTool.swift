@@ -6,6 +6,7 @@ public enum CommandLineTool {
 
     static let commands: [any CLICommand.Type] = [
         LintCommand.self, DecodeCommand.self, FrameCommand.self, CRCCommand.self, GenerateCommand.self, ServeCommand.self, SimulateCommand.self, DemoCommand.self, CheckCommand.self, LoadCommand.self, BenchCommand.self,
+        RosterCommand.self,
     ]
 
     static var overview: String {
