@@ -12,6 +12,13 @@ public struct PlatformJournal: Sendable {
         public var segment: DataSegment
         public var time: SessionTime
         public var peer: String
+
+        public init(frame: [UInt8], segment: DataSegment, time: SessionTime, peer: String) {
+            self.frame = frame
+            self.segment = segment
+            self.time = time
+            self.peer = peer
+        }
     }
 
     /// One record: `packet` is the index in `packets` of the packet that completed it.
@@ -19,6 +26,12 @@ public struct PlatformJournal: Sendable {
         public var packet: Int
         public var segment: DataSegment
         public var time: SessionTime
+
+        public init(packet: Int, segment: DataSegment, time: SessionTime) {
+            self.packet = packet
+            self.segment = segment
+            self.time = time
+        }
     }
 
     public var packets: [Packet] = []

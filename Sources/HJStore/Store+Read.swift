@@ -63,19 +63,24 @@ extension Store {
     }
 
     /// Calls `body` for every record of this CN whose DataTime is in `from ..< to`
-    /// (`YYYYMMDDhhmmss` integers), in no particular order.
+    /// (`YYYYMMDDhhmmss` integers), unit by unit in DataTime order: one range of the
+    /// `records_unit` index per unit, so the cost follows the records asked for, not the table.
     public func forEachRecord(cn: String, from: Int64, to: Int64, _ body: (StoredRecordSummary) -> Void) throws(StoreError) {
         try connection.withLock { c throws(StoreError) in
-            let s = try c.db.prepare("""
-                SELECT u.mn, r.data_time, r.codes, r.flags FROM records r JOIN units u ON u.id = r.unit_id
-                WHERE r.cn = ?1 AND r.data_time >= ?2 AND r.data_time < ?3
-                """)
-            s.bind(1, cn)
-            s.bind(2, from)
-            s.bind(3, to)
-            while try s.step() {
-                body(StoredRecordSummary(mn: s.text(0) ?? "", cn: cn, dataTime: s.int64(1),
-                                         summary: RecordSummary(codes: s.text(2) ?? "", flags: s.text(3) ?? "")))
+            let units = try c.db.prepare("SELECT id, mn FROM units ORDER BY mn")
+            var list: [(Int64, String)] = []
+            while try units.step() { list.append((units.int64(0), units.text(1) ?? "")) }
+            let s = try c.db.prepare("SELECT data_time, codes, flags FROM records WHERE unit_id = ?1 AND cn = ?2 AND data_time >= ?3 AND data_time < ?4 ORDER BY data_time")
+            for (id, mn) in list {
+                s.bind(1, id)
+                s.bind(2, cn)
+                s.bind(3, from)
+                s.bind(4, to)
+                while try s.step() {
+                    body(StoredRecordSummary(mn: mn, cn: cn, dataTime: s.int64(0),
+                                             summary: RecordSummary(codes: s.text(1) ?? "", flags: s.text(2) ?? "")))
+                }
+                s.reset()
             }
         }
     }
