@@ -11,7 +11,7 @@ struct ServeCommand: CLICommand {
     static let usage = "--listen HOST:PORT [--registry FILE] [--trace FILE] [--store FILE [--durability normal|full]] [--init] [--request 'CN;CP']…"
     static let options = [
         OptionSpec("listen", value: "HOST:PORT", help: "Address to listen on, e.g. 0.0.0.0:7001 or 127.0.0.1:0 (a free port)."),
-        OptionSpec("registry", value: "FILE", help: "Accepted loggers: CSV mn,pw[,name] or a fleet manifest. Unknown MNs and wrong passwords are not acknowledged."),
+        OptionSpec("registry", value: "FILE", help: "Accepted loggers: CSV mn,pw[,name], a fleet manifest, or a built-in fleet name (sample-city). Unknown MNs and wrong passwords are not acknowledged."),
         OptionSpec("trace", value: "FILE", help: "Append every frame received and sent to this JSON Lines trace (checked writable before listening)."),
         OptionSpec("init", help: "Run the first-connection set-up of HJ 212-2017 §6.3 on every new logger (1012, 1000, 1062, 1064, 2011, 2021)."),
         OptionSpec("request", value: "[MN@]CN;CP", help: "Send this request to every logger (or to the one with MN) once it has identified itself, e.g. '2061;BeginTime=20261129000000;EndTime=20261129230000' (repeatable)."),
@@ -44,7 +44,7 @@ struct ServeCommand: CLICommand {
             do { address = try SocketAddress(parsing: a.value("listen")!) } catch { throw UsageError("--listen: \(error.message)") }
             var registry: Registry?
             if let path = a.value("registry") {
-                do { registry = try Registry.load(path: path) } catch { throw UsageError("registry: \(error)", exitCode: 2) }
+                do { registry = try loadRegistry(path) } catch { throw UsageError("registry: \(error)", exitCode: 2) }
             }
             var trace: TraceWriter?
             if let p = a.value("trace") { trace = try TraceWriter(path: p, offsetMinutes: SimClock.chinaOffsetMinutes) }

@@ -1,3 +1,5 @@
+import Glibc
+import HJ212
 import HJNetwork
 import HJRoles
 import HJStore
@@ -126,4 +128,14 @@ extension StoreSink {
         OptionSpec("store", value: "FILE", help: "Store every accepted packet, record, value, unit and command in this SQLite file (created if missing); an acknowledgement leaves only after its packet is committed. See docs/store.md."),
         OptionSpec("durability", value: "MODE", choices: ["normal", "full"], help: "--store: normal (default) survives a crash of serve; full also fsyncs every commit, for power loss."),
     ]
+}
+
+/// `serve --registry`: a file, or a built-in fleet name as `--fleet` takes (`sample-city`);
+/// a file of that name wins.
+func loadRegistry(_ nameOrPath: String) throws -> Registry {
+    var st = stat()
+    if stat(nameOrPath, &st) != 0, let text = try ProfileStore.builtin.text("fleets/\(nameOrPath).csv") {
+        return try Registry.parse(text, file: "fleets/\(nameOrPath).csv")
+    }
+    return try Registry.load(path: nameOrPath)
 }

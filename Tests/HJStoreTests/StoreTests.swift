@@ -126,3 +126,42 @@ struct StoreTests {
         _ = first
     }
 }
+
+@Suite("Store commands")
+struct StoreCommandTests {
+    func reply(_ cn: String, qn: String, cp: [Field]) -> [UInt8] {
+        FrameEncoder.frame(DataSegment(header: [Field("QN", qn), Field("ST", "91"), Field("CN", cn), Field("PW", "123456"),
+                                                Field("MN", "010000A89001000000000001"), Field("Flag", "4")], cp: [cp]))
+    }
+
+    @Test("a command the platform sent is stored with its outcome")
+    func commandOutcome() throws {
+        let state = try PlatformState()
+        var options = PlatformSession.Options()
+        options.journal = true
+        var session = PlatformSession(state: state, peer: "127.0.0.1:1", options: options)
+        let t = HJTime(year: 2026, month: 11, day: 30, hour: 12).wallMilliseconds
+        _ = session.connected(at: t)
+        _ = session.received(hourFrame(qn: "20261130120000001", dataTime: "20261130110000"), at: t)
+        let sent = session.send(command: "1011", cp: [], at: t + 1000)
+        guard case .send(let bytes)? = sent.first, let qn = SegmentParser.parse(String(decoding: bytes.dropFirst(6).dropLast(6), as: UTF8.self)).segment.qn else {
+            Issue.record("no request sent: \(sent)")
+            return
+        }
+        _ = session.received(reply("9011", qn: qn, cp: [Field("QnRtn", "1")]), at: t + 1100)
+        _ = session.received(reply("9012", qn: qn, cp: [Field("ExeRtn", "1")]), at: t + 1200)
+        let j = session.takeJournal()
+        #expect(j.results.count == 1)
+        let dir = scratchDirectory("commands")
+        let store = try Store(path: dir + "/s.db")
+        var batch = StoreBatch()
+        batch.add(j)
+        let outcome = try store.write(batch)
+        #expect(outcome.commands == 1)
+        #expect(outcome.stored == 3)  // the hour record and the two replies: every accepted packet
+        let db = try Database(path: dir + "/s.db", readOnly: true)
+        let s = try db.prepare("SELECT cn, qn, outcome, qn_rtn, exe_rtn FROM commands")
+        #expect(try s.step())
+        #expect(s.text(0) == "1011" && s.text(1) == qn && s.text(2) == "completed" && s.int(3) == 1 && s.int(4) == 1)
+    }
+}
