@@ -51,6 +51,14 @@ struct StoreBenchmark {
         return plain.connected == loggers && stored.connected == loggers ? 0 : 1
     }
 
+    /// Whether the process exists and is not a zombie.
+    static func alive(_ pid: Int32) -> Bool {
+        guard kill(pid, 0) == 0 else { return false }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        return !stat[close...].hasPrefix(") Z")
+    }
+
     /// One measurement: a fresh serve with `extra` arguments, fresh loggers, settle, window.
     func phase(_ io: CommandIO, label: String, extra: [String]) -> Phase? {
         let server = Process()
@@ -63,9 +71,15 @@ struct StoreBenchmark {
             io.stderr.line("hj212 bench store: cannot start the platform: \(error)")
             return nil
         }
+        let pid = server.processIdentifier
+        // The platform of a phase is gone before the next phase starts: SIGINT, then at most 30 s
+        // for its summary, then SIGKILL (it must not take CPU from the next phase).
         defer {
-            if server.isRunning { kill(server.processIdentifier, SIGKILL) }
-            server.waitUntilExit()
+            kill(pid, SIGINT)
+            let deadline = monotonicSeconds() + 30
+            while Self.alive(pid) && monotonicSeconds() < deadline { usleep(50_000) }
+            if Self.alive(pid) { kill(pid, SIGKILL) }
+            while Self.alive(pid) && monotonicSeconds() < deadline + 5 { usleep(50_000) }
         }
         var firstLine = ""
         while !firstLine.contains("\n") {
@@ -126,7 +140,6 @@ struct StoreBenchmark {
         p.window = monotonicSeconds() - m0
         p.acked = a1.reduce(0) { $0 + $1.statistics.acknowledged } - a0.reduce(0) { $0 + $1.statistics.acknowledged }
         p.connected = a1.filter(\.connected).count
-        kill(server.processIdentifier, SIGINT)
         return p
     }
 }
