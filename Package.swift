@@ -41,6 +41,11 @@ let package = Package(
         // Conformance: the rule catalogue, the platform and logger suites, verdicts, scores, reports.
         .target(name: "HJConformance", dependencies: ["HJ212", "HJSimulation", "HJRoles", "HJNetwork", "HJLoad"]),
 
+        // SQLite from the system (Debian: apt-get install libsqlite3-dev), no package.
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        // The store: what the platform acknowledged, in SQLite (packets, records, values, units, commands).
+        .target(name: "HJStore", dependencies: ["CSQLite", "HJ212", "HJRoles", "HJSimulation"]),
+
         // Instruments: Modbus RTU/TCP slaves and DL/T 645-2007 meters driven by the simulation's value models.
         .target(name: "HJInstruments", dependencies: ["HJ212", "HJSimulation", "HJNetwork", "CSerial"]),
         // Pseudo-terminal creation (posix_openpt and friends need _XOPEN_SOURCE).
@@ -50,7 +55,7 @@ let package = Package(
         .target(name: "HJWeb", dependencies: ["HJ212", "HJAnalysis", "HJNetwork", "HJLoad"]),
 
         // The command-line interface: argument parsing, terminal output, exit codes.
-        .target(name: "HJ212CLI", dependencies: ["HJ212", "HJAnalysis", "HJWeb", "HJSimulation", "HJRoles", "HJNetwork", "HJLoad", "HJConformance", "CPingPong", "HJInstruments", "HJCapture"]),
+        .target(name: "HJ212CLI", dependencies: ["HJ212", "HJAnalysis", "HJWeb", "HJSimulation", "HJRoles", "HJNetwork", "HJLoad", "HJConformance", "CPingPong", "HJInstruments", "HJCapture", "HJStore"]),
         .executableTarget(name: "hj212", dependencies: ["HJ212CLI"]),
 
         // Build-time embedding of Profiles/ (code tables, templates) into the HJ212 module,
@@ -74,6 +79,7 @@ let package = Package(
         .testTarget(name: "HJWebTests", dependencies: ["HJWeb", "HJAnalysis", "HJNetwork", "HJSimulation", "HJ212"]),
         .testTarget(name: "HJ212CLITests", dependencies: ["HJ212CLI", "HJ212", "HJNetwork", "HJRoles", "HJLoad", "HJConformance"]),
         .testTarget(name: "HJCaptureTests", dependencies: ["HJCapture", "HJ212CLI", "HJ212"]),
+        .testTarget(name: "HJStoreTests", dependencies: ["HJStore", "HJ212CLI", "HJ212", "HJRoles", "HJNetwork", "HJSimulation"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -7,7 +7,7 @@ import HJRoles
 struct BenchCommand: CLICommand {
     static let name = "bench"
     static let abstract = "Measure the codec against baselines, or live loggers against serve (run with -c release)."
-    static let usage = "codec [--frames N] [--rounds N] [--only ROW] | live [--loggers N] [--speed X] [--seconds S] [--unit NAME] | memory [--loggers N] [--unit NAME] | load [--loggers N] [--seconds S] [--threads N] | hostile [--connections N] [--bytes B] | soak [--loggers N] [--minutes M] [--churn P] | storm [--loggers N] [--outage S]"
+    static let usage = "codec [--frames N] [--rounds N] [--only ROW] | live [--loggers N] [--speed X] [--seconds S] [--unit NAME] | memory [--loggers N] [--unit NAME] | load [--loggers N] [--seconds S] [--threads N] | hostile [--connections N] [--bytes B] | soak [--loggers N] [--minutes M] [--churn P] | storm [--loggers N] [--outage S] | store [--loggers N] [--speed X] [--seconds S] [--durability normal|full] | roster [--days N]"
     static let options = [
         OptionSpec("frames", value: "N", help: "codec: frames in the corpus (default 20000)."),
         OptionSpec("rounds", value: "N", help: "codec: rounds per measurement; the best is reported (default 5)."),
@@ -16,6 +16,8 @@ struct BenchCommand: CLICommand {
         OptionSpec("speed", value: "X", help: "live: simulated seconds per real second (default 150: a 2011 every 0.2 s per logger)."),
         OptionSpec("seconds", value: "S", help: "live: length of the measurement window (default 20)."),
         OptionSpec("unit", value: "NAME", help: "live: unit template of the loggers (default industrial-wastewater)."),
+        OptionSpec("days", value: "N", help: "roster: simulated days of the sample city written into the store (default 1)."),
+        OptionSpec("durability", value: "MODE", choices: ["normal", "full"], help: "store: durability of serve --store (default normal)."),
         OptionSpec("threads", value: "N", help: "live, load: event-loop threads in each process (default 1)."),
         OptionSpec("ramp", value: "S", help: "load: seconds over which the connections open (default 5)."),
         OptionSpec("connections", value: "N", help: "hostile: connections that send '##9999' + --bytes and close (default 120000)."),
@@ -55,10 +57,12 @@ struct BenchCommand: CLICommand {
     var soak: SoakBenchmark?
     var storm: StormBenchmark?
     var pingPongThreads: Int?
+    var storeBench: StoreBenchmark?
+    var rosterBench: RosterBenchmark?
 
     init(_ a: ParsedArguments) throws(UsageError) {
-        guard [["codec"], ["live"], ["memory"], ["load"], ["pingpong-server"], ["hostile"], ["soak"], ["storm"]].contains(a.positionals) else {
-            throw UsageError("expected 'bench codec', 'bench live', 'bench memory', 'bench load', 'bench hostile', 'bench soak' or 'bench storm'")
+        guard [["codec"], ["live"], ["memory"], ["load"], ["pingpong-server"], ["hostile"], ["soak"], ["storm"], ["store"], ["roster"]].contains(a.positionals) else {
+            throw UsageError("expected 'bench codec', 'live', 'memory', 'load', 'hostile', 'soak', 'storm', 'store' or 'roster'")
         }
         let threads = Int(a.value("threads") ?? "1") ?? 0
         if a.positionals == ["hostile"] {
@@ -82,6 +86,16 @@ struct BenchCommand: CLICommand {
                 throw UsageError("--loggers 1…1000000, --outage 0…3600, --speed (0, 10000], --threads 1…64")
             }
             storm = StormBenchmark(loggers: n, outage: o, speed: sp, threads: threads, unit: a.value("unit") ?? "industrial-wastewater")
+        }
+        if a.positionals == ["store"] || a.positionals == ["roster"] {
+            guard let n = Int(a.value("loggers") ?? "10000"), (1...1_000_000).contains(n), let sp = Double(a.value("speed") ?? "150"),
+                  sp > 0, sp <= 100_000, let sec = Double(a.value("seconds") ?? "20"), sec > 0, sec <= 86_400,
+                  let th = Int(a.value("threads") ?? "1"), (1...64).contains(th), let days = Int(a.value("days") ?? "1"), (1...31).contains(days) else {
+                throw UsageError("--loggers 1…1000000, --speed (0, 100000], --seconds (0, 86400], --threads 1…64, --days 1…31")
+            }
+            storeBench = StoreBenchmark(loggers: n, speed: sp, seconds: sec, unit: a.value("unit") ?? "industrial-wastewater", threads: th,
+                                        durability: a.value("durability") ?? "normal")
+            if a.positionals == ["roster"] { rosterBench = RosterBenchmark(days: days) }
         }
         if a.positionals == ["memory"] {
             guard let n = Int(a.value("loggers") ?? "10000"), (1...1_000_000).contains(n) else { throw UsageError("--loggers 1…1000000") }
@@ -112,6 +126,8 @@ struct BenchCommand: CLICommand {
     }
 
     func run(_ io: CommandIO) -> Int32 {
+        if let rosterBench { return rosterBench.run(io) }
+        if let storeBench { return storeBench.run(io) }
         if let live { return live.run(io) }
         if let memory { return memory.run(io) }
         if let load { return load.run(io) }

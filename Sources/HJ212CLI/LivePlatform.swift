@@ -12,6 +12,8 @@ final class LivePlatform: Sendable {
     let options: PlatformSession.Options
     let trace: TraceWriter?
     let group: EventLoopGroup
+    /// With `serve --store`: acks wait until what they acknowledge is committed (ServeStore.swift).
+    let storeSink: StoreSink?
     private let server = Mutex<TCPServer?>(nil)
     private let links = Mutex<[UInt64: LivePlatformLink]>([:])
     /// The most output any connection held at once (bytes), for the budget's tests and benchmarks.
@@ -34,7 +36,8 @@ final class LivePlatform: Sendable {
     }
 
     init(address: SocketAddress, state: PlatformState, clock: LiveClock, options: PlatformSession.Options, trace: TraceWriter?, group: EventLoopGroup,
-         tcpOptions: TCPOptions = LivePlatform.defaultTCPOptions, limits: TCPServer.Limits = TCPServer.Limits()) {
+         tcpOptions: TCPOptions = LivePlatform.defaultTCPOptions, limits: TCPServer.Limits = TCPServer.Limits(), storeSink: StoreSink? = nil) {
+        self.storeSink = storeSink
         self.address = address
         self.tcpOptions = tcpOptions
         self.limits = limits
@@ -149,6 +152,16 @@ final class LivePlatformLink: TCPConnectionHandler, @unchecked Sendable {
 
     /// Sends what the session produced in one write (one system call for a batch of acknowledgements).
     func apply(_ actions: [SessionAction]) {
+        if let sink = platform.storeSink, sink.hold(self, actions) {
+            rearm()
+            return
+        }
+        perform(actions)
+        rearm()
+    }
+
+    /// Writes the actions' bytes (after the store committed them, with `--store`).
+    func perform(_ actions: [SessionAction]) {
         var batch: [UInt8] = []
         for action in actions {
             switch action {
@@ -168,7 +181,6 @@ final class LivePlatformLink: TCPConnectionHandler, @unchecked Sendable {
         if connection.isOpen && pending > LivePlatform.pauseReadingAbove && !connection.isReadingPaused {
             connection.pauseReading()
         }
-        rearm()
     }
 
     func connectionDidDrain(_ connection: TCPConnection) {

@@ -8,7 +8,7 @@ import HJSimulation
 struct ServeCommand: CLICommand {
     static let name = "serve"
     static let abstract = "Run the reference platform: acknowledge, validate, record and command data loggers."
-    static let usage = "--listen HOST:PORT [--registry FILE] [--trace FILE] [--init] [--request 'CN;CP']…"
+    static let usage = "--listen HOST:PORT [--registry FILE] [--trace FILE] [--store FILE [--durability normal|full]] [--init] [--request 'CN;CP']…"
     static let options = [
         OptionSpec("listen", value: "HOST:PORT", help: "Address to listen on, e.g. 0.0.0.0:7001 or 127.0.0.1:0 (a free port)."),
         OptionSpec("registry", value: "FILE", help: "Accepted loggers: CSV mn,pw[,name], a fleet manifest, or a built-in fleet name (sample-city, mixed-demo). Unknown MNs and wrong passwords are not acknowledged; registered units that never connect are listed as missing."),
@@ -25,6 +25,7 @@ struct ServeCommand: CLICommand {
         OptionSpec("max-per-address", value: "N", help: "Connections open at once from one source address (default 1000; loopback exempt unless given; 0: no limit)."),
         OptionSpec("max-output", value: "BYTES", help: "Output held for a peer that does not read (default 262144); reading pauses above 64 KiB, the connection closes at this."),
         OptionSpec("max-wrong-pw", value: "N", help: "Wrong passwords per connection before it is closed (default 3); per MN: 10 in 10 min lock it for 15 min."),
+    ] + StoreSink.serveOptions + [
         OptionSpec("misbehave", value: "FAULT,…", hidden: true, help: "Testing only: deliberate protocol faults of the platform (see PlatformMisbehaviour), for the self-tests of 'check'."),
     ]
     static let discussion = """
@@ -122,6 +123,8 @@ struct ServeCommand: CLICommand {
                 guard let ms = SimClock.parseDuration(d) else { throw UsageError("--duration '\(d)': expected like 10m") }
                 duration = Double(ms) / 1000
             }
+            let storeSink = try StoreSink.open(a)
+            if storeSink != nil { options.journal = true }
             _ = try? ProcessSetup.prepareForNetworking()
             let group: EventLoopGroup
             do { group = try EventLoopGroup(threads: threads, name: "platform") } catch { throw UsageError("\(error)", exitCode: 2) }
@@ -129,7 +132,7 @@ struct ServeCommand: CLICommand {
             let clock = LiveClock(start: LiveClock.wallNow(offsetMinutes: SimClock.chinaOffsetMinutes), speed: 1)
             let state = PlatformState(registry: registry, linter: try makeLinter(dialect: nil, strict: false, profiles: nil, profile: "hebei-dynamic"))
             let platform = LivePlatform(address: address, state: state, clock: clock, options: options, trace: trace, group: group,
-                                        tcpOptions: tcpOptions, limits: limits)
+                                        tcpOptions: tcpOptions, limits: limits, storeSink: storeSink)
             let bound: SocketAddress
             do { bound = try platform.start() } catch { throw UsageError("cannot listen on \(address): \(error)", exitCode: 2) }
             let console = try a.value("http").map { http throws(UsageError) in try Console.attach(to: platform, http: http, registry: registry, registryPath: a.value("registry")) }
@@ -139,7 +142,7 @@ struct ServeCommand: CLICommand {
                 let names = PlatformMisbehaviour.named.filter { options.misbehaviour.contains($0.value) }.map(\.name)
                 io.stderr.line("hj212 serve: MISBEHAVING on purpose (testing): \(names.joined(separator: ", "))")
             }
-            io.stdout.line("hj212 serve: listening on \(bound)\(registry.map { ", \($0.entries.count) registered loggers" } ?? ", open registry")\(trace.map { ", trace \($0.path)" } ?? "")")
+            io.stdout.line("hj212 serve: listening on \(bound)\(registry.map { ", \($0.entries.count) registered loggers" } ?? ", open registry")\(trace.map { ", trace \($0.path)" } ?? "")\(storeSink.map { ", store \($0.store.path)" } ?? "")")
             io.stdout.flush()
             let t0 = monotonicSeconds()
             var requested: Set<String> = []
@@ -149,10 +152,17 @@ struct ServeCommand: CLICommand {
             var notices = ServeNotices()
             var lastTrim = t0
             var closedAtTrim = 0
+            var storeFailureShown = false
             while !Interrupts.requested {
                 usleep(200_000)
                 let wall = monotonicSeconds()
                 if let duration, wall - t0 >= duration { break }
+                if !storeFailureShown, let line = storeSink?.failureLine {
+                    storeFailureShown = true
+                    io.clearProgress()
+                    io.stderr.line("hj212 serve: " + line)
+                    io.stderr.flush()
+                }
                 // The MNs only when new units came (with 10,000 loggers, copying and sorting them
                 // five times a second cost the platform a tenth of its time); the unit records are
                 // copied for the table, rarely.
@@ -205,6 +215,10 @@ struct ServeCommand: CLICommand {
             let from = logs.compactMap(\.oldest).min() ?? clock.virtualStart
             let newest = state.units.values.flatMap { u in u.dataTimes.compactMap { cn, log in
                 log.newest.map { $0 + (Completeness.interval(cn: cn, minInterval: u.effectiveMinInterval) ?? 0) } } }.max()
+            if let storeSink {
+                let t = storeSink.totals
+                io.stdout.line("store: \(storeSink.store.path): \(t.stored) packets stored, \(t.duplicates) duplicates acknowledged again, \(t.records) records, \(t.values) values, \(t.commands) commands\(storeSink.failed.map { "; FAILED: \($0)" } ?? "")")
+            }
             PlatformReport.print(state: state, from: from, end: max(newest ?? clock.now, from), io: io, trace: trace, fromFirstRecord: true)
             notices.summary(state: state, platform: platform, io: io)
             if Interrupts.requested { return Interrupts.exitStatus }

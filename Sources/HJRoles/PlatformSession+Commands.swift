@@ -201,5 +201,6 @@ extension PlatformSession {
         completedCommands.append(result)
         if completedCommands.count > options.maxSessionResults { completedCommands.removeFirst(completedCommands.count - options.maxSessionResults) }
         pendingResults.append(result)
+        if options.journal { journaled.results.append(result) }
     }
 }

@@ -84,6 +84,7 @@ extension PlatformSession {
             }
         }
         delta.accepted += 1
+        if options.journal { journaled.packets.append(.init(frame: raw.bytes, segment: segment, time: now, peer: peer)) }
 
         // Who is on this connection.
         var identified = false
@@ -225,6 +226,7 @@ extension PlatformSession {
     mutating func store(_ record: DataSegment, at now: SessionTime) {
         delta.records += 1
         pendingRecords.append((record, now))
+        if options.journal { journaled.records.append(.init(packet: journaled.packets.count - 1, segment: record, time: now)) }
         if var command = inFlight, !command.isNotification, matches(record, command) {
             command.records += 1
             if command.responses.count < options.maxResponsesPerCommand { command.responses.append(record) }

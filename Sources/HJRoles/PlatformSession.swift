@@ -87,6 +87,8 @@ public struct PlatformSession: Sendable {
         /// Wrong passwords accepted on one connection before it is closed (brute force; the
         /// per-MN limit is `PlatformLimits.maxWrongPasswordsPerMN`). See docs/budgets.md.
         public var maxWrongPasswordsPerConnection = 3
+        /// Collect accepted packets, records and command results for `takeJournal()` (a storing driver).
+        public var journal = false
 
         public init() {}
     }
@@ -155,6 +157,8 @@ public struct PlatformSession: Sendable {
     var pendingLog: [PlatformLogEntry] = []
     var pendingDiagnostics: [RecordedDiagnostic] = []
     var pendingResults: [CommandResult] = []
+    /// What `takeJournal()` hands over (filled only with `options.journal`).
+    var journaled = PlatformJournal()
 
     public init(state: PlatformState, peer: String, options: Options = Options()) {
         self.state = state

@@ -14,12 +14,30 @@ public struct FleetUnit: Sendable, Hashable {
     public var platforms: [String]
     /// Line in the manifest, for messages.
     public var line: Int
+    /// Optional roster columns (`assessed`, `reason`, `installed_since`; Profiles/fleets/README.md).
+    public var roster = FleetRosterColumns()
+}
+
+/// The optional roster columns of a fleet manifest, for the Annex 1 table (`hj212 roster`).
+public struct FleetRosterColumns: Sendable, Hashable {
+    /// 是否参与考核: `是` (default when the column is absent or empty) or `否`.
+    public var assessed = true
+    /// 不考核原因, e.g. 停产, 季节性生产, 新建未验收 (free text; empty when assessed).
+    public var reason = ""
+    /// When the monitoring equipment was installed (hours are due from then), `YYYY-MM-DD`.
+    public var installedSince: HJTime?
+    /// `installed_since` says `未安装` / `no`: the equipment is not installed (no hours due).
+    public var notInstalled = false
+
+    public init() {}
 }
 
 /// A fleet manifest: CSV with the columns the environmental bureaus keep
 /// (`enterprise,county,category,pollutants,voc,mn,pw,unit,platforms`), see Profiles/fleets/README.md.
 public struct Fleet: Sendable {
     public static let columns = ["enterprise", "county", "category", "pollutants", "voc", "mn", "pw", "unit", "platforms"]
+    /// Optional columns after those: the roster's (see `FleetRosterColumns`).
+    public static let rosterColumns = ["assessed", "reason", "installed_since"]
 
     public var file: String
     public var units: [FleetUnit]
@@ -87,13 +105,43 @@ public struct Fleet: Sendable {
                 throw ProfileError(file: file, line: row.line, message: "voc '\(voc)': expected 是 or 否")
             }
             let platforms = try cell("platforms").split(separator: "|").map { String($0).trimmingCharacters(in: .whitespaces) }
-            fleet.units.append(FleetUnit(
+            var unit = FleetUnit(
                 enterprise: try cell("enterprise"), county: try cell("county"), category: try cell("category"),
                 pollutants: pollutants, voc: ["是", "yes", "Y", "1"].contains(voc), identity: LoggerIdentity(mn: mn, pw: pw),
-                unit: unitName, platforms: platforms, line: row.line))
+                unit: unitName, platforms: platforms, line: row.line)
+            unit.roster = try rosterColumns(row: row, names: names, file: file)
+            fleet.units.append(unit)
         }
         guard !fleet.units.isEmpty else { throw ProfileError(file: file, line: nil, message: "no units") }
         return fleet
+    }
+}
+
+extension Fleet {
+    /// Reads the optional roster columns of one row (absent or empty cells keep the defaults).
+    static func rosterColumns(row: CSVReader.Row, names: [String], file: String) throws -> FleetRosterColumns {
+        var r = FleetRosterColumns()
+        func cell(_ c: String) -> String {
+            guard let i = names.firstIndex(of: c), i < row.cells.count else { return "" }
+            return row.cells[i].trimmingCharacters(in: .whitespaces)
+        }
+        switch cell("assessed") {
+        case "", "是", "yes", "Y", "1": r.assessed = true
+        case "否", "no", "N", "0": r.assessed = false
+        case let other: throw ProfileError(file: file, line: row.line, message: "assessed '\(other)': expected 是 or 否")
+        }
+        r.reason = cell("reason")
+        let since = cell("installed_since")
+        if ["未安装", "no", "否"].contains(since) {
+            r.notInstalled = true
+        } else if !since.isEmpty {
+            let digits = since.replacingOccurrences(of: "-", with: "")
+            guard digits.count == 8, let t = HJTime(digits + "000000"), t.isValid else {
+                throw ProfileError(file: file, line: row.line, message: "installed_since '\(since)': expected YYYY-MM-DD or 未安装")
+            }
+            r.installedSince = t
+        }
+        return r
     }
 }
 

@@ -1,0 +1,137 @@
+import Glibc
+import HJ212
+import HJSimulation
+import HJStore
+
+/// `hj212 roster`: the Annex 1 联网 roster of a fleet, filled in from stores or traces.
+struct RosterCommand: CLICommand {
+    static let name = "roster"
+    static let abstract = "The Annex 1 联网 roster of a fleet, with 传输率 / 有效率 / 传输有效率 per unit and county, from stores or traces."
+    static let usage = "--fleet FILE (--store FILE… | --trace FILE…) [--period 2026-11 | --from DAY --to DAY] [--format csv|html|json] [--out FILE]"
+    static let options = [
+        OptionSpec("fleet", value: "FILE", help: "The fleet manifest (CSV) or a built-in fleet (sample-city, mixed-demo); optional roster columns assessed, reason, installed_since."),
+        OptionSpec("store", value: "FILE", help: "A store written by 'serve --store' (repeatable: one platform per machine, merged)."),
+        OptionSpec("trace", value: "FILE", help: "A JSON Lines trace (of serve or simulate) instead of or beside stores (repeatable)."),
+        OptionSpec("period", value: "YYYY-MM", help: "A calendar month (local time, UTC+8). Default: the current month up to now."),
+        OptionSpec("from", value: "DAY", help: "First day, YYYY-MM-DD (with --to)."),
+        OptionSpec("to", value: "DAY", help: "Last day, YYYY-MM-DD, included."),
+        OptionSpec("format", value: "F", choices: ["csv", "html", "json"], help: "csv (default; Annex 1 column order, Chinese headers, UTF-8 with BOM for Excel), html (county summary and chart), json."),
+        OptionSpec("out", short: "o", value: "FILE", help: "Output file (default standard output)."),
+        OptionSpec("now", value: "ISO8601", hidden: true, help: "Testing: the time the roster is made at (hours after it are not due)."),
+    ]
+    static let discussion = """
+    Hours due are the whole hours of the period that have ended (from installed_since when given),
+    received are the hours with a 2061 hour record, valid those whose record carries every pollutant
+    of the unit with a valid flag (N or S). 传输率 = received/due, 有效率 = valid/received,
+    传输有效率 = valid/due. Units below 90 % are listed. Figures of a period that ended less than
+    48 h ago are provisional (loggers may still backfill). Method and sources: docs/roster.md.
+
+    EXAMPLES:
+      hj212 roster --fleet sample-city --store platform.db --period 2026-11 -o roster.csv
+      hj212 roster --fleet sample-city --store a.db --store b.db --from 2026-11-01 --to 2026-11-15 --format html -o roster.html
+    """
+
+    var a: ParsedArguments
+    var period: RosterPeriod?
+    var now: HJTime?
+
+    init(_ a: ParsedArguments) throws(UsageError) {
+        self.a = a
+        guard a.value("fleet") != nil else { throw UsageError("--fleet FILE is required") }
+        guard !(a.values["store"] ?? []).isEmpty || !(a.values["trace"] ?? []).isEmpty else {
+            throw UsageError("give at least one --store FILE or --trace FILE")
+        }
+        if let p = a.value("period") {
+            guard a.value("from") == nil, a.value("to") == nil else { throw UsageError("give --period or --from/--to, not both") }
+            guard let month = RosterPeriod(month: p) else { throw UsageError("--period '\(p)': expected YYYY-MM, e.g. 2026-11") }
+            period = month
+        } else if a.value("from") != nil || a.value("to") != nil {
+            guard let f = a.value("from").flatMap(RosterPeriod.day), let t = a.value("to").flatMap(RosterPeriod.day) else {
+                throw UsageError("--from and --to: expected days YYYY-MM-DD, both")
+            }
+            let end = HJTime(wallMilliseconds: t.wallMilliseconds + 86_400_000)
+            guard end > f else { throw UsageError("--to is before --from") }
+            period = RosterPeriod(from: f, to: end)
+        }
+        if let n = a.value("now") {
+            guard let ms = SimClock.parseStart(n) else { throw UsageError("--now '\(n)': expected ISO 8601") }
+            now = HJTime(wallMilliseconds: ms)
+        }
+    }
+
+    func run(_ io: CommandIO) -> Int32 {
+        let fleet: Fleet
+        do { fleet = try Fleet.load(a.value("fleet")!) } catch {
+            io.stderr.line("hj212 roster: fleet: \(error)")
+            return 2
+        }
+        let now = self.now ?? HJTime(wallMilliseconds: LiveClock.wallNow(offsetMinutes: SimClock.chinaOffsetMinutes))
+        let period = self.period ?? {
+            let month = RosterPeriod(month: "\(now.year)-\(now.month)")!
+            return RosterPeriod(from: month.from, to: min(month.to, now))
+        }()
+        var evidence = RosterEvidence(fleet: fleet)
+        for path in a.values["store"] ?? [] {
+            do {
+                let store = try Store(path: path, readOnly: true)
+                try evidence.add(store: store, period: period)
+            } catch {
+                io.stderr.line("hj212 roster: \(TerminalText.safe(error.message))")
+                return 1
+            }
+        }
+        for path in a.values["trace"] ?? [] {
+            guard let bytes = readWholeFile(path) else {
+                io.stderr.line("hj212 roster: cannot read trace \(TerminalText.safe(path))")
+                return 1
+            }
+            let result = evidence.add(traceText: Substring(String(decoding: bytes, as: UTF8.self)), period: period)
+            if result.skipped > 0 { io.stderr.line("hj212 roster: \(TerminalText.safe(path)): \(result.skipped) unreadable lines skipped") }
+        }
+        let roster = Roster(fleet: fleet, evidence: evidence, period: period, now: now)
+        let text: String
+        switch a.value("format") ?? "csv" {
+        case "json": text = RosterOutput.json(roster)
+        case "html": text = RosterOutput.html(roster, fleetName: a.value("fleet")!)
+        default: text = RosterOutput.csv(roster)
+        }
+        if let out = a.value("out") {
+            guard writeWholeFile(out, Array(text.utf8)) else {
+                io.stderr.line("hj212 roster: cannot write \(TerminalText.safe(out))")
+                return 1
+            }
+            let t = roster.total
+            io.stdout.line("roster: \(roster.rows.count) units, \(t.assessed) assessed, 传输有效率 (effective rate) \(Roster.percent(t.hours.effectiveRate)), \(t.belowMark) below 90 %\(roster.provisional ? ", provisional (暂定)" : "") → \(out)")
+        } else {
+            io.stdout.write(text)
+        }
+        return 0
+    }
+
+    func readWholeFile(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 { if errno == EINTR { continue }; return nil }
+            if n == 0 { return out }
+            out += chunk[0..<n]
+        }
+    }
+
+    func writeWholeFile(_ path: String, _ bytes: [UInt8]) -> Bool {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, bytes.count - done) }
+            if n < 0 { if errno == EINTR { continue }; return false }
+            done += n
+        }
+        return true
+    }
+}

@@ -1,0 +1,205 @@
+import CSQLite
+import Dispatch
+import Glibc
+import Synchronization
+
+/// What the platform acknowledged, in an SQLite file: packets, records, values, units and
+/// commands (the schema is in docs/store.md and `Store.schema`).
+///
+/// A store is ours when its `PRAGMA application_id` is `Store.applicationID` and its `meta`
+/// table says a schema version we know. Opening anything else (another SQLite file, a newer
+/// schema, a file that is not a database) fails with a one-line `StoreError` and leaves the
+/// file untouched. A writer takes an exclusive `flock` on the file, so a second `serve` on the
+/// same store is refused at once ("locked by another process") instead of waiting.
+///
+/// Thread safety: `Store` is `Sendable` because every use of the SQLite connection happens
+/// inside `connection.withLock` (one writer at a time, whatever the event-loop thread).
+///
+/// ```swift
+/// let store = try Store(path: "platform.db", durability: .normal)
+/// var batch = StoreBatch()
+/// batch.add(journal)                       // what a PlatformSession accepted in one event
+/// let outcome = try store.write(batch)    // one transaction; acks may leave after it returns
+/// ```
+public final class Store: Sendable {
+    /// `PRAGMA application_id` of an hj212 store: "HJ21" in ASCII.
+    public static let applicationID: Int32 = 0x484A_3231
+    /// The schema this build writes and reads (in `meta` and in `PRAGMA user_version`).
+    public static let schemaVersion = 1
+
+    /// How much a commit waits for the disk.
+    public enum Durability: String, Sendable, CaseIterable {
+        /// `synchronous=NORMAL` in WAL mode: a commit survives a crash of the process (kill -9),
+        /// the last commits may be lost on power loss.
+        case normal
+        /// `synchronous=FULL`: every commit is fsynced, so it also survives power loss.
+        case full
+    }
+
+    public let path: String
+    public let readOnly: Bool
+    let connection: Mutex<Connection>
+    /// The descriptor holding the writer's `flock`; closed after SQLite (closing another
+    /// descriptor of the file would drop SQLite's own POSIX locks).
+    private let lockDescriptor: Int32
+    /// The writer's checkpointer (see `startCheckpointer`): set to stop it, signalled when it stopped.
+    private let checkpointerStop = StopFlag()
+    private let checkpointerDone = DispatchSemaphore(value: 0)
+    private let hasCheckpointer: Bool
+
+    /// The SQLite connection and what the writer caches, touched only under the mutex.
+    final class Connection {
+        let db: Database
+        var unitIDs: [String: Int64] = [:]
+        var statements: [String: Statement] = [:]
+        init(db: Database) { self.db = db }
+        func statement(_ sql: String) throws(StoreError) -> Statement {
+            if let s = statements[sql] { return s }
+            let s = try db.prepare(sql)
+            statements[sql] = s
+            return s
+        }
+    }
+
+    /// Opens (or, for a writer, creates) a store. Every refusal is one line, and nothing is
+    /// written to a file that is not ours.
+    public init(path: String, durability: Durability = .normal, readOnly: Bool = false) throws(StoreError) {
+        self.path = path
+        self.readOnly = readOnly
+        var st = stat()
+        let exists = stat(path, &st) == 0
+        if exists && (st.st_mode & S_IFMT) != S_IFREG { throw StoreError("\(path) is not a regular file") }
+        if readOnly && !exists { throw StoreError("\(path): no such store") }
+        var fd: Int32 = -1
+        if !readOnly {
+            fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+            if fd < 0 { throw StoreError("\(path): cannot open for writing: \(String(cString: strerror(errno)))") }
+            if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+                let busy = errno == EWOULDBLOCK
+                let why = String(cString: strerror(errno))
+                Glibc.close(fd)
+                throw StoreError(busy ? "\(path) is locked by another process (another serve on the same store?)" : "\(path): cannot lock: \(why)")
+            }
+        }
+        lockDescriptor = fd
+        let db: Database
+        do {
+            db = try Database(path: path, readOnly: readOnly)
+            try Self.prepare(db, path: path, durability: durability, readOnly: readOnly)
+        } catch {
+            if fd >= 0 { Glibc.close(fd) }
+            throw error
+        }
+        connection = Mutex(Connection(db: db))
+        hasCheckpointer = !readOnly
+        if !readOnly { startCheckpointer() }
+    }
+
+    /// Moves the WAL into the database off the committing threads. SQLite's automatic
+    /// checkpoint would run inside a commit, on an event loop, and fsync there; instead the
+    /// writer turns it off and a thread of its own runs a PASSIVE checkpoint (it never blocks
+    /// a writer) on its own connection every 250 ms. Budget: the WAL grows by at most what is
+    /// committed in 250 ms plus one checkpoint's time.
+    private func startCheckpointer() {
+        let path = self.path
+        let stop = checkpointerStop
+        let done = checkpointerDone
+        connection.withLock { c in try? c.db.execute("PRAGMA wal_autocheckpoint=0") }
+        let checkpointer = try? Database(path: path, readOnly: false)
+        nonisolated(unsafe) let db = checkpointer  // owned by the checkpointer thread from here on
+        DispatchQueue.global(qos: .utility).async {
+            try? db?.execute("PRAGMA busy_timeout=0")
+            while !stop.isSet {
+                usleep(250_000)
+                try? db?.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            }
+            db?.close()
+            done.signal()
+        }
+    }
+
+    deinit {
+        if hasCheckpointer {
+            checkpointerStop.set()
+            checkpointerDone.wait()
+        }
+        connection.withLock { $0.statements.removeAll(); $0.db.close() }
+        if lockDescriptor >= 0 { Glibc.close(lockDescriptor) }
+    }
+
+    /// Checks the identity and version, creates the schema in an empty file, sets WAL and the
+    /// durability, and proves a write works (so a full disk or an unwritable file is found now).
+    static func prepare(_ db: Database, path: String, durability: Durability, readOnly: Bool) throws(StoreError) {
+        let application: Int64
+        let objects: Int64
+        do {
+            application = try db.integer("PRAGMA application_id") ?? 0
+            objects = try db.integer("SELECT count(*) FROM sqlite_master") ?? 0
+        } catch {
+            throw StoreError("\(path) is not an hj212 store (\(error.message))")
+        }
+        if application == 0 && objects == 0 {
+            guard !readOnly else { throw StoreError("\(path) is empty, not an hj212 store") }
+            do {
+                try db.execute("PRAGMA journal_mode=WAL")
+                try db.execute("BEGIN IMMEDIATE; \(schema) PRAGMA application_id=\(applicationID); PRAGMA user_version=\(schemaVersion); COMMIT")
+            } catch {
+                try? db.execute("ROLLBACK")
+                throw StoreError("\(path): cannot create the store: \(error.message)")
+            }
+        } else if application != Int64(applicationID) {
+            throw StoreError("\(path) is not an hj212 store (application_id \(application), expected \(applicationID))")
+        }
+        let version: Int64
+        do { version = try db.integer("SELECT value FROM meta WHERE key='schema_version'") ?? 0 } catch {
+            throw StoreError("\(path) is not an hj212 store (no meta table)")
+        }
+        if version > Int64(schemaVersion) {
+            throw StoreError("\(path) has store schema \(version), newer than this hj212 (\(schemaVersion)): use a newer hj212")
+        }
+        if version < 1 { throw StoreError("\(path) is not an hj212 store (schema version \(version))") }
+        if readOnly { return }
+        do {
+            try db.execute("PRAGMA journal_mode=WAL")
+            try db.execute("PRAGMA synchronous=\(durability == .full ? "FULL" : "NORMAL")")
+            try db.execute("PRAGMA busy_timeout=0")
+            try db.execute("BEGIN IMMEDIATE; INSERT OR REPLACE INTO meta(key, value) VALUES('last_opened', strftime('%Y-%m-%dT%H:%M:%fZ','now')); COMMIT")
+        } catch {
+            try? db.execute("ROLLBACK")
+            if error.isBusy { throw StoreError("\(path) is locked by another process") }
+            throw StoreError("\(path): cannot write: \(error.message)")
+        }
+    }
+
+    /// The schema, version 1 (documented in docs/store.md). Times are local wall-clock digits:
+    /// `data_time` YYYYMMDDhhmmss (the packet's DataTime), `received_at` YYYYMMDDhhmmssSSS.
+    public static let schema = """
+    CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    INSERT INTO meta(key, value) VALUES('schema_version', '1'), ('application', 'hj212 platform store');
+    CREATE TABLE units(
+      id INTEGER PRIMARY KEY, mn TEXT NOT NULL UNIQUE, pw TEXT, st TEXT, dialect TEXT,
+      first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, last_peer TEXT, packets INTEGER NOT NULL DEFAULT 0);
+    CREATE TABLE packets(
+      id INTEGER PRIMARY KEY, unit_id INTEGER NOT NULL REFERENCES units(id), mn TEXT NOT NULL, qn TEXT, cn TEXT NOT NULL,
+      st TEXT, pno INTEGER NOT NULL DEFAULT 0, data_time INTEGER, received_at INTEGER NOT NULL, peer TEXT, frame BLOB NOT NULL);
+    CREATE UNIQUE INDEX packets_key ON packets(mn, cn, qn, pno) WHERE qn IS NOT NULL;
+    CREATE TABLE records(
+      id INTEGER PRIMARY KEY, packet_id INTEGER NOT NULL REFERENCES packets(id), unit_id INTEGER NOT NULL REFERENCES units(id),
+      cn TEXT NOT NULL, data_time INTEGER, factors INTEGER NOT NULL, invalid INTEGER NOT NULL, codes TEXT NOT NULL, flags TEXT NOT NULL);
+    CREATE INDEX records_unit ON records(unit_id, cn, data_time);
+    CREATE TABLE "values"(
+      record_id INTEGER NOT NULL REFERENCES records(id), unit_id INTEGER NOT NULL, cn TEXT NOT NULL, data_time INTEGER,
+      factor TEXT NOT NULL, kind TEXT NOT NULL, value REAL, text TEXT, flag TEXT);
+    CREATE TABLE commands(
+      id INTEGER PRIMARY KEY, mn TEXT NOT NULL, cn TEXT NOT NULL, qn TEXT, peer TEXT, outcome TEXT NOT NULL,
+      qn_rtn INTEGER, exe_rtn INTEGER, records INTEGER NOT NULL, attempts INTEGER NOT NULL,
+      queued_at INTEGER NOT NULL, sent_at INTEGER, finished_at INTEGER NOT NULL, request TEXT);
+    """
+}
+
+/// A flag one thread sets and another polls.
+final class StopFlag: Sendable {
+    private let value = Mutex(false)
+    var isSet: Bool { value.withLock { $0 } }
+    func set() { value.withLock { $0 = true } }
+}

@@ -1,0 +1,147 @@
+import HJ212
+import HJRoles
+
+/// Rows for one transaction, made from what sessions accepted (on the loop thread, outside the
+/// store's lock). `Store.write` inserts them all or nothing.
+///
+/// ```swift
+/// var batch = StoreBatch()
+/// batch.add(session.takeJournal())
+/// try store.write(batch)
+/// ```
+public struct StoreBatch: Sendable {
+    struct PacketRow: Sendable {
+        var frame: [UInt8]
+        var mn: String
+        var pw: String?
+        var qn: String?
+        var cn: String
+        var st: String?
+        var pno: Int
+        var dataTime: Int64?
+        var receivedAt: Int64
+        var peer: String
+    }
+
+    struct ValueRow: Sendable {
+        var factor: String
+        var kind: String
+        var value: Double?
+        var text: String?
+        var flag: String?
+    }
+
+    struct RecordRow: Sendable {
+        /// Index in `packets` of the packet that completed the record.
+        var packet: Int
+        var mn: String
+        var cn: String
+        var dataTime: Int64?
+        var summary: RecordSummary
+        var values: [ValueRow]
+    }
+
+    var packets: [PacketRow] = []
+    var records: [RecordRow] = []
+    var commands: [CommandResult] = []
+
+    public init() {}
+
+    public var isEmpty: Bool { packets.isEmpty && commands.isEmpty }
+    public var packetCount: Int { packets.count }
+
+    /// Adds what one session accepted in one event (or several).
+    public mutating func add(_ journal: PlatformJournal) {
+        let base = packets.count
+        for p in journal.packets {
+            let s = p.segment
+            packets.append(PacketRow(
+                frame: p.frame, mn: s.mn ?? "", pw: s.pw, qn: s.qn.flatMap { $0.isEmpty ? nil : $0 }, cn: s.cn ?? "",
+                st: s.st, pno: s.pno ?? 0, dataTime: s.cpValue("DataTime").flatMap(Self.digits14),
+                receivedAt: HJTime(wallMilliseconds: p.time).digits17, peer: p.peer))
+        }
+        for r in journal.records where r.packet >= 0 {
+            let (summary, values) = Self.values(of: r.segment)
+            records.append(RecordRow(packet: base + r.packet, mn: r.segment.mn ?? "", cn: r.segment.cn ?? "",
+                                     dataTime: r.segment.cpValue("DataTime").flatMap(Self.digits14), summary: summary, values: values))
+        }
+        commands += journal.results
+    }
+
+    /// `20261130120000` as an integer, or nil when not 14 digits.
+    static func digits14(_ text: String) -> Int64? {
+        let u = text.utf8
+        guard u.count == 14 || u.count == 17 else { return nil }
+        var n: Int64 = 0
+        for (i, c) in u.enumerated() where i < 14 {
+            guard c &- 48 < 10 else { return nil }
+            n = n * 10 + Int64(c &- 48)
+        }
+        return n
+    }
+
+    /// Splits `code-Kind=value` fields into value rows (the flag of a factor goes on each of its
+    /// values) and summarises the record's validity.
+    static func values(of segment: DataSegment) -> (RecordSummary, [ValueRow]) {
+        var rows: [ValueRow] = []
+        var flags: [String: String] = [:]
+        var order: [String] = []
+        for field in segment.cpFields {
+            guard let dash = field.name.lastIndex(of: "-") else { continue }
+            let factor = String(field.name[..<dash])
+            let kind = String(field.name[field.name.index(after: dash)...])
+            guard !factor.isEmpty, !kind.isEmpty else { continue }
+            if kind == "Flag" {
+                flags[factor] = field.value
+                continue
+            }
+            if !order.contains(factor) { order.append(factor) }
+            let number = Double(field.value)
+            rows.append(ValueRow(factor: factor, kind: kind, value: number, text: number == nil ? field.value : nil, flag: nil))
+        }
+        for i in rows.indices { rows[i].flag = flags[rows[i].factor] }
+        return (RecordSummary(factors: order, flags: flags), rows)
+    }
+}
+
+/// The validity of one record: which factors it carries and which of them have a flag that
+/// makes the value invalid (see `RecordSummary.validFlags`).
+public struct RecordSummary: Sendable, Equatable {
+    /// Data flags (HJ 212-2017 Table 9 codes) whose values count as valid: N (normal) and S
+    /// (manually set value). Provisional: the reference has this split only from the
+    /// `IceCoffee.HJ212` annotation of the flags (HJ212.md), not from a standard's text.
+    public static let validFlags: Set<String> = ["N", "S"]
+
+    /// Factor codes with at least one value, in the record's order.
+    public var factors: [String]
+    /// Factor code → flag, for the factors whose flag is not valid.
+    public var invalid: [String: String]
+
+    public init(factors: [String], flags: [String: String]) {
+        self.factors = factors
+        invalid = flags.filter { factors.contains($0.key) && !Self.validFlags.contains($0.value) }
+    }
+
+    public init(codes: String, flags: String) {
+        factors = codes.split(separator: "|").map(String.init)
+        var invalid: [String: String] = [:]
+        for pair in flags.split(separator: "|") {
+            let parts = pair.split(separator: ":", maxSplits: 1)
+            if parts.count == 2 { invalid[String(parts[0])] = String(parts[1]) }
+        }
+        self.invalid = invalid
+    }
+
+    /// `a21026|a21002|a34013`
+    public var codesText: String { factors.joined(separator: "|") }
+    /// `a21026:D|a34013:C`
+    public var flagsText: String { invalid.keys.sorted().map { "\($0):\(invalid[$0]!)" }.joined(separator: "|") }
+}
+
+extension HJTime {
+    /// `YYYYMMDDhhmmssSSS` as an integer.
+    var digits17: Int64 {
+        Int64(year) * 10_000_000_000_000 + Int64(month) * 100_000_000_000 + Int64(day) * 1_000_000_000
+            + Int64(hour) * 10_000_000 + Int64(minute) * 100_000 + Int64(second) * 1_000 + Int64(millisecond)
+    }
+}
