@@ -145,6 +145,7 @@ struct BenchCommand: CLICommand {
                 row("platform (upload → 9014)", (ours.seconds * scale, 0), (lintOnly.seconds * scale, 0), bytes: uploadMB)
             }
         }
+        if wanted("drip") { DripBenchmark.run(rounds: rounds, io: io) }
         return 0
     }
 
