@@ -68,7 +68,7 @@ public enum CommandLineTool {
             return try C(parsed).run(io)
         } catch {
             // Usage errors can quote file or wire text: shown safe for the terminal.
-            io.stderr.line("hj212 \(C.name): \(TerminalText.safeLines(error.message))")
+            io.stderr.line("hj212 \(C.name): \(safeMessage(error.message))")
             return error.exitCode
         }
     }
