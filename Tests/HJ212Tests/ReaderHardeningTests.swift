@@ -178,3 +178,52 @@ struct ProfileDirectoryTests {
         #expect(throws: ProfileError.self) { try store.text("dialects/hj212-2017/factors.tsv") }
     }
 }
+
+@Suite("Large code tables: bounded cost")
+struct LargeCodeTableTests {
+    static let header = "code\ttable\tname_zh\tname_en\tunit\tunit_zh\tcou_unit\tcou_unit_zh\ttype\tcode2005\tnote\n"
+
+    static func store(rows: Int, extra: String = "") throws -> (ProfileStore, String) {
+        let dir = ProfileDirectoryTests.scratch()
+        try FileManager.default.createDirectory(atPath: dir + "/dialects/hj212-2017", withIntermediateDirectories: true)
+        var text = header + extra
+        text.reserveCapacity(rows * 40)
+        for n in 0..<rows { text += "z\(n)\tB1\t因子\(n)\tfactor \(n)\tmg/L\t-\t-\t-\tN3.2\t-\t-\n" }
+        let base = try #require(try ProfileStore.builtin.text("dialects/hj212-2017/factors.tsv"))
+        // The big table overlays the national one (appended rows).
+        _ = FileManager.default.createFile(atPath: dir + "/dialects/hj212-2017/factors.tsv", contents: Data((base + "\n" + text.dropFirst(header.count)).utf8))
+        return (try ProfileStore.opening(dir), dir)
+    }
+
+    @Test("100,000 extra factors: keys are looked up, not built ahead (cost linear in rows), and a frame still lints")
+    func hundredThousandRows() throws {
+        let (store, dir) = try Self.store(rows: 100_000)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dictionary = try CodeDictionary.load(.hj2017, from: store)
+        #expect(dictionary.factors.count > 100_000)
+        #expect(dictionary.keys.table.count == 0 && !dictionary.keys.complete)
+        #expect(dictionary.keys["z99999-Rtd"]?.factor.nameEn == "factor 99999")
+        #expect(dictionary.keys["w01018-Avg"]?.code == "w01018")
+        #expect(dictionary.keys["z99999-Bogus"] == nil)
+        let linter = try Linter(options: LintOptions(profiles: store))
+        var decoder = FrameDecoder()
+        decoder.feed(FrameEncoder.frame("QN=20260101120000000;ST=32;CN=2011;PW=123456;MN=M1;Flag=4;CP=&&DataTime=20260101120000;z99999-Rtd=1.25,z99999-Flag=N&&"))
+        let events = decoder.finish()
+        guard case .frame(let raw)? = events.first else { Issue.record("no frame"); return }
+        let report = linter.check(raw, index: 0)
+        #expect(!report.diagnostics.contains { $0.message.contains("z99999") && $0.rule.contains("unknown") }, "\(report.diagnostics)")
+    }
+
+    @Test("the built-in tables keep their precomputed keys")
+    func builtinPrecomputed() {
+        let d = CodeDictionary.shared(.hj2017)
+        #expect(d.keys.complete && d.keys.table.count > 1000)
+    }
+
+    @Test("a code with more than three x placeholders is refused (it would expand into millions)")
+    func placeholderBomb() throws {
+        let (store, dir) = try Self.store(rows: 1, extra: "exxxxxxxx\tB1\t炸弹\tbomb\t-\t-\t-\t-\tN3\t-\t-\n")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(throws: ProfileError.self) { try CodeDictionary.load(.hj2017, from: store) }
+    }
+}
