@@ -53,6 +53,10 @@ public struct FrameDecoder: Sendable {
     /// (tests compare it between dripped and whole input instead of timing).
     public private(set) var bytesExamined = 0
 
+    /// Scan everything again on every call, as the decoder did before it remembered where it
+    /// stopped: the reference the tests and the fuzz harness compare against (never set in use).
+    public var rescansEveryCall = false
+
     public init(maxFrameBytes: Int = FrameDecoder.largestFrame) {
         self.maxFrameBytes = max(16, maxFrameBytes)
     }
@@ -103,9 +107,9 @@ public struct FrameDecoder: Sendable {
     private mutating func step(final: Bool) -> Event? {
         while true {
             if start >= buffer.count { return final ? flushSkip() : nil }
-            if !final && waitingFrom == bufferOffset + start && !newBytesMatter() { return nil }
+            if !final && !rescansEveryCall && waitingFrom == bufferOffset + start && !newBytesMatter() { return nil }
             var wake = 0
-            if waitingFrom != bufferOffset + start { memo = FrameScanner.ScanMemo() }
+            if waitingFrom != bufferOffset + start || rescansEveryCall { memo = FrameScanner.ScanMemo() }
             let decision = buffer.withUnsafeBufferPointer { all in
                 FrameScanner.decide(UnsafeBufferPointer(rebasing: all[start...]), final: final, maxFrameBytes: maxFrameBytes, wake: &wake, memo: &memo)
             }

@@ -66,6 +66,32 @@ struct DripWorkTests {
     }
 }
 
+@Suite("Decoder: remembering where scanning stopped never delays an event")
+struct NoStallTests {
+    @Test("fed one byte at a time, after every byte the events so far equal those of a decoder that rescans everything", arguments: 0..<6)
+    func sameAsRescanning(seed: Int) {
+        let streams = seed == 0 ? StreamDecoderTests.cases.map(\.bytes) : [StreamDecoderTests.adversarialStream(count: 3000, seed: UInt64(seed))]
+        for stream in streams {
+            var ours = FrameDecoder()
+            var reference = FrameDecoder()
+            reference.rescansEveryCall = true
+            var seen: [DecoderHarness.Summary] = []
+            var expected: [DecoderHarness.Summary] = []
+            for i in 0..<stream.count {
+                ours.feed(stream[i...i])
+                reference.feed(stream[i...i])
+                while let e = ours.next() { seen.append(.init(e)) }
+                while let e = reference.next() { expected.append(.init(e)) }
+                if seen != expected {
+                    Issue.record("after byte \(i) of \(stream.count): \(seen) vs \(expected)")
+                    break
+                }
+            }
+            #expect(ours.finish().map(DecoderHarness.Summary.init) == reference.finish().map(DecoderHarness.Summary.init))
+        }
+    }
+}
+
 @Suite("Strict JSON (RFC 8259)")
 struct StrictJSONTests {
     @Test("rejected with the byte offset", arguments: [
