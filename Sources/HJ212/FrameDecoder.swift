@@ -72,6 +72,31 @@ public struct FrameDecoder: Sendable {
         buffer.append(contentsOf: bytes)
     }
 
+    // Concrete forms of `feed`: a generic call across the module boundary is not specialised,
+    // and for input arriving a byte at a time its overhead outweighed the decoding itself.
+
+    /// Appends received bytes.
+    public mutating func feed(_ bytes: ArraySlice<UInt8>) {
+        compactIfUseful()
+        if bytes.count == 1 {
+            buffer.append(bytes[bytes.startIndex])
+        } else {
+            buffer.append(contentsOf: bytes)
+        }
+    }
+
+    /// Appends received bytes.
+    public mutating func feed(_ bytes: [UInt8]) {
+        compactIfUseful()
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// Appends received bytes.
+    public mutating func feed(_ bytes: UnsafeBufferPointer<UInt8>) {
+        compactIfUseful()
+        buffer.append(contentsOf: bytes)
+    }
+
     /// The next event, or nil when more input is needed to decide.
     public mutating func next() -> Event? {
         step(final: finished)
@@ -93,6 +118,7 @@ public struct FrameDecoder: Sendable {
 
     // MARK: - Internals
 
+    @inline(__always)
     private mutating func compactIfUseful() {
         if start > 0 && (start >= 4096 || start * 2 >= buffer.count) {
             buffer.removeFirst(start)
