@@ -32,3 +32,17 @@ struct ReaderBudgetTests {
         }
     }
 }
+
+// Regression tests for what fuzzing found (Tests/Fuzz, docs/fuzzing.md).
+@Suite("Fuzz findings")
+struct FuzzFindingTests {
+    /// fault-spec harness, crash a896c046: `d9@ /…` — an empty start time indexed an empty split.
+    @Test("a fault window with an empty start is an error, not a trap")
+    func emptyWindowStart() {
+        let input = "d9@ /" + String(decoding: [0xDD, 0xFF, 0xFF, 0x19, 0x19, 0x19, 0x19, 0x19, 0x19], as: UTF8.self)
+        #expect(throws: ProfileError.self) { try FaultSpec.parseList(input) }
+        #expect(throws: ProfileError.self) { try FaultSpec.parseList("crc-mismatch@ /1h") }
+        for text in ["", " ", "T", "T10:00", "Z", "+08:00"] { #expect(SimClock.parseStart(text) == nil, "\(text)") }
+        #expect(SimClock.parseStart("2026-11-30T10:00") != nil)
+    }
+}
