@@ -150,7 +150,30 @@ public struct CodeDictionary: Sendable {
     /// What a CP key `code-field` means, for every exact factor code and every suffix field,
     /// looked up once per key on the linter's hot path (instead of splitting the key and looking
     /// up its two halves). Keys of placeholder codes and unknown keys are not here.
-    public private(set) var keys: [String: KeyInfo] = [:]
+    public private(set) var keys = KeyTable()
+
+    /// The `code-field` lookup: a precomputed table while factors × suffix fields stay within
+    /// `KeyTable.precomputeBudget` (the built-in tables: about 15,000 keys), otherwise the key is
+    /// split and its halves looked up. A code table with 300,000 rows used to build 9 million
+    /// keys (44 s and 2.7 GB before the first frame was linted).
+    public struct KeyTable: Sendable {
+        /// The most keys built ahead of time.
+        public static let precomputeBudget = 200_000
+        var table: [String: KeyInfo] = [:]
+        /// Whether `table` holds every key (otherwise misses are computed).
+        var complete = true
+        var factors: [String: Factor] = [:]
+        var suffixFields: [String: FieldInfo] = [:]
+
+        public subscript(name: String) -> KeyInfo? {
+            if let known = table[name] { return known }
+            if complete { return nil }
+            guard let dash = name.lastIndex(of: "-") else { return nil }
+            let code = String(name[..<dash]), field = String(name[name.index(after: dash)...])
+            guard suffixFields[field] != nil, let factor = factors[code] else { return nil }
+            return KeyInfo(code: code, field: field, factor: factor, kind: FieldKind(field: field))
+        }
+    }
     /// Enumerated values by code (`i12001`, `SB-RS`), then by value.
     public private(set) var infoValues: [String: [String: Entry]] = [:]
     public private(set) var classes: [String: [String: Entry]] = [:]
@@ -166,6 +189,9 @@ public struct CodeDictionary: Sendable {
 
     /// Every concrete code: the exact ones and the expansions of the placeholder patterns.
     private var expanded: [String: Factor] = [:]
+
+    /// The most `x` placeholders one code may have (10^3 codes).
+    public static let maxPlaceholders = 3
 
     /// All codes a pattern stands for (`x` = any digit).
     static func expand(_ pattern: String) -> [String] {
@@ -237,18 +263,29 @@ public struct CodeDictionary: Sendable {
             return merged
         }
 
+        var patternIndex: [String: Int] = [:]
+        var patterns: [Factor?] = []
         for r in try tables("factors.tsv", required: ["code", "table", "name_zh", "name_en", "unit", "type"]) {
             let factor = Factor(
                 code: r["code"] ?? "", table: r["table"] ?? "", nameZh: r["name_zh"] ?? "", nameEn: r["name_en"] ?? "",
                 unit: r["unit"] ?? "", unitZh: r["unit_zh"] ?? "", couUnit: r["cou_unit"] ?? "", couUnitZh: r["cou_unit_zh"] ?? "",
                 type: NumberType(r["type"] ?? ""), typeText: r["type"] ?? "", code2005: r["code2005"] ?? "", note: r["note"] ?? "")
             if CodeDictionary.isPattern(factor.code) {
-                d.factorPatterns.removeAll { $0.code == factor.code }
-                d.factorPatterns.append(factor)
+                // Each x stands for ten codes: more than three would expand a row into thousands.
+                guard factor.code.count(where: { $0 == "x" }) <= CodeDictionary.maxPlaceholders else {
+                    throw ProfileError(file: "factors.tsv", line: nil,
+                                       message: "code '\(TerminalText.safe(factor.code, limit: 40))' has more than \(CodeDictionary.maxPlaceholders) x placeholders")
+                }
+                // A later row for the same code replaces the earlier one and moves to the end
+                // (the order decides which pattern an overlapping code takes), in constant time.
+                if let at = patternIndex[factor.code] { patterns[at] = nil }
+                patternIndex[factor.code] = patterns.count
+                patterns.append(factor)
             } else {
                 d.factors[factor.code] = factor
             }
         }
+        d.factorPatterns = patterns.compactMap { $0 }
         for factor in d.factors.values { d.factorsFolded[factor.code.lowercased()] = factor }
         for pattern in d.factorPatterns {
             for code in expand(pattern.code) where d.expanded[code] == nil { d.expanded[code] = pattern }
@@ -280,11 +317,17 @@ public struct CodeDictionary: Sendable {
         for r in try tables("process-classes.tsv", required: ["table", "code", "name_zh", "name_en"]) {
             d.classes[r["table"]!, default: [:]][r["code"]!] = Entry(code: r["code"]!, nameZh: r["name_zh"]!, nameEn: r["name_en"]!, extra: "")
         }
-        d.keys.reserveCapacity(d.factors.count * d.suffixFields.count)
-        for (code, factor) in d.factors {
-            for field in d.suffixFields.keys {
-                d.keys[code + "-" + field] = KeyInfo(code: code, field: field, factor: factor, kind: FieldKind(field: field))
+        d.keys.factors = d.factors
+        d.keys.suffixFields = d.suffixFields
+        if d.factors.count * d.suffixFields.count <= KeyTable.precomputeBudget {
+            d.keys.table.reserveCapacity(d.factors.count * d.suffixFields.count)
+            for (code, factor) in d.factors {
+                for field in d.suffixFields.keys {
+                    d.keys.table[code + "-" + field] = KeyInfo(code: code, field: field, factor: factor, kind: FieldKind(field: field))
+                }
             }
+        } else {
+            d.keys.complete = false
         }
         return d
     }

@@ -35,6 +35,28 @@ public struct FrameDecoder: Sendable {
     private var pendingSkip: SkippedBytes?
     private var finished = false
 
+    // Where scanning stopped (in the manner of swift-nio's ByteToMessageDecoder): after a "need
+    // more data" decision for the frame starting at `waitingFrom`, the scanner is not run again
+    // until a byte arrives that can change that decision (the second byte of a `##` or the LF of
+    // a CR LF), or until the buffer reaches `wakeAt` bytes of stream. Bytes in between are looked
+    // at once each, so a frame fed one byte at a time costs linear time, not quadratic.
+    /// Stream offset of the start the last "need more" decision was for, or -1.
+    private var waitingFrom = -1
+    /// Stream offset up to which new bytes were checked for significance.
+    private var checkedTo = 0
+    /// Stream length at which the decision must be taken again whatever the bytes.
+    private var wakeAt = 0
+    /// What the scanner already searched for the frame starting at `waitingFrom`.
+    private var memo = FrameScanner.ScanMemo()
+
+    /// Bytes handed to the scanner plus bytes checked while waiting: a measure of decoding work
+    /// (tests compare it between dripped and whole input instead of timing).
+    public private(set) var bytesExamined = 0
+
+    /// Scan everything again on every call, as the decoder did before it remembered where it
+    /// stopped: the reference the tests and the fuzz harness compare against (never set in use).
+    public var rescansEveryCall = false
+
     public init(maxFrameBytes: Int = FrameDecoder.largestFrame) {
         self.maxFrameBytes = max(16, maxFrameBytes)
     }
@@ -46,6 +68,31 @@ public struct FrameDecoder: Sendable {
 
     /// Appends received bytes.
     public mutating func feed<S: Sequence>(_ bytes: S) where S.Element == UInt8 {
+        compactIfUseful()
+        buffer.append(contentsOf: bytes)
+    }
+
+    // Concrete forms of `feed`: a generic call across the module boundary is not specialised,
+    // and for input arriving a byte at a time its overhead outweighed the decoding itself.
+
+    /// Appends received bytes.
+    public mutating func feed(_ bytes: ArraySlice<UInt8>) {
+        compactIfUseful()
+        if bytes.count == 1 {
+            buffer.append(bytes[bytes.startIndex])
+        } else {
+            buffer.append(contentsOf: bytes)
+        }
+    }
+
+    /// Appends received bytes.
+    public mutating func feed(_ bytes: [UInt8]) {
+        compactIfUseful()
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// Appends received bytes.
+    public mutating func feed(_ bytes: UnsafeBufferPointer<UInt8>) {
         compactIfUseful()
         buffer.append(contentsOf: bytes)
     }
@@ -71,6 +118,7 @@ public struct FrameDecoder: Sendable {
 
     // MARK: - Internals
 
+    @inline(__always)
     private mutating func compactIfUseful() {
         if start > 0 && (start >= 4096 || start * 2 >= buffer.count) {
             buffer.removeFirst(start)
@@ -85,11 +133,19 @@ public struct FrameDecoder: Sendable {
     private mutating func step(final: Bool) -> Event? {
         while true {
             if start >= buffer.count { return final ? flushSkip() : nil }
+            if !final && !rescansEveryCall && waitingFrom == bufferOffset + start && !newBytesMatter() { return nil }
+            var wake = 0
+            if waitingFrom != bufferOffset + start || rescansEveryCall { memo = FrameScanner.ScanMemo() }
             let decision = buffer.withUnsafeBufferPointer { all in
-                FrameScanner.decide(UnsafeBufferPointer(rebasing: all[start...]), final: final, maxFrameBytes: maxFrameBytes)
+                FrameScanner.decide(UnsafeBufferPointer(rebasing: all[start...]), final: final, maxFrameBytes: maxFrameBytes, wake: &wake, memo: &memo)
             }
+            bytesExamined += memo.scanned
+            memo.scanned = 0
             switch decision {
             case .needMore:
+                waitingFrom = bufferOffset + start
+                checkedTo = bytesFed
+                wakeAt = bufferOffset + start + wake
                 return final ? flushSkip() : nil
             case .skip(let count, let reason):
                 if let event = recordSkip(count: count, reason: reason) { return event }
@@ -114,6 +170,28 @@ public struct FrameDecoder: Sendable {
                 return .incomplete(tail)
             }
         }
+    }
+
+    /// Whether the bytes received since the last "need more" decision can change it: the buffer
+    /// reached the length the scanner asked for, or a new byte completes a `##` or a CR LF.
+    /// Each byte is checked once.
+    private mutating func newBytesMatter() -> Bool {
+        let end = bytesFed
+        if end >= wakeAt { return true }
+        var j = max(checkedTo, bufferOffset + start + 1) - bufferOffset
+        let stop = end - bufferOffset
+        bytesExamined += max(0, stop - j)
+        var found = false
+        while j < stop {
+            let b = buffer[j]
+            if (b == FrameScanner.hash && buffer[j - 1] == FrameScanner.hash) || (b == FrameScanner.lf && buffer[j - 1] == FrameScanner.cr) {
+                found = true
+                break
+            }
+            j += 1
+        }
+        checkedTo = bufferOffset + j
+        return found
     }
 
     private mutating func recordSkip(count: Int, reason: SkippedBytes.Reason) -> Event? {
@@ -216,10 +294,20 @@ enum FrameScanner {
     /// `.found` also requires a hex CRC before it; a line end without one means this `##` is not a frame.
     enum LineEnd { case found(Int), blocked(skip: Int), needMore }
 
-    static func lineEnd(_ buf: UnsafeBufferPointer<UInt8>, from: Int, limit: Int, final: Bool) -> LineEnd {
+    static func lineEnd(_ buf: UnsafeBufferPointer<UInt8>, from: Int, limit: Int, final: Bool, memo: inout ScanMemo) -> LineEnd {
         let end = min(buf.count, limit)
-        let nextHash = findHashes(buf, from: 1, to: end)
-        if let c = findCRLF(buf, from: from, to: nextHash ?? end), c >= 10, hexRun(buf, c - 4) {
+        let nextHash = findHashes(buf, from: max(1, memo.hashFree), to: end)
+        memo.scanned += max(0, (nextHash ?? end) - max(1, memo.hashFree))
+        memo.hashFree = nextHash ?? max(memo.hashFree, end - 1)
+        let crlfEnd = nextHash ?? end
+        if memo.crlfBase != from {
+            memo.crlfBase = from
+            memo.crlfFree = from
+        }
+        let first = findCRLF(buf, from: max(from, memo.crlfFree), to: crlfEnd)
+        memo.scanned += max(0, (first ?? crlfEnd) - max(from, memo.crlfFree))
+        memo.crlfFree = first ?? max(memo.crlfFree, crlfEnd - 1)
+        if let c = first, c >= 10, hexRun(buf, c - 4) {
             return .found(c)
         }
         // Not a frame: skip up to the next "##" (which may overlap, as in "###0218"), else the "##".
@@ -229,27 +317,62 @@ enum FrameScanner {
     }
 
     static func decide(_ buf: UnsafeBufferPointer<UInt8>, final: Bool, maxFrameBytes: Int) -> Decision {
+        var wake = 0
+        var memo = ScanMemo()
+        return decide(buf, final: final, maxFrameBytes: maxFrameBytes, wake: &wake, memo: &memo)
+    }
+
+    /// What earlier scans of the same unconsumed bytes established, so that a decision taken
+    /// again after more bytes arrived resumes the searches where the last one stopped instead of
+    /// rescanning from the start (each statement stays true as bytes are appended). Valid only
+    /// while the start of the bytes does not move; a fresh memo knows nothing.
+    struct ScanMemo: Equatable {
+        /// No `##` pair starts in `1..<hashFree` (the search of `lineEnd`).
+        var hashFree = 1
+        /// For `lineEnd` searching from `crlfBase`: no CR LF starts in `crlfBase..<crlfFree`
+        /// (or the first one is at `crlfFree`).
+        var crlfBase = -1
+        var crlfFree = 0
+        /// No header (`##` and four digits) starts in `2..<innerFrom` (the cut-short search).
+        var innerFrom = 2
+        /// The first CR LF at or after 6 is not before `innerCRLFFree`.
+        var innerCRLFFree = 6
+        /// Bytes the searches looked at (a measure of work for tests and benchmarks).
+        var scanned = 0
+    }
+
+    /// Decides what the bytes hold. On `.needMore`, `wake` is the buffer length before which the
+    /// decision cannot change unless a new `##` or CR LF arrives (at least `buf.count + 1`); the
+    /// stream decoder uses it to avoid rescanning on every byte.
+    static func decide(_ buf: UnsafeBufferPointer<UInt8>, final: Bool, maxFrameBytes: Int, wake: inout Int, memo: inout ScanMemo) -> Decision {
         let count = buf.count
+        wake = count + 1
         guard count > 0 else { return .needMore }
         // Noise before the next "##".
         if !(count >= 2 && buf[0] == hash && buf[1] == hash) {
-            if let h = findHashes(buf, from: 0, to: count) { return .skip(h, .noise) }
+            let h = findHashes(buf, from: 0, to: count)
+            memo.scanned += h ?? count
+            if let h { return .skip(h, .noise) }
             // Keep a trailing '#' that may start a header, unless the input has ended.
             if buf[count - 1] == hash && !final {
                 return count > 1 ? .skip(count - 1, .noise) : .needMore
             }
             return .skip(count, .noise)
         }
-        guard count >= 6 else { return final ? .incomplete(declaredLength: nil) : .needMore }
+        guard count >= 6 else {
+            wake = 6
+            return final ? .incomplete(declaredLength: nil) : .needMore
+        }
         let limit = maxFrameBytes
         let digits = isDigit(buf[2]) && isDigit(buf[3]) && isDigit(buf[4]) && isDigit(buf[5])
         guard digits else {
-            switch lineEnd(buf, from: 6, limit: limit, final: final) {
+            switch lineEnd(buf, from: 6, limit: limit, final: final, memo: &memo) {
             case .found(let c):
                 return .frame(lineEndFrame(buf, crlf: c, declared: nil))
             case .blocked(let skip):
                 return .skip(skip, .brokenHeader)
             case .needMore:
+                wake = max(count + 1, limit)
                 return .needMore
             }
         }
@@ -257,31 +380,49 @@ enum FrameScanner {
         let crcEnd = 6 + declared + 4
         // A frame larger than the cap is never waited for: only a line end within the cap delimits it.
         if crcEnd + 2 > limit {
-            switch lineEnd(buf, from: 6, limit: limit, final: final) {
+            switch lineEnd(buf, from: 6, limit: limit, final: final, memo: &memo) {
             case .found(let c): return .frame(lineEndFrame(buf, crlf: c, declared: declared))
             case .blocked: return .skip(2, .unframed)
-            case .needMore: return .needMore
+            case .needMore:
+                wake = max(count + 1, limit)
+                return .needMore
             }
         }
         // Another header ("##" and four digits) inside the declared frame: this one was cut short.
         let region = min(count, crcEnd)
         var inner: Int?
-        var from = 2
+        var from = max(2, memo.innerFrom)
+        var cut = false
         while let h = findHashes(buf, from: from, to: region) {
+            memo.scanned += h + 1 - from
             if h + 6 > count {
-                if !final { return .needMore }
+                if !final {
+                    memo.innerFrom = h
+                    wake = h + 6
+                    return .needMore
+                }
+                cut = true
                 break
             }
             if isDigit(buf[h + 2]) && isDigit(buf[h + 3]) && isDigit(buf[h + 4]) && isDigit(buf[h + 5]) { inner = h; break }
             from = h + 1
         }
+        if inner == nil && !cut {
+            memo.scanned += max(0, region - from)
+            memo.innerFrom = max(from, region - 1)
+        }
         // A line end closing "&&XXXX" before the declared end (and before any inner header): the
         // length is wrong (too long), the frame itself is whole.
-        if let c = findCRLF(buf, from: 6, to: inner ?? region), c >= 10, hexRun(buf, c - 4) {
+        let crlfStop = inner ?? region
+        let firstCRLF = findCRLF(buf, from: max(6, memo.innerCRLFFree), to: crlfStop)
+        memo.scanned += max(0, (firstCRLF ?? crlfStop) - max(6, memo.innerCRLFFree))
+        memo.innerCRLFFree = firstCRLF ?? max(memo.innerCRLFFree, crlfStop - 1)
+        if let c = firstCRLF, c >= 10, hexRun(buf, c - 4) {
             return .frame(lineEndFrame(buf, crlf: c, declared: declared))
         }
         if let inner { return .skip(inner, .truncated) }
         guard count >= crcEnd else {
+            wake = crcEnd
             return final ? .incomplete(declaredLength: declared) : .needMore
         }
         let crcIsHex = hexRun(buf, crcEnd - 4)
@@ -308,18 +449,22 @@ enum FrameScanner {
                 return .frame(layout)
             }
             // Otherwise the declared length is probably short: prefer a later line end.
-            switch lineEnd(buf, from: crcEnd, limit: limit, final: final) {
+            switch lineEnd(buf, from: crcEnd, limit: limit, final: final, memo: &memo) {
             case .found(let c): return .frame(lineEndFrame(buf, crlf: c, declared: declared))
             case .blocked: return .frame(layout)
-            case .needMore: return .needMore
+            case .needMore:
+                wake = max(count + 1, limit)
+                return .needMore
             }
         }
         // No CRC where the length says: find the real end of the line.
-        switch lineEnd(buf, from: 6, limit: limit, final: final) {
+        switch lineEnd(buf, from: 6, limit: limit, final: final, memo: &memo) {
         case .found(let c): return .frame(lineEndFrame(buf, crlf: c, declared: declared))
         case .blocked(let skip):
             return final && findHashes(buf, from: 1, to: count) == nil ? .incomplete(declaredLength: declared) : .skip(skip, .unframed)
-        case .needMore: return .needMore
+        case .needMore:
+            wake = max(count + 1, limit)
+            return .needMore
         }
     }
 }

@@ -71,7 +71,7 @@ struct JSONParser {
     init(bytes: [UInt8]) { self.bytes = bytes }
 
     mutating func skipSpace() {
-        while i < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[i]) { i += 1 }
+        while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x09 || bytes[i] == 0x0A || bytes[i] == 0x0D { i += 1 }
     }
 
     func fail(_ message: String) -> JSONParseError { JSONParseError(offset: i, message: message) }
@@ -85,10 +85,17 @@ struct JSONParser {
             var members: [(String, JSONValue)] = []
             skipSpace()
             if i < bytes.count && bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+            var keys: Set<String> = []
             while true {
                 skipSpace()
                 guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
+                let keyOffset = i
                 let key = try string()
+                // RFC 8259 leaves duplicate names to the reader; a silent "first wins" hides typos
+                // and lets two tools read the same file differently, so a duplicate is an error.
+                guard keys.insert(key).inserted else {
+                    throw JSONParseError(offset: keyOffset, message: "duplicate key \"\(TerminalText.safe(key, limit: 40))\"")
+                }
                 skipSpace()
                 guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':'") }
                 i += 1
@@ -131,51 +138,101 @@ struct JSONParser {
         return value
     }
 
+    /// A number as RFC 8259 spells it: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+    /// No leading zeros (`010`), no `+`, no bare `.5` or `5.`.
     mutating func number() throws -> JSONValue {
         let start = i
-        while i < bytes.count, "+-0123456789.eE".utf8.contains(bytes[i]) { i += 1 }
+        func digit(_ k: Int) -> Bool { k < bytes.count && bytes[k] &- 48 < 10 }
+        if i < bytes.count && bytes[i] == UInt8(ascii: "-") { i += 1 }
+        guard digit(i) else { i = start; throw fail("expected a value") }
+        if bytes[i] == UInt8(ascii: "0") {
+            i += 1
+            if digit(i) { throw fail("leading zero in a number") }
+        } else {
+            while digit(i) { i += 1 }
+        }
+        var integral = true
+        if i < bytes.count && bytes[i] == UInt8(ascii: ".") {
+            integral = false
+            i += 1
+            guard digit(i) else { throw fail("expected a digit after '.'") }
+            while digit(i) { i += 1 }
+        }
+        if i < bytes.count && (bytes[i] | 0x20) == UInt8(ascii: "e") {
+            integral = false
+            i += 1
+            if i < bytes.count && (bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-")) { i += 1 }
+            guard digit(i) else { throw fail("expected a digit in the exponent") }
+            while digit(i) { i += 1 }
+        }
         let text = String(decoding: bytes[start..<i], as: UTF8.self)
-        if let n = Int(text) { return .int(n) }
-        if let d = Double(text) { return .double(d) }
+        if integral, let n = Int(text) { return .int(n) }
+        if let d = Double(text), d.isFinite { return .double(d) }
         i = start
-        throw fail("expected a value")
+        throw fail("number out of range")
     }
 
+    /// A string literal. Only the escapes of RFC 8259 (`\" \\ \/ \b \f \n \r \t \uXXXX`) are
+    /// accepted, a high surrogate must be followed by a low one (and a low one never stands alone),
+    /// and raw control characters (below U+0020) are refused.
     mutating func string() throws -> String {
         i += 1
         var out: [UInt8] = []
         while i < bytes.count {
             let b = bytes[i]
             if b == UInt8(ascii: "\"") { i += 1; return String(decoding: out, as: UTF8.self) }
+            if b < 0x20 { throw fail("control character in a string (escape it)") }
             if b == UInt8(ascii: "\\") {
                 guard i + 1 < bytes.count else { break }
                 let e = bytes[i + 1]
-                i += 2
                 switch e {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
                 case UInt8(ascii: "n"): out.append(0x0A)
                 case UInt8(ascii: "r"): out.append(0x0D)
                 case UInt8(ascii: "t"): out.append(0x09)
                 case UInt8(ascii: "b"): out.append(0x08)
                 case UInt8(ascii: "f"): out.append(0x0C)
                 case UInt8(ascii: "u"):
-                    guard i + 4 <= bytes.count, let v = UInt32(String(decoding: bytes[i..<(i + 4)], as: UTF8.self), radix: 16) else {
-                        throw fail("bad \\u escape")
-                    }
-                    i += 4
+                    let escapeStart = i
+                    guard let v = hex4(at: i + 2) else { throw fail("bad \\u escape (four hex digits expected)") }
                     var scalarValue = v
-                    if (0xD800..<0xDC00).contains(v), i + 6 <= bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u"),
-                       let low = UInt32(String(decoding: bytes[(i + 2)..<(i + 6)], as: UTF8.self), radix: 16), (0xDC00..<0xE000).contains(low) {
+                    var length = 6
+                    if (0xD800..<0xDC00).contains(v) {
+                        guard i + 12 <= bytes.count, bytes[i + 6] == UInt8(ascii: "\\"), bytes[i + 7] == UInt8(ascii: "u"),
+                              let low = hex4(at: i + 8), (0xDC00..<0xE000).contains(low) else {
+                            throw JSONParseError(offset: escapeStart, message: "lone high surrogate \\u\(String(v, radix: 16))")
+                        }
                         scalarValue = 0x10000 + ((v - 0xD800) << 10) + (low - 0xDC00)
-                        i += 6
+                        length = 12
+                    } else if (0xDC00..<0xE000).contains(v) {
+                        throw JSONParseError(offset: escapeStart, message: "lone low surrogate \\u\(String(v, radix: 16))")
                     }
-                    out += Array(String(Unicode.Scalar(scalarValue).map(Character.init) ?? "\u{FFFD}").utf8)
-                default: out.append(e)
+                    guard let scalar = Unicode.Scalar(scalarValue) else { throw fail("bad \\u escape") }
+                    out += Array(String(Character(scalar)).utf8)
+                    i += length
+                    continue
+                default:
+                    throw fail("unknown escape \\\(TerminalText.safe(String(decoding: [e], as: UTF8.self)))")
                 }
+                i += 2
                 continue
             }
             out.append(b)
             i += 1
         }
         throw fail("unterminated string")
+    }
+
+    /// The value of four hex digits at `k`, or nil.
+    func hex4(at k: Int) -> UInt32? {
+        guard k + 4 <= bytes.count else { return nil }
+        var v: UInt32 = 0
+        for j in k..<(k + 4) {
+            let b = bytes[j]
+            let d: UInt8
+            if b &- 48 < 10 { d = b &- 48 } else if (b | 0x20) &- 97 < 6 { d = (b | 0x20) &- 87 } else { return nil }
+            v = v << 4 | UInt32(d)
+        }
+        return v
     }
 }

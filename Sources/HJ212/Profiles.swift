@@ -13,11 +13,59 @@ public struct ProfileStore: Sendable {
         self.overrideDirectory = overrideDirectory
     }
 
+    /// The directories of a profile tree; in an override directory each, when present, must be a directory.
+    public static let knownDirectories = ["dialects", "units", "fleets", "scenarios", "faults", "checks", "dynamic-control"]
+
+    /// The largest profile file read (bytes). A code table of the national dictionary is a few
+    /// hundred rows; 8 MiB leaves room for any real table while keeping a mistaken or hostile file
+    /// (a 300,000-row `factors.tsv`, a log file named like a profile) from costing minutes and gigabytes.
+    public static let maxFileBytes = 8 << 20
+
+    /// A store for `--profiles DIR`, checked before anything runs: the directory must exist, each
+    /// known subdirectory present must be a directory, and a `faults/catalogue.json` present must be
+    /// JSON. A mistake is a `ProfileError` (one line, the CLI exits 2) instead of a silent fallback
+    /// to the built-in profiles.
+    public static func opening(_ directory: String?) throws(ProfileError) -> ProfileStore {
+        guard let directory else { return .builtin }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir) else {
+            throw ProfileError(file: directory, line: nil, message: "no such profiles directory")
+        }
+        guard isDir.boolValue else { throw ProfileError(file: directory, line: nil, message: "is not a directory (expected a profiles directory)") }
+        for name in knownDirectories {
+            let full = (directory as NSString).appendingPathComponent(name)
+            var sub: ObjCBool = false
+            if FileManager.default.fileExists(atPath: full, isDirectory: &sub), !sub.boolValue {
+                throw ProfileError(file: full, line: nil, message: "is not a directory (the profile layout expects \(name)/)")
+            }
+        }
+        let store = ProfileStore(overrideDirectory: directory)
+        let catalogue = (directory as NSString).appendingPathComponent("faults/catalogue.json")
+        if FileManager.default.fileExists(atPath: catalogue), let text = try store.checkedText("faults/catalogue.json") {
+            do { _ = try JSONValue.parse(text) } catch {
+                throw ProfileError(file: catalogue, line: nil, message: "not valid JSON: \(error)")
+            }
+        }
+        return store
+    }
+
+    /// Like `text(_:)`, with a typed error.
+    func checkedText(_ path: String) throws(ProfileError) -> String? {
+        do { return try text(path) } catch let e as ProfileError { throw e } catch {
+            throw ProfileError(file: path, line: nil, message: "\(error)")
+        }
+    }
+
     /// The text of a profile file by its path relative to `Profiles/` (e.g. `dialects/hj212-2017/factors.tsv`).
     public func text(_ path: String) throws -> String? {
         if let dir = overrideDirectory {
             let full = (dir as NSString).appendingPathComponent(path)
-            if FileManager.default.fileExists(atPath: full) {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: full, isDirectory: &isDir) {
+                if isDir.boolValue { throw ProfileError(file: full, line: nil, message: "is a directory, expected a file") }
+                if let size = (try? FileManager.default.attributesOfItem(atPath: full))?[.size] as? Int, size > ProfileStore.maxFileBytes {
+                    throw ProfileError(file: full, line: nil, message: "is \(size) bytes, over the profile file budget of \(ProfileStore.maxFileBytes) bytes")
+                }
                 guard let data = FileManager.default.contents(atPath: full) else {
                     throw ProfileError(file: full, line: nil, message: "cannot be read")
                 }

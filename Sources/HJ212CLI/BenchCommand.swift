@@ -186,6 +186,7 @@ struct BenchCommand: CLICommand {
                 row("platform (upload → 9014)", (ours.seconds * scale, 0), (lintOnly.seconds * scale, 0), bytes: uploadMB)
             }
         }
+        if wanted("drip") { DripBenchmark.run(rounds: rounds, io: io) }
         realTrafficRows(io: io, wanted: wanted)
         return Interrupts.requested ? Interrupts.exitStatus : 0
     }

@@ -131,7 +131,8 @@ struct CheckCommand: CLICommand {
 
     func run(_ io: CommandIO) -> Int32 {
         do throws(UsageError) {
-            let store = ProfileStore(overrideDirectory: a.value("profiles"))
+            let store: ProfileStore
+            do { store = try ProfileStore.opening(a.value("profiles")) } catch { throw UsageError("profile error: \(error)") }
             let catalogue: RuleCatalogue
             do { catalogue = try RuleCatalogue.load(store) } catch { throw UsageError("check catalogue: \(error)") }
             if let path = a.value("out"), mode != .list {

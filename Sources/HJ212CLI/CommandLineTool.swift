@@ -72,7 +72,8 @@ public enum CommandLineTool {
             }
             return try C(parsed).run(io)
         } catch {
-            io.stderr.line("hj212 \(C.name): \(error.message)")
+            // Usage errors can quote file or wire text: shown safe for the terminal.
+            io.stderr.line("hj212 \(C.name): \(safeMessage(error.message))")
             return error.exitCode
         }
     }

@@ -37,16 +37,17 @@ struct DecodeCommand: CLICommand {
             let (totals, interrupted) = try lintStreams(&inputs, linter: linter, io: io, verb: "decode") { file, item in
                 switch item {
                 case .frame(let report):
-                    io.stdout.write(Explainer(dictionary: linter.dictionary(report.dialect)).explain(report))
+                    // Field values come from the wire: control characters shown as escapes.
+                    io.stdout.write(TerminalText.safeLines(Explainer(dictionary: linter.dictionary(report.dialect)).explain(report)))
                 case .skipped(_, let d), .incomplete(_, let d):
-                    io.stdout.line("\(d.severity.rawValue) \(d.rule)\(d.offset.map { " @\($0)" } ?? ""): \(d.message)")
+                    io.stdout.line("\(d.severity.rawValue) \(d.rule)\(d.offset.map { " @\($0)" } ?? ""): \(TerminalText.safe(d.message, limit: TerminalLimits.message))")
                     io.stdout.line()
                 }
             }
             io.stdout.line((interrupted ? "interrupted: " : "") + totals.summary)
             return interrupted ? Interrupts.exitStatus : totals.errors > 0 ? 1 : 0
         } catch {
-            io.stderr.line("hj212 decode: \(error.message)")
+            io.stderr.line("hj212 decode: \(safeMessage(error.message))")
             return error.exitCode
         }
     }
@@ -157,7 +158,9 @@ struct Explainer {
 
     func diagnosticsText(_ r: FrameReport) -> String {
         var out = ""
-        for d in r.diagnostics { out += "  \(d.severity.rawValue) \(d.rule)\(d.offset.map { " @\($0)" } ?? ""): \(d.message)\n" }
+        for d in r.diagnostics {
+            out += "  \(d.severity.rawValue) \(d.rule)\(d.offset.map { " @\($0)" } ?? ""): \(TerminalText.safe(d.message, limit: TerminalLimits.message))\n"
+        }
         return out + "\n"
     }
 }

@@ -58,7 +58,11 @@ struct GenerateCommand: CLICommand {
 
     func run(_ io: CommandIO) -> Int32 {
         let a = arguments
-        let store = ProfileStore(overrideDirectory: a.value("profiles"))
+        let store: ProfileStore
+        do { store = try ProfileStore.opening(a.value("profiles")) } catch {
+            io.stderr.line("hj212 generate: profile error: \(TerminalText.safe(error.description))")
+            return 2
+        }
         if a.has("list") {
             io.stdout.line("unit templates:")
             for name in UnitTemplate.available(in: store) {

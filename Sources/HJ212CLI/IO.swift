@@ -1,5 +1,6 @@
 import Glibc
 import Synchronization
+import HJ212
 
 /// Where a command writes: a file descriptor (buffered) or, in tests, a string.
 public final class OutputSink {
@@ -147,4 +148,24 @@ func monotonicSeconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// Bounds on text quoted in terminal output (issue 18: a message quoting a 50 MB field must not
+/// print it whole). What is cut is counted in the output (`… (N more characters)`).
+enum TerminalLimits {
+    /// Characters of one diagnostic message shown in text output (JSON output keeps it whole).
+    static let message = 400
+    /// Characters of one value from the wire (an MN, a QN, a CN) shown in a summary line.
+    static let value = 64
+}
+
+/// A value from the wire (MN, ST, QN, a command result) made safe and bounded for a terminal line.
+func safeWire(_ text: some StringProtocol, limit: Int = TerminalLimits.value) -> String {
+    TerminalText.safe(text, limit: limit)
+}
+
+/// An error message for the terminal: control characters escaped, line breaks kept, each line
+/// cut to a bounded length with the count of what was cut (a message may quote a file's field).
+func safeMessage(_ text: some StringProtocol, lineLimit: Int = 1000) -> String {
+    text.split(separator: "\n", omittingEmptySubsequences: false).map { TerminalText.safe($0, limit: lineLimit) }.joined(separator: "\n")
 }

@@ -77,7 +77,7 @@ struct LintCommand: CLICommand {
             return totals.errors > 0 || (strict && totals.warnings > 0) ? 1 : 0
         } catch {
             io.stdout.flush()
-            io.stderr.line("hj212 lint: \(error.message)")
+            io.stderr.line("hj212 lint: \(safeMessage(error.message))")
             return error.exitCode
         }
     }
@@ -91,10 +91,15 @@ struct LintCommand: CLICommand {
             let s = r.segment
             let dictionary = CodeDictionary.shared(r.dialect)
             let cnName = s.cn.flatMap { dictionary.command($0) }.map { " \($0.nameZh)" } ?? ""
-            io.stdout.line("\(prefix)#\(r.index) @\(r.raw.offset) \(status) CN=\(s.cn ?? "?")\(cnName) MN=\(s.mn ?? "?") QN=\(s.qn ?? "-") [\(r.detectedDialect.title)]")
-            for d in r.diagnostics { io.stdout.line("    \(d.severity.rawValue) \(d.rule)\(d.offset.map { " @\($0)" } ?? ""): \(d.message)") }
+            // MN, QN, CN and messages come from the wire: shown safe and bounded.
+            let cn = TerminalText.safe(s.cn ?? "?", limit: TerminalLimits.value), mn = TerminalText.safe(s.mn ?? "?", limit: TerminalLimits.value)
+            let qn = TerminalText.safe(s.qn ?? "-", limit: TerminalLimits.value)
+            io.stdout.line("\(prefix)#\(r.index) @\(r.raw.offset) \(status) CN=\(cn)\(cnName) MN=\(mn) QN=\(qn) [\(r.detectedDialect.title)]")
+            for d in r.diagnostics {
+                io.stdout.line("    \(d.severity.rawValue) \(d.rule)\(d.offset.map { " @\($0)" } ?? ""): \(TerminalText.safe(d.message, limit: TerminalLimits.message))")
+            }
         case .skipped(_, let d), .incomplete(_, let d):
-            io.stdout.line("\(prefix)\(d.severity.rawValue) \(d.rule)\(d.offset.map { " @\($0)" } ?? ""): \(d.message)")
+            io.stdout.line("\(prefix)\(d.severity.rawValue) \(d.rule)\(d.offset.map { " @\($0)" } ?? ""): \(TerminalText.safe(d.message, limit: TerminalLimits.message))")
         }
     }
 }

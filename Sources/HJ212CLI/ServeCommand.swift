@@ -172,7 +172,7 @@ struct ServeCommand: CLICommand {
                     announced.insert(mn)
                     guard let u = state.unit(mn) else { continue }
                     io.clearProgress()
-                    io.stdout.line("+ \(mn) from \(u.lastPeer) (ST=\(u.st ?? "?"), \(u.dialect.title))")
+                    io.stdout.line("+ \(safeWire(mn)) from \(u.lastPeer) (ST=\(safeWire(u.st ?? "?")), \(u.dialect.title))")
                     io.stdout.flush()
                 }
                 for mn in mns where !requests.isEmpty && !requested.contains(mn) {
@@ -224,7 +224,7 @@ struct ServeCommand: CLICommand {
             if Interrupts.requested { return Interrupts.exitStatus }
             return (trace?.lost ?? 0) > 0 ? 1 : 0
         } catch {
-            io.stderr.line("hj212 serve: \(error.message)")
+            io.stderr.line("hj212 serve: \(safeMessage(error.message))")
             return error.exitCode
         }
     }
@@ -240,7 +240,7 @@ enum PlatformReport {
         if r.records > 0 { parts.append("\(r.records) record\(r.records == 1 ? "" : "s")") }
         if let e = r.exeRtn { parts.append("ExeRtn \(e)") }
         if let sent = r.sentAt { parts.append(String(format: "%.1f s", Double(r.finishedAt - sent) / 1000)) }
-        return "\(r.cn)\(name) → \(r.mn): " + parts.joined(separator: ", ")
+        return safeWire("\(r.cn)\(name) → \(r.mn): " + parts.joined(separator: ", "), limit: TerminalLimits.message)
     }
 
     /// The live per-unit view: the most recently active units first (at most 20 rows).
@@ -250,7 +250,7 @@ enum PlatformReport {
         for u in units.values.sorted(by: { $0.lastSeen > $1.lastSeen }).prefix(20) {
             let ago = max(0, (now - u.lastSeen) / 1000)
             func n(_ cn: String) -> String { String(u.packetsByCN[cn] ?? 0) }
-            io.stdout.line("  " + u.mn.padding(toLength: 26, withPad: " ", startingAt: 0) + (u.st ?? "?").padding(toLength: 4, withPad: " ", startingAt: 0)
+            io.stdout.line("  " + safeWire(u.mn).padding(toLength: 26, withPad: " ", startingAt: 0) + safeWire(u.st ?? "?").padding(toLength: 4, withPad: " ", startingAt: 0)
                            + "\(ago) s ago".leftPad(11) + n("2011").leftPad(8) + n("2051").leftPad(7) + n("2061").leftPad(6) + n("3020").leftPad(7))
         }
         if units.count > 20 { io.stdout.line("  … and \(units.count - 20) more units") }
@@ -293,7 +293,7 @@ enum PlatformReport {
                     gaps.append("\(cn) \(HJTime(wallMilliseconds: g.lowerBound).description)…\(HJTime(wallMilliseconds: g.upperBound).description)")
                 }
             }
-            io.stdout.line("  " + mn.padding(toLength: 26, withPad: " ", startingAt: 0) + cells.map { $0.leftPad(9) }.joined()
+            io.stdout.line("  " + safeWire(mn).padding(toLength: 26, withPad: " ", startingAt: 0) + cells.map { $0.leftPad(9) }.joined()
                            + "  " + (gaps.isEmpty ? "none" : gaps.joined(separator: "; ")))
         }
         let verdict = RunCompleteness(registered: registered, seen: Set(units.keys), missingOfSeen: totalMissing, from: from, to: end)

@@ -176,7 +176,8 @@ func dialectOption(_ value: String?) -> Dialect? {
 func makeLinter(dialect: Dialect?, strict: Bool, profiles: String?, profile: String? = nil) throws(UsageError) -> Linter {
     let overlays = (profile ?? "national").split(separator: ",").map(String.init).filter { $0 != "national" }
     do {
-        return try Linter(options: LintOptions(dialect: dialect, strict: strict, profiles: ProfileStore(overrideDirectory: profiles), overlays: overlays))
+        let store = try ProfileStore.opening(profiles)
+        return try Linter(options: LintOptions(dialect: dialect, strict: strict, profiles: store, overlays: overlays))
     } catch {
         throw UsageError("profile error: \(error)", exitCode: 2)
     }

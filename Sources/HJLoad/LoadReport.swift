@@ -126,11 +126,20 @@ public struct LoadReport: Sendable {
             refuse.append("shard counts differ: \(shards.joined(separator: ", ")) vs \(o.shards.joined(separator: ", "))")
         }
         if cadence != o.cadence {
-            refuse.append("schedules differ: '\(cadence)' vs '\(o.cadence)'")
+            refuse.append("schedules differ: '\(TerminalText.safe(cadence, limit: 60))' vs '\(TerminalText.safe(o.cadence, limit: 60))'")
         }
         if abs(windowSeconds - o.windowSeconds) > 0.001 || !windowSeconds.isFinite || !o.windowSeconds.isFinite {
             warn.append("send windows differ: \(LoadFormat.fixed(windowSeconds, 3)) s vs \(LoadFormat.fixed(o.windowSeconds, 3)) s"
                         + (interrupted || o.interrupted ? " (a shard was interrupted)" : "") + "; the merged window is the longest, rates are over it")
+        }
+        // Shards run side by side: starts further apart than a whole run are another run
+        // (an old file from another day merged by mistake).
+        let span = Int64((max(rampSeconds, o.rampSeconds) + max(windowSeconds, o.windowSeconds) + max(drainSeconds, o.drainSeconds)).rounded(.up)) + 60
+        let apart = startUnixSecond > o.startUnixSecond ? startUnixSecond - o.startUnixSecond : o.startUnixSecond - startUnixSecond
+        if !started.isEmpty && !o.started.isEmpty && apart > span {
+            let sameDay = startUnixSecond / 86_400 == o.startUnixSecond / 86_400
+            warn.append("shards started \(apart) s apart (\(TerminalText.safe(started, limit: 40)) vs \(TerminalText.safe(o.started, limit: 40)))"
+                        + (sameDay ? "" : ", on different days") + ": shards of one run start together; the merged series spans both")
         }
         let twice = o.shards.filter { shards.contains($0) }
         if !twice.isEmpty {
@@ -185,6 +194,10 @@ public struct LoadReport: Sendable {
     }
 
     // MARK: - JSON
+
+    /// The largest count a report file may carry (2^50 ≈ 1.1 × 10^15, beyond a year of a million
+    /// loggers at 30 packets/s): sums over many shards stay far from overflow.
+    public static let maxCount: UInt64 = 1 << 50
 
     /// Unix seconds a report may name: 1970 to the end of year 9999.
     static let unixSeconds: ClosedRange<Int64> = 0...253_402_300_799
@@ -272,7 +285,9 @@ public struct LoadReport: Sendable {
             return d
         }
         func count(_ v: JSONValue?, _ what: String) throws(LoadSpecError) -> UInt64 {
-            guard case .int(let i)? = v, i >= 0 else { throw LoadSpecError("\(file): \(what): expected a count (integer ≥ 0)") }
+            guard case .int(let i)? = v, i >= 0, UInt64(i) <= Self.maxCount else {
+                throw LoadSpecError("\(file): \(what): expected a count (integer from 0 to \(Self.maxCount))")
+            }
             return UInt64(i)
         }
         func strings(_ v: JSONValue?) -> [String] {
@@ -310,7 +325,7 @@ public struct LoadReport: Sendable {
         loggers = Int(try integer("loggers", value["loggers"], in: 0...1_000_000_000))
         shards = strings(value["shards"])
         for s in shards {
-            do { _ = try Shard(parsing: s) } catch { throw LoadSpecError("\(file): shards: '\(s)' is not K/N") }
+            do { _ = try Shard(parsing: s) } catch { throw LoadSpecError("\(file): shards: '\(TerminalText.safe(s, limit: 40))' is not K/N") }
         }
         cadence = string(value["cadence"]) ?? ""
         offeredRate = try seconds("offeredRate", limit: 1e12)
@@ -324,6 +339,13 @@ public struct LoadReport: Sendable {
         guard let c = value["counts"] else { throw LoadSpecError("\(file): counts missing") }
         for (name, key) in LoadCounts.fields {
             counts[keyPath: key] = try count(c[name], "counts.\(name)")
+        }
+        // The counters' own arithmetic: every scheduled packet is sent or missed, an acknowledged
+        // packet was sent. A file that breaks it was edited or corrupted; merging it would print
+        // nonsense such as "sent 18446744073709551614" against 150 scheduled.
+        if counts.sent > counts.scheduled || counts.missed > counts.scheduled || counts.acked > counts.sent || counts.ackedInWindow > counts.acked {
+            throw LoadSpecError("\(file): counts are inconsistent (scheduled \(counts.scheduled), sent \(counts.sent), not sent \(counts.missed), "
+                                + "acked \(counts.acked), acked in window \(counts.ackedInWindow)): expected sent and not sent ≤ scheduled, acked ≤ sent")
         }
         latency = try histogram("latency")
         sendLatency = try histogram("sendLatency")
@@ -351,9 +373,10 @@ public struct LoadReport: Sendable {
     public func text() -> String {
         var out: [String] = []
         let shardText = shards.count == 1 && shards[0] != "1/1" ? ", shard \(shards[0])" : shards.count > 1 ? ", \(shards.count) shards merged" : ""
-        out.append("hj212 load: \(loggers) loggers\(loggers != totalLoggers && totalLoggers > 0 ? " of \(totalLoggers)" : "")\(shardText) → \(targets.joined(separator: ", "))")
-        out.append("  schedule      \(cadence); offered \(LoadFormat.number(offeredRate)) packets/s; units \(units.joined(separator: ", "))")
-        out.append("  window        \(LoadFormat.fixed(windowSeconds, 1)) s after a \(LoadFormat.fixed(rampSeconds, 1)) s ramp, drained \(LoadFormat.fixed(drainSeconds, 1)) s; started \(started)\(interrupted ? "  (INTERRUPTED: report of what ran)" : "")")
+        // Text that came from a report file is shown safe for a terminal (hostile merges).
+        out.append("hj212 load: \(loggers) loggers\(loggers != totalLoggers && totalLoggers > 0 ? " of \(totalLoggers)" : "")\(shardText) → \(TerminalText.safe(targets.joined(separator: ", ")))")
+        out.append("  schedule      \(TerminalText.safe(cadence)); offered \(LoadFormat.number(offeredRate)) packets/s; units \(TerminalText.safe(units.joined(separator: ", ")))")
+        out.append("  window        \(LoadFormat.fixed(windowSeconds, 1)) s after a \(LoadFormat.fixed(rampSeconds, 1)) s ramp, drained \(LoadFormat.fixed(drainSeconds, 1)) s; started \(TerminalText.safe(started, limit: 40))\(interrupted ? "  (INTERRUPTED: report of what ran)" : "")")
         out.append("  connections   \(counts.connects) established of \(counts.connectAttempts) attempts, at most \(counts.maxConnections) open, \(counts.openAtEnd) open at the end")
         out.append("  throughput    sent \(LoadFormat.number(sentPerSecond.rounded())) packets/s, acknowledged \(LoadFormat.number(ackedPerSecond.rounded())) packets/s")
         out.append("")
@@ -382,7 +405,7 @@ public struct LoadReport: Sendable {
         if !errors.isEmpty {
             out.append("  errors by reason:")
             for (k, v) in errors.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }).prefix(12) {
-                out.append("    \(String(v).leftPadded(8))  \(k)")
+                out.append("    \(String(v).leftPadded(8))  \(TerminalText.safe(k, limit: 160))")
             }
         }
         if !verdicts.isEmpty {

@@ -154,10 +154,10 @@ public struct Registry: Sendable, Equatable {
             }
             let mn = cells[c.mn], pw = cells[c.pw]
             guard !mn.isEmpty, mn.utf8.count <= 64, mn.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
-                throw RegistryError(file: file, line: row.line, message: "mn '\(mn)': expected 1-64 printable ASCII characters without spaces")
+                throw RegistryError(file: file, line: row.line, message: "mn '\(TerminalText.safe(mn, limit: 64))': expected 1-64 printable ASCII characters without spaces")
             }
             guard !pw.isEmpty, pw.utf8.count <= 32, pw.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
-                throw RegistryError(file: file, line: row.line, message: "pw '\(pw)' for mn \(mn): expected 1-32 printable ASCII characters (6 in HJ 212-2017)")
+                throw RegistryError(file: file, line: row.line, message: "pw '\(TerminalText.safe(pw, limit: 64))' for mn \(TerminalText.safe(mn, limit: 64)): expected 1-32 printable ASCII characters (6 in HJ 212-2017)")
             }
             if let other = seen[mn] {
                 throw RegistryError(file: file, line: row.line, message: "mn \(mn) already listed on line \(other)")

@@ -21,7 +21,9 @@ public enum SimClock {
             s = s.dropLast(6)
         }
         let parts = s.split(separator: "T", maxSplits: 1)
-        let date = parts[0].split(separator: "-")
+        // An empty text has no date part (found by fuzzing: `--faults 'x@ /1h'` trapped here).
+        guard let datePart = parts.first, !datePart.isEmpty else { return nil }
+        let date = datePart.split(separator: "-")
         guard date.count == 3, let y = Int(date[0]), let mo = Int(date[1]), let d = Int(date[2]) else { return nil }
         var h = 0, mi = 0, sec = 0
         if parts.count == 2 {

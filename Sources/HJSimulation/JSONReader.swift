@@ -18,10 +18,16 @@ struct JSONReader {
     }
 
     func fail(_ key: String, _ message: String) -> ProfileError {
-        ProfileError(file: file, line: nil, message: "\(sub(key)): \(message)")
+        ProfileError(file: file, line: nil, message: "\(TerminalText.safe(sub(key), limit: 80)): \(message)")
     }
 
     func sub(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    /// A value quoted in an error message: safe for a terminal and cut to a bounded length with
+    /// the count of what was cut (a 50 MB field must not be echoed whole).
+    static func quote(_ v: JSONValue) -> String {
+        TerminalText.safe(v.serialized, limit: 60)
+    }
 
     mutating func raw(_ key: String) -> JSONValue? {
         used.insert(key)
@@ -34,13 +40,13 @@ struct JSONReader {
 
     mutating func string(_ key: String) throws(ProfileError) -> String {
         guard let v = raw(key) else { throw fail(key, "missing (expected a string)") }
-        guard case .string(let s) = v else { throw fail(key, "expected a string, found \(v.serialized)") }
+        guard case .string(let s) = v else { throw fail(key, "expected a string, found \(JSONReader.quote(v))") }
         return s
     }
 
     mutating func optionalString(_ key: String) throws(ProfileError) -> String? {
         guard let v = raw(key), v != .null else { return nil }
-        guard case .string(let s) = v else { throw fail(key, "expected a string or null, found \(v.serialized)") }
+        guard case .string(let s) = v else { throw fail(key, "expected a string or null, found \(JSONReader.quote(v))") }
         return s
     }
 
@@ -59,7 +65,7 @@ struct JSONReader {
         switch v {
         case .int(let i): d = Double(i)
         case .double(let x): d = x
-        default: throw ProfileError(file: file, line: nil, message: "\(path): expected a number, found \(v.serialized)")
+        default: throw ProfileError(file: file, line: nil, message: "\(path): expected a number, found \(JSONReader.quote(v))")
         }
         if let range, !range.contains(d) {
             throw ProfileError(file: file, line: nil, message: "\(path): \(d) is outside \(range.lowerBound)...\(range.upperBound)")
@@ -77,13 +83,13 @@ struct JSONReader {
 
     mutating func bool(_ key: String) throws(ProfileError) -> Bool {
         guard let v = raw(key) else { throw fail(key, "missing (expected true or false)") }
-        guard case .bool(let b) = v else { throw fail(key, "expected true or false, found \(v.serialized)") }
+        guard case .bool(let b) = v else { throw fail(key, "expected true or false, found \(JSONReader.quote(v))") }
         return b
     }
 
     mutating func array(_ key: String) throws(ProfileError) -> [JSONValue] {
         guard let v = raw(key) else { throw fail(key, "missing (expected an array)") }
-        guard case .array(let items) = v else { throw fail(key, "expected an array, found \(v.serialized.prefix(40))") }
+        guard case .array(let items) = v else { throw fail(key, "expected an array, found \(JSONReader.quote(v))") }
         return items
     }
 

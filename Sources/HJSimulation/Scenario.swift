@@ -127,6 +127,16 @@ public struct Scenario: Sendable {
         let definitions = try FaultSpec.definitions(store: store)
         var out: [FaultSpec] = []
         var notes: [String] = []
+        // Units by template and by MN or enterprise, built once: each event's selection is a
+        // lookup, so compiling costs events + units, not events × units.
+        var byTemplate: [String: [Unit]] = [:]
+        var byName: [String: [Unit]] = [:]
+        for unit in units {
+            byTemplate[unit.template.name, default: []].append(unit)
+            byName[unit.mn, default: []].append(unit)
+            if unit.enterprise != unit.mn { byName[unit.enterprise, default: []].append(unit) }
+        }
+        let templateNames = Set(units.map(\.template.name)).sorted().joined(separator: ", ")
         for e in events {
             func fail(_ message: String) -> ProfileError { ProfileError(file: file, line: nil, message: "events[\(e.index)] (\(e.fault) on \(e.unit)): \(message)") }
             let selected: [Unit]
@@ -138,12 +148,14 @@ public struct Scenario: Sendable {
                 selected = [units[n - 1]]
             } else if e.unit.hasPrefix("template:") {
                 let name = String(e.unit.dropFirst(9))
-                selected = units.filter { $0.template.name == name }
+                selected = byTemplate[name] ?? []
                 if selected.isEmpty {
-                    throw fail("no unit of template '\(name)' in the fleet (it has \(Set(units.map(\.template.name)).sorted().joined(separator: ", ")))")
+                    throw fail("no unit of template '\(name)' in the fleet (it has \(templateNames))")
                 }
             } else {
-                selected = units.filter { $0.mn == e.unit || $0.enterprise == e.unit }
+                // In fleet order, each unit once (built in fleet order; a unit whose MN is its
+                // enterprise name is listed once).
+                selected = byName[e.unit] ?? []
                 if selected.isEmpty { throw fail("unit '\(e.unit)' is not in the fleet (give an MN, #ROW, template:NAME, an enterprise name or *)") }
             }
             guard let from = Self.resolveStart(e.start, runStart: start, offsetMinutes: offsetMinutes) else {

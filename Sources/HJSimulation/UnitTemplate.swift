@@ -236,7 +236,7 @@ public struct UnitTemplate: Sendable, Hashable {
             try r.finish()
             return value
         default:
-            throw ProfileError(file: file, line: nil, message: "\(path): expected a number, a string or a value model, found \(v.serialized)")
+            throw ProfileError(file: file, line: nil, message: "\(path): expected a number, a string or a value model, found \(JSONReader.quote(v))")
         }
     }
 }

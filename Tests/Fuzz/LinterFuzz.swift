@@ -1,0 +1,33 @@
+// libFuzzer harness: the linter over a raw byte stream (decoder + every rule). Built by .ci/fuzz.
+// Any bytes are judged without trapping; every diagnostic has a rule and a message, and the
+// message is safe to print once passed through TerminalText.safe.
+import HJ212
+
+let linter: Linter = {
+    do { return try Linter() } catch { fatalError("built-in profiles: \(error)") }
+}()
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzLinter(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    var decoder = FrameDecoder()
+    decoder.feed(UnsafeBufferPointer(start: data, count: size))
+    var events: [FrameDecoder.Event] = []
+    while let e = decoder.next() { events.append(e) }
+    events += decoder.finish()
+    var index = 0
+    for e in events {
+        var diagnostics: [Diagnostic] = []
+        switch e {
+        case .frame(let raw):
+            diagnostics = linter.check(raw, index: index).diagnostics
+            index += 1
+        case .skipped(let s): diagnostics = [linter.diagnose(s)]
+        case .incomplete(let t): diagnostics = [linter.diagnose(t)]
+        }
+        for d in diagnostics {
+            guard !d.rule.isEmpty, !d.message.isEmpty else { fatalError("a diagnostic without rule or message") }
+            guard TerminalText.isSafe(TerminalText.safe(d.message)) else { fatalError("TerminalText.safe left a control character") }
+        }
+    }
+    return 0
+}
