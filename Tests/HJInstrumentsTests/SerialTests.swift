@@ -135,13 +135,22 @@ struct SerialLineTests {
         let peer = try PeerEnd(line.path)
         var bad = ModbusRTU.encode(address: 1, pdu: ModbusRequest.readHolding(start: 0, count: 2).pdu)
         bad[bad.count - 1] ^= 0xFF
+        // Each silent case is written only once the line has decided the one before (a hang guard,
+        // not a speed limit): two writes that reach a starved line together would be one frame.
+        func waitUntil(_ done: () -> Bool) {
+            let deadline = monotonicMicros() + 10_000_000
+            while !done() && monotonicMicros() < deadline { usleep(5_000) }
+        }
         peer.write(bad)
-        #expect(peer.read(1, timeoutMs: 300).bytes.isEmpty)
+        waitUntil { line.counters.dropped.load(ordering: .relaxed) == 1 }
+        #expect(peer.read(1, timeoutMs: 100).bytes.isEmpty)
         peer.write(ModbusRTU.encode(address: 77, pdu: ModbusRequest.readHolding(start: 0, count: 2).pdu))
-        #expect(peer.read(1, timeoutMs: 300).bytes.isEmpty)
+        waitUntil { line.counters.notForUs.load(ordering: .relaxed) == 1 }
+        #expect(peer.read(1, timeoutMs: 100).bytes.isEmpty)
         // Broadcast: slope of every instrument that has register 16-17 (the COD analyser's, CDAB).
         peer.write(ModbusRTU.encode(address: 0, pdu: ModbusRequest.writeMultiple(start: 16, values: RegisterType.float32.encode(3.5, scale: 1, order: .cdab)).pdu))
-        #expect(peer.read(1, timeoutMs: 300).bytes.isEmpty)
+        waitUntil { line.counters.notForUs.load(ordering: .relaxed) == 2 }
+        #expect(peer.read(1, timeoutMs: 100).bytes.isEmpty)
         peer.write(ModbusRTU.encode(address: 1, pdu: ModbusRequest.readHolding(start: 16, count: 2).pdu))
         let reply = peer.read(9, timeoutMs: 3000).bytes
         guard case .frame(_, let pdu) = ModbusRTU.decode(reply), case .registers(let w) = ModbusResponse.parse(pdu[...]) else { Issue.record("no reply"); return }
