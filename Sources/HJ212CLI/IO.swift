@@ -52,7 +52,18 @@ public final class OutputSink {
         if buffer.count >= bufferLimit { flush() }
     }
 
-    public func line(_ text: String = "") { write(text + "\n") }
+    /// Lines are messages: with `sanitizesLines` (standard error) control characters in them are
+    /// shown as escapes, whatever part of a message came from the wire or a file. Progress is
+    /// written with `write`, which this does not touch.
+    public var sanitizesLines = false
+
+    public func line(_ text: String = "") {
+        if sanitizesLines && !TerminalText.isSafe(text) {
+            write(TerminalText.safeLines(text) + "\n")
+        } else {
+            write(text + "\n")
+        }
+    }
 
     public func flush() {
         guard let fd, !buffer.isEmpty else { return }
@@ -85,6 +96,7 @@ public final class CommandIO {
     public init(stdout: OutputSink, stderr: OutputSink, stdinBytes: [UInt8]? = nil) {
         self.stdout = stdout
         self.stderr = stderr
+        stderr.sanitizesLines = true
         self.stdinBytes = stdinBytes
     }
 

@@ -71,3 +71,18 @@ struct TerminalSafetyTests {
         #expect(r.err.contains("catalogue.json"))
     }
 }
+
+@Suite("Standard error never carries raw control characters")
+struct StandardErrorSafetyTests {
+    @Test("every command's one-line errors show escapes instead of control characters from their input")
+    func errorsAreEscaped() {
+        let hostile = "/nonexistent/\u{1B}]0;owned\u{7}\u{1B}[2J.raw"
+        for arguments in [["report", hostile], ["lint", hostile], ["decode", hostile], ["trace", "import", hostile, "-o", "/tmp/x.jsonl"],
+                          ["roster", "--fleet", hostile, "--trace", hostile], ["serve", "--listen", "127.0.0.1:0", "--registry", hostile]] {
+            let r = hj212(arguments)
+            #expect(r.status != 0)
+            #expect(!r.err.isEmpty)
+            #expect(!r.err.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" }, "\(arguments[0]): \(r.err.debugDescription)")
+        }
+    }
+}
