@@ -48,14 +48,29 @@ public struct MessageCatalogue: Sendable {
     /// The message in the language asked for (English messages are returned as they are).
     public func localized(_ message: String, _ lang: ReportLanguage) -> String {
         guard lang == .zh, !message.isEmpty else { return message }
+        return localized(message, depth: 0)
+    }
+
+    /// A value put into a template can itself be a message or a `; `-separated list of evidence
+    /// items (`2011 answered with ST=32, expected 91; …`): each item is localized too, one level deep.
+    func localized(_ message: String, depth: Int) -> String {
         if let zh = exact[message] { return zh }
         for t in templates {
             guard let values = match(t, message) else { continue }
             var out = t.zh
-            for (slot, value) in zip(t.slots, values) { out = out.replacingOccurrences(of: "{\(slot)}", with: value) }
+            for (slot, value) in zip(t.slots, values) {
+                let shown = depth == 0 ? localizedItems(value) : value
+                out = out.replacingOccurrences(of: "{\(slot)}", with: shown)
+            }
             return out
         }
         return message
+    }
+
+    func localizedItems(_ value: String) -> String {
+        let items = value.components(separatedBy: "; ")
+        let shown = items.map { localized($0, depth: 1) }
+        return shown == items ? value : shown.joined(separator: "；")
     }
 
     /// The values of the placeholders when `message` has the template's form (each value the

@@ -73,6 +73,30 @@ func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thro
 }
 
 /// IDs of the checks whose verdict (before the SHOULD→warn softening) is `fail`.
+/// Check messages of a `--lang zh` report still in English: a word of four or more Latin letters
+/// once protocol names (QN, MN, CRC variants, HJ/T …) and units are taken out.
+func untranslated(_ json: JSONValue) -> [String] {
+    return (json["checks"]?.array ?? []).compactMap { c -> String? in
+        guard let text = c["message_localized"]?.string, !text.isEmpty, hasEnglish(text) else { return nil }
+        return "\(c["id"]?.string ?? "?"): \(text)"
+    }
+}
+
+/// Whether `text` still has an English word (four or more Latin letters) once protocol names and
+/// field codes are taken out.
+func hasEnglish(_ text: String) -> Bool {
+    let tokens = ["QnRtn", "ExeRtn", "OverTime", "ReCount", "RtdInterval", "MinInterval", "DataTime", "SystemTime", "SampleTime",
+                  "BeginTime", "EndTime", "modbus-swapped", "modbus", "HJ/T", "Flag", "PNUM", "PNO", "NewPW", "InfoId", "PolId"]
+    var rest = text
+    for t in tokens { rest = rest.replacingOccurrences(of: t, with: "") }
+    var run = 0
+    for ch in rest.unicodeScalars {
+        run = (ch.properties.isAlphabetic && ch.isASCII) ? run + 1 : 0
+        if run >= 4 { return true }
+    }
+    return false
+}
+
 func failedIDs(_ json: JSONValue) -> Set<String> {
     Set(json["checks"]?.array.compactMap { c -> String? in
         let raw = c["raw_verdict"]?.string ?? c["verdict"]?.string
@@ -88,9 +112,10 @@ struct CheckPlatformTests {
         let r = try await offPool {
             let platform = try ReferencePlatform()
             defer { platform.stop() }
-            return try platform.check()
+            return try platform.check(["--lang", "zh"])
         }
         #expect(r.status == 0, "\(r.out)")
+        #expect(untranslated(r.json).isEmpty, "\(untranslated(r.json))")
         #expect(r.json["score"]?.number == 100, "\(r.out)")
         #expect(failedIDs(r.json).isEmpty, "\(failedIDs(r.json))")
         let checks = r.json["checks"]?.array ?? []
@@ -126,8 +151,9 @@ struct CheckPlatformTests {
         let r = try await offPool {
             let platform = try ReferencePlatform(misbehaviour: Self.cases[index].1, ackDelayMs: delay)
             defer { platform.stop() }
-            return try platform.check(overTime: delay > 0 ? "0.1" : "0.4")
+            return try platform.check(["--lang", "zh"], overTime: delay > 0 ? "0.1" : "0.4")
         }
+        #expect(untranslated(r.json).isEmpty, "\(name): \(untranslated(r.json))")
         let failed = failedIDs(r.json)
         #expect(failed == expected, "\(name): failed \(failed.sorted()), expected \(expected.sorted())")
         // A failed MUST check fails the run; a failed SHOULD only warns without --strict.
