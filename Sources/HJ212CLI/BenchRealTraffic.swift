@@ -1,6 +1,7 @@
 import Glibc
 import CPingPong
 import HJ212
+import HJSimulation
 
 /// A generated stand-in for real field traffic, as platforms log it: mostly HJ/T 212-2005 packets
 /// (no QN or Flag, 14-character MNs, the old 3-character codes `011`, `060`, `B01`, `S01`,
@@ -12,13 +13,8 @@ struct RealTrafficCorpus {
     var frames = 0
 
     init(count: Int) {
-        var rng: UInt64 = 0x2545_F491_4F6C_DD1D
-        func next() -> UInt64 {
-            rng ^= rng << 13
-            rng ^= rng >> 7
-            rng ^= rng << 17
-            return rng
-        }
+        var rng = SimRandom(seed: 0x2545_F491_4F6C_DD1D)
+        func next() -> UInt64 { rng.next() }
         func value(_ base: Double, _ decimals: Int) -> String {
             var v = base * (0.7 + Double(next() % 600) / 1000)
             if next() % 50 == 0 { v = -v }
