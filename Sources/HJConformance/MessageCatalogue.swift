@@ -52,14 +52,15 @@ public struct MessageCatalogue: Sendable {
     }
 
     /// A value put into a template can itself be a message or a `; `-separated list of evidence
-    /// items (`2011 answered with ST=32, expected 91; …`): each item is localized too, one level deep.
+    /// items (`2011 answered with ST=32, expected 91; …`, or a quoted linter diagnostic): each item
+    /// is localized too, two levels deep at most.
     func localized(_ message: String, depth: Int) -> String {
         if let zh = exact[message] { return zh }
         for t in templates {
             guard let values = match(t, message) else { continue }
             var out = t.zh
             for (slot, value) in zip(t.slots, values) {
-                let shown = depth == 0 ? localizedItems(value) : value
+                let shown = depth < 2 ? localizedItems(value, depth: depth + 1) : value
                 out = out.replacingOccurrences(of: "{\(slot)}", with: shown)
             }
             return out
@@ -67,9 +68,9 @@ public struct MessageCatalogue: Sendable {
         return message
     }
 
-    func localizedItems(_ value: String) -> String {
+    func localizedItems(_ value: String, depth: Int) -> String {
         let items = value.components(separatedBy: "; ")
-        let shown = items.map { localized($0, depth: 1) }
+        let shown = items.map { localized($0, depth: depth) }
         return shown == items ? value : shown.joined(separator: "；")
     }
 

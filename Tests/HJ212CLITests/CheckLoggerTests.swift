@@ -213,6 +213,9 @@ struct CheckLoggerFaultTests {
         #expect(v[entry.check] == .fail, "\(id) → \(entry.check): \(CheckLoggerTests.describe(run))")
         let failed = try #require(run.results.first { $0.rule.id == entry.check })
         #expect(!failed.wire.isEmpty, "a failed check keeps its wire log")
+        // A Chinese report says the failure in Chinese (message templates, Profiles/checks/messages.json).
+        let zh = run.messages.localized(failed.message, .zh)
+        #expect(!hasEnglish(zh), "\(id) → \(entry.check) not in Chinese: \(zh)")
         #expect(failed.wire.count <= 60)
     }
 

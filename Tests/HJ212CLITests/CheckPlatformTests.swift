@@ -86,9 +86,11 @@ func untranslated(_ json: JSONValue) -> [String] {
 /// field codes are taken out.
 func hasEnglish(_ text: String) -> Bool {
     let tokens = ["QnRtn", "ExeRtn", "OverTime", "ReCount", "RtdInterval", "MinInterval", "DataTime", "SystemTime", "SampleTime",
-                  "BeginTime", "EndTime", "modbus-swapped", "modbus", "HJ/T", "Flag", "PNUM", "PNO", "NewPW", "InfoId", "PolId"]
+                  "BeginTime", "EndTime", "CRC-16/MODBUS", "modbus-swapped", "modbus", "HJ/T", "Flag", "PNUM", "PNO", "NewPW", "InfoId", "PolId"]
     var rest = text
     for t in tokens { rest = rest.replacingOccurrences(of: t, with: "") }
+    // Rule IDs (`frame.crc-mismatch`) are identifiers, not prose.
+    rest = rest.split(whereSeparator: { " []()，,；;：:".contains($0) }).filter { !($0.contains(".") && $0.allSatisfy { $0.isLowercase || $0 == "." || $0 == "-" || $0.isNumber }) }.joined(separator: " ")
     var run = 0
     for ch in rest.unicodeScalars {
         run = (ch.properties.isAlphabetic && ch.isASCII) ? run + 1 : 0
