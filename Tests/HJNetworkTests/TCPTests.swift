@@ -29,18 +29,21 @@ extension NetworkTests {
             for line in small { expected += line }
             expected += large
             for line in after { expected += line }
-            let accepted = await onLoop(loop) { () -> Bool in
+            let result = await onLoop(loop) { () -> (Bool, Int) in
                 var ok = true
                 for line in small { ok = client.write(line) && ok }
                 ok = client.write(large) && ok
                 for line in after { ok = client.write(line) && ok }
-                return ok
+                return (ok, client.pendingOutputBytes)
             }
-            #expect(accepted == true)
+            #expect(result?.0 == true)
+            // Whether the kernel left part queued depends on how fast the echo side drained it;
+            // when it did, the connection owes its handler one `connectionDidDrain`.
+            let queued = (result?.1 ?? 0) > 0
             #expect(await eventually(timeout: .seconds(20)) { received.count >= expected.count })
             #expect(received.bytes.value == expected)
             #expect(received.reads.value > 1)
-            #expect(await eventually { received.drains.value >= 1 })  // the 8 MB had to wait for EPOLLOUT
+            if queued { #expect(await eventually { received.drains.value >= 1 }) }  // queued output waited for EPOLLOUT
             let (written, pending) = await onLoop(loop) { (client.bytesWritten, client.pendingOutputBytes) } ?? (0, -1)
             #expect(written == UInt64(expected.count))
             #expect(pending == 0)
