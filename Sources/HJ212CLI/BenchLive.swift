@@ -130,13 +130,7 @@ struct LiveBenchmark {
         let live = makeLoggers(speed: speed)
         let (connected, connectSeconds) = connectAll(live, "load")
         // The boot burst (2081 and the 3020 information of every logger) drains before measuring.
-        let settle = monotonicSeconds()
-        while monotonicSeconds() - settle < 30 && !Interrupts.requested {
-            let pending = LiveSetup.collect(live).reduce(0) { $0 + $1.pending }
-            io.progress("bench live: settling, \(pending) packets pending")
-            if pending <= loggers * 2 { break }
-            usleep(250_000)
-        }
+        Self.settle(live, loggers: loggers, label: "bench live", io: io)
         // Measurement window.
         let a0 = LiveSetup.collect(live)
         let m0 = monotonicSeconds()
@@ -165,5 +159,18 @@ struct LiveBenchmark {
         io.stdout.line("  memory per logger    \(String(format: "%.1f", perLogger)) KiB resident per idle connected logger (simulator, session, socket; \(idleConnected) loggers); platform \(serverRSS / 1024) MiB")
         if Interrupts.requested { return Interrupts.exitStatus }
         return connected == loggers ? 0 : 1
+    }
+}
+
+extension LiveBenchmark {
+    /// Waits (30 s at most) until at most two packets per logger are pending: the boot burst drained.
+    static func settle(_ live: [LiveLogger], loggers: Int, label: String, io: CommandIO) {
+        let settle = monotonicSeconds()
+        while monotonicSeconds() - settle < 30 && !Interrupts.requested {
+            let pending = LiveSetup.collect(live).reduce(0) { $0 + $1.pending }
+            io.progress("\(label): settling, \(pending) packets pending")
+            if pending <= loggers * 2 { break }
+            usleep(250_000)
+        }
     }
 }

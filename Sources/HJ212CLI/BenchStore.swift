@@ -120,13 +120,7 @@ struct StoreBenchmark {
             reports = LiveSetup.collect(live)
             io.progress("bench store: \(label): \(reports.filter(\.connected).count)/\(live.count) connected")
         }
-        let settle = monotonicSeconds()
-        while monotonicSeconds() - settle < 30 && !Interrupts.requested {
-            let pending = LiveSetup.collect(live).reduce(0) { $0 + $1.pending }
-            io.progress("bench store: \(label): settling, \(pending) packets pending")
-            if pending <= loggers * 2 { break }
-            usleep(250_000)
-        }
+        LiveBenchmark.settle(live, loggers: loggers, label: "bench store: \(label)", io: io)
         let a0 = LiveSetup.collect(live)
         let m0 = monotonicSeconds()
         while monotonicSeconds() - m0 < seconds && !Interrupts.requested {

@@ -1,4 +1,5 @@
 import HJ212
+import HJSimulation
 
 /// A Modbus register map of a kind of instrument (`Profiles/instruments/NAME.json`, schema in
 /// docs/instruments.md): which factors it measures (channels), which registers hold what, in
@@ -78,7 +79,7 @@ public struct InstrumentMap: Sendable, Hashable {
     /// Names of the Modbus maps available (built in and in the override directory).
     public static func available(in store: ProfileStore = .builtin) -> [String] {
         var names = Set(ProfileStore.builtinPaths.filter { $0.hasPrefix("instruments/") && $0.hasSuffix(".json") }.map { String($0.dropFirst(12).dropLast(5)) })
-        if let dir = store.overrideDirectory, let items = try? listFiles(dir + "/instruments") {
+        if let dir = store.overrideDirectory, let items = try? listDirectory(dir + "/instruments") {
             names.formUnion(items.filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) })
         }
         return names.sorted()
@@ -216,17 +217,4 @@ struct MapReader {
         guard case .object(let o)? = json[key] else { throw fail(key, "required object") }
         return o
     }
-}
-
-import Glibc
-
-func listFiles(_ path: String) throws -> [String] {
-    guard let dir = opendir(path) else { return [] }
-    defer { closedir(dir) }
-    var names: [String] = []
-    while let entry = readdir(dir) {
-        let name = withUnsafePointer(to: entry.pointee.d_name) { $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) } }
-        if name != "." && name != ".." { names.append(name) }
-    }
-    return names
 }

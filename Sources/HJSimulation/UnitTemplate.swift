@@ -243,7 +243,8 @@ public struct UnitTemplate: Sendable, Hashable {
 
 import Glibc
 
-func listDirectory(_ path: String) throws -> [String] {
+/// The names in a directory (without `.` and `..`); empty when it cannot be read.
+public func listDirectory(_ path: String) throws -> [String] {
     guard let dir = opendir(path) else { return [] }
     defer { closedir(dir) }
     var names: [String] = []
