@@ -7,7 +7,7 @@ import HJRoles
 struct BenchCommand: CLICommand {
     static let name = "bench"
     static let abstract = "Measure the codec against baselines, or live loggers against serve (run with -c release)."
-    static let usage = "codec [--frames N] [--rounds N] [--only ROW] | live [--loggers N] [--speed X] [--seconds S] [--unit NAME] | memory [--loggers N] [--unit NAME] | load [--loggers N] [--seconds S] [--threads N] | hostile [--connections N] [--bytes B] | soak [--loggers N] [--minutes M] [--churn P] | storm [--loggers N] [--outage S] | store [--loggers N] [--speed X] [--seconds S] [--durability normal|full] | roster [--days N]"
+    static let usage = "codec [--frames N] [--rounds N] [--only ROW] | live [--loggers N] [--speed X] [--seconds S] [--unit NAME] | memory [--loggers N] [--unit NAME] | load [--loggers N] [--seconds S] [--threads N] | hostile [--connections N] [--bytes B] | soak [--loggers N] [--minutes M] [--churn P] | storm [--loggers N] [--outage S] | store [--loggers N] [--speed X] [--seconds S] [--durability normal|full] | roster [--days N] | console [--speed X] [--seconds S] [--requests N]"
     static let options = [
         OptionSpec("frames", value: "N", help: "codec: frames in the corpus (default 20000)."),
         OptionSpec("rounds", value: "N", help: "codec: rounds per measurement; the best is reported (default 5)."),
@@ -16,6 +16,7 @@ struct BenchCommand: CLICommand {
         OptionSpec("speed", value: "X", help: "live: simulated seconds per real second (default 150: a 2011 every 0.2 s per logger)."),
         OptionSpec("seconds", value: "S", help: "live: length of the measurement window (default 20)."),
         OptionSpec("unit", value: "NAME", help: "live: unit template of the loggers (default industrial-wastewater)."),
+        OptionSpec("requests", value: "N", help: "console: fetches of each page per phase (default 40)."),
         OptionSpec("days", value: "N", help: "roster: simulated days of the sample city written into the store (default 1)."),
         OptionSpec("durability", value: "MODE", choices: ["normal", "full"], help: "store: durability of serve --store (default normal)."),
         OptionSpec("threads", value: "N", help: "live, load: event-loop threads in each process (default 1)."),
@@ -59,10 +60,11 @@ struct BenchCommand: CLICommand {
     var pingPongThreads: Int?
     var storeBench: StoreBenchmark?
     var rosterBench: RosterBenchmark?
+    var consoleBench: ConsoleBenchmark?
 
     init(_ a: ParsedArguments) throws(UsageError) {
-        guard [["codec"], ["live"], ["memory"], ["load"], ["pingpong-server"], ["hostile"], ["soak"], ["storm"], ["store"], ["roster"]].contains(a.positionals) else {
-            throw UsageError("expected 'bench codec', 'live', 'memory', 'load', 'hostile', 'soak', 'storm', 'store' or 'roster'")
+        guard [["codec"], ["live"], ["memory"], ["load"], ["pingpong-server"], ["hostile"], ["soak"], ["storm"], ["store"], ["roster"], ["console"]].contains(a.positionals) else {
+            throw UsageError("expected 'bench codec', 'live', 'memory', 'load', 'hostile', 'soak', 'storm', 'store', 'roster' or 'console'")
         }
         let threads = Int(a.value("threads") ?? "1") ?? 0
         if a.positionals == ["hostile"] {
@@ -97,6 +99,13 @@ struct BenchCommand: CLICommand {
                                         durability: a.value("durability") ?? "normal")
             if a.positionals == ["roster"] { rosterBench = RosterBenchmark(days: days) }
         }
+        if a.positionals == ["console"] {
+            guard let sp = Double(a.value("speed") ?? "10"), sp > 0, sp <= 10_000, let sec = Double(a.value("seconds") ?? "20"), sec >= 1, sec <= 3600,
+                  let rq = Int(a.value("requests") ?? "40"), (1...10_000).contains(rq), (1...64).contains(threads) else {
+                throw UsageError("--speed (0, 10000], --seconds 1…3600, --requests 1…10000, --threads 1…64")
+            }
+            consoleBench = ConsoleBenchmark(speed: sp, seconds: sec, requests: rq, threads: threads)
+        }
         if a.positionals == ["memory"] {
             guard let n = Int(a.value("loggers") ?? "10000"), (1...1_000_000).contains(n) else { throw UsageError("--loggers 1…1000000") }
             memory = MemoryBenchmark(loggers: n, unit: a.value("unit") ?? "industrial-wastewater")
@@ -126,6 +135,7 @@ struct BenchCommand: CLICommand {
     }
 
     func run(_ io: CommandIO) -> Int32 {
+        if let consoleBench { return consoleBench.run(io) }
         if let rosterBench { return rosterBench.run(io) }
         if let storeBench { return storeBench.run(io) }
         if let live { return live.run(io) }
