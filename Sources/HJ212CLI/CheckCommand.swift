@@ -27,6 +27,8 @@ struct CheckCommand: CLICommand {
         OptionSpec("pw", value: "PW", help: "The access password of that MN (default 123456)."),
         OptionSpec("registry", value: "FILE", help: "platform: CSV mn,pw[,name] of loggers the platform accepts (the tool uses them in order)."),
         OptionSpec("listen", value: "HOST:PORT", help: "logger: the address to listen on for the logger under test (e.g. 0.0.0.0:7001)."),
+        OptionSpec("offline", value: "TRACE|CAPTURE", help: "logger: judge a recorded session instead of a live logger (a JSON Lines trace or a pcap/pcapng capture): the passive checks run, the active ones are not exercised."),
+        OptionSpec("platform", value: "HOST:PORT", help: "logger --offline: the platform's address in a capture (repeatable); default: the side that does not send uploads."),
         OptionSpec("unit", value: "KIND", help: "logger: the unit kind the logger serves (a template name, see 'hj212 generate --list'); default: inferred."),
         OptionSpec("window", value: "D", help: "logger: how long to observe uploads, real time (default 3m, or the plan's span; hour checks need over 2 h of the logger's time)."),
         OptionSpec("connect-timeout", value: "D", help: "logger: how long to wait for the logger to connect at all (default 2m; then exit 2)."),
@@ -96,7 +98,8 @@ struct CheckCommand: CLICommand {
             guard a.positionals.count == 2 else { throw UsageError("expected 'check platform HOST:PORT'") }
             mode = .platform
         case "logger":
-            guard a.positionals.count == 1, a.value("listen") != nil else { throw UsageError("expected 'check logger --listen HOST:PORT'") }
+            guard a.positionals.count == 1, a.value("listen") != nil || a.value("offline") != nil else { throw UsageError("expected 'check logger --listen HOST:PORT' or 'check logger --offline TRACE|CAPTURE'") }
+            try OfflineCheck.validate(a)
             mode = .logger
         default:
             throw UsageError("expected 'check platform HOST:PORT', 'check logger --listen HOST:PORT' or 'check --list'")
@@ -105,7 +108,7 @@ struct CheckCommand: CLICommand {
         if mode == .platform {
             do { address = try LoadCommand.resolve(a.positionals[1]) } catch { throw UsageError("platform address: \(error.message)") }
         } else {
-            do { address = try LoadCommand.resolve(a.value("listen")!) } catch { throw UsageError("--listen: \(error.message)") }
+            if a.value("offline") == nil { do { address = try LoadCommand.resolve(a.value("listen")!) } catch { throw UsageError("--listen: \(error.message)") } }
             if let name = a.value("unit") {
                 guard UnitTemplate.available().contains(name) else {
                     throw UsageError("--unit '\(name)': no such template (one of \(UnitTemplate.available().joined(separator: ", ")))")
@@ -152,7 +155,8 @@ struct CheckCommand: CLICommand {
                 io.stdout.write(CheckReport.list(catalogue, target: target, selection: selection, lang: lang))
                 return 0
             }
-            guard let address else { throw UsageError("no address") }
+            let offline = mode == .logger ? a.value("offline") : nil
+            guard let address = address ?? (offline != nil ? .loopback(port: 0) : nil) else { throw UsageError("no address") }
             var trace: TraceWriter?
             if let path = a.value("trace") { trace = try TraceWriter(path: path, offsetMinutes: SimClock.chinaOffsetMinutes) }
             var record: (@Sendable ([UInt8], Bool, String) -> Void)?
@@ -190,6 +194,11 @@ struct CheckCommand: CLICommand {
                 _ = try? ProcessSetup.prepareForNetworking()
                 result = PlatformCheck.run(options, catalogue: catalogue, hooks: hooks)
             case .logger:
+                if let offline {
+                    result = try OfflineCheck.run(a, file: offline, selection: selection, plan: plan, catalogue: catalogue, hooks: hooks, io: io,
+                                                  overTime: a.value("overtime") == nil ? nil : try seconds("overtime", default: 10, range: 0.1...600))
+                    break
+                }
                 guard let recount = Int(a.value("recount") ?? "3"), (0...20).contains(recount) else { throw UsageError("--recount: 0…20") }
                 let window = try seconds("window", default: plan.map { Double($0.loggerSpan) / 1000 + 120 } ?? 180, range: 1...86_400 * 7)
                 let lang = self.lang
