@@ -1,3 +1,4 @@
+import Glibc
 import HJ212
 import HJCapture
 import HJConformance
@@ -169,5 +170,29 @@ enum Recording {
         summary.capture = text
         if gaps > 0 { summary.notes.append("\(gaps) gap\(gaps == 1 ? "" : "s") in the capture: frames across them are not used") }
         return summary
+    }
+}
+
+extension Recording {
+    /// Whether the file at `path` starts with a pcap or pcapng magic number (standard input: no).
+    static func isCapture(_ path: String) -> Bool {
+        guard path != "-" else { return false }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var head = [UInt8](repeating: 0, count: 4)
+        let n = head.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, 4) }
+        return n == 4 && CaptureFormat.detect(head) != nil
+    }
+
+    /// The logger's frames of a capture, as `report` reads a trace's uplinks: each data segment
+    /// with its capture time (China local wall ms). `body` returns false to stop.
+    static func readCaptureUplinks(_ path: String, io: CommandIO, verb: String, _ body: (DataSegment, Int64) -> Bool) throws(UsageError) {
+        let summary = try read(path, io: io) { f in
+            guard f.up else { return true }
+            return body(SegmentParser.parse(f.raw.segmentBytes).segment, f.time)
+        }
+        if let c = summary.capture { io.stderr.line("hj212 \(verb): " + c) }
+        for note in summary.notes { io.stderr.line("hj212 \(verb): " + note) }
     }
 }
