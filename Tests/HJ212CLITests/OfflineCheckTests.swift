@@ -49,6 +49,10 @@ struct OfflineCheckTests {
         let scoped = hj212(["check", "logger", "--offline", rec.trace, "--pw", "123456", "--only", Self.passive.joined(separator: ",")])
         #expect(scoped.status == 0, "\(scoped.out.prefix(1500))")
         #expect(scoped.out.contains("VERDICT: PASS"))
+        // In Chinese, the offline messages too.
+        let zh = hj212(["check", "logger", "--offline", rec.trace, "--pw", "123456", "--lang", "zh"])
+        #expect(zh.out.contains("离线未执行") && zh.out.contains("录制数据：从"), "\(zh.out.prefix(1500))")
+        #expect(!zh.out.contains("not exercised offline") && !zh.out.contains("the recording holds") && !zh.out.contains("acknowledged every upload"), "\(zh.out)")
         // Without --pw the password cannot be judged (never learnt from the logger): not exercised.
         let nopw = hj212(["check", "logger", "--offline", rec.trace, "--only", "L-PW,L-LINT"])
         #expect(nopw.status == 3 && nopw.out.contains("give --pw"), "\(nopw.out.prefix(800))")
