@@ -98,6 +98,81 @@ struct OfflineCheckTests {
         #expect(mv.checks["L-MIN-CADENCE"] == "fail" && mv.checks["L-CRC"] == "pass")
     }
 
+    /// A hand-made trace line: time as seconds after 08:00:00, the frame from a segment.
+    static func line(_ seconds: Int, _ up: Bool, _ segment: String) -> String {
+        let t = String(format: "2026-11-30T08:%02d:%02d.000+08:00", seconds / 60, seconds % 60)
+        return "{\"t\":\"\(t)\",\"dir\":\"\(up ? "up" : "down")\",\"peer\":\"10.0.0.2:4000\",\"mn\":\"\",\"frame\":\"\(String(decoding: FrameEncoder.frame(segment, trailer: false), as: UTF8.self))\"}"
+    }
+
+    static let mn = "010000A8900016F000169DC0"
+    static func upload(_ s: Int, value: String = "1.0") -> String {
+        let qn = String(format: "202611300800%02d000", s % 60).replacingOccurrences(of: "0800", with: String(format: "08%02d", s / 60))
+        return "QN=\(qn);ST=32;CN=2011;PW=123456;MN=\(mn);Flag=5;CP=&&DataTime=\(qn.prefix(14));w01018-Rtd=\(value),w01018-Flag=N&&"
+    }
+    static func ack(_ upload: String) -> String {
+        "QN=\(upload.dropFirst(3).prefix(17));ST=91;CN=9014;PW=123456;MN=\(mn);Flag=4;CP=&&&&"
+    }
+
+    @Test("resends seen: an upload the recorded platform left unacknowledged, resent OverTime apart, passes the resend checks; never resent, fails L-RESEND")
+    func recordedResends() throws {
+        var lines: [String] = []
+        // Acknowledged uploads every 30 s, one at +60 s left without a 9014 and resent 3 times 5 s apart.
+        for s in stride(from: 0, through: 300, by: 30) {
+            let u = Self.upload(s)
+            lines.append(Self.line(s, true, u))
+            if s == 60 {
+                for k in 1...3 { lines.append(Self.line(s + 5 * k, true, u)) }
+                lines.append(Self.line(s + 15, false, Self.ack(u)))
+            } else {
+                lines.append(Self.line(s, false, Self.ack(u)))
+            }
+        }
+        lines.sort { $0.prefix(40) < $1.prefix(40) }
+        let good = try temporaryFile(Array((lines.joined(separator: "\n") + "\n").utf8))
+        defer { try? FileManager.default.removeItem(atPath: good) }
+        let r = hj212(["check", "logger", "--offline", good, "--pw", "123456", "--overtime", "5", "--recount", "3", "--only", "L-RESEND,L-DUPLICATE", "--format", "json"])
+        let v = try verdicts(r.out)
+        #expect(v.checks["L-RESEND"] == "pass" && v.checks["L-RESEND-QN"] == "pass" && v.checks["L-RESEND-TIMING"] == "pass", "\(v.checks) \(r.err)")
+        // The copies were acknowledged at the end (15 s): ReCount cannot be counted on them.
+        #expect(v.checks["L-RESEND-COUNT"] == "not-exercised")
+        #expect(v.checks["L-DUPLICATE"] == "pass", "copies sent before the 9014 are resends, not duplicates")
+        // Without OverTime, the timing is not exercised (never guessed).
+        let u = try verdicts(hj212(["check", "logger", "--offline", good, "--pw", "123456", "--only", "L-RESEND", "--format", "json"]).out)
+        #expect(u.checks["L-RESEND"] == "pass" && u.checks["L-RESEND-TIMING"] == "not-exercised")
+
+        // The same upload never resent, the connection going on for minutes: L-RESEND fails.
+        let never = lines.filter { !$0.contains("QN=20261130080100000") || ($0.contains("\"up\"") && $0.contains("08:01:00.000")) }
+        let bad = try temporaryFile(Array((never.joined(separator: "\n") + "\n").utf8))
+        defer { try? FileManager.default.removeItem(atPath: bad) }
+        let f = try verdicts(hj212(["check", "logger", "--offline", bad, "--pw", "123456", "--overtime", "5", "--only", "L-RESEND", "--format", "json"]).out)
+        #expect(f.checks["L-RESEND"] == "fail", "\(f.checks)")
+    }
+
+    @Test("replies to commands seen: a recorded 1011 exchange is judged for form and time; a malformed 9011 fails L-REPLY-FORM")
+    func recordedReplies() throws {
+        func trace(_ reply9011: String) -> String {
+            var lines = [Self.line(0, true, Self.upload(0)), Self.line(0, false, Self.ack(Self.upload(0)))]
+            lines.append(Self.line(10, false, "QN=20261130080010000;ST=32;CN=1011;PW=123456;MN=\(Self.mn);Flag=5;CP=&&&&"))
+            lines.append(Self.line(10, true, reply9011))
+            lines.append(Self.line(11, true, "QN=20261130080010000;ST=32;CN=1011;PW=123456;MN=\(Self.mn);Flag=4;CP=&&SystemTime=20261130080011&&"))
+            lines.append(Self.line(11, true, "QN=20261130080010000;ST=91;CN=9012;PW=123456;MN=\(Self.mn);Flag=4;CP=&&ExeRtn=1&&"))
+            for s in stride(from: 30, through: 120, by: 30) { lines += [Self.line(s, true, Self.upload(s)), Self.line(s, false, Self.ack(Self.upload(s)))] }
+            return lines.joined(separator: "\n") + "\n"
+        }
+        let good = try temporaryFile(Array(trace("QN=20261130080010000;ST=91;CN=9011;PW=123456;MN=\(Self.mn);Flag=4;CP=&&QnRtn=1&&").utf8))
+        defer { try? FileManager.default.removeItem(atPath: good) }
+        let g = hj212(["check", "logger", "--offline", good, "--only", "L-REPLY,L-PW,L-CLOCK-CONSISTENT,L-RTD-CADENCE", "--format", "json"])
+        let v = try verdicts(g.out)
+        #expect(v.checks["L-REPLY-FORM"] == "pass" && v.checks["L-REPLY-TIME"] == "pass", "\(v.checks)")
+        #expect(v.checks["L-PW"] == "pass", "the password of the platform's accepted request: \(v.checks)")
+        #expect(v.checks["L-CLOCK-CONSISTENT"] == "pass", "\(v.checks)")
+        #expect(v.checks["L-RTD-CADENCE"] == "pass", "the 1011 answer is not an upload: \(v.checks)")
+        let bad = try temporaryFile(Array(trace("QN=20261130080010000;ST=32;CN=9011;PW=123456;MN=\(Self.mn);Flag=5;CP=&&QnRtn=1&&").utf8))
+        defer { try? FileManager.default.removeItem(atPath: bad) }
+        let b = try verdicts(hj212(["check", "logger", "--offline", bad, "--only", "L-REPLY", "--format", "json"]).out)
+        #expect(b.checks["L-REPLY-FORM"] == "fail", "\(b.checks)")
+    }
+
     @Test("offline usage: options of a live run refused, a file that is not a recording refused (exit 2)")
     func usage() throws {
         #expect(hj212(["check", "logger", "--offline", "x.jsonl", "--window", "5m"]).status == 2)
