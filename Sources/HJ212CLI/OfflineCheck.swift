@@ -35,7 +35,22 @@ enum OfflineCheck {
         options.plan = plan
         let check = OfflineLoggerCheck(options, catalogue: catalogue, source: file, overTime: overTime, reCount: reCount, hooks: hooks)
         var n = 0
+        // One logger is judged: the one with --mn, else the first MN in the recording. A
+        // connection belongs to it when its first frame with an MN carries that MN; every frame
+        // of such a connection is judged (a wrong MN later on it is the logger's fault).
+        var chosen = a.value("mn")
+        var belongs: [String: Bool] = [:]
+        var others: Set<String> = []
+        var left = 0
         let summary = try Recording.read(file, platforms: platforms, io: io) { frame in
+            var mine = belongs[frame.connection]
+            if mine == nil, let mn = SegmentParser.parse(frame.raw.segmentBytes).segment.mn, !mn.isEmpty {
+                if chosen == nil { chosen = mn }
+                mine = mn == chosen
+                if belongs.count < 1_000_000 { belongs[frame.connection] = mine }
+                if mine == false, others.count < 10_000 { others.insert(mn) }
+            }
+            if mine == false { left += 1; return hooks.shouldContinue() }
             check.add(frame)
             n += 1
             if n % 5000 == 0 { hooks.progress("check logger --offline: \(n) frames read") }
@@ -44,6 +59,10 @@ enum OfflineCheck {
         io.clearProgress()
         if let c = summary.capture { io.stderr.line("hj212 check: " + c) }
         for note in summary.notes { io.stderr.line("hj212 check: " + note) }
-        return check.finish()
+        var run = check.finish()
+        if left > 0 {
+            run.facts.append(("other loggers in the recording", "\(left) frame(s) of \(others.count) other MN(s) left out (first: \(others.sorted().first ?? "-")); give --mn to judge another"))
+        }
+        return run
     }
 }

@@ -173,6 +173,28 @@ struct OfflineCheckTests {
         #expect(b.checks["L-REPLY-FORM"] == "fail", "\(b.checks)")
     }
 
+    @Test("a recording of several loggers: one is judged (--mn, else the first), the others are left out and said")
+    func severalLoggers() throws {
+        let other = "88888880000001000000000A"
+        var lines: [String] = []
+        for s in stride(from: 0, through: 120, by: 30) {
+            lines.append(Self.line(s, true, Self.upload(s)))
+            lines.append(Self.line(s, false, Self.ack(Self.upload(s))))
+            // The other logger, on its own connection, with a broken CRC.
+            var bad = Self.line(s, true, Self.upload(s).replacingOccurrences(of: Self.mn, with: other)).replacingOccurrences(of: "10.0.0.2:4000", with: "10.0.0.3:4000")
+            bad = String(bad.dropLast(6)) + "0000\"}"
+            lines.append(bad)
+        }
+        let path = try temporaryFile(Array((lines.joined(separator: "\n") + "\n").utf8))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let first = hj212(["check", "logger", "--offline", path, "--pw", "123456", "--only", "L-MN,L-CRC", "--format", "json"])
+        let v = try verdicts(first.out)
+        #expect(v.checks["L-MN"] == "pass" && v.checks["L-CRC"] == "pass", "\(v.checks)")
+        #expect(first.out.contains("5 frame(s) of 1 other MN(s) left out"), "\(first.out)")
+        let chosen = try verdicts(hj212(["check", "logger", "--offline", path, "--pw", "123456", "--mn", other, "--only", "L-MN,L-CRC", "--format", "json"]).out)
+        #expect(chosen.checks["L-MN"] == "pass" && chosen.checks["L-CRC"] == "fail", "\(chosen.checks)")
+    }
+
     @Test("offline usage: options of a live run refused, a file that is not a recording refused (exit 2)")
     func usage() throws {
         #expect(hj212(["check", "logger", "--offline", "x.jsonl", "--window", "5m"]).status == 2)
