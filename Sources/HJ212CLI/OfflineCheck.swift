@@ -42,7 +42,9 @@ enum OfflineCheck {
         var belongs: [String: Bool] = [:]
         var others: Set<String> = []
         var left = 0
-        let summary = try Recording.read(file, platforms: platforms, io: io) { frame in
+        let summary: Recording.Summary
+        // An unreadable recording is exit 2 for `check` (1 would say a MUST check failed).
+        do { summary = try Recording.read(file, platforms: platforms, io: io) { frame in
             var mine = belongs[frame.connection]
             if mine == nil, let mn = SegmentParser.parse(frame.raw.segmentBytes).segment.mn, !mn.isEmpty {
                 if chosen == nil { chosen = mn }
@@ -55,7 +57,7 @@ enum OfflineCheck {
             n += 1
             if n % 5000 == 0 { hooks.progress("check logger --offline: \(n) frames read") }
             return hooks.shouldContinue()
-        }
+        } } catch { throw UsageError(error.message, exitCode: 2) }
         io.clearProgress()
         if let c = summary.capture { io.stderr.line("hj212 check: " + c) }
         for note in summary.notes { io.stderr.line("hj212 check: " + note) }

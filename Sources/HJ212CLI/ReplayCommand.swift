@@ -100,7 +100,7 @@ struct ReplayCommand: CLICommand {
         let summary: Recording.Summary
         do { summary = try Recording.read(file, platforms: platforms, io: io) { plan.add($0) && !Interrupts.requested } } catch {
             io.stderr.line("hj212 replay: \(error.message)")
-            return error.exitCode
+            return 2  // 1 says acknowledgements were missing
         }
         if let c = summary.capture { io.stderr.line("hj212 replay: " + c) }
         for note in summary.notes { io.stderr.line("hj212 replay: " + note) }

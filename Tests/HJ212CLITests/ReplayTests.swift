@@ -1,5 +1,6 @@
 import Foundation
 import HJ212
+import HJCapture
 import HJConformance
 import HJNetwork
 import HJRoles
@@ -93,6 +94,29 @@ struct ReplayTests {
         let r = hj212(["replay", rec.trace, "--to", p.address, "--as-fast-as-possible", "--rewrite-time"])
         #expect(r.status == 0, "\(r.out)\(r.err)")
         #expect(p.platform.state.counters.errors == 0, "the platform found no error in the rewritten packets")
+    }
+
+    @Test("replay usage and bad input: exit 2 with one line, before anything connects")
+    func usage() throws {
+        #expect(hj212(["replay", "x.jsonl"]).status == 2)
+        #expect(hj212(["replay", "x.jsonl", "--to", "127.0.0.1:9", "--speed", "2", "--as-fast-as-possible"]).status == 2)
+        #expect(hj212(["replay", "x.jsonl", "--to", "127.0.0.1:9", "--speed", "0"]).status == 2)
+        let badMap = try temporaryFile(Array("old,new\nonly-one-column\n".utf8))
+        defer { try? FileManager.default.removeItem(atPath: badMap) }
+        let m = hj212(["replay", "x.jsonl", "--to", "127.0.0.1:9", "--mn-map", badMap])
+        #expect(m.status == 2 && m.err.contains("line 2: expected old,new[,pw]"), "\(m.err)")
+        let garbage = try temporaryFile(Array("{\"not\":\"a trace\"}\n{broken\n".utf8))
+        defer { try? FileManager.default.removeItem(atPath: garbage) }
+        let g = hj212(["replay", garbage, "--to", "127.0.0.1:9"])
+        #expect(g.status == 2 && g.err.contains("no uplink frame to replay") && g.err.contains("2 lines"), "\(g.err)")
+        // A capture cut short after its header: read up to there, nothing to replay.
+        var w = PcapWriter(linkType: .ethernet)
+        let cut = try temporaryFile(Array(w.take().prefix(20)))
+        defer { try? FileManager.default.removeItem(atPath: cut) }
+        let c = hj212(["replay", cut, "--to", "127.0.0.1:9"])
+        #expect(c.status == 2 && c.err.contains("cut short"), "\(c.err)")
+        let o = hj212(["check", "logger", "--offline", cut])
+        #expect(o.status == 2 && o.err.contains("cut short"), "a capture cut short is not a failed MUST check: \(o.err)")
     }
 
     @Test("commands from the platform are answered with the recorded logger's answer to the same CN, under the command's QN")
