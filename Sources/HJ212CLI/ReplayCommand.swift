@@ -30,7 +30,8 @@ struct ReplayCommand: CLICommand {
     …Time fields), the answers' QN; the length and CRC are then recomputed.
 
     EXIT STATUS: 0 every uplink acknowledged in the recording was acknowledged again; 1 some were
-    not (the first few QNs are listed); 2 bad usage or nothing to replay; 130/143 on Ctrl-C/SIGTERM
+    not (the first few QNs are listed); 2 bad usage, an unreadable recording or nothing to
+    replay; 130/143 on Ctrl-C/SIGTERM
     (the summary is printed).
 
     EXAMPLES:
