@@ -11,7 +11,7 @@ import Synchronization
 struct CheckCommand: CLICommand {
     static let name = "check"
     static let abstract = "Certify a platform (we play loggers) or a data logger (we play the platform), scored, with reports."
-    static let usage = "platform HOST:PORT [--mn MN --pw PW | --registry FILE] | logger --listen HOST:PORT [--mn MN --pw PW] [--plan quick|hour|full] | --list  [--only ID…] [--skip ID…] [--strict] [--profile P] [--format F] [--out FILE] [--trace FILE] [--lang zh|en]"
+    static let usage = "platform HOST:PORT [--mn MN --pw PW | --registry FILE] | logger --listen HOST:PORT [--mn MN --pw PW] [--plan quick|hour|full] | logger --offline TRACE|CAPTURE | --list  [--only ID…] [--skip ID…] [--strict] [--profile P] [--format F] [--out FILE] [--trace FILE] [--lang zh|en]"
     static let options = [
         OptionSpec("list", help: "Print the rule catalogue (with --only/--skip/--profile applied) and exit."),
         OptionSpec("only", value: "ID", help: "Run only the checks whose ID starts with this (repeatable, or comma-separated)."),
@@ -57,6 +57,7 @@ struct CheckCommand: CLICommand {
       hj212 check --list --lang zh
       hj212 check platform 10.0.0.5:7001 --mn 88888880000001 --pw 123456 --format html -o platform.html
       hj212 check logger --listen 0.0.0.0:7001 --mn 88888880000001 --plan hour --format junit -o logger.xml --trace logger.jsonl
+      hj212 check logger --offline site.pcapng --pw 123456 --format html -o site.html   (passive checks only: incomplete unless scoped)
     """
 
     enum Mode { case list, platform, logger }
