@@ -11,7 +11,7 @@ import Synchronization
 struct CheckCommand: CLICommand {
     static let name = "check"
     static let abstract = "Certify a platform (we play loggers) or a data logger (we play the platform), scored, with reports."
-    static let usage = "platform HOST:PORT [--mn MN --pw PW | --registry FILE] | logger --listen HOST:PORT [--mn MN --pw PW] [--plan quick|hour|full] | --list  [--only ID…] [--skip ID…] [--strict] [--profile P] [--format F] [--out FILE] [--trace FILE] [--lang zh|en]"
+    static let usage = "platform HOST:PORT [--mn MN --pw PW | --registry FILE] | logger --listen HOST:PORT [--mn MN --pw PW] [--plan quick|hour|full] | logger --offline TRACE|CAPTURE | --list  [--only ID…] [--skip ID…] [--strict] [--profile P] [--format F] [--out FILE] [--trace FILE] [--lang zh|en]"
     static let options = [
         OptionSpec("list", help: "Print the rule catalogue (with --only/--skip/--profile applied) and exit."),
         OptionSpec("only", value: "ID", help: "Run only the checks whose ID starts with this (repeatable, or comma-separated)."),
@@ -27,6 +27,8 @@ struct CheckCommand: CLICommand {
         OptionSpec("pw", value: "PW", help: "The access password of that MN (default 123456)."),
         OptionSpec("registry", value: "FILE", help: "platform: CSV mn,pw[,name] of loggers the platform accepts (the tool uses them in order)."),
         OptionSpec("listen", value: "HOST:PORT", help: "logger: the address to listen on for the logger under test (e.g. 0.0.0.0:7001)."),
+        OptionSpec("offline", value: "TRACE|CAPTURE", help: "logger: judge a recorded session instead of a live logger (a JSON Lines trace or a pcap/pcapng capture): the passive checks run, the active ones are not exercised."),
+        OptionSpec("platform", value: "HOST:PORT", help: "logger --offline: the platform's address in a capture (repeatable); default: the side that does not send uploads."),
         OptionSpec("unit", value: "KIND", help: "logger: the unit kind the logger serves (a template name, see 'hj212 generate --list'); default: inferred."),
         OptionSpec("window", value: "D", help: "logger: how long to observe uploads, real time (default 3m, or the plan's span; hour checks need over 2 h of the logger's time)."),
         OptionSpec("connect-timeout", value: "D", help: "logger: how long to wait for the logger to connect at all (default 2m; then exit 2)."),
@@ -55,6 +57,7 @@ struct CheckCommand: CLICommand {
       hj212 check --list --lang zh
       hj212 check platform 10.0.0.5:7001 --mn 88888880000001 --pw 123456 --format html -o platform.html
       hj212 check logger --listen 0.0.0.0:7001 --mn 88888880000001 --plan hour --format junit -o logger.xml --trace logger.jsonl
+      hj212 check logger --offline site.pcapng --pw 123456 --format html -o site.html   (passive checks only: incomplete unless scoped)
     """
 
     enum Mode { case list, platform, logger }
@@ -96,7 +99,8 @@ struct CheckCommand: CLICommand {
             guard a.positionals.count == 2 else { throw UsageError("expected 'check platform HOST:PORT'") }
             mode = .platform
         case "logger":
-            guard a.positionals.count == 1, a.value("listen") != nil else { throw UsageError("expected 'check logger --listen HOST:PORT'") }
+            guard a.positionals.count == 1, a.value("listen") != nil || a.value("offline") != nil else { throw UsageError("expected 'check logger --listen HOST:PORT' or 'check logger --offline TRACE|CAPTURE'") }
+            try OfflineCheck.validate(a)
             mode = .logger
         default:
             throw UsageError("expected 'check platform HOST:PORT', 'check logger --listen HOST:PORT' or 'check --list'")
@@ -105,7 +109,7 @@ struct CheckCommand: CLICommand {
         if mode == .platform {
             do { address = try LoadCommand.resolve(a.positionals[1]) } catch { throw UsageError("platform address: \(error.message)") }
         } else {
-            do { address = try LoadCommand.resolve(a.value("listen")!) } catch { throw UsageError("--listen: \(error.message)") }
+            if a.value("offline") == nil { do { address = try LoadCommand.resolve(a.value("listen")!) } catch { throw UsageError("--listen: \(error.message)") } }
             if let name = a.value("unit") {
                 guard UnitTemplate.available().contains(name) else {
                     throw UsageError("--unit '\(name)': no such template (one of \(UnitTemplate.available().joined(separator: ", ")))")
@@ -152,7 +156,8 @@ struct CheckCommand: CLICommand {
                 io.stdout.write(CheckReport.list(catalogue, target: target, selection: selection, lang: lang))
                 return 0
             }
-            guard let address else { throw UsageError("no address") }
+            let offline = mode == .logger ? a.value("offline") : nil
+            guard let address = address ?? (offline != nil ? .loopback(port: 0) : nil) else { throw UsageError("no address") }
             var trace: TraceWriter?
             if let path = a.value("trace") { trace = try TraceWriter(path: path, offsetMinutes: SimClock.chinaOffsetMinutes) }
             var record: (@Sendable ([UInt8], Bool, String) -> Void)?
@@ -190,6 +195,11 @@ struct CheckCommand: CLICommand {
                 _ = try? ProcessSetup.prepareForNetworking()
                 result = PlatformCheck.run(options, catalogue: catalogue, hooks: hooks)
             case .logger:
+                if let offline {
+                    result = try OfflineCheck.run(a, file: offline, selection: selection, plan: plan, catalogue: catalogue, hooks: hooks, io: io,
+                                                  overTime: a.value("overtime") == nil ? nil : try seconds("overtime", default: 10, range: 0.1...600))
+                    break
+                }
                 guard let recount = Int(a.value("recount") ?? "3"), (0...20).contains(recount) else { throw UsageError("--recount: 0…20") }
                 let window = try seconds("window", default: plan.map { Double($0.loggerSpan) / 1000 + 120 } ?? 180, range: 1...86_400 * 7)
                 let lang = self.lang

@@ -20,6 +20,7 @@ struct LoadCommand: CLICommand {
         OptionSpec("ramp", value: "D", help: "Spread the connects over this time before the window (default: 1 s per 1000 loggers, at least 1 s)."),
         OptionSpec("unit", value: "NAME", help: "Every logger sends real generated packets of this unit template (e.g. industrial-wastewater)."),
         OptionSpec("fleet", value: "FILE", help: "Loggers take the units of this fleet manifest in turn (default: the built-in mixed-demo mix)."),
+        OptionSpec("payloads", value: "TRACE|CAPTURE", help: "Every logger sends packets taken from this recording's uplinks (QN, PW, MN and the 2011 DataTime stamped per logger; the rest as recorded)."),
         OptionSpec("mn-prefix", value: "P", help: "MN of logger i: P followed by i, zero-padded to 24 characters (default 0100AD00000000)."),
         OptionSpec("pw", value: "PW", help: "Password of every logger (default 123456)."),
         OptionSpec("registry", value: "FILE", help: "Take MNs and passwords from this registry (CSV mn,pw[,name], as 'serve --registry'), in MN order."),
@@ -133,9 +134,11 @@ struct LoadCommand: CLICommand {
 
         var pools: [PayloadPool] = []
         var poolOfLogger: [Int] = [0]
-        if a.value("unit") != nil && a.value("fleet") != nil { throw UsageError("give --unit or --fleet, not both") }
+        if [a.value("unit"), a.value("fleet"), a.value("payloads")].compactMap({ $0 }).count > 1 { throw UsageError("give one of --unit, --fleet and --payloads") }
         do {
-            if let unit = a.value("unit") {
+            if let payloads = a.value("payloads") {
+                pools = [try LoadPayloads.pool(payloads)]
+            } else if let unit = a.value("unit") {
                 pools = [try PayloadPool(unit: unit)]
             } else {
                 let fleet = try Fleet.load(a.value("fleet") ?? "mixed-demo")

@@ -18,7 +18,9 @@ struct ReportCommand: CLICommand {
     ]
     static let discussion = """
     A TRACE is a JSON Lines trace (generate --format trace, simulate, serve --trace): uplink frames with
-    their arrival time. A raw byte stream works too (arrival = the record's DataTime). Rules and their
+    their arrival time. A pcap/pcapng capture works too (the logger's frames, arrival = capture time;
+    the logger side is the one that sends uploads), and so does a raw byte stream (arrival = the
+    record's DataTime). Rules and their
     parameters: Profiles/anomalies/catalogue.json (docs/anomalies.md).
     EXAMPLES:
       hj212 generate --scenario analyser-flatline --start 2026-11-30T08:00 --duration 12h --format trace -o flat.jsonl
@@ -61,17 +63,20 @@ struct ReportCommand: CLICommand {
         var frames = 0
         let t0 = monotonicSeconds()
         var lastProgress = t0
+        func add(_ segment: DataSegment, _ arrival: Int64) -> Bool {
+            run.add(segment, arrival: arrival)
+            frames += 1
+            if frames % 5000 == 0, monotonicSeconds() - lastProgress > 0.5 {
+                lastProgress = monotonicSeconds()
+                io.progress("report: \(frames) frames, \(run.alarms.count) alarms")
+            }
+            return !Interrupts.requested
+        }
         for i in inputs.indices {
             do {
-                try AnalysisGlue.readTrace(&inputs[i]) { segment, arrival in
-                    run.add(segment, arrival: arrival)
-                    frames += 1
-                    if frames % 5000 == 0, monotonicSeconds() - lastProgress > 0.5 {
-                        lastProgress = monotonicSeconds()
-                        io.progress("report: \(frames) frames, \(run.alarms.count) alarms")
-                    }
-                    return !Interrupts.requested
-                }
+                // A pcap/pcapng capture: the logger's frames with their capture time.
+                if Recording.isCapture(a.positionals[i]) { try Recording.readCaptureUplinks(a.positionals[i], io: io, verb: "report", add); continue }
+                try AnalysisGlue.readTrace(&inputs[i], add)
             } catch {
                 io.clearProgress()
                 io.stderr.line("hj212 report: \(error.message)")

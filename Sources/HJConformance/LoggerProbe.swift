@@ -183,7 +183,12 @@ final class LoggerProbe {
         self.hooks = hooks
     }
 
+    /// Seconds since the start of a recording judged offline (`OfflineLoggerCheck`): the clock of
+    /// the wire log and of the judgements then. Nil on a live run.
+    var recordedNow: Double?
+
     var now: Double {
+        if let recordedNow { return recordedNow }
         let d = MonotonicTime.now - started
         return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }

@@ -74,6 +74,13 @@ public final class PayloadPool: Sendable {
         self.entries = entries
     }
 
+    /// A pool of entries prepared elsewhere (packets taken from a recording: `PayloadPool+Recorded.swift`).
+    init(unit: String, template: UnitTemplate, entries: [Entry]) {
+        self.unit = unit
+        self.template = template
+        self.entries = entries
+    }
+
     static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
         guard needle.count <= haystack.count else { return nil }
         var i = 0
