@@ -11,8 +11,8 @@ import Synchronization
 struct CheckCommand: CLICommand {
     static let name = "check"
     static let abstract = "Certify a platform (we play loggers) or a data logger (we play the platform), scored, with reports."
-    static let usage = "platform HOST:PORT [--mn MN --pw PW | --registry FILE] | logger --listen HOST:PORT [--mn MN --pw PW] [--plan quick|hour|full] | --list  [--only ID…] [--skip ID…] [--strict] [--profile P] [--format F] [--out FILE] [--trace FILE] [--lang zh|en]"
-    static let options = [
+    static let operands = "platform HOST:PORT | logger | (with --list) [platform|logger]"
+    static let options: [any OptionDeclaration] = [
         OptionSpec("list", help: "Print the rule catalogue (with --only/--skip/--profile applied) and exit."),
         OptionSpec("only", value: "ID", help: "Run only the checks whose ID starts with this (repeatable, or comma-separated)."),
         OptionSpec("skip", value: "ID", help: "Skip the checks whose ID starts with this (repeatable, or comma-separated)."),

@@ -6,8 +6,7 @@ import HJSimulation
 struct GenerateCommand: CLICommand {
     static let name = "generate"
     static let abstract = "Write what emulated data loggers would send, in virtual time (raw frames or a trace)."
-    static let usage = "(--unit NAME | --fleet FILE | --scenario NAME) --start ISO8601 --duration D [--seed N] [--format raw|trace] [--out FILE] [--faults SPEC] [--scenario FILE|NAME]"
-    static let options = [
+    static let options: [any OptionDeclaration] = [
         OptionSpec("unit", value: "NAME", help: "A unit template (a file name of Profiles/units without .json)."),
         OptionSpec("fleet", value: "FILE", help: "A fleet manifest (CSV), or a built-in fleet name (sample-city, mixed-demo)."),
         OptionSpec("start", value: "ISO8601", help: "Start of the virtual time, e.g. 2026-11-30 or 2026-11-30T08:00:00+08:00 (default zone UTC+8)."),

@@ -11,8 +11,8 @@ import HJSimulation
 struct LoadCommand: CLICommand {
     static let name = "load"
     static let abstract = "Load-test an ingest server: N loggers, open-model schedule, honest latency, thresholds, shards."
-    static let usage = "HOST:PORT[,HOST:PORT…] --loggers N [--rate R | --cadence realtime|accelerated|D] [--duration D] [--ramp D] [--threshold SPEC]… [--shard K/N] [--format text|json|html] [--out FILE]\n       hj212 load merge REPORT.json… [--threshold SPEC]… [--format text|json|html] [--out FILE]"
-    static let options = [
+    static let operands = "HOST:PORT[,HOST:PORT…]"
+    static let options: [any OptionDeclaration] = [
         OptionSpec("loggers", value: "N", help: "Loggers of the whole run (all shards together), each one TCP connection with its own MN."),
         OptionSpec("rate", value: "R", help: "Packets per second in total over all loggers (and all shards), evenly spaced; at most 1000 per logger (a QN is the scheduled millisecond, unique per logger)."),
         OptionSpec("cadence", value: "C", help: "Per-logger cadence instead of --rate: realtime (each unit's RtdInterval, 30 s), accelerated (1 s), or an interval such as 250ms. Default realtime."),

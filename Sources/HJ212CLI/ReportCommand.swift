@@ -7,8 +7,8 @@ import HJWeb
 struct ReportCommand: CLICommand {
     static let name = "report"
     static let abstract = "Run the anomaly rules over traces: an HTML page with charts, JSON scores against a ground truth, or CSV series."
-    static let usage = "TRACE… [--truth FILE] [--out FILE] [--format html|json|csv] [--fleet NAME|FILE] [--profiles DIR]"
-    static let options = [
+    static let operands = "TRACE…"
+    static let options: [any OptionDeclaration] = [
         OptionSpec("truth", value: "FILE", help: "Ground truth of injected faults (JSON Lines, as written by generate/simulate --truth): each injection is scored detected or missed."),
         OptionSpec("out", short: "o", value: "FILE", help: "Output file (default standard output)."),
         OptionSpec("format", value: "F", choices: ["html", "json", "csv"], help: "html: a self-contained page with charts (default); json: truth, alarms, false_alarms, recall, precision; csv: the series (UTF-8 with BOM)."),

@@ -7,8 +7,7 @@ import HJStore
 struct RosterCommand: CLICommand {
     static let name = "roster"
     static let abstract = "The Annex 1 联网 roster of a fleet, with 传输率 / 有效率 / 传输有效率 per unit and county, from stores or traces."
-    static let usage = "--fleet FILE (--store FILE… | --trace FILE…) [--period 2026-11 | --from DAY --to DAY] [--format csv|html|json] [--out FILE]"
-    static let options = [
+    static let options: [any OptionDeclaration] = [
         OptionSpec("fleet", value: "FILE", help: "The fleet manifest (CSV) or a built-in fleet (sample-city, mixed-demo); optional roster columns assessed, reason, installed_since."),
         OptionSpec("store", value: "FILE", help: "A store written by 'serve --store' (repeatable: one platform per machine, merged)."),
         OptionSpec("trace", value: "FILE", help: "A JSON Lines trace (of serve or simulate) instead of or beside stores (repeatable)."),

@@ -11,8 +11,7 @@ import Synchronization
 struct SensorsCommand: CLICommand {
     static let name = "sensors"
     static let abstract = "Emulate the instruments of a unit (Modbus RTU/TCP analysers, DL/T 645 meters) for a real logger to read."
-    static let usage = "(--unit NAME | --fleet FILE --mn MN) [--modbus-tcp HOST:PORT] [--modbus-rtu PATH|pty] [--dlt645 PATH|pty] [--pty] [--baud N] [--parity N|E|O] [--speed X] [--faults SPEC] [--truth FILE] [--trace FILE]"
-    static let options = [
+    static let options: [any OptionDeclaration] = [
         OptionSpec("unit", value: "NAME", help: "The instruments of this unit template (hj212 generate --list shows the templates)."),
         OptionSpec("fleet", value: "FILE", help: "A fleet manifest (CSV) or built-in fleet; with --mn, the unit of that logger."),
         OptionSpec("mn", value: "MN", help: "The logger's MN (with --fleet: which unit; with --unit: the MN of the value models, default 010000A8900016F000169DC0)."),

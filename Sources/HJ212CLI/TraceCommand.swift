@@ -7,8 +7,8 @@ import HJSimulation
 struct TraceCommand: CLICommand {
     static let name = "trace"
     static let abstract = "Convert a pcap or pcapng capture into a JSON Lines trace (trace import)."
-    static let usage = "import CAPTURE -o TRACE.jsonl [--platform HOST:PORT] [--utc-offset MINUTES]"
-    static let options = [
+    static let operands = "import CAPTURE"
+    static let options: [any OptionDeclaration] = [
         OptionSpec("out", short: "o", value: "FILE", help: "The trace to write (created or truncated)."),
         OptionSpec("platform", value: "HOST:PORT", help: "The platform's address in the capture (repeatable); without it, the logger is the side that sends uploads."),
         OptionSpec("utc-offset", value: "MINUTES", help: "Zone of the trace's time stamps, minutes east of UTC (default 480, China time)."),
