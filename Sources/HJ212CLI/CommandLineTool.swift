@@ -6,7 +6,7 @@ public enum CommandLineTool {
 
     static let commands: [any CLICommand.Type] = [
         LintCommand.self, DecodeCommand.self, FrameCommand.self, CRCCommand.self, GenerateCommand.self, ServeCommand.self, SimulateCommand.self, SensorsCommand.self, DemoCommand.self, CheckCommand.self, LoadCommand.self, BenchCommand.self,
-        TraceCommand.self, DissectorCommand.self, ReportCommand.self, RosterCommand.self,
+        TraceGroup.self, DissectorCommand.self, ReportCommand.self, RosterCommand.self,
     ]
 
     static var overview: String {

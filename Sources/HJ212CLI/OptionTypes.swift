@@ -1,7 +1,9 @@
 import Foundation
 import Glibc
 import HJConformance
+import HJ212
 import HJNetwork
+import HJStore
 import HJSimulation
 
 /// The parse-and-validate functions of option values, one rule per kind of value, shared by every
@@ -142,6 +144,12 @@ enum Parse {
         return t
     }
 
+    /// A day, YYYY-MM-DD.
+    @Sendable static func day(_ s: String) throws(UsageError) -> HJTime {
+        guard let d = RosterPeriod.day(s) else { throw UsageError("expected a day YYYY-MM-DD") }
+        return d
+    }
+
     /// One of a fixed list of words.
     static func choice(_ choices: [String]) -> @Sendable (String) throws(UsageError) -> String {
         { (s: String) throws(UsageError) -> String in
@@ -182,7 +190,7 @@ enum Shared {
     /// A length of (simulated or real) time, in milliseconds.
     static let duration = Option("duration", "D", help: "How long to run, e.g. 10m, 2h.", parse: Parse.duration())
     static let seed = Option("seed", "N", help: "Random seed (default 1).", parse: Parse.seed)
-    static let start = Option("start", "ISO8601", help: "Simulated start (default: now, China time).", parse: Parse.text)
+    static let start = Option("start", "ISO8601", help: "Simulated start (default: now, China time).", parse: Parse.start)
     /// Where things come from and go to.
     static let unit = Option("unit", "NAME", help: "A unit template (a file name of Profiles/units without .json).", parse: Parse.text)
     static let fleet = Option("fleet", "FILE", help: "A fleet manifest (CSV) or a built-in fleet (sample-city, mixed-demo).", parse: Parse.path)

@@ -13,7 +13,7 @@ struct SimulateCommand: CLICommand {
     static let unit = Shared.unit.help("One logger of this unit template.")
     static let to = Option("to", "HOST:PORT[,…]", help: "The platforms; every logger connects to each (province and city, independently).", parse: Parse.addresses).required()
     static let duration = Shared.duration.help("Simulated time to run (default until Ctrl-C), e.g. 10m, 2h.")
-    static let start = Option("start", "ISO8601", help: "Simulated start (default: now, in the loggers' zone).", parse: Parse.start)
+    static let start = Shared.start.help("Simulated start (default: now, in the loggers' zone).")
     static let mn = Shared.mn.help("--unit: the logger's MN (default 010000A8900016F000169DC0).")
     static let pw = Shared.pw.help("--unit: the logger's password (default 123456).")
     static let drain = Option("drain", "SECONDS", help: "After the duration, wait at most this long for acknowledgements (default 15).", parse: Parse.number(0...86_400))
