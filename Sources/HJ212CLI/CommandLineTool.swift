@@ -18,7 +18,11 @@ public enum CommandLineTool {
         COMMANDS:
 
         """
-        for c in commands { text += "  " + c.name.padding(toLength: 10, withPad: " ", startingAt: 0) + c.abstract + "\n" }
+        for c in commands {
+            text += "  " + c.name.padding(toLength: 10, withPad: " ", startingAt: 0) + c.abstract + "\n"
+            let subs = c.shownSubcommands.map { $0.name }
+            if !subs.isEmpty { text += String(repeating: " ", count: 12) + "subcommands: " + subs.joined(separator: ", ") + "\n" }
+        }
         text += "\nSee 'hj212 COMMAND --help' for a command's options.\n"
         return text
     }
