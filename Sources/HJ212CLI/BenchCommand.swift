@@ -7,26 +7,10 @@ import HJRoles
 struct BenchCommand: CLICommand {
     static let name = "bench"
     static let abstract = "Measure the codec against baselines, or live loggers against serve (run with -c release)."
-    static let usage = "codec [--frames N] [--rounds N] [--only ROW] | live [--loggers N] [--speed X] [--seconds S] [--unit NAME] | memory [--loggers N] [--unit NAME] | load [--loggers N] [--seconds S] [--threads N] | hostile [--connections N] [--bytes B] | soak [--loggers N] [--minutes M] [--churn P] | storm [--loggers N] [--outage S] | store [--loggers N] [--speed X] [--seconds S] [--durability normal|full] | roster [--days N] | console [--speed X] [--seconds S] [--requests N]"
-    static let options = [
-        OptionSpec("frames", value: "N", help: "codec: frames in the corpus (default 20000)."),
-        OptionSpec("rounds", value: "N", help: "codec: rounds per measurement; the best is reported (default 5)."),
-        OptionSpec("only", value: "ROW", help: "codec: run only the rows whose name starts with ROW (e.g. 'lint', 'platform'; for profiling)."),
-        OptionSpec("loggers", value: "N", help: "live: emulated loggers in this process (default 10000)."),
-        OptionSpec("speed", value: "X", help: "live: simulated seconds per real second (default 150: a 2011 every 0.2 s per logger)."),
-        OptionSpec("seconds", value: "S", help: "live: length of the measurement window (default 20)."),
-        OptionSpec("unit", value: "NAME", help: "live: unit template of the loggers (default industrial-wastewater)."),
-        OptionSpec("requests", value: "N", help: "console: fetches of each page per phase (default 40)."),
-        OptionSpec("days", value: "N", help: "roster: simulated days of the sample city written into the store (default 1)."),
-        OptionSpec("durability", value: "MODE", choices: ["normal", "full"], help: "store: durability of serve --store (default normal)."),
-        OptionSpec("threads", value: "N", help: "live, load: event-loop threads in each process (default 1)."),
-        OptionSpec("ramp", value: "S", help: "load: seconds over which the connections open (default 5)."),
-        OptionSpec("connections", value: "N", help: "hostile: connections that send '##9999' + --bytes and close (default 120000)."),
-        OptionSpec("bytes", value: "B", help: "hostile: bytes after '##9999' on each connection (default 9000)."),
-        OptionSpec("settle", value: "S", help: "hostile: seconds after the last connection before serve's RSS is read again (default 20)."),
-        OptionSpec("minutes", value: "M", help: "soak: length of the run (default 60)."),
-        OptionSpec("churn", value: "P", help: "soak: percent of the loggers whose connection is dropped each minute (default 1); as many abusive connections come too."),
-        OptionSpec("outage", value: "S", help: "storm: seconds serve stays stopped before the restart (default 10)."),
+    static let options: [any OptionDeclaration] = []
+    static let subcommands: [any CLICommand.Type] = [
+        BenchCodec.self, BenchLive.self, BenchMemory.self, BenchLoad.self, BenchPingPongServer.self, BenchHostile.self, BenchSoak.self, BenchStorm.self,
+        BenchStore.self, BenchRoster.self, BenchConsoleCommand.self,
     ]
     static let discussion = """
     The corpus is a deterministic mix of realistic uploads (2011 water and flue gas, 2051, 2061,
@@ -51,100 +35,20 @@ struct BenchCommand: CLICommand {
     var frames: Int
     var rounds: Int
     var only: String?
-    var live: LiveBenchmark?
-    var memory: MemoryBenchmark?
-    var load: LoadBenchmark?
-    var hostile: HostileBenchmark?
-    var soak: SoakBenchmark?
-    var storm: StormBenchmark?
-    var pingPongThreads: Int?
-    var storeBench: StoreBenchmark?
-    var rosterBench: RosterBenchmark?
-    var consoleBench: ConsoleBenchmark?
 
+    /// `hj212 bench` alone: a subcommand is needed.
     init(_ a: ParsedArguments) throws(UsageError) {
-        guard [["codec"], ["live"], ["memory"], ["load"], ["pingpong-server"], ["hostile"], ["soak"], ["storm"], ["store"], ["roster"], ["console"]].contains(a.positionals) else {
-            throw UsageError("expected 'bench codec', 'live', 'memory', 'load', 'hostile', 'soak', 'storm', 'store', 'roster' or 'console'")
-        }
-        let threads = Int(a.value("threads") ?? "1") ?? 0
-        if a.positionals == ["hostile"] {
-            guard let n = Int(a.value("connections") ?? "120000"), (1...10_000_000).contains(n), let b = Int(a.value("bytes") ?? "9000"), (0...1_000_000).contains(b),
-                  let settle = Double(a.value("settle") ?? "20"), settle >= 1, settle <= 3600 else {
-                throw UsageError("--connections 1…10000000, --bytes 0…1000000, --settle 1…3600")
-            }
-            hostile = HostileBenchmark(connections: n, bytes: b, settle: settle, threads: 4)
-        }
-        if a.positionals == ["soak"] {
-            guard let n = Int(a.value("loggers") ?? "10000"), (1...1_000_000).contains(n), let m = Double(a.value("minutes") ?? "60"), m > 0, m <= 10_080,
-                  let churn = Double(a.value("churn") ?? "1"), churn >= 0, churn <= 100, let sp = Double(a.value("speed") ?? "10"), sp > 0, sp <= 10_000,
-                  (1...64).contains(threads) else {
-                throw UsageError("--loggers 1…1000000, --minutes (0, 10080], --churn 0…100, --speed (0, 10000], --threads 1…64")
-            }
-            soak = SoakBenchmark(loggers: n, minutes: m, churnPercent: churn, speed: sp, threads: threads, unit: a.value("unit") ?? "industrial-wastewater")
-        }
-        if a.positionals == ["storm"] {
-            guard let n = Int(a.value("loggers") ?? "10000"), (1...1_000_000).contains(n), let o = Double(a.value("outage") ?? "10"), o >= 0, o <= 3600,
-                  let sp = Double(a.value("speed") ?? "30"), sp > 0, sp <= 10_000, (1...64).contains(threads) else {
-                throw UsageError("--loggers 1…1000000, --outage 0…3600, --speed (0, 10000], --threads 1…64")
-            }
-            storm = StormBenchmark(loggers: n, outage: o, speed: sp, threads: threads, unit: a.value("unit") ?? "industrial-wastewater")
-        }
-        if a.positionals == ["store"] || a.positionals == ["roster"] {
-            guard let n = Int(a.value("loggers") ?? "10000"), (1...1_000_000).contains(n), let sp = Double(a.value("speed") ?? "150"),
-                  sp > 0, sp <= 100_000, let sec = Double(a.value("seconds") ?? "20"), sec > 0, sec <= 86_400,
-                  let th = Int(a.value("threads") ?? "1"), (1...64).contains(th), let days = Int(a.value("days") ?? "1"), (1...31).contains(days) else {
-                throw UsageError("--loggers 1…1000000, --speed (0, 100000], --seconds (0, 86400], --threads 1…64, --days 1…31")
-            }
-            storeBench = StoreBenchmark(loggers: n, speed: sp, seconds: sec, unit: a.value("unit") ?? "industrial-wastewater", threads: th,
-                                        durability: a.value("durability") ?? "normal")
-            if a.positionals == ["roster"] { rosterBench = RosterBenchmark(days: days) }
-        }
-        if a.positionals == ["console"] {
-            guard let sp = Double(a.value("speed") ?? "10"), sp > 0, sp <= 10_000, let sec = Double(a.value("seconds") ?? "20"), sec >= 1, sec <= 3600,
-                  let rq = Int(a.value("requests") ?? "40"), (1...10_000).contains(rq), (1...64).contains(threads) else {
-                throw UsageError("--speed (0, 10000], --seconds 1…3600, --requests 1…10000, --threads 1…64")
-            }
-            consoleBench = ConsoleBenchmark(speed: sp, seconds: sec, requests: rq, threads: threads)
-        }
-        if a.positionals == ["memory"] {
-            guard let n = Int(a.value("loggers") ?? "10000"), (1...1_000_000).contains(n) else { throw UsageError("--loggers 1…1000000") }
-            memory = MemoryBenchmark(loggers: n, unit: a.value("unit") ?? "industrial-wastewater")
-        }
-        if a.positionals == ["pingpong-server"] { pingPongThreads = Int(a.value("threads") ?? "1") ?? 1 }
-        if a.positionals == ["load"] {
-            guard let n = Int(a.value("loggers") ?? "10000"), (1...1_000_000).contains(n), let sec = Double(a.value("seconds") ?? "10"), sec > 0, sec <= 3600,
-                  let th = Int(a.value("threads") ?? "1"), (1...64).contains(th), let ramp = Double(a.value("ramp") ?? "5"), ramp >= 0, ramp <= 600 else {
-                throw UsageError("--loggers 1…1000000, --seconds (0, 3600], --threads 1…64, --ramp 0…600")
-            }
-            load = LoadBenchmark(loggers: n, seconds: sec, threads: th, ramp: ramp)
-        }
-        if a.positionals == ["live"] {
-            guard let n = Int(a.value("loggers") ?? "10000"), (1...1_000_000).contains(n), let sp = Double(a.value("speed") ?? "150"),
-                  sp > 0, sp <= 100_000, let sec = Double(a.value("seconds") ?? "20"), sec > 0, sec <= 86_400,
-                  let th = Int(a.value("threads") ?? "1"), (1...64).contains(th) else {
-                throw UsageError("--loggers 1…1000000, --speed (0, 100000], --seconds (0, 86400], --threads 1…64")
-            }
-            live = LiveBenchmark(loggers: n, speed: sp, seconds: sec, unit: a.value("unit") ?? "industrial-wastewater", threads: th)
-        }
-        guard let f = Int(a.value("frames") ?? "20000"), f > 0, let r = Int(a.value("rounds") ?? "5"), r > 0 else {
-            throw UsageError("--frames and --rounds take positive integers")
-        }
-        frames = f
-        rounds = r
-        only = a.value("only")
+        throw Self.expectedSubcommand(path: "bench")
     }
 
+    init(frames: Int, rounds: Int, only: String?) {
+        self.frames = frames
+        self.rounds = rounds
+        self.only = only
+    }
+
+    /// `hj212 bench codec`.
     func run(_ io: CommandIO) -> Int32 {
-        if let consoleBench { return consoleBench.run(io) }
-        if let rosterBench { return rosterBench.run(io) }
-        if let storeBench { return storeBench.run(io) }
-        if let live { return live.run(io) }
-        if let memory { return memory.run(io) }
-        if let load { return load.run(io) }
-        if let hostile { return hostile.run(io) }
-        if let soak { return soak.run(io) }
-        if let storm { return storm.run(io) }
-        if let pingPongThreads { return LoadBenchmark.runPingPongServer(threads: pingPongThreads, io: io) }
         #if DEBUG
         io.stderr.line("hj212 bench: warning: this is a debug build; figures mean little. Use 'swift run -c release hj212 bench codec'.")
         #endif

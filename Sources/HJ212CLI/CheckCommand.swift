@@ -11,33 +11,10 @@ import Synchronization
 struct CheckCommand: CLICommand {
     static let name = "check"
     static let abstract = "Certify a platform (we play loggers) or a data logger (we play the platform), scored, with reports."
-    static let usage = "platform HOST:PORT [--mn MN --pw PW | --registry FILE] | logger --listen HOST:PORT [--mn MN --pw PW] [--plan quick|hour|full] | logger --offline TRACE|CAPTURE | --list  [--only ID…] [--skip ID…] [--strict] [--profile P] [--format F] [--out FILE] [--trace FILE] [--lang zh|en]"
-    static let options = [
-        OptionSpec("list", help: "Print the rule catalogue (with --only/--skip/--profile applied) and exit."),
-        OptionSpec("only", value: "ID", help: "Run only the checks whose ID starts with this (repeatable, or comma-separated)."),
-        OptionSpec("skip", value: "ID", help: "Skip the checks whose ID starts with this (repeatable, or comma-separated)."),
-        OptionSpec("strict", help: "Count SHOULD and MAY failures (otherwise they are warnings that do not lower the score)."),
-        OptionSpec("profile", value: "P", choices: CheckProfile.allCases.map(\.rawValue), help: "The rule profile (default national-2017)."),
-        OptionSpec("format", value: "F", choices: ReportFormat.allCases.map(\.rawValue), help: "Report format (default text)."),
-        OptionSpec("out", short: "o", value: "FILE", help: "Write the report to FILE (a text summary still goes to the terminal)."),
-        OptionSpec("lang", value: "L", choices: ReportLanguage.allCases.map(\.rawValue), help: "Language of the report: headings, group names, titles, verdicts and the messages that have a template in Profiles/checks/messages.json (default en)."),
-        OptionSpec("trace", value: "FILE", help: "Record the whole certification exchange, every frame up and down, as a JSON Lines trace (appended)."),
-        OptionSpec("plan", value: "P", choices: CheckPlan.allCases.map(\.rawValue), help: "logger: quick (protocol checks, 35 min of the logger's time), hour (+ hour cadence, aggregation, 2061; 2 h 10 min), full (+ day checks; 2 days 10 min). Checks beyond the plan are out of scope."),
-        OptionSpec("mn", value: "MN", help: "platform: the MN the tool's loggers use (accepted by the platform); logger: the MN of the logger under test."),
-        OptionSpec("pw", value: "PW", help: "The access password of that MN (default 123456)."),
-        OptionSpec("registry", value: "FILE", help: "platform: CSV mn,pw[,name] of loggers the platform accepts (the tool uses them in order)."),
-        OptionSpec("listen", value: "HOST:PORT", help: "logger: the address to listen on for the logger under test (e.g. 0.0.0.0:7001)."),
-        OptionSpec("offline", value: "TRACE|CAPTURE", help: "logger: judge a recorded session instead of a live logger (a JSON Lines trace or a pcap/pcapng capture): the passive checks run, the active ones are not exercised."),
-        OptionSpec("platform", value: "HOST:PORT", help: "logger --offline: the platform's address in a capture (repeatable); default: the side that does not send uploads."),
-        OptionSpec("unit", value: "KIND", help: "logger: the unit kind the logger serves (a template name, see 'hj212 generate --list'); default: inferred."),
-        OptionSpec("window", value: "D", help: "logger: how long to observe uploads, real time (default 3m, or the plan's span; hour checks need over 2 h of the logger's time)."),
-        OptionSpec("connect-timeout", value: "D", help: "logger: how long to wait for the logger to connect at all (default 2m; then exit 2)."),
-        OptionSpec("overtime", value: "S", help: "OverTime in seconds: how long to wait for an answer (default 10)."),
-        OptionSpec("recount", value: "N", help: "logger: ReCount configured on the logger (default 3)."),
-        OptionSpec("loggers", value: "N", help: "platform: loggers connected at once for the concurrency check (default 20)."),
-        OptionSpec("command-window", value: "S", help: "platform: seconds to watch for commands the platform sends (default 15)."),
-        OptionSpec("profiles", value: "DIR", help: "A directory whose files override the built-in Profiles/ (e.g. a corrected catalogue)."),
-    ]
+    static let operands = "[platform|logger]"
+    typealias O = CheckOptions
+    static let options: [any OptionDeclaration] = [O.list, O.only, O.skip, O.strict, O.profile, O.lang, O.profiles]
+    static let subcommands: [any CLICommand.Type] = [CheckPlatform.self, CheckLogger.self]
     static let discussion = """
     Each check has a stable ID, a title in Chinese and English, the clause it comes from and a level
     (MUST, SHOULD, MAY); 'hj212 check --list' prints them. The score is per group and overall,
@@ -66,80 +43,56 @@ struct CheckCommand: CLICommand {
     var selection: CheckSelection
     /// Resolved before anything runs (a usage error otherwise).
     var address: SocketAddress?
+    /// `check logger --offline FILE`: the recording judged instead of a live logger.
+    var offline: String?
     var plan: CheckPlan?
+    /// `--list`: the catalogue of this target only.
+    var listTarget: CheckTarget?
 
+    /// `hj212 check --list [platform|logger]`.
     init(_ a: ParsedArguments) throws(UsageError) {
+        guard a[O.list] else { throw UsageError("expected 'check platform HOST:PORT', 'check logger --listen HOST:PORT' or 'check --list'") }
+        guard a.positionals.count <= 1, a.positionals.allSatisfy({ $0 == "platform" || $0 == "logger" }) else {
+            throw UsageError("--list takes at most 'platform' or 'logger'")
+        }
+        try self.init(mode: .list, a, listTarget: a.positionals.first.flatMap(CheckTarget.init(rawValue:)))
+    }
+
+    /// A run of `check platform` or `check logger` (or its `--list`); every value was validated by the parser.
+    init(mode: Mode, _ a: ParsedArguments, listTarget: CheckTarget? = nil) throws(UsageError) {
         self.a = a
-        func list(_ name: String) -> [String] {
-            (a.values[name] ?? []).flatMap { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }.filter { !$0.isEmpty }
-        }
-        selection = CheckSelection(only: list("only"), skip: list("skip"), strict: a.has("strict"),
-                                   profile: CheckProfile(rawValue: a.value("profile") ?? "national-2017") ?? .national2017)
-        if a.has("list") {
-            mode = .list
-            guard a.positionals.count <= 1, a.positionals.allSatisfy({ $0 == "platform" || $0 == "logger" }) else {
-                throw UsageError("--list takes at most 'platform' or 'logger'")
-            }
-            return
-        }
-        // MN and PW go into the probe's packets as they are: a ';', '=' or '&' would make
-        // malformed packets that the target would be blamed for.
-        if let mn = a.value("mn") {
-            guard !mn.isEmpty, mn.utf8.count <= 24, mn.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) }) else {
-                throw UsageError("--mn '\(mn)': expected up to 24 letters and digits (an HJ 212-2017 MN is 24 characters 0-9, A-F)")
-            }
-        }
-        if let pw = a.value("pw") {
-            guard !pw.isEmpty, pw.utf8.count <= 32, pw.utf8.allSatisfy({ $0 > 32 && $0 < 127 && $0 != UInt8(ascii: ";") && $0 != UInt8(ascii: "=") && $0 != UInt8(ascii: "&") }) else {
-                throw UsageError("--pw '\(pw)': expected up to 32 printable characters without ; = &")
-            }
-        }
-        switch a.positionals.first {
-        case "platform":
-            guard a.positionals.count == 2 else { throw UsageError("expected 'check platform HOST:PORT'") }
-            mode = .platform
-        case "logger":
-            guard a.positionals.count == 1, a.value("listen") != nil || a.value("offline") != nil else { throw UsageError("expected 'check logger --listen HOST:PORT' or 'check logger --offline TRACE|CAPTURE'") }
-            try OfflineCheck.validate(a)
-            mode = .logger
-        default:
-            throw UsageError("expected 'check platform HOST:PORT', 'check logger --listen HOST:PORT' or 'check --list'")
-        }
+        self.mode = mode
+        self.listTarget = listTarget
+        selection = CheckSelection(only: a.all(O.only).flatMap { $0 }, skip: a.all(O.skip).flatMap { $0 }, strict: a[O.strict], profile: a[O.profile] ?? .national2017)
+        if mode == .list { return }
         // Everything a run needs is checked here, before anything runs.
         if mode == .platform {
-            do { address = try LoadCommand.resolve(a.positionals[1]) } catch { throw UsageError("platform address: \(error.message)") }
+            guard a.positionals.count == 1 else { throw UsageError("expected 'check platform HOST:PORT'") }
+            do { address = try LoadCommand.resolve(a.positionals[0]) } catch { throw UsageError("platform address: \(error.message)") }
         } else {
-            if a.value("offline") == nil { do { address = try LoadCommand.resolve(a.value("listen")!) } catch { throw UsageError("--listen: \(error.message)") } }
-            if let name = a.value("unit") {
-                guard UnitTemplate.available().contains(name) else {
-                    throw UsageError("--unit '\(name)': no such template (one of \(UnitTemplate.available().joined(separator: ", ")))")
-                }
+            guard a.positionals.isEmpty else { throw UsageError("expected 'check logger --listen HOST:PORT' or 'check logger --offline TRACE|CAPTURE'") }
+            try OfflineCheck.validate(a)
+            if let file = a[O.offline] {
+                offline = file
+                address = .loopback(port: 0)
+            } else {
+                guard let listen = a[O.listen] else { throw UsageError("expected 'check logger --listen HOST:PORT' or 'check logger --offline TRACE|CAPTURE'") }
+                address = listen
             }
-            if let p = a.value("plan") {
-                guard let value = CheckPlan(rawValue: p) else { throw UsageError("--plan '\(p)': expected quick, hour or full") }
-                plan = value
-            }
+            plan = a[O.plan]
         }
-        if mode == .platform && a.value("plan") != nil { throw UsageError("--plan applies to 'check logger' only") }
     }
 
-    var lang: ReportLanguage { ReportLanguage(rawValue: a.value("lang") ?? "en") ?? .en }
-    var format: ReportFormat { ReportFormat(rawValue: a.value("format") ?? "text") ?? .text }
-
-    func seconds(_ name: String, default d: Double, range: ClosedRange<Double>) throws(UsageError) -> Double {
-        guard let v = a.value(name) else { return d }
-        if let s = Double(v), range.contains(s) { return s }
-        if let ms = SimClock.parseDuration(v), range.contains(Double(ms) / 1000) { return Double(ms) / 1000 }
-        throw UsageError("--\(name) '\(v)': expected seconds or a duration like 90s or 5m, within \(Int(range.lowerBound))…\(Int(range.upperBound)) s")
-    }
+    var lang: ReportLanguage { a[O.lang] ?? .en }
+    var format: ReportFormat { a[O.format] ?? .text }
 
     func run(_ io: CommandIO) -> Int32 {
         do throws(UsageError) {
             let store: ProfileStore
-            do { store = try ProfileStore.opening(a.value("profiles")) } catch { throw UsageError("profile error: \(error)") }
+            do { store = try ProfileStore.opening(a[O.profiles]) } catch { throw UsageError("profile error: \(error)") }
             let catalogue: RuleCatalogue
             do { catalogue = try RuleCatalogue.load(store) } catch { throw UsageError("check catalogue: \(error)") }
-            if let path = a.value("out"), mode != .list {
+            if mode != .list, let path = a[O.out] {
                 // Checked before the run, so that a long certification is not lost to a typo.
                 let dir = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
                 var isDir: ObjCBool = false
@@ -152,14 +105,12 @@ struct CheckCommand: CLICommand {
             // platform run only once it has lasted 30 s.
             let terminal = LockedIO(io, firstPlainAfter: mode == .logger ? 0 : LockedIO.plainInterval)
             if case .list = mode {
-                let target = a.positionals.first.flatMap(CheckTarget.init(rawValue:))
-                io.stdout.write(CheckReport.list(catalogue, target: target, selection: selection, lang: lang))
+                io.stdout.write(CheckReport.list(catalogue, target: listTarget, selection: selection, lang: lang))
                 return 0
             }
-            let offline = mode == .logger ? a.value("offline") : nil
-            guard let address = address ?? (offline != nil ? .loopback(port: 0) : nil) else { throw UsageError("no address") }
+            guard let address else { throw UsageError("no address") }
             var trace: TraceWriter?
-            if let path = a.value("trace") { trace = try TraceWriter(path: path, offsetMinutes: SimClock.chinaOffsetMinutes) }
+            if let path = a[O.trace] { trace = try TraceWriter(path: path, offsetMinutes: SimClock.chinaOffsetMinutes) }
             var record: (@Sendable ([UInt8], Bool, String) -> Void)?
             if let writer = trace {
                 record = { @Sendable (bytes: [UInt8], up: Bool, peer: String) in
@@ -178,18 +129,18 @@ struct CheckCommand: CLICommand {
                 return 0
             case .platform:
                 var credentials: [(mn: String, pw: String)] = []
-                if let path = a.value("registry") {
+                if let path = a[O.registry] {
                     let registry: Registry
                     do { registry = try Registry.load(path: path) } catch { throw UsageError("registry: \(error)") }
                     credentials = registry.entries.values.sorted { $0.line < $1.line }.map { ($0.mn, $0.pw) }
                     guard !credentials.isEmpty else { throw UsageError("registry \(path) lists no logger") }
                 } else {
-                    credentials = [(a.value("mn") ?? "88888880000001", a.value("pw") ?? "123456")]
+                    credentials = [(a[O.mn] ?? "88888880000001", a[O.pw] ?? "123456")]
                 }
-                guard let n = Int(a.value("loggers") ?? "20"), (1...10_000).contains(n) else { throw UsageError("--loggers: 1…10000") }
+                let n = a[O.loggers] ?? 20
                 var options = PlatformCheckOptions(host: address.host, port: address.port, credentials: credentials, selection: selection,
-                                                   overTime: try seconds("overtime", default: 10, range: 0.1...600),
-                                                   commandWindow: try seconds("command-window", default: 15, range: 0...3600),
+                                                   overTime: a[O.overtime] ?? 10,
+                                                   commandWindow: a[O.commandWindow] ?? 15,
                                                    concurrency: n)
                 options.trace = record
                 _ = try? ProcessSetup.prepareForNetworking()
@@ -197,16 +148,16 @@ struct CheckCommand: CLICommand {
             case .logger:
                 if let offline {
                     result = try OfflineCheck.run(a, file: offline, selection: selection, plan: plan, catalogue: catalogue, hooks: hooks, io: io,
-                                                  overTime: a.value("overtime") == nil ? nil : try seconds("overtime", default: 10, range: 0.1...600))
+                                                  overTime: a[O.overtime])
                     break
                 }
-                guard let recount = Int(a.value("recount") ?? "3"), (0...20).contains(recount) else { throw UsageError("--recount: 0…20") }
-                let window = try seconds("window", default: plan.map { Double($0.loggerSpan) / 1000 + 120 } ?? 180, range: 1...86_400 * 7)
+                let recount = a[O.recount] ?? 3
+                let window = a[O.window] ?? plan.map { Double($0.loggerSpan) / 1000 + 120 } ?? 180
                 let lang = self.lang
-                var options = LoggerCheckOptions(host: address.host, port: address.port, mn: a.value("mn"), pw: a.value("pw") ?? "123456", unitKind: a.value("unit"),
+                var options = LoggerCheckOptions(host: address.host, port: address.port, mn: a[O.mn], pw: a[O.pw] ?? "123456", unitKind: a[O.unit],
                                                  selection: selection, window: window,
-                                                 overTime: try seconds("overtime", default: 10, range: 0.1...600), reCount: recount,
-                                                 connectTimeout: try seconds("connect-timeout", default: 120, range: 1...86_400))
+                                                 overTime: a[O.overtime] ?? 10, reCount: recount,
+                                                 connectTimeout: a[O.connectTimeout] ?? 120)
                 options.plan = plan
                 options.trace = record
                 let planText = LoggerRunPlan(options, catalogue: catalogue).text(lang: lang)
@@ -223,7 +174,7 @@ struct CheckCommand: CLICommand {
             if !result.reachable {
                 // One line, as for a usage error; the report file (CI) is still written when asked for.
                 let why = result.facts.first { $0.0 == "unreachable" }?.1 ?? "the target could not be reached"
-                if let path = a.value("out") {
+                if let path = a[O.out] {
                     _ = FileManager.default.createFile(atPath: path, contents: Data(CheckReport.render(result, format: format, lang: lang).utf8))
                 }
                 io.stderr.line("hj212 check: \(TerminalText.safe(why))")
@@ -233,7 +184,7 @@ struct CheckCommand: CLICommand {
                 io.stderr.line("hj212 check: interrupted; the verdict is incomplete; reporting the \(result.results.filter { $0.verdict != .notExercised }.count) checks that ran")
             }
             let report = CheckReport.render(result, format: format, lang: lang)
-            if let path = a.value("out") {
+            if let path = a[O.out] {
                 guard FileManager.default.createFile(atPath: path, contents: Data(report.utf8)) else {
                     // The run is not lost: the report goes to standard output instead.
                     io.stderr.line("hj212 check: cannot write the report to \(path); printing it instead")

@@ -6,7 +6,7 @@ public enum CommandLineTool {
 
     static let commands: [any CLICommand.Type] = [
         LintCommand.self, DecodeCommand.self, FrameCommand.self, CRCCommand.self, GenerateCommand.self, ServeCommand.self, SimulateCommand.self, SensorsCommand.self, DemoCommand.self, CheckCommand.self, LoadCommand.self, BenchCommand.self,
-        TraceCommand.self, DissectorCommand.self, ReportCommand.self, RosterCommand.self, ReplayCommand.self,
+        TraceGroup.self, DissectorCommand.self, ReportCommand.self, RosterCommand.self, ReplayCommand.self,
     ]
 
     static var overview: String {
@@ -18,7 +18,11 @@ public enum CommandLineTool {
         COMMANDS:
 
         """
-        for c in commands { text += "  " + c.name.padding(toLength: 10, withPad: " ", startingAt: 0) + c.abstract + "\n" }
+        for c in commands {
+            text += "  " + c.name.padding(toLength: 10, withPad: " ", startingAt: 0) + c.abstract + "\n"
+            let subs = c.shownSubcommands.map { $0.name }
+            if !subs.isEmpty { text += String(repeating: " ", count: 12) + "subcommands: " + subs.joined(separator: ", ") + "\n" }
+        }
         text += "\nSee 'hj212 COMMAND --help' for a command's options.\n"
         return text
     }
@@ -45,7 +49,8 @@ public enum CommandLineTool {
         }
         if first == "--help" || first == "-h" || first == "help" {
             if arguments.count > 1, let c = commands.first(where: { $0.name == arguments[1] }) {
-                io.stdout.write(c.help)
+                let (leaf, path, _, _) = resolve(c, Array(arguments.dropFirst(2)))
+                io.stdout.write(leaf.help(path: path))
             } else {
                 io.stdout.write(overview)
             }
@@ -63,17 +68,42 @@ public enum CommandLineTool {
         return run(command, Array(arguments.dropFirst()), io: io)
     }
 
-    static func run<C: CLICommand>(_ type: C.Type, _ arguments: [String], io: CommandIO) -> Int32 {
+    /// The subcommand the arguments select (`check logger …` → `CheckLogger`), its path, the
+    /// arguments left for it, and its siblings (for the hint naming where an option belongs).
+    static func resolve(_ top: any CLICommand.Type, _ arguments: [String])
+        -> (command: any CLICommand.Type, path: String, arguments: [String], siblings: [(command: String, options: [any OptionDeclaration])]) {
+        var command = top
+        var path = top.name
+        var rest = arguments
+        var siblings: [(command: String, options: [any OptionDeclaration])] = []
+        while let word = rest.first, let sub = command.subcommands.first(where: { $0.name == word }) {
+            siblings = command.subcommands.filter { $0.name != word }.map { (path + " " + $0.name, $0.options) }
+            if command.runsAlone { siblings.append((path, command.options)) }
+            command = sub
+            path += " " + word
+            rest.removeFirst()
+        }
+        if siblings.isEmpty { siblings = command.subcommands.map { (path + " " + $0.name, $0.options) } }
+        return (command, path, rest, siblings)
+    }
+
+    static func run(_ top: any CLICommand.Type, _ arguments: [String], io: CommandIO) -> Int32 {
+        let (command, path, rest, siblings) = resolve(top, arguments)
+        return run(command, path: path, rest, siblings: siblings, io: io)
+    }
+
+    static func run<C: CLICommand>(_ type: C.Type, path: String, _ arguments: [String], siblings: [(command: String, options: [any OptionDeclaration])],
+                                   io: CommandIO) -> Int32 {
         do {
-            let parsed = try C.parse(arguments)
-            if parsed.has("help") {
-                io.stdout.write(C.help)
+            let parsed = try C.parse(arguments, path: path, siblings: siblings)
+            if parsed.wantsHelp {
+                io.stdout.write(C.help(path: path))
                 return 0
             }
             return try C(parsed).run(io)
         } catch {
             // Usage errors can quote file or wire text: shown safe for the terminal.
-            io.stderr.line("hj212 \(C.name): \(safeMessage(error.message))")
+            io.stderr.line("hj212 \(path): \(safeMessage(error.message))")
             return error.exitCode
         }
     }

@@ -19,24 +19,44 @@ enum CommandReference {
         for c in CommandLineTool.commands {
             text += "| [`hj212 \(c.name)`](#hj212-\(c.name)) | \(cell(c.abstract)) |\n"
         }
-        for c in CommandLineTool.commands {
-            text += "\n## hj212 \(c.name)\n\n\(c.abstract)\n\n```\nhj212 \(c.name) \(c.usage)\n```\n\n"
-            let shown = c.options.filter { !$0.hidden }
-            if !shown.isEmpty {
-                text += "| option | meaning |\n|---|---|\n"
-                for o in shown {
-                    var label = "`--\(o.name)" + (o.value.map { " \($0)" } ?? "") + "`"
-                    if let s = o.short { label = "`-\(s)`, " + label }
-                    var help = o.help
-                    if let choices = o.choices { help += " (" + choices.map { "`\($0)`" }.joined(separator: " \\| ") + ")" }
-                    text += "| \(label) | \(cell(help)) |\n"
-                }
+        for c in CommandLineTool.commands { text += section(c, path: c.name, level: 2) }
+        return text
+    }
+
+    /// The section of one command, then those of its subcommands (one heading level down).
+    static func section(_ c: any CLICommand.Type, path: String, level: Int) -> String {
+        var text = "\n" + String(repeating: "#", count: level) + " hj212 \(path)\n\n\(c.abstract)\n\n```\n" + c.usageLines(path: path).joined(separator: "\n") + "\n```\n\n"
+        if !c.shownSubcommands.isEmpty {
+            text += "| subcommand | what it does |\n|---|---|\n"
+            for s in c.shownSubcommands {
+                text += "| [`\(s.name)`](#hj212-\((path + " " + s.name).replacingOccurrences(of: " ", with: "-"))) | \(cell(s.abstract)) |\n"
             }
-            if !c.discussion.isEmpty {
-                text += "\n```text\n\(c.discussion.trimmingTrailingNewlines())\n```\n"
+            text += "\n"
+        }
+        let shown = c.options.map(\.info).filter { !$0.hidden }
+        if !shown.isEmpty {
+            text += "| option | meaning |\n|---|---|\n"
+            for o in shown {
+                var label = "`--\(o.name)" + (o.placeholder.map { " \($0)" } ?? "") + "`"
+                if let s = o.short { label = "`-\(s)`, " + label }
+                var help = o.help
+                if let choices = o.choices { help += " (" + choices.map { "`\($0)`" }.joined(separator: " \\| ") + ")" }
+                text += "| \(label) | \(cell(help)) |\n"
             }
         }
+        if !c.discussion.isEmpty {
+            text += "\n```text\n\(c.discussion.trimmingTrailingNewlines())\n```\n"
+        }
+        for s in c.shownSubcommands { text += section(s, path: path + " " + s.name, level: level + 1) }
         return text
+    }
+
+    /// Every command and subcommand with its path (`check logger`), depth first.
+    static func allCommands() -> [(path: String, command: any CLICommand.Type)] {
+        func walk(_ c: any CLICommand.Type, _ path: String) -> [(path: String, command: any CLICommand.Type)] {
+            [(path, c)] + c.shownSubcommands.flatMap { walk($0, path + " " + $0.name) }
+        }
+        return CommandLineTool.commands.flatMap { walk($0, $0.name) }
     }
 
     /// Text for one table cell: pipes escaped, line breaks folded.

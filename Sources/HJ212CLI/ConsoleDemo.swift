@@ -15,25 +15,20 @@ enum ConsoleDemo {
 
     static func run(_ a: ParsedArguments, io: CommandIO) -> Int32 {
         do throws(UsageError) {
-            guard let name = a.value("scenario") else { throw UsageError("--scenario NAME is required") }
-            guard let http = a.value("http") else { throw UsageError("--scenario needs --http HOST:PORT for the console") }
-            let speed = Double(a.value("speed") ?? "60") ?? -1
-            guard speed > 0, speed <= 100_000 else { throw UsageError("--speed takes a number in (0, 100000]") }
+            guard let name = a[DemoCommand.scenario] else { throw UsageError("--scenario NAME is required") }
+            guard let http = a[DemoCommand.http] else { throw UsageError("--scenario needs --http HOST:PORT for the console") }
+            let speed = a[DemoCommand.speed] ?? 60
             // Today 08:00 China time, so that '+1h' windows fall in the working day; absolute
             // windows ('22:00') start the run `lead` before them.
             let wall = LiveClock.wallNow(offsetMinutes: SimClock.chinaOffsetMinutes)
             var start = wall - wall % 86_400_000 + 8 * 3_600_000
             let tmp = NSTemporaryDirectory() + "hj212-demo-\(getpid())"
             func setup(_ start: Int64) throws(UsageError) -> LiveSetup {
-                var p = ParsedArguments()
-                p.values["scenario"] = [name]
-                if let fleet = a.value("fleet") { p.values["fleet"] = [fleet] }
-                p.values["to"] = ["127.0.0.1:1"]
-                p.values["speed"] = [String(speed)]
-                p.values["start"] = [SimClock.iso(start)]
-                p.values["truth"] = [a.value("truth") ?? tmp + ".truth.jsonl"]
-                if let d = a.value("duration") { p.values["duration"] = [d] }
-                return try LiveSetup(p, io: io)
+                var words = ["--scenario", name, "--to", "127.0.0.1:1", "--speed", String(speed), "--start", SimClock.iso(start),
+                             "--truth", a[DemoCommand.truth] ?? tmp + ".truth.jsonl"]
+                if let fleet = a[DemoCommand.fleet] { words += ["--fleet", fleet] }
+                if let d = a.text(DemoCommand.duration) { words += ["--duration", d] }
+                return try LiveSetup(try SimulateCommand.parse(words), io: io)
             }
             var plan = try setup(start)
             let first = plan.sessionOptions.faults.compactMap { $0.window?.lowerBound }.min()
@@ -43,7 +38,7 @@ enum ConsoleDemo {
             }
             // Run until an hour after the last window ends (or --duration).
             let last = plan.sessionOptions.faults.compactMap { $0.window?.upperBound }.filter { $0 < Int64.max / 2 }.max() ?? (start + 6 * 3_600_000)
-            let until = a.value("duration") == nil ? min(last + 3_600_000, start + 2 * 86_400_000) : plan.end ?? last
+            let until = !a.given(DemoCommand.duration) ? min(last + 3_600_000, start + 2 * 86_400_000) : plan.end ?? last
             plan.end = until
 
             _ = try? ProcessSetup.prepareForNetworking()

@@ -4,12 +4,12 @@ import HJ212
 struct DecodeCommand: CLICommand {
     static let name = "decode"
     static let abstract = "Explain HJ 212 frames field by field, with code names in Chinese and English."
-    static let usage = "[FILE…|-] [--dialect auto|2005|2017|2025] [--strict]"
-    static let options = [
-        OptionSpec("dialect", value: "D", choices: ["auto", "2005", "2017", "2025"], help: "Explain with this dialect's tables; auto (default) follows each packet."),
-        OptionSpec("strict", help: "Judge findings as in certification (see 'hj212 lint --help')."),
-        OptionSpec("profile", value: "NAME[,NAME]", help: "Code-table profiles on top of the national tables: national (default), hebei-dynamic (动态管控 i-codes, UNCONFIRMED for Jiangsu)."),
-        OptionSpec("profiles", value: "DIR", help: "Directory of profile files overriding the built-in code tables."),
+    static let operands = "[FILE…|-]"
+    static let options: [any OptionDeclaration] = [
+        Shared.dialect,
+        Shared.strict.help("Judge findings as in certification (see 'hj212 lint --help')."),
+        Shared.profile,
+        Shared.profiles.help("Directory of profile files overriding the built-in code tables."),
     ]
     static let discussion = """
     EXAMPLE:
@@ -24,10 +24,10 @@ struct DecodeCommand: CLICommand {
 
     init(_ a: ParsedArguments) throws(UsageError) {
         files = a.positionals
-        dialect = dialectOption(a.value("dialect"))
-        strict = a.has("strict")
-        profiles = a.value("profiles")
-        profile = a.value("profile")
+        dialect = dialectOption(a[Shared.dialect])
+        strict = a[Shared.strict]
+        profiles = a[Shared.profiles]
+        profile = a[Shared.profile]
     }
 
     func run(_ io: CommandIO) -> Int32 {

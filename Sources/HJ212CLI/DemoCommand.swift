@@ -9,17 +9,17 @@ import HJSimulation
 struct DemoCommand: CLICommand {
     static let name = "demo"
     static let abstract = "Show the whole bench on loopback: platform, mixed fleet, an outage, backfill, summary (< 2 min)."
-    static let usage = "[--speed X] [--trace FILE] [--fleet FILE]"
-    static let options = [
-        OptionSpec("speed", value: "X", help: "Simulated seconds per real second (default 60: a minute per second)."),
-        OptionSpec("trace", value: "FILE", help: "Where to write the trace (default: a new file in the temporary directory)."),
-        OptionSpec("fleet", value: "FILE", help: "Fleet to run (default mixed-demo: water, N/P water, WWTP, power, boiler, incinerators, VOC)."),
-        OptionSpec("seconds", value: "N", help: "Real seconds of each phase (default 15)."),
-        OptionSpec("scenario", value: "NAME", help: "Instead: run this scenario (Profiles/scenarios) live with the web console (--http), paced so that the first anomaly shows within minutes; the console's ground-truth overlay shows the injections."),
-        OptionSpec("http", value: "HOST:PORT", help: "With --scenario: the console's address, e.g. 127.0.0.1:8080."),
-        OptionSpec("duration", value: "D", help: "With --scenario: simulated time to run (default: until an hour after the last injection)."),
-        OptionSpec("truth", value: "FILE", help: "With --scenario: where to write the ground truth (default: a temporary file)."),
+    static let options: [any OptionDeclaration] = [
+        speed, trace, fleet, seconds, scenario, http, duration, truth,
     ]
+    static let speed = Shared.speed.help("Simulated seconds per real second (default 60: a minute per second).")
+    static let trace = Shared.trace.help("Where to write the trace (default: a new file in the temporary directory).")
+    static let fleet = Shared.fleet.help("Fleet to run (default mixed-demo: water, N/P water, WWTP, power, boiler, incinerators, VOC).")
+    static let seconds = Option("seconds", "N", help: "Real seconds of each phase (default 15).", parse: Parse.number(0...3600, above: true))
+    static let scenario = Option("scenario", "NAME", help: "Instead: run this scenario (Profiles/scenarios) live with the web console (--http), paced so that the first anomaly shows within minutes; the console's ground-truth overlay shows the injections.", parse: Parse.path)
+    static let http = Option("http", "HOST:PORT", help: "With --scenario: the console's address, e.g. 127.0.0.1:8080.", parse: Parse.text)
+    static let duration = Option("duration", "D", help: "With --scenario: simulated time to run (default: until an hour after the last injection).", parse: Parse.duration())
+    static let truth = Shared.truth.help("With --scenario: where to write the ground truth (default: a temporary file).")
     static let discussion = """
     Timeline: the platform starts on 127.0.0.1 (a free port) and the fleet connects; loggers send 2081,
     real-time, minute, hour and information data, all acknowledged. The platform then asks one logger for
@@ -40,12 +40,11 @@ struct DemoCommand: CLICommand {
     }
 
     func run(_ io: CommandIO) -> Int32 {
-        if a.value("scenario") != nil { return ConsoleDemo.run(a, io: io) }
+        if a.given(Self.scenario) { return ConsoleDemo.run(a, io: io) }
         do throws(UsageError) {
-            let speed = Double(a.value("speed") ?? "60") ?? 60
-            let phase = Double(a.value("seconds") ?? "15") ?? 15
-            guard speed > 0, speed <= 100_000, phase > 0, phase <= 3600 else { throw UsageError("--speed takes a number in (0, 100000] and --seconds in (0, 3600]") }
-            let tracePath = a.value("trace") ?? "\(String(cString: getenv("TMPDIR") ?? strdup("/tmp")))/hj212-demo-\(getpid()).jsonl"
+            let speed = a[Self.speed] ?? 60
+            let phase = a[Self.seconds] ?? 15
+            let tracePath = a[Self.trace] ?? "\(String(cString: getenv("TMPDIR") ?? strdup("/tmp")))/hj212-demo-\(getpid()).jsonl"
             let trace = try TraceWriter(path: tracePath, offsetMinutes: SimClock.chinaOffsetMinutes)
             _ = try? ProcessSetup.prepareForNetworking()
             let group: EventLoopGroup
@@ -68,15 +67,14 @@ struct DemoCommand: CLICommand {
             let bound: SocketAddress
             do { bound = try platform.start() } catch { throw UsageError("cannot listen on loopback: \(error)", exitCode: 2) }
 
-            var parsed = ParsedArguments()
-            parsed.values["fleet"] = [a.value("fleet") ?? "mixed-demo"]
-            parsed.values["to"] = [bound.description]
-            parsed.values["speed"] = [String(speed)]
-            parsed.values["start"] = [HJTime(wallMilliseconds: start).text14.enumerated().map { i, c in
-                i == 4 || i == 6 ? "-\(c)" : i == 8 ? "T\(c)" : i == 10 || i == 12 ? ":\(c)" : String(c) }.joined()]
             // Whole hours of simulated production, so that the run ends on complete hours.
             let produced = max(1, (Int64(phase * 4 * speed * 1000) + 3_599_999) / 3_600_000) * 3_600_000
-            parsed.values["duration"] = ["\(produced)ms"]
+            let parsed = try SimulateCommand.parse([
+                "--fleet", a[Self.fleet] ?? "mixed-demo", "--to", bound.description, "--speed", String(speed),
+                "--start", HJTime(wallMilliseconds: start).text14.enumerated().map { i, c in
+                    i == 4 || i == 6 ? "-\(c)" : i == 8 ? "T\(c)" : i == 10 || i == 12 ? ":\(c)" : String(c) }.joined(),
+                "--duration", "\(produced)ms",
+            ])
             var setup = try LiveSetup(parsed, io: io)
             setup.trace = trace
             setup.clock = clock

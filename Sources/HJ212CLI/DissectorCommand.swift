@@ -5,10 +5,9 @@ import HJ212
 struct DissectorCommand: CLICommand {
     static let name = "dissector"
     static let abstract = "Write a Wireshark Lua dissector for HJ 212, generated from the code tables and rules."
-    static let usage = "[-o FILE] [--profiles DIR]"
-    static let options = [
-        OptionSpec("out", short: "o", value: "FILE", help: "Write the dissector to FILE (default: standard output)."),
-        OptionSpec("profiles", value: "DIR", help: "A directory whose files override the built-in code tables."),
+    static let options: [any OptionDeclaration] = [
+        Shared.out.help("Write the dissector to FILE (default: standard output)."),
+        Shared.profiles.help("A directory whose files override the built-in code tables."),
     ]
     static let discussion = """
     The dissector shows the header fields, every CP entry with the factor's Chinese and English
@@ -27,8 +26,8 @@ struct DissectorCommand: CLICommand {
 
     init(_ a: ParsedArguments) throws(UsageError) {
         guard a.positionals.isEmpty else { throw UsageError("dissector takes no positional arguments (got '\(a.positionals[0])')") }
-        out = a.value("out")
-        profiles = a.value("profiles")
+        out = a[Shared.out]
+        profiles = a[Shared.profiles]
     }
 
     func run(_ io: CommandIO) -> Int32 {

@@ -4,13 +4,14 @@ import HJ212
 struct FrameCommand: CLICommand {
     static let name = "frame"
     static let abstract = "Wrap data segments in ##, length, CRC and CR LF."
-    static let usage = "[SEGMENT…|-] [--split] [--crc standard|lowercase|modbus|modbus-swapped] [--no-crlf]"
-    static let options = [
-        OptionSpec("split", help: "Split segments over 1024 bytes into PNUM/PNO packets (Flag D=1, one QN each)."),
-        OptionSpec("crc", value: "STYLE", choices: FrameEncoder.CRCStyle.allCases.map(\.rawValue),
-                   help: "How to write the CRC; anything but standard is non-conformant, for testing receivers."),
-        OptionSpec("no-crlf", help: "Leave out the CR LF trailer."),
+    static let operands = "[SEGMENT…|-]"
+    static let options: [any OptionDeclaration] = [
+        split, crc, noCRLF,
     ]
+    static let split = Flag("split", help: "Split segments over 1024 bytes into PNUM/PNO packets (Flag D=1, one QN each).")
+    static let crc = Option("crc", "STYLE", help: "How to write the CRC; anything but standard is non-conformant, for testing receivers.",
+                            choices: FrameEncoder.CRCStyle.allCases.map(\.rawValue), parse: Parse.choice(FrameEncoder.CRCStyle.self))
+    static let noCRLF = Flag("no-crlf", help: "Leave out the CR LF trailer.")
     static let discussion = """
     Each argument is one data segment; with none, or '-', segments are read from standard input,
     one per line. The length counts UTF-8 bytes.
@@ -26,9 +27,9 @@ struct FrameCommand: CLICommand {
 
     init(_ a: ParsedArguments) throws(UsageError) {
         segments = a.positionals
-        split = a.has("split")
-        style = a.value("crc").flatMap(FrameEncoder.CRCStyle.init(rawValue:)) ?? .standard
-        crlf = !a.has("no-crlf")
+        split = a[Self.split]
+        style = a[Self.crc] ?? .standard
+        crlf = !a[Self.noCRLF]
     }
 
     func run(_ io: CommandIO) -> Int32 {
@@ -78,10 +79,11 @@ struct FrameCommand: CLICommand {
 struct CRCCommand: CLICommand {
     static let name = "crc"
     static let abstract = "Print the HJ 212 CRC of a data segment (or check a whole frame)."
-    static let usage = "TEXT [--all]"
-    static let options = [
-        OptionSpec("all", help: "Also print CRC-16/MODBUS and its byte-swapped form, which some devices send."),
+    static let operands = "TEXT"
+    static let options: [any OptionDeclaration] = [
+        all,
     ]
+    static let all = Flag("all", help: "Also print CRC-16/MODBUS and its byte-swapped form, which some devices send.")
     static let discussion = """
     TEXT is a data segment (the CRC covers the segment only). A whole frame ('##' + length +
     segment + CRC) is recognised: its CRC is checked and the verdict printed.
@@ -99,7 +101,7 @@ struct CRCCommand: CLICommand {
             throw UsageError(a.positionals.isEmpty ? "missing TEXT; see 'hj212 crc --help'" : "expected one TEXT (quote it), got \(a.positionals.count)")
         }
         text = a.positionals[0]
-        all = a.has("all")
+        all = a[Self.all]
     }
 
     func run(_ io: CommandIO) -> Int32 {

@@ -6,27 +6,35 @@ import HJSimulation
 struct GenerateCommand: CLICommand {
     static let name = "generate"
     static let abstract = "Write what emulated data loggers would send, in virtual time (raw frames or a trace)."
-    static let usage = "(--unit NAME | --fleet FILE | --scenario NAME) --start ISO8601 --duration D [--seed N] [--format raw|trace] [--out FILE] [--faults SPEC] [--scenario FILE|NAME]"
-    static let options = [
-        OptionSpec("unit", value: "NAME", help: "A unit template (a file name of Profiles/units without .json)."),
-        OptionSpec("fleet", value: "FILE", help: "A fleet manifest (CSV), or a built-in fleet name (sample-city, mixed-demo)."),
-        OptionSpec("start", value: "ISO8601", help: "Start of the virtual time, e.g. 2026-11-30 or 2026-11-30T08:00:00+08:00 (default zone UTC+8)."),
-        OptionSpec("duration", value: "D", help: "Simulated time: 90m, 1d, 30d, 2h30m."),
-        OptionSpec("seed", value: "N", help: "Random seed (default 1). Same inputs and seed give byte-identical output."),
-        OptionSpec("format", value: "F", choices: ["raw", "trace"], help: "raw: frames with CR LF (default); trace: JSON Lines {t,dir,peer,mn,frame}."),
-        OptionSpec("out", short: "o", value: "FILE", help: "Output file (default standard output)."),
-        OptionSpec("mn", value: "MN", help: "--unit: the logger's MN (default 010000A8900016F000169DC0)."),
-        OptionSpec("pw", value: "PW", help: "--unit: the logger's password (default 123456)."),
-        OptionSpec("dialect", value: "D", choices: ["2017", "2025"], help: "Protocol edition the loggers speak (default 2017; 2025 adds CN 2111 for furnaces)."),
-        OptionSpec("rtd-interval", value: "S", help: "Override the real-time interval in seconds (30..3600)."),
-        OptionSpec("min-interval", value: "M", help: "Override the minute-data interval in minutes (1 2 3 4 5 6 10 12 15 20 30)."),
-        OptionSpec("facility-status", help: "Also send 2021 facility states every real-time interval (normally started by the platform)."),
-        OptionSpec("zone", value: "±HH:MM", help: "Time zone of the loggers' clocks (default +08:00)."),
-        OptionSpec("profiles", value: "DIR", help: "Directory of profile files overriding the built-in ones."),
-        OptionSpec("faults", value: "SPEC", help: "Faults for every logger: ID[:FACTOR][(NAME=VALUE;…)][%RATE][#COUNT][@START/DURATION], comma-separated (IDs: --list), e.g. 'crc-mismatch%5,flatline:w01018@2026-11-30T10:00/2h,flow-bypass(fraction=0.2)'. Transport faults need a live link (simulate)."),
-        OptionSpec("scenario", value: "FILE|NAME", help: "A fault timeline on units of the fleet (Profiles/scenarios, or a file; a path wins). Without --unit/--fleet, the scenario's own fleet."),
-        OptionSpec("truth", value: "FILE", help: "Where to write the ground truth of injected faults, JSON Lines (default: the --out file + .truth.jsonl)."),
-        OptionSpec("list", help: "List the unit templates, built-in fleets, faults and scenarios, and exit."),
+    static let unit = Shared.unit
+    static let fleet = Shared.fleet.help("A fleet manifest (CSV), or a built-in fleet name (sample-city, mixed-demo).")
+    /// Text: read in the zone of --zone.
+    static let start = Option("start", "ISO8601", help: "Start of the virtual time, e.g. 2026-11-30 or 2026-11-30T08:00:00+08:00 (default zone UTC+8).", parse: Parse.text)
+    static let duration = Option("duration", "D", help: "Simulated time: 90m, 1d, 30d, 2h30m.", parse: Parse.duration(1...400 * 86_400_000))
+    static let seed = Shared.seed.help("Random seed (default 1). Same inputs and seed give byte-identical output.")
+    static let format = Option("format", "F", choices: ["raw", "trace"], help: "raw: frames with CR LF (default); trace: JSON Lines {t,dir,peer,mn,frame}.")
+    static let mn = Shared.mn.help("--unit: the logger's MN (default 010000A8900016F000169DC0).")
+    static let pw = Shared.pw.help("--unit: the logger's password (default 123456).")
+    static let edition = Shared.edition.help("Protocol edition the loggers speak (default 2017; 2025 adds CN 2111 for furnaces).")
+    static let rtdInterval = Option("rtd-interval", "S", help: "Override the real-time interval in seconds (30..3600).", parse: Parse.int(30...3600))
+    static let minInterval = Option("min-interval", "M", help: "Override the minute-data interval in minutes (1 2 3 4 5 6 10 12 15 20 30).",
+                                    parse: { (s: String) throws(UsageError) -> Int in
+                                        guard let v = Int(s), [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30].contains(v) else { throw UsageError("expected one of 1 2 3 4 5 6 10 12 15 20 30") }
+                                        return v
+                                    })
+    static let facilityStatus = Flag("facility-status", help: "Also send 2021 facility states every real-time interval (normally started by the platform).")
+    static let zone = Option("zone", "±HH:MM", help: "Time zone of the loggers' clocks (default +08:00).",
+                             parse: { (s: String) throws(UsageError) -> Int in
+                                 guard let z = GenerateCommand.parseZone(s) else { throw UsageError("expected ±HH:MM") }
+                                 return z
+                             })
+    static let profiles = Shared.profiles.help("Directory of profile files overriding the built-in ones.")
+    static let faults = Shared.faults.help("Faults for every logger: ID[:FACTOR][(NAME=VALUE;…)][%RATE][#COUNT][@START/DURATION], comma-separated (IDs: --list), e.g. 'crc-mismatch%5,flatline:w01018@2026-11-30T10:00/2h,flow-bypass(fraction=0.2)'. Transport faults need a live link (simulate).")
+    static let scenario = Shared.scenario.help("A fault timeline on units of the fleet (Profiles/scenarios, or a file; a path wins). Without --unit/--fleet, the scenario's own fleet.")
+    static let truth = Shared.truth.help("Where to write the ground truth of injected faults, JSON Lines (default: the --out file + .truth.jsonl).")
+    static let list = Flag("list", help: "List the unit templates, built-in fleets, faults and scenarios, and exit.")
+    static let options: [any OptionDeclaration] = [
+        unit, fleet, start, duration, seed, format, Shared.out, mn, pw, edition, rtdInterval, minInterval, facilityStatus, zone, profiles, faults, scenario, truth, list,
     ]
     static let discussion = """
     EXAMPLES:
@@ -40,12 +48,12 @@ struct GenerateCommand: CLICommand {
 
     init(_ a: ParsedArguments) throws(UsageError) {
         arguments = a
-        if a.has("list") { return }
-        guard !(a.value("unit") != nil && a.value("fleet") != nil), a.value("unit") != nil || a.value("fleet") != nil || a.value("scenario") != nil else {
+        if a[Self.list] { return }
+        guard !(a.given(Self.unit) && a.given(Self.fleet)), a.given(Self.unit) || a.given(Self.fleet) || a.given(Self.scenario) else {
             throw UsageError("give exactly one of --unit NAME or --fleet FILE (or a --scenario, which names its fleet)")
         }
-        guard a.value("start") != nil else { throw UsageError("--start is required (e.g. --start 2026-11-30)") }
-        guard a.value("duration") != nil else { throw UsageError("--duration is required (e.g. --duration 1d)") }
+        guard a.given(Self.start) else { throw UsageError("--start is required (e.g. --start 2026-11-30)") }
+        guard a.given(Self.duration) else { throw UsageError("--duration is required (e.g. --duration 1d)") }
     }
 
     static func parseZone(_ text: String) -> Int? {
@@ -59,11 +67,11 @@ struct GenerateCommand: CLICommand {
     func run(_ io: CommandIO) -> Int32 {
         let a = arguments
         let store: ProfileStore
-        do { store = try ProfileStore.opening(a.value("profiles")) } catch {
+        do { store = try ProfileStore.opening(a[Self.profiles]) } catch {
             io.stderr.line("hj212 generate: profile error: \(TerminalText.safe(error.description))")
             return 2
         }
-        if a.has("list") {
+        if a[Self.list] {
             io.stdout.line("unit templates:")
             for name in UnitTemplate.available(in: store) {
                 if let t = try? UnitTemplate.load(name, from: store) { io.stdout.line("  \(name.padding(toLength: 30, withPad: " ", startingAt: 0)) \(t.titleZh) \(t.titleEn)") }
@@ -83,49 +91,40 @@ struct GenerateCommand: CLICommand {
             }
             return 0
         }
-        guard let zone = Self.parseZone(a.value("zone") ?? "+08:00") else { return usage(io, "--zone '\(a.value("zone")!)': expected ±HH:MM") }
-        guard let start = SimClock.parseStart(a.value("start")!, offsetMinutes: zone) else {
-            return usage(io, "--start '\(a.value("start")!)': expected a date like 2026-11-30 or 2026-11-30T08:00:00+08:00")
+        let zone = a[Self.zone] ?? 480
+        guard let start = SimClock.parseStart(a[Self.start]!, offsetMinutes: zone) else {
+            return usage(io, "--start '\(a[Self.start]!)': expected a date like 2026-11-30 or 2026-11-30T08:00:00+08:00")
         }
-        guard let duration = SimClock.parseDuration(a.value("duration")!) else {
-            return usage(io, "--duration '\(a.value("duration")!)': expected like 90m, 1d, 2h30m")
-        }
-        guard duration <= 400 * 86_400_000 else { return usage(io, "--duration: at most 400 days") }
-        guard let seed = UInt64(a.value("seed") ?? "1") else { return usage(io, "--seed: expected a non-negative integer") }
+        let duration = a[Self.duration]!
+        let seed = a[Self.seed] ?? 1
         var faults: [FaultSpec] = []
-        if let spec = a.value("faults") {
+        if let spec = a[Self.faults] {
             do { faults = try FaultSpec.parseList(spec, offsetMinutes: zone) } catch { return usage(io, "\(error)") }
         }
         if let t = faults.first(where: { $0.layer == "transport" }) {
             return usage(io, "--faults: '\(t.id)' is a transport fault: it acts on a live TCP link, and generate has no network (use simulate)")
         }
         var scenario: Scenario?
-        if let name = a.value("scenario") {
+        if let name = a[Self.scenario] {
             do { scenario = try Scenario.load(name, store: store) } catch { return usage(io, "--scenario: \(error)") }
         }
         var options = SimulationOptions()
         options.profiles = store
-        options.dialect = a.value("dialect") == "2025" ? .hj2025 : .hj2017
-        options.facilityStatus = a.has("facility-status")
-        if let r = a.value("rtd-interval") {
-            guard let v = Int(r), (30...3600).contains(v) else { return usage(io, "--rtd-interval: expected 30..3600 seconds") }
-            options.rtdIntervalSeconds = v
-        }
-        if let m = a.value("min-interval") {
-            guard let v = Int(m), [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30].contains(v) else { return usage(io, "--min-interval: expected one of 1 2 3 4 5 6 10 12 15 20 30") }
-            options.minIntervalMinutes = v
-        }
+        options.dialect = a[Self.edition] == "2025" ? .hj2025 : .hj2017
+        options.facilityStatus = a[Self.facilityStatus]
+        if let v = a[Self.rtdInterval] { options.rtdIntervalSeconds = v }
+        if let v = a[Self.minInterval] { options.minIntervalMinutes = v }
         var generator: FleetGenerator
         var mns: [String]
         do {
             // The units first, so that a scenario is checked against them before anything runs.
             var units: [Scenario.Unit]
             var fleet: Fleet?
-            if let unit = a.value("unit") {
+            if let unit = a[Self.unit] {
                 let template = try UnitTemplate.load(unit, from: store)
-                units = [Scenario.Unit(mn: a.value("mn") ?? "010000A8900016F000169DC0", template: template, row: 1, enterprise: "")]
+                units = [Scenario.Unit(mn: a[Self.mn] ?? "010000A8900016F000169DC0", template: template, row: 1, enterprise: "")]
             } else {
-                guard let name = a.value("fleet") ?? scenario?.fleet else { return usage(io, "the scenario names no fleet: give --unit or --fleet") }
+                guard let name = a[Self.fleet] ?? scenario?.fleet else { return usage(io, "the scenario names no fleet: give --unit or --fleet") }
                 fleet = try Fleet.load(name, store: store)
                 units = fleet!.units.enumerated().map { Scenario.Unit(mn: $1.identity.mn, template: fleet!.templates[$1.unit]!, row: $0 + 1, enterprise: $1.enterprise) }
             }
@@ -143,7 +142,7 @@ struct GenerateCommand: CLICommand {
             if let fleet {
                 generator = try FleetGenerator(fleet: fleet, seed: seed, start: start, options: options)
             } else {
-                let identity = LoggerIdentity(mn: units[0].mn, pw: a.value("pw") ?? "123456")
+                let identity = LoggerIdentity(mn: units[0].mn, pw: a[Self.pw] ?? "123456")
                 generator = try FleetGenerator(template: units[0].template, identity: identity, seed: seed, start: start, options: options)
             }
             mns = units.map(\.mn)
@@ -152,11 +151,11 @@ struct GenerateCommand: CLICommand {
             return 2
         }
 
-        let truthPath = a.value("truth") ?? a.value("out").flatMap { $0 == "-" ? nil : $0 + ".truth.jsonl" }
+        let truthPath = a[Self.truth] ?? a[Shared.out].flatMap { $0 == "-" ? nil : $0 + ".truth.jsonl" }
         if !faults.isEmpty && truthPath == nil { return usage(io, "faults write their ground truth to a file: give --truth FILE (or --out FILE)") }
         // Output: a file created before anything is generated, so that an unwritable path fails first.
         var fd: Int32 = 1
-        if let path = a.value("out"), path != "-" {
+        if let path = a[Shared.out], path != "-" {
             fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             if fd < 0 { return fail(io, "cannot write '\(path)': \(String(cString: strerror(errno)))") }
         }
@@ -170,7 +169,7 @@ struct GenerateCommand: CLICommand {
         defer { if let truth { truth.flush(); if let fd = truth.descriptor { close(fd) } } }
         var run = FaultedGeneration(generator: generator, mns: mns, faults: faults, seed: seed)
         var injected = 0
-        let trace = a.value("format") == "trace"
+        let trace = a[Self.format] == "trace"
         let writer = fd == 1 ? io.stdout : OutputSink(fd: fd, bufferBytes: 1 << 20)
         var counts: [String: Int] = [:]
         var packets = 0

@@ -4,16 +4,16 @@ import HJ212
 struct LintCommand: CLICommand {
     static let name = "lint"
     static let abstract = "Check HJ 212 frames in a byte stream against the standard."
-    static let usage = "[FILE…|-] [--dialect auto|2005|2017|2025] [--strict] [--format text|json] [--quiet]"
-    static let options = [
-        OptionSpec("dialect", value: "D", choices: ["auto", "2005", "2017", "2025"],
-                   help: "Judge every packet by this dialect; auto (default) takes each packet's own version bits."),
-        OptionSpec("profile", value: "NAME[,NAME]", help: "Code-table profiles on top of the national tables: national (default), hebei-dynamic (动态管控 i-codes, UNCONFIRMED for Jiangsu)."),
-        OptionSpec("profiles", value: "DIR", help: "Directory of profile files overriding the built-in code tables (same layout as Profiles/)."),
-        OptionSpec("strict", help: "Certification mode: defects that field devices commonly show (CRC variants, oversize records, missing CR LF) count as errors, and warnings fail the run."),
-        OptionSpec("format", value: "F", choices: ["text", "json"], help: "text for people (default); json: one JSON object per line per frame, skipped run or incomplete tail."),
-        OptionSpec("quiet", short: "q", help: "Text format: list only frames that have findings."),
+    static let operands = "[FILE…|-]"
+    static let options: [any OptionDeclaration] = [
+        Shared.dialect.help("Judge every packet by this dialect; auto (default) takes each packet's own version bits."),
+        Shared.profile,
+        Shared.profiles.help("Directory of profile files overriding the built-in code tables (same layout as Profiles/)."),
+        Shared.strict.help("Certification mode: defects that field devices commonly show (CRC variants, oversize records, missing CR LF) count as errors, and warnings fail the run."),
+        format, quiet,
     ]
+    static let format = Option("format", "F", choices: ["text", "json"], help: "text for people (default); json: one JSON object per line per frame, skipped run or incomplete tail.")
+    static let quiet = Flag("quiet", short: "q", help: "Text format: list only frames that have findings.")
     static let discussion = """
     Reads the files (standard input when none or '-') as raw bytes: frames one per line or run
     together, with noise between them. Every '##' is resynchronised on; skipped bytes and a
@@ -39,12 +39,12 @@ struct LintCommand: CLICommand {
 
     init(_ a: ParsedArguments) throws(UsageError) {
         files = a.positionals
-        dialect = dialectOption(a.value("dialect"))
-        strict = a.has("strict")
-        json = a.value("format") == "json"
-        quiet = a.has("quiet")
-        profiles = a.value("profiles")
-        profile = a.value("profile")
+        dialect = dialectOption(a[Shared.dialect])
+        strict = a[Shared.strict]
+        json = a[Self.format] == "json"
+        quiet = a[Self.quiet]
+        profiles = a[Shared.profiles]
+        profile = a[Shared.profile]
     }
 
     func run(_ io: CommandIO) -> Int32 {

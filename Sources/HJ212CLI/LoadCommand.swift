@@ -11,30 +11,46 @@ import HJSimulation
 struct LoadCommand: CLICommand {
     static let name = "load"
     static let abstract = "Load-test an ingest server: N loggers, open-model schedule, honest latency, thresholds, shards."
-    static let usage = "HOST:PORT[,HOST:PORT…] --loggers N [--rate R | --cadence realtime|accelerated|D] [--duration D] [--ramp D] [--threshold SPEC]… [--shard K/N] [--format text|json|html] [--out FILE]\n       hj212 load merge REPORT.json… [--threshold SPEC]… [--format text|json|html] [--out FILE]"
-    static let options = [
-        OptionSpec("loggers", value: "N", help: "Loggers of the whole run (all shards together), each one TCP connection with its own MN."),
-        OptionSpec("rate", value: "R", help: "Packets per second in total over all loggers (and all shards), evenly spaced; at most 1000 per logger (a QN is the scheduled millisecond, unique per logger)."),
-        OptionSpec("cadence", value: "C", help: "Per-logger cadence instead of --rate: realtime (each unit's RtdInterval, 30 s), accelerated (1 s), or an interval such as 250ms. Default realtime."),
-        OptionSpec("duration", value: "D", help: "Length of the send window, e.g. 60s, 10m, at most 24h (default 60s)."),
-        OptionSpec("ramp", value: "D", help: "Spread the connects over this time before the window (default: 1 s per 1000 loggers, at least 1 s)."),
-        OptionSpec("unit", value: "NAME", help: "Every logger sends real generated packets of this unit template (e.g. industrial-wastewater)."),
-        OptionSpec("fleet", value: "FILE", help: "Loggers take the units of this fleet manifest in turn (default: the built-in mixed-demo mix)."),
-        OptionSpec("payloads", value: "TRACE|CAPTURE", help: "Every logger sends packets taken from this recording's uplinks (QN, PW, MN and the 2011 DataTime stamped per logger; the rest as recorded)."),
-        OptionSpec("mn-prefix", value: "P", help: "MN of logger i: P followed by i, zero-padded to 24 characters (default 0100AD00000000)."),
-        OptionSpec("pw", value: "PW", help: "Password of every logger (default 123456)."),
-        OptionSpec("registry", value: "FILE", help: "Take MNs and passwords from this registry (CSV mn,pw[,name], as 'serve --registry'), in MN order."),
-        OptionSpec("align", value: "D", help: "Start the send window on the next wall-clock multiple of D (e.g. 1m), so that shards started apart share one schedule."),
-        OptionSpec("shard", value: "K/N", help: "Drive only shard K of N: loggers i with i mod N = K−1, and their share of the rate."),
-        OptionSpec("threshold", value: "SPEC", help: "A pass/fail condition, e.g. 'p99<500ms', 'unacked<0.1%', 'acked/s>=1000', 'errors==0' (repeatable; grammar below)."),
-        OptionSpec("format", value: "F", choices: ["text", "json", "html"], help: "Report format (default text)."),
-        OptionSpec("out", value: "FILE", help: "Write the report there (in --format); the text summary still goes to standard output."),
-        OptionSpec("threads", value: "N", help: "Event-loop threads (default: the number of cores)."),
-        OptionSpec("ack-timeout", value: "D", help: "A packet not acknowledged after this long is unacknowledged (default 10s)."),
-        OptionSpec("connect-timeout", value: "D", help: "Give up a connect after this long (default 10s)."),
-        OptionSpec("drain", value: "D", help: "After the window, wait at most this long for outstanding acknowledgements (default: the ack timeout)."),
-        OptionSpec("max-outstanding", value: "N", help: "Per logger, at most N packets from the oldest unacknowledged to the newest; older ones are given up (default 256)."),
+    static let operands = "HOST:PORT[,HOST:PORT…]"
+    static let loggers = Option("loggers", "N", help: "Loggers of the whole run (all shards together), each one TCP connection with its own MN.", parse: Parse.int(1...1_000_000)).required()
+    static let rate = Option("rate", "R", help: "Packets per second in total over all loggers (and all shards), evenly spaced; at most 1000 per logger (a QN is the scheduled millisecond, unique per logger).",
+                             parse: Parse.number(0...10_000_000, above: true))
+    static let cadence = Option("cadence", "C", help: "Per-logger cadence instead of --rate: realtime (each unit's RtdInterval, 30 s), accelerated (1 s), or an interval such as 250ms. Default realtime.",
+                                parse: { (s: String) throws(UsageError) -> Cadence in
+                                    do throws(LoadSpecError) { return try Cadence(parsing: s, parseDuration: Parse.boundedDuration) } catch { throw UsageError(error.message) }
+                                })
+    static let duration = Option("duration", "D", help: "Length of the send window, e.g. 60s, 10m, at most 24h (default 60s).", parse: Parse.duration(1...86_400_000))
+    static let ramp = Option("ramp", "D", help: "Spread the connects over this time before the window (default: 1 s per 1000 loggers, at least 1 s).", parse: Parse.duration(0...3_600_000))
+    static let unit = Shared.unit.help("Every logger sends real generated packets of this unit template (e.g. industrial-wastewater).")
+    static let fleet = Shared.fleet.help("Loggers take the units of this fleet manifest in turn (default: the built-in mixed-demo mix).")
+    static let payloads = Option("payloads", "TRACE|CAPTURE", help: "Every logger sends packets taken from this recording's uplinks (QN, PW, MN and the 2011 DataTime stamped per logger; the rest as recorded).", parse: Parse.path)
+    static let mnPrefix = Option("mn-prefix", "P", help: "MN of logger i: P followed by i, zero-padded to 24 characters (default 0100AD00000000).",
+                                 parse: { (p: String) throws(UsageError) -> String in
+                                     guard p.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 70) }) else { throw UsageError("use 0-9 and A-F (an MN is 24 hex characters)") }
+                                     return p
+                                 })
+    static let pw = Shared.pw.help("Password of every logger (default 123456).")
+    static let registry = Shared.registry.help("Take MNs and passwords from this registry (CSV mn,pw[,name], as 'serve --registry'), in MN order.")
+    static let align = Option("align", "D", help: "Start the send window on the next wall-clock multiple of D (e.g. 1m), so that shards started apart share one schedule.", parse: Parse.duration(1...3_600_000))
+    static let shard = Option("shard", "K/N", help: "Drive only shard K of N: loggers i with i mod N = K−1, and their share of the rate.",
+                              parse: { (s: String) throws(UsageError) -> Shard in
+                                  do throws(LoadSpecError) { return try Shard(parsing: s) } catch { throw UsageError(error.message) }
+                              })
+    static let threshold = Option("threshold", "SPEC", help: "A pass/fail condition, e.g. 'p99<500ms', 'unacked<0.1%', 'acked/s>=1000', 'errors==0' (repeatable; grammar below).", repeatable: true,
+                                  parse: { (s: String) throws(UsageError) -> Threshold in
+                                      do throws(LoadSpecError) { return try Threshold(parsing: s) } catch { throw UsageError(error.message) }
+                                  })
+    static let format = Option("format", "F", choices: ["text", "json", "html"], help: "Report format (default text).")
+    static let out = Shared.out.help("Write the report there (in --format); the text summary still goes to standard output.")
+    static let ackTimeout = Option("ack-timeout", "D", help: "A packet not acknowledged after this long is unacknowledged (default 10s).", parse: Parse.duration(1...3_600_000))
+    static let connectTimeout = Option("connect-timeout", "D", help: "Give up a connect after this long (default 10s).", parse: Parse.duration(1...600_000))
+    static let drain = Option("drain", "D", help: "After the window, wait at most this long for outstanding acknowledgements (default: the ack timeout).", parse: Parse.duration(0...3_600_000))
+    static let maxOutstanding = Option("max-outstanding", "N", help: "Per logger, at most N packets from the oldest unacknowledged to the newest; older ones are given up (default 256).",
+                                       parse: Parse.int(1...100_000))
+    static let options: [any OptionDeclaration] = [
+        loggers, rate, cadence, duration, ramp, unit, fleet, payloads, mnPrefix, pw, registry, align, shard, threshold, format, out, Shared.threads, ackTimeout, connectTimeout, drain, maxOutstanding,
     ]
+    static let subcommands: [any CLICommand.Type] = [LoadMerge.self]
     static let discussion = """
     The schedule is open: it is fixed before the first packet (logger i of N first sends at i/R, then
     every N/R seconds; with --cadence every logger every interval, phases spread evenly), and a logger
@@ -83,17 +99,9 @@ struct LoadCommand: CLICommand {
     var out: String?
 
     init(_ a: ParsedArguments) throws(UsageError) {
-        do {
-            thresholds = try (a.values["threshold"] ?? []).map { s throws(LoadSpecError) in try Threshold(parsing: s) }
-        } catch { throw UsageError(error.message) }
-        format = a.value("format") ?? "text"
-        out = a.value("out")
-        if a.positionals.first == "merge" {
-            let files = Array(a.positionals.dropFirst())
-            guard !files.isEmpty else { throw UsageError("load merge: give the JSON reports to merge") }
-            mode = .merge(files)
-            return
-        }
+        thresholds = a.all(Self.threshold)
+        format = a[Self.format] ?? "text"
+        out = a[Self.out]
         guard a.positionals.count == 1 else {
             throw UsageError(a.positionals.isEmpty ? "give the target: hj212 load HOST:PORT --loggers N (see --help)"
                              : "expected one target HOST:PORT[,HOST:PORT…], got \(a.positionals.joined(separator: " "))")
@@ -101,25 +109,11 @@ struct LoadCommand: CLICommand {
         mode = .run(try Self.configuration(a))
     }
 
-    /// `SimClock.parseDuration`, on text short enough that no sum or product in it can come near
-    /// Int64 (at most 24 characters, digit runs of at most 9 digits: 10⁹ weeks < 2^63 ms).
-    static func boundedDuration(_ text: String) -> Int64? {
-        guard text.count <= 24 else { return nil }
-        var run = 0
-        for c in text {
-            run = c.isASCII && c.isNumber ? run + 1 : 0
-            if run > 9 { return nil }
-        }
-        return SimClock.parseDuration(text)
-    }
-
-    static func duration(_ a: ParsedArguments, _ name: String, default d: Int64, range: ClosedRange<Int64>) throws(UsageError) -> Duration {
-        guard let text = a.value(name) else { return .milliseconds(d) }
-        let zero = !text.isEmpty && ["", "ms", "s", "m", "h"].contains(String(text.drop { $0 == "0" })) && text.first == "0"
-        guard let ms = zero ? 0 : boundedDuration(text), range.contains(ms) else {
-            throw UsageError("--\(name) '\(text)': expected a duration from \(range.lowerBound) ms to \(range.upperBound / 1000) s, e.g. 30s or 500ms")
-        }
-        return .milliseconds(ms)
+    init(merging files: [String], thresholds: [Threshold], format: String, out: String?) {
+        mode = .merge(files)
+        self.thresholds = thresholds
+        self.format = format
+        self.out = out
     }
 
     static func configuration(_ a: ParsedArguments) throws(UsageError) -> LoadConfiguration {
@@ -129,19 +123,18 @@ struct LoadCommand: CLICommand {
             targets.append(try resolve(String(part)))
         }
         guard !targets.isEmpty else { throw UsageError("no target address") }
-        guard let nText = a.value("loggers") else { throw UsageError("--loggers N is required") }
-        guard let n = Int(nText), (1...1_000_000).contains(n) else { throw UsageError("--loggers '\(nText)': expected 1…1000000") }
+        guard let n = a[Self.loggers] else { throw UsageError("--loggers N is required") }
 
         var pools: [PayloadPool] = []
         var poolOfLogger: [Int] = [0]
-        if [a.value("unit"), a.value("fleet"), a.value("payloads")].compactMap({ $0 }).count > 1 { throw UsageError("give one of --unit, --fleet and --payloads") }
+        if [a.given(Self.unit), a.given(Self.fleet), a.given(Self.payloads)].filter({ $0 }).count > 1 { throw UsageError("give one of --unit, --fleet and --payloads") }
         do {
-            if let payloads = a.value("payloads") {
+            if let payloads = a[Self.payloads] {
                 pools = [try LoadPayloads.pool(payloads)]
-            } else if let unit = a.value("unit") {
+            } else if let unit = a[Self.unit] {
                 pools = [try PayloadPool(unit: unit)]
             } else {
-                let fleet = try Fleet.load(a.value("fleet") ?? "mixed-demo")
+                let fleet = try Fleet.load(a[Self.fleet] ?? "mixed-demo")
                 guard !fleet.units.isEmpty else { throw UsageError("fleet \(fleet.file) has no units") }
                 var index: [String: Int] = [:]
                 poolOfLogger = []
@@ -160,78 +153,42 @@ struct LoadCommand: CLICommand {
         }
         var c = LoadConfiguration(targets: targets, totalLoggers: n, pools: pools)
         c.poolOfLogger = poolOfLogger
-        if a.value("rate") != nil && a.value("cadence") != nil { throw UsageError("give --rate or --cadence, not both") }
-        if let r = a.value("rate") {
-            guard let rate = Double(r), rate > 0, rate <= 10_000_000 else { throw UsageError("--rate '\(r)': expected packets per second, > 0 and ≤ 10000000") }
+        if a.given(Self.rate) && a.given(Self.cadence) { throw UsageError("give --rate or --cadence, not both") }
+        if let rate = a[Self.rate] {
             c.cadence = .rate(rate)
             // Checked again by problem(); said here with the option's own words.
             guard rate <= Double(n) * LoadConfiguration.maxRatePerLogger else {
-                throw UsageError("--rate '\(r)': at most 1000 packets/s per logger (\(LoadFormat.number(Double(n) * LoadConfiguration.maxRatePerLogger)) for \(n) logger\(n == 1 ? "" : "s")): "
+                throw UsageError("--rate '\(a.text(Self.rate) ?? "")': at most 1000 packets/s per logger (\(LoadFormat.number(Double(n) * LoadConfiguration.maxRatePerLogger)) for \(n) logger\(n == 1 ? "" : "s")): "
                                  + "a logger's QN is its packet's scheduled millisecond, unique per logger; add loggers or lower the rate")
             }
-        } else if let cadence = a.value("cadence") {
-            do { c.cadence = try Cadence(parsing: cadence, parseDuration: Self.boundedDuration) } catch { throw UsageError(error.message) }
+        } else if let cadence = a[Self.cadence] {
+            c.cadence = cadence
         }
-        if let s = a.value("shard") {
-            do { c.shard = try Shard(parsing: s) } catch { throw UsageError(error.message) }
-        }
-        c.duration = try duration(a, "duration", default: 60_000, range: 1...86_400_000)
-        if a.value("align") != nil { c.align = try duration(a, "align", default: 0, range: 1...3_600_000) }
-        c.ramp = try duration(a, "ramp", default: Int64(max(1000, n)), range: 0...3_600_000)
-        c.ackTimeout = try duration(a, "ack-timeout", default: 10_000, range: 1...3_600_000)
-        c.connectTimeout = try duration(a, "connect-timeout", default: 10_000, range: 1...600_000)
-        c.drainTimeout = a.value("drain") == nil ? c.ackTimeout : try duration(a, "drain", default: 10_000, range: 0...3_600_000)
-        if let m = a.value("max-outstanding") {
-            guard let v = Int(m), (1...100_000).contains(v) else { throw UsageError("--max-outstanding '\(m)': expected 1…100000") }
-            c.maxOutstanding = v
-        }
-        if let t = a.value("threads") {
-            guard let v = Int(t), (1...64).contains(v) else { throw UsageError("--threads '\(t)': expected 1…64") }
-            c.threads = v
-        } else {
-            c.threads = max(1, min(8, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
-        }
-        if let path = a.value("registry") {
-            if a.value("mn-prefix") != nil || a.value("pw") != nil { throw UsageError("give --registry or --mn-prefix/--pw, not both") }
+        if let shard = a[Self.shard] { c.shard = shard }
+        c.duration = .milliseconds(a[Self.duration] ?? 60_000)
+        if let align = a[Self.align] { c.align = .milliseconds(align) }
+        c.ramp = .milliseconds(a[Self.ramp] ?? Int64(max(1000, n)))
+        c.ackTimeout = .milliseconds(a[Self.ackTimeout] ?? 10_000)
+        c.connectTimeout = .milliseconds(a[Self.connectTimeout] ?? 10_000)
+        c.drainTimeout = a[Self.drain].map { .milliseconds($0) } ?? c.ackTimeout
+        if let m = a[Self.maxOutstanding] { c.maxOutstanding = m }
+        c.threads = a[Shared.threads] ?? max(1, min(8, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+        if let path = a[Self.registry] {
+            if a.given(Self.mnPrefix) || a.given(Self.pw) { throw UsageError("give --registry or --mn-prefix/--pw, not both") }
             do {
                 let registry = try Registry.load(path: path)
                 c.identities = registry.entries.values.sorted { $0.mn < $1.mn }.map { LoggerIdentity(mn: $0.mn, pw: $0.pw) }
             } catch { throw UsageError("--registry: \(error)") }
         }
-        if let p = a.value("mn-prefix") {
-            guard p.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 70) }) else {
-                throw UsageError("--mn-prefix '\(p)': use 0-9 and A-F (an MN is 24 hex characters)")
-            }
-            c.mnPrefix = p
-        }
-        if let pw = a.value("pw") {
-            guard !pw.isEmpty, pw.utf8.count <= 32, pw.utf8.allSatisfy({ $0 > 32 && $0 < 127 && $0 != UInt8(ascii: ";") && $0 != UInt8(ascii: "=") && $0 != UInt8(ascii: "&") }) else {
-                throw UsageError("--pw '\(pw)': expected up to 32 printable characters without ; = &")
-            }
-            c.password = pw
-        }
+        if let p = a[Self.mnPrefix] { c.mnPrefix = p }
+        if let pw = a[Self.pw] { c.password = pw }
         if let problem = c.problem() { throw UsageError(problem) }
         return c
     }
 
     /// A dotted address, `localhost`, or a host name resolved once (IPv4), e.g. a Kubernetes service.
     static func resolve(_ text: String) throws(UsageError) -> SocketAddress {
-        do { return try SocketAddress(parsing: text) } catch {
-            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else {
-                throw UsageError("target '\(text)': \(error.message)")
-            }
-            let host = String(text[..<colon])
-            var hints = addrinfo()
-            hints.ai_family = AF_INET
-            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-            var result: UnsafeMutablePointer<addrinfo>?
-            guard getaddrinfo(host, nil, &hints, &result) == 0, let first = result, let sa = first.pointee.ai_addr else {
-                throw UsageError("target '\(text)': cannot resolve host '\(host)' (\(error.message))")
-            }
-            defer { freeaddrinfo(result) }
-            let ip = sa.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt32(bigEndian: $0.pointee.sin_addr.s_addr) }
-            return SocketAddress(ipv4: ip, port: UInt16(port))
-        }
+        do { return try Parse.address(text) } catch { throw UsageError("target '\(text)': \(error.message)") }
     }
 
     func run(_ io: CommandIO) -> Int32 {
@@ -369,4 +326,18 @@ func readWholeFile(_ path: String) -> [UInt8]? {
         break
     }
     return out
+}
+
+/// `hj212 load merge REPORT.json…`: the JSON reports of shards merged exactly.
+struct LoadMerge: CLICommand {
+    static let name = "merge"
+    static let abstract = "Merge the JSON reports of the shards of one load run exactly (histograms and counts added)."
+    static let operands = "REPORT.json…"
+    static let options: [any OptionDeclaration] = [LoadCommand.threshold, LoadCommand.format, LoadCommand.out]
+    var load: LoadCommand
+    init(_ a: ParsedArguments) throws(UsageError) {
+        guard !a.positionals.isEmpty else { throw UsageError("load merge: give the JSON reports to merge") }
+        load = LoadCommand(merging: a.positionals, thresholds: a.all(LoadCommand.threshold), format: a[LoadCommand.format] ?? "text", out: a[LoadCommand.out])
+    }
+    func run(_ io: CommandIO) -> Int32 { load.run(io) }
 }

@@ -10,35 +10,33 @@ import HJConformance
 enum OfflineCheck {
     /// Options that make no sense offline are usage errors (before anything is opened).
     static func validate(_ a: ParsedArguments) throws(UsageError) {
-        guard a.value("offline") != nil else {
-            if a.value("platform") != nil { throw UsageError("--platform applies to 'check logger --offline' only") }
+        typealias O = CheckOptions
+        guard a.given(O.offline) else {
+            if a.given(O.platform) { throw UsageError("--platform applies to 'check logger --offline' only") }
             return
         }
-        for name in ["listen", "window", "connect-timeout", "trace"] where a.value(name) != nil {
-            throw UsageError("--\(name) does not apply to --offline (the recording is judged as it is)")
+        let live: [any OptionDeclaration] = [O.listen, O.window, O.connectTimeout, O.trace]
+        for option in live where a.given(option) {
+            throw UsageError("--\(option.info.name) does not apply to --offline (the recording is judged as it is)")
         }
     }
 
     static func run(_ a: ParsedArguments, file: String, selection: CheckSelection, plan: CheckPlan?, catalogue: RuleCatalogue,
                     hooks: CheckHooks, io: CommandIO, overTime: Double?) throws(UsageError) -> CheckRun {
         var platforms: [Endpoint] = []
-        for text in a.values["platform"] ?? [] {
+        for text in a.all(CheckOptions.platform) {
             guard let e = Endpoint(text) else { throw UsageError("--platform '\(text)' is not HOST:PORT with a numeric address") }
             platforms.append(e)
         }
-        var reCount: Int?
-        if let r = a.value("recount") {
-            guard let v = Int(r), (0...20).contains(v) else { throw UsageError("--recount: 0…20") }
-            reCount = v
-        }
-        var options = LoggerCheckOptions(host: "offline", port: 0, mn: a.value("mn"), pw: a.value("pw"), unitKind: a.value("unit"), selection: selection)
+        let reCount = a[CheckOptions.recount]
+        var options = LoggerCheckOptions(host: "offline", port: 0, mn: a[CheckOptions.mn], pw: a[CheckOptions.pw], unitKind: a[CheckOptions.unit], selection: selection)
         options.plan = plan
         let check = OfflineLoggerCheck(options, catalogue: catalogue, source: file, overTime: overTime, reCount: reCount, hooks: hooks)
         var n = 0
         // One logger is judged: the one with --mn, else the first MN in the recording. A
         // connection belongs to it when its first frame with an MN carries that MN; every frame
         // of such a connection is judged (a wrong MN later on it is the logger's fault).
-        var chosen = a.value("mn")
+        var chosen = a[CheckOptions.mn]
         var belongs: [String: Bool] = [:]
         var others: Set<String> = []
         var left = 0

@@ -8,16 +8,19 @@ import HJNetwork
 struct ReplayCommand: CLICommand {
     static let name = "replay"
     static let abstract = "Play a recorded session (trace or capture) back to a platform: the loggers' uplinks at their recorded spacing, their answers to commands."
-    static let usage = "TRACE|CAPTURE --to HOST:PORT [--speed X | --as-fast-as-possible] [--rewrite-time] [--mn-map FILE] [--platform HOST:PORT]"
-    static let options = [
-        OptionSpec("to", value: "HOST:PORT", help: "The platform to replay to."),
-        OptionSpec("speed", value: "X", help: "Recorded seconds per real second (default 1: the recorded spacing)."),
-        OptionSpec("as-fast-as-possible", help: "Send every uplink at once, in recorded order, without waiting."),
-        OptionSpec("rewrite-time", help: "Move QN and every …Time field (DataTime, BeginTime …) to now: by whole hours (whole days when the recording holds day records), CRC recomputed."),
-        OptionSpec("mn-map", value: "FILE", help: "CSV old,new[,pw]: replay the logger with MN 'old' as MN 'new' (and password 'pw')."),
-        OptionSpec("platform", value: "HOST:PORT", help: "The platform's address in a capture (repeatable); default: the side that does not send uploads."),
-        OptionSpec("ack-timeout", value: "S", help: "After the last uplink, wait at most this long for acknowledgements (default 10)."),
-    ]
+    static let operands = "TRACE|CAPTURE"
+    static let to = Option("to", "HOST:PORT", help: "The platform to replay to.", required: true, parse: Parse.address)
+    static let speed = Option("speed", "X", help: "Recorded seconds per real second (default 1: the recorded spacing).", parse: Parse.number(0...1_000_000, above: true))
+    static let asFastAsPossible = Flag("as-fast-as-possible", help: "Send every uplink at once, in recorded order, without waiting.")
+    static let rewriteTime = Flag("rewrite-time", help: "Move QN and every …Time field (DataTime, BeginTime …) to now: by whole hours (whole days when the recording holds day records), CRC recomputed.")
+    static let mnMap = Option("mn-map", "FILE", help: "CSV old,new[,pw]: replay the logger with MN 'old' as MN 'new' (and password 'pw').", parse: Parse.path)
+    static let platform = Option("platform", "HOST:PORT", help: "The platform's address in a capture (repeatable); default: the side that does not send uploads.", repeatable: true,
+                                 parse: { (text: String) throws(UsageError) -> Endpoint in
+                                     guard let e = Endpoint(text) else { throw UsageError("'\(text)' is not HOST:PORT with a numeric address") }
+                                     return e
+                                 })
+    static let ackTimeout = Option("ack-timeout", "S", help: "After the last uplink, wait at most this long for acknowledgements (default 10).", parse: Parse.seconds(0...3600))
+    static let options: [any OptionDeclaration] = [to, speed, asFastAsPossible, rewriteTime, mnMap, platform, ackTimeout]
     static let discussion = """
     Reads a JSON Lines trace (serve/simulate/check --trace, trace import) or a pcap/pcapng capture.
     One TCP connection per MN. Uplinks the recorded logger sent on its own are sent with their
@@ -50,27 +53,18 @@ struct ReplayCommand: CLICommand {
     init(_ a: ParsedArguments) throws(UsageError) {
         guard a.positionals.count == 1 else { throw UsageError("replay takes one TRACE or CAPTURE file") }
         file = a.positionals[0]
-        guard let to = a.value("to") else { throw UsageError("replay needs --to HOST:PORT") }
-        target = try LoadCommand.resolve(to)
-        if a.has("as-fast-as-possible") {
-            guard a.value("speed") == nil else { throw UsageError("--speed and --as-fast-as-possible exclude each other") }
+        guard let to = a[Self.to] else { throw UsageError("replay needs --to HOST:PORT") }
+        target = to
+        if a[Self.asFastAsPossible] {
+            guard !a.given(Self.speed) else { throw UsageError("--speed and --as-fast-as-possible exclude each other") }
             speed = nil
-        } else if let s = a.value("speed") {
-            guard let v = Double(s), v > 0, v <= 1_000_000 else { throw UsageError("--speed '\(s)': expected a number > 0 (recorded seconds per real second)") }
-            speed = v
         } else {
-            speed = 1
+            speed = a[Self.speed] ?? 1
         }
-        rewriteTime = a.has("rewrite-time")
-        if let t = a.value("ack-timeout") {
-            guard let v = Double(t), v >= 0, v <= 3600 else { throw UsageError("--ack-timeout '\(t)': expected seconds, 0…3600") }
-            ackTimeout = v
-        }
-        for text in a.values["platform"] ?? [] {
-            guard let e = Endpoint(text) else { throw UsageError("--platform '\(text)' is not HOST:PORT with a numeric address") }
-            platforms.append(e)
-        }
-        if let path = a.value("mn-map") { mnMap = try Self.loadMap(path) }
+        rewriteTime = a[Self.rewriteTime]
+        ackTimeout = a[Self.ackTimeout] ?? 10
+        platforms = a.all(Self.platform)
+        if let path = a[Self.mnMap] { mnMap = try Self.loadMap(path) }
     }
 
     /// `old,new[,pw]` per line; blank lines and `#` comments skipped; a header line `old,new…` too.

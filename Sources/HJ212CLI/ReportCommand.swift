@@ -7,15 +7,13 @@ import HJWeb
 struct ReportCommand: CLICommand {
     static let name = "report"
     static let abstract = "Run the anomaly rules over traces: an HTML page with charts, JSON scores against a ground truth, or CSV series."
-    static let usage = "TRACE… [--truth FILE] [--out FILE] [--format html|json|csv] [--fleet NAME|FILE] [--profiles DIR]"
-    static let options = [
-        OptionSpec("truth", value: "FILE", help: "Ground truth of injected faults (JSON Lines, as written by generate/simulate --truth): each injection is scored detected or missed."),
-        OptionSpec("out", short: "o", value: "FILE", help: "Output file (default standard output)."),
-        OptionSpec("format", value: "F", choices: ["html", "json", "csv"], help: "html: a self-contained page with charts (default); json: truth, alarms, false_alarms, recall, precision; csv: the series (UTF-8 with BOM)."),
-        OptionSpec("fleet", value: "NAME|FILE", help: "The units (MN → unit template, whose limits and ranges the rules use). Default: every built-in fleet."),
-        OptionSpec("profiles", value: "DIR", help: "Directory of profile files overriding the built-in ones (e.g. anomalies/catalogue.json)."),
-        OptionSpec("max-charts", value: "N", help: "At most N charts in the page (default 400; units with alarms or injections first)."),
-    ]
+    static let operands = "TRACE…"
+    static let truth = Shared.truth.help("Ground truth of injected faults (JSON Lines, as written by generate/simulate --truth): each injection is scored detected or missed.")
+    static let format = Option("format", "F", choices: ["html", "json", "csv"], help: "html: a self-contained page with charts (default); json: truth, alarms, false_alarms, recall, precision; csv: the series (UTF-8 with BOM).")
+    static let fleet = Option("fleet", "NAME|FILE", help: "The units (MN → unit template, whose limits and ranges the rules use). Default: every built-in fleet.", parse: Parse.path)
+    static let profiles = Shared.profiles.help("Directory of profile files overriding the built-in ones (e.g. anomalies/catalogue.json).")
+    static let maxCharts = Option("max-charts", "N", help: "At most N charts in the page (default 400; units with alarms or injections first).", parse: Parse.int(0...100_000))
+    static let options: [any OptionDeclaration] = [truth, Shared.out, format, fleet, profiles, maxCharts]
     static let discussion = """
     A TRACE is a JSON Lines trace (generate --format trace, simulate, serve --trace): uplink frames with
     their arrival time. A pcap/pcapng capture works too (the logger's frames, arrival = capture time;
@@ -34,28 +32,27 @@ struct ReportCommand: CLICommand {
     init(_ a: ParsedArguments) throws(UsageError) {
         self.a = a
         guard !a.positionals.isEmpty else { throw UsageError("give at least one TRACE file") }
-        if let m = a.value("max-charts"), Int(m).map({ $0 >= 0 && $0 <= 100_000 }) != true { throw UsageError("--max-charts: expected 0..100000") }
     }
 
     func run(_ io: CommandIO) -> Int32 {
-        let store = ProfileStore(overrideDirectory: a.value("profiles"))
+        let store = ProfileStore(overrideDirectory: a[Self.profiles])
         let catalogue: AnomalyCatalogue
         let profiles: [String: UnitProfile]
         do {
             catalogue = try AnomalyCatalogue.load(store: store)
-            profiles = try AnalysisGlue.profiles(fleet: a.value("fleet"), store: store)
+            profiles = try AnalysisGlue.profiles(fleet: a[Self.fleet], store: store)
         } catch {
             io.stderr.line("hj212 report: \(error)")
             return 2
         }
         var injections: [Injection]?
-        if let path = a.value("truth") {
+        if let path = a[Self.truth] {
             guard let data = FileManager.default.contents(atPath: path) else { io.stderr.line("hj212 report: cannot read '\(path)'"); return 2 }
             let parsed = Injection.parse(String(decoding: data, as: UTF8.self))
             if parsed.skipped > 0 { io.stderr.line("hj212 report: \(parsed.skipped) line\(parsed.skipped == 1 ? "" : "s") of '\(TerminalText.safe(path))' skipped (not an injection)") }
             injections = parsed.injections
         }
-        let format = a.value("format") ?? "html"
+        let format = a[Self.format] ?? "html"
         var run = TraceAnalysis(catalogue: catalogue, profiles: profiles, collectSeries: format != "json")
         var inputs: [InputFile]
         do { inputs = try InputFile.openAll(a.positionals, io: io) } catch { io.stderr.line("hj212 report: \(error.message)"); return error.exitCode }
@@ -108,10 +105,10 @@ struct ReportCommand: CLICommand {
             page.sources = a.positionals
             page.faultNames = AnalysisGlue.faultNames(store: store)
             page.dictionary = try? CodeDictionary.load(.hj2017, from: store)
-            if let m = a.value("max-charts").flatMap(Int.init) { page.maxCharts = m }
+            if let m = a[Self.maxCharts] { page.maxCharts = m }
             output = Array(page.render().utf8)
         }
-        if let path = a.value("out"), path != "-" {
+        if let path = a[Shared.out], path != "-" {
             guard FileManager.default.createFile(atPath: path, contents: Data(output)) else { io.stderr.line("hj212 report: cannot write '\(TerminalText.safe(path))'"); return 1 }
         } else {
             io.stdout.write(bytes: output)

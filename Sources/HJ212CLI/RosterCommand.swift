@@ -7,18 +7,19 @@ import HJStore
 struct RosterCommand: CLICommand {
     static let name = "roster"
     static let abstract = "The Annex 1 联网 roster of a fleet, with 传输率 / 有效率 / 传输有效率 per unit and county, from stores or traces."
-    static let usage = "--fleet FILE (--store FILE… | --trace FILE…) [--period 2026-11 | --from DAY --to DAY] [--format csv|html|json] [--out FILE]"
-    static let options = [
-        OptionSpec("fleet", value: "FILE", help: "The fleet manifest (CSV) or a built-in fleet (sample-city, mixed-demo); optional roster columns assessed, reason, installed_since."),
-        OptionSpec("store", value: "FILE", help: "A store written by 'serve --store' (repeatable: one platform per machine, merged)."),
-        OptionSpec("trace", value: "FILE", help: "A JSON Lines trace (of serve or simulate) instead of or beside stores (repeatable)."),
-        OptionSpec("period", value: "YYYY-MM", help: "A calendar month (local time, UTC+8). Default: the current month up to now."),
-        OptionSpec("from", value: "DAY", help: "First day, YYYY-MM-DD (with --to)."),
-        OptionSpec("to", value: "DAY", help: "Last day, YYYY-MM-DD, included."),
-        OptionSpec("format", value: "F", choices: ["csv", "html", "json"], help: "csv (default; Annex 1 column order, Chinese headers, UTF-8 with BOM for Excel), html (county summary and chart), json."),
-        OptionSpec("out", short: "o", value: "FILE", help: "Output file (default standard output)."),
-        OptionSpec("now", value: "ISO8601", hidden: true, help: "Testing: the time the roster is made at (hours after it are not due)."),
-    ]
+    static let fleet = Shared.fleet.help("The fleet manifest (CSV) or a built-in fleet (sample-city, mixed-demo); optional roster columns assessed, reason, installed_since.").required()
+    static let store = Option("store", "FILE", help: "A store written by 'serve --store' (repeatable: one platform per machine, merged).", repeatable: true, parse: Parse.path)
+    static let trace = Shared.trace.help("A JSON Lines trace (of serve or simulate) instead of or beside stores (repeatable).")
+    static let period = Option("period", "YYYY-MM", help: "A calendar month (local time, UTC+8). Default: the current month up to now.",
+                               parse: { (p: String) throws(UsageError) -> RosterPeriod in
+                                   guard let month = RosterPeriod(month: p) else { throw UsageError("expected YYYY-MM, e.g. 2026-11") }
+                                   return month
+                               })
+    static let from = Option("from", "DAY", help: "First day, YYYY-MM-DD (with --to).", parse: Parse.day)
+    static let to = Option("to", "DAY", help: "Last day, YYYY-MM-DD, included.", parse: Parse.day)
+    static let format = Option("format", "F", choices: ["csv", "html", "json"], help: "csv (default; Annex 1 column order, Chinese headers, UTF-8 with BOM for Excel), html (county summary and chart), json.")
+    static let now = Option("now", "ISO8601", help: "Testing: the time the roster is made at (hours after it are not due).", hidden: true, parse: Parse.start)
+    static let options: [any OptionDeclaration] = [fleet, store, trace, period, from, to, format, Shared.out, now]
     static let discussion = """
     Hours due are the whole hours of the period that have ended (from installed_since when given),
     received are the hours with a 2061 hour record, valid those whose record carries every pollutant
@@ -37,31 +38,27 @@ struct RosterCommand: CLICommand {
 
     init(_ a: ParsedArguments) throws(UsageError) {
         self.a = a
-        guard a.value("fleet") != nil else { throw UsageError("--fleet FILE is required") }
-        guard !(a.values["store"] ?? []).isEmpty || !(a.values["trace"] ?? []).isEmpty else {
+        guard a.given(Self.fleet) else { throw UsageError("--fleet FILE is required") }
+        guard !a.all(Self.store).isEmpty || !a.all(Self.trace).isEmpty else {
             throw UsageError("give at least one --store FILE or --trace FILE")
         }
-        if let p = a.value("period") {
-            guard a.value("from") == nil, a.value("to") == nil else { throw UsageError("give --period or --from/--to, not both") }
-            guard let month = RosterPeriod(month: p) else { throw UsageError("--period '\(p)': expected YYYY-MM, e.g. 2026-11") }
+        if let month = a[Self.period] {
+            guard !a.given(Self.from), !a.given(Self.to) else { throw UsageError("give --period or --from/--to, not both") }
             period = month
-        } else if a.value("from") != nil || a.value("to") != nil {
-            guard let f = a.value("from").flatMap(RosterPeriod.day), let t = a.value("to").flatMap(RosterPeriod.day) else {
+        } else if a.given(Self.from) || a.given(Self.to) {
+            guard let f = a[Self.from], let t = a[Self.to] else {
                 throw UsageError("--from and --to: expected days YYYY-MM-DD, both")
             }
             let end = HJTime(wallMilliseconds: t.wallMilliseconds + 86_400_000)
             guard end > f else { throw UsageError("--to is before --from") }
             period = RosterPeriod(from: f, to: end)
         }
-        if let n = a.value("now") {
-            guard let ms = SimClock.parseStart(n) else { throw UsageError("--now '\(n)': expected ISO 8601") }
-            now = HJTime(wallMilliseconds: ms)
-        }
+        if let ms = a[Self.now] { now = HJTime(wallMilliseconds: ms) }
     }
 
     func run(_ io: CommandIO) -> Int32 {
         let fleet: Fleet
-        do { fleet = try Fleet.load(a.value("fleet")!) } catch {
+        do { fleet = try Fleet.load(a[Self.fleet]!) } catch {
             io.stderr.line("hj212 roster: fleet: \(error)")
             return 2
         }
@@ -71,7 +68,7 @@ struct RosterCommand: CLICommand {
             return RosterPeriod(from: month.from, to: min(month.to, now))
         }()
         var evidence = RosterEvidence(fleet: fleet)
-        for path in a.values["store"] ?? [] {
+        for path in a.all(Self.store) {
             do {
                 let store = try Store(path: path, readOnly: true)
                 try evidence.add(store: store, period: period)
@@ -80,7 +77,7 @@ struct RosterCommand: CLICommand {
                 return 1
             }
         }
-        for path in a.values["trace"] ?? [] {
+        for path in a.all(Self.trace) {
             guard let bytes = readWholeFile(path) else {
                 io.stderr.line("hj212 roster: cannot read trace \(TerminalText.safe(path))")
                 return 1
@@ -90,12 +87,12 @@ struct RosterCommand: CLICommand {
         }
         let roster = Roster(fleet: fleet, evidence: evidence, period: period, now: now)
         let text: String
-        switch a.value("format") ?? "csv" {
+        switch a[Self.format] ?? "csv" {
         case "json": text = RosterOutput.json(roster)
-        case "html": text = RosterOutput.html(roster, fleetName: a.value("fleet")!)
+        case "html": text = RosterOutput.html(roster, fleetName: a[Self.fleet]!)
         default: text = RosterOutput.csv(roster)
         }
-        if let out = a.value("out") {
+        if let out = a[Shared.out] {
             guard writeWholeFile(out, Array(text.utf8)) else {
                 io.stderr.line("hj212 roster: cannot write \(TerminalText.safe(out))")
                 return 1

@@ -11,26 +11,32 @@ import Synchronization
 struct SensorsCommand: CLICommand {
     static let name = "sensors"
     static let abstract = "Emulate the instruments of a unit (Modbus RTU/TCP analysers, DL/T 645 meters) for a real logger to read."
-    static let usage = "(--unit NAME | --fleet FILE --mn MN) [--modbus-tcp HOST:PORT] [--modbus-rtu PATH|pty] [--dlt645 PATH|pty] [--pty] [--baud N] [--parity N|E|O] [--speed X] [--faults SPEC] [--truth FILE] [--trace FILE]"
-    static let options = [
-        OptionSpec("unit", value: "NAME", help: "The instruments of this unit template (hj212 generate --list shows the templates)."),
-        OptionSpec("fleet", value: "FILE", help: "A fleet manifest (CSV) or built-in fleet; with --mn, the unit of that logger."),
-        OptionSpec("mn", value: "MN", help: "The logger's MN (with --fleet: which unit; with --unit: the MN of the value models, default 010000A8900016F000169DC0)."),
-        OptionSpec("modbus-tcp", value: "HOST:PORT", help: "Serve Modbus TCP here (unit identifier = slave address of each instrument)."),
-        OptionSpec("modbus-rtu", value: "PATH|pty", help: "Serve Modbus RTU on this serial device, or on a new pseudo-terminal (pty) whose path is printed."),
-        OptionSpec("dlt645", value: "PATH|pty", help: "Serve the DL/T 645-2007 meters on this serial device, or on a new pseudo-terminal (pty)."),
-        OptionSpec("pty", help: "Both serial lines (Modbus RTU and DL/T 645) on new pseudo-terminals, unless given a path."),
-        OptionSpec("baud", value: "N", help: "Serial speed (default 9600 for Modbus RTU, 2400 for DL/T 645)."),
-        OptionSpec("parity", value: "N|E|O", choices: ["N", "E", "O"], help: "Serial parity (default E: 8E1; N uses two stop bits, as the Modbus spec asks)."),
-        OptionSpec("strict-timing", help: "Modbus RTU: discard a frame with a gap above 1.5 character times (the spec's rule; off by default because USB adapters and ptys deliver bytes in bursts)."),
-        OptionSpec("speed", value: "X", help: "Simulated seconds per real second (default 1)."),
-        OptionSpec("start", value: "ISO8601", help: "Simulated start (default: now, China time); use the logger run's start to compare."),
-        OptionSpec("duration", value: "D", help: "Real run time, e.g. 30s, 10m (default until Ctrl-C)."),
-        OptionSpec("seed", value: "N", help: "Random seed of the value models (default 1)."),
-        OptionSpec("faults", value: "SPEC", help: "Instrument, fraud and process faults, as for simulate (e.g. calibration:w01018@2026-11-30T10:00/30m)."),
-        OptionSpec("profiles", value: "DIR", help: "A directory whose files override the built-in Profiles/ (your own register maps under instruments/)."),
-        OptionSpec("truth", value: "FILE", help: "Append the ground truth (every value served, every write, every fault) as JSON Lines."),
-        OptionSpec("trace", value: "FILE", help: "Append every frame received and sent, in hexadecimal, as JSON Lines."),
+    static let unit = Shared.unit.help("The instruments of this unit template (hj212 generate --list shows the templates).")
+    static let fleet = Shared.fleet.help("A fleet manifest (CSV) or built-in fleet; with --mn, the unit of that logger.")
+    static let mn = Shared.mn.help("The logger's MN (with --fleet: which unit; with --unit: the MN of the value models, default 010000A8900016F000169DC0).")
+    static let modbusTCP = Option("modbus-tcp", "HOST:PORT", help: "Serve Modbus TCP here (unit identifier = slave address of each instrument).", parse: Parse.address)
+    static let modbusRTU = Option("modbus-rtu", "PATH|pty", help: "Serve Modbus RTU on this serial device, or on a new pseudo-terminal (pty) whose path is printed.", parse: Parse.path)
+    static let dlt645 = Option("dlt645", "PATH|pty", help: "Serve the DL/T 645-2007 meters on this serial device, or on a new pseudo-terminal (pty).", parse: Parse.path)
+    static let pty = Flag("pty", help: "Both serial lines (Modbus RTU and DL/T 645) on new pseudo-terminals, unless given a path.")
+    static let baud = Option("baud", "N", help: "Serial speed (default 9600 for Modbus RTU, 2400 for DL/T 645).",
+                             parse: { (b: String) throws(UsageError) -> Int in
+                                 guard let v = Int(b), SerialPort.supportedBauds.contains(v) else {
+                                     throw UsageError("expected one of \(SerialPort.supportedBauds.map(String.init).joined(separator: ", "))")
+                                 }
+                                 return v
+                             })
+    static let parity = Option("parity", "N|E|O", choices: ["N", "E", "O"], help: "Serial parity (default E: 8E1; N uses two stop bits, as the Modbus spec asks).")
+    static let strictTiming = Flag("strict-timing", help: "Modbus RTU: discard a frame with a gap above 1.5 character times (the spec's rule; off by default because USB adapters and ptys deliver bytes in bursts).")
+    static let speed = Shared.speed.help("Simulated seconds per real second (default 1).")
+    static let start = Shared.start.help("Simulated start (default: now, China time); use the logger run's start to compare.")
+    static let duration = Shared.duration.help("Real run time, e.g. 30s, 10m (default until Ctrl-C).")
+    static let seed = Shared.seed.help("Random seed of the value models (default 1).")
+    static let faults = Shared.faults.help("Instrument, fraud and process faults, as for simulate (e.g. calibration:w01018@2026-11-30T10:00/30m).")
+    static let profiles = Shared.profiles.help("A directory whose files override the built-in Profiles/ (your own register maps under instruments/).")
+    static let truth = Shared.truth.help("Append the ground truth (every value served, every write, every fault) as JSON Lines.")
+    static let trace = Shared.trace.help("Append every frame received and sent, in hexadecimal, as JSON Lines.")
+    static let options: [any OptionDeclaration] = [
+        unit, fleet, mn, modbusTCP, modbusRTU, dlt645, pty, baud, parity, strictTiming, speed, start, duration, seed, faults, profiles, truth, trace,
     ]
     static let discussion = """
     Each instrument of the unit is a Modbus slave (addresses 1, 2, 3 … printed at start) with a register
@@ -48,13 +54,10 @@ struct SensorsCommand: CLICommand {
 
     init(_ a: ParsedArguments) throws(UsageError) {
         self.a = a
-        guard (a.value("unit") != nil) != (a.value("fleet") != nil) else { throw UsageError("give exactly one of --unit NAME or --fleet FILE --mn MN") }
-        if a.value("fleet") != nil && a.value("mn") == nil { throw UsageError("--fleet needs --mn MN (which unit of the fleet)") }
-        guard a.value("modbus-tcp") != nil || a.value("modbus-rtu") != nil || a.value("dlt645") != nil || a.has("pty") else {
+        guard a.given(Self.unit) != a.given(Self.fleet) else { throw UsageError("give exactly one of --unit NAME or --fleet FILE --mn MN") }
+        if a.given(Self.fleet) && !a.given(Self.mn) { throw UsageError("--fleet needs --mn MN (which unit of the fleet)") }
+        guard a.given(Self.modbusTCP) || a.given(Self.modbusRTU) || a.given(Self.dlt645) || a[Self.pty] else {
             throw UsageError("give at least one line: --modbus-tcp HOST:PORT, --modbus-rtu PATH|pty, --dlt645 PATH|pty or --pty")
-        }
-        if let b = a.value("baud"), Int(b).map({ SerialPort.supportedBauds.contains($0) }) != true {
-            throw UsageError("--baud '\(b)': expected one of \(SerialPort.supportedBauds.map(String.init).joined(separator: ", "))")
         }
     }
 
@@ -70,28 +73,19 @@ struct SensorsCommand: CLICommand {
     }
 
     func runChecked(_ io: CommandIO) throws(UsageError) -> Int32 {
-        let speed = Double(a.value("speed") ?? "1") ?? -1
-        guard speed > 0 && speed <= 100_000 else { throw UsageError("--speed: expected a number > 0") }
-        var start = LiveClock.wallNow(offsetMinutes: SimClock.chinaOffsetMinutes)
-        if let s = a.value("start") {
-            guard let t = SimClock.parseStart(s) else { throw UsageError("--start '\(s)': expected a date like 2026-11-30T08:00") }
-            start = t
-        }
-        var realDuration: Double?
-        if let d = a.value("duration") {
-            guard let ms = SimClock.parseDuration(d) else { throw UsageError("--duration '\(d)': expected like 30s, 10m") }
-            realDuration = Double(ms) / 1000
-        }
-        guard let seed = UInt64(a.value("seed") ?? "1") else { throw UsageError("--seed: expected a non-negative integer") }
-        let store = ProfileStore(overrideDirectory: a.value("profiles"))
+        let speed = a[Self.speed] ?? 1
+        let start = a[Self.start] ?? LiveClock.wallNow(offsetMinutes: SimClock.chinaOffsetMinutes)
+        let realDuration = a[Self.duration].map { Double($0) / 1000 }
+        let seed = a[Self.seed] ?? 1
+        let store = ProfileStore(overrideDirectory: a[Self.profiles])
         let template: UnitTemplate
-        var mn = a.value("mn") ?? "010000A8900016F000169DC0"
+        var mn = a[Self.mn] ?? "010000A8900016F000169DC0"
         var pw = "123456"
         do {
-            if let unit = a.value("unit") {
+            if let unit = a[Self.unit] {
                 template = try UnitTemplate.load(unit, from: store)
             } else {
-                let fleet = try Fleet.load(a.value("fleet")!, store: store)
+                let fleet = try Fleet.load(a[Self.fleet]!, store: store)
                 guard let u = fleet.units.first(where: { $0.identity.mn == mn }), let t = fleet.templates[u.unit] else {
                     throw UsageError("--mn '\(TerminalText.safe(mn))' is not a logger of the fleet")
                 }
@@ -106,7 +100,7 @@ struct SensorsCommand: CLICommand {
         }
         var options = SimulationOptions()
         options.profiles = store
-        if let spec = a.value("faults") {
+        if let spec = a[Self.faults] {
             do {
                 let all = try FaultSpec.parseList(spec, store: store)
                 options.faults = all.filter { FaultDefinition.valueLayers.contains($0.layer) }
@@ -118,28 +112,25 @@ struct SensorsCommand: CLICommand {
                 throw UsageError("--faults \(bad)")
             }
         }
-        let parity = Parity(rawValue: a.value("parity") ?? "E") ?? .even
-        let baud = a.value("baud").flatMap { Int($0) }
+        let parity = Parity(rawValue: a[Self.parity] ?? "E") ?? .even
+        let baud = a[Self.baud]
         // Open the serial lines first: a missing or busy path stops the run before anything listens.
         func openLine(_ value: String?, defaultBaud: Int) throws(UsageError) -> SerialPort? {
-            let wanted = value ?? (a.has("pty") ? "pty" : nil)
+            let wanted = value ?? (a[Self.pty] ? "pty" : nil)
             guard let wanted else { return nil }
             do {
                 return Self.isPTY(wanted) ? try SerialPort.openPTY(baud: baud ?? defaultBaud, parity: parity)
                     : try SerialPort.open(path: wanted, baud: baud ?? defaultBaud, parity: parity)
             } catch { throw UsageError(TerminalText.safe(error.message)) }
         }
-        let rtuPort = try openLine(a.value("modbus-rtu"), defaultBaud: 9600)
-        let meterPort = try openLine(a.value("dlt645"), defaultBaud: 2400)
-        var tcpAddress: SocketAddress?
-        if let t = a.value("modbus-tcp") {
-            do { tcpAddress = try SocketAddress(parsing: t) } catch { throw UsageError("--modbus-tcp '\(TerminalText.safe(t))': \(error.message)") }
-        }
+        let rtuPort = try openLine(a[Self.modbusRTU], defaultBaud: 9600)
+        let meterPort = try openLine(a[Self.dlt645], defaultBaud: 2400)
+        let tcpAddress = a[Self.modbusTCP]
         var trace: InstrumentTrace?
         var truth: TruthFile?
         do {
-            if let p = a.value("trace") { trace = try InstrumentTrace(path: p) }
-            if let p = a.value("truth") { truth = try TruthFile(path: p) }
+            if let p = a[Self.trace] { trace = try InstrumentTrace(path: p) }
+            if let p = a[Self.truth] { truth = try TruthFile(path: p) }
         } catch { throw UsageError(error.message) }
 
         let clock = LiveClock(start: start, speed: speed)
@@ -183,7 +174,7 @@ struct SensorsCommand: CLICommand {
         }
         let lineGroup = DispatchGroup()
         var lines: [(String, LineCounters)] = []
-        for (port, proto, name) in [(rtuPort, LineProtocol.modbusRTU(RTUTiming(baud: baud ?? 9600), strict: a.has("strict-timing")), "modbus-rtu"),
+        for (port, proto, name) in [(rtuPort, LineProtocol.modbusRTU(RTUTiming(baud: baud ?? 9600), strict: a[Self.strictTiming]), "modbus-rtu"),
                                     (meterPort, LineProtocol.dlt645, "dlt645")] {
             guard let port else { continue }
             let counters = LineCounters()

@@ -4,30 +4,62 @@ import HJNetwork
 import HJRoles
 import HJSimulation
 
+/// One `serve --request`: `[MN@]CN;CP`.
+struct ServeRequest: Sendable {
+    let target: String?
+    let cn: String
+    let cp: [[Field]]
+}
+
 /// `hj212 serve`: the reference platform.
 struct ServeCommand: CLICommand {
     static let name = "serve"
     static let abstract = "Run the reference platform: acknowledge, validate, record and command data loggers."
-    static let usage = "--listen HOST:PORT [--registry FILE] [--trace FILE] [--store FILE [--durability normal|full]] [--init] [--request 'CN;CP']…"
-    static let options = [
-        OptionSpec("listen", value: "HOST:PORT", help: "Address to listen on, e.g. 0.0.0.0:7001 or 127.0.0.1:0 (a free port)."),
-        OptionSpec("registry", value: "FILE", help: "Accepted loggers: CSV mn,pw[,name], a fleet manifest, or a built-in fleet name (sample-city, mixed-demo). Unknown MNs and wrong passwords are not acknowledged; registered units that never connect are listed as missing."),
-        OptionSpec("trace", value: "FILE", help: "Append every frame received and sent to this JSON Lines trace (checked writable before listening)."),
-        OptionSpec("pcap", value: "FILE", help: "Also (or, without --trace, only) write the traffic as a pcapng capture for Wireshark."),
-        OptionSpec("init", help: "Run the first-connection set-up of HJ 212-2017 §6.3 on every new logger (1012, 1000, 1062, 1064, 2011, 2021)."),
-        OptionSpec("request", value: "[MN@]CN;CP", help: "Send this request to every logger (or to the one with MN) once it has identified itself, e.g. '2061;BeginTime=20261129000000;EndTime=20261129230000' (repeatable)."),
-        OptionSpec("duration", value: "D", help: "Stop after this real time (default: until Ctrl-C)."),
-        OptionSpec("threads", value: "N", help: "Event-loop threads (default: the number of cores)."),
-        OptionSpec("ack-delay", value: "MS", help: "Delay every acknowledgement (for latency tests)."),
-        OptionSpec("accept-crc-variants", help: "Acknowledge packets whose CRC is CRC-16/MODBUS (either byte order), as lenient field platforms do."),
-        OptionSpec("http", value: "HOST:PORT", help: "Also serve the web console (units, alarms, charts; JSON endpoints, docs/console.md) on this address only, e.g. 127.0.0.1:8080."),
-        OptionSpec("idle-timeout", value: "D", help: "Close a connection that sent no whole frame for this long (default 30m: three 10-minute intervals; 0: never)."),
-        OptionSpec("max-per-address", value: "N", help: "Connections open at once from one source address (default 1000; loopback exempt unless given; 0: no limit)."),
-        OptionSpec("max-output", value: "BYTES", help: "Output held for a peer that does not read (default 262144); reading pauses above 64 KiB, the connection closes at this."),
-        OptionSpec("max-wrong-pw", value: "N", help: "Wrong passwords per connection before it is closed (default 3); per MN: 10 in 10 min lock it for 15 min."),
-    ] + StoreSink.serveOptions + [
-        OptionSpec("misbehave", value: "FAULT,…", hidden: true, help: "Testing only: deliberate protocol faults of the platform (see PlatformMisbehaviour), for the self-tests of 'check'."),
-    ]
+    static let listen = Option("listen", "HOST:PORT", help: "Address to listen on, e.g. 0.0.0.0:7001 or 127.0.0.1:0 (a free port).", parse: Parse.address).required()
+    static let registry = Shared.registry.help("Accepted loggers: CSV mn,pw[,name], a fleet manifest, or a built-in fleet name (sample-city, mixed-demo). Unknown MNs and wrong passwords are not acknowledged; registered units that never connect are listed as missing.")
+    static let trace = Shared.trace.help("Append every frame received and sent to this JSON Lines trace (checked writable before listening).")
+    static let initialise = Flag("init", help: "Run the first-connection set-up of HJ 212-2017 §6.3 on every new logger (1012, 1000, 1062, 1064, 2011, 2021).")
+    static let request = Option("request", "[MN@]CN;CP", help: "Send this request to every logger (or to the one with MN) once it has identified itself, e.g. '2061;BeginTime=20261129000000;EndTime=20261129230000' (repeatable).",
+                                repeatable: true, parse: Self.parseRequest)
+    static let duration = Shared.duration.help("Stop after this real time (default: until Ctrl-C).")
+    static let ackDelay = Option("ack-delay", "MS", help: "Delay every acknowledgement (for latency tests).", parse: Parse.int(0...3_600_000))
+    static let acceptCRCVariants = Flag("accept-crc-variants", help: "Acknowledge packets whose CRC is CRC-16/MODBUS (either byte order), as lenient field platforms do.")
+    static let http = Option("http", "HOST:PORT", help: "Also serve the web console (units, alarms, charts; JSON endpoints, docs/console.md) on this address only, e.g. 127.0.0.1:8080.", parse: Parse.text)
+    static let idleTimeout = Option("idle-timeout", "D", help: "Close a connection that sent no whole frame for this long (default 30m: three 10-minute intervals; 0: never).",
+                                    parse: { (s: String) throws(UsageError) -> Int64? in s == "0" ? nil : try Parse.duration(1000...SimClock.maxDurationMs)(s) })
+    static let maxPerAddress = Option("max-per-address", "N", help: "Connections open at once from one source address (default 1000; loopback exempt unless given; 0: no limit).", parse: Parse.int(0...Int.max))
+    static let maxOutput = Option("max-output", "BYTES", help: "Output held for a peer that does not read (default 262144); reading pauses above 64 KiB, the connection closes at this.", parse: Parse.int(4_096...Int.max))
+    static let maxWrongPW = Option("max-wrong-pw", "N", help: "Wrong passwords per connection before it is closed (default 3); per MN: 10 in 10 min lock it for 15 min.", parse: Parse.int(1...1_000))
+    static let misbehave = Option("misbehave", "FAULT,…", help: "Testing only: deliberate protocol faults of the platform (see PlatformMisbehaviour), for the self-tests of 'check'.",
+                                  hidden: true, repeatable: true, parse: Self.parseMisbehaviour)
+    static let options: [any OptionDeclaration] = [
+        listen, registry, trace, Shared.pcap, initialise, request, duration, Shared.threads, ackDelay, acceptCRCVariants, http, idleTimeout, maxPerAddress, maxOutput, maxWrongPW,
+    ] + StoreSink.serveOptions + [misbehave]
+
+    /// `[MN@]CN;CP`: the target MN (nil: every logger), the command code and the CP fields.
+    @Sendable static func parseRequest(_ item: String) throws(UsageError) -> ServeRequest {
+        var r = Substring(item)
+        var target: String?
+        if let at = r.firstIndex(of: "@") {
+            target = String(r[..<at])
+            r = r[r.index(after: at)...]
+        }
+        let parts = r.split(separator: ";", maxSplits: 1).map(String.init)
+        guard let cn = parts.first, cn.count == 4, Int(cn) != nil else { throw UsageError("expected [MN@]CN;CP, e.g. 2061;BeginTime=…;EndTime=…") }
+        let cp = parts.count > 1 ? (SegmentParser.parse("CP=&&\(parts[1])&&").segment.cp ?? []) : []
+        return ServeRequest(target: target, cn: cn, cp: cp)
+    }
+
+    @Sendable static func parseMisbehaviour(_ list: String) throws(UsageError) -> [PlatformMisbehaviour] {
+        var out: [PlatformMisbehaviour] = []
+        for name in list.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
+            guard let fault = PlatformMisbehaviour.named.first(where: { $0.name.lowercased() == name.lowercased() }) else {
+                throw UsageError("expected one of \(PlatformMisbehaviour.named.map(\.name).joined(separator: ", "))")
+            }
+            out.append(fault.value)
+        }
+        return out
+    }
     static let discussion = """
     Acknowledges per Flag (9014 for uploads, 9013 for 1013, nothing for A=0), validates every packet with
     the linter, reassembles split packets, answers 1013 with 1012, and tracks per unit which 2051/2061/2031
@@ -41,7 +73,6 @@ struct ServeCommand: CLICommand {
 
     init(_ a: ParsedArguments) throws(UsageError) {
         self.a = a
-        guard a.value("listen") != nil else { throw UsageError("--listen HOST:PORT is required") }
     }
 
     /// A registry file (CSV mn,pw[,name] or a fleet manifest), or a built-in fleet by name.
@@ -57,72 +88,33 @@ struct ServeCommand: CLICommand {
 
     func run(_ io: CommandIO) -> Int32 {
         do throws(UsageError) {
-            let address: SocketAddress
-            do { address = try SocketAddress(parsing: a.value("listen")!) } catch { throw UsageError("--listen: \(error.message)") }
+            guard let address = a[Self.listen] else { throw UsageError("--listen HOST:PORT is required") }
             var registry: Registry?
-            if let path = a.value("registry") { registry = try Self.registry(path) }
+            if let path = a[Self.registry] { registry = try Self.registry(path) }
             var trace: TraceWriter?
-            if let p = a.value("trace") { trace = try TraceWriter(path: p, offsetMinutes: SimClock.chinaOffsetMinutes) }
-            if let p = a.value("pcap") {
-                let capture = try CaptureRecorder(path: p, offsetMinutes: SimClock.chinaOffsetMinutes, localIsLogger: false, local: a.value("listen"))
-                trace = try TraceWriter(path: a.value("trace"), offsetMinutes: SimClock.chinaOffsetMinutes, capture: capture)
+            if let p = a[Self.trace] { trace = try TraceWriter(path: p, offsetMinutes: SimClock.chinaOffsetMinutes) }
+            if let p = a[Shared.pcap] {
+                let capture = try CaptureRecorder(path: p, offsetMinutes: SimClock.chinaOffsetMinutes, localIsLogger: false, local: a.text(Self.listen))
+                trace = try TraceWriter(path: a[Self.trace], offsetMinutes: SimClock.chinaOffsetMinutes, capture: capture)
             }
             var options = PlatformSession.Options()
-            if a.has("init") { options.initialise = .firstContact }
-            options.acceptCRCVariants = a.has("accept-crc-variants")
-            for list in a.values["misbehave"] ?? [] {
-                for name in list.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
-                    guard let fault = PlatformMisbehaviour.named.first(where: { $0.name.lowercased() == name.lowercased() }) else {
-                        throw UsageError("--misbehave '\(name)': expected one of \(PlatformMisbehaviour.named.map(\.name).joined(separator: ", "))")
-                    }
-                    options.misbehaviour.insert(fault.value)
-                }
-            }
-            if let d = a.value("ack-delay") {
-                guard let ms = Int64(d), (0...3_600_000).contains(ms) else { throw UsageError("--ack-delay: expected milliseconds, 0 to 3600000") }
-                options.ackDelay = ms
-            }
-            var requests: [(String?, String, [[Field]])] = []
-            for item in a.values["request"] ?? [] {
-                var r = Substring(item)
-                var target: String?
-                if let at = r.firstIndex(of: "@") {
-                    target = String(r[..<at])
-                    r = r[r.index(after: at)...]
-                }
-                let parts = r.split(separator: ";", maxSplits: 1).map(String.init)
-                guard let cn = parts.first, cn.count == 4, Int(cn) != nil else { throw UsageError("--request '\(item)': expected [MN@]CN;CP, e.g. 2061;BeginTime=…;EndTime=…") }
-                let cp = parts.count > 1 ? (SegmentParser.parse("CP=&&\(parts[1])&&").segment.cp ?? []) : []
-                requests.append((target, cn, cp))
-            }
+            if a[Self.initialise] { options.initialise = .firstContact }
+            options.acceptCRCVariants = a[Self.acceptCRCVariants]
+            for fault in a.all(Self.misbehave).joined() { options.misbehaviour.insert(fault) }
+            if let ms = a[Self.ackDelay] { options.ackDelay = Int64(ms) }
+            let requests = a.all(Self.request).map { ($0.target, $0.cn, $0.cp) }
             // Budgets (docs/budgets.md).
-            if let d = a.value("idle-timeout") {
-                if d == "0" { options.idleTimeout = nil } else {
-                    guard let ms = SimClock.parseDuration(d), ms >= 1000 else { throw UsageError("--idle-timeout '\(d)': expected a duration like 30m, or 0") }
-                    options.idleTimeout = ms
-                }
-            }
-            if let v = a.value("max-wrong-pw") {
-                guard let n = Int(v), (1...1_000).contains(n) else { throw UsageError("--max-wrong-pw: expected 1 to 1000") }
-                options.maxWrongPasswordsPerConnection = n
-            }
+            if a.given(Self.idleTimeout) { options.idleTimeout = a[Self.idleTimeout] ?? nil }
+            if let n = a[Self.maxWrongPW] { options.maxWrongPasswordsPerConnection = n }
             var limits = TCPServer.Limits(maxConnectionsPerAddress: 1_000)
-            if let v = a.value("max-per-address") {
-                guard let n = Int(v), n >= 0 else { throw UsageError("--max-per-address: expected a number, 0 for no limit") }
+            if let n = a[Self.maxPerAddress] {
                 limits.maxConnectionsPerAddress = n == 0 ? nil : n
                 limits.exemptLoopback = false
             }
             var tcpOptions = LivePlatform.defaultTCPOptions
-            if let v = a.value("max-output") {
-                guard let n = Int(v), n >= 4_096 else { throw UsageError("--max-output: expected bytes, at least 4096") }
-                tcpOptions.maxPendingOutput = n
-            }
-            let threads = min(64, max(1, Int(a.value("threads") ?? "") ?? min(8, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))))
-            var duration: Double?
-            if let d = a.value("duration") {
-                guard let ms = SimClock.parseDuration(d) else { throw UsageError("--duration '\(d)': expected like 10m") }
-                duration = Double(ms) / 1000
-            }
+            if let n = a[Self.maxOutput] { tcpOptions.maxPendingOutput = n }
+            let threads = a[Shared.threads] ?? min(8, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+            let duration = a[Self.duration].map { Double($0) / 1000 }
             let storeSink = try StoreSink.open(a)
             if storeSink != nil { options.journal = true }
             _ = try? ProcessSetup.prepareForNetworking()
@@ -135,7 +127,7 @@ struct ServeCommand: CLICommand {
                                         tcpOptions: tcpOptions, limits: limits, storeSink: storeSink)
             let bound: SocketAddress
             do { bound = try platform.start() } catch { throw UsageError("cannot listen on \(address): \(error)", exitCode: 2) }
-            let console = try a.value("http").map { http throws(UsageError) in try Console.attach(to: platform, http: http, registry: registry, registryPath: a.value("registry")) }
+            let console = try a[Self.http].map { http throws(UsageError) in try Console.attach(to: platform, http: http, registry: registry, registryPath: a[Self.registry]) }
             defer { console?.stop() }
             if let console { io.stdout.line("hj212 serve: console on http://\(console.server.localAddress)/") }
             if !options.misbehaviour.isEmpty {

@@ -109,13 +109,8 @@ extension StoreSink {
 
     /// Opens the store of `serve --store FILE [--durability normal|full]`, before listening.
     static func open(_ arguments: ParsedArguments) throws(UsageError) -> StoreSink? {
-        guard let path = arguments.value("store") else { return nil }
-        let durability: Store.Durability
-        switch arguments.value("durability") ?? "normal" {
-        case "normal": durability = .normal
-        case "full": durability = .full
-        case let other: throw UsageError("--durability '\(other)': expected normal or full")
-        }
+        guard let path = arguments[Self.store] else { return nil }
+        let durability: Store.Durability = arguments[Self.durability] == "full" ? .full : .normal
         do {
             return StoreSink(store: try Store(path: path, durability: durability))
         } catch {
@@ -124,8 +119,7 @@ extension StoreSink {
     }
 
     /// The options `serve` gains for the store.
-    static let serveOptions = [
-        OptionSpec("store", value: "FILE", help: "Store every accepted packet, record, value, unit and command in this SQLite file (created if missing); an acknowledgement leaves only after its packet is committed. See docs/store.md."),
-        OptionSpec("durability", value: "MODE", choices: ["normal", "full"], help: "--store: normal (default) survives a crash of serve; full also fsyncs every commit, for power loss."),
-    ]
+    static let store = Option("store", "FILE", help: "Store every accepted packet, record, value, unit and command in this SQLite file (created if missing); an acknowledgement leaves only after its packet is committed. See docs/store.md.", parse: Parse.path)
+    static let durability = Option("durability", "MODE", choices: ["normal", "full"], help: "--store: normal (default) survives a crash of serve; full also fsyncs every commit, for power loss.")
+    static let serveOptions: [any OptionDeclaration] = [store, durability]
 }

@@ -10,26 +10,20 @@ import Synchronization
 struct SimulateCommand: CLICommand {
     static let name = "simulate"
     static let abstract = "Run emulated data loggers live against one or more platforms over TCP."
-    static let usage = "(--unit NAME | --fleet FILE | --scenario NAME) --to HOST:PORT[,HOST:PORT…] [--speed X] [--duration D] [--seed N] [--trace FILE] [--faults SPEC] [--scenario FILE|NAME] [--truth FILE]"
-    static let options = [
-        OptionSpec("unit", value: "NAME", help: "One logger of this unit template."),
-        OptionSpec("fleet", value: "FILE", help: "A fleet manifest (CSV) or a built-in fleet (sample-city, mixed-demo)."),
-        OptionSpec("to", value: "HOST:PORT[,…]", help: "The platforms; every logger connects to each (province and city, independently)."),
-        OptionSpec("speed", value: "X", help: "Simulated seconds per real second (default 1)."),
-        OptionSpec("duration", value: "D", help: "Simulated time to run (default until Ctrl-C), e.g. 10m, 2h."),
-        OptionSpec("start", value: "ISO8601", help: "Simulated start (default: now, in the loggers' zone)."),
-        OptionSpec("seed", value: "N", help: "Random seed (default 1)."),
-        OptionSpec("trace", value: "FILE", help: "Append every frame sent and received to this JSON Lines trace."),
-        OptionSpec("pcap", value: "FILE", help: "Also (or, without --trace, only) write the traffic as a pcapng capture for Wireshark."),
-        OptionSpec("mn", value: "MN", help: "--unit: the logger's MN (default 010000A8900016F000169DC0)."),
-        OptionSpec("pw", value: "PW", help: "--unit: the logger's password (default 123456)."),
-        OptionSpec("dialect", value: "D", choices: ["2017", "2025"], help: "Protocol edition (default 2017)."),
-        OptionSpec("threads", value: "N", help: "Event-loop threads (default: the number of cores)."),
-        OptionSpec("drain", value: "SECONDS", help: "After the duration, wait at most this long for acknowledgements (default 15)."),
-        OptionSpec("answer-bad-crc", help: "Answer requests with a bad CRC with QnRtn 9 instead of ignoring them."),
-        OptionSpec("faults", value: "SPEC", help: "Faults for every logger, as for generate (ID[:FACTOR][(NAME=VALUE;…)][%RATE][#COUNT][@START/DURATION], comma-separated), transport faults included (disconnect, outage, slow-drip …; hj212 generate --list)."),
-        OptionSpec("scenario", value: "FILE|NAME", help: "A fault timeline on units of the fleet (Profiles/scenarios, or a file). Without --unit/--fleet, the scenario's own fleet."),
-        OptionSpec("truth", value: "FILE", help: "Ground truth of injected faults, JSON Lines (required with --faults or --scenario)."),
+    static let unit = Shared.unit.help("One logger of this unit template.")
+    static let to = Option("to", "HOST:PORT[,…]", help: "The platforms; every logger connects to each (province and city, independently).", parse: Parse.addresses).required()
+    static let duration = Shared.duration.help("Simulated time to run (default until Ctrl-C), e.g. 10m, 2h.")
+    static let start = Shared.start.help("Simulated start (default: now, in the loggers' zone).")
+    static let mn = Shared.mn.help("--unit: the logger's MN (default 010000A8900016F000169DC0).")
+    static let pw = Shared.pw.help("--unit: the logger's password (default 123456).")
+    static let drain = Option("drain", "SECONDS", help: "After the duration, wait at most this long for acknowledgements (default 15).", parse: Parse.number(0...86_400))
+    static let answerBadCRC = Flag("answer-bad-crc", help: "Answer requests with a bad CRC with QnRtn 9 instead of ignoring them.")
+    static let faults = Shared.faults.help("Faults for every logger, as for generate (ID[:FACTOR][(NAME=VALUE;…)][%RATE][#COUNT][@START/DURATION], comma-separated), transport faults included (disconnect, outage, slow-drip …; hj212 generate --list).")
+    static let scenario = Shared.scenario.help("A fault timeline on units of the fleet (Profiles/scenarios, or a file). Without --unit/--fleet, the scenario's own fleet.")
+    static let truth = Shared.truth.help("Ground truth of injected faults, JSON Lines (required with --faults or --scenario).")
+    static let options: [any OptionDeclaration] = [
+        unit, Shared.fleet, to, Shared.speed, duration, start, Shared.seed, Shared.trace, Shared.pcap, mn, pw, Shared.edition, Shared.threads, drain, answerBadCRC,
+        faults, scenario, truth,
     ]
     static let discussion = """
     Loggers send 2081 after connecting, upload with Flag=5 and wait for 9014, resend after OverTime up
@@ -47,10 +41,9 @@ struct SimulateCommand: CLICommand {
 
     init(_ a: ParsedArguments) throws(UsageError) {
         self.a = a
-        guard !(a.value("unit") != nil && a.value("fleet") != nil), a.value("unit") != nil || a.value("fleet") != nil || a.value("scenario") != nil else {
+        guard !(a.given(Self.unit) && a.given(Shared.fleet)), a.given(Self.unit) || a.given(Shared.fleet) || a.given(Self.scenario) else {
             throw UsageError("give exactly one of --unit NAME or --fleet FILE (or a --scenario, which names its fleet)")
         }
-        guard a.value("to") != nil else { throw UsageError("--to HOST:PORT is required") }
     }
 
     func run(_ io: CommandIO) -> Int32 {
@@ -77,50 +70,36 @@ struct LiveSetup {
     var sessionOptions = LoggerSession.Options()
 
     init(_ a: ParsedArguments, io: CommandIO) throws(UsageError) {
-        platforms = []
-        for item in (a.value("to") ?? "").split(separator: ",") {
-            // Host names are resolved as `load` resolves them (once, IPv4).
-            do { platforms.append(try LoadCommand.resolve(String(item))) } catch {
-                throw UsageError("--to: \(error.message)")
-            }
-        }
-        let speed = Double(a.value("speed") ?? "1") ?? -1
-        guard speed > 0 && speed <= 100_000 else { throw UsageError("--speed: expected a number > 0") }
-        let start: Int64
-        if let s = a.value("start") {
-            guard let t = SimClock.parseStart(s) else { throw UsageError("--start '\(s)': expected a date like 2026-11-30T08:00") }
-            start = t
-        } else {
-            start = LiveClock.wallNow(offsetMinutes: SimClock.chinaOffsetMinutes)
-        }
+        typealias S = SimulateCommand
+        guard let to = a[S.to] else { throw UsageError("--to HOST:PORT is required") }
+        platforms = to
+        let speed = a[Shared.speed] ?? 1
+        let start = a[S.start] ?? LiveClock.wallNow(offsetMinutes: SimClock.chinaOffsetMinutes)
         clock = LiveClock(start: start, speed: speed)
-        if let d = a.value("duration") {
-            guard let ms = SimClock.parseDuration(d) else { throw UsageError("--duration '\(d)': expected like 10m, 2h") }
-            end = start + ms
-        }
-        guard let seed = UInt64(a.value("seed") ?? "1") else { throw UsageError("--seed: expected a non-negative integer") }
-        threads = min(64, max(1, Int(a.value("threads") ?? "") ?? min(8, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))))
-        drainSeconds = Double(a.value("drain") ?? "15") ?? 15
-        sessionOptions.answerBadCRC = a.has("answer-bad-crc")
+        if let ms = a[S.duration] { end = start + ms }
+        let seed = a[Shared.seed] ?? 1
+        threads = a[Shared.threads] ?? min(8, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        drainSeconds = a[S.drain] ?? 15
+        sessionOptions.answerBadCRC = a[S.answerBadCRC]
         sessionOptions.timeScale = speed
         var options = SimulationOptions()
-        options.dialect = a.value("dialect") == "2025" ? .hj2025 : .hj2017
+        options.dialect = a[Shared.edition] == "2025" ? .hj2025 : .hj2017
         var faults: [FaultSpec] = []
-        if let spec = a.value("faults") {
+        if let spec = a[S.faults] {
             do { faults = try FaultSpec.parseList(spec) } catch { throw UsageError("\(error)", exitCode: 2) }
         }
         var scenario: Scenario?
-        if let name = a.value("scenario") {
+        if let name = a[S.scenario] {
             do { scenario = try Scenario.load(name) } catch { throw UsageError("--scenario: \(error)", exitCode: 2) }
         }
         do {
             // The units first, so that faults and scenarios are checked against them before anything runs.
             var units: [(unit: Scenario.Unit, pw: String)]
-            if let unit = a.value("unit") {
+            if let unit = a[S.unit] {
                 let template = try UnitTemplate.load(unit)
-                units = [(Scenario.Unit(mn: a.value("mn") ?? "010000A8900016F000169DC0", template: template, row: 1, enterprise: ""), a.value("pw") ?? "123456")]
+                units = [(Scenario.Unit(mn: a[S.mn] ?? "010000A8900016F000169DC0", template: template, row: 1, enterprise: ""), a[S.pw] ?? "123456")]
             } else {
-                guard let name = a.value("fleet") ?? scenario?.fleet else { throw UsageError("the scenario names no fleet: give --unit or --fleet") }
+                guard let name = a[Shared.fleet] ?? scenario?.fleet else { throw UsageError("the scenario names no fleet: give --unit or --fleet") }
                 let fleet = try Fleet.load(name)
                 units = fleet.units.enumerated().map { (Scenario.Unit(mn: $1.identity.mn, template: fleet.templates[$1.unit]!, row: $0 + 1, enterprise: $1.enterprise), $1.identity.pw) }
             }
@@ -142,15 +121,15 @@ struct LiveSetup {
             throw UsageError("\(error)", exitCode: 2)
         }
         if !faults.isEmpty {
-            guard let path = a.value("truth") else { throw UsageError("faults need --truth FILE for the ground truth") }
+            guard let path = a[S.truth] else { throw UsageError("faults need --truth FILE for the ground truth") }
             truth = try TruthWriter(path: path)
             sessionOptions.faults = faults
             sessionOptions.faultSeed = seed
         }
-        if let path = a.value("trace") { trace = try TraceWriter(path: path, offsetMinutes: SimClock.chinaOffsetMinutes) }
-        if let pcap = a.value("pcap") {
+        if let path = a[Shared.trace] { trace = try TraceWriter(path: path, offsetMinutes: SimClock.chinaOffsetMinutes) }
+        if let pcap = a[Shared.pcap] {
             let capture = try CaptureRecorder(path: pcap, offsetMinutes: SimClock.chinaOffsetMinutes, localIsLogger: true)
-            trace = try TraceWriter(path: a.value("trace"), offsetMinutes: SimClock.chinaOffsetMinutes, capture: capture)
+            trace = try TraceWriter(path: a[Shared.trace], offsetMinutes: SimClock.chinaOffsetMinutes, capture: capture)
         }
     }
 

@@ -3,16 +3,33 @@ import HJ212
 import HJCapture
 import HJSimulation
 
-/// `hj212 trace import`: a pcap/pcapng capture turned into a JSON Lines trace.
-struct TraceCommand: CLICommand {
+/// `hj212 trace`: a group; its one subcommand is `import`.
+struct TraceGroup: CLICommand {
     static let name = "trace"
     static let abstract = "Convert a pcap or pcapng capture into a JSON Lines trace (trace import)."
-    static let usage = "import CAPTURE -o TRACE.jsonl [--platform HOST:PORT] [--utc-offset MINUTES]"
-    static let options = [
-        OptionSpec("out", short: "o", value: "FILE", help: "The trace to write (created or truncated)."),
-        OptionSpec("platform", value: "HOST:PORT", help: "The platform's address in the capture (repeatable); without it, the logger is the side that sends uploads."),
-        OptionSpec("utc-offset", value: "MINUTES", help: "Zone of the trace's time stamps, minutes east of UTC (default 480, China time)."),
-    ]
+    static let options: [any OptionDeclaration] = []
+    static let subcommands: [any CLICommand.Type] = [TraceCommand.self]
+
+    init(_ a: ParsedArguments) throws(UsageError) {
+        throw UsageError("expected 'hj212 trace import CAPTURE -o TRACE.jsonl'")
+    }
+
+    func run(_ io: CommandIO) -> Int32 { 2 }
+}
+
+/// `hj212 trace import CAPTURE -o TRACE.jsonl`: a pcap/pcapng capture turned into a JSON Lines trace.
+struct TraceCommand: CLICommand {
+    static let name = "import"
+    static let abstract = "Convert a pcap or pcapng capture into a JSON Lines trace."
+    static let operands = "CAPTURE"
+    static let out = Shared.out.help("The trace to write (created or truncated).").required()
+    static let platform = Option("platform", "HOST:PORT", help: "The platform's address in the capture (repeatable); without it, the logger is the side that sends uploads.", repeatable: true,
+                                 parse: { (text: String) throws(UsageError) -> Endpoint in
+                                     guard let e = Endpoint(text) else { throw UsageError("is not HOST:PORT with a numeric address") }
+                                     return e
+                                 })
+    static let utcOffset = Option("utc-offset", "MINUTES", help: "Zone of the trace's time stamps, minutes east of UTC (default 480, China time).", parse: Parse.int(-840...840))
+    static let options: [any OptionDeclaration] = [out, platform, utcOffset]
     static let discussion = """
     Reads the capture streamed (pcap or pcapng, any byte order; Ethernet with VLAN tags, Linux
     cooked SLL/SLL2, raw IP, BSD loopback; IPv4 and IPv6), reassembles every TCP connection per
@@ -38,25 +55,15 @@ struct TraceCommand: CLICommand {
     var offsetMinutes: Int
 
     init(_ a: ParsedArguments) throws(UsageError) {
-        guard a.positionals.first == "import" else {
-            throw UsageError("expected 'hj212 trace import CAPTURE -o TRACE.jsonl'")
-        }
-        guard a.positionals.count == 2 else { throw UsageError("trace import takes one capture file") }
-        capture = a.positionals[1]
+        guard a.positionals.count == 1 else { throw UsageError("trace import takes one capture file") }
+        capture = a.positionals[0]
         guard capture != "-" else { throw UsageError("trace import reads the capture twice: give a file, not standard input") }
-        guard let out = a.value("out") else { throw UsageError("trace import needs -o TRACE.jsonl") }
+        guard let out = a[Self.out] else { throw UsageError("trace import needs -o TRACE.jsonl") }
         self.out = out
-        platforms = []
-        for text in a.values["platform"] ?? [] {
-            guard let e = Endpoint(text) else { throw UsageError("--platform '\(text)' is not HOST:PORT with a numeric address") }
-            platforms.append(e)
-        }
-        offsetMinutes = 480
-        if let o = a.value("utc-offset") {
-            guard let v = Int(o), abs(v) <= 14 * 60 else { throw UsageError("--utc-offset '\(o)' is not minutes east of UTC (-840…840)") }
-            offsetMinutes = v
-        }
+        platforms = a.all(Self.platform)
+        offsetMinutes = a[Self.utcOffset] ?? 480
     }
+
 
     /// What the first pass learnt of a connection: how strongly each side looks like the logger.
     struct Roles {

@@ -18,13 +18,15 @@ struct CommandReferenceTests {
     @Test("every option a usage line names is declared by its command, and every declared option is in the reference")
     func usageMatchesDeclarations() {
         let reference = CommandReference.markdown()
-        for c in CommandLineTool.commands {
-            let declared = Set(c.options.map(\.name) + ["help"])
-            for name in CommandReference.optionsMentioned(in: c.usage) {
-                #expect(declared.contains(name), "'hj212 \(c.name)' usage names --\(name), which it does not declare")
+        for (path, c) in CommandReference.allCommands() {
+            let declared = Set(c.options.map { $0.info.name } + ["help"] + c.shownSubcommands.flatMap { $0.options.map { $0.info.name } })
+            for line in c.usageLines(path: path) {
+                for name in CommandReference.optionsMentioned(in: line) {
+                    #expect(declared.contains(name), "'hj212 \(path)' usage names --\(name), which it does not declare")
+                }
             }
-            for o in c.options where !o.hidden {
-                #expect(reference.contains("`--\(o.name)"), "--\(o.name) of \(c.name) missing from the reference")
+            for o in c.options.map({ $0.info }) where !o.hidden {
+                #expect(reference.contains("`--\(o.name)"), "--\(o.name) of \(path) missing from the reference")
             }
         }
     }
