@@ -82,7 +82,7 @@ final class LiveLogger: @unchecked Sendable {
         for link in links {
             link.transportTick(at: now)
             // A half-open link is hung: no resends, nothing pumped.
-            if !link.isActive("half-open", at: now) { link.apply(link.session.tick(at: now)) }
+            if !link.isActive("half-open", at: now) { link.run { $0.tick(at: now, into: &$1) } }
         }
         // Next tick: when the simulator next sends (packets leave on real-time-interval and minute
         // boundaries), a resend falls due or a transport fault starts or ends; at most 1 s of real time away.
@@ -129,6 +129,8 @@ final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
     let traceStream = liveLinkNumbers.add(1, ordering: .relaxed).oldValue | 1 << 62
     /// Real send time of each upload awaiting its 9014, by QN.
     var sentAt: [UInt64: MonotonicTime] = [:]
+    /// The session's outputs of the current input: one buffer, reused (no array per frame).
+    var outputs: [LoggerOutput] = []
 
     /// Transport faults of this logger (issue 5), and their progress.
     let transport: [FaultSpec]
@@ -151,21 +153,7 @@ final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
         self.address = address
         self.session = session
         self.trace = trace
-        self.session.acknowledgedQNs = []
         transport = session.options.faults.filter { $0.layer == "transport" && $0.applies(to: session.device.identity.mn) }
-    }
-
-    /// The QN of a frame as the sessions write it (`##LLLLQN=<17 digits>;…`), as a number.
-    static func qnKey<C: Collection>(_ bytes: C) -> UInt64? where C.Element == UInt8, C.Index == Int {
-        let start = bytes.startIndex + 9
-        guard bytes.count >= 26, bytes[bytes.startIndex + 6] == UInt8(ascii: "Q"), bytes[bytes.startIndex + 7] == UInt8(ascii: "N") else { return nil }
-        var v: UInt64 = 0
-        for i in start..<(start + 17) {
-            let d = bytes[i] &- 48
-            guard d < 10 else { return nil }
-            v = v * 10 + UInt64(d)
-        }
-        return v
     }
 
     func connect() {
@@ -187,7 +175,7 @@ final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
                     let now = owner.now
                     if isActive("half-open", at: now) || isActive("never-read", at: now) { c.pauseReading() }
                     if let storm = active("reconnect-storm", at: now) { scheduleStormClose(storm, c) }
-                    apply(session.connected(at: now))
+                    run { $0.connected(at: now, into: &$1) }
                 case .failure(let e):
                     connectFailures += 1
                     lastError = e.description
@@ -204,21 +192,29 @@ final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
         _ = owner.loop.scheduleOnLoop(after: delay) { [weak self] in self?.connect() }
     }
 
-    /// Sends what the session produced, in one write per batch (and reports injected faults).
-    func apply(_ actions: [SessionAction]) {
-        if !session.faultRecords.isEmpty {
-            owner?.truth?.write(session.faultRecords.map { $0.json() })
-            session.faultRecords = []
-        }
+    /// Gives one input to the session and commits what it produced.
+    func run(_ body: (inout LoggerSession, inout [LoggerOutput]) -> Void) {
+        body(&session, &outputs)
+        commit()
+    }
+
+    /// The one place where the session's outputs take effect: sends are traced and written (one
+    /// write per batch, or frame by frame through the transport faults), the first send of each
+    /// awaited upload and its acknowledgement give the latency, injected faults go to the ground
+    /// truth, a close closes.
+    func commit() {
+        defer { outputs.removeAll(keepingCapacity: true) }
         var batch: [UInt8] = []
-        defer { if !batch.isEmpty { write(batch) } }
-        for action in actions {
-            switch action {
-            case .send(let bytes):
+        var truth: [String] = []
+        defer {
+            if !batch.isEmpty { write(batch) }
+            if !truth.isEmpty { owner?.truth?.write(truth) }
+        }
+        for output in outputs {
+            switch output {
+            case .send(let bytes, let what):
                 trace?.record(bytes, up: true, peer: address.description, connection: traceStream, at: owner?.now ?? 0)
-                // Uploads only (replies carry ST=91 and are never acknowledged).
-                if bytes.count > 32, !(bytes[27] == UInt8(ascii: "S") && bytes[30] == UInt8(ascii: "9") && bytes[31] == UInt8(ascii: "1")),
-                   let key = Self.qnKey(bytes), sentAt[key] == nil, sentAt.count < 4096 {
+                if case .upload(_, let qn, 1, true) = what, let key = UInt64(qn), sentAt[key] == nil, sentAt.count < 4096 {
                     sentAt[key] = .now
                 }
                 if !transport.isEmpty, connection != nil, let owner {
@@ -232,6 +228,15 @@ final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
                 lastError = reason
                 if !batch.isEmpty { write(batch); batch = [] }
                 connection?.close()
+            case .acknowledged(let qn):
+                guard let key = UInt64(qn), let t = sentAt.removeValue(forKey: key) else { continue }
+                if sentAt.isEmpty { sentAt = [:] }  // release the storage of an idle link
+                let d = MonotonicTime.now - t
+                owner?.latency.histogram.record(microseconds: UInt64(max(0, d.components.seconds * 1_000_000 + d.components.attoseconds / 1_000_000_000_000)))
+            case .givenUp(let qn):
+                if let key = UInt64(qn) { sentAt.removeValue(forKey: key) }
+            case .faultInjected(let record):
+                truth.append(record.json())
             }
         }
     }
@@ -239,18 +244,7 @@ final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
     func connection(_ connection: TCPConnection, didRead bytes: [UInt8]) {
         guard let owner else { return }
         trace?.record(bytes, up: false, peer: address.description, connection: traceStream, at: owner.now)
-        let actions = session.received(bytes, at: owner.now)
-        if let acked = session.acknowledgedQNs, !acked.isEmpty {
-            let now = MonotonicTime.now
-            for qn in acked {
-                guard let key = UInt64(qn), let t = sentAt.removeValue(forKey: key) else { continue }
-                if sentAt.isEmpty { sentAt = [:] }  // release the storage of an idle link
-                let d = now - t
-                owner.latency.histogram.record(microseconds: UInt64(max(0, d.components.seconds * 1_000_000 + d.components.attoseconds / 1_000_000_000_000)))
-            }
-            session.acknowledgedQNs = []
-        }
-        apply(actions)
+        run { $0.received(bytes, at: owner.now, into: &$1) }
     }
 
     func connection(_ connection: TCPConnection, didCloseWith reason: CloseReason) {

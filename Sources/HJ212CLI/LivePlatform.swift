@@ -19,8 +19,8 @@ final class LivePlatform: Sendable {
     /// The most output any connection held at once (bytes), for the budget's tests and benchmarks.
     let peakPendingOutput = Atomic<Int>(0)
     let address: SocketAddress
-    /// Watchers of the uplink bytes (the web console, `--http`), added before `start()`.
-    let observers = Mutex<[any UplinkObserver]>([])
+    /// Where accepted packets also go (the web console, `--http`), added before `start()`.
+    let packetListeners = Mutex<[@Sendable (AcceptedPacket) -> Void]>([])
     /// Per-connection settings: the output budget (`maxPendingOutput`, 256 KiB by default here).
     let tcpOptions: TCPOptions
     /// Connections per source address, the reserve descriptor.
@@ -86,12 +86,12 @@ final class LivePlatform: Sendable {
     }
 
     /// Sends a command to every connected link whose logger has this MN (or to all with nil).
-    func request(mn: String?, _ body: @escaping @Sendable (inout PlatformSession, SessionTime) -> [SessionAction]) -> Int {
+    func request(mn: String?, _ body: @escaping @Sendable (inout PlatformSession, SessionTime) -> [PlatformOutput]) -> Int {
         let targets = links.withLock { Array($0.values) }
         var sent = 0
         for link in targets where mn == nil || link.mn == mn {
             sent += 1
-            _ = link.connection.loop.execute { link.run(body) }
+            _ = link.connection.loop.execute { link.run { session, now, out in out += body(&session, now) } }
         }
         return sent
     }
@@ -104,6 +104,8 @@ final class LivePlatformLink: TCPConnectionHandler, @unchecked Sendable {
     let platform: LivePlatform  // strong: a replaced platform must outlive its last connections
     var session: PlatformSession
     var ticker: TimerHandle?
+    /// The session's outputs of the current input: one buffer, reused (no array per frame).
+    var outputs: [PlatformOutput] = []
     private let mnBox = Mutex<String?>(nil)
     var mn: String? { mnBox.withLock { $0 } }
 
@@ -115,7 +117,7 @@ final class LivePlatformLink: TCPConnectionHandler, @unchecked Sendable {
 
     func begin() {
         connection.loop.executeOnLoop { [self] in
-            apply(session.connected(at: platform.clock.now))
+            run { session, now, out in session.connected(at: now, into: &out) }
         }
     }
 
@@ -142,21 +144,32 @@ final class LivePlatformLink: TCPConnectionHandler, @unchecked Sendable {
             guard let self, self.connection.isOpen else { return }
             self.ticker = nil
             self.armedFor = nil
-            self.apply(self.session.tick(at: self.platform.clock.now))
+            self.run { session, now, out in session.tick(at: now, into: &out) }
         }
     }
 
-    func run(_ body: (inout PlatformSession, SessionTime) -> [SessionAction]) {
-        apply(body(&session, platform.clock.now))
+    /// Gives one input to the session and commits what it produced.
+    func run(_ body: (inout PlatformSession, SessionTime, inout [PlatformOutput]) -> Void) {
+        body(&session, platform.clock.now, &outputs)
+        commit()
     }
 
-    /// Sends what the session produced in one write (one system call for a batch of acknowledgements).
-    func apply(_ actions: [SessionAction]) {
-        if let sink = platform.storeSink, sink.hold(self, actions) {
+    /// The one place where a session's outputs take effect: accepted packets go to the listeners
+    /// (console) and the store; the sends and closes are written in one write (one system call
+    /// for a batch of acknowledgements), or, with `--store`, held until the store committed what
+    /// they acknowledge (ServeStore.swift).
+    func commit() {
+        defer { outputs.removeAll(keepingCapacity: true) }
+        guard !outputs.isEmpty else { rearm(); return }
+        let listeners = platform.packetListeners.withLock { $0 }
+        if !listeners.isEmpty {
+            for case .packetAccepted(let packet) in outputs { for listener in listeners { listener(packet) } }
+        }
+        if let sink = platform.storeSink, sink.hold(self, outputs) {
             rearm()
             return
         }
-        perform(actions)
+        perform(outputs.actions)
         rearm()
     }
 
@@ -189,15 +202,14 @@ final class LivePlatformLink: TCPConnectionHandler, @unchecked Sendable {
 
     func connection(_ connection: TCPConnection, didRead bytes: [UInt8]) {
         platform.trace?.record(bytes, up: true, peer: connection.remoteAddress.description, connection: connection.id, at: platform.clock.now)
-        apply(session.received(bytes, at: platform.clock.now))
-        for o in platform.observers.withLock({ $0 }) { o.received(bytes, connection: connection.id, at: platform.clock.now) }
+        run { session, now, out in session.received(bytes, at: now, into: &out) }
         if mn == nil, let m = session.logger?.mn { mnBox.withLock { $0 = m } }
     }
 
     func connection(_ connection: TCPConnection, didCloseWith reason: CloseReason) {
         ticker?.cancel()
-        session.disconnected(at: platform.clock.now)
-        for o in platform.observers.withLock({ $0 }) { o.closed(connection: connection.id) }
+        // The last frames' events (a store keeps what they carried); nothing is sent any more.
+        run { session, now, out in session.disconnected(at: now, into: &out) }
         platform.trace?.forget(connection: connection.id)
         platform.forget(connection.id)
     }

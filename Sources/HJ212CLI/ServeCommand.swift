@@ -124,7 +124,6 @@ struct ServeCommand: CLICommand {
                 duration = Double(ms) / 1000
             }
             let storeSink = try StoreSink.open(a)
-            if storeSink != nil { options.journal = true }
             _ = try? ProcessSetup.prepareForNetworking()
             let group: EventLoopGroup
             do { group = try EventLoopGroup(threads: threads, name: "platform") } catch { throw UsageError("\(error)", exitCode: 2) }

@@ -7,9 +7,9 @@ import Synchronization
 
 /// `serve --store`: acknowledged means stored.
 ///
-/// Every session of the platform journals what it accepted (`PlatformSession.Options.journal`).
-/// After each session event the link hands the journal and the event's actions here: when the
-/// event accepted something, its actions (the 9014 / 9013 acks first among them) are held, and
+/// After each session input the link hands its outputs here (`LivePlatformLink.commit`): when the
+/// input accepted something (`packetAccepted`, `recordAccepted`, `commandFinished` events), its
+/// sends (the 9014 / 9013 acks among them) are held, and
 /// the packets join the batch of the link's event loop. At the end of the loop's round (a local
 /// task, `EventLoop.executeOnLoop`) the batch is written in one transaction; only after COMMIT
 /// returns are the held actions performed, in the order they were produced. A link with held
@@ -55,17 +55,18 @@ final class StoreSink: Sendable {
         }
     }
 
-    /// Takes the link's journal; returns true when the actions are held (or dropped after a
-    /// failure), false when the link may perform them now.
-    func hold(_ link: LivePlatformLink, _ actions: [SessionAction]) -> Bool {
-        let journal = link.session.takeJournal()
+    /// Journals the events of one input's outputs; returns true when its sends are held (or
+    /// dropped after a failure), false when the link may perform them now.
+    func hold(_ link: LivePlatformLink, _ outputs: [PlatformOutput]) -> Bool {
+        var journal = PlatformJournal()
+        for o in outputs { journal.add(o) }
         if failed != nil { return journal.isEmpty ? false : true }
         let id = ObjectIdentifier(link)
         let loop = link.connection.loop
         let lb = loopBatch(loop)
         guard !journal.isEmpty || lb.holding.contains(id) else { return false }
         lb.batch.add(journal)
-        lb.held.append((link, actions))
+        lb.held.append((link, outputs.actions))
         lb.holding.insert(id)
         if !lb.scheduled {
             lb.scheduled = true
