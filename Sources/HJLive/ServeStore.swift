@@ -22,28 +22,28 @@ import Synchronization
 /// Budget: a batch holds at most one round of events of one loop (the loop reads at most
 /// `EventLoop.eventBatch` sockets per round, each read bounded by the connection's read size), so
 /// memory is bounded by what one round can read.
-final class StoreSink: Sendable {
-    let store: Store
+package final class StoreSink: Sendable {
+    package let store: Store
     private let failure = Mutex<String?>(nil)
     private let batches = Mutex<[ObjectIdentifier: LoopBatch]>([:])
     private let counters = Mutex<StoreOutcome>(StoreOutcome())
 
-    init(store: Store) {
+    package init(store: Store) {
         self.store = store
     }
 
     /// Why the store stopped accepting, if it did.
-    var failed: String? { failure.withLock { $0 } }
+    package var failed: String? { failure.withLock { $0 } }
     /// Totals of every committed batch.
-    var totals: StoreOutcome { counters.withLock { $0 } }
+    package var totals: StoreOutcome { counters.withLock { $0 } }
 
     /// The batch of one event loop: touched only on that loop's thread (the rule that makes
     /// `@unchecked Sendable` safe; the dictionary that finds it is under a mutex).
-    final class LoopBatch: @unchecked Sendable {
-        var batch = StoreBatch()
-        var held: [(LivePlatformLink, [SessionAction])] = []
-        var holding: Set<ObjectIdentifier> = []
-        var scheduled = false
+    package final class LoopBatch: @unchecked Sendable {
+        package var batch = StoreBatch()
+        package var held: [(LivePlatformLink, [SessionAction])] = []
+        package var holding: Set<ObjectIdentifier> = []
+        package var scheduled = false
     }
 
     private func loopBatch(_ loop: EventLoop) -> LoopBatch {
@@ -57,7 +57,7 @@ final class StoreSink: Sendable {
 
     /// Journals the events of one input's outputs; returns true when its sends are held (or
     /// dropped after a failure), false when the link may perform them now.
-    func hold(_ link: LivePlatformLink, _ outputs: [PlatformOutput]) -> Bool {
+    package func hold(_ link: LivePlatformLink, _ outputs: [PlatformOutput]) -> Bool {
         var journal = PlatformJournal()
         for o in outputs { journal.add(o) }
         if failed != nil { return journal.isEmpty ? false : true }
@@ -76,7 +76,7 @@ final class StoreSink: Sendable {
     }
 
     /// Writes the loop's batch, then performs what it held (or drops it after a failure).
-    func commit(_ lb: LoopBatch) {
+    package func commit(_ lb: LoopBatch) {
         let batch = lb.batch
         let held = lb.held
         lb.batch = StoreBatch()
@@ -104,29 +104,7 @@ final class StoreSink: Sendable {
 
 extension StoreSink {
     /// The one line `serve` prints when the store failed.
-    var failureLine: String? {
+    package var failureLine: String? {
         failed.map { "store \(store.path): \($0); not acknowledging any more (the loggers keep their data)" }
     }
-
-    /// Opens the store of `serve --store FILE [--durability normal|full]`, before listening.
-    static func open(_ arguments: ParsedArguments) throws(UsageError) -> StoreSink? {
-        guard let path = arguments.value("store") else { return nil }
-        let durability: Store.Durability
-        switch arguments.value("durability") ?? "normal" {
-        case "normal": durability = .normal
-        case "full": durability = .full
-        case let other: throw UsageError("--durability '\(other)': expected normal or full")
-        }
-        do {
-            return StoreSink(store: try Store(path: path, durability: durability))
-        } catch {
-            throw UsageError("store: \(error.message)", exitCode: 1)
-        }
-    }
-
-    /// The options `serve` gains for the store.
-    static let serveOptions = [
-        OptionSpec("store", value: "FILE", help: "Store every accepted packet, record, value, unit and command in this SQLite file (created if missing); an acknowledgement leaves only after its packet is committed. See docs/store.md."),
-        OptionSpec("durability", value: "MODE", choices: ["normal", "full"], help: "--store: normal (default) survives a crash of serve; full also fsyncs every commit, for power loss."),
-    ]
 }
