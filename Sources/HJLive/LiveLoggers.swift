@@ -204,7 +204,8 @@ package final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
     /// awaited upload and its acknowledgement give the latency, injected faults go to the ground
     /// truth, a close closes.
     package func commit() {
-        defer { outputs.removeAll(keepingCapacity: true) }
+        // The buffer is kept for the next input unless a burst grew it (an idle link holds little).
+        defer { if outputs.capacity > 8 { outputs = [] } else { outputs.removeAll(keepingCapacity: true) } }
         var batch: [UInt8] = []
         var truth: [String] = []
         defer {

@@ -159,7 +159,8 @@ package final class LivePlatformLink: TCPConnectionHandler, @unchecked Sendable 
     /// for a batch of acknowledgements), or, with `--store`, held until the store committed what
     /// they acknowledge (ServeStore.swift).
     package func commit() {
-        defer { outputs.removeAll(keepingCapacity: true) }
+        // The buffer is kept for the next input unless a burst grew it (an idle link holds little).
+        defer { if outputs.capacity > 8 { outputs = [] } else { outputs.removeAll(keepingCapacity: true) } }
         guard !outputs.isEmpty else { rearm(); return }
         let listeners = platform.packetListeners.withLock { $0 }
         if !listeners.isEmpty {

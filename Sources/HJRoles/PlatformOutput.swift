@@ -23,7 +23,7 @@ public enum PlatformOutput: SessionOutput {
     /// A record was accepted: a whole upload, or a split record reassembled by the packet just accepted.
     case recordAccepted(AcceptedRecord)
     /// A command ended (completed, acknowledged, rejected, timed out, expired, disconnected).
-    case commandFinished(CommandResult)
+    indirect case commandFinished(CommandResult)
 
     public var action: SessionAction? {
         switch self {

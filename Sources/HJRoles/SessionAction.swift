@@ -77,7 +77,7 @@ public enum LoggerOutput: SessionOutput {
     /// (no-resend), or after ReCount resends (then `close` follows).
     case givenUp(qn: String)
     /// A protocol fault was injected into what this link sent (the run's ground truth).
-    case faultInjected(FaultRecord)
+    indirect case faultInjected(FaultRecord)
 
     public var action: SessionAction? {
         switch self {
