@@ -33,13 +33,16 @@ let package = Package(
         // Roles: LoggerSession (field side) and PlatformSession (host side), sans-I/O state machines.
         .target(name: "HJRoles", dependencies: ["HJ212", "HJSimulation"]),
 
-        // Load testing: open-model schedules, latency histograms, shards, reports, the load driver.
-        .target(name: "HJLoad", dependencies: ["HJ212", "HJSimulation", "HJRoles", "HJNetwork"]),
+        // Report kit: pieces every report shares (the latency histogram, the self-contained HTML page). A leaf.
+        .target(name: "HJReportKit"),
+
+        // Load testing: open-model schedules, shards, reports, the load driver.
+        .target(name: "HJLoad", dependencies: ["HJ212", "HJSimulation", "HJRoles", "HJNetwork", "HJReportKit"]),
         // A minimal C epoll ping-pong (server and client): the baseline of `hj212 bench load`.
         .target(name: "CPingPong", path: "Sources/CPingPong"),
 
         // Conformance: the rule catalogue, the platform and logger suites, verdicts, scores, reports.
-        .target(name: "HJConformance", dependencies: ["HJ212", "HJSimulation", "HJRoles", "HJNetwork", "HJLoad"]),
+        .target(name: "HJConformance", dependencies: ["HJ212", "HJSimulation", "HJRoles", "HJNetwork", "HJReportKit"]),
 
         // SQLite from the system (Debian: apt-get install libsqlite3-dev), no package.
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
@@ -52,10 +55,14 @@ let package = Package(
         .target(name: "CSerial", path: "Sources/CSerial"),
 
         // Web: the report pages (inline SVG charts) and the live console, HTTP/1.1 on our event loop.
-        .target(name: "HJWeb", dependencies: ["HJ212", "HJAnalysis", "HJNetwork", "HJLoad"]),
+        .target(name: "HJWeb", dependencies: ["HJ212", "HJAnalysis", "HJNetwork", "HJReportKit"]),
+
+        // Live drivers: sessions on real TCP (the reference platform, simulated loggers), traces,
+        // pcapng recording, the live clock, the store sink of `serve --store`.
+        .target(name: "HJLive", dependencies: ["HJ212", "HJNetwork", "HJRoles", "HJSimulation", "HJReportKit", "HJStore", "HJCapture"]),
 
         // The command-line interface: argument parsing, terminal output, exit codes.
-        .target(name: "HJ212CLI", dependencies: ["HJ212", "HJAnalysis", "HJWeb", "HJSimulation", "HJRoles", "HJNetwork", "HJLoad", "HJConformance", "CPingPong", "HJInstruments", "HJCapture", "HJStore"]),
+        .target(name: "HJ212CLI", dependencies: ["HJ212", "HJAnalysis", "HJWeb", "HJSimulation", "HJRoles", "HJNetwork", "HJLoad", "HJLive", "HJReportKit", "HJConformance", "CPingPong", "HJInstruments", "HJCapture", "HJStore"]),
         .executableTarget(name: "hj212", dependencies: ["HJ212CLI"]),
 
         // Build-time embedding of Profiles/ (code tables, templates) into the HJ212 module,
@@ -71,13 +78,13 @@ let package = Package(
         .testTarget(name: "HJ212Tests", dependencies: ["HJ212"]),
         .testTarget(name: "HJNetworkTests", dependencies: ["HJNetwork"]),
         .testTarget(name: "HJSimulationTests", dependencies: ["HJSimulation", "HJ212"]),
-        .testTarget(name: "HJLoadTests", dependencies: ["HJLoad", "HJ212", "HJNetwork"]),
+        .testTarget(name: "HJLoadTests", dependencies: ["HJLoad", "HJReportKit", "HJ212", "HJNetwork"]),
         .testTarget(name: "HJRolesTests", dependencies: ["HJRoles", "HJSimulation", "HJ212"]),
         .testTarget(name: "HJConformanceTests", dependencies: ["HJConformance", "HJ212"]),
         .testTarget(name: "HJInstrumentsTests", dependencies: ["HJInstruments", "HJSimulation", "HJNetwork", "HJ212", "HJ212CLI"]),
         .testTarget(name: "HJAnalysisTests", dependencies: ["HJAnalysis", "HJSimulation", "HJ212"]),
         .testTarget(name: "HJWebTests", dependencies: ["HJWeb", "HJAnalysis", "HJNetwork", "HJSimulation", "HJ212"]),
-        .testTarget(name: "HJ212CLITests", dependencies: ["HJ212CLI", "HJ212", "HJNetwork", "HJRoles", "HJLoad", "HJConformance"]),
+        .testTarget(name: "HJ212CLITests", dependencies: ["HJ212CLI", "HJLive", "HJ212", "HJNetwork", "HJRoles", "HJLoad", "HJConformance"]),
         .testTarget(name: "HJCaptureTests", dependencies: ["HJCapture", "HJ212CLI", "HJ212"]),
         .testTarget(name: "HJStoreTests", dependencies: ["HJStore", "HJ212CLI", "HJ212", "HJRoles", "HJNetwork", "HJSimulation"]),
     ],

@@ -4,6 +4,7 @@ import Synchronization
 import Glibc
 import HJ212
 import HJLoad
+import HJReportKit
 import HJNetwork
 import HJRoles
 import HJSimulation

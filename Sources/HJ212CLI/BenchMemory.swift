@@ -45,14 +45,14 @@ struct MemoryBenchmark {
                 actions += sessions[i].tick(at: start + s)
                 var acks: [UInt8] = []
                 var decoder = FrameDecoder()
-                for case .send(let bytes) in actions {
+                for case .send(let bytes, _) in actions {
                     decoder.feed(bytes)
                     while let event = decoder.next() {
                         guard case .frame(let frame) = event else { continue }
                         sent += 1
                         let segment = SegmentParser.parse(frame.segmentBytes).segment
                         guard segment.flag?.needsAck == true else { continue }
-                        acks += FrameEncoder.frame(replySegment(cn: "9014", to: segment, cp: []))
+                        acks += FrameEncoder.frame(replySegment(cn: CommandCode.dataReply.rawValue, to: segment, cp: []))
                     }
                 }
                 actions = acks.isEmpty ? [] : sessions[i].received(acks, at: start + s)

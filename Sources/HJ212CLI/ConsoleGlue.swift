@@ -6,17 +6,6 @@ import HJNetwork
 import HJRoles
 import HJWeb
 
-/// Something that watches a live platform's uplink traffic (the web console).
-protocol UplinkObserver: Sendable {
-    func received(_ bytes: [UInt8], connection: UInt64, at time: Int64)
-    func closed(connection: UInt64)
-}
-
-extension ConsoleState: UplinkObserver {
-    func received(_ bytes: [UInt8], connection: UInt64, at time: Int64) { ingest(connection: connection, bytes: bytes, at: time) }
-    func closed(connection: UInt64) { forget(connection: connection) }
-}
-
 /// The web console of `serve --http` (and `demo --http`): rules over the platform's uplink,
 /// HTTP on the platform's event loops, bound to the given address only.
 final class Console: Sendable {
@@ -50,7 +39,8 @@ final class Console: Sendable {
         do {
             server = try HTTPServer.start(on: address, group: platform.group) { request in state.route(request) }
         } catch { throw UsageError("cannot listen on \(address) for HTTP: \(error)", exitCode: 2) }
-        platform.observers.withLock { $0.append(state) }
+        // The console sees what the platform accepted (its `packetAccepted` events).
+        platform.packetListeners.withLock { $0.append { packet in state.ingest(segment: packet.segment, at: packet.time) } }
         let console = Console(state: state, server: server, ticker: TickerBox())
         console.scheduleTick(loop: platform.group.next(), clock: platform.clock)
         return console

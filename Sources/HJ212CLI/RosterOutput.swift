@@ -1,5 +1,6 @@
 import HJ212
 import HJLoad
+import HJReportKit
 import HJStore
 
 /// The roster as CSV (Annex 1 for bureau spreadsheets), JSON (machines) and HTML (people).

@@ -116,7 +116,6 @@ struct ServeCommand: CLICommand {
             let threads = a[Shared.threads] ?? min(8, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
             let duration = a[Self.duration].map { Double($0) / 1000 }
             let storeSink = try StoreSink.open(a)
-            if storeSink != nil { options.journal = true }
             _ = try? ProcessSetup.prepareForNetworking()
             let group: EventLoopGroup
             do { group = try EventLoopGroup(threads: threads, name: "platform") } catch { throw UsageError("\(error)", exitCode: 2) }

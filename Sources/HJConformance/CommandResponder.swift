@@ -83,14 +83,13 @@ final class CommandResponder {
         session = s
     }
 
-    func perform(_ actions: [SessionAction], _ s: inout LoggerSession) {
-        for action in actions {
-            guard case .send(let bytes) = action else { continue }
+    func perform(_ outputs: [LoggerOutput], _ s: inout LoggerSession) {
+        for case .send(let bytes, let what) in outputs {
             let segment = SegmentParser.parse(Self.segmentBytes(bytes)).segment
-            let cn = segment.cn ?? ""
-            let isReply = ["9011", "9012", "9013", "9014"].contains(cn)
+            // 9011/9012/9013 are replies; a response packet (1011, 3020 …) goes as data.
+            let isReply = if case .reply(let code, _) = what { code.isInteraction } else { false }
             guard let p = conversation.send(segment, kind: isReply ? .reply : .upload, bytes: bytes) else { continue }
-            if cn == "9011", let qn = segment.qn, answered[qn] == nil {
+            if case .reply(.requestReply, let qn?) = what, answered[qn] == nil {
                 answered[qn] = probeClock()
                 answeredOrder.append(qn)
                 answeredCount += 1

@@ -1,5 +1,5 @@
 import HJ212
-import HJLoad
+import HJReportKit
 import HJRoles
 import HJSimulation
 

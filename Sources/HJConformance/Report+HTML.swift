@@ -1,5 +1,5 @@
 import HJ212
-import HJLoad
+import HJReportKit
 
 /// The HTML report: a self-contained page with the verdict and the coverage first, in large type.
 extension CheckReport {

@@ -1,5 +1,5 @@
 import HJ212
-import HJLoad
+import HJReportKit
 
 /// Report formats of `hj212 check`.
 public enum ReportFormat: String, Sendable, CaseIterable {

@@ -2,6 +2,7 @@ import HJ212
 import HJNetwork
 import HJSimulation
 import Synchronization
+import HJReportKit
 
 /// One event loop's share of a load run: its loggers, the send schedule (a min-heap of due
 /// times), counters and histograms.

@@ -1,4 +1,5 @@
 import HJ212
+import HJReportKit
 
 /// One second of a load run: what was sent and acknowledged in it, the 99th percentile of the
 /// latencies measured in it, the connections open at its end.

@@ -1,4 +1,5 @@
 import Glibc
+import HJReportKit
 
 extension LoadReport {
     /// The report as one self-contained HTML page (the `HTMLPage` style): key figures, the

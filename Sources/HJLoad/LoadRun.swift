@@ -3,6 +3,7 @@ import Glibc
 import HJNetwork
 import HJSimulation
 import Synchronization
+import HJReportKit
 
 /// What the run looks like now, for a progress line and the per-second series.
 ///

@@ -1,3 +1,5 @@
+import HJReportKit
+
 /// A pass/fail condition on a load report, for CI gates: `p99<500ms`, `unacked<0.1%`,
 /// `acked/s>=1000`, `errors==0`.
 ///

@@ -5,7 +5,9 @@ import HJSimulation
 extension PlatformSession {
     // MARK: - Frames
 
-    mutating func handle(_ raw: RawFrame, at now: SessionTime, _ actions: inout [SessionAction]) {
+    /// One frame: linted, checked (CRC, length, size, CN), admitted (registry, locks), then
+    /// acknowledged and taken as what its CN says it is.
+    mutating func handle(_ raw: RawFrame, at now: SessionTime) {
         let report = state.linter.check(raw, index: frameIndex)
         frameIndex += 1
         let segment = report.segment
@@ -16,8 +18,20 @@ extension PlatformSession {
                                                          frameIndex: report.index, diagnostic: diagnostic))
         }
         let mn = segment.mn ?? ""
+        guard let cn = wellFormedCN(raw, report, mn: mn, at: now), admitted(segment, cn: cn, mn: mn, at: now) else { return }
+        delta.accepted += 1
+        outbox.append(.packetAccepted(AcceptedPacket(frame: raw.bytes, segment: segment, time: now, peer: peer)))
+        let identifiedNow = identify(segment, cn: cn, mn: mn, dialect: report.detectedDialect, at: now)
+        pendingTouches.append(PlatformState.Touch(mn: mn, pw: segment.pw, st: segment.st, dialect: report.detectedDialect, cn: cn, peer: peer, time: now))
+        take(segment, cn: cn, mn: mn, dialect: report.detectedDialect, bytes: raw.segment.count, at: now)
+        if identifiedNow { maybeInitialise(at: now) }
+        pump(at: now)
+    }
 
-        // CRC.
+    /// The frame's CN when its CRC, length field and size may be acknowledged; nil (counted and
+    /// logged) otherwise.
+    mutating func wellFormedCN(_ raw: RawFrame, _ report: FrameReport, mn: String, at now: SessionTime) -> String? {
+        let segment = report.segment
         if !report.crc.ok {
             let variantAccepted = report.crc.variant != nil && options.acceptCRCVariants
             if !variantAccepted && !options.misbehaviour.contains(.acknowledgeBadCRC) {
@@ -25,7 +39,7 @@ extension PlatformSession {
                 let what = report.crc.variant.map { "CRC '\(report.crc.declared)' is the \($0) variant" }
                     ?? "CRC '\(report.crc.declared)' (computed '\(report.crc.computed)')"
                 note(.rejected, "frame \(report.index) CN=\(segment.cn ?? "?"): \(what); not acknowledged", mn: mn, at: now)
-                return
+                return nil
             }
         }
         // Length: the declared length must be the data segment's (bytes, or characters as some
@@ -37,91 +51,105 @@ extension PlatformSession {
                 delta.rejectedMalformed += 1
                 note(.rejected, "frame \(report.index) CN=\(segment.cn ?? "?"): length field '\(String(decoding: raw.lengthBytes, as: UTF8.self))', the data segment has \(byteCount) bytes; not acknowledged",
                      mn: mn, at: now)
-                return
+                return nil
             }
         }
         if byteCount > PacketSplitter.maxSegmentBytes && !options.misbehaviour.contains(.acknowledgeOversize) {
             delta.rejectedMalformed += 1
             note(.rejected, "frame \(report.index) CN=\(segment.cn ?? "?"): data segment of \(byteCount) bytes, over \(PacketSplitter.maxSegmentBytes) and not split; not acknowledged",
                  mn: mn, at: now)
-            return
+            return nil
         }
         guard let cn = segment.cn, !cn.isEmpty else {
             delta.rejectedMalformed += 1
             note(.rejected, "frame \(report.index): no CN; not acknowledged", mn: mn, at: now)
-            return
+            return nil
         }
+        return cn
+    }
 
-        // Access.
-        if let access = state.access(mn: mn, pw: segment.pw, at: now) {
-            switch access.verdict {
-            case .accepted:
-                if let since = access.lockedSince, !(logger?.mn == mn && (identifiedAt ?? .max) < since) {
-                    // No oracle while the MN is locked: a right password from a connection that was
-                    // not accepted for it before the lock gets the same silence as a wrong one.
-                    delta.rejectedLocked += 1
-                    note(.rejected, "CN=\(cn) QN=\(segment.qn ?? "-"): MN locked after wrong passwords; not acknowledged", mn: mn, at: now)
-                    return
-                }
-            case .unknownMN where options.misbehaviour.contains(.acceptUnknownMN):
-                break
-            case .unknownMN:
-                delta.rejectedUnknownMN += 1
-                note(.rejected, "CN=\(cn) QN=\(segment.qn ?? "-"): MN '\(mn)' is not registered; not acknowledged", mn: mn, at: now)
-                return
-            case .wrongPW where options.misbehaviour.contains(.acceptWrongPW):
-                break
-            case .wrongPW:
-                // The answer to our own 1072 may already carry the new password.
-                let newPW = inFlight.flatMap { $0.command.cn == "1072" && $0.qn == segment.qn ? $0.request.cpValue("NewPW") : nil }
-                if newPW == nil || segment.pw != newPW {
-                    delta.rejectedBadPW += 1
-                    // The registered password is never shown (logs and summaries are read by many).
-                    note(.rejected, "CN=\(cn) QN=\(segment.qn ?? "-"): wrong PW; not acknowledged", mn: mn, at: now)
-                    wrongPassword(mn: mn, lockedBefore: access.lockedSince != nil, at: now, &actions)
-                    return
-                }
+    /// Whether the registry (and the wrong-password locks) let this packet in.
+    mutating func admitted(_ segment: DataSegment, cn: String, mn: String, at now: SessionTime) -> Bool {
+        guard let access = state.access(mn: mn, pw: segment.pw, at: now) else { return true }  // open mode
+        switch access.verdict {
+        case .accepted:
+            if let since = access.lockedSince, !(identified?.identity.mn == mn && (identified?.since ?? .max) < since) {
+                // No oracle while the MN is locked: a right password from a connection that was
+                // not accepted for it before the lock gets the same silence as a wrong one.
+                delta.rejectedLocked += 1
+                note(.rejected, "CN=\(cn) QN=\(segment.qn ?? "-"): MN locked after wrong passwords; not acknowledged", mn: mn, at: now)
+                return false
             }
+            return true
+        case .unknownMN where options.misbehaviour.contains(.acceptUnknownMN):
+            return true
+        case .unknownMN:
+            delta.rejectedUnknownMN += 1
+            note(.rejected, "CN=\(cn) QN=\(segment.qn ?? "-"): MN '\(mn)' is not registered; not acknowledged", mn: mn, at: now)
+            return false
+        case .wrongPW where options.misbehaviour.contains(.acceptWrongPW):
+            return true
+        case .wrongPW:
+            // The answer to our own 1072 may already carry the new password.
+            let newPW = inFlight.flatMap { $0.command.cn == CommandCode.setPassword.rawValue && $0.qn == segment.qn ? $0.request.cpValue("NewPW") : nil }
+            if newPW != nil && segment.pw == newPW { return true }
+            delta.rejectedBadPW += 1
+            // The registered password is never shown (logs and summaries are read by many).
+            note(.rejected, "CN=\(cn) QN=\(segment.qn ?? "-"): wrong PW; not acknowledged", mn: mn, at: now)
+            wrongPassword(mn: mn, lockedBefore: access.lockedSince != nil, at: now)
+            return false
         }
-        delta.accepted += 1
-        if options.journal { journaled.packets.append(.init(frame: raw.bytes, segment: segment, time: now, peer: peer)) }
+    }
 
-        // Who is on this connection.
-        var identified = false
-        if logger == nil, !mn.isEmpty {
-            logger = LoggerIdentity(mn: mn, pw: segment.pw ?? "")
-            identifiedAt = now
-            identified = true
-        } else if let current = logger, current.mn == mn, let pw = segment.pw, pw != current.pw, cn != "9011", cn != "9012" {
-            logger?.pw = pw
+    /// Who is on this connection: the first accepted MN identifies it; a later PW of the same MN
+    /// (not in a 9011/9012) replaces the known one. True when this packet identified the logger.
+    mutating func identify(_ segment: DataSegment, cn: String, mn: String, dialect: Dialect, at now: SessionTime) -> Bool {
+        var identifiedNow = false
+        if case .anonymous(let started) = link, !mn.isEmpty {
+            link = .identified(Identified(identity: LoggerIdentity(mn: mn, pw: segment.pw ?? ""), since: now, setUpStarted: started))
+            identifiedNow = true
+        } else if case .closed(nil) = link, !mn.isEmpty {
+            link = .closed(Identified(identity: LoggerIdentity(mn: mn, pw: segment.pw ?? ""), since: now))
+        } else if var who = identified, who.identity.mn == mn, let pw = segment.pw, pw != who.identity.pw,
+                  cn != CommandCode.requestReply.rawValue, cn != CommandCode.executionResult.rawValue {
+            who.identity.pw = pw
+            identified = who
         }
-        if logger?.mn == mn {
-            if let st = segment.st, st != "91" { loggerST = st }
-            if report.detectedDialect != .unknown { loggerDialect = report.detectedDialect }
+        if var who = identified, who.identity.mn == mn {
+            if let st = segment.st, st != "91" { who.st = st }
+            if dialect != .unknown { who.dialect = dialect }
+            identified = who
         }
-        pendingTouches.append(PlatformState.Touch(mn: mn, pw: segment.pw, st: segment.st, dialect: report.detectedDialect, cn: cn, peer: peer, time: now))
+        return identifiedNow
+    }
 
+    /// An accepted packet by what its CN is: a reply to our command, an upload (acknowledged,
+    /// stored, reassembled), a notification (acknowledged), or something a logger does not send.
+    mutating func take(_ segment: DataSegment, cn: String, mn: String, dialect: Dialect, bytes byteCount: Int, at now: SessionTime) {
         let wantsAck = (segment.flag?.needsAck ?? false) || options.misbehaviour.contains(.ackEvenWithoutFlagA)
-        let version = Self.version(of: report.detectedDialect)
-        switch cn {
-        case "9011", "9012", "9013":
+        let version = Self.version(of: dialect)
+        let code = CommandCode(cn)
+        switch code {
+        case .requestReply, .executionResult, .notificationReply:
             handleReply(cn, segment, at: now)
-        case "9014":
+        case .dataReply:
             delta.unexpected += 1
-            note(.unexpected, "9014 QN=\(segment.qn ?? "-") from a logger: the platform sent nothing to acknowledge", mn: mn, at: now)
+            note(.unexpected, "\(cn) QN=\(segment.qn ?? "-") from a logger: the platform sent nothing to acknowledge", mn: mn, at: now)
         default:
-            switch dictionaryCommand(cn, dialect: report.detectedDialect)?.up {
-            case "upload":
+            switch dictionaryCommand(cn, dialect: dialect)?.role(.up) {
+            case .upload:
                 if let why = reassembler.refusal(segment, bytes: byteCount) {
                     delta.reassemblyRejected += 1
                     note(.reassembly, "CN=\(cn) QN=\(segment.qn ?? "-"): \(why)", mn: mn, at: now)
-                    break
+                    return
                 }
-                if wantsAck { acknowledge("9014", segment, version: version, at: now, &actions) }
+                // The record's events first, then its acknowledgement: a driver that commits
+                // events before writing sends acknowledges only what it stored.
                 handleUpload(segment, bytes: byteCount, at: now)
-            case "notification":
-                if wantsAck { acknowledge("9013", segment, version: version, at: now, &actions) }
-                if cn == "1013" && options.answerTimeRequests {
+                if wantsAck { acknowledge(.dataReply, segment, version: version, at: now) }
+            case .notification:
+                if wantsAck { acknowledge(.notificationReply, segment, version: version, at: now) }
+                if code == .timeCalibrationRequest && options.answerTimeRequests {
                     enqueue(Self.setTimeCommand(polId: segment.cpValue("PolId"), at: now), at: now)
                 }
             default:
@@ -129,12 +157,11 @@ extension PlatformSession {
                 note(.unexpected, "CN=\(cn) QN=\(segment.qn ?? "-") is not something a logger sends; not acknowledged", mn: mn, at: now)
             }
         }
-        if identified { maybeInitialise(at: now, &actions) }
-        pump(at: now, &actions)
     }
 
     /// Builds and sends (or holds, with `ackDelay`) a 9014 / 9013.
-    mutating func acknowledge(_ cn: String, _ packet: DataSegment, version: Int, at now: SessionTime, _ actions: inout [SessionAction]) {
+    mutating func acknowledge(_ code: CommandCode, _ packet: DataSegment, version: Int, at now: SessionTime) {
+        let cn = code.rawValue
         let faults = options.misbehaviour
         if faults.isEmpty && version != 0 {
             // The common case written straight to bytes: the same fields, in the same order, as
@@ -154,32 +181,31 @@ extension PlatformSession {
             add("MN", packet.mn ?? "")
             add("Flag", String(PacketFlag(version: version, split: false, ack: false).rawValue))
             segment.append(contentsOf: "CP=&&&&".utf8)
-            let bytes = FrameEncoder.frame(segmentBytes: segment)
-            if cn == "9014" { delta.acks9014 += 1 } else { delta.acks9013 += 1 }
-            if options.ackDelay > 0 && delayedAcks.count < options.maxDelayedAcks {
-                delayedAcks.append((now + options.ackDelay, bytes))
-            } else {
-                actions.append(.send(bytes))
-            }
+            sendAck(FrameEncoder.frame(segmentBytes: segment), code, qn: packet.qn, at: now)
             return
         }
-        var reply = replySegment(cn: cn, to: packet, cp: faults.contains(.nonEmptyAckCP) ? [[Field("QnRtn", "1")]] : [], version: version)
+        var reply = replySegment(cn: cn, to: packet, cp: faults.contains(.nonEmptyAckCP) ? [[Field("QnRtn", QnRtn.ready.rawValue)]] : [], version: version)
         if version == 0, let qn = packet.qn {
             // The HJ/T 212-2005 form: no QN in the header, the answered QN (and for 9014 the CN) in CP.
             reply.header.removeAll { $0.name == "QN" }
-            reply.cp = cn == "9014" ? [[Field("QN", qn)], [Field("CN", packet.cn ?? "")]] : [[Field("QN", qn)]]
+            reply.cp = code == .dataReply ? [[Field("QN", qn)], [Field("CN", packet.cn ?? "")]] : [[Field("QN", qn)]]
         }
         if faults.contains(.ackWrongST), let st = packet.st { reply.setHeader("ST", st) }
         if faults.contains(.noQNEcho) {
             let qn = freshQN(at: now, avoiding: packet.qn)
             if reply.qn != nil { reply.setHeader("QN", qn) } else { reply.header.insert(Field("QN", qn), at: 0) }
         }
-        let bytes = FrameEncoder.frame(reply, crcStyle: faults.contains(.modbusCRC) ? .modbusSwapped : .standard)
-        if cn == "9014" { delta.acks9014 += 1 } else { delta.acks9013 += 1 }
+        sendAck(FrameEncoder.frame(reply, crcStyle: faults.contains(.modbusCRC) ? .modbusSwapped : .standard), code, qn: packet.qn, at: now)
+    }
+
+    /// Sends an acknowledgement, or holds it for `ackDelay`.
+    mutating func sendAck(_ bytes: [UInt8], _ code: CommandCode, qn: String?, at now: SessionTime) {
+        if code == .dataReply { delta.acks9014 += 1 } else { delta.acks9013 += 1 }
+        let frame = OutgoingFrame.acknowledgement(code, qn: qn)
         if options.ackDelay > 0 && delayedAcks.count < options.maxDelayedAcks {
-            delayedAcks.append((now + options.ackDelay, bytes))
+            delayedAcks.append((now + options.ackDelay, bytes, frame))
         } else {
-            actions.append(.send(bytes))
+            outbox.append(.send(bytes, frame))
         }
     }
 
@@ -191,10 +217,10 @@ extension PlatformSession {
         delta.reassemblyDropped += reassembler.dropped - droppedBefore
         switch outcome {
         case .whole(let record):
-            store(record, at: now)
+            store(record, reassembled: false, at: now)
         case .complete(let record):
             if split { delta.reassembled += 1 }
-            store(record, at: now)
+            store(record, reassembled: split, at: now)
         case .pending:
             // A sub-packet of the command's answer restarts its execution timeout (§6.2).
             if var command = inFlight, matches(packet, command) {
@@ -223,10 +249,10 @@ extension PlatformSession {
         return dataTime >= begin && dataTime <= end
     }
 
-    mutating func store(_ record: DataSegment, at now: SessionTime) {
+    mutating func store(_ record: DataSegment, reassembled: Bool, at now: SessionTime) {
         delta.records += 1
         pendingRecords.append((record, now))
-        if options.journal { journaled.records.append(.init(packet: journaled.packets.count - 1, segment: record, time: now)) }
+        outbox.append(.recordAccepted(AcceptedRecord(segment: record, time: now, reassembled: reassembled)))
         if var command = inFlight, !command.isNotification, matches(record, command) {
             command.records += 1
             if command.responses.count < options.maxResponsesPerCommand { command.responses.append(record) }
@@ -245,10 +271,10 @@ extension PlatformSession {
                  mn: reply.mn, at: now)
             return
         }
-        switch cn {
-        case "9013" where command.isNotification:
+        switch CommandCode(cn) {
+        case .notificationReply where command.isNotification:
             finish(.acknowledged, at: now)
-        case "9011" where !command.isNotification:
+        case .requestReply where !command.isNotification:
             let code = reply.cpValue("QnRtn").flatMap { Int($0) }
             guard command.phase == .awaitingReply else {
                 // A repeated 9011 (we resent), or one that came after the first record.
@@ -256,7 +282,7 @@ extension PlatformSession {
                 return
             }
             command.qnRtn = code
-            if code == 1 {
+            if code == Int(QnRtn.ready.rawValue) {
                 command.phase = .executing
                 command.deadline = now + options.executionTimeout
                 inFlight = command
@@ -265,9 +291,9 @@ extension PlatformSession {
                 note(.command, "\(command.command.cn) QN=\(command.qn) refused: QnRtn=\(reply.cpValue("QnRtn") ?? "missing")", at: now)
                 finish(.rejected, at: now)
             }
-        case "9012" where !command.isNotification:
+        case .executionResult where !command.isNotification:
             let code = reply.cpValue("ExeRtn").flatMap { Int($0) }
-            if code != 1 {
+            if code != Int(ExeRtn.success.rawValue) {
                 note(.command, "\(command.command.cn) QN=\(command.qn) ended with ExeRtn=\(reply.cpValue("ExeRtn") ?? "missing")", at: now)
             }
             finish(.completed, exeRtn: code, at: now)
@@ -280,7 +306,7 @@ extension PlatformSession {
 
     /// A wrong password: counted for the connection and the MN; the connection closes at its
     /// limit, or at once while the MN is locked. One notice line for the operator either way.
-    mutating func wrongPassword(mn: String, lockedBefore: Bool, at now: SessionTime, _ actions: inout [SessionAction]) {
+    mutating func wrongPassword(mn: String, lockedBefore: Bool, at now: SessionTime) {
         wrongPasswords += 1
         let lockedNow = state.noteWrongPassword(mn: mn, peer: peer, at: now)
         guard lockedBefore || lockedNow || wrongPasswords >= options.maxWrongPasswordsPerConnection else { return }
@@ -289,7 +315,7 @@ extension PlatformSession {
         delta.closedForWrongPW += 1
         note(.security, "closed: \(why)", mn: mn, at: now)
         if !lockedNow { state.notice("\(peer): connection closed after \(why)") }  // else the lock's notice says it
-        actions.append(.close(reason: why))
+        outbox.append(.close(reason: why))
         shutDown(at: now)
     }
 }

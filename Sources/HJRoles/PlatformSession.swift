@@ -3,14 +3,17 @@ import HJSimulation
 
 /// The host side (上位机) of one TCP connection with a data logger: decodes and lints what the
 /// logger sends, acknowledges it, keeps its records in the shared `PlatformState`, and sends
-/// commands one at a time, tracking 9011 / data / 9012 with timeouts. Sans-I/O: events in,
-/// `SessionAction`s out; time only comes in as arguments.
+/// commands one at a time, tracking 9011 / data / 9012 with timeouts. Sans-I/O: bytes and time
+/// in, `PlatformOutput`s out (bytes to send tagged with what they are, a close, and the events
+/// `packetAccepted`, `recordAccepted`, `commandFinished` for the driver to commit in one place).
 ///
 /// ```swift
 /// let state = try PlatformState()
 /// var session = PlatformSession(state: state, peer: "127.0.0.1:50412")
-/// perform(session.connected(at: now))
-/// perform(session.received(bytesFromSocket, at: now))      // 9014 / 9013 acks, commands
+/// var out: [PlatformOutput] = []
+/// session.connected(at: now, into: &out)
+/// session.received(bytesFromSocket, at: now, into: &out)   // 9014 / 9013 acks, commands, events
+/// commit(out); out.removeAll(keepingCapacity: true)        // the driver: store, then write the sends
 /// perform(session.requestHistory(cn: "2061", from: t0, to: t1, at: now))
 /// if let deadline = session.nextDeadline { armTimer(deadline) { perform(session.tick(at: $0)) } }
 /// ```
@@ -87,8 +90,6 @@ public struct PlatformSession: Sendable {
         /// Wrong passwords accepted on one connection before it is closed (brute force; the
         /// per-MN limit is `PlatformLimits.maxWrongPasswordsPerMN`). See docs/budgets.md.
         public var maxWrongPasswordsPerConnection = 3
-        /// Collect accepted packets, records and command results for `takeJournal()` (a storing driver).
-        public var journal = false
 
         public init() {}
     }
@@ -100,6 +101,28 @@ public struct PlatformSession: Sendable {
         /// Set `SystemTime` to the time of sending (1012), not of queuing.
         var stampSystemTime: Bool
         var queuedAt: SessionTime
+    }
+
+    /// Who is on the connection, once known.
+    struct Identified: Sendable {
+        var identity: LoggerIdentity
+        /// When its first packet was accepted (nil: expected in advance).
+        var since: SessionTime?
+        /// Its ST (other than 91) and dialect, once seen.
+        var st: String?
+        var dialect: Dialect?
+        /// The §6.7 set-up was started (or judged not needed) on this connection.
+        var setUpStarted = false
+    }
+
+    /// The connection, in one value: open or closed, and who is on it.
+    enum Link: Sendable {
+        /// Open; the logger has not identified itself (`setUpStarted`: `initialise(at:)` ran already).
+        case anonymous(setUpStarted: Bool)
+        /// Open; the logger is known.
+        case identified(Identified)
+        /// Closed by either side: nothing more is sent (who was on it stays known).
+        case closed(Identified?)
     }
 
     /// The command on the wire.
@@ -123,30 +146,25 @@ public struct PlatformSession: Sendable {
     public let peer: String
     public let options: Options
 
-    /// The logger on this connection (expected, or from its first accepted packet).
-    public internal(set) var logger: LoggerIdentity?
-    /// The logger's ST (other than 91) and dialect, once seen.
-    public internal(set) var loggerST: String?
-    public internal(set) var loggerDialect: Dialect?
+    /// The connection's state.
+    var link: Link
     /// This connection's counters (also added to `state.counters`).
     public internal(set) var counters = PlatformCounters()
     /// This connection's command outcomes, oldest first (also in `state.completedCommands`).
     public internal(set) var completedCommands: [CommandResult] = []
-    public internal(set) var isClosed = false
 
     var decoder = FrameDecoder()
     var reassembler: SplitAssembly
     var frameIndex = 0
     var lastQNTime: SessionTime = .min
     var lastActivity: SessionTime?
-    var initialised = false
     var queue: [QueuedCommand] = []
     var inFlight: InFlight?
-    var delayedAcks: [(due: SessionTime, bytes: [UInt8])] = []
+    var delayedAcks: [(due: SessionTime, bytes: [UInt8], frame: OutgoingFrame)] = []
     /// Wrong passwords on this connection (closed at `maxWrongPasswordsPerConnection`).
     var wrongPasswords = 0
-    /// When this connection's logger was first accepted (a lock that starts later spares it).
-    var identifiedAt: SessionTime?
+    /// The caller's output buffer while an input is handled (swapped in and out: no allocation).
+    var outbox: [PlatformOutput] = []
     /// Accepted packets and stored records of the current event, handed to the shared state in
     /// one lock by `flush` (with the counters and the log).
     var pendingTouches: [PlatformState.Touch] = []
@@ -157,15 +175,45 @@ public struct PlatformSession: Sendable {
     var pendingLog: [PlatformLogEntry] = []
     var pendingDiagnostics: [RecordedDiagnostic] = []
     var pendingResults: [CommandResult] = []
-    /// What `takeJournal()` hands over (filled only with `options.journal`).
-    var journaled = PlatformJournal()
 
     public init(state: PlatformState, peer: String, options: Options = Options()) {
         self.state = state
         self.peer = peer
         self.options = options
-        self.logger = options.expectedLogger
+        self.link = options.expectedLogger.map { .identified(Identified(identity: $0)) } ?? .anonymous(setUpStarted: false)
         self.reassembler = SplitAssembly(budget: options.splitBudget, maxRecords: options.maxPendingSplits)
+    }
+
+    /// The logger on this connection (expected, or from its first accepted packet).
+    public var logger: LoggerIdentity? { identified?.identity }
+    /// The logger's ST (other than 91) and dialect, once seen.
+    public var loggerST: String? { identified?.st }
+    public var loggerDialect: Dialect? { identified?.dialect }
+    /// Closed by either side.
+    public var isClosed: Bool { if case .closed = link { true } else { false } }
+
+    /// Who is on the connection (open or closed); setting it keeps the connection's openness.
+    var identified: Identified? {
+        get {
+            switch link {
+            case .anonymous: nil
+            case .identified(let i): i
+            case .closed(let i): i
+            }
+        }
+        set {
+            guard let newValue else { return }
+            if case .closed = link { link = .closed(newValue) } else { link = .identified(newValue) }
+        }
+    }
+
+    /// Whether the §6.7 set-up was started on this connection.
+    var setUpStarted: Bool {
+        switch link {
+        case .anonymous(let started): started
+        case .identified(let i): i.setUpStarted
+        case .closed(let i): i?.setUpStarted ?? true
+        }
     }
 
     /// The QN of the command in flight, if any.
@@ -190,97 +238,128 @@ public struct PlatformSession: Sendable {
         return earliest
     }
 
-    // MARK: - Events
+    // MARK: - Inputs
+    //
+    // Each input appends its outputs to `out` (the driver's buffer, reused across inputs); the
+    // array-returning forms are for tests and light drivers.
 
     /// The logger connected. With a known logger and an `initialise` policy, starts the set-up.
-    public mutating func connected(at now: SessionTime) -> [SessionAction] {
+    public mutating func connected(at now: SessionTime, into out: inout [PlatformOutput]) {
+        swap(&outbox, &out)
+        defer { swap(&outbox, &out) }
         lastActivity = now
-        isClosed = false
+        if case .closed(let who) = link { link = who.map { .identified($0) } ?? .anonymous(setUpStarted: false) }
         note(.connection, "connected", at: now)
-        var actions: [SessionAction] = []
-        maybeInitialise(at: now, &actions)
-        pump(at: now, &actions)
+        maybeInitialise(at: now)
+        pump(at: now)
         flush()
-        return actions
     }
 
     /// Bytes from the logger.
-    public mutating func received(_ bytes: [UInt8], at now: SessionTime) -> [SessionAction] {
-        guard !isClosed else { return [] }
+    public mutating func received(_ bytes: [UInt8], at now: SessionTime, into out: inout [PlatformOutput]) {
+        guard !isClosed else { return }
+        swap(&outbox, &out)
+        defer { swap(&outbox, &out) }
         decoder.feed(bytes)
-        var actions: [SessionAction] = []
         while !isClosed, let event = decoder.next() {
             switch event {
             case .frame(let raw):
                 lastActivity = now
-                handle(raw, at: now, &actions)
+                handle(raw, at: now)
             case .skipped(let skipped): noteSkipped(skipped, at: now)
             case .incomplete(let tail): noteIncomplete(tail, at: now)
             }
         }
         flush()
-        return actions
     }
 
     /// Time passed: delayed acks, command timeouts and resends, identification and idle timeouts.
-    public mutating func tick(at now: SessionTime) -> [SessionAction] {
-        guard !isClosed else { return [] }
-        var actions: [SessionAction] = []
+    public mutating func tick(at now: SessionTime, into out: inout [PlatformOutput]) {
+        guard !isClosed else { return }
+        swap(&outbox, &out)
+        defer { swap(&outbox, &out) }
         while let first = delayedAcks.first, first.due <= now {
             delayedAcks.removeFirst()
-            actions.append(.send(first.bytes))
+            outbox.append(.send(first.bytes, first.frame))
         }
-        if var command = inFlight, command.deadline <= now {
-            switch command.phase {
-            case .awaitingReply where command.attempts <= options.reCount:
-                command.attempts += 1
-                command.deadline = now + options.overTime
-                inFlight = command
-                delta.resends += 1
-                actions.append(.send(command.bytes))
-            case .awaitingReply:
-                note(.command, "\(command.command.cn) QN=\(command.qn): no \(command.isNotification ? "9013" : "9011") after \(command.attempts) sends", at: now)
-                finish(.noReply, at: now)
-            case .executing:
-                note(.command, "\(command.command.cn) QN=\(command.qn): no data or 9012 within \(options.executionTimeout / 1000) s", at: now)
-                finish(.executionTimeout, at: now)
-            }
-        }
-        if logger == nil {
-            while let first = queue.first, first.queuedAt + options.identifyTimeout <= now {
-                queue.removeFirst()
-                note(.command, "\(first.cn) not sent: the logger did not identify itself", at: now)
-                record(expired: first, at: now)
-            }
-        }
+        commandTimeouts(at: now)
+        if logger == nil { expireUnsent(at: now) }
         if let event = decoder.flushSkipped(), case .skipped(let skipped) = event { noteSkipped(skipped, at: now) }
-        pump(at: now, &actions)
+        pump(at: now)
         if let idle = options.idleTimeout, let last = lastActivity, now - last >= idle {
             note(.connection, "idle for \(idle / 1000) s: closing", at: now)
-            actions.append(.close(reason: "idle for \(idle / 1000) s"))
+            outbox.append(.close(reason: "idle for \(idle / 1000) s"))
             shutDown(at: now)
         }
         flush()
-        return actions
     }
 
     /// The connection closed: the command in flight and queued ones end as `disconnected`,
     /// partial split records and held acks are dropped, a truncated last frame is recorded.
-    public mutating func disconnected(at now: SessionTime) {
+    /// Frames completed by the end of the stream are still accepted (their events come out);
+    /// nothing is sent any more.
+    public mutating func disconnected(at now: SessionTime, into out: inout [PlatformOutput]) {
+        swap(&outbox, &out)
+        defer { swap(&outbox, &out) }
         let wasClosed = isClosed
-        isClosed = true  // nothing more is sent; what the last frames would trigger is dropped
+        if !wasClosed { link = .closed(identified) }  // nothing more is sent
+        let first = outbox.count
         for event in decoder.finish() {
             switch event {
-            case .frame(let raw):
-                var ignored: [SessionAction] = []
-                handle(raw, at: now, &ignored)
+            case .frame(let raw): handle(raw, at: now)
             case .skipped(let skipped): noteSkipped(skipped, at: now)
             case .incomplete(let tail): noteIncomplete(tail, at: now)
             }
         }
+        // What the last frames would trigger on the wire is dropped; their events stay.
+        let events = outbox[first...].filter { $0.action == nil }
+        outbox.removeSubrange(first...)
+        outbox += events
         if !wasClosed { note(.connection, "disconnected", at: now) }
         shutDown(at: now)
         flush()
+    }
+
+    @discardableResult
+    public mutating func connected(at now: SessionTime) -> [PlatformOutput] { collect { $0.connected(at: now, into: &$1) } }
+    public mutating func received(_ bytes: [UInt8], at now: SessionTime) -> [PlatformOutput] { collect { $0.received(bytes, at: now, into: &$1) } }
+    public mutating func tick(at now: SessionTime) -> [PlatformOutput] { collect { $0.tick(at: now, into: &$1) } }
+    @discardableResult
+    public mutating func disconnected(at now: SessionTime) -> [PlatformOutput] { collect { $0.disconnected(at: now, into: &$1) } }
+
+    mutating func collect(_ body: (inout PlatformSession, inout [PlatformOutput]) -> Void) -> [PlatformOutput] {
+        var out: [PlatformOutput] = []
+        body(&self, &out)
+        return out
+    }
+
+    /// The command in flight past its deadline: resent, or ended (no reply, execution timeout).
+    mutating func commandTimeouts(at now: SessionTime) {
+        guard var command = inFlight, command.deadline <= now else { return }
+        switch command.phase {
+        case .awaitingReply where command.attempts <= options.reCount:
+            command.attempts += 1
+            command.deadline = now + options.overTime
+            inFlight = command
+            delta.resends += 1
+            outbox.append(.send(command.bytes, .command(CommandCode(command.command.cn), qn: command.qn, attempt: command.attempts)))
+        case .awaitingReply:
+            let reply: CommandCode = command.isNotification ? .notificationReply : .requestReply
+            note(.command, "\(command.command.cn) QN=\(command.qn): no \(reply) after \(command.attempts) sends", at: now)
+            finish(.noReply, at: now)
+        case .executing:
+            note(.command, "\(command.command.cn) QN=\(command.qn): no data or \(CommandCode.executionResult) within \(options.executionTimeout / 1000) s", at: now)
+            finish(.executionTimeout, at: now)
+        }
+    }
+
+    /// Queued commands for a logger that never identified itself expire.
+    mutating func expireUnsent(at now: SessionTime) {
+        while let first = queue.first, first.queuedAt + options.identifyTimeout <= now {
+            queue.removeFirst()
+            note(.command, "\(first.cn) not sent: the logger did not identify itself", at: now)
+            record(expired: first, at: now)
+        }
     }
 
     mutating func shutDown(at now: SessionTime) {
@@ -290,7 +369,7 @@ public struct PlatformSession: Sendable {
         delayedAcks.removeAll()
         delta.reassemblyDropped += reassembler.pendingCount
         reassembler = SplitAssembly(budget: options.splitBudget, maxRecords: options.maxPendingSplits)
-        isClosed = true
+        if !isClosed { link = .closed(identified) }
     }
 
     // MARK: - Bookkeeping

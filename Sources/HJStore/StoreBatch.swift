@@ -6,7 +6,7 @@ import HJRoles
 ///
 /// ```swift
 /// var batch = StoreBatch()
-/// batch.add(session.takeJournal())
+/// batch.add(PlatformJournal(outputs))   // the events of a PlatformSession's outputs
 /// try store.write(batch)
 /// ```
 public struct StoreBatch: Sendable {

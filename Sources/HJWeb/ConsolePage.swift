@@ -1,4 +1,4 @@
-import HJLoad
+import HJReportKit
 
 /// The console page: one self-contained HTML file (inline CSS and script, no external asset)
 /// that polls the JSON endpoints every 2 s and draws its charts as inline SVG.

@@ -1,6 +1,6 @@
 import HJ212
 import HJAnalysis
-import HJLoad
+import HJReportKit
 
 /// The offline report page (`hj212 report --format html`): figures, the injections with their
 /// detection, the alarms, and a chart per unit and factor with the ground-truth windows shaded

@@ -1,6 +1,6 @@
 import HJ212
 import HJAnalysis
-import HJLoad
+import HJReportKit
 
 /// An inline SVG chart of one factor of one unit over time: the series, the limit line, shaded
 /// ground-truth windows, alarm marks and flagged points. No script, no external asset.

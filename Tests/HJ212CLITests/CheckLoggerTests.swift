@@ -9,6 +9,7 @@ import HJSimulation
 import Synchronization
 import Testing
 @testable import HJ212CLI
+@testable import HJLive
 
 /// `check logger` against our emulated logger (`simulate`, in process) on loopback, accelerated
 /// so that minute and hour records arrive within seconds.

@@ -5,6 +5,7 @@ import HJRoles
 import HJSimulation
 import Testing
 @testable import HJ212CLI
+@testable import HJLive
 
 /// The reference platform in this process on loopback (port 0), for transport-fault runs.
 final class LoopbackPlatform {

@@ -5,6 +5,7 @@ import HJNetwork
 import HJRoles
 import Testing
 @testable import HJ212CLI
+@testable import HJLive
 
 // Issue 18, live part: the trace's memory and failures, SIGTERM of the real binary.
 

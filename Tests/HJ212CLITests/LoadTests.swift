@@ -5,6 +5,7 @@ import HJNetwork
 import HJRoles
 import Testing
 @testable import HJ212CLI
+@testable import HJLive
 
 /// The reference platform (what `hj212 serve` runs) in this process, on a free loopback port.
 func startPlatform(ackDelay: Int64 = 0) throws -> (platform: LivePlatform, address: String, group: EventLoopGroup) {

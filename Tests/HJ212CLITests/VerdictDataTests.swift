@@ -5,6 +5,7 @@ import HJRoles
 import HJSimulation
 import Testing
 @testable import HJ212CLI
+@testable import HJLive
 
 /// Issue 11, the verdicts outside `check`: each test reproduces one item that was seen.
 @Suite("Verdicts outside check (issue 11)")

@@ -1,5 +1,6 @@
 import Testing
 @testable import HJLoad
+@testable import HJReportKit
 
 @Suite("HTML report page")
 struct HTMLPageTests {

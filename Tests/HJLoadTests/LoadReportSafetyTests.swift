@@ -1,6 +1,7 @@
 import HJ212
 import Testing
 @testable import HJLoad
+@testable import HJReportKit
 
 /// Report files come from outside: whatever numbers they hold, reading, merging and rendering
 /// them never traps; thresholds and the text share one base; only shards of one run merge.

@@ -18,10 +18,10 @@ struct InteropTests {
                 rounds += 1
                 let upBytes = toPlatform
                 toPlatform = []
-                for case .send(let b) in upBytes { toLogger += platform.received(b, at: now) }
+                for case .send(let b) in upBytes { toLogger += platform.received(b, at: now).actions }
                 let downBytes = toLogger
                 toLogger = []
-                for case .send(let b) in downBytes { toPlatform += logger.session.received(b, at: now) }
+                for case .send(let b) in downBytes { toPlatform += logger.session.received(b, at: now).actions }
             }
             if !up { toPlatform = []; toLogger = [] }
         }
@@ -37,8 +37,8 @@ struct InteropTests {
         var now = LoggerHarness.start
         var wire = Wire()
         logger.device.advance(to: now)
-        wire.toPlatform = logger.session.connected(at: now)
-        wire.toLogger = platform.connected(at: now)
+        wire.toPlatform = logger.session.connected(at: now).actions
+        wire.toLogger = platform.connected(at: now).actions
         wire.pump(&logger, &platform, at: now)
         let end = now + 26 * 3_600_000
         var requested = false
@@ -53,17 +53,17 @@ struct InteropTests {
             }
             if now == LoggerHarness.start + 6 * 3_600_000 + 2_400_000 {
                 wire.up = true
-                wire.toPlatform += logger.session.connected(at: now)
-                wire.toLogger += platform.connected(at: now)
+                wire.toPlatform += logger.session.connected(at: now).actions
+                wire.toLogger += platform.connected(at: now).actions
             }
             logger.device.advance(to: now)
             if wire.up {
-                wire.toPlatform += logger.session.tick(at: now)
-                wire.toLogger += platform.tick(at: now)
+                wire.toPlatform += logger.session.tick(at: now).actions
+                wire.toLogger += platform.tick(at: now).actions
             }
             if !requested && now >= LoggerHarness.start + 25 * 3_600_000 {
                 requested = true
-                wire.toLogger += platform.requestHistory(cn: "2061", from: LoggerHarness.start, to: LoggerHarness.start + 23 * 3_600_000, at: now)
+                wire.toLogger += platform.requestHistory(cn: "2061", from: LoggerHarness.start, to: LoggerHarness.start + 23 * 3_600_000, at: now).actions
             }
             wire.pump(&logger, &platform, at: now)
         }

@@ -9,6 +9,10 @@ struct LoggerHarness {
     var session: LoggerSession
     var now: SessionTime
     var closed: String?
+    /// Every output of the session so far, in order (events included).
+    var outputs: [LoggerOutput] = []
+    /// The injected faults reported so far.
+    var faults: [FaultRecord] { outputs.compactMap { if case .faultInjected(let r) = $0 { r } else { nil } } }
 
     static let mn = "010000A8900016F000169DC0"
     static let start = HJTime(year: 2016, month: 8, day: 1).wallMilliseconds
@@ -24,9 +28,9 @@ struct LoggerHarness {
         now = Self.start
     }
 
-    static func decode(_ actions: [SessionAction]) -> [DataSegment] {
+    static func decode<O: SessionOutput>(_ outputs: [O]) -> [DataSegment] {
         var out: [DataSegment] = []
-        for case .send(let bytes) in actions {
+        for case .send(let bytes) in outputs.actions {
             var d = FrameDecoder()
             d.feed(bytes)
             while case .frame(let f)? = d.next() {
@@ -37,23 +41,28 @@ struct LoggerHarness {
         return out
     }
 
-    mutating func connect() -> [DataSegment] { Self.decode(session.connected(at: now)) }
+    /// Keeps the outputs, notes a close, and decodes what was sent.
+    mutating func take(_ out: [LoggerOutput]) -> [DataSegment] {
+        outputs += out
+        for case .close(let reason) in out { closed = reason }
+        return Self.decode(out)
+    }
+
+    mutating func connect() -> [DataSegment] { take(session.connected(at: now)) }
 
     /// Advances the device and the session; collects what is sent.
     mutating func run(for ms: SessionTime) -> [DataSegment] {
         now += ms
         device.advance(to: now)
-        let actions = session.tick(at: now)
-        for case .close(let reason) in actions { closed = reason }
-        return Self.decode(actions)
+        return take(session.tick(at: now))
     }
 
     mutating func receive(_ segment: DataSegment) -> [DataSegment] {
-        Self.decode(session.received(FrameEncoder.frame(segment), at: now))
+        take(session.received(FrameEncoder.frame(segment), at: now))
     }
 
     mutating func receive(text: String) -> [DataSegment] {
-        Self.decode(session.received(FrameEncoder.frame(text), at: now))
+        take(session.received(FrameEncoder.frame(text), at: now))
     }
 
     /// Acknowledges every upload in `segments` that asks for it, and whatever the logger sends
@@ -269,7 +278,7 @@ struct LoggerSessionTests {
     func byteByByte() throws {
         var h = try LoggerHarness()
         _ = h.connect()
-        var out: [SessionAction] = []
+        var out: [LoggerOutput] = []
         for b in FrameEncoder.frame(LoggerHarness.request("1061", "")) { out += h.session.received([b], at: h.now) }
         #expect(LoggerHarness.decode(out).map { $0.cn } == ["9011", "1061", "9012"])
     }

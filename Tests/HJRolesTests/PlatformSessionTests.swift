@@ -79,12 +79,12 @@ private func wire(_ segment: String, crcStyle: FrameEncoder.CRCStyle = .standard
 private func wire(_ segment: DataSegment) -> [UInt8] { FrameEncoder.frame(segment) }
 
 /// The bytes of every `.send`.
-private func sent(_ actions: [SessionAction]) -> [[UInt8]] {
-    actions.compactMap { if case .send(let bytes) = $0 { return bytes } else { return nil } }
+private func sent<O: SessionOutput>(_ outputs: [O]) -> [[UInt8]] {
+    outputs.sentBytes
 }
 
 /// The segments of every `.send`.
-private func sentSegments(_ actions: [SessionAction]) -> [DataSegment] {
+private func sentSegments<O: SessionOutput>(_ actions: [O]) -> [DataSegment] {
     sent(actions).compactMap(decode)
 }
 
@@ -152,7 +152,7 @@ struct PlatformAckTests {
         var s = session(state)
         let actions = s.received(PlatformVectors.wire(c.upload), at: now)
         let expected = c.expectedVector.map(PlatformVectors.wire) ?? wire(c.expectedSegment ?? "")
-        #expect(actions == [.send(expected)])
+        #expect(actions.actions == [.send(expected)])
         #expect(s.counters.acks9014 == 1)
         #expect(state.counters.records == 1)
     }
@@ -181,7 +181,7 @@ struct PlatformAckTests {
         let state = try newState()
         var s = session(state)
         let segment = PlatformVectors.segmentText("A14").replacingOccurrences(of: "Flag=5", with: "Flag=4")
-        #expect(s.received(wire(segment), at: now).isEmpty)
+        #expect(s.received(wire(segment), at: now).actions.isEmpty)
         #expect(state.counters.acks9014 == 0)
         #expect(state.counters.records == 1)
         #expect(state.unit(mn)?.lastValues["2011"]?["w01018-Rtd"] == "2.2")
@@ -192,7 +192,7 @@ struct PlatformAckTests {
         let state = try newState()
         var s = session(state)
         let at = t("20160801085858000")
-        let actions = s.received(PlatformVectors.wire("A07"), at: at)
+        let actions = s.received(PlatformVectors.wire("A07"), at: at).actions
         try #require(actions.count == 2)
         #expect(actions[0] == .send(PlatformVectors.wire("A08")))
         let setTime = try #require(sentSegments([actions[1]]).first)
@@ -205,7 +205,7 @@ struct PlatformAckTests {
         #expect(state.counters.acks9013 == 1)
 
         var quiet = session(try newState()) { $0.answerTimeRequests = false }
-        #expect(quiet.received(PlatformVectors.wire("A07"), at: at) == [.send(PlatformVectors.wire("A08"))])
+        #expect(quiet.received(PlatformVectors.wire("A07"), at: at).actions == [.send(PlatformVectors.wire("A08"))])
     }
 
     @Test("split packets A23 + A24 are each acknowledged by their own QN and reassembled into A21's record")
@@ -234,9 +234,9 @@ struct PlatformAckTests {
         let state = try newState()
         var s = session(state)
         let corrupted = PlatformVectors.frame("A14").replacingOccurrences(of: "&&6E80", with: "&&6E81") + "\r\n"
-        #expect(s.received(Array(corrupted.utf8), at: now).isEmpty)
+        #expect(s.received(Array(corrupted.utf8), at: now).actions.isEmpty)
         let modbus = wire(PlatformVectors.segmentText("A14"), crcStyle: .modbusSwapped)
-        #expect(s.received(modbus, at: now).isEmpty)
+        #expect(s.received(modbus, at: now).actions.isEmpty)
         #expect(state.counters.rejectedBadCRC == 2)
         #expect(state.counters.records == 0)
         #expect(state.counters.byRule["frame.crc-mismatch"] == 1)
@@ -244,8 +244,8 @@ struct PlatformAckTests {
         #expect(state.log.filter { $0.kind == .rejected }.count == 2)
 
         var lenient = session(try newState()) { $0.acceptCRCVariants = true }
-        #expect(lenient.received(modbus, at: now) == [.send(PlatformVectors.wire("A15"))])
-        #expect(lenient.received(Array(corrupted.utf8), at: now).isEmpty)
+        #expect(lenient.received(modbus, at: now).actions == [.send(PlatformVectors.wire("A15"))])
+        #expect(lenient.received(Array(corrupted.utf8), at: now).actions.isEmpty)
     }
 
     @Test("lint results are counted by rule; a lower-case CRC is accepted with a warning")
@@ -253,7 +253,7 @@ struct PlatformAckTests {
         let state = try newState()
         var s = session(state)
         let lower = wire(PlatformVectors.segmentText("A14"), crcStyle: .lowercase)
-        #expect(s.received(lower, at: now) == [.send(PlatformVectors.wire("A15"))])
+        #expect(s.received(lower, at: now).actions == [.send(PlatformVectors.wire("A15"))])
         let counters = state.counters
         #expect(counters.frames == 1)
         #expect(counters.byRule["frame.crc-lowercase"] == 1)
@@ -265,7 +265,7 @@ struct PlatformAckTests {
     func unexpectedReplies() throws {
         let state = try newState()
         var s = session(state)
-        #expect(s.received(PlatformVectors.wire("A02") + PlatformVectors.wire("A03"), at: now).isEmpty)
+        #expect(s.received(PlatformVectors.wire("A02") + PlatformVectors.wire("A03"), at: now).actions.isEmpty)
         #expect(state.counters.unexpected == 2)
         #expect(state.counters.acks9014 == 0)
     }
@@ -300,9 +300,9 @@ struct PlatformRegistryTests {
         let registry = Registry([Registry.Entry(mn: mn, pw: "654321"), Registry.Entry(mn: "81733553213013", pw: "123456")])
         let state = try newState(registry: registry)
         var s = session(state)
-        #expect(s.received(PlatformVectors.wire("A14"), at: now).isEmpty)  // PW 123456, registered 654321
+        #expect(s.received(PlatformVectors.wire("A14"), at: now).actions.isEmpty)  // PW 123456, registered 654321
         let stranger = PlatformVectors.segmentText("A14").replacingOccurrences(of: mn, with: "010000A8900016F000169DC9")
-        #expect(s.received(wire(stranger), at: now).isEmpty)
+        #expect(s.received(wire(stranger), at: now).actions.isEmpty)
         let good = PlatformVectors.segmentText("A14").replacingOccurrences(of: "PW=123456", with: "PW=654321")
         // Below the limits, the right password after a wrong one is acknowledged (the conformance
         // check P-ACCESS-PW relies on it to show that the refusal was for the password).
@@ -376,17 +376,17 @@ struct PlatformRegistryTests {
         let state = try newState(registry: Registry([Registry.Entry(mn: mn, pw: "123456")]))
         var s = commandSession(state)
         let request = s.setPassword("654321", at: t("20160801085857223"))
-        #expect(request == [.send(PlatformVectors.wire("A12"))])
+        #expect(request.actions == [.send(PlatformVectors.wire("A12"))])
         let req = try #require(sentSegments(request).first)
-        #expect(s.received(answer("9011", to: req, [[Field("QnRtn", "1")]]), at: t("20160801085858000")).isEmpty)
+        #expect(s.received(answer("9011", to: req, [[Field("QnRtn", "1")]]), at: t("20160801085858000")).actions.isEmpty)
         var done = req
         done.setHeader("PW", "654321")  // the logger may already answer with its new password
-        #expect(s.received(answer("9012", to: done, [[Field("ExeRtn", "1")]]), at: t("20160801085859000")).isEmpty)
+        #expect(s.received(answer("9012", to: done, [[Field("ExeRtn", "1")]]), at: t("20160801085859000")).actions.isEmpty)
         #expect(state.registry?.entry(mn)?.pw == "654321")
         #expect(s.logger?.pw == "654321")
         #expect(s.completedCommands.last?.succeeded == true)
         // The old password is refused now; the next command carries the new one.
-        #expect(s.received(PlatformVectors.wire("A14"), at: t("20160801085900000")).isEmpty)
+        #expect(s.received(PlatformVectors.wire("A14"), at: t("20160801085900000")).actions.isEmpty)
         #expect(state.counters.rejectedBadPW == 1)
         #expect(sentSegments(s.setRtdInterval(60, at: t("20160801085901000"))).first?.pw == "654321")
     }
@@ -400,7 +400,7 @@ struct PlatformCommandTests {
 
     @Test("helpers build the Appendix C requests byte for byte")
     func requestsMatchAppendix() throws {
-        let cases: [(String, (inout PlatformSession) -> [SessionAction])] = [
+        let cases: [(String, (inout PlatformSession) -> [PlatformOutput])] = [
             ("A20", { $0.requestHistory(cn: "2061", from: t("20160801080000"), to: t("20160801080000"), at: Self.at) }),
             ("A01", { $0.setOverTime(seconds: 5, reCount: 3, at: Self.at) }),
             ("A06", { $0.setTime(polId: "w01018", at: Self.at) }),
@@ -412,7 +412,7 @@ struct PlatformCommandTests {
         ]
         for (id, build) in cases {
             var s = commandSession(try newState())
-            #expect(build(&s) == [.send(PlatformVectors.wire(id))], "\(id)")
+            #expect(build(&s).actions == [.send(PlatformVectors.wire(id))], "\(id)")
         }
         var s = commandSession(try newState())
         let info = sentSegments(s.getInfo(polId: "w01018", infoId: "i11001", from: t("20160801000000"), to: t("20160801235959"), at: Self.at))
@@ -423,10 +423,10 @@ struct PlatformCommandTests {
     func historyFlow() throws {
         let state = try newState()
         var s = commandSession(state)
-        #expect(s.requestHistory(cn: "2061", from: t("20160801080000"), to: t("20160801080000"), at: Self.at) == [.send(PlatformVectors.wire("A20"))])
-        #expect(s.received(PlatformVectors.wire("A02"), at: Self.at + 100).isEmpty)
-        #expect(s.received(PlatformVectors.wire("A21"), at: Self.at + 300) == [.send(PlatformVectors.wire("A22"))])
-        #expect(s.received(PlatformVectors.wire("A03"), at: Self.at + 500).isEmpty)
+        #expect(s.requestHistory(cn: "2061", from: t("20160801080000"), to: t("20160801080000"), at: Self.at).actions == [.send(PlatformVectors.wire("A20"))])
+        #expect(s.received(PlatformVectors.wire("A02"), at: Self.at + 100).actions.isEmpty)
+        #expect(s.received(PlatformVectors.wire("A21"), at: Self.at + 300).actions == [.send(PlatformVectors.wire("A22"))])
+        #expect(s.received(PlatformVectors.wire("A03"), at: Self.at + 500).actions.isEmpty)
         #expect(s.commandInFlight == nil)
         let result = try #require(state.completedCommands.first)
         #expect(result.cn == "2061")
@@ -464,7 +464,7 @@ struct PlatformCommandTests {
         // The logger's own hourly upload (07:00) crosses the request, and its history record
         // comes before its 9011.
         #expect(sentSegments(s.received(upload("2061", dataTime: "20160801070000"), at: Self.at + 10)).map(\.cn) == ["9014"])
-        #expect(s.received(PlatformVectors.wire("A21"), at: Self.at + 20) == [.send(PlatformVectors.wire("A22"))])
+        #expect(s.received(PlatformVectors.wire("A21"), at: Self.at + 20).actions == [.send(PlatformVectors.wire("A22"))])
         _ = s.received(PlatformVectors.wire("A02") + PlatformVectors.wire("A03"), at: Self.at + 30)
         let result = try #require(state.completedCommands.first)
         #expect(result.records == 1)
@@ -479,10 +479,10 @@ struct PlatformCommandTests {
         var s = commandSession(state) { $0.reCount = 1 }
         let first = s.setRtdInterval(30, at: Self.at)
         #expect(s.nextDeadline == Self.at + 10_000)
-        #expect(s.tick(at: Self.at + 9_999).isEmpty)
-        #expect(s.tick(at: Self.at + 10_000) == first)
-        #expect(s.tick(at: Self.at + 19_999).isEmpty)
-        #expect(s.tick(at: Self.at + 20_000).isEmpty)
+        #expect(s.tick(at: Self.at + 9_999).actions.isEmpty)
+        #expect(s.tick(at: Self.at + 10_000).actions == first.actions)
+        #expect(s.tick(at: Self.at + 19_999).actions.isEmpty)
+        #expect(s.tick(at: Self.at + 20_000).actions.isEmpty)
         let result = try #require(state.completedCommands.first)
         #expect(result.outcome == .noReply && result.timedOut)
         #expect(result.attempts == 2)
@@ -501,7 +501,7 @@ struct PlatformCommandTests {
         #expect(s.nextDeadline == Self.at + 61_000)
         _ = s.received(PlatformVectors.wire("A21"), at: Self.at + 30_000)
         #expect(s.nextDeadline == Self.at + 90_000)
-        #expect(s.tick(at: Self.at + 89_999).isEmpty)
+        #expect(s.tick(at: Self.at + 89_999).actions.isEmpty)
         _ = s.tick(at: Self.at + 90_000)
         let result = try #require(state.completedCommands.first)
         #expect(result.outcome == .executionTimeout)
@@ -513,7 +513,7 @@ struct PlatformCommandTests {
         let state = try newState()
         var s = commandSession(state)
         let first = try #require(sentSegments(s.setMinInterval(7, at: Self.at)).first)
-        #expect(s.setRtdInterval(60, at: Self.at).isEmpty)  // queued behind
+        #expect(s.setRtdInterval(60, at: Self.at).actions.isEmpty)  // queued behind
         #expect(s.queuedCommands == 1)
         let next = sentSegments(s.received(answer("9011", to: first, [[Field("QnRtn", "2")]]), at: Self.at + 10))
         #expect(next.map(\.cn) == ["1062"])
@@ -527,7 +527,7 @@ struct PlatformCommandTests {
         let state = try newState()
         var s = commandSession(state)
         let stop = try #require(sentSegments(s.send(command: "2012", cp: [], at: Self.at)).first)
-        #expect(s.received(answer("9013", to: stop), at: Self.at + 50).isEmpty)
+        #expect(s.received(answer("9013", to: stop), at: Self.at + 50).actions.isEmpty)
         #expect(state.completedCommands.first?.outcome == .acknowledged)
         #expect(state.completedCommands.first?.succeeded == true)
     }
@@ -536,7 +536,7 @@ struct PlatformCommandTests {
     func waitsForIdentity() throws {
         let state = try newState()
         var s = session(state)
-        #expect(s.setRtdInterval(30, at: Self.at).isEmpty)
+        #expect(s.setRtdInterval(30, at: Self.at).actions.isEmpty)
         let actions = sentSegments(s.received(PlatformVectors.wire("A14"), at: Self.at + 5))
         #expect(actions.map(\.cn) == ["9014", "1062"])
         #expect(actions.last?.mn == mn)
@@ -564,7 +564,7 @@ struct PlatformCommandTests {
             cps.append(request.cpText)
             #expect(request.header("Flag") == "5")
             clock += 200
-            #expect(s.received(answer("9011", to: request, [[Field("QnRtn", "1")]]), at: clock).isEmpty)
+            #expect(s.received(answer("9011", to: request, [[Field("QnRtn", "1")]]), at: clock).actions.isEmpty)
             clock += 200
             if step == 3 {
                 // 1064 runs into its execution timeout; the next command still follows.
@@ -586,7 +586,7 @@ struct PlatformCommandTests {
     func initialiseFirstContact() throws {
         let state = try newState()
         var s = session(state) { $0.initialise = .firstContact }
-        #expect(s.connected(at: Self.at).isEmpty)
+        #expect(s.connected(at: Self.at).actions.isEmpty)
         let first = sentSegments(s.received(PlatformVectors.wire("A14"), at: Self.at + 1))
         #expect(first.map(\.cn) == ["9014", "1012"])
         var again = session(state) { $0.initialise = .firstContact }
@@ -602,7 +602,7 @@ struct PlatformCommandTests {
         s.disconnected(at: Self.at + 5)
         #expect(state.completedCommands.map(\.outcome) == [.disconnected, .disconnected])
         #expect(s.nextDeadline == nil)
-        #expect(s.received(PlatformVectors.wire("A14"), at: Self.at + 6).isEmpty)
+        #expect(s.received(PlatformVectors.wire("A14"), at: Self.at + 6).actions.isEmpty)
     }
 
     @Test("an idle connection is closed after idleTimeout")
@@ -611,8 +611,8 @@ struct PlatformCommandTests {
         _ = s.connected(at: Self.at)
         #expect(s.nextDeadline == Self.at + 60_000)
         _ = s.received(PlatformVectors.wire("A14"), at: Self.at + 30_000)
-        #expect(s.tick(at: Self.at + 60_000).isEmpty)
-        #expect(s.tick(at: Self.at + 90_000) == [.close(reason: "idle for 60 s")])
+        #expect(s.tick(at: Self.at + 60_000).actions.isEmpty)
+        #expect(s.tick(at: Self.at + 90_000).actions == [.close(reason: "idle for 60 s")])
         #expect(s.isClosed)
     }
 }
@@ -689,7 +689,7 @@ struct PlatformCompletenessTests {
 @Suite("Platform misbehaviour switches")
 struct PlatformMisbehaviourTests {
     private func ack(_ configure: (inout PlatformSession.Options) -> Void, registry: Registry? = nil, input: [UInt8] = PlatformVectors.wire("A14"))
-        throws -> [SessionAction]
+        throws -> [PlatformOutput]
     {
         var s = session(try newState(registry: registry), configure)
         return s.received(input, at: now)
@@ -697,7 +697,7 @@ struct PlatformMisbehaviourTests {
 
     @Test("off by default: the 9014 is A15")
     func baseline() throws {
-        #expect(try ack { _ in } == [.send(PlatformVectors.wire("A15"))])
+        #expect(try ack { _ in }.actions == [.send(PlatformVectors.wire("A15"))])
     }
 
     @Test("ackWrongST echoes ST=32")
@@ -727,22 +727,22 @@ struct PlatformMisbehaviourTests {
     @Test("acknowledgeBadCRC acknowledges a corrupted frame")
     func acknowledgeBadCRC() throws {
         let corrupted = Array((PlatformVectors.frame("A14").replacingOccurrences(of: "&&6E80", with: "&&6E81") + "\r\n").utf8)
-        #expect(try ack({ _ in }, input: corrupted).isEmpty)
-        #expect(try ack({ $0.misbehaviour = .acknowledgeBadCRC }, input: corrupted) == [.send(PlatformVectors.wire("A15"))])
+        #expect(try ack({ _ in }, input: corrupted).actions.isEmpty)
+        #expect(try ack({ $0.misbehaviour = .acknowledgeBadCRC }, input: corrupted).actions == [.send(PlatformVectors.wire("A15"))])
     }
 
     @Test("acceptUnknownMN acknowledges an unregistered MN")
     func acceptUnknownMN() throws {
         let registry = Registry([Registry.Entry(mn: "81733553213013", pw: "123456")])
-        #expect(try ack({ _ in }, registry: registry).isEmpty)
-        #expect(try ack({ $0.misbehaviour = .acceptUnknownMN }, registry: registry) == [.send(PlatformVectors.wire("A15"))])
+        #expect(try ack({ _ in }, registry: registry).actions.isEmpty)
+        #expect(try ack({ $0.misbehaviour = .acceptUnknownMN }, registry: registry).actions == [.send(PlatformVectors.wire("A15"))])
     }
 
     @Test("ackEvenWithoutFlagA acknowledges Flag=4 uploads")
     func ackWithoutFlagA() throws {
         let flag4 = wire(PlatformVectors.segmentText("A14").replacingOccurrences(of: "Flag=5", with: "Flag=4"))
-        #expect(try ack({ _ in }, input: flag4).isEmpty)
-        #expect(try ack({ $0.misbehaviour = .ackEvenWithoutFlagA }, input: flag4) == [.send(PlatformVectors.wire("A15"))])
+        #expect(try ack({ _ in }, input: flag4).actions.isEmpty)
+        #expect(try ack({ $0.misbehaviour = .ackEvenWithoutFlagA }, input: flag4).actions == [.send(PlatformVectors.wire("A15"))])
     }
 
     @Test("nonEmptyAckCP puts QnRtn=1 in the 9014's CP")
@@ -754,10 +754,10 @@ struct PlatformMisbehaviourTests {
     @Test("ackDelay holds the ack until tick reaches its deadline")
     func ackDelay() throws {
         var s = session(try newState()) { $0.ackDelay = 5_000 }
-        #expect(s.received(PlatformVectors.wire("A14"), at: now).isEmpty)
+        #expect(s.received(PlatformVectors.wire("A14"), at: now).actions.isEmpty)
         #expect(s.nextDeadline == now + 5_000)
-        #expect(s.tick(at: now + 4_999).isEmpty)
-        #expect(s.tick(at: now + 5_000) == [.send(PlatformVectors.wire("A15"))])
+        #expect(s.tick(at: now + 4_999).actions.isEmpty)
+        #expect(s.tick(at: now + 5_000).actions == [.send(PlatformVectors.wire("A15"))])
     }
 
     @Test("switches combine")
@@ -784,7 +784,7 @@ struct PlatformAckBytesTests {
         for (i, text) in packets.enumerated() {
             let request = SegmentParser.parse(Array(text.utf8)).segment
             let actions = session.received(FrameEncoder.frame(text), at: 2_000 + Int64(i))
-            let sent = actions.compactMap { action -> [UInt8]? in if case .send(let b) = action { return b } else { return nil } }
+            let sent = actions.compactMap { action -> [UInt8]? in if case .send(let b, _) = action { return b } else { return nil } }
             let cn = request.cn == "1013" ? "9013" : "9014"
             let version = request.flag?.version ?? 1
             #expect(sent.first == FrameEncoder.frame(replySegment(cn: cn, to: request, cp: [], version: version)), "\(text)")
@@ -809,7 +809,7 @@ struct BruteForceTests {
         var closes = 0
         var replies = 0
         for k in 0..<1_000 where !s.isClosed {
-            for a in s.received(guess(String(format: "%06d", k), qn: k), at: now + Int64(k)) {
+            for a in s.received(guess(String(format: "%06d", k), qn: k), at: now + Int64(k)).actions {
                 if case .close = a { closes += 1 } else { replies += 1 }
             }
         }
@@ -825,14 +825,14 @@ struct BruteForceTests {
         limits.maxWrongPasswordsPerMN = 2
         let state = try PlatformState(registry: Registry([Registry.Entry(mn: mn, pw: Self.registered)]), limits: limits)
         var first = session(state)
-        #expect(first.received(guess("000000", qn: 1), at: now).isEmpty)
+        #expect(first.received(guess("000000", qn: 1), at: now).actions.isEmpty)
         var s = session(state) { $0.maxWrongPasswordsPerConnection = 100 }
-        #expect(s.received(guess(Self.registered, qn: 2), at: now).map { _ in 1 }.count == 1, "not locked yet: acknowledged")
+        #expect(s.received(guess(Self.registered, qn: 2), at: now).actions.map { _ in 1 }.count == 1, "not locked yet: acknowledged")
         var other = session(state) { $0.maxWrongPasswordsPerConnection = 100 }
         let locking = other.received(guess("111111", qn: 3), at: now)
         #expect(locking.contains { if case .close = $0 { true } else { false } }, "the locking attempt closes")
         var late = session(state)
-        #expect(late.received(guess(Self.registered, qn: 4), at: now + 1).isEmpty)
+        #expect(late.received(guess(Self.registered, qn: 4), at: now + 1).actions.isEmpty)
         #expect(state.counters.rejectedLocked == 1)
     }
 
@@ -851,7 +851,7 @@ struct BruteForceTests {
         let notices = state.takeNotices()
         #expect(notices.contains { $0.contains("LOCKED") } && notices.count == 1, "\(notices)")
         var late = session(state)
-        #expect(late.received(guess(Self.registered, qn: 20), at: now + 20).isEmpty, "locked: no oracle for new connections")
+        #expect(late.received(guess(Self.registered, qn: 20), at: now + 20).actions.isEmpty, "locked: no oracle for new connections")
         #expect(sentSegments(logger.received(guess(Self.registered, qn: 21), at: now + 21)).map(\.cn) == ["9014"])
         var wrong = session(state)
         #expect(wrong.received(guess("999999", qn: 22), at: now + 22).contains { if case .close = $0 { true } else { false } },
@@ -876,7 +876,7 @@ struct SessionBudgetTests {
         let state = try newState()
         var s = session(state)
         for pno in 1...200 {
-            #expect(s.received(part(qn: pno, pnum: 9999, pno: pno), at: Self.at).isEmpty)
+            #expect(s.received(part(qn: pno, pnum: 9999, pno: pno), at: Self.at).actions.isEmpty)
         }
         #expect(s.pendingSplitPackets == 0 && s.pendingSplitBytes == 0)
         #expect(state.counters.reassemblyRejected == 200 && state.counters.acks9014 == 0)

@@ -146,10 +146,12 @@ struct LinkFaultTests {
         var h = try LoggerHarness(options: options)
         h.device.advance(to: h.now)
         var raw: [UInt8] = []
-        for case .send(let b) in h.session.connected(at: h.now) { raw += b }
+        let out = h.session.connected(at: h.now)
+        for case .send(let b, _) in out { raw += b }
         #expect(!raw.isEmpty && !raw.contains(0x0D))  // no CR LF anywhere
-        #expect(!h.session.faultRecords.isEmpty)
-        #expect(h.session.faultRecords.allSatisfy { $0.fault == "no-crlf" })
+        let faults = out.compactMap { if case .faultInjected(let r) = $0 { r } else { nil } }
+        #expect(!faults.isEmpty)
+        #expect(faults.allSatisfy { $0.fault == "no-crlf" })
         // Records that are never sent are not waited for: with missing-record, an hour of
         // acknowledged traffic has no 2051/2061 and nothing pending.
         options.faults = try FaultSpec.parseList("missing-record")
@@ -162,6 +164,6 @@ struct LinkFaultTests {
         #expect(cns.contains("2011"))
         #expect(!cns.contains("2051") && !cns.contains("2061"))
         #expect(m.session.pendingCount == 0)
-        #expect(m.session.faultRecords.contains { $0.fault == "missing-record" && $0.cn == "2061" })
+        #expect(m.faults.contains { $0.fault == "missing-record" && $0.cn == "2061" })
     }
 }

@@ -21,16 +21,13 @@ func hourFrame(mn: String = "010000A89001000000000001", qn: String, dataTime: St
     return FrameEncoder.frame(segment)
 }
 
-/// Feeds frames to a journaling platform session and returns what it journaled and sent.
+/// Feeds frames to a platform session and returns the journal of its events and what it sent.
 func journal(_ frames: [[UInt8]]) throws -> (PlatformJournal, [SessionAction]) {
     let state = try PlatformState()
-    var options = PlatformSession.Options()
-    options.journal = true
-    var session = PlatformSession(state: state, peer: "127.0.0.1:1", options: options)
-    _ = session.connected(at: 0)
-    var actions: [SessionAction] = []
-    for f in frames { actions += session.received(f, at: HJTime(year: 2026, month: 11, day: 30, hour: 12).wallMilliseconds) }
-    return (session.takeJournal(), actions)
+    var session = PlatformSession(state: state, peer: "127.0.0.1:1")
+    var outputs = session.connected(at: 0)
+    for f in frames { outputs += session.received(f, at: HJTime(year: 2026, month: 11, day: 30, hour: 12).wallMilliseconds) }
+    return (PlatformJournal(outputs), outputs.actions)
 }
 
 @Suite("Store")
@@ -137,20 +134,19 @@ struct StoreCommandTests {
     @Test("a command the platform sent is stored with its outcome")
     func commandOutcome() throws {
         let state = try PlatformState()
-        var options = PlatformSession.Options()
-        options.journal = true
-        var session = PlatformSession(state: state, peer: "127.0.0.1:1", options: options)
+        var session = PlatformSession(state: state, peer: "127.0.0.1:1")
         let t = HJTime(year: 2026, month: 11, day: 30, hour: 12).wallMilliseconds
-        _ = session.connected(at: t)
-        _ = session.received(hourFrame(qn: "20261130120000001", dataTime: "20261130110000"), at: t)
+        var outputs = session.connected(at: t)
+        outputs += session.received(hourFrame(qn: "20261130120000001", dataTime: "20261130110000"), at: t)
         let sent = session.send(command: "1011", cp: [], at: t + 1000)
-        guard case .send(let bytes)? = sent.first, let qn = SegmentParser.parse(String(decoding: bytes.dropFirst(6).dropLast(6), as: UTF8.self)).segment.qn else {
+        outputs += sent
+        guard case .send(let bytes, _)? = sent.first, let qn = SegmentParser.parse(String(decoding: bytes.dropFirst(6).dropLast(6), as: UTF8.self)).segment.qn else {
             Issue.record("no request sent: \(sent)")
             return
         }
-        _ = session.received(reply("9011", qn: qn, cp: [Field("QnRtn", "1")]), at: t + 1100)
-        _ = session.received(reply("9012", qn: qn, cp: [Field("ExeRtn", "1")]), at: t + 1200)
-        let j = session.takeJournal()
+        outputs += session.received(reply("9011", qn: qn, cp: [Field("QnRtn", "1")]), at: t + 1100)
+        outputs += session.received(reply("9012", qn: qn, cp: [Field("ExeRtn", "1")]), at: t + 1200)
+        let j = PlatformJournal(outputs)
         #expect(j.results.count == 1)
         let dir = scratchDirectory("commands")
         let store = try Store(path: dir + "/s.db")

@@ -1,53 +1,54 @@
 import HJ212
-import HJLoad
+import HJReportKit
 import HJNetwork
 import HJRoles
 import HJSimulation
 import Synchronization
 
 /// Statistics of one platform link of a live logger, gathered for the summary.
-struct LinkReport: Sendable {
-    var mn: String
-    var platform: String
-    var statistics: LoggerSession.Statistics
-    var pending: Int
-    var connects: Int
-    var connectFailures: Int
-    var lastError: String?
-    var connected: Bool
+package struct LinkReport: Sendable {
+    package var mn: String
+    package var platform: String
+    package var statistics: LoggerSession.Statistics
+    package var pending: Int
+    package var connects: Int
+    package var connectFailures: Int
+    package var lastError: String?
+    package var connected: Bool
     /// Everything the logger's device had to send up to this time has been produced.
-    var deviceTime: Int64
+    package var deviceTime: Int64
 }
 
 /// Acknowledgement latency of all links on one loop, from the first send of each upload to its
 /// 9014, in real time. Touched only on that loop (the rule behind `@unchecked Sendable`).
-final class LoopLatency: @unchecked Sendable {
-    var histogram = LatencyHistogram()
+package final class LoopLatency: @unchecked Sendable {
+    package var histogram = LatencyHistogram()
+    package init() {}
 }
 
 /// A simulated data logger on real TCP: its device and one link per platform, all touched only
 /// on its event loop (the rule that makes the `@unchecked Sendable` below safe).
-final class LiveLogger: @unchecked Sendable {
-    let loop: EventLoop
-    let device: LoggerDevice
-    let clock: LiveClock
-    var links: [LiveLink] = []
-    var ticker: TimerHandle?
-    var stopped = false
+package final class LiveLogger: @unchecked Sendable {
+    package let loop: EventLoop
+    package let device: LoggerDevice
+    package let clock: LiveClock
+    package var links: [LiveLink] = []
+    package var ticker: TimerHandle?
+    package var stopped = false
     /// Simulated time beyond which the device produces nothing more (draining only).
-    var produceUntil: Int64
+    package var produceUntil: Int64
 
-    let latency: LoopLatency
+    package let latency: LoopLatency
     /// Where injected faults are reported, if any.
-    let truth: TruthWriter?
+    package let truth: TruthWriter?
     /// This logger's clock error: its simulated time is the run's plus `skew` (loggers are not
     /// synchronised to the millisecond, so their sends spread over the interval).
-    let skew: Int64
+    package let skew: Int64
 
     /// The logger's own time.
-    var now: Int64 { clock.now + skew }
+    package var now: Int64 { clock.now + skew }
 
-    init(loop: EventLoop, device: LoggerDevice, platforms: [SocketAddress], clock: LiveClock, produceUntil: Int64,
+    package init(loop: EventLoop, device: LoggerDevice, platforms: [SocketAddress], clock: LiveClock, produceUntil: Int64,
          sessionOptions: LoggerSession.Options, trace: TraceWriter?, latency: LoopLatency = LoopLatency(), skew: Int64 = 0,
          truth: TruthWriter? = nil) {
         self.loop = loop
@@ -64,14 +65,14 @@ final class LiveLogger: @unchecked Sendable {
     }
 
     /// Starts connecting and ticking (on the loop).
-    func start() {
+    package func start() {
         _ = loop.execute { [self] in
             for link in links { link.connect() }
             tick()
         }
     }
 
-    func tick() {
+    package func tick() {
         guard !stopped else { return }
         let now = self.now
         device.advance(to: min(now, produceUntil))
@@ -82,7 +83,7 @@ final class LiveLogger: @unchecked Sendable {
         for link in links {
             link.transportTick(at: now)
             // A half-open link is hung: no resends, nothing pumped.
-            if !link.isActive("half-open", at: now) { link.apply(link.session.tick(at: now)) }
+            if !link.isActive("half-open", at: now) { link.run { $0.tick(at: now, into: &$1) } }
         }
         // Next tick: when the simulator next sends (packets leave on real-time-interval and minute
         // boundaries), a resend falls due or a transport fault starts or ends; at most 1 s of real time away.
@@ -95,13 +96,13 @@ final class LiveLogger: @unchecked Sendable {
         ticker = loop.scheduleOnLoop(after: clock.realDelay(until: max(next, now + 1) - skew)) { [weak self] in self?.tick() }
     }
 
-    func stop() {
+    package func stop() {
         stopped = true
         ticker?.cancel()
         for link in links { link.shutdown() }
     }
 
-    func reports() -> [LinkReport] {
+    package func reports() -> [LinkReport] {
         links.map { link in
             LinkReport(mn: device.identity.mn, platform: link.address.description, statistics: link.session.statistics,
                        pending: link.session.pendingCount, connects: link.connects, connectFailures: link.connectFailures, lastError: link.lastError,
@@ -114,61 +115,49 @@ final class LiveLogger: @unchecked Sendable {
 private let liveLinkNumbers = Atomic<UInt64>(1)
 
 /// One logger's link to one platform: connects, reconnects with back-off, feeds the session.
-final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
-    weak var owner: LiveLogger?
-    let address: SocketAddress
-    var session: LoggerSession
-    var connection: TCPConnection?
-    var connects = 0
-    var connectFailures = 0
-    var backoff = 0.5
-    var lastError: String?
-    var closing = false
-    let trace: TraceWriter?
+package final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
+    package weak var owner: LiveLogger?
+    package let address: SocketAddress
+    package var session: LoggerSession
+    package var connection: TCPConnection?
+    package var connects = 0
+    package var connectFailures = 0
+    package var backoff = 0.5
+    package var lastError: String?
+    package var closing = false
+    package let trace: TraceWriter?
     /// This link's stream in the trace (its own numbers, apart from the platform's connection ids).
-    let traceStream = liveLinkNumbers.add(1, ordering: .relaxed).oldValue | 1 << 62
+    package let traceStream = liveLinkNumbers.add(1, ordering: .relaxed).oldValue | 1 << 62
     /// Real send time of each upload awaiting its 9014, by QN.
-    var sentAt: [UInt64: MonotonicTime] = [:]
+    package var sentAt: [UInt64: MonotonicTime] = [:]
+    /// The session's outputs of the current input: one buffer, reused (no array per frame).
+    package var outputs: [LoggerOutput] = []
 
     /// Transport faults of this logger (issue 5), and their progress.
-    let transport: [FaultSpec]
-    var transportStarted: Set<Int> = []
-    var transportEnded: Set<Int> = []
+    package let transport: [FaultSpec]
+    package var transportStarted: Set<Int> = []
+    package var transportEnded: Set<Int> = []
     /// slow-drip: bytes still to write one at a time.
-    var drip: [UInt8] = []
-    var dripHead = 0
-    var dripScheduled = false
+    package var drip: [UInt8] = []
+    package var dripHead = 0
+    package var dripScheduled = false
     /// batch-write: frames held for one write.
-    var held: [UInt8] = []
-    var heldFrames = 0
-    var heldFlushScheduled = false
-    var stormReconnects = 0
+    package var held: [UInt8] = []
+    package var heldFrames = 0
+    package var heldFlushScheduled = false
+    package var stormReconnects = 0
     /// At most this many bytes wait for a slow drip; beyond, the link is dropped.
-    static let maxDrip = 1 << 20
+    package static let maxDrip = 1 << 20
 
-    init(owner: LiveLogger?, address: SocketAddress, session: LoggerSession, trace: TraceWriter?) {
+    package init(owner: LiveLogger?, address: SocketAddress, session: LoggerSession, trace: TraceWriter?) {
         self.owner = owner
         self.address = address
         self.session = session
         self.trace = trace
-        self.session.acknowledgedQNs = []
         transport = session.options.faults.filter { $0.layer == "transport" && $0.applies(to: session.device.identity.mn) }
     }
 
-    /// The QN of a frame as the sessions write it (`##LLLLQN=<17 digits>;…`), as a number.
-    static func qnKey<C: Collection>(_ bytes: C) -> UInt64? where C.Element == UInt8, C.Index == Int {
-        let start = bytes.startIndex + 9
-        guard bytes.count >= 26, bytes[bytes.startIndex + 6] == UInt8(ascii: "Q"), bytes[bytes.startIndex + 7] == UInt8(ascii: "N") else { return nil }
-        var v: UInt64 = 0
-        for i in start..<(start + 17) {
-            let d = bytes[i] &- 48
-            guard d < 10 else { return nil }
-            v = v * 10 + UInt64(d)
-        }
-        return v
-    }
-
-    func connect() {
+    package func connect() {
         guard let owner, !closing else { return }
         // Offline (outage): no connection until the window ends.
         if isActive("outage", at: owner.now) {
@@ -187,7 +176,7 @@ final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
                     let now = owner.now
                     if isActive("half-open", at: now) || isActive("never-read", at: now) { c.pauseReading() }
                     if let storm = active("reconnect-storm", at: now) { scheduleStormClose(storm, c) }
-                    apply(session.connected(at: now))
+                    run { $0.connected(at: now, into: &$1) }
                 case .failure(let e):
                     connectFailures += 1
                     lastError = e.description
@@ -197,28 +186,37 @@ final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
         }
     }
 
-    func scheduleReconnect() {
+    package func scheduleReconnect() {
         guard let owner, !closing else { return }
         let delay = Duration.milliseconds(Int64(backoff * 1000))
         backoff = min(backoff * 2, 8)
         _ = owner.loop.scheduleOnLoop(after: delay) { [weak self] in self?.connect() }
     }
 
-    /// Sends what the session produced, in one write per batch (and reports injected faults).
-    func apply(_ actions: [SessionAction]) {
-        if !session.faultRecords.isEmpty {
-            owner?.truth?.write(session.faultRecords.map { $0.json() })
-            session.faultRecords = []
-        }
+    /// Gives one input to the session and commits what it produced.
+    package func run(_ body: (inout LoggerSession, inout [LoggerOutput]) -> Void) {
+        body(&session, &outputs)
+        commit()
+    }
+
+    /// The one place where the session's outputs take effect: sends are traced and written (one
+    /// write per batch, or frame by frame through the transport faults), the first send of each
+    /// awaited upload and its acknowledgement give the latency, injected faults go to the ground
+    /// truth, a close closes.
+    package func commit() {
+        // The buffer is kept for the next input unless a burst grew it (an idle link holds little).
+        defer { if outputs.capacity > 8 { outputs = [] } else { outputs.removeAll(keepingCapacity: true) } }
         var batch: [UInt8] = []
-        defer { if !batch.isEmpty { write(batch) } }
-        for action in actions {
-            switch action {
-            case .send(let bytes):
+        var truth: [String] = []
+        defer {
+            if !batch.isEmpty { write(batch) }
+            if !truth.isEmpty { owner?.truth?.write(truth) }
+        }
+        for output in outputs {
+            switch output {
+            case .send(let bytes, let what):
                 trace?.record(bytes, up: true, peer: address.description, connection: traceStream, at: owner?.now ?? 0)
-                // Uploads only (replies carry ST=91 and are never acknowledged).
-                if bytes.count > 32, !(bytes[27] == UInt8(ascii: "S") && bytes[30] == UInt8(ascii: "9") && bytes[31] == UInt8(ascii: "1")),
-                   let key = Self.qnKey(bytes), sentAt[key] == nil, sentAt.count < 4096 {
+                if case .upload(_, let qn, 1, true) = what, let key = UInt64(qn), sentAt[key] == nil, sentAt.count < 4096 {
                     sentAt[key] = .now
                 }
                 if !transport.isEmpty, connection != nil, let owner {
@@ -232,28 +230,26 @@ final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
                 lastError = reason
                 if !batch.isEmpty { write(batch); batch = [] }
                 connection?.close()
-            }
-        }
-    }
-
-    func connection(_ connection: TCPConnection, didRead bytes: [UInt8]) {
-        guard let owner else { return }
-        trace?.record(bytes, up: false, peer: address.description, connection: traceStream, at: owner.now)
-        let actions = session.received(bytes, at: owner.now)
-        if let acked = session.acknowledgedQNs, !acked.isEmpty {
-            let now = MonotonicTime.now
-            for qn in acked {
+            case .acknowledged(let qn):
                 guard let key = UInt64(qn), let t = sentAt.removeValue(forKey: key) else { continue }
                 if sentAt.isEmpty { sentAt = [:] }  // release the storage of an idle link
-                let d = now - t
-                owner.latency.histogram.record(microseconds: UInt64(max(0, d.components.seconds * 1_000_000 + d.components.attoseconds / 1_000_000_000_000)))
+                let d = MonotonicTime.now - t
+                owner?.latency.histogram.record(microseconds: UInt64(max(0, d.components.seconds * 1_000_000 + d.components.attoseconds / 1_000_000_000_000)))
+            case .givenUp(let qn):
+                if let key = UInt64(qn) { sentAt.removeValue(forKey: key) }
+            case .faultInjected(let record):
+                truth.append(record.json())
             }
-            session.acknowledgedQNs = []
         }
-        apply(actions)
     }
 
-    func connection(_ connection: TCPConnection, didCloseWith reason: CloseReason) {
+    package func connection(_ connection: TCPConnection, didRead bytes: [UInt8]) {
+        guard let owner else { return }
+        trace?.record(bytes, up: false, peer: address.description, connection: traceStream, at: owner.now)
+        run { $0.received(bytes, at: owner.now, into: &$1) }
+    }
+
+    package func connection(_ connection: TCPConnection, didCloseWith reason: CloseReason) {
         guard let owner else { return }
         self.connection = nil
         trace?.forget(connection: traceStream)
@@ -278,19 +274,19 @@ final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
     // MARK: Transport faults (issue 5)
 
     /// The first transport fault with this ID active at this time.
-    func active(_ id: String, at now: Int64) -> FaultSpec? {
+    package func active(_ id: String, at now: Int64) -> FaultSpec? {
         transport.first { $0.id == id && ($0.window?.contains(now) ?? true) }
     }
 
-    func isActive(_ id: String, at now: Int64) -> Bool { !transport.isEmpty && active(id, at: now) != nil }
+    package func isActive(_ id: String, at now: Int64) -> Bool { !transport.isEmpty && active(id, at: now) != nil }
 
-    func record(_ spec: FaultSpec, at t: Int64, _ detail: String) {
+    package func record(_ spec: FaultSpec, at t: Int64, _ detail: String) {
         guard let owner else { return }
         owner.truth?.write([FaultRecord(time: t, mn: owner.device.identity.mn, fault: spec.id, cn: "", qn: "", detail: detail, layer: "transport").json()])
     }
 
     /// Starts and ends transport faults whose windows begin or end (called on every tick).
-    func transportTick(at now: Int64) {
+    package func transportTick(at now: Int64) {
         guard !transport.isEmpty else { return }
         for (n, spec) in transport.enumerated() {
             let on = spec.window?.contains(now) ?? true
@@ -343,7 +339,7 @@ final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
         }
     }
 
-    func scheduleStormClose(_ spec: FaultSpec, _ c: TCPConnection) {
+    package func scheduleStormClose(_ spec: FaultSpec, _ c: TCPConnection) {
         guard let owner else { return }
         let ms = Int64(spec.parameter("interval_ms", default: 200))
         _ = owner.loop.scheduleOnLoop(after: .milliseconds(ms)) { [weak self] in
@@ -353,7 +349,7 @@ final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
     }
 
     /// Writes bytes, through the transport faults active now.
-    func write(_ bytes: [UInt8], frames: Int = 1, now: Int64? = nil) {
+    package func write(_ bytes: [UInt8], frames: Int = 1, now: Int64? = nil) {
         guard let connection else { return }
         guard !transport.isEmpty, let owner else { _ = connection.write(bytes); return }
         let now = now ?? owner.now
@@ -394,7 +390,7 @@ final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
         _ = connection.write(bytes)
     }
 
-    func flushHeld() {
+    package func flushHeld() {
         guard !held.isEmpty else { return }
         let bytes = held
         held = []
@@ -402,7 +398,7 @@ final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
         _ = connection?.write(bytes)
     }
 
-    func scheduleDrip(_ intervalMs: Int64, _ c: TCPConnection) {
+    package func scheduleDrip(_ intervalMs: Int64, _ c: TCPConnection) {
         guard !dripScheduled, let owner else { return }
         dripScheduled = true
         _ = owner.loop.scheduleOnLoop(after: .milliseconds(intervalMs)) { [weak self] in
@@ -415,7 +411,7 @@ final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
         }
     }
 
-    func shutdown() {
+    package func shutdown() {
         closing = true
         connection?.close()
         connection = nil

@@ -9,20 +9,20 @@ import Synchronization
 /// The remote side's address is the real one; the tool's own side is the listen address (serve)
 /// or, for loggers the tool plays (simulate), a synthetic address in 198.18.0.0/15 (RFC 2544
 /// benchmarking) with one port per MN, because the operating system's choice is not recorded.
-final class CaptureRecorder: Sendable {
-    let path: String
+package final class CaptureRecorder: Sendable {
+    package let path: String
     private let fd: Int32
     private let offsetMinutes: Int
     /// Whether the tool plays the logger (simulate) or the platform (serve).
     private let localIsLogger: Bool
     private let localEndpoint: Endpoint?
     /// Conversations are keyed by peer and MN; at most `maxConversations` (then the oldest goes).
-    static let maxConversations = 65_536
+    package static let maxConversations = 65_536
     private let state: Mutex<(writer: PcapngWriter, conversations: [String: TCPConversation], order: [String], packets: Int, failed: String?)>
 
-    init(path: String, offsetMinutes: Int, localIsLogger: Bool, local: String? = nil) throws(UsageError) {
+    package init(file path: String, offsetMinutes: Int, localIsLogger: Bool, local: String? = nil) throws(OutputFileError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw UsageError("cannot write capture '\(path)': \(String(cString: strerror(errno)))", exitCode: 2) }
+        guard fd >= 0 else { throw OutputFileError("cannot write capture '\(path)': \(String(cString: strerror(errno)))") }
         self.fd = fd
         self.path = path
         self.offsetMinutes = offsetMinutes
@@ -42,11 +42,11 @@ final class CaptureRecorder: Sendable {
 
     deinit { close(fd) }
 
-    var packets: Int { state.withLock { $0.packets } }
-    var failure: String? { state.withLock { $0.failed } }
+    package var packets: Int { state.withLock { $0.packets } }
+    package var failure: String? { state.withLock { $0.failed } }
 
     /// The value of `MN=` in the first frame of `bytes`, if any (conversations are per logger).
-    static func mn(_ bytes: [UInt8]) -> String {
+    package static func mn(_ bytes: [UInt8]) -> String {
         guard let range = bytes.firstRange(of: Array("MN=".utf8)) else { return "" }
         let value = bytes[range.upperBound...].prefix { $0 != UInt8(ascii: ";") && $0 != UInt8(ascii: "&") }.prefix(64)
         return String(decoding: value, as: UTF8.self)
@@ -54,7 +54,7 @@ final class CaptureRecorder: Sendable {
 
     /// Records `bytes` sent (`up` = logger to platform) on the connection with `peer` at local
     /// wall-clock milliseconds `time`.
-    func record(_ bytes: [UInt8], up: Bool, peer: String, at time: Int64) {
+    package func record(_ bytes: [UInt8], up: Bool, peer: String, at time: Int64) {
         guard !bytes.isEmpty else { return }
         let nanos = (time - Int64(offsetMinutes) * 60_000) * 1_000_000
         state.withLock { s in

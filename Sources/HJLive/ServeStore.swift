@@ -7,9 +7,9 @@ import Synchronization
 
 /// `serve --store`: acknowledged means stored.
 ///
-/// Every session of the platform journals what it accepted (`PlatformSession.Options.journal`).
-/// After each session event the link hands the journal and the event's actions here: when the
-/// event accepted something, its actions (the 9014 / 9013 acks first among them) are held, and
+/// After each session input the link hands its outputs here (`LivePlatformLink.commit`): when the
+/// input accepted something (`packetAccepted`, `recordAccepted`, `commandFinished` events), its
+/// sends (the 9014 / 9013 acks among them) are held, and
 /// the packets join the batch of the link's event loop. At the end of the loop's round (a local
 /// task, `EventLoop.executeOnLoop`) the batch is written in one transaction; only after COMMIT
 /// returns are the held actions performed, in the order they were produced. A link with held
@@ -22,28 +22,28 @@ import Synchronization
 /// Budget: a batch holds at most one round of events of one loop (the loop reads at most
 /// `EventLoop.eventBatch` sockets per round, each read bounded by the connection's read size), so
 /// memory is bounded by what one round can read.
-final class StoreSink: Sendable {
-    let store: Store
+package final class StoreSink: Sendable {
+    package let store: Store
     private let failure = Mutex<String?>(nil)
     private let batches = Mutex<[ObjectIdentifier: LoopBatch]>([:])
     private let counters = Mutex<StoreOutcome>(StoreOutcome())
 
-    init(store: Store) {
+    package init(store: Store) {
         self.store = store
     }
 
     /// Why the store stopped accepting, if it did.
-    var failed: String? { failure.withLock { $0 } }
+    package var failed: String? { failure.withLock { $0 } }
     /// Totals of every committed batch.
-    var totals: StoreOutcome { counters.withLock { $0 } }
+    package var totals: StoreOutcome { counters.withLock { $0 } }
 
     /// The batch of one event loop: touched only on that loop's thread (the rule that makes
     /// `@unchecked Sendable` safe; the dictionary that finds it is under a mutex).
-    final class LoopBatch: @unchecked Sendable {
-        var batch = StoreBatch()
-        var held: [(LivePlatformLink, [SessionAction])] = []
-        var holding: Set<ObjectIdentifier> = []
-        var scheduled = false
+    package final class LoopBatch: @unchecked Sendable {
+        package var batch = StoreBatch()
+        package var held: [(LivePlatformLink, [SessionAction])] = []
+        package var holding: Set<ObjectIdentifier> = []
+        package var scheduled = false
     }
 
     private func loopBatch(_ loop: EventLoop) -> LoopBatch {
@@ -55,17 +55,18 @@ final class StoreSink: Sendable {
         }
     }
 
-    /// Takes the link's journal; returns true when the actions are held (or dropped after a
-    /// failure), false when the link may perform them now.
-    func hold(_ link: LivePlatformLink, _ actions: [SessionAction]) -> Bool {
-        let journal = link.session.takeJournal()
+    /// Journals the events of one input's outputs; returns true when its sends are held (or
+    /// dropped after a failure), false when the link may perform them now.
+    package func hold(_ link: LivePlatformLink, _ outputs: [PlatformOutput]) -> Bool {
+        var journal = PlatformJournal()
+        for o in outputs { journal.add(o) }
         if failed != nil { return journal.isEmpty ? false : true }
         let id = ObjectIdentifier(link)
         let loop = link.connection.loop
         let lb = loopBatch(loop)
         guard !journal.isEmpty || lb.holding.contains(id) else { return false }
         lb.batch.add(journal)
-        lb.held.append((link, actions))
+        lb.held.append((link, outputs.actions))
         lb.holding.insert(id)
         if !lb.scheduled {
             lb.scheduled = true
@@ -75,7 +76,7 @@ final class StoreSink: Sendable {
     }
 
     /// Writes the loop's batch, then performs what it held (or drops it after a failure).
-    func commit(_ lb: LoopBatch) {
+    package func commit(_ lb: LoopBatch) {
         let batch = lb.batch
         let held = lb.held
         lb.batch = StoreBatch()
@@ -103,23 +104,7 @@ final class StoreSink: Sendable {
 
 extension StoreSink {
     /// The one line `serve` prints when the store failed.
-    var failureLine: String? {
+    package var failureLine: String? {
         failed.map { "store \(store.path): \($0); not acknowledging any more (the loggers keep their data)" }
     }
-
-    /// Opens the store of `serve --store FILE [--durability normal|full]`, before listening.
-    static func open(_ arguments: ParsedArguments) throws(UsageError) -> StoreSink? {
-        guard let path = arguments[Self.store] else { return nil }
-        let durability: Store.Durability = arguments[Self.durability] == "full" ? .full : .normal
-        do {
-            return StoreSink(store: try Store(path: path, durability: durability))
-        } catch {
-            throw UsageError("store: \(error.message)", exitCode: 1)
-        }
-    }
-
-    /// The options `serve` gains for the store.
-    static let store = Option("store", "FILE", help: "Store every accepted packet, record, value, unit and command in this SQLite file (created if missing); an acknowledgement leaves only after its packet is committed. See docs/store.md.", parse: Parse.path)
-    static let durability = Option("durability", "MODE", choices: ["normal", "full"], help: "--store: normal (default) survives a crash of serve; full also fsyncs every commit, for power loss.")
-    static let serveOptions: [any OptionDeclaration] = [store, durability]
 }

@@ -6,36 +6,36 @@ import Synchronization
 
 /// The reference platform on real TCP: one `PlatformSession` per connection, a shared
 /// `PlatformState` (thread-safe), a trace, and a way to send a request to a connected logger.
-final class LivePlatform: Sendable {
-    let state: PlatformState
-    let clock: LiveClock
-    let options: PlatformSession.Options
-    let trace: TraceWriter?
-    let group: EventLoopGroup
+package final class LivePlatform: Sendable {
+    package let state: PlatformState
+    package let clock: LiveClock
+    package let options: PlatformSession.Options
+    package let trace: TraceWriter?
+    package let group: EventLoopGroup
     /// With `serve --store`: acks wait until what they acknowledge is committed (ServeStore.swift).
-    let storeSink: StoreSink?
+    package let storeSink: StoreSink?
     private let server = Mutex<TCPServer?>(nil)
     private let links = Mutex<[UInt64: LivePlatformLink]>([:])
     /// The most output any connection held at once (bytes), for the budget's tests and benchmarks.
-    let peakPendingOutput = Atomic<Int>(0)
-    let address: SocketAddress
-    /// Watchers of the uplink bytes (the web console, `--http`), added before `start()`.
-    let observers = Mutex<[any UplinkObserver]>([])
+    package let peakPendingOutput = Atomic<Int>(0)
+    package let address: SocketAddress
+    /// Where accepted packets also go (the web console, `--http`), added before `start()`.
+    package let packetListeners = Mutex<[@Sendable (AcceptedPacket) -> Void]>([])
     /// Per-connection settings: the output budget (`maxPendingOutput`, 256 KiB by default here).
-    let tcpOptions: TCPOptions
+    package let tcpOptions: TCPOptions
     /// Connections per source address, the reserve descriptor.
-    let limits: TCPServer.Limits
+    package let limits: TCPServer.Limits
     /// Output held for a peer beyond which its input is no longer read until it drains (back-pressure).
-    static let pauseReadingAbove = 64 * 1024
+    package static let pauseReadingAbove = 64 * 1024
 
     /// The platform's defaults for `tcpOptions`: a 256 KiB output budget per connection.
-    static var defaultTCPOptions: TCPOptions {
+    package static var defaultTCPOptions: TCPOptions {
         var o = TCPOptions()
         o.maxPendingOutput = 256 * 1024
         return o
     }
 
-    init(address: SocketAddress, state: PlatformState, clock: LiveClock, options: PlatformSession.Options, trace: TraceWriter?, group: EventLoopGroup,
+    package init(address: SocketAddress, state: PlatformState, clock: LiveClock, options: PlatformSession.Options, trace: TraceWriter?, group: EventLoopGroup,
          tcpOptions: TCPOptions = LivePlatform.defaultTCPOptions, limits: TCPServer.Limits = TCPServer.Limits(), storeSink: StoreSink? = nil) {
         self.storeSink = storeSink
         self.address = address
@@ -50,7 +50,7 @@ final class LivePlatform: Sendable {
 
     /// Starts listening; returns the bound address (port 0 picks one).
     @discardableResult
-    func start() throws(NetworkError) -> SocketAddress {
+    package func start() throws(NetworkError) -> SocketAddress {
         let s = try TCPServer.start(on: address, group: group, options: tcpOptions, limits: limits) { [self] connection in
             let link = LivePlatformLink(connection: connection, platform: self)
             links.withLock { $0[connection.id] = link }
@@ -62,36 +62,36 @@ final class LivePlatform: Sendable {
     }
 
     /// Stops listening and closes every connection (the loggers will reconnect when it is back).
-    func stop() {
+    package func stop() {
         let s = server.withLock { s -> TCPServer? in defer { s = nil }; return s }
         _ = s?.stopAndWait(timeout: .seconds(5))
         links.withLock { $0.removeAll() }
     }
 
-    func forget(_ id: UInt64) {
+    package func forget(_ id: UInt64) {
         _ = links.withLock { $0.removeValue(forKey: id) }
         closedConnections.add(1, ordering: .relaxed)
     }
 
     /// Connections closed since the start (for returning memory to the system after bursts).
-    let closedConnections = Atomic<Int>(0)
+    package let closedConnections = Atomic<Int>(0)
 
-    var connectionCount: Int { links.withLock { $0.count } }
+    package var connectionCount: Int { links.withLock { $0.count } }
 
     /// The listener's refusals and accept failures (zeros before `start`).
-    var refusals: (perAddress: Int, atDescriptorLimit: Int, acceptFailures: Int, lastFailure: NetworkError?) {
+    package var refusals: (perAddress: Int, atDescriptorLimit: Int, acceptFailures: Int, lastFailure: NetworkError?) {
         guard let s = server.withLock({ $0 }) else { return (0, 0, 0, nil) }
         let f = s.acceptFailures
         return (s.refusedPerAddress, s.refusedAtDescriptorLimit, f.count, f.last)
     }
 
     /// Sends a command to every connected link whose logger has this MN (or to all with nil).
-    func request(mn: String?, _ body: @escaping @Sendable (inout PlatformSession, SessionTime) -> [SessionAction]) -> Int {
+    package func request(mn: String?, _ body: @escaping @Sendable (inout PlatformSession, SessionTime) -> [PlatformOutput]) -> Int {
         let targets = links.withLock { Array($0.values) }
         var sent = 0
         for link in targets where mn == nil || link.mn == mn {
             sent += 1
-            _ = link.connection.loop.execute { link.run(body) }
+            _ = link.connection.loop.execute { link.run { session, now, out in out += body(&session, now) } }
         }
         return sent
     }
@@ -99,37 +99,39 @@ final class LivePlatform: Sendable {
 
 /// One accepted connection: touched only on its connection's loop (the rule that makes
 /// `@unchecked Sendable` safe), except `mn`, which is an atomic snapshot for routing requests.
-final class LivePlatformLink: TCPConnectionHandler, @unchecked Sendable {
-    let connection: TCPConnection
-    let platform: LivePlatform  // strong: a replaced platform must outlive its last connections
-    var session: PlatformSession
-    var ticker: TimerHandle?
+package final class LivePlatformLink: TCPConnectionHandler, @unchecked Sendable {
+    package let connection: TCPConnection
+    package let platform: LivePlatform  // strong: a replaced platform must outlive its last connections
+    package var session: PlatformSession
+    package var ticker: TimerHandle?
+    /// The session's outputs of the current input: one buffer, reused (no array per frame).
+    package var outputs: [PlatformOutput] = []
     private let mnBox = Mutex<String?>(nil)
-    var mn: String? { mnBox.withLock { $0 } }
+    package var mn: String? { mnBox.withLock { $0 } }
 
-    init(connection: TCPConnection, platform: LivePlatform) {
+    package init(connection: TCPConnection, platform: LivePlatform) {
         self.connection = connection
         self.platform = platform
         session = PlatformSession(state: platform.state, peer: connection.remoteAddress.description, options: platform.options)
     }
 
-    func begin() {
+    package func begin() {
         connection.loop.executeOnLoop { [self] in
-            apply(session.connected(at: platform.clock.now))
+            run { session, now, out in session.connected(at: now, into: &out) }
         }
     }
 
     /// Session time the ticker is armed for (nil: not armed).
-    var armedFor: Int64?
+    package var armedFor: Int64?
     /// Real seconds between housekeeping ticks of a quiet connection (noise at the end of the
     /// input is reported then); everything else is driven by the session's own deadlines.
-    static let housekeepingSeconds = 5.0
+    package static let housekeepingSeconds = 5.0
 
     /// Arms the ticker for the session's next deadline (delayed ack, command timeout, identify or
     /// idle timeout), or for housekeeping: one timer per connection only when it has something to
     /// do, not a periodic tick (10,000 connections ticking every 100 ms cost the platform a
     /// quarter of its time).
-    func rearm() {
+    package func rearm() {
         guard connection.isOpen else { return }
         let now = platform.clock.now
         let housekeeping = now + Int64(Self.housekeepingSeconds * 1000 * platform.clock.speed)
@@ -142,26 +144,38 @@ final class LivePlatformLink: TCPConnectionHandler, @unchecked Sendable {
             guard let self, self.connection.isOpen else { return }
             self.ticker = nil
             self.armedFor = nil
-            self.apply(self.session.tick(at: self.platform.clock.now))
+            self.run { session, now, out in session.tick(at: now, into: &out) }
         }
     }
 
-    func run(_ body: (inout PlatformSession, SessionTime) -> [SessionAction]) {
-        apply(body(&session, platform.clock.now))
+    /// Gives one input to the session and commits what it produced.
+    package func run(_ body: (inout PlatformSession, SessionTime, inout [PlatformOutput]) -> Void) {
+        body(&session, platform.clock.now, &outputs)
+        commit()
     }
 
-    /// Sends what the session produced in one write (one system call for a batch of acknowledgements).
-    func apply(_ actions: [SessionAction]) {
-        if let sink = platform.storeSink, sink.hold(self, actions) {
+    /// The one place where a session's outputs take effect: accepted packets go to the listeners
+    /// (console) and the store; the sends and closes are written in one write (one system call
+    /// for a batch of acknowledgements), or, with `--store`, held until the store committed what
+    /// they acknowledge (ServeStore.swift).
+    package func commit() {
+        // The buffer is kept for the next input unless a burst grew it (an idle link holds little).
+        defer { if outputs.capacity > 8 { outputs = [] } else { outputs.removeAll(keepingCapacity: true) } }
+        guard !outputs.isEmpty else { rearm(); return }
+        let listeners = platform.packetListeners.withLock { $0 }
+        if !listeners.isEmpty {
+            for case .packetAccepted(let packet) in outputs { for listener in listeners { listener(packet) } }
+        }
+        if let sink = platform.storeSink, sink.hold(self, outputs) {
             rearm()
             return
         }
-        perform(actions)
+        perform(outputs.actions)
         rearm()
     }
 
     /// Writes the actions' bytes (after the store committed them, with `--store`).
-    func perform(_ actions: [SessionAction]) {
+    package func perform(_ actions: [SessionAction]) {
         var batch: [UInt8] = []
         for action in actions {
             switch action {
@@ -183,21 +197,20 @@ final class LivePlatformLink: TCPConnectionHandler, @unchecked Sendable {
         }
     }
 
-    func connectionDidDrain(_ connection: TCPConnection) {
+    package func connectionDidDrain(_ connection: TCPConnection) {
         if connection.isReadingPaused { connection.resumeReading() }
     }
 
-    func connection(_ connection: TCPConnection, didRead bytes: [UInt8]) {
+    package func connection(_ connection: TCPConnection, didRead bytes: [UInt8]) {
         platform.trace?.record(bytes, up: true, peer: connection.remoteAddress.description, connection: connection.id, at: platform.clock.now)
-        apply(session.received(bytes, at: platform.clock.now))
-        for o in platform.observers.withLock({ $0 }) { o.received(bytes, connection: connection.id, at: platform.clock.now) }
+        run { session, now, out in session.received(bytes, at: now, into: &out) }
         if mn == nil, let m = session.logger?.mn { mnBox.withLock { $0 = m } }
     }
 
-    func connection(_ connection: TCPConnection, didCloseWith reason: CloseReason) {
+    package func connection(_ connection: TCPConnection, didCloseWith reason: CloseReason) {
         ticker?.cancel()
-        session.disconnected(at: platform.clock.now)
-        for o in platform.observers.withLock({ $0 }) { o.closed(connection: connection.id) }
+        // The last frames' events (a store keeps what they carried); nothing is sent any more.
+        run { session, now, out in session.disconnected(at: now, into: &out) }
         platform.trace?.forget(connection: connection.id)
         platform.forget(connection.id)
     }

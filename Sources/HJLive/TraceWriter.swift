@@ -14,36 +14,36 @@ import Synchronization
 ///
 /// A failed write (disk full, I/O error) loses that record, is counted in `lost`, and is
 /// reported once through `takeFailureNotice()`; later records are tried again.
-final class TraceWriter: Sendable {
-    let path: String
+package final class TraceWriter: Sendable {
+    package let path: String
     private let fd: Int32
     private let offsetMinutes: Int
     /// Streams holding part of a frame, at most this many (each at most one maximal frame, 10 KiB).
-    let maxPartialStreams: Int
+    package let maxPartialStreams: Int
     /// Where the same traffic is also written as pcapng (`--pcap`), if anywhere.
-    let capture: CaptureRecorder?
+    package let capture: CaptureRecorder?
 
     private struct State {
-        var decoders: [UInt64: FrameDecoder] = [:]
+        package var decoders: [UInt64: FrameDecoder] = [:]
         /// Stream keys in the order they started a partial frame (for dropping the oldest).
-        var order: [UInt64] = []
-        var records = 0
-        var lost = 0
-        var partialDropped = 0
-        var failed: String?
+        package var order: [UInt64] = []
+        package var records = 0
+        package var lost = 0
+        package var partialDropped = 0
+        package var failed: String?
         /// The last write failed (a notice is given once per run of failures).
-        var failing = false
+        package var failing = false
         /// A failure not yet reported by `takeFailureNotice`.
-        var unreported: String?
+        package var unreported: String?
     }
     private let state = Mutex(State())
 
     /// Opens (creates or appends to) the file; fails before any traffic is accepted.
     /// With `path` nil only the capture is written (`--pcap` without `--trace`).
-    init(path: String?, offsetMinutes: Int, maxPartialStreams: Int = 4_096, capture: CaptureRecorder? = nil) throws(UsageError) {
+    package init(file path: String?, offsetMinutes: Int, maxPartialStreams: Int = 4_096, capture: CaptureRecorder? = nil) throws(OutputFileError) {
         if let path {
             let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw UsageError("cannot write trace '\(TerminalText.safe(path))': \(String(cString: strerror(errno)))", exitCode: 2) }
+            guard fd >= 0 else { throw OutputFileError("cannot write trace '\(TerminalText.safe(path))': \(String(cString: strerror(errno)))") }
             self.fd = fd
         } else {
             fd = -1
@@ -57,24 +57,24 @@ final class TraceWriter: Sendable {
     deinit { if fd >= 0 { close(fd) } }
 
     /// Records written.
-    var records: Int { state.withLock { $0.records } }
+    package var records: Int { state.withLock { $0.records } }
     /// Records that could not be written (each failed write loses its records).
-    var lost: Int { state.withLock { $0.lost } }
+    package var lost: Int { state.withLock { $0.lost } }
     /// The last write error, if any write failed.
-    var failure: String? { state.withLock { $0.failed } }
+    package var failure: String? { state.withLock { $0.failed } }
     /// Streams holding part of a frame now.
-    var partialStreams: Int { state.withLock { $0.decoders.count } }
+    package var partialStreams: Int { state.withLock { $0.decoders.count } }
     /// Partial frames dropped because more than `maxPartialStreams` streams held one.
-    var partialDropped: Int { state.withLock { $0.partialDropped } }
+    package var partialDropped: Int { state.withLock { $0.partialDropped } }
 
     /// The first write failure not yet reported (then nil until a later write succeeds and
     /// another fails): one line for the operator, at once.
-    func takeFailureNotice() -> String? {
+    package func takeFailureNotice() -> String? {
         state.withLock { s in defer { s.unreported = nil }; return s.unreported }
     }
 
     /// The summary line: `trace: FILE (N frames)`, with what was lost when writes failed.
-    var summary: String {
+    package var summary: String {
         let s = state.withLock { $0 }
         var text = "trace: \(TerminalText.safe(path)) (\(s.records) frames"
         if s.lost > 0 { text += "; \(s.lost) LOST, writing failed: \(s.failed ?? "?")" }
@@ -83,10 +83,10 @@ final class TraceWriter: Sendable {
     }
 
     /// A stream key for one connection and direction.
-    static func stream(_ connection: UInt64, up: Bool) -> UInt64 { connection << 1 | (up ? 1 : 0) }
+    package static func stream(_ connection: UInt64, up: Bool) -> UInt64 { connection << 1 | (up ? 1 : 0) }
 
     /// Drops what is held for a connection (both directions); call when it closes.
-    func forget(connection: UInt64) {
+    package func forget(connection: UInt64) {
         state.withLock { s in
             for key in [Self.stream(connection, up: true), Self.stream(connection, up: false)] where s.decoders.removeValue(forKey: key) != nil {
                 s.order.removeAll { $0 == key }
@@ -95,7 +95,7 @@ final class TraceWriter: Sendable {
     }
 
     /// Records the frames in `bytes` (split on frame boundaries per connection and direction).
-    func record(_ bytes: [UInt8], up: Bool, peer: String, connection: UInt64, at time: Int64, mn: String? = nil) {
+    package func record(_ bytes: [UInt8], up: Bool, peer: String, connection: UInt64, at time: Int64, mn: String? = nil) {
         capture?.record(bytes, up: up, peer: peer, at: time)
         guard fd >= 0 else { return }
         let key = Self.stream(connection, up: up)
@@ -160,23 +160,23 @@ final class TraceWriter: Sendable {
 }
 /// Appends ground-truth records of injected faults, one JSON object per line, written per record.
 /// Thread-safe (loggers on several loops report into it).
-final class TruthWriter: Sendable {
-    let path: String
+package final class TruthWriter: Sendable {
+    package let path: String
     private let fd: Int32
     private let count = Mutex(0)
 
-    init(path: String) throws(UsageError) {
+    package init(file path: String) throws(OutputFileError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw UsageError("cannot write ground truth '\(path)': \(String(cString: strerror(errno)))", exitCode: 2) }
+        guard fd >= 0 else { throw OutputFileError("cannot write ground truth '\(path)': \(String(cString: strerror(errno)))") }
         self.fd = fd
         self.path = path
     }
 
     deinit { close(fd) }
 
-    var records: Int { count.withLock { $0 } }
+    package var records: Int { count.withLock { $0 } }
 
-    func write(_ lines: [String]) {
+    package func write(_ lines: [String]) {
         guard !lines.isEmpty else { return }
         count.withLock { n in
             var data = Array((lines.joined(separator: "\n") + "\n").utf8)
@@ -191,4 +191,12 @@ final class TruthWriter: Sendable {
             data.removeAll()
         }
     }
+}
+
+
+/// A trace, ground-truth or capture file that cannot be written (the CLI reports it as a usage error, exit 2).
+package struct OutputFileError: Error, CustomStringConvertible {
+    package var message: String
+    package init(_ message: String) { self.message = message }
+    package var description: String { message }
 }

@@ -136,7 +136,10 @@ public struct LatencyHistogram: Sendable, Equatable {
 
     /// The mean in whole microseconds, clamped to 0…UInt64.max (a sum read from a file or added
     /// over merges may be anything).
-    public var meanMicroseconds: UInt64 { LoadFormat.microseconds(mean) }
+    public var meanMicroseconds: UInt64 {
+        guard mean > 0 else { return 0 }  // NaN too
+        return mean >= 18_446_744_073_709_551_615.0 ? .max : UInt64(mean)
+    }
 
     /// `p50 1.2 ms  p90 …  p99 …  p99.9 …  max …`
     public var summary: String {

@@ -1,0 +1,25 @@
+// The live drivers are used by most commands; one re-export here keeps their files free of an
+// extra import line while their option parsing is being rewritten (issue 15, part 4).
+@_exported import HJLive
+
+
+
+/// The live drivers' output files opened from the command line: a file that cannot be written is
+/// a usage error (exit 2), as for every other option.
+extension TraceWriter {
+    convenience init(path: String?, offsetMinutes: Int, maxPartialStreams: Int = 4_096, capture: CaptureRecorder? = nil) throws(UsageError) {
+        do { try self.init(file: path, offsetMinutes: offsetMinutes, maxPartialStreams: maxPartialStreams, capture: capture) } catch { throw UsageError(error.message, exitCode: 2) }
+    }
+}
+
+extension TruthWriter {
+    convenience init(path: String) throws(UsageError) {
+        do { try self.init(file: path) } catch { throw UsageError(error.message, exitCode: 2) }
+    }
+}
+
+extension CaptureRecorder {
+    convenience init(path: String, offsetMinutes: Int, localIsLogger: Bool, local: String? = nil) throws(UsageError) {
+        do { try self.init(file: path, offsetMinutes: offsetMinutes, localIsLogger: localIsLogger, local: local) } catch { throw UsageError(error.message, exitCode: 2) }
+    }
+}
