@@ -88,9 +88,9 @@ final class CommandResponder {
             guard case .send(let bytes) = action else { continue }
             let segment = SegmentParser.parse(Self.segmentBytes(bytes)).segment
             let cn = segment.cn ?? ""
-            let isReply = ["9011", "9012", "9013", "9014"].contains(cn)
+            let isReply = CommandCode(cn).isInteraction
             guard let p = conversation.send(segment, kind: isReply ? .reply : .upload, bytes: bytes) else { continue }
-            if cn == "9011", let qn = segment.qn, answered[qn] == nil {
+            if segment.isCN(.requestReply), let qn = segment.qn, answered[qn] == nil {
                 answered[qn] = probeClock()
                 answeredOrder.append(qn)
                 answeredCount += 1

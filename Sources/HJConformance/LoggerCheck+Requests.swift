@@ -15,13 +15,15 @@ extension LoggerCheckRunner {
         var sentAt: Double
         var replies: [ObservedFrame] = []
         var records: [ObservedFrame] = []
-        var qnRtn: Int? { replies.first { $0.cn == "9011" }.flatMap { $0.segment.cpValue("QnRtn") }.flatMap { Int($0) } }
-        var exeRtn: Int? { replies.first { $0.cn == "9012" }.flatMap { $0.segment.cpValue("ExeRtn") }.flatMap { Int($0) } }
-        var responses: [ObservedFrame] { replies.filter { $0.cn != "9011" && $0.cn != "9012" } }
-        var replyDelay: Double? { replies.first { $0.cn == "9011" }.map { $0.time - sentAt } }
+        /// The QnRtn of the 9011 (read as a number, so "01" is 1).
+        var qnRtn: QnRtn? { replies.first { $0.command == .requestReply }.flatMap { $0.segment.cpValue("QnRtn") }.flatMap { Int($0) }.map { QnRtn(String($0)) } }
+        /// The ExeRtn of the 9012 (read as a number).
+        var exeRtn: ExeRtn? { replies.first { $0.command == .executionResult }.flatMap { $0.segment.cpValue("ExeRtn") }.flatMap { Int($0) }.map { ExeRtn(String($0)) } }
+        var responses: [ObservedFrame] { replies.filter { $0.command != .requestReply && $0.command != .executionResult } }
+        var replyDelay: Double? { replies.first { $0.command == .requestReply }.map { $0.time - sentAt } }
         var wire: [WireRecord] = []
         var problem: String?
-        var ok: Bool { qnRtn == 1 && exeRtn == 1 }
+        var ok: Bool { qnRtn == .ready && exeRtn == .success }
 
         /// One line: what came back.
         var summary: String {
@@ -29,7 +31,7 @@ extension LoggerCheckRunner {
             parts.append(qnRtn.map { "9011 QnRtn=\($0)" } ?? "no 9011")
             if !responses.isEmpty { parts.append("\(responses.count) response packet(s)") }
             if !records.isEmpty { parts.append("\(records.count) record(s)") }
-            if let e = exeRtn { parts.append("9012 ExeRtn=\(e)") } else if qnRtn == 1 { parts.append("no 9012") }
+            if let e = exeRtn { parts.append("9012 ExeRtn=\(e)") } else if qnRtn == .ready { parts.append("no 9012") }
             if let problem { parts.append(problem) }
             return parts.joined(separator: ", ")
         }
@@ -45,10 +47,11 @@ extension LoggerCheckRunner {
 
     /// Sends a request and collects its 9011, responses or records, and 9012 (timeouts: OverTime
     /// for the 9011, then an execution timeout restarted by every packet).
-    func request(_ cn: String, _ cp: [[Field]], pw: String? = nil, mn: String? = nil, range: (Int64, Int64)? = nil,
+    func request(_ code: CommandCode, _ cp: [[Field]], pw: String? = nil, mn: String? = nil, range: (Int64, Int64)? = nil,
                  record: Bool = true) -> Exchange {
+        let cn = code.rawValue
         let qn = freshQN()
-        let header = [Field("QN", qn), Field("ST", st), Field("CN", cn), Field("PW", pw ?? self.pw ?? "123456"), Field("MN", mn ?? self.mn ?? ""),
+        let header = [Field("QN", qn), Field("ST", st), Field("CN", code.rawValue), Field("PW", pw ?? self.pw ?? "123456"), Field("MN", mn ?? self.mn ?? ""),
                       Field("Flag", String(PacketFlag(version: dialect == .hj2025 ? 2 : 1, split: false, ack: true).rawValue))]
         let segment = DataSegment(header: header, cp: cp)
         let mark = probe.now
@@ -84,17 +87,17 @@ extension LoggerCheckRunner {
                 if f.role == .reply { x.replies.append(f) }
                 if f.role == .history { x.records.append(f) }
                 if f.role == .reply || f.role == .history { deadline = probe.now + execTimeout }
-                if f.role == .reply && f.cn == "9011" && !got9011 {
+                if f.role == .reply && f.command == .requestReply && !got9011 {
                     got9011 = true
-                    if f.segment.cpValue("QnRtn") != "1" { deadline = probe.now + 0.3 }  // rejected: nothing more should come
+                    if f.segment.qnRtn != .ready { deadline = probe.now + 0.3 }  // rejected: nothing more should come
                 }
             }
-            if x.replies.contains(where: { $0.cn == "9012" }) { break }
+            if x.replies.contains(where: { $0.command == .executionResult }) { break }
             if !probe.isConnected { x.problem = "the connection closed"; break }
             if probe.interrupted { x.problem = "interrupted"; break }
             if !done && probe.now >= deadline {
                 if !got9011 { x.problem = "no 9011 within \(fmt(options.overTime + 1)) s" }
-                else if x.qnRtn == 1 { x.problem = "no 9012 within \(fmt(execTimeout)) s of the last packet" }
+                else if x.qnRtn == .ready { x.problem = "no 9012 within \(fmt(execTimeout)) s of the last packet" }
                 break
             }
         }
@@ -113,8 +116,8 @@ extension LoggerCheckRunner {
         var clockBefore: Int64?
         if wants("L-CMD-1011", "L-CLOCK-CONSISTENT") {
             progress("1011 get time")
-            let x = request("1011", [])
-            let t = x.responses.first { $0.cn == "1011" }?.segment.cpValue("SystemTime").flatMap { HJTime($0) }
+            let x = request(.getLoggerTime, [])
+            let t = x.responses.first { $0.command == .getLoggerTime }?.segment.cpValue("SystemTime").flatMap { HJTime($0) }
             if x.ok, let t {
                 clockBefore = t.wallMilliseconds
                 pass("L-CMD-1011", "1011 answered: SystemTime \(t.text14) (\(x.summary))")
@@ -127,13 +130,13 @@ extension LoggerCheckRunner {
         if wants("L-CMD-1012") {
             progress("1012 set time")
             let target = Self.platformNow()
-            let x = request("1012", [[Field("SystemTime", HJTime(wallMilliseconds: target).text14)]])
+            let x = request(.setLoggerTime, [[Field("SystemTime", HJTime(wallMilliseconds: target).text14)]])
             let setAt = x.sentAt
             if !x.ok {
                 fail("L-CMD-1012", "expected 9011 QnRtn=1 and 9012 ExeRtn=1; got \(x.summary)", wire: x.wire)
             } else {
-                let y = request("1011", [], record: true)
-                if let t = y.responses.first(where: { $0.cn == "1011" })?.segment.cpValue("SystemTime").flatMap({ HJTime($0) }),
+                let y = request(.getLoggerTime, [], record: true)
+                if let t = y.responses.first(where: { $0.command == .getLoggerTime })?.segment.cpValue("SystemTime").flatMap({ HJTime($0) }),
                    let answered = y.responses.first?.time {
                     // 1012 carries whole seconds: the target is floored to the second.
                     let expected = (target / 1000 * 1000).addingClamped(milliseconds(rate * (answered - setAt)))
@@ -154,10 +157,10 @@ extension LoggerCheckRunner {
         }
         if wants("L-CMD-1061", "L-CMD-1062", "L-RTD-CADENCE") {
             progress("1061 get RtdInterval")
-            let x = request("1061", [])
-            if x.ok, let v = x.responses.first(where: { $0.cn == "1061" })?.segment.cpValue("RtdInterval").flatMap({ Int($0) }), (30...3600).contains(v) {
+            let x = request(.getRealTimeInterval, [])
+            if x.ok, let v = x.responses.first(where: { $0.command == .getRealTimeInterval })?.segment.cpValue("RtdInterval").flatMap({ Int($0) }), (30...3600).contains(v) {
                 rtdInterval = Int64(v) * 1000
-                let observed = modalStep("2011")
+                let observed = modalStep(.realTimeData)
                 if let o = observed, abs(o - rtdInterval!) > 1000 {
                     fail("L-CMD-1061", "1061 says RtdInterval=\(v) s, but 2011 DataTimes step by \(o / 1000) s", wire: x.wire)
                 } else {
@@ -169,11 +172,11 @@ extension LoggerCheckRunner {
         }
         if wants("L-CMD-1063", "L-CMD-1064", "L-MIN-CADENCE", "L-BACKFILL") {
             progress("1063 get MinInterval")
-            let x = request("1063", [])
-            if x.ok, let v = x.responses.first(where: { $0.cn == "1063" })?.segment.cpValue("MinInterval").flatMap({ Int($0) }),
+            let x = request(.getMinuteInterval, [])
+            if x.ok, let v = x.responses.first(where: { $0.command == .getMinuteInterval })?.segment.cpValue("MinInterval").flatMap({ Int($0) }),
                [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30].contains(v) {
                 minInterval = Int64(v) * 60_000
-                let observed = modalStep("2051")
+                let observed = modalStep(.minuteData)
                 if let o = observed, o != minInterval! {
                     fail("L-CMD-1063", "1063 says MinInterval=\(v) min, but 2051 DataTimes step by \(fmt(Double(o) / 60_000)) min", wire: x.wire)
                 } else {
@@ -190,8 +193,8 @@ extension LoggerCheckRunner {
     }
 
     /// The most frequent DataTime step of a CN's live records so far.
-    func modalStep(_ cn: String) -> Int64? {
-        let records = RecordStreams(frames: probe.frames, limit: cadenceCutoff, st: st).byCN[cn] ?? []
+    func modalStep(_ code: CommandCode) -> Int64? {
+        let records = RecordStreams(frames: probe.frames, limit: cadenceCutoff, st: st).records(code)
         let times = records.map(\.dataTime).sorted()
         guard times.count >= 2 else { return nil }
         var counts: [Int64: Int] = [:]
@@ -201,8 +204,9 @@ extension LoggerCheckRunner {
 
     func historySteps() {
         let streams = RecordStreams(frames: probe.frames, st: st)
-        for cn in ["2051", "2061", "2031"] where wants("L-CMD-\(cn)") {
-            let live = (streams.byCN[cn] ?? []).filter { $0.segment.pnum == nil }
+        for code in [CommandCode.minuteData, .hourData, .dailyData] where wants("L-CMD-\(code)") {
+            let cn = code.rawValue
+            let live = streams.records(code).filter { $0.segment.pnum == nil }
             guard let last = live.last else {
                 skip("L-CMD-\(cn)", "no live \(cn) received to ask for again (the window was too short)")
                 continue
@@ -210,10 +214,10 @@ extension LoggerCheckRunner {
             let wanted = live.suffix(3)
             let from = wanted.first!.dataTime, to = last.dataTime
             progress("\(cn) history \(HJTime(wallMilliseconds: from).text14)–\(HJTime(wallMilliseconds: to).text14)")
-            let x = request(cn, [[Field("BeginTime", HJTime(wallMilliseconds: from).text14)], [Field("EndTime", HJTime(wallMilliseconds: to).text14)]],
+            let x = request(code, [[Field("BeginTime", HJTime(wallMilliseconds: from).text14)], [Field("EndTime", HJTime(wallMilliseconds: to).text14)]],
                             range: (from, to))
             var problems: [String] = []
-            if x.qnRtn != 1 || x.exeRtn != 1 { problems.append(x.summary) }
+            if x.qnRtn != .ready || x.exeRtn != .success { problems.append(x.summary) }
             var got: [Int64: DataSegment] = [:]
             var reassembler = Reassembler(maxPending: 8)
             for f in x.records {
@@ -246,9 +250,9 @@ extension LoggerCheckRunner {
             progress("empty history range")
             let from = HJTime(year: 2001, month: 1, day: 1).wallMilliseconds
             let to = from + 23 * 3_600_000
-            let x = request("2061", [[Field("BeginTime", HJTime(wallMilliseconds: from).text14)], [Field("EndTime", HJTime(wallMilliseconds: to).text14)]],
+            let x = request(.hourData, [[Field("BeginTime", HJTime(wallMilliseconds: from).text14)], [Field("EndTime", HJTime(wallMilliseconds: to).text14)]],
                             range: (from, to))
-            if x.qnRtn == 1 && x.exeRtn == 100 && x.records.isEmpty {
+            if x.qnRtn == .ready && x.exeRtn == .noData && x.records.isEmpty {
                 pass("L-CMD-EMPTY", "2061 for 2001-01-01: QnRtn=1, no record, ExeRtn=100")
             } else {
                 fail("L-CMD-EMPTY", "2061 for a day in 2001 (no data): expected QnRtn=1, no record, ExeRtn=100; got \(x.summary)", wire: x.wire)
@@ -258,7 +262,7 @@ extension LoggerCheckRunner {
 
     /// A parameter the logger uploaded with 3020 (PolId, InfoId, value): i13xxx preferred.
     func uploadedParameter(prefix: String = "i13") -> (polId: String?, code: String, value: String)? {
-        for f in probe.frames where f.role == .upload && f.cn == "3020" {
+        for f in probe.frames where f.role == .upload && f.command == .loggerInfo {
             let polId = f.segment.cpValue("PolId")
             for field in f.segment.cpFields where field.name.hasPrefix(prefix) && field.name.hasSuffix("-Info") {
                 let code = String(field.name.dropLast(5))
@@ -279,8 +283,8 @@ extension LoggerCheckRunner {
             var cp: [[Field]] = []
             if let polId = p.polId { cp.append([Field("PolId", polId)]) }
             cp.append([Field("InfoId", p.code)])
-            let x = request("3020", cp)
-            return (x, x.responses.first { $0.cn == "3020" }?.segment.cpValue("\(p.code)-Info"))
+            let x = request(.loggerInfo, cp)
+            return (x, x.responses.first { $0.command == .loggerInfo }?.segment.cpValue("\(p.code)-Info"))
         }
         progress("3020 get \(p.code)")
         let (x, value) = get()
@@ -299,7 +303,7 @@ extension LoggerCheckRunner {
             if let polId = p.polId { cp.append([Field("PolId", polId)]) }
             cp.append([Field("InfoId", p.code)])
             cp.append([Field("\(p.code)-Info", v)])
-            return request("3021", cp)
+            return request(.setLoggerParameters, cp)
         }
         progress("3021 set \(p.code)")
         let s = set(newValue)
@@ -315,23 +319,23 @@ extension LoggerCheckRunner {
     func rejectionSteps() {
         if wants("L-CMD-BADPW") {
             let wrong = (pw == "999999") ? "888888" : "999999"
-            let x = request("1061", [], pw: wrong, record: false)
-            judgeRejection("L-CMD-BADPW", x, expected: 3, what: "PW=\(wrong)")
+            let x = request(.getRealTimeInterval, [], pw: wrong, record: false)
+            judgeRejection("L-CMD-BADPW", x, expected: .wrongPassword, what: "PW=\(wrong)")
         }
         if wants("L-CMD-BADMN") {
             var other = Array(mn ?? "010000A8900016F000169DC0")
             if let last = other.last { other[other.count - 1] = last == "0" ? "1" : "0" }
-            let x = request("1061", [], mn: String(other), record: false)
-            judgeRejection("L-CMD-BADMN", x, expected: 4, what: "MN=\(String(other))")
+            let x = request(.getRealTimeInterval, [], mn: String(other), record: false)
+            judgeRejection("L-CMD-BADMN", x, expected: .wrongMN, what: "MN=\(String(other))")
         }
         if wants("L-CMD-BADCN") {
-            let x = request("1999", [], record: false)
-            judgeRejection("L-CMD-BADCN", x, expected: 8, what: "CN=1999")
+            let x = request(CommandCode("1999"), [], record: false)
+            judgeRejection("L-CMD-BADCN", x, expected: .wrongCN, what: "CN=1999")
         }
     }
 
-    func judgeRejection(_ id: String, _ x: Exchange, expected: Int, what: String) {
-        let executed = !x.responses.isEmpty || x.exeRtn == 1
+    func judgeRejection(_ id: String, _ x: Exchange, expected: QnRtn, what: String) {
+        let executed = !x.responses.isEmpty || x.exeRtn == .success
         if x.qnRtn == expected && !executed {
             pass(id, "request with \(what) refused with QnRtn=\(expected)")
         } else {

@@ -16,7 +16,7 @@ extension LoggerCheckRunner {
         } else if wants("L-CMD-1000") || options.overTime >= 1 {
             progress("1000 set OverTime/ReCount")
             let o = max(1, Int(options.overTime.rounded()))
-            let x = request("1000", [[Field("OverTime", String(o))], [Field("ReCount", String(options.reCount))]])
+            let x = request(.setTimeoutAndRetries, [[Field("OverTime", String(o))], [Field("ReCount", String(options.reCount))]])
             if x.ok { pass("L-CMD-1000", "OverTime=\(o) s, ReCount=\(options.reCount) set") }
             else { fail("L-CMD-1000", "1000 OverTime=\(o);ReCount=\(options.reCount): expected QnRtn=1 and ExeRtn=1; got \(x.summary)", wire: x.wire) }
         }
@@ -99,32 +99,32 @@ extension LoggerCheckRunner {
             let new = old == 30 ? 60 : 30
             cadenceCutoff = min(cadenceCutoff, probe.frameCount)
             progress("1062 RtdInterval=\(new)")
-            let x = request("1062", [[Field("RtdInterval", String(new))]])
+            let x = request(.setRealTimeInterval, [[Field("RtdInterval", String(new))]])
             changedRtd = x.ok
-            judgeNewCadence("L-CMD-1062", x, cn: "2011", step: Int64(new) * 1000, what: "RtdInterval=\(new) s", aligned: false)
+            judgeNewCadence("L-CMD-1062", x, cn: .realTimeData, step: Int64(new) * 1000, what: "RtdInterval=\(new) s", aligned: false)
         }
         if wants("L-CMD-1064") || (wants("L-BACKFILL") && (minInterval ?? 60_000) > 60_000) {
             if let old = oldMin {
                 let new = old == 1 ? 2 : 1
                 cadenceCutoff = min(cadenceCutoff, probe.frameCount)
                 progress("1064 MinInterval=\(new)")
-                let x = request("1064", [[Field("MinInterval", String(new))]])
+                let x = request(.setMinuteInterval, [[Field("MinInterval", String(new))]])
                 changedMin = x.ok
                 if changedMin { minInterval = Int64(new) * 60_000 }
-                judgeNewCadence("L-CMD-1064", x, cn: "2051", step: Int64(new) * 60_000, what: "MinInterval=\(new) min", aligned: true)
+                judgeNewCadence("L-CMD-1064", x, cn: .minuteData, step: Int64(new) * 60_000, what: "MinInterval=\(new) min", aligned: true)
             } else {
                 skip("L-CMD-1064", "the MinInterval is unknown (1063 failed)")
             }
         }
         if wants("L-BACKFILL", "L-RECONNECT") { outage() }
-        if changedRtd, let old = oldRtd { _ = request("1062", [[Field("RtdInterval", String(old))]], record: false) }
+        if changedRtd, let old = oldRtd { _ = request(.setRealTimeInterval, [[Field("RtdInterval", String(old))]], record: false) }
         if changedMin, let old = oldMin {
-            _ = request("1064", [[Field("MinInterval", String(old))]], record: false)
+            _ = request(.setMinuteInterval, [[Field("MinInterval", String(old))]], record: false)
             minInterval = Int64(old) * 60_000
         }
     }
 
-    func judgeNewCadence(_ id: String, _ x: Exchange, cn: String, step: Int64, what: String, aligned: Bool) {
+    func judgeNewCadence(_ id: String, _ x: Exchange, cn: CommandCode, step: Int64, what: String, aligned: Bool) {
         guard x.ok else { fail(id, "\(x.request.cn ?? "") \(what): expected QnRtn=1 and ExeRtn=1; got \(x.summary)", wire: x.wire); return }
         let start = probe.frameCount
         let mark = probe.now
@@ -135,7 +135,7 @@ extension LoggerCheckRunner {
         // parts of one record (same DataTime) and working-condition records (ST 51/52) of the
         // same CN are not taken for steps of 0.
         func series() -> [Int64] {
-            RecordStreams(frames: probe.frames(since: start), st: st).byCN[cn]?.map(\.dataTime) ?? []
+            RecordStreams(frames: probe.frames(since: start), st: st).records(cn).map(\.dataTime)
         }
         probe.pump(for: wait) {
             let times = series()
@@ -168,7 +168,7 @@ extension LoggerCheckRunner {
             return
         }
         // At most a day: a modal step from stale DataTimes must not make the outage endless.
-        let step = min(max(minInterval ?? modalStep("2051") ?? 600_000, 1_000), 86_400_000)
+        let step = min(max(minInterval ?? modalStep(.minuteData) ?? 600_000, 1_000), 86_400_000)
         // Down until two minute periods after the logger's present have closed, plus slack.
         let until = (before / step + 2) * step + max(step / 10, 5_000)
         let downFor = min(max(1, real(until - before)), 1800)
@@ -190,7 +190,7 @@ extension LoggerCheckRunner {
         }
         guard wants("L-BACKFILL") else { return }
         // The 2051 periods that closed during the outage.
-        let lastBefore = probe.frames.filter { $0.index < startIndex && $0.role == .upload && $0.cn == "2051" }.compactMap(\.dataTime).max()
+        let lastBefore = probe.frames.filter { $0.index < startIndex && $0.role == .upload && $0.command == .minuteData }.compactMap(\.dataTime).max()
         guard let lastBefore else { skip("L-BACKFILL", "no 2051 seen before the outage"); return }
         // From the period after the last record seen, but no earlier than two periods before the
         // outage (a stale DataTime, say from 1900, does not make millions of periods due), at
@@ -203,7 +203,7 @@ extension LoggerCheckRunner {
         guard !due.isEmpty else { skip("L-BACKFILL", "no minute record fell due during the outage"); return }
         let grace = max(10, options.overTime * 3 + 5)
         func arrived() -> Set<Int64> {
-            Set(probe.frames.filter { $0.index >= startIndex && $0.cn == "2051" && $0.role == .upload }.compactMap(\.dataTime))
+            Set(probe.frames.filter { $0.index >= startIndex && $0.command == .minuteData && $0.role == .upload }.compactMap(\.dataTime))
         }
         probe.pump(for: grace) { due.allSatisfy(arrived().contains) }
         let got = arrived()
@@ -223,7 +223,7 @@ extension LoggerCheckRunner {
         let new = old == "654321" ? "135790" : "654321"
         progress("1072 NewPW=\(new)")
         let before = probe.frameCount
-        let x = request("1072", [[Field("NewPW", new)]])
+        let x = request(.setPassword, [[Field("NewPW", new)]])
         guard x.ok else { fail("L-CMD-1072", "1072 NewPW=\(new): expected QnRtn=1 and ExeRtn=1; got \(x.summary)", wire: x.wire); return }
         let start = probe.frameCount
         passwordChanges.append((before, start, old, new))
@@ -233,7 +233,7 @@ extension LoggerCheckRunner {
         let next = probe.frames.first { $0.index >= start && $0.role == .upload }
         // Change it back (with the new password).
         let back = probe.frameCount
-        let y = request("1072", [[Field("NewPW", old)]])
+        let y = request(.setPassword, [[Field("NewPW", old)]])
         if y.ok {
             pw = old
             passwordChanges.append((back, probe.frameCount, new, old))

@@ -257,12 +257,12 @@ final class LoggerCheckRunner {
     func unitST() -> String? {
         if let name = options.unitKind, let t = try? UnitTemplate.load(name) { return t.st }
         var counts: [String: Int] = [:]
-        for f in probe.frames where f.role == .upload && (f.cn == "2011" || f.cn == "2051") {
-            guard let s = f.segment.st, !["91", "51", "52"].contains(s) else { continue }
+        for f in probe.frames where f.role == .upload && (f.command == .realTimeData || f.command == .minuteData) {
+            guard let s = f.segment.st, ![SystemType.systemInteraction, .flueGasProcess, .wastewaterProcess].contains(SystemType(s)) else { continue }
             counts[s, default: 0] += 1
         }
         if let best = counts.max(by: { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) })?.key { return best }
-        return probe.frames.first { $0.role == .upload && $0.segment.st != nil && $0.segment.st != "91" }?.segment.st
+        return probe.frames.first { $0.role == .upload && $0.segment.st != nil && !$0.segment.isST(.systemInteraction) }?.segment.st
     }
 
     /// Real seconds of the steps after the observation window for a logger on real time: about
@@ -285,14 +285,14 @@ final class LoggerCheckRunner {
     /// Live upload frames (the logger's own packets) that carry a time (a valid QN or DataTime),
     /// for the clock model.
     var clockFrames: [ObservedFrame] {
-        probe.frames.filter { $0.role == .upload && ($0.cn == "2011" || $0.cn == "2051" || $0.cn == "2061" || $0.cn == "2031" || $0.cn == "3020")
+        probe.frames.filter { $0.role == .upload && ($0.command == .realTimeData || $0.command == .minuteData || $0.command == .hourData || $0.command == .dailyData || $0.command == .loggerInfo)
             && $0.loggerTime != nil }
     }
 
     /// How fast the logger's clock runs against real time (1 for a real logger; the speed of an
     /// accelerated emulation), from the QNs of its uploads during the observation window.
     lazy var rate: Double = Self.estimateRate(clockFrames.filter { $0.time <= max(windowEnd, 1) && $0.connection == 1 }
-        .filter { $0.cn == "2011" || $0.cn == "2051" }.compactMap { f in f.loggerTime.map { (real: f.time, logger: $0) } })
+        .filter { $0.command == .realTimeData || $0.command == .minuteData }.compactMap { f in f.loggerTime.map { (real: f.time, logger: $0) } })
 
     /// The fastest clock believed: 10,000× real time (an emulation at 3000× is used in tests;
     /// anything faster is a broken clock, not a speed).
@@ -345,7 +345,7 @@ final class LoggerCheckRunner {
             else { facts.append(("unit kind", "\(name): no such template")) }
             return
         }
-        let sent = Set(probe.frames.filter { $0.role == .upload && ($0.cn == "2011" || $0.cn == "2051") }
+        let sent = Set(probe.frames.filter { $0.role == .upload && ($0.command == .realTimeData || $0.command == .minuteData) }
             .flatMap { f in f.segment.cpFields.compactMap { $0.name.split(separator: "-").first.map(String.init) } })
         var best: (UnitTemplate, Int)?
         for name in UnitTemplate.available() {

@@ -158,8 +158,8 @@ extension LoggerCheckRunner {
         }
         let spanText = "\(HJTime(wallMilliseconds: t0).description)–\(HJTime(wallMilliseconds: t1).description) of the logger's time"
         // 2011: steps of RtdInterval (from 1061, else the most frequent step).
-        let rtd = s.byCN["2011"] ?? []
-        if let step = rtdInterval ?? modalStep("2011") {
+        let rtd = s.records(.realTimeData)
+        if let step = rtdInterval ?? modalStep(.realTimeData) {
             let times = rtd.map(\.dataTime).sorted()
             let gaps = zip(times, times.dropFirst()).filter { $1 - $0 > step + step / 2 }
             let irregular = zip(times, times.dropFirst()).filter { $1 - $0 < step - step / 2 }
@@ -174,14 +174,14 @@ extension LoggerCheckRunner {
         } else {
             skip("L-RTD-CADENCE", rtd.isEmpty ? "no real-time data (2011) over \(spanText)" : "a single 2011 and no RtdInterval from 1061")
         }
-        judgePeriodic(s, cn: "2051", cadence: "L-MIN-CADENCE", align: "L-MIN-ALIGN", period: minInterval ?? modalStep("2051"), t0: t0, t1: t1, spanText: spanText)
-        judgePeriodic(s, cn: "2061", cadence: "L-HOUR-CADENCE", align: "L-HOUR-ALIGN", period: 3_600_000, t0: t0, t1: t1, spanText: spanText)
-        judgePeriodic(s, cn: "2031", cadence: "L-DAY-CADENCE", align: "L-DAY-ALIGN", period: 86_400_000, t0: t0, t1: t1, spanText: spanText)
+        judgePeriodic(s, cn: .minuteData, cadence: "L-MIN-CADENCE", align: "L-MIN-ALIGN", period: minInterval ?? modalStep(.minuteData), t0: t0, t1: t1, spanText: spanText)
+        judgePeriodic(s, cn: .hourData, cadence: "L-HOUR-CADENCE", align: "L-HOUR-ALIGN", period: 3_600_000, t0: t0, t1: t1, spanText: spanText)
+        judgePeriodic(s, cn: .dailyData, cadence: "L-DAY-CADENCE", align: "L-DAY-ALIGN", period: 86_400_000, t0: t0, t1: t1, spanText: spanText)
     }
 
     /// Records that are due every `period` (DataTime = start of the period, sent once it closes).
-    func judgePeriodic(_ s: RecordStreams, cn: String, cadence: String, align: String, period: Int64?, t0: Int64, t1: Int64, spanText: String) {
-        let records = s.byCN[cn] ?? []
+    func judgePeriodic(_ s: RecordStreams, cn: CommandCode, cadence: String, align: String, period: Int64?, t0: Int64, t1: Int64, spanText: String) {
+        let records = s.records(cn)
         guard let period, period > 0 else {
             skip(cadence, records.isEmpty ? "no \(cn) over \(spanText), and the interval is unknown" : "one \(cn) and no interval from 1063")
             if records.isEmpty { skip(align, "no \(cn) received") }
@@ -224,7 +224,7 @@ extension LoggerCheckRunner {
 
     func judgeOrder(_ s: RecordStreams) {
         var problems: [(Int, String)] = []
-        for (cn, records) in s.byCN where ["2011", "2051", "2061", "2031"].contains(cn) {
+        for (cn, records) in s.byCN where CommandCode.seriesUploads.contains(CommandCode(cn)) {
             var last: [Int: Int64] = [:]
             for r in records {
                 if let l = last[r.connection], r.dataTime < l {
@@ -243,7 +243,7 @@ extension LoggerCheckRunner {
 
     func judgeClockConsistency(_ x: Exchange, _ t: HJTime?) {
         guard wants("L-CLOCK-CONSISTENT") else { return }
-        guard let t, let answer = x.responses.first(where: { $0.cn == "1011" }) else { skip("L-CLOCK-CONSISTENT", "1011 gave no time"); return }
+        guard let t, let answer = x.responses.first(where: { $0.command == .getLoggerTime }) else { skip("L-CLOCK-CONSISTENT", "1011 gave no time"); return }
         // The uploads around the answer, mapped to its moment by the clock rate.
         let near = clockFrames.filter { abs($0.time - answer.time) < max(5, 120 / rate) && $0.connection == answer.connection }
         let estimates = near.compactMap { f in f.loggerTime.map { $0.addingClamped(milliseconds(rate * (answer.time - f.time))) } }.sorted()
@@ -272,7 +272,7 @@ extension LoggerCheckRunner {
 
     func judgeBoot() {
         guard wants("L-BOOT") else { return }
-        if let f = probe.frames.first(where: { $0.cn == "2081" && $0.role == .upload }) {
+        if let f = probe.frames.first(where: { $0.command == .bootTime && $0.role == .upload }) {
             if f.segment.cpValue("RestartTime").flatMap({ HJTime($0) }) != nil { pass("L-BOOT", "2081 RestartTime=\(f.segment.cpValue("RestartTime")!)") }
             else { fail("L-BOOT", "2081 without a valid RestartTime", wire: probe.wire(of: [f.index])) }
         } else {
@@ -303,11 +303,11 @@ extension LoggerCheckRunner {
             for r in x.replies {
                 var wrong: [String] = []
                 let s = r.segment
-                if r.cn == "9011" || r.cn == "9012" {
-                    if s.st != "91" { wrong.append("ST=\(s.st ?? "-")") }
+                if r.command == .requestReply || r.command == .executionResult {
+                    if !s.isST(.systemInteraction) { wrong.append("ST=\(s.st ?? "-")") }
                     if s.flag?.rawValue != wantedFlag { wrong.append("Flag=\(s.header("Flag") ?? "-")") }
-                    if r.cn == "9011" && s.cpValue("QnRtn") == nil { wrong.append("no QnRtn") }
-                    if r.cn == "9012" && s.cpValue("ExeRtn") == nil { wrong.append("no ExeRtn") }
+                    if r.command == .requestReply && s.cpValue("QnRtn") == nil { wrong.append("no QnRtn") }
+                    if r.command == .executionResult && s.cpValue("ExeRtn") == nil { wrong.append("no ExeRtn") }
                 } else if s.flag?.needsAck == true {
                     wrong.append("response with Flag A=1")
                 }
@@ -335,15 +335,16 @@ extension LoggerCheckRunner {
         var missing: [(Int, String)] = []
         var incomplete: [(Int, String)] = []
         var judged = 0
-        for (cn, suffixes) in [("2011", ["Rtd", "Flag"]), ("2051", ["Avg", "Flag"]), ("2061", ["Avg", "Flag"]), ("2031", ["Avg", "Flag"])] {
-            for r in (s.byCN[cn] ?? []) where r.segment.st == template.st {
+        for (code, suffixes) in [(CommandCode.realTimeData, ["Rtd", "Flag"]), (.minuteData, ["Avg", "Flag"]), (.hourData, ["Avg", "Flag"]), (.dailyData, ["Avg", "Flag"])] {
+            let cn = code.rawValue
+            for r in s.records(code) where r.segment.st == template.st {
                 judged += 1
                 let f = r.factors
                 for factor in template.factors {
                     let lacking = suffixes.filter { f[factor.code]?[$0] == nil }
                     if !lacking.isEmpty { missing.append((r.frameIndex, "\(cn) \(HJTime(wallMilliseconds: r.dataTime).text14) lacks \(lacking.map { "\(factor.code)-\($0)" }.joined(separator: ", "))")) }
                 }
-                guard cn != "2011" else { continue }
+                guard code != .realTimeData else { continue }
                 for factor in template.factors {
                     var want = ["Min", "Max"]
                     if factor.code == template.flowFactor { want.append("Cou") }
@@ -375,7 +376,7 @@ extension LoggerCheckRunner {
     }
 
     func judgeAggregation(_ s: RecordStreams) {
-        let minutes = s.byCN["2051"] ?? [], hours = s.byCN["2061"] ?? [], days = s.byCN["2031"] ?? []
+        let minutes = s.records(.minuteData), hours = s.records(.hourData), days = s.records(.dailyData)
         let water = template.map { $0.medium == .water } ?? (st == "32" || st.hasPrefix("2") == false && st != "31")
         let flow = template?.flowFactor ?? (water ? "w00000" : "a00000")
         var hourProblems: [(Int, String)] = [], couProblems: [(Int, String)] = [], flagProblems: [(Int, String)] = []
@@ -421,7 +422,7 @@ extension LoggerCheckRunner {
                 }
             }
         }
-        if let step = minInterval ?? modalStep("2051"), step > 0, 3_600_000 % step == 0 {
+        if let step = minInterval ?? modalStep(.minuteData), step > 0, 3_600_000 % step == 0 {
             let per = Int(3_600_000 / step)
             for h in hours {
                 let kids = minutes.filter { $0.dataTime >= h.dataTime && $0.dataTime < h.dataTime + 3_600_000 }
@@ -488,7 +489,7 @@ extension LoggerCheckRunner {
         guard wants("L-DYN-RUN", "L-DYN-CAL") else { return }
         guard let profile = dynamicProfile else { skip("L-DYN-RUN", "no dynamic-control profile"); skip("L-DYN-CAL", "no dynamic-control profile"); return }
         var byPol: [String: Set<String>] = [:]
-        for f in probe.frames where f.role == .upload && f.cn == "3020" {
+        for f in probe.frames where f.role == .upload && f.command == .loggerInfo {
             guard let pol = f.segment.cpValue("PolId") else { continue }
             for field in f.segment.cpFields where field.name.hasSuffix("-Info") { byPol[pol, default: []].insert(String(field.name.dropLast(5))) }
         }
@@ -513,11 +514,11 @@ extension LoggerCheckRunner {
             skip("L-DYN-QUERY", "no dynamic-control profile")
             return
         }
-        let pol = probe.frames.first { $0.role == .upload && $0.cn == "3020" && $0.segment.cpValue("PolId") != nil }?.segment.cpValue("PolId")
+        let pol = probe.frames.first { $0.role == .upload && $0.command == .loggerInfo && $0.segment.cpValue("PolId") != nil }?.segment.cpValue("PolId")
             ?? template?.infoGroups.compactMap(\.polId).first
         guard let pol else { skip("L-DYN-QUERY", "no analyser PolId known"); return }
-        let x = request("3020", [[Field("PolId", pol)], [Field("InfoId", code)]])
-        if x.ok, let v = x.responses.first(where: { $0.cn == "3020" })?.segment.cpValue("\(code)-Info") { pass("L-DYN-QUERY", "PolId=\(pol) \(code)=\(v)") }
+        let x = request(.loggerInfo, [[Field("PolId", pol)], [Field("InfoId", code)]])
+        if x.ok, let v = x.responses.first(where: { $0.command == .loggerInfo })?.segment.cpValue("\(code)-Info") { pass("L-DYN-QUERY", "PolId=\(pol) \(code)=\(v)") }
         else { fail("L-DYN-QUERY", "3020 PolId=\(pol) InfoId=\(code): expected a 3020 with \(code)-Info and ExeRtn=1; got \(x.summary)", wire: x.wire) }
     }
 }

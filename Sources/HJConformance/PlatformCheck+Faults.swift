@@ -13,7 +13,7 @@ extension PlatformSuite {
                 (nil, [0x00, 0x01, 0xFE, 0xFF, 0x7F] + Array("GET / HTTP/1.0\r\n\r\n# #\r\n".utf8) + [0x80, 0xC3, 0x28, 0x0D, 0x0A])
             }),
             ("P-BAD-CRC", "the frame with a wrong CRC", { p, q in
-                let s = p.segment(cn: "2011", qn: q.next(), flag: 5, cp: ProbePackets.uploadCP("2011", now: chinaWallMilliseconds()))
+                let s = p.segment(cn: .realTimeData, qn: q.next(), flag: 5, cp: ProbePackets.uploadCP(.realTimeData, now: chinaWallMilliseconds()))
                 var bytes = FrameEncoder.frame(s)
                 let crcAt = bytes.count - 6
                 let right = String(decoding: bytes[crcAt..<(crcAt + 4)], as: UTF8.self)
@@ -22,7 +22,7 @@ extension PlatformSuite {
                 return (s, bytes)
             }),
             ("P-BAD-LENGTH", "the frame with a wrong length field", { p, q in
-                let s = p.segment(cn: "2011", qn: q.next(), flag: 5, cp: ProbePackets.uploadCP("2011", now: chinaWallMilliseconds()))
+                let s = p.segment(cn: .realTimeData, qn: q.next(), flag: 5, cp: ProbePackets.uploadCP(.realTimeData, now: chinaWallMilliseconds()))
                 var bytes = FrameEncoder.frame(s)
                 let n = s.serializedBytes().count + 7
                 let digits = Array(String(n).utf8)
@@ -41,7 +41,7 @@ extension PlatformSuite {
             case .success(let x): conv = x
             }
             // A good frame first (the connection is served), then the bad one, then a good one.
-            let first = conv.send(packets.segment(cn: "2011", qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP("2011", now: chinaWallMilliseconds())))
+            let first = conv.send(packets.segment(cn: .realTimeData, qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP(.realTimeData, now: chinaWallMilliseconds())))
             let mark = max(0, conv.log.records.count - 1)
             let (segment, bytes) = c.make(packets, qns)
             var bad: SentPacket?
@@ -51,7 +51,7 @@ extension PlatformSuite {
                 conv.link.send(bytes)
             }
             wait([conv], until: probeClock() + 0.02) { false }
-            let good = conv.send(packets.segment(cn: "2011", qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP("2011", now: chinaWallMilliseconds())))
+            let good = conv.send(packets.segment(cn: .realTimeData, qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP(.realTimeData, now: chinaWallMilliseconds())))
             awaitAnswers(conv, [first, bad, good], grace: true)
             if segment == nil {
                 // Garbage cannot be answered as such; any answer besides the good frame's is stray.
@@ -92,9 +92,9 @@ extension PlatformSuite {
             case .failure(let e): judge(c.id, .fail, "could not connect: \(e.message)"); continue
             case .success(let x): conv = x
             }
-            let bad = conv.send(packets.segment(cn: "2011", qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP("2011", now: chinaWallMilliseconds()),
+            let bad = conv.send(packets.segment(cn: .realTimeData, qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP(.realTimeData, now: chinaWallMilliseconds()),
                                                 mn: c.mn, pw: c.pw), mustNotAnswer: true)
-            let good = conv.send(packets.segment(cn: "2011", qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP("2011", now: chinaWallMilliseconds())))
+            let good = conv.send(packets.segment(cn: .realTimeData, qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP(.realTimeData, now: chinaWallMilliseconds())))
             awaitAnswers(conv, [bad, good], grace: true)
             let wire = conv.log.snapshot
             if c.id == "P-ACCESS-MN" { acceptsUnknownMN = bad?.acceptance != nil }
@@ -134,9 +134,9 @@ extension PlatformSuite {
         }
         if wants("P-V2025-ACK", "P-V2025-HEARTBEAT"), shouldContinue, case .success(let conv) = connect("logger 1 (HJ 212-2025)") {
             if wants("P-V2025-ACK") {
-                let p = conv.send(packets.segment(cn: "2011", qn: qns.next(), flag: 9, cp: ProbePackets.uploadCP("2011", now: chinaWallMilliseconds())))
+                let p = conv.send(packets.segment(cn: .realTimeData, qn: qns.next(), flag: 9, cp: ProbePackets.uploadCP(.realTimeData, now: chinaWallMilliseconds())))
                 awaitAnswers(conv, [p])
-                if let a = p?.firstAnswer, a.frame.segment.cn == "9014" {
+                if let a = p?.firstAnswer, a.frame.segment.command == .dataReply {
                     judge("P-V2025-ACK", .pass, "2011 with Flag=9 answered by 9014 Flag=\(a.frame.segment.header("Flag") ?? "-") in \(ms(a.latency))")
                 } else {
                     judge("P-V2025-ACK", .fail, p?.firstAnswer.map { "answered by CN \($0.frame.segment.cn ?? "?"), expected 9014" }
@@ -144,9 +144,9 @@ extension PlatformSuite {
                 }
             }
             if wants("P-V2025-HEARTBEAT") {
-                let p = conv.send(packets.segment(cn: "9015", qn: qns.next(), flag: 9, cp: [], st: "91"), kind: .notification)
+                let p = conv.send(packets.segment(cn: .heartbeat, qn: qns.next(), flag: 9, cp: [], st: SystemType.systemInteraction.rawValue), kind: .notification)
                 awaitAnswers(conv, [p])
-                if let a = p?.firstAnswer, a.frame.segment.cn == "9013" {
+                if let a = p?.firstAnswer, a.frame.segment.command == .notificationReply {
                     judge("P-V2025-HEARTBEAT", .pass, "9015 answered by 9013 in \(ms(a.latency))")
                 } else {
                     judge("P-V2025-HEARTBEAT", .fail, p?.firstAnswer.map { "answered by CN \($0.frame.segment.cn ?? "?"), expected 9013" }

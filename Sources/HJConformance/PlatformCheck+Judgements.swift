@@ -35,9 +35,9 @@ extension PlatformSuite {
                         if a.latency > (slowest?.1.latency ?? -1) { slowest = (p, a) }
                     }
                     let legacy = p.version == 0 || s.cpValue("QN") != nil
-                    let expectedCN = p.kind == .notification ? "9013" : "9014"
-                    if s.cn != expectedCN { add("P-ACK-CN", "\(p.describe) answered by CN \(s.cn ?? "-"), expected \(expectedCN)", c, f, p) }
-                    if s.st != "91" { add("P-ACK-ST", "\(p.cn) answered with ST=\(s.st ?? "missing"), expected 91", c, f, p) }
+                    let expectedCN: CommandCode = p.kind == .notification ? .notificationReply : .dataReply
+                    if !s.isCN(expectedCN) { add("P-ACK-CN", "\(p.describe) answered by CN \(s.cn ?? "-"), expected \(expectedCN)", c, f, p) }
+                    if !s.isST(.systemInteraction) { add("P-ACK-ST", "\(p.cn) answered with ST=\(s.st ?? "missing"), expected 91", c, f, p) }
                     let flagExpected = p.version << 2
                     if legacy {
                         if let flag = s.header("Flag"), Int(flag) != 0 {
@@ -171,7 +171,7 @@ extension PlatformSuite {
                 if !(c.identities.contains(pair) || (s.mn == c.mn && s.pw == c.pw)) {
                     add("P-CMD-PWMN", "MN=\(s.mn ?? "-") PW=\(s.pw ?? "-"), the logger is MN=\(c.mn) PW=\(c.pw)")
                 }
-                if cn == "1012", let t = time1013, frame.time >= t { set1012 = true }
+                if cn == CommandCode.setLoggerTime.rawValue, let t = time1013, frame.time >= t { set1012 = true }
             }
         }
         facts.append(("commands", total == 0 ? "none seen" : cns.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: ", ")))

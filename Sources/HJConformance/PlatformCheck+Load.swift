@@ -88,7 +88,7 @@ extension PlatformSuite {
             guard k < rounds, c.link.usable else { pending[ObjectIdentifier(c)] = nil; return }
             round[ObjectIdentifier(c)] = k + 1
             let packet = ProbePackets(mn: c.mn, pw: c.pw, st: packets.st)
-            if let p = c.send(packet.segment(cn: "2011", qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP("2011", now: chinaWallMilliseconds()))) {
+            if let p = c.send(packet.segment(cn: .realTimeData, qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP(.realTimeData, now: chinaWallMilliseconds()))) {
                 pending[ObjectIdentifier(c)] = p
                 sentCount += 1
             } else {
@@ -153,7 +153,7 @@ extension PlatformSuite {
                 return
             case .success(let c): conv = c
             }
-            let p = conv.send(packets.segment(cn: "2011", qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP("2011", now: chinaWallMilliseconds())))
+            let p = conv.send(packets.segment(cn: .realTimeData, qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP(.realTimeData, now: chinaWallMilliseconds())))
             awaitAnswers(conv, [p])
             guard let a = p?.firstAnswer else {
                 judge("P-LOAD-RECONNECT", .fail, i == 1 ? "the first connection's upload was not answered" :

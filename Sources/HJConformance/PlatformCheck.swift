@@ -252,7 +252,7 @@ final class PlatformSuite {
         self.responder = responder
         conv.responder = { [unowned responder] frame in responder.handle(frame) }
         // The boot packet identifies the logger (C.24: sent after connecting).
-        let boot = conv.send(packets.segment(cn: "2081", qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP("2081", now: chinaWallMilliseconds())))
+        let boot = conv.send(packets.segment(cn: .bootTime, qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP(.bootTime, now: chinaWallMilliseconds())))
         awaitAnswers(conv, [boot])
         judgeUpload("P-ACK-2081", boot, conv)
         guard wantsGroup("P-CMD-"), options.commandWindow > 0 else {
@@ -286,12 +286,12 @@ final class PlatformSuite {
     }
 
     func uploads() {
-        let ids = ["2011", "2051", "2061", "2031", "2041", "2021", "3020"]
+        let ids: [CommandCode] = [.realTimeData, .minuteData, .hourData, .dailyData, .dailyRunningTime, .runningStatus, .loggerInfo]
         let any = ids.contains { wants("P-ACK-\($0)") } || wantsGroup("P-ACK-")
         guard any, let conv = primaryConversation() else { return }
         // One write per upload, back to back, as a logger with a send window does; answers are
         // matched by QN (in order when the platform does not echo it).
-        var sent: [(String, SentPacket?)] = []
+        var sent: [(CommandCode, SentPacket?)] = []
         for cn in ids where shouldContinue {
             sent.append((cn, conv.send(packets.segment(cn: cn, qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP(cn, now: chinaWallMilliseconds())))))
         }
@@ -305,20 +305,20 @@ final class PlatformSuite {
         guard let conv = primaryConversation() else { return }
         if wants("P-NOACK-FLAG") {
             let mark = conv.log.records.count
-            let silent = conv.send(packets.segment(cn: "2011", qn: qns.next(), flag: 4, cp: ProbePackets.uploadCP("2011", now: chinaWallMilliseconds())),
+            let silent = conv.send(packets.segment(cn: .realTimeData, qn: qns.next(), flag: 4, cp: ProbePackets.uploadCP(.realTimeData, now: chinaWallMilliseconds())),
                                    mustNotAnswer: true)
-            let good = conv.send(packets.segment(cn: "2011", qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP("2011", now: chinaWallMilliseconds())))
+            let good = conv.send(packets.segment(cn: .realTimeData, qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP(.realTimeData, now: chinaWallMilliseconds())))
             awaitAnswers(conv, [silent, good], grace: true)
             judgeNegative("P-NOACK-FLAG", bad: silent, good: good, conv, since: mark, what: "the upload with Flag=4 (A=0)", refusalAllowed: false)
         }
         if wants("P-NOTIFY-1013", "P-NOTIFY-1012") || wantsGroup("P-ACK-") {
             let mark = conv.log.records.count
-            let n = conv.send(packets.segment(cn: "1013", qn: qns.next(), flag: 5, cp: [[Field("PolId", "w01018")]]), kind: .notification)
+            let n = conv.send(packets.segment(cn: .timeCalibrationRequest, qn: qns.next(), flag: 5, cp: [[Field("PolId", "w01018")]]), kind: .notification)
             time1013 = probeClock()
             awaitAnswers(conv, [n])
             if let n, let a = n.firstAnswer {
                 let cn = a.frame.segment.cn ?? "?"
-                if cn == "9013" {
+                if a.frame.segment.isCN(.notificationReply) {
                     judge("P-NOTIFY-1013", .pass, "1013 answered by 9013 in \(ms(a.latency))")
                 } else {
                     judge("P-NOTIFY-1013", .fail, "1013 answered by CN \(cn), expected 9013", wire: Array(conv.log.snapshot.dropFirst(mark)))
@@ -350,7 +350,7 @@ final class PlatformSuite {
         }
         if wants("P-RESEND-ACK") {
             let mark = conv.log.records.count
-            let segment = packets.segment(cn: "2051", qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP("2051", now: chinaWallMilliseconds()))
+            let segment = packets.segment(cn: .minuteData, qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP(.minuteData, now: chinaWallMilliseconds()))
             let first = conv.send(segment)
             awaitAnswers(conv, [first])
             conv.log.note("sending the same frame again (same QN), as after a lost 9014")
@@ -396,7 +396,7 @@ final class PlatformSuite {
         guard wants("P-FRAME-CUT", "P-FRAME-MULTI"), let conv = primaryConversation() else { return }
         if wants("P-FRAME-CUT") {
             let mark = conv.log.records.count
-            let segment = packets.segment(cn: "2011", qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP("2011", now: chinaWallMilliseconds()))
+            let segment = packets.segment(cn: .realTimeData, qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP(.realTimeData, now: chinaWallMilliseconds()))
             let bytes = FrameEncoder.frame(segment)
             let cuts = [1, 4, bytes.count / 2, bytes.count - 3, bytes.count]
             var start = 0
@@ -417,7 +417,7 @@ final class PlatformSuite {
         }
         if wants("P-FRAME-MULTI") {
             let mark = conv.log.records.count
-            let segments = (0..<3).map { _ in packets.segment(cn: "2011", qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP("2011", now: chinaWallMilliseconds())) }
+            let segments = (0..<3).map { _ in packets.segment(cn: .realTimeData, qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP(.realTimeData, now: chinaWallMilliseconds())) }
             let bytes = segments.flatMap { FrameEncoder.frame($0) }
             let ok = conv.link.send(bytes, logAs: "one write: " + segments.map { showBytes(FrameEncoder.frame($0, trailer: false)) }.joined(separator: "\\r\\n"))
             let sent = ok ? segments.map { conv.record($0) } : []
