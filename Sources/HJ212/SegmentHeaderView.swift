@@ -36,7 +36,13 @@ public struct SegmentHeaderView: Sendable {
     /// Reads the header of a data segment (the bytes between `##LLLL` and the CRC).
     public init(_ segment: ArraySlice<UInt8>) {
         bytes = segment
-        segment.withUnsafeBufferPointer { scan($0, base: segment.startIndex) }
+        let base = segment.startIndex
+        let found = segment.withUnsafeBufferPointer { Self.scan($0) }
+        func absolute(_ r: Range<Int>?) -> Range<Int>? { r.map { (base + $0.lowerBound)..<(base + $0.upperBound) } }
+        qn = absolute(found.qn); st = absolute(found.st); cn = absolute(found.cn); pw = absolute(found.pw)
+        mn = absolute(found.mn); flag = absolute(found.flag); pnum = absolute(found.pnum); pno = absolute(found.pno)
+        cpStart = found.cpStart.map { base + $0 }
+        cp = absolute(found.cp)
     }
 
     public init(_ segment: [UInt8]) { self.init(segment[...]) }
@@ -76,7 +82,7 @@ public struct SegmentHeaderView: Sendable {
     /// Whether the CN is this command code.
     public func isCN(_ code: CommandCode) -> Bool {
         guard let cn else { return false }
-        return code.matches(bytes[cn])
+        return bytes[cn].elementsEqual(code.rawValue.utf8)
     }
 
     /// The CN as a number when it is 1 to 4 digits (for messages), else nil.
@@ -140,37 +146,54 @@ public struct SegmentHeaderView: Sendable {
 
     // MARK: Scanning (the rules of SegmentParser.parse, without building anything)
 
-    private static let semicolon = UInt8(ascii: ";"), comma = UInt8(ascii: ","), equals = UInt8(ascii: "=")
-    private static let amp = UInt8(ascii: "&"), space = UInt8(ascii: " "), slash = UInt8(ascii: "/")
+    // Byte constants as literals (not static stored properties: no lazy-initialisation check in the loops).
+    private static var semicolon: UInt8 { 0x3B }
+    private static var comma: UInt8 { 0x2C }
+    private static var equals: UInt8 { 0x3D }
+    private static var amp: UInt8 { 0x26 }
+    private static var space: UInt8 { 0x20 }
+    private static var slash: UInt8 { 0x2F }
 
-    private mutating func scan(_ buf: UnsafeBufferPointer<UInt8>, base: Int) {
+    /// Offsets relative to the segment's start (filled by one scan, no allocation).
+    private struct Found {
+        var qn, st, cn, pw, mn, flag, pnum, pno, cp: Range<Int>?
+        var cpStart: Int?
+    }
+
+    private static func scan(_ buf: UnsafeBufferPointer<UInt8>) -> Found {
+        var found = Found()
         let n = buf.count
-        let cpAt = Self.findCP(buf)
-        let headerEnd = cpAt ?? n
+        // One pass: split header items while looking for `CP=`. The header ends at the first
+        // `CP=&&`; when there is none it ends at the first `CP=` (SegmentParser.findCP), and the
+        // items seen past that point are dropped by reading the header again (a broken segment).
+        var cpAt: Int?
+        var fallback: Int?
         var itemStart = 0
         var i = 0
-        while i <= headerEnd {
-            if i == headerEnd || buf[i] == Self.semicolon || buf[i] == Self.comma {
-                var lo = itemStart, hi = i
-                while lo < hi && buf[lo] == Self.space { lo += 1 }
-                while hi > lo && buf[hi - 1] == Self.space { hi -= 1 }
-                var eq = lo
-                while eq < hi && buf[eq] != Self.equals { eq += 1 }
-                if eq < hi {
-                    var nLo = lo, nHi = eq
-                    while nLo < nHi && buf[nLo] == Self.space { nLo += 1 }
-                    while nHi > nLo && buf[nHi - 1] == Self.space { nHi -= 1 }
-                    var vLo = eq + 1, vHi = hi
-                    while vLo < vHi && buf[vLo] == Self.space { vLo += 1 }
-                    while vHi > vLo && buf[vHi - 1] == Self.space { vHi -= 1 }
-                    assign(buf, name: nLo..<nHi, value: (base + vLo)..<(base + vHi))
-                }
+        while i < n {
+            let b = buf[i]
+            if b == UInt8(ascii: "C") && i + 2 < n && buf[i + 1] == UInt8(ascii: "P") && buf[i + 2] == equals {
+                if i + 4 < n && buf[i + 3] == amp && buf[i + 4] == amp { cpAt = i; break }
+                if fallback == nil { fallback = i }
+            }
+            if b == semicolon || b == comma {
+                item(buf, itemStart, i, &found)
                 itemStart = i + 1
             }
             i += 1
         }
-        guard let cpAt else { return }
-        cpStart = base + cpAt
+        if cpAt == nil, let fallback {
+            found = Found()
+            cpAt = fallback
+            itemStart = 0
+            for j in 0..<fallback where buf[j] == semicolon || buf[j] == comma {
+                item(buf, itemStart, j, &found)
+                itemStart = j + 1
+            }
+        }
+        item(buf, itemStart, cpAt ?? n, &found)
+        guard let cpAt else { return found }
+        found.cpStart = cpAt
         var areaStart = cpAt + 3
         if areaStart + 1 < n && buf[areaStart] == Self.amp && buf[areaStart + 1] == Self.amp {
             areaStart += 2
@@ -192,50 +215,54 @@ public struct SegmentHeaderView: Sendable {
             }
         }
         if areaEnd < areaStart { areaEnd = areaStart }
-        cp = (base + areaStart)..<(base + areaEnd)
+        found.cp = areaStart..<areaEnd
+        return found
+    }
+
+    /// One header item `lo..<hi`: trimmed, split at its first `=`, name and value trimmed.
+    @inline(__always)
+    private static func item(_ buf: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, _ found: inout Found) {
+        var lo = start, hi = end
+        while lo < hi && buf[lo] == space { lo += 1 }
+        while hi > lo && buf[hi - 1] == space { hi -= 1 }
+        var eq = lo
+        while eq < hi && buf[eq] != equals { eq += 1 }
+        guard eq < hi else { return }
+        var nLo = lo, nHi = eq
+        while nLo < nHi && buf[nLo] == space { nLo += 1 }
+        while nHi > nLo && buf[nHi - 1] == space { nHi -= 1 }
+        var vLo = eq + 1, vHi = hi
+        while vLo < vHi && buf[vLo] == space { vLo += 1 }
+        while vHi > vLo && buf[vHi - 1] == space { vHi -= 1 }
+        assign(buf, name: nLo..<nHi, value: vLo..<vHi, to: &found)
     }
 
     /// Records a field by its name (first occurrence wins).
     @inline(__always)
-    private mutating func assign(_ buf: UnsafeBufferPointer<UInt8>, name: Range<Int>, value: Range<Int>) {
+    private static func assign(_ buf: UnsafeBufferPointer<UInt8>, name: Range<Int>, value: Range<Int>, to f: inout Found) {
         let a = name.lowerBound
         switch name.count {
         case 2:
             let b0 = buf[a], b1 = buf[a + 1]
             switch (b0, b1) {
-            case (UInt8(ascii: "Q"), UInt8(ascii: "N")): if qn == nil { qn = value }
-            case (UInt8(ascii: "S"), UInt8(ascii: "T")): if st == nil { st = value }
-            case (UInt8(ascii: "C"), UInt8(ascii: "N")): if cn == nil { cn = value }
-            case (UInt8(ascii: "P"), UInt8(ascii: "W")): if pw == nil { pw = value }
-            case (UInt8(ascii: "M"), UInt8(ascii: "N")): if mn == nil { mn = value }
+            case (UInt8(ascii: "Q"), UInt8(ascii: "N")): if f.qn == nil { f.qn = value }
+            case (UInt8(ascii: "S"), UInt8(ascii: "T")): if f.st == nil { f.st = value }
+            case (UInt8(ascii: "C"), UInt8(ascii: "N")): if f.cn == nil { f.cn = value }
+            case (UInt8(ascii: "P"), UInt8(ascii: "W")): if f.pw == nil { f.pw = value }
+            case (UInt8(ascii: "M"), UInt8(ascii: "N")): if f.mn == nil { f.mn = value }
             default: break
             }
         case 3:
-            if pno == nil, buf[a] == UInt8(ascii: "P"), buf[a + 1] == UInt8(ascii: "N"), buf[a + 2] == UInt8(ascii: "O") { pno = value }
+            if f.pno == nil, buf[a] == UInt8(ascii: "P"), buf[a + 1] == UInt8(ascii: "N"), buf[a + 2] == UInt8(ascii: "O") { f.pno = value }
         case 4:
             if buf[a] == UInt8(ascii: "F"), buf[a + 1] == UInt8(ascii: "l"), buf[a + 2] == UInt8(ascii: "a"), buf[a + 3] == UInt8(ascii: "g") {
-                if flag == nil { flag = value }
+                if f.flag == nil { f.flag = value }
             } else if buf[a] == UInt8(ascii: "P"), buf[a + 1] == UInt8(ascii: "N"), buf[a + 2] == UInt8(ascii: "U"), buf[a + 3] == UInt8(ascii: "M") {
-                if pnum == nil { pnum = value }
+                if f.pnum == nil { f.pnum = value }
             }
         default:
             break
         }
-    }
-
-    /// `SegmentParser.findCP`: the first `CP=&&`, else the first `CP=`.
-    private static func findCP(_ buf: UnsafeBufferPointer<UInt8>) -> Int? {
-        var i = 0
-        let n = buf.count
-        var fallback: Int?
-        while i + 2 < n {
-            if buf[i] == UInt8(ascii: "C") && buf[i + 1] == UInt8(ascii: "P") && buf[i + 2] == equals {
-                if i + 4 < n && buf[i + 3] == amp && buf[i + 4] == amp { return i }
-                if fallback == nil { fallback = i }
-            }
-            i += 1
-        }
-        return fallback
     }
 
     private static func containsLogOpen(_ buf: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> Bool {
