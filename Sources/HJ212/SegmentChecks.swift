@@ -48,7 +48,7 @@ struct SegmentChecks {
     static let order2017 = ["QN", "ST", "CN", "PW", "MN", "Flag", "PNUM", "PNO"]
     static let order2005 = ["QN", "PNUM", "PNO", "ST", "CN", "PW", "MN", "Flag"]
 
-    var isReply: Bool { ["9011", "9012", "9013", "9014"].contains(segment.cn ?? "") }
+    var isReply: Bool { segment.command?.isInteraction ?? false }
 
     /// Slot of a Table 3 header field in `order2017`, or nil.
     static func headerSlot(_ name: String) -> Int? {
@@ -422,7 +422,7 @@ struct SegmentChecks {
 
     mutating func checkReply() {
         guard isReply, let cn = segment.cn else { return }
-        if let st = segment.st, st != "91" {
+        if let st = segment.st, !segment.isST(.systemInteraction) {
             add(Rules.replySTNot91, at: headerOffset("ST"), "CN=\(cn) is a reply; expected ST=91, found ST=\(st)")
         }
         if let flag = segment.flag, flag.needsAck || flag.isSplit {
@@ -430,19 +430,19 @@ struct SegmentChecks {
                 "reply CN=\(cn) with Flag=\(flag.rawValue); expected \(PacketFlag(version: flag.version, split: false, ack: false).rawValue) (no answer, not split)")
         }
         let fields = segment.cpFields
-        switch cn {
-        case "9013", "9014":
+        switch CommandCode(cn) {
+        case .notificationReply, .dataReply:
             // HJ/T 212-2005 put the answered QN (and CN) inside CP.
             let extra = fields.filter { !(dialect == .hj2005 && ["QN", "CN", "PNO", "PNUM"].contains($0.name)) }
             if !extra.isEmpty {
                 add(Rules.replyCPNotEmpty, at: parsed.cpArea.map { base + $0.lowerBound },
                     "CN=\(cn) carries '\(segment.cpText)'; expected an empty CP=&&&&")
             }
-        case "9011":
+        case .requestReply:
             if segment.cpValue("QnRtn") == nil {
                 add(Rules.replyResultMissing, at: parsed.cpArea.map { base + $0.lowerBound }, "9011 without QnRtn")
             }
-        case "9012":
+        case .executionResult:
             if segment.cpValue("ExeRtn") == nil {
                 add(Rules.replyResultMissing, at: parsed.cpArea.map { base + $0.lowerBound }, "9012 without ExeRtn")
             }
@@ -474,33 +474,33 @@ struct SegmentChecks {
     mutating func checkCommand() {
         guard let cn = segment.cn, segment.cp != nil else { return }
         if let c = segment.cp, c.count == 1, c[0].count == 1, c[0][0].name.isEmpty { return }  // encrypted
-        switch cn {
-        case "1000": requireParameters(["OverTime", "ReCount"], for: cn)
-        case "1012": requireParameters(["SystemTime"], for: cn)
-        case "1062": requireParameters(["RtdInterval"], for: cn)
-        case "1064": requireParameters(["MinInterval"], for: cn)
-        case "1072": requireParameters([dialect == .hj2005 ? "PW|NewPW" : "NewPW"], for: cn)
-        case "2081": requireParameters(["DataTime", "RestartTime"], for: cn)
-        case "3011", "3012", "3013", "3014":
+        switch CommandCode(cn) {
+        case .setTimeoutAndRetries: requireParameters(["OverTime", "ReCount"], for: cn)
+        case .setLoggerTime: requireParameters(["SystemTime"], for: cn)
+        case .setRealTimeInterval: requireParameters(["RtdInterval"], for: cn)
+        case .setMinuteInterval: requireParameters(["MinInterval"], for: cn)
+        case .setPassword: requireParameters([dialect == .hj2005 ? "PW|NewPW" : "NewPW"], for: cn)
+        case .bootTime: requireParameters(["DataTime", "RestartTime"], for: cn)
+        case .calibrate, .sampleNow, .startCleaning, .comparisonSampling:
             if dialect != .hj2005 { requireParameters(["PolId"], for: cn) }
-        case "3016": requireParameters(["PolId", "CstartTime", "Ctime|CTime"], for: cn)
-        case "3017", "3018", "3019":
+        case .setSamplingPeriod: requireParameters(["PolId", "CstartTime", "Ctime|CTime"], for: cn)
+        case .getSamplingPeriod, .getSampleOutputTime, .getDeviceID:
             if !has("DataTime") && cpIsEmpty { requireParameters(["PolId"], for: cn) }
-        case "3021":
+        case .setLoggerParameters:
             requireParameters(["InfoId"], for: cn)
             if let info = segment.cpValue("InfoId"), !has("\(info)-Info") {
                 add(Rules.parameterMissing, at: cpOffset, "CN=3021 sets InfoId=\(info) but carries no \(info)-Info value")
             }
-        case "2011", "2021":
+        case .realTimeData, .runningStatus:
             if cpIsEmpty { break }  // the request
             checkUpload(cn: cn, period: nil)
-        case "2031", "2041", "2051", "2061", "2111", "2062":
+        case .dailyData, .dailyRunningTime, .minuteData, .hourData, .furnaceTemperature5Min, .standardCheckData:
             if has("BeginTime") || has("EndTime") {
                 checkHistoryRequest(cn: cn)
             } else {
                 checkUpload(cn: cn, period: cn)
             }
-        case "3020":
+        case .loggerInfo:
             if has("DataTime") { break }
             if !has("InfoId") && !cpIsEmpty {
                 add(Rules.dataTimeMissing, at: cpOffset, "3020 information upload without DataTime (a request would carry InfoId)")
@@ -521,11 +521,11 @@ struct SegmentChecks {
         }
         guard let period, let t = HJTime(dataTime, allowMilliseconds: true) else { return }
         let aligned: Bool, expected: String
-        switch period {
-        case "2051": (aligned, expected) = (t.second == 0 && t.millisecond == 0, "a whole minute (start of the MinInterval)")
-        case "2061": (aligned, expected) = (t.minute == 0 && t.second == 0 && t.millisecond == 0, "a whole hour")
-        case "2031", "2041": (aligned, expected) = (t.hour == 0 && t.minute == 0 && t.second == 0 && t.millisecond == 0, "midnight")
-        case "2111": (aligned, expected) = (t.minute % 5 == 0 && t.second == 0 && t.millisecond == 0, "a 5-minute boundary")
+        switch CommandCode(period) {
+        case .minuteData: (aligned, expected) = (t.second == 0 && t.millisecond == 0, "a whole minute (start of the MinInterval)")
+        case .hourData: (aligned, expected) = (t.minute == 0 && t.second == 0 && t.millisecond == 0, "a whole hour")
+        case .dailyData, .dailyRunningTime: (aligned, expected) = (t.hour == 0 && t.minute == 0 && t.second == 0 && t.millisecond == 0, "midnight")
+        case .furnaceTemperature5Min: (aligned, expected) = (t.minute % 5 == 0 && t.second == 0 && t.millisecond == 0, "a 5-minute boundary")
         default: (aligned, expected) = (true, "")
         }
         if !aligned {

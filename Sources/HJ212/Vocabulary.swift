@@ -118,6 +118,9 @@ public struct CommandCode: RawRepresentable, Hashable, Comparable, Sendable, Cus
     /// The data uploads that carry monitoring records (real-time, minute, hour, day; status and run time).
     public static let recordUploads: Set<CommandCode> = [.realTimeData, .runningStatus, .dailyData, .dailyRunningTime, .minuteData, .hourData]
 
+    /// The uploads of monitoring series: real-time, minute, hour and day data.
+    public static let seriesUploads: [CommandCode] = [.realTimeData, .minuteData, .hourData, .dailyData]
+
     /// One of the four interaction codes (9011–9014) that answer another packet.
     public var isInteraction: Bool { self == .requestReply || self == .executionResult || self == .notificationReply || self == .dataReply }
 
@@ -125,6 +128,29 @@ public struct CommandCode: RawRepresentable, Hashable, Comparable, Sendable, Cus
     public func matches<C: Collection>(_ bytes: C) -> Bool where C.Element == UInt8 {
         bytes.elementsEqual(rawValue.utf8)
     }
+}
+
+/// A system type, the `ST` field (HJ 212-2017 Table 5; extensible). Named here are the codes the
+/// code refers to; the full table is in the reference (§5.1).
+public struct SystemType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(_ rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+
+    /// 31 大气环境污染源: air pollution source (flue gas, CEMS).
+    public static let airPollutionSource = SystemType("31")
+    /// 32 地表水体环境污染源: surface-water pollution source (wastewater).
+    public static let waterPollutionSource = SystemType("32")
+    /// 51 烟气排放过程监控: flue-gas process (working-condition) monitoring.
+    public static let flueGasProcess = SystemType("51")
+    /// 52 污水排放过程监控: wastewater process monitoring.
+    public static let wastewaterProcess = SystemType("52")
+    /// 91 系统交互: host and field interaction; every reply (9011–9014) and the 2025 heartbeat.
+    public static let systemInteraction = SystemType("91")
+
+    /// Every named code above.
+    public static let named: [SystemType] = [.airPollutionSource, .waterPollutionSource, .flueGasProcess, .wastewaterProcess, .systemInteraction]
 }
 
 /// The role a packet plays (HJ 212-2017 Table 9's 请求 / 上传 / 通知 / 交互).
@@ -225,4 +251,19 @@ extension CodeDictionary.Command {
 extension DataSegment {
     /// The typed command code of this segment, if it has a CN.
     public var command: CommandCode? { cn.map(CommandCode.init(rawValue:)) }
+
+    /// Whether the CN is this code.
+    public func isCN(_ code: CommandCode) -> Bool { cn == code.rawValue }
+
+    /// Whether the ST is this system type.
+    public func isST(_ type: SystemType) -> Bool { st == type.rawValue }
+
+    /// The typed system type, if the segment has an ST.
+    public var systemType: SystemType? { st.map(SystemType.init(rawValue:)) }
+
+    /// The typed QnRtn of a 9011 (the first `QnRtn` entry of CP), if any.
+    public var qnRtn: QnRtn? { cpValue("QnRtn").map(QnRtn.init(rawValue:)) }
+
+    /// The typed ExeRtn of a 9012 (the first `ExeRtn` entry of CP), if any.
+    public var exeRtn: ExeRtn? { cpValue("ExeRtn").map(ExeRtn.init(rawValue:)) }
 }

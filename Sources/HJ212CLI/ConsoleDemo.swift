@@ -88,7 +88,7 @@ enum ConsoleDemo {
         for spec in plan.sessionOptions.faults {
             guard let window = spec.window else { continue }
             for mn in spec.mn.map({ [$0] }) ?? mns {
-                out.append(Injection(index: out.count, mn: mn, fault: spec.id, layer: spec.layer, factor: spec.factor,
+                out.append(Injection(index: out.count, mn: mn, fault: spec.id.rawValue, layer: spec.layer.rawValue, factor: spec.factor,
                                      start: window.lowerBound, end: window.upperBound < Int64.max / 2 ? window.upperBound : nil, detail: ""))
             }
         }

@@ -81,7 +81,7 @@ struct GenerateCommand: CLICommand {
             for f in (try? FaultSpec.definitions(store: store)) ?? [] {
                 let parameters = f.parameterOrder.map { "\($0)=\(ValueFormat.fixed(f.parameters[$0]!, decimals: f.parameters[$0]! == f.parameters[$0]!.rounded() ? 0 : 2))" }
                 let factor = f.factor == "none" ? "" : " [factor: \(f.factor)]"
-                io.stdout.line("  \(f.id.padding(toLength: 22, withPad: " ", startingAt: 0)) \(f.layer.padding(toLength: 10, withPad: " ", startingAt: 0)) \(f.zh) \(f.en)\(factor)\(parameters.isEmpty ? "" : " (\(parameters.joined(separator: ", ")))")")
+                io.stdout.line("  \(f.id.rawValue.padding(toLength: 22, withPad: " ", startingAt: 0)) \(f.layer.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) \(f.zh) \(f.en)\(factor)\(parameters.isEmpty ? "" : " (\(parameters.joined(separator: ", ")))")")
             }
             io.stdout.line("scenarios (--scenario):")
             for name in Scenario.builtinNames {
@@ -101,7 +101,7 @@ struct GenerateCommand: CLICommand {
         if let spec = a[Self.faults] {
             do { faults = try FaultSpec.parseList(spec, offsetMinutes: zone) } catch { return usage(io, "\(error)") }
         }
-        if let t = faults.first(where: { $0.layer == "transport" }) {
+        if let t = faults.first(where: { $0.layer == .transport }) {
             return usage(io, "--faults: '\(t.id)' is a transport fault: it acts on a live TCP link, and generate has no network (use simulate)")
         }
         var scenario: Scenario?

@@ -5,24 +5,30 @@ public enum SeriesKind: String, Sendable, CaseIterable, Comparable {
     case rtd, minute, hour, day
 
     /// The kind of a data command, nil for commands that carry no monitoring values.
-    public init?(cn: String) {
-        switch cn {
-        case "2011": self = .rtd
-        case "2051": self = .minute
-        case "2061": self = .hour
-        case "2031": self = .day
+    public init?(cn: String) { self.init(command: CommandCode(cn)) }
+
+    /// The kind of a data command, nil for commands that carry no monitoring values.
+    public init?(command: CommandCode) {
+        switch command {
+        case .realTimeData: self = .rtd
+        case .minuteData: self = .minute
+        case .hourData: self = .hour
+        case .dailyData: self = .day
         default: return nil
         }
     }
 
-    public var cn: String {
+    /// The data command of this kind.
+    public var command: CommandCode {
         switch self {
-        case .rtd: "2011"
-        case .minute: "2051"
-        case .hour: "2061"
-        case .day: "2031"
+        case .rtd: .realTimeData
+        case .minute: .minuteData
+        case .hour: .hourData
+        case .day: .dailyData
         }
     }
+
+    public var cn: String { command.rawValue }
 
     /// Chinese and English name, for pages and tables.
     public var title: String {

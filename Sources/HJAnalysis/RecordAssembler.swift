@@ -27,7 +27,7 @@ public struct RecordAssembler: Sendable {
     /// The inputs completed by this segment (usually one; none for a first split part).
     public mutating func add(_ segment: DataSegment, arrival: Int64) -> [AnalysisInput] {
         guard let cn = segment.cn, let mn = segment.mn, let cp = segment.cp else { return [] }
-        if cn == "3020" {
+        if segment.isCN(.loggerInfo) {
             return Self.info(segment, cp: cp, mn: mn, arrival: arrival).map { [.info($0)] } ?? []
         }
         guard let kind = SeriesKind(cn: cn) else { return [] }

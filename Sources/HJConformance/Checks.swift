@@ -39,7 +39,7 @@ public enum CheckProfile: String, Sendable, CaseIterable {
 /// it comes from, its level and how the tool exercises it.
 ///
 /// ```swift
-/// let rule = try RuleCatalogue.builtin().rule("P-ACK-ST")
+/// let rule = try RuleCatalogue.builtin().rule(RuleID.platformAckSt)
 /// rule?.clause   // "HJ 212-2017 §6.6.1, Table 6 (ST=91)"
 /// ```
 public struct CheckRule: Sendable, Equatable {

@@ -130,34 +130,34 @@ final class CommandResponder {
         let window = suite.options.commandWindow
         if let w = withheld {
             if let r = resentAt {
-                suite.judge("P-CMD-RESEND", .pass, "\(w.cn) QN=\(w.qn) resent with the same QN after \(ms(r - w.at)) without an answer")
+                suite.judge(RuleID.platformCmdResend, .pass, "\(w.cn) QN=\(w.qn) resent with the same QN after \(ms(r - w.at)) without an answer")
             } else if let other = movedOnWith {
-                suite.judge("P-CMD-RESEND", .fail, "\(w.cn) QN=\(w.qn) got no 9011 and was not resent; the platform sent \(other) instead",
+                suite.judge(RuleID.platformCmdResend, .fail, "\(w.cn) QN=\(w.qn) got no 9011 and was not resent; the platform sent \(other) instead",
                             wire: conversation.log.snapshot)
             } else {
-                suite.judge("P-CMD-RESEND", .notExercised,
+                suite.judge(RuleID.platformCmdResend, .notExercised,
                             "not exercised: \(w.cn) QN=\(w.qn) was not resent within the \(format(window)) s command window (longer than the platform's OverTime?)")
             }
         } else {
-            suite.judge("P-CMD-RESEND", .notExercised, "not exercised: no command arrived during the \(format(window)) s command window")
+            suite.judge(RuleID.platformCmdResend, .notExercised, "not exercised: no command arrived during the \(format(window)) s command window")
         }
         guard !answered.isEmpty else {
             let why = withheld != nil && resentAt == nil
                 ? "the only command on the watched connection was the withheld one, and the platform did not send it again within the window"
                 : "no command arrived on the watched connection"
-            suite.judge("P-CMD-FLOW", .notExercised, "not exercised: the tool answered no command (\(why))")
+            suite.judge(RuleID.platformCmdFlow, .notExercised, "not exercised: the tool answered no command (\(why))")
             return
         }
         let unacked = dataPackets.filter { !$0.answered }
         if !resentAfterReply.isEmpty {
             let r = resentAfterReply[0]
-            suite.judge("P-CMD-FLOW", .fail, "\(r.cn) QN=\(r.qn) sent again \(ms(r.after)) after the tool's 9011 (\(resentAfterReply.count) such resends)",
+            suite.judge(RuleID.platformCmdFlow, .fail, "\(r.cn) QN=\(r.qn) sent again \(ms(r.after)) after the tool's 9011 (\(resentAfterReply.count) such resends)",
                         wire: conversation.log.snapshot)
         } else if !unacked.isEmpty {
-            suite.judge("P-CMD-FLOW", .fail, "\(unacked.count) of \(dataPackets.count) data packets sent with A=1 in answer to commands got no 9014 (first: \(unacked[0].describe))",
+            suite.judge(RuleID.platformCmdFlow, .fail, "\(unacked.count) of \(dataPackets.count) data packets sent with A=1 in answer to commands got no 9014 (first: \(unacked[0].describe))",
                         wire: conversation.log.snapshot)
         } else {
-            suite.judge("P-CMD-FLOW", .pass, "\(answeredCount) commands answered with 9011/9012, none resent after its 9011\(dataPackets.isEmpty ? "" : ", \(dataPackets.count) data packets acknowledged")")
+            suite.judge(RuleID.platformCmdFlow, .pass, "\(answeredCount) commands answered with 9011/9012, none resent after its 9011\(dataPackets.isEmpty ? "" : ", \(dataPackets.count) data packets acknowledged")")
         }
     }
 }

@@ -15,13 +15,15 @@ extension LoggerCheckRunner {
         var sentAt: Double
         var replies: [ObservedFrame] = []
         var records: [ObservedFrame] = []
-        var qnRtn: Int? { replies.first { $0.cn == "9011" }.flatMap { $0.segment.cpValue("QnRtn") }.flatMap { Int($0) } }
-        var exeRtn: Int? { replies.first { $0.cn == "9012" }.flatMap { $0.segment.cpValue("ExeRtn") }.flatMap { Int($0) } }
-        var responses: [ObservedFrame] { replies.filter { $0.cn != "9011" && $0.cn != "9012" } }
-        var replyDelay: Double? { replies.first { $0.cn == "9011" }.map { $0.time - sentAt } }
+        /// The QnRtn of the 9011 (read as a number, so "01" is 1).
+        var qnRtn: QnRtn? { replies.first { $0.command == .requestReply }.flatMap { $0.segment.cpValue("QnRtn") }.flatMap { Int($0) }.map { QnRtn(String($0)) } }
+        /// The ExeRtn of the 9012 (read as a number).
+        var exeRtn: ExeRtn? { replies.first { $0.command == .executionResult }.flatMap { $0.segment.cpValue("ExeRtn") }.flatMap { Int($0) }.map { ExeRtn(String($0)) } }
+        var responses: [ObservedFrame] { replies.filter { $0.command != .requestReply && $0.command != .executionResult } }
+        var replyDelay: Double? { replies.first { $0.command == .requestReply }.map { $0.time - sentAt } }
         var wire: [WireRecord] = []
         var problem: String?
-        var ok: Bool { qnRtn == 1 && exeRtn == 1 }
+        var ok: Bool { qnRtn == .ready && exeRtn == .success }
 
         /// One line: what came back.
         var summary: String {
@@ -29,7 +31,7 @@ extension LoggerCheckRunner {
             parts.append(qnRtn.map { "9011 QnRtn=\($0)" } ?? "no 9011")
             if !responses.isEmpty { parts.append("\(responses.count) response packet(s)") }
             if !records.isEmpty { parts.append("\(records.count) record(s)") }
-            if let e = exeRtn { parts.append("9012 ExeRtn=\(e)") } else if qnRtn == 1 { parts.append("no 9012") }
+            if let e = exeRtn { parts.append("9012 ExeRtn=\(e)") } else if qnRtn == .ready { parts.append("no 9012") }
             if let problem { parts.append(problem) }
             return parts.joined(separator: ", ")
         }
@@ -45,10 +47,11 @@ extension LoggerCheckRunner {
 
     /// Sends a request and collects its 9011, responses or records, and 9012 (timeouts: OverTime
     /// for the 9011, then an execution timeout restarted by every packet).
-    func request(_ cn: String, _ cp: [[Field]], pw: String? = nil, mn: String? = nil, range: (Int64, Int64)? = nil,
+    func request(_ code: CommandCode, _ cp: [[Field]], pw: String? = nil, mn: String? = nil, range: (Int64, Int64)? = nil,
                  record: Bool = true) -> Exchange {
+        let cn = code.rawValue
         let qn = freshQN()
-        let header = [Field("QN", qn), Field("ST", st), Field("CN", cn), Field("PW", pw ?? self.pw ?? "123456"), Field("MN", mn ?? self.mn ?? ""),
+        let header = [Field("QN", qn), Field("ST", st), Field("CN", code.rawValue), Field("PW", pw ?? self.pw ?? "123456"), Field("MN", mn ?? self.mn ?? ""),
                       Field("Flag", String(PacketFlag(version: dialect == .hj2025 ? 2 : 1, split: false, ack: true).rawValue))]
         let segment = DataSegment(header: header, cp: cp)
         let mark = probe.now
@@ -84,17 +87,17 @@ extension LoggerCheckRunner {
                 if f.role == .reply { x.replies.append(f) }
                 if f.role == .history { x.records.append(f) }
                 if f.role == .reply || f.role == .history { deadline = probe.now + execTimeout }
-                if f.role == .reply && f.cn == "9011" && !got9011 {
+                if f.role == .reply && f.command == .requestReply && !got9011 {
                     got9011 = true
-                    if f.segment.cpValue("QnRtn") != "1" { deadline = probe.now + 0.3 }  // rejected: nothing more should come
+                    if f.segment.qnRtn != .ready { deadline = probe.now + 0.3 }  // rejected: nothing more should come
                 }
             }
-            if x.replies.contains(where: { $0.cn == "9012" }) { break }
+            if x.replies.contains(where: { $0.command == .executionResult }) { break }
             if !probe.isConnected { x.problem = "the connection closed"; break }
             if probe.interrupted { x.problem = "interrupted"; break }
             if !done && probe.now >= deadline {
                 if !got9011 { x.problem = "no 9011 within \(fmt(options.overTime + 1)) s" }
-                else if x.qnRtn == 1 { x.problem = "no 9012 within \(fmt(execTimeout)) s of the last packet" }
+                else if x.qnRtn == .ready { x.problem = "no 9012 within \(fmt(execTimeout)) s of the last packet" }
                 break
             }
         }
@@ -111,29 +114,29 @@ extension LoggerCheckRunner {
     func commandSteps() {
         // 1011 and the clock.
         var clockBefore: Int64?
-        if wants("L-CMD-1011", "L-CLOCK-CONSISTENT") {
+        if wants(RuleID.loggerCmd1011, RuleID.loggerClockConsistent) {
             progress("1011 get time")
-            let x = request("1011", [])
-            let t = x.responses.first { $0.cn == "1011" }?.segment.cpValue("SystemTime").flatMap { HJTime($0) }
+            let x = request(.getLoggerTime, [])
+            let t = x.responses.first { $0.command == .getLoggerTime }?.segment.cpValue("SystemTime").flatMap { HJTime($0) }
             if x.ok, let t {
                 clockBefore = t.wallMilliseconds
-                pass("L-CMD-1011", "1011 answered: SystemTime \(t.text14) (\(x.summary))")
+                pass(RuleID.loggerCmd1011, "1011 answered: SystemTime \(t.text14) (\(x.summary))")
             } else {
-                fail("L-CMD-1011", "expected 9011 QnRtn=1, a 1011 with SystemTime and 9012 ExeRtn=1; got \(x.summary)"
+                fail(RuleID.loggerCmd1011, "expected 9011 QnRtn=1, a 1011 with SystemTime and 9012 ExeRtn=1; got \(x.summary)"
                      + (x.responses.isEmpty || t != nil ? "" : " (SystemTime missing or invalid)"), wire: x.wire)
             }
             judgeClockConsistency(x, t)
         }
-        if wants("L-CMD-1012") {
+        if wants(RuleID.loggerCmd1012) {
             progress("1012 set time")
             let target = Self.platformNow()
-            let x = request("1012", [[Field("SystemTime", HJTime(wallMilliseconds: target).text14)]])
+            let x = request(.setLoggerTime, [[Field("SystemTime", HJTime(wallMilliseconds: target).text14)]])
             let setAt = x.sentAt
             if !x.ok {
-                fail("L-CMD-1012", "expected 9011 QnRtn=1 and 9012 ExeRtn=1; got \(x.summary)", wire: x.wire)
+                fail(RuleID.loggerCmd1012, "expected 9011 QnRtn=1 and 9012 ExeRtn=1; got \(x.summary)", wire: x.wire)
             } else {
-                let y = request("1011", [], record: true)
-                if let t = y.responses.first(where: { $0.cn == "1011" })?.segment.cpValue("SystemTime").flatMap({ HJTime($0) }),
+                let y = request(.getLoggerTime, [], record: true)
+                if let t = y.responses.first(where: { $0.command == .getLoggerTime })?.segment.cpValue("SystemTime").flatMap({ HJTime($0) }),
                    let answered = y.responses.first?.time {
                     // 1012 carries whole seconds: the target is floored to the second.
                     let expected = (target / 1000 * 1000).addingClamped(milliseconds(rate * (answered - setAt)))
@@ -141,57 +144,57 @@ extension LoggerCheckRunner {
                     let diff = t.wallMilliseconds.addingClamped(-expected)
                     let distinct = clockBefore.map { abs($0 - target) > 30_000 } ?? true
                     if abs(diff) <= tolerance {
-                        pass("L-CMD-1012", "clock set to \(HJTime(wallMilliseconds: target).text14); 1011 then read \(t.text14) (\(fmt(Double(diff) / 1000)) s from expected)"
+                        pass(RuleID.loggerCmd1012, "clock set to \(HJTime(wallMilliseconds: target).text14); 1011 then read \(t.text14) (\(fmt(Double(diff) / 1000)) s from expected)"
                              + (distinct ? "" : "; its clock was already within 30 s of the platform's"))
                     } else {
-                        fail("L-CMD-1012", "after 1012 SystemTime=\(HJTime(wallMilliseconds: target).text14) (ExeRtn=1), 1011 read \(t.text14): \(fmt(Double(diff) / 1000)) s from the expected \(HJTime(wallMilliseconds: expected).text14) (tolerance \(fmt(Double(tolerance) / 1000)) s)",
+                        fail(RuleID.loggerCmd1012, "after 1012 SystemTime=\(HJTime(wallMilliseconds: target).text14) (ExeRtn=1), 1011 read \(t.text14): \(fmt(Double(diff) / 1000)) s from the expected \(HJTime(wallMilliseconds: expected).text14) (tolerance \(fmt(Double(tolerance) / 1000)) s)",
                              wire: x.wire + y.wire)
                     }
                 } else {
-                    fail("L-CMD-1012", "1012 returned ExeRtn=1, but the 1011 that should show the new time got \(y.summary)", wire: x.wire + y.wire)
+                    fail(RuleID.loggerCmd1012, "1012 returned ExeRtn=1, but the 1011 that should show the new time got \(y.summary)", wire: x.wire + y.wire)
                 }
             }
         }
-        if wants("L-CMD-1061", "L-CMD-1062", "L-RTD-CADENCE") {
+        if wants(RuleID.loggerCmd1061, RuleID.loggerCmd1062, RuleID.loggerRtdCadence) {
             progress("1061 get RtdInterval")
-            let x = request("1061", [])
-            if x.ok, let v = x.responses.first(where: { $0.cn == "1061" })?.segment.cpValue("RtdInterval").flatMap({ Int($0) }), (30...3600).contains(v) {
+            let x = request(.getRealTimeInterval, [])
+            if x.ok, let v = x.responses.first(where: { $0.command == .getRealTimeInterval })?.segment.cpValue("RtdInterval").flatMap({ Int($0) }), (30...3600).contains(v) {
                 rtdInterval = Int64(v) * 1000
-                let observed = modalStep("2011")
+                let observed = modalStep(.realTimeData)
                 if let o = observed, abs(o - rtdInterval!) > 1000 {
-                    fail("L-CMD-1061", "1061 says RtdInterval=\(v) s, but 2011 DataTimes step by \(o / 1000) s", wire: x.wire)
+                    fail(RuleID.loggerCmd1061, "1061 says RtdInterval=\(v) s, but 2011 DataTimes step by \(o / 1000) s", wire: x.wire)
                 } else {
-                    pass("L-CMD-1061", "RtdInterval=\(v) s" + (observed != nil ? ", as the 2011 cadence" : ""))
+                    pass(RuleID.loggerCmd1061, "RtdInterval=\(v) s" + (observed != nil ? ", as the 2011 cadence" : ""))
                 }
             } else {
-                fail("L-CMD-1061", "expected a 1061 with RtdInterval (30-3600) and ExeRtn=1; got \(x.summary)", wire: x.wire)
+                fail(RuleID.loggerCmd1061, "expected a 1061 with RtdInterval (30-3600) and ExeRtn=1; got \(x.summary)", wire: x.wire)
             }
         }
-        if wants("L-CMD-1063", "L-CMD-1064", "L-MIN-CADENCE", "L-BACKFILL") {
+        if wants(RuleID.loggerCmd1063, RuleID.loggerCmd1064, RuleID.loggerMinCadence, RuleID.loggerBackfill) {
             progress("1063 get MinInterval")
-            let x = request("1063", [])
-            if x.ok, let v = x.responses.first(where: { $0.cn == "1063" })?.segment.cpValue("MinInterval").flatMap({ Int($0) }),
+            let x = request(.getMinuteInterval, [])
+            if x.ok, let v = x.responses.first(where: { $0.command == .getMinuteInterval })?.segment.cpValue("MinInterval").flatMap({ Int($0) }),
                [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30].contains(v) {
                 minInterval = Int64(v) * 60_000
-                let observed = modalStep("2051")
+                let observed = modalStep(.minuteData)
                 if let o = observed, o != minInterval! {
-                    fail("L-CMD-1063", "1063 says MinInterval=\(v) min, but 2051 DataTimes step by \(fmt(Double(o) / 60_000)) min", wire: x.wire)
+                    fail(RuleID.loggerCmd1063, "1063 says MinInterval=\(v) min, but 2051 DataTimes step by \(fmt(Double(o) / 60_000)) min", wire: x.wire)
                 } else {
-                    pass("L-CMD-1063", "MinInterval=\(v) min" + (observed != nil ? ", as the 2051 cadence" : ""))
+                    pass(RuleID.loggerCmd1063, "MinInterval=\(v) min" + (observed != nil ? ", as the 2051 cadence" : ""))
                 }
             } else {
-                fail("L-CMD-1063", "expected a 1063 with MinInterval (1, 2, 3, 4, 5, 6, 10, 12, 15, 20 or 30) and ExeRtn=1; got \(x.summary)", wire: x.wire)
+                fail(RuleID.loggerCmd1063, "expected a 1063 with MinInterval (1, 2, 3, 4, 5, 6, 10, 12, 15, 20 or 30) and ExeRtn=1; got \(x.summary)", wire: x.wire)
             }
         }
         historySteps()
         parameterSteps()
         rejectionSteps()
-        if wants("L-DYN-QUERY") { dynamicQuery() }
+        if wants(RuleID.loggerDynQuery) { dynamicQuery() }
     }
 
     /// The most frequent DataTime step of a CN's live records so far.
-    func modalStep(_ cn: String) -> Int64? {
-        let records = RecordStreams(frames: probe.frames, limit: cadenceCutoff, st: st).byCN[cn] ?? []
+    func modalStep(_ code: CommandCode) -> Int64? {
+        let records = RecordStreams(frames: probe.frames, limit: cadenceCutoff, st: st).records(code)
         let times = records.map(\.dataTime).sorted()
         guard times.count >= 2 else { return nil }
         var counts: [Int64: Int] = [:]
@@ -201,19 +204,20 @@ extension LoggerCheckRunner {
 
     func historySteps() {
         let streams = RecordStreams(frames: probe.frames, st: st)
-        for cn in ["2051", "2061", "2031"] where wants("L-CMD-\(cn)") {
-            let live = (streams.byCN[cn] ?? []).filter { $0.segment.pnum == nil }
+        for code in [CommandCode.minuteData, .hourData, .dailyData] where wants(RuleID.loggerCommand(code)) {
+            let cn = code.rawValue
+            let live = streams.records(code).filter { $0.segment.pnum == nil }
             guard let last = live.last else {
-                skip("L-CMD-\(cn)", "no live \(cn) received to ask for again (the window was too short)")
+                skip(RuleID.loggerCommand(code), "no live \(cn) received to ask for again (the window was too short)")
                 continue
             }
             let wanted = live.suffix(3)
             let from = wanted.first!.dataTime, to = last.dataTime
             progress("\(cn) history \(HJTime(wallMilliseconds: from).text14)–\(HJTime(wallMilliseconds: to).text14)")
-            let x = request(cn, [[Field("BeginTime", HJTime(wallMilliseconds: from).text14)], [Field("EndTime", HJTime(wallMilliseconds: to).text14)]],
+            let x = request(code, [[Field("BeginTime", HJTime(wallMilliseconds: from).text14)], [Field("EndTime", HJTime(wallMilliseconds: to).text14)]],
                             range: (from, to))
             var problems: [String] = []
-            if x.qnRtn != 1 || x.exeRtn != 1 { problems.append(x.summary) }
+            if x.qnRtn != .ready || x.exeRtn != .success { problems.append(x.summary) }
             var got: [Int64: DataSegment] = [:]
             var reassembler = Reassembler(maxPending: 8)
             for f in x.records {
@@ -236,29 +240,29 @@ extension LoggerCheckRunner {
                 problems.append("records reuse the request QN (each record needs its own QN, C.48)")
             }
             if problems.isEmpty {
-                pass("L-CMD-\(cn)", "\(wanted.count) record(s) returned, identical to the live ones, then ExeRtn=1")
+                pass(RuleID.loggerCommand(code), "\(wanted.count) record(s) returned, identical to the live ones, then ExeRtn=1")
             } else {
-                fail("L-CMD-\(cn)", "history \(cn) \(HJTime(wallMilliseconds: from).text14)–\(HJTime(wallMilliseconds: to).text14): " + problems.prefix(4).joined(separator: "; "),
+                fail(RuleID.loggerCommand(code), "history \(cn) \(HJTime(wallMilliseconds: from).text14)–\(HJTime(wallMilliseconds: to).text14): " + problems.prefix(4).joined(separator: "; "),
                      wire: x.wire)
             }
         }
-        if wants("L-CMD-EMPTY") {
+        if wants(RuleID.loggerCmdEmpty) {
             progress("empty history range")
             let from = HJTime(year: 2001, month: 1, day: 1).wallMilliseconds
             let to = from + 23 * 3_600_000
-            let x = request("2061", [[Field("BeginTime", HJTime(wallMilliseconds: from).text14)], [Field("EndTime", HJTime(wallMilliseconds: to).text14)]],
+            let x = request(.hourData, [[Field("BeginTime", HJTime(wallMilliseconds: from).text14)], [Field("EndTime", HJTime(wallMilliseconds: to).text14)]],
                             range: (from, to))
-            if x.qnRtn == 1 && x.exeRtn == 100 && x.records.isEmpty {
-                pass("L-CMD-EMPTY", "2061 for 2001-01-01: QnRtn=1, no record, ExeRtn=100")
+            if x.qnRtn == .ready && x.exeRtn == .noData && x.records.isEmpty {
+                pass(RuleID.loggerCmdEmpty, "2061 for 2001-01-01: QnRtn=1, no record, ExeRtn=100")
             } else {
-                fail("L-CMD-EMPTY", "2061 for a day in 2001 (no data): expected QnRtn=1, no record, ExeRtn=100; got \(x.summary)", wire: x.wire)
+                fail(RuleID.loggerCmdEmpty, "2061 for a day in 2001 (no data): expected QnRtn=1, no record, ExeRtn=100; got \(x.summary)", wire: x.wire)
             }
         }
     }
 
     /// A parameter the logger uploaded with 3020 (PolId, InfoId, value): i13xxx preferred.
     func uploadedParameter(prefix: String = "i13") -> (polId: String?, code: String, value: String)? {
-        for f in probe.frames where f.role == .upload && f.cn == "3020" {
+        for f in probe.frames where f.role == .upload && f.command == .loggerInfo {
             let polId = f.segment.cpValue("PolId")
             for field in f.segment.cpFields where field.name.hasPrefix(prefix) && field.name.hasSuffix("-Info") {
                 let code = String(field.name.dropLast(5))
@@ -269,28 +273,28 @@ extension LoggerCheckRunner {
     }
 
     func parameterSteps() {
-        guard wants("L-CMD-3020", "L-CMD-3021") else { return }
+        guard wants(RuleID.loggerCmd3020, RuleID.loggerCmd3021) else { return }
         guard let p = uploadedParameter() else {
-            skip("L-CMD-3020", "the logger uploaded no 3020 parameter (i13xxx) to ask for")
-            skip("L-CMD-3021", "the logger uploaded no 3020 parameter (i13xxx) to set")
+            skip(RuleID.loggerCmd3020, "the logger uploaded no 3020 parameter (i13xxx) to ask for")
+            skip(RuleID.loggerCmd3021, "the logger uploaded no 3020 parameter (i13xxx) to set")
             return
         }
         func get() -> (Exchange, String?) {
             var cp: [[Field]] = []
             if let polId = p.polId { cp.append([Field("PolId", polId)]) }
             cp.append([Field("InfoId", p.code)])
-            let x = request("3020", cp)
-            return (x, x.responses.first { $0.cn == "3020" }?.segment.cpValue("\(p.code)-Info"))
+            let x = request(.loggerInfo, cp)
+            return (x, x.responses.first { $0.command == .loggerInfo }?.segment.cpValue("\(p.code)-Info"))
         }
         progress("3020 get \(p.code)")
         let (x, value) = get()
         let label = "\(p.polId.map { "PolId=\($0) " } ?? "")\(p.code)"
         if x.ok, let value {
-            pass("L-CMD-3020", "\(label) returned \(value)")
+            pass(RuleID.loggerCmd3020, "\(label) returned \(value)")
         } else {
-            fail("L-CMD-3020", "3020 request of \(label): expected a 3020 with \(p.code)-Info and ExeRtn=1; got \(x.summary)", wire: x.wire)
+            fail(RuleID.loggerCmd3020, "3020 request of \(label): expected a 3020 with \(p.code)-Info and ExeRtn=1; got \(x.summary)", wire: x.wire)
         }
-        guard wants("L-CMD-3021") else { return }
+        guard wants(RuleID.loggerCmd3021) else { return }
         let old = value ?? p.value
         let decimals = old.split(separator: ".").dropFirst().first?.count ?? 0
         let newValue = ValueFormat.fixed((Double(old) ?? 0) + 1, decimals: decimals)
@@ -299,39 +303,39 @@ extension LoggerCheckRunner {
             if let polId = p.polId { cp.append([Field("PolId", polId)]) }
             cp.append([Field("InfoId", p.code)])
             cp.append([Field("\(p.code)-Info", v)])
-            return request("3021", cp)
+            return request(.setLoggerParameters, cp)
         }
         progress("3021 set \(p.code)")
         let s = set(newValue)
         let (g, readBack) = get()
         _ = set(old)
         if s.ok, readBack.flatMap(Double.init) == Double(newValue) {
-            pass("L-CMD-3021", "\(label) set to \(newValue) (read back), then restored to \(old)")
+            pass(RuleID.loggerCmd3021, "\(label) set to \(newValue) (read back), then restored to \(old)")
         } else {
-            fail("L-CMD-3021", "3021 \(label)=\(newValue): \(s.summary); read back \(readBack ?? "nothing") (\(g.summary))", wire: s.wire + g.wire)
+            fail(RuleID.loggerCmd3021, "3021 \(label)=\(newValue): \(s.summary); read back \(readBack ?? "nothing") (\(g.summary))", wire: s.wire + g.wire)
         }
     }
 
     func rejectionSteps() {
-        if wants("L-CMD-BADPW") {
+        if wants(RuleID.loggerCmdBadpw) {
             let wrong = (pw == "999999") ? "888888" : "999999"
-            let x = request("1061", [], pw: wrong, record: false)
-            judgeRejection("L-CMD-BADPW", x, expected: 3, what: "PW=\(wrong)")
+            let x = request(.getRealTimeInterval, [], pw: wrong, record: false)
+            judgeRejection(RuleID.loggerCmdBadpw, x, expected: .wrongPassword, what: "PW=\(wrong)")
         }
-        if wants("L-CMD-BADMN") {
+        if wants(RuleID.loggerCmdBadmn) {
             var other = Array(mn ?? "010000A8900016F000169DC0")
             if let last = other.last { other[other.count - 1] = last == "0" ? "1" : "0" }
-            let x = request("1061", [], mn: String(other), record: false)
-            judgeRejection("L-CMD-BADMN", x, expected: 4, what: "MN=\(String(other))")
+            let x = request(.getRealTimeInterval, [], mn: String(other), record: false)
+            judgeRejection(RuleID.loggerCmdBadmn, x, expected: .wrongMN, what: "MN=\(String(other))")
         }
-        if wants("L-CMD-BADCN") {
-            let x = request("1999", [], record: false)
-            judgeRejection("L-CMD-BADCN", x, expected: 8, what: "CN=1999")
+        if wants(RuleID.loggerCmdBadcn) {
+            let x = request(CommandCode("1999"), [], record: false)
+            judgeRejection(RuleID.loggerCmdBadcn, x, expected: .wrongCN, what: "CN=1999")
         }
     }
 
-    func judgeRejection(_ id: String, _ x: Exchange, expected: Int, what: String) {
-        let executed = !x.responses.isEmpty || x.exeRtn == 1
+    func judgeRejection(_ id: RuleID, _ x: Exchange, expected: QnRtn, what: String) {
+        let executed = !x.responses.isEmpty || x.exeRtn == .success
         if x.qnRtn == expected && !executed {
             pass(id, "request with \(what) refused with QnRtn=\(expected)")
         } else {

@@ -75,14 +75,14 @@ final class LoggerCheckRunner {
     /// The platform's clock: China local wall-clock milliseconds.
     static func platformNow() -> Int64 { WallClock.localMilliseconds(offsetMinutes: SimClock.chinaOffsetMinutes) }
 
-    func wants(_ ids: String...) -> Bool { ids.contains { selected.contains($0) } }
+    func wants(_ ids: RuleID...) -> Bool { ids.contains { selected.contains($0.rawValue) } }
 
-    func set(_ id: String, _ verdict: Verdict, _ message: String, wire: [WireRecord] = []) {
-        guard let rule = rules.first(where: { $0.id == id }), results[id] == nil else { return }
+    func set(_ id: RuleID, _ verdict: Verdict, _ message: String, wire: [WireRecord] = []) {
+        guard let rule = rules.first(where: { $0.id == id.rawValue }), results[id.rawValue] == nil else { return }
         if verdict == .fail && lastRequestUnsent {
             // The request never reached the logger: no evidence either way.
             let since = loggerGoneAt.map { " (it left at +\(fmt(($0 * 10).rounded() / 10)) s)" } ?? ""
-            results[id] = CheckResult(rule: rule, verdict: .notExercised, message: "not exercised: the logger was not connected\(since); \(message)")
+            results[id.rawValue] = CheckResult(rule: rule, verdict: .notExercised, message: "not exercised: the logger was not connected\(since); \(message)")
             return
         }
         var log = Array(wire.prefix(60))
@@ -90,12 +90,12 @@ final class LoggerCheckRunner {
         if log.isEmpty && verdict != .pass && verdict != .notExercised {
             log = [WireRecord(time: (probe.now * 1000).rounded() / 1000, direction: .note, text: message)]
         }
-        results[id] = CheckResult(rule: rule, verdict: verdict, message: message, wire: verdict == .pass || verdict == .notExercised ? [] : log)
+        results[id.rawValue] = CheckResult(rule: rule, verdict: verdict, message: message, wire: verdict == .pass || verdict == .notExercised ? [] : log)
     }
 
-    func pass(_ id: String, _ message: String) { set(id, .pass, message) }
-    func fail(_ id: String, _ message: String, wire: [WireRecord] = []) { set(id, .fail, message, wire: wire) }
-    func skip(_ id: String, _ message: String) { set(id, .notExercised, message) }
+    func pass(_ id: RuleID, _ message: String) { set(id, .pass, message) }
+    func fail(_ id: RuleID, _ message: String, wire: [WireRecord] = []) { set(id, .fail, message, wire: wire) }
+    func skip(_ id: RuleID, _ message: String) { set(id, .notExercised, message) }
 
     /// The phase now running, for the progress line.
     var phase = "starting"
@@ -187,7 +187,7 @@ final class LoggerCheckRunner {
         let connected = probe.pump(for: options.connectTimeout) { self.probe.connectionCount > 0 }
         guard connected else {
             notReachedReason = probe.interrupted ? "interrupted" : "no logger connected within \(Int(options.connectTimeout)) s"
-            fail("L-CONNECT", notReachedReason)
+            fail(RuleID.loggerConnect, notReachedReason)
             return
         }
         let connectedAt = probe.now
@@ -198,7 +198,7 @@ final class LoggerCheckRunner {
             let what = probe.frameCount == 0 && probe.skippedBytes == 0 ? "the logger connected but sent nothing"
                 : "the logger sent no parseable HJ 212 packet (\(probe.skippedBytes) bytes of noise\(probe.noise.first.map { ": \($0)" } ?? ""))"
             notReachedReason = probe.interrupted ? "interrupted" : "\(what) within \(Int(identifyTimeout)) s"
-            fail("L-CONNECT", notReachedReason, wire: probe.wire(since: 0))
+            fail(RuleID.loggerConnect, notReachedReason, wire: probe.wire(since: 0))
             judgeLint()
             return
         }
@@ -208,9 +208,9 @@ final class LoggerCheckRunner {
         pw = options.pw ?? Self.defaultPassword
         if let s = unitST() { st = s }
         if let expected = options.mn, first.segment.mn != expected {
-            fail("L-CONNECT", "connected, but the first packet carries MN \(first.segment.mn ?? "-"), not \(expected)", wire: probe.wire(of: [first.index]))
+            fail(RuleID.loggerConnect, "connected, but the first packet carries MN \(first.segment.mn ?? "-"), not \(expected)", wire: probe.wire(of: [first.index]))
         } else {
-            pass("L-CONNECT", "connected from \(probe.peers[first.connection] ?? "an unknown address"), first packet \(first.cn) after \(String(format: "%.1f", first.time)) s")
+            pass(RuleID.loggerConnect, "connected from \(probe.peers[first.connection] ?? "an unknown address"), first packet \(first.cn) after \(String(format: "%.1f", first.time)) s")
         }
         facts.append(("MN", mn ?? "-"))
 
@@ -236,7 +236,7 @@ final class LoggerCheckRunner {
         if probe.interrupted { lastRequestUnsent = false; judgePassive(); return }
         // 4. Resends.
         lastRequestUnsent = false
-        if wants("L-CMD-1000", "L-RESEND", "L-RESEND-QN", "L-RESEND-TIMING", "L-RESEND-COUNT") { resendSteps() }
+        if wants(RuleID.loggerCmd1000, RuleID.loggerResend, RuleID.loggerResendQn, RuleID.loggerResendTiming, RuleID.loggerResendCount) { resendSteps() }
         if probe.interrupted { lastRequestUnsent = false; judgePassive(); return }
         // 5. Cadence changes, outage and backfill.
         lastRequestUnsent = false
@@ -244,7 +244,7 @@ final class LoggerCheckRunner {
         if probe.interrupted { lastRequestUnsent = false; judgePassive(); return }
         // 6. Password.
         lastRequestUnsent = false
-        if wants("L-CMD-1072") { passwordSteps() }
+        if wants(RuleID.loggerCmd1072) { passwordSteps() }
         lastRequestUnsent = false; judgePassive()
     }
 
@@ -257,12 +257,12 @@ final class LoggerCheckRunner {
     func unitST() -> String? {
         if let name = options.unitKind, let t = try? UnitTemplate.load(name) { return t.st }
         var counts: [String: Int] = [:]
-        for f in probe.frames where f.role == .upload && (f.cn == "2011" || f.cn == "2051") {
-            guard let s = f.segment.st, !["91", "51", "52"].contains(s) else { continue }
+        for f in probe.frames where f.role == .upload && (f.command == .realTimeData || f.command == .minuteData) {
+            guard let s = f.segment.st, ![SystemType.systemInteraction, .flueGasProcess, .wastewaterProcess].contains(SystemType(s)) else { continue }
             counts[s, default: 0] += 1
         }
         if let best = counts.max(by: { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) })?.key { return best }
-        return probe.frames.first { $0.role == .upload && $0.segment.st != nil && $0.segment.st != "91" }?.segment.st
+        return probe.frames.first { $0.role == .upload && $0.segment.st != nil && !$0.segment.isST(.systemInteraction) }?.segment.st
     }
 
     /// Real seconds of the steps after the observation window for a logger on real time: about
@@ -285,14 +285,14 @@ final class LoggerCheckRunner {
     /// Live upload frames (the logger's own packets) that carry a time (a valid QN or DataTime),
     /// for the clock model.
     var clockFrames: [ObservedFrame] {
-        probe.frames.filter { $0.role == .upload && ($0.cn == "2011" || $0.cn == "2051" || $0.cn == "2061" || $0.cn == "2031" || $0.cn == "3020")
+        probe.frames.filter { $0.role == .upload && ($0.command == .realTimeData || $0.command == .minuteData || $0.command == .hourData || $0.command == .dailyData || $0.command == .loggerInfo)
             && $0.loggerTime != nil }
     }
 
     /// How fast the logger's clock runs against real time (1 for a real logger; the speed of an
     /// accelerated emulation), from the QNs of its uploads during the observation window.
     lazy var rate: Double = Self.estimateRate(clockFrames.filter { $0.time <= max(windowEnd, 1) && $0.connection == 1 }
-        .filter { $0.cn == "2011" || $0.cn == "2051" }.compactMap { f in f.loggerTime.map { (real: f.time, logger: $0) } })
+        .filter { $0.command == .realTimeData || $0.command == .minuteData }.compactMap { f in f.loggerTime.map { (real: f.time, logger: $0) } })
 
     /// The fastest clock believed: 10,000× real time (an emulation at 3000× is used in tests;
     /// anything faster is a broken clock, not a speed).
@@ -345,7 +345,7 @@ final class LoggerCheckRunner {
             else { facts.append(("unit kind", "\(name): no such template")) }
             return
         }
-        let sent = Set(probe.frames.filter { $0.role == .upload && ($0.cn == "2011" || $0.cn == "2051") }
+        let sent = Set(probe.frames.filter { $0.role == .upload && ($0.command == .realTimeData || $0.command == .minuteData) }
             .flatMap { f in f.segment.cpFields.compactMap { $0.name.split(separator: "-").first.map(String.init) } })
         var best: (UnitTemplate, Int)?
         for name in UnitTemplate.available() {

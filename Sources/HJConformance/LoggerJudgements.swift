@@ -41,36 +41,36 @@ extension LoggerCheckRunner {
             return "[\(seen.prefix(6).joined(separator: ", "))]" + (first.map { "; first: \($0.message)" } ?? "")
         }
         guard probe.frameCount > 0 else {
-            for id in ["L-LINT", "L-LINT-CLEAN", "L-CRC", "L-FRAME", "L-VERSION"] { skip(id, "no packet received") }
+            for id in [RuleID.loggerLint, RuleID.loggerLintClean, RuleID.loggerCrc, RuleID.loggerFrame, RuleID.loggerVersion] { skip(id, "no packet received") }
             return
         }
         let total = "\(probe.frameCount) packets"
         let errors = failing()
-        if errors.isEmpty && probe.lintErrors == 0 && probe.skippedBytes == 0 { pass("L-LINT", "\(total), no lint error") }
-        else if errors.isEmpty && probe.lintErrors == 0 { fail("L-LINT", "\(probe.skippedBytes) bytes outside any frame: \(probe.noise.first ?? "")", wire: probe.wire(since: 0, limit: 20)) }
-        else { fail("L-LINT", "\(max(errors.count, probe.lintErrors)) of \(total) with lint errors \(firstMessages(errors))", wire: probe.wire(of: errors.map(\.index))) }
+        if errors.isEmpty && probe.lintErrors == 0 && probe.skippedBytes == 0 { pass(RuleID.loggerLint, "\(total), no lint error") }
+        else if errors.isEmpty && probe.lintErrors == 0 { fail(RuleID.loggerLint, "\(probe.skippedBytes) bytes outside any frame: \(probe.noise.first ?? "")", wire: probe.wire(since: 0, limit: 20)) }
+        else { fail(RuleID.loggerLint, "\(max(errors.count, probe.lintErrors)) of \(total) with lint errors \(firstMessages(errors))", wire: probe.wire(of: errors.map(\.index))) }
         let warnings = failing(severity: .warning)
-        if warnings.isEmpty { pass("L-LINT-CLEAN", "\(total), no lint warning") }
-        else { fail("L-LINT-CLEAN", "\(warnings.count) of \(total) with warnings or errors \(firstMessages(warnings, severity: .warning))", wire: probe.wire(of: warnings.map(\.index))) }
+        if warnings.isEmpty { pass(RuleID.loggerLintClean, "\(total), no lint warning") }
+        else { fail(RuleID.loggerLintClean, "\(warnings.count) of \(total) with warnings or errors \(firstMessages(warnings, severity: .warning))", wire: probe.wire(of: warnings.map(\.index))) }
 
         let crcRules: Set<String> = ["frame.crc-mismatch", "frame.crc-lowercase", "frame.crc-variant-modbus", "frame.crc-variant-modbus-swapped", "frame.crc-not-hex"]
         let crc = failing(crcRules, severity: .warning)
-        if crc.isEmpty { pass("L-CRC", "\(total), every CRC the HJ 212 CRC in upper case") }
-        else { fail("L-CRC", "\(crc.count) of \(total) \(firstMessages(crc, crcRules, severity: .warning))", wire: probe.wire(of: crc.map(\.index))) }
+        if crc.isEmpty { pass(RuleID.loggerCrc, "\(total), every CRC the HJ 212 CRC in upper case") }
+        else { fail(RuleID.loggerCrc, "\(crc.count) of \(total) \(firstMessages(crc, crcRules, severity: .warning))", wire: probe.wire(of: crc.map(\.index))) }
 
         let frameRules: Set<String> = ["frame.length-not-digits", "frame.length-mismatch", "frame.length-counts-characters", "frame.segment-too-long",
                                        "frame.trailer-missing", "stream.skipped-bytes", "stream.incomplete-tail"]
         let framing = failing(frameRules, severity: .warning)
-        if framing.isEmpty && probe.skippedBytes == 0 { pass("L-FRAME", "\(total), length, size and CR LF right") }
-        else if framing.isEmpty { fail("L-FRAME", "\(probe.skippedBytes) bytes outside any frame: \(probe.noise.first ?? "")", wire: probe.wire(since: 0, limit: 20)) }
-        else { fail("L-FRAME", "\(framing.count) of \(total) \(firstMessages(framing, frameRules, severity: .warning))", wire: probe.wire(of: framing.map(\.index))) }
+        if framing.isEmpty && probe.skippedBytes == 0 { pass(RuleID.loggerFrame, "\(total), length, size and CR LF right") }
+        else if framing.isEmpty { fail(RuleID.loggerFrame, "\(probe.skippedBytes) bytes outside any frame: \(probe.noise.first ?? "")", wire: probe.wire(since: 0, limit: 20)) }
+        else { fail(RuleID.loggerFrame, "\(framing.count) of \(total) \(firstMessages(framing, frameRules, severity: .warning))", wire: probe.wire(of: framing.map(\.index))) }
 
         let wanted = dialect == .hj2025 ? 2 : 1
         let wrongVersion = all.filter { $0.segment.flag.map { $0.version != wanted } ?? false }
-        if wrongVersion.isEmpty { pass("L-VERSION", "\(total), all with \(dialect.title) version bits") }
+        if wrongVersion.isEmpty { pass(RuleID.loggerVersion, "\(total), all with \(dialect.title) version bits") }
         else {
             let f = wrongVersion[0]
-            fail("L-VERSION", "\(wrongVersion.count) of \(total) not \(dialect.title) (first: \(f.cn) Flag=\(f.segment.header("Flag") ?? "-"), \(Dialect.detect(f.segment).title))",
+            fail(RuleID.loggerVersion, "\(wrongVersion.count) of \(total) not \(dialect.title) (first: \(f.cn) Flag=\(f.segment.header("Flag") ?? "-"), \(Dialect.detect(f.segment).title))",
                  wire: probe.wire(of: wrongVersion.map(\.index)))
         }
     }
@@ -85,13 +85,13 @@ extension LoggerCheckRunner {
 
     func judgeIdentity() {
         let own = ownFrames
-        guard !own.isEmpty, let mn else { skip("L-MN", "no packet received"); skip("L-PW", "no packet received"); return }
+        guard !own.isEmpty, let mn else { skip(RuleID.loggerMn, "no packet received"); skip(RuleID.loggerPw, "no packet received"); return }
         let badMN = own.filter { $0.segment.mn != mn || !Self.isMN($0.segment.mn ?? "") }
-        if badMN.isEmpty { pass("L-MN", "MN \(mn) on all \(own.count) uploads and history records\(capNote)") }
+        if badMN.isEmpty { pass(RuleID.loggerMn, "MN \(mn) on all \(own.count) uploads and history records\(capNote)") }
         else {
             let f = badMN[0]
             let why = f.segment.mn != mn ? "carries MN '\(f.segment.mn ?? "")', not \(mn)" : "MN '\(mn)' is not 24 characters 0-9/A-F"
-            fail("L-MN", "\(badMN.count) of \(own.count) uploads and history records\(capNote): first (\(f.cn)) \(why)", wire: probe.wire(of: badMN.map(\.index)))
+            fail(RuleID.loggerMn, "\(badMN.count) of \(own.count) uploads and history records\(capNote): first (\(f.cn)) \(why)", wire: probe.wire(of: badMN.map(\.index)))
         }
         // The expected PW at each frame: the initial one, then each 1072 change from its index on.
         let initial = options.pw ?? Self.defaultPassword
@@ -107,38 +107,38 @@ extension LoggerCheckRunner {
             return f.segment.pw == expected(f.index)
         }
         let badPW = own.filter { !accepted($0) }
-        if badPW.isEmpty { pass("L-PW", "the right password on all \(own.count) uploads and history records\(capNote)") }
+        if badPW.isEmpty { pass(RuleID.loggerPw, "the right password on all \(own.count) uploads and history records\(capNote)") }
         else {
             let f = badPW[0]
-            fail("L-PW", "\(badPW.count) of \(own.count) uploads and history records\(capNote) with a wrong PW: first (\(f.cn) QN \(f.qn ?? "-")) PW '\(f.segment.pw ?? "")', expected '\(expected(f.index))'",
+            fail(RuleID.loggerPw, "\(badPW.count) of \(own.count) uploads and history records\(capNote) with a wrong PW: first (\(f.cn) QN \(f.qn ?? "-")) PW '\(f.segment.pw ?? "")', expected '\(expected(f.index))'",
                  wire: probe.wire(of: badPW.map(\.index)))
         }
     }
 
     func judgeQN(_ s: RecordStreams) {
         let own = ownFrames
-        guard !own.isEmpty else { skip("L-QN", "no packet received"); return }
+        guard !own.isEmpty else { skip(RuleID.loggerQn, "no packet received"); return }
         let badFormat = own.filter { f in f.qn.map { $0.utf8.count != 17 || HJTime($0, allowMilliseconds: true) == nil } ?? true }
-        if badFormat.isEmpty && s.reusedQN.isEmpty { pass("L-QN", "\(own.count) uploads and history records\(capNote), every QN a valid time stamp and unique (\(s.legitimateCopies) resent copies)") }
-        else if !s.reusedQN.isEmpty { fail("L-QN", "\(s.reusedQN.count) packet(s) reuse a QN: \(s.reusedQN[0].why)", wire: probe.wire(of: s.reusedQN.map(\.index))) }
-        else { fail("L-QN", "\(badFormat.count) packet(s) without a valid 17-digit QN (first: '\(badFormat[0].qn ?? "")')", wire: probe.wire(of: badFormat.map(\.index))) }
+        if badFormat.isEmpty && s.reusedQN.isEmpty { pass(RuleID.loggerQn, "\(own.count) uploads and history records\(capNote), every QN a valid time stamp and unique (\(s.legitimateCopies) resent copies)") }
+        else if !s.reusedQN.isEmpty { fail(RuleID.loggerQn, "\(s.reusedQN.count) packet(s) reuse a QN: \(s.reusedQN[0].why)", wire: probe.wire(of: s.reusedQN.map(\.index))) }
+        else { fail(RuleID.loggerQn, "\(badFormat.count) packet(s) without a valid 17-digit QN (first: '\(badFormat[0].qn ?? "")')", wire: probe.wire(of: badFormat.map(\.index))) }
         if s.splitProblems.isEmpty {
-            if s.splitRecords > 0 { pass("L-SPLIT", "\(s.splitRecords) split record(s) reassembled") }
+            if s.splitRecords > 0 { pass(RuleID.loggerSplit, "\(s.splitRecords) split record(s) reassembled") }
             else {
                 // HJ 212-2017 §6.3.2: a record over 1024 bytes of data segment is split. With no
                 // such record the rule held for every packet seen: each one fitted whole.
                 let over = ownFrames.filter { $0.text.utf8.count - 10 > 1024 }
                 if over.isEmpty && !ownFrames.isEmpty {
-                    pass("L-SPLIT", "no record needed splitting: all \(ownFrames.count) uploads and history records\(capNote) fit in 1024 bytes of data segment, none was split")
+                    pass(RuleID.loggerSplit, "no record needed splitting: all \(ownFrames.count) uploads and history records\(capNote) fit in 1024 bytes of data segment, none was split")
                 } else if over.isEmpty {
-                    skip("L-SPLIT", "no packet received")
+                    skip(RuleID.loggerSplit, "no packet received")
                 } else {
-                    fail("L-SPLIT", "\(over.count) packet(s) over 1024 bytes of data segment sent whole, without PNUM/PNO (first: \(over[0].cn), \(over[0].text.utf8.count - 10) bytes)",
+                    fail(RuleID.loggerSplit, "\(over.count) packet(s) over 1024 bytes of data segment sent whole, without PNUM/PNO (first: \(over[0].cn), \(over[0].text.utf8.count - 10) bytes)",
                          wire: probe.wire(of: over.map(\.index)))
                 }
             }
         } else {
-            fail("L-SPLIT", "\(s.splitProblems.count) problem(s): \(s.splitProblems[0].why)", wire: probe.wire(of: s.splitProblems.map(\.index)))
+            fail(RuleID.loggerSplit, "\(s.splitProblems.count) problem(s): \(s.splitProblems[0].why)", wire: probe.wire(of: s.splitProblems.map(\.index)))
         }
     }
 
@@ -153,35 +153,35 @@ extension LoggerCheckRunner {
 
     func judgeCadence(_ s: RecordStreams) {
         guard let (t0, t1) = span(s) else {
-            for id in ["L-RTD-CADENCE", "L-MIN-CADENCE", "L-HOUR-CADENCE", "L-DAY-CADENCE", "L-MIN-ALIGN", "L-HOUR-ALIGN", "L-DAY-ALIGN"] { skip(id, "no upload received") }
+            for id in [RuleID.loggerRtdCadence, RuleID.loggerMinCadence, RuleID.loggerHourCadence, RuleID.loggerDayCadence, RuleID.loggerMinAlign, RuleID.loggerHourAlign, RuleID.loggerDayAlign] { skip(id, "no upload received") }
             return
         }
         let spanText = "\(HJTime(wallMilliseconds: t0).description)–\(HJTime(wallMilliseconds: t1).description) of the logger's time"
         // 2011: steps of RtdInterval (from 1061, else the most frequent step).
-        let rtd = s.byCN["2011"] ?? []
-        if let step = rtdInterval ?? modalStep("2011") {
+        let rtd = s.records(.realTimeData)
+        if let step = rtdInterval ?? modalStep(.realTimeData) {
             let times = rtd.map(\.dataTime).sorted()
             let gaps = zip(times, times.dropFirst()).filter { $1 - $0 > step + step / 2 }
             let irregular = zip(times, times.dropFirst()).filter { $1 - $0 < step - step / 2 }
-            if times.count < 2 && t1 - t0 < 3 * step { skip("L-RTD-CADENCE", "the window (\(spanText)) holds fewer than 3 real-time intervals") }
-            else if times.isEmpty { fail("L-RTD-CADENCE", "no 2011 over \(spanText) (RtdInterval \(step / 1000) s)") }
-            else if gaps.isEmpty && irregular.isEmpty { pass("L-RTD-CADENCE", "\(times.count) real-time records every \(step / 1000) s over \(spanText)") }
+            if times.count < 2 && t1 - t0 < 3 * step { skip(RuleID.loggerRtdCadence, "the window (\(spanText)) holds fewer than 3 real-time intervals") }
+            else if times.isEmpty { fail(RuleID.loggerRtdCadence, "no 2011 over \(spanText) (RtdInterval \(step / 1000) s)") }
+            else if gaps.isEmpty && irregular.isEmpty { pass(RuleID.loggerRtdCadence, "\(times.count) real-time records every \(step / 1000) s over \(spanText)") }
             else {
                 let g = gaps.first ?? irregular.first!
-                fail("L-RTD-CADENCE", "\(gaps.count) gap(s) and \(irregular.count) short step(s) against RtdInterval \(step / 1000) s; first: \(HJTime(wallMilliseconds: g.0).text14) → \(HJTime(wallMilliseconds: g.1).text14)",
+                fail(RuleID.loggerRtdCadence, "\(gaps.count) gap(s) and \(irregular.count) short step(s) against RtdInterval \(step / 1000) s; first: \(HJTime(wallMilliseconds: g.0).text14) → \(HJTime(wallMilliseconds: g.1).text14)",
                      wire: probe.wire(of: rtd.filter { $0.dataTime == g.0 || $0.dataTime == g.1 }.map(\.frameIndex)))
             }
         } else {
-            skip("L-RTD-CADENCE", rtd.isEmpty ? "no real-time data (2011) over \(spanText)" : "a single 2011 and no RtdInterval from 1061")
+            skip(RuleID.loggerRtdCadence, rtd.isEmpty ? "no real-time data (2011) over \(spanText)" : "a single 2011 and no RtdInterval from 1061")
         }
-        judgePeriodic(s, cn: "2051", cadence: "L-MIN-CADENCE", align: "L-MIN-ALIGN", period: minInterval ?? modalStep("2051"), t0: t0, t1: t1, spanText: spanText)
-        judgePeriodic(s, cn: "2061", cadence: "L-HOUR-CADENCE", align: "L-HOUR-ALIGN", period: 3_600_000, t0: t0, t1: t1, spanText: spanText)
-        judgePeriodic(s, cn: "2031", cadence: "L-DAY-CADENCE", align: "L-DAY-ALIGN", period: 86_400_000, t0: t0, t1: t1, spanText: spanText)
+        judgePeriodic(s, cn: .minuteData, cadence: RuleID.loggerMinCadence, align: RuleID.loggerMinAlign, period: minInterval ?? modalStep(.minuteData), t0: t0, t1: t1, spanText: spanText)
+        judgePeriodic(s, cn: .hourData, cadence: RuleID.loggerHourCadence, align: RuleID.loggerHourAlign, period: 3_600_000, t0: t0, t1: t1, spanText: spanText)
+        judgePeriodic(s, cn: .dailyData, cadence: RuleID.loggerDayCadence, align: RuleID.loggerDayAlign, period: 86_400_000, t0: t0, t1: t1, spanText: spanText)
     }
 
     /// Records that are due every `period` (DataTime = start of the period, sent once it closes).
-    func judgePeriodic(_ s: RecordStreams, cn: String, cadence: String, align: String, period: Int64?, t0: Int64, t1: Int64, spanText: String) {
-        let records = s.byCN[cn] ?? []
+    func judgePeriodic(_ s: RecordStreams, cn: CommandCode, cadence: RuleID, align: RuleID, period: Int64?, t0: Int64, t1: Int64, spanText: String) {
+        let records = s.records(cn)
         guard let period, period > 0 else {
             skip(cadence, records.isEmpty ? "no \(cn) over \(spanText), and the interval is unknown" : "one \(cn) and no interval from 1063")
             if records.isEmpty { skip(align, "no \(cn) received") }
@@ -217,14 +217,14 @@ extension LoggerCheckRunner {
 
     func judgeDuplicates(_ s: RecordStreams) {
         if !s.duplicates.isEmpty {
-            fail("L-DUPLICATE", "\(s.duplicates.count) duplicate upload(s): \(s.duplicates[0].why)", wire: probe.wire(of: s.duplicates.map(\.index)))
-        } else if s.byCN.isEmpty { skip("L-DUPLICATE", "no record received") }
-        else { pass("L-DUPLICATE", "no record sent twice (\(s.legitimateCopies) resend(s) of unacknowledged packets)") }
+            fail(RuleID.loggerDuplicate, "\(s.duplicates.count) duplicate upload(s): \(s.duplicates[0].why)", wire: probe.wire(of: s.duplicates.map(\.index)))
+        } else if s.byCN.isEmpty { skip(RuleID.loggerDuplicate, "no record received") }
+        else { pass(RuleID.loggerDuplicate, "no record sent twice (\(s.legitimateCopies) resend(s) of unacknowledged packets)") }
     }
 
     func judgeOrder(_ s: RecordStreams) {
         var problems: [(Int, String)] = []
-        for (cn, records) in s.byCN where ["2011", "2051", "2061", "2031"].contains(cn) {
+        for (cn, records) in s.byCN where CommandCode.seriesUploads.contains(CommandCode(cn)) {
             var last: [Int: Int64] = [:]
             for r in records {
                 if let l = last[r.connection], r.dataTime < l {
@@ -234,49 +234,49 @@ extension LoggerCheckRunner {
             }
         }
         problems.sort { $0.0 < $1.0 }
-        if s.byCN.isEmpty { skip("L-ORDER", "no record received") }
-        else if problems.isEmpty { pass("L-ORDER", "records in time order on every connection") }
-        else { fail("L-ORDER", "\(problems.count) record(s) out of order: first \(problems[0].1)", wire: probe.wire(of: problems.map(\.0))) }
+        if s.byCN.isEmpty { skip(RuleID.loggerOrder, "no record received") }
+        else if problems.isEmpty { pass(RuleID.loggerOrder, "records in time order on every connection") }
+        else { fail(RuleID.loggerOrder, "\(problems.count) record(s) out of order: first \(problems[0].1)", wire: probe.wire(of: problems.map(\.0))) }
     }
 
     // MARK: Clock
 
     func judgeClockConsistency(_ x: Exchange, _ t: HJTime?) {
-        guard wants("L-CLOCK-CONSISTENT") else { return }
-        guard let t, let answer = x.responses.first(where: { $0.cn == "1011" }) else { skip("L-CLOCK-CONSISTENT", "1011 gave no time"); return }
+        guard wants(RuleID.loggerClockConsistent) else { return }
+        guard let t, let answer = x.responses.first(where: { $0.command == .getLoggerTime }) else { skip(RuleID.loggerClockConsistent, "1011 gave no time"); return }
         // The uploads around the answer, mapped to its moment by the clock rate.
         let near = clockFrames.filter { abs($0.time - answer.time) < max(5, 120 / rate) && $0.connection == answer.connection }
         let estimates = near.compactMap { f in f.loggerTime.map { $0.addingClamped(milliseconds(rate * (answer.time - f.time))) } }.sorted()
-        guard !estimates.isEmpty else { skip("L-CLOCK-CONSISTENT", "no upload near the 1011 to compare with"); return }
+        guard !estimates.isEmpty else { skip(RuleID.loggerClockConsistent, "no upload near the 1011 to compare with"); return }
         let estimate = estimates[estimates.count / 2]
         let diff = t.wallMilliseconds.addingClamped(-estimate)
         let tolerance = milliseconds(max(60, rate * 1.5))
-        if abs(diff) <= tolerance { pass("L-CLOCK-CONSISTENT", "1011 and the upload QNs agree within \(fmt(Double(abs(diff)) / 1000)) s") }
+        if abs(diff) <= tolerance { pass(RuleID.loggerClockConsistent, "1011 and the upload QNs agree within \(fmt(Double(abs(diff)) / 1000)) s") }
         else {
-            fail("L-CLOCK-CONSISTENT", "1011 says \(t.text14), but the QNs of the uploads around it put the logger's clock at \(HJTime(wallMilliseconds: estimate).text14) (\(fmt(Double(diff) / 1000)) s; tolerance \(tolerance / 1000) s)",
+            fail(RuleID.loggerClockConsistent, "1011 says \(t.text14), but the QNs of the uploads around it put the logger's clock at \(HJTime(wallMilliseconds: estimate).text14) (\(fmt(Double(diff) / 1000)) s; tolerance \(tolerance / 1000) s)",
                  wire: x.wire + probe.wire(of: near.prefix(3).map(\.index)))
         }
     }
 
     func judgeRealClock() {
-        guard wants("L-CLOCK") else { return }
-        guard rate == 1 else { skip("L-CLOCK", "the logger's clock runs at \(String(format: "%.1f", rate))× real time (an accelerated emulation)"); return }
+        guard wants(RuleID.loggerClock) else { return }
+        guard rate == 1 else { skip(RuleID.loggerClock, "the logger's clock runs at \(String(format: "%.1f", rate))× real time (an accelerated emulation)"); return }
         let fs = clockFrames.filter { $0.connection == 1 && $0.time <= windowEnd + 1 }.prefix(50)
         let startWall = Self.platformNow() - milliseconds(probe.now)
         let offsets = fs.compactMap { f in f.loggerTime.map { $0.addingClamped(-startWall.addingClamped(milliseconds(f.time))) } }.sorted()
-        guard !offsets.isEmpty else { skip("L-CLOCK", "no upload with a valid QN or DataTime in the observation window"); return }
+        guard !offsets.isEmpty else { skip(RuleID.loggerClock, "no upload with a valid QN or DataTime in the observation window"); return }
         let median = offsets[offsets.count / 2]
-        if abs(median) <= 60_000 { pass("L-CLOCK", "the logger's clock is \(fmt(Double(median) / 1000)) s from the platform's") }
-        else { fail("L-CLOCK", "the QNs of its uploads are \(fmt(Double(median) / 1000)) s from the platform's clock (tolerance 60 s)", wire: probe.wire(of: fs.prefix(3).map(\.index))) }
+        if abs(median) <= 60_000 { pass(RuleID.loggerClock, "the logger's clock is \(fmt(Double(median) / 1000)) s from the platform's") }
+        else { fail(RuleID.loggerClock, "the QNs of its uploads are \(fmt(Double(median) / 1000)) s from the platform's clock (tolerance 60 s)", wire: probe.wire(of: fs.prefix(3).map(\.index))) }
     }
 
     func judgeBoot() {
-        guard wants("L-BOOT") else { return }
-        if let f = probe.frames.first(where: { $0.cn == "2081" && $0.role == .upload }) {
-            if f.segment.cpValue("RestartTime").flatMap({ HJTime($0) }) != nil { pass("L-BOOT", "2081 RestartTime=\(f.segment.cpValue("RestartTime")!)") }
-            else { fail("L-BOOT", "2081 without a valid RestartTime", wire: probe.wire(of: [f.index])) }
+        guard wants(RuleID.loggerBoot) else { return }
+        if let f = probe.frames.first(where: { $0.command == .bootTime && $0.role == .upload }) {
+            if f.segment.cpValue("RestartTime").flatMap({ HJTime($0) }) != nil { pass(RuleID.loggerBoot, "2081 RestartTime=\(f.segment.cpValue("RestartTime")!)") }
+            else { fail(RuleID.loggerBoot, "2081 without a valid RestartTime", wire: probe.wire(of: [f.index])) }
         } else {
-            fail("L-BOOT", "no 2081 (boot time) during the run (a logger that was already running need not send one)")
+            fail(RuleID.loggerBoot, "no 2081 (boot time) during the run (a logger that was already running need not send one)")
         }
     }
 
@@ -284,8 +284,8 @@ extension LoggerCheckRunner {
 
     func judgeReplies() {
         guard !exchanges.isEmpty else {
-            skip("L-REPLY-FORM", "no request was sent")
-            skip("L-REPLY-TIME", "no request was sent")
+            skip(RuleID.loggerReplyForm, "no request was sent")
+            skip(RuleID.loggerReplyTime, "no request was sent")
             return
         }
         let wantedFlag = PacketFlag(version: dialect == .hj2025 ? 2 : 1, split: false, ack: false).rawValue
@@ -303,11 +303,11 @@ extension LoggerCheckRunner {
             for r in x.replies {
                 var wrong: [String] = []
                 let s = r.segment
-                if r.cn == "9011" || r.cn == "9012" {
-                    if s.st != "91" { wrong.append("ST=\(s.st ?? "-")") }
+                if r.command == .requestReply || r.command == .executionResult {
+                    if !s.isST(.systemInteraction) { wrong.append("ST=\(s.st ?? "-")") }
                     if s.flag?.rawValue != wantedFlag { wrong.append("Flag=\(s.header("Flag") ?? "-")") }
-                    if r.cn == "9011" && s.cpValue("QnRtn") == nil { wrong.append("no QnRtn") }
-                    if r.cn == "9012" && s.cpValue("ExeRtn") == nil { wrong.append("no ExeRtn") }
+                    if r.command == .requestReply && s.cpValue("QnRtn") == nil { wrong.append("no QnRtn") }
+                    if r.command == .executionResult && s.cpValue("ExeRtn") == nil { wrong.append("no ExeRtn") }
                 } else if s.flag?.needsAck == true {
                     wrong.append("response with Flag A=1")
                 }
@@ -317,33 +317,34 @@ extension LoggerCheckRunner {
                 if !wrong.isEmpty { problems.append(("\(r.cn) to \(cn): \(wrong.joined(separator: ", "))", probe.wire(of: [r.index]))) }
             }
         }
-        if problems.isEmpty { pass("L-REPLY-FORM", "\(exchanges.count) requests; every 9011/9012 and response well-formed") }
-        else { fail("L-REPLY-FORM", "\(problems.count) malformed repl(ies): \(problems.prefix(3).map(\.0).joined(separator: "; "))", wire: problems.prefix(4).flatMap(\.1)) }
-        if late.isEmpty { pass("L-REPLY-TIME", "\(exchanges.count) requests, every 9011 within OverTime (\(fmt(options.overTime)) s)") }
-        else { fail("L-REPLY-TIME", "\(late.count) of \(exchanges.count) requests not answered in time: \(late.prefix(3).map(\.0).joined(separator: "; "))", wire: late.prefix(2).flatMap(\.1)) }
+        if problems.isEmpty { pass(RuleID.loggerReplyForm, "\(exchanges.count) requests; every 9011/9012 and response well-formed") }
+        else { fail(RuleID.loggerReplyForm, "\(problems.count) malformed repl(ies): \(problems.prefix(3).map(\.0).joined(separator: "; "))", wire: problems.prefix(4).flatMap(\.1)) }
+        if late.isEmpty { pass(RuleID.loggerReplyTime, "\(exchanges.count) requests, every 9011 within OverTime (\(fmt(options.overTime)) s)") }
+        else { fail(RuleID.loggerReplyTime, "\(late.count) of \(exchanges.count) requests not answered in time: \(late.prefix(3).map(\.0).joined(separator: "; "))", wire: late.prefix(2).flatMap(\.1)) }
     }
 
     // MARK: Content
 
     func judgeFactors(_ s: RecordStreams) {
         guard let template else {
-            skip("L-FACTORS", "no unit kind: give --unit (no template has all its factors in what was sent)")
-            skip("L-FIELDS", "no unit kind: give --unit")
+            skip(RuleID.loggerFactors, "no unit kind: give --unit (no template has all its factors in what was sent)")
+            skip(RuleID.loggerFields, "no unit kind: give --unit")
             return
         }
         let how = templateInferred ? "inferred unit \(template.name)" : "unit \(template.name)"
         var missing: [(Int, String)] = []
         var incomplete: [(Int, String)] = []
         var judged = 0
-        for (cn, suffixes) in [("2011", ["Rtd", "Flag"]), ("2051", ["Avg", "Flag"]), ("2061", ["Avg", "Flag"]), ("2031", ["Avg", "Flag"])] {
-            for r in (s.byCN[cn] ?? []) where r.segment.st == template.st {
+        for (code, suffixes) in [(CommandCode.realTimeData, ["Rtd", "Flag"]), (.minuteData, ["Avg", "Flag"]), (.hourData, ["Avg", "Flag"]), (.dailyData, ["Avg", "Flag"])] {
+            let cn = code.rawValue
+            for r in s.records(code) where r.segment.st == template.st {
                 judged += 1
                 let f = r.factors
                 for factor in template.factors {
                     let lacking = suffixes.filter { f[factor.code]?[$0] == nil }
                     if !lacking.isEmpty { missing.append((r.frameIndex, "\(cn) \(HJTime(wallMilliseconds: r.dataTime).text14) lacks \(lacking.map { "\(factor.code)-\($0)" }.joined(separator: ", "))")) }
                 }
-                guard cn != "2011" else { continue }
+                guard code != .realTimeData else { continue }
                 for factor in template.factors {
                     var want = ["Min", "Max"]
                     if factor.code == template.flowFactor { want.append("Cou") }
@@ -354,14 +355,14 @@ extension LoggerCheckRunner {
             }
         }
         guard judged > 0 else {
-            skip("L-FACTORS", "no 2011/2051/2061/2031 with ST \(template.st) received")
-            skip("L-FIELDS", "no 2051/2061/2031 received")
+            skip(RuleID.loggerFactors, "no 2011/2051/2061/2031 with ST \(template.st) received")
+            skip(RuleID.loggerFields, "no 2051/2061/2031 received")
             return
         }
-        if missing.isEmpty { pass("L-FACTORS", "\(judged) records carry all \(template.factors.count) factors of the \(how)") }
-        else { fail("L-FACTORS", "\(missing.count) missing value(s) for the \(how): \(missing[0].1)", wire: probe.wire(of: missing.map(\.0))) }
-        if incomplete.isEmpty { pass("L-FIELDS", "Min, Max, Cou and converted values present") }
-        else { fail("L-FIELDS", "\(incomplete.count) incomplete statistic(s): \(incomplete[0].1)", wire: probe.wire(of: incomplete.map(\.0))) }
+        if missing.isEmpty { pass(RuleID.loggerFactors, "\(judged) records carry all \(template.factors.count) factors of the \(how)") }
+        else { fail(RuleID.loggerFactors, "\(missing.count) missing value(s) for the \(how): \(missing[0].1)", wire: probe.wire(of: missing.map(\.0))) }
+        if incomplete.isEmpty { pass(RuleID.loggerFields, "Min, Max, Cou and converted values present") }
+        else { fail(RuleID.loggerFields, "\(incomplete.count) incomplete statistic(s): \(incomplete[0].1)", wire: probe.wire(of: incomplete.map(\.0))) }
     }
 
     // MARK: Aggregation
@@ -375,7 +376,7 @@ extension LoggerCheckRunner {
     }
 
     func judgeAggregation(_ s: RecordStreams) {
-        let minutes = s.byCN["2051"] ?? [], hours = s.byCN["2061"] ?? [], days = s.byCN["2031"] ?? []
+        let minutes = s.records(.minuteData), hours = s.records(.hourData), days = s.records(.dailyData)
         let water = template.map { $0.medium == .water } ?? (st == "32" || st.hasPrefix("2") == false && st != "31")
         let flow = template?.flowFactor ?? (water ? "w00000" : "a00000")
         var hourProblems: [(Int, String)] = [], couProblems: [(Int, String)] = [], flagProblems: [(Int, String)] = []
@@ -421,7 +422,7 @@ extension LoggerCheckRunner {
                 }
             }
         }
-        if let step = minInterval ?? modalStep("2051"), step > 0, 3_600_000 % step == 0 {
+        if let step = minInterval ?? modalStep(.minuteData), step > 0, 3_600_000 % step == 0 {
             let per = Int(3_600_000 / step)
             for h in hours {
                 let kids = minutes.filter { $0.dataTime >= h.dataTime && $0.dataTime < h.dataTime + 3_600_000 }
@@ -437,26 +438,26 @@ extension LoggerCheckRunner {
             daysJudged += 1
             compare(d, kids, "day \(HJTime(wallMilliseconds: d.dataTime).text14)", &dayProblems)
         }
-        func verdict(_ id: String, _ problems: [(Int, String)], judged: Int, what: String) {
+        func verdict(_ id: RuleID, _ problems: [(Int, String)], judged: Int, what: String) {
             if judged == 0 { skip(id, "no complete \(what) (all its sub-period records) in the window") }
             else if problems.isEmpty { pass(id, "\(judged) \(what)(s) consistent") }
             else { fail(id, "\(problems.count) inconsistenc(ies) over \(judged) \(what)(s): \(problems.prefix(2).map(\.1).joined(separator: "; "))", wire: probe.wire(of: problems.map(\.0), limit: 4)) }
         }
-        verdict("L-AGG-HOUR", hourProblems, judged: hoursJudged, what: "hour")
-        verdict("L-AGG-DAY", dayProblems, judged: daysJudged, what: "day")
-        verdict("L-AGG-COU", couProblems, judged: hoursJudged + daysJudged, what: "hour or day")
-        verdict("L-AGG-FLAG", flagProblems, judged: hoursJudged + daysJudged, what: "hour or day")
+        verdict(RuleID.loggerAggHour, hourProblems, judged: hoursJudged, what: "hour")
+        verdict(RuleID.loggerAggDay, dayProblems, judged: daysJudged, what: "day")
+        verdict(RuleID.loggerAggCou, couProblems, judged: hoursJudged + daysJudged, what: "hour or day")
+        verdict(RuleID.loggerAggFlag, flagProblems, judged: hoursJudged + daysJudged, what: "hour or day")
         judgeZs(minutes + hours + days)
     }
 
     func judgeZs(_ records: [LiveRecord]) {
-        guard wants("L-AGG-ZS") else { return }
+        guard wants(RuleID.loggerAggZs) else { return }
         if templateAmbiguous, let t = template {
-            skip("L-AGG-ZS", "the unit kind was inferred (\(t.name)) but other templates with other reference O₂ fit as well: give --unit")
+            skip(RuleID.loggerAggZs, "the unit kind was inferred (\(t.name)) but other templates with other reference O₂ fit as well: give --unit")
             return
         }
         guard let template, let ref = template.referenceO2, let o2 = template.o2Factor else {
-            skip("L-AGG-ZS", template == nil ? "no unit kind (give --unit)" : "the unit kind has no reference O₂")
+            skip(RuleID.loggerAggZs, template == nil ? "no unit kind (give --unit)" : "the unit kind has no reference O₂")
             return
         }
         var judged = 0
@@ -472,9 +473,9 @@ extension LoggerCheckRunner {
                 }
             }
         }
-        if judged == 0 { skip("L-AGG-ZS", "no ZsAvg with a running-plant O₂ received") }
-        else if problems.isEmpty { pass("L-AGG-ZS", "\(judged) converted values match reference O₂ \(fmt(ref)) %") }
-        else { fail("L-AGG-ZS", "\(problems.count) of \(judged) converted values off: \(problems[0].1)", wire: probe.wire(of: problems.map(\.0), limit: 4)) }
+        if judged == 0 { skip(RuleID.loggerAggZs, "no ZsAvg with a running-plant O₂ received") }
+        else if problems.isEmpty { pass(RuleID.loggerAggZs, "\(judged) converted values match reference O₂ \(fmt(ref)) %") }
+        else { fail(RuleID.loggerAggZs, "\(problems.count) of \(judged) converted values off: \(problems[0].1)", wire: probe.wire(of: problems.map(\.0), limit: 4)) }
     }
 
     // MARK: Dynamic control (profile jiangsu)
@@ -485,14 +486,14 @@ extension LoggerCheckRunner {
     }
 
     func judgeDynamicUploads() {
-        guard wants("L-DYN-RUN", "L-DYN-CAL") else { return }
-        guard let profile = dynamicProfile else { skip("L-DYN-RUN", "no dynamic-control profile"); skip("L-DYN-CAL", "no dynamic-control profile"); return }
+        guard wants(RuleID.loggerDynRun, RuleID.loggerDynCal) else { return }
+        guard let profile = dynamicProfile else { skip(RuleID.loggerDynRun, "no dynamic-control profile"); skip(RuleID.loggerDynCal, "no dynamic-control profile"); return }
         var byPol: [String: Set<String>] = [:]
-        for f in probe.frames where f.role == .upload && f.cn == "3020" {
+        for f in probe.frames where f.role == .upload && f.command == .loggerInfo {
             guard let pol = f.segment.cpValue("PolId") else { continue }
             for field in f.segment.cpFields where field.name.hasSuffix("-Info") { byPol[pol, default: []].insert(String(field.name.dropLast(5))) }
         }
-        func judge(_ id: String, groups: [String]) {
+        func judge(_ id: RuleID, groups: [String]) {
             let codes = profile.groups.filter { groups.contains($0.name) }.flatMap { $0.values.map(\.code) }
             guard !codes.isEmpty else { skip(id, "the profile \(profile.name) has no such group"); return }
             guard !byPol.isEmpty else { fail(id, "no 3020 with a PolId (analyser information) during the run"); return }
@@ -504,20 +505,20 @@ extension LoggerCheckRunner {
             if lacking.isEmpty { pass(id, "\(byPol.count) analyser(s) report \(groups.joined(separator: "/")) codes of \(profile.name)") }
             else { fail(id, "\(lacking.count) of \(byPol.count) analyser(s): \(lacking.prefix(3).joined(separator: "; "))") }
         }
-        judge("L-DYN-RUN", groups: ["run"])
-        judge("L-DYN-CAL", groups: ["calibration", "standard_check"])
+        judge(RuleID.loggerDynRun, groups: ["run"])
+        judge(RuleID.loggerDynCal, groups: ["calibration", "standard_check"])
     }
 
     func dynamicQuery() {
         guard let profile = dynamicProfile, let code = profile.groups.first(where: { $0.name == "run" })?.values.first?.code else {
-            skip("L-DYN-QUERY", "no dynamic-control profile")
+            skip(RuleID.loggerDynQuery, "no dynamic-control profile")
             return
         }
-        let pol = probe.frames.first { $0.role == .upload && $0.cn == "3020" && $0.segment.cpValue("PolId") != nil }?.segment.cpValue("PolId")
+        let pol = probe.frames.first { $0.role == .upload && $0.command == .loggerInfo && $0.segment.cpValue("PolId") != nil }?.segment.cpValue("PolId")
             ?? template?.infoGroups.compactMap(\.polId).first
-        guard let pol else { skip("L-DYN-QUERY", "no analyser PolId known"); return }
-        let x = request("3020", [[Field("PolId", pol)], [Field("InfoId", code)]])
-        if x.ok, let v = x.responses.first(where: { $0.cn == "3020" })?.segment.cpValue("\(code)-Info") { pass("L-DYN-QUERY", "PolId=\(pol) \(code)=\(v)") }
-        else { fail("L-DYN-QUERY", "3020 PolId=\(pol) InfoId=\(code): expected a 3020 with \(code)-Info and ExeRtn=1; got \(x.summary)", wire: x.wire) }
+        guard let pol else { skip(RuleID.loggerDynQuery, "no analyser PolId known"); return }
+        let x = request(.loggerInfo, [[Field("PolId", pol)], [Field("InfoId", code)]])
+        if x.ok, let v = x.responses.first(where: { $0.command == .loggerInfo })?.segment.cpValue("\(code)-Info") { pass(RuleID.loggerDynQuery, "PolId=\(pol) \(code)=\(v)") }
+        else { fail(RuleID.loggerDynQuery, "3020 PolId=\(pol) InfoId=\(code): expected a 3020 with \(code)-Info and ExeRtn=1; got \(x.summary)", wire: x.wire) }
     }
 }

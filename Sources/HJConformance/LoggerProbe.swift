@@ -98,6 +98,8 @@ struct ObservedFrame {
 
     var segment: DataSegment { report.segment }
     var cn: String { report.segment.cn ?? "" }
+    /// The typed command code (an empty one when the frame has no CN).
+    var command: CommandCode { CommandCode(cn) }
     var qn: String? { report.segment.qn }
     /// The logger's clock when it built the frame: its QN, else its DataTime.
     var loggerTime: Int64? {
@@ -392,7 +394,7 @@ final class LoggerProbe {
             role = .history
         } else if let r = request, segment.qn == r.qn || segment.cpValue("QN") == r.qn {
             role = .reply
-        } else if ["9011", "9012", "9013", "9014"].contains(cn) {
+        } else if CommandCode(cn).isInteraction {
             role = .other
         }
         var f = ObservedFrame(index: index, time: now, connection: link.ordinal, report: report, role: role, text: text)
@@ -407,8 +409,8 @@ final class LoggerProbe {
             } else {
                 // Every upload that can be parsed is acknowledged, even one judged wrong, so
                 // that one defect does not cascade into resends; its own check reports it.
-                let ackCN = cn == "1013" || cn == "9015" ? "9013" : "9014"  // 9015: the 2025 heartbeat
-                var ack = replySegment(cn: ackCN, to: segment, cp: [], version: version)
+                let ackCN: CommandCode = segment.isCN(.timeCalibrationRequest) || segment.isCN(.heartbeat) ? .notificationReply : .dataReply
+                var ack = replySegment(cn: ackCN.rawValue, to: segment, cp: [], version: version)
                 if segment.flag?.version == 0 {
                     ack.header.removeAll { $0.name == "QN" }
                     ack.cp = [[Field("QN", qn)]]
@@ -422,7 +424,7 @@ final class LoggerProbe {
             }
         }
         lintErrors += report.hasErrors ? 1 : 0
-        if role == .upload, ["2011", "2051", "2061", "2031", "3020"].contains(cn), let t = f.loggerTime {
+        if role == .upload, CommandCode.seriesUploads.contains(f.command) || f.command == .loggerInfo, let t = f.loggerTime {
             loggerTimeRange = loggerTimeRange.map { (min($0.first, t), max($0.last, t)) } ?? (t, t)
         }
         // Once one frame is dropped all later ones are too (a stored frame's index is its position).

@@ -33,6 +33,8 @@ struct RecordStreams {
     /// Live records by CN, in arrival order (copies removed). Records of another ST than the
     /// unit's (working-condition data, ST 51/52) are kept under `CN/ST`.
     var byCN: [String: [LiveRecord]] = [:]
+    /// The live records of a data command (of the unit's ST).
+    func records(_ code: CommandCode) -> [LiveRecord] { byCN[code.rawValue] ?? [] }
     /// Frames that repeat a record already received although nothing justified it.
     var duplicates: [(index: Int, why: String)] = []
     /// Frames whose QN an earlier, different packet already used.
@@ -43,7 +45,7 @@ struct RecordStreams {
     /// Exact copies that were legitimate (their 9014 was withheld, or a reconnect came between).
     var legitimateCopies = 0
 
-    static let recordCNs: Set<String> = ["2011", "2051", "2061", "2031", "2041", "2021"]
+    static let recordCNs: Set<String> = Set([CommandCode.realTimeData, .minuteData, .hourData, .dailyData, .dailyRunningTime, .runningStatus].map(\.rawValue))
 
     /// Sorts the upload frames (`role == .upload`) with an index below `limit`.
     init(frames: [ObservedFrame], limit: Int = .max, st: String? = nil) {

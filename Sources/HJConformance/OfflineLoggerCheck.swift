@@ -171,7 +171,7 @@ public final class OfflineLoggerCheck {
     func close(_ connection: Int, problem: String?) {
         guard var r = open.removeValue(forKey: connection) else { return }
         if r.exchange.replies.isEmpty { r.exchange.problem = problem ?? "no 9011 in the recording" }
-        else if r.exchange.exeRtn == nil && r.exchange.qnRtn == 1 { r.exchange.problem = problem ?? "no 9012 in the recording" }
+        else if r.exchange.exeRtn == nil && r.exchange.qnRtn == .ready { r.exchange.problem = problem ?? "no 9012 in the recording" }
         r.exchange.wire = probe.wire(since: r.exchange.sentAt)
         guard closed.count < Self.maxExchanges else { return }
         closed.append((r.exchange, r.startIndex, probe.frameCount))
@@ -191,7 +191,7 @@ public final class OfflineLoggerCheck {
         runner.windowEnd = recordedSeconds
         // What the recorded exchanges say of the logger's configuration.
         var overTime = declaredOverTime, reCount = declaredReCount
-        for (x, s, e) in closed where x.qnRtn == 1 {
+        for (x, s, e) in closed where x.qnRtn == .ready {
             switch x.request.cn {
             case "1000" where x.ok:
                 if let v = x.request.cpValue("OverTime").flatMap(Double.init) { overTime = v }
@@ -207,7 +207,7 @@ public final class OfflineLoggerCheck {
         let first = frames.first { $0.segment.mn.map { !$0.isEmpty } ?? false }
         runner.mn = options.mn ?? first?.segment.mn
         // The password: --pw, or the one the platform used in a request the logger accepted.
-        let accepted = closed.first { $0.x.qnRtn == 1 && $0.x.request.pw != nil }?.x.request.pw
+        let accepted = closed.first { $0.x.qnRtn == .ready && $0.x.request.pw != nil }?.x.request.pw
         let pw = options.pw ?? runner.passwordChanges.first?.old ?? accepted
         runner.pw = pw
         if let s = runner.unitST() { runner.st = s }
@@ -218,23 +218,23 @@ public final class OfflineLoggerCheck {
         if probe.framesDropped > 0 { facts.append(("frames beyond the memory cap (lint counted only)", String(probe.framesDropped))) }
         if let first {
             if let expected = options.mn, first.segment.mn != expected {
-                runner.fail("L-CONNECT", "the first packet in the recording carries MN \(first.segment.mn ?? "-"), not \(expected)", wire: probe.wire(of: [first.index]))
+                runner.fail(.loggerConnect, "the first packet in the recording carries MN \(first.segment.mn ?? "-"), not \(expected)", wire: probe.wire(of: [first.index]))
             } else {
-                runner.pass("L-CONNECT", "recorded: connected from \(probe.peers[first.connection] ?? "an unknown address"), first packet \(first.cn)")
+                runner.pass(.loggerConnect, "recorded: connected from \(probe.peers[first.connection] ?? "an unknown address"), first packet \(first.cn)")
             }
             facts.append(("MN", runner.mn ?? "-"))
             runner.chooseTemplate()
             facts += runner.facts
             runner.facts = []
-            if pw == nil { runner.skip("L-PW", "the password is unknown: give --pw (the recording holds no request the logger accepted)") }
+            if pw == nil { runner.skip(.loggerPw, "the password is unknown: give --pw (the recording holds no request the logger accepted)") }
             else if options.pw == nil { facts.append(("PW", "\(pw!) (from the platform's requests in the recording)")) }
             if runner.exchanges.isEmpty {
-                for id in ["L-REPLY-FORM", "L-REPLY-TIME"] { runner.skip(id, "the recording holds no request from the platform") }
+                for id: RuleID in [.loggerReplyForm, .loggerReplyTime] { runner.skip(id, "the recording holds no request from the platform") }
             }
-            if let x = runner.exchanges.first(where: { $0.request.cn == "1011" }) {
+            if let x = runner.exchanges.first(where: { $0.request.isCN(.getLoggerTime) }) {
                 runner.judgeClockConsistency(x, x.responses.first { $0.cn == "1011" }?.segment.cpValue("SystemTime").flatMap { HJTime($0) })
             } else {
-                runner.skip("L-CLOCK-CONSISTENT", "the recording holds no 1011 (the bench asks for the logger's time live)")
+                runner.skip(.loggerClockConsistent, "the recording holds no 1011 (the bench asks for the logger's time live)")
             }
             judgeRecordedClock()
             judgeRecordedResends(overTime: overTime, reCount: reCount)
@@ -242,7 +242,7 @@ public final class OfflineLoggerCheck {
         } else {
             let why = probe.frameCount == 0 ? "the recording holds no frame from the logger" : "the recording holds no packet with an MN from the logger"
             runner.notReachedReason = why
-            if probe.frameCount > 0 { runner.fail("L-CONNECT", why, wire: probe.wire(since: 0)); runner.judgeLint() }
+            if probe.frameCount > 0 { runner.fail(.loggerConnect, why, wire: probe.wire(since: 0)); runner.judgeLint() }
         }
         facts += runner.facts
         var run = CheckRun(target: .logger, address: "offline \(source)", profile: options.selection.profile, strict: options.selection.strict,
@@ -266,32 +266,32 @@ public final class OfflineLoggerCheck {
     /// Why an active check was not exercised offline.
     static func notExercised(_ id: String, reason: String?) -> String {
         if let reason { return "not exercised: \(reason)" }
-        if id.hasPrefix("L-CMD-") || id == "L-DYN-QUERY" { return "not exercised offline: the bench sends this request live (a recording is only watched)" }
-        if id == "L-RECONNECT" || id == "L-BACKFILL" { return "not exercised offline: the bench forces an outage live (a recording is only watched)" }
-        if id.hasPrefix("L-RESEND") { return "not exercised offline: the bench withholds a 9014 live" }
+        if id.hasPrefix("L-CMD-") || id == RuleID.loggerDynQuery.rawValue { return "not exercised offline: the bench sends this request live (a recording is only watched)" }
+        if id == RuleID.loggerReconnect.rawValue || id == RuleID.loggerBackfill.rawValue { return "not exercised offline: the bench forces an outage live (a recording is only watched)" }
+        if id.hasPrefix(RuleID.loggerResend.rawValue) { return "not exercised offline: the bench withholds a 9014 live" }
         return "not exercised offline: nothing in the recording to judge it by"
     }
 
     /// L-CLOCK: the logger's QNs against the recording's own time stamps (the platform's or the
     /// capturing host's clock), on the first connection.
     func judgeRecordedClock() {
-        guard runner.wants("L-CLOCK"), let start else { return }
+        guard runner.wants(.loggerClock), let start else { return }
         guard runner.rate == 1 else {
-            runner.skip("L-CLOCK", "the logger's clock runs at \(String(format: "%.1f", runner.rate))× the recording's time (an accelerated emulation)")
+            runner.skip(.loggerClock, "the logger's clock runs at \(String(format: "%.1f", runner.rate))× the recording's time (an accelerated emulation)")
             return
         }
         let fs = runner.clockFrames.filter { $0.connection == 1 }.prefix(50)
         let offsets = fs.compactMap { f in f.loggerTime.map { $0.addingClamped(-start.addingClamped(milliseconds(f.time))) } }.sorted()
-        guard !offsets.isEmpty else { runner.skip("L-CLOCK", "no upload with a valid QN or DataTime in the recording"); return }
+        guard !offsets.isEmpty else { runner.skip(.loggerClock, "no upload with a valid QN or DataTime in the recording"); return }
         let median = offsets[offsets.count / 2]
-        if abs(median) <= 60_000 { runner.pass("L-CLOCK", "the logger's clock is \(runner.fmt(Double(median) / 1000)) s from the recording's time stamps") }
-        else { runner.fail("L-CLOCK", "the QNs of its uploads are \(runner.fmt(Double(median) / 1000)) s from the recording's time stamps (tolerance 60 s)", wire: probe.wire(of: fs.prefix(3).map(\.index))) }
+        if abs(median) <= 60_000 { runner.pass(.loggerClock, "the logger's clock is \(runner.fmt(Double(median) / 1000)) s from the recording's time stamps") }
+        else { runner.fail(.loggerClock, "the QNs of its uploads are \(runner.fmt(Double(median) / 1000)) s from the recording's time stamps (tolerance 60 s)", wire: probe.wire(of: fs.prefix(3).map(\.index))) }
     }
 
     /// The resend checks on what the recording shows: uploads the platform did not acknowledge,
     /// and whether (how, when, how often) the logger sent them again.
     func judgeRecordedResends(overTime: Double?, reCount: Int?) {
-        let ids = ["L-RESEND", "L-RESEND-QN", "L-RESEND-TIMING", "L-RESEND-COUNT"]
+        let ids: [RuleID] = [.loggerResend, .loggerResendQn, .loggerResendTiming, .loggerResendCount]
         guard ids.contains(where: { runner.wants($0) }) else { return }
         let uploads = probe.frames.filter { $0.role == .upload && $0.needsAck && RecordStreams.recordCNs.contains($0.cn) }
         guard !uploads.isEmpty else { for id in ids { runner.skip(id, "no upload in the recording asked for a 9014 (Flag A=1)") }; return }
@@ -310,9 +310,9 @@ public final class OfflineLoggerCheck {
         let limit = overTime.map { ot in ot * Double((reCount ?? 3) + 1) + ot * 0.5 + 2 }
         let unknownOT = "OverTime unknown: give --overtime (or record the 1000 that set it)"
         if let c = resent.first {
-            runner.pass("L-RESEND", "\(resent.count) upload(s) left unacknowledged in the recording were sent again (first: \(c.original.cn) QN=\(c.original.qn ?? "-"), \(c.copies.count) cop\(c.copies.count == 1 ? "y" : "ies"))")
+            runner.pass(.loggerResend, "\(resent.count) upload(s) left unacknowledged in the recording were sent again (first: \(c.original.cn) QN=\(c.original.qn ?? "-"), \(c.copies.count) cop\(c.copies.count == 1 ? "y" : "ies"))")
         } else if let limit, let c = cases.first(where: { $0.after > limit }) {
-            runner.fail("L-RESEND", "\(c.original.cn) QN=\(c.original.qn ?? "-") was not acknowledged and not sent again in the \(runner.fmt(c.after.rounded())) s the connection went on (OverTime \(runner.fmt(overTime!)) s)",
+            runner.fail(.loggerResend, "\(c.original.cn) QN=\(c.original.qn ?? "-") was not acknowledged and not sent again in the \(runner.fmt(c.after.rounded())) s the connection went on (OverTime \(runner.fmt(overTime!)) s)",
                         wire: probe.wire(of: [c.original.index]))
         } else {
             for id in ids { runner.skip(id, "\(cases.count) upload(s) went unacknowledged without a copy, but " + (limit == nil ? unknownOT : "the connection ended before a resend was due")) }
@@ -320,11 +320,11 @@ public final class OfflineLoggerCheck {
         }
         guard !resent.isEmpty else { for id in ids.dropFirst() { runner.skip(id, "nothing was resent") }; return }
         let changed = resent.flatMap { c in c.copies.filter { $0.text != c.original.text } }
-        if changed.isEmpty { runner.pass("L-RESEND-QN", "every copy repeats its QN and content (\(resent.count) resent upload(s))") }
-        else { runner.fail("L-RESEND-QN", "\(changed.count) copies changed the content (first: \(changed[0].cn) QN \(changed[0].qn ?? "-"))", wire: probe.wire(of: changed.map(\.index))) }
+        if changed.isEmpty { runner.pass(.loggerResendQn, "every copy repeats its QN and content (\(resent.count) resent upload(s))") }
+        else { runner.fail(.loggerResendQn, "\(changed.count) copies changed the content (first: \(changed[0].cn) QN \(changed[0].qn ?? "-"))", wire: probe.wire(of: changed.map(\.index))) }
         guard let overTime else {
-            runner.skip("L-RESEND-TIMING", unknownOT)
-            runner.skip("L-RESEND-COUNT", unknownOT)
+            runner.skip(.loggerResendTiming, unknownOT)
+            runner.skip(.loggerResendCount, unknownOT)
             return
         }
         let tolerance = max(1, overTime * 0.3)
@@ -337,16 +337,16 @@ public final class OfflineLoggerCheck {
                 if abs(b - a - overTime) > tolerance && badCase == nil { badCase = c.original }
             }
         }
-        if let bad = badCase { runner.fail("L-RESEND-TIMING", "copies \(gaps.prefix(8).map { String(format: "%.1f", $0) }.joined(separator: ", ")) s apart; expected OverTime \(runner.fmt(overTime)) s ± \(runner.fmt(tolerance)) s", wire: probe.wire(of: [bad.index])) }
-        else { runner.pass("L-RESEND-TIMING", "copies \(gaps.prefix(8).map { runner.fmt(($0 * 10).rounded() / 10) }.joined(separator: ", ")) s apart (OverTime \(runner.fmt(overTime)) s)") }
-        guard let reCount else { runner.skip("L-RESEND-COUNT", "ReCount unknown: give --recount (or record the 1000 that set it)"); return }
+        if let bad = badCase { runner.fail(.loggerResendTiming, "copies \(gaps.prefix(8).map { String(format: "%.1f", $0) }.joined(separator: ", ")) s apart; expected OverTime \(runner.fmt(overTime)) s ± \(runner.fmt(tolerance)) s", wire: probe.wire(of: [bad.index])) }
+        else { runner.pass(.loggerResendTiming, "copies \(gaps.prefix(8).map { runner.fmt(($0 * 10).rounded() / 10) }.joined(separator: ", ")) s apart (OverTime \(runner.fmt(overTime)) s)") }
+        guard let reCount else { runner.skip(.loggerResendCount, "ReCount unknown: give --recount (or record the 1000 that set it)"); return }
         // Judged on uploads never acknowledged whose connection went on long enough for every copy.
         let judged = resent.filter { c in !c.copies.contains { $0.acked } && c.after > limit! }
-        guard let c = judged.first else { runner.skip("L-RESEND-COUNT", "no resent upload stayed unacknowledged long enough in the recording to count its copies"); return }
-        if judged.allSatisfy({ $0.copies.count == reCount }) { runner.pass("L-RESEND-COUNT", "\(c.copies.count) resends (ReCount \(reCount))") }
+        guard let c = judged.first else { runner.skip(.loggerResendCount, "no resent upload stayed unacknowledged long enough in the recording to count its copies"); return }
+        if judged.allSatisfy({ $0.copies.count == reCount }) { runner.pass(.loggerResendCount, "\(c.copies.count) resends (ReCount \(reCount))") }
         else {
             let bad = judged.first { $0.copies.count != reCount }!
-            runner.fail("L-RESEND-COUNT", "\(bad.original.cn) QN=\(bad.original.qn ?? "-"): \(bad.copies.count) resends; expected ReCount = \(reCount)", wire: probe.wire(of: [bad.original.index] + bad.copies.map(\.index)))
+            runner.fail(.loggerResendCount, "\(bad.original.cn) QN=\(bad.original.qn ?? "-"): \(bad.copies.count) resends; expected ReCount = \(reCount)", wire: probe.wire(of: [bad.original.index] + bad.copies.map(\.index)))
         }
     }
 }

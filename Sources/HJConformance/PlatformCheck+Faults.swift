@@ -8,12 +8,12 @@ extension PlatformSuite {
     // MARK: - Step 4: bad frames
 
     func badFrames() {
-        let cases: [(id: String, what: String, make: (ProbePackets, QNSource) -> (DataSegment?, [UInt8]))] = [
-            ("P-BAD-GARBAGE", "noise bytes", { _, _ in
+        let cases: [(id: RuleID, what: String, make: (ProbePackets, QNSource) -> (DataSegment?, [UInt8]))] = [
+            (RuleID.platformBadGarbage, "noise bytes", { _, _ in
                 (nil, [0x00, 0x01, 0xFE, 0xFF, 0x7F] + Array("GET / HTTP/1.0\r\n\r\n# #\r\n".utf8) + [0x80, 0xC3, 0x28, 0x0D, 0x0A])
             }),
-            ("P-BAD-CRC", "the frame with a wrong CRC", { p, q in
-                let s = p.segment(cn: "2011", qn: q.next(), flag: 5, cp: ProbePackets.uploadCP("2011", now: chinaWallMilliseconds()))
+            (RuleID.platformBadCrc, "the frame with a wrong CRC", { p, q in
+                let s = p.segment(cn: .realTimeData, qn: q.next(), flag: 5, cp: ProbePackets.uploadCP(.realTimeData, now: chinaWallMilliseconds()))
                 var bytes = FrameEncoder.frame(s)
                 let crcAt = bytes.count - 6
                 let right = String(decoding: bytes[crcAt..<(crcAt + 4)], as: UTF8.self)
@@ -21,15 +21,15 @@ extension PlatformSuite {
                 bytes.replaceSubrange(crcAt..<(crcAt + 4), with: Array(wrong.utf8))
                 return (s, bytes)
             }),
-            ("P-BAD-LENGTH", "the frame with a wrong length field", { p, q in
-                let s = p.segment(cn: "2011", qn: q.next(), flag: 5, cp: ProbePackets.uploadCP("2011", now: chinaWallMilliseconds()))
+            (RuleID.platformBadLength, "the frame with a wrong length field", { p, q in
+                let s = p.segment(cn: .realTimeData, qn: q.next(), flag: 5, cp: ProbePackets.uploadCP(.realTimeData, now: chinaWallMilliseconds()))
                 var bytes = FrameEncoder.frame(s)
                 let n = s.serializedBytes().count + 7
                 let digits = Array(String(n).utf8)
                 bytes.replaceSubrange(2..<6, with: [UInt8](repeating: 0x30, count: 4 - digits.count) + digits)
                 return (s, bytes)
             }),
-            ("P-BAD-OVERSIZE", "the oversized frame", { p, q in
+            (RuleID.platformBadOversize, "the oversized frame", { p, q in
                 let s = p.oversized(qn: q.next(), now: chinaWallMilliseconds())
                 return (s, FrameEncoder.frame(s))
             }),
@@ -41,7 +41,7 @@ extension PlatformSuite {
             case .success(let x): conv = x
             }
             // A good frame first (the connection is served), then the bad one, then a good one.
-            let first = conv.send(packets.segment(cn: "2011", qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP("2011", now: chinaWallMilliseconds())))
+            let first = conv.send(packets.segment(cn: .realTimeData, qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP(.realTimeData, now: chinaWallMilliseconds())))
             let mark = max(0, conv.log.records.count - 1)
             let (segment, bytes) = c.make(packets, qns)
             var bad: SentPacket?
@@ -51,7 +51,7 @@ extension PlatformSuite {
                 conv.link.send(bytes)
             }
             wait([conv], until: probeClock() + 0.02) { false }
-            let good = conv.send(packets.segment(cn: "2011", qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP("2011", now: chinaWallMilliseconds())))
+            let good = conv.send(packets.segment(cn: .realTimeData, qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP(.realTimeData, now: chinaWallMilliseconds())))
             awaitAnswers(conv, [first, bad, good], grace: true)
             if segment == nil {
                 // Garbage cannot be answered as such; any answer besides the good frame's is stray.
@@ -82,9 +82,9 @@ extension PlatformSuite {
     }
 
     func access() {
-        let cases: [(id: String, what: String, mn: String, pw: String)] = [
-            ("P-ACCESS-PW", "the packet with a wrong PW", packets.mn, packets.pw == "000000" ? "999999" : "000000"),
-            ("P-ACCESS-MN", "the packet from an unknown MN", unknownMN(), packets.pw),
+        let cases: [(id: RuleID, what: String, mn: String, pw: String)] = [
+            (RuleID.platformAccessPw, "the packet with a wrong PW", packets.mn, packets.pw == "000000" ? "999999" : "000000"),
+            (RuleID.platformAccessMn, "the packet from an unknown MN", unknownMN(), packets.pw),
         ]
         for c in cases where wants(c.id) && shouldContinue {
             let conv: Conversation
@@ -92,16 +92,16 @@ extension PlatformSuite {
             case .failure(let e): judge(c.id, .fail, "could not connect: \(e.message)"); continue
             case .success(let x): conv = x
             }
-            let bad = conv.send(packets.segment(cn: "2011", qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP("2011", now: chinaWallMilliseconds()),
+            let bad = conv.send(packets.segment(cn: .realTimeData, qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP(.realTimeData, now: chinaWallMilliseconds()),
                                                 mn: c.mn, pw: c.pw), mustNotAnswer: true)
-            let good = conv.send(packets.segment(cn: "2011", qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP("2011", now: chinaWallMilliseconds())))
+            let good = conv.send(packets.segment(cn: .realTimeData, qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP(.realTimeData, now: chinaWallMilliseconds())))
             awaitAnswers(conv, [bad, good], grace: true)
             let wire = conv.log.snapshot
-            if c.id == "P-ACCESS-MN" { acceptsUnknownMN = bad?.acceptance != nil }
+            if c.id == RuleID.platformAccessMn { acceptsUnknownMN = bad?.acceptance != nil }
             // A 9011 with QnRtn 3 (wrong PW) or 4 (unknown MN) is a correct refusal, not an acknowledgement.
             let refused = bad?.refusal.map { " (refused with 9011 QnRtn=\($0.frame.refusalCode ?? "?"))" } ?? ""
             if let bad, bad.acceptance != nil {
-                let open = c.id == "P-ACCESS-MN"
+                let open = c.id == RuleID.platformAccessMn
                     ? "the platform acknowledged MN \(c.mn), which is not among the credentials given: it accepts every MN (open registry?)"
                     : "the platform acknowledged MN \(c.mn) with the wrong PW \(c.pw): it does not check passwords"
                 judge(c.id, .fail, open, wire: wire)
@@ -121,43 +121,43 @@ extension PlatformSuite {
     }
 
     func dialects() {
-        if wants("P-V2005-ACK"), shouldContinue, case .success(let conv) = connect("logger 1 (HJ/T 212-2005)") {
+        if wants(RuleID.platformV2005Ack), shouldContinue, case .success(let conv) = connect("logger 1 (HJ/T 212-2005)") {
             let p = conv.send(packets.legacy2051(qn: qns.next(), now: chinaWallMilliseconds()))
             awaitAnswers(conv, [p])
             if let a = p?.firstAnswer {
                 let form = a.frame.segment.cpValue("QN") != nil ? "the HJ/T 212-2005 form (QN in CP)" : "the HJ 212-2017 form"
-                judge("P-V2005-ACK", .pass, "answered by \(a.frame.segment.cn ?? "?") in \(form), \(ms(a.latency))")
+                judge(RuleID.platformV2005Ack, .pass, "answered by \(a.frame.segment.cn ?? "?") in \(form), \(ms(a.latency))")
             } else {
-                judge("P-V2005-ACK", .fail, "no answer to the HJ/T 212-2005 2051 (Flag=1) within \(format(answerWait)) s", wire: conv.log.snapshot)
+                judge(RuleID.platformV2005Ack, .fail, "no answer to the HJ/T 212-2005 2051 (Flag=1) within \(format(answerWait)) s", wire: conv.log.snapshot)
             }
             conv.link.close()
         }
-        if wants("P-V2025-ACK", "P-V2025-HEARTBEAT"), shouldContinue, case .success(let conv) = connect("logger 1 (HJ 212-2025)") {
-            if wants("P-V2025-ACK") {
-                let p = conv.send(packets.segment(cn: "2011", qn: qns.next(), flag: 9, cp: ProbePackets.uploadCP("2011", now: chinaWallMilliseconds())))
+        if wants(RuleID.platformV2025Ack, RuleID.platformV2025Heartbeat), shouldContinue, case .success(let conv) = connect("logger 1 (HJ 212-2025)") {
+            if wants(RuleID.platformV2025Ack) {
+                let p = conv.send(packets.segment(cn: .realTimeData, qn: qns.next(), flag: 9, cp: ProbePackets.uploadCP(.realTimeData, now: chinaWallMilliseconds())))
                 awaitAnswers(conv, [p])
-                if let a = p?.firstAnswer, a.frame.segment.cn == "9014" {
-                    judge("P-V2025-ACK", .pass, "2011 with Flag=9 answered by 9014 Flag=\(a.frame.segment.header("Flag") ?? "-") in \(ms(a.latency))")
+                if let a = p?.firstAnswer, a.frame.segment.command == .dataReply {
+                    judge(RuleID.platformV2025Ack, .pass, "2011 with Flag=9 answered by 9014 Flag=\(a.frame.segment.header("Flag") ?? "-") in \(ms(a.latency))")
                 } else {
-                    judge("P-V2025-ACK", .fail, p?.firstAnswer.map { "answered by CN \($0.frame.segment.cn ?? "?"), expected 9014" }
+                    judge(RuleID.platformV2025Ack, .fail, p?.firstAnswer.map { "answered by CN \($0.frame.segment.cn ?? "?"), expected 9014" }
                           ?? "no answer to the 2011 with Flag=9 within \(format(answerWait)) s", wire: conv.log.snapshot)
                 }
             }
-            if wants("P-V2025-HEARTBEAT") {
-                let p = conv.send(packets.segment(cn: "9015", qn: qns.next(), flag: 9, cp: [], st: "91"), kind: .notification)
+            if wants(RuleID.platformV2025Heartbeat) {
+                let p = conv.send(packets.segment(cn: .heartbeat, qn: qns.next(), flag: 9, cp: [], st: SystemType.systemInteraction.rawValue), kind: .notification)
                 awaitAnswers(conv, [p])
-                if let a = p?.firstAnswer, a.frame.segment.cn == "9013" {
-                    judge("P-V2025-HEARTBEAT", .pass, "9015 answered by 9013 in \(ms(a.latency))")
+                if let a = p?.firstAnswer, a.frame.segment.command == .notificationReply {
+                    judge(RuleID.platformV2025Heartbeat, .pass, "9015 answered by 9013 in \(ms(a.latency))")
                 } else {
-                    judge("P-V2025-HEARTBEAT", .fail, p?.firstAnswer.map { "answered by CN \($0.frame.segment.cn ?? "?"), expected 9013" }
+                    judge(RuleID.platformV2025Heartbeat, .fail, p?.firstAnswer.map { "answered by CN \($0.frame.segment.cn ?? "?"), expected 9013" }
                           ?? "no 9013 answering the 9015 heartbeat within \(format(answerWait)) s", wire: conv.log.snapshot)
                 }
             }
             conv.link.close()
         }
         if wantsGroup("P-JS-"), shouldContinue, case .success(let conv) = connect("logger 1 (Jiangsu)") {
-            for (id, segment) in [("P-JS-DYNAMIC", packets.dynamicControl3020(qn: qns.next(), now: chinaWallMilliseconds())),
-                                  ("P-JS-PROCESS", packets.process2011(qn: qns.next(), now: chinaWallMilliseconds()))] where wants(id) {
+            for (id, segment) in [(RuleID.platformJsDynamic, packets.dynamicControl3020(qn: qns.next(), now: chinaWallMilliseconds())),
+                                  (RuleID.platformJsProcess, packets.process2011(qn: qns.next(), now: chinaWallMilliseconds()))] where wants(id) {
                 let p = conv.send(segment)
                 awaitAnswers(conv, [p])
                 judgeUpload(id, p, conv)

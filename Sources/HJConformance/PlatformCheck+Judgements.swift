@@ -10,10 +10,10 @@ extension PlatformSuite {
     /// Every 9013/9014 attributed to a packet the tool sent, judged for its form.
     func judgeAckForms() {
         struct Finding { var text: String; var wire: [WireRecord] }
-        var bad: [String: [Finding]] = [:]
+        var bad: [RuleID: [Finding]] = [:]
         var counted = 0
         var twice: [Finding] = []
-        func add(_ id: String, _ text: String, _ c: Conversation, _ frame: ProbeFrame, _ p: SentPacket) {
+        func add(_ id: RuleID, _ text: String, _ c: Conversation, _ frame: ProbeFrame, _ p: SentPacket) {
             guard bad[id, default: []].count < 5 else { bad[id]!.append(Finding(text: "", wire: [])); return }
             bad[id, default: []].append(Finding(text: text, wire: [
                 WireRecord(time: round3(p.sentAt - origin), direction: .up, text: showBytes(FrameEncoder.frame(p.segment, trailer: false))),
@@ -35,56 +35,56 @@ extension PlatformSuite {
                         if a.latency > (slowest?.1.latency ?? -1) { slowest = (p, a) }
                     }
                     let legacy = p.version == 0 || s.cpValue("QN") != nil
-                    let expectedCN = p.kind == .notification ? "9013" : "9014"
-                    if s.cn != expectedCN { add("P-ACK-CN", "\(p.describe) answered by CN \(s.cn ?? "-"), expected \(expectedCN)", c, f, p) }
-                    if s.st != "91" { add("P-ACK-ST", "\(p.cn) answered with ST=\(s.st ?? "missing"), expected 91", c, f, p) }
+                    let expectedCN: CommandCode = p.kind == .notification ? .notificationReply : .dataReply
+                    if !s.isCN(expectedCN) { add(RuleID.platformAckCn, "\(p.describe) answered by CN \(s.cn ?? "-"), expected \(expectedCN)", c, f, p) }
+                    if !s.isST(.systemInteraction) { add(RuleID.platformAckSt, "\(p.cn) answered with ST=\(s.st ?? "missing"), expected 91", c, f, p) }
                     let flagExpected = p.version << 2
                     if legacy {
                         if let flag = s.header("Flag"), Int(flag) != 0 {
-                            add("P-ACK-FLAG", "HJ/T 212-2005 \(p.cn) answered with Flag=\(flag), expected 0 or none", c, f, p)
+                            add(RuleID.platformAckFlag, "HJ/T 212-2005 \(p.cn) answered with Flag=\(flag), expected 0 or none", c, f, p)
                         }
                     } else if s.header("Flag") != String(flagExpected) {
-                        add("P-ACK-FLAG", "\(p.cn) (Flag=\(p.segment.header("Flag") ?? "-")) answered with Flag=\(s.header("Flag") ?? "missing"), expected \(flagExpected)", c, f, p)
+                        add(RuleID.platformAckFlag, "\(p.cn) (Flag=\(p.segment.header("Flag") ?? "-")) answered with Flag=\(s.header("Flag") ?? "missing"), expected \(flagExpected)", c, f, p)
                     }
                     let echoed = legacy ? (s.cpValue("QN") ?? s.qn) : s.qn
                     if echoed != p.qn {
-                        add("P-ACK-QN", "\(p.cn) QN=\(p.qn ?? "-") answered with QN=\(echoed ?? "missing")", c, f, p)
+                        add(RuleID.platformAckQn, "\(p.cn) QN=\(p.qn ?? "-") answered with QN=\(echoed ?? "missing")", c, f, p)
                     }
                     if legacy {
                         let allowed: Set<String> = ["QN", "CN", "PNO", "PNUM"]
                         if s.cpFields.contains(where: { !allowed.contains($0.name) }) {
-                            add("P-ACK-CP", "HJ/T 212-2005 \(p.cn) answered with CP=&&\(s.cpText)&&, expected QN (and CN) only", c, f, p)
+                            add(RuleID.platformAckCp, "HJ/T 212-2005 \(p.cn) answered with CP=&&\(s.cpText)&&, expected QN (and CN) only", c, f, p)
                         }
                     } else if s.cp == nil || !(s.cp ?? []).allSatisfy({ $0.isEmpty }) {
-                        add("P-ACK-CP", "\(p.cn) answered with \(s.cp == nil ? "no CP" : "CP=&&\(s.cpText)&&"), expected CP=&&&&", c, f, p)
+                        add(RuleID.platformAckCp, "\(p.cn) answered with \(s.cp == nil ? "no CP" : "CP=&&\(s.cpText)&&"), expected CP=&&&&", c, f, p)
                     }
                     if let pw = s.pw, pw != (p.segment.pw ?? "") {
-                        add("P-ACK-PWMN", "\(p.cn) with PW=\(p.segment.pw ?? "-") answered with PW=\(pw)", c, f, p)
+                        add(RuleID.platformAckPwmn, "\(p.cn) with PW=\(p.segment.pw ?? "-") answered with PW=\(pw)", c, f, p)
                     } else if s.pw == nil && !legacy {
-                        add("P-ACK-PWMN", "\(p.cn) answered without PW", c, f, p)
+                        add(RuleID.platformAckPwmn, "\(p.cn) answered without PW", c, f, p)
                     }
                     if let mn = s.mn, mn != (p.segment.mn ?? "") {
-                        add("P-ACK-PWMN", "\(p.cn) from MN=\(p.segment.mn ?? "-") answered with MN=\(mn)", c, f, p)
+                        add(RuleID.platformAckPwmn, "\(p.cn) from MN=\(p.segment.mn ?? "-") answered with MN=\(mn)", c, f, p)
                     } else if s.mn == nil && !legacy {
-                        add("P-ACK-PWMN", "\(p.cn) answered without MN", c, f, p)
+                        add(RuleID.platformAckPwmn, "\(p.cn) answered without MN", c, f, p)
                     }
                     if !f.crcOK {
                         let declared = String(decoding: f.raw.crcBytes, as: UTF8.self)
                         let right = CRC.hex(CRC.hj212(f.raw.segmentBytes))
                         let what = f.crcVariant.map { "is the \($0.rawValue) variant" } ?? "is wrong"
-                        add("P-ACK-CRC", "\(s.cn ?? "answer") CRC \(declared) \(what) (HJ 212 CRC: \(right))", c, f, p)
+                        add(RuleID.platformAckCrc, "\(s.cn ?? "answer") CRC \(declared) \(what) (HJ 212 CRC: \(right))", c, f, p)
                     } else if f.raw.crcBytes.contains(where: { $0 >= 0x61 && $0 <= 0x66 }) {
-                        add("P-ACK-CRC", "\(s.cn ?? "answer") CRC in lower case (\(String(decoding: f.raw.crcBytes, as: UTF8.self)))", c, f, p)
+                        add(RuleID.platformAckCrc, "\(s.cn ?? "answer") CRC in lower case (\(String(decoding: f.raw.crcBytes, as: UTF8.self)))", c, f, p)
                     }
                     if f.raw.declaredLength != f.raw.segment.count {
-                        add("P-ACK-FRAMING", "\(s.cn ?? "answer") length field \(showBytes(f.raw.lengthBytes)), the data segment has \(f.raw.segment.count) bytes", c, f, p)
+                        add(RuleID.platformAckFraming, "\(s.cn ?? "answer") length field \(showBytes(f.raw.lengthBytes)), the data segment has \(f.raw.segment.count) bytes", c, f, p)
                     }
                     if f.raw.trailer != .crlf {
-                        add("P-ACK-FRAMING", "\(s.cn ?? "answer") ends with \(f.raw.trailer.rawValue), expected CR LF", c, f, p)
+                        add(RuleID.platformAckFraming, "\(s.cn ?? "answer") ends with \(f.raw.trailer.rawValue), expected CR LF", c, f, p)
                     }
                     if i == 0, a.latency > options.overTime {
                         lateCount += 1
-                        add("P-ACK-TIME", "\(p.cn) QN=\(p.qn ?? "-") answered after \(ms(a.latency)), OverTime is \(format(options.overTime)) s", c, f, p)
+                        add(RuleID.platformAckTime, "\(p.cn) QN=\(p.qn ?? "-") answered after \(ms(a.latency)), OverTime is \(format(options.overTime)) s", c, f, p)
                     }
                     if i == 1, twice.count < 5, p.expectsAnswer || p.mustNotAnswer {
                         twice.append(Finding(text: "\(p.describe) answered \(p.answerCount) times", wire: [
@@ -95,34 +95,34 @@ extension PlatformSuite {
             }
         }
         if counted == 0 {
-            for id in ["P-ACK-CN", "P-ACK-ST", "P-ACK-FLAG", "P-ACK-QN", "P-ACK-CP", "P-ACK-PWMN", "P-ACK-CRC", "P-ACK-FRAMING", "P-ACK-TIME", "P-ACK-ONCE"] {
+            for id in [RuleID.platformAckCn, RuleID.platformAckSt, RuleID.platformAckFlag, RuleID.platformAckQn, RuleID.platformAckCp, RuleID.platformAckPwmn, RuleID.platformAckCrc, RuleID.platformAckFraming, RuleID.platformAckTime, RuleID.platformAckOnce] {
                 judge(id, .notExercised, "not exercised: the platform acknowledged nothing the tool sent")
             }
             return
         }
         facts.append(("acknowledgements", "\(counted) answers to the tool's packets judged"))
-        for id in ["P-ACK-CN", "P-ACK-ST", "P-ACK-FLAG", "P-ACK-QN", "P-ACK-CP", "P-ACK-PWMN", "P-ACK-CRC", "P-ACK-FRAMING", "P-ACK-TIME"] {
+        for id in [RuleID.platformAckCn, RuleID.platformAckSt, RuleID.platformAckFlag, RuleID.platformAckQn, RuleID.platformAckCp, RuleID.platformAckPwmn, RuleID.platformAckCrc, RuleID.platformAckFraming, RuleID.platformAckTime] {
             let list = bad[id] ?? []
             if list.isEmpty {
                 judge(id, .pass, "all \(counted) answers conform")
             } else {
                 let shown = list.filter { !$0.text.isEmpty }
                 let more = list.count > shown.count ? " (and more)" : ""
-                judge(id, .fail, "\(id == "P-ACK-TIME" ? lateCount : list.count) of \(counted) answers: " + shown.map(\.text).prefix(3).joined(separator: "; ") + more,
+                judge(id, .fail, "\(id == RuleID.platformAckTime ? lateCount : list.count) of \(counted) answers: " + shown.map(\.text).prefix(3).joined(separator: "; ") + more,
                       wire: shown.flatMap(\.wire))
             }
         }
         if twice.isEmpty {
-            judge("P-ACK-ONCE", .pass, "no packet answered twice")
+            judge(RuleID.platformAckOnce, .pass, "no packet answered twice")
         } else {
-            judge("P-ACK-ONCE", .fail, twice.map(\.text).prefix(3).joined(separator: "; "), wire: twice.flatMap(\.wire))
+            judge(RuleID.platformAckOnce, .fail, twice.map(\.text).prefix(3).joined(separator: "; "), wire: twice.flatMap(\.wire))
         }
     }
 
     func judgeCommands() {
-        guard wantsGroup("P-CMD-") || wants("P-NOTIFY-1012") else { return }
+        guard wantsGroup("P-CMD-") || wants(RuleID.platformNotify1012) else { return }
         struct Finding { var text: String; var frame: ProbeFrame }
-        var bad: [String: [Finding]] = [:]
+        var bad: [RuleID: [Finding]] = [:]
         var total = 0
         var cns: [String: Int] = [:]
         let linter = try? Linter(options: LintOptions(strict: false))
@@ -134,7 +134,7 @@ extension PlatformSuite {
                 let s = frame.segment
                 let cn = s.cn ?? "?"
                 cns[cn, default: 0] += 1
-                func add(_ id: String, _ text: String) { if bad[id, default: []].count < 20 { bad[id, default: []].append(Finding(text: "\(cn) QN=\(s.qn ?? "-"): \(text)", frame: frame)) } }
+                func add(_ id: RuleID, _ text: String) { if bad[id, default: []].count < 20 { bad[id, default: []].append(Finding(text: "\(cn) QN=\(s.qn ?? "-"): \(text)", frame: frame)) } }
                 // Form: frame, header, known CN, lint errors.
                 var problems: [String] = []
                 if !frame.crcOK { problems.append("CRC \(String(decoding: frame.raw.crcBytes, as: UTF8.self)) is wrong\(frame.crcVariant.map { " (\($0.rawValue))" } ?? "")") }
@@ -146,47 +146,47 @@ extension PlatformSuite {
                     let report = linter.check(frame.raw, index: 0)
                     if let e = report.diagnostics.first(where: { $0.severity == .error }) { problems.append("\(e.rule): \(e.message)") }
                 }
-                if !problems.isEmpty { add("P-CMD-FORM", problems.prefix(3).joined(separator: "; ")) }
+                if !problems.isEmpty { add(RuleID.platformCmdForm, problems.prefix(3).joined(separator: "; ")) }
                 // ST: the logger's, never 91.
-                if let st = s.st, !c.sts.contains(st) { add("P-CMD-ST", "ST=\(st), the logger uses \(c.sts.sorted().joined(separator: "/"))") }
-                else if s.st == nil { add("P-CMD-ST", "no ST") }
+                if let st = s.st, !c.sts.contains(st) { add(RuleID.platformCmdSt, "ST=\(st), the logger uses \(c.sts.sorted().joined(separator: "/"))") }
+                else if s.st == nil { add(RuleID.platformCmdSt, "no ST") }
                 // Flag: A=1, D=0, the logger's version.
                 if let flag = s.flag {
                     if !flag.needsAck || flag.isSplit || flag.version != version {
-                        add("P-CMD-FLAG", "Flag=\(flag.rawValue), expected \(PacketFlag(version: version, split: false, ack: true).rawValue) (A=1, version \(version))")
+                        add(RuleID.platformCmdFlag, "Flag=\(flag.rawValue), expected \(PacketFlag(version: version, split: false, ack: true).rawValue) (A=1, version \(version))")
                     }
                 } else {
-                    add("P-CMD-FLAG", "Flag=\(s.header("Flag") ?? "missing")")
+                    add(RuleID.platformCmdFlag, "Flag=\(s.header("Flag") ?? "missing")")
                 }
                 // QN: 17 digits, a valid time, one per command.
                 if let qn = s.qn, qn.utf8.count == 17, HJTime(qn, allowMilliseconds: true) != nil {
                     let key = cn + "|" + s.cpText
-                    if let previous = byQN[qn], previous != key { add("P-CMD-QN", "QN reused by a different command") }
+                    if let previous = byQN[qn], previous != key { add(RuleID.platformCmdQn, "QN reused by a different command") }
                     byQN[qn] = key
                 } else {
-                    add("P-CMD-QN", "QN=\(s.qn ?? "missing") is not a valid 17-digit time")
+                    add(RuleID.platformCmdQn, "QN=\(s.qn ?? "missing") is not a valid 17-digit time")
                 }
                 // PW and MN of the logger.
                 let pair = (s.mn ?? "") + "\u{1}" + (s.pw ?? "")
                 if !(c.identities.contains(pair) || (s.mn == c.mn && s.pw == c.pw)) {
-                    add("P-CMD-PWMN", "MN=\(s.mn ?? "-") PW=\(s.pw ?? "-"), the logger is MN=\(c.mn) PW=\(c.pw)")
+                    add(RuleID.platformCmdPwmn, "MN=\(s.mn ?? "-") PW=\(s.pw ?? "-"), the logger is MN=\(c.mn) PW=\(c.pw)")
                 }
-                if cn == "1012", let t = time1013, frame.time >= t { set1012 = true }
+                if cn == CommandCode.setLoggerTime.rawValue, let t = time1013, frame.time >= t { set1012 = true }
             }
         }
         facts.append(("commands", total == 0 ? "none seen" : cns.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: ", ")))
-        if time1013 != nil && wants("P-NOTIFY-1012") {
-            if set1012 { judge("P-NOTIFY-1012", .pass, "a 1012 set-time command followed the 1013") }
-            else { judge("P-NOTIFY-1012", .fail, "no 1012 set-time command followed the 1013 during the run", wire: primary?.log.snapshot ?? []) }
+        if time1013 != nil && wants(RuleID.platformNotify1012) {
+            if set1012 { judge(RuleID.platformNotify1012, .pass, "a 1012 set-time command followed the 1013") }
+            else { judge(RuleID.platformNotify1012, .fail, "no 1012 set-time command followed the 1013 during the run", wire: primary?.log.snapshot ?? []) }
         }
         let window = options.commandWindow
         guard total > 0 else {
-            for id in ["P-CMD-FORM", "P-CMD-ST", "P-CMD-FLAG", "P-CMD-QN", "P-CMD-PWMN", "P-CMD-FLOW", "P-CMD-RESEND"] {
+            for id in [RuleID.platformCmdForm, RuleID.platformCmdSt, RuleID.platformCmdFlag, RuleID.platformCmdQn, RuleID.platformCmdPwmn, RuleID.platformCmdFlow, RuleID.platformCmdResend] {
                 judge(id, .notExercised, "not exercised: the platform sent no command during the run (command window \(format(window)) s)")
             }
             return
         }
-        for id in ["P-CMD-FORM", "P-CMD-ST", "P-CMD-FLAG", "P-CMD-QN", "P-CMD-PWMN"] {
+        for id in [RuleID.platformCmdForm, RuleID.platformCmdSt, RuleID.platformCmdFlag, RuleID.platformCmdQn, RuleID.platformCmdPwmn] {
             let list = bad[id] ?? []
             if list.isEmpty {
                 judge(id, .pass, "all \(total) commands conform")
@@ -199,16 +199,16 @@ extension PlatformSuite {
     }
 
     func judgeLatency() {
-        guard wants("P-LOAD-LATENCY") else { return }
+        guard wants(RuleID.platformLoadLatency) else { return }
         guard latencies.total > 0 else {
-            judge("P-LOAD-LATENCY", .notExercised, "not exercised: no acknowledgement was timed")
+            judge(RuleID.platformLoadLatency, .notExercised, "not exercised: no acknowledgement was timed")
             return
         }
         let p50 = latencies.percentile(50), p99 = latencies.percentile(99)
         let text = "p50 \(LatencyHistogram.format(p50)), p99 \(LatencyHistogram.format(p99)), max \(LatencyHistogram.format(latencies.max)) over \(latencies.total) acknowledgements"
         facts.append(("ack latency", text))
         if Double(p99) / 1e6 <= options.overTime {
-            judge("P-LOAD-LATENCY", .pass, text + "; OverTime \(format(options.overTime)) s")
+            judge(RuleID.platformLoadLatency, .pass, text + "; OverTime \(format(options.overTime)) s")
         } else {
             var wire: [WireRecord] = []
             if let (p, a) = slowest {
@@ -216,7 +216,7 @@ extension PlatformSuite {
                         WireRecord(time: round3(a.frame.time - origin), direction: .down, text: a.frame.text),
                         WireRecord(time: round3(a.frame.time - origin), direction: .note, text: "the slowest answer: \(ms(a.latency))")]
             }
-            judge("P-LOAD-LATENCY", .fail, text + "; p99 exceeds OverTime \(format(options.overTime)) s: loggers would resend", wire: wire)
+            judge(RuleID.platformLoadLatency, .fail, text + "; p99 exceeds OverTime \(format(options.overTime)) s: loggers would resend", wire: wire)
         }
     }
 }

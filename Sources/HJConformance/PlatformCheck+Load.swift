@@ -8,8 +8,8 @@ extension PlatformSuite {
     // MARK: - Step 6: load
 
     func load() {
-        if wants("P-LOAD-CONCURRENT", "P-LOAD-LATENCY"), shouldContinue { concurrency() }
-        if wants("P-LOAD-RECONNECT"), shouldContinue { reconnects() }
+        if wants(RuleID.platformLoadConcurrent, RuleID.platformLoadLatency), shouldContinue { concurrency() }
+        if wants(RuleID.platformLoadReconnect), shouldContinue { reconnects() }
     }
 
     /// The credentials of logger `i` of the concurrency check: the given list in order while it
@@ -88,7 +88,7 @@ extension PlatformSuite {
             guard k < rounds, c.link.usable else { pending[ObjectIdentifier(c)] = nil; return }
             round[ObjectIdentifier(c)] = k + 1
             let packet = ProbePackets(mn: c.mn, pw: c.pw, st: packets.st)
-            if let p = c.send(packet.segment(cn: "2011", qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP("2011", now: chinaWallMilliseconds()))) {
+            if let p = c.send(packet.segment(cn: .realTimeData, qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP(.realTimeData, now: chinaWallMilliseconds()))) {
                 pending[ObjectIdentifier(c)] = p
                 sentCount += 1
             } else {
@@ -129,7 +129,7 @@ extension PlatformSuite {
         }
         let expected = n * rounds
         if convs.count == n && answeredCount == expected {
-            judge("P-LOAD-CONCURRENT", .pass, "\(n) loggers at once (\(unique) distinct MNs): \(answeredCount) of \(expected) uploads answered")
+            judge(RuleID.platformLoadConcurrent, .pass, "\(n) loggers at once (\(unique) distinct MNs): \(answeredCount) of \(expected) uploads answered")
         } else if interrupted {
             return
         } else {
@@ -137,7 +137,7 @@ extension PlatformSuite {
             if closed > 0 { why += ", the platform closed \(closed) connections" }
             if unique < convs.count { why += " (\(unique) distinct MNs: give --registry with more loggers if the platform allows one connection per MN)" }
             if !failures.isEmpty { why += "; " + failures.joined(separator: "; ") }
-            judge("P-LOAD-CONCURRENT", .fail, why, wire: log.snapshot)
+            judge(RuleID.platformLoadConcurrent, .fail, why, wire: log.snapshot)
         }
     }
 
@@ -149,14 +149,14 @@ extension PlatformSuite {
             let conv: Conversation
             switch connect("logger 1 (connection \(i))", log: log) {
             case .failure(let e):
-                judge("P-LOAD-RECONNECT", .fail, "connection \(i) failed: \(e.message)", wire: log.snapshot)
+                judge(RuleID.platformLoadReconnect, .fail, "connection \(i) failed: \(e.message)", wire: log.snapshot)
                 return
             case .success(let c): conv = c
             }
-            let p = conv.send(packets.segment(cn: "2011", qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP("2011", now: chinaWallMilliseconds())))
+            let p = conv.send(packets.segment(cn: .realTimeData, qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP(.realTimeData, now: chinaWallMilliseconds())))
             awaitAnswers(conv, [p])
             guard let a = p?.firstAnswer else {
-                judge("P-LOAD-RECONNECT", .fail, i == 1 ? "the first connection's upload was not answered" :
+                judge(RuleID.platformLoadReconnect, .fail, i == 1 ? "the first connection's upload was not answered" :
                         "after \(i == 2 ? "closing" : "resetting") the previous connection, the upload on connection \(i) was not answered within \(format(answerWait)) s",
                       wire: log.snapshot)
                 conv.link.close()
@@ -165,6 +165,6 @@ extension PlatformSuite {
             steps.append("connection \(i): \(ms(a.latency))")
             conv.link.close(reset: reset)
         }
-        judge("P-LOAD-RECONNECT", .pass, "served after a close and after a reset: " + steps.joined(separator: ", "))
+        judge(RuleID.platformLoadReconnect, .pass, "served after a close and after a reset: " + steps.joined(separator: ", "))
     }
 }

@@ -79,17 +79,17 @@ final class PlatformSuite {
 
     // MARK: - Results
 
-    func wants(_ ids: String...) -> Bool { ids.contains { selected.contains($0) } }
+    func wants(_ ids: RuleID...) -> Bool { ids.contains { selected.contains($0.rawValue) } }
     func wantsGroup(_ prefix: String) -> Bool { selected.contains { $0.hasPrefix(prefix) } }
 
-    func rule(_ id: String) -> CheckRule? { rules.first { $0.id == id } }
+    func rule(_ id: RuleID) -> CheckRule? { rules.first { $0.id == id.rawValue } }
 
     /// Records a verdict (once per rule; a later fail replaces an earlier pass).
-    func judge(_ id: String, _ verdict: Verdict, _ message: String, wire: [WireRecord] = []) {
+    func judge(_ id: RuleID, _ verdict: Verdict, _ message: String, wire: [WireRecord] = []) {
         guard let rule = rule(id) else { return }
-        if let existing = results[id], existing.verdict == .fail || (existing.verdict == .warn && verdict != .fail) { return }
+        if let existing = results[id.rawValue], existing.verdict == .fail || (existing.verdict == .warn && verdict != .fail) { return }
         let keep = verdict == .fail || verdict == .warn
-        results[id] = CheckResult(rule: rule, verdict: verdict, message: message, wire: keep ? Array(wire.suffix(200)) : [])
+        results[id.rawValue] = CheckResult(rule: rule, verdict: verdict, message: message, wire: keep ? Array(wire.suffix(200)) : [])
     }
 
     var shouldContinue: Bool {
@@ -224,7 +224,7 @@ final class PlatformSuite {
         let why = "the platform answered none of the \(uploads.count) uploads within \(format(answerWait)) s (OverTime plus grace)"
         facts.append(("silent", why))
         for r in rules where results[r.id] == nil && !r.id.hasPrefix("P-CMD-") && !r.id.hasPrefix("P-ACK-") {
-            judge(r.id, .notExercised, "not exercised: \(why)")
+            judge(RuleID(r.id), .notExercised, "not exercised: \(why)")
         }
     }
 
@@ -248,13 +248,13 @@ final class PlatformSuite {
 
     func commandWindow() {
         guard let conv = primaryConversation() else { return }
-        let responder = CommandResponder(suite: self, conversation: conv, withholdFirst: wants("P-CMD-RESEND"))
+        let responder = CommandResponder(suite: self, conversation: conv, withholdFirst: wants(RuleID.platformCmdResend))
         self.responder = responder
         conv.responder = { [unowned responder] frame in responder.handle(frame) }
         // The boot packet identifies the logger (C.24: sent after connecting).
-        let boot = conv.send(packets.segment(cn: "2081", qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP("2081", now: chinaWallMilliseconds())))
+        let boot = conv.send(packets.segment(cn: .bootTime, qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP(.bootTime, now: chinaWallMilliseconds())))
         awaitAnswers(conv, [boot])
-        judgeUpload("P-ACK-2081", boot, conv)
+        judgeUpload(RuleID.platformAck2081, boot, conv)
         guard wantsGroup("P-CMD-"), options.commandWindow > 0 else {
             responder.withholdFirst = false
             return
@@ -270,7 +270,7 @@ final class PlatformSuite {
 
     // MARK: - Step 2: uploads
 
-    func judgeUpload(_ id: String, _ packet: SentPacket?, _ conv: Conversation) {
+    func judgeUpload(_ id: RuleID, _ packet: SentPacket?, _ conv: Conversation) {
         guard wants(id) else { return }
         guard let packet else {
             judge(id, .fail, "could not send: \(conv.link.failure ?? (conv.link.peerClosed ? "the platform closed the connection" : "connection closed"))", wire: conv.log.snapshot)
@@ -286,48 +286,48 @@ final class PlatformSuite {
     }
 
     func uploads() {
-        let ids = ["2011", "2051", "2061", "2031", "2041", "2021", "3020"]
-        let any = ids.contains { wants("P-ACK-\($0)") } || wantsGroup("P-ACK-")
+        let ids: [CommandCode] = [.realTimeData, .minuteData, .hourData, .dailyData, .dailyRunningTime, .runningStatus, .loggerInfo]
+        let any = ids.contains { wants(.platformAck($0)) } || wantsGroup("P-ACK-")
         guard any, let conv = primaryConversation() else { return }
         // One write per upload, back to back, as a logger with a send window does; answers are
         // matched by QN (in order when the platform does not echo it).
-        var sent: [(String, SentPacket?)] = []
+        var sent: [(CommandCode, SentPacket?)] = []
         for cn in ids where shouldContinue {
             sent.append((cn, conv.send(packets.segment(cn: cn, qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP(cn, now: chinaWallMilliseconds())))))
         }
         awaitAnswers(conv, sent.map(\.1))
-        for (cn, p) in sent { judgeUpload("P-ACK-\(cn)", p, conv) }
+        for (cn, p) in sent { judgeUpload(.platformAck(cn), p, conv) }
     }
 
     // MARK: - Step 3: flows
 
     func flows() {
         guard let conv = primaryConversation() else { return }
-        if wants("P-NOACK-FLAG") {
+        if wants(RuleID.platformNoackFlag) {
             let mark = conv.log.records.count
-            let silent = conv.send(packets.segment(cn: "2011", qn: qns.next(), flag: 4, cp: ProbePackets.uploadCP("2011", now: chinaWallMilliseconds())),
+            let silent = conv.send(packets.segment(cn: .realTimeData, qn: qns.next(), flag: 4, cp: ProbePackets.uploadCP(.realTimeData, now: chinaWallMilliseconds())),
                                    mustNotAnswer: true)
-            let good = conv.send(packets.segment(cn: "2011", qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP("2011", now: chinaWallMilliseconds())))
+            let good = conv.send(packets.segment(cn: .realTimeData, qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP(.realTimeData, now: chinaWallMilliseconds())))
             awaitAnswers(conv, [silent, good], grace: true)
-            judgeNegative("P-NOACK-FLAG", bad: silent, good: good, conv, since: mark, what: "the upload with Flag=4 (A=0)", refusalAllowed: false)
+            judgeNegative(RuleID.platformNoackFlag, bad: silent, good: good, conv, since: mark, what: "the upload with Flag=4 (A=0)", refusalAllowed: false)
         }
-        if wants("P-NOTIFY-1013", "P-NOTIFY-1012") || wantsGroup("P-ACK-") {
+        if wants(RuleID.platformNotify1013, RuleID.platformNotify1012) || wantsGroup("P-ACK-") {
             let mark = conv.log.records.count
-            let n = conv.send(packets.segment(cn: "1013", qn: qns.next(), flag: 5, cp: [[Field("PolId", "w01018")]]), kind: .notification)
+            let n = conv.send(packets.segment(cn: .timeCalibrationRequest, qn: qns.next(), flag: 5, cp: [[Field("PolId", "w01018")]]), kind: .notification)
             time1013 = probeClock()
             awaitAnswers(conv, [n])
             if let n, let a = n.firstAnswer {
                 let cn = a.frame.segment.cn ?? "?"
-                if cn == "9013" {
-                    judge("P-NOTIFY-1013", .pass, "1013 answered by 9013 in \(ms(a.latency))")
+                if a.frame.segment.isCN(.notificationReply) {
+                    judge(RuleID.platformNotify1013, .pass, "1013 answered by 9013 in \(ms(a.latency))")
                 } else {
-                    judge("P-NOTIFY-1013", .fail, "1013 answered by CN \(cn), expected 9013", wire: Array(conv.log.snapshot.dropFirst(mark)))
+                    judge(RuleID.platformNotify1013, .fail, "1013 answered by CN \(cn), expected 9013", wire: Array(conv.log.snapshot.dropFirst(mark)))
                 }
             } else {
-                judge("P-NOTIFY-1013", .fail, "no 9013 answering the 1013 within \(format(answerWait)) s", wire: Array(conv.log.snapshot.dropFirst(mark)))
+                judge(RuleID.platformNotify1013, .fail, "no 9013 answering the 1013 within \(format(answerWait)) s", wire: Array(conv.log.snapshot.dropFirst(mark)))
             }
         }
-        if wants("P-SPLIT-ACK") {
+        if wants(RuleID.platformSplitAck) {
             let mark = conv.log.records.count
             let parts = packets.splitRecord(qn: qns.next(), now: chinaWallMilliseconds())
             // The split packets take consecutive QNs after the first; keep the QN source ahead of them.
@@ -340,28 +340,28 @@ final class PlatformSuite {
             }
             let unanswered = sent.filter { !$0.answered }
             if sent.count < parts.count {
-                judge("P-SPLIT-ACK", .fail, "could not send all \(parts.count) packets: \(conv.link.failure ?? "connection closed")", wire: Array(conv.log.snapshot.dropFirst(mark)))
+                judge(RuleID.platformSplitAck, .fail, "could not send all \(parts.count) packets: \(conv.link.failure ?? "connection closed")", wire: Array(conv.log.snapshot.dropFirst(mark)))
             } else if unanswered.isEmpty {
-                judge("P-SPLIT-ACK", .pass, "\(parts.count) packets (PNUM=\(parts.count)), each answered by its own 9014")
+                judge(RuleID.platformSplitAck, .pass, "\(parts.count) packets (PNUM=\(parts.count)), each answered by its own 9014")
             } else {
-                judge("P-SPLIT-ACK", .fail, "\(unanswered.count) of \(parts.count) split packets not answered (PNO \(unanswered.compactMap { $0.segment.header("PNO") }.joined(separator: ", ")))",
+                judge(RuleID.platformSplitAck, .fail, "\(unanswered.count) of \(parts.count) split packets not answered (PNO \(unanswered.compactMap { $0.segment.header("PNO") }.joined(separator: ", ")))",
                       wire: Array(conv.log.snapshot.dropFirst(mark)))
             }
         }
-        if wants("P-RESEND-ACK") {
+        if wants(RuleID.platformResendAck) {
             let mark = conv.log.records.count
-            let segment = packets.segment(cn: "2051", qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP("2051", now: chinaWallMilliseconds()))
+            let segment = packets.segment(cn: .minuteData, qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP(.minuteData, now: chinaWallMilliseconds()))
             let first = conv.send(segment)
             awaitAnswers(conv, [first])
             conv.log.note("sending the same frame again (same QN), as after a lost 9014")
             let second = conv.send(segment)
             awaitAnswers(conv, [second])
             if let first, let second, first.answered, second.answered {
-                judge("P-RESEND-ACK", .pass, "both sends of QN \(segment.qn ?? "-") answered")
+                judge(RuleID.platformResendAck, .pass, "both sends of QN \(segment.qn ?? "-") answered")
             } else if let first, !first.answered {
-                judge("P-RESEND-ACK", .notExercised, "not exercised: the first send was not answered either (see P-ACK-2051)")
+                judge(RuleID.platformResendAck, .notExercised, "not exercised: the first send was not answered either (see P-ACK-2051)")
             } else {
-                judge("P-RESEND-ACK", .fail, "the resent frame (same QN) was not answered again", wire: Array(conv.log.snapshot.dropFirst(mark)))
+                judge(RuleID.platformResendAck, .fail, "the resent frame (same QN) was not answered again", wire: Array(conv.log.snapshot.dropFirst(mark)))
             }
         }
     }
@@ -369,7 +369,7 @@ final class PlatformSuite {
     /// A negative check: `bad` must not be accepted and `good`, sent after it, must be answered.
     /// With `refusalAllowed`, a 9011 refusing `bad` (QnRtn other than 1) is a correct answer;
     /// otherwise (a packet with A=0) any answer is wrong.
-    func judgeNegative(_ id: String, bad: SentPacket?, good: SentPacket?, _ conv: Conversation, since mark: Int, what: String,
+    func judgeNegative(_ id: RuleID, bad: SentPacket?, good: SentPacket?, _ conv: Conversation, since mark: Int, what: String,
                        refusalAllowed: Bool = true) {
         let wire = Array(conv.log.snapshot.dropFirst(mark))
         guard let bad else {
@@ -393,10 +393,10 @@ final class PlatformSuite {
     // MARK: - Step 3b: stream framing
 
     func framing() {
-        guard wants("P-FRAME-CUT", "P-FRAME-MULTI"), let conv = primaryConversation() else { return }
-        if wants("P-FRAME-CUT") {
+        guard wants(RuleID.platformFrameCut, RuleID.platformFrameMulti), let conv = primaryConversation() else { return }
+        if wants(RuleID.platformFrameCut) {
             let mark = conv.log.records.count
-            let segment = packets.segment(cn: "2011", qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP("2011", now: chinaWallMilliseconds()))
+            let segment = packets.segment(cn: .realTimeData, qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP(.realTimeData, now: chinaWallMilliseconds()))
             let bytes = FrameEncoder.frame(segment)
             let cuts = [1, 4, bytes.count / 2, bytes.count - 3, bytes.count]
             var start = 0
@@ -409,24 +409,24 @@ final class PlatformSuite {
             let p = ok ? conv.record(segment) : nil
             awaitAnswers(conv, [p])
             if let p, let a = p.firstAnswer {
-                judge("P-FRAME-CUT", .pass, "a 2011 sent in \(cuts.count) writes was answered in \(ms(a.latency))")
+                judge(RuleID.platformFrameCut, .pass, "a 2011 sent in \(cuts.count) writes was answered in \(ms(a.latency))")
             } else {
-                judge("P-FRAME-CUT", .fail, ok ? "a 2011 sent in \(cuts.count) writes (30 ms apart) was not answered within \(format(answerWait)) s"
+                judge(RuleID.platformFrameCut, .fail, ok ? "a 2011 sent in \(cuts.count) writes (30 ms apart) was not answered within \(format(answerWait)) s"
                                               : "could not send: \(conv.link.failure ?? "connection closed")", wire: Array(conv.log.snapshot.dropFirst(mark)))
             }
         }
-        if wants("P-FRAME-MULTI") {
+        if wants(RuleID.platformFrameMulti) {
             let mark = conv.log.records.count
-            let segments = (0..<3).map { _ in packets.segment(cn: "2011", qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP("2011", now: chinaWallMilliseconds())) }
+            let segments = (0..<3).map { _ in packets.segment(cn: .realTimeData, qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP(.realTimeData, now: chinaWallMilliseconds())) }
             let bytes = segments.flatMap { FrameEncoder.frame($0) }
             let ok = conv.link.send(bytes, logAs: "one write: " + segments.map { showBytes(FrameEncoder.frame($0, trailer: false)) }.joined(separator: "\\r\\n"))
             let sent = ok ? segments.map { conv.record($0) } : []
             awaitAnswers(conv, sent)
             let answered = sent.filter(\.answered).count
             if ok && answered == 3 {
-                judge("P-FRAME-MULTI", .pass, "three frames in one write, three answers")
+                judge(RuleID.platformFrameMulti, .pass, "three frames in one write, three answers")
             } else {
-                judge("P-FRAME-MULTI", .fail, ok ? "three frames in one write, \(answered) answered" : "could not send: \(conv.link.failure ?? "connection closed")",
+                judge(RuleID.platformFrameMulti, .fail, ok ? "three frames in one write, \(answered) answered" : "could not send: \(conv.link.failure ?? "connection closed")",
                       wire: Array(conv.log.snapshot.dropFirst(mark)))
             }
         }

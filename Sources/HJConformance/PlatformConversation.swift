@@ -104,7 +104,7 @@ final class Conversation {
         let p = SentPacket(segment: segment, kind: kind, expectsAnswer: expectsAnswer ?? (wants && !mustNotAnswer && kind != .reply),
                            mustNotAnswer: mustNotAnswer, sentAt: probeClock())
         if kind != .reply {
-            if let st = segment.st, st != "91" { sts.insert(st) }
+            if let st = segment.st, !segment.isST(.systemInteraction) { sts.insert(st) }
             if let v = segment.flag?.version { lastVersion = v } else { lastVersion = 0 }
         }
         sent.append(p)

@@ -106,21 +106,21 @@ struct ProbeFrame {
     }
 
     /// 9011, 9012, 9013 or 9014: an answer, not a command.
-    var isReply: Bool { ["9011", "9012", "9013", "9014"].contains(segment.cn ?? "") }
+    var isReply: Bool { segment.command?.isInteraction ?? false }
 
     /// The answer accepts the packet: a 9014 or 9013, or a 9011 with QnRtn=1.
     var isAcceptance: Bool {
-        switch segment.cn {
-        case "9013", "9014": return true
-        case "9011": return segment.cpValue("QnRtn") == "1"
+        switch segment.command {
+        case .notificationReply?, .dataReply?: return true
+        case .requestReply?: return segment.qnRtn == .ready
         default: return false
         }
     }
 
     /// The QnRtn of a 9011 that refuses the packet (any QnRtn but 1: 3 wrong PW, 4 unknown MN, 9 bad CRC …).
     var refusalCode: String? {
-        guard segment.cn == "9011", let r = segment.cpValue("QnRtn"), r != "1" else { return nil }
-        return r
+        guard segment.command == .requestReply, let r = segment.qnRtn, !r.accepts else { return nil }
+        return r.rawValue
     }
 }
 

@@ -27,12 +27,12 @@ struct ProbePackets {
     static func time14(_ ms: Int64) -> String { HJTime(wallMilliseconds: ms).text14 }
 
     /// A packet: `QN;ST;CN;PW;MN;Flag;CP`.
-    func segment(cn: String, qn: String?, flag: Int?, cp: [[Field]], st stOverride: String? = nil, mn mnOverride: String? = nil,
+    func segment(cn: CommandCode, qn: String?, flag: Int?, cp: [[Field]], st stOverride: String? = nil, mn mnOverride: String? = nil,
                  pw pwOverride: String? = nil) -> DataSegment {
         var header: [Field] = []
         if let qn { header.append(Field("QN", qn)) }
         header.append(Field("ST", stOverride ?? st))
-        header.append(Field("CN", cn))
+        header.append(Field("CN", cn.rawValue))
         header.append(Field("PW", pwOverride ?? pw))
         header.append(Field("MN", mnOverride ?? mn))
         if let flag { header.append(Field("Flag", String(flag))) }
@@ -40,7 +40,7 @@ struct ProbePackets {
     }
 
     /// The CP of an upload of `cn` at `now` (China wall milliseconds).
-    static func uploadCP(_ cn: String, now: Int64) -> [[Field]] {
+    static func uploadCP(_ cn: CommandCode, now: Int64) -> [[Field]] {
         let minute: Int64 = 60_000, hour: Int64 = 3_600_000, day: Int64 = 86_400_000
         func aggregate(_ code: String, _ avg: String, cou: String? = nil) -> [Field] {
             var g: [Field] = []
@@ -49,31 +49,31 @@ struct ProbePackets {
             return g
         }
         switch cn {
-        case "2011":
+        case .realTimeData:
             return [[Field("DataTime", time14(now / 1000 * 1000))],
                     [Field("w01018-Rtd", "42.1"), Field("w01018-Flag", "N")],
                     [Field("w21003-Rtd", "1.25"), Field("w21003-Flag", "N")],
                     [Field("w00000-Rtd", "12.5"), Field("w00000-Flag", "N")]]
-        case "2051":
+        case .minuteData:
             let t = now / (10 * minute) * (10 * minute) - 10 * minute
             return [[Field("DataTime", time14(t))], aggregate("w00000", "12.5", cou: "7.5"), aggregate("w01018", "42.1", cou: "0.316"),
                     aggregate("w21003", "1.25", cou: "0.009")]
-        case "2061":
+        case .hourData:
             let t = now / hour * hour - hour
             return [[Field("DataTime", time14(t))], aggregate("w00000", "12.5", cou: "45.0"), aggregate("w01018", "42.1", cou: "1.895"),
                     aggregate("w21003", "1.25", cou: "0.056")]
-        case "2031":
+        case .dailyData:
             let t = now / day * day - day
             return [[Field("DataTime", time14(t))], aggregate("w00000", "12.5", cou: "1080.0"), aggregate("w01018", "42.1", cou: "45.47"),
                     aggregate("w21003", "1.25", cou: "1.35")]
-        case "2041":
+        case .dailyRunningTime:
             let t = now / day * day - day
             return [[Field("DataTime", time14(t))], [Field("SB1-RT", "23.5")]]
-        case "2021":
+        case .runningStatus:
             return [[Field("DataTime", time14(now / 1000 * 1000))], [Field("SB1-RS", "1")]]
-        case "2081":
+        case .bootTime:
             return [[Field("DataTime", time14(now / 1000 * 1000))], [Field("RestartTime", time14(now / 1000 * 1000 - 60_000))]]
-        case "3020":
+        case .loggerInfo:
             return [[Field("DataTime", time14(now / 1000 * 1000))], [Field("PolId", "w01018")], [Field("i12001-Info", "1")], [Field("i12003-Info", "0")]]
         default:
             return []
@@ -92,7 +92,7 @@ struct ProbePackets {
                 cp.append([Field("\(code)-Min", "1.0"), Field("\(code)-Avg", "1.5"), Field("\(code)-Max", "2.0"), Field("\(code)-Flag", "N")])
             }
         }
-        let whole = segment(cn: "2061", qn: qn, flag: 5, cp: cp)
+        let whole = segment(cn: .hourData, qn: qn, flag: 5, cp: cp)
         return (try? PacketSplitter.split(whole)) ?? [whole]
     }
 
@@ -105,7 +105,7 @@ struct ProbePackets {
             let code = "e101\(n < 10 ? "0" : "")\(n)"
             cp.append([Field("\(code)-Min", "1.0"), Field("\(code)-Avg", "1.5"), Field("\(code)-Max", "2.0"), Field("\(code)-Flag", "N")])
             n += 1
-            let s = segment(cn: "2061", qn: qn, flag: 5, cp: cp)
+            let s = segment(cn: .hourData, qn: qn, flag: 5, cp: cp)
             if s.serializedBytes().count > 1400 || n > 99 { return s }
         }
     }
@@ -113,7 +113,7 @@ struct ProbePackets {
     /// An HJ/T 212-2005 2051 (Flag=1, 3-character codes, §9.1).
     func legacy2051(qn: String, now: Int64) -> DataSegment {
         let t = now / 600_000 * 600_000 - 600_000
-        return segment(cn: "2051", qn: qn, flag: 1, cp: [[Field("DataTime", Self.time14(t))],
+        return segment(cn: .minuteData, qn: qn, flag: 1, cp: [[Field("DataTime", Self.time14(t))],
                                                           [Field("B01-Cou", "7.5")],
                                                           [Field("011-Min", "40.1"), Field("011-Avg", "42.1"), Field("011-Max", "44.0"), Field("011-Flag", "N")]])
     }
@@ -121,7 +121,7 @@ struct ProbePackets {
     /// Hebei-scheme dynamic-control parameters of a water analyser (EXTENSIONS.md §4.1).
     func dynamicControl3020(qn: String, now: Int64) -> DataSegment {
         let t = Self.time14(now / 1000 * 1000)
-        return segment(cn: "3020", qn: qn, flag: 5, cp: [[Field("DataTime", t)], [Field("PolId", "w01018")],
+        return segment(cn: .loggerInfo, qn: qn, flag: 5, cp: [[Field("DataTime", t)], [Field("PolId", "w01018")],
                                                           [Field("i12101-Info", "1")], [Field("i12102-Info", "0")], [Field("i12103-Info", "0")],
                                                           [Field("i13101-Info", Self.time14(now / 3_600_000 * 3_600_000 - 3_600_000))],
                                                           [Field("i13104-Info", "0.00")], [Field("i13107-Info", Self.time14(now / 3_600_000 * 3_600_000 - 3_600_000))]])
@@ -129,7 +129,7 @@ struct ProbePackets {
 
     /// Working-condition (工况) real-time data, ST=51 with Table B.5 e-codes (C.29).
     func process2011(qn: String, now: Int64) -> DataSegment {
-        segment(cn: "2011", qn: qn, flag: 5, cp: [[Field("DataTime", Self.time14(now / 1000 * 1000))],
+        segment(cn: .realTimeData, qn: qn, flag: 5, cp: [[Field("DataTime", Self.time14(now / 1000 * 1000))],
                                                    [Field("e10101-Rtd", "12.5"), Field("e10101-Flag", "N")],
                                                    [Field("e10201-Rtd", "210.0"), Field("e10201-Flag", "N")]], st: "51")
     }

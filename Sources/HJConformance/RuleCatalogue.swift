@@ -104,4 +104,5 @@ public struct RuleCatalogue: Sendable {
     public func rules(for target: CheckTarget) -> [CheckRule] { rules.filter { $0.target == target } }
 
     public func rule(_ id: String) -> CheckRule? { rules.first { $0.id == id } }
+    public func rule(_ id: RuleID) -> CheckRule? { rule(id.rawValue) }
 }

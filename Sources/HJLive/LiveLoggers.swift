@@ -154,7 +154,7 @@ package final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
         self.address = address
         self.session = session
         self.trace = trace
-        transport = session.options.faults.filter { $0.layer == "transport" && $0.applies(to: session.device.identity.mn) }
+        transport = session.options.faults.filter { $0.layer == .transport && $0.applies(to: session.device.identity.mn) }
     }
 
     package func connect() {
@@ -275,14 +275,14 @@ package final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
 
     /// The first transport fault with this ID active at this time.
     package func active(_ id: String, at now: Int64) -> FaultSpec? {
-        transport.first { $0.id == id && ($0.window?.contains(now) ?? true) }
+        transport.first { $0.id.rawValue == id && ($0.window?.contains(now) ?? true) }
     }
 
     package func isActive(_ id: String, at now: Int64) -> Bool { !transport.isEmpty && active(id, at: now) != nil }
 
     package func record(_ spec: FaultSpec, at t: Int64, _ detail: String) {
         guard let owner else { return }
-        owner.truth?.write([FaultRecord(time: t, mn: owner.device.identity.mn, fault: spec.id, cn: "", qn: "", detail: detail, layer: "transport").json()])
+        owner.truth?.write([FaultRecord(time: t, mn: owner.device.identity.mn, fault: spec.id, cn: "", qn: "", detail: detail, layer: .transport).json()])
     }
 
     /// Starts and ends transport faults whose windows begin or end (called on every tick).
@@ -292,7 +292,7 @@ package final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
             let on = spec.window?.contains(now) ?? true
             if on && transportStarted.insert(n).inserted {
                 let window = spec.describe(from: now)
-                switch spec.id {
+                switch spec.id.rawValue {
                 case "disconnect":
                     record(spec, at: now, connection != nil ? "connection dropped (\(window))" : "no connection to drop (\(window))")
                     connection?.close()
@@ -317,7 +317,7 @@ package final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
                 }
             }
             if !on, let w = spec.window, now >= w.upperBound, transportStarted.contains(n), transportEnded.insert(n).inserted {
-                switch spec.id {
+                switch spec.id.rawValue {
                 case "outage":
                     record(spec, at: now, "back online: \(session.pendingCount) packets waiting to be backfilled")
                 case "reconnect-storm":

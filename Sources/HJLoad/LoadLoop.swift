@@ -351,18 +351,18 @@ final class LoadLogger: TCPConnectionHandler, @unchecked Sendable {
             s.note("wrong ack: bad CRC")
             return
         }
-        let a = AckFields.parse(f.segmentBytes)
-        let offset = a.qn.flatMap { ring.find($0) }
-        guard a.cn == 9014 else {
+        let a = SegmentHeaderView(f.segmentBytes)
+        let offset = a.qnNumber.flatMap { ring.find($0) }
+        guard a.isCN(.dataReply) else {
             if let offset, ring[offset].state == .waiting {
                 s.counts.wrongCN &+= 1
-                s.note("wrong ack: CN=\(a.cn.map(String.init) ?? "?") instead of 9014")
+                s.note("wrong ack: CN=\(a.cnNumber.map(String.init) ?? "?") instead of 9014")
             } else {
                 s.counts.otherFrames &+= 1
             }
             return
         }
-        guard let qn = a.qn else {
+        guard let qn = a.qnNumber else {
             s.counts.wrongQN &+= 1
             s.note(a.hasQN ? "wrong ack: QN is not 17 digits" : "wrong ack: no QN")
             return
@@ -387,17 +387,17 @@ final class LoadLogger: TCPConnectionHandler, @unchecked Sendable {
         case .waiting:
             break
         }
-        if !a.stIs91 {
+        if !a.isST(.systemInteraction) {
             s.counts.wrongST &+= 1
             s.note("wrong ack: ST is not 91")
             return
         }
-        guard let flag = a.flag, flag & 1 == 0, flag >> 2 == 1 else {
+        guard let flag = a.flagNumber, flag & 1 == 0, flag >> 2 == 1 else {
             s.counts.wrongFlag &+= 1
-            s.note("wrong ack: Flag \(a.flag.map(String.init) ?? "missing") (expected 4: version 1, no acknowledgement asked)")
+            s.note("wrong ack: Flag \(a.flagNumber.map(String.init) ?? "missing") (expected 4: version 1, no acknowledgement asked)")
             return
         }
-        guard let m = a.mn, m.elementsEqual(mn) else {
+        guard let m = a.mnBytes, m.elementsEqual(mn) else {
             s.counts.wrongMN &+= 1
             s.note("wrong ack: MN is not the logger's")
             return

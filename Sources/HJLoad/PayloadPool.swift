@@ -52,7 +52,7 @@ public final class PayloadPool: Sendable {
         var entries: [Entry] = []
         sim.advance(to: start + 3_600_000) { packet in
             let s = packet.segment
-            guard let flag = s.flag, flag.needsAck, !flag.isSplit, s.pnum == nil, s.cn != "2081", s.st != "91",
+            guard let flag = s.flag, flag.needsAck, !flag.isSplit, s.pnum == nil, !s.isCN(.bootTime), !s.isST(.systemInteraction),
                   let st = s.st, let cn = s.cn, let cpStart = Self.find(Array("CP=&&".utf8), in: packet.bytes) else { return }
             let bytes = packet.bytes
             // Header fields after MN (Flag, and anything else but QN/ST/CN/PW/MN), then the CP as generated.
@@ -63,7 +63,7 @@ public final class PayloadPool: Sendable {
             tail.append(UInt8(ascii: ";"))
             tail += bytes[cpStart...]
             var dataTime: Int?
-            if cn == "2011", let d = Self.find(Array("DataTime=".utf8), in: tail), d + 9 + 14 <= tail.count {
+            if cn == CommandCode.realTimeData.rawValue, let d = Self.find(Array("DataTime=".utf8), in: tail), d + 9 + 14 <= tail.count {
                 dataTime = d + 9
             }
             entries.append(Entry(cn: cn, beforePW: Array(";ST=\(st);CN=\(cn);PW=".utf8), tail: tail, dataTimeOffset: dataTime))

@@ -22,7 +22,7 @@ public struct FaultInjector: Sendable {
     var joining: Reassembler?
 
     public init(specs: [FaultSpec], seed: UInt64, mn: String) {
-        self.specs = specs.filter { $0.layer == "protocol" && $0.applies(to: mn) }
+        self.specs = specs.filter { $0.layer == .protocol && $0.applies(to: mn) }
         random = SimRandom(seed: seed &+ 0x5EED, label: "faults:" + mn)
     }
 
@@ -90,11 +90,11 @@ public struct FaultInjector: Sendable {
             injections[n, default: 0] += 1
             records.append(FaultRecord(time: packet.time, mn: mn, fault: specs[n].id, cn: packet.cn, qn: segment.qn ?? "", detail: detail))
         }
-        let record = ["2051", "2061", "2031"].contains(packet.cn)
+        let record = [CommandCode.minuteData, .hourData, .dailyData].contains(packet.command)
         let pnum = segment.pnum, pno = segment.pno
         let isPart = segment.header("PNUM") != nil
         // An oversized record: the parts of a split record joined back into one packet.
-        if isPart, let n = specs.indices.first(where: { specs[$0].id == "oversized-record" }) {
+        if isPart, let n = specs.indices.first(where: { specs[$0].id == .oversizedRecord }) {
             if joining != nil || (pno == 1 && fires(n, at: packet.time)) {
                 if joining == nil { joining = Reassembler(maxPending: 4) }
                 switch joining!.add(segment) {
@@ -119,84 +119,84 @@ public struct FaultInjector: Sendable {
         }
         // A record that is not sent carries no other fault: missing-record is decided first, and
         // when it fires nothing else is injected (or counted) on that packet.
-        if record, let n = specs.indices.first(where: { specs[$0].id == "missing-record" && fires($0, at: packet.time) }) {
-            for r in records { if let m = specs.firstIndex(where: { $0.id == r.fault }) { injections[m, default: 1] -= 1 } }
+        if record, let n = specs.indices.first(where: { specs[$0].id == .missingRecord && fires($0, at: packet.time) }) {
+            for r in records { if let m = specs.firstIndex(where: { $0.id == r.faultID }) { injections[m, default: 1] -= 1 } }
             records = []
             note(n, "record not sent")
             return ([], records)
         }
         /// Faults decided after the segment is final: the QN (duplicate-qn takes the QN of the frame
         /// sent before) and the CRC (one CRC fault per frame; lower case only where it shows).
-        let late: Set<String> = ["duplicate-qn", "crc-mismatch", "crc-modbus", "crc-modbus-swapped", "crc-lowercase", "missing-record"]
+        let late: Set<FaultID> = [.duplicateQN, .crcMismatch, .crcModbus, .crcModbusSwapped, .crcLowercase, .missingRecord]
         var framing = false
         var outOfOrder: Int?
         for n in specs.indices {
             let spec = specs[n]
-            if spec.id == "oversized-record" || late.contains(spec.id) { continue }
-            if ["duplicate-record", "out-of-order"].contains(spec.id) && !record { continue }
-            if spec.id == "wrong-pno" && !(stillPart && pno == pnum) { continue }
-            if spec.id == "out-of-order" && (!held.isEmpty || (stillPart && pno != 1)) { continue }
-            if (spec.id == "inconsistent-cou" || spec.id == "inconsistent-avg") && !(packet.cn == "2061" || packet.cn == "2031") { continue }
-            if spec.id == "inconsistent-cou" && !Self.hasCP(segment, suffix: "-Cou") { continue }
-            if spec.id == "inconsistent-avg" && !Self.hasCP(segment, suffix: "-Avg") { continue }
-            if spec.id == "misaligned-datatime" && !(record && segment.cpValue("DataTime").flatMap({ HJTime($0) }) != nil) { continue }
-            if spec.id == "version-2005" && segment.flag == nil { continue }
-            if (spec.id == "length-wrong" || spec.id == "no-crlf") && framing { continue }
+            if spec.id == .oversizedRecord || late.contains(spec.id) { continue }
+            if [FaultID.duplicateRecord, .outOfOrder].contains(spec.id) && !record { continue }
+            if spec.id == .wrongPNO && !(stillPart && pno == pnum) { continue }
+            if spec.id == .outOfOrder && (!held.isEmpty || (stillPart && pno != 1)) { continue }
+            if (spec.id == .inconsistentCou || spec.id == .inconsistentAvg) && !(packet.command == .hourData || packet.command == .dailyData) { continue }
+            if spec.id == .inconsistentCou && !Self.hasCP(segment, suffix: "-Cou") { continue }
+            if spec.id == .inconsistentAvg && !Self.hasCP(segment, suffix: "-Avg") { continue }
+            if spec.id == .misalignedDataTime && !(record && segment.cpValue("DataTime").flatMap({ HJTime($0) }) != nil) { continue }
+            if spec.id == .version2005 && segment.flag == nil { continue }
+            if (spec.id == .lengthWrong || spec.id == .noCRLF) && framing { continue }
             guard fires(n, at: packet.time) else { continue }
             switch spec.id {
             // One framing fault per frame: a wrong length without CR LF leaves no way to find where
             // the frame ends, and the frame would be lost in the next one.
-            case "length-wrong": lengthDelta = 1; framing = true; note(n, "declared length + 1")
-            case "no-crlf": trailer = false; framing = true; note(n, "no CR LF")
-            case "wrong-pw": segment.setHeader("PW", "000000"); note(n, "PW=000000")
-            case "malformed-mn": segment.setHeader("MN", String(mn.suffix(14))); note(n, "MN=\(mn.suffix(14))")
-            case "version-2005":
+            case .lengthWrong: lengthDelta = 1; framing = true; note(n, "declared length + 1")
+            case .noCRLF: trailer = false; framing = true; note(n, "no CR LF")
+            case .wrongPW: segment.setHeader("PW", "000000"); note(n, "PW=000000")
+            case .malformedMN: segment.setHeader("MN", String(mn.suffix(14))); note(n, "MN=\(mn.suffix(14))")
+            case .version2005:
                 let f = segment.flag!
                 segment.setHeader("Flag", String(f.rawValue & 3))
                 note(n, "Flag=\(f.rawValue & 3)")
-            case "duplicate-record": copies = 2; note(n, "record sent twice")
-            case "out-of-order":
+            case .duplicateRecord: copies = 2; note(n, "record sent twice")
+            case .outOfOrder:
                 holdBack = true
                 heldCN = packet.cn
                 if stillPart && pno != pnum { holdingParts = true }
                 note(n, "held back, sent after the next \(packet.cn) record")
                 outOfOrder = records.count - 1
-            case "wrong-pno":
+            case .wrongPNO:
                 let wrong = (pnum ?? 0) + 1
                 segment.setHeader("PNO", String(wrong))
                 note(n, "PNO=\(wrong) with PNUM=\(pnum ?? 0)")
-            case "clock-skew":
+            case .clockSkew:
                 Self.shiftTimes(&segment, by: 7 * 60_000)
                 note(n, "QN, DataTime and SampleTime 7 min ahead")
-            case "clock-jump":
+            case .clockJump:
                 let minutes = Int64(spec.parameter("minutes", default: 60))
                 Self.shiftTimes(&segment, by: minutes * 60_000)
                 note(n, "clock jumped \(minutes >= 0 ? "+" : "")\(minutes) min: QN, DataTime and SampleTime shifted")
-            case "misaligned-datatime":
+            case .misalignedDataTime:
                 let dt = segment.cpValue("DataTime").flatMap({ HJTime($0) })!
                 Self.setCP(&segment, "DataTime", HJTime(wallMilliseconds: dt.wallMilliseconds + 37_000).text14)
                 note(n, "DataTime + 37 s")
-            case "inconsistent-cou":
+            case .inconsistentCou:
                 Self.scaleCP(&segment, suffix: "-Cou", by: 1.3)
                 note(n, "Cou x 1.3")
-            case "inconsistent-avg":
+            case .inconsistentAvg:
                 let k = spec.parameter("scale", default: 1.3)
                 Self.scaleCP(&segment, suffix: "-Avg", by: k)
                 note(n, "Avg x \(k)")
             default: break
             }
         }
-        if let n = specs.indices.first(where: { specs[$0].id == "duplicate-qn" }), !holdBack, let previous = previousQN, previous != segment.qn, fires(n, at: packet.time) {
+        if let n = specs.indices.first(where: { specs[$0].id == .duplicateQN }), !holdBack, let previous = previousQN, previous != segment.qn, fires(n, at: packet.time) {
             segment.setHeader("QN", previous)
             note(n, "QN=\(previous) of the previous packet")
         }
-        for n in specs.indices where ["crc-mismatch", "crc-modbus", "crc-modbus-swapped", "crc-lowercase"].contains(specs[n].id) {
-            if specs[n].id == "crc-lowercase" && !CRC.hex(CRC.hj212(segment.serializedBytes())).contains(where: { $0.isLetter }) { continue }
+        for n in specs.indices where [FaultID.crcMismatch, .crcModbus, .crcModbusSwapped, .crcLowercase].contains(specs[n].id) {
+            if specs[n].id == .crcLowercase && !CRC.hex(CRC.hj212(segment.serializedBytes())).contains(where: { $0.isLetter }) { continue }
             guard fires(n, at: packet.time) else { continue }
             switch specs[n].id {
-            case "crc-mismatch": corruptCRC = true; note(n, "CRC digits changed")
-            case "crc-modbus": crcStyle = .modbus; note(n, "CRC-16/MODBUS, high byte first")
-            case "crc-modbus-swapped": crcStyle = .modbusSwapped; note(n, "CRC-16/MODBUS, low byte first")
+            case .crcMismatch: corruptCRC = true; note(n, "CRC digits changed")
+            case .crcModbus: crcStyle = .modbus; note(n, "CRC-16/MODBUS, high byte first")
+            case .crcModbusSwapped: crcStyle = .modbusSwapped; note(n, "CRC-16/MODBUS, low byte first")
             default: crcStyle = .lowercase; note(n, "CRC in lower case")
             }
             break

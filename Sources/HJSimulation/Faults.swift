@@ -3,9 +3,8 @@ import HJ212
 /// One fault of `Profiles/faults/catalogue.json`: its stable ID, layer, names, what factor it
 /// takes and its parameters with their defaults.
 public struct FaultDefinition: Sendable, Hashable {
-    public var id: String
-    /// `protocol`, `transport`, `instrument`, `fraud` or `process`.
-    public var layer: String
+    public var id: FaultID
+    public var layer: FaultLayer
     public var zh: String
     public var en: String
     /// `none`, `any` (omitted: every factor), `required`, or `implied: …` (chosen by the unit).
@@ -17,19 +16,18 @@ public struct FaultDefinition: Sendable, Hashable {
     public var detects: String
 
     /// Layers whose faults act on a logger's values inside the simulator.
-    public static let valueLayers: Set<String> = ["instrument", "fraud", "process"]
-    public static let layers: Set<String> = ["protocol", "transport", "instrument", "fraud", "process"]
+    public static let valueLayers: Set<FaultLayer> = Set(FaultLayer.allCases.filter(\.actsOnValues))
 }
 
 /// One entry of `--faults`: `ID[:FACTOR][(NAME=VALUE;…)][%RATE][#COUNT][@START/DURATION]`, e.g.
 /// `crc-mismatch%5` (5 % of packets), `no-crlf@2026-11-30T10:00/30m` (every packet in that
 /// window), `flow-bypass(fraction=0.2)@…`, `crc-modbus#1` (the first eligible packet only).
 public struct FaultSpec: Sendable, Hashable {
-    public var id: String
+    public var id: FaultID
     /// The factor an instrument fault acts on (`flatline:w01018`); nil: every factor (or the implied one).
     public var factor: String?
-    /// The catalogue layer (`protocol`, `transport`, `instrument`, `fraud`, `process`).
-    public var layer: String = "protocol"
+    /// The catalogue layer.
+    public var layer: FaultLayer = .protocol
     /// Share of eligible packets affected, 0…1.
     public var rate: Double
     /// Local wall-clock window in which the fault is active, or always.
@@ -41,7 +39,7 @@ public struct FaultSpec: Sendable, Hashable {
     /// Only the logger with this MN (scenarios); nil: every logger.
     public var mn: String?
 
-    public init(id: String, factor: String? = nil, layer: String, rate: Double = 1, window: Range<Int64>? = nil,
+    public init(id: FaultID, factor: String? = nil, layer: FaultLayer, rate: Double = 1, window: Range<Int64>? = nil,
                 parameters: [String: Double] = [:], limit: Int? = nil, mn: String? = nil) {
         (self.id, self.factor, self.layer, self.rate, self.window, self.parameters, self.limit, self.mn) = (id, factor, layer, rate, window, parameters, limit, mn)
     }
@@ -61,7 +59,7 @@ public struct FaultSpec: Sendable, Hashable {
         guard case .array(let items)? = json["faults"] else { throw ProfileError(file: file, line: nil, message: "no 'faults' array") }
         var out: [FaultDefinition] = []
         for (n, item) in items.enumerated() {
-            guard case .string(let id)? = item["id"], case .string(let layer)? = item["layer"], FaultDefinition.layers.contains(layer),
+            guard case .string(let id)? = item["id"], case .string(let layerName)? = item["layer"], let layer = FaultLayer(rawValue: layerName),
                   case .string(let zh)? = item["zh"], case .string(let en)? = item["en"] else {
                 throw ProfileError(file: file, line: nil, message: "faults[\(n)]: needs id, a known layer, zh and en")
             }
@@ -81,22 +79,22 @@ public struct FaultSpec: Sendable, Hashable {
             if case .string(let f)? = item["factor"] { factor = f }
             var detects = ""
             if case .string(let d)? = item["detects"] { detects = d }
-            out.append(FaultDefinition(id: id, layer: layer, zh: zh, en: en, factor: factor, parameters: parameters, parameterOrder: order, detects: detects))
+            out.append(FaultDefinition(id: FaultID(id), layer: layer, zh: zh, en: en, factor: factor, parameters: parameters, parameterOrder: order, detects: detects))
         }
         return out
     }
 
     /// The fault IDs of `Profiles/faults/catalogue.json` (id, layer, names).
     public static func catalogue(store: ProfileStore = .builtin) throws -> [(id: String, layer: String, zh: String, en: String)] {
-        try definitions(store: store).map { ($0.id, $0.layer, $0.zh, $0.en) }
+        try definitions(store: store).map { ($0.id.rawValue, $0.layer.rawValue, $0.zh, $0.en) }
     }
 
     /// Makes a spec from its parts, checking them against the catalogue; `source` names the
     /// input in messages (`--faults`, a scenario file and entry).
     public static func make(id: String, factor: String?, parameters given: [String: Double], rate: Double = 1, window: Range<Int64>? = nil,
                             limit: Int? = nil, mn: String? = nil, definitions: [FaultDefinition], source: String) throws -> FaultSpec {
-        guard let entry = definitions.first(where: { $0.id == id }) else {
-            throw ProfileError(file: source, line: nil, message: "unknown fault '\(id)'; known: \(definitions.map(\.id).sorted().joined(separator: ", "))")
+        guard let entry = definitions.first(where: { $0.id.rawValue == id }) else {
+            throw ProfileError(file: source, line: nil, message: "unknown fault '\(id)'; known: \(definitions.map(\.id.rawValue).sorted().joined(separator: ", "))")
         }
         if factor != nil && !(entry.factor == "any" || entry.factor == "required") {
             throw ProfileError(file: source, line: nil, message: "fault '\(id)' takes no factor (\(entry.layer) fault\(entry.factor.hasPrefix("implied") ? "; its factor is \(entry.factor.dropFirst(9))" : ""))")
@@ -114,7 +112,7 @@ public struct FaultSpec: Sendable, Hashable {
             parameters[name] = value
         }
         try checkParameters(id: id, parameters, source: source)
-        return FaultSpec(id: id, factor: factor, layer: entry.layer, rate: rate, window: window, parameters: parameters, limit: limit, mn: mn)
+        return FaultSpec(id: entry.id, factor: factor, layer: entry.layer, rate: rate, window: window, parameters: parameters, limit: limit, mn: mn)
     }
 
     /// Ranges that keep a fault meaningful (and the live loops safe).
@@ -201,13 +199,13 @@ public struct FaultSpec: Sendable, Hashable {
             return "unit template \(template.name) has no factor \(factor) (it has \(codes.joined(separator: " ")))"
         }
         switch id {
-        case "o2-manipulation":
+        case .o2Manipulation:
             if template.o2Factor == nil || template.referenceO2 == nil { return "unit template \(template.name) has no O2 factor and reference O2 (no converted values)" }
-        case "flow-bypass":
+        case .flowBypass:
             if !codes.contains(template.flowFactor) { return "unit template \(template.name) has no flow factor" }
-        case "furnace-low":
+        case .furnaceLow:
             if !codes.contains("a01901") { return "unit template \(template.name) has no furnace temperature a01901" }
-        case "standard-check-fail":
+        case .standardCheckFail:
             let f = template.factors.first { $0.code == factor }
             let hebei = template.dynamicControl.flatMap { try? DynamicControlProfile.load($0) }?.groups.contains { $0.name == "standard_check" && !$0.values.isEmpty } ?? false
             if !(hebei && template.infoGroups.contains { $0.polId == factor }) && (f?.measureEveryMinutes ?? 0) == 0 {
@@ -219,7 +217,8 @@ public struct FaultSpec: Sendable, Hashable {
     }
 }
 
-/// What was injected, for scoring a detection against (one JSON line each).
+/// What was injected, for scoring a detection against (one JSON line each). Its fields stay text:
+/// it is the ground truth as written and read back (`HJAnalysis` scores from the JSON).
 public struct FaultRecord: Sendable, Hashable {
     public var time: Int64
     public var mn: String
@@ -234,6 +233,16 @@ public struct FaultRecord: Sendable, Hashable {
     public init(time: Int64, mn: String, fault: String, cn: String, qn: String, detail: String, layer: String = "protocol", factor: String = "") {
         (self.time, self.mn, self.fault, self.cn, self.qn, self.detail, self.layer, self.factor) = (time, mn, fault, cn, qn, detail, layer, factor)
     }
+
+    /// A record of an injected fault, from its typed ID and layer.
+    public init(time: Int64, mn: String, fault: FaultID, cn: String, qn: String, detail: String, layer: FaultLayer = .protocol, factor: String = "") {
+        self.init(time: time, mn: mn, fault: fault.rawValue, cn: cn, qn: qn, detail: detail, layer: layer.rawValue, factor: factor)
+    }
+
+    /// The typed fault ID.
+    public var faultID: FaultID { FaultID(fault) }
+    /// The typed layer, nil when the text is not a known layer.
+    public var faultLayer: FaultLayer? { FaultLayer(rawValue: layer) }
 
     public func json(offsetMinutes: Int = SimClock.chinaOffsetMinutes) -> String {
         var members: [(String, JSONValue)] = [("t", .string(SimClock.iso(time, offsetMinutes: offsetMinutes))), ("mn", .string(mn)),

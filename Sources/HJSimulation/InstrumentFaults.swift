@@ -40,7 +40,7 @@ struct InstrumentFaults: Sendable {
     /// Factors whose failing check happens now (HJ 212-2025 sends a 2062).
     var checksNow: [String] = []
 
-    static let implied: Set<String> = ["o2-manipulation", "flow-bypass", "furnace-low"]
+    static let implied: Set<FaultID> = [.o2Manipulation, .flowBypass, .furnaceLow]
 
     init(specs all: [FaultSpec], mn: String, template: UnitTemplate, models: [FactorModel], dynamicControl: DynamicControlProfile?) {
         let specs = all.filter { FaultDefinition.valueLayers.contains($0.layer) && $0.applies(to: mn) }
@@ -53,9 +53,9 @@ struct InstrumentFaults: Sendable {
         for (n, spec) in specs.enumerated() {
             var code = spec.factor
             switch spec.id {
-            case "o2-manipulation": code = template.o2Factor
-            case "flow-bypass": code = template.flowFactor
-            case "furnace-low": code = "a01901"
+            case .o2Manipulation: code = template.o2Factor
+            case .flowBypass: code = template.flowFactor
+            case .furnaceLow: code = "a01901"
             default: break
             }
             if Self.implied.contains(spec.id) && code == nil { continue }
@@ -69,8 +69,8 @@ struct InstrumentFaults: Sendable {
     var isEmpty: Bool { bindings.isEmpty }
 
     /// Status codes of the flag faults: national i12001, Hebei water i12101 and gas i12007.
-    static let statusCodes: [String: (national: String, water: String, gas: String)] = [
-        "calibration": ("3", "5", "3"), "maintenance": ("1", "3", "1"), "fault": ("2", "4", "2"),
+    static let statusCodes: [FaultID: (national: String, water: String, gas: String)] = [
+        .calibration: ("3", "5", "3"), .maintenance: ("1", "3", "1"), .deviceFault: ("2", "4", "2"),
     ]
 
     /// The baseline of a dynamic-control parameter, when the profile has it as a number.
@@ -92,7 +92,7 @@ struct InstrumentFaults: Sendable {
     func infoEffects(_ spec: FaultSpec, _ m: FactorModel, at t: Int64) -> [(polId: String, code: String, value: String)] {
         let pol = m.code
         switch spec.id {
-        case "calibration", "maintenance", "fault":
+        case .calibration, .maintenance, .deviceFault:
             let s = Self.statusCodes[spec.id]!
             var out = [(pol, "i12001", s.national)]
             if analysers.contains(pol) {
@@ -100,10 +100,10 @@ struct InstrumentFaults: Sendable {
                 if medium == .gas, hasProfileCode("i12007") { out.append((pol, "i12007", s.gas)) }
             }
             return out
-        case "standard-check-fail":
+        case .standardCheckFail:
             guard analysers.contains(pol), hasProfileCode("i13129") else { return [] }
             return [(pol, "i13128", HJTime(wallMilliseconds: t).text14), (pol, "i13129", ValueFormat.fixed(spec.parameter("deviation"), decimals: 1))]
-        case "parameter-tampering":
+        case .parameterTampering:
             let codes = medium == .water ? (slope: "i13008", intercept: "i13007", range: "i13116") : (slope: "i13026", intercept: "i13022", range: "i13013")
             let slope = profileNumber(codes.slope) ?? (1, 3)
             let intercept = profileNumber(codes.intercept) ?? (0, 3)
@@ -111,7 +111,7 @@ struct InstrumentFaults: Sendable {
                        (pol, codes.intercept, ValueFormat.fixed(intercept.value + spec.parameter("intercept"), decimals: max(3, intercept.decimals)))]
             if spec.parameter("range") > 0 { out.append((pol, codes.range, ValueFormat.fixed(spec.parameter("range"), decimals: 0))) }
             return out
-        case "furnace-low":
+        case .furnaceLow:
             let ratio = spec.parameter("temperature", default: 820) / max(1, m.baseline)
             var out: [(String, String, String)] = []
             for group in template.infoGroups where group.polId == nil {
@@ -142,7 +142,7 @@ struct InstrumentFaults: Sendable {
             let wasOn = active.contains(b.key)
             if on && !wasOn, let limit = spec.limit, activations[b.spec, default: 0] >= limit { on = false }
             if on == wasOn {
-                if on && spec.id == "furnace-low" { models[b.model].processTarget = spec.parameter("temperature", default: 820) }
+                if on && spec.id == .furnaceLow { models[b.model].processTarget = spec.parameter("temperature", default: 820) }
                 continue
             }
             let code = models[b.model].code
@@ -159,11 +159,11 @@ struct InstrumentFaults: Sendable {
                 }
                 infoSetBy[b.key] = set
                 switch spec.id {
-                case "missing-factor": hidden.insert(code)
-                case "standard-check-fail":
+                case .missingFactor: hidden.insert(code)
+                case .standardCheckFail:
                     failingChecks[code] = spec.parameter("deviation", default: 18)
                     checksNow.append(code)
-                case "furnace-low": models[b.model].processTarget = spec.parameter("temperature", default: 820)
+                case .furnaceLow: models[b.model].processTarget = spec.parameter("temperature", default: 820)
                 default: break
                 }
             } else {
@@ -175,9 +175,9 @@ struct InstrumentFaults: Sendable {
                     noteChanged(String(parts[0]), String(parts[1]))
                 }
                 switch spec.id {
-                case "missing-factor": hidden.remove(code)
-                case "standard-check-fail": failingChecks[code] = nil
-                case "furnace-low": models[b.model].processTarget = nil
+                case .missingFactor: hidden.remove(code)
+                case .standardCheckFail: failingChecks[code] = nil
+                case .furnaceLow: models[b.model].processTarget = nil
                 default: break
                 }
             }
@@ -194,31 +194,31 @@ struct InstrumentFaults: Sendable {
             let spec = specs[b.spec]
             var m = models[b.model]
             switch spec.id {
-            case "flatline":
+            case .flatline:
                 if frozen[b.key] == nil { frozen[b.key] = m.reading }
                 m.reading = frozen[b.key]!
-            case "under-limit":
+            case .underLimit:
                 if let limit = m.limit { m.reading = limit * (0.96 + 0.02 * random.unit()) }
-            case "drift":
+            case .drift:
                 let start = spec.window?.lowerBound ?? since[b.key] ?? t
                 m.reading *= 1 + 0.05 * Double(t - start) / 3_600_000
-            case "spike":
+            case .spike:
                 if random.unit() < 0.02 { m.reading *= 4 }
-            case "level-shift": m.reading *= spec.parameter("scale", default: 1.5)
-            case "negative": m.reading = -abs(m.reading) - 0.1
-            case "over-range": m.reading = m.rangeMax; m.flag = UInt8(ascii: "T")
-            case "calibration": m.flag = UInt8(ascii: "C")
-            case "maintenance": m.flag = UInt8(ascii: "M")
-            case "fault": m.flag = UInt8(ascii: "D")
-            case "stopped": m.flag = UInt8(ascii: "F")
-            case "comm-loss": m.flag = UInt8(ascii: "B")
-            case "manual": m.flag = UInt8(ascii: "S")
-            case "parameter-tampering":
+            case .levelShift: m.reading *= spec.parameter("scale", default: 1.5)
+            case .negative: m.reading = -abs(m.reading) - 0.1
+            case .overRange: m.reading = m.rangeMax; m.flag = UInt8(ascii: "T")
+            case .calibration: m.flag = UInt8(ascii: "C")
+            case .maintenance: m.flag = UInt8(ascii: "M")
+            case .deviceFault: m.flag = UInt8(ascii: "D")
+            case .stopped: m.flag = UInt8(ascii: "F")
+            case .commLoss: m.flag = UInt8(ascii: "B")
+            case .manual: m.flag = UInt8(ascii: "S")
+            case .parameterTampering:
                 m.reading = m.reading * spec.parameter("slope", default: 1) + spec.parameter("intercept")
                 let range = spec.parameter("range")
                 if range > 0 { m.reading = Swift.min(m.reading, range) }
-            case "o2-manipulation": m.reading = Swift.max(0.1, m.reading - spec.parameter("points", default: 3))
-            case "flow-bypass": m.reading *= spec.parameter("fraction", default: 0.3)
+            case .o2Manipulation: m.reading = Swift.max(0.1, m.reading - spec.parameter("points", default: 3))
+            case .flowBypass: m.reading *= spec.parameter("fraction", default: 0.3)
             default: break
             }
             models[b.model] = m

@@ -176,7 +176,7 @@ public struct Scenario: Sendable {
                     spec = try FaultSpec.make(id: e.fault, factor: e.factor, parameters: e.parameters, rate: e.rate, window: window, limit: e.count,
                                               mn: unit.mn, definitions: definitions, source: file)
                 } catch let error as ProfileError { throw fail(error.message) }
-                if spec.layer == "transport" && !live {
+                if spec.layer == .transport && !live {
                     throw fail("a transport fault needs a live link: run the scenario with simulate (generate has no network)")
                 }
                 if FaultDefinition.valueLayers.contains(spec.layer), let why = spec.inapplicability(to: unit.template) { throw fail(why) }

@@ -20,6 +20,9 @@ public struct GeneratedPacket: Sendable {
     /// The serialised segment (at most 1024 bytes: longer records are split).
     public var bytes: [UInt8]
 
+    /// The typed command code of `cn`.
+    public var command: CommandCode { CommandCode(cn) }
+
     public init(time: Int64, cn: String, segment: DataSegment, bytes: [UInt8]) {
         self.time = time
         self.cn = cn
@@ -168,14 +171,15 @@ public struct UnitSimulator: Sendable {
 
     // MARK: Packets
 
-    mutating func packet(_ cn: String, at t: Int64, st: String? = nil, cp: [[Field]], ack: Bool? = nil) -> GeneratedPacket {
+    mutating func packet(_ code: CommandCode, at t: Int64, st: SystemType? = nil, cp: [[Field]], ack: Bool? = nil) -> GeneratedPacket {
+        let cn = code.rawValue
         let second = t / 1000
         if second == lastSecond { sequence += 1 } else { lastSecond = second; sequence = 1 }
         let qn = HJTime(wallMilliseconds: second * 1000 + Int64(sequence % 1000)).text17
         let version = options.dialect == .hj2025 ? 2 : 1
         let flag = PacketFlag(version: version, split: false, ack: ack ?? options.ack)
         let segment = DataSegment(
-            header: [Field("QN", qn), Field("ST", st ?? template.st), Field("CN", cn), Field("PW", identity.pw),
+            header: [Field("QN", qn), Field("ST", st?.rawValue ?? template.st), Field("CN", cn), Field("PW", identity.pw),
                      Field("MN", identity.mn), Field("Flag", String(flag.rawValue))],
             cp: cp)
         return GeneratedPacket(time: t, cn: cn, segment: segment, bytes: [])
@@ -202,7 +206,7 @@ public struct UnitSimulator: Sendable {
         if !booted {
             booted = true
             let boot = now - Int64(60 + random.next() % 240) * 1000
-            emit(packet("2081", at: now, cp: [[Field("DataTime", Self.time14(now))], [Field("RestartTime", Self.time14(boot))]]), out)
+            emit(packet(.bootTime, at: now, cp: [[Field("DataTime", Self.time14(now))], [Field("RestartTime", Self.time14(boot))]]), out)
             infoPackets(at: now, boot: true, out)
         }
         while now <= end {
@@ -275,17 +279,17 @@ public struct UnitSimulator: Sendable {
             group.append(Field(m.keys.flag, String(UnicodeScalar(m.flag))))
             cp.append(group)
         }
-        emit(packet("2011", at: t, cp: cp), out)
+        emit(packet(.realTimeData, at: t, cp: cp), out)
         if sendFacilityStatus && !template.facilities.isEmpty {
             let rs = operationLevel(t) > 0.5 ? "1" : "0"
-            emit(packet("2021", at: t, cp: [[Field("DataTime", Self.time14(t))]] + template.facilities.map { [Field("\($0.id)-RS", rs)] }), out)
+            emit(packet(.runningStatus, at: t, cp: [[Field("DataTime", Self.time14(t))]] + template.facilities.map { [Field("\($0.id)-RS", rs)] }), out)
         }
         if !wcModels.isEmpty {
             var wc: [[Field]] = [[Field("DataTime", Self.time14(t))]]
             for m in wcModels {
                 wc.append([Field(m.keys.rtd, m.format(m.reading)), Field(m.keys.flag, String(UnicodeScalar(m.flag)))])
             }
-            emit(packet("2011", at: t, st: template.workingConditionST, cp: wc), out)
+            emit(packet(.realTimeData, at: t, st: template.workingConditionST.map(SystemType.init(rawValue:)), cp: wc), out)
         }
     }
 
@@ -296,7 +300,7 @@ public struct UnitSimulator: Sendable {
             for i in models.indices { models[i].closeMinute(medium: template.medium, samplesPerMinute: Int(Self.minuteMs / sampleMs)) }
         }
         if options.dialect == .hj2025, furnaceIndex != nil, t % (5 * Self.minuteMs) == 0, !furnace5.isEmpty {
-            emit(packet("2111", at: t, cp: [[Field("DataTime", Self.time14(t - 5 * Self.minuteMs))],
+            emit(packet(.furnaceTemperature5Min, at: t, cp: [[Field("DataTime", Self.time14(t - 5 * Self.minuteMs))],
                                             [Field("a01901-Avg", models[furnaceIndex!].format(furnace5.mean)),
                                              Field("a01901-Flag", String(UnicodeScalar(furnace5.gasFlag(needed: (Int(5 * Self.minuteMs / sampleMs) * 3 + 3) / 4))))]]), out)
             furnace5 = Accumulator()
@@ -306,13 +310,13 @@ public struct UnitSimulator: Sendable {
         if t % minIntervalMs == 0 && t > windowStart {
             let begin = (windowStart / windowInterval) * windowInterval
             let records = models.indices.map { models[$0].closeWindow(medium: template.medium, minutes: Int((t - begin) / Self.minuteMs)) }
-            emit(packet("2051", at: t, cp: periodCP(begin, records)), out)
+            emit(packet(.minuteData, at: t, cp: periodCP(begin, records)), out)
             windowStart = t
             windowInterval = minIntervalMs
         }
         if t % Self.hourMs == 0 {
             let records = models.indices.map { models[$0].closeHour(medium: template.medium) }
-            emit(packet("2061", at: t, cp: periodCP(t - Self.hourMs, records)), out)
+            emit(packet(.hourData, at: t, cp: periodCP(t - Self.hourMs, records)), out)
         }
         if options.dialect == .hj2025, (t % Self.dayMs + Self.dayMs) % Self.dayMs == 3 * Self.hourMs {
             standardChecks(at: t, out)
@@ -320,15 +324,15 @@ public struct UnitSimulator: Sendable {
         // HJ 212-2025 heartbeat 9015 (EXTENSIONS.md §7, UNCONFIRMED): ST=91, empty CP, A=1 so that
         // the platform answers 9013.
         if options.dialect == .hj2025, t % (Int64(options.heartbeatMinutes) * Self.minuteMs) == 0 {
-            emit(packet("9015", at: t, st: "91", cp: []), out)
+            emit(packet(.heartbeat, at: t, st: .systemInteraction, cp: []), out)
         }
         if t % Self.dayMs == 0 {
             let records = models.indices.map { models[$0].closeDay(medium: template.medium) }
-            emit(packet("2031", at: t, cp: periodCP(t - Self.dayMs, records)), out)
+            emit(packet(.dailyData, at: t, cp: periodCP(t - Self.dayMs, records)), out)
             if !template.facilities.isEmpty {
                 let hours = Double(facilityRunSamples) * Double(sampleMs) / 3_600_000
                 let rt = ValueFormat.fixed(Swift.min(24, hours), decimals: 2)
-                emit(packet("2041", at: t, cp: [[Field("DataTime", Self.time14(t - Self.dayMs))]] + template.facilities.map { [Field("\($0.id)-RT", rt)] }), out)
+                emit(packet(.dailyRunningTime, at: t, cp: [[Field("DataTime", Self.time14(t - Self.dayMs))]] + template.facilities.map { [Field("\($0.id)-RT", rt)] }), out)
             }
             facilityRunSamples = 0
             daySamples = 0
@@ -377,7 +381,7 @@ public struct UnitSimulator: Sendable {
             let deviation = instrumentFaults.failingChecks[m.code]
             let measured = standard * (1 + (deviation.map { $0 / 100 } ?? 0.03 * infoNoise.gaussian()))
             let pass = abs(measured - standard) <= standard * 0.1
-            emit(packet("2062", at: t, cp: [[Field("DataTime", Self.time14(t))],
+            emit(packet(.standardCheckData, at: t, cp: [[Field("DataTime", Self.time14(t))],
                                             [Field("\(m.code)-SampleRd", m.format(measured))],
                                             [Field("\(m.code)-StandardValue", m.format(standard))],
                                             [Field("\(m.code)-ResultType", pass ? "1" : "0")]]), out)
@@ -408,7 +412,7 @@ public struct UnitSimulator: Sendable {
                     ?? (["i12001", "i12101", "i12007"].contains(code) ? (code == "i12101" ? "1" : "0") : nil)
                 if let value { cp.append([Field("\(code)-Info", value)]) }
             }
-            if cp.count > (polId.isEmpty ? 1 : 2) { emit(packet("3020", at: t, cp: cp), out) }
+            if cp.count > (polId.isEmpty ? 1 : 2) { emit(packet(.loggerInfo, at: t, cp: cp), out) }
         }
         let checks = instrumentFaults.checksNow
         instrumentFaults.checksNow = []
@@ -463,7 +467,7 @@ public struct UnitSimulator: Sendable {
                         }
                     }
                 }
-                emit(packet("3020", at: t, cp: cp), out)
+                emit(packet(.loggerInfo, at: t, cp: cp), out)
             }
         }
         guard let dc = dynamicControl else { return }
@@ -483,7 +487,7 @@ public struct UnitSimulator: Sendable {
                 for (code, value) in values {
                     cp.append([Field("\(code)-Info", infoOverride(polId, code) ?? infoText(value, at: t, random: &infoNoise))])
                 }
-                emit(packet("3020", at: t, cp: cp), out)
+                emit(packet(.loggerInfo, at: t, cp: cp), out)
             }
         }
     }

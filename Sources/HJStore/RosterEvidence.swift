@@ -57,7 +57,7 @@ public struct RosterEvidence: Sendable {
     public mutating func add(store: Store, period: RosterPeriod) throws(StoreError) {
         for u in try store.units() { seen(mn: u.mn, at: u.lastSeen) }
         let from = Int64(period.from.text14) ?? 0, to = Int64(period.to.text14) ?? 0
-        try store.forEachRecord(cn: "2061", from: from, to: to) { add(mn: $0.mn, dataTime: $0.dataTime, summary: $0.summary) }
+        try store.forEachRecord(cn: CommandCode.hourData.rawValue, from: from, to: to) { add(mn: $0.mn, dataTime: $0.dataTime, summary: $0.summary) }
     }
 
     /// Adds the frames a logger sent (`"dir":"up"`) from a JSON Lines trace (ARCHITECTURE.md
@@ -76,7 +76,7 @@ public struct RosterEvidence: Sendable {
             let segment = SegmentParser.parse(segmentText).segment
             guard let mn = segment.mn else { continue }
             if case .string(let t)? = json["t"], let at = Self.digits17(iso: t) { seen(mn: mn, at: at) }
-            guard segment.cn == "2061", let dt = segment.cpValue("DataTime").flatMap(StoreBatch.digits14), dt >= from, dt < to else { continue }
+            guard segment.isCN(.hourData), let dt = segment.cpValue("DataTime").flatMap(StoreBatch.digits14), dt >= from, dt < to else { continue }
             let (summary, _) = StoreBatch.values(of: segment)
             add(mn: mn, dataTime: dt, summary: summary)
         }

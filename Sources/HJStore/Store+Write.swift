@@ -93,7 +93,7 @@ extension Store {
                 packetIDs.append(nil)
                 outcome.duplicates += 1
             }
-            let st = p.st == "91" ? nil : p.st
+            let st = p.st == SystemType.systemInteraction.rawValue ? nil : p.st
             if var t = touched[unit] {
                 t.last = max(t.last, p.receivedAt); t.count += 1; t.peer = p.peer
                 if st != nil { t.st = st }

@@ -21,6 +21,15 @@ import Testing
         #expect(QnRtn.ready.accepts && !QnRtn.wrongPassword.accepts)
     }
 
+    @Test func namedSystemTypesAreInTheTable() {
+        let d = CodeDictionary.shared(.hj2017)
+        for st in SystemType.named { #expect(d.systems[st.rawValue] != nil, "ST \(st) is not in the 2017 table") }
+        let seg = SegmentParser.parse(Array("QN=1;ST=91;CN=9011;CP=&&QnRtn=01&&".utf8)).segment
+        #expect(seg.isST(.systemInteraction) && seg.systemType == .systemInteraction && seg.isCN(.requestReply))
+        #expect(seg.qnRtn == QnRtn("01") && seg.qnRtn != .ready, "the typed code is the text as sent")
+        #expect(CommandCode.seriesUploads.allSatisfy { CommandCode.recordUploads.contains($0) })
+    }
+
     @Test func rolesAndLabels() throws {
         let d = CodeDictionary.shared(.hj2017)
         let rtd = try #require(d.command(.realTimeData))

@@ -13,7 +13,7 @@ struct TargetTests {
         Scenario.builtinNames.filter { name in
             guard let s = try? Scenario.load(name) else { return false }
             let definitions = (try? FaultSpec.definitions()) ?? []
-            return !s.events.contains { e in definitions.first { $0.id == e.fault }?.layer == "transport" }
+            return !s.events.contains { e in definitions.first { $0.id.rawValue == e.fault }?.layer == .transport }
         }
     }
 

@@ -166,6 +166,6 @@ struct InstrumentFaultTests {
     @Test("a fault on a factor no logger has is refused; a protocol fault takes no factor")
     func validation() {
         #expect(throws: ProfileError.self) { try FaultSpec.parseList("crc-mismatch:w01018") }
-        #expect((try? FaultSpec.parseList("flatline:w01018"))?.first?.layer == "instrument")
+        #expect((try? FaultSpec.parseList("flatline:w01018"))?.first?.layer == .instrument)
     }
 }

@@ -20,14 +20,14 @@ enum TruthBench {
     static let units: [(template: String, mn: String)] = [("msw-incinerator", "010000A8900016F000169DC1"), ("industrial-wastewater", "010000A8900016F000169DC2")]
     static let mns = units.map(\.mn)
     static let definitions = try! FaultSpec.definitions()
-    static let generable = definitions.filter { $0.layer != "transport" }
+    static let generable = definitions.filter { $0.layer != .transport }
     static let templates = units.map { try! UnitTemplate.load($0.template) }
 
     /// The factor a fault that needs one takes here.
     static let requiredFactor: [String: String] = ["missing-factor": "a21026", "standard-check-fail": "w01018", "parameter-tampering": "w01018"]
 
     static func spec(_ id: String, limit: Int? = nil) -> FaultSpec {
-        let d = definitions.first { $0.id == id }!
+        let d = definitions.first { $0.id.rawValue == id }!
         return try! FaultSpec.make(id: id, factor: d.factor == "required" ? requiredFactor[id] : nil, parameters: [:], limit: limit,
                                    definitions: definitions, source: "test")
     }
@@ -60,19 +60,19 @@ enum TruthBench {
     /// Each value fault alone (active the whole run), generated once.
     static let valueAlone: [String: Generated] = {
         var out: [String: Generated] = [:]
-        for d in generable where FaultDefinition.valueLayers.contains(d.layer) { out[d.id] = generate([spec(d.id)]) }
+        for d in generable where FaultDefinition.valueLayers.contains(d.layer) { out[d.id.rawValue] = generate([spec(d.id.rawValue)]) }
         return out
     }()
 
     /// The pairs: every two distinct generable faults; protocol pairs in both orders (the order
     /// of specs decides which is applied first).
     static var pairs: [[String]] {
-        let ids = generable.map(\.id)
+        let ids = generable.map(\.id.rawValue)
         var out: [[String]] = []
         for i in ids.indices {
             for j in ids.indices where i != j {
                 let a = generable[i], b = generable[j]
-                let bothProtocol = a.layer == "protocol" && b.layer == "protocol"
+                let bothProtocol = a.layer == .protocol && b.layer == .protocol
                 if i < j || bothProtocol { out.append([ids[i], ids[j]]) }
             }
         }
@@ -139,7 +139,7 @@ struct TruthCheck {
 
     /// A parameter of the fault as given for this logger.
     func parameter(_ id: String, _ name: String, mn: String, default value: Double) -> Double {
-        specs.first { $0.id == id && $0.applies(to: mn) }?.parameter(name, default: value) ?? value
+        specs.first { $0.id.rawValue == id && $0.applies(to: mn) }?.parameter(name, default: value) ?? value
     }
 
     /// The reference frame of a record with this CN and DataTime (the period start).
@@ -280,24 +280,24 @@ struct GroundTruthTests {
     @Test("every pair of catalogue faults: each truth record is on the frame with its QN, and no faulty frame lacks one",
           arguments: TruthBench.pairs)
     func pair(_ ids: [String]) {
-        let defs = ids.map { id in TruthBench.generable.first { $0.id == id }! }
+        let defs = ids.map { id in TruthBench.generable.first { $0.id.rawValue == id }! }
         let value = defs.filter { FaultDefinition.valueLayers.contains($0.layer) }
         let generated: TruthBench.Generated
         var protocolSpecs: [FaultSpec] = []
         // The first of the pair limited to 2 injections, the second to 3 (so that limits interact).
-        for (n, d) in defs.enumerated() where d.layer == "protocol" { protocolSpecs.append(TruthBench.spec(d.id, limit: n == 0 ? 2 : 3)) }
+        for (n, d) in defs.enumerated() where d.layer == .protocol { protocolSpecs.append(TruthBench.spec(d.id.rawValue, limit: n == 0 ? 2 : 3)) }
         switch value.count {
         case 0: generated = TruthBench.clean
-        case 1: generated = TruthBench.valueAlone[value[0].id]!
+        case 1: generated = TruthBench.valueAlone[value[0].id.rawValue]!
         // Two value faults: only their activation records to check (no frame changes that a
         // protocol rule judges); a short run is enough.
-        default: generated = TruthBench.generate(value.map { TruthBench.spec($0.id) }, minutes: 10)
+        default: generated = TruthBench.generate(value.map { TruthBench.spec($0.id.rawValue) }, minutes: 10)
         }
         let (bytes, truth, reference) = Self.output(generated, faults: protocolSpecs)
         // Each fault was injected at least once where it can act.
-        for d in defs { #expect(truth.contains { $0.fault == d.id }, "\(d.id) never injected with \(ids)") }
+        for d in defs { #expect(truth.contains { $0.faultID == d.id }, "\(d.id) never injected with \(ids)") }
         // Value faults: records of an activation, naming a factor of the logger, without a QN.
-        for r in truth where FaultDefinition.valueLayers.contains(r.layer) {
+        for r in truth where r.faultLayer.map(FaultDefinition.valueLayers.contains) ?? false {
             let unit = TruthBench.mns.firstIndex(of: r.mn)
             #expect(unit != nil && r.qn.isEmpty && (r.factor.isEmpty || TruthBench.templates[unit!].factors.contains { $0.code == r.factor }), "\(r.json())")
         }
@@ -321,7 +321,7 @@ struct GroundTruthTests {
         }.min()
         let start = TruthBench.start + (clock.map { $0 - 3_600_000 } ?? 0), end = start + 5 * 3_600_000
         let definitions = try FaultSpec.definitions()
-        let transport = scenario.events.filter { e in definitions.first { $0.id == e.fault }?.layer == "transport" }
+        let transport = scenario.events.filter { e in definitions.first { $0.id.rawValue == e.fault }?.layer == .transport }
         guard transport.isEmpty else {
             #expect(throws: ProfileError.self) { try scenario.compile(units: units, start: start, end: end, live: false) }
             return

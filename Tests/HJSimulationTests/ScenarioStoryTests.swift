@@ -190,7 +190,7 @@ struct ScenarioStoryTests {
         var truth: [FaultRecord] = []
         run.run(until: t0 + 4 * 3_600_000, truth: { truth.append($0) }) { _, _, frames in for f in frames { bytes += f } }
         for (_, f) in run.finish() { bytes += f }
-        #expect(Set(truth.map(\.fault)) == Set(specs.map(\.id)), "every fault injected")
+        #expect(Set(truth.map(\.fault)) == Set(specs.map(\.id.rawValue)), "every fault injected")
         var decoder = FrameDecoder()
         decoder.feed(bytes)
         var events: [FrameDecoder.Event] = []

@@ -23,7 +23,7 @@ struct ScenarioTests {
             let specs = try s.specs(units: try Self.units(s.fleet ?? "mixed-demo"), start: Self.t0, end: Self.t0 + 86_400_000, live: true)
             #expect(specs.count >= s.events.count, "\(name)")
             #expect(specs.allSatisfy { $0.mn != nil })
-            let transport = specs.contains { $0.layer == "transport" }
+            let transport = specs.contains { $0.layer == .transport }
             let offline = Result { try s.specs(units: try Self.units(s.fleet ?? "mixed-demo"), start: Self.t0, end: nil, live: false) }
             if transport {
                 guard case .failure(let e as ProfileError) = offline else { Issue.record("\(name): transport accepted offline"); continue }
@@ -37,7 +37,7 @@ struct ScenarioTests {
     @Test("protocol torture names every protocol fault of the catalogue")
     func torture() throws {
         let s = try Scenario.load("protocol-torture")
-        let protocolIDs = Set(try FaultSpec.definitions().filter { $0.layer == "protocol" }.map(\.id))
+        let protocolIDs = Set(try FaultSpec.definitions().filter { $0.layer == .protocol }.map(\.id.rawValue))
         #expect(Set(s.events.map(\.fault)) == protocolIDs)
     }
 
@@ -99,7 +99,7 @@ struct ScenarioTests {
 
     @Test("transport faults are refused without a network, accepted live")
     func transport() throws {
-        #expect(try Self.check(##"{"unit":"#2","fault":"outage","start":"+1h","duration":"1h"}"##).last?.layer == "transport")
+        #expect(try Self.check(##"{"unit":"#2","fault":"outage","start":"+1h","duration":"1h"}"##).last?.layer == .transport)
         #expect(throws: ProfileError.self) { try Self.check(##"{"unit":"#2","fault":"outage"}"##, live: false) }
     }
 
