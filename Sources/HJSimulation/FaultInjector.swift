@@ -21,9 +21,20 @@ public struct FaultInjector: Sendable {
     /// Parts of a split record being joined by `oversized-record`.
     var joining: Reassembler?
 
+    /// The specs whose window contains a packet's time: a packet looks at those only (a spec out
+    /// of its window neither fires nor draws a random number), in spec order as before.
+    let schedule: WindowIndex
+    /// The first spec of each ID (looked up per packet for `oversized-record` and `duplicate-qn`).
+    let firstOfID: [String: Int]
+
     public init(specs: [FaultSpec], seed: UInt64, mn: String) {
-        self.specs = specs.filter { $0.layer == "protocol" && $0.applies(to: mn) }
+        let specs = specs.filter { $0.layer == "protocol" && $0.applies(to: mn) }
+        self.specs = specs
         random = SimRandom(seed: seed &+ 0x5EED, label: "faults:" + mn)
+        schedule = WindowIndex(specs.map(\.window))
+        var first: [String: Int] = [:]
+        for (n, spec) in specs.enumerated() where first[spec.id] == nil { first[spec.id] = n }
+        firstOfID = first
     }
 
     /// Shifts every time stamp of a segment (QN, DataTime, *SampleTime, RestartTime).
@@ -90,11 +101,12 @@ public struct FaultInjector: Sendable {
             injections[n, default: 0] += 1
             records.append(FaultRecord(time: packet.time, mn: mn, fault: specs[n].id, cn: packet.cn, qn: segment.qn ?? "", detail: detail))
         }
+        let live = schedule.active(at: packet.time)
         let record = ["2051", "2061", "2031"].contains(packet.cn)
         let pnum = segment.pnum, pno = segment.pno
         let isPart = segment.header("PNUM") != nil
         // An oversized record: the parts of a split record joined back into one packet.
-        if isPart, let n = specs.indices.first(where: { specs[$0].id == "oversized-record" }) {
+        if isPart, let n = firstOfID["oversized-record"] {
             if joining != nil || (pno == 1 && fires(n, at: packet.time)) {
                 if joining == nil { joining = Reassembler(maxPending: 4) }
                 switch joining!.add(segment) {
@@ -119,8 +131,8 @@ public struct FaultInjector: Sendable {
         }
         // A record that is not sent carries no other fault: missing-record is decided first, and
         // when it fires nothing else is injected (or counted) on that packet.
-        if record, let n = specs.indices.first(where: { specs[$0].id == "missing-record" && fires($0, at: packet.time) }) {
-            for r in records { if let m = specs.firstIndex(where: { $0.id == r.fault }) { injections[m, default: 1] -= 1 } }
+        if record, let n = live.first(where: { specs[$0].id == "missing-record" && fires($0, at: packet.time) }) {
+            for r in records { if let m = firstOfID[r.fault] { injections[m, default: 1] -= 1 } }
             records = []
             note(n, "record not sent")
             return ([], records)
@@ -130,7 +142,7 @@ public struct FaultInjector: Sendable {
         let late: Set<String> = ["duplicate-qn", "crc-mismatch", "crc-modbus", "crc-modbus-swapped", "crc-lowercase", "missing-record"]
         var framing = false
         var outOfOrder: Int?
-        for n in specs.indices {
+        for n in live {
             let spec = specs[n]
             if spec.id == "oversized-record" || late.contains(spec.id) { continue }
             if ["duplicate-record", "out-of-order"].contains(spec.id) && !record { continue }
@@ -186,11 +198,11 @@ public struct FaultInjector: Sendable {
             default: break
             }
         }
-        if let n = specs.indices.first(where: { specs[$0].id == "duplicate-qn" }), !holdBack, let previous = previousQN, previous != segment.qn, fires(n, at: packet.time) {
+        if let n = firstOfID["duplicate-qn"], !holdBack, let previous = previousQN, previous != segment.qn, fires(n, at: packet.time) {
             segment.setHeader("QN", previous)
             note(n, "QN=\(previous) of the previous packet")
         }
-        for n in specs.indices where ["crc-mismatch", "crc-modbus", "crc-modbus-swapped", "crc-lowercase"].contains(specs[n].id) {
+        for n in live where ["crc-mismatch", "crc-modbus", "crc-modbus-swapped", "crc-lowercase"].contains(specs[n].id) {
             if specs[n].id == "crc-lowercase" && !CRC.hex(CRC.hj212(segment.serializedBytes())).contains(where: { $0.isLetter }) { continue }
             guard fires(n, at: packet.time) else { continue }
             switch specs[n].id {
