@@ -110,7 +110,7 @@ public func initializeCapture(_ argc: UnsafeMutablePointer<CInt>, _ argv: Unsafe
     var n = 0
     func write(_ bytes: [UInt8]) {
         n += 1
-        FileManager.default.createFile(atPath: "\(dir)/seed-\(n)", contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: "\(dir)/seed-\(n)", contents: Data(bytes))
     }
     for (k, framing) in framings.enumerated() {
         let v6 = k % 3 == 2

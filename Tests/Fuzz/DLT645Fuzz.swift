@@ -91,7 +91,7 @@ public func initializeDLT645(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeM
     for r in requests {
         for stream in [r.bytes, [0xFE, 0xFE, 0xFE, 0xFE] + r.bytes, Array(r.bytes.dropLast()) + [0x00] + r.bytes, r.bytes + r.bytes] {
             n += 1
-            FileManager.default.createFile(atPath: "\(dir)/seed-\(n)", contents: Data(stream))
+            _ = FileManager.default.createFile(atPath: "\(dir)/seed-\(n)", contents: Data(stream))
         }
     }
     exit(0)

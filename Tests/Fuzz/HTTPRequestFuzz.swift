@@ -84,7 +84,7 @@ public func initializeHTTPRequest(_ argc: UnsafeMutablePointer<CInt>, _ argv: Un
         "GET / HTTP/1.1\r\nHost: a\r\nX-Long: " + String(repeating: "v", count: 300) + "\r\n\r\n",
     ]
     for (i, s) in seeds.enumerated() {
-        FileManager.default.createFile(atPath: "\(dir)/seed-\(i)", contents: Data(s.utf8))
+        _ = FileManager.default.createFile(atPath: "\(dir)/seed-\(i)", contents: Data(s.utf8))
     }
     exit(0)
 }

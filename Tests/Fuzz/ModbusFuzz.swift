@@ -148,7 +148,7 @@ public func initializeModbus(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeM
     var n = 0
     func write(_ bytes: [UInt8]) {
         n += 1
-        FileManager.default.createFile(atPath: "\(dir)/seed-\(n)", contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: "\(dir)/seed-\(n)", contents: Data(bytes))
     }
     for (k, r) in requests.enumerated() {
         for mode: UInt8 in [0, 1, 2, 8, 9] {
