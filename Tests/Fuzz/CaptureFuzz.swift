@@ -60,7 +60,7 @@ func read(_ bytes: [UInt8], chunk: Int) -> Outcome {
               s.reader.comments.allSatisfy({ $0.utf8.count <= readerLimits.maxCommentBytes + 4 }) else { fatalError("comments over budget") }
         switch event {
         case .data(let id, let data, _, let packet):
-            guard !data.isEmpty, packet >= 1, packet <= s.packets, !closed.contains(key(id)) else { fatalError("data event \(id) \(data.count) \(packet)") }
+            guard !data.isEmpty, packet >= 1, packet <= s.packets, !closed.contains(key(id)) else { fatalError("data event \(id) \(data.count) bytes, packet \(packet) of \(s.packets), closed before: \(closed.contains(key(id)))") }
         case .gap(let id, let n, _, _):
             guard n > 0, !closed.contains(key(id)) else { fatalError("gap event \(id) \(n)") }
         case .closed(let id):
