@@ -26,7 +26,9 @@ public struct FrameDecoder: Sendable {
     /// Frames longer than this are not waited for; their `##` is skipped.
     public let maxFrameBytes: Int
 
-    private var buffer: [UInt8] = []
+    /// The bytes held: `buffer[start...]` are not yet consumed, and the `stagedCount` bytes in
+    /// `staged` follow them (bytes that arrived one at a time while the decoder was quiet).
+    @usableFromInline var buffer: [UInt8] = []
     /// Index in `buffer` of the first byte not yet consumed.
     private var start = 0
     /// Stream offset of `buffer[0]`.
@@ -43,63 +45,174 @@ public struct FrameDecoder: Sendable {
     /// Stream offset of the start the last "need more" decision was for, or -1.
     private var waitingFrom = -1
     /// Stream offset up to which new bytes were checked for significance.
-    private var checkedTo = 0
+    @usableFromInline var checkedTo = 0
     /// Stream length at which the decision must be taken again whatever the bytes.
     private var wakeAt = 0
+
+    // The fast path for input arriving a byte at a time. While `quiet`, the last decision was
+    // "need more" and every byte fed since was checked on arrival and cannot change it: `next()`
+    // answers nil without a call, and `feed` of one byte (inlined into the caller) puts it in
+    // `staged`, inside the decoder itself, checks it against the byte before and counts down to
+    // the length the scanner asked for; every 32 bytes they go to `buffer` in one append. So a
+    // dripped byte costs a few instructions and no call, no uniqueness check of the array.
+    /// True while waiting with nothing fed that can change the decision (see above).
+    @usableFromInline var quiet = false
+    /// Bytes fed one at a time while quiet, not yet appended to `buffer` (`stagedCount` of them).
+    @usableFromInline var staged: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    @usableFromInline var stagedCount = 0
+    /// The last byte held (valid while quiet).
+    @usableFromInline var lastByte: UInt8 = 0
+    /// Bytes still to come before the stream reaches `wakeAt` (valid while quiet).
+    @usableFromInline var untilWake = 0
     /// What the scanner already searched for the frame starting at `waitingFrom`.
     private var memo = FrameScanner.ScanMemo()
 
     /// Bytes handed to the scanner plus bytes checked while waiting: a measure of decoding work
     /// (tests compare it between dripped and whole input instead of timing).
-    public private(set) var bytesExamined = 0
+    public var bytesExamined: Int { bytesScanned + bytesCheckedOnArrival }
+    private var bytesScanned = 0
+    /// Bytes checked by the inlined one-byte `feed` while quiet.
+    @usableFromInline var bytesCheckedOnArrival = 0
+    /// How many times the scanner took a decision (`FrameScanner.decide`): a frame fed one byte
+    /// at a time needs a handful (at the header, at the declared end), not one per byte.
+    public private(set) var decisions = 0
 
     /// Scan everything again on every call, as the decoder did before it remembered where it
     /// stopped: the reference the tests and the fuzz harness compare against (never set in use).
-    public var rescansEveryCall = false
+    public var rescansEveryCall = false {
+        didSet {
+            if quiet {
+                quiet = false
+                checkedTo = bytesFed
+            }
+        }
+    }
 
     public init(maxFrameBytes: Int = FrameDecoder.largestFrame) {
         self.maxFrameBytes = max(16, maxFrameBytes)
     }
 
     /// Total bytes fed so far.
-    public var bytesFed: Int { bufferOffset + buffer.count }
+    public var bytesFed: Int { bufferOffset + buffer.count + stagedCount }
     /// Bytes held and not yet decided (bounded by `maxFrameBytes` plus the last read).
-    public var bufferedCount: Int { buffer.count - start }
+    public var bufferedCount: Int { buffer.count - start + stagedCount }
 
     /// Appends received bytes.
     public mutating func feed<S: Sequence>(_ bytes: S) where S.Element == UInt8 {
-        compactIfUseful()
+        prepareToAppend()
         buffer.append(contentsOf: bytes)
     }
 
     // Concrete forms of `feed`: a generic call across the module boundary is not specialised,
-    // and for input arriving a byte at a time its overhead outweighed the decoding itself.
+    // and for input arriving a byte at a time its overhead outweighed the decoding itself. The
+    // one-byte case is inlined into the caller (`feedByte`); longer reads take the call.
 
     /// Appends received bytes.
+    @inlinable
     public mutating func feed(_ bytes: ArraySlice<UInt8>) {
-        compactIfUseful()
-        if bytes.count == 1 {
-            buffer.append(bytes[bytes.startIndex])
-        } else {
-            buffer.append(contentsOf: bytes)
+        if bytes.count == 1 { feedByte(bytes[bytes.startIndex]) } else { feedMany(bytes) }
+    }
+
+    /// Appends received bytes.
+    @inlinable
+    public mutating func feed(_ bytes: [UInt8]) {
+        if bytes.count == 1 { feedByte(bytes[0]) } else { feedMany(bytes) }
+    }
+
+    /// Appends received bytes.
+    @inlinable
+    public mutating func feed(_ bytes: UnsafeBufferPointer<UInt8>) {
+        if bytes.count == 1 { feedByte(bytes[0]) } else { feedMany(bytes) }
+    }
+
+    /// One byte: while the decoder is quiet, the byte is staged and checked here, once, for
+    /// whether it can change the decision (it completes a `##` or a CR LF, or the stream reaches
+    /// the length the scanner asked for); if it can, the decoder stops being quiet and the next
+    /// `next()` runs the scanner.
+    @inlinable
+    mutating func feedByte(_ byte: UInt8) {
+        guard quiet && stagedCount < 32 else { return feedOne(byte) }
+        let previous = lastByte
+        lastByte = byte
+        let n = stagedCount
+        withUnsafeMutableBytes(of: &staged) { $0[n] = byte }
+        stagedCount = n &+ 1
+        untilWake &-= 1
+        bytesCheckedOnArrival &+= 1
+        if untilWake <= 0 || (byte == 0x23 && previous == 0x23) || (byte == 0x0A && previous == 0x0D) {
+            wakeUp()
         }
     }
 
-    /// Appends received bytes.
-    public mutating func feed(_ bytes: [UInt8]) {
+    // The calls behind the inlined fast path: concrete types, so that nothing generic crosses the
+    // module boundary.
+
+    /// Leaves the quiet state at a byte that can change the decision: the bytes before it were
+    /// checked (`newBytesMatter` starts at this one).
+    @usableFromInline
+    mutating func wakeUp() {
+        quiet = false
+        checkedTo = bytesFed - 1
+    }
+
+    /// Before bytes go to `buffer` by the general path: staged bytes first, no longer quiet
+    /// (the bytes fed so far were all checked), consumed bytes dropped when that is worth it.
+    private mutating func prepareToAppend() {
+        unstage()
+        if quiet {
+            quiet = false
+            checkedTo = bytesFed
+        }
         compactIfUseful()
+    }
+
+    private mutating func unstage() {
+        guard stagedCount > 0 else { return }
+        let n = stagedCount
+        withUnsafeBytes(of: staged) { buffer.append(contentsOf: $0[0..<n]) }
+        stagedCount = 0
+    }
+
+    @usableFromInline
+    mutating func feedOne(_ byte: UInt8) {
+        if quiet && stagedCount == 32 {
+            // Staged bytes go to the buffer, still quiet; this byte is checked as any other.
+            unstage()
+            return feedByte(byte)
+        }
+        prepareToAppend()
+        buffer.append(byte)
+    }
+
+    @usableFromInline
+    mutating func feedMany(_ bytes: ArraySlice<UInt8>) {
+        prepareToAppend()
         buffer.append(contentsOf: bytes)
     }
 
-    /// Appends received bytes.
-    public mutating func feed(_ bytes: UnsafeBufferPointer<UInt8>) {
-        compactIfUseful()
+    @usableFromInline
+    mutating func feedMany(_ bytes: [UInt8]) {
+        prepareToAppend()
+        buffer.append(contentsOf: bytes)
+    }
+
+    @usableFromInline
+    mutating func feedMany(_ bytes: UnsafeBufferPointer<UInt8>) {
+        prepareToAppend()
         buffer.append(contentsOf: bytes)
     }
 
     /// The next event, or nil when more input is needed to decide.
+    @inlinable
     public mutating func next() -> Event? {
-        step(final: finished)
+        if quiet { return nil }
+        return nextDecision()
+    }
+
+    @usableFromInline
+    mutating func nextDecision() -> Event? {
+        unstage()
+        return step(final: finished)
     }
 
     /// Reports a run of skipped bytes now instead of waiting for what follows it
@@ -111,6 +224,8 @@ public struct FrameDecoder: Sendable {
     /// Marks the end of the input and returns everything that was still pending.
     public mutating func finish() -> [Event] {
         finished = true
+        unstage()
+        quiet = false
         var events: [Event] = []
         while let event = step(final: true) { events.append(event) }
         return events
@@ -133,20 +248,28 @@ public struct FrameDecoder: Sendable {
     private mutating func step(final: Bool) -> Event? {
         while true {
             if start >= buffer.count { return final ? flushSkip() : nil }
-            if !final && !rescansEveryCall && waitingFrom == bufferOffset + start && !newBytesMatter() { return nil }
+            if !final && !rescansEveryCall && waitingFrom == bufferOffset + start && !newBytesMatter() {
+                beQuiet()
+                return nil
+            }
             var wake = 0
             if waitingFrom != bufferOffset + start || rescansEveryCall { memo = FrameScanner.ScanMemo() }
             let decision = buffer.withUnsafeBufferPointer { all in
                 FrameScanner.decide(UnsafeBufferPointer(rebasing: all[start...]), final: final, maxFrameBytes: maxFrameBytes, wake: &wake, memo: &memo)
             }
-            bytesExamined += memo.scanned
+            bytesScanned += memo.scanned
             memo.scanned = 0
+            decisions += 1
             switch decision {
             case .needMore:
+                // Consumed bytes go now, so that the byte-at-a-time path never has to compact.
+                compactIfUseful()
                 waitingFrom = bufferOffset + start
                 checkedTo = bytesFed
                 wakeAt = bufferOffset + start + wake
-                return final ? flushSkip() : nil
+                if final { return flushSkip() }
+                if !rescansEveryCall { beQuiet() }
+                return nil
             case .skip(let count, let reason):
                 if let event = recordSkip(count: count, reason: reason) { return event }
             case .frame(let layout):
@@ -172,6 +295,13 @@ public struct FrameDecoder: Sendable {
         }
     }
 
+    /// After a "need more" decision, with every byte held checked: single bytes take the fast path.
+    private mutating func beQuiet() {
+        quiet = true
+        lastByte = buffer[buffer.count - 1]
+        untilWake = wakeAt - bytesFed
+    }
+
     /// Whether the bytes received since the last "need more" decision can change it: the buffer
     /// reached the length the scanner asked for, or a new byte completes a `##` or a CR LF.
     /// Each byte is checked once.
@@ -180,7 +310,7 @@ public struct FrameDecoder: Sendable {
         if end >= wakeAt { return true }
         var j = max(checkedTo, bufferOffset + start + 1) - bufferOffset
         let stop = end - bufferOffset
-        bytesExamined += max(0, stop - j)
+        bytesScanned += max(0, stop - j)
         var found = false
         while j < stop {
             let b = buffer[j]

@@ -177,7 +177,9 @@ public struct TCPReassembler {
     // MARK: - Internals
 
     private mutating func insert(_ c: inout Connection, _ i: Int, sequence: UInt32, bytes: [UInt8], time: Int64, packet: Int, into events: inout [TCPEvent]) {
-        guard let next = c.directions[i].next else { return }
+        // Nothing is delivered after a direction's FIN (or held for it: held bytes of a closed
+        // direction would never be released, and would count against the total budget forever).
+        guard let next = c.directions[i].next, !c.directions[i].closed else { return }
         let distance = Int(Int32(bitPattern: sequence &- next))
         if distance <= 0 {
             if -distance >= bytes.count {
@@ -252,6 +254,11 @@ public struct TCPReassembler {
             c.directions[i].closed = true
             // A direction that carried nothing is closed silently only if it never started.
             if c.directions[i].next != nil { events.append(.closed(c.stream(i))) }
+        }
+        for i in 0..<2 {
+            totalPending -= c.directions[i].pendingBytes
+            c.directions[i].pending = []
+            c.directions[i].pendingBytes = 0
         }
     }
 

@@ -21,9 +21,20 @@ public struct FaultInjector: Sendable {
     /// Parts of a split record being joined by `oversized-record`.
     var joining: Reassembler?
 
+    /// The specs whose window contains a packet's time: a packet looks at those only (a spec out
+    /// of its window neither fires nor draws a random number), in spec order as before.
+    let schedule: WindowIndex
+    /// The first spec of each ID (looked up per packet for `oversized-record` and `duplicate-qn`).
+    let firstOfID: [FaultID: Int]
+
     public init(specs: [FaultSpec], seed: UInt64, mn: String) {
-        self.specs = specs.filter { $0.layer == .protocol && $0.applies(to: mn) }
+        let specs = specs.filter { $0.layer == .protocol && $0.applies(to: mn) }
+        self.specs = specs
         random = SimRandom(seed: seed &+ 0x5EED, label: "faults:" + mn)
+        schedule = WindowIndex(specs.map(\.window))
+        var first: [FaultID: Int] = [:]
+        for (n, spec) in specs.enumerated() where first[spec.id] == nil { first[spec.id] = n }
+        firstOfID = first
     }
 
     /// Shifts every time stamp of a segment (QN, DataTime, *SampleTime, RestartTime).
@@ -90,11 +101,12 @@ public struct FaultInjector: Sendable {
             injections[n, default: 0] += 1
             records.append(FaultRecord(time: packet.time, mn: mn, fault: specs[n].id, cn: packet.cn, qn: segment.qn ?? "", detail: detail))
         }
+        let live = schedule.active(at: packet.time)
         let record = [CommandCode.minuteData, .hourData, .dailyData].contains(packet.command)
         let pnum = segment.pnum, pno = segment.pno
         let isPart = segment.header("PNUM") != nil
         // An oversized record: the parts of a split record joined back into one packet.
-        if isPart, let n = specs.indices.first(where: { specs[$0].id == .oversizedRecord }) {
+        if isPart, let n = firstOfID[.oversizedRecord] {
             if joining != nil || (pno == 1 && fires(n, at: packet.time)) {
                 if joining == nil { joining = Reassembler(maxPending: 4) }
                 switch joining!.add(segment) {
@@ -119,8 +131,8 @@ public struct FaultInjector: Sendable {
         }
         // A record that is not sent carries no other fault: missing-record is decided first, and
         // when it fires nothing else is injected (or counted) on that packet.
-        if record, let n = specs.indices.first(where: { specs[$0].id == .missingRecord && fires($0, at: packet.time) }) {
-            for r in records { if let m = specs.firstIndex(where: { $0.id == r.faultID }) { injections[m, default: 1] -= 1 } }
+        if record, let n = live.first(where: { specs[$0].id == .missingRecord && fires($0, at: packet.time) }) {
+            for r in records { if let m = firstOfID[r.faultID] { injections[m, default: 1] -= 1 } }
             records = []
             note(n, "record not sent")
             return ([], records)
@@ -130,7 +142,7 @@ public struct FaultInjector: Sendable {
         let late: Set<FaultID> = [.duplicateQN, .crcMismatch, .crcModbus, .crcModbusSwapped, .crcLowercase, .missingRecord]
         var framing = false
         var outOfOrder: Int?
-        for n in specs.indices {
+        for n in live {
             let spec = specs[n]
             if spec.id == .oversizedRecord || late.contains(spec.id) { continue }
             if [FaultID.duplicateRecord, .outOfOrder].contains(spec.id) && !record { continue }
@@ -186,11 +198,11 @@ public struct FaultInjector: Sendable {
             default: break
             }
         }
-        if let n = specs.indices.first(where: { specs[$0].id == .duplicateQN }), !holdBack, let previous = previousQN, previous != segment.qn, fires(n, at: packet.time) {
+        if let n = firstOfID[.duplicateQN], !holdBack, let previous = previousQN, previous != segment.qn, fires(n, at: packet.time) {
             segment.setHeader("QN", previous)
             note(n, "QN=\(previous) of the previous packet")
         }
-        for n in specs.indices where [FaultID.crcMismatch, .crcModbus, .crcModbusSwapped, .crcLowercase].contains(specs[n].id) {
+        for n in live where [FaultID.crcMismatch, .crcModbus, .crcModbusSwapped, .crcLowercase].contains(specs[n].id) {
             if specs[n].id == .crcLowercase && !CRC.hex(CRC.hj212(segment.serializedBytes())).contains(where: { $0.isLetter }) { continue }
             guard fires(n, at: packet.time) else { continue }
             switch specs[n].id {

@@ -21,10 +21,17 @@ struct InstrumentFaults: Sendable {
     let analysers: Set<String>
     let dynamicControl: DynamicControlProfile?
     let template: UnitTemplate
+    /// The faults whose window contains a time (by spec), and each spec's bindings (contiguous:
+    /// bindings are made spec by spec). A sample looks only at these and at the active bindings.
+    let schedule: WindowIndex
+    let bindingsOfSpec: [Range<Int>]
     /// Per binding key: the reading frozen at activation (flatline) and the activation time.
     var frozen: [String: Double] = [:]
     var since: [String: Int64] = [:]
-    var active: Set<String> = []
+    /// Active bindings: by binding number, and their numbers in ascending order (the order in which
+    /// they act on the readings).
+    var isActive: [Bool]
+    var activeList: [Int] = []
     var activations: [Int: Int] = [:]
     var records: [FaultRecord] = []
     /// Device parameters imposed by active faults, by "PolId|code".
@@ -50,7 +57,10 @@ struct InstrumentFaults: Sendable {
         self.dynamicControl = dynamicControl
         analysers = Set(template.infoGroups.compactMap(\.polId))
         var bindings: [Binding] = []
+        var bindingsOfSpec: [Range<Int>] = []
         for (n, spec) in specs.enumerated() {
+            let first = bindings.count
+            defer { bindingsOfSpec.append(first..<bindings.count) }
             var code = spec.factor
             switch spec.id {
             case .o2Manipulation: code = template.o2Factor
@@ -64,6 +74,9 @@ struct InstrumentFaults: Sendable {
             }
         }
         self.bindings = bindings
+        self.bindingsOfSpec = bindingsOfSpec
+        schedule = WindowIndex(specs.map(\.window))
+        isActive = Array(repeating: false, count: bindings.count)
     }
 
     var isEmpty: Bool { bindings.isEmpty }
@@ -134,12 +147,34 @@ struct InstrumentFaults: Sendable {
         }
     }
 
+    /// The bindings an update at `t` can change, ascending: those of the faults whose window
+    /// contains `t` (or that have none), and the active ones (which end when their window no
+    /// longer contains `t`). Every other binding is off and stays off at `t`.
+    func candidates(at t: Int64) -> [Int] {
+        var live: [Int] = []
+        for s in schedule.active(at: t) { live.append(contentsOf: bindingsOfSpec[s]) }
+        if activeList.isEmpty { return live }
+        var out: [Int] = []
+        out.reserveCapacity(live.count + activeList.count)
+        var i = 0, j = 0
+        while i < live.count || j < activeList.count {
+            if j == activeList.count || (i < live.count && live[i] < activeList[j]) {
+                out.append(live[i]); i += 1
+            } else {
+                if i < live.count && live[i] == activeList[j] { i += 1 }
+                out.append(activeList[j]); j += 1
+            }
+        }
+        return out
+    }
+
     /// Before the process step: activations and ends (ground truth, parameters), process targets.
     mutating func update(_ models: inout [FactorModel], at t: Int64, mn: String) {
-        for b in bindings {
+        for n in candidates(at: t) {
+            let b = bindings[n]
             let spec = specs[b.spec]
             var on = spec.window?.contains(t) ?? true
-            let wasOn = active.contains(b.key)
+            let wasOn = isActive[n]
             if on && !wasOn, let limit = spec.limit, activations[b.spec, default: 0] >= limit { on = false }
             if on == wasOn {
                 if on && spec.id == .furnaceLow { models[b.model].processTarget = spec.parameter("temperature", default: 820) }
@@ -147,7 +182,8 @@ struct InstrumentFaults: Sendable {
             }
             let code = models[b.model].code
             if on {
-                active.insert(b.key)
+                isActive[n] = true
+                activeList.insert(n, at: Self.insertionPoint(of: n, in: activeList))
                 activations[b.spec, default: 0] += 1
                 since[b.key] = t
                 records.append(FaultRecord(time: t, mn: mn, fault: spec.id, cn: "", qn: "", detail: spec.describe(from: t), layer: spec.layer, factor: code))
@@ -167,7 +203,8 @@ struct InstrumentFaults: Sendable {
                 default: break
                 }
             } else {
-                active.remove(b.key)
+                isActive[n] = false
+                activeList.remove(at: Self.insertionPoint(of: n, in: activeList))
                 frozen[b.key] = nil
                 for k in infoSetBy.removeValue(forKey: b.key) ?? [] {
                     info[k] = nil
@@ -184,13 +221,24 @@ struct InstrumentFaults: Sendable {
         }
     }
 
+    /// Where `n` is or goes in the ascending list.
+    static func insertionPoint(of n: Int, in list: [Int]) -> Int {
+        var lo = 0, hi = list.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if list[mid] < n { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
     /// After the process step: the readings and flags of the active faults.
     mutating func apply(_ models: inout [FactorModel], at t: Int64, random: inout SimRandom) {
         for i in models.indices {
             models[i].reading = models[i].trueReading
             models[i].flag = models[i].trueFlag
         }
-        for b in bindings where active.contains(b.key) {
+        for n in activeList {
+            let b = bindings[n]
             let spec = specs[b.spec]
             var m = models[b.model]
             switch spec.id {

@@ -66,6 +66,100 @@ struct DripWorkTests {
     }
 }
 
+@Suite("Decoder: the one-byte fast path")
+struct DripFastPathTests {
+    /// Feeds `bytes` one byte at a time; returns the events and the decoder.
+    static func drip(_ bytes: [UInt8]) -> (events: [FrameDecoder.Event], decoder: FrameDecoder) {
+        var decoder = FrameDecoder()
+        var events: [FrameDecoder.Event] = []
+        for i in bytes.indices {
+            decoder.feed(bytes[i...i])
+            while let e = decoder.next() { events.append(e) }
+        }
+        events += decoder.finish()
+        return (events, decoder)
+    }
+
+    @Test("work is linear in the frame: per dripped byte, a constant number of bytes examined and a constant number of decisions per frame, for 1, 3 and 9 KB")
+    func linearWork() {
+        var perByte: [Double] = []
+        for size in [1000, 3000, 9000] {
+            let f = DripWorkTests.frame(bytes: size)
+            let (events, decoder) = Self.drip(f)
+            guard events.count == 1, case .frame(let frame) = events[0] else {
+                Issue.record("expected one frame, got \(events.map(DecoderHarness.Summary.init))")
+                continue
+            }
+            #expect(frame.bytes == f)
+            // The scanner decides at the header, the declared end and the trailer: not per byte
+            // (one decision per byte was the cost of every `next()` before the fast path).
+            #expect(decoder.decisions <= 10, "\(decoder.decisions) decisions for a \(f.count)-byte frame")
+            perByte.append(Double(decoder.bytesExamined) / Double(f.count))
+        }
+        // Quadratic work would grow ninefold per byte from 1 KB to 9 KB; linear stays flat.
+        for p in perByte { #expect(p <= 4, "\(perByte)") }
+        #expect(perByte.max()! - perByte.min()! < 0.2, "bytes examined per byte: \(perByte)")
+    }
+
+    @Test("bytes staged one at a time keep their order and value whichever form of feed follows", arguments: 0..<8)
+    func mixedFeeds(seed: Int) {
+        var rng = DecoderHarness.SplitMix64(seed: UInt64(seed) &+ 77)
+        let stream = seed == 0 ? StreamDecoderTests.cases.flatMap(\.bytes) : StreamDecoderTests.adversarialStream(count: 4000, seed: UInt64(seed))
+        var whole = FrameDecoder()
+        whole.feed(stream)
+        var expected: [FrameDecoder.Event] = []
+        while let e = whole.next() { expected.append(e) }
+        expected += whole.finish()
+
+        var decoder = FrameDecoder()
+        var events: [FrameDecoder.Event] = []
+        var i = 0
+        while i < stream.count {
+            // Mostly single bytes (the staged path, 32 at a time), now and then a longer read.
+            let n = rng.next() % 8 == 0 ? min(stream.count - i, Int(rng.next() % 70) + 2) : 1
+            let piece = stream[i..<(i + n)]
+            switch rng.next() % 3 {
+            case 0: decoder.feed(piece)
+            case 1: decoder.feed(Array(piece))
+            default: Array(piece).withUnsafeBufferPointer { decoder.feed($0) }
+            }
+            i += n
+            #expect(decoder.bytesFed == i)
+            if rng.next() % 4 != 0 { while let e = decoder.next() { events.append(e) } }
+        }
+        while let e = decoder.next() { events.append(e) }
+        events += decoder.finish()
+        #expect(events == expected)
+    }
+
+    @Test("a copy taken while bytes are staged is independent")
+    func copies() {
+        let f = DripWorkTests.frame(bytes: 400)
+        var a = FrameDecoder()
+        for i in 0..<100 {
+            a.feed(f[i...i])
+            #expect(a.next() == nil)
+        }
+        #expect(a.bufferedCount == 100)
+        var b = a
+        for i in 100..<f.count { a.feed(f[i...i]) }
+        for _ in 0..<20 { b.feed([UInt8(ascii: "x")]) }
+        var fromA: [FrameDecoder.Event] = []
+        while let e = a.next() { fromA.append(e) }
+        var whole = FrameDecoder()
+        whole.feed(f)
+        #expect(fromA.count == 1)
+        #expect(fromA.first == whole.next())
+        let fromB = b.finish()
+        guard case .incomplete(let tail)? = fromB.first else {
+            Issue.record("expected an incomplete tail, got \(fromB)")
+            return
+        }
+        #expect(tail.count == 120)
+        #expect(tail.sample == Array(f[0..<64]))
+    }
+}
+
 @Suite("Decoder: remembering where scanning stopped never delays an event")
 struct NoStallTests {
     @Test("fed one byte at a time, after every byte the events so far equal those of a decoder that rescans everything", arguments: 0..<6)

@@ -170,3 +170,37 @@ import Testing
         #expect(r.statistics.connections == 5000 && r.statistics.evictedConnections > 4000)
     }
 }
+
+/// Found by the `capture` fuzz harness (issue 18): bytes a peer sent after its own FIN, ahead of
+/// the FIN's sequence number, were held for a direction already closed. Nothing released them:
+/// after the capture ended the reassembler still counted them against its total budget (so later
+/// connections would have been cut into gaps for it), and bytes at the FIN's number were delivered
+/// after the direction's `.closed`.
+@Suite struct DataAfterFINTests {
+    @Test func bytesAfterAFINAreNeitherHeldNorDelivered() {
+        var c = TCPConversation(client: Build.client, server: Build.server, framing: .raw)
+        var packets = c.handshake()
+        packets += c.send(fromClient: true, Array("hello".utf8))
+        let fin = c.clientSequence
+        packets.append(c.packet(fromClient: true, sequence: fin, ack: c.serverSequence, flags: 0x11, payload: []))
+        packets.append(c.packet(fromClient: true, sequence: fin &+ 10, ack: c.serverSequence, flags: 0x18, payload: Array("late, ahead".utf8)))
+        packets.append(c.packet(fromClient: true, sequence: fin, ack: c.serverSequence, flags: 0x18, payload: Array("late, at the FIN".utf8)))
+        var r = TCPReassembler()
+        var events: [TCPEvent] = []
+        for (i, p) in packets.enumerated() {
+            guard case .tcp(let segment) = PacketDecoder.decode(p[...], linkType: .raw) else { Issue.record("not TCP"); return }
+            events += r.process(segment, timestampNanos: Int64(i), packet: i + 1)
+        }
+        #expect(r.bufferedBytes == 0)
+        events += r.finish()
+        #expect(r.bufferedBytes == 0)
+        let client = events.compactMap { e -> [UInt8]? in
+            if case .data(let id, let bytes, _, _) = e, id.source == Build.client { return bytes }
+            return nil
+        }
+        #expect(client == [Array("hello".utf8)])
+        let closedAt = events.firstIndex { if case .closed(let id) = $0, id.source == Build.client { return true } else { return false } }
+        let lastData = events.lastIndex { if case .data(let id, _, _, _) = $0, id.source == Build.client { return true } else { return false } }
+        #expect(closedAt != nil && lastData != nil && lastData! < closedAt!)
+    }
+}
