@@ -30,6 +30,7 @@ struct SimulateCommand: CLICommand {
         OptionSpec("faults", value: "SPEC", help: "Faults for every logger, as for generate (ID[:FACTOR][(NAME=VALUE;…)][%RATE][#COUNT][@START/DURATION], comma-separated), transport faults included (disconnect, outage, slow-drip …; hj212 generate --list)."),
         OptionSpec("scenario", value: "FILE|NAME", help: "A fault timeline on units of the fleet (Profiles/scenarios, or a file). Without --unit/--fleet, the scenario's own fleet."),
         OptionSpec("truth", value: "FILE", help: "Ground truth of injected faults, JSON Lines (required with --faults or --scenario)."),
+        OptionSpec("read", value: "URL[,URL]", help: "--unit: read the values from instruments instead of the value models: modbus-tcp://HOST:PORT, rtu:PATH (or /dev/…), dlt645:PATH; ?baud=N&parity=N|E|O after a path (docs/instruments.md)."),
     ]
     static let discussion = """
     Loggers send 2081 after connecting, upload with Flag=5 and wait for 9014, resend after OverTime up
@@ -54,7 +55,11 @@ struct SimulateCommand: CLICommand {
     }
 
     func run(_ io: CommandIO) -> Int32 {
-        do {
+        if a.value("read") != nil { return ReadingLogger.run(a, io: io) }
+        do throws(UsageError) {
+            if (try? FaultSpec.parseList(a.value("faults") ?? ""))?.contains(where: { $0.layer == "reading" }) == true {
+                throw UsageError("--faults: reading faults act on a logger that reads instruments: give --read")
+            }
             let setup = try LiveSetup(a, io: io)
             return setup.runLoggers(io: io, verb: "simulate")
         } catch {

@@ -4,7 +4,8 @@ import HJ212
 /// takes and its parameters with their defaults.
 public struct FaultDefinition: Sendable, Hashable {
     public var id: String
-    /// `protocol`, `transport`, `instrument`, `fraud` or `process`.
+    /// `protocol`, `transport`, `instrument`, `fraud`, `process` or `reading` (a logger that reads
+    /// its instruments wrongly: `simulate --read` only).
     public var layer: String
     public var zh: String
     public var en: String
@@ -18,7 +19,7 @@ public struct FaultDefinition: Sendable, Hashable {
 
     /// Layers whose faults act on a logger's values inside the simulator.
     public static let valueLayers: Set<String> = ["instrument", "fraud", "process"]
-    public static let layers: Set<String> = ["protocol", "transport", "instrument", "fraud", "process"]
+    public static let layers: Set<String> = ["protocol", "transport", "instrument", "fraud", "process", "reading"]
 }
 
 /// One entry of `--faults`: `ID[:FACTOR][(NAME=VALUE;…)][%RATE][#COUNT][@START/DURATION]`, e.g.
@@ -134,6 +135,7 @@ public struct FaultSpec: Sendable, Hashable {
         try need("minutes", -10_080...10_080)
         try need("scale", 0...1000)
         try need("deviation", -100...1000)
+        try need("factor", 0.001...1000)
     }
 
     /// Parses a comma-separated list; unknown IDs, bad rates and bad windows are errors that say why.

@@ -45,6 +45,8 @@ public struct SimulationOptions: Sendable {
     public var faults: [FaultSpec] = []
     public var minIntervalMinutes: Int?
     public var profiles: ProfileStore = .builtin
+    /// Readings from instruments (`simulate --read`): samples come from here, not from the models.
+    public var readingSource: (any ReadingSource)?
     public init() {}
 }
 
@@ -90,6 +92,8 @@ public struct UnitSimulator: Sendable {
     public var sendRealtime = true
     /// Parameters set by the platform (3021), by "PolId|InfoId"; they replace the template's values.
     public var infoOverrides: [String: String] = [:]
+    /// Analyser parameters read from the instruments (with a reading source), by "PolId|InfoId".
+    var readInfo: [String: String] = [:]
     /// The last time whose period boundaries were closed (advance may stop and resume there).
     var closedThrough: Int64
 
@@ -236,6 +240,7 @@ public struct UnitSimulator: Sendable {
         Self.step(&models, couplings, level: level, dayPhase: phase, t: t, random: &random)
         Self.step(&wcModels, wcCouplings, level: level, dayPhase: phase, t: t, random: &random)
         if !instrumentFaults.isEmpty { instrumentFaults.apply(&models, at: t, random: &infoNoise) }
+        if let source = options.readingSource { applyReadings(source, at: t) }
         // O2 for conversion.
         let o2 = o2Index.map { models[$0].reading }
         let flow = models[flowIndex].reading
@@ -390,7 +395,8 @@ public struct UnitSimulator: Sendable {
     func infoOverride(_ polId: String?, _ code: String) -> String? {
         let key = "\(polId ?? "")|\(code)"
         if !instrumentFaults.info.isEmpty, let v = instrumentFaults.info[key] { return v }
-        return infoOverrides[key]
+        if let v = infoOverrides[key] { return v }
+        return readInfo.isEmpty ? nil : readInfo[key]
     }
 
     /// 3020 uploads of the parameters a fault changed, when they change (a working state going to
