@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "CPingPong", path: "Sources/CPingPong"),
 
         // Conformance: the rule catalogue, the platform and logger suites, verdicts, scores, reports.
-        .target(name: "HJConformance", dependencies: ["HJ212", "HJSimulation", "HJRoles", "HJNetwork", "HJLoad"]),
+        .target(name: "HJConformance", dependencies: ["HJ212", "HJSimulation", "HJRoles", "HJNetwork", "HJLoad", "HJInstruments"]),
 
         // SQLite from the system (Debian: apt-get install libsqlite3-dev), no package.
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),

@@ -34,6 +34,10 @@ struct CheckCommand: CLICommand {
         OptionSpec("recount", value: "N", help: "logger: ReCount configured on the logger (default 3)."),
         OptionSpec("loggers", value: "N", help: "platform: loggers connected at once for the concurrency check (default 20)."),
         OptionSpec("command-window", value: "S", help: "platform: seconds to watch for commands the platform sends (default 15)."),
+        OptionSpec("sensors", value: "URL[,URL]", help: "logger, with --unit: run the logger's instruments here and judge its values against what they serve (L-VALUE checks): modbus-tcp://HOST:PORT, rtu:PATH|pty, dlt645:PATH|pty (docs/instruments.md)."),
+        OptionSpec("speed", value: "X", help: "logger --sensors: the instruments' clock runs X simulated seconds per real second (the logger's speed; default 1)."),
+        OptionSpec("start", value: "ISO8601", help: "logger --sensors: the instruments' simulated start (the logger's; default now)."),
+        OptionSpec("seed", value: "N", help: "logger --sensors: seed of the instruments' value models (default 1)."),
         OptionSpec("profiles", value: "DIR", help: "A directory whose files override the built-in Profiles/ (e.g. a corrected catalogue)."),
     ]
     static let discussion = """
@@ -199,6 +203,9 @@ struct CheckCommand: CLICommand {
                                                  connectTimeout: try seconds("connect-timeout", default: 120, range: 1...86_400))
                 options.plan = plan
                 options.trace = record
+                let sensors = try CheckSensors.start(a, io: io)
+                defer { sensors?.stop() }
+                options.sensors = sensors?.evidence
                 let planText = LoggerRunPlan(options, catalogue: catalogue).text(lang: lang)
                 // Said once the port is bound (a port in use is a one-line error, with no plan before it).
                 options.listening = { port in

@@ -140,6 +140,8 @@ public final class InstrumentPollingLine: @unchecked Sendable {
 
     /// Reads the analyser parameters that carry a 3020 information code.
     func parameterCycle() {
+        var values: [String: String] = [:]
+        defer { if !values.isEmpty { readings.setParameters(values) } }
         for inst in instruments {
             for r in inst.map.registers {
                 guard case .parameter(let name) = r.source, let info = inst.map.parameters.first(where: { $0.name == name })?.info,
@@ -147,7 +149,7 @@ public final class InstrumentPollingLine: @unchecked Sendable {
                 if faults.active("reading-stale", code, at: clock()) != nil { continue }
                 guard let pdu = line.modbus(unit: inst.address, pdu: ModbusRequest.readHolding(start: UInt16(r.address), count: UInt16(r.type.width)).pdu, timeoutMs: timeoutMs),
                       case .registers(let words) = ModbusResponse.parse(pdu[...]), let v = r.type.decode(words, scale: r.scale, order: r.order) else { continue }
-                readings.setParameter("\(code)|\(info)", Self.infoText(v, type: r.type, name: name))
+                values["\(code)|\(info)"] = Self.infoText(v, type: r.type, name: name)
             }
         }
     }

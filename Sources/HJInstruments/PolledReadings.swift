@@ -38,7 +38,8 @@ public final class PolledReadings: ReadingSource {
         }
     }
 
-    public func setParameter(_ key: String, _ text: String) { state.withLock { $0.parameters[key] = text } }
+    /// Parameters of one reading cycle, all at once (a sample never sees half a cycle).
+    public func setParameters(_ values: [String: String]) { state.withLock { s in for (k, v) in values { s.parameters[k] = v } } }
     public func setMeter(_ facility: String, _ values: [String: Double]) { state.withLock { $0.meters[facility] = values } }
     public func countFailure() { state.withLock { $0.failures += 1 } }
 
@@ -52,7 +53,7 @@ public final class PolledReadings: ReadingSource {
         state.withLock { s in Self.latest(s.series[code] ?? [], at: t) }
     }
 
-    static func latest(_ list: [(t: Int64, r: SourcedReading)], at t: Int64) -> SourcedReading? {
+    public static func latest(_ list: [(t: Int64, r: SourcedReading)], at t: Int64) -> SourcedReading? {
         // Binary search for the last entry with time ≤ t.
         var lo = 0, hi = list.count
         while lo < hi {

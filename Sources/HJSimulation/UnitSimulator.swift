@@ -94,6 +94,9 @@ public struct UnitSimulator: Sendable {
     public var infoOverrides: [String: String] = [:]
     /// Analyser parameters read from the instruments (with a reading source), by "PolId|InfoId".
     var readInfo: [String: String] = [:]
+    /// The boot parameters (3020) wait for the first parameters read from the instruments (at
+    /// most 5 minutes: instruments without parameter registers).
+    var pendingBootInfo = false
     /// The last time whose period boundaries were closed (advance may stop and resume there).
     var closedThrough: Int64
 
@@ -207,7 +210,8 @@ public struct UnitSimulator: Sendable {
             booted = true
             let boot = now - Int64(60 + random.next() % 240) * 1000
             emit(packet("2081", at: now, cp: [[Field("DataTime", Self.time14(now))], [Field("RestartTime", Self.time14(boot))]]), out)
-            infoPackets(at: now, boot: true, out)
+            // A logger that reads its instruments uploads its parameters once it has read them.
+            if options.readingSource == nil { infoPackets(at: now, boot: true, out) } else { pendingBootInfo = true }
         }
         while now <= end {
             let t = now
@@ -218,6 +222,10 @@ public struct UnitSimulator: Sendable {
             if t == end { break }
             sample(at: t)
             if !instrumentFaults.changedInfo.isEmpty || !instrumentFaults.checksNow.isEmpty { faultInfoPackets(at: t, out) }
+            if pendingBootInfo && (!readInfo.isEmpty || t - start >= 5 * Self.minuteMs) {
+                pendingBootInfo = false
+                infoPackets(at: t, boot: true, out)
+            }
             // Real-time data at the first sample on or after each multiple of RtdInterval, so that
             // any interval the platform sets (1062) is honoured, not only multiples of the sampling.
             if t >= nextRealtime {

@@ -1,0 +1,119 @@
+import Foundation
+import HJ212
+import HJConformance
+import HJInstruments
+import HJNetwork
+import HJRoles
+import HJSimulation
+import Synchronization
+import Testing
+@testable import HJ212CLI
+
+/// The whole chain on loopback (issue 14): the instruments that `check logger --sensors` runs
+/// (Modbus TCP), the emulated logger of `simulate --read` polling them, and the check judging
+/// what the logger uploads against what the instruments served.
+@Suite("instruments → simulate --read → check logger --sensors", .serialized)
+struct SensorChainTests {
+    static let mn = "010000A8900016F000169DC0"
+    static let unit = "industrial-wastewater"
+
+    /// Runs the check with its instruments on a free loopback port and a reading logger that
+    /// starts polling them once the check listens. Returns the run and the reading faults' truth.
+    static func run(faults: String? = nil, only: [String] = [], window: Double, speed: Double = 1200, plan: CheckPlan? = nil) throws -> (CheckRun, [FaultRecord]) {
+        let template = try UnitTemplate.load(unit)
+        let start = try #require(SimClock.parseStart("2026-11-30T09:57"))
+        let clock = LiveClock(start: start, speed: speed)
+        let sensors = try CheckSensors.make(template: template, mn: mn, seed: 7, clock: clock, tcp: SocketAddress.loopback(port: 0), ports: [])
+        defer { sensors.stop() }
+        let tcpPort = try #require(sensors.service?.server.localAddress.port)
+        let readings = PolledReadings()
+        var simOptions = SimulationOptions()
+        simOptions.readingSource = readings
+        let simulator = try UnitSimulator(template: template, identity: LoggerIdentity(mn: mn, pw: "123456"), seed: 7, start: start, options: simOptions)
+        let specs = try InstrumentLineSpec.parseList("modbus-tcp://127.0.0.1:\(tcpPort)", option: "--read")
+        let truth = Mutex<[FaultRecord]>([])
+        let readingFaults = try faults.map { try FaultSpec.parseList($0) } ?? []
+        let lines = try ReadingLoggerLines(specs, sim: simulator, readings: readings, faults: readingFaults, clock: { clock.now }, speed: speed,
+                                           truth: { records in truth.withLock { $0 += records } })
+        defer { lines.stopAndWait() }
+        let group = try EventLoopGroup(threads: 1, name: "test-reading-logger")
+        defer { group.shutdown() }
+        let logger = Mutex<LiveLogger?>(nil)
+        let loop = group.next()
+        var session = LoggerSession.Options()
+        session.timeScale = speed
+        let sessionOptions = session
+        var options = LoggerCheckOptions(host: "127.0.0.1", port: 0, mn: mn, pw: "123456", unitKind: unit,
+                                         selection: CheckSelection(only: only), window: window, overTime: 1, reCount: 2,
+                                         connectTimeout: 10, listening: { port in
+            lines.start()
+            let l = LiveLogger(loop: loop, device: LoggerDevice(simulator: simulator), platforms: [SocketAddress.loopback(port: port)], clock: clock,
+                               produceUntil: .max, sessionOptions: sessionOptions, trace: nil)
+            logger.withLock { $0 = l }
+            l.start()
+        })
+        options.plan = plan
+        options.sensors = sensors.evidence
+        let run = LoggerCheck.run(options, catalogue: try RuleCatalogue.load())
+        if let l = logger.withLock({ $0 }) { LiveSetup.stop([l]) }
+        return (run, truth.withLock { $0 })
+    }
+
+    @Test("the chain scores 100 with verdict pass, and every L-VALUE check of the plan is exercised")
+    func clean() throws {
+        let (run, truth) = try Self.run(window: 30, plan: .quick)
+        #expect(run.reachable && !run.interrupted)
+        #expect(run.score.fail == 0, "\(CheckLoggerTests.describe(run))")
+        #expect(run.score.overall == 100, "\(CheckLoggerTests.describe(run))")
+        #expect(run.verdict == .pass && run.exitStatus == 0, "\(CheckLoggerTests.describe(run))")
+        let v = CheckLoggerTests.verdicts(run)
+        for id in ["L-VALUE-RTD", "L-VALUE-FRESH", "L-VALUE-FLAG", "L-VALUE-MIN", "L-VALUE-INFO"] {
+            #expect(v[id] == .pass, "\(id): \(run.results.first { $0.rule.id == id }?.message ?? "missing")")
+        }
+        #expect(truth.isEmpty)
+    }
+
+    /// Each logger-side reading fault and the check it must fail; active the whole run.
+    static let faults: [(fault: String, check: String)] = [
+        ("reading-byte-order:w01018", "L-VALUE-RTD"), ("reading-scale:w00000", "L-VALUE-RTD"),
+        ("reading-status-unmapped", "L-VALUE-FLAG"), ("reading-stale:w01010@2026-11-30T10:05/2h", "L-VALUE-FRESH"),
+    ]
+
+    @Test("every logger-side reading fault fails its L-VALUE check, with the reads as evidence and a Chinese message",
+          arguments: faults.map(\.fault))
+    func fault(_ spec: String) throws {
+        let entry = try #require(Self.faults.first { $0.fault == spec })
+        // 2 s at 1200×: 40 minutes of the logger's time, the check's calibration (5–15 min) inside.
+        let (run, truth) = try Self.run(faults: spec, only: [entry.check, "L-CONNECT"], window: 2)
+        let v = CheckLoggerTests.verdicts(run)
+        #expect(v[entry.check] == .fail, "\(spec) → \(entry.check): \(CheckLoggerTests.describe(run))")
+        let failed = try #require(run.results.first { $0.rule.id == entry.check })
+        #expect(failed.wire.contains { $0.direction == .note }, "the register reads are in the evidence")
+        #expect(failed.wire.contains { $0.direction == .up }, "the upload is in the evidence")
+        let zh = run.messages.localized(failed.message, .zh)
+        #expect(!hasEnglish(zh), "\(spec) → \(entry.check) not in Chinese: \(zh)")
+        // The ground truth says what was read and what the logger took.
+        let id = String(spec.prefix { $0 != ":" })
+        #expect(truth.contains { $0.fault == id && $0.layer == "reading" && !$0.factor.isEmpty }, "\(truth.map { $0.json() })")
+    }
+
+    @Test("the fault list covers every reading fault of the catalogue")
+    func coverage() throws {
+        let reading = try FaultSpec.catalogue().filter { $0.layer == "reading" }.map(\.id)
+        let covered = Set(Self.faults.map { String($0.fault.prefix { $0 != ":" }) })
+        #expect(!reading.isEmpty)
+        #expect(reading.filter { !covered.contains($0) } == [], "reading faults without a test")
+        #expect(Set(reading) == Set(ReadingFaults.ids))
+    }
+
+    @Test("--read and --sensors line syntax: TCP, RTU with options, DL/T 645; bad input is a one-line usage error")
+    func syntax() throws {
+        let lines = try InstrumentLineSpec.parseList("modbus-tcp://127.0.0.1:5020,dlt645:/dev/ttyS1?baud=1200&parity=N", option: "--read")
+        #expect(lines.count == 2 && lines[0].isModbus && !lines[1].isModbus && lines[1].baud == 1200 && lines[1].parity == .none)
+        let rtu = try InstrumentLineSpec.parse("/dev/ttyUSB0", option: "--read")
+        #expect(rtu.kind == .modbusRTU("/dev/ttyUSB0") && rtu.baud == 9600 && rtu.parity == .even)
+        for bad in ["tcp:1.2.3.4", "modbus-tcp://nowhere", "rtu:/dev/x?baud=7", "modbus-tcp://127.0.0.1:1,rtu:/dev/x", ""] {
+            #expect(throws: UsageError.self) { try InstrumentLineSpec.parseList(bad, option: "--read") }
+        }
+    }
+}
