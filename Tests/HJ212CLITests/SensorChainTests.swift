@@ -33,7 +33,10 @@ struct SensorChainTests {
         let specs = try InstrumentLineSpec.parseList("modbus-tcp://127.0.0.1:\(tcpPort)", option: "--read")
         let truth = Mutex<[FaultRecord]>([])
         let readingFaults = try faults.map { try FaultSpec.parseList($0) } ?? []
-        let lines = try ReadingLoggerLines(specs, sim: simulator, readings: readings, faults: readingFaults, clock: { clock.now }, speed: speed,
+        // The logger's clock starts when the logger does (as another process would): the
+        // instruments' clock is ahead by the set-up time, which the check measures from the QNs.
+        let loggerClock = Mutex<LiveClock?>(nil)
+        let lines = try ReadingLoggerLines(specs, sim: simulator, readings: readings, faults: readingFaults, clock: { loggerClock.withLock { $0?.now ?? start } }, speed: speed,
                                            truth: { records in truth.withLock { $0 += records } })
         defer { lines.stopAndWait() }
         let group = try EventLoopGroup(threads: 1, name: "test-reading-logger")
@@ -46,8 +49,10 @@ struct SensorChainTests {
         var options = LoggerCheckOptions(host: "127.0.0.1", port: 0, mn: mn, pw: "123456", unitKind: unit,
                                          selection: CheckSelection(only: only), window: window, overTime: 1, reCount: 2,
                                          connectTimeout: 10, listening: { port in
+            let own = LiveClock(start: start, speed: speed)
+            loggerClock.withLock { $0 = own }
             lines.start()
-            let l = LiveLogger(loop: loop, device: LoggerDevice(simulator: simulator), platforms: [SocketAddress.loopback(port: port)], clock: clock,
+            let l = LiveLogger(loop: loop, device: LoggerDevice(simulator: simulator), platforms: [SocketAddress.loopback(port: port)], clock: own,
                                produceUntil: .max, sessionOptions: sessionOptions, trace: nil)
             logger.withLock { $0 = l }
             l.start()
