@@ -19,18 +19,21 @@ struct SensorChainTests {
 
     /// Runs the check with its instruments on a free loopback port and a reading logger that
     /// starts polling them once the check listens. Returns the run and the reading faults' truth.
-    static func run(faults: String? = nil, only: [String] = [], window: Double, speed: Double = 1200, plan: CheckPlan? = nil) throws -> (CheckRun, [FaultRecord]) {
+    static func run(faults: String? = nil, only: [String] = [], window: Double, speed: Double = 1200, plan: CheckPlan? = nil, rtu: Bool = false) throws -> (CheckRun, [FaultRecord]) {
         let template = try UnitTemplate.load(unit)
         let start = try #require(SimClock.parseStart("2026-11-30T09:57"))
         let clock = LiveClock(start: start, speed: speed)
-        let sensors = try CheckSensors.make(template: template, mn: mn, seed: 7, clock: clock, tcp: SocketAddress.loopback(port: 0), ports: [])
+        // Modbus TCP on a free loopback port, or Modbus RTU on a new pseudo-terminal pair.
+        let pty = rtu ? try SerialPort.openPTY(baud: 9600, parity: .even) : nil
+        let sensors = try CheckSensors.make(template: template, mn: mn, seed: 7, clock: clock, tcp: rtu ? nil : SocketAddress.loopback(port: 0),
+                                            ports: pty.map { [($0, .modbusRTU(RTUTiming(baud: 9600), strict: false), "modbus-rtu")] } ?? [])
         defer { sensors.stop() }
-        let tcpPort = try #require(sensors.service?.server.localAddress.port)
+        let line = try pty.map { "rtu:\($0.path)" } ?? "modbus-tcp://127.0.0.1:\(try #require(sensors.service?.server.localAddress.port))"
         let readings = PolledReadings()
         var simOptions = SimulationOptions()
         simOptions.readingSource = readings
         let simulator = try UnitSimulator(template: template, identity: LoggerIdentity(mn: mn, pw: "123456"), seed: 7, start: start, options: simOptions)
-        let specs = try InstrumentLineSpec.parseList("modbus-tcp://127.0.0.1:\(tcpPort)", option: "--read")
+        let specs = try InstrumentLineSpec.parseList(line, option: "--read")
         let truth = Mutex<[FaultRecord]>([])
         let readingFaults = try faults.map { try FaultSpec.parseList($0) } ?? []
         // The logger's clock starts when the logger does (as another process would): the
@@ -76,6 +79,14 @@ struct SensorChainTests {
             #expect(v[id] == .pass, "\(id): \(run.results.first { $0.rule.id == id }?.message ?? "missing")")
         }
         #expect(truth.isEmpty)
+    }
+
+    @Test("Modbus RTU on a pty pair: the logger's real-time values are the readings served")
+    func rtu() throws {
+        let (run, _) = try Self.run(only: ["L-VALUE-RTD", "L-VALUE-FRESH", "L-CONNECT"], window: 2, speed: 600, rtu: true)
+        let v = CheckLoggerTests.verdicts(run)
+        #expect(v["L-VALUE-RTD"] == .pass && v["L-VALUE-FRESH"] == .pass, "\(CheckLoggerTests.describe(run))")
+        #expect(run.facts.contains { $0.0 == "instruments" && $0.1.contains("modbus-rtu /dev/") })
     }
 
     /// Each logger-side reading fault and the check it must fail; active the whole run.
