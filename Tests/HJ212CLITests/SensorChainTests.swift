@@ -81,6 +81,17 @@ struct SensorChainTests {
         #expect(truth.isEmpty)
     }
 
+    @Test("hour plan: 2051 and 2061 are the Appendix D aggregates of the readings served; a wrong scale fails them")
+    func aggregates() throws {
+        let (run, _) = try Self.run(only: ["L-VALUE-MIN", "L-VALUE-HOUR", "L-CONNECT"], window: 8, speed: 1800, plan: .hour)
+        let v = CheckLoggerTests.verdicts(run)
+        #expect(v["L-VALUE-MIN"] == .pass && v["L-VALUE-HOUR"] == .pass, "\(CheckLoggerTests.describe(run))")
+        let (faulty, _) = try Self.run(faults: "reading-scale:w01001", only: ["L-VALUE-MIN", "L-CONNECT"], window: 2)
+        #expect(CheckLoggerTests.verdicts(faulty)["L-VALUE-MIN"] == .fail, "\(CheckLoggerTests.describe(faulty))")
+        let failed = try #require(faulty.results.first { $0.rule.id == "L-VALUE-MIN" })
+        #expect(!hasEnglish(faulty.messages.localized(failed.message, .zh)), "\(faulty.messages.localized(failed.message, .zh))")
+    }
+
     @Test("Modbus RTU on a pty pair: the logger's real-time values are the readings served")
     func rtu() throws {
         let (run, _) = try Self.run(only: ["L-VALUE-RTD", "L-VALUE-FRESH", "L-CONNECT"], window: 2, speed: 600, rtu: true)
