@@ -27,7 +27,7 @@ extension LoggerCheckRunner {
         // (logger time): the minute before, widened for an accelerated logger to half a second of
         // real time (its polling thread may lag that much under load).
         let before = max(Int64(60_000), Int64(rate * 500))
-        let after = max(Int64(5_000), Int64(rate * 50))
+        let after = max(Int64(15_000), Int64(rate * 50))
         facts.append(("instruments", "\(ev.lines); logger clock − instruments' clock \(offset / 1000) s; window \(before / 1000) s before to \(after / 1000) s after DataTime"))
         if !ev.statusPlan.isEmpty { facts.append(("instrument status set by the check", ev.statusPlan)) }
 
@@ -72,10 +72,14 @@ extension LoggerCheckRunner {
                     badValue.append((rec.frameIndex, "\(code) at \(time14(rec.dataTime)) uploaded \(text), served \(num(lo)) to \(num(hi)) (unit \(first.unit) register \(first.register))"))
                     continue
                 }
+                // The flag is judged where the status is unambiguous: every reading served within
+                // the clock tolerance of DataTime carries the same status (not at a transition).
+                let near = candidates.filter { abs($0.time + offset - rec.dataTime) <= after }
+                guard let status = near.first?.flag, near.allSatisfy({ $0.flag == status }) else { continue }
                 flagJudged += 1
-                if matches.contains(where: { $0.flag != UInt8(ascii: "N") }) { abnormalServed += 1 }
-                if !matches.contains(where: { $0.flag == flag }) {
-                    let m = matches.last!
+                if status != UInt8(ascii: "N") { abnormalServed += 1 }
+                if flag != status {
+                    let m = near.last!
                     badFlag.append((rec.frameIndex, "\(code) at \(time14(rec.dataTime)) flagged \(String(UnicodeScalar(flag))), the instrument reported \(String(UnicodeScalar(m.flag))) (unit \(m.unit) register \(m.register))"))
                 }
             }

@@ -95,8 +95,10 @@ public struct UnitSimulator: Sendable {
     /// Analyser parameters read from the instruments (with a reading source), by "PolId|InfoId".
     var readInfo: [String: String] = [:]
     /// The boot parameters (3020) wait for the first parameters read from the instruments (at
-    /// most 5 minutes: instruments without parameter registers).
+    /// most 5 minutes: instruments without parameter registers, or slow); the first parameters
+    /// read are uploaded once they are in, even after that.
     var pendingBootInfo = false
+    var announcedReadInfo = false
     /// The last time whose period boundaries were closed (advance may stop and resume there).
     var closedThrough: Int64
 
@@ -222,7 +224,12 @@ public struct UnitSimulator: Sendable {
             if t == end { break }
             sample(at: t)
             if !instrumentFaults.changedInfo.isEmpty || !instrumentFaults.checksNow.isEmpty { faultInfoPackets(at: t, out) }
-            if pendingBootInfo && (!readInfo.isEmpty || t - start >= 5 * Self.minuteMs) {
+            if options.readingSource != nil && !announcedReadInfo && !readInfo.isEmpty {
+                // The first parameters read: uploaded at once (the boot 3020, or again after it).
+                announcedReadInfo = true
+                pendingBootInfo = false
+                infoPackets(at: t, boot: true, out)
+            } else if pendingBootInfo && t - start >= 5 * Self.minuteMs {
                 pendingBootInfo = false
                 infoPackets(at: t, boot: true, out)
             }
