@@ -60,7 +60,10 @@ public final class PolledReadings: ReadingSource {
             let mid = (lo + hi) / 2
             if list[mid].t <= t { lo = mid + 1 } else { hi = mid }
         }
-        return lo > 0 ? list[lo - 1].r : nil
+        guard lo > 0 else { return nil }
+        var r = list[lo - 1].r
+        r.readAt = list[lo - 1].t
+        return r
     }
 
     public func readings(at t: Int64) -> [String: SourcedReading] {

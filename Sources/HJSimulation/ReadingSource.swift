@@ -5,9 +5,11 @@ public struct SourcedReading: Sendable, Hashable {
     /// The HJ 212 flag the logger derived from the instrument's status (N, C, M, D, F, T, B …).
     public var flag: UInt8
     public var sampleTime: Int64?
+    /// When the logger read it (its own clock); nil: now.
+    public var readAt: Int64?
 
-    public init(value: Double, flag: UInt8, sampleTime: Int64? = nil) {
-        (self.value, self.flag, self.sampleTime) = (value, flag, sampleTime)
+    public init(value: Double, flag: UInt8, sampleTime: Int64? = nil, readAt: Int64? = nil) {
+        (self.value, self.flag, self.sampleTime, self.readAt) = (value, flag, sampleTime, readAt)
     }
 }
 
@@ -32,17 +34,21 @@ public protocol ReadingSource: AnyObject, Sendable {
 }
 
 extension UnitSimulator {
+    /// A reading older than this (the logger's time) is no current value: flagged B.
+    public static let staleReadingMs: Int64 = 60_000
+
     /// Replaces this sample's readings by what the source read (before aggregation, so minute,
     /// hour and day records are built from the readings). A factor never read keeps its modelled
-    /// value with flag B (通讯异常): nothing valid was read.
+    /// value with flag B (通讯异常): nothing valid was read; so does one whose last reading is
+    /// older than `staleReadingMs` (the polling fell behind).
     mutating func applyReadings(_ source: any ReadingSource, at t: Int64) {
         let read = source.readings(at: t)
         func set(_ m: inout FactorModel) {
             if let r = read[m.code] {
                 m.reading = r.value
-                m.flag = r.flag
+                m.flag = r.readAt.map { t - $0 > Self.staleReadingMs } == true ? UInt8(ascii: "B") : r.flag
                 m.trueReading = r.value
-                m.trueFlag = r.flag
+                m.trueFlag = m.flag
                 if let s = r.sampleTime, m.measureEveryMs > 0 { m.sampleTime = s }
             } else {
                 m.flag = UInt8(ascii: "B")
