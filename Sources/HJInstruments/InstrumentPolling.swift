@@ -44,6 +44,15 @@ public final class InstrumentPollingLine: @unchecked Sendable {
         self.readings = readings
         self.faults = ReadingFaults(faults, mn: mn)
         (self.clock, self.speed, self.pollMs, self.parameterMs, self.timeoutMs, self.mn, self.truth) = (clock, speed, pollMs, parameterMs, timeoutMs, mn, truth)
+        var keys = Set<String>()
+        for inst in instruments {
+            for r in inst.map.registers {
+                guard case .parameter(let name) = r.source, let info = inst.map.parameters.first(where: { $0.name == name })?.info,
+                      inst.codes.indices.contains(r.channel), let code = inst.codes[r.channel] else { continue }
+                keys.insert("\(code)|\(info)")
+            }
+        }
+        readings.expectParameters(keys)
     }
 
     /// Polls until `stop()` says so.
@@ -116,9 +125,9 @@ public final class InstrumentPollingLine: @unchecked Sendable {
                     value *= spec.parameter("factor", default: 10)
                     faultID = "reading-scale"
                 }
-                if faults.active("reading-status-unmapped", code, at: t) != nil {
+                if faults.active("reading-no-status", code, at: t) != nil {
                     flag = UInt8(ascii: "N")
-                    faultID = faultID ?? "reading-status-unmapped"
+                    faultID = faultID ?? "reading-no-status"
                 }
                 if !value.isFinite { value = 0; flag = UInt8(ascii: "D") }
                 taken[code] = SourcedReading(value: value, flag: flag)

@@ -14,6 +14,7 @@ public final class PolledReadings: ReadingSource {
     struct State {
         var series: [String: [(t: Int64, r: SourcedReading)]] = [:]
         var parameters: [String: String] = [:]
+        var parameterKeys: Set<String> = []
         var meters: [String: [String: Double]] = [:]
         var polls = 0
         var failures = 0
@@ -40,6 +41,10 @@ public final class PolledReadings: ReadingSource {
 
     /// Parameters of one reading cycle, all at once (a sample never sees half a cycle).
     public func setParameters(_ values: [String: String]) { state.withLock { s in for (k, v) in values { s.parameters[k] = v } } }
+    /// Declares the parameter keys the lines will read ("FACTOR|INFO-CODE").
+    public func expectParameters(_ keys: Set<String>) { state.withLock { $0.parameterKeys.formUnion(keys) } }
+    public func parameterKeys() -> Set<String> { state.withLock { $0.parameterKeys } }
+
     public func setMeter(_ facility: String, _ values: [String: Double]) { state.withLock { $0.meters[facility] = values } }
     public func countFailure() { state.withLock { $0.failures += 1 } }
 

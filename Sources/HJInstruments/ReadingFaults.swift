@@ -8,13 +8,13 @@ import HJSimulation
 /// - `reading-byte-order`: the value register read in the wrong byte/word order (32-bit: words
 ///   swapped; 16-bit: bytes swapped);
 /// - `reading-scale`: the value multiplied by `factor` (a scale configured wrong, default 10);
-/// - `reading-status-unmapped`: the status register ignored: every reading flagged N;
+/// - `reading-no-status`: the status register ignored: every reading flagged N;
 /// - `reading-stale`: the instrument is lost to the logger (it is no longer polled), and the logger
 ///   keeps uploading its last reading flagged N instead of B (通讯异常).
 ///
 /// Each is active in its window (`@START/DURATION`, or always) for its factor (or every factor).
 public struct ReadingFaults: Sendable {
-    public static let ids = ["reading-byte-order", "reading-scale", "reading-status-unmapped", "reading-stale"]
+    public static let ids = ["reading-byte-order", "reading-scale", "reading-no-status", "reading-stale"]
     public let specs: [FaultSpec]
 
     public init(_ all: [FaultSpec], mn: String) {

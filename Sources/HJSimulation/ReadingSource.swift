@@ -31,6 +31,13 @@ public protocol ReadingSource: AnyObject, Sendable {
     /// Analyser parameters read from the instruments' registers, by "FACTOR|INFO-CODE" (the 3020
     /// keys), as they are uploaded.
     func parameters(at t: Int64) -> [String: String]
+    /// The parameter keys the logger is configured to read (withheld from 3020 until read, so
+    /// that it never uploads a parameter it did not read).
+    func parameterKeys() -> Set<String>
+}
+
+extension ReadingSource {
+    public func parameterKeys() -> Set<String> { [] }
 }
 
 extension UnitSimulator {
@@ -57,5 +64,14 @@ extension UnitSimulator {
         for i in models.indices { set(&models[i]) }
         for i in wcModels.indices { set(&wcModels[i]) }
         if t % Self.minuteMs == 0 || readInfo.isEmpty { readInfo = source.parameters(at: t) }
+    }
+}
+
+extension UnitSimulator {
+    /// A parameter the logger reads from an instrument but has not read yet (left out of 3020).
+    func awaitingRead(_ polId: String?, _ code: String) -> Bool {
+        guard let source = options.readingSource else { return false }
+        let key = "\(polId ?? "")|\(code)"
+        return readInfo[key] == nil && source.parameterKeys().contains(key)
     }
 }

@@ -469,7 +469,7 @@ public struct UnitSimulator: Sendable {
             for group in template.infoGroups {
                 var cp: [[Field]] = [[Field("DataTime", Self.time14(t))]]
                 if let p = group.polId { cp.append([Field("PolId", p)]) }
-                for (code, value) in group.values {
+                for (code, value) in group.values where !awaitingRead(group.polId, code) {
                     let text = infoOverride(group.polId, code) ?? infoText(value, at: t, random: &infoNoise)
                     cp.append([Field("\(code)-Info", text)])
                 }
@@ -501,10 +501,10 @@ public struct UnitSimulator: Sendable {
             guard due else { continue }
             for polId in analysers {
                 var cp: [[Field]] = [[Field("DataTime", Self.time14(t))], [Field("PolId", polId)]]
-                for (code, value) in values {
+                for (code, value) in values where !awaitingRead(polId, code) {
                     cp.append([Field("\(code)-Info", infoOverride(polId, code) ?? infoText(value, at: t, random: &infoNoise))])
                 }
-                emit(packet("3020", at: t, cp: cp), out)
+                if cp.count > 2 { emit(packet("3020", at: t, cp: cp), out) }
             }
         }
     }

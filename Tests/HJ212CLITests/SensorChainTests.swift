@@ -103,7 +103,7 @@ struct SensorChainTests {
     /// Each logger-side reading fault and the check it must fail; active the whole run.
     static let faults: [(fault: String, check: String)] = [
         ("reading-byte-order:w01018", "L-VALUE-RTD"), ("reading-scale:w00000", "L-VALUE-RTD"),
-        ("reading-status-unmapped", "L-VALUE-FLAG"), ("reading-stale:w01010@2026-11-30T10:05/2h", "L-VALUE-FRESH"),
+        ("reading-no-status", "L-VALUE-FLAG"), ("reading-stale:w01010@2026-11-30T10:05/2h", "L-VALUE-FRESH"),
     ]
 
     @Test("every logger-side reading fault fails its L-VALUE check, with the reads as evidence and a Chinese message",
