@@ -60,13 +60,19 @@ final class CheckSensors: Sendable {
 
     /// The instruments on a TCP address and serial ports, their serial threads started.
     static func make(template: UnitTemplate, mn: String, seed: UInt64, clock: LiveClock, tcp: SocketAddress?, ports: [(SerialPort, LineProtocol, String)]) throws(UsageError) -> CheckSensors {
+        try make(template: template, mn: mn, seed: seed, start: clock.virtualStart, now: { clock.now }, at: { clock.virtual(at: $0) }, tcp: tcp, ports: ports)
+    }
+
+    /// The same with any clock: `now` the instruments' time, `at` their time at a monotonic instant.
+    static func make(template: UnitTemplate, mn: String, seed: UInt64, start: Int64, now: @escaping @Sendable () -> Int64,
+                     at: @escaping @Sendable (MonotonicTime) -> Int64, tcp: SocketAddress?, ports: [(SerialPort, LineProtocol, String)]) throws(UsageError) -> CheckSensors {
         var options = SimulationOptions()
-        options.faults = SensorEvidence.statusFaults(template: template, start: clock.virtualStart)
+        options.faults = SensorEvidence.statusFaults(template: template, start: start)
         let served = ServedLog()
         let bank: InstrumentBank
         do {
-            bank = try InstrumentBank(template: template, identity: LoggerIdentity(mn: mn, pw: "123456"), seed: seed, start: clock.virtualStart, options: options,
-                                      recordsTruth: false, served: served, clock: { clock.now })
+            bank = try InstrumentBank(template: template, identity: LoggerIdentity(mn: mn, pw: "123456"), seed: seed, start: start, options: options,
+                                      recordsTruth: false, served: served, clock: now)
         } catch { throw UsageError("\(error)") }
         var service: ModbusTCPService?
         var group: EventLoopGroup?
@@ -80,12 +86,8 @@ final class CheckSensors: Sendable {
             } catch { throw UsageError("--sensors: \(error.message)") }
         }
         for (port, _, name) in ports { lines.append("\(name) \(port.path)") }
-        let plan = options.faults.map { f in "\(f.id):\(f.factor ?? "") \(f.describe(from: f.window?.lowerBound ?? clock.virtualStart))" }.joined(separator: "; ")
-        let realStart = clock.realStart, virtualStart = clock.virtualStart, speed = clock.speed
-        let evidence = SensorEvidence(served: served, clockAt: { m in
-            let d = m - realStart
-            return virtualStart + Int64((Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15) * speed)
-        }, lines: lines.joined(separator: ", "), statusPlan: plan)
+        let plan = options.faults.map { f in "\(f.id):\(f.factor ?? "") \(f.describe(from: f.window?.lowerBound ?? start))" }.joined(separator: "; ")
+        let evidence = SensorEvidence(served: served, clockAt: at, lines: lines.joined(separator: ", "), statusPlan: plan)
         let sensors = CheckSensors(bank: bank, evidence: evidence, service: service, group: group)
         for (port, proto, name) in ports {
             let runner = UncheckedRunner(SerialLineRunner(port: port, lineProtocol: proto, bank: bank, trace: nil, name: name))
@@ -99,5 +101,13 @@ final class CheckSensors: Sendable {
         _ = threads.wait(timeout: .now() + 5)
         if let service { _ = service.server.stopAndWait(timeout: .seconds(5)) }
         group?.shutdown()
+    }
+}
+
+extension LiveClock {
+    /// The simulated time at a monotonic instant.
+    func virtual(at m: MonotonicTime) -> Int64 {
+        let d = m - realStart
+        return virtualStart + Int64((Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15) * speed)
     }
 }

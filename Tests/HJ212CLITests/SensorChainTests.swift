@@ -22,10 +22,14 @@ struct SensorChainTests {
     static func run(faults: String? = nil, only: [String] = [], window: Double, speed: Double = 1200, plan: CheckPlan? = nil, rtu: Bool = false) throws -> (CheckRun, [FaultRecord]) {
         let template = try UnitTemplate.load(unit)
         let start = try #require(SimClock.parseStart("2026-11-30T09:57"))
-        let clock = LiveClock(start: start, speed: speed)
+        // One clock for the instruments and the logger, started when the logger starts (so that
+        // the check's calibration window falls in the logger's run however slow the set-up is);
+        // until then the instruments stand at the start.
+        let loggerClock = Mutex<LiveClock?>(nil)
         // Modbus TCP on a free loopback port, or Modbus RTU on a new pseudo-terminal pair.
         let pty = rtu ? try SerialPort.openPTY(baud: 9600, parity: .even) : nil
-        let sensors = try CheckSensors.make(template: template, mn: mn, seed: 7, clock: clock, tcp: rtu ? nil : SocketAddress.loopback(port: 0),
+        let sensors = try CheckSensors.make(template: template, mn: mn, seed: 7, start: start, now: { loggerClock.withLock { $0?.now ?? start } },
+                                            at: { m in loggerClock.withLock { $0?.virtual(at: m) ?? start } }, tcp: rtu ? nil : SocketAddress.loopback(port: 0),
                                             ports: pty.map { [($0, .modbusRTU(RTUTiming(baud: 9600), strict: false), "modbus-rtu")] } ?? [])
         defer { sensors.stop() }
         let line = try pty.map { "rtu:\($0.path)" } ?? "modbus-tcp://127.0.0.1:\(try #require(sensors.service?.server.localAddress.port))"
@@ -36,9 +40,6 @@ struct SensorChainTests {
         let specs = try InstrumentLineSpec.parseList(line, option: "--read")
         let truth = Mutex<[FaultRecord]>([])
         let readingFaults = try faults.map { try FaultSpec.parseList($0) } ?? []
-        // The logger's clock starts when the logger does (as another process would): the
-        // instruments' clock is ahead by the set-up time, which the check measures from the QNs.
-        let loggerClock = Mutex<LiveClock?>(nil)
         let lines = try ReadingLoggerLines(specs, sim: simulator, readings: readings, faults: readingFaults, clock: { loggerClock.withLock { $0?.now ?? start } }, speed: speed,
                                            truth: { records in truth.withLock { $0 += records } })
         defer { lines.stopAndWait() }
