@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "CPingPong", path: "Sources/CPingPong"),
 
         // Conformance: the rule catalogue, the platform and logger suites, verdicts, scores, reports.
-        .target(name: "HJConformance", dependencies: ["HJ212", "HJSimulation", "HJRoles", "HJNetwork", "HJReportKit"]),
+        .target(name: "HJConformance", dependencies: ["HJ212", "HJSimulation", "HJRoles", "HJNetwork", "HJReportKit", "HJInstruments"]),
 
         // SQLite from the system (Debian: apt-get install libsqlite3-dev), no package.
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),

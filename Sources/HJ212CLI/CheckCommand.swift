@@ -160,6 +160,9 @@ struct CheckCommand: CLICommand {
                                                  connectTimeout: a[O.connectTimeout] ?? 120)
                 options.plan = plan
                 options.trace = record
+                let sensors = try CheckSensors.start(a, io: io)
+                defer { sensors?.stop() }
+                options.sensors = sensors?.evidence
                 let planText = LoggerRunPlan(options, catalogue: catalogue).text(lang: lang)
                 // Said once the port is bound (a port in use is a one-line error, with no plan before it).
                 options.listening = { port in

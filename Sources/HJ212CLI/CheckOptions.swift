@@ -30,6 +30,10 @@ enum CheckOptions {
     static let commandWindow = Option("command-window", "S", help: "Seconds to watch for commands the platform sends (default 15).", parse: Parse.seconds(0...3600))
     static let offline = Option("offline", "TRACE|CAPTURE", help: "Judge a recorded session instead of a live logger (a JSON Lines trace or a pcap/pcapng capture): the passive checks run, the active ones are not exercised.", parse: Parse.path)
     static let platform = Option("platform", "HOST:PORT", help: "With --offline: the platform's address in a capture (repeatable); default: the side that does not send uploads.", repeatable: true, parse: Parse.text)
+    static let sensors = Option("sensors", "URL[,URL]", help: "With --unit: run the logger's instruments here and judge its values against what they serve (L-VALUE checks): modbus-tcp://HOST:PORT, rtu:PATH|pty, dlt645:PATH|pty (docs/instruments.md).", parse: Parse.text)
+    static let speed = Shared.speed.help("With --sensors: the instruments' clock runs X simulated seconds per real second (the logger's speed; default 1).")
+    static let start = Shared.start.help("With --sensors: the instruments' simulated start (the logger's; default now).")
+    static let seed = Shared.seed.help("With --sensors: seed of the instruments' value models (default 1).")
     static let profiles = Shared.profiles.help("A directory whose files override the built-in Profiles/ (e.g. a corrected catalogue).")
 
     /// Selection and report options every run takes.
@@ -55,7 +59,7 @@ struct CheckLogger: CLICommand {
     static let name = "logger"
     static let abstract = "Certify a data logger: the tool plays the platform it connects to."
     typealias O = CheckOptions
-    static let options: [any OptionDeclaration] = O.run + [O.listen, O.offline, O.platform, O.mn, O.pw, O.plan, O.unit, O.window, O.connectTimeout, O.overtime, O.recount, O.profiles]
+    static let options: [any OptionDeclaration] = O.run + [O.listen, O.offline, O.platform, O.mn, O.pw, O.plan, O.unit, O.window, O.connectTimeout, O.overtime, O.recount, O.sensors, O.speed, O.start, O.seed, O.profiles]
     var check: CheckCommand
     init(_ a: ParsedArguments) throws(UsageError) {
         check = a[O.list] ? try CheckCommand(mode: .list, a, listTarget: .logger) : try CheckCommand(mode: .logger, a)

@@ -101,6 +101,9 @@ struct GenerateCommand: CLICommand {
         if let spec = a[Self.faults] {
             do { faults = try FaultSpec.parseList(spec, offsetMinutes: zone) } catch { return usage(io, "\(error)") }
         }
+        if let r = faults.first(where: { $0.layer == .reading }) {
+            return usage(io, "--faults: '\(r.id)' is a reading fault: it acts on a logger that reads instruments (use simulate --read)")
+        }
         if let t = faults.first(where: { $0.layer == .transport }) {
             return usage(io, "--faults: '\(t.id)' is a transport fault: it acts on a live TCP link, and generate has no network (use simulate)")
         }

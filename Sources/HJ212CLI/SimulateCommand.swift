@@ -21,9 +21,10 @@ struct SimulateCommand: CLICommand {
     static let faults = Shared.faults.help("Faults for every logger, as for generate (ID[:FACTOR][(NAME=VALUE;…)][%RATE][#COUNT][@START/DURATION], comma-separated), transport faults included (disconnect, outage, slow-drip …; hj212 generate --list).")
     static let scenario = Shared.scenario.help("A fault timeline on units of the fleet (Profiles/scenarios, or a file). Without --unit/--fleet, the scenario's own fleet.")
     static let truth = Shared.truth.help("Ground truth of injected faults, JSON Lines (required with --faults or --scenario).")
+    static let read = Option("read", "URL[,URL]", help: "--unit: read the values from instruments instead of the value models: modbus-tcp://HOST:PORT, rtu:PATH (or /dev/…), dlt645:PATH; ?baud=N&parity=N|E|O after a path (docs/instruments.md).", parse: Parse.text)
     static let options: [any OptionDeclaration] = [
         unit, Shared.fleet, to, Shared.speed, duration, start, Shared.seed, Shared.trace, Shared.pcap, mn, pw, Shared.edition, Shared.threads, drain, answerBadCRC,
-        faults, scenario, truth,
+        faults, scenario, truth, read,
     ]
     static let discussion = """
     Loggers send 2081 after connecting, upload with Flag=5 and wait for 9014, resend after OverTime up
@@ -47,7 +48,11 @@ struct SimulateCommand: CLICommand {
     }
 
     func run(_ io: CommandIO) -> Int32 {
-        do {
+        if a.given(Self.read) { return ReadingLogger.run(a, io: io) }
+        do throws(UsageError) {
+            if (try? FaultSpec.parseList(a[Self.faults] ?? ""))?.contains(where: { $0.layer == .reading }) == true {
+                throw UsageError("--faults: reading faults act on a logger that reads instruments: give --read")
+            }
             let setup = try LiveSetup(a, io: io)
             return setup.runLoggers(io: io, verb: "simulate")
         } catch {

@@ -71,6 +71,9 @@ public struct LoggerCheckOptions: Sendable {
     /// Most connections open at once; more are closed at accept (a budget against a peer that
     /// opens thousands). A logger needs one; a few allow for reconnects that overlap.
     public var maxConnections = 16
+    /// The instruments the check runs for the logger (`--sensors`): what they served is the
+    /// evidence of the L-VALUE checks; nil: those checks are out of scope.
+    public var sensors: SensorEvidence?
 
     public init(host: String = "0.0.0.0", port: UInt16, mn: String? = nil, pw: String? = nil, unitKind: String? = nil,
                 selection: CheckSelection = CheckSelection(), window: Double = 180, overTime: Double = 10, reCount: Int = 3,

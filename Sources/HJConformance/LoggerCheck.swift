@@ -20,7 +20,9 @@ import HJSimulation
 public enum LoggerCheck {
     public static func run(_ options: LoggerCheckOptions, catalogue: RuleCatalogue, hooks: CheckHooks = CheckHooks()) -> CheckRun {
         let all = catalogue.rules(for: .logger).filter { $0.applies(to: options.selection.profile) }
-        let rules = all.filter { r in options.selection.selects(r) && (options.plan.map { r.plan <= $0 } ?? true) }
+        // The value checks need the instruments (--sensors): without them they are out of scope.
+        let noSensors = options.sensors == nil ? all.filter { $0.id.hasPrefix("L-VALUE-") } : []
+        let rules = all.filter { r in options.selection.selects(r) && (options.plan.map { r.plan <= $0 } ?? true) && !noSensors.contains { $0.id == r.id } }
         let runner = LoggerCheckRunner(options: options, rules: rules, hooks: hooks)
         var run = runner.run()
         run.catalogueVersion = catalogue.versions[.logger] ?? ""
@@ -29,6 +31,8 @@ public enum LoggerCheck {
         run.outOfScope = all.filter { !options.selection.selects($0) }.map { ($0, "removed by --only/--skip") }
             + all.filter { r in options.selection.selects(r) && options.plan.map { r.plan > $0 } == true }
                 .map { ($0, "needs --plan \($0.plan.rawValue) (plan \(options.plan!.rawValue) chosen)") }
+        run.outOfScope.removeAll { o in noSensors.contains { $0.id == o.rule.id } }
+        run.outOfScope += noSensors.map { ($0, "needs --sensors (the instruments run by the check)") }
         return run
     }
 }

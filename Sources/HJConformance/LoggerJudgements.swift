@@ -18,6 +18,7 @@ extension LoggerCheckRunner {
         judgeBoot()
         judgeRealClock()
         judgeDynamicUploads()
+        judgeValues()
     }
 
     /// Frames the logger sent on its own or for our history requests.

@@ -81,6 +81,10 @@ extension InstrumentBank {
         let isException = reply.first.map { $0 & 0x80 != 0 } == true
         if isException { s.exceptions += 1 }
         for key in registers.changed { applyWrite(i, key, registers.parameters[key] ?? .nan, &s) }
+        if let served, !isException, case .success(let request) = ModbusPDU.parse(pdu[...]) {
+            if case .readHolding(let a, let n) = request { served.recordRead(inst, start: Int(a), count: Int(n), channels: channels, parameters: registers.parameters, at: t) }
+            if case .readInput(let a, let n) = request { served.recordRead(inst, start: Int(a), count: Int(n), channels: channels, parameters: registers.parameters, at: t) }
+        }
         guard recordsTruth else { return reply }
         var j: [(String, JSONValue)] = [("t", .string(SimClock.iso(t, offsetMinutes: offsetMinutes))), ("line", .string(line)), ("peer", .string(peer)),
                                         ("unit", .int(Int(inst.address))), ("instrument", .string(inst.map.name)),
@@ -134,6 +138,11 @@ extension InstrumentBank {
                 guard let (reply, item) = DLT645Slave.respond(to: frame, address: m.address, map: meterMap, reading: { reading }) else { continue }
                 s.requests += 1
                 if reply.control & 0x40 != 0 { s.exceptions += 1 }
+                if let served, reply.control & 0x40 == 0, let item {
+                    for p in item.block.isEmpty ? [item] : item.block.compactMap({ meterMap.item($0) }) where p.source != "address" {
+                        if let v = reading.value(p.source) { served.addMeter("\(m.facility)|\(p.source)", time: t, value: v) }
+                    }
+                }
                 guard recordsTruth else { return reply }
                 var j: [(String, JSONValue)] = [("t", .string(SimClock.iso(t, offsetMinutes: offsetMinutes))), ("line", .string(line)),
                                                 ("meter", .string(m.addressText)), ("facility", .string(m.facility)),

@@ -44,6 +44,8 @@ public final class InstrumentBank: Sendable {
     let state: Mutex<State>
     /// Whether the ground truth is gathered (off when nobody takes it: no JSON is built per request).
     public let recordsTruth: Bool
+    /// Every reading, parameter and meter value served (for `check logger --sensors`), when set.
+    public let served: ServedLog?
 
     struct State: Sendable {
         var sim: UnitSimulator
@@ -62,8 +64,9 @@ public final class InstrumentBank: Sendable {
     public static let maxPendingTruth = 100_000
 
     public init(template: UnitTemplate, identity: LoggerIdentity, seed: UInt64, start: Int64, options: SimulationOptions = SimulationOptions(),
-                store: ProfileStore = .builtin, offsetMinutes: Int = 480, recordsTruth: Bool = true, clock: @escaping @Sendable () -> Int64) throws {
+                store: ProfileStore = .builtin, offsetMinutes: Int = 480, recordsTruth: Bool = true, served: ServedLog? = nil, clock: @escaping @Sendable () -> Int64) throws {
         self.template = template
+        self.served = served
         self.recordsTruth = recordsTruth
         self.clock = clock
         self.offsetMinutes = offsetMinutes
@@ -74,11 +77,7 @@ public final class InstrumentBank: Sendable {
         indexes = instruments.map { RegisterIndex($0.map) }
         let meterMap = try MeterMap.load(from: store)
         self.meterMap = meterMap
-        let facilities = template.facilities.isEmpty ? [(id: "SB1", nameZh: "总用电")] : template.facilities.map { (id: $0.id, nameZh: $0.nameZh) }
-        let meters = facilities.enumerated().map { i, f in
-            let text = String(repeating: "0", count: 12 - String(i + 1).count) + String(i + 1)
-            return MeterInfo(address: DLT645Frame.address(text)!, facility: f.id, nameZh: f.nameZh, ratedKW: meterMap.ratedKW * (1 + 0.5 * Double(i)))
-        }
+        let meters = Self.meterLayout(template, meterMap: meterMap)
         self.meters = meters
         let n = meters.count
         var st = State(sim: sim, energy: (0..<n).map { 1000 + 250 * Double($0) }, meterNoise: (0..<n).map { SimRandom(seed: seed &+ 7 &+ UInt64($0), label: identity.mn) },
@@ -86,6 +85,22 @@ public final class InstrumentBank: Sendable {
         st.recordsTruth = recordsTruth
         st.meterReadings = (0..<n).map { Self.meterReading(i: $0, level: sim.runningLevel(at: sim.now), rated: meters[$0].ratedKW, energy: st.energy[$0], noise: &st.meterNoise[$0]) }
         state = Mutex(st)
+    }
+
+    /// One meter per facility (one for the main supply when the template has none), addressed
+    /// 000000000001, 000000000002 … in facility order.
+    public static func meterLayout(_ template: UnitTemplate, meterMap: MeterMap) -> [MeterInfo] {
+        let facilities = template.facilities.isEmpty ? [(id: "SB1", nameZh: "总用电")] : template.facilities.map { (id: $0.id, nameZh: $0.nameZh) }
+        return facilities.enumerated().map { i, f in
+            let text = String(repeating: "0", count: 12 - String(i + 1).count) + String(i + 1)
+            return MeterInfo(address: DLT645Frame.address(text)!, facility: f.id, nameZh: f.nameZh, ratedKW: meterMap.ratedKW * (1 + 0.5 * Double(i)))
+        }
+    }
+
+    /// The Modbus instruments of a unit, as `sensors` serves them (what a logger reading them is
+    /// configured with).
+    public static func instrumentLayout(_ sim: UnitSimulator, store: ProfileStore = .builtin) throws -> [InstrumentInfo] {
+        assign(sim.factorReadings, medium: sim.template.medium.rawValue, maps: try modbusMaps(store))
     }
 
     /// The Modbus maps of a store, by priority then name.

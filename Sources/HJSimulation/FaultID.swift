@@ -112,10 +112,19 @@ public struct FaultID: RawRepresentable, Hashable, Comparable, Sendable, CustomS
     // Process faults
     /// furnace-low: 焚烧炉炉膛温度低于 850 ℃ (The furnace temperature a01901 runs at 'temperature' C).
     public static let furnaceLow = FaultID("furnace-low")
+    // Reading faults (a logger that reads its instruments: simulate --read)
+    /// reading-byte-order: 数采仪读取寄存器字节序错误 (The value register read in the wrong byte/word order).
+    public static let readingByteOrder = FaultID("reading-byte-order")
+    /// reading-scale: 数采仪读数倍率错误 (A wrong scale applied to the value read).
+    public static let readingScale = FaultID("reading-scale")
+    /// reading-no-status: 数采仪未映射仪器状态 (The status register ignored: every reading flagged N).
+    public static let readingNoStatus = FaultID("reading-no-status")
+    /// reading-stale: 仪器失联后数采仪仍上传旧值 (An instrument lost: its last reading uploaded as N instead of B).
+    public static let readingStale = FaultID("reading-stale")
 
     /// Every named fault above.
     public static let named: [FaultID] = [
-        .crcMismatch, .crcModbus, .crcModbusSwapped, .crcLowercase, .lengthWrong, .noCRLF, .oversizedRecord, .wrongPNO, .wrongPW, .malformedMN, .version2005, .duplicateQN, .missingRecord, .duplicateRecord, .outOfOrder, .clockSkew, .clockJump, .misalignedDataTime, .inconsistentCou, .inconsistentAvg, .disconnect, .reconnectStorm, .outage, .slowDrip, .batchWrite, .halfOpen, .neverRead, .noResend, .flatline, .underLimit, .drift, .spike, .levelShift, .negative, .overRange, .missingFactor, .calibration, .maintenance, .deviceFault, .stopped, .commLoss, .manual, .standardCheckFail, .parameterTampering, .o2Manipulation, .flowBypass, .furnaceLow,
+        .crcMismatch, .crcModbus, .crcModbusSwapped, .crcLowercase, .lengthWrong, .noCRLF, .oversizedRecord, .wrongPNO, .wrongPW, .malformedMN, .version2005, .duplicateQN, .missingRecord, .duplicateRecord, .outOfOrder, .clockSkew, .clockJump, .misalignedDataTime, .inconsistentCou, .inconsistentAvg, .disconnect, .reconnectStorm, .outage, .slowDrip, .batchWrite, .halfOpen, .neverRead, .noResend, .flatline, .underLimit, .drift, .spike, .levelShift, .negative, .overRange, .missingFactor, .calibration, .maintenance, .deviceFault, .stopped, .commLoss, .manual, .standardCheckFail, .parameterTampering, .o2Manipulation, .flowBypass, .furnaceLow, .readingByteOrder, .readingScale, .readingNoStatus, .readingStale,
     ]
 }
 
@@ -131,6 +140,8 @@ public enum FaultLayer: String, Sendable, Hashable, CaseIterable, CustomStringCo
     case fraud
     /// Changes the plant itself (couplings follow).
     case process
+    /// A logger that reads its instruments wrongly (byte order, scale, status, stale): `simulate --read` only.
+    case reading
 
     public var description: String { rawValue }
 

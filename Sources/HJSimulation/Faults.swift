@@ -4,6 +4,7 @@ import HJ212
 /// takes and its parameters with their defaults.
 public struct FaultDefinition: Sendable, Hashable {
     public var id: FaultID
+    /// The layer it acts on; `reading` faults (a logger that reads its instruments wrongly) apply to `simulate --read` only.
     public var layer: FaultLayer
     public var zh: String
     public var en: String
@@ -132,6 +133,7 @@ public struct FaultSpec: Sendable, Hashable {
         try need("minutes", -10_080...10_080)
         try need("scale", 0...1000)
         try need("deviation", -100...1000)
+        try need("factor", 0.001...1000)
     }
 
     /// Parses a comma-separated list; unknown IDs, bad rates and bad windows are errors that say why.

@@ -48,6 +48,8 @@ public struct SimulationOptions: Sendable {
     public var faults: [FaultSpec] = []
     public var minIntervalMinutes: Int?
     public var profiles: ProfileStore = .builtin
+    /// Readings from instruments (`simulate --read`): samples come from here, not from the models.
+    public var readingSource: (any ReadingSource)?
     public init() {}
 }
 
@@ -93,6 +95,13 @@ public struct UnitSimulator: Sendable {
     public var sendRealtime = true
     /// Parameters set by the platform (3021), by "PolId|InfoId"; they replace the template's values.
     public var infoOverrides: [String: String] = [:]
+    /// Analyser parameters read from the instruments (with a reading source), by "PolId|InfoId".
+    var readInfo: [String: String] = [:]
+    /// The boot parameters (3020) wait for the first parameters read from the instruments (at
+    /// most 5 minutes: instruments without parameter registers, or slow); the first parameters
+    /// read are uploaded once they are in, even after that.
+    var pendingBootInfo = false
+    var announcedReadInfo = false
     /// The last time whose period boundaries were closed (advance may stop and resume there).
     var closedThrough: Int64
 
@@ -207,7 +216,8 @@ public struct UnitSimulator: Sendable {
             booted = true
             let boot = now - Int64(60 + random.next() % 240) * 1000
             emit(packet(.bootTime, at: now, cp: [[Field("DataTime", Self.time14(now))], [Field("RestartTime", Self.time14(boot))]]), out)
-            infoPackets(at: now, boot: true, out)
+            // A logger that reads its instruments uploads its parameters once it has read them.
+            if options.readingSource == nil { infoPackets(at: now, boot: true, out) } else { pendingBootInfo = true }
         }
         while now <= end {
             let t = now
@@ -218,6 +228,15 @@ public struct UnitSimulator: Sendable {
             if t == end { break }
             sample(at: t)
             if !instrumentFaults.changedInfo.isEmpty || !instrumentFaults.checksNow.isEmpty { faultInfoPackets(at: t, out) }
+            if options.readingSource != nil && !announcedReadInfo && !readInfo.isEmpty {
+                // The first parameters read: uploaded at once (the boot 3020, or again after it).
+                announcedReadInfo = true
+                pendingBootInfo = false
+                infoPackets(at: t, boot: true, out)
+            } else if pendingBootInfo && t - start >= 5 * Self.minuteMs {
+                pendingBootInfo = false
+                infoPackets(at: t, boot: true, out)
+            }
             // Real-time data at the first sample on or after each multiple of RtdInterval, so that
             // any interval the platform sets (1062) is honoured, not only multiples of the sampling.
             if t >= nextRealtime {
@@ -240,6 +259,7 @@ public struct UnitSimulator: Sendable {
         Self.step(&models, couplings, level: level, dayPhase: phase, t: t, random: &random)
         Self.step(&wcModels, wcCouplings, level: level, dayPhase: phase, t: t, random: &random)
         if !instrumentFaults.isEmpty { instrumentFaults.apply(&models, at: t, random: &infoNoise) }
+        if let source = options.readingSource { applyReadings(source, at: t) }
         // O2 for conversion.
         let o2 = o2Index.map { models[$0].reading }
         let flow = models[flowIndex].reading
@@ -394,7 +414,8 @@ public struct UnitSimulator: Sendable {
     func infoOverride(_ polId: String?, _ code: String) -> String? {
         let key = "\(polId ?? "")|\(code)"
         if !instrumentFaults.info.isEmpty, let v = instrumentFaults.info[key] { return v }
-        return infoOverrides[key]
+        if let v = infoOverrides[key] { return v }
+        return readInfo.isEmpty ? nil : readInfo[key]
     }
 
     /// 3020 uploads of the parameters a fault changed, when they change (a working state going to
@@ -452,7 +473,7 @@ public struct UnitSimulator: Sendable {
             for group in template.infoGroups {
                 var cp: [[Field]] = [[Field("DataTime", Self.time14(t))]]
                 if let p = group.polId { cp.append([Field("PolId", p)]) }
-                for (code, value) in group.values {
+                for (code, value) in group.values where !awaitingRead(group.polId, code) {
                     let text = infoOverride(group.polId, code) ?? infoText(value, at: t, random: &infoNoise)
                     cp.append([Field("\(code)-Info", text)])
                 }
@@ -484,10 +505,10 @@ public struct UnitSimulator: Sendable {
             guard due else { continue }
             for polId in analysers {
                 var cp: [[Field]] = [[Field("DataTime", Self.time14(t))], [Field("PolId", polId)]]
-                for (code, value) in values {
+                for (code, value) in values where !awaitingRead(polId, code) {
                     cp.append([Field("\(code)-Info", infoOverride(polId, code) ?? infoText(value, at: t, random: &infoNoise))])
                 }
-                emit(packet(.loggerInfo, at: t, cp: cp), out)
+                if cp.count > 2 { emit(packet(.loggerInfo, at: t, cp: cp), out) }
             }
         }
     }

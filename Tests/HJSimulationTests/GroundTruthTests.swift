@@ -20,7 +20,7 @@ enum TruthBench {
     static let units: [(template: String, mn: String)] = [("msw-incinerator", "010000A8900016F000169DC1"), ("industrial-wastewater", "010000A8900016F000169DC2")]
     static let mns = units.map(\.mn)
     static let definitions = try! FaultSpec.definitions()
-    static let generable = definitions.filter { $0.layer != .transport }
+    static let generable = definitions.filter { $0.layer != .transport && $0.layer != .reading }
     static let templates = units.map { try! UnitTemplate.load($0.template) }
 
     /// The factor a fault that needs one takes here.

@@ -1,0 +1,83 @@
+import HJ212
+import HJSimulation
+import Synchronization
+
+/// What a logger that reads instruments has read (`simulate --read`): per factor the readings in
+/// time order, analyser parameters, meter values. The polling threads add; the logger's loop
+/// samples (`ReadingSource`): at time t it holds the latest reading taken at or before t.
+///
+/// `Sendable`: all state is in one `Mutex`. Budget: per factor at most `maxPerFactor` readings
+/// (the oldest go first: a sample only ever asks for the present, give or take a loop tick).
+public final class PolledReadings: ReadingSource {
+    public static let maxPerFactor = 4096
+
+    struct State {
+        var series: [String: [(t: Int64, r: SourcedReading)]] = [:]
+        var parameters: [String: String] = [:]
+        var parameterKeys: Set<String> = []
+        var meters: [String: [String: Double]] = [:]
+        var polls = 0
+        var failures = 0
+    }
+
+    let state = Mutex(State())
+
+    public init() {}
+
+    /// Readings taken at `t` (after a poll of one instrument).
+    public func add(_ readings: [String: SourcedReading], at t: Int64) {
+        state.withLock { s in
+            for (code, r) in readings {
+                var list = s.series[code, default: []]
+                if list.count >= Self.maxPerFactor { list.removeFirst(list.count / 4) }
+                // Keep time order even if two threads report out of order.
+                if let last = list.last, last.t > t { list.removeAll { $0.t > t } }
+                list.append((t, r))
+                s.series[code] = list
+            }
+            s.polls += 1
+        }
+    }
+
+    /// Parameters of one reading cycle, all at once (a sample never sees half a cycle).
+    public func setParameters(_ values: [String: String]) { state.withLock { s in for (k, v) in values { s.parameters[k] = v } } }
+    /// Declares the parameter keys the lines will read ("FACTOR|INFO-CODE").
+    public func expectParameters(_ keys: Set<String>) { state.withLock { $0.parameterKeys.formUnion(keys) } }
+    public func parameterKeys() -> Set<String> { state.withLock { $0.parameterKeys } }
+
+    public func setMeter(_ facility: String, _ values: [String: Double]) { state.withLock { $0.meters[facility] = values } }
+    public func countFailure() { state.withLock { $0.failures += 1 } }
+
+    /// Instrument reads and failed requests so far.
+    public var counts: (polls: Int, failures: Int) { state.withLock { ($0.polls, $0.failures) } }
+    /// The last values read from each meter, by facility.
+    public var meters: [String: [String: Double]] { state.withLock { $0.meters } }
+
+    /// The latest reading of a factor at or before `t`.
+    public func latest(_ code: String, at t: Int64) -> SourcedReading? {
+        state.withLock { s in Self.latest(s.series[code] ?? [], at: t) }
+    }
+
+    public static func latest(_ list: [(t: Int64, r: SourcedReading)], at t: Int64) -> SourcedReading? {
+        // Binary search for the last entry with time ≤ t.
+        var lo = 0, hi = list.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if list[mid].t <= t { lo = mid + 1 } else { hi = mid }
+        }
+        guard lo > 0 else { return nil }
+        var r = list[lo - 1].r
+        r.readAt = list[lo - 1].t
+        return r
+    }
+
+    public func readings(at t: Int64) -> [String: SourcedReading] {
+        state.withLock { s in
+            var out: [String: SourcedReading] = [:]
+            for (code, list) in s.series { if let r = Self.latest(list, at: t) { out[code] = r } }
+            return out
+        }
+    }
+
+    public func parameters(at t: Int64) -> [String: String] { state.withLock { $0.parameters } }
+}
