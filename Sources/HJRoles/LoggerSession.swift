@@ -380,23 +380,7 @@ public struct LoggerSession {
     static func plainAckQN(_ raw: RawFrame) -> String? {
         let bytes = raw.segmentBytes
         guard bytes.count < 200, CRC.parseHex(raw.crcBytes) == CRC.hj212(bytes) else { return nil }
-        var qn: ArraySlice<UInt8>?
-        var isAck = false
-        var i = bytes.startIndex
-        while i < bytes.endIndex {
-            var j = i
-            while j < bytes.endIndex && bytes[j] != UInt8(ascii: ";") { j += 1 }
-            let item = bytes[i..<j]
-            if item.starts(with: "CP=".utf8) {
-                guard item.elementsEqual("CP=&&&&".utf8), j == bytes.endIndex else { return nil }
-                break
-            }
-            if item.starts(with: "QN=".utf8) { qn = item.dropFirst(3) }
-            else if item.starts(with: "CN=".utf8) { isAck = item.elementsEqual("CN=9014".utf8) }
-            i = j + 1
-        }
-        guard isAck, let qn, !qn.isEmpty else { return nil }
-        return String(decoding: qn, as: UTF8.self)
+        return SegmentHeaderView(bytes).plainAcknowledgementQN
     }
 
     mutating func handle(_ raw: RawFrame) {
