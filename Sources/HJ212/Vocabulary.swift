@@ -115,19 +115,12 @@ public struct CommandCode: RawRepresentable, Hashable, Comparable, Sendable, Cus
         .setTimeoutAndRetries, .getLoggerTime, .setLoggerTime, .timeCalibrationRequest, .getRealTimeInterval, .setRealTimeInterval, .getMinuteInterval, .setMinuteInterval, .setPassword, .realTimeData, .stopRealTimeData, .runningStatus, .stopRunningStatus, .dailyData, .dailyRunningTime, .minuteData, .hourData, .bootTime, .calibrate, .sampleNow, .startCleaning, .comparisonSampling, .exceedanceSample, .setSamplingPeriod, .getSamplingPeriod, .getSampleOutputTime, .getDeviceID, .loggerInfo, .setLoggerParameters, .requestReply, .executionResult, .notificationReply, .dataReply, .hardwareSerial, .setMN, .newKey, .rawMonitoringData, .noiseMeasurement, .standardCheckData, .furnaceTemperature5Min, .retainSampleNow, .startStandardCheck, .heartbeat,
     ]
 
-    /// The data uploads that carry monitoring records (real-time, minute, hour, day; status and run time).
-    public static let recordUploads: Set<CommandCode> = [.realTimeData, .runningStatus, .dailyData, .dailyRunningTime, .minuteData, .hourData]
-
     /// The uploads of monitoring series: real-time, minute, hour and day data.
     public static let seriesUploads: [CommandCode] = [.realTimeData, .minuteData, .hourData, .dailyData]
 
     /// One of the four interaction codes (9011–9014) that answer another packet.
     public var isInteraction: Bool { self == .requestReply || self == .executionResult || self == .notificationReply || self == .dataReply }
 
-    /// Whether the wire bytes of a CN value are this code (no string built).
-    public func matches<C: Collection>(_ bytes: C) -> Bool where C.Element == UInt8 {
-        bytes.elementsEqual(rawValue.utf8)
-    }
 }
 
 /// A system type, the `ST` field (HJ 212-2017 Table 5; extensible). Named here are the codes the

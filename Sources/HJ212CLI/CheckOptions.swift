@@ -29,7 +29,7 @@ enum CheckOptions {
     static let loggers = Option("loggers", "N", help: "Loggers connected at once for the concurrency check (default 20).", parse: Parse.int(1...10_000))
     static let commandWindow = Option("command-window", "S", help: "Seconds to watch for commands the platform sends (default 15).", parse: Parse.seconds(0...3600))
     static let offline = Option("offline", "TRACE|CAPTURE", help: "Judge a recorded session instead of a live logger (a JSON Lines trace or a pcap/pcapng capture): the passive checks run, the active ones are not exercised.", parse: Parse.path)
-    static let platform = Option("platform", "HOST:PORT", help: "With --offline: the platform's address in a capture (repeatable); default: the side that does not send uploads.", repeatable: true, parse: Parse.text)
+    static let platform = Option("platform", "HOST:PORT", help: "With --offline: the platform's address in a capture (repeatable); default: the side that does not send uploads.", repeatable: true, parse: Parse.endpoint)
     static let sensors = Option("sensors", "URL[,URL]", help: "With --unit: run the logger's instruments here and judge its values against what they serve (L-VALUE checks): modbus-tcp://HOST:PORT, rtu:PATH|pty, dlt645:PATH|pty (docs/instruments.md).", parse: Parse.text)
     static let speed = Shared.speed.help("With --sensors: the instruments' clock runs X simulated seconds per real second (the logger's speed; default 1).")
     static let start = Shared.start.help("With --sensors: the instruments' simulated start (the logger's; default now).")

@@ -23,11 +23,7 @@ enum OfflineCheck {
 
     static func run(_ a: ParsedArguments, file: String, selection: CheckSelection, plan: CheckPlan?, catalogue: RuleCatalogue,
                     hooks: CheckHooks, io: CommandIO, overTime: Double?) throws(UsageError) -> CheckRun {
-        var platforms: [Endpoint] = []
-        for text in a.all(CheckOptions.platform) {
-            guard let e = Endpoint(text) else { throw UsageError("--platform '\(text)' is not HOST:PORT with a numeric address") }
-            platforms.append(e)
-        }
+        let platforms = a.all(CheckOptions.platform)
         let reCount = a[CheckOptions.recount]
         var options = LoggerCheckOptions(host: "offline", port: 0, mn: a[CheckOptions.mn], pw: a[CheckOptions.pw], unitKind: a[CheckOptions.unit], selection: selection)
         options.plan = plan

@@ -1,3 +1,4 @@
+import HJCapture
 import Foundation
 import Glibc
 import HJConformance
@@ -113,6 +114,12 @@ enum Parse {
     }
 
     /// A comma-separated list of HOST:PORT.
+    /// HOST:PORT with a numeric address, as captures name their endpoints (`--platform`).
+    @Sendable static func endpoint(_ text: String) throws(UsageError) -> Endpoint {
+        guard let e = Endpoint(text) else { throw UsageError("'\(text)' is not HOST:PORT with a numeric address") }
+        return e
+    }
+
     @Sendable static func addresses(_ text: String) throws(UsageError) -> [SocketAddress] {
         var out: [SocketAddress] = []
         for part in text.split(separator: ",") { out.append(try address(String(part))) }

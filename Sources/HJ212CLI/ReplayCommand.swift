@@ -14,11 +14,7 @@ struct ReplayCommand: CLICommand {
     static let asFastAsPossible = Flag("as-fast-as-possible", help: "Send every uplink at once, in recorded order, without waiting.")
     static let rewriteTime = Flag("rewrite-time", help: "Move QN and every …Time field (DataTime, BeginTime …) to now: by whole hours (whole days when the recording holds day records), CRC recomputed.")
     static let mnMap = Option("mn-map", "FILE", help: "CSV old,new[,pw]: replay the logger with MN 'old' as MN 'new' (and password 'pw').", parse: Parse.path)
-    static let platform = Option("platform", "HOST:PORT", help: "The platform's address in a capture (repeatable); default: the side that does not send uploads.", repeatable: true,
-                                 parse: { (text: String) throws(UsageError) -> Endpoint in
-                                     guard let e = Endpoint(text) else { throw UsageError("'\(text)' is not HOST:PORT with a numeric address") }
-                                     return e
-                                 })
+    static let platform = Option("platform", "HOST:PORT", help: "The platform's address in a capture (repeatable); default: the side that does not send uploads.", repeatable: true, parse: Parse.endpoint)
     static let ackTimeout = Option("ack-timeout", "S", help: "After the last uplink, wait at most this long for acknowledgements (default 10).", parse: Parse.seconds(0...3600))
     static let options: [any OptionDeclaration] = [to, speed, asFastAsPossible, rewriteTime, mnMap, platform, ackTimeout]
     static let discussion = """

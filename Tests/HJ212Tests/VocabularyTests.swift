@@ -27,7 +27,6 @@ import Testing
         let seg = SegmentParser.parse(Array("QN=1;ST=91;CN=9011;CP=&&QnRtn=01&&".utf8)).segment
         #expect(seg.isST(.systemInteraction) && seg.systemType == .systemInteraction && seg.isCN(.requestReply))
         #expect(seg.qnRtn == QnRtn("01") && seg.qnRtn != .ready, "the typed code is the text as sent")
-        #expect(CommandCode.seriesUploads.allSatisfy { CommandCode.recordUploads.contains($0) })
     }
 
     @Test func rolesAndLabels() throws {
@@ -38,7 +37,6 @@ import Testing
         #expect(d.label(.dataReply) == "9014 数据应答")
         #expect(d.label(CommandCode("2999")) == "2999")
         #expect(CommandCode.dataReply.isInteraction && !CommandCode.minuteData.isInteraction)
-        #expect(CommandCode.hourData.matches("2061".utf8) && !CommandCode.hourData.matches("206".utf8))
         let seg = SegmentParser.parse(Array("QN=20260101000000000;ST=91;CN=9014;PW=1;MN=2;Flag=4;CP=&&&&".utf8)).segment
         #expect(seg.command == .dataReply)
     }
