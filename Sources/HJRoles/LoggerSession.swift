@@ -184,6 +184,11 @@ public struct LoggerSession {
     public mutating func disconnected(at now: SessionTime) {
         self.now = now
         state = .disconnected
+        // The uploads in flight go out again after the reconnect; that transmission is a resend of
+        // the same packet, so the one already counted moves from `sent` to `resent` (`sent` counts
+        // each packet once: after an outage, sent = acknowledged + pending + given up).
+        statistics.sent -= inFlight.count
+        statistics.resent += inFlight.count
         link.pushFront(inFlight.map(\.packet))
         inFlight.removeAll()
         jobs.removeAll()  // the platform re-requests history after a reconnect
