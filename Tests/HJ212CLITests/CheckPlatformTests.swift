@@ -90,8 +90,11 @@ func hasEnglish(_ text: String) -> Bool {
                   "BeginTime", "EndTime", "CRC-16/MODBUS", "modbus-swapped", "modbus", "HJ/T", "Flag", "PNUM", "PNO", "NewPW", "InfoId", "PolId"]
     var rest = text
     for t in tokens { rest = rest.replacingOccurrences(of: t, with: "") }
-    // Rule IDs (`frame.crc-mismatch`) are identifiers, not prose.
-    rest = rest.split(whereSeparator: { " []()，,；;：:".contains($0) }).filter { !($0.contains(".") && $0.allSatisfy { $0.isLowercase || $0 == "." || $0 == "-" || $0.isNumber }) }.joined(separator: " ")
+    // Rule IDs (`frame.crc-mismatch`) are identifiers, not prose; nor are CRCs (`CFAB`: four hex digits).
+    rest = rest.split(whereSeparator: { " []()，,；;：:（）".contains($0) })
+        .filter { !($0.contains(".") && $0.allSatisfy { $0.isLowercase || $0 == "." || $0 == "-" || $0.isNumber }) }
+        .filter { !($0.count == 4 && $0.allSatisfy(\.isHexDigit) && $0.allSatisfy { !$0.isLowercase }) }
+        .joined(separator: " ")
     var run = 0
     for ch in rest.unicodeScalars {
         run = (ch.properties.isAlphabetic && ch.isASCII) ? run + 1 : 0
