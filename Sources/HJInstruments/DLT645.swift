@@ -83,7 +83,11 @@ public struct DLT645Decoder: Sendable {
     public static let maxBuffered = 65_536
     /// Longest frame: 12 bytes of envelope and 200 of data.
     public static let maxFrame = 12 + DLT645Frame.maxData
+    /// Received bytes; the unread ones are `buffer[head...]`. Consumed bytes are only moved out
+    /// when more arrive (`feed`), so dropping bad bytes one at a time costs linear time, not
+    /// quadratic (a `removeFirst` per byte was quadratic over the 64 KiB budget).
     var buffer: [UInt8] = []
+    var head = 0
     /// Frames rejected for their checksum or end byte.
     public private(set) var badFrames = 0
     /// Bytes skipped while searching for a frame (wake-up FEH bytes included).
@@ -91,9 +95,13 @@ public struct DLT645Decoder: Sendable {
 
     public init() {}
 
-    public var bufferedBytes: Int { buffer.count }
+    public var bufferedBytes: Int { buffer.count - head }
 
     public mutating func feed<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+        if head > 0 {
+            buffer.removeFirst(head)
+            head = 0
+        }
         buffer.append(contentsOf: bytes)
         if buffer.count > Self.maxBuffered {
             let drop = buffer.count - Self.maxBuffered
@@ -105,36 +113,40 @@ public struct DLT645Decoder: Sendable {
     /// The next valid frame, or nil when more bytes are needed.
     public mutating func next() -> DLT645Frame? {
         while true {
-            guard let start = buffer.firstIndex(of: 0x68) else {
-                skippedBytes += buffer.count
+            guard let start = buffer[head...].firstIndex(of: 0x68) else {
+                skippedBytes += buffer.count - head
                 buffer.removeAll(keepingCapacity: true)
+                head = 0
                 return nil
             }
-            if start > 0 {
-                skippedBytes += start
-                buffer.removeFirst(start)
-            }
-            guard buffer.count >= 10 else { return nil }
-            let length = Int(buffer[9])
-            guard buffer[7] == 0x68, length <= DLT645Frame.maxData else { dropOne(); continue }
+            skippedBytes += start - head
+            head = start
+            let available = buffer.count - head
+            guard available >= 10 else { return nil }
+            let length = Int(buffer[head + 9])
+            guard buffer[head + 7] == 0x68, length <= DLT645Frame.maxData else { dropOne(); continue }
             let total = 12 + length
-            guard buffer.count >= total else { return nil }
-            let sum = buffer[0..<(10 + length)].reduce(UInt8(0), &+)
-            guard buffer[10 + length] == sum, buffer[11 + length] == 0x16 else {
+            guard available >= total else { return nil }
+            let sum = buffer[head..<(head + 10 + length)].reduce(UInt8(0), &+)
+            guard buffer[head + 10 + length] == sum, buffer[head + 11 + length] == 0x16 else {
                 badFrames += 1
                 dropOne()
                 continue
             }
-            let frame = DLT645Frame(address: Array(buffer[1...6]), control: buffer[8],
-                                    data: buffer[10..<(10 + length)].map { $0 &- 0x33 })
-            buffer.removeFirst(total)
+            let frame = DLT645Frame(address: Array(buffer[(head + 1)...(head + 6)]), control: buffer[head + 8],
+                                    data: buffer[(head + 10)..<(head + 10 + length)].map { $0 &- 0x33 })
+            head += total
+            if head == buffer.count {
+                buffer.removeAll(keepingCapacity: true)
+                head = 0
+            }
             return frame
         }
     }
 
     mutating func dropOne() {
         skippedBytes += 1
-        buffer.removeFirst()
+        head += 1
     }
 }
 

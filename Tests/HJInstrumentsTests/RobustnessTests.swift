@@ -103,4 +103,27 @@ struct RobustnessTests {
         }
         #expect(dltReplies > 0)
     }
+    @Test("a DL/T 645 buffer full of frame starts that all fail is searched once through (each byte dropped in turn) and a good frame after it still decodes")
+    func dlt645WorstCaseBuffer() {
+        // Every byte is 68H: each position looks like a frame start with a data length of 68H
+        // (104) and fails its checksum, so the decoder drops one byte at a time across the whole
+        // 64 KiB budget. With a removeFirst per dropped byte this was quadratic (4 GB of moves).
+        var d = DLT645Decoder()
+        d.feed([UInt8](repeating: 0x68, count: DLT645Decoder.maxBuffered))
+        #expect(d.next() == nil)
+        let waiting = 12 + 0x68 - 1
+        #expect(d.badFrames == DLT645Decoder.maxBuffered - waiting)
+        #expect(d.bufferedBytes == waiting, "the tail can still start a frame")
+        let good = DLT645Frame(address: DLT645Frame.address("000000000001")!, control: 0x11, data: DLT645Frame.di(0x0201_FF00))
+        // Filler longer than a frame, so that every start in the tail fails on its end byte.
+        d.feed([UInt8](repeating: 0x00, count: 200) + good.bytes)
+        var got: [DLT645Frame] = []
+        while let f = d.next() { got.append(f) }
+        #expect(got == [good])
+        #expect(d.bufferedBytes == 0)
+        // The last seven 68H have filler where the second 68H belongs: not a frame start, not a bad frame.
+        #expect(d.badFrames == DLT645Decoder.maxBuffered - 7)
+        #expect(d.skippedBytes == DLT645Decoder.maxBuffered + 200)
+    }
 }
+
