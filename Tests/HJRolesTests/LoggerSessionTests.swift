@@ -143,6 +143,27 @@ struct LoggerSessionTests {
         #expect(times == times.sorted(), "backfill keeps the order")
     }
 
+    @Test("an upload in flight at a disconnect counts once in sent and once in resent: after the backfill, sent = acknowledged")
+    func inFlightAtDisconnectCountsOnce() throws {
+        var h = try LoggerHarness()
+        h.device.advance(to: h.now)
+        _ = h.ack(h.connect())
+        let before = h.session.statistics
+        #expect(before.sent == before.acknowledged)
+        let lost = h.run(for: 30_000).filter { $0.flag?.needsAck == true }  // sent, then the link drops at once
+        #expect(!lost.isEmpty)
+        #expect(h.session.statistics.sent == before.sent + lost.count)
+        h.session.disconnected(at: h.now)
+        #expect(h.session.statistics.sent == before.sent, "the packets in flight will be sent again: counted once")
+        #expect(h.session.statistics.resent == before.resent + lost.count)
+        let resumed = h.connect()
+        _ = h.ack(resumed)
+        let after = h.session.statistics
+        #expect(h.session.pendingCount == 0)
+        #expect(after.sent == after.acknowledged, "sent \(after.sent), acknowledged \(after.acknowledged)")
+        #expect(after.resent == before.resent + lost.count)
+    }
+
     @Test("1000, 1011, 1061, 1064 are answered with 9011, the data, and 9012, echoing the request QN")
     func parameterCommands() throws {
         var h = try LoggerHarness()
