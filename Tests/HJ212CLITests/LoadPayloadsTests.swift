@@ -3,6 +3,7 @@ import HJ212
 import HJNetwork
 import HJRoles
 import Testing
+import HJLive
 @testable import HJ212CLI
 
 @Suite("hj212 load --payloads", .serialized)

@@ -6,6 +6,7 @@ import HJNetwork
 import HJRoles
 import Synchronization
 import Testing
+import HJLive
 @testable import HJ212CLI
 
 /// The reference platform in this process, with a registry (nil: open mode).

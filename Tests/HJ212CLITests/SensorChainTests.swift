@@ -7,6 +7,7 @@ import HJRoles
 import HJSimulation
 import Synchronization
 import Testing
+import HJLive
 @testable import HJ212CLI
 
 /// The whole chain on loopback (issue 14): the instruments that `check logger --sensors` runs

@@ -4,6 +4,7 @@ import HJNetwork
 import HJRoles
 import HJSimulation
 import Testing
+import HJLive
 @testable import HJ212CLI
 @testable import HJLive
 
