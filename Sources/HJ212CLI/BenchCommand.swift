@@ -133,6 +133,7 @@ struct BenchCommand: CLICommand {
             now += 1
             out.removeAll(keepingCapacity: true)
             session.received(f, at: now, into: &out)
+            state.commit(out)  // the driver's commit, as the live platform's
             for case .send in out { acks += 1 }
         }
         return acks
