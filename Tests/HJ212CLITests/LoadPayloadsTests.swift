@@ -5,6 +5,7 @@ import HJRoles
 import Testing
 import HJLive
 @testable import HJ212CLI
+import TestSupport
 
 @Suite("hj212 load --payloads", .serialized)
 struct LoadPayloadsTests {

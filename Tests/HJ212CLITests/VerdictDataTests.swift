@@ -7,6 +7,7 @@ import Testing
 import HJLive
 @testable import HJ212CLI
 @testable import HJLive
+import TestSupport
 
 /// Issue 11, the verdicts outside `check`: each test reproduces one item that was seen.
 @Suite("Verdicts outside check (issue 11)")
