@@ -129,6 +129,7 @@ struct BenchCommand: CLICommand {
         var now: SessionTime = 1_470_000_000_000
         var out: [PlatformOutput] = []  // one buffer for every frame, as the live driver does
         session.connected(at: now, into: &out)
+        state.commit(out)
         for f in frames {
             now += 1
             out.removeAll(keepingCapacity: true)

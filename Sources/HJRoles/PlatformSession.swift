@@ -2,10 +2,11 @@ import HJ212
 import HJSimulation
 
 /// The host side (上位机) of one TCP connection with a data logger: decodes and lints what the
-/// logger sends, acknowledges it, keeps its records in the shared `PlatformState`, and sends
-/// commands one at a time, tracking 9011 / data / 9012 with timeouts. Sans-I/O: bytes and time
-/// in, `PlatformOutput`s out (bytes to send tagged with what they are, a close, and the events
-/// `packetAccepted`, `recordAccepted`, `commandFinished` for the driver to commit in one place).
+/// logger sends, acknowledges it, and sends commands one at a time, tracking 9011 / data / 9012
+/// with timeouts. Sans-I/O: bytes and time in, `PlatformOutput`s out (bytes to send tagged with
+/// what they are, a close, and the events `packetAccepted`, `recordAccepted`, `commandFinished`,
+/// `counted`, `diagnostic`, `logged`, `notice` for the driver to commit in one place; the
+/// platform's model, `PlatformState`, takes them with `state.commit(outputs)`).
 ///
 /// ```swift
 /// let state = try PlatformState()
@@ -13,8 +14,9 @@ import HJSimulation
 /// var out: [PlatformOutput] = []
 /// session.connected(at: now, into: &out)
 /// session.received(bytesFromSocket, at: now, into: &out)   // 9014 / 9013 acks, commands, events
-/// commit(out); out.removeAll(keepingCapacity: true)        // the driver: store, then write the sends
-/// perform(session.requestHistory(cn: "2061", from: t0, to: t1, at: now))
+/// state.commit(out); store(out); write(out.actions)        // the driver: model, store, then the sends
+/// out.removeAll(keepingCapacity: true)
+/// session.request(into: &out) { $0.requestHistory(cn: "2061", from: t0, to: t1, at: now) }
 /// if let deadline = session.nextDeadline { armTimer(deadline) { perform(session.tick(at: $0)) } }
 /// ```
 ///
@@ -148,9 +150,9 @@ public struct PlatformSession: Sendable {
 
     /// The connection's state.
     var link: Link
-    /// This connection's counters (also added to `state.counters`).
+    /// This connection's counters (its `counted` outputs add them to `state.counters`).
     public internal(set) var counters = PlatformCounters()
-    /// This connection's command outcomes, oldest first (also in `state.completedCommands`).
+    /// This connection's command outcomes, oldest first (its `commandFinished` outputs put them in `state.completedCommands`).
     public internal(set) var completedCommands: [CommandResult] = []
 
     var decoder = FrameDecoder()

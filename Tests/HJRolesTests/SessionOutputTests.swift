@@ -166,3 +166,50 @@ struct LoggerOutputTests {
         #expect(tags == [.requestReply, .getRealTimeInterval, .executionResult])
     }
 }
+
+@Suite("Session outputs: the platform's model is changed only by the driver's commit")
+struct PlatformCommitTests {
+    @Test("with the into: forms nothing reaches PlatformState until the driver commits; then units, records, counters, log and diagnostics match")
+    func driverCommits() throws {
+        let state = try PlatformState()
+        var s = PlatformSession(state: state, peer: "test")
+        var out: [PlatformOutput] = []
+        s.connected(at: at, into: &out)
+        s.received(upload(qn: "20160801085857223"), at: at, into: &out)
+        var corrupt = upload(qn: "20160801085857224")
+        corrupt[corrupt.count - 4] = corrupt[corrupt.count - 4] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
+        s.received(corrupt + Array("noise".utf8), at: at + 1, into: &out)
+        // The session counted for itself, the shared model has nothing yet.
+        #expect(s.counters.frames == 2 && s.counters.accepted == 1 && s.counters.rejectedBadCRC == 1)
+        #expect(state.counters == PlatformCounters())
+        #expect(state.unit(mn) == nil && state.log.isEmpty && state.diagnostics.isEmpty)
+        #expect(out.contains { if case .counted = $0 { true } else { false } })
+        #expect(out.contains { if case .logged(let e) = $0 { e.kind == .rejected } else { false } })
+        #expect(out.contains { if case .diagnostic(let d) = $0 { d.diagnostic.rule == "frame.crc-mismatch" } else { false } })
+        state.commit(out)
+        #expect(state.counters == s.counters)
+        let unit = try #require(state.unit(mn))
+        #expect(unit.packetsByCN["2011"] == 1 && unit.recordsByCN["2011"] == 1 && unit.dialect == .hj2017)
+        #expect(state.log.contains { $0.kind == .rejected } && state.log.contains { $0.kind == .connection })
+        #expect(state.diagnostics.contains { $0.diagnostic.rule == "frame.crc-mismatch" })
+    }
+
+    @Test("requests through request(into:) leave the commit to the driver; the array forms commit themselves")
+    func requests() throws {
+        let state = try PlatformState()
+        var s = PlatformSession(state: state, peer: "test")
+        s.connected(at: at)
+        _ = s.received(upload(qn: "20160801085857223"), at: at)  // identifies the logger; committed by the array form
+        #expect(state.counters.accepted == 1)
+        var out: [PlatformOutput] = []
+        s.request(into: &out) { $0.setRtdInterval(60, at: at + 10) }
+        #expect(out.actions.count == 1 && s.counters.commandsSent == 1)
+        #expect(state.counters.commandsSent == 0)
+        state.commit(out)
+        #expect(state.counters.commandsSent == 1)
+        // The array form commits: a second command is queued and ends as expired when the queue is closed.
+        _ = s.setMinInterval(5, at: at + 20)
+        _ = s.disconnected(at: at + 30)
+        #expect(state.completedCommands.map(\.outcome) == [.disconnected, .disconnected])
+    }
+}
