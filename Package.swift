@@ -75,18 +75,21 @@ let package = Package(
             path: "Sources/EmbedProfilesPlugin"
         ),
 
-        .testTarget(name: "HJ212Tests", dependencies: ["HJ212"]),
+        // Helpers shared by the test targets (the in-process CLI, temporary files, a free port): one copy each.
+        .target(name: "TestSupport", dependencies: ["HJ212CLI"], path: "Tests/TestSupport"),
+
+        .testTarget(name: "HJ212Tests", dependencies: ["HJ212", "TestSupport"]),
         .testTarget(name: "HJNetworkTests", dependencies: ["HJNetwork"]),
         .testTarget(name: "HJSimulationTests", dependencies: ["HJSimulation", "HJ212"]),
         .testTarget(name: "HJLoadTests", dependencies: ["HJLoad", "HJReportKit", "HJ212", "HJNetwork"]),
         .testTarget(name: "HJRolesTests", dependencies: ["HJRoles", "HJSimulation", "HJ212"]),
         .testTarget(name: "HJConformanceTests", dependencies: ["HJConformance", "HJ212"]),
-        .testTarget(name: "HJInstrumentsTests", dependencies: ["HJInstruments", "HJSimulation", "HJNetwork", "HJ212", "HJ212CLI"]),
+        .testTarget(name: "HJInstrumentsTests", dependencies: ["HJInstruments", "HJSimulation", "HJNetwork", "HJ212", "HJ212CLI", "TestSupport"]),
         .testTarget(name: "HJAnalysisTests", dependencies: ["HJAnalysis", "HJSimulation", "HJ212"]),
         .testTarget(name: "HJWebTests", dependencies: ["HJWeb", "HJAnalysis", "HJNetwork", "HJSimulation", "HJ212"]),
-        .testTarget(name: "HJ212CLITests", dependencies: ["HJ212CLI", "HJLive", "HJ212", "HJNetwork", "HJRoles", "HJLoad", "HJConformance"]),
-        .testTarget(name: "HJCaptureTests", dependencies: ["HJCapture", "HJ212CLI", "HJ212"]),
-        .testTarget(name: "HJStoreTests", dependencies: ["HJStore", "HJ212CLI", "HJ212", "HJRoles", "HJNetwork", "HJSimulation"]),
+        .testTarget(name: "HJ212CLITests", dependencies: ["HJ212CLI", "HJLive", "HJ212", "HJNetwork", "HJRoles", "HJLoad", "HJConformance", "TestSupport"]),
+        .testTarget(name: "HJCaptureTests", dependencies: ["HJCapture", "HJ212CLI", "HJ212", "TestSupport"]),
+        .testTarget(name: "HJStoreTests", dependencies: ["HJStore", "HJ212CLI", "HJ212", "HJRoles", "HJNetwork", "HJSimulation", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -129,10 +129,12 @@ struct BenchCommand: CLICommand {
         var now: SessionTime = 1_470_000_000_000
         var out: [PlatformOutput] = []  // one buffer for every frame, as the live driver does
         session.connected(at: now, into: &out)
+        state.commit(out)
         for f in frames {
             now += 1
             out.removeAll(keepingCapacity: true)
             session.received(f, at: now, into: &out)
+            state.commit(out)  // the driver's commit, as the live platform's
             for case .send in out { acks += 1 }
         }
         return acks

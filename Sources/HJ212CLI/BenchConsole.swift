@@ -4,6 +4,7 @@ import HJ212
 import HJNetwork
 import HJSimulation
 import Synchronization
+import HJLive
 
 /// `hj212 bench console`: the web console of `serve --http` with the 520-unit sample city
 /// connected (issue 12's target: page load under 1 s, a new alarm listed within 2 s of its packet).

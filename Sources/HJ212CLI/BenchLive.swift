@@ -8,6 +8,7 @@ import HJReportKit
 import HJNetwork
 import HJRoles
 import HJSimulation
+import HJLive
 
 /// `hj212 bench live`: many emulated loggers in this process against `hj212 serve` in another,
 /// on loopback, at accelerated cadence; prints connections held, acknowledged packets/s, ack

@@ -3,6 +3,7 @@ import HJ212
 import HJNetwork
 import HJRoles
 import HJSimulation
+import HJLive
 
 /// `hj212 bench memory`: what one idle emulated logger costs, part by part, without the network
 /// (the unit simulator, the device with its history, the session after its boot packets were

@@ -5,6 +5,7 @@ import HJNetwork
 import HJRoles
 import HJSimulation
 import HJStore
+import HJLive
 
 /// `hj212 bench store`: in one run, acknowledged packets/s of `serve` without a store, then of
 /// `serve --store` (a fresh file), with the same loggers, speed and window (the `bench live`

@@ -6,6 +6,7 @@ import HJNetwork
 import HJRoles
 import HJSimulation
 import Synchronization
+import HJLive
 
 /// Emulated loggers for the soak and storm benchmarks: in this process, against one address,
 /// clocks spread over the real-time interval.

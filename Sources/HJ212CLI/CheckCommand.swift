@@ -5,6 +5,7 @@ import HJNetwork
 import HJRoles
 import HJSimulation
 import Synchronization
+import HJLive
 
 /// `hj212 check platform|logger`: certification of a platform or a data logger against the rule
 /// catalogue (`Profiles/checks/`), scored, with text, JSON, JUnit or HTML reports.

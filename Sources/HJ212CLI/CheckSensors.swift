@@ -5,6 +5,7 @@ import HJInstruments
 import HJNetwork
 import HJSimulation
 import Synchronization
+import HJLive
 
 /// `check logger --sensors LINES`: the check runs the logger's instruments itself (the same
 /// instruments as `hj212 sensors`), on a Modbus TCP address, a Modbus RTU line and/or a DL/T 645

@@ -5,6 +5,7 @@ import HJNetwork
 import HJRoles
 import HJSimulation
 import HJWeb
+import HJLive
 
 /// `hj212 demo --scenario NAME --http HOST:PORT`: a scenario live on loopback with the console
 /// open, for a class: paced so that the first anomaly appears within a few minutes; the console's

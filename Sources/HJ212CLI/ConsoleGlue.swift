@@ -5,6 +5,7 @@ import HJAnalysis
 import HJNetwork
 import HJRoles
 import HJWeb
+import HJLive
 
 /// The web console of `serve --http` (and `demo --http`): rules over the platform's uplink,
 /// HTTP on the platform's event loops, bound to the given address only.

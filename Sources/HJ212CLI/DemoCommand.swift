@@ -3,6 +3,7 @@ import HJ212
 import HJNetwork
 import HJRoles
 import HJSimulation
+import HJLive
 
 /// `hj212 demo`: the reference platform and a small mixed fleet on loopback, in accelerated time,
 /// with a platform outage and the backfill that follows.

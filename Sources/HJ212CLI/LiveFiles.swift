@@ -1,8 +1,4 @@
-// The live drivers are used by most commands; one re-export here keeps their files free of an
-// extra import line while their option parsing is being rewritten (issue 15, part 4).
-@_exported import HJLive
-
-
+import HJLive
 
 /// The live drivers' output files opened from the command line: a file that cannot be written is
 /// a usage error (exit 2), as for every other option.

@@ -2,6 +2,7 @@ import Glibc
 import HJ212
 import HJSimulation
 import HJStore
+import HJLive
 
 /// `hj212 roster`: the Annex 1 联网 roster of a fleet, filled in from stores or traces.
 struct RosterCommand: CLICommand {

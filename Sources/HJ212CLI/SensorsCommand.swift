@@ -5,6 +5,7 @@ import HJInstruments
 import HJNetwork
 import HJSimulation
 import Synchronization
+import HJLive
 
 /// `hj212 sensors`: the instruments of one monitored unit (analysers, CEMS, flow meters on
 /// Modbus RTU/TCP, DL/T 645 electricity meters) for a real data logger to read.

@@ -3,6 +3,7 @@ import HJ212
 import HJNetwork
 import HJRoles
 import HJSimulation
+import HJLive
 
 /// One `serve --request`: `[MN@]CN;CP`.
 struct ServeRequest: Sendable {

@@ -5,6 +5,7 @@ import HJNetwork
 import HJRoles
 import HJSimulation
 import Synchronization
+import HJLive
 
 /// `hj212 simulate`: emulated data loggers on real TCP.
 struct SimulateCommand: CLICommand {

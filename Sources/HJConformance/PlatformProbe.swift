@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+import Glibc  // usleep
 #endif
 import HJ212
 import HJNetwork
@@ -134,12 +134,13 @@ struct ProbeError: Error, CustomStringConvertible {
     var description: String { message }
 }
 
-/// One TCP connection of the probe: a blocking-style client over a non-blocking socket, where
-/// every wait is bounded by a deadline (poll), and frames are decoded as they arrive.
+/// One TCP connection of the probe: a blocking-style client (`TCPClientSocket` of HJNetwork:
+/// a non-blocking socket where every wait is bounded by a deadline), whose frames are decoded
+/// as they arrive.
 ///
 /// Not Sendable: a scenario owns its connections and drives them from one thread.
 final class ProbeLink {
-    let fd: Int32
+    let socket: TCPClientSocket
     let label: String
     let log: WireLog
     var decoder = FrameDecoder()
@@ -155,25 +156,16 @@ final class ProbeLink {
     /// Records the bytes of this link (up: sent by us, the logger) for `check --trace`.
     var trace: (@Sendable (_ bytes: [UInt8], _ up: Bool, _ peer: String) -> Void)?
     /// Our end of the connection, `ip:port` (the logger's address in a trace).
-    lazy var localAddress: String = {
-        var sin = sockaddr_in()
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } } == 0
-        guard ok else { return label }
-        let ip = UInt32(bigEndian: sin.sin_addr.s_addr)
-        return "\(ip >> 24).\((ip >> 16) & 255).\((ip >> 8) & 255).\(ip & 255):\(UInt16(bigEndian: sin.sin_port))"
-    }()
+    lazy var localAddress: String = socket.localAddress?.description ?? label
     private var skippedNoted = 0
     /// Reads (of 16 KiB at most) per `readAvailable` call.
     static let maxReadsPerCall = 64
 
-    private init(fd: Int32, label: String, log: WireLog) {
-        self.fd = fd
+    private init(socket: TCPClientSocket, label: String, log: WireLog) {
+        self.socket = socket
         self.label = label
         self.log = log
     }
-
-    deinit { if !isClosed { _ = Glibc.close(fd) } }
 
     /// Connects with a timeout; the result says why it failed (refused, timed out, unreachable).
     /// `shouldContinue` is polled during the wait (at least every 100 ms); when it turns false
@@ -182,55 +174,23 @@ final class ProbeLink {
                         shouldContinue: () -> Bool = { true }) -> Result<ProbeLink, ProbeError> {
         let address: SocketAddress
         do { address = try SocketAddress(host: host, port: Int(port)) } catch { return .failure(ProbeError(message: "\(error)")) }
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard fd >= 0 else { return .failure(ProbeError(message: "socket: \(String(cString: strerror(errno)))")) }
-        var one: Int32 = 1
-        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        var sin = sockaddr_in()
-        sin.sin_family = sa_family_t(AF_INET)
-        sin.sin_port = port.bigEndian
-        sin.sin_addr = in_addr(s_addr: address.ipv4.bigEndian)
         let target = "\(host):\(port)"
-        let rc = withUnsafePointer(to: &sin) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        switch TCPClientSocket.connect(to: address, timeout: .milliseconds(Int64(max(0, timeout) * 1000)), shouldContinue: shouldContinue) {
+        case .success(let socket):
+            log.note("\(label): connected to \(target)")
+            return .success(ProbeLink(socket: socket, label: label, log: log))
+        case .failure(.socket(let e)):
+            return .failure(ProbeError(message: "socket: \(e.message)"))
+        case .failure(.connect(let e)):
+            log.note("\(label): cannot connect to \(target): \(e.message)")
+            return .failure(ProbeError(message: "cannot connect to \(target): \(e.message)"))
+        case .failure(.interrupted):
+            log.note("\(label): connecting to \(target) abandoned (interrupted)")
+            return .failure(ProbeError(message: "connecting to \(target) interrupted", interrupted: true))
+        case .failure(.timedOut):
+            log.note("\(label): connecting to \(target) timed out after \(format(timeout)) s")
+            return .failure(ProbeError(message: "connecting to \(target) timed out after \(format(timeout)) s", timedOut: true))
         }
-        if rc != 0 && errno != EINPROGRESS && errno != EINTR {
-            let why = String(cString: strerror(errno))
-            _ = Glibc.close(fd)
-            log.note("\(label): cannot connect to \(target): \(why)")
-            return .failure(ProbeError(message: "cannot connect to \(target): \(why)"))
-        }
-        if rc != 0 {
-            let deadline = probeClock() + timeout
-            while true {
-                var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                let left = Int32(max(0, min(100, (deadline - probeClock()) * 1000)))
-                let n = poll(&p, 1, left)
-                if n < 0 && errno == EINTR { continue }
-                if n > 0 { break }
-                if !shouldContinue() {
-                    _ = Glibc.close(fd)
-                    log.note("\(label): connecting to \(target) abandoned (interrupted)")
-                    return .failure(ProbeError(message: "connecting to \(target) interrupted", interrupted: true))
-                }
-                if probeClock() >= deadline {
-                    _ = Glibc.close(fd)
-                    log.note("\(label): connecting to \(target) timed out after \(format(timeout)) s")
-                    return .failure(ProbeError(message: "connecting to \(target) timed out after \(format(timeout)) s", timedOut: true))
-                }
-            }
-            var err: Int32 = 0
-            var len = socklen_t(MemoryLayout<Int32>.size)
-            _ = getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len)
-            if err != 0 {
-                let why = String(cString: strerror(err))
-                _ = Glibc.close(fd)
-                log.note("\(label): cannot connect to \(target): \(why)")
-                return .failure(ProbeError(message: "cannot connect to \(target): \(why)"))
-            }
-        }
-        log.note("\(label): connected to \(target)")
-        return .success(ProbeLink(fd: fd, label: label, log: log))
     }
 
     /// Writes all bytes (waiting at most `timeout` for the socket to take them); logs the frame.
@@ -239,22 +199,16 @@ final class ProbeLink {
         guard !isClosed, failure == nil else { return false }
         log.add(.up, logAs ?? showBytes(bytes.last == 0x0A && bytes.count >= 2 && bytes[bytes.count - 2] == 0x0D ? bytes.dropLast(2) : bytes[...]))
         trace?(bytes, true, localAddress)
-        var done = 0
-        let deadline = probeClock() + timeout
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes { raw in Glibc.send(fd, raw.baseAddress! + done, raw.count - done, Int32(MSG_NOSIGNAL)) }
-            if n > 0 { done += n; continue }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
-                if probeClock() >= deadline { fail("sending timed out (\(bytes.count - done) bytes not taken)"); return false }
-                var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                _ = poll(&p, 1, 100)
-                continue
-            }
-            fail("send: \(String(cString: strerror(errno)))")
+        switch socket.send(bytes, timeout: .milliseconds(Int64(max(0, timeout) * 1000))) {
+        case .sent:
+            return true
+        case .timedOut(let remaining):
+            fail("sending timed out (\(remaining) bytes not taken)")
+            return false
+        case .failed(let e):
+            fail("send: \(e.message)")
             return false
         }
-        return true
     }
 
     func fail(_ why: String) {
@@ -274,26 +228,25 @@ final class ProbeLink {
         var reads = 0
         while reads < Self.maxReadsPerCall {
             reads += 1
-            let n = buffer.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress, $0.count, 0) }
-            if n > 0 {
+            switch socket.receive(into: &buffer) {
+            case .bytes(let n):
                 any = true
                 bytesReceived += n
                 trace?(Array(buffer[0..<n]), false, localAddress)
                 decoder.feed(buffer[0..<n])
                 drainDecoder()
-                if n < buffer.count { break }
-                continue
-            }
-            if n == 0 {
+                if n < buffer.count { return any }
+            case .endOfStream:
                 peerClosed = true
                 for event in decoder.finish() { take(event) }
                 log.note("\(label): the platform closed the connection")
-                break
+                return any
+            case .wouldBlock:
+                return any
+            case .failed(let e):
+                fail("recv: \(e.message)")
+                return any
             }
-            if errno == EINTR { continue }
-            if errno == EAGAIN || errno == EWOULDBLOCK { break }
-            fail("recv: \(String(cString: strerror(errno)))")
-            break
         }
         return any
     }
@@ -321,11 +274,7 @@ final class ProbeLink {
     /// Closes the connection: with `reset`, without the FIN handshake (SO_LINGER 0, an RST).
     func close(reset: Bool = false) {
         guard !isClosed else { return }
-        if reset {
-            var l = linger(l_onoff: 1, l_linger: 0)
-            _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, socklen_t(MemoryLayout<linger>.size))
-        }
-        _ = Glibc.close(fd)
+        socket.close(reset: reset)
         isClosed = true
         log.note("\(label): closed\(reset ? " (reset)" : "")")
     }
@@ -345,13 +294,12 @@ final class ProbeLink {
                 usleep(UInt32(min(50_000, max(1_000, (deadline - now) * 1e6))))
                 continue
             }
-            var fds = open.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
             let timeout = Int32(max(0, min(50, (deadline - now) * 1000)))
-            let n = poll(&fds, nfds_t(fds.count), timeout)
-            if n < 0 && errno != EINTR { usleep(1_000) }
-            if n > 0 {
-                for (i, p) in fds.enumerated() where p.revents != 0 { open[i].readAvailable() }
+            guard let ready = TCPClientSocket.waitReadable(open.map(\.socket), timeoutMilliseconds: timeout) else {
+                usleep(1_000)
+                continue
             }
+            for (i, r) in ready.enumerated() where r { open[i].readAvailable() }
         }
     }
 }

@@ -83,7 +83,7 @@ package final class LiveLogger: @unchecked Sendable {
         for link in links {
             link.transportTick(at: now)
             // A half-open link is hung: no resends, nothing pumped.
-            if !link.isActive("half-open", at: now) { link.run { $0.tick(at: now, into: &$1) } }
+            if !link.isActive("half-open", at: now) { link.run { session, _, out in session.tick(at: now, into: &out) } }
         }
         // Next tick: when the simulator next sends (packets leave on real-time-interval and minute
         // boundaries), a resend falls due or a transport fault starts or ends; at most 1 s of real time away.
@@ -114,11 +114,11 @@ package final class LiveLogger: @unchecked Sendable {
 /// Numbers for `LiveLink.traceStream`.
 private let liveLinkNumbers = Atomic<UInt64>(1)
 
-/// One logger's link to one platform: connects, reconnects with back-off, feeds the session.
-package final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
+/// One logger's link to one platform, the logger's `SessionLink`: connects, reconnects with
+/// back-off, puts the transport faults between the session and the socket.
+package final class LiveLink: SessionLink<LoggerSession>, @unchecked Sendable {
     package weak var owner: LiveLogger?
     package let address: SocketAddress
-    package var session: LoggerSession
     package var connection: TCPConnection?
     package var connects = 0
     package var connectFailures = 0
@@ -130,8 +130,6 @@ package final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
     package let traceStream = liveLinkNumbers.add(1, ordering: .relaxed).oldValue | 1 << 62
     /// Real send time of each upload awaiting its 9014, by QN.
     package var sentAt: [UInt64: MonotonicTime] = [:]
-    /// The session's outputs of the current input: one buffer, reused (no array per frame).
-    package var outputs: [LoggerOutput] = []
 
     /// Transport faults of this logger (issue 5), and their progress.
     package let transport: [FaultSpec]
@@ -152,10 +150,13 @@ package final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
     package init(owner: LiveLogger?, address: SocketAddress, session: LoggerSession, trace: TraceWriter?) {
         self.owner = owner
         self.address = address
-        self.session = session
         self.trace = trace
         transport = session.options.faults.filter { $0.layer == .transport && $0.applies(to: session.device.identity.mn) }
+        super.init(session: session)
     }
+
+    /// The logger's own time.
+    override package var now: SessionTime { owner?.now ?? 0 }
 
     package func connect() {
         guard let owner, !closing else { return }
@@ -176,7 +177,7 @@ package final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
                     let now = owner.now
                     if isActive("half-open", at: now) || isActive("never-read", at: now) { c.pauseReading() }
                     if let storm = active("reconnect-storm", at: now) { scheduleStormClose(storm, c) }
-                    run { $0.connected(at: now, into: &$1) }
+                    run { session, _, out in session.connected(at: now, into: &out) }
                 case .failure(let e):
                     connectFailures += 1
                     lastError = e.description
@@ -193,19 +194,11 @@ package final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
         _ = owner.loop.scheduleOnLoop(after: delay) { [weak self] in self?.connect() }
     }
 
-    /// Gives one input to the session and commits what it produced.
-    package func run(_ body: (inout LoggerSession, inout [LoggerOutput]) -> Void) {
-        body(&session, &outputs)
-        commit()
-    }
-
     /// The one place where the session's outputs take effect: sends are traced and written (one
     /// write per batch, or frame by frame through the transport faults), the first send of each
     /// awaited upload and its acknowledgement give the latency, injected faults go to the ground
     /// truth, a close closes.
-    package func commit() {
-        // The buffer is kept for the next input unless a burst grew it (an idle link holds little).
-        defer { if outputs.capacity > 8 { outputs = [] } else { outputs.removeAll(keepingCapacity: true) } }
+    override package func commit() {
         var batch: [UInt8] = []
         var truth: [String] = []
         defer {
@@ -243,13 +236,21 @@ package final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
         }
     }
 
-    package func connection(_ connection: TCPConnection, didRead bytes: [UInt8]) {
-        guard let owner else { return }
-        trace?.record(bytes, up: false, peer: address.description, connection: traceStream, at: owner.now)
-        run { $0.received(bytes, at: owner.now, into: &$1) }
+    override package func connection(_ connection: TCPConnection, didRead bytes: [UInt8]) {
+        guard owner != nil else { return }
+        super.connection(connection, didRead: bytes)
     }
 
-    package func connection(_ connection: TCPConnection, didCloseWith reason: CloseReason) {
+    override package func willReceive(_ bytes: [UInt8], on connection: TCPConnection) {
+        trace?.record(bytes, up: false, peer: address.description, connection: traceStream, at: now)
+    }
+
+    override package func connection(_ connection: TCPConnection, didCloseWith reason: CloseReason) {
+        guard owner != nil else { return }
+        super.connection(connection, didCloseWith: reason)  // the session forgets the connection
+    }
+
+    override package func didClose(_ connection: TCPConnection, reason: CloseReason) {
         guard let owner else { return }
         self.connection = nil
         trace?.forget(connection: traceStream)
@@ -260,7 +261,6 @@ package final class LiveLink: TCPConnectionHandler, @unchecked Sendable {
         dripHead = 0
         held = []
         heldFrames = 0
-        session.disconnected(at: owner.now)
         if case .local = reason {} else { lastError = reason.description }
         if isActive("reconnect-storm", at: owner.now) {
             // A storm: reconnect at once, no back-off.

@@ -91,29 +91,30 @@ package final class LivePlatform: Sendable {
         var sent = 0
         for link in targets where mn == nil || link.mn == mn {
             sent += 1
-            _ = link.connection.loop.execute { link.run { session, now, out in out += body(&session, now) } }
+            // The requests' outputs are committed by the link (`request(into:)`: not by the session).
+            _ = link.connection.loop.execute { link.run { session, now, out in session.request(into: &out) { body(&$0, now) } } }
         }
         return sent
     }
 }
 
-/// One accepted connection: touched only on its connection's loop (the rule that makes
-/// `@unchecked Sendable` safe), except `mn`, which is an atomic snapshot for routing requests.
-package final class LivePlatformLink: TCPConnectionHandler, @unchecked Sendable {
+/// One accepted connection: the platform's `SessionLink`. Touched only on its connection's loop
+/// (the rule that makes `@unchecked Sendable` safe), except `mn`, which is an atomic snapshot
+/// for routing requests.
+package final class LivePlatformLink: SessionLink<PlatformSession>, @unchecked Sendable {
     package let connection: TCPConnection
     package let platform: LivePlatform  // strong: a replaced platform must outlive its last connections
-    package var session: PlatformSession
     package var ticker: TimerHandle?
-    /// The session's outputs of the current input: one buffer, reused (no array per frame).
-    package var outputs: [PlatformOutput] = []
     private let mnBox = Mutex<String?>(nil)
     package var mn: String? { mnBox.withLock { $0 } }
 
     package init(connection: TCPConnection, platform: LivePlatform) {
         self.connection = connection
         self.platform = platform
-        session = PlatformSession(state: platform.state, peer: connection.remoteAddress.description, options: platform.options)
+        super.init(session: PlatformSession(state: platform.state, peer: connection.remoteAddress.description, options: platform.options))
     }
+
+    override package var now: SessionTime { platform.clock.now }
 
     package func begin() {
         connection.loop.executeOnLoop { [self] in
@@ -148,20 +149,14 @@ package final class LivePlatformLink: TCPConnectionHandler, @unchecked Sendable 
         }
     }
 
-    /// Gives one input to the session and commits what it produced.
-    package func run(_ body: (inout PlatformSession, SessionTime, inout [PlatformOutput]) -> Void) {
-        body(&session, platform.clock.now, &outputs)
-        commit()
-    }
-
-    /// The one place where a session's outputs take effect: accepted packets go to the listeners
-    /// (console) and the store; the sends and closes are written in one write (one system call
-    /// for a batch of acknowledgements), or, with `--store`, held until the store committed what
-    /// they acknowledge (ServeStore.swift).
-    package func commit() {
-        // The buffer is kept for the next input unless a burst grew it (an idle link holds little).
-        defer { if outputs.capacity > 8 { outputs = [] } else { outputs.removeAll(keepingCapacity: true) } }
+    /// The one place where a session's outputs take effect: the platform's model (`PlatformState`:
+    /// units, records, counters, log, diagnostics, results), the listeners (console) and the store
+    /// get the events; the sends and closes are written in one write (one system call for a batch
+    /// of acknowledgements), or, with `--store`, held until the store committed what they
+    /// acknowledge (ServeStore.swift).
+    override package func commit() {
         guard !outputs.isEmpty else { rearm(); return }
+        platform.state.commit(outputs)
         let listeners = platform.packetListeners.withLock { $0 }
         if !listeners.isEmpty {
             for case .packetAccepted(let packet) in outputs { for listener in listeners { listener(packet) } }
@@ -197,20 +192,20 @@ package final class LivePlatformLink: TCPConnectionHandler, @unchecked Sendable 
         }
     }
 
-    package func connectionDidDrain(_ connection: TCPConnection) {
+    override package func connectionDidDrain(_ connection: TCPConnection) {
         if connection.isReadingPaused { connection.resumeReading() }
     }
 
-    package func connection(_ connection: TCPConnection, didRead bytes: [UInt8]) {
+    override package func willReceive(_ bytes: [UInt8], on connection: TCPConnection) {
         platform.trace?.record(bytes, up: true, peer: connection.remoteAddress.description, connection: connection.id, at: platform.clock.now)
-        run { session, now, out in session.received(bytes, at: now, into: &out) }
+    }
+
+    override package func didReceive() {
         if mn == nil, let m = session.logger?.mn { mnBox.withLock { $0 = m } }
     }
 
-    package func connection(_ connection: TCPConnection, didCloseWith reason: CloseReason) {
+    override package func didClose(_ connection: TCPConnection, reason: CloseReason) {
         ticker?.cancel()
-        // The last frames' events (a store keeps what they carried); nothing is sent any more.
-        run { session, now, out in session.disconnected(at: now, into: &out) }
         platform.trace?.forget(connection: connection.id)
         platform.forget(connection.id)
     }

@@ -25,6 +25,19 @@ public enum PlatformOutput: SessionOutput {
     /// A command ended (completed, acknowledged, rejected, timed out, expired, disconnected).
     indirect case commandFinished(CommandResult)
 
+    // The platform's model (`PlatformState`): what the driver commits with `state.commit(outputs)`,
+    // together with the packets, records and command results above. A session never writes them.
+
+    /// This input's counters (frames, diagnostics by rule, acknowledgements, rejections …),
+    /// already added to the session's own `counters`; one per input that counted something.
+    indirect case counted(PlatformCounters)
+    /// A linter finding on this connection's bytes (a frame's, skipped noise, a truncated tail).
+    indirect case diagnostic(RecordedDiagnostic)
+    /// A line of the platform's log (connections, rejections, commands, registry, security).
+    indirect case logged(PlatformLogEntry)
+    /// A one-line notice for the operator (printed at once by `serve`).
+    indirect case notice(String)
+
     public var action: SessionAction? {
         switch self {
         case .send(let bytes, _): .send(bytes)
@@ -40,12 +53,15 @@ public struct AcceptedPacket: Sendable, Hashable {
     public var segment: DataSegment
     public var time: SessionTime
     public var peer: String
+    /// The dialect the linter detected in it (`.unknown` when it could not tell).
+    public var dialect: Dialect
 
-    public init(frame: [UInt8], segment: DataSegment, time: SessionTime, peer: String) {
+    public init(frame: [UInt8], segment: DataSegment, time: SessionTime, peer: String, dialect: Dialect = .unknown) {
         self.frame = frame
         self.segment = segment
         self.time = time
         self.peer = peer
+        self.dialect = dialect
     }
 }
 
@@ -102,7 +118,7 @@ public struct PlatformJournal: Sendable {
         case .packetAccepted(let p): packets.append(p)
         case .recordAccepted(let r): records.append(Record(packet: packets.count - 1, segment: r.segment, time: r.time))
         case .commandFinished(let c): results.append(c)
-        case .send, .close: return false
+        case .send, .close, .counted, .diagnostic, .logged, .notice: return false
         }
         return true
     }

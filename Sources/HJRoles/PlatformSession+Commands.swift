@@ -136,6 +136,7 @@ extension PlatformSession {
     mutating func drain(at now: SessionTime) -> [PlatformOutput] {
         pump(at: now)
         flush()
+        if commitsItself { state.commit(outbox) }
         defer { outbox = [] }
         return outbox
     }
@@ -213,7 +214,6 @@ extension PlatformSession {
     mutating func append(_ result: CommandResult) {
         completedCommands.append(result)
         if completedCommands.count > options.maxSessionResults { completedCommands.removeFirst(completedCommands.count - options.maxSessionResults) }
-        pendingResults.append(result)
         outbox.append(.commandFinished(result))
     }
 }

@@ -14,15 +14,14 @@ extension PlatformSession {
         delta.frames += 1
         for diagnostic in report.diagnostics {
             delta.count(diagnostic)
-            pendingDiagnostics.append(RecordedDiagnostic(time: now, peer: peer, mn: segment.mn, cn: segment.cn,
-                                                         frameIndex: report.index, diagnostic: diagnostic))
+            outbox.append(.diagnostic(RecordedDiagnostic(time: now, peer: peer, mn: segment.mn, cn: segment.cn,
+                                                         frameIndex: report.index, diagnostic: diagnostic)))
         }
         let mn = segment.mn ?? ""
         guard let cn = wellFormedCN(raw, report, mn: mn, at: now), admitted(segment, cn: cn, mn: mn, at: now) else { return }
         delta.accepted += 1
-        outbox.append(.packetAccepted(AcceptedPacket(frame: raw.bytes, segment: segment, time: now, peer: peer)))
+        outbox.append(.packetAccepted(AcceptedPacket(frame: raw.bytes, segment: segment, time: now, peer: peer, dialect: report.detectedDialect)))
         let identifiedNow = identify(segment, cn: cn, mn: mn, dialect: report.detectedDialect, at: now)
-        pendingTouches.append(PlatformState.Touch(mn: mn, pw: segment.pw, st: segment.st, dialect: report.detectedDialect, cn: cn, peer: peer, time: now))
         take(segment, cn: cn, mn: mn, dialect: report.detectedDialect, bytes: raw.segment.count, at: now)
         if identifiedNow { maybeInitialise(at: now) }
         pump(at: now)
@@ -251,7 +250,6 @@ extension PlatformSession {
 
     mutating func store(_ record: DataSegment, reassembled: Bool, at now: SessionTime) {
         delta.records += 1
-        pendingRecords.append((record, now))
         outbox.append(.recordAccepted(AcceptedRecord(segment: record, time: now, reassembled: reassembled)))
         if var command = inFlight, !command.isNotification, matches(record, command) {
             command.records += 1
@@ -314,7 +312,7 @@ extension PlatformSession {
             : "\(wrongPasswords) wrong passwords on this connection"
         delta.closedForWrongPW += 1
         note(.security, "closed: \(why)", mn: mn, at: now)
-        if !lockedNow { state.notice("\(peer): connection closed after \(why)") }  // else the lock's notice says it
+        if !lockedNow { outbox.append(.notice("\(peer): connection closed after \(why)")) }  // else the lock's notice says it
         outbox.append(.close(reason: why))
         shutDown(at: now)
     }

@@ -2,10 +2,11 @@ import HJ212
 import HJSimulation
 
 /// The host side (上位机) of one TCP connection with a data logger: decodes and lints what the
-/// logger sends, acknowledges it, keeps its records in the shared `PlatformState`, and sends
-/// commands one at a time, tracking 9011 / data / 9012 with timeouts. Sans-I/O: bytes and time
-/// in, `PlatformOutput`s out (bytes to send tagged with what they are, a close, and the events
-/// `packetAccepted`, `recordAccepted`, `commandFinished` for the driver to commit in one place).
+/// logger sends, acknowledges it, and sends commands one at a time, tracking 9011 / data / 9012
+/// with timeouts. Sans-I/O: bytes and time in, `PlatformOutput`s out (bytes to send tagged with
+/// what they are, a close, and the events `packetAccepted`, `recordAccepted`, `commandFinished`,
+/// `counted`, `diagnostic`, `logged`, `notice` for the driver to commit in one place; the
+/// platform's model, `PlatformState`, takes them with `state.commit(outputs)`).
 ///
 /// ```swift
 /// let state = try PlatformState()
@@ -13,8 +14,9 @@ import HJSimulation
 /// var out: [PlatformOutput] = []
 /// session.connected(at: now, into: &out)
 /// session.received(bytesFromSocket, at: now, into: &out)   // 9014 / 9013 acks, commands, events
-/// commit(out); out.removeAll(keepingCapacity: true)        // the driver: store, then write the sends
-/// perform(session.requestHistory(cn: "2061", from: t0, to: t1, at: now))
+/// state.commit(out); store(out); write(out.actions)        // the driver: model, store, then the sends
+/// out.removeAll(keepingCapacity: true)
+/// session.request(into: &out) { $0.requestHistory(cn: "2061", from: t0, to: t1, at: now) }
 /// if let deadline = session.nextDeadline { armTimer(deadline) { perform(session.tick(at: $0)) } }
 /// ```
 ///
@@ -148,9 +150,9 @@ public struct PlatformSession: Sendable {
 
     /// The connection's state.
     var link: Link
-    /// This connection's counters (also added to `state.counters`).
+    /// This connection's counters (its `counted` outputs add them to `state.counters`).
     public internal(set) var counters = PlatformCounters()
-    /// This connection's command outcomes, oldest first (also in `state.completedCommands`).
+    /// This connection's command outcomes, oldest first (its `commandFinished` outputs put them in `state.completedCommands`).
     public internal(set) var completedCommands: [CommandResult] = []
 
     var decoder = FrameDecoder()
@@ -165,16 +167,11 @@ public struct PlatformSession: Sendable {
     var wrongPasswords = 0
     /// The caller's output buffer while an input is handled (swapped in and out: no allocation).
     var outbox: [PlatformOutput] = []
-    /// Accepted packets and stored records of the current event, handed to the shared state in
-    /// one lock by `flush` (with the counters and the log).
-    var pendingTouches: [PlatformState.Touch] = []
-    var pendingRecords: [(DataSegment, SessionTime)] = []
-
-    // Per-event scratch, merged into `state` at the end of every event.
+    /// This input's counters, given out as one `counted` output at its end (`flush`).
     var delta = PlatformCounters()
-    var pendingLog: [PlatformLogEntry] = []
-    var pendingDiagnostics: [RecordedDiagnostic] = []
-    var pendingResults: [CommandResult] = []
+    /// Whether the array-returning forms commit their outputs to `state` themselves (light
+    /// drivers and tests); false inside `request(into:_:)`, whose driver commits.
+    var commitsItself = true
 
     public init(state: PlatformState, peer: String, options: Options = Options()) {
         self.state = state
@@ -327,10 +324,21 @@ public struct PlatformSession: Sendable {
     @discardableResult
     public mutating func disconnected(at now: SessionTime) -> [PlatformOutput] { collect { $0.disconnected(at: now, into: &$1) } }
 
+    /// The array-returning forms are light drivers: they commit the outputs' state events to
+    /// `state` themselves (the `into:` forms leave that to their driver: `state.commit(out)`).
     mutating func collect(_ body: (inout PlatformSession, inout [PlatformOutput]) -> Void) -> [PlatformOutput] {
         var out: [PlatformOutput] = []
         body(&self, &out)
+        state.commit(out)
         return out
+    }
+
+    /// Runs requests (`send(command:)`, `requestHistory` …) for a driver that commits outputs
+    /// itself: what they produce is appended to `out` and not committed to `state` here.
+    public mutating func request(into out: inout [PlatformOutput], _ body: (inout PlatformSession) -> [PlatformOutput]) {
+        commitsItself = false
+        defer { commitsItself = true }
+        out += body(&self)
     }
 
     /// The command in flight past its deadline: resent, or ended (no reply, execution timeout).
@@ -378,33 +386,27 @@ public struct PlatformSession: Sendable {
         delta.skippedBytes += skipped.count
         let diagnostic = state.linter.diagnose(skipped)
         delta.count(diagnostic)
-        pendingDiagnostics.append(RecordedDiagnostic(time: now, peer: peer, mn: logger?.mn, cn: nil, frameIndex: frameIndex, diagnostic: diagnostic))
+        outbox.append(.diagnostic(RecordedDiagnostic(time: now, peer: peer, mn: logger?.mn, cn: nil, frameIndex: frameIndex, diagnostic: diagnostic)))
     }
 
     mutating func noteIncomplete(_ tail: IncompleteTail, at now: SessionTime) {
         delta.incompleteTails += 1
         let diagnostic = state.linter.diagnose(tail)
         delta.count(diagnostic)
-        pendingDiagnostics.append(RecordedDiagnostic(time: now, peer: peer, mn: logger?.mn, cn: nil, frameIndex: frameIndex, diagnostic: diagnostic))
+        outbox.append(.diagnostic(RecordedDiagnostic(time: now, peer: peer, mn: logger?.mn, cn: nil, frameIndex: frameIndex, diagnostic: diagnostic)))
     }
 
     mutating func note(_ kind: PlatformLogEntry.Kind, _ message: String, mn: String? = nil, at now: SessionTime) {
         let who = mn.flatMap { $0.isEmpty ? nil : $0 } ?? logger?.mn
-        pendingLog.append(PlatformLogEntry(time: now, peer: peer, mn: who, kind: kind, message: message))
+        outbox.append(.logged(PlatformLogEntry(time: now, peer: peer, mn: who, kind: kind, message: message)))
     }
 
-    /// Hands the event's counters, log lines, diagnostics and results to the shared state.
+    /// Ends an input: its counters go to the session's own and out as one `counted` output (the
+    /// driver adds them to the platform's totals with the other events, `PlatformState.commit`).
     mutating func flush() {
+        guard delta != PlatformCounters() else { return }
         counters.add(delta)
-        let cap = state.limits.maxDiagnostics
-        if pendingDiagnostics.count > cap { pendingDiagnostics.removeFirst(pendingDiagnostics.count - cap) }
-        state.commit(touches: pendingTouches, records: pendingRecords, delta: delta, log: pendingLog, diagnostics: pendingDiagnostics,
-                     results: pendingResults)
-        pendingTouches.removeAll(keepingCapacity: true)
-        pendingRecords.removeAll(keepingCapacity: true)
+        outbox.append(.counted(delta))
         delta = PlatformCounters()
-        pendingLog.removeAll(keepingCapacity: true)
-        pendingDiagnostics.removeAll(keepingCapacity: true)
-        pendingResults.removeAll(keepingCapacity: true)
     }
 }

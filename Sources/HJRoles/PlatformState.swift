@@ -331,7 +331,7 @@ public final class PlatformState: Sendable {
     /// Adds a one-line notice for the operator (printed at once by `serve`).
     func notice(_ line: String) {
         let cap = limits.maxNotices
-        storage.withLock { s in Self.append([line], to: &s.notices, cap: cap, dropped: &s.noticesDropped) }
+        storage.withLock { s in Self.append(line, to: &s.notices, cap: cap, dropped: &s.noticesDropped) }
     }
 
     /// The security notices since the last call, oldest first (each printed once).
@@ -359,8 +359,16 @@ public final class PlatformState: Sendable {
         }
     }
 
-    /// What a session noted about one accepted packet, applied to the shared state at its next
-    /// `commit` (one lock per batch of packets, not one per packet and per kind of update).
+    static func append<T>(_ item: T, to list: inout [T], cap: Int, dropped: inout Int) {
+        list.append(item)
+        if list.count > cap {
+            let excess = list.count - max(0, cap)
+            list.removeFirst(excess)
+            dropped += excess
+        }
+    }
+
+    /// What a session noted about one accepted packet (`PlatformOutput.packetAccepted`).
     struct Touch {
         var mn: String
         var pw: String?
@@ -369,6 +377,16 @@ public final class PlatformState: Sendable {
         var cn: String
         var peer: String
         var time: SessionTime
+
+        init(_ p: AcceptedPacket) {
+            mn = p.segment.mn ?? ""
+            pw = p.segment.pw
+            st = p.segment.st
+            dialect = p.dialect
+            cn = p.segment.cn ?? ""
+            peer = p.peer
+            time = p.time
+        }
     }
 
     /// Notes an accepted packet: last seen, PW, ST, dialect, count by CN.
@@ -393,18 +411,34 @@ public final class PlatformState: Sendable {
         update(&s.units.values[index!])
     }
 
-    /// A session's batch: packets noted, records stored, counters, log lines, diagnostics and
-    /// command results, under one lock (touches first, then records, in order).
-    func commit(touches: [Touch], records: [(DataSegment, SessionTime)], delta: PlatformCounters, log entries: [PlatformLogEntry],
-                diagnostics: [RecordedDiagnostic], results: [CommandResult]) {
+    /// The one place where a session's outputs change the platform's model: accepted packets
+    /// (last seen, PW, ST, dialect, count by CN), accepted records, counters, log lines,
+    /// diagnostics, command results and notices, in output order under one lock. Drivers call
+    /// it once per input with that input's outputs (`SessionLink`); the array-returning forms
+    /// of `PlatformSession` call it themselves. Wire actions are ignored.
+    public func commit(_ outputs: [PlatformOutput]) {
+        guard !outputs.isEmpty else { return }
         let limits = self.limits
+        // An input keeps its last `maxDiagnostics` findings; older ones of the same input are
+        // dropped uncounted (they never were the platform's: a burst of noise in one read).
+        var diagnostics = 0
+        for case .diagnostic in outputs { diagnostics += 1 }
+        var skip = max(0, diagnostics - limits.maxDiagnostics)
         storage.withLock { s in
-            for t in touches { Self.apply(t, to: &s, limits: limits) }
-            for (segment, time) in records { _ = Self.store(record: segment, at: time, in: &s, limits: limits) }
-            s.counters.add(delta)
-            Self.append(entries, to: &s.log, cap: limits.maxLogEntries, dropped: &s.logDropped)
-            Self.append(diagnostics, to: &s.diagnostics, cap: limits.maxDiagnostics, dropped: &s.diagnosticsDropped)
-            Self.append(results, to: &s.results, cap: limits.maxCommandResults, dropped: &s.resultsDropped)
+            for output in outputs {
+                switch output {
+                case .packetAccepted(let p): Self.apply(Touch(p), to: &s, limits: limits)
+                case .recordAccepted(let r): _ = Self.store(record: r.segment, at: r.time, in: &s, limits: limits)
+                case .counted(let delta): s.counters.add(delta)
+                case .logged(let entry): Self.append(entry, to: &s.log, cap: limits.maxLogEntries, dropped: &s.logDropped)
+                case .diagnostic(let d):
+                    if skip > 0 { skip -= 1; continue }
+                    Self.append(d, to: &s.diagnostics, cap: limits.maxDiagnostics, dropped: &s.diagnosticsDropped)
+                case .commandFinished(let r): Self.append(r, to: &s.results, cap: limits.maxCommandResults, dropped: &s.resultsDropped)
+                case .notice(let line): Self.append(line, to: &s.notices, cap: limits.maxNotices, dropped: &s.noticesDropped)
+                case .send, .close: break
+                }
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 import Testing
 @testable import HJ212
 @testable import HJ212CLI
+import TestSupport
 
 /// The pieces of `bench console` that can be wrong without a running city: the probe's packet
 /// and the HTTP client's chunked decoding.

@@ -2,19 +2,7 @@ import Foundation
 import HJ212
 import Testing
 @testable import HJ212CLI
-
-/// Runs `hj212` in-process with captured streams.
-func hj212(_ arguments: [String], stdin: [UInt8]? = nil) -> (status: Int32, out: String, err: String) {
-    let io = CommandIO(stdout: OutputSink(), stderr: OutputSink(), stdinBytes: stdin)
-    let status = CommandLineTool.run(arguments, io: io)
-    return (status, io.stdout.captured, io.stderr.captured)
-}
-
-func temporaryFile(_ bytes: [UInt8]) throws -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("hj212-\(UUID().uuidString).txt").path
-    guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else { throw CocoaError(.fileWriteUnknown) }
-    return path
-}
+import TestSupport
 
 let v1Segment = "QN=20160801085857223;ST=32;CN=1062;PW=100000;MN=010000A8900016F000169DC0;Flag=5;CP=&&RtdInterval=30&&"
 let v1Frame = "##0101" + v1Segment + "1C80"

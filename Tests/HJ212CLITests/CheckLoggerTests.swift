@@ -8,6 +8,7 @@ import HJRoles
 import HJSimulation
 import Synchronization
 import Testing
+import HJLive
 @testable import HJ212CLI
 @testable import HJLive
 

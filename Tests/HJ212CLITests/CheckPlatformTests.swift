@@ -7,8 +7,10 @@ import HJRoles
 import HJSimulation
 import Synchronization
 import Testing
+import HJLive
 @testable import HJ212CLI
 @testable import HJLive
+import TestSupport
 
 /// The reference platform (`serve`'s machinery) in-process on a free loopback port, with a
 /// registry of `loggers` MNs, the §6.7 set-up on first contact (so that it sends commands),

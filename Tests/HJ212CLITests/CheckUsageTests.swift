@@ -4,6 +4,7 @@ import HJ212
 import HJConformance
 import Testing
 @testable import HJ212CLI
+import TestSupport
 
 /// `hj212 check`: usage errors and unreachable targets in one line with exit 2, before
 /// anything runs; `--trace` of a whole certification (issue 11).

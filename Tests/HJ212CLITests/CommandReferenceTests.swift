@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import HJ212CLI
+import TestSupport
 
 @Suite("Command reference generated from the declarations")
 struct CommandReferenceTests {

@@ -2,6 +2,7 @@ import Foundation
 import HJNetwork
 import Testing
 @testable import HJ212CLI
+import TestSupport
 
 /// The command line is declared: options once, as typed values with their parsers; help, usage
 /// and docs/commands.md generated from the declarations (issue 15, part 4).

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import HJ212CLI
+import TestSupport
 
 @Suite("demo --scenario with the console", .serialized)
 struct DemoScenarioTests {

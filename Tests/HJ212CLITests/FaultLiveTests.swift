@@ -4,8 +4,10 @@ import HJNetwork
 import HJRoles
 import HJSimulation
 import Testing
+import HJLive
 @testable import HJ212CLI
 @testable import HJLive
+import TestSupport
 
 /// The reference platform in this process on loopback (port 0), for transport-fault runs.
 final class LoopbackPlatform {
@@ -33,10 +35,6 @@ final class LoopbackPlatform {
 
     /// Distinct DataTimes of the minute records (2051) the platform holds for a logger.
     func minuteRecords(_ mn: String) -> Int { state.unit(mn)?.dataTimes["2051"]?.times.count ?? 0 }
-}
-
-func temporaryPath(_ suffix: String) -> String {
-    FileManager.default.temporaryDirectory.appendingPathComponent("hj212-\(UUID().uuidString)\(suffix)").path
 }
 
 /// The numbers of the summary row of the platform: sent, acked, resent, backfilled, commands, pending, reconnects.

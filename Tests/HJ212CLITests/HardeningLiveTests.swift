@@ -4,6 +4,7 @@ import HJ212
 import HJNetwork
 import HJRoles
 import Testing
+import HJLive
 @testable import HJ212CLI
 @testable import HJLive
 

@@ -2,6 +2,7 @@ import Foundation
 import HJ212
 import Testing
 @testable import HJ212CLI
+import TestSupport
 
 /// The JSON object of one lint item built as a `JSONValue` tree: the form `lint --format json`
 /// had before it wrote bytes directly, kept here as the oracle of `writeJSON`.

@@ -2,6 +2,7 @@ import Foundation
 import HJ212
 import Testing
 @testable import HJ212CLI
+import TestSupport
 
 /// The bench on real TCP (loopback): platform, loggers, an outage, backfill.
 @Suite("Live runs on loopback", .serialized)

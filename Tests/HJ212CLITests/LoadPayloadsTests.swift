@@ -3,7 +3,9 @@ import HJ212
 import HJNetwork
 import HJRoles
 import Testing
+import HJLive
 @testable import HJ212CLI
+import TestSupport
 
 @Suite("hj212 load --payloads", .serialized)
 struct LoadPayloadsTests {

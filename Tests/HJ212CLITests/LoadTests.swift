@@ -4,8 +4,10 @@ import HJLoad
 import HJNetwork
 import HJRoles
 import Testing
+import HJLive
 @testable import HJ212CLI
 @testable import HJLive
+import TestSupport
 
 /// The reference platform (what `hj212 serve` runs) in this process, on a free loopback port.
 func startPlatform(ackDelay: Int64 = 0) throws -> (platform: LivePlatform, address: String, group: EventLoopGroup) {

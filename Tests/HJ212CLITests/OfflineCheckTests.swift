@@ -2,6 +2,7 @@ import Foundation
 import HJ212
 import Testing
 @testable import HJ212CLI
+import TestSupport
 
 /// A recorded session from an in-process `simulate` against an in-process reference platform:
 /// the trace and, of the same run, the pcapng capture.

@@ -6,7 +6,9 @@ import HJNetwork
 import HJRoles
 import Synchronization
 import Testing
+import HJLive
 @testable import HJ212CLI
+import TestSupport
 
 /// The reference platform in this process, with a registry (nil: open mode).
 func startPlatform(registry: Registry?) throws -> (platform: LivePlatform, address: String, group: EventLoopGroup) {

@@ -2,6 +2,7 @@ import Foundation
 import HJ212
 import Testing
 @testable import HJ212CLI
+import TestSupport
 
 @Suite("hj212 report on captures", .serialized)
 struct ReportCaptureTests {

@@ -2,6 +2,7 @@ import Foundation
 import HJ212
 import Testing
 @testable import HJ212CLI
+import TestSupport
 
 /// `hj212 report` end to end: generate a scenario trace, then report it in every format.
 @Suite("report command", .serialized)

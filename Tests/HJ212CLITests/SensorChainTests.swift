@@ -7,7 +7,9 @@ import HJRoles
 import HJSimulation
 import Synchronization
 import Testing
+import HJLive
 @testable import HJ212CLI
+import TestSupport
 
 /// The whole chain on loopback (issue 14): the instruments that `check logger --sensors` runs
 /// (Modbus TCP), the emulated logger of `simulate --read` polling them, and the check judging

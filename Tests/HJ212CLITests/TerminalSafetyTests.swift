@@ -2,6 +2,7 @@ import Foundation
 import HJ212
 import Testing
 @testable import HJ212CLI
+import TestSupport
 
 // Issue 18, item 6: escape sequences from the network reached the terminal raw through lint,
 // decode, serve's lines, load merge and registry errors; messages quoted huge fields whole.

@@ -4,8 +4,10 @@ import HJNetwork
 import HJRoles
 import HJSimulation
 import Testing
+import HJLive
 @testable import HJ212CLI
 @testable import HJLive
+import TestSupport
 
 /// Issue 11, the verdicts outside `check`: each test reproduces one item that was seen.
 @Suite("Verdicts outside check (issue 11)")

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import HJ212
+import TestSupport
 
 // Issue 18, items 8 and 9: the stream decoder's cost on dripped input, strict JSON, and profile
 // directories that are wrong in a way that used to be ignored.
@@ -240,11 +241,7 @@ struct StrictJSONTests {
 
 @Suite("Profile directories: mistakes are errors")
 struct ProfileDirectoryTests {
-    static func scratch() -> String {
-        let dir = NSTemporaryDirectory() + "hj212-profiles-\(UInt64.random(in: 0...UInt64.max))"
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
-    }
+    static func scratch() -> String { scratchDirectory("profiles") }
 
     @Test("a missing directory")
     func missing() {

@@ -3,19 +3,12 @@ import HJ212
 import HJ212CLI
 import HJCapture
 import Testing
+import TestSupport
 
-func runTool(_ arguments: [String], stdin: [UInt8]? = nil) -> (status: Int32, out: String, err: String) {
-    let io = CommandIO(stdout: OutputSink(), stderr: OutputSink(), stdinBytes: stdin)
-    let status = CommandLineTool.run(arguments, io: io)
-    return (status, io.stdout.captured, io.stderr.captured)
-}
-
+/// A temporary path ending in `-name`, holding `bytes` when given.
 func scratchFile(_ name: String, _ bytes: [UInt8]? = nil) throws -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("hj212-cap-\(UUID().uuidString)-\(name)").path
-    if let bytes {
-        guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else { throw CocoaError(.fileWriteUnknown) }
-    }
-    return path
+    guard let bytes else { return temporaryPath("-cap-\(name)") }
+    return try temporaryFile(bytes, suffix: "-cap-\(name)")
 }
 
 /// A logger session: uploads answered by 9014, a platform command answered by 9011 and 9012.
@@ -79,7 +72,7 @@ struct FrameSummary: Equatable {
 }
 
 func lintedFrames(_ path: String) throws -> [FrameSummary] {
-    let r = runTool(["lint", "--format", "json", path])
+    let r = hj212(["lint", "--format", "json", path])
     return try r.out.split(separator: "\n").compactMap { line -> FrameSummary? in
         let json = try JSONValue.parse(String(line))
         guard case .string("frame")? = json["type"] else { return nil }
@@ -100,7 +93,7 @@ func lintedFrames(_ path: String) throws -> [FrameSummary] {
         #expect(fromRaw.count == Session.frames.count)
         #expect(fromRaw.allSatisfy { $0.crcOK })
         #expect(try lintedFrames(capture) == fromRaw)
-        let imported = runTool(["trace", "import", capture, "-o", trace])
+        let imported = hj212(["trace", "import", capture, "-o", trace])
         #expect(imported.status == 0, "\(imported.err)")
         #expect(imported.out.contains("\(Session.frames.count) frames written"))
         #expect(try lintedFrames(trace) == fromRaw)
@@ -117,16 +110,16 @@ func lintedFrames(_ path: String) throws -> [FrameSummary] {
         let capture = try scratchFile("nohs.pcapng", Session.capture(handshake: false))
         let trace = try scratchFile("t.jsonl")
         defer { for p in [capture, trace] { try? FileManager.default.removeItem(atPath: p) } }
-        #expect(runTool(["trace", "import", capture, "-o", trace]).status == 0)
+        #expect(hj212(["trace", "import", capture, "-o", trace]).status == 0)
         var dirs = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n").map { try JSONValue.parse(String($0))["dir"] }
         #expect(dirs == Session.frames.map { .string($0.up ? "up" : "down") })
         // Told the other way round, the tool believes the user.
-        #expect(runTool(["trace", "import", capture, "-o", trace, "--platform", Build.client.description]).status == 0)
+        #expect(hj212(["trace", "import", capture, "-o", trace, "--platform", Build.client.description]).status == 0)
         dirs = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n").map { try JSONValue.parse(String($0))["dir"] }
         #expect(dirs == Session.frames.map { .string($0.up ? "down" : "up") })
-        #expect(runTool(["trace", "import", capture, "-o", trace, "--platform", "nonsense"]).status == 2)
-        #expect(runTool(["trace", "import", capture]).status == 2)
-        #expect(runTool(["trace", "export", capture, "-o", trace]).status == 2)
+        #expect(hj212(["trace", "import", capture, "-o", trace, "--platform", "nonsense"]).status == 2)
+        #expect(hj212(["trace", "import", capture]).status == 2)
+        #expect(hj212(["trace", "export", capture, "-o", trace]).status == 2)
     }
 
     @Test func aGapIsReportedAndTheFramesAroundItSurvive() throws {
@@ -137,7 +130,7 @@ func lintedFrames(_ path: String) throws -> [FrameSummary] {
         packets += c.send(fromClient: true, Array(Session.frames[2].frame.dropFirst(30)) + Session.frames[4].frame)
         let capture = try scratchFile("gap.pcapng", Build.pcapng(packets))
         defer { try? FileManager.default.removeItem(atPath: capture) }
-        let r = runTool(["lint", "--format", "json", capture])
+        let r = hj212(["lint", "--format", "json", capture])
         let items = try r.out.split(separator: "\n").map { try JSONValue.parse(String($0)) }
         #expect(items.filter { $0["type"] == .string("frame") }.count == 2)
         #expect(r.out.contains("capture.gap") && r.out.contains("30 bytes missing"))
@@ -163,23 +156,23 @@ func lintedFrames(_ path: String) throws -> [FrameSummary] {
         let notTCP = try scratchFile("udp.pcapng", Build.pcapng([udp], link: .raw))
         defer { for p in [cut, corrupt, notTCP] { try? FileManager.default.removeItem(atPath: p) } }
 
-        let a = runTool(["lint", cut])
+        let a = hj212(["lint", cut])
         #expect(a.out.contains("capture.truncated") && a.out.contains("file cut short"))
         #expect(a.out.contains("frames") && a.status == 0)
-        let b = runTool(["lint", corrupt])
+        let b = hj212(["lint", corrupt])
         #expect(b.status == 1 && b.out.contains("capture.corrupt") && b.out.contains("packet 7, byte \(block + 4)"))
-        let c = runTool(["decode", notTCP])
+        let c = hj212(["decode", notTCP])
         #expect(c.out.contains("0 frames") && c.err.contains("1 packet not TCP: UDP 1"))
         let out = try scratchFile("x.jsonl")
         defer { try? FileManager.default.removeItem(atPath: out) }
-        let d = runTool(["trace", "import", corrupt, "-o", out])
+        let d = hj212(["trace", "import", corrupt, "-o", out])
         #expect(d.status == 1 && d.err.contains("file corrupt"))
     }
 
     @Test func decodeExplainsFramesOfACapture() throws {
         let capture = try scratchFile("d.pcapng", Session.capture())
         defer { try? FileManager.default.removeItem(atPath: capture) }
-        let r = runTool(["decode", capture])
+        let r = hj212(["decode", capture])
         #expect(r.status == 0)
         #expect(r.out.contains("化学需氧量") && r.out.contains("CN    2051"))
         #expect(r.out.contains("\(Session.frames.count) frames"))

@@ -4,6 +4,7 @@ import HJ212
 import HJ212CLI
 import HJCapture
 import Testing
+import TestSupport
 
 /// `simulate --pcap` and `serve --pcap` on loopback: what the bench did opens as a capture whose
 /// frames are those of the trace.
@@ -16,16 +17,16 @@ import Testing
     }
 
     @Test func simulateAndServeWriteCapturesOfWhatTheyDid() throws {
-        let hj212 = try #require(Self.binary(), "the hj212 executable is not built beside the tests")
+        let binary = try #require(Self.binary(), "the hj212 executable is not built beside the tests")
         let servePcap = try scratchFile("serve.pcapng"), simPcap = try scratchFile("sim.pcapng"), simTrace = try scratchFile("sim.jsonl")
         let imported = try scratchFile("imported.jsonl")
         defer { for p in [servePcap, simPcap, simTrace, imported] { try? FileManager.default.removeItem(atPath: p) } }
 
         // A free port: bound, read back, released; serve then listens on it.
-        let port = try #require(Self.freePort())
+        let port = try #require(freePort())
         let address = "127.0.0.1:\(port)"
         let serve = Process()
-        serve.executableURL = URL(fileURLWithPath: hj212)
+        serve.executableURL = URL(fileURLWithPath: binary)
         serve.arguments = ["serve", "--listen", address, "--pcap", servePcap]
         serve.standardOutput = FileHandle.nullDevice
         serve.standardError = FileHandle.nullDevice
@@ -35,7 +36,7 @@ import Testing
         while !Self.accepts(port) && Date() < deadline { usleep(50_000) }
         #expect(Self.accepts(port), "serve did not start listening")
 
-        let sim = runTool(["simulate", "--unit", "industrial-wastewater", "--to", address, "--speed", "600", "--duration", "20m",
+        let sim = hj212(["simulate", "--unit", "industrial-wastewater", "--to", address, "--speed", "600", "--duration", "20m",
                            "--pcap", simPcap, "--trace", simTrace])
         #expect(sim.status == 0, "\(sim.out)\(sim.err)")
         // SIGKILL, not Ctrl-C: a child of the test runner may inherit blocked signals; and the
@@ -53,27 +54,13 @@ import Testing
         let fromServe = try lintedFrames(servePcap)
         #expect(fromServe.count >= fromTrace.count - 2 && fromServe.count <= fromTrace.count)
         #expect(Array(fromTrace.prefix(fromServe.count - 2)) == Array(fromServe.prefix(fromServe.count - 2)))
-        #expect(runTool(["trace", "import", servePcap, "-o", imported]).status == 0)
+        #expect(hj212(["trace", "import", servePcap, "-o", imported]).status == 0)
         let lines = try String(contentsOfFile: imported, encoding: .utf8).split(separator: "\n").map { try JSONValue.parse(String($0)) }
         #expect(lines.count == fromServe.count)
         for line in lines {
             guard case .string(let frame)? = line["frame"] else { Issue.record("no frame"); continue }
             #expect(line["dir"] == .string(frame.contains("CN=9014") ? "down" : "up"), "\(frame)")
         }
-    }
-
-    static func freePort() -> UInt16? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        a.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &a) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        return bound ? UInt16(bigEndian: a.sin_port) : nil
     }
 
     static func accepts(_ port: UInt16) -> Bool {
@@ -90,7 +77,7 @@ import Testing
     }
 
     @Test func unwritableCaptureIsAUsageError() {
-        let r = runTool(["simulate", "--unit", "industrial-wastewater", "--to", "127.0.0.1:9", "--pcap", "/nonexistent/dir/x.pcapng"])
+        let r = hj212(["simulate", "--unit", "industrial-wastewater", "--to", "127.0.0.1:9", "--pcap", "/nonexistent/dir/x.pcapng"])
         #expect(r.status == 2 && r.err.contains("cannot write capture"))
     }
 }

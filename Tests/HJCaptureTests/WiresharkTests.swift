@@ -3,6 +3,7 @@ import HJ212
 import HJ212CLI
 import HJCapture
 import Testing
+import TestSupport
 
 /// Runs a program and returns its exit status and standard output (standard error kept apart).
 func runProgram(_ path: String, _ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
@@ -29,7 +30,7 @@ func tsharkPath() -> String? {
     /// Frames from the generator, plus one with a wrong CRC; sent in order, cut in small segments
     /// (Wireshark must reassemble them), on a port no other dissector claims.
     static func capture() throws -> (pcapng: [UInt8], frames: [[UInt8]]) {
-        let generated = runTool(["generate", "--unit", "industrial-wastewater", "--start", "2025-12-01T12:00:00", "--duration", "3m", "--seed", "7"])
+        let generated = hj212(["generate", "--unit", "industrial-wastewater", "--start", "2025-12-01T12:00:00", "--duration", "3m", "--seed", "7"])
         #expect(generated.status == 0, "\(generated.err)")
         var frames: [[UInt8]] = generated.out.split(separator: "\r\n", omittingEmptySubsequences: true).map { Array(($0 + "\r\n").utf8) }
         frames.append(Session.frames[1].frame)
@@ -56,7 +57,7 @@ func tsharkPath() -> String? {
         let capture = try scratchFile("ws.pcapng", pcapng)
         let lua = try scratchFile("hj212.lua")
         defer { for p in [capture, lua] { try? FileManager.default.removeItem(atPath: p) } }
-        #expect(runTool(["dissector", "-o", lua]).status == 0)
+        #expect(hj212(["dissector", "-o", lua]).status == 0)
 
         // tshark runs Lua as root only when told to (Debian's init.lua allows it; the option makes it explicit).
         let fields = ["hj212.qn", "hj212.st", "hj212.cn", "hj212.mn", "hj212.flag", "hj212.cp.entry", "hj212.crc.ok", "hj212.cp.name", "_ws.expert.message"]
@@ -70,9 +71,9 @@ func tsharkPath() -> String? {
         // What lint and decode say about the same frames.
         let raw = try scratchFile("ws.raw", frames.flatMap { $0 })
         defer { try? FileManager.default.removeItem(atPath: raw) }
-        let lint = runTool(["lint", "--format", "json", raw])
+        let lint = hj212(["lint", "--format", "json", raw])
         let reports = try lint.out.split(separator: "\n").map { try JSONValue.parse(String($0)) }.filter { $0["type"] == .string("frame") }
-        let decoded = runTool(["decode", raw]).out
+        let decoded = hj212(["decode", raw]).out
         #expect(reports.count == frames.count)
         for (row, report) in zip(rows, reports) {
             guard row.count == fields.count, case .object(let header)? = report["header"], case .array(let groups)? = report["cp"],
@@ -113,13 +114,13 @@ func tsharkPath() -> String? {
     }
 
     @Test func theDissectorIsGeneratedFromTheTables() throws {
-        let r = runTool(["dissector"])
+        let r = hj212(["dissector"])
         #expect(r.status == 0)
         let dictionary = CodeDictionary.shared(.hj2017)
         let cod = try #require(dictionary.factor("w01018"))
         #expect(r.out.contains("[\"w01018\"] = {\"\(cod.label)\""))
         #expect(r.out.contains(Rules.crcMismatch.titleZh) && r.out.contains("register_heuristic(\"tcp\""))
         #expect(r.out.contains("Pref.range(\"TCP ports\""))
-        #expect(runTool(["dissector", "extra"]).status == 2)
+        #expect(hj212(["dissector", "extra"]).status == 2)
     }
 }

@@ -2,12 +2,7 @@ import Glibc
 import Testing
 @testable import HJ212CLI
 @testable import HJInstruments
-
-func runHJ212(_ arguments: [String]) -> (status: Int32, out: String, err: String) {
-    let io = CommandIO(stdout: OutputSink(), stderr: OutputSink())
-    let status = CommandLineTool.run(arguments, io: io)
-    return (status, io.stdout.captured, io.stderr.captured)
-}
+import TestSupport
 
 @Suite("hj212 sensors", .serialized)
 struct SensorsCommandTests {
@@ -25,7 +20,7 @@ struct SensorsCommandTests {
         (["sensors", "--unit", "industrial-wastewater", "--pty", "--faults", "no-such-fault"], "unknown fault 'no-such-fault'"),
     ])
     func usage(arguments: [String], message: String) {
-        let r = runHJ212(arguments)
+        let r = hj212(arguments)
         #expect(r.status == 2)
         #expect(r.out.isEmpty)
         #expect(r.err.hasPrefix("hj212 sensors: ") && r.err.contains(message), "\(r.err)")
@@ -36,7 +31,7 @@ struct SensorsCommandTests {
     func busy() throws {
         let pty = try SerialPort.openPTY(baud: 9600, parity: .even)
         let holder = try SerialPort.open(path: pty.path, baud: 9600, parity: .even)
-        let r = runHJ212(["sensors", "--unit", "industrial-wastewater", "--modbus-rtu", pty.path])
+        let r = hj212(["sensors", "--unit", "industrial-wastewater", "--modbus-rtu", pty.path])
         #expect(r.status == 2)
         #expect(r.err == "hj212 sensors: \(pty.path) is busy (locked by another program)\n")
         _ = holder
@@ -46,7 +41,7 @@ struct SensorsCommandTests {
     func shortRun() throws {
         let truth = "/tmp/hj212-sensors-truth-\(getpid()).jsonl"
         defer { unlink(truth) }
-        let r = runHJ212(["sensors", "--fleet", "mixed-demo", "--mn", try firstMN("mixed-demo"), "--modbus-tcp", "127.0.0.1:0", "--pty",
+        let r = hj212(["sensors", "--fleet", "mixed-demo", "--mn", try firstMN("mixed-demo"), "--modbus-tcp", "127.0.0.1:0", "--pty",
                           "--duration", "1s", "--speed", "60", "--truth", truth, "--faults", "calibration"])
         #expect(r.status == 0, "\(r.err)")
         #expect(r.out.contains("modbus-tcp  listening on 127.0.0.1:"))
@@ -62,7 +57,7 @@ struct SensorsCommandTests {
 
     @Test("--dlt645 --pty (the form of the issue) creates a pty for the meters only")
     func ptyAsValue() {
-        let r = runHJ212(["sensors", "--unit", "voc-process", "--dlt645", "--pty", "--duration", "1s"])
+        let r = hj212(["sensors", "--unit", "voc-process", "--dlt645", "--pty", "--duration", "1s"])
         #expect(r.status == 0, "\(r.err)")
         #expect(r.out.contains("dlt645      /dev/pts/") && !r.out.contains("modbus-rtu  "))
         #expect(r.out.contains("  000000000002\t"), "voc-process has two facilities")

@@ -14,10 +14,12 @@ private func upload(qn: String, cn: String = "2011", flag: Int = 5, extra: Strin
     frame("QN=\(qn);ST=32;CN=\(cn);PW=123456;MN=\(mn);Flag=\(flag);\(extra)CP=&&\(cp)&&")
 }
 
-/// A short name for each output, to compare sequences.
+/// A short name for each output, to compare sequences (the platform model's events, which the
+/// driver commits to `PlatformState`, left out: counters, log lines, diagnostics, notices).
 private func names(_ outputs: [PlatformOutput]) -> [String] {
-    outputs.map { o in
+    outputs.compactMap { o in
         switch o {
+        case .counted, .logged, .diagnostic, .notice: nil
         case .send(_, .acknowledgement(let code, _)): "ack \(code)"
         case .send(_, .command(let code, _, let attempt)): "command \(code) #\(attempt)"
         case .send: "send"
@@ -49,7 +51,7 @@ struct PlatformOutputTests {
         // A bad CRC: nothing at all.
         var corrupt = upload(qn: "20160801085857225")
         corrupt[corrupt.count - 4] = corrupt[corrupt.count - 4] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
-        #expect(s.received(corrupt, at: at).isEmpty)
+        #expect(names(s.received(corrupt, at: at)).isEmpty)
     }
 
     @Test("a split record: each part accepted and acknowledged, the record only once, after the last part")
@@ -162,5 +164,52 @@ struct LoggerOutputTests {
         let out = h.session.received(FrameEncoder.frame(LoggerHarness.request("1061", "")), at: h.now)
         let tags: [CommandCode] = out.compactMap { if case .send(_, .reply(let code, "20160801085857223")) = $0 { code } else { nil } }
         #expect(tags == [.requestReply, .getRealTimeInterval, .executionResult])
+    }
+}
+
+@Suite("Session outputs: the platform's model is changed only by the driver's commit")
+struct PlatformCommitTests {
+    @Test("with the into: forms nothing reaches PlatformState until the driver commits; then units, records, counters, log and diagnostics match")
+    func driverCommits() throws {
+        let state = try PlatformState()
+        var s = PlatformSession(state: state, peer: "test")
+        var out: [PlatformOutput] = []
+        s.connected(at: at, into: &out)
+        s.received(upload(qn: "20160801085857223"), at: at, into: &out)
+        var corrupt = upload(qn: "20160801085857224")
+        corrupt[corrupt.count - 4] = corrupt[corrupt.count - 4] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
+        s.received(corrupt + Array("noise".utf8), at: at + 1, into: &out)
+        // The session counted for itself, the shared model has nothing yet.
+        #expect(s.counters.frames == 2 && s.counters.accepted == 1 && s.counters.rejectedBadCRC == 1)
+        #expect(state.counters == PlatformCounters())
+        #expect(state.unit(mn) == nil && state.log.isEmpty && state.diagnostics.isEmpty)
+        #expect(out.contains { if case .counted = $0 { true } else { false } })
+        #expect(out.contains { if case .logged(let e) = $0 { e.kind == .rejected } else { false } })
+        #expect(out.contains { if case .diagnostic(let d) = $0 { d.diagnostic.rule == "frame.crc-mismatch" } else { false } })
+        state.commit(out)
+        #expect(state.counters == s.counters)
+        let unit = try #require(state.unit(mn))
+        #expect(unit.packetsByCN["2011"] == 1 && unit.recordsByCN["2011"] == 1 && unit.dialect == .hj2017)
+        #expect(state.log.contains { $0.kind == .rejected } && state.log.contains { $0.kind == .connection })
+        #expect(state.diagnostics.contains { $0.diagnostic.rule == "frame.crc-mismatch" })
+    }
+
+    @Test("requests through request(into:) leave the commit to the driver; the array forms commit themselves")
+    func requests() throws {
+        let state = try PlatformState()
+        var s = PlatformSession(state: state, peer: "test")
+        s.connected(at: at)
+        _ = s.received(upload(qn: "20160801085857223"), at: at)  // identifies the logger; committed by the array form
+        #expect(state.counters.accepted == 1)
+        var out: [PlatformOutput] = []
+        s.request(into: &out) { $0.setRtdInterval(60, at: at + 10) }
+        #expect(out.actions.count == 1 && s.counters.commandsSent == 1)
+        #expect(state.counters.commandsSent == 0)
+        state.commit(out)
+        #expect(state.counters.commandsSent == 1)
+        // The array form commits: a second command is queued and ends as expired when the queue is closed.
+        _ = s.setMinInterval(5, at: at + 20)
+        _ = s.disconnected(at: at + 30)
+        #expect(state.completedCommands.map(\.outcome) == [.disconnected, .disconnected])
     }
 }

@@ -2,26 +2,13 @@ import Foundation
 import Glibc
 import HJStore
 import Testing
+import TestSupport
 
 /// Real processes of the built `hj212` binary (beside the test bundle): `serve --store` under
 /// load from `simulate`, killed and restarted.
 enum Binary {
     static var path: String {
         URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("hj212").path
-    }
-
-    /// A port that was free a moment ago (bound, then released).
-    static func freePort() -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return UInt16(bigEndian: addr.sin_port)
     }
 
     /// Starts the binary with its output in `output` (standard output and error together).
@@ -137,7 +124,7 @@ struct CrashTests {
         #expect(FileManager.default.isExecutableFile(atPath: Binary.path), "the hj212 binary is built beside the tests")
         let dir = scratchDirectory("kill9")
         let db = dir + "/platform.db", trace = dir + "/loggers.jsonl"
-        let port = Binary.freePort()
+        let port = try #require(freePort())
         let serveArguments = ["serve", "--listen", "127.0.0.1:\(port)", "--store", db, "--threads", "1"]
         var run = 0
         var serve = try Binary.start(serveArguments, output: dir + "/serve-\(run).out")

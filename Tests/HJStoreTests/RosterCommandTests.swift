@@ -4,13 +4,12 @@ import HJ212
 import HJSimulation
 import HJStore
 import Testing
+import TestSupport
 
 @Suite("roster command")
 struct RosterCommandTests {
     func run(_ args: [String]) -> (Int32, String, String) {
-        let io = CommandIO(stdout: OutputSink(), stderr: OutputSink())
-        let status = CommandLineTool.run(["roster"] + args, io: io)
-        return (status, io.stdout.captured, io.stderr.captured)
+        hj212(["roster"] + args)
     }
 
     @Test("usage errors are one line and exit 2 before anything runs")

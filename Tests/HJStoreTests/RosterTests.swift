@@ -5,6 +5,7 @@ import HJRoles
 import HJSimulation
 import HJStore
 import Testing
+import TestSupport
 
 /// A 2061 record of the given factors (each with Avg and a flag), as a logger sends it.
 func hour(_ mn: String, _ day: Int, _ h: Int, codes: [String], flag: (String) -> String = { _ in "N" }, qnSuffix: Int = 1) -> [UInt8] {

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import HJStore
 import Testing
+import TestSupport
 
 @Suite("serve --store faults", .serialized)
 struct ServeStoreTests {
@@ -50,7 +51,7 @@ struct ServeStoreTests {
     func fullWhileServing() throws {
         let dir = scratchDirectory("serve-fills")
         let db = dir + "/s.db", trace = dir + "/loggers.jsonl"
-        let port = Binary.freePort()
+        let port = try #require(freePort())
         // Room for the schema and a few hundred packets, then EFBIG (a full disk to SQLite).
         let serve = try Binary.start(["serve", "--listen", "127.0.0.1:\(port)", "--store", db, "--threads", "1"], output: dir + "/serve",
                                      shell: "trap '' XFSZ; ulimit -f 400")

@@ -3,13 +3,7 @@ import HJ212
 import HJRoles
 @testable import HJStore
 import Testing
-
-/// A fresh directory for one test's files.
-func scratchDirectory(_ name: String) -> String {
-    let path = NSTemporaryDirectory() + "hj212-store-\(getpid())-\(name)-\(UInt32.random(in: 0...UInt32.max))"
-    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
+import TestSupport
 
 /// A 2061 hour record of one unit, Flag=5 (acknowledge), as a logger sends it.
 func hourFrame(mn: String = "010000A89001000000000001", qn: String, dataTime: String, flags: [String: String] = [:]) -> [UInt8] {
