@@ -15,7 +15,8 @@ public final class PolledReadings: ReadingSource {
         var series: [String: [(t: Int64, r: SourcedReading)]] = [:]
         var parameters: [String: String] = [:]
         var parameterKeys: Set<String> = []
-        var meters: [String: [String: Double]] = [:]
+        var meters: [String: MeterRead] = [:]
+        var meterFacilities: [String] = []
         var polls = 0
         var failures = 0
     }
@@ -45,13 +46,20 @@ public final class PolledReadings: ReadingSource {
     public func expectParameters(_ keys: Set<String>) { state.withLock { $0.parameterKeys.formUnion(keys) } }
     public func parameterKeys() -> Set<String> { state.withLock { $0.parameterKeys } }
 
-    public func setMeter(_ facility: String, _ values: [String: Double]) { state.withLock { $0.meters[facility] = values } }
+    /// Values read from a facility's meter at `t` (the logger's clock).
+    public func setMeter(_ facility: String, _ values: [String: Double], at t: Int64) { state.withLock { $0.meters[facility] = MeterRead(time: t, values: values) } }
+    /// Declares the facilities whose meters a line reads (the logger then uploads electricity).
+    public func expectMeters(_ facilities: [String]) {
+        state.withLock { s in for f in facilities where !s.meterFacilities.contains(f) { s.meterFacilities.append(f) } }
+    }
+    public func meterFacilities() -> [String] { state.withLock { $0.meterFacilities } }
+    public func meterReadings() -> [String: MeterRead] { state.withLock { $0.meters } }
     public func countFailure() { state.withLock { $0.failures += 1 } }
 
     /// Instrument reads and failed requests so far.
     public var counts: (polls: Int, failures: Int) { state.withLock { ($0.polls, $0.failures) } }
     /// The last values read from each meter, by facility.
-    public var meters: [String: [String: Double]] { state.withLock { $0.meters } }
+    public var meters: [String: [String: Double]] { state.withLock { $0.meters.mapValues(\.values) } }
 
     /// The latest reading of a factor at or before `t`.
     public func latest(_ code: String, at t: Int64) -> SourcedReading? {
