@@ -36,14 +36,14 @@ public protocol ReadingSource: AnyObject, Sendable {
     func parameterKeys() -> Set<String>
     /// The facilities whose DL/T 645 meters the logger reads (empty: no meter line).
     func meterFacilities() -> [String]
-    /// The last values read from each meter, by facility.
-    func meterReadings() -> [String: MeterRead]
+    /// The latest values read from each meter at or before `t`, by facility.
+    func meterReadings(at t: Int64) -> [String: MeterRead]
 }
 
 extension ReadingSource {
     public func parameterKeys() -> Set<String> { [] }
     public func meterFacilities() -> [String] { [] }
-    public func meterReadings() -> [String: MeterRead] { [:] }
+    public func meterReadings(at t: Int64) -> [String: MeterRead] { [:] }
 }
 
 /// What a logger last read from one electricity meter: values by meter source (`power`,

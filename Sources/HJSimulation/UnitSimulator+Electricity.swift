@@ -59,7 +59,7 @@ extension UnitSimulator {
         if let source = options.readingSource {
             let facilities = source.meterFacilities()
             guard !facilities.isEmpty else { return }
-            let read = source.meterReadings()
+            let read = source.meterReadings(at: t)
             for facility in facilities {
                 let r = read[facility]
                 let valid = r.map { t - $0.time <= Self.staleReadingMs } ?? false
