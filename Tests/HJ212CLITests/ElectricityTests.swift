@@ -184,3 +184,22 @@ struct ElectricityTests {
         #expect(!lint.out.contains("factor-unknown") && !lint.out.contains("st-unknown"), "\(lint.out)")
     }
 }
+
+@Suite("demo --sensors: the whole sensor chain in one command")
+struct DemoSensorsTests {
+    @Test("instruments → reading logger → platform on loopback: the calibration at the instrument shows in the platform's records, and the meter's ST=44 uploads")
+    func chain() throws {
+        let trace = FileManager.default.temporaryDirectory.appendingPathComponent("hj212-demo-sensors-\(UUID().uuidString).jsonl").path
+        defer { try? FileManager.default.removeItem(atPath: trace) }
+        // 4 real seconds at 600×: 40 minutes of simulated time, the calibration (5 to 15 minutes in) inside.
+        let r = hj212(["demo", "--sensors", "--seconds", "4", "--speed", "600", "--trace", trace])
+        #expect(r.status == 0, "\(r.out) \(r.err)")
+        let calibrated = r.out.split(separator: "\n").first { $0.contains("carry w01001-Flag=C") }
+        let count = calibrated.flatMap { $0.split(separator: ";").last?.split(separator: " ").first.flatMap { Int($0) } } ?? 0
+        #expect(count > 0, "\(r.out)")
+        #expect(r.out.contains("electricity uploads (ST=44 用电监控"), "\(r.out)")
+        // The platform's trace holds the records themselves.
+        let text = try String(contentsOfFile: trace, encoding: .utf8)
+        #expect(text.contains("w01001-Flag=C") && text.contains(";ST=44;CN=2011;") && text.contains("SB1P-Rtd="))
+    }
+}
