@@ -92,6 +92,15 @@ struct ElectricityTests {
         #expect(!failed.message.contains("SB1E at"), "only the power is wrong: \(failed.message)")
     }
 
+    @Test("a meter lost to the logger whose last values are uploaded as N (reading-stale:SB1) fails L-VALUE-POWER")
+    func staleMeter() throws {
+        // Lost 8 minutes in; judged once its last read is older than the window (5 min at 600×).
+        let (run, truth) = try Self.chain(faults: "reading-stale:SB1@2026-11-30T10:05/2h", window: 4)
+        let failed = try #require(run.results.first { $0.rule.id == "L-VALUE-POWER" })
+        #expect(failed.verdict == .fail && failed.message.contains("no value served by the meter of SB1"), "\(failed.message)")
+        #expect(truth.contains { $0.fault == "reading-stale" && $0.factor == "SB1" })
+    }
+
     @Test("a metered facility missing from the uploads fails, naming the facility")
     func missingFacility() throws {
         // The check runs the meters of all three facilities of thermal-power; the logger is
