@@ -6,6 +6,7 @@ import HJInstruments
 import HJNetwork
 import HJRoles
 import HJSimulation
+import Synchronization
 
 /// `hj212 demo --sensors`: the whole chain of issue 14 in one command, on loopback: the
 /// instruments of one unit (Modbus TCP analysers and a DL/T 645 meter on a new pseudo-terminal),
@@ -29,10 +30,14 @@ enum DemoSensors {
             let template: UnitTemplate
             do { template = try UnitTemplate.load(unit) } catch { throw UsageError("\(error)", exitCode: 2) }
 
-            // One clock for the instruments and the logger, from the current minute, China time.
+            // One clock for the instruments and the logger, from the current minute, China time,
+            // started with the logger: until then the instruments stand at the start (at ×600 a
+            // second of set-up would otherwise be ten minutes, and the calibration could be over).
             let wall = LiveClock.wallNow(offsetMinutes: SimClock.chinaOffsetMinutes)
             let start = wall - wall % 60_000
-            let clock = LiveClock(start: start, speed: speed)
+            let running = Mutex<LiveClock?>(nil)
+            let now: @Sendable () -> Int64 = { running.withLock { $0?.now ?? start } }
+            let platformClock = LiveClock(start: start, speed: speed)
 
             // The reference platform.
             let state = PlatformState(registry: nil, linter: try makeLinter(dialect: nil, strict: false, profiles: nil))
@@ -41,7 +46,7 @@ enum DemoSensors {
             platformOptions.overTime = Int64(10_000 * speed)
             platformOptions.executionTimeout = Int64(60_000 * speed)
             platformOptions.idleTimeout = Int64(7_200_000 * speed)
-            let platform = LivePlatform(address: SocketAddress.loopback(port: 0), state: state, clock: clock, options: platformOptions, trace: trace, group: group)
+            let platform = LivePlatform(address: SocketAddress.loopback(port: 0), state: state, clock: platformClock, options: platformOptions, trace: trace, group: group)
             let bound: SocketAddress
             do { bound = try platform.start() } catch { throw UsageError("cannot listen on loopback: \(error)", exitCode: 2) }
             defer { platform.stop() }
@@ -50,7 +55,8 @@ enum DemoSensors {
             // calibration of the first analyser is the fault at the instrument.
             let pty: SerialPort
             do { pty = try SerialPort.openPTY(baud: 2400, parity: .even) } catch { throw UsageError("cannot open a pseudo-terminal: \(error.message)", exitCode: 2) }
-            let sensors = try CheckSensors.make(template: template, mn: mn, seed: 1, clock: clock, tcp: SocketAddress.loopback(port: 0), ports: [(pty, .dlt645, "dlt645")])
+            let sensors = try CheckSensors.make(template: template, mn: mn, seed: 1, start: start, now: now, at: { m in running.withLock { $0?.virtual(at: m) ?? start } },
+                                                tcp: SocketAddress.loopback(port: 0), ports: [(pty, .dlt645, "dlt645")])
             defer { sensors.stop() }
             guard let modbus = sensors.service?.server.localAddress else { throw UsageError("the Modbus TCP instruments did not start", exitCode: 2) }
 
@@ -64,11 +70,9 @@ enum DemoSensors {
                 throw UsageError("\(error)", exitCode: 2)
             }
             let specs = try InstrumentLineSpec.parseList("modbus-tcp://\(modbus),dlt645:\(pty.path)", option: "--read")
-            let lines = try ReadingLoggerLines(specs, sim: sim, readings: readings, faults: [], clock: { clock.now }, speed: speed, truth: { _ in })
+            let lines = try ReadingLoggerLines(specs, sim: sim, readings: readings, faults: [], clock: now, speed: speed, truth: { _ in })
             var session = LoggerSession.Options()
             session.timeScale = speed
-            let logger = LiveLogger(loop: group.next(), device: LoggerDevice(simulator: sim), platforms: [bound], clock: clock,
-                                    produceUntil: .max, sessionOptions: session, trace: nil)
 
             let t0 = monotonicSeconds()
             func say(_ text: String) {
@@ -81,6 +85,10 @@ enum DemoSensors {
             say("instruments of \(unit): \(instruments) on modbus-tcp \(modbus); meters \(sensors.bank.meters.map { "\($0.facility) \($0.addressText)" }.joined(separator: ", ")) on dlt645 \(pty.path)")
             say("fault at the instrument: \(sensors.evidence.statusPlan)")
             say("platform listening on \(bound); the logger reads its instruments every 5 s and uploads (HJ 212-2025); time runs \(ValueFormat.fixed(speed, decimals: 0))x from \(HJTime(wallMilliseconds: start).description)")
+            let clock = LiveClock(start: start, speed: speed)
+            running.withLock { $0 = clock }
+            let logger = LiveLogger(loop: group.next(), device: LoggerDevice(simulator: sim), platforms: [bound], clock: clock,
+                                    produceUntil: .max, sessionOptions: session, trace: nil)
             lines.start()
             logger.start()
             let until = monotonicSeconds() + seconds

@@ -71,8 +71,10 @@ extension LoggerCheckRunner {
         if bad.isEmpty {
             if judged > 0 {
                 pass(.loggerValuePower, "\(judged) electricity values of \(facilitiesSeen.count) facilities in \(uploads.count) ST=44 uploads match a value their meter served in their window")
-            } else {
+            } else if reads == 0 {
                 skip(.loggerValuePower, "not exercised: the meters served no value")
+            } else {
+                skip(.loggerValuePower, "not exercised: every electricity value of the \(uploads.count) ST=44 uploads was flagged B (meter not read)")
             }
         } else {
             var wire = probe.wire(of: Array(Set(bad.prefix(6).map(\.0))).sorted())

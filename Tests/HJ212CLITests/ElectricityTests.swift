@@ -18,7 +18,7 @@ struct ElectricityTests {
     /// The check's instruments with meters on a DL/T 645 pty (and optionally Modbus TCP), a
     /// 2025 reading logger polling them, and the check judging L-VALUE-POWER.
     static func chain(unit: String = "industrial-wastewater", loggerTemplate: ((UnitTemplate) -> UnitTemplate)? = nil, dialect: Dialect = .hj2025,
-                      faults: String? = nil, window: Double = 2, speed: Double = 600) throws -> (CheckRun, [FaultRecord]) {
+                      faults: String? = nil, window: Double = 3, speed: Double = 300) throws -> (CheckRun, [FaultRecord]) {
         let template = try UnitTemplate.load(unit)
         let start = try #require(SimClock.parseStart("2026-11-30T09:57"))
         let loggerClock = Mutex<LiveClock?>(nil)
@@ -95,7 +95,7 @@ struct ElectricityTests {
     @Test("a meter lost to the logger whose last values are uploaded as N (reading-stale:SB1) fails L-VALUE-POWER")
     func staleMeter() throws {
         // Lost 8 minutes in; judged once its last read is older than the window (5 min at 600×).
-        let (run, truth) = try Self.chain(faults: "reading-stale:SB1@2026-11-30T10:05/2h", window: 4)
+        let (run, truth) = try Self.chain(faults: "reading-stale:SB1@2026-11-30T10:05/2h", window: 4, speed: 600)
         let failed = try #require(run.results.first { $0.rule.id == "L-VALUE-POWER" })
         #expect(failed.verdict == .fail && failed.message.contains("no value served by the meter of SB1"), "\(failed.message)")
         #expect(truth.contains { $0.fault == "reading-stale" && $0.factor == "SB1" })
