@@ -292,7 +292,8 @@ struct SegmentChecks {
             add(Rules.cpFieldUnknown, at: at, "'\(code)-\(name)': '\(name)' is not a field of Table 4 (Rtd Min Avg Max Cou Flag EFlag SampleTime ZsRtd … Info SN)")
         }
         if factor == nil {
-            let isFacility = code.hasPrefix("SB") && code.utf8.dropFirst(2).allSatisfy { $0 &- 48 < 10 }
+            // SBxxx (RS/RT), and under HJ 212-2025 the electricity values SBxxx+quantity (ST=44).
+            let isFacility = code.hasPrefix("SB") && (code.utf8.dropFirst(2).allSatisfy { $0 &- 48 < 10 } || (dialect == .hj2025 && ElectricityCodes.shared.parse(code) != nil))
             if !isFacility, unknownCodes.insert(code).inserted {
                 add(Rules.factorUnknown, at: at, "'\(code)' is not a code of Appendix B (\(dialect.title)); non-standard or vendor code")
             }

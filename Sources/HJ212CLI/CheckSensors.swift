@@ -84,7 +84,9 @@ final class CheckSensors: Sendable {
         }
         for (port, _, name) in ports { lines.append("\(name) \(port.path)") }
         let plan = options.faults.map { f in "\(f.id):\(f.factor ?? "") \(f.describe(from: f.window?.lowerBound ?? start))" }.joined(separator: "; ")
-        let evidence = SensorEvidence(served: served, clockAt: at, lines: lines.joined(separator: ", "), statusPlan: plan)
+        let servesMeters = ports.contains { if case .dlt645 = $0.1 { return true } else { return false } }
+        let evidence = SensorEvidence(served: served, clockAt: at, lines: lines.joined(separator: ", "), statusPlan: plan,
+                                      meters: servesMeters ? bank.meters : [], meterResolution: SensorEvidence.resolution(bank.meterMap))
         let sensors = CheckSensors(bank: bank, evidence: evidence, service: service, group: group)
         for (port, proto, name) in ports {
             let runner = UncheckedRunner(SerialLineRunner(port: port, lineProtocol: proto, bank: bank, trace: nil, name: name))

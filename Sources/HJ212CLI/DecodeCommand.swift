@@ -111,6 +111,7 @@ struct Explainer {
             return ""
         case "Rtd", "Min", "Avg", "Max", "ZsRtd", "ZsMin", "ZsAvg", "ZsMax":
             if let code, let f = dictionary.factor(code), !f.unit.isEmpty { return f.unit }
+            if let code, let e = ElectricityCodes.shared.parse(code) { return e.quantity.unit }
             return ""
         default: return ""
         }
@@ -140,6 +141,7 @@ struct Explainer {
                         currentCode = code
                         let title: String
                         if let f = dictionary.factor(code) { title = f.label }
+                        else if let e = ElectricityCodes.shared.label(code) { title = e + " (HJ 212-2025 ST=44 用电监控)" }
                         else if code.hasPrefix("SB") { title = "\(code) 污染治理设施 treatment facility \(code.dropFirst(2))" }
                         else { title = "\(code) (not in Appendix B)" }
                         out += "    \(title)\n"

@@ -11,7 +11,7 @@ struct DemoCommand: CLICommand {
     static let name = "demo"
     static let abstract = "Show the whole bench on loopback: platform, mixed fleet, an outage, backfill, summary (< 2 min)."
     static let options: [any OptionDeclaration] = [
-        speed, trace, fleet, seconds, scenario, http, duration, truth,
+        speed, trace, fleet, seconds, scenario, http, duration, truth, sensors,
     ]
     static let speed = Shared.speed.help("Simulated seconds per real second (default 60: a minute per second).")
     static let trace = Shared.trace.help("Where to write the trace (default: a new file in the temporary directory).")
@@ -21,6 +21,7 @@ struct DemoCommand: CLICommand {
     static let http = Option("http", "HOST:PORT", help: "With --scenario: the console's address, e.g. 127.0.0.1:8080.", parse: Parse.text)
     static let duration = Option("duration", "D", help: "With --scenario: simulated time to run (default: until an hour after the last injection).", parse: Parse.duration())
     static let truth = Shared.truth.help("With --scenario: where to write the ground truth (default: a temporary file).")
+    static let sensors = Flag("sensors", help: "Instead: the sensor chain: instruments (Modbus TCP, a DL/T 645 meter on a pty) → a logger reading them → the platform, with a calibration at the pH analyser showing as w01001-Flag=C in the platform's records (default --speed 120, --seconds 15).")
     static let discussion = """
     Timeline: the platform starts on 127.0.0.1 (a free port) and the fleet connects; loggers send 2081,
     real-time, minute, hour and information data, all acknowledged. The platform then asks one logger for
@@ -42,6 +43,7 @@ struct DemoCommand: CLICommand {
 
     func run(_ io: CommandIO) -> Int32 {
         if a.given(Self.scenario) { return ConsoleDemo.run(a, io: io) }
+        if a[Self.sensors] { return DemoSensors.run(a, io: io) }
         do throws(UsageError) {
             let speed = a[Self.speed] ?? 60
             let phase = a[Self.seconds] ?? 15

@@ -148,6 +148,11 @@ enum ReadingLogger {
             let lines = try ReadingLoggerLines(specs, sim: sim, readings: readings, faults: faults, clock: { clock.now }, speed: clock.speed,
                                                truth: { records in truth?.write(records.map { $0.json() }) })
             io.stdout.line("reading instruments: " + specs.map { TerminalText.safe($0.text) }.joined(separator: ", ") + " every 5 s of the logger's time")
+            if specs.contains(where: { !$0.isModbus }) {
+                io.stdout.line(options.dialect == .hj2025
+                    ? "electricity (用电监控): uploaded as HJ 212-2025 ST=44 CN=2011, per facility: " + readings.meterFacilities().joined(separator: " ")
+                    : "note: the meters are read but HJ 212-2017 has no electricity upload; give --dialect 2025 for ST=44 (用电监控)")
+            }
             lines.start()
             let status = setup.runLoggers(io: io, verb: "simulate")
             lines.stopAndWait()

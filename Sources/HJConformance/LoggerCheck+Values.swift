@@ -7,7 +7,7 @@ import HJSimulation
 /// instruments served. Times are compared on the logger's clock: the instruments' clock plus the
 /// offset seen in the QNs of its real-time uploads.
 extension LoggerCheckRunner {
-    static let valueRules: [RuleID] = [.loggerValueRtd, .loggerValueFresh, .loggerValueFlag, .loggerValueMin, .loggerValueHour, .loggerValueInfo]
+    static let valueRules: [RuleID] = [.loggerValueRtd, .loggerValueFresh, .loggerValueFlag, .loggerValueMin, .loggerValueHour, .loggerValueInfo, .loggerValuePower]
 
     func judgeValues() {
         guard let ev = options.sensors, Self.valueRules.contains(where: { wants($0) }) else { return }
@@ -114,6 +114,7 @@ extension LoggerCheckRunner {
         }
         judgeServedAggregates(served, offset: offset)
         judgeServedParameters(ev.served.parameters, offset: offset, before: before, after: after)
+        judgeElectricity(ev, offset: offset, before: before, after: after)
     }
 
     /// 2051 and 2061 against the Appendix D aggregates of the readings served: a reference logger

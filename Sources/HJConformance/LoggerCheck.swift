@@ -22,7 +22,9 @@ public enum LoggerCheck {
         let all = catalogue.rules(for: .logger).filter { $0.applies(to: options.selection.profile) }
         // The value checks need the instruments (--sensors): without them they are out of scope.
         let noSensors = options.sensors == nil ? all.filter { $0.id.hasPrefix("L-VALUE-") } : []
-        let rules = all.filter { r in options.selection.selects(r) && (options.plan.map { r.plan <= $0 } ?? true) && !noSensors.contains { $0.id == r.id } }
+        // The electricity check needs the meters (a dlt645 line in --sensors).
+        let noMeters = options.sensors.map { $0.meters.isEmpty } == true ? all.filter { $0.id == RuleID.loggerValuePower.rawValue } : []
+        let rules = all.filter { r in options.selection.selects(r) && (options.plan.map { r.plan <= $0 } ?? true) && !(noSensors + noMeters).contains { $0.id == r.id } }
         let runner = LoggerCheckRunner(options: options, rules: rules, hooks: hooks)
         var run = runner.run()
         run.catalogueVersion = catalogue.versions[.logger] ?? ""
@@ -33,6 +35,8 @@ public enum LoggerCheck {
                 .map { ($0, "needs --plan \($0.plan.rawValue) (plan \(options.plan!.rawValue) chosen)") }
         run.outOfScope.removeAll { o in noSensors.contains { $0.id == o.rule.id } }
         run.outOfScope += noSensors.map { ($0, "needs --sensors (the instruments run by the check)") }
+        run.outOfScope.removeAll { o in noMeters.contains { $0.id == o.rule.id } }
+        run.outOfScope += noMeters.map { ($0, "needs a dlt645 line in --sensors (the meters run by the check)") }
         return run
     }
 }

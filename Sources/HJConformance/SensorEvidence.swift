@@ -15,9 +15,22 @@ public struct SensorEvidence: Sendable {
     public var lines: String
     /// What the check made the instruments report on purpose (a calibration window …), for the facts.
     public var statusPlan: String
+    /// The DL/T 645 meters served on a `dlt645` line (empty: none; L-VALUE-POWER is then out of scope).
+    public var meters: [MeterInfo]
+    /// The resolution of each meter value by source (`power` 0.0001 kW …), from the meter map.
+    public var meterResolution: [String: Double]
 
-    public init(served: ServedLog, clockAt: @escaping @Sendable (MonotonicTime) -> Int64, lines: String, statusPlan: String) {
+    public init(served: ServedLog, clockAt: @escaping @Sendable (MonotonicTime) -> Int64, lines: String, statusPlan: String,
+                meters: [MeterInfo] = [], meterResolution: [String: Double] = [:]) {
         (self.served, self.clockAt, self.lines, self.statusPlan) = (served, clockAt, lines, statusPlan)
+        (self.meters, self.meterResolution) = (meters, meterResolution)
+    }
+
+    /// The resolution of each value of a meter map: one unit of its last decimal.
+    public static func resolution(_ map: MeterMap) -> [String: Double] {
+        var out: [String: Double] = [:]
+        for item in map.items where item.block.isEmpty && !item.source.isEmpty { out[item.source] = pow10(-item.decimals) }
+        return out
     }
 
     /// The status the check makes an instrument report, so that the flag check is exercised: a

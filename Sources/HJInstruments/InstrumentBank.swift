@@ -169,19 +169,9 @@ public final class InstrumentBank: Sendable {
         }
     }
 
-    /// A facility's electrical state: load follows the running level (2 % standby when stopped).
+    /// A facility's electrical state (`ElectricityModel`, shared with the emulated logger's own meters).
     static func meterReading(i: Int, level: Double, rated: Double, energy: Double, noise: inout SimRandom) -> MeterReading {
-        let total = rated * max(0.02, level) * (0.9 + 0.04 * noise.gaussian())
-        var voltage: [Double] = [], power: [Double] = [], current: [Double] = []
-        let pf = min(0.99, 0.82 + 0.1 * level + 0.01 * noise.gaussian())
-        for k in 0..<3 {
-            let v = 220 * (1 + 0.01 * noise.gaussian())
-            let p = max(0, total / 3 * (1 + 0.02 * noise.gaussian() + Double(k - 1) * 0.01))
-            voltage.append(v)
-            power.append(p)
-            current.append(p * 1000 / (v * pf))
-        }
-        return MeterReading(energy: energy, voltage: voltage, current: current, power: power, powerFactor: pf, frequency: 50 + 0.02 * noise.gaussian())
+        ElectricityModel.reading(level: level, rated: rated, energy: energy, noise: &noise)
     }
 
     /// The current virtual time, after running the models up to it.

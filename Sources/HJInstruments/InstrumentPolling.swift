@@ -29,6 +29,8 @@ public final class InstrumentPollingLine: @unchecked Sendable {
     let truth: @Sendable ([FaultRecord]) -> Void
     /// Last valid reading per factor (what a lost instrument leaves behind).
     var last: [String: SourcedReading] = [:]
+    /// Last values taken from each meter, by facility.
+    var lastMeter: [String: [String: Double]] = [:]
     /// When each (fault, factor) last wrote a truth record (one when it starts, then one a minute).
     var lastTruth: [String: Int64] = [:]
 
@@ -53,6 +55,7 @@ public final class InstrumentPollingLine: @unchecked Sendable {
             }
         }
         readings.expectParameters(keys)
+        readings.expectMeters(meters.map(\.facility))
     }
 
     /// Polls until `stop()` says so.
@@ -139,10 +142,19 @@ public final class InstrumentPollingLine: @unchecked Sendable {
             readings.add(taken, at: t)
         }
         for (k, reader) in meterReaders.enumerated() {
+            let facility = meters[k].facility
+            if let held = meterStale(facility, &records) {
+                readings.setMeter(facility, held, at: clock())
+                continue
+            }
             var replies: [DLT645Frame] = []
             for request in reader.requests { if let reply = line.dlt645(request, timeoutMs: timeoutMs) { replies.append(reply) } }
             let values = reader.decode(replies)
-            if values.isEmpty { readings.countFailure() } else { readings.setMeter(meters[k].facility, values) }
+            if values.isEmpty { readings.countFailure() } else {
+                let taken = meterFaults(facility, values, &records)
+                lastMeter[facility] = taken
+                readings.setMeter(facility, taken, at: clock())
+            }
         }
         if !records.isEmpty { truth(records) }
     }

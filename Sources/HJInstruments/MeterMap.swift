@@ -1,4 +1,5 @@
 import HJ212
+import HJSimulation
 
 /// The data items a DL/T 645-2007 meter answers (`Profiles/instruments/dlt645-meter.json`):
 /// data identifier, what it shows, its BCD size and decimals.
@@ -66,43 +67,6 @@ public struct MeterMap: Sendable, Hashable {
             m.items.append(it)
         }
         return m
-    }
-}
-
-/// The electrical state of one metered facility at a moment.
-public struct MeterReading: Sendable, Hashable {
-    public var energy: Double
-    public var voltage: [Double]
-    public var current: [Double]
-    public var power: [Double]
-    public var powerFactor: Double
-    public var frequency: Double
-
-    public init(energy: Double, voltage: [Double], current: [Double], power: [Double], powerFactor: Double, frequency: Double) {
-        (self.energy, self.voltage, self.current, self.power, self.powerFactor, self.frequency) = (energy, voltage, current, power, powerFactor, frequency)
-    }
-
-    public var totalPower: Double { power.reduce(0, +) }
-
-    /// The number a source shows.
-    public func value(_ source: String) -> Double? {
-        switch source {
-        case "energy": return energy
-        case "reverse_energy": return 0
-        case "voltage_a": return voltage[0]
-        case "voltage_b": return voltage[1]
-        case "voltage_c": return voltage[2]
-        case "current_a": return current[0]
-        case "current_b": return current[1]
-        case "current_c": return current[2]
-        case "power": return totalPower
-        case "power_a": return power[0]
-        case "power_b": return power[1]
-        case "power_c": return power[2]
-        case "power_factor": return powerFactor
-        case "frequency": return frequency
-        default: return nil
-        }
     }
 }
 

@@ -7,7 +7,8 @@ import Synchronization
 /// samples (`ReadingSource`): at time t it holds the latest reading taken at or before t.
 ///
 /// `Sendable`: all state is in one `Mutex`. Budget: per factor at most `maxPerFactor` readings
-/// (the oldest go first: a sample only ever asks for the present, give or take a loop tick).
+/// (the oldest go first: a sample only ever asks for the present, give or take a loop tick), and
+/// per meter at most `maxPerFactor` reads.
 public final class PolledReadings: ReadingSource {
     public static let maxPerFactor = 4096
 
@@ -15,7 +16,8 @@ public final class PolledReadings: ReadingSource {
         var series: [String: [(t: Int64, r: SourcedReading)]] = [:]
         var parameters: [String: String] = [:]
         var parameterKeys: Set<String> = []
-        var meters: [String: [String: Double]] = [:]
+        var meters: [String: [MeterRead]] = [:]
+        var meterFacilities: [String] = []
         var polls = 0
         var failures = 0
     }
@@ -45,13 +47,39 @@ public final class PolledReadings: ReadingSource {
     public func expectParameters(_ keys: Set<String>) { state.withLock { $0.parameterKeys.formUnion(keys) } }
     public func parameterKeys() -> Set<String> { state.withLock { $0.parameterKeys } }
 
-    public func setMeter(_ facility: String, _ values: [String: Double]) { state.withLock { $0.meters[facility] = values } }
+    /// Values read from a facility's meter at `t` (the logger's clock).
+    public func setMeter(_ facility: String, _ values: [String: Double], at t: Int64) {
+        state.withLock { s in
+            var list = s.meters[facility, default: []]
+            if list.count >= Self.maxPerFactor { list.removeFirst(list.count / 4) }
+            if let last = list.last, last.time > t { list.removeAll { $0.time > t } }
+            list.append(MeterRead(time: t, values: values))
+            s.meters[facility] = list
+        }
+    }
+    /// Declares the facilities whose meters a line reads (the logger then uploads electricity).
+    public func expectMeters(_ facilities: [String]) {
+        state.withLock { s in for f in facilities where !s.meterFacilities.contains(f) { s.meterFacilities.append(f) } }
+    }
+    public func meterFacilities() -> [String] { state.withLock { $0.meterFacilities } }
+    /// The latest values read from each meter at or before `t` (the logger's clock), by facility.
+    public func meterReadings(at t: Int64) -> [String: MeterRead] {
+        state.withLock { s in
+            var out: [String: MeterRead] = [:]
+            for (facility, list) in s.meters {
+                var lo = 0, hi = list.count
+                while lo < hi { let mid = (lo + hi) / 2; if list[mid].time <= t { lo = mid + 1 } else { hi = mid } }
+                if lo > 0 { out[facility] = list[lo - 1] }
+            }
+            return out
+        }
+    }
     public func countFailure() { state.withLock { $0.failures += 1 } }
 
     /// Instrument reads and failed requests so far.
     public var counts: (polls: Int, failures: Int) { state.withLock { ($0.polls, $0.failures) } }
     /// The last values read from each meter, by facility.
-    public var meters: [String: [String: Double]] { state.withLock { $0.meters } }
+    public var meters: [String: [String: Double]] { state.withLock { $0.meters.compactMapValues { $0.last?.values } } }
 
     /// The latest reading of a factor at or before `t`.
     public func latest(_ code: String, at t: Int64) -> SourcedReading? {

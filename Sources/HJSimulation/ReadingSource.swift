@@ -34,10 +34,24 @@ public protocol ReadingSource: AnyObject, Sendable {
     /// The parameter keys the logger is configured to read (withheld from 3020 until read, so
     /// that it never uploads a parameter it did not read).
     func parameterKeys() -> Set<String>
+    /// The facilities whose DL/T 645 meters the logger reads (empty: no meter line).
+    func meterFacilities() -> [String]
+    /// The latest values read from each meter at or before `t`, by facility.
+    func meterReadings(at t: Int64) -> [String: MeterRead]
 }
 
 extension ReadingSource {
     public func parameterKeys() -> Set<String> { [] }
+    public func meterFacilities() -> [String] { [] }
+    public func meterReadings(at t: Int64) -> [String: MeterRead] { [:] }
+}
+
+/// What a logger last read from one electricity meter: values by meter source (`power`,
+/// `energy`, `voltage_a` …) and when (the logger's clock).
+public struct MeterRead: Sendable, Hashable {
+    public var time: Int64
+    public var values: [String: Double]
+    public init(time: Int64, values: [String: Double]) { (self.time, self.values) = (time, values) }
 }
 
 extension UnitSimulator {

@@ -124,6 +124,8 @@ public struct UnitSimulator: Sendable {
     let furnaceIndex: Int?
     let o2Index: Int?
     let flowIndex: Int
+    /// Electricity meters of a 2025 logger (ST=44 uploads; UnitSimulator+Electricity.swift).
+    var electricity: ElectricityMeters? = nil
 
     public init(template: UnitTemplate, identity: LoggerIdentity, seed: UInt64, start: Int64, options: SimulationOptions = SimulationOptions()) throws {
         self.template = template
@@ -158,6 +160,7 @@ public struct UnitSimulator: Sendable {
         wcCouplings = template.workingCondition.map { f in
             f.couple.compactMap { c in template.workingCondition.firstIndex { $0.code == c.to }.map { ($0, c.gain) } }
         }
+        electricity = Self.electricityMeters(template: template, seed: seed, mn: identity.mn, options: options, level: operationLevel(self.start))
     }
 
     // MARK: Time
@@ -259,7 +262,7 @@ public struct UnitSimulator: Sendable {
         Self.step(&models, couplings, level: level, dayPhase: phase, t: t, random: &random)
         Self.step(&wcModels, wcCouplings, level: level, dayPhase: phase, t: t, random: &random)
         if !instrumentFaults.isEmpty { instrumentFaults.apply(&models, at: t, random: &infoNoise) }
-        if let source = options.readingSource { applyReadings(source, at: t) }
+        if let source = options.readingSource { applyReadings(source, at: t) } else if electricity != nil { electricity!.step(level: level, dt: Double(sampleMs) / 1000) }
         // O2 for conversion.
         let o2 = o2Index.map { models[$0].reading }
         let flow = models[flowIndex].reading
@@ -311,6 +314,7 @@ public struct UnitSimulator: Sendable {
             }
             emit(packet(.realTimeData, at: t, st: template.workingConditionST.map(SystemType.init(rawValue:)), cp: wc), out)
         }
+        if electricity != nil { electricityPackets(at: t, out) }
     }
 
     // MARK: Periods

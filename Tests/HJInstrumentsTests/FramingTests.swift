@@ -1,5 +1,6 @@
 import Testing
 @testable import HJInstruments
+import HJSimulation
 
 @Suite("Modbus RTU and TCP framing")
 struct FramingTests {
