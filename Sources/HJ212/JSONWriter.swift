@@ -117,6 +117,12 @@ public struct JSONWriter: Sendable {
 
     public mutating func int(_ value: Int) {
         separate()
+        Self.appendDecimal(value, to: &bytes)
+    }
+
+    /// Appends an integer's decimal digits (as `String(value)` spells it) to a byte buffer,
+    /// without building a `String`.
+    public static func appendDecimal(_ value: Int, to bytes: inout [UInt8]) {
         if value == 0 {
             bytes.append(UInt8(ascii: "0"))
             return

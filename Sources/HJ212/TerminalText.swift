@@ -17,6 +17,12 @@ public enum TerminalText {
     /// (`\x1b`, `\u{202e}`); CR, LF and TAB as `\r`, `\n`, `\t`. Text longer than `limit` characters
     /// is cut, with the count of what was cut. `limit` nil keeps the whole text.
     public static func safe(_ text: some StringProtocol, limit: Int? = defaultLimit) -> String {
+        // Fast path: printable ASCII within the limit is returned as it is (one scan, no copy of
+        // scalars one by one). Other text takes the scalar loop below.
+        if let fast = text.utf8.withContiguousStorageIfAvailable({ isPrintableASCII($0) }), fast,
+           limit.map({ text.utf8.count <= $0 }) ?? true {
+            return String(text)
+        }
         var out = ""
         var shown = 0
         var total = 0
@@ -30,6 +36,31 @@ public enum TerminalText {
             out += "… (\(total - limit) more characters)"
         }
         return out
+    }
+
+    /// Appends `safe(text, limit:)` as UTF-8 to a byte buffer: for printable ASCII (what the wire
+    /// mostly holds) the bytes are copied in bulk, without building a `String`.
+    public static func appendSafe(_ text: String, limit: Int? = defaultLimit, to out: inout [UInt8]) {
+        var text = text
+        let done = text.withUTF8 { bytes -> Bool in
+            guard isPrintableASCII(bytes) else { return false }
+            // ASCII: one byte per character, so the limit counts bytes.
+            if let limit, bytes.count > limit {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[..<limit]))
+                out.append(contentsOf: "… (\(bytes.count - limit) more characters)".utf8)
+            } else {
+                out.append(contentsOf: bytes)
+            }
+            return true
+        }
+        if !done { out.append(contentsOf: safe(text, limit: limit).utf8) }
+    }
+
+    /// Whether every byte is printable ASCII (0x20…0x7E): nothing to escape.
+    @inline(__always)
+    static func isPrintableASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        for b in bytes where b &- 0x20 >= 0x5F { return false }
+        return true
     }
 
     /// Like `safe(_:limit:)` but keeps line breaks, for multi-line text that the tool itself
