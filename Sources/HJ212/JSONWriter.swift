@@ -223,6 +223,11 @@ public struct JSONWriter: Sendable {
         let n = buffer.count
         while i < n {
             let b = buffer[i]
+            // The common case first: printable ASCII other than '"' and '\\' is copied as it is.
+            if b &- 0x20 < 0x5F && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") {
+                i += 1
+                continue
+            }
             var escape: UInt8 = 0      // 0: none; else the short escape letter, or 0xFF for \u00XX
             var width = 1
             if b < 0x20 {
