@@ -117,6 +117,12 @@ public struct JSONWriter: Sendable {
 
     public mutating func int(_ value: Int) {
         separate()
+        Self.appendDecimal(value, to: &bytes)
+    }
+
+    /// Appends an integer's decimal digits (as `String(value)` spells it) to a byte buffer,
+    /// without building a `String`.
+    public static func appendDecimal(_ value: Int, to bytes: inout [UInt8]) {
         if value == 0 {
             bytes.append(UInt8(ascii: "0"))
             return
@@ -217,6 +223,11 @@ public struct JSONWriter: Sendable {
         let n = buffer.count
         while i < n {
             let b = buffer[i]
+            // The common case first: printable ASCII other than '"' and '\\' is copied as it is.
+            if b &- 0x20 < 0x5F && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") {
+                i += 1
+                continue
+            }
             var escape: UInt8 = 0      // 0: none; else the short escape letter, or 0xFF for \u00XX
             var width = 1
             if b < 0x20 {

@@ -37,12 +37,17 @@ public struct LintOptions: Sendable {
     public var profiles: ProfileStore
     /// Rule profiles overlaying the code tables (e.g. `hebei-dynamic`); empty for the national tables.
     public var overlays: [String]
+    /// Whether diagnostics carry their message text. Callers that only count findings (rules,
+    /// severities, offsets) set it false: the messages are then never built (they are empty).
+    public var messages: Bool
 
-    public init(dialect: Dialect? = nil, strict: Bool = false, profiles: ProfileStore = .builtin, overlays: [String] = []) {
+    public init(dialect: Dialect? = nil, strict: Bool = false, profiles: ProfileStore = .builtin, overlays: [String] = [],
+                messages: Bool = true) {
         self.dialect = dialect
         self.strict = strict
         self.profiles = profiles
         self.overlays = overlays
+        self.messages = messages
     }
 }
 
@@ -117,6 +122,12 @@ public struct Linter: Sendable {
 
     /// Judges one frame.
     public func check(_ raw: RawFrame, index: Int) -> FrameReport {
+        check(raw, index: index, cache: nil)
+    }
+
+    /// Judges one frame, resolving keys outside the code tables through `cache` (one cache per
+    /// linting loop; see `LintCache` for its budget). The report is the same with or without it.
+    public func check(_ raw: RawFrame, index: Int, cache: LintCache?) -> FrameReport {
         var context = Context(linter: self, raw: raw)
         let crc = context.checkFrame()
         let parsed = SegmentParser.parse(raw.segmentBytes)
@@ -136,7 +147,7 @@ public struct Linter: Sendable {
             }
         }
         var segmentContext = SegmentChecks(context: context, parsed: parsed, base: segmentBase, dialect: dialect,
-                                           dictionary: dictionary(dialect))
+                                           dictionary: dictionary(dialect), cache: cache)
         segmentContext.run()
         return FrameReport(index: index, raw: raw, parsed: parsed, dialect: dialect, detectedDialect: detected, crc: crc,
                            diagnostics: segmentContext.context.diagnostics)
@@ -153,15 +164,25 @@ public struct Linter: Sendable {
     struct Context {
         let linter: Linter
         let raw: RawFrame
-        var diagnostics: [Diagnostic] = []
+        /// The findings so far, in a box: `add` does not mutate the context, so a message
+        /// built lazily from the checker's own state does not overlap a write to it.
+        let found = Found()
+
+        final class Found {
+            var diagnostics: [Diagnostic] = []
+        }
+
+        var diagnostics: [Diagnostic] { found.diagnostics }
 
         init(linter: Linter, raw: RawFrame) {
             self.linter = linter
             self.raw = raw
         }
 
-        mutating func add(_ rule: Rule, at offset: Int?, _ message: String) {
-            diagnostics.append(Diagnostic(rule: rule.id, severity: rule.severity(strict: linter.options.strict), offset: offset, message: message))
+        /// The message is built only when the options ask for messages.
+        func add(_ rule: Rule, at offset: Int?, _ message: @autoclosure () -> String) {
+            found.diagnostics.append(Diagnostic(rule: rule.id, severity: rule.severity(strict: linter.options.strict), offset: offset,
+                                                message: linter.options.messages ? message() : ""))
         }
 
         /// Framing, length, CRC, trailer and encoding.

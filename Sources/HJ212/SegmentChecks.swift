@@ -8,11 +8,14 @@ struct SegmentChecks {
     let dialect: Dialect
     let dictionary: CodeDictionary
     let segment: DataSegment
+    /// Resolutions of keys outside the code tables, kept across frames (nil: resolve each time).
+    let cache: LintCache?
     /// Whether the CP carries a monitoring value (`code-Rtd`, `-Avg`, `-RS`, `-Info` …); set by `checkCP`.
     var hasMeasurements = false
 
-    init(context: Linter.Context, parsed: ParsedSegment, base: Int, dialect: Dialect, dictionary: CodeDictionary) {
+    init(context: Linter.Context, parsed: ParsedSegment, base: Int, dialect: Dialect, dictionary: CodeDictionary, cache: LintCache? = nil) {
         self.context = context
+        self.cache = cache
         self.parsed = parsed
         self.base = base
         self.dialect = dialect
@@ -20,8 +23,8 @@ struct SegmentChecks {
         self.segment = parsed.segment
     }
 
-    mutating func add(_ rule: Rule, at offset: Int?, _ message: String) {
-        context.add(rule, at: offset, message)
+    func add(_ rule: Rule, at offset: Int?, _ message: @autoclosure () -> String) {
+        context.add(rule, at: offset, message())
     }
 
     /// Index in the header of the first field of each `order2017` slot (-1: absent); set by `checkHeader`.
@@ -241,12 +244,11 @@ struct SegmentChecks {
                     checkCodedEntry(code: known.code, name: known.field, factor: known.factor, knownField: true, kind: known.kind,
                                     value: field.value, at: at, unknownCodes: &unknownCodes, unknownFields: &unknownFields)
                     if known.kind.isMeasurement { hasMeasurements = true }
-                } else if let (code, name) = Self.splitKey(field.name), !code.isEmpty {
-                    key = (code, name)
-                    let kind = CodeDictionary.FieldKind(field: name)
-                    checkCodedEntry(code: code, name: name, factor: dictionary.factor(code), knownField: dictionary.suffixFields[name] != nil,
-                                    kind: kind, value: field.value, at: at, unknownCodes: &unknownCodes, unknownFields: &unknownFields)
-                    if kind.isMeasurement { hasMeasurements = true }
+                } else if let r = resolve(field.name).coded {
+                    key = (r.code, r.field)
+                    checkCodedEntry(code: r.code, name: r.field, factor: r.factor, knownField: r.knownField, kind: r.kind, isFacility: r.isFacility,
+                                    value: field.value, at: at, unknownCodes: &unknownCodes, unknownFields: &unknownFields)
+                    if r.kind.isMeasurement { hasMeasurements = true }
                 } else {
                     key = nil
                 }
@@ -270,15 +272,17 @@ struct SegmentChecks {
                     "\(label(code)): \(values.map { "\($0.name)=\($0.value)" }.joined(separator: ", ")) exceed\(values.count == 1 ? "s" : "") the default type \(type) of Appendix B")
             }
             if !widthViolations.isEmpty { widthViolations = [:] }
-            for (code, lo, mid, hi) in stats.sorted(by: { $0.code < $1.code }) {
-                var broken = false
-                if let lo, let mid, lo > mid { broken = true }
-                if let mid, let hi, mid > hi { broken = true }
-                if let lo, let hi, lo > hi { broken = true }
-                if broken {
-                    add(Rules.minAvgMaxOrder, at: base + parsed.cpOffsets[g][0],
-                        "\(label(code)): Min=\(lo.map { "\($0)" } ?? "–") Avg=\(mid.map { "\($0)" } ?? "–") Max=\(hi.map { "\($0)" } ?? "–"); expected Min ≤ Avg ≤ Max")
-                }
+            // Only the codes whose order is broken are sorted (usually none: no sort, no copy).
+            func isBroken(_ s: (code: String, min: Double?, avg: Double?, max: Double?)) -> Bool {
+                if let lo = s.min, let mid = s.avg, lo > mid { return true }
+                if let mid = s.avg, let hi = s.max, mid > hi { return true }
+                if let lo = s.min, let hi = s.max, lo > hi { return true }
+                return false
+            }
+            guard stats.contains(where: isBroken) else { continue }
+            for (code, lo, mid, hi) in stats.filter(isBroken).sorted(by: { $0.code < $1.code }) {
+                add(Rules.minAvgMaxOrder, at: base + parsed.cpOffsets[g][0],
+                    "\(label(code)): Min=\(lo.map { "\($0)" } ?? "–") Avg=\(mid.map { "\($0)" } ?? "–") Max=\(hi.map { "\($0)" } ?? "–"); expected Min ≤ Avg ≤ Max")
             }
         }
     }
@@ -286,14 +290,33 @@ struct SegmentChecks {
     /// Values wider than their factor's default type, reported once per factor.
     var widthViolations: [String: [(name: String, value: String, offset: Int)]] = [:]
 
+    /// SBxxx (RS/RT), and under HJ 212-2025 the electricity values SBxxx+quantity (ST=44).
+    static func isFacilityCode(_ code: String, _ dialect: Dialect) -> Bool {
+        code.hasPrefix("SB") && (code.utf8.dropFirst(2).allSatisfy { $0 &- 48 < 10 } || (dialect == .hj2025 && ElectricityCodes.shared.parse(code) != nil))
+    }
+
+    /// A key outside the dictionary's key table, split and looked up (through the cache when there is one).
+    func resolve(_ name: String) -> LintCache.Resolved {
+        if let cache, let hit = cache.lookup(name, dialect) { return hit }
+        var resolved = LintCache.Resolved(coded: nil)
+        if let (code, field) = Self.splitKey(name), !code.isEmpty {
+            resolved = LintCache.Resolved(coded: LintCache.Coded(
+                code: code, field: field, factor: dictionary.factor(code), knownField: dictionary.suffixFields[field] != nil,
+                kind: CodeDictionary.FieldKind(field: field),
+                isFacility: Self.isFacilityCode(code, dialect)))
+        }
+        cache?.store(name, resolved, dialect)
+        return resolved
+    }
+
     mutating func checkCodedEntry(code: String, name: String, factor: CodeDictionary.Factor?, knownField: Bool, kind: CodeDictionary.FieldKind,
+                                  isFacility: Bool? = nil,
                                   value: String, at: Int, unknownCodes: inout Set<String>, unknownFields: inout Set<String>) {
         if !knownField, unknownFields.insert(name).inserted {
             add(Rules.cpFieldUnknown, at: at, "'\(code)-\(name)': '\(name)' is not a field of Table 4 (Rtd Min Avg Max Cou Flag EFlag SampleTime ZsRtd … Info SN)")
         }
         if factor == nil {
-            // SBxxx (RS/RT), and under HJ 212-2025 the electricity values SBxxx+quantity (ST=44).
-            let isFacility = code.hasPrefix("SB") && (code.utf8.dropFirst(2).allSatisfy { $0 &- 48 < 10 } || (dialect == .hj2025 && ElectricityCodes.shared.parse(code) != nil))
+            let isFacility = isFacility ?? Self.isFacilityCode(code, dialect)
             if !isFacility, unknownCodes.insert(code).inserted {
                 add(Rules.factorUnknown, at: at, "'\(code)' is not a code of Appendix B (\(dialect.title)); non-standard or vendor code")
             }

@@ -17,6 +17,12 @@ public enum TerminalText {
     /// (`\x1b`, `\u{202e}`); CR, LF and TAB as `\r`, `\n`, `\t`. Text longer than `limit` characters
     /// is cut, with the count of what was cut. `limit` nil keeps the whole text.
     public static func safe(_ text: some StringProtocol, limit: Int? = defaultLimit) -> String {
+        // Fast path: printable ASCII within the limit is returned as it is (one scan, no copy of
+        // scalars one by one). Other text takes the scalar loop below.
+        if let count = text.utf8.withContiguousStorageIfAvailable({ plainScalarCount($0) }), let count,
+           limit.map({ count <= $0 }) ?? true {
+            return String(text)
+        }
         var out = ""
         var shown = 0
         var total = 0
@@ -30,6 +36,51 @@ public enum TerminalText {
             out += "… (\(total - limit) more characters)"
         }
         return out
+    }
+
+    /// Appends `safe(text, limit:)` as UTF-8 to a byte buffer: for printable ASCII (what the wire
+    /// mostly holds) the bytes are copied in bulk, without building a `String`.
+    public static func appendSafe(_ text: String, limit: Int? = defaultLimit, to out: inout [UInt8]) {
+        var text = text
+        let done = text.withUTF8 { bytes -> Bool in
+            guard let count = plainScalarCount(bytes) else { return false }
+            if let limit, count > limit {
+                // Only ASCII is cut here (one byte per scalar); other long text takes `safe`.
+                guard count == bytes.count else { return false }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[..<limit]))
+                out.append(contentsOf: "… (\(bytes.count - limit) more characters)".utf8)
+            } else {
+                out.append(contentsOf: bytes)
+            }
+            return true
+        }
+        if !done { out.append(contentsOf: safe(text, limit: limit).utf8) }
+    }
+
+    /// The number of scalars of valid UTF-8 text when none of them needs an escape (`needsEscape`
+    /// read on the bytes: C0, DEL, C1 = C2 80…9F, bidi U+202A…202E = E2 80 AA…AE and
+    /// U+2066…2069 = E2 81 A6…A9); nil when one does.
+    @inline(__always)
+    static func plainScalarCount(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        var count = 0
+        var i = 0
+        let n = bytes.count
+        while i < n {
+            let b = bytes[i]
+            if b < 0x80 {
+                if b < 0x20 || b == 0x7F { return nil }
+                count += 1
+            } else if b & 0xC0 != 0x80 {
+                count += 1
+                if b == 0xC2, i + 1 < n, bytes[i + 1] < 0xA0 { return nil }
+                if b == 0xE2, i + 2 < n {
+                    let b1 = bytes[i + 1], b2 = bytes[i + 2]
+                    if (b1 == 0x80 && b2 >= 0xAA && b2 <= 0xAE) || (b1 == 0x81 && b2 >= 0xA6 && b2 <= 0xA9) { return nil }
+                }
+            }
+            i += 1
+        }
+        return count
     }
 
     /// Like `safe(_:limit:)` but keeps line breaks, for multi-line text that the tool itself

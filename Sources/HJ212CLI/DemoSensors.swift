@@ -3,6 +3,7 @@ import Glibc
 import HJ212
 import HJConformance
 import HJInstruments
+import HJLive
 import HJNetwork
 import HJRoles
 import HJSimulation

@@ -53,13 +53,15 @@ struct LintCommand: CLICommand {
             var inputs = try InputFile.openAll(files, io: io)
             let multiple = inputs.count > 1
             var writer = JSONWriter(capacity: 1 << 16)
+            var textLine: [UInt8] = []
+            textLine.reserveCapacity(4096)
             let (totals, interrupted) = try lintStreams(&inputs, linter: linter, io: io, verb: "lint") { file, item in
                 if json {
                     writer.reset()
                     writeJSON(item, file: multiple ? file : nil, to: &writer)
                     io.stdout.write(bytes: writer.bytes)
                 } else {
-                    printText(item, file: multiple ? file : nil, io: io)
+                    printText(item, file: multiple ? file : nil, io: io, line: &textLine)
                 }
             }
             if !json {
@@ -82,24 +84,57 @@ struct LintCommand: CLICommand {
         }
     }
 
-    func printText(_ item: LintItem, file: String?, io: CommandIO) {
-        let prefix = file.map { "\($0): " } ?? ""
+    /// Writes the text form of one item as bytes into `line` (reused) and hands them to stdout:
+    /// no interpolated `String` per line. Wire-derived text (MN, QN, CN, messages) goes through
+    /// `TerminalText.appendSafe`, bounded as before.
+    func printText(_ item: LintItem, file: String?, io: CommandIO, line out: inout [UInt8]) {
+        out.removeAll(keepingCapacity: true)
+        func diagnosticLine(_ d: Diagnostic) {
+            out.append(contentsOf: d.severity.rawValue.utf8)
+            out.append(0x20)
+            out.append(contentsOf: d.rule.utf8)
+            if let offset = d.offset {
+                out.append(contentsOf: " @".utf8)
+                JSONWriter.appendDecimal(offset, to: &out)
+            }
+            out.append(contentsOf: ": ".utf8)
+            TerminalText.appendSafe(d.message, limit: TerminalLimits.message, to: &out)
+            out.append(0x0A)
+        }
+        if let file { out.append(contentsOf: file.utf8); out.append(contentsOf: ": ".utf8) }
         switch item {
         case .frame(let r):
             if quiet && r.diagnostics.isEmpty { return }
             let status = r.hasErrors ? "ERROR" : r.diagnostics.contains { $0.severity == .warning } ? "warn" : "ok"
             let s = r.segment
             let dictionary = CodeDictionary.shared(r.dialect)
-            let cnName = s.cn.flatMap { dictionary.command($0) }.map { " \($0.nameZh)" } ?? ""
             // MN, QN, CN and messages come from the wire: shown safe and bounded.
-            let cn = TerminalText.safe(s.cn ?? "?", limit: TerminalLimits.value), mn = TerminalText.safe(s.mn ?? "?", limit: TerminalLimits.value)
-            let qn = TerminalText.safe(s.qn ?? "-", limit: TerminalLimits.value)
-            io.stdout.line("\(prefix)#\(r.index) @\(r.raw.offset) \(status) CN=\(cn)\(cnName) MN=\(mn) QN=\(qn) [\(r.detectedDialect.title)]")
+            out.append(UInt8(ascii: "#"))
+            JSONWriter.appendDecimal(r.index, to: &out)
+            out.append(contentsOf: " @".utf8)
+            JSONWriter.appendDecimal(r.raw.offset, to: &out)
+            out.append(0x20)
+            out.append(contentsOf: status.utf8)
+            out.append(contentsOf: " CN=".utf8)
+            TerminalText.appendSafe(s.cn ?? "?", limit: TerminalLimits.value, to: &out)
+            if let command = s.cn.flatMap({ dictionary.command($0) }) {
+                out.append(0x20)
+                out.append(contentsOf: command.nameZh.utf8)
+            }
+            out.append(contentsOf: " MN=".utf8)
+            TerminalText.appendSafe(s.mn ?? "?", limit: TerminalLimits.value, to: &out)
+            out.append(contentsOf: " QN=".utf8)
+            TerminalText.appendSafe(s.qn ?? "-", limit: TerminalLimits.value, to: &out)
+            out.append(contentsOf: " [".utf8)
+            out.append(contentsOf: r.detectedDialect.title.utf8)
+            out.append(contentsOf: "]\n".utf8)
             for d in r.diagnostics {
-                io.stdout.line("    \(d.severity.rawValue) \(d.rule)\(d.offset.map { " @\($0)" } ?? ""): \(TerminalText.safe(d.message, limit: TerminalLimits.message))")
+                out.append(contentsOf: "    ".utf8)
+                diagnosticLine(d)
             }
         case .skipped(_, let d), .incomplete(_, let d):
-            io.stdout.line("\(prefix)\(d.severity.rawValue) \(d.rule)\(d.offset.map { " @\($0)" } ?? ""): \(TerminalText.safe(d.message, limit: TerminalLimits.message))")
+            diagnosticLine(d)
         }
+        io.stdout.write(bytes: out)
     }
 }

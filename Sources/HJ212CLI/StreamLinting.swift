@@ -73,6 +73,8 @@ func lintStreams(_ inputs: inout [InputFile], linter: Linter, io: CommandIO, ver
     var totals = LintTotals()
     var lastProgress = monotonicSeconds()
     var interrupted = false
+    // Unknown CP keys resolved once per run, not once per entry (bounded: see LintCache).
+    let cache = LintCache()
     for index in inputs.indices {
         let name = inputs[index].name
         var decoder = FrameDecoder()
@@ -81,7 +83,7 @@ func lintStreams(_ inputs: inout [InputFile], linter: Linter, io: CommandIO, ver
             let item: LintItem
             switch event {
             case .frame(let raw):
-                item = .frame(linter.check(raw, index: frameIndex))
+                item = .frame(linter.check(raw, index: frameIndex, cache: cache))
                 frameIndex += 1
             case .skipped(let s):
                 item = .skipped(s, linter.diagnose(s))

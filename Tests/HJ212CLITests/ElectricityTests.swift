@@ -2,10 +2,12 @@ import Foundation
 import HJ212
 import HJConformance
 import HJInstruments
+import HJLive
 import HJNetwork
 import HJRoles
 import HJSimulation
 import Synchronization
+import TestSupport
 import Testing
 @testable import HJ212CLI
 

@@ -26,3 +26,19 @@ struct TerminalTextTests {
         #expect(TerminalText.safeLines("a\n\u{1B}b\n") == "a\n\\x1bb\n")
     }
 }
+
+@Suite("Terminal-safe bytes")
+struct TerminalBytesTests {
+    @Test("appendSafe writes exactly the bytes of safe(), for ASCII, controls, Chinese, bidi and cut text", arguments: [
+        "", "short", "MN=\u{1B}[2J42", "a\u{7F}b\u{9B}c", "x\u{202E}y", "\r\n\t\0", "化学需氧量 w01018",
+        String(repeating: "A", count: 500), String(repeating: "化", count: 300), String(repeating: "B", count: 399) + "\u{1B}",
+        "Min=1 Avg=– Max=3; expected Min ≤ Avg ≤ Max", "\u{2066}x\u{2069}", "a\u{85}b", "\u{202A}\u{202D}", "\u{2029}\u{2070}é",
+    ])
+    func sameAsSafe(_ text: String) {
+        for limit in [nil, 0, 10, 200, 400] as [Int?] {
+            var out: [UInt8] = [0x3E]
+            TerminalText.appendSafe(text, limit: limit, to: &out)
+            #expect(out == [0x3E] + Array(TerminalText.safe(text, limit: limit).utf8))
+        }
+    }
+}
