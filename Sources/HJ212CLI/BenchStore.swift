@@ -83,7 +83,11 @@ struct StoreBenchmark {
         server.arguments = ["serve", "--listen", "127.0.0.1:0", "--threads", String(threads)] + extra
         let pipe = Pipe()
         server.standardOutput = pipe
-        server.standardError = FileHandle.nullDevice
+        // Its errors go to a file, shown when the phase ends without its loggers connected.
+        let errors = NSTemporaryDirectory() + "hj212-bench-store-\(getpid())-serve-\(label.filter(\.isLetter)).err"
+        FileManager.default.createFile(atPath: errors, contents: nil)
+        server.standardError = FileHandle(forWritingAtPath: errors) ?? FileHandle.nullDevice
+        defer { try? FileManager.default.removeItem(atPath: errors) }
         do { try server.run() } catch {
             io.stderr.line("hj212 bench store: cannot start the platform: \(error)")
             return nil
@@ -153,6 +157,13 @@ struct StoreBenchmark {
         if let c0 = cpu0, let c1 = Self.cpuSeconds(pid) { p.serveCPU = c1 - c0 }
         p.acked = a1.reduce(0) { $0 + $1.statistics.acknowledged } - a0.reduce(0) { $0 + $1.statistics.acknowledged }
         p.connected = a1.filter(\.connected).count
+        if p.connected < loggers {
+            let text = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
+            let alive = Self.alive(pid)
+            io.clearProgress()
+            io.stderr.line("hj212 bench store: \(label): \(p.connected) of \(loggers) connected at the end; serve \(alive ? "running" : "gone")"
+                           + (text.isEmpty ? "" : ": " + TerminalText.safe(String(text.split(separator: "\n").suffix(3).joined(separator: " / ")))))
+        }
         return p
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import HJ212
+import HJRoles
 @testable import HJStore
 import Testing
 
@@ -14,10 +15,10 @@ struct ServeStoreRestartTests {
     func storeWithRecords(_ path: String) throws -> StoreCounts {
         let store = try Store(path: path)
         let (j, _) = try journal([
-            hourFrame(qn: "20261130120000001", dataTime: "20261130110000000"),
-            hourFrame(qn: "20261130130000001", dataTime: "20261130120000000"),
-            hourFrame(qn: "20261130150000001", dataTime: "20261130140000000"),
-            hourFrame(mn: "010000A89001000000000002", qn: "20261130150000002", dataTime: "20261130140000000"),
+            hourFrame(qn: "20261130120000001", dataTime: "20261130110000"),
+            hourFrame(qn: "20261130130000001", dataTime: "20261130120000"),
+            hourFrame(qn: "20261130150000001", dataTime: "20261130140000"),
+            hourFrame(mn: "010000A89001000000000002", qn: "20261130150000002", dataTime: "20261130140000"),
         ])
         var batch = StoreBatch()
         batch.add(j)
@@ -64,21 +65,33 @@ struct ServeStoreRestartTests {
         let db = dir + "/s.db"
         _ = try storeWithRecords(db)
         do {
-            let store = try Store(path: db)
+            // A 1011 the platform sent, answered 9011 QnRtn=1 and 9012 ExeRtn=1.
+            let state = try PlatformState()
+            var session = PlatformSession(state: state, peer: "127.0.0.1:1")
+            let t = HJTime(year: 2026, month: 11, day: 30, hour: 16).wallMilliseconds
+            var outputs = session.connected(at: t)
+            outputs += session.received(hourFrame(qn: "20261130160000001", dataTime: "20261130150000"), at: t)
+            let sent = session.send(command: "1011", cp: [], at: t + 1000)
+            outputs += sent
+            guard case .send(let bytes, _)? = sent.first,
+                  let qn = SegmentParser.parse(String(decoding: bytes.dropFirst(6).dropLast(6), as: UTF8.self)).segment.qn else {
+                Issue.record("no request sent: \(sent)")
+                return
+            }
+            outputs += session.received(StoreCommandTests().reply("9011", qn: qn, cp: [Field("QnRtn", "1")]), at: t + 1100)
+            outputs += session.received(StoreCommandTests().reply("9012", qn: qn, cp: [Field("ExeRtn", "1")]), at: t + 1200)
             var batch = StoreBatch()
-            batch.commands.append(CommandResult(mn: "010000A89001000000000001", cn: "2061", qn: "20261130160000000", peer: "127.0.0.1:9",
-                                                outcome: .completed, qnRtn: 1, exeRtn: 1, records: 2, attempts: 1,
-                                                queuedAt: 0, sentAt: 0, finishedAt: 1000, request: nil))
-            try store.write(batch)
+            batch.add(PlatformJournal(outputs))
+            try Store(path: db).write(batch)
         }
         // No logger connects in this run: what it prints about units comes from the store.
         let serve = try Binary.start(["serve", "--listen", "127.0.0.1:0", "--store", db, "--duration", "1s"], output: dir + "/out")
         #expect(Binary.finish(serve, seconds: 60) == 0)
         let out = Binary.text(dir + "/out")
-        #expect(out.contains("stored (every run on \(db)): 2 units, 4 packets, 4 records"), "\(out)")
+        #expect(out.contains("stored (every run on \(db)): 2 units, 7 packets, 5 records"), "\(out)")
         let unit1 = lines(out).first { $0.contains("010000A89001000000000001") && !$0.contains("→") } ?? ""
-        // Hours 11, 12 and 14 stored: 3 of the 4 hours from the first to the last.
-        #expect(unit1.contains("3/4"), "\(out)")
-        #expect(out.contains("2061") && out.contains("completed, QnRtn 1, 2 records, ExeRtn 1"), "\(out)")
+        // Hours 11, 12, 14 and 15 stored: 4 of the 5 hours from the first to the last.
+        #expect(unit1.contains("4/5"), "\(out)")
+        #expect(out.contains("1011") && out.contains("→ 010000A89001000000000001: completed, QnRtn 1, ExeRtn 1"), "\(out)")
     }
 }
