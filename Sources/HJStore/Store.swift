@@ -136,7 +136,12 @@ public final class Store: Sendable {
             application = try db.integer("PRAGMA application_id") ?? 0
             objects = try db.integer("SELECT count(*) FROM sqlite_master") ?? 0
         } catch {
-            throw StoreError("\(path) is not an hj212 store (\(error.message))")
+            // Not a database, or a damaged one: not ours. Anything else (an I/O error, a full
+            // disk: in WAL mode even reading writes the shared-memory file) is not the file's fault.
+            if error.code == SQLITE_NOTADB || error.code == SQLITE_CORRUPT {
+                throw StoreError("\(path) is not an hj212 store (\(error.message))")
+            }
+            throw StoreError("\(path): cannot open the store\(readOnly ? "" : " for writing"): \(error.message)", code: error.code)
         }
         if application == 0 && objects == 0 {
             guard !readOnly else { throw StoreError("\(path) is empty, not an hj212 store") }
