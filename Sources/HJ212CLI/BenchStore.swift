@@ -85,7 +85,7 @@ struct StoreBenchmark {
         server.standardOutput = pipe
         // Its errors go to a file, shown when the phase ends without its loggers connected.
         let errors = NSTemporaryDirectory() + "hj212-bench-store-\(getpid())-serve-\(label.filter(\.isLetter)).err"
-        FileManager.default.createFile(atPath: errors, contents: nil)
+        _ = FileManager.default.createFile(atPath: errors, contents: nil)
         server.standardError = FileHandle(forWritingAtPath: errors) ?? FileHandle.nullDevice
         defer { try? FileManager.default.removeItem(atPath: errors) }
         do { try server.run() } catch {
