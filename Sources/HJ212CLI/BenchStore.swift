@@ -1,11 +1,12 @@
 import Foundation
 import Glibc
 import HJ212
+import HJLive
 import HJNetwork
 import HJRoles
 import HJSimulation
 import HJStore
-import HJLive
+import Synchronization
 
 /// `hj212 bench store`: in one run, acknowledged packets/s of `serve` without a store, then of
 /// `serve --store` (a fresh file), with the same loggers, speed and window (the `bench live`
@@ -83,7 +84,11 @@ struct StoreBenchmark {
         server.arguments = ["serve", "--listen", "127.0.0.1:0", "--threads", String(threads)] + extra
         let pipe = Pipe()
         server.standardOutput = pipe
-        server.standardError = FileHandle.nullDevice
+        // Its errors go to a file, shown when the phase ends without its loggers connected.
+        let errors = NSTemporaryDirectory() + "hj212-bench-store-\(getpid())-serve-\(label.filter(\.isLetter)).err"
+        _ = FileManager.default.createFile(atPath: errors, contents: nil)
+        server.standardError = FileHandle(forWritingAtPath: errors) ?? FileHandle.nullDevice
+        defer { try? FileManager.default.removeItem(atPath: errors) }
         do { try server.run() } catch {
             io.stderr.line("hj212 bench store: cannot start the platform: \(error)")
             return nil
@@ -153,17 +158,36 @@ struct StoreBenchmark {
         if let c0 = cpu0, let c1 = Self.cpuSeconds(pid) { p.serveCPU = c1 - c0 }
         p.acked = a1.reduce(0) { $0 + $1.statistics.acknowledged } - a0.reduce(0) { $0 + $1.statistics.acknowledged }
         p.connected = a1.filter(\.connected).count
+        if p.connected < loggers {
+            let text = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
+            let alive = Self.alive(pid)
+            io.clearProgress()
+            io.stderr.line("hj212 bench store: \(label): \(p.connected) of \(loggers) connected at the end; serve \(alive ? "running" : "gone")"
+                           + (text.isEmpty ? "" : ": " + TerminalText.safe(String(text.split(separator: "\n").suffix(3).joined(separator: " / ")))))
+        }
         return p
     }
 }
 
 /// `hj212 bench roster`: the sample city (520 units) for `days` simulated days written into a
-/// fresh store (everything a platform would store: packets, records, values), then the roster
-/// of that period timed against a baseline in the same run: a bare SQLite scan of the same
-/// hour records without judging them.
+/// fresh store (with `hoursOnly`, only its hour and day records, CN 2061 and 2031: what the roster
+/// reads; otherwise everything a platform would store), then the roster of that period timed
+/// against a baseline in the same run: a bare SQLite scan of the same hour records without
+/// judging them. The units are generated on one thread per core, each writing its own batches.
 struct RosterBenchmark {
     var days: Int
+    var hoursOnly = false
     var fleetName = "sample-city"
+    /// The model time slice with `hoursOnly` (the templates' own is 5 s).
+    static let hoursOnlySampleSeconds = 60
+
+    /// What the generating threads share.
+    final class Shared: Sendable {
+        let failure = Mutex<StoreError?>(nil)
+        /// Each thread's simulated time, for the progress line.
+        let progress: Mutex<[Int64]>
+        init(threads: Int, start: Int64) { progress = Mutex(Array(repeating: start, count: threads)) }
+    }
 
     func run(_ io: CommandIO) -> Int32 {
         #if DEBUG
@@ -174,30 +198,51 @@ struct RosterBenchmark {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/city.db"
         do {
-            let fleet = try Fleet.load(fleetName)
+            var fleet = try Fleet.load(fleetName)
             let start = HJTime(year: 2026, month: 11, day: 1).wallMilliseconds
             let end = start + Int64(days) * 86_400_000
-            var generator = try FleetGenerator(fleet: fleet, seed: 1, start: start)
+            var options = SimulationOptions()
+            if hoursOnly {
+                // Only the hour and day records are kept, so the models are stepped once a minute
+                // (not every 5 s) and the real-time and minute packets, which are dropped, are
+                // made once an hour: a month of the city in minutes instead of hours.
+                for name in Array(fleet.templates.keys) { fleet.templates[name]!.sampleSeconds = Self.hoursOnlySampleSeconds }
+                options.rtdIntervalSeconds = 3600
+                options.minIntervalMinutes = 60
+            }
+            let all = try FleetGenerator(fleet: fleet, seed: 1, start: start, options: options).simulators
             let store = try Store(path: path)
-            var journal = PlatformJournal()
-            var failure: StoreError?
+            let threads = max(1, min(4, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+            let shared = Shared(threads: threads, start: start)
+            let hoursOnly = self.hoursOnly
             let g0 = monotonicSeconds()
-            func flush() {
-                var batch = StoreBatch()
-                batch.add(journal)
-                journal = PlatformJournal()
-                do { try store.write(batch) } catch { failure = error }
+            let chunks = (0..<threads).map { t in Array(all[(all.count * t / threads)..<(all.count * (t + 1) / threads)]) }
+            nonisolated(unsafe) let progressIO = io  // written by thread 0 only
+            DispatchQueue.concurrentPerform(iterations: threads) { t in
+                var generator = FleetGenerator(simulators: chunks[t])
+                var journal = PlatformJournal()
+                func flush() {
+                    var batch = StoreBatch()
+                    batch.add(journal)
+                    journal = PlatformJournal()
+                    do { try store.write(batch) } catch { shared.failure.withLock { $0 = $0 ?? error } }
+                }
+                generator.run(until: end, block: 3_600_000, shouldContinue: { now in
+                    let slowest = shared.progress.withLock { p in p[t] = now; return p.min() ?? now }
+                    if t == 0 {
+                        progressIO.progress("bench roster: generating\(hoursOnly ? " (hour and day records only)" : ""), \(HJTime(wallMilliseconds: slowest).description)")
+                    }
+                    return shared.failure.withLock({ $0 == nil }) && !Interrupts.requested
+                }) { _, p in
+                    if hoursOnly && p.cn != "2061" && p.cn != "2031" { return }
+                    journal.packets.append(.init(frame: FrameEncoder.frame(segmentBytes: p.bytes), segment: p.segment, time: p.time, peer: "bench"))
+                    if p.segment.header("PNUM") == nil { journal.records.append(.init(packet: journal.packets.count - 1, segment: p.segment, time: p.time)) }
+                    if journal.packets.count >= 20_000 { flush() }
+                }
+                flush()
             }
-            generator.run(until: end, shouldContinue: { now in
-                io.progress("bench roster: generating, \(HJTime(wallMilliseconds: now).description)")
-                return failure == nil && !Interrupts.requested
-            }) { _, p in
-                journal.packets.append(.init(frame: FrameEncoder.frame(segmentBytes: p.bytes), segment: p.segment, time: p.time, peer: "bench"))
-                if p.segment.header("PNUM") == nil { journal.records.append(.init(packet: journal.packets.count - 1, segment: p.segment, time: p.time)) }
-                if journal.packets.count >= 20_000 { flush() }
-            }
-            flush()
-            if let failure { throw failure }
+            if let failure = shared.failure.withLock({ $0 }) { throw failure }
+            if Interrupts.requested { return Interrupts.exitStatus }
             let generateSeconds = monotonicSeconds() - g0
             let counts = try store.counts()
             let period = RosterPeriod(from: HJTime(wallMilliseconds: start), to: HJTime(wallMilliseconds: end))
@@ -219,7 +264,8 @@ struct RosterBenchmark {
             io.clearProgress()
             var size = stat()
             _ = stat(path, &size)
-            io.stdout.line("hj212 bench roster: \(fleetName), \(fleet.units.count) units, \(days) simulated day(s) from 2026-11-01")
+            io.stdout.line("hj212 bench roster: \(fleetName), \(fleet.units.count) units, \(days) simulated day(s) from 2026-11-01"
+                           + (hoursOnly ? "; the store keeps only the hour and day records (CN 2061, 2031: what the roster reads), not the real-time and minute data; models sampled every \(Self.hoursOnlySampleSeconds) s" : ""))
             io.stdout.line("  store                \(counts.packets) packets, \(counts.records) records, \(counts.values) values, \(Int(size.st_size) / 1_048_576) MiB (written in \(String(format: "%.1f", generateSeconds)) s with generation)")
             io.stdout.line("  baseline scan        \(String(format: "%.3f", baseline)) s (\(scanned) hour records read, not judged)")
             io.stdout.line("  roster               \(String(format: "%.3f", rosterSeconds)) s (gather, judge, CSV \(csv.utf8.count / 1024) KiB, HTML \(html.utf8.count / 1024) KiB)")

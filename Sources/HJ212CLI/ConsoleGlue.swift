@@ -4,6 +4,7 @@ import HJ212
 import HJAnalysis
 import HJNetwork
 import HJRoles
+import HJStore
 import HJWeb
 import HJLive
 
@@ -66,5 +67,29 @@ final class Console: Sendable {
     func stop() {
         ticker.stopped.store(true, ordering: .relaxed)
         server.stop()
+    }
+}
+
+extension Console {
+    /// Packets of the platform's earlier runs a console is given at its start (`serve --store
+    /// --http`): the newest ones, at most this many, so that a restarted platform's console shows
+    /// the units and series it stored before (bounded: the console's own budget applies).
+    static let historyPackets = 50_000
+
+    /// Feeds the console the newest stored packets, oldest first; returns how many it took.
+    @discardableResult
+    func seed(from store: Store, limit: Int = Console.historyPackets) throws(StoreError) -> Int {
+        var n = 0
+        try store.lastPackets(limit) { bytes, receivedAt in
+            guard let at = ServeStoreSummary.time(receivedAt) else { return }
+            var decoder = FrameDecoder()
+            decoder.feed(bytes)
+            while let event = decoder.next() {
+                guard case .frame(let frame) = event else { continue }
+                state.ingest(segment: SegmentParser.parse(frame.segmentBytes).segment, at: at)
+                n += 1
+            }
+        }
+        return n
     }
 }

@@ -1,9 +1,10 @@
 import Glibc
 import HJ212
+import HJLive
 import HJNetwork
 import HJRoles
 import HJSimulation
-import HJLive
+import HJStore
 
 /// One `serve --request`: `[MN@]CN;CP`.
 struct ServeRequest: Sendable {
@@ -129,6 +130,10 @@ struct ServeCommand: CLICommand {
             do { bound = try platform.start() } catch { throw UsageError("cannot listen on \(address): \(error)", exitCode: 2) }
             let console = try a[Self.http].map { http throws(UsageError) in try Console.attach(to: platform, http: http, registry: registry, registryPath: a[Self.registry]) }
             defer { console?.stop() }
+            if let console, let store = storeSink?.store {
+                // The console starts with what earlier runs stored (bounded: Console.historyPackets).
+                do { try console.seed(from: store) } catch { io.stderr.line("hj212 serve: console: cannot read the store: \(safeMessage(error.message))") }
+            }
             if let console { io.stdout.line("hj212 serve: console on http://\(console.server.localAddress)/") }
             if !options.misbehaviour.isEmpty {
                 let names = PlatformMisbehaviour.named.filter { options.misbehaviour.contains($0.value) }.map(\.name)
@@ -200,6 +205,7 @@ struct ServeCommand: CLICommand {
                 }
             }
             platform.stop()
+            storeSink?.finish()
             io.clearProgress()
             // Completeness over the span of data received (loggers' clocks, which may run ahead of
             // ours in accelerated runs): from the oldest record to the newest.
@@ -213,6 +219,7 @@ struct ServeCommand: CLICommand {
             }
             PlatformReport.print(state: state, from: from, end: max(newest ?? clock.now, from), io: io, trace: trace, fromFirstRecord: true)
             notices.summary(state: state, platform: platform, io: io)
+            if let storeSink { ServeStoreSummary.print(storeSink.store, io: io) }
             if Interrupts.requested { return Interrupts.exitStatus }
             return (trace?.lost ?? 0) > 0 ? 1 : 0
         } catch {

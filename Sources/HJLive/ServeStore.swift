@@ -1,3 +1,4 @@
+import Dispatch
 import Glibc
 import HJ212
 import HJNetwork
@@ -9,47 +10,83 @@ import Synchronization
 ///
 /// After each session input the link hands its outputs here (`LivePlatformLink.commit`): when the
 /// input accepted something (`packetAccepted`, `recordAccepted`, `commandFinished` events), its
-/// sends (the 9014 / 9013 acks among them) are held, and
-/// the packets join the batch of the link's event loop. At the end of the loop's round (a local
-/// task, `EventLoop.executeOnLoop`) the batch is written in one transaction; only after COMMIT
-/// returns are the held actions performed, in the order they were produced. A link with held
-/// actions holds later ones too, so its bytes never overtake each other.
+/// sends (the 9014 / 9013 acks among them) are held, and the packets join the journal of the
+/// link's event loop for this round. At the end of the loop's round (a local task,
+/// `EventLoop.executeOnLoop`) the round's journal goes to the store's **writer thread**; the loop
+/// goes on reading. The writer takes everything the loops have handed over since its last commit
+/// (group commit: several rounds of several loops), builds the rows and writes them in one
+/// transaction; only after COMMIT returned does it hand each round's held actions back to its
+/// loop (`EventLoop.execute`), which performs them in the order they were produced. A link with
+/// held actions holds later ones too (until those are performed), so its bytes never overtake
+/// each other.
 ///
 /// A failed commit stops acknowledging for good: the held acks are dropped (the loggers keep
 /// their data and resend it to a platform that can store it), later events' actions are dropped
 /// too, and `serve` says so in one line (`failureLine`).
 ///
-/// Budget: a batch holds at most one round of events of one loop (the loop reads at most
-/// `EventLoop.eventBatch` sockets per round, each read bounded by the connection's read size), so
-/// memory is bounded by what one round can read.
+/// Budget: the rounds waiting for the writer hold at most `maxQueuedPackets` packets; a loop
+/// that would exceed it waits for the writer before handing over more (it stops reading, so the
+/// loggers wait in their own kernels). Plus the transaction being written, of the same bound.
 package final class StoreSink: Sendable {
     package let store: Store
     private let failure = Mutex<String?>(nil)
     private let batches = Mutex<[ObjectIdentifier: LoopBatch]>([:])
     private let counters = Mutex<StoreOutcome>(StoreOutcome())
+    private let queue = Mutex<WriterQueue>(WriterQueue())
+    private let work = DispatchSemaphore(value: 0)
+    private let writerDone = DispatchSemaphore(value: 0)
+    /// Packets handed to the writer and not yet taken by it, beyond which a loop waits. It also
+    /// bounds a transaction (what the writer takes at once), hence the wait of an ack: with
+    /// 20,000, a loaded machine took seconds per commit and 10,000 loggers timed out and
+    /// reconnected (bench store).
+    package static let maxQueuedPackets = 8_000
+
+    /// Rounds handed over and not yet written.
+    struct WriterQueue {
+        var rounds: [Round] = []
+        var packets = 0
+        var stopping = false
+        var stopped = false
+        /// Transactions written, for the tests and the benchmark.
+        var commits = 0
+    }
+
+    /// One round of one loop: what it accepted, and the actions held until it is committed.
+    struct Round: @unchecked Sendable {
+        var journal: PlatformJournal
+        var held: [(LivePlatformLink, [SessionAction])]
+        let batch: LoopBatch
+    }
 
     package init(store: Store) {
         self.store = store
+        let q = DispatchQueue(label: "hj212.store.writer", qos: .userInitiated)
+        q.async { [self] in writerLoop() }
     }
 
     /// Why the store stopped accepting, if it did.
     package var failed: String? { failure.withLock { $0 } }
     /// Totals of every committed batch.
     package var totals: StoreOutcome { counters.withLock { $0 } }
+    /// Transactions committed so far.
+    package var commits: Int { queue.withLock { $0.commits } }
 
-    /// The batch of one event loop: touched only on that loop's thread (the rule that makes
-    /// `@unchecked Sendable` safe; the dictionary that finds it is under a mutex).
+    /// The round being gathered on one event loop: touched only on that loop's thread (the rule
+    /// that makes `@unchecked Sendable` safe; the dictionary that finds it is under a mutex).
     package final class LoopBatch: @unchecked Sendable {
-        package var batch = StoreBatch()
-        package var held: [(LivePlatformLink, [SessionAction])] = []
-        package var holding: Set<ObjectIdentifier> = []
-        package var scheduled = false
+        let loop: EventLoop
+        var journal = PlatformJournal()
+        var held: [(LivePlatformLink, [SessionAction])] = []
+        /// Per link: held action lists not yet performed (this round's and those being written).
+        var holding: [ObjectIdentifier: Int] = [:]
+        var scheduled = false
+        init(loop: EventLoop) { self.loop = loop }
     }
 
     private func loopBatch(_ loop: EventLoop) -> LoopBatch {
         batches.withLock { b in
             if let existing = b[ObjectIdentifier(loop)] { return existing }
-            let fresh = LoopBatch()
+            let fresh = LoopBatch(loop: loop)
             b[ObjectIdentifier(loop)] = fresh
             return fresh
         }
@@ -58,32 +95,79 @@ package final class StoreSink: Sendable {
     /// Journals the events of one input's outputs; returns true when its sends are held (or
     /// dropped after a failure), false when the link may perform them now.
     package func hold(_ link: LivePlatformLink, _ outputs: [PlatformOutput]) -> Bool {
-        var journal = PlatformJournal()
-        for o in outputs { journal.add(o) }
-        if failed != nil { return journal.isEmpty ? false : true }
+        let stores = outputs.contains { o in
+            switch o {
+            case .packetAccepted, .recordAccepted, .commandFinished: return true
+            case .send, .close, .counted, .diagnostic, .logged, .notice: return false
+            }
+        }
+        if failed != nil { return stores }
         let id = ObjectIdentifier(link)
-        let loop = link.connection.loop
-        let lb = loopBatch(loop)
-        guard !journal.isEmpty || lb.holding.contains(id) else { return false }
-        lb.batch.add(journal)
+        let lb = loopBatch(link.connection.loop)
+        guard stores || lb.holding[id] != nil else { return false }
+        // A record points at the packet of the same input that completed it (none: -1).
+        let base = lb.journal.packets.count
+        for o in outputs {
+            switch o {
+            case .packetAccepted(let p): lb.journal.packets.append(p)
+            case .recordAccepted(let r):
+                let packet = lb.journal.packets.count > base ? lb.journal.packets.count - 1 : -1
+                lb.journal.records.append(.init(packet: packet, segment: r.segment, time: r.time))
+            case .commandFinished(let c): lb.journal.results.append(c)
+            case .send, .close, .counted, .diagnostic, .logged, .notice: break
+            }
+        }
         lb.held.append((link, outputs.actions))
-        lb.holding.insert(id)
+        lb.holding[id, default: 0] += 1
         if !lb.scheduled {
             lb.scheduled = true
-            loop.executeOnLoop { [self] in commit(lb) }
+            lb.loop.executeOnLoop { [self] in submit(lb) }
         }
         return true
     }
 
-    /// Writes the loop's batch, then performs what it held (or drops it after a failure).
-    package func commit(_ lb: LoopBatch) {
-        let batch = lb.batch
-        let held = lb.held
-        lb.batch = StoreBatch()
+    /// End of a loop's round: hands its journal and held actions to the writer. Waits (bounded
+    /// by the writer's progress) while the writer has more than `maxQueuedPackets` in hand.
+    func submit(_ lb: LoopBatch) {
+        let round = Round(journal: lb.journal, held: lb.held, batch: lb)
+        lb.journal = PlatformJournal()
         lb.held = []
-        lb.holding = []
         lb.scheduled = false
+        let n = round.journal.packets.count
+        while true {
+            let (accepted, wake) = queue.withLock { q -> (Bool, Bool) in
+                guard !q.stopped else { return (true, false) }
+                guard q.packets == 0 || q.packets + n <= Self.maxQueuedPackets else { return (false, false) }
+                q.rounds.append(round)
+                q.packets += n
+                return (true, q.rounds.count == 1)
+            }
+            if wake { work.signal() }
+            if accepted { return }
+            usleep(200)
+        }
+    }
+
+    /// The writer thread: takes every round handed over, writes them in one transaction, then
+    /// gives each round's held actions back to its loop.
+    private func writerLoop() {
+        while true {
+            work.wait()
+            let (rounds, stop) = queue.withLock { q -> ([Round], Bool) in
+                defer { q.rounds = []; q.packets = 0 }
+                return (q.rounds, q.stopping)
+            }
+            if !rounds.isEmpty { write(rounds) }
+            if stop && queue.withLock({ $0.rounds.isEmpty }) { break }
+        }
+        queue.withLock { $0.stopped = true }
+        writerDone.signal()
+    }
+
+    private func write(_ rounds: [Round]) {
         if failed == nil {
+            var batch = StoreBatch()
+            for r in rounds { batch.add(r.journal) }
             do {
                 let outcome = try store.write(batch)
                 counters.withLock { c in
@@ -93,12 +177,40 @@ package final class StoreSink: Sendable {
                     c.values += outcome.values
                     c.commands += outcome.commands
                 }
+                queue.withLock { $0.commits += 1 }
             } catch {
                 failure.withLock { f in if f == nil { f = error.message } }
             }
         }
-        guard failed == nil else { return }
-        for (link, actions) in held { link.perform(actions) }
+        guard failed == nil else { return }  // held acks dropped: the loggers keep their data
+        // Only the held actions go back to the loops (the journals are freed here: freeing them
+        // on the loop thread, the busier one, measured slower).
+        for r in rounds where !r.held.isEmpty {
+            let held = r.held, lb = r.batch
+            _ = lb.loop.execute { Self.release(held, in: lb) }
+        }
+    }
+
+    /// On the loop: performs the held actions of a committed round, in order.
+    private static func release(_ held: [(LivePlatformLink, [SessionAction])], in lb: LoopBatch) {
+        for (link, actions) in held {
+            let id = ObjectIdentifier(link)
+            if let n = lb.holding[id] { lb.holding[id] = n > 1 ? n - 1 : nil }
+            link.perform(actions)
+        }
+    }
+
+    /// Writes what was handed over and stops the writer (the end of `serve`). Held actions
+    /// released after the loops stopped are dropped (the loggers resend; a resent packet already
+    /// stored is acknowledged again, not stored twice).
+    package func finish() {
+        let first = queue.withLock { q -> Bool in
+            defer { q.stopping = true }
+            return !q.stopping
+        }
+        guard first else { return }
+        work.signal()
+        writerDone.wait()
     }
 }
 

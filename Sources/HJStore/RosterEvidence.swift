@@ -77,8 +77,7 @@ public struct RosterEvidence: Sendable {
             guard let mn = segment.mn else { continue }
             if case .string(let t)? = json["t"], let at = Self.digits17(iso: t) { seen(mn: mn, at: at) }
             guard segment.isCN(.hourData), let dt = segment.cpValue("DataTime").flatMap(StoreBatch.digits14), dt >= from, dt < to else { continue }
-            let (summary, _) = StoreBatch.values(of: segment)
-            add(mn: mn, dataTime: dt, summary: summary)
+            add(mn: mn, dataTime: dt, summary: StoreBatch.summary(of: segment))
         }
         return (frames, skipped)
     }

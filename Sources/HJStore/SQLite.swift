@@ -109,6 +109,13 @@ final class Statement {
     func bind(_ i: Int32, _ v: String?) {
         if let v { sqlite3_bind_text(handle, i, v, -1, transient) } else { sqlite3_bind_null(handle, i) }
     }
+    /// Binds a slice of a string without making a string of it.
+    func bind(_ i: Int32, utf8 v: Substring.UTF8View) {
+        let done = v.withContiguousStorageIfAvailable { b in
+            b.withMemoryRebound(to: CChar.self) { sqlite3_bind_text(handle, i, $0.baseAddress, Int32($0.count), transient) }
+        }
+        if done == nil { bind(i, String(Substring(v))) }
+    }
     func bind(_ i: Int32, blob: [UInt8]) {
         _ = blob.withUnsafeBytes { sqlite3_bind_blob(handle, i, $0.baseAddress, Int32($0.count), transient) }
     }

@@ -63,13 +63,28 @@ extension Store {
     }
 
     /// Calls `body` for every record of this CN whose DataTime is in `from ..< to`
-    /// (`YYYYMMDDhhmmss` integers), unit by unit in DataTime order: one range of the
-    /// `records_unit` index per unit, so the cost follows the records asked for, not the table.
+    /// (`YYYYMMDDhhmmss` integers). A store with the `records_time` index (created since session
+    /// 5) is read in one range of it, in DataTime order; an older store (`records_unit` only) one
+    /// range of that index per unit. Either way the cost follows the records asked for, not the table.
     public func forEachRecord(cn: String, from: Int64, to: Int64, _ body: (StoredRecordSummary) -> Void) throws(StoreError) {
         try connection.withLock { c throws(StoreError) in
             let units = try c.db.prepare("SELECT id, mn FROM units ORDER BY mn")
             var list: [(Int64, String)] = []
             while try units.step() { list.append((units.int64(0), units.text(1) ?? "")) }
+            let byTime = try c.db.integer("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'records_time'") ?? 0 > 0
+            if byTime {
+                var mnOf: [Int64: String] = [:]
+                for (id, mn) in list { mnOf[id] = mn }
+                let s = try c.db.prepare("SELECT unit_id, data_time, codes, flags FROM records INDEXED BY records_time WHERE cn = ?1 AND data_time >= ?2 AND data_time < ?3")
+                s.bind(1, cn)
+                s.bind(2, from)
+                s.bind(3, to)
+                while try s.step() {
+                    guard let mn = mnOf[s.int64(0)] else { continue }
+                    body(StoredRecordSummary(mn: mn, cn: cn, dataTime: s.int64(1), summary: RecordSummary(codes: s.text(2) ?? "", flags: s.text(3) ?? "")))
+                }
+                return
+            }
             let s = try c.db.prepare("SELECT data_time, codes, flags FROM records WHERE unit_id = ?1 AND cn = ?2 AND data_time >= ?3 AND data_time < ?4 ORDER BY data_time")
             for (id, mn) in list {
                 s.bind(1, id)
@@ -82,6 +97,74 @@ extension Store {
                 }
                 s.reset()
             }
+        }
+    }
+}
+
+/// The records of one unit and CN in a store: how many distinct DataTimes, the first and the last.
+public struct StoredSpan: Sendable, Equatable {
+    public var mn: String
+    public var cn: String
+    public var records: Int
+    /// DataTime of the first and the last record, `YYYYMMDDhhmmss`.
+    public var first: Int64
+    public var last: Int64
+}
+
+/// One command the platform sent, as stored.
+public struct StoredCommand: Sendable, Equatable {
+    public var mn: String
+    public var cn: String
+    public var qn: String?
+    public var outcome: String
+    public var qnRtn: Int?
+    public var exeRtn: Int?
+    public var records: Int
+    /// `YYYYMMDDhhmmssSSS`.
+    public var sentAt: Int64?
+    public var finishedAt: Int64
+}
+
+extension Store {
+    /// Per unit and CN (of `cns`): the records stored over every run of the platform.
+    public func spans(cns: [String]) throws(StoreError) -> [StoredSpan] {
+        try connection.withLock { c throws(StoreError) -> [StoredSpan] in
+            let list = cns.map { "'" + $0.filter(\.isNumber) + "'" }.joined(separator: ",")
+            let s = try c.db.prepare("""
+                SELECT u.mn, r.cn, count(DISTINCT r.data_time), min(r.data_time), max(r.data_time)
+                FROM records r JOIN units u ON u.id = r.unit_id
+                WHERE r.cn IN (\(list)) AND r.data_time IS NOT NULL GROUP BY r.unit_id, r.cn ORDER BY u.mn, r.cn
+                """)
+            var out: [StoredSpan] = []
+            while try s.step() {
+                out.append(StoredSpan(mn: s.text(0) ?? "", cn: s.text(1) ?? "", records: s.int(2), first: s.int64(3), last: s.int64(4)))
+            }
+            return out
+        }
+    }
+
+    /// The last `limit` commands stored (oldest first).
+    public func commands(last limit: Int) throws(StoreError) -> [StoredCommand] {
+        try connection.withLock { c throws(StoreError) -> [StoredCommand] in
+            let s = try c.db.prepare("SELECT mn, cn, qn, outcome, qn_rtn, exe_rtn, records, sent_at, finished_at FROM commands ORDER BY id DESC LIMIT ?1")
+            s.bind(1, limit)
+            var out: [StoredCommand] = []
+            while try s.step() {
+                out.append(StoredCommand(mn: s.text(0) ?? "", cn: s.text(1) ?? "", qn: s.text(2), outcome: s.text(3) ?? "",
+                                         qnRtn: s.isNull(4) ? nil : s.int(4), exeRtn: s.isNull(5) ? nil : s.int(5), records: s.int(6),
+                                         sentAt: s.isNull(7) ? nil : s.int64(7), finishedAt: s.int64(8)))
+            }
+            return out.reversed()
+        }
+    }
+
+    /// The frames of the last `limit` packets stored, oldest first, with their `received_at`
+    /// (`YYYYMMDDhhmmssSSS`): what a console shows of the platform's earlier runs.
+    public func lastPackets(_ limit: Int, _ body: ([UInt8], Int64) -> Void) throws(StoreError) {
+        try connection.withLock { c throws(StoreError) in
+            let s = try c.db.prepare("SELECT frame, received_at FROM (SELECT id, frame, received_at FROM packets ORDER BY id DESC LIMIT ?1) ORDER BY id")
+            s.bind(1, limit)
+            while try s.step() { body(s.blob(0), s.int64(1)) }
         }
     }
 }

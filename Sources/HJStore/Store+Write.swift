@@ -103,6 +103,8 @@ extension Store {
                 touched[unit] = (p.receivedAt, 1, p.peer, st, p.pw)
             }
         }
+        var flags: [(Substring.UTF8View, String)] = []
+        var factors: [Substring.UTF8View] = []
         for r in batch.records {
             // A record whose completing packet was a duplicate is already stored.
             guard r.packet < packetIDs.count, let packetID = packetIDs[r.packet] else { continue }
@@ -111,25 +113,61 @@ extension Store {
             insertRecord.bind(2, unit)
             insertRecord.bind(3, r.cn)
             insertRecord.bind(4, r.dataTime)
-            insertRecord.bind(5, r.summary.factors.count)
-            insertRecord.bind(6, r.summary.invalid.count)
-            insertRecord.bind(7, r.summary.codesText)
-            insertRecord.bind(8, r.summary.flagsText)
+            // One pass over the fields: the factors in order and their flags (few per record:
+            // small arrays, not dictionaries), then the record row, then one value row per field.
+            flags.removeAll(keepingCapacity: true)
+            factors.removeAll(keepingCapacity: true)
+            for group in r.segment.cp ?? [] {
+                for field in group {
+                    guard let (factor, kind) = StoreBatch.split(field.name) else { continue }
+                    if kind.elementsEqual("Flag".utf8) {
+                        // A factor's last flag counts (as the record's parser reads it).
+                        if let i = flags.firstIndex(where: { $0.0.elementsEqual(factor) }) { flags[i].1 = field.value } else { flags.append((factor, field.value)) }
+                    } else if !factors.contains(where: { $0.elementsEqual(factor) }) {
+                        factors.append(factor)
+                    }
+                }
+            }
+            var codes = "", invalidText = "", invalid = 0
+            for f in factors {
+                if !codes.isEmpty { codes += "|" }
+                codes += Substring(f)
+            }
+            for (factor, flag) in flags.sorted(by: { $0.0.lexicographicallyPrecedes($1.0) })
+            where !RecordSummary.validFlags.contains(flag) && factors.contains(where: { $0.elementsEqual(factor) }) {
+                if !invalidText.isEmpty { invalidText += "|" }
+                invalidText += Substring(factor)
+                invalidText += ":"
+                invalidText += flag
+                invalid += 1
+            }
+            insertRecord.bind(5, factors.count)
+            insertRecord.bind(6, invalid)
+            insertRecord.bind(7, codes)
+            insertRecord.bind(8, invalidText)
             try insertRecord.run()
             let recordID = c.db.lastInsertRowID
             outcome.records += 1
-            for v in r.values {
-                insertValue.bind(1, recordID)
-                insertValue.bind(2, unit)
-                insertValue.bind(3, r.cn)
-                insertValue.bind(4, r.dataTime)
-                insertValue.bind(5, v.factor)
-                insertValue.bind(6, v.kind)
-                insertValue.bind(7, v.value)
-                insertValue.bind(8, v.text)
-                insertValue.bind(9, v.flag)
-                try insertValue.run()
-                outcome.values += 1
+            for group in r.segment.cp ?? [] {
+                for field in group {
+                    guard let (factor, kind) = StoreBatch.split(field.name), !kind.elementsEqual("Flag".utf8) else { continue }
+                    insertValue.bind(1, recordID)
+                    insertValue.bind(2, unit)
+                    insertValue.bind(3, r.cn)
+                    insertValue.bind(4, r.dataTime)
+                    insertValue.bind(5, utf8: factor)
+                    insertValue.bind(6, utf8: kind)
+                    if let number = Double(field.value) {
+                        insertValue.bind(7, number)
+                        insertValue.bind(8, nil as String?)
+                    } else {
+                        insertValue.bind(7, nil as Double?)
+                        insertValue.bind(8, field.value)
+                    }
+                    insertValue.bind(9, flags.first(where: { $0.0.elementsEqual(factor) })?.1)
+                    try insertValue.run()
+                    outcome.values += 1
+                }
             }
         }
         for (unit, t) in touched {

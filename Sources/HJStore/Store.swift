@@ -136,7 +136,12 @@ public final class Store: Sendable {
             application = try db.integer("PRAGMA application_id") ?? 0
             objects = try db.integer("SELECT count(*) FROM sqlite_master") ?? 0
         } catch {
-            throw StoreError("\(path) is not an hj212 store (\(error.message))")
+            // Not a database, or a damaged one: not ours. Anything else (an I/O error, a full
+            // disk: in WAL mode even reading writes the shared-memory file) is not the file's fault.
+            if error.code == SQLITE_NOTADB || error.code == SQLITE_CORRUPT {
+                throw StoreError("\(path) is not an hj212 store (\(error.message))")
+            }
+            throw StoreError("\(path): cannot open the store\(readOnly ? "" : " for writing"): \(error.message)", code: error.code)
         }
         if application == 0 && objects == 0 {
             guard !readOnly else { throw StoreError("\(path) is empty, not an hj212 store") }
@@ -163,6 +168,7 @@ public final class Store: Sendable {
             try db.execute("PRAGMA journal_mode=WAL")
             try db.execute("PRAGMA synchronous=\(durability == .full ? "FULL" : "NORMAL")")
             try db.execute("PRAGMA busy_timeout=0")
+            try db.execute("PRAGMA cache_size=-\(writerCacheKiB)")
             try db.execute("BEGIN IMMEDIATE; INSERT OR REPLACE INTO meta(key, value) VALUES('last_opened', strftime('%Y-%m-%dT%H:%M:%fZ','now')); COMMIT")
         } catch {
             try? db.execute("ROLLBACK")
@@ -170,6 +176,10 @@ public final class Store: Sendable {
             throw StoreError("\(path): cannot write: \(error.message)")
         }
     }
+
+    /// The writer's page cache (KiB): the tails of the tables and indexes a commit touches, and
+    /// the pages of the unit rows it updates, stay in memory between commits.
+    public static let writerCacheKiB = 32_768
 
     /// The schema, version 1 (documented in docs/store.md). Times are local wall-clock digits:
     /// `data_time` YYYYMMDDhhmmss (the packet's DataTime), `received_at` YYYYMMDDhhmmssSSS.
@@ -182,11 +192,11 @@ public final class Store: Sendable {
     CREATE TABLE packets(
       id INTEGER PRIMARY KEY, unit_id INTEGER NOT NULL REFERENCES units(id), mn TEXT NOT NULL, qn TEXT, cn TEXT NOT NULL,
       st TEXT, pno INTEGER NOT NULL DEFAULT 0, data_time INTEGER, received_at INTEGER NOT NULL, peer TEXT, frame BLOB NOT NULL);
-    CREATE UNIQUE INDEX packets_key ON packets(mn, cn, qn, pno) WHERE qn IS NOT NULL;
+    CREATE UNIQUE INDEX packets_key ON packets(qn, mn, cn, pno) WHERE qn IS NOT NULL;
     CREATE TABLE records(
       id INTEGER PRIMARY KEY, packet_id INTEGER NOT NULL REFERENCES packets(id), unit_id INTEGER NOT NULL REFERENCES units(id),
       cn TEXT NOT NULL, data_time INTEGER, factors INTEGER NOT NULL, invalid INTEGER NOT NULL, codes TEXT NOT NULL, flags TEXT NOT NULL);
-    CREATE INDEX records_unit ON records(unit_id, cn, data_time);
+    CREATE INDEX records_time ON records(cn, data_time);
     CREATE TABLE "values"(
       record_id INTEGER NOT NULL REFERENCES records(id), unit_id INTEGER NOT NULL, cn TEXT NOT NULL, data_time INTEGER,
       factor TEXT NOT NULL, kind TEXT NOT NULL, value REAL, text TEXT, flag TEXT);

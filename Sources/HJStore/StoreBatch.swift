@@ -23,22 +23,14 @@ public struct StoreBatch: Sendable {
         var peer: String
     }
 
-    struct ValueRow: Sendable {
-        var factor: String
-        var kind: String
-        var value: Double?
-        var text: String?
-        var flag: String?
-    }
-
     struct RecordRow: Sendable {
         /// Index in `packets` of the packet that completed the record.
         var packet: Int
-        var mn: String
         var cn: String
         var dataTime: Int64?
-        var summary: RecordSummary
-        var values: [ValueRow]
+        /// The record's fields: its value rows are bound from them, without a string per field
+        /// (`Store.insert`).
+        var segment: DataSegment
     }
 
     var packets: [PacketRow] = []
@@ -61,9 +53,8 @@ public struct StoreBatch: Sendable {
                 receivedAt: HJTime(wallMilliseconds: p.time).digits17, peer: p.peer))
         }
         for r in journal.records where r.packet >= 0 {
-            let (summary, values) = Self.values(of: r.segment)
-            records.append(RecordRow(packet: base + r.packet, mn: r.segment.mn ?? "", cn: r.segment.cn ?? "",
-                                     dataTime: r.segment.cpValue("DataTime").flatMap(Self.digits14), summary: summary, values: values))
+            records.append(RecordRow(packet: base + r.packet, cn: r.segment.cn ?? "",
+                                     dataTime: r.segment.cpValue("DataTime").flatMap(Self.digits14), segment: r.segment))
         }
         commands += journal.results
     }
@@ -80,27 +71,49 @@ public struct StoreBatch: Sendable {
         return n
     }
 
-    /// Splits `code-Kind=value` fields into value rows (the flag of a factor goes on each of its
-    /// values) and summarises the record's validity.
-    static func values(of segment: DataSegment) -> (RecordSummary, [ValueRow]) {
-        var rows: [ValueRow] = []
+    /// The validity of a record's fields: factors with a value (`code-Kind`, Kind not `Flag`) in
+    /// the record's order, and the flag of each factor that has one.
+    static func summary(of segment: DataSegment) -> RecordSummary {
         var flags: [String: String] = [:]
         var order: [String] = []
-        for field in segment.cpFields {
-            guard let dash = field.name.lastIndex(of: "-") else { continue }
-            let factor = String(field.name[..<dash])
-            let kind = String(field.name[field.name.index(after: dash)...])
-            guard !factor.isEmpty, !kind.isEmpty else { continue }
-            if kind == "Flag" {
-                flags[factor] = field.value
-                continue
+        for group in segment.cp ?? [] {
+            for field in group {
+                guard let (factor, kind) = split(field.name) else { continue }
+                if kind.elementsEqual("Flag".utf8) {
+                    flags[String(Substring(factor))] = field.value
+                } else if !order.contains(where: { $0.utf8.elementsEqual(factor) }) {
+                    order.append(String(Substring(factor)))
+                }
             }
-            if !order.contains(factor) { order.append(factor) }
+        }
+        return RecordSummary(factors: order, flags: flags)
+    }
+
+    /// `w01018-Avg` → (`w01018`, `Avg`) as UTF-8 views of the name, without new strings; nil when
+    /// there is no dash or either side is empty.
+    @inline(__always)
+    static func split(_ name: String) -> (Substring.UTF8View, Substring.UTF8View)? {
+        let u = name.utf8
+        guard let dash = u.lastIndex(of: UInt8(ascii: "-")), dash != u.startIndex else { return nil }
+        let after = u.index(after: dash)
+        guard after != u.endIndex else { return nil }
+        return (name[..<dash].utf8, name[after...].utf8)
+    }
+
+    /// The summary and the value rows of a record (for traces; the store binds its rows from the
+    /// fields directly).
+    static func values(of segment: DataSegment) -> (RecordSummary, [(factor: String, kind: String, value: Double?, text: String?, flag: String?)]) {
+        let summary = summary(of: segment)
+        var flags: [String: String] = [:]
+        var rows: [(factor: String, kind: String, value: Double?, text: String?, flag: String?)] = []
+        for field in segment.cpFields {
+            guard let (factor, kind) = split(field.name) else { continue }
+            if kind.elementsEqual("Flag".utf8) { flags[String(Substring(factor))] = field.value; continue }
             let number = Double(field.value)
-            rows.append(ValueRow(factor: factor, kind: kind, value: number, text: number == nil ? field.value : nil, flag: nil))
+            rows.append((String(Substring(factor)), String(Substring(kind)), number, number == nil ? field.value : nil, nil))
         }
         for i in rows.indices { rows[i].flag = flags[rows[i].factor] }
-        return (RecordSummary(factors: order, flags: flags), rows)
+        return (summary, rows)
     }
 }
 
