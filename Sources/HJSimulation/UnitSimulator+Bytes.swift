@@ -21,57 +21,69 @@ extension UnitSimulator {
         return GeneratedPacket(time: t, cn: code.rawValue, bytes: writer.bytes)
     }
 
-    /// 2011 of the factors, as `realtimeFields` lists them.
+    /// 2011 of the factors, as `realtimeFields` lists them. The factors are read in place (a
+    /// `FactorModel` copy would retain its dozen key strings) and the buffer is written as a
+    /// local, so it stays uniquely referenced.
     mutating func realtimeBytes(at t: Int64) -> GeneratedPacket {
         beginBytes(.realTimeData, at: t)
-        writer.group()
-        writer.key("DataTime")
-        writer.time14(t)
+        var w = writer
+        writer = SegmentBytes()
+        w.group()
+        w.key("DataTime")
+        w.time14(t)
         let o2 = o2Index.map { models[$0].reading }
         let k = o2.flatMap { FactorModel.zsFactor(o2: $0, reference: template.referenceO2) }
         let hidden = instrumentFaults.hidden
-        for m in models where hidden.isEmpty || !hidden.contains(m.code) {
-            writer.group()
-            if m.measureEveryMs > 0 {
-                writer.key(m.keys.sampleTime)
-                writer.time14(m.sampleTime)
+        for i in models.indices where hidden.isEmpty || !hidden.contains(models[i].code) {
+            w.group()
+            if models[i].measureEveryMs > 0 {
+                w.key(models[i].keys.sampleTime)
+                w.time14(models[i].sampleTime)
             }
-            writer.key(m.keys.rtd)
-            writer.number(m.reading, decimals: m.decimals)
-            if m.zs, let k {
-                writer.key(m.keys.zsRtd)
-                writer.number(m.reading * k, decimals: m.decimals)
+            let decimals = models[i].decimals, reading = models[i].reading
+            w.key(models[i].keys.rtd)
+            w.number(reading, decimals: decimals)
+            if models[i].zs, let k {
+                w.key(models[i].keys.zsRtd)
+                w.number(reading * k, decimals: decimals)
             }
-            writer.key(m.keys.flag)
-            writer.flag(m.flag)
+            w.key(models[i].keys.flag)
+            w.flag(models[i].flag)
         }
+        writer = w
         return finishBytes(.realTimeData, at: t)
     }
 
     /// A 2051/2061/2031 record, as `periodCP` lists it.
     mutating func periodBytes(_ code: CommandCode, at t: Int64, dataTime: Int64, _ records: [PeriodRecord]) -> GeneratedPacket {
         beginBytes(code, at: t)
-        writer.group()
-        writer.key("DataTime")
-        writer.time14(dataTime)
+        var w = writer
+        writer = SegmentBytes()
+        w.group()
+        w.key("DataTime")
+        w.time14(dataTime)
         let hidden = instrumentFaults.hidden
-        for (m, r) in zip(models, records) where r.count > 0 && (hidden.isEmpty || !hidden.contains(m.code)) {
-            writer.group()
+        for i in 0..<Swift.min(models.count, records.count) {
+            let r = records[i]
+            guard r.count > 0 && (hidden.isEmpty || !hidden.contains(models[i].code)) else { continue }
+            let d = models[i].decimals
+            w.group()
             if let cou = r.cou {
-                writer.key(m.keys.cou)
-                writer.number(cou, decimals: Swift.max(m.decimals, 3))
+                w.key(models[i].keys.cou)
+                w.number(cou, decimals: Swift.max(d, 3))
             }
-            writer.key(m.keys.min); writer.number(r.min, decimals: m.decimals)
-            writer.key(m.keys.avg); writer.number(r.avg, decimals: m.decimals)
-            writer.key(m.keys.max); writer.number(r.max, decimals: m.decimals)
+            w.key(models[i].keys.min); w.number(r.min, decimals: d)
+            w.key(models[i].keys.avg); w.number(r.avg, decimals: d)
+            w.key(models[i].keys.max); w.number(r.max, decimals: d)
             if let zs = r.zsAvg, let lo = r.zsMin, let hi = r.zsMax {
-                writer.key(m.keys.zsMin); writer.number(lo, decimals: m.decimals)
-                writer.key(m.keys.zsAvg); writer.number(zs, decimals: m.decimals)
-                writer.key(m.keys.zsMax); writer.number(hi, decimals: m.decimals)
+                w.key(models[i].keys.zsMin); w.number(lo, decimals: d)
+                w.key(models[i].keys.zsAvg); w.number(zs, decimals: d)
+                w.key(models[i].keys.zsMax); w.number(hi, decimals: d)
             }
-            writer.key(m.keys.flag)
-            writer.flag(r.flag)
+            w.key(models[i].keys.flag)
+            w.flag(r.flag)
         }
+        writer = w
         return finishBytes(code, at: t)
     }
 }
