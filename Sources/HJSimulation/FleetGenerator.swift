@@ -5,8 +5,9 @@ import HJ212
 /// (ties by unit order), so that a template or fleet + seed + start + duration gives the same
 /// bytes every time.
 ///
-/// With `threads` > 1 the units are split into that many contiguous ranges, each advanced on its
-/// own thread through a block; the block's packets are then merged in the same order (time,
+/// With `threads` > 1 the units are dealt out to that many lanes (unit i to lane i mod N: a fleet
+/// listed by kind would otherwise give one thread the heavy units), each advanced on its own
+/// thread through a block; the block's packets are then merged in the same order (time,
 /// unit, order within the unit), so the output does not depend on the number of threads. The
 /// loggers share nothing mutable: each has its own random streams, models and buffers.
 public struct FleetGenerator: Sendable {
@@ -102,8 +103,8 @@ public struct FleetGenerator: Sendable {
 
     func laneCount(_ threads: Int) -> Int { Swift.max(1, Swift.min(threads, simulators.count)) }
 
-    /// Advances every simulator to `blockEnd`, lane k taking the k-th contiguous range of units
-    /// on its own thread (lane 0 on the caller's).
+    /// Advances every simulator to `blockEnd`, lane k taking units k, k + N, k + 2N … on its own
+    /// thread.
     mutating func advanceAll<Lane: GenerationLane>(to blockEnd: Int64, _ lanes: inout [Lane]) {
         let count = simulators.count, n = lanes.count
         if n == 1 {
@@ -115,7 +116,7 @@ public struct FleetGenerator: Sendable {
                 // Each lane touches only its own units and its own lane: disjoint memory.
                 nonisolated(unsafe) let sims = sims, ls = ls
                 DispatchQueue.concurrentPerform(iterations: n) { k in
-                    for i in (count * k / n)..<(count * (k + 1) / n) { ls[k].advance(&sims[i], unit: i, to: blockEnd) }
+                    for i in stride(from: k, to: count, by: n) { ls[k].advance(&sims[i], unit: i, to: blockEnd) }
                 }
             }
         }
