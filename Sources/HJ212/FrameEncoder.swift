@@ -40,6 +40,29 @@ public enum FrameEncoder {
         return out
     }
 
+    /// Appends the standard frame of a segment (`##`, length, segment, upper-case CRC, CR LF) to
+    /// `out`: no array per frame, the CRC over the caller's bytes. The same bytes as `frame(segmentBytes:)`.
+    public static func appendFrame(segmentBytes segment: [UInt8], to out: inout [UInt8]) {
+        let n = segment.count % 10000
+        let crc = CRC.hj212(segment)
+        let digits: StaticString = "0123456789ABCDEF"
+        out.append(UInt8(ascii: "#"))
+        out.append(UInt8(ascii: "#"))
+        out.append(UInt8(48 + n / 1000))
+        out.append(UInt8(48 + n / 100 % 10))
+        out.append(UInt8(48 + n / 10 % 10))
+        out.append(UInt8(48 + n % 10))
+        out.append(contentsOf: segment)
+        digits.withUTF8Buffer { d in
+            out.append(d[Int(crc >> 12)])
+            out.append(d[Int((crc >> 8) & 0xF)])
+            out.append(d[Int((crc >> 4) & 0xF)])
+            out.append(d[Int(crc & 0xF)])
+        }
+        out.append(0x0D)
+        out.append(0x0A)
+    }
+
     /// The frame bytes of a segment given as text (UTF-8).
     public static func frame(_ segment: String, crcStyle: CRCStyle = .standard, trailer: Bool = true) -> [UInt8] {
         frame(segmentBytes: Array(segment.utf8), crcStyle: crcStyle, trailer: trailer)

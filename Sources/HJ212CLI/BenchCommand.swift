@@ -10,7 +10,7 @@ struct BenchCommand: CLICommand {
     static let options: [any OptionDeclaration] = []
     static let subcommands: [any CLICommand.Type] = [
         BenchCodec.self, BenchLive.self, BenchMemory.self, BenchLoad.self, BenchPingPongServer.self, BenchHostile.self, BenchSoak.self, BenchStorm.self,
-        BenchStore.self, BenchRoster.self, BenchConsoleCommand.self,
+        BenchStore.self, BenchRoster.self, BenchConsoleCommand.self, BenchGenerate.self,
     ]
     static let discussion = """
     The corpus is a deterministic mix of realistic uploads (2011 water and flue gas, 2051, 2061,

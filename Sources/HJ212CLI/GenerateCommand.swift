@@ -33,8 +33,10 @@ struct GenerateCommand: CLICommand {
     static let scenario = Shared.scenario.help("A fault timeline on units of the fleet (Profiles/scenarios, or a file; a path wins). Without --unit/--fleet, the scenario's own fleet.")
     static let truth = Shared.truth.help("Where to write the ground truth of injected faults, JSON Lines (default: the --out file + .truth.jsonl).")
     static let list = Flag("list", help: "List the unit templates, built-in fleets, faults and scenarios, and exit.")
+    static let threads = Shared.threads.help("Threads generating the loggers' packets, the units split between them (default 1). The output is the same bytes whatever the number.")
     static let options: [any OptionDeclaration] = [
-        unit, fleet, start, duration, seed, format, Shared.out, mn, pw, edition, rtdInterval, minInterval, facilityStatus, zone, profiles, faults, scenario, truth, list,
+        unit, fleet, start, duration, seed, format, Shared.out, mn, pw, edition, rtdInterval, minInterval, facilityStatus, zone, profiles, faults, scenario, truth,
+        threads, list,
     ]
     static let discussion = """
     EXAMPLES:
@@ -115,6 +117,8 @@ struct GenerateCommand: CLICommand {
         options.profiles = store
         options.dialect = a[Self.edition] == "2025" ? .hj2025 : .hj2017
         options.facilityStatus = a[Self.facilityStatus]
+        // Packets as bytes only: no DataSegment per packet (the fault injector parses those it changes).
+        options.bytesOnly = true
         if let v = a[Self.rtdInterval] { options.rtdIntervalSeconds = v }
         if let v = a[Self.minInterval] { options.minIntervalMinutes = v }
         var generator: FleetGenerator
@@ -170,31 +174,35 @@ struct GenerateCommand: CLICommand {
             truth = OutputSink(fd: tfd)
         }
         defer { if let truth { truth.flush(); if let fd = truth.descriptor { close(fd) } } }
-        var run = FaultedGeneration(generator: generator, mns: mns, faults: faults, seed: seed)
         var injected = 0
         let trace = a[Self.format] == "trace"
+        let threads = a[Self.threads] ?? 1
         let writer = fd == 1 ? io.stdout : OutputSink(fd: fd, bufferBytes: 1 << 20)
-        var counts: [String: Int] = [:]
+        // Packets per CN: a handful of CNs, so a short list beats hashing a String per packet.
+        var counts: [(cn: String, count: Int)] = []
+        func count(_ cn: String) {
+            if let i = counts.firstIndex(where: { $0.cn == cn }) { counts[i].count += 1 } else { counts.append((cn, 1)) }
+        }
         var packets = 0
-        let origin = run.start
+        let origin = generator.start
         let end = origin + duration
         let t0 = monotonicSeconds()
         var lastProgress = t0
         var stoppedAt: Int64?
-        func write(_ frame: [UInt8], _ unit: Int, _ time: Int64) {
+        func write(_ frame: ArraySlice<UInt8>, _ unit: Int, _ time: Int64) {
             if trace {
                 var line = "{\"t\":\"\(SimClock.iso(time, offsetMinutes: zone))\",\"dir\":\"up\",\"peer\":\"virtual\",\"mn\":"
                 JSONValue.writeString(mns[unit], to: &line)
                 line += ",\"frame\":"
-                let body = frame.last == 0x0A ? frame.dropLast(2) : frame[...]
+                let body = frame.last == 0x0A ? frame.dropLast(2) : frame
                 JSONValue.writeString(String(decoding: body, as: UTF8.self), to: &line)
                 line += "}\n"
                 writer.write(line)
             } else {
-                writer.write(bytes: frame)
+                writer.write(bytes: Array(frame))
             }
         }
-        run.run(until: end, shouldContinue: { now in
+        func proceed(_ now: Int64) -> Bool {
             if Interrupts.requested { stoppedAt = now; return false }
             let wall = monotonicSeconds()
             if wall - lastProgress > 0.5 {
@@ -203,21 +211,40 @@ struct GenerateCommand: CLICommand {
                 io.progress("generate: \(Int(done))% of \(SimClock.durationText(duration)), \(packets) packets, \(writer.written / 1_000_000) MB")
             }
             return !writer.failed
-        }, truth: { record in
-            truth?.line(record.json(offsetMinutes: zone))
-            injected += 1
-        }) { unit, packet, frames in
-            for frame in frames { write(frame, unit, packet.time) }
-            counts[packet.cn, default: 0] += 1
-            packets += 1
         }
-        // A record held back (out-of-order) with nothing after it goes out at the end.
-        for (unit, frame) in run.finish() { write(frame, unit, run.now) }
+        if faults.isEmpty {
+            // Plain uploads: framed on the loggers' threads into one buffer per block, written whole.
+            generator.runFrames(until: end, threads: threads, shouldContinue: proceed) { block in
+                if trace {
+                    var from = 0
+                    for p in block.packets {
+                        write(block.bytes[from..<p.end], p.unit, p.time)
+                        from = p.end
+                    }
+                } else {
+                    writer.write(bytes: block.bytes)
+                }
+                for p in block.packets { count(p.cn) }
+                packets += block.packets.count
+            }
+        } else {
+            var run = FaultedGeneration(generator: generator, mns: mns, faults: faults, seed: seed)
+            run.run(until: end, threads: threads, shouldContinue: proceed, truth: { record in
+                truth?.line(record.json(offsetMinutes: zone))
+                injected += 1
+            }) { unit, packet, frames in
+                for frame in frames { write(frame[...], unit, packet.time) }
+                count(packet.cn)
+                packets += 1
+            }
+            // A record held back (out-of-order) with nothing after it goes out at the end.
+            for (unit, frame) in run.finish() { write(frame[...], unit, run.now) }
+        }
         writer.flush()
         io.clearProgress()
         let seconds = monotonicSeconds() - t0
         if writer.failed { return fail(io, "write failed: \(writer.failure ?? "?")") }
-        let summary = counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        let summary = counts.sorted { $0.cn < $1.cn }.map { "\($0.cn) \($0.count)" }.joined(separator: ", ")
         let rate = seconds > 0 ? Int(Double(packets) / seconds) : packets
         if let truthPath, !faults.isEmpty { io.stderr.line("\(injected) fault injection\(injected == 1 ? "" : "s") written to \(truthPath)") }
         io.stderr.line("\(stoppedAt != nil ? "interrupted at \(SimClock.iso(stoppedAt!, offsetMinutes: zone)): " : "")\(packets) packets (\(summary)), \(writer.written) bytes, \(mns.count) logger\(mns.count == 1 ? "" : "s"), \(String(Int(seconds * 10) / 10)).\(Int(seconds * 10) % 10) s, \(rate) packets/s")

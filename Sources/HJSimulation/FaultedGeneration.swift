@@ -31,13 +31,14 @@ public struct FaultedGeneration: Sendable {
 
     /// Runs to `end`; `body` gets each generated packet with the frames sent for it (none when
     /// dropped or held back, several when duplicated or when a held record follows it).
-    public mutating func run(until end: Int64, shouldContinue: (Int64) -> Bool = { _ in true }, truth: (FaultRecord) -> Void,
+    /// `threads`: the loggers' threads (`FleetGenerator.run`); the faults are applied in order on the caller's.
+    public mutating func run(until end: Int64, threads: Int = 1, shouldContinue: (Int64) -> Bool = { _ in true }, truth: (FaultRecord) -> Void,
                              _ body: (_ unit: Int, _ packet: GeneratedPacket, _ frames: [[UInt8]]) -> Void) {
         let faulted = !faults.isEmpty
         var injectors = self.injectors
         let mns = self.mns
         withoutActuallyEscaping(truth) { truth in
-            generator.run(until: end, shouldContinue: shouldContinue, faults: faulted ? { _, record in truth(record) } : nil) { unit, packet in
+            generator.run(until: end, threads: threads, shouldContinue: shouldContinue, faults: faulted ? { _, record in truth(record) } : nil) { unit, packet in
                 guard faulted else { body(unit, packet, [FrameEncoder.frame(segmentBytes: packet.bytes)]); return }
                 let (frames, records) = injectors[unit].frames(for: packet, mn: mns[unit])
                 for r in records { truth(r) }

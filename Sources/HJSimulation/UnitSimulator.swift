@@ -16,7 +16,13 @@ public struct GeneratedPacket: Sendable {
     /// Local wall-clock milliseconds (HJTime.wallMilliseconds) when the logger sends it.
     public var time: Int64
     public var cn: String
-    public var segment: DataSegment
+    /// The data segment: the one built, or (a simulator writing bytes only, `SimulationOptions.bytesOnly`)
+    /// parsed from `bytes` when asked.
+    public var segment: DataSegment {
+        get { built ?? SegmentParser.parse(bytes).segment }
+        set { built = newValue }
+    }
+    var built: DataSegment?
     /// The serialised segment (at most 1024 bytes: longer records are split).
     public var bytes: [UInt8]
 
@@ -26,7 +32,15 @@ public struct GeneratedPacket: Sendable {
     public init(time: Int64, cn: String, segment: DataSegment, bytes: [UInt8]) {
         self.time = time
         self.cn = cn
-        self.segment = segment
+        self.built = segment
+        self.bytes = bytes
+    }
+
+    /// A packet known by its bytes only (generation): its segment is parsed from them when asked.
+    public init(time: Int64, cn: String, bytes: [UInt8]) {
+        self.time = time
+        self.cn = cn
+        self.built = nil
         self.bytes = bytes
     }
 }
@@ -50,6 +64,9 @@ public struct SimulationOptions: Sendable {
     public var profiles: ProfileStore = .builtin
     /// Readings from instruments (`simulate --read`): samples come from here, not from the models.
     public var readingSource: (any ReadingSource)?
+    /// Write each packet's bytes directly (no `DataSegment` per packet; `GeneratedPacket.segment`
+    /// is parsed from the bytes when asked): what `generate` does. The bytes are the same.
+    public var bytesOnly = false
     public init() {}
 }
 
@@ -126,6 +143,8 @@ public struct UnitSimulator: Sendable {
     let flowIndex: Int
     /// Electricity meters of a 2025 logger (ST=44 uploads; UnitSimulator+Electricity.swift).
     var electricity: ElectricityMeters? = nil
+    /// The reused buffer packets are written into with `SimulationOptions.bytesOnly`.
+    var writer = SegmentBytes()
 
     public init(template: UnitTemplate, identity: LoggerIdentity, seed: UInt64, start: Int64, options: SimulationOptions = SimulationOptions()) throws {
         self.template = template
@@ -190,6 +209,13 @@ public struct UnitSimulator: Sendable {
         let qn = HJTime(wallMilliseconds: second * 1000 + Int64(sequence % 1000)).text17
         let version = options.dialect == .hj2025 ? 2 : 1
         let flag = PacketFlag(version: version, split: false, ack: ack ?? options.ack)
+        if options.bytesOnly {
+            writer.begin(qnSecond: second, qnMilliseconds: sequence % 1000, st: st?.rawValue ?? template.st, cn: cn, pw: identity.pw, mn: identity.mn,
+                         flag: flag.rawValue)
+            writer.fields(cp)
+            writer.end()
+            return GeneratedPacket(time: t, cn: cn, bytes: writer.bytes)
+        }
         let segment = DataSegment(
             header: [Field("QN", qn), Field("ST", st?.rawValue ?? template.st), Field("CN", cn), Field("PW", identity.pw),
                      Field("MN", identity.mn), Field("Flag", String(flag.rawValue))],
@@ -200,7 +226,7 @@ public struct UnitSimulator: Sendable {
     /// Emits a packet, split into PNUM/PNO packets when its segment exceeds 1024 bytes.
     mutating func emit(_ p: GeneratedPacket, _ out: (GeneratedPacket) -> Void) {
         var p = p
-        p.bytes = p.segment.serializedBytes()
+        if p.built != nil { p.bytes = p.segment.serializedBytes() }
         guard p.bytes.count > PacketSplitter.maxSegmentBytes,
               let parts = try? PacketSplitter.split(p.segment, nextQN: { _, _ in
                   self.sequence += 1
@@ -290,19 +316,7 @@ public struct UnitSimulator: Sendable {
     }
 
     mutating func realtimePackets(at t: Int64, _ out: (GeneratedPacket) -> Void) {
-        var cp: [[Field]] = [[Field("DataTime", Self.time14(t))]]
-        let o2 = o2Index.map { models[$0].reading }
-        for m in models where instrumentFaults.hidden.isEmpty || !instrumentFaults.hidden.contains(m.code) {
-            var group: [Field] = []
-            if m.measureEveryMs > 0 { group.append(Field(m.keys.sampleTime, Self.time14(m.sampleTime))) }
-            group.append(Field(m.keys.rtd, m.format(m.reading)))
-            if m.zs, let o2, let k = FactorModel.zsFactor(o2: o2, reference: template.referenceO2) {
-                group.append(Field(m.keys.zsRtd, m.format(m.reading * k)))
-            }
-            group.append(Field(m.keys.flag, String(UnicodeScalar(m.flag))))
-            cp.append(group)
-        }
-        emit(packet(.realTimeData, at: t, cp: cp), out)
+        emit(options.bytesOnly ? realtimeBytes(at: t) : packet(.realTimeData, at: t, cp: realtimeFields(at: t)), out)
         if sendFacilityStatus && !template.facilities.isEmpty {
             let rs = operationLevel(t) > 0.5 ? "1" : "0"
             emit(packet(.runningStatus, at: t, cp: [[Field("DataTime", Self.time14(t))]] + template.facilities.map { [Field("\($0.id)-RS", rs)] }), out)
@@ -315,6 +329,23 @@ public struct UnitSimulator: Sendable {
             emit(packet(.realTimeData, at: t, st: template.workingConditionST.map(SystemType.init(rawValue:)), cp: wc), out)
         }
         if electricity != nil { electricityPackets(at: t, out) }
+    }
+
+    /// The CP of a 2011 of the factors (`realtimeBytes` writes the same bytes directly).
+    func realtimeFields(at t: Int64) -> [[Field]] {
+        var cp: [[Field]] = [[Field("DataTime", Self.time14(t))]]
+        let o2 = o2Index.map { models[$0].reading }
+        for m in models where instrumentFaults.hidden.isEmpty || !instrumentFaults.hidden.contains(m.code) {
+            var group: [Field] = []
+            if m.measureEveryMs > 0 { group.append(Field(m.keys.sampleTime, Self.time14(m.sampleTime))) }
+            group.append(Field(m.keys.rtd, m.format(m.reading)))
+            if m.zs, let o2, let k = FactorModel.zsFactor(o2: o2, reference: template.referenceO2) {
+                group.append(Field(m.keys.zsRtd, m.format(m.reading * k)))
+            }
+            group.append(Field(m.keys.flag, String(UnicodeScalar(m.flag))))
+            cp.append(group)
+        }
+        return cp
     }
 
     // MARK: Periods
@@ -334,13 +365,13 @@ public struct UnitSimulator: Sendable {
         if t % minIntervalMs == 0 && t > windowStart {
             let begin = (windowStart / windowInterval) * windowInterval
             let records = models.indices.map { models[$0].closeWindow(medium: template.medium, minutes: Int((t - begin) / Self.minuteMs)) }
-            emit(packet(.minuteData, at: t, cp: periodCP(begin, records)), out)
+            emit(periodPacket(.minuteData, at: t, dataTime: begin, records), out)
             windowStart = t
             windowInterval = minIntervalMs
         }
         if t % Self.hourMs == 0 {
             let records = models.indices.map { models[$0].closeHour(medium: template.medium) }
-            emit(packet(.hourData, at: t, cp: periodCP(t - Self.hourMs, records)), out)
+            emit(periodPacket(.hourData, at: t, dataTime: t - Self.hourMs, records), out)
         }
         if options.dialect == .hj2025, (t % Self.dayMs + Self.dayMs) % Self.dayMs == 3 * Self.hourMs {
             standardChecks(at: t, out)
@@ -352,7 +383,7 @@ public struct UnitSimulator: Sendable {
         }
         if t % Self.dayMs == 0 {
             let records = models.indices.map { models[$0].closeDay(medium: template.medium) }
-            emit(packet(.dailyData, at: t, cp: periodCP(t - Self.dayMs, records)), out)
+            emit(periodPacket(.dailyData, at: t, dataTime: t - Self.dayMs, records), out)
             if !template.facilities.isEmpty {
                 let hours = Double(facilityRunSamples) * Double(sampleMs) / 3_600_000
                 let rt = ValueFormat.fixed(Swift.min(24, hours), decimals: 2)
@@ -361,6 +392,11 @@ public struct UnitSimulator: Sendable {
             facilityRunSamples = 0
             daySamples = 0
         }
+    }
+
+    /// A period record (`periodBytes` writes the same bytes directly).
+    mutating func periodPacket(_ code: CommandCode, at t: Int64, dataTime: Int64, _ records: [PeriodRecord]) -> GeneratedPacket {
+        options.bytesOnly ? periodBytes(code, at: t, dataTime: dataTime, records) : packet(code, at: t, cp: periodCP(dataTime, records))
     }
 
     func periodCP(_ dataTime: Int64, _ records: [PeriodRecord]) -> [[Field]] {

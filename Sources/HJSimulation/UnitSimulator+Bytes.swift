@@ -1,0 +1,89 @@
+import HJ212
+
+/// The packets that make up nearly all of a generation (2011 real-time data, 2051/2061/2031
+/// records) written straight into the simulator's byte buffer (`SimulationOptions.bytesOnly`):
+/// no `Field`, no `String` per value. Each writes exactly the bytes of its `[[Field]]` form in
+/// UnitSimulator.swift (`realtimeFields`, `periodCP`); `GenerationBytesTests` compare the two
+/// for every template, so a change to one must be made to the other.
+extension UnitSimulator {
+    /// Starts a packet in `writer`: the header as `packet(_:at:st:cp:ack:)` writes it (QN sequence included).
+    mutating func beginBytes(_ code: CommandCode, at t: Int64, st: SystemType? = nil) {
+        let second = t / 1000
+        if second == lastSecond { sequence += 1 } else { lastSecond = second; sequence = 1 }
+        let flag = PacketFlag(version: options.dialect == .hj2025 ? 2 : 1, split: false, ack: options.ack)
+        writer.begin(qnSecond: second, qnMilliseconds: sequence % 1000, st: st?.rawValue ?? template.st, cn: code.rawValue, pw: identity.pw,
+                     mn: identity.mn, flag: flag.rawValue)
+    }
+
+    /// Closes the packet in `writer`.
+    mutating func finishBytes(_ code: CommandCode, at t: Int64) -> GeneratedPacket {
+        writer.end()
+        return GeneratedPacket(time: t, cn: code.rawValue, bytes: writer.bytes)
+    }
+
+    /// 2011 of the factors, as `realtimeFields` lists them. The factors are read in place (a
+    /// `FactorModel` copy would retain its dozen key strings) and the buffer is written as a
+    /// local, so it stays uniquely referenced.
+    mutating func realtimeBytes(at t: Int64) -> GeneratedPacket {
+        beginBytes(.realTimeData, at: t)
+        var w = writer
+        writer = SegmentBytes()
+        w.group()
+        w.key("DataTime")
+        w.time14(t)
+        let o2 = o2Index.map { models[$0].reading }
+        let k = o2.flatMap { FactorModel.zsFactor(o2: $0, reference: template.referenceO2) }
+        let hidden = instrumentFaults.hidden
+        for i in models.indices where hidden.isEmpty || !hidden.contains(models[i].code) {
+            w.group()
+            if models[i].measureEveryMs > 0 {
+                w.key(models[i].keys.sampleTime)
+                w.time14(models[i].sampleTime)
+            }
+            let decimals = models[i].decimals, reading = models[i].reading
+            w.key(models[i].keys.rtd)
+            w.number(reading, decimals: decimals)
+            if models[i].zs, let k {
+                w.key(models[i].keys.zsRtd)
+                w.number(reading * k, decimals: decimals)
+            }
+            w.key(models[i].keys.flag)
+            w.flag(models[i].flag)
+        }
+        writer = w
+        return finishBytes(.realTimeData, at: t)
+    }
+
+    /// A 2051/2061/2031 record, as `periodCP` lists it.
+    mutating func periodBytes(_ code: CommandCode, at t: Int64, dataTime: Int64, _ records: [PeriodRecord]) -> GeneratedPacket {
+        beginBytes(code, at: t)
+        var w = writer
+        writer = SegmentBytes()
+        w.group()
+        w.key("DataTime")
+        w.time14(dataTime)
+        let hidden = instrumentFaults.hidden
+        for i in 0..<Swift.min(models.count, records.count) {
+            let r = records[i]
+            guard r.count > 0 && (hidden.isEmpty || !hidden.contains(models[i].code)) else { continue }
+            let d = models[i].decimals
+            w.group()
+            if let cou = r.cou {
+                w.key(models[i].keys.cou)
+                w.number(cou, decimals: Swift.max(d, 3))
+            }
+            w.key(models[i].keys.min); w.number(r.min, decimals: d)
+            w.key(models[i].keys.avg); w.number(r.avg, decimals: d)
+            w.key(models[i].keys.max); w.number(r.max, decimals: d)
+            if let zs = r.zsAvg, let lo = r.zsMin, let hi = r.zsMax {
+                w.key(models[i].keys.zsMin); w.number(lo, decimals: d)
+                w.key(models[i].keys.zsAvg); w.number(zs, decimals: d)
+                w.key(models[i].keys.zsMax); w.number(hi, decimals: d)
+            }
+            w.key(models[i].keys.flag)
+            w.flag(r.flag)
+        }
+        writer = w
+        return finishBytes(code, at: t)
+    }
+}
