@@ -90,7 +90,7 @@ final class CheckSensors: Sendable {
         let sensors = CheckSensors(bank: bank, evidence: evidence, service: service, group: group)
         for (port, proto, name) in ports {
             let runner = UncheckedRunner(SerialLineRunner(port: port, lineProtocol: proto, bank: bank, trace: nil, name: name))
-            DispatchQueue.global().async(group: sensors.threads) { runner.value.run(stop: { sensors.stopFlag.load(ordering: .relaxed) }) }
+            LineThread.start(name: "hj-\(name)", group: sensors.threads) { runner.value.run(stop: { sensors.stopFlag.load(ordering: .relaxed) }) }
         }
         return sensors
     }

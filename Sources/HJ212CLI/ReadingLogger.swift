@@ -103,7 +103,7 @@ final class ReadingLoggerLines: Sendable {
 
     func start() {
         for l in lines {
-            DispatchQueue.global().async(group: group) { [self] in l.value.run(stop: { self.stop.load(ordering: .relaxed) }) }
+            LineThread.start(name: "hj-poll", group: group) { [self] in l.value.run(stop: { self.stop.load(ordering: .relaxed) }) }
         }
     }
 

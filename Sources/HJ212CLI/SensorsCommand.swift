@@ -182,7 +182,7 @@ struct SensorsCommand: CLICommand {
             lines.append((name, counters))
             let runner = UncheckedRunner(SerialLineRunner(port: port, lineProtocol: proto, bank: bank, trace: trace, counters: counters, name: name))
             let flag = UncheckedStop(realDuration: realDuration, began: began)
-            DispatchQueue.global().async(group: lineGroup) {
+            LineThread.start(name: "hj-\(name)", group: lineGroup) {
                 runner.value.run(stop: { flag.shouldStop() })
             }
         }
