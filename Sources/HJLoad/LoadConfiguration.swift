@@ -1,3 +1,4 @@
+import HJ212
 import HJNetwork
 import HJSimulation
 

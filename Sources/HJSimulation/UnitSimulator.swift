@@ -1,16 +1,6 @@
 import Foundation
 import HJ212
 
-/// Who a simulated data logger is on the wire.
-public struct LoggerIdentity: Sendable, Hashable {
-    public var mn: String
-    public var pw: String
-    public init(mn: String, pw: String) {
-        self.mn = mn
-        self.pw = pw
-    }
-}
-
 /// One packet a simulated logger sends, at a virtual time.
 public struct GeneratedPacket: Sendable {
     /// Local wall-clock milliseconds (HJTime.wallMilliseconds) when the logger sends it.
