@@ -57,39 +57,47 @@ public enum ValueFormat {
     static let powers: [Double] = [1, 10, 100, 1000, 10000, 100000, 1000000]
 
     public static func fixed(_ value: Double, decimals: Int) -> String {
-        let d = max(0, min(6, decimals))
-        guard value.isFinite else { return "0" }
-        let scaled = (abs(value) * powers[d]).rounded(.toNearestOrAwayFromZero)
-        guard scaled < 9.0e15 else {
-            // Beyond exact fixed-point range (absurd template values): print without trapping.
-            return abs(value) < 9.0e18 ? String(Int64(value.rounded())) : String(format: "%.0f", value)
+        if let text = withFixedBytes(value, decimals: decimals, { String(decoding: $0, as: UTF8.self) }) { return text }
+        // Beyond exact fixed-point range (absurd template values): print without trapping.
+        return abs(value) < 9.0e18 ? String(Int64(value.rounded())) : String(format: "%.0f", value)
+    }
+
+    /// `fixed(value, decimals:)` appended to bytes without making a `String` (generation's byte path).
+    static func append(_ value: Double, decimals: Int, to out: inout [UInt8]) {
+        if withFixedBytes(value, decimals: decimals, { out.append(contentsOf: $0) }) == nil {
+            var text = fixed(value, decimals: decimals)
+            text.withUTF8 { out.append(contentsOf: $0) }
         }
-        // Digits written right to left into a small buffer, one String made at the end.
+    }
+
+    /// The text of `fixed` as bytes lent to `body` (digits written right to left into 24 bytes of
+    /// scratch, no allocation); nil beyond the exact fixed-point range (|value| × 10^decimals ≥ 9e15).
+    static func withFixedBytes<R>(_ value: Double, decimals: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R? {
+        let d = max(0, min(6, decimals))
+        guard value.isFinite else { return withUnsafeBytes(of: UInt8(ascii: "0")) { body($0) } }
+        let scaled = (abs(value) * powers[d]).rounded(.toNearestOrAwayFromZero)
+        guard scaled < 9.0e15 else { return nil }
         var n = UInt64(scaled)
         let negative = value < 0 && n != 0
-        return String(unsafeUninitializedCapacity: 24) { buffer in
-            var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes of scratch
-            return withUnsafeMutableBytes(of: &digits) { scratch -> Int in
-                var i = 24
-                var written = 0
-                repeat {
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        return withUnsafeMutableBytes(of: &digits) { scratch -> R in
+            var i = 24
+            var written = 0
+            repeat {
+                i -= 1
+                scratch[i] = UInt8(truncatingIfNeeded: 48 &+ n % 10)
+                n /= 10
+                written += 1
+                if written == d {
                     i -= 1
-                    scratch[i] = UInt8(truncatingIfNeeded: 48 &+ n % 10)
-                    n /= 10
-                    written += 1
-                    if written == d {
-                        i -= 1
-                        scratch[i] = UInt8(ascii: ".")
-                    }
-                } while n > 0 || written <= d
-                if negative {
-                    i -= 1
-                    scratch[i] = UInt8(ascii: "-")
+                    scratch[i] = UInt8(ascii: ".")
                 }
-                let count = 24 - i
-                for k in 0..<count { buffer[k] = scratch[i + k] }
-                return count
+            } while n > 0 || written <= d
+            if negative {
+                i -= 1
+                scratch[i] = UInt8(ascii: "-")
             }
+            return body(UnsafeRawBufferPointer(rebasing: scratch[i..<24]))
         }
     }
 }

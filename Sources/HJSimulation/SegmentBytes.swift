@@ -124,36 +124,3 @@ struct SegmentBytes {
         ValueFormat.append(value, decimals: decimals, to: &bytes)
     }
 }
-
-extension ValueFormat {
-    /// `fixed(value, decimals:)` appended to bytes without making a `String` (the same digits).
-    static func append(_ value: Double, decimals: Int, to out: inout [UInt8]) {
-        let d = max(0, min(6, decimals))
-        guard value.isFinite else { out.append(48); return }
-        let scaled = (abs(value) * powers[d]).rounded(.toNearestOrAwayFromZero)
-        guard scaled < 9.0e15 else {
-            var s = fixed(value, decimals: decimals)
-            s.withUTF8 { out.append(contentsOf: $0) }
-            return
-        }
-        var n = UInt64(scaled)
-        if value < 0 && n != 0 { out.append(UInt8(ascii: "-")) }
-        // Digits right to left into 24 bytes of scratch, then copied in order.
-        var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        withUnsafeMutableBytes(of: &scratch) { s in
-            var i = 24
-            var written = 0
-            repeat {
-                i -= 1
-                s[i] = UInt8(truncatingIfNeeded: 48 &+ n % 10)
-                n /= 10
-                written += 1
-                if written == d {
-                    i -= 1
-                    s[i] = UInt8(ascii: ".")
-                }
-            } while n > 0 || written <= d
-            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: s[i..<24]))
-        }
-    }
-}
