@@ -1,9 +1,13 @@
 import Foundation
 import HJ212
+import Synchronization
 
 /// The state of one simulated factor: the process value, what the instrument reports, and the
 /// running aggregates of the open minute, MinInterval window, hour and day.
-struct FactorModel: Sendable {
+/// The constants of one factor's model, made once per template factor and shared by every
+/// simulator of that template (a logger holds one reference per factor, not a copy of a dozen
+/// constants and eleven key strings: `bench memory`).
+final class FactorSpec: Sendable {
     let code: String
     let baseline: Double
     let stopped: Double
@@ -25,7 +29,84 @@ struct FactorModel: Sendable {
     let hasCou: Bool
     let couK: Double
     /// The CP keys of this factor, made once (`w01018-Rtd` …): packet building allocates no keys.
-    let keys: Keys
+    let keys: FactorModel.Keys
+
+    init(_ f: UnitTemplate.Factor, medium: UnitTemplate.Medium, dictionary: CodeDictionary, isFlow: Bool) {
+        code = f.code
+        keys = FactorModel.Keys(f.code)
+        baseline = f.baseline
+        stopped = f.stopped
+        rangeMin = f.rangeMin
+        rangeMax = f.rangeMax
+        limit = f.limit
+        amplitude = f.dailyAmplitude
+        peakHour = f.peakHour
+        peakCos = cos(2 * Double.pi * f.peakHour / 24)
+        peakSin = sin(2 * Double.pi * f.peakHour / 24)
+        noiseSD = f.noise
+        phi = f.autocorrelation
+        innovation = (1 - f.autocorrelation * f.autocorrelation).squareRoot() * f.noise
+        measureEveryMs = Int64(f.measureEveryMinutes) * 60_000
+        decimals = f.decimals
+        zs = f.zs
+        let factor = dictionary.factor(f.code)
+        if isFlow {
+            hasCou = true
+            couK = 1
+        } else if let factor, let k = FactorModel.couFactor(unit: f.unit ?? factor.unit, couUnit: factor.couUnit, medium: medium) {
+            hasCou = true
+            couK = k
+        } else {
+            hasCou = false
+            couK = 0
+        }
+    }
+
+    struct CacheKey: Hashable {
+        var factor: UnitTemplate.Factor
+        var unit: String?
+        var medium: UnitTemplate.Medium
+        var isFlow: Bool
+    }
+
+    /// Specs made so far, by everything they are made from. Bounded: cleared when full (a process
+    /// loading many different templates makes specs again rather than growing).
+    static let cache = Mutex<[CacheKey: FactorSpec]>([:])
+    static let cacheLimit = 4096
+
+    /// The spec of a template factor: the one already made for an equal factor, or a new one.
+    static func shared(_ f: UnitTemplate.Factor, medium: UnitTemplate.Medium, dictionary: CodeDictionary, template: UnitTemplate) -> FactorSpec {
+        let key = CacheKey(factor: f, unit: f.unit, medium: medium, isFlow: f.code == template.flowFactor)
+        return cache.withLock { specs in
+            if let spec = specs[key] { return spec }
+            if specs.count >= cacheLimit { specs.removeAll() }
+            let spec = FactorSpec(f, medium: medium, dictionary: dictionary, isFlow: key.isFlow)
+            specs[key] = spec
+            return spec
+        }
+    }
+}
+
+/// The state of one simulated factor: the process value, what the instrument reports, and the
+/// running aggregates of the open minute, MinInterval window, hour and day. The constants are
+/// in the shared `spec`.
+struct FactorModel: Sendable {
+    let spec: FactorSpec
+    var code: String { spec.code }
+    var baseline: Double { spec.baseline }
+    var stopped: Double { spec.stopped }
+    var rangeMin: Double { spec.rangeMin }
+    var rangeMax: Double { spec.rangeMax }
+    var limit: Double? { spec.limit }
+    var amplitude: Double { spec.amplitude }
+    var peakHour: Double { spec.peakHour }
+    var noiseSD: Double { spec.noiseSD }
+    var measureEveryMs: Int64 { spec.measureEveryMs }
+    var decimals: Int { spec.decimals }
+    var zs: Bool { spec.zs }
+    var hasCou: Bool { spec.hasCou }
+    var couK: Double { spec.couK }
+    var keys: Keys { spec.keys }
 
     struct Keys: Sendable {
         let sampleTime, rtd, zsRtd, flag, cou, min, avg, max, zsMin, zsAvg, zsMax: String
@@ -45,13 +126,14 @@ struct FactorModel: Sendable {
     /// What the instrument reports now (held between measurements for cyclic analysers).
     var reading: Double
     var sampleTime: Int64 = 0
-    var flag = UInt8(ascii: "N")
     /// What the instrument measured, before value faults (`InstrumentFaults`) change `reading`
     /// and `flag`; faults start from these every sample, so they never compound.
     var trueReading: Double
-    var trueFlag = UInt8(ascii: "N")
     /// A process fault's level for this factor (furnace-low): replaces the daily cycle.
     var processTarget: Double?
+    // The bytes together, after the optional's tag byte (no padding between them).
+    var flag = UInt8(ascii: "N")
+    var trueFlag = UInt8(ascii: "N")
     var measuredOnce = false
 
     var minute = Accumulator()
@@ -60,38 +142,11 @@ struct FactorModel: Sendable {
     var day = Accumulator()
 
     init(_ f: UnitTemplate.Factor, medium: UnitTemplate.Medium, dictionary: CodeDictionary, template: UnitTemplate) {
-        code = f.code
-        keys = Keys(f.code)
-        baseline = f.baseline
-        stopped = f.stopped
-        rangeMin = f.rangeMin
-        rangeMax = f.rangeMax
-        limit = f.limit
-        amplitude = f.dailyAmplitude
-        peakHour = f.peakHour
-        peakCos = cos(2 * Double.pi * f.peakHour / 24)
-        peakSin = sin(2 * Double.pi * f.peakHour / 24)
-        noiseSD = f.noise
-        phi = f.autocorrelation
-        innovation = (1 - f.autocorrelation * f.autocorrelation).squareRoot() * f.noise
-        measureEveryMs = Int64(f.measureEveryMinutes) * 60_000
-        decimals = f.decimals
-        zs = f.zs
+        spec = FactorSpec.shared(f, medium: medium, dictionary: dictionary, template: template)
         value = f.baseline
         running = f.baseline
         reading = f.baseline
         trueReading = f.baseline
-        let factor = dictionary.factor(f.code)
-        if f.code == template.flowFactor {
-            hasCou = true
-            couK = 1
-        } else if let factor, let k = FactorModel.couFactor(unit: f.unit ?? factor.unit, couUnit: factor.couUnit, medium: medium) {
-            hasCou = true
-            couK = k
-        } else {
-            hasCou = false
-            couK = 0
-        }
     }
 
     static func grams(_ prefix: Substring) -> Double? {
@@ -134,9 +189,12 @@ struct FactorModel: Sendable {
     /// Advances the process value one sample. `coupling` is the product of the coupling terms
     /// 1 + gain·(other/other.baseline − 1), computed by the caller from the other factors.
     mutating func step(level: Double, dayPhase: (cos: Double, sin: Double), t: Int64, random: inout SimRandom, coupling: Double) {
-        noise = phi * noise + innovation * random.gaussian()
+        let spec = self.spec
+        let baseline = spec.baseline, amplitude = spec.amplitude, stopped = spec.stopped
+        let measureEveryMs = spec.measureEveryMs, rangeMax = spec.rangeMax, rangeMin = spec.rangeMin
+        noise = spec.phi * noise + spec.innovation * random.gaussian()
         // cos(2π(h − peak)/24) from the sample's cos/sin of 2πh/24 and the factor's own of 2π·peak/24.
-        let cycle = dayPhase.cos * peakCos + dayPhase.sin * peakSin
+        let cycle = dayPhase.cos * spec.peakCos + dayPhase.sin * spec.peakSin
         running = (processTarget ?? baseline * (1 + amplitude * cycle)) * (1 + noise) * coupling
         // A stopped plant (level 0): the instruments read what stands in the channel or stack,
         // with their noise (never an exact constant), and flag it F 停运 (HJ 212-2017 Table 8:
@@ -161,7 +219,8 @@ struct FactorModel: Sendable {
     }
 
     /// Folds the current reading into the open period (one time slice of `dt` seconds).
-    mutating func accumulate(flow: Double, dt: Double, o2: Double?, reference: Double?, isFlow: Bool, medium: UnitTemplate.Medium) {
+    /// `zsK` is `zsFactor(o2:reference:)` of this sample (the same for every factor: made once).
+    mutating func accumulate(flow: Double, dt: Double, zsK: Double?, isFlow: Bool, medium: UnitTemplate.Medium) {
         let isValid = flag == UInt8(ascii: "N")
         switch medium {
         case .water:
@@ -181,7 +240,7 @@ struct FactorModel: Sendable {
             } else if hasCou {
                 minute.load += reading * Swift.max(0, flow) * dt * couK  // C·Q·Δt
             }
-            if zs, let o2, let k = FactorModel.zsFactor(o2: o2, reference: reference) {
+            if let k = zsK, zs {
                 let z = reading * k
                 minute.addZs(z, min: z, max: z)
             }
@@ -192,7 +251,7 @@ struct FactorModel: Sendable {
     mutating func closeMinute(medium: UnitTemplate.Medium, samplesPerMinute: Int) {
         guard medium == .gas, minute.count > 0 else { return }
         let needed = Swift.min(12, samplesPerMinute)
-        let isValid = minute.valid >= needed
+        let isValid = Int(minute.valid) >= needed
         let flag = isValid ? UInt8(ascii: "N") : (minute.dominantAbnormal ?? UInt8(ascii: "D"))
         let mean = minute.mean
         window.add(value: mean, valid: isValid, flag: flag, min: minute.min, max: minute.max)
@@ -210,10 +269,10 @@ struct FactorModel: Sendable {
         switch medium {
         case .water:
             let avg = hasCou && couK != 1 ? a.weightedMean(couPerConcentrationVolume: couK) : a.mean
-            return PeriodRecord(count: a.count, cou: hasCou ? a.load : nil, min: a.min, avg: avg, max: a.max,
+            return PeriodRecord(count: Int(a.count), cou: hasCou ? a.load : nil, min: a.min, avg: avg, max: a.max,
                                 zsMin: nil, zsAvg: nil, zsMax: nil, flag: a.waterFlag)
         case .gas:
-            return PeriodRecord(count: a.count, cou: hasCou ? a.load : nil, min: a.min, avg: a.mean, max: a.max,
+            return PeriodRecord(count: Int(a.count), cou: hasCou ? a.load : nil, min: a.min, avg: a.mean, max: a.max,
                                 zsMin: a.zsCount > 0 ? a.zsMin : nil, zsAvg: a.zsMean, zsMax: a.zsCount > 0 ? a.zsMax : nil,
                                 flag: a.gasFlag(needed: needed))
         }

@@ -20,7 +20,9 @@ struct InstrumentFaults: Sendable {
     /// The analysers (PolIds of the template's information groups).
     let analysers: Set<String>
     let dynamicControl: DynamicControlProfile?
-    let template: UnitTemplate
+    /// The template's information groups (all that is read of the template after init: a copy
+    /// of the whole template would add its size to every logger).
+    let infoGroups: [UnitTemplate.InfoGroup]
     /// The faults whose window contains a time (by spec), and each spec's bindings (contiguous:
     /// bindings are made spec by spec). A sample looks only at these and at the active bindings.
     let schedule: WindowIndex
@@ -52,10 +54,11 @@ struct InstrumentFaults: Sendable {
     init(specs all: [FaultSpec], mn: String, template: UnitTemplate, models: [FactorModel], dynamicControl: DynamicControlProfile?) {
         let specs = all.filter { FaultDefinition.valueLayers.contains($0.layer) && $0.applies(to: mn) }
         self.specs = specs
-        self.template = template
+        self.infoGroups = template.infoGroups
         self.medium = template.medium
         self.dynamicControl = dynamicControl
-        analysers = Set(template.infoGroups.compactMap(\.polId))
+        // Only faults read it: a logger without value faults keeps no set (bench memory).
+        analysers = specs.isEmpty ? [] : Set(template.infoGroups.compactMap(\.polId))
         var bindings: [Binding] = []
         var bindingsOfSpec: [Range<Int>] = []
         for (n, spec) in specs.enumerated() {
@@ -127,7 +130,7 @@ struct InstrumentFaults: Sendable {
         case .furnaceLow:
             let ratio = spec.parameter("temperature", default: 820) / max(1, m.baseline)
             var out: [(String, String, String)] = []
-            for group in template.infoGroups where group.polId == nil {
+            for group in infoGroups where group.polId == nil {
                 for (code, value) in group.values where code.hasPrefix("i333") {
                     if case .varying(let b, _, let d) = value { out.append(("", code, ValueFormat.fixed(b * ratio, decimals: d))) }
                     if case .number(let b, let d) = value { out.append(("", code, ValueFormat.fixed(b * ratio, decimals: d))) }

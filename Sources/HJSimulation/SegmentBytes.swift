@@ -17,6 +17,14 @@ struct SegmentBytes {
     /// Groups written in the CP area so far, and whether the open group has a field.
     private var groups = 0
     private var fieldInGroup = false
+    /// The wall day (days since 1970) whose `YYYYMMDD` digits are in `dayDigits`: the date part
+    /// of every time written changes once a day, so it is made once a day.
+    private var cachedDay = Int64.min
+    private var dayDigits: UInt64 = 0
+    /// The header after the QN, by what it is made of (a logger sends a handful of CN/ST/Flag
+    /// combinations; the last few are kept).
+    private var headers: [(st: String, cn: String, pw: String, mn: String, flag: Int, bytes: [UInt8])] = []
+    static let headerLimit = 8
 
     /// Empty until the first segment (a simulator that never writes bytes holds no buffer).
     init() {}
@@ -29,12 +37,19 @@ struct SegmentBytes {
         fieldInGroup = false
         literal("QN=")
         time(qnSecond * 1000 + Int64(qnMilliseconds), milliseconds: true)
+        for h in headers where h.flag == flag && h.cn == cn && h.st == st && h.pw == pw && h.mn == mn {
+            bytes.append(contentsOf: h.bytes)
+            return
+        }
+        let from = bytes.count
         literal(";ST="); text(st)
         literal(";CN="); text(cn)
         literal(";PW="); text(pw)
         literal(";MN="); text(mn)
         literal(";Flag="); integer(flag)
         literal(";CP=&&")
+        if headers.count >= Self.headerLimit { headers.removeFirst() }
+        headers.append((st, cn, pw, mn, flag, Array(bytes[from...])))
     }
 
     /// Closes the CP area.
@@ -99,9 +114,22 @@ struct SegmentBytes {
 
     /// `YYYYMMDDhhmmss` (or with `zzz`) of a wall-clock time, as `HJTime.text14`/`text17`.
     mutating func time(_ ms: Int64, milliseconds: Bool) {
-        let h = HJTime(wallMilliseconds: ms)
-        put(h.year, 4); put(h.month, 2); put(h.day, 2); put(h.hour, 2); put(h.minute, 2); put(h.second, 2)
-        if milliseconds { put(h.millisecond, 3) }
+        // The day and the time of day as HJTime(wallMilliseconds:) splits them.
+        var day = ms / 86_400_000
+        var rest = ms % 86_400_000
+        if rest < 0 { rest += 86_400_000; day -= 1 }
+        if day == cachedDay {
+            withUnsafeBytes(of: dayDigits) { bytes.append(contentsOf: $0) }
+        } else {
+            let h = HJTime(wallMilliseconds: ms)
+            let base = bytes.count
+            put(h.year, 4); put(h.month, 2); put(h.day, 2)
+            withUnsafeMutableBytes(of: &dayDigits) { d in for k in 0..<8 { d[k] = bytes[base + k] } }
+            cachedDay = day
+        }
+        let r = Int(rest)
+        put(r / 3_600_000, 2); put(r / 60_000 % 60, 2); put(r / 1000 % 60, 2)
+        if milliseconds { put(r % 1000, 3) }
     }
 
     mutating func time14(_ ms: Int64) { time(ms, milliseconds: false) }

@@ -21,8 +21,8 @@ extension UnitSimulator {
         return GeneratedPacket(time: t, cn: code.rawValue, bytes: writer.bytes)
     }
 
-    /// 2011 of the factors, as `realtimeFields` lists them. The factors are read in place (a
-    /// `FactorModel` copy would retain its dozen key strings) and the buffer is written as a
+    /// 2011 of the factors, as `realtimeFields` lists them. The factors are read in place (their
+    /// constants and keys through their shared `FactorSpec`) and the buffer is written as a
     /// local, so it stays uniquely referenced.
     mutating func realtimeBytes(at t: Int64) -> GeneratedPacket {
         beginBytes(.realTimeData, at: t)
@@ -36,18 +36,19 @@ extension UnitSimulator {
         let hidden = instrumentFaults.hidden
         for i in models.indices where hidden.isEmpty || !hidden.contains(models[i].code) {
             w.group()
-            if models[i].measureEveryMs > 0 {
-                w.key(models[i].keys.sampleTime)
+            let spec = models[i].spec
+            if spec.measureEveryMs > 0 {
+                w.key(spec.keys.sampleTime)
                 w.time14(models[i].sampleTime)
             }
-            let decimals = models[i].decimals, reading = models[i].reading
-            w.key(models[i].keys.rtd)
+            let decimals = spec.decimals, reading = models[i].reading
+            w.key(spec.keys.rtd)
             w.number(reading, decimals: decimals)
-            if models[i].zs, let k {
-                w.key(models[i].keys.zsRtd)
+            if spec.zs, let k {
+                w.key(spec.keys.zsRtd)
                 w.number(reading * k, decimals: decimals)
             }
-            w.key(models[i].keys.flag)
+            w.key(spec.keys.flag)
             w.flag(models[i].flag)
         }
         writer = w
@@ -66,21 +67,22 @@ extension UnitSimulator {
         for i in 0..<Swift.min(models.count, records.count) {
             let r = records[i]
             guard r.count > 0 && (hidden.isEmpty || !hidden.contains(models[i].code)) else { continue }
-            let d = models[i].decimals
+            let spec = models[i].spec
+            let d = spec.decimals
             w.group()
             if let cou = r.cou {
-                w.key(models[i].keys.cou)
+                w.key(spec.keys.cou)
                 w.number(cou, decimals: Swift.max(d, 3))
             }
-            w.key(models[i].keys.min); w.number(r.min, decimals: d)
-            w.key(models[i].keys.avg); w.number(r.avg, decimals: d)
-            w.key(models[i].keys.max); w.number(r.max, decimals: d)
+            w.key(spec.keys.min); w.number(r.min, decimals: d)
+            w.key(spec.keys.avg); w.number(r.avg, decimals: d)
+            w.key(spec.keys.max); w.number(r.max, decimals: d)
             if let zs = r.zsAvg, let lo = r.zsMin, let hi = r.zsMax {
-                w.key(models[i].keys.zsMin); w.number(lo, decimals: d)
-                w.key(models[i].keys.zsAvg); w.number(zs, decimals: d)
-                w.key(models[i].keys.zsMax); w.number(hi, decimals: d)
+                w.key(spec.keys.zsMin); w.number(lo, decimals: d)
+                w.key(spec.keys.zsAvg); w.number(zs, decimals: d)
+                w.key(spec.keys.zsMax); w.number(hi, decimals: d)
             }
-            w.key(models[i].keys.flag)
+            w.key(spec.keys.flag)
             w.flag(r.flag)
         }
         writer = w

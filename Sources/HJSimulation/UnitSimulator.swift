@@ -262,18 +262,30 @@ public struct UnitSimulator: Sendable {
                 if sendRealtime { realtimePackets(at: t, out) }
                 nextRealtime = (t / rtdIntervalMs + 1) * rtdIntervalMs
             }
-            if t % Self.minuteMs == 0 && t > start { infoPackets(at: t, out) }
+            if t % Self.minuteMs == 0 && t > start && infoMayBeDue(at: t) { infoPackets(at: t, out) }
             now += sampleMs
         }
     }
 
     // MARK: Sampling
 
+    /// cos and sin of 2π·(time of day)/24 h at every 5 s of a day, computed as `sample` computes
+    /// them for any time (the samples of 5 s templates fall on these: two libm calls per sample less).
+    static let dayPhases: [(cos: Double, sin: Double)] = (0..<17_280).map { k in
+        let angle = 2 * Double.pi * (Double(Int64(k) * 5000) / 3_600_000) / 24
+        return (cos(angle), sin(angle))
+    }
+
     mutating func sample(at t: Int64) {
         let level = operationLevel(t)
-        let hourOfDay = Double((t % Self.dayMs + Self.dayMs) % Self.dayMs) / 3_600_000
-        let angle = 2 * Double.pi * hourOfDay / 24
-        let phase = (cos: cos(angle), sin: sin(angle))
+        let timeOfDay = (t % Self.dayMs + Self.dayMs) % Self.dayMs
+        let phase: (cos: Double, sin: Double)
+        if timeOfDay % 5000 == 0 {
+            phase = Self.dayPhases[Int(timeOfDay / 5000)]
+        } else {
+            let angle = 2 * Double.pi * (Double(timeOfDay) / 3_600_000) / 24
+            phase = (cos(angle), sin(angle))
+        }
         if !instrumentFaults.isEmpty { instrumentFaults.update(&models, at: t, mn: identity.mn) }
         Self.step(&models, couplings, level: level, dayPhase: phase, t: t, random: &random)
         Self.step(&wcModels, wcCouplings, level: level, dayPhase: phase, t: t, random: &random)
@@ -283,8 +295,10 @@ public struct UnitSimulator: Sendable {
         let o2 = o2Index.map { models[$0].reading }
         let flow = models[flowIndex].reading
         let dt = Double(sampleMs) / 1000
+        let zsK = o2.flatMap { FactorModel.zsFactor(o2: $0, reference: template.referenceO2) }
+        let medium = template.medium
         for i in models.indices {
-            models[i].accumulate(flow: flow, dt: dt, o2: o2, reference: template.referenceO2, isFlow: i == flowIndex, medium: template.medium)
+            models[i].accumulate(flow: flow, dt: dt, zsK: zsK, isFlow: i == flowIndex, medium: medium)
         }
         if level > 0.5 { facilityRunSamples += 1 }
         daySamples += 1
@@ -497,6 +511,16 @@ public struct UnitSimulator: Sendable {
     /// dynamic-control groups with their own rhythm: run parameters with the information, the
     /// calibration parameters after the daily calibration (02:00), the standard-sample check after
     /// the daily check (03:00), the work parameters at midnight; everything at boot.
+    /// Whether `infoPackets` (not at boot) has anything to send at a minute: the information
+    /// interval, or one of the dynamic-control times (00:00, 02:00, 03:00). Asked first, so that
+    /// the other minutes of the day cost nothing.
+    func infoMayBeDue(at t: Int64) -> Bool {
+        if t % (Int64(template.infoIntervalMinutes) * Self.minuteMs) == 0 { return true }
+        guard dynamicControl != nil else { return false }
+        let timeOfDay = (t % Self.dayMs + Self.dayMs) % Self.dayMs
+        return timeOfDay == 0 || timeOfDay == 2 * Self.hourMs || timeOfDay == 3 * Self.hourMs
+    }
+
     mutating func infoPackets(at t: Int64, boot: Bool = false, _ out: (GeneratedPacket) -> Void) {
         let periodic = boot || t % (Int64(template.infoIntervalMinutes) * Self.minuteMs) == 0
         if periodic {

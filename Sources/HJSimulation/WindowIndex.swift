@@ -38,9 +38,10 @@ struct WindowIndex: Sendable {
         var leaves = 1
         while leaves < windowed.count { leaves *= 2 }
         self.leaves = leaves
-        var tree = [Int64](repeating: .min, count: 2 * leaves)
+        // No windows, no tree (`active` never reads it then): a logger without faults allocates nothing here.
+        var tree = [Int64](repeating: .min, count: windowed.isEmpty ? 0 : 2 * leaves)
         for (i, w) in windowed.enumerated() { tree[leaves + i] = w.end }
-        var node = leaves - 1
+        var node = windowed.isEmpty ? 0 : leaves - 1
         while node >= 1 {
             tree[node] = max(tree[2 * node], tree[2 * node + 1])
             node -= 1

@@ -252,6 +252,27 @@ struct RoundTripTests {
         }
     }
 
+    @Test("the slicing-by-8 CRC equals the bit-by-bit reference at every length around the 8-byte blocks and every offset")
+    func crcSlicingEveryLengthAndOffset() {
+        var rng = DecoderHarness.SplitMix64(seed: 0x5C1CE)
+        let bytes = (0..<1200).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        for length in 0...80 {
+            for offset in 0..<9 {
+                let slice = bytes[offset..<(offset + length)]
+                let reference = CRC.hj212BitwiseReference(slice)
+                #expect(CRC.hj212(slice) == reference, "\(length) bytes at offset \(offset)")
+                #expect(CRC.hj212Bytewise(slice) == reference)
+            }
+        }
+        // Frames of the size generation writes (a few hundred bytes to the 1024 limit), and bytes
+        // that make every table index appear.
+        for length in [255, 256, 257, 511, 1023, 1024, 1025, 1199] {
+            #expect(CRC.hj212(Array(bytes.prefix(length))) == CRC.hj212BitwiseReference(bytes.prefix(length)), "\(length) bytes")
+        }
+        let all = (0..<2048).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        #expect(CRC.hj212(all) == CRC.hj212BitwiseReference(all))
+    }
+
     /// Checks the packets of one split record and reassembles them (in the given order).
     func checkSplit(_ record: DataSegment, _ packets: [DataSegment], order: [Int], _ n: Int) {
         let common = [record.cp![0]]

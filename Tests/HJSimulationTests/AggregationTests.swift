@@ -155,6 +155,27 @@ struct AggregationTests {
         #expect(short.mean == 1)
     }
 
+    @Test("flag counts of every letter (P and unknown letters in the small second vector) survive merge; the accumulator stays 128 bytes")
+    func flagCountsAndSize() {
+        let letters = Array("NFMSDCTBPXZ".utf8)
+        var a = Accumulator(), b = Accumulator()
+        for (n, letter) in letters.enumerated() {
+            for _ in 0...n { a.add(value: 1, valid: letter == UInt8(ascii: "N"), flag: letter, min: 1, max: 1) }
+            b.add(value: 2, valid: false, flag: letter, min: 2, max: 2)
+        }
+        for (n, letter) in letters.enumerated().dropLast(2) { #expect(a.count(of: letter) == n + 1, "\(UnicodeScalar(letter))") }
+        // Letters outside the table share one slot.
+        #expect(a.count(of: UInt8(ascii: "X")) == 10 + 11)
+        #expect(a.dominantAbnormal == UInt8(ascii: "P"))
+        a.merge(b)
+        #expect(a.count(of: UInt8(ascii: "P")) == 10)
+        #expect(a.count(of: UInt8(ascii: "N")) == 2)
+        #expect(a.count(of: UInt8(ascii: "Z")) == 21 + 2)
+        #expect(a.count == Int32((1...11).reduce(0, +) + 11))
+        #expect(a.valid == 1)
+        #expect(MemoryLayout<Accumulator>.stride == 128)
+    }
+
     @Test("over-range readings are clamped to the range and flagged T, and the window is flagged T")
     func overRange() throws {
         var t = Run.water

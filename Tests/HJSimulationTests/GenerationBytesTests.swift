@@ -134,4 +134,58 @@ struct GenerationBytesTests {
         #expect(fast.frames == reference.frames)
         #expect(fast.truth == reference.truth)
     }
+
+    @Test("SegmentBytes times (the day's digits made once a day) match HJTime across days, before 1970 and at extremes")
+    func times() {
+        var random = SimRandom(seed: 9, label: "times")
+        var values: [Int64] = [0, -1, 86_399_999, 86_400_000, -86_400_000, -86_400_001, 1_795_000_000_123, 1 << 50, -(1 << 50), -(1 << 50) + 1]
+        var t: Int64 = 1_795_000_000_000
+        for _ in 0..<3000 {
+            t += Int64(random.next() % 7_200_000)  // forward, crossing midnights
+            values.append(t)
+            values.append(Int64(bitPattern: random.next()) / 1000)  // anywhere, either sign
+        }
+        var w = SegmentBytes()
+        for (n, ms) in values.enumerated() {
+            // Each time written twice (the second from the cached day) in one segment.
+            w.begin(qnSecond: 0, qnMilliseconds: 0, st: "32", cn: "2011", pw: "123456", mn: "010000A8900016F000169DC0", flag: 5)
+            w.group(); w.key("A"); w.time(ms, milliseconds: n % 2 == 0); w.key("B"); w.time14(ms)
+            w.end()
+            let h = HJTime(wallMilliseconds: ms)
+            let expected = "A=" + (n % 2 == 0 ? h.text17 : h.text14) + ",B=" + h.text14 + "&&"
+            #expect(String(decoding: w.bytes, as: UTF8.self).hasSuffix("CP=&&" + expected), "\(ms)")
+        }
+    }
+
+    @Test("SegmentBytes headers: a cached header is used only for the same ST, CN, PW, MN and Flag")
+    func headers() {
+        var w = SegmentBytes()
+        let combos: [(st: String, cn: String, pw: String, mn: String, flag: Int)] = (0..<40).map { n in
+            (n % 3 == 0 ? "32" : "31", ["2011", "2051", "2061", "3020", "9014"][n % 5], n % 7 == 0 ? "654321" : "123456",
+             n % 11 == 0 ? "010000A8900016F000169DC1" : "010000A8900016F000169DC0", [4, 5, 9][n % 3])
+        }
+        for c in combos + combos.reversed() {
+            w.begin(qnSecond: 1_795_000_000, qnMilliseconds: 1, st: c.st, cn: c.cn, pw: c.pw, mn: c.mn, flag: c.flag)
+            w.end()
+            let expected = "QN=\(HJTime(wallMilliseconds: 1_795_000_000_001).text17);ST=\(c.st);CN=\(c.cn);PW=\(c.pw);MN=\(c.mn);Flag=\(c.flag);CP=&&&&"
+            #expect(String(decoding: w.bytes, as: UTF8.self) == expected)
+        }
+    }
+
+    @Test("the factor constants are one object per template factor, shared by every logger of the template")
+    func sharedSpecs() throws {
+        let template = try UnitTemplate.load("msw-incinerator")
+        let start = SimClock.parseStart("2026-11-30")!
+        let a = try UnitSimulator(template: template, identity: LoggerIdentity(mn: "010000A8900016F000169DC0", pw: "123456"), seed: 1, start: start)
+        let b = try UnitSimulator(template: template, identity: LoggerIdentity(mn: "010000A8900016F000169DC1", pw: "123456"), seed: 2, start: start)
+        #expect(a.models.count == template.factors.count)
+        for (x, y) in zip(a.models, b.models) { #expect(x.spec === y.spec) }
+        // A changed factor gets its own spec, with its own constants.
+        var changed = template
+        changed.factors[0].baseline += 1
+        let c = try UnitSimulator(template: changed, identity: LoggerIdentity(mn: "010000A8900016F000169DC2", pw: "123456"), seed: 1, start: start)
+        #expect(c.models[0].spec !== a.models[0].spec)
+        #expect(c.models[0].baseline == a.models[0].baseline + 1)
+        #expect(c.models[1].spec === a.models[1].spec)
+    }
 }
