@@ -115,6 +115,19 @@ public struct JSONWriter: Sendable {
         bytes.append(UInt8(ascii: "\""))
     }
 
+    /// A string given as bytes the caller vouches are valid UTF-8 (text it assembled from
+    /// `String`s and ASCII): escaped and copied without building a `String`.
+    public mutating func string(validUTF8 value: UnsafeBufferPointer<UInt8>) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        appendEscaped(value)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    public mutating func string(validUTF8 value: [UInt8]) {
+        value.withUnsafeBufferPointer { string(validUTF8: $0) }
+    }
+
     public mutating func int(_ value: Int) {
         separate()
         Self.appendDecimal(value, to: &bytes)

@@ -362,29 +362,31 @@ struct SegmentChecks {
 
         init?(_ text: String) {
             var text = text
-            let ok = text.withUTF8 { bytes -> Bool in
-                var digits = 0, points = 0, leading = true
-                for i in 0..<bytes.count {
-                    let b = bytes[i]
-                    if b &- 48 < 10 {
-                        digits += 1
-                        if points > 0 {
-                            fractionDigits += 1
-                        } else if !(b == 48 && leading) {
-                            leading = false
-                            integerDigits += 1
-                        }
-                    } else if b == UInt8(ascii: ".") {
-                        points += 1
-                    } else if i == 0 && (b == UInt8(ascii: "-") || b == UInt8(ascii: "+")) {
-                        continue
-                    } else {
-                        return false
+            guard let shape = text.withUTF8({ NumberShape($0) }) else { return nil }
+            self = shape
+        }
+
+        init?(_ bytes: UnsafeBufferPointer<UInt8>) {
+            var digits = 0, points = 0, leading = true
+            for i in 0..<bytes.count {
+                let b = bytes[i]
+                if b &- 48 < 10 {
+                    digits += 1
+                    if points > 0 {
+                        fractionDigits += 1
+                    } else if !(b == 48 && leading) {
+                        leading = false
+                        integerDigits += 1
                     }
+                } else if b == UInt8(ascii: ".") {
+                    points += 1
+                } else if i == 0 && (b == UInt8(ascii: "-") || b == UInt8(ascii: "+")) {
+                    continue
+                } else {
+                    return nil
                 }
-                return digits > 0 && points <= 1
             }
-            if !ok { return nil }
+            if !(digits > 0 && points <= 1) { return nil }
         }
 
         /// The same judgement as `NumberType.fits`.

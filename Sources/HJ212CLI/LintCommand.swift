@@ -1,3 +1,4 @@
+import Glibc
 import HJ212
 
 /// `hj212 lint`: find every frame in a byte stream and judge it.
@@ -55,7 +56,20 @@ struct LintCommand: CLICommand {
             var writer = JSONWriter(capacity: 1 << 16)
             var textLine: [UInt8] = []
             textLine.reserveCapacity(4096)
-            let (totals, interrupted) = try lintStreams(&inputs, linter: linter, io: io, verb: "lint") { file, item in
+            var scratch: [UInt8] = []
+            scratch.reserveCapacity(1024)
+            let fast: (String, ByteLinter) -> Void = { file, r in
+                if json {
+                    writer.reset()
+                    writeJSON(fast: r, file: multiple ? file : nil, to: &writer, scratch: &scratch)
+                    io.stdout.write(bytes: writer.bytes)
+                } else {
+                    printText(fast: r, file: multiple ? file : nil, io: io, line: &textLine, scratch: &scratch)
+                }
+            }
+            // HJ212_LINT_REFERENCE set: every frame through `Linter.check` (the oracle the tests compare with).
+            let reference = getenv("HJ212_LINT_REFERENCE") != nil
+            let (totals, interrupted) = try lintStreams(&inputs, linter: linter, io: io, verb: "lint", fast: reference ? nil : fast) { file, item in
                 if json {
                     writer.reset()
                     writeJSON(item, file: multiple ? file : nil, to: &writer)
@@ -82,6 +96,60 @@ struct LintCommand: CLICommand {
             io.stderr.line("hj212 lint: \(safeMessage(error.message))")
             return error.exitCode
         }
+    }
+
+    /// `printText` for a frame judged by the byte path: the same lines, values copied from the
+    /// frame's bytes (printable ASCII there), messages written into `scratch` and shown safe.
+    func printText(fast r: ByteLinter, file: String?, io: CommandIO, line out: inout [UInt8], scratch: inout [UInt8]) {
+        if quiet && r.diagnostics.isEmpty { return }
+        out.removeAll(keepingCapacity: true)
+        if let file { out.append(contentsOf: file.utf8); out.append(contentsOf: ": ".utf8) }
+        let status = r.hasErrors ? "ERROR" : r.diagnostics.contains { $0.severity == .warning } ? "warn" : "ok"
+        out.append(UInt8(ascii: "#"))
+        JSONWriter.appendDecimal(r.index, to: &out)
+        out.append(contentsOf: " @".utf8)
+        JSONWriter.appendDecimal(r.frame.offset, to: &out)
+        out.append(0x20)
+        out.append(contentsOf: status.utf8)
+        r.frame.bytes.withUnsafeBufferPointer { buf in
+            func field(_ range: Range<Int>?, _ absent: StaticString) {
+                if let range {
+                    TerminalText.appendSafe(validUTF8: UnsafeBufferPointer(rebasing: buf[range]), limit: TerminalLimits.value, to: &out)
+                } else {
+                    absent.withUTF8Buffer { out.append(contentsOf: $0) }
+                }
+            }
+            out.append(contentsOf: " CN=".utf8)
+            field(r.headerValue(2), "?")
+            if let cn = r.headerValue(2),
+               let command = CodeDictionary.shared(r.dialect).command(String(decoding: UnsafeBufferPointer(rebasing: buf[cn]), as: UTF8.self)) {
+                out.append(0x20)
+                out.append(contentsOf: command.nameZh.utf8)
+            }
+            out.append(contentsOf: " MN=".utf8)
+            field(r.headerValue(4), "?")
+            out.append(contentsOf: " QN=".utf8)
+            field(r.headerValue(0), "-")
+        }
+        out.append(contentsOf: " [".utf8)
+        out.append(contentsOf: r.detectedDialect.title.utf8)
+        out.append(contentsOf: "]\n".utf8)
+        for d in r.diagnostics {
+            out.append(contentsOf: "    ".utf8)
+            out.append(contentsOf: d.severity.rawValue.utf8)
+            out.append(0x20)
+            out.append(contentsOf: d.rule.utf8)
+            if let offset = d.offset {
+                out.append(contentsOf: " @".utf8)
+                JSONWriter.appendDecimal(offset, to: &out)
+            }
+            out.append(contentsOf: ": ".utf8)
+            scratch.removeAll(keepingCapacity: true)
+            r.appendMessage(d, to: &scratch)
+            scratch.withUnsafeBufferPointer { TerminalText.appendSafe(validUTF8: $0, limit: TerminalLimits.message, to: &out) }
+            out.append(0x0A)
+        }
+        io.stdout.write(bytes: out)
     }
 
     /// Writes the text form of one item as bytes into `line` (reused) and hands them to stdout:

@@ -73,3 +73,65 @@ func writeJSON(_ item: LintItem, file: String?, to w: inout JSONWriter) {
     w.endObject()
     w.newline()
 }
+
+/// `writeJSON` for a frame judged by the byte path: the same object, values escaped straight
+/// from the frame's bytes, messages written into `scratch`.
+func writeJSON(fast r: ByteLinter, file: String?, to w: inout JSONWriter, scratch: inout [UInt8]) {
+    w.beginObject()
+    w.key("type"); w.string("frame")
+    if let file { w.key("file"); w.string(file) }
+    w.key("index"); w.int(r.index)
+    w.key("offset"); w.int(r.frame.offset)
+    w.key("length"); w.int(r.frame.bytes.count)
+    w.key("dialect"); w.string(r.detectedDialect.rawValue)
+    w.key("crc")
+    w.beginObject()
+    scratch.removeAll(keepingCapacity: true)
+    r.appendDeclaredCRC(to: &scratch)
+    w.key("declared"); w.string(validUTF8: scratch)
+    scratch.removeAll(keepingCapacity: true)
+    r.appendComputedCRC(to: &scratch)
+    w.key("computed"); w.string(validUTF8: scratch)
+    w.key("ok"); w.bool(r.crcOK)
+    w.key("variant"); w.string(r.crcVariant?.rawValue)
+    w.endObject()
+    r.frame.bytes.withUnsafeBufferPointer { buf in
+        w.key("header")
+        w.beginObject()
+        for (slot, value) in zip(r.headerSlots, r.headerValues) {
+            w.key(ByteLinter.headerName(slot))
+            w.string(validUTF8: UnsafeBufferPointer(rebasing: buf[value]))
+        }
+        w.endObject()
+        w.key("cp")
+        w.beginArray()
+        var start = 0
+        for end in r.groupEnds {
+            w.beginArray()
+            for e in start..<end {
+                w.beginArray()
+                w.string(validUTF8: UnsafeBufferPointer(rebasing: buf[r.entryNames[e]]))
+                w.string(validUTF8: UnsafeBufferPointer(rebasing: buf[r.entryValues[e]]))
+                w.endArray()
+            }
+            w.endArray()
+            start = end
+        }
+        w.endArray()
+    }
+    w.key("diagnostics")
+    w.beginArray()
+    for d in r.diagnostics {
+        w.beginObject()
+        w.key("rule"); w.string(d.rule)
+        w.key("severity"); w.string(d.severity.rawValue)
+        w.key("offset"); w.int(d.offset)
+        scratch.removeAll(keepingCapacity: true)
+        r.appendMessage(d, to: &scratch)
+        w.key("message"); w.string(validUTF8: scratch)
+        w.endObject()
+    }
+    w.endArray()
+    w.endObject()
+    w.newline()
+}

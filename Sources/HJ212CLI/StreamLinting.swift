@@ -27,7 +27,6 @@ struct LintTotals {
     var skippedRuns = 0
     var incompleteTails = 0
     var bytes = 0
-    var byRule: [String: Int] = [:]
 
     mutating func count(_ item: LintItem) {
         let ds = item.diagnostics
@@ -37,7 +36,6 @@ struct LintTotals {
             case .warning: warnings += 1
             case .info: infos += 1
             }
-            byRule[d.rule, default: 0] += 1
         }
         switch item {
         case .frame:
@@ -50,6 +48,21 @@ struct LintTotals {
         case .incomplete:
             incompleteTails += 1
         }
+    }
+
+    /// Counts a frame judged by the byte path.
+    mutating func count(fast r: ByteLinter) {
+        var worst: Severity?
+        for d in r.diagnostics {
+            switch d.severity {
+            case .error: errors += 1
+            case .warning: warnings += 1
+            case .info: infos += 1
+            }
+            if worst == nil || worst! < d.severity { worst = d.severity }
+        }
+        frames += 1
+        if worst == .error { framesWithErrors += 1 } else if worst == .warning { framesWithWarnings += 1 }
     }
 
     var summary: String {
@@ -67,14 +80,17 @@ struct LintTotals {
 }
 
 /// Reads inputs chunk by chunk through a `FrameDecoder` and hands each judged item to `body`,
-/// in bounded memory, with progress on a terminal and a stop on Ctrl-C.
+/// in bounded memory, with progress on a terminal and a stop on Ctrl-C. With `fast`, frames that
+/// `ByteLinter` can judge go to `fast` instead (the same findings, without a `FrameReport`).
 func lintStreams(_ inputs: inout [InputFile], linter: Linter, io: CommandIO, verb: String,
+                 fast: ((String, ByteLinter) -> Void)? = nil,
                  body: (String, LintItem) -> Void) throws(UsageError) -> (totals: LintTotals, interrupted: Bool) {
     var totals = LintTotals()
     var lastProgress = monotonicSeconds()
     var interrupted = false
     // Unknown CP keys resolved once per run, not once per entry (bounded: see LintCache).
     let cache = LintCache()
+    let byteLinter = fast == nil ? nil : ByteLinter(linter: linter)
     for index in inputs.indices {
         let name = inputs[index].name
         var decoder = FrameDecoder()
@@ -83,6 +99,12 @@ func lintStreams(_ inputs: inout [InputFile], linter: Linter, io: CommandIO, ver
             let item: LintItem
             switch event {
             case .frame(let raw):
+                if let byteLinter, let fast, byteLinter.lint(raw, index: frameIndex) {
+                    frameIndex += 1
+                    totals.count(fast: byteLinter)
+                    fast(name, byteLinter)
+                    return
+                }
                 item = .frame(linter.check(raw, index: frameIndex, cache: cache))
                 frameIndex += 1
             case .skipped(let s):

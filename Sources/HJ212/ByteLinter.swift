@@ -1,0 +1,350 @@
+/// A finding of `ByteLinter`: rule, severity and offset at once, the message only when asked
+/// (`ByteLinter.appendMessage`), from ranges of the frame and what the checks recorded.
+public struct LazyDiagnostic: Sendable {
+    public let rule: String
+    public let severity: Severity
+    public let offset: Int?
+    let kind: ByteLinter.MessageKind
+    /// Payload of the message (entry or key indices, counts), by kind.
+    let a: Int, b: Int, c: Int
+}
+
+/// The linter's fast path for well-formed frames: it judges a frame on the bytes of the frame
+/// (header fields and CP entries as ranges into `RawFrame.bytes`), with no `DataSegment`, no
+/// `String` and no dictionary per frame, and reuses its storage from frame to frame (no
+/// allocation per frame in the steady state). Diagnostics are rules and offsets; their messages
+/// are written only when printed.
+///
+/// It takes the frames whose every finding it can state exactly as `Linter.check` would: a
+/// printable-ASCII segment without spaces, `;`-separated known header fields, `CP=&&…&&`, plain
+/// `code-field=value` entries, the common upload commands. For anything else `lint` returns
+/// false and the caller uses `Linter.check` (which stays the reference: the two are compared on
+/// generated and mutated frames in `ByteLinterTests` and by the `linter` fuzz harness).
+///
+/// Not thread-safe: one per linting loop.
+public final class ByteLinter {
+    public let linter: Linter
+    let strict: Bool
+    var keys = ByteLintKeys()
+
+    // The frame judged last (valid after `lint` returned true).
+    public private(set) var frame = RawFrame(offset: 0, bytes: [], declaredLength: nil, segment: 0..<0, crcField: 0..<0,
+                                             trailer: .crlf, boundary: .declaredLength)
+    public private(set) var index = 0
+    public private(set) var dialect = Dialect.hj2017
+    public private(set) var detectedDialect = Dialect.hj2017
+    public private(set) var diagnostics: [LazyDiagnostic] = []
+    /// The HJ 212 CRC of the segment, whether the declared one is it (either case), a variant it matched.
+    public private(set) var computedCRC: UInt16 = 0
+    public private(set) var crcOK = false
+    public private(set) var crcVariant: CRC.Match?
+
+    /// Header fields in order of appearance: slot (`SegmentChecks.order2017`) and value range.
+    public private(set) var headerSlots: [Int] = []
+    public private(set) var headerValues: [Range<Int>] = []
+    var headerItemStart: [Int] = []
+    /// Value range of each slot (`-1..<-1`: absent), and where its item starts.
+    var slotValue = [Range<Int>](repeating: -1..<(-1), count: 8)
+    var slotItem = [Int](repeating: -1, count: 8)
+
+    /// CP entries: name and value ranges, key index; `groupEnds[g]` is one past the last entry of group g.
+    public private(set) var entryNames: [Range<Int>] = []
+    public private(set) var entryValues: [Range<Int>] = []
+    var entryKeys: [Int] = []
+    public private(set) var groupEnds: [Int] = []
+    var areaStart = 0, areaEnd = 0
+    var keySlot = 1
+
+    // Scratch of the checks.
+    var unknownCodes: [Int] = []
+    var unknownFields: [Int] = []
+    var width: [(codeKey: Int, entry: Int)] = []
+    var widthItems: [Int] = []
+    var stats: [(key: Int, min: Double?, avg: Double?, max: Double?)] = []
+    var statItems: [(min: Double?, avg: Double?, max: Double?)] = []
+    var order: [Int] = []
+
+    public init(linter: Linter) {
+        self.linter = linter
+        strict = linter.options.strict
+        diagnostics.reserveCapacity(32)
+        entryNames.reserveCapacity(64)
+        entryValues.reserveCapacity(64)
+        entryKeys.reserveCapacity(64)
+    }
+
+    /// The key table of the last frame's dialect.
+    var keyEntries: [ByteLintKey] { keys.tables[keySlot].entries }
+
+    public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
+
+    /// Judges `raw`; false when the frame needs the full linter (nothing usable is left then).
+    public func lint(_ raw: RawFrame, index: Int) -> Bool {
+        frame = raw
+        self.index = index
+        diagnostics.removeAll(keepingCapacity: true)
+        let ok = raw.bytes.withUnsafeBufferPointer { run($0) }
+        if !ok { diagnostics.removeAll(keepingCapacity: true) }
+        return ok
+    }
+
+    /// The report `Linter.check` gives, built from what was found (for tests and callers that
+    /// want `Diagnostic`s; the messages are built here).
+    public func materializedDiagnostics() -> [Diagnostic] {
+        var scratch: [UInt8] = []
+        return diagnostics.map { d in
+            scratch.removeAll(keepingCapacity: true)
+            appendMessage(d, to: &scratch)
+            return Diagnostic(rule: d.rule, severity: d.severity, offset: d.offset,
+                              message: linter.options.messages ? String(decoding: scratch, as: UTF8.self) : "")
+        }
+    }
+
+    @inline(__always)
+    func add(_ rule: Rule, _ offset: Int?, _ kind: MessageKind, _ a: Int = 0, _ b: Int = 0, _ c: Int = 0) {
+        diagnostics.append(LazyDiagnostic(rule: rule.id, severity: rule.severity(strict: strict), offset: offset, kind: kind, a: a, b: b, c: c))
+    }
+
+    enum MessageKind: UInt8, Sendable {
+        case crcLowercase, crcMismatch, crcModbus, crcModbusSwapped, trailerLF, trailerCR, trailerMissing
+        case dialectMismatch, dialect2005, dialect2025
+        case fieldMissing, fieldOrder, qnLength, qnDate, stFormat, stUnknown, cnFormat, cnUnknown, pwFormat, mn2005, mnFormat
+        case cpTooLong, cpDuplicateKey, cpFieldUnknownCoded, cpFieldUnknownPlain, factorUnknown, numberInvalid, dataFlagInvalid
+        case timeMilliseconds, timeNotReal, timeNot14, numberWidth, minAvgMax
+        case dataTimeMissing, emptyUpload, dataTimeAlignment
+    }
+
+    // MARK: Reading the frame
+
+    private static let slotNames: [[UInt8]] = SegmentChecks.order2017.map { Array($0.utf8) }
+
+    /// Slot of a header name, or -1.
+    @inline(__always)
+    static func slot(_ buf: UnsafeBufferPointer<UInt8>, _ lo: Int, _ hi: Int) -> Int {
+        let a = lo
+        switch hi - lo {
+        case 2:
+            switch (buf[a], buf[a + 1]) {
+            case (0x51, 0x4E): return 0  // QN
+            case (0x53, 0x54): return 1  // ST
+            case (0x43, 0x4E): return 2  // CN
+            case (0x50, 0x57): return 3  // PW
+            case (0x4D, 0x4E): return 4  // MN
+            default: return -1
+            }
+        case 3: return buf[a] == 0x50 && buf[a + 1] == 0x4E && buf[a + 2] == 0x4F ? 7 : -1
+        case 4:
+            if buf[a] == 0x46 && buf[a + 1] == 0x6C && buf[a + 2] == 0x61 && buf[a + 3] == 0x67 { return 5 }
+            if buf[a] == 0x50 && buf[a + 1] == 0x4E && buf[a + 2] == 0x55 && buf[a + 3] == 0x4D { return 6 }
+            return -1
+        default: return -1
+        }
+    }
+
+    private func run(_ buf: UnsafeBufferPointer<UInt8>) -> Bool {
+        let raw = frame
+        let s0 = raw.segment.lowerBound, s1 = raw.segment.upperBound
+        let base = raw.offset
+        // Preconditions of the byte path: printable ASCII without spaces, the declared length right.
+        guard raw.declaredLength == s1 - s0, s1 - s0 <= 1024, raw.crcField.count == 4 else { return false }
+        for i in s0..<s1 where buf[i] &- 0x21 >= 0x5E { return false }
+        // The first `CP=&&`, right after a `;`, and the segment ending in `&&`.
+        var cp = -1
+        var i = s0
+        while i + 4 < s1 {
+            if buf[i] == 0x43 && buf[i + 1] == 0x50 && buf[i + 2] == 0x3D && buf[i + 3] == 0x26 && buf[i + 4] == 0x26 { cp = i; break }
+            i += 1
+        }
+        guard cp > s0, buf[cp - 1] == 0x3B, s1 - (cp + 5) >= 2, buf[s1 - 1] == 0x26, buf[s1 - 2] == 0x26 else { return false }
+        areaStart = cp + 5
+        areaEnd = s1 - 2
+        // Header: known names, each once, `name=value` separated by `;`.
+        headerSlots.removeAll(keepingCapacity: true)
+        headerValues.removeAll(keepingCapacity: true)
+        headerItemStart.removeAll(keepingCapacity: true)
+        for k in 0..<8 { slotValue[k] = -1..<(-1); slotItem[k] = -1 }
+        var itemStart = s0
+        i = s0
+        while i < cp {
+            let b = buf[i]
+            if b == 0x2C { return false }
+            if b == 0x3B {
+                guard itemStart < i else { return false }
+                var eq = itemStart
+                while eq < i && buf[eq] != 0x3D { eq += 1 }
+                guard eq < i else { return false }
+                let slot = Self.slot(buf, itemStart, eq)
+                guard slot >= 0, slotItem[slot] < 0 else { return false }
+                slotItem[slot] = itemStart
+                slotValue[slot] = (eq + 1)..<i
+                headerSlots.append(slot)
+                headerValues.append((eq + 1)..<i)
+                headerItemStart.append(itemStart)
+                itemStart = i + 1
+            }
+            i += 1
+        }
+        // Flag: digits only, 0…255 (other Flags go to the full linter).
+        var flag = -1
+        if slotItem[5] >= 0 {
+            let r = slotValue[5]
+            guard !r.isEmpty, r.count <= 3 else { return false }
+            flag = 0
+            for k in r { let d = buf[k] &- 48; guard d < 10 else { return false }; flag = flag * 10 + Int(d) }
+            guard flag <= 255 else { return false }
+        }
+        // PNUM/PNO, replies and the commands with their own parameter rules: the full linter.
+        if slotItem[6] >= 0 || slotItem[7] >= 0 { return false }
+        let command = commandClass(buf)
+        if command == .fallback { return false }
+        // CP entries.
+        entryNames.removeAll(keepingCapacity: true)
+        entryValues.removeAll(keepingCapacity: true)
+        entryKeys.removeAll(keepingCapacity: true)
+        groupEnds.removeAll(keepingCapacity: true)
+        if areaStart < areaEnd {
+            if buf[areaStart] == 0x7B { return false }  // `{`: encrypted
+            var start = areaStart
+            var eq = -1
+            i = areaStart
+            while i <= areaEnd {
+                let b: UInt8 = i < areaEnd ? buf[i] : 0x3B
+                if b == 0x3D && eq < 0 {
+                    eq = i
+                    if i + 2 < areaEnd && buf[i + 1] == 0x2F && buf[i + 2] == 0x2F { return false }  // `//log//`
+                } else if b == 0x3B || b == 0x2C {
+                    guard eq > start, start < i else { return false }
+                    entryNames.append(start..<eq)
+                    entryValues.append((eq + 1)..<i)
+                    if b == 0x3B { groupEnds.append(entryNames.count) }
+                    start = i + 1
+                    eq = -1
+                }
+                i += 1
+            }
+        }
+        // Dialect.
+        let detected: Dialect
+        if flag >= 0 {
+            switch flag >> 2 {
+            case 0: detected = .hj2005
+            case 1: detected = .hj2017
+            case 2: detected = .hj2025
+            default: detected = .unknown
+            }
+        } else {
+            detected = slotItem[2] >= 0 || slotItem[1] >= 0 ? .hj2005 : .unknown
+        }
+        let options = linter.options
+        var dialect = options.dialect ?? (detected == .unknown ? .hj2017 : detected)
+        detectedDialect = detected
+        // A split Flag without PNUM/PNO (reported outside 2005): the full linter.
+        if flag >= 0 && flag & 2 != 0 && dialect != .hj2005 { return false }
+        keySlot = LintCache.slot(dialect)
+        let dictionary = linter.dictionary(dialect)
+        // Keys (a key longer than LintCache.maxKeyBytes: the full linter).
+        for e in entryNames.indices {
+            let r = entryNames[e]
+            guard r.count <= LintCache.maxKeyBytes else { return false }
+            let before = keys.resets
+            let k = keys.lookup(buf, r.lowerBound, r.upperBound, slot: keySlot, dialect: dialect, dictionary: dictionary)
+            if keys.resets != before {
+                // The tables were emptied: the keys of this frame resolved so far are gone; start over.
+                return run(buf)
+            }
+            entryKeys.append(k)
+            let key = keys.tables[keySlot].entries[k]
+            if key.coded {
+                if key.kind == .runningHours || key.kind == .runState || key.kind == .info { return false }
+            } else if key.plainClass == 2 {
+                return false
+            }
+        }
+        // Frame checks (Linter.Context.checkFrame): length and size hold by the preconditions.
+        let segment = UnsafeBufferPointer(rebasing: buf[s0..<s1])
+        computedCRC = CRC.hj212(buffer: segment)
+        crcOK = false
+        crcVariant = nil
+        let crcAt = base + raw.crcField.lowerBound
+        guard let declared = CRC.parseHex(UnsafeBufferPointer(rebasing: buf[raw.crcField])) else { return false }
+        switch CRC.match(declared: declared, computed: computedCRC, segment: segment).match {
+        case .hj212:
+            crcOK = true
+            if !crcIsUpper(buf) { add(Rules.crcLowercase, crcAt, .crcLowercase) }
+        case .modbus:
+            crcVariant = .modbus
+            add(Rules.crcVariantModbus, crcAt, .crcModbus)
+        case .modbusSwapped:
+            crcVariant = .modbusSwapped
+            add(Rules.crcVariantModbusSwapped, crcAt, .crcModbusSwapped)
+        case .none:
+            add(Rules.crcMismatch, crcAt, .crcMismatch)
+        }
+        let trailerAt = base + raw.crcField.upperBound
+        switch raw.trailer {
+        case .crlf: break
+        case .lf: add(Rules.trailerMissing, trailerAt, .trailerLF)
+        case .cr: add(Rules.trailerMissing, trailerAt, .trailerCR)
+        case .missing: add(Rules.trailerMissing, trailerAt, .trailerMissing)
+        }
+        // Dialect findings (Linter.check).
+        let segmentBase = base + s0
+        if let required = options.dialect, detected != .unknown, detected != required {
+            add(Rules.dialectMismatch, segmentBase, .dialectMismatch, Int(required.index), Int(detected.index), flag)
+            dialect = required
+        } else if options.dialect == nil {
+            if detected == .hj2005 {
+                add(Rules.dialect2005, segmentBase, .dialect2005, flag)
+            } else if detected == .hj2025 {
+                add(Rules.dialect2025, segmentBase, .dialect2025, flag)
+            }
+        }
+        self.dialect = dialect
+        checkHeader(buf, dictionary: dictionary, flag: flag, base: segmentBase)
+        let hasMeasurements = checkCP(buf, dictionary: dictionary)
+        return checkCommand(buf, command, hasMeasurements: hasMeasurements)
+    }
+
+    private func crcIsUpper(_ buf: UnsafeBufferPointer<UInt8>) -> Bool {
+        let c = frame.crcField.lowerBound
+        for k in 0..<4 where buf[c + k] != Self.hexDigit(computedCRC, k) { return false }
+        return true
+    }
+
+    /// The k-th upper-case hex digit of a CRC.
+    @inline(__always)
+    static func hexDigit(_ v: UInt16, _ k: Int) -> UInt8 {
+        let nibble = UInt8((v >> UInt16(12 - 4 * k)) & 0xF)
+        return nibble < 10 ? 48 + nibble : 55 + nibble
+    }
+
+    @inline(__always)
+    func offset(_ i: Int) -> Int { frame.offset + i }
+
+    @inline(__always)
+    func value(_ slot: Int) -> Range<Int>? { slotItem[slot] >= 0 ? slotValue[slot] : nil }
+}
+
+extension Dialect {
+    /// A small number for message payloads (`ByteLinter`).
+    var index: UInt8 {
+        switch self {
+        case .hj2005: 0
+        case .hj2017: 1
+        case .hj2025: 2
+        case .unknown: 3
+        }
+    }
+
+    init(index: Int) {
+        self = [Dialect.hj2005, .hj2017, .hj2025, .unknown][index]
+    }
+}
+
+extension ByteLinter {
+    /// The value range of a header field by its slot in `SegmentChecks.order2017` (0 QN … 7 PNO), nil when absent.
+    public func headerValue(_ slot: Int) -> Range<Int>? { value(slot) }
+
+    /// The name of a header slot.
+    public static func headerName(_ slot: Int) -> String { SegmentChecks.order2017[slot] }
+}

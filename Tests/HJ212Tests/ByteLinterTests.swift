@@ -1,0 +1,201 @@
+import Testing
+@testable import HJ212
+
+/// `ByteLinter` against `Linter.check` (the reference): on every frame the byte path takes, the
+/// same diagnostics (rule, severity, offset, message, order), CRC verdict, dialects, header and CP.
+/// The frames are generated from field-like templates (2005 and 2017 packets, old and vendor codes,
+/// milliseconds, wide numbers, Min/Avg/Max out of order) and then mutated byte by byte.
+@Suite struct ByteLinterTests {
+    struct Rand {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+        mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
+    }
+
+    static let codes = ["011", "060", "B01", "001", "101", "S01", "S02", "S03", "B02", "01", "02", "w01018", "w21003", "w99001",
+                        "w00000", "a21026", "a34013", "SB1", "SB12", "X99", "e10105", "i12001", "I33400", "w01018x", ""]
+    static let fields = ["Rtd", "Flag", "Min", "Avg", "Max", "Cou", "ZsRtd", "SampleTime", "Ala", "EFlag", "Data", "RT", "RS", "Info", "Foo"]
+    static let plain = ["DataTime", "AlarmTime", "AlarmType", "BeginTime", "SystemTime", "PolId", "RtdInterval", "Foo", "SKCreateTime"]
+    static let commands = ["2011", "2051", "2061", "2031", "2041", "2072", "2021", "2111", "2062", "9014", "1011", "3020", "2081", "20110", "99", "1062", "3011"]
+
+    static func value(_ r: inout Rand) -> String {
+        switch r.below(14) {
+        case 0: return r.pick(["N", "F", "M", "S", "D", "C", "T", "B", "X", "n"])
+        case 1: return r.pick(["20160824000000000", "20160824101500", "20161332000000", "2016082400000", "20160824000000", "20160824001000000",
+                               "20160824000500", "20160824100000", "20160229000000", "abc", ""])
+        case 2: return r.pick(["-1.5", "+2", "1e5", "inf", "nan", "1.2.3", ".", "0012.500", "-0", "12345678.123456", "0.0000"])
+        default:
+            let whole = r.below(100_000)
+            let decimals = r.below(5)
+            var text = String(whole)
+            if decimals > 0 { text += "." + String(repeating: "7", count: decimals) }
+            return r.below(20) == 0 ? "-" + text : text
+        }
+    }
+
+    static func segment(_ r: inout Rand) -> String {
+        var header: [String] = []
+        let newer = r.below(3) == 0
+        let time = r.pick(["20160824000000", "20160824101500", "20160824103000", "20160824000100", "20171301000000"])
+        if newer || r.below(10) == 0 { header.append("QN=\(time)\(r.pick(["000", "123", "", "99"]))") }
+        header.append("ST=\(r.pick(["32", "31", "91", "21", "3", "ZZ", "a1"]))")
+        header.append("CN=\(r.pick(commands))")
+        if r.below(12) != 0 { header.append("PW=\(r.pick(["123456", "12345", "1234567"]))") }
+        header.append("MN=\(r.pick(["LD130133010000", "LD1301330102590000000000", "0123456789ABCDEF01234567", "88888880000001", "ABC"]))")
+        if newer || r.below(8) == 0 { header.append("Flag=\(r.pick(["5", "4", "0", "1", "9", "7", "8", "256", "x", "005", "12"]))") }
+        if r.below(30) == 0 { header.append(r.pick(["PNUM=2", "PNO=1", "Foo=1"])) }
+        if r.below(15) == 0 { header.swapAt(r.below(header.count), r.below(header.count)) }
+        var groups: [String] = []
+        if r.below(20) != 0 { groups.append("\(r.pick(plain.prefix(3) + ["DataTime"]))=\(r.pick([time + "000", time, "20160824000000000", "bad"]))") }
+        for _ in 0..<r.below(6) {
+            var entries: [String] = []
+            let code = r.pick(codes)
+            for _ in 0..<(1 + r.below(4)) {
+                if r.below(8) == 0 {
+                    entries.append("\(r.pick(plain))=\(value(&r))")
+                } else {
+                    let key = code.isEmpty ? r.pick(fields) : "\(code)-\(r.pick(fields))"
+                    entries.append("\(key)=\(value(&r))")
+                }
+            }
+            groups.append(entries.joined(separator: ","))
+        }
+        return header.joined(separator: ";") + ";CP=&&" + groups.joined(separator: ";") + "&&"
+    }
+
+    static func mutate(_ bytes: inout [UInt8], _ r: inout Rand) {
+        let alphabet: [UInt8] = Array(";,=&-/ .{xN09AZaz\"\\".utf8) + [0x01, 0x7F, 0xC2, 0x80, 0xE4]
+        for _ in 0..<(1 + r.below(3)) where !bytes.isEmpty {
+            let i = r.below(bytes.count)
+            switch r.below(4) {
+            case 0: bytes[i] = r.pick(alphabet)
+            case 1: bytes.remove(at: i)
+            case 2: bytes.insert(r.pick(alphabet), at: i)
+            default:
+                let j = min(bytes.count, i + r.below(12))
+                bytes.insert(contentsOf: Array(bytes[i..<j]), at: i)
+            }
+        }
+    }
+
+    /// A stream of frames: most with the right CRC, some lower case, some with a wrong or missing
+    /// CR LF or a wrong length field.
+    static func stream(count: Int, seed: UInt64, mutateSegments: Bool) -> [UInt8] {
+        var r = Rand(state: seed)
+        var wire: [UInt8] = []
+        for _ in 0..<count {
+            var segment = Array(Self.segment(&r).utf8)
+            if mutateSegments && r.below(2) == 0 { mutate(&segment, &r) }
+            var frame = FrameEncoder.frame(segmentBytes: segment, crcStyle: r.below(10) == 0 ? .lowercase : .standard)
+            switch r.below(30) {
+            case 0: frame[frame.count - 3] = frame[frame.count - 3] == 0x30 ? 0x31 : 0x30  // wrong CRC
+            case 1: frame.removeLast()  // CR alone
+            case 2: frame.remove(at: frame.count - 2)  // LF alone
+            case 3: frame[5] = frame[5] == 0x30 ? 0x31 : 0x30  // wrong length
+            default: break
+            }
+            if mutateSegments && r.below(10) == 0 { mutate(&frame, &r) }
+            wire += frame
+        }
+        return wire
+    }
+
+    /// Compares both paths on every frame of `wire`; returns how many frames took the byte path.
+    static func compare(_ wire: [UInt8], options: LintOptions = LintOptions()) throws -> (fast: Int, frames: Int) {
+        let linter = try Linter(options: options)
+        let fast = ByteLinter(linter: linter)
+        var decoder = FrameDecoder()
+        decoder.feed(wire)
+        var events: [FrameDecoder.Event] = []
+        while let e = decoder.next() { events.append(e) }
+        events += decoder.finish()
+        var taken = 0, frames = 0
+        for case .frame(let raw) in events {
+            frames += 1
+            let reference = linter.check(raw, index: frames)
+            guard fast.lint(raw, index: frames) else { continue }
+            taken += 1
+            let text = raw.textWithoutTrailer
+            #expect(fast.materializedDiagnostics() == reference.diagnostics, "\(text)")
+            #expect(fast.dialect == reference.dialect && fast.detectedDialect == reference.detectedDialect, "\(text)")
+            var declared: [UInt8] = [], computed: [UInt8] = []
+            fast.appendDeclaredCRC(to: &declared)
+            fast.appendComputedCRC(to: &computed)
+            #expect(String(decoding: declared, as: UTF8.self) == reference.crc.declared)
+            #expect(String(decoding: computed, as: UTF8.self) == reference.crc.computed)
+            #expect(fast.crcOK == reference.crc.ok && fast.crcVariant == reference.crc.variant, "\(text)")
+            let header = zip(fast.headerSlots, fast.headerValues).map {
+                Field(ByteLinter.headerName($0), String(decoding: raw.bytes[$1], as: UTF8.self))
+            }
+            #expect(header == reference.segment.header, "\(text)")
+            var groups: [[Field]] = []
+            var start = 0
+            for end in fast.groupEnds {
+                groups.append((start..<end).map {
+                    Field(String(decoding: raw.bytes[fast.entryNames[$0]], as: UTF8.self), String(decoding: raw.bytes[fast.entryValues[$0]], as: UTF8.self))
+                })
+                start = end
+            }
+            #expect(groups == reference.segment.cp ?? [], "\(text)")
+        }
+        return (taken, frames)
+    }
+
+    @Test func generatedFramesAgreeWithTheLinter() throws {
+        let (taken, frames) = try Self.compare(Self.stream(count: 3000, seed: 1, mutateSegments: false))
+        #expect(frames == 3000)
+        // The byte path must carry a good share (the generator also makes RT/RS/Info entries,
+        // parameters, replies, PNUM… that it leaves to the full linter), or the comparison proves little.
+        #expect(taken > frames / 6, "\(taken) of \(frames) frames took the byte path")
+    }
+
+    @Test func mutatedFramesAgreeWithTheLinter() throws {
+        let (taken, frames) = try Self.compare(Self.stream(count: 4000, seed: 7, mutateSegments: true))
+        #expect(frames > 3000)
+        #expect(taken > 500, "\(taken) of \(frames) frames took the byte path")
+    }
+
+    @Test func strictAndRequiredDialectAgree() throws {
+        let wire = Self.stream(count: 1500, seed: 3, mutateSegments: true)
+        for options in [LintOptions(strict: true), LintOptions(dialect: .hj2017), LintOptions(dialect: .hj2005, strict: true),
+                        LintOptions(dialect: .hj2025)] {
+            let (taken, _) = try Self.compare(wire, options: options)
+            #expect(taken > 200)
+        }
+    }
+
+    @Test func framesOutsideTheByteSubsetAreLeftToTheLinter() throws {
+        let linter = try Linter()
+        let fast = ByteLinter(linter: linter)
+        for segment in ["QN=1;ST=32;CN=2011;PW=1;MN=1;CP=&&a=//x//&&", "ST=32;CN=2011 ;CP=&&a=1&&", "ST=32;CN=9014;CP=&&&&",
+                        "ST=32,CN=2011;CP=&&a=1&&", "ST=32;CN=2011;CP=&&a=1;&&", "ST=32;CN=2011;PNUM=2;PNO=1;CP=&&a=1&&",
+                        "ST=32;CN=2031;CP=&&BeginTime=20200101000000;EndTime=20200102000000&&", "ST=32;CN=2011;CP=&&{0x01}&&"] {
+            var decoder = FrameDecoder()
+            decoder.feed(FrameEncoder.frame(segmentBytes: Array(segment.utf8)))
+            guard case .frame(let raw)? = decoder.next() else { Issue.record("no frame"); continue }
+            #expect(!fast.lint(raw, index: 0), "\(segment)")
+        }
+    }
+
+    @Test func unknownKeysStayWithinTheBudget() throws {
+        let linter = try Linter()
+        let fast = ByteLinter(linter: linter)
+        var decoder = FrameDecoder()
+        for i in 0..<(ByteLintKeys.budget + 100) {
+            decoder.feed(FrameEncoder.frame(segmentBytes: Array("ST=32;CN=2011;PW=123456;MN=LD130133010000;CP=&&DataTime=20160824000000;Z\(i)-Rtd=1&&".utf8)))
+            guard case .frame(let raw)? = decoder.next() else { Issue.record("no frame"); return }
+            #expect(fast.lint(raw, index: i))
+            let reference = linter.check(raw, index: i)
+            #expect(fast.materializedDiagnostics() == reference.diagnostics)
+        }
+        #expect(fast.keys.resets >= 1)
+        #expect(fast.keys.tables.allSatisfy { $0.entries.count <= ByteLintKeys.budget })
+    }
+}
