@@ -32,11 +32,12 @@ struct LiveBenchmark {
         #if DEBUG
         io.stderr.line("hj212 bench: warning: this is a debug build; use 'swift run -c release hj212 bench live'.")
         #endif
-        let limit = (try? ProcessSetup.prepareForNetworking()) ?? 1024
-        guard loggers + 64 <= limit else {
-            io.stderr.line("hj212 bench live: \(loggers) loggers need \(loggers + 64) file descriptors; the limit here is \(limit)")
-            return 2
-        }
+        // One descriptor per logger here and one per connection in the platform (same limit): as
+        // many as fit, and one line saying so when the descriptor limit is the bound.
+        let limit = ProcessSetup.prepareDescriptors()
+        let loggers = min(self.loggers, limit.connectionsThatFit())
+        if let line = limit.boundMessage(connections: self.loggers) { io.stdout.line("hj212 bench live: \(line)") }
+        guard loggers > 0 else { return 2 }
         // The platform in a child process: `hj212 serve` on a free loopback port.
         let server = Process()
         server.executableURL = URL(fileURLWithPath: "/proc/self/exe")

@@ -79,11 +79,10 @@ struct LoadBenchmark {
         #if DEBUG
         io.stderr.line("hj212 bench: warning: this is a debug build; use 'swift run -c release hj212 bench load'.")
         #endif
-        let limit = (try? ProcessSetup.prepareForNetworking()) ?? 1024
-        guard loggers + 64 <= limit else {
-            io.stderr.line("hj212 bench load: \(loggers) connections need \(loggers + 64) file descriptors; the limit here is \(limit)")
-            return 2
-        }
+        let limit = ProcessSetup.prepareDescriptors()
+        let loggers = min(self.loggers, limit.connectionsThatFit())
+        if let line = limit.boundMessage(connections: self.loggers) { io.stdout.line("hj212 bench load: \(line)") }
+        guard loggers > 0 else { return 2 }
         let pool: PayloadPool
         do { pool = try PayloadPool(unit: "industrial-wastewater") } catch {
             io.stderr.line("hj212 bench load: \(error)")
@@ -148,7 +147,7 @@ struct LoadBenchmark {
         func search(_ label: String, _ arguments: [String]) -> (best: Double, report: LoadReport?)? {
             var best = 0.0
             var bestReport: LoadReport?
-            for fraction in [0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0] {
+            for fraction in [0.25, 0.5, 0.6, 0.75, 0.9, 1.0, 1.25, 1.5, 2.0] {
                 let rate = (baseline * fraction).rounded()
                 // A logger sends at most once a millisecond (its QN is the scheduled millisecond).
                 if rate > Double(loggers) * LoadConfiguration.maxRatePerLogger {
@@ -170,7 +169,7 @@ struct LoadBenchmark {
         guard let driver = search("hj212 load → C server", ["bench", "pingpong-server", "--threads", String(threads)]) else { return 2 }
         if Interrupts.requested { return Interrupts.exitStatus }
         guard let ours = search("hj212 load → hj212 serve", ["serve", "--listen", "127.0.0.1:0", "--threads", String(threads)]) else { return 2 }
-        io.stdout.line("sustained with \(loggers) loggers: hj212 load → hj212 serve \(LoadFormat.number(ours.best.rounded())) acked/s = \(LoadFormat.fixed(ours.best / baseline, 2)) of the baseline (target ≥ 0.50); "
+        io.stdout.line("sustained with \(loggers) loggers: hj212 load → hj212 serve \(LoadFormat.number(ours.best.rounded())) acked/s = \(LoadFormat.fixed(ours.best / baseline, 2)) of the baseline (target ≥ 0.75, issue 17); "
                        + "the driver alone (→ C server) \(LoadFormat.number(driver.best.rounded())) acked/s = \(LoadFormat.fixed(driver.best / baseline, 2))")
         return 0
     }

@@ -199,10 +199,10 @@ struct LoadCommand: CLICommand {
     }
 
     func drive(_ c: LoadConfiguration, _ io: CommandIO) -> Int32 {
-        let limit = (try? ProcessSetup.prepareForNetworking()) ?? 1024
+        let limit = ProcessSetup.prepareDescriptors()
         let mine = c.shard.loggers(total: c.totalLoggers).underestimatedCount
-        if mine + 64 > limit {
-            io.stderr.line("hj212 load: warning: \(mine) connections need \(mine + 64) file descriptors and the limit here is \(limit); the connects beyond it will fail (counted, with their reason)")
+        if let line = limit.boundMessage(connections: mine) {
+            io.stderr.line("hj212 load: warning: \(line); the connects beyond it will fail (counted, with their reason)")
         }
         if let out, !Self.writable(out) {
             io.stderr.line("hj212 load: cannot write '\(out)'")

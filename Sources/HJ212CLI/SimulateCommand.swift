@@ -156,7 +156,9 @@ struct LiveSetup {
 
     /// Runs the loggers until the duration has passed (then drains) or Ctrl-C; prints the summary.
     func runLoggers(io: CommandIO, verb: String, group existing: EventLoopGroup? = nil, during: ((Int64) -> Bool)? = nil) -> Int32 {
-        _ = try? ProcessSetup.prepareForNetworking()
+        if let line = ProcessSetup.prepareDescriptors().boundMessage(connections: devices.count * platforms.count) {
+            io.stderr.line("hj212 \(verb): \(line); the connects beyond it fail and are retried")
+        }
         let group: EventLoopGroup
         do { group = try existing ?? EventLoopGroup(threads: threads, name: "logger") } catch {
             io.stderr.line("hj212 \(verb): \(error)")

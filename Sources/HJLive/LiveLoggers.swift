@@ -158,6 +158,10 @@ package final class LiveLink: SessionLink<LoggerSession>, @unchecked Sendable {
     /// The logger's own time.
     override package var now: SessionTime { owner?.now ?? 0 }
 
+    /// A logger sends a packet every few seconds at most: no output buffer is kept between
+    /// inputs (an idle logger holds none; the memory per idle logger is the budget here).
+    override package var keptOutputCapacity: Int { 0 }
+
     package func connect() {
         guard let owner, !closing else { return }
         // Offline (outage): no connection until the window ends.

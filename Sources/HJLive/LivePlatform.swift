@@ -107,6 +107,8 @@ package final class LivePlatformLink: SessionLink<PlatformSession>, @unchecked S
     package var ticker: TimerHandle?
     private let mnBox = Mutex<String?>(nil)
     package var mn: String? { mnBox.withLock { $0 } }
+    /// Whether `mnBox` is set (loop thread): no lock per read once the logger is known.
+    private var mnPublished = false
 
     package init(connection: TCPConnection, platform: LivePlatform) {
         self.connection = connection
@@ -157,7 +159,7 @@ package final class LivePlatformLink: SessionLink<PlatformSession>, @unchecked S
     override package func commit() {
         guard !outputs.isEmpty else { rearm(); return }
         platform.state.commit(outputs)
-        let listeners = platform.packetListeners.withLock { $0 }
+        let listeners = platform.packetListeners.withLock { $0 }  // the console may attach after start
         if !listeners.isEmpty {
             for case .packetAccepted(let packet) in outputs { for listener in listeners { listener(packet) } }
         }
@@ -165,7 +167,16 @@ package final class LivePlatformLink: SessionLink<PlatformSession>, @unchecked S
             rearm()
             return
         }
-        perform(outputs.actions)
+        // The sends straight from the outputs: no array of actions per read.
+        var batch: [UInt8] = []
+        for output in outputs {
+            switch output {
+            case .send(let bytes, _): add(bytes, to: &batch)
+            case .close: closeAfter(&batch)
+            default: continue
+            }
+        }
+        finishWrite(batch)
         rearm()
     }
 
@@ -174,14 +185,26 @@ package final class LivePlatformLink: SessionLink<PlatformSession>, @unchecked S
         var batch: [UInt8] = []
         for action in actions {
             switch action {
-            case .send(let bytes):
-                platform.trace?.record(bytes, up: false, peer: connection.remoteAddress.description, connection: connection.id, at: platform.clock.now)
-                if batch.isEmpty { batch = bytes } else { batch += bytes }
-            case .close:
-                if !batch.isEmpty { _ = connection.write(batch); batch = [] }
-                connection.close()
+            case .send(let bytes): add(bytes, to: &batch)
+            case .close: closeAfter(&batch)
             }
         }
+        finishWrite(batch)
+    }
+
+    /// One send of a batch: traced, and joined to the others (one write for the batch; a lone
+    /// send is written as it is, without a copy).
+    private func add(_ bytes: [UInt8], to batch: inout [UInt8]) {
+        platform.trace?.record(bytes, up: false, peer: connection.remoteAddress.description, connection: connection.id, at: platform.clock.now)
+        if batch.isEmpty { batch = bytes } else { batch += bytes }
+    }
+
+    private func closeAfter(_ batch: inout [UInt8]) {
+        if !batch.isEmpty { _ = connection.write(batch); batch = [] }
+        connection.close()
+    }
+
+    private func finishWrite(_ batch: [UInt8]) {
         if !batch.isEmpty { _ = connection.write(batch) }
         // Back-pressure: a peer that does not read its acknowledgements is not read either (its
         // sends then block in its own kernel), so its output never reaches the budget.
@@ -196,12 +219,29 @@ package final class LivePlatformLink: SessionLink<PlatformSession>, @unchecked S
         if connection.isReadingPaused { connection.resumeReading() }
     }
 
+    /// Up to 32 outputs per read are common (diagnostics, packet, record, counters, ack): kept.
+    override package var keptOutputCapacity: Int { 32 }
+
+    /// A read goes to the session from the loop's read buffer: no array per read (unless traced).
+    override package func connection(_ connection: TCPConnection, didReadBuffer bytes: UnsafeRawBufferPointer) {
+        if platform.trace != nil {
+            super.connection(connection, didReadBuffer: bytes)
+            return
+        }
+        let buffer = bytes.assumingMemoryBound(to: UInt8.self)
+        run { session, now, out in session.received(buffer: buffer, at: now, into: &out) }
+        didReceive()
+    }
+
     override package func willReceive(_ bytes: [UInt8], on connection: TCPConnection) {
         platform.trace?.record(bytes, up: true, peer: connection.remoteAddress.description, connection: connection.id, at: platform.clock.now)
     }
 
     override package func didReceive() {
-        if mn == nil, let m = session.logger?.mn { mnBox.withLock { $0 = m } }
+        if !mnPublished, let m = session.logger?.mn {
+            mnBox.withLock { $0 = m }
+            mnPublished = true
+        }
     }
 
     override package func didClose(_ connection: TCPConnection, reason: CloseReason) {

@@ -8,6 +8,8 @@ package protocol LiveSession {
     associatedtype Output: SessionOutput
     mutating func connected(at now: SessionTime, into out: inout [Output])
     mutating func received(_ bytes: [UInt8], at now: SessionTime, into out: inout [Output])
+    /// The same from the connection's read buffer (valid during the call only).
+    mutating func received(buffer bytes: UnsafeBufferPointer<UInt8>, at now: SessionTime, into out: inout [Output])
     mutating func tick(at now: SessionTime, into out: inout [Output])
     mutating func disconnected(at now: SessionTime, into out: inout [Output])
     /// When `tick` must run next (nil: nothing pending).
@@ -17,6 +19,10 @@ package protocol LiveSession {
 extension PlatformSession: LiveSession {}
 
 extension LoggerSession: LiveSession {
+    package mutating func received(buffer bytes: UnsafeBufferPointer<UInt8>, at now: SessionTime, into out: inout [LoggerOutput]) {
+        received(Array(bytes), at: now, into: &out)
+    }
+
     /// The logger forgets the connection; it has nothing to say about it.
     package mutating func disconnected(at now: SessionTime, into out: inout [LoggerOutput]) {
         disconnected(at: now)
@@ -48,6 +54,10 @@ package class SessionLink<Session: LiveSession>: TCPConnectionHandler, @unchecke
         self.session = session
     }
 
+    /// Output buffer capacity kept between inputs: a busy link reuses its buffer (no array per
+    /// read), a burst's larger buffer is dropped so that an idle link holds little.
+    package var keptOutputCapacity: Int { 8 }
+
     /// The session's time now. Overridden by every role.
     package var now: SessionTime { 0 }
 
@@ -55,7 +65,7 @@ package class SessionLink<Session: LiveSession>: TCPConnectionHandler, @unchecke
     package final func run(_ body: (inout Session, SessionTime, inout [Session.Output]) -> Void) {
         body(&session, now, &outputs)
         commit()
-        if outputs.capacity > 8 { outputs = [] } else { outputs.removeAll(keepingCapacity: true) }
+        if outputs.capacity > keptOutputCapacity { outputs = [] } else { outputs.removeAll(keepingCapacity: true) }
     }
 
     /// The one place where `outputs` (this input's) take effect. Overridden by every role.
@@ -72,6 +82,12 @@ package class SessionLink<Session: LiveSession>: TCPConnectionHandler, @unchecke
         willReceive(bytes, on: connection)
         run { session, now, out in session.received(bytes, at: now, into: &out) }
         didReceive()
+    }
+
+    /// The read as an array for roles that look at it (traces, transport faults); the platform
+    /// overrides this and gives the session the read buffer itself.
+    package func connection(_ connection: TCPConnection, didReadBuffer bytes: UnsafeRawBufferPointer) {
+        self.connection(connection, didRead: [UInt8](bytes))
     }
 
     package func connection(_ connection: TCPConnection, didCloseWith reason: CloseReason) {

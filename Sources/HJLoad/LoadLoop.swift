@@ -327,6 +327,15 @@ final class LoadLogger: TCPConnectionHandler, @unchecked Sendable {
     }
 
     func connection(_ connection: TCPConnection, didRead bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { consume($0) }
+    }
+
+    /// The read buffer itself: no array per acknowledgement read.
+    func connection(_ connection: TCPConnection, didReadBuffer bytes: UnsafeRawBufferPointer) {
+        consume(bytes.assumingMemoryBound(to: UInt8.self))
+    }
+
+    func consume(_ bytes: UnsafeBufferPointer<UInt8>) {
         let s = state
         let now = MonotonicTime.now.nanoseconds
         decoder.feed(bytes)

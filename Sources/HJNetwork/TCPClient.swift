@@ -175,6 +175,15 @@ final class ConnectAttempt: EpollHandler, @unchecked Sendable {
 
     private func timedOut() {
         guard !finished else { return }
+        // A loop that fell behind (thousands of connects started in one turn) may run this timer
+        // before the completion waiting in epoll: a socket that is writable has connected (or
+        // failed, by SO_ERROR) and is judged by that, not by the timer.
+        var probe = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        if poll(&probe, 1, 0) == 1 {
+            let code = cepoll_socket_error(fd)
+            if code == 0 && probe.revents & Int16(POLLOUT) != 0 && probe.revents & Int16(POLLHUP | POLLERR) == 0 { return succeed() }
+            if code != 0 { return fail(NetworkError(errno: code < 0 ? -code : code, operation: operation)) }
+        }
         let milliseconds = timeout.nanosecondsClamped / 1_000_000
         fail(NetworkError(kind: .timedOut, operation: operation,
                           message: "no connection within \(milliseconds) ms"))

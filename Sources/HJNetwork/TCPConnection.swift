@@ -286,8 +286,7 @@ public final class TCPConnection: @unchecked Sendable, CustomStringConvertible {
             case .done(let count):
                 reads += 1
                 bytesRead &+= UInt64(count)
-                let bytes = [UInt8](UnsafeRawBufferPointer(rebasing: buffer[..<count]))
-                storedHandler?.connection(self, didRead: bytes)
+                storedHandler?.connection(self, didReadBuffer: UnsafeRawBufferPointer(rebasing: buffer[..<count]))
                 // A short read emptied the socket; level-triggered epoll reports what comes later.
                 if count < buffer.count { return }
             case .wouldBlock:

@@ -18,6 +18,12 @@ public protocol TCPConnectionHandler: AnyObject {
     /// of the sender are not kept.
     func connection(_ connection: TCPConnection, didRead bytes: [UInt8])
 
+    /// Bytes arrived, lent for this call only (the loop's read buffer: copy what you keep). The
+    /// connection calls this one; the default copies the bytes into an array and calls
+    /// `connection(_:didRead:)`. A handler that feeds a decoder overrides it and saves the array
+    /// (an allocation and a copy per read).
+    func connection(_ connection: TCPConnection, didReadBuffer bytes: UnsafeRawBufferPointer)
+
     /// All queued output has reached the kernel after a write had to wait. Writers that got
     /// `false` from `write` (policy `.rejectWrite`) may write again. Default: nothing.
     func connectionDidDrain(_ connection: TCPConnection)
@@ -28,6 +34,9 @@ public protocol TCPConnectionHandler: AnyObject {
 }
 
 extension TCPConnectionHandler {
+    public func connection(_ connection: TCPConnection, didReadBuffer bytes: UnsafeRawBufferPointer) {
+        self.connection(connection, didRead: [UInt8](bytes))
+    }
     public func connectionDidDrain(_ connection: TCPConnection) {}
     public func connection(_ connection: TCPConnection, didCloseWith reason: CloseReason) {}
 }

@@ -213,6 +213,9 @@ public struct LoggerSession {
             guard case .frame(let raw) = event else { continue }
             handle(raw)
         }
+        // Nothing held: let go of the input buffer (an idle link keeps none; the logger uses no
+        // stream offsets and ignores noise, so a fresh decoder decides the same).
+        if decoder.bufferedCount == 0 { decoder = FrameDecoder() }
         pump()
     }
 

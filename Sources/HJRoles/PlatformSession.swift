@@ -254,6 +254,11 @@ public struct PlatformSession: Sendable {
 
     /// Bytes from the logger.
     public mutating func received(_ bytes: [UInt8], at now: SessionTime, into out: inout [PlatformOutput]) {
+        bytes.withUnsafeBufferPointer { received(buffer: $0, at: now, into: &out) }
+    }
+
+    /// Bytes from the logger, lent by the driver for this call (a socket's read buffer).
+    public mutating func received(buffer bytes: UnsafeBufferPointer<UInt8>, at now: SessionTime, into out: inout [PlatformOutput]) {
         guard !isClosed else { return }
         swap(&outbox, &out)
         defer { swap(&outbox, &out) }

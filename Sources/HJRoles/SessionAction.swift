@@ -34,7 +34,7 @@ public protocol SessionOutput: Sendable {
 
 extension Array where Element: SessionOutput {
     /// The wire actions among these outputs, in order (what a socket sees).
-    public var actions: [SessionAction] { compactMap(\.action) }
+    public var actions: [SessionAction] { compactMap { $0.action } }  // no key path: built per call
     /// The bytes to send among these outputs, in order.
     public var sentBytes: [[UInt8]] { compactMap { if case .send(let b)? = $0.action { b } else { nil } } }
     /// Whether one of these outputs closes the connection.
