@@ -1,6 +1,6 @@
 // libFuzzer harness: the --faults list (ID[:FACTOR][(NAME=VALUE;…)][%RATE][#COUNT][@START/DURATION]).
 // Built by .ci/fuzz. Any text parses or fails with an error; never a trap.
-// The fault catalogue is read once (reading it per input was 95 % of the time: 560 exec/s).
+// The fault catalogue is read once (reading it per input was 82 % of the time: 2,475 of 3,008 µs).
 import HJ212
 import HJSimulation
 
