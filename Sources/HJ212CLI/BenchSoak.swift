@@ -108,7 +108,8 @@ struct HostileBenchmark {
             let target = serve.address
             for k in 0..<threads {
                 let share = connections / threads + (k < connections % threads ? 1 : 0)
-                DispatchQueue.global().async(group: group) {
+                // A thread of its own: a blocking loop (docs/decisions.md, "Loops that block for a run").
+                LineThread.start(name: "hostile-\(k)", group: group) {
                     for i in 0..<share {
                         if Interrupts.requested { break }
                         // Two source addresses per thread: past the ephemeral ports of one.

@@ -13,12 +13,15 @@ import HJLive
 struct BenchFleet {
     let group: EventLoopGroup
     let loggers: [LiveLogger]
+    /// The loggers' simulated start (local wall ms).
+    let virtualStart: Int64
 
     init(count: Int, unit: String, speed: Double, threads: Int, platform: SocketAddress) throws {
         let template = try UnitTemplate.load(unit)
         group = try EventLoopGroup(threads: threads, name: "bench")
         let start = LiveClock.wallNow(offsetMinutes: SimClock.chinaOffsetMinutes)
         let clock = LiveClock(start: start, speed: speed)
+        virtualStart = start
         var options = LoggerSession.Options()
         options.timeScale = speed
         var out: [LiveLogger] = []
@@ -88,6 +91,12 @@ enum HostileMix {
 
 /// `hj212 bench soak`: `serve` with many loggers for a while, 1 % of them reconnecting each
 /// minute and a mix of abusive connections; serve's RSS sampled: flat after the warm-up?
+///
+/// The warm-up ends once every unit has sent the records of the first hour boundary of the
+/// loggers' simulated clock (each logger's device past it, nothing left queued but what is in
+/// flight): only then has the platform seen every kind of record of every unit. The verdict
+/// compares the last sample with that one; without a further hour boundary between the two (every
+/// unit past it) the run was too short to tell, and says so ("incomplete").
 struct SoakBenchmark {
     var loggers: Int
     var minutes: Double
@@ -95,6 +104,36 @@ struct SoakBenchmark {
     var speed: Double
     var threads: Int
     var unit: String
+
+    struct Sample {
+        var minute: Double
+        var kib: Int
+        /// The oldest simulated time every logger's device has produced through.
+        var deviceTime: Int64
+        var pending: Int
+    }
+
+    enum Verdict: String {
+        case flat, growing = "GROWING", incomplete
+    }
+
+    /// The verdict on samples: warm once every device passed `firstHour` with at most one packet
+    /// in flight per logger; flat when the last sample is within 5 % (at least 10 MiB) of that one,
+    /// judged only when every device also passed the next hour boundary.
+    static func verdict(_ samples: [Sample], firstHour: Int64, loggers: Int) -> (verdict: Verdict, warm: Sample?, last: Sample?) {
+        guard let w = samples.firstIndex(where: { $0.deviceTime >= firstHour && $0.pending <= loggers }) else {
+            return (.incomplete, nil, samples.last)
+        }
+        let warm = samples[w], last = samples[samples.count - 1]
+        guard last.deviceTime >= firstHour + 3_600_000, w < samples.count - 1 else { return (.incomplete, warm, last) }
+        return (last.kib - warm.kib <= max(warm.kib / 20, 10 * 1024) ? .flat : .growing, warm, last)
+    }
+
+    /// `MM-DD hh:mm` of a local wall time.
+    static func clockText(_ t: Int64) -> String {
+        let d = Array(HJTime(wallMilliseconds: t).text14)
+        return String(d[4..<6]) + "-" + String(d[6..<8]) + " " + String(d[8..<10]) + ":" + String(d[10..<12])
+    }
 
     func run(_ io: CommandIO) -> Int32 {
         #if DEBUG
@@ -112,20 +151,25 @@ struct SoakBenchmark {
         }
         defer { serve.stop() }
         let rss0 = serve.residentKiB
+        let hour: Int64 = 3_600_000
+        let firstHour = (fleet.virtualStart / hour + 1) * hour
         fleet.start()
         let connect = fleet.wait(timeout: 120, io: io, label: "bench soak: connecting") { $0.allSatisfy(\.connected) }
         io.clearProgress()
         io.stdout.line("hj212 bench soak: \(loggers) loggers (\(unit), speed \(Int(speed))x), \(String(format: "%g", minutes)) min, churn \(String(format: "%g", churnPercent)) %/min, fault mix: \(HostileMix.kinds.joined(separator: ", "))")
         io.stdout.line("  connected \(fleet.reports().filter(\.connected).count)/\(loggers) in \(String(format: "%.1f", connect.seconds)) s; serve RSS at start \(rss0 / 1024) MiB")
-        io.stdout.line("  " + "min".leftPad(6) + "connected".leftPad(11) + "acked".leftPad(10) + "pending".leftPad(9) + "reconnects".leftPad(12) + "hostile".leftPad(9) + "serve RSS".leftPad(11))
+        io.stdout.line("  warm-up: until every unit sent its records of \(Self.clockText(firstHour)) (loggers' clock); then an hour boundary must pass")
+        io.stdout.line("  " + "min".leftPad(6) + "loggers' clock".leftPad(16) + "connected".leftPad(11) + "acked".leftPad(10) + "pending".leftPad(9) + "reconnects".leftPad(12) + "hostile".leftPad(9) + "serve RSS".leftPad(11))
         let t0 = monotonicSeconds()
         var nextChurn = t0 + 60
         var nextSample = t0
-        var samples: [(minute: Double, kib: Int)] = []
+        var samples: [Sample] = []
         var hostile = 0
         var generator = SimRandom(seed: 212)
         let connects0 = fleet.reports().reduce(0) { $0 + $1.connects }
-        let hostileQueue = DispatchQueue(label: "hostile", attributes: .concurrent)
+        // The abusive connections block (connect, send with a 2 s timeout): threads of their own,
+        // one per kind and minute, never the global Dispatch pool (docs/decisions.md, LineThread).
+        let hostileGroup = DispatchGroup()
         while monotonicSeconds() - t0 < minutes * 60 && !Interrupts.requested {
             usleep(200_000)
             let now = monotonicSeconds()
@@ -135,37 +179,43 @@ struct SoakBenchmark {
                 fleet.drop((0..<count).map { _ in Int(generator.next() % UInt64(fleet.loggers.count)) })
                 // The fault mix: as many abusive connections as reconnecting loggers, of every kind.
                 let target = serve.address
-                for k in 0..<count {
-                    hostile += 1
-                    hostileQueue.async { HostileMix.run(kind: k % HostileMix.kinds.count, target: target, source: 0x7F00_0010 + UInt32(k % 8)) }
+                for kind in 0..<min(count, HostileMix.kinds.count) {
+                    let n = (count - kind + HostileMix.kinds.count - 1) / HostileMix.kinds.count
+                    hostile += n
+                    LineThread.start(name: "hostile-\(kind)", group: hostileGroup) {
+                        for k in 0..<n { HostileMix.run(kind: kind, target: target, source: 0x7F00_0010 + UInt32((k * HostileMix.kinds.count + kind) % 8)) }
+                    }
                 }
             }
             if now >= nextSample {
                 nextSample += max(5, minutes * 60 / 30)
                 let r = fleet.reports()
-                let kib = serve.residentKiB
-                let minute = (now - t0) / 60
-                samples.append((minute, kib))
+                let sample = Sample(minute: (now - t0) / 60, kib: serve.residentKiB, deviceTime: r.map(\.deviceTime).min() ?? 0,
+                                    pending: r.reduce(0) { $0 + $1.pending })
+                samples.append(sample)
                 io.clearProgress()
-                io.stdout.line("  " + String(format: "%.1f", minute).leftPad(6) + "\(r.filter(\.connected).count)".leftPad(11)
-                               + "\(r.reduce(0) { $0 + $1.statistics.acknowledged })".leftPad(10) + "\(r.reduce(0) { $0 + $1.pending })".leftPad(9)
-                               + "\(r.reduce(0) { $0 + $1.connects } - connects0)".leftPad(12) + "\(hostile)".leftPad(9) + "\(kib / 1024) MiB".leftPad(11))
+                io.stdout.line("  " + String(format: "%.1f", sample.minute).leftPad(6) + Self.clockText(sample.deviceTime).leftPad(16)
+                               + "\(r.filter(\.connected).count)".leftPad(11)
+                               + "\(r.reduce(0) { $0 + $1.statistics.acknowledged })".leftPad(10) + "\(sample.pending)".leftPad(9)
+                               + "\(r.reduce(0) { $0 + $1.connects } - connects0)".leftPad(12) + "\(hostile)".leftPad(9) + "\(sample.kib / 1024) MiB".leftPad(11))
                 io.stdout.flush()
             }
         }
         let final = fleet.reports()
         fleet.stop()
-        // Flat after the warm-up (the first quarter of the run, at least one sample): the last
-        // sample against the first one after the warm-up.
-        let warm = samples.first { $0.minute >= min(minutes / 4, 1) } ?? samples.last ?? (0, rss0)
-        let last = samples.last ?? warm
-        let peak = samples.filter { $0.minute >= warm.minute }.map(\.kib).max() ?? last.kib
-        let growth = Double(last.kib - warm.kib) / Double(max(1, warm.kib))
-        let flat = last.kib - warm.kib <= max(warm.kib / 20, 10 * 1024)
-        io.stdout.line("  serve RSS after warm-up \(warm.kib / 1024) MiB (minute \(String(format: "%.1f", warm.minute))), peak \(peak / 1024) MiB, last \(last.kib / 1024) MiB: \(String(format: "%+.1f", growth * 100)) % — \(flat ? "flat" : "GROWING")")
+        _ = hostileGroup.wait(timeout: .now() + 30)
+        let (verdict, warm, last) = Self.verdict(samples, firstHour: firstHour, loggers: loggers)
+        if let warm, let last {
+            let peak = samples.filter { $0.minute >= warm.minute }.map(\.kib).max() ?? last.kib
+            let growth = Double(last.kib - warm.kib) / Double(max(1, warm.kib))
+            io.stdout.line("  serve RSS after warm-up \(warm.kib / 1024) MiB (minute \(String(format: "%.1f", warm.minute))), peak \(peak / 1024) MiB, last \(last.kib / 1024) MiB: \(String(format: "%+.1f", growth * 100)) % — \(verdict.rawValue)"
+                           + (verdict == .incomplete ? " (no hour boundary of the loggers' clock after the warm-up: run longer or faster)" : ""))
+        } else {
+            io.stdout.line("  serve RSS last \((last?.kib ?? rss0) / 1024) MiB — incomplete (the warm-up never ended: not every unit sent its records of the first hour boundary)")
+        }
         io.stdout.line("  loggers connected at the end \(final.filter(\.connected).count)/\(loggers); acknowledged \(final.reduce(0) { $0 + $1.statistics.acknowledged }), pending \(final.reduce(0) { $0 + $1.pending })")
         if Interrupts.requested { return Interrupts.exitStatus }
-        return flat ? 0 : 1
+        return verdict == .flat ? 0 : 1
     }
 }
 

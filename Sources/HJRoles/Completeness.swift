@@ -1,103 +1,5 @@
 import HJ212
 
-/// The DataTimes received for one CN of one unit: sorted, each with how often it arrived, and
-/// bounded to a window behind the newest one (and to a hard capacity). Pruning happens in
-/// batches, so up to an eighth more than the window or capacity may be held for a while.
-///
-/// ```swift
-/// var log = DataTimeLog(window: 40 * 86_400_000, capacity: 100_000)
-/// log.insert(HJTime("20160801080000")!.wallMilliseconds)   // .new
-/// log.insert(HJTime("20160801080000")!.wallMilliseconds)   // .duplicate
-/// ```
-public struct DataTimeLog: Sendable, Equatable {
-    /// What `insert` did.
-    public enum Insertion: Sendable, Equatable {
-        /// First time this DataTime arrived.
-        case new
-        /// It had arrived before (a resend, or history fetched again).
-        case duplicate
-        /// Older than the window behind the newest DataTime: not kept.
-        case outsideWindow
-    }
-
-    /// Distinct DataTimes, ascending.
-    public private(set) var times: [SessionTime] = []
-    /// How often each of `times` arrived (parallel to `times`).
-    public private(set) var counts: [Int32] = []
-    /// How far behind the newest DataTime entries are kept (ms).
-    public let window: SessionTime
-    /// The most distinct DataTimes kept.
-    public let capacity: Int
-    /// DataTimes dropped (pruned from the window or capacity, or refused as too old).
-    public private(set) var dropped = 0
-
-    public init(window: SessionTime = 40 * 86_400_000, capacity: Int = 100_000) {
-        self.window = max(0, window)
-        self.capacity = max(1, capacity)
-    }
-
-    public var newest: SessionTime? { times.last }
-    public var oldest: SessionTime? { times.first }
-    public var isEmpty: Bool { times.isEmpty }
-
-    /// Index of the first time ≥ `t`.
-    public func lowerBound(_ t: SessionTime) -> Int {
-        var lo = 0, hi = times.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if times[mid] < t { lo = mid + 1 } else { hi = mid }
-        }
-        return lo
-    }
-
-    /// How often `t` arrived.
-    public func count(of t: SessionTime) -> Int {
-        let i = lowerBound(t)
-        return i < times.count && times[i] == t ? Int(counts[i]) : 0
-    }
-
-    public func contains(_ t: SessionTime) -> Bool { count(of: t) > 0 }
-
-    /// The distinct neighbours of `t` (the times just before and after it), if any.
-    public func neighbours(of t: SessionTime) -> (before: SessionTime?, after: SessionTime?) {
-        let i = lowerBound(t)
-        let before = i > 0 ? times[i - 1] : nil
-        var j = i
-        if j < times.count && times[j] == t { j += 1 }
-        return (before, j < times.count ? times[j] : nil)
-    }
-
-    @discardableResult
-    public mutating func insert(_ t: SessionTime) -> Insertion {
-        if let newest, t < newest - window {
-            dropped += 1
-            return .outsideWindow
-        }
-        let i = lowerBound(t)
-        if i < times.count && times[i] == t {
-            if counts[i] < Int32.max { counts[i] += 1 }
-            return .duplicate
-        }
-        times.insert(t, at: i)
-        counts.insert(1, at: i)
-        // Prune in batches (an eighth of the window or capacity at a time), so that steady
-        // in-order arrival appends in O(1) amortised instead of shifting the array every time.
-        if i == times.count - 1, let oldest = times.first, oldest < t - window - window / 8 {
-            let cut = lowerBound(t - window)
-            times.removeFirst(cut)
-            counts.removeFirst(cut)
-            dropped += cut
-        }
-        if times.count > capacity + capacity / 8 {
-            let excess = times.count - capacity
-            times.removeFirst(excess)
-            counts.removeFirst(excess)
-            dropped += excess
-        }
-        return .new
-    }
-}
-
 /// How complete one unit's data of one CN is over a time range.
 public struct CompletenessSummary: Sendable, Equatable {
     public var mn: String
@@ -205,18 +107,39 @@ public enum Completeness {
         if first <= last { result.expected = Int((last - first) / step) + 1 }
         var previous = first - step  // the last grid slot known to be present (or the one before the range)
         if let log {
-            var i = log.lowerBound(from)
-            while i < log.times.count && log.times[i] <= to {
-                let t = log.times[i]
-                result.duplicates += Int(log.counts[i]) - 1
-                if t % step != 0 {
-                    result.offGrid += 1
-                } else {
-                    result.received += 1
+            var k = log.repeatIndex(from)
+            while k < log.repeats.count && log.repeats[k].time <= to {
+                result.duplicates += Int(log.repeats[k].count) - 1
+                k += 1
+            }
+            var r = max(0, log.runIndex(atOrBefore: from))
+            while r < log.runs.count && log.runs[r].start <= to {
+                let run = log.runs[r]
+                r += 1
+                if run.last < from { continue }
+                // The run's elements within from...to: k0...k1 (a run whose last is ≥ from and
+                // whose start is < from has two elements or more, so its step is not 0).
+                let k0 = run.start >= from ? 0 : Int((from - run.start + SessionTime(run.step) - 1) / SessionTime(run.step))
+                let k1 = run.last <= to ? Int(run.count) - 1 : Int((to - run.start) / SessionTime(run.step))
+                if k0 > k1 { continue }  // the range falls between two of the run's elements
+                if SessionTime(run.step) == step && run.start % step == 0 {
+                    // On the grid, one slot after another: received, no gap inside.
+                    let t = run.element(k0)
+                    result.received += k1 - k0 + 1
                     if t - previous > step { result.gaps.append((previous + step)...(t - step)) }
-                    previous = t
+                    previous = run.element(k1)
+                    continue
                 }
-                i += 1
+                for i in k0...k1 {
+                    let t = run.element(i)
+                    if t % step != 0 {
+                        result.offGrid += 1
+                    } else {
+                        result.received += 1
+                        if t - previous > step { result.gaps.append((previous + step)...(t - step)) }
+                        previous = t
+                    }
+                }
             }
         }
         if first <= last && last - previous >= step { result.gaps.append((previous + step)...last) }

@@ -138,7 +138,12 @@ public struct FaultSpec: Sendable, Hashable {
 
     /// Parses a comma-separated list; unknown IDs, bad rates and bad windows are errors that say why.
     public static func parseList(_ text: String, offsetMinutes: Int = SimClock.chinaOffsetMinutes, store: ProfileStore = .builtin) throws -> [FaultSpec] {
-        let definitions = try definitions(store: store)
+        try parseList(text, offsetMinutes: offsetMinutes, definitions: try definitions(store: store))
+    }
+
+    /// `parseList` against a catalogue already read (`definitions(store:)`), for callers that parse
+    /// many lists (the fuzz harness: reading the catalogue was nearly all of its cost per input).
+    public static func parseList(_ text: String, offsetMinutes: Int = SimClock.chinaOffsetMinutes, definitions: [FaultDefinition]) throws -> [FaultSpec] {
         var specs: [FaultSpec] = []
         for raw in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !raw.isEmpty {
             func bad(_ message: String) -> ProfileError { ProfileError(file: "--faults", line: nil, message: "'\(raw)': \(message)") }
