@@ -53,6 +53,7 @@ extension Store {
 
     public func units() throws(StoreError) -> [StoredUnit] {
         try connection.withLock { c throws(StoreError) -> [StoredUnit] in
+            try flushUnits(c)
             let s = try c.db.prepare("SELECT mn, st, first_seen, last_seen, packets FROM units ORDER BY mn")
             var out: [StoredUnit] = []
             while try s.step() {

@@ -23,11 +23,14 @@ extension Store {
         guard !readOnly else { throw StoreError("\(path) was opened read-only") }
         return try connection.withLock { c throws(StoreError) -> StoreOutcome in
             var newUnits: [String: Int64] = [:]
+            var touched: [Int64: UnitTally] = [:]
             do throws(StoreError) {
                 try c.db.execute("BEGIN IMMEDIATE")
-                let outcome = try Self.insert(batch, into: c, newUnits: &newUnits)
+                let outcome = try Self.insert(batch, into: c, newUnits: &newUnits, touched: &touched)
+                let unitsWritten = try Self.flushUnitsIfDue(c, adding: touched)
                 try c.db.execute("COMMIT")
                 c.unitIDs.merge(newUnits) { a, _ in a }
+                Self.settleUnits(c, batch: touched, written: unitsWritten)
                 return outcome
             } catch {
                 try? c.db.execute("ROLLBACK")
@@ -36,7 +39,8 @@ extension Store {
         }
     }
 
-    static func insert(_ batch: StoreBatch, into c: Connection, newUnits: inout [String: Int64]) throws(StoreError) -> StoreOutcome {
+    static func insert(_ batch: StoreBatch, into c: Connection, newUnits: inout [String: Int64],
+                       touched: inout [Int64: UnitTally]) throws(StoreError) -> StoreOutcome {
         var outcome = StoreOutcome()
         let insertUnit = try c.statement("INSERT INTO units(mn, pw, st, first_seen, last_seen, last_peer, packets) VALUES(?1, ?2, ?3, ?4, ?4, ?5, 0) ON CONFLICT(mn) DO NOTHING")
         let selectUnit = try c.statement("SELECT id FROM units WHERE mn = ?1")
@@ -45,10 +49,6 @@ extension Store {
             VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
             """)
         let insertRecord = try c.statement("INSERT INTO records(packet_id, unit_id, cn, data_time, factors, invalid, codes, flags, vals) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")
-        let updateUnit = try c.statement("""
-            UPDATE units SET last_seen = max(last_seen, ?2), packets = packets + ?3, last_peer = ?4, st = coalesce(?5, st), pw = coalesce(?6, pw)
-            WHERE id = ?1
-            """)
 
         func unitID(_ p: StoreBatch.PacketRow) throws(StoreError) -> Int64 {
             if let id = c.unitIDs[p.mn] ?? newUnits[p.mn] { return id }
@@ -70,7 +70,6 @@ extension Store {
         packetIDs.reserveCapacity(batch.packets.count)
         var unitOf: [Int64] = []
         unitOf.reserveCapacity(batch.packets.count)
-        var touched: [Int64: (last: Int64, count: Int, peer: String, st: String?, pw: String?)] = [:]
         for p in batch.packets {
             let unit = try unitID(p)
             unitOf.append(unit)
@@ -93,14 +92,8 @@ extension Store {
                 outcome.duplicates += 1
             }
             let st = p.st == SystemType.systemInteraction.rawValue ? nil : p.st
-            if var t = touched[unit] {
-                t.last = max(t.last, p.receivedAt); t.count += 1; t.peer = p.peer
-                if st != nil { t.st = st }
-                if p.pw != nil { t.pw = p.pw }
-                touched[unit] = t
-            } else {
-                touched[unit] = (p.receivedAt, 1, p.peer, st, p.pw)
-            }
+            let tally = UnitTally(last: p.receivedAt, count: 1, peer: p.peer, st: st, pw: p.pw)
+            if touched[unit] != nil { touched[unit]!.merge(tally) } else { touched[unit] = tally }
         }
         var flags: [(Substring.UTF8View, String)] = []
         var factors: [Substring.UTF8View] = []
@@ -164,15 +157,6 @@ extension Store {
             try insertRecord.run()
             outcome.records += 1
             outcome.values += values
-        }
-        for (unit, t) in touched {
-            updateUnit.bind(1, unit)
-            updateUnit.bind(2, t.last)
-            updateUnit.bind(3, t.count)
-            updateUnit.bind(4, t.peer)
-            updateUnit.bind(5, t.st)
-            updateUnit.bind(6, t.pw)
-            try updateUnit.run()
         }
         if !batch.commands.isEmpty {
             let insertCommand = try c.statement("""

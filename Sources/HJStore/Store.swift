@@ -54,6 +54,9 @@ public final class Store: Sendable {
         var statements: [String: Statement] = [:]
         /// The writer's reused buffers for a record's texts (`codes`, `flags`, `vals`).
         var codes: [UInt8] = [], flags: [UInt8] = [], vals: [UInt8] = []
+        /// Unit counters not yet written (`Store+Units.swift`), and when they last were.
+        var unitTally: [Int64: UnitTally] = [:]
+        var unitsWrittenAt = Store.monotonicSeconds()
         init(db: Database) { self.db = db }
         func statement(_ sql: String) throws(StoreError) -> Statement {
             if let s = statements[sql] { return s }
@@ -88,6 +91,7 @@ public final class Store: Sendable {
         do {
             db = try Database(path: path, readOnly: readOnly)
             try Self.prepare(db, path: path, durability: durability, readOnly: readOnly)
+            if !readOnly { try Self.reconcileUnits(db, path: path) }
         } catch {
             if fd >= 0 { Glibc.close(fd) }
             throw error
@@ -125,7 +129,11 @@ public final class Store: Sendable {
             checkpointerStop.set()
             checkpointerDone.wait()
         }
-        connection.withLock { $0.statements.removeAll(); $0.db.close() }
+        connection.withLock { c in
+            try? flushUnits(c)  // the counters held in memory (a crash leaves them to the next open)
+            c.statements.removeAll()
+            c.db.close()
+        }
         if lockDescriptor >= 0 { Glibc.close(lockDescriptor) }
     }
 
@@ -192,7 +200,7 @@ public final class Store: Sendable {
     /// A record's values are packed in its row (`vals`, JSON); the `values` view unpacks them.
     public static let schema = """
     CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    INSERT INTO meta(key, value) VALUES('schema_version', '2'), ('application', 'hj212 platform store');
+    INSERT INTO meta(key, value) VALUES('schema_version', '2'), ('application', 'hj212 platform store'), ('units_through', '0');
     CREATE TABLE units(
       id INTEGER PRIMARY KEY, mn TEXT NOT NULL UNIQUE, pw TEXT, st TEXT, dialect TEXT,
       first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, last_peer TEXT, packets INTEGER NOT NULL DEFAULT 0);

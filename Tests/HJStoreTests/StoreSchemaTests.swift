@@ -137,3 +137,37 @@ func minuteFrame(qn: String, dataTime: String) -> [UInt8] {
                                        Field("MN", "010000A89001000000000001"), Field("Flag", "5")], cp: cp)
     return FrameEncoder.frame(segment)
 }
+
+/// The `units` counters, written once a second by the writer and made exact at the next open.
+@Suite("Store unit counters")
+struct StoreUnitCounterTests {
+    @Test("the writer's own units() sees every packet; a reader sees them once written; a crash's uncounted packets are counted at the next open")
+    func counters() throws {
+        let dir = scratchDirectory("unit-counters")
+        let path = dir + "/s.db"
+        do {
+            let store = try Store(path: path)
+            var b = StoreBatch()
+            b.add(try journal([hourFrame(qn: "20261130120000001", dataTime: "20261130110000"),
+                               hourFrame(qn: "20261130130000001", dataTime: "20261130120000")]).0)
+            try store.write(b)
+            #expect(try store.units().map(\.packets) == [2])
+            let reader = try Store(path: path, readOnly: true)
+            #expect(try reader.units().map(\.packets) == [2])
+            var c = StoreBatch()
+            c.add(try journal([hourFrame(qn: "20261130140000001", dataTime: "20261130130000")]).0)
+            try store.write(c)
+        }
+        // As if serve had been killed before it wrote the counters of the last packets.
+        do {
+            let raw = try Database(path: path, readOnly: false)
+            try raw.execute("UPDATE units SET packets = 1, last_seen = 0; UPDATE meta SET value = '1' WHERE key = 'units_through'")
+        }
+        let reopened = try Store(path: path)
+        let units = try reopened.units()
+        #expect(units.map(\.packets) == [3])
+        #expect(units.first.map { $0.lastSeen > 20_261_130_000_000_000 } == true)
+        let raw = try Database(path: path, readOnly: true)
+        #expect(try raw.integer("SELECT value FROM meta WHERE key = 'units_through'") == 3)
+    }
+}
