@@ -132,13 +132,13 @@ struct BenchRoster: CLICommand {
     static let name = "roster"
     static let abstract = "The monthly roster of a sample city from a store written live."
     static let days = Option("days", "N", help: "Simulated days of the sample city written into the store (default 1).", parse: Parse.int(1...31))
-    static let keep = Option("keep", "WHAT", choices: ["all", "hours"],
-                             help: "What the store keeps: all (every packet, record and value, as serve --store; default up to 2 days) or hours (the hour and day records the roster reads; default above 2 days: a month of everything is ~70 GiB).")
+    static let keep = Option("keep", "WHAT", choices: ["all", "records", "hours"],
+                             help: "What the store keeps: all (every packet, the 30 s real-time data too; default up to 2 days), records (the minute, hour and day records a platform is sent: ~60 M values a month; default above 2 days) or hours (the hour and day records only).")
     static let options: [any OptionDeclaration] = [days, keep]
     var bench: RosterBenchmark
     init(_ a: ParsedArguments) throws(UsageError) {
         let days = a[Self.days] ?? 1
-        bench = RosterBenchmark(days: days, hoursOnly: (a[Self.keep] ?? (days > 2 ? "hours" : "all")) == "hours")
+        bench = RosterBenchmark(days: days, keep: RosterBenchmark.Keep(rawValue: a[Self.keep] ?? (days > 2 ? "records" : "all")) ?? .all)
     }
     func run(_ io: CommandIO) -> Int32 { bench.run(io) }
 }

@@ -107,7 +107,15 @@ final class Statement {
         if let v { sqlite3_bind_double(handle, i, v) } else { sqlite3_bind_null(handle, i) }
     }
     func bind(_ i: Int32, _ v: String?) {
-        if let v { sqlite3_bind_text(handle, i, v, -1, transient) } else { sqlite3_bind_null(handle, i) }
+        guard var v else { sqlite3_bind_null(handle, i); return }
+        if v.isEmpty { sqlite3_bind_text(handle, i, "", 0, transient); return }
+        // A native string's bytes, without the C string Swift would otherwise build per call.
+        if v.utf8.withContiguousStorageIfAvailable({ b in
+            b.withMemoryRebound(to: CChar.self) { sqlite3_bind_text(handle, i, $0.baseAddress, Int32($0.count), transient) }
+        }) == nil {
+            v.makeContiguousUTF8()
+            sqlite3_bind_text(handle, i, v, -1, transient)
+        }
     }
     /// Binds a slice of a string without making a string of it.
     func bind(_ i: Int32, utf8 v: Substring.UTF8View) {
@@ -115,6 +123,11 @@ final class Statement {
             b.withMemoryRebound(to: CChar.self) { sqlite3_bind_text(handle, i, $0.baseAddress, Int32($0.count), transient) }
         }
         if done == nil { bind(i, String(Substring(v))) }
+    }
+    /// Binds UTF-8 bytes (built in a reused buffer) as text.
+    func bind(_ i: Int32, text: [UInt8]) {
+        if text.isEmpty { sqlite3_bind_text(handle, i, "", 0, transient); return }
+        _ = text.withUnsafeBytes { sqlite3_bind_text(handle, i, $0.baseAddress?.assumingMemoryBound(to: CChar.self), Int32($0.count), transient) }
     }
     func bind(_ i: Int32, blob: [UInt8]) {
         _ = blob.withUnsafeBytes { sqlite3_bind_blob(handle, i, $0.baseAddress, Int32($0.count), transient) }

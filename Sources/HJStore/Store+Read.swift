@@ -35,7 +35,7 @@ extension Store {
             n.units = Int(try c.db.integer("SELECT count(*) FROM units") ?? 0)
             n.packets = Int(try c.db.integer("SELECT count(*) FROM packets") ?? 0)
             n.records = Int(try c.db.integer("SELECT count(*) FROM records") ?? 0)
-            n.values = Int(try c.db.integer("SELECT count(*) FROM \"values\"") ?? 0)
+            n.values = Int(try c.db.integer("SELECT coalesce(sum(json_array_length(vals)), 0) FROM records") ?? 0)
             n.commands = Int(try c.db.integer("SELECT count(*) FROM commands") ?? 0)
             return n
         }
@@ -53,6 +53,7 @@ extension Store {
 
     public func units() throws(StoreError) -> [StoredUnit] {
         try connection.withLock { c throws(StoreError) -> [StoredUnit] in
+            try flushUnits(c)
             let s = try c.db.prepare("SELECT mn, st, first_seen, last_seen, packets FROM units ORDER BY mn")
             var out: [StoredUnit] = []
             while try s.step() {
@@ -62,40 +63,38 @@ extension Store {
         }
     }
 
+    /// The CNs whose records have their own index (`records_hours`): what the roster reads.
+    public static let indexedCNs: Set<String> = ["2061", "2031"]
+
+    /// The roster's query: the hour (or day) records of one CN in `?1 ..< ?2`, answered from
+    /// the covering index `records_hours` alone. The index's own term is repeated verbatim so
+    /// that SQLite's planner can prove the partial index applies.
+    static func hourRecordsQuery(cn: String) -> String {
+        "SELECT unit_id, data_time, codes, flags FROM records INDEXED BY records_hours "
+            + "WHERE cn IN ('2061', '2031') AND cn = '\(cn.filter(\.isNumber))' AND data_time >= ?1 AND data_time < ?2"
+    }
+
     /// Calls `body` for every record of this CN whose DataTime is in `from ..< to`
-    /// (`YYYYMMDDhhmmss` integers). A store with the `records_time` index (created since session
-    /// 5) is read in one range of it, in DataTime order; an older store (`records_unit` only) one
-    /// range of that index per unit. Either way the cost follows the records asked for, not the table.
+    /// (`YYYYMMDDhhmmss` integers). Hour and day records (`indexedCNs`) are read from the covering
+    /// index `records_hours`, in DataTime order, without touching a row of the records table (so
+    /// a month of minute records costs the roster nothing); other CNs are a scan of the table.
     public func forEachRecord(cn: String, from: Int64, to: Int64, _ body: (StoredRecordSummary) -> Void) throws(StoreError) {
         try connection.withLock { c throws(StoreError) in
-            let units = try c.db.prepare("SELECT id, mn FROM units ORDER BY mn")
-            var list: [(Int64, String)] = []
-            while try units.step() { list.append((units.int64(0), units.text(1) ?? "")) }
-            let byTime = try c.db.integer("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'records_time'") ?? 0 > 0
-            if byTime {
-                var mnOf: [Int64: String] = [:]
-                for (id, mn) in list { mnOf[id] = mn }
-                let s = try c.db.prepare("SELECT unit_id, data_time, codes, flags FROM records INDEXED BY records_time WHERE cn = ?1 AND data_time >= ?2 AND data_time < ?3")
-                s.bind(1, cn)
-                s.bind(2, from)
-                s.bind(3, to)
-                while try s.step() {
-                    guard let mn = mnOf[s.int64(0)] else { continue }
-                    body(StoredRecordSummary(mn: mn, cn: cn, dataTime: s.int64(1), summary: RecordSummary(codes: s.text(2) ?? "", flags: s.text(3) ?? "")))
-                }
-                return
+            let units = try c.db.prepare("SELECT id, mn FROM units")
+            var mnOf: [Int64: String] = [:]
+            while try units.step() { mnOf[units.int64(0)] = units.text(1) ?? "" }
+            let s: Statement
+            if Self.indexedCNs.contains(cn) {
+                s = try c.db.prepare(Self.hourRecordsQuery(cn: cn))
+            } else {
+                s = try c.db.prepare("SELECT unit_id, data_time, codes, flags FROM records WHERE cn = ?3 AND data_time >= ?1 AND data_time < ?2 ORDER BY data_time")
+                s.bind(3, cn)
             }
-            let s = try c.db.prepare("SELECT data_time, codes, flags FROM records WHERE unit_id = ?1 AND cn = ?2 AND data_time >= ?3 AND data_time < ?4 ORDER BY data_time")
-            for (id, mn) in list {
-                s.bind(1, id)
-                s.bind(2, cn)
-                s.bind(3, from)
-                s.bind(4, to)
-                while try s.step() {
-                    body(StoredRecordSummary(mn: mn, cn: cn, dataTime: s.int64(0),
-                                             summary: RecordSummary(codes: s.text(1) ?? "", flags: s.text(2) ?? "")))
-                }
-                s.reset()
+            s.bind(1, from)
+            s.bind(2, to)
+            while try s.step() {
+                guard let mn = mnOf[s.int64(0)] else { continue }
+                body(StoredRecordSummary(mn: mn, cn: cn, dataTime: s.int64(1), summary: RecordSummary(codes: s.text(2) ?? "", flags: s.text(3) ?? "")))
             }
         }
     }

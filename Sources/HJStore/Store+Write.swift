@@ -23,11 +23,14 @@ extension Store {
         guard !readOnly else { throw StoreError("\(path) was opened read-only") }
         return try connection.withLock { c throws(StoreError) -> StoreOutcome in
             var newUnits: [String: Int64] = [:]
+            var touched: [Int64: UnitTally] = [:]
             do throws(StoreError) {
                 try c.db.execute("BEGIN IMMEDIATE")
-                let outcome = try Self.insert(batch, into: c, newUnits: &newUnits)
+                let outcome = try Self.insert(batch, into: c, newUnits: &newUnits, touched: &touched)
+                let unitsWritten = try Self.flushUnitsIfDue(c, adding: touched)
                 try c.db.execute("COMMIT")
                 c.unitIDs.merge(newUnits) { a, _ in a }
+                Self.settleUnits(c, batch: touched, written: unitsWritten)
                 return outcome
             } catch {
                 try? c.db.execute("ROLLBACK")
@@ -36,7 +39,8 @@ extension Store {
         }
     }
 
-    static func insert(_ batch: StoreBatch, into c: Connection, newUnits: inout [String: Int64]) throws(StoreError) -> StoreOutcome {
+    static func insert(_ batch: StoreBatch, into c: Connection, newUnits: inout [String: Int64],
+                       touched: inout [Int64: UnitTally]) throws(StoreError) -> StoreOutcome {
         var outcome = StoreOutcome()
         let insertUnit = try c.statement("INSERT INTO units(mn, pw, st, first_seen, last_seen, last_peer, packets) VALUES(?1, ?2, ?3, ?4, ?4, ?5, 0) ON CONFLICT(mn) DO NOTHING")
         let selectUnit = try c.statement("SELECT id FROM units WHERE mn = ?1")
@@ -44,12 +48,7 @@ extension Store {
             INSERT OR IGNORE INTO packets(unit_id, mn, qn, cn, st, pno, data_time, received_at, peer, frame)
             VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
             """)
-        let insertRecord = try c.statement("INSERT INTO records(packet_id, unit_id, cn, data_time, factors, invalid, codes, flags) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
-        let insertValue = try c.statement("INSERT INTO \"values\"(record_id, unit_id, cn, data_time, factor, kind, value, text, flag) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")
-        let updateUnit = try c.statement("""
-            UPDATE units SET last_seen = max(last_seen, ?2), packets = packets + ?3, last_peer = ?4, st = coalesce(?5, st), pw = coalesce(?6, pw)
-            WHERE id = ?1
-            """)
+        let insertRecord = try c.statement("INSERT INTO records(packet_id, unit_id, cn, data_time, factors, invalid, codes, flags, vals) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")
 
         func unitID(_ p: StoreBatch.PacketRow) throws(StoreError) -> Int64 {
             if let id = c.unitIDs[p.mn] ?? newUnits[p.mn] { return id }
@@ -71,7 +70,6 @@ extension Store {
         packetIDs.reserveCapacity(batch.packets.count)
         var unitOf: [Int64] = []
         unitOf.reserveCapacity(batch.packets.count)
-        var touched: [Int64: (last: Int64, count: Int, peer: String, st: String?, pw: String?)] = [:]
         for p in batch.packets {
             let unit = try unitID(p)
             unitOf.append(unit)
@@ -94,14 +92,8 @@ extension Store {
                 outcome.duplicates += 1
             }
             let st = p.st == SystemType.systemInteraction.rawValue ? nil : p.st
-            if var t = touched[unit] {
-                t.last = max(t.last, p.receivedAt); t.count += 1; t.peer = p.peer
-                if st != nil { t.st = st }
-                if p.pw != nil { t.pw = p.pw }
-                touched[unit] = t
-            } else {
-                touched[unit] = (p.receivedAt, 1, p.peer, st, p.pw)
-            }
+            let tally = UnitTally(last: p.receivedAt, count: 1, peer: p.peer, st: st, pw: p.pw)
+            if touched[unit] != nil { touched[unit]!.merge(tally) } else { touched[unit] = tally }
         }
         var flags: [(Substring.UTF8View, String)] = []
         var factors: [Substring.UTF8View] = []
@@ -109,12 +101,9 @@ extension Store {
             // A record whose completing packet was a duplicate is already stored.
             guard r.packet < packetIDs.count, let packetID = packetIDs[r.packet] else { continue }
             let unit = unitOf[r.packet]
-            insertRecord.bind(1, packetID)
-            insertRecord.bind(2, unit)
-            insertRecord.bind(3, r.cn)
-            insertRecord.bind(4, r.dataTime)
             // One pass over the fields: the factors in order and their flags (few per record:
-            // small arrays, not dictionaries), then the record row, then one value row per field.
+            // small arrays, not dictionaries); then the record's texts and its packed values,
+            // built in the connection's reused buffers (no string per record or per value).
             flags.removeAll(keepingCapacity: true)
             factors.removeAll(keepingCapacity: true)
             for group in r.segment.cp ?? [] {
@@ -128,56 +117,46 @@ extension Store {
                     }
                 }
             }
-            var codes = "", invalidText = "", invalid = 0
+            c.codes.removeAll(keepingCapacity: true)
+            c.flags.removeAll(keepingCapacity: true)
+            c.vals.removeAll(keepingCapacity: true)
             for f in factors {
-                if !codes.isEmpty { codes += "|" }
-                codes += Substring(f)
+                if !c.codes.isEmpty { c.codes.append(UInt8(ascii: "|")) }
+                c.codes.append(contentsOf: f)
             }
-            for (factor, flag) in flags.sorted(by: { $0.0.lexicographicallyPrecedes($1.0) })
-            where !RecordSummary.validFlags.contains(flag) && factors.contains(where: { $0.elementsEqual(factor) }) {
-                if !invalidText.isEmpty { invalidText += "|" }
-                invalidText += Substring(factor)
-                invalidText += ":"
-                invalidText += flag
+            var invalid = 0
+            if flags.count > 1 { flags.sort { $0.0.lexicographicallyPrecedes($1.0) } }
+            for (factor, flag) in flags where !RecordSummary.isValid(flag: flag) && factors.contains(where: { $0.elementsEqual(factor) }) {
+                if !c.flags.isEmpty { c.flags.append(UInt8(ascii: "|")) }
+                c.flags.append(contentsOf: factor)
+                c.flags.append(UInt8(ascii: ":"))
+                c.flags.append(contentsOf: flag.utf8)
                 invalid += 1
             }
-            insertRecord.bind(5, factors.count)
-            insertRecord.bind(6, invalid)
-            insertRecord.bind(7, codes)
-            insertRecord.bind(8, invalidText)
-            try insertRecord.run()
-            let recordID = c.db.lastInsertRowID
-            outcome.records += 1
+            var values = 0
+            c.vals.append(UInt8(ascii: "["))
             for group in r.segment.cp ?? [] {
                 for field in group {
                     guard let (factor, kind) = StoreBatch.split(field.name), !kind.elementsEqual("Flag".utf8) else { continue }
-                    insertValue.bind(1, recordID)
-                    insertValue.bind(2, unit)
-                    insertValue.bind(3, r.cn)
-                    insertValue.bind(4, r.dataTime)
-                    insertValue.bind(5, utf8: factor)
-                    insertValue.bind(6, utf8: kind)
-                    if let number = Double(field.value) {
-                        insertValue.bind(7, number)
-                        insertValue.bind(8, nil as String?)
-                    } else {
-                        insertValue.bind(7, nil as Double?)
-                        insertValue.bind(8, field.value)
-                    }
-                    insertValue.bind(9, flags.first(where: { $0.0.elementsEqual(factor) })?.1)
-                    try insertValue.run()
-                    outcome.values += 1
+                    if values > 0 { c.vals.append(UInt8(ascii: ",")) }
+                    PackedValues.append(factor: factor, kind: kind, value: field.value,
+                                        flag: flags.first(where: { $0.0.elementsEqual(factor) })?.1, to: &c.vals)
+                    values += 1
                 }
             }
-        }
-        for (unit, t) in touched {
-            updateUnit.bind(1, unit)
-            updateUnit.bind(2, t.last)
-            updateUnit.bind(3, t.count)
-            updateUnit.bind(4, t.peer)
-            updateUnit.bind(5, t.st)
-            updateUnit.bind(6, t.pw)
-            try updateUnit.run()
+            c.vals.append(UInt8(ascii: "]"))
+            insertRecord.bind(1, packetID)
+            insertRecord.bind(2, unit)
+            insertRecord.bind(3, r.cn)
+            insertRecord.bind(4, r.dataTime)
+            insertRecord.bind(5, factors.count)
+            insertRecord.bind(6, invalid)
+            insertRecord.bind(7, text: c.codes)
+            insertRecord.bind(8, text: c.flags)
+            insertRecord.bind(9, text: c.vals)
+            try insertRecord.run()
+            outcome.records += 1
+            outcome.values += values
         }
         if !batch.commands.isEmpty {
             let insertCommand = try c.statement("""
@@ -203,5 +182,76 @@ extension Store {
             }
         }
         return outcome
+    }
+}
+
+/// A record's values packed as one JSON array in its row (`records.vals`):
+/// `[["w01018","Avg",12.5,null,"N"],["a34013","Info",null,"text",null]]`, one element per value
+/// field in the record's order: factor, kind, the value when numeric (else null), the text when
+/// not numeric (else null), the factor's flag (null when it has none). The `values` view unpacks it.
+enum PackedValues {
+    static func append(factor: Substring.UTF8View, kind: Substring.UTF8View, value: String, flag: String?, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "["))
+        appendString(factor, to: &out)
+        out.append(UInt8(ascii: ","))
+        appendString(kind, to: &out)
+        out.append(UInt8(ascii: ","))
+        if isJSONNumber(value.utf8) {
+            out.append(contentsOf: value.utf8)
+            out.append(contentsOf: ",null,".utf8)
+        } else if let d = Double(value), d.isFinite {
+            // `007.25`, `1.`, `+3`: numbers for Swift (as version 1 stored them), not JSON's spelling.
+            out.append(contentsOf: "\(d)".utf8)
+            out.append(contentsOf: ",null,".utf8)
+        } else {
+            out.append(contentsOf: "null,".utf8)
+            appendString(value.utf8, to: &out)
+            out.append(UInt8(ascii: ","))
+        }
+        if let flag { appendString(flag.utf8, to: &out) } else { out.append(contentsOf: "null".utf8) }
+        out.append(UInt8(ascii: "]"))
+    }
+
+    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?`, at most 24 bytes: written as it came (exponents and
+    /// other spellings go through `Double`).
+    @inline(__always)
+    static func isJSONNumber<C: Collection<UInt8>>(_ u: C) -> Bool {
+        var i = u.startIndex
+        guard i != u.endIndex, u.count <= 24 else { return false }
+        if u[i] == UInt8(ascii: "-") { i = u.index(after: i) }
+        guard i != u.endIndex else { return false }
+        let first = u[i]
+        guard first &- 48 < 10 else { return false }
+        i = u.index(after: i)
+        if first == UInt8(ascii: "0"), i != u.endIndex, u[i] != UInt8(ascii: ".") { return false }
+        while i != u.endIndex, u[i] &- 48 < 10 { i = u.index(after: i) }
+        guard i != u.endIndex else { return true }
+        guard u[i] == UInt8(ascii: ".") else { return false }
+        i = u.index(after: i)
+        guard i != u.endIndex else { return false }
+        while i != u.endIndex {
+            guard u[i] &- 48 < 10 else { return false }
+            i = u.index(after: i)
+        }
+        return true
+    }
+
+    /// A JSON string: `"` and `\\` escaped, control characters as `\\u00XX`.
+    static func appendString<C: Collection<UInt8>>(_ u: C, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for b in u {
+            if b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") {
+                out.append(UInt8(ascii: "\\"))
+                out.append(b)
+            } else if b < 0x20 {
+                let hex = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: "\\u00".utf8)
+                out.append(hex[Int(b >> 4)])
+                out.append(hex[Int(b & 15)])
+            } else {
+                out.append(b)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
     }
 }

@@ -25,7 +25,7 @@ public final class Store: Sendable {
     /// `PRAGMA application_id` of an hj212 store: "HJ21" in ASCII.
     public static let applicationID: Int32 = 0x484A_3231
     /// The schema this build writes and reads (in `meta` and in `PRAGMA user_version`).
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
 
     /// How much a commit waits for the disk.
     public enum Durability: String, Sendable, CaseIterable {
@@ -52,6 +52,11 @@ public final class Store: Sendable {
         let db: Database
         var unitIDs: [String: Int64] = [:]
         var statements: [String: Statement] = [:]
+        /// The writer's reused buffers for a record's texts (`codes`, `flags`, `vals`).
+        var codes: [UInt8] = [], flags: [UInt8] = [], vals: [UInt8] = []
+        /// Unit counters not yet written (`Store+Units.swift`), and when they last were.
+        var unitTally: [Int64: UnitTally] = [:]
+        var unitsWrittenAt = Store.monotonicSeconds()
         init(db: Database) { self.db = db }
         func statement(_ sql: String) throws(StoreError) -> Statement {
             if let s = statements[sql] { return s }
@@ -86,6 +91,7 @@ public final class Store: Sendable {
         do {
             db = try Database(path: path, readOnly: readOnly)
             try Self.prepare(db, path: path, durability: durability, readOnly: readOnly)
+            if !readOnly { try Self.reconcileUnits(db, path: path) }
         } catch {
             if fd >= 0 { Glibc.close(fd) }
             throw error
@@ -123,7 +129,11 @@ public final class Store: Sendable {
             checkpointerStop.set()
             checkpointerDone.wait()
         }
-        connection.withLock { $0.statements.removeAll(); $0.db.close() }
+        connection.withLock { c in
+            try? flushUnits(c)  // the counters held in memory (a crash leaves them to the next open)
+            c.statements.removeAll()
+            c.db.close()
+        }
         if lockDescriptor >= 0 { Glibc.close(lockDescriptor) }
     }
 
@@ -163,6 +173,10 @@ public final class Store: Sendable {
             throw StoreError("\(path) has store schema \(version), newer than this hj212 (\(schemaVersion)): use a newer hj212")
         }
         if version < 1 { throw StoreError("\(path) is not an hj212 store (schema version \(version))") }
+        if version < Int64(schemaVersion) {
+            // Version 1 had a row per value (ten times the rows per packet); it is not converted.
+            throw StoreError("\(path) has store schema \(version), older than this hj212 (\(schemaVersion)): read it with the hj212 that wrote it, or start a new store")
+        }
         if readOnly { return }
         do {
             try db.execute("PRAGMA journal_mode=WAL")
@@ -181,11 +195,12 @@ public final class Store: Sendable {
     /// the pages of the unit rows it updates, stay in memory between commits.
     public static let writerCacheKiB = 32_768
 
-    /// The schema, version 1 (documented in docs/store.md). Times are local wall-clock digits:
+    /// The schema, version 2 (documented in docs/store.md). Times are local wall-clock digits:
     /// `data_time` YYYYMMDDhhmmss (the packet's DataTime), `received_at` YYYYMMDDhhmmssSSS.
+    /// A record's values are packed in its row (`vals`, JSON); the `values` view unpacks them.
     public static let schema = """
     CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    INSERT INTO meta(key, value) VALUES('schema_version', '1'), ('application', 'hj212 platform store');
+    INSERT INTO meta(key, value) VALUES('schema_version', '2'), ('application', 'hj212 platform store'), ('units_through', '0');
     CREATE TABLE units(
       id INTEGER PRIMARY KEY, mn TEXT NOT NULL UNIQUE, pw TEXT, st TEXT, dialect TEXT,
       first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, last_peer TEXT, packets INTEGER NOT NULL DEFAULT 0);
@@ -195,11 +210,12 @@ public final class Store: Sendable {
     CREATE UNIQUE INDEX packets_key ON packets(qn, mn, cn, pno) WHERE qn IS NOT NULL;
     CREATE TABLE records(
       id INTEGER PRIMARY KEY, packet_id INTEGER NOT NULL REFERENCES packets(id), unit_id INTEGER NOT NULL REFERENCES units(id),
-      cn TEXT NOT NULL, data_time INTEGER, factors INTEGER NOT NULL, invalid INTEGER NOT NULL, codes TEXT NOT NULL, flags TEXT NOT NULL);
-    CREATE INDEX records_time ON records(cn, data_time);
-    CREATE TABLE "values"(
-      record_id INTEGER NOT NULL REFERENCES records(id), unit_id INTEGER NOT NULL, cn TEXT NOT NULL, data_time INTEGER,
-      factor TEXT NOT NULL, kind TEXT NOT NULL, value REAL, text TEXT, flag TEXT);
+      cn TEXT NOT NULL, data_time INTEGER, factors INTEGER NOT NULL, invalid INTEGER NOT NULL, codes TEXT NOT NULL, flags TEXT NOT NULL,
+      vals TEXT NOT NULL);
+    CREATE INDEX records_hours ON records(cn, data_time, unit_id, codes, flags) WHERE cn IN ('2061', '2031');
+    CREATE VIEW "values"(record_id, unit_id, cn, data_time, factor, kind, value, text, flag) AS
+      SELECT r.id, r.unit_id, r.cn, r.data_time, v.value->>0, v.value->>1, CAST(v.value->>2 AS REAL), v.value->>3, v.value->>4
+      FROM records r, json_each(r.vals) v;
     CREATE TABLE commands(
       id INTEGER PRIMARY KEY, mn TEXT NOT NULL, cn TEXT NOT NULL, qn TEXT, peer TEXT, outcome TEXT NOT NULL,
       qn_rtn INTEGER, exe_rtn INTEGER, records INTEGER NOT NULL, attempts INTEGER NOT NULL,

@@ -125,6 +125,10 @@ public struct RecordSummary: Sendable, Equatable {
     /// `IceCoffee.HJ212` annotation of the flags (HJ212.md), not from a standard's text.
     public static let validFlags: Set<String> = ["N", "S"]
 
+    /// `validFlags.contains(flag)`, without hashing (the writer asks once per flag).
+    @inline(__always)
+    static func isValid(flag: String) -> Bool { flag == "N" || flag == "S" }
+
     /// Factor codes with at least one value, in the record's order.
     public var factors: [String]
     /// Factor code → flag, for the factors whose flag is not valid.

@@ -36,7 +36,7 @@ struct ServeStoreRestartTests {
         _ = try storeWithRecords(db)
         do {
             let raw = try Database(path: db, readOnly: false)
-            try raw.execute("UPDATE meta SET value='2' WHERE key='schema_version'; PRAGMA wal_checkpoint(TRUNCATE);")
+            try raw.execute("UPDATE meta SET value='\(Store.schemaVersion + 1)' WHERE key='schema_version'; PRAGMA wal_checkpoint(TRUNCATE);")
         }
         let before = bytes(db)
         let serve = try Binary.start(["serve", "--listen", "127.0.0.1:0", "--store", db], output: dir + "/out")

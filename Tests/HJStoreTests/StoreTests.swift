@@ -96,7 +96,7 @@ struct StoreTests {
         do { _ = try Store(path: newer) }
         do {
             let db = try Database(path: newer, readOnly: false)
-            try db.execute("UPDATE meta SET value='2' WHERE key='schema_version'")
+            try db.execute("UPDATE meta SET value='\(Store.schemaVersion + 1)' WHERE key='schema_version'")
         }
         #expect { try Store(path: newer) } throws: { e in
             let m = (e as? StoreError)?.message ?? ""
