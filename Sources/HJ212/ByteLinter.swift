@@ -21,51 +21,57 @@ public struct LazyDiagnostic: Sendable {
 /// false and the caller uses `Linter.check` (which stays the reference: the two are compared on
 /// generated and mutated frames in `ByteLinterTests` and by the `linter` fuzz harness).
 ///
-/// Not thread-safe: one per linting loop.
+/// Not thread-safe: one per linting loop. Its state is read and written only by its own methods,
+/// one at a time, so the per-access exclusivity checks of class properties (a third of the time
+/// of a lint run in a profile) are turned off for it.
 public final class ByteLinter {
     public let linter: Linter
     let strict: Bool
-    var keys = ByteLintKeys()
+    @exclusivity(unchecked) var keys = ByteLintKeys()
 
     // The frame judged last (valid after `lint` returned true).
-    public private(set) var frame = RawFrame(offset: 0, bytes: [], declaredLength: nil, segment: 0..<0, crcField: 0..<0,
+    @exclusivity(unchecked) public private(set) var frame = RawFrame(offset: 0, bytes: [], declaredLength: nil, segment: 0..<0, crcField: 0..<0,
                                              trailer: .crlf, boundary: .declaredLength)
-    public private(set) var index = 0
-    public private(set) var dialect = Dialect.hj2017
-    public private(set) var detectedDialect = Dialect.hj2017
-    public private(set) var diagnostics: [LazyDiagnostic] = []
+    @exclusivity(unchecked) public private(set) var index = 0
+    @exclusivity(unchecked) public private(set) var dialect = Dialect.hj2017
+    @exclusivity(unchecked) public private(set) var detectedDialect = Dialect.hj2017
+    @exclusivity(unchecked) public private(set) var diagnostics: [LazyDiagnostic] = []
     /// The HJ 212 CRC of the segment, whether the declared one is it (either case), a variant it matched.
-    public private(set) var computedCRC: UInt16 = 0
-    public private(set) var crcOK = false
-    public private(set) var crcVariant: CRC.Match?
+    @exclusivity(unchecked) public private(set) var computedCRC: UInt16 = 0
+    @exclusivity(unchecked) public private(set) var crcOK = false
+    @exclusivity(unchecked) public private(set) var crcVariant: CRC.Match?
 
     /// Header fields in order of appearance: slot (`SegmentChecks.order2017`) and value range.
-    public private(set) var headerSlots: [Int] = []
-    public private(set) var headerValues: [Range<Int>] = []
-    var headerItemStart: [Int] = []
+    @exclusivity(unchecked) public private(set) var headerSlots: [Int] = []
+    @exclusivity(unchecked) public private(set) var headerValues: [Range<Int>] = []
+    @exclusivity(unchecked) var headerItemStart: [Int] = []
     /// Value range of each slot (`-1..<-1`: absent), and where its item starts.
-    var slotValue = [Range<Int>](repeating: -1..<(-1), count: 8)
-    var slotItem = [Int](repeating: -1, count: 8)
+    @exclusivity(unchecked) var slotValue = [Range<Int>](repeating: -1..<(-1), count: 8)
+    @exclusivity(unchecked) var slotItem = [Int](repeating: -1, count: 8)
 
     /// CP entries: name and value ranges, key index; `groupEnds[g]` is one past the last entry of group g.
-    public private(set) var entryNames: [Range<Int>] = []
-    public private(set) var entryValues: [Range<Int>] = []
-    var entryKeys: [Int] = []
-    public private(set) var groupEnds: [Int] = []
-    var areaStart = 0, areaEnd = 0
-    var keySlot = 1
+    @exclusivity(unchecked) public private(set) var entryNames: [Range<Int>] = []
+    @exclusivity(unchecked) public private(set) var entryValues: [Range<Int>] = []
+    @exclusivity(unchecked) var entryKeys: [Int] = []
+    @exclusivity(unchecked) public private(set) var groupEnds: [Int] = []
+    @exclusivity(unchecked) var areaStart = 0, areaEnd = 0
+    @exclusivity(unchecked) var keySlot = 1
 
     // Scratch of the checks.
-    var unknownCodes: [Int] = []
-    var unknownFields: [Int] = []
-    var width: [(codeKey: Int, entry: Int)] = []
-    var widthItems: [Int] = []
-    var stats: [(key: Int, min: Double?, avg: Double?, max: Double?)] = []
-    var statItems: [(min: Double?, avg: Double?, max: Double?)] = []
-    var order: [Int] = []
+    @exclusivity(unchecked) var unknownCodes: [Int] = []
+    @exclusivity(unchecked) var unknownFields: [Int] = []
+    @exclusivity(unchecked) var width: [(codeKey: Int, entry: Int)] = []
+    @exclusivity(unchecked) var widthItems: [Int] = []
+    @exclusivity(unchecked) var stats: [(key: Int, min: Double?, avg: Double?, max: Double?)] = []
+    @exclusivity(unchecked) var statItems: [(min: Double?, avg: Double?, max: Double?)] = []
+    @exclusivity(unchecked) var order: [Int] = []
+
+    /// `linter.dictionary(_:)` of each dialect, by `Dialect.index` (no dictionary lookup per frame).
+    let dictionaries: [CodeDictionary]
 
     public init(linter: Linter) {
         self.linter = linter
+        dictionaries = [Dialect.hj2005, .hj2017, .hj2025, .unknown].map { linter.dictionary($0) }
         strict = linter.options.strict
         diagnostics.reserveCapacity(32)
         entryNames.reserveCapacity(64)
@@ -241,7 +247,7 @@ public final class ByteLinter {
         // A split Flag without PNUM/PNO (reported outside 2005): the full linter.
         if flag >= 0 && flag & 2 != 0 && dialect != .hj2005 { return false }
         keySlot = LintCache.slot(dialect)
-        let dictionary = linter.dictionary(dialect)
+        let dictionary = dictionaries[Int(dialect.index)]
         // Keys (a key longer than LintCache.maxKeyBytes: the full linter).
         for e in entryNames.indices {
             let r = entryNames[e]
