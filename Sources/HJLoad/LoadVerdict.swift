@@ -14,8 +14,9 @@ extension LoadReport {
     /// Why the run fails whatever else it measured, one line each (empty: nothing wrong).
     ///
     /// A run in which nothing was acknowledged tested nothing, so it always fails, thresholds or
-    /// not. Fewer loggers connected than asked fails when no threshold was given; thresholds
-    /// replace that rule (`connected>=95%` accepts a partial fleet knowingly).
+    /// not. Without thresholds, fewer loggers connected than asked fails, and so does any scheduled
+    /// packet not sent or not acknowledged; thresholds replace those rules (`connected>=95%`,
+    /// `unacked<0.1%` accept a partial fleet or losses knowingly).
     ///
     /// ```swift
     /// report.builtInFailures(thresholdsGiven: false)
@@ -27,6 +28,15 @@ extension LoadReport {
         if !thresholdsGiven && loggers > 0 && loggersThatConnected < UInt64(clamping: loggers) {
             let reason = errors.filter { $0.key.hasPrefix("connect") }.max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }?.key
             out.append("only \(loggersThatConnected) of \(loggers) loggers connected" + (reason.map { " (most common: \($0))" } ?? ""))
+        }
+        // Without thresholds, pass means every scheduled packet was sent and acknowledged: a run in
+        // which the server went away (packets never sent, or lost with their connection) is not a
+        // pass because every logger once connected. `unacked<0.1%` or `missed<1%` accept losses knowingly.
+        if !thresholdsGiven && c.scheduled > 0 && c.acked > 0 && (c.missed > 0 || c.unacked > 0) {
+            let notAcked = c.missed &+ c.unacked
+            let reason = errors.max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }?.key
+            out.append("\(notAcked) of \(c.scheduled) scheduled packets were not acknowledged (\(c.missed) never sent, \(c.unacked) sent without an acknowledgement"
+                       + (reason.map { "; most common: \($0)" } ?? "") + ")")
         }
         if c.scheduled == 0 {
             out.append("no packet was scheduled: nothing was tested")

@@ -72,6 +72,20 @@ struct LoadVerdictTests {
         let clean = hj212(["load", p.address, "--loggers", "2", "--rate", "8", "--duration", "1s", "--ramp", "100ms", "--threads", "1"])
         #expect(clean.status == 0 && clean.out.contains("verdict       pass"), "\(clean.out)\(clean.err)")
     }
+
+    @Test("the platform goes away in the middle of the run: every logger connected once, but packets were never acknowledged, so no pass without thresholds")
+    func platformGoneMidRun() throws {
+        let p = try startPlatform()
+        defer { p.group.shutdown() }
+        // Stop the platform one second into a three-second window: the loggers lose their
+        // connections and the reconnects are refused.
+        DispatchQueue.global().asyncAfter(deadline: .now() + 1.2) { p.platform.stop() }
+        let r = hj212(["load", p.address, "--loggers", "3", "--rate", "15", "--duration", "3s", "--ramp", "100ms", "--threads", "1",
+                       "--ack-timeout", "500ms"])
+        #expect(r.status == 1, "\(r.out)\(r.err)")
+        let verdict = r.out.split(separator: "\n").filter { $0.contains("verdict") }
+        #expect(verdict.count == 1 && verdict[0].contains("FAIL") && verdict[0].contains("scheduled packets were not acknowledged"), "\(r.out)")
+    }
 }
 
 @Suite("serve completeness over the registry (issue 11 item 9)", .serialized)
