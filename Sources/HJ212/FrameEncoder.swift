@@ -43,16 +43,27 @@ public enum FrameEncoder {
     /// Appends the standard frame of a segment (`##`, length, segment, upper-case CRC, CR LF) to
     /// `out`: no array per frame, the CRC over the caller's bytes. The same bytes as `frame(segmentBytes:)`.
     public static func appendFrame(segmentBytes segment: [UInt8], to out: inout [UInt8]) {
-        let n = segment.count % 10000
-        let crc = CRC.hj212(segment)
-        let digits: StaticString = "0123456789ABCDEF"
-        out.append(UInt8(ascii: "#"))
-        out.append(UInt8(ascii: "#"))
-        out.append(UInt8(48 + n / 1000))
-        out.append(UInt8(48 + n / 100 % 10))
-        out.append(UInt8(48 + n / 10 % 10))
-        out.append(UInt8(48 + n % 10))
+        let start = out.count
+        out.append(contentsOf: placeholder)
         out.append(contentsOf: segment)
+        finishFrame(&out, start: start)
+    }
+
+    /// `##0000`: the start of a frame whose segment is written next and whose length
+    /// `finishFrame` sets.
+    public static let placeholder: [UInt8] = [0x23, 0x23, 0x30, 0x30, 0x30, 0x30]
+
+    /// Completes in place a standard frame that starts at `start` with `placeholder` followed by
+    /// its segment (up to the end of `out`): the length digits, then the upper-case CRC and CR LF.
+    /// For writers that build a frame in one array (the platform's 9014); `appendFrame` uses it.
+    public static func finishFrame(_ out: inout [UInt8], start: Int = 0) {
+        let n = (out.count - start - 6) % 10000
+        out[start + 2] = UInt8(48 + n / 1000)
+        out[start + 3] = UInt8(48 + n / 100 % 10)
+        out[start + 4] = UInt8(48 + n / 10 % 10)
+        out[start + 5] = UInt8(48 + n % 10)
+        let crc = CRC.hj212(out[(start + 6)...])
+        let digits: StaticString = "0123456789ABCDEF"
         digits.withUTF8Buffer { d in
             out.append(d[Int(crc >> 12)])
             out.append(d[Int((crc >> 8) & 0xF)])

@@ -136,14 +136,7 @@ struct LintCommand: CLICommand {
         out.append(contentsOf: "]\n".utf8)
         for d in r.diagnostics {
             out.append(contentsOf: "    ".utf8)
-            out.append(contentsOf: d.severity.rawValue.utf8)
-            out.append(0x20)
-            out.append(contentsOf: d.rule.utf8)
-            if let offset = d.offset {
-                out.append(contentsOf: " @".utf8)
-                JSONWriter.appendDecimal(offset, to: &out)
-            }
-            out.append(contentsOf: ": ".utf8)
+            appendDiagnosticPrefix(d.severity, d.rule, d.offset, to: &out)
             scratch.removeAll(keepingCapacity: true)
             r.appendMessage(d, to: &scratch)
             scratch.withUnsafeBufferPointer { TerminalText.appendSafe(validUTF8: $0, limit: TerminalLimits.message, to: &out) }
@@ -152,20 +145,26 @@ struct LintCommand: CLICommand {
         io.stdout.write(bytes: out)
     }
 
+    /// `severity rule[ @offset]: `, the start of a diagnostic line of the text output (the byte
+    /// path and the reference path write the same lines).
+    func appendDiagnosticPrefix(_ severity: Severity, _ rule: String, _ offset: Int?, to out: inout [UInt8]) {
+        out.append(contentsOf: severity.rawValue.utf8)
+        out.append(0x20)
+        out.append(contentsOf: rule.utf8)
+        if let offset {
+            out.append(contentsOf: " @".utf8)
+            JSONWriter.appendDecimal(offset, to: &out)
+        }
+        out.append(contentsOf: ": ".utf8)
+    }
+
     /// Writes the text form of one item as bytes into `line` (reused) and hands them to stdout:
     /// no interpolated `String` per line. Wire-derived text (MN, QN, CN, messages) goes through
     /// `TerminalText.appendSafe`, bounded as before.
     func printText(_ item: LintItem, file: String?, io: CommandIO, line out: inout [UInt8]) {
         out.removeAll(keepingCapacity: true)
         func diagnosticLine(_ d: Diagnostic) {
-            out.append(contentsOf: d.severity.rawValue.utf8)
-            out.append(0x20)
-            out.append(contentsOf: d.rule.utf8)
-            if let offset = d.offset {
-                out.append(contentsOf: " @".utf8)
-                JSONWriter.appendDecimal(offset, to: &out)
-            }
-            out.append(contentsOf: ": ".utf8)
+            appendDiagnosticPrefix(d.severity, d.rule, d.offset, to: &out)
             TerminalText.appendSafe(d.message, limit: TerminalLimits.message, to: &out)
             out.append(0x0A)
         }

@@ -169,7 +169,7 @@ extension PlatformSession {
             let qn = packet.qn, pw = packet.pw ?? "", mn = packet.mn ?? ""
             var frame: [UInt8] = []
             frame.reserveCapacity(64 + (qn?.utf8.count ?? 0) + pw.utf8.count + mn.utf8.count)
-            frame.append(contentsOf: [0x23, 0x23, 0x30, 0x30, 0x30, 0x30] as [UInt8])  // "##0000": the length is set below
+            frame.append(contentsOf: FrameEncoder.placeholder)  // "##0000": finishFrame sets the length
             func add(_ name: StaticString, _ value: String) {
                 frame.append(contentsOf: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
                 frame.append(UInt8(ascii: "="))
@@ -183,21 +183,7 @@ extension PlatformSession {
             add("MN", mn)
             add("Flag", String(PacketFlag(version: version, split: false, ack: false).rawValue))
             frame.append(contentsOf: [0x43, 0x50, 0x3D, 0x26, 0x26, 0x26, 0x26] as [UInt8])  // "CP=&&&&"
-            let length = (frame.count - 6) % 10000
-            frame[2] = UInt8(48 + length / 1000)
-            frame[3] = UInt8(48 + length / 100 % 10)
-            frame[4] = UInt8(48 + length / 10 % 10)
-            frame[5] = UInt8(48 + length % 10)
-            let crc = CRC.hj212(frame[6...])
-            let hex: StaticString = "0123456789ABCDEF"
-            hex.withUTF8Buffer { d in
-                frame.append(d[Int(crc >> 12)])
-                frame.append(d[Int((crc >> 8) & 0xF)])
-                frame.append(d[Int((crc >> 4) & 0xF)])
-                frame.append(d[Int(crc & 0xF)])
-            }
-            frame.append(0x0D)
-            frame.append(0x0A)
+            FrameEncoder.finishFrame(&frame)
             sendAck(frame, code, qn: qn, at: now)
             return
         }
