@@ -37,7 +37,8 @@ struct BenchFleet {
     }
 
     func start() { for l in loggers { l.start() } }
-    func reports() -> [LinkReport] { LiveSetup.collect(loggers) }
+    /// Every logger's reports, or nil when a loop did not answer (never a partial list: `collectAll`).
+    func reports() -> [LinkReport]? { LiveSetup.collectAll(loggers) }
     func stop() { LiveSetup.stop(loggers); group.shutdown() }
 
     /// Closes the connections of these loggers (they reconnect by themselves, as after a network fault).
@@ -53,11 +54,12 @@ struct BenchFleet {
         let t0 = monotonicSeconds()
         while monotonicSeconds() - t0 < timeout && !Interrupts.requested {
             let r = reports()
-            if condition(r) { return (true, monotonicSeconds() - t0) }
-            io.progress("\(label): \(r.filter(\.connected).count)/\(loggers.count) connected, \(r.reduce(0) { $0 + $1.pending }) pending")
+            if let r, condition(r) { return (true, monotonicSeconds() - t0) }
+            io.progress(r.map { "\(label): \($0.filter(\.connected).count)/\(loggers.count) connected, \($0.reduce(0) { $0 + $1.pending }) pending" }
+                        ?? "\(label): the loggers' event loops did not answer")
             usleep(250_000)
         }
-        return (condition(reports()), monotonicSeconds() - t0)
+        return (reports().map(condition) ?? false, monotonicSeconds() - t0)
     }
 }
 
@@ -157,7 +159,7 @@ struct SoakBenchmark {
         let connect = fleet.wait(timeout: 120, io: io, label: "bench soak: connecting") { $0.allSatisfy(\.connected) }
         io.clearProgress()
         io.stdout.line("hj212 bench soak: \(loggers) loggers (\(unit), speed \(Int(speed))x), \(String(format: "%g", minutes)) min, churn \(String(format: "%g", churnPercent)) %/min, fault mix: \(HostileMix.kinds.joined(separator: ", "))")
-        io.stdout.line("  connected \(fleet.reports().filter(\.connected).count)/\(loggers) in \(String(format: "%.1f", connect.seconds)) s; serve RSS at start \(rss0 / 1024) MiB")
+        io.stdout.line("  connected \(fleet.reports().map { String($0.filter(\.connected).count) } ?? "?")/\(loggers) in \(String(format: "%.1f", connect.seconds)) s; serve RSS at start \(rss0 / 1024) MiB")
         io.stdout.line("  warm-up: until every unit sent its records of \(Self.clockText(firstHour)) (loggers' clock); then an hour boundary must pass")
         io.stdout.line("  " + "min".leftPad(6) + "loggers' clock".leftPad(16) + "connected".leftPad(11) + "acked".leftPad(10) + "pending".leftPad(9) + "reconnects".leftPad(12) + "hostile".leftPad(9) + "serve RSS".leftPad(11))
         let t0 = monotonicSeconds()
@@ -166,7 +168,7 @@ struct SoakBenchmark {
         var samples: [Sample] = []
         var hostile = 0
         var generator = SimRandom(seed: 212)
-        let connects0 = fleet.reports().reduce(0) { $0 + $1.connects }
+        let connects0 = fleet.reports()?.reduce(0) { $0 + $1.connects }
         // The abusive connections block (connect, send with a 2 s timeout): threads of their own,
         // one per kind and minute, never the global Dispatch pool (docs/decisions.md, LineThread).
         let hostileGroup = DispatchGroup()
@@ -189,7 +191,12 @@ struct SoakBenchmark {
             }
             if now >= nextSample {
                 nextSample += max(5, minutes * 60 / 30)
-                let r = fleet.reports()
+                // A sample needs every logger: the slowest one's clock decides the warm-up.
+                guard let r = fleet.reports() else {
+                    io.clearProgress()
+                    io.stdout.line("  " + String(format: "%.1f", (now - t0) / 60).leftPad(6) + "  no sample: the loggers' event loops did not answer")
+                    continue
+                }
                 let sample = Sample(minute: (now - t0) / 60, kib: serve.residentKiB, deviceTime: r.map(\.deviceTime).min() ?? 0,
                                     pending: r.reduce(0) { $0 + $1.pending })
                 samples.append(sample)
@@ -197,7 +204,7 @@ struct SoakBenchmark {
                 io.stdout.line("  " + String(format: "%.1f", sample.minute).leftPad(6) + Self.clockText(sample.deviceTime).leftPad(16)
                                + "\(r.filter(\.connected).count)".leftPad(11)
                                + "\(r.reduce(0) { $0 + $1.statistics.acknowledged })".leftPad(10) + "\(sample.pending)".leftPad(9)
-                               + "\(r.reduce(0) { $0 + $1.connects } - connects0)".leftPad(12) + "\(hostile)".leftPad(9) + "\(sample.kib / 1024) MiB".leftPad(11))
+                               + (connects0.map { "\(r.reduce(0) { $0 + $1.connects } - $0)" } ?? "?").leftPad(12) + "\(hostile)".leftPad(9) + "\(sample.kib / 1024) MiB".leftPad(11))
                 io.stdout.flush()
             }
         }
@@ -212,6 +219,10 @@ struct SoakBenchmark {
                            + (verdict == .incomplete ? " (no hour boundary of the loggers' clock after the warm-up: run longer or faster)" : ""))
         } else {
             io.stdout.line("  serve RSS last \((last?.kib ?? rss0) / 1024) MiB — incomplete (the warm-up never ended: not every unit sent its records of the first hour boundary)")
+        }
+        guard let final else {
+            io.stdout.line("  loggers at the end: unknown (their event loops did not answer) — incomplete")
+            return Interrupts.requested ? Interrupts.exitStatus : 1
         }
         io.stdout.line("  loggers connected at the end \(final.filter(\.connected).count)/\(loggers); acknowledged \(final.reduce(0) { $0 + $1.statistics.acknowledged }), pending \(final.reduce(0) { $0 + $1.pending })")
         if Interrupts.requested { return Interrupts.exitStatus }
@@ -253,7 +264,7 @@ struct StormBenchmark {
         let before = fleet.reports()
         let outageStart = monotonicSeconds()
         while monotonicSeconds() - outageStart < outage && !Interrupts.requested { usleep(100_000) }
-        let held = fleet.reports().reduce(0) { $0 + $1.pending }
+        let held = fleet.reports()?.reduce(0) { $0 + $1.pending }
         do { serve = try ServeChild(listen: "127.0.0.1:\(port)", extra: ["--threads", String(threads)]) } catch {
             io.stderr.line("hj212 bench storm: cannot restart serve: \(error)")
             fleet.stop()
@@ -269,6 +280,11 @@ struct StormBenchmark {
         let rss = serve.residentKiB
         fleet.stop()
         io.clearProgress()
+        guard let before, let after, let held else {
+            io.stdout.line("  serve stopped by SIGTERM      exit \(status)")
+            io.stdout.line("  the loggers' counts are unknown (their event loops did not answer) — incomplete")
+            return Interrupts.requested ? Interrupts.exitStatus : 1
+        }
         let acked = after.reduce(0) { $0 + $1.statistics.acknowledged } - before.reduce(0) { $0 + $1.statistics.acknowledged }
         io.stdout.line("  serve stopped by SIGTERM      exit \(status)")
         io.stdout.line("  held by the loggers           \(held) packets during the outage")

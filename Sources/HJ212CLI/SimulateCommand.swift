@@ -186,15 +186,18 @@ struct LiveSetup {
             }
             if let end, now >= end {
                 if drainStarted == nil { drainStarted = wall }
-                let r = Self.collect(loggers)
-                let done = r.allSatisfy { $0.deviceTime >= end && $0.pending == 0 }
+                let done = Self.collectAll(loggers)?.allSatisfy { $0.deviceTime >= end && $0.pending == 0 } ?? false
                 if done || wall - drainStarted! > drainSeconds { break }
             }
         }
-        let reports = Self.collect(loggers)
+        let collected = Self.collectAll(loggers)
         Self.stop(loggers)
         if existing == nil { group.shutdown() }
         io.clearProgress()
+        guard let reports = collected else {
+            io.stdout.line("\(verb): incomplete: the loggers' event loops did not answer within \(Int(Self.loopAnswerGuardSeconds)) s; what was sent and acknowledged is unknown")
+            return interrupted ? Interrupts.exitStatus : 1
+        }
         printSummary(reports, io: io, interrupted: interrupted)
         let pending = reports.reduce(0) { $0 + $1.pending }
         return interrupted ? Interrupts.exitStatus : pending == 0 && (trace?.lost ?? 0) == 0 ? 0 : 1
@@ -219,21 +222,37 @@ struct LiveSetup {
         if let truth { io.stdout.line("ground truth: \(truth.path) (\(truth.records) fault injections)") }
     }
 
-    /// Runs each task on its loop and waits for all of them (at most 5 s each): the way the main
-    /// thread reads or changes state that only a loop may touch.
-    static func onLoops(_ tasks: [(EventLoop, @Sendable () -> Void)]) {
+    /// How long `onLoops` waits for a loop to run its task: a busy loop is waited for (its answer is
+    /// needed; a partial answer must never pass for the whole), a wedged or stopped one is not.
+    static let loopAnswerGuardSeconds = 120.0
+
+    /// Runs each task on its loop and waits until all of them have run. False when a loop refused
+    /// its task (stopped) or did not run it within `loopAnswerGuardSeconds`.
+    @discardableResult
+    static func onLoops(_ tasks: [(EventLoop, @Sendable () -> Void)], guardSeconds: Double = loopAnswerGuardSeconds) -> Bool {
         let done = DispatchSemaphore(value: 0)
-        var waiting = 0
-        for (loop, task) in tasks where loop.execute({ task(); done.signal() }) { waiting += 1 }
-        for _ in 0..<waiting { _ = done.wait(timeout: .now() + 5) }
+        var waiting = 0, refused = 0
+        for (loop, task) in tasks {
+            if loop.execute({ task(); done.signal() }) { waiting += 1 } else { refused += 1 }
+        }
+        let deadline = DispatchTime.now() + guardSeconds
+        for _ in 0..<waiting where done.wait(timeout: deadline) == .timedOut { return false }
+        return refused == 0
     }
 
-    static func collect(_ loggers: [LiveLogger]) -> [LinkReport] {
+    /// Every logger's link reports, or nil when a loop did not answer (see `onLoops`): callers that
+    /// decide something (drained, a figure, an exit status) must not take a partial list for the whole.
+    static func collectAll(_ loggers: [LiveLogger]) -> [LinkReport]? {
         let out = Mutex<[LinkReport]>([])
         var byLoop: [ObjectIdentifier: (EventLoop, [LiveLogger])] = [:]
         for l in loggers { byLoop[ObjectIdentifier(l.loop), default: (l.loop, [])].1.append(l) }
-        onLoops(byLoop.values.map { loop, members in (loop, { out.withLock { $0 += members.flatMap { $0.reports() } } }) })
-        return out.withLock { $0 }
+        let complete = onLoops(byLoop.values.map { loop, members in (loop, { let r = members.flatMap { $0.reports() }; out.withLock { $0 += r } }) })
+        return complete ? out.withLock { $0 } : nil
+    }
+
+    /// The reports that could be collected: for progress lines only (may be partial, see `collectAll`).
+    static func collect(_ loggers: [LiveLogger]) -> [LinkReport] {
+        collectAll(loggers) ?? []
     }
 
     static func stop(_ loggers: [LiveLogger]) {
