@@ -19,13 +19,19 @@ struct StoreBenchmark {
     var unit: String
     var threads: Int
     var durability: String
+    /// Event-loop threads of the loggers (this process): more than serve's, so that the loggers
+    /// can offer more than serve takes (the target compares saturated with saturated).
+    var loggerThreads: Int
 
-    struct Phase {
+    struct Phase: Equatable {
         var connected = 0
         var acked = 0
         var window = 0.0
         /// CPU seconds (user + system) the platform process used during the window.
         var serveCPU = 0.0
+        /// Of which its event loops' threads (`platform-N`: read, parse, lint, session, acks);
+        /// the rest is the store's writer and the other threads.
+        var serveLoopsCPU = 0.0
         /// Packets the loggers made during the window: acknowledged plus the growth of their backlog.
         var offered = 0
         /// CPU seconds this process (the loggers) used during the window.
@@ -47,11 +53,28 @@ struct StoreBenchmark {
         /// The platform's CPU per acknowledged packet, in microseconds: unlike packets/s, it does not
         /// move with what else the machine runs.
         var cpuPerAck: Double { acked > 0 ? serveCPU / Double(acked) * 1e6 : .infinity }
+        /// The event loops' share of it.
+        var loopsPerAck: Double { acked > 0 ? serveLoopsCPU / Double(acked) * 1e6 : .infinity }
+    }
+
+    /// CPU seconds of a process's threads named `platform-N` (its event loops), from
+    /// /proc/PID/task/TID/stat (a thread that ended is not counted: none ends during a window).
+    static func loopsCPUSeconds(_ pid: Int32) -> Double? {
+        guard let tids = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else { return nil }
+        var sum = 0.0
+        for tid in tids {
+            let path = "/proc/\(pid)/task/\(tid)/stat"
+            guard let stat = try? String(contentsOfFile: path, encoding: .utf8), stat.contains("(platform-") else { continue }
+            sum += cpuSeconds(path: path) ?? 0
+        }
+        return sum
     }
 
     /// CPU seconds (user + system) a process has used, from /proc/PID/stat.
-    static func cpuSeconds(_ pid: Int32) -> Double? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+    static func cpuSeconds(_ pid: Int32) -> Double? { cpuSeconds(path: "/proc/\(pid)/stat") }
+
+    static func cpuSeconds(path: String) -> Double? {
+        guard let stat = try? String(contentsOfFile: path, encoding: .utf8),
               let close = stat.lastIndex(of: ")") else { return nil }
         // Fields after the command name: state is field 3; utime and stime are fields 14 and 15.
         let fields = stat[stat.index(after: close)...].split(separator: " ")
@@ -75,27 +98,14 @@ struct StoreBenchmark {
         guard let plain = phase(io, label: "without store", extra: []) else { return 2 }
         guard let stored = phase(io, label: "with --store", extra: ["--store", db, "--durability", durability]) else { return 2 }
         io.clearProgress()
-        io.stdout.line("hj212 bench store: \(loggers) loggers (\(unit)) in this process, hj212 serve in another, loopback, \(threads) loop thread(s) each, speed \(Int(speed))x, \(Int(seconds)) s windows")
+        io.stdout.line("hj212 bench store: \(loggers) loggers (\(unit)) in this process on \(loggerThreads) loop thread(s), hj212 serve in another on \(threads), loopback, speed \(Int(speed))x, \(Int(seconds)) s windows")
         let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-        let throughput = stored.perSecond / max(1, plain.perSecond), cost = plain.cpuPerAck / stored.cpuPerAck
-        io.stdout.line("  serve                \(Int(plain.perSecond)) acknowledged packets/s (\(plain.connected) connected, \(plain.acked) acks)")
-        io.stdout.line("                       \(plain.limit(cores: cores))")
-        io.stdout.line("  serve --store        \(Int(stored.perSecond)) acknowledged packets/s (\(stored.connected) connected, \(stored.acked) acks; durability \(durability))")
-        io.stdout.line("                       \(stored.limit(cores: cores))")
-        io.stdout.line("  throughput ratio     \(String(format: "%.2f", throughput))x")
-        io.stdout.line("  serve CPU per ack    \(String(format: "%.1f", plain.cpuPerAck)) µs without store, \(String(format: "%.1f", stored.cpuPerAck)) µs with --store: cost ratio \(String(format: "%.2f", cost))x (the throughput ratio when serve's CPU is the limit)")
-        // The target is judged at saturation: a ratio of two rates the loggers set says nothing.
-        if plain.saturated && stored.saturated {
-            io.stdout.line("  target ≥ 0.70x       \(throughput >= 0.7 ? "met" : "NOT met"): \(String(format: "%.2f", throughput))x, both phases saturated (the loggers' backlog grew in each)")
-        } else if plain.saturated {
-            io.stdout.line("  target ≥ 0.70x       \(throughput >= 0.7 ? "met" : "NOT met"): \(String(format: "%.2f", throughput))x; serve without a store was saturated, serve --store was not (it kept up with the loggers)")
-        } else {
-            io.stdout.line("  target ≥ 0.70x       not judged: serve without a store was not saturated (the loggers' rate set both figures); raise --speed. The CPU cost ratio, \(String(format: "%.2f", cost))x, estimates the saturated ratio")
-        }
+        for line in StoreBenchFigures.report(plain: plain, stored: stored, durability: durability, cores: cores) { io.stdout.line(line) }
         if let store = try? Store(path: db, readOnly: true), let counts = try? store.counts() {
             io.stdout.line("  store                \(counts.packets) packets, \(counts.records) records, \(counts.values) values, \(counts.units) units")
         }
-        return plain.connected == loggers && stored.connected == loggers ? 0 : 1
+        if Interrupts.requested { return Interrupts.exitStatus }
+        return StoreBenchFigures.valid(plain, stored) ? 0 : 1
     }
 
     /// Busy and total CPU time of the machine (jiffies, from the first line of /proc/stat).
@@ -116,7 +126,7 @@ struct StoreBenchmark {
     }
 
     /// One measurement: a fresh serve with `extra` arguments, fresh loggers, settle, window.
-    func phase(_ io: CommandIO, label: String, extra: [String]) -> Phase? {
+    func phase(_ io: CommandIO, label: String, extra: [String]) -> StoreBenchFigures.Outcome? {
         let server = Process()
         server.executableURL = URL(fileURLWithPath: "/proc/self/exe")
         server.arguments = ["serve", "--listen", "127.0.0.1:0", "--threads", String(threads)] + extra
@@ -152,7 +162,7 @@ struct StoreBenchmark {
         guard let range = firstLine.range(of: "listening on "),
               let address = try? SocketAddress(parsing: String(firstLine[range.upperBound...].prefix { $0 != "," && $0 != "\n" })),
               let template = try? UnitTemplate.load(unit),
-              let group = try? EventLoopGroup(threads: threads, name: "bench") else {
+              let group = try? EventLoopGroup(threads: loggerThreads, name: "bench") else {
             io.stderr.line("hj212 bench store: the platform did not start: \(firstLine)")
             return nil
         }
@@ -181,32 +191,66 @@ struct StoreBenchmark {
             io.progress("bench store: \(label): \(reports.filter(\.connected).count)/\(live.count) connected")
         }
         LiveBenchmark.settle(live, loggers: loggers, label: "bench store: \(label)", io: io)
-        let a0 = LiveSetup.collect(live)
-        let cpu0 = Self.cpuSeconds(pid), self0 = Self.cpuSeconds(getpid()), machine0 = Self.machineTimes()
+        let a0 = Self.snapshot(live, expected: loggers)
+        let cpu0 = Self.cpuSeconds(pid), loops0 = Self.loopsCPUSeconds(pid), self0 = Self.cpuSeconds(getpid()), machine0 = Self.machineTimes()
         let m0 = monotonicSeconds()
         while monotonicSeconds() - m0 < seconds && !Interrupts.requested {
             usleep(500_000)
-            let r = LiveSetup.collect(live)
-            let acked = r.reduce(0) { $0 + $1.statistics.acknowledged } - a0.reduce(0) { $0 + $1.statistics.acknowledged }
-            io.progress("bench store: \(label): \(r.filter(\.connected).count) connected, \(Int(Double(acked) / (monotonicSeconds() - m0))) acks/s")
+            let r = Self.snapshot(live, expected: loggers, timeout: 0.4)
+            io.progress("bench store: \(label): \(r.connected) connected, \(Int(Double(r.acknowledged - a0.acknowledged) / (monotonicSeconds() - m0))) acks/s (\(r.answered) of \(loggers) reported)")
         }
-        let a1 = LiveSetup.collect(live)
-        var p = Phase()
-        p.window = monotonicSeconds() - m0
-        if let c0 = cpu0, let c1 = Self.cpuSeconds(pid) { p.serveCPU = c1 - c0 }
-        if let c0 = self0, let c1 = Self.cpuSeconds(getpid()) { p.loggersCPU = c1 - c0 }
-        if let m0 = machine0, let m1 = Self.machineTimes(), m1.total > m0.total { p.machineBusy = (m1.busy - m0.busy) / (m1.total - m0.total) }
-        p.acked = a1.reduce(0) { $0 + $1.statistics.acknowledged } - a0.reduce(0) { $0 + $1.statistics.acknowledged }
-        p.offered = p.acked + a1.reduce(0) { $0 + $1.pending } - a0.reduce(0) { $0 + $1.pending }
-        p.connected = a1.filter(\.connected).count
-        if p.connected < loggers {
+        let a1 = Self.snapshot(live, expected: loggers)
+        var usage = StoreBenchFigures.Usage()
+        usage.window = monotonicSeconds() - m0
+        if let c0 = cpu0, let c1 = Self.cpuSeconds(pid) { usage.serveCPU = c1 - c0 }
+        if let c0 = loops0, let c1 = Self.loopsCPUSeconds(pid) { usage.serveLoopsCPU = c1 - c0 }
+        if let c0 = self0, let c1 = Self.cpuSeconds(getpid()) { usage.loggersCPU = c1 - c0 }
+        if let m0 = machine0, let m1 = Self.machineTimes(), m1.total > m0.total { usage.machineBusy = (m1.busy - m0.busy) / (m1.total - m0.total) }
+        let outcome = StoreBenchFigures.phase(before: a0, after: a1, usage: usage, speed: speed, loggerThreads: loggerThreads)
+        if case .incomplete = outcome {
             let text = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
             let alive = Self.alive(pid)
             io.clearProgress()
-            io.stderr.line("hj212 bench store: \(label): \(p.connected) of \(loggers) connected at the end; serve \(alive ? "running" : "gone")"
+            io.stderr.line("hj212 bench store: \(label): \(a1.connected) of \(loggers) connected at the end (\(a1.answered) reported); serve \(alive ? "running" : "gone")"
                            + (text.isEmpty ? "" : ": " + TerminalText.safe(String(text.split(separator: "\n").suffix(3).joined(separator: " / ")))))
         }
-        return p
+        return outcome
+    }
+
+    /// Sums over the loggers, each loop summing its own (on its thread). A loop that has not
+    /// answered by `timeout` seconds is left out (`answered` says so); its late answer goes to a
+    /// box nobody reads any more.
+    static func snapshot(_ live: [LiveLogger], expected: Int, timeout: Double = 5) -> StoreBenchFigures.Snapshot {
+        final class Box: Sendable { let sums = Mutex(StoreBenchFigures.Snapshot()) }
+        let box = Box(), done = DispatchSemaphore(value: 0)
+        var byLoop: [ObjectIdentifier: (EventLoop, [LiveLogger])] = [:]
+        for l in live { byLoop[ObjectIdentifier(l.loop), default: (l.loop, [])].1.append(l) }
+        var waiting = 0
+        for (loop, members) in byLoop.values {
+            let ok = loop.execute {
+                var s = StoreBenchFigures.Snapshot()
+                for l in members {
+                    s.answered += 1
+                    s.behindMs = max(s.behindMs, l.now - l.device.simulator.now)
+                    for link in l.links {
+                        s.acknowledged += link.session.statistics.acknowledged
+                        s.pending += link.session.pendingCount
+                        s.connects += link.connects
+                        if link.connection != nil { s.connected += 1 }
+                    }
+                }
+                box.sums.withLock { t in
+                    t.answered += s.answered; t.connected += s.connected; t.acknowledged += s.acknowledged
+                    t.pending += s.pending; t.connects += s.connects; t.behindMs = max(t.behindMs, s.behindMs)
+                }
+                done.signal()
+            }
+            if ok { waiting += 1 }
+        }
+        let deadline = DispatchTime.now() + timeout
+        for _ in 0..<waiting where done.wait(timeout: deadline) == .timedOut { break }
+        var s = box.sums.withLock { $0 }
+        s.expected = expected
+        return s
     }
 }
-

@@ -95,52 +95,67 @@ extension Store {
             let tally = UnitTally(last: p.receivedAt, count: 1, peer: p.peer, st: st, pw: p.pw)
             if touched[unit] != nil { touched[unit]!.merge(tally) } else { touched[unit] = tally }
         }
-        var flags: [(Substring.UTF8View, String)] = []
-        var factors: [Substring.UTF8View] = []
+        // Per record: its factors (a small table, compared by a packed key, not by name), the
+        // order in which their values first came, and for each field the factor it names.
+        var factors: [FactorEntry] = []
+        var order: [Int] = []
+        var fieldFactor: [Int] = []
+        var invalidOnes: [Int] = []
         for r in batch.records {
             // A record whose completing packet was a duplicate is already stored.
             guard r.packet < packetIDs.count, let packetID = packetIDs[r.packet] else { continue }
             let unit = unitOf[r.packet]
-            // One pass over the fields: the factors in order and their flags (few per record:
-            // small arrays, not dictionaries); then the record's texts and its packed values,
-            // built in the connection's reused buffers (no string per record or per value).
-            flags.removeAll(keepingCapacity: true)
+            // One pass over the fields: the factors in order and their flags; then the record's
+            // texts and its packed values, built in the connection's reused buffers (no string
+            // per record or per value).
             factors.removeAll(keepingCapacity: true)
+            order.removeAll(keepingCapacity: true)
+            fieldFactor.removeAll(keepingCapacity: true)
             for group in r.segment.cp ?? [] {
                 for field in group {
-                    guard let (factor, kind) = StoreBatch.split(field.name) else { continue }
-                    if kind.elementsEqual("Flag".utf8) {
+                    guard let (factor, kind) = StoreBatch.split(field.name) else { fieldFactor.append(-1); continue }
+                    let key = FactorEntry.key(factor)
+                    var i = factors.firstIndex { $0.key == key && (key != 0 || $0.name.elementsEqual(factor)) } ?? -1
+                    if i < 0 {
+                        i = factors.count
+                        factors.append(FactorEntry(key: key, name: factor))
+                    }
+                    if FactorEntry.isFlag(kind) {
                         // A factor's last flag counts (as the record's parser reads it).
-                        if let i = flags.firstIndex(where: { $0.0.elementsEqual(factor) }) { flags[i].1 = field.value } else { flags.append((factor, field.value)) }
-                    } else if !factors.contains(where: { $0.elementsEqual(factor) }) {
-                        factors.append(factor)
+                        factors[i].flag = field.value
+                        fieldFactor.append(-1)
+                    } else {
+                        if !factors[i].hasValue { factors[i].hasValue = true; order.append(i) }
+                        fieldFactor.append(i)
                     }
                 }
             }
             c.codes.removeAll(keepingCapacity: true)
             c.flags.removeAll(keepingCapacity: true)
             c.vals.removeAll(keepingCapacity: true)
-            for f in factors {
+            for i in order {
                 if !c.codes.isEmpty { c.codes.append(UInt8(ascii: "|")) }
-                c.codes.append(contentsOf: f)
+                c.codes.append(contentsOf: factors[i].name)
             }
-            var invalid = 0
-            if flags.count > 1 { flags.sort { $0.0.lexicographicallyPrecedes($1.0) } }
-            for (factor, flag) in flags where !RecordSummary.isValid(flag: flag) && factors.contains(where: { $0.elementsEqual(factor) }) {
+            invalidOnes.removeAll(keepingCapacity: true)
+            for i in order { if let flag = factors[i].flag, !RecordSummary.isValid(flag: flag) { invalidOnes.append(i) } }
+            if invalidOnes.count > 1 { invalidOnes.sort { factors[$0].name.lexicographicallyPrecedes(factors[$1].name) } }
+            for i in invalidOnes {
                 if !c.flags.isEmpty { c.flags.append(UInt8(ascii: "|")) }
-                c.flags.append(contentsOf: factor)
+                c.flags.append(contentsOf: factors[i].name)
                 c.flags.append(UInt8(ascii: ":"))
-                c.flags.append(contentsOf: flag.utf8)
-                invalid += 1
+                c.flags.append(contentsOf: factors[i].flag!.utf8)
             }
-            var values = 0
+            let invalid = invalidOnes.count
+            var values = 0, n = 0
             c.vals.append(UInt8(ascii: "["))
             for group in r.segment.cp ?? [] {
                 for field in group {
-                    guard let (factor, kind) = StoreBatch.split(field.name), !kind.elementsEqual("Flag".utf8) else { continue }
+                    let i = fieldFactor[n]
+                    n += 1
+                    guard i >= 0, let (_, kind) = StoreBatch.split(field.name) else { continue }
                     if values > 0 { c.vals.append(UInt8(ascii: ",")) }
-                    PackedValues.append(factor: factor, kind: kind, value: field.value,
-                                        flag: flags.first(where: { $0.0.elementsEqual(factor) })?.1, to: &c.vals)
+                    PackedValues.append(factor: factors[i].name, kind: kind, value: field.value, flag: factors[i].flag, to: &c.vals)
                     values += 1
                 }
             }
@@ -149,7 +164,7 @@ extension Store {
             insertRecord.bind(2, unit)
             insertRecord.bind(3, r.cn)
             insertRecord.bind(4, r.dataTime)
-            insertRecord.bind(5, factors.count)
+            insertRecord.bind(5, order.count)
             insertRecord.bind(6, invalid)
             insertRecord.bind(7, text: c.codes)
             insertRecord.bind(8, text: c.flags)
@@ -182,6 +197,38 @@ extension Store {
             }
         }
         return outcome
+    }
+}
+
+/// One factor of a record being written: its name, a key that compares it without reading the
+/// name (up to 7 bytes packed with the length; 0 for longer names, compared byte by byte), its
+/// last flag and whether it has a value field.
+struct FactorEntry {
+    var key: UInt64
+    var name: Substring.UTF8View
+    var flag: String? = nil
+    var hasValue = false
+
+    @inline(__always)
+    static func key(_ u: Substring.UTF8View) -> UInt64 {
+        var k: UInt64 = 0, n: UInt64 = 0
+        for b in u {
+            n += 1
+            if n > 7 { return 0 }
+            k = k << 8 | UInt64(b)
+        }
+        return n << 56 | k
+    }
+
+    /// `Flag`, without a generic comparison.
+    @inline(__always)
+    static func isFlag(_ kind: Substring.UTF8View) -> Bool {
+        var i = kind.startIndex
+        for b in "Flag".utf8 {
+            guard i != kind.endIndex, kind[i] == b else { return false }
+            i = kind.index(after: i)
+        }
+        return i == kind.endIndex
     }
 }
 

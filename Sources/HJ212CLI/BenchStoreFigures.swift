@@ -1,0 +1,119 @@
+import Foundation
+
+/// The figures of `bench store`, computed from snapshots of the loggers without I/O (so that a
+/// test can feed them the snapshots of a broken run): a bench is a verdict, and a run whose
+/// snapshots do not describe the whole window says `incomplete` with its reason, never a ratio.
+struct StoreBenchFigures {
+    /// Sums over the loggers whose event loop answered in time, at one moment.
+    struct Snapshot: Equatable {
+        /// Loggers in the run.
+        var expected = 0
+        /// Loggers counted in the sums below (their loop answered before the deadline).
+        var answered = 0
+        var connected = 0
+        var acknowledged = 0
+        var pending = 0
+        /// Connections opened so far, over all loggers (a reconnect adds one).
+        var connects = 0
+        /// How far behind its own clock the most late logger's device is, in simulated ms (a
+        /// device produces on its loop's timer: an overloaded loop falls behind).
+        var behindMs: Int64 = 0
+    }
+
+    /// The process-level measurements of one window.
+    struct Usage: Equatable {
+        var window = 0.0
+        var serveCPU = 0.0
+        /// Of which serve's event-loop threads.
+        var serveLoopsCPU = 0.0
+        var loggersCPU = 0.0
+        var machineBusy = 0.0
+    }
+
+    /// A window that measured something; `nil` reason on `Outcome` otherwise.
+    typealias Phase = StoreBenchmark.Phase
+
+    enum Outcome: Equatable {
+        case measured(Phase)
+        /// The run does not describe the window: why, in one line.
+        case incomplete(String)
+    }
+
+    /// The loggers' devices may fall behind their clocks by this much real time during a
+    /// window (beyond it, the loggers did not offer what `--speed` asks: the run is not valid).
+    static let maxFallBehindSeconds = 2.0
+
+    /// One window's figures, or why the window measured nothing.
+    static func phase(before a: Snapshot, after b: Snapshot, usage: Usage, speed: Double, loggerThreads: Int) -> Outcome {
+        for (s, when) in [(a, "start"), (b, "end")] where s.answered < s.expected {
+            return .incomplete("the loggers' event loops did not answer at the window's \(when) (\(s.answered) of \(s.expected) loggers reported): the loggers' \(loggerThreads) thread(s) are overloaded; lower --speed or raise --logger-threads")
+        }
+        for (s, when) in [(a, "start"), (b, "end")] where s.connected < s.expected {
+            return .incomplete("\(s.connected) of \(s.expected) loggers connected at the window's \(when)")
+        }
+        if b.connects != a.connects {
+            return .incomplete("\(b.connects - a.connects) reconnection(s) during the window (acks timed out or serve closed connections)")
+        }
+        let acked = b.acknowledged - a.acknowledged, offered = acked + b.pending - a.pending
+        guard acked >= 0, offered >= 0, a.acknowledged >= 0, b.pending >= 0, a.pending >= 0 else {
+            return .incomplete("inconsistent logger counters (acknowledged \(a.acknowledged) → \(b.acknowledged), pending \(a.pending) → \(b.pending))")
+        }
+        guard usage.window > 0 else { return .incomplete("empty measurement window") }
+        let fell = Double(b.behindMs - a.behindMs) / 1000 / max(speed, 1e-9)
+        if fell > maxFallBehindSeconds {
+            return .incomplete(String(format: "the loggers fell %.1f s (real time) behind their schedule during the window (loggers %.2f cores on %d thread(s)): they did not offer what --speed asks; raise --logger-threads or lower --speed",
+                                      fell, usage.loggersCPU / usage.window, loggerThreads))
+        }
+        var p = Phase()
+        p.window = usage.window
+        p.serveCPU = usage.serveCPU
+        p.serveLoopsCPU = usage.serveLoopsCPU
+        p.loggersCPU = usage.loggersCPU
+        p.machineBusy = usage.machineBusy
+        p.acked = acked
+        p.offered = offered
+        p.connected = b.connected
+        return .measured(p)
+    }
+
+    /// The report's lines, from both windows' outcomes.
+    static func report(plain: Outcome, stored: Outcome, durability: String, cores: Int) -> [String] {
+        var lines: [String] = []
+        func describe(_ o: Outcome, _ name: String, _ extra: String) {
+            let pad = name.padding(toLength: 21, withPad: " ", startingAt: 0)
+            switch o {
+            case .measured(let p):
+                lines.append("  \(pad)\(Int(p.perSecond)) acknowledged packets/s (\(p.connected) connected, \(p.acked) acks\(extra))")
+                lines.append("                       \(p.limit(cores: cores))")
+            case .incomplete(let why):
+                lines.append("  \(pad)incomplete: \(why)")
+            }
+        }
+        describe(plain, "serve", "")
+        describe(stored, "serve --store", "; durability \(durability)")
+        guard case .measured(let p) = plain, case .measured(let s) = stored else {
+            let why: String
+            if case .incomplete(let w) = plain { why = "serve: " + w } else if case .incomplete(let w) = stored { why = "serve --store: " + w } else { why = "" }
+            lines.append("  target ≥ 0.70x       incomplete: \(why)")
+            return lines
+        }
+        let throughput = s.perSecond / max(1, p.perSecond), cost = p.cpuPerAck / s.cpuPerAck
+        lines.append("  throughput ratio     \(String(format: "%.2f", throughput))x")
+        lines.append("  serve CPU per ack    \(String(format: "%.1f", p.cpuPerAck)) µs without store, \(String(format: "%.1f", s.cpuPerAck)) µs with --store: cost ratio \(String(format: "%.2f", cost))x (the throughput ratio when serve's CPU is the limit)")
+        lines.append("    of which loops     \(String(format: "%.1f", p.loopsPerAck)) µs without store, \(String(format: "%.1f", s.loopsPerAck)) µs with --store (the rest: the store's writer and other threads, \(String(format: "%.1f", s.cpuPerAck - s.loopsPerAck)) µs)")
+        // The target is judged at saturation: a ratio of two rates the loggers set says nothing.
+        if p.saturated && s.saturated {
+            lines.append("  target ≥ 0.70x       \(throughput >= 0.7 ? "met" : "NOT met"): \(String(format: "%.2f", throughput))x, both phases saturated (the loggers' backlog grew in each)")
+        } else if p.saturated {
+            lines.append("  target ≥ 0.70x       \(throughput >= 0.7 ? "met" : "NOT met"): \(String(format: "%.2f", throughput))x; serve without a store was saturated, serve --store was not (it kept up with the loggers)")
+        } else {
+            lines.append("  target ≥ 0.70x       not judged: serve without a store was not saturated (the loggers' rate set both figures); raise --speed or --logger-threads. The CPU cost ratio, \(String(format: "%.2f", cost))x, estimates the saturated ratio")
+        }
+        return lines
+    }
+
+    /// Whether both windows measured something (the bench's exit status).
+    static func valid(_ outcomes: Outcome...) -> Bool {
+        outcomes.allSatisfy { if case .measured = $0 { true } else { false } }
+    }
+}

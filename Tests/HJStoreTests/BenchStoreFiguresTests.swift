@@ -1,0 +1,77 @@
+@testable import HJ212CLI
+import Testing
+
+/// `bench store`'s figures from the loggers' snapshots: a run whose snapshots do not cover the
+/// window says `incomplete` with its reason, never a ratio.
+@Suite("bench store figures")
+struct BenchStoreFiguresTests {
+    typealias F = StoreBenchFigures
+
+    func snapshot(answered: Int = 10_000, connected: Int = 10_000, acked: Int, pending: Int = 10_000, connects: Int = 10_000, behindMs: Int64 = 0) -> F.Snapshot {
+        F.Snapshot(expected: 10_000, answered: answered, connected: connected, acknowledged: acked, pending: pending, connects: connects, behindMs: behindMs)
+    }
+
+    func usage(_ serveCPU: Double = 10) -> F.Usage { F.Usage(window: 15, serveCPU: serveCPU, loggersCPU: 14, machineBusy: 0.95) }
+
+    func measured(_ o: F.Outcome) -> StoreBenchmark.Phase? { if case .measured(let p) = o { p } else { nil } }
+
+    @Test("the session-6 report: loops that did not answer at the end give no counts, no ratio")
+    func loopsSilentAtTheEnd() {
+        // The loggers' loop did not answer within the bound: the old code summed zero loggers
+        // and printed -270312 acks, 0 connected and a ratio of -107x.
+        let o = F.phase(before: snapshot(acked: 270_312), after: snapshot(answered: 0, connected: 0, acked: 0, pending: 0, connects: 0),
+                        usage: usage(), speed: 300, loggerThreads: 1)
+        guard case .incomplete(let why) = o else { Issue.record("measured \(o)"); return }
+        #expect(why.contains("0 of 10000 loggers reported"))
+        let plain = F.phase(before: snapshot(acked: 0), after: snapshot(acked: 600_000, pending: 20_000), usage: usage(), speed: 300, loggerThreads: 1)
+        let lines = F.report(plain: plain, stored: o, durability: "normal", cores: 2)
+        #expect(!lines.contains { $0.contains("ratio") || $0.contains(/-[0-9]/) })
+        #expect(lines.last == "  target ≥ 0.70x       incomplete: serve --store: " + why)
+        #expect(lines.contains { $0.hasPrefix("  serve --store        incomplete: the loggers' event loops did not answer at the window's end") })
+        #expect(!F.valid(plain, o))
+    }
+
+    @Test("a partial snapshot at the start, disconnected loggers, reconnects, counters going backwards: incomplete")
+    func otherInvalidWindows() {
+        let partial = F.phase(before: snapshot(answered: 5_000, acked: 100), after: snapshot(acked: 300_000), usage: usage(), speed: 120, loggerThreads: 2)
+        #expect(partial == .incomplete("the loggers' event loops did not answer at the window's start (5000 of 10000 loggers reported): the loggers' 2 thread(s) are overloaded; lower --speed or raise --logger-threads"))
+        let gone = F.phase(before: snapshot(acked: 100), after: snapshot(connected: 9_990, acked: 300_000), usage: usage(), speed: 120, loggerThreads: 1)
+        #expect(gone == .incomplete("9990 of 10000 loggers connected at the window's end"))
+        let reconnects = F.phase(before: snapshot(acked: 100), after: snapshot(acked: 300_000, connects: 10_007), usage: usage(), speed: 120, loggerThreads: 1)
+        #expect(reconnects == .incomplete("7 reconnection(s) during the window (acks timed out or serve closed connections)"))
+        let backwards = F.phase(before: snapshot(acked: 300_000), after: snapshot(acked: 100), usage: usage(), speed: 120, loggerThreads: 1)
+        guard case .incomplete(let why) = backwards else { Issue.record("measured \(backwards)"); return }
+        #expect(why.hasPrefix("inconsistent logger counters"))
+        let empty = F.phase(before: snapshot(acked: 0), after: snapshot(acked: 0), usage: F.Usage(), speed: 120, loggerThreads: 1)
+        #expect(empty == .incomplete("empty measurement window"))
+    }
+
+    @Test("loggers that fell behind their schedule did not offer what --speed asks: incomplete")
+    func loggersFellBehind() {
+        // 300x: 3 s of real time is 900,000 simulated ms.
+        let behind = F.phase(before: snapshot(acked: 0, behindMs: 30_000), after: snapshot(acked: 500_000, behindMs: 930_000), usage: usage(), speed: 300, loggerThreads: 1)
+        guard case .incomplete(let why) = behind else { Issue.record("measured \(behind)"); return }
+        #expect(why.hasPrefix("the loggers fell 3.0 s (real time) behind their schedule"))
+        // Within one real-time interval of lag (a device advances on its interval boundaries): fine.
+        let onTime = F.phase(before: snapshot(acked: 0, behindMs: 30_000), after: snapshot(acked: 500_000, behindMs: 30_000), usage: usage(), speed: 300, loggerThreads: 1)
+        #expect(measured(onTime) != nil)
+    }
+
+    @Test("two saturated windows: rates, ratio and verdict from the differences")
+    func saturated() throws {
+        // Without a store: 750,000 acks in 15 s (50k/s), backlog +100,000; with: 555,000 (37k/s), backlog +60,000.
+        let plain = F.phase(before: snapshot(acked: 1_000), after: snapshot(acked: 751_000, pending: 110_000), usage: usage(12), speed: 300, loggerThreads: 2)
+        let stored = F.phase(before: snapshot(acked: 2_000), after: snapshot(acked: 557_000, pending: 70_000), usage: usage(15), speed: 300, loggerThreads: 2)
+        let p = try #require(measured(plain)), s = try #require(measured(stored))
+        #expect(p.acked == 750_000 && p.offered == 850_000 && p.saturated)
+        #expect(s.acked == 555_000 && s.offered == 615_000 && s.saturated)
+        let lines = F.report(plain: plain, stored: stored, durability: "normal", cores: 2)
+        #expect(lines[0] == "  serve                50000 acknowledged packets/s (10000 connected, 750000 acks)")
+        #expect(lines.contains("  throughput ratio     0.74x"))
+        #expect(lines.last == "  target ≥ 0.70x       met: 0.74x, both phases saturated (the loggers' backlog grew in each)")
+        #expect(F.valid(plain, stored))
+        // Not saturated without a store: not judged, whatever the ratio.
+        let easy = F.phase(before: snapshot(acked: 0), after: snapshot(acked: 300_000), usage: usage(), speed: 30, loggerThreads: 1)
+        #expect(F.report(plain: easy, stored: stored, durability: "normal", cores: 2).last?.hasPrefix("  target ≥ 0.70x       not judged") == true)
+    }
+}
