@@ -214,15 +214,15 @@ import Testing
         var computed = 0
         for round in 0..<3 {
             for key in 0..<500 {
-                let v = memo.value(key) { computed += 1; UInt8(key % 251) }
+                let v = memo.value(key) { computed += 1; return UInt8(key % 251) }
                 #expect(v == UInt8(key % 251), "round \(round) key \(key)")
             }
         }
         // 500 keys in 64 slots: most are evicted and recomputed, but a repeated key is not.
         #expect(computed > 500)
         let before = computed
-        _ = memo.value(7) { computed += 1; 7 }
-        _ = memo.value(7) { computed += 1; 7 }
+        _ = memo.value(7) { computed += 1; return 7 }
+        _ = memo.value(7) { computed += 1; return 7 }
         #expect(computed <= before + 1)
     }
 
