@@ -22,10 +22,47 @@ extension ByteLinter {
 
     func commandClass(_ buf: UnsafeBufferPointer<UInt8>) -> CommandClass {
         guard let cn = value(2) else { return .none }
+        // A 4-digit CN (every command code is one): its class, memoised (bits 0-1 of the CN memo).
+        if let code = Self.fourDigits(buf, cn) {
+            let bits = cnMemo.value(code) { Self.commandBits(buf, cn) }
+            switch bits & 3 {
+            case 0: return .none
+            case 1: return .fallback
+            case 2: return .upload
+            default: return .periodic
+            }
+        }
+        return Self.commandClassScan(buf, cn)
+    }
+
+    /// The CN's class by comparing it with every command of the byte path's lists.
+    static func commandClassScan(_ buf: UnsafeBufferPointer<UInt8>, _ cn: Range<Int>) -> CommandClass {
         for c in Self.fallbackCommands where Self.equals(buf, cn, c) { return .fallback }
         for c in Self.uploadCommands where Self.equals(buf, cn, c) { return .upload }
         for c in Self.periodicCommands where Self.equals(buf, cn, c) { return .periodic }
         return .none
+    }
+
+    private static func commandBits(_ buf: UnsafeBufferPointer<UInt8>, _ cn: Range<Int>) -> UInt8 {
+        switch commandClassScan(buf, cn) {
+        case .none: 0
+        case .fallback: 1
+        case .upload: 2
+        case .periodic: 3
+        }
+    }
+
+    /// The value of a 4-digit range, else nil.
+    @inline(__always)
+    static func fourDigits(_ buf: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Int? {
+        guard r.count == 4 else { return nil }
+        var v = 0
+        for i in r {
+            let d = buf[i] &- 48
+            guard d < 10 else { return nil }
+            v = v * 10 + Int(d)
+        }
+        return v
     }
 
     @inline(__always)
@@ -81,16 +118,22 @@ extension ByteLinter {
             if st.count != 2 || !(buf[st.lowerBound] &- 48 < 10 || buf[st.lowerBound] &- 65 < 26)
                 || !(buf[st.lowerBound + 1] &- 48 < 10 || buf[st.lowerBound + 1] &- 65 < 26) {
                 add(Rules.stFormat, at, .stFormat)
-            } else if dictionary.system(String(decoding: UnsafeBufferPointer(rebasing: buf[st]), as: UTF8.self)) == nil {
+            } else if stMemo.value(Int(dialect.index) << 16 | Int(buf[st.lowerBound]) << 8 | Int(buf[st.lowerBound + 1]), {
+                dictionary.system(String(decoding: UnsafeBufferPointer(rebasing: buf[st]), as: UTF8.self)) == nil ? 0 : 1
+            }) == 0 {
                 add(Rules.stUnknown, at, .stUnknown)
             }
         }
         if let cn = value(2) {
             let at = offset(slotItem[2])
-            if cn.count != 4 || !Self.allDigits(buf, cn) {
+            if let code = Self.fourDigits(buf, cn) {
+                // Keys with bit 20 set: whether the linter's dictionary of this dialect has the command (4) or not (0).
+                let known = cnMemo.value(Int(dialect.index) << 16 | code | 1 << 20) {
+                    dictionary.command(String(decoding: UnsafeBufferPointer(rebasing: buf[cn]), as: UTF8.self)) == nil ? 0 : 4
+                }
+                if known == 0 { add(Rules.cnUnknown, at, .cnUnknown) }
+            } else {
                 add(Rules.cnFormat, at, .cnFormat)
-            } else if dictionary.command(String(decoding: UnsafeBufferPointer(rebasing: buf[cn]), as: UTF8.self)) == nil {
-                add(Rules.cnUnknown, at, .cnUnknown)
             }
         }
         if let pw = value(3), pw.count != 6 { add(Rules.pwFormat, offset(slotItem[3]), .pwFormat) }
@@ -132,7 +175,7 @@ extension ByteLinter {
                     if key.coded {
                         checkCoded(buf, key, k, e, at, dictionary: dictionary)
                         if key.kind.isMeasurement { hasMeasurements = true }
-                        if key.stat != 0, let v = Double(String(decoding: UnsafeBufferPointer(rebasing: buf[valueRange]), as: UTF8.self)) {
+                        if key.stat != 0, let v = SegmentChecks.parseDouble(UnsafeBufferPointer(rebasing: buf[valueRange])) {
                             var i = stats.firstIndex { keyTable[$0.key].codeID == key.codeID }
                             if i == nil { stats.append((k, nil, nil, nil)); i = stats.count - 1 }
                             switch key.stat {
@@ -153,8 +196,9 @@ extension ByteLinter {
                     // Per code (sorted by code), the violations in order.
                     var codes: [Int] = []
                     for w in width where !codes.contains(where: { keyTable[$0].codeID == keyTable[w.codeKey].codeID }) { codes.append(w.codeKey) }
-                    codes.sort { keyTable[$0].code < keyTable[$1].code }
-                    for c in codes where !keyTable[c].messageType.isEmpty {
+                    let texts = keys.tables[keySlot].texts
+                    codes.sort { texts[$0].code < texts[$1].code }
+                    for c in codes where keyTable[c].hasMessageType {
                         let start = widthItems.count
                         var first = -1
                         for w in width where keyTable[w.codeKey].codeID == keyTable[c].codeID {
@@ -171,7 +215,8 @@ extension ByteLinter {
                     return false
                 }
                 if stats.contains(where: isBroken) {
-                    for s in stats.filter(isBroken).sorted(by: { keyTable[$0.key].code < keyTable[$1.key].code }) {
+                    let texts = keys.tables[keySlot].texts
+                    for s in stats.filter(isBroken).sorted(by: { texts[$0.key].code < texts[$1.key].code }) {
                         statItems.append((s.min, s.avg, s.max))
                         add(Rules.minAvgMaxOrder, offset(entryNames[groupStart].lowerBound), .minAvgMax, s.key, statItems.count - 1)
                     }
@@ -202,7 +247,16 @@ extension ByteLinter {
                 width.append((k, e))
             }
         case .flag:
-            if dictionary.dataFlags[String(decoding: UnsafeBufferPointer(rebasing: buf[valueRange]), as: UTF8.self)] == nil {
+            let known: Bool
+            if valueRange.count == 1 {
+                // One-character flags (N, F, M, …), memoised per dialect.
+                known = flagMemo.value(Int(dialect.index) << 8 | Int(buf[valueRange.lowerBound])) {
+                    dictionary.dataFlags[String(decoding: UnsafeBufferPointer(rebasing: buf[valueRange]), as: UTF8.self)] == nil ? 0 : 1
+                } == 1
+            } else {
+                known = dictionary.dataFlags[String(decoding: UnsafeBufferPointer(rebasing: buf[valueRange]), as: UTF8.self)] != nil
+            }
+            if !known {
                 add(Rules.dataFlagInvalid, at, .dataFlagInvalid, k, e)
             }
         case .time:

@@ -1,18 +1,27 @@
-/// What `ByteLinter` knows about one CP key (`011-Rtd`, `w01018-Avg`, `DataTime`), resolved once
-/// per run from its bytes exactly as `SegmentChecks` resolves it from a `String` (the key table of
-/// the dictionary, else the split at the last hyphen, else a plain key).
-struct ByteLintKey {
-    /// `code-field` (true) or a plain CP key (false).
-    var coded = false
+/// The texts of a resolved CP key that only messages and the ordering of findings read, kept
+/// beside `ByteLintKey` so that the key itself holds no reference (read per entry without a
+/// retain or release).
+struct ByteLintKeyText {
     var code = ""
     var field = ""
     /// `dictionary.factor(code)?.label ?? code`, as `SegmentChecks.label` shows it.
     var label = ""
+    /// The factor's type as the message reads it (`dictionary.factor(code)`), "" when none.
+    var messageType = ""
+}
+
+/// What `ByteLinter` knows about one CP key (`011-Rtd`, `w01018-Avg`, `DataTime`), resolved once
+/// per run from its bytes exactly as `SegmentChecks` resolves it from a `String` (the key table of
+/// the dictionary, else the split at the last hyphen, else a plain key). Its texts are in
+/// `ByteLintKeyText`, at the same index.
+struct ByteLintKey {
+    /// `code-field` (true) or a plain CP key (false).
+    var coded = false
     /// Whether a factor was found (the key table's, or `dictionary.factor(code)`).
     var hasFactor = false
-    /// The factor's type as the width check reads it, and as the message reads it (`dictionary.factor(code)`).
+    /// The factor's type as the width check reads it; whether the message has one to name.
     var checkType: NumberType?
-    var messageType = ""
+    var hasMessageType = false
     var knownField = false
     var kind = CodeDictionary.FieldKind.other
     var isFacility = false
@@ -44,6 +53,7 @@ struct ByteLintKeys {
         var lengths: [Int] = []
         var arena: [UInt8] = []
         var entries: [ByteLintKey] = []
+        var texts: [ByteLintKeyText] = []
 
         mutating func clear() {
             for i in slots.indices { slots[i] = 0 }
@@ -52,6 +62,7 @@ struct ByteLintKeys {
             lengths.removeAll(keepingCapacity: true)
             arena.removeAll(keepingCapacity: true)
             entries.removeAll(keepingCapacity: true)
+            texts.removeAll(keepingCapacity: true)
         }
     }
 
@@ -101,9 +112,10 @@ struct ByteLintKeys {
             return lookup(buf, lo, hi, slot: slot, dialect: dialect, dictionary: dictionary)
         }
         let name = String(decoding: UnsafeBufferPointer(rebasing: buf[lo..<hi]), as: UTF8.self)
-        let key = resolve(name, dialect: dialect, dictionary: dictionary)
+        let (key, text) = resolve(name, dialect: dialect, dictionary: dictionary)
         let e = tables[slot].entries.count
         tables[slot].entries.append(key)
+        tables[slot].texts.append(text)
         tables[slot].hashes.append(h)
         tables[slot].starts.append(tables[slot].arena.count)
         tables[slot].lengths.append(length)
@@ -116,15 +128,17 @@ struct ByteLintKeys {
                                             "Stime", "CstartTime", "QnRtn", "ExeRtn", "NewPW", "PolId"]
 
     /// `SegmentChecks.checkCP`'s resolution of a key, with what its checks and messages read.
-    mutating func resolve(_ name: String, dialect: Dialect, dictionary: CodeDictionary) -> ByteLintKey {
+    mutating func resolve(_ name: String, dialect: Dialect, dictionary: CodeDictionary) -> (ByteLintKey, ByteLintKeyText) {
         var key = ByteLintKey()
+        var text = ByteLintKeyText()
         func coded(code: String, field: String, factor: CodeDictionary.Factor?, knownField: Bool, kind: CodeDictionary.FieldKind) {
             key.coded = true
-            key.code = code
-            key.field = field
+            text.code = code
+            text.field = field
             let messageFactor = dictionary.factor(code)
-            key.label = messageFactor?.label ?? code
-            key.messageType = messageFactor?.type.map { "\($0)" } ?? ""
+            text.label = messageFactor?.label ?? code
+            text.messageType = messageFactor?.type.map { "\($0)" } ?? ""
+            key.hasMessageType = !text.messageType.isEmpty
             key.hasFactor = factor != nil
             key.checkType = factor?.type
             key.knownField = knownField
@@ -144,6 +158,70 @@ struct ByteLintKeys {
             key.fieldID = intern(name)
             key.plainClass = SegmentChecks.timeFields.contains(name) ? 1 : Self.specialPlain.contains(name) ? 2 : 0
         }
-        return key
+        return (key, text)
+    }
+}
+
+/// A small direct-mapped memo of per-frame dictionary answers (ST known, CN known and class, data
+/// flag known) keyed by a number made of the dialect and the value's bytes: field captures repeat
+/// the same few values in every frame, so the `String` and the dictionary lookup happen once per
+/// run instead of once per frame. Fixed size (64 entries, 1 KiB); a collision only evicts.
+struct ByteLintMemo {
+    private var keys = [Int](repeating: -1, count: 64)
+    private var values = [UInt8](repeating: 0, count: 64)
+
+    @inline(__always)
+    private static func slot(_ key: Int) -> Int { Int(truncatingIfNeeded: (UInt64(bitPattern: Int64(key)) &* 0x9E37_79B9_7F4A_7C15) >> 58) }
+
+    /// The value kept for `key` (≥ 0), else `compute()`'s, kept.
+    @inline(__always)
+    mutating func value(_ key: Int, _ compute: () -> UInt8) -> UInt8 {
+        let s = Self.slot(key)
+        if keys[s] == key { return values[s] }
+        let v = compute()
+        keys[s] = key
+        values[s] = v
+        return v
+    }
+}
+
+extension SegmentChecks {
+    /// `Double(String(decoding: bytes, as: UTF8.self))` for the common shape `[-]digits[.digits]`
+    /// with at most 15 significant digits and 22 fraction digits: the digits are exact as an
+    /// integer and so is the power of ten, and one IEEE division rounds correctly, giving the
+    /// same value as the full parser. Anything else goes through `Double(String)`.
+    static func parseDouble(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
+        var i = 0
+        let n = bytes.count
+        var negative = false
+        if n > 0 && bytes[0] == 0x2D { negative = true; i = 1 }
+        var mantissa: UInt64 = 0
+        var digits = 0, significant = 0, fraction = 0
+        var point = false
+        while i < n {
+            let b = bytes[i]
+            let d = b &- 48
+            if d < 10 {
+                digits += 1
+                if significant > 0 || d != 0 { significant += 1 }
+                mantissa = mantissa &* 10 &+ UInt64(d)
+                if point { fraction += 1 }
+            } else if b == 0x2E && !point {
+                point = true
+            } else {
+                return Double(String(decoding: bytes, as: UTF8.self))
+            }
+            i += 1
+        }
+        guard digits > 0, significant <= 15, fraction <= 22 else { return Double(String(decoding: bytes, as: UTF8.self)) }
+        var v = Double(mantissa)
+        if fraction > 0 { v /= powersOfTen[fraction] }
+        return negative ? -v : v
+    }
+
+    static let powersOfTen: [Double] = (0...22).map { e in
+        var p = 1.0
+        for _ in 0..<e { p *= 10 }
+        return p
     }
 }

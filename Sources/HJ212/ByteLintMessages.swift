@@ -7,7 +7,12 @@ extension ByteLinter {
     }
 
     @inline(__always)
-    private func text(_ s: String, to out: inout [UInt8]) { out.append(contentsOf: s.utf8) }
+    private func text(_ s: String, to out: inout [UInt8]) {
+        // `withUTF8` copies in bulk (`append(contentsOf: s.utf8)` goes byte by byte); string
+        // literals choose this overload too.
+        var s = s
+        s.withUTF8 { out.append(contentsOf: $0) }
+    }
 
     @inline(__always)
     private func text(_ s: StaticString, to out: inout [UInt8]) {
@@ -33,12 +38,12 @@ extension ByteLinter {
         for bit in stride(from: 5, through: 0, by: -1) { out.append(version >> bit & 1 == 1 ? 0x31 : 0x30) }
     }
 
-    private func label(_ k: Int, to out: inout [UInt8]) { text(keyEntries[k].label, to: &out) }
+    private func label(_ k: Int, to out: inout [UInt8]) { text(keyTexts[k].label, to: &out) }
 
     /// `code-field` of a coded key, the entry's name for a plain one.
     private func timeName(_ e: Int, _ k: Int, to out: inout [UInt8]) {
-        let key = keyEntries[k]
-        if key.coded {
+        if keyEntries[k].coded {
+            let key = keyTexts[k]
             text(key.code, to: &out); out.append(0x2D); text(key.field, to: &out)
         } else {
             bytes(entryNames[e], to: &out)
@@ -127,17 +132,17 @@ extension ByteLinter {
         case .cpDuplicateKey:
             out.append(0x27); bytes(entryNames[d.a], to: &out); text("' appears twice in one group", to: &out)
         case .cpFieldUnknownCoded:
-            let key = keyEntries[d.a]
+            let key = keyTexts[d.a]
             out.append(0x27); text(key.code, to: &out); out.append(0x2D); text(key.field, to: &out); text("': '", to: &out)
             text(key.field, to: &out)
             text("' is not a field of Table 4 (Rtd Min Avg Max Cou Flag EFlag SampleTime ZsRtd … Info SN)", to: &out)
         case .cpFieldUnknownPlain:
             text("CP key '", to: &out); bytes(entryNames[d.a], to: &out); text("' is not a field of Table 4", to: &out)
         case .factorUnknown:
-            out.append(0x27); text(keyEntries[d.a].code, to: &out); text("' is not a code of Appendix B (", to: &out); text(title, to: &out)
+            out.append(0x27); text(keyTexts[d.a].code, to: &out); text("' is not a code of Appendix B (", to: &out); text(title, to: &out)
             text("); non-standard or vendor code", to: &out)
         case .numberInvalid:
-            label(d.a, to: &out); out.append(0x20); text(keyEntries[d.a].field, to: &out); text("='", to: &out)
+            label(d.a, to: &out); out.append(0x20); text(keyTexts[d.a].field, to: &out); text("='", to: &out)
             bytes(entryValues[d.b], to: &out); text("' is not a decimal number", to: &out)
         case .dataFlagInvalid:
             label(d.a, to: &out); text(" Flag=", to: &out); bytes(entryValues[d.b], to: &out); text("; expected one of ", to: &out)
@@ -147,7 +152,7 @@ extension ByteLinter {
             text(d.kind == .timeMilliseconds ? " has milliseconds; expected 14 digits YYYYMMDDhhmmss"
                  : d.kind == .timeNotReal ? " is not a real date and time" : ": expected 14 digits YYYYMMDDhhmmss", to: &out)
         case .numberWidth:
-            let keys = keyEntries
+            let keys = keyTexts
             label(d.a, to: &out); text(": ", to: &out)
             for i in d.b..<d.c {
                 if i > d.b { text(", ", to: &out) }

@@ -65,6 +65,10 @@ public final class ByteLinter {
     @exclusivity(unchecked) var stats: [(key: Int, min: Double?, avg: Double?, max: Double?)] = []
     @exclusivity(unchecked) var statItems: [(min: Double?, avg: Double?, max: Double?)] = []
     @exclusivity(unchecked) var order: [Int] = []
+    /// Dictionary answers per value, kept across frames (`ByteLintMemo`).
+    @exclusivity(unchecked) var stMemo = ByteLintMemo()
+    @exclusivity(unchecked) var cnMemo = ByteLintMemo()
+    @exclusivity(unchecked) var flagMemo = ByteLintMemo()
 
     /// `linter.dictionary(_:)` of each dialect, by `Dialect.index` (no dictionary lookup per frame).
     let dictionaries: [CodeDictionary]
@@ -81,6 +85,8 @@ public final class ByteLinter {
 
     /// The key table of the last frame's dialect.
     var keyEntries: [ByteLintKey] { keys.tables[keySlot].entries }
+    /// Their texts.
+    var keyTexts: [ByteLintKeyText] { keys.tables[keySlot].texts }
 
     public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 

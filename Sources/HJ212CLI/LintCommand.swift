@@ -58,13 +58,14 @@ struct LintCommand: CLICommand {
             textLine.reserveCapacity(4096)
             var scratch: [UInt8] = []
             scratch.reserveCapacity(1024)
+            let names = CommandNames()
             let fast: (String, ByteLinter) -> Void = { file, r in
                 if json {
                     writer.reset()
                     writeJSON(fast: r, file: multiple ? file : nil, to: &writer, scratch: &scratch)
                     io.stdout.write(bytes: writer.bytes)
                 } else {
-                    printText(fast: r, file: multiple ? file : nil, io: io, line: &textLine, scratch: &scratch)
+                    printText(fast: r, file: multiple ? file : nil, io: io, line: &textLine, scratch: &scratch, names: names)
                 }
             }
             // HJ212_LINT_REFERENCE set: every frame through `Linter.check` (the oracle the tests compare with).
@@ -100,17 +101,17 @@ struct LintCommand: CLICommand {
 
     /// `printText` for a frame judged by the byte path: the same lines, values copied from the
     /// frame's bytes (printable ASCII there), messages written into `scratch` and shown safe.
-    func printText(fast r: ByteLinter, file: String?, io: CommandIO, line out: inout [UInt8], scratch: inout [UInt8]) {
+    func printText(fast r: ByteLinter, file: String?, io: CommandIO, line out: inout [UInt8], scratch: inout [UInt8], names: CommandNames) {
         if quiet && r.diagnostics.isEmpty { return }
         out.removeAll(keepingCapacity: true)
-        if let file { out.append(contentsOf: file.utf8); out.append(contentsOf: ": ".utf8) }
+        if let file { appendUTF8(file, to: &out); appendUTF8(": ", to: &out) }
         let status = r.hasErrors ? "ERROR" : r.diagnostics.contains { $0.severity == .warning } ? "warn" : "ok"
         out.append(UInt8(ascii: "#"))
         JSONWriter.appendDecimal(r.index, to: &out)
-        out.append(contentsOf: " @".utf8)
+        appendUTF8(" @", to: &out)
         JSONWriter.appendDecimal(r.frame.offset, to: &out)
         out.append(0x20)
-        out.append(contentsOf: status.utf8)
+        appendUTF8(status, to: &out)
         r.frame.bytes.withUnsafeBufferPointer { buf in
             func field(_ range: Range<Int>?, _ absent: StaticString) {
                 if let range {
@@ -119,23 +120,19 @@ struct LintCommand: CLICommand {
                     absent.withUTF8Buffer { out.append(contentsOf: $0) }
                 }
             }
-            out.append(contentsOf: " CN=".utf8)
+            appendUTF8(" CN=", to: &out)
             field(r.headerValue(2), "?")
-            if let cn = r.headerValue(2),
-               let command = CodeDictionary.shared(r.dialect).command(String(decoding: UnsafeBufferPointer(rebasing: buf[cn]), as: UTF8.self)) {
-                out.append(0x20)
-                out.append(contentsOf: command.nameZh.utf8)
-            }
-            out.append(contentsOf: " MN=".utf8)
+            if let cn = r.headerValue(2) { names.appendName(r.dialect, UnsafeBufferPointer(rebasing: buf[cn]), to: &out) }
+            appendUTF8(" MN=", to: &out)
             field(r.headerValue(4), "?")
-            out.append(contentsOf: " QN=".utf8)
+            appendUTF8(" QN=", to: &out)
             field(r.headerValue(0), "-")
         }
-        out.append(contentsOf: " [".utf8)
-        out.append(contentsOf: r.detectedDialect.title.utf8)
-        out.append(contentsOf: "]\n".utf8)
+        appendUTF8(" [", to: &out)
+        appendUTF8(r.detectedDialect.title, to: &out)
+        appendUTF8("]\n", to: &out)
         for d in r.diagnostics {
-            out.append(contentsOf: "    ".utf8)
+            appendUTF8("    ", to: &out)
             appendDiagnosticPrefix(d.severity, d.rule, d.offset, to: &out)
             scratch.removeAll(keepingCapacity: true)
             r.appendMessage(d, to: &scratch)
@@ -148,14 +145,14 @@ struct LintCommand: CLICommand {
     /// `severity rule[ @offset]: `, the start of a diagnostic line of the text output (the byte
     /// path and the reference path write the same lines).
     func appendDiagnosticPrefix(_ severity: Severity, _ rule: String, _ offset: Int?, to out: inout [UInt8]) {
-        out.append(contentsOf: severity.rawValue.utf8)
+        appendUTF8(severity.rawValue, to: &out)
         out.append(0x20)
-        out.append(contentsOf: rule.utf8)
+        appendUTF8(rule, to: &out)
         if let offset {
-            out.append(contentsOf: " @".utf8)
+            appendUTF8(" @", to: &out)
             JSONWriter.appendDecimal(offset, to: &out)
         }
-        out.append(contentsOf: ": ".utf8)
+        appendUTF8(": ", to: &out)
     }
 
     /// Writes the text form of one item as bytes into `line` (reused) and hands them to stdout:
@@ -203,5 +200,50 @@ struct LintCommand: CLICommand {
             diagnosticLine(d)
         }
         io.stdout.write(bytes: out)
+    }
+}
+
+/// Appends a string's UTF-8 in one copy (`append(contentsOf: s.utf8)` goes byte by byte).
+@inline(__always)
+func appendUTF8(_ s: String, to out: inout [UInt8]) {
+    var s = s
+    s.withUTF8 { out.append(contentsOf: $0) }
+}
+
+/// The text output's ` 中文名` after CN: `CodeDictionary.shared(dialect).command(cn)?.nameZh`,
+/// looked up once per dialect and 4-digit CN in a run (bounded: 4 × 10,000 keys at most), any
+/// other CN every time.
+final class CommandNames {
+    private var names: [Int: [UInt8]?] = [:]
+
+    func appendName(_ dialect: Dialect, _ cn: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        var key = -1
+        if cn.count == 4 {
+            key = 0
+            for b in cn {
+                let d = b &- 48
+                guard d < 10 else { key = -1; break }
+                key = key * 10 + Int(d)
+            }
+            if key >= 0 {
+                switch dialect {
+                case .hj2005: key += 10_000
+                case .hj2017: break
+                case .hj2025: key += 20_000
+                case .unknown: key += 30_000
+                }
+            }
+        }
+        let name: [UInt8]?
+        if key >= 0, let known = names[key] {
+            name = known
+        } else {
+            name = CodeDictionary.shared(dialect).command(String(decoding: cn, as: UTF8.self)).map { Array($0.nameZh.utf8) }
+            if key >= 0 { names[key] = name }
+        }
+        if let name {
+            out.append(0x20)
+            out.append(contentsOf: name)
+        }
     }
 }

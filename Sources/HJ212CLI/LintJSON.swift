@@ -17,14 +17,9 @@ func writeJSON(_ item: LintItem, file: String?, to w: inout JSONWriter) {
         }
         w.endArray()
     }
-    w.beginObject()
     switch item {
     case .frame(let r):
-        w.key("type"); w.string("frame")
-        if let file { w.key("file"); w.string(file) }
-        w.key("index"); w.int(r.index)
-        w.key("offset"); w.int(r.raw.offset)
-        w.key("length"); w.int(r.raw.bytes.count)
+        writeItemHead("frame", file: file, index: r.index, offset: r.raw.offset, length: r.raw.bytes.count, to: &w)
         w.key("dialect"); w.string(r.detectedDialect.rawValue)
         w.key("crc")
         w.beginObject()
@@ -56,17 +51,11 @@ func writeJSON(_ item: LintItem, file: String?, to w: inout JSONWriter) {
         w.endArray()
         diagnostics(r.diagnostics)
     case .skipped(let s, let d):
-        w.key("type"); w.string("skipped")
-        if let file { w.key("file"); w.string(file) }
-        w.key("offset"); w.int(s.offset)
-        w.key("length"); w.int(s.count)
+        writeItemHead("skipped", file: file, index: nil, offset: s.offset, length: s.count, to: &w)
         w.key("reason"); w.string(s.reason.rawValue)
         diagnostics([d])
     case .incomplete(let t, let d):
-        w.key("type"); w.string("incomplete")
-        if let file { w.key("file"); w.string(file) }
-        w.key("offset"); w.int(t.offset)
-        w.key("length"); w.int(t.count)
+        writeItemHead("incomplete", file: file, index: nil, offset: t.offset, length: t.count, to: &w)
         w.key("declared_length"); w.int(t.declaredLength)
         diagnostics([d])
     }
@@ -74,15 +63,21 @@ func writeJSON(_ item: LintItem, file: String?, to w: inout JSONWriter) {
     w.newline()
 }
 
+/// Opens an item's object with the members every item starts with: `type`, `file` (several
+/// inputs), `index` (frames), `offset` and `length`; the one place both paths write them.
+func writeItemHead(_ type: String, file: String?, index: Int?, offset: Int, length: Int, to w: inout JSONWriter) {
+    w.beginObject()
+    w.key("type"); w.string(type)
+    if let file { w.key("file"); w.string(file) }
+    if let index { w.key("index"); w.int(index) }
+    w.key("offset"); w.int(offset)
+    w.key("length"); w.int(length)
+}
+
 /// `writeJSON` for a frame judged by the byte path: the same object, values escaped straight
 /// from the frame's bytes, messages written into `scratch`.
 func writeJSON(fast r: ByteLinter, file: String?, to w: inout JSONWriter, scratch: inout [UInt8]) {
-    w.beginObject()
-    w.key("type"); w.string("frame")
-    if let file { w.key("file"); w.string(file) }
-    w.key("index"); w.int(r.index)
-    w.key("offset"); w.int(r.frame.offset)
-    w.key("length"); w.int(r.frame.bytes.count)
+    writeItemHead("frame", file: file, index: r.index, offset: r.frame.offset, length: r.frame.bytes.count, to: &w)
     w.key("dialect"); w.string(r.detectedDialect.rawValue)
     w.key("crc")
     w.beginObject()

@@ -184,6 +184,48 @@ import Testing
         }
     }
 
+    /// The Min/Avg/Max values are read by `SegmentChecks.parseDouble`: the same `Double` as
+    /// `Double(String)` (bit for bit, sign of zero included) on decimal shapes of every length,
+    /// and on the shapes it hands to the full parser.
+    @Test func numberParsingMatchesTheFullParser() {
+        var r = Rand(state: 11)
+        var cases = ["0", "-0", "-0.0", ".5", "5.", "-.5", ".", "-", "", "+2", "1e5", "inf", "nan", "1.2.3", "0012.500",
+                     "123456789012345", "1234567890123456", "0.0000000000000000000001", "0.00000000000000000000001",
+                     "9007199254740993", "999999999999999.9", "0.1", "0.3", "-123.456", "00000000000000000000000001.5"]
+        for _ in 0..<20_000 {
+            var text = r.below(5) == 0 ? "-" : ""
+            let whole = r.below(18), fraction = r.below(25)
+            for _ in 0..<whole { text.append(Character(Unicode.Scalar(UInt8(48 + r.below(10))))) }
+            if r.below(4) != 0 { text += "." }
+            for _ in 0..<fraction { text.append(Character(Unicode.Scalar(UInt8(48 + r.below(10))))) }
+            cases.append(text)
+        }
+        for text in cases {
+            let bytes = Array(text.utf8)
+            let fast = bytes.withUnsafeBufferPointer { SegmentChecks.parseDouble($0) }
+            let full = Double(text)
+            #expect(fast?.bitPattern == full?.bitPattern, "\(text): \(String(describing: fast)) vs \(String(describing: full))")
+        }
+    }
+
+    /// The memo of dictionary answers: a value per key, recomputed after an eviction, never another key's.
+    @Test func memoKeepsEachKeysOwnAnswer() {
+        var memo = ByteLintMemo()
+        var computed = 0
+        for round in 0..<3 {
+            for key in 0..<500 {
+                let v = memo.value(key) { computed += 1; return UInt8(key % 251) }
+                #expect(v == UInt8(key % 251), "round \(round) key \(key)")
+            }
+        }
+        // 500 keys in 64 slots: most are evicted and recomputed, but a repeated key is not.
+        #expect(computed > 500)
+        let before = computed
+        _ = memo.value(7) { computed += 1; return 7 }
+        _ = memo.value(7) { computed += 1; return 7 }
+        #expect(computed <= before + 1)
+    }
+
     @Test func unknownKeysStayWithinTheBudget() throws {
         let linter = try Linter()
         let fast = ByteLinter(linter: linter)
