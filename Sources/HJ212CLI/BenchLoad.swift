@@ -75,6 +75,25 @@ struct LoadBenchmark {
         return 0
     }
 
+    /// Seconds of unjudged sending at each step's rate between the connects and the window.
+    static let warmUpSeconds = 3.0
+
+    /// Which of the step's conditions a run missed, in words.
+    static func failureCauses(_ r: LoadReport, rate: Double, loggers: Int) -> [String] {
+        var causes: [String] = []
+        if r.ackedPerSecond < 0.98 * rate {
+            causes.append("acknowledged in the window \(LoadFormat.number(r.ackedPerSecond.rounded()))/s = \(LoadFormat.fixed(100 * r.ackedPerSecond / max(1, rate), 1)) % of offered (needs ≥ 98 %)")
+        }
+        if r.latency.total == 0 { causes.append("nothing acknowledged") }
+        else if r.latency.percentile(99) >= 1_000_000 { causes.append("p99 from schedule \(LoadFormat.latency(r.latency.percentile(99))) (needs < 1 s)") }
+        if r.counts.unacked * 1000 > r.counts.scheduled {
+            causes.append("\(r.counts.unacked) unacknowledged of \(r.counts.scheduled) scheduled (needs ≤ 0.1 %)")
+        }
+        if r.counts.maxConnections != UInt64(loggers) { causes.append("\(r.counts.maxConnections) of \(loggers) connected at most") }
+        if !r.errors.isEmpty { causes.append("errors: " + r.errors.keys.sorted().prefix(3).map { TerminalText.safe($0) }.joined(separator: ", ")) }
+        return causes.isEmpty ? ["interrupted"] : causes
+    }
+
     func run(_ io: CommandIO) -> Int32 {
         #if DEBUG
         io.stderr.line("hj212 bench: warning: this is a debug build; use 'swift run -c release hj212 bench load'.")
@@ -93,7 +112,7 @@ struct LoadBenchmark {
         let qn = Array("20261130080000000".utf8)
         qn.withUnsafeBufferPointer { pool.frame(entry: 0, qn: $0, pw: Array("123456".utf8), mn: Array("0100AD000000000000000000".utf8), into: &frame) }
 
-        io.stdout.line("hj212 bench load: \(loggers) connections on loopback, client and server in two processes on this machine (\(sysconf(Int32(_SC_NPROCESSORS_ONLN))) cores), \(threads) event-loop thread(s) each; frame \(frame.count) bytes (2011, industrial-wastewater); \(LoadFormat.fixed(seconds, 0)) s windows")
+        io.stdout.line("hj212 bench load: \(loggers) connections on loopback, client and server in two processes on this machine (\(sysconf(Int32(_SC_NPROCESSORS_ONLN))) cores), \(threads) event-loop thread(s) each; frame \(frame.count) bytes (2011, industrial-wastewater); \(LoadFormat.fixed(seconds, 0)) s windows, each after a \(LoadFormat.fixed(Self.warmUpSeconds, 0)) s warm-up at the step's rate that is not judged (sent after the connects, not counted)")
         io.stdout.line("  " + "run".padding(toLength: 44, withPad: " ", startingAt: 0) + "offered/s".leftPad(11) + "acked/s".leftPad(11) + "of baseline".leftPad(13) + "   p50 / p99 from schedule, unacked")
         io.stdout.flush()
 
@@ -120,6 +139,7 @@ struct LoadBenchmark {
             c.cadence = .rate(rate)
             c.duration = .milliseconds(Int64(seconds * 1000))
             c.ramp = .milliseconds(Int64(ramp * 1000))
+            c.warmUp = .milliseconds(Int64(Self.warmUpSeconds * 1000))
             c.threads = threads
             c.drainTimeout = .seconds(3)
             c.ackTimeout = .seconds(10)
@@ -160,6 +180,7 @@ struct LoadBenchmark {
                 let holds = r.ackedPerSecond >= 0.98 * rate && r.latency.total > 0 && r.latency.percentile(99) < 1_000_000
                     && r.counts.unacked * 1000 <= r.counts.scheduled && r.counts.maxConnections == UInt64(loggers)
                 row("\(label) \(holds ? "holds" : "FAILS")", r, rate: rate)
+                if !holds { io.stdout.line("    why: " + Self.failureCauses(r, rate: rate, loggers: loggers).joined(separator: "; ")) }
                 if Interrupts.requested || !holds { break }
                 best = r.ackedPerSecond
                 bestReport = r

@@ -23,6 +23,11 @@ public struct LoadConfiguration: Sendable {
     public var cadence: Cadence = .realtime
     /// Connects are spread over the ramp (logger i at ramp·i/N); the send window starts after it.
     public var ramp: Duration = .seconds(1)
+    /// Sending at the schedule's rate for this long after the ramp, before the window, with
+    /// nothing counted (packets scheduled before the window are neither counted nor judged; their
+    /// acknowledgements are matched and dropped): a server just past its connects settles under
+    /// the load it is then judged by. Zero: the window starts after the ramp (default).
+    public var warmUp: Duration = .zero
     /// When non-zero, the send window starts on the next wall-clock multiple of this (for
     /// example every whole minute), the ramp just before it: shards started a little apart share
     /// one schedule, and their per-second series line up.

@@ -63,7 +63,7 @@ final class LoopState: @unchecked Sendable {
                                     pool: c.pool(i), target: c.targets[i % c.targets.count], interval: plan.intervalNanoseconds)
             logger.poolCursor = (i &* 7) % max(1, logger.pool.entries.count)
             loggers.append(logger)
-            push(due: timing.windowStart &+ plan.phaseNanoseconds, slot: Int32(slot))
+            push(due: timing.sendStart &+ plan.phaseNanoseconds, slot: Int32(slot))
             // Connect at ramp·i/N.
             let at = timing.t0 &+ UInt64(Double(timing.ramp) * Double(i) / Double(max(1, c.totalLoggers)))
             loop.schedule(at: MonotonicTime(nanoseconds: at)) { [self] in self.connect(slot) }
@@ -84,7 +84,7 @@ final class LoopState: @unchecked Sendable {
         pacer?.cancel()
         sweeper?.cancel()
         for l in loggers {
-            counts.pendingAtEnd &+= UInt64(l.ring.giveUpAll())
+            counts.pendingAtEnd &+= UInt64(l.ring.giveUpAll(countedFrom: timing.windowStart))
             l.closing = true
             if let c = l.connection {
                 c.close()
@@ -118,7 +118,7 @@ final class LoopState: @unchecked Sendable {
         if now > timing.ackTimeout {
             let deadline = now - timing.ackTimeout
             for l in loggers where l.ring.waiting > 0 {
-                counts.timedOut &+= UInt64(l.ring.expire(sentAtOrBefore: deadline))
+                counts.timedOut &+= UInt64(l.ring.expire(sentAtOrBefore: deadline, countedFrom: timing.windowStart))
                 l.ring.shrinkIfIdle()
             }
         }
@@ -295,8 +295,11 @@ final class LoadLogger: TCPConnectionHandler, @unchecked Sendable {
     /// Sends the packet scheduled at `due` (never waits for an acknowledgement first).
     func sendScheduled(at due: UInt64, now: UInt64) {
         let s = state
-        s.counts.scheduled &+= 1
+        // Warm-up: sent as scheduled, counted nowhere (its acks are matched and dropped).
+        let judged = due >= s.timing.windowStart
+        if judged { s.counts.scheduled &+= 1 }
         guard let c = connection else {
+            if !judged { return }
             s.counts.missed &+= 1
             s.note(connecting ? "not sent: still connecting at the scheduled time" : "not sent: no connection at the scheduled time")
             return
@@ -312,17 +315,19 @@ final class LoadLogger: TCPConnectionHandler, @unchecked Sendable {
         poolCursor = (poolCursor + 1) % pool.entries.count
         let sentAt = MonotonicTime.now.nanoseconds
         guard c.write(s.frame) else {
+            guard judged else { return }
             s.counts.missed &+= 1
             s.note(c.isOpen ? "not sent: output queue full (the server does not read)" : "not sent: connection closing")
             return
         }
-        s.counts.sent &+= 1
-        s.sendLag.record(microseconds: (sentAt &- min(due, sentAt)) / 1000)
+        if judged {
+            s.counts.sent &+= 1
+            s.sendLag.record(microseconds: (sentAt &- min(due, sentAt)) / 1000)
+        }
         if qn < firstQN { firstQN = qn }
         lastQN = qn
         if let evicted = ring.append(.init(qn: qn, scheduled: due, sent: sentAt, state: .waiting), cap: s.configuration.maxOutstanding) {
-            _ = evicted
-            s.counts.givenUp &+= 1
+            if evicted.scheduled >= s.timing.windowStart { s.counts.givenUp &+= 1 }
         }
     }
 
@@ -412,6 +417,7 @@ final class LoadLogger: TCPConnectionHandler, @unchecked Sendable {
             return
         }
         ring.settle(offset, as: .acked)
+        guard entry.scheduled >= s.timing.windowStart else { return }  // a warm-up packet
         s.counts.acked &+= 1
         if now < s.timing.windowEnd { s.counts.ackedInWindow &+= 1 }
         s.latency.record(microseconds: (now &- min(entry.scheduled, now)) / 1000)
@@ -424,7 +430,7 @@ final class LoadLogger: TCPConnectionHandler, @unchecked Sendable {
             self.connection = nil
             s.open &-= 1
         }
-        s.counts.lostOnClose &+= UInt64(ring.giveUpAll())
+        s.counts.lostOnClose &+= UInt64(ring.giveUpAll(countedFrom: s.timing.windowStart))
         decoder = FrameDecoder(maxFrameBytes: 2048)
         switch reason {
         case .local, .loopShutdown: return

@@ -10,7 +10,7 @@ import HJReportKit
 /// `Sendable`: a value.
 public struct LoadProgress: Sendable {
     /// Where the run is: connecting, sending, waiting for the last acknowledgements.
-    public enum Phase: String, Sendable { case waiting, ramp, window, drain, done }
+    public enum Phase: String, Sendable { case waiting, ramp, warmUp = "warm-up", window, drain, done }
     /// Where the run is.
     public var phase: Phase
     /// Seconds since the start (ramp included).
@@ -88,21 +88,24 @@ public final class LoadRun: Sendable {
         let wallNowMs = WallClock.utcMilliseconds()
         let nowMono = MonotonicTime.now.nanoseconds
         let ramp = c.ramp.nanoseconds
+        let warmUp = c.warmUp.nanoseconds
         // --align: the window starts on the next wall-clock multiple of it (shards started apart line up).
         let alignMs = Int64(c.align.nanoseconds / 1_000_000)
         if alignMs > 0 {
-            let earliest = wallNowMs + Int64((t0 - nowMono) / 1_000_000) + Int64(ramp / 1_000_000) + 250
+            let earliest = wallNowMs + Int64((t0 - nowMono) / 1_000_000) + Int64(ramp / 1_000_000) + 250 + Int64(warmUp / 1_000_000)
             let aligned = (earliest + alignMs - 1) / alignMs * alignMs
             t0 += UInt64(aligned - earliest) * 1_000_000
         }
         let unixAtT0Ms = wallNowMs + Int64((t0 - nowMono) / 1_000_000)
         // The window starts a quarter second after the ramp, so that the last connects are through.
-        let windowStart = t0 + ramp + 250_000_000
+        // The warm-up (sent, not counted) between them.
+        let sendStart = t0 + ramp + 250_000_000
+        let windowStart = sendStart + warmUp
         let windowLength = c.duration.nanoseconds
-        let timing = LoopTiming(t0: t0, windowStart: windowStart, windowEnd: windowStart + windowLength,
+        let timing = LoopTiming(t0: t0, sendStart: sendStart, windowStart: windowStart, windowEnd: windowStart + windowLength,
                                 wallAtT0: unixAtT0Ms + Int64(c.offsetMinutes) * 60_000,
                                 ramp: ramp, ackTimeout: c.ackTimeout.nanoseconds, connectTimeout: c.connectTimeout)
-        let startWall = unixAtT0Ms + Int64(ramp / 1_000_000) + 250
+        let startWall = unixAtT0Ms + Int64(ramp / 1_000_000) + 250 + Int64(warmUp / 1_000_000)
         report.startUnixSecond = startWall / 1000
         report.started = LoadRun.isoTime(unixMilliseconds: startWall, offsetMinutes: c.offsetMinutes)
         report.rampSeconds = Double(ramp) / 1e9
@@ -166,7 +169,7 @@ public final class LoadRun: Sendable {
                 for s in states { s.loop.execute { s.endWindow(at: end) } }
                 drainEnd = now
             }
-            phase = now < t0 ? .waiting : now < windowStart ? .ramp : now < windowEnd ? .window : .drain
+            phase = now < t0 ? .waiting : now < sendStart ? .ramp : now < windowStart ? .warmUp : now < windowEnd ? .window : .drain
             var last: LoadSecond?
             if now >= nextSample || phase == .drain && openAtWindowEnd == nil {
                 let unix = (unixAtT0Ms + Int64((nextSample - t0) / 1_000_000)) / 1000 - 1
@@ -184,7 +187,7 @@ public final class LoadRun: Sendable {
                 }
                 last = second
             }
-            if phase != .ramp && now >= windowEnd && openAtWindowEnd == nil {
+            if phase != .ramp && phase != .warmUp && now >= windowEnd && openAtWindowEnd == nil {
                 openAtWindowEnd = open
                 drainStarted = now
             }
@@ -268,6 +271,8 @@ extension Duration {
 /// `Sendable`: a value.
 struct LoopTiming: Sendable {
     var t0: UInt64
+    /// The first scheduled send: `windowStart` less the warm-up.
+    var sendStart: UInt64
     var windowStart: UInt64
     var windowEnd: UInt64
     /// Wall-clock (zone applied) milliseconds at t0, for QNs.

@@ -79,7 +79,8 @@ struct OutstandingRing {
     }
 
     /// Gives up the waiting entries sent at or before `deadline`; returns how many.
-    mutating func expire(sentAtOrBefore deadline: UInt64) -> Int {
+    /// (Only entries scheduled at or after `countedFrom` are counted: the warm-up's are not.)
+    mutating func expire(sentAtOrBefore deadline: UInt64, countedFrom: UInt64 = 0) -> Int {
         var n = 0
         var k = 0
         while k < count && waiting > 0 {
@@ -87,7 +88,7 @@ struct OutstandingRing {
             if e.state == .waiting {
                 if e.sent > deadline { break }
                 settle(k, as: .givenUp)
-                n += 1
+                if e.scheduled >= countedFrom { n += 1 }
             }
             k += 1
         }
@@ -95,9 +96,12 @@ struct OutstandingRing {
     }
 
     /// Gives up everything still waiting; returns how many.
-    mutating func giveUpAll() -> Int {
-        let n = waiting
-        for k in 0..<count where self[k].state == .waiting { settle(k, as: .givenUp) }
+    mutating func giveUpAll(countedFrom: UInt64 = 0) -> Int {
+        var n = 0
+        for k in 0..<count where self[k].state == .waiting {
+            if self[k].scheduled >= countedFrom { n += 1 }
+            settle(k, as: .givenUp)
+        }
         return n
     }
 

@@ -8,7 +8,7 @@ extension PlatformSession {
     /// One frame: linted, checked (CRC, length, size, CN), admitted (registry, locks), then
     /// acknowledged and taken as what its CN says it is.
     mutating func handle(_ raw: RawFrame, at now: SessionTime) {
-        let report = state.linter.check(raw, index: frameIndex)
+        let report = state.lint(raw, index: frameIndex)
         frameIndex += 1
         let segment = report.segment
         delta.frames += 1

@@ -1,3 +1,4 @@
+import Foundation
 import HJ212
 import Synchronization
 
@@ -200,7 +201,14 @@ public struct PlatformLimits: Sendable, Equatable {
 public final class PlatformState: Sendable {
     /// Lints every received frame (lenient unless the options say otherwise).
     public let linter: Linter
+    /// The byte path of the same linter (`ByteLinter`, one per linting thread), nil when every
+    /// frame goes through `linter.check` (`byteLint: false`, or `HJ212_PLATFORM_LINT_REFERENCE`
+    /// set: the reference the differential tests compare with). The reports are the same.
+    public let byteLinters: ByteLinterPool?
     public let limits: PlatformLimits
+
+    /// Whether `HJ212_PLATFORM_LINT_REFERENCE` asks for `Linter.check` on every frame.
+    public static var referenceLintRequested: Bool { getenv("HJ212_PLATFORM_LINT_REFERENCE") != nil }
 
     struct Storage: Sendable {
         var registry: Registry?
@@ -232,8 +240,10 @@ public final class PlatformState: Sendable {
     /// Whether a registry is set (kept beside it so that open mode costs no lock per packet).
     private let hasRegistry: Atomic<Bool>
 
-    public init(registry: Registry? = nil, linter: Linter, limits: PlatformLimits = PlatformLimits()) {
+    public init(registry: Registry? = nil, linter: Linter, limits: PlatformLimits = PlatformLimits(),
+                byteLint: Bool = !PlatformState.referenceLintRequested) {
         self.linter = linter
+        byteLinters = byteLint ? ByteLinterPool(linter: linter) : nil
         self.limits = limits
         storage = Mutex(Storage(registry: registry))
         hasRegistry = Atomic(registry != nil)
@@ -241,8 +251,13 @@ public final class PlatformState: Sendable {
 
     /// A state with a lenient (`strict: false`) linter over the built-in code tables.
     public convenience init(registry: Registry? = nil, lintOptions: LintOptions = LintOptions(strict: false),
-                            limits: PlatformLimits = PlatformLimits()) throws {
-        self.init(registry: registry, linter: try Linter(options: lintOptions), limits: limits)
+                            limits: PlatformLimits = PlatformLimits(), byteLint: Bool = !PlatformState.referenceLintRequested) throws {
+        self.init(registry: registry, linter: try Linter(options: lintOptions), limits: limits, byteLint: byteLint)
+    }
+
+    /// `linter.check(raw, index:)`, by the byte path when it takes the frame (same report).
+    public func lint(_ raw: RawFrame, index: Int) -> FrameReport {
+        byteLinters?.check(raw, index: index) ?? linter.check(raw, index: index)
     }
 
     // MARK: Reading

@@ -180,6 +180,19 @@ struct LoadRunTests {
         #expect(r.latency.total == 0)
     }
 
+    @Test("a warm-up is sent and not counted: the window's counts are the window's packets")
+    func warmUp() throws {
+        let s = try startTestServer(.normal)
+        defer { s.group.shutdown() }
+        var c = configuration(s.server.localAddress, loggers: 4, rate: 200, seconds: 1)
+        c.warmUp = .milliseconds(500)
+        let r = LoadRun(c).run()
+        // 200/s for 1 s counted; the server got the warm-up's 100 packets too.
+        #expect(r.counts.scheduled == 200 && r.counts.sent == 200 && r.counts.acked == 200, "\(r.text())")
+        #expect(r.counts.unacked == 0)
+        #expect(s.frames.value >= 290, "\(s.frames.value) frames reached the server")
+    }
+
     @Test("a server that acknowledges twice: duplicates counted, nothing acknowledged twice")
     func acksTwice() throws {
         let s = try startTestServer(.twice)

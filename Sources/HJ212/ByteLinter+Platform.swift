@@ -1,0 +1,70 @@
+import Synchronization
+
+extension ByteLinter {
+    /// The report `linter.check(raw, index:)` gives, when the byte path takes the frame; nil when
+    /// it does not (the caller then uses `Linter.check`). For callers that need the frame's
+    /// `DataSegment` anyway (the platform: access, identification, acknowledgement, storage):
+    /// the segment is built once, from the ranges the byte path found (no second parse), and
+    /// the diagnostics are materialized only when there are any.
+    ///
+    /// `parsed` carries the segment only: its offsets are empty and it has no findings (the
+    /// byte path's findings are in `diagnostics`); callers that need offsets use `Linter.check`.
+    public func platformReport(_ raw: RawFrame, index: Int) -> FrameReport? {
+        guard lint(raw, index: index) else { return nil }
+        let bytes = raw.bytes
+        var header: [Field] = []
+        header.reserveCapacity(headerSlots.count)
+        for k in headerSlots.indices {
+            header.append(Field(ByteLinter.headerName(headerSlots[k]), String(decoding: bytes[headerValues[k]], as: UTF8.self)))
+        }
+        var groups: [[Field]] = []
+        groups.reserveCapacity(groupEnds.count)
+        var start = 0
+        for end in groupEnds {
+            var group: [Field] = []
+            group.reserveCapacity(end - start)
+            for e in start..<end {
+                group.append(Field(String(decoding: bytes[entryNames[e]], as: UTF8.self), String(decoding: bytes[entryValues[e]], as: UTF8.self)))
+            }
+            groups.append(group)
+            start = end
+        }
+        var declared: [UInt8] = [], computed: [UInt8] = []
+        declared.reserveCapacity(4)
+        computed.reserveCapacity(4)
+        appendDeclaredCRC(to: &declared)
+        appendComputedCRC(to: &computed)
+        let crc = CRCCheck(declared: String(decoding: declared, as: UTF8.self), computed: String(decoding: computed, as: UTF8.self),
+                           ok: crcOK, variant: crcVariant)
+        let parsed = ParsedSegment(segment: DataSegment(header: header, cp: groups), headerOffsets: [], cpOffsets: [],
+                                   cpArea: nil, findings: [])
+        return FrameReport(index: index, raw: raw, parsed: parsed, dialect: dialect, detectedDialect: detectedDialect, crc: crc,
+                           diagnostics: diagnostics.isEmpty ? [] : materializedDiagnostics())
+    }
+}
+
+/// Byte linters for callers that lint from many threads (the platform's event loops): a
+/// `ByteLinter` is not thread-safe, so each call takes one from the pool for the frame and
+/// gives it back (one short uncontended lock per frame; as many linters as threads linting at
+/// once, each keeping its key tables within `ByteLintKeys.budget`).
+public final class ByteLinterPool: Sendable {
+    public let linter: Linter
+    private let idle = Mutex<[Box]>([])
+
+    private final class Box: @unchecked Sendable {
+        let linter: ByteLinter
+        init(_ linter: ByteLinter) { self.linter = linter }
+    }
+
+    public init(linter: Linter) {
+        self.linter = linter
+    }
+
+    /// `Linter.check`'s report of `raw`, by the byte path when it takes the frame.
+    public func check(_ raw: RawFrame, index: Int) -> FrameReport {
+        let box = idle.withLock { $0.popLast() } ?? Box(ByteLinter(linter: linter))
+        let report = box.linter.platformReport(raw, index: index)
+        idle.withLock { $0.append(box) }
+        return report ?? linter.check(raw, index: index)
+    }
+}
