@@ -118,8 +118,9 @@ struct LiveBenchmark {
         // Idle means the boot packets (2081, 3020 …) are acknowledged, not still queued.
         let drain = monotonicSeconds()
         while monotonicSeconds() - drain < 60 && !Interrupts.requested {
-            let pending = LiveSetup.collect(idle).reduce(0) { $0 + $1.pending }
-            io.progress("bench live: idle: \(pending) boot packets pending")
+            // Unknown (a loop did not answer) is not zero.
+            let pending = LiveSetup.collectAll(idle)?.reduce(0) { $0 + $1.pending }
+            io.progress("bench live: idle: \(pending.map(String.init) ?? "?") boot packets pending")
             if pending == 0 { break }
             usleep(250_000)
         }
@@ -135,22 +136,28 @@ struct LiveBenchmark {
         // The boot burst (2081 and the 3020 information of every logger) drains before measuring.
         Self.settle(live, loggers: loggers, label: "bench live", io: io)
         // Measurement window.
-        let a0 = LiveSetup.collect(live)
+        let first = LiveSetup.collectAll(live)
         let m0 = monotonicSeconds()
         let base = latencySnapshot()
         while monotonicSeconds() - m0 < seconds && !Interrupts.requested {
             usleep(500_000)
             let r = LiveSetup.collect(live)
-            let acked = r.reduce(0) { $0 + $1.statistics.acknowledged } - a0.reduce(0) { $0 + $1.statistics.acknowledged }
+            let now = r.reduce(0) { $0 + $1.statistics.acknowledged }
+            let acked = now - (first ?? []).reduce(0) { $0 + $1.statistics.acknowledged }
             io.progress("bench live: \(r.filter(\.connected).count) connected, \(Int(Double(acked) / (monotonicSeconds() - m0))) acks/s")
         }
-        let a1 = LiveSetup.collect(live)
+        let end = LiveSetup.collectAll(live)
         let window = monotonicSeconds() - m0
         let finalLatency = latencySnapshot()
         let serverRSS = Self.residentKiB(pid: server.processIdentifier)
         LiveSetup.stop(live)
         kill(server.processIdentifier, SIGINT)
         io.clearProgress()
+        // A figure from a partial snapshot (a loop that did not answer) would be wrong, not rough.
+        guard let a0 = first, let a1 = end else {
+            io.stdout.line("hj212 bench live: incomplete: the loggers' event loops did not answer within \(Int(LiveSetup.loopAnswerGuardSeconds)) s; no figure")
+            return Interrupts.requested ? Interrupts.exitStatus : 1
+        }
         let acked = a1.reduce(0) { $0 + $1.statistics.acknowledged } - a0.reduce(0) { $0 + $1.statistics.acknowledged }
         let sent = a1.reduce(0) { $0 + $1.statistics.sent } - a0.reduce(0) { $0 + $1.statistics.sent }
         let windowLatency = finalLatency.since(base)
@@ -170,9 +177,9 @@ extension LiveBenchmark {
     static func settle(_ live: [LiveLogger], loggers: Int, label: String, io: CommandIO) {
         let settle = monotonicSeconds()
         while monotonicSeconds() - settle < 30 && !Interrupts.requested {
-            let pending = LiveSetup.collect(live).reduce(0) { $0 + $1.pending }
-            io.progress("\(label): settling, \(pending) packets pending")
-            if pending <= loggers * 2 { break }
+            let pending = LiveSetup.collectAll(live)?.reduce(0) { $0 + $1.pending }
+            io.progress("\(label): settling, \(pending.map(String.init) ?? "?") packets pending")
+            if let pending, pending <= loggers * 2 { break }
             usleep(250_000)
         }
     }
