@@ -43,6 +43,9 @@ struct StoreBenchFigures {
     /// window (beyond it, the loggers did not offer what `--speed` asks: the run is not valid).
     static let maxFallBehindSeconds = 2.0
 
+    /// Busy share of a core per logger thread above which the loggers themselves may be the limit.
+    static let maxLoggerThreadLoad = 0.85
+
     /// One window's figures, or why the window measured nothing.
     static func phase(before a: Snapshot, after b: Snapshot, usage: Usage, speed: Double, loggerThreads: Int) -> Outcome {
         for (s, when) in [(a, "start"), (b, "end")] where s.answered < s.expected {
@@ -63,6 +66,14 @@ struct StoreBenchFigures {
         if fell > maxFallBehindSeconds {
             return .incomplete(String(format: "the loggers fell %.1f s (real time) behind their schedule during the window (loggers %.2f cores on %d thread(s)): they did not offer what --speed asks; raise --logger-threads or lower --speed",
                                       fell, usage.loggersCPU / usage.window, loggerThreads))
+        }
+        // A backlog that grew says serve was the limit only if the loggers had CPU to spare: loggers
+        // whose threads were busy may not have read their 9014s in time (session 7: "met 0.80x" with
+        // the loggers at 1.01 cores of 1 thread and serve at 0.11 cores).
+        let loggerCores = usage.loggersCPU / usage.window
+        if Double(offered) > Double(acked) * 1.05 && loggerCores >= maxLoggerThreadLoad * Double(loggerThreads) {
+            return .incomplete(String(format: "the loggers' backlog grew while their %d thread(s) were busy (%.2f cores): the loggers, not serve, may have set the rate; raise --logger-threads or lower --speed",
+                                      loggerThreads, loggerCores))
         }
         var p = Phase()
         p.window = usage.window

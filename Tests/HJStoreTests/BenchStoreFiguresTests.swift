@@ -57,6 +57,20 @@ struct BenchStoreFiguresTests {
         #expect(measured(onTime) != nil)
     }
 
+    @Test("a backlog that grew while the loggers' own threads were busy does not prove serve saturated: incomplete")
+    func loggersBusy() {
+        // Session 7, speed 300 on one logger thread: serve 0.11 cores, loggers 1.01 cores, backlog
+        // growing; the old rule called both windows saturated and printed "met: 0.80x".
+        let busy = F.phase(before: snapshot(acked: 0), after: snapshot(acked: 111_270, pending: 40_000),
+                           usage: F.Usage(window: 15, serveCPU: 1.7, loggersCPU: 15.2, machineBusy: 0.57), speed: 300, loggerThreads: 1)
+        guard case .incomplete(let why) = busy else { Issue.record("measured \(busy)"); return }
+        #expect(why.hasPrefix("the loggers' backlog grew while their 1 thread(s) were busy (1.01 cores)"))
+        // The same loggers' load on two threads leaves them spare CPU: serve was the limit.
+        let spare = F.phase(before: snapshot(acked: 0), after: snapshot(acked: 111_270, pending: 40_000),
+                            usage: F.Usage(window: 15, serveCPU: 14, loggersCPU: 15.2, machineBusy: 0.99), speed: 300, loggerThreads: 2)
+        #expect(measured(spare)?.saturated == true)
+    }
+
     @Test("two saturated windows: rates, ratio and verdict from the differences")
     func saturated() throws {
         // Without a store: 750,000 acks in 15 s (50k/s), backlog +100,000; with: 555,000 (37k/s), backlog +60,000.
