@@ -144,14 +144,12 @@ struct FrameLane: GenerationLane {
     var packets: [(time: Int64, unit: Int32, order: Int32, cn: String, start: Int, end: Int)] = []
     mutating func advance(_ simulator: inout UnitSimulator, unit: Int, to end: Int64) {
         var order: Int32 = 0
-        // The simulator frames its packets straight into this lane's buffer (no copy per packet).
-        simulator.writer.lend(&bytes)
         simulator.advance(to: end) { p in
-            guard let frame = p.frame else { preconditionFailure("a lent writer frames every packet") }
-            packets.append((p.time, Int32(unit), order, p.cn, frame.lowerBound, frame.upperBound))
+            let start = bytes.count
+            FrameEncoder.appendFrame(segmentBytes: p.bytes, to: &bytes)
+            packets.append((p.time, Int32(unit), order, p.cn, start, bytes.count))
             order += 1
         }
-        simulator.writer.giveBack(&bytes)
     }
 
     mutating func clear() {

@@ -14,12 +14,6 @@ import HJ212
 /// ```
 struct SegmentBytes {
     private(set) var bytes: [UInt8] = []
-    /// Frames (`##dddd`, segment, CRC, CR LF) written back to back into `bytes`, each `begin`
-    /// appending instead of replacing the last segment: a generation lane lends its buffer
-    /// (`lend`), so that packets are framed where they are sent from, not copied there.
-    private(set) var framing = false
-    /// Where the last frame begun starts in `bytes` (framing).
-    private(set) var frameStart = 0
     /// Groups written in the CP area so far, and whether the open group has a field.
     private var groups = 0
     private var fieldInGroup = false
@@ -28,7 +22,7 @@ struct SegmentBytes {
     private var cachedDay = Int64.min
     private var dayDigits: UInt64 = 0
     /// The header after the QN, by what it is made of (a logger sends a handful of CN/ST/Flag
-    /// combinations; the last few used are kept, the most recent first).
+    /// combinations; the last few are kept).
     private var headers: [(st: String, cn: String, pw: String, mn: String, flag: Int, bytes: [UInt8])] = []
     static let headerLimit = 8
 
@@ -37,22 +31,14 @@ struct SegmentBytes {
 
     /// Starts a segment: the header fields in the order `UnitSimulator` writes them, then `CP=&&`.
     mutating func begin(qnSecond: Int64, qnMilliseconds: Int, st: String, cn: String, pw: String, mn: String, flag: Int) {
-        if framing {
-            frameStart = bytes.count
-            bytes.append(contentsOf: FrameEncoder.placeholder)
-        } else {
-            bytes.removeAll(keepingCapacity: true)
-            if bytes.capacity < 1024 { bytes.reserveCapacity(1024) }
-        }
+        bytes.removeAll(keepingCapacity: true)
+        if bytes.capacity < 1024 { bytes.reserveCapacity(1024) }
         groups = 0
         fieldInGroup = false
         literal("QN=")
         time(qnSecond * 1000 + Int64(qnMilliseconds), milliseconds: true)
-        // Compared in place (no copy of the entry's strings), the one found moved to the front:
-        // a 2011 is found first, not after the boot's 2081 and 3020 headers.
-        for k in headers.indices where headers[k].flag == flag && headers[k].cn == cn && headers[k].st == st && headers[k].pw == pw && headers[k].mn == mn {
-            headers[k].bytes.withUnsafeBufferPointer { bytes.append(contentsOf: $0) }
-            if k > 0 { headers.swapAt(0, k) }
+        for h in headers where h.flag == flag && h.cn == cn && h.st == st && h.pw == pw && h.mn == mn {
+            bytes.append(contentsOf: h.bytes)
             return
         }
         let from = bytes.count
@@ -62,50 +48,12 @@ struct SegmentBytes {
         literal(";MN="); text(mn)
         literal(";Flag="); integer(flag)
         literal(";CP=&&")
-        if headers.count >= Self.headerLimit { headers.removeLast() }  // the least recently used
-        headers.insert((st, cn, pw, mn, flag, Array(bytes[from...])), at: 0)
+        if headers.count >= Self.headerLimit { headers.removeFirst() }
+        headers.append((st, cn, pw, mn, flag, Array(bytes[from...])))
     }
 
-    /// Closes the CP area (and, framing, the frame: its length, CRC and CR LF).
-    mutating func end() {
-        literal("&&")
-        if framing { FrameEncoder.finishFrame(&bytes, start: frameStart) }
-    }
-
-    /// The last frame written (framing).
-    var lastFrame: Range<Int> { frameStart..<bytes.count }
-
-    /// Bytes in the last segment: the whole buffer, or (framing) the last frame less its
-    /// `##dddd` and CRC CR LF.
-    var segmentCount: Int { framing ? bytes.count - frameStart - 12 : bytes.count }
-
-    /// Takes `buffer` to write frames into, after what it holds, until `giveBack`.
-    mutating func lend(_ buffer: inout [UInt8]) {
-        swap(&bytes, &buffer)
-        framing = true
-    }
-
-    /// Returns the lent buffer with the frames written into it.
-    mutating func giveBack(_ buffer: inout [UInt8]) {
-        swap(&bytes, &buffer)
-        framing = false
-        frameStart = 0
-    }
-
-    /// Framing: removes the last frame and returns its segment (a packet too long for one
-    /// frame, to be split).
-    mutating func takeLastSegment() -> [UInt8] {
-        let segment = Array(bytes[(frameStart + 6)..<(bytes.count - 6)])
-        bytes.removeSubrange(frameStart...)
-        return segment
-    }
-
-    /// Framing: appends a frame of a segment made elsewhere (a split part) and returns where it is.
-    mutating func appendFrame(_ segment: [UInt8]) -> Range<Int> {
-        frameStart = bytes.count
-        FrameEncoder.appendFrame(segmentBytes: segment, to: &bytes)
-        return lastFrame
-    }
+    /// Closes the CP area.
+    mutating func end() { literal("&&") }
 
     /// Starts a CP group (`;` between groups).
     mutating func group() {

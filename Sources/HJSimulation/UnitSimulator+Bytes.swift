@@ -18,12 +18,7 @@ extension UnitSimulator {
     /// Closes the packet in `writer`.
     mutating func finishBytes(_ code: CommandCode, at t: Int64) -> GeneratedPacket {
         writer.end()
-        return written(t, cn: code.rawValue)
-    }
-
-    /// The packet just written by `writer`: its bytes, or (framing) where its frame is.
-    func written(_ t: Int64, cn: String) -> GeneratedPacket {
-        writer.framing ? GeneratedPacket(time: t, cn: cn, frame: writer.lastFrame) : GeneratedPacket(time: t, cn: cn, bytes: writer.bytes)
+        return GeneratedPacket(time: t, cn: code.rawValue, bytes: writer.bytes)
     }
 
     /// 2011 of the factors, as `realtimeFields` lists them. The factors are read in place (their

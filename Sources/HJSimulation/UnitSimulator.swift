@@ -13,11 +13,8 @@ public struct GeneratedPacket: Sendable {
         set { built = newValue }
     }
     var built: DataSegment?
-    /// The serialised segment (at most 1024 bytes: longer records are split); empty for a packet
-    /// written as a frame into a generation lane's buffer (`frame`).
+    /// The serialised segment (at most 1024 bytes: longer records are split).
     public var bytes: [UInt8]
-    /// Where the packet's frame is in the buffer lent to the simulator's writer (`FrameLane`).
-    var frame: Range<Int>?
 
     /// The typed command code of `cn`.
     public var command: CommandCode { CommandCode(cn) }
@@ -27,15 +24,6 @@ public struct GeneratedPacket: Sendable {
         self.cn = cn
         self.built = segment
         self.bytes = bytes
-    }
-
-    /// A packet framed into a generation lane's buffer, known by where its frame is.
-    init(time: Int64, cn: String, frame: Range<Int>) {
-        self.time = time
-        self.cn = cn
-        self.built = nil
-        self.bytes = []
-        self.frame = frame
     }
 
     /// A packet known by its bytes only (generation): its segment is parsed from them when asked.
@@ -216,7 +204,7 @@ public struct UnitSimulator: Sendable {
                          flag: flag.rawValue)
             writer.fields(cp)
             writer.end()
-            return written(t, cn: cn)
+            return GeneratedPacket(time: t, cn: cn, bytes: writer.bytes)
         }
         let segment = DataSegment(
             header: [Field("QN", qn), Field("ST", st?.rawValue ?? template.st), Field("CN", cn), Field("PW", identity.pw),
@@ -228,28 +216,14 @@ public struct UnitSimulator: Sendable {
     /// Emits a packet, split into PNUM/PNO packets when its segment exceeds 1024 bytes.
     mutating func emit(_ p: GeneratedPacket, _ out: (GeneratedPacket) -> Void) {
         var p = p
-        if p.frame != nil {
-            // Framed into a lane's buffer already: done, unless it must be split.
-            if writer.segmentCount <= PacketSplitter.maxSegmentBytes { out(p); return }
-            p.bytes = writer.takeLastSegment()
-            p.frame = nil
-        }
         if p.built != nil { p.bytes = p.segment.serializedBytes() }
         guard p.bytes.count > PacketSplitter.maxSegmentBytes,
               let parts = try? PacketSplitter.split(p.segment, nextQN: { _, _ in
                   self.sequence += 1
                   return HJTime(wallMilliseconds: self.lastSecond * 1000 + Int64(self.sequence % 1000)).text17
               }), parts.count > 1
-        else { deliver(p, out); return }
-        for part in parts { deliver(GeneratedPacket(time: p.time, cn: p.cn, segment: part, bytes: part.serializedBytes()), out) }
-    }
-
-    /// Hands a packet out; a writer writing frames into a lane's buffer frames it there first.
-    mutating func deliver(_ p: GeneratedPacket, _ out: (GeneratedPacket) -> Void) {
-        guard writer.framing else { out(p); return }
-        var p = p
-        p.frame = writer.appendFrame(p.bytes)
-        out(p)
+        else { out(p); return }
+        for part in parts { out(GeneratedPacket(time: p.time, cn: p.cn, segment: part, bytes: part.serializedBytes())) }
     }
 
     static func time14(_ t: Int64) -> String { HJTime(wallMilliseconds: t).text14 }

@@ -96,28 +96,6 @@ struct GenerationBytesTests {
         }
     }
 
-    @Test("records too long for one packet are split the same when framed straight into a lane's buffer")
-    func splitFramesMatch() throws {
-        // 40 factors: every 2011 and period record is over 1024 bytes and goes out as PNUM/PNO packets.
-        var template = try UnitTemplate.load("industrial-wastewater")
-        let base = template.factors
-        template.factors = (0..<40).map { i in
-            var f = base[i % base.count]
-            f.code = base[i % base.count].code + (i < base.count ? "" : String(i))
-            f.couple = []
-            return f
-        }
-        let t0 = SimClock.parseStart("2026-11-30T23:10")!
-        let make = { (o: SimulationOptions) in
-            try FleetGenerator(template: template, identity: LoggerIdentity(mn: "010000A8900016F000169DC0", pw: "654321"), seed: 3, start: t0, options: o)
-        }
-        let reference = try Self.frames(make, options: SimulationOptions(), until: t0 + 3_600_000, fast: false)
-        let text = String(decoding: reference, as: UTF8.self)
-        #expect(text.contains("PNUM="), "the reference run splits records")
-        let fast = try Self.frames(make, options: SimulationOptions(), until: t0 + 3_600_000, fast: true)
-        #expect(fast == reference)
-    }
-
     @Test("a fleet's frames are the same bytes with 1, 2 and 3 threads, and the same as the reference path")
     func threads() throws {
         let fleet = try Fleet.load("mixed-demo")
