@@ -120,8 +120,11 @@ public enum HTTPRequestParser {
         if lengths.count > 1 || lengths.contains(where: { $0.1 != "0" }) { return .error(status: 400, reason: "a request body is not accepted") }
         let (rawPath, rawQuery) = split(target)
         guard let path = decode(rawPath, plusIsSpace: false) else { return .error(status: 400, reason: "malformed percent-encoding in the path") }
-        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
-        if segments.contains(where: { $0 == ".." || $0 == "." }) || path.contains("\\") || path.unicodeScalars.contains(where: { $0.value < 0x20 }) {
+        // On bytes, not Characters: a combining mark after '/' makes one Character with it, which
+        // a Character split would not cut at (hiding a ".." segment behind it).
+        let segments = path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+        if segments.contains(where: { $0.elementsEqual("..".utf8) || $0.elementsEqual(".".utf8) }) || path.utf8.contains(UInt8(ascii: "\\"))
+            || path.unicodeScalars.contains(where: { $0.value < 0x20 }) {
             return .error(status: 400, reason: "path traversal refused")
         }
         var query: [(String, String)] = []
