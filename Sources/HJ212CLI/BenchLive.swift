@@ -86,7 +86,7 @@ struct LiveBenchmark {
             for i in 0..<loggers {
                 let hex = String(i, radix: 16, uppercase: true)
                 let mn = "0100BE00000000" + String(repeating: "0", count: 10 - hex.count) + hex
-                guard let sim = try? UnitSimulator(template: template, identity: LoggerIdentity(mn: mn, pw: "123456"), seed: 1, start: start) else { continue }
+                guard let sim = try? UnitSimulator(template: template, identity: LoggerIdentity(mn: mn, pw: "123456"), seed: 1, start: start, options: .liveBench) else { continue }
                 let skew = Int64(i) * Int64(template.rtdIntervalSeconds) * 1000 / Int64(loggers)
                 let l = i % group.loops.count
                 out.append(LiveLogger(loop: group.loops[l], device: LoggerDevice(simulator: sim), platforms: [address], clock: clock,
@@ -182,5 +182,14 @@ extension LiveBenchmark {
             if let pending, pending <= loggers * 2 { break }
             usleep(250_000)
         }
+    }
+}
+
+extension SimulationOptions {
+    /// The loggers of the live benchmarks: as `simulate` runs them (packets written as bytes).
+    static var liveBench: SimulationOptions {
+        var o = SimulationOptions()
+        o.bytesOnly = true
+        return o
     }
 }

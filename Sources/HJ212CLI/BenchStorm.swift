@@ -28,7 +28,7 @@ struct BenchFleet {
         for i in 0..<count {
             let hex = String(i, radix: 16, uppercase: true)
             let mn = "0100BE00000000" + String(repeating: "0", count: 10 - hex.count) + hex
-            guard let sim = try? UnitSimulator(template: template, identity: LoggerIdentity(mn: mn, pw: "123456"), seed: UInt64(i), start: start) else { continue }
+            guard let sim = try? UnitSimulator(template: template, identity: LoggerIdentity(mn: mn, pw: "123456"), seed: UInt64(i), start: start, options: .liveBench) else { continue }
             let skew = Int64(i) * Int64(template.rtdIntervalSeconds) * 1000 / Int64(count)
             out.append(LiveLogger(loop: group.loops[i % group.loops.count], device: LoggerDevice(simulator: sim), platforms: [platform], clock: clock,
                                   produceUntil: .max, sessionOptions: options, trace: nil, skew: skew))

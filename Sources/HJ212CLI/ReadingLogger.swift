@@ -139,6 +139,8 @@ enum ReadingLogger {
             var options = old.options
             options.readingSource = readings
             options.faults = []
+            // Readings from instruments: the segment path (bytes only is compared with it without a reading source).
+            options.bytesOnly = false
             let seed = a[Shared.seed] ?? 1
             let sim: UnitSimulator
             do { sim = try UnitSimulator(template: old.template, identity: old.identity, seed: seed, start: old.start, options: options) } catch { throw UsageError("\(error)") }

@@ -90,6 +90,9 @@ struct LiveSetup {
         sessionOptions.timeScale = speed
         var options = SimulationOptions()
         options.dialect = a[Shared.edition] == "2025" ? .hj2025 : .hj2017
+        // Packets written as bytes (the same bytes: GenerationBytesTests): the loggers' CPU per
+        // packet is what bounds how many one machine emulates.
+        options.bytesOnly = true
         var faults: [FaultSpec] = []
         if let spec = a[S.faults] {
             do { faults = try FaultSpec.parseList(spec) } catch { throw UsageError("\(error)", exitCode: 2) }

@@ -45,7 +45,11 @@ public final class LoggerDevice {
                 case .pending, .rejected: break
                 }
             }
-            for link in sessions { link.enqueue(p) }
+            // Queued as its bytes only: a packet waiting for its link (the boot burst, an outage's
+            // backlog) costs one buffer, not its segment's tree of fields as well; the session
+            // reads what it needs from the header bytes (`LoggerSession.sendUpload`).
+            let queued = p.bytes.isEmpty ? p : GeneratedPacket(time: p.time, cn: p.cn, bytes: p.bytes)
+            for link in sessions { link.enqueue(queued) }
         }
     }
 

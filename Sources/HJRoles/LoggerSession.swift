@@ -78,10 +78,14 @@ public struct LoggerSession {
         }
     }
 
-    /// An upload waiting for its 9014.
+    /// An upload waiting for its 9014: the packet (queued again after a reconnect), the frame as
+    /// sent, and its CN and QN as sent, kept apart so that matching a 9014 or tagging a resend
+    /// never parses the packet (a queued packet is bytes only: `LoggerDevice.advance`).
     struct InFlight {
         var packet: GeneratedPacket
         var frame: [UInt8]
+        var cn: String
+        var qn: String?
         var attempts: Int
         var deadline: SessionTime
     }
@@ -234,7 +238,7 @@ public struct LoggerSession {
     /// link is deemed unavailable (§6.2): false then (the only outputs are `givenUp` and `close`).
     mutating func resendUploads() -> Bool {
         if !resends && inFlight.contains(where: { $0.deadline <= now }) {
-            for f in inFlight where f.deadline <= now { outbox.append(.givenUp(qn: f.packet.segment.qn ?? "")) }
+            for f in inFlight where f.deadline <= now { outbox.append(.givenUp(qn: f.qn ?? "")) }
             statistics.givenUp += inFlight.filter { $0.deadline <= now }.count
             inFlight.removeAll { $0.deadline <= now }
         }
@@ -242,7 +246,7 @@ public struct LoggerSession {
         for i in inFlight.indices where inFlight[i].deadline <= now {
             if inFlight[i].attempts > device.reCount {
                 // ReCount resends without 9014: communication is deemed unavailable (§6.2).
-                let qn = inFlight[i].packet.segment.qn ?? "?"
+                let qn = inFlight[i].qn ?? "?"
                 outbox.removeSubrange(first...)
                 outbox.append(.givenUp(qn: qn))
                 outbox.append(.close(reason: "no \(CommandCode.dataReply) for QN \(qn) after \(device.reCount) resends"))
@@ -251,7 +255,7 @@ public struct LoggerSession {
             inFlight[i].attempts += 1
             inFlight[i].deadline = now + overTime
             statistics.resent += 1
-            outbox.append(.send(inFlight[i].frame, Self.upload(inFlight[i].packet.segment, attempt: inFlight[i].attempts, awaited: true)))
+            outbox.append(.send(inFlight[i].frame, .upload(CommandCode(inFlight[i].cn), qn: inFlight[i].qn ?? "", attempt: inFlight[i].attempts, awaited: true)))
         }
         return true
     }
@@ -270,7 +274,7 @@ public struct LoggerSession {
             w.deadline = now + overTime
             jobs[j].waiting = w
             statistics.resent += 1
-            outbox.append(.send(w.frame, Self.upload(w.packet.segment, attempt: w.attempts, awaited: true)))
+            outbox.append(.send(w.frame, .upload(CommandCode(w.cn), qn: w.qn ?? "", attempt: w.attempts, awaited: true)))
         }
     }
 
@@ -308,7 +312,7 @@ public struct LoggerSession {
                 outbox.append(.send(bytes, Self.upload(segment, attempt: 1, awaited: awaited)))
                 if awaited {
                     jobs[0].waiting = InFlight(packet: GeneratedPacket(time: now, cn: segment.cn ?? "", segment: segment, bytes: []),
-                                               frame: bytes, attempts: 1, deadline: now + overTime)
+                                               frame: bytes, cn: segment.cn ?? "", qn: segment.qn, attempts: 1, deadline: now + overTime)
                     return false
                 }
                 continue
@@ -323,6 +327,17 @@ public struct LoggerSession {
     /// One queued upload: its bytes (re-framed when the password changed since it was made,
     /// 1072), through the injected faults, awaited when Flag A=1.
     mutating func sendUpload(_ packet: GeneratedPacket) {
+        // The common case, read from the header bytes without parsing the segment: the packet's
+        // own bytes with the current password and no injected fault.
+        if injector == nil, let header = Self.plainHeader(packet.bytes), header.pw.map({ header.bytes[$0].elementsEqual(password.utf8) }) == true {
+            let bytes = FrameEncoder.frame(segmentBytes: packet.bytes)
+            countSent()
+            let awaited = header.packetFlag?.needsAck == true && awaitAcks
+            let cn = header.text(header.cn) ?? "", qn = header.text(header.qn)
+            outbox.append(.send(bytes, .upload(CommandCode(cn), qn: qn ?? "", attempt: 1, awaited: awaited)))
+            if awaited { inFlight.append(InFlight(packet: packet, frame: bytes, cn: cn, qn: qn, attempts: 1, deadline: now + overTime)) }
+            return
+        }
         let bytes: [UInt8]
         let segment: DataSegment
         if packet.segment.pw == password && !packet.bytes.isEmpty {
@@ -334,15 +349,11 @@ public struct LoggerSession {
             segment = s
             bytes = frame(s)
         }
-        statistics.sent += 1
-        if case .connected(let backlog) = state, backlog > 0 {
-            state = .connected(backlog: backlog - 1)
-            statistics.backfilled += 1
-        }
+        countSent()
         let awaited = segment.flag?.needsAck == true && awaitAcks
         guard injector != nil else {
             outbox.append(.send(bytes, Self.upload(segment, attempt: 1, awaited: awaited)))
-            if awaited { inFlight.append(InFlight(packet: packet, frame: bytes, attempts: 1, deadline: now + overTime)) }
+            if awaited { inFlight.append(InFlight(packet: packet, frame: bytes, cn: segment.cn ?? "", qn: segment.qn, attempts: 1, deadline: now + overTime)) }
             return
         }
         // Injected faults (`Options.faults`): the frames actually sent, and their ground truth.
@@ -358,7 +369,29 @@ public struct LoggerSession {
         if let qn = Self.qn(of: first), qn != packet.segment.qn { awaitedPacket.segment.setHeader("QN", qn) }
         outbox.append(.send(first, Self.upload(awaitedPacket.segment, attempt: 1, awaited: awaited)))
         for f in frames.dropFirst() { outbox.append(.send(f, .faulty)) }
-        if awaited { inFlight.append(InFlight(packet: awaitedPacket, frame: first, attempts: 1, deadline: now + overTime)) }
+        if awaited {
+            let sent = awaitedPacket.segment
+            inFlight.append(InFlight(packet: awaitedPacket, frame: first, cn: sent.cn ?? "", qn: sent.qn, attempts: 1, deadline: now + overTime))
+        }
+    }
+
+    /// An upload counted as sent (and as backfill while the backlog of an outage goes out).
+    mutating func countSent() {
+        statistics.sent += 1
+        if case .connected(let backlog) = state, backlog > 0 {
+            state = .connected(backlog: backlog - 1)
+            statistics.backfilled += 1
+        }
+    }
+
+    /// The header of a packet's segment when it has every field the fast path of `sendUpload`
+    /// reads (QN, CN, PW and a valid Flag); nil sends it through the parsed segment instead.
+    /// `LoggerSessionFastPathTests` checks that both paths send and match the same.
+    static func plainHeader(_ bytes: [UInt8]) -> SegmentHeaderView? {
+        guard !bytes.isEmpty else { return nil }
+        let header = SegmentHeaderView(bytes)
+        guard header.qn != nil, header.cn != nil, header.pw != nil, header.flag != nil, header.packetFlag != nil else { return nil }
+        return header
     }
 
     /// The QN of a frame as sent (nil when it has none or cannot be framed).
@@ -407,7 +440,7 @@ public struct LoggerSession {
             acknowledge(qn)
         case .notificationReply?:
             // The acknowledgement of a notification the logger sent (1013; the 2025 heartbeat 9015).
-            if let qn = segment.qn ?? segment.cpValue("QN"), let i = inFlight.firstIndex(where: { $0.packet.segment.qn == qn }) {
+            if let qn = segment.qn ?? segment.cpValue("QN"), let i = inFlight.firstIndex(where: { $0.qn == qn }) {
                 inFlight.remove(at: i)
                 statistics.acknowledged += 1
                 outbox.append(.acknowledged(qn: qn))
@@ -421,12 +454,12 @@ public struct LoggerSession {
 
     /// A 9014 for `qn`: the upload (or history record) it acknowledges is done.
     mutating func acknowledge(_ qn: String) {
-        if let i = inFlight.firstIndex(where: { $0.packet.segment.qn == qn }) {
+        if let i = inFlight.firstIndex(where: { $0.qn == qn }) {
             inFlight.remove(at: i)
             if inFlight.isEmpty { inFlight = [] }
             statistics.acknowledged += 1
             outbox.append(.acknowledged(qn: qn))
-        } else if let j = jobs.indices.first(where: { jobs[$0].waiting?.packet.segment.qn == qn }) {
+        } else if let j = jobs.indices.first(where: { jobs[$0].waiting?.qn == qn }) {
             jobs[j].waiting = nil
             statistics.acknowledged += 1
             outbox.append(.acknowledged(qn: qn))
