@@ -80,9 +80,9 @@ let package = Package(
 
         .testTarget(name: "HJ212Tests", dependencies: ["HJ212", "TestSupport"]),
         .testTarget(name: "HJNetworkTests", dependencies: ["HJNetwork"]),
-        .testTarget(name: "HJSimulationTests", dependencies: ["HJSimulation", "HJ212"]),
+        .testTarget(name: "HJSimulationTests", dependencies: ["HJSimulation", "HJ212", "TestSupport"]),
         .testTarget(name: "HJLoadTests", dependencies: ["HJLoad", "HJReportKit", "HJ212", "HJNetwork"]),
-        .testTarget(name: "HJRolesTests", dependencies: ["HJRoles", "HJSimulation", "HJ212"]),
+        .testTarget(name: "HJRolesTests", dependencies: ["HJRoles", "HJSimulation", "HJ212", "TestSupport"]),
         .testTarget(name: "HJConformanceTests", dependencies: ["HJConformance", "HJ212"]),
         .testTarget(name: "HJInstrumentsTests", dependencies: ["HJInstruments", "HJSimulation", "HJNetwork", "HJ212", "HJ212CLI", "TestSupport"]),
         .testTarget(name: "HJAnalysisTests", dependencies: ["HJAnalysis", "HJSimulation", "HJ212"]),

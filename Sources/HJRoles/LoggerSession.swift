@@ -396,13 +396,7 @@ public struct LoggerSession {
 
     /// The QN of a frame as sent (nil when it has none or cannot be framed).
     static func qn(of frame: [UInt8]) -> String? {
-        var decoder = FrameDecoder()
-        decoder.feed(frame)
-        var events: [FrameDecoder.Event] = []
-        while let e = decoder.next() { events.append(e) }
-        events += decoder.finish()
-        for case .frame(let raw) in events { return SegmentParser.parse(raw.segmentBytes).segment.qn }
-        return nil
+        FrameDecoder.frames(in: frame).first.flatMap { SegmentParser.parse($0.segmentBytes).segment.qn }
     }
 
     /// A QN from the device's clock, unique within this link.

@@ -178,11 +178,7 @@ struct RoundTripTests {
             let serialized = Array(segment.serialized().utf8)
             let wire = FrameEncoder.frame(segment)
             #expect(wire.count == serialized.count + 12)
-            var decoder = FrameDecoder()
-            decoder.feed(wire)
-            var events: [FrameDecoder.Event] = []
-            while let e = decoder.next() { events.append(e) }
-            events += decoder.finish()
+            let events = FrameDecoder.events(in: wire)
             guard events.count == 1, case .frame(let frame) = events[0] else {
                 Issue.record("case \(n): expected one frame, got \(events.map(DecoderHarness.Summary.init))")
                 continue

@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import HJ212
 
 // The swift-nio ByteToMessageDecoderVerifier idea for the HJ 212 stream decoder: the events a
@@ -9,18 +10,8 @@ import Testing
 /// Shared helpers of the stream, round-trip and fuzz tests (one top-level name, to stay clear of
 /// helpers in other test files).
 enum DecoderHarness {
-    /// SplitMix64: a small deterministic generator, so every run sees the same "random" cases.
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    /// The generator of every property test (TestSupport).
+    typealias SplitMix64 = TestSupport.SplitMix64
 
     /// A compact, comparable description of an event: kind, stream offset and byte count.
     enum Summary: Equatable, CustomStringConvertible {

@@ -1,5 +1,6 @@
 import HJ212
 import Testing
+import TestSupport
 
 @testable import HJRoles
 
@@ -84,19 +85,6 @@ private struct ReferenceLog {
     }
 }
 
-/// SplitMix64: reproducible random streams.
-private struct Mix {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(1, n))) }
-    mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
-}
 
 @Suite("DataTimeLog runs against the array reference")
 struct DataTimeLogPropertyTests {
@@ -105,7 +93,7 @@ struct DataTimeLogPropertyTests {
     /// insertion on everything the log answers and on summaries over random ranges and grids.
     private func check(seed: UInt64, length: Int, window: SessionTime, capacity: Int, grid: SessionTime,
                        skip: Int, resend: Int, history: Int, offGrid: Int, jump: Int) {
-        var g = Mix(state: seed)
+        var g = SplitMix64(seed: seed)
         var log = DataTimeLog(window: window, capacity: capacity)
         var ref = ReferenceLog(window: window, capacity: capacity)
         let base: SessionTime = 1_470_009_600_000  // 2016-08-01 00:00 (a multiple of every grid below)

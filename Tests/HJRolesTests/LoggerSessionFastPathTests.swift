@@ -127,10 +127,6 @@ extension LoggerOutput {
 /// Frames of a byte string decoded into segments.
 enum TestFrames {
     static func segments(_ bytes: [UInt8]) -> [DataSegment] {
-        var d = FrameDecoder()
-        d.feed(bytes)
-        var out: [DataSegment] = []
-        while let e = d.next() { if case .frame(let f) = e { out.append(SegmentParser.parse(f.segmentBytes).segment) } }
-        return out
+        FrameDecoder.frames(in: bytes).map { SegmentParser.parse($0.segmentBytes).segment }
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import HJRoles
 import HJSimulation
 import Testing
+import TestSupport
 
 /// The platform lints through `ByteLinter` (PlatformState.byteLinters) and through `Linter.check`
 /// only when the byte path does not take a frame; `HJ212_PLATFORM_LINT_REFERENCE` (here:
@@ -66,11 +67,7 @@ struct PlatformByteLintTests {
         }
         // How many of the frames the byte path takes (the same decoder, the same linter).
         let byteLinter = ByteLinter(linter: try Linter(options: lintOptions))
-        var decoder = FrameDecoder()
-        decoder.feed(wire)
-        var events: [FrameDecoder.Event] = []
-        while let e = decoder.next() { events.append(e) }
-        events += decoder.finish()
+        let events = FrameDecoder.events(in: wire)
         var taken = 0, frames = 0
         for case .frame(let raw) in events {
             frames += 1
@@ -132,7 +129,7 @@ struct PlatformByteLintTests {
 
     @Test("mutated frames (the byte path's refusals and near-misses), both ways the same")
     func mutated() throws {
-        var r = SplitMix(state: 11)
+        var r = SplitMix64(seed: 11)
         let appendix = try Self.vectorFrames("hj212-2017-appendix.tsv")
         let frames = appendix.split(separator: 10, omittingEmptySubsequences: true).map { Array($0) + [10] }
         try #require(!frames.isEmpty)
@@ -150,17 +147,5 @@ struct PlatformByteLintTests {
         }
         let result = try Self.compare(wire, chunk: 512)
         #expect(result.taken > 50 && result.taken < result.frames, "\(result.taken) of \(result.frames)")
-    }
-}
-
-/// A small deterministic generator for the mutations.
-struct SplitMix {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

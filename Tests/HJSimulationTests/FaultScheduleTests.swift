@@ -1,6 +1,7 @@
 import Foundation
 import HJ212
 import Testing
+import TestSupport
 @testable import HJSimulation
 
 // Issue 18: fault scheduling that scales. `FaultInjector` and `InstrumentFaults` used to look at
@@ -318,7 +319,7 @@ enum ScheduleFixtures {
 struct WindowIndexTests {
     @Test("answers exactly the windows containing a time, ascending, whatever the order of the queries", arguments: 0..<12)
     func matchesBruteForce(seed: Int) {
-        var rng = DecoderLikeRandom(seed: UInt64(seed))
+        var rng = SplitMix64(seed: UInt64(seed))
         let n = [0, 1, 2, 7, 64, 300, 1000, 3][seed % 8]
         var windows: [Range<Int64>?] = []
         for _ in 0..<n {
@@ -342,18 +343,6 @@ struct WindowIndexTests {
     }
 }
 
-/// SplitMix64, seeded: the same cases on every run.
-struct DecoderLikeRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite("Fault scheduling: the same results as scanning every fault")
 struct FaultScheduleEquivalenceTests {

@@ -27,11 +27,7 @@ struct FaultTests {
             records += r
             for f in frames { bytes += f }
         }
-        var decoder = FrameDecoder()
-        decoder.feed(bytes)
-        var events: [FrameDecoder.Event] = []
-        while let e = decoder.next() { events.append(e) }
-        events += decoder.finish()
+        let events = FrameDecoder.events(in: bytes)
         let linter = try Linter()
         var reports: [FrameReport] = []
         for case .frame(let f) in events { reports.append(linter.check(f, index: reports.count)) }

@@ -24,11 +24,7 @@ enum FaultRun {
             for f in frames { bytes += f }
         }
         for f in injector.flush() { bytes += f }
-        var decoder = FrameDecoder()
-        decoder.feed(bytes)
-        var events: [FrameDecoder.Event] = []
-        while let e = decoder.next() { events.append(e) }
-        events += decoder.finish()
+        let events = FrameDecoder.events(in: bytes)
         var reassembler = Reassembler()
         var packets: [Decoded] = []
         var frames: [RawFrame] = []

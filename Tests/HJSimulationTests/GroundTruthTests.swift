@@ -102,11 +102,7 @@ struct WireFrame {
 
 enum Wire {
     static func decode(_ bytes: [UInt8]) -> [WireFrame] {
-        var decoder = FrameDecoder()
-        decoder.feed(bytes)
-        var events: [FrameDecoder.Event] = []
-        while let e = decoder.next() { events.append(e) }
-        events += decoder.finish()
+        let events = FrameDecoder.events(in: bytes)
         var out: [WireFrame] = []
         for case .frame(let f) in events {
             out.append(WireFrame(index: out.count, raw: f, segment: SegmentParser.parse(f.segmentBytes).segment))

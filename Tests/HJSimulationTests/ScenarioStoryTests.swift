@@ -31,11 +31,7 @@ enum Story {
     }
 
     static func decode(_ bytes: [UInt8]) -> [Decoded] {
-        var decoder = FrameDecoder()
-        decoder.feed(bytes)
-        var events: [FrameDecoder.Event] = []
-        while let e = decoder.next() { events.append(e) }
-        events += decoder.finish()
+        let events = FrameDecoder.events(in: bytes)
         var reassembler = Reassembler()
         var out: [Decoded] = []
         for case .frame(let f) in events {
@@ -191,11 +187,7 @@ struct ScenarioStoryTests {
         run.run(until: t0 + 4 * 3_600_000, truth: { truth.append($0) }) { _, _, frames in for f in frames { bytes += f } }
         for (_, f) in run.finish() { bytes += f }
         #expect(Set(truth.map(\.fault)) == Set(specs.map(\.id.rawValue)), "every fault injected")
-        var decoder = FrameDecoder()
-        decoder.feed(bytes)
-        var events: [FrameDecoder.Event] = []
-        while let e = decoder.next() { events.append(e) }
-        events += decoder.finish()
+        let events = FrameDecoder.events(in: bytes)
         let linter = try Linter()
         var rules: Set<String> = []
         for case .frame(let f) in events { for d in linter.check(f, index: 0).diagnostics { rules.insert(d.rule) } }

@@ -21,14 +21,9 @@ enum Run {
                                            seed: seed, start: t0, options: options)
         var bytes: [UInt8] = []
         generator.run(until: t0 + SimClock.parseDuration(duration)!) { _, p in bytes += FrameEncoder.frame(p.segment) }
-        var decoder = FrameDecoder()
-        decoder.feed(bytes)
         var reassembler = Reassembler()
         var out: [Decoded] = []
-        var events: [FrameDecoder.Event] = []
-        while let e = decoder.next() { events.append(e) }
-        events += decoder.finish()
-        for case .frame(let f) in events {
+        for f in FrameDecoder.frames(in: bytes) {
             let seg = SegmentParser.parse(f.segmentBytes).segment
             switch reassembler.add(seg) {
             case .whole(let s), .complete(let s): out.append(Decoded(cn: s.cn ?? "", st: s.st ?? "", segment: s))
