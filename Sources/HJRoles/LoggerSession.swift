@@ -339,12 +339,12 @@ public struct LoggerSession {
             return
         }
         let bytes: [UInt8]
-        let segment: DataSegment
-        if packet.segment.pw == password && !packet.bytes.isEmpty {
-            segment = packet.segment
+        let original = packet.segment  // parsed once when the packet is bytes only
+        var segment = original
+        if segment.pw == password && !packet.bytes.isEmpty {
             bytes = FrameEncoder.frame(segmentBytes: packet.bytes)
         } else {
-            var s = packet.segment
+            var s = segment
             s.setHeader("PW", password)
             segment = s
             bytes = frame(s)
@@ -366,7 +366,8 @@ public struct LoggerSession {
         // A fault may have changed the QN (clock faults, duplicate QN, a joined record): the
         // acknowledgement echoes the QN that was sent.
         var awaitedPacket = packet
-        if let qn = Self.qn(of: first), qn != packet.segment.qn { awaitedPacket.segment.setHeader("QN", qn) }
+        awaitedPacket.segment = original
+        if let qn = Self.qn(of: first), qn != original.qn { awaitedPacket.segment.setHeader("QN", qn) }
         outbox.append(.send(first, Self.upload(awaitedPacket.segment, attempt: 1, awaited: awaited)))
         for f in frames.dropFirst() { outbox.append(.send(f, .faulty)) }
         if awaited {
