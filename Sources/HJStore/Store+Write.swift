@@ -95,80 +95,23 @@ extension Store {
             let tally = UnitTally(last: p.receivedAt, count: 1, peer: p.peer, st: st, pw: p.pw)
             if touched[unit] != nil { touched[unit]!.merge(tally) } else { touched[unit] = tally }
         }
-        // Per record: its factors (a small table, compared by a packed key, not by name), the
-        // order in which their values first came, and for each field the factor it names.
-        var factors: [FactorEntry] = []
-        var order: [Int] = []
-        var fieldFactor: [Int] = []
-        var invalidOnes: [Int] = []
         for r in batch.records {
             // A record whose completing packet was a duplicate is already stored.
             guard r.packet < packetIDs.count, let packetID = packetIDs[r.packet] else { continue }
             let unit = unitOf[r.packet]
-            // One pass over the fields: the factors in order and their flags; then the record's
-            // texts and its packed values, built in the connection's reused buffers (no string
-            // per record or per value).
-            factors.removeAll(keepingCapacity: true)
-            order.removeAll(keepingCapacity: true)
-            fieldFactor.removeAll(keepingCapacity: true)
-            for group in r.segment.cp ?? [] {
-                for field in group {
-                    guard let (factor, kind) = StoreBatch.split(field.name) else { fieldFactor.append(-1); continue }
-                    let key = FactorEntry.key(factor)
-                    var i = factors.firstIndex { $0.key == key && (key != 0 || $0.name.elementsEqual(factor)) } ?? -1
-                    if i < 0 {
-                        i = factors.count
-                        factors.append(FactorEntry(key: key, name: factor))
-                    }
-                    if FactorEntry.isFlag(kind) {
-                        // A factor's last flag counts (as the record's parser reads it).
-                        factors[i].flag = field.value
-                        fieldFactor.append(-1)
-                    } else {
-                        if !factors[i].hasValue { factors[i].hasValue = true; order.append(i) }
-                        fieldFactor.append(i)
-                    }
-                }
-            }
-            c.codes.removeAll(keepingCapacity: true)
-            c.flags.removeAll(keepingCapacity: true)
-            c.vals.removeAll(keepingCapacity: true)
-            for i in order {
-                if !c.codes.isEmpty { c.codes.append(UInt8(ascii: "|")) }
-                c.codes.append(contentsOf: factors[i].name)
-            }
-            invalidOnes.removeAll(keepingCapacity: true)
-            for i in order { if let flag = factors[i].flag, !RecordSummary.isValid(flag: flag) { invalidOnes.append(i) } }
-            if invalidOnes.count > 1 { invalidOnes.sort { factors[$0].name.lexicographicallyPrecedes(factors[$1].name) } }
-            for i in invalidOnes {
-                if !c.flags.isEmpty { c.flags.append(UInt8(ascii: "|")) }
-                c.flags.append(contentsOf: factors[i].name)
-                c.flags.append(UInt8(ascii: ":"))
-                c.flags.append(contentsOf: factors[i].flag!.utf8)
-            }
-            let invalid = invalidOnes.count
-            var values = 0, n = 0
-            c.vals.append(UInt8(ascii: "["))
-            for group in r.segment.cp ?? [] {
-                for field in group {
-                    let i = fieldFactor[n]
-                    n += 1
-                    guard i >= 0, let (_, kind) = StoreBatch.split(field.name) else { continue }
-                    if values > 0 { c.vals.append(UInt8(ascii: ",")) }
-                    PackedValues.append(factor: factors[i].name, kind: kind, value: field.value, flag: factors[i].flag, to: &c.vals)
-                    values += 1
-                }
-            }
-            c.vals.append(UInt8(ascii: "]"))
+            // The record's texts and packed values, built in the connection's reused buffers
+            // (no string per record or per value).
+            c.packer.pack(r.segment)
+            let invalid = c.packer.invalid, values = c.packer.values
             insertRecord.bind(1, packetID)
             insertRecord.bind(2, unit)
             insertRecord.bind(3, r.cn)
             insertRecord.bind(4, r.dataTime)
-            insertRecord.bind(5, order.count)
+            insertRecord.bind(5, c.packer.factorCount)
             insertRecord.bind(6, invalid)
-            insertRecord.bind(7, text: c.codes)
-            insertRecord.bind(8, text: c.flags)
-            insertRecord.bind(9, text: c.vals)
+            insertRecord.bind(7, text: c.packer.codes)
+            insertRecord.bind(8, text: c.packer.flags)
+            insertRecord.bind(9, text: c.packer.vals)
             try insertRecord.run()
             outcome.records += 1
             outcome.values += values
@@ -200,63 +143,43 @@ extension Store {
     }
 }
 
-/// One factor of a record being written: its name, a key that compares it without reading the
-/// name (up to 7 bytes packed with the length; 0 for longer names, compared byte by byte), its
-/// last flag and whether it has a value field.
-struct FactorEntry {
-    var key: UInt64
-    var name: Substring.UTF8View
-    var flag: String? = nil
-    var hasValue = false
-
-    @inline(__always)
-    static func key(_ u: Substring.UTF8View) -> UInt64 {
-        var k: UInt64 = 0, n: UInt64 = 0
-        for b in u {
-            n += 1
-            if n > 7 { return 0 }
-            k = k << 8 | UInt64(b)
-        }
-        return n << 56 | k
-    }
-
-    /// `Flag`, without a generic comparison.
-    @inline(__always)
-    static func isFlag(_ kind: Substring.UTF8View) -> Bool {
-        var i = kind.startIndex
-        for b in "Flag".utf8 {
-            guard i != kind.endIndex, kind[i] == b else { return false }
-            i = kind.index(after: i)
-        }
-        return i == kind.endIndex
-    }
-}
-
 /// A record's values packed as one JSON array in its row (`records.vals`):
 /// `[["w01018","Avg",12.5,null,"N"],["a34013","Info",null,"text",null]]`, one element per value
 /// field in the record's order: factor, kind, the value when numeric (else null), the text when
 /// not numeric (else null), the factor's flag (null when it has none). The `values` view unpacks it.
 enum PackedValues {
-    static func append(factor: Substring.UTF8View, kind: Substring.UTF8View, value: String, flag: String?, to out: inout [UInt8]) {
+    static func append<F: Collection<UInt8>, K: Collection<UInt8>>(factor: F, kind: K, value: String, flag: String?, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "["))
         appendString(factor, to: &out)
         out.append(UInt8(ascii: ","))
         appendString(kind, to: &out)
         out.append(UInt8(ascii: ","))
-        if isJSONNumber(value.utf8) {
-            out.append(contentsOf: value.utf8)
-            out.append(contentsOf: ",null,".utf8)
-        } else if let d = Double(value), d.isFinite {
-            // `007.25`, `1.`, `+3`: numbers for Swift (as version 1 stored them), not JSON's spelling.
-            out.append(contentsOf: "\(d)".utf8)
-            out.append(contentsOf: ",null,".utf8)
-        } else {
-            out.append(contentsOf: "null,".utf8)
-            appendString(value.utf8, to: &out)
-            out.append(UInt8(ascii: ","))
-        }
-        if let flag { appendString(flag.utf8, to: &out) } else { out.append(contentsOf: "null".utf8) }
+        appendValue(value, flag: flag, to: &out)
         out.append(UInt8(ascii: "]"))
+    }
+
+    /// The value, text and flag of an element: `12.5,null,"N"` or `null,"text",null`.
+    static func appendValue(_ value: String, flag: String?, to out: inout [UInt8]) {
+        let number = RecordPacker.withBytes(value) { v -> Bool in
+            if isJSONNumber(v) {
+                out.append(contentsOf: v)
+                out.append(contentsOf: ",null,".utf8)
+                return true
+            }
+            return false
+        }
+        if !number {
+            if let d = Double(value), d.isFinite {
+                // `007.25`, `1.`, `+3`: numbers for Swift (as version 1 stored them), not JSON's spelling.
+                out.append(contentsOf: "\(d)".utf8)
+                out.append(contentsOf: ",null,".utf8)
+            } else {
+                out.append(contentsOf: "null,".utf8)
+                RecordPacker.withBytes(value) { appendString($0, to: &out) }
+                out.append(UInt8(ascii: ","))
+            }
+        }
+        if let flag { RecordPacker.withBytes(flag) { appendString($0, to: &out) } } else { out.append(contentsOf: "null".utf8) }
     }
 
     /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?`, at most 24 bytes: written as it came (exponents and

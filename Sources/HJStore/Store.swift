@@ -53,7 +53,7 @@ public final class Store: Sendable {
         var unitIDs: [String: Int64] = [:]
         var statements: [String: Statement] = [:]
         /// The writer's reused buffers for a record's texts (`codes`, `flags`, `vals`).
-        var codes: [UInt8] = [], flags: [UInt8] = [], vals: [UInt8] = []
+        var packer = RecordPacker()
         /// Unit counters not yet written (`Store+Units.swift`), and when they last were.
         var unitTally: [Int64: UnitTally] = [:]
         var unitsWrittenAt = Store.monotonicSeconds()
