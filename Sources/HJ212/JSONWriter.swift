@@ -228,9 +228,14 @@ public struct JSONWriter: Sendable {
         return true
     }
 
-    /// Copies valid UTF-8, escaping what JSON and terminals need escaped; unescaped runs are
-    /// copied in bulk.
     private mutating func appendEscaped(_ buffer: UnsafeBufferPointer<UInt8>) {
+        Self.appendEscaped(buffer, to: &bytes)
+    }
+
+    /// Copies valid UTF-8 into `bytes`, escaping what JSON and terminals need escaped (as a
+    /// string's contents, without the quotes); unescaped runs are copied in bulk. For callers that
+    /// write JSON as literal chunks into their own buffer (`hj212 lint`'s byte path).
+    public static func appendEscaped(_ buffer: UnsafeBufferPointer<UInt8>, to bytes: inout [UInt8]) {
         var runStart = 0
         var i = 0
         let n = buffer.count
@@ -270,8 +275,8 @@ public struct JSONWriter: Sendable {
                 bytes.append(UInt8(ascii: "u"))
                 bytes.append(UInt8(ascii: "0"))
                 bytes.append(UInt8(ascii: "0"))
-                bytes.append(Self.hex[Int(code >> 4)])
-                bytes.append(Self.hex[Int(code & 0x0F)])
+                bytes.append(hex[Int(code >> 4)])
+                bytes.append(hex[Int(code & 0x0F)])
             default:
                 bytes.append(escape)
             }

@@ -62,7 +62,7 @@ struct LintCommand: CLICommand {
             let fast: (String, ByteLinter) -> Void = { file, r in
                 if json {
                     writer.reset()
-                    writeJSON(fast: r, file: multiple ? file : nil, to: &writer, scratch: &scratch)
+                    writeJSON(fast: r, file: multiple ? file : nil, to: &writer.bytes, scratch: &scratch)
                     io.stdout.write(bytes: writer.bytes)
                 } else {
                     printText(fast: r, file: multiple ? file : nil, io: io, line: &textLine, scratch: &scratch, names: names)

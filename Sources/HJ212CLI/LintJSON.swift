@@ -74,59 +74,71 @@ func writeItemHead(_ type: String, file: String?, index: Int?, offset: Int, leng
     w.key("length"); w.int(length)
 }
 
-/// `writeJSON` for a frame judged by the byte path: the same object, values escaped straight
-/// from the frame's bytes, messages written into `scratch`.
-func writeJSON(fast r: ByteLinter, file: String?, to w: inout JSONWriter, scratch: inout [UInt8]) {
-    writeItemHead("frame", file: file, index: r.index, offset: r.frame.offset, length: r.frame.bytes.count, to: &w)
-    w.key("dialect"); w.string(r.detectedDialect.rawValue)
-    w.key("crc")
-    w.beginObject()
+/// `writeJSON` for a frame judged by the byte path: the same object, byte for byte, written into
+/// `out` as literal chunks (`{"type":"frame","index":`…) instead of one `JSONWriter` call per
+/// token. Why: on real traffic (issue 17) the writer's per-token work (separator stack, a `String`
+/// per key and per enum value, one small append each) cost more than linting the frame. Values
+/// are escaped straight from the frame's bytes, messages from `scratch`. The oracle is the
+/// reference path above (`writeJSON(_:file:to:)` on `Linter.check`'s report): LintBytePathTests
+/// compares the two outputs byte for byte on the real-traffic stand-in and mutated copies of it.
+func writeJSON(fast r: ByteLinter, file: String?, to out: inout [UInt8], scratch: inout [UInt8]) {
+    @inline(__always) func chunk(_ s: StaticString) { s.withUTF8Buffer { out.append(contentsOf: $0) } }
+    @inline(__always) func escaped(_ b: UnsafeBufferPointer<UInt8>) { JSONWriter.appendEscaped(b, to: &out) }
+    @inline(__always) func escaped(_ s: String) { var s = s; s.withUTF8 { JSONWriter.appendEscaped($0, to: &out) } }
+    @inline(__always) func decimal(_ n: Int) { JSONWriter.appendDecimal(n, to: &out) }
+    chunk(#"{"type":"frame","#)
+    if let file { chunk(#""file":""#); escaped(file); chunk(#"","#) }
+    chunk(#""index":"#); decimal(r.index)
+    chunk(#","offset":"#); decimal(r.frame.offset)
+    chunk(#","length":"#); decimal(r.frame.bytes.count)
+    chunk(#","dialect":""#); escaped(r.detectedDialect.rawValue)
+    chunk(#"","crc":{"declared":""#)
     scratch.removeAll(keepingCapacity: true)
     r.appendDeclaredCRC(to: &scratch)
-    w.key("declared"); w.string(validUTF8: scratch)
-    scratch.removeAll(keepingCapacity: true)
-    r.appendComputedCRC(to: &scratch)
-    w.key("computed"); w.string(validUTF8: scratch)
-    w.key("ok"); w.bool(r.crcOK)
-    w.key("variant"); w.string(r.crcVariant?.rawValue)
-    w.endObject()
+    scratch.withUnsafeBufferPointer { escaped($0) }
+    chunk(#"","computed":""#)
+    r.appendComputedCRC(to: &out)  // four upper-case hex digits: nothing to escape
+    chunk(r.crcOK ? #"","ok":true,"variant":"# : #"","ok":false,"variant":"#)
+    if let variant = r.crcVariant { out.append(0x22); escaped(variant.rawValue); out.append(0x22) } else { chunk("null") }
+    chunk(#"},"header":{"#)
     r.frame.bytes.withUnsafeBufferPointer { buf in
-        w.key("header")
-        w.beginObject()
-        for (slot, value) in zip(r.headerSlots, r.headerValues) {
-            w.key(ByteLinter.headerName(slot))
-            w.string(validUTF8: UnsafeBufferPointer(rebasing: buf[value]))
+        for (k, (slot, value)) in zip(r.headerSlots, r.headerValues).enumerated() {
+            if k > 0 { out.append(0x2C) }
+            out.append(contentsOf: headerKeyChunks[slot])
+            escaped(UnsafeBufferPointer(rebasing: buf[value]))
+            out.append(0x22)
         }
-        w.endObject()
-        w.key("cp")
-        w.beginArray()
+        chunk(#"},"cp":["#)
         var start = 0
-        for end in r.groupEnds {
-            w.beginArray()
+        for (g, end) in r.groupEnds.enumerated() {
+            chunk(g > 0 ? ",[" : "[")
             for e in start..<end {
-                w.beginArray()
-                w.string(validUTF8: UnsafeBufferPointer(rebasing: buf[r.entryNames[e]]))
-                w.string(validUTF8: UnsafeBufferPointer(rebasing: buf[r.entryValues[e]]))
-                w.endArray()
+                chunk(e > start ? #",[""# : #"[""#)
+                escaped(UnsafeBufferPointer(rebasing: buf[r.entryNames[e]]))
+                chunk(#"",""#)
+                escaped(UnsafeBufferPointer(rebasing: buf[r.entryValues[e]]))
+                chunk(#""]"#)
             }
-            w.endArray()
+            out.append(0x5D)
             start = end
         }
-        w.endArray()
     }
-    w.key("diagnostics")
-    w.beginArray()
-    for d in r.diagnostics {
-        w.beginObject()
-        w.key("rule"); w.string(d.rule)
-        w.key("severity"); w.string(d.severity.rawValue)
-        w.key("offset"); w.int(d.offset)
+    chunk(#"],"diagnostics":["#)
+    for (k, d) in r.diagnostics.enumerated() {
+        chunk(k > 0 ? #",{"rule":""# : #"{"rule":""#)
+        escaped(d.rule)
+        chunk(#"","severity":""#)
+        escaped(d.severity.rawValue)
+        chunk(#"","offset":"#)
+        if let offset = d.offset { decimal(offset) } else { chunk("null") }
+        chunk(#","message":""#)
         scratch.removeAll(keepingCapacity: true)
         r.appendMessage(d, to: &scratch)
-        w.key("message"); w.string(validUTF8: scratch)
-        w.endObject()
+        scratch.withUnsafeBufferPointer { escaped($0) }
+        chunk(#""}"#)
     }
-    w.endArray()
-    w.endObject()
-    w.newline()
+    chunk("]}\n")
 }
+
+/// `"QN":"` … `"PNO":"`: a header member's start by slot (`SegmentChecks.order2017`).
+private let headerKeyChunks: [[UInt8]] = (0..<8).map { Array(("\"" + ByteLinter.headerName($0) + "\":\"").utf8) }

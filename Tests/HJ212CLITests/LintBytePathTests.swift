@@ -58,4 +58,23 @@ import TestSupport
             }
         }
     }
+
+    /// Several inputs: every item carries its file's name (`"file"` in JSON, a prefix in text),
+    /// written by the byte path's literal chunks as by the reference writer, escapes included.
+    @Test func severalFilesNameEachItemAsTheReferencePathDoes() throws {
+        let corpus = RealTrafficCorpus(count: 60).wire
+        let first = try temporaryFile(corpus, suffix: "-\"quoted\"\\.txt")
+        let second = try temporaryFile(Self.mutated(corpus, seed: 5))
+        defer { unlink(first); unlink(second) }
+        for arguments in [["--format", "json"], []] {
+            unsetenv("HJ212_LINT_REFERENCE")
+            let fast = hj212(["lint", first, second] + arguments)
+            setenv("HJ212_LINT_REFERENCE", "1", 1)
+            let reference = hj212(["lint", first, second] + arguments)
+            unsetenv("HJ212_LINT_REFERENCE")
+            #expect(fast.status == reference.status, "\(arguments)")
+            #expect(fast.out == reference.out, "\(arguments)")
+            #expect(fast.out.contains("quoted"))
+        }
+    }
 }
