@@ -179,7 +179,7 @@ struct CheckCommand: CLICommand {
                 // One line, as for a usage error; the report file (CI) is still written when asked for.
                 let why = result.facts.first { $0.0 == "unreachable" }?.1 ?? "the target could not be reached"
                 if let path = a[O.out] {
-                    _ = FileManager.default.createFile(atPath: path, contents: Data(CheckReport.render(result, format: format, lang: lang).utf8))
+                    _ = writeFileInPlace(path, Array(CheckReport.render(result, format: format, lang: lang).utf8))
                 }
                 io.stderr.line("hj212 check: \(TerminalText.safe(why))")
                 return result.interrupted ? Interrupts.exitStatus : 2
@@ -189,7 +189,7 @@ struct CheckCommand: CLICommand {
             }
             let report = CheckReport.render(result, format: format, lang: lang)
             if let path = a[O.out] {
-                guard FileManager.default.createFile(atPath: path, contents: Data(report.utf8)) else {
+                guard writeFileInPlace(path, Array(report.utf8)) else {
                     // The run is not lost: the report goes to standard output instead.
                     io.stderr.line("hj212 check: cannot write the report to \(path); printing it instead")
                     io.stdout.write(report)

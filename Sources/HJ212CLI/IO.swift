@@ -181,3 +181,21 @@ func safeWire(_ text: some StringProtocol, limit: Int = TerminalLimits.value) ->
 func safeMessage(_ text: some StringProtocol, lineLimit: Int = 1000) -> String {
     text.split(separator: "\n", omittingEmptySubsequences: false).map { TerminalText.safe($0, limit: lineLimit) }.joined(separator: "\n")
 }
+
+/// Writes `bytes` to the file at `path` in place (created if missing, truncated if not): through
+/// a symbolic link to its target, into a device or a pipe as given. `FileManager.createFile`
+/// writes a temporary file and renames it over the path, which replaced a symbolic link by a file
+/// and, run as root, `/dev/null` by a regular file. False when it cannot be opened or written.
+func writeFileInPlace(_ path: String, _ bytes: [UInt8]) -> Bool {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var done = 0
+    while done < bytes.count {
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
+        if n < 0 && errno == EINTR { continue }
+        guard n > 0 else { return false }
+        done += n
+    }
+    return true
+}

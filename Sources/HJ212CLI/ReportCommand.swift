@@ -109,7 +109,7 @@ struct ReportCommand: CLICommand {
             output = Array(page.render().utf8)
         }
         if let path = a[Shared.out], path != "-" {
-            guard FileManager.default.createFile(atPath: path, contents: Data(output)) else { io.stderr.line("hj212 report: cannot write '\(TerminalText.safe(path))'"); return 1 }
+            guard writeFileInPlace(path, output) else { io.stderr.line("hj212 report: cannot write '\(TerminalText.safe(path))'"); return 1 }
         } else {
             io.stdout.write(bytes: output)
         }

@@ -37,6 +37,24 @@ struct ReportCommandTests {
         #expect(r.err.contains("recall 1.000"))
     }
 
+    /// `--out` writes in place: a symbolic link stays a link and its target gets the report (an
+    /// atomic rename had replaced the link by a file, and, as root, `/dev/null` by a regular file).
+    @Test("--out through a symbolic link writes its target and keeps the link")
+    func outThroughLink() throws {
+        let (trace, truth) = try Self.trace()
+        let target = temporaryPath(".json"), link = temporaryPath(".link")
+        defer { for p in [trace, truth, target, link] { try? FileManager.default.removeItem(atPath: p) } }
+        #expect(FileManager.default.createFile(atPath: target, contents: Data("old".utf8)))
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        let r = hj212(["report", trace, "--truth", truth, "--format", "json", "--out", link])
+        #expect(r.status == 0, "\(r.err)")
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: link)) == target)
+        let written = try String(contentsOfFile: target, encoding: .utf8)
+        #expect(written.hasPrefix("{") && written.contains("\"recall\""))
+        #expect(writeFileInPlace(link, Array("x".utf8)))
+        #expect(try String(contentsOfFile: target, encoding: .utf8) == "x")
+    }
+
     @Test("csv: UTF-8 with BOM, the series rows; html: a self-contained page")
     func csvAndHTML() throws {
         let (trace, truth) = try Self.trace()
