@@ -37,6 +37,8 @@ public final class LoggerDevice {
     public func advance(to now: SessionTime) {
         var produced: [GeneratedPacket] = []
         simulator.advance(to: now) { produced.append($0) }
+        // An idle logger keeps no packet buffer between advances (the memory per idle logger).
+        simulator.releaseWriterBuffer()
         for p in produced {
             if ["2031", "2041", "2051", "2061"].contains(p.cn) {
                 // A split record is stored whole, once all its packets are in.
@@ -48,7 +50,10 @@ public final class LoggerDevice {
             // Queued as its bytes only: a packet waiting for its link (the boot burst, an outage's
             // backlog) costs one buffer, not its segment's tree of fields as well; the session
             // reads what it needs from the header bytes (`LoggerSession.sendUpload`).
-            let queued = p.bytes.isEmpty ? p : GeneratedPacket(time: p.time, cn: p.cn, bytes: p.bytes)
+            // The bytes are copied into a buffer of their own size: a simulator writing bytes only
+            // hands out its reused writer buffer, which a queued packet would otherwise keep (with
+            // the writer's capacity), making the writer grow a new one for every packet.
+            let queued = p.bytes.isEmpty ? p : GeneratedPacket(time: p.time, cn: p.cn, bytes: p.bytes.withUnsafeBufferPointer { Array($0) })
             for link in sessions { link.enqueue(queued) }
         }
     }

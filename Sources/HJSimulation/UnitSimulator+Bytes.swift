@@ -15,6 +15,10 @@ extension UnitSimulator {
                      mn: identity.mn, flag: flag.rawValue)
     }
 
+    /// Lets go of the reused packet buffer (a live logger between two advances holds none; a
+    /// generation keeps it for speed).
+    public mutating func releaseWriterBuffer() { writer = SegmentBytes() }
+
     /// Closes the packet in `writer`.
     mutating func finishBytes(_ code: CommandCode, at t: Int64) -> GeneratedPacket {
         writer.end()
