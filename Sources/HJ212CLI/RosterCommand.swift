@@ -94,7 +94,7 @@ struct RosterCommand: CLICommand {
         default: text = RosterOutput.csv(roster)
         }
         if let out = a[Shared.out] {
-            guard writeWholeFile(out, Array(text.utf8)) else {
+            guard writeFileInPlace(out, Array(text.utf8)) else {
                 io.stderr.line("hj212 roster: cannot write \(TerminalText.safe(out))")
                 return 1
             }
@@ -118,18 +118,5 @@ struct RosterCommand: CLICommand {
             if n == 0 { return out }
             out += chunk[0..<n]
         }
-    }
-
-    func writeWholeFile(_ path: String, _ bytes: [UInt8]) -> Bool {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, bytes.count - done) }
-            if n < 0 { if errno == EINTR { continue }; return false }
-            done += n
-        }
-        return true
     }
 }
