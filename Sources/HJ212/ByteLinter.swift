@@ -181,7 +181,6 @@ public final class ByteLinter {
                 from = c + 1
             }
         }
-        var i = s0
         guard cp > s0, buf[cp - 1] == 0x3B, s1 - (cp + 5) >= 2, buf[s1 - 1] == 0x26, buf[s1 - 2] == 0x26 else { return false }
         areaStart = cp + 5
         areaEnd = s1 - 2
@@ -191,7 +190,7 @@ public final class ByteLinter {
         headerItemStart.removeAll(keepingCapacity: true)
         for k in 0..<8 { slotValue[k] = -1..<(-1); slotItem[k] = -1 }
         var itemStart = s0
-        i = s0
+        var i = s0
         while i < cp {
             let b = buf[i]
             if b == 0x2C { return false }

@@ -8,7 +8,7 @@ import HJ212
 /// so its buffers are reused from record to record.
 struct RecordPacker {
     struct Factor {
-        /// Up to 7 bytes of the name packed with its length (`FactorEntry.key`); 0 for longer names.
+        /// Up to 7 bytes of the name packed with its length (`key(_:)`): compared without reading the name; 0 for longer names, compared byte by byte.
         var key: UInt64
         /// The name in `names`.
         var start: Int

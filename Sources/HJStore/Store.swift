@@ -52,7 +52,7 @@ public final class Store: Sendable {
         let db: Database
         var unitIDs: [String: Int64] = [:]
         var statements: [String: Statement] = [:]
-        /// The writer's reused buffers for a record's texts (`codes`, `flags`, `vals`).
+        /// The writer's reused buffers for a record's texts (`codes`, `flags`, `vals`): its packer.
         var packer = RecordPacker()
         /// Unit counters not yet written (`Store+Units.swift`), and when they last were.
         var unitTally: [Int64: UnitTally] = [:]
