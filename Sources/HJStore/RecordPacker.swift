@@ -107,17 +107,12 @@ struct RecordPacker {
                 guard i >= 0 else { continue }
                 if values > 0 { vals.append(UInt8(ascii: ",")) }
                 let f = factors[i]
-                vals.append(UInt8(ascii: "["))
                 arena.withUnsafeBufferPointer { b in
-                    PackedValues.appendString(UnsafeBufferPointer(rebasing: b[f.start..<f.start + f.count]), to: &vals)
+                    Self.withBytes(field.name) { n in
+                        PackedValues.append(factor: UnsafeBufferPointer(rebasing: b[f.start..<f.start + f.count]),
+                                            kind: UnsafeBufferPointer(rebasing: n[kindStart...]), value: field.value, flag: f.flag, to: &vals)
+                    }
                 }
-                vals.append(UInt8(ascii: ","))
-                Self.withBytes(field.name) { n in
-                    PackedValues.appendString(UnsafeBufferPointer(rebasing: n[kindStart...]), to: &vals)
-                }
-                vals.append(UInt8(ascii: ","))
-                PackedValues.appendValue(field.value, flag: f.flag, to: &vals)
-                vals.append(UInt8(ascii: "]"))
                 values += 1
             }
         }
