@@ -1,9 +1,45 @@
-/// An IPv4 or IPv6 address.
+/// An IPv4 or IPv6 address, held inline (no allocation: every captured packet makes two, and
+/// the reassembler hashes and compares them per segment).
 public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible {
-    /// 4 or 16 bytes, network order.
-    public var bytes: [UInt8]
+    /// The address as a 128-bit big-endian number: an IPv4 address in the low 32 bits of `low`.
+    private var high: UInt64
+    private var low: UInt64
+    public let isIPv6: Bool
 
-    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+    /// 4 or 16 bytes, network order.
+    public var bytes: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(16)
+        appendBytes(to: &out)
+        return out
+    }
+
+    /// Appends the 4 or 16 bytes, network order.
+    public func appendBytes(to out: inout [UInt8]) {
+        if isIPv6 {
+            for k in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: high >> UInt64(k))) }
+            for k in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: low >> UInt64(k))) }
+        } else {
+            for k in stride(from: 24, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: low >> UInt64(k))) }
+        }
+    }
+
+    /// From 4 bytes (IPv4) or 16 (IPv6), network order.
+    public init(_ bytes: [UInt8]) { self.init(bytes[...]) }
+
+    /// From 4 bytes (IPv4) or 16 (IPv6) of a packet, network order.
+    public init(_ bytes: ArraySlice<UInt8>) {
+        precondition(bytes.count == 4 || bytes.count == 16, "an IP address is 4 or 16 bytes, not \(bytes.count)")
+        var h: UInt64 = 0, l: UInt64 = 0
+        var i = bytes.startIndex
+        if bytes.count == 16 {
+            for _ in 0..<8 { h = h << 8 | UInt64(bytes[i]); i += 1 }
+        }
+        while i < bytes.endIndex { l = l << 8 | UInt64(bytes[i]); i += 1 }
+        high = h
+        low = l
+        isIPv6 = bytes.count == 16
+    }
 
     /// Parses `192.0.2.1` or an IPv6 text (`::1`, `2001:db8::5`); nil when it is neither.
     public init?(_ text: String) {
@@ -14,7 +50,7 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
                 guard let v = UInt8(part) else { return nil }
                 b.append(v)
             }
-            bytes = b
+            self.init(b)
             return
         }
         guard text.contains(":") else { return nil }
@@ -39,14 +75,12 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
             all += Array(repeating: 0, count: 8 - head.count - tail.count) + tail
         }
         guard all.count == 8 else { return nil }
-        bytes = all.flatMap { [UInt8($0 >> 8), UInt8($0 & 0xFF)] }
+        self.init(all.flatMap { [UInt8($0 >> 8), UInt8($0 & 0xFF)] })
     }
 
-    public var isIPv6: Bool { bytes.count == 16 }
-
     public var description: String {
-        if bytes.count == 4 { return bytes.map(String.init).joined(separator: ".") }
-        guard bytes.count == 16 else { return "?" }
+        let bytes = self.bytes
+        if !isIPv6 { return bytes.map(String.init).joined(separator: ".") }
         let groups = stride(from: 0, to: 16, by: 2).map { Int(bytes[$0]) << 8 | Int(bytes[$0 + 1]) }
         // RFC 5952: the longest run (2 or more) of zero groups becomes "::".
         var bestStart = -1, bestLength = 0, i = 0
@@ -63,7 +97,16 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
         return text(groups[..<bestStart]) + "::" + text(groups[(bestStart + bestLength)...])
     }
 
-    public static func < (a: IPAddress, b: IPAddress) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }
+    /// The order of the byte sequences (lexicographic, so an IPv4 address comes before an IPv6
+    /// one that starts with its four bytes).
+    public static func < (a: IPAddress, b: IPAddress) -> Bool {
+        switch (a.isIPv6, b.isIPv6) {
+        case (false, false): return a.low < b.low
+        case (true, true): return a.high != b.high ? a.high < b.high : a.low < b.low
+        case (false, true): return a.low <= b.high >> 32
+        case (true, false): return a.high >> 32 < b.low
+        }
+    }
 }
 
 /// An address and a TCP port.
@@ -192,7 +235,7 @@ public enum PacketDecoder {
         let fragment = be16(b, 6)
         let proto = b[s + 9]
         if fragment & 0x3FFF != 0 { return .other("IPv4 fragment (not reassembled)") }
-        let src = IPAddress(Array(b[(s + 12)..<(s + 16)])), dst = IPAddress(Array(b[(s + 16)..<(s + 20)]))
+        let src = IPAddress(b[(s + 12)..<(s + 16)]), dst = IPAddress(b[(s + 16)..<(s + 20)])
         // Ethernet pads short frames: the IP total length, not the frame, says where data ends.
         // A total of 0 is TCP segmentation offload on the capturing host: take what was captured.
         let end = total == 0 ? b.endIndex : min(b.endIndex, s + total)
@@ -205,7 +248,7 @@ public enum PacketDecoder {
         guard b[s] >> 4 == 6 else { return .other("not IPv6 (version \(b[s] >> 4))") }
         let payloadLength = be16(b, 4)
         var next = b[s + 6]
-        let src = IPAddress(Array(b[(s + 8)..<(s + 24)])), dst = IPAddress(Array(b[(s + 24)..<(s + 40)]))
+        let src = IPAddress(b[(s + 8)..<(s + 24)]), dst = IPAddress(b[(s + 24)..<(s + 40)])
         let end = payloadLength == 0 ? b.endIndex : min(b.endIndex, s + 40 + payloadLength)
         var i = s + 40
         for _ in 0..<16 {

@@ -21,26 +21,37 @@ public enum LinkFraming: Sendable, Equatable {
 
     /// Wraps an IP packet in this link's header.
     public func frame(_ ip: [UInt8]) -> [UInt8] {
-        let v6 = ip.first.map { $0 >> 4 == 6 } ?? false
-        let etherType: [UInt8] = v6 ? [0x86, 0xDD] : [0x08, 0x00]
+        var out: [UInt8] = []
+        out.reserveCapacity(Self.maxHeaderLength + ip.count)
+        appendHeader(v6: ip.first.map { $0 >> 4 == 6 } ?? false, to: &out)
+        out += ip
+        return out
+    }
+
+    /// The longest link header this writes (Ethernet with a VLAN tag).
+    static let maxHeaderLength = 20
+
+    /// Appends this link's header for an IPv4 or IPv6 packet.
+    func appendHeader(v6: Bool, to out: inout [UInt8]) {
+        let etherType: (UInt8, UInt8) = v6 ? (0x86, 0xDD) : (0x08, 0x00)
         switch self {
         case .ethernet(let vlan):
-            var h: [UInt8] = [0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01]
-            if let vlan { h += [0x81, 0x00, UInt8((vlan >> 8) & 0x0F), UInt8(vlan & 0xFF)] }
-            return h + etherType + ip
+            out += [0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01]
+            if let vlan { out += [0x81, 0x00, UInt8((vlan >> 8) & 0x0F), UInt8(vlan & 0xFF)] }
+            out += [etherType.0, etherType.1]
         case .linuxSLL:
             // packet type 0 (to us), ARPHRD_ETHER, address length 6, address, protocol.
-            return [0, 0, 0, 1, 0, 6, 0x02, 0, 0, 0, 0, 0x01, 0, 0] + etherType + ip
+            out += [0, 0, 0, 1, 0, 6, 0x02, 0, 0, 0, 0, 0x01, 0, 0, etherType.0, etherType.1]
         case .linuxSLL2:
             // protocol, reserved, interface index 2, ARPHRD_ETHER, packet type, address length, address.
-            return etherType + [0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 0x02, 0, 0, 0, 0, 0x01, 0, 0] + ip
+            out += [etherType.0, etherType.1, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 0x02, 0, 0, 0, 0, 0x01, 0, 0]
         case .raw:
-            return ip
+            break
         case .null(let bigEndian):
             let family: UInt8 = v6 ? 30 : 2
-            return (bigEndian ? [0, 0, 0, family] : [family, 0, 0, 0]) + ip
+            out += bigEndian ? [0, 0, 0, family] : [family, 0, 0, 0]
         case .loop:
-            return [0, 0, 0, v6 ? 24 : 2] + ip
+            out += [0, 0, 0, v6 ? 24 : 2]
         }
     }
 }
@@ -107,51 +118,74 @@ public struct TCPConversation: Sendable {
         return [fin, finAck, ack]
     }
 
-    /// One segment with explicit numbers (tests: retransmissions, overlaps, holes).
+    /// One segment with explicit numbers (tests: retransmissions, overlaps, holes). Written into
+    /// one buffer: link header, IP header, TCP header, payload, the checksums filled in last.
     public mutating func packet(fromClient: Bool, sequence: UInt32, ack: UInt32, flags: UInt8, payload: [UInt8]) -> [UInt8] {
         let src = fromClient ? client : server, dst = fromClient ? server : client
-        var tcp: [UInt8] = []
-        tcp += [UInt8(src.port >> 8), UInt8(src.port & 0xFF), UInt8(dst.port >> 8), UInt8(dst.port & 0xFF)]
-        tcp += bytes32(sequence) + bytes32(ack)
-        tcp += [0x50, flags, 0xFF, 0xFF, 0, 0, 0, 0]   // data offset 5, window 65535, checksum, urgent
-        tcp += payload
-        var pseudo = src.address.bytes + dst.address.bytes
-        if src.address.isIPv6 {
-            pseudo += bytes32(UInt32(tcp.count)) + [0, 0, 0, 6]
+        let v6 = src.address.isIPv6
+        let tcpLength = 20 + payload.count
+        var out: [UInt8] = []
+        out.reserveCapacity(LinkFraming.maxHeaderLength + (v6 ? 40 : 20) + tcpLength)
+        framing.appendHeader(v6: v6, to: &out)
+        let ipStart = out.count
+        if v6 {
+            out += [0x60, 0, 0, 0, UInt8(truncatingIfNeeded: tcpLength >> 8), UInt8(truncatingIfNeeded: tcpLength), 6, 64]
         } else {
-            pseudo += [0, 6, UInt8(tcp.count >> 8), UInt8(tcp.count & 0xFF)]
-        }
-        let sum = Self.checksum(pseudo + tcp)
-        tcp[16] = UInt8(sum >> 8)
-        tcp[17] = UInt8(sum & 0xFF)
-        let ip: [UInt8]
-        if src.address.isIPv6 {
-            ip = [0x60, 0, 0, 0, UInt8(tcp.count >> 8), UInt8(tcp.count & 0xFF), 6, 64] + src.address.bytes + dst.address.bytes + tcp
-        } else {
-            let total = 20 + tcp.count
-            var h: [UInt8] = [0x45, 0, UInt8(total >> 8), UInt8(total & 0xFF), UInt8(identification >> 8), UInt8(identification & 0xFF),
-                              0x40, 0, 64, 6, 0, 0] + src.address.bytes + dst.address.bytes
+            let total = 20 + tcpLength
+            out += [0x45, 0, UInt8(truncatingIfNeeded: total >> 8), UInt8(truncatingIfNeeded: total),
+                    UInt8(identification >> 8), UInt8(identification & 0xFF), 0x40, 0, 64, 6, 0, 0]
             identification &+= 1
-            let hs = Self.checksum(h)
-            h[10] = UInt8(hs >> 8)
-            h[11] = UInt8(hs & 0xFF)
-            ip = h + tcp
         }
-        return framing.frame(ip)
+        let addressStart = out.count
+        src.address.appendBytes(to: &out)
+        dst.address.appendBytes(to: &out)
+        let tcpStart = out.count
+        if !v6 {
+            let hs = Self.checksum(out[ipStart..<tcpStart])
+            out[ipStart + 10] = UInt8(hs >> 8)
+            out[ipStart + 11] = UInt8(hs & 0xFF)
+        }
+        out += [UInt8(src.port >> 8), UInt8(src.port & 0xFF), UInt8(dst.port >> 8), UInt8(dst.port & 0xFF)]
+        Self.append32(sequence, to: &out)
+        Self.append32(ack, to: &out)
+        out += [0x50, flags, 0xFF, 0xFF, 0, 0, 0, 0]   // data offset 5, window 65535, checksum, urgent
+        out += payload
+        // The pseudo-header: both addresses, then protocol 6 and the TCP length.
+        var pseudo = Self.sum(out[addressStart..<tcpStart], into: 6)
+        pseudo &+= UInt32(tcpLength >> 16) &+ UInt32(tcpLength & 0xFFFF)
+        let sum = Self.finish(Self.sum(out[tcpStart...], into: pseudo))
+        out[tcpStart + 16] = UInt8(sum >> 8)
+        out[tcpStart + 17] = UInt8(sum & 0xFF)
+        return out
     }
 
     /// The Internet checksum (RFC 1071).
-    public static func checksum(_ bytes: [UInt8]) -> UInt16 {
-        var sum: UInt32 = 0
-        var i = 0
-        while i + 1 < bytes.count {
-            sum += UInt32(bytes[i]) << 8 | UInt32(bytes[i + 1])
-            i += 2
+    public static func checksum(_ bytes: [UInt8]) -> UInt16 { finish(sum(bytes[...], into: 0)) }
+
+    static func checksum(_ bytes: ArraySlice<UInt8>) -> UInt16 { finish(sum(bytes, into: 0)) }
+
+    /// Adds the 16-bit big-endian words of `bytes` (an odd last byte padded with zero) to `sum`.
+    /// A packet here is at most 64 KiB plus headers, so the 32-bit sum cannot overflow.
+    static func sum(_ bytes: ArraySlice<UInt8>, into sum: UInt32) -> UInt32 {
+        var sum = sum
+        bytes.withUnsafeBufferPointer { b in
+            var i = 0
+            while i + 1 < b.count {
+                sum &+= UInt32(b[i]) << 8 | UInt32(b[i + 1])
+                i += 2
+            }
+            if i < b.count { sum &+= UInt32(b[i]) << 8 }
         }
-        if i < bytes.count { sum += UInt32(bytes[i]) << 8 }
+        return sum
+    }
+
+    static func finish(_ sum: UInt32) -> UInt16 {
+        var sum = sum
         while sum >> 16 != 0 { sum = (sum & 0xFFFF) + (sum >> 16) }
         return ~UInt16(sum)
     }
 
-    private func bytes32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)] }
+    static func append32(_ v: UInt32, to out: inout [UInt8]) {
+        out += [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)]
+    }
 }
