@@ -232,6 +232,20 @@ public struct JSONWriter: Sendable {
         Self.appendEscaped(buffer, to: &bytes)
     }
 
+    /// Whether all eight bytes of `w` are printable ASCII other than `"` and `\\` (0x20–0x7E):
+    /// the word tests of "bit twiddling hacks" (has a byte less than n, has a zero byte), exact
+    /// as yes/no answers.
+    @inline(__always)
+    static func isPlainWord(_ w: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        let control = (w &- ones &* 0x20) & ~w & highs           // a byte < 0x20
+        let q = w ^ (ones &* 0x22), bs = w ^ (ones &* 0x5C)
+        let quote = (q &- ones) & ~q & highs                     // a '"'
+        let backslash = (bs &- ones) & ~bs & highs               // a '\\'
+        let high = ((w &+ ones) | w) & highs                     // a byte ≥ 0x7F
+        return control | quote | backslash | high == 0
+    }
+
     /// Copies valid UTF-8 into `bytes`, escaping what JSON and terminals need escaped (as a
     /// string's contents, without the quotes); unescaped runs are copied in bulk. For callers that
     /// write JSON as literal chunks into their own buffer (`hj212 lint`'s byte path).
@@ -240,6 +254,11 @@ public struct JSONWriter: Sendable {
         var i = 0
         let n = buffer.count
         while i < n {
+            // Eight plain bytes at a time (most of a frame or a message).
+            if let base = buffer.baseAddress {
+                while i + 8 <= n && isPlainWord(UnsafeRawPointer(base).loadUnaligned(fromByteOffset: i, as: UInt64.self)) { i += 8 }
+                if i >= n { break }
+            }
             let b = buffer[i]
             // The common case first: printable ASCII other than '"' and '\\' is copied as it is.
             if b &- 0x20 < 0x5F && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") {

@@ -1,5 +1,6 @@
 import Testing
 @testable import HJ212
+import TestSupport
 
 @Suite("JSONWriter: bytes out, RFC 8259 escaping, separators")
 struct JSONWriterTests {
@@ -64,6 +65,60 @@ struct JSONWriterTests {
             var w = JSONWriter()
             w.string(s)
             #expect(try JSONValue.parse(String(decoding: w.bytes, as: UTF8.self)) == .string(s))
+        }
+    }
+
+    /// The escaping rule one byte at a time, as `appendEscaped` states it.
+    static func referenceEscaped(_ u: [UInt8]) -> [UInt8] {
+        let hex = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        var i = 0
+        while i < u.count {
+            let b = u[i]
+            func code(_ c: UInt8) { out += Array("\\u00".utf8) + [hex[Int(c >> 4)], hex[Int(c & 15)]] }
+            switch b {
+            case 0x0A: out += Array("\\n".utf8)
+            case 0x0D: out += Array("\\r".utf8)
+            case 0x09: out += Array("\\t".utf8)
+            case 0x22, 0x5C: out += [0x5C, b]
+            case 0..<0x20, 0x7F: code(b)
+            case 0xC2 where i + 1 < u.count && (0x80...0x9F).contains(u[i + 1]):
+                code(u[i + 1])
+                i += 1
+            default: out.append(b)
+            }
+            i += 1
+        }
+        return out
+    }
+
+    @Test("escaping eight bytes at a time gives the byte-at-a-time result, wherever the special bytes fall")
+    func wordAtATimeEscaping() {
+        var rng = SplitMix64(seed: 212)
+        // Mostly plain text with special bytes sprinkled in, at every offset against the 8-byte words.
+        let specials: [UInt8] = [0, 0x1F, 0x20, 0x21, 0x22, 0x5B, 0x5C, 0x5D, 0x7E, 0x7F, 0x80, 0xC2, 0x9F, 0xA0, 0xE4, 0xFF, 0x0A, 0x0D, 0x09]
+        for round in 0..<3000 {
+            let n = Int(rng.next() % 70)
+            var u = (0..<n).map { _ in UInt8(0x20 + rng.next() % 0x5F) }
+            let sprinkle = round % 4 == 0 ? 0 : Int(rng.next() % 4)
+            for _ in 0..<sprinkle where n > 0 {
+                let at = Int(rng.next() % UInt64(n))
+                u[at] = specials[Int(rng.next() % UInt64(specials.count))]
+                if u[at] == 0xC2 && at + 1 < n && rng.next() % 2 == 0 { u[at + 1] = UInt8(0x80 + rng.next() % 0x40) }
+            }
+            var out: [UInt8] = Array("x".utf8)
+            u.withUnsafeBufferPointer { JSONWriter.appendEscaped($0, to: &out) }
+            #expect(out == Array("x".utf8) + Self.referenceEscaped(u), "\(u)")
+        }
+        // Each word test alone, on words with one byte of each value at each position.
+        for v in 0...255 {
+            for k in 0..<8 {
+                var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: 8)
+                bytes[k] = UInt8(v)
+                let w = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                let plain = v >= 0x20 && v <= 0x7E && v != 0x22 && v != 0x5C
+                #expect(JSONWriter.isPlainWord(w) == plain, "byte \(v) at \(k)")
+            }
         }
     }
 }
