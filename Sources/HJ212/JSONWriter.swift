@@ -232,18 +232,19 @@ public struct JSONWriter: Sendable {
         Self.appendEscaped(buffer, to: &bytes)
     }
 
-    /// Whether all eight bytes of `w` are printable ASCII other than `"` and `\\` (0x20–0x7E):
-    /// the word tests of "bit twiddling hacks" (has a byte less than n, has a zero byte), exact
-    /// as yes/no answers.
+    /// Whether all eight bytes of `w` are copied as they are: printable ASCII other than `"` and
+    /// `\\`, or bytes of UTF-8 sequences (≥ 0x80) other than 0xC2 (which starts the C1
+    /// controls). The word tests of "bit twiddling hacks" (has a byte less than n, has a zero
+    /// byte), exact as yes/no answers.
     @inline(__always)
     static func isPlainWord(_ w: UInt64) -> Bool {
         let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func hasByte(_ b: UInt64) -> UInt64 {
+            let x = w ^ (ones &* b)
+            return (x &- ones) & ~x & highs
+        }
         let control = (w &- ones &* 0x20) & ~w & highs           // a byte < 0x20
-        let q = w ^ (ones &* 0x22), bs = w ^ (ones &* 0x5C)
-        let quote = (q &- ones) & ~q & highs                     // a '"'
-        let backslash = (bs &- ones) & ~bs & highs               // a '\\'
-        let high = ((w &+ ones) | w) & highs                     // a byte ≥ 0x7F
-        return control | quote | backslash | high == 0
+        return control | hasByte(0x22) | hasByte(0x5C) | hasByte(0x7F) | hasByte(0xC2) == 0
     }
 
     /// Copies valid UTF-8 into `bytes`, escaping what JSON and terminals need escaped (as a
@@ -254,7 +255,7 @@ public struct JSONWriter: Sendable {
         var i = 0
         let n = buffer.count
         while i < n {
-            // Eight plain bytes at a time (most of a frame or a message).
+            // Eight plain bytes at a time (most of a frame or a message, Chinese text included).
             if let base = buffer.baseAddress {
                 while i + 8 <= n && isPlainWord(UnsafeRawPointer(base).loadUnaligned(fromByteOffset: i, as: UInt64.self)) { i += 8 }
                 if i >= n { break }

@@ -37,8 +37,10 @@ struct SegmentBytes {
         fieldInGroup = false
         literal("QN=")
         time(qnSecond * 1000 + Int64(qnMilliseconds), milliseconds: true)
-        for h in headers where h.flag == flag && h.cn == cn && h.st == st && h.pw == pw && h.mn == mn {
-            bytes.append(contentsOf: h.bytes)
+        // By index: a `for h in headers` loop copies each tuple (five retains) to compare it.
+        for k in headers.indices where headers[k].flag == flag && headers[k].cn == cn && headers[k].st == st && headers[k].pw == pw
+            && headers[k].mn == mn {
+            bytes.append(contentsOf: headers[k].bytes)
             return
         }
         let from = bytes.count

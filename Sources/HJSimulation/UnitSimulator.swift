@@ -426,11 +426,11 @@ public struct UnitSimulator: Sendable {
     public mutating func infoValue(polId: String?, code: String, at t: Int64) -> String? {
         if let v = infoOverride(polId, code) { return v }
         for group in template.infoGroups where group.polId == polId {
-            if let v = group.values.first(where: { $0.code == code })?.value { return infoText(v, at: t, random: &infoNoise) }
+            if let v = group.values.first(where: { $0.code == code })?.value { return Self.infoText(v, at: t, start: start, random: &infoNoise) }
         }
         if let polId, template.infoGroups.contains(where: { $0.polId == polId }), let dc = dynamicControl {
             for (_, values) in dc.groups {
-                if let v = values.first(where: { $0.code == code })?.value { return infoText(v, at: t, random: &infoNoise) }
+                if let v = values.first(where: { $0.code == code })?.value { return Self.infoText(v, at: t, start: start, random: &infoNoise) }
             }
         }
         return nil
@@ -484,13 +484,15 @@ public struct UnitSimulator: Sendable {
         if options.dialect == .hj2025 { for code in checks { standardChecks(at: t, only: code, out) } }
     }
 
-    func infoText(_ value: UnitTemplate.InfoValue, at t: Int64, random: inout SimRandom) -> String {
+    /// The text of an information value at t. Static: called with `&infoNoise`, an instance
+    /// method would have the whole simulator copied for each value (exclusive access to self).
+    static func infoText(_ value: UnitTemplate.InfoValue, at t: Int64, start: Int64, random: inout SimRandom) -> String {
         switch value {
         case .number(let d, let decimals): return ValueFormat.fixed(d, decimals: decimals)
         case .text(let s):
             switch s {
-            case "@calibration_time": return Self.time14(Self.lastDaily(t, hour: 2))
-            case "@check_time": return Self.time14(Self.lastDaily(t, hour: 3))
+            case "@calibration_time": return time14(lastDaily(t, hour: 2))
+            case "@check_time": return time14(lastDaily(t, hour: 3))
             default: return s
             }
         case .varying(let baseline, let noise, let decimals):
@@ -528,7 +530,7 @@ public struct UnitSimulator: Sendable {
                 var cp: [[Field]] = [[Field("DataTime", Self.time14(t))]]
                 if let p = group.polId { cp.append([Field("PolId", p)]) }
                 for (code, value) in group.values where !awaitingRead(group.polId, code) {
-                    let text = infoOverride(group.polId, code) ?? infoText(value, at: t, random: &infoNoise)
+                    let text = infoOverride(group.polId, code) ?? Self.infoText(value, at: t, start: start, random: &infoNoise)
                     cp.append([Field("\(code)-Info", text)])
                 }
                 // Parameters a fault imposes that the group does not carry (tampering on a unit
@@ -560,7 +562,7 @@ public struct UnitSimulator: Sendable {
             for polId in analysers {
                 var cp: [[Field]] = [[Field("DataTime", Self.time14(t))], [Field("PolId", polId)]]
                 for (code, value) in values where !awaitingRead(polId, code) {
-                    cp.append([Field("\(code)-Info", infoOverride(polId, code) ?? infoText(value, at: t, random: &infoNoise))])
+                    cp.append([Field("\(code)-Info", infoOverride(polId, code) ?? Self.infoText(value, at: t, start: start, random: &infoNoise))])
                 }
                 if cp.count > 2 { emit(packet(.loggerInfo, at: t, cp: cp), out) }
             }

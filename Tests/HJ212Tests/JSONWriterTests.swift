@@ -99,7 +99,9 @@ struct JSONWriterTests {
         let specials: [UInt8] = [0, 0x1F, 0x20, 0x21, 0x22, 0x5B, 0x5C, 0x5D, 0x7E, 0x7F, 0x80, 0xC2, 0x9F, 0xA0, 0xE4, 0xFF, 0x0A, 0x0D, 0x09]
         for round in 0..<3000 {
             let n = Int(rng.next() % 70)
-            var u = (0..<n).map { _ in UInt8(0x20 + rng.next() % 0x5F) }
+            // Plain ASCII, or (one round in three) Chinese text: 3-byte sequences copied as they are.
+            var u = round % 3 == 2 ? Array(String(repeating: "数采仪联网", count: n / 15 + 1).utf8.prefix(n))
+                : (0..<n).map { _ in UInt8(0x20 + rng.next() % 0x5F) }
             let sprinkle = round % 4 == 0 ? 0 : Int(rng.next() % 4)
             for _ in 0..<sprinkle where n > 0 {
                 let at = Int(rng.next() % UInt64(n))
@@ -116,7 +118,7 @@ struct JSONWriterTests {
                 var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: 8)
                 bytes[k] = UInt8(v)
                 let w = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
-                let plain = v >= 0x20 && v <= 0x7E && v != 0x22 && v != 0x5C
+                let plain = (v >= 0x20 && v <= 0x7E && v != 0x22 && v != 0x5C) || (v >= 0x80 && v != 0xC2)
                 #expect(JSONWriter.isPlainWord(w) == plain, "byte \(v) at \(k)")
             }
         }
