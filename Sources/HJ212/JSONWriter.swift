@@ -220,7 +220,6 @@ public struct JSONWriter: Sendable {
     private static let trueBytes: [UInt8] = Array("true".utf8)
     private static let falseBytes: [UInt8] = Array("false".utf8)
     private static let nullBytes: [UInt8] = Array("null".utf8)
-    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
     @inline(__always)
     private static func isASCII(_ buffer: UnsafeBufferPointer<UInt8>) -> Bool {
@@ -247,9 +246,32 @@ public struct JSONWriter: Sendable {
         return control | hasByte(0x22) | hasByte(0x5C) | hasByte(0x7F) | hasByte(0xC2) == 0
     }
 
+    /// How the byte at `i` is written in a JSON string: 0 as it is; else the short escape letter
+    /// (`n`, `r`, `t`, `"`, `\\`), 0xFF for `\u00XX` of this byte (other C0 controls, DEL), or
+    /// 0xFE for `\u00XX` of the next byte (a C1 control, U+0080–U+009F: two bytes).
+    @inline(__always)
+    static func escapeClass(_ buffer: UnsafeBufferPointer<UInt8>, _ i: Int) -> UInt8 {
+        let b = buffer[i]
+        if b &- 0x20 < 0x5F { return b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") ? b : 0 }
+        if b < 0x20 {
+            switch b {
+            case 0x0A: return UInt8(ascii: "n")
+            case 0x0D: return UInt8(ascii: "r")
+            case 0x09: return UInt8(ascii: "t")
+            default: return 0xFF
+            }
+        }
+        if b == 0x7F { return 0xFF }
+        if b == 0xC2, i + 1 < buffer.count, buffer[i + 1] &- 0x80 < 0x20 { return 0xFE }
+        return 0
+    }
+
+    @inline(__always)
+    static func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? UInt8(ascii: "0") + v : UInt8(ascii: "a") + v - 10 }
+
     /// Copies valid UTF-8 into `bytes`, escaping what JSON and terminals need escaped (as a
-    /// string's contents, without the quotes); unescaped runs are copied in bulk. For callers that
-    /// write JSON as literal chunks into their own buffer (`hj212 lint`'s byte path).
+    /// string's contents, without the quotes; `escapeClass` says how); unescaped runs are copied
+    /// in bulk. (`ByteBuffer.appendEscapedJSON` writes the same bytes into a `ByteBuffer`.)
     public static func appendEscaped(_ buffer: UnsafeBufferPointer<UInt8>, to bytes: inout [UInt8]) {
         var runStart = 0
         var i = 0
@@ -260,47 +282,25 @@ public struct JSONWriter: Sendable {
                 while i + 8 <= n && isPlainWord(UnsafeRawPointer(base).loadUnaligned(fromByteOffset: i, as: UInt64.self)) { i += 8 }
                 if i >= n { break }
             }
-            let b = buffer[i]
-            // The common case first: printable ASCII other than '"' and '\\' is copied as it is.
-            if b &- 0x20 < 0x5F && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") {
-                i += 1
-                continue
-            }
-            var escape: UInt8 = 0      // 0: none; else the short escape letter, or 0xFF for \u00XX
-            var width = 1
-            if b < 0x20 {
-                switch b {
-                case 0x0A: escape = UInt8(ascii: "n")
-                case 0x0D: escape = UInt8(ascii: "r")
-                case 0x09: escape = UInt8(ascii: "t")
-                default: escape = 0xFF
-                }
-            } else if b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") {
-                escape = b
-            } else if b == 0x7F {
-                escape = 0xFF
-            } else if b == 0xC2, i + 1 < n, (0x80...0x9F).contains(buffer[i + 1]) {
-                escape = 0xFE     // a C1 control, U+0080–U+009F
-                width = 2
-            }
-            if escape == 0 {
+            let e = escapeClass(buffer, i)
+            if e == 0 {
                 i += 1
                 continue
             }
             if runStart < i { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[runStart..<i])) }
             bytes.append(UInt8(ascii: "\\"))
-            switch escape {
-            case 0xFF, 0xFE:
-                let code = escape == 0xFE ? buffer[i + 1] : b
+            if e >= 0xFE {
+                let code = e == 0xFE ? buffer[i + 1] : buffer[i]
                 bytes.append(UInt8(ascii: "u"))
                 bytes.append(UInt8(ascii: "0"))
                 bytes.append(UInt8(ascii: "0"))
-                bytes.append(hex[Int(code >> 4)])
-                bytes.append(hex[Int(code & 0x0F)])
-            default:
-                bytes.append(escape)
+                bytes.append(hexDigit(code >> 4))
+                bytes.append(hexDigit(code & 0x0F))
+                i += e == 0xFE ? 2 : 1
+            } else {
+                bytes.append(e)
+                i += 1
             }
-            i += width
             runStart = i
         }
         if runStart < n { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[runStart..<n])) }

@@ -52,6 +52,16 @@ public final class OutputSink {
         if buffer.count >= bufferLimit { flush() }
     }
 
+    /// Writes raw bytes from memory the caller owns (a `ByteBuffer`).
+    public func write(bytes: UnsafeBufferPointer<UInt8>) {
+        if fd == nil {
+            captured += String(decoding: bytes, as: UTF8.self)
+            return
+        }
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= bufferLimit { flush() }
+    }
+
     /// Lines are messages: with `sanitizesLines` (standard error) control characters in them are
     /// shown as escapes, whatever part of a message came from the wire or a file. Progress is
     /// written with `write`, which this does not touch.

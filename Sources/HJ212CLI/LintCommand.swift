@@ -54,6 +54,7 @@ struct LintCommand: CLICommand {
             var inputs = try InputFile.openAll(files, io: io)
             let multiple = inputs.count > 1
             var writer = JSONWriter(capacity: 1 << 16)
+            let item = ByteBuffer(capacity: 1 << 16)
             var textLine: [UInt8] = []
             textLine.reserveCapacity(4096)
             var scratch: [UInt8] = []
@@ -61,9 +62,9 @@ struct LintCommand: CLICommand {
             let names = CommandNames()
             let fast: (String, ByteLinter) -> Void = { file, r in
                 if json {
-                    writer.reset()
-                    writeJSON(fast: r, file: multiple ? file : nil, to: &writer.bytes, scratch: &scratch)
-                    io.stdout.write(bytes: writer.bytes)
+                    item.removeAll()
+                    writeJSON(fast: r, file: multiple ? file : nil, to: item, scratch: &scratch)
+                    item.withBytes { io.stdout.write(bytes: $0) }
                 } else {
                     printText(fast: r, file: multiple ? file : nil, io: io, line: &textLine, scratch: &scratch, names: names)
                 }

@@ -81,11 +81,11 @@ func writeItemHead(_ type: String, file: String?, index: Int?, offset: Int, leng
 /// are escaped straight from the frame's bytes, messages from `scratch`. The oracle is the
 /// reference path above (`writeJSON(_:file:to:)` on `Linter.check`'s report): LintBytePathTests
 /// compares the two outputs byte for byte on the real-traffic stand-in and mutated copies of it.
-func writeJSON(fast r: ByteLinter, file: String?, to out: inout [UInt8], scratch: inout [UInt8]) {
-    @inline(__always) func chunk(_ s: StaticString) { s.withUTF8Buffer { out.append(contentsOf: $0) } }
-    @inline(__always) func escaped(_ b: UnsafeBufferPointer<UInt8>) { JSONWriter.appendEscaped(b, to: &out) }
-    @inline(__always) func escaped(_ s: String) { var s = s; s.withUTF8 { JSONWriter.appendEscaped($0, to: &out) } }
-    @inline(__always) func decimal(_ n: Int) { JSONWriter.appendDecimal(n, to: &out) }
+func writeJSON(fast r: ByteLinter, file: String?, to out: ByteBuffer, scratch: inout [UInt8]) {
+    @inline(__always) func chunk(_ s: StaticString) { out.append(s) }
+    @inline(__always) func escaped(_ b: UnsafeBufferPointer<UInt8>) { out.appendEscapedJSON(b) }
+    @inline(__always) func escaped(_ s: String) { out.appendEscapedJSON(s) }
+    @inline(__always) func decimal(_ n: Int) { out.appendDecimal(n) }
     chunk(#"{"type":"frame","#)
     if let file { chunk(#""file":""#); escaped(file); chunk(#"","#) }
     chunk(#""index":"#); decimal(r.index)
@@ -97,14 +97,16 @@ func writeJSON(fast r: ByteLinter, file: String?, to out: inout [UInt8], scratch
     r.appendDeclaredCRC(to: &scratch)
     scratch.withUnsafeBufferPointer { escaped($0) }
     chunk(#"","computed":""#)
-    r.appendComputedCRC(to: &out)  // four upper-case hex digits: nothing to escape
+    scratch.removeAll(keepingCapacity: true)
+    r.appendComputedCRC(to: &scratch)  // four upper-case hex digits: nothing to escape
+    scratch.withUnsafeBufferPointer { out.append($0) }
     chunk(r.crcOK ? #"","ok":true,"variant":"# : #"","ok":false,"variant":"#)
     if let variant = r.crcVariant { out.append(0x22); escaped(variant.rawValue); out.append(0x22) } else { chunk("null") }
     chunk(#"},"header":{"#)
     r.frame.bytes.withUnsafeBufferPointer { buf in
         for (k, (slot, value)) in zip(r.headerSlots, r.headerValues).enumerated() {
             if k > 0 { out.append(0x2C) }
-            out.append(contentsOf: headerKeyChunks[slot])
+            out.append(headerKeyChunks[slot])
             escaped(UnsafeBufferPointer(rebasing: buf[value]))
             out.append(0x22)
         }

@@ -95,6 +95,7 @@ struct JSONWriterTests {
     @Test("escaping eight bytes at a time gives the byte-at-a-time result, wherever the special bytes fall")
     func wordAtATimeEscaping() {
         var rng = SplitMix64(seed: 212)
+        let buffer = ByteBuffer(capacity: 1)
         // Mostly plain text with special bytes sprinkled in, at every offset against the 8-byte words.
         let specials: [UInt8] = [0, 0x1F, 0x20, 0x21, 0x22, 0x5B, 0x5C, 0x5D, 0x7E, 0x7F, 0x80, 0xC2, 0x9F, 0xA0, 0xE4, 0xFF, 0x0A, 0x0D, 0x09]
         for round in 0..<3000 {
@@ -111,6 +112,11 @@ struct JSONWriterTests {
             var out: [UInt8] = Array("x".utf8)
             u.withUnsafeBufferPointer { JSONWriter.appendEscaped($0, to: &out) }
             #expect(out == Array("x".utf8) + Self.referenceEscaped(u), "\(u)")
+            // The ByteBuffer path writes the same bytes (behind a small start, so that it grows).
+            buffer.append(UInt8(ascii: "x"))
+            u.withUnsafeBufferPointer { buffer.appendEscapedJSON($0) }
+            #expect(buffer.withBytes { Array($0) } == out, "\(u)")
+            buffer.removeAll()
         }
         // Each word test alone, on words with one byte of each value at each position.
         for v in 0...255 {
@@ -122,5 +128,26 @@ struct JSONWriterTests {
                 #expect(JSONWriter.isPlainWord(w) == plain, "byte \(v) at \(k)")
             }
         }
+    }
+
+    @Test("ByteBuffer: decimals as JSONWriter writes them, bytes kept across growth")
+    func byteBuffer() {
+        let b = ByteBuffer(capacity: 1)
+        var want: [UInt8] = []
+        let values = [0, 1, -1, 9, 10, -10, 99, 100, 12_345, Int.max, Int.min, Int.max - 1, Int.min + 1, 1_000_000_000_000_000_000]
+        for (k, v) in values.enumerated() {
+            b.appendDecimal(v)
+            JSONWriter.appendDecimal(v, to: &want)
+            b.append(k % 2 == 0 ? "," : ";")
+            want += Array((k % 2 == 0 ? "," : ";").utf8)
+            b.append(Array(repeating: UInt8(k), count: k * 37))
+            want += Array(repeating: UInt8(k), count: k * 37)
+            b.append(#"{"a":1}"#)
+            want += Array(#"{"a":1}"#.utf8)
+        }
+        #expect(b.count == want.count)
+        #expect(b.withBytes { Array($0) } == want)
+        b.removeAll()
+        #expect(b.count == 0 && b.withBytes { $0.isEmpty })
     }
 }
