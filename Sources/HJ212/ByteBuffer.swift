@@ -104,9 +104,10 @@ public final class ByteBuffer {
     public func appendEscapedJSON(_ buffer: UnsafeBufferPointer<UInt8>) {
         let n = buffer.count
         guard n > 0, let src = buffer.baseAddress else { return }
-        // Each input byte becomes at most 6 (`\u00XX`; a C1 control: 2 bytes become 6).
+        // Each input byte becomes at most 6 (`\u00XX`; a C1 control: 2 bytes become 6), and a
+        // last short piece is stored as a whole word (8 bytes of room past what it writes).
         let (bound, overflow) = n.multipliedReportingOverflow(by: 6)
-        reserve(overflow ? Int.max : bound)
+        reserve(overflow || bound > Int.max - 8 ? Int.max : bound + 8)
         var o = base + used
         var i = 0
         while i < n {
@@ -118,6 +119,17 @@ public final class ByteBuffer {
                 o += 8
             }
             if i >= n { break }
+            if n - i < 8 {
+                // The last 1–7 bytes (most pieces are that short): padded with plain bytes into one
+                // word, tested and stored whole, `used` then counting only the real ones.
+                var w: UInt64 = 0x6161_6161_6161_6161
+                withUnsafeMutableBytes(of: &w) { $0.baseAddress!.copyMemory(from: src + i, byteCount: n - i) }
+                if JSONWriter.isPlainWord(w) {
+                    UnsafeMutableRawPointer(o).storeBytes(of: w, as: UInt64.self)
+                    o += n - i
+                    break
+                }
+            }
             let e = JSONWriter.escapeClass(buffer, i)
             if e == 0 {
                 o.pointee = src[i]
