@@ -203,4 +203,22 @@ extension TerminalText {
         }
         out.append(contentsOf: safe(String(decoding: bytes, as: UTF8.self), limit: limit).utf8)
     }
+
+    /// `appendSafe(validUTF8:limit:to:)` into a `ByteBuffer` (the text lines of `lint`): plain
+    /// text within the limit is copied as it is, anything else takes the rules above.
+    public static func appendSafe(validUTF8 bytes: UnsafeBufferPointer<UInt8>, limit: Int? = defaultLimit, to out: ByteBuffer) {
+        if let count = plainScalarCount(bytes), limit.map({ count <= $0 }) ?? true {
+            out.append(bytes)
+            return
+        }
+        var cut: [UInt8] = []
+        appendSafe(validUTF8: bytes, limit: limit, to: &cut)
+        out.append(cut)
+    }
+
+    /// `appendSafe(_:limit:to:)` of a string into a `ByteBuffer`.
+    public static func appendSafe(_ text: String, limit: Int? = defaultLimit, to out: ByteBuffer) {
+        var text = text
+        text.withUTF8 { appendSafe(validUTF8: $0, limit: limit, to: out) }
+    }
 }

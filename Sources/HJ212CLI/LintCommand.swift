@@ -55,8 +55,7 @@ struct LintCommand: CLICommand {
             let multiple = inputs.count > 1
             var writer = JSONWriter(capacity: 1 << 16)
             let item = ByteBuffer(capacity: 1 << 16)
-            var textLine: [UInt8] = []
-            textLine.reserveCapacity(4096)
+            let textLine = ByteBuffer(capacity: 4096)
             var scratch: [UInt8] = []
             scratch.reserveCapacity(1024)
             let names = CommandNames()
@@ -66,7 +65,7 @@ struct LintCommand: CLICommand {
                     writeJSON(fast: r, file: multiple ? file : nil, to: item, scratch: &scratch)
                     item.withBytes { io.stdout.write(bytes: $0) }
                 } else {
-                    printText(fast: r, file: multiple ? file : nil, io: io, line: &textLine, scratch: &scratch, names: names)
+                    printText(fast: r, file: multiple ? file : nil, io: io, line: textLine, scratch: &scratch, names: names)
                 }
             }
             // HJ212_LINT_REFERENCE set: every frame through `Linter.check` (the oracle the tests compare with).
@@ -77,7 +76,7 @@ struct LintCommand: CLICommand {
                     writeJSON(item, file: multiple ? file : nil, to: &writer)
                     io.stdout.write(bytes: writer.bytes)
                 } else {
-                    printText(item, file: multiple ? file : nil, io: io, line: &textLine)
+                    printText(item, file: multiple ? file : nil, io: io, line: textLine)
                 }
             }
             if !json {
@@ -102,71 +101,72 @@ struct LintCommand: CLICommand {
 
     /// `printText` for a frame judged by the byte path: the same lines, values copied from the
     /// frame's bytes (printable ASCII there), messages written into `scratch` and shown safe.
-    func printText(fast r: ByteLinter, file: String?, io: CommandIO, line out: inout [UInt8], scratch: inout [UInt8], names: CommandNames) {
+    func printText(fast r: ByteLinter, file: String?, io: CommandIO, line out: ByteBuffer, scratch: inout [UInt8], names: CommandNames) {
         if quiet && r.diagnostics.isEmpty { return }
-        out.removeAll(keepingCapacity: true)
-        if let file { appendUTF8(file, to: &out); appendUTF8(": ", to: &out) }
-        let status = r.hasErrors ? "ERROR" : r.diagnostics.contains { $0.severity == .warning } ? "warn" : "ok"
+        out.removeAll()
+        if let file { out.append(file); out.append(": ") }
+        let diagnostics = r.diagnostics
+        let status: StaticString = r.hasErrors ? "ERROR" : diagnostics.contains { $0.severity == .warning } ? "warn" : "ok"
         out.append(UInt8(ascii: "#"))
-        JSONWriter.appendDecimal(r.index, to: &out)
-        appendUTF8(" @", to: &out)
-        JSONWriter.appendDecimal(r.frame.offset, to: &out)
+        out.appendDecimal(r.index)
+        out.append(" @")
+        out.appendDecimal(r.frame.offset)
         out.append(0x20)
-        appendUTF8(status, to: &out)
+        out.append(status)
         r.frame.bytes.withUnsafeBufferPointer { buf in
             func field(_ range: Range<Int>?, _ absent: StaticString) {
                 if let range {
-                    TerminalText.appendSafe(validUTF8: UnsafeBufferPointer(rebasing: buf[range]), limit: TerminalLimits.value, to: &out)
+                    TerminalText.appendSafe(validUTF8: UnsafeBufferPointer(rebasing: buf[range]), limit: TerminalLimits.value, to: out)
                 } else {
-                    absent.withUTF8Buffer { out.append(contentsOf: $0) }
+                    out.append(absent)
                 }
             }
-            appendUTF8(" CN=", to: &out)
+            out.append(" CN=")
             field(r.headerValue(2), "?")
-            if let cn = r.headerValue(2) { names.appendName(r.dialect, UnsafeBufferPointer(rebasing: buf[cn]), to: &out) }
-            appendUTF8(" MN=", to: &out)
+            if let cn = r.headerValue(2) { names.appendName(r.dialect, UnsafeBufferPointer(rebasing: buf[cn]), to: out) }
+            out.append(" MN=")
             field(r.headerValue(4), "?")
-            appendUTF8(" QN=", to: &out)
+            out.append(" QN=")
             field(r.headerValue(0), "-")
         }
-        appendUTF8(" [", to: &out)
-        appendUTF8(r.detectedDialect.title, to: &out)
-        appendUTF8("]\n", to: &out)
-        for d in r.diagnostics {
-            appendUTF8("    ", to: &out)
-            appendDiagnosticPrefix(d.severity, d.rule, d.offset, to: &out)
+        out.append(" [")
+        out.append(r.detectedDialect.title)
+        out.append("]\n")
+        for d in diagnostics {
+            out.append("    ")
+            appendDiagnosticPrefix(d.severity, d.rule, d.offset, to: out)
             scratch.removeAll(keepingCapacity: true)
             r.appendMessage(d, to: &scratch)
-            scratch.withUnsafeBufferPointer { TerminalText.appendSafe(validUTF8: $0, limit: TerminalLimits.message, to: &out) }
+            scratch.withUnsafeBufferPointer { TerminalText.appendSafe(validUTF8: $0, limit: TerminalLimits.message, to: out) }
             out.append(0x0A)
         }
-        io.stdout.write(bytes: out)
+        out.withBytes { io.stdout.write(bytes: $0) }
     }
 
     /// `severity rule[ @offset]: `, the start of a diagnostic line of the text output (the byte
     /// path and the reference path write the same lines).
-    func appendDiagnosticPrefix(_ severity: Severity, _ rule: String, _ offset: Int?, to out: inout [UInt8]) {
-        appendUTF8(severity.rawValue, to: &out)
+    func appendDiagnosticPrefix(_ severity: Severity, _ rule: String, _ offset: Int?, to out: ByteBuffer) {
+        out.append(severity.rawValue)
         out.append(0x20)
-        appendUTF8(rule, to: &out)
+        out.append(rule)
         if let offset {
-            appendUTF8(" @", to: &out)
-            JSONWriter.appendDecimal(offset, to: &out)
+            out.append(" @")
+            out.appendDecimal(offset)
         }
-        appendUTF8(": ", to: &out)
+        out.append(": ")
     }
 
     /// Writes the text form of one item as bytes into `line` (reused) and hands them to stdout:
     /// no interpolated `String` per line. Wire-derived text (MN, QN, CN, messages) goes through
     /// `TerminalText.appendSafe`, bounded as before.
-    func printText(_ item: LintItem, file: String?, io: CommandIO, line out: inout [UInt8]) {
-        out.removeAll(keepingCapacity: true)
+    func printText(_ item: LintItem, file: String?, io: CommandIO, line out: ByteBuffer) {
+        out.removeAll()
         func diagnosticLine(_ d: Diagnostic) {
-            appendDiagnosticPrefix(d.severity, d.rule, d.offset, to: &out)
-            TerminalText.appendSafe(d.message, limit: TerminalLimits.message, to: &out)
+            appendDiagnosticPrefix(d.severity, d.rule, d.offset, to: out)
+            TerminalText.appendSafe(d.message, limit: TerminalLimits.message, to: out)
             out.append(0x0A)
         }
-        if let file { out.append(contentsOf: file.utf8); out.append(contentsOf: ": ".utf8) }
+        if let file { out.append(file); out.append(": ") }
         switch item {
         case .frame(let r):
             if quiet && r.diagnostics.isEmpty { return }
@@ -175,40 +175,33 @@ struct LintCommand: CLICommand {
             let dictionary = CodeDictionary.shared(r.dialect)
             // MN, QN, CN and messages come from the wire: shown safe and bounded.
             out.append(UInt8(ascii: "#"))
-            JSONWriter.appendDecimal(r.index, to: &out)
-            out.append(contentsOf: " @".utf8)
-            JSONWriter.appendDecimal(r.raw.offset, to: &out)
+            out.appendDecimal(r.index)
+            out.append(" @")
+            out.appendDecimal(r.raw.offset)
             out.append(0x20)
-            out.append(contentsOf: status.utf8)
-            out.append(contentsOf: " CN=".utf8)
-            TerminalText.appendSafe(s.cn ?? "?", limit: TerminalLimits.value, to: &out)
+            out.append(status)
+            out.append(" CN=")
+            TerminalText.appendSafe(s.cn ?? "?", limit: TerminalLimits.value, to: out)
             if let command = s.cn.flatMap({ dictionary.command($0) }) {
                 out.append(0x20)
-                out.append(contentsOf: command.nameZh.utf8)
+                out.append(command.nameZh)
             }
-            out.append(contentsOf: " MN=".utf8)
-            TerminalText.appendSafe(s.mn ?? "?", limit: TerminalLimits.value, to: &out)
-            out.append(contentsOf: " QN=".utf8)
-            TerminalText.appendSafe(s.qn ?? "-", limit: TerminalLimits.value, to: &out)
-            out.append(contentsOf: " [".utf8)
-            out.append(contentsOf: r.detectedDialect.title.utf8)
-            out.append(contentsOf: "]\n".utf8)
+            out.append(" MN=")
+            TerminalText.appendSafe(s.mn ?? "?", limit: TerminalLimits.value, to: out)
+            out.append(" QN=")
+            TerminalText.appendSafe(s.qn ?? "-", limit: TerminalLimits.value, to: out)
+            out.append(" [")
+            out.append(r.detectedDialect.title)
+            out.append("]\n")
             for d in r.diagnostics {
-                out.append(contentsOf: "    ".utf8)
+                out.append("    ")
                 diagnosticLine(d)
             }
         case .skipped(_, let d), .incomplete(_, let d):
             diagnosticLine(d)
         }
-        io.stdout.write(bytes: out)
+        out.withBytes { io.stdout.write(bytes: $0) }
     }
-}
-
-/// Appends a string's UTF-8 in one copy (`append(contentsOf: s.utf8)` goes byte by byte).
-@inline(__always)
-func appendUTF8(_ s: String, to out: inout [UInt8]) {
-    var s = s
-    s.withUTF8 { out.append(contentsOf: $0) }
 }
 
 /// The text output's ` 中文名` after CN: `CodeDictionary.shared(dialect).command(cn)?.nameZh`,
@@ -217,7 +210,7 @@ func appendUTF8(_ s: String, to out: inout [UInt8]) {
 final class CommandNames {
     private var names: [Int: [UInt8]?] = [:]
 
-    func appendName(_ dialect: Dialect, _ cn: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+    func appendName(_ dialect: Dialect, _ cn: UnsafeBufferPointer<UInt8>, to out: ByteBuffer) {
         var key = -1
         if cn.count == 4 {
             key = 0
@@ -244,7 +237,7 @@ final class CommandNames {
         }
         if let name {
             out.append(0x20)
-            out.append(contentsOf: name)
+            out.append(name)
         }
     }
 }
