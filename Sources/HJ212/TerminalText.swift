@@ -66,6 +66,19 @@ public enum TerminalText {
         var i = 0
         let n = bytes.count
         while i < n {
+            // Eight bytes at a time while none is a C0 control, DEL, 0xC2 or 0xE2 (the only lead
+            // bytes of what needs an escape): each byte that is not a continuation byte (10xxxxxx)
+            // starts a scalar.
+            if let base = bytes.baseAddress {
+                while i + 8 <= n {
+                    let w = UnsafeRawPointer(base).loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                    guard isPlainTextWord(w) else { break }
+                    let highs: UInt64 = 0x8080_8080_8080_8080
+                    count += 8 - ((w & highs) & ~((w << 1) & highs)).nonzeroBitCount
+                    i += 8
+                }
+                if i >= n { break }
+            }
             let b = bytes[i]
             if b < 0x80 {
                 if b < 0x20 || b == 0x7F { return nil }
@@ -81,6 +94,19 @@ public enum TerminalText {
             i += 1
         }
         return count
+    }
+
+    /// Whether no byte of `w` is below 0x20, 0x7F, 0xC2 or 0xE2 (word tests as in
+    /// `JSONWriter.isPlainWord`, exact as yes/no answers).
+    @inline(__always)
+    static func isPlainTextWord(_ w: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func hasByte(_ b: UInt64) -> UInt64 {
+            let x = w ^ (ones &* b)
+            return (x &- ones) & ~x & highs
+        }
+        let control = (w &- ones &* 0x20) & ~w & highs
+        return control | hasByte(0x7F) | hasByte(0xC2) | hasByte(0xE2) == 0
     }
 
     /// Like `safe(_:limit:)` but keeps line breaks, for multi-line text that the tool itself
