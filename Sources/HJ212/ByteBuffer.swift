@@ -123,14 +123,9 @@ public final class ByteBuffer {
                 // The last 1–7 bytes (most pieces are that short): padded with plain bytes into one
                 // word, tested and stored whole, `used` then counting only the real ones.
                 var w: UInt64 = 0x6161_6161_6161_6161
-                var shift: UInt64 = 0
-                for k in i..<n {
-                    w = w & ~(0xFF << shift) | UInt64(src[k]) << shift
-                    shift += 8
-                }
+                withUnsafeMutableBytes(of: &w) { $0.baseAddress!.copyMemory(from: src + i, byteCount: n - i) }
                 if JSONWriter.isPlainWord(w) {
-                    // Byte k of the piece is bits 8k of `w`: in memory order on any machine.
-                    UnsafeMutableRawPointer(o).storeBytes(of: w.littleEndian, as: UInt64.self)
+                    UnsafeMutableRawPointer(o).storeBytes(of: w, as: UInt64.self)
                     o += n - i
                     break
                 }
