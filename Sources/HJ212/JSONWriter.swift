@@ -232,18 +232,10 @@ public struct JSONWriter: Sendable {
     }
 
     /// Whether all eight bytes of `w` are copied as they are: printable ASCII other than `"` and
-    /// `\\`, or bytes of UTF-8 sequences (≥ 0x80) other than 0xC2 (which starts the C1
-    /// controls). The word tests of "bit twiddling hacks" (has a byte less than n, has a zero
-    /// byte), exact as yes/no answers.
+    /// `\\`, or bytes of UTF-8 sequences (≥ 0x80) other than 0xC2 (which starts the C1 controls).
     @inline(__always)
     static func isPlainWord(_ w: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
-        @inline(__always) func hasByte(_ b: UInt64) -> UInt64 {
-            let x = w ^ (ones &* b)
-            return (x &- ones) & ~x & highs
-        }
-        let control = (w &- ones &* 0x20) & ~w & highs           // a byte < 0x20
-        return control | hasByte(0x22) | hasByte(0x5C) | hasByte(0x7F) | hasByte(0xC2) == 0
+        ByteWord.hasBelow(w, 0x20) | ByteWord.has(w, 0x22) | ByteWord.has(w, 0x5C) | ByteWord.has(w, 0x7F) | ByteWord.has(w, 0xC2) == 0
     }
 
     /// How the byte at `i` is written in a JSON string: 0 as it is; else the short escape letter
@@ -305,4 +297,21 @@ public struct JSONWriter: Sendable {
         }
         if runStart < n { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[runStart..<n])) }
     }
+}
+
+/// Tests on eight bytes at once (the word tests of "bit twiddling hacks": has a byte equal to b,
+/// has a byte less than n), exact as yes/no answers: non-zero when some byte matches.
+enum ByteWord {
+    static let ones: UInt64 = 0x0101_0101_0101_0101
+    static let highs: UInt64 = 0x8080_8080_8080_8080
+
+    @inline(__always)
+    static func has(_ w: UInt64, _ b: UInt8) -> UInt64 {
+        let x = w ^ (ones &* UInt64(b))
+        return (x &- ones) & ~x & highs
+    }
+
+    /// `n` at most 128.
+    @inline(__always)
+    static func hasBelow(_ w: UInt64, _ n: UInt8) -> UInt64 { (w &- ones &* UInt64(n)) & ~w & highs }
 }

@@ -73,8 +73,7 @@ public enum TerminalText {
                 while i + 8 <= n {
                     let w = UnsafeRawPointer(base).loadUnaligned(fromByteOffset: i, as: UInt64.self)
                     guard isPlainTextWord(w) else { break }
-                    let highs: UInt64 = 0x8080_8080_8080_8080
-                    count += 8 - ((w & highs) & ~((w << 1) & highs)).nonzeroBitCount
+                    count += 8 - ((w & ByteWord.highs) & ~((w << 1) & ByteWord.highs)).nonzeroBitCount
                     i += 8
                 }
                 if i >= n { break }
@@ -96,17 +95,10 @@ public enum TerminalText {
         return count
     }
 
-    /// Whether no byte of `w` is below 0x20, 0x7F, 0xC2 or 0xE2 (word tests as in
-    /// `JSONWriter.isPlainWord`, exact as yes/no answers).
+    /// Whether no byte of `w` is below 0x20, 0x7F, 0xC2 or 0xE2.
     @inline(__always)
     static func isPlainTextWord(_ w: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
-        @inline(__always) func hasByte(_ b: UInt64) -> UInt64 {
-            let x = w ^ (ones &* b)
-            return (x &- ones) & ~x & highs
-        }
-        let control = (w &- ones &* 0x20) & ~w & highs
-        return control | hasByte(0x7F) | hasByte(0xC2) | hasByte(0xE2) == 0
+        ByteWord.hasBelow(w, 0x20) | ByteWord.has(w, 0x7F) | ByteWord.has(w, 0xC2) | ByteWord.has(w, 0xE2) == 0
     }
 
     /// Like `safe(_:limit:)` but keeps line breaks, for multi-line text that the tool itself
