@@ -54,7 +54,7 @@ extension ByteLinter {
         text("CN=", to: &out)
         bytes(slotValue[2], to: &out)
         let cn = frame.bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[slotValue[2]]), as: UTF8.self) }
-        if let command = dictionaries[Int(dialect.index)].command(cn) {
+        if let command = dictionary(dialect).command(cn) {
             text(" (", to: &out); text(command.nameZh, to: &out); out.append(0x29)
         }
     }
@@ -146,7 +146,7 @@ extension ByteLinter {
             bytes(entryValues[d.b], to: &out); text("' is not a decimal number", to: &out)
         case .dataFlagInvalid:
             label(d.a, to: &out); text(" Flag=", to: &out); bytes(entryValues[d.b], to: &out); text("; expected one of ", to: &out)
-            text(dictionaries[Int(dialect.index)].dataFlags.keys.sorted().joined(separator: " "), to: &out)
+            text(dictionary(dialect).dataFlags.keys.sorted().joined(separator: " "), to: &out)
         case .timeMilliseconds, .timeNotReal, .timeNot14:
             timeName(d.a, d.b, to: &out); out.append(0x3D); bytes(entryValues[d.a], to: &out)
             text(d.kind == .timeMilliseconds ? " has milliseconds; expected 14 digits YYYYMMDDhhmmss"

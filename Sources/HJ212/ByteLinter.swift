@@ -72,12 +72,21 @@ public final class ByteLinter {
     @exclusivity(unchecked) var cnMemo = ByteLintMemo()
     @exclusivity(unchecked) var flagMemo = ByteLintMemo()
 
-    /// `linter.dictionary(_:)` of each dialect, by `Dialect.index` (no dictionary lookup per frame).
-    let dictionaries: [CodeDictionary]
+    /// `linter.dictionary(_:)` of each dialect, by `Dialect.index`, taken when a frame of the dialect
+    /// first needs it (a dialect's tables are built on first use: traffic of one edition does not
+    /// pay for the others' at start).
+    @exclusivity(unchecked) private var dictionaryCache: [CodeDictionary?] = [nil, nil, nil, nil]
+
+    func dictionary(_ dialect: Dialect) -> CodeDictionary {
+        let i = Int(dialect.index)
+        if let d = dictionaryCache[i] { return d }
+        let d = linter.dictionary(dialect)
+        dictionaryCache[i] = d
+        return d
+    }
 
     public init(linter: Linter) {
         self.linter = linter
-        dictionaries = [Dialect.hj2005, .hj2017, .hj2025, .unknown].map { linter.dictionary($0) }
         strict = linter.options.strict
         diagnostics.reserveCapacity(32)
         entryNames.reserveCapacity(64)
@@ -267,7 +276,7 @@ public final class ByteLinter {
         // A split Flag without PNUM/PNO (reported outside 2005): the full linter.
         if flag >= 0 && flag & 2 != 0 && dialect != .hj2005 { return false }
         keySlot = LintCache.slot(dialect)
-        let dictionary = dictionaries[Int(dialect.index)]
+        let dictionary = self.dictionary(dialect)
         // Keys (a key longer than LintCache.maxKeyBytes: the full linter).
         for e in entryNames.indices {
             let r = entryNames[e]

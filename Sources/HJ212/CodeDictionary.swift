@@ -178,22 +178,66 @@ public struct CodeDictionary: Sendable {
     public private(set) var infoValues: [String: [String: Entry]] = [:]
     public private(set) var classes: [String: [String: Entry]] = [:]
 
-    /// Looks up a factor by exact code (placeholder codes such as `e101xx` are expanded at load
-    /// time into `e10100`…`e10199`), then case-insensitively (Appendix B prints `I33400` with a
-    /// capital I).
+    /// Looks up a factor by exact code, then as an instance of a placeholder code (`e10103` is one
+    /// of `e101xx`), then case-insensitively among the exact codes (Appendix B prints `I33400` with
+    /// a capital I).
     public func factor(_ code: String) -> Factor? {
-        if let exact = expanded[code] { return exact }
+        if let exact = factors[code] { return exact }
+        if let pattern = patterns.match(code) { return pattern }
         if let folded = factorsFolded[code.lowercased()] { return folded }
         return nil
     }
 
-    /// Every concrete code: the exact ones and the expansions of the placeholder patterns.
-    private var expanded: [String: Factor] = [:]
+    /// The placeholder codes, matched on demand (expanding them at load time made 16,500 codes per
+    /// dialect, a third of the start-up of every command).
+    private var patterns = PatternTable([])
+
+    /// Placeholder codes (`e101xx`, `i3331x`): a code is an instance of the first pattern, in table
+    /// order, whose bytes it has everywhere but at the `x`s, where it has ASCII digits — the codes
+    /// `expand(_:)` lists.
+    struct PatternTable: Sendable {
+        /// Pattern code → its place in the table order.
+        private var order: [String: Int] = [:]
+        private var factors: [Factor] = []
+        /// The distinct shapes of the patterns: length in bytes and where the `x`s are.
+        private var shapes: [(length: Int, offsets: [Int])] = []
+        /// The shape of each pattern, by place (a code with an `x` of its own must not take the
+        /// pattern of another shape that its `x` completes: `e101x9` is no `e101xx`).
+        private var shapeOf: [Int] = []
+
+        init(_ patterns: [Factor]) {
+            factors = patterns
+            for (i, f) in patterns.enumerated() {
+                if order[f.code] == nil { order[f.code] = i }
+                let u = Array(f.code.utf8)
+                let offsets = u.indices.filter { u[$0] == UInt8(ascii: "x") }
+                if let s = shapes.firstIndex(where: { $0.length == u.count && $0.offsets == offsets }) {
+                    shapeOf.append(s)
+                } else {
+                    shapeOf.append(shapes.count)
+                    shapes.append((u.count, offsets))
+                }
+            }
+        }
+
+        func match(_ code: String) -> Factor? {
+            guard !shapes.isEmpty else { return nil }
+            let u = Array(code.utf8)
+            var best: Int?
+            for (s, shape) in shapes.enumerated() where shape.length == u.count {
+                guard shape.offsets.allSatisfy({ u[$0] >= UInt8(ascii: "0") && u[$0] <= UInt8(ascii: "9") }) else { continue }
+                var candidate = u
+                for o in shape.offsets { candidate[o] = UInt8(ascii: "x") }
+                if let i = order[String(decoding: candidate, as: UTF8.self)], shapeOf[i] == s, i < best ?? .max { best = i }
+            }
+            return best.map { factors[$0] }
+        }
+    }
 
     /// The most `x` placeholders one code may have (10^3 codes).
     public static let maxPlaceholders = 3
 
-    /// All codes a pattern stands for (`x` = any digit).
+    /// All codes a pattern stands for (`x` = any digit): what `factor(_:)` matches, spelled out.
     static func expand(_ pattern: String) -> [String] {
         var results = [""]
         for ch in pattern {
@@ -251,28 +295,35 @@ public struct CodeDictionary: Sendable {
         }
         let dirs = ["dialects/hj212-2017"] + (dialect.overlayDirectory.map { [$0] } ?? []) + overlays.map { "dialects/\($0)" }
 
-        func tables(_ name: String, required: [String]) throws -> [[String: String]] {
-            var merged: [[String: String]] = []
+        /// The rows of `name` over the directories (a table marked `#! replace` drops the rows
+        /// before it), each as the cells of `columns` in that order: the first `required` columns
+        /// must be in every file's header; a column a file lacks, and a cell `-`, read as "".
+        func tables(_ name: String, _ columns: [String], required: Int) throws -> [[String]] {
+            var merged: [[String]] = []
             for dir in dirs {
                 let path = "\(dir)/\(name)"
                 guard let text = try store.text(path) else { continue }
-                let table = try TSVTable(file: path, text: text, required: required)
+                let table = try TSVTable(file: path, text: text, required: Array(columns.prefix(required)))
                 if table.replacesBase { merged = [] }
-                merged += table.records
+                let at = columns.map { table.column($0) }
+                merged.reserveCapacity(merged.count + table.rows.count)
+                for row in table.rows {
+                    merged.append(at.map { i in i.map { row[$0] == "-" ? "" : row[$0] } ?? "" })
+                }
             }
             return merged
         }
 
         var patternIndex: [String: Int] = [:]
         var patterns: [Factor?] = []
-        for r in try tables("factors.tsv", required: ["code", "table", "name_zh", "name_en", "unit", "type"]) {
+        let factorColumns = ["code", "table", "name_zh", "name_en", "unit", "type", "unit_zh", "cou_unit", "cou_unit_zh", "code2005", "note"]
+        for r in try tables("factors.tsv", factorColumns, required: 6) {
             let factor = Factor(
-                code: r["code"] ?? "", table: r["table"] ?? "", nameZh: r["name_zh"] ?? "", nameEn: r["name_en"] ?? "",
-                unit: r["unit"] ?? "", unitZh: r["unit_zh"] ?? "", couUnit: r["cou_unit"] ?? "", couUnitZh: r["cou_unit_zh"] ?? "",
-                type: NumberType(r["type"] ?? ""), typeText: r["type"] ?? "", code2005: r["code2005"] ?? "", note: r["note"] ?? "")
+                code: r[0], table: r[1], nameZh: r[2], nameEn: r[3], unit: r[4], unitZh: r[6], couUnit: r[7], couUnitZh: r[8],
+                type: NumberType(r[5]), typeText: r[5], code2005: r[9], note: r[10])
             if CodeDictionary.isPattern(factor.code) {
-                // Each x stands for ten codes: more than three would expand a row into thousands.
-                guard factor.code.count(where: { $0 == "x" }) <= CodeDictionary.maxPlaceholders else {
+                // Each x stands for ten codes: more than three would make a row stand for thousands.
+                guard factor.code.utf8.count(where: { $0 == UInt8(ascii: "x") }) <= CodeDictionary.maxPlaceholders else {
                     throw ProfileError(file: "factors.tsv", line: nil,
                                        message: "code '\(TerminalText.safe(factor.code, limit: 40))' has more than \(CodeDictionary.maxPlaceholders) x placeholders")
                 }
@@ -286,44 +337,41 @@ public struct CodeDictionary: Sendable {
             }
         }
         d.factorPatterns = patterns.compactMap { $0 }
+        d.patterns = PatternTable(d.factorPatterns)
         for factor in d.factors.values { d.factorsFolded[factor.code.lowercased()] = factor }
-        for pattern in d.factorPatterns {
-            for code in expand(pattern.code) where d.expanded[code] == nil { d.expanded[code] = pattern }
+        for r in try tables("systems.tsv", ["code", "name_zh", "name_en", "category"], required: 3) {
+            d.systems[r[0]] = Entry(code: r[0], nameZh: r[1], nameEn: r[2], extra: r[3])
         }
-        for (code, factor) in d.factors { d.expanded[code] = factor }
-        for r in try tables("systems.tsv", required: ["code", "name_zh", "name_en"]) {
-            d.systems[r["code"]!] = Entry(code: r["code"]!, nameZh: r["name_zh"]!, nameEn: r["name_en"]!, extra: r["category"] ?? "")
+        for r in try tables("commands.tsv", ["cn", "down", "up", "name_zh", "name_en"], required: 5) {
+            d.commands[r[0]] = Command(cn: r[0], down: r[1], up: r[2], nameZh: r[3], nameEn: r[4])
         }
-        for r in try tables("commands.tsv", required: ["cn", "down", "up", "name_zh", "name_en"]) {
-            d.commands[r["cn"]!] = Command(cn: r["cn"]!, down: r["down"]!, up: r["up"]!, nameZh: r["name_zh"]!, nameEn: r["name_en"]!)
+        for r in try tables("qnrtn.tsv", ["code", "name_zh", "name_en"], required: 3) {
+            d.qnRtn[r[0]] = Entry(code: r[0], nameZh: r[1], nameEn: r[2], extra: "")
         }
-        for r in try tables("qnrtn.tsv", required: ["code", "name_zh", "name_en"]) {
-            d.qnRtn[r["code"]!] = Entry(code: r["code"]!, nameZh: r["name_zh"]!, nameEn: r["name_en"]!, extra: "")
+        for r in try tables("exertn.tsv", ["code", "name_zh", "name_en"], required: 3) {
+            d.exeRtn[r[0]] = Entry(code: r[0], nameZh: r[1], nameEn: r[2], extra: "")
         }
-        for r in try tables("exertn.tsv", required: ["code", "name_zh", "name_en"]) {
-            d.exeRtn[r["code"]!] = Entry(code: r["code"]!, nameZh: r["name_zh"]!, nameEn: r["name_en"]!, extra: "")
+        for r in try tables("data-flags.tsv", ["flag", "name_zh", "name_en", "class"], required: 3) {
+            d.dataFlags[r[0]] = Entry(code: r[0], nameZh: r[1], nameEn: r[2], extra: r[3])
         }
-        for r in try tables("data-flags.tsv", required: ["flag", "name_zh", "name_en"]) {
-            d.dataFlags[r["flag"]!] = Entry(code: r["flag"]!, nameZh: r["name_zh"]!, nameEn: r["name_en"]!, extra: r["class"] ?? "")
-        }
-        for r in try tables("fields.tsv", required: ["name", "scope", "name_zh", "name_en"]) {
-            let info = FieldInfo(name: r["name"]!, scope: r["scope"]!, nameZh: r["name_zh"]!, nameEn: r["name_en"]!,
-                                 width: r["width"] ?? "", note: r["note"] ?? "")
+        for r in try tables("fields.tsv", ["name", "scope", "name_zh", "name_en", "width", "note"], required: 4) {
+            let info = FieldInfo(name: r[0], scope: r[1], nameZh: r[2], nameEn: r[3], width: r[4], note: r[5])
             if info.scope == "suffix" { d.suffixFields[info.name] = info } else { d.fields[info.name] = info }
         }
-        for r in try tables("info-values.tsv", required: ["code", "value", "name_zh", "name_en"]) {
-            d.infoValues[r["code"]!, default: [:]][r["value"]!] = Entry(code: r["value"]!, nameZh: r["name_zh"]!, nameEn: r["name_en"]!, extra: "")
+        for r in try tables("info-values.tsv", ["code", "value", "name_zh", "name_en"], required: 4) {
+            d.infoValues[r[0], default: [:]][r[1]] = Entry(code: r[1], nameZh: r[2], nameEn: r[3], extra: "")
         }
-        for r in try tables("process-classes.tsv", required: ["table", "code", "name_zh", "name_en"]) {
-            d.classes[r["table"]!, default: [:]][r["code"]!] = Entry(code: r["code"]!, nameZh: r["name_zh"]!, nameEn: r["name_en"]!, extra: "")
+        for r in try tables("process-classes.tsv", ["table", "code", "name_zh", "name_en"], required: 4) {
+            d.classes[r[0], default: [:]][r[1]] = Entry(code: r[1], nameZh: r[2], nameEn: r[3], extra: "")
         }
         d.keys.factors = d.factors
         d.keys.suffixFields = d.suffixFields
         if d.factors.count * d.suffixFields.count <= KeyTable.precomputeBudget {
             d.keys.table.reserveCapacity(d.factors.count * d.suffixFields.count)
+            let fields = d.suffixFields.keys.map { (name: $0, suffix: "-" + $0, kind: FieldKind(field: $0)) }
             for (code, factor) in d.factors {
-                for field in d.suffixFields.keys {
-                    d.keys.table[code + "-" + field] = KeyInfo(code: code, field: field, factor: factor, kind: FieldKind(field: field))
+                for field in fields {
+                    d.keys.table[code + field.suffix] = KeyInfo(code: code, field: field.name, factor: factor, kind: field.kind)
                 }
             }
         } else {

@@ -68,13 +68,17 @@ public struct Linter: Sendable {
     let dictionaries: [Dialect: CodeDictionary]
 
     /// Loads the dictionaries of every dialect from the options' profile store; a broken
-    /// profile file throws a `ProfileError` naming the file and line.
+    /// profile file throws a `ProfileError` naming the file and line. The built-in tables are
+    /// not loaded here but on first use, dialect by dialect (`CodeDictionary.shared`): they are
+    /// checked by the tests, and a command linting one edition's traffic pays for that edition's
+    /// tables only.
     public init(options: LintOptions = LintOptions()) throws {
         self.options = options
         var d: [Dialect: CodeDictionary] = [:]
-        for dialect in [Dialect.hj2005, .hj2017, .hj2025] {
-            d[dialect] = options.profiles.overrideDirectory == nil && options.overlays.isEmpty
-                ? CodeDictionary.shared(dialect) : try CodeDictionary.load(dialect, from: options.profiles, overlays: options.overlays)
+        if options.profiles.overrideDirectory != nil || !options.overlays.isEmpty {
+            for dialect in [Dialect.hj2005, .hj2017, .hj2025] {
+                d[dialect] = try CodeDictionary.load(dialect, from: options.profiles, overlays: options.overlays)
+            }
         }
         dictionaries = d
     }

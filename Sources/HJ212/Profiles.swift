@@ -132,31 +132,112 @@ public struct TSVTable: Sendable {
         rows = []
         lines = []
         replacesBase = false
-        var lineNumber = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            lineNumber += 1
-            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
-            if lineNumber == 1 && Self.trimmed(line) == "#! replace" {
-                replacesBase = true
-                continue
-            }
-            if line.hasPrefix("#") || Self.trimmed(line).isEmpty { continue }
-            let cells = line.split(separator: "\t", omittingEmptySubsequences: false).map { String(Self.trimmed($0)) }
-            if columns.isEmpty {
-                columns = cells
-                for name in required where !columns.contains(name) {
-                    throw ProfileError(file: file, line: lineNumber, message: "header lacks column '\(name)' (has: \(columns.joined(separator: ", ")))")
+        // Read as UTF-8 bytes: lines end at LF (a CR before it is dropped), cells at TAB; both are
+        // ASCII and never part of a multi-byte sequence, so the cuts fall on scalar boundaries. (The
+        // reader split Swift Characters before: 140 k instructions a row, and a CR LF pair, one
+        // Character, never ended a line.)
+        var text = text
+        try text.withUTF8 { (u: UnsafeBufferPointer<UInt8>) throws in
+            var lineNumber = 0
+            var start = 0
+            while start <= u.count {
+                var end = start
+                while end < u.count && u[end] != 0x0A { end += 1 }
+                lineNumber += 1
+                var lineEnd = end
+                if lineEnd > start && u[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+                let next = end + 1
+                defer { start = next }
+                let trimmed = Self.trimmedRange(u, start, lineEnd)
+                if lineNumber == 1 && Self.equals(u, trimmed, "#! replace") {
+                    replacesBase = true
+                    continue
                 }
-                continue
+                if lineEnd > start && u[start] == UInt8(ascii: "#") || trimmed.isEmpty { continue }
+                var cells: [String] = []
+                var cellStart = start
+                while true {
+                    var cellEnd = cellStart
+                    while cellEnd < lineEnd && u[cellEnd] != 0x09 { cellEnd += 1 }
+                    let cell = Self.trimmedRange(u, cellStart, cellEnd)
+                    cells.append(String(decoding: UnsafeBufferPointer(rebasing: u[cell]), as: UTF8.self))
+                    if cellEnd == lineEnd { break }
+                    cellStart = cellEnd + 1
+                }
+                if columns.isEmpty {
+                    columns = cells
+                    for name in required where !columns.contains(name) {
+                        throw ProfileError(file: file, line: lineNumber, message: "header lacks column '\(name)' (has: \(columns.joined(separator: ", ")))")
+                    }
+                    continue
+                }
+                guard cells.count == columns.count else {
+                    throw ProfileError(file: file, line: lineNumber, message: "expected \(columns.count) tab-separated columns, found \(cells.count)")
+                }
+                rows.append(cells)
+                lines.append(lineNumber)
             }
-            guard cells.count == columns.count else {
-                throw ProfileError(file: file, line: lineNumber, message: "expected \(columns.count) tab-separated columns, found \(cells.count)")
-            }
-            rows.append(cells)
-            lines.append(lineNumber)
         }
         if columns.isEmpty { throw ProfileError(file: file, line: nil, message: "has no header line") }
     }
+
+    /// Whether the bytes in `range` are exactly `literal`'s.
+    private static func equals(_ u: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ literal: StaticString) -> Bool {
+        guard range.count == literal.utf8CodeUnitCount else { return false }
+        let l = UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount)
+        return zip(range, l).allSatisfy { u[$0] == $1 }
+    }
+
+    /// `start..<end` without leading and trailing whitespace, in bytes: the scalars `trimmed(_:)`
+    /// removes (TAB, SPACE, U+00A0, U+1680, U+2000…U+200B, U+202F, U+205F, U+3000), recognised by
+    /// their UTF-8 encodings (`u` is valid UTF-8, so a sequence matched at either end is a whole scalar).
+    static func trimmedRange(_ u: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Range<Int> {
+        /// The length of the whitespace scalar at `i`, or 0.
+        func spaceAt(_ i: Int) -> Int {
+            switch u[i] {
+            case 0x09, 0x20: return 1
+            case 0xC2: return i + 1 < end && u[i + 1] == 0xA0 ? 2 : 0
+            case 0xE1, 0xE2, 0xE3: return i + 2 < end && isThreeByteSpace(u[i], u[i + 1], u[i + 2]) ? 3 : 0
+            default: return 0
+            }
+        }
+        /// The length of the whitespace scalar ending just before `j`, or 0.
+        func spaceBefore(_ j: Int, _ lower: Int) -> Int {
+            let b = u[j - 1]
+            if b == 0x09 || b == 0x20 { return 1 }
+            if b == 0xA0 && j - 2 >= lower && u[j - 2] == 0xC2 { return 2 }
+            if j - 3 >= lower && isThreeByteSpace(u[j - 3], u[j - 2], b) { return 3 }
+            return 0
+        }
+        var a = start
+        while a < end {
+            let n = spaceAt(a)
+            if n == 0 { break }
+            a += n
+        }
+        var b = end
+        while b > a {
+            let n = spaceBefore(b, a)
+            if n == 0 { break }
+            b -= n
+        }
+        return a..<b
+    }
+
+    /// U+1680 (E1 9A 80), U+2000…U+200B (E2 80 80…8B), U+202F (E2 80 AF), U+205F (E2 81 9F), U+3000 (E3 80 80).
+    @inline(__always)
+    private static func isThreeByteSpace(_ a: UInt8, _ b: UInt8, _ c: UInt8) -> Bool {
+        switch (a, b) {
+        case (0xE1, 0x9A): return c == 0x80
+        case (0xE2, 0x80): return c <= 0x8B && c >= 0x80 || c == 0xAF
+        case (0xE2, 0x81): return c == 0x9F
+        case (0xE3, 0x80): return c == 0x80
+        default: return false
+        }
+    }
+
+    /// The index of a column by name, if the header has it.
+    public func column(_ name: String) -> Int? { columns.firstIndex(of: name) }
 
     /// The text without leading and trailing whitespace as `CharacterSet.whitespaces` defines it
     /// on this platform (CoreFoundation's list: TAB, SPACE, U+00A0, U+1680, U+2000…U+200B,
