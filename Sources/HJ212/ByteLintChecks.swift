@@ -96,7 +96,7 @@ extension ByteLinter {
     static let required2005 = [1, 2, 3, 4]
     static let required2017 = [0, 1, 2, 3, 4, 5]
 
-    func checkHeader(_ buf: UnsafeBufferPointer<UInt8>, dictionary: CodeDictionary, flag: Int, base: Int) {
+    func checkHeader(_ buf: UnsafeBufferPointer<UInt8>, dictionary: DictionaryRef, flag: Int, base: Int) {
         let required = dialect == .hj2005 ? Self.required2005 : Self.required2017
         for slot in required where slotItem[slot] < 0 { add(Rules.fieldMissing, base, .fieldMissing, slot) }
         var broken = false
@@ -119,7 +119,7 @@ extension ByteLinter {
                 || !(buf[st.lowerBound + 1] &- 48 < 10 || buf[st.lowerBound + 1] &- 65 < 26) {
                 add(Rules.stFormat, at, .stFormat)
             } else if stMemo.value(Int(dialect.index) << 16 | Int(buf[st.lowerBound]) << 8 | Int(buf[st.lowerBound + 1]), {
-                dictionary.system(String(decoding: UnsafeBufferPointer(rebasing: buf[st]), as: UTF8.self)) == nil ? 0 : 1
+                dictionary.value.system(String(decoding: UnsafeBufferPointer(rebasing: buf[st]), as: UTF8.self)) == nil ? 0 : 1
             }) == 0 {
                 add(Rules.stUnknown, at, .stUnknown)
             }
@@ -129,7 +129,7 @@ extension ByteLinter {
             if let code = Self.fourDigits(buf, cn) {
                 // Keys with bit 20 set: whether the linter's dictionary of this dialect has the command (4) or not (0).
                 let known = cnMemo.value(Int(dialect.index) << 16 | code | 1 << 20) {
-                    dictionary.command(String(decoding: UnsafeBufferPointer(rebasing: buf[cn]), as: UTF8.self)) == nil ? 0 : 4
+                    dictionary.value.command(String(decoding: UnsafeBufferPointer(rebasing: buf[cn]), as: UTF8.self)) == nil ? 0 : 4
                 }
                 if known == 0 { add(Rules.cnUnknown, at, .cnUnknown) }
             } else {
@@ -150,7 +150,7 @@ extension ByteLinter {
 
     // MARK: CP
 
-    func checkCP(_ buf: UnsafeBufferPointer<UInt8>, dictionary: CodeDictionary) -> Bool {
+    func checkCP(_ buf: UnsafeBufferPointer<UInt8>, dictionary: DictionaryRef) -> Bool {
         let limit = dialect == .hj2005 ? 960 : 950
         if areaEnd - areaStart > limit { add(Rules.cpTooLong, offset(areaStart), .cpTooLong, areaEnd - areaStart, limit) }
         // Scratch emptied only when used: `removeAll(keepingCapacity:)` is a call even on an empty
@@ -232,7 +232,7 @@ extension ByteLinter {
     @inline(__always)
     private func clear<T>(_ a: inout [T]) { if !a.isEmpty { a.removeAll(keepingCapacity: true) } }
 
-    private func checkCoded(_ buf: UnsafeBufferPointer<UInt8>, _ key: ByteLintKey, _ k: Int, _ e: Int, _ at: Int, dictionary: CodeDictionary) {
+    private func checkCoded(_ buf: UnsafeBufferPointer<UInt8>, _ key: ByteLintKey, _ k: Int, _ e: Int, _ at: Int, dictionary: DictionaryRef) {
         if !key.knownField && !unknownFields.contains(key.fieldID) {
             unknownFields.append(key.fieldID)
             add(Rules.cpFieldUnknown, at, .cpFieldUnknownCoded, k)
@@ -256,10 +256,10 @@ extension ByteLinter {
             if valueRange.count == 1 {
                 // One-character flags (N, F, M, …), memoised per dialect.
                 known = flagMemo.value(Int(dialect.index) << 8 | Int(buf[valueRange.lowerBound])) {
-                    dictionary.dataFlags[String(decoding: UnsafeBufferPointer(rebasing: buf[valueRange]), as: UTF8.self)] == nil ? 0 : 1
+                    dictionary.value.dataFlags[String(decoding: UnsafeBufferPointer(rebasing: buf[valueRange]), as: UTF8.self)] == nil ? 0 : 1
                 } == 1
             } else {
-                known = dictionary.dataFlags[String(decoding: UnsafeBufferPointer(rebasing: buf[valueRange]), as: UTF8.self)] != nil
+                known = dictionary.value.dataFlags[String(decoding: UnsafeBufferPointer(rebasing: buf[valueRange]), as: UTF8.self)] != nil
             }
             if !known {
                 add(Rules.dataFlagInvalid, at, .dataFlagInvalid, k, e)

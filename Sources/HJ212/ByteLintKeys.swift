@@ -87,7 +87,7 @@ struct ByteLintKeys {
 
     /// The index in `tables[slot].entries` of the key `buf[lo..<hi]`, resolving and storing it when new.
     mutating func lookup(_ buf: UnsafeBufferPointer<UInt8>, _ lo: Int, _ hi: Int, slot: Int, dialect: Dialect,
-                         dictionary: CodeDictionary) -> Int {
+                         dictionary: ByteLinter.DictionaryRef) -> Int {
         let h = Self.hash(buf, lo, hi)
         let length = hi - lo
         let mask = tables[slot].slots.count - 1
@@ -112,7 +112,7 @@ struct ByteLintKeys {
             return lookup(buf, lo, hi, slot: slot, dialect: dialect, dictionary: dictionary)
         }
         let name = String(decoding: UnsafeBufferPointer(rebasing: buf[lo..<hi]), as: UTF8.self)
-        let (key, text) = resolve(name, dialect: dialect, dictionary: dictionary)
+        let (key, text) = resolve(name, dialect: dialect, dictionary: dictionary.value)
         let e = tables[slot].entries.count
         tables[slot].entries.append(key)
         tables[slot].texts.append(text)

@@ -75,15 +75,24 @@ public final class ByteLinter {
     /// `linter.dictionary(_:)` of each dialect, by `Dialect.index`, taken when a frame of the dialect
     /// first needs it (a dialect's tables are built on first use: traffic of one edition does not
     /// pay for the others' at start).
-    @exclusivity(unchecked) private var dictionaryCache: [CodeDictionary?] = [nil, nil, nil, nil]
+    /// Each held in a class: a `CodeDictionary` copied out of an array retains and releases its
+    /// twenty-odd tables, which once per frame was a few percent of lint.
+    @exclusivity(unchecked) private var dictionaryCache: [DictionaryRef?] = [nil, nil, nil, nil]
 
-    func dictionary(_ dialect: Dialect) -> CodeDictionary {
+    final class DictionaryRef {
+        let value: CodeDictionary
+        init(_ value: CodeDictionary) { self.value = value }
+    }
+
+    func dictionaryRef(_ dialect: Dialect) -> DictionaryRef {
         let i = Int(dialect.index)
         if let d = dictionaryCache[i] { return d }
-        let d = linter.dictionary(dialect)
+        let d = DictionaryRef(linter.dictionary(dialect))
         dictionaryCache[i] = d
         return d
     }
+
+    func dictionary(_ dialect: Dialect) -> CodeDictionary { dictionaryRef(dialect).value }
 
     public init(linter: Linter) {
         self.linter = linter
@@ -164,6 +173,30 @@ public final class ByteLinter {
         }
     }
 
+    /// The first index in `from..<end` holding `a`, `b` or `c`, or `end`: eight bytes at a time (the
+    /// separators of a frame are a few among its bytes; the byte-by-byte loops were a tenth of lint).
+    /// The lowest byte `ByteWord.has` flags is always a match (a false flag needs a borrow from a
+    /// match below it), so the first flagged byte is the answer.
+    @inline(__always)
+    static func firstOf(_ buf: UnsafeBufferPointer<UInt8>, _ from: Int, _ end: Int, _ a: UInt8, _ b: UInt8, _ c: UInt8) -> Int {
+        var i = from
+        if let base = buf.baseAddress {
+            let raw = UnsafeRawPointer(base)
+            while i + 8 <= end {
+                let w = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                let m = ByteWord.has(w, a) | ByteWord.has(w, b) | ByteWord.has(w, c)
+                if m != 0 { return i + (m.trailingZeroBitCount >> 3) }
+                i += 8
+            }
+        }
+        while i < end {
+            let x = buf[i]
+            if x == a || x == b || x == c { return i }
+            i += 1
+        }
+        return end
+    }
+
     private func run(_ buf: UnsafeBufferPointer<UInt8>) -> Bool {
         let raw = frame
         let s0 = raw.segment.lowerBound, s1 = raw.segment.upperBound
@@ -200,23 +233,23 @@ public final class ByteLinter {
         for k in 0..<8 { slotValue[k] = -1..<(-1); slotItem[k] = -1 }
         var itemStart = s0
         var i = s0
-        while i < cp {
-            let b = buf[i]
-            if b == 0x2C { return false }
-            if b == 0x3B {
-                guard itemStart < i else { return false }
-                var eq = itemStart
-                while eq < i && buf[eq] != 0x3D { eq += 1 }
-                guard eq < i else { return false }
-                let slot = Self.slot(buf, itemStart, eq)
-                guard slot >= 0, slotItem[slot] < 0 else { return false }
-                slotItem[slot] = itemStart
-                slotValue[slot] = (eq + 1)..<i
-                headerSlots.append(slot)
-                headerValues.append((eq + 1)..<i)
-                headerItemStart.append(itemStart)
-                itemStart = i + 1
-            }
+        while true {
+            // The next `;` or `,` (the byte before `CP=&&` is a `;`).
+            i = Self.firstOf(buf, i, cp, 0x3B, 0x2C, 0x2C)
+            if i == cp { break }
+            if buf[i] == 0x2C { return false }
+            guard itemStart < i else { return false }
+            var eq = itemStart
+            while eq < i && buf[eq] != 0x3D { eq += 1 }
+            guard eq < i else { return false }
+            let slot = Self.slot(buf, itemStart, eq)
+            guard slot >= 0, slotItem[slot] < 0 else { return false }
+            slotItem[slot] = itemStart
+            slotValue[slot] = (eq + 1)..<i
+            headerSlots.append(slot)
+            headerValues.append((eq + 1)..<i)
+            headerItemStart.append(itemStart)
+            itemStart = i + 1
             i += 1
         }
         // Flag: digits only, 0…255 (other Flags go to the full linter).
@@ -242,18 +275,23 @@ public final class ByteLinter {
             var start = areaStart
             var eq = -1
             i = areaStart
-            while i <= areaEnd {
+            while true {
+                // The next `=`, `;` or `,`; the end of the area closes the last group as a `;` would.
+                i = Self.firstOf(buf, i, areaEnd, 0x3D, 0x3B, 0x2C)
                 let b: UInt8 = i < areaEnd ? buf[i] : 0x3B
-                if b == 0x3D && eq < 0 {
-                    eq = i
-                    if i + 2 < areaEnd && buf[i + 1] == 0x2F && buf[i + 2] == 0x2F { return false }  // `//log//`
-                } else if b == 0x3B || b == 0x2C {
+                if b == 0x3D {
+                    if eq < 0 {
+                        eq = i
+                        if i + 2 < areaEnd && buf[i + 1] == 0x2F && buf[i + 2] == 0x2F { return false }  // `//log//`
+                    }
+                } else {
                     guard eq > start, start < i else { return false }
                     entryNames.append(start..<eq)
                     entryValues.append((eq + 1)..<i)
                     if b == 0x3B { groupEnds.append(entryNames.count) }
                     start = i + 1
                     eq = -1
+                    if i == areaEnd { break }
                 }
                 i += 1
             }
@@ -276,7 +314,7 @@ public final class ByteLinter {
         // A split Flag without PNUM/PNO (reported outside 2005): the full linter.
         if flag >= 0 && flag & 2 != 0 && dialect != .hj2005 { return false }
         keySlot = LintCache.slot(dialect)
-        let dictionary = self.dictionary(dialect)
+        let dictionary = dictionaryRef(dialect)
         // Keys (a key longer than LintCache.maxKeyBytes: the full linter).
         for e in entryNames.indices {
             let r = entryNames[e]

@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import HJ212
 
 /// `ByteLinter` against `Linter.check` (the reference): on every frame the byte path takes, the
@@ -240,4 +241,25 @@ import Testing
         #expect(fast.keys.resets >= 1)
         #expect(fast.keys.tables.allSatisfy { $0.entries.count <= ByteLintKeys.budget })
     }
+
+    @Test("firstOf finds the first of three bytes eight at a time exactly as a byte loop does, at every start and end")
+    func firstOfWordScan() {
+        var rng = SplitMix64(seed: 8)
+        // Separators, their neighbours (borrows in the word test), high bytes and zeros.
+        let alphabet: [UInt8] = [0x3D, 0x3B, 0x2C, 0x3C, 0x3E, 0x3A, 0x2B, 0x2D, 0x00, 0x01, 0xFF, 0x80, 0x41, 0x30, 0x7E]
+        for _ in 0..<300 {
+            let bytes = (0..<Int.random(in: 0..<40, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }
+            bytes.withUnsafeBufferPointer { buf in
+                for from in 0...bytes.count {
+                    for end in from...bytes.count {
+                        for (a, b, c) in [(UInt8(0x3D), UInt8(0x3B), UInt8(0x2C)), (0x3B, 0x2C, 0x2C), (0x00, 0xFF, 0x01)] {
+                            let naive = (from..<end).first { [a, b, c].contains(bytes[$0]) } ?? end
+                            #expect(ByteLinter.firstOf(buf, from, end, a, b, c) == naive)
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
+
