@@ -2,185 +2,188 @@
 /// word the messages `Linter.check` builds (the tests compare them on generated and mutated frames).
 extension ByteLinter {
     @inline(__always)
-    private func bytes(_ r: Range<Int>, to out: inout [UInt8]) {
-        frame.bytes.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[r])) }
+    private func bytes(_ r: Range<Int>, to out: ByteBuffer) {
+        frame.bytes.withUnsafeBufferPointer { out.append(UnsafeBufferPointer(rebasing: $0[r])) }
     }
 
     @inline(__always)
-    private func text(_ s: String, to out: inout [UInt8]) {
-        // `withUTF8` copies in bulk (`append(contentsOf: s.utf8)` goes byte by byte); string
-        // literals choose this overload too.
-        var s = s
-        s.withUTF8 { out.append(contentsOf: $0) }
-    }
+    private func text(_ s: String, to out: ByteBuffer) { out.append(s) }
 
     @inline(__always)
-    private func text(_ s: StaticString, to out: inout [UInt8]) {
-        s.withUTF8Buffer { out.append(contentsOf: $0) }
-    }
+    private func text(_ s: StaticString, to out: ByteBuffer) { out.append(s) }
 
-    private func number(_ n: Int, to out: inout [UInt8]) { JSONWriter.appendDecimal(n, to: &out) }
+    private func number(_ n: Int, to out: ByteBuffer) { out.appendDecimal(n) }
 
     /// The declared CRC as sent (four hex digits in the byte path).
-    public func appendDeclaredCRC(to out: inout [UInt8]) { bytes(frame.crcField, to: &out) }
+    public func appendDeclaredCRC(to out: inout [UInt8]) {
+        frame.bytes.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[frame.crcField])) }
+    }
 
     /// The HJ 212 CRC of the segment, four upper-case hex digits.
     public func appendComputedCRC(to out: inout [UInt8]) {
         for k in 0..<4 { out.append(Self.hexDigit(computedCRC, k)) }
     }
 
-    private func flagDescription(_ flag: Int, to out: inout [UInt8]) {
-        guard flag >= 0 else { return text("no Flag", to: &out) }
-        text("Flag=", to: &out)
-        bytes(slotValue[5], to: &out)
-        text(", version bits ", to: &out)
+    /// `appendDeclaredCRC(to:)` into a `ByteBuffer`.
+    public func appendDeclaredCRC(to out: ByteBuffer) { bytes(frame.crcField, to: out) }
+
+    /// `appendComputedCRC(to:)` into a `ByteBuffer`.
+    public func appendComputedCRC(to out: ByteBuffer) {
+        for k in 0..<4 { out.append(Self.hexDigit(computedCRC, k)) }
+    }
+
+    private func flagDescription(_ flag: Int, to out: ByteBuffer) {
+        guard flag >= 0 else { return text("no Flag", to: out) }
+        text("Flag=", to: out)
+        bytes(slotValue[5], to: out)
+        text(", version bits ", to: out)
         let version = flag >> 2
         for bit in stride(from: 5, through: 0, by: -1) { out.append(version >> bit & 1 == 1 ? 0x31 : 0x30) }
     }
 
-    private func label(_ k: Int, to out: inout [UInt8]) { text(keyTexts[k].label, to: &out) }
+    private func label(_ k: Int, to out: ByteBuffer) { text(keyTexts[k].label, to: out) }
 
     /// `code-field` of a coded key, the entry's name for a plain one.
-    private func timeName(_ e: Int, _ k: Int, to out: inout [UInt8]) {
+    private func timeName(_ e: Int, _ k: Int, to out: ByteBuffer) {
         if keyEntries[k].coded {
             let key = keyTexts[k]
-            text(key.code, to: &out); out.append(0x2D); text(key.field, to: &out)
+            text(key.code, to: out); out.append(0x2D); text(key.field, to: out)
         } else {
-            bytes(entryNames[e], to: &out)
+            bytes(entryNames[e], to: out)
         }
     }
 
-    private func commandTitle(to out: inout [UInt8]) {
-        text("CN=", to: &out)
-        bytes(slotValue[2], to: &out)
+    private func commandTitle(to out: ByteBuffer) {
+        text("CN=", to: out)
+        bytes(slotValue[2], to: out)
         let cn = frame.bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[slotValue[2]]), as: UTF8.self) }
         if let command = dictionary(dialect).command(cn) {
-            text(" (", to: &out); text(command.nameZh, to: &out); out.append(0x29)
+            text(" (", to: out); text(command.nameZh, to: out); out.append(0x29)
         }
     }
 
-    private func optionalDouble(_ v: Double?, to out: inout [UInt8]) {
-        if let v { text(v.description, to: &out) } else { text("–", to: &out) }
+    private func optionalDouble(_ v: Double?, to out: ByteBuffer) {
+        if let v { text(v.description, to: out) } else { text("–", to: out) }
     }
 
-    /// Appends the message of `d` (a diagnostic of the frame judged last).
-    public func appendMessage(_ d: LazyDiagnostic, to out: inout [UInt8]) {
+    /// Appends the message of `d` (a diagnostic of the frame judged last) as UTF-8.
+    public func appendMessage(_ d: LazyDiagnostic, to out: ByteBuffer) {
         let title = dialect.title
         switch d.kind {
         case .crcLowercase:
-            text("CRC '", to: &out); appendDeclaredCRC(to: &out); text("' is correct but in lower case; expected '", to: &out)
-            appendComputedCRC(to: &out); out.append(0x27)
+            text("CRC '", to: out); appendDeclaredCRC(to: out); text("' is correct but in lower case; expected '", to: out)
+            appendComputedCRC(to: out); out.append(0x27)
         case .crcMismatch:
-            text("declared CRC '", to: &out); appendDeclaredCRC(to: &out); text("', computed '", to: &out)
-            appendComputedCRC(to: &out); out.append(0x27)
+            text("declared CRC '", to: out); appendDeclaredCRC(to: out); text("', computed '", to: out)
+            appendComputedCRC(to: out); out.append(0x27)
         case .crcModbus, .crcModbusSwapped:
-            text("CRC '", to: &out); appendDeclaredCRC(to: &out)
+            text("CRC '", to: out); appendDeclaredCRC(to: out)
             text(d.kind == .crcModbus ? "' is CRC-16/MODBUS; the HJ 212 CRC is '" : "' is CRC-16/MODBUS with its bytes swapped; the HJ 212 CRC is '",
-                 to: &out)
-            appendComputedCRC(to: &out); out.append(0x27)
-        case .trailerLF: text("frame ends with LF alone; expected CR LF", to: &out)
-        case .trailerCR: text("frame ends with CR alone; expected CR LF", to: &out)
-        case .trailerMissing: text("no CR LF after the CRC", to: &out)
+                 to: out)
+            appendComputedCRC(to: out); out.append(0x27)
+        case .trailerLF: text("frame ends with LF alone; expected CR LF", to: out)
+        case .trailerCR: text("frame ends with CR alone; expected CR LF", to: out)
+        case .trailerMissing: text("no CR LF after the CRC", to: out)
         case .dialectMismatch:
-            text("expected an ", to: &out); text(Dialect(index: d.a).title, to: &out); text(" packet, found ", to: &out)
-            text(Dialect(index: d.b).title, to: &out); text(" (", to: &out); flagDescription(d.c, to: &out); out.append(0x29)
+            text("expected an ", to: out); text(Dialect(index: d.a).title, to: out); text(" packet, found ", to: out)
+            text(Dialect(index: d.b).title, to: out); text(" (", to: out); flagDescription(d.c, to: out); out.append(0x29)
         case .dialect2005, .dialect2025:
-            text(d.kind == .dialect2005 ? "HJ/T 212-2005 packet (" : "HJ 212-2025 packet (", to: &out)
-            flagDescription(d.a, to: &out)
-            text(d.kind == .dialect2005 ? "); judged by the 2005 rules" : "); judged by the 2025 rules", to: &out)
+            text(d.kind == .dialect2005 ? "HJ/T 212-2005 packet (" : "HJ 212-2025 packet (", to: out)
+            flagDescription(d.a, to: out)
+            text(d.kind == .dialect2005 ? "); judged by the 2005 rules" : "); judged by the 2025 rules", to: out)
         case .fieldMissing:
-            text(SegmentChecks.order2017[d.a], to: &out); text(" is missing; ", to: &out); text(title, to: &out); text(" requires", to: &out)
+            text(SegmentChecks.order2017[d.a], to: out); text(" is missing; ", to: out); text(title, to: out); text(" requires", to: out)
             for slot in dialect == .hj2005 ? Self.required2005 : Self.required2017 {
-                out.append(0x20); text(SegmentChecks.order2017[slot], to: &out)
+                out.append(0x20); text(SegmentChecks.order2017[slot], to: out)
             }
         case .fieldOrder:
-            text("fields in the order", to: &out)
-            for slot in headerSlots { out.append(0x20); text(SegmentChecks.order2017[slot], to: &out) }
-            text("; Table 3 orders them", to: &out)
+            text("fields in the order", to: out)
+            for slot in headerSlots { out.append(0x20); text(SegmentChecks.order2017[slot], to: out) }
+            text("; Table 3 orders them", to: out)
             for name in dialect == .hj2005 ? SegmentChecks.order2005 : SegmentChecks.order2017 {
-                if let slot = SegmentChecks.headerSlot(name), slotItem[slot] >= 0 { out.append(0x20); text(name, to: &out) }
+                if let slot = SegmentChecks.headerSlot(name), slotItem[slot] >= 0 { out.append(0x20); text(name, to: out) }
             }
         case .qnLength:
-            text("QN '", to: &out); bytes(slotValue[0], to: &out); text("' has ", to: &out); number(slotValue[0].count, to: &out)
-            text(" characters; expected 17 digits YYYYMMDDhhmmsszzz", to: &out)
+            text("QN '", to: out); bytes(slotValue[0], to: out); text("' has ", to: out); number(slotValue[0].count, to: out)
+            text(" characters; expected 17 digits YYYYMMDDhhmmsszzz", to: out)
         case .qnDate:
-            text("QN '", to: &out); bytes(slotValue[0], to: &out); text("' is not a real date and time (YYYYMMDDhhmmsszzz)", to: &out)
+            text("QN '", to: out); bytes(slotValue[0], to: out); text("' is not a real date and time (YYYYMMDDhhmmsszzz)", to: out)
         case .stFormat:
-            text("ST '", to: &out); bytes(slotValue[1], to: &out); text("' is not 2 characters of 0-9 A-Z", to: &out)
+            text("ST '", to: out); bytes(slotValue[1], to: out); text("' is not 2 characters of 0-9 A-Z", to: out)
         case .stUnknown:
-            text("ST=", to: &out); bytes(slotValue[1], to: &out); text(" is not in the system-code table of ", to: &out); text(title, to: &out)
+            text("ST=", to: out); bytes(slotValue[1], to: out); text(" is not in the system-code table of ", to: out); text(title, to: out)
         case .cnFormat:
-            text("CN '", to: &out); bytes(slotValue[2], to: &out); text("' is not 4 digits", to: &out)
+            text("CN '", to: out); bytes(slotValue[2], to: out); text("' is not 4 digits", to: out)
         case .cnUnknown:
-            text("CN=", to: &out); bytes(slotValue[2], to: &out); text(" is not a command of ", to: &out); text(title, to: &out)
-            text(" (vendor extension?)", to: &out)
+            text("CN=", to: out); bytes(slotValue[2], to: out); text(" is not a command of ", to: out); text(title, to: out)
+            text(" (vendor extension?)", to: out)
         case .pwFormat:
-            text("PW '", to: &out); bytes(slotValue[3], to: &out); text("' has ", to: &out); number(slotValue[3].count, to: &out)
-            text(" characters; expected 6", to: &out)
+            text("PW '", to: out); bytes(slotValue[3], to: out); text("' has ", to: out); number(slotValue[3].count, to: out)
+            text(" characters; expected 6", to: out)
         case .mn2005:
-            text("MN '", to: &out); bytes(slotValue[4], to: &out); text("' has ", to: &out); number(slotValue[4].count, to: &out)
-            text(" characters; HJ/T 212-2005 uses 14", to: &out)
+            text("MN '", to: out); bytes(slotValue[4], to: out); text("' has ", to: out); number(slotValue[4].count, to: out)
+            text(" characters; HJ/T 212-2005 uses 14", to: out)
         case .mnFormat:
             let n = slotValue[4].count
-            text("MN '", to: &out); bytes(slotValue[4], to: &out); text("' is ", to: &out); number(n, to: &out); text(" characters", to: &out)
-            if d.a == 0 { text(", not all 0-9 A-F", to: &out) }
-            text("; expected 24 hex characters (EPC-96)", to: &out)
-            if n == 14 { text(", 14 is the HJ/T 212-2005 form", to: &out) }
+            text("MN '", to: out); bytes(slotValue[4], to: out); text("' is ", to: out); number(n, to: out); text(" characters", to: out)
+            if d.a == 0 { text(", not all 0-9 A-F", to: out) }
+            text("; expected 24 hex characters (EPC-96)", to: out)
+            if n == 14 { text(", 14 is the HJ/T 212-2005 form", to: out) }
         case .cpTooLong:
-            text("CP data area is ", to: &out); number(d.a, to: &out); text(" bytes; ", to: &out); text(title, to: &out)
-            text(" allows ", to: &out); number(d.b, to: &out)
+            text("CP data area is ", to: out); number(d.a, to: out); text(" bytes; ", to: out); text(title, to: out)
+            text(" allows ", to: out); number(d.b, to: out)
         case .cpDuplicateKey:
-            out.append(0x27); bytes(entryNames[d.a], to: &out); text("' appears twice in one group", to: &out)
+            out.append(0x27); bytes(entryNames[d.a], to: out); text("' appears twice in one group", to: out)
         case .cpFieldUnknownCoded:
             let key = keyTexts[d.a]
-            out.append(0x27); text(key.code, to: &out); out.append(0x2D); text(key.field, to: &out); text("': '", to: &out)
-            text(key.field, to: &out)
-            text("' is not a field of Table 4 (Rtd Min Avg Max Cou Flag EFlag SampleTime ZsRtd … Info SN)", to: &out)
+            out.append(0x27); text(key.code, to: out); out.append(0x2D); text(key.field, to: out); text("': '", to: out)
+            text(key.field, to: out)
+            text("' is not a field of Table 4 (Rtd Min Avg Max Cou Flag EFlag SampleTime ZsRtd … Info SN)", to: out)
         case .cpFieldUnknownPlain:
-            text("CP key '", to: &out); bytes(entryNames[d.a], to: &out); text("' is not a field of Table 4", to: &out)
+            text("CP key '", to: out); bytes(entryNames[d.a], to: out); text("' is not a field of Table 4", to: out)
         case .factorUnknown:
-            out.append(0x27); text(keyTexts[d.a].code, to: &out); text("' is not a code of Appendix B (", to: &out); text(title, to: &out)
-            text("); non-standard or vendor code", to: &out)
+            out.append(0x27); text(keyTexts[d.a].code, to: out); text("' is not a code of Appendix B (", to: out); text(title, to: out)
+            text("); non-standard or vendor code", to: out)
         case .numberInvalid:
-            label(d.a, to: &out); out.append(0x20); text(keyTexts[d.a].field, to: &out); text("='", to: &out)
-            bytes(entryValues[d.b], to: &out); text("' is not a decimal number", to: &out)
+            label(d.a, to: out); out.append(0x20); text(keyTexts[d.a].field, to: out); text("='", to: out)
+            bytes(entryValues[d.b], to: out); text("' is not a decimal number", to: out)
         case .dataFlagInvalid:
-            label(d.a, to: &out); text(" Flag=", to: &out); bytes(entryValues[d.b], to: &out); text("; expected one of ", to: &out)
-            text(dictionary(dialect).dataFlags.keys.sorted().joined(separator: " "), to: &out)
+            label(d.a, to: out); text(" Flag=", to: out); bytes(entryValues[d.b], to: out); text("; expected one of ", to: out)
+            text(dictionary(dialect).dataFlags.keys.sorted().joined(separator: " "), to: out)
         case .timeMilliseconds, .timeNotReal, .timeNot14:
-            timeName(d.a, d.b, to: &out); out.append(0x3D); bytes(entryValues[d.a], to: &out)
+            timeName(d.a, d.b, to: out); out.append(0x3D); bytes(entryValues[d.a], to: out)
             text(d.kind == .timeMilliseconds ? " has milliseconds; expected 14 digits YYYYMMDDhhmmss"
-                 : d.kind == .timeNotReal ? " is not a real date and time" : ": expected 14 digits YYYYMMDDhhmmss", to: &out)
+                 : d.kind == .timeNotReal ? " is not a real date and time" : ": expected 14 digits YYYYMMDDhhmmss", to: out)
         case .numberWidth:
             let keys = keyTexts
-            label(d.a, to: &out); text(": ", to: &out)
+            label(d.a, to: out); text(": ", to: out)
             for i in d.b..<d.c {
-                if i > d.b { text(", ", to: &out) }
+                if i > d.b { text(", ", to: out) }
                 let e = widthItems[i]
-                text(keys[entryKeys[e]].field, to: &out); out.append(0x3D); bytes(entryValues[e], to: &out)
+                text(keys[entryKeys[e]].field, to: out); out.append(0x3D); bytes(entryValues[e], to: out)
             }
-            text(d.c - d.b == 1 ? " exceeds the default type " : " exceed the default type ", to: &out)
-            text(keys[d.a].messageType, to: &out); text(" of Appendix B", to: &out)
+            text(d.c - d.b == 1 ? " exceeds the default type " : " exceed the default type ", to: out)
+            text(keys[d.a].messageType, to: out); text(" of Appendix B", to: out)
         case .minAvgMax:
             let s = statItems[d.b]
-            label(d.a, to: &out)
-            text(": Min=", to: &out); optionalDouble(s.min, to: &out)
-            text(" Avg=", to: &out); optionalDouble(s.avg, to: &out)
-            text(" Max=", to: &out); optionalDouble(s.max, to: &out)
-            text("; expected Min ≤ Avg ≤ Max", to: &out)
+            label(d.a, to: out)
+            text(": Min=", to: out); optionalDouble(s.min, to: out)
+            text(" Avg=", to: out); optionalDouble(s.avg, to: out)
+            text(" Max=", to: out); optionalDouble(s.max, to: out)
+            text("; expected Min ≤ Avg ≤ Max", to: out)
         case .dataTimeMissing:
-            commandTitle(to: &out); text(" upload without DataTime", to: &out)
+            commandTitle(to: out); text(" upload without DataTime", to: out)
         case .emptyUpload:
-            commandTitle(to: &out); text(" upload carries no monitoring values", to: &out)
+            commandTitle(to: out); text(" upload carries no monitoring values", to: out)
         case .dataTimeAlignment:
-            commandTitle(to: &out); text(" DataTime=", to: &out); bytes(entryValues[d.a], to: &out); text("; expected ", to: &out)
+            commandTitle(to: out); text(" DataTime=", to: out); bytes(entryValues[d.a], to: out); text("; expected ", to: out)
             switch d.b {
-            case 2: text("a whole minute (start of the MinInterval)", to: &out)
-            case 3: text("a whole hour", to: &out)
-            case 0, 1: text("midnight", to: &out)
-            default: text("a 5-minute boundary", to: &out)
+            case 2: text("a whole minute (start of the MinInterval)", to: out)
+            case 3: text("a whole hour", to: out)
+            case 0, 1: text("midnight", to: out)
+            default: text("a 5-minute boundary", to: out)
             }
-            text(", the start of the period", to: &out)
+            text(", the start of the period", to: out)
         }
     }
 }

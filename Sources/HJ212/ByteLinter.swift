@@ -123,12 +123,12 @@ public final class ByteLinter {
     /// The report `Linter.check` gives, built from what was found (for tests and callers that
     /// want `Diagnostic`s; the messages are built here).
     public func materializedDiagnostics() -> [Diagnostic] {
-        var scratch: [UInt8] = []
+        let scratch = ByteBuffer(capacity: 256)
         return diagnostics.map { d in
-            scratch.removeAll(keepingCapacity: true)
-            appendMessage(d, to: &scratch)
+            scratch.removeAll()
+            appendMessage(d, to: scratch)
             return Diagnostic(rule: d.rule, severity: d.severity, offset: d.offset,
-                              message: linter.options.messages ? String(decoding: scratch, as: UTF8.self) : "")
+                              message: linter.options.messages ? scratch.withBytes { String(decoding: $0, as: UTF8.self) } : "")
         }
     }
 

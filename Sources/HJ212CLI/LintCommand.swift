@@ -56,16 +56,15 @@ struct LintCommand: CLICommand {
             var writer = JSONWriter(capacity: 1 << 16)
             let item = ByteBuffer(capacity: 1 << 16)
             let textLine = ByteBuffer(capacity: 4096)
-            var scratch: [UInt8] = []
-            scratch.reserveCapacity(1024)
+            let scratch = ByteBuffer(capacity: 1024)
             let names = CommandNames()
             let fast: (String, ByteLinter) -> Void = { file, r in
                 if json {
                     item.removeAll()
-                    writeJSON(fast: r, file: multiple ? file : nil, to: item, scratch: &scratch)
+                    writeJSON(fast: r, file: multiple ? file : nil, to: item, scratch: scratch)
                     item.withBytes { io.stdout.write(bytes: $0) }
                 } else {
-                    printText(fast: r, file: multiple ? file : nil, io: io, line: textLine, scratch: &scratch, names: names)
+                    printText(fast: r, file: multiple ? file : nil, io: io, line: textLine, scratch: scratch, names: names)
                 }
             }
             // HJ212_LINT_REFERENCE set: every frame through `Linter.check` (the oracle the tests compare with).
@@ -101,7 +100,7 @@ struct LintCommand: CLICommand {
 
     /// `printText` for a frame judged by the byte path: the same lines, values copied from the
     /// frame's bytes (printable ASCII there), messages written into `scratch` and shown safe.
-    func printText(fast r: ByteLinter, file: String?, io: CommandIO, line out: ByteBuffer, scratch: inout [UInt8], names: CommandNames) {
+    func printText(fast r: ByteLinter, file: String?, io: CommandIO, line out: ByteBuffer, scratch: ByteBuffer, names: CommandNames) {
         if quiet && r.diagnostics.isEmpty { return }
         out.removeAll()
         if let file { out.append(file); out.append(": ") }
@@ -135,9 +134,9 @@ struct LintCommand: CLICommand {
         for d in diagnostics {
             out.append("    ")
             appendDiagnosticPrefix(d.severity, d.rule, d.offset, to: out)
-            scratch.removeAll(keepingCapacity: true)
-            r.appendMessage(d, to: &scratch)
-            scratch.withUnsafeBufferPointer { TerminalText.appendSafe(validUTF8: $0, limit: TerminalLimits.message, to: out) }
+            scratch.removeAll()
+            r.appendMessage(d, to: scratch)
+            scratch.withBytes { TerminalText.appendSafe(validUTF8: $0, limit: TerminalLimits.message, to: out) }
             out.append(0x0A)
         }
         out.withBytes { io.stdout.write(bytes: $0) }

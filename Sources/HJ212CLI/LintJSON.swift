@@ -81,7 +81,7 @@ func writeItemHead(_ type: String, file: String?, index: Int?, offset: Int, leng
 /// are escaped straight from the frame's bytes, messages from `scratch`. The oracle is the
 /// reference path above (`writeJSON(_:file:to:)` on `Linter.check`'s report): LintBytePathTests
 /// compares the two outputs byte for byte on the real-traffic stand-in and mutated copies of it.
-func writeJSON(fast r: ByteLinter, file: String?, to out: ByteBuffer, scratch: inout [UInt8]) {
+func writeJSON(fast r: ByteLinter, file: String?, to out: ByteBuffer, scratch: ByteBuffer) {
     @inline(__always) func chunk(_ s: StaticString) { out.append(s) }
     @inline(__always) func escaped(_ b: UnsafeBufferPointer<UInt8>) { out.appendEscapedJSON(b) }
     @inline(__always) func escaped(_ s: String) { out.appendEscapedJSON(s) }
@@ -93,13 +93,11 @@ func writeJSON(fast r: ByteLinter, file: String?, to out: ByteBuffer, scratch: i
     chunk(#","length":"#); decimal(r.frame.bytes.count)
     chunk(#","dialect":""#); escaped(r.detectedDialect.rawValue)
     chunk(#"","crc":{"declared":""#)
-    scratch.removeAll(keepingCapacity: true)
-    r.appendDeclaredCRC(to: &scratch)
-    scratch.withUnsafeBufferPointer { escaped($0) }
+    scratch.removeAll()
+    r.appendDeclaredCRC(to: scratch)
+    scratch.withBytes { escaped($0) }
     chunk(#"","computed":""#)
-    scratch.removeAll(keepingCapacity: true)
-    r.appendComputedCRC(to: &scratch)  // four upper-case hex digits: nothing to escape
-    scratch.withUnsafeBufferPointer { out.append($0) }
+    r.appendComputedCRC(to: out)  // four upper-case hex digits: nothing to escape
     chunk(r.crcOK ? #"","ok":true,"variant":"# : #"","ok":false,"variant":"#)
     if let variant = r.crcVariant { out.append(0x22); escaped(variant.rawValue); out.append(0x22) } else { chunk("null") }
     chunk(#"},"header":{"#)
@@ -139,9 +137,9 @@ func writeJSON(fast r: ByteLinter, file: String?, to out: ByteBuffer, scratch: i
         chunk(#"","offset":"#)
         if let offset = d.offset { decimal(offset) } else { chunk("null") }
         chunk(#","message":""#)
-        scratch.removeAll(keepingCapacity: true)
-        r.appendMessage(d, to: &scratch)
-        scratch.withUnsafeBufferPointer { escaped($0) }
+        scratch.removeAll()
+        r.appendMessage(d, to: scratch)
+        scratch.withBytes { escaped($0) }
         chunk(#""}"#)
     }
     chunk("]}\n")
