@@ -102,6 +102,7 @@ struct BenchCommand: CLICommand {
         }
         if wanted("drip") { DripBenchmark.run(rounds: rounds, io: io) }
         realTrafficRows(io: io, wanted: wanted)
+        startupRows(io: io, wanted: wanted)
         return Interrupts.requested ? Interrupts.exitStatus : 0
     }
 
