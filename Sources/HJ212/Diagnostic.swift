@@ -3,6 +3,15 @@ public enum Severity: String, Sendable, Comparable, CaseIterable {
     case info, warning, error
 
     private var rank: Int { self == .info ? 0 : self == .warning ? 1 : 2 }
+
+    /// `rawValue` as static text (written into output buffers without a `String`).
+    public var text: StaticString {
+        switch self {
+        case .info: return "info"
+        case .warning: return "warning"
+        case .error: return "error"
+        }
+    }
     public static func < (a: Severity, b: Severity) -> Bool { a.rank < b.rank }
 }
 

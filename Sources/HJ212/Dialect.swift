@@ -18,7 +18,10 @@ public enum Dialect: String, Sendable, CaseIterable, Hashable {
         }
     }
 
-    public var title: String {
+    public var title: String { titleText.description }
+
+    /// `title` as static text (written into output buffers without a `String`).
+    public var titleText: StaticString {
         switch self {
         case .hj2005: return "HJ/T 212-2005"
         case .hj2017: return "HJ 212-2017"

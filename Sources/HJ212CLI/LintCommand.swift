@@ -103,7 +103,7 @@ struct LintCommand: CLICommand {
     func printText(fast r: ByteLinter, file: String?, io: CommandIO, line out: ByteBuffer, scratch: ByteBuffer, names: CommandNames) {
         if quiet && r.diagnostics.isEmpty { return }
         out.removeAll()
-        if let file { out.append(file); out.append(": ") }
+        if let file { out.append(string: file); out.append(": ") }
         let diagnostics = r.diagnostics
         let status: StaticString = r.hasErrors ? "ERROR" : diagnostics.contains { $0.severity == .warning } ? "warn" : "ok"
         out.append(UInt8(ascii: "#"))
@@ -129,7 +129,7 @@ struct LintCommand: CLICommand {
             field(r.headerValue(0), "-")
         }
         out.append(" [")
-        out.append(r.detectedDialect.title)
+        out.append(r.detectedDialect.titleText)
         out.append("]\n")
         for d in diagnostics {
             out.append("    ")
@@ -145,9 +145,9 @@ struct LintCommand: CLICommand {
     /// `severity rule[ @offset]: `, the start of a diagnostic line of the text output (the byte
     /// path and the reference path write the same lines).
     func appendDiagnosticPrefix(_ severity: Severity, _ rule: String, _ offset: Int?, to out: ByteBuffer) {
-        out.append(severity.rawValue)
+        out.append(severity.text)
         out.append(0x20)
-        out.append(rule)
+        out.append(string: rule)
         if let offset {
             out.append(" @")
             out.appendDecimal(offset)
@@ -165,7 +165,7 @@ struct LintCommand: CLICommand {
             TerminalText.appendSafe(d.message, limit: TerminalLimits.message, to: out)
             out.append(0x0A)
         }
-        if let file { out.append(file); out.append(": ") }
+        if let file { out.append(string: file); out.append(": ") }
         switch item {
         case .frame(let r):
             if quiet && r.diagnostics.isEmpty { return }
@@ -178,19 +178,19 @@ struct LintCommand: CLICommand {
             out.append(" @")
             out.appendDecimal(r.raw.offset)
             out.append(0x20)
-            out.append(status)
+            out.append(string: status)
             out.append(" CN=")
             TerminalText.appendSafe(s.cn ?? "?", limit: TerminalLimits.value, to: out)
             if let command = s.cn.flatMap({ dictionary.command($0) }) {
                 out.append(0x20)
-                out.append(command.nameZh)
+                out.append(string: command.nameZh)
             }
             out.append(" MN=")
             TerminalText.appendSafe(s.mn ?? "?", limit: TerminalLimits.value, to: out)
             out.append(" QN=")
             TerminalText.appendSafe(s.qn ?? "-", limit: TerminalLimits.value, to: out)
             out.append(" [")
-            out.append(r.detectedDialect.title)
+            out.append(r.detectedDialect.titleText)
             out.append("]\n")
             for d in r.diagnostics {
                 out.append("    ")
