@@ -115,6 +115,12 @@ struct LintCommand: CLICommand {
         r.frame.bytes.withUnsafeBufferPointer { buf in
             func field(_ range: Range<Int>?, _ absent: StaticString) {
                 if let range {
+                    // The byte path takes only segments of printable ASCII (`ByteLinter.run`'s first
+                    // check), so a value within the limit is shown as it is; a longer one is cut.
+                    if range.count <= TerminalLimits.value {
+                        out.append(UnsafeBufferPointer(rebasing: buf[range]))
+                        return
+                    }
                     TerminalText.appendSafe(validUTF8: UnsafeBufferPointer(rebasing: buf[range]), limit: TerminalLimits.value, to: out)
                 } else {
                     out.append(absent)
