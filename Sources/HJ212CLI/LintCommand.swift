@@ -137,12 +137,18 @@ struct LintCommand: CLICommand {
         out.append(" [")
         out.append(r.detectedDialect.titleText)
         out.append("]\n")
+        let safeMessages = !diagnostics.isEmpty && r.messagesAreTerminalSafe
         for d in diagnostics {
             out.append("    ")
             appendDiagnosticPrefix(d.severity, d.rule, d.offset, to: out)
             scratch.removeAll()
             r.appendMessage(d, to: scratch)
-            scratch.withBytes { TerminalText.appendSafe(validUTF8: $0, limit: TerminalLimits.message, to: out) }
+            // Nothing to escape, and no more bytes than the limit allows characters: as it is.
+            if safeMessages && scratch.count <= TerminalLimits.message {
+                scratch.withBytes { out.append($0) }
+            } else {
+                scratch.withBytes { TerminalText.appendSafe(validUTF8: $0, limit: TerminalLimits.message, to: out) }
+            }
             out.append(0x0A)
         }
         out.withBytes { io.stdout.write(bytes: $0) }

@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import HJ212
 import Testing
@@ -75,6 +76,28 @@ import TestSupport
             #expect(fast.status == reference.status, "\(arguments)")
             #expect(fast.out == reference.out, "\(arguments)")
             #expect(fast.out.contains("quoted"))
+        }
+    }
+
+    /// The byte path shows its messages without `TerminalText`'s scan only when nothing they quote
+    /// can hold a control character: a profile whose factor name holds an escape sequence still
+    /// comes out escaped, as the reference path writes it. (A declared CRC is always four hex digits
+    /// once framed; `ByteLinterTests` covers a constructed frame whose CRC field is not.)
+    @Test func messagesQuotingHostileProfileTextAreEscaped() throws {
+        let dir = scratchDirectory("hostile-profile")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/dialects/hj212-2017", withIntermediateDirectories: true)
+        let base = try #require(try ProfileStore.builtin.text("dialects/hj212-2017/factors.tsv"))
+        try base.replacingOccurrences(of: "化学需氧量", with: "化学\u{1B}[31m需氧量").write(toFile: dir + "/dialects/hj212-2017/factors.tsv", atomically: false, encoding: .utf8)
+        let segment = "QN=20160801085857223;ST=32;CN=2011;PW=123456;MN=010000A8900016F000169DC0;Flag=5;CP=&&DataTime=20160801085857;w01018-Rtd=abc,w01018-Flag=N&&"
+        let badValue = FrameEncoder.frame(segmentBytes: Array(segment.utf8))
+        for arguments in [["--profiles", dir], []] {
+            let fast = Self.run(arguments, badValue, reference: false)
+            let reference = Self.run(arguments, badValue, reference: true)
+            #expect(fast.1 == reference.1, "\(arguments)")
+            #expect(fast.1.contains("w01018 化学") && fast.1.contains("is not a decimal number"), "\(fast.1)")
+            #expect(fast.1.contains("\\x1b[31m") == !arguments.isEmpty, "\(fast.1)")
+            #expect(!fast.1.utf8.contains(0x1B))
         }
     }
 }

@@ -261,5 +261,26 @@ import TestSupport
             }
         }
     }
+
+    @Test("messages count as terminal-safe with a hex declared CRC and a dictionary without control characters")
+    func messagesAreTerminalSafe() throws {
+        let segment = Array("QN=20160801085857223;ST=32;CN=2011;PW=123456;MN=010000A8900016F000169DC0;Flag=5;CP=&&DataTime=20160801085857;w01018-Rtd=12.5&&".utf8)
+        func frame(crc: [UInt8]) -> RawFrame {
+            let bytes = Array("##\(String(format: "%04d", segment.count))".utf8) + segment + crc + [0x0D, 0x0A]
+            return RawFrame(offset: 0, bytes: bytes, declaredLength: segment.count, segment: 6..<(6 + segment.count),
+                            crcField: (6 + segment.count)..<(10 + segment.count), trailer: .crlf, boundary: .declaredLength)
+        }
+        let fast = ByteLinter(linter: try Linter())
+        #expect(fast.lint(frame(crc: Array("1234".utf8)), index: 0))
+        #expect(fast.messagesAreTerminalSafe)
+        #expect(fast.lint(frame(crc: Array("9b8f".utf8)), index: 1))
+        #expect(fast.messagesAreTerminalSafe)
+        // A CRC field that is not hex never reaches the byte path's messages: it declines the frame.
+        #expect(!fast.lint(frame(crc: [0x1B, 0x5B, 0x32, 0x4A]), index: 2))
+        // Every built-in dictionary's quotable texts are safe.
+        for dialect in [Dialect.hj2005, .hj2017, .hj2025] {
+            #expect(ByteLinter.DictionaryRef(CodeDictionary.shared(dialect)).textsAreTerminalSafe)
+        }
+    }
 }
 
