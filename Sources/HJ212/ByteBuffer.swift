@@ -85,7 +85,8 @@ public final class ByteBuffer {
         try body(UnsafeBufferPointer(start: base, count: used))
     }
 
-    /// A decimal integer, as `JSONWriter.appendDecimal` writes it.
+    /// A decimal integer, as `JSONWriter.appendDecimal` writes it: two digits per division, from a
+    /// table of the pairs 00…99 (offsets and indices are written for every finding of `lint`).
     public func appendDecimal(_ value: Int) {
         reserve(20)
         var magnitude = value.magnitude
@@ -93,14 +94,29 @@ public final class ByteBuffer {
         var digits = 1
         var v = magnitude
         while v >= 10 { v /= 10; digits += 1 }
-        var k = used + digits - 1
-        repeat {
-            base[k] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-            magnitude /= 10
-            k -= 1
-        } while magnitude > 0
+        let pairs = Self.digitPairs.utf8Start
+        var k = used + digits
+        while magnitude >= 100 {
+            let r = Int(magnitude % 100)
+            magnitude /= 100
+            k -= 2
+            base[k] = pairs[2 * r]
+            base[k + 1] = pairs[2 * r + 1]
+        }
+        if magnitude >= 10 {
+            base[k - 2] = pairs[2 * Int(magnitude)]
+            base[k - 1] = pairs[2 * Int(magnitude) + 1]
+        } else {
+            base[k - 1] = UInt8(ascii: "0") + UInt8(magnitude)
+        }
         used += digits
     }
+
+    private static let digitPairs: StaticString = """
+        00010203040506070809101112131415161718192021222324252627282930313233343536373839\
+        40414243444546474849505152535455565758596061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899
+        """
 
     /// The contents of a JSON string (without the quotes), escaped exactly as
     /// `JSONWriter.appendEscaped` escapes them (`JSONWriter.escapeClass`); plain runs of eight

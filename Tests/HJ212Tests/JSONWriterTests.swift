@@ -130,6 +130,24 @@ struct JSONWriterTests {
         }
     }
 
+    @Test("ByteBuffer: decimals as Swift prints them, at every power of ten and between")
+    func byteBufferDecimals() {
+        var values = [0, 1, -1, Int.max, Int.min, Int.max - 1, Int.min + 1]
+        var p = 1
+        for _ in 0..<19 {
+            values += [p - 1, p, p + 1, -p, -p + 1, -p - 1, 2 * p - 1, 5 * p + 3]
+            p = p &* 10
+        }
+        var rng = SplitMix64(seed: 10)
+        for _ in 0..<2000 { values.append(Int(truncatingIfNeeded: rng.next()) >> Int.random(in: 0..<63, using: &rng)) }
+        let b = ByteBuffer(capacity: 1)
+        for v in values {
+            b.removeAll()
+            b.appendDecimal(v)
+            #expect(b.withBytes { String(decoding: $0, as: UTF8.self) } == String(v))
+        }
+    }
+
     @Test("ByteBuffer: decimals as JSONWriter writes them, bytes kept across growth")
     func byteBuffer() {
         let b = ByteBuffer(capacity: 1)
