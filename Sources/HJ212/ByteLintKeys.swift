@@ -1,6 +1,5 @@
-#if canImport(Glibc)
 import Glibc
-#endif
+
 /// The texts of a resolved CP key that only messages and the ordering of findings read, kept
 /// beside `ByteLintKey` so that the key itself holds no reference (read per entry without a
 /// retain or release).

@@ -17,21 +17,20 @@ extension ByteLinter {
     private func number(_ n: Int, to out: ByteBuffer) { out.appendDecimal(n) }
 
     /// The declared CRC as sent (four hex digits in the byte path).
-    public func appendDeclaredCRC(to out: inout [UInt8]) {
-        frame.bytes.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[frame.crcField])) }
-    }
-
-    /// The HJ 212 CRC of the segment, four upper-case hex digits.
-    public func appendComputedCRC(to out: inout [UInt8]) {
-        for k in 0..<4 { out.append(Self.hexDigit(computedCRC, k)) }
-    }
-
-    /// `appendDeclaredCRC(to:)` into a `ByteBuffer`.
     public func appendDeclaredCRC(to out: ByteBuffer) { bytes(frame.crcField, to: out) }
 
-    /// `appendComputedCRC(to:)` into a `ByteBuffer`.
+    /// The HJ 212 CRC of the segment, four upper-case hex digits.
     public func appendComputedCRC(to out: ByteBuffer) {
         for k in 0..<4 { out.append(Self.hexDigit(computedCRC, k)) }
+    }
+
+    /// Both CRCs as text (`CRCCheck`'s `declared` and `computed`).
+    public var crcTexts: (declared: String, computed: String) {
+        let b = ByteBuffer(capacity: 8)
+        appendDeclaredCRC(to: b)
+        appendComputedCRC(to: b)
+        let n = frame.crcField.count
+        return b.withBytes { (String(decoding: $0[..<n], as: UTF8.self), String(decoding: $0[n...], as: UTF8.self)) }
     }
 
     private func flagDescription(_ flag: Int, to out: ByteBuffer) {

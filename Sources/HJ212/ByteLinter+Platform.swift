@@ -29,13 +29,8 @@ extension ByteLinter {
             groups.append(group)
             start = end
         }
-        var declared: [UInt8] = [], computed: [UInt8] = []
-        declared.reserveCapacity(4)
-        computed.reserveCapacity(4)
-        appendDeclaredCRC(to: &declared)
-        appendComputedCRC(to: &computed)
-        let crc = CRCCheck(declared: String(decoding: declared, as: UTF8.self), computed: String(decoding: computed, as: UTF8.self),
-                           ok: crcOK, variant: crcVariant)
+        let texts = crcTexts
+        let crc = CRCCheck(declared: texts.declared, computed: texts.computed, ok: crcOK, variant: crcVariant)
         let parsed = ParsedSegment(segment: DataSegment(header: header, cp: groups), headerOffsets: [], cpOffsets: [],
                                    cpArea: nil, findings: [])
         return FrameReport(index: index, raw: raw, parsed: parsed, dialect: dialect, detectedDialect: detectedDialect, crc: crc,

@@ -83,25 +83,21 @@ public final class ByteLinter {
         let value: CodeDictionary
         /// Whether every text of the dictionary that a message can quote (factor labels, command
         /// names, data-flag codes) is free of what `TerminalText` escapes: true for the built-in
-        /// tables; a profile directory could hold anything.
-        let textsAreTerminalSafe: Bool
+        /// tables; a profile directory could hold anything. Found the first time text output asks.
+        private(set) lazy var textsAreTerminalSafe: Bool =
+            value.factors.values.allSatisfy { TerminalText.isSafe($0.label) }
+            && value.factorPatterns.allSatisfy { TerminalText.isSafe($0.label) }
+            && value.commands.values.allSatisfy { TerminalText.isSafe($0.nameZh) }
+            && value.dataFlags.keys.allSatisfy { TerminalText.isSafe($0) }
 
-        init(_ value: CodeDictionary) {
-            self.value = value
-            textsAreTerminalSafe = value.factors.values.allSatisfy { TerminalText.isSafe($0.label) }
-                && value.factorPatterns.allSatisfy { TerminalText.isSafe($0.label) }
-                && value.commands.values.allSatisfy { TerminalText.isSafe($0.nameZh) }
-                && value.dataFlags.keys.allSatisfy { TerminalText.isSafe($0) }
-        }
+        init(_ value: CodeDictionary) { self.value = value }
     }
 
     /// Whether the messages of the frame judged last can be shown without `TerminalText`'s scan:
     /// they quote only the segment (printable ASCII, or the frame would not be on this path), the
-    /// declared CRC, numbers, literals and the dictionary's texts.
-    public var messagesAreTerminalSafe: Bool {
-        guard dictionaryRef(dialect).textsAreTerminalSafe else { return false }
-        return frame.bytes.withUnsafeBufferPointer { buf in frame.crcField.allSatisfy { buf[$0] >= 0x20 && buf[$0] < 0x7F } }
-    }
+    /// declared CRC (four hex digits, or `run` declines the frame), numbers, literals and the
+    /// dictionary's texts.
+    public var messagesAreTerminalSafe: Bool { dictionaryRef(dialect).textsAreTerminalSafe }
 
     func dictionaryRef(_ dialect: Dialect) -> DictionaryRef {
         let i = Int(dialect.index)

@@ -188,9 +188,10 @@ public struct TSVTable: Sendable {
         return zip(range, l).allSatisfy { u[$0] == $1 }
     }
 
-    /// `start..<end` without leading and trailing whitespace, in bytes: the scalars `trimmed(_:)`
-    /// removes (TAB, SPACE, U+00A0, U+1680, U+2000…U+200B, U+202F, U+205F, U+3000), recognised by
-    /// their UTF-8 encodings (`u` is valid UTF-8, so a sequence matched at either end is a whole scalar).
+    /// `start..<end` without leading and trailing whitespace as `CharacterSet.whitespaces` defines it
+    /// on this platform (CoreFoundation's list: TAB, SPACE, U+00A0, U+1680, U+2000…U+200B, U+202F,
+    /// U+205F, U+3000; Foundation's trimming took half of the linter's start-up), recognised by their
+    /// UTF-8 encodings (`u` is valid UTF-8, so a sequence matched at either end is a whole scalar).
     static func trimmedRange(_ u: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Range<Int> {
         /// The length of the whitespace scalar at `i`, or 0.
         func spaceAt(_ i: Int) -> Int {
@@ -238,23 +239,6 @@ public struct TSVTable: Sendable {
 
     /// The index of a column by name, if the header has it.
     public func column(_ name: String) -> Int? { columns.firstIndex(of: name) }
-
-    /// The text without leading and trailing whitespace as `CharacterSet.whitespaces` defines it
-    /// on this platform (CoreFoundation's list: TAB, SPACE, U+00A0, U+1680, U+2000…U+200B,
-    /// U+202F, U+205F, U+3000), scalar by scalar, without Foundation's bridging (which took half
-    /// of the linter's start-up).
-    static func trimmed(_ text: Substring) -> Substring {
-        func isSpace(_ s: Unicode.Scalar) -> Bool {
-            switch s.value {
-            case 0x09, 0x20, 0xA0, 0x1680, 0x2000...0x200B, 0x202F, 0x205F, 0x3000: true
-            default: false
-            }
-        }
-        let scalars = text.unicodeScalars
-        guard let first = scalars.firstIndex(where: { !isSpace($0) }) else { return text[text.endIndex...] }
-        let last = scalars.lastIndex(where: { !isSpace($0) })!
-        return Substring(scalars[first...last])
-    }
 
     /// Rows as dictionaries from column name to cell, `-` read as empty.
     public var records: [[String: String]] {

@@ -126,11 +126,8 @@ import TestSupport
             let text = raw.textWithoutTrailer
             #expect(fast.materializedDiagnostics() == reference.diagnostics, "\(text)")
             #expect(fast.dialect == reference.dialect && fast.detectedDialect == reference.detectedDialect, "\(text)")
-            var declared: [UInt8] = [], computed: [UInt8] = []
-            fast.appendDeclaredCRC(to: &declared)
-            fast.appendComputedCRC(to: &computed)
-            #expect(String(decoding: declared, as: UTF8.self) == reference.crc.declared)
-            #expect(String(decoding: computed, as: UTF8.self) == reference.crc.computed)
+            #expect(fast.crcTexts.declared == reference.crc.declared)
+            #expect(fast.crcTexts.computed == reference.crc.computed)
             #expect(fast.crcOK == reference.crc.ok && fast.crcVariant == reference.crc.variant, "\(text)")
             let header = zip(fast.headerSlots, fast.headerValues).map {
                 Field(ByteLinter.headerName($0), String(decoding: raw.bytes[$1], as: UTF8.self))
@@ -277,6 +274,8 @@ import TestSupport
         #expect(fast.messagesAreTerminalSafe)
         // A CRC field that is not hex never reaches the byte path's messages: it declines the frame.
         #expect(!fast.lint(frame(crc: [0x1B, 0x5B, 0x32, 0x4A]), index: 2))
+        // The static texts written for severities are their raw values.
+        #expect(Severity.allCases.allSatisfy { $0.text.description == $0.rawValue })
         // Every built-in dictionary's quotable texts are safe.
         for dialect in [Dialect.hj2005, .hj2017, .hj2025] {
             #expect(ByteLinter.DictionaryRef(CodeDictionary.shared(dialect)).textsAreTerminalSafe)

@@ -7,7 +7,8 @@ import TestSupport
 /// on-demand matching of placeholder codes, each against the meaning it replaced.
 @Suite("Profile loading")
 struct ProfileLoadingTests {
-    /// The reader as it was (Swift Characters): the reference for every text without a CR LF pair.
+    /// The reader as it was (Swift Characters, Foundation's whitespace): the reference for every text
+    /// without a CR LF pair.
     struct CharacterTSV: Equatable {
         var columns: [String] = []
         var rows: [[String]] = []
@@ -20,12 +21,12 @@ struct ProfileLoadingTests {
             for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
                 lineNumber += 1
                 let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
-                if lineNumber == 1 && TSVTable.trimmed(line) == "#! replace" {
+                if lineNumber == 1 && line.trimmingCharacters(in: .whitespaces) == "#! replace" {
                     replacesBase = true
                     continue
                 }
-                if line.hasPrefix("#") || TSVTable.trimmed(line).isEmpty { continue }
-                let cells = line.split(separator: "\t", omittingEmptySubsequences: false).map { String(TSVTable.trimmed($0)) }
+                if line.hasPrefix("#") || line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+                let cells = line.split(separator: "\t", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
                 if columns.isEmpty {
                     columns = cells
                     for name in required where !columns.contains(name) {
