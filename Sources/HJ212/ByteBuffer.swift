@@ -112,6 +112,51 @@ public final class ByteBuffer {
         used += digits
     }
 
+    /// `value.description`, without the `String` (lint's Min/Avg/Max messages quote three per
+    /// finding; the `String` was 3 % of `lint` on the real-traffic stand-in).
+    ///
+    /// `description` prints the shortest decimal that reads back as the value (the closest one
+    /// when several are that short), with at least one fraction digit in this range. For
+    /// 0.001 ≤ |value| < 10^15 the candidates with k fraction digits (k = 1…9) are the integers
+    /// n with n / 10^k == |value|: both operands are exact, so the division rounds as reading the
+    /// decimal does. n lies within one of |value| · 10^k rounded, so the three integers around
+    /// it are all the candidates at that k. The first k with exactly one candidate gives the
+    /// digits `description` prints; with two or more, or outside the range, `description` is used.
+    public func appendDescription(of value: Double) {
+        if !appendShortDecimal(value) { append(string: value.description) }
+    }
+
+    /// `appendDescription`'s own path: false (nothing written) where it leaves the value to `description`.
+    func appendShortDecimal(_ value: Double) -> Bool {
+        let m = value.magnitude
+        if m >= 0.001 && m < 1e15 {
+            var p = 1.0
+            for k in 1...9 {
+                p *= 10
+                let scaled = (m * p).rounded()
+                guard scaled < 9_007_199_254_740_000 else { break }
+                let low = (scaled - 1) / p == m, mid = scaled / p == m, high = (scaled + 1) / p == m
+                let found = (low ? 1 : 0) + (mid ? 1 : 0) + (high ? 1 : 0)
+                if found == 0 { continue }
+                guard found == 1 else { break }
+                let n = UInt64(mid ? scaled : low ? scaled - 1 : scaled + 1)
+                let unit = UInt64(p)
+                if value < 0 { append(UInt8(ascii: "-")) }
+                appendDecimal(Int(n / unit))
+                append(UInt8(ascii: "."))
+                reserve(k)
+                var fraction = n % unit
+                for i in stride(from: k - 1, through: 0, by: -1) {
+                    base[used + i] = UInt8(ascii: "0") + UInt8(fraction % 10)
+                    fraction /= 10
+                }
+                used += k
+                return true
+            }
+        }
+        return false
+    }
+
     private static let digitPairs: StaticString = """
         00010203040506070809101112131415161718192021222324252627282930313233343536373839\
         40414243444546474849505152535455565758596061626364656667686970717273747576777879\

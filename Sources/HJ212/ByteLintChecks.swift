@@ -153,31 +153,30 @@ extension ByteLinter {
     func checkCP(_ buf: UnsafeBufferPointer<UInt8>, dictionary: DictionaryRef) -> Bool {
         let limit = dialect == .hj2005 ? 960 : 950
         if areaEnd - areaStart > limit { add(Rules.cpTooLong, offset(areaStart), .cpTooLong, areaEnd - areaStart, limit) }
-        // Scratch emptied only when used: `removeAll(keepingCapacity:)` is a call even on an empty
-        // array, and these ran per frame and per group (2 % of `lint` in issue 17's profile).
-        clear(&unknownCodes)
-        clear(&unknownFields)
-        clear(&widthItems)
-        clear(&statItems)
+        unknownCodes.removeAll()
+        unknownFields.removeAll()
+        widthItems.removeAll()
+        statItems.removeAll()
         var hasMeasurements = false
         var groupStart = 0
         return keys.tables[keySlot].entries.withUnsafeBufferPointer { keyTable in
             for groupEnd in groupEnds {
-                clear(&width)
-                clear(&stats)
+                width.removeAll()
+                stats.removeAll()
                 for e in groupStart..<groupEnd {
-                    let name = entryNames[e], valueRange = entryValues[e]
-                    let at = offset(name.lowerBound)
-                    for e2 in groupStart..<e where Self.equals(buf, entryNames[e2], name) {
+                    let k = entryKeys[e]
+                    let at = offset(entryNames[e].lowerBound)
+                    // The key table holds each distinct name once (within a frame, `run` starts over
+                    // if the table was emptied), so equal names are equal key indices.
+                    for e2 in groupStart..<e where entryKeys[e2] == k {
                         add(Rules.cpDuplicateKey, at, .cpDuplicateKey, e)
                         break
                     }
-                    let k = entryKeys[e]
                     let key = keyTable[k]
                     if key.coded {
                         checkCoded(buf, key, k, e, at, dictionary: dictionary)
                         if key.kind.isMeasurement { hasMeasurements = true }
-                        if key.stat != 0, let v = SegmentChecks.parseDouble(UnsafeBufferPointer(rebasing: buf[valueRange])) {
+                        if key.stat != 0, let v = SegmentChecks.parseDouble(UnsafeBufferPointer(rebasing: buf[entryValues[e]])) {
                             var i = stats.firstIndex { keyTable[$0.key].codeID == key.codeID }
                             if i == nil { stats.append((k, nil, nil, nil)); i = stats.count - 1 }
                             switch key.stat {
@@ -196,10 +195,11 @@ extension ByteLinter {
                 }
                 if !width.isEmpty {
                     // Per code (sorted by code), the violations in order.
-                    var codes: [Int] = []
+                    let codes = widthCodes
+                    codes.removeAll()
                     for w in width where !codes.contains(where: { keyTable[$0].codeID == keyTable[w.codeKey].codeID }) { codes.append(w.codeKey) }
                     let texts = keys.tables[keySlot].texts
-                    codes.sort { texts[$0].code < texts[$1].code }
+                    Self.insertionSort(codes) { texts[$0].code < texts[$1].code }
                     for c in codes where keyTable[c].hasMessageType {
                         let start = widthItems.count
                         var first = -1
@@ -218,7 +218,11 @@ extension ByteLinter {
                 }
                 if stats.contains(where: isBroken) {
                     let texts = keys.tables[keySlot].texts
-                    for s in stats.filter(isBroken).sorted(by: { texts[$0.key].code < texts[$1.key].code }) {
+                    let broken = brokenStats
+                    broken.removeAll()
+                    for s in stats where isBroken(s) { broken.append(s) }
+                    Self.insertionSort(broken) { texts[$0.key].code < texts[$1.key].code }
+                    for s in broken {
                         statItems.append((s.min, s.avg, s.max))
                         add(Rules.minAvgMaxOrder, offset(entryNames[groupStart].lowerBound), .minAvgMax, s.key, statItems.count - 1)
                     }
@@ -229,8 +233,20 @@ extension ByteLinter {
         }
     }
 
-    @inline(__always)
-    private func clear<T>(_ a: inout [T]) { if !a.isEmpty { a.removeAll(keepingCapacity: true) } }
+    /// A stable sort in place, for the few findings of one group (what `sorted(by:)` gave, without
+    /// its new array per call).
+    static func insertionSort<T>(_ list: ScratchList<T>, by less: (T, T) -> Bool) {
+        guard list.count > 1 else { return }
+        for i in 1..<list.count {
+            let x = list[i]
+            var j = i
+            while j > 0 && less(x, list[j - 1]) {
+                list[j] = list[j - 1]
+                j -= 1
+            }
+            list[j] = x
+        }
+    }
 
     private func checkCoded(_ buf: UnsafeBufferPointer<UInt8>, _ key: ByteLintKey, _ k: Int, _ e: Int, _ at: Int, dictionary: DictionaryRef) {
         if !key.knownField && !unknownFields.contains(key.fieldID) {

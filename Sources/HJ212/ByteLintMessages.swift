@@ -64,7 +64,7 @@ extension ByteLinter {
     }
 
     private func optionalDouble(_ v: Double?, to out: ByteBuffer) {
-        if let v { text(v.description, to: out) } else { literal("–", to: out) }
+        if let v { out.appendDescription(of: v) } else { literal("–", to: out) }
     }
 
     /// Appends the message of `d` (a diagnostic of the frame judged last) as UTF-8.

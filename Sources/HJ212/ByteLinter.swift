@@ -31,43 +31,57 @@ public final class ByteLinter {
     let strict: Bool
     @exclusivity(unchecked) var keys = ByteLintKeys()
 
-    // The frame judged last (valid after `lint` returned true).
-    @exclusivity(unchecked) public private(set) var frame = RawFrame(offset: 0, bytes: [], declaredLength: nil, segment: 0..<0, crcField: 0..<0,
-                                             trailer: .crlf, boundary: .declaredLength)
-    @exclusivity(unchecked) public private(set) var index = 0
-    @exclusivity(unchecked) public private(set) var dialect = Dialect.hj2017
-    @exclusivity(unchecked) public private(set) var detectedDialect = Dialect.hj2017
-    @exclusivity(unchecked) public private(set) var diagnostics: [LazyDiagnostic] = []
-    /// The HJ 212 CRC of the segment, whether the declared one is it (either case), a variant it matched.
-    @exclusivity(unchecked) public private(set) var computedCRC: UInt16 = 0
-    @exclusivity(unchecked) public private(set) var crcOK = false
-    @exclusivity(unchecked) public private(set) var crcVariant: CRC.Match?
+    // The frame judged last (valid after `lint` returned true). Read by other modules through
+    // inlinable getters: a client module reading a stored property of this class checks the
+    // access at run time (it does not see `@exclusivity(unchecked)`; 7 checks per frame were 2 %
+    // of `lint`), a getter compiled here does not.
+    @usableFromInline @exclusivity(unchecked) var storedFrame = RawFrame(offset: 0, bytes: [], declaredLength: nil, segment: 0..<0,
+                                                                        crcField: 0..<0, trailer: .crlf, boundary: .declaredLength)
+    @usableFromInline @exclusivity(unchecked) var storedIndex = 0
+    @usableFromInline @exclusivity(unchecked) var storedDialect = Dialect.hj2017
+    @usableFromInline @exclusivity(unchecked) var storedDetectedDialect = Dialect.hj2017
+    @usableFromInline @exclusivity(unchecked) var storedDiagnostics: [LazyDiagnostic] = []
+    @usableFromInline @exclusivity(unchecked) var storedComputedCRC: UInt16 = 0
+    @usableFromInline @exclusivity(unchecked) var storedCRCOK = false
+    @usableFromInline @exclusivity(unchecked) var storedCRCVariant: CRC.Match?
 
+    @inlinable public var frame: RawFrame { storedFrame }
+    @inlinable public var index: Int { storedIndex }
+    @inlinable public var dialect: Dialect { storedDialect }
+    @inlinable public var detectedDialect: Dialect { storedDetectedDialect }
+    @inlinable public var diagnostics: [LazyDiagnostic] { storedDiagnostics }
+    /// The HJ 212 CRC of the segment, whether the declared one is it (either case), a variant it matched.
+    @inlinable public var computedCRC: UInt16 { storedComputedCRC }
+    @inlinable public var crcOK: Bool { storedCRCOK }
+    @inlinable public var crcVariant: CRC.Match? { storedCRCVariant }
+
+    // Per-frame tables, emptied and refilled by each `lint` (`ScratchList`: no uniqueness check
+    // per append). Readers outside see them until the next `lint`.
     /// Header fields in order of appearance: slot (`SegmentChecks.order2017`) and value range.
-    @exclusivity(unchecked) public private(set) var headerSlots: [Int] = []
-    @exclusivity(unchecked) public private(set) var headerValues: [Range<Int>] = []
-    @exclusivity(unchecked) var headerItemStart: [Int] = []
+    public let headerSlots = ScratchList<Int>()
+    public let headerValues = ScratchList<Range<Int>>()
+    let headerItemStart = ScratchList<Int>()
     /// Value range of each slot (`-1..<-1`: absent), and where its item starts.
     @exclusivity(unchecked) var slotValue = [Range<Int>](repeating: -1..<(-1), count: 8)
     @exclusivity(unchecked) var slotItem = [Int](repeating: -1, count: 8)
 
     /// CP entries: name and value ranges, key index; `groupEnds[g]` is one past the last entry of group g.
-    @exclusivity(unchecked) public private(set) var entryNames: [Range<Int>] = []
-    @exclusivity(unchecked) public private(set) var entryValues: [Range<Int>] = []
-    @exclusivity(unchecked) var entryKeys: [Int] = []
-    @exclusivity(unchecked) public private(set) var groupEnds: [Int] = []
+    public let entryNames = ScratchList<Range<Int>>(capacity: 64)
+    public let entryValues = ScratchList<Range<Int>>(capacity: 64)
+    let entryKeys = ScratchList<Int>(capacity: 64)
+    public let groupEnds = ScratchList<Int>()
     @exclusivity(unchecked) var areaStart = 0, areaEnd = 0
     @exclusivity(unchecked) var keySlot = 1
 
-    // Scratch of the checks.
-    @exclusivity(unchecked) var unknownCodes: [Int] = []
-    @exclusivity(unchecked) var unknownFields: [Int] = []
-    @exclusivity(unchecked) var width: [(codeKey: Int, entry: Int)] = []
-    @exclusivity(unchecked) var widthItems: [Int] = []
-    @exclusivity(unchecked) var stats: [(key: Int, min: Double?, avg: Double?, max: Double?)] = []
-    @exclusivity(unchecked) var statItems: [(min: Double?, avg: Double?, max: Double?)] = []
-    @exclusivity(unchecked) var order: [Int] = []
-    /// Dictionary answers per value, kept across frames (`ByteLintMemo`).
+    // Scratch for the CP checks (what messages read stays until the next frame).
+    let unknownCodes = ScratchList<Int>()
+    let unknownFields = ScratchList<Int>()
+    let width = ScratchList<(codeKey: Int, entry: Int)>()
+    let widthCodes = ScratchList<Int>()
+    let widthItems = ScratchList<Int>()
+    let stats = ScratchList<(key: Int, min: Double?, avg: Double?, max: Double?)>()
+    let brokenStats = ScratchList<(key: Int, min: Double?, avg: Double?, max: Double?)>()
+    let statItems = ScratchList<(min: Double?, avg: Double?, max: Double?)>()
     @exclusivity(unchecked) var stMemo = ByteLintMemo()
     @exclusivity(unchecked) var cnMemo = ByteLintMemo()
     @exclusivity(unchecked) var flagMemo = ByteLintMemo()
@@ -112,10 +126,7 @@ public final class ByteLinter {
     public init(linter: Linter) {
         self.linter = linter
         strict = linter.options.strict
-        diagnostics.reserveCapacity(32)
-        entryNames.reserveCapacity(64)
-        entryValues.reserveCapacity(64)
-        entryKeys.reserveCapacity(64)
+        storedDiagnostics.reserveCapacity(32)
     }
 
     /// The key table of the last frame's dialect.
@@ -127,11 +138,11 @@ public final class ByteLinter {
 
     /// Judges `raw`; false when the frame needs the full linter (nothing usable is left then).
     public func lint(_ raw: RawFrame, index: Int) -> Bool {
-        frame = raw
-        self.index = index
-        diagnostics.removeAll(keepingCapacity: true)
+        storedFrame = raw
+        storedIndex = index
+        storedDiagnostics.removeAll(keepingCapacity: true)
         let ok = raw.bytes.withUnsafeBufferPointer { run($0) }
-        if !ok { diagnostics.removeAll(keepingCapacity: true) }
+        if !ok { storedDiagnostics.removeAll(keepingCapacity: true) }
         return ok
     }
 
@@ -149,7 +160,7 @@ public final class ByteLinter {
 
     @inline(__always)
     func add(_ rule: Rule, _ offset: Int?, _ kind: MessageKind, _ a: Int = 0, _ b: Int = 0, _ c: Int = 0) {
-        diagnostics.append(LazyDiagnostic(rule: rule.id, severity: rule.severity(strict: strict), offset: offset, kind: kind, a: a, b: b, c: c))
+        storedDiagnostics.append(LazyDiagnostic(rule: rule.id, severity: rule.severity(strict: strict), offset: offset, kind: kind, a: a, b: b, c: c))
     }
 
     enum MessageKind: UInt8, Sendable {
@@ -242,9 +253,9 @@ public final class ByteLinter {
         areaStart = cp + 5
         areaEnd = s1 - 2
         // Header: known names, each once, `name=value` separated by `;`.
-        headerSlots.removeAll(keepingCapacity: true)
-        headerValues.removeAll(keepingCapacity: true)
-        headerItemStart.removeAll(keepingCapacity: true)
+        headerSlots.removeAll()
+        headerValues.removeAll()
+        headerItemStart.removeAll()
         for k in 0..<8 { slotValue[k] = -1..<(-1); slotItem[k] = -1 }
         var itemStart = s0
         var i = s0
@@ -281,10 +292,10 @@ public final class ByteLinter {
         let command = commandClass(buf)
         if command == .fallback { return false }
         // CP entries.
-        entryNames.removeAll(keepingCapacity: true)
-        entryValues.removeAll(keepingCapacity: true)
-        entryKeys.removeAll(keepingCapacity: true)
-        groupEnds.removeAll(keepingCapacity: true)
+        entryNames.removeAll()
+        entryValues.removeAll()
+        entryKeys.removeAll()
+        groupEnds.removeAll()
         if areaStart < areaEnd {
             if buf[areaStart] == 0x7B { return false }  // `{`: encrypted
             var start = areaStart
@@ -325,7 +336,7 @@ public final class ByteLinter {
         }
         let options = linter.options
         var dialect = options.dialect ?? (detected == .unknown ? .hj2017 : detected)
-        detectedDialect = detected
+        storedDetectedDialect = detected
         // A split Flag without PNUM/PNO (reported outside 2005): the full linter.
         if flag >= 0 && flag & 2 != 0 && dialect != .hj2005 { return false }
         keySlot = LintCache.slot(dialect)
@@ -350,20 +361,20 @@ public final class ByteLinter {
         }
         // Frame checks (Linter.Context.checkFrame): length and size hold by the preconditions.
         let segment = UnsafeBufferPointer(rebasing: buf[s0..<s1])
-        computedCRC = CRC.hj212(buffer: segment)
-        crcOK = false
-        crcVariant = nil
+        storedComputedCRC = CRC.hj212(buffer: segment)
+        storedCRCOK = false
+        storedCRCVariant = nil
         let crcAt = base + raw.crcField.lowerBound
         guard let declared = CRC.parseHex(UnsafeBufferPointer(rebasing: buf[raw.crcField])) else { return false }
-        switch CRC.match(declared: declared, computed: computedCRC, segment: segment).match {
+        switch CRC.match(declared: declared, computed: storedComputedCRC, segment: segment).match {
         case .hj212:
-            crcOK = true
+            storedCRCOK = true
             if !crcIsUpper(buf) { add(Rules.crcLowercase, crcAt, .crcLowercase) }
         case .modbus:
-            crcVariant = .modbus
+            storedCRCVariant = .modbus
             add(Rules.crcVariantModbus, crcAt, .crcModbus)
         case .modbusSwapped:
-            crcVariant = .modbusSwapped
+            storedCRCVariant = .modbusSwapped
             add(Rules.crcVariantModbusSwapped, crcAt, .crcModbusSwapped)
         case .none:
             add(Rules.crcMismatch, crcAt, .crcMismatch)
@@ -387,7 +398,7 @@ public final class ByteLinter {
                 add(Rules.dialect2025, segmentBase, .dialect2025, flag)
             }
         }
-        self.dialect = dialect
+        storedDialect = dialect
         checkHeader(buf, dictionary: dictionary, flag: flag, base: segmentBase)
         let hasMeasurements = checkCP(buf, dictionary: dictionary)
         return checkCommand(buf, command, hasMeasurements: hasMeasurements)
