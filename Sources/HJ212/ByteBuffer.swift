@@ -91,9 +91,10 @@ public final class ByteBuffer {
         reserve(20)
         var magnitude = value.magnitude
         if value < 0 { base[used] = UInt8(ascii: "-"); used += 1 }
-        var digits = 1
-        var v = magnitude
-        while v >= 10 { v /= 10; digits += 1 }
+        // Digits from the bit length (log10(2) ≈ 1233 / 4096), corrected by one comparison.
+        var digits = ((64 - magnitude.leadingZeroBitCount) * 1233) >> 12
+        if digits < 19 ? magnitude >= Self.powersOfTen[digits] : digits == 19 && magnitude >= 10_000_000_000_000_000_000 { digits += 1 }
+        digits = Swift.max(digits, 1)
         let pairs = Self.digitPairs.utf8Start
         var k = used + digits
         while magnitude >= 100 {
@@ -156,6 +157,8 @@ public final class ByteBuffer {
         }
         return false
     }
+
+    private static let powersOfTen: [UInt64] = (0..<19).map { e in (0..<e).reduce(1) { p, _ in p * 10 } }
 
     private static let digitPairs: StaticString = """
         00010203040506070809101112131415161718192021222324252627282930313233343536373839\

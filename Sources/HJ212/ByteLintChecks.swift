@@ -167,7 +167,8 @@ extension ByteLinter {
                     let k = entryKeys[e]
                     let at = offset(entryNames[e].lowerBound)
                     // The key table holds each distinct name once (within a frame, `run` starts over
-                    // if the table was emptied), so equal names are equal key indices.
+                    // if the table was emptied), so equal names are equal key indices. Groups are a
+                    // few entries long: a scan beats a table indexed by key (measured).
                     for e2 in groupStart..<e where entryKeys[e2] == k {
                         add(Rules.cpDuplicateKey, at, .cpDuplicateKey, e)
                         break
@@ -260,7 +261,7 @@ extension ByteLinter {
         let valueRange = entryValues[e]
         switch key.kind {
         case .number, .untypedNumber:
-            guard let shape = SegmentChecks.NumberShape(UnsafeBufferPointer(rebasing: buf[valueRange])) else {
+            guard let shape = SegmentChecks.NumberShape(buf, valueRange) else {
                 add(Rules.numberInvalid, at, .numberInvalid, k, e)
                 return
             }

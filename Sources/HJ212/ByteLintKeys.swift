@@ -96,9 +96,31 @@ struct ByteLintKeys {
 
     @inline(__always)
     static func hash(_ buf: UnsafeBufferPointer<UInt8>, _ lo: Int, _ hi: Int) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for i in lo..<hi { h = (h ^ UInt64(buf[i])) &* 0x100_0000_01b3 }
-        return h
+        // Eight bytes per step (a byte-wise FNV-1a was a fifth of `lookup`), then a final mix so
+        // that every byte reaches the low bits the table is indexed by. Keys are at most
+        // `LintCache.maxKeyBytes` long.
+        precondition(lo >= 0 && lo <= hi && hi <= buf.count)
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(hi - lo)
+        guard let base = buf.baseAddress else { return h }
+        var i = lo
+        while hi - i >= 8 {
+            h = (h ^ UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
+            h ^= h >> 31
+            i += 8
+        }
+        let left = hi - i
+        if left > 0 {
+            var w: UInt64 = 0
+            if buf.count - i >= 8 {
+                // The key is followed by at least eight bytes of the frame: one load, masked.
+                w = UInt64(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) & ((1 << UInt64(8 * left)) - 1)
+            } else {
+                for k in 0..<left { w |= UInt64(base[i + k]) << UInt64(8 * k) }
+            }
+            h = (h ^ w) &* 0xBF58_476D_1CE4_E5B9
+        }
+        h = (h ^ (h >> 32)) &* 0x94D0_49BB_1331_11EB
+        return h ^ (h >> 29)
     }
 
     mutating func intern(_ name: String) -> Int {
