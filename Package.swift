@@ -87,7 +87,7 @@ let package = Package(
         .testTarget(name: "HJInstrumentsTests", dependencies: ["HJInstruments", "HJSimulation", "HJNetwork", "HJ212", "HJ212CLI", "TestSupport"]),
         .testTarget(name: "HJAnalysisTests", dependencies: ["HJAnalysis", "HJSimulation", "HJ212"]),
         .testTarget(name: "HJWebTests", dependencies: ["HJWeb", "HJAnalysis", "HJNetwork", "HJSimulation", "HJ212"]),
-        .testTarget(name: "HJ212CLITests", dependencies: ["HJ212CLI", "HJLive", "HJ212", "HJNetwork", "HJRoles", "HJLoad", "HJConformance", "TestSupport"]),
+        .testTarget(name: "HJ212CLITests", dependencies: ["HJ212CLI", "HJLive", "HJ212", "HJNetwork", "HJRoles", "HJLoad", "HJConformance", "CPingPong", "TestSupport"]),
         .testTarget(name: "HJCaptureTests", dependencies: ["HJCapture", "HJ212CLI", "HJ212", "TestSupport"]),
         .testTarget(name: "HJStoreTests", dependencies: ["HJStore", "HJ212CLI", "HJ212", "HJRoles", "HJNetwork", "HJSimulation", "TestSupport"]),
     ],

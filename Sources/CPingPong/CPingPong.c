@@ -330,13 +330,32 @@ typedef struct {
 
 typedef struct {
     int fd;
-    int state;      // 0 connecting, 1 open, 2 failed
-    size_t unsent;  // bytes of the current frame not yet written
+    int state;            // 0 connecting, 1 open, 2 failed
+    size_t unsent;        // bytes of the current frame not yet written
+    const uint8_t *frame; // this connection's frame (its own MN)
 } pp_client_conn;
+
+int pp_client_frame(const uint8_t *frame, size_t n, uint32_t index, uint8_t *out) {
+    pthread_once(&pp_table_once, pp_make_table);
+    memcpy(out, frame, n);
+    if (n < 12 || frame[0] != '#' || frame[1] != '#') return 0;
+    size_t seg_len = n - 12;
+    const uint8_t *mn;
+    size_t mn_len;
+    if (!pp_field(out + 6, seg_len, "MN=", &mn, &mn_len) || mn_len < 8) return 0;
+    static const char hex[] = "0123456789ABCDEF";
+    uint8_t *digits = (uint8_t *)mn + mn_len - 8;  // mn points into out
+    for (int k = 7; k >= 0; k--) { digits[k] = (uint8_t)hex[index & 15]; index >>= 4; }
+    uint16_t crc = pp_crc(out + 6, seg_len);
+    uint8_t *c = out + 6 + seg_len;
+    c[0] = (uint8_t)hex[(crc >> 12) & 15]; c[1] = (uint8_t)hex[(crc >> 8) & 15];
+    c[2] = (uint8_t)hex[(crc >> 4) & 15]; c[3] = (uint8_t)hex[crc & 15];
+    return 1;
+}
 
 static void pp_client_send(pp_client_thread *t, pp_client_conn *c, int ep, int counting) {
     while (c->unsent > 0) {
-        ssize_t w = send(c->fd, t->frame + (t->frame_len - c->unsent), c->unsent, MSG_NOSIGNAL);
+        ssize_t w = send(c->fd, c->frame + (t->frame_len - c->unsent), c->unsent, MSG_NOSIGNAL);
         if (w > 0) { c->unsent -= (size_t)w; if (counting) t->bytes += (uint64_t)w; continue; }
         if (w < 0 && errno == EINTR) continue;
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -355,9 +374,13 @@ static void *pp_client_main(void *arg) {
     if (ep < 0) return NULL;
     pp_client_conn *conns = calloc((size_t)t->count, sizeof *conns);
     uint8_t *buf = malloc(PP_READ_BUFFER);
-    if (!conns || !buf) { free(conns); free(buf); close(ep); return NULL; }
+    uint8_t *frames = malloc((size_t)t->count * t->frame_len);
+    if (!conns || !buf || !frames) { free(conns); free(buf); free(frames); close(ep); return NULL; }
     for (int i = 0; i < t->count; i++) {
         pp_client_conn *c = &conns[i];
+        uint8_t *own = frames + (size_t)i * t->frame_len;
+        pp_client_frame(t->frame, t->frame_len, (uint32_t)(t->first + i), own);
+        c->frame = own;
         c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (c->fd < 0) { c->state = 2; t->failed++; continue; }
         int one = 1;
@@ -436,6 +459,7 @@ static void *pp_client_main(void *arg) {
     for (int i = 0; i < t->count; i++) if (conns[i].fd >= 0) close(conns[i].fd);
     free(conns);
     free(buf);
+    free(frames);
     close(ep);
     return NULL;
 }

@@ -134,6 +134,24 @@ struct LoadBenchmark {
         cServer.stop()
         if Interrupts.requested { return Interrupts.exitStatus }
 
+        // 1b. The same C client against hj212 serve: the platform's capacity in the baseline's own
+        // closed loop, without the Swift driver's cost (the driver alone holds about 0.75 of the
+        // baseline on a 2-core machine, so it cannot show more than that of serve).
+        guard let serveChild = Child(["serve", "--listen", "127.0.0.1:0", "--threads", String(threads)], io: io),
+              let serveAddress = serveChild.address else { return 2 }
+        var served = pp_client_result()
+        let servedRC = frame.withUnsafeBufferPointer { f in
+            pp_client_run(serveAddress.ipv4, serveAddress.port, Int32(loggers), f.baseAddress, f.count, max(3, ramp), seconds, Int32(threads), &served)
+        }
+        serveChild.stop()
+        let closedLoop: Double? = servedRC == 0 && served.connected == Int32(loggers) ? Double(served.replies) / served.seconds : nil
+        io.stdout.line("  " + "C client → hj212 serve".padding(toLength: 44, withPad: " ", startingAt: 0) + "closed".leftPad(11)
+                       + (closedLoop.map { LoadFormat.number($0.rounded()) } ?? "-").leftPad(11)
+                       + (closedLoop.map { LoadFormat.fixed($0 / baseline, 2) } ?? "incomplete").leftPad(13)
+                       + "   (\(served.connected) of \(loggers) connected, one frame in flight each)")
+        io.stdout.flush()
+        if Interrupts.requested { return Interrupts.exitStatus }
+
         func drive(_ address: SocketAddress, rate: Double, label: String) -> LoadReport {
             var c = LoadConfiguration(targets: [address], totalLoggers: loggers, pools: [pool])
             c.cadence = .rate(rate)
@@ -192,6 +210,8 @@ struct LoadBenchmark {
         guard let ours = search("hj212 load → hj212 serve", ["serve", "--listen", "127.0.0.1:0", "--threads", String(threads)]) else { return 2 }
         io.stdout.line("sustained with \(loggers) loggers: hj212 load → hj212 serve \(LoadFormat.number(ours.best.rounded())) acked/s = \(LoadFormat.fixed(ours.best / baseline, 2)) of the baseline (target ≥ 0.75, issue 17); "
                        + "the driver alone (→ C server) \(LoadFormat.number(driver.best.rounded())) acked/s = \(LoadFormat.fixed(driver.best / baseline, 2))")
+        io.stdout.line("closed loop with the baseline's C client: hj212 serve "
+                       + (closedLoop.map { "\(LoadFormat.number($0.rounded())) acked/s = \(LoadFormat.fixed($0 / baseline, 2)) of the C server" } ?? "incomplete (\(served.connected) of \(loggers) connected)"))
         return 0
     }
 }

@@ -3,7 +3,7 @@
 // The server answers every CR LF-terminated frame with a 9014-shaped acknowledgement (QN, PW and
 // MN copied from the frame, CRC computed): what an ingest server must do at the least, with
 // nothing else (no validation, no state). The client keeps one frame in flight per connection
-// (send, wait for the reply, send again) and counts replies. Both use level-triggered epoll, one
+// (send, wait for the reply, send again; each connection with its own MN) and counts replies. Both use level-triggered epoll, one
 // epoll instance per thread, non-blocking sockets, TCP_NODELAY.
 #ifndef CPINGPONG_H
 #define CPINGPONG_H
@@ -34,9 +34,16 @@ typedef struct {
     uint64_t bytes_sent;      // bytes written in the window
 } pp_client_result;
 
+// Writes to `out` (room for `n` bytes) the frame connection `index` sends: `frame` with the last
+// 8 characters of its MN replaced by `index` in upper-case hex and the CRC recomputed, so that
+// every connection is a logger of its own (a platform keeps state per MN). Returns 1, or 0 when
+// the frame has no MN of at least 8 characters (`out` is then `frame` unchanged).
+int pp_client_frame(const uint8_t *frame, size_t n, uint32_t index, uint8_t *out);
+
 // Connects `connections` clients to `addr`:`port` (host byte order) over `threads` threads,
-// each keeping one `frame` in flight, and counts replies (CR LF-terminated) for `seconds` after
-// `warmup` seconds. Every wait has a timeout (connects: 10 s). Returns 0 or -errno.
+// each keeping its frame (`pp_client_frame` of `frame`) in flight, and counts replies (CR
+// LF-terminated) for `seconds` after `warmup` seconds. Every wait has a timeout (connects: 10 s).
+// Returns 0 or -errno.
 int pp_client_run(uint32_t addr, uint16_t port, int connections, const uint8_t *frame, size_t frame_len,
                   double warmup, double seconds, int threads, pp_client_result *result);
 
