@@ -5,8 +5,9 @@
 /// here an append is inlined with one capacity check and nothing else.
 ///
 /// A reference type, so that its owner keeps it in a `let` (no exclusivity check per access) and
-/// readers get the elements without a copy. The elements are valid until the owner's next
-/// `removeAll`; not shared between threads. Memory: the largest count reached, kept for reuse.
+/// readers get the elements without a copy. Only this module changes it (other modules read); the
+/// elements are valid until the owner's next `removeAll`; not shared between threads. Memory: the
+/// largest count reached, kept for reuse.
 public final class ScratchList<Element>: RandomAccessCollection {
     @usableFromInline @exclusivity(unchecked) var base: UnsafeMutablePointer<Element>
     @usableFromInline @exclusivity(unchecked) var capacity: Int
@@ -34,7 +35,7 @@ public final class ScratchList<Element>: RandomAccessCollection {
     @inlinable public func index(before i: Int) -> Int { i - 1 }
 
     @inlinable
-    public subscript(i: Int) -> Element {
+    public internal(set) subscript(i: Int) -> Element {
         @inline(__always) get {
             precondition(i >= 0 && i < used, "index out of range")
             return base[i]
@@ -46,7 +47,7 @@ public final class ScratchList<Element>: RandomAccessCollection {
     }
 
     @inlinable @inline(__always)
-    public func append(_ element: Element) {
+    func append(_ element: Element) {
         if used == capacity { grow() }
         (base + used).initialize(to: element)
         used += 1
@@ -54,18 +55,10 @@ public final class ScratchList<Element>: RandomAccessCollection {
 
     /// Forgets the elements; the memory is kept for the next item.
     @inlinable @inline(__always)
-    public func removeAll() {
+    func removeAll() {
         // Nothing to do per element for plain values (the specialised code drops the call).
         base.deinitialize(count: used)
         used = 0
-    }
-
-    /// Swaps two elements (for the small in-place sorts of the linter's findings).
-    @inlinable
-    public func swapAt(_ i: Int, _ j: Int) {
-        let t = self[i]
-        self[i] = self[j]
-        self[j] = t
     }
 
     /// Whether any element satisfies `predicate`, read in place.
@@ -73,12 +66,6 @@ public final class ScratchList<Element>: RandomAccessCollection {
     public func contains(where predicate: (Element) throws -> Bool) rethrows -> Bool {
         for i in 0..<used where try predicate(base[i]) { return true }
         return false
-    }
-
-    /// The elements as a buffer, valid until the next append or `removeAll`.
-    @inlinable
-    public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Element>) throws -> R) rethrows -> R {
-        try body(UnsafeBufferPointer(start: base, count: used))
     }
 
     @usableFromInline @inline(never)

@@ -26,10 +26,12 @@ struct BenchCommand: CLICommand {
                             9014, store, completeness  vs  lint alone
 
     'bench load' opens --loggers connections on loopback: first a C epoll ping-pong of our own (C client,
-    C server answering each frame with a 9014; one frame in flight per connection) as the baseline, then
-    'hj212 load' on its open schedule at rising fractions of that baseline, against the C server and then
-    against 'hj212 serve' (both in child processes), and prints the highest rate each sustains (≥ 98 %
-    acknowledged, p99 < 1 s, ≤ 0.1 % unacknowledged) as a fraction of the baseline.
+    C server answering each frame with a 9014; one frame in flight per connection, each connection with
+    its own MN) as the baseline; the same C client against 'hj212 serve' (the platform's capacity without
+    the Swift driver's cost); then 'hj212 load' on its open schedule at rising fractions of the baseline,
+    against the C server and then against 'hj212 serve' (both in child processes), and prints the highest
+    rate each sustains (≥ 98 % acknowledged, p99 < 1 s, ≤ 0.1 % unacknowledged) as a fraction of the
+    baseline.
     """
 
     var frames: Int

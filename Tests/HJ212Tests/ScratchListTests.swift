@@ -15,7 +15,7 @@ struct ScratchListTests {
         mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
     }
 
-    @Test("appends, reads, writes, swaps and emptying behave as an Array does, across growth")
+    @Test("appends, reads, writes and emptying behave as an Array does, across growth")
     func matchesArray() {
         var g = Generator(state: 12)
         let list = ScratchList<Range<Int>>(capacity: 1)
@@ -27,7 +27,7 @@ struct ScratchListTests {
                 model.removeAll()
             case 1 where !model.isEmpty:
                 let i = g.below(model.count), j = g.below(model.count)
-                list.swapAt(i, j)
+                (list[i], list[j]) = (list[j], list[i])
                 model.swapAt(i, j)
             case 2 where !model.isEmpty:
                 let i = g.below(model.count), v = g.below(100)
@@ -43,7 +43,6 @@ struct ScratchListTests {
         }
         #expect(Array(list) == model)
         #expect(list.indices == model.indices)
-        #expect(list.withUnsafeBufferPointer { Array($0) } == model)
         #expect(list.contains { $0.lowerBound == model.first?.lowerBound } == !model.isEmpty)
     }
 

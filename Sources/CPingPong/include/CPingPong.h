@@ -3,8 +3,8 @@
 // The server answers every CR LF-terminated frame with a 9014-shaped acknowledgement (QN, PW and
 // MN copied from the frame, CRC computed): what an ingest server must do at the least, with
 // nothing else (no validation, no state). The client keeps one frame in flight per connection
-// (send, wait for the reply, send again; each connection with its own MN) and counts replies. Both use level-triggered epoll, one
-// epoll instance per thread, non-blocking sockets, TCP_NODELAY.
+// (send, wait for the reply, send again; each connection with its own MN) and counts replies.
+// Both use level-triggered epoll, one epoll instance per thread, non-blocking sockets, TCP_NODELAY.
 #ifndef CPINGPONG_H
 #define CPINGPONG_H
 
