@@ -205,6 +205,13 @@ public final class EventLoop: @unchecked Sendable {
         return handle
     }
 
+    /// Arms `timer` for `deadline` (its previous arming, if pending, becomes stale). See `LoopTimer`.
+    func arm(_ timer: LoopTimer, at deadline: MonotonicTime, generation: UInt64, superseding: Bool) {
+        assertInEventLoop()
+        if superseding { cancelledTimers.increment() }
+        timers.insert(deadline: deadline.nanoseconds, .owned(timer, generation))
+    }
+
     /// Like `execute(_:)` for a closure that is not `Sendable`; call it on the loop thread.
     /// The closure runs after the current event has been handled, never re-entrantly.
     ///
@@ -349,10 +356,11 @@ public final class EventLoop: @unchecked Sendable {
     private func runDueTimers() {
         let now = MonotonicTime.now.nanoseconds
         while let entry = timers.popDue(now: now) {
-            if entry.handle.claimForFiring() {
-                entry.action()
-            } else {
-                cancelledTimers.subtract(1)
+            switch entry.timer {
+            case .once(let handle, let action):
+                if handle.claimForFiring() { action() } else { cancelledTimers.subtract(1) }
+            case .owned(let timer, let generation):
+                if timer.generation == generation { timer.fire() } else { cancelledTimers.subtract(1) }
             }
         }
         let cancelled = cancelledTimers.value
@@ -402,7 +410,12 @@ public final class EventLoop: @unchecked Sendable {
             runLocalTasks()
             rounds += 1
         }
-        for entry in timers.removeAll() { entry.handle.cancel() }
+        for entry in timers.removeAll() {
+            switch entry.timer {
+            case .once(let handle, _): handle.cancel()
+            case .owned(let timer, _): timer.forget()
+            }
+        }
         slots = []
         // No thread can signal the eventfd any more: the phase is finished.
         descriptorsClosed = true
