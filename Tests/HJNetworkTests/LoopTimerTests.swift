@@ -90,3 +90,30 @@ extension NetworkTests {
         }
     }
 }
+
+extension NetworkTests.LoopTimerTests {
+    @Test("cancelled timers are compacted away once they are a quarter of the heap (a connect burst's timeouts beside every logger's ticker)")
+    func cancelledBesideTickers() async throws {
+        let group = try EventLoopGroup(threads: 1)
+        defer { group.shutdown() }
+        let loop = group.next()
+        // 1,000 armed tickers, then 600 connect timeouts cancelled at once: 600 of 1,600 entries.
+        let armed = LoopTimerBoxes()
+        _ = await onLoop(loop) {
+            armed.timers = (0..<1000).map { _ in LoopTimer(loop: loop) {} }
+            for t in armed.timers { t.schedule(after: .seconds(3600)) }
+        }
+        let timeouts = (0..<600).map { _ in loop.schedule(after: .seconds(3600)) {} }
+        for t in timeouts { t.cancel() }
+        let fired = Locked(false)
+        loop.schedule(after: .milliseconds(5)) { fired.set(true) }  // a turn of the loop's timers
+        #expect(await eventually { fired.value })
+        #expect(await eventually { loop.cancelledTimers.value == 0 }, "\(loop.cancelledTimers.value) cancelled timers still in the heap")
+        #expect(await onLoop(loop) { armed.timers.allSatisfy(\.isArmed) } == true)
+    }
+}
+
+/// Several `LoopTimer`s, touched only on their loop.
+final class LoopTimerBoxes: @unchecked Sendable {
+    var timers: [LoopTimer] = []
+}
