@@ -114,14 +114,18 @@ struct LiveBenchmark {
         // Phase 1, idle: loggers at real-time cadence (one 2011 per 30 s): memory per connected logger.
         let rssBefore = Self.residentKiB()
         let idle = makeLoggers(speed: 1)
+        // The loggers as made (simulator, device, session), before the connection and the boot burst.
+        ProcessSetup.releaseFreeMemory()
+        let rssMade = Self.residentKiB()
         let (idleConnected, _) = connectAll(idle, "idle")
         // Idle means the boot packets (2081, 3020 …) are acknowledged, not still queued.
         let drain = monotonicSeconds()
+        var idlePending: Int?
         while monotonicSeconds() - drain < 60 && !Interrupts.requested {
             // Unknown (a loop did not answer) is not zero.
-            let pending = LiveSetup.collectAll(idle)?.reduce(0) { $0 + $1.pending }
-            io.progress("bench live: idle: \(pending.map(String.init) ?? "?") boot packets pending")
-            if pending == 0 { break }
+            idlePending = LiveSetup.collectAll(idle)?.reduce(0) { $0 + $1.pending }
+            io.progress("bench live: idle: \(idlePending.map(String.init) ?? "?") boot packets pending")
+            if idlePending == 0 { break }
             usleep(250_000)
         }
         usleep(1_000_000)
@@ -162,11 +166,14 @@ struct LiveBenchmark {
         let sent = a1.reduce(0) { $0 + $1.statistics.sent } - a0.reduce(0) { $0 + $1.statistics.sent }
         let windowLatency = finalLatency.since(base)
         let perLogger = Double(rssIdle - rssBefore) / Double(max(1, idleConnected))
+        let madePerLogger = Double(rssMade - rssBefore) / Double(max(1, loggers))
+        // A figure taken while boot packets still waited (a loaded machine) is not an idle one: say so.
+        let notIdle = idlePending == 0 ? "" : "; NOT idle: \(idlePending.map(String.init) ?? "an unknown number of") boot packets still pending"
         io.stdout.line("hj212 bench live: \(loggers) loggers (\(unit)) in this process, hj212 serve in another, loopback, \(threads) loop thread(s) each, speed \(Int(speed))x")
         io.stdout.line("  connections held      \(connected)/\(loggers) (connected in \(String(format: "%.1f", connectSeconds)) s)")
         io.stdout.line("  acknowledged         \(Int(Double(acked) / window)) packets/s (\(acked) in \(String(format: "%.1f", window)) s; sent \(sent))")
         io.stdout.line("  ack latency          \(windowLatency.summary)")
-        io.stdout.line("  memory per logger    \(String(format: "%.1f", perLogger)) KiB resident per idle connected logger (simulator, session, socket; \(idleConnected) loggers); platform \(serverRSS / 1024) MiB")
+        io.stdout.line("  memory per logger    \(String(format: "%.1f", perLogger)) KiB resident per idle connected logger (simulator, session, socket; \(idleConnected) loggers: \(String(format: "%.1f", madePerLogger)) as made, \(String(format: "%.1f", perLogger - madePerLogger)) connected and booted\(notIdle)); platform \(serverRSS / 1024) MiB")
         if Interrupts.requested { return Interrupts.exitStatus }
         return connected == loggers ? 0 : 1
     }

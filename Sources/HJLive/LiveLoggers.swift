@@ -33,7 +33,9 @@ package final class LiveLogger: @unchecked Sendable {
     package let device: LoggerDevice
     package let clock: LiveClock
     package var links: [LiveLink] = []
-    package var ticker: TimerHandle?
+    /// The next tick, made here with the logger (not on the loop in the boot burst) and re-armed
+    /// without an allocation: see `LoopTimer`.
+    package private(set) var ticker: LoopTimer!
     package var stopped = false
     /// Simulated time beyond which the device produces nothing more (draining only).
     package var produceUntil: Int64
@@ -62,6 +64,7 @@ package final class LiveLogger: @unchecked Sendable {
             links.append(LiveLink(owner: nil, address: address, session: LoggerSession(device: device, options: sessionOptions), trace: trace))
         }
         for link in links { link.owner = self }
+        ticker = LoopTimer(loop: loop) { [weak self] in self?.tick() }
     }
 
     /// Starts connecting and ticking (on the loop).
@@ -93,12 +96,12 @@ package final class LiveLogger: @unchecked Sendable {
             if let d = link.session.nextDeadline { next = min(next, d) }
             for spec in link.transport { if let w = spec.window { for b in [w.lowerBound, w.upperBound] where b > now { next = min(next, b) } } }
         }
-        ticker = loop.scheduleOnLoop(after: clock.realDelay(until: max(next, now + 1) - skew)) { [weak self] in self?.tick() }
+        ticker.schedule(after: clock.realDelay(until: max(next, now + 1) - skew))
     }
 
     package func stop() {
         stopped = true
-        ticker?.cancel()
+        ticker.cancel()
         for link in links { link.shutdown() }
     }
 

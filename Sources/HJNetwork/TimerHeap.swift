@@ -1,14 +1,29 @@
 /// A min-heap of timers ordered by deadline, then by scheduling order (so timers with the same
-/// deadline fire first-in, first-out). Cancelled timers are removed lazily: when they reach the
-/// top, or all at once by `compact()` when many accumulate.
+/// deadline fire first-in, first-out). Cancelled timers (and the superseded armings of a
+/// `LoopTimer`) are removed lazily: when they reach the top, or all at once by `compact()` when
+/// many accumulate.
 ///
 /// Not `Sendable`: it belongs to one event loop and is touched only on that loop's thread.
 struct TimerHeap {
+    /// What fires: a one-shot timer (its handle and action), or one arming of a `LoopTimer`.
+    enum Timer {
+        case once(TimerHandle, () -> Void)
+        /// The timer and its `generation` when armed: a later arming or a cancel makes it stale.
+        case owned(LoopTimer, UInt64)
+
+        /// Cancelled, or superseded: it will not fire.
+        var isStale: Bool {
+            switch self {
+            case .once(let handle, _): handle.isCancelled
+            case .owned(let timer, let generation): timer.generation != generation
+            }
+        }
+    }
+
     struct Entry {
         let deadline: UInt64
         let sequence: UInt64
-        let handle: TimerHandle
-        let action: () -> Void
+        let timer: Timer
 
         func precedes(_ other: Entry) -> Bool {
             deadline != other.deadline ? deadline < other.deadline : sequence < other.sequence
@@ -25,8 +40,11 @@ struct TimerHeap {
     var earliestDeadline: UInt64? { entries.first?.deadline }
 
     mutating func insert(handle: TimerHandle, action: @escaping () -> Void) {
-        entries.append(Entry(deadline: handle.deadline.nanoseconds, sequence: nextSequence,
-                             handle: handle, action: action))
+        insert(deadline: handle.deadline.nanoseconds, .once(handle, action))
+    }
+
+    mutating func insert(deadline: UInt64, _ timer: Timer) {
+        entries.append(Entry(deadline: deadline, sequence: nextSequence, timer: timer))
         nextSequence &+= 1
         siftUp(entries.count - 1)
     }
@@ -37,10 +55,10 @@ struct TimerHeap {
         return removeFirst()
     }
 
-    /// Removes every cancelled entry; returns how many were removed.
+    /// Removes every stale entry; returns how many were removed.
     mutating func compact() -> Int {
         let before = entries.count
-        entries.removeAll { $0.handle.isCancelled }
+        entries.removeAll { $0.timer.isStale }
         if entries.count > 1 {
             for index in stride(from: entries.count / 2 - 1, through: 0, by: -1) { siftDown(index) }
         }
