@@ -25,9 +25,11 @@ extension UnitSimulator {
         return GeneratedPacket(time: t, cn: code.rawValue, bytes: writer.bytes)
     }
 
-    /// 2011 of the factors, as `realtimeFields` lists them. The factors are read in place (their
-    /// constants and keys through their shared `FactorSpec`) and the buffer is written as a
-    /// local, so it stays uniquely referenced.
+    /// 2011 of the factors, as `realtimeFields` lists them. Each factor's constants and keys come
+    /// through its shared `FactorSpec`, and what the packet needs of the factor is read into
+    /// locals before anything is written: read between two writes (which may touch any memory),
+    /// `models[i]` was copied whole, a retain and a release of its spec, per factor and packet.
+    /// The writer is a local meanwhile.
     mutating func realtimeBytes(at t: Int64) -> GeneratedPacket {
         beginBytes(.realTimeData, at: t)
         var w = writer
@@ -38,14 +40,16 @@ extension UnitSimulator {
         let o2 = o2Index.map { models[$0].reading }
         let k = o2.flatMap { FactorModel.zsFactor(o2: $0, reference: template.referenceO2) }
         let hidden = instrumentFaults.hidden
-        for i in models.indices where hidden.isEmpty || !hidden.contains(models[i].code) {
-            w.group()
+        for i in models.indices {
             let spec = models[i].spec
+            if !hidden.isEmpty && hidden.contains(spec.code) { continue }
+            let reading = models[i].reading, sampleTime = models[i].sampleTime, flag = models[i].flag
+            w.group()
             if spec.measureEveryMs > 0 {
                 w.key(spec.keys.sampleTime)
-                w.time14(models[i].sampleTime)
+                w.time14(sampleTime)
             }
-            let decimals = spec.decimals, reading = models[i].reading
+            let decimals = spec.decimals
             w.key(spec.keys.rtd)
             w.number(reading, decimals: decimals)
             if spec.zs, let k {
@@ -53,7 +57,27 @@ extension UnitSimulator {
                 w.number(reading * k, decimals: decimals)
             }
             w.key(spec.keys.flag)
-            w.flag(models[i].flag)
+            w.flag(flag)
+        }
+        writer = w
+        return finishBytes(.realTimeData, at: t)
+    }
+
+    /// The working-condition 2011 (its own ST), as `realtimePackets` lists it for `packet`.
+    mutating func workingConditionBytes(at t: Int64) -> GeneratedPacket {
+        beginBytes(.realTimeData, at: t, st: template.workingConditionST.map(SystemType.init(rawValue:)))
+        var w = writer
+        writer = SegmentBytes()
+        w.group()
+        w.key("DataTime")
+        w.time14(t)
+        for i in wcModels.indices {
+            let spec = wcModels[i].spec, reading = wcModels[i].reading, flag = wcModels[i].flag
+            w.group()
+            w.key(spec.keys.rtd)
+            w.number(reading, decimals: spec.decimals)
+            w.key(spec.keys.flag)
+            w.flag(flag)
         }
         writer = w
         return finishBytes(.realTimeData, at: t)

@@ -196,7 +196,6 @@ public struct UnitSimulator: Sendable {
         let cn = code.rawValue
         let second = t / 1000
         if second == lastSecond { sequence += 1 } else { lastSecond = second; sequence = 1 }
-        let qn = HJTime(wallMilliseconds: second * 1000 + Int64(sequence % 1000)).text17
         let version = options.dialect == .hj2025 ? 2 : 1
         let flag = PacketFlag(version: version, split: false, ack: ack ?? options.ack)
         if options.bytesOnly {
@@ -206,6 +205,7 @@ public struct UnitSimulator: Sendable {
             writer.end()
             return GeneratedPacket(time: t, cn: cn, bytes: writer.bytes)
         }
+        let qn = HJTime(wallMilliseconds: second * 1000 + Int64(sequence % 1000)).text17
         let segment = DataSegment(
             header: [Field("QN", qn), Field("ST", st?.rawValue ?? template.st), Field("CN", cn), Field("PW", identity.pw),
                      Field("MN", identity.mn), Field("Flag", String(flag.rawValue))],
@@ -325,7 +325,9 @@ public struct UnitSimulator: Sendable {
             let rs = operationLevel(t) > 0.5 ? "1" : "0"
             emit(packet(.runningStatus, at: t, cp: [[Field("DataTime", Self.time14(t))]] + template.facilities.map { [Field("\($0.id)-RS", rs)] }), out)
         }
-        if !wcModels.isEmpty {
+        if !wcModels.isEmpty && options.bytesOnly {
+            emit(workingConditionBytes(at: t), out)
+        } else if !wcModels.isEmpty {
             var wc: [[Field]] = [[Field("DataTime", Self.time14(t))]]
             for m in wcModels {
                 wc.append([Field(m.keys.rtd, m.format(m.reading)), Field(m.keys.flag, String(UnicodeScalar(m.flag)))])
