@@ -123,6 +123,25 @@ struct SegmentBytes: @unchecked Sendable {
         append(UInt8(ascii: "="))
     }
 
+    /// `key(name)` of a key made once (`FactorSpec`): its bytes stored as three words, where a
+    /// `String` went through `withUTF8` and a copy call, with a retain and a release.
+    @inline(__always)
+    mutating func key(_ k: CPKey) {
+        guard k.count > 0 else { return key(k.name) }
+        reserve(25)
+        let p = UnsafeMutableRawPointer(base.unsafelyUnwrapped + count)
+        var n = 0
+        if fieldInGroup {
+            p.storeBytes(of: UInt8(ascii: ","), as: UInt8.self)
+            n = 1
+        }
+        fieldInGroup = true
+        p.storeBytes(of: k.words.0, toByteOffset: n, as: UInt64.self)
+        p.storeBytes(of: k.words.1, toByteOffset: n + 8, as: UInt64.self)
+        p.storeBytes(of: k.words.2, toByteOffset: n + 16, as: UInt64.self)
+        count += n + k.count
+    }
+
     /// The CP groups of fields, as `DataSegment.serializedBytes` writes them (a field with an
     /// empty name is its value alone).
     mutating func fields(_ cp: [[Field]]) {
@@ -208,11 +227,42 @@ struct SegmentBytes: @unchecked Sendable {
         }
     }
 
-    /// A value with fixed decimals, exactly as `ValueFormat.fixed` prints it.
+    /// A value with fixed decimals, exactly as `ValueFormat.fixed` prints it (the same rounding
+    /// and digits as `ValueFormat.withFixedBytes`), written in place: its length is known before
+    /// the digits are, so they go straight to where they belong, right to left (a scratch and a
+    /// copy call before; numbers are most of a 2011).
     mutating func number(_ value: Double, decimals: Int) {
-        if ValueFormat.withFixedBytes(value, decimals: decimals, { append($0) }) == nil {
-            text(ValueFormat.fixed(value, decimals: decimals))
+        let d = Swift.max(0, Swift.min(6, decimals))
+        guard value.isFinite else { return append(UInt8(ascii: "0")) }
+        var scale = 1.0
+        for _ in 0..<d { scale *= 10 }  // 1, 10 … 1e6, exactly
+        let scaled = (abs(value) * scale).rounded(.toNearestOrAwayFromZero)
+        guard scaled < 9.0e15 else { return text(ValueFormat.fixed(value, decimals: decimals)) }
+        var n = UInt64(scaled)
+        let negative = value < 0 && n != 0
+        var digits = 1
+        var v = n
+        while v >= 10 {
+            v /= 10
+            digits += 1
         }
+        let length = Swift.max(digits, d + 1) + (d > 0 ? 1 : 0) + (negative ? 1 : 0)
+        reserve(length)
+        let p = base.unsafelyUnwrapped + count
+        var k = length
+        var written = 0
+        repeat {
+            k -= 1
+            p[k] = UInt8(truncatingIfNeeded: 48 &+ n % 10)
+            n /= 10
+            written += 1
+            if written == d {
+                k -= 1
+                p[k] = UInt8(ascii: ".")
+            }
+        } while n > 0 || written <= d
+        if negative { p[0] = UInt8(ascii: "-") }
+        count += length
     }
 }
 
@@ -238,5 +288,29 @@ final class SegmentHeader: Sendable {
         self.mn = mn
         self.flag = flag
         self.bytes = bytes
+    }
+}
+
+/// A CP key and its `=` (`w01018-Rtd=`), made once per factor: up to 24 bytes held in three
+/// words (`SegmentBytes.key(_:)` stores them whole and counts `count`); a longer key is written
+/// from `name`.
+struct CPKey: Sendable {
+    let name: String
+    let words: (UInt64, UInt64, UInt64)
+    /// Bytes in `words` (with the `=`), 0 when the key is longer than 23 bytes.
+    let count: Int
+
+    init(_ name: String) {
+        self.name = name
+        var bytes = Array(name.utf8)
+        bytes.append(UInt8(ascii: "="))
+        var words: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        if bytes.count <= 24 {
+            withUnsafeMutableBytes(of: &words) { $0.copyBytes(from: bytes) }
+            count = bytes.count
+        } else {
+            count = 0
+        }
+        self.words = words
     }
 }

@@ -26,10 +26,11 @@ extension UnitSimulator {
     }
 
     /// 2011 of the factors, as `realtimeFields` lists them. Each factor's constants and keys come
-    /// through its shared `FactorSpec`, and what the packet needs of the factor is read into
-    /// locals before anything is written: read between two writes (which may touch any memory),
-    /// `models[i]` was copied whole, a retain and a release of its spec, per factor and packet.
-    /// The writer is a local meanwhile.
+    /// through its shared `FactorSpec`, and what the packet needs of a factor is read in place
+    /// through a pointer (`pointee` addresses the field), into locals, before anything is
+    /// written: `models[i]`, and a buffer pointer's subscript too, copied the whole 592-byte
+    /// `FactorModel`, with a retain and a release of its spec, per factor and packet. The writer
+    /// is a local meanwhile.
     mutating func realtimeBytes(at t: Int64) -> GeneratedPacket {
         beginBytes(.realTimeData, at: t)
         var w = writer
@@ -40,24 +41,27 @@ extension UnitSimulator {
         let o2 = o2Index.map { models[$0].reading }
         let k = o2.flatMap { FactorModel.zsFactor(o2: $0, reference: template.referenceO2) }
         let hidden = instrumentFaults.hidden
-        for i in models.indices {
-            let spec = models[i].spec
-            if !hidden.isEmpty && hidden.contains(spec.code) { continue }
-            let reading = models[i].reading, sampleTime = models[i].sampleTime, flag = models[i].flag
-            w.group()
-            if spec.measureEveryMs > 0 {
-                w.key(spec.keys.sampleTime)
-                w.time14(sampleTime)
+        models.withUnsafeBufferPointer { models in
+            for i in models.indices {
+                let m = models.baseAddress.unsafelyUnwrapped + i
+                let spec = m.pointee.spec
+                if !hidden.isEmpty && hidden.contains(spec.code) { continue }
+                let reading = m.pointee.reading, sampleTime = m.pointee.sampleTime, flag = m.pointee.flag
+                w.group()
+                if spec.measureEveryMs > 0 {
+                    w.key(spec.keys.bytes.sampleTime)
+                    w.time14(sampleTime)
+                }
+                let decimals = spec.decimals
+                w.key(spec.keys.bytes.rtd)
+                w.number(reading, decimals: decimals)
+                if spec.zs, let k {
+                    w.key(spec.keys.bytes.zsRtd)
+                    w.number(reading * k, decimals: decimals)
+                }
+                w.key(spec.keys.bytes.flag)
+                w.flag(flag)
             }
-            let decimals = spec.decimals
-            w.key(spec.keys.rtd)
-            w.number(reading, decimals: decimals)
-            if spec.zs, let k {
-                w.key(spec.keys.zsRtd)
-                w.number(reading * k, decimals: decimals)
-            }
-            w.key(spec.keys.flag)
-            w.flag(flag)
         }
         writer = w
         return finishBytes(.realTimeData, at: t)
@@ -71,13 +75,16 @@ extension UnitSimulator {
         w.group()
         w.key("DataTime")
         w.time14(t)
-        for i in wcModels.indices {
-            let spec = wcModels[i].spec, reading = wcModels[i].reading, flag = wcModels[i].flag
-            w.group()
-            w.key(spec.keys.rtd)
-            w.number(reading, decimals: spec.decimals)
-            w.key(spec.keys.flag)
-            w.flag(flag)
+        wcModels.withUnsafeBufferPointer { models in
+            for i in models.indices {
+                let m = models.baseAddress.unsafelyUnwrapped + i
+                let spec = m.pointee.spec, reading = m.pointee.reading, flag = m.pointee.flag
+                w.group()
+                w.key(spec.keys.bytes.rtd)
+                w.number(reading, decimals: spec.decimals)
+                w.key(spec.keys.bytes.flag)
+                w.flag(flag)
+            }
         }
         writer = w
         return finishBytes(.realTimeData, at: t)
@@ -99,18 +106,18 @@ extension UnitSimulator {
             let d = spec.decimals
             w.group()
             if let cou = r.cou {
-                w.key(spec.keys.cou)
+                w.key(spec.keys.bytes.cou)
                 w.number(cou, decimals: Swift.max(d, 3))
             }
-            w.key(spec.keys.min); w.number(r.min, decimals: d)
-            w.key(spec.keys.avg); w.number(r.avg, decimals: d)
-            w.key(spec.keys.max); w.number(r.max, decimals: d)
+            w.key(spec.keys.bytes.min); w.number(r.min, decimals: d)
+            w.key(spec.keys.bytes.avg); w.number(r.avg, decimals: d)
+            w.key(spec.keys.bytes.max); w.number(r.max, decimals: d)
             if let zs = r.zsAvg, let lo = r.zsMin, let hi = r.zsMax {
-                w.key(spec.keys.zsMin); w.number(lo, decimals: d)
-                w.key(spec.keys.zsAvg); w.number(zs, decimals: d)
-                w.key(spec.keys.zsMax); w.number(hi, decimals: d)
+                w.key(spec.keys.bytes.zsMin); w.number(lo, decimals: d)
+                w.key(spec.keys.bytes.zsAvg); w.number(zs, decimals: d)
+                w.key(spec.keys.bytes.zsMax); w.number(hi, decimals: d)
             }
-            w.key(spec.keys.flag)
+            w.key(spec.keys.bytes.flag)
             w.flag(r.flag)
         }
         writer = w
