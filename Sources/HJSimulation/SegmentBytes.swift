@@ -199,19 +199,33 @@ struct SegmentBytes: @unchecked Sendable {
             dayDigits = digits
             cachedDay = day
         }
+        // The date's 8 digits as one word, then the clock two digits at a time (all in range:
+        // 0 ≤ rest < 86,400,000).
         let r = Int(rest)
-        // The 14 or 17 digits made in a word-aligned scratch and appended at once.
-        var clock: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        let n = milliseconds ? 17 : 14
-        withUnsafeMutableBytes(of: &clock) { c in
-            withUnsafeBytes(of: dayDigits) { c.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: 8) }
-            Self.put(r / 3_600_000, 2, into: c, at: 8)
-            Self.put(r / 60_000 % 60, 2, into: c, at: 10)
-            Self.put(r / 1000 % 60, 2, into: c, at: 12)
-            if milliseconds { Self.put(r % 1000, 3, into: c, at: 14) }
-            append(UnsafeRawBufferPointer(rebasing: c[0..<n]))
+        reserve(17)
+        let p = base.unsafelyUnwrapped + count
+        UnsafeMutableRawPointer(p).storeBytes(of: dayDigits, as: UInt64.self)
+        let pairs = Self.digitPairs.utf8Start
+        let hh = r / 3_600_000, mm = r / 60_000 % 60, ss = r / 1000 % 60
+        p[8] = pairs[2 &* hh]; p[9] = pairs[2 &* hh &+ 1]
+        p[10] = pairs[2 &* mm]; p[11] = pairs[2 &* mm &+ 1]
+        p[12] = pairs[2 &* ss]; p[13] = pairs[2 &* ss &+ 1]
+        if milliseconds {
+            let z = r % 1000
+            p[14] = UInt8(truncatingIfNeeded: 48 &+ z / 100)
+            p[15] = pairs[2 &* (z % 100)]; p[16] = pairs[2 &* (z % 100) &+ 1]
+            count += 17
+        } else {
+            count += 14
         }
     }
+
+    /// "00" … "99": two digits per division.
+    static let digitPairs: StaticString = """
+        00010203040506070809101112131415161718192021222324252627282930313233343536373839\
+        40414243444546474849505152535455565758596061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899
+        """
 
     mutating func time14(_ ms: Int64) { time(ms, milliseconds: false) }
 
@@ -229,38 +243,64 @@ struct SegmentBytes: @unchecked Sendable {
 
     /// A value with fixed decimals, exactly as `ValueFormat.fixed` prints it (the same rounding
     /// and digits as `ValueFormat.withFixedBytes`), written in place: its length is known before
-    /// the digits are, so they go straight to where they belong, right to left (a scratch and a
-    /// copy call before; numbers are most of a 2011).
+    /// the digits are, so they go straight to where they belong, right to left, two at a time
+    /// (a scratch, a digit per division and a copy call before; numbers are most of a 2011).
     mutating func number(_ value: Double, decimals: Int) {
         let d = Swift.max(0, Swift.min(6, decimals))
         guard value.isFinite else { return append(UInt8(ascii: "0")) }
         var scale = 1.0
         for _ in 0..<d { scale *= 10 }  // 1, 10 … 1e6, exactly
-        let scaled = (abs(value) * scale).rounded(.toNearestOrAwayFromZero)
-        guard scaled < 9.0e15 else { return text(ValueFormat.fixed(value, decimals: decimals)) }
-        var n = UInt64(scaled)
+        let x = abs(value) * scale
+        // Below 9e15 exactly when its rounding is (from 2^52 on every double is an integer).
+        guard x < 9.0e15 else { return text(ValueFormat.fixed(value, decimals: decimals)) }
+        // Half away from zero, as `rounded(.toNearestOrAwayFromZero)` (a libm call): the
+        // fraction x − ⌊x⌋ is exact.
+        let whole = UInt64(x)
+        var n = x - Double(whole) >= 0.5 ? whole &+ 1 : whole
         let negative = value < 0 && n != 0
         var digits = 1
-        var v = n
-        while v >= 10 {
-            v /= 10
-            digits += 1
+        var limit: UInt64 = 10
+        while n >= limit {  // n < 1e16
+            digits &+= 1
+            limit &*= 10
         }
-        let length = Swift.max(digits, d + 1) + (d > 0 ? 1 : 0) + (negative ? 1 : 0)
+        let length = Swift.max(digits, d &+ 1) &+ (d > 0 ? 1 : 0) &+ (negative ? 1 : 0)
         reserve(length)
         let p = base.unsafelyUnwrapped + count
+        let pairs = Self.digitPairs.utf8Start
         var k = length
-        var written = 0
-        repeat {
-            k -= 1
+        // The decimals, the dot, then the integer part (at least one digit).
+        var left = d
+        while left >= 2 {
+            let r = Int(n % 100)
+            n /= 100
+            k &-= 2
+            p[k] = pairs[2 &* r]
+            p[k &+ 1] = pairs[2 &* r &+ 1]
+            left &-= 2
+        }
+        if left == 1 {
+            k &-= 1
             p[k] = UInt8(truncatingIfNeeded: 48 &+ n % 10)
             n /= 10
-            written += 1
-            if written == d {
-                k -= 1
-                p[k] = UInt8(ascii: ".")
-            }
-        } while n > 0 || written <= d
+        }
+        if d > 0 {
+            k &-= 1
+            p[k] = UInt8(ascii: ".")
+        }
+        while n >= 100 {
+            let r = Int(n % 100)
+            n /= 100
+            k &-= 2
+            p[k] = pairs[2 &* r]
+            p[k &+ 1] = pairs[2 &* r &+ 1]
+        }
+        if n >= 10 {
+            p[k &- 2] = pairs[2 &* Int(n)]
+            p[k &- 1] = pairs[2 &* Int(n) &+ 1]
+        } else {
+            p[k &- 1] = UInt8(truncatingIfNeeded: 48 &+ n)
+        }
         if negative { p[0] = UInt8(ascii: "-") }
         count += length
     }
