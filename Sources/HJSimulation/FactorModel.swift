@@ -110,11 +110,19 @@ struct FactorModel: Sendable {
 
     struct Keys: Sendable {
         let sampleTime, rtd, zsRtd, flag, cou, min, avg, max, zsMin, zsAvg, zsMax: String
+        /// The same keys as the byte path writes them (`SegmentBytes.key(_: CPKey)`).
+        let bytes: ByteKeys
         init(_ code: String) {
             sampleTime = code + "-SampleTime"; rtd = code + "-Rtd"; zsRtd = code + "-ZsRtd"; flag = code + "-Flag"
             cou = code + "-Cou"; min = code + "-Min"; avg = code + "-Avg"; max = code + "-Max"
             zsMin = code + "-ZsMin"; zsAvg = code + "-ZsAvg"; zsMax = code + "-ZsMax"
+            bytes = ByteKeys(sampleTime: CPKey(sampleTime), rtd: CPKey(rtd), zsRtd: CPKey(zsRtd), flag: CPKey(flag), cou: CPKey(cou),
+                             min: CPKey(min), avg: CPKey(avg), max: CPKey(max), zsMin: CPKey(zsMin), zsAvg: CPKey(zsAvg), zsMax: CPKey(zsMax))
         }
+    }
+
+    struct ByteKeys: Sendable {
+        let sampleTime, rtd, zsRtd, flag, cou, min, avg, max, zsMin, zsAvg, zsMax: CPKey
     }
 
     var noise = 0.0

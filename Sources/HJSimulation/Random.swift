@@ -62,14 +62,6 @@ public enum ValueFormat {
         return abs(value) < 9.0e18 ? String(Int64(value.rounded())) : String(format: "%.0f", value)
     }
 
-    /// `fixed(value, decimals:)` appended to bytes without making a `String` (generation's byte path).
-    static func append(_ value: Double, decimals: Int, to out: inout [UInt8]) {
-        if withFixedBytes(value, decimals: decimals, { out.append(contentsOf: $0) }) == nil {
-            var text = fixed(value, decimals: decimals)
-            text.withUTF8 { out.append(contentsOf: $0) }
-        }
-    }
-
     /// The text of `fixed` as bytes lent to `body` (digits written right to left into 24 bytes of
     /// scratch, no allocation); nil beyond the exact fixed-point range (|value| × 10^decimals ≥ 9e15).
     static func withFixedBytes<R>(_ value: Double, decimals: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R? {

@@ -25,9 +25,12 @@ extension UnitSimulator {
         return GeneratedPacket(time: t, cn: code.rawValue, bytes: writer.bytes)
     }
 
-    /// 2011 of the factors, as `realtimeFields` lists them. The factors are read in place (their
-    /// constants and keys through their shared `FactorSpec`) and the buffer is written as a
-    /// local, so it stays uniquely referenced.
+    /// 2011 of the factors, as `realtimeFields` lists them. Each factor's constants and keys come
+    /// through its shared `FactorSpec`, and what the packet needs of a factor is read in place
+    /// through a pointer (`pointee` addresses the field), into locals, before anything is
+    /// written: `models[i]`, and a buffer pointer's subscript too, copied the whole 592-byte
+    /// `FactorModel`, with a retain and a release of its spec, per factor and packet. The writer
+    /// is a local meanwhile.
     mutating func realtimeBytes(at t: Int64) -> GeneratedPacket {
         beginBytes(.realTimeData, at: t)
         var w = writer
@@ -38,22 +41,50 @@ extension UnitSimulator {
         let o2 = o2Index.map { models[$0].reading }
         let k = o2.flatMap { FactorModel.zsFactor(o2: $0, reference: template.referenceO2) }
         let hidden = instrumentFaults.hidden
-        for i in models.indices where hidden.isEmpty || !hidden.contains(models[i].code) {
-            w.group()
-            let spec = models[i].spec
-            if spec.measureEveryMs > 0 {
-                w.key(spec.keys.sampleTime)
-                w.time14(models[i].sampleTime)
+        models.withUnsafeBufferPointer { models in
+            for i in models.indices {
+                let m = models.baseAddress.unsafelyUnwrapped + i
+                let spec = m.pointee.spec
+                if !hidden.isEmpty && hidden.contains(spec.code) { continue }
+                let reading = m.pointee.reading, sampleTime = m.pointee.sampleTime, flag = m.pointee.flag
+                w.group()
+                if spec.measureEveryMs > 0 {
+                    w.key(spec.keys.bytes.sampleTime)
+                    w.time14(sampleTime)
+                }
+                let decimals = spec.decimals
+                w.key(spec.keys.bytes.rtd)
+                w.number(reading, decimals: decimals)
+                if spec.zs, let k {
+                    w.key(spec.keys.bytes.zsRtd)
+                    w.number(reading * k, decimals: decimals)
+                }
+                w.key(spec.keys.bytes.flag)
+                w.flag(flag)
             }
-            let decimals = spec.decimals, reading = models[i].reading
-            w.key(spec.keys.rtd)
-            w.number(reading, decimals: decimals)
-            if spec.zs, let k {
-                w.key(spec.keys.zsRtd)
-                w.number(reading * k, decimals: decimals)
+        }
+        writer = w
+        return finishBytes(.realTimeData, at: t)
+    }
+
+    /// The working-condition 2011 (its own ST), as `realtimePackets` lists it for `packet`.
+    mutating func workingConditionBytes(at t: Int64) -> GeneratedPacket {
+        beginBytes(.realTimeData, at: t, st: template.workingConditionST.map(SystemType.init(rawValue:)))
+        var w = writer
+        writer = SegmentBytes()
+        w.group()
+        w.key("DataTime")
+        w.time14(t)
+        wcModels.withUnsafeBufferPointer { models in
+            for i in models.indices {
+                let m = models.baseAddress.unsafelyUnwrapped + i
+                let spec = m.pointee.spec, reading = m.pointee.reading, flag = m.pointee.flag
+                w.group()
+                w.key(spec.keys.bytes.rtd)
+                w.number(reading, decimals: spec.decimals)
+                w.key(spec.keys.bytes.flag)
+                w.flag(flag)
             }
-            w.key(spec.keys.flag)
-            w.flag(models[i].flag)
         }
         writer = w
         return finishBytes(.realTimeData, at: t)
@@ -75,18 +106,18 @@ extension UnitSimulator {
             let d = spec.decimals
             w.group()
             if let cou = r.cou {
-                w.key(spec.keys.cou)
+                w.key(spec.keys.bytes.cou)
                 w.number(cou, decimals: Swift.max(d, 3))
             }
-            w.key(spec.keys.min); w.number(r.min, decimals: d)
-            w.key(spec.keys.avg); w.number(r.avg, decimals: d)
-            w.key(spec.keys.max); w.number(r.max, decimals: d)
+            w.key(spec.keys.bytes.min); w.number(r.min, decimals: d)
+            w.key(spec.keys.bytes.avg); w.number(r.avg, decimals: d)
+            w.key(spec.keys.bytes.max); w.number(r.max, decimals: d)
             if let zs = r.zsAvg, let lo = r.zsMin, let hi = r.zsMax {
-                w.key(spec.keys.zsMin); w.number(lo, decimals: d)
-                w.key(spec.keys.zsAvg); w.number(zs, decimals: d)
-                w.key(spec.keys.zsMax); w.number(hi, decimals: d)
+                w.key(spec.keys.bytes.zsMin); w.number(lo, decimals: d)
+                w.key(spec.keys.bytes.zsAvg); w.number(zs, decimals: d)
+                w.key(spec.keys.bytes.zsMax); w.number(hi, decimals: d)
             }
-            w.key(spec.keys.flag)
+            w.key(spec.keys.bytes.flag)
             w.flag(r.flag)
         }
         writer = w

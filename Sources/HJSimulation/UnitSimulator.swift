@@ -196,7 +196,6 @@ public struct UnitSimulator: Sendable {
         let cn = code.rawValue
         let second = t / 1000
         if second == lastSecond { sequence += 1 } else { lastSecond = second; sequence = 1 }
-        let qn = HJTime(wallMilliseconds: second * 1000 + Int64(sequence % 1000)).text17
         let version = options.dialect == .hj2025 ? 2 : 1
         let flag = PacketFlag(version: version, split: false, ack: ack ?? options.ack)
         if options.bytesOnly {
@@ -206,6 +205,7 @@ public struct UnitSimulator: Sendable {
             writer.end()
             return GeneratedPacket(time: t, cn: cn, bytes: writer.bytes)
         }
+        let qn = HJTime(wallMilliseconds: second * 1000 + Int64(sequence % 1000)).text17
         let segment = DataSegment(
             header: [Field("QN", qn), Field("ST", st?.rawValue ?? template.st), Field("CN", cn), Field("PW", identity.pw),
                      Field("MN", identity.mn), Field("Flag", String(flag.rawValue))],
@@ -297,8 +297,12 @@ public struct UnitSimulator: Sendable {
         let dt = Double(sampleMs) / 1000
         let zsK = o2.flatMap { FactorModel.zsFactor(o2: $0, reference: template.referenceO2) }
         let medium = template.medium
-        for i in models.indices {
-            models[i].accumulate(flow: flow, dt: dt, zsK: zsK, isFlow: i == flowIndex, medium: medium)
+        let flowIndex = flowIndex
+        // In place through a buffer pointer: `models[i].…` checked the array's uniqueness per factor.
+        models.withUnsafeMutableBufferPointer { models in
+            for i in models.indices {
+                models[i].accumulate(flow: flow, dt: dt, zsK: zsK, isFlow: i == flowIndex, medium: medium)
+            }
         }
         if level > 0.5 { facilityRunSamples += 1 }
         daySamples += 1
@@ -307,15 +311,24 @@ public struct UnitSimulator: Sendable {
         }
     }
 
-    /// Steps every factor; couplings read the other factors' current (or, for later ones, previous) values.
+    /// Steps every factor; couplings read the other factors' current (or, for later ones, previous)
+    /// values. In place through a buffer pointer: `models[i].step` checked the array's
+    /// uniqueness per factor and sample.
     static func step(_ models: inout [FactorModel], _ couplings: [[(index: Int, gain: Double)]], level: Double, dayPhase: (cos: Double, sin: Double),
                      t: Int64, random: inout SimRandom) {
-        for i in models.indices {
-            var product = 1.0
-            for (j, gain) in couplings[i] where models[j].baseline != 0 {
-                product *= Swift.max(0, 1 + gain * (models[j].running / models[j].baseline - 1))
+        // An empty array (most units have no working-condition factors) is the shared empty
+        // storage, never unique: a buffer pointer to it would "copy" it every sample.
+        guard !models.isEmpty else { return }
+        models.withUnsafeMutableBufferPointer { models in
+            for i in models.indices {
+                var product = 1.0
+                for (j, gain) in couplings[i] {
+                    let other = models.baseAddress.unsafelyUnwrapped + j
+                    let baseline = other.pointee.spec.baseline
+                    if baseline != 0 { product *= Swift.max(0, 1 + gain * (other.pointee.running / baseline - 1)) }
+                }
+                models[i].step(level: level, dayPhase: dayPhase, t: t, random: &random, coupling: product)
             }
-            models[i].step(level: level, dayPhase: dayPhase, t: t, random: &random, coupling: product)
         }
     }
 
@@ -325,7 +338,9 @@ public struct UnitSimulator: Sendable {
             let rs = operationLevel(t) > 0.5 ? "1" : "0"
             emit(packet(.runningStatus, at: t, cp: [[Field("DataTime", Self.time14(t))]] + template.facilities.map { [Field("\($0.id)-RS", rs)] }), out)
         }
-        if !wcModels.isEmpty {
+        if !wcModels.isEmpty && options.bytesOnly {
+            emit(workingConditionBytes(at: t), out)
+        } else if !wcModels.isEmpty {
             var wc: [[Field]] = [[Field("DataTime", Self.time14(t))]]
             for m in wcModels {
                 wc.append([Field(m.keys.rtd, m.format(m.reading)), Field(m.keys.flag, String(UnicodeScalar(m.flag)))])

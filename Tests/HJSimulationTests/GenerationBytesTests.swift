@@ -7,8 +7,9 @@ import Testing
 /// threads) against the reference path it replaced: `DataSegment` per packet, one thread.
 @Suite("Generation bytes")
 struct GenerationBytesTests {
-    @Test("ValueFormat.append writes exactly the digits of ValueFormat.fixed")
+    @Test("SegmentBytes.number writes exactly the digits of ValueFormat.fixed")
     func numbers() {
+        var w = SegmentBytes()
         var random = SimRandom(seed: 5, label: "numbers")
         var values: [Double] = [0, -0.0, 0.5, -0.5, 1.5, 2.5, -2.5, 0.05, 0.005, 0.0005, 1e-9, -1e-9, 123.456789, 9.999999, -9.9999999,
                                 8.9e15, 9.1e15, -9.2e15, 1e20, -3e18, .infinity, -.infinity, .nan, 45.25, 45.35, 1.005, 2.675]
@@ -18,9 +19,10 @@ struct GenerationBytesTests {
         }
         for v in values {
             for d in -1...7 {
-                var bytes: [UInt8] = Array("x=".utf8)
-                ValueFormat.append(v, decimals: d, to: &bytes)
-                #expect(String(decoding: bytes.dropFirst(2), as: UTF8.self) == ValueFormat.fixed(v, decimals: d), "\(v) decimals \(d)")
+                w.begin(qnSecond: 0, qnMilliseconds: 0, st: "32", cn: "2011", pw: "123456", mn: "010000A8900016F000169DC0", flag: 5)
+                w.group(); w.key("x"); w.number(v, decimals: d)
+                let text = String(decoding: w.bytes, as: UTF8.self)
+                #expect(text.hasSuffix("CP=&&x=" + ValueFormat.fixed(v, decimals: d)), "\(v) decimals \(d): \(text)")
             }
         }
     }
