@@ -269,14 +269,18 @@ struct SegmentBytes: @unchecked Sendable {
         let p = base.unsafelyUnwrapped + count
         let pairs = Self.digitPairs.utf8Start
         var k = length
-        // The decimals, the dot, then the integer part (at least one digit).
-        var left = d
-        while left >= 2 {
+        /// The last two digits of `n` before position `k`.
+        @inline(__always) func pair() {
             let r = Int(n % 100)
             n /= 100
             k &-= 2
             p[k] = pairs[2 &* r]
             p[k &+ 1] = pairs[2 &* r &+ 1]
+        }
+        // The decimals, the dot, then the integer part (at least one digit).
+        var left = d
+        while left >= 2 {
+            pair()
             left &-= 2
         }
         if left == 1 {
@@ -288,13 +292,7 @@ struct SegmentBytes: @unchecked Sendable {
             k &-= 1
             p[k] = UInt8(ascii: ".")
         }
-        while n >= 100 {
-            let r = Int(n % 100)
-            n /= 100
-            k &-= 2
-            p[k] = pairs[2 &* r]
-            p[k &+ 1] = pairs[2 &* r &+ 1]
-        }
+        while n >= 100 { pair() }
         if n >= 10 {
             p[k &- 2] = pairs[2 &* Int(n)]
             p[k &- 1] = pairs[2 &* Int(n) &+ 1]
