@@ -160,11 +160,17 @@ public final class ByteBuffer {
 
     private static let powersOfTen: [UInt64] = (0..<19).map { e in (0..<e).reduce(1) { p, _ in p * 10 } }
 
-    private static let digitPairs: StaticString = """
+    /// "00" … "99": two decimal digits per division by 100. One table for every writer of
+    /// decimals in the package (the linter's output here, the generator's `SegmentBytes`); a
+    /// computed literal, so that a client module reads a constant address, not a lazy global.
+    @inlinable
+    public static var digitPairs: StaticString {
+        """
         00010203040506070809101112131415161718192021222324252627282930313233343536373839\
         40414243444546474849505152535455565758596061626364656667686970717273747576777879\
         8081828384858687888990919293949596979899
         """
+    }
 
     /// The contents of a JSON string (without the quotes), escaped exactly as
     /// `JSONWriter.appendEscaped` escapes them (`JSONWriter.escapeClass`); plain runs of eight

@@ -205,7 +205,7 @@ struct SegmentBytes: @unchecked Sendable {
         reserve(17)
         let p = base.unsafelyUnwrapped + count
         UnsafeMutableRawPointer(p).storeBytes(of: dayDigits, as: UInt64.self)
-        let pairs = Self.digitPairs.utf8Start
+        let pairs = ByteBuffer.digitPairs.utf8Start
         let hh = r / 3_600_000, mm = r / 60_000 % 60, ss = r / 1000 % 60
         p[8] = pairs[2 &* hh]; p[9] = pairs[2 &* hh &+ 1]
         p[10] = pairs[2 &* mm]; p[11] = pairs[2 &* mm &+ 1]
@@ -219,13 +219,6 @@ struct SegmentBytes: @unchecked Sendable {
             count += 14
         }
     }
-
-    /// "00" … "99": two digits per division.
-    static let digitPairs: StaticString = """
-        00010203040506070809101112131415161718192021222324252627282930313233343536373839\
-        40414243444546474849505152535455565758596061626364656667686970717273747576777879\
-        8081828384858687888990919293949596979899
-        """
 
     mutating func time14(_ ms: Int64) { time(ms, milliseconds: false) }
 
@@ -267,7 +260,7 @@ struct SegmentBytes: @unchecked Sendable {
         let length = Swift.max(digits, d &+ 1) &+ (d > 0 ? 1 : 0) &+ (negative ? 1 : 0)
         reserve(length)
         let p = base.unsafelyUnwrapped + count
-        let pairs = Self.digitPairs.utf8Start
+        let pairs = ByteBuffer.digitPairs.utf8Start
         var k = length
         /// The last two digits of `n` before position `k`.
         @inline(__always) func pair() {

@@ -148,6 +148,17 @@ struct JSONWriterTests {
         }
     }
 
+    @Test("ByteBuffer.digitPairs: pair k is k in two digits, for every k of 0…99")
+    func digitPairs() {
+        let table = ByteBuffer.digitPairs
+        #expect(table.utf8CodeUnitCount == 200)
+        let bytes = UnsafeBufferPointer(start: table.utf8Start, count: table.utf8CodeUnitCount)
+        for k in 0..<100 {
+            let pair = String(decoding: bytes[(2 * k)..<(2 * k + 2)], as: UTF8.self)
+            #expect(pair == (k < 10 ? "0\(k)" : "\(k)"), "pair \(k)")
+        }
+    }
+
     @Test("ByteBuffer: decimals as JSONWriter writes them, bytes kept across growth")
     func byteBuffer() {
         let b = ByteBuffer(capacity: 1)
