@@ -7,7 +7,8 @@ import HJ212
 ///
 /// Two judgements, both printed (docs/decisions.md, "Decided in session 12"):
 /// - linear: a byte dripped costs the same in a 9 KB frame as in a 1 KB one (≤ 2×; a decoder that
-///   rescans its buffer on every read is quadratic, about 9× here). This is what the row gates on.
+///   rescans its buffer on every read is quadratic: about 9× for a frame nine times longer). This
+///   is what the row judges.
 /// - the ratio, dripped ≤ 5× whole: printed with "met"/"NOT met" as measured. Since
 ///   session 11 a whole frame is scanned a word at a time (≈ 0.2 ns per byte), below the cost of
 ///   any call made once per byte, so this ratio measures the caller's loop more than the decoder.
