@@ -46,9 +46,11 @@ extension LoggerSession: LiveSession {
 /// platform's deadline timer, the logger's transport faults. Touched only on its connection's
 /// loop (the rule that makes `@unchecked Sendable` safe).
 package class SessionLink<Session: LiveSession>: TCPConnectionHandler, @unchecked Sendable {
-    package var session: Session
+    // Final: read in place by the subclasses (an overridable property's getter copied the whole
+    // session to read its next deadline after every input).
+    package final var session: Session
     /// The session's outputs of the current input: one buffer, reused (no array per frame).
-    package var outputs: [Session.Output] = []
+    package final var outputs: [Session.Output] = []
 
     package init(session: Session) {
         self.session = session

@@ -394,11 +394,12 @@ public final class PlatformState: Sendable {
         var time: SessionTime
 
         init(_ p: AcceptedPacket) {
-            mn = p.segment.mn ?? ""
-            pw = p.segment.pw
-            st = p.segment.st
+            let head = HeaderFields(p.segment)
+            mn = head.mn ?? ""
+            pw = head.pw
+            st = head.st
             dialect = p.dialect
-            cn = p.segment.cn ?? ""
+            cn = head.cn ?? ""
             peer = p.peer
             time = p.time
         }
@@ -466,7 +467,8 @@ public final class PlatformState: Sendable {
     }
 
     static func store(record segment: DataSegment, at time: SessionTime, in s: inout Storage, limits: PlatformLimits) -> DataTimeLog.Insertion? {
-        guard let mn = segment.mn, !mn.isEmpty, let cn = segment.cn else { return nil }
+        let head = HeaderFields(segment)
+        guard let mn = head.mn, !mn.isEmpty, let cn = head.cn else { return nil }
         let dataTime = segment.cpValue("DataTime").flatMap { HJTime($0, allowMilliseconds: true)?.wallMilliseconds }
         guard let index = s.units.index(forKey: mn) else { return nil }
         // Mutated in place through the values view (one hash, and the arrays inside stay uniquely
