@@ -15,26 +15,46 @@ struct HeaderFields {
     var pnumText: String?
 
     init(_ segment: DataSegment) {
-        for field in segment.header {
-            let name = field.name.utf8
-            switch name.count {
-            case 2:
-                var i = name.makeIterator()
-                let a = i.next()!, b = i.next()!
-                switch (a, b) {
-                case (0x51, 0x4E): if qn == nil { qn = field.value }  // QN
-                case (0x53, 0x54): if st == nil { st = field.value }  // ST
-                case (0x43, 0x4E): if cn == nil { cn = field.value }  // CN
-                case (0x50, 0x57): if pw == nil { pw = field.value }  // PW
-                case (0x4D, 0x4E): if mn == nil { mn = field.value }  // MN
+        // Locals assigned once at the end, fields read in place (no copy of each `Field`).
+        var qn: String?, st: String?, cn: String?, pw: String?, mn: String?, flag: String?, pnum: String?
+        segment.header.withUnsafeBufferPointer { fields in
+            for i in fields.indices {
+                switch HeaderFields.which(fields[i].name) {
+                case 1: if qn == nil { qn = fields[i].value }
+                case 2: if st == nil { st = fields[i].value }
+                case 3: if cn == nil { cn = fields[i].value }
+                case 4: if pw == nil { pw = fields[i].value }
+                case 5: if mn == nil { mn = fields[i].value }
+                case 6: if flag == nil { flag = fields[i].value }
+                case 7: if pnum == nil { pnum = fields[i].value }
                 default: continue
                 }
-            case 4:
-                if flagText == nil && field.name == "Flag" { flagText = field.value }
-                else if pnumText == nil && field.name == "PNUM" { pnumText = field.value }
-            default:
-                continue
             }
+        }
+        (self.qn, self.st, self.cn, self.pw, self.mn, self.flagText, self.pnumText) = (qn, st, cn, pw, mn, flag, pnum)
+    }
+
+    /// 1 QN, 2 ST, 3 CN, 4 PW, 5 MN, 6 Flag, 7 PNUM, 0 another name.
+    @inline(__always)
+    static func which(_ name: String) -> Int {
+        let utf8 = name.utf8
+        switch utf8.count {
+        case 2:
+            let a = utf8[utf8.startIndex], b = utf8[utf8.index(after: utf8.startIndex)]
+            switch (a, b) {
+            case (0x51, 0x4E): return 1  // QN
+            case (0x53, 0x54): return 2  // ST
+            case (0x43, 0x4E): return 3  // CN
+            case (0x50, 0x57): return 4  // PW
+            case (0x4D, 0x4E): return 5  // MN
+            default: return 0
+            }
+        case 4:
+            if name == "Flag" { return 6 }
+            if name == "PNUM" { return 7 }
+            return 0
+        default:
+            return 0
         }
     }
 

@@ -393,8 +393,7 @@ public final class PlatformState: Sendable {
         var peer: String
         var time: SessionTime
 
-        init(_ p: AcceptedPacket) {
-            let head = HeaderFields(p.segment)
+        init(_ p: AcceptedPacket, _ head: HeaderFields) {
             mn = head.mn ?? ""
             pw = head.pw
             st = head.st
@@ -440,11 +439,19 @@ public final class PlatformState: Sendable {
         var diagnostics = 0
         for case .diagnostic in outputs { diagnostics += 1 }
         var skip = max(0, diagnostics - limits.maxDiagnostics)
+        // The header of the last packet, for its record: a whole upload's record is the packet's
+        // segment (the same header storage, so the same fields): read once, not twice.
+        var lastHeader: (storage: UnsafeRawPointer?, fields: HeaderFields)?
         storage.withLock { s in
             for output in outputs {
                 switch output {
-                case .packetAccepted(let p): Self.apply(Touch(p), to: &s, limits: limits)
-                case .recordAccepted(let r): _ = Self.store(record: r.segment, at: r.time, in: &s, limits: limits)
+                case .packetAccepted(let p):
+                    let head = HeaderFields(p.segment)
+                    Self.apply(Touch(p, head), to: &s, limits: limits)
+                    lastHeader = (Self.storageOf(p.segment.header), head)
+                case .recordAccepted(let r):
+                    let head = lastHeader.flatMap { $0.storage == Self.storageOf(r.segment.header) ? $0.fields : nil }
+                    _ = Self.store(record: r.segment, at: r.time, in: &s, limits: limits, head: head)
                 case .counted(let delta): s.counters.add(delta)
                 case .logged(let entry): Self.append(entry, to: &s.log, cap: limits.maxLogEntries, dropped: &s.logDropped)
                 case .diagnostic(let d):
@@ -466,8 +473,15 @@ public final class PlatformState: Sendable {
         return storage.withLock { s in Self.store(record: segment, at: time, in: &s, limits: limits) }
     }
 
-    static func store(record segment: DataSegment, at time: SessionTime, in s: inout Storage, limits: PlatformLimits) -> DataTimeLog.Insertion? {
-        let head = HeaderFields(segment)
+    /// Where an array's elements are: arrays sharing it hold the same elements.
+    static func storageOf(_ header: [Field]) -> UnsafeRawPointer? {
+        header.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+    }
+
+    /// `head`: the segment's header fields when the caller has read them already.
+    static func store(record segment: DataSegment, at time: SessionTime, in s: inout Storage, limits: PlatformLimits,
+                      head known: HeaderFields? = nil) -> DataTimeLog.Insertion? {
+        let head = known ?? HeaderFields(segment)
         guard let mn = head.mn, !mn.isEmpty, let cn = head.cn else { return nil }
         let dataTime = segment.cpValue("DataTime").flatMap { HJTime($0, allowMilliseconds: true)?.wallMilliseconds }
         guard let index = s.units.index(forKey: mn) else { return nil }
