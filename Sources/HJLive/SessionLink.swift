@@ -60,6 +60,11 @@ package class SessionLink<Session: LiveSession>: TCPConnectionHandler, @unchecke
     /// read), a burst's larger buffer is dropped so that an idle link holds little.
     package var keptOutputCapacity: Int { 8 }
 
+    /// Reads (or changes) the session in place: a method of the session called on `session`
+    /// itself is given a copy of it (the class's property may change during the call), which
+    /// for the platform's next deadline after every input was a copy of the whole session.
+    package final func withSession<T>(_ body: (inout Session) -> T) -> T { body(&session) }
+
     /// The session's time now. Overridden by every role.
     package var now: SessionTime { 0 }
 
