@@ -69,4 +69,36 @@ struct PlatformHotPathTests {
         let reply = replySegment(cn: cn == "1013" ? "9013" : "9014", to: request, cp: [], version: flag >> 2)
         #expect(sent.first.map { String(decoding: $0, as: UTF8.self) } == String(decoding: FrameEncoder.frame(reply), as: UTF8.self))
     }
+
+    @Test("one commit of many packets and records, new units between them: each record counts for its own unit")
+    func recordsFindTheirUnitsInABatch() throws {
+        let state = try PlatformState()
+        var outputs: [PlatformOutput] = []
+        var segments: [DataSegment] = []
+        // 300 new MNs (the units dictionary grows, and moves, several times within the batch);
+        // each packet's record comes right after it, two packets later, or never.
+        for i in 0..<300 {
+            let mn = "0100AD" + String(String(i, radix: 16, uppercase: true).reversed()).padding(toLength: 18, withPad: "0", startingAt: 0)
+            let raw = try #require(FrameDecoder.frames(in: Self.frame(cn: "2011", qn: "20261130080000\(100 + i)", flag: 5, mn: mn)).first)
+            let segment = SegmentParser.parse(raw.segmentBytes).segment
+            segments.append(segment)
+            outputs.append(.packetAccepted(AcceptedPacket(frame: raw.bytes, segment: segment, time: 1_000, peer: "p", dialect: .hj2017)))
+            switch i % 3 {
+            case 0: outputs.append(.recordAccepted(AcceptedRecord(segment: segment, time: 1_000)))
+            case 1: if i >= 2 { outputs.append(.recordAccepted(AcceptedRecord(segment: segments[i - 2], time: 1_000))) }
+            default: break
+            }
+        }
+        state.commit(outputs)
+        let units = state.units
+        #expect(units.count == 300)
+        for (i, segment) in segments.enumerated() {
+            let unit = try #require(units[segment.mn ?? ""])
+            #expect(unit.packetsByCN["2011"] == 1)
+            let records = (i % 3 == 0 ? 1 : 0) + (i + 2 < 300 && (i + 2) % 3 == 1 ? 1 : 0)
+            #expect(unit.recordsByCN["2011", default: 0] == records, "unit \(i)")
+            #expect((unit.lastRecords["2011"] != nil) == (records > 0))
+        }
+    }
 }
+
