@@ -13,19 +13,25 @@ public struct HJTime: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// Parses 14 digits (`YYYYMMDDhhmmss`) or, with `allowMilliseconds`, 17 (`…zzz`).
     /// Nil when the text is not such digits or not a real date and time.
     public init?(_ text: String, allowMilliseconds: Bool = false) {
-        let utf8 = Array(text.utf8)
+        // Read in place (no array per call: the platform parses a DataTime per record).
+        let parsed = text.utf8.withContiguousStorageIfAvailable { HJTime.parse($0, allowMilliseconds: allowMilliseconds) }
+            ?? Array(text.utf8).withUnsafeBufferPointer { HJTime.parse($0, allowMilliseconds: allowMilliseconds) }
+        guard let parsed else { return nil }
+        self = parsed
+    }
+
+    /// `init?(_:allowMilliseconds:)` of the text's UTF-8 bytes.
+    static func parse(_ utf8: UnsafeBufferPointer<UInt8>, allowMilliseconds: Bool) -> HJTime? {
         guard utf8.count == 14 || (allowMilliseconds && utf8.count == 17) else { return nil }
-        var digits: [Int] = []
-        digits.reserveCapacity(17)
-        for byte in utf8 {
-            guard byte &- 48 < 10 else { return nil }
-            digits.append(Int(byte &- 48))
+        for byte in utf8 { guard byte &- 48 < 10 else { return nil } }
+        func number(_ from: Int, _ count: Int) -> Int {
+            var value = 0
+            for i in from..<(from + count) { value = value * 10 + Int(utf8[i] &- 48) }
+            return value
         }
-        func number(_ from: Int, _ count: Int) -> Int { digits[from..<(from + count)].reduce(0) { $0 * 10 + $1 } }
         let time = HJTime(year: number(0, 4), month: number(4, 2), day: number(6, 2), hour: number(8, 2),
                           minute: number(10, 2), second: number(12, 2), millisecond: utf8.count == 17 ? number(14, 3) : 0)
-        guard time.isValid else { return nil }
-        self = time
+        return time.isValid ? time : nil
     }
 
     public var isValid: Bool {

@@ -138,7 +138,7 @@ package final class LivePlatformLink: SessionLink<PlatformSession>, @unchecked S
         guard connection.isOpen else { return }
         let now = platform.clock.now
         let housekeeping = now + Int64(Self.housekeepingSeconds * 1000 * platform.clock.speed)
-        let due = min(session.nextDeadline ?? housekeeping, housekeeping)
+        let due = min(withSession { $0.nextDeadline } ?? housekeeping, housekeeping)
         if ticker != nil, let armedFor, armedFor <= due { return }  // an earlier tick re-arms then
         ticker?.cancel()
         armedFor = due

@@ -46,9 +46,11 @@ extension LoggerSession: LiveSession {
 /// platform's deadline timer, the logger's transport faults. Touched only on its connection's
 /// loop (the rule that makes `@unchecked Sendable` safe).
 package class SessionLink<Session: LiveSession>: TCPConnectionHandler, @unchecked Sendable {
-    package var session: Session
+    // Final: read in place by the subclasses (an overridable property's getter copied the whole
+    // session to read its next deadline after every input).
+    package final var session: Session
     /// The session's outputs of the current input: one buffer, reused (no array per frame).
-    package var outputs: [Session.Output] = []
+    package final var outputs: [Session.Output] = []
 
     package init(session: Session) {
         self.session = session
@@ -57,6 +59,11 @@ package class SessionLink<Session: LiveSession>: TCPConnectionHandler, @unchecke
     /// Output buffer capacity kept between inputs: a busy link reuses its buffer (no array per
     /// read), a burst's larger buffer is dropped so that an idle link holds little.
     package var keptOutputCapacity: Int { 8 }
+
+    /// Reads (or changes) the session in place: a method of the session called on `session`
+    /// itself is given a copy of it (the class's property may change during the call), which
+    /// for the platform's next deadline after every input was a copy of the whole session.
+    package final func withSession<T>(_ body: (inout Session) -> T) -> T { body(&session) }
 
     /// The session's time now. Overridden by every role.
     package var now: SessionTime { 0 }

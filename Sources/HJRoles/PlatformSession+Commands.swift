@@ -188,6 +188,15 @@ extension PlatformSession {
         state.linter.dictionary(dialect).command(cn) ?? state.linter.dictionary(.hj2017).command(cn)
     }
 
+    /// `dictionaryCommand(cn, dialect:)?.role(.up)`, remembered for the last CN and dialect (a
+    /// logger sends the same few CNs; the lookup copied a code dictionary per packet).
+    mutating func uploadRole(_ cn: String, dialect: Dialect) -> PacketRole? {
+        if let memo = roleMemo, memo.dialect == dialect, memo.cn == cn { return memo.role }
+        let role = dictionaryCommand(cn, dialect: dialect)?.role(.up)
+        roleMemo = (cn, dialect, role)
+        return role
+    }
+
     mutating func finish(_ outcome: CommandResult.Outcome, exeRtn: Int? = nil, at now: SessionTime) {
         guard let command = inFlight else { return }
         inFlight = nil

@@ -11,33 +11,33 @@ extension PlatformSession {
         let report = state.lint(raw, index: frameIndex)
         frameIndex += 1
         let segment = report.segment
+        let head = HeaderFields(segment)
         delta.frames += 1
         for diagnostic in report.diagnostics {
             delta.count(diagnostic)
-            outbox.append(.diagnostic(RecordedDiagnostic(time: now, peer: peer, mn: segment.mn, cn: segment.cn,
+            outbox.append(.diagnostic(RecordedDiagnostic(time: now, peer: peer, mn: head.mn, cn: head.cn,
                                                          frameIndex: report.index, diagnostic: diagnostic)))
         }
-        let mn = segment.mn ?? ""
-        guard let cn = wellFormedCN(raw, report, mn: mn, at: now), admitted(segment, cn: cn, mn: mn, at: now) else { return }
+        let mn = head.mn ?? ""
+        guard let cn = wellFormedCN(raw, report, head, mn: mn, at: now), admitted(segment, head, cn: cn, mn: mn, at: now) else { return }
         delta.accepted += 1
         outbox.append(.packetAccepted(AcceptedPacket(frame: raw.bytes, segment: segment, time: now, peer: peer, dialect: report.detectedDialect)))
-        let identifiedNow = identify(segment, cn: cn, mn: mn, dialect: report.detectedDialect, at: now)
-        take(segment, cn: cn, mn: mn, dialect: report.detectedDialect, bytes: raw.segment.count, at: now)
+        let identifiedNow = identify(head, cn: cn, mn: mn, dialect: report.detectedDialect, at: now)
+        take(segment, head, cn: cn, mn: mn, dialect: report.detectedDialect, bytes: raw.segment.count, at: now)
         if identifiedNow { maybeInitialise(at: now) }
         pump(at: now)
     }
 
     /// The frame's CN when its CRC, length field and size may be acknowledged; nil (counted and
     /// logged) otherwise.
-    mutating func wellFormedCN(_ raw: RawFrame, _ report: FrameReport, mn: String, at now: SessionTime) -> String? {
-        let segment = report.segment
+    mutating func wellFormedCN(_ raw: RawFrame, _ report: FrameReport, _ head: HeaderFields, mn: String, at now: SessionTime) -> String? {
         if !report.crc.ok {
             let variantAccepted = report.crc.variant != nil && options.acceptCRCVariants
             if !variantAccepted && !options.misbehaviour.contains(.acknowledgeBadCRC) {
                 delta.rejectedBadCRC += 1
                 let what = report.crc.variant.map { "CRC '\(report.crc.declared)' is the \($0) variant" }
                     ?? "CRC '\(report.crc.declared)' (computed '\(report.crc.computed)')"
-                note(.rejected, "frame \(report.index) CN=\(segment.cn ?? "?"): \(what); not acknowledged", mn: mn, at: now)
+                note(.rejected, "frame \(report.index) CN=\(head.cn ?? "?"): \(what); not acknowledged", mn: mn, at: now)
                 return nil
             }
         }
@@ -48,18 +48,18 @@ extension PlatformSession {
             let text = raw.segmentText
             if raw.declaredLength != text.utf16.count && raw.declaredLength != text.unicodeScalars.count {
                 delta.rejectedMalformed += 1
-                note(.rejected, "frame \(report.index) CN=\(segment.cn ?? "?"): length field '\(String(decoding: raw.lengthBytes, as: UTF8.self))', the data segment has \(byteCount) bytes; not acknowledged",
+                note(.rejected, "frame \(report.index) CN=\(head.cn ?? "?"): length field '\(String(decoding: raw.lengthBytes, as: UTF8.self))', the data segment has \(byteCount) bytes; not acknowledged",
                      mn: mn, at: now)
                 return nil
             }
         }
         if byteCount > PacketSplitter.maxSegmentBytes && !options.misbehaviour.contains(.acknowledgeOversize) {
             delta.rejectedMalformed += 1
-            note(.rejected, "frame \(report.index) CN=\(segment.cn ?? "?"): data segment of \(byteCount) bytes, over \(PacketSplitter.maxSegmentBytes) and not split; not acknowledged",
+            note(.rejected, "frame \(report.index) CN=\(head.cn ?? "?"): data segment of \(byteCount) bytes, over \(PacketSplitter.maxSegmentBytes) and not split; not acknowledged",
                  mn: mn, at: now)
             return nil
         }
-        guard let cn = segment.cn, !cn.isEmpty else {
+        guard let cn = head.cn, !cn.isEmpty else {
             delta.rejectedMalformed += 1
             note(.rejected, "frame \(report.index): no CN; not acknowledged", mn: mn, at: now)
             return nil
@@ -68,15 +68,15 @@ extension PlatformSession {
     }
 
     /// Whether the registry (and the wrong-password locks) let this packet in.
-    mutating func admitted(_ segment: DataSegment, cn: String, mn: String, at now: SessionTime) -> Bool {
-        guard let access = state.access(mn: mn, pw: segment.pw, at: now) else { return true }  // open mode
+    mutating func admitted(_ segment: DataSegment, _ head: HeaderFields, cn: String, mn: String, at now: SessionTime) -> Bool {
+        guard let access = state.access(mn: mn, pw: head.pw, at: now) else { return true }  // open mode
         switch access.verdict {
         case .accepted:
             if let since = access.lockedSince, !(identified?.identity.mn == mn && (identified?.since ?? .max) < since) {
                 // No oracle while the MN is locked: a right password from a connection that was
                 // not accepted for it before the lock gets the same silence as a wrong one.
                 delta.rejectedLocked += 1
-                note(.rejected, "CN=\(cn) QN=\(segment.qn ?? "-"): MN locked after wrong passwords; not acknowledged", mn: mn, at: now)
+                note(.rejected, "CN=\(cn) QN=\(head.qn ?? "-"): MN locked after wrong passwords; not acknowledged", mn: mn, at: now)
                 return false
             }
             return true
@@ -84,17 +84,17 @@ extension PlatformSession {
             return true
         case .unknownMN:
             delta.rejectedUnknownMN += 1
-            note(.rejected, "CN=\(cn) QN=\(segment.qn ?? "-"): MN '\(mn)' is not registered; not acknowledged", mn: mn, at: now)
+            note(.rejected, "CN=\(cn) QN=\(head.qn ?? "-"): MN '\(mn)' is not registered; not acknowledged", mn: mn, at: now)
             return false
         case .wrongPW where options.misbehaviour.contains(.acceptWrongPW):
             return true
         case .wrongPW:
             // The answer to our own 1072 may already carry the new password.
-            let newPW = inFlight.flatMap { $0.command.cn == CommandCode.setPassword.rawValue && $0.qn == segment.qn ? $0.request.cpValue("NewPW") : nil }
-            if newPW != nil && segment.pw == newPW { return true }
+            let newPW = inFlight.flatMap { $0.command.cn == CommandCode.setPassword.rawValue && $0.qn == head.qn ? $0.request.cpValue("NewPW") : nil }
+            if newPW != nil && head.pw == newPW { return true }
             delta.rejectedBadPW += 1
             // The registered password is never shown (logs and summaries are read by many).
-            note(.rejected, "CN=\(cn) QN=\(segment.qn ?? "-"): wrong PW; not acknowledged", mn: mn, at: now)
+            note(.rejected, "CN=\(cn) QN=\(head.qn ?? "-"): wrong PW; not acknowledged", mn: mn, at: now)
             wrongPassword(mn: mn, lockedBefore: access.lockedSince != nil, at: now)
             return false
         }
@@ -102,7 +102,7 @@ extension PlatformSession {
 
     /// Who is on this connection: the first accepted MN identifies it; a later PW of the same MN
     /// (not in a 9011/9012) replaces the known one. True when this packet identified the logger.
-    mutating func identify(_ segment: DataSegment, cn: String, mn: String, dialect: Dialect, at now: SessionTime) -> Bool {
+    mutating func identify(_ segment: HeaderFields, cn: String, mn: String, dialect: Dialect, at now: SessionTime) -> Bool {
         var identifiedNow = false
         if case .anonymous(let started) = link, !mn.isEmpty {
             link = .identified(Identified(identity: LoggerIdentity(mn: mn, pw: segment.pw ?? ""), since: now, setUpStarted: started))
@@ -124,8 +124,8 @@ extension PlatformSession {
 
     /// An accepted packet by what its CN is: a reply to our command, an upload (acknowledged,
     /// stored, reassembled), a notification (acknowledged), or something a logger does not send.
-    mutating func take(_ segment: DataSegment, cn: String, mn: String, dialect: Dialect, bytes byteCount: Int, at now: SessionTime) {
-        let wantsAck = (segment.flag?.needsAck ?? false) || options.misbehaviour.contains(.ackEvenWithoutFlagA)
+    mutating func take(_ segment: DataSegment, _ head: HeaderFields, cn: String, mn: String, dialect: Dialect, bytes byteCount: Int, at now: SessionTime) {
+        let wantsAck = (head.flag?.needsAck ?? false) || options.misbehaviour.contains(.ackEvenWithoutFlagA)
         let version = Self.version(of: dialect)
         let code = CommandCode(cn)
         switch code {
@@ -133,40 +133,41 @@ extension PlatformSession {
             handleReply(cn, segment, at: now)
         case .dataReply:
             delta.unexpected += 1
-            note(.unexpected, "\(cn) QN=\(segment.qn ?? "-") from a logger: the platform sent nothing to acknowledge", mn: mn, at: now)
+            note(.unexpected, "\(cn) QN=\(head.qn ?? "-") from a logger: the platform sent nothing to acknowledge", mn: mn, at: now)
         default:
-            switch dictionaryCommand(cn, dialect: dialect)?.role(.up) {
+            switch uploadRole(cn, dialect: dialect) {
             case .upload:
-                if let why = reassembler.refusal(segment, bytes: byteCount) {
+                // `refusal` judges split packets only (nil for the others).
+                if head.isSplit, let why = reassembler.refusal(segment, bytes: byteCount) {
                     delta.reassemblyRejected += 1
-                    note(.reassembly, "CN=\(cn) QN=\(segment.qn ?? "-"): \(why)", mn: mn, at: now)
+                    note(.reassembly, "CN=\(cn) QN=\(head.qn ?? "-"): \(why)", mn: mn, at: now)
                     return
                 }
                 // The record's events first, then its acknowledgement: a driver that commits
                 // events before writing sends acknowledges only what it stored.
-                handleUpload(segment, bytes: byteCount, at: now)
-                if wantsAck { acknowledge(.dataReply, segment, version: version, at: now) }
+                handleUpload(segment, split: head.isSplit, bytes: byteCount, at: now)
+                if wantsAck { acknowledge(.dataReply, segment, head, version: version, at: now) }
             case .notification:
-                if wantsAck { acknowledge(.notificationReply, segment, version: version, at: now) }
+                if wantsAck { acknowledge(.notificationReply, segment, head, version: version, at: now) }
                 if code == .timeCalibrationRequest && options.answerTimeRequests {
                     enqueue(Self.setTimeCommand(polId: segment.cpValue("PolId"), at: now), at: now)
                 }
             default:
                 delta.unexpected += 1
-                note(.unexpected, "CN=\(cn) QN=\(segment.qn ?? "-") is not something a logger sends; not acknowledged", mn: mn, at: now)
+                note(.unexpected, "CN=\(cn) QN=\(head.qn ?? "-") is not something a logger sends; not acknowledged", mn: mn, at: now)
             }
         }
     }
 
     /// Builds and sends (or holds, with `ackDelay`) a 9014 / 9013.
-    mutating func acknowledge(_ code: CommandCode, _ packet: DataSegment, version: Int, at now: SessionTime) {
+    mutating func acknowledge(_ code: CommandCode, _ packet: DataSegment, _ head: HeaderFields, version: Int, at now: SessionTime) {
         let cn = code.rawValue
         let faults = options.misbehaviour
         if faults.isEmpty && version != 0 {
             // The common case written straight to bytes, in one array (the frame's only
             // allocation): the same fields, in the same order, as `replySegment` gives (QN echoed,
             // ST=91, CN, PW and MN echoed, Flag without A), then the length, CRC and CR LF.
-            let qn = packet.qn, pw = packet.pw ?? "", mn = packet.mn ?? ""
+            let qn = head.qn, pw = head.pw ?? "", mn = head.mn ?? ""
             var frame: [UInt8] = []
             frame.reserveCapacity(64 + (qn?.utf8.count ?? 0) + pw.utf8.count + mn.utf8.count)
             frame.append(contentsOf: FrameEncoder.placeholder)  // "##0000": finishFrame sets the length
@@ -181,8 +182,15 @@ extension PlatformSession {
             add("CN", cn)
             add("PW", pw)
             add("MN", mn)
-            add("Flag", String(PacketFlag(version: version, split: false, ack: false).rawValue))
-            frame.append(contentsOf: [0x43, 0x50, 0x3D, 0x26, 0x26, 0x26, 0x26] as [UInt8])  // "CP=&&&&"
+            // Flag: the version bits alone (4, 8 …: at most three digits), then CP=&&&&.
+            let flag = PacketFlag(version: version, split: false, ack: false).rawValue
+            let flagName: StaticString = "Flag="
+            frame.append(contentsOf: UnsafeRawBufferPointer(start: flagName.utf8Start, count: flagName.utf8CodeUnitCount))
+            if flag >= 100 { frame.append(UInt8(48 + flag / 100)) }
+            if flag >= 10 { frame.append(UInt8(48 + flag / 10 % 10)) }
+            frame.append(UInt8(48 + flag % 10))
+            let cpEmpty: StaticString = ";CP=&&&&"
+            frame.append(contentsOf: UnsafeRawBufferPointer(start: cpEmpty.utf8Start, count: cpEmpty.utf8CodeUnitCount))
             FrameEncoder.finishFrame(&frame)
             sendAck(frame, code, qn: qn, at: now)
             return
@@ -212,11 +220,10 @@ extension PlatformSession {
         }
     }
 
-    mutating func handleUpload(_ packet: DataSegment, bytes: Int, at now: SessionTime) {
-        let split = (packet.flag?.isSplit ?? false) || packet.header("PNUM") != nil
+    mutating func handleUpload(_ packet: DataSegment, split: Bool, bytes: Int, at now: SessionTime) {
         if split { delta.splitPackets += 1 }
         let droppedBefore = reassembler.dropped
-        let outcome = reassembler.add(packet, bytes: bytes)
+        let outcome = reassembler.add(packet, bytes: bytes, split: split)
         delta.reassemblyDropped += reassembler.dropped - droppedBefore
         switch outcome {
         case .whole(let record):

@@ -71,9 +71,9 @@ struct SplitAssembly: Sendable {
         return nil
     }
 
-    mutating func add(_ segment: DataSegment, bytes: Int) -> Reassembler.Outcome {
-        let isSplit = segment.flag?.isSplit ?? false
-        guard isSplit || segment.header("PNUM") != nil else { return .whole(segment) }
+    /// `split`: whether the packet is split (Flag D or PNUM), when the caller knows it already.
+    mutating func add(_ segment: DataSegment, bytes: Int, split: Bool? = nil) -> Reassembler.Outcome {
+        guard split ?? ((segment.flag?.isSplit ?? false) || segment.header("PNUM") != nil) else { return .whole(segment) }
         guard let pnum = segment.pnum, pnum > 1, pnum <= budget.maxPartsPerRecord else {
             // PNUM=1, unusable numbers: the reassembler's own answer (nothing is held).
             var single = Reassembler(maxPending: 1)

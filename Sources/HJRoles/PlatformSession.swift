@@ -172,6 +172,8 @@ public struct PlatformSession: Sendable {
     /// Whether the array-returning forms commit their outputs to `state` themselves (light
     /// drivers and tests); false inside `request(into:_:)`, whose driver commits.
     var commitsItself = true
+    /// The last CN's role (`uploadRole`): the code tables are fixed for the session's life.
+    var roleMemo: (cn: String, dialect: Dialect, role: PacketRole?)?
 
     public init(state: PlatformState, peer: String, options: Options = Options()) {
         self.state = state
@@ -228,9 +230,11 @@ public struct PlatformSession: Sendable {
         guard !isClosed else { return nil }
         var earliest: SessionTime?
         func consider(_ t: SessionTime) { if earliest == nil || t < earliest! { earliest = t } }
-        if let first = delayedAcks.first { consider(first.due) }
-        if let inFlight { consider(inFlight.deadline) }
-        if logger == nil, let first = queue.first { consider(first.queuedAt + options.identifyTimeout) }
+        // Read field by field: no copy of the command in flight or of the logger's identity
+        // (this runs after every input). Open and without a logger is `.anonymous`.
+        if let due = delayedAcks.first?.due { consider(due) }
+        if let deadline = inFlight?.deadline { consider(deadline) }
+        if case .anonymous = link, let queuedAt = queue.first?.queuedAt { consider(queuedAt + options.identifyTimeout) }
         if let idle = options.idleTimeout, let last = lastActivity { consider(last + idle) }
         return earliest
     }

@@ -393,24 +393,26 @@ public final class PlatformState: Sendable {
         var peer: String
         var time: SessionTime
 
-        init(_ p: AcceptedPacket) {
-            mn = p.segment.mn ?? ""
-            pw = p.segment.pw
-            st = p.segment.st
+        init(_ p: AcceptedPacket, _ head: HeaderFields) {
+            mn = head.mn ?? ""
+            pw = head.pw
+            st = head.st
             dialect = p.dialect
-            cn = p.segment.cn ?? ""
+            cn = head.cn ?? ""
             peer = p.peer
             time = p.time
         }
     }
 
     /// Notes an accepted packet: last seen, PW, ST, dialect, count by CN.
-    static func apply(_ t: Touch, to s: inout Storage, limits: PlatformLimits) {
+    /// Returns where the unit is in `s.units` (nil: not tracked), valid until the next insertion.
+    @discardableResult
+    static func apply(_ t: Touch, to s: inout Storage, limits: PlatformLimits) -> [String: UnitRecord].Index? {
         let mn = t.mn
-        guard !mn.isEmpty else { return }
+        guard !mn.isEmpty else { return nil }
         var index = s.units.index(forKey: mn)
         if index == nil {
-            guard s.units.count < limits.maxUnits else { s.unitsNotTracked += 1; return }
+            guard s.units.count < limits.maxUnits else { s.unitsNotTracked += 1; return nil }
             s.units[mn] = UnitRecord(mn: mn, dialect: t.dialect, at: t.time, peer: t.peer)
             index = s.units.index(forKey: mn)
         }
@@ -424,6 +426,7 @@ public final class PlatformState: Sendable {
             u.packetsByCN[t.cn, default: 0] += 1
         }
         update(&s.units.values[index!])
+        return index
     }
 
     /// The one place where a session's outputs change the platform's model: accepted packets
@@ -439,11 +442,20 @@ public final class PlatformState: Sendable {
         var diagnostics = 0
         for case .diagnostic in outputs { diagnostics += 1 }
         var skip = max(0, diagnostics - limits.maxDiagnostics)
+        // The header of the last packet, for its record: a whole upload's record is the packet's
+        // segment (the same header storage, so the same fields): read once, not twice.
+        // Its unit's place in `units` too (nothing is inserted between a packet and its record).
+        var lastHeader: (storage: UnsafeRawPointer?, fields: HeaderFields, unit: [String: UnitRecord].Index?)?
         storage.withLock { s in
             for output in outputs {
                 switch output {
-                case .packetAccepted(let p): Self.apply(Touch(p), to: &s, limits: limits)
-                case .recordAccepted(let r): _ = Self.store(record: r.segment, at: r.time, in: &s, limits: limits)
+                case .packetAccepted(let p):
+                    let head = HeaderFields(p.segment)
+                    let unit = Self.apply(Touch(p, head), to: &s, limits: limits)
+                    lastHeader = (Self.storageOf(p.segment.header), head, unit)
+                case .recordAccepted(let r):
+                    let same = lastHeader.flatMap { $0.storage == Self.storageOf(r.segment.header) ? $0 : nil }
+                    _ = Self.store(record: r.segment, at: r.time, in: &s, limits: limits, head: same?.fields, unit: same?.unit)
                 case .counted(let delta): s.counters.add(delta)
                 case .logged(let entry): Self.append(entry, to: &s.log, cap: limits.maxLogEntries, dropped: &s.logDropped)
                 case .diagnostic(let d):
@@ -465,10 +477,19 @@ public final class PlatformState: Sendable {
         return storage.withLock { s in Self.store(record: segment, at: time, in: &s, limits: limits) }
     }
 
-    static func store(record segment: DataSegment, at time: SessionTime, in s: inout Storage, limits: PlatformLimits) -> DataTimeLog.Insertion? {
-        guard let mn = segment.mn, !mn.isEmpty, let cn = segment.cn else { return nil }
+    /// Where an array's elements are: arrays sharing it hold the same elements.
+    static func storageOf(_ header: [Field]) -> UnsafeRawPointer? {
+        header.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+    }
+
+    /// `head`: the segment's header fields when the caller has read them already.
+    static func store(record segment: DataSegment, at time: SessionTime, in s: inout Storage, limits: PlatformLimits,
+                      head known: HeaderFields? = nil, unit knownUnit: [String: UnitRecord].Index? = nil) -> DataTimeLog.Insertion? {
+        let head = known ?? HeaderFields(segment)
+        guard let mn = head.mn, !mn.isEmpty, let cn = head.cn else { return nil }
         let dataTime = segment.cpValue("DataTime").flatMap { HJTime($0, allowMilliseconds: true)?.wallMilliseconds }
-        guard let index = s.units.index(forKey: mn) else { return nil }
+        // `knownUnit`: the unit of this MN as `apply` just found it (no second lookup).
+        guard let index = knownUnit ?? s.units.index(forKey: mn) else { return nil }
         // Mutated in place through the values view (one hash, and the arrays inside stay uniquely
         // referenced: no copy of a 100 000-entry DataTime log per record).
         return update(&s.units.values[index])
