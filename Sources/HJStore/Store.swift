@@ -53,11 +53,15 @@ public final class Store: Sendable {
         var unitIDs: [String: Int64] = [:]
         var statements: [String: Statement] = [:]
         /// The writer's reused buffers for a record's texts (`codes`, `flags`, `vals`): its packer.
-        var packer = RecordPacker()
+        let packer = RecordPacker()
+        /// The writer's reused buffer for a packet row's texts and frame, bound in place
+        /// (`Store.insert`). Unchecked: used only under the connection's lock.
+        @exclusivity(unchecked) var row = PodList<UInt8>(capacity: 4096)
         /// Unit counters not yet written (`Store+Units.swift`), and when they last were.
         var unitTally: [Int64: UnitTally] = [:]
         var unitsWrittenAt = Store.monotonicSeconds()
         init(db: Database) { self.db = db }
+        deinit { row.deallocate() }
         func statement(_ sql: String) throws(StoreError) -> Statement {
             if let s = statements[sql] { return s }
             let s = try db.prepare(sql)
