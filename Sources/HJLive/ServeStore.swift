@@ -40,6 +40,11 @@ package final class StoreSink: Sendable {
     /// 20,000, a loaded machine took seconds per commit and 10,000 loggers timed out and
     /// reconnected (bench store).
     package static let maxQueuedPackets = 8_000
+    /// A writer woken with fewer packets than this waits `lingerMicroseconds` before taking
+    /// them: the acks of a lone packet leave that much later, a busy platform commits fewer,
+    /// larger transactions.
+    package static let lingerBelowPackets = 256
+    package static let lingerMicroseconds: UInt32 = 2_000
 
     /// Rounds handed over and not yet written.
     struct WriterQueue {
@@ -163,6 +168,11 @@ package final class StoreSink: Sendable {
     private func writerLoop() {
         while true {
             work.wait()
+            // A commit of a few packets costs nearly what one of hundreds does (BEGIN and
+            // COMMIT, the file locks, the tail page of every table and index written to the WAL
+            // again), so a writer woken for a small batch lets the loops gather a little more.
+            let (queued, stopping) = queue.withLock { ($0.packets, $0.stopping) }
+            if queued < Self.lingerBelowPackets && !stopping { usleep(Self.lingerMicroseconds) }
             let (rounds, stop) = queue.withLock { q -> ([Round], Bool) in
                 defer { q.rounds = []; q.packets = 0 }
                 return (q.rounds, q.stopping)
