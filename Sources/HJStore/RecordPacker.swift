@@ -1,122 +1,201 @@
 import HJ212
 
-/// Builds a record's row texts from its fields: `codes`, `flags` and the packed `vals`
-/// (`PackedValues`), with its counts. It reads each field's name and value as the strings'
-/// own UTF-8 bytes (no `Substring` per field, no generic index walking: the profile of
-/// `serve --store` showed those, with their retains, as the largest Swift cost of the writer)
-/// and copies factor names into one reused buffer. One packer lives on the writer's connection,
-/// so its buffers are reused from record to record.
-struct RecordPacker {
+/// Builds a record's row texts from its fields: `codes`, `flags` and the packed `vals` (the
+/// bytes `PackedValues` defines), with its counts. It reads each field's name and value as the
+/// strings' own UTF-8 bytes and writes into byte lists it owns (`PodList`: a pointer, a count,
+/// no uniqueness check or retain per append), so the store binds the texts where they are
+/// (`SQLITE_STATIC`). One packer lives on the writer's connection and is reused from record to
+/// record. Its stored properties are `@exclusivity(unchecked)` (the writer's lock serialises
+/// every use; a checked access cost a `swift_beginAccess` per field). Callgrind (session 12): 21k instructions per record of ten values with the session-8
+/// version (Swift arrays, strings for flags, a closure per value); see docs/performance.md.
+final class RecordPacker {
+    /// A factor of the record being packed. Plain values only (no strings): its name and its
+    /// last flag are bytes in `names`.
     struct Factor {
         /// Up to 7 bytes of the name packed with its length (`key(_:)`): compared without reading the name; 0 for longer names, compared byte by byte.
         var key: UInt64
         /// The name in `names`.
         var start: Int
         var count: Int
-        var flag: String? = nil
+        /// The factor's last `-Flag` value in `names` (`flagStart` < 0: none).
+        var flagStart = -1
+        var flagCount = 0
         var hasValue = false
     }
 
-    private(set) var codes: [UInt8] = []
-    private(set) var flags: [UInt8] = []
-    private(set) var vals: [UInt8] = []
+    @exclusivity(unchecked) private(set) var codeBytes = PodList<UInt8>(capacity: 256)
+    @exclusivity(unchecked) private(set) var flagBytes = PodList<UInt8>(capacity: 64)
+    @exclusivity(unchecked) private(set) var valBytes = PodList<UInt8>(capacity: 2048)
     /// Factors with a value, factors whose flag is not valid, value fields.
-    private(set) var factorCount = 0, invalid = 0, values = 0
+    @exclusivity(unchecked) private(set) var factorCount = 0
+    @exclusivity(unchecked) private(set) var invalid = 0
+    @exclusivity(unchecked) private(set) var values = 0
 
-    private var names: [UInt8] = []
-    private var factors: [Factor] = []
-    private var order: [Int] = []
-    /// Per field of the record: the factor it gives a value of (-1: a flag, or no `code-Kind`
-    /// name), and where its kind starts in its name.
-    private var fieldFactor: [Int] = []
-    private var fieldKind: [Int] = []
-    private var invalidOnes: [Int] = []
+    /// Factor names, flags, and each value field's kind and value, copied once from the fields.
+    @exclusivity(unchecked) private var names = PodList<UInt8>(capacity: 1024)
+    @exclusivity(unchecked) private var factors = PodList<Factor>(capacity: 32)
+    @exclusivity(unchecked) private var order = PodList<Int>(capacity: 32)
+    /// The value fields of the record in order: their factor and where their kind and value are
+    /// in `names` (the second pass reads only these, no string).
+    @exclusivity(unchecked) private var valueFields = PodList<ValueField>(capacity: 64)
+    @exclusivity(unchecked) private var invalidOnes = PodList<Int>(capacity: 16)
 
-    /// The texts of one record (`Store.insert`): the same bytes as the field-by-field version
-    /// that used `StoreBatch.split` (`StoreSchemaTests`, `RecordPackerTests`).
-    mutating func pack(_ segment: DataSegment) {
-        names.removeAll(keepingCapacity: true)
-        factors.removeAll(keepingCapacity: true)
-        order.removeAll(keepingCapacity: true)
-        fieldFactor.removeAll(keepingCapacity: true)
-        fieldKind.removeAll(keepingCapacity: true)
-        guard let cp = segment.cp else { finish(segment); return }
-        // One pass over the fields: the factors in order and their flags (a factor's last flag counts).
-        for group in cp {
+    struct ValueField {
+        var factor: Int
+        var kindStart: Int, kindCount: Int
+        var valueStart: Int, valueCount: Int
+    }
+
+    init() {}
+
+    deinit {
+        codeBytes.deallocate(); flagBytes.deallocate(); valBytes.deallocate()
+        names.deallocate(); factors.deallocate(); order.deallocate(); valueFields.deallocate(); invalidOnes.deallocate()
+    }
+
+    /// The texts as arrays (tests and diagnostics; the store binds the lists themselves).
+    var codes: [UInt8] { codeBytes.array }
+    var flags: [UInt8] { flagBytes.array }
+    var vals: [UInt8] { valBytes.array }
+
+    /// The texts of one record (`Store.insert`): the same bytes as the definition written with
+    /// strings (`RecordPackerTests.reference`, `StoreSchemaTests`).
+    func pack(_ segment: DataSegment) {
+        names.removeAll()
+        factors.removeAll()
+        order.removeAll()
+        valueFields.removeAll()
+        // One pass over the fields: the factors in order, their flags (a factor's last flag
+        // counts), and each value field's kind and value bytes.
+        for group in segment.cp ?? [] {
             for field in group {
-                let (factor, kindStart) = Self.withBytes(field.name) { n -> (Int, Int) in
-                    guard let dash = Self.lastDash(n), dash > 0, dash + 1 < n.count else { return (-1, -1) }
+                Self.withBytes(field.name) { n in
+                    guard let dash = Self.lastDash(n), dash > 0, dash + 1 < n.count else { return }
                     let factorBytes = UnsafeBufferPointer(rebasing: n[..<dash])
                     let key = Self.key(factorBytes)
                     var i = -1
-                    for j in factors.indices where factors[j].key == key {
-                        if key != 0 || Self.equal(names, factors[j], factorBytes) { i = j; break }
+                    for j in 0..<factors.count where factors[j].key == key {
+                        if key != 0 || names.equals(start: factors[j].start, count: factors[j].count, factorBytes) { i = j; break }
                     }
                     if i < 0 {
                         i = factors.count
                         factors.append(Factor(key: key, start: names.count, count: factorBytes.count))
-                        names.append(contentsOf: factorBytes)
+                        names.append(factorBytes)
                     }
-                    if Self.isFlag(UnsafeBufferPointer(rebasing: n[(dash + 1)...])) {
-                        factors[i].flag = field.value
-                        return (-1, -1)
+                    let kind = UnsafeBufferPointer(rebasing: n[(dash + 1)...])
+                    if Self.isFlag(kind) {
+                        let start = names.count
+                        Self.withBytes(field.value) { names.append($0) }
+                        factors[i].flagStart = start
+                        factors[i].flagCount = names.count - start
+                        return
                     }
                     if !factors[i].hasValue { factors[i].hasValue = true; order.append(i) }
-                    return (i, dash + 1)
+                    let kindStart = names.count
+                    names.append(kind)
+                    let valueStart = names.count
+                    Self.withBytes(field.value) { names.append($0) }
+                    valueFields.append(ValueField(factor: i, kindStart: kindStart, kindCount: kind.count,
+                                                  valueStart: valueStart, valueCount: names.count - valueStart))
                 }
-                fieldFactor.append(factor)
-                fieldKind.append(kindStart)
             }
         }
-        finish(segment)
+        finish()
     }
 
-    private mutating func finish(_ segment: DataSegment) {
-        codes.removeAll(keepingCapacity: true)
-        flags.removeAll(keepingCapacity: true)
-        vals.removeAll(keepingCapacity: true)
-        for i in order {
-            if !codes.isEmpty { codes.append(UInt8(ascii: "|")) }
-            codes.append(contentsOf: names[factors[i].start..<factors[i].start + factors[i].count])
+    private func finish() {
+        codeBytes.removeAll()
+        flagBytes.removeAll()
+        valBytes.removeAll()
+        invalidOnes.removeAll()
+        for k in 0..<order.count {
+            let f = factors[order[k]]
+            if k > 0 { codeBytes.append(UInt8(ascii: "|")) }
+            codeBytes.append(names.slice(f.start, f.count))
+            if f.flagStart >= 0 && !Self.isValidFlag(names.slice(f.flagStart, f.flagCount)) { invalidOnes.append(order[k]) }
         }
-        invalidOnes.removeAll(keepingCapacity: true)
-        for i in order { if let flag = factors[i].flag, !RecordSummary.isValid(flag: flag) { invalidOnes.append(i) } }
+        // Invalid flags sorted by factor name (bytes), by insertion: a record has few.
         if invalidOnes.count > 1 {
-            let names = self.names, factors = self.factors
-            invalidOnes.sort { a, b in
-                names[factors[a].start..<factors[a].start + factors[a].count]
-                    .lexicographicallyPrecedes(names[factors[b].start..<factors[b].start + factors[b].count])
+            for a in 1..<invalidOnes.count {
+                let x = invalidOnes[a]
+                var b = a
+                while b > 0 && precedes(x, invalidOnes[b - 1]) {
+                    invalidOnes[b] = invalidOnes[b - 1]
+                    b -= 1
+                }
+                invalidOnes[b] = x
             }
         }
-        for i in invalidOnes {
-            if !flags.isEmpty { flags.append(UInt8(ascii: "|")) }
-            flags.append(contentsOf: names[factors[i].start..<factors[i].start + factors[i].count])
-            flags.append(UInt8(ascii: ":"))
-            flags.append(contentsOf: factors[i].flag!.utf8)
+        for k in 0..<invalidOnes.count {
+            let f = factors[invalidOnes[k]]
+            if k > 0 { flagBytes.append(UInt8(ascii: "|")) }
+            flagBytes.append(names.slice(f.start, f.count))
+            flagBytes.append(UInt8(ascii: ":"))
+            flagBytes.append(names.slice(f.flagStart, f.flagCount))
         }
         factorCount = order.count
         invalid = invalidOnes.count
-        values = 0
-        var n = 0
-        let arena = names
-        vals.append(UInt8(ascii: "["))
-        for group in segment.cp ?? [] {
-            for field in group {
-                let i = fieldFactor[n], kindStart = fieldKind[n]
-                n += 1
-                guard i >= 0 else { continue }
-                if values > 0 { vals.append(UInt8(ascii: ",")) }
-                let f = factors[i]
-                arena.withUnsafeBufferPointer { b in
-                    Self.withBytes(field.name) { n in
-                        PackedValues.append(factor: UnsafeBufferPointer(rebasing: b[f.start..<f.start + f.count]),
-                                            kind: UnsafeBufferPointer(rebasing: n[kindStart...]), value: field.value, flag: f.flag, to: &vals)
-                    }
-                }
-                values += 1
-            }
+        values = valueFields.count
+        valBytes.append(UInt8(ascii: "["))
+        for k in 0..<valueFields.count {
+            let v = valueFields[k], f = factors[v.factor]
+            if k > 0 { valBytes.append(UInt8(ascii: ",")) }
+            valBytes.append(UInt8(ascii: "["))
+            Self.appendString(names.slice(f.start, f.count), to: &valBytes)
+            valBytes.append(UInt8(ascii: ","))
+            Self.appendString(names.slice(v.kindStart, v.kindCount), to: &valBytes)
+            valBytes.append(UInt8(ascii: ","))
+            Self.appendValue(names.slice(v.valueStart, v.valueCount), to: &valBytes)
+            if f.flagStart >= 0 { Self.appendString(names.slice(f.flagStart, f.flagCount), to: &valBytes) } else { valBytes.append(static: "null") }
+            valBytes.append(UInt8(ascii: "]"))
         }
-        vals.append(UInt8(ascii: "]"))
+        valBytes.append(UInt8(ascii: "]"))
+    }
+
+    /// Whether factor `a`'s name sorts before factor `b`'s (bytes, shorter first on a common prefix).
+    private func precedes(_ a: Int, _ b: Int) -> Bool {
+        let x = factors[a], y = factors[b]
+        return names.slice(x.start, x.count).lexicographicallyPrecedes(names.slice(y.start, y.count))
+    }
+
+    /// `12.5,null,` or `null,"text",` (`PackedValues.appendValue` without the flag).
+    static func appendValue(_ v: UnsafeBufferPointer<UInt8>, to out: inout PodList<UInt8>) {
+        if PackedValues.isJSONNumber(v) {
+            out.append(v)
+            out.append(static: ",null,")
+            return
+        }
+        if let d = Double(String(decoding: v, as: UTF8.self)), d.isFinite {
+            // `007.25`, `1.`, `+3`: numbers for Swift (as version 1 stored them), not JSON's spelling.
+            withBytes("\(d)") { out.append($0) }
+            out.append(static: ",null,")
+        } else {
+            out.append(static: "null,")
+            appendString(v, to: &out)
+            out.append(UInt8(ascii: ","))
+        }
+    }
+
+    /// A JSON string (`PackedValues.appendString`): `"` and `\\` escaped, control characters as
+    /// `\\u00XX`; copied whole when nothing needs escaping (nearly always).
+    @inline(__always)
+    static func appendString(_ u: UnsafeBufferPointer<UInt8>, to out: inout PodList<UInt8>) {
+        var plain = true
+        for b in u where b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b < 0x20 { plain = false; break }
+        if plain {
+            out.reserve(u.count + 2)
+            out.append(UInt8(ascii: "\""))
+            out.append(u)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
+        var escaped: [UInt8] = []
+        PackedValues.appendString(u, to: &escaped)
+        escaped.withUnsafeBufferPointer { out.append($0) }
+    }
+
+    static func isValidFlag(_ flag: UnsafeBufferPointer<UInt8>) -> Bool {
+        flag.count == 1 && (flag[0] == UInt8(ascii: "N") || flag[0] == UInt8(ascii: "S"))
     }
 
     /// A string's UTF-8 bytes, in place (native strings, small ones included, are contiguous).
@@ -147,15 +226,79 @@ struct RecordPacker {
     }
 
     @inline(__always)
-    static func equal(_ names: [UInt8], _ f: Factor, _ u: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard f.count == u.count else { return false }
-        return names.withUnsafeBufferPointer { b in
-            UnsafeBufferPointer(rebasing: b[f.start..<f.start + f.count]).elementsEqual(u)
-        }
+    static func isFlag(_ kind: UnsafeBufferPointer<UInt8>) -> Bool {
+        kind.count == 4 && kind[0] == UInt8(ascii: "F") && kind[1] == UInt8(ascii: "l") && kind[2] == UInt8(ascii: "a") && kind[3] == UInt8(ascii: "g")
+    }
+}
+
+/// A growable list of plain values behind one pointer: append is a capacity test and a store
+/// (no uniqueness check, no retain). Its owner calls `deallocate()` once; a copy shares the
+/// memory, so only one owner may keep it (the packer and the writer's row buffer).
+struct PodList<T: BitwiseCopyable> {
+    private(set) var base: UnsafeMutablePointer<T>
+    private(set) var count = 0
+    private var capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = max(8, capacity)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    func deallocate() { base.deallocate() }
+
+    subscript(i: Int) -> T {
+        @inline(__always) get { base[i] }
+        @inline(__always) nonmutating set { base[i] = newValue }
     }
 
     @inline(__always)
-    static func isFlag(_ kind: UnsafeBufferPointer<UInt8>) -> Bool {
-        kind.count == 4 && kind[0] == UInt8(ascii: "F") && kind[1] == UInt8(ascii: "l") && kind[2] == UInt8(ascii: "a") && kind[3] == UInt8(ascii: "g")
+    mutating func removeAll() { count = 0 }
+
+    /// Room for `n` more values: the only call that may move the memory.
+    @inline(__always)
+    mutating func reserve(_ n: Int) {
+        if n > capacity - count { grow(n) }
+    }
+
+    @inline(never)
+    private mutating func grow(_ n: Int) {
+        let c = max(count + n, capacity * 2)
+        let new = UnsafeMutablePointer<T>.allocate(capacity: c)
+        new.update(from: base, count: count)
+        base.deallocate()
+        base = new
+        capacity = c
+    }
+
+    @inline(__always)
+    mutating func append(_ v: T) {
+        reserve(1)
+        base[count] = v
+        count += 1
+    }
+
+    @inline(__always)
+    mutating func append(_ values: UnsafeBufferPointer<T>) {
+        reserve(values.count)
+        if let b = values.baseAddress { (base + count).update(from: b, count: values.count) }
+        count += values.count
+    }
+
+    /// `count` values from `start`, in place (valid until the next append).
+    @inline(__always)
+    func slice(_ start: Int, _ n: Int) -> UnsafeBufferPointer<T> { UnsafeBufferPointer(start: base + start, count: n) }
+
+    var buffer: UnsafeBufferPointer<T> { UnsafeBufferPointer(start: base, count: count) }
+    var array: [T] { Array(buffer) }
+}
+
+extension PodList<UInt8> {
+    @inline(__always)
+    mutating func append(static s: StaticString) { s.withUTF8Buffer { append($0) } }
+
+    /// Whether the `count` bytes from `start` are `u`.
+    @inline(__always)
+    func equals(start: Int, count n: Int, _ u: UnsafeBufferPointer<UInt8>) -> Bool {
+        n == u.count && slice(start, n).elementsEqual(u)
     }
 }

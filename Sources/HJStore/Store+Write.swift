@@ -70,19 +70,34 @@ extension Store {
         packetIDs.reserveCapacity(batch.packets.count)
         var unitOf: [Int64] = []
         unitOf.reserveCapacity(batch.packets.count)
+        // A packet row's texts and frame are copied into one reused buffer and bound where they
+        // are (SQLITE_STATIC): no copy by SQLite per text, none to free at the reset.
+        func put(_ text: String?) -> (start: Int, count: Int) {
+            guard let text else { return (-1, 0) }
+            let start = c.row.count
+            RecordPacker.withBytes(text) { c.row.append($0) }
+            return (start, c.row.count - start)
+        }
+        func bind(_ i: Int32, _ r: (start: Int, count: Int)) {
+            if r.start < 0 { insertPacket.bind(i, nil as Int64?) } else { insertPacket.bindStatic(i, text: c.row.slice(r.start, r.count)) }
+        }
         for p in batch.packets {
             let unit = try unitID(p)
             unitOf.append(unit)
+            c.row.removeAll()
+            let mn = put(p.mn), qn = put(p.qn), cn = put(p.cn), stText = put(p.st), peer = put(p.peer)
+            let frameStart = c.row.count
+            p.frame.withUnsafeBufferPointer { c.row.append($0) }
             insertPacket.bind(1, unit)
-            insertPacket.bind(2, p.mn)
-            insertPacket.bind(3, p.qn)
-            insertPacket.bind(4, p.cn)
-            insertPacket.bind(5, p.st)
+            bind(2, mn)
+            bind(3, qn)
+            bind(4, cn)
+            bind(5, stText)
             insertPacket.bind(6, p.pno)
             insertPacket.bind(7, p.dataTime)
             insertPacket.bind(8, p.receivedAt)
-            insertPacket.bind(9, p.peer)
-            insertPacket.bind(10, blob: p.frame)
+            bind(9, peer)
+            insertPacket.bindStatic(10, blob: c.row.slice(frameStart, p.frame.count))
             try insertPacket.run()
             if c.db.changes == 1 {
                 packetIDs.append(c.db.lastInsertRowID)
@@ -95,26 +110,28 @@ extension Store {
             let tally = UnitTally(last: p.receivedAt, count: 1, peer: p.peer, st: st, pw: p.pw)
             if touched[unit] != nil { touched[unit]!.merge(tally) } else { touched[unit] = tally }
         }
+        let packer = c.packer
         for r in batch.records {
             // A record whose completing packet was a duplicate is already stored.
             guard r.packet < packetIDs.count, let packetID = packetIDs[r.packet] else { continue }
             let unit = unitOf[r.packet]
-            // The record's texts and packed values, built in the connection's reused buffers
-            // (no string per record or per value).
-            c.packer.pack(r.segment)
-            let invalid = c.packer.invalid, values = c.packer.values
+            // The record's texts and packed values, built in the packer's reused buffers and
+            // bound there (no string per record or per value, no copy by SQLite).
+            packer.pack(r.segment)
             insertRecord.bind(1, packetID)
             insertRecord.bind(2, unit)
-            insertRecord.bind(3, r.cn)
+            c.row.removeAll()
+            let cn = put(r.cn)
+            insertRecord.bindStatic(3, text: c.row.slice(cn.start, cn.count))
             insertRecord.bind(4, r.dataTime)
-            insertRecord.bind(5, c.packer.factorCount)
-            insertRecord.bind(6, invalid)
-            insertRecord.bind(7, text: c.packer.codes)
-            insertRecord.bind(8, text: c.packer.flags)
-            insertRecord.bind(9, text: c.packer.vals)
+            insertRecord.bind(5, packer.factorCount)
+            insertRecord.bind(6, packer.invalid)
+            insertRecord.bindStatic(7, text: packer.codeBytes.buffer)
+            insertRecord.bindStatic(8, text: packer.flagBytes.buffer)
+            insertRecord.bindStatic(9, text: packer.valBytes.buffer)
             try insertRecord.run()
             outcome.records += 1
-            outcome.values += values
+            outcome.values += packer.values
         }
         if !batch.commands.isEmpty {
             let insertCommand = try c.statement("""

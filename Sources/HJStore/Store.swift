@@ -53,11 +53,15 @@ public final class Store: Sendable {
         var unitIDs: [String: Int64] = [:]
         var statements: [String: Statement] = [:]
         /// The writer's reused buffers for a record's texts (`codes`, `flags`, `vals`): its packer.
-        var packer = RecordPacker()
+        let packer = RecordPacker()
+        /// The writer's reused buffer for a packet row's texts and frame, bound in place
+        /// (`Store.insert`). Unchecked: used only under the connection's lock.
+        @exclusivity(unchecked) var row = PodList<UInt8>(capacity: 4096)
         /// Unit counters not yet written (`Store+Units.swift`), and when they last were.
         var unitTally: [Int64: UnitTally] = [:]
         var unitsWrittenAt = Store.monotonicSeconds()
         init(db: Database) { self.db = db }
+        deinit { row.deallocate() }
         func statement(_ sql: String) throws(StoreError) -> Statement {
             if let s = statements[sql] { return s }
             let s = try db.prepare(sql)
@@ -68,7 +72,8 @@ public final class Store: Sendable {
 
     /// Opens (or, for a writer, creates) a store. Every refusal is one line, and nothing is
     /// written to a file that is not ours.
-    public init(path: String, durability: Durability = .normal, readOnly: Bool = false) throws(StoreError) {
+    public init(path: String, durability: Durability = .normal, readOnly: Bool = false,
+                walCheckpointPages: Int = Store.walCheckpointPages) throws(StoreError) {
         self.path = path
         self.readOnly = readOnly
         var st = stat()
@@ -98,19 +103,30 @@ public final class Store: Sendable {
         }
         connection = Mutex(Connection(db: db))
         hasCheckpointer = !readOnly
-        if !readOnly { startCheckpointer() }
+        if !readOnly { startCheckpointer(walCheckpointPages: walCheckpointPages) }
     }
 
-    /// Moves the WAL into the database off the committing threads. SQLite's automatic
-    /// checkpoint would run inside a commit, on an event loop, and fsync there; instead the
-    /// writer turns it off and a thread of its own runs a PASSIVE checkpoint (it never blocks
-    /// a writer) on its own connection every 250 ms. Budget: the WAL grows by at most what is
-    /// committed in 250 ms plus one checkpoint's time.
-    private func startCheckpointer() {
+    /// WAL frames (pages) after which the writer checkpoints right after its commit
+    /// (`wal_autocheckpoint`): 4096 pages, 16 MiB. See `startCheckpointer`.
+    public static let walCheckpointPages = 4096
+
+    /// Moves the WAL into the database. A thread of its own runs a PASSIVE checkpoint (it never
+    /// blocks a writer) on its own connection every 250 ms, so most pages are copied beside the
+    /// writer. That alone let the WAL grow without end under a steady load (1 GB in 18 s for
+    /// 136 MB of database, session 12): a WAL restarts from its first frame only at a write
+    /// transaction that finds it wholly copied, which a checkpoint running beside the writer
+    /// never leaves, so every commit appended to a growing file (new page-cache pages and disk
+    /// blocks for every page written, 6.7 KB per packet). So the writer also checkpoints on its
+    /// own connection once the WAL holds `walCheckpointPages` frames (`wal_autocheckpoint`,
+    /// right after its COMMIT, on the writer thread, never on an event loop): between its own
+    /// transactions nothing is appended meanwhile, the checkpoint completes (unless a reader
+    /// holds an older snapshot), and the next transaction starts the WAL over. Budget: the WAL
+    /// file holds about `walCheckpointPages` pages plus one transaction.
+    private func startCheckpointer(walCheckpointPages: Int) {
         let path = self.path
         let stop = checkpointerStop
         let done = checkpointerDone
-        connection.withLock { c in try? c.db.execute("PRAGMA wal_autocheckpoint=0") }
+        connection.withLock { c in try? c.db.execute("PRAGMA wal_autocheckpoint=\(max(1, walCheckpointPages))") }
         let checkpointer = try? Database(path: path, readOnly: false)
         nonisolated(unsafe) let db = checkpointer  // owned by the checkpointer thread from here on
         DispatchQueue.global(qos: .utility).async {

@@ -45,30 +45,64 @@ public struct StoreBatch: Sendable {
     /// Adds what one session accepted in one event (or several).
     public mutating func add(_ journal: PlatformJournal) {
         let base = packets.count
+        packets.reserveCapacity(base + journal.packets.count)
         for p in journal.packets {
-            let s = p.segment
+            let h = HeaderValues(p.segment)
             packets.append(PacketRow(
-                frame: p.frame, mn: s.mn ?? "", pw: s.pw, qn: s.qn.flatMap { $0.isEmpty ? nil : $0 }, cn: s.cn ?? "",
-                st: s.st, pno: s.pno ?? 0, dataTime: s.cpValue("DataTime").flatMap(Self.digits14),
+                frame: p.frame, mn: h.mn ?? "", pw: h.pw, qn: h.qn.flatMap { $0.isEmpty ? nil : $0 }, cn: h.cn ?? "",
+                st: h.st, pno: h.pno.flatMap { Int($0) } ?? 0, dataTime: p.segment.cpValue("DataTime").flatMap(Self.digits14),
                 receivedAt: HJTime(wallMilliseconds: p.time).digits17, peer: p.peer))
         }
         for r in journal.records where r.packet >= 0 {
-            records.append(RecordRow(packet: base + r.packet, cn: r.segment.cn ?? "",
+            records.append(RecordRow(packet: base + r.packet, cn: HeaderValues(r.segment).cn ?? "",
                                      dataTime: r.segment.cpValue("DataTime").flatMap(Self.digits14), segment: r.segment))
         }
         commands += journal.results
     }
 
-    /// `20261130120000` as an integer, or nil when not 14 digits.
-    static func digits14(_ text: String) -> Int64? {
-        let u = text.utf8
-        guard u.count == 14 || u.count == 17 else { return nil }
-        var n: Int64 = 0
-        for (i, c) in u.enumerated() where i < 14 {
-            guard c &- 48 < 10 else { return nil }
-            n = n * 10 + Int64(c &- 48)
+    /// The header fields a row needs, found in one pass over the header (the first of each name,
+    /// as `DataSegment.header(_:)` finds it) by a key of the name's bytes, not a string
+    /// comparison per field and name.
+    struct HeaderValues {
+        var mn: String?, pw: String?, qn: String?, cn: String?, st: String?, pno: String?
+
+        init(_ segment: DataSegment) {
+            for field in segment.header {
+                let n = field.name.utf8.count
+                guard n == 2 || n == 3 else { continue }
+                switch RecordPacker.withBytes(field.name, RecordPacker.key) {
+                case Self.key("QN"): if qn == nil { qn = field.value }
+                case Self.key("MN"): if mn == nil { mn = field.value }
+                case Self.key("CN"): if cn == nil { cn = field.value }
+                case Self.key("ST"): if st == nil { st = field.value }
+                case Self.key("PW"): if pw == nil { pw = field.value }
+                case Self.key("PNO"): if pno == nil { pno = field.value }
+                default: break
+                }
+            }
         }
-        return n
+
+        /// `RecordPacker.key` of a short ASCII name, folded by the compiler.
+        @inline(__always)
+        static func key(_ name: StaticString) -> UInt64 {
+            var k: UInt64 = 0
+            for i in 0..<name.utf8CodeUnitCount { k = k << 8 | UInt64(name.utf8Start[i]) }
+            return UInt64(name.utf8CodeUnitCount) << 56 | k
+        }
+    }
+
+    /// `20261130120000` as an integer, or nil when not 14 digits (17: the first 14 count).
+    static func digits14(_ text: String) -> Int64? {
+        RecordPacker.withBytes(text) { u -> Int64? in
+            guard u.count == 14 || u.count == 17 else { return nil }
+            var n: Int64 = 0
+            for i in 0..<14 {
+                let d = u[i] &- 48
+                guard d < 10 else { return nil }
+                n = n * 10 + Int64(d)
+            }
+            return n
+        }
     }
 
     /// The validity of a record's fields: factors with a value (`code-Kind`, Kind not `Flag`) in

@@ -1,6 +1,7 @@
 import HJ212
 @testable import HJStore
 import Testing
+import TestSupport
 
 /// `RecordPacker` (the writer's byte-level packing of a record's `codes`, `flags` and `vals`)
 /// against a plain reference written from the definition in docs/store.md with strings and
@@ -31,7 +32,7 @@ struct RecordPackerTests {
                 String(decoding: vals, as: UTF8.self), order.count, invalid.count, values)
     }
 
-    static func packed(_ packer: inout RecordPacker, _ segment: DataSegment) -> (codes: String, flags: String, vals: String, factors: Int, invalid: Int, values: Int) {
+    static func packed(_ packer: RecordPacker, _ segment: DataSegment) -> (codes: String, flags: String, vals: String, factors: Int, invalid: Int, values: Int) {
         packer.pack(segment)
         return (String(decoding: packer.codes, as: UTF8.self), String(decoding: packer.flags, as: UTF8.self),
                 String(decoding: packer.vals, as: UTF8.self), packer.factorCount, packer.invalid, packer.values)
@@ -59,11 +60,11 @@ struct RecordPackerTests {
 
     @Test("the packer writes the same bytes and counts as the reference, record after record")
     func sameAsReference() {
-        var packer = RecordPacker()
+        let packer = RecordPacker()
         // Twice over, in one packer: its reused buffers must not leak one record into the next.
         for cp in Self.records + Self.records.reversed() {
             let segment = DataSegment(header: [Field("CN", "2061")], cp: cp)
-            let got = Self.packed(&packer, segment), want = Self.reference(segment)
+            let got = Self.packed(packer, segment), want = Self.reference(segment)
             #expect(got.codes == want.codes && got.flags == want.flags && got.vals == want.vals, "\(cp)")
             #expect(got.factors == want.factors && got.invalid == want.invalid && got.values == want.values, "\(cp)")
         }
@@ -74,9 +75,62 @@ struct RecordPackerTests {
         #expect(second.values == 4 && second.invalid == 3)
     }
 
+    @Test("generated records: the packer writes what the reference writes (names, flags, numbers, texts, escapes)")
+    func generated() {
+        var rng = SplitMix64(seed: 12)
+        func pick<T>(_ xs: [T]) -> T { xs[Int(rng.next() % UInt64(xs.count))] }
+        let factors = ["w01018", "w21003", "a34013", "a21026", "i13101", "LongFactorName", "x", "q\"x", "w01018-Avg"]
+        let kinds = ["Avg", "Min", "Max", "Cou", "Rtd", "Flag", "Flag", "Info", "ZsAvg", ""]
+        let values = ["12.5", "0", "-0.5", "007.25", "1.", "+3", "1e3", "nan", "inf", "", "N", "D", "S", "C", "x\"y\\z", "t\u{1}", "正常",
+                      "20261129020000", "-", "0.0", "00", "-.5", String(repeating: "9", count: 30)]
+        let packer = RecordPacker()
+        var differences = 0
+        for _ in 0..<2_000 {
+            var cp: [[Field]] = [[Field("DataTime", "20261130110000")]]
+            for _ in 0..<Int(rng.next() % 6) {
+                var group: [Field] = []
+                for _ in 0..<Int(rng.next() % 8) {
+                    let kind = pick(kinds)
+                    group.append(Field(kind.isEmpty ? pick(factors) : "\(pick(factors))-\(kind)", pick(values)))
+                }
+                cp.append(group)
+            }
+            let segment = DataSegment(header: [Field("CN", "2011")], cp: cp)
+            let got = Self.packed(packer, segment), want = Self.reference(segment)
+            if got.codes != want.codes || got.flags != want.flags || got.vals != want.vals
+                || got.factors != want.factors || got.invalid != want.invalid || got.values != want.values {
+                differences += 1
+                if differences <= 3 { Issue.record("\(cp): \(got) vs \(want)") }
+            }
+        }
+        #expect(differences == 0)
+    }
+
+    @Test("a row's header fields are the segment's (first of each name), read in one pass; DataTime digits")
+    func headerValues() {
+        let headers: [[Field]] = [
+            [Field("QN", "20261130120000001"), Field("ST", "32"), Field("CN", "2061"), Field("PW", "123456"), Field("MN", "010000A89001000000000001"),
+             Field("Flag", "5"), Field("PNUM", "3"), Field("PNO", "2")],
+            [Field("MN", "A"), Field("MN", "B"), Field("QN", ""), Field("qn", "x"), Field("PNOX", "1"), Field("CN", "2011"), Field("CN", "9014")],
+            [Field("Q", "1"), Field("QNN", "2"), Field("", "3"), Field("PNO", "x")],
+            [],
+        ]
+        for h in headers {
+            let segment = DataSegment(header: h, cp: nil)
+            let v = StoreBatch.HeaderValues(segment)
+            #expect(v.qn == segment.qn && v.mn == segment.mn && v.cn == segment.cn && v.st == segment.st && v.pw == segment.pw, "\(h)")
+            #expect(v.pno.flatMap { Int($0) } == segment.pno, "\(h)")
+        }
+        #expect(StoreBatch.digits14("20261130110000") == 20261130110000)
+        #expect(StoreBatch.digits14("20261130110000123") == 20261130110000)
+        #expect(StoreBatch.digits14("2026113011000") == nil)
+        #expect(StoreBatch.digits14("2026113011000x") == nil)
+        #expect(StoreBatch.digits14("") == nil)
+    }
+
     @Test("no cp: empty texts, an empty array")
     func noCP() {
-        var packer = RecordPacker()
+        let packer = RecordPacker()
         packer.pack(DataSegment(header: [Field("CN", "2061")], cp: [[Field("w01018-Avg", "1")]]))
         packer.pack(DataSegment(header: [Field("CN", "2061")], cp: nil))
         #expect(packer.codes.isEmpty && packer.flags.isEmpty && String(decoding: packer.vals, as: UTF8.self) == "[]")

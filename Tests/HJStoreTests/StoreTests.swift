@@ -58,6 +58,31 @@ struct StoreTests {
         #expect(hours[20261130120000]?.factors == ["w01018", "w21003"])
     }
 
+    @Test("the WAL stays bounded under steady writes: the writer checkpoints, the WAL starts over")
+    func walBounded() throws {
+        let dir = scratchDirectory("wal")
+        // 16 pages (64 KiB) before the writer checkpoints; ten batches of 100 hour packets are
+        // about a megabyte of pages, which a WAL that only grows would hold whole.
+        let store = try Store(path: dir + "/s.db", walCheckpointPages: 16)
+        var largest = 0
+        for b in 0..<10 {
+            let frames = (0..<100).map { i in
+                hourFrame(mn: "010000A8900100000000\(1000 + i)", qn: "2026113012\(String(format: "%02d", b))00\(String(format: "%03d", i))",
+                          dataTime: "20261130\(String(format: "%02d", b))0000")
+            }
+            var batch = StoreBatch()
+            batch.add(try journal(frames).0)
+            let outcome = try store.write(batch)
+            #expect(outcome.stored == 100)
+            var st = stat()
+            if stat(dir + "/s.db-wal", &st) == 0 { largest = max(largest, Int(st.st_size)) }
+        }
+        #expect(try store.counts().packets == 1000)
+        var db = stat()
+        #expect(stat(dir + "/s.db", &db) == 0 && db.st_size > 600_000)  // the pages are in the database
+        #expect(largest > 0 && largest < 400_000, "WAL grew to \(largest) bytes")
+    }
+
     @Test("a store survives closing and reopening, and continues")
     func reopen() throws {
         let dir = scratchDirectory("reopen")
