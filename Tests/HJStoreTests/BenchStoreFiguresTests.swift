@@ -84,6 +84,14 @@ struct BenchStoreFiguresTests {
         #expect(lines.contains("  throughput ratio     0.74x"))
         #expect(lines.last == "  target ≥ 0.70x       met: 0.74x, both phases saturated (the loggers' backlog grew in each)")
         #expect(F.valid(plain, stored))
+        // The same windows with other processes using the machine: not judged, whatever the ratio
+        // (session 12: "met" at 0.86x beside builds for a binary at 0.32x on a quiet machine).
+        let crowded = F.phase(before: snapshot(acked: 2_000), after: snapshot(acked: 557_000, pending: 70_000),
+                              usage: F.Usage(window: 15, serveCPU: 8, loggersCPU: 10, machineBusy: 1.0), speed: 300, loggerThreads: 2)
+        let crowdedLines = F.report(plain: plain, stored: crowded, durability: "normal", cores: 2)
+        #expect(crowdedLines.contains("  throughput ratio     0.74x"))
+        #expect(crowdedLines.last == "  target ≥ 0.70x       not judged: other processes used 0.17 and 0.80 cores during the two windows (at most 0.25 for a judgement); run on a quiet machine. The CPU cost ratio, 1.11x, estimates the saturated ratio")
+        #expect(F.otherCores(try #require(measured(crowded)), cores: 2) > F.maxOtherCores)
         // Not saturated without a store: not judged, whatever the ratio.
         let easy = F.phase(before: snapshot(acked: 0), after: snapshot(acked: 300_000), usage: usage(), speed: 30, loggerThreads: 1)
         #expect(F.report(plain: easy, stored: stored, durability: "normal", cores: 2).last?.hasPrefix("  target ≥ 0.70x       not judged") == true)
