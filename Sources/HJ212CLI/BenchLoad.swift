@@ -15,6 +15,48 @@ struct LoadBenchmark {
     var threads: Int
     var ramp: Double
 
+    /// What processes other than this one and its server child used of the machine during a
+    /// closed-loop row, in cores: a ratio between two rows measured while neighbours took
+    /// different shares says more about the neighbours than about serve (session 11: 0.39 beside
+    /// the fuzz campaigns, 0.48–0.70 without). Above `maxOtherCores` the row is marked.
+    struct Neighbours {
+        static let maxOtherCores = 0.25
+        let machine: (busy: Double, total: Double)?
+        let ours: Double?
+        let server: Double?
+        let start: Double
+        let pid: Int32
+
+        init(server pid: Int32) {
+            self.pid = pid
+            machine = StoreBenchmark.machineTimes()
+            ours = StoreBenchmark.cpuSeconds(getpid())
+            server = StoreBenchmark.cpuSeconds(pid)
+            start = monotonicSeconds()
+        }
+
+        /// Cores used by other processes since `init`, or nil when /proc could not be read.
+        func otherCores() -> Double? {
+            let window = monotonicSeconds() - start
+            guard window > 0, let m0 = machine, let m1 = StoreBenchmark.machineTimes(), m1.total > m0.total,
+                  let o0 = ours, let o1 = StoreBenchmark.cpuSeconds(getpid()),
+                  let s0 = server, let s1 = StoreBenchmark.cpuSeconds(pid) else { return nil }
+            return Self.otherCores(busyShare: (m1.busy - m0.busy) / (m1.total - m0.total), cores: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))),
+                                   oursCPU: o1 - o0, serverCPU: s1 - s0, window: window)
+        }
+
+        /// The machine's busy cores (its busy share of all cores) less what this process and the
+        /// server used (CPU seconds over `window` seconds), never below zero.
+        static func otherCores(busyShare: Double, cores: Int, oursCPU: Double, serverCPU: Double, window: Double) -> Double {
+            max(0, busyShare * Double(cores) - (oursCPU + serverCPU) / window)
+        }
+
+        static func describe(_ cores: Double?) -> String {
+            guard let cores else { return "other processes: unknown" }
+            return "other processes \(LoadFormat.fixed(cores, 2)) cores" + (cores > maxOtherCores ? " (a shared machine: not evidence)" : "")
+        }
+    }
+
     /// A child process of ours (`serve` or the C ping-pong server) on a free loopback port.
     final class Child {
         let process = Process()
@@ -119,6 +161,7 @@ struct LoadBenchmark {
         // 1. Baseline: C client, C server, one frame in flight per connection.
         guard let cServer = Child(["bench", "pingpong-server", "--threads", String(threads)], io: io), let cAddress = cServer.address else { return 2 }
         var result = pp_client_result()
+        let baselineNeighbours = Neighbours(server: cServer.pid)
         let rc = frame.withUnsafeBufferPointer { f in
             pp_client_run(cAddress.ipv4, cAddress.port, Int32(loggers), f.baseAddress, f.count, max(3, ramp), seconds, Int32(threads), &result)
         }
@@ -127,9 +170,10 @@ struct LoadBenchmark {
             io.stderr.line("hj212 bench load: the baseline client failed (\(result.connected) connected, \(result.failed) failed)")
             return 2
         }
+        let baselineOthers = baselineNeighbours.otherCores()
         let baseline = Double(result.replies) / result.seconds
         io.stdout.line("  " + "C ping-pong: C client → C server".padding(toLength: 44, withPad: " ", startingAt: 0) + "closed".leftPad(11)
-                       + LoadFormat.number(baseline.rounded()).leftPad(11) + "1.00".leftPad(13) + "   (\(result.connected) connected, one frame in flight each)")
+                       + LoadFormat.number(baseline.rounded()).leftPad(11) + "1.00".leftPad(13) + "   (\(result.connected) connected, one frame in flight each; \(Neighbours.describe(baselineOthers)))")
         io.stdout.flush()
         cServer.stop()
         if Interrupts.requested { return Interrupts.exitStatus }
@@ -140,15 +184,17 @@ struct LoadBenchmark {
         guard let serveChild = Child(["serve", "--listen", "127.0.0.1:0", "--threads", String(threads)], io: io),
               let serveAddress = serveChild.address else { return 2 }
         var served = pp_client_result()
+        let servedNeighbours = Neighbours(server: serveChild.pid)
         let servedRC = frame.withUnsafeBufferPointer { f in
             pp_client_run(serveAddress.ipv4, serveAddress.port, Int32(loggers), f.baseAddress, f.count, max(3, ramp), seconds, Int32(threads), &served)
         }
+        let servedOthers = servedNeighbours.otherCores()
         serveChild.stop()
         let closedLoop: Double? = servedRC == 0 && served.connected == Int32(loggers) ? Double(served.replies) / served.seconds : nil
         io.stdout.line("  " + "C client → hj212 serve".padding(toLength: 44, withPad: " ", startingAt: 0) + "closed".leftPad(11)
                        + (closedLoop.map { LoadFormat.number($0.rounded()) } ?? "-").leftPad(11)
                        + (closedLoop.map { LoadFormat.fixed($0 / baseline, 2) } ?? "incomplete").leftPad(13)
-                       + "   (\(served.connected) of \(loggers) connected, one frame in flight each)")
+                       + "   (\(served.connected) of \(loggers) connected, one frame in flight each; \(Neighbours.describe(servedOthers)))")
         io.stdout.flush()
         if Interrupts.requested { return Interrupts.exitStatus }
 
@@ -210,8 +256,10 @@ struct LoadBenchmark {
         guard let ours = search("hj212 load → hj212 serve", ["serve", "--listen", "127.0.0.1:0", "--threads", String(threads)]) else { return 2 }
         io.stdout.line("sustained with \(loggers) loggers: hj212 load → hj212 serve \(LoadFormat.number(ours.best.rounded())) acked/s = \(LoadFormat.fixed(ours.best / baseline, 2)) of the baseline (target ≥ 0.75, issue 17); "
                        + "the driver alone (→ C server) \(LoadFormat.number(driver.best.rounded())) acked/s = \(LoadFormat.fixed(driver.best / baseline, 2))")
+        let shared = [baselineOthers, servedOthers].contains { ($0 ?? .infinity) > Neighbours.maxOtherCores }
         io.stdout.line("closed loop with the baseline's C client: hj212 serve "
-                       + (closedLoop.map { "\(LoadFormat.number($0.rounded())) acked/s = \(LoadFormat.fixed($0 / baseline, 2)) of the C server" } ?? "incomplete (\(served.connected) of \(loggers) connected)"))
+                       + (closedLoop.map { "\(LoadFormat.number($0.rounded())) acked/s = \(LoadFormat.fixed($0 / baseline, 2)) of the C server" } ?? "incomplete (\(served.connected) of \(loggers) connected)")
+                       + (shared ? "; other processes used the machine during these rows (more than \(LoadFormat.fixed(Neighbours.maxOtherCores, 2)) cores, or unknown): the ratio is not evidence, run on a quiet machine" : ""))
         return 0
     }
 }
