@@ -320,6 +320,7 @@ typedef struct {
     uint32_t addr;
     uint16_t port;
     int first, count;              // connections of this thread
+    int fresh;                     // a new QN and DataTime for every frame sent
     const uint8_t *frame;
     size_t frame_len;
     double warmup_end, end;
@@ -332,8 +333,21 @@ typedef struct {
     int fd;
     int state;            // 0 connecting, 1 open, 2 failed
     size_t unsent;        // bytes of the current frame not yet written
-    const uint8_t *frame; // this connection's frame (its own MN)
+    uint8_t *frame;       // this connection's frame (its own MN)
+    int64_t base;         // fresh mode: the frame's DataTime (seconds), or -1 when not stamping
+    uint32_t sent;        // fresh mode: frames stamped so far
+    size_t qn_at, dt_at;  // fresh mode: where the QN and the DataTime digits are in `frame`
 } pp_client_conn;
+
+// Rewrites the 4 hex digits of the CRC of a whole frame (`##LLLL` + segment + CRC + CR LF).
+static void pp_write_crc(uint8_t *frame, size_t n) {
+    static const char hex[] = "0123456789ABCDEF";
+    size_t seg_len = n - 12;
+    uint16_t crc = pp_crc(frame + 6, seg_len);
+    uint8_t *c = frame + 6 + seg_len;
+    c[0] = (uint8_t)hex[(crc >> 12) & 15]; c[1] = (uint8_t)hex[(crc >> 8) & 15];
+    c[2] = (uint8_t)hex[(crc >> 4) & 15]; c[3] = (uint8_t)hex[crc & 15];
+}
 
 int pp_client_frame(const uint8_t *frame, size_t n, uint32_t index, uint8_t *out) {
     pthread_once(&pp_table_once, pp_make_table);
@@ -346,11 +360,70 @@ int pp_client_frame(const uint8_t *frame, size_t n, uint32_t index, uint8_t *out
     static const char hex[] = "0123456789ABCDEF";
     uint8_t *digits = (uint8_t *)mn + mn_len - 8;  // mn points into out
     for (int k = 7; k >= 0; k--) { digits[k] = (uint8_t)hex[index & 15]; index >>= 4; }
-    uint16_t crc = pp_crc(out + 6, seg_len);
-    uint8_t *c = out + 6 + seg_len;
-    c[0] = (uint8_t)hex[(crc >> 12) & 15]; c[1] = (uint8_t)hex[(crc >> 8) & 15];
-    c[2] = (uint8_t)hex[(crc >> 4) & 15]; c[3] = (uint8_t)hex[crc & 15];
+    pp_write_crc(out, n);
     return 1;
+}
+
+// Where a frame's QN (17 digits) and CP DataTime (14 digits) are, as offsets into the frame.
+static int pp_stamp_offsets(const uint8_t *frame, size_t n, size_t *qn_at, size_t *dt_at) {
+    if (n < 12 || frame[0] != '#' || frame[1] != '#') return 0;
+    const uint8_t *seg = frame + 6, *qn;
+    size_t seg_len = n - 12, qn_len;
+    if (!pp_field(seg, seg_len, "QN=", &qn, &qn_len) || qn_len != 17) return 0;
+    const uint8_t *cp = memmem(seg, seg_len, "CP=&&", 5);
+    if (!cp) return 0;
+    const uint8_t *dt = memmem(cp, seg_len - (size_t)(cp - seg), "DataTime=", 9);
+    if (!dt || (size_t)(dt - seg) + 9 + 14 > seg_len) return 0;
+    for (int i = 0; i < 17; i++) if (qn[i] < '0' || qn[i] > '9') return 0;
+    for (int i = 0; i < 14; i++) if (dt[9 + i] < '0' || dt[9 + i] > '9') return 0;
+    *qn_at = (size_t)(qn - frame);
+    *dt_at = (size_t)(dt + 9 - frame);
+    return 1;
+}
+
+// Writes the civil time `t` (seconds, read as UTC so that no time zone moves it) as 14 digits.
+static void pp_write_time(uint8_t *out, time_t t) {
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    int v[6] = {tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec};
+    out[0] = (uint8_t)('0' + v[0] / 1000 % 10); out[1] = (uint8_t)('0' + v[0] / 100 % 10);
+    out[2] = (uint8_t)('0' + v[0] / 10 % 10); out[3] = (uint8_t)('0' + v[0] % 10);
+    for (int i = 1; i < 6; i++) { out[2 + 2 * i] = (uint8_t)('0' + v[i] / 10); out[3 + 2 * i] = (uint8_t)('0' + v[i] % 10); }
+}
+
+static time_t pp_read_time(const uint8_t *d) {
+    int v[6], w[6] = {4, 2, 2, 2, 2, 2}, at = 0;
+    for (int i = 0; i < 6; i++) { v[i] = 0; for (int k = 0; k < w[i]; k++) v[i] = v[i] * 10 + (d[at++] - '0'); }
+    struct tm tm = {.tm_year = v[0] - 1900, .tm_mon = v[1] - 1, .tm_mday = v[2], .tm_hour = v[3], .tm_min = v[4], .tm_sec = v[5]};
+    return timegm(&tm);
+}
+
+int64_t pp_client_base_time(const uint8_t *frame, size_t n) {
+    size_t qn_at, dt_at;
+    if (!pp_stamp_offsets(frame, n, &qn_at, &dt_at)) return -1;
+    return (int64_t)pp_read_time(frame + dt_at);
+}
+
+static void pp_stamp_at(uint8_t *frame, size_t n, size_t qn_at, size_t dt_at, int64_t seconds) {
+    pp_write_time(frame + qn_at, (time_t)seconds);
+    frame[qn_at + 14] = '0'; frame[qn_at + 15] = '0'; frame[qn_at + 16] = '0';
+    pp_write_time(frame + dt_at, (time_t)seconds);
+    pp_write_crc(frame, n);
+}
+
+int pp_client_stamp(uint8_t *frame, size_t n, int64_t seconds) {
+    pthread_once(&pp_table_once, pp_make_table);
+    size_t qn_at, dt_at;
+    if (seconds < 0 || !pp_stamp_offsets(frame, n, &qn_at, &dt_at)) return 0;
+    pp_stamp_at(frame, n, qn_at, dt_at, seconds);
+    return 1;
+}
+
+// Before each frame a connection sends in `fresh` mode: the next QN and DataTime, one second on.
+static void pp_client_next(pp_client_conn *c, size_t n) {
+    if (c->base < 0) return;
+    pp_stamp_at(c->frame, n, c->qn_at, c->dt_at, c->base + (int64_t)c->sent);
+    c->sent++;
 }
 
 static void pp_client_send(pp_client_thread *t, pp_client_conn *c, int ep, int counting) {
@@ -381,6 +454,8 @@ static void *pp_client_main(void *arg) {
         uint8_t *own = frames + (size_t)i * t->frame_len;
         pp_client_frame(t->frame, t->frame_len, (uint32_t)(t->first + i), own);
         c->frame = own;
+        c->base = -1;
+        if (t->fresh && pp_stamp_offsets(own, t->frame_len, &c->qn_at, &c->dt_at)) c->base = (int64_t)pp_read_time(own + c->dt_at);
         c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (c->fd < 0) { c->state = 2; t->failed++; continue; }
         int one = 1;
@@ -416,6 +491,7 @@ static void *pp_client_main(void *arg) {
                 struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
                 epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
                 c->unsent = t->frame_len;
+                pp_client_next(c, t->frame_len);
                 pp_client_send(t, c, ep, counting);
                 continue;
             }
@@ -441,6 +517,7 @@ static void *pp_client_main(void *arg) {
                     if (counting) t->replies += (uint64_t)got;
                     if (c->unsent == 0) {
                         c->unsent = t->frame_len;
+                        pp_client_next(c, t->frame_len);
                         pp_client_send(t, c, ep, counting);
                     }
                 }
@@ -466,6 +543,11 @@ static void *pp_client_main(void *arg) {
 
 int pp_client_run(uint32_t addr, uint16_t port, int connections, const uint8_t *frame, size_t frame_len,
                   double warmup, double seconds, int threads, pp_client_result *result) {
+    return pp_client_run_fresh(addr, port, connections, frame, frame_len, warmup, seconds, threads, 0, result);
+}
+
+int pp_client_run_fresh(uint32_t addr, uint16_t port, int connections, const uint8_t *frame, size_t frame_len,
+                        double warmup, double seconds, int threads, int fresh, pp_client_result *result) {
     signal(SIGPIPE, SIG_IGN);
     if (threads < 1) threads = 1;
     if (threads > PP_MAX_THREADS) threads = PP_MAX_THREADS;
@@ -475,7 +557,7 @@ int pp_client_run(uint32_t addr, uint16_t port, int connections, const uint8_t *
     double start = pp_now();
     int per = connections / threads, extra = connections % threads, first = 0;
     for (int t = 0; t < threads; t++) {
-        ts[t] = (pp_client_thread){.addr = addr, .port = port, .first = first, .count = per + (t < extra ? 1 : 0),
+        ts[t] = (pp_client_thread){.addr = addr, .port = port, .first = first, .count = per + (t < extra ? 1 : 0), .fresh = fresh,
                                    .frame = frame, .frame_len = frame_len,
                                    .warmup_end = start + warmup, .end = start + warmup + seconds};
         first += ts[t].count;

@@ -22,6 +22,10 @@ struct StoreBenchmark {
     /// Event-loop threads of the loggers (this process): more than serve's, so that the loggers
     /// can offer more than serve takes (the target compares saturated with saturated).
     var loggerThreads: Int
+    /// Which parts run: the live loggers' windows, the C client's closed loop, or both.
+    var parts: Parts = .both
+
+    enum Parts: String, CaseIterable { case both, loggers, closedLoop = "closed-loop" }
 
     struct Phase: Equatable {
         var connected = 0
@@ -95,17 +99,32 @@ struct StoreBenchmark {
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let db = directory + "/bench.db"
-        guard let plain = phase(io, label: "without store", extra: []) else { return 2 }
-        guard let stored = phase(io, label: "with --store", extra: ["--store", db, "--durability", durability]) else { return 2 }
-        io.clearProgress()
-        io.stdout.line("hj212 bench store: \(loggers) loggers (\(unit)) in this process on \(loggerThreads) loop thread(s), hj212 serve in another on \(threads), loopback, speed \(Int(speed))x, \(Int(seconds)) s windows")
-        let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-        for line in StoreBenchFigures.report(plain: plain, stored: stored, durability: durability, cores: cores) { io.stdout.line(line) }
-        if let store = try? Store(path: db, readOnly: true), let counts = try? store.counts() {
-            io.stdout.line("  store                \(counts.packets) packets, \(counts.records) records, \(counts.values) values, \(counts.units) units")
+        var valid = true
+        if parts != .closedLoop {
+            guard let plain = phase(io, label: "without store", extra: []) else { return 2 }
+            guard let stored = phase(io, label: "with --store", extra: ["--store", db, "--durability", durability]) else { return 2 }
+            io.clearProgress()
+            io.stdout.line("hj212 bench store: \(loggers) loggers (\(unit)) in this process on \(loggerThreads) loop thread(s), hj212 serve in another on \(threads), loopback, speed \(Int(speed))x, \(Int(seconds)) s windows")
+            let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+            for line in StoreBenchFigures.report(plain: plain, stored: stored, durability: durability, cores: cores) { io.stdout.line(line) }
+            if let store = try? Store(path: db, readOnly: true), let counts = try? store.counts() {
+                io.stdout.line("  store                \(counts.packets) packets, \(counts.records) records, \(counts.values) values, \(counts.units) units")
+            }
+            io.stdout.flush()
+            valid = StoreBenchFigures.valid(plain, stored)
         }
         if Interrupts.requested { return Interrupts.exitStatus }
-        return StoreBenchFigures.valid(plain, stored) ? 0 : 1
+        if parts != .loggers {
+            if parts == .closedLoop {
+                io.stdout.line("hj212 bench store: hj212 serve on \(threads) loop thread(s), the C client of bench load in this process on \(loggerThreads), loopback, \(Int(seconds)) s windows")
+            }
+            let closed = StoreClosedLoop(connections: loggers, seconds: seconds, threads: threads, clientThreads: loggerThreads, durability: durability)
+            let (lines, measured) = closed.measure(unit: unit, directory: directory, io: io)
+            for line in lines { io.stdout.line(line) }
+            if Interrupts.requested { return Interrupts.exitStatus }
+            if !measured { valid = false }
+        }
+        return valid ? 0 : 1
     }
 
     /// Busy and total CPU time of the machine (jiffies, from the first line of /proc/stat).

@@ -120,12 +120,15 @@ struct BenchStore: CLICommand {
     static let abstract = "Live loggers against 'serve --store': acknowledged means stored, at what cost."
     static let durability = Option("durability", "MODE", choices: ["normal", "full"], help: "Durability of serve --store (default normal).")
     static let loggerThreads = Option("logger-threads", "N", help: "Event-loop threads of the loggers (default: as --threads); more than serve's lets the loggers offer more than serve takes.", parse: Parse.int(1...64))
-    static let options: [any OptionDeclaration] = [BenchOptions.loggers, BenchOptions.speed, BenchOptions.seconds, BenchOptions.unit, BenchOptions.threads, loggerThreads, durability]
+    static let parts = Option("parts", "WHICH", choices: StoreBenchmark.Parts.allCases.map(\.rawValue),
+                              help: "both (default): the live loggers' windows, then the C client's closed loop (a new QN per frame); loggers; or closed-loop.")
+    static let options: [any OptionDeclaration] = [BenchOptions.loggers, BenchOptions.speed, BenchOptions.seconds, BenchOptions.unit, BenchOptions.threads, loggerThreads, durability, parts]
     var bench: StoreBenchmark
     init(_ a: ParsedArguments) throws(UsageError) {
         bench = StoreBenchmark(loggers: a[BenchOptions.loggers] ?? 10_000, speed: a[BenchOptions.speed] ?? 150, seconds: a[BenchOptions.seconds] ?? 20,
                                unit: a[BenchOptions.unit] ?? "industrial-wastewater", threads: a[BenchOptions.threads] ?? 1, durability: a[Self.durability] ?? "normal",
                                loggerThreads: a[Self.loggerThreads] ?? a[BenchOptions.threads] ?? 1)
+        bench.parts = a[Self.parts].flatMap { StoreBenchmark.Parts(rawValue: $0) } ?? .both
     }
     func run(_ io: CommandIO) -> Int32 { bench.run(io) }
 }

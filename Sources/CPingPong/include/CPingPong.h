@@ -47,6 +47,22 @@ int pp_client_frame(const uint8_t *frame, size_t n, uint32_t index, uint8_t *out
 int pp_client_run(uint32_t addr, uint16_t port, int connections, const uint8_t *frame, size_t frame_len,
                   double warmup, double seconds, int threads, pp_client_result *result);
 
+// As pp_client_run; with `fresh` non-zero, every frame a connection sends has a new QN and
+// DataTime, one second after the previous one (the first is the frame's own DataTime, the QN
+// being that time with 000 ms), so that a platform stores each as a new packet and a new record
+// instead of acknowledging a resent one. Frames without a 17-digit QN and a 14-digit CP DataTime
+// are sent unchanged.
+int pp_client_run_fresh(uint32_t addr, uint16_t port, int connections, const uint8_t *frame, size_t frame_len,
+                        double warmup, double seconds, int threads, int fresh, pp_client_result *result);
+
+// The DataTime of `frame` (14 digits in CP, read as UTC civil time) in seconds since 1970, or -1
+// when the frame has no 17-digit QN or no 14-digit DataTime.
+int64_t pp_client_base_time(const uint8_t *frame, size_t n);
+
+// Writes `seconds` (UTC civil time) into the frame's DataTime and, with 000 ms, its QN, and the
+// CRC; returns 1, or 0 when the frame has no such fields (it is then unchanged) or seconds < 0.
+int pp_client_stamp(uint8_t *frame, size_t n, int64_t seconds);
+
 // Ends the calling process when its parent dies (Linux PR_SET_PDEATHSIG), for child servers.
 void pp_die_with_parent(void);
 
