@@ -1,17 +1,20 @@
 /// The checks of `SegmentChecks`, on the ranges `ByteLinter` read: same rules, same order, same
 /// offsets. Each `add` records what its message needs; `ByteLintMessages.swift` writes the text.
 extension ByteLinter {
-    enum CommandClass { case none, fallback, upload, periodic }
+    /// `info`: 3020 (information upload or request), whose only command rule (DataTime, else
+    /// InfoId) the byte path checks when DataTime is there and leaves to the full linter otherwise.
+    enum CommandClass { case none, fallback, upload, periodic, info }
 
     private static let fallbackCommands: [[UInt8]] = [
         CommandCode.requestReply, .executionResult, .notificationReply, .dataReply,
         .setTimeoutAndRetries, .setLoggerTime, .setRealTimeInterval, .setMinuteInterval, .setPassword, .bootTime,
         .calibrate, .sampleNow, .startCleaning, .comparisonSampling, .setSamplingPeriod, .getSamplingPeriod,
-        .getSampleOutputTime, .getDeviceID, .setLoggerParameters, .loggerInfo,
+        .getSampleOutputTime, .getDeviceID, .setLoggerParameters,
     ].map { Array($0.rawValue.utf8) }
     private static let uploadCommands: [[UInt8]] = [CommandCode.realTimeData, .runningStatus].map { Array($0.rawValue.utf8) }
     static let periodicCommands: [[UInt8]] = [CommandCode.dailyData, .dailyRunningTime, .minuteData, .hourData,
                                               .furnaceTemperature5Min, .standardCheckData].map { Array($0.rawValue.utf8) }
+    private static let infoCommand = Array(CommandCode.loggerInfo.rawValue.utf8)
 
     @inline(__always)
     static func equals(_ buf: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, _ text: [UInt8]) -> Bool {
@@ -22,14 +25,15 @@ extension ByteLinter {
 
     func commandClass(_ buf: UnsafeBufferPointer<UInt8>) -> CommandClass {
         guard let cn = value(2) else { return .none }
-        // A 4-digit CN (every command code is one): its class, memoised (bits 0-1 of the CN memo).
+        // A 4-digit CN (every command code is one): its class, memoised (0…4 in the CN memo).
         if let code = Self.fourDigits(buf, cn) {
             let bits = cnMemo.value(code) { Self.commandBits(buf, cn) }
-            switch bits & 3 {
+            switch bits {
             case 0: return .none
             case 1: return .fallback
             case 2: return .upload
-            default: return .periodic
+            case 3: return .periodic
+            default: return .info
             }
         }
         return Self.commandClassScan(buf, cn)
@@ -40,6 +44,7 @@ extension ByteLinter {
         for c in Self.fallbackCommands where Self.equals(buf, cn, c) { return .fallback }
         for c in Self.uploadCommands where Self.equals(buf, cn, c) { return .upload }
         for c in Self.periodicCommands where Self.equals(buf, cn, c) { return .periodic }
+        if Self.equals(buf, cn, Self.infoCommand) { return .info }
         return .none
     }
 
@@ -49,6 +54,7 @@ extension ByteLinter {
         case .fallback: 1
         case .upload: 2
         case .periodic: 3
+        case .info: 4
         }
     }
 
@@ -323,6 +329,9 @@ extension ByteLinter {
         switch command {
         case .none, .fallback:
             return true
+        case .info:
+            // SegmentChecks.checkCommand: a 3020 with DataTime has nothing more to check.
+            return cpEntry(buf, Self.dataTimeName) != nil
         case .upload:
             if groupEnds.isEmpty { return true }
         case .periodic:

@@ -36,8 +36,12 @@ struct ByteLintKey {
     /// Plain keys: `dictionary.fields[name] != nil`.
     var plainKnown = false
     /// Plain keys: 1 a time field (`DataTime` …), 2 a parameter checked by a rule the byte path
-    /// leaves to the full linter (`RtdInterval` …), 0 nothing to check.
+    /// leaves to the full linter (`RtdInterval` …), 3 `PolId` (a known factor code, else the full
+    /// linter), 0 nothing to check.
     var plainClass: UInt8 = 0
+    /// `code-Info` keys: the index in `Table.infoValues` of the code's enumerated values
+    /// (`dictionary.infoValues[code] ?? [code.lowercased()]`), -1 when it has none (nothing to check).
+    var infoTable: Int32 = -1
 }
 
 /// CP keys resolved by their bytes, per dialect, for one linting loop. Budget as `LintCache`:
@@ -55,6 +59,8 @@ struct ByteLintKeys {
         var arena: [UInt8] = []
         var entries: [ByteLintKey] = []
         var texts: [ByteLintKeyText] = []
+        /// The enumerated values of the `-Info` keys' codes (`ByteLintKey.infoTable`), shared with the dictionary.
+        var infoValues: [[String: CodeDictionary.Entry]] = []
 
         mutating func clear() {
             for i in slots.indices { slots[i] = 0 }
@@ -62,6 +68,7 @@ struct ByteLintKeys {
             arena.removeAll(keepingCapacity: true)
             entries.removeAll(keepingCapacity: true)
             texts.removeAll(keepingCapacity: true)
+            infoValues.removeAll(keepingCapacity: true)
         }
 
         /// The entry holding the key `buf[lo..<lo+length]` (hash `h`), or -1 and the empty slot
@@ -144,7 +151,14 @@ struct ByteLintKeys {
             return lookup(buf, lo, hi, slot: slot, dialect: dialect, dictionary: dictionary)
         }
         let name = String(decoding: UnsafeBufferPointer(rebasing: buf[lo..<hi]), as: UTF8.self)
-        let (key, text) = resolve(name, dialect: dialect, dictionary: dictionary.value)
+        let resolved = resolve(name, dialect: dialect, dictionary: dictionary.value)
+        var key = resolved.0
+        let text = resolved.1
+        if key.kind == .info, key.coded,
+           let values = dictionary.value.infoValues[text.code] ?? dictionary.value.infoValues[text.code.lowercased()] {
+            key.infoTable = Int32(tables[slot].infoValues.count)
+            tables[slot].infoValues.append(values)
+        }
         let e = tables[slot].entries.count
         tables[slot].entries.append(key)
         tables[slot].texts.append(text)
@@ -186,7 +200,7 @@ struct ByteLintKeys {
         } else {
             key.plainKnown = dictionary.fields[name] != nil
             key.fieldID = intern(name)
-            key.plainClass = SegmentChecks.timeFields.contains(name) ? 1 : Self.specialPlain.contains(name) ? 2 : 0
+            key.plainClass = SegmentChecks.timeFields.contains(name) ? 1 : name == "PolId" ? 3 : Self.specialPlain.contains(name) ? 2 : 0
         }
         return (key, text)
     }

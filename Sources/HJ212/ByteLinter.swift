@@ -354,9 +354,17 @@ public final class ByteLinter {
             entryKeys.append(k)
             let key = keys.tables[keySlot].entries[k]
             if key.coded {
-                if key.kind == .runningHours || key.kind == .runState || key.kind == .info { return false }
+                if key.kind == .runningHours || key.kind == .runState { return false }
+                // An Info value outside its code's enumeration: the full linter writes the finding.
+                if key.infoTable >= 0 {
+                    let value = String(decoding: UnsafeBufferPointer(rebasing: buf[entryValues[e]]), as: UTF8.self)
+                    if keys.tables[keySlot].infoValues[Int(key.infoTable)][value] == nil { return false }
+                }
             } else if key.plainClass == 2 {
                 return false
+            } else if key.plainClass == 3 {
+                // PolId not a code of Appendix B: the full linter writes the finding.
+                if dictionary.value.factor(String(decoding: UnsafeBufferPointer(rebasing: buf[entryValues[e]]), as: UTF8.self)) == nil { return false }
             }
         }
         // Frame checks (Linter.Context.checkFrame): length and size hold by the preconditions.

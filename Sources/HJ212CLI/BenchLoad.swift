@@ -149,12 +149,14 @@ struct LoadBenchmark {
             io.stderr.line("hj212 bench load: \(error)")
             return 2
         }
-        // The baseline's frame: a real 2011 of the same unit, as the driver sends.
+        // The baseline's frame: the unit's first generated upload (pool entry 0: for
+        // industrial-wastewater a 3020 information upload, not a 2011), as the driver sends; the
+        // header line names its CN.
         var frame: [UInt8] = []
         let qn = Array("20261130080000000".utf8)
         qn.withUnsafeBufferPointer { pool.frame(entry: 0, qn: $0, pw: Array("123456".utf8), mn: Array("0100AD000000000000000000".utf8), into: &frame) }
 
-        io.stdout.line("hj212 bench load: \(loggers) connections on loopback, client and server in two processes on this machine (\(sysconf(Int32(_SC_NPROCESSORS_ONLN))) cores), \(threads) event-loop thread(s) each; frame \(frame.count) bytes (2011, industrial-wastewater); \(LoadFormat.fixed(seconds, 0)) s windows, each after a \(LoadFormat.fixed(Self.warmUpSeconds, 0)) s warm-up at the step's rate that is not judged (sent after the connects, not counted)")
+        io.stdout.line("hj212 bench load: \(loggers) connections on loopback, client and server in two processes on this machine (\(sysconf(Int32(_SC_NPROCESSORS_ONLN))) cores), \(threads) event-loop thread(s) each; frame \(frame.count) bytes (CN \(pool.entries[0].cn), industrial-wastewater); \(LoadFormat.fixed(seconds, 0)) s windows, each after a \(LoadFormat.fixed(Self.warmUpSeconds, 0)) s warm-up at the step's rate that is not judged (sent after the connects, not counted)")
         io.stdout.line("  " + "run".padding(toLength: 44, withPad: " ", startingAt: 0) + "offered/s".leftPad(11) + "acked/s".leftPad(11) + "of baseline".leftPad(13) + "   p50 / p99 from schedule, unacked")
         io.stdout.flush()
 

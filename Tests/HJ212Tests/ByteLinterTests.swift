@@ -182,6 +182,40 @@ import TestSupport
         }
     }
 
+    /// 3020 information uploads (the frame of `bench load`): the byte path takes a clean one
+    /// (Info values of enumerated codes, PolId, DataTime) and leaves to the full linter an Info
+    /// value outside its code's enumeration, a PolId that is no code, and a 3020 without DataTime
+    /// (the InfoId rule); on all of them both paths agree.
+    @Test func informationUploadsTakeTheBytePathWhenClean() throws {
+        let clean = "QN=20261130080000000;ST=32;CN=3020;PW=123456;MN=0100AD000000000000000000;Flag=5;"
+            + "CP=&&DataTime=20261130000000;PolId=w01018;i12001-Info=0;i12002-Info=0;i13004-Info=164.6&&"
+        let others = [clean.replacing("i12001-Info=0", with: "i12001-Info=4"),
+                      clean.replacing("PolId=w01018", with: "PolId=zz999"),
+                      clean.replacing("DataTime=20261130000000;", with: "")]
+        let fast = ByteLinter(linter: try Linter())
+        func takes(_ segment: String) -> Bool {
+            var decoder = FrameDecoder()
+            decoder.feed(FrameEncoder.frame(segmentBytes: Array(segment.utf8)))
+            guard case .frame(let raw)? = decoder.next() else { Issue.record("no frame"); return false }
+            return fast.lint(raw, index: 0)
+        }
+        #expect(takes(clean))
+        for segment in others { #expect(!takes(segment), "\(segment)") }
+        let wire = ([clean] + others).flatMap { FrameEncoder.frame(segmentBytes: Array($0.utf8)) }
+        let (taken, frames) = try Self.compare(wire)
+        #expect(taken == 1 && frames == 4)
+        // The full linter has something to say about each refused one (else the refusal proves little).
+        let linter = try Linter()
+        var decoder = FrameDecoder()
+        decoder.feed(wire)
+        var index = 0
+        while let event = decoder.next() {
+            guard case .frame(let raw) = event else { continue }
+            index += 1
+            #expect(linter.check(raw, index: index).diagnostics.isEmpty == (index == 1), "frame \(index)")
+        }
+    }
+
     /// The Min/Avg/Max values are read by `SegmentChecks.parseDouble`: the same `Double` as
     /// `Double(String)` (bit for bit, sign of zero included) on decimal shapes of every length,
     /// and on the shapes it hands to the full parser.
