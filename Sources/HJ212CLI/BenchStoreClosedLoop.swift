@@ -85,13 +85,22 @@ struct StoreClosedLoop {
     /// here) and the first commits.
     var warmUpSeconds: Double { 1 + Double(connections) / 2_500 }
 
-    /// The frame the client sends (a 2011 of `unit`), before each connection's MN and stamps.
+    /// The frame the client sends, before each connection's MN and stamps: the unit's first 2011
+    /// (real-time data, what a logger sends most; the pool's first entry is a 3020).
     static func frame(unit: String) throws -> [UInt8] {
         let pool = try PayloadPool(unit: unit)
+        guard let entry = pool.entries.firstIndex(where: { $0.cn == CommandCode.realTimeData.rawValue }) else {
+            throw BenchFrameError(unit: unit)
+        }
         var frame: [UInt8] = []
         let qn = Array("20261130080000000".utf8)
-        qn.withUnsafeBufferPointer { pool.frame(entry: 0, qn: $0, pw: Array("123456".utf8), mn: Array("0100AD000000000000000000".utf8), into: &frame) }
+        qn.withUnsafeBufferPointer { pool.frame(entry: entry, qn: $0, pw: Array("123456".utf8), mn: Array("0100AD000000000000000000".utf8), into: &frame) }
         return frame
+    }
+
+    struct BenchFrameError: Error, CustomStringConvertible {
+        let unit: String
+        var description: String { "the unit \(unit) sends no 2011 (实时数据) to measure with" }
     }
 
     /// One run: a fresh `serve` with `extra` arguments, the C client for the warm-up and window.
