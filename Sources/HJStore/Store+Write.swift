@@ -126,9 +126,9 @@ extension Store {
             insertRecord.bind(4, r.dataTime)
             insertRecord.bind(5, packer.factorCount)
             insertRecord.bind(6, packer.invalid)
-            insertRecord.bindStatic(7, text: packer.codeBytes.buffer)
-            insertRecord.bindStatic(8, text: packer.flagBytes.buffer)
-            insertRecord.bindStatic(9, text: packer.valBytes.buffer)
+            insertRecord.bindStatic(7, text: packer.codeBytes.bytes)
+            insertRecord.bindStatic(8, text: packer.flagBytes.bytes)
+            insertRecord.bindStatic(9, text: packer.valBytes.bytes)
             try insertRecord.run()
             outcome.records += 1
             outcome.values += packer.values

@@ -1,6 +1,7 @@
 import CSQLite
 import Dispatch
 import Glibc
+import HJ212
 import Synchronization
 
 /// What the platform acknowledged, in an SQLite file: packets, records, values, units and
@@ -55,13 +56,12 @@ public final class Store: Sendable {
         /// The writer's reused buffers for a record's texts (`codes`, `flags`, `vals`): its packer.
         let packer = RecordPacker()
         /// The writer's reused buffer for a packet row's texts and frame, bound in place
-        /// (`Store.insert`). Unchecked: used only under the connection's lock.
-        @exclusivity(unchecked) var row = PodList<UInt8>(capacity: 4096)
+        /// (`Store.insert`). Used only under the connection's lock.
+        let row = ByteBuffer(capacity: 4096)
         /// Unit counters not yet written (`Store+Units.swift`), and when they last were.
         var unitTally: [Int64: UnitTally] = [:]
         var unitsWrittenAt = Store.monotonicSeconds()
         init(db: Database) { self.db = db }
-        deinit { row.deallocate() }
         func statement(_ sql: String) throws(StoreError) -> Statement {
             if let s = statements[sql] { return s }
             let s = try db.prepare(sql)
