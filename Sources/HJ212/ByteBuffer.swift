@@ -85,6 +85,18 @@ public final class ByteBuffer {
         try body(UnsafeBufferPointer(start: base, count: used))
     }
 
+    /// `n` bytes from `start`, in place: valid until the next append or `removeAll` (the store
+    /// binds a row's texts where they are, `SQLITE_STATIC`).
+    @inlinable @inline(__always)
+    public func slice(_ start: Int, _ n: Int) -> UnsafeBufferPointer<UInt8> {
+        precondition(start >= 0 && n >= 0 && n <= used - start, "slice out of range")
+        return UnsafeBufferPointer(start: base + start, count: n)
+    }
+
+    /// The bytes written, in place: valid until the next append or `removeAll`.
+    @inlinable
+    public var bytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: base, count: used) }
+
     /// A decimal integer, as `JSONWriter.appendDecimal` writes it: two digits per division, from a
     /// table of the pairs 00…99 (offsets and indices are written for every finding of `lint`).
     public func appendDecimal(_ value: Int) {

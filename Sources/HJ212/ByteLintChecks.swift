@@ -206,7 +206,7 @@ extension ByteLinter {
                     codes.removeAll()
                     for w in width where !codes.contains(where: { keyTable[$0].codeID == keyTable[w.codeKey].codeID }) { codes.append(w.codeKey) }
                     let texts = keys.tables[keySlot].texts
-                    Self.insertionSort(codes) { texts[$0].code < texts[$1].code }
+                    codes.insertionSort { texts[$0].code < texts[$1].code }
                     for c in codes where keyTable[c].hasMessageType {
                         let start = widthItems.count
                         var first = -1
@@ -228,7 +228,7 @@ extension ByteLinter {
                     let broken = brokenStats
                     broken.removeAll()
                     for s in stats where isBroken(s) { broken.append(s) }
-                    Self.insertionSort(broken) { texts[$0.key].code < texts[$1.key].code }
+                    broken.insertionSort { texts[$0.key].code < texts[$1.key].code }
                     for s in broken {
                         statItems.append((s.min, s.avg, s.max))
                         add(Rules.minAvgMaxOrder, offset(entryNames[groupStart].lowerBound), .minAvgMax, s.key, statItems.count - 1)
@@ -237,21 +237,6 @@ extension ByteLinter {
                 groupStart = groupEnd
             }
             return hasMeasurements
-        }
-    }
-
-    /// A stable sort in place, for the few findings of one group (what `sorted(by:)` gave, without
-    /// its new array per call).
-    static func insertionSort<T>(_ list: ScratchList<T>, by less: (T, T) -> Bool) {
-        guard list.count > 1 else { return }
-        for i in 1..<list.count {
-            let x = list[i]
-            var j = i
-            while j > 0 && less(x, list[j - 1]) {
-                list[j] = list[j - 1]
-                j -= 1
-            }
-            list[j] = x
         }
     }
 

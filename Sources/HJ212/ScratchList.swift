@@ -5,9 +5,9 @@
 /// here an append is inlined with one capacity check and nothing else.
 ///
 /// A reference type, so that its owner keeps it in a `let` (no exclusivity check per access) and
-/// readers get the elements without a copy. Only this module changes it (other modules read); the
-/// elements are valid until the owner's next `removeAll`; not shared between threads. Memory: the
-/// largest count reached, kept for reuse.
+/// readers get the elements without a copy. One owner changes it (the linter's tables, the
+/// store's record packer); the elements are valid until the owner's next `removeAll`; not shared
+/// between threads. Memory: the largest count reached, kept for reuse.
 public final class ScratchList<Element>: RandomAccessCollection {
     @usableFromInline @exclusivity(unchecked) var base: UnsafeMutablePointer<Element>
     @usableFromInline @exclusivity(unchecked) var capacity: Int
@@ -35,7 +35,7 @@ public final class ScratchList<Element>: RandomAccessCollection {
     @inlinable public func index(before i: Int) -> Int { i - 1 }
 
     @inlinable
-    public internal(set) subscript(i: Int) -> Element {
+    public subscript(i: Int) -> Element {
         @inline(__always) get {
             precondition(i >= 0 && i < used, "index out of range")
             return base[i]
@@ -47,7 +47,7 @@ public final class ScratchList<Element>: RandomAccessCollection {
     }
 
     @inlinable @inline(__always)
-    func append(_ element: Element) {
+    public func append(_ element: Element) {
         if used == capacity { grow() }
         (base + used).initialize(to: element)
         used += 1
@@ -55,7 +55,7 @@ public final class ScratchList<Element>: RandomAccessCollection {
 
     /// Forgets the elements; the memory is kept for the next item.
     @inlinable @inline(__always)
-    func removeAll() {
+    public func removeAll() {
         // Nothing to do per element for plain values (the specialised code drops the call).
         base.deinitialize(count: used)
         used = 0
@@ -66,6 +66,23 @@ public final class ScratchList<Element>: RandomAccessCollection {
     public func contains(where predicate: (Element) throws -> Bool) rethrows -> Bool {
         for i in 0..<used where try predicate(base[i]) { return true }
         return false
+    }
+
+    /// A stable sort in place, for the few elements of one item (what `sorted(by:)` gives,
+    /// without its new array per call): the linter's findings of one group, the store's invalid
+    /// flags of one record.
+    @inlinable
+    public func insertionSort(by less: (Element, Element) -> Bool) {
+        guard used > 1 else { return }
+        for i in 1..<used {
+            let x = base[i]
+            var j = i
+            while j > 0 && less(x, base[j - 1]) {
+                base[j] = base[j - 1]
+                j -= 1
+            }
+            base[j] = x
+        }
     }
 
     @usableFromInline @inline(never)

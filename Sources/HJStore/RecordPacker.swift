@@ -2,12 +2,13 @@ import HJ212
 
 /// Builds a record's row texts from its fields: `codes`, `flags` and the packed `vals` (the
 /// bytes `PackedValues` defines), with its counts. It reads each field's name and value as the
-/// strings' own UTF-8 bytes and writes into byte lists it owns (`PodList`: a pointer, a count,
-/// no uniqueness check or retain per append), so the store binds the texts where they are
-/// (`SQLITE_STATIC`). One packer lives on the writer's connection and is reused from record to
-/// record. Its stored properties are `@exclusivity(unchecked)` (the writer's lock serialises
-/// every use; a checked access cost a `swift_beginAccess` per field). Callgrind (session 12): 21k instructions per record of ten values with the session-8
-/// version (Swift arrays, strings for flags, a closure per value); see docs/performance.md.
+/// strings' own UTF-8 bytes and writes into buffers it owns (HJ212's `ByteBuffer` and
+/// `ScratchList`: a pointer, a count, no uniqueness check or retain per append), so the store
+/// binds the texts where they are (`SQLITE_STATIC`). One packer lives on the writer's connection
+/// and is reused from record to record (the writer's lock serialises every use); the buffers are
+/// classes held in `let`s, so an access costs no exclusivity check. Callgrind (session 12): 21k
+/// instructions per record of ten values with the session-8 version (Swift arrays, strings for
+/// flags, a closure per value); see docs/performance.md.
 final class RecordPacker {
     /// A factor of the record being packed. Plain values only (no strings): its name and its
     /// last flag are bytes in `names`.
@@ -23,22 +24,22 @@ final class RecordPacker {
         var hasValue = false
     }
 
-    @exclusivity(unchecked) private(set) var codeBytes = PodList<UInt8>(capacity: 256)
-    @exclusivity(unchecked) private(set) var flagBytes = PodList<UInt8>(capacity: 64)
-    @exclusivity(unchecked) private(set) var valBytes = PodList<UInt8>(capacity: 2048)
+    let codeBytes = ByteBuffer(capacity: 256)
+    let flagBytes = ByteBuffer(capacity: 64)
+    let valBytes = ByteBuffer(capacity: 2048)
     /// Factors with a value, factors whose flag is not valid, value fields.
     @exclusivity(unchecked) private(set) var factorCount = 0
     @exclusivity(unchecked) private(set) var invalid = 0
     @exclusivity(unchecked) private(set) var values = 0
 
     /// Factor names, flags, and each value field's kind and value, copied once from the fields.
-    @exclusivity(unchecked) private var names = PodList<UInt8>(capacity: 1024)
-    @exclusivity(unchecked) private var factors = PodList<Factor>(capacity: 32)
-    @exclusivity(unchecked) private var order = PodList<Int>(capacity: 32)
+    private let names = ByteBuffer(capacity: 1024)
+    private let factors = ScratchList<Factor>(capacity: 32)
+    private let order = ScratchList<Int>(capacity: 32)
     /// The value fields of the record in order: their factor and where their kind and value are
     /// in `names` (the second pass reads only these, no string).
-    @exclusivity(unchecked) private var valueFields = PodList<ValueField>(capacity: 64)
-    @exclusivity(unchecked) private var invalidOnes = PodList<Int>(capacity: 16)
+    private let valueFields = ScratchList<ValueField>(capacity: 64)
+    private let invalidOnes = ScratchList<Int>(capacity: 16)
 
     struct ValueField {
         var factor: Int
@@ -48,15 +49,10 @@ final class RecordPacker {
 
     init() {}
 
-    deinit {
-        codeBytes.deallocate(); flagBytes.deallocate(); valBytes.deallocate()
-        names.deallocate(); factors.deallocate(); order.deallocate(); valueFields.deallocate(); invalidOnes.deallocate()
-    }
-
-    /// The texts as arrays (tests and diagnostics; the store binds the lists themselves).
-    var codes: [UInt8] { codeBytes.array }
-    var flags: [UInt8] { flagBytes.array }
-    var vals: [UInt8] { valBytes.array }
+    /// The texts as arrays (tests and diagnostics; the store binds the buffers themselves).
+    var codes: [UInt8] { Array(codeBytes.bytes) }
+    var flags: [UInt8] { Array(flagBytes.bytes) }
+    var vals: [UInt8] { Array(valBytes.bytes) }
 
     /// The texts of one record (`Store.insert`): the same bytes as the definition written with
     /// strings (`RecordPackerTests.reference`, `StoreSchemaTests`).
@@ -75,7 +71,7 @@ final class RecordPacker {
                     let key = Self.key(factorBytes)
                     var i = -1
                     for j in 0..<factors.count where factors[j].key == key {
-                        if key != 0 || names.equals(start: factors[j].start, count: factors[j].count, factorBytes) { i = j; break }
+                        if key != 0 || Self.slice(names.bytes, factors[j].start, factors[j].count).elementsEqual(factorBytes) { i = j; break }
                     }
                     if i < 0 {
                         i = factors.count
@@ -86,11 +82,18 @@ final class RecordPacker {
                     if Self.isFlag(kind) {
                         let start = names.count
                         Self.withBytes(field.value) { names.append($0) }
-                        factors[i].flagStart = start
-                        factors[i].flagCount = names.count - start
+                        var f = factors[i]
+                        f.flagStart = start
+                        f.flagCount = names.count - start
+                        factors[i] = f
                         return
                     }
-                    if !factors[i].hasValue { factors[i].hasValue = true; order.append(i) }
+                    if !factors[i].hasValue {
+                        var f = factors[i]
+                        f.hasValue = true
+                        factors[i] = f
+                        order.append(i)
+                    }
                     let kindStart = names.count
                     names.append(kind)
                     let valueStart = names.count
@@ -104,6 +107,8 @@ final class RecordPacker {
     }
 
     private func finish() {
+        // `names` does not change from here on: its bytes are read through one pointer.
+        let names = self.names.bytes
         codeBytes.removeAll()
         flagBytes.removeAll()
         valBytes.removeAll()
@@ -111,27 +116,17 @@ final class RecordPacker {
         for k in 0..<order.count {
             let f = factors[order[k]]
             if k > 0 { codeBytes.append(UInt8(ascii: "|")) }
-            codeBytes.append(names.slice(f.start, f.count))
-            if f.flagStart >= 0 && !Self.isValidFlag(names.slice(f.flagStart, f.flagCount)) { invalidOnes.append(order[k]) }
+            codeBytes.append(Self.slice(names, f.start, f.count))
+            if f.flagStart >= 0 && !Self.isValidFlag(Self.slice(names, f.flagStart, f.flagCount)) { invalidOnes.append(order[k]) }
         }
         // Invalid flags sorted by factor name (bytes), by insertion: a record has few.
-        if invalidOnes.count > 1 {
-            for a in 1..<invalidOnes.count {
-                let x = invalidOnes[a]
-                var b = a
-                while b > 0 && precedes(x, invalidOnes[b - 1]) {
-                    invalidOnes[b] = invalidOnes[b - 1]
-                    b -= 1
-                }
-                invalidOnes[b] = x
-            }
-        }
+        if invalidOnes.count > 1 { invalidOnes.insertionSort(by: precedes) }
         for k in 0..<invalidOnes.count {
             let f = factors[invalidOnes[k]]
             if k > 0 { flagBytes.append(UInt8(ascii: "|")) }
-            flagBytes.append(names.slice(f.start, f.count))
+            flagBytes.append(Self.slice(names, f.start, f.count))
             flagBytes.append(UInt8(ascii: ":"))
-            flagBytes.append(names.slice(f.flagStart, f.flagCount))
+            flagBytes.append(Self.slice(names, f.flagStart, f.flagCount))
         }
         factorCount = order.count
         invalid = invalidOnes.count
@@ -141,12 +136,12 @@ final class RecordPacker {
             let v = valueFields[k], f = factors[v.factor]
             if k > 0 { valBytes.append(UInt8(ascii: ",")) }
             valBytes.append(UInt8(ascii: "["))
-            Self.appendString(names.slice(f.start, f.count), to: &valBytes)
+            Self.appendString(Self.slice(names, f.start, f.count), to: valBytes)
             valBytes.append(UInt8(ascii: ","))
-            Self.appendString(names.slice(v.kindStart, v.kindCount), to: &valBytes)
+            Self.appendString(Self.slice(names, v.kindStart, v.kindCount), to: valBytes)
             valBytes.append(UInt8(ascii: ","))
-            Self.appendValue(names.slice(v.valueStart, v.valueCount), to: &valBytes)
-            if f.flagStart >= 0 { Self.appendString(names.slice(f.flagStart, f.flagCount), to: &valBytes) } else { valBytes.append(static: "null") }
+            Self.appendValue(Self.slice(names, v.valueStart, v.valueCount), to: valBytes)
+            if f.flagStart >= 0 { Self.appendString(Self.slice(names, f.flagStart, f.flagCount), to: valBytes) } else { valBytes.append("null") }
             valBytes.append(UInt8(ascii: "]"))
         }
         valBytes.append(UInt8(ascii: "]"))
@@ -154,24 +149,32 @@ final class RecordPacker {
 
     /// Whether factor `a`'s name sorts before factor `b`'s (bytes, shorter first on a common prefix).
     private func precedes(_ a: Int, _ b: Int) -> Bool {
-        let x = factors[a], y = factors[b]
-        return names.slice(x.start, x.count).lexicographicallyPrecedes(names.slice(y.start, y.count))
+        let x = factors[a], y = factors[b], n = names.bytes
+        return Self.slice(n, x.start, x.count).lexicographicallyPrecedes(Self.slice(n, y.start, y.count))
+    }
+
+    /// `count` bytes of `names` from `start`: offsets the packer itself recorded while writing
+    /// `names`, so in range (`ByteBuffer.slice` checks them at every call, 0.9k instructions per
+    /// record in `finish`, session 13).
+    @inline(__always)
+    static func slice(_ names: UnsafeBufferPointer<UInt8>, _ start: Int, _ count: Int) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(start: names.baseAddress! + start, count: count)
     }
 
     /// `12.5,null,` or `null,"text",` (`PackedValues.appendValue` without the flag).
-    static func appendValue(_ v: UnsafeBufferPointer<UInt8>, to out: inout PodList<UInt8>) {
+    static func appendValue(_ v: UnsafeBufferPointer<UInt8>, to out: ByteBuffer) {
         if PackedValues.isJSONNumber(v) {
             out.append(v)
-            out.append(static: ",null,")
+            out.append(",null,")
             return
         }
         if let d = Double(String(decoding: v, as: UTF8.self)), d.isFinite {
             // `007.25`, `1.`, `+3`: numbers for Swift (as version 1 stored them), not JSON's spelling.
             withBytes("\(d)") { out.append($0) }
-            out.append(static: ",null,")
+            out.append(",null,")
         } else {
-            out.append(static: "null,")
-            appendString(v, to: &out)
+            out.append("null,")
+            appendString(v, to: out)
             out.append(UInt8(ascii: ","))
         }
     }
@@ -179,7 +182,7 @@ final class RecordPacker {
     /// A JSON string (`PackedValues.appendString`): `"` and `\\` escaped, control characters as
     /// `\\u00XX`; copied whole when nothing needs escaping (nearly always).
     @inline(__always)
-    static func appendString(_ u: UnsafeBufferPointer<UInt8>, to out: inout PodList<UInt8>) {
+    static func appendString(_ u: UnsafeBufferPointer<UInt8>, to out: ByteBuffer) {
         var plain = true
         for b in u where b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b < 0x20 { plain = false; break }
         if plain {
@@ -191,7 +194,7 @@ final class RecordPacker {
         }
         var escaped: [UInt8] = []
         PackedValues.appendString(u, to: &escaped)
-        escaped.withUnsafeBufferPointer { out.append($0) }
+        out.append(escaped)
     }
 
     static func isValidFlag(_ flag: UnsafeBufferPointer<UInt8>) -> Bool {
@@ -228,77 +231,5 @@ final class RecordPacker {
     @inline(__always)
     static func isFlag(_ kind: UnsafeBufferPointer<UInt8>) -> Bool {
         kind.count == 4 && kind[0] == UInt8(ascii: "F") && kind[1] == UInt8(ascii: "l") && kind[2] == UInt8(ascii: "a") && kind[3] == UInt8(ascii: "g")
-    }
-}
-
-/// A growable list of plain values behind one pointer: append is a capacity test and a store
-/// (no uniqueness check, no retain). Its owner calls `deallocate()` once; a copy shares the
-/// memory, so only one owner may keep it (the packer and the writer's row buffer).
-struct PodList<T: BitwiseCopyable> {
-    private(set) var base: UnsafeMutablePointer<T>
-    private(set) var count = 0
-    private var capacity: Int
-
-    init(capacity: Int) {
-        self.capacity = max(8, capacity)
-        base = .allocate(capacity: self.capacity)
-    }
-
-    func deallocate() { base.deallocate() }
-
-    subscript(i: Int) -> T {
-        @inline(__always) get { base[i] }
-        @inline(__always) nonmutating set { base[i] = newValue }
-    }
-
-    @inline(__always)
-    mutating func removeAll() { count = 0 }
-
-    /// Room for `n` more values: the only call that may move the memory.
-    @inline(__always)
-    mutating func reserve(_ n: Int) {
-        if n > capacity - count { grow(n) }
-    }
-
-    @inline(never)
-    private mutating func grow(_ n: Int) {
-        let c = max(count + n, capacity * 2)
-        let new = UnsafeMutablePointer<T>.allocate(capacity: c)
-        new.update(from: base, count: count)
-        base.deallocate()
-        base = new
-        capacity = c
-    }
-
-    @inline(__always)
-    mutating func append(_ v: T) {
-        reserve(1)
-        base[count] = v
-        count += 1
-    }
-
-    @inline(__always)
-    mutating func append(_ values: UnsafeBufferPointer<T>) {
-        reserve(values.count)
-        if let b = values.baseAddress { (base + count).update(from: b, count: values.count) }
-        count += values.count
-    }
-
-    /// `count` values from `start`, in place (valid until the next append).
-    @inline(__always)
-    func slice(_ start: Int, _ n: Int) -> UnsafeBufferPointer<T> { UnsafeBufferPointer(start: base + start, count: n) }
-
-    var buffer: UnsafeBufferPointer<T> { UnsafeBufferPointer(start: base, count: count) }
-    var array: [T] { Array(buffer) }
-}
-
-extension PodList<UInt8> {
-    @inline(__always)
-    mutating func append(static s: StaticString) { s.withUTF8Buffer { append($0) } }
-
-    /// Whether the `count` bytes from `start` are `u`.
-    @inline(__always)
-    func equals(start: Int, count n: Int, _ u: UnsafeBufferPointer<UInt8>) -> Bool {
-        n == u.count && slice(start, n).elementsEqual(u)
     }
 }

@@ -63,21 +63,28 @@ extension Store {
         }
     }
 
-    /// The CNs whose records have their own index (`records_hours`): what the roster reads.
+    /// The CNs whose records have their own index (`packets_hours`; `records_hours` in a
+    /// version 2 store): what the roster reads.
     public static let indexedCNs: Set<String> = ["2061", "2031"]
 
     /// The roster's query: the hour (or day) records of one CN in `?1 ..< ?2`, answered from
-    /// the covering index `records_hours` alone. The index's own term is repeated verbatim so
-    /// that SQLite's planner can prove the partial index applies.
-    static func hourRecordsQuery(cn: String) -> String {
-        "SELECT unit_id, data_time, codes, flags FROM records INDEXED BY records_hours "
-            + "WHERE cn IN ('2061', '2031') AND cn = '\(cn.filter(\.isNumber))' AND data_time >= ?1 AND data_time < ?2"
+    /// the covering index `packets_hours` alone (a version 2 store: `records_hours`). The
+    /// index's own terms are repeated verbatim so that SQLite's planner can prove the partial
+    /// index applies.
+    static func hourRecordsQuery(cn: String, schema: Int = Store.schemaVersion) -> String {
+        let cn = cn.filter(\.isNumber)
+        if schema == 2 {
+            return "SELECT unit_id, data_time, codes, flags FROM records INDEXED BY records_hours "
+                + "WHERE cn IN ('2061', '2031') AND cn = '\(cn)' AND data_time >= ?1 AND data_time < ?2"
+        }
+        return "SELECT unit_id, data_time, codes, flags FROM packets INDEXED BY packets_hours "
+            + "WHERE cn IN ('2061', '2031') AND codes IS NOT NULL AND cn = '\(cn)' AND data_time >= ?1 AND data_time < ?2"
     }
 
     /// Calls `body` for every record of this CN whose DataTime is in `from ..< to`
     /// (`YYYYMMDDhhmmss` integers). Hour and day records (`indexedCNs`) are read from the covering
-    /// index `records_hours`, in DataTime order, without touching a row of the records table (so
-    /// a month of minute records costs the roster nothing); other CNs are a scan of the table.
+    /// index `packets_hours`, in DataTime order, without touching a row of the table (so a month
+    /// of minute records costs the roster nothing); other CNs are a scan of the `records` view.
     public func forEachRecord(cn: String, from: Int64, to: Int64, _ body: (StoredRecordSummary) -> Void) throws(StoreError) {
         try connection.withLock { c throws(StoreError) in
             let units = try c.db.prepare("SELECT id, mn FROM units")
@@ -85,7 +92,7 @@ extension Store {
             while try units.step() { mnOf[units.int64(0)] = units.text(1) ?? "" }
             let s: Statement
             if Self.indexedCNs.contains(cn) {
-                s = try c.db.prepare(Self.hourRecordsQuery(cn: cn))
+                s = try c.db.prepare(Self.hourRecordsQuery(cn: cn, schema: c.schema))
             } else {
                 s = try c.db.prepare("SELECT unit_id, data_time, codes, flags FROM records WHERE cn = ?3 AND data_time >= ?1 AND data_time < ?2 ORDER BY data_time")
                 s.bind(3, cn)

@@ -44,11 +44,11 @@ extension Store {
         var outcome = StoreOutcome()
         let insertUnit = try c.statement("INSERT INTO units(mn, pw, st, first_seen, last_seen, last_peer, packets) VALUES(?1, ?2, ?3, ?4, ?4, ?5, 0) ON CONFLICT(mn) DO NOTHING")
         let selectUnit = try c.statement("SELECT id FROM units WHERE mn = ?1")
+        // One row per packet: the record it completed, if any, is in the same row (schema 3).
         let insertPacket = try c.statement("""
-            INSERT OR IGNORE INTO packets(unit_id, mn, qn, cn, st, pno, data_time, received_at, peer, frame)
-            VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+            INSERT OR IGNORE INTO packets(unit_id, mn, qn, cn, st, pno, data_time, received_at, peer, frame, factors, invalid, codes, flags, vals)
+            VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
             """)
-        let insertRecord = try c.statement("INSERT INTO records(packet_id, unit_id, cn, data_time, factors, invalid, codes, flags, vals) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")
 
         func unitID(_ p: StoreBatch.PacketRow) throws(StoreError) -> Int64 {
             if let id = c.unitIDs[p.mn] ?? newUnits[p.mn] { return id }
@@ -66,72 +66,64 @@ extension Store {
             return id
         }
 
-        var packetIDs: [Int64?] = []
-        packetIDs.reserveCapacity(batch.packets.count)
-        var unitOf: [Int64] = []
-        unitOf.reserveCapacity(batch.packets.count)
         // A packet row's texts and frame are copied into one reused buffer and bound where they
         // are (SQLITE_STATIC): no copy by SQLite per text, none to free at the reset.
+        let row = c.row
         func put(_ text: String?) -> (start: Int, count: Int) {
             guard let text else { return (-1, 0) }
-            let start = c.row.count
-            RecordPacker.withBytes(text) { c.row.append($0) }
-            return (start, c.row.count - start)
+            let start = row.count
+            RecordPacker.withBytes(text) { row.append($0) }
+            return (start, row.count - start)
         }
         func bind(_ i: Int32, _ r: (start: Int, count: Int)) {
-            if r.start < 0 { insertPacket.bind(i, nil as Int64?) } else { insertPacket.bindStatic(i, text: c.row.slice(r.start, r.count)) }
+            if r.start < 0 { insertPacket.bind(i, nil as Int64?) } else { insertPacket.bindStatic(i, text: row.slice(r.start, r.count)) }
         }
+        let packer = c.packer
         for p in batch.packets {
             let unit = try unitID(p)
-            unitOf.append(unit)
-            c.row.removeAll()
+            row.removeAll()
             let mn = put(p.mn), qn = put(p.qn), cn = put(p.cn), stText = put(p.st), peer = put(p.peer)
-            let frameStart = c.row.count
-            p.frame.withUnsafeBufferPointer { c.row.append($0) }
+            let frameStart = row.count
+            p.frame.withUnsafeBufferPointer { row.append($0) }
+            let record = p.record >= 0 ? batch.records[p.record] : nil
             insertPacket.bind(1, unit)
             bind(2, mn)
             bind(3, qn)
             bind(4, cn)
             bind(5, stText)
             insertPacket.bind(6, p.pno)
-            insertPacket.bind(7, p.dataTime)
+            // The record's DataTime when the packet completed one (the last packet of a split
+            // record may carry none of its own).
+            insertPacket.bind(7, record.flatMap { $0.dataTime } ?? p.dataTime)
             insertPacket.bind(8, p.receivedAt)
             bind(9, peer)
-            insertPacket.bindStatic(10, blob: c.row.slice(frameStart, p.frame.count))
+            insertPacket.bindStatic(10, blob: row.slice(frameStart, p.frame.count))
+            if let record {
+                // The record's texts and packed values, built in the packer's reused buffers and
+                // bound there (no string per record or per value, no copy by SQLite).
+                packer.pack(record.segment)
+                insertPacket.bind(11, packer.factorCount)
+                insertPacket.bind(12, packer.invalid)
+                insertPacket.bindStatic(13, text: packer.codeBytes.bytes)
+                insertPacket.bindStatic(14, text: packer.flagBytes.bytes)
+                insertPacket.bindStatic(15, text: packer.valBytes.bytes)
+            } else {
+                for i: Int32 in 11...15 { insertPacket.bind(i, nil as Int64?) }
+            }
             try insertPacket.run()
             if c.db.changes == 1 {
-                packetIDs.append(c.db.lastInsertRowID)
                 outcome.stored += 1
+                if record != nil {
+                    outcome.records += 1
+                    outcome.values += packer.values
+                }
             } else {
-                packetIDs.append(nil)
+                // Already stored, with its record: acknowledged again, not stored twice.
                 outcome.duplicates += 1
             }
             let st = p.st == SystemType.systemInteraction.rawValue ? nil : p.st
             let tally = UnitTally(last: p.receivedAt, count: 1, peer: p.peer, st: st, pw: p.pw)
             if touched[unit] != nil { touched[unit]!.merge(tally) } else { touched[unit] = tally }
-        }
-        let packer = c.packer
-        for r in batch.records {
-            // A record whose completing packet was a duplicate is already stored.
-            guard r.packet < packetIDs.count, let packetID = packetIDs[r.packet] else { continue }
-            let unit = unitOf[r.packet]
-            // The record's texts and packed values, built in the packer's reused buffers and
-            // bound there (no string per record or per value, no copy by SQLite).
-            packer.pack(r.segment)
-            insertRecord.bind(1, packetID)
-            insertRecord.bind(2, unit)
-            c.row.removeAll()
-            let cn = put(r.cn)
-            insertRecord.bindStatic(3, text: c.row.slice(cn.start, cn.count))
-            insertRecord.bind(4, r.dataTime)
-            insertRecord.bind(5, packer.factorCount)
-            insertRecord.bind(6, packer.invalid)
-            insertRecord.bindStatic(7, text: packer.codeBytes.buffer)
-            insertRecord.bindStatic(8, text: packer.flagBytes.buffer)
-            insertRecord.bindStatic(9, text: packer.valBytes.buffer)
-            try insertRecord.run()
-            outcome.records += 1
-            outcome.values += packer.values
         }
         if !batch.commands.isEmpty {
             let insertCommand = try c.statement("""

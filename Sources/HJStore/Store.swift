@@ -1,6 +1,7 @@
 import CSQLite
 import Dispatch
 import Glibc
+import HJ212
 import Synchronization
 
 /// What the platform acknowledged, in an SQLite file: packets, records, values, units and
@@ -25,7 +26,10 @@ public final class Store: Sendable {
     /// `PRAGMA application_id` of an hj212 store: "HJ21" in ASCII.
     public static let applicationID: Int32 = 0x484A_3231
     /// The schema this build writes and reads (in `meta` and in `PRAGMA user_version`).
-    public static let schemaVersion = 2
+    public static let schemaVersion = 3
+    /// The oldest schema this build opens: version 2 is read as it is and migrated to 3 when a
+    /// writer opens it (`migrateFromVersion2`).
+    public static let oldestReadableSchema = 2
 
     /// How much a commit waits for the disk.
     public enum Durability: String, Sendable, CaseIterable {
@@ -50,18 +54,19 @@ public final class Store: Sendable {
     /// The SQLite connection and what the writer caches, touched only under the mutex.
     final class Connection {
         let db: Database
+        /// The store's schema version (a reader may hold a version 2 store; a writer always 3).
+        var schema = Store.schemaVersion
         var unitIDs: [String: Int64] = [:]
         var statements: [String: Statement] = [:]
         /// The writer's reused buffers for a record's texts (`codes`, `flags`, `vals`): its packer.
         let packer = RecordPacker()
         /// The writer's reused buffer for a packet row's texts and frame, bound in place
-        /// (`Store.insert`). Unchecked: used only under the connection's lock.
-        @exclusivity(unchecked) var row = PodList<UInt8>(capacity: 4096)
+        /// (`Store.insert`). Used only under the connection's lock.
+        let row = ByteBuffer(capacity: 4096)
         /// Unit counters not yet written (`Store+Units.swift`), and when they last were.
         var unitTally: [Int64: UnitTally] = [:]
         var unitsWrittenAt = Store.monotonicSeconds()
         init(db: Database) { self.db = db }
-        deinit { row.deallocate() }
         func statement(_ sql: String) throws(StoreError) -> Statement {
             if let s = statements[sql] { return s }
             let s = try db.prepare(sql)
@@ -93,15 +98,18 @@ public final class Store: Sendable {
         }
         lockDescriptor = fd
         let db: Database
+        let version: Int
         do {
             db = try Database(path: path, readOnly: readOnly)
-            try Self.prepare(db, path: path, durability: durability, readOnly: readOnly)
+            version = try Self.prepare(db, path: path, durability: durability, readOnly: readOnly)
             if !readOnly { try Self.reconcileUnits(db, path: path) }
         } catch {
             if fd >= 0 { Glibc.close(fd) }
             throw error
         }
-        connection = Mutex(Connection(db: db))
+        let c = Connection(db: db)
+        c.schema = version
+        connection = Mutex(c)
         hasCheckpointer = !readOnly
         if !readOnly { startCheckpointer(walCheckpointPages: walCheckpointPages) }
     }
@@ -154,8 +162,10 @@ public final class Store: Sendable {
     }
 
     /// Checks the identity and version, creates the schema in an empty file, sets WAL and the
-    /// durability, and proves a write works (so a full disk or an unwritable file is found now).
-    static func prepare(_ db: Database, path: String, durability: Durability, readOnly: Bool) throws(StoreError) {
+    /// durability, migrates a version 2 store (a writer only), and proves a write works (so a
+    /// full disk or an unwritable file is found now). Returns the schema version now in the file.
+    @discardableResult
+    static func prepare(_ db: Database, path: String, durability: Durability, readOnly: Bool) throws(StoreError) -> Int {
         let application: Int64
         let objects: Int64
         do {
@@ -189,12 +199,13 @@ public final class Store: Sendable {
             throw StoreError("\(path) has store schema \(version), newer than this hj212 (\(schemaVersion)): use a newer hj212")
         }
         if version < 1 { throw StoreError("\(path) is not an hj212 store (schema version \(version))") }
-        if version < Int64(schemaVersion) {
+        if version < Int64(oldestReadableSchema) {
             // Version 1 had a row per value (ten times the rows per packet); it is not converted.
             throw StoreError("\(path) has store schema \(version), older than this hj212 (\(schemaVersion)): read it with the hj212 that wrote it, or start a new store")
         }
-        if readOnly { return }
+        if readOnly { return Int(version) }
         do {
+            if version == 2 { try migrateFromVersion2(db) }
             try db.execute("PRAGMA journal_mode=WAL")
             try db.execute("PRAGMA synchronous=\(durability == .full ? "FULL" : "NORMAL")")
             try db.execute("PRAGMA busy_timeout=0")
@@ -205,37 +216,74 @@ public final class Store: Sendable {
             if error.isBusy { throw StoreError("\(path) is locked by another process") }
             throw StoreError("\(path): cannot write: \(error.message)")
         }
+        return schemaVersion
+    }
+
+    /// Version 2 → 3, in one transaction (all or nothing; a crash midway leaves version 2): each
+    /// record's columns move into the row of the packet that completed it (a packet completes at
+    /// most one record), `records` becomes a view of those rows, `records_hours` becomes
+    /// `packets_hours`. A record's id becomes its packet's id (so `values.record_id` changes).
+    /// Time and disk: one pass over both tables; the file keeps the freed pages for reuse.
+    static func migrateFromVersion2(_ db: Database) throws(StoreError) {
+        try db.execute("""
+            BEGIN IMMEDIATE;
+            ALTER TABLE packets ADD COLUMN factors INTEGER;
+            ALTER TABLE packets ADD COLUMN invalid INTEGER;
+            ALTER TABLE packets ADD COLUMN codes TEXT;
+            ALTER TABLE packets ADD COLUMN flags TEXT;
+            ALTER TABLE packets ADD COLUMN vals TEXT;
+            UPDATE packets SET factors = r.factors, invalid = r.invalid, codes = r.codes, flags = r.flags, vals = r.vals,
+              data_time = coalesce(r.data_time, packets.data_time)
+              FROM records r WHERE r.packet_id = packets.id;
+            DROP VIEW "values";
+            DROP INDEX records_hours;
+            DROP TABLE records;
+            \(recordsSchema)
+            UPDATE meta SET value = '3' WHERE key = 'schema_version';
+            INSERT OR REPLACE INTO meta(key, value) VALUES('migrated_from_2', strftime('%Y-%m-%dT%H:%M:%fZ','now'));
+            PRAGMA user_version=3;
+            COMMIT
+            """)
     }
 
     /// The writer's page cache (KiB): the tails of the tables and indexes a commit touches, and
     /// the pages of the unit rows it updates, stay in memory between commits.
     public static let writerCacheKiB = 32_768
 
-    /// The schema, version 2 (documented in docs/store.md). Times are local wall-clock digits:
-    /// `data_time` YYYYMMDDhhmmss (the packet's DataTime), `received_at` YYYYMMDDhhmmssSSS.
-    /// A record's values are packed in its row (`vals`, JSON); the `values` view unpacks them.
+    /// The schema, version 3 (documented in docs/store.md). Times are local wall-clock digits:
+    /// `data_time` YYYYMMDDhhmmss (the packet's DataTime; the record's when the packet completed
+    /// one), `received_at` YYYYMMDDhhmmssSSS. The record a packet completed is in the packet's
+    /// own row (`factors` … `vals`, NULL when it completed none: one insert per packet); the
+    /// `records` view shows those rows as version 2's table did, and the `values` view unpacks
+    /// `vals` (JSON).
     public static let schema = """
     CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    INSERT INTO meta(key, value) VALUES('schema_version', '2'), ('application', 'hj212 platform store'), ('units_through', '0');
+    INSERT INTO meta(key, value) VALUES('schema_version', '3'), ('application', 'hj212 platform store'), ('units_through', '0');
     CREATE TABLE units(
       id INTEGER PRIMARY KEY, mn TEXT NOT NULL UNIQUE, pw TEXT, st TEXT, dialect TEXT,
       first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, last_peer TEXT, packets INTEGER NOT NULL DEFAULT 0);
     CREATE TABLE packets(
       id INTEGER PRIMARY KEY, unit_id INTEGER NOT NULL REFERENCES units(id), mn TEXT NOT NULL, qn TEXT, cn TEXT NOT NULL,
-      st TEXT, pno INTEGER NOT NULL DEFAULT 0, data_time INTEGER, received_at INTEGER NOT NULL, peer TEXT, frame BLOB NOT NULL);
+      st TEXT, pno INTEGER NOT NULL DEFAULT 0, data_time INTEGER, received_at INTEGER NOT NULL, peer TEXT, frame BLOB NOT NULL,
+      factors INTEGER, invalid INTEGER, codes TEXT, flags TEXT, vals TEXT);
     CREATE UNIQUE INDEX packets_key ON packets(qn, mn, cn, pno) WHERE qn IS NOT NULL;
-    CREATE TABLE records(
-      id INTEGER PRIMARY KEY, packet_id INTEGER NOT NULL REFERENCES packets(id), unit_id INTEGER NOT NULL REFERENCES units(id),
-      cn TEXT NOT NULL, data_time INTEGER, factors INTEGER NOT NULL, invalid INTEGER NOT NULL, codes TEXT NOT NULL, flags TEXT NOT NULL,
-      vals TEXT NOT NULL);
-    CREATE INDEX records_hours ON records(cn, data_time, unit_id, codes, flags) WHERE cn IN ('2061', '2031');
-    CREATE VIEW "values"(record_id, unit_id, cn, data_time, factor, kind, value, text, flag) AS
-      SELECT r.id, r.unit_id, r.cn, r.data_time, v.value->>0, v.value->>1, CAST(v.value->>2 AS REAL), v.value->>3, v.value->>4
-      FROM records r, json_each(r.vals) v;
+    \(recordsSchema)
     CREATE TABLE commands(
       id INTEGER PRIMARY KEY, mn TEXT NOT NULL, cn TEXT NOT NULL, qn TEXT, peer TEXT, outcome TEXT NOT NULL,
       qn_rtn INTEGER, exe_rtn INTEGER, records INTEGER NOT NULL, attempts INTEGER NOT NULL,
       queued_at INTEGER NOT NULL, sent_at INTEGER, finished_at INTEGER NOT NULL, request TEXT);
+    """
+
+    /// Version 3's records: the hour/day index over the packet rows that carry one, and the
+    /// views (shared by a new store and the migration from version 2). `codes` is NULL exactly
+    /// when the packet completed no record (a record's `codes` is a text, maybe empty).
+    static let recordsSchema = """
+    CREATE INDEX packets_hours ON packets(cn, data_time, unit_id, codes, flags) WHERE cn IN ('2061', '2031') AND codes IS NOT NULL;
+    CREATE VIEW records(id, packet_id, unit_id, cn, data_time, factors, invalid, codes, flags, vals) AS
+      SELECT id, id, unit_id, cn, data_time, factors, invalid, codes, flags, vals FROM packets WHERE codes IS NOT NULL;
+    CREATE VIEW "values"(record_id, unit_id, cn, data_time, factor, kind, value, text, flag) AS
+      SELECT r.id, r.unit_id, r.cn, r.data_time, v.value->>0, v.value->>1, CAST(v.value->>2 AS REAL), v.value->>3, v.value->>4
+      FROM records r, json_each(r.vals) v;
     """
 }
 

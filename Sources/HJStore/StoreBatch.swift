@@ -21,12 +21,13 @@ public struct StoreBatch: Sendable {
         var dataTime: Int64?
         var receivedAt: Int64
         var peer: String
+        /// Index in `records` of the record this packet completed (stored in the packet's row),
+        /// -1: none. A packet completes at most one record (`PlatformJournal`).
+        var record = -1
     }
 
     struct RecordRow: Sendable {
-        /// Index in `packets` of the packet that completed the record.
-        var packet: Int
-        var cn: String
+        /// The record's DataTime (its CN is its packet's).
         var dataTime: Int64?
         /// The record's fields: its value rows are bound from them, without a string per field
         /// (`Store.insert`).
@@ -53,9 +54,9 @@ public struct StoreBatch: Sendable {
                 st: h.st, pno: h.pno.flatMap { Int($0) } ?? 0, dataTime: p.segment.cpValue("DataTime").flatMap(Self.digits14),
                 receivedAt: HJTime(wallMilliseconds: p.time).digits17, peer: p.peer))
         }
-        for r in journal.records where r.packet >= 0 {
-            records.append(RecordRow(packet: base + r.packet, cn: HeaderValues(r.segment).cn ?? "",
-                                     dataTime: r.segment.cpValue("DataTime").flatMap(Self.digits14), segment: r.segment))
+        for r in journal.records where r.packet >= 0 && r.packet < journal.packets.count {
+            packets[base + r.packet].record = records.count
+            records.append(RecordRow(dataTime: r.segment.cpValue("DataTime").flatMap(Self.digits14), segment: r.segment))
         }
         commands += journal.results
     }

@@ -72,16 +72,36 @@ struct ScratchListTests {
         #expect(second == nil)
     }
 
-    @Test("the insertion sort of the linter's findings sorts as sorted(by:) does")
+    @Test("the insertion sort (the linter's findings, the store's invalid flags) sorts as sorted(by:) does, stably")
     func insertionSort() {
         var g = Generator(state: 5)
         for n in 0..<40 {
             let values = (0..<n).map { _ in g.below(12) }
             let list = ScratchList<Int>()
             values.forEach(list.append)
-            ByteLinter.insertionSort(list, by: <)
+            list.insertionSort(by: <)
             #expect(Array(list) == values.sorted())
+            // Equal keys keep their order: pairs sorted by the key alone.
+            let pairs = ScratchList<(key: Int, at: Int)>()
+            for (i, v) in values.enumerated() { pairs.append((v / 3, i)) }
+            pairs.insertionSort { $0.key < $1.key }
+            let expected = values.enumerated().map { (key: $0.element / 3, at: $0.offset) }
+                .sorted { $0.key != $1.key ? $0.key < $1.key : $0.at < $1.at }
+            #expect(pairs.map(\.at) == expected.map(\.at))
         }
+    }
+
+    @Test("ByteBuffer.slice and bytes give the written bytes in place")
+    func byteBufferSlice() {
+        let b = ByteBuffer(capacity: 1)
+        b.append("w01018")
+        b.append(UInt8(ascii: "|"))
+        b.append("a21026")
+        #expect(Array(b.slice(7, 6)) == Array("a21026".utf8))
+        #expect(Array(b.slice(13, 0)).isEmpty)
+        #expect(String(decoding: b.bytes, as: UTF8.self) == "w01018|a21026")
+        b.removeAll()
+        #expect(b.bytes.isEmpty)
     }
 
     func text(_ v: Double) -> String {

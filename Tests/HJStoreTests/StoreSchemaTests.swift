@@ -5,9 +5,9 @@ import HJRoles
 import Testing
 import TestSupport
 
-/// Schema version 2: one row per record with its values packed (`records.vals`, JSON), the
-/// `values` view that unpacks them for SQL users, the hour/day index, and the refusal of a
-/// version 1 store.
+/// Schema version 3 (version 2's packing): a record's values packed in one text (`vals`, JSON)
+/// in the row of the packet that completed it, the `records` and `values` views for SQL users,
+/// the hour/day index, and the refusal of a version 1 store.
 @Suite("Store schema")
 struct StoreSchemaTests {
     /// A record whose fields exercise the packing: a numeric value, an integer, a value with a
@@ -121,12 +121,12 @@ struct StoreSchemaTests {
         try store.forEachRecord(cn: "2051", from: 20261130000000, to: 20261201000000) { minutes.append($0.dataTime) }
         #expect(hours == [20261130110000])
         #expect(minutes == [20261130115000])
-        // The roster's query is answered from the index alone: no row of the records table is read.
+        // The roster's query is answered from the index alone: no row of the packets table is read.
         let db = try Database(path: dir + "/s.db", readOnly: true)
         let plan = try db.prepare("EXPLAIN QUERY PLAN " + Store.hourRecordsQuery(cn: "2061"))
         var details: [String] = []
         while try plan.step() { details.append(plan.text(3) ?? "") }
-        #expect(details.contains { $0.contains("COVERING INDEX records_hours") }, "\(details)")
+        #expect(details.contains { $0.contains("COVERING INDEX packets_hours") }, "\(details)")
     }
 }
 
