@@ -133,8 +133,9 @@ struct CheckPlatformTests {
         #expect(r.json["reachable"] == .bool(true))
         #expect(r.json["catalogue"]?.string?.isEmpty == false)
         // A guard against a hang, not a speed test (the run takes a few seconds alone; beside the
-        // whole suite on a loaded 2-core machine it has taken over 2 min).
-        #expect(monotonicSeconds() - started < 300)
+        // whole suite on a loaded 2-core machine it has taken over 2 min, and in session 13, with
+        // release builds and fuzzers beside the suite, 305 s and 682 s).
+        #expect(monotonicSeconds() - started < 900)
     }
 
     /// Each deliberate misbehaviour of the reference platform fails exactly the matching check(s).
