@@ -55,7 +55,8 @@ struct StoreClosedLoop {
     }
 
     /// The verdict on the target from the two runs; pure, for tests.
-    static func verdict(plain: Run, stored: Run, target: Double = 0.7, maxOtherCores: Double = StoreBenchFigures.maxOtherCores) -> Verdict {
+    static func verdict(plain: Run, stored: Run) -> Verdict {
+        let target = 0.7, maxOtherCores = StoreBenchFigures.maxOtherCores
         for (r, name) in [(plain, "serve"), (stored, "serve --store")] {
             if r.connected < r.expected { return .incomplete("\(name): \(r.connected) of \(r.expected) connections established") }
             if r.replies == 0 || r.seconds <= 0 { return .incomplete("\(name): nothing acknowledged in the window") }
