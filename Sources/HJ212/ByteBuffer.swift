@@ -27,6 +27,9 @@ public final class ByteBuffer {
     /// Bytes written since the last `removeAll`.
     @inlinable public var count: Int { used }
 
+    /// Bytes allocated (kept across `removeAll`), for the memory budgets of its owners.
+    @inlinable public var allocatedBytes: Int { capacity }
+
     /// Makes room for `n` more bytes.
     @inlinable @inline(__always)
     public func reserve(_ n: Int) {

@@ -30,6 +30,8 @@ public final class ScratchList<Element>: RandomAccessCollection {
     @inlinable public var endIndex: Int { used }
     @inlinable public var count: Int { used }
     @inlinable public var isEmpty: Bool { used == 0 }
+    /// Elements allocated (kept across `removeAll`), for the memory budgets of its owners.
+    @inlinable public var allocatedCount: Int { capacity }
     @inlinable public var indices: Range<Int> { 0..<used }
     @inlinable public func index(after i: Int) -> Int { i + 1 }
     @inlinable public func index(before i: Int) -> Int { i - 1 }

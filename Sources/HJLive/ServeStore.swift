@@ -10,13 +10,14 @@ import Synchronization
 ///
 /// After each session input the link hands its outputs here (`LivePlatformLink.commit`): when the
 /// input accepted something (`packetAccepted`, `recordAccepted`, `commandFinished` events), its
-/// sends (the 9014 / 9013 acks among them) are held, and the packets join the journal of the
-/// link's event loop for this round. At the end of the loop's round (a local task,
-/// `EventLoop.executeOnLoop`) the round's journal goes to the store's **writer thread**; the loop
-/// goes on reading. The writer takes everything the loops have handed over since its last commit
-/// (group commit: several rounds of several loops), builds the rows and writes them in one
-/// transaction; only after COMMIT returned does it hand each round's held actions back to its
-/// loop (`EventLoop.execute`), which performs them in the order they were produced. A link with
+/// sends (the 9014 / 9013 acks among them) are held, and the packets' rows join the batch of the
+/// link's event loop for this round (`StoreBatch`: flat rows, built on the loop). At the end of
+/// the loop's round (a local task, `EventLoop.executeOnLoop`) the round's batch goes to the
+/// store's **writer thread** and the loop takes an empty one from the pool; it goes on reading.
+/// The writer takes everything the loops have handed over since its last commit (group commit:
+/// several rounds of several loops) and writes it in one transaction; only after COMMIT returned
+/// does it hand each round's held actions back to its loop (`EventLoop.execute`), which performs
+/// them in the order they were produced, and the emptied batches back to the pool. A link with
 /// held actions holds later ones too (until those are performed), so its bytes never overtake
 /// each other.
 ///
@@ -27,6 +28,8 @@ import Synchronization
 /// Budget: the rounds waiting for the writer hold at most `maxQueuedPackets` packets; a loop
 /// that would exceed it waits for the writer before handing over more (it stops reading, so the
 /// loggers wait in their own kernels). Plus the transaction being written, of the same bound.
+/// The pool keeps at most `maxPooledBatches` emptied batches, each of at most
+/// `maxPooledBatchBytes` (a larger one, after a burst, is freed instead).
 package final class StoreSink: Sendable {
     package let store: Store
     private let failure = Mutex<String?>(nil)
@@ -45,6 +48,10 @@ package final class StoreSink: Sendable {
     /// larger transactions.
     package static let lingerBelowPackets = 256
     package static let lingerMicroseconds: UInt32 = 2_000
+    /// Emptied batches kept for reuse, and the largest kept (bytes of its buffers).
+    package static let maxPooledBatches = 16
+    package static let maxPooledBatchBytes = 4 << 20
+    private let pool = Mutex<[StoreBatch]>([])
 
     /// Rounds handed over and not yet written.
     struct WriterQueue {
@@ -58,7 +65,9 @@ package final class StoreSink: Sendable {
 
     /// One round of one loop: what it accepted, and the actions held until it is committed.
     struct Round: @unchecked Sendable {
-        var journal: PlatformJournal
+        /// Taken out (nil) once written, so that the writer holds the only reference when it
+        /// empties the batch for reuse (a shared one would be copied).
+        var rows: StoreBatch?
         var held: [(LivePlatformLink, [SessionAction])]
         let batch: LoopBatch
     }
@@ -80,18 +89,21 @@ package final class StoreSink: Sendable {
     /// that makes `@unchecked Sendable` safe; the dictionary that finds it is under a mutex).
     package final class LoopBatch: @unchecked Sendable {
         let loop: EventLoop
-        var journal = PlatformJournal()
+        var rows: StoreBatch
         var held: [(LivePlatformLink, [SessionAction])] = []
         /// Per link: held action lists not yet performed (this round's and those being written).
         var holding: [ObjectIdentifier: Int] = [:]
         var scheduled = false
-        init(loop: EventLoop) { self.loop = loop }
+        init(loop: EventLoop, rows: StoreBatch) {
+            self.loop = loop
+            self.rows = rows
+        }
     }
 
     private func loopBatch(_ loop: EventLoop) -> LoopBatch {
         batches.withLock { b in
             if let existing = b[ObjectIdentifier(loop)] { return existing }
-            let fresh = LoopBatch(loop: loop)
+            let fresh = LoopBatch(loop: loop, rows: StoreBatch())
             b[ObjectIdentifier(loop)] = fresh
             return fresh
         }
@@ -110,18 +122,23 @@ package final class StoreSink: Sendable {
         let id = ObjectIdentifier(link)
         let lb = loopBatch(link.connection.loop)
         guard stores || lb.holding[id] != nil else { return false }
-        // A record points at the packet of the same input that completed it (none: -1).
-        let base = lb.journal.packets.count
+        // A record belongs to the packet of the same input accepted just before it (it is
+        // stored in that packet's row; a record with no packet before it in this input is not
+        // stored, as `PlatformJournal` has it); when two follow one packet, the last counts.
+        var pending: AcceptedPacket?
+        var record: DataSegment?
         for o in outputs {
             switch o {
-            case .packetAccepted(let p): lb.journal.packets.append(p)
-            case .recordAccepted(let r):
-                let packet = lb.journal.packets.count > base ? lb.journal.packets.count - 1 : -1
-                lb.journal.records.append(.init(packet: packet, segment: r.segment, time: r.time))
-            case .commandFinished(let c): lb.journal.results.append(c)
+            case .packetAccepted(let p):
+                if let q = pending { lb.rows.add(packet: q, record: record) }
+                pending = p
+                record = nil
+            case .recordAccepted(let r): if pending != nil { record = r.segment }
+            case .commandFinished(let c): lb.rows.add(command: c)
             case .send, .close, .counted, .diagnostic, .logged, .notice: break
             }
         }
+        if let q = pending { lb.rows.add(packet: q, record: record) }
         // The actions by hand: `outputs.actions` (a generic `compactMap`) cost 7k instructions
         // per input (callgrind, session 12).
         var actions: [SessionAction] = []
@@ -141,14 +158,14 @@ package final class StoreSink: Sendable {
         return true
     }
 
-    /// End of a loop's round: hands its journal and held actions to the writer. Waits (bounded
+    /// End of a loop's round: hands its batch and held actions to the writer. Waits (bounded
     /// by the writer's progress) while the writer has more than `maxQueuedPackets` in hand.
     func submit(_ lb: LoopBatch) {
-        let round = Round(journal: lb.journal, held: lb.held, batch: lb)
-        lb.journal = PlatformJournal()
+        let round = Round(rows: lb.rows, held: lb.held, batch: lb)
+        lb.rows = pool.withLock { $0.popLast() } ?? StoreBatch()
         lb.held = []
         lb.scheduled = false
-        let n = round.journal.packets.count
+        let n = round.rows?.packetCount ?? 0
         while true {
             let (accepted, wake) = queue.withLock { q -> (Bool, Bool) in
                 guard !q.stopped else { return (true, false) }
@@ -173,23 +190,21 @@ package final class StoreSink: Sendable {
             // again), so a writer woken for a small batch lets the loops gather a little more.
             let (queued, stopping) = queue.withLock { ($0.packets, $0.stopping) }
             if queued < Self.lingerBelowPackets && !stopping { usleep(Self.lingerMicroseconds) }
-            let (rounds, stop) = queue.withLock { q -> ([Round], Bool) in
+            var (rounds, stop) = queue.withLock { q -> ([Round], Bool) in
                 defer { q.rounds = []; q.packets = 0 }
                 return (q.rounds, q.stopping)
             }
-            if !rounds.isEmpty { write(rounds) }
+            if !rounds.isEmpty { write(&rounds) }
             if stop && queue.withLock({ $0.rounds.isEmpty }) { break }
         }
         queue.withLock { $0.stopped = true }
         writerDone.signal()
     }
 
-    private func write(_ rounds: [Round]) {
+    private func write(_ rounds: inout [Round]) {
         if failed == nil {
-            var batch = StoreBatch()
-            for r in rounds { batch.add(r.journal) }
             do {
-                let outcome = try store.write(batch)
+                let outcome = try store.write(rounds.lazy.compactMap(\.rows))
                 counters.withLock { c in
                     c.stored += outcome.stored
                     c.duplicates += outcome.duplicates
@@ -203,16 +218,32 @@ package final class StoreSink: Sendable {
             }
         }
         guard failed == nil else { return }  // held acks dropped: the loggers keep their data
-        // Only the held actions go back to the loops (the journals are freed here: freeing them
-        // on the loop thread, the busier one, measured slower), in one task per loop for all of
-        // its rounds of this commit, in order: a task per round took the loop's task lock once
-        // per round against the loop itself (`_lockSlow` in perf, session 12).
+        // The batches, emptied, go back to the pool (their memory is reused by the loops: nothing
+        // per packet is freed here). The held actions go back to the loops in one task per loop
+        // for all of its rounds of this commit, in order: a task per round took the loop's task
+        // lock once per round against the loop itself (`_lockSlow` in perf, session 12).
+        recycle(&rounds)
         var byLoop: [ObjectIdentifier: (LoopBatch, [[(LivePlatformLink, [SessionAction])]])] = [:]
         for r in rounds where !r.held.isEmpty {
             byLoop[ObjectIdentifier(r.batch), default: (r.batch, [])].1.append(r.held)
         }
         for (lb, helds) in byLoop.values {
             _ = lb.loop.execute { for held in helds { Self.release(held, in: lb) } }
+        }
+    }
+
+    /// Empties the rounds' batches and keeps them for the loops, within the pool's budget.
+    private func recycle(_ rounds: inout [Round]) {
+        var spare: [StoreBatch] = []
+        for i in rounds.indices {
+            guard var rows = rounds[i].rows else { continue }
+            rounds[i].rows = nil
+            guard rows.retainedBytes <= Self.maxPooledBatchBytes else { continue }
+            rows.removeAll()
+            spare.append(rows)
+        }
+        pool.withLock { p in
+            for b in spare where p.count < Self.maxPooledBatches { p.append(b) }
         }
     }
 

@@ -31,6 +31,9 @@ final class RecordPacker {
     @exclusivity(unchecked) private(set) var factorCount = 0
     @exclusivity(unchecked) private(set) var invalid = 0
     @exclusivity(unchecked) private(set) var values = 0
+    /// The record's DataTime (its first `DataTime` field) as `YYYYMMDDhhmmss`, when it is 14 or
+    /// 17 digits (`StoreBatch.digits14`).
+    @exclusivity(unchecked) private(set) var dataTime: Int64?
 
     /// Factor names, flags, and each value field's kind and value, copied once from the fields.
     private let names = ByteBuffer(capacity: 1024)
@@ -61,12 +64,20 @@ final class RecordPacker {
         factors.removeAll()
         order.removeAll()
         valueFields.removeAll()
+        dataTime = nil
+        var sawDataTime = false
         // One pass over the fields: the factors in order, their flags (a factor's last flag
         // counts), and each value field's kind and value bytes.
         for group in segment.cp ?? [] {
             for field in group {
                 Self.withBytes(field.name) { n in
-                    guard let dash = Self.lastDash(n), dash > 0, dash + 1 < n.count else { return }
+                    guard let dash = Self.lastDash(n), dash > 0, dash + 1 < n.count else {
+                        if !sawDataTime && Self.isDataTime(n) {
+                            sawDataTime = true
+                            dataTime = Self.withBytes(field.value, StoreBatch.digits14)
+                        }
+                        return
+                    }
                     let factorBytes = UnsafeBufferPointer(rebasing: n[..<dash])
                     let key = Self.key(factorBytes)
                     var i = -1
@@ -226,6 +237,11 @@ final class RecordPacker {
         var k: UInt64 = 0
         for b in u { k = k << 8 | UInt64(b) }
         return UInt64(u.count) << 56 | k
+    }
+
+    @inline(__always)
+    static func isDataTime(_ n: UnsafeBufferPointer<UInt8>) -> Bool {
+        n.count == 8 && n.elementsEqual("DataTime".utf8)
     }
 
     @inline(__always)

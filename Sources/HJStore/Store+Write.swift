@@ -19,14 +19,24 @@ extension Store {
     /// when it throws (the caller must then not acknowledge it).
     @discardableResult
     public func write(_ batch: StoreBatch) throws(StoreError) -> StoreOutcome {
-        guard !batch.isEmpty else { return StoreOutcome() }
+        try write(CollectionOfOne(batch))
+    }
+
+    /// Inserts several batches in one transaction (`serve --store`'s writer: the rounds of every
+    /// loop since the last commit), in order; all or nothing as `write(_:)`.
+    @discardableResult
+    public func write<C: Collection<StoreBatch>>(_ batches: C) throws(StoreError) -> StoreOutcome {
+        guard batches.contains(where: { !$0.isEmpty }) else { return StoreOutcome() }
         guard !readOnly else { throw StoreError("\(path) was opened read-only") }
         return try connection.withLock { c throws(StoreError) -> StoreOutcome in
-            var newUnits: [String: Int64] = [:]
+            var newUnits: [UnitKey: Int64] = [:]
             var touched: [Int64: UnitTally] = [:]
             do throws(StoreError) {
                 try c.db.execute("BEGIN IMMEDIATE")
-                let outcome = try Self.insert(batch, into: c, newUnits: &newUnits, touched: &touched)
+                var outcome = StoreOutcome()
+                for batch in batches where !batch.isEmpty {
+                    try Self.insert(batch, into: c, newUnits: &newUnits, touched: &touched, outcome: &outcome)
+                }
                 let unitsWritten = try Self.flushUnitsIfDue(c, adding: touched)
                 try c.db.execute("COMMIT")
                 c.unitIDs.merge(newUnits) { a, _ in a }
@@ -39,9 +49,18 @@ extension Store {
         }
     }
 
-    static func insert(_ batch: StoreBatch, into c: Connection, newUnits: inout [String: Int64],
-                       touched: inout [Int64: UnitTally]) throws(StoreError) -> StoreOutcome {
-        var outcome = StoreOutcome()
+    /// What one batch's packets changed in a unit's counters: the count, the latest time, and
+    /// the rows whose peer, ST and PW are the latest (strings made once per unit, after the rows).
+    private struct RowTally {
+        var last: Int64
+        var count: Int
+        var peerRow: Int
+        var stRow = -1
+        var pwRow = -1
+    }
+
+    static func insert(_ batch: StoreBatch, into c: Connection, newUnits: inout [UnitKey: Int64],
+                       touched: inout [Int64: UnitTally], outcome: inout StoreOutcome) throws(StoreError) {
         let insertUnit = try c.statement("INSERT INTO units(mn, pw, st, first_seen, last_seen, last_peer, packets) VALUES(?1, ?2, ?3, ?4, ?4, ?5, 0) ON CONFLICT(mn) DO NOTHING")
         let selectUnit = try c.statement("SELECT id FROM units WHERE mn = ?1")
         // One row per packet: the record it completed, if any, is in the same row (schema 3).
@@ -49,80 +68,88 @@ extension Store {
             INSERT OR IGNORE INTO packets(unit_id, mn, qn, cn, st, pno, data_time, received_at, peer, frame, factors, invalid, codes, flags, vals)
             VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
             """)
+        let rows = batch.rows
+        // The batch's bytes do not change while it is written: every text and the frame are
+        // bound where they are (SQLITE_STATIC), no copy by SQLite, none to free at the reset.
+        let bytes = rows.bytes.bytes
+        @inline(__always) func text(_ s: StoreBatch.Span) -> UnsafeBufferPointer<UInt8>? {
+            s.isNone ? nil : UnsafeBufferPointer(start: bytes.baseAddress! + s.start, count: s.count)
+        }
+        func bind(_ statement: Statement, _ i: Int32, _ s: StoreBatch.Span) {
+            if let t = text(s) { statement.bindStatic(i, text: t) } else { statement.bind(i, nil as Int64?) }
+        }
 
-        func unitID(_ p: StoreBatch.PacketRow) throws(StoreError) -> Int64 {
-            if let id = c.unitIDs[p.mn] ?? newUnits[p.mn] { return id }
-            insertUnit.bind(1, p.mn)
-            insertUnit.bind(2, p.pw)
-            insertUnit.bind(3, p.st)
-            insertUnit.bind(4, p.receivedAt)
-            insertUnit.bind(5, p.peer)
+        func unitID(_ r: StoreBatch.Row) throws(StoreError) -> Int64 {
+            let key = UnitKey(text(r.mn)!)
+            if let id = c.unitIDs[key] ?? newUnits[key] { return id }
+            bind(insertUnit, 1, r.mn)
+            bind(insertUnit, 2, r.pw)
+            bind(insertUnit, 3, r.st)
+            insertUnit.bind(4, r.receivedAt)
+            bind(insertUnit, 5, r.peer)
             try insertUnit.run()
-            selectUnit.bind(1, p.mn)
+            bind(selectUnit, 1, r.mn)
             defer { selectUnit.reset() }
-            guard try selectUnit.step() else { throw StoreError("unit \(p.mn) vanished") }
+            guard try selectUnit.step() else { throw StoreError("unit \(key.description) vanished") }
             let id = selectUnit.int64(0)
-            newUnits[p.mn] = id
+            newUnits[key] = id
             return id
         }
 
-        // A packet row's texts and frame are copied into one reused buffer and bound where they
-        // are (SQLITE_STATIC): no copy by SQLite per text, none to free at the reset.
-        let row = c.row
-        func put(_ text: String?) -> (start: Int, count: Int) {
-            guard let text else { return (-1, 0) }
-            let start = row.count
-            RecordPacker.withBytes(text) { row.append($0) }
-            return (start, row.count - start)
-        }
-        func bind(_ i: Int32, _ r: (start: Int, count: Int)) {
-            if r.start < 0 { insertPacket.bind(i, nil as Int64?) } else { insertPacket.bindStatic(i, text: row.slice(r.start, r.count)) }
-        }
-        let packer = c.packer
-        for p in batch.packets {
-            let unit = try unitID(p)
-            row.removeAll()
-            let mn = put(p.mn), qn = put(p.qn), cn = put(p.cn), stText = put(p.st), peer = put(p.peer)
-            let frameStart = row.count
-            p.frame.withUnsafeBufferPointer { row.append($0) }
-            let record = p.record >= 0 ? batch.records[p.record] : nil
+        var tallies: [Int64: RowTally] = [:]
+        for k in 0..<rows.list.count {
+            let r = rows.list[k]
+            let unit = try unitID(r)
             insertPacket.bind(1, unit)
-            bind(2, mn)
-            bind(3, qn)
-            bind(4, cn)
-            bind(5, stText)
-            insertPacket.bind(6, p.pno)
-            // The record's DataTime when the packet completed one (the last packet of a split
-            // record may carry none of its own).
-            insertPacket.bind(7, record.flatMap { $0.dataTime } ?? p.dataTime)
-            insertPacket.bind(8, p.receivedAt)
-            bind(9, peer)
-            insertPacket.bindStatic(10, blob: row.slice(frameStart, p.frame.count))
-            if let record {
-                // The record's texts and packed values, built in the packer's reused buffers and
-                // bound there (no string per record or per value, no copy by SQLite).
-                packer.pack(record.segment)
-                insertPacket.bind(11, packer.factorCount)
-                insertPacket.bind(12, packer.invalid)
-                insertPacket.bindStatic(13, text: packer.codeBytes.bytes)
-                insertPacket.bindStatic(14, text: packer.flagBytes.bytes)
-                insertPacket.bindStatic(15, text: packer.valBytes.bytes)
+            bind(insertPacket, 2, r.mn)
+            bind(insertPacket, 3, r.qn)
+            bind(insertPacket, 4, r.cn)
+            bind(insertPacket, 5, r.st)
+            insertPacket.bind(6, r.pno)
+            insertPacket.bind(7, r.dataTime == StoreBatch.Row.noTime ? nil : r.dataTime)
+            insertPacket.bind(8, r.receivedAt)
+            bind(insertPacket, 9, r.peer)
+            insertPacket.bindStatic(10, blob: text(r.frame)!)
+            if r.hasRecord {
+                insertPacket.bind(11, r.factors)
+                insertPacket.bind(12, r.invalid)
+                bind(insertPacket, 13, r.codes)
+                bind(insertPacket, 14, r.flags)
+                bind(insertPacket, 15, r.vals)
             } else {
                 for i: Int32 in 11...15 { insertPacket.bind(i, nil as Int64?) }
             }
             try insertPacket.run()
             if c.db.changes == 1 {
                 outcome.stored += 1
-                if record != nil {
+                if r.hasRecord {
                     outcome.records += 1
-                    outcome.values += packer.values
+                    outcome.values += r.values
                 }
             } else {
                 // Already stored, with its record: acknowledged again, not stored twice.
                 outcome.duplicates += 1
             }
-            let st = p.st == SystemType.systemInteraction.rawValue ? nil : p.st
-            let tally = UnitTally(last: p.receivedAt, count: 1, peer: p.peer, st: st, pw: p.pw)
+            // ST 91 (system interaction) says nothing about the unit's own system type.
+            let st = text(r.st).flatMap { $0.elementsEqual("91".utf8) ? nil : k } ?? -1
+            let pw = r.pw.isNone ? -1 : k
+            if var t = tallies[unit] {
+                t.last = max(t.last, r.receivedAt)
+                t.count += 1
+                t.peerRow = k
+                if st >= 0 { t.stRow = st }
+                if pw >= 0 { t.pwRow = pw }
+                tallies[unit] = t
+            } else {
+                tallies[unit] = RowTally(last: r.receivedAt, count: 1, peerRow: k, stRow: st, pwRow: pw)
+            }
+        }
+        func string(_ row: Int, _ span: (StoreBatch.Row) -> StoreBatch.Span) -> String? {
+            row < 0 ? nil : text(span(rows.list[row])).map { String(decoding: $0, as: UTF8.self) }
+        }
+        for (unit, t) in tallies {
+            let tally = UnitTally(last: t.last, count: t.count, peer: string(t.peerRow, \.peer) ?? "",
+                                  st: string(t.stRow, \.st), pw: string(t.pwRow, \.pw))
             if touched[unit] != nil { touched[unit]!.merge(tally) } else { touched[unit] = tally }
         }
         if !batch.commands.isEmpty {
@@ -148,7 +175,37 @@ extension Store {
                 outcome.commands += 1
             }
         }
-        return outcome
+    }
+}
+
+/// A unit's MN as a dictionary key without a string per packet: up to 32 bytes in four words
+/// (2017's MNs have 24 characters, 2005's 14), longer ones as a string.
+struct UnitKey: Hashable, CustomStringConvertible {
+    var w0: UInt64 = 0, w1: UInt64 = 0, w2: UInt64 = 0, w3: UInt64 = 0
+    var count: Int
+    var long: String?
+
+    init(_ mn: UnsafeBufferPointer<UInt8>) {
+        count = mn.count
+        guard mn.count <= 32 else {
+            long = String(decoding: mn, as: UTF8.self)
+            return
+        }
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &words) { raw in
+            if let p = mn.baseAddress { raw.baseAddress!.copyMemory(from: p, byteCount: mn.count) }
+        }
+        (w0, w1, w2, w3) = words
+    }
+
+    init(_ mn: String) {
+        self = RecordPacker.withBytes(mn) { UnitKey($0) }
+    }
+
+    var description: String {
+        if let long { return long }
+        var words = (w0, w1, w2, w3)
+        return withUnsafeBytes(of: &words) { String(decoding: $0.prefix(count), as: UTF8.self) }
     }
 }
 

@@ -56,13 +56,9 @@ public final class Store: Sendable {
         let db: Database
         /// The store's schema version (a reader may hold a version 2 store; a writer always 3).
         var schema = Store.schemaVersion
-        var unitIDs: [String: Int64] = [:]
+        /// Unit ids by MN, of the units this connection has written or looked up.
+        var unitIDs: [UnitKey: Int64] = [:]
         var statements: [String: Statement] = [:]
-        /// The writer's reused buffers for a record's texts (`codes`, `flags`, `vals`): its packer.
-        let packer = RecordPacker()
-        /// The writer's reused buffer for a packet row's texts and frame, bound in place
-        /// (`Store.insert`). Used only under the connection's lock.
-        let row = ByteBuffer(capacity: 4096)
         /// Unit counters not yet written (`Store+Units.swift`), and when they last were.
         var unitTally: [Int64: UnitTally] = [:]
         var unitsWrittenAt = Store.monotonicSeconds()

@@ -9,56 +9,195 @@ import HJRoles
 /// batch.add(PlatformJournal(outputs))   // the events of a PlatformSession's outputs
 /// try store.write(batch)
 /// ```
+///
+/// The rows are kept in flat form (`Rows`): every text of a packet's row (MN, QN, CN, ST, PW,
+/// the peer), its frame and its record's packed texts are copied into one byte buffer, and a
+/// row is a few offsets and integers. `serve --store` builds them on the event loop that
+/// accepted the packets and hands the batch to the writer thread, which binds the bytes where
+/// they are (`SQLITE_STATIC`); after the commit the batch is emptied and reused (`removeAll`
+/// keeps its memory). Nothing per packet is allocated on one thread and freed on the other:
+/// with journals of `DataSegment`s and strings (session 13 and before), the writer freed what
+/// the loop had allocated, and the loop's own allocations then took malloc's slow paths (perf,
+/// session 14: a fifth of the loop thread in `_int_malloc` and `unlink_chunk` under load).
 public struct StoreBatch: Sendable {
-    struct PacketRow: Sendable {
-        var frame: [UInt8]
-        var mn: String
-        var pw: String?
-        var qn: String?
-        var cn: String
-        var st: String?
-        var pno: Int
-        var dataTime: Int64?
-        var receivedAt: Int64
-        var peer: String
-        /// Index in `records` of the record this packet completed (stored in the packet's row),
-        /// -1: none. A packet completes at most one record (`PlatformJournal`).
-        var record = -1
-    }
-
-    struct RecordRow: Sendable {
-        /// The record's DataTime (its CN is its packet's).
-        var dataTime: Int64?
-        /// The record's fields: its value rows are bound from them, without a string per field
-        /// (`Store.insert`).
-        var segment: DataSegment
-    }
-
-    var packets: [PacketRow] = []
-    var records: [RecordRow] = []
+    var rows: Rows
     var commands: [CommandResult] = []
 
-    public init() {}
+    public init() { rows = Rows() }
 
-    public var isEmpty: Bool { packets.isEmpty && commands.isEmpty }
-    public var packetCount: Int { packets.count }
+    public var isEmpty: Bool { rows.list.isEmpty && commands.isEmpty }
+    public var packetCount: Int { rows.list.count }
+    /// Bytes of memory the batch keeps for reuse (its row buffers).
+    public var retainedBytes: Int { rows.retainedBytes }
 
     /// Adds what one session accepted in one event (or several).
     public mutating func add(_ journal: PlatformJournal) {
-        let base = packets.count
-        packets.reserveCapacity(base + journal.packets.count)
-        for p in journal.packets {
-            let h = HeaderValues(p.segment)
-            packets.append(PacketRow(
-                frame: p.frame, mn: h.mn ?? "", pw: h.pw, qn: h.qn.flatMap { $0.isEmpty ? nil : $0 }, cn: h.cn ?? "",
-                st: h.st, pno: h.pno.flatMap { Int($0) } ?? 0, dataTime: p.segment.cpValue("DataTime").flatMap(Self.digits14),
-                receivedAt: HJTime(wallMilliseconds: p.time).digits17, peer: p.peer))
-        }
-        for r in journal.records where r.packet >= 0 && r.packet < journal.packets.count {
-            packets[base + r.packet].record = records.count
-            records.append(RecordRow(dataTime: r.segment.cpValue("DataTime").flatMap(Self.digits14), segment: r.segment))
+        unique()
+        // A packet completes at most one record; when two name the same packet the last counts.
+        var recordOf: [Int: Int] = [:]
+        for (k, r) in journal.records.enumerated() where r.packet >= 0 && r.packet < journal.packets.count { recordOf[r.packet] = k }
+        for (i, p) in journal.packets.enumerated() {
+            rows.append(p, record: recordOf[i].map { journal.records[$0].segment })
         }
         commands += journal.results
+    }
+
+    /// Adds one accepted packet and the record it completed, if any.
+    public mutating func add(packet: AcceptedPacket, record: DataSegment?) {
+        unique()
+        rows.append(packet, record: record)
+    }
+
+    /// Adds a finished command's outcome.
+    public mutating func add(command: CommandResult) {
+        commands.append(command)
+    }
+
+    /// Forgets the rows and keeps the memory, for the next batch.
+    public mutating func removeAll() {
+        unique()
+        rows.removeAll()
+        commands.removeAll(keepingCapacity: true)
+    }
+
+    private mutating func unique() {
+        if !isKnownUniquelyReferenced(&rows) { rows = rows.copy() }
+    }
+
+    /// A byte range in `Rows.bytes`; `start` < 0: absent (SQL NULL).
+    struct Span {
+        var start: Int
+        var count: Int
+        static let none = Span(start: -1, count: 0)
+        var isNone: Bool { start < 0 }
+    }
+
+    /// One packet row: its texts as ranges of the batch's bytes.
+    struct Row {
+        var mn: Span, pw: Span, qn: Span, cn: Span, st: Span, peer: Span, frame: Span
+        var pno: Int
+        /// The record's DataTime when the packet completed one, else the packet's; `Row.noTime`: none.
+        var dataTime: Int64
+        var receivedAt: Int64
+        /// The record the packet completed (stored in the packet's row): its packed texts and counts.
+        var hasRecord: Bool
+        var factors: Int, invalid: Int, values: Int
+        var codes: Span, flags: Span, vals: Span
+        static let noTime = Int64.min
+    }
+
+    /// The flat rows of a batch: one owner at a time (the loop that fills it, then the writer
+    /// that writes it, handed over under the writer queue's lock).
+    final class Rows: @unchecked Sendable {
+        let bytes: ByteBuffer
+        let list: ScratchList<Row>
+        /// Packs each record's texts (reused from record to record).
+        let packer = RecordPacker()
+
+        init(bytes: Int = 16_384, rows: Int = 64) {
+            self.bytes = ByteBuffer(capacity: bytes)
+            list = ScratchList(capacity: rows)
+        }
+
+        var retainedBytes: Int { bytes.allocatedBytes + list.allocatedCount * MemoryLayout<Row>.stride }
+
+        func copy() -> Rows {
+            let c = Rows(bytes: bytes.count, rows: list.count)
+            c.bytes.append(bytes.bytes)
+            for r in list { c.list.append(r) }
+            return c
+        }
+
+        func removeAll() {
+            bytes.removeAll()
+            list.removeAll()
+        }
+
+        /// The bytes of a span, in place: valid until the next append.
+        @inline(__always)
+        func text(_ s: Span) -> UnsafeBufferPointer<UInt8>? {
+            s.isNone ? nil : bytes.slice(s.start, s.count)
+        }
+
+        private func put(_ b: UnsafeBufferPointer<UInt8>) -> Span {
+            let start = bytes.count
+            bytes.append(b)
+            return Span(start: start, count: b.count)
+        }
+
+        private func put(_ s: String?) -> Span {
+            guard let s else { return .none }
+            return RecordPacker.withBytes(s) { put($0) }
+        }
+
+        func append(_ p: AcceptedPacket, record: DataSegment?) {
+            // The header fields a row needs, the first of each name (as `DataSegment.header(_:)`
+            // finds it), copied as bytes.
+            var mn = Span.none, pw = Span.none, qn = Span.none, cn = Span.none, st = Span.none
+            var pno = 0, sawPNO = false
+            for field in p.segment.header {
+                let n = field.name.utf8.count
+                guard n == 2 || n == 3 else { continue }
+                switch RecordPacker.withBytes(field.name, RecordPacker.key) {
+                case HeaderValues.key("QN"): if qn.isNone { qn = put(field.value) }
+                case HeaderValues.key("MN"): if mn.isNone { mn = put(field.value) }
+                case HeaderValues.key("CN"): if cn.isNone { cn = put(field.value) }
+                case HeaderValues.key("ST"): if st.isNone { st = put(field.value) }
+                case HeaderValues.key("PW"): if pw.isNone { pw = put(field.value) }
+                case HeaderValues.key("PNO"):
+                    if !sawPNO {
+                        sawPNO = true
+                        pno = RecordPacker.withBytes(field.value, StoreBatch.integer) ?? 0
+                    }
+                default: break
+                }
+            }
+            if mn.isNone { mn = Span(start: bytes.count, count: 0) }
+            if cn.isNone { cn = Span(start: bytes.count, count: 0) }
+            if qn.count == 0 { qn = .none }
+            let peer = put(p.peer)
+            let frame = p.frame.withUnsafeBufferPointer { put($0) }
+            var row = Row(mn: mn, pw: pw, qn: qn, cn: cn, st: st, peer: peer, frame: frame, pno: pno,
+                          dataTime: Row.noTime, receivedAt: HJTime(wallMilliseconds: p.time).digits17,
+                          hasRecord: false, factors: 0, invalid: 0, values: 0, codes: .none, flags: .none, vals: .none)
+            if let record {
+                packer.pack(record)
+                row.hasRecord = true
+                row.dataTime = packer.dataTime ?? Row.noTime
+                row.factors = packer.factorCount
+                row.invalid = packer.invalid
+                row.values = packer.values
+                row.codes = put(packer.codeBytes.bytes)
+                row.flags = put(packer.flagBytes.bytes)
+                row.vals = put(packer.valBytes.bytes)
+            }
+            // The record's DataTime when the packet completed one (the last packet of a split
+            // record may carry none of its own), else the packet's.
+            if row.dataTime == Row.noTime, let t = p.segment.cpValue("DataTime").flatMap(StoreBatch.digits14) { row.dataTime = t }
+            list.append(row)
+        }
+    }
+
+    /// A decimal integer as `Int(String)` reads it (an optional sign, digits, no overflow).
+    static func integer(_ u: UnsafeBufferPointer<UInt8>) -> Int? {
+        var i = 0
+        var negative = false
+        if i < u.count && (u[i] == UInt8(ascii: "+") || u[i] == UInt8(ascii: "-")) {
+            negative = u[i] == UInt8(ascii: "-")
+            i += 1
+        }
+        guard i < u.count else { return nil }
+        var n = 0
+        while i < u.count {
+            let d = u[i] &- 48
+            guard d < 10 else { return nil }
+            let (m, o1) = n.multipliedReportingOverflow(by: 10)
+            let (s, o2) = negative ? m.subtractingReportingOverflow(Int(d)) : m.addingReportingOverflow(Int(d))
+            guard !o1 && !o2 else { return nil }
+            n = s
+            i += 1
+        }
+        return n
     }
 
     /// The header fields a row needs, found in one pass over the header (the first of each name,
@@ -94,16 +233,18 @@ public struct StoreBatch: Sendable {
 
     /// `20261130120000` as an integer, or nil when not 14 digits (17: the first 14 count).
     static func digits14(_ text: String) -> Int64? {
-        RecordPacker.withBytes(text) { u -> Int64? in
-            guard u.count == 14 || u.count == 17 else { return nil }
-            var n: Int64 = 0
-            for i in 0..<14 {
-                let d = u[i] &- 48
-                guard d < 10 else { return nil }
-                n = n * 10 + Int64(d)
-            }
-            return n
+        RecordPacker.withBytes(text, digits14)
+    }
+
+    static func digits14(_ u: UnsafeBufferPointer<UInt8>) -> Int64? {
+        guard u.count == 14 || u.count == 17 else { return nil }
+        var n: Int64 = 0
+        for i in 0..<14 {
+            let d = u[i] &- 48
+            guard d < 10 else { return nil }
+            n = n * 10 + Int64(d)
         }
+        return n
     }
 
     /// The validity of a record's fields: factors with a value (`code-Kind`, Kind not `Flag`) in
