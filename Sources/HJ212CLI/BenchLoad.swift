@@ -149,14 +149,18 @@ struct LoadBenchmark {
             io.stderr.line("hj212 bench load: \(error)")
             return 2
         }
-        // The baseline's frame: the unit's first generated upload (pool entry 0: for
-        // industrial-wastewater a 3020 information upload, not a 2011), as the driver sends; the
-        // header line names its CN.
-        var frame: [UInt8] = []
-        let qn = Array("20261130080000000".utf8)
-        qn.withUnsafeBufferPointer { pool.frame(entry: 0, qn: $0, pw: Array("123456".utf8), mn: Array("0100AD000000000000000000".utf8), into: &frame) }
+        // The closed loop's frame: the unit's first 2011 (实时数据, what a logger sends most),
+        // with a new QN and DataTime in every frame a connection sends (`pp_client_run_fresh`), so
+        // that serve takes each as a new packet and a new record, as `bench store` does. Until
+        // session 13 it was the pool's first entry (a 3020 information upload), the same bytes
+        // every time.
+        let frame: [UInt8]
+        do { frame = try StoreClosedLoop.frame(unit: "industrial-wastewater") } catch {
+            io.stderr.line("hj212 bench load: \(error)")
+            return 2
+        }
 
-        io.stdout.line("hj212 bench load: \(loggers) connections on loopback, client and server in two processes on this machine (\(sysconf(Int32(_SC_NPROCESSORS_ONLN))) cores), \(threads) event-loop thread(s) each; frame \(frame.count) bytes (CN \(pool.entries[0].cn), industrial-wastewater); \(LoadFormat.fixed(seconds, 0)) s windows, each after a \(LoadFormat.fixed(Self.warmUpSeconds, 0)) s warm-up at the step's rate that is not judged (sent after the connects, not counted)")
+        io.stdout.line("hj212 bench load: \(loggers) connections on loopback, client and server in two processes on this machine (\(sysconf(Int32(_SC_NPROCESSORS_ONLN))) cores), \(threads) event-loop thread(s) each; closed-loop frame \(frame.count) bytes (CN 2011, industrial-wastewater, a new QN and DataTime each); \(LoadFormat.fixed(seconds, 0)) s windows, each after a \(LoadFormat.fixed(Self.warmUpSeconds, 0)) s warm-up at the step's rate that is not judged (sent after the connects, not counted)")
         io.stdout.line("  " + "run".padding(toLength: 44, withPad: " ", startingAt: 0) + "offered/s".leftPad(11) + "acked/s".leftPad(11) + "of baseline".leftPad(13) + "   p50 / p99 from schedule, unacked")
         io.stdout.flush()
 
@@ -165,7 +169,7 @@ struct LoadBenchmark {
         var result = pp_client_result()
         let baselineNeighbours = Neighbours(server: cServer.pid)
         let rc = frame.withUnsafeBufferPointer { f in
-            pp_client_run(cAddress.ipv4, cAddress.port, Int32(loggers), f.baseAddress, f.count, max(3, ramp), seconds, Int32(threads), &result)
+            pp_client_run_fresh(cAddress.ipv4, cAddress.port, Int32(loggers), f.baseAddress, f.count, max(3, ramp), seconds, Int32(threads), 1, &result)
         }
         guard rc == 0, result.connected > 0 else {
             cServer.stop()
@@ -188,7 +192,7 @@ struct LoadBenchmark {
         var served = pp_client_result()
         let servedNeighbours = Neighbours(server: serveChild.pid)
         let servedRC = frame.withUnsafeBufferPointer { f in
-            pp_client_run(serveAddress.ipv4, serveAddress.port, Int32(loggers), f.baseAddress, f.count, max(3, ramp), seconds, Int32(threads), &served)
+            pp_client_run_fresh(serveAddress.ipv4, serveAddress.port, Int32(loggers), f.baseAddress, f.count, max(3, ramp), seconds, Int32(threads), 1, &served)
         }
         let servedOthers = servedNeighbours.otherCores()
         serveChild.stop()

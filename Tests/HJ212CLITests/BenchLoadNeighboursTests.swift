@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+import TestSupport
 @testable import HJ212CLI
 
 /// `bench load`'s closed-loop rows say how much of the machine other processes used: a ratio of
@@ -36,5 +37,19 @@ struct BenchLoadNeighboursTests {
         #expect(x > 0)
         let others = try #require(n.otherCores(), "the machine's and the processes' CPU times could not be read from /proc")
         #expect(others >= 0 && others <= Double(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+
+    @Test("live: the closed-loop rows send the unit's first 2011 with a new QN and DataTime each, to the C server and to serve")
+    func liveFrame() throws {
+        let tool = try RunningTool(["bench", "load", "--loggers", "20", "--seconds", "1"])
+        tool.process.waitUntilExit()
+        tool.wait(timeout: 10) { out, _ in out.contains("closed loop with the baseline's C client:") }
+        let out = tool.stdout
+        #expect(out.contains("closed-loop frame ") && out.contains(" bytes (CN 2011, industrial-wastewater, a new QN and DataTime each)"), "\(out)\n\(tool.stderr)")
+        let baseline = try #require(out.split(separator: "\n").first { $0.contains("C ping-pong: C client → C server") }, "\(out)")
+        #expect(baseline.contains("(20 connected"))
+        let serve = try #require(out.split(separator: "\n").first { $0.contains("C client → hj212 serve") }, "\(out)")
+        #expect(serve.contains("20 of 20 connected"), "\(serve)")
+        #expect(!serve.contains("incomplete"), "\(serve)")
     }
 }
