@@ -130,8 +130,13 @@ public enum ModbusPDU {
     /// // [0x03, 0x04, hi, lo, hi, lo] or an exception such as [0x83, 0x02]
     /// ```
     public static func respond<S: ModbusRegisterSpace>(to pdu: ArraySlice<UInt8>, space: inout S) -> [UInt8] {
-        let function = pdu.first ?? 0
-        switch parse(pdu) {
+        respond(to: parse(pdu), function: pdu.first ?? 0, space: &space)
+    }
+
+    /// The response to a request already parsed (`parse`) from a PDU whose first byte is
+    /// `function`: for a caller that needs the request too, without parsing it twice.
+    public static func respond<S: ModbusRegisterSpace>(to parsed: Result<ModbusRequest, ModbusException>, function: UInt8, space: inout S) -> [UInt8] {
+        switch parsed {
         case .failure(let e):
             return exception(function: function, e)
         case .success(let request):
