@@ -33,6 +33,9 @@ public struct RegisterIndex: Sendable {
     let firstOfName: [Int]
     /// Per parameter: its default, parsed once.
     let defaults: [ParameterDefault]
+    /// Per slot: the addresses of the fields that show it (one range per field; none for a
+    /// parameter whose name a later declaration takes).
+    let slotFields: [[Range<Int>]]
     public let parameterCount: Int
 
     /// A parameter's `default`: a number, or what `@range_max`, `@range_min`, `@calibration_time` stand for.
@@ -66,10 +69,20 @@ public struct RegisterIndex: Sendable {
             }
         }
         parameterCount = map.parameters.count
+        var fields = [[Range<Int>]](repeating: [], count: map.channels.count * map.parameters.count)
+        for (f, r) in map.registers.enumerated() {
+            if let p = fieldParameter[f] { fields[r.channel * map.parameters.count + p].append(r.address..<(r.address + r.type.width)) }
+        }
+        slotFields = fields
     }
 
     /// The slot of a channel's parameter in a `ParameterTable`.
     func slot(channel: Int, parameter: Int) -> Int { channel * parameterCount + parameter }
+
+    /// Whether a request on the registers `range` reads or writes a field that shows `slot`.
+    func touches(_ range: Range<Int>, _ slot: Int) -> Bool {
+        slot < slotFields.count && slotFields[slot].contains { $0.overlaps(range) }
+    }
 }
 
 /// The analyser parameters of one instrument at one request, one slot per channel × parameter

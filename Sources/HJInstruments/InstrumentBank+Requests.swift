@@ -21,21 +21,28 @@ extension InstrumentBank {
         return channels
     }
 
-    /// Resolved parameter values of an instrument: written ones, else the simulator's 3020 value
-    /// of the parameter's information code, else the map's default.
+    /// Resolved parameter values of an instrument for a request on the registers `range` (nil:
+    /// a request refused before any register): written ones, else the simulator's 3020 value of
+    /// the parameter's information code, else the map's default. Only the parameters the range
+    /// shows are resolved; the others are NaN in the table, since nothing reads them.
     ///
-    /// Every parameter is resolved at every request, in the map's order, even those the request
-    /// does not touch: `infoValue` draws the noise of a varying 3020 value from the simulator's
-    /// generator, which the fault models share, so skipping or caching a value would change what
-    /// later requests and faults see.
-    func parameters(_ i: Int, _ channels: [ChannelSnapshot], _ s: inout State, at t: Int64) -> ParameterTable {
+    /// Except for the draws: resolving a varying 3020 value draws noise from the simulator's
+    /// generator, which the fault models share. Every request has always drawn for each such
+    /// parameter, in the map's order, whatever registers it asked for; it still does, so that
+    /// later values and faults are those of the same run.
+    func parameters(_ i: Int, _ channels: [ChannelSnapshot], _ s: inout State, at t: Int64, touching range: Range<Int>?) -> ParameterTable {
         let inst = instruments[i], index = indexes[i], list = inst.map.parameters
+        let draws = drawingSlots(i, channels, &s)
         var values = [Double](repeating: .nan, count: inst.codes.count * list.count)
         for c in inst.codes.indices {
             let snap = channels[c]
             for (p, parameter) in list.enumerated() {
                 let slot = index.slot(channel: c, parameter: p)
                 if let v = s.written[i][index.slot(channel: c, parameter: index.firstOfName[p])] { values[slot] = v; continue }
+                guard let range, index.touches(range, slot) else {
+                    if draws[slot] { s.sim.skipInfoDraw() }
+                    continue
+                }
                 if let info = parameter.info, let code = snap.code, let text = s.sim.infoValue(polId: code, code: info, at: t), let v = Self.number(text) {
                     values[slot] = v
                     continue
@@ -52,6 +59,23 @@ extension InstrumentBank {
             }
         }
         return ParameterTable(values: values, perChannel: list.count)
+    }
+
+    /// Per parameter slot of an instrument, whether resolving it draws noise: asked of the
+    /// simulator once per step and per parameter written, since only these change the answer.
+    func drawingSlots(_ i: Int, _ channels: [ChannelSnapshot], _ s: inout State) -> [Bool] {
+        if let kept = s.draws[i], kept.epoch == s.epoch { return kept.slots }
+        let inst = instruments[i], list = inst.map.parameters
+        var slots: [Bool] = []
+        slots.reserveCapacity(inst.codes.count * list.count)
+        for c in inst.codes.indices {
+            for p in list {
+                guard let info = p.info, let code = channels[c].code else { slots.append(false); continue }
+                slots.append(s.sim.infoValueDraws(polId: code, code: info))
+            }
+        }
+        s.draws[i] = (s.epoch, slots)
+        return slots
     }
 
     /// A 3020 value as a number: a 14-digit time as wall-clock milliseconds, else the decimal.
@@ -88,7 +112,14 @@ extension InstrumentBank {
     func handle(_ i: Int, pdu: [UInt8], request: Result<ModbusRequest, ModbusException>, at t: Int64, line: String, peer: String, _ s: inout State) -> [UInt8] {
         let inst = instruments[i]
         let channels = snapshot(i, &s)
-        var registers = InstrumentRegisters(map: inst.map, index: indexes[i], channels: channels, parameters: parameters(i, channels, &s, at: t))
+        let range: Range<Int>?
+        switch request {
+        case .success(.readHolding(let a, let n)), .success(.readInput(let a, let n)): range = Int(a)..<(Int(a) + Int(n))
+        case .success(.writeSingle(let a, _)): range = Int(a)..<(Int(a) + 1)
+        case .success(.writeMultiple(let a, let v)): range = Int(a)..<(Int(a) + v.count)
+        case .failure: range = nil
+        }
+        var registers = InstrumentRegisters(map: inst.map, index: indexes[i], channels: channels, parameters: parameters(i, channels, &s, at: t, touching: range))
         let reply = ModbusPDU.respond(to: request, function: pdu.first ?? 0, space: &registers)
         s.requests += 1
         let isException = reply.first.map { $0 & 0x80 != 0 } == true
@@ -133,6 +164,13 @@ extension InstrumentBank {
         s.written[i][index.slot(channel: c, parameter: first)] = v
         let name = inst.map.parameters[first].name
         if let code = inst.codes[c], let info = inst.map.parameters[first].info {
+            // With an override the value draws no noise any more (`infoValueDraws`): so for
+            // every channel of the factor (one; a template listing a factor twice could give two).
+            for (k, other) in instruments.enumerated() where s.draws[k] != nil {
+                for (oc, ocode) in other.codes.enumerated() where ocode == code {
+                    for (op, q) in other.map.parameters.enumerated() where q.info == info { s.draws[k]?.slots[indexes[k].slot(channel: oc, parameter: op)] = false }
+                }
+            }
             s.sim.infoOverrides["\(code)|\(info)"] = name == "last_calibration" ? HJTime(wallMilliseconds: Int64(v)).text14 : ValueFormat.fixed(v, decimals: 3)
         }
     }

@@ -66,6 +66,10 @@ public final class InstrumentBank: Sendable {
         /// Per instrument: its channels as last shown, and the epoch they are of. Nothing a
         /// snapshot shows changes between two steps, and a logger polls several times a step.
         var snapshots: [(epoch: Int, channels: [ChannelSnapshot])?]
+        /// Per instrument and parameter slot: whether resolving it draws noise from the
+        /// simulator (`UnitSimulator.infoValueDraws`), and the epoch that is of. A parameter
+        /// written (a 3020 override of its factor) drops its instrument's.
+        var draws: [(epoch: Int, slots: [Bool])?]
         var truth: [String] = []
         var recordsTruth = true
         var requests = 0
@@ -96,7 +100,7 @@ public final class InstrumentBank: Sendable {
         let n = meters.count
         var st = State(sim: sim, energy: (0..<n).map { 1000 + 250 * Double($0) }, meterNoise: (0..<n).map { SimRandom(seed: seed &+ 7 &+ UInt64($0), label: identity.mn) },
                        meterReadings: [], written: instruments.map { Array(repeating: nil, count: $0.codes.count * $0.map.parameters.count) },
-                       readings: readings, snapshots: Array(repeating: nil, count: instruments.count))
+                       readings: readings, snapshots: Array(repeating: nil, count: instruments.count), draws: Array(repeating: nil, count: instruments.count))
         st.recordsTruth = recordsTruth
         st.meterReadings = (0..<n).map { Self.meterReading(i: $0, level: sim.runningLevel(at: sim.now), rated: meters[$0].ratedKW, energy: st.energy[$0], noise: &st.meterNoise[$0]) }
         state = Mutex(st)
