@@ -141,20 +141,34 @@ public struct InstrumentRegisters: ModbusRegisterSpace {
     }
 
     public func words(_ field: Int) -> [UInt16] {
+        var out: [UInt16] = []
+        out.reserveCapacity(map.registers[field].type.width)
+        appendWords(field, to: &out)
+        return out
+    }
+
+    /// Appends the registers of a field to `out` (a NaN in an integer field reads as zeros).
+    func appendWords(_ field: Int, to out: inout [UInt16]) {
         let r = map.registers[field]
         let v = fieldValue(field)
-        if v.isNaN && r.type != .float32 { return [UInt16](repeating: 0, count: r.type.width) }
-        return r.type.encode(v, scale: r.scale, order: r.order)
+        if v.isNaN && r.type != .float32 { out.append(contentsOf: repeatElement(0, count: r.type.width)); return }
+        r.type.encode(v, scale: r.scale, order: r.order, into: &out)
     }
 
     public mutating func readRegisters(_ table: RegisterTable, start: Int, count: Int) -> Result<[UInt16], ModbusException> {
-        var out: [UInt16] = []
+        // Each field's registers are encoded once into `field`, reused: no array per field.
+        var out: [UInt16] = [], field: [UInt16] = []
         out.reserveCapacity(count)
-        var cache: (field: Int, words: [UInt16])?
+        field.reserveCapacity(6)
+        var current = -1
         for a in start..<(start + count) {
             guard let slot = index.slots[a] else { return .failure(.illegalDataAddress) }
-            if cache?.field != slot.field { cache = (slot.field, words(slot.field)) }
-            out.append(cache!.words[slot.offset])
+            if current != slot.field {
+                current = slot.field
+                field.removeAll(keepingCapacity: true)
+                appendWords(slot.field, to: &field)
+            }
+            out.append(field[slot.offset])
         }
         return .success(out)
     }
