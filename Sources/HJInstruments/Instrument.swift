@@ -33,9 +33,10 @@ public struct RegisterIndex: Sendable {
     let firstOfName: [Int]
     /// Per parameter: its default, parsed once.
     let defaults: [ParameterDefault]
-    /// Per slot: the addresses of the fields that show it (one range per field; none for a
-    /// parameter whose name a later declaration takes).
-    let slotFields: [[Range<Int>]]
+    /// Per slot: the addresses from the first to the last register of the fields that show it
+    /// (empty for a parameter whose name a later declaration takes). One range, not one per
+    /// field: a request between two fields of a slot resolves it for nothing, which changes nothing.
+    let slotFields: [Range<Int>]
     public let parameterCount: Int
 
     /// A parameter's `default`: a number, or what `@range_max`, `@range_min`, `@calibration_time` stand for.
@@ -69,9 +70,11 @@ public struct RegisterIndex: Sendable {
             }
         }
         parameterCount = map.parameters.count
-        var fields = [[Range<Int>]](repeating: [], count: map.channels.count * map.parameters.count)
+        var fields = [Range<Int>](repeating: 0..<0, count: map.channels.count * map.parameters.count)
         for (f, r) in map.registers.enumerated() {
-            if let p = fieldParameter[f] { fields[r.channel * map.parameters.count + p].append(r.address..<(r.address + r.type.width)) }
+            guard let p = fieldParameter[f] else { continue }
+            let k = r.channel * map.parameters.count + p, field = r.address..<(r.address + r.type.width)
+            fields[k] = fields[k].isEmpty ? field : min(fields[k].lowerBound, field.lowerBound)..<max(fields[k].upperBound, field.upperBound)
         }
         slotFields = fields
     }
@@ -81,7 +84,7 @@ public struct RegisterIndex: Sendable {
 
     /// Whether a request on the registers `range` reads or writes a field that shows `slot`.
     func touches(_ range: Range<Int>, _ slot: Int) -> Bool {
-        slot < slotFields.count && slotFields[slot].contains { $0.overlaps(range) }
+        slot < slotFields.count && slotFields[slot].overlaps(range)
     }
 }
 

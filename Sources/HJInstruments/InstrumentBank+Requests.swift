@@ -31,10 +31,12 @@ extension InstrumentBank {
     /// parameter, in the map's order, whatever registers it asked for; it still does, so that
     /// later values and faults are those of the same run.
     func parameters(_ i: Int, _ channels: [ChannelSnapshot], _ s: inout State, at t: Int64, touching range: Range<Int>?) -> ParameterTable {
-        let inst = instruments[i], index = indexes[i], list = inst.map.parameters
+        // The parts used, not the whole InstrumentInfo: copying it retains and releases every
+        // array of its map, at each request.
+        let count = instruments[i].codes.count, list = instruments[i].map.parameters, index = indexes[i]
         let draws = drawingSlots(i, channels, &s)
-        var values = [Double](repeating: .nan, count: inst.codes.count * list.count)
-        for c in inst.codes.indices {
+        var values = [Double](repeating: .nan, count: count * list.count)
+        for c in 0..<count {
             let snap = channels[c]
             for (p, parameter) in list.enumerated() {
                 let slot = index.slot(channel: c, parameter: p)
@@ -110,7 +112,7 @@ extension InstrumentBank {
     /// Answers `pdu`, parsed once by the caller as `request` (the reply, the served log and the
     /// truth all need it).
     func handle(_ i: Int, pdu: [UInt8], request: Result<ModbusRequest, ModbusException>, at t: Int64, line: String, peer: String, _ s: inout State) -> [UInt8] {
-        let inst = instruments[i]
+        let map = instruments[i].map
         let channels = snapshot(i, &s)
         let range: Range<Int>?
         switch request {
@@ -119,19 +121,19 @@ extension InstrumentBank {
         case .success(.writeMultiple(let a, let v)): range = Int(a)..<(Int(a) + v.count)
         case .failure: range = nil
         }
-        var registers = InstrumentRegisters(map: inst.map, index: indexes[i], channels: channels, parameters: parameters(i, channels, &s, at: t, touching: range))
+        var registers = InstrumentRegisters(map: map, index: indexes[i], channels: channels, parameters: parameters(i, channels, &s, at: t, touching: range))
         let reply = ModbusPDU.respond(to: request, function: pdu.first ?? 0, space: &registers)
         s.requests += 1
         let isException = reply.first.map { $0 & 0x80 != 0 } == true
         if isException { s.exceptions += 1 }
         for slot in registers.changed { applyWrite(i, slot, registers.parameters.values[slot], &s) }
         if let served, !isException, case .success(let request) = request {
-            if case .readHolding(let a, let n) = request { served.recordRead(inst, index: indexes[i], start: Int(a), count: Int(n), channels: channels, parameters: registers.parameters, at: t) }
-            if case .readInput(let a, let n) = request { served.recordRead(inst, index: indexes[i], start: Int(a), count: Int(n), channels: channels, parameters: registers.parameters, at: t) }
+            if case .readHolding(let a, let n) = request { served.recordRead(instruments[i], index: indexes[i], start: Int(a), count: Int(n), channels: channels, parameters: registers.parameters, at: t) }
+            if case .readInput(let a, let n) = request { served.recordRead(instruments[i], index: indexes[i], start: Int(a), count: Int(n), channels: channels, parameters: registers.parameters, at: t) }
         }
         guard recordsTruth else { return reply }
         var j: [(String, JSONValue)] = [("t", .string(SimClock.iso(t, offsetMinutes: offsetMinutes))), ("line", .string(line)), ("peer", .string(peer)),
-                                        ("unit", .int(Int(inst.address))), ("instrument", .string(inst.map.name)),
+                                        ("unit", .int(Int(instruments[i].address))), ("instrument", .string(map.name)),
                                         ("function", .int(Int(pdu.first ?? 0)))]
         if case .success(let request) = request {
             switch request {
@@ -148,8 +150,8 @@ extension InstrumentBank {
             })))
         }
         for slot in registers.changed {
-            let (c, p) = slot.quotientAndRemainder(dividingBy: inst.map.parameters.count)
-            j.append(("wrote", .object([("channel", .int(c)), ("parameter", .string(inst.map.parameters[p].name)), ("value", .double(registers.parameters.values[slot]))])))
+            let (c, p) = slot.quotientAndRemainder(dividingBy: map.parameters.count)
+            j.append(("wrote", .object([("channel", .int(c)), ("parameter", .string(map.parameters[p].name)), ("value", .double(registers.parameters.values[slot]))])))
         }
         appendTruth(JSONValue.object(j).serialized, &s)
         return reply
