@@ -64,7 +64,8 @@ extension InstrumentBank {
     }
 
     /// Per parameter slot of an instrument, whether resolving it draws noise: asked of the
-    /// simulator once per step and per parameter written, since only these change the answer.
+    /// simulator once per step; a parameter written (a 3020 override) clears its slots in
+    /// `applyWrite`. Nothing else changes the answer.
     func drawingSlots(_ i: Int, _ channels: [ChannelSnapshot], _ s: inout State) -> [Bool] {
         if let kept = s.draws[i], kept.epoch == s.epoch { return kept.slots }
         let inst = instruments[i], list = inst.map.parameters

@@ -68,7 +68,8 @@ public final class InstrumentBank: Sendable {
         var snapshots: [(epoch: Int, channels: [ChannelSnapshot])?]
         /// Per instrument and parameter slot: whether resolving it draws noise from the
         /// simulator (`UnitSimulator.infoValueDraws`), and the epoch that is of. A parameter
-        /// written (a 3020 override of its factor) drops its instrument's.
+        /// written (a 3020 override of its factor) clears the slots of its code and information
+        /// code (`applyWrite`).
         var draws: [(epoch: Int, slots: [Bool])?]
         var truth: [String] = []
         var recordsTruth = true
