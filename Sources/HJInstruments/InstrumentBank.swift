@@ -41,6 +41,9 @@ public final class InstrumentBank: Sendable {
     let clock: @Sendable () -> Int64
     let offsetMinutes: Int
     let indexes: [RegisterIndex]
+    /// Per instrument and channel: where its factor's reading is in `factorReadings` (the
+    /// simulator's factors are fixed when it is made), so that no request searches by code.
+    let positions: [[Int?]]
     let state: Mutex<State>
     /// Whether the ground truth is gathered (off when nobody takes it: no JSON is built per request).
     public let recordsTruth: Bool
@@ -53,7 +56,21 @@ public final class InstrumentBank: Sendable {
         var energy: [Double]
         var meterNoise: [SimRandom]
         var meterReadings: [MeterReading]
-        var written: [[String: Double]]
+        /// Parameters written to each instrument, by `RegisterIndex.slot` (of the first parameter
+        /// of the name).
+        var written: [[Double?]]
+        /// Counts the simulator's steps: what was derived from its state in an earlier epoch is stale.
+        var epoch = 0
+        /// The simulator's readings at its last step (`factorReadings` builds them anew per call).
+        var readings: [FactorReading]
+        /// Per instrument: its channels as last shown, and the epoch they are of. Nothing a
+        /// snapshot shows changes between two steps, and a logger polls several times a step.
+        var snapshots: [(epoch: Int, channels: [ChannelSnapshot])?]
+        /// Per instrument and parameter slot: whether resolving it draws noise from the
+        /// simulator (`UnitSimulator.infoValueDraws`), and the epoch that is of. A parameter
+        /// written (a 3020 override of its factor) clears the slots of its code and information
+        /// code (`applyWrite`).
+        var draws: [(epoch: Int, slots: [Bool])?]
         var truth: [String] = []
         var recordsTruth = true
         var requests = 0
@@ -75,13 +92,16 @@ public final class InstrumentBank: Sendable {
         let maps = try Self.modbusMaps(store)
         instruments = Self.assign(sim.factorReadings, medium: template.medium.rawValue, maps: maps)
         indexes = instruments.map { RegisterIndex($0.map) }
+        let readings = sim.factorReadings
+        positions = instruments.map { inst in inst.codes.map { code in code.flatMap { code in readings.firstIndex { $0.code == code } } } }
         let meterMap = try MeterMap.load(from: store)
         self.meterMap = meterMap
         let meters = Self.meterLayout(template, meterMap: meterMap)
         self.meters = meters
         let n = meters.count
         var st = State(sim: sim, energy: (0..<n).map { 1000 + 250 * Double($0) }, meterNoise: (0..<n).map { SimRandom(seed: seed &+ 7 &+ UInt64($0), label: identity.mn) },
-                       meterReadings: [], written: Array(repeating: [:], count: instruments.count))
+                       meterReadings: [], written: instruments.map { Array(repeating: nil, count: $0.codes.count * $0.map.parameters.count) },
+                       readings: readings, snapshots: Array(repeating: nil, count: instruments.count), draws: Array(repeating: nil, count: instruments.count))
         st.recordsTruth = recordsTruth
         st.meterReadings = (0..<n).map { Self.meterReading(i: $0, level: sim.runningLevel(at: sim.now), rated: meters[$0].ratedKW, energy: st.energy[$0], noise: &st.meterNoise[$0]) }
         state = Mutex(st)
@@ -141,7 +161,7 @@ public final class InstrumentBank: Sendable {
 
     /// Runs the value models up to `t`, one sample at a time (the last sample taken is the latest
     /// at or before `t`), integrating totalisers and energy.
-    static func sync(_ s: inout State, to t: Int64, instruments: [InstrumentInfo], meters: [MeterInfo]) {
+    func sync(_ s: inout State, to t: Int64) {
         let step = s.sim.sampleMilliseconds
         var guardSteps = 0
         while s.sim.now <= t && guardSteps < 1_000_000 {
@@ -149,24 +169,32 @@ public final class InstrumentBank: Sendable {
             s.sim.advance(to: s.sim.now + step) { _ in }
             let dt = Double(step) / 1000
             let readings = s.sim.factorReadings
-            for inst in instruments {
+            s.readings = readings
+            s.epoch &+= 1
+            for (i, inst) in instruments.enumerated() {
                 for (c, code) in inst.codes.enumerated() {
-                    guard let code, let r = readings.first(where: { $0.code == code }) else { continue }
+                    guard let code, let r = reading(i, c, in: readings) else { continue }
                     s.totals[code, default: 0] += max(0, r.value) * dt * inst.map.channels[c].totalFactor
                 }
             }
             let level = s.sim.runningLevel(at: s.sim.now - step)
             for i in meters.indices {
-                let reading = meterReading(i: i, level: level, rated: meters[i].ratedKW, energy: s.energy[i], noise: &s.meterNoise[i])
+                let reading = Self.meterReading(i: i, level: level, rated: meters[i].ratedKW, energy: s.energy[i], noise: &s.meterNoise[i])
                 s.energy[i] += reading.totalPower * dt / 3600
                 s.meterReadings[i] = reading
                 s.meterReadings[i].energy = s.energy[i]
             }
         }
         if !s.sim.faultRecords.isEmpty {
-            for r in s.sim.faultRecords where s.recordsTruth && s.truth.count < maxPendingTruth { s.truth.append(r.json()) }
+            for r in s.sim.faultRecords where s.recordsTruth && s.truth.count < Self.maxPendingTruth { s.truth.append(r.json()) }
             s.sim.faultRecords = []
         }
+    }
+
+    /// The reading of an instrument's channel among the simulator's readings (nil: unbound).
+    func reading(_ i: Int, _ c: Int, in readings: [FactorReading]) -> FactorReading? {
+        guard let k = positions[i][c], k < readings.count else { return nil }
+        return readings[k]
     }
 
     /// A facility's electrical state (`ElectricityModel`, shared with the emulated logger's own meters).
@@ -178,7 +206,7 @@ public final class InstrumentBank: Sendable {
     @discardableResult
     public func advance() -> Int64 {
         let t = clock()
-        state.withLock { Self.sync(&$0, to: t, instruments: instruments, meters: meters) }
+        state.withLock { sync(&$0, to: t) }
         return t
     }
 }

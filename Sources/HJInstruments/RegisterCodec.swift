@@ -8,12 +8,22 @@ public enum WordOrder: String, Sendable, Hashable, CaseIterable {
 
     /// The two registers of the big-endian bytes `b` (A B C D).
     public func words(_ b: [UInt8]) -> [UInt16] {
+        var out: [UInt16] = []
+        out.reserveCapacity(2)
+        append(UInt32(b[0]) << 24 | UInt32(b[1]) << 16 | UInt32(b[2]) << 8 | UInt32(b[3]), to: &out)
+        return out
+    }
+
+    /// Appends the two registers of the 32-bit value `v` to `out` (no arrays of its own: a read
+    /// encodes every field it covers).
+    public func append(_ v: UInt32, to out: inout [UInt16]) {
+        let a = UInt8(v >> 24), b = UInt8(v >> 16 & 0xFF), c = UInt8(v >> 8 & 0xFF), d = UInt8(v & 0xFF)
         func w(_ x: UInt8, _ y: UInt8) -> UInt16 { UInt16(x) << 8 | UInt16(y) }
         switch self {
-        case .abcd: return [w(b[0], b[1]), w(b[2], b[3])]
-        case .cdab: return [w(b[2], b[3]), w(b[0], b[1])]
-        case .badc: return [w(b[1], b[0]), w(b[3], b[2])]
-        case .dcba: return [w(b[3], b[2]), w(b[1], b[0])]
+        case .abcd: out.append(w(a, b)); out.append(w(c, d))
+        case .cdab: out.append(w(c, d)); out.append(w(a, b))
+        case .badc: out.append(w(b, a)); out.append(w(d, c))
+        case .dcba: out.append(w(d, c)); out.append(w(b, a))
         }
     }
 
@@ -46,18 +56,26 @@ public enum RegisterType: String, Sendable, Hashable {
     /// The registers holding `value`; integers are `value × scale` rounded and saturated.
     /// `datetime` takes local wall-clock milliseconds.
     public func encode(_ value: Double, scale: Double, order: WordOrder) -> [UInt16] {
-        func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
+        var out: [UInt16] = []
+        out.reserveCapacity(width)
+        encode(value, scale: scale, order: order, into: &out)
+        return out
+    }
+
+    /// Appends the `width` registers holding `value` to `out`, as `encode(_:scale:order:)` gives them.
+    public func encode(_ value: Double, scale: Double, order: WordOrder, into out: inout [UInt16]) {
         func saturate(_ x: Double, _ lo: Double, _ hi: Double) -> Double { x.isNaN ? 0 : min(max(x, lo), hi) }
         let scaled = (value * scale).rounded()
         switch self {
-        case .uint16: return [UInt16(saturate(scaled, 0, 65535))]
-        case .int16: return [UInt16(bitPattern: Int16(saturate(scaled, -32768, 32767)))]
-        case .uint32: return order.words(be32(UInt32(saturate(scaled, 0, 4_294_967_295))))
-        case .int32: return order.words(be32(UInt32(bitPattern: Int32(saturate(scaled, -2_147_483_648, 2_147_483_647)))))
-        case .float32: return order.words(be32(Float(value).bitPattern))
+        case .uint16: out.append(UInt16(saturate(scaled, 0, 65535)))
+        case .int16: out.append(UInt16(bitPattern: Int16(saturate(scaled, -32768, 32767))))
+        case .uint32: order.append(UInt32(saturate(scaled, 0, 4_294_967_295)), to: &out)
+        case .int32: order.append(UInt32(bitPattern: Int32(saturate(scaled, -2_147_483_648, 2_147_483_647))), to: &out)
+        case .float32: order.append(Float(value).bitPattern, to: &out)
         case .datetime:
             let t = HJTime(wallMilliseconds: Int64(value))
-            return [UInt16(clamping: t.year), UInt16(t.month), UInt16(t.day), UInt16(t.hour), UInt16(t.minute), UInt16(t.second)]
+            out.append(UInt16(clamping: t.year)); out.append(UInt16(t.month)); out.append(UInt16(t.day))
+            out.append(UInt16(t.hour)); out.append(UInt16(t.minute)); out.append(UInt16(t.second))
         }
     }
 

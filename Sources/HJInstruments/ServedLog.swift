@@ -51,9 +51,9 @@ public final class ServedLog: Sendable {
 
     /// Records a read's reply: the channels' values and flags (when the read covered the value
     /// register) and the parameters in the range.
-    func recordRead(_ inst: InstrumentInfo, start: Int, count: Int, channels: [ChannelSnapshot], parameters: [String: Double], at t: Int64) {
+    func recordRead(_ inst: InstrumentInfo, index: RegisterIndex, start: Int, count: Int, channels: [ChannelSnapshot], parameters: ParameterTable, at t: Int64) {
         let range = start..<(start + count)
-        for r in inst.map.registers where range.contains(r.address) {
+        for (field, r) in inst.map.registers.enumerated() where range.contains(r.address) {
             guard inst.codes.indices.contains(r.channel), let code = inst.codes[r.channel] else { continue }
             switch r.source {
             case .value:
@@ -61,10 +61,10 @@ public final class ServedLog: Sendable {
                 let held = r.type.decode(r.type.encode(c.value, scale: r.scale, order: r.order), scale: r.scale, order: r.order) ?? c.value
                 let resolution = r.type == .float32 ? max(abs(held) * 1.2e-7, 1e-12) : 1 / (r.scale == 0 ? 1 : abs(r.scale))
                 add(code: code, Reading(time: t, value: held, flag: c.flag, resolution: resolution, unit: inst.address, register: r.address))
-            case .parameter(let name):
-                guard let info = inst.map.parameters.first(where: { $0.name == name })?.info,
-                      let v = parameters[InstrumentRegisters.key(r.channel, name)] else { continue }
-                addParameter("\(code)|\(info)", time: t, value: v)
+            case .parameter:
+                // The 3020 code is the first declaration's of the name, the value the field's.
+                guard let p = index.fieldParameter[field], let info = inst.map.parameters[index.firstOfName[p]].info else { continue }
+                addParameter("\(code)|\(info)", time: t, value: parameters[r.channel, p])
             default: continue
             }
         }

@@ -440,12 +440,36 @@ public struct UnitSimulator: Sendable {
     /// The current value of an information code (for a 3020 request), or nil when the unit has none.
     public mutating func infoValue(polId: String?, code: String, at t: Int64) -> String? {
         if let v = infoOverride(polId, code) { return v }
+        guard let v = templateInfoValue(polId, code) else { return nil }
+        return Self.infoText(v, at: t, start: start, random: &infoNoise)
+    }
+
+    /// Whether `infoValue(polId:code:at:)` draws from the simulator's noise now: a varying value
+    /// of the template that no override replaces. Only `advance` and a change of `infoOverrides`
+    /// change the answer.
+    ///
+    /// The draws come from the generator the fault models use too. A caller that resolves
+    /// information values only when it needs them (the emulated instruments) makes, for each
+    /// value it skips that draws, the draw `infoValue` would have made (`skipInfoDraw`), so that
+    /// every later value and fault is that of the same run.
+    public func infoValueDraws(polId: String?, code: String) -> Bool {
+        guard infoOverride(polId, code) == nil, case .varying? = templateInfoValue(polId, code) else { return false }
+        return true
+    }
+
+    /// The draw `infoValue` makes for a value for which `infoValueDraws` is true (one Gaussian,
+    /// `infoText`), without building the value.
+    public mutating func skipInfoDraw() { _ = infoNoise.gaussian() }
+
+    /// The template's value of an information code (its group's, else the dynamic-control
+    /// profile's for an analyser of the template), before any override.
+    func templateInfoValue(_ polId: String?, _ code: String) -> UnitTemplate.InfoValue? {
         for group in template.infoGroups where group.polId == polId {
-            if let v = group.values.first(where: { $0.code == code })?.value { return Self.infoText(v, at: t, start: start, random: &infoNoise) }
+            if let v = group.values.first(where: { $0.code == code })?.value { return v }
         }
         if let polId, template.infoGroups.contains(where: { $0.polId == polId }), let dc = dynamicControl {
             for (_, values) in dc.groups {
-                if let v = values.first(where: { $0.code == code })?.value { return Self.infoText(v, at: t, start: start, random: &infoNoise) }
+                if let v = values.first(where: { $0.code == code })?.value { return v }
             }
         }
         return nil
