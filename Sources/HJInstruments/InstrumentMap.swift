@@ -122,7 +122,11 @@ public struct InstrumentMap: Sendable, Hashable {
             case .string(let s)? where s.hasPrefix("@"): d = s
             default: throw pr.fail("default", "expected a number or @range_max, @range_min, @calibration_time")
             }
-            m.parameters.append(Parameter(name: try pr.string("name"), info: try pr.optionalString("info"), defaultValue: d))
+            let name = try pr.string("name")
+            // A register names its parameter (`parameter:NAME`): a name declared twice would make
+            // a written value and the value served two different things.
+            if let j = m.parameters.firstIndex(where: { $0.name == name }) { throw pr.fail("name", "'\(name)' is already declared by parameters[\(j)]") }
+            m.parameters.append(Parameter(name: name, info: try pr.optionalString("info"), defaultValue: d))
         }
         var used = [Int: String]()
         for (i, item) in try r.array("registers").enumerated() {

@@ -237,8 +237,12 @@ struct InstrumentBankTests {
             #"{"name":"x","title_zh":"x","title_en":"x","protocol":"modbus","medium":"any","assign":"each","priority":1,"input_registers":true,"channels":[{"name":"v","codes":["*"]}],"status_codes":{},"alarm_bits":{},"parameters":[],"registers":[{"address":0,"type":"float32","source":"value"},{"address":1,"type":"uint16","source":"status"}]}"#,
             #"{"name":"x","title_zh":"x","title_en":"x","protocol":"modbus","medium":"any","assign":"each","priority":1,"input_registers":true,"channels":[{"name":"v","codes":["*"]}],"status_codes":{},"alarm_bits":{},"parameters":[],"registers":[{"address":0,"type":"float32","order":"ACBD","source":"value"}]}"#,
             #"{"name":"x","title_zh":"x","title_en":"x","protocol":"modbus","medium":"any","assign":"each","priority":1,"input_registers":true,"channels":[{"name":"v","codes":["*"]}],"status_codes":{},"alarm_bits":{},"parameters":[],"registers":[{"address":0,"type":"float32","source":"value","writable":true}]}"#,
+            #"{"name":"x","title_zh":"x","title_en":"x","protocol":"modbus","medium":"any","assign":"each","priority":1,"input_registers":true,"channels":[{"name":"v","codes":["*"]}],"status_codes":{},"alarm_bits":{},"parameters":[{"name":"slope","default":1},{"name":"slope","default":2}],"registers":[{"address":0,"type":"float32","source":"parameter:slope","writable":true}]}"#,
         ] {
             #expect(throws: ProfileError.self) { try InstrumentMap.parse(bad, file: "bad.json") }
         }
+        // The duplicate's line names both declarations.
+        let twice = #"{"name":"x","title_zh":"x","title_en":"x","protocol":"modbus","medium":"any","assign":"each","priority":1,"input_registers":true,"channels":[{"name":"v","codes":["*"]}],"status_codes":{},"alarm_bits":{},"parameters":[{"name":"slope","default":1},{"name":"slope","default":2}],"registers":[]}"#
+        #expect { try InstrumentMap.parse(twice, file: "bad.json") } throws: { "\($0)".contains("parameters[1]") && "\($0)".contains("already declared by parameters[0]") }
     }
 }
