@@ -67,54 +67,63 @@ final class RecordPacker {
         dataTime = nil
         var sawDataTime = false
         // One pass over the fields: the factors in order, their flags (a factor's last flag
-        // counts), and each value field's kind and value bytes.
-        for group in segment.cp ?? [] {
-            for field in group {
-                Self.withBytes(field.name) { n in
-                    guard let dash = Self.lastDash(n), dash > 0, dash + 1 < n.count else {
-                        if !sawDataTime && Self.isDataTime(n) {
-                            sawDataTime = true
-                            dataTime = Self.withBytes(field.value, StoreBatch.digits14)
-                        }
-                        return
+        // counts), and each value field's kind and value bytes. The groups and fields are read
+        // in place (no copy of each `Field`, no retain of its strings), as `HeaderFields` does.
+        segment.cp?.withUnsafeBufferPointer { groups in
+            for g in groups.indices {
+                groups[g].withUnsafeBufferPointer { fields in
+                    for f in fields.indices {
+                        Self.withBytes(fields[f].name) { n in add(name: n, value: fields[f].value, sawDataTime: &sawDataTime) }
                     }
-                    let factorBytes = UnsafeBufferPointer(rebasing: n[..<dash])
-                    let key = Self.key(factorBytes)
-                    var i = -1
-                    for j in 0..<factors.count where factors[j].key == key {
-                        if key != 0 || Self.slice(names.bytes, factors[j].start, factors[j].count).elementsEqual(factorBytes) { i = j; break }
-                    }
-                    if i < 0 {
-                        i = factors.count
-                        factors.append(Factor(key: key, start: names.count, count: factorBytes.count))
-                        names.append(factorBytes)
-                    }
-                    let kind = UnsafeBufferPointer(rebasing: n[(dash + 1)...])
-                    if Self.isFlag(kind) {
-                        let start = names.count
-                        Self.withBytes(field.value) { names.append($0) }
-                        var f = factors[i]
-                        f.flagStart = start
-                        f.flagCount = names.count - start
-                        factors[i] = f
-                        return
-                    }
-                    if !factors[i].hasValue {
-                        var f = factors[i]
-                        f.hasValue = true
-                        factors[i] = f
-                        order.append(i)
-                    }
-                    let kindStart = names.count
-                    names.append(kind)
-                    let valueStart = names.count
-                    Self.withBytes(field.value) { names.append($0) }
-                    valueFields.append(ValueField(factor: i, kindStart: kindStart, kindCount: kind.count,
-                                                  valueStart: valueStart, valueCount: names.count - valueStart))
                 }
             }
         }
         finish()
+    }
+
+    /// One CP field of the record being packed.
+    @inline(__always)
+    private func add(name n: UnsafeBufferPointer<UInt8>, value: String, sawDataTime: inout Bool) {
+        guard let dash = Self.lastDash(n), dash > 0, dash + 1 < n.count else {
+            if !sawDataTime && Self.isDataTime(n) {
+                sawDataTime = true
+                dataTime = Self.withBytes(value, StoreBatch.digits14)
+            }
+            return
+        }
+        let factorBytes = UnsafeBufferPointer(rebasing: n[..<dash])
+        let key = Self.key(factorBytes)
+        var i = -1
+        for j in 0..<factors.count where factors[j].key == key {
+            if key != 0 || Self.slice(names.bytes, factors[j].start, factors[j].count).elementsEqual(factorBytes) { i = j; break }
+        }
+        if i < 0 {
+            i = factors.count
+            factors.append(Factor(key: key, start: names.count, count: factorBytes.count))
+            names.append(factorBytes)
+        }
+        let kind = UnsafeBufferPointer(rebasing: n[(dash + 1)...])
+        if Self.isFlag(kind) {
+            let start = names.count
+            Self.withBytes(value) { names.append($0) }
+            var f = factors[i]
+            f.flagStart = start
+            f.flagCount = names.count - start
+            factors[i] = f
+            return
+        }
+        if !factors[i].hasValue {
+            var f = factors[i]
+            f.hasValue = true
+            factors[i] = f
+            order.append(i)
+        }
+        let kindStart = names.count
+        names.append(kind)
+        let valueStart = names.count
+        Self.withBytes(value) { names.append($0) }
+        valueFields.append(ValueField(factor: i, kindStart: kindStart, kindCount: kind.count,
+                                      valueStart: valueStart, valueCount: names.count - valueStart))
     }
 
     private func finish() {

@@ -135,21 +135,24 @@ public struct StoreBatch: Sendable {
             // finds it), copied as bytes.
             var mn = Span.none, pw = Span.none, qn = Span.none, cn = Span.none, st = Span.none
             var pno = 0, sawPNO = false
-            for field in p.segment.header {
-                let n = field.name.utf8.count
-                guard n == 2 || n == 3 else { continue }
-                switch RecordPacker.withBytes(field.name, RecordPacker.key) {
-                case HeaderValues.key("QN"): if qn.isNone { qn = put(field.value) }
-                case HeaderValues.key("MN"): if mn.isNone { mn = put(field.value) }
-                case HeaderValues.key("CN"): if cn.isNone { cn = put(field.value) }
-                case HeaderValues.key("ST"): if st.isNone { st = put(field.value) }
-                case HeaderValues.key("PW"): if pw.isNone { pw = put(field.value) }
-                case HeaderValues.key("PNO"):
-                    if !sawPNO {
-                        sawPNO = true
-                        pno = RecordPacker.withBytes(field.value, StoreBatch.integer) ?? 0
+            // The fields read in place (no copy of each `Field`), as `HeaderFields` does.
+            p.segment.header.withUnsafeBufferPointer { fields in
+                for f in fields.indices {
+                    let n = fields[f].name.utf8.count
+                    guard n == 2 || n == 3 else { continue }
+                    switch RecordPacker.withBytes(fields[f].name, RecordPacker.key) {
+                    case HeaderValues.key("QN"): if qn.isNone { qn = put(fields[f].value) }
+                    case HeaderValues.key("MN"): if mn.isNone { mn = put(fields[f].value) }
+                    case HeaderValues.key("CN"): if cn.isNone { cn = put(fields[f].value) }
+                    case HeaderValues.key("ST"): if st.isNone { st = put(fields[f].value) }
+                    case HeaderValues.key("PW"): if pw.isNone { pw = put(fields[f].value) }
+                    case HeaderValues.key("PNO"):
+                        if !sawPNO {
+                            sawPNO = true
+                            pno = RecordPacker.withBytes(fields[f].value, StoreBatch.integer) ?? 0
+                        }
+                    default: continue
                     }
-                default: break
                 }
             }
             if mn.isNone { mn = Span(start: bytes.count, count: 0) }
