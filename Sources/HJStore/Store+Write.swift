@@ -198,10 +198,6 @@ struct UnitKey: Hashable, CustomStringConvertible {
         (w0, w1, w2, w3) = words
     }
 
-    init(_ mn: String) {
-        self = RecordPacker.withBytes(mn) { UnitKey($0) }
-    }
-
     var description: String {
         if let long { return long }
         var words = (w0, w1, w2, w3)

@@ -141,12 +141,12 @@ public struct StoreBatch: Sendable {
                     let n = fields[f].name.utf8.count
                     guard n == 2 || n == 3 else { continue }
                     switch RecordPacker.withBytes(fields[f].name, RecordPacker.key) {
-                    case HeaderValues.key("QN"): if qn.isNone { qn = put(fields[f].value) }
-                    case HeaderValues.key("MN"): if mn.isNone { mn = put(fields[f].value) }
-                    case HeaderValues.key("CN"): if cn.isNone { cn = put(fields[f].value) }
-                    case HeaderValues.key("ST"): if st.isNone { st = put(fields[f].value) }
-                    case HeaderValues.key("PW"): if pw.isNone { pw = put(fields[f].value) }
-                    case HeaderValues.key("PNO"):
+                    case StoreBatch.headerKey("QN"): if qn.isNone { qn = put(fields[f].value) }
+                    case StoreBatch.headerKey("MN"): if mn.isNone { mn = put(fields[f].value) }
+                    case StoreBatch.headerKey("CN"): if cn.isNone { cn = put(fields[f].value) }
+                    case StoreBatch.headerKey("ST"): if st.isNone { st = put(fields[f].value) }
+                    case StoreBatch.headerKey("PW"): if pw.isNone { pw = put(fields[f].value) }
+                    case StoreBatch.headerKey("PNO"):
                         if !sawPNO {
                             sawPNO = true
                             pno = RecordPacker.withBytes(fields[f].value, StoreBatch.integer) ?? 0
@@ -203,35 +203,13 @@ public struct StoreBatch: Sendable {
         return n
     }
 
-    /// The header fields a row needs, found in one pass over the header (the first of each name,
-    /// as `DataSegment.header(_:)` finds it) by a key of the name's bytes, not a string
-    /// comparison per field and name.
-    struct HeaderValues {
-        var mn: String?, pw: String?, qn: String?, cn: String?, st: String?, pno: String?
-
-        init(_ segment: DataSegment) {
-            for field in segment.header {
-                let n = field.name.utf8.count
-                guard n == 2 || n == 3 else { continue }
-                switch RecordPacker.withBytes(field.name, RecordPacker.key) {
-                case Self.key("QN"): if qn == nil { qn = field.value }
-                case Self.key("MN"): if mn == nil { mn = field.value }
-                case Self.key("CN"): if cn == nil { cn = field.value }
-                case Self.key("ST"): if st == nil { st = field.value }
-                case Self.key("PW"): if pw == nil { pw = field.value }
-                case Self.key("PNO"): if pno == nil { pno = field.value }
-                default: break
-                }
-            }
-        }
-
-        /// `RecordPacker.key` of a short ASCII name, folded by the compiler.
-        @inline(__always)
-        static func key(_ name: StaticString) -> UInt64 {
-            var k: UInt64 = 0
-            for i in 0..<name.utf8CodeUnitCount { k = k << 8 | UInt64(name.utf8Start[i]) }
-            return UInt64(name.utf8CodeUnitCount) << 56 | k
-        }
+    /// `RecordPacker.key` of a short ASCII header name, folded by the compiler (`Rows.append`
+    /// finds the header fields it needs by these keys, not by a string comparison per name).
+    @inline(__always)
+    static func headerKey(_ name: StaticString) -> UInt64 {
+        var k: UInt64 = 0
+        for i in 0..<name.utf8CodeUnitCount { k = k << 8 | UInt64(name.utf8Start[i]) }
+        return UInt64(name.utf8CodeUnitCount) << 56 | k
     }
 
     /// `20261130120000` as an integer, or nil when not 14 digits (17: the first 14 count).

@@ -1,4 +1,5 @@
 import HJ212
+import HJRoles
 @testable import HJStore
 import Testing
 import TestSupport
@@ -106,7 +107,7 @@ struct RecordPackerTests {
         #expect(differences == 0)
     }
 
-    @Test("a row's header fields are the segment's (first of each name), read in one pass; DataTime digits")
+    @Test("a row's header fields are the segment's (first of each name), read in one pass as the store builds its rows; DataTime digits")
     func headerValues() {
         let headers: [[Field]] = [
             [Field("QN", "20261130120000001"), Field("ST", "32"), Field("CN", "2061"), Field("PW", "123456"), Field("MN", "010000A89001000000000001"),
@@ -115,11 +116,18 @@ struct RecordPackerTests {
             [Field("Q", "1"), Field("QNN", "2"), Field("", "3"), Field("PNO", "x")],
             [],
         ]
+        // The row `serve --store` builds (`StoreBatch.Rows.append`): an absent MN or CN is an
+        // empty text, an empty QN is none (no duplicate key), a PNO that is not a number is 0.
+        let rows = StoreBatch.Rows()
         for h in headers {
             let segment = DataSegment(header: h, cp: nil)
-            let v = StoreBatch.HeaderValues(segment)
-            #expect(v.qn == segment.qn && v.mn == segment.mn && v.cn == segment.cn && v.st == segment.st && v.pw == segment.pw, "\(h)")
-            #expect(v.pno.flatMap { Int($0) } == segment.pno, "\(h)")
+            rows.append(AcceptedPacket(frame: [], segment: segment, time: 0, peer: "p"), record: nil)
+            let r = rows.list[rows.list.count - 1]
+            let text = { (span: StoreBatch.Span) in rows.text(span).map { String(decoding: $0, as: UTF8.self) } }
+            #expect(text(r.qn) == segment.qn.flatMap { $0.isEmpty ? nil : $0 }, "\(h)")
+            #expect(text(r.mn) == segment.mn ?? "" && text(r.cn) == segment.cn ?? "", "\(h)")
+            #expect(text(r.st) == segment.st && text(r.pw) == segment.pw, "\(h)")
+            #expect(r.pno == segment.header("PNO").flatMap { Int($0) } ?? 0, "\(h)")
         }
         #expect(StoreBatch.digits14("20261130110000") == 20261130110000)
         #expect(StoreBatch.digits14("20261130110000123") == 20261130110000)
