@@ -34,7 +34,15 @@ final class Database {
     private(set) var handle: OpaquePointer?
     let path: String
 
+    /// Process-wide settings made once, before the first connection opens (SQLite accepts
+    /// `sqlite3_config` only then): memory statistics off (CSQLite's shim.h says why).
+    private static let configured: Bool = hj_sqlite3_config_memstatus(0) == SQLITE_OK
+
+    /// Whether SQLite counts its allocations (it should not once a connection opened: `configured`).
+    static var countsMemory: Bool { sqlite3_memory_used() > 0 || sqlite3_memory_highwater(0) > 0 }
+
     init(path: String, readOnly: Bool) throws(StoreError) {
+        _ = Self.configured
         self.path = path
         var db: OpaquePointer?
         let flags = (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) | SQLITE_OPEN_NOMUTEX

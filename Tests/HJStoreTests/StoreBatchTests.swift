@@ -72,6 +72,19 @@ struct StoreBatchTests {
         _ = s1
     }
 
+    @Test("SQLite does not count its allocations once a store is open (the memory statistics are off)")
+    func memoryStatisticsOff() throws {
+        let dir = scratchDirectory("batch-memstatus")
+        let store = try Store(path: dir + "/s.db")
+        let p = Self.accepted(mn: "010000A89001000000000001", qn: "20261130120000001")
+        var batch = StoreBatch()
+        batch.add(packet: p.0, record: p.1)
+        #expect(try store.write(batch).stored == 1)
+        // With the statistics on, every allocation above (the schema, the statements, the page
+        // cache) would show here.
+        #expect(!Database.countsMemory)
+    }
+
     @Test("several batches in one transaction: units found by their MN's bytes, however long, across transactions")
     func unitKeys() throws {
         let dir = scratchDirectory("batch-units")
