@@ -24,6 +24,9 @@ struct StoreBenchmark {
     var loggerThreads: Int
     /// Which parts run: the live loggers' windows, the C client's closed loop, or both.
     var parts: Parts = .both
+    /// Pairs of the loggers' windows (serve, then serve --store), run one after the other; with
+    /// more than one, the verdict is on the median of their ratios (`StoreBenchFigures.summary`).
+    var rounds = 1
 
     enum Parts: String, CaseIterable { case both, loggers, closedLoop = "closed-loop" }
 
@@ -98,20 +101,36 @@ struct StoreBenchmark {
         let directory = NSTemporaryDirectory() + "hj212-bench-store-\(getpid())"
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let db = directory + "/bench.db"
         var valid = true
         if parts != .closedLoop {
-            guard let plain = phase(io, label: "without store", extra: []) else { return 2 }
-            guard let stored = phase(io, label: "with --store", extra: ["--store", db, "--durability", durability]) else { return 2 }
-            io.clearProgress()
-            io.stdout.line("hj212 bench store: \(loggers) loggers (\(unit)) in this process on \(loggerThreads) loop thread(s), hj212 serve in another on \(threads), loopback, speed \(Int(speed))x, \(Int(seconds)) s windows")
             let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-            for line in StoreBenchFigures.report(plain: plain, stored: stored, durability: durability, cores: cores) { io.stdout.line(line) }
-            if let store = try? Store(path: db, readOnly: true), let counts = try? store.counts() {
-                io.stdout.line("  store                \(counts.packets) packets, \(counts.records) records, \(counts.values) values, \(counts.units) units")
+            var done: [(plain: StoreBenchFigures.Outcome, stored: StoreBenchFigures.Outcome)] = []
+            for round in 1...rounds {
+                // A fresh store file in each round (the last round's is read below, then removed).
+                let db = directory + "/bench-\(round).db"
+                let of = rounds > 1 ? ", round \(round) of \(rounds)" : ""
+                guard let plain = phase(io, label: "without store\(of)", extra: []) else { return 2 }
+                if Interrupts.requested { return Interrupts.exitStatus }
+                guard let stored = phase(io, label: "with --store\(of)", extra: ["--store", db, "--durability", durability]) else { return 2 }
+                io.clearProgress()
+                if round == 1 {
+                    io.stdout.line("hj212 bench store: \(loggers) loggers (\(unit)) in this process on \(loggerThreads) loop thread(s), hj212 serve in another on \(threads), loopback, speed \(Int(speed))x, \(Int(seconds)) s windows\(rounds > 1 ? ", \(rounds) rounds" : "")")
+                }
+                if rounds > 1 { io.stdout.line("  round \(round) of \(rounds)") }
+                for line in StoreBenchFigures.report(plain: plain, stored: stored, durability: durability, cores: cores) { io.stdout.line(line) }
+                if let store = try? Store(path: db, readOnly: true), let counts = try? store.counts() {
+                    io.stdout.line("  store                \(counts.packets) packets, \(counts.records) records, \(counts.values) values, \(counts.units) units")
+                }
+                for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: db + suffix) }
+                io.stdout.flush()
+                valid = valid && StoreBenchFigures.valid(plain, stored)
+                done.append((plain, stored))
+                if Interrupts.requested { return Interrupts.exitStatus }
             }
-            io.stdout.flush()
-            valid = StoreBenchFigures.valid(plain, stored)
+            if rounds > 1 {
+                for line in StoreBenchFigures.summary(done, cores: cores) { io.stdout.line(line) }
+                io.stdout.flush()
+            }
         }
         if Interrupts.requested { return Interrupts.exitStatus }
         if parts != .loggers {

@@ -140,6 +140,40 @@ struct StoreBenchFigures {
         return lines
     }
 
+    /// The throughput ratio of a round whose verdict line judges the target (both windows
+    /// measured, a quiet machine, serve without a store saturated: `report`'s conditions); nil
+    /// when the round measured nothing or was not judged.
+    static func judgedRatio(plain: Outcome, stored: Outcome, cores: Int) -> Double? {
+        guard case .measured(let p) = plain, case .measured(let s) = stored else { return nil }
+        guard max(otherCores(p, cores: cores), otherCores(s, cores: cores)) <= maxOtherCores, p.saturated else { return nil }
+        return s.perSecond / max(1, p.perSecond)
+    }
+
+    /// The median of some numbers (of an even count, the mean of the middle two).
+    static func median(_ values: [Double]) -> Double {
+        let v = values.sorted()
+        guard !v.isEmpty else { return .nan }
+        return v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2
+    }
+
+    /// The closing lines of a run of several rounds (`--rounds`): each round's ratio, their median
+    /// and range, and the verdict on the median. One round is one sample of a machine whose share
+    /// of the cores moves from window to window (session 15: the same binary read 0.50x to 0.75x
+    /// in successive runs); the median of alternated rounds does not rest on one sample. Every
+    /// round must have been judged: otherwise the run judges nothing.
+    static func summary(_ rounds: [(plain: Outcome, stored: Outcome)], cores: Int) -> [String] {
+        let ratios = rounds.map { judgedRatio(plain: $0.plain, stored: $0.stored, cores: cores) }
+        let unjudged = ratios.indices.filter { ratios[$0] == nil }.map { String($0 + 1) }
+        guard unjudged.isEmpty else {
+            return ["  target ≥ 0.70x       over \(rounds.count) rounds: not judged: round\(unjudged.count == 1 ? "" : "s") \(unjudged.joined(separator: ", ")) measured nothing or could not be judged (see \(unjudged.count == 1 ? "its" : "their") lines above)"]
+        }
+        let values = ratios.compactMap { $0 }
+        let m = median(values), met = values.filter { $0 >= 0.7 }.count
+        let list = values.map { String(format: "%.2f", $0) }.joined(separator: ", ")
+        return ["  over \(rounds.count) rounds        throughput ratios \(list): median \(String(format: "%.2f", m))x, range \(String(format: "%.2f", values.min()!))–\(String(format: "%.2f", values.max()!))",
+                "  target ≥ 0.70x       \(m >= 0.7 ? "met" : "NOT met") over \(rounds.count) rounds: median \(String(format: "%.2f", m))x (met in \(met) of \(rounds.count) rounds)"]
+    }
+
     /// Whether both windows measured something (the bench's exit status).
     static func valid(_ outcomes: Outcome...) -> Bool {
         outcomes.allSatisfy { if case .measured = $0 { true } else { false } }

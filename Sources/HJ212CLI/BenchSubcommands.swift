@@ -122,13 +122,15 @@ struct BenchStore: CLICommand {
     static let loggerThreads = Option("logger-threads", "N", help: "Event-loop threads of the loggers (default: as --threads); more than serve's lets the loggers offer more than serve takes.", parse: Parse.int(1...64))
     static let parts = Option("parts", "WHICH", choices: StoreBenchmark.Parts.allCases.map(\.rawValue),
                               help: "both (default): the live loggers' windows, then the C client's closed loop (a new QN per frame); loggers; or closed-loop.")
-    static let options: [any OptionDeclaration] = [BenchOptions.loggers, BenchOptions.speed, BenchOptions.seconds, BenchOptions.unit, BenchOptions.threads, loggerThreads, durability, parts]
+    static let rounds = Option("rounds", "N", help: "Pairs of the loggers' windows (serve, then serve --store), one after the other; with more than one the verdict is on the median of their ratios (default 1).", parse: Parse.int(1...20))
+    static let options: [any OptionDeclaration] = [BenchOptions.loggers, BenchOptions.speed, BenchOptions.seconds, BenchOptions.unit, BenchOptions.threads, loggerThreads, durability, parts, rounds]
     var bench: StoreBenchmark
     init(_ a: ParsedArguments) throws(UsageError) {
         bench = StoreBenchmark(loggers: a[BenchOptions.loggers] ?? 10_000, speed: a[BenchOptions.speed] ?? 150, seconds: a[BenchOptions.seconds] ?? 20,
                                unit: a[BenchOptions.unit] ?? "industrial-wastewater", threads: a[BenchOptions.threads] ?? 1, durability: a[Self.durability] ?? "normal",
                                loggerThreads: a[Self.loggerThreads] ?? a[BenchOptions.threads] ?? 1)
         bench.parts = a[Self.parts].flatMap { StoreBenchmark.Parts(rawValue: $0) } ?? .both
+        bench.rounds = a[Self.rounds] ?? 1
     }
     func run(_ io: CommandIO) -> Int32 { bench.run(io) }
 }

@@ -96,4 +96,29 @@ struct BenchStoreFiguresTests {
         let easy = F.phase(before: snapshot(acked: 0), after: snapshot(acked: 300_000), usage: usage(), speed: 30, loggerThreads: 1)
         #expect(F.report(plain: easy, stored: stored, durability: "normal", cores: 2).last?.hasPrefix("  target ≥ 0.70x       not judged") == true)
     }
+
+    @Test("several rounds: the verdict is on the median of the judged rounds' ratios; a round not judged leaves the run unjudged")
+    func rounds() {
+        // Without a store 50k/s in every round; with a store 37k, 29k and 36k/s: 0.74, 0.58, 0.72.
+        let plain = F.phase(before: snapshot(acked: 0), after: snapshot(acked: 750_000, pending: 110_000), usage: usage(12), speed: 300, loggerThreads: 2)
+        func stored(_ perSecond: Int) -> F.Outcome {
+            F.phase(before: snapshot(acked: 0), after: snapshot(acked: perSecond * 15, pending: 70_000), usage: usage(12), speed: 300, loggerThreads: 2)
+        }
+        let three = [(plain, stored(37_000)), (plain, stored(29_000)), (plain, stored(36_000))]
+        #expect(three.map { F.judgedRatio(plain: $0.0, stored: $0.1, cores: 2) } == [0.74, 0.58, 0.72])
+        #expect(F.summary(three.map { (plain: $0.0, stored: $0.1) }, cores: 2) == [
+            "  over 3 rounds        throughput ratios 0.74, 0.58, 0.72: median 0.72x, range 0.58–0.74",
+            "  target ≥ 0.70x       met over 3 rounds: median 0.72x (met in 2 of 3 rounds)"])
+        // Two rounds: the mean of the two; one round met does not make the run met.
+        let two = [(plain: plain, stored: stored(37_000)), (plain: plain, stored: stored(29_000))]
+        #expect(F.summary(two, cores: 2).last == "  target ≥ 0.70x       NOT met over 2 rounds: median 0.66x (met in 1 of 2 rounds)")
+        // A round that measured nothing, or beside busy neighbours: the run judges nothing.
+        let broken = F.phase(before: snapshot(acked: 100), after: snapshot(connected: 9_990, acked: 300_000), usage: usage(), speed: 300, loggerThreads: 2)
+        let crowded = F.phase(before: snapshot(acked: 0), after: snapshot(acked: 555_000, pending: 70_000),
+                              usage: F.Usage(window: 15, serveCPU: 8, loggersCPU: 10, machineBusy: 1.0), speed: 300, loggerThreads: 2)
+        #expect(F.judgedRatio(plain: plain, stored: crowded, cores: 2) == nil)
+        #expect(F.summary([(plain: plain, stored: stored(37_000)), (plain: plain, stored: broken), (plain: plain, stored: crowded)], cores: 2)
+                == ["  target ≥ 0.70x       over 3 rounds: not judged: rounds 2, 3 measured nothing or could not be judged (see their lines above)"])
+        #expect(F.median([3, 1, 2]) == 2 && F.median([4, 1, 3, 2]) == 2.5 && F.median([]).isNaN)
+    }
 }
