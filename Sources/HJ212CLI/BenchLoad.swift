@@ -21,7 +21,7 @@ struct LoadBenchmark {
     /// the fuzz campaigns, 0.48–0.70 without). Above `maxOtherCores` the row is marked.
     struct Neighbours {
         static let maxOtherCores = 0.25
-        let machine: (busy: Double, total: Double)?
+        let machine: (busy: Double, total: Double, stolen: Double)?
         let ours: Double?
         let server: Double?
         let start: Double

@@ -45,6 +45,8 @@ struct StoreBenchmark {
         var loggersCPU = 0.0
         /// Share of the machine's CPU time that was busy during the window (all processes).
         var machineBusy = 0.0
+        /// Of which stolen by the hypervisor (a virtual machine's neighbours: /proc/stat's steal).
+        var machineStolen = 0.0
         var perSecond: Double { window > 0 ? Double(acked) / window : 0 }
         var offeredPerSecond: Double { window > 0 ? Double(offered) / window : 0 }
         /// serve could not keep up: the loggers' backlog grew by more than 5 % of what was acknowledged.
@@ -52,7 +54,8 @@ struct StoreBenchmark {
         /// What limited the acknowledged rate, in words.
         func limit(cores: Int) -> String {
             let serveCores = window > 0 ? serveCPU / window : 0, loggerCores = window > 0 ? loggersCPU / window : 0
-            let use = String(format: "serve %.2f cores, loggers %.2f cores, machine %.0f %% busy of %d cores", serveCores, loggerCores, machineBusy * 100, cores)
+            var use = String(format: "serve %.2f cores, loggers %.2f cores, machine %.0f %% busy of %d cores", serveCores, loggerCores, machineBusy * 100, cores)
+            if machineStolen >= 0.005 { use += String(format: " (%.0f %% of the machine's time stolen by the hypervisor)", machineStolen * 100) }
             if !saturated { return "limited by the loggers' offered rate (\(Int(offeredPerSecond))/s): serve was not saturated; \(use)" }
             if machineBusy >= 0.9 { return "serve saturated, limited by CPU (the machine was busy): \(use)" }
             return "serve saturated without a busy machine (waits: commits, acks): \(use)"
@@ -147,12 +150,14 @@ struct StoreBenchmark {
     }
 
     /// Busy and total CPU time of the machine (jiffies, from the first line of /proc/stat).
-    static func machineTimes() -> (busy: Double, total: Double)? {
+    /// Steal (time the hypervisor gave to other guests) counts as busy: the bench's processes
+    /// could not run then either.
+    static func machineTimes() -> (busy: Double, total: Double, stolen: Double)? {
         guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8), let line = stat.split(separator: "\n").first else { return nil }
         let v = line.split(separator: " ").dropFirst().compactMap { Double($0) }
         guard v.count >= 5 else { return nil }
         let total = v.prefix(8).reduce(0, +)
-        return (total - v[3] - v[4], total)  // idle and iowait are not busy
+        return (total - v[3] - v[4], total, v.count >= 8 ? v[7] : 0)  // idle and iowait are not busy
     }
 
     /// Whether the process exists and is not a zombie.
@@ -243,7 +248,10 @@ struct StoreBenchmark {
         if let c0 = cpu0, let c1 = Self.cpuSeconds(pid) { usage.serveCPU = c1 - c0 }
         if let c0 = loops0, let c1 = Self.loopsCPUSeconds(pid) { usage.serveLoopsCPU = c1 - c0 }
         if let c0 = self0, let c1 = Self.cpuSeconds(getpid()) { usage.loggersCPU = c1 - c0 }
-        if let m0 = machine0, let m1 = Self.machineTimes(), m1.total > m0.total { usage.machineBusy = (m1.busy - m0.busy) / (m1.total - m0.total) }
+        if let m0 = machine0, let m1 = Self.machineTimes(), m1.total > m0.total {
+            usage.machineBusy = (m1.busy - m0.busy) / (m1.total - m0.total)
+            usage.machineStolen = (m1.stolen - m0.stolen) / (m1.total - m0.total)
+        }
         let outcome = StoreBenchFigures.phase(before: a0, after: a1, usage: usage, speed: speed, loggerThreads: loggerThreads)
         if case .incomplete = outcome {
             let text = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""

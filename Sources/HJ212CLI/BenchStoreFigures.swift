@@ -28,6 +28,7 @@ struct StoreBenchFigures {
         var serveLoopsCPU = 0.0
         var loggersCPU = 0.0
         var machineBusy = 0.0
+        var machineStolen = 0.0
     }
 
     /// A window that measured something; `nil` reason on `Outcome` otherwise.
@@ -94,6 +95,7 @@ struct StoreBenchFigures {
         p.serveLoopsCPU = usage.serveLoopsCPU
         p.loggersCPU = usage.loggersCPU
         p.machineBusy = usage.machineBusy
+        p.machineStolen = usage.machineStolen
         p.acked = acked
         p.offered = offered
         p.connected = b.connected

@@ -121,4 +121,15 @@ struct BenchStoreFiguresTests {
                 == ["  target ≥ 0.70x       over 3 rounds: not judged: rounds 2, 3 measured nothing or could not be judged (see their lines above)"])
         #expect(F.median([3, 1, 2]) == 2 && F.median([4, 1, 3, 2]) == 2.5 && F.median([]).isNaN)
     }
+
+    @Test("time the hypervisor stole from the machine is named in the window's line (and counts as busy)")
+    func stolen() throws {
+        let quiet = F.Usage(window: 15, serveCPU: 12, loggersCPU: 14, machineBusy: 0.95)
+        var robbed = quiet
+        robbed.machineStolen = 0.06
+        let plain = try #require(measured(F.phase(before: snapshot(acked: 0), after: snapshot(acked: 750_000, pending: 110_000), usage: quiet, speed: 300, loggerThreads: 2)))
+        let stolen = try #require(measured(F.phase(before: snapshot(acked: 0), after: snapshot(acked: 750_000, pending: 110_000), usage: robbed, speed: 300, loggerThreads: 2)))
+        #expect(plain.limit(cores: 2) == "serve saturated, limited by CPU (the machine was busy): serve 0.80 cores, loggers 0.93 cores, machine 95 % busy of 2 cores")
+        #expect(stolen.limit(cores: 2) == plain.limit(cores: 2) + " (6 % of the machine's time stolen by the hypervisor)")
+    }
 }
