@@ -113,7 +113,10 @@ struct StoreBenchmark {
                 let db = directory + "/bench-\(round).db"
                 let of = rounds > 1 ? ", round \(round) of \(rounds)" : ""
                 guard let plain = phase(io, label: "without store\(of)", extra: []) else { return 2 }
-                if Interrupts.requested { return Interrupts.exitStatus }
+                if Interrupts.requested {
+                    if rounds > 1 { io.clearProgress(); io.stdout.line(StoreBenchFigures.interrupted(after: done.count, of: rounds)) }
+                    return Interrupts.exitStatus
+                }
                 guard let stored = phase(io, label: "with --store\(of)", extra: ["--store", db, "--durability", durability]) else { return 2 }
                 io.clearProgress()
                 if round == 1 {
@@ -127,8 +130,12 @@ struct StoreBenchmark {
                 for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: db + suffix) }
                 io.stdout.flush()
                 valid = valid && StoreBenchFigures.valid(plain, stored)
+                // A round whose window was cut short by Ctrl-C or SIGTERM is printed, not counted.
+                if Interrupts.requested {
+                    if rounds > 1 { io.stdout.line(StoreBenchFigures.interrupted(after: done.count, of: rounds)) }
+                    return Interrupts.exitStatus
+                }
                 done.append((plain, stored))
-                if Interrupts.requested { return Interrupts.exitStatus }
             }
             if rounds > 1 {
                 for line in StoreBenchFigures.summary(done, cores: cores) { io.stdout.line(line) }

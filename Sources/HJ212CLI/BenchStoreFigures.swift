@@ -176,6 +176,12 @@ struct StoreBenchFigures {
                 "  target ≥ 0.70x       \(m >= 0.7 ? "met" : "NOT met") over \(rounds.count) rounds: median \(String(format: "%.2f", m))x (met in \(met) of \(rounds.count) rounds)"]
     }
 
+    /// The closing line of a run of several rounds stopped (Ctrl-C, SIGTERM) before its last:
+    /// the rounds done were printed; no verdict over them.
+    static func interrupted(after done: Int, of rounds: Int) -> String {
+        "  target ≥ 0.70x       over \(rounds) rounds: not judged: interrupted after \(done) of \(rounds) rounds"
+    }
+
     /// Whether both windows measured something (the bench's exit status).
     static func valid(_ outcomes: Outcome...) -> Bool {
         outcomes.allSatisfy { if case .measured = $0 { true } else { false } }

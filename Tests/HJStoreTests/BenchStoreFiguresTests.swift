@@ -120,6 +120,7 @@ struct BenchStoreFiguresTests {
         #expect(F.summary([(plain: plain, stored: stored(37_000)), (plain: plain, stored: broken), (plain: plain, stored: crowded)], cores: 2)
                 == ["  target ≥ 0.70x       over 3 rounds: not judged: rounds 2, 3 measured nothing or could not be judged (see their lines above)"])
         #expect(F.median([3, 1, 2]) == 2 && F.median([4, 1, 3, 2]) == 2.5 && F.median([]).isNaN)
+        #expect(F.interrupted(after: 1, of: 3) == "  target ≥ 0.70x       over 3 rounds: not judged: interrupted after 1 of 3 rounds")
     }
 
     @Test("time the hypervisor stole from the machine is named in the window's line (and counts as busy)")
