@@ -109,7 +109,7 @@ struct StoreBenchmark {
             let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
             var done: [(plain: StoreBenchFigures.Outcome, stored: StoreBenchFigures.Outcome)] = []
             for round in 1...rounds {
-                // A fresh store file in each round (the last round's is read below, then removed).
+                // A fresh store file in each round, read for its counts below and then removed.
                 let db = directory + "/bench-\(round).db"
                 let of = rounds > 1 ? ", round \(round) of \(rounds)" : ""
                 guard let plain = phase(io, label: "without store\(of)", extra: []) else { return 2 }

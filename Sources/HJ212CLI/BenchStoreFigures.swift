@@ -160,8 +160,8 @@ struct StoreBenchFigures {
 
     /// The closing lines of a run of several rounds (`--rounds`): each round's ratio, their median
     /// and range, and the verdict on the median. One round is one sample of a machine whose share
-    /// of the cores moves from window to window (session 15: the same binary read 0.50x to 0.75x
-    /// in successive runs); the median of alternated rounds does not rest on one sample. Every
+    /// of the cores moves from window to window (session 15: the same binary read 0.47x to 0.86x
+    /// in successive windows); the median of alternated rounds does not rest on one sample. Every
     /// round must have been judged: otherwise the run judges nothing.
     static func summary(_ rounds: [(plain: Outcome, stored: Outcome)], cores: Int) -> [String] {
         let ratios = rounds.map { judgedRatio(plain: $0.plain, stored: $0.stored, cores: cores) }
@@ -176,8 +176,9 @@ struct StoreBenchFigures {
                 "  target ≥ 0.70x       \(m >= 0.7 ? "met" : "NOT met") over \(rounds.count) rounds: median \(String(format: "%.2f", m))x (met in \(met) of \(rounds.count) rounds)"]
     }
 
-    /// The closing line of a run of several rounds stopped (Ctrl-C, SIGTERM) before its last:
-    /// the rounds done were printed; no verdict over them.
+    /// The closing line of a run of several rounds stopped (Ctrl-C, SIGTERM) before every round
+    /// was done: the rounds done were printed (a round cut short is printed, not counted); no
+    /// verdict over them.
     static func interrupted(after done: Int, of rounds: Int) -> String {
         "  target ≥ 0.70x       over \(rounds) rounds: not judged: interrupted after \(done) of \(rounds) rounds"
     }
