@@ -130,12 +130,12 @@ struct StoreBenchFigures {
         // The target is judged at saturation, on a machine that ran nothing else of weight: a
         // ratio of two rates the loggers or the neighbours set says nothing.
         let others = (otherCores(p, cores: cores), otherCores(s, cores: cores))
-        if max(others.0, others.1) > maxOtherCores {
+        if let judged = judgedRatio(plain: plain, stored: stored, cores: cores) {
+            let verdict = "  target ≥ 0.70x       \(judged >= 0.7 ? "met" : "NOT met"): \(String(format: "%.2f", judged))x"
+            lines.append(verdict + (s.saturated ? ", both phases saturated (the loggers' backlog grew in each)"
+                                                : "; serve without a store was saturated, serve --store was not (it kept up with the loggers)"))
+        } else if max(others.0, others.1) > maxOtherCores {
             lines.append("  target ≥ 0.70x       not judged: other processes used \(String(format: "%.2f", others.0)) and \(String(format: "%.2f", others.1)) cores during the two windows (at most \(String(format: "%.2f", maxOtherCores)) for a judgement); run on a quiet machine. The CPU cost ratio, \(String(format: "%.2f", cost))x, estimates the saturated ratio")
-        } else if p.saturated && s.saturated {
-            lines.append("  target ≥ 0.70x       \(throughput >= 0.7 ? "met" : "NOT met"): \(String(format: "%.2f", throughput))x, both phases saturated (the loggers' backlog grew in each)")
-        } else if p.saturated {
-            lines.append("  target ≥ 0.70x       \(throughput >= 0.7 ? "met" : "NOT met"): \(String(format: "%.2f", throughput))x; serve without a store was saturated, serve --store was not (it kept up with the loggers)")
         } else {
             lines.append("  target ≥ 0.70x       not judged: serve without a store was not saturated (the loggers' rate set both figures); raise --speed or --logger-threads. The CPU cost ratio, \(String(format: "%.2f", cost))x, estimates the saturated ratio")
         }
@@ -143,8 +143,8 @@ struct StoreBenchFigures {
     }
 
     /// The throughput ratio of a round whose verdict line judges the target (both windows
-    /// measured, a quiet machine, serve without a store saturated: `report`'s conditions); nil
-    /// when the round measured nothing or was not judged.
+    /// measured, a quiet machine, serve without a store saturated); nil when the round measured
+    /// nothing or was not judged. `report`'s verdict line and `summary` both judge by it.
     static func judgedRatio(plain: Outcome, stored: Outcome, cores: Int) -> Double? {
         guard case .measured(let p) = plain, case .measured(let s) = stored else { return nil }
         guard max(otherCores(p, cores: cores), otherCores(s, cores: cores)) <= maxOtherCores, p.saturated else { return nil }
@@ -160,7 +160,7 @@ struct StoreBenchFigures {
 
     /// The closing lines of a run of several rounds (`--rounds`): each round's ratio, their median
     /// and range, and the verdict on the median. One round is one sample of a machine whose share
-    /// of the cores moves from window to window (session 15: the same binary read 0.47x to 0.86x
+    /// of the cores moves from window to window (session 15: the same binary read 0.27x to 0.86x
     /// in successive windows); the median of alternated rounds does not rest on one sample. Every
     /// round must have been judged: otherwise the run judges nothing.
     static func summary(_ rounds: [(plain: Outcome, stored: Outcome)], cores: Int) -> [String] {
