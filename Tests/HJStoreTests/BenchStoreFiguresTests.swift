@@ -92,6 +92,10 @@ struct BenchStoreFiguresTests {
         #expect(crowdedLines.contains("  throughput ratio     0.74x"))
         #expect(crowdedLines.last == "  target ≥ 0.70x       not judged: other processes used 0.17 and 0.80 cores during the two windows (at most 0.25 for a judgement); run on a quiet machine. The CPU cost ratio, 1.11x, estimates the saturated ratio")
         #expect(F.otherCores(try #require(measured(crowded)), cores: 2) > F.maxOtherCores)
+        // serve --store kept up (its backlog did not grow): judged on serve's saturated window.
+        let keptUp = F.phase(before: snapshot(acked: 0), after: snapshot(acked: 555_000, pending: 10_000), usage: usage(12), speed: 300, loggerThreads: 2)
+        #expect(F.report(plain: plain, stored: keptUp, durability: "normal", cores: 2).last
+                == "  target ≥ 0.70x       met: 0.74x; serve without a store was saturated, serve --store was not (it kept up with the loggers)")
         // Not saturated without a store: not judged, whatever the ratio.
         let easy = F.phase(before: snapshot(acked: 0), after: snapshot(acked: 300_000), usage: usage(), speed: 30, loggerThreads: 1)
         #expect(F.report(plain: easy, stored: stored, durability: "normal", cores: 2).last?.hasPrefix("  target ≥ 0.70x       not judged") == true)
