@@ -141,6 +141,26 @@ struct StoreBenchmark {
                 for line in StoreBenchFigures.summary(done, cores: cores) { io.stdout.line(line) }
                 io.stdout.flush()
             }
+            // SQLite's own cost of a row, on this machine, after the windows (nothing else of the
+            // bench runs then): the floor under the store's figures above.
+            if !Interrupts.requested {
+                io.progress("bench store: the SQLite floor (100000 rows)")
+                let path = directory + "/floor.db"
+                let lines: [String]
+                do throws(StoreError) {
+                    let floor = try StoreFloor.measure(path: path)
+                    let serve = done.compactMap { round -> Double? in
+                        if case .measured(let p) = round.plain { return p.cpuPerAck } else { return nil }
+                    }
+                    lines = StoreBenchFigures.floorLines(floor, serveCPUPerAck: serve)
+                } catch {
+                    lines = ["  SQLite floor         not measured: \(error.message)"]
+                }
+                for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+                io.clearProgress()
+                for line in lines { io.stdout.line(line) }
+                io.stdout.flush()
+            }
         }
         if Interrupts.requested { return Interrupts.exitStatus }
         if parts != .loggers {

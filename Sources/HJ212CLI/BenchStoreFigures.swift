@@ -1,4 +1,5 @@
 import Foundation
+import HJStore
 
 /// The figures of `bench store`, computed from snapshots of the loggers without I/O (so that a
 /// test can feed them the snapshots of a broken run): a bench is a verdict, and a run whose
@@ -181,6 +182,29 @@ struct StoreBenchFigures {
     /// verdict over them.
     static func interrupted(after done: Int, of rounds: Int) -> String {
         "  target ≥ 0.70x       over \(rounds) rounds: not judged: interrupted after \(done) of \(rounds) rounds"
+    }
+
+    /// The SQLite floor's lines (`StoreFloor`): SQLite's own cost of a packet's row on this
+    /// machine, and the budget the 0.70x target leaves the store. The throughput ratio is the
+    /// ratio of serve's cores in the two windows times the cost ratio p / (p + x), p serve's CPU
+    /// per ack without a store and x what the store adds; the cost ratio is at least 0.70 exactly
+    /// when x ≤ 3p/7. A floor above that budget does not decide the verdict (the store's writer is
+    /// a thread of its own, which may get serve more of a shared machine), but says what it takes:
+    /// serve --store must get at least 0.7 (p + floor) / p times the cores serve had. p is the
+    /// median over the rounds' windows without a store that measured something (none: no budget).
+    static func floorLines(_ floor: StoreFloor.Figures, serveCPUPerAck: [Double]) -> [String] {
+        var lines = ["  SQLite floor         \(String(format: "%.1f", floor.perRow)) µs CPU per packet row (user \(String(format: "%.1f", floor.user)), system \(String(format: "%.1f", floor.system))): SQLite alone writing \(floor.rows) rows of a 2011 with their duplicate key, \(floor.perTransaction) per transaction, on one thread, in the bench's directory"]
+        let measured = serveCPUPerAck.filter { $0.isFinite && $0 > 0 }
+        guard !measured.isEmpty else {
+            lines.append("  store budget         not known: no window without a store measured serve's CPU per ack")
+            return lines
+        }
+        let p = median(measured), budget = p * 3 / 7
+        let verdict = floor.perRow > budget
+            ? "SQLite alone needs more (\(String(format: "%.1f", floor.perRow)) µs): 0.70x needs serve --store to get at least \(String(format: "%.2f", 0.7 * (p + floor.perRow) / p))x the cores serve had without a store"
+            : "SQLite alone needs \(String(format: "%.1f", floor.perRow)) µs of it"
+        lines.append("  store budget         \(String(format: "%.1f", budget)) µs per ack for a cost ratio of 0.70x (3/7 of serve's \(String(format: "%.1f", p)) µs per ack without a store\(measured.count > 1 ? ", median of \(measured.count) windows" : "")): " + verdict)
+        return lines
     }
 
     /// Whether both windows measured something (the bench's exit status).

@@ -59,15 +59,18 @@ extension Store {
         var pwRow = -1
     }
 
+    /// The insert of a packet's row (schema 3), shared with `StoreFloor`, which measures it alone.
+    static let insertPacketSQL = """
+        INSERT OR IGNORE INTO packets(unit_id, mn, qn, cn, st, pno, data_time, received_at, peer, frame, factors, invalid, codes, flags, vals)
+        VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+        """
+
     static func insert(_ batch: StoreBatch, into c: Connection, newUnits: inout [UnitKey: Int64],
                        touched: inout [Int64: UnitTally], outcome: inout StoreOutcome) throws(StoreError) {
         let insertUnit = try c.statement("INSERT INTO units(mn, pw, st, first_seen, last_seen, last_peer, packets) VALUES(?1, ?2, ?3, ?4, ?4, ?5, 0) ON CONFLICT(mn) DO NOTHING")
         let selectUnit = try c.statement("SELECT id FROM units WHERE mn = ?1")
         // One row per packet: the record it completed, if any, is in the same row (schema 3).
-        let insertPacket = try c.statement("""
-            INSERT OR IGNORE INTO packets(unit_id, mn, qn, cn, st, pno, data_time, received_at, peer, frame, factors, invalid, codes, flags, vals)
-            VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
-            """)
+        let insertPacket = try c.statement(insertPacketSQL)
         let rows = batch.rows
         // The batch's bytes do not change while it is written: every text and the frame are
         // bound where they are (SQLITE_STATIC), no copy by SQLite, none to free at the reset.

@@ -1,4 +1,5 @@
 @testable import HJ212CLI
+import HJStore
 import Testing
 
 /// `bench store`'s figures from the loggers' snapshots: a run whose snapshots do not cover the
@@ -136,5 +137,21 @@ struct BenchStoreFiguresTests {
         let stolen = try #require(measured(F.phase(before: snapshot(acked: 0), after: snapshot(acked: 750_000, pending: 110_000), usage: robbed, speed: 300, loggerThreads: 2)))
         #expect(plain.limit(cores: 2) == "serve saturated, limited by CPU (the machine was busy): serve 0.80 cores, loggers 0.93 cores, machine 95 % busy of 2 cores")
         #expect(stolen.limit(cores: 2) == plain.limit(cores: 2) + " (6 % of the machine's time stolen by the hypervisor)")
+    }
+
+    @Test("the SQLite floor's lines: the budget 0.70x leaves the store is 3/7 of serve's CPU per ack, and the floor is judged against it")
+    func floorBudget() {
+        let floor = StoreFloor.Figures(rows: 100_000, perTransaction: 512, user: 5.7, system: 1.7)
+        let first = "  SQLite floor         7.4 µs CPU per packet row (user 5.7, system 1.7): SQLite alone writing 100000 rows of a 2011 with their duplicate key, 512 per transaction, on one thread, in the bench's directory"
+        // One window: 14 µs per ack leaves 6 µs; 7.4 is above it.
+        #expect(F.floorLines(floor, serveCPUPerAck: [14]) == [first,
+            "  store budget         6.0 µs per ack for a cost ratio of 0.70x (3/7 of serve's 14.0 µs per ack without a store): SQLite alone needs more (7.4 µs): 0.70x needs serve --store to get at least 1.07x the cores serve had without a store"])
+        // Three windows: their median (21), budget 9.0: the floor is within it.
+        #expect(F.floorLines(floor, serveCPUPerAck: [30, 14, 21]).last
+                == "  store budget         9.0 µs per ack for a cost ratio of 0.70x (3/7 of serve's 21.0 µs per ack without a store, median of 3 windows): SQLite alone needs 7.4 µs of it")
+        // No window measured serve (an infinite figure is a window with no ack): no budget.
+        #expect(F.floorLines(floor, serveCPUPerAck: [.infinity]).last == "  store budget         not known: no window without a store measured serve's CPU per ack")
+        // The figures in those lines: 14 × 3/7 = 6.0, and 0.7 × (14 + 7.4) / 14 = 1.07 (at 1.07 times the
+        // cores, a store costing the floor alone reads 1.07 × 14 / 21.4 = 0.70x).
     }
 }
