@@ -74,7 +74,7 @@ public final class Store: Sendable {
     /// Opens (or, for a writer, creates) a store. Every refusal is one line, and nothing is
     /// written to a file that is not ours.
     public init(path: String, durability: Durability = .normal, readOnly: Bool = false,
-                walCheckpointPages: Int = Store.walCheckpointPages) throws(StoreError) {
+                walCheckpointBytes: Int = Store.walCheckpointBytes) throws(StoreError) {
         self.path = path
         self.readOnly = readOnly
         var st = stat()
@@ -107,12 +107,32 @@ public final class Store: Sendable {
         c.schema = version
         connection = Mutex(c)
         hasCheckpointer = !readOnly
-        if !readOnly { startCheckpointer(walCheckpointPages: walCheckpointPages) }
+        if !readOnly { startCheckpointer(walCheckpointBytes: walCheckpointBytes) }
     }
 
-    /// WAL frames (pages) after which the writer checkpoints right after its commit
-    /// (`wal_autocheckpoint`): 4096 pages, 16 MiB. See `startCheckpointer`.
-    public static let walCheckpointPages = 4096
+    /// The WAL's size after which the writer checkpoints right after its commit
+    /// (`wal_autocheckpoint`, which counts pages: this divided by the file's page size): 16 MiB.
+    /// See `startCheckpointer`.
+    public static let walCheckpointBytes = 16 << 20
+
+    /// The page size of a store this build creates: 16 KiB (SQLite's default is 4 KiB). A stored
+    /// packet's row is about half a kilobyte (its frame, its record's texts) and its key entry
+    /// another tenth: with four times the rows per page, a commit writes and checksums fewer WAL
+    /// frames, splits fewer pages and the checkpoint copies fewer, for the same bytes. SQLite's
+    /// CPU per stored row on this project's 2-core machine, one thread writing 200,000 rows of
+    /// the bench's traffic with the store's schema and settings, five alternated pairs: 4 KiB
+    /// pages 7.3–8.4 µs, 16 KiB 5.9–6.6 µs; 32 KiB saves 4 % more, but a lone packet's commit
+    /// writes the tail page of each table and index it touches, so larger pages cost the quiet
+    /// platform more bytes per commit (session 17, decisions.md). A store made before keeps its
+    /// page size (SQLite cannot change it in WAL mode); the WAL budget is in bytes, so it holds
+    /// for either.
+    public static let pageSize = 16_384
+
+    /// `wal_autocheckpoint` for `db`: `bytes` in pages of the file's page size (at least one).
+    static func walCheckpointPages(_ db: Database, bytes: Int) -> Int {
+        let page = Int((try? db.integer("PRAGMA page_size")) ?? 4096)
+        return max(1, bytes / max(512, page))
+    }
 
     /// Moves the WAL into the database. A thread of its own runs a PASSIVE checkpoint (it never
     /// blocks a writer) on its own connection every 250 ms, so most pages are copied beside the
@@ -121,16 +141,16 @@ public final class Store: Sendable {
     /// transaction that finds it wholly copied, which a checkpoint running beside the writer
     /// never leaves, so every commit appended to a growing file (new page-cache pages and disk
     /// blocks for every page written, 6.7 KB per packet). So the writer also checkpoints on its
-    /// own connection once the WAL holds `walCheckpointPages` frames (`wal_autocheckpoint`,
+    /// own connection once the WAL holds `walCheckpointBytes` of frames (`wal_autocheckpoint`,
     /// right after its COMMIT, on the writer thread, never on an event loop): between its own
     /// transactions nothing is appended meanwhile, the checkpoint completes (unless a reader
     /// holds an older snapshot), and the next transaction starts the WAL over. Budget: the WAL
-    /// file holds about `walCheckpointPages` pages plus one transaction.
-    private func startCheckpointer(walCheckpointPages: Int) {
+    /// file holds about `walCheckpointBytes` plus one transaction.
+    private func startCheckpointer(walCheckpointBytes: Int) {
         let path = self.path
         let stop = checkpointerStop
         let done = checkpointerDone
-        connection.withLock { c in try? c.db.execute("PRAGMA wal_autocheckpoint=\(max(1, walCheckpointPages))") }
+        connection.withLock { c in try? c.db.execute("PRAGMA wal_autocheckpoint=\(Self.walCheckpointPages(c.db, bytes: walCheckpointBytes))") }
         let checkpointer = try? Database(path: path, readOnly: false)
         nonisolated(unsafe) let db = checkpointer  // owned by the checkpointer thread from here on
         DispatchQueue.global(qos: .utility).async {
@@ -178,6 +198,7 @@ public final class Store: Sendable {
         if application == 0 && objects == 0 {
             guard !readOnly else { throw StoreError("\(path) is empty, not an hj212 store") }
             do {
+                try db.execute("PRAGMA page_size=\(pageSize)")  // before the first write, which fixes it
                 try db.execute("PRAGMA journal_mode=WAL")
                 try db.execute("BEGIN IMMEDIATE; \(schema) PRAGMA application_id=\(applicationID); PRAGMA user_version=\(schemaVersion); COMMIT")
             } catch {

@@ -7,7 +7,7 @@ import HJ212
 ///
 /// One thread writes `rows` real-time (2011) packet rows of a store's schema into a fresh file,
 /// `perTransaction` to a transaction, with the writer's settings (WAL, `synchronous=NORMAL`, its
-/// page cache, the checkpoint after `Store.walCheckpointPages` frames, run on the same thread and
+/// page cache, the checkpoint after `Store.walCheckpointBytes` of WAL, run on the same thread and
 /// so counted) and the insert statement `serve --store` runs, binding bytes built before the
 /// clock starts. The rows have the shape of the bench's traffic (an industrial-wastewater unit's
 /// 2011: a 330-byte frame built by `FrameEncoder`, five factors, seven values with their flags,
@@ -43,7 +43,7 @@ public enum StoreFloor {
         let db = try Database(path: path, readOnly: false)
         defer { db.close() }
         try Store.prepare(db, path: path, durability: .normal, readOnly: false)
-        try db.execute("PRAGMA wal_autocheckpoint=\(Store.walCheckpointPages)")
+        try db.execute("PRAGMA wal_autocheckpoint=\(Store.walCheckpointPages(db, bytes: Store.walCheckpointBytes))")
 
         // The units, in one transaction, before the clock.
         let mns = (0..<units).map { "0100FL" + padded($0, 18) }

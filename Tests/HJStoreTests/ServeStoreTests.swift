@@ -52,9 +52,10 @@ struct ServeStoreTests {
         let dir = scratchDirectory("serve-fills")
         let db = dir + "/s.db", trace = dir + "/loggers.jsonl"
         let port = try #require(freePort())
-        // Room for the schema and a few hundred packets, then EFBIG (a full disk to SQLite).
+        // Room for the schema and a few hundred packets (each commit appends its pages, 16 KiB
+        // each, to the WAL), then EFBIG (a full disk to SQLite).
         let serve = try Binary.start(["serve", "--listen", "127.0.0.1:\(port)", "--store", db, "--threads", "1"], output: dir + "/serve",
-                                     shell: "trap '' XFSZ; ulimit -f 400")
+                                     shell: "trap '' XFSZ; ulimit -f 2000")
         defer { if serve.isRunning { kill(serve.pid, SIGKILL); serve.exitStatus() } }
         #expect(Binary.wait(for: "listening on", in: dir + "/serve", process: serve))
         let loggers = try Binary.start(["simulate", "--fleet", "mixed-demo", "--to", "127.0.0.1:\(port)", "--speed", "3000",

@@ -61,9 +61,9 @@ struct StoreTests {
     @Test("the WAL stays bounded under steady writes: the writer checkpoints, the WAL starts over")
     func walBounded() throws {
         let dir = scratchDirectory("wal")
-        // 16 pages (64 KiB) before the writer checkpoints; ten batches of 100 hour packets are
-        // about a megabyte of pages, which a WAL that only grows would hold whole.
-        let store = try Store(path: dir + "/s.db", walCheckpointPages: 16)
+        // 64 KiB (four 16 KiB pages) before the writer checkpoints; ten batches of 100 hour packets
+        // are about a megabyte of pages, which a WAL that only grows would hold whole.
+        let store = try Store(path: dir + "/s.db", walCheckpointBytes: 64 << 10)
         var largest = 0
         for b in 0..<10 {
             let frames = (0..<100).map { i in
@@ -81,6 +81,25 @@ struct StoreTests {
         var db = stat()
         #expect(stat(dir + "/s.db", &db) == 0 && db.st_size > 600_000)  // the pages are in the database
         #expect(largest > 0 && largest < 400_000, "WAL grew to \(largest) bytes")
+    }
+
+    @Test("a new store has 16 KiB pages; the WAL budget is in bytes, so a store made with 4 KiB pages keeps 16 MiB too")
+    func pageSize() throws {
+        let dir = scratchDirectory("pages")
+        do {
+            let store = try Store(path: dir + "/new.db")
+            try store.write(StoreBatch())
+        }
+        let made = try Database(path: dir + "/new.db", readOnly: true)
+        #expect(try made.integer("PRAGMA page_size") == Int64(Store.pageSize))
+        #expect(Store.walCheckpointPages(made, bytes: Store.walCheckpointBytes) == 1024)
+        made.close()
+        // A file whose pages were set before this build: SQLite keeps its page size.
+        let old = try Database(path: dir + "/old.db", readOnly: false)
+        try old.execute("PRAGMA page_size=4096; CREATE TABLE t(x)")
+        #expect(Store.walCheckpointPages(old, bytes: Store.walCheckpointBytes) == 4096)
+        #expect(Store.walCheckpointPages(old, bytes: 100) == 1)
+        old.close()
     }
 
     @Test("a store survives closing and reopening, and continues")
