@@ -12,9 +12,9 @@ import HJ212
 /// clock starts. The rows have the shape of the bench's traffic (an industrial-wastewater unit's
 /// 2011: a 330-byte frame built by `FrameEncoder`, five factors, seven values with their flags,
 /// the `codes`, `flags` and `vals` texts `RecordPacker` makes of it), QNs rising in time over
-/// `units` units. What is not
-/// in it: everything `serve --store` does beyond SQLite (the record packing on the event loop,
-/// the hand-over to the writer, the unit counters, the acks held until the commit).
+/// `units` units. What is not in it: everything `serve --store` does beyond SQLite (the record
+/// packing on the event loop, the hand-over to the writer, the unit counters, the acks held
+/// until the commit).
 ///
 /// The figure is CPU time (user + system, of this thread: `RUSAGE_THREAD`) per row; the disk's
 /// writes show in the system part, its waits (iowait) do not.
