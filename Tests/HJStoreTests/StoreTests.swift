@@ -86,20 +86,38 @@ struct StoreTests {
     @Test("a new store has 16 KiB pages; the WAL budget is in bytes, so a store made with 4 KiB pages keeps 16 MiB too")
     func pageSize() throws {
         let dir = scratchDirectory("pages")
-        do {
-            let store = try Store(path: dir + "/new.db")
-            try store.write(StoreBatch())
+        func checkpointPages(_ store: Store) throws -> Int64? {
+            try store.connection.withLock { c throws(StoreError) in try c.db.integer("PRAGMA wal_autocheckpoint") }
         }
-        let made = try Database(path: dir + "/new.db", readOnly: true)
-        #expect(try made.integer("PRAGMA page_size") == Int64(Store.pageSize))
-        #expect(Store.walCheckpointPages(made, bytes: Store.walCheckpointBytes) == 1024)
-        made.close()
-        // A file whose pages were set before this build: SQLite keeps its page size.
-        let old = try Database(path: dir + "/old.db", readOnly: false)
-        try old.execute("PRAGMA page_size=4096; CREATE TABLE t(x)")
-        #expect(Store.walCheckpointPages(old, bytes: Store.walCheckpointBytes) == 4096)
-        #expect(Store.walCheckpointPages(old, bytes: 100) == 1)
-        old.close()
+        func pageSize(_ path: String) throws -> Int64? {
+            let db = try Database(path: path, readOnly: true)
+            defer { db.close() }
+            return try db.integer("PRAGMA page_size")
+        }
+        var batch = StoreBatch()
+        batch.add(try journal([hourFrame(qn: "20261130120000001", dataTime: "20261130110000")]).0)
+        do {
+            let store = try Store(path: dir + "/s.db")
+            #expect(try checkpointPages(store) == 1024)
+            try store.write(batch)
+        }
+        #expect(try pageSize(dir + "/s.db") == Int64(Store.pageSize))
+        // The same store as one made before 16 KiB pages: rewritten with 4 KiB pages (VACUUM
+        // changes the page size only outside WAL mode).
+        do {
+            let db = try Database(path: dir + "/s.db", readOnly: false)
+            try db.execute("PRAGMA journal_mode=DELETE; PRAGMA page_size=4096; VACUUM")
+            db.close()
+        }
+        #expect(try pageSize(dir + "/s.db") == 4096)
+        let store = try Store(path: dir + "/s.db")
+        #expect(try checkpointPages(store) == 4096)  // 16 MiB of 4 KiB pages
+        var more = StoreBatch()
+        more.add(try journal([hourFrame(qn: "20261130130000001", dataTime: "20261130120000")]).0)
+        let outcome = try store.write(more)
+        #expect(outcome.stored == 1)
+        #expect(try store.counts().packets == 2)
+        #expect(try pageSize(dir + "/s.db") == 4096)  // kept: the store goes on with its own pages
     }
 
     @Test("a store survives closing and reopening, and continues")
