@@ -86,6 +86,7 @@ struct RosterCommand: CLICommand {
             let result = evidence.add(traceText: Substring(String(decoding: bytes, as: UTF8.self)), period: period)
             if result.skipped > 0 { io.stderr.line("hj212 roster: \(TerminalText.safe(path)): \(result.skipped) unreadable lines skipped") }
         }
+        for line in Self.notes(evidence.skipped) { io.stderr.line("hj212 roster: \(line)") }
         let roster = Roster(fleet: fleet, evidence: evidence, period: period, now: now)
         let text: String
         switch a[Self.format] ?? "csv" {
@@ -104,6 +105,25 @@ struct RosterCommand: CLICommand {
             io.stdout.write(text)
         }
         return 0
+    }
+
+    /// What the sources held and the roster did not count, one line each (nothing when all counted).
+    static func notes(_ s: RosterEvidence.Skipped) -> [String] {
+        var lines: [String] = []
+        if s.unknownMNs > 0 {
+            let more = s.unknownMNs > s.unknownSample.count ? " …" : ""
+            lines.append("\(s.unknownMNs) MN(s) not in the fleet, not counted (不在名录中): \(s.unknownSample.map { TerminalText.safe($0, limit: 40) }.joined(separator: ", "))\(more)")
+        }
+        if s.impossibleDataTimes > 0 {
+            lines.append("\(s.impossibleDataTimes) hour record(s) whose DataTime is no real hour (e.g. hour 24, 31 November), not counted (数据时间无效)")
+        }
+        if s.refusedFrames > 0 {
+            lines.append("\(s.refusedFrames) trace frame(s) a platform would not acknowledge (bad CRC, length field or size), not counted (帧校验不通过)")
+        }
+        if s.incompleteSplits > 0 {
+            lines.append("\(s.incompleteSplits) split record(s) of a trace left incomplete (PNUM/PNO parts missing), not counted (拆分包不完整)")
+        }
+        return lines
     }
 
     func readWholeFile(_ path: String) -> [UInt8]? {

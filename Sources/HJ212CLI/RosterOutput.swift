@@ -16,7 +16,7 @@ enum RosterOutput {
     static func explanation(_ r: Roster.Row) -> String {
         var parts: [String] = []
         if !r.networkedReason.isEmpty { parts.append(r.networkedReason) }
-        if r.unit.roster.notInstalled && r.installed { parts.append("名录为未安装，但已收到数据") }
+        if r.unit.roster.notInstalled && r.installed && !r.networkedReason.contains("名录为未安装") { parts.append("名录为未安装，但已收到数据") }
         if let since = r.unit.roster.installedSince { parts.append("自 \(since.year)-\(pad(since.month))-\(pad(since.day)) 起应传") }
         if r.belowMark { parts.append("传输有效率低于 90 %") }
         if r.provisional { parts.append("暂定") }
@@ -33,19 +33,35 @@ enum RosterOutput {
     }
 
     /// UTF-8 with BOM and CR LF (Excel on Chinese Windows opens it as UTF-8), RFC 4180 quoting.
+    /// Every cell passes `csvCell`: no control character from a manifest or the wire reaches the
+    /// file (or the terminal, without `--out`), and no cell is a formula to a spreadsheet.
     static func csv(_ roster: Roster) -> String {
         var out = "\u{FEFF}"
         func line(_ cells: [String]) {
-            out += cells.map { c in
-                c.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) ? "\"" + c.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : c
-            }.joined(separator: ",") + "\r\n"
+            out += cells.map(csvCell).joined(separator: ",") + "\r\n"
         }
         line(csvHeader)
         for r in roster.rows { line(cells(r)) }
         return out
     }
 
-    static func rate(_ r: Double?) -> JSONValue { r.map { .double(($0 * 10_000).rounded() / 10_000) } ?? .null }
+    /// One CSV cell: control characters shown as escapes (`\\x1b`, `\\n`, as on the terminal), a
+    /// leading `=`, `+`, `-` or `@` (a formula to Excel, e.g. `=HYPERLINK(…)` in an enterprise name
+    /// or a flag from the wire) made text with a `'` before it, and RFC 4180 quotes where needed.
+    /// `-`, the figure of a rate with nothing to divide by, is kept as it is.
+    static func csvCell(_ c: String) -> String {
+        var c = TerminalText.safe(c, limit: nil)
+        if c != "-", let first = c.unicodeScalars.first, "=+-@".unicodeScalars.contains(first) { c = "'" + c }
+        return c.contains(where: { $0 == "," || $0 == "\"" }) ? "\"" + c.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : c
+    }
+
+    /// A rate as it is (not rounded: a machine compares it with 0.9 itself).
+    static func rate(_ r: Double?) -> JSONValue { r.map { .double($0) } ?? .null }
+
+    /// `2026-11-01T00:00:00+08:00` (the roster's times are China time).
+    static func iso(_ t: HJTime) -> String {
+        t.description.replacingOccurrences(of: " ", with: "T") + "+08:00"
+    }
 
     static func hoursJSON(_ h: Roster.Hours) -> [(String, JSONValue)] {
         [("hours_due", .int(h.due)), ("hours_received", .int(h.received)), ("hours_valid", .int(h.valid)),
@@ -68,8 +84,8 @@ enum RosterOutput {
                     + [("below_90", .bool(r.belowMark)), ("provisional", .bool(r.provisional))])
         }
         let doc: JSONValue = .object([
-            ("period", .object([("from", .string(roster.period.from.description)), ("to", .string(roster.period.to.description))])),
-            ("generated_at", .string(roster.now.description)), ("provisional", .bool(roster.provisional)), ("method", .string(method)),
+            ("period", .object([("from", .string(iso(roster.period.from))), ("to", .string(iso(roster.period.to))), ("to_exclusive", .bool(true))])),
+            ("generated_at", .string(iso(roster.now))), ("provisional", .bool(roster.provisional)), ("method", .string(method)),
             ("units", .array(units)), ("counties", .array(roster.counties.map(countyJSON))), ("total", countyJSON(roster.total)),
             ("below_90", .array(roster.belowMark.map { .string($0.unit.identity.mn) })),
         ])

@@ -63,7 +63,7 @@ public struct Roster: Sendable {
         public var unit: FleetUnit
         /// 污染物名称: the Chinese names of the unit's pollutant codes.
         public var pollutantNames: [String]
-        /// 是否安装设备: the unit has ever sent anything to the platform.
+        /// 是否安装设备: the unit has ever sent anything to the platform (as of the roster's making).
         public var installed: Bool
         public var networked: Networked
         /// Why it is not 联网 (Chinese, for the table).
@@ -120,33 +120,55 @@ public struct Roster: Sendable {
                 start += (3_600_000 - start % 3_600_000) % 3_600_000
                 hours.due = Int(max(0, (periodEnd - start) / 3_600_000))
             }
-            let startKey = Self.hourKey(start), endKey = Self.hourKey(periodEnd)
+            let periodKey = Self.hourKey(period.from.wallMilliseconds), startKey = Self.hourKey(start), endKey = Self.hourKey(periodEnd)
+            // The hours due count towards the rates; hours received in the period while none
+            // was due (not installed, or before installed_since) are named in the reason.
             var causes: [String: Int] = [:]
             var seen = Set<String>()
-            for (key, hour) in evidence.hours[mn] ?? [:] where key >= startKey && key < endKey && hours.due > 0 {
-                hours.received += 1
-                seen.formUnion(hour.factors)
-                if hour.cause == nil { hours.valid += 1 } else { causes[hour.cause!, default: 0] += 1 }
+            var undue = Hours()
+            var undueCauses: [String: Int] = [:]
+            var undueSeen = Set<String>()
+            for (key, hour) in evidence.hours[mn] ?? [:] where key >= periodKey && key < endKey {
+                if hours.due > 0 && key >= startKey {
+                    hours.received += 1
+                    seen.formUnion(hour.factors)
+                    if let cause = hour.cause { causes[cause, default: 0] += 1 } else { hours.valid += 1 }
+                } else {
+                    undue.received += 1
+                    undueSeen.formUnion(hour.factors)
+                    if let cause = hour.cause { undueCauses[cause, default: 0] += 1 } else { undue.valid += 1 }
+                }
             }
-            let everSent = evidence.lastSeen[mn] != nil
+            // 是否安装设备: it has sent something (as of the roster's making: a unit first heard
+            // after the period may have backfilled it).
+            let installed = evidence.lastSeen[mn] != nil
             let names = unit.pollutants.map { dictionary.factor($0)?.nameZh ?? $0 }
+            // 联网情况 is judged on the hours due, or, when none was due, on the hours that came anyway.
+            let judged = hours.due > 0 ? hours : undue
+            let judgedSeen = hours.due > 0 ? seen : undueSeen
+            let judgedCauses = hours.due > 0 ? causes : undueCauses
             var networked = Networked.networked
             var reason = ""
-            let missing = unit.pollutants.filter { !seen.contains($0) }
-            if !everSent {
+            let missing = unit.pollutants.filter { !judgedSeen.contains($0) }
+            if !installed {
                 networked = .notNetworked
                 reason = unit.roster.notInstalled ? "未安装设备" : "从未收到数据"
-            } else if hours.received == 0 {
+            } else if judged.received == 0 {
                 networked = .notNetworked
                 reason = "本期未收到小时数据" + (evidence.lastSeen[mn].map { "（最后收到 \(Self.describe(digits17: $0))）" } ?? "")
             } else if !missing.isEmpty {
                 networked = .factorsMissing
                 reason = "缺 " + missing.map { code in "\(code) \(dictionary.factor(code)?.nameZh ?? "")" }.joined(separator: "、")
-            } else if let v = hours.validityRate, v < Self.mark {
+            } else if judged.valid * 10 < judged.received * 9 {
                 networked = .abnormal
-                reason = "有效率 \(Self.percent(v))：" + causes.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value) h" }.joined(separator: "，")
+                reason = "有效率 \(Self.percent(judged.valid, of: judged.received))：" + Self.describe(causes: judgedCauses)
             }
-            rows.append(Row(index: i + 1, unit: unit, pollutantNames: names, installed: everSent, networked: networked, networkedReason: reason,
+            if undue.received > 0 {
+                let note = unit.roster.notInstalled ? "名录为未安装，但本期收到 \(undue.received) 小时数据，不计应传"
+                                                    : "安装日期前收到 \(undue.received) 小时数据，不计应传"
+                reason = reason.isEmpty ? note : reason + "；" + note
+            }
+            rows.append(Row(index: i + 1, unit: unit, pollutantNames: names, installed: installed, networked: networked, networkedReason: reason,
                             hours: hours, invalidCauses: causes, provisional: provisional && hours.due > 0, lastSeen: evidence.lastSeen[mn]))
         }
         self.rows = rows
@@ -178,11 +200,26 @@ public struct Roster: Sendable {
         return Int64(t.year) * 1_000_000 + Int64(t.month) * 10_000 + Int64(t.day) * 100 + Int64(t.hour)
     }
 
-    /// `96.5 %`
+    /// `96.5 %`, cut (not rounded) to the tenth below, so that a rate under the 90 % mark never
+    /// reads 90.0 % (0.8996 is `89.9 %`).
     public static func percent(_ r: Double?) -> String {
-        guard let r else { return "-" }
-        let tenths = (r * 1000).rounded()
-        return "\(Int(tenths) / 10).\(Int(tenths) % 10) %"
+        guard let r, r.isFinite else { return "-" }
+        // The ratios are of whole hours (denominators far below 10^6): the true value is at least
+        // 10^-6 of a tenth away from the next tenth, far above the 1e-9 that absorbs rounding error.
+        let tenths = Int((r * 1000 + 1e-9).rounded(.down))
+        return "\(tenths / 10).\(tenths % 10) %"
+    }
+
+    /// `percent` of `n / d` in integers; `-` when `d` is 0.
+    public static func percent(_ n: Int, of d: Int) -> String {
+        guard d > 0 else { return "-" }
+        let tenths = n * 1000 / d
+        return "\(tenths / 10).\(tenths % 10) %"
+    }
+
+    /// `D 故障 6 h，C 校准 2 h`: most hours first, then by name (the same text on every run).
+    static func describe(causes: [String: Int]) -> String {
+        causes.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { "\($0.key) \($0.value) h" }.joined(separator: "，")
     }
 
     static func describe(digits17 d: Int64) -> String {

@@ -4,8 +4,16 @@ import HJSimulation
 /// What the platforms received, merged from several stores and traces: per unit, its hour
 /// records (judged against the unit's pollutants) and when it was last heard.
 ///
+/// A trace is read as a platform would have taken it: a logger's frame counts only when its
+/// framing would be acknowledged (CRC, length field, at most 1024 bytes of data segment), and a
+/// record split over several packets (PNUM/PNO) counts once, when its last part arrived, as the
+/// store keeps it. An hour record whose DataTime is not a real hour of the calendar (month 13,
+/// 31 November, hour 24) is not counted from either source.
+///
 /// Budget: one entry per unit and hour of the period (520 units × 744 hours ≈ 390,000), only for
-/// MNs of the fleet; everything else a source holds is skipped.
+/// MNs of the fleet; the MNs outside the fleet are counted, the first `unknownSampleLimit` kept
+/// by name; split records in progress while a trace is read: at most `maxPendingSplits` (the
+/// oldest dropped beyond it, and counted).
 public struct RosterEvidence: Sendable {
     /// One received hour of one unit.
     public struct Hour: Sendable, Equatable {
@@ -15,11 +23,31 @@ public struct RosterEvidence: Sendable {
         public var cause: String?
     }
 
+    /// What was read and not counted, for the command to say.
+    public struct Skipped: Sendable, Equatable {
+        /// Hour records whose DataTime is no real hour (`20261131…`, hour 24 …).
+        public var impossibleDataTimes = 0
+        /// Trace frames a platform would not have acknowledged (bad CRC, length field, size).
+        public var refusedFrames = 0
+        /// Split records of a trace left incomplete (a part missing, or over the budget).
+        public var incompleteSplits = 0
+        /// Distinct MNs that sent something and are not in the fleet, and the first of them.
+        public var unknownMNs = 0
+        public var unknownSample: [String] = []
+    }
+
     /// MN → hour key (`YYYYMMDDhh`) → the best copy received (a valid one wins).
     public private(set) var hours: [String: [Int64: Hour]] = [:]
-    /// MN → the last packet ever received (`YYYYMMDDhhmmssSSS`), any CN, any time.
+    /// MN → the last packet ever received (`YYYYMMDDhhmmssSSS`, China time), any CN, any time.
     public private(set) var lastSeen: [String: Int64] = [:]
+    public private(set) var skipped = Skipped()
     let pollutants: [String: [String]]
+    private var unknown: Set<String> = []
+
+    public static let unknownSampleLimit = 10
+    /// Distinct unknown MNs remembered (to count each once); beyond it they are counted per source.
+    public static let maxUnknownTracked = 10_000
+    public static let maxPendingSplits = 4_096
 
     public init(fleet: Fleet) {
         var p: [String: [String]] = [:]
@@ -33,7 +61,11 @@ public struct RosterEvidence: Sendable {
 
     /// Adds one hour record (`dataTime` YYYYMMDDhhmmss).
     public mutating func add(mn: String, dataTime: Int64, summary: RecordSummary) {
-        guard let wanted = pollutants[mn] else { return }
+        guard let wanted = pollutants[mn] else { return noteUnknown(mn) }
+        guard Self.isCalendarTime(dataTime) else {
+            skipped.impossibleDataTimes += 1
+            return
+        }
         var cause: String?
         if wanted.contains(where: { !summary.factors.contains($0) }) {
             cause = "缺因子"
@@ -48,9 +80,15 @@ public struct RosterEvidence: Sendable {
 
     /// Notes a packet received at `digits17` (YYYYMMDDhhmmssSSS).
     public mutating func seen(mn: String, at digits17: Int64) {
-        guard pollutants[mn] != nil else { return }
-        if let last = lastSeen[mn], last >= digits17 { return }
-        lastSeen[mn] = digits17
+        guard pollutants[mn] != nil else { return noteUnknown(mn) }
+        if lastSeen[mn].map({ digits17 > $0 }) ?? true { lastSeen[mn] = digits17 }
+    }
+
+    private mutating func noteUnknown(_ mn: String) {
+        guard !unknown.contains(mn) else { return }
+        skipped.unknownMNs += 1
+        if unknown.count < Self.maxUnknownTracked { unknown.insert(mn) }
+        if skipped.unknownSample.count < Self.unknownSampleLimit { skipped.unknownSample.append(mn) }
     }
 
     /// Adds a store's units and its hour records of the period.
@@ -64,28 +102,103 @@ public struct RosterEvidence: Sendable {
     /// format); other lines, unreadable ones included, are skipped and counted.
     @discardableResult
     public mutating func add(traceText text: Substring, period: RosterPeriod) -> (frames: Int, skipped: Int) {
-        var frames = 0, skipped = 0
+        var frames = 0, unreadable = 0
         let from = Int64(period.from.text14) ?? 0, to = Int64(period.to.text14) ?? 0
+        var splits = Reassembler(maxPending: Self.maxPendingSplits)
         for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
             guard line.contains("\"up\"") else { continue }
             guard let json = try? JSONValue.parse(String(line)), case .string(let dir)? = json["dir"], dir == "up",
-                  case .string(let frame)? = json["frame"] else { skipped += 1; continue }
+                  case .string(let frame)? = json["frame"] else { unreadable += 1; continue }
             frames += 1
-            // `##dddd<segment>CRC4`: the CRC is not checked here (the platform did, and acknowledged).
-            let segmentText = frame.hasPrefix("##") && frame.utf8.count > 10 ? String(frame.dropFirst(6).dropLast(4)) : frame
-            let segment = SegmentParser.parse(segmentText).segment
+            guard let raw = Self.acknowledgeable(frame) else {
+                skipped.refusedFrames += 1
+                continue
+            }
+            var segment = SegmentParser.parse(raw.segmentText).segment
             guard let mn = segment.mn else { continue }
-            if case .string(let t)? = json["t"], let at = Self.digits17(iso: t) { seen(mn: mn, at: at) }
+            if case .string(let t)? = json["t"], let at = Self.chinaDigits17(iso: t) { seen(mn: mn, at: at) }
+            if (segment.flag?.isSplit ?? false) || segment.header("PNUM") != nil {
+                switch splits.add(segment) {
+                case .whole(let s), .complete(let s): segment = s
+                case .pending, .rejected: continue
+                }
+            }
             guard segment.isCN(.hourData), let dt = segment.cpValue("DataTime").flatMap(StoreBatch.digits14), dt >= from, dt < to else { continue }
             add(mn: mn, dataTime: dt, summary: StoreBatch.summary(of: segment))
         }
-        return (frames, skipped)
+        skipped.incompleteSplits += splits.pendingCount + splits.dropped
+        return (frames, unreadable)
     }
 
-    /// `2026-11-30T12:00:00.000+08:00` → 20261130120000000 (the local digits as written).
-    static func digits17(iso t: String) -> Int64? {
-        let digits = t.prefix(23).filter(\.isNumber)
-        guard digits.count >= 14 else { return nil }
-        return Int64(digits.prefix(17).padding(toLength: 17, withPad: "0", startingAt: 0))
+    /// The frame of a trace line when a platform would acknowledge its framing: `##`, a length
+    /// field equal to the data segment's length (in bytes, or in characters as some firmware
+    /// counts, as `serve` accepts), at most 1024 bytes, and the HJ 212 CRC (either case).
+    static func acknowledgeable(_ frame: String) -> RawFrame? {
+        var decoder = FrameDecoder()
+        decoder.feed(Array(frame.utf8) + [0x0D, 0x0A])
+        var raw: RawFrame?
+        while let event = decoder.next() {
+            if case .frame(let f) = event, raw == nil { raw = f }
+        }
+        for case .frame(let f) in decoder.finish() where raw == nil { raw = f }
+        guard let raw, raw.segment.count <= PacketSplitter.maxSegmentBytes, let declared = raw.declaredLength else { return nil }
+        if declared != raw.segment.count {
+            let text = raw.segmentText
+            guard declared == text.utf16.count || declared == text.unicodeScalars.count else { return nil }
+        }
+        guard raw.crcBytes.count == 4, let crc = UInt16(String(decoding: raw.crcBytes, as: UTF8.self), radix: 16),
+              crc == CRC.hj212(raw.segmentBytes) else { return nil }
+        return raw
+    }
+
+    /// Whether `YYYYMMDDhhmmss` is a real time of the calendar.
+    public static func isCalendarTime(_ t: Int64) -> Bool {
+        guard t >= 0 else { return false }
+        let second = t % 100, minute = t / 100 % 100, hour = t / 10_000 % 100
+        let day = Int(t / 1_000_000 % 100), month = Int(t / 100_000_000 % 100), year = Int(t / 10_000_000_000)
+        guard (1...12).contains(month), day >= 1, hour < 24, minute < 60, second < 60, (1...9999).contains(year) else { return false }
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+        return day <= days
+    }
+
+    /// `2026-11-30T12:00:00.000+08:00` → 20261130120000000 in China time (UTC+8): a time written
+    /// with another offset (`Z`, `+00:00`) is moved to China time; one without an offset is
+    /// taken as China time.
+    static func chinaDigits17(iso t: String) -> Int64? {
+        let u = Array(t.utf8.prefix(40))
+        func number(_ at: Int, _ n: Int) -> Int? {
+            guard at + n <= u.count else { return nil }
+            var v = 0
+            for k in at..<(at + n) {
+                let d = u[k] &- 48
+                guard d < 10 else { return nil }
+                v = v * 10 + Int(d)
+            }
+            return v
+        }
+        guard let y = number(0, 4), let mo = number(5, 2), let d = number(8, 2), let h = number(11, 2), let mi = number(14, 2),
+              let s = number(17, 2) else { return nil }
+        var i = 19, ms = 0
+        if i < u.count, u[i] == UInt8(ascii: ".") {
+            i += 1
+            var scale = 100
+            while i < u.count, u[i] &- 48 < 10 {
+                ms += Int(u[i] - 48) * scale
+                scale /= 10
+                i += 1
+            }
+        }
+        var offsetMinutes = SimClock.chinaOffsetMinutes
+        if i < u.count, u[i] == UInt8(ascii: "Z") {
+            offsetMinutes = 0
+        } else if i < u.count, u[i] == UInt8(ascii: "+") || u[i] == UInt8(ascii: "-"), let oh = number(i + 1, 2) {
+            let om = number(i + 4, 2) ?? number(i + 3, 2) ?? 0
+            offsetMinutes = (oh * 60 + om) * (u[i] == UInt8(ascii: "-") ? -1 : 1)
+        }
+        let local = HJTime(year: y, month: mo, day: d, hour: h, minute: mi, second: s, millisecond: ms)
+        guard local.isValid else { return nil }
+        let china = HJTime(wallMilliseconds: local.wallMilliseconds + Int64(SimClock.chinaOffsetMinutes - offsetMinutes) * 60_000)
+        return Int64(china.text14).map { $0 * 1000 + Int64(china.millisecond) }
     }
 }

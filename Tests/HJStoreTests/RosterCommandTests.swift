@@ -46,6 +46,28 @@ struct RosterCommandTests {
     }
 }
 
+extension RosterCommandTests {
+    @Test("what the sources held and the roster did not count is said, one line each, on stderr")
+    func notCounted() throws {
+        let dir = scratchDirectory("roster-cli-notes")
+        let fleet = try Fleet.load("mixed-demo")
+        let u = fleet.units[0]
+        var badCRC = hour(u.identity.mn, 1, 2, codes: u.pollutants)
+        badCRC[badCRC.count - 3] = badCRC[badCRC.count - 3] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
+        let parts = try PacketSplitter.split(hourSegment(u.identity.mn, 1, 5, codes: u.pollutants), limit: 160)
+        let frames = [hour(u.identity.mn, 1, 1, codes: u.pollutants), badCRC, hour("010000A8900100000000\u{1B}[2J", 1, 1, codes: ["w01018"])] + [FrameEncoder.frame(parts[0])]
+        try Data(traceText(frames).utf8).write(to: URL(fileURLWithPath: dir + "/t.jsonl"))
+        let (status, _, err) = run(["--fleet", "mixed-demo", "--trace", dir + "/t.jsonl", "--from", "2026-11-01", "--to", "2026-11-01",
+                                    "--now", "2026-11-10T00:00:00+08:00", "--out", dir + "/r.csv"])
+        #expect(status == 0)
+        #expect(err.contains("1 MN(s) not in the fleet") && err.contains("\\x1b[2J") && !err.contains("\u{1B}"))
+        #expect(err.contains("1 trace frame(s) a platform would not acknowledge"))
+        #expect(err.contains("1 split record(s) of a trace left incomplete"))
+        #expect(!err.contains("DataTime"))
+        #expect(err.split(separator: "\n").count == 3)
+    }
+}
+
 @Suite("serve --registry")
 struct RegistryNameTests {
     @Test("--registry takes a built-in fleet name as --fleet does; a missing file is an error")

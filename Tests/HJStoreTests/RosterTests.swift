@@ -3,18 +3,33 @@ import HJ212
 @testable import HJ212CLI
 import HJRoles
 import HJSimulation
-import HJStore
+@testable import HJStore
 import Testing
 import TestSupport
 
 /// A 2061 record of the given factors (each with Avg and a flag), as a logger sends it.
 func hour(_ mn: String, _ day: Int, _ h: Int, codes: [String], flag: (String) -> String = { _ in "N" }, qnSuffix: Int = 1) -> [UInt8] {
+    FrameEncoder.frame(hourSegment(mn, day, h, codes: codes, flag: flag, qnSuffix: qnSuffix))
+}
+
+func hourSegment(_ mn: String, _ day: Int, _ h: Int, codes: [String], flag: (String) -> String = { _ in "N" }, qnSuffix: Int = 1) -> DataSegment {
     let dt = "202611\(day < 10 ? "0" : "")\(day)\(h < 10 ? "0" : "")\(h)0000"
     var cp: [[Field]] = [[Field("DataTime", dt)]]
     for c in codes { cp.append([Field("\(c)-Avg", "1.5"), Field("\(c)-Flag", flag(c))]) }
     let qn = String(dt.prefix(12)) + "05" + String(format: "%03d", qnSuffix)
-    return FrameEncoder.frame(DataSegment(header: [Field("QN", qn), Field("ST", "32"), Field("CN", "2061"), Field("PW", "123456"),
-                                                   Field("MN", mn), Field("Flag", "5")], cp: cp))
+    return DataSegment(header: [Field("QN", qn), Field("ST", "32"), Field("CN", "2061"), Field("PW", "123456"), Field("MN", mn), Field("Flag", "5")], cp: cp)
+}
+
+/// A JSON Lines trace of frames sent up (each without its CR LF), at `t`.
+func traceText(_ frames: [[UInt8]], t: String = "2026-11-03T00:00:00.000+08:00") -> String {
+    var trace = ""
+    for frame in frames {
+        let text = String(decoding: frame.prefix(frame.count - 2), as: UTF8.self)
+        var line = ""
+        JSONValue.writeString(text, to: &line)
+        trace += "{\"t\":\"\(t)\",\"dir\":\"up\",\"peer\":\"127.0.0.1:1\",\"frame\":\(line)}\n"
+    }
+    return trace
 }
 
 func storeWith(_ path: String, _ frames: [[UInt8]]) throws -> Store {
@@ -124,6 +139,157 @@ struct RosterTests {
         #expect(counted.frames == all.count)
         #expect(counted.skipped == 1)  // the line without a frame; the line without "up" is not a logger's frame
         #expect(fromTrace.hours == fromStore.hours)
+    }
+
+    /// The evidence of the same frames through a store (a real platform session) and a trace.
+    func bothWays(_ f: Fleet, _ frames: [[UInt8]], _ name: String) throws -> (store: RosterEvidence, trace: RosterEvidence) {
+        let store = try storeWith(scratchDirectory(name) + "/a.db", frames)
+        var fromStore = RosterEvidence(fleet: f)
+        try fromStore.add(store: store, period: period)
+        var fromTrace = RosterEvidence(fleet: f)
+        fromTrace.add(traceText: Substring(traceText(frames)), period: period)
+        return (fromStore, fromTrace)
+    }
+
+    @Test("a record split over several packets (PNUM/PNO) counts once, whole, from a trace as from a store")
+    func splitRecords() throws {
+        let f = try fleet()
+        let u = f.units[0]
+        var frames: [[UInt8]] = []
+        for h in 0..<3 {
+            let parts = try PacketSplitter.split(hourSegment(u.identity.mn, 1, h, codes: u.pollutants), limit: 160)
+            #expect(parts.count > 1, "the record must be split for this test")
+            frames += parts.map { FrameEncoder.frame($0) }
+        }
+        let (fromStore, fromTrace) = try bothWays(f, frames, "roster-split")
+        #expect(fromStore.hours[u.identity.mn]?.count == 3)
+        #expect(fromTrace.hours == fromStore.hours)
+        let row = Roster(fleet: f, evidence: fromTrace, period: period, now: now).rows[0]
+        #expect(row.hours.received == 3 && row.hours.valid == 3 && row.networked == .networked)
+    }
+
+    @Test("an hour record whose DataTime is no real hour (hour 24, minute 60, 31 November) is not counted: received never exceeds due")
+    func impossibleDataTimes() throws {
+        let f = try fleet()
+        let u = f.units[0]
+        func record(_ dataTime: String, _ n: Int) -> [UInt8] {
+            var cp: [[Field]] = [[Field("DataTime", dataTime)]]
+            for c in u.pollutants { cp.append([Field("\(c)-Avg", "1.5"), Field("\(c)-Flag", "N")]) }
+            return FrameEncoder.frame(DataSegment(header: [Field("QN", "20261102010000\(100 + n)"), Field("ST", "32"), Field("CN", "2061"),
+                                                           Field("PW", "123456"), Field("MN", u.identity.mn), Field("Flag", "5")], cp: cp))
+        }
+        // Inside the period's numbers, not real hours: hour 24, hour 99, minute 60, second 60.
+        let frames = [record("20261102030000", 1), record("20261101240000", 2), record("20261101990000", 3), record("20261102036000", 4),
+                      record("20261102030060", 5)]
+        let (fromStore, fromTrace) = try bothWays(f, frames, "roster-datetime")
+        for evidence in [fromStore, fromTrace] {
+            #expect(evidence.hours[u.identity.mn].map { Array($0.keys) } == [2026110203])
+            #expect(evidence.skipped.impossibleDataTimes == 4)
+            let row = Roster(fleet: f, evidence: evidence, period: period, now: now).rows[0]
+            #expect(row.hours.received == 1 && row.hours.received <= row.hours.due)
+        }
+        #expect(RosterEvidence.isCalendarTime(20240229120000) && !RosterEvidence.isCalendarTime(20260229120000))
+        #expect(!RosterEvidence.isCalendarTime(20261301000000) && !RosterEvidence.isCalendarTime(20261201235960))
+        #expect(!RosterEvidence.isCalendarTime(20261131000000) && RosterEvidence.isCalendarTime(20261130235959))
+        // The same judgement as HJTime's parser, over every day of two years and some hours.
+        for y in [2024, 2026] { for m in 0...13 { for d in 0...32 { for h in [0, 23, 24] {
+            let t = Int64(y) * 10_000_000_000 + Int64(m) * 100_000_000 + Int64(d) * 1_000_000 + Int64(h) * 10_000
+            #expect(RosterEvidence.isCalendarTime(t) == (HJTime(String(t)) != nil), "\(t)")
+        } } } }
+    }
+
+    @Test("a trace counts only frames a platform would acknowledge: a bad CRC or length field is not an hour received")
+    func refusedTraceFrames() throws {
+        let f = try fleet()
+        let u = f.units[0]
+        let good = hour(u.identity.mn, 1, 1, codes: u.pollutants)
+        var badCRC = hour(u.identity.mn, 1, 2, codes: u.pollutants)
+        badCRC[badCRC.count - 3] = badCRC[badCRC.count - 3] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
+        var badLength = hour(u.identity.mn, 1, 3, codes: u.pollutants)
+        badLength[5] = badLength[5] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
+        var lowerCRC = hour(u.identity.mn, 1, 4, codes: u.pollutants)
+        for i in (lowerCRC.count - 6)..<(lowerCRC.count - 2) where lowerCRC[i] >= 65 && lowerCRC[i] <= 70 { lowerCRC[i] += 32 }
+        let (fromStore, fromTrace) = try bothWays(f, [good, badCRC, badLength, lowerCRC], "roster-refused")
+        #expect(fromStore.hours[u.identity.mn].map { Set($0.keys) } == [2026110101, 2026110104])
+        #expect(fromTrace.hours == fromStore.hours)
+        #expect(fromTrace.skipped.refusedFrames == 2)
+    }
+
+    @Test("a unit that sent hours while none was due (未安装, or before installed_since) is not told it sent nothing")
+    func hoursWhileNoneDue() throws {
+        var f = try fleet()
+        f.units[4].roster.installedSince = HJTime(year: 2026, month: 12, day: 1)  // after the period
+        let frames = (0..<3).map { hour(f.units[5].identity.mn, 1, $0, codes: f.units[5].pollutants) }
+            + (0..<4).map { hour(f.units[4].identity.mn, 2, $0, codes: f.units[4].pollutants) }
+        let store = try storeWith(scratchDirectory("roster-undue") + "/a.db", frames)
+        var evidence = RosterEvidence(fleet: f)
+        try evidence.add(store: store, period: period)
+        let rows = Roster(fleet: f, evidence: evidence, period: period, now: now).rows
+        for (row, text) in [(rows[5], "名录为未安装，但本期收到 3 小时数据"), (rows[4], "安装日期前收到 4 小时数据")] {
+            #expect(row.hours.due == 0 && row.hours.received == 0)
+            #expect(!row.networkedReason.contains("未收到"), "\(row.networkedReason)")
+            #expect(row.networkedReason.contains(text), "\(row.networkedReason)")
+            #expect(row.networked == .networked && row.installed)
+        }
+        #expect(!RosterOutput.explanation(rows[5]).contains("但已收到数据"))
+    }
+
+    @Test("MNs outside the fleet are counted and named, from stores and traces alike")
+    func unknownMNs() throws {
+        let f = try fleet()
+        let stranger = "010000A8900100000000ABCD"
+        let frames = [hour(stranger, 1, 1, codes: ["w01018"]), hour(stranger, 1, 2, codes: ["w01018"]), hour(f.units[0].identity.mn, 1, 1, codes: f.units[0].pollutants)]
+        let (fromStore, fromTrace) = try bothWays(f, frames, "roster-unknown")
+        for e in [fromStore, fromTrace] {
+            #expect(e.skipped.unknownMNs == 1 && e.skipped.unknownSample == [stranger])
+            #expect(e.hours[stranger] == nil)
+        }
+    }
+
+    @Test("a rate under 90 % never reads 90.0 %; JSON carries the rate unrounded; causes are listed in a stable order")
+    func ratesAndOrder() throws {
+        #expect(Roster.percent(0.8996) == "89.9 %")
+        #expect(Roster.percent(0.7) == "70.0 %" && Roster.percent(0.8) == "80.0 %" && Roster.percent(1.0) == "100.0 %" && Roster.percent(nil) == "-")
+        #expect(Roster.percent(8999, of: 10000) == "89.9 %" && Roster.percent(2, of: 3) == "66.6 %" && Roster.percent(1, of: 0) == "-")
+        for d in 1...200 { for n in 0...d { #expect(Roster.percent(Double(n) / Double(d)) == Roster.percent(n, of: d)) } }
+        #expect(RosterOutput.rate(0.89996) == .double(0.89996))
+        #expect(Roster.describe(causes: ["M 维护": 1, "D 故障": 1, "C 校准": 1, "缺因子": 2]) == "缺因子 2 h，C 校准 1 h，D 故障 1 h，M 维护 1 h")
+    }
+
+    @Test("CSV cells never hold a formula or a control character, from the manifest or the wire")
+    func csvCells() throws {
+        var f = try fleet()
+        f.units[0].enterprise = "=HYPERLINK(\"http://x\",\"a\")"
+        f.units[1].enterprise = "@SUM(1)"
+        f.units[2].enterprise = "-2+3,公司"
+        f.units[3].county = "+县\u{1B}[31m"
+        let u = f.units[4]
+        let frames = (0..<10).map { h in hour(u.identity.mn, 2, 12 + h, codes: u.pollutants, flag: { c in c == u.pollutants[0] ? "=cmd|\u{1B}[31m" : "N" }) }
+        let store = try storeWith(scratchDirectory("roster-csv") + "/a.db", frames)
+        var evidence = RosterEvidence(fleet: f)
+        try evidence.add(store: store, period: period)
+        let csv = RosterOutput.csv(Roster(fleet: f, evidence: evidence, period: period, now: now))
+        #expect(!csv.unicodeScalars.contains { $0.value < 0x20 && $0 != "\r" && $0 != "\n" || $0.value == 0x7F })
+        #expect(csv.contains("\\x1b[31m"))
+        #expect(csv.contains("\"'=HYPERLINK(\"\"http://x\"\",\"\"a\"\")\"") && csv.contains(",'@SUM(1),") && csv.contains(",\"'-2+3,公司\","))
+        // Split on commas outside quotes: no cell starts with = + - @ but the lone "-" of an empty rate.
+        for line in csv.dropFirst().components(separatedBy: "\r\n") where !line.isEmpty {
+            var cells: [String] = [], cell = "", quoted = false
+            for ch in line {
+                if ch == "\"" { quoted.toggle() } else if ch == "," && !quoted { cells.append(cell); cell = "" } else { cell.append(ch) }
+            }
+            cells.append(cell)
+            for c in cells where c != "-" { #expect(!(c.first.map { "=+-@".contains($0) } ?? false), "\(c)") }
+        }
+    }
+
+    @Test("a trace's times are read as China time whatever offset they were written with")
+    func traceTimes() {
+        #expect(RosterEvidence.chinaDigits17(iso: "2026-11-30T12:00:00.250+08:00") == 20261130120000250)
+        #expect(RosterEvidence.chinaDigits17(iso: "2026-11-30T20:00:00.000Z") == 20261201040000000)
+        #expect(RosterEvidence.chinaDigits17(iso: "2026-11-30T20:00:00+00:00") == 20261201040000000)
+        #expect(RosterEvidence.chinaDigits17(iso: "2026-11-30T12:00:00") == 20261130120000000)
+        #expect(RosterEvidence.chinaDigits17(iso: "2026-13-30T12:00:00") == nil && RosterEvidence.chinaDigits17(iso: "junk") == nil)
     }
 
     @Test("CSV is Annex 1: BOM, Chinese headers in order, CR LF, quoted commas; JSON has the English keys")
