@@ -73,13 +73,17 @@ struct LoadCommand: CLICommand {
       rates     acked/s sent/s (over the send window)                 e.g. 'acked/s>=1000'
     errors = wrong acknowledgements + failed connects + connections that ended early + packets not sent.
 
-    VERDICT: pass, fail or incomplete (interrupted), with the reasons on one line. A run in which
-    nothing was acknowledged fails, thresholds or not. Without thresholds, a run also fails when
-    fewer loggers connected than asked; with thresholds, they decide that (e.g. 'connected>=95%').
+    VERDICT: pass, fail or incomplete (interrupted, or the report covers less than the run: an event
+    loop did not report, a merge lacks shards), with the reasons on one line. A run in which nothing
+    was acknowledged fails, thresholds or not. A run also fails when fewer loggers connected than
+    asked, unless a threshold on connected, refused or connect-errors judges that ('connected>=95%'),
+    and when a scheduled packet was not acknowledged, unless a threshold on unacked, missed, acked,
+    sent or timed-out judges that ('unacked<0.1%'). Latency percentiles are of the acknowledged
+    packets: 'p99<500ms' alone accepts no loss.
 
-    EXIT STATUS: 0 pass, 1 fail (a threshold fails, nothing was acknowledged, or without thresholds
-    fewer loggers connected than asked), 2 bad usage or the target could not be reached (no
-    connection at all), 130/143 interrupted (the report of what ran is printed, verdict incomplete).
+    EXIT STATUS: 0 pass, 1 fail, 2 bad usage or the target could not be reached (no connection at
+    all), 3 incomplete (a loop did not report; a merge lacks shards or holds an interrupted one),
+    130/143 interrupted (the report of what ran is printed, verdict incomplete).
 
     SHARDS: run N processes (or machines) with --shard 1/N … N/N and the same other options, each
     with --format json --out shard-K.json; then 'hj212 load merge shard-*.json' adds their histograms
@@ -222,7 +226,7 @@ struct LoadCommand: CLICommand {
         io.clearProgress()
         report.tool = "hj212 \(CommandLineTool.version)"
         report.verdicts = thresholds.map { $0.evaluate(report) }
-        (report.outcome, report.outcomeReasons) = report.outcome(thresholdsGiven: !thresholds.isEmpty)
+        (report.outcome, report.outcomeReasons) = report.outcome()
         return finish(report, io, unreachable: report.counts.connects == 0)
     }
 
@@ -257,11 +261,11 @@ struct LoadCommand: CLICommand {
         }
         guard var report = merged else { return 2 }
         report.verdicts = thresholds.map { $0.evaluate(report) }
-        (report.outcome, report.outcomeReasons) = report.outcome(thresholdsGiven: !thresholds.isEmpty)
-        return finish(report, io, unreachable: false)
+        (report.outcome, report.outcomeReasons) = report.outcome(requireAllShards: true)
+        return finish(report, io, unreachable: false, merged: true)
     }
 
-    func finish(_ report: LoadReport, _ io: CommandIO, unreachable: Bool) -> Int32 {
+    func finish(_ report: LoadReport, _ io: CommandIO, unreachable: Bool, merged: Bool = false) -> Int32 {
         let rendered: String
         switch format {
         case "json": rendered = report.json().serialized + "\n"
@@ -284,8 +288,14 @@ struct LoadCommand: CLICommand {
             io.stderr.line("hj212 load: the target could not be reached: \(report.errors.keys.sorted().first ?? "no connection")")
             return 2
         }
-        if report.interrupted { return Interrupts.exitStatus }
-        return report.outcome == .pass ? 0 : 1
+        // A run stopped by a signal exits 130/143; a merge of a shard that was stopped is not
+        // itself interrupted: its report is incomplete (3), as one missing a shard or a loop.
+        if report.interrupted && !merged { return Interrupts.exitStatus }
+        switch report.outcome {
+        case .pass?: return 0
+        case .incomplete?: return 3
+        default: return 1
+        }
     }
 
     static func writable(_ path: String) -> Bool {

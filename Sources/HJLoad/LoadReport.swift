@@ -92,7 +92,7 @@ public struct LoadReport: Sendable {
     public var errors: [String: UInt64] = [:]
     /// Thresholds and verdicts, filled in when evaluated.
     public var verdicts: [ThresholdVerdict] = []
-    /// The run's outcome and why (`outcome(thresholdsGiven:)`), filled in with the verdicts.
+    /// The run's outcome and why (`outcome(requireAllShards:)`), filled in with the verdicts.
     public var outcome: LoadOutcome?
     public var outcomeReasons: [String] = []
 

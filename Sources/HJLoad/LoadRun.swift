@@ -215,7 +215,7 @@ public final class LoadRun: Sendable {
         for _ in states { if done.wait(timeout: finalDeadline) == .timedOut { break } }
         let collected = finals.withLock { $0 }
         for k in states.indices where collected[k] == nil {
-            report.errors["event loop \(k + 1) of \(states.count) did not report its final state within "
+            report.errors["\(LoadReport.missingLoopError)\(k + 1) of \(states.count) \(LoadReport.missingLoopMark) within "
                           + "\(LoadFormat.fixed(Double(finalTimeout.nanoseconds) / 1e9, 1)) s: its loggers' counts and latencies are missing from this report"] = 1
         }
         for f in collected.sorted(by: { $0.key < $1.key }).map(\.value) {

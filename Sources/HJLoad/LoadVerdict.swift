@@ -11,28 +11,41 @@ extension LoadReport {
         counts.loggersConnected > 0 || counts.connects == 0 ? counts.loggersConnected : min(counts.maxConnections, UInt64(clamping: loggers))
     }
 
+    /// Count thresholds that accept a partial fleet knowingly: given one, the built-in "every
+    /// logger connected" rule gives way to it.
+    public static let fleetMetrics: Set<String> = ["connected", "refused", "connect-errors"]
+    /// Count thresholds that accept losses knowingly: given one, the built-in "every scheduled
+    /// packet sent and acknowledged" rule gives way to it. A latency or rate threshold alone does
+    /// not (`p99<500ms` says nothing of the packets never acknowledged, which no percentile holds).
+    public static let lossMetrics: Set<String> = ["unacked", "missed", "acked", "sent", "timed-out"]
+
     /// Why the run fails whatever else it measured, one line each (empty: nothing wrong).
     ///
     /// A run in which nothing was acknowledged tested nothing, so it always fails, thresholds or
-    /// not. Without thresholds, fewer loggers connected than asked fails, and so does any scheduled
-    /// packet not sent or not acknowledged; thresholds replace those rules (`connected>=95%`,
-    /// `unacked<0.1%` accept a partial fleet or losses knowingly).
+    /// not. Fewer loggers connected than asked fails unless a threshold on `connected`, `refused`
+    /// or `connect-errors` judges the fleet instead; any scheduled packet not sent or not
+    /// acknowledged fails unless a threshold on `unacked`, `missed`, `acked`, `sent` or `timed-out`
+    /// judges the losses instead (`connected>=95%`, `unacked<0.1%` accept a partial fleet or
+    /// losses knowingly).
     ///
     /// ```swift
-    /// report.builtInFailures(thresholdsGiven: false)
+    /// report.builtInFailures(thresholds: [])
     /// // ["only 1015 of 3000 loggers connected (most common: connect timed out)"]
     /// ```
-    public func builtInFailures(thresholdsGiven: Bool) -> [String] {
+    public func builtInFailures(thresholds: [Threshold]) -> [String] {
+        func judges(_ names: Set<String>) -> Bool {
+            thresholds.contains { t in if case .count(let n) = t.metric { return names.contains(n) } else { return false } }
+        }
         var out: [String] = []
         let c = counts
-        if !thresholdsGiven && loggers > 0 && loggersThatConnected < UInt64(clamping: loggers) {
+        if !judges(Self.fleetMetrics) && loggers > 0 && loggersThatConnected < UInt64(clamping: loggers) {
             let reason = errors.filter { $0.key.hasPrefix("connect") }.max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }?.key
             out.append("only \(loggersThatConnected) of \(loggers) loggers connected" + (reason.map { " (most common: \($0))" } ?? ""))
         }
-        // Without thresholds, pass means every scheduled packet was sent and acknowledged: a run in
-        // which the server went away (packets never sent, or lost with their connection) is not a
-        // pass because every logger once connected. `unacked<0.1%` or `missed<1%` accept losses knowingly.
-        if !thresholdsGiven && c.scheduled > 0 && c.acked > 0 && (c.missed > 0 || c.unacked > 0) {
+        // Pass means every scheduled packet was sent and acknowledged: a run in which the server
+        // went away (packets never sent, or lost with their connection) is not a pass because
+        // every logger once connected, nor because the acknowledged ones were fast.
+        if !judges(Self.lossMetrics) && c.scheduled > 0 && c.acked > 0 && (c.missed > 0 || c.unacked > 0) {
             let notAcked = c.missed &+ c.unacked
             let reason = errors.max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }?.key
             out.append("\(notAcked) of \(c.scheduled) scheduled packets were not acknowledged (\(c.missed) never sent, \(c.unacked) sent without an acknowledgement"
@@ -51,12 +64,43 @@ extension LoadReport {
         return out
     }
 
-    /// The run's outcome: incomplete when interrupted, fail when a threshold or a built-in rule
-    /// fails, else pass. Call after `verdicts` are evaluated.
-    public func outcome(thresholdsGiven: Bool) -> (outcome: LoadOutcome, reasons: [String]) {
-        var reasons = builtInFailures(thresholdsGiven: thresholdsGiven)
+    /// The start of the error a run records when an event loop did not hand over its final state
+    /// (`LoadRun`): that loop's loggers are missing from the report, so it cannot pass.
+    public static let missingLoopError = "event loop "
+    static let missingLoopMark = "did not report its final state"
+
+    /// Why the report covers less than the run it stands for (empty: all of it): an event loop
+    /// that did not report, and, with `requireAllShards` (a merge), shards of the run missing.
+    public func gaps(requireAllShards: Bool) -> [String] {
+        var out: [String] = []
+        let loops = errors.keys.filter { $0.hasPrefix(Self.missingLoopError) && $0.contains(Self.missingLoopMark) }.count
+        if loops > 0 { out.append("\(loops) event loop(s) did not report their final state: their loggers are missing from the report") }
+        if requireAllShards {
+            let parsed = shards.compactMap { try? Shard(parsing: $0) }
+            if let n = parsed.first?.count, n > 1 {
+                let present = Set(parsed.map(\.index))
+                let missing = (1...n).filter { !present.contains($0) }
+                if !missing.isEmpty {
+                    out.append("shard(s) \(missing.prefix(10).map { "\($0)/\(n)" }.joined(separator: ", "))\(missing.count > 10 ? " …" : "") missing: "
+                               + "the report covers \(present.count) of \(n) shards")
+                }
+            }
+        }
+        return out
+    }
+
+    /// The run's outcome: incomplete when interrupted or when the report covers less than the run
+    /// (`gaps`), fail when a threshold or a built-in rule fails, else pass. Thresholds are those
+    /// of `verdicts`: call after they are evaluated. A gap makes the report incomplete even when
+    /// something fails: the counts lack the missing part (a missing loop's loggers read as "not
+    /// connected", a missing shard's packets as too few acknowledged), so a failure could be the
+    /// gap's artefact; the failures seen on the partial data are listed after the gaps.
+    public func outcome(requireAllShards: Bool = false) -> (outcome: LoadOutcome, reasons: [String]) {
+        var reasons = builtInFailures(thresholds: verdicts.map(\.threshold))
         reasons += verdicts.filter { !$0.pass }.map { "threshold \($0.threshold.text) failed (measured \($0.measuredText))" }
         if interrupted { return (.incomplete, ["interrupted: the report covers what ran"] + reasons) }
+        let gaps = gaps(requireAllShards: requireAllShards)
+        if !gaps.isEmpty { return (.incomplete, gaps + reasons.map { "on the partial data: " + $0 }) }
         return (reasons.isEmpty ? .pass : .fail, reasons)
     }
 }

@@ -78,6 +78,10 @@ struct LoadCommandTests {
         #expect(merged.loggers == 6 && merged.shards == ["1/2", "2/2"])
         let html = hj212(["load", "merge", "\(dir)/shard-1.json", "\(dir)/shard-2.json", "--format", "html"])
         #expect(html.status == 0 && html.out.contains("<svg") && html.out.contains("2 shards merged"))
+        // One shard of two (a pod that failed leaves no file): not a pass of the run, incomplete (3).
+        let half = hj212(["load", "merge", "\(dir)/shard-1.json", "--threshold", "acked>=30"])
+        #expect(half.status == 3, "\(half.out)\(half.err)")
+        #expect(half.out.contains("shard(s) 2/2 missing"), "\(half.out)")
     }
 
     @Test("malformed thresholds, shards and options are usage errors (exit 2) before anything connects")

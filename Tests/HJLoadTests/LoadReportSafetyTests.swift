@@ -114,6 +114,59 @@ struct LoadReportSafetyTests {
         #expect(try Threshold(parsing: "unacked==0").evaluate(empty).pass)
     }
 
+    @Test("a latency threshold alone does not accept lost packets or a partial fleet; a threshold on them does")
+    func thresholdsReplaceOnlyTheirRules() throws {
+        var r = LoadReport()
+        r.loggers = 4
+        r.totalLoggers = 4
+        r.counts.loggersConnected = 2
+        r.counts.connects = 2
+        r.counts.maxConnections = 2
+        r.counts.scheduled = 48
+        r.counts.sent = 48
+        r.counts.acked = 24
+        r.counts.timedOut = 24
+        r.latency.record(microseconds: 2_000)
+        func outcome(_ ts: [String]) throws -> (LoadOutcome, [String]) {
+            var x = r
+            x.verdicts = try ts.map { try Threshold(parsing: $0).evaluate(x) }
+            return x.outcome()
+        }
+        let p99 = try outcome(["p99<500ms"])
+        #expect(p99.0 == .fail && p99.1.contains { $0.contains("24 of 48 scheduled packets were not acknowledged") }
+                && p99.1.contains { $0.contains("only 2 of 4 loggers connected") }, "\(p99.1)")
+        let knowingly = try outcome(["p99<500ms", "unacked<=50%", "connected>=50%"])
+        #expect(knowingly.0 == .pass, "\(knowingly.1)")
+        let lossOnly = try outcome(["acked>=50%"])
+        #expect(lossOnly.0 == .fail && lossOnly.1.count == 1 && lossOnly.1[0].contains("loggers connected"), "\(lossOnly.1)")
+        #expect(try outcome(["acked/s>=0"]).0 == .fail)
+    }
+
+    @Test("a merge that lacks shards of the run is incomplete, never a pass; a whole one is judged")
+    func missingShards() throws {
+        var r = LoadReport()
+        r.loggers = 2
+        r.totalLoggers = 4
+        r.counts.loggersConnected = 2
+        r.counts.scheduled = 10
+        r.counts.sent = 10
+        r.counts.acked = 10
+        r.shards = ["1/3", "3/3"]
+        let merged = r.outcome(requireAllShards: true)
+        #expect(merged.outcome == .incomplete && merged.reasons == ["shard(s) 2/3 missing: the report covers 2 of 3 shards"], "\(merged.reasons)")
+        // A shard judged on its own (the run of one pod) is not incomplete for being one shard.
+        #expect(r.outcome().outcome == .pass)
+        r.shards = ["1/3", "2/3", "3/3"]
+        #expect(r.outcome(requireAllShards: true).outcome == .pass)
+        // A failure on the partial data is listed, the outcome stays incomplete (it may be the gap's artefact).
+        r.shards = ["1/3"]
+        r.counts.timedOut = 1
+        r.counts.acked = 9
+        let partial = r.outcome(requireAllShards: true)
+        #expect(partial.outcome == .incomplete && partial.reasons.first?.contains("2/3, 3/3 missing") == true
+                && partial.reasons.contains { $0.hasPrefix("on the partial data: 1 of 10 scheduled packets") }, "\(partial.reasons)")
+    }
+
     @Test("only shards of one run merge: other loggers, shard counts or schedules are refused; other windows warned")
     func sameRun() throws {
         func shard(_ k: Int, of n: Int, loggers: Int = 8, cadence: String = "100 packets/s in total", window: Double = 60) -> LoadReport {

@@ -293,5 +293,11 @@ struct LoadRunTests {
         // Loop 1's loggers (half of them) are in the report, loop 2's are not.
         #expect(r.counts.sent == 10 && r.counts.acked == 10, "\(r.text())")
         #expect(r.text().contains("did not report"))
+        // The report lacks half the run: whatever the thresholds say of the half it has, it is incomplete.
+        var judged = r
+        judged.verdicts = [try Threshold(parsing: "p99<10s").evaluate(r)]
+        #expect(judged.verdicts[0].pass)
+        let (outcome, reasons) = judged.outcome()
+        #expect(outcome == .incomplete && reasons.contains { $0.contains("1 event loop(s) did not report") }, "\(reasons)")
     }
 }
