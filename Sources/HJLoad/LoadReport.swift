@@ -110,7 +110,7 @@ public struct LoadReport: Sendable {
     /// Why `o` is not another shard of the run this report covers (`refuse`: different loggers
     /// in the whole run, different shard counts N, a different schedule), and what differs but
     /// can be merged (`warn`: send windows of different lengths, e.g. a shard stopped early; a
-    /// shard present twice). Check it before `merge(_:)`, which merges whatever it is given.
+    /// shard present twice; other targets, e.g. replicas behind no balancer). Check it before `merge(_:)`, which merges whatever it is given.
     ///
     /// ```swift
     /// let (refuse, warn) = all.mergeProblems(with: next)
@@ -141,6 +141,10 @@ public struct LoadReport: Sendable {
             let sameDay = startUnixSecond / 86_400 == o.startUnixSecond / 86_400
             warn.append("shards started \(apart) s apart (\(TerminalText.safe(started, limit: 40)) vs \(TerminalText.safe(o.started, limit: 40)))"
                         + (sameDay ? "" : ", on different days") + ": shards of one run start together; the merged series spans both")
+        }
+        if !targets.isEmpty && !o.targets.isEmpty && Set(targets) != Set(o.targets) {
+            warn.append("targets differ: \(targets.prefix(3).map { TerminalText.safe($0, limit: 60) }.joined(separator: ", ")) vs "
+                        + "\(o.targets.prefix(3).map { TerminalText.safe($0, limit: 60) }.joined(separator: ", ")): the merged report covers both")
         }
         let twice = o.shards.filter { shards.contains($0) }
         if !twice.isEmpty {

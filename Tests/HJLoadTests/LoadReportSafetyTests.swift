@@ -186,6 +186,13 @@ struct LoadReportSafetyTests {
         let shorter = one.mergeProblems(with: shard(2, of: 2, window: 30))
         #expect(shorter.refuse.isEmpty && shorter.warn.contains { $0.contains("send windows differ") })
         #expect(one.mergeProblems(with: one).warn.contains { $0.contains("1/2 appears twice") })
+        var elsewhere = shard(2, of: 2)
+        elsewhere.targets = ["10.0.0.9:7001"]
+        var here = one
+        here.targets = ["10.0.0.5:7001"]
+        #expect(here.mergeProblems(with: elsewhere).warn.contains { $0.contains("targets differ: 10.0.0.5:7001 vs 10.0.0.9:7001") })
+        elsewhere.targets = here.targets
+        #expect(here.mergeProblems(with: elsewhere).warn.isEmpty)
         // A merged report (1/4 + 2/4) takes 3/4, not 1/2.
         var half = shard(1, of: 4)
         half.merge(shard(2, of: 4))
