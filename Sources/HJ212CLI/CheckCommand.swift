@@ -124,7 +124,7 @@ struct CheckCommand: CLICommand {
                 }
             }
             let hooks = CheckHooks(progress: { text in terminal.progress(text) }, shouldContinue: { !Interrupts.requested })
-            let result: CheckRun
+            var result: CheckRun
             switch mode {
             case .list:
                 return 0
@@ -174,6 +174,8 @@ struct CheckCommand: CLICommand {
                 result = LoggerCheck.run(options, catalogue: catalogue, hooks: hooks)
             }
             io.clearProgress()
+            // The reports' exit_status is the process's: 130/143 after a signal.
+            if result.interrupted && Interrupts.requested { result.signalExitStatus = Interrupts.exitStatus }
             if let trace, let failure = trace.failure { io.stderr.line("hj212 check: the trace \(trace.path) is incomplete: \(failure)") }
             if !result.reachable {
                 // One line, as for a usage error; the report file (CI) is still written when asked for.

@@ -169,6 +169,9 @@ public struct CheckRun: Sendable {
     public var plan: CheckPlan?
     /// Message templates for reports in another language than English.
     public var messages = MessageCatalogue()
+    /// The exit status when a signal stopped the run (130 SIGINT, 143 SIGTERM), set by the CLI so
+    /// that the reports' `exit_status` is the process's.
+    public var signalExitStatus: Int32?
 
     public init(target: CheckTarget, address: String, profile: CheckProfile, strict: Bool, started: String,
                 seconds: Double = 0, reachable: Bool = true, interrupted: Bool = false,

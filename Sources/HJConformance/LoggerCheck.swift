@@ -19,25 +19,36 @@ import HJSimulation
 /// accelerated (emulated) logger is judged in its own time; only OverTime is real time.
 public enum LoggerCheck {
     public static func run(_ options: LoggerCheckOptions, catalogue: RuleCatalogue, hooks: CheckHooks = CheckHooks()) -> CheckRun {
-        let all = catalogue.rules(for: .logger).filter { $0.applies(to: options.selection.profile) }
-        // The value checks need the instruments (--sensors): without them they are out of scope.
-        let noSensors = options.sensors == nil ? all.filter { $0.id.hasPrefix("L-VALUE-") } : []
-        // The electricity check needs the meters (a dlt645 line in --sensors).
-        let noMeters = options.sensors.map { $0.meters.isEmpty } == true ? all.filter { $0.id == RuleID.loggerValuePower.rawValue } : []
-        let rules = all.filter { r in options.selection.selects(r) && (options.plan.map { r.plan <= $0 } ?? true) && !(noSensors + noMeters).contains { $0.id == r.id } }
-        let runner = LoggerCheckRunner(options: options, rules: rules, hooks: hooks)
+        let scope = scope(options, catalogue: catalogue)
+        let runner = LoggerCheckRunner(options: options, rules: scope.inScope, hooks: hooks)
         var run = runner.run()
         run.catalogueVersion = catalogue.versions[.logger] ?? ""
         run.messages = catalogue.messages
         run.plan = options.plan
-        run.outOfScope = all.filter { !options.selection.selects($0) }.map { ($0, "removed by --only/--skip") }
-            + all.filter { r in options.selection.selects(r) && options.plan.map { r.plan > $0 } == true }
-                .map { ($0, "needs --plan \($0.plan.rawValue) (plan \(options.plan!.rawValue) chosen)") }
-        run.outOfScope.removeAll { o in noSensors.contains { $0.id == o.rule.id } }
-        run.outOfScope += noSensors.map { ($0, "needs --sensors (the instruments run by the check)") }
-        run.outOfScope.removeAll { o in noMeters.contains { $0.id == o.rule.id } }
-        run.outOfScope += noMeters.map { ($0, "needs a dlt645 line in --sensors (the meters run by the check)") }
+        run.outOfScope = scope.outOfScope
         return run
+    }
+
+    /// The logger checks of the profile in scope, and those out of scope with why: removed by
+    /// `--only`/`--skip`, beyond the plan, or value checks without the instruments' ground truth
+    /// (`--sensors`; the meters for L-VALUE-POWER). One split for the live run, the offline run
+    /// and the plan printed before a run, so that none of them counts differently.
+    static func scope(_ options: LoggerCheckOptions, catalogue: RuleCatalogue, offline: Bool = false)
+        -> (inScope: [CheckRule], outOfScope: [(rule: CheckRule, why: String)]) {
+        let all = catalogue.rules(for: .logger).filter { $0.applies(to: options.selection.profile) }
+        // The value checks compare uploads with what the instruments served: without them (a
+        // recording holds no such ground truth) there is nothing to compare with.
+        let noSensors = options.sensors == nil ? all.filter { $0.id.hasPrefix("L-VALUE-") } : []
+        let noMeters = options.sensors.map { $0.meters.isEmpty } == true ? all.filter { $0.id == RuleID.loggerValuePower.rawValue } : []
+        let excluded = Set((noSensors + noMeters).map(\.id))
+        let inScope = all.filter { r in options.selection.selects(r) && (options.plan.map { r.plan <= $0 } ?? true) && !excluded.contains(r.id) }
+        var out: [(rule: CheckRule, why: String)] = all.filter { !options.selection.selects($0) && !excluded.contains($0.id) }.map { ($0, "removed by --only/--skip") }
+            + all.filter { r in options.selection.selects(r) && options.plan.map { r.plan > $0 } == true && !excluded.contains(r.id) }
+                .map { ($0, "needs --plan \($0.plan.rawValue) (plan \(options.plan!.rawValue) chosen)") }
+        out += noSensors.map { ($0, offline ? "needs --sensors (the instruments' readings, which a recording does not hold; a live run only)"
+                                            : "needs --sensors (the instruments run by the check)") }
+        out += noMeters.map { ($0, "needs a dlt645 line in --sensors (the meters run by the check)") }
+        return (inScope, out)
     }
 }
 
@@ -104,6 +115,8 @@ final class LoggerCheckRunner {
     func pass(_ id: RuleID, _ message: String) { set(id, .pass, message) }
     func fail(_ id: RuleID, _ message: String, wire: [WireRecord] = []) { set(id, .fail, message, wire: wire) }
     func skip(_ id: RuleID, _ message: String) { set(id, .notExercised, message) }
+    /// Passed with a remark the reference tells a checker to warn about (the report shows it).
+    func warn(_ id: RuleID, _ message: String, wire: [WireRecord] = []) { set(id, .warn, message, wire: wire) }
 
     /// The phase now running, for the progress line.
     var phase = "starting"
@@ -194,8 +207,10 @@ final class LoggerCheckRunner {
         // 1. Connection and identification.
         let connected = probe.pump(for: options.connectTimeout) { self.probe.connectionCount > 0 }
         guard connected else {
+            // decisions.md (session 18): with no logger to judge nothing was exercised, L-CONNECT
+            // included; the run is unreachable (exit 2) or interrupted, never failed.
             notReachedReason = probe.interrupted ? "interrupted" : "no logger connected within \(Int(options.connectTimeout)) s"
-            fail(RuleID.loggerConnect, notReachedReason)
+            skip(RuleID.loggerConnect, notReachedReason)
             return
         }
         let connectedAt = probe.now
@@ -206,7 +221,10 @@ final class LoggerCheckRunner {
             let what = probe.frameCount == 0 && probe.skippedBytes == 0 ? "the logger connected but sent nothing"
                 : "the logger sent no parseable HJ 212 packet (\(probe.skippedBytes) bytes of noise\(probe.noise.first.map { ": \($0)" } ?? ""))"
             notReachedReason = probe.interrupted ? "interrupted" : "\(what) within \(Int(identifyTimeout)) s"
-            fail(RuleID.loggerConnect, notReachedReason, wire: probe.wire(since: 0))
+            // A logger that connected and sent nothing usable in the window failed; a run stopped
+            // before the window ended showed nothing either way.
+            if probe.interrupted { skip(RuleID.loggerConnect, notReachedReason) }
+            else { fail(RuleID.loggerConnect, notReachedReason, wire: probe.wire(since: 0)) }
             judgeLint()
             return
         }

@@ -55,16 +55,29 @@ extension LoggerCheckRunner {
         else { fail(RuleID.loggerLintClean, "\(warnings.count) of \(total) with warnings or errors \(firstMessages(warnings, severity: .warning))", wire: probe.wire(of: warnings.map(\.index))) }
 
         let crcRules: Set<String> = ["frame.crc-mismatch", "frame.crc-lowercase", "frame.crc-variant-modbus", "frame.crc-variant-modbus-swapped", "frame.crc-not-hex"]
+        // HJ212.md §1: "Checker: accept either case, and warn on lower case". The certification
+        // lint's warnings (lower case) make the check a warning; its errors (a wrong CRC, a
+        // MODBUS variant, not hex) a failure.
+        let crcErrors = failing(crcRules)
         let crc = failing(crcRules, severity: .warning)
         if crc.isEmpty { pass(RuleID.loggerCrc, "\(total), every CRC the HJ 212 CRC in upper case") }
-        else { fail(RuleID.loggerCrc, "\(crc.count) of \(total) \(firstMessages(crc, crcRules, severity: .warning))", wire: probe.wire(of: crc.map(\.index))) }
+        else if crcErrors.isEmpty { warn(RuleID.loggerCrc, "\(crc.count) of \(total) \(firstMessages(crc, crcRules, severity: .warning))", wire: probe.wire(of: crc.map(\.index))) }
+        else { fail(RuleID.loggerCrc, "\(crcErrors.count) of \(total) \(firstMessages(crcErrors, crcRules))", wire: probe.wire(of: crcErrors.map(\.index))) }
 
         let frameRules: Set<String> = ["frame.length-not-digits", "frame.length-mismatch", "frame.length-counts-characters", "frame.segment-too-long",
                                        "frame.trailer-missing", "stream.skipped-bytes", "stream.incomplete-tail"]
+        // HJ212.md §1: a length that counts characters, not bytes, is "a warning, not an error"
+        // (the certification lint keeps it a warning); every other framing defect is an error there.
+        let framingErrors = failing(frameRules)
         let framing = failing(frameRules, severity: .warning)
         if framing.isEmpty && probe.skippedBytes == 0 { pass(RuleID.loggerFrame, "\(total), length, size and CR LF right") }
         else if framing.isEmpty { fail(RuleID.loggerFrame, "\(probe.skippedBytes) bytes outside any frame: \(probe.noise.first ?? "")", wire: probe.wire(since: 0, limit: 20)) }
-        else { fail(RuleID.loggerFrame, "\(framing.count) of \(total) \(firstMessages(framing, frameRules, severity: .warning))", wire: probe.wire(of: framing.map(\.index))) }
+        else if framingErrors.isEmpty && probe.skippedBytes == 0 {
+            warn(RuleID.loggerFrame, "\(framing.count) of \(total) \(firstMessages(framing, frameRules, severity: .warning))", wire: probe.wire(of: framing.map(\.index)))
+        } else {
+            let shown = framingErrors.isEmpty ? framing : framingErrors
+            fail(RuleID.loggerFrame, "\(shown.count) of \(total) \(firstMessages(shown, frameRules, severity: framingErrors.isEmpty ? .warning : .error))", wire: probe.wire(of: shown.map(\.index)))
+        }
 
         let wanted = dialect == .hj2025 ? 2 : 1
         let wrongVersion = all.filter { $0.segment.flag.map { $0.version != wanted } ?? false }
@@ -87,12 +100,19 @@ extension LoggerCheckRunner {
     func judgeIdentity() {
         let own = ownFrames
         guard !own.isEmpty, let mn else { skip(RuleID.loggerMn, "no packet received"); skip(RuleID.loggerPw, "no packet received"); return }
-        let badMN = own.filter { $0.segment.mn != mn || !Self.isMN($0.segment.mn ?? "") }
-        if badMN.isEmpty { pass(RuleID.loggerMn, "MN \(mn) on all \(own.count) uploads and history records\(capNote)") }
-        else {
-            let f = badMN[0]
-            let why = f.segment.mn != mn ? "carries MN '\(f.segment.mn ?? "")', not \(mn)" : "MN '\(mn)' is not 24 characters 0-9/A-F"
-            fail(RuleID.loggerMn, "\(badMN.count) of \(own.count) uploads and history records\(capNote): first (\(f.cn)) \(why)", wire: probe.wire(of: badMN.map(\.index)))
+        // A packet with another MN than the logger's fails. The logger's own MN not being 24
+        // hex characters (a 14-character 2005 MN, a free string) is a warning: HJ212.md §3
+        // "a checker should warn, not reject".
+        let wrongMN = own.filter { $0.segment.mn != mn }
+        let oddMN = own.filter { $0.segment.mn == mn && !Self.isMN(mn) }
+        if let f = wrongMN.first {
+            fail(RuleID.loggerMn, "\(wrongMN.count) of \(own.count) uploads and history records\(capNote): first (\(f.cn)) carries MN '\(f.segment.mn ?? "")', not \(mn)",
+                 wire: probe.wire(of: wrongMN.map(\.index)))
+        } else if let f = oddMN.first {
+            warn(RuleID.loggerMn, "\(oddMN.count) of \(own.count) uploads and history records\(capNote): first (\(f.cn)) MN '\(mn)' is not 24 characters 0-9/A-F",
+                 wire: probe.wire(of: oddMN.map(\.index)))
+        } else {
+            pass(RuleID.loggerMn, "MN \(mn) on all \(own.count) uploads and history records\(capNote)")
         }
         // The expected PW at each frame: the initial one, then each 1072 change from its index on.
         let initial = options.pw ?? Self.defaultPassword
@@ -309,9 +329,9 @@ extension LoggerCheckRunner {
                     if s.flag?.rawValue != wantedFlag { wrong.append("Flag=\(s.header("Flag") ?? "-")") }
                     if r.command == .requestReply && s.cpValue("QnRtn") == nil { wrong.append("no QnRtn") }
                     if r.command == .executionResult && s.cpValue("ExeRtn") == nil { wrong.append("no ExeRtn") }
-                } else if s.flag?.needsAck == true {
-                    wrong.append("response with Flag A=1")
                 }
+                // A response packet (1011, 1061, 3020 …) may ask for a 9014 (Flag A=1): HJ212.md
+                // §6.2 step 3, "the host acks each one with 9014"; the probe does.
                 if s.qn != x.qn { wrong.append("QN=\(s.qn ?? "-")") }
                 if s.pw != x.request.pw { wrong.append("PW=\(s.pw ?? "-")") }
                 if s.mn != x.request.mn { wrong.append("MN=\(s.mn ?? "-")") }

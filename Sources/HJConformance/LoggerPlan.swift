@@ -23,11 +23,9 @@ public struct LoggerRunPlan: Sendable {
     public var plan: CheckPlan?
 
     public init(_ options: LoggerCheckOptions, catalogue: RuleCatalogue) {
-        let all = catalogue.rules(for: .logger).filter { $0.applies(to: options.selection.profile) }
         let plan = options.plan
-        inScope = all.filter { r in options.selection.selects(r) && (plan.map { r.plan <= $0 } ?? true) }
-        outOfScope = all.filter { !options.selection.selects($0) }.map { ($0, "removed by --only/--skip") }
-            + all.filter { r in options.selection.selects(r) && plan.map { r.plan > $0 } == true }.map { ($0, "needs --plan \($0.plan.rawValue)") }
+        // The run's own split (value checks without --sensors are out of scope there too).
+        (inScope, outOfScope) = LoggerCheck.scope(options, catalogue: catalogue)
         self.plan = plan
         windowSeconds = plan.map { min(options.window, Double($0.loggerSpan) / 1000) } ?? options.window
         reached = CheckPlan.reachable(within: Int64(windowSeconds * 1000))

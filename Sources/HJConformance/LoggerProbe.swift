@@ -398,7 +398,10 @@ final class LoggerProbe {
             role = .other
         }
         var f = ObservedFrame(index: index, time: now, connection: link.ordinal, report: report, role: role, text: text)
-        if role != .reply && role != .other, f.needsAck, let qn = f.qn {
+        // A response packet to our request (1011, 1061, 3020 …, not a 9011/9012) that asks for
+        // an answer is acknowledged with 9014 before the logger goes on (HJ212.md §6.2 step 3).
+        let ackedResponse = role == .reply && !CommandCode(cn).isInteraction
+        if role != .other && (role != .reply || ackedResponse), f.needsAck, let qn = f.qn {
             if withheldQNs.contains(qn) {
                 f.withheld = true
             } else if role == .upload, withholdNext.contains(cn) {

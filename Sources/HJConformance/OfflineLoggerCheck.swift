@@ -46,7 +46,8 @@ public struct RecordedFrame: Sendable {
 /// ```
 public final class OfflineLoggerCheck {
     let runner: LoggerCheckRunner
-    let all: [CheckRule]
+    /// Checks of the profile out of scope, with why (`LoggerCheck.scope`).
+    let outOfScope: [(rule: CheckRule, why: String)]
     let options: LoggerCheckOptions
     let source: String
     /// OverTime and ReCount declared by the user (`--overtime`, `--recount`); a recorded 1000 wins.
@@ -74,8 +75,10 @@ public final class OfflineLoggerCheck {
     /// `overTime`/`reCount`: what the user declared of the logger's configuration, or nil.
     public init(_ options: LoggerCheckOptions, catalogue: RuleCatalogue, source: String, overTime: Double? = nil, reCount: Int? = nil,
                 hooks: CheckHooks = CheckHooks()) {
-        all = catalogue.rules(for: .logger).filter { $0.applies(to: options.selection.profile) }
-        let rules = all.filter { r in options.selection.selects(r) && (options.plan.map { r.plan <= $0 } ?? true) }
+        // The same scope as live: without the instruments' readings the value checks are out of scope.
+        let scope = LoggerCheck.scope(options, catalogue: catalogue, offline: true)
+        outOfScope = scope.outOfScope
+        let rules = scope.inScope
         var o = options
         if let overTime { o.overTime = overTime }
         if let reCount { o.reCount = reCount }
@@ -257,9 +260,7 @@ public final class OfflineLoggerCheck {
         run.catalogueVersion = catalogueVersion
         run.messages = messages
         run.plan = options.plan
-        run.outOfScope = all.filter { !options.selection.selects($0) }.map { ($0, "removed by --only/--skip") }
-            + all.filter { r in options.selection.selects(r) && options.plan.map { r.plan > $0 } == true }
-                .map { ($0, "needs --plan \($0.plan.rawValue) (plan \(options.plan!.rawValue) chosen)") }
+        run.outOfScope = outOfScope
         return run
     }
 

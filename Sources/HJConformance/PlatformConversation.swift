@@ -127,9 +127,10 @@ final class Conversation {
 
     /// Attribution, in order: the unanswered packet whose QN (header QN, or the QN in CP of the
     /// HJ/T 212-2005 form), MN and PW the answer echoes; a packet answered before with that QN
-    /// (a second answer); the oldest packet still waiting for an answer (the QN was not echoed);
-    /// the unanswered packet with that QN whatever its identity; the oldest unanswered packet
-    /// that should not have been answered.
+    /// and identity (a second answer); the unanswered packet with that QN whatever its identity
+    /// (a platform that answers a wrong PW with its registered PW still answered that packet);
+    /// only then, when no packet sent has the QN echoed, the oldest packet still waiting for an
+    /// answer, and the oldest unanswered packet that should not have been answered.
     func attribute(_ frame: ProbeFrame) {
         let now = frame.time
         let qns = Set([frame.segment.qn, frame.segment.cpValue("QN")].compactMap { $0 })
@@ -143,10 +144,12 @@ final class Conversation {
             pick = (p, true)
         } else if let p = sameQN.last(where: { $0.answered && sameIdentity($0) }) {
             pick = (p, true)
-        } else if let p = answerable.first(where: { $0.expectsAnswer && !$0.answered }) {
-            pick = (p, false)
         } else if let p = sameQN.first(where: { !$0.answered }) {
             pick = (p, true)
+        } else if let p = sameQN.last {
+            pick = (p, true)
+        } else if let p = answerable.first(where: { $0.expectsAnswer && !$0.answered }) {
+            pick = (p, false)
         } else if let p = answerable.first(where: { $0.mustNotAnswer && !$0.answered }) {
             pick = (p, false)
         } else {

@@ -37,7 +37,7 @@ extension CheckReport {
         page.paragraph(meta, cssClass: "meta")
         let outcomeTone: HTMLPage.Tone = run.verdict == .pass ? .pass : (run.verdict == .fail ? .fail : .warn)
         page.figures([
-            (word("score (over the checks exercised)", "得分（按已执行的检查计）", lang), scoreText(score.overall ?? (run.reachable ? nil : 0)), outcomeTone),
+            (word("score (over the checks exercised)", "得分（按已执行的检查计）", lang), scoreText(score.overall), outcomeTone),
             (word("pass", "通过", lang), String(score.pass), .pass),
             (word("fail", "不通过", lang), String(score.fail), score.fail > 0 ? .fail : .neutral),
             (word("warn", "警告", lang), String(score.warn), score.warn > 0 ? .warn : .neutral),

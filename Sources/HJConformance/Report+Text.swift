@@ -27,7 +27,7 @@ extension CheckReport {
         s += "\n\n" + banner(run, lang: lang)
         s += "\(word("coverage: ", "覆盖：", lang))\(run.coverageText(lang))\n"
         s += "\(word("why: ", "原因：", lang))\(outcomeLine(run, score, lang: lang))\n"
-        s += "\n\(word("SCORE", "得分", lang)) \(scoreText(score.overall ?? (run.reachable ? nil : 0)))/100 \(word("(over the checks exercised)", "（按已执行的检查计）", lang))\n"
+        s += "\n\(word("SCORE", "得分", lang)) \(scoreText(score.overall))/100 \(word("(over the checks exercised)", "（按已执行的检查计）", lang))\n"
         s += "\(word("pass", "通过", lang)) \(score.pass) · \(word("fail", "不通过", lang)) \(score.fail) · \(word("warn", "警告", lang)) \(score.warn) · "
         s += "\(word("not exercised", "未执行", lang)) \(score.notExercised) · \(word("out of scope", "不在范围内", lang)) \(run.outOfScope.count)\n"
         let byGroup = Dictionary(grouping: run.results, by: { $0.rule.group })
@@ -76,7 +76,7 @@ extension CheckReport {
         let score = run.score
         var s = header(run, lang: lang) + banner(run, lang: lang)
         s += "\(word("coverage: ", "覆盖：", lang))\(run.coverageText(lang)) · \(word("why: ", "原因：", lang))\(outcomeLine(run, score, lang: lang))\n"
-        s += "\(word("SCORE", "得分", lang)) \(scoreText(score.overall ?? (run.reachable ? nil : 0)))/100 · "
+        s += "\(word("SCORE", "得分", lang)) \(scoreText(score.overall))/100 · "
         s += "\(word("pass", "通过", lang)) \(score.pass) · \(word("fail", "不通过", lang)) \(score.fail) · \(word("warn", "警告", lang)) \(score.warn) · "
         s += "\(word("not exercised", "未执行", lang)) \(score.notExercised) · \(formatSeconds(run.seconds))\n"
         for r in run.results {

@@ -158,7 +158,8 @@ public enum CheckReport {
             ("reachable", .bool(run.reachable)),
             ("interrupted", .bool(run.interrupted)),
             ("verdict", .string(run.verdict.rawValue)),
-            ("score", number(score.overall ?? 0)),
+            // null when nothing was exercised (the text report says "-").
+            ("score", number(score.overall)),
             ("coverage", .object([("must_exercised", .int(run.coverage.exercised)), ("must_in_scope", .int(run.coverage.inScope)),
                                   ("text", .string(run.coverageText(lang)))])),
             ("outcome", .string(outcome(run))),
@@ -210,7 +211,7 @@ public enum CheckReport {
         // incomplete (error), so a run that tested too little is never green.
         let verdictErrors = run.verdict == .incomplete ? 1 : 0, verdictFailures = run.verdict == .fail ? 1 : 0
         let outOfScope = run.outOfScope.count
-        s += "<testsuites name=\"\(xml("hj212 check \(run.target.rawValue) \(run.address)"))\" tests=\"\(run.results.count + 1 + outOfScope)\" failures=\"\(score.fail + verdictFailures)\" errors=\"\(verdictErrors + (run.reachable ? 0 : 1))\" skipped=\"\(score.notExercised + outOfScope)\" time=\"\(run.seconds)\">\n"
+        s += "<testsuites name=\"\(xml("hj212 check \(run.target.rawValue) \(run.address)"))\" tests=\"\(run.results.count + 1 + outOfScope + (run.reachable ? 0 : 1))\" failures=\"\(score.fail + verdictFailures)\" errors=\"\(verdictErrors + (run.reachable ? 0 : 1))\" skipped=\"\(score.notExercised + outOfScope)\" time=\"\(run.seconds)\">\n"
         s += "  <testsuite name=\"\(xml(suiteName)).verdict\" tests=\"1\" failures=\"\(verdictFailures)\" errors=\"\(verdictErrors)\" skipped=\"0\" time=\"\(run.seconds)\">\n"
         s += "    <testcase classname=\"\(xml(suiteName)).verdict\" name=\"\(xml("verdict \(run.verdict.rawValue): \(run.coverageText(lang))"))\" time=\"\(run.seconds)\">\n"
         let reason = outcomeLine(run, score, lang: lang)
@@ -232,7 +233,7 @@ public enum CheckReport {
                 s += "    <properties>\n"
                 var props: [(String, String)] = [("address", run.address), ("profile", run.profile.rawValue), ("strict", String(run.strict)),
                                                  ("verdict", run.verdict.rawValue), ("coverage", "\(run.coverage.exercised)/\(run.coverage.inScope)"),
-                                                 ("score", scoreText(score.overall ?? 0)), ("outcome", outcome(run)), ("reachable", String(run.reachable)),
+                                                 ("score", scoreText(score.overall)), ("outcome", outcome(run)), ("reachable", String(run.reachable)),
                                                  ("interrupted", String(run.interrupted))]
                 if !run.catalogueVersion.isEmpty { props.append(("catalogue", run.catalogueVersion)) }
                 props += run.facts

@@ -88,9 +88,10 @@ extension CheckRun {
         return .pass
     }
 
-    /// 0 pass, 1 fail, 2 the target could not be reached, 3 incomplete. (The CLI returns 130 or
-    /// 143 instead when a signal stopped the run.)
+    /// 0 pass, 1 fail, 2 the target could not be reached, 3 incomplete; 130 or 143 when a signal
+    /// stopped the run (`signalExitStatus`, set by the CLI).
     public var exitStatus: Int32 {
+        if let signalExitStatus { return signalExitStatus }
         if !reachable { return 2 }
         switch verdict {
         case .pass: return 0
