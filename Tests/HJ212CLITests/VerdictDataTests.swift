@@ -51,7 +51,7 @@ struct LoadVerdictTests {
         #expect(json["verdict"] == .string("fail"))
     }
 
-    @Test("fewer loggers connected than asked: exit 1 without thresholds, with the count; a threshold on connected decides instead")
+    @Test("fewer loggers connected than asked: exit 1 without thresholds, with the count; thresholds on connected and missed decide instead")
     func fewerConnected() throws {
         let p = try startPlatform()
         defer { p.platform.stop(); p.group.shutdown() }
@@ -65,8 +65,14 @@ struct LoadVerdictTests {
         #expect(r.status == 1, "\(r.out)\(r.err)")
         let verdict = r.out.split(separator: "\n").filter { $0.contains("verdict") }
         #expect(verdict.count == 1 && verdict[0].contains("only 2 of 4 loggers connected"), "\(r.out)")
+        // A threshold on the fleet accepts the refused loggers, not the packets they never sent
+        // (session 18): those are accepted knowingly with a threshold on the losses too.
+        let fleetOnly = hj212(["load", targets, "--loggers", "4", "--rate", "8", "--duration", "1s", "--ramp", "100ms", "--threads", "1",
+                               "--threshold", "connected>=50%"])
+        #expect(fleetOnly.status == 1 && fleetOnly.out.contains("scheduled packets were not acknowledged")
+                && !fleetOnly.out.contains("loggers connected"), "\(fleetOnly.out)\(fleetOnly.err)")
         let accepted = hj212(["load", targets, "--loggers", "4", "--rate", "8", "--duration", "1s", "--ramp", "100ms", "--threads", "1",
-                              "--threshold", "connected>=50%"])
+                              "--threshold", "connected>=50%", "--threshold", "missed<=50%"])
         #expect(accepted.status == 0, "\(accepted.out)\(accepted.err)")
         // And a clean run still passes with no threshold.
         let clean = hj212(["load", p.address, "--loggers", "2", "--rate", "8", "--duration", "1s", "--ramp", "100ms", "--threads", "1"])
