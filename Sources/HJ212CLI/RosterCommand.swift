@@ -112,7 +112,7 @@ struct RosterCommand: CLICommand {
         var lines: [String] = []
         if s.unknownMNs > 0 {
             let more = s.unknownMNs > s.unknownSample.count ? " …" : ""
-            lines.append("\(s.unknownMNs) MN(s) not in the fleet, not counted (不在名录中): \(s.unknownSample.map { TerminalText.safe($0, limit: 40) }.joined(separator: ", "))\(more)")
+            lines.append("\(s.unknownMNsAtLeast ? "more than " : "")\(s.unknownMNs) MN(s) not in the fleet, not counted (不在名录中): \(s.unknownSample.map { TerminalText.safe($0, limit: 40) }.joined(separator: ", "))\(more)")
         }
         if s.impossibleDataTimes > 0 {
             lines.append("\(s.impossibleDataTimes) hour record(s) whose DataTime is no real hour (e.g. hour 24, 31 November), not counted (数据时间无效)")

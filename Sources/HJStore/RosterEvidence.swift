@@ -31,8 +31,10 @@ public struct RosterEvidence: Sendable {
         public var refusedFrames = 0
         /// Split records of a trace left incomplete (a part missing, or over the budget).
         public var incompleteSplits = 0
-        /// Distinct MNs that sent something and are not in the fleet, and the first of them.
+        /// Distinct MNs that sent something and are not in the fleet, and the first of them;
+        /// `unknownMNsAtLeast` when there were more than `maxUnknownTracked` (the count stops there).
         public var unknownMNs = 0
+        public var unknownMNsAtLeast = false
         public var unknownSample: [String] = []
     }
 
@@ -45,7 +47,7 @@ public struct RosterEvidence: Sendable {
     private var unknown: Set<String> = []
 
     public static let unknownSampleLimit = 10
-    /// Distinct unknown MNs remembered (to count each once); beyond it they are counted per source.
+    /// Distinct unknown MNs remembered (to count each once); beyond it the count stops and says so.
     public static let maxUnknownTracked = 10_000
     public static let maxPendingSplits = 4_096
 
@@ -86,8 +88,12 @@ public struct RosterEvidence: Sendable {
 
     private mutating func noteUnknown(_ mn: String) {
         guard !unknown.contains(mn) else { return }
+        guard unknown.count < Self.maxUnknownTracked else {
+            skipped.unknownMNsAtLeast = true
+            return
+        }
+        unknown.insert(mn)
         skipped.unknownMNs += 1
-        if unknown.count < Self.maxUnknownTracked { unknown.insert(mn) }
         if skipped.unknownSample.count < Self.unknownSampleLimit { skipped.unknownSample.append(mn) }
     }
 

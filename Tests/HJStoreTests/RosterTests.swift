@@ -283,6 +283,46 @@ struct RosterTests {
         }
     }
 
+    @Test("hostile trace lines (mutated frames, times, JSON) never trap, and never count more hours than the period has")
+    func hostileTraceLines() throws {
+        let f = try fleet()
+        let u = f.units[0]
+        var base: [String] = []
+        for h in 0..<6 {
+            let parts = try PacketSplitter.split(hourSegment(u.identity.mn, 1, h, codes: u.pollutants), limit: h % 2 == 0 ? 160 : 1024)
+            base += traceText(parts.map { FrameEncoder.frame($0) }).split(separator: "\n").map(String.init)
+        }
+        // A fixed seed: the same mutations on every run (a failure is reproducible).
+        var seed: UInt64 = 0x5EED_0018
+        func next() -> UInt64 { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return seed >> 33 }
+        for round in 0..<400 {
+            var lines = base
+            for _ in 0..<(1 + Int(next() % 4)) {
+                let i = Int(next() % UInt64(lines.count))
+                var bytes = Array(lines[i].utf8)
+                guard !bytes.isEmpty else { continue }
+                switch next() % 4 {
+                case 0: bytes[Int(next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: next())
+                case 1: bytes.removeSubrange(Int(next() % UInt64(bytes.count))..<bytes.count)
+                case 2: bytes.insert(contentsOf: Array(lines[Int(next() % UInt64(lines.count))].utf8.prefix(40)), at: Int(next() % UInt64(bytes.count)))
+                default: lines.swapAt(i, Int(next() % UInt64(lines.count)))
+                }
+                lines[i] = String(decoding: bytes, as: UTF8.self)
+            }
+            var e = RosterEvidence(fleet: f)
+            let read = e.add(traceText: Substring(lines.joined(separator: "\n")), period: period)
+            #expect(read.frames + read.skipped <= lines.count, "round \(round)")
+            #expect((e.hours[u.identity.mn]?.count ?? 0) <= 6, "round \(round)")
+            let row = Roster(fleet: f, evidence: e, period: period, now: now).rows[0]
+            #expect(row.hours.received <= row.hours.due && row.hours.valid <= row.hours.received)
+        }
+        for t in ["", "2026", "2026-11-30T12:00:00.", "2026-11-30T12:00:00+", "2026-11-30T12:00:00+8", "9999-12-31T23:59:59.999-23:59",
+                  "0000-01-01T00:00:00Z", "2026-02-29T00:00:00", String(repeating: "9", count: 100)] {
+            _ = RosterEvidence.chinaDigits17(iso: t)
+        }
+        #expect(RosterEvidence.chinaDigits17(iso: "2026-02-29T00:00:00") == nil)
+    }
+
     @Test("a trace's times are read as China time whatever offset they were written with")
     func traceTimes() {
         #expect(RosterEvidence.chinaDigits17(iso: "2026-11-30T12:00:00.250+08:00") == 20261130120000250)
