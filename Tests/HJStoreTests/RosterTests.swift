@@ -323,6 +323,33 @@ struct RosterTests {
         #expect(RosterEvidence.chinaDigits17(iso: "2026-02-29T00:00:00") == nil)
     }
 
+    @Test("bench roster stores split hour records whole, as serve --store does: every unit of mixed-demo has its hours")
+    func benchKeepsSplitRecords() throws {
+        let fleet = try Fleet.load("mixed-demo")
+        let start = HJTime(year: 2026, month: 11, day: 1).wallMilliseconds
+        var generator = try FleetGenerator(fleet: fleet, seed: 1, start: start)
+        var journal = PlatformJournal()
+        var splits = Reassembler(maxPending: 64)
+        var splitParts = 0
+        generator.run(until: start + 3 * 3_600_000 + 600_000, block: 3_600_000) { _, p in
+            guard p.cn == "2061" else { return }
+            if p.segment.header("PNUM") != nil { splitParts += 1 }
+            RosterBenchmark.append(p, to: &journal, splits: &splits)
+        }
+        #expect(splitParts > 0, "mixed-demo must split some hour records for this test")
+        let store = try Store(path: scratchDirectory("bench-splits") + "/a.db")
+        var batch = StoreBatch()
+        batch.add(journal)
+        try store.write(batch)
+        var evidence = RosterEvidence(fleet: fleet)
+        let period = RosterPeriod(from: HJTime(year: 2026, month: 11, day: 1), to: HJTime(year: 2026, month: 11, day: 2))
+        try evidence.add(store: store, period: period)
+        for u in fleet.units {
+            #expect(evidence.hours[u.identity.mn]?.count == 3, "\(u.identity.mn)")
+            #expect(evidence.hours[u.identity.mn]?.values.allSatisfy { $0.cause != "缺因子" } == true, "\(u.identity.mn)")
+        }
+    }
+
     @Test("a trace's times are read as China time whatever offset they were written with")
     func traceTimes() {
         #expect(RosterEvidence.chinaDigits17(iso: "2026-11-30T12:00:00.250+08:00") == 20261130120000250)
