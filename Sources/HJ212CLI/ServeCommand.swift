@@ -215,13 +215,15 @@ struct ServeCommand: CLICommand {
                 log.newest.map { $0 + (Completeness.interval(cn: cn, minInterval: u.effectiveMinInterval) ?? 0) } } }.max()
             if let storeSink {
                 let t = storeSink.totals
-                io.stdout.line("store: \(storeSink.store.path): \(t.stored) packets stored, \(t.duplicates) duplicates acknowledged again, \(t.records) records, \(t.values) values, \(t.commands) commands\(storeSink.failed.map { "; FAILED: \($0)" } ?? "")")
+                io.stdout.line("store: \(TerminalText.safe(storeSink.store.path)): \(t.stored) packets stored, \(t.duplicates) duplicates acknowledged again, \(t.records) records, \(t.values) values, \(t.commands) commands\(storeSink.failed.map { "; FAILED: \(TerminalText.safe($0))" } ?? "")")
             }
-            PlatformReport.print(state: state, from: from, end: max(newest ?? clock.now, from), io: io, trace: trace, fromFirstRecord: true)
+            let storeFailure = storeSink.flatMap { sink in sink.failed.map { _ in StoreFailureNote(unsentReplies: sink.unsentReplies) } }
+            PlatformReport.report(state: state, from: from, end: max(newest ?? clock.now, from), io: io, trace: trace, fromFirstRecord: true, storeFailure: storeFailure)
             notices.summary(state: state, platform: platform, io: io)
             if let storeSink { ServeStoreSummary.print(storeSink.store, io: io) }
             if Interrupts.requested { return Interrupts.exitStatus }
-            return (trace?.lost ?? 0) > 0 ? 1 : 0
+            // 1: frames not traced, or a store that failed (acknowledging stopped): the run is not what was asked.
+            return (trace?.lost ?? 0) > 0 || storeSink?.failed != nil ? 1 : 0
         } catch {
             io.stderr.line("hj212 serve: \(safeMessage(error.message))")
             return error.exitCode
@@ -257,14 +259,25 @@ enum PlatformReport {
     }
 
     /// Prints the report; returns the number of expected records missing between `from` and `end`.
-    @discardableResult
     /// With `fromFirstRecord`, each unit and CN is judged from its own first record (a platform does
     /// not know when a logger started); otherwise from `from`.
+    @discardableResult
     static func print(state: PlatformState, from: Int64, end: Int64, io: CommandIO, trace: TraceWriter?, fromFirstRecord: Bool = false) -> Int {
-        var missing = 0
+        report(state: state, from: from, end: end, io: io, trace: trace, fromFirstRecord: fromFirstRecord, storeFailure: nil).missing
+    }
+
+    /// The report, and whether it said "nothing lost" (never after a failed store).
+    @discardableResult
+    static func report(state: PlatformState, from: Int64, end: Int64, io: CommandIO, trace: TraceWriter?, fromFirstRecord: Bool,
+                       storeFailure: StoreFailureNote?) -> (missing: Int, nothingLost: Bool) {
         defer { if let trace { io.stdout.line(trace.summary) } }
         let c = state.counters
         io.stdout.line("platform: \(c.frames) frames, \(c.acks9014) x 9014, \(c.acks9013) x 9013, \(c.records) records, \(c.errors) errors, \(c.warnings) warnings")
+        if let storeFailure {
+            let n = storeFailure.unsentReplies
+            io.stdout.line("  store FAILED (存储失败): \(n) repl\(n == 1 ? "y" : "ies") (acknowledgements among them) not sent; what arrived after the failure is counted here "
+                           + "but was neither stored nor acknowledged (the loggers keep it and send it again)")
+        }
         io.stdout.line("  rejected: \(c.rejectedBadCRC) bad CRC, \(c.rejectedUnknownMN) unknown MN, \(c.rejectedBadPW) wrong password, \(c.rejectedMalformed) malformed")
         let results = state.completedCommands
         if !results.isEmpty {
@@ -273,7 +286,12 @@ enum PlatformReport {
         }
         let units = state.units
         let registered = state.registry.map { Array($0.entries.keys) }
-        if units.isEmpty && registered == nil { return 0 }
+        var reasons: [String] = []
+        if storeFailure != nil { reasons.append("the store failed: what arrived after the failure was neither stored nor acknowledged") }
+        if units.isEmpty && registered == nil {
+            if !reasons.isEmpty { io.stdout.line("incomplete (不完整): " + reasons.joined(separator: "; ")) }
+            return (0, false)
+        }
         io.stdout.line("completeness (records whose period ended between \(HJTime(wallMilliseconds: from).description) and \(HJTime(wallMilliseconds: end).description)):")
         io.stdout.line("  " + "MN".padding(toLength: 26, withPad: " ", startingAt: 0) + "2051".leftPad(9) + "2061".leftPad(9) + "2031".leftPad(9) + "  gaps")
         var totalMissing = 0
@@ -301,10 +319,20 @@ enum PlatformReport {
             io.stdout.line("  never connected (未连接): \(verdict.neverConnected.count) registered unit\(verdict.neverConnected.count == 1 ? "" : "s"), "
                            + "\(verdict.expectedPerAbsentUnit) expected records each: \(shown.joined(separator: ", "))\(verdict.neverConnected.count > 10 ? ", …" : "")")
         }
-        io.stdout.line(verdict.summary)
-        missing = verdict.missing
-        return missing
+        if reasons.isEmpty {
+            io.stdout.line(verdict.summary)
+        } else if verdict.nothingLost {
+            io.stdout.line("incomplete (不完整): no expected record missing among those judged, but " + reasons.joined(separator: "; "))
+        } else {
+            io.stdout.line(verdict.summary + "; incomplete (不完整): " + reasons.joined(separator: "; "))
+        }
+        return (verdict.missing, verdict.nothingLost && reasons.isEmpty)
     }
+}
+
+/// A failed `serve --store`, for the summary: the acknowledgements it dropped.
+struct StoreFailureNote: Sendable {
+    var unsentReplies: Int
 }
 
 /// Abuse shed by `serve`, told to the operator at once, one line each, at most
