@@ -237,12 +237,19 @@ struct GenerateCommand: CLICommand {
             for (unit, frame) in run.finish() { write(frame[...], unit, run.now) }
         }
         writer.flush()
+        truth?.flush()
         io.clearProgress()
         let seconds = monotonicSeconds() - t0
         if writer.failed { return fail(io, "write failed: \(writer.failure ?? "?")") }
+        if let truth, truth.failed, let truthPath {
+            // The frames were written but their ground truth was not: a file that says less than
+            // what was injected is not the truth (one line, exit 1).
+            return fail(io, "GROUND TRUTH WRITE FAILED (\(TerminalText.safe(truthPath))): \(truth.failure ?? "?"); "
+                        + "\(injected) fault injection\(injected == 1 ? "" : "s") made, the file does not hold them all")
+        }
         let summary = counts.summary
         let rate = seconds > 0 ? Int(Double(packets) / seconds) : packets
-        if let truthPath, !faults.isEmpty { io.stderr.line("\(injected) fault injection\(injected == 1 ? "" : "s") written to \(truthPath)") }
+        if let truthPath, !faults.isEmpty { io.stderr.line("\(injected) fault injection\(injected == 1 ? "" : "s") written to \(TerminalText.safe(truthPath))") }
         io.stderr.line("\(stoppedAt != nil ? "interrupted at \(SimClock.iso(stoppedAt!, offsetMinutes: zone)): " : "")\(packets) packets (\(summary)), \(writer.written) bytes, \(mns.count) logger\(mns.count == 1 ? "" : "s"), \(String(Int(seconds * 10) / 10)).\(Int(seconds * 10) % 10) s, \(rate) packets/s")
         return stoppedAt != nil ? Interrupts.exitStatus : 0
     }
