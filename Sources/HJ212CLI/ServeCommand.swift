@@ -218,7 +218,7 @@ struct ServeCommand: CLICommand {
             // Completeness up to the platform's own clock at the end of the run (docs/decisions.md, session 18).
             PlatformReport.serveSummary(state: state, now: clock.now, io: io, trace: trace, storeFailure: storeFailure)
             notices.summary(state: state, platform: platform, io: io)
-            if let storeSink { ServeStoreSummary.print(storeSink.store, io: io) }
+            if let storeSink { ServeStoreSummary.print(storeSink.store, state: state, io: io) }
             if Interrupts.requested { return Interrupts.exitStatus }
             // 1: frames not traced, or a store that failed (acknowledging stopped): the run is not what was asked.
             return (trace?.lost ?? 0) > 0 || storeSink?.failed != nil ? 1 : 0
