@@ -8,9 +8,42 @@ import Testing
 @testable import HJ212CLI
 import TestSupport
 
-/// What `generate` and `simulate` say at the end must be what they wrote (session 18, item 3).
+/// What `generate` and `simulate` say at the end must be what they wrote (session 18, items 3 and 5).
 @Suite("generate and simulate outcomes", .serialized)
 struct GenerateOutcomeTests {
+    /// `CN count` pairs of the summary line's `N packets (…)`.
+    func reportedCounts(_ err: String) -> (packets: Int, byCN: [String: Int])? {
+        guard let line = err.split(separator: "\n").first(where: { $0.contains(" packets (") }),
+              let open = line.range(of: " packets ("), let close = line[open.upperBound...].firstIndex(of: ")"),
+              let packets = Int(line[..<open.lowerBound].split(separator: " ").last ?? "") else { return nil }
+        var byCN: [String: Int] = [:]
+        for pair in line[open.upperBound..<close].split(separator: ",") {
+            let parts = pair.split(separator: " ")
+            if parts.count == 2, let n = Int(parts[1]) { byCN[String(parts[0])] = n }
+        }
+        return (packets, byCN)
+    }
+
+    @Test("generate with records dropped by missing-record: the summary counts what the file holds and says how many were dropped")
+    func droppedNotCounted() throws {
+        let out = temporaryPath(".raw")
+        defer { try? FileManager.default.removeItem(atPath: out); try? FileManager.default.removeItem(atPath: out + ".truth.jsonl") }
+        let r = hj212(["generate", "--unit", "industrial-wastewater", "--start", "2026-11-30", "--duration", "3h", "-o", out, "--faults", "missing-record%20"])
+        #expect(r.status == 0, "\(r.err)")
+        let text = try String(contentsOfFile: out, encoding: .utf8)
+        let frames = text.components(separatedBy: "\r\n").filter { !$0.isEmpty }
+        let truth = try String(contentsOfFile: out + ".truth.jsonl", encoding: .utf8).split(separator: "\n")
+        let dropped = truth.filter { $0.contains("missing-record") }.count
+        #expect(dropped > 0, "the fault fired")
+        let reported = try #require(reportedCounts(r.err), "\(r.err)")
+        #expect(reported.packets == frames.count, "\(r.err)")
+        for cn in ["2051", "2061"] {
+            let inFile = frames.filter { $0.contains(";CN=\(cn);") }.count
+            #expect(reported.byCN[cn] == inFile, "\(cn): \(r.err)")
+        }
+        #expect(r.err.contains("\(dropped) record\(dropped == 1 ? "" : "s") dropped by faults"), "\(r.err)")
+    }
+
     @Test("generate whose ground truth cannot be written (/dev/full): one line, exit 1, never 'written to'")
     func generateTruthFull() throws {
         let out = temporaryPath(".raw")
