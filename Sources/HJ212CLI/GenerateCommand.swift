@@ -178,8 +178,11 @@ struct GenerateCommand: CLICommand {
         let trace = a[Self.format] == "trace"
         let threads = a[Self.threads] ?? 1
         let writer = fd == 1 ? io.stdout : OutputSink(fd: fd, bufferBytes: 1 << 20)
+        // What was written (frames, by the CN they carry) and what the faults dropped.
         var counts = CNCounts()
         var packets = 0
+        var dropped = CNCounts()
+        var droppedCount = 0
         let origin = generator.start
         let end = origin + duration
         let t0 = monotonicSeconds()
@@ -228,23 +231,60 @@ struct GenerateCommand: CLICommand {
             run.run(until: end, threads: threads, shouldContinue: proceed, truth: { record in
                 truth?.line(record.json(offsetMinutes: zone))
                 injected += 1
+                if record.faultID == .missingRecord {
+                    dropped.add(record.cn)
+                    droppedCount += 1
+                }
             }) { unit, packet, frames in
-                for frame in frames { write(frame[...], unit, packet.time) }
-                counts.add(packet.cn)
-                packets += 1
+                // Counted as written: none for a dropped or held packet, each copy of a duplicate,
+                // a held record with the packet it follows (by the CN each frame carries).
+                for frame in frames {
+                    write(frame[...], unit, packet.time)
+                    counts.add(Self.cn(ofFrame: frame) ?? packet.cn)
+                    packets += 1
+                }
             }
             // A record held back (out-of-order) with nothing after it goes out at the end.
-            for (unit, frame) in run.finish() { write(frame[...], unit, run.now) }
+            for (unit, frame) in run.finish() {
+                write(frame[...], unit, run.now)
+                counts.add(Self.cn(ofFrame: frame) ?? "?")
+                packets += 1
+            }
         }
         writer.flush()
+        truth?.flush()
         io.clearProgress()
         let seconds = monotonicSeconds() - t0
         if writer.failed { return fail(io, "write failed: \(writer.failure ?? "?")") }
+        if let truth, truth.failed, let truthPath {
+            // The frames were written but their ground truth was not: a file that says less than
+            // what was injected is not the truth (one line, exit 1).
+            return fail(io, "GROUND TRUTH WRITE FAILED (\(TerminalText.safe(truthPath))): \(truth.failure ?? "?"); "
+                        + "\(injected) fault injection\(injected == 1 ? "" : "s") made, the file does not hold them all")
+        }
         let summary = counts.summary
         let rate = seconds > 0 ? Int(Double(packets) / seconds) : packets
-        if let truthPath, !faults.isEmpty { io.stderr.line("\(injected) fault injection\(injected == 1 ? "" : "s") written to \(truthPath)") }
-        io.stderr.line("\(stoppedAt != nil ? "interrupted at \(SimClock.iso(stoppedAt!, offsetMinutes: zone)): " : "")\(packets) packets (\(summary)), \(writer.written) bytes, \(mns.count) logger\(mns.count == 1 ? "" : "s"), \(String(Int(seconds * 10) / 10)).\(Int(seconds * 10) % 10) s, \(rate) packets/s")
+        if let truthPath, !faults.isEmpty { io.stderr.line("\(injected) fault injection\(injected == 1 ? "" : "s") written to \(TerminalText.safe(truthPath))") }
+        let drops = droppedCount == 0 ? "" : ", \(droppedCount) record\(droppedCount == 1 ? "" : "s") dropped by faults (\(dropped.namedSummary))"
+        io.stderr.line("\(stoppedAt != nil ? "interrupted at \(SimClock.iso(stoppedAt!, offsetMinutes: zone)): " : "")\(packets) packets (\(summary))\(drops), \(writer.written) bytes, \(mns.count) logger\(mns.count == 1 ? "" : "s"), \(String(Int(seconds * 10) / 10)).\(Int(seconds * 10) % 10) s, \(rate) packets/s")
         return stoppedAt != nil ? Interrupts.exitStatus : 0
+    }
+
+    /// The CN a frame carries (`…;CN=2051;…` in its data segment), or nil.
+    static func cn(ofFrame frame: [UInt8]) -> String? {
+        // "##" + 4 digits of length, then the segment: "CN=" at its start or after a ';'.
+        let semicolon = UInt8(ascii: ";"), c = UInt8(ascii: "C"), n = UInt8(ascii: "N"), equals = UInt8(ascii: "=")
+        var i = 6
+        while i + 7 <= frame.count {
+            if frame[i] == c && frame[i + 1] == n && frame[i + 2] == equals && (i == 6 || frame[i - 1] == semicolon) {
+                let digits = frame[(i + 3)..<(i + 7)]
+                guard digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
+                return String(decoding: digits, as: UTF8.self)
+            }
+            if frame[i] == UInt8(ascii: "&") { return nil }  // the CP: past the header
+            i += 1
+        }
+        return nil
     }
 
     func usage(_ io: CommandIO, _ message: String) -> Int32 {
@@ -287,5 +327,11 @@ struct CNCounts {
     /// `CN count` by CN, comma-separated.
     var summary: String {
         zip(cns, counts).sorted { $0.0 < $1.0 }.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
+    }
+
+    /// `CN 中文名 count` by CN, comma-separated.
+    var namedSummary: String {
+        let names = CodeDictionary.shared(.hj2017)
+        return zip(cns, counts).sorted { $0.0 < $1.0 }.map { "\($0.0)\(names.command($0.0).map { " " + $0.nameZh } ?? "") \($0.1)" }.joined(separator: ", ")
     }
 }

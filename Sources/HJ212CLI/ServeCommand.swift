@@ -65,7 +65,10 @@ struct ServeCommand: CLICommand {
     static let discussion = """
     Acknowledges per Flag (9014 for uploads, 9013 for 1013, nothing for A=0), validates every packet with
     the linter, reassembles split packets, answers 1013 with 1012, and tracks per unit which 2051/2061/2031
-    records arrived. On Ctrl-C it prints the counters and the completeness of every unit (gaps listed).
+    records arrived. At the end (Ctrl-C or --duration) it prints the counters and the completeness of
+    every unit up to the platform's clock (gaps listed; ? = a record type that never arrived, not judged):
+    "nothing lost" only when everything judged arrived and nothing was left unjudged, else "incomplete".
+    Exit status 1 when frames could not be traced or the store failed (it stops acknowledging); 130 on Ctrl-C.
 
     EXAMPLE:
       hj212 serve --listen 127.0.0.1:7001 --trace platform.jsonl --init
@@ -207,21 +210,18 @@ struct ServeCommand: CLICommand {
             platform.stop()
             storeSink?.finish()
             io.clearProgress()
-            // Completeness over the span of data received (loggers' clocks, which may run ahead of
-            // ours in accelerated runs): from the oldest record to the newest.
-            let logs = state.units.values.flatMap { $0.dataTimes.values }
-            let from = logs.compactMap(\.oldest).min() ?? clock.virtualStart
-            let newest = state.units.values.flatMap { u in u.dataTimes.compactMap { cn, log in
-                log.newest.map { $0 + (Completeness.interval(cn: cn, minInterval: u.effectiveMinInterval) ?? 0) } } }.max()
             if let storeSink {
                 let t = storeSink.totals
-                io.stdout.line("store: \(storeSink.store.path): \(t.stored) packets stored, \(t.duplicates) duplicates acknowledged again, \(t.records) records, \(t.values) values, \(t.commands) commands\(storeSink.failed.map { "; FAILED: \($0)" } ?? "")")
+                io.stdout.line("store: \(TerminalText.safe(storeSink.store.path)): \(t.stored) packets stored, \(t.duplicates) duplicates acknowledged again, \(t.records) records, \(t.values) values, \(t.commands) commands\(storeSink.failed.map { "; FAILED: \(TerminalText.safe($0))" } ?? "")")
             }
-            PlatformReport.print(state: state, from: from, end: max(newest ?? clock.now, from), io: io, trace: trace, fromFirstRecord: true)
+            let storeFailure = storeSink.flatMap { sink in sink.failed.map { _ in StoreFailureNote(unsentReplies: sink.unsentReplies) } }
+            // Completeness up to the platform's own clock at the end of the run (docs/decisions.md, session 18).
+            PlatformReport.serveSummary(state: state, now: clock.now, io: io, trace: trace, storeFailure: storeFailure)
             notices.summary(state: state, platform: platform, io: io)
-            if let storeSink { ServeStoreSummary.print(storeSink.store, io: io) }
+            if let storeSink { ServeStoreSummary.print(storeSink.store, state: state, io: io) }
             if Interrupts.requested { return Interrupts.exitStatus }
-            return (trace?.lost ?? 0) > 0 ? 1 : 0
+            // 1: frames not traced, or a store that failed (acknowledging stopped): the run is not what was asked.
+            return (trace?.lost ?? 0) > 0 || storeSink?.failed != nil ? 1 : 0
         } catch {
             io.stderr.line("hj212 serve: \(safeMessage(error.message))")
             return error.exitCode
@@ -256,15 +256,41 @@ enum PlatformReport {
         io.stdout.flush()
     }
 
-    /// Prints the report; returns the number of expected records missing between `from` and `end`.
+    /// `serve`'s end-of-run summary: completeness from the oldest record received to the
+    /// platform's own clock at the end of the run (`now`: an outage at the end is missing
+    /// records, not an invisible tail), each unit and CN judged from its own first record.
+    /// Returns true only when it said "nothing lost".
     @discardableResult
+    static func serveSummary(state: PlatformState, now: Int64, io: CommandIO, trace: TraceWriter?, storeFailure: StoreFailureNote? = nil) -> Bool {
+        // From the oldest record received (the loggers' clocks), or when the first unit came.
+        let units = state.units.values
+        let oldest = (units.flatMap { $0.dataTimes.values }.compactMap(\.oldest) + units.map(\.firstSeen)).min() ?? now
+        return report(state: state, from: min(oldest, now), end: now, io: io, trace: trace, fromFirstRecord: true, storeFailure: storeFailure).nothingLost
+    }
+
+    /// Prints the report; returns the number of expected records missing between `from` and `end`.
     /// With `fromFirstRecord`, each unit and CN is judged from its own first record (a platform does
     /// not know when a logger started); otherwise from `from`.
+    @discardableResult
     static func print(state: PlatformState, from: Int64, end: Int64, io: CommandIO, trace: TraceWriter?, fromFirstRecord: Bool = false) -> Int {
-        var missing = 0
+        report(state: state, from: from, end: end, io: io, trace: trace, fromFirstRecord: fromFirstRecord, storeFailure: nil).missing
+    }
+
+    /// The report, and whether it said "nothing lost". With `fromFirstRecord` (serve: the platform
+    /// knows neither when a logger started nor what it sends), what cannot be judged is said and
+    /// makes the verdict "incomplete": a record type of a unit that never arrived although one of
+    /// its periods ended since the unit came (`?`), a unit with nothing to judge, records dated
+    /// after `end` (a logger's clock ahead of the platform's).
+    static func report(state: PlatformState, from: Int64, end: Int64, io: CommandIO, trace: TraceWriter?, fromFirstRecord: Bool,
+                       storeFailure: StoreFailureNote?) -> (missing: Int, nothingLost: Bool) {
         defer { if let trace { io.stdout.line(trace.summary) } }
         let c = state.counters
         io.stdout.line("platform: \(c.frames) frames, \(c.acks9014) x 9014, \(c.acks9013) x 9013, \(c.records) records, \(c.errors) errors, \(c.warnings) warnings")
+        if let storeFailure {
+            let n = storeFailure.unsentReplies
+            io.stdout.line("  store FAILED (存储失败): \(n) repl\(n == 1 ? "y" : "ies") (acknowledgements among them) not sent; what arrived after the failure is counted here "
+                           + "but was neither stored nor acknowledged (the loggers keep it and send it again)")
+        }
         io.stdout.line("  rejected: \(c.rejectedBadCRC) bad CRC, \(c.rejectedUnknownMN) unknown MN, \(c.rejectedBadPW) wrong password, \(c.rejectedMalformed) malformed")
         let results = state.completedCommands
         if !results.isEmpty {
@@ -273,27 +299,70 @@ enum PlatformReport {
         }
         let units = state.units
         let registered = state.registry.map { Array($0.entries.keys) }
-        if units.isEmpty && registered == nil { return 0 }
+        var reasons: [String] = []
+        if storeFailure != nil { reasons.append("the store failed: what arrived after the failure was neither stored nor acknowledged") }
+        if units.isEmpty && registered == nil {
+            if !reasons.isEmpty { io.stdout.line("incomplete (不完整): " + reasons.joined(separator: "; ")) }
+            return (0, false)
+        }
         io.stdout.line("completeness (records whose period ended between \(HJTime(wallMilliseconds: from).description) and \(HJTime(wallMilliseconds: end).description)):")
         io.stdout.line("  " + "MN".padding(toLength: 26, withPad: " ", startingAt: 0) + "2051".leftPad(9) + "2061".leftPad(9) + "2031".leftPad(9) + "  gaps")
         var totalMissing = 0
+        var unknown: [(mn: String, cn: String)] = []
+        var nothingToJudge = 0
+        var ahead = 0
         for mn in units.keys.sorted() {
-            let minutes = Completeness.interval(cn: "2051", minInterval: units[mn]?.effectiveMinInterval ?? 10) ?? 600_000
+            guard let unit = units[mn] else { continue }
+            let minutes = Completeness.interval(cn: "2051", minInterval: unit.effectiveMinInterval) ?? 600_000
+            // When the unit came: its first record of a tracked CN, else when the platform first saw it.
+            let unitStart = max(from, unit.dataTimes.values.compactMap(\.oldest).min() ?? unit.firstSeen)
             var cells: [String] = []
             var gaps: [String] = []
+            var judged = false
+            var hasUnknown = false
+            if fromFirstRecord && unit.dataTimes.values.contains(where: { ($0.newest ?? .min) > end }) { ahead += 1 }
             for (cn, period) in [("2051", minutes), ("2061", Int64(3_600_000)), ("2031", Int64(86_400_000))] {
                 // Periods that ended by `end`: DataTime (the period start) at most end − period.
                 let last = end - period
-                let first = fromFirstRecord ? max(from, units[mn]?.dataTimes[cn]?.oldest ?? .max) : from
+                let first: Int64
+                if fromFirstRecord {
+                    guard let oldest = unit.dataTimes[cn]?.oldest else {
+                        // None arrived: missing, or not sent by this unit? The registry does not say.
+                        let due = last >= unitStart && Completeness.summary(mn: mn, cn: cn, log: nil, interval: period, from: unitStart, to: last).expected > 0
+                        cells.append(due ? "?" : "-")
+                        if due { unknown.append((mn, cn)); hasUnknown = true }
+                        continue
+                    }
+                    first = max(from, oldest)
+                } else {
+                    first = from
+                }
                 guard last >= first, let s = state.completeness(mn: mn, cn: cn, from: first, to: last) else { cells.append("-"); continue }
+                if s.expected > 0 { judged = true }
                 totalMissing += s.missing
                 cells.append("\(s.received)/\(s.expected)")
                 for g in state.gaps(mn: mn, cn: cn, from: first, to: last).prefix(3) {
                     gaps.append("\(cn) \(HJTime(wallMilliseconds: g.lowerBound).description)…\(HJTime(wallMilliseconds: g.upperBound).description)")
                 }
             }
+            if fromFirstRecord && !judged && !hasUnknown { nothingToJudge += 1 }
             io.stdout.line("  " + safeWire(mn).padding(toLength: 26, withPad: " ", startingAt: 0) + cells.map { $0.leftPad(9) }.joined()
                            + "  " + (gaps.isEmpty ? "none" : gaps.joined(separator: "; ")))
+        }
+        if !unknown.isEmpty {
+            let names = CodeDictionary.shared(.hj2017)
+            let shown = unknown.prefix(4).map { "\($0.cn) \(names.command($0.cn)?.nameZh ?? "") of \(safeWire($0.mn))" }
+            io.stdout.line("  ?: none arrived although a period ended since the unit came; whether the unit sends it is not known (the registry does not say): "
+                           + "not judged: \(shown.joined(separator: ", "))\(unknown.count > 4 ? ", …" : "")")
+            let unitCount = Set(unknown.map(\.mn)).count
+            reasons.append("\(unknown.count) record type\(unknown.count == 1 ? "" : "s") of \(unitCount) unit\(unitCount == 1 ? "" : "s") never arrived and were not judged (?)")
+        }
+        if nothingToJudge > 0 {
+            reasons.append("\(nothingToJudge) unit\(nothingToJudge == 1 ? "" : "s") had no record period ended to judge")
+        }
+        if ahead > 0 {
+            reasons.append("records of \(ahead) unit\(ahead == 1 ? " are" : "s are") dated after the platform's clock at the end of the run (\(HJTime(wallMilliseconds: end).description)): "
+                           + "not judged (a logger clock ahead, e.g. an accelerated simulation)")
         }
         let verdict = RunCompleteness(registered: registered, seen: Set(units.keys), missingOfSeen: totalMissing, from: from, to: end)
         if !verdict.neverConnected.isEmpty {
@@ -301,10 +370,20 @@ enum PlatformReport {
             io.stdout.line("  never connected (未连接): \(verdict.neverConnected.count) registered unit\(verdict.neverConnected.count == 1 ? "" : "s"), "
                            + "\(verdict.expectedPerAbsentUnit) expected records each: \(shown.joined(separator: ", "))\(verdict.neverConnected.count > 10 ? ", …" : "")")
         }
-        io.stdout.line(verdict.summary)
-        missing = verdict.missing
-        return missing
+        if reasons.isEmpty {
+            io.stdout.line(verdict.summary)
+        } else if verdict.nothingLost {
+            io.stdout.line("incomplete (不完整): no expected record missing among those judged, but " + reasons.joined(separator: "; "))
+        } else {
+            io.stdout.line(verdict.summary + "; incomplete (不完整): " + reasons.joined(separator: "; "))
+        }
+        return (verdict.missing, verdict.nothingLost && reasons.isEmpty)
     }
+}
+
+/// A failed `serve --store`, for the summary: the acknowledgements it dropped.
+struct StoreFailureNote: Sendable {
+    var unsentReplies: Int
 }
 
 /// Abuse shed by `serve`, told to the operator at once, one line each, at most

@@ -1,5 +1,6 @@
 import HJ212
 import HJLive
+import HJRoles
 import HJStore
 
 /// `serve --store`: the end-of-run summary of everything the store holds, over every run of the
@@ -9,11 +10,21 @@ enum ServeStoreSummary {
     /// Rows of the unit table at most (the rest are counted).
     static let maxRows = 100
 
-    static func print(_ store: Store, io: CommandIO) {
+    /// `state`: this run's platform, whose units' MinInterval (reported, configured or learnt
+    /// live) wins over the one learnt from the stored records.
+    static func print(_ store: Store, state: PlatformState? = nil, io: CommandIO) {
         do throws(StoreError) {
             let counts = try store.counts()
             let units = try store.units()
             let spans = try store.spans(cns: ["2051", "2061", "2031"])
+            // The minute records' interval of each unit: as this run's platform knows it, else
+            // learnt from the stored DataTimes (read only when a unit with minute records needs it).
+            var intervals: [String: Int] = [:]
+            for s in spans where s.cn == "2051" { if let m = state?.unit(s.mn)?.minInterval { intervals[s.mn] = m } }
+            if spans.contains(where: { $0.cn == "2051" && $0.records > 1 && intervals[$0.mn] == nil }) {
+                for (mn, m) in try learnedMinIntervals(store) where intervals[mn] == nil { intervals[mn] = m }
+            }
+            var unknownInterval = false
             io.stdout.line("stored (every run on \(TerminalText.safe(store.path))): \(counts.units) units, \(counts.packets) packets, \(counts.records) records, \(counts.values) values, \(counts.commands) commands")
             guard !units.isEmpty else { return }
             var byUnit: [String: [String: StoredSpan]] = [:]
@@ -24,13 +35,15 @@ enum ServeStoreSummary {
                 var cells: [String] = []
                 for (cn, width) in [("2051", 13), ("2061", 11), ("2031", 9)] {
                     guard let s = byUnit[u.mn]?[cn] else { cells.append("-".leftPad(width)); continue }
-                    let expected = expectedRecords(cn: cn, first: s.first, last: s.last, received: s.records)
-                    cells.append("\(s.records)/\(expected)".leftPad(width))
+                    let expected = expectedRecords(cn: cn, first: s.first, last: s.last, received: s.records, minIntervalMinutes: intervals[u.mn])
+                    if expected == nil { unknownInterval = true }
+                    cells.append("\(s.records)/\(expected.map(String.init) ?? "?")".leftPad(width))
                 }
                 io.stdout.line("  " + safeWire(u.mn).padding(toLength: 26, withPad: " ", startingAt: 0) + String(u.packets).leftPad(9) + cells.joined()
                                + "  " + describe(u.lastSeen))
             }
             if units.count > maxRows { io.stdout.line("  … and \(units.count - maxRows) more units") }
+            if unknownInterval { io.stdout.line("  ?: the unit's minute-data interval (MinInterval) is not known (no two stored 2051 records at a valid spacing): not guessed") }
             let commands = try store.commands(last: 10)
             if !commands.isEmpty {
                 io.stdout.line("  commands stored: \(counts.commands) (last \(commands.count)):")
@@ -48,13 +61,36 @@ enum ServeStoreSummary {
         }
     }
 
-    /// Periods from the first DataTime to the last, both included (minute records: the logger's
-    /// interval is not in the store, so the most frequent gap between stored records is not
-    /// guessed: 10 minutes, the HJ 212-2017 default).
-    static func expectedRecords(cn: String, first: Int64, last: Int64, received: Int) -> Int {
-        let period: Int64 = cn == "2061" ? 3_600_000 : cn == "2031" ? 86_400_000 : 600_000
+    /// Periods from the first DataTime to the last, both included, at the unit's interval for
+    /// minute records (`minIntervalMinutes`; nil when not known: then nil, not a guess) and at
+    /// an hour and a day for 2061 and 2031.
+    static func expectedRecords(cn: String, first: Int64, last: Int64, received: Int, minIntervalMinutes: Int?) -> Int? {
         guard let a = time(first), let b = time(last), b >= a else { return received }
+        if a == b { return max(received, 1) }
+        let period: Int64
+        switch cn {
+        case "2061": period = Completeness.hour
+        case "2031": period = Completeness.day
+        default:
+            guard let m = minIntervalMinutes, let p = Completeness.interval(cn: "2051", minInterval: m) else { return nil }
+            period = p
+        }
         return max(received, Int((b - a) / period) + 1)
+    }
+
+    /// Each unit's minute-data interval (minutes) as its stored 2051 DataTimes show it: the most
+    /// frequent spacing between consecutive ones that is a valid MinInterval (HJ 212-2017
+    /// Table 4; a tie goes to the shorter). Units without two such records are absent.
+    static func learnedMinIntervals(_ store: Store) throws(StoreError) -> [String: Int] {
+        var previous: [String: Int64] = [:]
+        var votes: [String: [Int: Int]] = [:]
+        try store.forEachRecord(cn: "2051", from: 0, to: Int64.max) { r in
+            guard let t = time(r.dataTime) else { return }
+            defer { previous[r.mn] = t }
+            guard let p = previous[r.mn], let m = Completeness.minIntervalCandidate(spacing: t - p) else { return }
+            votes[r.mn, default: [:]][m, default: 0] += 1
+        }
+        return votes.compactMapValues { v in v.max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }?.key }
     }
 
     /// `YYYYMMDDhhmmss…` digits → local wall-clock milliseconds.

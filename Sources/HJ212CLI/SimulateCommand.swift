@@ -203,7 +203,8 @@ struct LiveSetup {
         }
         printSummary(reports, io: io, interrupted: interrupted)
         let pending = reports.reduce(0) { $0 + $1.pending }
-        return interrupted ? Interrupts.exitStatus : pending == 0 && (trace?.lost ?? 0) == 0 ? 0 : 1
+        // 1 also when the trace or the ground truth lost records (a failed write): the files are not what happened.
+        return interrupted ? Interrupts.exitStatus : pending == 0 && (trace?.lost ?? 0) == 0 && (truth?.lost ?? 0) == 0 ? 0 : 1
     }
 
     func printSummary(_ reports: [LinkReport], io: CommandIO, interrupted: Bool) {
@@ -222,7 +223,7 @@ struct LiveSetup {
             }
         }
         if let trace { io.stdout.line(trace.summary) }
-        if let truth { io.stdout.line("ground truth: \(truth.path) (\(truth.records) fault injections)") }
+        if let truth { io.stdout.line(truth.summary) }
     }
 
     /// How long `onLoops` waits for a loop to run its task: a busy loop is waited for (its answer is

@@ -23,7 +23,7 @@ import Synchronization
 ///
 /// A failed commit stops acknowledging for good: the held acks are dropped (the loggers keep
 /// their data and resend it to a platform that can store it), later events' actions are dropped
-/// too, and `serve` says so in one line (`failureLine`).
+/// too (counted in `unsentReplies`), and `serve` says so in one line (`failureLine`).
 ///
 /// Budget: the rounds waiting for the writer hold at most `maxQueuedPackets` packets; a loop
 /// that would exceed it waits for the writer before handing over more (it stops reading, so the
@@ -33,6 +33,8 @@ import Synchronization
 package final class StoreSink: Sendable {
     package let store: Store
     private let failure = Mutex<String?>(nil)
+    /// Sends (acknowledgements, replies) dropped because the store had failed.
+    private let unsent = Atomic<Int>(0)
     private let batches = Mutex<[ObjectIdentifier: LoopBatch]>([:])
     private let counters = Mutex<StoreOutcome>(StoreOutcome())
     private let queue = Mutex<WriterQueue>(WriterQueue())
@@ -80,6 +82,9 @@ package final class StoreSink: Sendable {
 
     /// Why the store stopped accepting, if it did.
     package var failed: String? { failure.withLock { $0 } }
+    /// Sends (9014 / 9013 acknowledgements and other replies) the platform produced but did not
+    /// write because the store had failed: the `PlatformState` counters include them.
+    package var unsentReplies: Int { unsent.load(ordering: .relaxed) }
     /// Totals of every committed batch.
     package var totals: StoreOutcome { counters.withLock { $0 } }
     /// Transactions committed so far.
@@ -118,7 +123,14 @@ package final class StoreSink: Sendable {
             case .send, .close, .counted, .diagnostic, .logged, .notice: return false
             }
         }
-        if failed != nil { return stores }
+        if failed != nil {
+            if stores {
+                var sends = 0
+                for case .send in outputs { sends += 1 }
+                unsent.add(sends, ordering: .relaxed)
+            }
+            return stores
+        }
         let id = ObjectIdentifier(link)
         let lb = loopBatch(link.connection.loop)
         guard stores || lb.holding[id] != nil else { return false }
@@ -217,7 +229,13 @@ package final class StoreSink: Sendable {
                 failure.withLock { f in if f == nil { f = error.message } }
             }
         }
-        guard failed == nil else { return }  // held acks dropped: the loggers keep their data
+        guard failed == nil else {
+            // Held acks dropped: the loggers keep their data (counted for the summary).
+            var sends = 0
+            for round in rounds { for (_, actions) in round.held { for case .send in actions { sends += 1 } } }
+            unsent.add(sends, ordering: .relaxed)
+            return
+        }
         // The batches, emptied, go back to the pool (their memory is reused by the loops: nothing
         // per packet is freed here). The held actions go back to the loops in one task per loop
         // for all of its rounds of this commit, in order: a task per round took the loop's task

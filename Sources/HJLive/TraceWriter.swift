@@ -159,36 +159,59 @@ package final class TraceWriter: Sendable {
     }
 }
 /// Appends ground-truth records of injected faults, one JSON object per line, written per record.
-/// Thread-safe (loggers on several loops report into it).
+/// Thread-safe (loggers on several loops report into it). A failed write (disk full, I/O error)
+/// loses its records, counted in `lost` with the error in `failure`, as `TraceWriter` does; the
+/// summary line (`summary`) says so and `simulate` exits 1: a truth file missing records is not
+/// the truth.
 package final class TruthWriter: Sendable {
     package let path: String
     private let fd: Int32
-    private let count = Mutex(0)
+    private struct State {
+        var records = 0
+        var lost = 0
+        var failed: String?
+    }
+    private let state = Mutex(State())
 
     package init(file path: String) throws(OutputFileError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw OutputFileError("cannot write ground truth '\(path)': \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw OutputFileError("cannot write ground truth '\(TerminalText.safe(path))': \(String(cString: strerror(errno)))") }
         self.fd = fd
         self.path = path
     }
 
     deinit { close(fd) }
 
-    package var records: Int { count.withLock { $0 } }
+    /// Records written.
+    package var records: Int { state.withLock { $0.records } }
+    /// Records that could not be written.
+    package var lost: Int { state.withLock { $0.lost } }
+    /// The last write error, if any write failed.
+    package var failure: String? { state.withLock { $0.failed } }
+
+    /// `ground truth: FILE (N fault injections)`, with what was lost when writes failed.
+    package var summary: String {
+        let s = state.withLock { $0 }
+        var text = "ground truth: \(TerminalText.safe(path)) (\(s.records) fault injections"
+        if s.lost > 0 { text += "; \(s.lost) LOST, writing failed: \(s.failed ?? "?")" }
+        return text + ")"
+    }
 
     package func write(_ lines: [String]) {
         guard !lines.isEmpty else { return }
-        count.withLock { n in
-            var data = Array((lines.joined(separator: "\n") + "\n").utf8)
+        state.withLock { s in
+            let data = Array((lines.joined(separator: "\n") + "\n").utf8)
             var done = 0
             while done < data.count {
-                let w = data.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
+                let w = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
                 if w > 0 { done += w; continue }
                 if w < 0 && errno == EINTR { continue }
+                if w == 0 { errno = EIO }
+                s.lost += lines.count
+                s.failed = String(cString: strerror(errno))
                 return
             }
-            n += lines.count
-            data.removeAll()
+            s.records += lines.count
         }
     }
 }

@@ -80,4 +80,32 @@ struct ServeStoreTests {
         let sent = Binary.text(trace).split(separator: "\n").filter { $0.contains("\"dir\":\"up\"") }.count
         #expect(sent > acked.count, "some packets were left unacknowledged")
     }
+
+    /// The same fault on the `--duration` path: the run ends by itself, and its summary and exit
+    /// status must not pass a failed store for a complete run (session 18, item 1).
+    @Test("the disk fills during a --duration run: never 'nothing lost', the unsent acknowledgements are said, exit 1")
+    func fullWithDuration() throws {
+        let dir = scratchDirectory("serve-fills-duration")
+        let db = dir + "/s.db"
+        let port = try #require(freePort())
+        let serve = try Binary.start(["serve", "--listen", "127.0.0.1:\(port)", "--store", db, "--threads", "1", "--duration", "45s"], output: dir + "/serve",
+                                     shell: "trap '' XFSZ; ulimit -f 2000")
+        defer { if serve.isRunning { kill(serve.pid, SIGKILL); serve.exitStatus() } }
+        #expect(Binary.wait(for: "listening on", in: dir + "/serve", process: serve))
+        let loggers = try Binary.start(["simulate", "--fleet", "mixed-demo", "--to", "127.0.0.1:\(port)", "--speed", "3000",
+                                        "--duration", "60d", "--threads", "1", "--drain", "1"], output: dir + "/simulate")
+        defer { if loggers.isRunning { kill(loggers.pid, SIGKILL); loggers.exitStatus() } }
+        #expect(Binary.wait(for: "not acknowledging any more", in: dir + "/serve", process: serve, seconds: 40), "\(Binary.text(dir + "/serve"))")
+        let status = Binary.finish(serve, seconds: 90)
+        kill(loggers.pid, SIGINT)
+        Binary.finish(loggers)
+        let out = Binary.text(dir + "/serve")
+        #expect(status == 1, "\(out)")
+        #expect(!out.contains("nothing lost"), "\(out)")
+        // The counters say that what came after the failure was neither stored nor acknowledged.
+        let platformLine = lines(out).firstIndex { $0.hasPrefix("platform:") }
+        let failedLine = lines(out).firstIndex { $0.contains("store FAILED") && $0.contains("neither stored nor acknowledged") }
+        #expect(platformLine != nil && failedLine != nil && failedLine! == platformLine! + 1, "\(out)")
+        #expect(lines(out).last { $0.contains("incomplete") && $0.contains("store failed") } != nil, "\(out)")
+    }
 }
