@@ -55,6 +55,10 @@ public struct CheckRule: Sendable, Equatable {
     public var clause: String
     /// How the tool exercises the check (shown by `check --list` and in reports).
     public var exercise: String
+    /// The clause and the exercise in Chinese (catalogue `"clause_zh"`, `"exercise_zh"`; empty:
+    /// none given, and a Chinese report shows the English).
+    public var clauseZh: String = ""
+    public var exerciseZh: String = ""
     /// The profiles the check belongs to (empty: all).
     public var profiles: [CheckProfile]
     /// The smallest `check logger --plan` whose window can exercise the check (catalogue field
@@ -79,6 +83,12 @@ public struct CheckRule: Sendable, Equatable {
 
     /// The title in the report language.
     public func title(_ lang: ReportLanguage) -> String { lang == .zh ? titleZh : titleEn }
+
+    /// The clause in the report language.
+    public func clause(_ lang: ReportLanguage) -> String { lang == .zh && !clauseZh.isEmpty ? clauseZh : clause }
+
+    /// How the tool exercises the check, in the report language.
+    public func exercise(_ lang: ReportLanguage) -> String { lang == .zh && !exerciseZh.isEmpty ? exerciseZh : exercise }
 
     /// The group's name in the report language.
     public func groupName(_ lang: ReportLanguage) -> String { lang == .zh && !groupZh.isEmpty ? groupZh : group }

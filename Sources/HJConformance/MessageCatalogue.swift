@@ -24,6 +24,8 @@ public struct MessageCatalogue: Sendable {
     var templates: [Template] = []
     /// Templates whose `en` is all literal, by text (the common case, looked up at once).
     var exact: [String: String] = [:]
+    /// Names of the facts a run reports (`"facts": {"logger": "数采仪", …}`), in Chinese.
+    var factNames: [String: String] = [:]
 
     public init(templates: [(en: String, zh: String)] = []) {
         for t in templates { add(en: t.en, zh: t.zh) }
@@ -44,6 +46,11 @@ public struct MessageCatalogue: Sendable {
     }
 
     public var count: Int { templates.count + exact.count }
+
+    /// A fact's name in the report language (the English name when the file gives none).
+    public func factName(_ name: String, _ lang: ReportLanguage) -> String {
+        lang == .zh ? (factNames[name] ?? name) : name
+    }
 
     /// The message in the language asked for (English messages are returned as they are).
     public func localized(_ message: String, _ lang: ReportLanguage) -> String {
@@ -97,7 +104,8 @@ public struct MessageCatalogue: Sendable {
         return values
     }
 
-    /// Parses `messages.json`: `{"version": "…", "messages": [{"en": "…", "zh": "…"}, …]}`.
+    /// Parses `messages.json`: `{"version": "…", "messages": [{"en": "…", "zh": "…"}, …], "facts": {"name": "…"}}`
+    /// (`facts`, optional: the Chinese names of the facts a run reports).
     public static func parse(_ text: String, file: String) throws(ProfileError) -> MessageCatalogue {
         let json: JSONValue
         do { json = try JSONValue.parse(text) } catch { throw ProfileError(file: file, line: nil, message: "not valid JSON: \(error)") }
@@ -108,6 +116,13 @@ public struct MessageCatalogue: Sendable {
                 throw ProfileError(file: file, line: nil, message: "message #\(i + 1): \"en\" and \"zh\" (non-empty strings) are required")
             }
             m.add(en: en, zh: zh)
+        }
+        if let facts = json["facts"] {
+            guard case .object(let names) = facts else { throw ProfileError(file: file, line: nil, message: "\"facts\" must be an object of names") }
+            for (name, value) in names {
+                guard case .string(let zh) = value, !zh.isEmpty else { throw ProfileError(file: file, line: nil, message: "fact \(name): a non-empty string is required") }
+                m.factNames[name] = zh
+            }
         }
         return m
     }

@@ -53,8 +53,8 @@ extension CheckReport {
             for r in flagged {
                 let v = CheckScore.effective(r, strict: run.strict)
                 s += "\n\(verdictLabel(v, lang)) \(r.rule.id) [\(r.rule.level.rawValue)] \(titles(r.rule, lang))\n"
-                s += "  \(word("clause:  ", "条款：", lang)) \(r.rule.clause)\n"
-                s += "  \(word("exercise:", "方法：", lang)) \(r.rule.exercise)\n"
+                s += "  \(word("clause:  ", "条款：", lang)) \(r.rule.clause(lang))\n"
+                s += "  \(word("exercise:", "方法：", lang)) \(r.rule.exercise(lang))\n"
                 s += "  \(word("result:  ", "结果：", lang)) \(TerminalText.safe(run.messages.localized(r.message, lang), limit: nil))\n"
                 if !r.wire.isEmpty {
                     s += "  \(word("wire:", "通讯记录：", lang))\n"
@@ -64,8 +64,9 @@ extension CheckReport {
         }
         if !run.facts.isEmpty {
             s += "\n\(word("Facts", "运行信息", lang))\n"
-            let width = min(24, (run.facts.map { $0.0.count }.max() ?? 0) + 1)
-            for (k, v) in run.facts { s += "  \(pad(k + ":", width)) \(TerminalText.safe(v, limit: nil))\n" }
+            let names = run.facts.map { run.messages.factName($0.0, lang) + word(":", "：", lang) }
+            let width = min(24, (names.map { $0.count * (lang == .zh ? 2 : 1) }.max() ?? 0) + 1)
+            for ((_, v), name) in zip(run.facts, names) { s += "  \(pad(name, width)) \(TerminalText.safe(run.messages.localized(v, lang), limit: nil))\n" }
         }
         return s
     }

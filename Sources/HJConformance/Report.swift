@@ -236,7 +236,8 @@ public enum CheckReport {
                                                  ("score", scoreText(score.overall)), ("outcome", outcome(run)), ("reachable", String(run.reachable)),
                                                  ("interrupted", String(run.interrupted))]
                 if !run.catalogueVersion.isEmpty { props.append(("catalogue", run.catalogueVersion)) }
-                props += run.facts
+                // Keys stay as they are (machine names, as in JSON); fact values are prose, in the report's language.
+                props += run.facts.map { ($0.0, run.messages.localized($0.1, lang)) }
                 for (k, v) in props { s += "      <property name=\"\(xml(k))\" value=\"\(xml(v))\"/>\n" }
                 s += "    </properties>\n"
             }
@@ -247,14 +248,14 @@ public enum CheckReport {
                 var body = ""
                 switch v {
                 case .fail:
-                    var detail = "\(message)\nclause: \(r.rule.clause)\nexercise: \(r.rule.exercise)\n"
-                    if !r.wire.isEmpty { detail += "wire:\n" + r.wire.map { "  " + wireLine($0) }.joined(separator: "\n") + "\n" }
+                    var detail = "\(message)\n\(word("clause: ", "条款：", lang))\(r.rule.clause(lang))\n\(word("exercise: ", "方法：", lang))\(r.rule.exercise(lang))\n"
+                    if !r.wire.isEmpty { detail += word("wire:\n", "通讯记录：\n", lang) + r.wire.map { "  " + wireLine($0) }.joined(separator: "\n") + "\n" }
                     body = "      <failure type=\"\(r.rule.level.rawValue)\" message=\"\(xml(message))\">\(xml(detail))</failure>\n"
                 case .notExercised:
                     let prefix = r.rule.level == .must ? word("MUST check not exercised (the run is incomplete): ", "必检项未执行（结论为未完成）：", lang) : word("not exercised: ", "未执行：", lang)
                     body = "      <skipped message=\"\(xml(prefix + message))\"/>\n"
                 case .warn:
-                    var detail = "WARN (\(r.rule.level.rawValue), not counted without --strict): \(message)\n"
+                    var detail = word("WARN (\(r.rule.level.rawValue), not counted without --strict): ", "警告（\(r.rule.level.rawValue)，非严格模式不计入）：", lang) + "\(message)\n"
                     if !r.wire.isEmpty { detail += r.wire.map { "  " + wireLine($0) }.joined(separator: "\n") + "\n" }
                     body = "      <system-out>\(xml(detail))</system-out>\n"
                 case .pass:
@@ -268,7 +269,7 @@ public enum CheckReport {
             s += "  <testsuite name=\"\(xml(suiteName)).out-of-scope\" tests=\"\(outOfScope)\" failures=\"0\" errors=\"0\" skipped=\"\(outOfScope)\" time=\"0\">\n"
             for o in run.outOfScope {
                 s += "    <testcase classname=\"\(xml(suiteName)).out-of-scope\" name=\"\(xml("\(o.rule.id) [\(o.rule.level.rawValue)] \(titles(o.rule, lang))"))\" time=\"0\">\n"
-                s += "      <skipped message=\"\(xml("out of scope: \(o.why)"))\"/>\n    </testcase>\n"
+                s += "      <skipped message=\"\(xml(word("out of scope: ", "不在检测范围内：", lang) + run.messages.localized(o.why, lang)))\"/>\n    </testcase>\n"
             }
             s += "  </testsuite>\n"
         }
@@ -283,7 +284,7 @@ public enum CheckReport {
     }
 
     /// An inline SVG bar per group (score 0–100), green to red.
-    static func groupBars(_ score: CheckScore, names: [String: String] = [:]) -> String {
+    static func groupBars(_ score: CheckScore, names: [String: String] = [:], notExercisedLabel: String = "n/e") -> String {
         let rowH = 22.0, labelW = 110.0, barW = 420.0
         let h = Double(score.groups.count) * rowH + 8
         var s = "<figure class=\"chart\"><svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(Int(labelW + barW + 60)) \(Int(h))\" width=\"\(Int(labelW + barW + 60))\" height=\"\(Int(h))\">"
@@ -296,7 +297,7 @@ public enum CheckReport {
                 s += "<rect x=\"\(Int(labelW))\" y=\"\(Int(y + 3))\" width=\"\(Int(barW * v / 100))\" height=\"14\" fill=\"\(colour)\"/>"
                 s += "<text x=\"\(Int(labelW + barW + 6))\" y=\"\(Int(y + 15))\">\(HTMLPage.escape(scoreText(v)))</text>"
             } else {
-                s += "<text x=\"\(Int(labelW + barW + 6))\" y=\"\(Int(y + 15))\">n/e</text>"
+                s += "<text x=\"\(Int(labelW + barW + 6))\" y=\"\(Int(y + 15))\">\(notExercisedLabel)</text>"
             }
         }
         return s + "</svg></figure>"
@@ -322,8 +323,8 @@ public enum CheckReport {
                     if r.target == .logger && r.plan != .quick { notes.append("--plan \(r.plan.rawValue)") }
                     let profiles = notes.isEmpty ? "" : "  (\(notes.joined(separator: ", ")))"
                     s += "  \(pad(r.id, 18)) \(pad(r.level.rawValue, 6)) \(titles(r, lang))\(profiles)\n"
-                    s += wrap("clause: \(r.clause)", indent: 28, width: 110)
-                    s += wrap("how: \(r.exercise)", indent: 28, width: 110)
+                    s += wrap("\(word("clause:", "条款：", lang)) \(r.clause(lang))", indent: 28, width: 110)
+                    s += wrap("\(word("how:", "方法：", lang)) \(r.exercise(lang))", indent: 28, width: 110)
                 }
             }
             let skipped = all.count - rules.count

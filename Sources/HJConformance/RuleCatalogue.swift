@@ -96,6 +96,12 @@ public struct RuleCatalogue: Sendable {
                                    titleEn: try string("en"), clause: try string("clause"), exercise: try string("exercise"),
                                    profiles: profiles, plan: plan))
             rules[rules.count - 1].groupZh = groupZh[rules[rules.count - 1].group] ?? ""
+            // Optional Chinese of the clause and of the exercise, for `--lang zh` reports.
+            for key in ["clause_zh", "exercise_zh"] {
+                guard let value = field(o, key) else { continue }
+                guard case .string(let zh) = value, !zh.isEmpty else { throw fail("\(id): \"\(key)\" must be a non-empty string") }
+                if key == "clause_zh" { rules[rules.count - 1].clauseZh = zh } else { rules[rules.count - 1].exerciseZh = zh }
+            }
         }
         return (version, rules)
     }
