@@ -114,18 +114,25 @@ struct LoadReportSafetyTests {
         #expect(try Threshold(parsing: "unacked==0").evaluate(empty).pass)
     }
 
+    /// A report of `loggers` of a run of `total`, `connected` of them connected, `scheduled` packets
+    /// all sent, `acked` of them acknowledged and the rest timed out.
+    func report(loggers: Int, total: Int, connected: UInt64, scheduled: UInt64, acked: UInt64) -> LoadReport {
+        var r = LoadReport()
+        r.loggers = loggers
+        r.totalLoggers = total
+        r.counts.loggersConnected = connected
+        r.counts.connects = connected
+        r.counts.maxConnections = connected
+        r.counts.scheduled = scheduled
+        r.counts.sent = scheduled
+        r.counts.acked = acked
+        r.counts.timedOut = scheduled - acked
+        return r
+    }
+
     @Test("a latency threshold alone does not accept lost packets or a partial fleet; a threshold on them does")
     func thresholdsReplaceOnlyTheirRules() throws {
-        var r = LoadReport()
-        r.loggers = 4
-        r.totalLoggers = 4
-        r.counts.loggersConnected = 2
-        r.counts.connects = 2
-        r.counts.maxConnections = 2
-        r.counts.scheduled = 48
-        r.counts.sent = 48
-        r.counts.acked = 24
-        r.counts.timedOut = 24
+        var r = report(loggers: 4, total: 4, connected: 2, scheduled: 48, acked: 24)
         r.latency.record(microseconds: 2_000)
         func outcome(_ ts: [String]) throws -> (LoadOutcome, [String]) {
             var x = r
@@ -144,13 +151,7 @@ struct LoadReportSafetyTests {
 
     @Test("a merge that lacks shards of the run is incomplete, never a pass; a whole one is judged")
     func missingShards() throws {
-        var r = LoadReport()
-        r.loggers = 2
-        r.totalLoggers = 4
-        r.counts.loggersConnected = 2
-        r.counts.scheduled = 10
-        r.counts.sent = 10
-        r.counts.acked = 10
+        var r = report(loggers: 2, total: 4, connected: 2, scheduled: 10, acked: 10)
         r.shards = ["1/3", "3/3"]
         let merged = r.outcome(requireAllShards: true)
         #expect(merged.outcome == .incomplete && merged.reasons == ["shard(s) 2/3 missing: the report covers 2 of 3 shards"], "\(merged.reasons)")
@@ -159,9 +160,8 @@ struct LoadReportSafetyTests {
         r.shards = ["1/3", "2/3", "3/3"]
         #expect(r.outcome(requireAllShards: true).outcome == .pass)
         // A failure on the partial data is listed, the outcome stays incomplete (it may be the gap's artefact).
+        r = report(loggers: 2, total: 4, connected: 2, scheduled: 10, acked: 9)
         r.shards = ["1/3"]
-        r.counts.timedOut = 1
-        r.counts.acked = 9
         let partial = r.outcome(requireAllShards: true)
         #expect(partial.outcome == .incomplete && partial.reasons.first?.contains("2/3, 3/3 missing") == true
                 && partial.reasons.contains { $0.hasPrefix("on the partial data: 1 of 10 scheduled packets") }, "\(partial.reasons)")

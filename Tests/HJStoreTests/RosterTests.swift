@@ -126,14 +126,7 @@ struct RosterTests {
         let store = try storeWith(dir + "/a.db", all)
         var fromStore = RosterEvidence(fleet: f)
         try fromStore.add(store: store, period: period)
-        var trace = ""
-        for frame in all {
-            let text = String(decoding: frame.prefix(frame.count - 2), as: UTF8.self)
-            var line = ""
-            JSONValue.writeString(text, to: &line)
-            trace += "{\"t\":\"2026-11-03T00:00:00.000+08:00\",\"dir\":\"up\",\"peer\":\"127.0.0.1:1\",\"frame\":\(line)}\n"
-        }
-        trace += "not json\n{\"dir\":\"up\"}\n"
+        let trace = traceText(all) + "not json\n{\"dir\":\"up\"}\n"
         var fromTrace = RosterEvidence(fleet: f)
         let counted = fromTrace.add(traceText: Substring(trace), period: period)
         #expect(counted.frames == all.count)
