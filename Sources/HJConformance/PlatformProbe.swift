@@ -31,13 +31,24 @@ final class WireLog {
         if line.utf8.count > 600 {
             let scalars = Array(line.unicodeScalars)
             if scalars.count > 600 {
-                line = String(String.UnicodeScalarView(scalars[..<420])) + " … (\(scalars.count - 520) characters) … " + String(String.UnicodeScalarView(scalars[(scalars.count - 100)...]))
+                line = String(String.UnicodeScalarView(scalars[..<420])) + Self.cutMarker(scalars.count - 520) + String(String.UnicodeScalarView(scalars[(scalars.count - 100)...]))
             }
         }
         records.append(WireRecord(time: ((t - origin) * 1000).rounded() / 1000, direction: direction, text: line))
     }
 
     func note(_ text: String) { add(.note, text) }
+
+    /// What stands for the middle of a line cut for length: ` … (129 characters) … `.
+    static func cutMarker(_ n: Int) -> String { " … (\(n) characters) … " }
+
+    /// `text` with its cut marker, if any, in Chinese (` … （省略 129 个字符）… `).
+    static func cutMarkerZh(_ text: String) -> String {
+        guard let open = text.range(of: " … ("), let close = text[open.upperBound...].range(of: " characters) … ") else { return text }
+        let digits = text[open.upperBound..<close.lowerBound]
+        guard !digits.isEmpty, digits.allSatisfy(\.isASCII), let n = Int(digits) else { return text }
+        return text.replacingCharacters(in: open.lowerBound..<close.upperBound, with: " …（省略 \(n) 个字符）… ")
+    }
 
     /// The records, with a closing note when some were dropped.
     var snapshot: [WireRecord] {

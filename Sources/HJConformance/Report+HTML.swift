@@ -72,7 +72,7 @@ extension CheckReport {
                 if r.wire.isEmpty {
                     page.paragraph(word("(no wire exchange kept for this check)", "（此项未保留通讯记录）", lang), cssClass: "meta")
                 } else {
-                    page.preformatted(r.wire.map(wireLine).joined(separator: "\n"))
+                    page.preformatted(r.wire.map { wireLine($0, run.messages, lang) }.joined(separator: "\n"))
                 }
             }
         }

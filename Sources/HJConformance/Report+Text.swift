@@ -58,7 +58,7 @@ extension CheckReport {
                 s += "  \(word("result:  ", "结果：", lang)) \(TerminalText.safe(run.messages.localized(r.message, lang), limit: nil))\n"
                 if !r.wire.isEmpty {
                     s += "  \(word("wire:", "通讯记录：", lang))\n"
-                    for w in r.wire { s += "    \(TerminalText.safe(wireLine(w), limit: nil))\n" }
+                    for w in r.wire { s += "    \(TerminalText.safe(wireLine(w, run.messages, lang), limit: nil))\n" }
                 }
             }
         }

@@ -74,20 +74,29 @@ public enum CheckReport {
         }
     }
 
-    static func wireLine(_ w: WireRecord) -> String {
+    /// One line of a wire log: `+0.611s ↑ ##0200QN=…`. The tool's own words (remarks, and the
+    /// labels of what it sent, such as `piece 1/5: …`) are in the report's language; frames are data
+    /// and stay as they were.
+    static func wireLine(_ w: WireRecord, _ messages: MessageCatalogue = MessageCatalogue(), _ lang: ReportLanguage = .en) -> String {
         let arrow: String
+        var text = w.text
         switch w.direction {
         case .up: arrow = "↑"
         case .down: arrow = "↓"
         case .note: arrow = "·"
         }
+        if lang == .zh, !text.hasPrefix("##") {
+            // A label's values are bytes sent: only a remark's values are localized in turn.
+            text = w.direction == .note ? messages.localized(text, lang) : messages.localized(text, depth: 2)
+        }
+        if lang == .zh { text = WireLog.cutMarkerZh(text) }
         let t = (w.time * 1000).rounded() / 1000
         var ts = String(t)
         if let dot = ts.firstIndex(of: ".") {
             let decimals = ts.distance(from: dot, to: ts.endIndex) - 1
             if decimals < 3 { ts += String(repeating: "0", count: 3 - decimals) }
         }
-        return "+\(ts)s \(arrow) \(w.text)"
+        return "+\(ts)s \(arrow) \(text)"
     }
 
     /// Both titles, the chosen language first.
@@ -213,7 +222,8 @@ public enum CheckReport {
         let outOfScope = run.outOfScope.count
         s += "<testsuites name=\"\(xml("hj212 check \(run.target.rawValue) \(run.address)"))\" tests=\"\(run.results.count + 1 + outOfScope + (run.reachable ? 0 : 1))\" failures=\"\(score.fail + verdictFailures)\" errors=\"\(verdictErrors + (run.reachable ? 0 : 1))\" skipped=\"\(score.notExercised + outOfScope)\" time=\"\(run.seconds)\">\n"
         s += "  <testsuite name=\"\(xml(suiteName)).verdict\" tests=\"1\" failures=\"\(verdictFailures)\" errors=\"\(verdictErrors)\" skipped=\"0\" time=\"\(run.seconds)\">\n"
-        s += "    <testcase classname=\"\(xml(suiteName)).verdict\" name=\"\(xml("verdict \(run.verdict.rawValue): \(run.coverageText(lang))"))\" time=\"\(run.seconds)\">\n"
+        let verdictName = lang == .zh ? "结论 \(run.verdict.label(lang))：\(run.coverageText(lang))" : "verdict \(run.verdict.rawValue): \(run.coverageText(lang))"
+        s += "    <testcase classname=\"\(xml(suiteName)).verdict\" name=\"\(xml(verdictName))\" time=\"\(run.seconds)\">\n"
         let reason = outcomeLine(run, score, lang: lang)
         switch run.verdict {
         case .pass: s += "      <system-out>\(xml(reason))</system-out>\n"
@@ -249,14 +259,14 @@ public enum CheckReport {
                 switch v {
                 case .fail:
                     var detail = "\(message)\n\(word("clause: ", "条款：", lang))\(r.rule.clause(lang))\n\(word("exercise: ", "方法：", lang))\(r.rule.exercise(lang))\n"
-                    if !r.wire.isEmpty { detail += word("wire:\n", "通讯记录：\n", lang) + r.wire.map { "  " + wireLine($0) }.joined(separator: "\n") + "\n" }
+                    if !r.wire.isEmpty { detail += word("wire:\n", "通讯记录：\n", lang) + r.wire.map { "  " + wireLine($0, run.messages, lang) }.joined(separator: "\n") + "\n" }
                     body = "      <failure type=\"\(r.rule.level.rawValue)\" message=\"\(xml(message))\">\(xml(detail))</failure>\n"
                 case .notExercised:
                     let prefix = r.rule.level == .must ? word("MUST check not exercised (the run is incomplete): ", "必检项未执行（结论为未完成）：", lang) : word("not exercised: ", "未执行：", lang)
                     body = "      <skipped message=\"\(xml(prefix + message))\"/>\n"
                 case .warn:
                     var detail = word("WARN (\(r.rule.level.rawValue), not counted without --strict): ", "警告（\(r.rule.level.rawValue)，非严格模式不计入）：", lang) + "\(message)\n"
-                    if !r.wire.isEmpty { detail += r.wire.map { "  " + wireLine($0) }.joined(separator: "\n") + "\n" }
+                    if !r.wire.isEmpty { detail += r.wire.map { "  " + wireLine($0, run.messages, lang) }.joined(separator: "\n") + "\n" }
                     body = "      <system-out>\(xml(detail))</system-out>\n"
                 case .pass:
                     body = message.isEmpty ? "" : "      <system-out>\(xml(message))</system-out>\n"

@@ -24,8 +24,9 @@ struct CheckReportLanguageTests {
         rest = rest.replacing(/\bhj212\b/, with: "")                     // the tool
         // Field names, formats and protocol names the standard spells so (RestartTime, O2ref, Modbus).
         for t in ["RestartTime", "YYYYMMDDhhmmsszzz", "ZsAvg", "O2ref", "ADSL", "MODBUS", "Modbus"] { rest = rest.replacingOccurrences(of: t, with: "") }
-        // A wire line's packet is data, not prose (`+0.642s ↑ ##1008QN=…`).
-        rest = rest.replacing(/[↑↓] ##.*$/, with: "")
+        // A wire line's packet is data, not prose (`+0.642s ↑ ##1008QN=…`, or after a label:
+        // `↑ 一次写入：##0200QN=…`); the label stays, to be judged.
+        rest = rest.replacing(/##[0-9]{4}.*$/, with: "")
         return rest
     }
 
@@ -48,13 +49,18 @@ struct CheckReportLanguageTests {
         return s
     }
 
-    /// The prose of a JUnit file: text content and `message=` attributes. Element and attribute
-    /// names, suite and class names and `<property>` keys are identifiers for CI tools.
+    /// The run's `<property>` entries that are machine values for CI tools (as in the JSON report:
+    /// `strict="true"`, `verdict="fail"`), not prose; the facts' values are prose.
+    static let machineProperties: Set<String> = ["address", "profile", "strict", "verdict", "coverage", "score", "outcome", "reachable", "interrupted", "catalogue"]
+
+    /// The prose of a JUnit file: text content, `message=` attributes, test case names and the
+    /// facts' values. Element and attribute names, suite and class names, `<property>` keys and
+    /// the machine properties are identifiers for CI tools.
     static func junitText(_ xml: String) -> String {
         var parts: [String] = []
         for m in xml.matches(of: /message="([^"]*)"/) { parts.append(String(m.1)) }
         for m in xml.matches(of: /<testcase [^>]*name="([^"]*)"/) { parts.append(String(m.1)) }
-        for m in xml.matches(of: /<property name="[^"]*" value="([^"]*)"/) { parts.append(String(m.1)) }
+        for m in xml.matches(of: /<property name="([^"]*)" value="([^"]*)"/) where !machineProperties.contains(String(m.1)) { parts.append(String(m.2)) }
         parts.append(xml.replacing(/<[^>]*>/, with: "\n"))
         var s = parts.joined(separator: "\n")
         for (entity, ch) in [("&lt;", "<"), ("&gt;", ">"), ("&quot;", "\""), ("&apos;", "'"), ("&#10;", "\n"), ("&amp;", "&")] { s = s.replacingOccurrences(of: entity, with: ch) }
@@ -95,12 +101,35 @@ struct CheckReportLanguageTests {
         }
     }
 
+    @Test("check platform, a platform that sends no commands: the Chinese report has no English", arguments: ["text", "html", "junit"])
+    func platformChinese(_ format: String) async throws {
+        let catalogue = try RuleCatalogue.load()
+        let report = try await offPool { try Self.platformReport(format: format, lang: "zh") }
+        #expect(report.contains("P-CMD-FORM"))
+        Self.expectNone(Self.englishLines(Self.prose(report, format: format), catalogue), "English in the Chinese \(format) report")
+    }
+
     @Test("check platform, a platform that sends no commands: the English report has no Chinese", arguments: ["text", "html", "junit"])
     func platformEnglish(_ format: String) async throws {
         let catalogue = try RuleCatalogue.load()
         let report = try await offPool { try Self.platformReport(format: format, lang: "en") }
         #expect(report.contains("P-CMD-FORM"))
         Self.expectNone(Self.chineseLines(Self.prose(report, format: format), catalogue), "Chinese in the English \(format) report")
+    }
+
+    /// `check logger` against the scripted logger (history records reusing the request QN, every
+    /// request answered 9011/9012): failures, warnings, not-exercised checks and wire logs.
+    @Test("check logger, a scripted logger: the Chinese report has no English, the English one no Chinese (text, HTML, JUnit)")
+    func logger() async throws {
+        let catalogue = try RuleCatalogue.load()
+        let run = try await offPool { try ScriptedLogger.run(only: ["L-CONNECT", "L-BOOT", "L-QN", "L-CMD-1011", "L-CMD-1061", "L-CMD-2051", "L-CMD-EMPTY", "L-REPLY-FORM"], window: 1) }
+        #expect(run.results.contains { $0.verdict == .fail }, "\(CheckLoggerTests.describe(run))")
+        for format in [ReportFormat.text, .html, .junit] {
+            let zh = Self.prose(CheckReport.render(run, format: format, lang: .zh), format: format.rawValue)
+            Self.expectNone(Self.englishLines(zh, catalogue), "English in the Chinese \(format.rawValue) report")
+            let en = Self.prose(CheckReport.render(run, format: format, lang: .en), format: format.rawValue)
+            Self.expectNone(Self.chineseLines(en, catalogue), "Chinese in the English \(format.rawValue) report")
+        }
     }
 
     @Test("every check of the catalogue has its clause and its exercise in Chinese")

@@ -145,4 +145,22 @@ struct MessageCatalogueTests {
         guard case .string(let en)? = first["message"], case .string(let zh)? = first["message_localized"] else { Issue.record("messages missing"); return }
         #expect(en.hasPrefix("connected from") && zh.hasPrefix("已从"))
     }
+
+    @Test("wire lines in Chinese: the tool's remarks and labels translated, frames and their bytes never")
+    func wireLines() throws {
+        let m = try RuleCatalogue.load().messages
+        func zh(_ d: WireRecord.Direction, _ text: String) -> String { CheckReport.wireLine(WireRecord(time: 1.5, direction: d, text: text), m, .zh) }
+        #expect(zh(.note, "logger 1 (P-ACCESS-MN): connected to 127.0.0.1:7001") == "+1.500s · 数采仪 1（P-ACCESS-MN）：已连接 127.0.0.1:7001")
+        #expect(zh(.note, "logger 3 (connection 2): the platform closed the connection") == "+1.500s · 数采仪 3（第 2 个连接）：平台关闭了连接")
+        #expect(zh(.note, "connection #2 closed (peer closed)") == "+1.500s · 第 2 号连接已关闭（对端关闭）")
+        #expect(zh(.note, "connection #3 from 10.0.0.5:4000") == "+1.500s · 第 3 号连接，来自 10.0.0.5:4000")
+        #expect(zh(.note, "watching for commands for 0.5 s") == "+1.500s · 等待平台下发命令 0.5 秒")
+        // A label's bytes are what was sent: even bytes that read like a message stay as they were.
+        #expect(zh(.up, "piece 2/3: hour") == "+1.500s ↑ 分片 2/3：hour")
+        #expect(zh(.up, "##0040QN=1;CN=2011;CP=&&hour&&ABCD") == "+1.500s ↑ ##0040QN=1;CN=2011;CP=&&hour&&ABCD")
+        let cut = "##9999" + String(repeating: "a", count: 420) + WireLog.cutMarker(80) + "tail"
+        #expect(zh(.up, cut).contains("…（省略 80 个字符）…") && !zh(.up, cut).contains("characters"))
+        // English reports are as logged.
+        #expect(CheckReport.wireLine(WireRecord(time: 1.5, direction: .note, text: "watching for commands for 0.5 s"), m, .en) == "+1.500s · watching for commands for 0.5 s")
+    }
 }
