@@ -39,6 +39,8 @@ package final class LiveLogger: @unchecked Sendable {
     package var stopped = false
     /// Simulated time beyond which the device produces nothing more (draining only).
     package var produceUntil: Int64
+    /// The sessions were told that production ended (`LoggerSession.endProduction`).
+    var productionEnded = false
 
     package let latency: LoopLatency
     /// Where injected faults are reported, if any.
@@ -83,10 +85,14 @@ package final class LiveLogger: @unchecked Sendable {
             let records = device.takeFaultRecords()
             if !records.isEmpty { truth.write(records.map { $0.json() }) }
         }
+        // From the end of production on, what the fault injector held back may go (draining).
+        let ending = now >= produceUntil && !productionEnded
+        if ending { productionEnded = true }
         for link in links {
             link.transportTick(at: now)
             // A half-open link is hung: no resends, nothing pumped.
             if !link.isActive("half-open", at: now) { link.run { session, _, out in session.tick(at: now, into: &out) } }
+            if ending { link.run { session, _, out in session.endProduction(at: now, into: &out) } }
         }
         // Next tick: when the simulator next sends (packets leave on real-time-interval and minute
         // boundaries), a resend falls due or a transport fault starts or ends; at most 1 s of real time away.

@@ -139,6 +139,8 @@ public struct LoggerSession {
     /// not executed twice; nil while its answer is still being sent).
     var answered: [(qn: String, exeRtn: ExeRtn?)] = []
     var injector: FaultInjector?
+    /// The run's production has ended (`endProduction`): held-back frames may go.
+    var productionEnded = false
     /// The caller's output buffer while an input is handled (swapped in and out: no allocation).
     var outbox: [LoggerOutput] = []
     /// Inputs from the driver's transport faults (issue 5): with `awaitAcks` off, uploads are sent without
@@ -156,8 +158,8 @@ public struct LoggerSession {
         if !options.faults.isEmpty { injector = FaultInjector(specs: options.faults, seed: options.faultSeed, mn: device.identity.mn) }
     }
 
-    /// Packets waiting to be sent (queued, in flight, or in a history job).
-    public var pendingCount: Int { link.count + inFlight.count }
+    /// Packets waiting to be sent (queued, in flight, or held back by the `out-of-order` fault).
+    public var pendingCount: Int { link.count + inFlight.count + (injector?.heldCount ?? 0) }
 
     /// OverTime in session time.
     var overTime: SessionTime { SessionTime(Double(device.overTimeMs) * options.timeScale) }
@@ -207,6 +209,18 @@ public struct LoggerSession {
         if resendUploads() { resendHistory(); pump() }
     }
 
+    /// The run's production has ended (its end time): no record comes after this. Frames the fault
+    /// injector holds back (an `out-of-order` record waiting for a later record of its CN, which
+    /// will not come now) go out after the queue, now or when the link is next up.
+    public mutating func endProduction(at now: SessionTime, into out: inout [LoggerOutput]) {
+        self.now = now
+        productionEnded = true
+        guard isConnected else { return }
+        swap(&outbox, &out)
+        defer { swap(&outbox, &out) }
+        pump()
+    }
+
     /// Bytes from the platform: acknowledgements and requests.
     public mutating func received(_ bytes: [UInt8], at now: SessionTime, into out: inout [LoggerOutput]) {
         self.now = now
@@ -227,6 +241,7 @@ public struct LoggerSession {
     public mutating func connected(at now: SessionTime) -> [LoggerOutput] { collect { $0.connected(at: now, into: &$1) } }
     public mutating func tick(at now: SessionTime) -> [LoggerOutput] { collect { $0.tick(at: now, into: &$1) } }
     public mutating func received(_ bytes: [UInt8], at now: SessionTime) -> [LoggerOutput] { collect { $0.received(bytes, at: now, into: &$1) } }
+    public mutating func endProduction(at now: SessionTime) -> [LoggerOutput] { collect { $0.endProduction(at: now, into: &$1) } }
 
     mutating func collect(_ body: (inout LoggerSession, inout [LoggerOutput]) -> Void) -> [LoggerOutput] {
         var out: [LoggerOutput] = []
@@ -294,6 +309,11 @@ public struct LoggerSession {
         while inFlight.count < options.maxInFlight, let packet = link.pop() {
             sendUpload(packet)
         }
+        // After the last record: what the fault injector held back goes last (not awaited, as a
+        // held record released by a later one).
+        if productionEnded, link.count == 0, (injector?.heldCount ?? 0) > 0 {
+            for f in injector!.flush() { outbox.append(.send(f, .faulty)) }
+        }
     }
 
     /// History jobs: one record at a time, each acknowledged before the next (C.48), then the
@@ -349,9 +369,9 @@ public struct LoggerSession {
             segment = s
             bytes = frame(s)
         }
-        countSent()
         let awaited = segment.flag?.needsAck == true && awaitAcks
         guard injector != nil else {
+            countSent()
             outbox.append(.send(bytes, Self.upload(segment, attempt: 1, awaited: awaited)))
             if awaited { inFlight.append(InFlight(packet: packet, frame: bytes, cn: segment.cn ?? "", qn: segment.qn, attempts: 1, deadline: now + overTime)) }
             return
@@ -360,8 +380,11 @@ public struct LoggerSession {
         var faulty = packet
         faulty.segment = segment
         faulty.bytes = segment.serializedBytes()
+        let heldBefore = injector!.heldCount
         let (frames, records) = injector!.frames(for: faulty, mn: device.identity.mn)
         for r in records { outbox.append(.faultInjected(r)) }
+        // Sent now, or held back to go later; a record a fault drops is not sent (its truth says so).
+        countSent(!frames.isEmpty || injector!.heldCount > heldBefore)
         guard let first = frames.first else { return }  // a record that is never sent is not waited for either
         // A fault may have changed the QN (clock faults, duplicate QN, a joined record): the
         // acknowledgement echoes the QN that was sent.
@@ -376,12 +399,13 @@ public struct LoggerSession {
         }
     }
 
-    /// An upload counted as sent (and as backfill while the backlog of an outage goes out).
-    mutating func countSent() {
-        statistics.sent += 1
+    /// An upload taken from the queue: counted as sent (and as backfill while the backlog of an
+    /// outage goes out), unless a fault dropped it (`sent` false).
+    mutating func countSent(_ sent: Bool = true) {
+        if sent { statistics.sent += 1 }
         if case .connected(let backlog) = state, backlog > 0 {
             state = .connected(backlog: backlog - 1)
-            statistics.backfilled += 1
+            if sent { statistics.backfilled += 1 }
         }
     }
 

@@ -79,8 +79,12 @@ public struct FaultInjector: Sendable {
         return true
     }
 
+    /// Frames held back now (a record `out-of-order` kept for after the next record of its CN).
+    public var heldCount: Int { held.count }
+
     /// Frames still held back (a record `out-of-order` kept for after the next packet): send
-    /// them when the run ends.
+    /// them when the run ends. They go in order (no later record of their CN went first), so no
+    /// out-of-order truth is written for them.
     public mutating func flush() -> [[UInt8]] {
         defer { held = []; heldCN = nil; heldRecords = [] }
         return held

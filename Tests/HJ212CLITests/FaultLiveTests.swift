@@ -86,6 +86,15 @@ struct TransportFaultTests {
         #expect((platform.state.unit(Self.mn)?.packetsByCN["2011"] ?? 0) >= 60, "every real-time packet arrived")
     }
 
+    @Test("out-of-order up to the end of the run: the record held back last still goes, once production ends; nothing lost")
+    func outOfOrderAtTheEnd() throws {
+        let (r, row, _, platform) = try Self.run(faults: "out-of-order@2026-11-30T00:28/3m", duration: "30m")
+        #expect(r.status == 0, "\(r.out)\(r.err)")
+        let received = platform.state.unit(Self.mn)?.packetsByCN.values.reduce(0, +) ?? 0
+        #expect(row.count == 7 && row[0] == received && row[5] == 0, "sent \(row.first ?? -1), the platform took \(received): \(r.out)")
+        #expect(platform.minuteRecords(Self.mn) == 3, "00:00, 00:10, 00:20")
+    }
+
     @Test("slow drip: one byte per millisecond, still assembled and acknowledged")
     func slowDrip() throws {
         let (r, row, truth, platform) = try Self.run(faults: "slow-drip(interval_ms=1)@2026-11-30T00:01/1m", duration: "3m", speed: 60)

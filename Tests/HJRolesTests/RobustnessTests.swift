@@ -166,4 +166,51 @@ struct LinkFaultTests {
         #expect(m.session.pendingCount == 0)
         #expect(m.faults.contains { $0.fault == "missing-record" && $0.cn == "2061" })
     }
+
+    @Test("a record the faults drop is not counted as sent: every upload counted as sent went out and was acknowledged")
+    func droppedIsNotSent() throws {
+        var options = LoggerSession.Options()
+        options.faults = try FaultSpec.parseList("missing-record")
+        var m = try LoggerHarness(options: options)
+        m.device.advance(to: m.now)
+        var sent = m.connect()
+        sent += m.ack(sent)
+        let batch = m.run(for: 3_600_000)
+        sent += batch + m.ack(batch)
+        #expect(m.faults.filter { $0.fault == "missing-record" }.count > 0)
+        #expect(m.session.statistics.sent == sent.count, "\(m.session.statistics) for \(sent.count) uploads on the wire")
+        #expect(m.session.statistics.acknowledged == sent.count)
+    }
+
+    /// What a logger sent, as (CN, DataTime) in the order sent.
+    static func records(_ segments: [DataSegment]) -> [String] { segments.map { "\($0.cn ?? "") \($0.cpValue("DataTime") ?? "")" } }
+
+    @Test("out-of-order: a record held back when production ends goes out then (in order, so no truth line), and is pending until it does")
+    func heldAtTheEnd() throws {
+        func run(_ faults: String) throws -> (sent: [DataSegment], harness: LoggerHarness, pendingBeforeEnd: Int) {
+            var options = LoggerSession.Options()
+            options.faults = try FaultSpec.parseList(faults)
+            var m = try LoggerHarness(options: options)
+            m.device.advance(to: m.now)
+            var sent = m.connect()
+            sent += m.ack(sent)
+            // Production ends at 01:00: the 01:00 packets are the last (2011, and the 2051 and 2061 of the hour before).
+            let batch = m.run(for: 3_600_000)
+            sent += batch + m.ack(batch)
+            let pending = m.session.pendingCount
+            let last = m.take(m.session.endProduction(at: m.now))
+            sent += last + m.ack(last)
+            return (sent, m, pending)
+        }
+        let clean = try run("")
+        let held = try run("out-of-order@2016-08-01T01:00/1m")
+        #expect(held.harness.faults.isEmpty, "\(held.harness.faults)")
+        #expect(held.pendingBeforeEnd == 1, "the held record is pending")
+        #expect(held.harness.session.pendingCount == 0)
+        // Every record the device made went out once, the held one last.
+        let a = Self.records(clean.sent), b = Self.records(held.sent)
+        #expect(a.sorted() == b.sorted(), "\(a) against \(b)")
+        #expect(a != b, "one record went out last")
+        #expect(held.harness.session.statistics.sent == b.count)
+    }
 }
