@@ -144,9 +144,11 @@ extension PlatformSession {
                     return
                 }
                 // The record's events first, then its acknowledgement: a driver that commits
-                // events before writing sends acknowledges only what it stored.
-                handleUpload(segment, split: head.isSplit, bytes: byteCount, at: now)
-                if wantsAck { acknowledge(.dataReply, segment, head, version: version, at: now) }
+                // events before writing sends acknowledges only what it stored. A part whose
+                // record was just dropped (over a budget) is not acknowledged.
+                if handleUpload(segment, split: head.isSplit, bytes: byteCount, at: now), wantsAck {
+                    acknowledge(.dataReply, segment, head, version: version, at: now)
+                }
             case .notification:
                 if wantsAck { acknowledge(.notificationReply, segment, head, version: version, at: now) }
                 if code == .timeCalibrationRequest && options.answerTimeRequests {
@@ -220,7 +222,10 @@ extension PlatformSession {
         }
     }
 
-    mutating func handleUpload(_ packet: DataSegment, split: Bool, bytes: Int, at now: SessionTime) {
+    /// Stores a record, or holds a part of one; false when the packet's record was dropped for a
+    /// budget (the packet must not be acknowledged).
+    @discardableResult
+    mutating func handleUpload(_ packet: DataSegment, split: Bool, bytes: Int, at now: SessionTime) -> Bool {
         if split { delta.splitPackets += 1 }
         let droppedBefore = reassembler.dropped
         let outcome = reassembler.add(packet, bytes: bytes, split: split)
@@ -241,7 +246,11 @@ extension PlatformSession {
         case .rejected(let why):
             delta.reassemblyRejected += 1
             note(.reassembly, "CN=\(packet.cn ?? "?") QN=\(packet.qn ?? "-"): \(why)", mn: packet.mn, at: now)
+            // A part repeated or out of its record's numbering is answered as before; a record
+            // that went over a budget with this part is gone.
+            return !reassembler.droppedCurrent
         }
+        return true
     }
 
     /// Whether a packet answers the command in flight: it reuses the request's QN (single

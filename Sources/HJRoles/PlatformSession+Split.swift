@@ -40,11 +40,15 @@ struct SplitAssembly: Sendable {
     let budget: SplitBudget
     let maxRecords: Int
     private var records: [Key: Record] = [:]
+    /// Records in progress, the one idle longest first (a part moves its record to the end): over a
+    /// budget the idlest go, never the record a part just came for (its parts were acknowledged).
     private var order: [Key] = []
     private(set) var heldParts = 0
     private(set) var heldBytes = 0
     /// Incomplete records dropped (too many records, or over a budget).
     private(set) var dropped = 0
+    /// The last `add` dropped the record of the part it was given.
+    private(set) var droppedCurrent = false
 
     init(budget: SplitBudget, maxRecords: Int) {
         self.budget = budget
@@ -73,6 +77,7 @@ struct SplitAssembly: Sendable {
 
     /// `split`: whether the packet is split (Flag D or PNUM), when the caller knows it already.
     mutating func add(_ segment: DataSegment, bytes: Int, split: Bool? = nil) -> Reassembler.Outcome {
+        droppedCurrent = false
         guard split ?? ((segment.flag?.isSplit ?? false) || segment.header("PNUM") != nil) else { return .whole(segment) }
         guard let pnum = segment.pnum, pnum > 1, pnum <= budget.maxPartsPerRecord else {
             // PNUM=1, unusable numbers: the reassembler's own answer (nothing is held).
@@ -87,6 +92,7 @@ struct SplitAssembly: Sendable {
         if record.bytes + bytes > budget.maxBytesPerRecord {
             release(record, key: key, isNew: isNew)
             dropped += 1
+            droppedCurrent = true
             return .rejected("record over the budget of \(budget.maxBytesPerRecord) bytes; dropped")
         }
         let outcome = record.parts.add(segment)
@@ -97,14 +103,18 @@ struct SplitAssembly: Sendable {
             heldParts += 1
             heldBytes += bytes
             records[key] = record
-            if isNew { order.append(key) }
-            // Within the connection's budgets: the oldest other records go first.
+            if !isNew { order.removeAll { $0 == key } }
+            order.append(key)
+            // Within the connection's budgets: the records idle longest go first.
             while records.count > maxRecords || heldParts > budget.maxPartsPerConnection || heldBytes > budget.maxBytesPerConnection,
                   let oldest = order.first {
                 order.removeFirst()
                 if let r = records.removeValue(forKey: oldest) { heldParts -= r.count; heldBytes -= r.bytes }
                 dropped += 1
-                if oldest == key { return .rejected("record over the connection's split budget (\(budget.maxPartsPerConnection) packets, \(budget.maxBytesPerConnection) bytes); dropped") }
+                if oldest == key {
+                    droppedCurrent = true
+                    return .rejected("record over the connection's split budget (\(budget.maxPartsPerConnection) packets, \(budget.maxBytesPerConnection) bytes); dropped")
+                }
             }
             return outcome
         case .complete, .whole:

@@ -901,6 +901,30 @@ struct SessionBudgetTests {
         #expect(acks == 3 && state.counters.reassembled == 1)
     }
 
+    @Test("over the parts budget the record idle longest goes, not the one a part just came for (which is acknowledged and completes)")
+    func budgetEvictsTheIdlest() throws {
+        let state = try newState()
+        var s = session(state) { $0.splitBudget.maxPartsPerConnection = 4 }
+        func send(_ qn: Int, pnum: Int, pno: Int, hour: String) -> [String] {
+            sentSegments(s.received(part(qn: qn, pnum: pnum, pno: pno, dataTime: "20160801\(hour)0000", filler: 10), at: Self.at)).compactMap(\.cn)
+        }
+        #expect(send(1, pnum: 3, pno: 1, hour: "01") == ["9014"])  // record A
+        for pno in 1...3 { #expect(send(10 + pno, pnum: 5, pno: pno, hour: "02") == ["9014"]) }  // record B
+        // A's second part: five parts held, over the budget of four. B, idle since, is dropped; A goes on.
+        #expect(send(2, pnum: 3, pno: 2, hour: "01") == ["9014"])
+        #expect(s.pendingSplitPackets <= 4)
+        #expect(send(3, pnum: 3, pno: 3, hour: "01") == ["9014"])
+        #expect(state.counters.reassembled == 1, "record A, whose parts were all acknowledged, is whole")
+        #expect(state.counters.reassemblyDropped == 1, "record B")
+        // A record alone over the connection's budget goes with the part that took it over, unacknowledged.
+        var small = session(state) { $0.splitBudget.maxPartsPerConnection = 2 }
+        for pno in 1...3 {
+            let answer = sentSegments(small.received(part(qn: 40 + pno, pnum: 5, pno: pno, filler: 10), at: Self.at)).compactMap(\.cn)
+            #expect(answer == (pno < 3 ? ["9014"] : []), "part \(pno)")
+        }
+        #expect(small.pendingSplitPackets == 0)
+    }
+
     @Test("a peer dripping bytes that never make a frame is closed at the idle timeout (slowloris)")
     func slowloris() throws {
         var s = session(try newState()) { $0.idleTimeout = 60_000 }
