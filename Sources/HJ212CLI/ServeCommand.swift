@@ -66,7 +66,8 @@ struct ServeCommand: CLICommand {
     Acknowledges per Flag (9014 for uploads, 9013 for 1013, nothing for A=0), validates every packet with
     the linter, reassembles split packets, answers 1013 with 1012, and tracks per unit which 2051/2061/2031
     records arrived. At the end (Ctrl-C or --duration) it prints the counters and the completeness of
-    every unit up to the platform's clock (gaps listed; ? = a record type that never arrived, not judged):
+    every unit up to the platform's clock (gaps listed; ? = a record type that never arrived, not judged;
+    n/? = 2051 of a unit whose MinInterval is not known, neither reported, set nor learnt, not judged):
     "nothing lost" only when everything judged arrived and nothing was left unjudged, else "incomplete".
     Exit status 1 when frames could not be traced or the store failed (it stops acknowledging); 130 on Ctrl-C.
 
@@ -311,8 +312,12 @@ enum PlatformReport {
         var unknown: [(mn: String, cn: String)] = []
         var nothingToJudge = 0
         var ahead = 0
+        var intervalUnknown = 0
         for mn in units.keys.sorted() {
             guard let unit = units[mn] else { continue }
+            // Neither reported (1063), configured (1064) nor learnt from two 2051s: not known. The
+            // standard gives no default, so the 2051 cell is not judged rather than guessed.
+            let intervalKnown = unit.minIntervalSource != nil
             let minutes = Completeness.interval(cn: "2051", minInterval: unit.effectiveMinInterval) ?? 600_000
             // When the unit came: its first record of a tracked CN, else when the platform first saw it.
             let unitStart = max(from, unit.dataTimes.values.compactMap(\.oldest).min() ?? unit.firstSeen)
@@ -337,6 +342,15 @@ enum PlatformReport {
                 } else {
                     first = from
                 }
+                if cn == "2051" && !intervalKnown {
+                    let received = Set(unit.dataTimes[cn]?.times.filter { $0 >= first && $0 <= end } ?? []).count
+                    if received > 0 || last >= first {
+                        cells.append("\(received)/?")
+                        intervalUnknown += 1
+                        hasUnknown = true
+                        continue
+                    }
+                }
                 guard last >= first, let s = state.completeness(mn: mn, cn: cn, from: first, to: last) else { cells.append("-"); continue }
                 if s.expected > 0 { judged = true }
                 totalMissing += s.missing
@@ -357,6 +371,11 @@ enum PlatformReport {
             let unitCount = Set(unknown.map(\.mn)).count
             reasons.append("\(unknown.count) record type\(unknown.count == 1 ? "" : "s") of \(unitCount) unit\(unitCount == 1 ? "" : "s") never arrived and were not judged (?)")
         }
+        if intervalUnknown > 0 {
+            io.stdout.line("  n/?: the minute-data interval (MinInterval) is not known: no 1063 answer, no 1064 set, and fewer than two 2051 records a standard interval apart; "
+                           + "the standard gives no default, so 2051 was not judged")
+            reasons.append("the MinInterval of \(intervalUnknown) unit\(intervalUnknown == 1 ? " is" : "s are") not known: 2051 not judged (n/?)")
+        }
         if nothingToJudge > 0 {
             reasons.append("\(nothingToJudge) unit\(nothingToJudge == 1 ? "" : "s") had no record period ended to judge")
         }
@@ -368,7 +387,7 @@ enum PlatformReport {
         if !verdict.neverConnected.isEmpty {
             let shown = verdict.neverConnected.prefix(10).map { mn in TerminalText.safe(mn) + (state.registry?.entry(mn)?.name.map { " (\(TerminalText.safe($0)))" } ?? "") }
             io.stdout.line("  never connected (未连接): \(verdict.neverConnected.count) registered unit\(verdict.neverConnected.count == 1 ? "" : "s"), "
-                           + "\(verdict.expectedPerAbsentUnit) expected records each: \(shown.joined(separator: ", "))\(verdict.neverConnected.count > 10 ? ", …" : "")")
+                           + "at least \(verdict.expectedPerAbsentUnit) expected records each (2051 counted at the longest MinInterval, 30 min): \(shown.joined(separator: ", "))\(verdict.neverConnected.count > 10 ? ", …" : "")")
         }
         if reasons.isEmpty {
             io.stdout.line(verdict.summary)

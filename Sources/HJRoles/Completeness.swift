@@ -164,8 +164,9 @@ public struct RunCompleteness: Sendable, Equatable {
     public var neverConnected: [String]
     /// Records missing from the units that sent data.
     public var missingOfSeen: Int
-    /// Records a registered unit that never connected would have sent over the run (2051 at the
-    /// default MinInterval, 2061, 2031 whose periods ended within it), per unit.
+    /// Records a registered unit that never connected would have sent over the run, at least
+    /// (2051 at the longest MinInterval, 30 min, since its own is not known; 2061 and 2031), per
+    /// unit: a lower bound, whose periods ended within the run.
     public var expectedPerAbsentUnit: Int
 
     /// Every missing record: those of the units seen and all those of the units never seen.
@@ -179,7 +180,7 @@ public struct RunCompleteness: Sendable, Equatable {
         self.missingOfSeen = missingOfSeen
         var expected = 0
         for cn in ["2051", "2061", "2031"] {
-            let period = Completeness.interval(cn: cn) ?? Completeness.day
+            let period = Completeness.interval(cn: cn, minInterval: Completeness.validMinIntervals.max()!) ?? Completeness.day
             // Periods that ended by `to`: DataTime (the period start) at most to − period.
             if to - period >= from {
                 expected += Completeness.summary(mn: "", cn: cn, log: nil, interval: period, from: from, to: to - period).expected

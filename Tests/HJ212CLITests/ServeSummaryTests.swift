@@ -18,13 +18,13 @@ struct ServeSummaryTests {
 
     /// A platform fed with what one logger sends over 80 minutes from 08:00 (`generate`), with
     /// these faults, as a platform would take it.
-    func platform(faults: String? = nil, registered: Bool = false) throws -> PlatformState {
+    func platform(faults: String? = nil, registered: Bool = false, duration: String = "80m", extra: [String] = []) throws -> PlatformState {
         let out = temporaryPath(".raw")
         defer {
             try? FileManager.default.removeItem(atPath: out)
             try? FileManager.default.removeItem(atPath: out + ".truth.jsonl")
         }
-        var arguments = ["generate", "--unit", "industrial-wastewater", "--start", "2026-11-30T08:00", "--duration", "80m", "-o", out]
+        var arguments = ["generate", "--unit", "industrial-wastewater", "--start", "2026-11-30T08:00", "--duration", duration, "-o", out] + extra
         if let faults { arguments += ["--faults", faults] }
         let r = hj212(arguments)
         #expect(r.status == 0, "\(r.err)")
@@ -86,6 +86,17 @@ struct ServeSummaryTests {
         let row = r.out.split(separator: "\n").first { $0.contains(Self.mn) } ?? ""
         #expect(row.split(separator: " ").filter { $0 == "?" }.count == 2, "2051 and 2061 not judged: \(row)")
         #expect(r.out.contains("incomplete"), "\(r.out)")
+    }
+
+    @Test("one minute record and no 1063 answer: the minute interval is not known, so 2051 is not judged (no default assumed)")
+    func intervalNotKnown() throws {
+        // A logger sending minute data every 30 minutes: one 2051 (08:00, sent at 08:30) in 40 minutes.
+        let state = try platform(duration: "40m", extra: ["--min-interval", "30"])
+        let r = summary(state, now: Self.start + 40 * Self.minute)
+        let row = r.out.split(separator: "\n").first { $0.contains(Self.mn) } ?? ""
+        #expect(row.split(separator: " ").dropFirst().first == "1/?", "2051 received 1, expected unknown: \(row)")
+        #expect(!r.out.contains("records missing") && !r.out.contains("1 expected record missing"), "nothing is called missing on a guessed interval: \(r.out)")
+        #expect(!r.nothingLost && r.out.contains("incomplete") && r.out.contains("MinInterval"), "\(r.out)")
     }
 
     @Test("a unit with nothing to judge (no period ended since it came) is not 'nothing lost'")

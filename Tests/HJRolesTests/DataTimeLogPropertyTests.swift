@@ -194,3 +194,16 @@ struct DataTimeLogPropertyTests {
         #expect(gappy.repeatedCount == 1 && gappy.count(of: base + 5 * 60_000) == 2)
     }
 }
+
+@Suite("RunCompleteness: registered units that never connected")
+struct RunCompletenessTests {
+    @Test("an absent unit's expected records are a lower bound: 2051 at the longest MinInterval (its own is not known)")
+    func absentUnitLowerBound() {
+        let t0 = HJTime(year: 2026, month: 11, day: 30, hour: 8).wallMilliseconds
+        let v = RunCompleteness(registered: ["A", "B"], seen: ["A"], missingOfSeen: 0, from: t0, to: t0 + 3_600_000)
+        #expect(v.neverConnected == ["B"])
+        // 2051 of 08:00 and 08:30 (30-minute periods ended by 09:00), 2061 of 08:00: 3, not the 7 a 10-minute guess gives.
+        #expect(v.expectedPerAbsentUnit == 3)
+        #expect(!v.nothingLost)
+    }
+}
