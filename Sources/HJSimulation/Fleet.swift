@@ -88,8 +88,9 @@ public struct Fleet: Sendable {
             }
             let template = fleet.templates[unitName]!
             let mn = try cell("mn"), pw = try cell("pw")
-            guard mn.utf8.count == 24, mn.utf8.allSatisfy({ $0 &- 48 < 10 || $0 &- 65 < 6 }) else {
-                throw ProfileError(file: file, line: row.line, message: "mn '\(mn)': expected 24 characters 0-9 A-F")
+            guard Self.isManifestMN(mn) else {
+                throw ProfileError(file: file, line: row.line,
+                                   message: "mn '\(mn)': expected 24 characters 0-9 A-F (HJ 212-2017), or 14 letters and digits (HJ/T 212-2005)")
             }
             if let other = seenMN[mn] { throw ProfileError(file: file, line: row.line, message: "mn \(mn) already used on line \(other)") }
             seenMN[mn] = row.line
@@ -118,6 +119,18 @@ public struct Fleet: Sendable {
 }
 
 extension Fleet {
+    /// An MN a manifest may list: the 24 hexadecimal characters of HJ 212-2017 (EPC-96, upper
+    /// case), or the 14 letters and digits of HJ/T 212-2005 (the last 7 characters of the maker's
+    /// organisation code and a 7-character serial), which many loggers in the field still use.
+    /// Other strings seen in the field are refused: a fleet keys units on their MN, and a typing
+    /// slip in one would make a unit that never sends.
+    public static func isManifestMN(_ mn: String) -> Bool {
+        let u = mn.utf8
+        if u.count == 24 { return u.allSatisfy { $0 &- 48 < 10 || $0 &- 65 < 6 } }
+        if u.count == 14 { return u.allSatisfy { $0 &- 48 < 10 || $0 &- 65 < 26 || $0 &- 97 < 26 } }
+        return false
+    }
+
     /// Reads the optional roster columns of one row (absent or empty cells keep the defaults).
     static func rosterColumns(row: CSVReader.Row, names: [String], file: String) throws -> FleetRosterColumns {
         var r = FleetRosterColumns()

@@ -61,6 +61,27 @@ public struct RosterEvidence: Sendable {
         "F": "F 停运", "M": "M 维护", "D": "D 故障", "C": "C 校准", "T": "T 超测上限", "B": "B 通讯异常",
     ]
 
+    /// HJ/T 212-2005 pollutant code → its HJ 212-2017 code (the 原编码 column of Appendix B): a
+    /// unit still sending 2005 codes (`011` COD, `B01` flow) is judged against the fleet's 2017
+    /// codes. No 2005 code is also a 2017 code, so the mapping is safe on any record.
+    static let codes2017: [String: String] = {
+        var map: [String: String] = [:]
+        let dictionary = CodeDictionary.shared(.hj2017)
+        for f in dictionary.factors.values where !f.code2005.isEmpty && f.code2005 != "-" && dictionary.factors[f.code2005] == nil {
+            map[f.code2005] = f.code
+        }
+        return map
+    }()
+
+    /// The record's factors (and invalid flags) under their 2017 codes.
+    static func in2017Codes(_ summary: RecordSummary) -> RecordSummary {
+        guard summary.factors.contains(where: { codes2017[$0] != nil }) else { return summary }
+        var s = summary
+        s.factors = summary.factors.map { codes2017[$0] ?? $0 }
+        s.invalid = Dictionary(summary.invalid.map { (codes2017[$0.key] ?? $0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+        return s
+    }
+
     /// Adds one hour record (`dataTime` YYYYMMDDhhmmss).
     public mutating func add(mn: String, dataTime: Int64, summary: RecordSummary) {
         guard let wanted = pollutants[mn] else { return noteUnknown(mn) }
@@ -68,6 +89,7 @@ public struct RosterEvidence: Sendable {
             skipped.impossibleDataTimes += 1
             return
         }
+        let summary = Self.in2017Codes(summary)
         var cause: String?
         if wanted.contains(where: { !summary.factors.contains($0) }) {
             cause = "缺因子"

@@ -176,6 +176,13 @@ struct GeneratorTests {
         #expect(message(good.replacingOccurrences(of: "t-water", with: "no-such"))?.contains("f.csv:2: unit 'no-such'") == true)
         #expect(message(good.replacingOccurrences(of: "w01018|", with: ""))?.contains("do not match") == true)
         #expect(message(good.replacingOccurrences(of: "010000A89000000000000001", with: "XYZ"))?.contains("mn 'XYZ'") == true)
+        // HJ/T 212-2005 MNs (14 letters and digits), still common in the field, are listed; near-misses are not.
+        for mn in ["LD130133000015", "0873HHMZWSLH02"] {
+            #expect(try Fleet.parse(header + good.replacingOccurrences(of: "010000A89000000000000001", with: mn), file: "f.csv", store: store).units[0].identity.mn == mn)
+        }
+        for mn in ["010000A89000000000000001A", "010000a89000000000000001", "LD13013300001", "LD13013300001;", "LD1301330000 5"] {
+            #expect(message(good.replacingOccurrences(of: "010000A89000000000000001", with: mn))?.contains("mn '\(mn)'") == true, "\(mn)")
+        }
         #expect(message("")?.contains("no units") == true)
     }
 }

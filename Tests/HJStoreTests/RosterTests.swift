@@ -144,6 +144,29 @@ struct RosterTests {
         return (fromStore, fromTrace)
     }
 
+    @Test("a HJ/T 212-2005 unit (14-character MN, 2005 codes, no QN or Flag): its hours count under the fleet's 2017 codes, from a store as from a trace")
+    func unit2005() throws {
+        var f = try fleet()
+        let dictionary = CodeDictionary.shared(.hj2017)
+        func code2005(_ c: String) -> String? { dictionary.factor(c).map(\.code2005).flatMap { $0 == "-" || $0.isEmpty ? nil : $0 } }
+        // The wastewater unit's pollutants that HJ/T 212-2005 had (w01010 water temperature had no code then).
+        let i = 0
+        f.units[i].pollutants = f.units[i].pollutants.filter { code2005($0) != nil }
+        #expect(f.units[i].pollutants.count >= 3)
+        f.units[i].identity = LoggerIdentity(mn: "LD130133000015", pw: "123456")
+        let u = f.units[i]
+        var frames: [[UInt8]] = []
+        for h in 0..<48 {
+            let cp = u.pollutants.map { c in "\(code2005(c)!)-Avg=1.5,\(code2005(c)!)-Flag=\(h == 5 ? "D" : "N")" }.joined(separator: ";")
+            frames.append(FrameEncoder.frame(String(format: "ST=32;CN=2061;PW=123456;MN=%@;CP=&&DataTime=202611%02d%02d0000;%@&&", u.identity.mn, 1 + h / 24, h % 24, cp)))
+        }
+        let (fromStore, fromTrace) = try bothWays(f, frames, "roster-2005")
+        #expect(fromTrace.hours == fromStore.hours)
+        let row = Roster(fleet: f, evidence: fromStore, period: period, now: now).rows[i]
+        #expect(row.hours == Roster.Hours(due: 48, received: 48, valid: 47), "\(row.hours)")
+        #expect(row.networked == .networked && row.invalidCauses == ["D 故障": 1], "\(row.networkedReason) \(row.invalidCauses)")
+    }
+
     @Test("a record split over several packets (PNUM/PNO) counts once, whole, from a trace as from a store")
     func splitRecords() throws {
         let f = try fleet()
