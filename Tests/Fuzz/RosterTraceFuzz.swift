@@ -1,7 +1,12 @@
-// libFuzzer harness: the roster's trace reader (`hj212 roster --trace`). Built by .ci/fuzz (see
-// docs/fuzzing.md).
+// libFuzzer harness: the roster's readers, its trace reader (`hj212 roster --trace`) and the fleet
+// manifest (`--fleet FILE`). Built by .ci/fuzz (see docs/fuzzing.md).
 //
-// The input is a JSON Lines trace as `serve --trace` writes it. It is read as the roster reads it
+// An input with a 0xFF byte is a fleet manifest (CSV) before it and a trace after it: the manifest
+// is read as `--fleet` reads it (then every unit has an MN of a form the manifest allows, unique,
+// a six-character password and the pollutants of its unit template), and the trace is judged
+// against it when it reads. Other inputs are a trace, judged against a fixed fleet.
+//
+// The trace is a JSON Lines trace as `serve --trace` writes it. It is read as the roster reads it
 // (frames a logger sent, framing checked as a platform does, split records reassembled, hour
 // records judged against the units' pollutants), then the roster of November 2026 is made from it.
 // Checked: every hour counted is a real hour of the period, of a unit of the fleet; a unit never
@@ -29,7 +34,21 @@ let fromKey = Int64(period.from.text14)! / 10_000, toKey = Int64(period.to.text1
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzRosterTrace(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
+    let bytes = UnsafeBufferPointer(start: data, count: size)
+    guard let cut = bytes.firstIndex(of: 0xFF) else { return judge(String(decoding: bytes, as: UTF8.self), fleet) }
+    guard let manifest = try? Fleet.parse(String(decoding: bytes[..<cut], as: UTF8.self), file: "fuzz.csv") else { return 0 }
+    var mns = Set<String>()
+    for u in manifest.units {
+        guard Fleet.isManifestMN(u.identity.mn), mns.insert(u.identity.mn).inserted, u.identity.pw.count == 6, !u.pollutants.isEmpty,
+              let template = manifest.templates[u.unit], Set(template.factors.map(\.code)) == Set(u.pollutants) else {
+            fatalError("manifest unit \(u.identity.mn.debugDescription) (line \(u.line)) should have been refused")
+        }
+    }
+    guard !manifest.units.isEmpty else { fatalError("an empty manifest read") }
+    return judge(String(decoding: bytes[(cut + 1)...], as: UTF8.self), manifest)
+}
+
+func judge(_ text: String, _ fleet: Fleet) -> CInt {
     var evidence = RosterEvidence(fleet: fleet)
     let lines = text.split(separator: "\n", omittingEmptySubsequences: true).count
     let read = evidence.add(traceText: Substring(text), period: period)
@@ -95,8 +114,17 @@ public func initializeRosterTrace(_ argc: UnsafeMutablePointer<CInt>, _ argv: Un
     var other = record(u[0], day: 8, hour: 8)
     other.setHeader("MN", "99999999999999")
     seeds.append(line(other) + line(record(u[0], day: 8, hour: 8, dataTime: "20261108080000")))
-    for (i, s) in seeds.enumerated() {
-        _ = FileManager.default.createFile(atPath: "\(dir)/seed-\(i)", contents: Data(s.utf8))
+    // A manifest (mixed-demo's first rows, with the roster columns and a HJ/T 212-2005 MN), then a trace.
+    let header = "enterprise,county,category,pollutants,voc,mn,pw,unit,platforms,assessed,reason,installed_since\n"
+    var rows = ""
+    for (i, unit) in u.prefix(3).enumerated() {
+        let mn = i == 2 ? "LD130133000015" : unit.identity.mn
+        rows += "\"E\(i), 有限公司\",C\(i % 2),化工,\(unit.pollutants.joined(separator: "|")),否,\(mn),\(unit.identity.pw),\(unit.unit),city:7002,"
+            + ["是,,", "否,停产,", "是,,2026-11-02"][i] + "\n"
+    }
+    let withManifest = Array((header + rows).utf8) + [0xFF] + Array((0..<4).map { line(record(u[$0 % 2], day: 2, hour: $0)) }.joined().utf8)
+    for (i, s) in (seeds.map { Array($0.utf8) } + [withManifest]).enumerated() {
+        _ = FileManager.default.createFile(atPath: "\(dir)/seed-\(i)", contents: Data(s))
     }
     exit(0)
 }
