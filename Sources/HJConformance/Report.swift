@@ -77,7 +77,7 @@ public enum CheckReport {
     /// One line of a wire log: `+0.611s ↑ ##0200QN=…`. The tool's own words (remarks, and the
     /// labels of what it sent, such as `piece 1/5: …`) are in the report's language; frames are data
     /// and stay as they were.
-    static func wireLine(_ w: WireRecord, _ messages: MessageCatalogue = MessageCatalogue(), _ lang: ReportLanguage = .en) -> String {
+    public static func wireLine(_ w: WireRecord, _ messages: MessageCatalogue = MessageCatalogue(), _ lang: ReportLanguage = .en) -> String {
         let arrow: String
         var text = w.text
         switch w.direction {
