@@ -33,8 +33,18 @@ public enum CommandLineTool {
         let io = CommandIO.standard()
         let status = run(arguments, io: io)
         io.stdout.flush()
+        let final = outputOutcome(status, io.stdout, io.stderr)
         io.stderr.flush()
-        return status
+        return final
+    }
+
+    /// The exit status once standard output is flushed: output that could not be written (a full
+    /// disk, `> /dev/full`, a reader that went away: `| head`) is never a success, and says so on
+    /// standard error (as `generate` does for its own output).
+    static func outputOutcome(_ status: Int32, _ stdout: OutputSink, _ stderr: OutputSink) -> Int32 {
+        guard stdout.failed else { return status }
+        stderr.line("hj212: standard output could not be written (\(stdout.failure ?? "?")): what it holds is incomplete")
+        return status == 0 ? 1 : status
     }
 
     /// Runs the command line against the given streams (tests pass capturing sinks).

@@ -98,7 +98,7 @@ public final class OutputSink {
             if n > 0 { done += n; continue }
             if n < 0 && errno == EINTR { continue }
             failed = true
-            failure = String(cString: strerror(errno))
+            failure = n < 0 ? String(cString: strerror(errno)) : "nothing written"
             break
         }
         written += done

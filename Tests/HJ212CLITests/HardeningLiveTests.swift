@@ -5,6 +5,7 @@ import HJNetwork
 import HJRoles
 import Testing
 import HJLive
+import TestSupport
 @testable import HJ212CLI
 @testable import HJLive
 
@@ -319,5 +320,49 @@ struct DescriptorLimitTests {
         let reply = exchange(port: port, send: hardeningUpload) { String(decoding: $0, as: UTF8.self).contains("CN=9014") }
         #expect(String(decoding: reply, as: UTF8.self).contains("CN=9014"), "a good logger is served once descriptors are free")
         #expect(tool.stderr.components(separatedBy: "open-file limit").count <= 4, "said once per report, not per newcomer: \(tool.stderr)")
+    }
+}
+
+@Suite("standard output that cannot be written")
+struct StdoutFailureTests {
+    /// Runs hj212 with its standard output redirected by `shell` (e.g. `exec >/dev/full`).
+    func runRedirected(_ arguments: [String], shell: String) throws -> (status: Int32, err: String) {
+        let tool = try RunningTool(arguments, shell: shell)
+        tool.process.waitUntilExit()
+        usleep(100_000)
+        return (tool.process.terminationStatus, tool.stderr)
+    }
+
+    @Test("a full disk under standard output is not a success: lint, decode, frame exit 1 and say the output is incomplete")
+    func fullDisk() throws {
+        let input = temporaryPath(".raw")
+        defer { try? FileManager.default.removeItem(atPath: input) }
+        try Data(FrameEncoder.frame("QN=20160801085857223;ST=32;CN=2011;PW=123456;MN=010000A8900016F000169DC0;Flag=5;CP=&&DataTime=20160801085857;w01018-Rtd=50.1,w01018-Flag=N&&")).write(to: URL(fileURLWithPath: input))
+        let commands: [[String]] = [["lint", input], ["decode", input], ["generate", "--unit", "industrial-wastewater", "--start", "2026-11-30", "--duration", "1h"]]
+        for command in commands {
+            let r = try runRedirected(command, shell: "exec >/dev/full")
+            let said: String = r.err
+            #expect(r.status == 1, "\(command[0]): \(r.status) \(said)")
+            #expect(said.contains("standard output could not be written"), "\(command[0]): \(said)")
+        }
+    }
+
+    @Test("a reader that goes away (| head) leaves the output incomplete: exit 1, said once")
+    func closedPipe() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try hj212Binary())
+        let input = temporaryPath(".raw")
+        defer { try? FileManager.default.removeItem(atPath: input) }
+        try Data(FrameEncoder.frame("QN=20160801085857223;ST=32;CN=2011;PW=123456;MN=010000A8900016F000169DC0;Flag=5;CP=&&DataTime=20160801085857;w01018-Rtd=50.1,w01018-Flag=N&&")).write(to: URL(fileURLWithPath: input))
+        process.arguments = ["decode", input]
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        try out.fileHandleForReading.close()  // the reader is gone before the first write
+        process.waitUntilExit()
+        let errText = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 1, "\(process.terminationStatus) \(errText)")
+        #expect(errText.contains("standard output could not be written (Broken pipe)"), "\(errText)")
     }
 }
