@@ -310,11 +310,16 @@ public final class OfflineLoggerCheck {
         let resent = cases.filter { !$0.copies.isEmpty }
         let limit = overTime.map { ot in ot * Double((reCount ?? 3) + 1) + ot * 0.5 + 2 }
         let unknownOT = "OverTime unknown: give --overtime (or record the 1000 that set it)"
-        if let c = resent.first {
-            runner.pass(.loggerResend, "\(resent.count) upload(s) left unacknowledged in the recording were sent again (first: \(c.original.cn) QN=\(c.original.qn ?? "-"), \(c.copies.count) cop\(c.copies.count == 1 ? "y" : "ies"))")
-        } else if let limit, let c = cases.first(where: { $0.after > limit }) {
-            runner.fail(.loggerResend, "\(c.original.cn) QN=\(c.original.qn ?? "-") was not acknowledged and not sent again in the \(runner.fmt(c.after.rounded())) s the connection went on (OverTime \(runner.fmt(overTime!)) s)",
+        // An upload left without a copy while the connection went on past every resend fails
+        // the check, whatever other uploads were resent.
+        let unresent = cases.filter { $0.copies.isEmpty }
+        if let limit, let c = unresent.first(where: { $0.after > limit }) {
+            runner.fail(.loggerResend, "\(c.original.cn) QN=\(c.original.qn ?? "-") was not acknowledged and not sent again in the \(runner.fmt(c.after.rounded())) s the connection went on (OverTime \(runner.fmt(overTime!)) s)"
+                        + (resent.isEmpty ? "" : "; \(resent.count) other upload(s) were resent"),
                         wire: probe.wire(of: [c.original.index]))
+        } else if let c = resent.first {
+            runner.pass(.loggerResend, "\(resent.count) upload(s) left unacknowledged in the recording were sent again (first: \(c.original.cn) QN=\(c.original.qn ?? "-"), \(c.copies.count) cop\(c.copies.count == 1 ? "y" : "ies"))"
+                        + (unresent.isEmpty ? "" : "; \(unresent.count) other(s) without a copy not judged: " + (limit == nil ? unknownOT : "the connection ended before a resend was due")))
         } else {
             for id in ids { runner.skip(id, "\(cases.count) upload(s) went unacknowledged without a copy, but " + (limit == nil ? unknownOT : "the connection ended before a resend was due")) }
             return

@@ -147,6 +147,16 @@ struct OfflineCheckTests {
         defer { try? FileManager.default.removeItem(atPath: bad) }
         let f = try verdicts(hj212(["check", "logger", "--offline", bad, "--pw", "123456", "--overtime", "5", "--only", "L-RESEND", "--format", "json"]).out)
         #expect(f.checks["L-RESEND"] == "fail", "\(f.checks)")
+
+        // One upload resent, a later one left without its 9014 and never resent while the
+        // connection went on: one resend does not hide the upload dropped.
+        let dropped = lines.filter { !($0.contains("\"down\"") && $0.contains("QN=20261130080200000")) }
+        let mixed = try temporaryFile(Array((dropped.joined(separator: "\n") + "\n").utf8))
+        defer { try? FileManager.default.removeItem(atPath: mixed) }
+        let m = try verdicts(hj212(["check", "logger", "--offline", mixed, "--pw", "123456", "--overtime", "5", "--only", "L-RESEND", "--format", "json"]).out)
+        #expect(m.checks["L-RESEND"] == "fail", "\(m.checks)")
+        let zh = hj212(["check", "logger", "--offline", mixed, "--pw", "123456", "--overtime", "5", "--only", "L-RESEND", "--lang", "zh"]).out
+        #expect(zh.contains("另有 1 个上传被重发"), "\(zh)")
     }
 
     @Test("replies to commands seen: a recorded 1011 exchange is judged for form and time; a malformed 9011 fails L-REPLY-FORM")
