@@ -104,12 +104,25 @@ final class LoggerCheckRunner {
             results[id.rawValue] = CheckResult(rule: rule, verdict: .notExercised, message: "not exercised: the logger was not connected\(since); \(message)")
             return
         }
+        if verdict == .pass && probe.framesDropped > 0 && !Self.judgedBeyondTheCap(id) {
+            // The memory cap kept the first frames only: a pass on them says nothing of the rest.
+            results[id.rawValue] = CheckResult(rule: rule, verdict: .notExercised, message: "\(message); judged on the first \(probe.frames.count) of the \(probe.frameCount) packets only (memory cap): the rest not judged")
+            return
+        }
         var log = Array(wire.prefix(60))
         // A failure always shows something: when no frame is at fault (a record that never came), the finding itself.
         if log.isEmpty && verdict != .pass && verdict != .notExercised {
             log = [WireRecord(time: (probe.now * 1000).rounded() / 1000, direction: .note, text: message)]
         }
         results[id.rawValue] = CheckResult(rule: rule, verdict: verdict, message: message, wire: verdict == .pass || verdict == .notExercised ? [] : log)
+    }
+
+    /// Checks whose evidence is not the frames the memory cap keeps: the packet checks (counted
+    /// over every frame, `LintCounts`), the exchanges of a request (kept with the request), and
+    /// the connection and boot, seen at the start.
+    static func judgedBeyondTheCap(_ id: RuleID) -> Bool {
+        [RuleID.loggerLint, .loggerLintClean, .loggerCrc, .loggerFrame, .loggerVersion, .loggerConnect, .loggerBoot, .loggerReplyForm].contains(id)
+            || id.rawValue.hasPrefix("L-CMD-")
     }
 
     func pass(_ id: RuleID, _ message: String) { set(id, .pass, message) }

@@ -26,66 +26,73 @@ extension LoggerCheckRunner {
 
     // MARK: Packets
 
+    /// The packet checks, over every frame received: their counts come from `LintCounts`, kept
+    /// for every frame; the frames the memory cap kept give the first message and the wire log.
     func judgeLint() {
         let all = probe.frames
+        let counts = probe.lintCounts
         func failing(_ rules: Set<String>? = nil, severity: Severity = .error) -> [ObservedFrame] {
             all.filter { f in f.report.diagnostics.contains { d in d.severity >= severity && (rules?.contains(d.rule) ?? true) } }
         }
-        func firstMessages(_ fs: [ObservedFrame], _ rules: Set<String>? = nil, severity: Severity = .error) -> String {
-            var seen: [String] = []
-            for f in fs {
-                for d in f.report.diagnostics where d.severity >= severity && (rules?.contains(d.rule) ?? true) && !seen.contains(d.rule) {
-                    seen.append(d.rule)
-                }
-            }
+        func firstMessages(_ group: LintCounts.Group, _ fs: [ObservedFrame], _ rules: Set<String>? = nil, severity: Severity = .error) -> String {
             let first = fs.first?.report.diagnostics.first { $0.severity >= severity && (rules?.contains($0.rule) ?? true) }
-            return "[\(seen.prefix(6).joined(separator: ", "))]" + (first.map { "; first: \($0.message)" } ?? "")
+            return "[\(counts.found(group, severity: severity).prefix(6).joined(separator: ", "))]" + (first.map { "; first: \($0.message)" } ?? "")
         }
         guard probe.frameCount > 0 else {
             for id in [RuleID.loggerLint, RuleID.loggerLintClean, RuleID.loggerCrc, RuleID.loggerFrame, RuleID.loggerVersion] { skip(id, "no packet received") }
             return
         }
         let total = "\(probe.frameCount) packets"
-        let errors = failing()
-        if errors.isEmpty && probe.lintErrors == 0 && probe.skippedBytes == 0 { pass(RuleID.loggerLint, "\(total), no lint error") }
-        else if errors.isEmpty && probe.lintErrors == 0 { fail(RuleID.loggerLint, "\(probe.skippedBytes) bytes outside any frame: \(probe.noise.first ?? "")", wire: probe.wire(since: 0, limit: 20)) }
-        else { fail(RuleID.loggerLint, "\(max(errors.count, probe.lintErrors)) of \(total) with lint errors \(firstMessages(errors))", wire: probe.wire(of: errors.map(\.index))) }
-        let warnings = failing(severity: .warning)
-        if warnings.isEmpty { pass(RuleID.loggerLintClean, "\(total), no lint warning") }
-        else { fail(RuleID.loggerLintClean, "\(warnings.count) of \(total) with warnings or errors \(firstMessages(warnings, severity: .warning))", wire: probe.wire(of: warnings.map(\.index))) }
+        let errorCount = counts.frames(.all, severity: .error)
+        if errorCount == 0 && probe.skippedBytes == 0 { pass(RuleID.loggerLint, "\(total), no lint error") }
+        else if errorCount == 0 { fail(RuleID.loggerLint, "\(probe.skippedBytes) bytes outside any frame: \(probe.noise.first ?? "")", wire: probe.wire(since: 0, limit: 20)) }
+        else {
+            let errors = failing()
+            fail(RuleID.loggerLint, "\(errorCount) of \(total) with lint errors \(firstMessages(.all, errors))", wire: probe.wire(of: errors.map(\.index)))
+        }
+        let warningCount = counts.frames(.all, severity: .warning)
+        if warningCount == 0 { pass(RuleID.loggerLintClean, "\(total), no lint warning") }
+        else {
+            let warnings = failing(severity: .warning)
+            fail(RuleID.loggerLintClean, "\(warningCount) of \(total) with warnings or errors \(firstMessages(.all, warnings, severity: .warning))", wire: probe.wire(of: warnings.map(\.index)))
+        }
 
-        let crcRules: Set<String> = ["frame.crc-mismatch", "frame.crc-lowercase", "frame.crc-variant-modbus", "frame.crc-variant-modbus-swapped", "frame.crc-not-hex"]
+        let crcRules = LintCounts.crcRules
         // HJ212.md §1: "Checker: accept either case, and warn on lower case". The certification
         // lint's warnings (lower case) make the check a warning; its errors (a wrong CRC, a
         // MODBUS variant, not hex) a failure.
-        let crcErrors = failing(crcRules)
-        let crc = failing(crcRules, severity: .warning)
-        if crc.isEmpty { pass(RuleID.loggerCrc, "\(total), every CRC the HJ 212 CRC in upper case") }
-        else if crcErrors.isEmpty { warn(RuleID.loggerCrc, "\(crc.count) of \(total) \(firstMessages(crc, crcRules, severity: .warning))", wire: probe.wire(of: crc.map(\.index))) }
-        else { fail(RuleID.loggerCrc, "\(crcErrors.count) of \(total) \(firstMessages(crcErrors, crcRules))", wire: probe.wire(of: crcErrors.map(\.index))) }
+        let crcErrorCount = counts.frames(.crc, severity: .error), crcCount = counts.frames(.crc, severity: .warning)
+        if crcCount == 0 { pass(RuleID.loggerCrc, "\(total), every CRC the HJ 212 CRC in upper case") }
+        else if crcErrorCount == 0 {
+            let crc = failing(crcRules, severity: .warning)
+            warn(RuleID.loggerCrc, "\(crcCount) of \(total) \(firstMessages(.crc, crc, crcRules, severity: .warning))", wire: probe.wire(of: crc.map(\.index)))
+        } else {
+            let crcErrors = failing(crcRules)
+            fail(RuleID.loggerCrc, "\(crcErrorCount) of \(total) \(firstMessages(.crc, crcErrors, crcRules))", wire: probe.wire(of: crcErrors.map(\.index)))
+        }
 
-        let frameRules: Set<String> = ["frame.length-not-digits", "frame.length-mismatch", "frame.length-counts-characters", "frame.segment-too-long",
-                                       "frame.trailer-missing", "stream.skipped-bytes", "stream.incomplete-tail"]
+        let frameRules = LintCounts.frameRules
         // HJ212.md §1: a length that counts characters, not bytes, is "a warning, not an error"
         // (the certification lint keeps it a warning); every other framing defect is an error there.
-        let framingErrors = failing(frameRules)
-        let framing = failing(frameRules, severity: .warning)
-        if framing.isEmpty && probe.skippedBytes == 0 { pass(RuleID.loggerFrame, "\(total), length, size and CR LF right") }
-        else if framing.isEmpty { fail(RuleID.loggerFrame, "\(probe.skippedBytes) bytes outside any frame: \(probe.noise.first ?? "")", wire: probe.wire(since: 0, limit: 20)) }
-        else if framingErrors.isEmpty && probe.skippedBytes == 0 {
-            warn(RuleID.loggerFrame, "\(framing.count) of \(total) \(firstMessages(framing, frameRules, severity: .warning))", wire: probe.wire(of: framing.map(\.index)))
+        let framingErrorCount = counts.frames(.frame, severity: .error), framingCount = counts.frames(.frame, severity: .warning)
+        if framingCount == 0 && probe.skippedBytes == 0 { pass(RuleID.loggerFrame, "\(total), length, size and CR LF right") }
+        else if framingCount == 0 { fail(RuleID.loggerFrame, "\(probe.skippedBytes) bytes outside any frame: \(probe.noise.first ?? "")", wire: probe.wire(since: 0, limit: 20)) }
+        else if framingErrorCount == 0 && probe.skippedBytes == 0 {
+            let framing = failing(frameRules, severity: .warning)
+            warn(RuleID.loggerFrame, "\(framingCount) of \(total) \(firstMessages(.frame, framing, frameRules, severity: .warning))", wire: probe.wire(of: framing.map(\.index)))
         } else {
-            let shown = framingErrors.isEmpty ? framing : framingErrors
-            fail(RuleID.loggerFrame, "\(shown.count) of \(total) \(firstMessages(shown, frameRules, severity: framingErrors.isEmpty ? .warning : .error))", wire: probe.wire(of: shown.map(\.index)))
+            let severity: Severity = framingErrorCount == 0 ? .warning : .error
+            let shown = failing(frameRules, severity: severity)
+            fail(RuleID.loggerFrame, "\(counts.frames(.frame, severity: severity)) of \(total) \(firstMessages(.frame, shown, frameRules, severity: severity))", wire: probe.wire(of: shown.map(\.index)))
         }
 
         let wanted = dialect == .hj2025 ? 2 : 1
-        let wrongVersion = all.filter { $0.segment.flag.map { $0.version != wanted } ?? false }
-        if wrongVersion.isEmpty { pass(RuleID.loggerVersion, "\(total), all with \(dialect.title) version bits") }
+        let wrongCount = counts.framesNotOfVersion(wanted)
+        if wrongCount == 0 { pass(RuleID.loggerVersion, "\(total), all with \(dialect.title) version bits") }
         else {
-            let f = wrongVersion[0]
-            fail(RuleID.loggerVersion, "\(wrongVersion.count) of \(total) not \(dialect.title) (first: \(f.cn) Flag=\(f.segment.header("Flag") ?? "-"), \(Dialect.detect(f.segment).title))",
-                 wire: probe.wire(of: wrongVersion.map(\.index)))
+            let wrongVersion = all.filter { $0.segment.flag.map { $0.version != wanted } ?? false }
+            let first = wrongVersion.first.map { f in " (first: \(f.cn) Flag=\(f.segment.header("Flag") ?? "-"), \(Dialect.detect(f.segment).title))" } ?? ""
+            fail(RuleID.loggerVersion, "\(wrongCount) of \(total) not \(dialect.title)\(first)", wire: probe.wire(of: wrongVersion.map(\.index)))
         }
     }
 

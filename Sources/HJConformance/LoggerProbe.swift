@@ -156,6 +156,9 @@ final class LoggerProbe {
     var frames: [ObservedFrame] = []
     var framesDropped = 0
     static let maxFrames = 30_000
+    /// Lint findings of every frame received, stored or not (`count(_:)`): the packet checks
+    /// judge all of them, not only the frames the memory cap kept.
+    var lintCounts = LintCounts()
     /// Frame text kept (the parsed report takes a few times as much): memory stays bounded
     /// however large the frames are.
     var storedBytes = 0
@@ -427,6 +430,7 @@ final class LoggerProbe {
             }
         }
         lintErrors += report.hasErrors ? 1 : 0
+        lintCounts.count(report)
         if role == .upload, CommandCode.seriesUploads.contains(f.command) || f.command == .loggerInfo, let t = f.loggerTime {
             loggerTimeRange = loggerTimeRange.map { (min($0.first, t), max($0.last, t)) } ?? (t, t)
         }
@@ -443,4 +447,56 @@ final class LoggerProbe {
 
     /// Frames from a given index on.
     func frames(since index: Int) -> [ObservedFrame] { frames.filter { $0.index >= index } }
+}
+
+
+/// Frames per lint rule, per group of rules and per version, counted over every frame a check
+/// received. Budget: one entry per rule of the linter and per version number (a fixed, small set).
+struct LintCounts {
+    static let crcRules: Set<String> = ["frame.crc-mismatch", "frame.crc-lowercase", "frame.crc-variant-modbus", "frame.crc-variant-modbus-swapped", "frame.crc-not-hex"]
+    static let frameRules: Set<String> = ["frame.length-not-digits", "frame.length-mismatch", "frame.length-counts-characters", "frame.segment-too-long",
+                                          "frame.trailer-missing", "stream.skipped-bytes", "stream.incomplete-tail"]
+    enum Group: Int { case all, crc, frame }
+    /// Frames with a finding of the group at error severity (`[0]`) and at warning or worse (`[1]`).
+    private(set) var groups = [[0, 0], [0, 0], [0, 0]]
+    /// Frames with a finding of each rule at warning or worse, and the rules in the order first seen.
+    private(set) var byRule: [String: (errors: Int, warnings: Int)] = [:]
+    private(set) var rules: [String] = []
+    /// Frames by the version of their Flag (-1: no Flag).
+    private(set) var byVersion: [Int: Int] = [:]
+
+    mutating func count(_ report: FrameReport) {
+        var seen: [String: Severity] = [:]
+        for d in report.diagnostics { seen[d.rule] = max(seen[d.rule] ?? d.severity, d.severity) }
+        var worst = [Severity?](repeating: nil, count: 3)
+        for (rule, severity) in seen {
+            if byRule[rule] == nil { rules.append(rule) }
+            var c = byRule[rule] ?? (0, 0)
+            if severity >= .error { c.errors += 1 }
+            if severity >= .warning { c.warnings += 1 }
+            byRule[rule] = c
+            for g in [Group.all, Self.crcRules.contains(rule) ? .crc : nil, Self.frameRules.contains(rule) ? .frame : nil].compactMap({ $0 }) {
+                worst[g.rawValue] = max(worst[g.rawValue] ?? severity, severity)
+            }
+        }
+        for g in 0..<3 {
+            if let w = worst[g] {
+                if w >= .error { groups[g][0] += 1 }
+                if w >= .warning { groups[g][1] += 1 }
+            }
+        }
+        byVersion[report.segment.flag.map { Int($0.version) } ?? -1, default: 0] += 1
+    }
+
+    /// Frames with a finding of the group at `severity` or worse (warning or error).
+    func frames(_ group: Group, severity: Severity) -> Int { groups[group.rawValue][severity >= .error ? 0 : 1] }
+
+    /// The group's rules found at `severity` or worse, in the order first seen.
+    func found(_ group: Group, severity: Severity) -> [String] {
+        let set: Set<String>? = group == .crc ? Self.crcRules : group == .frame ? Self.frameRules : nil
+        return rules.filter { r in (set?.contains(r) ?? true) && ((severity >= .error ? byRule[r]?.errors : byRule[r]?.warnings) ?? 0) > 0 }
+    }
+
+    /// Frames whose Flag has a version other than `wanted` (frames without a Flag are not counted).
+    func framesNotOfVersion(_ wanted: Int) -> Int { byVersion.reduce(0) { $0 + ($1.key != wanted && $1.key >= 0 ? $1.value : 0) } }
 }

@@ -135,6 +135,7 @@ public final class OfflineLoggerCheck {
         }
         let f = ObservedFrame(index: index, time: time, connection: connection, report: report, role: role, text: text)
         probe.lintErrors += report.hasErrors ? 1 : 0
+        probe.lintCounts.count(report)
         if role == .upload, ["2011", "2051", "2061", "2031", "3020"].contains(cn), let lt = f.loggerTime {
             probe.loggerTimeRange = probe.loggerTimeRange.map { (min($0.first, lt), max($0.last, lt)) } ?? (lt, lt)
         }

@@ -2,6 +2,7 @@ import Foundation
 import HJ212
 import Testing
 @testable import HJ212CLI
+@testable import HJConformance
 import TestSupport
 
 /// A recorded session from an in-process `simulate` against an in-process reference platform:
@@ -157,6 +158,34 @@ struct OfflineCheckTests {
         #expect(m.checks["L-RESEND"] == "fail", "\(m.checks)")
         let zh = hj212(["check", "logger", "--offline", mixed, "--pw", "123456", "--overtime", "5", "--only", "L-RESEND", "--lang", "zh"]).out
         #expect(zh.contains("另有 1 个上传被重发"), "\(zh)")
+    }
+
+    @Test("past the memory cap of stored frames, the packet checks still count every frame, and the others are not passed on the first frames alone")
+    func beyondTheCap() throws {
+        // 30,500 real-time uploads 30 s apart (no 9014 asked), more than the 30,000 frames stored;
+        // near the end one with a wrong CRC and one reusing an earlier QN.
+        let n = LoggerProbe.maxFrames + 500
+        let t0 = HJTime(year: 2026, month: 11, day: 1).wallMilliseconds
+        var text = ""
+        text.reserveCapacity(n * 260)
+        for k in 0..<n {
+            let t = HJTime(wallMilliseconds: t0 + Int64(k) * 30_000)
+            let qn = k == n - 10 ? HJTime(wallMilliseconds: t0 + Int64(n - 20) * 30_000).text14 + "000" : t.text14 + "000"
+            var frame = FrameEncoder.frame("QN=\(qn);ST=32;CN=2011;PW=123456;MN=\(Self.mn);Flag=4;CP=&&DataTime=\(t.text14);w01018-Rtd=49.0,w01018-Flag=N&&", trailer: false)
+            if k == n - 3 { frame.replaceSubrange((frame.count - 4)..., with: Array("0000".utf8)) }
+            let iso = String(format: "%04d-%02d-%02dT%02d:%02d:%02d.000+08:00", t.year, t.month, t.day, t.hour, t.minute, t.second)
+            text += "{\"t\":\"\(iso)\",\"dir\":\"up\",\"peer\":\"10.0.0.2:4000\",\"frame\":\"\(String(decoding: frame, as: UTF8.self))\"}\n"
+        }
+        let path = try temporaryFile(Array(text.utf8))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let r = hj212(["check", "logger", "--offline", path, "--pw", "123456", "--only", "L-CRC,L-LINT,L-LINT-CLEAN,L-QN", "--format", "json"])
+        let v = try verdicts(r.out)
+        #expect(v.checks["L-CRC"] == "fail" && v.checks["L-LINT"] == "fail" && v.checks["L-LINT-CLEAN"] != "pass", "\(v.checks)")
+        #expect(r.out.contains("frame.crc-mismatch"), "the rule is named although its frame was not stored")
+        #expect(v.checks["L-QN"] != "pass", "the reused QN lies beyond the frames kept: \(v.checks)")
+        #expect(r.status == 1, "\(r.status)")
+        let zh = hj212(["check", "logger", "--offline", path, "--pw", "123456", "--only", "L-QN", "--lang", "zh"]).out
+        #expect(zh.contains("内存上限"), "\(zh)")
     }
 
     @Test("replies to commands seen: a recorded 1011 exchange is judged for form and time; a malformed 9011 fails L-REPLY-FORM")
