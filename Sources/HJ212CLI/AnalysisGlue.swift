@@ -35,26 +35,49 @@ enum AnalysisGlue {
         return out
     }
 
+    /// What reading a trace passed over: lines that are not an uplink trace record (not JSON, no
+    /// readable `t`, no frame, cut short …) and down-direction lines (fine to skip, counted apart).
+    struct TraceReadCounts: Sendable, Equatable {
+        var unreadable = 0
+        var down = 0
+        /// Frames of a raw byte stream cut short (an incomplete tail).
+        var cutFrames = 0
+    }
+
     /// Reads a JSON Lines trace (uplink frames with their arrival time) or a raw byte stream
     /// (arrival = DataTime), handing out each data segment. `body` returns false to stop.
-    static func readTrace(_ input: inout InputFile, _ body: (DataSegment, Int64) -> Bool) throws(UsageError) {
+    /// Returns what was passed over (blank lines are not counted).
+    @discardableResult
+    static func readTrace(_ input: inout InputFile, _ body: (DataSegment, Int64) -> Bool) throws(UsageError) -> TraceReadCounts {
         var pending: [UInt8] = []
         var decided: Bool?
         var decoder = FrameDecoder()
+        var counts = TraceReadCounts()
         func raw(_ frame: RawFrame) -> Bool {
             let segment = SegmentParser.parse(frame.segmentBytes).segment
             let time = segment.cpValue("DataTime").flatMap { HJTime($0) }.map(\.wallMilliseconds) ?? 0
             return body(segment, time)
         }
+        func rawEvents(_ events: [FrameDecoder.Event]) -> Bool {
+            for event in events {
+                switch event {
+                case .frame(let frame): if !raw(frame) { return false }
+                case .incomplete: counts.cutFrames += 1
+                case .skipped: break
+                }
+            }
+            return true
+        }
         func line(_ bytes: ArraySlice<UInt8>) -> Bool {
-            guard bytes.first == UInt8(ascii: "{"), let v = try? JSONValue.parse(String(decoding: bytes, as: UTF8.self)) else { return true }
-            if case .string(let dir)? = v["dir"], dir != "up" { return true }
-            guard case .string(let t)? = v["t"], case .string(let frame)? = v["frame"], let time = Injection.isoTime(t) else { return true }
-            let f = Array(frame.utf8)
-            guard f.count >= 10, f[0] == UInt8(ascii: "#"), f[1] == UInt8(ascii: "#") else { return true }
+            guard bytes.contains(where: { $0 != 0x20 && $0 != 0x0D && $0 != 0x09 }) else { return true }
+            guard bytes.first == UInt8(ascii: "{"), let v = try? JSONValue.parse(String(decoding: bytes, as: UTF8.self)) else { counts.unreadable += 1; return true }
+            guard case .string(let dir)? = v["dir"], dir == "up" || dir == "down" else { counts.unreadable += 1; return true }
+            if dir == "down" { counts.down += 1; return true }
+            guard case .string(let t)? = v["t"], let time = Injection.isoTime(t), let f = TraceFrameBytes.frame(v) else { counts.unreadable += 1; return true }
+            guard f.count >= 10, f[0] == UInt8(ascii: "#"), f[1] == UInt8(ascii: "#") else { counts.unreadable += 1; return true }
             var end = f.count
             if end >= 2, f[end - 1] == 0x0A { end -= 2 }
-            guard end - 4 > 6 else { return true }
+            guard end - 4 > 6 else { counts.unreadable += 1; return true }
             return body(SegmentParser.parse(f[6..<(end - 4)]).segment, time)
         }
         while true {
@@ -65,23 +88,26 @@ enum AnalysisGlue {
             }
             if decided == false {
                 decoder.feed(chunk)
-                while let event = decoder.next() { if case .frame(let frame) = event, !raw(frame) { return } }
+                var events: [FrameDecoder.Event] = []
+                while let event = decoder.next() { events.append(event) }
+                if !rawEvents(events) { return counts }
                 continue
             }
             pending += chunk
             var start = 0
             while let nl = pending[start...].firstIndex(of: 0x0A) {
-                if !line(pending[start..<nl]) { return }
+                if !line(pending[start..<nl]) { return counts }
                 start = nl + 1
             }
             pending.removeFirst(start)
             if pending.count > 64 << 20 { throw UsageError("'\(input.name)': a line longer than 64 MB", exitCode: 2) }
         }
         if decided == false {
-            for event in decoder.finish() { if case .frame(let frame) = event, !raw(frame) { return } }
+            _ = rawEvents(decoder.finish())
         } else if !pending.isEmpty {
             _ = line(pending[...])
         }
+        return counts
     }
 
     /// The series as CSV for spreadsheets: UTF-8 with BOM, one row per value.

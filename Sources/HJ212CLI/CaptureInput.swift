@@ -1,19 +1,26 @@
 import HJ212
 import HJCapture
 
+/// Thrown by `InputCaptureSource` when Ctrl-C or SIGTERM stopped the reading: the capture was
+/// not read to its end, and that is not the file's fault (never "cut short" or "corrupt").
+struct CaptureInterrupted: Error {}
+
 /// An `InputFile` as the byte source of a capture reader; the bytes already read to recognise
-/// the format come first. Ctrl-C ends the input (the reader then closes its streams).
+/// the format come first. Ctrl-C or SIGTERM throws `CaptureInterrupted` (the capture readers
+/// rethrow the source's errors), so that an interrupt is told apart from the end of the file.
 struct InputCaptureSource: CaptureByteSource {
     var prefix: [UInt8]
     var input: InputFile
 
     mutating func read(maxCount: Int) throws -> [UInt8] {
-        if Interrupts.requested { return [] }
+        if Interrupts.requested { throw CaptureInterrupted() }
         if !prefix.isEmpty {
             defer { prefix = [] }
             return prefix
         }
-        return try input.read(capacity: max(1 << 12, min(maxCount, 1 << 20)))
+        let bytes = try input.read(capacity: max(1 << 12, min(maxCount, 1 << 20)))
+        if bytes.isEmpty && Interrupts.requested { throw CaptureInterrupted() }
+        return bytes
     }
 }
 
@@ -116,6 +123,10 @@ func lintCapture(first: [UInt8], input: InputFile, file: String, linter: Linter,
     } catch let e as CaptureError {
         let d = Diagnostic(rule: "capture.corrupt", severity: .error, offset: e.offset, message: "capture file unreadable (抓包文件无法读取): " + e.description)
         emit(.skipped(SkippedBytes(offset: e.offset, count: 0, reason: .truncated, sample: []), d), nil)
+    } catch is CaptureInterrupted {
+        // Stopped by Ctrl-C or SIGTERM: what was judged stands; nothing is said about the file.
+        totals = local
+        return true
     } catch let e as UsageError {
         totals = local
         throw e

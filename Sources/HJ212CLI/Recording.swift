@@ -27,6 +27,10 @@ enum Recording {
         var skippedLines = 0
         var capture: String?
         var notes: [String] = []
+        /// A capture that could not be read to its end: "file corrupt: …" or "file cut short: …".
+        var captureDamage: String?
+        /// TCP gaps (bytes never captured) in a capture.
+        var gaps = 0
     }
 
     /// Reads `path` and hands each frame to `body` (false stops). Usage errors: unreadable,
@@ -79,11 +83,11 @@ enum Recording {
     static func traceFrame(_ bytes: [UInt8]) -> RecordedFrame? {
         guard let v = try? JSONValue.parse(String(decoding: bytes, as: UTF8.self)),
               case .string(let t)? = v["t"], case .string(let dir)? = v["dir"], dir == "up" || dir == "down",
-              case .string(let frame)? = v["frame"], let time = isoChinaMilliseconds(t) else { return nil }
+              let frame = TraceFrameBytes.frame(v), let time = isoChinaMilliseconds(t) else { return nil }
         var peer = ""
         if case .string(let p)? = v["peer"] { peer = p }
         var decoder = FrameDecoder()
-        decoder.feed(Array(frame.utf8) + [0x0D, 0x0A])
+        decoder.feed(frame + [0x0D, 0x0A])
         var raw: RawFrame?
         var events: [FrameDecoder.Event] = []
         while let e = decoder.next() { events.append(e) }
@@ -125,6 +129,7 @@ enum Recording {
     static func readCapture(_ path: String, platforms: [Endpoint], io: CommandIO, body: (RecordedFrame) -> Bool) throws(UsageError) -> Summary {
         var roles: [Int: TraceCommand.Roles] = [:]
         var summary = Summary()
+        var damage: String?
         func pass(_ each: (CaptureItem) -> Bool) throws(UsageError) -> String {
             let inputs = try InputFile.openAll([path], io: io)
             defer { inputs[0].close() }
@@ -135,8 +140,16 @@ enum Recording {
                     if !stopped && !each(item) { stopped = true }
                 }
                 var text = captureSummary(streams, file: path)
-                if let e = streams.error { text += "; " + (e.truncated ? "file cut short: " : "file corrupt: ") + e.description }
+                damage = nil
+                if let e = streams.error {
+                    damage = (e.truncated ? "file cut short: " : "file corrupt: ") + e.description
+                    text += "; " + damage!
+                }
                 return text
+            } catch is CaptureInterrupted {
+                // Ctrl-C or SIGTERM: the callers see Interrupts.requested; nothing is said about the file.
+                damage = nil
+                return TerminalText.safe(path) + ": interrupted"
             } catch let e as CaptureError {
                 throw UsageError("'\(TerminalText.safe(path))' is not a readable capture: \(e.description)", exitCode: 1)
             } catch let e as UsageError {
@@ -168,6 +181,8 @@ enum Recording {
             }
         }
         summary.capture = text
+        summary.captureDamage = damage
+        summary.gaps = gaps
         if gaps > 0 { summary.notes.append("\(gaps) gap\(gaps == 1 ? "" : "s") in the capture: frames across them are not used") }
         return summary
     }
@@ -187,12 +202,15 @@ extension Recording {
 
     /// The logger's frames of a capture, as `report` reads a trace's uplinks: each data segment
     /// with its capture time (China local wall ms). `body` returns false to stop.
-    static func readCaptureUplinks(_ path: String, io: CommandIO, verb: String, _ body: (DataSegment, Int64) -> Bool) throws(UsageError) {
+    /// Returns the summary (its damage and gaps say whether the capture was read whole).
+    @discardableResult
+    static func readCaptureUplinks(_ path: String, io: CommandIO, verb: String, _ body: (DataSegment, Int64) -> Bool) throws(UsageError) -> Summary {
         let summary = try read(path, io: io) { f in
             guard f.up else { return true }
             return body(SegmentParser.parse(f.raw.segmentBytes).segment, f.time)
         }
         if let c = summary.capture { io.stderr.line("hj212 \(verb): " + c) }
         for note in summary.notes { io.stderr.line("hj212 \(verb): " + note) }
+        return summary
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import HJ212
 import HJAnalysis
+import HJReportKit
 import HJWeb
 
 /// `hj212 report`: the anomaly rules over recorded traces, scored against a ground truth.
@@ -20,6 +21,12 @@ struct ReportCommand: CLICommand {
     the logger side is the one that sends uploads), and so does a raw byte stream (arrival = the
     record's DataTime). Rules and their
     parameters: Profiles/anomalies/catalogue.json (docs/anomalies.md).
+
+    EXIT STATUS: 0 the report was written and covers its whole input; 1 nothing was found to judge
+    (no uplink frame); 2 bad usage or an unreadable file; 3 incomplete (written, but unreadable
+    lines were skipped, a capture was corrupt, cut short or had gaps, or the truth has injections
+    the traces do not cover: the report says which); 130/143 interrupted (nothing written).
+
     EXAMPLES:
       hj212 generate --scenario analyser-flatline --start 2026-11-30T08:00 --duration 12h --format trace -o flat.jsonl
       hj212 report flat.jsonl --truth flat.jsonl.truth.jsonl -o flat.html
@@ -69,11 +76,27 @@ struct ReportCommand: CLICommand {
             }
             return !Interrupts.requested
         }
+        // What was not read: each makes the report incomplete (a judgement of less than the input).
+        var unreadable = 0, down = 0
+        var incomplete: [String] = []
         for i in inputs.indices {
+            let name = TerminalText.safe(a.positionals[i])
             do {
                 // A pcap/pcapng capture: the logger's frames with their capture time.
-                if Recording.isCapture(a.positionals[i]) { try Recording.readCaptureUplinks(a.positionals[i], io: io, verb: "report", add); continue }
-                try AnalysisGlue.readTrace(&inputs[i], add)
+                if Recording.isCapture(a.positionals[i]) {
+                    let s = try Recording.readCaptureUplinks(a.positionals[i], io: io, verb: "report", add)
+                    if let d = s.captureDamage { incomplete.append("'\(name)': capture \(d)") }
+                    if s.gaps > 0 { incomplete.append("'\(name)': \(s.gaps) gap\(s.gaps == 1 ? "" : "s") in the capture (frames across them not read)") }
+                    continue
+                }
+                let c = try AnalysisGlue.readTrace(&inputs[i], add)
+                if c.unreadable > 0 {
+                    io.stderr.line("hj212 report: \(c.unreadable) line\(c.unreadable == 1 ? "" : "s") of '\(name)' unreadable (not an uplink trace record: not JSON, no readable t or frame, cut short), skipped")
+                }
+                if c.down > 0 { io.stderr.line("hj212 report: \(c.down) down line\(c.down == 1 ? "" : "s") of '\(name)' skipped (platform to logger: not judged)") }
+                if c.cutFrames > 0 { incomplete.append("'\(name)': \(c.cutFrames) frame\(c.cutFrames == 1 ? "" : "s") cut short") }
+                unreadable += c.unreadable
+                down += c.down
             } catch {
                 io.clearProgress()
                 io.stderr.line("hj212 report: \(error.message)")
@@ -86,11 +109,22 @@ struct ReportCommand: CLICommand {
             io.stderr.line("hj212 report: interrupted after \(frames) frames; nothing written")
             return Interrupts.exitStatus
         }
-        let score = injections.map { DetectionScore.score(injections: $0, alarms: run.alarms, catalogue: catalogue) }
+        if unreadable > 0 { incomplete.insert("\(unreadable) unreadable line\(unreadable == 1 ? "" : "s") skipped", at: 0) }
+        let score = injections.map { DetectionScore.score(injections: $0, alarms: run.alarms, catalogue: catalogue, coverage: run.spans) }
+        if let score, score.notCovered > 0 {
+            incomplete.append("\(score.notCovered) injection\(score.notCovered == 1 ? "" : "s") of the truth not covered by the traces (no data of the unit over the window; not scored 未覆盖不计)")
+        }
+        let withoutTemplate = run.units.filter { profiles[$0] == nil }
+        if !withoutTemplate.isEmpty {
+            io.stderr.line("hj212 report: \(withoutTemplate.count) unit\(withoutTemplate.count == 1 ? "" : "s") with no template (in no fleet; 无单元模板): judged by flags, gaps, offline and 3020 only, not by limits, ranges, flatline, steps, bypass or O₂")
+        }
         var output: [UInt8]
         switch format {
         case "json":
-            var object: [(String, JSONValue)] = [("traces", .array(a.positionals.map { .string($0) })), ("frames", .int(frames)), ("records", .int(run.records))]
+            var object: [(String, JSONValue)] = [("traces", .array(a.positionals.map { .string($0) })), ("frames", .int(frames)), ("records", .int(run.records)),
+                                                 ("complete", .bool(incomplete.isEmpty)), ("incomplete", .array(incomplete.map { .string($0) })),
+                                                 ("unreadable_lines", .int(unreadable)), ("down_lines", .int(down)),
+                                                 ("units_without_template", .array(withoutTemplate.map { .string($0) }))]
             if let score {
                 if case .object(let members) = score.json(catalogue: catalogue, units: run.units.count, days: run.days) { object += members }
             } else {
@@ -106,15 +140,38 @@ struct ReportCommand: CLICommand {
             page.faultNames = AnalysisGlue.faultNames(store: store)
             page.dictionary = try? CodeDictionary.load(.hj2017, from: store)
             if let m = a[Self.maxCharts] { page.maxCharts = m }
-            output = Array(page.render().utf8)
+            var notes = incomplete
+            if !withoutTemplate.isEmpty { notes.append("\(withoutTemplate.count) unit(s) with no template 无单元模板 (judged by flags, gaps, offline and 3020 only): " + withoutTemplate.prefix(20).joined(separator: ", ")) }
+            output = Array(Self.withNotice(page.render(), incomplete: incomplete, notes: notes).utf8)
         }
         if let path = a[Shared.out], path != "-" {
             guard writeFileInPlace(path, output) else { io.stderr.line("hj212 report: cannot write '\(TerminalText.safe(path))'"); return 1 }
         } else {
             io.stdout.write(bytes: output)
         }
-        let summary = score.map { s in ", recall \(s.recall.map { String(format: "%.3f", $0) } ?? "n/a"), precision \(s.precision.map { String(format: "%.3f", $0) } ?? "n/a"), \(s.falseAlarms.count) false" } ?? ""
+        let summary = score.map { s in ", recall \(s.recall.map { String(format: "%.3f", $0) } ?? "n/a"), precision \(s.precision.map { String(format: "%.3f", $0) } ?? "n/a"), \(s.falseAlarms.count) false\(s.notCovered > 0 ? ", \(s.notCovered) not covered" : "")" } ?? ""
         io.stderr.line("\(frames) frames, \(run.records) records, \(run.units.count) units, \(run.alarms.count) alarms\(summary)")
+        if frames == 0 {
+            io.stderr.line("hj212 report: nothing to judge: no uplink frame was read")
+            return 1
+        }
+        if !incomplete.isEmpty {
+            io.stderr.line("hj212 report: incomplete: " + incomplete.joined(separator: "; "))
+            return 3
+        }
         return 0
+    }
+
+    /// The page with a notice at the top saying what it does not cover (nothing when complete).
+    static func withNotice(_ html: String, incomplete: [String], notes: [String]) -> String {
+        guard !notes.isEmpty, let at = html.range(of: "<div id=\"errors\" hidden></div>") else { return html }
+        let e = HTMLPage.escape
+        let head = incomplete.isEmpty ? "<p><strong>note 说明</strong></p>"
+            : "<p><strong>incomplete 不完整</strong>: this report judges less than its input 本报告未覆盖全部输入.</p>"
+        let notice = "<div class=\"incomplete\" style=\"border:2px solid #c60;background:#fffaf0;padding:.5em 1em;margin:.8em 0\">\(head)<ul>"
+            + notes.map { "<li>\(e(TerminalText.safe($0)))</li>" }.joined() + "</ul></div>"
+        var out = html
+        out.insert(contentsOf: notice, at: at.upperBound)
+        return out
     }
 }

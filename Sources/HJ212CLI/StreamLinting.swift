@@ -124,7 +124,7 @@ func lintStreams(_ inputs: inout [InputFile], linter: Linter, io: CommandIO, ver
         func traceLine(_ line: [UInt8], at offset: Int) {
             guard line.contains(where: { $0 != 0x20 && $0 != 0x0D && $0 != 0x09 }) else { return }
             let text = String(decoding: line, as: UTF8.self)
-            guard let json = try? JSONValue.parse(text), case .string(let frame)? = json["frame"] else {
+            guard let json = try? JSONValue.parse(text), let frame = TraceFrameBytes.frame(json) else {
                 let skipped = SkippedBytes(offset: offset, count: line.count + 1, reason: .noise, sample: Array(line.prefix(64)))
                 let item = LintItem.skipped(skipped, linter.diagnose(skipped))
                 totals.count(item)
@@ -132,7 +132,7 @@ func lintStreams(_ inputs: inout [InputFile], linter: Linter, io: CommandIO, ver
                 return
             }
             var d = FrameDecoder()
-            d.feed(Array(frame.utf8) + [0x0D, 0x0A])
+            d.feed(frame + [0x0D, 0x0A])
             var events: [FrameDecoder.Event] = []
             while let e = d.next() { events.append(e) }
             events += d.finish()

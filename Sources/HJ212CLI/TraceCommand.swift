@@ -22,7 +22,7 @@ struct TraceCommand: CLICommand {
     static let name = "import"
     static let abstract = "Convert a pcap or pcapng capture into a JSON Lines trace."
     static let operands = "CAPTURE"
-    static let out = Shared.out.help("The trace to write (created or truncated).").required()
+    static let out = Shared.out.help("The trace to write (created, or replaced once the import has finished; never the capture itself).").required()
     static let platform = Option("platform", "HOST:PORT", help: "The platform's address in the capture (repeatable); without it, the logger is the side that sends uploads.", repeatable: true,
                                  parse: { (text: String) throws(UsageError) -> Endpoint in
                                      guard let e = Endpoint(text) else { throw UsageError("is not HOST:PORT with a numeric address") }
@@ -43,7 +43,11 @@ struct TraceCommand: CLICommand {
     captured) and a truncated file are reported on standard error with their byte counts and
     positions; frames across a gap are not written.
 
-    EXIT STATUS: 0 written, 1 the capture held no HJ 212 frame or was corrupt, 2 bad usage.
+    The trace is written to a temporary file next to --out and renamed into place when the import
+    has finished: an interrupted or failed import leaves an existing file untouched.
+
+    EXIT STATUS: 0 written, 1 the capture held no HJ 212 frame or was corrupt, 2 bad usage (also:
+    --out is the capture itself), 130/143 stopped by Ctrl-C/SIGTERM (nothing written).
 
     EXAMPLE:
       hj212 trace import site.pcapng -o site.jsonl --platform 10.0.0.5:7001
@@ -100,7 +104,14 @@ struct TraceCommand: CLICommand {
     }
 
     func run(_ io: CommandIO) -> Int32 {
+        var temporary: String?
+        defer { if let temporary { unlink(temporary) } }
         do throws(UsageError) {
+            // The output must not be the capture (same file under any name: device and inode).
+            var inStat = stat(), outStat = stat()
+            if stat(capture, &inStat) == 0, stat(out, &outStat) == 0, inStat.st_dev == outStat.st_dev, inStat.st_ino == outStat.st_ino {
+                throw UsageError("--out '\(TerminalText.safe(out))' is the capture itself: give another file", exitCode: 2)
+            }
             // Pass 1: roles per connection.
             var roles: [Int: Roles] = [:]
             var rolesOverflow = false
@@ -113,10 +124,25 @@ struct TraceCommand: CLICommand {
                 roles[stream.connection]!.score[stream.source, default: 0] += Self.loggerEvidence(raw)
                 roles[stream.connection]!.score[stream.destination, default: 0] += 0
             }
+            if Interrupts.requested { return interrupted(io) }
             if rolesOverflow { io.stderr.line("hj212 trace: more than 1 000 000 connections; sides of the rest taken from who opened them") }
-            // Pass 2: the trace.
-            let fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw UsageError("cannot write trace '\(out)': \(String(cString: strerror(errno)))", exitCode: 2) }
+            // Pass 2: the trace, into a temporary file next to the output (renamed at the end).
+            // An output that exists and is not a regular file (a device, a pipe) is written in place.
+            var target = out
+            var inPlace = false
+            var mode: mode_t = 0o644
+            if lstat(out, &outStat) == 0 {
+                if (outStat.st_mode & S_IFMT) == S_IFLNK, let resolved = realpath(out, nil) {
+                    target = String(cString: resolved)
+                    free(resolved)
+                    if stat(target, &outStat) != 0 { outStat = stat() }
+                }
+                if (outStat.st_mode & S_IFMT) == S_IFREG { mode = outStat.st_mode & 0o7777 } else if outStat.st_mode != 0 { inPlace = true }
+            }
+            let path = inPlace ? target : "\(target).\(getpid()).tmp"
+            let fd = inPlace ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) : open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+            guard fd >= 0 else { throw UsageError("cannot write trace '\(TerminalText.safe(out))': \(String(cString: strerror(errno)))", exitCode: 2) }
+            if !inPlace { temporary = path }
             defer { close(fd) }
             let sink = OutputSink(fd: fd)
             var written = 0, gaps = 0, gapBytes = 0, skipped = 0
@@ -137,8 +163,8 @@ struct TraceCommand: CLICommand {
                     JSONValue.writeString(logger.description, to: &line)
                     line += ",\"mn\":"
                     JSONValue.writeString(segment.mn ?? "", to: &line)
-                    line += ",\"frame\":"
-                    JSONValue.writeString(raw.textWithoutTrailer, to: &line)
+                    // Lossless: a frame that is not UTF-8 (GBK from the field) keeps its bytes in frame_hex.
+                    TraceFrameBytes.write(raw.bytes[..<raw.crcField.upperBound], to: &line)
                     line += "}\n"
                     sink.write(line)
                     written += 1
@@ -151,19 +177,31 @@ struct TraceCommand: CLICommand {
                     io.stderr.line("hj212 trace: TCP \(stream): frame cut short at stream offset \(t.offset) (\(t.count) bytes), not written")
                 }
             }
+            if Interrupts.requested { return interrupted(io) }
             sink.flush()
-            if let failure = sink.failure { throw UsageError("cannot write trace '\(out)': \(failure)", exitCode: 2) }
+            if let failure = sink.failure { throw UsageError("cannot write trace '\(TerminalText.safe(out))': \(failure)", exitCode: 2) }
+            if !inPlace {
+                guard fsync(fd) == 0, rename(path, target) == 0 else {
+                    throw UsageError("cannot write trace '\(TerminalText.safe(out))': \(String(cString: strerror(errno)))", exitCode: 2)
+                }
+                temporary = nil
+            }
             io.stderr.line("hj212 trace: " + summary.text)
-            var line = "\(written) frame\(written == 1 ? "" : "s") written to \(out)"
+            var line = "\(written) frame\(written == 1 ? "" : "s") written to \(TerminalText.safe(out))"
             if gaps > 0 { line += "; \(gaps) gap\(gaps == 1 ? "" : "s") (\(gapBytes) bytes missing)" }
             if skipped > 0 { line += "; \(skipped) bytes outside frames skipped" }
             io.stdout.line(line)
-            if Interrupts.requested { return Interrupts.exitStatus }
             return written == 0 || summary.corrupt ? 1 : 0
         } catch {
             io.stderr.line("hj212 trace: \(error.message)")
             return error.exitCode
         }
+    }
+
+    /// Ctrl-C or SIGTERM stopped the import: the output is left as it was.
+    func interrupted(_ io: CommandIO) -> Int32 {
+        io.stderr.line("hj212 trace: interrupted: nothing written ('\(TerminalText.safe(out))' unchanged)")
+        return Interrupts.exitStatus
     }
 
     /// Reads the capture once through `body`; the summary line and whether the file was corrupt.
@@ -177,6 +215,9 @@ struct TraceCommand: CLICommand {
             var text = captureSummary(streams, file: capture)
             if let e = streams.error { text += "; " + (e.truncated ? "file cut short: " : "file corrupt: ") + e.description }
             return (text, streams.error.map { !$0.truncated } ?? false)
+        } catch is CaptureInterrupted {
+            // The caller sees Interrupts.requested and writes nothing.
+            return ("interrupted", false)
         } catch let e as CaptureError {
             throw UsageError("'\(capture)' is not a readable capture: \(e.description)", exitCode: 1)
         } catch let e as UsageError {

@@ -72,8 +72,13 @@ public struct Injection: Sendable, Equatable {
 public struct DetectionScore: Sendable {
     public struct Outcome: Sendable {
         public var injection: Injection
+        /// Counted in recall: its layer is scored and the traces covered it.
         public var scored: Bool
+        /// Whether the traces held data of its unit over its window (false: not scored, not missed).
+        public var covered = true
         public var alarm: Alarm?
+        /// "detected", "missed", "not covered" or "not scored".
+        public var result: String { !covered ? "not covered" : !scored ? "not scored" : alarm != nil ? "detected" : "missed" }
         public var delayMs: Int64? { alarm.map { max(0, $0.start - injection.start) } }
     }
 
@@ -93,6 +98,13 @@ public struct DetectionScore: Sendable {
     public var falseAlarms: [Alarm]
     public var classes: [ClassScore]
 
+    /// Injections of a scored layer that the traces did not cover (no data of their unit over
+    /// their window): neither detected nor missed.
+    public var notCovered: Int { outcomes.filter { !$0.covered }.count }
+
+    /// Whether the truth had injections and the traces covered none of them.
+    public var nothingCovered: Bool { !outcomes.isEmpty && !outcomes.contains { $0.covered } }
+
     /// Detected scored injections over scored injections; nil when nothing was scored.
     public var recall: Double? {
         let s = outcomes.filter(\.scored)
@@ -100,15 +112,21 @@ public struct DetectionScore: Sendable {
     }
 
     /// Alarms that match an injection over all alarms; nil when there was no alarm.
+    /// Nil too when the traces covered no injection (every alarm would count as false).
     public var precision: Double? {
-        alarms.isEmpty ? nil : Double(alarms.count - falseAlarms.count) / Double(alarms.count)
+        alarms.isEmpty || nothingCovered ? nil : Double(alarms.count - falseAlarms.count) / Double(alarms.count)
     }
 
     /// Scores alarms against injections. An injection is detected by the earliest alarm of a rule
     /// that the catalogue lists for its fault, on its unit (and its factor when the rule says
     /// `factor_match`), overlapping its window extended by the grace time. An alarm is false when
     /// it overlaps no injection window of its unit at all.
-    public static func score(injections: [Injection], alarms: [Alarm], catalogue: AnomalyCatalogue) -> DetectionScore {
+    ///
+    /// `coverage` (MN → first and last time of its data in the traces), when given, leaves out of
+    /// the score every injection whose unit never appears or whose window lies wholly outside its
+    /// unit's span: the traces cannot tell whether it would have been detected ("not covered").
+    public static func score(injections: [Injection], alarms: [Alarm], catalogue: AnomalyCatalogue,
+                             coverage: [String: ClosedRange<Int64>]? = nil) -> DetectionScore {
         let grace = Int64(catalogue.graceMinutes * 60_000)
         func overlaps(_ a: Alarm, _ i: Injection) -> Bool {
             let aEnd = a.end ?? .max
@@ -120,14 +138,18 @@ public struct DetectionScore: Sendable {
         for a in alarms { byMN[a.mn, default: []].append(a) }
         var classes: [String: ClassScore] = [:]
         for i in injections {
-            let scored = catalogue.scoredLayers.contains(i.layer)
+            var covered = true
+            if let coverage {
+                if let span = coverage[i.mn] { covered = i.start <= span.upperBound && (i.end ?? .max) >= span.lowerBound } else { covered = false }
+            }
+            let scored = covered && catalogue.scoredLayers.contains(i.layer)
             let rules = catalogue.rules(detecting: i.fault)
             let match = (byMN[i.mn] ?? []).filter { a in
                 guard let rule = rules.first(where: { $0.id == a.rule }) else { return false }
                 if rule.factorMatch, let f = i.factor, a.factor != f { return false }
                 return overlaps(a, i)
             }.min { $0.start != $1.start ? $0.start < $1.start : $0.id < $1.id }
-            outcomes.append(Outcome(injection: i, scored: scored, alarm: match))
+            outcomes.append(Outcome(injection: i, scored: scored, covered: covered, alarm: covered ? match : nil))
             if scored {
                 classes[i.fault, default: ClassScore(fault: i.fault)].injections += 1
                 if match != nil { classes[i.fault]!.detected += 1 }
@@ -155,7 +177,8 @@ public struct DetectionScore: Sendable {
                                             ("factor", o.injection.factor.map { .string($0) } ?? .null),
                                             ("start", .string(HJTime(wallMilliseconds: o.injection.start).description)),
                                             ("end", o.injection.end.map { .string(HJTime(wallMilliseconds: $0).description) } ?? .null),
-                                            ("scored", .bool(o.scored)), ("detected", .bool(o.alarm != nil)),
+                                            ("scored", .bool(o.scored)), ("covered", .bool(o.covered)), ("result", .string(o.result)),
+                                            ("detected", o.covered ? .bool(o.alarm != nil) : .null),
                                             ("rule", o.alarm.map { .string($0.rule) } ?? .null),
                                             ("alarm", o.alarm.map { .int($0.id) } ?? .null),
                                             ("delay_s", o.delayMs.map { .int(Int($0 / 1000)) } ?? .null)]
@@ -170,6 +193,7 @@ public struct DetectionScore: Sendable {
         return .object([
             ("recall", ratio(recall)), ("precision", ratio(precision)),
             ("scored_layers", .array(catalogue.scoredLayers.map { .string($0) })),
+            ("not_covered", .int(notCovered)),
             ("units", .int(units)), ("days", .double((days * 1000).rounded() / 1000)),
             ("false_alarms_per_unit_day", unitDays > 0 ? .double((Double(falseAlarms.count) / unitDays * 1000).rounded() / 1000) : .null),
             ("per_class", .array(perClass)),

@@ -52,6 +52,8 @@ public struct TraceAnalysis: Sendable {
     public private(set) var firstTime: Int64?
     public private(set) var lastTime: Int64?
     public private(set) var records = 0
+    /// Per unit (MN), the first and last time of its data: arrivals and records' DataTime.
+    public private(set) var spans: [String: ClosedRange<Int64>] = [:]
     public private(set) var droppedPoints = 0
     public let collectSeries: Bool
     public let maxPointsPerSeries: Int
@@ -69,6 +71,7 @@ public struct TraceAnalysis: Sendable {
     public mutating func add(_ segment: DataSegment, arrival: Int64) {
         if firstTime == nil { firstTime = arrival }
         if arrival > lastTime ?? .min { lastTime = arrival }
+        if let mn = segment.mn { extendSpan(mn, arrival) }
         for input in assembler.add(segment, arrival: arrival) { take(input) }
         apply(analyzer.advance(to: arrival))
     }
@@ -82,6 +85,7 @@ public struct TraceAnalysis: Sendable {
         if !units.contains(input.mn) && units.count < analyzer.budget.maxUnits { units.append(input.mn) }
         if case .data(let r) = input {
             records += 1
+            extendSpan(r.mn, r.dataTime)
             if collectSeries {
                 for (code, reading) in r.factors {
                     guard let v = reading.value else { continue }
@@ -93,6 +97,14 @@ public struct TraceAnalysis: Sendable {
             }
         }
         apply(analyzer.feed(input))
+    }
+
+    mutating func extendSpan(_ mn: String, _ t: Int64) {
+        if let s = spans[mn] {
+            if t < s.lowerBound || t > s.upperBound { spans[mn] = min(t, s.lowerBound)...max(t, s.upperBound) }
+        } else if spans.count < analyzer.budget.maxUnits {
+            spans[mn] = t...t
+        }
     }
 
     mutating func apply(_ events: [AlarmEvent]) {
