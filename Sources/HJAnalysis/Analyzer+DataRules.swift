@@ -135,7 +135,9 @@ extension Analyzer {
     /// Frozen values while the unit runs.
     mutating func flatlineRule(_ r: DataRecord, _ code: String, _ reading: FactorReading, _ v: Double, _ fp: UnitProfile.Factor?,
                                _ running: Bool, _ unit: inout UnitState, _ events: inout [AlarmEvent]) {
-        guard catalogue.enabled("value.flatline"), unit.running != nil || fp == nil else { return }
+        // Needs the factor's template (its cycle, whether the unit runs): a unit or factor without
+        // one is not judged (docs/anomalies.md; an hourly analyser holds its value for an hour).
+        guard catalogue.enabled("value.flatline"), fp != nil, unit.running != nil else { return }
         if unit.factors[code] == nil {
             guard unit.factors.count < budget.maxFactorsPerUnit else { return }
             unit.factors[code] = FactorState()

@@ -148,8 +148,7 @@ struct ReportCompletenessTests {
         #expect(w["recall"] == .double(1) && w["not_covered"] == .int(0))
     }
 
-    @Test("a unit in no fleet is judged only by the rules needing no template: no flatline on clean data, and the output says so",
-          .disabled("defect C: the flatline guard (/tmp patch) breaks ReportCaptureTests.captureEqualsTrace; not landed yet"))
+    @Test("a unit in no fleet is judged only by the rules needing no template: no flatline on clean data, and the output says so")
     func unitWithoutTemplate() throws {
         let trace = temporaryPath(".jsonl")
         defer { try? FileManager.default.removeItem(atPath: trace) }
