@@ -1,5 +1,6 @@
 import Foundation
 import HJ212
+import HJStore
 import HJAnalysis
 
 /// What `report` and the console share: unit profiles from fleets, trace reading, CSV export.

@@ -1,5 +1,6 @@
 import Glibc
 import HJ212
+import HJStore
 import HJCapture
 import HJConformance
 

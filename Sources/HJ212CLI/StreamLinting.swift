@@ -1,4 +1,5 @@
 import HJ212
+import HJStore
 import HJCapture
 
 /// One thing found in an input stream, judged.

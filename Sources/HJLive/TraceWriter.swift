@@ -1,5 +1,6 @@
 import Glibc
 import HJ212
+import HJStore
 import HJSimulation
 import Synchronization
 
@@ -112,8 +113,8 @@ package final class TraceWriter: Sendable {
                 JSONValue.writeString(peer, to: &lines)
                 lines += ",\"mn\":"
                 JSONValue.writeString(mn ?? segment.mn ?? "", to: &lines)
-                lines += ",\"frame\":"
-                JSONValue.writeString(f.textWithoutTrailer, to: &lines)
+                // Lossless: a frame that is not UTF-8 also gets its bytes in hex (TraceFrameBytes).
+                TraceFrameBytes.write(f.bytes[..<f.crcField.upperBound], to: &lines)
                 lines += "}\n"
                 frames += 1
             }

@@ -136,7 +136,7 @@ public struct RosterEvidence: Sendable {
         for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
             guard line.contains("\"up\"") else { continue }
             guard let json = try? JSONValue.parse(String(line)), case .string(let dir)? = json["dir"], dir == "up",
-                  case .string(let frame)? = json["frame"] else { unreadable += 1; continue }
+                  let frame = TraceFrameBytes.frame(json) else { unreadable += 1; continue }
             frames += 1
             guard let raw = Self.acknowledgeable(frame) else {
                 skipped.refusedFrames += 1
@@ -161,9 +161,9 @@ public struct RosterEvidence: Sendable {
     /// The frame of a trace line when a platform would acknowledge its framing: `##`, a length
     /// field equal to the data segment's length (in bytes, or in characters as some firmware
     /// counts, as `serve` accepts), at most 1024 bytes, and the HJ 212 CRC (either case).
-    static func acknowledgeable(_ frame: String) -> RawFrame? {
+    static func acknowledgeable(_ frame: [UInt8]) -> RawFrame? {
         var decoder = FrameDecoder()
-        decoder.feed(Array(frame.utf8) + [0x0D, 0x0A])
+        decoder.feed(frame + [0x0D, 0x0A])
         var raw: RawFrame?
         while let event = decoder.next() {
             if case .frame(let f) = event, raw == nil { raw = f }

@@ -3,6 +3,7 @@ import Glibc
 import HJ212
 import HJNetwork
 import HJRoles
+import HJStore
 import Testing
 import HJLive
 import TestSupport
@@ -151,6 +152,27 @@ struct TraceWriterBudgetTests {
         #expect(trace.partialStreams == 100)
         #expect(trace.partialDropped == 150)
         #expect(trace.summary.contains("150 partial frames dropped"))
+    }
+
+    @Test("a frame that is not UTF-8 (GBK text from the field) is traced losslessly: its bytes come back from the trace exactly")
+    func nonUTF8Frame() throws {
+        let path = tracePath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        // "中文" in GBK in a free-text value: not UTF-8.
+        let segment = Array("QN=20261130080000000;ST=32;CN=2011;PW=123456;MN=010000A8900016F000169DC0;Flag=4;CP=&&DataTime=20261130080000;Info=".utf8) + [0xD6, 0xD0, 0xCE, 0xC4] + Array("&&".utf8)
+        let frame = FrameEncoder.frame(segmentBytes: segment)
+        let trace = try TraceWriter(path: path, offsetMinutes: 480)
+        trace.record(frame, up: true, peer: "p", connection: 1, at: 0)
+        let line = try #require(String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").first)
+        let json = try JSONValue.parse(String(line))
+        #expect(TraceFrameBytes.frame(json) == Array(frame.dropLast(2)), "\(line)")
+        #expect(line.contains("\"frame_hex\""))
+        // A UTF-8 frame has no frame_hex.
+        let plain = tracePath()
+        defer { try? FileManager.default.removeItem(atPath: plain) }
+        let t2 = try TraceWriter(path: plain, offsetMinutes: 480)
+        t2.record(hardeningUpload, up: true, peer: "p", connection: 1, at: 0)
+        #expect(!(try String(contentsOfFile: plain, encoding: .utf8)).contains("frame_hex"))
     }
 
     @Test("writes that fail are counted as lost, reported once at once, and named in the summary")

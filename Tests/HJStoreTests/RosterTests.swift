@@ -167,6 +167,26 @@ struct RosterTests {
         #expect(row.networked == .networked && row.invalidCauses == ["D 故障": 1], "\(row.networkedReason) \(row.invalidCauses)")
     }
 
+    @Test("a frame that is not UTF-8 (GBK text) counts from a trace as from a store: its exact bytes come from frame_hex")
+    func nonUTF8Frame() throws {
+        let f = try fleet()
+        let u = f.units[0]
+        var segment = Array(hourSegment(u.identity.mn, 1, 3, codes: u.pollutants).serialized().utf8)
+        // A vendor's free-text field in GBK ("中文") before the closing &&.
+        segment.insert(contentsOf: Array(";Info=".utf8) + [0xD6, 0xD0, 0xCE, 0xC4], at: segment.count - 2)
+        let frame = FrameEncoder.frame(segmentBytes: segment)
+        var line = "{\"t\":\"2026-11-03T00:00:00.000+08:00\",\"dir\":\"up\",\"peer\":\"127.0.0.1:1\""
+        TraceFrameBytes.write(frame.dropLast(2), to: &line)
+        line += "}\n"
+        let store = try storeWith(scratchDirectory("roster-gbk") + "/a.db", [frame])
+        var fromStore = RosterEvidence(fleet: f)
+        try fromStore.add(store: store, period: period)
+        var fromTrace = RosterEvidence(fleet: f)
+        fromTrace.add(traceText: Substring(line), period: period)
+        #expect(fromStore.hours[u.identity.mn]?.count == 1)
+        #expect(fromTrace.hours == fromStore.hours && fromTrace.skipped.refusedFrames == 0, "\(fromTrace.skipped)")
+    }
+
     @Test("a record split over several packets (PNUM/PNO) counts once, whole, from a trace as from a store")
     func splitRecords() throws {
         let f = try fleet()

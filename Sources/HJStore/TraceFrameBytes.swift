@@ -4,18 +4,19 @@ import HJ212
 /// kept). A JSON string holds text only, so a frame that is not valid UTF-8 (GBK text from the
 /// field) is written with its exact bytes in hex as `"frame_hex"`, next to `"frame"` (the same
 /// bytes decoded for reading, invalid sequences as U+FFFD). Readers take `frame_hex` when it is
-/// there, else the UTF-8 of `frame`.
-enum TraceFrameBytes {
+/// there, else the UTF-8 of `frame`. (In HJStore, the lowest module of the trace's writers —
+/// `serve --trace`, `trace import` — and readers — `lint`, `report`, `roster`.)
+public enum TraceFrameBytes {
     /// The frame's bytes of a parsed trace line; nil without a `frame` string, or with a
     /// `frame_hex` that is not hex.
-    static func frame(_ line: JSONValue) -> [UInt8]? {
+    public static func frame(_ line: JSONValue) -> [UInt8]? {
         guard case .string(let text)? = line["frame"] else { return nil }
         guard case .string(let hex)? = line["frame_hex"] else { return Array(text.utf8) }
         return decodeHex(hex)
     }
 
     /// `,"frame":"…"` and, when `bytes` are not UTF-8, `,"frame_hex":"…"` appended to `line`.
-    static func write(_ bytes: ArraySlice<UInt8>, to line: inout String) {
+    public static func write(_ bytes: ArraySlice<UInt8>, to line: inout String) {
         line += ",\"frame\":"
         let text = String(decoding: bytes, as: UTF8.self)
         JSONValue.writeString(text, to: &line)
@@ -29,7 +30,7 @@ enum TraceFrameBytes {
         }
     }
 
-    static func decodeHex(_ hex: String) -> [UInt8]? {
+    public static func decodeHex(_ hex: String) -> [UInt8]? {
         let u = Array(hex.utf8)
         guard u.count % 2 == 0 else { return nil }
         func nibble(_ c: UInt8) -> UInt8? {
