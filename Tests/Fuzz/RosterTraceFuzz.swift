@@ -6,7 +6,8 @@
 // a six-character password and the pollutants of its unit template), and the trace is judged
 // against it when it reads. Other inputs are a trace, judged against a fixed fleet.
 //
-// The trace is a JSON Lines trace as `serve --trace` writes it. It is read as the roster reads it
+// The trace is a JSON Lines trace as `serve --trace` writes it (a frame that is not UTF-8 with its
+// bytes in `frame_hex`). It is read as the roster reads it
 // (frames a logger sent, framing checked as a platform does, split records reassembled, hour
 // records judged against the units' pollutants), then the roster of November 2026 is made from it.
 // Checked: every hour counted is a real hour of the period, of a unit of the fleet; a unit never
@@ -122,6 +123,12 @@ public func initializeRosterTrace(_ argc: UnsafeMutablePointer<CInt>, _ argv: Un
         rows += "\"E\(i), 有限公司\",C\(i % 2),化工,\(unit.pollutants.joined(separator: "|")),否,\(mn),\(unit.identity.pw),\(unit.unit),city:7002,"
             + ["是,,", "否,停产,", "是,,2026-11-02"][i] + "\n"
     }
+    // A frame that is not UTF-8 (GBK text in a vendor field): its bytes in frame_hex.
+    var gbk = Array(record(u[1], day: 6, hour: 6).serialized().utf8)
+    gbk.insert(contentsOf: Array(";Info=".utf8) + [0xD6, 0xD0, 0xCE, 0xC4], at: gbk.count - 2)
+    var gbkLine = "{\"t\":\"2026-11-06T07:00:00.000+08:00\",\"dir\":\"up\",\"peer\":\"127.0.0.1:40000\""
+    TraceFrameBytes.write(FrameEncoder.frame(segmentBytes: gbk).dropLast(2), to: &gbkLine)
+    seeds.append(gbkLine + "}\n" + line(record(u[1], day: 6, hour: 7)))
     let withManifest = Array((header + rows).utf8) + [0xFF] + Array((0..<4).map { line(record(u[$0 % 2], day: 2, hour: $0)) }.joined().utf8)
     for (i, s) in (seeds.map { Array($0.utf8) } + [withManifest]).enumerated() {
         _ = FileManager.default.createFile(atPath: "\(dir)/seed-\(i)", contents: Data(s))
