@@ -25,13 +25,17 @@ struct ReplayCommand: CLICommand {
     9012) are not sent on their own: when the platform sends a command, the recorded answer to the
     same CN (the first unused one, in the recorded order) is sent, with the command's QN.
 
-    Frames go out byte for byte as recorded, except: --mn-map (MN, PW), --rewrite-time (QN and
-    …Time fields), the answers' QN; the length and CRC are then recomputed.
+    Frames go out byte for byte as recorded (their defects included, with CR LF), except:
+    --mn-map (MN, PW), --rewrite-time (QN and …Time fields), the answers' QN; the length and CRC
+    are then recomputed. An acknowledgement whose CRC is wrong is ignored, as a logger does.
 
-    EXIT STATUS: 0 every uplink acknowledged in the recording was acknowledged again; 1 some were
-    not (the first few QNs are listed); 2 bad usage, an unreadable recording or nothing to
-    replay; 130/143 on Ctrl-C/SIGTERM
-    (the summary is printed).
+    Judged: the uplinks acknowledged in the recording; a recording with no acknowledgement at all
+    (a logger's own trace) is judged by the protocol instead: every uplink whose Flag asks for one.
+
+    EXIT STATUS: 0 every uplink judged was acknowledged again and every uplink was sent; 1 some
+    were not acknowledged (the first few QNs are listed) or not sent, or nothing was there to
+    judge; 2 bad usage, an unreadable recording, nothing to replay or a target never reached;
+    130/143 on Ctrl-C/SIGTERM (the summary is printed).
 
     EXAMPLES:
       hj212 replay site.pcapng --to 127.0.0.1:7001 --speed 60 --rewrite-time
@@ -131,12 +135,29 @@ struct ReplayCommand: CLICommand {
             io.stdout.line("interrupted: the replay is incomplete")
             return Interrupts.exitStatus
         }
-        if missing.isEmpty {
-            io.stdout.line("every uplink acknowledged in the recording (\(c.expected)) was acknowledged again")
+        if c.badCRC > 0 { io.stdout.line("\(c.badCRC) frame(s) from the target with a wrong CRC were ignored, as a logger discards them") }
+        if c.sent == 0 && !runner.links.contains(where: \.everConnected) {
+            io.stdout.line("the target \(target) could not be reached: nothing was replayed")
+            return 2
+        }
+        let recorded = plan.hasRecordedAcks
+        let basis = recorded ? "acknowledged in the recording" : "asking for an acknowledgement (Flag A=1)"
+        if !recorded {
+            io.stdout.line("the recording holds no acknowledgement (a logger's own trace): judged by the protocol instead, every uplink asking for one must be acknowledged")
+        }
+        if c.expected == 0 {
+            io.stdout.line("nothing to judge: no uplink was acknowledged in the recording or asks for an acknowledgement")
+            return 1
+        }
+        if missing.isEmpty && c.notSent == 0 {
+            io.stdout.line("every uplink \(basis) (\(c.expected)) was acknowledged again")
             return 0
         }
-        let list = missing.prefix(5).map { m in "\(TerminalText.safe(m.mn)) QN=\(TerminalText.safe(m.recorded))" + (m.sent.map { $0 != m.recorded ? " (sent as \(TerminalText.safe($0)))" : "" } ?? " (not sent)") }
-        io.stdout.line("\(missing.count) of \(c.expected) uplinks acknowledged in the recording were not acknowledged: " + list.joined(separator: "; ") + (missing.count > 5 ? "; …" : ""))
+        if !missing.isEmpty {
+            let list = missing.prefix(5).map { m in "\(TerminalText.safe(m.mn)) QN=\(TerminalText.safe(m.recorded))" + (m.sent.map { $0 != m.recorded ? " (sent as \(TerminalText.safe($0)))" : "" } ?? " (not sent)") }
+            io.stdout.line("\(missing.count) of \(c.expected) uplinks \(basis) were not acknowledged: " + list.joined(separator: "; ") + (missing.count > 5 ? "; …" : ""))
+        }
+        if c.notSent > 0 { io.stdout.line("not every uplink reached the target: \(c.notSent) not sent") }
         return 1
     }
 }

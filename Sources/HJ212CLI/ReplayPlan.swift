@@ -20,7 +20,20 @@ struct ReplayPlan {
         var qn: String?
         var cn: String
         var ackedInRecording = false
+        /// The frame as recorded, `##` to the CRC (nil when `--mn-map` changed it): sent byte for
+        /// byte, its defects included, unless `--rewrite-time`.
+        var original: [UInt8]? = nil
+        /// Its Flag asks for an acknowledgement (A=1).
+        var asksAck = false
     }
+
+    /// Whether any uplink was acknowledged in the recording (a platform's trace or a capture of
+    /// both directions); a logger's own trace has none, and is judged by the Flag instead.
+    var hasRecordedAcks: Bool { loggers.contains { $0.uplinks.contains(where: \.ackedInRecording) } }
+
+    /// The uplinks the replay is judged on: those acknowledged in the recording, or, when it
+    /// holds no acknowledgement, those whose Flag asks for one.
+    func judged(_ u: Uplink) -> Bool { hasRecordedAcks ? u.ackedInRecording : u.asksAck }
 
     struct Answer {
         /// The QN of the recorded request (replaced by the live command's QN when answering).
@@ -98,9 +111,10 @@ struct ReplayPlan {
         }
         if cn == "2031" { hasDayRecords = true }
         if let qn = segment.qn { loggers[l].latestByQN[qn] = loggers[l].uplinks.count }
-        loggers[l].uplinks.append(Uplink(at: f.time, segment: mapped, qn: segment.qn, cn: cn))
+        let original = mapped == segmentBytes ? Array(f.raw.bytes[..<f.raw.crcField.upperBound]) : nil
+        loggers[l].uplinks.append(Uplink(at: f.time, segment: mapped, qn: segment.qn, cn: cn, original: original, asksAck: segment.flag?.needsAck ?? false))
         frameCount += 1
-        bytes += mapped.count
+        bytes += mapped.count + (original?.count ?? 0)
         return true
     }
 

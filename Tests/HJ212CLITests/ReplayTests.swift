@@ -121,6 +121,58 @@ struct ReplayTests {
         #expect(o.status == 2 && o.err.contains("cut short"), "a capture cut short is not a failed MUST check: \(o.err)")
     }
 
+    @Test("a logger's own trace (no acknowledgement recorded) is judged by its Flag; an unreachable target is exit 2; acknowledgements with a wrong CRC do not count; frames go out as recorded, defects included")
+    func honestVerdicts() throws {
+        func line(_ s: Int, _ frame: [UInt8]) -> String {
+            "{\"t\":\"2026-11-30T08:00:\(String(format: "%02d", s)).000+08:00\",\"dir\":\"up\",\"peer\":\"10.0.0.2:4000\",\"mn\":\"\(Self.mn)\",\"frame\":\"\(String(decoding: frame, as: UTF8.self))\"}"
+        }
+        func upload(_ s: Int) -> String { "QN=202611300800\(String(format: "%02d", s))000;ST=32;CN=2011;PW=123456;MN=\(Self.mn);Flag=5;CP=&&DataTime=202611300800\(String(format: "%02d", s));w01018-Rtd=1.0,w01018-Flag=N&&" }
+        var bad = FrameEncoder.frame(upload(20), trailer: false)
+        bad.replaceSubrange((bad.count - 4)..., with: Array("0000".utf8))  // a field defect: a wrong CRC
+        let trace = [line(0, FrameEncoder.frame(upload(0), trailer: false)), line(10, FrameEncoder.frame(upload(10), trailer: false)), line(20, bad)].joined(separator: "\n") + "\n"
+        let path = try temporaryFile(Array(trace.utf8))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+
+        // Nobody listening: nothing was replayed, and that is not a pass.
+        let gone = try EventLoopGroup(threads: 1, name: "gone")
+        defer { gone.shutdown() }
+        let closed = try TCPServer.start(on: .loopback(port: 0), group: gone) { _ in TCPCallbacks() }
+        let port = closed.localAddress.port
+        _ = closed.stopAndWait(timeout: .seconds(3))
+        let u = hj212(["replay", path, "--to", "127.0.0.1:\(port)", "--as-fast-as-possible", "--ack-timeout", "1"])
+        #expect(u.status == 2 && u.out.contains("could not be reached"), "\(u.out)\(u.err)")
+
+        // A platform answering every frame with a 9014 whose CRC is wrong, then one answering right.
+        let group = try EventLoopGroup(threads: 1, name: "replay-crc")
+        defer { group.shutdown() }
+        for corrupt in [true, false] {
+            let seen = ReceivedBytes()
+            let server = try TCPServer.start(on: .loopback(port: 0), group: group) { _ in
+                var decoder = FrameDecoder()
+                return TCPCallbacks(onRead: { c, bytes in
+                    seen.append(bytes)
+                    decoder.feed(bytes)
+                    while let event = decoder.next() {
+                        guard case .frame(let f) = event, let qn = SegmentParser.parse(f.segmentBytes).segment.qn else { continue }
+                        var ack = FrameEncoder.frame("QN=\(qn);ST=91;CN=9014;PW=123456;MN=\(Self.mn);Flag=4;CP=&&&&")
+                        if corrupt { ack.replaceSubrange((ack.count - 6)..<(ack.count - 2), with: Array("0000".utf8)) }
+                        _ = c.write(ack)
+                    }
+                })
+            }
+            defer { _ = server.stopAndWait(timeout: .seconds(3)) }
+            let r = hj212(["replay", path, "--to", "127.0.0.1:\(server.localAddress.port)", "--as-fast-as-possible", "--ack-timeout", "1"])
+            #expect(r.out.contains("judged by the protocol instead"), "\(r.out)")
+            if corrupt {
+                #expect(r.status == 1 && r.out.contains("3 frame(s) from the target with a wrong CRC were ignored"), "\(r.out)\(r.err)")
+            } else {
+                #expect(r.status == 0 && r.out.contains("every uplink asking for an acknowledgement (Flag A=1) (3) was acknowledged again"), "\(r.out)\(r.err)")
+                // The recorded frame with the wrong CRC went out as it was recorded.
+                #expect(seen.text.contains(String(decoding: bad, as: UTF8.self)), "\(seen.text)")
+            }
+        }
+    }
+
     @Test("commands from the platform are answered with the recorded logger's answer to the same CN, under the command's QN")
     func answersCommands() throws {
         func line(_ t: String, _ dir: String, _ segment: String) -> String {
