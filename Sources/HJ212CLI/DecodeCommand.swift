@@ -12,6 +12,9 @@ struct DecodeCommand: CLICommand {
         Shared.profiles.help("Directory of profile files overriding the built-in code tables."),
     ]
     static let discussion = """
+    EXIT STATUS: 0 every frame explained without an error; 1 a frame with an error, or no frame
+    at all in the input; 2 bad usage or an unreadable file; 130/143 interrupted.
+
     EXAMPLE:
       echo '##0101QN=20160801085857223;ST=32;CN=1062;PW=100000;MN=010000A8900016F000169DC0;Flag=5;CP=&&RtdInterval=30&&1C80' | hj212 decode
     """
@@ -45,7 +48,13 @@ struct DecodeCommand: CLICommand {
                 }
             }
             io.stdout.line((interrupted ? "interrupted: " : "") + totals.summary)
-            return interrupted ? Interrupts.exitStatus : totals.errors > 0 ? 1 : 0
+            if interrupted { return Interrupts.exitStatus }
+            // As lint: no frame at all is nothing explained (1), said in one line.
+            if totals.frames == 0 {
+                io.stderr.line("hj212 decode: no frame found in the input (\(totals.bytes) byte\(totals.bytes == 1 ? "" : "s") read): nothing to explain")
+                return 1
+            }
+            return totals.errors > 0 ? 1 : 0
         } catch {
             io.stderr.line("hj212 decode: \(safeMessage(error.message))")
             return error.exitCode

@@ -138,6 +138,11 @@ struct CLITests {
         for text in ["化学需氧量", "COD", "mg/L", "地表水体环境污染源", "上传污染物实时数据", "2016-08-01 08:58:57", "HJ 212-2017", "answer required", "实时采样数据"] {
             #expect(r.out.contains(text), "missing '\(text)' in:\n\(r.out)")
         }
+        // Nothing to explain is not a success (as lint): empty input, or no frame in it.
+        for input in ["", "just some text\n"] {
+            let n = hj212(["decode"], stdin: Array(input.utf8))
+            #expect(n.status == 1 && n.err.contains("no frame found"), "\(n.status) \(n.err)")
+        }
     }
 
     @Test("every command has help that names its options")
