@@ -19,7 +19,8 @@ struct LintCommand: CLICommand {
     Reads the files (standard input when none or '-') as raw bytes: frames one per line or run
     together, with noise between them. Every '##' is resynchronised on; skipped bytes and a
     truncated tail are reported with their byte offsets. A JSON Lines trace (as written by serve,
-    simulate, demo and generate --format trace) is recognised and its "frame" fields judged.
+    simulate, demo and generate --format trace) is recognised and its "frame" fields judged; raw
+    frames among its lines are judged as raw bytes.
 
     EXIT STATUS: 0 no errors (warnings allowed unless --strict), 1 errors found or no frame at
     all, 2 bad usage or unreadable input.

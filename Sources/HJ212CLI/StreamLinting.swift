@@ -125,15 +125,20 @@ func lintStreams(_ inputs: inout [InputFile], linter: Linter, io: CommandIO, ver
         func traceLine(_ line: [UInt8], at offset: Int) {
             guard line.contains(where: { $0 != 0x20 && $0 != 0x0D && $0 != 0x09 }) else { return }
             let text = String(decoding: line, as: UTF8.self)
-            guard let json = try? JSONValue.parse(text), let frame = TraceFrameBytes.frame(json) else {
+            var d = FrameDecoder()
+            if let json = try? JSONValue.parse(text), let frame = TraceFrameBytes.frame(json) {
+                d.feed(frame + [0x0D, 0x0A])
+            } else if line.firstRange(of: [0x23, 0x23]) != nil {
+                // Raw frames among trace lines (`cat a.jsonl b.raw`, or a raw capture under a
+                // JSON header): judged as raw bytes, never skipped unjudged.
+                d.feed(line + [0x0A])
+            } else {
                 let skipped = SkippedBytes(offset: offset, count: line.count + 1, reason: .noise, sample: Array(line.prefix(64)))
                 let item = LintItem.skipped(skipped, linter.diagnose(skipped))
                 totals.count(item)
                 body(name, item)
                 return
             }
-            var d = FrameDecoder()
-            d.feed(frame + [0x0D, 0x0A])
             var events: [FrameDecoder.Event] = []
             while let e = d.next() { events.append(e) }
             events += d.finish()

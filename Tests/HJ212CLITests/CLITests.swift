@@ -130,6 +130,18 @@ struct CLITests {
         #expect(noisy.status == 0)
     }
 
+    @Test("lint: raw frames after a trace line, or under a JSON header line, are judged, not skipped as noise")
+    func mixedInput() {
+        let good = "QN=20160801085857223;ST=32;CN=2011;PW=123456;MN=010000A8900016F000169DC0;Flag=5;CP=&&DataTime=20160801085857;w01018-Rtd=50.1,w01018-Flag=N&&"
+        var bad = FrameEncoder.frame(good)
+        bad.replaceSubrange((bad.count - 6)..<(bad.count - 2), with: Array("0000".utf8))
+        let traceLine = "{\"t\":\"2016-08-01T08:58:57.000+08:00\",\"dir\":\"up\",\"frame\":\"\(String(decoding: FrameEncoder.frame(good, trailer: false), as: UTF8.self))\"}\n"
+        let mixed = hj212(["lint"], stdin: Array(traceLine.utf8) + bad)
+        #expect(mixed.status == 1 && mixed.out.contains("frame.crc-mismatch"), "\(mixed.out)\(mixed.err)")
+        let header = hj212(["lint"], stdin: Array("{\"capture\":\"site 3\"}\n".utf8) + FrameEncoder.frame(good) + FrameEncoder.frame(good))
+        #expect(header.status == 0 && header.out.contains("2 frames"), "\(header.out)\(header.err)")
+    }
+
     @Test("decode explains fields with Chinese and English names and units")
     func decode() {
         let a14 = "##0218QN=20160801085857223;ST=32;CN=2011;PW=123456;MN=010000A8900016F000169DC0;Flag=5;CP=&&DataTime=20160801085857;w01001-Rtd=7.1,w01001-Flag=N;w01018-SampleTime=20160801070000,w01018-Rtd=2.2,w01018-Flag=N,w01018-EFlag=A01&&6E80\r\n"
