@@ -110,7 +110,7 @@ struct DemoCommand: CLICommand {
                 if let mn = setup.devices.first?.identity.mn {
                     let hourStart = start - start % 3_600_000
                     _ = platform.request(mn: mn) { session, now in session.requestHistory(cn: "2051", from: hourStart, to: now, at: now) }
-                    say(io, t0, "platform asks \(mn) for its minute history (2051, BeginTime/EndTime): 9011, records, 9012")
+                    say(io, t0, "platform asks \(mn) for its minute history (2051, BeginTime/EndTime); the logger answers 9011, the records it holds, 9012")
                 }
                 ok = wait(phase)
             }

@@ -23,6 +23,8 @@ enum DemoSensors {
             let speed = a[DemoCommand.speed] ?? 120
             let seconds = a[DemoCommand.seconds] ?? 15
             let tracePath = a[DemoCommand.trace] ?? "\(String(cString: getenv("TMPDIR") ?? strdup("/tmp")))/hj212-demo-sensors-\(getpid()).jsonl"
+            // The trace is appended to: this run's records start at its size now.
+            let startOffset = (try? FileManager.default.attributesOfItem(atPath: tracePath)[.size] as? Int) ?? 0
             let trace = try TraceWriter(path: tracePath, offsetMinutes: SimClock.chinaOffsetMinutes)
             _ = try? ProcessSetup.prepareForNetworking()
             let group: EventLoopGroup
@@ -103,7 +105,7 @@ enum DemoSensors {
             let c = readings.counts
             say("stopped at \(HJTime(wallMilliseconds: clock.now).description): instrument reads \(c.polls), failed \(c.failures); platform received \(state.counters.frames) frames")
             let code = SensorEvidence.statusFaults(template: template, start: start).first?.factor ?? "w01001"
-            let summary = summarise(tracePath, code: code)
+            let summary = summarise(tracePath, from: startOffset, code: code)
             for line in summary.lines { io.stdout.line(line) }
             io.stdout.line(trace.summary + "; try: hj212 decode \(tracePath)")
             if Interrupts.requested { return Interrupts.exitStatus }
@@ -116,11 +118,16 @@ enum DemoSensors {
 
     /// What the platform recorded (its trace): real-time uploads, those carrying the instrument's
     /// calibration flag, and the electricity uploads.
-    static func summarise(_ path: String, code: String) -> (lines: [String], calibrated: Int, electricity: Int) {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return (["platform records: trace \(path) unreadable"], 0, 0) }
+    /// This run's part of the trace: from `offset` (the file's size when the run began; the trace
+    /// is appended to), each upload counted once (a resend repeats its QN).
+    static func summarise(_ path: String, from offset: Int = 0, code: String) -> (lines: [String], calibrated: Int, electricity: Int) {
+        guard let handle = FileHandle(forReadingAtPath: path), (try? handle.seek(toOffset: UInt64(offset))) != nil,
+              let data = try? handle.readToEnd() ?? Data() else { return (["platform records: trace \(path) unreadable"], 0, 0) }
+        let text = String(decoding: data, as: UTF8.self)
         var realtime = 0, electricity = 0
         var calibrated: [String] = []
         var lastPower = ""
+        var seen = Set<String>()
         for line in text.split(separator: "\n") {
             // One JSON object per frame; the frame text is ASCII, so the fields can be read in place.
             let frame = String(line)
@@ -129,6 +136,7 @@ enum DemoSensors {
                 guard let r = frame.range(of: key + "=") else { return nil }
                 return String(frame[r.upperBound...].prefix { $0 != ";" && $0 != "," && $0 != "&" })
             }
+            guard seen.insert((value("ST") ?? "") + "/" + (value("QN") ?? frame)).inserted else { continue }
             if frame.contains(";ST=44;") {
                 electricity += 1
                 if let p = value("SB1P-Rtd") { lastPower = p }

@@ -212,5 +212,23 @@ struct DemoSensorsTests {
         // The platform's trace holds the records themselves.
         let text = try String(contentsOfFile: trace, encoding: .utf8)
         #expect(text.contains("w01001-Flag=C") && text.contains(";ST=44;CN=2011;") && text.contains("SB1P-Rtd="))
+        // Run again on the same trace, too short to reach the calibration: an earlier run's records
+        // are not this run's (the trace is appended to), so this one says the calibration did not come.
+        let again = hj212(["demo", "--sensors", "--seconds", "1", "--speed", "2", "--trace", trace])
+        #expect(again.status == 1 && again.out.contains("0 carry w01001-Flag=C"), "\(again.out) \(again.err)")
+    }
+
+    @Test("the summary of a demo's trace counts each upload once (a resend repeats its QN) and only from where this run began")
+    func summaryCountsOnce() throws {
+        func line(_ qn: String, _ flag: String) -> String {
+            "{\"t\":\"2026-11-30T08:00:00.000+08:00\",\"dir\":\"up\",\"frame\":\"##0100QN=\(qn);ST=32;CN=2011;PW=123456;MN=010000A8900016F000169DC0;Flag=5;CP=&&DataTime=20261130080000;w01001-Rtd=7.0,w01001-Flag=\(flag)&&0000\"}\n"
+        }
+        let earlier = line("20261130080000000", "C")
+        let text = earlier + line("20261130080030000", "N") + line("20261130080030000", "N") + line("20261130080100000", "C")
+        let path = try temporaryFile(Array(text.utf8))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let s = DemoSensors.summarise(path, from: earlier.utf8.count, code: "w01001")
+        #expect(s.calibrated == 1, "\(s.lines)")
+        #expect(s.lines.first?.contains("2 real-time uploads") == true, "\(s.lines)")
     }
 }
