@@ -160,6 +160,11 @@ enum ReadingLogger {
             lines.stopAndWait()
             let c = readings.counts
             io.stdout.line("instrument reads \(c.polls), failed \(c.failures)")
+            // Asked to read instruments and never could: the uploads carried no reading (flag B).
+            if c.polls == 0 && !Interrupts.requested {
+                io.stdout.line("no instrument or meter could be read: the uploads carried no reading (flagged B, 通讯异常)")
+                return status == 0 ? 1 : status
+            }
             return status
         } catch {
             io.stderr.line("hj212 simulate: \(error.message)")

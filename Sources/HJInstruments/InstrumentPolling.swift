@@ -89,10 +89,13 @@ public final class InstrumentPollingLine: @unchecked Sendable {
                 let t = clock()
                 var held: [String: SourcedReading] = [:]
                 for c in codes { if var r = last[c] { r.flag = UInt8(ascii: "N"); held[c] = r } }
-                readings.add(held, at: t)
+                readings.add(held, at: t, read: false)
                 if due("reading-stale|\(code)", t) {
                     let what = held.sorted { $0.key < $1.key }.map { "\($0.key)=\(ValueFormat.fixed($0.value.value, decimals: 4))" }.joined(separator: " ")
-                    records.append(record("reading-stale", code, t, "instrument \(inst.label) not read; uploading the last reading as N: \(what)"))
+                    // With nothing read before, nothing is held: the logger has no reading to pass off.
+                    records.append(record("reading-stale", code, t, held.isEmpty
+                        ? "instrument \(inst.label) not read, and never read before: no reading held to upload as N (the logger's uploads stay flagged B, 通讯异常)"
+                        : "instrument \(inst.label) not read; uploading the last reading as N: \(what)"))
                 }
                 continue
             }
@@ -108,7 +111,7 @@ public final class InstrumentPollingLine: @unchecked Sendable {
                 readings.countFailure()
                 var lost: [String: SourcedReading] = [:]
                 for c in codes { lost[c] = SourcedReading(value: last[c]?.value ?? 0, flag: UInt8(ascii: "B")) }
-                readings.add(lost, at: t)
+                readings.add(lost, at: t, read: false)
                 continue
             }
             let registers = readers[i].registers(replies: replies)
@@ -144,7 +147,7 @@ public final class InstrumentPollingLine: @unchecked Sendable {
         for (k, reader) in meterReaders.enumerated() {
             let facility = meters[k].facility
             if let held = meterStale(facility, &records) {
-                readings.setMeter(facility, held, at: clock())
+                readings.setMeter(facility, held, at: clock(), read: false)
                 continue
             }
             var replies: [DLT645Frame] = []

@@ -26,8 +26,9 @@ public final class PolledReadings: ReadingSource {
 
     public init() {}
 
-    /// Readings taken at `t` (after a poll of one instrument).
-    public func add(_ readings: [String: SourcedReading], at t: Int64) {
+    /// Readings at `t` after a poll of one instrument; `read`: they were read from it (false: a
+    /// failed poll's B values, or a stale fault's held values, which are no read).
+    public func add(_ readings: [String: SourcedReading], at t: Int64, read: Bool = true) {
         state.withLock { s in
             for (code, r) in readings {
                 var list = s.series[code, default: []]
@@ -37,7 +38,7 @@ public final class PolledReadings: ReadingSource {
                 list.append((t, r))
                 s.series[code] = list
             }
-            s.polls += 1
+            if read { s.polls += 1 }
         }
     }
 
@@ -48,13 +49,14 @@ public final class PolledReadings: ReadingSource {
     public func parameterKeys() -> Set<String> { state.withLock { $0.parameterKeys } }
 
     /// Values read from a facility's meter at `t` (the logger's clock).
-    public func setMeter(_ facility: String, _ values: [String: Double], at t: Int64) {
+    public func setMeter(_ facility: String, _ values: [String: Double], at t: Int64, read: Bool = true) {
         state.withLock { s in
             var list = s.meters[facility, default: []]
             if list.count >= Self.maxPerFactor { list.removeFirst(list.count / 4) }
             if let last = list.last, last.time > t { list.removeAll { $0.time > t } }
             list.append(MeterRead(time: t, values: values))
             s.meters[facility] = list
+            if read { s.polls += 1 }
         }
     }
     /// Declares the facilities whose meters a line reads (the logger then uploads electricity).
@@ -76,7 +78,7 @@ public final class PolledReadings: ReadingSource {
     }
     public func countFailure() { state.withLock { $0.failures += 1 } }
 
-    /// Instrument reads and failed requests so far.
+    /// Successful reads of an instrument or a meter, and failed ones, so far.
     public var counts: (polls: Int, failures: Int) { state.withLock { ($0.polls, $0.failures) } }
     /// The last values read from each meter, by facility.
     public var meters: [String: [String: Double]] { state.withLock { $0.meters.compactMapValues { $0.last?.values } } }

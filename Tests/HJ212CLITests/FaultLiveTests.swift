@@ -57,7 +57,7 @@ struct TransportFaultTests {
 
     /// Runs simulate for one wastewater logger with these faults (or a scenario); returns the
     /// result, the summary numbers, the ground truth and the platform.
-    static func run(faults: String? = nil, scenario: String? = nil, duration: String = "30m", speed: Double = 1200) throws
+    static func run(faults: String? = nil, scenario: String? = nil, duration: String = "30m", speed: Double = 1200, extra: [String] = []) throws
         -> (r: (status: Int32, out: String, err: String), row: [Int], truth: [JSONValue], platform: LoopbackPlatform) {
         let platform = try LoopbackPlatform(start: SimClock.parseStart(start)!, speed: speed)
         let truth = temporaryPath(".truth.jsonl")
@@ -66,7 +66,7 @@ struct TransportFaultTests {
                     "--start", start, "--duration", duration, "--drain", "10", "--truth", truth, "--threads", "1"]
         if let faults { args += ["--faults", faults] }
         if let scenario { args += ["--scenario", scenario] }
-        let r = hj212(args)
+        let r = hj212(args + extra)
         return (r, summaryRow(r.out), truthLines(truth), platform)
     }
 
@@ -93,6 +93,21 @@ struct TransportFaultTests {
         let received = platform.state.unit(Self.mn)?.packetsByCN.values.reduce(0, +) ?? 0
         #expect(row.count == 7 && row[0] == received && row[5] == 0, "sent \(row.first ?? -1), the platform took \(received): \(r.out)")
         #expect(platform.minuteRecords(Self.mn) == 3, "00:00, 00:10, 00:20")
+    }
+
+    @Test("--read from instruments that never answer: no read counted, exit 1, and a stale fault's truth says nothing was held to pass off")
+    func instrumentsNeverRead() throws {
+        let gone = try EventLoopGroup(threads: 1, name: "no-sensors")
+        defer { gone.shutdown() }
+        let closed = try TCPServer.start(on: .loopback(port: 0), group: gone) { _ in TCPCallbacks() }
+        let port = closed.localAddress.port
+        _ = closed.stopAndWait(timeout: .seconds(3))
+        let (r, _, truth, _) = try Self.run(faults: "reading-stale:w01018@2026-11-30T00:00/3m", duration: "5m", speed: 300,
+                                           extra: ["--read", "modbus-tcp://127.0.0.1:\(port)"])
+        #expect(r.status == 1, "\(r.out)\(r.err)")
+        #expect(r.out.contains("instrument reads 0,") && r.out.contains("no instrument or meter could be read"), "\(r.out)")
+        let stale = truth.filter { string($0["fault"]) == "reading-stale" }
+        #expect(!stale.isEmpty && stale.allSatisfy { string($0["detail"])?.contains("never read before") == true }, "\(truth)")
     }
 
     @Test("slow drip: one byte per millisecond, still assembled and acknowledged")
