@@ -218,7 +218,17 @@ struct SensorsCommand: CLICommand {
             let c = service.counters
             io.stdout.line("  modbus-tcp: requests \(c.requests.load(ordering: .relaxed)), refused connections \(c.refused.load(ordering: .relaxed)), closed for bad framing or unread replies \(c.closedForAbuse.load(ordering: .relaxed))")
         }
-        return Interrupts.requested ? Interrupts.exitStatus : 0
+        // A trace or a ground truth that lost lines is not what happened: said, and exit 1.
+        var lostFiles = false
+        if let t = trace?.lost, t.count > 0 {
+            io.stdout.line("trace: \(t.count) record\(t.count == 1 ? "" : "s") LOST (\(t.why ?? "?")): the trace is incomplete")
+            lostFiles = true
+        }
+        if let t = truth?.lost, t.count > 0 {
+            io.stdout.line("ground truth: \(t.count) line\(t.count == 1 ? "" : "s") LOST (\(t.why ?? "?")): the ground truth is incomplete")
+            lostFiles = true
+        }
+        return Interrupts.requested ? Interrupts.exitStatus : lostFiles ? 1 : 0
     }
 }
 

@@ -10,6 +10,10 @@ import Synchronization
 public final class InstrumentTrace: Sendable {
     let file: Mutex<UnsafeMutablePointer<FILE>?>
     let offsetMinutes: Int
+    private let failed = Mutex<(lost: Int, why: String?)>((0, nil))
+
+    /// Records that could not be written (a full disk), and why the first failed.
+    public var lost: (count: Int, why: String?) { failed.withLock { ($0.lost, $0.why) } }
 
     public init(path: String, offsetMinutes: Int = 480) throws(SerialError) {
         guard let f = fopen(path, "a") else { throw SerialError(message: "cannot open \(path): \(String(cString: strerror(errno)))") }
@@ -31,8 +35,11 @@ public final class InstrumentTrace: Sendable {
         let text = "{\"t\":\"\(SimClock.iso(time, offsetMinutes: offsetMinutes))\",\"line\":\"\(line)\",\"peer\":\"\(peer)\",\"dir\":\"\(incoming ? "in" : "out")\",\"hex\":\"\(Self.hex(bytes))\"}\n"
         file.withLock { f in
             guard let f else { return }
-            fputs(text, f)
-            fflush(f)
+            if fputs(text, f) < 0 || fflush(f) != 0 {
+                let why = String(cString: strerror(errno))
+                failed.withLock { $0.lost += 1; if $0.why == nil { $0.why = why } }
+                clearerr(f)
+            }
         }
     }
 }
@@ -40,6 +47,10 @@ public final class InstrumentTrace: Sendable {
 /// Appends ground-truth lines (JSON) to a file. `Sendable`: written under a `Mutex`.
 public final class TruthFile: Sendable {
     let file: Mutex<UnsafeMutablePointer<FILE>?>
+    private let failed = Mutex<(lost: Int, why: String?)>((0, nil))
+
+    /// Lines that could not be written (a full disk), and why the first failed.
+    public var lost: (count: Int, why: String?) { failed.withLock { ($0.lost, $0.why) } }
 
     public init(path: String) throws(SerialError) {
         guard let f = fopen(path, "a") else { throw SerialError(message: "cannot open \(path): \(String(cString: strerror(errno)))") }
@@ -52,8 +63,14 @@ public final class TruthFile: Sendable {
         guard !lines.isEmpty else { return }
         file.withLock { f in
             guard let f else { return }
-            for l in lines { fputs(l + "\n", f) }
-            fflush(f)
+            var written = 0
+            for l in lines where fputs(l + "\n", f) >= 0 { written += 1 }
+            // A line fputs took may still be lost in the flush: then the whole batch counts as lost.
+            if written < lines.count || fflush(f) != 0 {
+                let why = String(cString: strerror(errno))
+                failed.withLock { $0.lost += lines.count; if $0.why == nil { $0.why = why } }
+                clearerr(f)
+            }
         }
     }
 }

@@ -53,6 +53,10 @@ struct SensorsCommandTests {
         // The calibration fault is active from the start: its activation is in the ground truth.
         let text = try String(contentsOfFile: truth, encoding: .utf8)
         #expect(text.contains("\"fault\":\"calibration\""))
+        // A ground truth that cannot be written is not a success.
+        let full = hj212(["sensors", "--fleet", "mixed-demo", "--mn", try firstMN("mixed-demo"), "--modbus-tcp", "127.0.0.1:0",
+                          "--duration", "1s", "--speed", "60", "--truth", "/dev/full", "--faults", "calibration"])
+        #expect(full.status == 1 && full.out.contains("ground truth:") && full.out.contains("LOST"), "\(full.out)\(full.err)")
     }
 
     @Test("--dlt645 --pty (the form of the issue) creates a pty for the meters only")
