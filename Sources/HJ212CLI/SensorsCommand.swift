@@ -210,13 +210,15 @@ struct SensorsCommand: CLICommand {
         truth?.write(bank.takeTruth())
         io.clearProgress()
         let counts = bank.counters
-        io.stdout.line("served \(counts.requests) requests (\(counts.exceptions) exception or error replies) up to simulated \(SimClock.iso(clock.now))")
+        // Requests the TCP gateway answered itself (0x0B, no instrument at that unit identifier) count too.
+        let gateway = service?.counters.gatewayExceptions.load(ordering: .relaxed) ?? 0
+        io.stdout.line("served \(counts.requests + gateway) requests (\(counts.exceptions + gateway) exception or error replies) up to simulated \(SimClock.iso(clock.now))")
         for (name, c) in lines {
             io.stdout.line("  \(name): frames \(c.framesIn.load(ordering: .relaxed)), replies \(c.replies.load(ordering: .relaxed)), dropped (bad CRC/checksum, length) \(c.dropped.load(ordering: .relaxed)), not for us \(c.notForUs.load(ordering: .relaxed))")
         }
         if let service {
             let c = service.counters
-            io.stdout.line("  modbus-tcp: requests \(c.requests.load(ordering: .relaxed)), refused connections \(c.refused.load(ordering: .relaxed)), closed for bad framing or unread replies \(c.closedForAbuse.load(ordering: .relaxed))")
+            io.stdout.line("  modbus-tcp: requests \(c.requests.load(ordering: .relaxed)) (\(c.gatewayExceptions.load(ordering: .relaxed)) to a unit identifier with no instrument, answered 0B by the gateway), refused connections \(c.refused.load(ordering: .relaxed)), closed for bad framing or unread replies \(c.closedForAbuse.load(ordering: .relaxed))")
         }
         // A trace or a ground truth that lost lines is not what happened: said, and exit 1.
         var lostFiles = false

@@ -9,6 +9,8 @@ public final class TCPServiceCounters: Sendable {
     /// Connections closed for a broken MBAP header or unread replies.
     public let closedForAbuse = Atomic<Int>(0)
     public let requests = Atomic<Int>(0)
+    /// Requests to a unit identifier with no instrument, answered 0x0B by the gateway (not by the bank).
+    public let gatewayExceptions = Atomic<Int>(0)
     public init() {}
 }
 
@@ -73,8 +75,9 @@ final class ModbusTCPHandler: TCPConnectionHandler {
                 case .success(let frame):
                     counters.requests.add(1, ordering: .relaxed)
                     trace?.record(frame.bytes, incoming: true, line: "modbus-tcp", peer: peer, at: bank.clock())
-                    let pdu = bank.modbus(unit: frame.unitID, pdu: frame.pdu, line: "modbus-tcp", peer: peer)
-                        ?? ModbusPDU.exception(function: frame.pdu.first ?? 0, .gatewayTargetFailedToRespond)
+                    let answered = bank.modbus(unit: frame.unitID, pdu: frame.pdu, line: "modbus-tcp", peer: peer)
+                    if answered == nil { counters.gatewayExceptions.add(1, ordering: .relaxed) }
+                    let pdu = answered ?? ModbusPDU.exception(function: frame.pdu.first ?? 0, .gatewayTargetFailedToRespond)
                     let reply = MBAPFrame(transactionID: frame.transactionID, unitID: frame.unitID, pdu: pdu).bytes
                     trace?.record(reply, incoming: false, line: "modbus-tcp", peer: peer, at: bank.clock())
                     _ = connection.write(reply)

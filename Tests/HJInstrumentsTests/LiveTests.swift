@@ -112,6 +112,9 @@ struct ModbusTCPLiveTests {
         #expect(s.request(MBAPFrame(transactionID: 8, unitID: 1, pdu: [0x2B, 0x0E, 0x01, 0x00]))?.pdu == [0xAB, 0x01])
         #expect(s.request(MBAPFrame(transactionID: 9, unitID: 1, pdu: [0x03, 0, 0, 0, 0]))?.pdu == [0x83, 0x03])
         #expect(service.counters.requests.load(ordering: .relaxed) == 18)
+        // The 0B is the gateway's own answer: counted apart (the bank never saw the request).
+        #expect(service.counters.gatewayExceptions.load(ordering: .relaxed) == 1)
+        #expect(bank.counters.requests == 17)
     }
 
     @Test("pipelined requests in one write are all answered, in order")
