@@ -84,13 +84,14 @@ public final class InstrumentPollingLine: @unchecked Sendable {
         var records: [FaultRecord] = []
         for (i, inst) in instruments.enumerated() {
             let codes = inst.codes.compactMap { $0 }
-            if let code = codes.first(where: { faults.active(.readingStale, $0, at: clock()) != nil }) {
+            if let (code, spec) = codes.lazy.compactMap({ c in self.faults.active(.readingStale, c, at: self.clock()).map { (c, $0) } }).first {
                 // Lost to the logger: not polled; the last readings stay, flagged N (the fault).
                 let t = clock()
                 var held: [String: SourcedReading] = [:]
                 for c in codes { if var r = last[c] { r.flag = UInt8(ascii: "N"); held[c] = r } }
                 readings.add(held, at: t, read: false)
-                if due("reading-stale|\(code)", t) {
+                // Once a minute per window: a new window is recorded even within a minute of the last.
+                if due("reading-stale|\(code)|\(spec.window?.lowerBound ?? 0)", t) {
                     let what = held.sorted { $0.key < $1.key }.map { "\($0.key)=\(ValueFormat.fixed($0.value.value, decimals: 4))" }.joined(separator: " ")
                     // With nothing read before, nothing is held: the logger has no reading to pass off.
                     records.append(record("reading-stale", code, t, held.isEmpty
