@@ -160,6 +160,16 @@ struct MessageCatalogueTests {
         #expect(zh(.up, "##0040QN=1;CN=2011;CP=&&hour&&ABCD") == "+1.500s ↑ ##0040QN=1;CN=2011;CP=&&hour&&ABCD")
         let cut = "##9999" + String(repeating: "a", count: 420) + WireLog.cutMarker(80) + "tail"
         #expect(zh(.up, cut).contains("…（省略 80 个字符）…") && !zh(.up, cut).contains("characters"))
+        // The linter's diagnostics quoted in a logger check's wire log, item by item.
+        #expect(zh(.note, "error frame.crc-mismatch: declared CRC '0000', computed '1C80'") == "+1.500s · 错误 frame.crc-mismatch：声明的 CRC 为 '0000'，计算值为 '1C80'")
+        #expect(zh(.note, "error frame.segment-too-long: data segment is 1309 bytes; at most 1024 are allowed, longer records must be split with PNUM/PNO")
+                == "+1.500s · 错误 frame.segment-too-long：数据段为 1309 字节；最多允许 1024 字节，更长的记录须用 PNUM/PNO 拆分")
+        #expect(zh(.note, "warning frame.crc-lowercase: CRC '1c80' is correct but in lower case; expected '1C80'")
+                == "+1.500s · 警告 frame.crc-lowercase：CRC '1c80' 正确但为小写；应为 '1C80'")
+        #expect(zh(.note, "warning code.factor-unknown: 'i12101' is not a code of Appendix B (HJ 212-2017); non-standard or vendor code")
+                == "+1.500s · 警告 code.factor-unknown：'i12101' 不是附录 B（HJ 212-2017）中的编码；非标准或厂商自定义编码")
+        #expect(zh(.note, "error dialect.mismatch: expected an HJ 212-2017 packet, found HJ/T 212-2005 (Flag=1, version bits 000000)")
+                == "+1.500s · 错误 dialect.mismatch：应为 HJ 212-2017 报文，实为 HJ/T 212-2005（Flag=1，版本位 000000）")
         // English reports are as logged.
         #expect(CheckReport.wireLine(WireRecord(time: 1.5, direction: .note, text: "watching for commands for 0.5 s"), m, .en) == "+1.500s · watching for commands for 0.5 s")
     }
