@@ -230,7 +230,7 @@ final class ReplayRunner {
 
     func received(_ l: Int, _ f: RawFrame) {
         // A logger discards a frame whose CRC is wrong (either case of the hex digits accepted).
-        guard f.crcBytes.count == 4, let crc = UInt16(String(decoding: f.crcBytes, as: UTF8.self), radix: 16), crc == CRC.hj212(f.segmentBytes) else {
+        guard CRC.parseHex(f.crcBytes) == CRC.hj212(f.segmentBytes) else {
             counts.badCRC += 1
             return
         }

@@ -174,8 +174,8 @@ public struct RosterEvidence: Sendable {
             let text = raw.segmentText
             guard declared == text.utf16.count || declared == text.unicodeScalars.count else { return nil }
         }
-        guard raw.crcBytes.count == 4, let crc = UInt16(String(decoding: raw.crcBytes, as: UTF8.self), radix: 16),
-              crc == CRC.hj212(raw.segmentBytes) else { return nil }
+        // Four hex digits exactly (`UInt16(_:radix:)` would take "+1C8" for 01C8).
+        guard CRC.parseHex(raw.crcBytes) == CRC.hj212(raw.segmentBytes) else { return nil }
         return raw
     }
 

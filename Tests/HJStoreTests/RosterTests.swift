@@ -187,6 +187,21 @@ struct RosterTests {
         #expect(fromTrace.hours == fromStore.hours && fromTrace.skipped.refusedFrames == 0, "\(fromTrace.skipped)")
     }
 
+    @Test("a CRC field is four hex digits: '+1C8' is not the CRC 01C8, so the frame is not counted")
+    func crcWithSign() throws {
+        // A segment whose CRC starts with a 0 digit.
+        var k = 0
+        var segment = ""
+        repeat {
+            k += 1
+            segment = "QN=2026110100000\(String(format: "%04d", k));ST=32;CN=2061;PW=123456;MN=010000A8900016F000169DC0;Flag=5;CP=&&DataTime=20261101000000&&"
+        } while CRC.hj212(Array(segment.utf8)) >= 0x1000
+        var frame = FrameEncoder.frame(segment, trailer: false)
+        #expect(RosterEvidence.acknowledgeable(frame) != nil)
+        frame[frame.count - 4] = UInt8(ascii: "+")
+        #expect(RosterEvidence.acknowledgeable(frame) == nil)
+    }
+
     @Test("a record split over several packets (PNUM/PNO) counts once, whole, from a trace as from a store")
     func splitRecords() throws {
         let f = try fleet()
