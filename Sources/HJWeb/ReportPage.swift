@@ -39,6 +39,10 @@ public struct ReportPage: Sendable {
         profiles[mn].map { "\(mn) · \($0.titleZh) \($0.titleEn)" } ?? mn
     }
 
+    /// An injection's outcome (`DetectionScore.Outcome.result`) in the page's two languages.
+    static let resultLabel = ["detected": "detected 检出", "missed": "missed 漏报", "not scored": "not scored 不计",
+                              "not covered": "not covered 未覆盖"]
+
     static func time(_ t: Int64?) -> String { t.map { HJTime(wallMilliseconds: $0).description } ?? "…" }
 
     static func duration(_ ms: Int64) -> String {
@@ -74,9 +78,9 @@ public struct ReportPage: Sendable {
                 let i = o.injection
                 let name = faultNames[i.fault].map { "\(i.fault) \($0.0) \($0.1)" } ?? i.fault
                 rows.append([unitLabel(i.mn), name, i.layer, i.factor ?? "", "\(Self.time(i.start)) – \(i.end.map { Self.time($0) } ?? "end")",
-                             o.scored ? (o.alarm != nil ? "detected 检出" : "missed 漏报") : "not scored 不计",
+                             Self.resultLabel[o.result] ?? o.result,
                              o.alarm.map { "#\($0.id) \(ruleName($0.rule))" } ?? "", o.delayMs.map { Self.duration($0) } ?? ""])
-                tones.append(o.scored ? (o.alarm != nil ? .pass : .fail) : .skip)
+                tones.append(o.scored && o.covered ? (o.alarm != nil ? .pass : .fail) : .skip)
             }
             page.table(header: ["unit 监控点", "fault 故障", "layer", "factor 因子", "window 时段", "result 结果", "rule 规则", "after 用时"], rows: rows, tones: tones)
             if !score.classes.isEmpty {

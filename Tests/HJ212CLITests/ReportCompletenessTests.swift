@@ -135,6 +135,9 @@ struct ReportCompletenessTests {
         #expect(r.err.contains("recall n/a") && r.err.contains("not covered"), "\(r.err)")
         let html = hj212(["report", short, "--truth", truth])
         #expect(html.out.contains("not covered"))
+        // The injection table says so for each row, and does not call them "not scored".
+        #expect(html.out.components(separatedBy: "<td>not covered 未覆盖</td>").count - 1 == 2, "\(html.out.count) bytes")
+        #expect(!html.out.contains("not scored 不计"))
         // An empty trace with a truth file: nothing to judge, recall n/a.
         let empty = try temporaryFile([], suffix: ".jsonl")
         defer { try? FileManager.default.removeItem(atPath: empty) }
