@@ -250,6 +250,8 @@ struct GenerateCommand: CLICommand {
                 counts.add(Self.cn(ofFrame: frame) ?? "?")
                 packets += 1
             }
+            // Instrument faults still acting where the run stops end there (not injections: not counted).
+            run.endFaults { record in truth?.line(record.json(offsetMinutes: zone)) }
         }
         writer.flush()
         truth?.flush()

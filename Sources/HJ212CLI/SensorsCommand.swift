@@ -207,6 +207,7 @@ struct SensorsCommand: CLICommand {
         lineGroup.wait()
         if let service { _ = service.server.stopAndWait(timeout: .seconds(5)) }
         group?.shutdown()
+        bank.finish()
         truth?.write(bank.takeTruth())
         io.clearProgress()
         let counts = bank.counters
@@ -228,6 +229,11 @@ struct SensorsCommand: CLICommand {
         }
         if let t = truth?.lost, t.count > 0 {
             io.stdout.line("ground truth: \(t.count) line\(t.count == 1 ? "" : "s") LOST (\(t.why ?? "?")): the ground truth is incomplete")
+            lostFiles = true
+        }
+        let dropped = bank.truthDropped
+        if truth != nil, dropped > 0 {
+            io.stdout.line("ground truth: \(dropped) line\(dropped == 1 ? "" : "s") LOST (more than \(InstrumentBank.maxPendingTruth) waited to be written): the ground truth is incomplete")
             lostFiles = true
         }
         return Interrupts.requested ? Interrupts.exitStatus : lostFiles ? 1 : 0

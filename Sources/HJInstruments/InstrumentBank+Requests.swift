@@ -150,9 +150,12 @@ extension InstrumentBank {
                 c.code.map { .object([("code", .string($0)), ("value", .double(c.value)), ("flag", .string(String(UnicodeScalar(c.flag))))]) }
             })))
         }
-        for slot in registers.changed {
-            let (c, p) = slot.quotientAndRemainder(dividingBy: map.parameters.count)
-            j.append(("wrote", .object([("channel", .int(c)), ("parameter", .string(map.parameters[p].name)), ("value", .double(registers.parameters.values[slot]))])))
+        // Every parameter a write changed, in one array (a 16 may write several).
+        if !registers.changed.isEmpty {
+            j.append(("wrote", .array(registers.changed.map { slot in
+                let (c, p) = slot.quotientAndRemainder(dividingBy: map.parameters.count)
+                return .object([("channel", .int(c)), ("parameter", .string(map.parameters[p].name)), ("value", .double(registers.parameters.values[slot]))])
+            })))
         }
         appendTruth(JSONValue.object(j).serialized, &s)
         return reply
@@ -179,7 +182,12 @@ extension InstrumentBank {
     }
 
     func appendTruth(_ line: String, _ s: inout State) {
-        if s.truth.count >= Self.maxPendingTruth { s.truth.removeFirst(s.truth.count / 10) }
+        if s.truth.count >= truthBudget {
+            // The oldest tenth goes at once (not one per line: a stalled disk would make every request shift the array).
+            let n = max(1, s.truth.count / 10)
+            s.truth.removeFirst(n)
+            s.truthDropped += n
+        }
         s.truth.append(line)
     }
 

@@ -72,6 +72,8 @@ public final class InstrumentBank: Sendable {
         /// code (`applyWrite`).
         var draws: [(epoch: Int, slots: [Bool])?]
         var truth: [String] = []
+        /// Truth lines dropped over the budget (`truthBudget`): the ground truth is incomplete.
+        var truthDropped = 0
         var recordsTruth = true
         var requests = 0
         var exceptions = 0
@@ -79,10 +81,14 @@ public final class InstrumentBank: Sendable {
 
     /// Pending ground-truth lines are capped: beyond this many, the oldest are dropped and counted.
     public static let maxPendingTruth = 100_000
+    /// This bank's cap on pending truth lines (`maxPendingTruth` but in tests).
+    let truthBudget: Int
 
     public init(template: UnitTemplate, identity: LoggerIdentity, seed: UInt64, start: Int64, options: SimulationOptions = SimulationOptions(),
-                store: ProfileStore = .builtin, offsetMinutes: Int = 480, recordsTruth: Bool = true, served: ServedLog? = nil, clock: @escaping @Sendable () -> Int64) throws {
+                store: ProfileStore = .builtin, offsetMinutes: Int = 480, recordsTruth: Bool = true, truthBudget: Int = InstrumentBank.maxPendingTruth, served: ServedLog? = nil,
+                clock: @escaping @Sendable () -> Int64) throws {
         self.template = template
+        self.truthBudget = max(1, truthBudget)
         self.served = served
         self.recordsTruth = recordsTruth
         self.clock = clock
@@ -186,7 +192,7 @@ public final class InstrumentBank: Sendable {
             }
         }
         if !s.sim.faultRecords.isEmpty {
-            for r in s.sim.faultRecords where s.recordsTruth && s.truth.count < Self.maxPendingTruth { s.truth.append(r.json()) }
+            if s.recordsTruth { for r in s.sim.faultRecords { appendTruth(r.json(), &s) } }
             s.sim.faultRecords = []
         }
     }
@@ -201,6 +207,24 @@ public final class InstrumentBank: Sendable {
     static func meterReading(i: Int, level: Double, rated: Double, energy: Double, noise: inout SimRandom) -> MeterReading {
         ElectricityModel.reading(level: level, rated: rated, energy: energy, noise: &noise)
     }
+
+    /// The run stops now: the models run to the clock, and each value fault still acting gets the
+    /// record of its end in the truth (its activation gave the planned window). Call once, before
+    /// the last `takeTruth`.
+    @discardableResult
+    public func finish() -> Int64 {
+        let t = clock()
+        state.withLock { s in
+            sync(&s, to: t)
+            s.sim.endFaults(at: t)
+            if s.recordsTruth { for r in s.sim.faultRecords { appendTruth(r.json(), &s) } }
+            s.sim.faultRecords = []
+        }
+        return t
+    }
+
+    /// Truth lines dropped because more than the budget waited to be taken (`takeTruth`).
+    public var truthDropped: Int { state.withLock { $0.truthDropped } }
 
     /// The current virtual time, after running the models up to it.
     @discardableResult

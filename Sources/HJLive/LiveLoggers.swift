@@ -81,13 +81,13 @@ package final class LiveLogger: @unchecked Sendable {
         guard !stopped else { return }
         let now = self.now
         device.advance(to: min(now, produceUntil))
+        // From the end of production on, what the fault injector held back may go (draining).
+        let ending = now >= produceUntil && !productionEnded
+        if ending { productionEnded = true; device.endFaults(at: produceUntil) }
         if let truth {
             let records = device.takeFaultRecords()
             if !records.isEmpty { truth.write(records.map { $0.json() }) }
         }
-        // From the end of production on, what the fault injector held back may go (draining).
-        let ending = now >= produceUntil && !productionEnded
-        if ending { productionEnded = true }
         for link in links {
             link.transportTick(at: now)
             // A half-open link is hung: no resends, nothing pumped.
@@ -106,6 +106,13 @@ package final class LiveLogger: @unchecked Sendable {
     }
 
     package func stop() {
+        // Stopped before the end of production (Ctrl-C): the faults still acting end here.
+        if !stopped && !productionEnded, let truth {
+            productionEnded = true
+            device.endFaults(at: min(now, produceUntil))
+            let records = device.takeFaultRecords()
+            if !records.isEmpty { truth.write(records.map { $0.json() }) }
+        }
         stopped = true
         ticker.cancel()
         for link in links { link.shutdown() }

@@ -73,6 +73,10 @@ public final class LoggerDevice {
         (history[cn] ?? []).filter { $0.time >= from && $0.time <= to }.map { SegmentParser.parse($0.bytes).segment }
     }
 
+    /// The run stops at `t`: instrument faults still acting get the record of their end
+    /// (`FaultRecord.ends`), taken with the next `takeFaultRecords`.
+    public func endFaults(at t: SessionTime) { simulator.endFaults(at: t) }
+
     /// Instrument faults that became active since the last call (ground truth).
     public func takeFaultRecords() -> [FaultRecord] {
         let records = simulator.faultRecords

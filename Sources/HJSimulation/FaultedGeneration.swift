@@ -65,6 +65,11 @@ public struct FaultedGeneration: Sendable {
         return out
     }
 
+    /// The run stops here: the ground truth of the instrument faults still acting (`FaultRecord.ends`).
+    public mutating func endFaults(truth: (FaultRecord) -> Void) {
+        generator.endFaults { _, record in truth(record) }
+    }
+
     /// Frames still held back (a record `out-of-order` kept for after the next one): they go out
     /// at the end of the run.
     public mutating func finish() -> [(unit: Int, frame: [UInt8])] {

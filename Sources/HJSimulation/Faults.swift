@@ -236,6 +236,11 @@ public struct FaultRecord: Sendable, Hashable {
     public var layer = "protocol"
     /// The factor of an instrument fault.
     public var factor = ""
+    /// The run stopped while this fault was still acting (`time` is the stop): the activation's
+    /// record gave the planned window, this one says where the fault really ended. Written with the
+    /// key `ended` in place of `fault`, so that a reader taking every `fault` line for an injection
+    /// does not count it twice (`Injection.parse` reads it as the end of the injection).
+    public var ends = false
 
     public init(time: Int64, mn: String, fault: String, cn: String, qn: String, detail: String, layer: String = "protocol", factor: String = "") {
         (self.time, self.mn, self.fault, self.cn, self.qn, self.detail, self.layer, self.factor) = (time, mn, fault, cn, qn, detail, layer, factor)
@@ -253,7 +258,7 @@ public struct FaultRecord: Sendable, Hashable {
 
     public func json(offsetMinutes: Int = SimClock.chinaOffsetMinutes) -> String {
         var members: [(String, JSONValue)] = [("t", .string(SimClock.iso(time, offsetMinutes: offsetMinutes))), ("mn", .string(mn)),
-                                              ("fault", .string(fault)), ("layer", .string(layer))]
+                                              (ends ? "ended" : "fault", .string(fault)), ("layer", .string(layer))]
         if !factor.isEmpty { members.append(("factor", .string(factor))) }
         if !cn.isEmpty { members += [("cn", .string(cn)), ("qn", .string(qn))] }
         members.append(("detail", .string(detail)))

@@ -69,6 +69,16 @@ public struct FleetGenerator: Sendable {
         }
     }
 
+    /// The run stops at `now`: each unit's instrument faults still acting get the record of their
+    /// real end (`FaultRecord.ends`; their activation records gave the planned windows).
+    public mutating func endFaults(_ faults: (Int, FaultRecord) -> Void) {
+        for i in simulators.indices {
+            simulators[i].endFaults(at: now)
+            for r in simulators[i].faultRecords { faults(i, r) }
+            simulators[i].faultRecords = []
+        }
+    }
+
     /// The same packets as `run`, framed (standard CRC, CR LF) into one buffer per block: what
     /// `generate` writes when no fault is injected. The frames are made on the units' threads,
     /// so that only the merge and the write are left to the caller's. Instrument fault records

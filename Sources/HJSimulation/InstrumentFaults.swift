@@ -36,6 +36,8 @@ struct InstrumentFaults: Sendable {
     var activeList: [Int] = []
     var activations: [Int: Int] = [:]
     var records: [FaultRecord] = []
+    /// The run stopped (`endActive`).
+    var stopped = false
     /// Device parameters imposed by active faults, by "PolId|code".
     var info: [String: String] = [:]
     /// Which binding set which parameters (restored when it ends).
@@ -221,6 +223,25 @@ struct InstrumentFaults: Sendable {
                 default: break
                 }
             }
+        }
+    }
+
+    /// The run stops at `t`: one `ends` record per binding still acting (its activation record
+    /// gave the planned window, which the run did not reach). Once only: the faults stay as they
+    /// are, nothing runs after a stop.
+    mutating func endActive(at t: Int64, mn: String, models: [FactorModel]) {
+        guard !stopped else { return }
+        stopped = true
+        for n in activeList {
+            let b = bindings[n]
+            let spec = specs[b.spec]
+            if let w = spec.window, w.upperBound <= t { continue }    // ends as planned, at the stop or before it
+            let planned = spec.describe(from: since[b.key] ?? t)
+            var r = FaultRecord(time: t, mn: mn, fault: spec.id, cn: "", qn: "",
+                                detail: "the run stopped at \(HJTime(wallMilliseconds: t).description) while it acted (planned: \(planned))",
+                                layer: spec.layer, factor: models[b.model].code)
+            r.ends = true
+            records.append(r)
         }
     }
 

@@ -126,6 +126,11 @@ public struct UnitSimulator: Sendable {
         get { instrumentFaults.records }
         set { instrumentFaults.records = newValue }
     }
+    /// The run stops at `t`: each instrument fault still acting gets a record of its real end
+    /// (`FaultRecord.ends`) in `faultRecords`. Once per run.
+    public mutating func endFaults(at t: Int64) {
+        if !instrumentFaults.isEmpty { instrumentFaults.endActive(at: t, mn: identity.mn, models: models) }
+    }
     /// Furnace 5-minute mean (HJ 212-2025 CN 2111).
     var furnace5 = Accumulator()
     let furnaceIndex: Int?

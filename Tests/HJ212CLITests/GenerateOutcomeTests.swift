@@ -1,5 +1,6 @@
 import Foundation
 import HJ212
+import HJAnalysis
 import HJLive
 import HJNetwork
 import HJRoles
@@ -44,6 +45,24 @@ struct GenerateOutcomeTests {
         #expect(r.err.contains("\(dropped) record\(dropped == 1 ? "" : "s") dropped by faults"), "\(r.err)")
     }
 
+    @Test("generate stopping while an instrument fault acts: the truth ends the fault at the stop, and the truth's reader ends the injection there")
+    func faultEndsAtStop() throws {
+        let out = temporaryPath(".raw")
+        defer { try? FileManager.default.removeItem(atPath: out); try? FileManager.default.removeItem(atPath: out + ".truth.jsonl") }
+        let r = hj212(["generate", "--unit", "industrial-wastewater", "--start", "2026-11-30", "--duration", "3h", "-o", out,
+                       "--faults", "calibration:w01018@2026-11-30T02:00/6h"])
+        #expect(r.status == 0, "\(r.err)")
+        let text = try String(contentsOfFile: out + ".truth.jsonl", encoding: .utf8)
+        let lines = text.split(separator: "\n")
+        #expect(lines.filter { $0.contains("\"fault\":\"calibration\"") }.count == 1, "\(text)")
+        let ended = lines.filter { $0.contains("\"ended\":\"calibration\"") }
+        #expect(ended.count == 1 && ended.first?.contains("\"t\":\"2026-11-30T03:00:00.000+08:00\"") == true, "\(text)")
+        #expect(r.err.contains("1 fault injection written"), "the end is not an injection: \(r.err)")
+        let parsed = Injection.parse(text)
+        #expect(parsed.skipped == 0 && parsed.injections.count == 1)
+        #expect(parsed.injections.first?.end == HJTime("20261130030000")?.wallMilliseconds, "the injection ends where the run stopped")
+    }
+
     @Test("generate whose ground truth cannot be written (/dev/full): one line, exit 1, never 'written to'")
     func generateTruthFull() throws {
         let out = temporaryPath(".raw")
@@ -56,7 +75,7 @@ struct GenerateOutcomeTests {
     }
 
     /// `simulate` against a platform on loopback, its ground truth going to `truth`.
-    func simulate(truth: String) throws -> (status: Int32, out: String, err: String) {
+    func simulate(truth: String, faults: String = "misaligned-datatime%50") throws -> (status: Int32, out: String, err: String) {
         let start = try #require(SimClock.parseStart("2026-11-30T08:00"))
         let group = try EventLoopGroup(threads: 1, name: "truth-platform")
         defer { group.shutdown() }
@@ -67,7 +86,7 @@ struct GenerateOutcomeTests {
         let address = try platform.start()
         defer { platform.stop() }
         return hj212(["simulate", "--unit", "industrial-wastewater", "--to", address.description, "--speed", "1200", "--start", "2026-11-30T08:00",
-                      "--duration", "30m", "--drain", "10", "--threads", "1", "--faults", "misaligned-datatime%50", "--truth", truth])
+                      "--duration", "30m", "--drain", "10", "--threads", "1", "--faults", faults, "--truth", truth])
     }
 
     @Test("simulate whose ground truth cannot be written (/dev/full): said in the summary, exit 1; the same run with a file exits 0")
@@ -80,5 +99,17 @@ struct GenerateOutcomeTests {
         #expect(r.status == 1, "\(r.out)\(r.err)")
         let line = r.out.split(separator: "\n").first { $0.hasPrefix("ground truth: /dev/full") } ?? ""
         #expect(line.contains("LOST") && line.contains("writing failed"), "\(r.out)")
+    }
+
+    @Test("simulate ending production while an instrument fault acts: the truth ends it at the end of production")
+    func simulateFaultEnds() throws {
+        let path = temporaryPath(".truth.jsonl")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let r = try simulate(truth: path, faults: "calibration:w01018@2026-11-30T08:10/2h")
+        #expect(r.status == 0, "\(r.out)\(r.err)")
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(lines.filter { $0.contains("\"fault\":\"calibration\"") }.count == 1, "\(lines)")
+        let ended = lines.filter { $0.contains("\"ended\":\"calibration\"") }
+        #expect(ended.count == 1 && ended.first?.contains("\"t\":\"2026-11-30T08:30:00.000+08:00\"") == true, "\(lines)")
     }
 }

@@ -140,7 +140,60 @@ struct InstrumentBankTests {
         #expect(Fixture.read(bank, unit: 1, start: 28, count: 1) == .exception(function: 3, .illegalDataAddress, raw: 2), "past the map")
         #expect(bank.modbus(unit: 9, pdu: [3, 0, 0, 0, 1], line: "t", peer: "t") == nil, "no instrument at 9")
         let truth = bank.takeTruth()
-        #expect(truth.contains { $0.contains("\"wrote\":{\"channel\":0,\"parameter\":\"slope\",\"value\":1.25}") })
+        #expect(truth.contains { $0.contains("\"wrote\":[{\"channel\":0,\"parameter\":\"slope\",\"value\":1.25}]") })
+    }
+
+    @Test("a 16 writing several parameters gives one truth line with every write, readable JSON (no repeated key)")
+    func severalWrites() throws {
+        let clock = ManualClock(Fixture.start)
+        let bank = try Fixture.bank("industrial-wastewater", clock: clock)
+        // Slope 1.25 and intercept 0.5 (CDAB), registers 16…19, in one request.
+        let words = RegisterType.float32.encode(1.25, scale: 1, order: .cdab) + RegisterType.float32.encode(0.5, scale: 1, order: .cdab)
+        #expect(bank.modbus(unit: 1, pdu: ModbusRequest.writeMultiple(start: 16, values: words).pdu, line: "t", peer: "t")! == [0x10, 0, 16, 0, 4])
+        let lines = bank.takeTruth()
+        #expect(lines.count == 1)
+        let v = try JSONValue.parse(try #require(lines.first))
+        guard case .array(let wrote)? = v["wrote"] else { Issue.record("no wrote array: \(lines)"); return }
+        #expect(wrote.count == 2)
+        #expect(wrote.first?["parameter"] == .string("slope") && wrote.first?["value"] == .double(1.25))
+        #expect(wrote.last?["parameter"] == .string("intercept") && wrote.last?["value"] == .double(0.5))
+    }
+
+    @Test("a fault still acting when the run stops gets the record of its end at the stop; one that ended before, none")
+    func faultEndsAtStop() throws {
+        let clock = ManualClock(Fixture.start)
+        let bank = try Fixture.bank("industrial-wastewater", faults: "calibration:w01018@2026-11-30T10:10/20m,drift:w21003@2026-11-30T10:01/5m",
+                                    clock: clock)
+        clock.advance(15 * 60_000)
+        _ = bank.advance()
+        let before = bank.takeTruth()
+        #expect(before.filter { $0.contains("\"fault\":") }.count == 2, "both activations: \(before)")
+        let stop = bank.finish()
+        #expect(stop == HJTimeFixture.ms(2026, 11, 30, 10, 15, 0))
+        let after = bank.takeTruth()
+        #expect(after.count == 1, "only the calibration still acted: \(after)")
+        let end = try JSONValue.parse(try #require(after.first))
+        #expect(end["ended"] == .string("calibration") && end["fault"] == nil)
+        #expect(end["factor"] == .string("w01018"))
+        #expect(end["t"] == .string("2026-11-30T10:15:00.000+08:00"))
+        guard case .string(let detail)? = end["detail"] else { Issue.record("no detail"); return }
+        #expect(detail.contains("2026-11-30 10:15:00") && detail.contains("to 2026-11-30 10:30:00"), "\(detail)")
+        bank.finish()
+        #expect(bank.takeTruth().isEmpty, "once")
+    }
+
+    @Test("truth lines over the budget are dropped oldest first and counted, never silently")
+    func truthBudget() throws {
+        let clock = ManualClock(Fixture.start)
+        var options = SimulationOptions()
+        options.faults = []
+        let bank = try InstrumentBank(template: try UnitTemplate.load("industrial-wastewater"), identity: Fixture.identity, seed: 1, start: Fixture.start,
+                                      options: options, recordsTruth: true, truthBudget: 10, clock: { clock.now })
+        for _ in 0..<25 { _ = Fixture.read(bank, unit: 1, start: 0, count: 2) }
+        let kept = bank.takeTruth()
+        #expect(kept.count <= 10)
+        #expect(bank.truthDropped > 0)
+        #expect(kept.count + bank.truthDropped == 25)
     }
 
     @Test("parameter tampering in the value models shows in the analyser's slope register")
