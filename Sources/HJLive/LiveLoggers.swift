@@ -106,10 +106,11 @@ package final class LiveLogger: @unchecked Sendable {
     }
 
     package func stop() {
-        // Stopped before the end of production (Ctrl-C): the faults still acting end here.
+        // Stopped before the end of production (Ctrl-C): the faults still acting end where the
+        // device's production stopped (not advanced further: nothing more is produced).
         if !stopped && !productionEnded, let truth {
             productionEnded = true
-            device.endFaults(at: min(now, produceUntil))
+            device.endFaults(at: device.simulator.now)
             let records = device.takeFaultRecords()
             if !records.isEmpty { truth.write(records.map { $0.json() }) }
         }
