@@ -184,9 +184,20 @@ enum DissectorLua {
       local text = tvb(offset, remaining):raw()
       local crlf = text:find("\r\n", 7, true)
       if declared then
-        local total = 6 + declared + 4 + 2
+        local crc_end = 6 + declared + 4       -- the CRC's last byte (1-based)
+        local total = crc_end + 2
         if remaining >= total and text:sub(total - 1, total) == "\r\n" then return total end
         if crlf and crlf + 1 <= total then return crlf + 1 end
+        -- The CRC where the length puts it but no CR LF after it (as the linter's decoder reads it):
+        -- LF or CR alone, or nothing before the next frame or the end of the data, ends the frame
+        -- there; only CR as the last byte waits for the segment that may hold its LF.
+        if remaining >= crc_end and text:sub(crc_end - 3, crc_end):match("^%x%x%x%x$") then
+          local after = text:sub(crc_end + 1, crc_end + 2)
+          if after == "" or after == "##" then return crc_end end
+          if after == "\r" then return nil, DESEGMENT_ONE_MORE_SEGMENT end
+          local c = after:sub(1, 1)
+          if c == "\n" or c == "\r" then return crc_end + 1 end
+        end
         if remaining < total then
           local nxt = text:find("##", 3, true)
           if nxt then return nxt - 1 end

@@ -113,6 +113,49 @@ func tsharkPath() -> String? {
         #expect(rows.last.map { $0[6] == "False" || $0[6] == "0" } == true)
     }
 
+    /// Frames without CR LF (a real-world quirk and the `no-crlf` fault): followed by the next frame
+    /// in the same write, and at the end of a write. Each is one frame, flagged for its trailer only
+    /// (session 20: the dissector ran on to the next frame's CR LF and flagged a wrong length and
+    /// CRC that were not on the wire, and the next frame's QN was not shown).
+    @Test func framesWithoutTrailerStayFrames() throws {
+        let tshark = try #require(tsharkPath(), "tshark is not installed (.ci/run installs it: apt-get install -y tshark)")
+        let generated = hj212(["generate", "--unit", "msw-incinerator", "--start", "2025-12-01T12:00:00", "--duration", "2m", "--seed", "7"])
+        #expect(generated.status == 0, "\(generated.err)")
+        let frames: [[UInt8]] = generated.out.split(separator: "\r\n", omittingEmptySubsequences: true).prefix(6).map { Array($0.utf8) + [13, 10] }
+        #expect(frames.count == 6)
+        func cut(_ f: [UInt8]) -> [UInt8] { Array(f.dropLast(2)) }
+        // Writes: [f0] [f1 without CR LF + f2] [f3 without CR LF] [f4] [f5 without CR LF, the last bytes of the capture].
+        let writes: [[UInt8]] = [frames[0], cut(frames[1]) + frames[2], cut(frames[3]), frames[4], cut(frames[5])]
+        var c = TCPConversation(client: Endpoint("10.0.0.2:40000")!, server: Endpoint("10.0.0.1:29212")!)
+        var w = PcapngWriter(comment: "hj212 WiresharkTests trailer")
+        let i = w.addInterface(linkType: .ethernet)
+        var t = Build.t0
+        var packets = c.handshake()
+        for b in writes { packets += c.send(fromClient: true, b, maxSegment: 1400) }
+        for p in packets {
+            w.addPacket(interface: i, timestampNanos: t, data: p)
+            t += 1_000_000
+        }
+        let capture = try scratchFile("trailer.pcapng", w.take())
+        let lua = try scratchFile("hj212-trailer.lua")
+        defer { for p in [capture, lua] { try? FileManager.default.removeItem(atPath: p) } }
+        #expect(hj212(["dissector", "-o", lua]).status == 0)
+        let result = try runProgram(tshark, ["-n", "-o", "tcp.desegment_tcp_streams:TRUE", "-X", "lua_script:" + lua, "-r", capture, "-Y", "hj212",
+                                             "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|", "-E", "separator=\t",
+                                             "-e", "hj212.qn", "-e", "_ws.expert.message"])
+        #expect(result.status == 0 && !result.err.contains("Lua: Error"), "\(result.err)")
+        let rows = result.out.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+        let shownQNs = rows.flatMap { $0.first.map { $0.split(separator: "|").map(String.init) } ?? [] }
+        let sentQNs = frames.map { f -> String in
+            let text = String(decoding: f, as: UTF8.self)
+            return text.components(separatedBy: "QN=").dropFirst().first.map { String($0.prefix { $0 != ";" }) } ?? "?"
+        }
+        #expect(shownQNs == sentQNs, "\(result.out)")
+        let expert = rows.map { $0.count > 1 ? $0[1] : "" }.joined(separator: "|")
+        #expect(!expert.contains("crc-mismatch") && !expert.contains("length-mismatch"), "\(expert)")
+        #expect(expert.components(separatedBy: "trailer-missing").count - 1 == 3, "\(expert)")
+    }
+
     @Test func theDissectorIsGeneratedFromTheTables() throws {
         let r = hj212(["dissector"])
         #expect(r.status == 0)
