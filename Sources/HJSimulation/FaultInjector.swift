@@ -20,6 +20,12 @@ public struct FaultInjector: Sendable {
     var holdingParts = false
     /// Parts of a split record being joined by `oversized-record`.
     var joining: Reassembler?
+    /// The rest of a split record that `missing-record` does not send (decided on its first packet:
+    /// the whole record goes missing, not one of its packets).
+    var droppingParts = false
+    /// The frames of a split record that `duplicate-record` sends twice: all its packets, then all
+    /// of them again after the last (decided on its first packet).
+    var repeatingParts: [[UInt8]]?
 
     /// The specs whose window contains a packet's time: a packet looks at those only (a spec out
     /// of its window neither fires nor draws a random number), in spec order as before.
@@ -133,12 +139,27 @@ public struct FaultInjector: Sendable {
             heldLastQN = segment.qn
             return ([], [])
         }
-        // A record that is not sent carries no other fault: missing-record is decided first, and
-        // when it fires nothing else is injected (or counted) on that packet.
-        if record, let n = live.first(where: { specs[$0].id == .missingRecord && fires($0, at: packet.time) }) {
+        // The rest of a split record whose first packet missing-record did not send.
+        if droppingParts {
+            if stillPart && pno != 1 {
+                if pno == pnum { droppingParts = false }
+                return ([], [])
+            }
+            droppingParts = false
+        }
+        if repeatingParts != nil && !(stillPart && pno != 1) { repeatingParts = nil }
+        // A record that is not sent carries no other fault: missing-record is decided first (on
+        // the first packet of a split record, for all of them), and when it fires nothing else is
+        // injected (or counted) on that packet.
+        if record && !(stillPart && pno != 1), let n = live.first(where: { specs[$0].id == .missingRecord && fires($0, at: packet.time) }) {
             for r in records { if let m = firstOfID[r.faultID] { injections[m, default: 1] -= 1 } }
             records = []
-            note(n, "record not sent")
+            if stillPart, let pnum, pnum > 1 {
+                droppingParts = true
+                note(n, "record not sent (its \(pnum) packets)")
+            } else {
+                note(n, "record not sent")
+            }
             return ([], records)
         }
         /// Faults decided after the segment is final: the QN (duplicate-qn takes the QN of the frame
@@ -150,6 +171,7 @@ public struct FaultInjector: Sendable {
             let spec = specs[n]
             if spec.id == .oversizedRecord || late.contains(spec.id) { continue }
             if [FaultID.duplicateRecord, .outOfOrder].contains(spec.id) && !record { continue }
+            if spec.id == .duplicateRecord && stillPart && pno != 1 { continue }
             if spec.id == .wrongPNO && !(stillPart && pno == pnum) { continue }
             if spec.id == .outOfOrder && (!held.isEmpty || (stillPart && pno != 1)) { continue }
             if (spec.id == .inconsistentCou || spec.id == .inconsistentAvg) && !(packet.command == .hourData || packet.command == .dailyData) { continue }
@@ -170,7 +192,14 @@ public struct FaultInjector: Sendable {
                 let f = segment.flag!
                 segment.setHeader("Flag", String(f.rawValue & 3))
                 note(n, "Flag=\(f.rawValue & 3)")
-            case .duplicateRecord: copies = 2; note(n, "record sent twice")
+            case .duplicateRecord:
+                if stillPart, let pnum, pnum > 1 {
+                    repeatingParts = []
+                    note(n, "record sent twice (its \(pnum) packets, then again)")
+                } else {
+                    copies = 2
+                    note(n, "record sent twice")
+                }
             case .outOfOrder:
                 holdBack = true
                 heldCN = packet.cn
@@ -239,7 +268,24 @@ public struct FaultInjector: Sendable {
             let i = frame.count - (trailer ? 3 : 1)
             frame[i] = frame[i] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
         }
-        let frames = Array(repeating: frame, count: copies)
+        var frames = Array(repeating: frame, count: copies)
+        if repeatingParts != nil && holdBack {
+            // Held back by out-of-order, the record's later packets join the held frames, not the
+            // repetition: the duplicate is not made, and not counted.
+            repeatingParts = nil
+            if let i = records.firstIndex(where: { $0.faultID == .duplicateRecord }), let m = firstOfID[.duplicateRecord] {
+                records.remove(at: i)
+                if let o = outOfOrder, o > i { outOfOrder = o - 1 }
+                injections[m, default: 1] -= 1
+            }
+        }
+        if repeatingParts != nil && stillPart {
+            repeatingParts!.append(frame)
+            if pno == pnum {
+                frames += repeatingParts!
+                repeatingParts = nil
+            }
+        }
         if holdBack {
             held += frames
             heldLastQN = finalQN

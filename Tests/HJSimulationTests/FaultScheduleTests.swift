@@ -56,12 +56,26 @@ extension FaultInjector {
             heldLastQN = segment.qn
             return ([], [])
         }
+        // (Session 20, in both: missing-record and duplicate-record act on a split record whole.)
+        if droppingParts {
+            if stillPart && pno != 1 {
+                if pno == pnum { droppingParts = false }
+                return ([], [])
+            }
+            droppingParts = false
+        }
+        if repeatingParts != nil && !(stillPart && pno != 1) { repeatingParts = nil }
         // A record that is not sent carries no other fault: missing-record is decided first, and
         // when it fires nothing else is injected (or counted) on that packet.
-        if record, let n = specs.indices.first(where: { specs[$0].id.rawValue == "missing-record" && fires($0, at: packet.time) }) {
+        if record && !(stillPart && pno != 1), let n = specs.indices.first(where: { specs[$0].id.rawValue == "missing-record" && fires($0, at: packet.time) }) {
             for r in records { if let m = specs.firstIndex(where: { $0.id.rawValue == r.fault }) { injections[m, default: 1] -= 1 } }
             records = []
-            note(n, "record not sent")
+            if stillPart, let pnum, pnum > 1 {
+                droppingParts = true
+                note(n, "record not sent (its \(pnum) packets)")
+            } else {
+                note(n, "record not sent")
+            }
             return ([], records)
         }
         /// Faults decided after the segment is final: the QN (duplicate-qn takes the QN of the frame
@@ -73,6 +87,7 @@ extension FaultInjector {
             let spec = specs[n]
             if spec.id.rawValue == "oversized-record" || late.contains(spec.id.rawValue) { continue }
             if ["duplicate-record", "out-of-order"].contains(spec.id.rawValue) && !record { continue }
+            if spec.id.rawValue == "duplicate-record" && stillPart && pno != 1 { continue }
             if spec.id.rawValue == "wrong-pno" && !(stillPart && pno == pnum) { continue }
             if spec.id.rawValue == "out-of-order" && (!held.isEmpty || (stillPart && pno != 1)) { continue }
             if (spec.id.rawValue == "inconsistent-cou" || spec.id.rawValue == "inconsistent-avg") && !(packet.cn == "2061" || packet.cn == "2031") { continue }
@@ -93,7 +108,14 @@ extension FaultInjector {
                 let f = segment.flag!
                 segment.setHeader("Flag", String(f.rawValue & 3))
                 note(n, "Flag=\(f.rawValue & 3)")
-            case "duplicate-record": copies = 2; note(n, "record sent twice")
+            case "duplicate-record":
+                if stillPart, let pnum, pnum > 1 {
+                    repeatingParts = []
+                    note(n, "record sent twice (its \(pnum) packets, then again)")
+                } else {
+                    copies = 2
+                    note(n, "record sent twice")
+                }
             case "out-of-order":
                 holdBack = true
                 heldCN = packet.cn
@@ -162,7 +184,22 @@ extension FaultInjector {
             let i = frame.count - (trailer ? 3 : 1)
             frame[i] = frame[i] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
         }
-        let frames = Array(repeating: frame, count: copies)
+        var frames = Array(repeating: frame, count: copies)
+        if repeatingParts != nil && holdBack {
+            repeatingParts = nil
+            if let i = records.firstIndex(where: { $0.fault == "duplicate-record" }), let m = specs.firstIndex(where: { $0.id.rawValue == "duplicate-record" }) {
+                records.remove(at: i)
+                if let o = outOfOrder, o > i { outOfOrder = o - 1 }
+                injections[m, default: 1] -= 1
+            }
+        }
+        if repeatingParts != nil && stillPart {
+            repeatingParts!.append(frame)
+            if pno == pnum {
+                frames += repeatingParts!
+                repeatingParts = nil
+            }
+        }
         if holdBack {
             held += frames
             heldLastQN = finalQN

@@ -72,6 +72,55 @@ struct FaultTests {
         #expect(window.records.allSatisfy { $0.time >= from && $0.time < from + 600_000 })
     }
 
+    @Test("a split record goes missing whole or comes twice whole (all its packets, then all again), with one truth line", arguments: ["missing-record%50", "duplicate-record%50"])
+    func splitRecordFaults(_ spec: String) throws {
+        let t0 = SimClock.parseStart("2026-11-30")!
+        let mn = "010000A8900016F000169DC0"
+        var g = try FleetGenerator(template: try UnitTemplate.load("msw-incinerator"), identity: LoggerIdentity(mn: mn, pw: "123456"), seed: 4, start: t0)
+        var injector = FaultInjector(specs: try FaultSpec.parseList(spec), seed: 4, mn: mn)
+        var wire: [String] = []
+        var records: [FaultRecord] = []
+        var groups: [[String]] = []     // the QNs of each split record's packets, in order
+        g.run(until: t0 + 3 * 3_600_000) { _, p in
+            if let pno = p.segment.pno, p.segment.pnum ?? 1 > 1 {
+                if pno == 1 { groups.append([]) }
+                groups[groups.count - 1].append(p.segment.qn ?? "?")
+            }
+            let (frames, r) = injector.frames(for: p, mn: mn)
+            records += r
+            for f in frames { for case .frame(let raw) in FrameDecoder.events(in: f) { wire.append(SegmentParser.parse(raw.segmentBytes).segment.qn ?? "?") } }
+        }
+        #expect(groups.count >= 6, "split records in 3 h: \(groups.count)")
+        let missing = spec.hasPrefix("missing")
+        var affected = 0
+        for parts in groups {
+            let counts = parts.map { qn in wire.filter { $0 == qn }.count }
+            let truth = records.filter { r in parts.contains(r.qn) }
+            if missing {
+                #expect(counts.allSatisfy { $0 == 0 } || counts.allSatisfy { $0 == 1 }, "\(parts): \(counts)")
+                if counts.first == 0 {
+                    affected += 1
+                    #expect(truth.count == 1 && truth.first?.qn == parts.first, "one truth line, naming the first packet: \(truth)")
+                } else {
+                    #expect(truth.isEmpty)
+                }
+            } else {
+                #expect(counts.allSatisfy { $0 == 1 } || counts.allSatisfy { $0 == 2 }, "\(parts): \(counts)")
+                if counts.first == 2 {
+                    affected += 1
+                    #expect(truth.count == 1 && truth.first?.qn == parts.first, "one truth line, naming the first packet: \(truth)")
+                    // The whole record, then the whole record again.
+                    if let first = wire.firstIndex(of: parts[0]) {
+                        #expect(Array(wire[first..<min(wire.count, first + 2 * parts.count)]) == parts + parts, "\(wire[first...].prefix(2 * parts.count))")
+                    }
+                } else {
+                    #expect(truth.isEmpty)
+                }
+            }
+        }
+        #expect(affected > 0 && affected < groups.count, "\(affected) of \(groups.count)")
+    }
+
     @Test("a fast clock shifts QN and DataTime; inflated Cou no longer adds up to the minute records")
     func loggerFaults() throws {
         let clean = try Self.run("")

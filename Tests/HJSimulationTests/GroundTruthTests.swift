@@ -162,8 +162,30 @@ struct TruthCheck {
         return frames[..<f.index].last { $0.mn == f.mn && $0.cn == f.cn && $0.segment.pno == 1 }?.segment.cpValue("DataTime")
     }
 
+    /// "MN|QN" of every packet of a split record → the packets of its record, in order (a
+    /// record's faults `missing-record` and `duplicate-record` act on all of them and their truth
+    /// names the first).
+    var partsOfRecord: [String: [String]] {
+        var out: [String: [String]] = [:]
+        var open: [Int: [String]] = [:]
+        for r in reference {
+            guard let pno = r.segment.pno, (r.segment.pnum ?? 1) > 1, let qn = r.segment.qn else { continue }
+            if pno == 1 { open[r.unit] = [] }
+            open[r.unit, default: []].append(qn)
+            if pno == r.segment.pnum, let parts = open.removeValue(forKey: r.unit) {
+                for q in parts { out["\(mns[r.unit])|\(q)"] = parts }
+            }
+        }
+        return out
+    }
+
     mutating func run() {
-        let truthQNs = Set(truth.filter { !$0.qn.isEmpty }.map { "\($0.mn)|\($0.qn)" })
+        let parts = partsOfRecord
+        var truthQNs = Set(truth.filter { !$0.qn.isEmpty }.map { "\($0.mn)|\($0.qn)" })
+        // A record fault on a split record covers all its packets.
+        for r in truth where ["missing-record", "duplicate-record"].contains(r.fault) {
+            for q in parts["\(r.mn)|\(r.qn)"] ?? [] { truthQNs.insert("\(r.mn)|\(q)") }
+        }
         for r in truth where !r.qn.isEmpty {
             let unit = mns.firstIndex(of: r.mn)!
             let mine = frames.filter { Wire.from($0, r.mn) }
@@ -171,6 +193,10 @@ struct TruthCheck {
             func expect(_ ok: Bool, _ why: String) { if !ok { problems.append("\(r.fault) QN=\(r.qn) CN=\(r.cn): \(why)") } }
             if r.fault == "missing-record" {
                 expect(!carrying.contains { $0.cn == r.cn }, "a frame with this QN and CN is on the wire")
+                // A split record is missing whole: none of its packets is on the wire.
+                for q in (parts["\(r.mn)|\(r.qn)"] ?? []) where q != r.qn {
+                    expect(!mine.contains { $0.qn == q && $0.cn == r.cn }, "packet QN=\(q) of the record is on the wire")
+                }
                 continue
             }
             expect(!carrying.isEmpty, "no frame on the wire carries this QN")
@@ -194,7 +220,13 @@ struct TruthCheck {
             case "duplicate-qn":
                 shown = carrying.contains { f in f.index > 0 && frames[..<f.index].last { Wire.from($0, r.mn) }?.qn == r.qn }
             case "duplicate-record":
-                shown = carrying.contains { f in carrying.filter { $0.raw.bytes == f.raw.bytes }.count >= 2 }
+                // Every packet of the record (one, or all of a split record's) twice.
+                // (A record that oversized-record joined is one packet again.)
+                let split = carrying.contains { $0.segment.header("PNUM") != nil }
+                shown = (split ? parts["\(r.mn)|\(r.qn)"] ?? [r.qn] : [r.qn]).allSatisfy { q in
+                    let copies = mine.filter { $0.qn == q && $0.cn == r.cn }
+                    return copies.contains { f in copies.filter { $0.raw.bytes == f.raw.bytes }.count >= 2 }
+                }
             case "out-of-order":
                 shown = carrying.contains { f in
                     guard let dt = Wire.time(f.segment.cpValue("DataTime")) else { return false }
