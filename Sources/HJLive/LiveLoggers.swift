@@ -229,7 +229,11 @@ package final class LiveLink: SessionLink<LoggerSession>, @unchecked Sendable {
         for output in outputs {
             switch output {
             case .send(let bytes, let what):
-                trace?.record(bytes, up: true, peer: address.description, connection: traceStream, at: owner?.now ?? 0)
+                // Traced only when it goes to the socket: not on a link that is down or closing (an
+                // outage, a reconnect) or hung (half-open drops what is written).
+                if let trace, connection?.isOpen == true, !isActive("half-open", at: owner?.now ?? 0) {
+                    trace.record(bytes, up: true, peer: address.description, connection: traceStream, at: owner?.now ?? 0)
+                }
                 if case .upload(_, let qn, 1, true) = what, let key = UInt64(qn), sentAt[key] == nil, sentAt.count < 4096 {
                     sentAt[key] = .now
                 }

@@ -112,4 +112,32 @@ struct GenerateOutcomeTests {
         let ended = lines.filter { $0.contains("\"ended\":\"calibration\"") }
         #expect(ended.count == 1 && ended.first?.contains("\"t\":\"2026-11-30T08:30:00.000+08:00\"") == true, "\(lines)")
     }
+
+    @Test("simulate --trace: no frame is traced as sent while the link is down (an outage), only what went to the socket")
+    func traceOnlyWhatWasSent() throws {
+        let start = try #require(SimClock.parseStart("2026-11-30T08:00"))
+        let group = try EventLoopGroup(threads: 1, name: "trace-platform")
+        defer { group.shutdown() }
+        var options = PlatformSession.Options()
+        options.overTime = 10_000 * 1200
+        let platform = LivePlatform(address: .loopback(port: 0), state: try PlatformState(), clock: LiveClock(start: start, speed: 600),
+                                    options: options, trace: nil, group: group)
+        let address = try platform.start()
+        defer { platform.stop() }
+        let trace = temporaryPath(".trace.jsonl"), truth = temporaryPath(".truth.jsonl")
+        defer { for p in [trace, truth] { try? FileManager.default.removeItem(atPath: p) } }
+        let r = hj212(["simulate", "--unit", "industrial-wastewater", "--to", address.description, "--speed", "600", "--start", "2026-11-30T08:00",
+                       "--duration", "30m", "--drain", "10", "--threads", "1", "--faults", "outage@2026-11-30T08:10/6m", "--truth", truth, "--trace", trace])
+        #expect(r.status == 0, "\(r.out)\(r.err)")
+        let lines = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n")
+        let from = try #require(HJTime("20261130081000")?.wallMilliseconds), to = try #require(HJTime("20261130081600")?.wallMilliseconds)
+        var inside: [String] = []
+        for line in lines {
+            let v = try JSONValue.parse(String(line))
+            guard v["dir"] == .string("up"), case .string(let t)? = v["t"], let ms = Injection.isoTime(t) else { continue }
+            if ms >= from + 1000 && ms < to { inside.append(String(line.prefix(120))) }
+        }
+        #expect(inside.isEmpty, "traced as sent during the outage: \(inside)")
+        #expect(lines.count > 20)
+    }
 }
