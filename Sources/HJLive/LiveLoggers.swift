@@ -159,6 +159,8 @@ package final class LiveLink: SessionLink<LoggerSession>, @unchecked Sendable {
     /// batch-write: frames held for one write.
     package var held: [UInt8] = []
     package var heldFrames = 0
+    /// What batch-write really wrote: writes, frames, the most frames in one write.
+    package var batches = (writes: 0, frames: 0, largest: 0)
     package var heldFlushScheduled = false
     package var stormReconnects = 0
     /// At most this many bytes wait for a slow drip; beyond, the link is dropped.
@@ -337,6 +339,10 @@ package final class LiveLink: SessionLink<LoggerSession>, @unchecked Sendable {
                 case "no-resend":
                     record(spec, at: now, "uploads without 9014 given up, not resent; \(window)")
                     session.resends = false
+                case "batch-write":
+                    batches = (0, 0, 0)
+                    record(spec, at: now, "up to \(Int(spec.parameter("packets", default: 10))) packets per write (a partial batch goes after 1 s: "
+                           + "the logger waits for acknowledgements); \(window)")
                 default:
                     record(spec, at: now, window)
                 }
@@ -358,6 +364,7 @@ package final class LiveLink: SessionLink<LoggerSession>, @unchecked Sendable {
                     if dripHead < drip.count { let rest = Array(drip[dripHead...]); drip = []; dripHead = 0; _ = connection?.write(rest) }
                 case "batch-write":
                     flushHeld()
+                    record(spec, at: now, "batch-write over: \(batches.frames) frames in \(batches.writes) writes, at most \(batches.largest) in one")
                 default: break
                 }
             }
@@ -418,6 +425,9 @@ package final class LiveLink: SessionLink<LoggerSession>, @unchecked Sendable {
     package func flushHeld() {
         guard !held.isEmpty else { return }
         let bytes = held
+        batches.writes += 1
+        batches.frames += heldFrames
+        batches.largest = max(batches.largest, heldFrames)
         held = []
         heldFrames = 0
         _ = connection?.write(bytes)

@@ -140,6 +140,13 @@ struct TransportFaultTests {
         let batch = try Self.run(faults: "batch-write(packets=4)@2026-11-30T00:05/20m")
         #expect(batch.r.status == 0 && batch.row.count == 7 && batch.row[0] == batch.row[1], "\(batch.r.out)")
         #expect(batch.platform.minuteRecords(Self.mn) == 3)
+        // The truth says what the batches really were (the logger waits for acknowledgements, so a
+        // partial batch goes after 1 s): not just the parameter asked for.
+        #expect(string(batch.truth.first?["detail"])?.hasPrefix("up to 4 packets per write") == true, "\(batch.truth)")
+        let over = try #require(string(batch.truth.last?["detail"]), "\(batch.truth)")
+        let numbers = over.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+        #expect(over.hasPrefix("batch-write over: ") && numbers.count == 3, "\(over)")
+        if numbers.count == 3 { #expect(numbers[0] >= numbers[1] && numbers[1] > 0 && numbers[2] >= 1 && numbers[2] <= 4, "\(over)") }
     }
 
     @Test("half-open and disconnect: the link hangs or drops, then recovers; nothing lost")
