@@ -61,8 +61,18 @@ public struct MessageCatalogue: Sendable {
     /// A value put into a template can itself be a message or a `; `-separated list of evidence
     /// items (`2011 answered with ST=32, expected 91; …`, or a quoted linter diagnostic): each item
     /// is localized too, two levels deep at most.
+    ///
+    /// A linter finding quoted after its rule ID (`frame.crc-mismatch: declared CRC …`, as the
+    /// platform suite's problems and a logger check's noise notes quote it) keeps the ID and has
+    /// its message localized; a message of `; `-separated items that no template takes whole (a
+    /// linter diagnostic: `CRC '2570' is CRC-16/MODBUS; the HJ 212 CRC is '17C0'`) is localized
+    /// item by item, as it is when it fills a placeholder.
     func localized(_ message: String, depth: Int) -> String {
         if let zh = exact[message] { return zh }
+        if let colon = message.range(of: ": "), Rules.rule(id: String(message[..<colon.lowerBound])) != nil {
+            let rest = String(message[colon.upperBound...])
+            return message[..<colon.lowerBound] + "：" + (depth < 2 ? localizedItems(rest, depth: depth + 1) : rest)
+        }
         for t in templates {
             guard let values = match(t, message) else { continue }
             var out = t.zh
@@ -72,6 +82,7 @@ public struct MessageCatalogue: Sendable {
             }
             return out
         }
+        if message.contains("; ") { return localizedItems(message, depth: depth) }
         return message
     }
 
