@@ -53,6 +53,8 @@ extension PlatformSuite {
             wait([conv], until: probeClock() + 0.02) { false }
             let good = conv.send(packets.segment(cn: .realTimeData, qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP(.realTimeData, now: chinaWallMilliseconds())))
             awaitAnswers(conv, [first, bad, good], grace: true)
+            conv.link.readAvailable()
+            conv.process()
             if segment == nil {
                 // Garbage cannot be answered as such; any answer besides the good frame's is stray.
                 let wire = Array(conv.log.snapshot.dropFirst(mark))
@@ -70,9 +72,7 @@ extension PlatformSuite {
             } else {
                 judgeNegative(c.id, bad: bad, good: good, conv, since: mark, what: c.what)
             }
-            conv.link.readAvailable()
-            conv.process()
-            conv.link.close()
+            close(conv)
         }
     }
 
@@ -140,7 +140,7 @@ extension PlatformSuite {
             if c.id == RuleID.platformAccessMn, exercised, let r = results[c.id.rawValue], r.verdict != .notExercised {
                 acceptsUnknownMN = bad?.acceptance != nil
             }
-            conv.link.close()
+            close(conv)
         }
         if let accepts = acceptsUnknownMN { facts.append(("registry", accepts ? "the platform accepts unknown MNs" : "the platform refuses unknown MNs")) }
     }
@@ -160,7 +160,7 @@ extension PlatformSuite {
             } else {
                 judge(RuleID.platformV2005Ack, .fail, "no answer to the HJ/T 212-2005 2051 (Flag=1) within \(format(answerWait)) s", wire: conv.log.snapshot)
             }
-            conv.link.close()
+            close(conv)
         }
         if wants(RuleID.platformV2025Ack, RuleID.platformV2025Heartbeat), shouldContinue, case .success(let conv) = connect("logger 1 (HJ 212-2025)") {
             if wants(RuleID.platformV2025Ack) {
@@ -185,7 +185,7 @@ extension PlatformSuite {
                           ?? "no 9013 answering the 9015 heartbeat within \(format(answerWait)) s", wire: conv.log.snapshot)
                 }
             }
-            conv.link.close()
+            close(conv)
         }
         if wantsGroup("P-JS-"), shouldContinue, case .success(let conv) = connect("logger 1 (Jiangsu)") {
             for (id, segment) in [(RuleID.platformJsDynamic, packets.dynamicControl3020(qn: qns.next(), now: chinaWallMilliseconds())),
@@ -194,7 +194,7 @@ extension PlatformSuite {
                 awaitAnswers(conv, [p])
                 judgeUpload(id, p, conv)
             }
-            conv.link.close()
+            close(conv)
         }
     }
 }

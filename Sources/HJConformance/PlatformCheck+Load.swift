@@ -130,7 +130,7 @@ extension PlatformSuite {
         }
         responder?.tick()
         let closed = convs.filter { $0.link.peerClosed }.count
-        for c in convs { c.link.close() }
+        for c in convs { close(c) }
         if concurrent.total > 0 {
             facts.append(("latency under load", "p50 \(LatencyHistogram.format(concurrent.percentile(50))), p99 \(LatencyHistogram.format(concurrent.percentile(99))), max \(LatencyHistogram.format(concurrent.max)) over \(concurrent.total) acknowledgements"))
         }
@@ -174,11 +174,11 @@ extension PlatformSuite {
                             "after \(i == 2 ? "closing" : "resetting") the previous connection, the upload on connection \(i) was not answered within \(format(answerWait)) s",
                           wire: log.snapshot)
                 }
-                conv.link.close()
+                close(conv)
                 return
             }
             steps.append("connection \(i): \(ms(a.latency))")
-            conv.link.close(reset: reset)
+            close(conv, reset: reset)
         }
         judge(RuleID.platformLoadReconnect, .pass, "served after a close and after a reset: " + steps.joined(separator: ", "), established: true)
     }

@@ -165,6 +165,17 @@ final class PlatformSuite {
         }
     }
 
+    /// Closes a connection after taking what already arrived on it, so that it is attributed,
+    /// judged and traced (`--trace` records every frame the platform sent, not only those a wait
+    /// happened to read).
+    func close(_ conv: Conversation, reset: Bool = false) {
+        if conv.link.usable {
+            conv.link.readAvailable()
+            conv.process()
+        }
+        conv.link.close(reset: reset)
+    }
+
     /// Why `packet` was not accepted, for messages: `refused with 9011 QnRtn=2`, `answered by
     /// CN 9012, which does not accept it`, `not answered: the platform closed the connection`
     /// (when `conv` was closed by the platform), or `not answered within 15 s`.
@@ -226,7 +237,7 @@ final class PlatformSuite {
         judgeAckForms()
         judgeCommands()
         judgeLatency()
-        for c in conversations where !c.link.isClosed { c.link.close() }
+        for c in conversations where !c.link.isClosed { close(c) }
 
         run.interrupted = interrupted
         run.facts = facts
