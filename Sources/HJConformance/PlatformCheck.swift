@@ -385,7 +385,11 @@ final class PlatformSuite {
             if sent.count < parts.count {
                 judge(RuleID.platformSplitAck, .fail, "could not send all \(parts.count) packets: \(conv.link.failure ?? "connection closed")", wire: Array(conv.log.snapshot.dropFirst(mark)))
             } else if unanswered.isEmpty {
-                judge(RuleID.platformSplitAck, .pass, "\(parts.count) packets (PNUM=\(parts.count)), each answered by its own 9014")
+                // Each accepted; the message names the 9014 only when that is what came (another
+                // acceptance, a 9013 or a 9011 QnRtn=1, is judged by P-ACK-CN).
+                let all9014 = sent.allSatisfy { $0.acceptance?.frame.segment.command == .dataReply }
+                judge(RuleID.platformSplitAck, .pass, all9014 ? "\(parts.count) packets (PNUM=\(parts.count)), each answered by its own 9014"
+                                                              : "\(parts.count) packets (PNUM=\(parts.count)), each accepted by its own answer", established: true)
             } else if !unanswered.contains(where: \.answered) {
                 judge(RuleID.platformSplitAck, .fail, "\(unanswered.count) of \(parts.count) split packets not answered (PNO \(unanswered.compactMap { $0.segment.header("PNO") }.joined(separator: ", ")))",
                       wire: Array(conv.log.snapshot.dropFirst(mark)))
