@@ -130,7 +130,7 @@ final class CommandResponder {
         let window = suite.options.commandWindow
         if let w = withheld {
             if let r = resentAt {
-                suite.judge(RuleID.platformCmdResend, .pass, "\(w.cn) QN=\(w.qn) resent with the same QN after \(ms(r - w.at)) without an answer")
+                suite.judge(RuleID.platformCmdResend, .pass, "\(w.cn) QN=\(w.qn) resent with the same QN after \(ms(r - w.at)) without an answer", established: true)
             } else if let other = movedOnWith {
                 suite.judge(RuleID.platformCmdResend, .fail, "\(w.cn) QN=\(w.qn) got no 9011 and was not resent; the platform sent \(other) instead",
                             wire: conversation.log.snapshot)
@@ -152,7 +152,7 @@ final class CommandResponder {
         if !resentAfterReply.isEmpty {
             let r = resentAfterReply[0]
             suite.judge(RuleID.platformCmdFlow, .fail, "\(r.cn) QN=\(r.qn) sent again \(ms(r.after)) after the tool's 9011 (\(resentAfterReply.count) such resends)",
-                        wire: conversation.log.snapshot)
+                        wire: conversation.log.snapshot, established: true)
         } else if !unacked.isEmpty {
             suite.judge(RuleID.platformCmdFlow, .fail, "\(unacked.count) of \(dataPackets.count) data packets sent with A=1 in answer to commands got no 9014 (first: \(unacked[0].describe))",
                         wire: conversation.log.snapshot)

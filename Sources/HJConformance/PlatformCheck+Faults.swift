@@ -53,11 +53,18 @@ extension PlatformSuite {
             wait([conv], until: probeClock() + 0.02) { false }
             let good = conv.send(packets.segment(cn: .realTimeData, qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP(.realTimeData, now: chinaWallMilliseconds())))
             awaitAnswers(conv, [first, bad, good], grace: true)
+            conv.link.readAvailable()
+            conv.process()
             if segment == nil {
                 // Garbage cannot be answered as such; any answer besides the good frame's is stray.
                 let wire = Array(conv.log.snapshot.dropFirst(mark))
-                if let good, good.answered, conv.link.usable {
-                    judge(c.id, .pass, "noise ignored; the next good frame was answered (\(ms(good.firstAnswer.map(\.latency) ?? 0)))")
+                if let good, let a = good.acceptance, conv.link.usable {
+                    judge(c.id, .pass, "noise ignored; the next good frame was answered (\(ms(a.latency)))", established: true)
+                } else if first?.acceptance == nil {
+                    judge(c.id, .notExercised, "not exercised: the platform accepted no packet on this connection before the noise, so that it did not accept it shows nothing",
+                          wire: wire)
+                } else if let good, good.answered {
+                    judge(c.id, .fail, "the good frame sent after the noise was \(whyNotAccepted(good))", wire: wire, established: true)
                 } else {
                     judge(c.id, .fail, conv.link.peerClosed ? "the platform closed the connection after the noise"
                                                            : "the good frame sent after the noise was not answered within \(format(answerWait)) s", wire: wire)
@@ -65,7 +72,7 @@ extension PlatformSuite {
             } else {
                 judgeNegative(c.id, bad: bad, good: good, conv, since: mark, what: c.what)
             }
-            conv.link.close()
+            close(conv)
         }
     }
 
@@ -81,6 +88,9 @@ extension PlatformSuite {
         return base + "X"
     }
 
+    /// A wrong PW and an unknown MN, each on a fresh connection between two packets of the
+    /// registered logger: the first shows that the platform serves this connection (without it
+    /// a refusal, or a close, shows nothing), the last that it still does.
     func access() {
         let cases: [(id: RuleID, what: String, mn: String, pw: String)] = [
             (RuleID.platformAccessPw, "the packet with a wrong PW", packets.mn, packets.pw == "000000" ? "999999" : "000000"),
@@ -92,30 +102,45 @@ extension PlatformSuite {
             case .failure(let e): judge(c.id, .fail, "could not connect: \(e.message)"); continue
             case .success(let x): conv = x
             }
+            let first = conv.send(packets.segment(cn: .realTimeData, qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP(.realTimeData, now: chinaWallMilliseconds())))
             let bad = conv.send(packets.segment(cn: .realTimeData, qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP(.realTimeData, now: chinaWallMilliseconds()),
                                                 mn: c.mn, pw: c.pw), mustNotAnswer: true)
             let good = conv.send(packets.segment(cn: .realTimeData, qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP(.realTimeData, now: chinaWallMilliseconds())))
-            awaitAnswers(conv, [bad, good], grace: true)
+            awaitAnswers(conv, [first, bad, good], grace: true)
+            conv.link.readAvailable()
+            conv.process()
             let wire = conv.log.snapshot
-            if c.id == RuleID.platformAccessMn { acceptsUnknownMN = bad?.acceptance != nil }
             // A 9011 with QnRtn 3 (wrong PW) or 4 (unknown MN) is a correct refusal, not an acknowledgement.
             let refused = bad?.refusal.map { " (refused with 9011 QnRtn=\($0.frame.refusalCode ?? "?"))" } ?? ""
+            var exercised = true
             if let bad, bad.acceptance != nil {
                 let open = c.id == RuleID.platformAccessMn
                     ? "the platform acknowledged MN \(c.mn), which is not among the credentials given: it accepts every MN (open registry?)"
                     : "the platform acknowledged MN \(c.mn) with the wrong PW \(c.pw): it does not check passwords"
-                judge(c.id, .fail, open, wire: wire)
+                judge(c.id, .fail, open, wire: wire, established: true)
             } else if bad == nil {
+                exercised = false
                 judge(c.id, .fail, "could not send: \(conv.link.failure ?? "connection closed")", wire: wire)
+            } else if first?.acceptance == nil {
+                // Nothing shows that the platform would serve this connection at all: not
+                // accepting (or a close) is no refusal.
+                exercised = false
+                judge(c.id, .notExercised, "not exercised: the registered logger's first packet on this connection was not accepted (\(first.map { whyNotAccepted($0, conv) } ?? "not sent")), so that \(c.what) was not acknowledged shows nothing",
+                      wire: wire)
             } else if conv.link.peerClosed {
                 judge(c.id, .pass, "\(c.what) was not acknowledged\(refused) (the platform closed the connection)")
-            } else if let good, good.answered {
+            } else if let good, good.acceptance != nil {
                 judge(c.id, .pass, "\(c.what) was not acknowledged\(refused); the registered logger's next packet was")
             } else {
                 // Neither answered: the platform may just be slow or broken; the refusal is not shown.
+                exercised = false
                 judge(c.id, .notExercised, "not exercised: the registered logger's own packet was not answered either, so the refusal shows nothing", wire: wire)
             }
-            conv.link.close()
+            // The registry fact only from a check that was exercised (and not cut by Ctrl-C).
+            if c.id == RuleID.platformAccessMn, exercised, let r = results[c.id.rawValue], r.verdict != .notExercised {
+                acceptsUnknownMN = bad?.acceptance != nil
+            }
+            close(conv)
         }
         if let accepts = acceptsUnknownMN { facts.append(("registry", accepts ? "the platform accepts unknown MNs" : "the platform refuses unknown MNs")) }
     }
@@ -124,20 +149,27 @@ extension PlatformSuite {
         if wants(RuleID.platformV2005Ack), shouldContinue, case .success(let conv) = connect("logger 1 (HJ/T 212-2005)") {
             let p = conv.send(packets.legacy2051(qn: qns.next(), now: chinaWallMilliseconds()))
             awaitAnswers(conv, [p])
-            if let a = p?.firstAnswer {
+            if let a = p?.acceptance {
                 let form = a.frame.segment.cpValue("QN") != nil ? "the HJ/T 212-2005 form (QN in CP)" : "the HJ 212-2017 form"
-                judge(RuleID.platformV2005Ack, .pass, "answered by \(a.frame.segment.cn ?? "?") in \(form), \(ms(a.latency))")
+                judge(RuleID.platformV2005Ack, .pass, "answered by \(a.frame.segment.cn ?? "?") in \(form), \(ms(a.latency))", established: true)
+            } else if let p, p.refusal != nil {
+                // Supporting HJ/T 212-2005 is a MAY: refusing it is "not supported", not a broken acknowledgement.
+                judge(RuleID.platformV2005Ack, .fail, "HJ/T 212-2005 not supported: the 2051 (Flag=1) was \(whyNotAccepted(p))", wire: conv.log.snapshot, established: true)
+            } else if let p, p.answered {
+                judge(RuleID.platformV2005Ack, .fail, "the HJ/T 212-2005 2051 (Flag=1) was \(whyNotAccepted(p))", wire: conv.log.snapshot, established: true)
             } else {
                 judge(RuleID.platformV2005Ack, .fail, "no answer to the HJ/T 212-2005 2051 (Flag=1) within \(format(answerWait)) s", wire: conv.log.snapshot)
             }
-            conv.link.close()
+            close(conv)
         }
         if wants(RuleID.platformV2025Ack, RuleID.platformV2025Heartbeat), shouldContinue, case .success(let conv) = connect("logger 1 (HJ 212-2025)") {
             if wants(RuleID.platformV2025Ack) {
                 let p = conv.send(packets.segment(cn: .realTimeData, qn: qns.next(), flag: 9, cp: ProbePackets.uploadCP(.realTimeData, now: chinaWallMilliseconds())))
                 awaitAnswers(conv, [p])
-                if let a = p?.firstAnswer, a.frame.segment.command == .dataReply {
-                    judge(RuleID.platformV2025Ack, .pass, "2011 with Flag=9 answered by 9014 Flag=\(a.frame.segment.header("Flag") ?? "-") in \(ms(a.latency))")
+                if let a = p?.acceptance, a.frame.segment.command == .dataReply {
+                    judge(RuleID.platformV2025Ack, .pass, "2011 with Flag=9 answered by 9014 Flag=\(a.frame.segment.header("Flag") ?? "-") in \(ms(a.latency))", established: true)
+                } else if let p, p.refusal != nil {
+                    judge(RuleID.platformV2025Ack, .fail, "HJ 212-2025 not supported: the 2011 with Flag=9 was \(whyNotAccepted(p))", wire: conv.log.snapshot, established: true)
                 } else {
                     judge(RuleID.platformV2025Ack, .fail, p?.firstAnswer.map { "answered by CN \($0.frame.segment.cn ?? "?"), expected 9014" }
                           ?? "no answer to the 2011 with Flag=9 within \(format(answerWait)) s", wire: conv.log.snapshot)
@@ -153,7 +185,7 @@ extension PlatformSuite {
                           ?? "no 9013 answering the 9015 heartbeat within \(format(answerWait)) s", wire: conv.log.snapshot)
                 }
             }
-            conv.link.close()
+            close(conv)
         }
         if wantsGroup("P-JS-"), shouldContinue, case .success(let conv) = connect("logger 1 (Jiangsu)") {
             for (id, segment) in [(RuleID.platformJsDynamic, packets.dynamicControl3020(qn: qns.next(), now: chinaWallMilliseconds())),
@@ -162,7 +194,7 @@ extension PlatformSuite {
                 awaitAnswers(conv, [p])
                 judgeUpload(id, p, conv)
             }
-            conv.link.close()
+            close(conv)
         }
     }
 }

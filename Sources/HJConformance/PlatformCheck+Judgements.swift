@@ -32,9 +32,10 @@ extension PlatformSuite {
                 for (i, a) in p.answers.enumerated() {
                     let f = a.frame
                     let s = f.segment
-                    // A 9011 refusing a packet that must not be accepted (wrong PW, unknown MN,
-                    // bad CRC) is no acknowledgement: its form is not judged as one.
-                    if p.mustNotAnswer && f.refusalCode != nil { continue }
+                    // A 9011 refusing a packet (a wrong PW, an unknown MN, a bad CRC, a dialect
+                    // the platform does not support) is no acknowledgement: its form is not
+                    // judged as one. The checks of the packet refused judge the refusal.
+                    if f.refusalCode != nil { continue }
                     counted += 1
                     if i == 0 {
                         latencies.record(microseconds: UInt64(max(0, a.latency * 1e6)))
@@ -122,20 +123,20 @@ extension PlatformSuite {
         for id in [RuleID.platformAckCn, RuleID.platformAckSt, RuleID.platformAckFlag, RuleID.platformAckQn, RuleID.platformAckCp, RuleID.platformAckPwmn, RuleID.platformAckCrc, RuleID.platformAckFraming, RuleID.platformAckTime] {
             let list = bad[id] ?? []
             if list.isEmpty && id == RuleID.platformAckCrc && lowerCRCCount > 0 {
-                judge(id, .warn, "\(lowerCRCCount) of \(counted) answers: " + lowerCRC.joined(separator: "; ") + (lowerCRCCount > lowerCRC.count ? " (and more)" : ""))
+                judge(id, .warn, "\(lowerCRCCount) of \(counted) answers: " + lowerCRC.joined(separator: "; ") + (lowerCRCCount > lowerCRC.count ? " (and more)" : ""), established: true)
             } else if list.isEmpty {
-                judge(id, .pass, "all \(counted) answers conform")
+                judge(id, .pass, "all \(counted) answers conform", established: true)
             } else {
                 let shown = list.filter { !$0.text.isEmpty }
                 let more = list.count > shown.count ? " (and more)" : ""
                 judge(id, .fail, "\(id == RuleID.platformAckTime ? lateCount : badAnswers[id, default: []].count) of \(counted) answers: " + shown.map(\.text).prefix(3).joined(separator: "; ") + more,
-                      wire: shown.flatMap(\.wire))
+                      wire: shown.flatMap(\.wire), established: true)
             }
         }
         if twice.isEmpty {
-            judge(RuleID.platformAckOnce, .pass, "no packet answered twice")
+            judge(RuleID.platformAckOnce, .pass, "no packet answered twice", established: true)
         } else {
-            judge(RuleID.platformAckOnce, .fail, twice.map(\.text).prefix(3).joined(separator: "; "), wire: twice.flatMap(\.wire))
+            judge(RuleID.platformAckOnce, .fail, twice.map(\.text).prefix(3).joined(separator: "; "), wire: twice.flatMap(\.wire), established: true)
         }
     }
 
@@ -209,10 +210,10 @@ extension PlatformSuite {
         for id in [RuleID.platformCmdForm, RuleID.platformCmdSt, RuleID.platformCmdFlag, RuleID.platformCmdQn, RuleID.platformCmdPwmn] {
             let list = bad[id] ?? []
             if list.isEmpty {
-                judge(id, .pass, "all \(total) commands conform")
+                judge(id, .pass, "all \(total) commands conform", established: true)
             } else {
                 judge(id, .fail, "\(list.count) of \(total) commands: " + list.prefix(3).map(\.text).joined(separator: "; "),
-                      wire: list.prefix(5).map { WireRecord(time: round3($0.frame.time - origin), direction: .down, text: $0.frame.text) })
+                      wire: list.prefix(5).map { WireRecord(time: round3($0.frame.time - origin), direction: .down, text: $0.frame.text) }, established: true)
             }
         }
         responder?.judge()
@@ -228,7 +229,7 @@ extension PlatformSuite {
         let text = "p50 \(LatencyHistogram.format(p50)), p99 \(LatencyHistogram.format(p99)), max \(LatencyHistogram.format(latencies.max)) over \(latencies.total) acknowledgements"
         facts.append(("ack latency", text))
         if Double(p99) / 1e6 <= options.overTime {
-            judge(RuleID.platformLoadLatency, .pass, text + "; OverTime \(format(options.overTime)) s")
+            judge(RuleID.platformLoadLatency, .pass, text + "; OverTime \(format(options.overTime)) s", established: true)
         } else {
             var wire: [WireRecord] = []
             if let (p, a) = slowest {
@@ -236,7 +237,7 @@ extension PlatformSuite {
                         WireRecord(time: round3(a.frame.time - origin), direction: .down, text: a.frame.text),
                         WireRecord(time: round3(a.frame.time - origin), direction: .note, text: "the slowest answer: \(ms(a.latency))")]
             }
-            judge(RuleID.platformLoadLatency, .fail, text + "; p99 exceeds OverTime \(format(options.overTime)) s: loggers would resend", wire: wire)
+            judge(RuleID.platformLoadLatency, .fail, text + "; p99 exceeds OverTime \(format(options.overTime)) s: loggers would resend", wire: wire, established: true)
         }
     }
 }

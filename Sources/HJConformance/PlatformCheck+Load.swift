@@ -81,6 +81,9 @@ extension PlatformSuite {
         facts.append(("concurrency", "\(convs.count) of \(n) loggers connected at once (\(unique) distinct MNs), \(rounds) uploads each"))
         var pending: [ObjectIdentifier: SentPacket] = [:]
         var sentCount = 0, answeredCount = 0
+        // Uploads refused with a 9011 (QnRtn other than 1): the logger is not served, and stops.
+        var refusedCount = 0
+        var firstRefusal: String?
         var round: [ObjectIdentifier: Int] = [:]
         var concurrent = LatencyHistogram()
         func sendNext(_ c: Conversation) {
@@ -104,7 +107,11 @@ extension PlatformSuite {
             for c in convs {
                 c.process()
                 guard let p = pending[ObjectIdentifier(c)] else { continue }
-                if let a = p.firstAnswer {
+                if p.answered && p.acceptance == nil {
+                    refusedCount += 1
+                    if firstRefusal == nil { firstRefusal = "\(c.mn): \(p.cn) \(whyNotAccepted(p))" }
+                    pending[ObjectIdentifier(c)] = nil
+                } else if let a = p.acceptance {
                     answeredCount += 1
                     concurrent.record(microseconds: UInt64(max(0, a.latency * 1e6)))
                     // Tracked conversations are timed with the rest of the run; the others here.
@@ -123,18 +130,19 @@ extension PlatformSuite {
         }
         responder?.tick()
         let closed = convs.filter { $0.link.peerClosed }.count
-        for c in convs { c.link.close() }
+        for c in convs { close(c) }
         if concurrent.total > 0 {
             facts.append(("latency under load", "p50 \(LatencyHistogram.format(concurrent.percentile(50))), p99 \(LatencyHistogram.format(concurrent.percentile(99))), max \(LatencyHistogram.format(concurrent.max)) over \(concurrent.total) acknowledgements"))
         }
         let expected = n * rounds
         if convs.count == n && answeredCount == expected {
-            judge(RuleID.platformLoadConcurrent, .pass, "\(n) loggers at once (\(unique) distinct MNs): \(answeredCount) of \(expected) uploads answered")
+            judge(RuleID.platformLoadConcurrent, .pass, "\(n) loggers at once (\(unique) distinct MNs): \(answeredCount) of \(expected) uploads answered", established: true)
         } else if interrupted {
             return
         } else {
             var why = "\(convs.count) of \(n) loggers connected, \(answeredCount) of \(expected) uploads answered"
             if closed > 0 { why += ", the platform closed \(closed) connections" }
+            if let firstRefusal { why += ", \(refusedCount) refused (first: \(firstRefusal))" }
             if unique < convs.count { why += " (\(unique) distinct MNs: give --registry with more loggers if the platform allows one connection per MN)" }
             if !failures.isEmpty { why += "; " + failures.joined(separator: "; ") }
             judge(RuleID.platformLoadConcurrent, .fail, why, wire: log.snapshot)
@@ -155,16 +163,23 @@ extension PlatformSuite {
             }
             let p = conv.send(packets.segment(cn: .realTimeData, qn: qns.next(), flag: 5, cp: ProbePackets.uploadCP(.realTimeData, now: chinaWallMilliseconds())))
             awaitAnswers(conv, [p])
-            guard let a = p?.firstAnswer else {
-                judge(RuleID.platformLoadReconnect, .fail, i == 1 ? "the first connection's upload was not answered" :
-                        "after \(i == 2 ? "closing" : "resetting") the previous connection, the upload on connection \(i) was not answered within \(format(answerWait)) s",
-                      wire: log.snapshot)
-                conv.link.close()
+            guard let a = p?.acceptance else {
+                if let p, p.answered {
+                    // A 9011 refusal (say, the MN still bound to the dead connection) does not serve.
+                    judge(RuleID.platformLoadReconnect, .fail, i == 1 ? "the first connection's upload was \(whyNotAccepted(p))" :
+                            "after \(i == 2 ? "closing" : "resetting") the previous connection, the upload on connection \(i) was \(whyNotAccepted(p))",
+                          wire: log.snapshot, established: true)
+                } else {
+                    judge(RuleID.platformLoadReconnect, .fail, i == 1 ? "the first connection's upload was not answered" :
+                            "after \(i == 2 ? "closing" : "resetting") the previous connection, the upload on connection \(i) was not answered within \(format(answerWait)) s",
+                          wire: log.snapshot)
+                }
+                close(conv)
                 return
             }
             steps.append("connection \(i): \(ms(a.latency))")
-            conv.link.close(reset: reset)
+            close(conv, reset: reset)
         }
-        judge(RuleID.platformLoadReconnect, .pass, "served after a close and after a reset: " + steps.joined(separator: ", "))
+        judge(RuleID.platformLoadReconnect, .pass, "served after a close and after a reset: " + steps.joined(separator: ", "), established: true)
     }
 }

@@ -62,6 +62,7 @@ final class PlatformSuite {
     /// Whether the platform acknowledged an unknown MN (the access check), nil when not tried.
     var acceptsUnknownMN: Bool?
     var linkCount = 0
+    var negatives: [Negative] = []
     var time1013: Double?
     /// The slowest first answer of the run (shown when the latency check fails).
     var slowest: (SentPacket, SentPacket.Answer)?
@@ -85,8 +86,14 @@ final class PlatformSuite {
     func rule(_ id: RuleID) -> CheckRule? { rules.first { $0.id == id.rawValue } }
 
     /// Records a verdict (once per rule; a later fail replaces an earlier pass).
-    func judge(_ id: RuleID, _ verdict: Verdict, _ message: String, wire: [WireRecord] = []) {
+    ///
+    /// Once the run is interrupted, a wait that was under way was cut short: a verdict that
+    /// rests on what did not arrive (no answer, no acceptance) is not established and is
+    /// dropped, so that the check is reported not exercised. `established` marks a verdict
+    /// that rests on what did arrive (an acceptance, a refusal, a malformed answer) and stands.
+    func judge(_ id: RuleID, _ verdict: Verdict, _ message: String, wire: [WireRecord] = [], established: Bool = false) {
         guard let rule = rule(id) else { return }
+        if interrupted && !established && verdict != .notExercised { return }
         if let existing = results[id.rawValue], existing.verdict == .fail || (existing.verdict == .warn && verdict != .fail) { return }
         let keep = verdict == .fail || verdict == .warn
         results[id.rawValue] = CheckResult(rule: rule, verdict: verdict, message: message, wire: keep ? Array(wire.suffix(200)) : [])
@@ -138,21 +145,45 @@ final class PlatformSuite {
     }
 
     /// Waits until every packet of `batch` that expects an answer has one (at most the answer
-    /// wait after the last send); with `grace`, keeps listening a little longer for answers to
-    /// packets that must not get one.
+    /// wait after the last send); with `grace`, then keeps listening for answers to the packets
+    /// that must not get one until the answer wait after each was sent (OverTime plus grace),
+    /// unless the platform closed the connection or accepted them all already: a platform may
+    /// accept a bad packet later than it answers good ones (a slower path for an unknown MN,
+    /// say), and an acceptance within OverTime is an acceptance.
     func awaitAnswers(_ conv: Conversation, _ batch: [SentPacket?], grace: Bool = false) {
         let list = batch.compactMap { $0 }
         let last = list.map(\.sentAt).max() ?? probeClock()
         wait([conv], until: last + answerWait) {
             !conv.link.usable || list.allSatisfy { !$0.expectsAnswer || $0.answered }
         }
-        if grace, conv.link.usable {
-            // In-order platforms answer a bad frame before the good one that follows it; the
-            // grace period covers platforms that answer out of order.
-            let typical = list.compactMap { $0.firstAnswer?.latency }.max() ?? 0.05
-            let extra = min(options.overTime, max(0.1, typical * 2))
-            wait([conv], until: probeClock() + extra) { false }
+        let negatives = list.filter(\.mustNotAnswer)
+        if grace, !negatives.isEmpty {
+            let end = negatives.map { $0.sentAt + answerWait }.max() ?? probeClock()
+            wait([conv], until: end) {
+                !conv.link.usable || negatives.allSatisfy { $0.acceptance != nil }
+            }
         }
+    }
+
+    /// Closes a connection after taking what already arrived on it, so that it is attributed,
+    /// judged and traced (`--trace` records every frame the platform sent, not only those a wait
+    /// happened to read).
+    func close(_ conv: Conversation, reset: Bool = false) {
+        if conv.link.usable {
+            conv.link.readAvailable()
+            conv.process()
+        }
+        conv.link.close(reset: reset)
+    }
+
+    /// Why `packet` was not accepted, for messages: `refused with 9011 QnRtn=2`, `answered by
+    /// CN 9012, which does not accept it`, `not answered: the platform closed the connection`
+    /// (when `conv` was closed by the platform), or `not answered within 15 s`.
+    func whyNotAccepted(_ packet: SentPacket, _ conv: Conversation? = nil) -> String {
+        if let r = packet.refusal { return "refused with 9011 QnRtn=\(r.frame.refusalCode ?? "?")" }
+        if let a = packet.firstAnswer { return "answered by CN \(a.frame.segment.cn ?? "?"), which does not accept it" }
+        if conv?.link.peerClosed == true { return "not answered: the platform closed the connection" }
+        return "not answered within \(format(answerWait)) s"
     }
 
     // MARK: - Run
@@ -197,10 +228,16 @@ final class PlatformSuite {
             if name == "uploads" { checkSilence() }
         }
         if let responder { responder.finish() }
+        // What arrived and was not read yet is judged (and traced) too.
+        for c in conversations where c.link.usable {
+            c.link.readAvailable()
+            c.process()
+        }
+        settleNegatives()
         judgeAckForms()
         judgeCommands()
         judgeLatency()
-        for c in conversations where !c.link.isClosed { c.link.close() }
+        for c in conversations where !c.link.isClosed { close(c) }
 
         run.interrupted = interrupted
         run.facts = facts
@@ -219,7 +256,8 @@ final class PlatformSuite {
     /// period) is reported as silent, and the checks that need answers are not exercised.
     func checkSilence() {
         let uploads = conversations.flatMap(\.sent).filter { $0.expectsAnswer }
-        guard uploads.count >= 3, !uploads.contains(where: \.answered) else { return }
+        // An interrupted wait shows no silence.
+        guard !interrupted, uploads.count >= 3, !uploads.contains(where: \.answered) else { return }
         silent = true
         let why = "the platform answered none of the \(uploads.count) uploads within \(format(answerWait)) s (OverTime plus grace)"
         facts.append(("silent", why))
@@ -276,9 +314,12 @@ final class PlatformSuite {
             judge(id, .fail, "could not send: \(conv.link.failure ?? (conv.link.peerClosed ? "the platform closed the connection" : "connection closed"))", wire: conv.log.snapshot)
             return
         }
-        if let a = packet.firstAnswer {
+        if let a = packet.acceptance {
             let cn = a.frame.segment.cn ?? "?"
-            judge(id, .pass, "\(packet.cn) answered by \(cn) in \(ms(a.latency))\(a.byQN ? "" : " (QN not echoed)")")
+            judge(id, .pass, "\(packet.cn) answered by \(cn) in \(ms(a.latency))\(a.byQN ? "" : " (QN not echoed)")", established: true)
+        } else if packet.answered {
+            // A 9011 refusing the upload (QnRtn other than 1) answers it but does not serve it.
+            judge(id, .fail, "\(packet.cn) \(whyNotAccepted(packet))", wire: conv.log.snapshot, established: true)
         } else {
             judge(id, .fail, "no answer to \(packet.describe) within \(format(answerWait)) s\(conv.link.peerClosed ? "; the platform closed the connection" : "")",
                   wire: conv.log.snapshot)
@@ -318,10 +359,12 @@ final class PlatformSuite {
             awaitAnswers(conv, [n])
             if let n, let a = n.firstAnswer {
                 let cn = a.frame.segment.cn ?? "?"
-                if a.frame.segment.isCN(.notificationReply) {
-                    judge(RuleID.platformNotify1013, .pass, "1013 answered by 9013 in \(ms(a.latency))")
+                if let r = n.refusal {
+                    judge(RuleID.platformNotify1013, .fail, "1013 refused with 9011 QnRtn=\(r.frame.refusalCode ?? "?")", wire: Array(conv.log.snapshot.dropFirst(mark)), established: true)
+                } else if a.frame.segment.isCN(.notificationReply) {
+                    judge(RuleID.platformNotify1013, .pass, "1013 answered by 9013 in \(ms(a.latency))", established: true)
                 } else {
-                    judge(RuleID.platformNotify1013, .fail, "1013 answered by CN \(cn), expected 9013", wire: Array(conv.log.snapshot.dropFirst(mark)))
+                    judge(RuleID.platformNotify1013, .fail, "1013 answered by CN \(cn), expected 9013", wire: Array(conv.log.snapshot.dropFirst(mark)), established: true)
                 }
             } else {
                 judge(RuleID.platformNotify1013, .fail, "no 9013 answering the 1013 within \(format(answerWait)) s", wire: Array(conv.log.snapshot.dropFirst(mark)))
@@ -338,14 +381,22 @@ final class PlatformSuite {
                 sent.append(p)
                 awaitAnswers(conv, [p])
             }
-            let unanswered = sent.filter { !$0.answered }
+            let unanswered = sent.filter { $0.acceptance == nil }
             if sent.count < parts.count {
                 judge(RuleID.platformSplitAck, .fail, "could not send all \(parts.count) packets: \(conv.link.failure ?? "connection closed")", wire: Array(conv.log.snapshot.dropFirst(mark)))
             } else if unanswered.isEmpty {
-                judge(RuleID.platformSplitAck, .pass, "\(parts.count) packets (PNUM=\(parts.count)), each answered by its own 9014")
-            } else {
+                // Each accepted; the message names the 9014 only when that is what came (another
+                // acceptance, a 9013 or a 9011 QnRtn=1, is judged by P-ACK-CN).
+                let all9014 = sent.allSatisfy { $0.acceptance?.frame.segment.command == .dataReply }
+                judge(RuleID.platformSplitAck, .pass, all9014 ? "\(parts.count) packets (PNUM=\(parts.count)), each answered by its own 9014"
+                                                              : "\(parts.count) packets (PNUM=\(parts.count)), each accepted by its own answer", established: true)
+            } else if !unanswered.contains(where: \.answered) {
                 judge(RuleID.platformSplitAck, .fail, "\(unanswered.count) of \(parts.count) split packets not answered (PNO \(unanswered.compactMap { $0.segment.header("PNO") }.joined(separator: ", ")))",
                       wire: Array(conv.log.snapshot.dropFirst(mark)))
+            } else {
+                let each = unanswered.map { "PNO \($0.segment.header("PNO") ?? "?") \(whyNotAccepted($0))" }
+                judge(RuleID.platformSplitAck, .fail, "\(unanswered.count) of \(parts.count) split packets not accepted: \(each.joined(separator: "; "))",
+                      wire: Array(conv.log.snapshot.dropFirst(mark)), established: true)
             }
         }
         if wants(RuleID.platformResendAck) {
@@ -356,21 +407,40 @@ final class PlatformSuite {
             conv.log.note("sending the same frame again (same QN), as after a lost 9014")
             let second = conv.send(segment)
             awaitAnswers(conv, [second])
-            if let first, let second, first.answered, second.answered {
-                judge(RuleID.platformResendAck, .pass, "both sends of QN \(segment.qn ?? "-") answered")
+            if let first, let second, first.acceptance != nil, second.acceptance != nil {
+                judge(RuleID.platformResendAck, .pass, "both sends of QN \(segment.qn ?? "-") answered", established: true)
             } else if let first, !first.answered {
                 judge(RuleID.platformResendAck, .notExercised, "not exercised: the first send was not answered either (see P-ACK-2051)")
+            } else if let first, first.acceptance == nil {
+                judge(RuleID.platformResendAck, .notExercised, "not exercised: the first send was not accepted either (\(whyNotAccepted(first)); see P-ACK-2051)")
+            } else if let second, second.answered {
+                judge(RuleID.platformResendAck, .fail, "the resent frame (same QN) was not accepted again: \(whyNotAccepted(second))",
+                      wire: Array(conv.log.snapshot.dropFirst(mark)), established: true)
             } else {
                 judge(RuleID.platformResendAck, .fail, "the resent frame (same QN) was not answered again", wire: Array(conv.log.snapshot.dropFirst(mark)))
             }
         }
     }
 
-    /// A negative check: `bad` must not be accepted and `good`, sent after it, must be answered.
+    /// A negative check judged, kept to be judged again once the run's answers are all in.
+    struct Negative {
+        var id: RuleID
+        var bad: SentPacket?
+        var good: SentPacket?
+        var conv: Conversation
+        var mark: Int
+        var what: String
+        var refusalAllowed: Bool
+    }
+
+    /// A negative check: `bad` must not be accepted and `good`, sent after it, must be accepted.
     /// With `refusalAllowed`, a 9011 refusing `bad` (QnRtn other than 1) is a correct answer;
-    /// otherwise (a packet with A=0) any answer is wrong.
+    /// otherwise (a packet with A=0) any answer is wrong. `bad` not being accepted shows
+    /// something only on a connection the platform serves: when it accepted no packet on it
+    /// before `bad`, or is still behind on earlier packets, the check is not exercised.
     func judgeNegative(_ id: RuleID, bad: SentPacket?, good: SentPacket?, _ conv: Conversation, since mark: Int, what: String,
-                       refusalAllowed: Bool = true) {
+                       refusalAllowed: Bool = true, record: Bool = true) {
+        if record { negatives.append(Negative(id: id, bad: bad, good: good, conv: conv, mark: mark, what: what, refusalAllowed: refusalAllowed)) }
         let wire = Array(conv.log.snapshot.dropFirst(mark))
         guard let bad else {
             judge(id, .fail, "could not send \(what): \(conv.link.failure ?? "connection closed")", wire: wire)
@@ -378,16 +448,53 @@ final class PlatformSuite {
         }
         if let a = refusalAllowed ? bad.acceptance : bad.firstAnswer {
             judge(id, .fail, "\(what) was \(refusalAllowed ? "accepted" : "answered") (\(a.frame.segment.cn ?? "?")\(a.frame.segment.cpValue("QnRtn").map { " QnRtn=\($0)" } ?? "") after \(ms(a.latency))\(a.byQN ? "" : ", attributed in order")); it must not be",
-                  wire: wire)
+                  wire: wire, established: true)
             return
         }
         let refused = bad.refusal.map { " (refused with 9011 QnRtn=\($0.frame.refusalCode ?? "?"))" } ?? ""
-        guard let good, good.answered else {
-            let why = conv.link.peerClosed ? "the platform closed the connection after \(what)" : "the good frame sent after \(what) was not answered within \(format(answerWait)) s"
-            judge(id, .fail, "\(what) was not accepted\(refused), but \(why): the connection no longer serves", wire: wire)
+        if let good, let a = good.acceptance {
+            judge(id, .pass, "\(what) was not accepted\(refused); the next good frame was answered (\(ms(a.latency)))")
             return
         }
-        judge(id, .pass, "\(what) was not accepted\(refused); the next good frame was answered (\(ms(good.firstAnswer.map(\.latency) ?? 0)))")
+        let served = conv.sent.contains { $0 !== bad && $0.sentAt <= bad.sentAt && $0.acceptance != nil }
+        guard served else {
+            judge(id, .notExercised, "not exercised: the platform accepted no packet on this connection before \(what), so that it did not accept it shows nothing",
+                  wire: wire)
+            return
+        }
+        let behind = conv.sent.filter { $0 !== bad && $0.expectsAnswer && !$0.answered && $0.sentAt < bad.sentAt }.count
+        if behind > 0, !conv.link.peerClosed, good?.answered != true {
+            // A backlogged platform has not failed to serve: it has not got to the good frame yet.
+            judge(id, .notExercised, "not exercised: the good frame sent after \(what) was not answered within \(format(answerWait)) s, "
+                  + "with \(behind) earlier packets on the connection still unanswered: the platform is behind (see P-ACK-TIME)", wire: wire)
+            return
+        }
+        let why: String
+        if conv.link.peerClosed {
+            why = "the platform closed the connection after \(what)"
+        } else if let good, good.answered {
+            why = "the good frame sent after \(what) was \(whyNotAccepted(good))"
+        } else {
+            why = "the good frame sent after \(what) was not answered within \(format(answerWait)) s"
+        }
+        judge(id, .fail, "\(what) was not accepted\(refused), but \(why): the connection no longer serves", wire: wire,
+              established: conv.link.peerClosed || good?.answered == true)
+    }
+
+    /// Once every step has run: the connections of negative checks still open are read until
+    /// the answer wait after their bad packet has passed, and a negative check whose bad packet
+    /// has been accepted since it was judged is judged again (a fail replaces its pass).
+    func settleNegatives() {
+        let open = negatives.filter { $0.conv.link.usable && $0.bad != nil }
+        var convs: [Conversation] = []
+        for n in open where !convs.contains(where: { $0 === n.conv }) { convs.append(n.conv) }
+        if let end = open.compactMap({ $0.bad.map { $0.sentAt + answerWait } }).max(), end > probeClock() {
+            wait(convs, until: end) { open.allSatisfy { $0.bad?.acceptance != nil } }
+        }
+        for n in negatives {
+            guard let bad = n.bad, n.refusalAllowed ? bad.acceptance != nil : bad.answered else { continue }
+            judgeNegative(n.id, bad: bad, good: n.good, n.conv, since: n.mark, what: n.what, refusalAllowed: n.refusalAllowed, record: false)
+        }
     }
 
     // MARK: - Step 3b: stream framing
@@ -408,8 +515,11 @@ final class PlatformSuite {
             }
             let p = ok ? conv.record(segment) : nil
             awaitAnswers(conv, [p])
-            if let p, let a = p.firstAnswer {
-                judge(RuleID.platformFrameCut, .pass, "a 2011 sent in \(cuts.count) writes was answered in \(ms(a.latency))")
+            if let p, let a = p.acceptance {
+                judge(RuleID.platformFrameCut, .pass, "a 2011 sent in \(cuts.count) writes was answered in \(ms(a.latency))", established: true)
+            } else if let p, p.answered {
+                judge(RuleID.platformFrameCut, .fail, "a 2011 sent in \(cuts.count) writes (30 ms apart) was \(whyNotAccepted(p))",
+                      wire: Array(conv.log.snapshot.dropFirst(mark)), established: true)
             } else {
                 judge(RuleID.platformFrameCut, .fail, ok ? "a 2011 sent in \(cuts.count) writes (30 ms apart) was not answered within \(format(answerWait)) s"
                                               : "could not send: \(conv.link.failure ?? "connection closed")", wire: Array(conv.log.snapshot.dropFirst(mark)))
@@ -423,8 +533,12 @@ final class PlatformSuite {
             let sent = ok ? segments.map { conv.record($0) } : []
             awaitAnswers(conv, sent)
             let answered = sent.filter(\.answered).count
-            if ok && answered == 3 {
-                judge(RuleID.platformFrameMulti, .pass, "three frames in one write, three answers")
+            let accepted = sent.filter { $0.acceptance != nil }.count
+            if ok && accepted == 3 {
+                judge(RuleID.platformFrameMulti, .pass, "three frames in one write, three answers", established: true)
+            } else if ok && answered > accepted, let refused = sent.first(where: { $0.answered && $0.acceptance == nil }) {
+                judge(RuleID.platformFrameMulti, .fail, "three frames in one write, \(accepted) accepted; \(refused.cn) QN=\(refused.qn ?? "-") \(whyNotAccepted(refused))",
+                      wire: Array(conv.log.snapshot.dropFirst(mark)), established: true)
             } else {
                 judge(RuleID.platformFrameMulti, .fail, ok ? "three frames in one write, \(answered) answered" : "could not send: \(conv.link.failure ?? "connection closed")",
                       wire: Array(conv.log.snapshot.dropFirst(mark)))
