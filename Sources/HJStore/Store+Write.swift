@@ -123,7 +123,8 @@ extension Store {
                 for i: Int32 in 11...15 { insertPacket.bind(i, nil as Int64?) }
             }
             try insertPacket.run()
-            if c.db.changes == 1 {
+            let stored = c.db.changes == 1
+            if stored {
                 outcome.stored += 1
                 if r.hasRecord {
                     outcome.records += 1
@@ -136,15 +137,17 @@ extension Store {
             // ST 91 (system interaction) says nothing about the unit's own system type.
             let st = text(r.st).flatMap { $0.elementsEqual("91".utf8) ? nil : k } ?? -1
             let pw = r.pw.isNone ? -1 : k
+            // The unit's `packets` counts the rows stored (as `reconcileUnits` counts them after a
+            // crash); a resend still says when and from where the unit was last seen.
             if var t = tallies[unit] {
                 t.last = max(t.last, r.receivedAt)
-                t.count += 1
+                if stored { t.count += 1 }
                 t.peerRow = k
                 if st >= 0 { t.stRow = st }
                 if pw >= 0 { t.pwRow = pw }
                 tallies[unit] = t
             } else {
-                tallies[unit] = RowTally(last: r.receivedAt, count: 1, peerRow: k, stRow: st, pwRow: pw)
+                tallies[unit] = RowTally(last: r.receivedAt, count: stored ? 1 : 0, peerRow: k, stRow: st, pwRow: pw)
             }
         }
         func string(_ row: Int, _ span: (StoreBatch.Row) -> StoreBatch.Span) -> String? {
