@@ -81,6 +81,20 @@ struct ServeCommand: CLICommand {
         self.a = a
     }
 
+    /// The store's line of the end-of-run summary: what this run stored, and the resends
+    /// (duplicates: the same packet again, already stored) acknowledged without storing them twice.
+    static func storeLine(path: String, _ t: StoreOutcome, failed: String?) -> String {
+        "store: \(TerminalText.safe(path)): \(t.stored) packets stored, \(t.duplicates) duplicate\(t.duplicates == 1 ? "" : "s") acknowledged again (resent, already stored), "
+            + "\(t.records) records, \(t.values) values, \(t.commands) commands\(failed.map { "; FAILED: \(TerminalText.safe($0))" } ?? "")"
+    }
+
+    /// Packets that reused the key of a different stored packet (a logger defect, not a resend):
+    /// stored and acknowledged like any other, said apart so that they are never read as duplicates.
+    static func reusedQNLine(_ n: Int) -> String {
+        "store: of them, \(n) packet\(n == 1 ? "" : "s") reused the QN of a different packet already stored (same MN, CN and PNO, other data): "
+            + "stored, not duplicates (a logger must not reuse a QN)"
+    }
+
     /// A registry file (CSV mn,pw[,name] or a fleet manifest), or a built-in fleet by name.
     static func registry(_ path: String) throws(UsageError) -> Registry {
         if access(path, F_OK) != 0, Fleet.builtinNames.contains(path) {
@@ -213,7 +227,8 @@ struct ServeCommand: CLICommand {
             io.clearProgress()
             if let storeSink {
                 let t = storeSink.totals
-                io.stdout.line("store: \(TerminalText.safe(storeSink.store.path)): \(t.stored) packets stored, \(t.duplicates) duplicates acknowledged again, \(t.records) records, \(t.values) values, \(t.commands) commands\(storeSink.failed.map { "; FAILED: \(TerminalText.safe($0))" } ?? "")")
+                io.stdout.line(Self.storeLine(path: storeSink.store.path, t, failed: storeSink.failed))
+                if t.reusedQN > 0 { io.stdout.line(Self.reusedQNLine(t.reusedQN)) }
             }
             let storeFailure = storeSink.flatMap { sink in sink.failed.map { _ in StoreFailureNote(unsentReplies: sink.unsentReplies) } }
             // Completeness up to the platform's own clock at the end of the run (docs/decisions.md, session 18).

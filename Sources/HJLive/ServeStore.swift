@@ -220,6 +220,7 @@ package final class StoreSink: Sendable {
                 counters.withLock { c in
                     c.stored += outcome.stored
                     c.duplicates += outcome.duplicates
+                    c.reusedQN += outcome.reusedQN
                     c.records += outcome.records
                     c.values += outcome.values
                     c.commands += outcome.commands

@@ -4,10 +4,14 @@ import HJRoles
 
 /// What one `Store.write` did.
 public struct StoreOutcome: Sendable, Equatable {
-    /// Packets inserted.
+    /// Packets inserted (those in `reusedQN` among them).
     public var stored = 0
-    /// Packets already in the store (same MN, CN, QN and PNO): acknowledged again, not stored twice.
+    /// Packets already in the store (a resend: the same MN, CN, QN and PNO, and the same CP):
+    /// acknowledged again, not stored twice.
     public var duplicates = 0
+    /// Packets stored although a different packet (another CP) was already stored under their
+    /// MN, CN, QN and PNO: a logger that reuses QNs. Counted in `stored` too; never duplicates.
+    public var reusedQN = 0
     public var records = 0
     public var values = 0
     public var commands = 0
@@ -59,17 +63,48 @@ extension Store {
         var pwRow = -1
     }
 
-    /// The insert of a packet's row (schema 3), shared with `StoreFloor`, which measures it alone.
+    /// The insert of a packet's row (`qn_reuse` 0), shared with `StoreFloor`, which measures it
+    /// alone. It is ignored when a row holds the key already: a resend, or a reused QN
+    /// (`storeCollision`).
     static let insertPacketSQL = """
         INSERT OR IGNORE INTO packets(unit_id, mn, qn, cn, st, pno, data_time, received_at, peer, frame, factors, invalid, codes, flags, vals)
         VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
         """
+    /// The same row under a QN a different packet holds: with the next `qn_reuse`.
+    static let insertReusedSQL = """
+        INSERT INTO packets(unit_id, mn, qn, cn, st, pno, data_time, received_at, peer, frame, factors, invalid, codes, flags, vals, qn_reuse)
+        VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+        """
+    /// The rows holding a key (`packets_key`), read only after a collision.
+    static let selectKeySQL = "SELECT qn_reuse, frame FROM packets WHERE qn = ?1 AND mn = ?2 AND cn = ?3 AND pno = ?4"
+
+    /// The part of a frame that says what a packet is: from `CP=&&` to the last `&&` (DataTime and
+    /// every value). A resend may differ outside it without being another packet: a logger whose
+    /// password changed (1072) while the packet waited re-frames it with the new PW (so another
+    /// length and CRC), and the CRC's hex digits may be spelled in either case. Without a CP the
+    /// whole frame.
+    static func content(_ frame: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        let marker = 5  // "CP=&&"
+        guard frame.count >= marker + 2,
+              let start = (0...(frame.count - marker)).first(where: { i in
+                  frame[i] == 0x43 && frame[i + 1] == 0x50 && frame[i + 2] == 0x3D && frame[i + 3] == 0x26 && frame[i + 4] == 0x26
+              }) else { return frame }
+        var end = frame.count - 1
+        while end > start + marker && !(frame[end] == 0x26 && frame[end - 1] == 0x26) { end -= 1 }
+        guard end > start + marker else { return frame }
+        return UnsafeBufferPointer(rebasing: frame[start...end])
+    }
+
+    /// Whether two frames carry the same packet (`content`).
+    static func samePacket(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        content(a).elementsEqual(content(b))
+    }
 
     static func insert(_ batch: StoreBatch, into c: Connection, newUnits: inout [UnitKey: Int64],
                        touched: inout [Int64: UnitTally], outcome: inout StoreOutcome) throws(StoreError) {
         let insertUnit = try c.statement("INSERT INTO units(mn, pw, st, first_seen, last_seen, last_peer, packets) VALUES(?1, ?2, ?3, ?4, ?4, ?5, 0) ON CONFLICT(mn) DO NOTHING")
         let selectUnit = try c.statement("SELECT id FROM units WHERE mn = ?1")
-        // One row per packet: the record it completed, if any, is in the same row (schema 3).
+        // One row per packet: the record it completed, if any, is in the same row (schema 3 and later).
         let insertPacket = try c.statement(insertPacketSQL)
         let rows = batch.rows
         // The batch's bytes do not change while it is written: every text and the frame are
@@ -99,31 +134,70 @@ extension Store {
             return id
         }
 
+        @inline(__always) func bindRow(_ s: Statement, _ r: StoreBatch.Row, unit: Int64) {
+            s.bind(1, unit)
+            bind(s, 2, r.mn)
+            bind(s, 3, r.qn)
+            bind(s, 4, r.cn)
+            bind(s, 5, r.st)
+            s.bind(6, r.pno)
+            s.bind(7, r.dataTime == StoreBatch.Row.noTime ? nil : r.dataTime)
+            s.bind(8, r.receivedAt)
+            bind(s, 9, r.peer)
+            s.bindStatic(10, blob: text(r.frame)!)
+            if r.hasRecord {
+                s.bind(11, r.factors)
+                s.bind(12, r.invalid)
+                bind(s, 13, r.codes)
+                bind(s, 14, r.flags)
+                bind(s, 15, r.vals)
+            } else {
+                for i: Int32 in 11...15 { s.bind(i, nil as Int64?) }
+            }
+        }
+
+        /// After the insert was ignored (a row holds the key): a resend when a row under the key
+        /// carries the same packet (`samePacket`), else a different packet under a reused QN,
+        /// stored with the next `qn_reuse`. Returns whether the row was stored. Read only on a
+        /// collision: a packet with a fresh key costs nothing more.
+        func storeCollision(_ r: StoreBatch.Row, unit: Int64) throws(StoreError) -> Bool {
+            let select = try c.statement(selectKeySQL)
+            bind(select, 1, r.qn)
+            bind(select, 2, r.mn)
+            bind(select, 3, r.cn)
+            select.bind(4, r.pno)
+            let frame = text(r.frame)!
+            var next: Int64 = -1
+            var resend = false
+            while try select.step() {  // a failed step resets the statement itself
+                next = max(next, select.int64(0) + 1)
+                if !resend { resend = select.blob(1).withUnsafeBufferPointer { samePacket($0, frame) } }
+            }
+            select.reset()
+            if resend { return false }
+            guard next > 0 else {
+                // Ignored, yet no row holds its key: not a collision (a constraint SQLite ignored).
+                throw StoreError("packet of \(text(r.mn).map { String(decoding: $0, as: UTF8.self) } ?? "?") was not stored")
+            }
+            let insert = try c.statement(insertReusedSQL)
+            bindRow(insert, r, unit: unit)
+            insert.bind(16, next)
+            try insert.run()
+            return true
+        }
+
         var tallies: [Int64: RowTally] = [:]
         for k in 0..<rows.list.count {
             let r = rows.list[k]
             let unit = try unitID(r)
-            insertPacket.bind(1, unit)
-            bind(insertPacket, 2, r.mn)
-            bind(insertPacket, 3, r.qn)
-            bind(insertPacket, 4, r.cn)
-            bind(insertPacket, 5, r.st)
-            insertPacket.bind(6, r.pno)
-            insertPacket.bind(7, r.dataTime == StoreBatch.Row.noTime ? nil : r.dataTime)
-            insertPacket.bind(8, r.receivedAt)
-            bind(insertPacket, 9, r.peer)
-            insertPacket.bindStatic(10, blob: text(r.frame)!)
-            if r.hasRecord {
-                insertPacket.bind(11, r.factors)
-                insertPacket.bind(12, r.invalid)
-                bind(insertPacket, 13, r.codes)
-                bind(insertPacket, 14, r.flags)
-                bind(insertPacket, 15, r.vals)
-            } else {
-                for i: Int32 in 11...15 { insertPacket.bind(i, nil as Int64?) }
-            }
+            bindRow(insertPacket, r, unit: unit)
             try insertPacket.run()
-            if c.db.changes == 1 {
+            var stored = c.db.changes == 1
+            if !stored {
+                stored = try storeCollision(r, unit: unit)
+                if stored { outcome.reusedQN += 1 }
+            }
+            if stored {
                 outcome.stored += 1
                 if r.hasRecord {
                     outcome.records += 1
@@ -136,15 +210,17 @@ extension Store {
             // ST 91 (system interaction) says nothing about the unit's own system type.
             let st = text(r.st).flatMap { $0.elementsEqual("91".utf8) ? nil : k } ?? -1
             let pw = r.pw.isNone ? -1 : k
+            // The unit's `packets` counts the rows stored (as `reconcileUnits` counts them after a
+            // crash); a resend still says when and from where the unit was last seen.
             if var t = tallies[unit] {
                 t.last = max(t.last, r.receivedAt)
-                t.count += 1
+                if stored { t.count += 1 }
                 t.peerRow = k
                 if st >= 0 { t.stRow = st }
                 if pw >= 0 { t.pwRow = pw }
                 tallies[unit] = t
             } else {
-                tallies[unit] = RowTally(last: r.receivedAt, count: 1, peerRow: k, stRow: st, pwRow: pw)
+                tallies[unit] = RowTally(last: r.receivedAt, count: stored ? 1 : 0, peerRow: k, stRow: st, pwRow: pw)
             }
         }
         func string(_ row: Int, _ span: (StoreBatch.Row) -> StoreBatch.Span) -> String? {

@@ -26,9 +26,9 @@ public final class Store: Sendable {
     /// `PRAGMA application_id` of an hj212 store: "HJ21" in ASCII.
     public static let applicationID: Int32 = 0x484A_3231
     /// The schema this build writes and reads (in `meta` and in `PRAGMA user_version`).
-    public static let schemaVersion = 3
-    /// The oldest schema this build opens: version 2 is read as it is and migrated to 3 when a
-    /// writer opens it (`migrateFromVersion2`).
+    public static let schemaVersion = 4
+    /// The oldest schema this build opens: versions 2 and 3 are read as they are and migrated to
+    /// 4 when a writer opens them (`migrateFromVersion2`, then `migrateFromVersion3`).
     public static let oldestReadableSchema = 2
 
     /// How much a commit waits for the disk.
@@ -223,6 +223,7 @@ public final class Store: Sendable {
         if readOnly { return Int(version) }
         do {
             if version == 2 { try migrateFromVersion2(db) }
+            if version <= 3 { try migrateFromVersion3(db) }
             try db.execute("PRAGMA journal_mode=WAL")
             try db.execute("PRAGMA synchronous=\(durability == .full ? "FULL" : "NORMAL")")
             try db.execute("PRAGMA busy_timeout=0")
@@ -263,11 +264,38 @@ public final class Store: Sendable {
             """)
     }
 
+    /// Version 3 → 4, in one transaction (a crash midway leaves version 3): the duplicate key
+    /// gains `qn_reuse`, so that a different packet under a QN already stored (same MN, CN and
+    /// PNO: a logger that reuses QNs) can be stored beside it instead of being taken for a
+    /// resend. Every row stored so far gets `qn_reuse` 0 (version 3 held one row per key). The
+    /// units' `packets` counters are counted again from the rows up to `units_through` (version 3
+    /// counted resent packets too; the rows after it are added by `reconcileUnits` as after a
+    /// crash). Time and disk: the new index is built in one pass over the table (sorted), the
+    /// old one's pages are kept for reuse; one grouped pass over the table for the counters.
+    static func migrateFromVersion3(_ db: Database) throws(StoreError) {
+        try db.execute("""
+            BEGIN IMMEDIATE;
+            ALTER TABLE packets ADD COLUMN qn_reuse INTEGER NOT NULL DEFAULT 0;
+            DROP INDEX packets_key;
+            \(packetsKeySchema)
+            UPDATE units SET packets = 0;
+            UPDATE units SET packets = c.n
+              FROM (SELECT unit_id, count(*) AS n FROM packets
+                    WHERE id <= coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'units_through'), 0)
+                    GROUP BY unit_id) c
+              WHERE c.unit_id = units.id;
+            UPDATE meta SET value = '4' WHERE key = 'schema_version';
+            INSERT OR REPLACE INTO meta(key, value) VALUES('migrated_from_3', strftime('%Y-%m-%dT%H:%M:%fZ','now'));
+            PRAGMA user_version=4;
+            COMMIT
+            """)
+    }
+
     /// The writer's page cache (KiB): the tails of the tables and indexes a commit touches, and
     /// the pages of the unit rows it updates, stay in memory between commits.
     public static let writerCacheKiB = 32_768
 
-    /// The schema, version 3 (documented in docs/store.md). Times are local wall-clock digits:
+    /// The schema, version 4 (documented in docs/store.md). Times are local wall-clock digits:
     /// `data_time` YYYYMMDDhhmmss (the packet's DataTime; the record's when the packet completed
     /// one), `received_at` YYYYMMDDhhmmssSSS. The record a packet completed is in the packet's
     /// own row (`factors` … `vals`, NULL when it completed none: one insert per packet); the
@@ -275,20 +303,28 @@ public final class Store: Sendable {
     /// `vals` (JSON).
     public static let schema = """
     CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    INSERT INTO meta(key, value) VALUES('schema_version', '3'), ('application', 'hj212 platform store'), ('units_through', '0');
+    INSERT INTO meta(key, value) VALUES('schema_version', '4'), ('application', 'hj212 platform store'), ('units_through', '0');
     CREATE TABLE units(
       id INTEGER PRIMARY KEY, mn TEXT NOT NULL UNIQUE, pw TEXT, st TEXT, dialect TEXT,
       first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, last_peer TEXT, packets INTEGER NOT NULL DEFAULT 0);
     CREATE TABLE packets(
       id INTEGER PRIMARY KEY, unit_id INTEGER NOT NULL REFERENCES units(id), mn TEXT NOT NULL, qn TEXT, cn TEXT NOT NULL,
       st TEXT, pno INTEGER NOT NULL DEFAULT 0, data_time INTEGER, received_at INTEGER NOT NULL, peer TEXT, frame BLOB NOT NULL,
-      factors INTEGER, invalid INTEGER, codes TEXT, flags TEXT, vals TEXT);
-    CREATE UNIQUE INDEX packets_key ON packets(qn, mn, cn, pno) WHERE qn IS NOT NULL;
+      factors INTEGER, invalid INTEGER, codes TEXT, flags TEXT, vals TEXT, qn_reuse INTEGER NOT NULL DEFAULT 0);
+    \(packetsKeySchema)
     \(recordsSchema)
     CREATE TABLE commands(
       id INTEGER PRIMARY KEY, mn TEXT NOT NULL, cn TEXT NOT NULL, qn TEXT, peer TEXT, outcome TEXT NOT NULL,
       qn_rtn INTEGER, exe_rtn INTEGER, records INTEGER NOT NULL, attempts INTEGER NOT NULL,
       queued_at INTEGER NOT NULL, sent_at INTEGER, finished_at INTEGER NOT NULL, request TEXT);
+    """
+
+    /// The duplicate key (version 4): one row per (QN, MN, CN, PNO) and `qn_reuse`, which is 0
+    /// for the first packet stored under its key and 1, 2 … for different packets stored later
+    /// under the same key (a reused QN; `Store.insert`). A resend of a stored packet collides
+    /// and is not stored again. Packets without a QN are not in it (always stored).
+    static let packetsKeySchema = """
+    CREATE UNIQUE INDEX packets_key ON packets(qn, mn, cn, pno, qn_reuse) WHERE qn IS NOT NULL;
     """
 
     /// Version 3's records: the hour/day index over the packet rows that carry one, and the

@@ -123,8 +123,8 @@ struct StoreMigrationTests {
         do {
             let db = try Database(path: path, readOnly: true)
             defer { db.close() }
-            #expect(try db.integer("PRAGMA user_version") == 3)
-            #expect(try db.integer("SELECT value FROM meta WHERE key = 'schema_version'") == 3)
+            #expect(try db.integer("PRAGMA user_version") == Int64(Store.schemaVersion))  // 2 → 3 → 4
+            #expect(try db.integer("SELECT value FROM meta WHERE key = 'schema_version'") == Int64(Store.schemaVersion))
             #expect(try db.integer("SELECT count(*) FROM sqlite_master WHERE name = 'records' AND type = 'view'") == 1)
             #expect(try db.integer("SELECT count(*) FROM sqlite_master WHERE name = 'records_hours'") == 0)
             // Each record is in the row of the packet that completed it; the split record's
