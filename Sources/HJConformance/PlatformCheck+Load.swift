@@ -140,12 +140,13 @@ extension PlatformSuite {
         } else if interrupted {
             return
         } else {
-            var why = "\(convs.count) of \(n) loggers connected, \(answeredCount) of \(expected) uploads answered"
-            if closed > 0 { why += ", the platform closed \(closed) connections" }
-            if let firstRefusal { why += ", \(refusedCount) refused (first: \(firstRefusal))" }
-            if unique < convs.count { why += " (\(unique) distinct MNs: give --registry with more loggers if the platform allows one connection per MN)" }
-            if !failures.isEmpty { why += "; " + failures.joined(separator: "; ") }
-            judge(RuleID.platformLoadConcurrent, .fail, why, wire: log.snapshot)
+            // Items joined by "; ": each has its own template (a report in Chinese translates item by item).
+            // (Each starts with words, not a number: a template opening with a placeholder would match the whole list.)
+            var items = ["loggers connected: \(convs.count) of \(n)", "uploads answered: \(answeredCount) of \(expected)"]
+            if closed > 0 { items.append("connections the platform closed: \(closed)") }
+            if let firstRefusal { items.append("refused: \(refusedCount) (first: \(firstRefusal))") }
+            if unique < convs.count { items.append("only \(unique) distinct MNs: give --registry with more loggers if the platform allows one connection per MN") }
+            judge(RuleID.platformLoadConcurrent, .fail, (items + failures).joined(separator: "; "), wire: log.snapshot)
         }
     }
 

@@ -63,7 +63,12 @@ final class MisbehavingPlatform: @unchecked Sendable {
     func check(_ extra: [String], overTime: String = "0.4") throws -> (status: Int32, json: JSONValue, out: String) {
         let r = hj212(["check", "platform", "127.0.0.1:\(port)", "--mn", Self.mn, "--pw", Self.pw, "--overtime", overTime,
                        "--command-window", "0.3", "--format", "json"] + extra)
-        return (r.status, try JSONValue.parse(r.out), r.out + r.err)
+        let json = try JSONValue.parse(r.out)
+        // Every message these platforms draw out reads in Chinese in a --lang zh report (review 20, F10).
+        let catalogue = try RuleCatalogue.load().messages
+        let english = (json["checks"]?.array ?? []).compactMap { $0["message"]?.string }.filter { hasEnglish(catalogue.localized($0, .zh)) }
+        #expect(english.isEmpty, "not in Chinese: \(english.map { catalogue.localized($0, .zh) })")
+        return (r.status, json, r.out + r.err)
     }
 
     static func result(_ json: JSONValue, _ id: String) -> (verdict: String, raw: String, message: String) {

@@ -92,9 +92,12 @@ func hasEnglish(_ text: String) -> Bool {
                   "BeginTime", "EndTime", "CRC-16/MODBUS", "modbus-swapped", "modbus", "HJ/T", "Flag", "PNUM", "PNO", "NewPW", "InfoId", "PolId"]
     var rest = text
     for t in tokens { rest = rest.replacingOccurrences(of: t, with: "") }
-    // Rule IDs (`frame.crc-mismatch`) are identifiers, not prose; nor are CRCs (`CFAB`: four hex digits).
+    // Rule IDs (`frame.crc-mismatch`) are identifiers, not prose; nor are CRCs (`CFAB`: four hex digits),
+    // check IDs (`P-ACK-TIME`) or command-line options (`--registry`).
     rest = rest.split(whereSeparator: { " []()，,；;：:（）".contains($0) })
         .filter { !($0.contains(".") && $0.allSatisfy { $0.isLowercase || $0 == "." || $0 == "-" || $0.isNumber }) }
+        .filter { !($0.count > 2 && ($0.hasPrefix("P-") || $0.hasPrefix("L-")) && $0.allSatisfy { $0.isUppercase || $0 == "-" || $0.isNumber }) }
+        .filter { !$0.hasPrefix("--") }
         .filter { !($0.count == 4 && $0.allSatisfy(\.isHexDigit) && $0.allSatisfy { !$0.isLowercase }) }
         .joined(separator: " ")
     var run = 0
