@@ -30,8 +30,8 @@ public struct Injection: Sendable, Equatable {
         for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) where !line.allSatisfy({ $0 == " " }) {
             // The run stopped while a fault acted (`"ended"` in place of `"fault"`): the latest
             // injection of that fault, unit and factor that was still acting then ends there.
-            if let v = try? JSONValue.parse(String(line)), case .string(let mn)? = v["mn"], case .string(let fault)? = v["ended"],
-               case .string(let t)? = v["t"], let time = isoLocal(t) {
+            guard let v = try? JSONValue.parse(String(line)) else { skipped += 1; continue }
+            if case .string(let mn)? = v["mn"], case .string(let fault)? = v["ended"], case .string(let t)? = v["t"], let time = isoLocal(t) {
                 var factor: String?
                 if case .string(let f)? = v["factor"], !f.isEmpty { factor = f }
                 if let k = out.lastIndex(where: { $0.mn == mn && $0.fault == fault && $0.factor == factor && $0.start <= time && ($0.end ?? .max) > time }) {
@@ -41,7 +41,7 @@ public struct Injection: Sendable, Equatable {
                 }
                 continue
             }
-            guard let v = try? JSONValue.parse(String(line)), case .string(let mn)? = v["mn"], case .string(let fault)? = v["fault"],
+            guard case .string(let mn)? = v["mn"], case .string(let fault)? = v["fault"],
                   case .string(let t)? = v["t"], let time = isoLocal(t) else { skipped += 1; continue }
             var layer = "protocol"
             if case .string(let l)? = v["layer"] { layer = l }

@@ -191,10 +191,13 @@ public final class InstrumentBank: Sendable {
                 s.meterReadings[i].energy = s.energy[i]
             }
         }
-        if !s.sim.faultRecords.isEmpty {
-            if s.recordsTruth { for r in s.sim.faultRecords { appendTruth(r.json(), &s) } }
-            s.sim.faultRecords = []
-        }
+        if !s.sim.faultRecords.isEmpty { takeFaultRecords(&s) }
+    }
+
+    /// Moves the simulator's fault records into the truth (when it is gathered).
+    func takeFaultRecords(_ s: inout State) {
+        if s.recordsTruth { for r in s.sim.faultRecords { appendTruth(r.json(), &s) } }
+        s.sim.faultRecords = []
     }
 
     /// The reading of an instrument's channel among the simulator's readings (nil: unbound).
@@ -217,8 +220,7 @@ public final class InstrumentBank: Sendable {
         state.withLock { s in
             sync(&s, to: t)
             s.sim.endFaults(at: t)
-            if s.recordsTruth { for r in s.sim.faultRecords { appendTruth(r.json(), &s) } }
-            s.sim.faultRecords = []
+            takeFaultRecords(&s)
         }
         return t
     }

@@ -84,10 +84,7 @@ package final class LiveLogger: @unchecked Sendable {
         // From the end of production on, what the fault injector held back may go (draining).
         let ending = now >= produceUntil && !productionEnded
         if ending { productionEnded = true; device.endFaults(at: produceUntil) }
-        if let truth {
-            let records = device.takeFaultRecords()
-            if !records.isEmpty { truth.write(records.map { $0.json() }) }
-        }
+        writeFaultRecords()
         for link in links {
             link.transportTick(at: now)
             // A half-open link is hung: no resends, nothing pumped.
@@ -105,14 +102,20 @@ package final class LiveLogger: @unchecked Sendable {
         ticker.schedule(after: clock.realDelay(until: max(next, now + 1) - skew))
     }
 
+    /// The device's instrument fault records since the last call, to the ground truth.
+    func writeFaultRecords() {
+        guard let truth else { return }
+        let records = device.takeFaultRecords()
+        if !records.isEmpty { truth.write(records.map { $0.json() }) }
+    }
+
     package func stop() {
         // Stopped before the end of production (Ctrl-C): the faults still acting end where the
         // device's production stopped (not advanced further: nothing more is produced).
-        if !stopped && !productionEnded, let truth {
+        if !stopped && !productionEnded, truth != nil {
             productionEnded = true
             device.endFaults(at: device.simulator.now)
-            let records = device.takeFaultRecords()
-            if !records.isEmpty { truth.write(records.map { $0.json() }) }
+            writeFaultRecords()
         }
         stopped = true
         ticker.cancel()

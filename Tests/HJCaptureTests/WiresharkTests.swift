@@ -37,17 +37,22 @@ func tsharkPath() -> String? {
         var bad = Session.frames[0].frame
         bad[bad.count - 3] = bad[bad.count - 3] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
         frames.append(bad)
+        return (pcapng(frames, maxSegment: 200), frames)
+    }
+
+    /// A capture of the logger's writes on one connection, each cut into segments of `maxSegment`.
+    static func pcapng(_ writes: [[UInt8]], maxSegment: Int) -> [UInt8] {
         var c = TCPConversation(client: Endpoint("10.0.0.2:40000")!, server: Endpoint("10.0.0.1:29212")!)
         var w = PcapngWriter(comment: "hj212 WiresharkTests")
         let i = w.addInterface(linkType: .ethernet)
         var t = Build.t0
         var packets = c.handshake()
-        for f in frames { packets += c.send(fromClient: true, f, maxSegment: 200) }
+        for b in writes { packets += c.send(fromClient: true, b, maxSegment: maxSegment) }
         for p in packets {
             w.addPacket(interface: i, timestampNanos: t, data: p)
             t += 1_000_000
         }
-        return (w.take(), frames)
+        return w.take()
     }
 
     @Test func tsharkWithTheGeneratedDissectorAgreesWithDecode() throws {
@@ -126,17 +131,7 @@ func tsharkPath() -> String? {
         func cut(_ f: [UInt8]) -> [UInt8] { Array(f.dropLast(2)) }
         // Writes: [f0] [f1 without CR LF + f2] [f3 without CR LF] [f4] [f5 without CR LF, the last bytes of the capture].
         let writes: [[UInt8]] = [frames[0], cut(frames[1]) + frames[2], cut(frames[3]), frames[4], cut(frames[5])]
-        var c = TCPConversation(client: Endpoint("10.0.0.2:40000")!, server: Endpoint("10.0.0.1:29212")!)
-        var w = PcapngWriter(comment: "hj212 WiresharkTests trailer")
-        let i = w.addInterface(linkType: .ethernet)
-        var t = Build.t0
-        var packets = c.handshake()
-        for b in writes { packets += c.send(fromClient: true, b, maxSegment: 1400) }
-        for p in packets {
-            w.addPacket(interface: i, timestampNanos: t, data: p)
-            t += 1_000_000
-        }
-        let capture = try scratchFile("trailer.pcapng", w.take())
+        let capture = try scratchFile("trailer.pcapng", Self.pcapng(writes, maxSegment: 1400))
         let lua = try scratchFile("hj212-trailer.lua")
         defer { for p in [capture, lua] { try? FileManager.default.removeItem(atPath: p) } }
         #expect(hj212(["dissector", "-o", lua]).status == 0)
