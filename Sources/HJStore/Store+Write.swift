@@ -70,13 +70,19 @@ extension Store {
         INSERT OR IGNORE INTO packets(unit_id, mn, qn, cn, st, pno, data_time, received_at, peer, frame, factors, invalid, codes, flags, vals)
         VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
         """
-    /// The same row under a QN a different packet holds: with the next `qn_reuse`.
+    /// The same row under a QN a different packet holds: with the next `qn_reuse` and its `cp_hash`.
     static let insertReusedSQL = """
-        INSERT INTO packets(unit_id, mn, qn, cn, st, pno, data_time, received_at, peer, frame, factors, invalid, codes, flags, vals, qn_reuse)
-        VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+        INSERT INTO packets(unit_id, mn, qn, cn, st, pno, data_time, received_at, peer, frame, factors, invalid, codes, flags, vals, qn_reuse, cp_hash)
+        VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
         """
-    /// The rows holding a key (`packets_key`), read only after a collision.
-    static let selectKeySQL = "SELECT qn_reuse, frame FROM packets WHERE qn = ?1 AND mn = ?2 AND cn = ?3 AND pno = ?4"
+    /// After a collision: the key's first row (`packets_key`, one search).
+    static let selectFirstSQL = "SELECT frame FROM packets WHERE qn = ?1 AND mn = ?2 AND cn = ?3 AND pno = ?4 AND qn_reuse = 0"
+    /// After a collision: the rows stored later under the key whose content has the packet's
+    /// hash (`packets_reused`, one search; named, because without statistics SQLite would take
+    /// `packets_key` and read every reused row of the key).
+    static let selectReusedSQL = "SELECT frame FROM packets INDEXED BY packets_reused WHERE qn = ?1 AND mn = ?2 AND cn = ?3 AND pno = ?4 AND cp_hash = ?5 AND qn_reuse > 0"
+    /// After a collision that is not a resend: the key's last `qn_reuse` (`packets_key`, one search).
+    static let selectLastReuseSQL = "SELECT max(qn_reuse) FROM packets WHERE qn = ?1 AND mn = ?2 AND cn = ?3 AND pno = ?4"
 
     /// The part of a frame that says what a packet is: from `CP=&&` to the last `&&` (DataTime and
     /// every value). A resend may differ outside it without being another packet: a logger whose
@@ -98,6 +104,17 @@ extension Store {
     /// Whether two frames carry the same packet (`content`).
     static func samePacket(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
         content(a).elementsEqual(content(b))
+    }
+
+    /// A frame's `content` hashed (FNV-1a, 64 bits, as a signed integer for SQLite): the
+    /// `cp_hash` of a row stored under a reused QN. Equal packets have equal hashes; a match is
+    /// confirmed by `samePacket`.
+    static func contentHash(_ frame: UnsafeBufferPointer<UInt8>) -> Int64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in content(frame) {
+            h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3
+        }
+        return Int64(bitPattern: h)
     }
 
     static func insert(_ batch: StoreBatch, into c: Connection, newUnits: inout [UnitKey: Int64],
@@ -157,31 +174,48 @@ extension Store {
         }
 
         /// After the insert was ignored (a row holds the key): a resend when a row under the key
-        /// carries the same packet (`samePacket`), else a different packet under a reused QN,
-        /// stored with the next `qn_reuse`. Returns whether the row was stored. Read only on a
-        /// collision: a packet with a fresh key costs nothing more.
+        /// carries the same packet (`samePacket`: the key's first row, or a later one with the
+        /// same `cp_hash`), else a different packet under a reused QN, stored with the next
+        /// `qn_reuse` and its hash. Returns whether the row was stored. Three searches, however
+        /// many rows the key holds; none for a packet with a fresh key.
         func storeCollision(_ r: StoreBatch.Row, unit: Int64) throws(StoreError) -> Bool {
-            let select = try c.statement(selectKeySQL)
-            bind(select, 1, r.qn)
-            bind(select, 2, r.mn)
-            bind(select, 3, r.cn)
-            select.bind(4, r.pno)
-            let frame = text(r.frame)!
-            var next: Int64 = -1
-            var resend = false
-            while try select.step() {  // a failed step resets the statement itself
-                next = max(next, select.int64(0) + 1)
-                if !resend { resend = select.blob(1).withUnsafeBufferPointer { samePacket($0, frame) } }
+            func bindKey(_ s: Statement) {
+                bind(s, 1, r.qn)
+                bind(s, 2, r.mn)
+                bind(s, 3, r.cn)
+                s.bind(4, r.pno)
             }
-            select.reset()
-            if resend { return false }
-            guard next > 0 else {
+            let frame = text(r.frame)!
+            // Whether a row the statement yields is this packet (a failed step resets the statement itself).
+            func holdsPacket(_ select: Statement) throws(StoreError) -> Bool {
+                defer { select.reset() }
+                while try select.step() {
+                    c.collisionRowsRead += 1
+                    if select.blob(0).withUnsafeBufferPointer({ samePacket($0, frame) }) { return true }
+                }
+                return false
+            }
+            let first = try c.statement(selectFirstSQL)
+            bindKey(first)
+            if try holdsPacket(first) { return false }
+            let hash = contentHash(frame)
+            let reused = try c.statement(selectReusedSQL)
+            bindKey(reused)
+            reused.bind(5, hash)
+            if try holdsPacket(reused) { return false }
+            let last = try c.statement(selectLastReuseSQL)
+            bindKey(last)
+            defer { last.reset() }
+            guard try last.step(), !last.isNull(0) else {
                 // Ignored, yet no row holds its key: not a collision (a constraint SQLite ignored).
                 throw StoreError("packet of \(text(r.mn).map { String(decoding: $0, as: UTF8.self) } ?? "?") was not stored")
             }
+            c.collisionRowsRead += 1
+            let next = last.int64(0) + 1
             let insert = try c.statement(insertReusedSQL)
             bindRow(insert, r, unit: unit)
             insert.bind(16, next)
+            insert.bind(17, hash)
             try insert.run()
             return true
         }

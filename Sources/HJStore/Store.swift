@@ -26,7 +26,7 @@ public final class Store: Sendable {
     /// `PRAGMA application_id` of an hj212 store: "HJ21" in ASCII.
     public static let applicationID: Int32 = 0x484A_3231
     /// The schema this build writes and reads (in `meta` and in `PRAGMA user_version`).
-    public static let schemaVersion = 4
+    public static let schemaVersion = 5
     /// The oldest schema this build opens: versions 2 and 3 are read as they are and migrated to
     /// 4 when a writer opens them (`migrateFromVersion2`, then `migrateFromVersion3`).
     public static let oldestReadableSchema = 2
@@ -62,6 +62,8 @@ public final class Store: Sendable {
         /// Unit counters not yet written (`Store+Units.swift`), and when they last were.
         var unitTally: [Int64: UnitTally] = [:]
         var unitsWrittenAt = Store.monotonicSeconds()
+        /// Rows read to settle collisions (`storeCollision`), for the tests of its cost.
+        var collisionRowsRead = 0
         init(db: Database) { self.db = db }
         func statement(_ sql: String) throws(StoreError) -> Statement {
             if let s = statements[sql] { return s }
@@ -224,6 +226,7 @@ public final class Store: Sendable {
         do {
             if version == 2 { try migrateFromVersion2(db) }
             if version <= 3 { try migrateFromVersion3(db) }
+            if version <= 4 { try migrateFromVersion4(db) }
             try db.execute("PRAGMA journal_mode=WAL")
             try db.execute("PRAGMA synchronous=\(durability == .full ? "FULL" : "NORMAL")")
             try db.execute("PRAGMA busy_timeout=0")
@@ -291,11 +294,45 @@ public final class Store: Sendable {
             """)
     }
 
+    /// Version 4 → 5, in one transaction (a crash midway leaves version 4): `cp_hash` and its
+    /// index `packets_reused`, so that a collision reads only the rows that may hold the same
+    /// packet (`storeCollision`; version 4 read every row under the key: quadratic for a logger
+    /// with one constant QN). The rows stored under a reused QN (`qn_reuse` > 0, usually none)
+    /// get their hash here. Time: one pass over the table for the partial index (it holds only
+    /// the reused rows), one update per reused row.
+    static func migrateFromVersion4(_ db: Database) throws(StoreError) {
+        try db.execute("""
+            BEGIN IMMEDIATE;
+            ALTER TABLE packets ADD COLUMN cp_hash INTEGER;
+            \(packetsReusedSchema)
+            """)
+        do throws(StoreError) {
+            let select = try db.prepare("SELECT id, frame FROM packets WHERE qn_reuse > 0")
+            let update = try db.prepare("UPDATE packets SET cp_hash = ?1 WHERE id = ?2")
+            while try select.step() {
+                let id = select.int64(0)
+                let hash = select.blob(1).withUnsafeBufferPointer { contentHash($0) }
+                update.bind(1, hash)
+                update.bind(2, id)
+                try update.run()
+            }
+            try db.execute("""
+                UPDATE meta SET value = '5' WHERE key = 'schema_version';
+                INSERT OR REPLACE INTO meta(key, value) VALUES('migrated_from_4', strftime('%Y-%m-%dT%H:%M:%fZ','now'));
+                PRAGMA user_version=5;
+                COMMIT
+                """)
+        } catch {
+            try? db.execute("ROLLBACK")
+            throw error
+        }
+    }
+
     /// The writer's page cache (KiB): the tails of the tables and indexes a commit touches, and
     /// the pages of the unit rows it updates, stay in memory between commits.
     public static let writerCacheKiB = 32_768
 
-    /// The schema, version 4 (documented in docs/store.md). Times are local wall-clock digits:
+    /// The schema, version 5 (documented in docs/store.md). Times are local wall-clock digits:
     /// `data_time` YYYYMMDDhhmmss (the packet's DataTime; the record's when the packet completed
     /// one), `received_at` YYYYMMDDhhmmssSSS. The record a packet completed is in the packet's
     /// own row (`factors` … `vals`, NULL when it completed none: one insert per packet); the
@@ -303,15 +340,17 @@ public final class Store: Sendable {
     /// `vals` (JSON).
     public static let schema = """
     CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    INSERT INTO meta(key, value) VALUES('schema_version', '4'), ('application', 'hj212 platform store'), ('units_through', '0');
+    INSERT INTO meta(key, value) VALUES('schema_version', '5'), ('application', 'hj212 platform store'), ('units_through', '0');
     CREATE TABLE units(
       id INTEGER PRIMARY KEY, mn TEXT NOT NULL UNIQUE, pw TEXT, st TEXT, dialect TEXT,
       first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, last_peer TEXT, packets INTEGER NOT NULL DEFAULT 0);
     CREATE TABLE packets(
       id INTEGER PRIMARY KEY, unit_id INTEGER NOT NULL REFERENCES units(id), mn TEXT NOT NULL, qn TEXT, cn TEXT NOT NULL,
       st TEXT, pno INTEGER NOT NULL DEFAULT 0, data_time INTEGER, received_at INTEGER NOT NULL, peer TEXT, frame BLOB NOT NULL,
-      factors INTEGER, invalid INTEGER, codes TEXT, flags TEXT, vals TEXT, qn_reuse INTEGER NOT NULL DEFAULT 0);
+      factors INTEGER, invalid INTEGER, codes TEXT, flags TEXT, vals TEXT, qn_reuse INTEGER NOT NULL DEFAULT 0,
+      cp_hash INTEGER);
     \(packetsKeySchema)
+    \(packetsReusedSchema)
     \(recordsSchema)
     CREATE TABLE commands(
       id INTEGER PRIMARY KEY, mn TEXT NOT NULL, cn TEXT NOT NULL, qn TEXT, peer TEXT, outcome TEXT NOT NULL,
@@ -325,6 +364,14 @@ public final class Store: Sendable {
     /// and is not stored again. Packets without a QN are not in it (always stored).
     static let packetsKeySchema = """
     CREATE UNIQUE INDEX packets_key ON packets(qn, mn, cn, pno, qn_reuse) WHERE qn IS NOT NULL;
+    """
+
+    /// The rows stored under a reused QN (`qn_reuse` > 0) by key and `cp_hash` (version 5): a
+    /// collision finds the stored rows that may be the same packet in one search, however many
+    /// packets a logger sent under one QN. The first row of a key (`qn_reuse` 0, nearly every
+    /// row) is not in it and has no hash: a packet with a fresh key costs nothing more.
+    static let packetsReusedSchema = """
+    CREATE INDEX packets_reused ON packets(qn, mn, cn, pno, cp_hash) WHERE qn_reuse > 0;
     """
 
     /// Version 3's records: the hour/day index over the packet rows that carry one, and the

@@ -56,10 +56,12 @@ struct StoreQNReuseTests {
         // The look-up after a collision is a search of the key, never a scan.
         let db = try Database(path: path, readOnly: true)
         defer { db.close() }
-        let plan = try db.prepare("EXPLAIN QUERY PLAN " + Store.selectKeySQL)
-        var details: [String] = []
-        while try plan.step() { details.append(plan.text(3) ?? "") }
-        #expect(details.contains { $0.contains("USING INDEX packets_key") }, "\(details)")
+        for (sql, index) in [(Store.selectFirstSQL, "packets_key"), (Store.selectReusedSQL, "packets_reused"), (Store.selectLastReuseSQL, "packets_key")] {
+            let plan = try db.prepare("EXPLAIN QUERY PLAN " + sql)
+            var details: [String] = []
+            while try plan.step() { details.append(plan.text(3) ?? "") }
+            #expect(details.contains { $0.contains("USING INDEX \(index)") || $0.contains("USING COVERING INDEX \(index)") }, "\(sql): \(details)")
+        }
     }
 
     @Test("a resend that differs only outside the key and the CP (a new PW after 1072, so another CRC) is a duplicate")
@@ -248,8 +250,9 @@ struct StoreMigration3Tests {
             do {
                 let db = try Database(path: path, readOnly: true)
                 defer { db.close() }
-                #expect(try db.integer("PRAGMA user_version") == 4)
-                #expect(try db.integer("SELECT value FROM meta WHERE key = 'schema_version'") == 4)
+                #expect(try db.integer("PRAGMA user_version") == Int64(Store.schemaVersion))
+                #expect(try db.integer("SELECT value FROM meta WHERE key = 'schema_version'") == Int64(Store.schemaVersion))
+                #expect(try db.integer("SELECT count(*) FROM meta WHERE key = 'migrated_from_4'") == 1, "3 goes on to 5 through 4")
                 #expect(try db.integer("SELECT count(*) FROM meta WHERE key = 'migrated_from_3'") == 1)
                 let key = try db.prepare("SELECT group_concat(name, ',') FROM (SELECT name FROM pragma_index_info('packets_key') ORDER BY seqno)")
                 #expect(try key.step())
@@ -272,5 +275,89 @@ struct StoreMigration3Tests {
         defer { db.close() }
         #expect(try db.integer("SELECT count(*) FROM packets") == 4)
         #expect(try db.integer("SELECT packets FROM units") == 4)
+    }
+}
+
+/// Handover 20, item 1: a collision read every row under its key, so a logger that sends every
+/// packet with one constant QN cost k rows for its k-th packet (quadratic over a month).
+@Suite("Store QN reuse cost")
+struct StoreQNReuseCostTests {
+    @Test("a logger with one constant QN: each packet reads a bounded number of rows, resends are still found")
+    func constantQNIsNotQuadratic() throws {
+        let dir = scratchDirectory("qn-constant")
+        let store = try Store(path: dir + "/s.db")
+        let qn = "20000101000000000"
+        let n = 300
+        func minute(_ i: Int) -> String {
+            let t = HJTime(wallMilliseconds: HJTime("20261130000000")!.wallMilliseconds + Int64(i) * 60_000)
+            return t.text14
+        }
+        for i in 0..<n {
+            var batch = StoreBatch()
+            batch.add(try journal([realTimeFrame(qn: qn, dataTime: minute(i), value: "\(i).5")]).0)
+            let o = try store.write(batch)
+            #expect(o.stored == 1 && o.reusedQN == (i == 0 ? 0 : 1), "packet \(i): \(o)")
+        }
+        let read = store.connection.withLock { $0.collisionRowsRead }
+        #expect(read <= 3 * n, "rows read to settle \(n - 1) collisions under one key: \(read)")
+        // Resends of an early, a middle and the last packet are duplicates; a corrected value
+        // under an old DataTime is another packet.
+        var again = StoreBatch()
+        again.add(try journal([realTimeFrame(qn: qn, dataTime: minute(0), value: "0.5"),
+                               realTimeFrame(qn: qn, dataTime: minute(150), value: "150.5"),
+                               realTimeFrame(qn: qn, dataTime: minute(n - 1), value: "\(n - 1).5"),
+                               realTimeFrame(qn: qn, dataTime: minute(150), value: "150.7")]).0)
+        let o = try store.write(again)
+        #expect(o.duplicates == 3 && o.stored == 1 && o.reusedQN == 1, "\(o)")
+        #expect(try store.counts().packets == n + 1)
+        let db = try Database(path: dir + "/s.db", readOnly: true)
+        defer { db.close() }
+        #expect(try db.integer("SELECT max(qn_reuse) FROM packets") == Int64(n))
+        #expect(try db.integer("SELECT count(DISTINCT qn_reuse) FROM packets") == Int64(n + 1))
+    }
+}
+
+@Suite("Store migration 4 to 5")
+struct StoreMigration4Tests {
+    @Test("a version 4 store gains cp_hash and packets_reused in place; its reused rows are found again as resends")
+    func migrate4() throws {
+        let dir = scratchDirectory("migrate4")
+        let path = dir + "/v4.db"
+        let qn = "20261130120000001"
+        let first = realTimeFrame(qn: qn, dataTime: "20261130120000")
+        let second = realTimeFrame(qn: qn, dataTime: "20261130120030", value: "13.1")
+        let third = realTimeFrame(qn: qn, dataTime: "20261130120100", value: "14.2")
+        do {
+            let store = try Store(path: path)
+            var batch = StoreBatch()
+            batch.add(try journal([first, second, third]).0)
+            #expect(try store.write(batch).reusedQN == 2)
+        }
+        // Version 4's shape: no cp_hash, no packets_reused, version 4 in both places.
+        do {
+            let db = try Database(path: path, readOnly: false)
+            try db.execute("""
+                DROP INDEX packets_reused; ALTER TABLE packets DROP COLUMN cp_hash;
+                UPDATE meta SET value = '4' WHERE key = 'schema_version'; PRAGMA user_version=4
+                """)
+            db.close()
+        }
+        let store = try Store(path: path)
+        do {
+            let db = try Database(path: path, readOnly: true)
+            defer { db.close() }
+            #expect(try db.integer("PRAGMA user_version") == 5)
+            #expect(try db.integer("SELECT value FROM meta WHERE key = 'schema_version'") == 5)
+            #expect(try db.integer("SELECT count(*) FROM meta WHERE key = 'migrated_from_4'") == 1)
+            #expect(try db.integer("SELECT count(*) FROM packets WHERE cp_hash IS NOT NULL") == 2, "the two reused rows, not the first")
+            let expected = second.withUnsafeBufferPointer { Store.contentHash($0) }
+            #expect(try db.integer("SELECT cp_hash FROM packets WHERE qn_reuse = 1") == expected)
+        }
+        // Resends of the reused packets are found through the migrated hashes.
+        var again = StoreBatch()
+        again.add(try journal([third, second, first]).0)
+        let o = try store.write(again)
+        #expect(o.duplicates == 3 && o.stored == 0, "\(o)")
+        #expect(try store.counts().packets == 3)
     }
 }
