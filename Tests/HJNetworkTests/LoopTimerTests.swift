@@ -123,3 +123,59 @@ extension NetworkTests.LoopTimerTests {
 final class LoopTimerBoxes: @unchecked Sendable {
     var timers: [LoopTimer] = []
 }
+
+extension NetworkTests.LoopTimerTests {
+    /// The heap keeps its timers apart from what it orders (session 21): this checks the order,
+    /// the staleness and the reuse of slots against a plain sorted list, over random operations.
+    @Test("the timer heap pops in (deadline, insertion) order, skips nothing, and reuses its slots, against a sorted reference")
+    func heapAgainstReference() throws {
+        let loop = try EventLoop(name: "unrun")
+        var rng = SystemRandomNumberGenerator()
+        for round in 0..<20 {
+            var heap = TimerHeap()
+            // The reference: (deadline, sequence, id) of every live entry; ids identify handles.
+            var reference: [(deadline: UInt64, sequence: UInt64, id: Int)] = []
+            var handles: [Int: TimerHandle] = [:]
+            var sequence: UInt64 = 0
+            var stale = Set<Int>()
+            var largest = 0
+            for step in 0..<2_000 {
+                let op = Int.random(in: 0..<10, using: &rng)
+                if op < 5 {
+                    let deadline = UInt64.random(in: 0...(round % 2 == 0 ? 50 : 100_000), using: &rng)  // many equal deadlines in even rounds
+                    let handle = TimerHandle(deadline: MonotonicTime(nanoseconds: deadline), counter: nil)
+                    handles[step] = handle
+                    heap.insert(handle: handle) {}
+                    reference.append((deadline, sequence, step))
+                    sequence += 1
+                } else if op < 7, let victim = reference.randomElement(using: &rng) {
+                    handles[victim.id]!.cancel()
+                    stale.insert(victim.id)
+                } else if op < 8 {
+                    let removed = heap.compact()
+                    #expect(removed == reference.filter { stale.contains($0.id) }.count)
+                    reference.removeAll { stale.contains($0.id) }
+                    stale = []
+                } else {
+                    let now = UInt64.random(in: 0...(round % 2 == 0 ? 50 : 100_000), using: &rng)
+                    reference.sort { ($0.deadline, $0.sequence) < ($1.deadline, $1.sequence) }
+                    while let entry = heap.popDue(now: now) {
+                        let expected = reference.removeFirst()
+                        #expect(entry.deadline == expected.deadline && entry.sequence == expected.sequence)
+                        guard case .once(let handle, _) = entry.timer else { Issue.record("a one-shot timer"); return }
+                        #expect(handle === handles[expected.id], "the timer of entry \(expected.id)")
+                        stale.remove(expected.id)
+                    }
+                    #expect(reference.first.map { $0.deadline > now } ?? true, "nothing due is left behind")
+                }
+                largest = max(largest, heap.count)
+                #expect(heap.count == reference.count)
+                #expect(heap.earliestDeadline == reference.map(\.deadline).min())
+            }
+            #expect(heap.slotCount <= largest, "slots are reused: \(heap.slotCount) for at most \(largest) entries at once")
+            let rest = heap.removeAll()
+            #expect(rest.count == reference.count && heap.isEmpty)
+        }
+        _ = loop
+    }
+}
