@@ -124,6 +124,7 @@ struct StoreBenchmark {
                 }
                 if rounds > 1 { io.stdout.line("  round \(round) of \(rounds)") }
                 for line in StoreBenchFigures.report(plain: plain, stored: stored, durability: durability, cores: cores) { io.stdout.line(line) }
+                if rounds == 1, let note = StoreBenchFigures.singleRoundNote(plain: plain, stored: stored, cores: cores) { io.stdout.line(note) }
                 if let store = try? Store(path: db, readOnly: true), let counts = try? store.counts() {
                     io.stdout.line("  store                \(counts.packets) packets, \(counts.records) records, \(counts.values) values, \(counts.units) units")
                 }

@@ -152,6 +152,15 @@ struct StoreBenchFigures {
         return s.perSecond / max(1, p.perSecond)
     }
 
+    /// The line after a single round's verdict: one window pair is one sample of how the
+    /// machine shared its two cores between serve and the loggers (one store code read 0.38x to
+    /// 0.72x from run to run in sessions 15 to 21), so a verdict of one round is said to be one;
+    /// nil when the round judged nothing.
+    static func singleRoundNote(plain: Outcome, stored: Outcome, cores: Int) -> String? {
+        guard judgedRatio(plain: plain, stored: stored, cores: cores) != nil else { return nil }
+        return "                       (one round: a single sample of how the machine shared its cores; --rounds 3 judges the median of three)"
+    }
+
     /// The median of some numbers (of an even count, the mean of the middle two).
     static func median(_ values: [Double]) -> Double {
         let v = values.sorted()

@@ -85,6 +85,7 @@ struct BenchStoreFiguresTests {
         #expect(lines.contains("  throughput ratio     0.74x"))
         #expect(lines.last == "  target ≥ 0.70x       met: 0.74x, both phases saturated (the loggers' backlog grew in each)")
         #expect(F.valid(plain, stored))
+        #expect(F.singleRoundNote(plain: plain, stored: stored, cores: 2)?.contains("one round: a single sample") == true)
         // The same windows with other processes using the machine: not judged, whatever the ratio
         // (session 12: "met" at 0.86x beside builds for a binary at 0.32x on a quiet machine).
         let crowded = F.phase(before: snapshot(acked: 2_000), after: snapshot(acked: 557_000, pending: 70_000),
@@ -93,6 +94,7 @@ struct BenchStoreFiguresTests {
         #expect(crowdedLines.contains("  throughput ratio     0.74x"))
         #expect(crowdedLines.last == "  target ≥ 0.70x       not judged: other processes used 0.17 and 0.80 cores during the two windows (at most 0.25 for a judgement); run on a quiet machine. The CPU cost ratio, 1.11x, estimates the saturated ratio")
         #expect(F.otherCores(try #require(measured(crowded)), cores: 2) > F.maxOtherCores)
+        #expect(F.singleRoundNote(plain: plain, stored: crowded, cores: 2) == nil, "nothing judged, nothing to qualify")
         // serve --store kept up (its backlog did not grow): judged on serve's saturated window.
         let keptUp = F.phase(before: snapshot(acked: 0), after: snapshot(acked: 555_000, pending: 10_000), usage: usage(12), speed: 300, loggerThreads: 2)
         #expect(F.report(plain: plain, stored: keptUp, durability: "normal", cores: 2).last
