@@ -50,7 +50,7 @@ extension PlatformSuite {
                     let legacy = p.version == 0 && s.cpValue("QN") != nil
                     let expectedCN: CommandCode = p.kind == .notification ? .notificationReply : .dataReply
                     if !s.isCN(expectedCN) { add(RuleID.platformAckCn, "\(p.describe) answered by CN \(s.cn ?? "-"), expected \(expectedCN)", c, f, p) }
-                    if !s.isST(.systemInteraction) { add(RuleID.platformAckSt, "\(p.cn) answered with ST=\(s.st ?? "missing"), expected 91", c, f, p) }
+                    if !s.isST(.systemInteraction) { add(RuleID.platformAckSt, "\(p.cn) answered with ST=\(s.st ?? "-"), expected 91", c, f, p) }
                     let flagExpected = (p.version == 0 ? 1 : p.version) << 2
                     if legacy {
                         if let flag = s.header("Flag"), Int(flag) != 0 {
@@ -58,14 +58,14 @@ extension PlatformSuite {
                         }
                     } else if s.header("Flag") != String(flagExpected) {
                         if p.version == 0 {
-                            add(RuleID.platformAckFlag, "HJ/T 212-2005 \(p.cn) answered with Flag=\(s.header("Flag") ?? "missing"), expected the 2005 form (QN in CP) or the 2017 form (Flag=4)", c, f, p)
+                            add(RuleID.platformAckFlag, "HJ/T 212-2005 \(p.cn) answered with Flag=\(s.header("Flag") ?? "-"), expected the 2005 form (QN in CP) or the 2017 form (Flag=4)", c, f, p)
                         } else {
-                            add(RuleID.platformAckFlag, "\(p.cn) (Flag=\(p.segment.header("Flag") ?? "-")) answered with Flag=\(s.header("Flag") ?? "missing"), expected \(flagExpected)", c, f, p)
+                            add(RuleID.platformAckFlag, "\(p.cn) (Flag=\(p.segment.header("Flag") ?? "-")) answered with Flag=\(s.header("Flag") ?? "-"), expected \(flagExpected)", c, f, p)
                         }
                     }
                     let echoed = legacy ? (s.cpValue("QN") ?? s.qn) : s.qn
                     if echoed != p.qn {
-                        add(RuleID.platformAckQn, "\(p.cn) QN=\(p.qn ?? "-") answered with QN=\(echoed ?? "missing")", c, f, p)
+                        add(RuleID.platformAckQn, "\(p.cn) QN=\(p.qn ?? "-") answered with QN=\(echoed ?? "-")", c, f, p)
                     }
                     if legacy {
                         let allowed: Set<String> = ["QN", "CN", "PNO", "PNUM"]
@@ -177,7 +177,7 @@ extension PlatformSuite {
                         add(RuleID.platformCmdFlag, "Flag=\(flag.rawValue), expected \(PacketFlag(version: version, split: false, ack: true).rawValue) (A=1, version \(version))")
                     }
                 } else {
-                    add(RuleID.platformCmdFlag, "Flag=\(s.header("Flag") ?? "missing")")
+                    add(RuleID.platformCmdFlag, "Flag=\(s.header("Flag") ?? "-")")
                 }
                 // QN: 17 digits, a valid time, one per command.
                 if let qn = s.qn, qn.utf8.count == 17, HJTime(qn, allowMilliseconds: true) != nil {
@@ -185,7 +185,7 @@ extension PlatformSuite {
                     if let previous = byQN[qn], previous != key { add(RuleID.platformCmdQn, "QN reused by a different command") }
                     byQN[qn] = key
                 } else {
-                    add(RuleID.platformCmdQn, "QN=\(s.qn ?? "missing") is not a valid 17-digit time")
+                    add(RuleID.platformCmdQn, "QN=\(s.qn ?? "-") is not a valid 17-digit time")
                 }
                 // PW and MN of the logger.
                 let pair = (s.mn ?? "") + "\u{1}" + (s.pw ?? "")

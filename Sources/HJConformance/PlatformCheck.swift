@@ -127,6 +127,7 @@ final class PlatformSuite {
         case .success(let link):
             link.trace = options.trace
             let c = Conversation(link: link, mn: mn ?? packets.mn, pw: pw ?? packets.pw)
+            c.answerWindow = answerWait
             if track { conversations.append(c) }
             return .success(c)
         case .failure(let e):

@@ -79,6 +79,9 @@ final class Conversation {
     private(set) var commands: [(frame: ProbeFrame, version: Int)] = []
     /// Called for each command as it arrives.
     var responder: ((ProbeFrame) -> Void)?
+    /// How long the suite waits for an answer (OverTime plus grace): an answer that echoes no QN
+    /// goes in order to a packet still within it before one whose wait has ended.
+    var answerWindow: Double = .infinity
 
     init(link: ProbeLink, mn: String, pw: String) {
         self.link = link
@@ -129,8 +132,7 @@ final class Conversation {
     /// HJ/T 212-2005 form), MN and PW the answer echoes; a packet answered before with that QN
     /// and identity (a second answer); the unanswered packet with that QN whatever its identity
     /// (a platform that answers a wrong PW with its registered PW still answered that packet);
-    /// only then, when no packet sent has the QN echoed, the oldest packet still waiting for an
-    /// answer, and the oldest unanswered packet that should not have been answered.
+    /// only then, when no packet sent has the QN echoed, in order (`inOrder`).
     func attribute(_ frame: ProbeFrame) {
         let now = frame.time
         let qns = Set([frame.segment.qn, frame.segment.cpValue("QN")].compactMap { $0 })
@@ -148,9 +150,7 @@ final class Conversation {
             pick = (p, true)
         } else if let p = sameQN.last {
             pick = (p, true)
-        } else if let p = answerable.first(where: { $0.expectsAnswer && !$0.answered }) {
-            pick = (p, false)
-        } else if let p = answerable.first(where: { $0.mustNotAnswer && !$0.answered }) {
+        } else if let p = inOrder(frame, among: answerable) {
             pick = (p, false)
         } else {
             pick = nil
@@ -161,5 +161,30 @@ final class Conversation {
             return
         }
         if stray.count < 100 { stray.append(frame) }
+    }
+
+    /// An answer that echoes no QN sent: an unanswered packet that waits for an answer or
+    /// should not get one, the oldest first, chosen by tiers: of the answer's kind (a 9014
+    /// answers an upload, a 9013 a notification; a 9011 either) and within its answer wait; then
+    /// within its wait; then of its kind; then any. Within a tier a packet waiting for an answer
+    /// goes before one that should not get one. So a packet the platform never answered does not
+    /// take the answers of the packets sent after its wait ended (each later check would be
+    /// judged on its neighbour's answer), a packet that must not be answered sent now is not
+    /// shielded by an old unanswered one, and a 9013 goes to the 1013 it answers, not to an
+    /// upload sent before it (handover 20).
+    func inOrder(_ frame: ProbeFrame, among answerable: [SentPacket]) -> SentPacket? {
+        let kind: SentPacket.Kind? = switch frame.segment.command {
+        case .dataReply?: .upload
+        case .notificationReply?: .notification
+        default: nil
+        }
+        let now = frame.time
+        let waiting = answerable.filter { ($0.expectsAnswer || $0.mustNotAnswer) && !$0.answered }
+        let fits: (SentPacket) -> Bool = { kind == nil || $0.kind == kind }
+        let live: (SentPacket) -> Bool = { now - $0.sentAt <= self.answerWindow }
+        for tier in [{ fits($0) && live($0) }, live, fits, { (_: SentPacket) in true }] {
+            if let p = waiting.first(where: { $0.expectsAnswer && tier($0) }) ?? waiting.first(where: tier) { return p }
+        }
+        return nil
     }
 }
