@@ -5,7 +5,7 @@ import HJ212
 enum DissectorLua {
     /// The linter's rules that the dissector checks itself, shown as expert info.
     static let expertRules: [Rule] = [
-        Rules.crcMismatch, Rules.lengthMismatch, Rules.trailerMissing, Rules.fieldMissing, Rules.qnFormat,
+        Rules.crcMismatch, Rules.crcVariantModbus, Rules.crcVariantModbusSwapped, Rules.lengthMismatch, Rules.trailerMissing, Rules.fieldMissing, Rules.qnFormat,
         Rules.stUnknown, Rules.cnUnknown, Rules.mnFormat, Rules.cpUnterminated, Rules.factorUnknown,
         Rules.dataFlagInvalid, Rules.replySTNot91, Rules.dataTimeMissing, Rules.skippedBytes,
     ]
@@ -24,6 +24,21 @@ enum DissectorLua {
         bytes.append(UInt8(ascii: "\""))
         return String(decoding: bytes, as: UTF8.self)
     }
+
+    /// The rule and the finding (after "CRC 'xxxx' ") of each CRC variant the linter recognises
+    /// (`CRC.Match`, as `Linter` words them); nil for the HJ 212 CRC itself and for no match. The
+    /// switch is exhaustive: a variant added to `CRC.Match` must be added here and computed in
+    /// `crc_variant_values` below.
+    static func variant(_ match: CRC.Match) -> (rule: Rule, finding: String)? {
+        switch match {
+        case .hj212, .none: nil
+        case .modbus: (Rules.crcVariantModbus, "is CRC-16/MODBUS")
+        case .modbusSwapped: (Rules.crcVariantModbusSwapped, "is CRC-16/MODBUS with its bytes swapped")
+        }
+    }
+
+    /// The variants in the order `CRC.match` tries them.
+    static let variants: [CRC.Match] = [.modbus, .modbusSwapped]
 
     static func both(_ zh: String, _ en: String) -> String { [zh, en].filter { !$0.isEmpty }.joined(separator: " ") }
 
@@ -77,6 +92,12 @@ enum DissectorLua {
             s += "RULE_TEXT[\(literal(rule.id))] = \(literal("\(rule.id): \(rule.title) \(rule.titleZh)"))\n"
             s += "RULES[\(literal(rule.id))] = ProtoExpert.new(\(literal(abbrev)), \(literal("\(rule.id): \(rule.title) \(rule.titleZh) [\(rule.clause)]")), \(group), \(severity))\n"
         }
+        s += "-- The CRC variants lint recognises, in its order: name (lint's crc.variant), rule, finding.\nlocal CRC_VARIANTS = {\n"
+        for match in variants {
+            guard let v = variant(match) else { continue }
+            s += "  {\(literal(match.rawValue)), \(literal(v.rule.id)), \(literal(v.finding))},\n"
+        }
+        s += "}\n"
         func header(_ name: String) -> String {
             let label = d.fields[name].map { "\(name) \(both($0.nameZh, $0.nameEn))" } ?? name
             return "ProtoField.string(\"hj212.\(name.lowercased())\", \(literal(label)))"
@@ -105,6 +126,7 @@ enum DissectorLua {
           crc = ProtoField.string("hj212.crc", "CRC 校验码"),
           crc_computed = ProtoField.string("hj212.crc.computed", "Computed CRC 计算的校验码"),
           crc_ok = ProtoField.bool("hj212.crc.ok", "CRC correct 校验正确"),
+          crc_variant = ProtoField.string("hj212.crc.variant", "CRC variant 校验码变体"),
           noise = ProtoField.bytes("hj212.noise", "Bytes outside any frame 帧外字节"),
         }
         local field_list = {}
@@ -148,6 +170,16 @@ enum DissectorLua {
       local c = 0xFFFF
       for i = 1, #s do c = CRC_TABLE[bxor(math.floor(c / 256), s:byte(i))] end
       return string.format("%04X", c)
+    end
+
+    -- The values of CRC_VARIANTS for a segment, as upper-case hex: CRC-16/MODBUS (init 0xFFFF,
+    -- reflected 0xA001, no final XOR; the same table, the low byte folded in) printed high byte
+    -- first, and printed low byte first.
+    local function crc_variant_values(s)
+      local c = 0xFFFF
+      for i = 1, #s do c = bxor(math.floor(c / 256), CRC_TABLE[bxor(c % 256, s:byte(i))]) end
+      return { ["modbus"] = string.format("%04X", c),
+               ["modbus-swapped"] = string.format("%04X", (c % 256) * 256 + math.floor(c / 256)) }
     end
 
     -- Flags a tree item with a rule's expert info; the text starts with the rule ID, as lint prints it.
@@ -325,9 +357,22 @@ enum DissectorLua {
       local crc_range = tvb(offset + 6 + seg_len, math.min(4, total - 6 - seg_len))
       local ci = t:add(F.crc, crc_range, crc)
       t:add(F.crc_computed, crc_range, computed)
-      local ok = crc:upper() == computed
+      local declared_crc = crc:upper()
+      local ok = declared_crc == computed
       t:add(F.crc_ok, crc_range, ok)
-      if not ok then flag(ci, "frame.crc-mismatch", "declared " .. crc .. ", computed " .. computed) end
+      if not ok then
+        -- A known variant is named (lint's rule, a warning in lenient mode), not called corrupt.
+        local values, variant = crc_variant_values(segment), nil
+        for _, v in ipairs(CRC_VARIANTS) do
+          if declared_crc == values[v[1]] then variant = v break end
+        end
+        if variant then
+          t:add(F.crc_variant, crc_range, variant[1])
+          flag(ci, variant[2], "CRC '" .. crc .. "' " .. variant[3] .. "; the HJ 212 CRC is '" .. computed .. "'")
+        else
+          flag(ci, "frame.crc-mismatch", "declared " .. crc .. ", computed " .. computed)
+        end
+      end
       t:append_text(", CN=" .. cn .. (COMMANDS[cn] and (" " .. COMMANDS[cn]) or "") .. ", MN=" .. (values["MN"] or "?"))
       return cn
     end

@@ -151,6 +151,85 @@ func tsharkPath() -> String? {
         #expect(expert.components(separatedBy: "trailer-missing").count - 1 == 3, "\(expert)")
     }
 
+    /// What the dissector and `hj212 lint` (lenient, its default) say about each of `frames`,
+    /// sent one per write: the rule IDs with their severity ("error", "warning", "info"; the
+    /// dissector's Wireshark severity mapped to lint's words), the expert messages, and the
+    /// dissector's `fields` (one value each, "" when absent) beside lint's JSON report.
+    struct Verdict {
+        var dissector: [String: String] = [:]
+        var messages: [String] = []
+        var fields: [String] = []
+        var lint: [String: String] = [:]
+        var report: JSONValue = .null
+    }
+
+    static func verdicts(_ frames: [[UInt8]], name: String, fields: [String] = []) throws -> [Verdict] {
+        let tshark = try #require(tsharkPath(), "tshark is not installed (.ci/run installs it: apt-get install -y tshark)")
+        let capture = try scratchFile("\(name).pcapng", pcapng(frames, maxSegment: 1400))
+        let lua = try scratchFile("hj212-\(name).lua")
+        let raw = try scratchFile("\(name).raw", frames.flatMap { $0 })
+        defer { for p in [capture, lua, raw] { try? FileManager.default.removeItem(atPath: p) } }
+        #expect(hj212(["dissector", "-o", lua]).status == 0)
+        let result = try runProgram(tshark, ["-n", "-o", "tcp.desegment_tcp_streams:TRUE", "-X", "lua_script:" + lua, "-r", capture, "-Y", "hj212",
+                                             "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|", "-E", "separator=\t",
+                                             "-e", "_ws.expert.message", "-e", "_ws.expert.severity"] + fields.flatMap { ["-e", $0] })
+        #expect(result.status == 0 && !result.err.contains("Lua: Error"), "\(result.err)")
+        let rows = result.out.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+        let reports = try hj212(["lint", "--format", "json", raw]).out.split(separator: "\n")
+            .map { try JSONValue.parse(String($0)) }.filter { $0["type"] == .string("frame") }
+        #expect(rows.count == frames.count && reports.count == frames.count, "\(result.out)")
+        return zip(rows, reports).map { row, report in
+            var v = Verdict(report: report)
+            let messages = row.count > 1 && !row[0].isEmpty ? row[0].split(separator: "|").map(String.init) : []
+            let severities = row.count > 1 && !row[1].isEmpty ? row[1].split(separator: "|").map(String.init) : []
+            v.messages = messages
+            // tshark prints the severity's value (PI_ERROR 0x00800000, PI_WARN 0x00600000, PI_NOTE 0x00400000) or its name.
+            func word(_ s: String) -> String {
+                switch s.lowercased() {
+                case "8388608", "error": "error"
+                case "6291456", "warning", "warn": "warning"
+                case "4194304", "note": "info"
+                default: s
+                }
+            }
+            for (m, s) in zip(messages, severities) { v.dissector[String(m.prefix { $0 != ":" })] = word(s) }
+            v.fields = (0..<fields.count).map { row.count > $0 + 2 ? row[$0 + 2] : "" }
+            if case .array(let diagnostics)? = report["diagnostics"] {
+                for d in diagnostics {
+                    if case .string(let rule)? = d["rule"], case .string(let severity)? = d["severity"] { v.lint[rule] = severity }
+                }
+            }
+            return v
+        }
+    }
+
+    /// Frames framed with CRC-16/MODBUS (either byte order), as field platforms and loggers do:
+    /// the dissector names the variant with lint's rule and severity (a warning) instead of a
+    /// plain CRC error; a corrupt CRC stays an error and a correct frame gets no expert info.
+    @Test func crcVariantsAreNamedAsLintNamesThem() throws {
+        let segment = Array(Session.segment("20251201120000000", st: "32", cn: "2051", flag: "5",
+                                            cp: "DataTime=20251201120000;w01018-Avg=11.0,w01018-Flag=N").utf8)
+        let modbus = CRC.modbus(segment)
+        #expect(modbus != CRC.hj212(segment) && modbus.byteSwapped != modbus && modbus.byteSwapped != CRC.hj212(segment))
+        var corrupt = FrameEncoder.frame(segmentBytes: segment)
+        corrupt[corrupt.count - 3] = corrupt[corrupt.count - 3] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
+        let frames = [FrameEncoder.frame(segmentBytes: segment), FrameEncoder.frame(segmentBytes: segment, crcStyle: .modbus),
+                      FrameEncoder.frame(segmentBytes: segment, crcStyle: .modbusSwapped), corrupt]
+        let v = try Self.verdicts(frames, name: "variants", fields: ["hj212.crc.ok", "hj212.crc.variant"])
+        guard v.count == 4 else { return }
+        let crcRules: Set<String> = [Rules.crcMismatch.id, Rules.crcVariantModbus.id, Rules.crcVariantModbusSwapped.id, Rules.crcLowercase.id]
+        for (i, f) in v.enumerated() {
+            #expect(f.dissector.filter { crcRules.contains($0.key) } == f.lint.filter { crcRules.contains($0.key) }, "frame \(i): \(f.messages) \(f.lint)")
+            let variant: String = if case .string(let s)? = f.report["crc"]?["variant"] { s } else { "" }
+            #expect(f.fields[1] == variant, "frame \(i)")
+        }
+        #expect(v[0].messages.isEmpty && v[0].lint.isEmpty, "\(v[0].messages) \(v[0].lint)")
+        #expect(v[1].dissector[Rules.crcVariantModbus.id] == "warning" && v[1].messages.contains { $0.contains("CRC-16/MODBUS") })
+        #expect(v[1].fields == ["False", "modbus"] || v[1].fields == ["0", "modbus"], "\(v[1].fields)")
+        #expect(v[2].dissector[Rules.crcVariantModbusSwapped.id] == "warning" && v[2].fields[1] == "modbus-swapped")
+        #expect(v[3].dissector == [Rules.crcMismatch.id: "error"], "\(v[3].messages)")
+    }
+
     @Test func theDissectorIsGeneratedFromTheTables() throws {
         let r = hj212(["dissector"])
         #expect(r.status == 0)
