@@ -5,7 +5,7 @@ import HJ212
 enum DissectorLua {
     /// The linter's rules that the dissector checks itself, shown as expert info.
     static let expertRules: [Rule] = [
-        Rules.crcMismatch, Rules.crcVariantModbus, Rules.crcVariantModbusSwapped, Rules.lengthMismatch, Rules.trailerMissing, Rules.fieldMissing, Rules.qnFormat,
+        Rules.crcMismatch, Rules.crcVariantModbus, Rules.crcVariantModbusSwapped, Rules.crcLowercase, Rules.lengthMismatch, Rules.trailerMissing, Rules.fieldMissing, Rules.qnFormat,
         Rules.stUnknown, Rules.cnUnknown, Rules.mnFormat, Rules.cpUnterminated, Rules.factorUnknown,
         Rules.dataFlagInvalid, Rules.replySTNot91, Rules.dataTimeMissing, Rules.skippedBytes,
     ]
@@ -360,6 +360,10 @@ enum DissectorLua {
       local declared_crc = crc:upper()
       local ok = declared_crc == computed
       t:add(F.crc_ok, crc_range, ok)
+      -- The hex is compared in either case; the standard's upper case (its example 1C80) is lint's warning.
+      if ok and crc ~= computed then
+        flag(ci, "frame.crc-lowercase", "CRC '" .. crc .. "' is correct but in lower case; expected '" .. computed .. "'")
+      end
       if not ok then
         -- A known variant is named (lint's rule, a warning in lenient mode), not called corrupt.
         local values, variant = crc_variant_values(segment), nil

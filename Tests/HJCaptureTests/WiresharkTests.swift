@@ -230,6 +230,29 @@ func tsharkPath() -> String? {
         #expect(v[3].dissector == [Rules.crcMismatch.id: "error"], "\(v[3].messages)")
     }
 
+    /// A correct CRC in lower-case hex is accepted (hj212.crc.ok) and flagged as lint flags it,
+    /// `frame.crc-lowercase`, a warning; a lower-case MODBUS CRC is the variant only, as in lint.
+    @Test func lowerCaseCRCIsCorrectButFlagged() throws {
+        let segment = Array(Session.segment("20251201120000000", st: "32", cn: "2051", flag: "5",
+                                            cp: "DataTime=20251201120000;w01018-Avg=11.0,w01018-Flag=N").utf8)
+        #expect(CRC.hex(CRC.hj212(segment)).contains { $0.isLetter } && CRC.hex(CRC.modbus(segment)).contains { $0.isLetter })
+        func lowered(_ f: [UInt8]) -> [UInt8] { f.prefix(f.count - 6) + f.suffix(6).map { $0 >= 65 && $0 <= 70 ? $0 | 0x20 : $0 } }
+        let frames = [FrameEncoder.frame(segmentBytes: segment, crcStyle: .lowercase), FrameEncoder.frame(segmentBytes: segment),
+                      lowered(FrameEncoder.frame(segmentBytes: segment, crcStyle: .modbus))]
+        let v = try Self.verdicts(frames, name: "lowercase", fields: ["hj212.crc.ok", "hj212.crc"])
+        guard v.count == 3 else { return }
+        let crcRules: Set<String> = [Rules.crcMismatch.id, Rules.crcVariantModbus.id, Rules.crcVariantModbusSwapped.id, Rules.crcLowercase.id]
+        for (i, f) in v.enumerated() {
+            #expect(f.dissector.filter { crcRules.contains($0.key) } == f.lint.filter { crcRules.contains($0.key) }, "frame \(i): \(f.messages) \(f.lint)")
+        }
+        let lower = CRC.hex(CRC.hj212(segment)).lowercased()
+        #expect(v[0].dissector == [Rules.crcLowercase.id: "warning"], "\(v[0].messages)")
+        #expect(v[0].fields == ["True", lower] || v[0].fields == ["1", lower], "\(v[0].fields)")
+        #expect(v[0].messages.contains { $0.contains("'\(lower)'") && $0.contains(Rules.crcLowercase.titleZh) }, "\(v[0].messages)")
+        #expect(v[1].messages.isEmpty && v[1].lint.isEmpty, "\(v[1].messages) \(v[1].lint)")
+        #expect(v[2].dissector == [Rules.crcVariantModbus.id: "warning"], "\(v[2].messages)")
+    }
+
     @Test func theDissectorIsGeneratedFromTheTables() throws {
         let r = hj212(["dissector"])
         #expect(r.status == 0)
