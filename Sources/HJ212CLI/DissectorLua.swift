@@ -6,7 +6,7 @@ enum DissectorLua {
     /// The linter's rules that the dissector checks itself, shown as expert info.
     static let expertRules: [Rule] = [
         Rules.crcMismatch, Rules.crcVariantModbus, Rules.crcVariantModbusSwapped, Rules.crcLowercase, Rules.lengthMismatch, Rules.trailerMissing, Rules.fieldMissing, Rules.qnFormat,
-        Rules.stUnknown, Rules.cnUnknown, Rules.mnFormat, Rules.cpUnterminated, Rules.factorUnknown,
+        Rules.stUnknown, Rules.cnUnknown, Rules.mnFormat, Rules.pnoRange, Rules.cpUnterminated, Rules.factorUnknown,
         Rules.dataFlagInvalid, Rules.replySTNot91, Rules.dataTimeMissing, Rules.skippedBytes,
     ]
 
@@ -206,6 +206,34 @@ enum DissectorLua {
         ((n % 2 == 1) and "answer required (A=1)" or "no answer (A=0)")
     end
 
+    -- A header number as lint reads it (Swift's Int: an optional sign, ASCII digits, within 64 bits):
+    -- its value and its decimal text, or nil.
+    local function int_value(text)
+      local sign, digits = text:match("^([+-]?)(%d+)$")
+      if not digits then return nil end
+      digits = digits:match("^0*(.-)$")
+      if digits == "" then return 0, "0" end
+      local limit = sign == "-" and "9223372036854775808" or "9223372036854775807"
+      if #digits > 19 or (#digits == 19 and digits > limit) then return nil end
+      local shown = (sign == "-" and "-" or "") .. digits
+      return tonumber(shown), shown
+    end
+
+    -- PNUM/PNO of a split packet (segment.pno-range), as lint judges them: the first PNUM and PNO,
+    -- spaces around them ignored; not numbers, or not 1 <= PNO <= PNUM <= 9999.
+    local function check_pno(t, first, items)
+      local pnum_text, pno_text = first["PNUM"], first["PNO"]
+      if not pnum_text and not pno_text then return end
+      local pnum, pnum_shown, pno, pno_shown
+      if pnum_text then pnum, pnum_shown = int_value(pnum_text) end
+      if pno_text then pno, pno_shown = int_value(pno_text) end
+      if (pnum_text and not pnum) or (pno_text and not pno) then
+        flag(items["PNUM"] or t, "segment.pno-range", "PNUM '" .. (pnum_text or "") .. "' / PNO '" .. (pno_text or "") .. "' are not numbers")
+      elseif pnum and pno and not (pno >= 1 and pno <= pnum and pnum <= 9999) then
+        flag(items["PNO"] or t, "segment.pno-range", "PNO=" .. pno_shown .. " of PNUM=" .. pnum_shown .. "; expected 1 ≤ PNO ≤ PNUM")
+      end
+    end
+
     local UPLOADS = { ["2011"] = true, ["2051"] = true, ["2061"] = true, ["2031"] = true, ["2041"] = true }
 
     -- Where the frame starting at `offset` ends: the total length, or nil and the bytes needed.
@@ -261,7 +289,7 @@ enum DissectorLua {
       -- Header fields up to CP=&&.
       local cp_at = segment:find("CP=&&", 1, true)
       local head = cp_at and segment:sub(1, cp_at - 1) or segment
-      local seen, values = {}, {}
+      local seen, values, first, items = {}, {}, {}, {}
       local pos = 1
       for item in (head .. ";"):gmatch("([^;]*);") do
         local name, value = item:match("^([^=]*)=(.*)$")
@@ -280,6 +308,8 @@ enum DissectorLua {
             it = t:add(F.header_other, range, item)
           end
           if meaning ~= "" then it:append_text(" (" .. meaning .. ")") end
+          local trimmed = name:match("^ *(.-) *$")
+          if not first[trimmed] then first[trimmed], items[trimmed] = value:match("^ *(.-) *$"), it end
           seen[name] = true
           values[name] = value
           if name == "QN" and not value:match("^%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d$") then
@@ -297,6 +327,7 @@ enum DissectorLua {
       for _, required in ipairs({ "QN", "ST", "CN", "PW", "MN", "Flag" }) do
         if not seen[required] then flag(t, "segment.field-missing", required .. " is missing") end
       end
+      check_pno(t, first, items)
       local cn = values["CN"] or ""
       if (cn == "9011" or cn == "9012" or cn == "9013" or cn == "9014") and values["ST"] ~= "91" then
         flag(t, "reply.st-not-91")

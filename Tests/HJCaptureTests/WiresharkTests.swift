@@ -253,6 +253,31 @@ func tsharkPath() -> String? {
         #expect(v[2].dissector == [Rules.crcVariantModbus.id: "warning"], "\(v[2].messages)")
     }
 
+    /// Split packets whose PNO is out of range or not a number are flagged `segment.pno-range`
+    /// where lint flags them, with lint's finding; a PNO in range gets nothing. Numbers are read as
+    /// lint reads them: a sign, leading zeros and spaces around allowed, ASCII digits, 64 bits.
+    @Test func pnoOutOfRangeIsFlaggedAsLintFlagsIt() throws {
+        let cases: [(pnum: String, pno: String)] = [("3", "4"), ("3", "0"), ("3", "x"), ("3", "2"), ("3", "+3"), ("10000", "1"), ("3", "-1"), (" 3", "04 "), ("3", "٤"), ("3", "99999999999999999999")]
+        let frames = cases.map { c in
+            FrameEncoder.frame(segmentBytes: Array(("QN=20251201120000000;ST=32;CN=2051;PW=123456;MN=\(Session.mn);Flag=7;PNUM=\(c.pnum);PNO=\(c.pno);"
+                + "CP=&&DataTime=20251201120000;w01018-Avg=11.0,w01018-Flag=N&&").utf8))
+        }
+        let v = try Self.verdicts(frames, name: "pno", fields: ["hj212.pnum", "hj212.pno"])
+        guard v.count == cases.count else { return }
+        let rule = Rules.pnoRange.id
+        for (c, f) in zip(cases, v) {
+            #expect(f.dissector[rule] == f.lint[rule], "PNUM=\(c.pnum);PNO=\(c.pno): \(f.messages) \(f.lint)")
+            #expect(f.fields == [c.pnum, c.pno] || c.pnum.contains(" ") || c.pno.contains(" "), "\(f.fields)")
+            if case .array(let diagnostics)? = f.report["diagnostics"],
+               let lint = diagnostics.first(where: { $0["rule"] == .string(rule) }), case .string(let finding)? = lint["message"] {
+                #expect(f.messages.contains { $0.hasPrefix(rule + ":") && $0.hasSuffix(": " + finding) }, "\(f.messages) \(finding)")
+            }
+        }
+        #expect(v[0].dissector[rule] == "error" && v[1].dissector[rule] == "error" && v[2].dissector[rule] == "error")
+        #expect(v[3].messages.isEmpty && v[4].messages.isEmpty, "\(v[3].messages) \(v[4].messages)")
+        #expect(v[0].messages.contains { $0.contains(Rules.pnoRange.titleZh) }, "\(v[0].messages)")
+    }
+
     @Test func theDissectorIsGeneratedFromTheTables() throws {
         let r = hj212(["dissector"])
         #expect(r.status == 0)
