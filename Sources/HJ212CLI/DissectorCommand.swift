@@ -12,9 +12,10 @@ struct DissectorCommand: CLICommand {
     static let discussion = """
     The dissector shows the header fields, every CP entry with the factor's Chinese and English
     name and unit (as 'hj212 decode' names them), verifies the CRC, and flags the linter's main
-    rules (CRC, length, trailer, missing fields, unknown CN/ST/factor codes, data flags, replies
-    without ST=91, uploads without DataTime) as expert info with their rule IDs. It finds HJ 212 on
-    any TCP port by its ##dddd header; the preference hj212.ports adds fixed ports.
+    rules (CRC, with the CRC-16/MODBUS variants named and lower-case hex warned; length, trailer,
+    missing fields, PNO out of range, unknown CN/ST/factor codes, data flags, replies without
+    ST=91, uploads without DataTime) as expert info with their rule IDs. It finds HJ 212 on any
+    TCP port by its ##dddd header; the preference hj212.ports adds fixed ports.
 
     EXAMPLES:
       hj212 dissector -o ~/.local/lib/wireshark/plugins/hj212.lua

@@ -5,8 +5,8 @@ import HJ212
 enum DissectorLua {
     /// The linter's rules that the dissector checks itself, shown as expert info.
     static let expertRules: [Rule] = [
-        Rules.crcMismatch, Rules.lengthMismatch, Rules.trailerMissing, Rules.fieldMissing, Rules.qnFormat,
-        Rules.stUnknown, Rules.cnUnknown, Rules.mnFormat, Rules.cpUnterminated, Rules.factorUnknown,
+        Rules.crcMismatch, Rules.crcVariantModbus, Rules.crcVariantModbusSwapped, Rules.crcLowercase, Rules.lengthMismatch, Rules.trailerMissing, Rules.fieldMissing, Rules.qnFormat,
+        Rules.stUnknown, Rules.cnUnknown, Rules.mnFormat, Rules.pnoRange, Rules.cpUnterminated, Rules.factorUnknown,
         Rules.dataFlagInvalid, Rules.replySTNot91, Rules.dataTimeMissing, Rules.skippedBytes,
     ]
 
@@ -24,6 +24,21 @@ enum DissectorLua {
         bytes.append(UInt8(ascii: "\""))
         return String(decoding: bytes, as: UTF8.self)
     }
+
+    /// The rule and the finding (after "CRC 'xxxx' ") of each CRC variant the linter recognises
+    /// (`CRC.Match`, as `Linter` words them); nil for the HJ 212 CRC itself and for no match. The
+    /// switch is exhaustive: a variant added to `CRC.Match` must be added here and computed in
+    /// `crc_variant_values` below.
+    static func variant(_ match: CRC.Match) -> (rule: Rule, finding: String)? {
+        switch match {
+        case .hj212, .none: nil
+        case .modbus: (Rules.crcVariantModbus, "is CRC-16/MODBUS")
+        case .modbusSwapped: (Rules.crcVariantModbusSwapped, "is CRC-16/MODBUS with its bytes swapped")
+        }
+    }
+
+    /// The variants in the order `CRC.match` tries them.
+    static let variants: [CRC.Match] = [.modbus, .modbusSwapped]
 
     static func both(_ zh: String, _ en: String) -> String { [zh, en].filter { !$0.isEmpty }.joined(separator: " ") }
 
@@ -77,6 +92,12 @@ enum DissectorLua {
             s += "RULE_TEXT[\(literal(rule.id))] = \(literal("\(rule.id): \(rule.title) \(rule.titleZh)"))\n"
             s += "RULES[\(literal(rule.id))] = ProtoExpert.new(\(literal(abbrev)), \(literal("\(rule.id): \(rule.title) \(rule.titleZh) [\(rule.clause)]")), \(group), \(severity))\n"
         }
+        s += "-- The CRC variants lint recognises, in its order: name (lint's crc.variant), rule, finding.\nlocal CRC_VARIANTS = {\n"
+        for match in variants {
+            guard let v = variant(match) else { continue }
+            s += "  {\(literal(match.rawValue)), \(literal(v.rule.id)), \(literal(v.finding))},\n"
+        }
+        s += "}\n"
         func header(_ name: String) -> String {
             let label = d.fields[name].map { "\(name) \(both($0.nameZh, $0.nameEn))" } ?? name
             return "ProtoField.string(\"hj212.\(name.lowercased())\", \(literal(label)))"
@@ -105,6 +126,7 @@ enum DissectorLua {
           crc = ProtoField.string("hj212.crc", "CRC 校验码"),
           crc_computed = ProtoField.string("hj212.crc.computed", "Computed CRC 计算的校验码"),
           crc_ok = ProtoField.bool("hj212.crc.ok", "CRC correct 校验正确"),
+          crc_variant = ProtoField.string("hj212.crc.variant", "CRC variant 校验码变体"),
           noise = ProtoField.bytes("hj212.noise", "Bytes outside any frame 帧外字节"),
         }
         local field_list = {}
@@ -150,6 +172,16 @@ enum DissectorLua {
       return string.format("%04X", c)
     end
 
+    -- The values of CRC_VARIANTS for a segment, as upper-case hex: CRC-16/MODBUS (init 0xFFFF,
+    -- reflected 0xA001, no final XOR; the same table, the low byte folded in) printed high byte
+    -- first, and printed low byte first.
+    local function crc_variant_values(s)
+      local c = 0xFFFF
+      for i = 1, #s do c = bxor(math.floor(c / 256), CRC_TABLE[bxor(c % 256, s:byte(i))]) end
+      return { ["modbus"] = string.format("%04X", c),
+               ["modbus-swapped"] = string.format("%04X", (c % 256) * 256 + math.floor(c / 256)) }
+    end
+
     -- Flags a tree item with a rule's expert info; the text starts with the rule ID, as lint prints it.
     local function flag(item, id, detail)
       item:add_proto_expert_info(RULES[id], RULE_TEXT[id] .. (detail and (": " .. detail) or ""))
@@ -172,6 +204,34 @@ enum DissectorLua {
       return (names[version] or ("version " .. version)) .. "; " ..
         ((math.floor(n / 2) % 2 == 1) and "split (PNUM/PNO)" or "not split") .. "; " ..
         ((n % 2 == 1) and "answer required (A=1)" or "no answer (A=0)")
+    end
+
+    -- A header number as lint reads it (Swift's Int: an optional sign, ASCII digits, within 64 bits):
+    -- its value and its decimal text, or nil.
+    local function int_value(text)
+      local sign, digits = text:match("^([+-]?)(%d+)$")
+      if not digits then return nil end
+      digits = digits:match("^0*(.-)$")
+      if digits == "" then return 0, "0" end
+      local limit = sign == "-" and "9223372036854775808" or "9223372036854775807"
+      if #digits > 19 or (#digits == 19 and digits > limit) then return nil end
+      local shown = (sign == "-" and "-" or "") .. digits
+      return tonumber(shown), shown
+    end
+
+    -- PNUM/PNO of a split packet (segment.pno-range), as lint judges them: the first PNUM and PNO,
+    -- spaces around them ignored; not numbers, or not 1 <= PNO <= PNUM <= 9999.
+    local function check_pno(t, first, items)
+      local pnum_text, pno_text = first["PNUM"], first["PNO"]
+      if not pnum_text and not pno_text then return end
+      local pnum, pnum_shown, pno, pno_shown
+      if pnum_text then pnum, pnum_shown = int_value(pnum_text) end
+      if pno_text then pno, pno_shown = int_value(pno_text) end
+      if (pnum_text and not pnum) or (pno_text and not pno) then
+        flag(items["PNUM"] or t, "segment.pno-range", "PNUM '" .. (pnum_text or "") .. "' / PNO '" .. (pno_text or "") .. "' are not numbers")
+      elseif pnum and pno and not (pno >= 1 and pno <= pnum and pnum <= 9999) then
+        flag(items["PNO"] or t, "segment.pno-range", "PNO=" .. pno_shown .. " of PNUM=" .. pnum_shown .. "; expected 1 ≤ PNO ≤ PNUM")
+      end
     end
 
     local UPLOADS = { ["2011"] = true, ["2051"] = true, ["2061"] = true, ["2031"] = true, ["2041"] = true }
@@ -229,7 +289,7 @@ enum DissectorLua {
       -- Header fields up to CP=&&.
       local cp_at = segment:find("CP=&&", 1, true)
       local head = cp_at and segment:sub(1, cp_at - 1) or segment
-      local seen, values = {}, {}
+      local seen, values, first, items = {}, {}, {}, {}
       local pos = 1
       for item in (head .. ";"):gmatch("([^;]*);") do
         local name, value = item:match("^([^=]*)=(.*)$")
@@ -248,6 +308,8 @@ enum DissectorLua {
             it = t:add(F.header_other, range, item)
           end
           if meaning ~= "" then it:append_text(" (" .. meaning .. ")") end
+          local trimmed = name:match("^ *(.-) *$")
+          if not first[trimmed] then first[trimmed], items[trimmed] = value:match("^ *(.-) *$"), it end
           seen[name] = true
           values[name] = value
           if name == "QN" and not value:match("^%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d$") then
@@ -265,6 +327,7 @@ enum DissectorLua {
       for _, required in ipairs({ "QN", "ST", "CN", "PW", "MN", "Flag" }) do
         if not seen[required] then flag(t, "segment.field-missing", required .. " is missing") end
       end
+      check_pno(t, first, items)
       local cn = values["CN"] or ""
       if (cn == "9011" or cn == "9012" or cn == "9013" or cn == "9014") and values["ST"] ~= "91" then
         flag(t, "reply.st-not-91")
@@ -325,9 +388,26 @@ enum DissectorLua {
       local crc_range = tvb(offset + 6 + seg_len, math.min(4, total - 6 - seg_len))
       local ci = t:add(F.crc, crc_range, crc)
       t:add(F.crc_computed, crc_range, computed)
-      local ok = crc:upper() == computed
+      local declared_crc = crc:upper()
+      local ok = declared_crc == computed
       t:add(F.crc_ok, crc_range, ok)
-      if not ok then flag(ci, "frame.crc-mismatch", "declared " .. crc .. ", computed " .. computed) end
+      -- The hex is compared in either case; the standard's upper case (its example 1C80) is lint's warning.
+      if ok and crc ~= computed then
+        flag(ci, "frame.crc-lowercase", "CRC '" .. crc .. "' is correct but in lower case; expected '" .. computed .. "'")
+      end
+      if not ok then
+        -- A known variant is named (lint's rule, a warning in lenient mode), not called corrupt.
+        local values, variant = crc_variant_values(segment), nil
+        for _, v in ipairs(CRC_VARIANTS) do
+          if declared_crc == values[v[1]] then variant = v break end
+        end
+        if variant then
+          t:add(F.crc_variant, crc_range, variant[1])
+          flag(ci, variant[2], "CRC '" .. crc .. "' " .. variant[3] .. "; the HJ 212 CRC is '" .. computed .. "'")
+        else
+          flag(ci, "frame.crc-mismatch", "declared " .. crc .. ", computed " .. computed)
+        end
+      end
       t:append_text(", CN=" .. cn .. (COMMANDS[cn] and (" " .. COMMANDS[cn]) or "") .. ", MN=" .. (values["MN"] or "?"))
       return cn
     end

@@ -151,6 +151,133 @@ func tsharkPath() -> String? {
         #expect(expert.components(separatedBy: "trailer-missing").count - 1 == 3, "\(expert)")
     }
 
+    /// What the dissector and `hj212 lint` (lenient, its default) say about each of `frames`,
+    /// sent one per write: the rule IDs with their severity ("error", "warning", "info"; the
+    /// dissector's Wireshark severity mapped to lint's words), the expert messages, and the
+    /// dissector's `fields` (one value each, "" when absent) beside lint's JSON report.
+    struct Verdict {
+        var dissector: [String: String] = [:]
+        var messages: [String] = []
+        var fields: [String] = []
+        var lint: [String: String] = [:]
+        var report: JSONValue = .null
+    }
+
+    static func verdicts(_ frames: [[UInt8]], name: String, fields: [String] = []) throws -> [Verdict] {
+        let tshark = try #require(tsharkPath(), "tshark is not installed (.ci/run installs it: apt-get install -y tshark)")
+        let capture = try scratchFile("\(name).pcapng", pcapng(frames, maxSegment: 1400))
+        let lua = try scratchFile("hj212-\(name).lua")
+        let raw = try scratchFile("\(name).raw", frames.flatMap { $0 })
+        defer { for p in [capture, lua, raw] { try? FileManager.default.removeItem(atPath: p) } }
+        #expect(hj212(["dissector", "-o", lua]).status == 0)
+        let result = try runProgram(tshark, ["-n", "-o", "tcp.desegment_tcp_streams:TRUE", "-X", "lua_script:" + lua, "-r", capture, "-Y", "hj212",
+                                             "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|", "-E", "separator=\t",
+                                             "-e", "_ws.expert.message", "-e", "_ws.expert.severity"] + fields.flatMap { ["-e", $0] })
+        #expect(result.status == 0 && !result.err.contains("Lua: Error"), "\(result.err)")
+        let rows = result.out.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+        let reports = try hj212(["lint", "--format", "json", raw]).out.split(separator: "\n")
+            .map { try JSONValue.parse(String($0)) }.filter { $0["type"] == .string("frame") }
+        #expect(rows.count == frames.count && reports.count == frames.count, "\(result.out)")
+        return zip(rows, reports).map { row, report in
+            var v = Verdict(report: report)
+            let messages = row.count > 1 && !row[0].isEmpty ? row[0].split(separator: "|").map(String.init) : []
+            let severities = row.count > 1 && !row[1].isEmpty ? row[1].split(separator: "|").map(String.init) : []
+            v.messages = messages
+            // tshark prints the severity's value (PI_ERROR 0x00800000, PI_WARN 0x00600000, PI_NOTE 0x00400000) or its name.
+            func word(_ s: String) -> String {
+                switch s.lowercased() {
+                case "8388608", "error": "error"
+                case "6291456", "warning", "warn": "warning"
+                case "4194304", "note": "info"
+                default: s
+                }
+            }
+            for (m, s) in zip(messages, severities) { v.dissector[String(m.prefix { $0 != ":" })] = word(s) }
+            v.fields = (0..<fields.count).map { row.count > $0 + 2 ? row[$0 + 2] : "" }
+            if case .array(let diagnostics)? = report["diagnostics"] {
+                for d in diagnostics {
+                    if case .string(let rule)? = d["rule"], case .string(let severity)? = d["severity"] { v.lint[rule] = severity }
+                }
+            }
+            return v
+        }
+    }
+
+    /// Frames framed with CRC-16/MODBUS (either byte order), as field platforms and loggers do:
+    /// the dissector names the variant with lint's rule and severity (a warning) instead of a
+    /// plain CRC error; a corrupt CRC stays an error and a correct frame gets no expert info.
+    @Test func crcVariantsAreNamedAsLintNamesThem() throws {
+        let segment = Array(Session.segment("20251201120000000", st: "32", cn: "2051", flag: "5",
+                                            cp: "DataTime=20251201120000;w01018-Avg=11.0,w01018-Flag=N").utf8)
+        let modbus = CRC.modbus(segment)
+        #expect(modbus != CRC.hj212(segment) && modbus.byteSwapped != modbus && modbus.byteSwapped != CRC.hj212(segment))
+        var corrupt = FrameEncoder.frame(segmentBytes: segment)
+        corrupt[corrupt.count - 3] = corrupt[corrupt.count - 3] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
+        let frames = [FrameEncoder.frame(segmentBytes: segment), FrameEncoder.frame(segmentBytes: segment, crcStyle: .modbus),
+                      FrameEncoder.frame(segmentBytes: segment, crcStyle: .modbusSwapped), corrupt]
+        let v = try Self.verdicts(frames, name: "variants", fields: ["hj212.crc.ok", "hj212.crc.variant"])
+        guard v.count == 4 else { return }
+        let crcRules: Set<String> = [Rules.crcMismatch.id, Rules.crcVariantModbus.id, Rules.crcVariantModbusSwapped.id, Rules.crcLowercase.id]
+        for (i, f) in v.enumerated() {
+            #expect(f.dissector.filter { crcRules.contains($0.key) } == f.lint.filter { crcRules.contains($0.key) }, "frame \(i): \(f.messages) \(f.lint)")
+            let variant: String = if case .string(let s)? = f.report["crc"]?["variant"] { s } else { "" }
+            #expect(f.fields[1] == variant, "frame \(i)")
+        }
+        #expect(v[0].messages.isEmpty && v[0].lint.isEmpty, "\(v[0].messages) \(v[0].lint)")
+        #expect(v[1].dissector[Rules.crcVariantModbus.id] == "warning" && v[1].messages.contains { $0.contains("CRC-16/MODBUS") })
+        #expect(v[1].fields == ["False", "modbus"] || v[1].fields == ["0", "modbus"], "\(v[1].fields)")
+        #expect(v[2].dissector[Rules.crcVariantModbusSwapped.id] == "warning" && v[2].fields[1] == "modbus-swapped")
+        #expect(v[3].dissector == [Rules.crcMismatch.id: "error"], "\(v[3].messages)")
+    }
+
+    /// A correct CRC in lower-case hex is accepted (hj212.crc.ok) and flagged as lint flags it,
+    /// `frame.crc-lowercase`, a warning; a lower-case MODBUS CRC is the variant only, as in lint.
+    @Test func lowerCaseCRCIsCorrectButFlagged() throws {
+        let segment = Array(Session.segment("20251201120000000", st: "32", cn: "2051", flag: "5",
+                                            cp: "DataTime=20251201120000;w01018-Avg=11.0,w01018-Flag=N").utf8)
+        #expect(CRC.hex(CRC.hj212(segment)).contains { $0.isLetter } && CRC.hex(CRC.modbus(segment)).contains { $0.isLetter })
+        func lowered(_ f: [UInt8]) -> [UInt8] { f.prefix(f.count - 6) + f.suffix(6).map { $0 >= 65 && $0 <= 70 ? $0 | 0x20 : $0 } }
+        let frames = [FrameEncoder.frame(segmentBytes: segment, crcStyle: .lowercase), FrameEncoder.frame(segmentBytes: segment),
+                      lowered(FrameEncoder.frame(segmentBytes: segment, crcStyle: .modbus))]
+        let v = try Self.verdicts(frames, name: "lowercase", fields: ["hj212.crc.ok", "hj212.crc"])
+        guard v.count == 3 else { return }
+        let crcRules: Set<String> = [Rules.crcMismatch.id, Rules.crcVariantModbus.id, Rules.crcVariantModbusSwapped.id, Rules.crcLowercase.id]
+        for (i, f) in v.enumerated() {
+            #expect(f.dissector.filter { crcRules.contains($0.key) } == f.lint.filter { crcRules.contains($0.key) }, "frame \(i): \(f.messages) \(f.lint)")
+        }
+        let lower = CRC.hex(CRC.hj212(segment)).lowercased()
+        #expect(v[0].dissector == [Rules.crcLowercase.id: "warning"], "\(v[0].messages)")
+        #expect(v[0].fields == ["True", lower] || v[0].fields == ["1", lower], "\(v[0].fields)")
+        #expect(v[0].messages.contains { $0.contains("'\(lower)'") && $0.contains(Rules.crcLowercase.titleZh) }, "\(v[0].messages)")
+        #expect(v[1].messages.isEmpty && v[1].lint.isEmpty, "\(v[1].messages) \(v[1].lint)")
+        #expect(v[2].dissector == [Rules.crcVariantModbus.id: "warning"], "\(v[2].messages)")
+    }
+
+    /// Split packets whose PNO is out of range or not a number are flagged `segment.pno-range`
+    /// where lint flags them, with lint's finding; a PNO in range gets nothing. Numbers are read as
+    /// lint reads them: a sign, leading zeros and spaces around allowed, ASCII digits, 64 bits.
+    @Test func pnoOutOfRangeIsFlaggedAsLintFlagsIt() throws {
+        let cases: [(pnum: String, pno: String)] = [("3", "4"), ("3", "0"), ("3", "x"), ("3", "2"), ("3", "+3"), ("10000", "1"), ("3", "-1"), (" 3", "04 "), ("3", "٤"), ("3", "99999999999999999999")]
+        let frames = cases.map { c in
+            FrameEncoder.frame(segmentBytes: Array(("QN=20251201120000000;ST=32;CN=2051;PW=123456;MN=\(Session.mn);Flag=7;PNUM=\(c.pnum);PNO=\(c.pno);"
+                + "CP=&&DataTime=20251201120000;w01018-Avg=11.0,w01018-Flag=N&&").utf8))
+        }
+        let v = try Self.verdicts(frames, name: "pno", fields: ["hj212.pnum", "hj212.pno"])
+        guard v.count == cases.count else { return }
+        let rule = Rules.pnoRange.id
+        for (c, f) in zip(cases, v) {
+            #expect(f.dissector[rule] == f.lint[rule], "PNUM=\(c.pnum);PNO=\(c.pno): \(f.messages) \(f.lint)")
+            #expect(f.fields == [c.pnum, c.pno] || c.pnum.contains(" ") || c.pno.contains(" "), "\(f.fields)")
+            if case .array(let diagnostics)? = f.report["diagnostics"],
+               let lint = diagnostics.first(where: { $0["rule"] == .string(rule) }), case .string(let finding)? = lint["message"] {
+                #expect(f.messages.contains { $0.hasPrefix(rule + ":") && $0.hasSuffix(": " + finding) }, "\(f.messages) \(finding)")
+            }
+        }
+        #expect(v[0].dissector[rule] == "error" && v[1].dissector[rule] == "error" && v[2].dissector[rule] == "error")
+        #expect(v[3].messages.isEmpty && v[4].messages.isEmpty, "\(v[3].messages) \(v[4].messages)")
+        #expect(v[0].messages.contains { $0.contains(Rules.pnoRange.titleZh) }, "\(v[0].messages)")
+    }
+
     @Test func theDissectorIsGeneratedFromTheTables() throws {
         let r = hj212(["dissector"])
         #expect(r.status == 0)
