@@ -190,43 +190,9 @@ public struct RosterEvidence: Sendable {
         return day <= days
     }
 
-    /// `2026-11-30T12:00:00.000+08:00` → 20261130120000000 in China time (UTC+8): a time written
-    /// with another offset (`Z`, `+00:00`) is moved to China time; one without an offset is
-    /// taken as China time.
+    /// `2026-11-30T12:00:00.000+08:00` → 20261130120000000 in China time (UTC+8): a trace
+    /// line's time read as every trace reader reads it (`HJTime.chinaWallMilliseconds(iso:)`).
     static func chinaDigits17(iso t: String) -> Int64? {
-        let u = Array(t.utf8.prefix(40))
-        func number(_ at: Int, _ n: Int) -> Int? {
-            guard at + n <= u.count else { return nil }
-            var v = 0
-            for k in at..<(at + n) {
-                let d = u[k] &- 48
-                guard d < 10 else { return nil }
-                v = v * 10 + Int(d)
-            }
-            return v
-        }
-        guard let y = number(0, 4), let mo = number(5, 2), let d = number(8, 2), let h = number(11, 2), let mi = number(14, 2),
-              let s = number(17, 2) else { return nil }
-        var i = 19, ms = 0
-        if i < u.count, u[i] == UInt8(ascii: ".") {
-            i += 1
-            var scale = 100
-            while i < u.count, u[i] &- 48 < 10 {
-                ms += Int(u[i] - 48) * scale
-                scale /= 10
-                i += 1
-            }
-        }
-        var offsetMinutes = SimClock.chinaOffsetMinutes
-        if i < u.count, u[i] == UInt8(ascii: "Z") {
-            offsetMinutes = 0
-        } else if i < u.count, u[i] == UInt8(ascii: "+") || u[i] == UInt8(ascii: "-"), let oh = number(i + 1, 2) {
-            let om = number(i + 4, 2) ?? number(i + 3, 2) ?? 0
-            offsetMinutes = (oh * 60 + om) * (u[i] == UInt8(ascii: "-") ? -1 : 1)
-        }
-        let local = HJTime(year: y, month: mo, day: d, hour: h, minute: mi, second: s, millisecond: ms)
-        guard local.isValid else { return nil }
-        let china = HJTime(wallMilliseconds: local.wallMilliseconds + Int64(SimClock.chinaOffsetMinutes - offsetMinutes) * 60_000)
-        return Int64(china.text14).map { $0 * 1000 + Int64(china.millisecond) }
+        HJTime.chinaWallMilliseconds(iso: t).flatMap { Int64(HJTime(wallMilliseconds: $0).text17) }
     }
 }
