@@ -161,6 +161,15 @@ public struct RosterEvidence: Sendable {
     /// The frame of a trace line when a platform would acknowledge its framing: `##`, a length
     /// field equal to the data segment's length (in bytes, or in characters as some firmware
     /// counts, as `serve` accepts), at most 1024 bytes, and the HJ 212 CRC (either case).
+    ///
+    /// The framing half of `serve`'s rule (`PlatformSession.wellFormedCN`), sharing its length
+    /// rule (`RawFrame.declaredLengthFits`) and size limit, but not called, deliberately: the
+    /// platform takes its CRC verdict from the linter's report of the frame (the CRC computed
+    /// once on its hot path; the roster runs no linter), lets `serve --misbehave` switch each
+    /// check off, and counts and logs each refusal in its session. Nor does the roster check what
+    /// the platform checks beyond framing (a CN, the registry and password): it reads the CN and
+    /// MN itself, and its fleet is its registry. `RosterFramingTests` holds both to the same
+    /// answers.
     static func acknowledgeable(_ frame: [UInt8]) -> RawFrame? {
         var decoder = FrameDecoder()
         decoder.feed(frame + [0x0D, 0x0A])
@@ -169,11 +178,7 @@ public struct RosterEvidence: Sendable {
             if case .frame(let f) = event, raw == nil { raw = f }
         }
         for case .frame(let f) in decoder.finish() where raw == nil { raw = f }
-        guard let raw, raw.segment.count <= PacketSplitter.maxSegmentBytes, let declared = raw.declaredLength else { return nil }
-        if declared != raw.segment.count {
-            let text = raw.segmentText
-            guard declared == text.utf16.count || declared == text.unicodeScalars.count else { return nil }
-        }
+        guard let raw, raw.segment.count <= PacketSplitter.maxSegmentBytes, raw.declaredLengthFits else { return nil }
         // Four hex digits exactly (`UInt16(_:radix:)` would take "+1C8" for 01C8).
         guard CRC.parseHex(raw.crcBytes) == CRC.hj212(raw.segmentBytes) else { return nil }
         return raw
