@@ -124,8 +124,15 @@ public enum CRC {
         return value
     }
 
+    /// The value of one ASCII hex digit (either case), nil for any other byte: the one hex digit
+    /// of the package (CRC fields, a trace's `frame_hex`).
+    ///
+    /// ```swift
+    /// CRC.hexDigitValue(UInt8(ascii: "c"))   // 12
+    /// CRC.hexDigitValue(UInt8(ascii: "+"))   // nil
+    /// ```
     @inlinable
-    static func hexDigitValue(_ byte: UInt8) -> UInt8? {
+    public static func hexDigitValue(_ byte: UInt8) -> UInt8? {
         switch byte {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte &- UInt8(ascii: "0")
         case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte &- UInt8(ascii: "A") &+ 10

@@ -49,6 +49,21 @@ public struct RawFrame: Sendable, Equatable {
     public var segmentText: String { String(decoding: segmentBytes, as: UTF8.self) }
     /// The frame without its trailer, as text.
     public var textWithoutTrailer: String { String(decoding: bytes[..<crcField.upperBound], as: UTF8.self) }
+
+    /// Whether a platform takes the length field: it declares the data segment's length in
+    /// UTF-8 bytes (the standard), or in characters as some firmware counts them (UTF-16 units,
+    /// as Java and C# count, or code points). False when the field is not four digits. The rule
+    /// of `serve`'s platform (`PlatformSession`) and of the roster's count of a trace's frames.
+    ///
+    /// ```swift
+    /// // "##0004" + "CN=中" (6 bytes, 4 characters) + CRC: declaredLengthFits == true
+    /// ```
+    public var declaredLengthFits: Bool {
+        guard let declared = declaredLength else { return false }
+        if declared == segment.count { return true }
+        let text = segmentText
+        return declared == text.utf16.count || declared == text.unicodeScalars.count
+    }
 }
 
 /// Bytes that the decoder passed over because they are not part of any frame.

@@ -41,8 +41,16 @@ final class Console: Sendable {
         do {
             server = try HTTPServer.start(on: address, group: platform.group) { request in state.route(request) }
         } catch { throw UsageError("cannot listen on \(address) for HTTP: \(error)", exitCode: 2) }
-        // The console sees what the platform accepted (its `packetAccepted` events).
-        platform.packetListeners.withLock { $0.append { packet in state.ingest(segment: packet.segment, at: packet.time) } }
+        // The console sees what the platform accepted (its `packetAccepted` events) on which
+        // connection, and each connection's close: a unit is online only while one serving it is open.
+        platform.listeners.withLock {
+            $0.append { event in
+                switch event {
+                case .packet(let packet, let connection): state.ingest(segment: packet.segment, at: packet.time, connection: connection)
+                case .closed(let connection): state.forget(connection: connection)
+                }
+            }
+        }
         let console = Console(state: state, server: server, ticker: TickerBox())
         console.scheduleTick(loop: platform.group.next(), clock: platform.clock)
         return console
@@ -76,7 +84,8 @@ extension Console {
     /// the units and series it stored before (bounded: the console's own budget applies).
     static let historyPackets = 50_000
 
-    /// Feeds the console the newest stored packets, oldest first; returns how many it took.
+    /// Feeds the console the newest stored packets, oldest first; returns how many it took. They
+    /// came on no open connection: they say when a unit was last seen, never that it is online.
     @discardableResult
     func seed(from store: Store, limit: Int = Console.historyPackets) throws(StoreError) -> Int {
         var n = 0

@@ -84,7 +84,7 @@ enum Recording {
     static func traceFrame(_ bytes: [UInt8]) -> RecordedFrame? {
         guard let v = try? JSONValue.parse(String(decoding: bytes, as: UTF8.self)),
               case .string(let t)? = v["t"], case .string(let dir)? = v["dir"], dir == "up" || dir == "down",
-              let frame = TraceFrameBytes.frame(v), let time = isoChinaMilliseconds(t) else { return nil }
+              let frame = TraceFrameBytes.frame(v), let time = HJTime.chinaWallMilliseconds(iso: t) else { return nil }
         var peer = ""
         if case .string(let p)? = v["peer"] { peer = p }
         var decoder = FrameDecoder()
@@ -96,35 +96,6 @@ enum Recording {
         for case .frame(let f) in events where raw == nil { raw = f }
         guard let raw else { return nil }
         return RecordedFrame(time: time, up: dir == "up", connection: peer, peer: peer, raw: raw)
-    }
-
-    /// `2026-11-30T12:00:00.123+08:00` (or `Z`, or no zone: China time) → China local wall ms.
-    static func isoChinaMilliseconds(_ s: String) -> Int64? {
-        let u = Array(s.utf8)
-        func digits(_ at: Int, _ n: Int) -> Int? {
-            guard at + n <= u.count else { return nil }
-            var v = 0
-            for k in at..<(at + n) { guard u[k] >= 48 && u[k] <= 57 else { return nil }; v = v * 10 + Int(u[k] - 48) }
-            return v
-        }
-        guard let y = digits(0, 4), let mo = digits(5, 2), let d = digits(8, 2), let h = digits(11, 2), let mi = digits(14, 2), let sec = digits(17, 2) else { return nil }
-        var i = 19
-        var ms = 0
-        if i < u.count, u[i] == UInt8(ascii: ".") {
-            i += 1
-            var scale = 100
-            while i < u.count, u[i] >= 48, u[i] <= 57 { ms += Int(u[i] - 48) * scale; scale /= 10; i += 1 }
-        }
-        var offset = 480
-        if i < u.count {
-            if u[i] == UInt8(ascii: "Z") { offset = 0 }
-            else if u[i] == UInt8(ascii: "+") || u[i] == UInt8(ascii: "-"), let oh = digits(i + 1, 2), let om = digits(i + 4, 2) ?? digits(i + 3, 2) {
-                offset = (oh * 60 + om) * (u[i] == UInt8(ascii: "-") ? -1 : 1)
-            }
-        }
-        let t = HJTime(year: y, month: mo, day: d, hour: h, minute: mi, second: sec, millisecond: ms)
-        guard t.isValid else { return nil }
-        return t.wallMilliseconds + Int64(480 - offset) * 60_000
     }
 
     static func readCapture(_ path: String, platforms: [Endpoint], io: CommandIO, body: (RecordedFrame) -> Bool) throws(UsageError) -> Summary {

@@ -19,8 +19,9 @@ package final class LivePlatform: Sendable {
     /// The most output any connection held at once (bytes), for the budget's tests and benchmarks.
     package let peakPendingOutput = Atomic<Int>(0)
     package let address: SocketAddress
-    /// Where accepted packets also go (the web console, `--http`), added before `start()`.
-    package let packetListeners = Mutex<[@Sendable (AcceptedPacket) -> Void]>([])
+    /// Who is told of each accepted packet and, after a connection's last packet, of its close
+    /// (the web console, `--http`: online means connected); may be added after `start()`.
+    package let listeners = Mutex<[@Sendable (PlatformEvent) -> Void]>([])
     /// Per-connection settings: the output budget (`maxPendingOutput`, 256 KiB by default here).
     package let tcpOptions: TCPOptions
     /// Connections per source address, the reserve descriptor.
@@ -98,6 +99,13 @@ package final class LivePlatform: Sendable {
     }
 }
 
+/// What `LivePlatform.listeners` are told, on the connection's loop (so in order for one
+/// connection): a packet it accepted, and at the end that the connection closed.
+package enum PlatformEvent: Sendable {
+    case packet(AcceptedPacket, connection: UInt64)
+    case closed(connection: UInt64)
+}
+
 /// One accepted connection: the platform's `SessionLink`. Touched only on its connection's loop
 /// (the rule that makes `@unchecked Sendable` safe), except `mn`, which is an atomic snapshot
 /// for routing requests.
@@ -159,9 +167,11 @@ package final class LivePlatformLink: SessionLink<PlatformSession>, @unchecked S
     override package func commit() {
         guard !outputs.isEmpty else { rearm(); return }
         platform.state.commit(outputs)
-        let listeners = platform.packetListeners.withLock { $0 }  // the console may attach after start
+        let listeners = platform.listeners.withLock { $0 }  // the console may attach after start
         if !listeners.isEmpty {
-            for case .packetAccepted(let packet) in outputs { for listener in listeners { listener(packet) } }
+            for case .packetAccepted(let packet) in outputs {
+                for listener in listeners { listener(.packet(packet, connection: connection.id)) }
+            }
         }
         if let sink = platform.storeSink, sink.hold(self, outputs) {
             rearm()
@@ -246,6 +256,7 @@ package final class LivePlatformLink: SessionLink<PlatformSession>, @unchecked S
 
     override package func didClose(_ connection: TCPConnection, reason: CloseReason) {
         ticker?.cancel()
+        for listener in platform.listeners.withLock({ $0 }) { listener(.closed(connection: connection.id)) }
         platform.trace?.forget(connection: connection.id)
         platform.forget(connection.id)
     }

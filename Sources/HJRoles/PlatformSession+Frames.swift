@@ -29,7 +29,8 @@ extension PlatformSession {
     }
 
     /// The frame's CN when its CRC, length field and size may be acknowledged; nil (counted and
-    /// logged) otherwise.
+    /// logged) otherwise. The roster judges a trace's frames by the same framing rules
+    /// (`RosterEvidence.acknowledgeable`, which says why it does not call this).
     mutating func wellFormedCN(_ raw: RawFrame, _ report: FrameReport, _ head: HeaderFields, mn: String, at now: SessionTime) -> String? {
         if !report.crc.ok {
             let variantAccepted = report.crc.variant != nil && options.acceptCRCVariants
@@ -44,14 +45,11 @@ extension PlatformSession {
         // Length: the declared length must be the data segment's (bytes, or characters as some
         // firmware counts them), and the segment at most 1024 bytes (Table 2).
         let byteCount = raw.segment.count
-        if raw.declaredLength != byteCount && !options.misbehaviour.contains(.acknowledgeBadLength) {
-            let text = raw.segmentText
-            if raw.declaredLength != text.utf16.count && raw.declaredLength != text.unicodeScalars.count {
-                delta.rejectedMalformed += 1
-                note(.rejected, "frame \(report.index) CN=\(head.cn ?? "?"): length field '\(String(decoding: raw.lengthBytes, as: UTF8.self))', the data segment has \(byteCount) bytes; not acknowledged",
-                     mn: mn, at: now)
-                return nil
-            }
+        if !raw.declaredLengthFits && !options.misbehaviour.contains(.acknowledgeBadLength) {
+            delta.rejectedMalformed += 1
+            note(.rejected, "frame \(report.index) CN=\(head.cn ?? "?"): length field '\(String(decoding: raw.lengthBytes, as: UTF8.self))', the data segment has \(byteCount) bytes; not acknowledged",
+                 mn: mn, at: now)
+            return nil
         }
         if byteCount > PacketSplitter.maxSegmentBytes && !options.misbehaviour.contains(.acknowledgeOversize) {
             delta.rejectedMalformed += 1

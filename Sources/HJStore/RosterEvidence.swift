@@ -161,6 +161,15 @@ public struct RosterEvidence: Sendable {
     /// The frame of a trace line when a platform would acknowledge its framing: `##`, a length
     /// field equal to the data segment's length (in bytes, or in characters as some firmware
     /// counts, as `serve` accepts), at most 1024 bytes, and the HJ 212 CRC (either case).
+    ///
+    /// The framing half of `serve`'s rule (`PlatformSession.wellFormedCN`), sharing its length
+    /// rule (`RawFrame.declaredLengthFits`) and size limit, but not called, deliberately: the
+    /// platform takes its CRC verdict from the linter's report of the frame (the CRC computed
+    /// once on its hot path; the roster runs no linter), lets `serve --misbehave` switch each
+    /// check off, and counts and logs each refusal in its session. Nor does the roster check what
+    /// the platform checks beyond framing (a CN, the registry and password): it reads the CN and
+    /// MN itself, and its fleet is its registry. `RosterFramingTests` holds both to the same
+    /// answers.
     static func acknowledgeable(_ frame: [UInt8]) -> RawFrame? {
         var decoder = FrameDecoder()
         decoder.feed(frame + [0x0D, 0x0A])
@@ -169,11 +178,7 @@ public struct RosterEvidence: Sendable {
             if case .frame(let f) = event, raw == nil { raw = f }
         }
         for case .frame(let f) in decoder.finish() where raw == nil { raw = f }
-        guard let raw, raw.segment.count <= PacketSplitter.maxSegmentBytes, let declared = raw.declaredLength else { return nil }
-        if declared != raw.segment.count {
-            let text = raw.segmentText
-            guard declared == text.utf16.count || declared == text.unicodeScalars.count else { return nil }
-        }
+        guard let raw, raw.segment.count <= PacketSplitter.maxSegmentBytes, raw.declaredLengthFits else { return nil }
         // Four hex digits exactly (`UInt16(_:radix:)` would take "+1C8" for 01C8).
         guard CRC.parseHex(raw.crcBytes) == CRC.hj212(raw.segmentBytes) else { return nil }
         return raw
@@ -190,43 +195,9 @@ public struct RosterEvidence: Sendable {
         return day <= days
     }
 
-    /// `2026-11-30T12:00:00.000+08:00` → 20261130120000000 in China time (UTC+8): a time written
-    /// with another offset (`Z`, `+00:00`) is moved to China time; one without an offset is
-    /// taken as China time.
+    /// `2026-11-30T12:00:00.000+08:00` → 20261130120000000 in China time (UTC+8): a trace
+    /// line's time read as every trace reader reads it (`HJTime.chinaWallMilliseconds(iso:)`).
     static func chinaDigits17(iso t: String) -> Int64? {
-        let u = Array(t.utf8.prefix(40))
-        func number(_ at: Int, _ n: Int) -> Int? {
-            guard at + n <= u.count else { return nil }
-            var v = 0
-            for k in at..<(at + n) {
-                let d = u[k] &- 48
-                guard d < 10 else { return nil }
-                v = v * 10 + Int(d)
-            }
-            return v
-        }
-        guard let y = number(0, 4), let mo = number(5, 2), let d = number(8, 2), let h = number(11, 2), let mi = number(14, 2),
-              let s = number(17, 2) else { return nil }
-        var i = 19, ms = 0
-        if i < u.count, u[i] == UInt8(ascii: ".") {
-            i += 1
-            var scale = 100
-            while i < u.count, u[i] &- 48 < 10 {
-                ms += Int(u[i] - 48) * scale
-                scale /= 10
-                i += 1
-            }
-        }
-        var offsetMinutes = SimClock.chinaOffsetMinutes
-        if i < u.count, u[i] == UInt8(ascii: "Z") {
-            offsetMinutes = 0
-        } else if i < u.count, u[i] == UInt8(ascii: "+") || u[i] == UInt8(ascii: "-"), let oh = number(i + 1, 2) {
-            let om = number(i + 4, 2) ?? number(i + 3, 2) ?? 0
-            offsetMinutes = (oh * 60 + om) * (u[i] == UInt8(ascii: "-") ? -1 : 1)
-        }
-        let local = HJTime(year: y, month: mo, day: d, hour: h, minute: mi, second: s, millisecond: ms)
-        guard local.isValid else { return nil }
-        let china = HJTime(wallMilliseconds: local.wallMilliseconds + Int64(SimClock.chinaOffsetMinutes - offsetMinutes) * 60_000)
-        return Int64(china.text14).map { $0 * 1000 + Int64(china.millisecond) }
+        HJTime.chinaWallMilliseconds(iso: t).flatMap { Int64(HJTime(wallMilliseconds: $0).text17) }
     }
 }

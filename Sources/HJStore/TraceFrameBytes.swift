@@ -30,22 +30,16 @@ public enum TraceFrameBytes {
         }
     }
 
+    /// The bytes of hex text (digits of either case, two per byte); nil when a character is not
+    /// a hex digit or one is left over.
     public static func decodeHex(_ hex: String) -> [UInt8]? {
         let u = Array(hex.utf8)
         guard u.count % 2 == 0 else { return nil }
-        func nibble(_ c: UInt8) -> UInt8? {
-            switch c {
-            case 48...57: c - 48
-            case 65...70: c - 55
-            case 97...102: c - 87
-            default: nil
-            }
-        }
         var out: [UInt8] = []
         out.reserveCapacity(u.count / 2)
         var i = 0
         while i < u.count {
-            guard let h = nibble(u[i]), let l = nibble(u[i + 1]) else { return nil }
+            guard let h = CRC.hexDigitValue(u[i]), let l = CRC.hexDigitValue(u[i + 1]) else { return nil }
             out.append(h << 4 | l)
             i += 2
         }

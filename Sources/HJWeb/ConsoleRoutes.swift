@@ -34,8 +34,10 @@ extension ConsoleState {
         }
     }
 
+    /// Online 在线: an open connection served the unit, and its last packet on one is at most
+    /// `unit.offline` intervals old (history from a store never counts; docs/console.md).
     func isOnline(_ u: UnitInfo, now: Int64) -> Bool {
-        guard let last = u.lastArrival else { return false }
+        guard !u.connections.isEmpty, let last = u.lastLive else { return false }
         let interval = Int64(profiles[u.mn]?.rtdIntervalSeconds ?? 30) * 1000
         return now - last <= Int64(catalogue.parameter("unit.offline", "intervals", 2)) * interval
     }

@@ -20,7 +20,14 @@ struct SeriesRing: Sendable {
 }
 
 /// What the live console knows: the rules' state and alarms, recent series, the last values of
-/// every unit. Thread-safe (one `Mutex`); fed with the uplink bytes of each platform connection.
+/// every unit, and which open connections serve each unit. Thread-safe (one `Mutex`); fed with
+/// the packets the platform accepted on each connection and that connection's close (`serve`),
+/// or with segments that no connection carries (history from a store, the demo's seeds, tests).
+///
+/// A unit is online 在线 while a connection that carried one of its packets is open and its
+/// last packet on such a connection is at most `unit.offline` real-time intervals old (2 by
+/// default). Packets that came on no connection (history) say when it was last seen, never that
+/// it is online: after a restart, no unit is online before its logger is connected again.
 ///
 /// Budgets: series rings per unit and factor of `rtdPoints` (real-time), `minutePoints`,
 /// `hourPoints`, `dayPoints` (default 480, 288, 168, 62: about 24 KB per factor when full, so the
@@ -52,12 +59,18 @@ public final class ConsoleState: Sendable {
         public var name: String
         public var lastArrival: Int64?
         public var last: [String: (kind: SeriesKind, point: SeriesPoint)] = [:]
+        /// The open connections that carried its packets.
+        var connections: Set<UInt64> = []
+        /// Its last packet on a connection (history excluded).
+        var lastLive: Int64?
     }
 
     struct Storage: Sendable {
         var analyzer: Analyzer
         var assembler = RecordAssembler()
         var decoders: [UInt64: FrameDecoder] = [:]
+        /// Open connection → the units whose packets it carried (at most `maxUnits` each).
+        var served: [UInt64: Set<String>] = [:]
         var units: [String: UnitInfo] = [:]
         var unitsDropped = 0
         var series: [SeriesKey: SeriesRing] = [:]
@@ -94,24 +107,29 @@ public final class ConsoleState: Sendable {
                 guard case .frame(let frame) = event else { continue }
                 // Frames the platform rejects for their CRC are not data.
                 guard let declared = CRC.parseHex(frame.crcBytes), CRC.hj212(frame.segmentBytes) == declared else { continue }
-                Self.take(&s, SegmentParser.parse(frame.segmentBytes).segment, at: time, budget: budget)
+                Self.take(&s, SegmentParser.parse(frame.segmentBytes).segment, at: time, connection: connection, budget: budget)
             }
             s.decoders[connection] = decoder
             if time > s.now { s.now = time }
         }
     }
 
-    /// One data segment (tests, the demo).
-    public func ingest(segment: DataSegment, at time: Int64) {
+    /// One data segment the platform accepted on `connection` (`serve`), or that came on no
+    /// connection (nil: history from a store, tests), which never makes its unit online.
+    public func ingest(segment: DataSegment, at time: Int64, connection: UInt64? = nil) {
         storage.withLock { s in
-            Self.take(&s, segment, at: time, budget: budget)
+            Self.take(&s, segment, at: time, connection: connection, budget: budget)
             if time > s.now { s.now = time }
         }
     }
 
-    /// The connection closed: its decoder goes.
+    /// The connection closed: its decoder goes, and the units it served are no longer online
+    /// through it (offline at once unless another open connection serves them).
     public func forget(connection: UInt64) {
-        _ = storage.withLock { $0.decoders.removeValue(forKey: connection) }
+        storage.withLock { s in
+            s.decoders.removeValue(forKey: connection)
+            for mn in s.served.removeValue(forKey: connection) ?? [] { s.units[mn]?.connections.remove(connection) }
+        }
     }
 
     /// Time passes: offline units are found.
@@ -132,7 +150,7 @@ public final class ConsoleState: Sendable {
         storage.withLock { $0.truth = injections }
     }
 
-    static func take(_ s: inout Storage, _ segment: DataSegment, at time: Int64, budget: Budget) {
+    static func take(_ s: inout Storage, _ segment: DataSegment, at time: Int64, connection: UInt64?, budget: Budget) {
         for input in s.assembler.add(segment, arrival: time) {
             let mn = input.mn
             if s.units[mn] == nil {
@@ -140,6 +158,11 @@ public final class ConsoleState: Sendable {
                 s.units[mn] = UnitInfo(mn: mn, name: "")
             }
             s.units[mn]!.lastArrival = time
+            if let connection {
+                s.units[mn]!.connections.insert(connection)
+                s.units[mn]!.lastLive = time
+                s.served[connection, default: []].insert(mn)
+            }
             if case .data(let r) = input {
                 for (code, reading) in r.factors {
                     guard let v = reading.value else { continue }

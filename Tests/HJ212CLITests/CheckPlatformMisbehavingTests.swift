@@ -266,6 +266,41 @@ struct CheckPlatformMisbehavingTests {
         #expect(!c.message.contains("no longer serves"), "\(c.message)")
     }
 
+    /// Review 20, left in session 20: a negative check on the main connection is judged once
+    /// after its own wait (OverTime plus grace) and once more at the end of the run. Here the
+    /// platform answers the A=0 upload 2 s after it came, when its wait (0.4 + 1 s) has ended: the
+    /// answer arrives while the framing step waits on the same connection (the platform answers
+    /// that step's frame 1 s late, so that the step is still waiting then). The check passed
+    /// after its own wait; the final report must fail it, with the late answer's latency.
+    @Test("an A=0 upload answered on the main connection after its own wait, during a later step, fails P-NOACK-FLAG at the end")
+    func lateAnswerToA0DuringLaterStep() async throws {
+        let r = try await offPool {
+            let a0 = Atomic<Int>(-1)  // the A=0 upload's index on the main connection
+            let platform = try MisbehavingPlatform { f in
+                if f.connection == 0, f.crcOK, f.segment.mn == MisbehavingPlatform.mn, f.segment.flag?.needsAck == false {
+                    a0.store(f.index, ordering: .relaxed)
+                    return [.reply(MisbehavingPlatform.ack(f.segment), after: 2.0)]
+                }
+                guard f.isGood else { return [] }
+                // The good upload right after the A=0 one is answered at once (the check passes
+                // after its own wait); the framing step's frame after that, 1 s late.
+                let first = a0.load(ordering: .relaxed)
+                let framing = f.connection == 0 && first >= 0 && f.index >= first + 2
+                return [.reply(MisbehavingPlatform.ack(f.segment), after: framing ? 1.0 : 0)]
+            }
+            defer { platform.stop() }
+            return try platform.check(["--only", "P-NOACK-FLAG,P-FRAME-CUT"], overTime: "0.4")
+        }
+        let c = MisbehavingPlatform.result(r.json, "P-NOACK-FLAG")
+        #expect(c.raw == "fail" && c.message.contains("the upload with Flag=4 (A=0) was answered (9014 after ") && c.message.hasSuffix("it must not be"),
+                "\(c.verdict) \(c.message)")
+        // Answered after its own wait (OverTime 0.4 s plus 1 s of grace), not within it.
+        let after = c.message.components(separatedBy: "9014 after ").dropFirst().first ?? ""
+        let number = after.prefix { $0 == "." || $0.isNumber }
+        #expect(after.dropFirst(number.count).hasPrefix(" s") && (Double(String(number)) ?? 0) >= 1.4, "\(c.message)")
+        #expect(r.status == 1, "\(r.out)")
+    }
+
     /// F7: a wait cut by Ctrl-C proves nothing.
     @Test("a check whose wait was cut by the interrupt is not exercised, not failed")
     func interruptedWaitIsNotJudged() async throws {

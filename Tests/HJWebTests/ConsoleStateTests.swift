@@ -22,7 +22,7 @@ struct ConsoleStateTests {
         let t0 = HJTime(year: 2026, month: 11, day: 30, hour: 10).wallMilliseconds
         for i in 0..<4 {
             let t = t0 + Int64(i) * 600_000
-            state.ingest(segment: Self.segment("2051", t, "w00000-Avg=12.0,w00000-Min=11,w00000-Max=13,w00000-Flag=N;w01018-Avg=\(120 + i).0,w01018-Min=110,w01018-Max=130,w01018-Flag=N"), at: t + 600_000)
+            state.ingest(segment: Self.segment("2051", t, "w00000-Avg=12.0,w00000-Min=11,w00000-Max=13,w00000-Flag=N;w01018-Avg=\(120 + i).0,w01018-Min=110,w01018-Max=130,w01018-Flag=N"), at: t + 600_000, connection: 1)
         }
         let units = try JSONValue.parse(state.unitsJSON())
         guard case .array(let list)? = units["units"] else { Issue.record("units"); return }
@@ -52,6 +52,49 @@ struct ConsoleStateTests {
         let later = try JSONValue.parse(state.unitsJSON())
         guard case .array(let l2)? = later["units"] else { return }
         #expect(l2.first { $0["mn"] == .string(Self.mn) }?["online"] == .bool(false))
+    }
+
+    /// `online` of one unit in `/api/units`.
+    static func online(_ state: ConsoleState, _ mn: String = mn) throws -> Bool? {
+        let units = try JSONValue.parse(state.unitsJSON())
+        guard case .array(let list)? = units["units"], case .bool(let b)? = list.first(where: { $0["mn"] == .string(mn) })?["online"] else { return nil }
+        return b
+    }
+
+    @Test("online 在线 needs an open connection that served the unit: history (a restarted serve's store) and closed connections never show it online")
+    func onlineNeedsAnOpenConnection() throws {
+        let state = ConsoleState(catalogue: try AnomalyCatalogue.load(), profiles: [:])  // 30 s interval: offline after 60 s
+        let t0 = HJTime(year: 2026, month: 11, day: 30, hour: 10).wallMilliseconds
+        func upload(_ t: Int64) -> [UInt8] { FrameEncoder.frame(Self.segment("2011", t, "w01018-Rtd=5,w01018-Flag=N")) }
+        // What the store held before the restart: a packet 10 s before the platform's clock.
+        state.ingest(segment: Self.segment("2011", t0, "w01018-Rtd=5,w01018-Flag=N"), at: t0)
+        state.tick(now: t0 + 10_000)
+        #expect(try Self.online(state) == false, "no logger is connected")
+        let units = try JSONValue.parse(state.unitsJSON())
+        guard case .array(let list)? = units["units"] else { Issue.record("units"); return }
+        #expect(list.first?["last_seen"] == .string(HJTime(wallMilliseconds: t0).description), "history still says when the unit was last seen")
+        // Live on connection 7: online.
+        state.ingest(connection: 7, bytes: upload(t0 + 20_000), at: t0 + 20_000)
+        #expect(try Self.online(state) == true)
+        // A reconnect before the old connection closed: the new one keeps it online.
+        state.ingest(connection: 8, bytes: upload(t0 + 25_000), at: t0 + 25_000)
+        state.forget(connection: 7)
+        #expect(try Self.online(state) == true)
+        // Its last connection closed: offline at once, well within the two intervals.
+        state.forget(connection: 8)
+        state.tick(now: t0 + 26_000)
+        #expect(try Self.online(state) == false, "the unit's connection closed")
+        // Connected but silent for more than two intervals: offline.
+        state.ingest(connection: 9, bytes: upload(t0 + 30_000), at: t0 + 30_000)
+        #expect(try Self.online(state) == true)
+        state.tick(now: t0 + 30_000 + 60_001)
+        #expect(try Self.online(state) == false, "silent for more than two intervals")
+        // The packets `serve` hands over (accepted on a connection), then that connection's close.
+        state.forget(connection: 9)
+        state.ingest(segment: Self.segment("2011", t0 + 100_000, "w01018-Rtd=5,w01018-Flag=N"), at: t0 + 100_000, connection: 10)
+        #expect(try Self.online(state) == true)
+        state.forget(connection: 10)
+        #expect(try Self.online(state) == false)
     }
 
     @Test("series rings and the alarm list keep to their budgets")
