@@ -76,10 +76,11 @@ struct LoadCommand: CLICommand {
     VERDICT: pass, fail or incomplete (interrupted, or the report covers less than the run: an event
     loop did not report, a merge lacks shards), with the reasons on one line. A run in which nothing
     was acknowledged fails, thresholds or not. A run also fails when fewer loggers connected than
-    asked, unless a threshold on connected, refused or connect-errors judges that ('connected>=95%'),
-    and when a scheduled packet was not acknowledged, unless a threshold on unacked, missed, acked,
-    sent or timed-out judges that ('unacked<0.1%'). Latency percentiles are of the acknowledged
-    packets: 'p99<500ms' alone accepts no loss.
+    asked, unless a threshold bounds connected (a floor), refused or connect-errors (a ceiling)
+    ('connected>=95%'), and when a scheduled packet was not acknowledged, unless a threshold
+    bounds unacked, missed or timed-out (a ceiling) or acked (a floor) ('unacked<0.1%'); 'sent>=1',
+    'timed-out>=0' bound nothing. Latency percentiles are of the acknowledged packets: 'p99<500ms'
+    alone accepts no loss.
 
     EXIT STATUS: 0 pass, 1 fail, 2 bad usage or the target could not be reached (no connection at
     all), 3 incomplete (a loop did not report; a merge lacks shards or holds an interrupted one),

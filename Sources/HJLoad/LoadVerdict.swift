@@ -11,31 +11,50 @@ extension LoadReport {
         counts.loggersConnected > 0 || counts.connects == 0 ? counts.loggersConnected : min(counts.maxConnections, UInt64(clamping: loggers))
     }
 
-    /// Count thresholds that accept a partial fleet knowingly: given one, the built-in "every
+    /// Count thresholds that accept a partial fleet knowingly: given one that bounds it (a floor
+    /// under `connected`, a ceiling over `refused` or `connect-errors`), the built-in "every
     /// logger connected" rule gives way to it.
     public static let fleetMetrics: Set<String> = ["connected", "refused", "connect-errors"]
-    /// Count thresholds that accept losses knowingly: given one, the built-in "every scheduled
+    /// Count thresholds that accept losses knowingly: given one that bounds them (a ceiling over
+    /// `unacked`, `missed` or `timed-out`, a floor under `acked`), the built-in "every scheduled
     /// packet sent and acknowledged" rule gives way to it. A latency or rate threshold alone does
-    /// not (`p99<500ms` says nothing of the packets never acknowledged, which no percentile holds).
-    public static let lossMetrics: Set<String> = ["unacked", "missed", "acked", "sent", "timed-out"]
+    /// not (`p99<500ms` says nothing of the packets never acknowledged, which no percentile holds),
+    /// nor does `sent` (it never looks at an acknowledgement), nor a bound the wrong way or none
+    /// (`timed-out>=0`, `unacked>0`, `acked!=0`: review 21 saw `sent>=1` pass a run that lost half
+    /// its packets).
+    public static let lossMetrics: Set<String> = ["unacked", "missed", "acked", "timed-out"]
+    /// The metrics of `fleetMetrics` and `lossMetrics` that count what is wanted (a floor bounds
+    /// them); the others count what went wrong (a ceiling bounds them).
+    static let wantedCounts: Set<String> = ["connected", "acked"]
+
+    /// Whether `t` is a count threshold on one of `names` that bounds it the way that limits
+    /// harm: `<`, `<=` or `==` on a count of what went wrong, `>`, `>=` (above 0) or `==` on one
+    /// of what is wanted.
+    static func bounds(_ t: Threshold, _ names: Set<String>) -> Bool {
+        guard case .count(let n) = t.metric, names.contains(n) else { return false }
+        switch t.comparison {
+        case .equal: return true
+        case .less, .lessOrEqual: return !wantedCounts.contains(n)
+        case .greater: return wantedCounts.contains(n)
+        case .greaterOrEqual: return wantedCounts.contains(n) && t.value > 0  // `acked>=0` bounds nothing
+        case .notEqual: return false
+        }
+    }
 
     /// Why the run fails whatever else it measured, one line each (empty: nothing wrong).
     ///
     /// A run in which nothing was acknowledged tested nothing, so it always fails, thresholds or
-    /// not. Fewer loggers connected than asked fails unless a threshold on `connected`, `refused`
-    /// or `connect-errors` judges the fleet instead; any scheduled packet not sent or not
-    /// acknowledged fails unless a threshold on `unacked`, `missed`, `acked`, `sent` or `timed-out`
-    /// judges the losses instead (`connected>=95%`, `unacked<0.1%` accept a partial fleet or
-    /// losses knowingly).
+    /// not. Fewer loggers connected than asked fails unless a threshold bounds `connected`,
+    /// `refused` or `connect-errors` instead; any scheduled packet not sent or not acknowledged
+    /// fails unless a threshold bounds `unacked`, `missed`, `acked` or `timed-out` instead
+    /// (`connected>=95%`, `unacked<0.1%` accept a partial fleet or losses knowingly; `bounds`).
     ///
     /// ```swift
     /// report.builtInFailures(thresholds: [])
     /// // ["only 1015 of 3000 loggers connected (most common: connect timed out)"]
     /// ```
     public func builtInFailures(thresholds: [Threshold]) -> [String] {
-        func judges(_ names: Set<String>) -> Bool {
-            thresholds.contains { t in if case .count(let n) = t.metric { return names.contains(n) } else { return false } }
-        }
+        func judges(_ names: Set<String>) -> Bool { thresholds.contains { Self.bounds($0, names) } }
         var out: [String] = []
         let c = counts
         if !judges(Self.fleetMetrics) && loggers > 0 && loggersThatConnected < UInt64(clamping: loggers) {
