@@ -52,8 +52,12 @@ extension LoggerCheckRunner {
         let limit = ot * Double(options.reCount + 1) + ot * 0.5 + 2
         probe.pump(for: limit) { !self.probe.isConnected }
         probe.pump(for: 0.2)
+        // A copy carries the withheld record: its DataTime (under its QN or another, which
+        // L-RESEND-QN judges), or, for a record without DataTime, its QN. A later upload under
+        // the same QN with another DataTime is a new record (a reused QN, L-QN's), not a resend
+        // (review 21: a logger with one constant QN passed L-RESEND without resending anything).
         let copies = probe.frames.filter { $0.index > original.index && $0.connection == connection && $0.role == .upload && $0.cn == cn
-            && ($0.qn == qn || ($0.dataTime != nil && $0.dataTime == dataTime && $0.segment.st == original.segment.st)) }
+            && (dataTime == nil ? $0.qn == qn && $0.dataTime == nil : $0.dataTime == dataTime && $0.segment.st == original.segment.st) }
         let wire = probe.wire(since: mark)
         probe.withheldQNs = []
         if options.reCount == 0 {

@@ -90,7 +90,7 @@ extension LoggerCheckRunner {
         let wrongCount = counts.framesNotOfVersion(wanted)
         if wrongCount == 0 { pass(RuleID.loggerVersion, "\(total), all with \(dialect.title) version bits") }
         else {
-            let wrongVersion = all.filter { $0.segment.flag.map { $0.version != wanted } ?? false }
+            let wrongVersion = all.filter { $0.segment.flag.map { $0.version != wanted } ?? true }
             let first = wrongVersion.first.map { f in " (first: \(f.cn) Flag=\(f.segment.header("Flag") ?? "-"), \(Dialect.detect(f.segment).title))" } ?? ""
             fail(RuleID.loggerVersion, "\(wrongCount) of \(total) not \(dialect.title)\(first)", wire: probe.wire(of: wrongVersion.map(\.index)))
         }
@@ -327,7 +327,12 @@ extension LoggerCheckRunner {
                 continue
             }
             answered += 1
-            if let d = x.replyDelay, d > options.overTime { late.append(("\(cn): 9011 after \(String(format: "%.1f", d)) s", x.wire)) }
+            if let d = x.replyDelay {
+                if d > options.overTime { late.append(("\(cn): 9011 after \(String(format: "%.1f", d)) s", x.wire)) }
+            } else {
+                // Replies, but no 9011 (a 9012 alone, say): the request was never answered as §6.2 asks.
+                late.append(("\(cn) QN=\(x.qn): no 9011 (got \(x.replies.map(\.cn).joined(separator: ", ")))", x.wire))
+            }
             for r in x.replies {
                 var wrong: [String] = []
                 let s = r.segment
@@ -345,7 +350,8 @@ extension LoggerCheckRunner {
                 if !wrong.isEmpty { problems.append(("\(r.cn) to \(cn): \(wrong.joined(separator: ", "))", probe.wire(of: [r.index]))) }
             }
         }
-        if problems.isEmpty { pass(RuleID.loggerReplyForm, "\(exchanges.count) requests; every 9011/9012 and response well-formed") }
+        if answered == 0 { skip(RuleID.loggerReplyForm, "not exercised: none of the \(exchanges.count) requests was answered (see L-REPLY-TIME)") }
+        else if problems.isEmpty { pass(RuleID.loggerReplyForm, "\(answered) of \(exchanges.count) requests answered; every 9011/9012 and response well-formed") }
         else { fail(RuleID.loggerReplyForm, "\(problems.count) malformed repl(ies): \(problems.prefix(3).map(\.0).joined(separator: "; "))", wire: problems.prefix(4).flatMap(\.1)) }
         if late.isEmpty { pass(RuleID.loggerReplyTime, "\(exchanges.count) requests, every 9011 within OverTime (\(fmt(options.overTime)) s)") }
         else { fail(RuleID.loggerReplyTime, "\(late.count) of \(exchanges.count) requests not answered in time: \(late.prefix(3).map(\.0).joined(separator: "; "))", wire: late.prefix(2).flatMap(\.1)) }

@@ -497,6 +497,8 @@ struct LintCounts {
         return rules.filter { r in (set?.contains(r) ?? true) && ((severity >= .error ? byRule[r]?.errors : byRule[r]?.warnings) ?? 0) > 0 }
     }
 
-    /// Frames whose Flag has a version other than `wanted` (frames without a Flag are not counted).
-    func framesNotOfVersion(_ wanted: Int) -> Int { byVersion.reduce(0) { $0 + ($1.key != wanted && $1.key >= 0 ? $1.value : 0) } }
+    /// Frames whose Flag has a version other than `wanted`, or that have no Flag (HJ/T 212-2005:
+    /// no version bits at all; review 21 saw 109 such packets pass as "all with HJ 212-2017
+    /// version bits").
+    func framesNotOfVersion(_ wanted: Int) -> Int { byVersion.reduce(0) { $0 + ($1.key != wanted ? $1.value : 0) } }
 }
