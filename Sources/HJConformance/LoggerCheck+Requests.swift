@@ -59,6 +59,14 @@ extension LoggerCheckRunner {
         // A logger that left gets one grace period to come back; after that, requests are not
         // waited for (each would otherwise wait out its own timeout for nothing).
         let grace = loggerGoneAt == nil ? 15.0 : 0
+        // After Ctrl-C or SIGTERM nothing more is sent: the run ends with what it judged.
+        guard !probe.interrupted else {
+            lastRequestInterrupted = true
+            x.problem = "interrupted"
+            probe.note("\(cn) not sent: interrupted")
+            x.wire = probe.wire(since: mark)
+            return x
+        }
         guard probe.isConnected || probe.pump(for: grace, until: { self.probe.isConnected }) else {
             if loggerGoneAt == nil { loggerGoneAt = probe.now }
             lastRequestUnsent = true
@@ -94,7 +102,7 @@ extension LoggerCheckRunner {
             }
             if x.replies.contains(where: { $0.command == .executionResult }) { break }
             if !probe.isConnected { x.problem = "the connection closed"; break }
-            if probe.interrupted { x.problem = "interrupted"; break }
+            if probe.interrupted { x.problem = "interrupted"; lastRequestInterrupted = true; break }
             if !done && probe.now >= deadline {
                 if !got9011 { x.problem = "no 9011 within \(fmt(options.overTime + 1)) s" }
                 else if x.qnRtn == .ready { x.problem = "no 9012 within \(fmt(execTimeout)) s of the last packet" }

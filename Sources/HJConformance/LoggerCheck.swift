@@ -98,6 +98,10 @@ final class LoggerCheckRunner {
 
     func set(_ id: RuleID, _ verdict: Verdict, _ message: String, wire: [WireRecord] = []) {
         guard let rule = rules.first(where: { $0.id == id.rawValue }), results[id.rawValue] == nil else { return }
+        if verdict == .fail && lastRequestInterrupted {
+            results[id.rawValue] = CheckResult(rule: rule, verdict: .notExercised, message: "not exercised: interrupted; \(message)")
+            return
+        }
         if verdict == .fail && lastRequestUnsent {
             // The request never reached the logger: no evidence either way.
             let since = loggerGoneAt.map { " (it left at +\(fmt(($0 * 10).rounded() / 10)) s)" } ?? ""
@@ -141,6 +145,11 @@ final class LoggerCheckRunner {
     /// The last request could not be sent (the logger was not connected): a failure judged on it
     /// is not evidence, and is reported as not exercised.
     var lastRequestUnsent = false
+    /// The last request's wait was cut by Ctrl-C or SIGTERM, or it was not sent because of one: a
+    /// failure judged on it is not evidence either (review 21: "got no 9011, interrupted" was a
+    /// fail), reported as not exercised ("interrupted"). Cleared before the passive checks, whose
+    /// evidence the interrupt does not cut.
+    var lastRequestInterrupted = false
 
     func progress(_ text: String) {
         phase = text
@@ -272,19 +281,19 @@ final class LoggerCheckRunner {
 
         // 3. Commands.
         commandSteps()
-        if probe.interrupted { lastRequestUnsent = false; judgePassive(); return }
+        if probe.interrupted { lastRequestUnsent = false; lastRequestInterrupted = false; judgePassive(); return }
         // 4. Resends.
         lastRequestUnsent = false
         if wants(RuleID.loggerCmd1000, RuleID.loggerResend, RuleID.loggerResendQn, RuleID.loggerResendTiming, RuleID.loggerResendCount) { resendSteps() }
-        if probe.interrupted { lastRequestUnsent = false; judgePassive(); return }
+        if probe.interrupted { lastRequestUnsent = false; lastRequestInterrupted = false; judgePassive(); return }
         // 5. Cadence changes, outage and backfill.
         lastRequestUnsent = false
         cadenceSteps()
-        if probe.interrupted { lastRequestUnsent = false; judgePassive(); return }
+        if probe.interrupted { lastRequestUnsent = false; lastRequestInterrupted = false; judgePassive(); return }
         // 6. Password.
         lastRequestUnsent = false
         if wants(RuleID.loggerCmd1072) { passwordSteps() }
-        lastRequestUnsent = false; judgePassive()
+        lastRequestUnsent = false; lastRequestInterrupted = false; judgePassive()
     }
 
     /// The password assumed when `--pw` is not given (as `--help` says).

@@ -320,7 +320,14 @@ extension LoggerCheckRunner {
         var problems: [(String, [WireRecord])] = []
         var late: [(String, [WireRecord])] = []
         var answered = 0
-        for x in exchanges {
+        // A wait cut by Ctrl-C or SIGTERM is no evidence of a missing or late reply.
+        let judged = exchanges.filter { $0.problem != "interrupted" || !$0.replies.isEmpty }
+        guard !judged.isEmpty else {
+            skip(RuleID.loggerReplyForm, "interrupted: no request's wait ended")
+            skip(RuleID.loggerReplyTime, "interrupted: no request's wait ended")
+            return
+        }
+        for x in judged {
             let cn = x.request.cn ?? ""
             guard !x.replies.isEmpty else {
                 late.append(("\(cn) QN=\(x.qn): \(x.problem ?? "no 9011")", x.wire))
@@ -350,11 +357,11 @@ extension LoggerCheckRunner {
                 if !wrong.isEmpty { problems.append(("\(r.cn) to \(cn): \(wrong.joined(separator: ", "))", probe.wire(of: [r.index]))) }
             }
         }
-        if answered == 0 { skip(RuleID.loggerReplyForm, "not exercised: none of the \(exchanges.count) requests was answered (see L-REPLY-TIME)") }
-        else if problems.isEmpty { pass(RuleID.loggerReplyForm, "\(answered) of \(exchanges.count) requests answered; every 9011/9012 and response well-formed") }
+        if answered == 0 { skip(RuleID.loggerReplyForm, "not exercised: none of the \(judged.count) requests was answered (see L-REPLY-TIME)") }
+        else if problems.isEmpty { pass(RuleID.loggerReplyForm, "\(answered) of \(judged.count) requests answered; every 9011/9012 and response well-formed") }
         else { fail(RuleID.loggerReplyForm, "\(problems.count) malformed repl(ies): \(problems.prefix(3).map(\.0).joined(separator: "; "))", wire: problems.prefix(4).flatMap(\.1)) }
-        if late.isEmpty { pass(RuleID.loggerReplyTime, "\(exchanges.count) requests, every 9011 within OverTime (\(fmt(options.overTime)) s)") }
-        else { fail(RuleID.loggerReplyTime, "\(late.count) of \(exchanges.count) requests not answered in time: \(late.prefix(3).map(\.0).joined(separator: "; "))", wire: late.prefix(2).flatMap(\.1)) }
+        if late.isEmpty { pass(RuleID.loggerReplyTime, "\(judged.count) requests, every 9011 within OverTime (\(fmt(options.overTime)) s)") }
+        else { fail(RuleID.loggerReplyTime, "\(late.count) of \(judged.count) requests not answered in time: \(late.prefix(3).map(\.0).joined(separator: "; "))", wire: late.prefix(2).flatMap(\.1)) }
     }
 
     // MARK: Content

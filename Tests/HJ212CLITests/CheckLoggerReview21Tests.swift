@@ -20,8 +20,9 @@ struct CheckLoggerReview21Tests {
     enum Answer { case none, only9012, proper }
 
     static func run(only: [String], window: Double, version2005: Bool = false, qn: @escaping @Sendable (Int) -> String,
-                    answer: Answer, reCount: Int = 2) throws -> CheckRun {
+                    answer: Answer, reCount: Int = 2, interruptAfterFirstRequest: Double? = nil) throws -> CheckRun {
         let stop = Atomic<Bool>(false)
+        let firstRequestAt = Atomic<Int64>(0)
         let options = LoggerCheckOptions(host: "127.0.0.1", port: 0, mn: mn, pw: "123456", selection: CheckSelection(only: only), window: window,
                                          overTime: 1, reCount: reCount, connectTimeout: 5, listening: { port in
             Thread {
@@ -58,6 +59,7 @@ struct CheckLoggerReview21Tests {
                         guard case .frame(let raw) = event else { continue }
                         let request = SegmentParser.parse(raw.segmentBytes).segment
                         guard let rq = request.qn, let cn = request.cn, !["9011", "9012", "9013", "9014"].contains(cn) else { continue }
+                        _ = firstRequestAt.compareExchange(expected: 0, desired: Int64(MonotonicTime.now.nanoseconds), ordering: .relaxed)
                         let reply = [Field("QN", rq), Field("ST", "91")]
                         switch answer {
                         case .none: continue
@@ -73,7 +75,12 @@ struct CheckLoggerReview21Tests {
             }.start()
         })
         defer { stop.store(true, ordering: .relaxed) }
-        return LoggerCheck.run(options, catalogue: try RuleCatalogue.load())
+        let hooks = CheckHooks(shouldContinue: {
+            guard let after = interruptAfterFirstRequest else { return true }
+            let first = firstRequestAt.load(ordering: .relaxed)
+            return first == 0 || Double(Int64(MonotonicTime.now.nanoseconds) - first) / 1e9 < after
+        })
+        return LoggerCheck.run(options, catalogue: try RuleCatalogue.load(), hooks: hooks)
     }
 
     static func result(_ run: CheckRun, _ id: String) -> (verdict: Verdict, message: String) {
@@ -105,5 +112,19 @@ struct CheckLoggerReview21Tests {
         let only9012 = try Self.run(only: ["L-REPLY-FORM", "L-REPLY-TIME", "L-CMD-1011"], window: 0.5, qn: fresh, answer: .only9012)
         let time = Self.result(only9012, "L-REPLY-TIME")
         #expect(time.verdict == .fail && time.message.contains("no 9011"), "\(time.verdict) \(time.message)")
+    }
+
+    @Test("Ctrl-C during a request's wait: that check and the requests not yet sent are not exercised (interrupted), never failed")
+    func interruptedRequests() throws {
+        let fresh: @Sendable (Int) -> String = { i in HJTime(wallMilliseconds: LiveClock.wallNow(offsetMinutes: SimClock.chinaOffsetMinutes) + Int64(i)).text17 }
+        let run = try Self.run(only: ["L-CMD-BADPW", "L-CMD-BADMN", "L-CMD-BADCN", "L-CMD-1011", "L-REPLY-TIME"], window: 0.5, qn: fresh, answer: .none,
+                               interruptAfterFirstRequest: 0.5)
+        #expect(run.interrupted && run.verdict == .incomplete)
+        for id in ["L-CMD-BADPW", "L-CMD-BADMN", "L-CMD-BADCN", "L-CMD-1011", "L-REPLY-TIME"] {
+            let v = Self.result(run, id)
+            #expect(v.verdict == .notExercised && v.message.contains("interrupted"), "\(id): \(v.verdict) \(v.message)")
+        }
+        let sentAfter = run.results.flatMap(\.wire).filter { $0.direction == .down && $0.text.contains("CN=1999") }
+        #expect(sentAfter.isEmpty, "the request of L-CMD-BADCN went out after the interrupt")
     }
 }
