@@ -74,6 +74,8 @@ extension LoadReport {
             out.append("no packet was scheduled: nothing was tested")
         } else if c.acked == 0 {
             var seen: [String] = []
+            if c.late > 0 { seen.append("\(c.late) late acknowledgements (after --ack-timeout)") }
+            if c.duplicates > 0 { seen.append("\(c.duplicates) duplicate acknowledgements") }
             if c.wrongAcks > 0 { seen.append("\(c.wrongAcks) wrong replies") }
             if c.otherFrames > 0 { seen.append("\(c.otherFrames) other frames") }
             if c.noiseBytes > 0 { seen.append("\(c.noiseBytes) bytes that were not HJ 212") }

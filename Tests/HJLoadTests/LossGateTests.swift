@@ -49,3 +49,15 @@ struct LossGateTests {
         for spec in ["connected>=75%", "connected>10", "refused<10", "connect-errors<=5"] { #expect(try !fleetFailure(spec), "\(spec)") }
     }
 }
+
+@Suite("load: what the server sent when nothing was acknowledged")
+struct NothingAckedTests {
+    @Test("late and duplicate acknowledgements are named, not called 'no reply at all' (review 21, finding 7)")
+    func lateRepliesAreReplies() {
+        var r = LossGateTests.halfLost()
+        r.counts.acked = 0
+        r.counts.late = 412
+        let line = r.builtInFailures(thresholds: []).first { $0.hasPrefix("nothing was acknowledged") } ?? ""
+        #expect(line.contains("412 late") && !line.contains("no reply at all"), "\(line)")
+    }
+}
