@@ -6,7 +6,7 @@ enum DissectorLua {
     /// The linter's rules that the dissector checks itself, shown as expert info.
     static let expertRules: [Rule] = [
         Rules.crcMismatch, Rules.crcVariantModbus, Rules.crcVariantModbusSwapped, Rules.crcLowercase, Rules.lengthMismatch, Rules.trailerMissing, Rules.fieldMissing, Rules.qnFormat,
-        Rules.stUnknown, Rules.cnUnknown, Rules.mnFormat, Rules.pnoRange, Rules.cpUnterminated, Rules.factorUnknown,
+        Rules.separator, Rules.stUnknown, Rules.cnUnknown, Rules.mnFormat, Rules.pnoRange, Rules.cpUnterminated, Rules.factorUnknown,
         Rules.dataFlagInvalid, Rules.replySTNot91, Rules.dataTimeMissing, Rules.skippedBytes,
     ]
 
@@ -328,8 +328,18 @@ enum DissectorLua {
       local cp_at = segment:find("CP=&&", 1, true)
       local head = cp_at and segment:sub(1, cp_at - 1) or segment
       local seen, values, first, items = {}, {}, {}, {}
+      -- Header items end at ';' or, as lint reads them, at ',' (its segment.separator warning, as
+      -- is an empty item before a separator and no ';' before CP=).
       local pos = 1
-      for item in (head .. ";"):gmatch("([^;]*);") do
+      while pos <= #head + 1 do
+        local sep = head:find("[;,]", pos)
+        local item = head:sub(pos, (sep or #head + 1) - 1)
+        if sep and head:sub(sep, sep) == "," then
+          flag(t, "segment.separator", "',' between header fields; expected ';'")
+        end
+        if sep and item == "" then
+          flag(t, "segment.separator", "empty header item (doubled separator)")
+        end
         local name, value = item:match("^([^=]*)=(.*)$")
         if name and name ~= "" then
           local key = name:lower()
@@ -360,7 +370,11 @@ enum DissectorLua {
             flag(it, "segment.mn-format")
           end
         end
-        pos = pos + #item + 1
+        if not sep then break end
+        pos = sep + 1
+      end
+      if cp_at and cp_at > 1 and not segment:sub(cp_at - 1, cp_at - 1):match("[;,]") then
+        flag(t, "segment.separator", "no ';' before CP=")
       end
       for _, required in ipairs({ "QN", "ST", "CN", "PW", "MN", "Flag" }) do
         if not seen[required] then flag(t, "segment.field-missing", required .. " is missing") end

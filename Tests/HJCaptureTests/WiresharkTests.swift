@@ -334,6 +334,46 @@ func tsharkPath() -> String? {
         #expect(messages.contains { $0.contains("could not be delimited (no CRC where the length says, no CR LF); starts '##0140QN=") }, "\(messages)")
     }
 
+    /// Header fields separated by ',' (`QN=…,ST=32,CN=2051,…`): lint reads them, with a
+    /// `segment.separator` warning for each ',', and judges them as any header (PNUM/PNO, QN, ST,
+    /// MN …). The dissector must read them so too (handover 21, item 3: it read `QN=…,ST=32,…` as
+    /// one QN, flagged it and reported ST, CN … missing, and checked no PNO).
+    @Test func commaSeparatedHeaderFieldsAreReadAsLintReadsThem() throws {
+        let cp = "CP=&&DataTime=20251201120000;w01018-Avg=11.0,w01018-Flag=N&&"
+        let mn = Session.mn
+        let segments = [
+            "QN=20251201120000000,ST=32,CN=2051,PW=123456,MN=\(mn),Flag=7,PNUM=3,PNO=4;" + cp,   // every field after ','; PNO out of range
+            "QN=20251201120000000,ST=32;CN=2051;PW=123456;MN=\(mn);Flag=5;" + cp,                 // one ','; nothing else wrong
+            "QN=2025120112,ST=99,CN=2051,PW=123456,MN=\(mn)X,Flag=5;" + cp,                        // QN format, ST unknown, MN not hex
+            "QN=20251201120000000;ST=32;CN=2051;PW=123456;MN=\(mn);Flag=7;PNUM=3,PNO=2," + cp,    // ',' before PNO and before CP; in range
+            "QN=20251201120000000;;ST=32;CN=2051;PW=123456;MN=\(mn);Flag=5" + cp,                  // a doubled ';'; no ';' before CP
+        ]
+        let frames = segments.map { FrameEncoder.frame(segmentBytes: Array($0.utf8)) }
+        let fields = ["hj212.qn", "hj212.st", "hj212.cn", "hj212.flag", "hj212.pnum", "hj212.pno"]
+        let v = try Self.verdicts(frames, name: "comma", fields: fields)
+        guard v.count == segments.count else { return }
+        // The rules the dissector flags (docs/wireshark.md), with the separator's.
+        let rules: Set<String> = [Rules.crcMismatch.id, Rules.lengthMismatch.id, Rules.trailerMissing.id, Rules.fieldMissing.id, Rules.qnFormat.id,
+                                  Rules.stUnknown.id, Rules.cnUnknown.id, Rules.mnFormat.id, Rules.pnoRange.id, Rules.cpUnterminated.id,
+                                  Rules.factorUnknown.id, Rules.dataFlagInvalid.id, Rules.replySTNot91.id, Rules.dataTimeMissing.id, Rules.separator.id]
+        for (s, f) in zip(segments, v) {
+            #expect(f.dissector == f.lint.filter { rules.contains($0.key) }, "\(s): dissector \(f.messages), lint \(f.lint)")
+            func h(_ name: String) -> String {
+                guard case .object(let header)? = f.report["header"] else { return "" }
+                return header.first { $0.0 == name }.map { if case .string(let s) = $0.1 { s } else { "" } } ?? ""
+            }
+            #expect(f.fields == ["QN", "ST", "CN", "Flag", "PNUM", "PNO"].map(h), "\(s): \(f.fields)")
+            // The separator's findings are lint's, word for word.
+            if case .array(let diagnostics)? = f.report["diagnostics"] {
+                for d in diagnostics where d["rule"] == .string(Rules.separator.id) {
+                    if case .string(let m)? = d["message"] { #expect(f.messages.contains { $0.hasSuffix(": " + m) }, "\(s): \(f.messages) \(m)") }
+                }
+            }
+        }
+        #expect(v[0].dissector[Rules.pnoRange.id] == "error" && v[0].dissector[Rules.separator.id] == "warning", "\(v[0].messages)")
+        #expect(v[1].dissector == [Rules.separator.id: "warning"], "\(v[1].messages)")
+    }
+
     @Test func theDissectorIsGeneratedFromTheTables() throws {
         let r = hj212(["dissector"])
         #expect(r.status == 0)
