@@ -6,7 +6,7 @@ enum DissectorLua {
     /// The linter's rules that the dissector checks itself, shown as expert info.
     static let expertRules: [Rule] = [
         Rules.crcMismatch, Rules.crcVariantModbus, Rules.crcVariantModbusSwapped, Rules.crcLowercase, Rules.lengthMismatch, Rules.trailerMissing, Rules.fieldMissing, Rules.qnFormat,
-        Rules.stUnknown, Rules.cnUnknown, Rules.mnFormat, Rules.pnoRange, Rules.cpUnterminated, Rules.factorUnknown,
+        Rules.separator, Rules.stUnknown, Rules.cnUnknown, Rules.mnFormat, Rules.pnoRange, Rules.cpUnterminated, Rules.factorUnknown,
         Rules.dataFlagInvalid, Rules.replySTNot91, Rules.dataTimeMissing, Rules.skippedBytes,
     ]
 
@@ -236,39 +236,77 @@ enum DissectorLua {
 
     local UPLOADS = { ["2011"] = true, ["2051"] = true, ["2061"] = true, ["2031"] = true, ["2041"] = true }
 
-    -- Where the frame starting at `offset` ends: the total length, or nil and the bytes needed.
+    -- lint's words for bytes it skipped (Linter.diagnose), by the decoder's reason.
+    local BROKEN_HEADER = "a '##' whose length field is not 4 digits and that no CR LF closes"
+    local UNFRAMED = "a '##' whose frame could not be delimited (no CRC where the length says, no CR LF)"
+
+    -- Bytes quoted as lint quotes them (Linter.quote): the first 48, printable ASCII as is.
+    local function quote(bytes)
+      local out = {}
+      for i = 1, math.min(#bytes, 48) do
+        local b = bytes:byte(i)
+        if b >= 0x20 and b <= 0x7E and b ~= 0x27 and b ~= 0x5C then out[#out + 1] = string.char(b)
+        elseif b == 0x0D then out[#out + 1] = "\\r"
+        elseif b == 0x0A then out[#out + 1] = "\\n"
+        else out[#out + 1] = string.format("\\x%02X", b) end
+      end
+      return "'" .. table.concat(out) .. (#bytes > 48 and "…'" or "'")
+    end
+
+    -- The largest frame lint's decoder waits for (FrameDecoder.largestFrame: ##, 9999, CRC, CR LF).
+    local LARGEST_FRAME = 10011
+
+    -- Four hex digits at 1-based position `at` of `text`.
+    local function hex4(text, at)
+      return at >= 1 and text:sub(at, at + 3):match("^%x%x%x%x$") ~= nil
+    end
+
+    -- lint's line end (FrameDecoder.lineEnd), searched from 1-based `from`: the first CR LF before
+    -- the next "##" ends a frame only with four hex digits (the CRC) before it; otherwise this "##"
+    -- is no frame and its bytes are noise up to the next "##" (or two bytes at the size cap).
+    -- Returns "frame", length; "noise", length, `why` (lint's reason); or "more", bytes needed.
+    local function line_end(text, from, why)
+      local nxt = text:find("##", 2, true)
+      local stop = nxt or (#text + 1)
+      local crlf = text:find("\r\n", from, true)
+      if crlf and crlf + 1 < stop and crlf >= 11 and hex4(text, crlf - 4) then return "frame", crlf + 1 end
+      if nxt then return "noise", nxt - 1, why end
+      if #text >= LARGEST_FRAME then return "noise", 2, why end
+      return "more", DESEGMENT_ONE_MORE_SEGMENT
+    end
+
+    -- What starts at `offset` (a "##"), read as lint's decoder reads it: "frame" and its length,
+    -- "noise" and the length of bytes no frame takes, or "more" and the bytes needed.
     local function frame_extent(tvb, offset)
       local remaining = tvb:len() - offset
-      if remaining < 6 then return nil, 6 - remaining end
-      local declared = tonumber(tvb(offset + 2, 4):string():match("^%d%d%d%d$") or "")
+      if remaining < 6 then return "more", 6 - remaining end
       local text = tvb(offset, remaining):raw()
+      local declared = tonumber(text:sub(3, 6):match("^%d%d%d%d$") or "")
+      if not declared then return line_end(text, 7, BROKEN_HEADER) end
       local crlf = text:find("\r\n", 7, true)
-      if declared then
-        local crc_end = 6 + declared + 4       -- the CRC's last byte (1-based)
-        local total = crc_end + 2
-        if remaining >= total and text:sub(total - 1, total) == "\r\n" then return total end
-        if crlf and crlf + 1 <= total then return crlf + 1 end
+      local crc_end = 6 + declared + 4       -- the CRC's last byte (1-based)
+      local total = crc_end + 2
+      -- A line end with a CRC before it, before the declared end: the length is too long.
+      if crlf and crlf + 1 <= total and crlf >= 11 and hex4(text, crlf - 4) then return "frame", crlf + 1 end
+      if remaining >= crc_end and hex4(text, crc_end - 3) then
+        if text:sub(total - 1, total) == "\r\n" then return "frame", total end
         -- The CRC where the length puts it but no CR LF after it (as the linter's decoder reads it):
         -- LF or CR alone, or nothing before the next frame or the end of the data, ends the frame
         -- there; only CR as the last byte waits for the segment that may hold its LF.
-        if remaining >= crc_end and text:sub(crc_end - 3, crc_end):match("^%x%x%x%x$") then
-          local after = text:sub(crc_end + 1, crc_end + 2)
-          if after == "" or after == "##" then return crc_end end
-          if after == "\r" then return nil, DESEGMENT_ONE_MORE_SEGMENT end
-          local c = after:sub(1, 1)
-          if c == "\n" or c == "\r" then return crc_end + 1 end
-        end
-        if remaining < total then
-          local nxt = text:find("##", 3, true)
-          if nxt then return nxt - 1 end
-          return nil, total - remaining
-        end
+        local after = text:sub(crc_end + 1, crc_end + 2)
+        if after == "" or after == "##" then return "frame", crc_end end
+        if after == "\r" then return "more", DESEGMENT_ONE_MORE_SEGMENT end
+        local c = after:sub(1, 1)
+        if c == "\n" or c == "\r" then return "frame", crc_end + 1 end
       end
-      if crlf then return crlf + 1 end
-      local nxt = text:find("##", 3, true)
-      if nxt then return nxt - 1 end
-      if remaining < 10015 then return nil, DESEGMENT_ONE_MORE_SEGMENT end
-      return remaining
+      if remaining < total then
+        local nxt = text:find("##", 3, true)
+        if nxt then return "frame", nxt - 1 end
+        return "more", total - remaining
+      end
+      -- No CRC where the length says (not four hex digits): lint looks for the line end instead,
+      -- and without one the bytes are noise, never a frame with a wrong CRC.
+      return line_end(text, 7, UNFRAMED)
     end
 
     local function dissect_frame(tvb, pinfo, tree, offset, total)
@@ -290,8 +328,18 @@ enum DissectorLua {
       local cp_at = segment:find("CP=&&", 1, true)
       local head = cp_at and segment:sub(1, cp_at - 1) or segment
       local seen, values, first, items = {}, {}, {}, {}
+      -- Header items end at ';' or, as lint reads them, at ',' (its segment.separator warning, as
+      -- is an empty item before a separator and no ';' before CP=).
       local pos = 1
-      for item in (head .. ";"):gmatch("([^;]*);") do
+      while pos <= #head + 1 do
+        local sep = head:find("[;,]", pos)
+        local item = head:sub(pos, (sep or #head + 1) - 1)
+        if sep and head:sub(sep, sep) == "," then
+          flag(t, "segment.separator", "',' between header fields; expected ';'")
+        end
+        if sep and item == "" then
+          flag(t, "segment.separator", "empty header item (doubled separator)")
+        end
         local name, value = item:match("^([^=]*)=(.*)$")
         if name and name ~= "" then
           local key = name:lower()
@@ -322,7 +370,11 @@ enum DissectorLua {
             flag(it, "segment.mn-format")
           end
         end
-        pos = pos + #item + 1
+        if not sep then break end
+        pos = sep + 1
+      end
+      if cp_at and cp_at > 1 and not segment:sub(cp_at - 1, cp_at - 1):match("[;,]") then
+        flag(t, "segment.separator", "no ';' before CP=")
       end
       for _, required in ipairs({ "QN", "ST", "CN", "PW", "MN", "Flag" }) do
         if not seen[required] then flag(t, "segment.field-missing", required .. " is missing") end
@@ -429,14 +481,21 @@ enum DissectorLua {
           flag(noise, "stream.skipped-bytes")
           offset = offset + start - 1
         end
-        local total, needed = frame_extent(tvb, offset)
-        if not total then
+        local kind, n, why = frame_extent(tvb, offset)
+        if kind == "more" then
           pinfo.desegment_offset = offset
-          pinfo.desegment_len = needed
+          pinfo.desegment_len = n
           break
         end
-        table.insert(infos, dissect_frame(tvb, pinfo, tree, offset, total))
-        offset = offset + total
+        if kind == "noise" then
+          -- lint's finding for a '##' that starts no frame, word for word.
+          local noise = tree:add(F.noise, tvb(offset, n))
+          flag(noise, "stream.skipped-bytes", "skipped " .. n .. " byte" .. (n == 1 and "" or "s") .. ": " .. why ..
+            "; starts " .. quote(tvb(offset, n):raw()))
+        else
+          table.insert(infos, dissect_frame(tvb, pinfo, tree, offset, n))
+        end
+        offset = offset + n
       end
       if #infos > 0 then
         pinfo.cols.protocol = "HJ212"

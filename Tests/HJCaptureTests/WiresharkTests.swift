@@ -278,6 +278,102 @@ func tsharkPath() -> String? {
         #expect(v[0].messages.contains { $0.contains(Rules.pnoRange.titleZh) }, "\(v[0].messages)")
     }
 
+    /// A frame whose CRC field is not four hex digits (`12G4`) is not delimited by lint's decoder:
+    /// lint reports its bytes as skipped (`stream.skipped-bytes`, a warning: "a '##' whose frame
+    /// could not be delimited"), up to the next frame, which it reads as usual; it never calls it a
+    /// CRC mismatch (handover 21, item 3: the dissector did, and showed a frame lint does not see).
+    /// The dissector must read the write as lint does: the noise, then the one good frame.
+    @Test func crcNotHexIsReadAsLintReadsIt() throws {
+        let tshark = try #require(tsharkPath(), "tshark is not installed (.ci/run installs it: apt-get install -y tshark)")
+        let first = Array(Session.segment("20251201120000000", st: "32", cn: "2051", flag: "5", cp: "DataTime=20251201120000;w01018-Avg=11.0,w01018-Flag=N").utf8)
+        let second = Array(Session.segment("20251201120000001", st: "32", cn: "2051", flag: "5", cp: "DataTime=20251201120000;w01018-Avg=12.0,w01018-Flag=N").utf8)
+        var notHex = FrameEncoder.frame(segmentBytes: first)
+        notHex.replaceSubrange((notHex.count - 6)..<(notHex.count - 2), with: Array("12G4".utf8))
+        // Written together, as a logger that sends a record and the next one back to back.
+        let write = notHex + FrameEncoder.frame(segmentBytes: second)
+        let capture = try scratchFile("nothex.pcapng", Self.pcapng([write], maxSegment: 1400))
+        let lua = try scratchFile("hj212-nothex.lua")
+        let raw = try scratchFile("nothex.raw", write)
+        defer { for p in [capture, lua, raw] { try? FileManager.default.removeItem(atPath: p) } }
+        #expect(hj212(["dissector", "-o", lua]).status == 0)
+        let result = try runProgram(tshark, ["-n", "-o", "tcp.desegment_tcp_streams:TRUE", "-X", "lua_script:" + lua, "-r", capture, "-Y", "hj212",
+                                             "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|", "-E", "separator=\t",
+                                             "-e", "_ws.expert.message", "-e", "_ws.expert.severity", "-e", "hj212.qn"])
+        #expect(result.status == 0 && !result.err.contains("Lua: Error"), "\(result.err)")
+        let rows = result.out.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+        let messages = rows.flatMap { $0.first.map { $0.split(separator: "|").map(String.init) } ?? [] }
+        let qns = rows.flatMap { $0.count > 2 ? $0[2].split(separator: "|").map(String.init) : [] }
+        // lint: every record of the stream, skipped bytes included.
+        let records = try hj212(["lint", "--format", "json", raw]).out.split(separator: "\n").map { try JSONValue.parse(String($0)) }
+        var lint: [String: String] = [:]
+        var lintMessages: [String] = []
+        for r in records {
+            guard case .array(let diagnostics)? = r["diagnostics"] else { continue }
+            for d in diagnostics {
+                if case .string(let rule)? = d["rule"], case .string(let severity)? = d["severity"], case .string(let m)? = d["message"] {
+                    lint[rule] = severity
+                    lintMessages.append(m)
+                }
+            }
+        }
+        #expect(lint == [Rules.skippedBytes.id: "warning"], "lint: \(lint)")
+        #expect(records.filter { $0["type"] == .string("frame") }.count == 1)
+        let severities = rows.flatMap { $0.count > 1 ? $0[1].split(separator: "|").map(String.init) : [] }
+        var dissector: [String: String] = [:]
+        for (m, s) in zip(messages, severities) {
+            dissector[String(m.prefix { $0 != ":" })] = ["6291456", "warning", "warn"].contains(s.lowercased()) ? "warning" : s.lowercased() == "8388608" || s.lowercased() == "error" ? "error" : s
+        }
+        #expect(dissector == lint, "dissector: \(messages)")
+        #expect(qns == ["20251201120000001"], "\(result.out)")
+        // The finding is lint's, word for word, its quoted start of the bytes included (tshark cuts
+        // an expert message at 240 bytes: what it shows must begin lint's message).
+        for m in lintMessages {
+            #expect(messages.contains { d in d.range(of: ": skipped ").map { m.hasPrefix(d[$0.upperBound...].isEmpty ? "-" : "skipped " + d[$0.upperBound...]) } ?? false },
+                    "\(messages) \(m)")
+        }
+        #expect(messages.contains { $0.contains("could not be delimited (no CRC where the length says, no CR LF); starts '##0140QN=") }, "\(messages)")
+    }
+
+    /// Header fields separated by ',' (`QN=…,ST=32,CN=2051,…`): lint reads them, with a
+    /// `segment.separator` warning for each ',', and judges them as any header (PNUM/PNO, QN, ST,
+    /// MN …). The dissector must read them so too (handover 21, item 3: it read `QN=…,ST=32,…` as
+    /// one QN, flagged it and reported ST, CN … missing, and checked no PNO).
+    @Test func commaSeparatedHeaderFieldsAreReadAsLintReadsThem() throws {
+        let cp = "CP=&&DataTime=20251201120000;w01018-Avg=11.0,w01018-Flag=N&&"
+        let mn = Session.mn
+        let segments = [
+            "QN=20251201120000000,ST=32,CN=2051,PW=123456,MN=\(mn),Flag=7,PNUM=3,PNO=4;" + cp,   // every field after ','; PNO out of range
+            "QN=20251201120000000,ST=32;CN=2051;PW=123456;MN=\(mn);Flag=5;" + cp,                 // one ','; nothing else wrong
+            "QN=2025120112,ST=99,CN=2051,PW=123456,MN=\(mn)X,Flag=5;" + cp,                        // QN format, ST unknown, MN not hex
+            "QN=20251201120000000;ST=32;CN=2051;PW=123456;MN=\(mn);Flag=7;PNUM=3,PNO=2," + cp,    // ',' before PNO and before CP; in range
+            "QN=20251201120000000;;ST=32;CN=2051;PW=123456;MN=\(mn);Flag=5" + cp,                  // a doubled ';'; no ';' before CP
+        ]
+        let frames = segments.map { FrameEncoder.frame(segmentBytes: Array($0.utf8)) }
+        let fields = ["hj212.qn", "hj212.st", "hj212.cn", "hj212.flag", "hj212.pnum", "hj212.pno"]
+        let v = try Self.verdicts(frames, name: "comma", fields: fields)
+        guard v.count == segments.count else { return }
+        // The rules the dissector flags (docs/wireshark.md), with the separator's.
+        let rules: Set<String> = [Rules.crcMismatch.id, Rules.lengthMismatch.id, Rules.trailerMissing.id, Rules.fieldMissing.id, Rules.qnFormat.id,
+                                  Rules.stUnknown.id, Rules.cnUnknown.id, Rules.mnFormat.id, Rules.pnoRange.id, Rules.cpUnterminated.id,
+                                  Rules.factorUnknown.id, Rules.dataFlagInvalid.id, Rules.replySTNot91.id, Rules.dataTimeMissing.id, Rules.separator.id]
+        for (s, f) in zip(segments, v) {
+            #expect(f.dissector == f.lint.filter { rules.contains($0.key) }, "\(s): dissector \(f.messages), lint \(f.lint)")
+            func h(_ name: String) -> String {
+                guard case .object(let header)? = f.report["header"] else { return "" }
+                return header.first { $0.0 == name }.map { if case .string(let s) = $0.1 { s } else { "" } } ?? ""
+            }
+            #expect(f.fields == ["QN", "ST", "CN", "Flag", "PNUM", "PNO"].map(h), "\(s): \(f.fields)")
+            // The separator's findings are lint's, word for word.
+            if case .array(let diagnostics)? = f.report["diagnostics"] {
+                for d in diagnostics where d["rule"] == .string(Rules.separator.id) {
+                    if case .string(let m)? = d["message"] { #expect(f.messages.contains { $0.hasSuffix(": " + m) }, "\(s): \(f.messages) \(m)") }
+                }
+            }
+        }
+        #expect(v[0].dissector[Rules.pnoRange.id] == "error" && v[0].dissector[Rules.separator.id] == "warning", "\(v[0].messages)")
+        #expect(v[1].dissector == [Rules.separator.id: "warning"], "\(v[1].messages)")
+    }
+
     @Test func theDissectorIsGeneratedFromTheTables() throws {
         let r = hj212(["dissector"])
         #expect(r.status == 0)
