@@ -321,7 +321,7 @@ extension LoggerCheckRunner {
         var late: [(String, [WireRecord])] = []
         var answered = 0
         // A wait cut by Ctrl-C or SIGTERM is no evidence of a missing or late reply.
-        let judged = exchanges.filter { $0.problem != "interrupted" || !$0.replies.isEmpty }
+        let judged = exchanges.filter(\.judgeable)
         guard !judged.isEmpty else {
             skip(RuleID.loggerReplyForm, "interrupted: no request's wait ended")
             skip(RuleID.loggerReplyTime, "interrupted: no request's wait ended")
