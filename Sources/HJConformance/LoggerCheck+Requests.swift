@@ -181,6 +181,7 @@ extension LoggerCheckRunner {
                     pass(RuleID.loggerCmd1061, "RtdInterval=\(v) s" + (observed != nil ? ", as the 2011 cadence" : ""))
                 }
             } else {
+                rtdUnknown = unknownWhy("1061 (get RtdInterval)")
                 fail(RuleID.loggerCmd1061, "expected a 1061 with RtdInterval (30-3600) and ExeRtn=1; got \(x.summary)", wire: x.wire)
             }
         }
@@ -197,6 +198,7 @@ extension LoggerCheckRunner {
                     pass(RuleID.loggerCmd1063, "MinInterval=\(v) min" + (observed != nil ? ", as the 2051 cadence" : ""))
                 }
             } else {
+                minUnknown = unknownWhy("1063 (get MinInterval)")
                 fail(RuleID.loggerCmd1063, "expected a 1063 with MinInterval (1, 2, 3, 4, 5, 6, 10, 12, 15, 20 or 30) and ExeRtn=1; got \(x.summary)", wire: x.wire)
             }
         }
@@ -204,6 +206,14 @@ extension LoggerCheckRunner {
         parameterSteps()
         rejectionSteps()
         if wants(RuleID.loggerDynQuery) { dynamicQuery() }
+    }
+
+    /// Why an interval query (`what`, its CN and name) gave no interval: the request could not
+    /// be sent, its wait was cut, or the logger's answer failed (its own check says how).
+    func unknownWhy(_ what: String) -> String {
+        if lastRequestUnsent { return "\(what) was not sent: the logger was not connected" }
+        if lastRequestInterrupted { return "\(what) was interrupted" }
+        return "\(what) failed"
     }
 
     /// The most frequent DataTime step of a CN's live records so far.

@@ -70,6 +70,9 @@ final class LoggerCheckRunner {
     var st = "32"
     var rtdInterval: Int64?   // ms, from 1061
     var minInterval: Int64?   // ms, from 1063
+    /// Why `rtdInterval` / `minInterval` is unknown, for the checks that need it (1062, 1064).
+    var rtdUnknown = "1061 (get RtdInterval) was not sent"
+    var minUnknown = "1063 (get MinInterval) was not sent"
     var template: UnitTemplate?
     var templateInferred = false
     /// Another template fits what was sent as well, with another reference O₂ (Zs is then not judged).

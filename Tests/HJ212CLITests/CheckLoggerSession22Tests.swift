@@ -1,0 +1,40 @@
+import Foundation
+import HJ212
+import HJConformance
+import HJSimulation
+import HJLive
+import Testing
+@testable import HJ212CLI
+
+/// Session 22: verdicts and messages of `check logger` that did not say what was true
+/// (review 21's leftovers, handover "Where things stand (session 21)" item 5).
+@Suite("check logger: verdicts and messages that say what is true (session 22)", .serialized)
+struct CheckLoggerSession22Tests {
+    static let fresh: @Sendable (Int) -> String = { i in HJTime(wallMilliseconds: LiveClock.wallNow(offsetMinutes: SimClock.chinaOffsetMinutes) + Int64(i)).text17 }
+
+    static func result(_ run: CheckRun, _ id: String) -> (verdict: Verdict, message: String) {
+        CheckLoggerReview21Tests.result(run, id)
+    }
+
+    /// The message is wholly Chinese in a Chinese report (its template is in messages.json).
+    static func chinese(_ run: CheckRun, _ id: String) -> String? {
+        let m = result(run, id).message
+        let zh = run.messages.localized(m, .zh)
+        return hasEnglish(zh) ? "\(id) not in Chinese: \(zh)" : nil
+    }
+
+    @Test("1061 failed: L-CMD-1062 says why it did not run, and 1064, the outage (L-RECONNECT) and the backfill still run")
+    func cadenceStepsWithout1061() throws {
+        // RtdInterval 20 s is outside the 30-3600 s that L-CMD-1061 accepts: 1061 fails.
+        let run = try CheckLoggerTests.check(only: ["L-CONNECT", "L-CMD-1061", "L-CMD-1062", "L-CMD-1063", "L-CMD-1064", "L-RECONNECT", "L-BACKFILL"],
+                                             window: 1, speed: 3000, rtdInterval: 20)
+        #expect(Self.result(run, "L-CMD-1061").verdict == .fail, "\(CheckLoggerTests.describe(run))")
+        let c1062 = Self.result(run, "L-CMD-1062")
+        #expect(c1062.verdict == .notExercised && c1062.message.contains("1061") && !c1062.message.contains("not reached"), "\(c1062.message)")
+        for id in ["L-CMD-1064", "L-RECONNECT", "L-BACKFILL"] {
+            let r = Self.result(run, id)
+            #expect(r.verdict == .pass, "\(id): \(r.verdict) \(r.message)")
+        }
+        for id in ["L-CMD-1062", "L-CMD-1064", "L-RECONNECT", "L-BACKFILL"] { #expect(Self.chinese(run, id) == nil, "\(Self.chinese(run, id) ?? "")") }
+    }
+}
