@@ -242,6 +242,14 @@ extension LoggerCheckRunner {
         let wait = max(10, real(rtdInterval ?? 60_000) * 3 + 2)
         probe.pump(for: wait) { self.probe.frames.contains { $0.index >= start && $0.role == .upload } }
         let next = probe.frames.first { $0.index >= start && $0.role == .upload }
+        if let next, next.segment.pw == old {
+            // ExeRtn=1, but the logger kept its password: one defect, L-CMD-1072's. Its packets
+            // from the request on may carry the old password (L-PW), and its replies to requests
+            // sent with the new one the old one (L-REPLY-FORM): neither counts it again
+            // (decisions.md, session 22).
+            passwordChanges[passwordChanges.count - 1].end = Int.max
+            unappliedPassword = (old, new)
+        }
         // Change it back (with the new password).
         let back = probe.frameCount
         let y = request(.setPassword, [[Field("NewPW", old)]])

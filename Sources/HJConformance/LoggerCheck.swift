@@ -82,6 +82,10 @@ final class LoggerCheckRunner {
     /// PW changes by 1072: frames from `start` (request sent) to `end` (its 9012 received) may carry
     /// either password; from `end` on only the new one.
     var passwordChanges: [(start: Int, end: Int, old: String, new: String)] = []
+    /// A 1072 answered ExeRtn=1 after which the logger's next upload still carried the old
+    /// password: the change did not take effect (L-CMD-1072 fails; L-PW and L-REPLY-FORM accept
+    /// the old password after it).
+    var unappliedPassword: (old: String, new: String)?
     var lastQNTime: Int64 = 0
     var windowEnd = 0.0
 

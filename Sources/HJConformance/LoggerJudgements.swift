@@ -135,7 +135,8 @@ extension LoggerCheckRunner {
             return f.segment.pw == expected(f.index)
         }
         let badPW = own.filter { !accepted($0) }
-        if badPW.isEmpty { pass(RuleID.loggerPw, "the right password on all \(own.count) uploads and history records\(capNote)") }
+        let unapplied = unappliedPassword.map { "; the password \($0.old) kept after the 1072 to \($0.new) that did not take effect is counted under L-CMD-1072" } ?? ""
+        if badPW.isEmpty { pass(RuleID.loggerPw, "the right password on all \(own.count) uploads and history records\(capNote)\(unapplied)") }
         else {
             let f = badPW[0]
             fail(RuleID.loggerPw, "\(badPW.count) of \(own.count) uploads and history records\(capNote) with a wrong PW: first (\(f.cn) QN \(f.qn ?? "-")) PW '\(f.segment.pw ?? "")', expected '\(expected(f.index))'",
@@ -320,6 +321,7 @@ extension LoggerCheckRunner {
         var problems: [(String, [WireRecord])] = []
         var late: [(String, [WireRecord])] = []
         var answered = 0
+        var keptPassword = 0
         // A wait cut by Ctrl-C or SIGTERM is no evidence of a missing or late reply.
         let judged = exchanges.filter(\.judgeable)
         guard !judged.isEmpty else {
@@ -352,13 +354,21 @@ extension LoggerCheckRunner {
                 // A response packet (1011, 1061, 3020 …) may ask for a 9014 (Flag A=1): HJ212.md
                 // §6.2 step 3, "the host acks each one with 9014"; the probe does.
                 if s.qn != x.qn { wrong.append("QN=\(s.qn ?? "-")") }
-                if s.pw != x.request.pw { wrong.append("PW=\(s.pw ?? "-")") }
+                if s.pw != x.request.pw {
+                    // The logger kept its password after a 1072 that did not take effect, and
+                    // answered a request sent with the new one under the old: L-CMD-1072's defect.
+                    if let u = unappliedPassword, x.request.pw == u.new, s.pw == u.old { keptPassword += 1 }
+                    else { wrong.append("PW=\(s.pw ?? "-")") }
+                }
                 if s.mn != x.request.mn { wrong.append("MN=\(s.mn ?? "-")") }
                 if !wrong.isEmpty { problems.append(("\(r.cn) to \(cn): \(wrong.joined(separator: ", "))", probe.wire(of: [r.index]))) }
             }
         }
         if answered == 0 { skip(RuleID.loggerReplyForm, "not exercised: none of the \(judged.count) requests was answered (see L-REPLY-TIME)") }
-        else if problems.isEmpty { pass(RuleID.loggerReplyForm, "\(answered) of \(judged.count) requests answered; every 9011/9012 and response well-formed") }
+        else if problems.isEmpty {
+            let kept = unappliedPassword.map { u in keptPassword == 0 ? "" : "; \(keptPassword) repl(ies) carried PW=\(u.old) to a request sent with \(u.new), the password a 1072 did not set (counted under L-CMD-1072)" } ?? ""
+            pass(RuleID.loggerReplyForm, "\(answered) of \(judged.count) requests answered; every 9011/9012 and response well-formed\(kept)")
+        }
         else { fail(RuleID.loggerReplyForm, "\(problems.count) malformed repl(ies): \(problems.prefix(3).map(\.0).joined(separator: "; "))", wire: problems.prefix(4).flatMap(\.1)) }
         if late.isEmpty { pass(RuleID.loggerReplyTime, "\(judged.count) requests, every 9011 within OverTime (\(fmt(options.overTime)) s)") }
         else { fail(RuleID.loggerReplyTime, "\(late.count) of \(judged.count) requests not answered in time: \(late.prefix(3).map(\.0).joined(separator: "; "))", wire: late.prefix(2).flatMap(\.1)) }

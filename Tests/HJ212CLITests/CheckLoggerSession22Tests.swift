@@ -37,4 +37,17 @@ struct CheckLoggerSession22Tests {
         }
         for id in ["L-CMD-1062", "L-CMD-1064", "L-RECONNECT", "L-BACKFILL"] { #expect(Self.chinese(run, id) == nil, "\(Self.chinese(run, id) ?? "")") }
     }
+
+    @Test("a 1072 answered ExeRtn=1 that leaves the password unchanged fails L-CMD-1072 alone: L-PW and L-REPLY-FORM refer to it")
+    func unappliedPasswordChangeCountsOnce() throws {
+        // The scripted logger answers every request with PW=123456 and never changes its password.
+        let run = try CheckLoggerReview21Tests.run(only: ["L-CMD-1072", "L-PW", "L-REPLY-FORM"], window: 0.5, qn: Self.fresh, answer: .proper)
+        let c1072 = Self.result(run, "L-CMD-1072")
+        #expect(c1072.verdict == .fail, "\(c1072.message)")
+        for id in ["L-PW", "L-REPLY-FORM"] {
+            let r = Self.result(run, id)
+            #expect(r.verdict == .pass && r.message.contains("L-CMD-1072"), "\(id): \(r.verdict) \(r.message)")
+            #expect(Self.chinese(run, id) == nil, "\(Self.chinese(run, id) ?? "")")
+        }
+    }
 }
