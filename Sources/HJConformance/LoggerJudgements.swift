@@ -194,7 +194,10 @@ extension LoggerCheckRunner {
             let irregular = zip(times, times.dropFirst()).filter { $1 - $0 < step - step / 2 }
             if times.count < 2 && t1 - t0 < 3 * step { skip(RuleID.loggerRtdCadence, "the window (\(spanText)) holds fewer than 3 real-time intervals") }
             else if times.isEmpty { fail(RuleID.loggerRtdCadence, "no 2011 over \(spanText) (RtdInterval \(step / 1000) s)") }
-            else if gaps.isEmpty && irregular.isEmpty { pass(RuleID.loggerRtdCadence, "\(times.count) real-time records every \(step / 1000) s over \(spanText)") }
+            else if gaps.isEmpty && irregular.isEmpty {
+                // The DataTimes judged, not the logger's QN span (they can lie far apart).
+                pass(RuleID.loggerRtdCadence, "\(times.count) real-time records every \(step / 1000) s, DataTime \(HJTime(wallMilliseconds: times[0]).description)–\(HJTime(wallMilliseconds: times[times.count - 1]).description)")
+            }
             else {
                 let g = gaps.first ?? irregular.first!
                 fail(RuleID.loggerRtdCadence, "\(gaps.count) gap(s) and \(irregular.count) short step(s) against RtdInterval \(step / 1000) s; first: \(HJTime(wallMilliseconds: g.0).text14) → \(HJTime(wallMilliseconds: g.1).text14)",
@@ -287,16 +290,47 @@ extension LoggerCheckRunner {
         }
     }
 
+    /// Live uploads whose DataTime lies ahead of their own QN (the logger's clock when it sent
+    /// them) by more than 60 s: a record dated in the future. No record type is dated after it
+    /// is sent (2011 the sample, 2051/2061/2031 the start of a closed period), so this holds at
+    /// any clock rate. The finding (nil when none), and how many uploads were compared.
+    func dataTimesAhead() -> (finding: (text: String, frames: [Int])?, judged: Int) {
+        var judged = 0
+        var ahead: [(ObservedFrame, Int64, Int64)] = []
+        for f in probe.frames where f.role == .upload {
+            guard let qn = f.qn, let sent = HJTime(qn, allowMilliseconds: true)?.wallMilliseconds, let dt = f.dataTime else { continue }
+            judged += 1
+            if dt.addingClamped(-sent) > 60_000 { ahead.append((f, dt, sent)) }
+        }
+        guard let (f, dt, sent) = ahead.first else { return (nil, judged) }
+        let text = "\(ahead.count) of \(judged) uploads carry a DataTime ahead of their own QN (the logger's clock when it sent them): first \(f.cn) DataTime \(HJTime(wallMilliseconds: dt).text14), QN \(f.qn ?? "-") (\(fmt(Double(dt.addingClamped(-sent)) / 1000)) s ahead, tolerance 60 s)"
+        return ((text, ahead.map(\.0.index)), judged)
+    }
+
+    /// L-CLOCK: the QNs against the platform's clock (a logger on real time only), and the
+    /// DataTimes against the QNs (any rate): review 21's logger dated its records 400 days
+    /// ahead of correct QNs and passed (decisions.md, session 22).
     func judgeRealClock() {
         guard wants(RuleID.loggerClock) else { return }
+        let ahead = dataTimesAhead()
+        if let a = ahead.finding, rate != 1 {
+            fail(RuleID.loggerClock, a.text, wire: probe.wire(of: a.frames))
+            return
+        }
         guard rate == 1 else { skip(RuleID.loggerClock, "the logger's clock runs at \(String(format: "%.1f", rate))× real time (an accelerated emulation)"); return }
         let fs = clockFrames.filter { $0.connection == 1 && $0.time <= windowEnd + 1 }.prefix(50)
         let startWall = Self.platformNow() - milliseconds(probe.now)
         let offsets = fs.compactMap { f in f.loggerTime.map { $0.addingClamped(-startWall.addingClamped(milliseconds(f.time))) } }.sorted()
         guard !offsets.isEmpty else { skip(RuleID.loggerClock, "no upload with a valid QN or DataTime in the observation window"); return }
         let median = offsets[offsets.count / 2]
-        if abs(median) <= 60_000 { pass(RuleID.loggerClock, "the logger's clock is \(fmt(Double(median) / 1000)) s from the platform's") }
-        else { fail(RuleID.loggerClock, "the QNs of its uploads are \(fmt(Double(median) / 1000)) s from the platform's clock (tolerance 60 s)", wire: probe.wire(of: fs.prefix(3).map(\.index))) }
+        if abs(median) > 60_000 {
+            fail(RuleID.loggerClock, "the QNs of its uploads are \(fmt(Double(median) / 1000)) s from the platform's clock (tolerance 60 s)" + (ahead.finding.map { "; \($0.text)" } ?? ""),
+                 wire: probe.wire(of: fs.prefix(3).map(\.index) + (ahead.finding?.frames.prefix(3) ?? [])))
+        } else if let a = ahead.finding {
+            fail(RuleID.loggerClock, a.text, wire: probe.wire(of: a.frames))
+        } else {
+            pass(RuleID.loggerClock, "the logger's clock is \(fmt(Double(median) / 1000)) s from the platform's" + (ahead.judged > 0 ? ", and no DataTime of \(ahead.judged) uploads ahead of its QN" : ""))
+        }
     }
 
     func judgeBoot() {

@@ -50,4 +50,18 @@ struct CheckLoggerSession22Tests {
             #expect(Self.chinese(run, id) == nil, "\(Self.chinese(run, id) ?? "")")
         }
     }
+
+    @Test("DataTimes 400 days ahead of the QNs fail L-CLOCK; L-RTD-CADENCE names the DataTimes it judged, not the QN span")
+    func dataTimeAheadOfTheClock() throws {
+        let ahead: Int64 = 400 * 86_400_000
+        let now = LiveClock.wallNow(offsetMinutes: SimClock.chinaOffsetMinutes)
+        let run = try CheckLoggerReview21Tests.run(only: ["L-CLOCK", "L-RTD-CADENCE"], window: 1, qn: Self.fresh, answer: .proper, dataTimeOffset: ahead)
+        let clock = Self.result(run, "L-CLOCK")
+        #expect(clock.verdict == .fail && clock.message.contains("DataTime"), "\(clock.verdict) \(clock.message)")
+        let rtd = Self.result(run, "L-RTD-CADENCE")
+        let year = String(HJTime(wallMilliseconds: now + ahead).description.prefix(5))
+        #expect(rtd.verdict == .pass && rtd.message.contains(year) && !rtd.message.contains(String(HJTime(wallMilliseconds: now).description.prefix(5))),
+                "\(rtd.verdict) \(rtd.message)")
+        for id in ["L-CLOCK", "L-RTD-CADENCE"] { #expect(Self.chinese(run, id) == nil, "\(Self.chinese(run, id) ?? "")") }
+    }
 }
