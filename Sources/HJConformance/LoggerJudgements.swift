@@ -185,7 +185,12 @@ extension LoggerCheckRunner {
             for id in [RuleID.loggerRtdCadence, RuleID.loggerMinCadence, RuleID.loggerHourCadence, RuleID.loggerDayCadence, RuleID.loggerMinAlign, RuleID.loggerHourAlign, RuleID.loggerDayAlign] { skip(id, "no upload received") }
             return
         }
-        let spanText = "\(HJTime(wallMilliseconds: t0).description)–\(HJTime(wallMilliseconds: t1).description) of the logger's time"
+        // A logger whose every upload carries one time stamp (a frozen QN clock) spans no time:
+        // said so, not as a zero-length window (review 21).
+        let stamped = probe.frames.filter { $0.index < cadenceCutoff && $0.role == .upload && $0.loggerTime != nil }.count
+        let frozen = t0 == t1 && stamped > 1 ? HJTime(wallMilliseconds: t0).description : nil
+        let spanText = frozen.map { "a logger time that did not advance (every upload stamped \($0))" }
+            ?? "\(HJTime(wallMilliseconds: t0).description)–\(HJTime(wallMilliseconds: t1).description) of the logger's time"
         // 2011: steps of RtdInterval (from 1061, else the most frequent step).
         let rtd = s.records(.realTimeData)
         if let step = rtdInterval ?? modalStep(.realTimeData) {
@@ -206,13 +211,14 @@ extension LoggerCheckRunner {
         } else {
             skip(RuleID.loggerRtdCadence, rtd.isEmpty ? "no real-time data (2011) over \(spanText)" : "a single 2011 and no RtdInterval from 1061")
         }
-        judgePeriodic(s, cn: .minuteData, cadence: RuleID.loggerMinCadence, align: RuleID.loggerMinAlign, period: minInterval ?? modalStep(.minuteData), t0: t0, t1: t1, spanText: spanText)
-        judgePeriodic(s, cn: .hourData, cadence: RuleID.loggerHourCadence, align: RuleID.loggerHourAlign, period: 3_600_000, t0: t0, t1: t1, spanText: spanText)
-        judgePeriodic(s, cn: .dailyData, cadence: RuleID.loggerDayCadence, align: RuleID.loggerDayAlign, period: 86_400_000, t0: t0, t1: t1, spanText: spanText)
+        judgePeriodic(s, cn: .minuteData, cadence: RuleID.loggerMinCadence, align: RuleID.loggerMinAlign, period: minInterval ?? modalStep(.minuteData), t0: t0, t1: t1, spanText: spanText, frozen: frozen)
+        judgePeriodic(s, cn: .hourData, cadence: RuleID.loggerHourCadence, align: RuleID.loggerHourAlign, period: 3_600_000, t0: t0, t1: t1, spanText: spanText, frozen: frozen)
+        judgePeriodic(s, cn: .dailyData, cadence: RuleID.loggerDayCadence, align: RuleID.loggerDayAlign, period: 86_400_000, t0: t0, t1: t1, spanText: spanText, frozen: frozen)
     }
 
     /// Records that are due every `period` (DataTime = start of the period, sent once it closes).
-    func judgePeriodic(_ s: RecordStreams, cn: CommandCode, cadence: RuleID, align: RuleID, period: Int64?, t0: Int64, t1: Int64, spanText: String) {
+    /// `frozen`: the one time stamp of every upload when the logger's clock did not advance.
+    func judgePeriodic(_ s: RecordStreams, cn: CommandCode, cadence: RuleID, align: RuleID, period: Int64?, t0: Int64, t1: Int64, spanText: String, frozen: String? = nil) {
         let records = s.records(cn)
         guard let period, period > 0 else {
             skip(cadence, records.isEmpty ? "no \(cn) over \(spanText), and the interval is unknown" : "one \(cn) and no interval from 1063")
@@ -235,7 +241,12 @@ extension LoggerCheckRunner {
         while p + period + slack <= t1 && due.count < 100_000 { due.append(p); p += period }
         let periods = Set(records.map { $0.dataTime / period * period })
         guard !due.isEmpty else {
-            if records.isEmpty { skip(cadence, "the window (\(spanText)) holds no complete \(fmt(Double(period) / 60_000)) min period") }
+            if let frozen {
+                // No period falls due by a clock that stands still, however far the DataTimes run.
+                let times = records.map(\.dataTime)
+                let carried = times.min().map { "; \(records.count) \(cn) record(s) carry DataTime \(HJTime(wallMilliseconds: $0).description)–\(HJTime(wallMilliseconds: times.max()!).description)" } ?? ""
+                skip(cadence, "not exercised: the logger's time did not advance (every upload stamped \(frozen)), so no \(fmt(Double(period) / 60_000)) min period fell due by its clock\(carried)")
+            } else if records.isEmpty { skip(cadence, "the window (\(spanText)) holds no complete \(fmt(Double(period) / 60_000)) min period") }
             else { skip(cadence, "not exercised: \(records.count) \(cn) record(s), but the window (\(spanText)) holds no complete \(fmt(Double(period) / 60_000)) min period to judge the cadence") }
             return
         }

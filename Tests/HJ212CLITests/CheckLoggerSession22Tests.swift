@@ -64,4 +64,18 @@ struct CheckLoggerSession22Tests {
                 "\(rtd.verdict) \(rtd.message)")
         for id in ["L-CLOCK", "L-RTD-CADENCE"] { #expect(Self.chinese(run, id) == nil, "\(Self.chinese(run, id) ?? "")") }
     }
+
+    @Test("a frozen QN clock: the cadence checks say the QNs did not advance, not that the window holds no period")
+    func frozenQNClock() throws {
+        // 2051 every 50 ms, DataTime 10 min apart (over 3 h of DataTime in the window), one QN.
+        let run = try CheckLoggerReview21Tests.run(only: ["L-MIN-CADENCE", "L-RTD-CADENCE"], window: 1, qn: { _ in "20261206041343866" }, answer: .proper,
+                                                   cn: "2051", step: 600_000, every: 50)
+        for id in ["L-MIN-CADENCE", "L-RTD-CADENCE"] {
+            let r = Self.result(run, id)
+            #expect(r.verdict == .notExercised && r.message.contains("did not advance") && !r.message.contains("holds no complete"), "\(id): \(r.verdict) \(r.message)")
+            #expect(Self.chinese(run, id) == nil, "\(Self.chinese(run, id) ?? "")")
+        }
+        let min = Self.result(run, "L-MIN-CADENCE").message
+        #expect(min.contains("DataTime"), "\(min)")
+    }
 }
