@@ -23,7 +23,12 @@ extension LoggerCheckRunner {
         var replyDelay: Double? { replies.first { $0.command == .requestReply }.map { $0.time - sentAt } }
         var wire: [WireRecord] = []
         var problem: String?
+        /// The wait was cut by Ctrl-C or SIGTERM, or the request was not sent because of one.
+        var interrupted = false
         var ok: Bool { qnRtn == .ready && exeRtn == .success }
+        /// Evidence for the reply checks (L-REPLY-FORM/TIME): a wait the signal cut shows no
+        /// missing or late reply, only the replies that came before it.
+        var judgeable: Bool { !interrupted || !replies.isEmpty }
 
         /// One line: what came back.
         var summary: String {
@@ -33,6 +38,7 @@ extension LoggerCheckRunner {
             if !records.isEmpty { parts.append("\(records.count) record(s)") }
             if let e = exeRtn { parts.append("9012 ExeRtn=\(e)") } else if qnRtn == .ready { parts.append("no 9012") }
             if let problem { parts.append(problem) }
+            if interrupted { parts.append("interrupted") }
             return parts.joined(separator: ", ")
         }
     }
@@ -62,7 +68,7 @@ extension LoggerCheckRunner {
         // After Ctrl-C or SIGTERM nothing more is sent: the run ends with what it judged.
         guard !probe.interrupted else {
             lastRequestInterrupted = true
-            x.problem = "interrupted"
+            x.interrupted = true
             probe.note("\(cn) not sent: interrupted")
             x.wire = probe.wire(since: mark)
             return x
@@ -102,7 +108,7 @@ extension LoggerCheckRunner {
             }
             if x.replies.contains(where: { $0.command == .executionResult }) { break }
             if !probe.isConnected { x.problem = "the connection closed"; break }
-            if probe.interrupted { x.problem = "interrupted"; lastRequestInterrupted = true; break }
+            if probe.interrupted { x.interrupted = true; lastRequestInterrupted = true; break }
             if !done && probe.now >= deadline {
                 if !got9011 { x.problem = "no 9011 within \(fmt(options.overTime + 1)) s" }
                 else if x.qnRtn == .ready { x.problem = "no 9012 within \(fmt(execTimeout)) s of the last packet" }
@@ -175,6 +181,7 @@ extension LoggerCheckRunner {
                     pass(RuleID.loggerCmd1061, "RtdInterval=\(v) s" + (observed != nil ? ", as the 2011 cadence" : ""))
                 }
             } else {
+                rtdUnknown = unknownWhy("1061 (get RtdInterval)")
                 fail(RuleID.loggerCmd1061, "expected a 1061 with RtdInterval (30-3600) and ExeRtn=1; got \(x.summary)", wire: x.wire)
             }
         }
@@ -191,6 +198,7 @@ extension LoggerCheckRunner {
                     pass(RuleID.loggerCmd1063, "MinInterval=\(v) min" + (observed != nil ? ", as the 2051 cadence" : ""))
                 }
             } else {
+                minUnknown = unknownWhy("1063 (get MinInterval)")
                 fail(RuleID.loggerCmd1063, "expected a 1063 with MinInterval (1, 2, 3, 4, 5, 6, 10, 12, 15, 20 or 30) and ExeRtn=1; got \(x.summary)", wire: x.wire)
             }
         }
@@ -198,6 +206,14 @@ extension LoggerCheckRunner {
         parameterSteps()
         rejectionSteps()
         if wants(RuleID.loggerDynQuery) { dynamicQuery() }
+    }
+
+    /// Why an interval query (`what`, its CN and name) gave no interval: the request could not
+    /// be sent, its wait was cut, or the logger's answer failed (its own check says how).
+    func unknownWhy(_ what: String) -> String {
+        if lastRequestUnsent { return "\(what) was not sent: the logger was not connected" }
+        if lastRequestInterrupted { return "\(what) was interrupted" }
+        return "\(what) failed"
     }
 
     /// The most frequent DataTime step of a CN's live records so far.

@@ -98,14 +98,21 @@ extension LoggerCheckRunner {
         let oldRtd = rtdInterval.map { Int($0 / 1000) }
         let oldMin = minInterval.map { Int($0 / 60_000) }
         var changedRtd = false, changedMin = false
+        // A change is made only when the interval to set back is known. Without it 1062 (or
+        // 1064) is not exercised, and says why; the other steps still run: the outage needs
+        // neither interval (review 21: a failed 1061 left L-CMD-1064, L-RECONNECT and
+        // L-BACKFILL "not reached").
         if wants(RuleID.loggerCmd1062) {
-            guard let old = oldRtd else { skip(RuleID.loggerCmd1062, "the RtdInterval is unknown (1061 failed)"); return }
-            let new = old == 30 ? 60 : 30
-            cadenceCutoff = min(cadenceCutoff, probe.frameCount)
-            progress("1062 RtdInterval=\(new)")
-            let x = request(.setRealTimeInterval, [[Field("RtdInterval", String(new))]])
-            changedRtd = x.ok
-            judgeNewCadence(RuleID.loggerCmd1062, x, cn: .realTimeData, step: Int64(new) * 1000, what: "RtdInterval=\(new) s", aligned: false)
+            if let old = oldRtd {
+                let new = old == 30 ? 60 : 30
+                cadenceCutoff = min(cadenceCutoff, probe.frameCount)
+                progress("1062 RtdInterval=\(new)")
+                let x = request(.setRealTimeInterval, [[Field("RtdInterval", String(new))]])
+                changedRtd = x.ok
+                judgeNewCadence(RuleID.loggerCmd1062, x, cn: .realTimeData, step: Int64(new) * 1000, what: "RtdInterval=\(new) s", aligned: false)
+            } else {
+                skip(RuleID.loggerCmd1062, "not exercised: \(rtdUnknown), so the RtdInterval to set back after a 1062 is unknown")
+            }
         }
         if wants(RuleID.loggerCmd1064) || (wants(RuleID.loggerBackfill) && (minInterval ?? 60_000) > 60_000) {
             if let old = oldMin {
@@ -117,7 +124,7 @@ extension LoggerCheckRunner {
                 if changedMin { minInterval = Int64(new) * 60_000 }
                 judgeNewCadence(RuleID.loggerCmd1064, x, cn: .minuteData, step: Int64(new) * 60_000, what: "MinInterval=\(new) min", aligned: true)
             } else {
-                skip(RuleID.loggerCmd1064, "the MinInterval is unknown (1063 failed)")
+                skip(RuleID.loggerCmd1064, "not exercised: \(minUnknown), so the MinInterval to set back after a 1064 is unknown")
             }
         }
         if wants(RuleID.loggerBackfill, RuleID.loggerReconnect) { outage() }
@@ -235,6 +242,14 @@ extension LoggerCheckRunner {
         let wait = max(10, real(rtdInterval ?? 60_000) * 3 + 2)
         probe.pump(for: wait) { self.probe.frames.contains { $0.index >= start && $0.role == .upload } }
         let next = probe.frames.first { $0.index >= start && $0.role == .upload }
+        if let next, next.segment.pw == old {
+            // ExeRtn=1, but the logger kept its password: one defect, L-CMD-1072's. Its packets
+            // from the request on may carry the old password (L-PW), and its replies to requests
+            // sent with the new one the old one (L-REPLY-FORM): neither counts it again
+            // (decisions.md, session 22).
+            passwordChanges[passwordChanges.count - 1].end = Int.max
+            unappliedPassword = (old, new)
+        }
         // Change it back (with the new password).
         let back = probe.frameCount
         let y = request(.setPassword, [[Field("NewPW", old)]])

@@ -70,6 +70,9 @@ final class LoggerCheckRunner {
     var st = "32"
     var rtdInterval: Int64?   // ms, from 1061
     var minInterval: Int64?   // ms, from 1063
+    /// Why `rtdInterval` / `minInterval` is unknown, for the checks that need it (1062, 1064).
+    var rtdUnknown = "1061 (get RtdInterval) was not sent"
+    var minUnknown = "1063 (get MinInterval) was not sent"
     var template: UnitTemplate?
     var templateInferred = false
     /// Another template fits what was sent as well, with another reference O₂ (Zs is then not judged).
@@ -79,6 +82,10 @@ final class LoggerCheckRunner {
     /// PW changes by 1072: frames from `start` (request sent) to `end` (its 9012 received) may carry
     /// either password; from `end` on only the new one.
     var passwordChanges: [(start: Int, end: Int, old: String, new: String)] = []
+    /// A 1072 answered ExeRtn=1 after which the logger's next upload still carried the old
+    /// password: the change did not take effect (L-CMD-1072 fails; L-PW and L-REPLY-FORM accept
+    /// the old password after it).
+    var unappliedPassword: (old: String, new: String)?
     var lastQNTime: Int64 = 0
     var windowEnd = 0.0
 

@@ -135,7 +135,8 @@ extension LoggerCheckRunner {
             return f.segment.pw == expected(f.index)
         }
         let badPW = own.filter { !accepted($0) }
-        if badPW.isEmpty { pass(RuleID.loggerPw, "the right password on all \(own.count) uploads and history records\(capNote)") }
+        let unapplied = unappliedPassword.map { "; the password \($0.old) kept after the 1072 to \($0.new) that did not take effect is counted under L-CMD-1072" } ?? ""
+        if badPW.isEmpty { pass(RuleID.loggerPw, "the right password on all \(own.count) uploads and history records\(capNote)\(unapplied)") }
         else {
             let f = badPW[0]
             fail(RuleID.loggerPw, "\(badPW.count) of \(own.count) uploads and history records\(capNote) with a wrong PW: first (\(f.cn) QN \(f.qn ?? "-")) PW '\(f.segment.pw ?? "")', expected '\(expected(f.index))'",
@@ -184,7 +185,12 @@ extension LoggerCheckRunner {
             for id in [RuleID.loggerRtdCadence, RuleID.loggerMinCadence, RuleID.loggerHourCadence, RuleID.loggerDayCadence, RuleID.loggerMinAlign, RuleID.loggerHourAlign, RuleID.loggerDayAlign] { skip(id, "no upload received") }
             return
         }
-        let spanText = "\(HJTime(wallMilliseconds: t0).description)–\(HJTime(wallMilliseconds: t1).description) of the logger's time"
+        // A logger whose every upload carries one time stamp (a frozen QN clock) spans no time:
+        // said so, not as a zero-length window (review 21).
+        let stamped = probe.frames.filter { $0.index < cadenceCutoff && $0.role == .upload && $0.loggerTime != nil }.count
+        let frozen = t0 == t1 && stamped > 1 ? HJTime(wallMilliseconds: t0).description : nil
+        let spanText = frozen.map { "a logger time that did not advance (every upload stamped \($0))" }
+            ?? "\(HJTime(wallMilliseconds: t0).description)–\(HJTime(wallMilliseconds: t1).description) of the logger's time"
         // 2011: steps of RtdInterval (from 1061, else the most frequent step).
         let rtd = s.records(.realTimeData)
         if let step = rtdInterval ?? modalStep(.realTimeData) {
@@ -193,7 +199,10 @@ extension LoggerCheckRunner {
             let irregular = zip(times, times.dropFirst()).filter { $1 - $0 < step - step / 2 }
             if times.count < 2 && t1 - t0 < 3 * step { skip(RuleID.loggerRtdCadence, "the window (\(spanText)) holds fewer than 3 real-time intervals") }
             else if times.isEmpty { fail(RuleID.loggerRtdCadence, "no 2011 over \(spanText) (RtdInterval \(step / 1000) s)") }
-            else if gaps.isEmpty && irregular.isEmpty { pass(RuleID.loggerRtdCadence, "\(times.count) real-time records every \(step / 1000) s over \(spanText)") }
+            else if gaps.isEmpty && irregular.isEmpty {
+                // The DataTimes judged, not the logger's QN span (they can lie far apart).
+                pass(RuleID.loggerRtdCadence, "\(times.count) real-time records every \(step / 1000) s, DataTime \(HJTime(wallMilliseconds: times[0]).description)–\(HJTime(wallMilliseconds: times[times.count - 1]).description)")
+            }
             else {
                 let g = gaps.first ?? irregular.first!
                 fail(RuleID.loggerRtdCadence, "\(gaps.count) gap(s) and \(irregular.count) short step(s) against RtdInterval \(step / 1000) s; first: \(HJTime(wallMilliseconds: g.0).text14) → \(HJTime(wallMilliseconds: g.1).text14)",
@@ -202,13 +211,14 @@ extension LoggerCheckRunner {
         } else {
             skip(RuleID.loggerRtdCadence, rtd.isEmpty ? "no real-time data (2011) over \(spanText)" : "a single 2011 and no RtdInterval from 1061")
         }
-        judgePeriodic(s, cn: .minuteData, cadence: RuleID.loggerMinCadence, align: RuleID.loggerMinAlign, period: minInterval ?? modalStep(.minuteData), t0: t0, t1: t1, spanText: spanText)
-        judgePeriodic(s, cn: .hourData, cadence: RuleID.loggerHourCadence, align: RuleID.loggerHourAlign, period: 3_600_000, t0: t0, t1: t1, spanText: spanText)
-        judgePeriodic(s, cn: .dailyData, cadence: RuleID.loggerDayCadence, align: RuleID.loggerDayAlign, period: 86_400_000, t0: t0, t1: t1, spanText: spanText)
+        judgePeriodic(s, cn: .minuteData, cadence: RuleID.loggerMinCadence, align: RuleID.loggerMinAlign, period: minInterval ?? modalStep(.minuteData), t0: t0, t1: t1, spanText: spanText, frozen: frozen)
+        judgePeriodic(s, cn: .hourData, cadence: RuleID.loggerHourCadence, align: RuleID.loggerHourAlign, period: 3_600_000, t0: t0, t1: t1, spanText: spanText, frozen: frozen)
+        judgePeriodic(s, cn: .dailyData, cadence: RuleID.loggerDayCadence, align: RuleID.loggerDayAlign, period: 86_400_000, t0: t0, t1: t1, spanText: spanText, frozen: frozen)
     }
 
     /// Records that are due every `period` (DataTime = start of the period, sent once it closes).
-    func judgePeriodic(_ s: RecordStreams, cn: CommandCode, cadence: RuleID, align: RuleID, period: Int64?, t0: Int64, t1: Int64, spanText: String) {
+    /// `frozen`: the one time stamp of every upload when the logger's clock did not advance.
+    func judgePeriodic(_ s: RecordStreams, cn: CommandCode, cadence: RuleID, align: RuleID, period: Int64?, t0: Int64, t1: Int64, spanText: String, frozen: String? = nil) {
         let records = s.records(cn)
         guard let period, period > 0 else {
             skip(cadence, records.isEmpty ? "no \(cn) over \(spanText), and the interval is unknown" : "one \(cn) and no interval from 1063")
@@ -231,7 +241,12 @@ extension LoggerCheckRunner {
         while p + period + slack <= t1 && due.count < 100_000 { due.append(p); p += period }
         let periods = Set(records.map { $0.dataTime / period * period })
         guard !due.isEmpty else {
-            if records.isEmpty { skip(cadence, "the window (\(spanText)) holds no complete \(fmt(Double(period) / 60_000)) min period") }
+            if let frozen {
+                // No period falls due by a clock that stands still, however far the DataTimes run.
+                let times = records.map(\.dataTime)
+                let carried = times.min().map { "; \(records.count) \(cn) record(s) carry DataTime \(HJTime(wallMilliseconds: $0).description)–\(HJTime(wallMilliseconds: times.max()!).description)" } ?? ""
+                skip(cadence, "not exercised: the logger's time did not advance (every upload stamped \(frozen)), so no \(fmt(Double(period) / 60_000)) min period fell due by its clock\(carried)")
+            } else if records.isEmpty { skip(cadence, "the window (\(spanText)) holds no complete \(fmt(Double(period) / 60_000)) min period") }
             else { skip(cadence, "not exercised: \(records.count) \(cn) record(s), but the window (\(spanText)) holds no complete \(fmt(Double(period) / 60_000)) min period to judge the cadence") }
             return
         }
@@ -286,16 +301,47 @@ extension LoggerCheckRunner {
         }
     }
 
+    /// Live uploads whose DataTime lies ahead of their own QN (the logger's clock when it sent
+    /// them) by more than 60 s: a record dated in the future. No record type is dated after it
+    /// is sent (2011 the sample, 2051/2061/2031 the start of a closed period), so this holds at
+    /// any clock rate. The finding (nil when none), and how many uploads were compared.
+    func dataTimesAhead() -> (finding: (text: String, frames: [Int])?, judged: Int) {
+        var judged = 0
+        var ahead: [(ObservedFrame, Int64, Int64)] = []
+        for f in probe.frames where f.role == .upload {
+            guard let qn = f.qn, let sent = HJTime(qn, allowMilliseconds: true)?.wallMilliseconds, let dt = f.dataTime else { continue }
+            judged += 1
+            if dt.addingClamped(-sent) > 60_000 { ahead.append((f, dt, sent)) }
+        }
+        guard let (f, dt, sent) = ahead.first else { return (nil, judged) }
+        let text = "\(ahead.count) of \(judged) uploads carry a DataTime ahead of their own QN (the logger's clock when it sent them): first \(f.cn) DataTime \(HJTime(wallMilliseconds: dt).text14), QN \(f.qn ?? "-") (\(fmt(Double(dt.addingClamped(-sent)) / 1000)) s ahead, tolerance 60 s)"
+        return ((text, ahead.map(\.0.index)), judged)
+    }
+
+    /// L-CLOCK: the QNs against the platform's clock (a logger on real time only), and the
+    /// DataTimes against the QNs (any rate): review 21's logger dated its records 400 days
+    /// ahead of correct QNs and passed (decisions.md, session 22).
     func judgeRealClock() {
         guard wants(RuleID.loggerClock) else { return }
+        let ahead = dataTimesAhead()
+        if let a = ahead.finding, rate != 1 {
+            fail(RuleID.loggerClock, a.text, wire: probe.wire(of: a.frames))
+            return
+        }
         guard rate == 1 else { skip(RuleID.loggerClock, "the logger's clock runs at \(String(format: "%.1f", rate))× real time (an accelerated emulation)"); return }
         let fs = clockFrames.filter { $0.connection == 1 && $0.time <= windowEnd + 1 }.prefix(50)
         let startWall = Self.platformNow() - milliseconds(probe.now)
         let offsets = fs.compactMap { f in f.loggerTime.map { $0.addingClamped(-startWall.addingClamped(milliseconds(f.time))) } }.sorted()
         guard !offsets.isEmpty else { skip(RuleID.loggerClock, "no upload with a valid QN or DataTime in the observation window"); return }
         let median = offsets[offsets.count / 2]
-        if abs(median) <= 60_000 { pass(RuleID.loggerClock, "the logger's clock is \(fmt(Double(median) / 1000)) s from the platform's") }
-        else { fail(RuleID.loggerClock, "the QNs of its uploads are \(fmt(Double(median) / 1000)) s from the platform's clock (tolerance 60 s)", wire: probe.wire(of: fs.prefix(3).map(\.index))) }
+        if abs(median) > 60_000 {
+            fail(RuleID.loggerClock, "the QNs of its uploads are \(fmt(Double(median) / 1000)) s from the platform's clock (tolerance 60 s)" + (ahead.finding.map { "; \($0.text)" } ?? ""),
+                 wire: probe.wire(of: fs.prefix(3).map(\.index) + (ahead.finding?.frames.prefix(3) ?? [])))
+        } else if let a = ahead.finding {
+            fail(RuleID.loggerClock, a.text, wire: probe.wire(of: a.frames))
+        } else {
+            pass(RuleID.loggerClock, "the logger's clock is \(fmt(Double(median) / 1000)) s from the platform's" + (ahead.judged > 0 ? ", and no DataTime of \(ahead.judged) uploads ahead of its QN" : ""))
+        }
     }
 
     func judgeBoot() {
@@ -320,8 +366,9 @@ extension LoggerCheckRunner {
         var problems: [(String, [WireRecord])] = []
         var late: [(String, [WireRecord])] = []
         var answered = 0
+        var keptPassword = 0
         // A wait cut by Ctrl-C or SIGTERM is no evidence of a missing or late reply.
-        let judged = exchanges.filter { $0.problem != "interrupted" || !$0.replies.isEmpty }
+        let judged = exchanges.filter(\.judgeable)
         guard !judged.isEmpty else {
             skip(RuleID.loggerReplyForm, "interrupted: no request's wait ended")
             skip(RuleID.loggerReplyTime, "interrupted: no request's wait ended")
@@ -352,13 +399,21 @@ extension LoggerCheckRunner {
                 // A response packet (1011, 1061, 3020 …) may ask for a 9014 (Flag A=1): HJ212.md
                 // §6.2 step 3, "the host acks each one with 9014"; the probe does.
                 if s.qn != x.qn { wrong.append("QN=\(s.qn ?? "-")") }
-                if s.pw != x.request.pw { wrong.append("PW=\(s.pw ?? "-")") }
+                if s.pw != x.request.pw {
+                    // The logger kept its password after a 1072 that did not take effect, and
+                    // answered a request sent with the new one under the old: L-CMD-1072's defect.
+                    if let u = unappliedPassword, x.request.pw == u.new, s.pw == u.old { keptPassword += 1 }
+                    else { wrong.append("PW=\(s.pw ?? "-")") }
+                }
                 if s.mn != x.request.mn { wrong.append("MN=\(s.mn ?? "-")") }
                 if !wrong.isEmpty { problems.append(("\(r.cn) to \(cn): \(wrong.joined(separator: ", "))", probe.wire(of: [r.index]))) }
             }
         }
         if answered == 0 { skip(RuleID.loggerReplyForm, "not exercised: none of the \(judged.count) requests was answered (see L-REPLY-TIME)") }
-        else if problems.isEmpty { pass(RuleID.loggerReplyForm, "\(answered) of \(judged.count) requests answered; every 9011/9012 and response well-formed") }
+        else if problems.isEmpty {
+            let kept = unappliedPassword.map { u in keptPassword == 0 ? "" : "; \(keptPassword) repl(ies) carried PW=\(u.old) to a request sent with \(u.new), the password a 1072 did not set (counted under L-CMD-1072)" } ?? ""
+            pass(RuleID.loggerReplyForm, "\(answered) of \(judged.count) requests answered; every 9011/9012 and response well-formed\(kept)")
+        }
         else { fail(RuleID.loggerReplyForm, "\(problems.count) malformed repl(ies): \(problems.prefix(3).map(\.0).joined(separator: "; "))", wire: problems.prefix(4).flatMap(\.1)) }
         if late.isEmpty { pass(RuleID.loggerReplyTime, "\(judged.count) requests, every 9011 within OverTime (\(fmt(options.overTime)) s)") }
         else { fail(RuleID.loggerReplyTime, "\(late.count) of \(judged.count) requests not answered in time: \(late.prefix(3).map(\.0).joined(separator: "; "))", wire: late.prefix(2).flatMap(\.1)) }

@@ -278,6 +278,9 @@ public final class OfflineLoggerCheck {
     /// capturing host's clock), on the first connection.
     func judgeRecordedClock() {
         guard runner.wants(.loggerClock), let start else { return }
+        // The DataTimes against the QNs, at any rate (as live).
+        let ahead = runner.dataTimesAhead()
+        if let a = ahead.finding, runner.rate != 1 { runner.fail(.loggerClock, a.text, wire: probe.wire(of: a.frames)); return }
         guard runner.rate == 1 else {
             runner.skip(.loggerClock, "the logger's clock runs at \(String(format: "%.1f", runner.rate))× the recording's time (an accelerated emulation)")
             return
@@ -286,8 +289,14 @@ public final class OfflineLoggerCheck {
         let offsets = fs.compactMap { f in f.loggerTime.map { $0.addingClamped(-start.addingClamped(milliseconds(f.time))) } }.sorted()
         guard !offsets.isEmpty else { runner.skip(.loggerClock, "no upload with a valid QN or DataTime in the recording"); return }
         let median = offsets[offsets.count / 2]
-        if abs(median) <= 60_000 { runner.pass(.loggerClock, "the logger's clock is \(runner.fmt(Double(median) / 1000)) s from the recording's time stamps") }
-        else { runner.fail(.loggerClock, "the QNs of its uploads are \(runner.fmt(Double(median) / 1000)) s from the recording's time stamps (tolerance 60 s)", wire: probe.wire(of: fs.prefix(3).map(\.index))) }
+        if abs(median) > 60_000 {
+            runner.fail(.loggerClock, "the QNs of its uploads are \(runner.fmt(Double(median) / 1000)) s from the recording's time stamps (tolerance 60 s)" + (ahead.finding.map { "; \($0.text)" } ?? ""),
+                        wire: probe.wire(of: fs.prefix(3).map(\.index) + (ahead.finding?.frames.prefix(3) ?? [])))
+        } else if let a = ahead.finding {
+            runner.fail(.loggerClock, a.text, wire: probe.wire(of: a.frames))
+        } else {
+            runner.pass(.loggerClock, "the logger's clock is \(runner.fmt(Double(median) / 1000)) s from the recording's time stamps" + (ahead.judged > 0 ? ", and no DataTime of \(ahead.judged) uploads ahead of its QN" : ""))
+        }
     }
 
     /// The resend checks on what the recording shows: uploads the platform did not acknowledge,

@@ -15,37 +15,35 @@ import Testing
 struct CheckLoggerReview21Tests {
     static let mn = CheckLoggerTests.mn
 
-    /// A logger on a plain socket: `uploads` 2011s (Flag=5) every 0.25 s, each with a new
-    /// DataTime and `qn(i)` as QN; requests answered as `answer` says.
+    /// A logger on a plain socket: `cn` uploads (Flag=5, 2011 by default) every `every` ms (250),
+    /// each with a DataTime `step` ms (30 s) after the last, from the present (aligned to `step`)
+    /// plus `dataTimeOffset` ms, and `qn(i)` as QN; requests answered as `answer` says, always
+    /// with PW=123456 (1072 is answered ExeRtn=1 but changes nothing).
     enum Answer { case none, only9012, proper }
 
     static func run(only: [String], window: Double, version2005: Bool = false, qn: @escaping @Sendable (Int) -> String,
-                    answer: Answer, reCount: Int = 2, interruptAfterFirstRequest: Double? = nil) throws -> CheckRun {
+                    answer: Answer, reCount: Int = 2, interruptAfterFirstRequest: Double? = nil,
+                    cn: String = "2011", step: Int64 = 30_000, every: Int = 250, dataTimeOffset: Int64 = 0) throws -> CheckRun {
         let stop = Atomic<Bool>(false)
         let firstRequestAt = Atomic<Int64>(0)
         let options = LoggerCheckOptions(host: "127.0.0.1", port: 0, mn: mn, pw: "123456", selection: CheckSelection(only: only), window: window,
                                          overTime: 1, reCount: reCount, connectTimeout: 5, listening: { port in
             Thread {
-                let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                guard let s = connectLoopback(port: port) else { return }
                 defer { close(s) }
-                var addr = sockaddr_in()
-                addr.sin_family = sa_family_t(AF_INET)
-                addr.sin_port = port.bigEndian
-                addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-                guard withUnsafePointer(to: &addr, { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }) == 0 else { return }
                 func write(_ bytes: [UInt8]) { _ = bytes.withUnsafeBytes { send(s, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
                 var decoder = FrameDecoder()
                 var buffer = [UInt8](repeating: 0, count: 4096)
                 var i = 0
                 var next = MonotonicTime.now
-                let base = LiveClock.wallNow(offsetMinutes: SimClock.chinaOffsetMinutes) / 30_000 * 30_000
+                let base = LiveClock.wallNow(offsetMinutes: SimClock.chinaOffsetMinutes) / step * step + dataTimeOffset
                 while !stop.load(ordering: .relaxed) {
                     if MonotonicTime.now >= next {
-                        next = MonotonicTime.now + .milliseconds(250)
-                        let dataTime = HJTime(wallMilliseconds: base + Int64(i) * 30_000).text14
-                        let cp = [[Field("DataTime", dataTime)], [Field("w01018-Rtd", "12.5"), Field("w01018-Flag", "N")]]
-                        let header = version2005 ? [Field("ST", "32"), Field("CN", "2011"), Field("PW", "123456"), Field("MN", "88888880000001")]
-                            : [Field("QN", qn(i)), Field("ST", "32"), Field("CN", "2011"), Field("PW", "123456"), Field("MN", mn), Field("Flag", "5")]
+                        next = MonotonicTime.now + .milliseconds(every)
+                        let dataTime = HJTime(wallMilliseconds: base + Int64(i) * step).text14
+                        let cp = [[Field("DataTime", dataTime)], [Field(cn == "2011" ? "w01018-Rtd" : "w01018-Avg", "12.5"), Field("w01018-Flag", "N")]]
+                        let header = version2005 ? [Field("ST", "32"), Field("CN", cn), Field("PW", "123456"), Field("MN", "88888880000001")]
+                            : [Field("QN", qn(i)), Field("ST", "32"), Field("CN", cn), Field("PW", "123456"), Field("MN", mn), Field("Flag", "5")]
                         write(FrameEncoder.frame(DataSegment(header: header, cp: cp)))
                         i += 1
                     }

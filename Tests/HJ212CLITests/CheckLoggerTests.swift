@@ -22,10 +22,11 @@ struct CheckLoggerTests {
     static func check(faults: String? = nil, only: [String] = [], profile: CheckProfile = .national2017, window: Double,
                       speed: Double = 1200, start: String = "2026-11-30T09:57", unit: String = "industrial-wastewater",
                       interruptAfter: Double? = nil, reCount: Int = 2, plan: CheckPlan? = nil, pw: String? = "123456", declareUnit: Bool = true,
-                      trace: (@Sendable ([UInt8], Bool, String) -> Void)? = nil) throws -> CheckRun {
+                      rtdInterval: Int? = nil, trace: (@Sendable ([UInt8], Bool, String) -> Void)? = nil) throws -> CheckRun {
         let template = try UnitTemplate.load(unit)
         let startMs = try #require(SimClock.parseStart(start))
         var simOptions = SimulationOptions()
+        simOptions.rtdIntervalSeconds = rtdInterval
         var session = LoggerSession.Options()
         session.timeScale = speed
         if let faults {
@@ -129,13 +130,8 @@ struct CheckLoggerTests {
     static func peer(_ bytes: [UInt8], window: Double, only: [String] = []) throws -> CheckRun {
         let fd = Mutex<Int32>(-1)
         let options = LoggerCheckOptions(host: "127.0.0.1", port: 0, selection: CheckSelection(only: only), window: window, overTime: 1, connectTimeout: 5, listening: { port in
-            let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_port = port.bigEndian
-            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            if ok == 0 && !bytes.isEmpty { _ = bytes.withUnsafeBytes { send(s, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
+            guard let s = connectLoopback(port: port) else { return }
+            if !bytes.isEmpty { _ = bytes.withUnsafeBytes { send(s, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
             fd.withLock { $0 = s }
         })
         let run = LoggerCheck.run(options, catalogue: try RuleCatalogue.load())
@@ -309,13 +305,8 @@ enum ScriptedLogger {
         let options = LoggerCheckOptions(host: "127.0.0.1", port: 0, mn: mn, pw: "123456", selection: CheckSelection(only: only), window: window,
                                          overTime: 1, connectTimeout: 5, listening: { port in
             Thread {
-                let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                guard let s = connectLoopback(port: port) else { return }
                 defer { close(s) }
-                var addr = sockaddr_in()
-                addr.sin_family = sa_family_t(AF_INET)
-                addr.sin_port = port.bigEndian
-                addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-                guard withUnsafePointer(to: &addr, { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }) == 0 else { return }
                 func write(_ bytes: [UInt8]) { _ = bytes.withUnsafeBytes { send(s, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
                 for (i, t) in times.enumerated() { write(record(t, qn: HJTime(wallMilliseconds: t + 1_000 + Int64(i)).text17)) }
                 var decoder = FrameDecoder()

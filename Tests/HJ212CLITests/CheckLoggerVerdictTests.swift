@@ -54,13 +54,8 @@ struct CheckLoggerVerdictTests {
         let options = LoggerCheckOptions(host: "127.0.0.1", port: 0, selection: CheckSelection(only: only), window: window, overTime: 1,
                                          connectTimeout: 5, listening: { port in
             for i in 0..<count {
-                let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-                var addr = sockaddr_in()
-                addr.sin_family = sa_family_t(AF_INET)
-                addr.sin_port = port.bigEndian
-                addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-                let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-                if ok == 0 && i == 0 && !bytes.isEmpty { _ = bytes.withUnsafeBytes { send(s, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
+                guard let s = connectLoopback(port: port) else { continue }
+                if i == 0 && !bytes.isEmpty { _ = bytes.withUnsafeBytes { send(s, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
                 if leave && i == 0 { close(s) } else { fds.withLock { $0.append(s) } }
             }
         })

@@ -115,6 +115,29 @@ struct OfflineCheckTests {
         "QN=\(upload.dropFirst(3).prefix(17));ST=91;CN=9014;PW=123456;MN=\(mn);Flag=4;CP=&&&&"
     }
 
+    @Test("L-CLOCK offline: DataTimes 400 days ahead of their own QNs fail it, as live; right ones pass (session 22)")
+    func recordedDataTimeAhead() throws {
+        func trace(_ ahead: Int64) -> String {
+            var lines: [String] = []
+            for s in stride(from: 0, through: 300, by: 30) {
+                let qn = HJTime(year: 2026, month: 11, day: 30, hour: 8).wallMilliseconds + Int64(s) * 1000
+                let dt = HJTime(wallMilliseconds: qn + ahead).text14
+                let u = "QN=\(HJTime(wallMilliseconds: qn).text17);ST=32;CN=2011;PW=123456;MN=\(Self.mn);Flag=5;CP=&&DataTime=\(dt);w01018-Rtd=1.0,w01018-Flag=N&&"
+                lines += [Self.line(s, true, u), Self.line(s, false, Self.ack(u))]
+            }
+            return lines.joined(separator: "\n") + "\n"
+        }
+        let bad = try temporaryFile(Array(trace(400 * 86_400_000).utf8))
+        defer { try? FileManager.default.removeItem(atPath: bad) }
+        let r = hj212(["check", "logger", "--offline", bad, "--pw", "123456", "--only", "L-CLOCK", "--format", "json"])
+        // A SHOULD check: its failure shows as a warning when not --strict.
+        #expect(["fail", "warn"].contains(try verdicts(r.out).checks["L-CLOCK"] ?? "-"), "\(r.out.prefix(1500))")
+        #expect(r.out.contains("DataTime ahead of their own QN"), "\(r.out.prefix(1500))")
+        let good = try temporaryFile(Array(trace(0).utf8))
+        defer { try? FileManager.default.removeItem(atPath: good) }
+        #expect(try verdicts(hj212(["check", "logger", "--offline", good, "--pw", "123456", "--only", "L-CLOCK", "--format", "json"]).out).checks["L-CLOCK"] == "pass")
+    }
+
     @Test("resends seen: an upload the recorded platform left unacknowledged, resent OverTime apart, passes the resend checks; never resent, fails L-RESEND")
     func recordedResends() throws {
         var lines: [String] = []
