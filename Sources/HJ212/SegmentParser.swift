@@ -31,15 +31,12 @@ public struct ParsedSegment: Sendable {
 /// stray spaces, a trailing `;` in CP and an unterminated CP, records a finding for each, and
 /// always returns what it could read. `//…//` log text is kept opaque.
 public enum SegmentParser {
-    // Constants the compiler folds, in this module and in the inlined scanner elsewhere (as
-    // `static let`s, another module reached each through its lazy global's accessor: 3 % of
-    // serve --store's CPU, perf, session 22).
-    @inlinable static var semicolon: UInt8 { UInt8(ascii: ";") }
-    @inlinable static var comma: UInt8 { UInt8(ascii: ",") }
-    @inlinable static var equals: UInt8 { UInt8(ascii: "=") }
-    @inlinable static var amp: UInt8 { UInt8(ascii: "&") }
-    @inlinable static var space: UInt8 { UInt8(ascii: " ") }
-    @inlinable static var slash: UInt8 { UInt8(ascii: "/") }
+    @usableFromInline static let semicolon = UInt8(ascii: ";")
+    @usableFromInline static let comma = UInt8(ascii: ",")
+    @usableFromInline static let equals = UInt8(ascii: "=")
+    @usableFromInline static let amp = UInt8(ascii: "&")
+    @usableFromInline static let space = UInt8(ascii: " ")
+    @usableFromInline static let slash = UInt8(ascii: "/")
 
     public static func parse(_ text: String) -> ParsedSegment { parse(Array(text.utf8)) }
 
