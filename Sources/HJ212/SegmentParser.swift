@@ -31,12 +31,12 @@ public struct ParsedSegment: Sendable {
 /// stray spaces, a trailing `;` in CP and an unterminated CP, records a finding for each, and
 /// always returns what it could read. `//…//` log text is kept opaque.
 public enum SegmentParser {
-    @usableFromInline static let semicolon = UInt8(ascii: ";")
-    @usableFromInline static let comma = UInt8(ascii: ",")
-    @usableFromInline static let equals = UInt8(ascii: "=")
-    @usableFromInline static let amp = UInt8(ascii: "&")
-    @usableFromInline static let space = UInt8(ascii: " ")
-    @usableFromInline static let slash = UInt8(ascii: "/")
+    static let semicolon = UInt8(ascii: ";")
+    static let comma = UInt8(ascii: ",")
+    static let equals = UInt8(ascii: "=")
+    static let amp = UInt8(ascii: "&")
+    static let space = UInt8(ascii: " ")
+    static let slash = UInt8(ascii: "/")
 
     public static func parse(_ text: String) -> ParsedSegment { parse(Array(text.utf8)) }
 
@@ -45,13 +45,11 @@ public enum SegmentParser {
         return Array(bytes).withUnsafeBufferPointer { parse(buffer: $0) }
     }
 
-    @usableFromInline
     static func string(_ buf: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> String {
         String(decoding: UnsafeBufferPointer(rebasing: buf[range]), as: UTF8.self)
     }
 
     /// Finds "CP=" that starts a field: at the start, or after ';' ',' or a non-name character.
-    @inlinable
     static func findCP(_ buf: UnsafeBufferPointer<UInt8>) -> Int? {
         var i = 0
         let n = buf.count
@@ -66,7 +64,6 @@ public enum SegmentParser {
         return fallback
     }
 
-    @inlinable
     static func trimmed(_ buf: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Range<Int> {
         var lo = range.lowerBound, hi = range.upperBound
         while lo < hi && buf[lo] == space { lo += 1 }
@@ -81,7 +78,6 @@ public enum SegmentParser {
                              cpOffsets: v.offsets, cpArea: area, findings: v.findings)
     }
 
-    @inlinable
     static func containsLogOpen(_ buf: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Bool {
         var i = range.lowerBound
         while i + 1 < range.upperBound {
@@ -158,13 +154,10 @@ public protocol SegmentVisitor {
 /// stray spaces, a trailing `;` in CP and an unterminated CP, reports a finding for each, and
 /// always reads what it can. `//…//` log text is kept opaque.
 public enum SegmentScanner {
-    @usableFromInline typealias P = SegmentParser
+    typealias P = SegmentParser
 
     /// Scans `buf`; returns the CP data area (between `CP=&&` and `&&`), nil when there is no `CP=`.
-    /// Inlinable, so that a caller in another module gets it specialized for its visitor (generic
-    /// across modules, the store's writer paid a witness call per entry and per separator: 13 %
-    /// of serve --store's CPU in `Rows.resolve`, perf, session 22).
-    @inlinable @discardableResult
+    @discardableResult
     public static func scan<V: SegmentVisitor>(_ buf: UnsafeBufferPointer<UInt8>, _ v: inout V) -> Range<Int>? {
         let n = buf.count
         let cpStart = P.findCP(buf)
@@ -242,7 +235,7 @@ public enum SegmentScanner {
         return area
     }
 
-    @inlinable @inline(__always)
+    @inline(__always)
     static func firstEquals(_ buf: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Int? {
         var k = r.lowerBound
         while k < r.upperBound {
@@ -253,7 +246,6 @@ public enum SegmentScanner {
     }
 
     /// Splits the CP data area into groups and entries; `//…//` values are opaque.
-    @inlinable
     static func scanArea<V: SegmentVisitor>(_ buf: UnsafeBufferPointer<UInt8>, _ area: Range<Int>, _ v: inout V) {
         if area.isEmpty { return }
         // HJ 212-2025 SM4-encrypted area: CP=&&{0x..,0x..}&&
