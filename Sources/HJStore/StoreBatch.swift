@@ -175,9 +175,8 @@ public struct StoreBatch: Sendable {
         private func appendFromFrame(_ p: AcceptedPacket, segment range: Range<Int>, hasRecord: Bool) {
             let peer = put(p.peer)
             let frame = p.frame.withUnsafeBufferPointer { put($0) }
-            // `receivedAt` holds the milliseconds until `resolve` writes them as digits.
             var row = Row(mn: .none, pw: .none, qn: .none, cn: .none, st: .none, peer: peer, frame: frame, pno: 0,
-                          dataTime: Row.noTime, receivedAt: p.time,
+                          dataTime: Row.noTime, receivedAt: HJTime(wallMilliseconds: p.time).digits17,
                           hasRecord: hasRecord, factors: 0, invalid: 0, values: 0, codes: .none, flags: .none, vals: .none)
             row.segment = Span(start: frame.start + range.lowerBound, count: range.count)
             row.pending = true
@@ -198,7 +197,6 @@ public struct StoreBatch: Sendable {
         private func resolve(_ k: Int) {
             var row = list[k]
             row.pending = false
-            row.receivedAt = HJTime(wallMilliseconds: row.receivedAt).digits17
             var segment = row.segment
             // The platform's strings replace invalid UTF-8 (`String(decoding:)`); so does the
             // row (an invalid sequence never takes in an ASCII delimiter, so the whole segment
