@@ -149,10 +149,7 @@ struct RosterBenchmark {
     /// session 18 the bench left split records out: 40 of the city's units had no hour record).
     static func append(_ p: GeneratedPacket, to journal: inout PlatformJournal, splits: inout Reassembler) {
         let segment = p.segment
-        // The segment's place in the frame ("##" and four digits before it), so that the row is
-        // read from the frame on the writer, as serve --store reads it.
-        journal.packets.append(.init(frame: FrameEncoder.frame(segmentBytes: p.bytes), segment: segment, time: p.time, peer: "bench",
-                                     segmentRange: 6..<(6 + p.bytes.count)))
+        journal.packets.append(.init(frame: FrameEncoder.frame(segmentBytes: p.bytes), segment: segment, time: p.time, peer: "bench"))
         let record: DataSegment?
         if segment.header("PNUM") == nil {
             record = segment

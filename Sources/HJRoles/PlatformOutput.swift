@@ -55,18 +55,13 @@ public struct AcceptedPacket: Sendable, Hashable {
     public var peer: String
     /// The dialect the linter detected in it (`.unknown` when it could not tell).
     public var dialect: Dialect
-    /// Where `segment` was read from in `frame` (`RawFrame.segment`), when it was: a store may
-    /// then read the row's fields from the frame itself, on its own thread (`StoreBatch`).
-    public var segmentRange: Range<Int>?
 
-    public init(frame: [UInt8], segment: DataSegment, time: SessionTime, peer: String, dialect: Dialect = .unknown,
-                segmentRange: Range<Int>? = nil) {
+    public init(frame: [UInt8], segment: DataSegment, time: SessionTime, peer: String, dialect: Dialect = .unknown) {
         self.frame = frame
         self.segment = segment
         self.time = time
         self.peer = peer
         self.dialect = dialect
-        self.segmentRange = segmentRange
     }
 }
 

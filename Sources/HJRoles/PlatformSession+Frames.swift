@@ -21,8 +21,7 @@ extension PlatformSession {
         let mn = head.mn ?? ""
         guard let cn = wellFormedCN(raw, report, head, mn: mn, at: now), admitted(segment, head, cn: cn, mn: mn, at: now) else { return }
         delta.accepted += 1
-        outbox.append(.packetAccepted(AcceptedPacket(frame: raw.bytes, segment: segment, time: now, peer: peer, dialect: report.detectedDialect,
-                                                     segmentRange: raw.segment)))
+        outbox.append(.packetAccepted(AcceptedPacket(frame: raw.bytes, segment: segment, time: now, peer: peer, dialect: report.detectedDialect)))
         let identifiedNow = identify(head, cn: cn, mn: mn, dialect: report.detectedDialect, at: now)
         take(segment, head, cn: cn, mn: mn, dialect: report.detectedDialect, bytes: raw.segment.count, at: now)
         if identifiedNow { maybeInitialise(at: now) }

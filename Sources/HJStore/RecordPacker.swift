@@ -60,7 +60,12 @@ final class RecordPacker {
     /// The texts of one record (`Store.insert`): the same bytes as the definition written with
     /// strings (`RecordPackerTests.reference`, `StoreSchemaTests`).
     func pack(_ segment: DataSegment) {
-        begin()
+        names.removeAll()
+        factors.removeAll()
+        order.removeAll()
+        valueFields.removeAll()
+        dataTime = nil
+        var sawDataTime = false
         // One pass over the fields: the factors in order, their flags (a factor's last flag
         // counts), and each value field's kind and value bytes. The groups and fields are read
         // in place (no copy of each `Field`, no retain of its strings), as `HeaderFields` does.
@@ -68,7 +73,7 @@ final class RecordPacker {
             for g in groups.indices {
                 groups[g].withUnsafeBufferPointer { fields in
                     for f in fields.indices {
-                        Self.withBytes(fields[f].name) { n in Self.withBytes(fields[f].value) { v in add(name: n, value: v) } }
+                        Self.withBytes(fields[f].name) { n in add(name: n, value: fields[f].value, sawDataTime: &sawDataTime) }
                     }
                 }
             }
@@ -76,27 +81,13 @@ final class RecordPacker {
         finish()
     }
 
-    /// Whether the record being packed has seen its first `DataTime` field.
-    @exclusivity(unchecked) private var sawDataTime = false
-
-    /// Starts a record whose CP fields come, in order, through `add(name:value:)` (the writer
-    /// reading a frame in place: `StoreBatch.Rows.resolve`); `finish()` makes its texts.
-    func begin() {
-        names.removeAll()
-        factors.removeAll()
-        order.removeAll()
-        valueFields.removeAll()
-        dataTime = nil
-        sawDataTime = false
-    }
-
     /// One CP field of the record being packed.
     @inline(__always)
-    func add(name n: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) {
+    private func add(name n: UnsafeBufferPointer<UInt8>, value: String, sawDataTime: inout Bool) {
         guard let dash = Self.lastDash(n), dash > 0, dash + 1 < n.count else {
             if !sawDataTime && Self.isDataTime(n) {
                 sawDataTime = true
-                dataTime = StoreBatch.digits14(value)
+                dataTime = Self.withBytes(value, StoreBatch.digits14)
             }
             return
         }
@@ -114,7 +105,7 @@ final class RecordPacker {
         let kind = UnsafeBufferPointer(rebasing: n[(dash + 1)...])
         if Self.isFlag(kind) {
             let start = names.count
-            names.append(value)
+            Self.withBytes(value) { names.append($0) }
             var f = factors[i]
             f.flagStart = start
             f.flagCount = names.count - start
@@ -130,13 +121,12 @@ final class RecordPacker {
         let kindStart = names.count
         names.append(kind)
         let valueStart = names.count
-        names.append(value)
+        Self.withBytes(value) { names.append($0) }
         valueFields.append(ValueField(factor: i, kindStart: kindStart, kindCount: kind.count,
                                       valueStart: valueStart, valueCount: names.count - valueStart))
     }
 
-    /// Makes the texts of the record begun with `begin()`.
-    func finish() {
+    private func finish() {
         // `names` does not change from here on: its bytes are read through one pointer.
         let names = self.names.bytes
         codeBytes.removeAll()

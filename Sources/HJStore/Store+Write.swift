@@ -32,8 +32,6 @@ extension Store {
     public func write<C: Collection<StoreBatch>>(_ batches: C) throws(StoreError) -> StoreOutcome {
         guard batches.contains(where: { !$0.isEmpty }) else { return StoreOutcome() }
         guard !readOnly else { throw StoreError("\(path) was opened read-only") }
-        // The rows the loops left to this thread (`StoreBatch.Rows.append`): read from their frames.
-        for batch in batches { batch.rows.resolvePending() }
         return try connection.withLock { c throws(StoreError) -> StoreOutcome in
             var newUnits: [UnitKey: Int64] = [:]
             var touched: [Int64: UnitTally] = [:]

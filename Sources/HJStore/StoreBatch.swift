@@ -53,24 +53,6 @@ public struct StoreBatch: Sendable {
         commands.append(command)
     }
 
-    /// Every packet row's columns as bytes (each text's bytes, or `nil` for NULL, then the numbers
-    /// in decimal), the rows left to the writer read from their frames first, as `Store.write`
-    /// does: for the tests and the `store-row` fuzz harness, which compare the two ways a row is
-    /// made. Bytes, not strings: two spellings of an invalid sequence decode to the same string.
-    public mutating func columnBytes() -> [[[UInt8]?]] {
-        unique()
-        rows.resolvePending()
-        return (0..<rows.list.count).map { k in
-            let r = rows.list[k]
-            let texts = [r.mn, r.pw, r.qn, r.cn, r.st, r.peer, r.frame, r.codes, r.flags, r.vals].map { s in rows.text(s).map { Array($0) } }
-            let numbers = [Int64(r.pno), r.dataTime, r.receivedAt, r.hasRecord ? 1 : 0, Int64(r.factors), Int64(r.invalid), Int64(r.values)]
-            return texts + numbers.map { Array(String($0).utf8) }
-        }
-    }
-
-    /// Rows whose fields are still to be read from their frames (by the writer).
-    public var rowsFromFrame: Int { rows.pendingCount }
-
     /// Forgets the rows and keeps the memory, for the next batch.
     public mutating func removeAll() {
         unique()
@@ -101,11 +83,6 @@ public struct StoreBatch: Sendable {
         var hasRecord: Bool
         var factors: Int, invalid: Int, values: Int
         var codes: Span, flags: Span, vals: Span
-        /// The data segment in the frame (`Rows.appendFromFrame`); `.none` when the row was read
-        /// from the `DataSegment` on the loop.
-        var segment: Span = .none
-        /// The header texts and the record are still to be read from `segment` (`Rows.resolve`).
-        var pending = false
         static let noTime = Int64.min
     }
 
@@ -116,8 +93,6 @@ public struct StoreBatch: Sendable {
         let list: ScratchList<Row>
         /// Packs each record's texts (reused from record to record).
         let packer = RecordPacker()
-        /// Rows appended with their fields still to be read from the frame (`resolvePending`).
-        private(set) var pendingCount = 0
 
         init(bytes: Int = 16_384, rows: Int = 64) {
             self.bytes = ByteBuffer(capacity: bytes)
@@ -130,14 +105,12 @@ public struct StoreBatch: Sendable {
             let c = Rows(bytes: bytes.count, rows: list.count)
             c.bytes.append(bytes.bytes)
             for r in list { c.list.append(r) }
-            c.pendingCount = pendingCount
             return c
         }
 
         func removeAll() {
             bytes.removeAll()
             list.removeAll()
-            pendingCount = 0
         }
 
         /// The bytes of a span, in place: valid until the next append.
@@ -157,145 +130,7 @@ public struct StoreBatch: Sendable {
             return RecordPacker.withBytes(s) { put($0) }
         }
 
-        /// Adds a packet's row. When the packet knows where its segment is in its frame and the
-        /// record it completed, if any, is its own segment (not reassembled), only the frame, the
-        /// peer and the times are copied here (the loop's part) and the rest is read from the
-        /// frame by the writer (`resolvePending`), as the `DataSegment` has it (the segment is
-        /// read by `SegmentScanner`, which `SegmentParser` and so the platform's segment use).
-        /// Otherwise the row is read from the `DataSegment` now.
         func append(_ p: AcceptedPacket, record: DataSegment?) {
-            if let range = p.segmentRange, range.lowerBound >= 0, range.upperBound <= p.frame.count,
-               record.map({ StoreBatch.sameStorage($0, p.segment) }) ?? true {
-                appendFromFrame(p, segment: range, hasRecord: record != nil)
-            } else {
-                appendFromSegment(p, record: record)
-            }
-        }
-
-        private func appendFromFrame(_ p: AcceptedPacket, segment range: Range<Int>, hasRecord: Bool) {
-            let peer = put(p.peer)
-            let frame = p.frame.withUnsafeBufferPointer { put($0) }
-            var row = Row(mn: .none, pw: .none, qn: .none, cn: .none, st: .none, peer: peer, frame: frame, pno: 0,
-                          dataTime: Row.noTime, receivedAt: HJTime(wallMilliseconds: p.time).digits17,
-                          hasRecord: hasRecord, factors: 0, invalid: 0, values: 0, codes: .none, flags: .none, vals: .none)
-            row.segment = Span(start: frame.start + range.lowerBound, count: range.count)
-            row.pending = true
-            pendingCount += 1
-            list.append(row)
-        }
-
-        /// Reads the fields of the rows `append` left to the writer from their frames (on the
-        /// thread that writes the batch, which owns it then).
-        func resolvePending() {
-            guard pendingCount > 0 else { return }
-            for k in 0..<list.count where list[k].pending { resolve(k) }
-            pendingCount = 0
-        }
-
-        /// The row's header texts (spans of its segment), its record's packed texts and its
-        /// DataTime: what `appendFromSegment` takes from the packet's `DataSegment`.
-        private func resolve(_ k: Int) {
-            var row = list[k]
-            row.pending = false
-            var segment = row.segment
-            // The platform's strings replace invalid UTF-8 (`String(decoding:)`); so does the
-            // row (an invalid sequence never takes in an ASCII delimiter, so the whole segment
-            // decoded once reads as its fields decoded one by one).
-            if !Self.isValidUTF8(bytes.slice(segment.start, segment.count)) {
-                let text = String(decoding: bytes.slice(segment.start, segment.count), as: UTF8.self)
-                segment = put(text)
-            }
-            if row.hasRecord { packer.begin() }
-            // Nothing is appended to `bytes` while the scan reads them.
-            let buf = bytes.slice(segment.start, segment.count)
-            var reader = RowReader(buf, base: segment.start, packer: row.hasRecord ? packer : nil)
-            SegmentScanner.scan(buf, &reader)
-            row.mn = reader.mn.isNone ? Span(start: segment.start, count: 0) : reader.mn
-            row.cn = reader.cn.isNone ? Span(start: segment.start, count: 0) : reader.cn
-            row.qn = reader.qn.count == 0 ? .none : reader.qn
-            row.pw = reader.pw
-            row.st = reader.st
-            row.pno = reader.pno
-            if row.hasRecord {
-                packer.finish()
-                row.dataTime = packer.dataTime ?? Row.noTime
-                row.factors = packer.factorCount
-                row.invalid = packer.invalid
-                row.values = packer.values
-                row.codes = put(packer.codeBytes.bytes)
-                row.flags = put(packer.flagBytes.bytes)
-                row.vals = put(packer.valBytes.bytes)
-            }
-            if row.dataTime == Row.noTime, let t = reader.dataTime { row.dataTime = t }
-            list[k] = row
-        }
-
-        /// Whether the bytes are valid UTF-8 (ASCII, nearly always, is checked byte by byte first).
-        static func isValidUTF8(_ u: UnsafeBufferPointer<UInt8>) -> Bool {
-            var ascii = true
-            for b in u where b >= 0x80 { ascii = false; break }
-            if ascii { return true }
-            let text = String(decoding: u, as: UTF8.self)
-            return RecordPacker.withBytes(text) { $0.elementsEqual(u) }
-        }
-
-        /// What `resolve` takes from the scanner: the first of each header field a row has, and
-        /// the CP fields (to the packer, for a record; else the first `DataTime`).
-        struct RowReader: SegmentVisitor {
-            static var wantsFindings: Bool { false }
-            /// The segment being scanned, at `base` in the batch's bytes.
-            let buf: UnsafeBufferPointer<UInt8>
-            let base: Int
-            let packer: RecordPacker?
-            var mn = Span.none, pw = Span.none, qn = Span.none, cn = Span.none, st = Span.none
-            var pno = 0, sawPNO = false
-            var dataTime: Int64?
-            var sawDataTime = false
-
-            init(_ buf: UnsafeBufferPointer<UInt8>, base: Int, packer: RecordPacker?) {
-                self.buf = buf
-                self.base = base
-                self.packer = packer
-            }
-
-            func finding(_ rule: Rule, at offset: Int, _ message: String) {}
-            func cpGroupEnd() {}
-
-            @inline(__always)
-            func slice(_ r: Range<Int>) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: buf[r]) }
-
-            /// The first of each name, as `appendFromSegment` finds them in the header fields.
-            mutating func headerField(name: Range<Int>, value: Range<Int>, at offset: Int) {
-                guard name.count == 2 || name.count == 3 else { return }
-                let span = Span(start: base + value.lowerBound, count: value.count)
-                switch RecordPacker.key(slice(name)) {
-                case StoreBatch.headerKey("QN"): if qn.isNone { qn = span }
-                case StoreBatch.headerKey("MN"): if mn.isNone { mn = span }
-                case StoreBatch.headerKey("CN"): if cn.isNone { cn = span }
-                case StoreBatch.headerKey("ST"): if st.isNone { st = span }
-                case StoreBatch.headerKey("PW"): if pw.isNone { pw = span }
-                case StoreBatch.headerKey("PNO"):
-                    if !sawPNO {
-                        sawPNO = true
-                        pno = StoreBatch.integer(slice(value)) ?? 0
-                    }
-                default: return
-                }
-            }
-
-            /// A record's fields go to the packer; without a record only the first `DataTime`
-            /// counts (`DataSegment.cpValue("DataTime")`).
-            mutating func cpEntry(name: Range<Int>, value: Range<Int>, at offset: Int) {
-                if let packer {
-                    packer.add(name: slice(name), value: slice(value))
-                } else if !sawDataTime && RecordPacker.isDataTime(slice(name)) {
-                    sawDataTime = true
-                    dataTime = StoreBatch.digits14(slice(value))
-                }
-            }
-        }
-
-        private func appendFromSegment(_ p: AcceptedPacket, record: DataSegment?) {
             // The header fields a row needs, the first of each name (as `DataSegment.header(_:)`
             // finds it), copied as bytes.
             var mn = Span.none, pw = Span.none, qn = Span.none, cn = Span.none, st = Span.none
@@ -343,19 +178,6 @@ public struct StoreBatch: Sendable {
             // record may carry none of its own), else the packet's.
             if row.dataTime == Row.noTime, let t = p.segment.cpValue("DataTime").flatMap(StoreBatch.digits14) { row.dataTime = t }
             list.append(row)
-        }
-    }
-
-    /// Whether two segments are one value (the same header and CP storage): the record of a
-    /// packet that was not reassembled is the packet's own segment. O(1); false says nothing.
-    static func sameStorage(_ a: DataSegment, _ b: DataSegment) -> Bool {
-        let header = a.header.withUnsafeBufferPointer { x in b.header.withUnsafeBufferPointer { y in x.baseAddress == y.baseAddress && x.count == y.count } }
-        guard header else { return false }
-        switch (a.cp, b.cp) {
-        case (nil, nil): return true
-        case let (x?, y?):
-            return x.withUnsafeBufferPointer { p in y.withUnsafeBufferPointer { q in p.baseAddress == q.baseAddress && p.count == q.count } }
-        default: return false
         }
     }
 
