@@ -70,7 +70,17 @@ package final class LiveLogger: @unchecked Sendable {
     }
 
     /// Starts connecting and ticking (on the loop).
+    ///
+    /// What is due now (the boot burst: 3020 and the first uploads, queued until a link is up) is
+    /// produced here, on the caller's thread, before the loop owns the logger (the hand-over through
+    /// `execute` orders it). Launchers make every logger first and then start them, so the bursts of
+    /// a fleet sit above the loggers' lasting state in the caller's heap and go back to the system
+    /// once acknowledged. Produced in the loop's first turn instead, 10,000 bursts (~90 MB) grew the
+    /// loop thread's malloc arena, and the connections made there meanwhile (240 B each, lasting)
+    /// pinned ~1 KiB of its pages per logger after the bursts were freed (`bench live`: 8.1–9.2 KiB
+    /// per idle connected logger, 7.3 with the burst made here; performance.md, "Session 23").
     package func start() {
+        if !stopped { device.advance(to: min(now, produceUntil)) }
         _ = loop.execute { [self] in
             for link in links { link.connect() }
             tick()
