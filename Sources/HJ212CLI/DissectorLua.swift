@@ -335,7 +335,9 @@ enum DissectorLua {
       local text = tvb(offset, total):raw()
       local t = tree:add(hj212, tvb(offset, total))
       local has_crlf = text:sub(-2) == "\r\n"
-      local body_end = has_crlf and total - 2 or total     -- bytes before CR LF
+      -- The trailer: CR LF, or LF or CR alone (never part of the CRC, which is hex).
+      local last = text:sub(-1)
+      local body_end = has_crlf and total - 2 or (last == "\n" or last == "\r") and total - 1 or total
       local seg_len = body_end - 6 - 4
       if seg_len < 0 then seg_len = math.max(0, body_end - 6) end
       local declared = tonumber(text:sub(3, 6):match("^%d%d%d%d$") or "")
@@ -539,7 +541,8 @@ enum DissectorLua {
             i = i + 1
             n = n + items[i][3]
           end
-          local noise = tree:add(F.noise, tvb(from, n))
+          -- Under a protocol item, so that the filter "hj212" finds a segment of noise alone.
+          local noise = tree:add(hj212, tvb(from, n), "HJ 212 bytes outside any frame 帧外字节"):add(F.noise, tvb(from, n))
           flag(noise, "stream.skipped-bytes", "skipped " .. n .. " byte" .. (n == 1 and "" or "s") .. ": " .. why ..
             "; starts " .. quote(tvb(from, n):raw()))
         end

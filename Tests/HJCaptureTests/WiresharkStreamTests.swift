@@ -158,4 +158,16 @@ extension WiresharkTests {
             #expect(!d.message.isEmpty && l.message.hasPrefix(d.message), "\(d) against \(l)")
         }
     }
+
+    /// Found by comparing mutated streams: a frame ended by LF alone or CR alone (not CR LF) is
+    /// one frame for lint, flagged `frame.trailer-missing` only; the dissector counted the LF or
+    /// CR into the data segment and flagged a wrong length and a wrong CRC that were not on the wire.
+    @Test func aFrameEndedByALoneLineFeedOrCarriageReturnHasItsOwnLengthAndCRC() throws {
+        let lf = Array(Self.shortFrame("20251201120000000").dropLast(1))
+        let cr = Array(Self.shortFrame("20251201120000001").dropLast(2)) + [13]
+        let r = try Self.streamReading([lf, cr, Self.shortFrame("20251201120000002")], name: "lone-trailer")
+        #expect(r.dissectorRules == r.lintRules, "dissector \(r.dissector), lint \(r.lint)")
+        #expect(r.lintRules == ["frame.trailer-missing warning", "frame.trailer-missing warning"], "\(r.lint)")
+        #expect(r.qns == r.lintQNs && r.qns.count == 3, "\(r.qns)")
+    }
 }
