@@ -237,8 +237,10 @@ enum DissectorLua {
     local UPLOADS = { ["2011"] = true, ["2051"] = true, ["2061"] = true, ["2031"] = true, ["2041"] = true }
 
     -- lint's words for bytes it skipped (Linter.diagnose), by the decoder's reason.
+    local NOISE = "not part of any frame"
     local BROKEN_HEADER = "a '##' whose length field is not 4 digits and that no CR LF closes"
     local UNFRAMED = "a '##' whose frame could not be delimited (no CRC where the length says, no CR LF)"
+    local TRUNCATED = "a frame cut short: the next frame's '##' header came before its declared end"
 
     -- Bytes quoted as lint quotes them (Linter.quote): the first 48, printable ASCII as is.
     local function quote(bytes)
@@ -261,59 +263,81 @@ enum DissectorLua {
       return at >= 1 and text:sub(at, at + 3):match("^%x%x%x%x$") ~= nil
     end
 
-    -- lint's line end (FrameDecoder.lineEnd), searched from 1-based `from`: the first CR LF before
-    -- the next "##" ends a frame only with four hex digits (the CRC) before it; otherwise this "##"
-    -- is no frame and its bytes are noise up to the next "##" (or two bytes at the size cap).
-    -- Returns "frame", length; "noise", length, `why` (lint's reason); or "more", bytes needed.
-    local function line_end(text, from, why)
-      local nxt = text:find("##", 2, true)
-      local stop = nxt or (#text + 1)
-      local crlf = text:find("\r\n", from, true)
+    -- lint's line end (FrameScanner.lineEnd), searched from 1-based `from` within the size cap: the
+    -- first CR LF before the next "##" ends a frame only with four hex digits (the CRC) before it.
+    -- Returns "frame", length; "blocked", the bytes that are no frame (up to the next "##", or the
+    -- "##" alone at the size cap); or "more".
+    local function line_end(text, from)
+      local capped = #text > LARGEST_FRAME and text:sub(1, LARGEST_FRAME) or text
+      local nxt = capped:find("##", 2, true)
+      local stop = nxt or (#capped + 1)
+      local crlf = capped:find("\r\n", from, true)
       if crlf and crlf + 1 < stop and crlf >= 11 and hex4(text, crlf - 4) then return "frame", crlf + 1 end
-      if nxt then return "noise", nxt - 1, why end
-      if #text >= LARGEST_FRAME then return "noise", 2, why end
-      return "more", DESEGMENT_ONE_MORE_SEGMENT
+      if nxt then return "blocked", nxt - 1 end
+      if #text >= LARGEST_FRAME then return "blocked", 2 end
+      return "more"
     end
 
-    -- What starts at `offset` (a "##"), read as lint's decoder reads it: "frame" and its length,
-    -- "noise" and the length of bytes no frame takes, or "more" and the bytes needed.
+    -- What starts at `offset` (a "##"), decided as lint's decoder decides it (FrameScanner.decide,
+    -- in its order): "frame" and its length, "noise", the length of bytes no frame takes and lint's
+    -- reason, or "more". Where lint waits for more input, so does the dissector, with one exception:
+    -- a four-hex-digit CRC at the end of the data ends a frame there (the end of a write).
     local function frame_extent(tvb, offset)
       local remaining = tvb:len() - offset
-      if remaining < 6 then return "more", 6 - remaining end
+      if remaining < 6 then return "more" end
       local text = tvb(offset, remaining):raw()
       local declared = tonumber(text:sub(3, 6):match("^%d%d%d%d$") or "")
-      if not declared then return line_end(text, 7, BROKEN_HEADER) end
-      local crlf = text:find("\r\n", 7, true)
-      local crc_end = 6 + declared + 4       -- the CRC's last byte (1-based)
-      local total = crc_end + 2
-      -- A line end with a CRC before it, before the declared end: the length is too long.
-      if crlf and crlf + 1 <= total and crlf >= 11 and hex4(text, crlf - 4) then return "frame", crlf + 1 end
-      if remaining >= crc_end and hex4(text, crc_end - 3) then
-        if text:sub(total - 1, total) == "\r\n" then return "frame", total end
-        -- The CRC where the length puts it but no CR LF after it (as the linter's decoder reads it):
-        -- LF or CR alone, or nothing before the next frame or the end of the data, ends the frame
-        -- there; only CR as the last byte waits for the segment that may hold its LF.
-        local after = text:sub(crc_end + 1, crc_end + 2)
-        if after == "" or after == "##" then return "frame", crc_end end
-        if after == "\r" then return "more", DESEGMENT_ONE_MORE_SEGMENT end
-        local c = after:sub(1, 1)
-        if c == "\n" or c == "\r" then return "frame", crc_end + 1 end
+      if not declared then
+        local kind, n = line_end(text, 7)
+        if kind == "blocked" then return "noise", n, BROKEN_HEADER end
+        return kind, n
       end
-      if remaining < total then
-        local nxt = text:find("##", 3, true)
-        if nxt then return "frame", nxt - 1 end
-        return "more", total - remaining
+      local crc_end = 6 + declared + 4       -- the CRC's last byte (1-based)
+      -- Another header ("##" and four digits) inside the declared frame: this one was cut short.
+      local region = math.min(remaining, crc_end)
+      local inner, from = nil, 3
+      while true do
+        local h = text:find("##", from, true)
+        if not h or h + 1 > region then break end
+        if h + 5 > remaining then return "more" end
+        if text:sub(h + 2, h + 5):match("^%d%d%d%d$") then inner = h break end
+        from = h + 1
+      end
+      -- A line end with a CRC before it, before the declared end and any inner header: the
+      -- length is too long, the frame itself is whole.
+      local crlf = text:find("\r\n", 7, true)
+      if crlf and crlf < (inner and inner - 1 or region) and crlf >= 11 and hex4(text, crlf - 4) then return "frame", crlf + 1 end
+      if inner then return "noise", inner - 1, TRUNCATED end
+      if remaining < crc_end then return "more" end
+      if hex4(text, crc_end - 3) then
+        -- The CRC where the length puts it; then CR LF, LF or CR ends the frame; nothing (the end
+        -- of the data) or the next "##" ends it at the CRC; a CR or '#' as the last byte waits.
+        local after = text:sub(crc_end + 1, crc_end + 2)
+        if after == "\r\n" then return "frame", crc_end + 2 end
+        if after == "" or after == "##" then return "frame", crc_end end
+        local c = after:sub(1, 1)
+        if #after == 1 and (c == "\r" or c == "#") then return "more" end
+        if c == "\n" or c == "\r" then return "frame", crc_end + 1 end
+        -- Other bytes: the declared length is probably short, a later line end ends the frame;
+        -- else it ends at the CRC.
+        local kind, n = line_end(text, crc_end + 1)
+        if kind == "blocked" then return "frame", crc_end end
+        return kind, n
       end
       -- No CRC where the length says (not four hex digits): lint looks for the line end instead,
       -- and without one the bytes are noise, never a frame with a wrong CRC.
-      return line_end(text, 7, UNFRAMED)
+      local kind, n = line_end(text, 7)
+      if kind == "blocked" then return "noise", n, UNFRAMED end
+      return kind, n
     end
 
     local function dissect_frame(tvb, pinfo, tree, offset, total)
       local text = tvb(offset, total):raw()
       local t = tree:add(hj212, tvb(offset, total))
       local has_crlf = text:sub(-2) == "\r\n"
-      local body_end = has_crlf and total - 2 or total     -- bytes before CR LF
+      -- The trailer: CR LF, or LF or CR alone (never part of the CRC, which is hex).
+      local last = text:sub(-1)
+      local body_end = has_crlf and total - 2 or (last == "\n" or last == "\r") and total - 1 or total
       local seg_len = body_end - 6 - 4
       if seg_len < 0 then seg_len = math.max(0, body_end - 6) end
       local declared = tonumber(text:sub(3, 6):match("^%d%d%d%d$") or "")
@@ -464,42 +488,71 @@ enum DissectorLua {
       return cn
     end
 
-    function hj212.dissector(tvb, pinfo, tree)
-      local offset = 0
-      local len = tvb:len()
-      local infos = {}
+    local tcp_len = Field.new("tcp.len")
+
+    -- Frames and skipped bytes from `offset` on, as lint's decoder reads them: a list of
+    -- { kind, offset, length, reason }, and the offset where more data is needed (or nil).
+    local function layout(tvb)
+      local items, offset, len = {}, 0, tvb:len()
       while offset < len do
-        local start = tvb(offset, len - offset):raw():find("##", 1, true)
+        local rest = tvb(offset, len - offset):raw()
+        local start = rest:find("##", 1, true)
         if not start then
-          if offset == 0 then return 0 end
-          local noise = tree:add(F.noise, tvb(offset, len - offset))
-          flag(noise, "stream.skipped-bytes")
-          break
+          -- A last '#' may start a "##" completed by the next segment (lint keeps it too).
+          local n = rest:sub(-1) == "#" and #rest - 1 or #rest
+          if n > 0 then table.insert(items, { "noise", offset, n, NOISE }) end
+          if n < #rest then return items, offset + n end
+          return items, nil
         end
         if start > 1 then
-          local noise = tree:add(F.noise, tvb(offset, start - 1))
-          flag(noise, "stream.skipped-bytes")
+          table.insert(items, { "noise", offset, start - 1, NOISE })
           offset = offset + start - 1
         end
         local kind, n, why = frame_extent(tvb, offset)
-        if kind == "more" then
-          pinfo.desegment_offset = offset
-          pinfo.desegment_len = n
-          break
-        end
-        if kind == "noise" then
-          -- lint's finding for a '##' that starts no frame, word for word.
-          local noise = tree:add(F.noise, tvb(offset, n))
-          flag(noise, "stream.skipped-bytes", "skipped " .. n .. " byte" .. (n == 1 and "" or "s") .. ": " .. why ..
-            "; starts " .. quote(tvb(offset, n):raw()))
-        else
-          table.insert(infos, dissect_frame(tvb, pinfo, tree, offset, n))
-        end
+        if kind == "more" then return items, offset end
+        table.insert(items, { kind, offset, n, why })
         offset = offset + n
       end
+      return items, nil
+    end
+
+    function hj212.dissector(tvb, pinfo, tree)
+      local len = tvb:len()
+      local items, more = layout(tvb)
+      if more then
+        -- Asked for more data before the end of the bytes that earlier segments brought,
+        -- Wireshark's TCP reassembly dissects the whole reassembly again with the next segment, and
+        -- what was shown now would be shown twice: show nothing, and ask from the start. (Always
+        -- one more whole segment, so that the last part of a reassembly is this segment.)
+        local seg = tcp_len()
+        local earlier = seg and len - seg.value or 0
+        if more > 0 and more <= earlier and earlier < 4 * LARGEST_FRAME then items, more = {}, 0 end
+        pinfo.desegment_offset = more
+        pinfo.desegment_len = DESEGMENT_ONE_MORE_SEGMENT
+      end
+      local infos, i = {}, 1
+      while i <= #items do
+        local kind, from, n, why = items[i][1], items[i][2], items[i][3], items[i][4]
+        if kind == "frame" then
+          table.insert(infos, dissect_frame(tvb, pinfo, tree, from, n))
+        else
+          -- Contiguous skipped bytes of one reason are one finding, as lint reports them.
+          while items[i + 1] and items[i + 1][1] == "noise" and items[i + 1][4] == why do
+            i = i + 1
+            n = n + items[i][3]
+          end
+          -- Under a protocol item, so that the filter "hj212" finds a segment of noise alone.
+          local noise = tree:add(hj212, tvb(from, n), "HJ 212 bytes outside any frame 帧外字节"):add(F.noise, tvb(from, n))
+          flag(noise, "stream.skipped-bytes", "skipped " .. n .. " byte" .. (n == 1 and "" or "s") .. ": " .. why ..
+            "; starts " .. quote(tvb(from, n):raw()))
+        end
+        i = i + 1
+      end
+      pinfo.cols.protocol = "HJ212"
       if #infos > 0 then
-        pinfo.cols.protocol = "HJ212"
         pinfo.cols.info = "HJ 212 CN=" .. table.concat(infos, ",")
+      elseif #items > 0 then
+        pinfo.cols.info = "HJ 212 bytes outside any frame"
       end
       return len
     end
