@@ -196,10 +196,10 @@ final class ProbeLink {
             log.note("\(label): connected to \(target)")
             return .success(ProbeLink(socket: socket, label: label, log: log))
         case .failure(.socket(let e)):
-            return .failure(ProbeError(message: "socket: \(e.message)"))
+            return .failure(ProbeError(message: "socket: \(e.reason)"))
         case .failure(.connect(let e)):
-            log.note("\(label): cannot connect to \(target): \(e.message)")
-            return .failure(ProbeError(message: "cannot connect to \(target): \(e.message)"))
+            log.note("\(label): cannot connect to \(target): \(e.reason)")
+            return .failure(ProbeError(message: "cannot connect to \(target): \(e.reason)"))
         case .failure(.interrupted):
             log.note("\(label): connecting to \(target) abandoned (interrupted)")
             return .failure(ProbeError(message: "connecting to \(target) interrupted", interrupted: true))
@@ -224,11 +224,11 @@ final class ProbeLink {
         case .failed(let e) where Self.isReset(e):
             // The platform closed the connection with a reset; what it sent before is still read.
             peerClosed = true
-            log.note("\(label): the platform closed the connection with a reset (send: \(e.message))")
+            log.note("\(label): the platform closed the connection with a reset (send: \(e.reason))")
             readAvailable()
             return false
         case .failed(let e):
-            fail("send: \(e.message)")
+            fail("send: \(e.reason)")
             return false
         }
     }
@@ -274,11 +274,11 @@ final class ProbeLink {
             case .failed(let e) where Self.isReset(e):
                 receiveEnded = true
                 for event in decoder.finish() { take(event) }
-                if !peerClosed { log.note("\(label): the platform closed the connection with a reset (recv: \(e.message))") }
+                if !peerClosed { log.note("\(label): the platform closed the connection with a reset (recv: \(e.reason))") }
                 peerClosed = true
                 return any
             case .failed(let e):
-                fail("recv: \(e.message)")
+                fail("recv: \(e.reason)")
                 return any
             }
         }
