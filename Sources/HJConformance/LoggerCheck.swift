@@ -202,7 +202,7 @@ final class LoggerCheckRunner {
         let port: UInt16
         do { port = try probe.start(host: options.host, port: options.port) } catch {
             run.reachable = false
-            let why = "cannot listen on \(options.host):\(options.port): \(error)"
+            let why = "cannot listen on \(options.host):\(options.port): \(error.reason)"
             run.facts = [("unreachable", why)]
             run.results = rules.map { CheckResult(rule: $0, verdict: .notExercised, message: why) }
             return run

@@ -120,7 +120,7 @@ extension PlatformSuite {
                 judge(c.id, .fail, open, wire: wire, established: true)
             } else if bad == nil {
                 exercised = false
-                judge(c.id, .fail, "could not send: \(conv.link.failure ?? "connection closed")", wire: wire)
+                judge(c.id, .fail, "could not send: \(conv.link.whyUnusable)", wire: wire)
             } else if first?.acceptance == nil {
                 // Nothing shows that the platform would serve this connection at all: not
                 // accepting (or a close) is no refusal.

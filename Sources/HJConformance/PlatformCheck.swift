@@ -312,7 +312,7 @@ final class PlatformSuite {
     func judgeUpload(_ id: RuleID, _ packet: SentPacket?, _ conv: Conversation) {
         guard wants(id) else { return }
         guard let packet else {
-            judge(id, .fail, "could not send: \(conv.link.failure ?? (conv.link.peerClosed ? "the platform closed the connection" : "connection closed"))", wire: conv.log.snapshot)
+            judge(id, .fail, "could not send: \(conv.link.whyUnusable)", wire: conv.log.snapshot)
             return
         }
         if let a = packet.acceptance {
@@ -384,7 +384,7 @@ final class PlatformSuite {
             }
             let unanswered = sent.filter { $0.acceptance == nil }
             if sent.count < parts.count {
-                judge(RuleID.platformSplitAck, .fail, "could not send all \(parts.count) packets: \(conv.link.failure ?? "connection closed")", wire: Array(conv.log.snapshot.dropFirst(mark)))
+                judge(RuleID.platformSplitAck, .fail, "could not send all \(parts.count) packets: \(conv.link.whyUnusable)", wire: Array(conv.log.snapshot.dropFirst(mark)))
             } else if unanswered.isEmpty {
                 // Each accepted; the message names the 9014 only when that is what came (another
                 // acceptance, a 9013 or a 9011 QnRtn=1, is judged by P-ACK-CN).
@@ -444,7 +444,7 @@ final class PlatformSuite {
         if record { negatives.append(Negative(id: id, bad: bad, good: good, conv: conv, mark: mark, what: what, refusalAllowed: refusalAllowed)) }
         let wire = Array(conv.log.snapshot.dropFirst(mark))
         guard let bad else {
-            judge(id, .fail, "could not send \(what): \(conv.link.failure ?? "connection closed")", wire: wire)
+            judge(id, .fail, "could not send \(what): \(conv.link.whyUnusable)", wire: wire)
             return
         }
         if let a = refusalAllowed ? bad.acceptance : bad.firstAnswer {
@@ -523,7 +523,7 @@ final class PlatformSuite {
                       wire: Array(conv.log.snapshot.dropFirst(mark)), established: true)
             } else {
                 judge(RuleID.platformFrameCut, .fail, ok ? "a 2011 sent in \(cuts.count) writes (30 ms apart) was not answered within \(format(answerWait)) s"
-                                              : "could not send: \(conv.link.failure ?? "connection closed")", wire: Array(conv.log.snapshot.dropFirst(mark)))
+                                              : "could not send: \(conv.link.whyUnusable)", wire: Array(conv.log.snapshot.dropFirst(mark)))
             }
         }
         if wants(RuleID.platformFrameMulti) {
@@ -541,7 +541,7 @@ final class PlatformSuite {
                 judge(RuleID.platformFrameMulti, .fail, "three frames in one write, \(accepted) accepted; \(refused.cn) QN=\(refused.qn ?? "-") \(whyNotAccepted(refused))",
                       wire: Array(conv.log.snapshot.dropFirst(mark)), established: true)
             } else {
-                judge(RuleID.platformFrameMulti, .fail, ok ? "three frames in one write, \(answered) answered" : "could not send: \(conv.link.failure ?? "connection closed")",
+                judge(RuleID.platformFrameMulti, .fail, ok ? "three frames in one write, \(answered) answered" : "could not send: \(conv.link.whyUnusable)",
                       wire: Array(conv.log.snapshot.dropFirst(mark)))
             }
         }

@@ -157,7 +157,12 @@ final class ProbeLink {
     var decoder = FrameDecoder()
     /// Frames received and not yet taken by the scenario, in order.
     var inbox: [ProbeFrame] = []
+    /// The platform closed the connection: an end of stream, or a reset (ECONNRESET on a read,
+    /// ECONNRESET or EPIPE on a send). A reset is a close too (a platform that drops a logger with
+    /// an RST, or whose close the kernel turns into one because our next packet was unread).
     private(set) var peerClosed = false
+    /// Nothing more can be read: the end of stream or a reset was read.
+    private var receiveEnded = false
     private(set) var failure: String?
     private(set) var isClosed = false
     /// Bytes received in total (bounded memory: the decoder holds at most one frame).
@@ -191,10 +196,10 @@ final class ProbeLink {
             log.note("\(label): connected to \(target)")
             return .success(ProbeLink(socket: socket, label: label, log: log))
         case .failure(.socket(let e)):
-            return .failure(ProbeError(message: "socket: \(e.message)"))
+            return .failure(ProbeError(message: "socket: \(e.reason)"))
         case .failure(.connect(let e)):
-            log.note("\(label): cannot connect to \(target): \(e.message)")
-            return .failure(ProbeError(message: "cannot connect to \(target): \(e.message)"))
+            log.note("\(label): cannot connect to \(target): \(e.reason)")
+            return .failure(ProbeError(message: "cannot connect to \(target): \(e.reason)"))
         case .failure(.interrupted):
             log.note("\(label): connecting to \(target) abandoned (interrupted)")
             return .failure(ProbeError(message: "connecting to \(target) interrupted", interrupted: true))
@@ -216,11 +221,22 @@ final class ProbeLink {
         case .timedOut(let remaining):
             fail("sending timed out (\(remaining) bytes not taken)")
             return false
+        case .failed(let e) where Self.isReset(e):
+            // The platform closed the connection with a reset; what it sent before is still read.
+            peerClosed = true
+            log.note("\(label): the platform closed the connection with a reset (send: \(e.reason))")
+            readAvailable()
+            return false
         case .failed(let e):
-            fail("send: \(e.message)")
+            fail("send: \(e.reason)")
             return false
         }
     }
+
+    /// A send or receive error that means the platform closed the connection: a reset
+    /// (ECONNRESET, ECONNABORTED) or, on a send, a broken pipe (EPIPE: we never shut down our own
+    /// side while the link is open, so only the platform's close can break it).
+    static func isReset(_ e: NetworkError) -> Bool { e.kind == .reset || e.kind == .brokenPipe }
 
     func fail(_ why: String) {
         guard failure == nil else { return }
@@ -233,7 +249,7 @@ final class ProbeLink {
     /// Ctrl-C; the rest is read on the next call. Returns false when nothing was read.
     @discardableResult
     func readAvailable() -> Bool {
-        guard !isClosed, !peerClosed, failure == nil else { return false }
+        guard !isClosed, !receiveEnded, failure == nil else { return false }
         var any = false
         var buffer = [UInt8](repeating: 0, count: 16_384)
         var reads = 0
@@ -248,14 +264,21 @@ final class ProbeLink {
                 drainDecoder()
                 if n < buffer.count { return any }
             case .endOfStream:
-                peerClosed = true
+                receiveEnded = true
                 for event in decoder.finish() { take(event) }
-                log.note("\(label): the platform closed the connection")
+                if !peerClosed { log.note("\(label): the platform closed the connection") }
+                peerClosed = true
                 return any
             case .wouldBlock:
                 return any
+            case .failed(let e) where Self.isReset(e):
+                receiveEnded = true
+                for event in decoder.finish() { take(event) }
+                if !peerClosed { log.note("\(label): the platform closed the connection with a reset (recv: \(e.reason))") }
+                peerClosed = true
+                return any
             case .failed(let e):
-                fail("recv: \(e.message)")
+                fail("recv: \(e.reason)")
                 return any
             }
         }
@@ -291,6 +314,10 @@ final class ProbeLink {
     }
 
     var usable: Bool { !isClosed && !peerClosed && failure == nil }
+
+    /// Why the link cannot be used, for messages: its failure, `the platform closed the
+    /// connection` (an end of stream or a reset), or `connection closed` (by us).
+    var whyUnusable: String { failure ?? (peerClosed ? "the platform closed the connection" : "connection closed") }
 
     /// Waits until `done()` is true, `deadline` passes, or `shouldContinue` says stop, reading
     /// every link as data arrives. Each wait is at most 50 ms, so `done` is re-evaluated often.

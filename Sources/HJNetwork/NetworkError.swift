@@ -109,36 +109,45 @@ public struct NetworkError: Error, Sendable, Hashable, CustomStringConvertible {
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// The symbolic name of the error numbers met on sockets, else `"errno N"`.
+    /// The system error as a report shows it: `ENAME (system message)` for the error numbers
+    /// named here (`errnoNames`), `errno N (system message)` for any other, and the message
+    /// alone when the failure did not come from a system call. The name comes first so that a
+    /// message catalogue can translate the error by its name (the system's wording varies with
+    /// the C library and the locale).
+    ///
+    /// ```swift
+    /// NetworkError(errno: ECONNRESET, operation: "recv").reason   // "ECONNRESET (Connection reset by peer)"
+    /// NetworkError(errno: 200, operation: "recv").reason          // "errno 200 (Unknown error 200)"
+    /// ```
+    public var reason: String {
+        guard let errno else { return message }
+        return "\(Self.errnoName(errno)) (\(message))"
+    }
+
+    /// The error numbers a TCP socket can meet on socket, connect, bind, listen, accept, send and
+    /// recv (and on a Unix-domain path), with their symbolic names. A report in Chinese has a
+    /// translation for each (`Profiles/checks/messages.json`); any other number is shown as
+    /// `errno N`.
+    public static let errnoNames: [(code: Int32, name: String)] = [
+        (ECONNREFUSED, "ECONNREFUSED"), (ECONNRESET, "ECONNRESET"), (ECONNABORTED, "ECONNABORTED"), (EPIPE, "EPIPE"),
+        (ETIMEDOUT, "ETIMEDOUT"), (ENETUNREACH, "ENETUNREACH"), (EHOSTUNREACH, "EHOSTUNREACH"), (ENETDOWN, "ENETDOWN"),
+        (EHOSTDOWN, "EHOSTDOWN"), (ENETRESET, "ENETRESET"), (EADDRINUSE, "EADDRINUSE"), (EADDRNOTAVAIL, "EADDRNOTAVAIL"),
+        (EMFILE, "EMFILE"), (ENFILE, "ENFILE"), (ENOBUFS, "ENOBUFS"), (ENOMEM, "ENOMEM"),
+        (EAGAIN, "EAGAIN"), (EINPROGRESS, "EINPROGRESS"), (EALREADY, "EALREADY"), (EISCONN, "EISCONN"),
+        (ENOTCONN, "ENOTCONN"), (ESHUTDOWN, "ESHUTDOWN"), (EINTR, "EINTR"), (EBADF, "EBADF"),
+        (EINVAL, "EINVAL"), (EFAULT, "EFAULT"), (EACCES, "EACCES"), (EPERM, "EPERM"),
+        (ENOTSOCK, "ENOTSOCK"), (EOPNOTSUPP, "EOPNOTSUPP"), (EAFNOSUPPORT, "EAFNOSUPPORT"), (EPROTONOSUPPORT, "EPROTONOSUPPORT"),
+        (EPROTOTYPE, "EPROTOTYPE"), (EPROTO, "EPROTO"), (EMSGSIZE, "EMSGSIZE"), (EIO, "EIO"),
+        (ENOENT, "ENOENT"), (ENOTDIR, "ENOTDIR"), (ENAMETOOLONG, "ENAMETOOLONG"), (ELOOP, "ELOOP"),
+        (EROFS, "EROFS"), (ENOSPC, "ENOSPC"),
+    ]
+
+    /// The symbolic name of the error numbers met on sockets (`errnoNames`), else `"errno N"`.
     ///
     /// ```swift
     /// NetworkError.errnoName(ECONNRESET)   // "ECONNRESET"
     /// ```
     public static func errnoName(_ code: Int32) -> String {
-        switch code {
-        case ECONNREFUSED: "ECONNREFUSED"
-        case ECONNRESET: "ECONNRESET"
-        case ECONNABORTED: "ECONNABORTED"
-        case EPIPE: "EPIPE"
-        case ETIMEDOUT: "ETIMEDOUT"
-        case ENETUNREACH: "ENETUNREACH"
-        case EHOSTUNREACH: "EHOSTUNREACH"
-        case ENETDOWN: "ENETDOWN"
-        case EHOSTDOWN: "EHOSTDOWN"
-        case EADDRINUSE: "EADDRINUSE"
-        case EADDRNOTAVAIL: "EADDRNOTAVAIL"
-        case EMFILE: "EMFILE"
-        case ENFILE: "ENFILE"
-        case EAGAIN: "EAGAIN"
-        case EINPROGRESS: "EINPROGRESS"
-        case EINTR: "EINTR"
-        case EBADF: "EBADF"
-        case EINVAL: "EINVAL"
-        case ENOBUFS: "ENOBUFS"
-        case ENOMEM: "ENOMEM"
-        case EACCES: "EACCES"
-        case EPERM: "EPERM"
-        default: "errno \(code)"
-        }
+        errnoNames.first { $0.code == code }?.name ?? "errno \(code)"
     }
 }

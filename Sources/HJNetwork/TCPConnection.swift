@@ -162,13 +162,21 @@ public final class TCPConnection: @unchecked Sendable, CustomStringConvertible {
     }
 
     /// Closes now, dropping queued output. Idempotent; the handler hears `.local` (unless the
-    /// connection had already closed for another reason).
+    /// connection had already closed for another reason). With `reset`, without the FIN
+    /// handshake: `SO_LINGER` 0 makes the kernel send an RST, and the peer's next read or write
+    /// fails with ECONNRESET (a platform that drops a connection abruptly, as
+    /// `TCPClientSocket.close(reset:)` does for a logger).
     ///
     /// ```swift
     /// connection.close()
+    /// connection.close(reset: true)
     /// ```
-    public func close() {
+    public func close(reset: Bool = false) {
         loop.assertInEventLoop()
+        if reset, state == .open {
+            var l = linger(l_onoff: 1, l_linger: 0)
+            _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, socklen_t(MemoryLayout<linger>.size))
+        }
         close(reason: .local)
     }
 

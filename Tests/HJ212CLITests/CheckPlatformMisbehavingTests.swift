@@ -43,6 +43,8 @@ final class MisbehavingPlatform: @unchecked Sendable {
         /// Sends the segment `after` seconds (on this connection, if still open).
         case reply(DataSegment, after: Double)
         case close
+        /// Closes with a reset (`SO_LINGER` 0: an RST instead of a FIN).
+        case reset
     }
 
     init(_ script: @escaping @Sendable (Incoming) -> [Action]) throws {
@@ -122,6 +124,9 @@ final class MisbehavingPlatform: @unchecked Sendable {
                         }
                     case .close:
                         c.close()
+                        return
+                    case .reset:
+                        c.close(reset: true)
                         return
                     }
                 }

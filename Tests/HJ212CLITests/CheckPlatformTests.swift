@@ -85,8 +85,8 @@ func untranslated(_ json: JSONValue) -> [String] {
     }
 }
 
-/// Whether `text` still has an English word (four or more Latin letters) once protocol names and
-/// field codes are taken out.
+/// Whether `text` still has an English word (four or more Latin letters) once protocol names,
+/// field codes and error-number symbols are taken out.
 func hasEnglish(_ text: String) -> Bool {
     let tokens = ["QnRtn", "ExeRtn", "OverTime", "ReCount", "RtdInterval", "MinInterval", "DataTime", "SystemTime", "SampleTime",
                   "BeginTime", "EndTime", "CRC-16/MODBUS", "modbus-swapped", "modbus", "HJ/T", "Flag", "PNUM", "PNO", "NewPW", "InfoId", "PolId"]
@@ -98,6 +98,8 @@ func hasEnglish(_ text: String) -> Bool {
         .filter { !($0.contains(".") && $0.allSatisfy { $0.isLowercase || $0 == "." || $0 == "-" || $0.isNumber }) }
         .filter { !($0.count > 2 && ($0.hasPrefix("P-") || $0.hasPrefix("L-")) && $0.allSatisfy { $0.isUppercase || $0 == "-" || $0.isNumber }) }
         .filter { !$0.hasPrefix("--") }
+        // Error numbers' symbols (`ECONNRESET`): a socket error in Chinese keeps its name.
+        .filter { token in !NetworkError.errnoNames.contains { $0.name == token } }
         .filter { !($0.count == 4 && $0.allSatisfy(\.isHexDigit) && $0.allSatisfy { !$0.isLowercase }) }
         .joined(separator: " ")
     var run = 0

@@ -85,5 +85,27 @@ extension NetworkTests {
             }
             #expect(closed, "last receive: \(last)")
         }
+
+        @Test("a server connection closed with reset reaches the client as a reset (kind .reset), not an end of stream")
+        func serverReset() async throws {
+            let group = try EventLoopGroup(threads: 1)
+            defer { group.shutdown() }
+            // Closes with a reset on the first bytes it reads.
+            let server = try TCPServer.start(on: .loopback(port: 0), group: group) { _ in
+                TCPCallbacks(onRead: { c, _ in c.close(reset: true) })
+            }
+            defer { _ = server.stopAndWait(timeout: .seconds(5)) }
+            let socket = try TCPClientSocket.connect(to: server.localAddress, timeout: .seconds(5)).get()
+            defer { socket.close() }
+            #expect(socket.send(Array("hello\r\n".utf8), timeout: .seconds(5)) == .sent)
+            var buffer = [UInt8](repeating: 0, count: 64)
+            var last = TCPClientSocket.ReceiveResult.wouldBlock
+            let failed = await eventually {
+                last = socket.receive(into: &buffer)
+                return last != .wouldBlock
+            }
+            #expect(failed)
+            if case .failed(let e) = last, e.kind == .reset {} else { Issue.record("expected a reset, got \(last)") }
+        }
     }
 }
