@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import HJ212
 import HJConformance
 import HJNetwork
@@ -68,7 +67,7 @@ struct CheckPlatformMessagesZhTests {
             credentials = ReferencePlatform.mns.map { ($0, "123456") }
             stop = p.stop
         case .unreachable:
-            port = freePort()
+            port = try #require(freePort())
         }
         defer { stop() }
         let options = PlatformCheckOptions(host: "127.0.0.1", port: port, credentials: credentials,
@@ -77,19 +76,6 @@ struct CheckPlatformMessagesZhTests {
         let stopAt = s.interruptAfter.map { monotonicSeconds() + $0 }
         let run = PlatformCheck.run(options, catalogue: catalogue, hooks: CheckHooks(shouldContinue: { stopAt.map { monotonicSeconds() < $0 } ?? true }))
         return (run, s.name)
-    }
-
-    /// A loopback port nothing listens on (bound, read, released).
-    static func freePort() -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var sin = sockaddr_in()
-        sin.sin_family = sa_family_t(AF_INET)
-        sin.sin_addr = in_addr(s_addr: UInt32(0x7F00_0001).bigEndian)
-        _ = withUnsafePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        close(fd)
-        return UInt16(bigEndian: sin.sin_port)
     }
 
     /// Every text of a run a report shows in the report's language.

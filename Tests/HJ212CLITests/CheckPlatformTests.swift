@@ -73,7 +73,6 @@ func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thro
     }
 }
 
-/// IDs of the checks whose verdict (before the SHOULD→warn softening) is `fail`.
 /// Check messages of a `--lang zh` report still in English: a word of four or more Latin letters
 /// once protocol names (QN, MN, CRC variants, HJ/T …) and units are taken out.
 func untranslated(_ json: JSONValue) -> [String] {
@@ -108,6 +107,7 @@ func hasEnglish(_ text: String) -> Bool {
     return false
 }
 
+/// IDs of the checks whose verdict (before the SHOULD→warn softening) is `fail`.
 func failedIDs(_ json: JSONValue) -> Set<String> {
     Set(json["checks"]?.array.compactMap { c -> String? in
         let raw = c["raw_verdict"]?.string ?? c["verdict"]?.string
@@ -205,15 +205,7 @@ struct CheckPlatformTests {
     @Test("an unreachable platform ends quickly with exit 2 and a report that says so")
     func unreachable() throws {
         // A port that was free a moment ago: nothing listens there.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var sin = sockaddr_in()
-        sin.sin_family = sa_family_t(AF_INET)
-        sin.sin_addr = in_addr(s_addr: UInt32(0x7F00_0001).bigEndian)
-        _ = withUnsafePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        let port = UInt16(bigEndian: sin.sin_port)
-        close(fd)
+        let port = try #require(freePort())
         let started = monotonicSeconds()
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("hj212-unreachable-\(UUID().uuidString).json").path
         defer { try? FileManager.default.removeItem(atPath: path) }

@@ -61,7 +61,7 @@ final class WirePlatform: @unchecked Sendable {
         static func reply(_ s: DataSegment, after: Double = 0) -> Action { .send(FrameEncoder.frame(s), after: after) }
     }
 
-    /// `seesReplies`: the script is given the tool's replies (9011–9014) too.
+    /// `seesReplies`: the script is given the tool's replies (9011–9014) too (they count in `index`).
     init(seesReplies: Bool = false, _ script: @escaping @Sendable (Incoming) -> [Action]) throws {
         group = try EventLoopGroup(threads: 1, name: "wire-platform")
         let counter = Atomic<Int>(0)
