@@ -13,19 +13,19 @@ import TestSupport
 struct CheckPlatformAttributionTests {
     /// A 9014 / 9013 that echoes no QN (some platforms in the field answer so).
     static func ackWithoutQN(_ s: DataSegment) -> DataSegment {
-        var a = MisbehavingPlatform.ack(s)
+        var a = Wire.ackSegment(s)
         a.header.removeAll { $0.name == "QN" }
         return a
     }
 
     /// The platform answers every good packet at once without its QN, except the first 2011
     /// it receives, which it never answers.
-    static func dropsFirst2011() throws -> MisbehavingPlatform {
+    static func dropsFirst2011() throws -> WirePlatform {
         let dropped = Atomic<Bool>(false)
-        return try MisbehavingPlatform { f in
+        return try WirePlatform { f in
             guard f.isGood else { return [] }
             if f.segment.cn == "2011" && !dropped.exchange(true, ordering: .relaxed) { return [] }
-            return [.reply(Self.ackWithoutQN(f.segment), after: 0)]
+            return [.reply(Self.ackWithoutQN(f.segment))]
         }
     }
 
@@ -34,11 +34,11 @@ struct CheckPlatformAttributionTests {
         let r = try await offPool {
             let platform = try Self.dropsFirst2011()
             defer { platform.stop() }
-            return try platform.check(["--only", "P-ACK-2011,P-ACK-2051,P-ACK-TIME,P-ACK-QN"])
+            return try platform.check(["--only", "P-ACK-2011,P-ACK-2051,P-ACK-TIME,P-ACK-QN"], commandWindow: "0.3", messagesInChinese: true)
         }
-        let time = MisbehavingPlatform.result(r.json, "P-ACK-TIME")
+        let time = WirePlatform.result(r.json, "P-ACK-TIME")
         #expect(time.verdict == "pass", "every answer came within 1 ms: \(time.message)")
-        let qn = MisbehavingPlatform.result(r.json, "P-ACK-QN")
+        let qn = WirePlatform.result(r.json, "P-ACK-QN")
         #expect(qn.verdict == "fail" && qn.message.contains("answered with QN=-"), "\(qn.message)")
     }
 
@@ -47,10 +47,10 @@ struct CheckPlatformAttributionTests {
         let r = try await offPool {
             let platform = try Self.dropsFirst2011()
             defer { platform.stop() }
-            return try platform.check(["--only", "P-ACK-2011,P-RESEND-ACK,P-NOACK-FLAG,P-ACK-TIME"])
+            return try platform.check(["--only", "P-ACK-2011,P-RESEND-ACK,P-NOACK-FLAG,P-ACK-TIME"], commandWindow: "0.3", messagesInChinese: true)
         }
         for id in ["P-RESEND-ACK", "P-NOACK-FLAG", "P-ACK-TIME"] {
-            let c = MisbehavingPlatform.result(r.json, id)
+            let c = WirePlatform.result(r.json, id)
             #expect(c.verdict == "pass", "\(id): \(c.verdict) \(c.message)")
         }
     }

@@ -8,136 +8,6 @@ import Testing
 @testable import HJ212CLI
 import TestSupport
 
-/// A platform played by a script over every frame it receives (the tool's own replies
-/// 9011–9014 excluded): the script answers with actions, each reply sent after its own delay,
-/// or a close. It plays the misbehaviours of review 20 (`/tmp/rev20/fake.py`): late
-/// acceptances of bad packets, refusals of everything, closes on any frame, a refused dialect,
-/// silence, a backlog.
-final class MisbehavingPlatform: @unchecked Sendable {
-    // Sendable: `port` is immutable; each handler touches only its own state on its loop.
-    let group: EventLoopGroup
-    let server: TCPServer
-    let port: UInt16
-    static let mn = "010000A8900016F000169DC0"
-    static let pw = "123456"
-
-    /// A frame received, with what a platform judges it by.
-    struct Incoming: Sendable {
-        var segment: DataSegment
-        var crcOK: Bool
-        var lengthOK: Bool
-        /// Bytes of the data segment.
-        var size: Int
-        /// The connection's number (0 for the first accepted) and the frame's on it.
-        var connection: Int
-        var index: Int
-
-        /// The registered logger, a right CRC and length, at most 1024 bytes, A=1.
-        var isGood: Bool {
-            crcOK && lengthOK && size <= 1024 && segment.mn == MisbehavingPlatform.mn && segment.pw == MisbehavingPlatform.pw
-                && (segment.flag?.needsAck ?? false)
-        }
-    }
-
-    enum Action: Sendable {
-        /// Sends the segment `after` seconds (on this connection, if still open).
-        case reply(DataSegment, after: Double)
-        case close
-        /// Closes with a reset (`SO_LINGER` 0: an RST instead of a FIN).
-        case reset
-    }
-
-    init(_ script: @escaping @Sendable (Incoming) -> [Action]) throws {
-        group = try EventLoopGroup(threads: 1, name: "misbehaving-platform")
-        let counter = Atomic<Int>(0)
-        server = try TCPServer.start(on: .loopback(port: 0), group: group) { _ in
-            Handler(connection: counter.add(1, ordering: .relaxed).oldValue, script)
-        }
-        port = server.localAddress.port
-    }
-
-    func stop() {
-        _ = server.stopAndWait(timeout: .seconds(3))
-        group.shutdown()
-    }
-
-    /// `check platform` against it (JSON report parsed).
-    func check(_ extra: [String], overTime: String = "0.4") throws -> (status: Int32, json: JSONValue, out: String) {
-        let r = hj212(["check", "platform", "127.0.0.1:\(port)", "--mn", Self.mn, "--pw", Self.pw, "--overtime", overTime,
-                       "--command-window", "0.3", "--format", "json"] + extra)
-        let json = try JSONValue.parse(r.out)
-        // Every message these platforms draw out reads in Chinese in a --lang zh report (review 20, F10).
-        let catalogue = try RuleCatalogue.load().messages
-        let english = (json["checks"]?.array ?? []).compactMap { $0["message"]?.string }.filter { hasEnglish(catalogue.localized($0, .zh)) }
-        #expect(english.isEmpty, "not in Chinese: \(english.map { catalogue.localized($0, .zh) })")
-        return (r.status, json, r.out + r.err)
-    }
-
-    static func result(_ json: JSONValue, _ id: String) -> (verdict: String, raw: String, message: String) {
-        let c = json["checks"]?.array.first { $0["id"]?.string == id }
-        return (c?["verdict"]?.string ?? "missing", c?["raw_verdict"]?.string ?? c?["verdict"]?.string ?? "missing", c?["message"]?.string ?? "")
-    }
-
-    /// A proper acknowledgement (9013 for 1013/9015, else 9014) in the HJ 212-2017 form.
-    static func ack(_ s: DataSegment) -> DataSegment {
-        var request = s
-        if request.qn == nil, let qn = s.cpValue("QN") { request.header.insert(Field("QN", qn), at: 0) }
-        return replySegment(cn: s.cn == "1013" || s.cn == "9015" ? "9013" : "9014", to: request, cp: [], version: 1)
-    }
-
-    /// A 9011 with this QnRtn (echoing the QN, from the header or, for HJ/T 212-2005, from CP).
-    static func refusal(_ s: DataSegment, _ code: String) -> DataSegment {
-        var request = s
-        if request.qn == nil, let qn = s.cpValue("QN") { request.header.insert(Field("QN", qn), at: 0) }
-        return replySegment(cn: "9011", to: request, cp: [[Field("QnRtn", code)]], version: 1)
-    }
-
-    /// Touched only on its connection's loop (the rule behind `@unchecked Sendable`).
-    final class Handler: TCPConnectionHandler, @unchecked Sendable {
-        var decoder = FrameDecoder()
-        let script: @Sendable (Incoming) -> [Action]
-        let connection: Int
-        var index = 0
-        init(connection: Int, _ script: @escaping @Sendable (Incoming) -> [Action]) {
-            self.connection = connection
-            self.script = script
-        }
-
-        func connection(_ c: TCPConnection, didRead bytes: [UInt8]) {
-            decoder.feed(bytes)
-            while let event = decoder.next() {
-                guard case .frame(let raw) = event else { continue }
-                let s = SegmentParser.parse(raw.segmentBytes).segment
-                if ["9011", "9012", "9013", "9014"].contains(s.cn ?? "") { continue }
-                let crcOK = CRC.parseHex(raw.crcBytes).map { CRC.match(declared: $0, segment: raw.segmentBytes).match == .hj212 } ?? false
-                let incoming = Incoming(segment: s, crcOK: crcOK, lengthOK: raw.declaredLength == raw.segment.count,
-                                        size: raw.segment.count, connection: connection, index: index)
-                index += 1
-                for action in script(incoming) {
-                    switch action {
-                    case .reply(let segment, let after):
-                        let bytes = FrameEncoder.frame(segment)
-                        if after <= 0 {
-                            _ = c.write(bytes)
-                        } else {
-                            _ = c.loop.scheduleOnLoop(after: .milliseconds(Int64(after * 1000))) { _ = c.write(bytes) }
-                        }
-                    case .close:
-                        c.close()
-                        return
-                    case .reset:
-                        c.close(reset: true)
-                        return
-                    }
-                }
-            }
-        }
-
-        func connection(_ c: TCPConnection, didCloseWith reason: CloseReason) {}
-        func connectionDidDrain(_ c: TCPConnection) {}
-    }
-}
-
 @Suite("check platform against misbehaving platforms (review 20)")
 struct CheckPlatformMisbehavingTests {
     /// F1: good packets acknowledged at once, every bad one acknowledged by a proper 9014 0.3 s
@@ -145,16 +15,16 @@ struct CheckPlatformMisbehavingTests {
     @Test("bad packets acknowledged within OverTime, later than the good ones, fail their checks")
     func lateAcceptanceOfBadPackets() async throws {
         let r = try await offPool {
-            let platform = try MisbehavingPlatform { f in
+            let platform = try WirePlatform { f in
                 if f.segment.qn == nil && f.segment.cpValue("QN") == nil { return [] }
-                return [.reply(MisbehavingPlatform.ack(f.segment), after: f.isGood ? 0 : 0.3)]
+                return [.reply(Wire.ackSegment(f.segment), after: f.isGood ? 0 : 0.3)]
             }
             defer { platform.stop() }
-            return try platform.check(["--only", "P-BAD-CRC,P-BAD-LENGTH,P-BAD-OVERSIZE,P-NOACK-FLAG,P-ACCESS-PW,P-ACCESS-MN"], overTime: "1")
+            return try platform.check(["--only", "P-BAD-CRC,P-BAD-LENGTH,P-BAD-OVERSIZE,P-NOACK-FLAG,P-ACCESS-PW,P-ACCESS-MN"], overTime: "1", commandWindow: "0.3", messagesInChinese: true)
         }
         for id in ["P-BAD-CRC", "P-BAD-LENGTH", "P-BAD-OVERSIZE", "P-NOACK-FLAG", "P-ACCESS-PW", "P-ACCESS-MN"] {
             // Failed (P-BAD-OVERSIZE is a SHOULD: reported as a warning without --strict).
-            let c = MisbehavingPlatform.result(r.json, id)
+            let c = WirePlatform.result(r.json, id)
             #expect(c.raw == "fail", "\(id): \(c.verdict) \(c.message)")
         }
         #expect(r.status == 1, "\(r.out)")
@@ -167,15 +37,15 @@ struct CheckPlatformMisbehavingTests {
         let ids = ["P-ACK-2011", "P-ACK-2051", "P-SPLIT-ACK", "P-RESEND-ACK", "P-FRAME-CUT", "P-FRAME-MULTI", "P-NOACK-FLAG", "P-BAD-CRC",
                    "P-LOAD-RECONNECT", "P-LOAD-CONCURRENT", "P-V2005-ACK"]
         let r = try await offPool {
-            let platform = try MisbehavingPlatform { f in [.reply(MisbehavingPlatform.refusal(f.segment, "2"), after: 0)] }
+            let platform = try WirePlatform { f in [.reply(Wire.refusalSegment(f.segment, "2"))] }
             defer { platform.stop() }
-            return try platform.check(["--only", ids.joined(separator: ","), "--loggers", "2"])
+            return try platform.check(["--only", ids.joined(separator: ","), "--loggers", "2"], commandWindow: "0.3", messagesInChinese: true)
         }
         for id in ids {
-            let c = MisbehavingPlatform.result(r.json, id)
+            let c = WirePlatform.result(r.json, id)
             #expect(c.verdict != "pass", "\(id): \(c.verdict) \(c.message)")
         }
-        let upload = MisbehavingPlatform.result(r.json, "P-ACK-2011")
+        let upload = WirePlatform.result(r.json, "P-ACK-2011")
         #expect(upload.verdict == "fail" && upload.message.contains("refused with 9011 QnRtn=2"), "\(upload.message)")
         #expect(r.status != 0, "\(r.out)")
     }
@@ -184,13 +54,13 @@ struct CheckPlatformMisbehavingTests {
     @Test("reconnects refused with 9011 QnRtn=2 fail P-LOAD-RECONNECT")
     func stickySessionRefusesReconnects() async throws {
         let r = try await offPool {
-            let platform = try MisbehavingPlatform { f in
-                [.reply(f.connection == 0 ? MisbehavingPlatform.ack(f.segment) : MisbehavingPlatform.refusal(f.segment, "2"), after: 0)]
+            let platform = try WirePlatform { f in
+                [.reply(f.connection == 0 ? Wire.ackSegment(f.segment) : Wire.refusalSegment(f.segment, "2"))]
             }
             defer { platform.stop() }
-            return try platform.check(["--only", "P-LOAD-RECONNECT"])
+            return try platform.check(["--only", "P-LOAD-RECONNECT"], commandWindow: "0.3", messagesInChinese: true)
         }
-        let c = MisbehavingPlatform.result(r.json, "P-LOAD-RECONNECT")
+        let c = WirePlatform.result(r.json, "P-LOAD-RECONNECT")
         #expect(c.verdict == "fail" && c.message.contains("QnRtn=2"), "\(c.verdict) \(c.message)")
         #expect(r.status == 1, "\(r.out)")
     }
@@ -199,12 +69,12 @@ struct CheckPlatformMisbehavingTests {
     @Test("a platform that closes every connection on its first frame does not pass the access checks")
     func closeIsNoRefusal() async throws {
         let r = try await offPool {
-            let platform = try MisbehavingPlatform { _ in [.close] }
+            let platform = try WirePlatform { _ in [.close] }
             defer { platform.stop() }
-            return try platform.check(["--only", "P-ACCESS"])
+            return try platform.check(["--only", "P-ACCESS"], commandWindow: "0.3", messagesInChinese: true)
         }
         for id in ["P-ACCESS-PW", "P-ACCESS-MN"] {
-            let c = MisbehavingPlatform.result(r.json, id)
+            let c = WirePlatform.result(r.json, id)
             #expect(c.verdict == "not-exercised", "\(id): \(c.verdict) \(c.message)")
         }
         #expect(!r.out.contains("refuses unknown MNs") && !r.out.contains("accepts unknown MNs"), "\(r.out)")
@@ -214,12 +84,12 @@ struct CheckPlatformMisbehavingTests {
     @Test("a platform that serves the registered logger and closes on a wrong identity passes the access checks")
     func closeAfterServiceIsRefusal() async throws {
         let r = try await offPool {
-            let platform = try MisbehavingPlatform { f in f.isGood ? [.reply(MisbehavingPlatform.ack(f.segment), after: 0)] : [.close] }
+            let platform = try WirePlatform { f in f.isGood ? [.reply(Wire.ackSegment(f.segment))] : [.close] }
             defer { platform.stop() }
-            return try platform.check(["--only", "P-ACCESS"])
+            return try platform.check(["--only", "P-ACCESS"], commandWindow: "0.3", messagesInChinese: true)
         }
         for id in ["P-ACCESS-PW", "P-ACCESS-MN"] {
-            let c = MisbehavingPlatform.result(r.json, id)
+            let c = WirePlatform.result(r.json, id)
             #expect(c.verdict == "pass" && c.message.contains("closed the connection"), "\(id): \(c.verdict) \(c.message)")
         }
         #expect(r.out.contains("refuses unknown MNs"), "\(r.out)")
@@ -230,18 +100,18 @@ struct CheckPlatformMisbehavingTests {
     @Test("a platform that refuses HJ/T 212-2005 packets passes the ack-form checks and is told 2005 is not supported")
     func refused2005IsNotSupported() async throws {
         let r = try await offPool {
-            let platform = try MisbehavingPlatform { f in
+            let platform = try WirePlatform { f in
                 let legacy = (f.segment.flag?.version ?? 0) == 0
-                return [.reply(legacy ? MisbehavingPlatform.refusal(f.segment, "6") : MisbehavingPlatform.ack(f.segment), after: 0)]
+                return [.reply(legacy ? Wire.refusalSegment(f.segment, "6") : Wire.ackSegment(f.segment))]
             }
             defer { platform.stop() }
-            return try platform.check(["--only", "P-ACK-2011,P-ACK-CN,P-ACK-CP,P-V2005-ACK"])
+            return try platform.check(["--only", "P-ACK-2011,P-ACK-CN,P-ACK-CP,P-V2005-ACK"], commandWindow: "0.3", messagesInChinese: true)
         }
         for id in ["P-ACK-CN", "P-ACK-CP"] {
-            let c = MisbehavingPlatform.result(r.json, id)
+            let c = WirePlatform.result(r.json, id)
             #expect(c.verdict == "pass", "\(id): \(c.verdict) \(c.message)")
         }
-        let v2005 = MisbehavingPlatform.result(r.json, "P-V2005-ACK")
+        let v2005 = WirePlatform.result(r.json, "P-V2005-ACK")
         #expect(v2005.raw == "fail" && v2005.verdict == "warn" && v2005.message.contains("not supported") && v2005.message.contains("QnRtn=6"),
                 "\(v2005.verdict) \(v2005.message)")
         #expect(r.status == 0, "\(r.out)")
@@ -253,7 +123,7 @@ struct CheckPlatformMisbehavingTests {
     func backlogIsNoDeadConnection() async throws {
         let r = try await offPool {
             let free = Mutex<[Int: Double]>([:])
-            let platform = try MisbehavingPlatform { f in
+            let platform = try WirePlatform { f in
                 guard f.isGood else { return [] }
                 let delay = free.withLock { next -> Double in
                     let now = monotonicSeconds()
@@ -261,12 +131,12 @@ struct CheckPlatformMisbehavingTests {
                     next[f.connection] = at
                     return at - now
                 }
-                return [.reply(MisbehavingPlatform.ack(f.segment), after: delay)]
+                return [.reply(Wire.ackSegment(f.segment), after: delay)]
             }
             defer { platform.stop() }
-            return try platform.check(["--only", "P-ACK-2011,P-NOACK-FLAG"], overTime: "1")
+            return try platform.check(["--only", "P-ACK-2011,P-NOACK-FLAG"], overTime: "1", commandWindow: "0.3", messagesInChinese: true)
         }
-        let c = MisbehavingPlatform.result(r.json, "P-NOACK-FLAG")
+        let c = WirePlatform.result(r.json, "P-NOACK-FLAG")
         #expect(c.verdict == "not-exercised" && c.message.contains("behind"), "\(c.verdict) \(c.message)")
         #expect(!c.message.contains("no longer serves"), "\(c.message)")
     }
@@ -281,22 +151,22 @@ struct CheckPlatformMisbehavingTests {
     func lateAnswerToA0DuringLaterStep() async throws {
         let r = try await offPool {
             let a0 = Atomic<Int>(-1)  // the A=0 upload's index on the main connection
-            let platform = try MisbehavingPlatform { f in
-                if f.connection == 0, f.crcOK, f.segment.mn == MisbehavingPlatform.mn, f.segment.flag?.needsAck == false {
+            let platform = try WirePlatform { f in
+                if f.connection == 0, f.crcOK, f.segment.mn == WirePlatform.mn, f.segment.flag?.needsAck == false {
                     a0.store(f.index, ordering: .relaxed)
-                    return [.reply(MisbehavingPlatform.ack(f.segment), after: 2.0)]
+                    return [.reply(Wire.ackSegment(f.segment), after: 2.0)]
                 }
                 guard f.isGood else { return [] }
                 // The good upload right after the A=0 one is answered at once (the check passes
                 // after its own wait); the framing step's frame after that, 1 s late.
                 let first = a0.load(ordering: .relaxed)
                 let framing = f.connection == 0 && first >= 0 && f.index >= first + 2
-                return [.reply(MisbehavingPlatform.ack(f.segment), after: framing ? 1.0 : 0)]
+                return [.reply(Wire.ackSegment(f.segment), after: framing ? 1.0 : 0)]
             }
             defer { platform.stop() }
-            return try platform.check(["--only", "P-NOACK-FLAG,P-FRAME-CUT"], overTime: "0.4")
+            return try platform.check(["--only", "P-NOACK-FLAG,P-FRAME-CUT"], overTime: "0.4", commandWindow: "0.3", messagesInChinese: true)
         }
-        let c = MisbehavingPlatform.result(r.json, "P-NOACK-FLAG")
+        let c = WirePlatform.result(r.json, "P-NOACK-FLAG")
         #expect(c.raw == "fail" && c.message.contains("the upload with Flag=4 (A=0) was answered (9014 after ") && c.message.hasSuffix("it must not be"),
                 "\(c.verdict) \(c.message)")
         // Answered after its own wait (OverTime 0.4 s plus 1 s of grace), not within it.
@@ -310,9 +180,9 @@ struct CheckPlatformMisbehavingTests {
     @Test("a check whose wait was cut by the interrupt is not exercised, not failed")
     func interruptedWaitIsNotJudged() async throws {
         let run = try await offPool { () -> CheckRun in
-            let platform = try MisbehavingPlatform { _ in [] }
+            let platform = try WirePlatform { _ in [] }
             defer { platform.stop() }
-            let options = PlatformCheckOptions(host: "127.0.0.1", port: platform.port, credentials: [(MisbehavingPlatform.mn, MisbehavingPlatform.pw)],
+            let options = PlatformCheckOptions(host: "127.0.0.1", port: platform.port, credentials: [(WirePlatform.mn, WirePlatform.pw)],
                                                overTime: 8, commandWindow: 2, concurrency: 2)
             let stopAt = monotonicSeconds() + 1
             return PlatformCheck.run(options, catalogue: try RuleCatalogue.load(), hooks: CheckHooks(shouldContinue: { monotonicSeconds() < stopAt }))

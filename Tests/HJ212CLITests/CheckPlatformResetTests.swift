@@ -7,19 +7,19 @@ import TestSupport
 /// A platform that drops a connection with a reset (an RST, not a FIN) has closed it: the
 /// probe must read ECONNRESET (and EPIPE on a send) as the platform closing, not as a failure of
 /// the link that leaves a check "not exercised". Session 23: under load the kernel answered the
-/// close of `MisbehavingPlatform` with a reset (the probe's next packet was unread), and
+/// close of the misbehaving test platform with a reset (the probe's next packet was unread), and
 /// P-ACCESS-PW/MN came out not exercised; `SO_LINGER` 0 makes the reset certain here.
 @Suite("check platform against platforms that close with a reset")
 struct CheckPlatformResetTests {
     @Test("a platform that serves the registered logger and resets the connection on a wrong identity passes the access checks")
     func resetAfterServiceIsRefusal() async throws {
         let r = try await offPool {
-            let platform = try MisbehavingPlatform { f in f.isGood ? [.reply(MisbehavingPlatform.ack(f.segment), after: 0)] : [.reset] }
+            let platform = try WirePlatform { f in f.isGood ? [.reply(Wire.ackSegment(f.segment))] : [.reset] }
             defer { platform.stop() }
-            return try platform.check(["--only", "P-ACCESS"])
+            return try platform.check(["--only", "P-ACCESS"], commandWindow: "0.3", messagesInChinese: true)
         }
         for id in ["P-ACCESS-PW", "P-ACCESS-MN"] {
-            let c = MisbehavingPlatform.result(r.json, id)
+            let c = WirePlatform.result(r.json, id)
             #expect(c.verdict == "pass" && c.message.contains("closed the connection"), "\(id): \(c.verdict) \(c.message)")
         }
         #expect(r.out.contains("refuses unknown MNs"), "\(r.out)")
@@ -31,12 +31,12 @@ struct CheckPlatformResetTests {
     @Test("a platform that resets the connection on a bad frame fails the bad-frame checks: it closed the connection")
     func resetOnBadFrameFails() async throws {
         let r = try await offPool {
-            let platform = try MisbehavingPlatform { f in f.isGood ? [.reply(MisbehavingPlatform.ack(f.segment), after: 0)] : [.reset] }
+            let platform = try WirePlatform { f in f.isGood ? [.reply(Wire.ackSegment(f.segment))] : [.reset] }
             defer { platform.stop() }
-            return try platform.check(["--only", "P-BAD-CRC,P-BAD-LENGTH"])
+            return try platform.check(["--only", "P-BAD-CRC,P-BAD-LENGTH"], commandWindow: "0.3", messagesInChinese: true)
         }
         for id in ["P-BAD-CRC", "P-BAD-LENGTH"] {
-            let c = MisbehavingPlatform.result(r.json, id)
+            let c = WirePlatform.result(r.json, id)
             #expect(c.raw == "fail" && c.message.contains("the platform closed the connection after"), "\(id): \(c.verdict) \(c.message)")
         }
         #expect(r.status == 1, "\(r.out)")

@@ -48,9 +48,7 @@ final class ReferencePlatform {
 
     /// `hj212 check platform` against it with short timings; the JSON report parsed.
     func check(_ extra: [String] = [], overTime: String = "0.4") throws -> (status: Int32, json: JSONValue, out: String) {
-        let r = hj212(["check", "platform", "127.0.0.1:\(port)", "--registry", registryPath, "--loggers", "3", "--overtime", overTime,
-                       "--command-window", "0.7", "--format", "json"] + extra)
-        return (r.status, try JSONValue.parse(r.out), r.out + r.err)
+        try checkPlatform(port: port, identity: ["--registry", registryPath, "--loggers", "3"], overTime: overTime, commandWindow: "0.7", extra)
     }
 }
 
@@ -75,7 +73,6 @@ func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thro
     }
 }
 
-/// IDs of the checks whose verdict (before the SHOULD→warn softening) is `fail`.
 /// Check messages of a `--lang zh` report still in English: a word of four or more Latin letters
 /// once protocol names (QN, MN, CRC variants, HJ/T …) and units are taken out.
 func untranslated(_ json: JSONValue) -> [String] {
@@ -110,6 +107,7 @@ func hasEnglish(_ text: String) -> Bool {
     return false
 }
 
+/// IDs of the checks whose verdict (before the SHOULD→warn softening) is `fail`.
 func failedIDs(_ json: JSONValue) -> Set<String> {
     Set(json["checks"]?.array.compactMap { c -> String? in
         let raw = c["raw_verdict"]?.string ?? c["verdict"]?.string
@@ -207,15 +205,7 @@ struct CheckPlatformTests {
     @Test("an unreachable platform ends quickly with exit 2 and a report that says so")
     func unreachable() throws {
         // A port that was free a moment ago: nothing listens there.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var sin = sockaddr_in()
-        sin.sin_family = sa_family_t(AF_INET)
-        sin.sin_addr = in_addr(s_addr: UInt32(0x7F00_0001).bigEndian)
-        _ = withUnsafePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        let port = UInt16(bigEndian: sin.sin_port)
-        close(fd)
+        let port = try #require(freePort())
         let started = monotonicSeconds()
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("hj212-unreachable-\(UUID().uuidString).json").path
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -320,115 +310,29 @@ struct CheckPlatformTests {
     }
 }
 
-/// A tiny platform for the cases the reference platform does not play: it refuses a wrong PW
-/// (9011 QnRtn=3), an unknown MN (QnRtn=4) and a bad CRC (QnRtn=9) instead of staying silent,
-/// acknowledges everything else that asks for it, and, with `commands`, sends the first logger
-/// a command with A=0 (never resent) and then one with A=1 that it resends until answered.
-final class RefusingPlatform: @unchecked Sendable {
-    // Sendable: `port` and `mn`/`pw` are immutable; the handlers touch only their own state on their loop.
-    let group: EventLoopGroup
-    let server: TCPServer
-    let port: UInt16
-    static let mn = "010000A8900016F000169DC0"
-    static let pw = "123456"
-
-    init(commands: Bool = false) throws {
-        group = try EventLoopGroup(threads: 1, name: "refusing-platform")
-        let first = Atomic<Bool>(true)
-        server = try TCPServer.start(on: .loopback(port: 0), group: group) { _ in
-            Handler(commands: commands && first.exchange(false, ordering: .relaxed))
-        }
-        port = server.localAddress.port
-    }
-
-    func stop() {
-        _ = server.stopAndWait(timeout: .seconds(3))
-        group.shutdown()
-    }
-
-    /// Touched only on its connection's loop (the rule behind `@unchecked Sendable`).
-    final class Handler: TCPConnectionHandler, @unchecked Sendable {
-        var decoder = FrameDecoder()
-        var commands: Bool
-        var answered: Set<String> = []
-        init(commands: Bool) { self.commands = commands }
-
-        static func send(_ c: TCPConnection, _ segment: DataSegment) { _ = c.write(FrameEncoder.frame(segment)) }
-
-        static func command(_ cn: String, qn: String, flag: Int) -> DataSegment {
-            DataSegment(header: [Field("QN", qn), Field("ST", "32"), Field("CN", cn), Field("PW", RefusingPlatform.pw),
-                                 Field("MN", RefusingPlatform.mn), Field("Flag", String(flag))], cp: [])
-        }
-
-        func connection(_ c: TCPConnection, didRead bytes: [UInt8]) {
-            decoder.feed(bytes)
-            while let event = decoder.next() {
-                guard case .frame(let raw) = event else { continue }
-                let s = SegmentParser.parse(raw.segmentBytes).segment
-                let cn = s.cn ?? ""
-                if cn == "9011", let qn = s.qn { answered.insert(qn) }
-                if ["9011", "9012", "9013", "9014"].contains(cn) { continue }
-                let crcOK = CRC.parseHex(raw.crcBytes).map { CRC.match(declared: $0, segment: raw.segmentBytes).match == .hj212 } ?? false
-                let refusal = !crcOK ? "9" : s.mn != RefusingPlatform.mn ? "4" : s.pw != RefusingPlatform.pw ? "3" : nil
-                if let refusal {
-                    Self.send(c, replySegment(cn: "9011", to: s, cp: [[Field("QnRtn", refusal)]]))
-                } else if s.flag?.needsAck ?? false {
-                    Self.send(c, replySegment(cn: cn == "1013" || cn == "9015" ? "9013" : "9014", to: s, cp: []))
-                }
-                if commands && cn == "2081" {
-                    commands = false
-                    Self.send(c, Self.command("1011", qn: "20261130080000001", flag: 4))
-                    resend(c, Self.command("1061", qn: "20261130080000002", flag: 5), left: 5)
-                }
-            }
-        }
-
-        /// Sends a command with A=1 and sends it again 300 ms later while no 9011 came.
-        func resend(_ c: TCPConnection, _ segment: DataSegment, left: Int) {
-            guard left > 0, !answered.contains(segment.qn ?? "") else { return }
-            Self.send(c, segment)
-            _ = c.loop.scheduleOnLoop(after: .milliseconds(300)) { [self] in resend(c, segment, left: left - 1) }
-        }
-
-        func connection(_ c: TCPConnection, didCloseWith reason: CloseReason) {}
-        func connectionDidDrain(_ c: TCPConnection) {}
-    }
-}
-
 @Suite("check platform against a platform that refuses with 9011")
 struct CheckRefusingPlatformTests {
-    static func check(_ platform: RefusingPlatform, _ extra: [String]) throws -> (status: Int32, json: JSONValue, out: String) {
-        let r = hj212(["check", "platform", "127.0.0.1:\(platform.port)", "--mn", RefusingPlatform.mn, "--pw", RefusingPlatform.pw,
-                       "--overtime", "0.4", "--format", "json"] + extra)
-        return (r.status, try JSONValue.parse(r.out), r.out + r.err)
-    }
-
-    static func check(_ json: JSONValue, _ id: String) -> (verdict: String, message: String) {
-        let c = json["checks"]?.array.first { $0["id"]?.string == id }
-        return (c?["verdict"]?.string ?? "missing", c?["message"]?.string ?? "")
-    }
-
     @Test("a 9011 refusing a wrong PW (QnRtn=3), an unknown MN (4) or a bad CRC (9) passes, and the refusal is named")
     func refusals() throws {
-        let platform = try RefusingPlatform()
+        let platform = try WirePlatform.refusing()
         defer { platform.stop() }
-        let r = try Self.check(platform, ["--only", "P-ACCESS,P-BAD-CRC,P-ACK-CN"])
+        let r = try platform.check(["--only", "P-ACCESS,P-BAD-CRC,P-ACK-CN"])
         for (id, code) in [("P-ACCESS-PW", "3"), ("P-ACCESS-MN", "4"), ("P-BAD-CRC", "9")] {
-            let c = Self.check(r.json, id)
+            let c = WirePlatform.result(r.json, id)
             #expect(c.verdict == "pass", "\(id): \(c.message)")
             #expect(c.message.contains("QnRtn=\(code)"), "\(id): \(c.message)")
         }
         // The refusals are no acknowledgements: their form (CN 9011) is not held against the platform.
-        #expect(Self.check(r.json, "P-ACK-CN").verdict == "pass", "\(r.out)")
+        #expect(WirePlatform.result(r.json, "P-ACK-CN").verdict == "pass", "\(r.out)")
         #expect(r.status == 0, "\(r.out)")
     }
 
     @Test("a first command with A=0 is answered at once; the first that asks for a 9011 is the one withheld")
     func noAckCommandNotWithheld() throws {
-        let platform = try RefusingPlatform(commands: true)
+        let platform = try WirePlatform.refusing(commands: true)
         defer { platform.stop() }
-        let r = try Self.check(platform, ["--only", "P-CMD-RESEND", "--command-window", "1.5"])
-        let c = Self.check(r.json, "P-CMD-RESEND")
+        let r = try platform.check(["--only", "P-CMD-RESEND", "--command-window", "1.5"])
+        let c = WirePlatform.result(r.json, "P-CMD-RESEND")
         #expect(c.verdict == "pass", "\(c.message)")
         #expect(c.message.contains("1061"), "\(c.message)")
     }

@@ -83,11 +83,11 @@ struct CheckReportLanguageTests {
     /// `check platform` against a platform that answers every upload in the 2017 form and sends
     /// no command of its own, in `format` and `lang`; the report as written.
     static func platformReport(format: String, lang: String) throws -> String {
-        let platform = try ScriptedPlatform { s in ScriptedPlatform.form2017(s) }
+        let platform = try WirePlatform.answering { s in WirePlatform.form2017(s) }
         defer { platform.stop() }
         let path = temporaryPath(".\(format)")
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let r = hj212(["check", "platform", "127.0.0.1:\(platform.port)", "--mn", ScriptedPlatform.mn, "--pw", ScriptedPlatform.pw, "--overtime", "0.3",
+        let r = hj212(["check", "platform", "127.0.0.1:\(platform.port)", "--mn", WirePlatform.mn, "--pw", WirePlatform.pw, "--overtime", "0.3",
                        "--command-window", "0.5", "--loggers", "2", "--format", format, "--out", path, "--lang", lang])
         #expect(r.status == 1 || r.status == 3, "\(r.out)\(r.err)")
         return try String(contentsOfFile: path, encoding: .utf8)
