@@ -1,0 +1,164 @@
+extension DissectorLua {
+    /// The first part of the fixed Lua: preferences, the CRC, and the checks of a frame's fields
+    /// that port `lint`'s rules (each names the Swift code it follows). The framing and the
+    /// dissection follow in `staticPart`.
+    static let checksPart = #"""
+    hj212.prefs.heuristic = Pref.bool("Heuristic detection on any TCP port", true,
+      "Recognise HJ 212 on any TCP port by its ##dddd header followed by QN= or ST=")
+    hj212.prefs.ports = Pref.range("TCP ports", "", "TCP ports always decoded as HJ 212 (e.g. 7001,9000-9010)", 65535)
+
+    -- The HJ 212 CRC (HJ 212-2017 Appendix A), with arithmetic only (any Lua version).
+    local function bxor(a, b)
+      local r, p = 0, 1
+      while a > 0 or b > 0 do
+        local x, y = a % 2, b % 2
+        if x ~= y then r = r + p end
+        a, b, p = (a - x) / 2, (b - y) / 2, p * 2
+      end
+      return r
+    end
+    local CRC_TABLE = {}
+    for i = 0, 255 do
+      local c = i
+      for _ = 1, 8 do
+        if c % 2 == 1 then c = bxor((c - 1) / 2, 0xA001) else c = c / 2 end
+      end
+      CRC_TABLE[i] = c
+    end
+    local function hj212_crc(s)
+      local c = 0xFFFF
+      for i = 1, #s do c = CRC_TABLE[bxor(math.floor(c / 256), s:byte(i))] end
+      return string.format("%04X", c)
+    end
+
+    -- The values of CRC_VARIANTS for a segment, as upper-case hex: CRC-16/MODBUS (init 0xFFFF,
+    -- reflected 0xA001, no final XOR; the same table, the low byte folded in) printed high byte
+    -- first, and printed low byte first.
+    local function crc_variant_values(s)
+      local c = 0xFFFF
+      for i = 1, #s do c = bxor(math.floor(c / 256), CRC_TABLE[bxor(c % 256, s:byte(i))]) end
+      return { ["modbus"] = string.format("%04X", c),
+               ["modbus-swapped"] = string.format("%04X", (c % 256) * 256 + math.floor(c / 256)) }
+    end
+
+    -- Flags a tree item with a rule's expert info; the text starts with the rule ID, as lint prints it.
+    local function flag(item, id, detail)
+      item:add_proto_expert_info(RULES[id], RULE_TEXT[id] .. (detail and (": " .. detail) or ""))
+    end
+
+    local function factor(code)
+      local f = FACTORS[code] or FACTORS[code:lower()]
+      if f then return f end
+      for _, p in ipairs(FACTOR_PATTERNS) do
+        if code:match(p[1]) then return p[2] end
+      end
+      return nil
+    end
+
+    local function flag_text(v)
+      local n = tonumber(v)
+      if not n then return "not a number" end
+      local version = math.floor(n / 4)
+      local names = { [0] = "HJ/T 212-2005", [1] = "HJ 212-2017", [2] = "HJ 212-2025" }
+      return (names[version] or ("version " .. version)) .. "; " ..
+        ((math.floor(n / 2) % 2 == 1) and "split (PNUM/PNO)" or "not split") .. "; " ..
+        ((n % 2 == 1) and "answer required (A=1)" or "no answer (A=0)")
+    end
+
+    -- A header number as lint reads it (Swift's Int: an optional sign, ASCII digits, within 64 bits):
+    -- its value and its decimal text, or nil.
+    local function int_value(text)
+      local sign, digits = text:match("^([+-]?)(%d+)$")
+      if not digits then return nil end
+      digits = digits:match("^0*(.-)$")
+      if digits == "" then return 0, "0" end
+      local limit = sign == "-" and "9223372036854775808" or "9223372036854775807"
+      if #digits > 19 or (#digits == 19 and digits > limit) then return nil end
+      local shown = (sign == "-" and "-" or "") .. digits
+      return tonumber(shown), shown
+    end
+
+    -- PNUM/PNO of a split packet (segment.pno-range), as lint judges them: the first PNUM and PNO,
+    -- spaces around them ignored; not numbers, or not 1 <= PNO <= PNUM <= 9999.
+    local function check_pno(t, first, items)
+      local pnum_text, pno_text = first["PNUM"], first["PNO"]
+      if not pnum_text and not pno_text then return end
+      local pnum, pnum_shown, pno, pno_shown
+      if pnum_text then pnum, pnum_shown = int_value(pnum_text) end
+      if pno_text then pno, pno_shown = int_value(pno_text) end
+      if (pnum_text and not pnum) or (pno_text and not pno) then
+        flag(items["PNUM"] or t, "segment.pno-range", "PNUM '" .. (pnum_text or "") .. "' / PNO '" .. (pno_text or "") .. "' are not numbers")
+      elseif pnum and pno and not (pno >= 1 and pno <= pnum and pnum <= 9999) then
+        flag(items["PNO"] or t, "segment.pno-range", "PNO=" .. pno_shown .. " of PNUM=" .. pnum_shown .. "; expected 1 ≤ PNO ≤ PNUM")
+      end
+    end
+
+    -- lint's words for bytes it skipped (Linter.diagnose), by the decoder's reason.
+    local NOISE = "not part of any frame"
+    local BROKEN_HEADER = "a '##' whose length field is not 4 digits and that no CR LF closes"
+    local UNFRAMED = "a '##' whose frame could not be delimited (no CRC where the length says, no CR LF)"
+    local TRUNCATED = "a frame cut short: the next frame's '##' header came before its declared end"
+
+    -- Bytes quoted as lint quotes them (Linter.quote): the first 48, printable ASCII as is.
+    local function quote(bytes)
+      local out = {}
+      for i = 1, math.min(#bytes, 48) do
+        local b = bytes:byte(i)
+        if b >= 0x20 and b <= 0x7E and b ~= 0x27 and b ~= 0x5C then out[#out + 1] = string.char(b)
+        elseif b == 0x0D then out[#out + 1] = "\\r"
+        elseif b == 0x0A then out[#out + 1] = "\\n"
+        else out[#out + 1] = string.format("\\x%02X", b) end
+      end
+      return "'" .. table.concat(out) .. (#bytes > 48 and "…'" or "'")
+    end
+
+
+    -- The number of characters of `s` as lint counts them when a length is not its bytes: Unicode
+    -- scalars and UTF-16 units of the text decoded as Swift decodes it (each maximal invalid
+    -- sequence one U+FFFD).
+    local function char_counts(s)
+      local scalars, units, i, n = 0, 0, 1, #s
+      while i <= n do
+        local b, need, lo, hi = s:byte(i), 0, 0x80, 0xBF
+        if b >= 0xC2 and b <= 0xDF then need = 1
+        elseif b == 0xE0 then need, lo = 2, 0xA0
+        elseif (b >= 0xE1 and b <= 0xEC) or b == 0xEE or b == 0xEF then need = 2
+        elseif b == 0xED then need, hi = 2, 0x9F
+        elseif b == 0xF0 then need, lo = 3, 0x90
+        elseif b >= 0xF1 and b <= 0xF3 then need = 3
+        elseif b == 0xF4 then need, hi = 3, 0x8F end
+        i = i + 1
+        local got = 0
+        while got < need do
+          local c = s:byte(i)
+          if not c or c < lo or c > hi then break end
+          lo, hi, i, got = 0x80, 0xBF, i + 1, got + 1
+        end
+        scalars = scalars + 1
+        units = units + ((need == 3 and got == 3) and 2 or 1)
+      end
+      return scalars, units
+    end
+
+    -- The length field, judged as lint judges it (Linter.checkFrame), in its words.
+    local function check_length(item, field, declared, segment)
+      local n = #segment
+      if not declared then
+        flag(item, "frame.length-not-digits", "expected 4 decimal digits after '##', found " .. quote(field) ..
+          "; the data segment has " .. n .. " bytes")
+      elseif declared ~= n then
+        local scalars, units = char_counts(segment)
+        if declared == units or declared == scalars then
+          flag(item, "frame.length-counts-characters", "declared length " .. declared .. " counts characters; the data segment is " ..
+            n .. " UTF-8 bytes (write " .. string.format("%04d", n) .. ")")
+        else
+          flag(item, "frame.length-mismatch", "declared length " .. string.format("%04d", declared) .. ", the data segment has " ..
+            n .. " bytes (expected " .. string.format("%04d", n) .. ")")
+        end
+      end
+    end
+
+    local UPLOADS = { ["2011"] = true, ["2051"] = true, ["2061"] = true, ["2031"] = true, ["2041"] = true }
+
+    """#
+}

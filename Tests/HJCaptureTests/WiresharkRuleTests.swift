@@ -1,0 +1,58 @@
+import Foundation
+import HJ212
+import Testing
+import TestSupport
+
+/// Rules the session-23 comparison of mutated streams found the dissector deciding otherwise than
+/// `hj212 lint`: the length field's rules. Each frame is its own
+/// write, a correct frame last; rule IDs and severities must be lint's, and the length findings
+/// lint's words.
+extension WiresharkTests {
+    /// A frame of `segment` with the length field `length` (the right one when nil), CRC and CR LF.
+    static func frame(_ segment: [UInt8], length: String? = nil) -> [UInt8] {
+        Array("##\(length ?? String(format: "%04d", segment.count))".utf8) + segment + Array(CRC.hex(CRC.hj212(segment)).utf8) + [13, 10]
+    }
+
+    static func upload(_ qn: String, cp: String) -> [UInt8] {
+        Array(Session.segment(qn, st: "32", cn: "2011", flag: "5", cp: "DataTime=20251201120000;" + cp).utf8)
+    }
+
+    /// A length field that is not four digits is `frame.length-not-digits` (lint finds the frame
+    /// by its line end); a length that counts characters instead of UTF-8 bytes (code points, or
+    /// UTF-16 units as Java and C# count them; an invalid byte sequence counts as one character,
+    /// as Swift decodes it) is `frame.length-counts-characters`; the dissector flagged
+    /// `frame.length-mismatch` for all of them. A stray `##` inside a frame leaves, after it, a
+    /// frame whose "length" is `18-R` (the mutated streams' `18-M`).
+    @Test func lengthFieldsAreJudgedAsLintJudgesThem() throws {
+        let log = Self.upload("20251201120000001", cp: "w01018-Rtd=1.0;i11001-Info=//设备正常 ok//")
+        let emoji = Self.upload("20251201120000002", cp: "w01018-Rtd=1.0;i11001-Info=//告警🚨//")
+        let invalid = Self.upload("20251201120000003", cp: "w01018-Rtd=1.0;i11001-Info=//a?//")
+            .flatMap { $0 == UInt8(ascii: "?") ? [0xE4, 0xB8] : [$0] }  // a 3-byte sequence cut after 2 bytes
+        func characters(_ s: [UInt8]) -> String { String(format: "%04d", String(decoding: s, as: UTF8.self).unicodeScalars.count) }
+        func units(_ s: [UInt8]) -> String { String(format: "%04d", String(decoding: s, as: UTF8.self).utf16.count) }
+        #expect(characters(emoji) != units(emoji) && characters(invalid) != String(format: "%04d", invalid.count))
+        var stray = Self.shortFrame("20251201120000004")
+        let at = try #require(stray.indices.first { stray[$0...].starts(with: Array("18-Rtd".utf8)) })
+        stray.insert(contentsOf: [35, 35], at: at)
+        // A correct frame first: a conversation is found by a segment that starts with "##dddd".
+        let writes: [[UInt8]] = [
+            Self.shortFrame("20251201115900000"),
+            Self.frame(Self.upload("20251201120000000", cp: "w01018-Rtd=1.0"), length: "02x8"),
+            Self.frame(log, length: characters(log)),
+            Self.frame(emoji, length: units(emoji)),
+            Self.frame(emoji, length: characters(emoji)),
+            Self.frame(invalid, length: characters(invalid)),
+            Self.frame(log, length: String(format: "%04d", log.count + 1)),
+            stray,
+            Self.shortFrame("20251201120000005"),
+        ]
+        let r = try Self.streamReading(writes, name: "length-rules")
+        #expect(r.dissectorRules == r.lintRules, "dissector \(r.dissector)\nlint \(r.comparable)")
+        #expect(r.qns == r.lintQNs, "\(r.qns) \(r.lintQNs)")
+        let lengthRules: Set<String> = [Rules.lengthNotDigits.id, Rules.lengthCountsCharacters.id, Rules.lengthMismatch.id]
+        let d = r.dissector.filter { lengthRules.contains($0.rule) }, l = r.lint.filter { lengthRules.contains($0.rule) }
+        #expect(l.map(\.rule) == [Rules.lengthNotDigits.id] + Array(repeating: Rules.lengthCountsCharacters.id, count: 4)
+            + [Rules.lengthMismatch.id, Rules.lengthNotDigits.id], "\(l)")
+        #expect(d == l, "dissector \(d)\nlint \(l)")
+    }
+}
