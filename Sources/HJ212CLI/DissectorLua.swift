@@ -71,6 +71,8 @@ enum DissectorLua {
             let c = d.commands[cn]!
             s += "  [\(literal(cn))] = \(literal(both(c.nameZh, c.nameEn))),\n"
         }
+        s += "}\nlocal COMMANDS_ZH = {\n"
+        for cn in d.commands.keys.sorted() { s += "  [\(literal(cn))] = \(literal(d.commands[cn]!.nameZh)),\n" }
         s += "}\nlocal SYSTEMS = {\n"
         for st in d.systems.keys.sorted() { s += "  [\(literal(st))] = \(literal(both(d.systems[st]!.nameZh, d.systems[st]!.nameEn))),\n" }
         s += "}\nlocal FIELDS = {\n"
@@ -303,7 +305,6 @@ enum DissectorLua {
         local cp_text = cp_close and segment:sub(cp_start, cp_close - 1) or segment:sub(cp_start)
         cp_tree = t:add(F.cp, tvb(offset + 6 + cp_at - 1, #segment - cp_at + 1), cp_text)
         if not cp_close then flag(cp_tree, "cp.unterminated") end
-        local has_datatime = false
         local gpos = cp_start
         for group in (cp_text .. ";"):gmatch("([^;]*);") do
           local g_tree = cp_tree:add(F.cp_group, tvb(offset + 6 + gpos - 1, #group), group)
@@ -315,7 +316,6 @@ enum DissectorLua {
               local e = g_tree:add(F.cp_entry, range, key .. "=" .. value)
               e:add(F.cp_key, range, key)
               e:add(F.cp_value, range, value)
-              if key == "DataTime" then has_datatime = true end
               local code, suffix = key:match("^(.*)%-([^%-]*)$")
               if code then
                 local f = factor(code)
@@ -342,12 +342,10 @@ enum DissectorLua {
           end
           gpos = gpos + #group + 1
         end
-        if UPLOADS[cn] and values["ST"] ~= "91" and not has_datatime then
-          flag(cp_tree, "command.datatime-missing")
-        end
       else
         flag(t, "segment.field-missing", "CP=&&…&& is missing")
       end
+      check_datatime(cp_tree or t, first["CN"], segment)
       -- CRC over the data segment.
       local computed = hj212_crc(segment)
       local crc_range = tvb(offset + 6 + seg_len, math.min(4, total - 6 - seg_len))

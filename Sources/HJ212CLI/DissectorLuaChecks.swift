@@ -158,7 +158,95 @@ extension DissectorLua {
       end
     end
 
-    local UPLOADS = { ["2011"] = true, ["2051"] = true, ["2061"] = true, ["2031"] = true, ["2041"] = true }
+    -- The names of the CP entries as lint's parser reads them (SegmentParser: "CP=&&" else "CP=",
+    -- the data area up to the closing "&&", entries split at ';' and ',' outside //log// values,
+    -- spaces trimmed, an entry without '=' named by its text), or nil without "CP=".
+    local function cp_names(segment)
+      local at = segment:find("CP=&&", 1, true) or segment:find("CP=", 1, true)
+      if not at then return nil end
+      -- 0-based offsets, as in the parser.
+      local n = #segment
+      local function byte(i) return segment:byte(i + 1) end
+      local lo = at - 1 + 3
+      if lo + 1 < n and byte(lo) == 38 and byte(lo + 1) == 38 then lo = lo + 2
+      elseif lo < n and byte(lo) == 38 then lo = lo + 1 end
+      local hi = n
+      if n - lo >= 2 and byte(n - 1) == 38 and byte(n - 2) == 38 then
+        hi = n - 2
+      else
+        local j, closing = n - 2, nil
+        while j >= lo do
+          if byte(j) == 38 and byte(j + 1) == 38 then closing = j break end
+          j = j - 1
+        end
+        if closing and lo < n and closing + 2 < n and not segment:sub(lo + 1, closing):find("//", 1, true) then hi = closing end
+      end
+      if hi < lo then hi = lo end
+      local names = {}
+      if hi == lo then return names end
+      if byte(lo) == 0x7B then return { "" } end  -- '{': an encrypted area, one entry without a name
+      local function trimmed(a, b)
+        while a < b and byte(a) == 32 do a = a + 1 end
+        while b > a and byte(b - 1) == 32 do b = b - 1 end
+        return a, b
+      end
+      local entry_start, i, value_start = lo, lo, nil
+      while i <= hi do
+        local b = i < hi and byte(i) or nil
+        if b == 61 and not value_start then
+          value_start = i + 1
+          local v = i + 1
+          while v < hi and byte(v) == 32 do v = v + 1 end
+          if v + 1 < hi and byte(v) == 47 and byte(v + 1) == 47 then
+            local k, closed = v + 2, false
+            while k + 1 < hi do
+              if byte(k) == 47 and byte(k + 1) == 47 then closed = true break end
+              k = k + 1
+            end
+            i = closed and k + 2 or hi
+          else
+            i = i + 1
+          end
+        elseif b and b ~= 59 and b ~= 44 then
+          i = i + 1
+        else
+          local a, e = trimmed(entry_start, i)
+          if a < e then
+            if value_start and value_start - 1 >= a and value_start - 1 < e then
+              local na, ne = trimmed(a, value_start - 1)
+              names[#names + 1] = segment:sub(na + 1, ne)
+            else
+              names[#names + 1] = segment:sub(a + 1, e)
+            end
+          end
+          entry_start, value_start, i = i + 1, nil, i + 1
+        end
+      end
+      return names
+    end
+
+    -- command.datatime-missing, decided as lint decides it (SegmentChecks.checkCommand), in its words.
+    local DATA_UPLOADS = { ["2011"] = true, ["2021"] = true }
+    local PERIOD_UPLOADS = { ["2031"] = true, ["2041"] = true, ["2051"] = true, ["2061"] = true, ["2062"] = true, ["2111"] = true }
+    local function check_datatime(item, cn, segment)
+      local names = cn and cp_names(segment)
+      if not names or (#names == 1 and names[1] == "") then return end  -- no CP, or an encrypted one
+      local has = {}
+      for _, name in ipairs(names) do has[name] = true end
+      local missing
+      if DATA_UPLOADS[cn] then
+        missing = #names > 0 and not has["DataTime"]
+      elseif PERIOD_UPLOADS[cn] then
+        missing = not (has["BeginTime"] or has["EndTime"] or has["DataTime"])
+      elseif cn == "3020" then
+        if not has["DataTime"] and not has["InfoId"] and #names > 0 then
+          flag(item, "command.datatime-missing", "3020 information upload without DataTime (a request would carry InfoId)")
+        end
+      end
+      if missing then
+        flag(item, "command.datatime-missing", "CN=" .. cn .. (COMMANDS_ZH[cn] and (" (" .. COMMANDS_ZH[cn] .. ")") or "") .. " upload without DataTime")
+      end
+    end
 
     """#
 }

@@ -4,7 +4,7 @@ import Testing
 import TestSupport
 
 /// Rules the session-23 comparison of mutated streams found the dissector deciding otherwise than
-/// `hj212 lint`: the length field's rules. Each frame is its own
+/// `hj212 lint`: the length field's rules and `command.datatime-missing`. Each frame is its own
 /// write, a correct frame last; rule IDs and severities must be lint's, and the length findings
 /// lint's words.
 extension WiresharkTests {
@@ -54,5 +54,41 @@ extension WiresharkTests {
         #expect(l.map(\.rule) == [Rules.lengthNotDigits.id] + Array(repeating: Rules.lengthCountsCharacters.id, count: 4)
             + [Rules.lengthMismatch.id, Rules.lengthNotDigits.id], "\(l)")
         #expect(d == l, "dissector \(d)\nlint \(l)")
+    }
+
+    /// `command.datatime-missing` as lint decides it (`SegmentChecks.checkCommand`): a history
+    /// request (BeginTime or EndTime) of 2031/2041/2051/2061/2062/2111 carries no DataTime; a
+    /// 2011 or 2021 with an empty CP is the platform's request; a 3020 without DataTime is a
+    /// request when it carries InfoId (or nothing), else an upload without DataTime; an entry
+    /// without '=' counts as an entry; ST=91 does not exempt an upload. The dissector flagged the
+    /// CN=2061 request and the empty 2011, and missed 2021, 2062, 2111, 3020 and ST=91.
+    @Test func dataTimeMissingIsDecidedAsLintDecidesIt() throws {
+        func f(_ n: Int, st: String = "32", cn: String, _ cp: String) -> [UInt8] {
+            FrameEncoder.frame(segmentBytes: Array(Session.segment("2025120112000000\(n)", st: st, cn: cn, flag: "5", cp: cp).utf8))
+        }
+        let writes: [[UInt8]] = [
+            Self.shortFrame("20251201115900000"),
+            f(0, cn: "2061", "BeginTime=20251201000000;EndTime=20251201120000"),
+            f(1, cn: "2051", "EndTime=20251201120000"),
+            f(2, cn: "2011", ""),
+            f(3, cn: "2021", ";"),
+            f(4, cn: "2021", "a01001-RS=1"),
+            f(5, cn: "2062", "w01018-Avg=1.0"),
+            f(6, cn: "2111", "a01012-Rtd=800"),
+            f(7, cn: "3020", "i13004-Info=1"),
+            f(8, cn: "3020", "InfoId=i13004"),
+            f(9, st: "91", cn: "2011", "w01018-Rtd=1.0"),
+        ] + [
+            f(0, cn: "2061", "abc"),
+            f(1, cn: "2061", "=x"),
+            f(2, cn: "2031", "DataTime=20251201000000;w01018-Avg=1.0"),
+            Self.shortFrame("20251201120000009"),
+        ]
+        let r = try Self.streamReading(writes, name: "datatime-missing")
+        let missing = Rules.dataTimeMissing.id
+        #expect(r.lint.filter { $0.rule == missing }.count == 6, "\(r.lint)")
+        #expect(r.dissectorRules == r.lintRules, "dissector \(r.dissector)\nlint \(r.comparable)")
+        #expect(r.dissector.filter { $0.rule == missing } == r.lint.filter { $0.rule == missing }, "\(r.dissector)")
+        #expect(r.qns == r.lintQNs)
     }
 }
