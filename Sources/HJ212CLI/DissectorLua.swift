@@ -241,7 +241,7 @@ enum DissectorLua {
       -- Header fields up to CP=&&.
       local cp_at = segment:find("CP=&&", 1, true)
       local head = cp_at and segment:sub(1, cp_at - 1) or segment
-      local seen, values, first, items = {}, {}, {}, {}
+      local values, first, items = {}, {}, {}
       -- Header items end at ';' or, as lint reads them, at ',' (its segment.separator warning, as
       -- is an empty item before a separator and no ';' before CP=).
       local pos = 1
@@ -270,19 +270,10 @@ enum DissectorLua {
             it = t:add(F.header_other, range, item)
           end
           if meaning ~= "" then it:append_text(" (" .. meaning .. ")") end
+          -- lint judges the first of each field, its name and value without spaces around.
           local trimmed = name:match("^ *(.-) *$")
           if not first[trimmed] then first[trimmed], items[trimmed] = value:match("^ *(.-) *$"), it end
-          seen[name] = true
           values[name] = value
-          if name == "QN" and not value:match("^%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d$") then
-            flag(it, "segment.qn-format")
-          elseif name == "ST" and not SYSTEMS[value] then
-            flag(it, "segment.st-unknown")
-          elseif name == "CN" and not COMMANDS[value] then
-            flag(it, "segment.cn-unknown")
-          elseif name == "MN" and not value:match("^%x+$") then
-            flag(it, "segment.mn-format")
-          end
         end
         if not sep then break end
         pos = sep + 1
@@ -290,14 +281,9 @@ enum DissectorLua {
       if cp_at and cp_at > 1 and not segment:sub(cp_at - 1, cp_at - 1):match("[;,]") then
         flag(t, "segment.separator", "no ';' before CP=")
       end
-      for _, required in ipairs({ "QN", "ST", "CN", "PW", "MN", "Flag" }) do
-        if not seen[required] then flag(t, "segment.field-missing", required .. " is missing") end
-      end
+      check_header(t, first, items, segment)
       check_pno(t, first, items)
       local cn = values["CN"] or ""
-      if (cn == "9011" or cn == "9012" or cn == "9013" or cn == "9014") and values["ST"] ~= "91" then
-        flag(t, "reply.st-not-91")
-      end
       local cp_tree
       if cp_at then
         local cp_start = cp_at + 5
@@ -342,8 +328,6 @@ enum DissectorLua {
           end
           gpos = gpos + #group + 1
         end
-      else
-        flag(t, "segment.field-missing", "CP=&&…&& is missing")
       end
       check_datatime(cp_tree or t, first["CN"], segment)
       -- CRC over the data segment.

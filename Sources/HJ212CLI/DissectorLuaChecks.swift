@@ -158,6 +158,77 @@ extension DissectorLua {
       end
     end
 
+    -- The edition lint judges a packet by (Dialect.detect: the Flag's version bits; no Flag is
+    -- HJ/T 212-2005 when CN or ST is there; an unknown one is judged as 2017).
+    local TITLES = { ["2005"] = "HJ/T 212-2005", ["2017"] = "HJ 212-2017", ["2025"] = "HJ 212-2025" }
+    local REPLIES = { ["9011"] = true, ["9012"] = true, ["9013"] = true, ["9014"] = true }
+    local function dialect_of(first)
+      if first["Flag"] then
+        local n = int_value(first["Flag"])
+        local version = n and n >= 0 and n <= 255 and math.floor(n / 4)
+        return (version == 0 and "2005") or (version == 2 and "2025") or "2017"
+      end
+      return (first["CN"] or first["ST"]) and "2005" or "2017"
+    end
+
+    -- A time of 14 digits, or 17 with milliseconds, that is a real one (HJTime.isValid).
+    local function real_time(text)
+      local y, mo, d = tonumber(text:sub(1, 4)), tonumber(text:sub(5, 6)), tonumber(text:sub(7, 8))
+      local h, mi, s = tonumber(text:sub(9, 10)), tonumber(text:sub(11, 12)), tonumber(text:sub(13, 14))
+      if y < 1900 or y > 2999 or mo < 1 or mo > 12 or d < 1 or h > 23 or mi > 59 or s > 59 then return false end
+      local days = ({ 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 })[mo]
+      if mo == 2 and ((y % 4 == 0 and y % 100 ~= 0) or y % 400 == 0) then days = 29 end
+      return d <= days
+    end
+
+    -- The header, judged as lint judges it (SegmentChecks.checkHeader and checkReply, the rules
+    -- the dissector shows), in its words: the first of each field (`first`, `items`: value and
+    -- tree item by trimmed name), the fields the packet's edition requires, "CP=" anywhere, QN,
+    -- ST and CN of the right form (lint's format rules are not shown), MN, and ST=91 of a reply.
+    local function check_header(t, first, items, segment)
+      local dialect = dialect_of(first)
+      local title = TITLES[dialect]
+      local cn, st = first["CN"], first["ST"]
+      local required = { "QN", "ST", "CN", "PW", "MN", "Flag" }
+      if dialect == "2005" then required = (cn and REPLIES[cn]) and { "ST", "CN" } or { "ST", "CN", "PW", "MN" } end
+      for _, name in ipairs(required) do
+        if not first[name] then
+          flag(t, "segment.field-missing", name .. " is missing; " .. title .. " requires " .. table.concat(required, " "))
+        end
+      end
+      if not segment:find("CP=", 1, true) then flag(t, "segment.field-missing", "CP=&&…&& is missing") end
+      local qn = first["QN"]
+      if qn then
+        if #qn ~= 17 or not qn:match("^%d+$") then
+          flag(items["QN"], "segment.qn-format", "QN '" .. qn .. "' has " .. #qn .. " characters; expected 17 digits YYYYMMDDhhmmsszzz")
+        elseif not real_time(qn) then
+          flag(items["QN"], "segment.qn-format", "QN '" .. qn .. "' is not a real date and time (YYYYMMDDhhmmsszzz)")
+        end
+      end
+      if st and st:match("^[0-9A-Z][0-9A-Z]$") and not SYSTEMS[st] then
+        flag(items["ST"], "segment.st-unknown", "ST=" .. st .. " is not in the system-code table of " .. title)
+      end
+      if cn and cn:match("^%d%d%d%d$") and not COMMANDS[cn] then
+        flag(items["CN"], "segment.cn-unknown", "CN=" .. cn .. " is not a command of " .. title .. " (vendor extension?)")
+      end
+      local mn = first["MN"]
+      if mn then
+        local count = char_counts(mn)
+        local hex = mn:match("^[0-9A-F]*$") ~= nil
+        if dialect == "2005" then
+          if count ~= 14 and not (count == 24 and hex) then
+            flag(items["MN"], "segment.mn-format", "MN '" .. mn .. "' has " .. count .. " characters; HJ/T 212-2005 uses 14")
+          end
+        elseif count ~= 24 or not hex then
+          flag(items["MN"], "segment.mn-format", "MN '" .. mn .. "' is " .. count .. " characters" .. (hex and "" or ", not all 0-9 A-F") ..
+            "; expected 24 hex characters (EPC-96)" .. (count == 14 and ", 14 is the HJ/T 212-2005 form" or ""))
+        end
+      end
+      if cn and REPLIES[cn] and st and st ~= "91" then
+        flag(items["ST"], "reply.st-not-91", "CN=" .. cn .. " is a reply; expected ST=91, found ST=" .. st)
+      end
+    end
+
     -- The names of the CP entries as lint's parser reads them (SegmentParser: "CP=&&" else "CP=",
     -- the data area up to the closing "&&", entries split at ';' and ',' outside //log// values,
     -- spaces trimmed, an entry without '=' named by its text), or nil without "CP=".

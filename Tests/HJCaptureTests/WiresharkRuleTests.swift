@@ -91,4 +91,37 @@ extension WiresharkTests {
         #expect(r.dissector.filter { $0.rule == missing } == r.lint.filter { $0.rule == missing }, "\(r.dissector)")
         #expect(r.qns == r.lintQNs)
     }
+
+    /// The header as lint judges it (`SegmentChecks.checkHeader`, `checkReply`): the first of
+    /// each field, its name without spaces; the fields HJ/T 212-2005 requires (ST CN PW MN, ST CN
+    /// for a reply; QN and Flag optional) for a 2005 packet (Flag version 0, or no Flag); MN of
+    /// 24 characters 0-9 A-F (14 in 2005); a QN that is a real time; `segment.st-unknown` and
+    /// `segment.cn-unknown` only for a code of the right form (else lint's format rules, which the
+    /// dissector does not show); ST=91 required of a reply only when it has an ST; CP missing
+    /// only without "CP=". Found by the comparison of mutated streams (a 14-character MN in 2017
+    /// packets, 2005 packets without QN) and by reading lint's checks.
+    @Test func headerFieldsAreJudgedAsLintJudgesThem() throws {
+        let mn = Session.mn, cp = "CP=&&DataTime=20251201120000;w01018-Rtd=1.0&&"
+        let segments = [
+            "QN=20251201120000001;ST=32;CN=2011;PW=123456;MN=81733553213013;Flag=5;" + cp,
+            "QN=20251201120000002;ST=32;CN=2011;PW=123456;MN=\(mn.lowercased());Flag=5;" + cp,
+            "ST=32;CN=2011;PW=123456;MN=81733553213013;Flag=1;" + cp,
+            "QN=20251201120000004;ST=32;CN=2011;PW=123456;MN=81733553213013;" + cp,
+            "QN=20251201120000005;ST=91;CN=9014;CP=&&&&",
+            "QN=20251301120000006;ST=32;CN=2011;PW=123456;MN=\(mn);Flag=5;" + cp,
+            "QN=20251201120000007;ST=3;CN=2011;PW=123456;MN=\(mn);Flag=5;" + cp,
+            "QN=20251201120000008;ST=32;CN=20x1;PW=123456;MN=\(mn);Flag=5;" + cp,
+            "QN=20251201120000010;CN=9014;PW=123456;MN=\(mn);Flag=4;CP=&&&&",
+            "QN=20251201120000011; ST=32;CN=2011;PW=123456;MN=\(mn);Flag=5;" + cp,
+            "QN=20251201120000012;ST=32;CN=2011;PW=123456;MN=\(mn);Flag=5;CP=DataTime=20251201120000;w01018-Rtd=1.0&&",
+        ]
+        let writes = [Self.shortFrame("20251201115900000")] + segments.map { FrameEncoder.frame(segmentBytes: Array($0.utf8)) }
+        let r = try Self.streamReading(writes, name: "header-rules")
+        #expect(r.dissectorRules == r.lintRules, "dissector \(r.dissector)\nlint \(r.comparable)")
+        #expect(r.qns == r.lintQNs, "\(r.qns) \(r.lintQNs)")
+        let worded: Set<String> = [Rules.fieldMissing.id, Rules.mnFormat.id, Rules.qnFormat.id, Rules.stUnknown.id, Rules.cnUnknown.id, Rules.replySTNot91.id]
+        let d = r.dissector.filter { worded.contains($0.rule) }, l = r.lint.filter { worded.contains($0.rule) }
+        #expect(d.map(\.description).sorted() == l.map(\.description).sorted(), "dissector \(d)\nlint \(l)")
+        #expect(l.count >= 4, "\(l)")
+    }
 }
