@@ -288,9 +288,11 @@ public struct FrameDecoder: Sendable {
                 return .frame(frame)
             case .incomplete(let declared):
                 if let flushed = flushSkip() { return flushed }
+                let crcEnd = declared.map { start + 6 + $0 + 4 }
                 let tail = IncompleteTail(
                     offset: bufferOffset + start, count: buffer.count - start, declaredLength: declared,
-                    sample: Array(buffer[start..<min(buffer.count, start + 64)]))
+                    sample: Array(buffer[start..<min(buffer.count, start + 64)]),
+                    crc: crcEnd.flatMap { $0 <= buffer.count ? Array(buffer[($0 - 4)..<$0]) : nil })
                 start = buffer.count
                 return .incomplete(tail)
             }

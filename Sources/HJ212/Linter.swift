@@ -101,9 +101,16 @@ public struct Linter: Sendable {
                           message: "skipped \(skipped.count) byte\(skipped.count == 1 ? "" : "s"): \(what); starts \(Linter.quote(skipped.sample))")
     }
 
-    /// The diagnostic for a frame cut short by the end of the input.
+    /// The diagnostic for the end of the input inside a frame: a frame cut short, or one whose
+    /// data segment is complete but that no CRC of four hex digits and CR LF delimit.
     public func diagnose(_ tail: IncompleteTail) -> Diagnostic {
-        let expected = tail.declaredLength.map { "; its length field announces a \($0 + 12)-byte frame" } ?? ""
+        let expected: String
+        if let declared = tail.declaredLength, let crc = tail.crc {
+            expected = "; the \(declared)-byte data segment its length field announces is complete, but the CRC after it, "
+                + "\(Linter.quote(crc)), is not 4 hex digits and no CR LF follows a valid CRC"
+        } else {
+            expected = tail.declaredLength.map { "; its length field announces a \($0 + 12)-byte frame" } ?? ""
+        }
         return Diagnostic(rule: Rules.incompleteTail.id, severity: Rules.incompleteTail.severity(strict: options.strict),
                           offset: tail.offset,
                           message: "input ends \(tail.count) bytes into a frame\(expected); starts \(Linter.quote(tail.sample))")

@@ -106,4 +106,8 @@ public struct IncompleteTail: Sendable, Equatable {
     public var declaredLength: Int?
     /// The first bytes (at most 64), for diagnostics.
     public var sample: [UInt8]
+    /// The four bytes where the declared length puts the CRC, when the input holds them: the
+    /// data segment is complete, but those bytes are not four hex digits and no CR LF after a
+    /// CRC ends the frame, so it could not be delimited (nil when the input cut the frame short).
+    public var crc: [UInt8]? = nil
 }

@@ -5,7 +5,8 @@ import HJ212
 enum DissectorLua {
     /// The linter's rules that the dissector checks itself, shown as expert info.
     static let expertRules: [Rule] = [
-        Rules.crcMismatch, Rules.crcVariantModbus, Rules.crcVariantModbusSwapped, Rules.crcLowercase, Rules.lengthMismatch, Rules.trailerMissing, Rules.fieldMissing, Rules.qnFormat,
+        Rules.crcMismatch, Rules.crcVariantModbus, Rules.crcVariantModbusSwapped, Rules.crcLowercase, Rules.lengthNotDigits, Rules.lengthMismatch, Rules.lengthCountsCharacters,
+        Rules.trailerMissing, Rules.fieldMissing, Rules.qnFormat,
         Rules.separator, Rules.stUnknown, Rules.cnUnknown, Rules.mnFormat, Rules.pnoRange, Rules.cpUnterminated, Rules.factorUnknown,
         Rules.dataFlagInvalid, Rules.replySTNot91, Rules.dataTimeMissing, Rules.skippedBytes,
     ]
@@ -70,6 +71,8 @@ enum DissectorLua {
             let c = d.commands[cn]!
             s += "  [\(literal(cn))] = \(literal(both(c.nameZh, c.nameEn))),\n"
         }
+        s += "}\nlocal COMMANDS_ZH = {\n"
+        for cn in d.commands.keys.sorted() { s += "  [\(literal(cn))] = \(literal(d.commands[cn]!.nameZh)),\n" }
         s += "}\nlocal SYSTEMS = {\n"
         for st in d.systems.keys.sorted() { s += "  [\(literal(st))] = \(literal(both(d.systems[st]!.nameZh, d.systems[st]!.nameEn))),\n" }
         s += "}\nlocal FIELDS = {\n"
@@ -138,123 +141,12 @@ enum DissectorLua {
 
 
         """
-        s += staticPart
+        s += checksPart + staticPart
         return s
     }
 
-    /// The dissection logic (fixed; only the tables above are generated).
+    /// The framing and the dissection (fixed; only the tables above are generated).
     static let staticPart = #"""
-    hj212.prefs.heuristic = Pref.bool("Heuristic detection on any TCP port", true,
-      "Recognise HJ 212 on any TCP port by its ##dddd header followed by QN= or ST=")
-    hj212.prefs.ports = Pref.range("TCP ports", "", "TCP ports always decoded as HJ 212 (e.g. 7001,9000-9010)", 65535)
-
-    -- The HJ 212 CRC (HJ 212-2017 Appendix A), with arithmetic only (any Lua version).
-    local function bxor(a, b)
-      local r, p = 0, 1
-      while a > 0 or b > 0 do
-        local x, y = a % 2, b % 2
-        if x ~= y then r = r + p end
-        a, b, p = (a - x) / 2, (b - y) / 2, p * 2
-      end
-      return r
-    end
-    local CRC_TABLE = {}
-    for i = 0, 255 do
-      local c = i
-      for _ = 1, 8 do
-        if c % 2 == 1 then c = bxor((c - 1) / 2, 0xA001) else c = c / 2 end
-      end
-      CRC_TABLE[i] = c
-    end
-    local function hj212_crc(s)
-      local c = 0xFFFF
-      for i = 1, #s do c = CRC_TABLE[bxor(math.floor(c / 256), s:byte(i))] end
-      return string.format("%04X", c)
-    end
-
-    -- The values of CRC_VARIANTS for a segment, as upper-case hex: CRC-16/MODBUS (init 0xFFFF,
-    -- reflected 0xA001, no final XOR; the same table, the low byte folded in) printed high byte
-    -- first, and printed low byte first.
-    local function crc_variant_values(s)
-      local c = 0xFFFF
-      for i = 1, #s do c = bxor(math.floor(c / 256), CRC_TABLE[bxor(c % 256, s:byte(i))]) end
-      return { ["modbus"] = string.format("%04X", c),
-               ["modbus-swapped"] = string.format("%04X", (c % 256) * 256 + math.floor(c / 256)) }
-    end
-
-    -- Flags a tree item with a rule's expert info; the text starts with the rule ID, as lint prints it.
-    local function flag(item, id, detail)
-      item:add_proto_expert_info(RULES[id], RULE_TEXT[id] .. (detail and (": " .. detail) or ""))
-    end
-
-    local function factor(code)
-      local f = FACTORS[code] or FACTORS[code:lower()]
-      if f then return f end
-      for _, p in ipairs(FACTOR_PATTERNS) do
-        if code:match(p[1]) then return p[2] end
-      end
-      return nil
-    end
-
-    local function flag_text(v)
-      local n = tonumber(v)
-      if not n then return "not a number" end
-      local version = math.floor(n / 4)
-      local names = { [0] = "HJ/T 212-2005", [1] = "HJ 212-2017", [2] = "HJ 212-2025" }
-      return (names[version] or ("version " .. version)) .. "; " ..
-        ((math.floor(n / 2) % 2 == 1) and "split (PNUM/PNO)" or "not split") .. "; " ..
-        ((n % 2 == 1) and "answer required (A=1)" or "no answer (A=0)")
-    end
-
-    -- A header number as lint reads it (Swift's Int: an optional sign, ASCII digits, within 64 bits):
-    -- its value and its decimal text, or nil.
-    local function int_value(text)
-      local sign, digits = text:match("^([+-]?)(%d+)$")
-      if not digits then return nil end
-      digits = digits:match("^0*(.-)$")
-      if digits == "" then return 0, "0" end
-      local limit = sign == "-" and "9223372036854775808" or "9223372036854775807"
-      if #digits > 19 or (#digits == 19 and digits > limit) then return nil end
-      local shown = (sign == "-" and "-" or "") .. digits
-      return tonumber(shown), shown
-    end
-
-    -- PNUM/PNO of a split packet (segment.pno-range), as lint judges them: the first PNUM and PNO,
-    -- spaces around them ignored; not numbers, or not 1 <= PNO <= PNUM <= 9999.
-    local function check_pno(t, first, items)
-      local pnum_text, pno_text = first["PNUM"], first["PNO"]
-      if not pnum_text and not pno_text then return end
-      local pnum, pnum_shown, pno, pno_shown
-      if pnum_text then pnum, pnum_shown = int_value(pnum_text) end
-      if pno_text then pno, pno_shown = int_value(pno_text) end
-      if (pnum_text and not pnum) or (pno_text and not pno) then
-        flag(items["PNUM"] or t, "segment.pno-range", "PNUM '" .. (pnum_text or "") .. "' / PNO '" .. (pno_text or "") .. "' are not numbers")
-      elseif pnum and pno and not (pno >= 1 and pno <= pnum and pnum <= 9999) then
-        flag(items["PNO"] or t, "segment.pno-range", "PNO=" .. pno_shown .. " of PNUM=" .. pnum_shown .. "; expected 1 ≤ PNO ≤ PNUM")
-      end
-    end
-
-    local UPLOADS = { ["2011"] = true, ["2051"] = true, ["2061"] = true, ["2031"] = true, ["2041"] = true }
-
-    -- lint's words for bytes it skipped (Linter.diagnose), by the decoder's reason.
-    local NOISE = "not part of any frame"
-    local BROKEN_HEADER = "a '##' whose length field is not 4 digits and that no CR LF closes"
-    local UNFRAMED = "a '##' whose frame could not be delimited (no CRC where the length says, no CR LF)"
-    local TRUNCATED = "a frame cut short: the next frame's '##' header came before its declared end"
-
-    -- Bytes quoted as lint quotes them (Linter.quote): the first 48, printable ASCII as is.
-    local function quote(bytes)
-      local out = {}
-      for i = 1, math.min(#bytes, 48) do
-        local b = bytes:byte(i)
-        if b >= 0x20 and b <= 0x7E and b ~= 0x27 and b ~= 0x5C then out[#out + 1] = string.char(b)
-        elseif b == 0x0D then out[#out + 1] = "\\r"
-        elseif b == 0x0A then out[#out + 1] = "\\n"
-        else out[#out + 1] = string.format("\\x%02X", b) end
-      end
-      return "'" .. table.concat(out) .. (#bytes > 48 and "…'" or "'")
-    end
-
     -- The largest frame lint's decoder waits for (FrameDecoder.largestFrame: ##, 9999, CRC, CR LF).
     local LARGEST_FRAME = 10011
 
@@ -342,16 +234,14 @@ enum DissectorLua {
       if seg_len < 0 then seg_len = math.max(0, body_end - 6) end
       local declared = tonumber(text:sub(3, 6):match("^%d%d%d%d$") or "")
       local li = t:add(F.length, tvb(offset + 2, 4), declared or 0)
-      if declared ~= seg_len then
-        flag(li, "frame.length-mismatch", "declared " .. tostring(declared) .. ", data segment has " .. seg_len .. " bytes")
-      end
-      if not has_crlf then flag(t, "frame.trailer-missing") end
       local segment = text:sub(7, 6 + seg_len)
+      check_length(li, text:sub(3, 6), declared, segment)
+      if not has_crlf then flag(t, "frame.trailer-missing") end
       local crc = text:sub(7 + seg_len, 10 + seg_len)
       -- Header fields up to CP=&&.
       local cp_at = segment:find("CP=&&", 1, true)
       local head = cp_at and segment:sub(1, cp_at - 1) or segment
-      local seen, values, first, items = {}, {}, {}, {}
+      local values, first, items = {}, {}, {}
       -- Header items end at ';' or, as lint reads them, at ',' (its segment.separator warning, as
       -- is an empty item before a separator and no ';' before CP=).
       local pos = 1
@@ -380,19 +270,10 @@ enum DissectorLua {
             it = t:add(F.header_other, range, item)
           end
           if meaning ~= "" then it:append_text(" (" .. meaning .. ")") end
+          -- lint judges the first of each field, its name and value without spaces around.
           local trimmed = name:match("^ *(.-) *$")
           if not first[trimmed] then first[trimmed], items[trimmed] = value:match("^ *(.-) *$"), it end
-          seen[name] = true
           values[name] = value
-          if name == "QN" and not value:match("^%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d$") then
-            flag(it, "segment.qn-format")
-          elseif name == "ST" and not SYSTEMS[value] then
-            flag(it, "segment.st-unknown")
-          elseif name == "CN" and not COMMANDS[value] then
-            flag(it, "segment.cn-unknown")
-          elseif name == "MN" and not value:match("^%x+$") then
-            flag(it, "segment.mn-format")
-          end
         end
         if not sep then break end
         pos = sep + 1
@@ -400,21 +281,16 @@ enum DissectorLua {
       if cp_at and cp_at > 1 and not segment:sub(cp_at - 1, cp_at - 1):match("[;,]") then
         flag(t, "segment.separator", "no ';' before CP=")
       end
-      for _, required in ipairs({ "QN", "ST", "CN", "PW", "MN", "Flag" }) do
-        if not seen[required] then flag(t, "segment.field-missing", required .. " is missing") end
-      end
+      check_header(t, first, items, segment)
       check_pno(t, first, items)
       local cn = values["CN"] or ""
-      if (cn == "9011" or cn == "9012" or cn == "9013" or cn == "9014") and values["ST"] ~= "91" then
-        flag(t, "reply.st-not-91")
-      end
+      local cp_tree
       if cp_at then
         local cp_start = cp_at + 5
         local cp_close = segment:find("&&", cp_start, true)
         local cp_text = cp_close and segment:sub(cp_start, cp_close - 1) or segment:sub(cp_start)
-        local cp_tree = t:add(F.cp, tvb(offset + 6 + cp_at - 1, #segment - cp_at + 1), cp_text)
+        cp_tree = t:add(F.cp, tvb(offset + 6 + cp_at - 1, #segment - cp_at + 1), cp_text)
         if not cp_close then flag(cp_tree, "cp.unterminated") end
-        local has_datatime = false
         local gpos = cp_start
         for group in (cp_text .. ";"):gmatch("([^;]*);") do
           local g_tree = cp_tree:add(F.cp_group, tvb(offset + 6 + gpos - 1, #group), group)
@@ -426,7 +302,6 @@ enum DissectorLua {
               local e = g_tree:add(F.cp_entry, range, key .. "=" .. value)
               e:add(F.cp_key, range, key)
               e:add(F.cp_value, range, value)
-              if key == "DataTime" then has_datatime = true end
               local code, suffix = key:match("^(.*)%-([^%-]*)$")
               if code then
                 local f = factor(code)
@@ -453,12 +328,8 @@ enum DissectorLua {
           end
           gpos = gpos + #group + 1
         end
-        if UPLOADS[cn] and values["ST"] ~= "91" and not has_datatime then
-          flag(cp_tree, "command.datatime-missing")
-        end
-      else
-        flag(t, "segment.field-missing", "CP=&&…&& is missing")
       end
+      check_datatime(cp_tree or t, first["CN"], segment)
       -- CRC over the data segment.
       local computed = hj212_crc(segment)
       local crc_range = tvb(offset + 6 + seg_len, math.min(4, total - 6 - seg_len))

@@ -235,4 +235,28 @@ struct LinterTests {
         }
         #expect(Set(Rules.all.map(\.id)).count == Rules.all.count)
     }
+
+    /// The end of the input inside a frame: cut before its CRC, the tail says how long the frame
+    /// was to be; with the whole data segment and the CRC field there, but a CRC that is not four
+    /// hex digits (so the frame could not be delimited), it says that, not "input ends 230 bytes
+    /// into a frame; its length field announces a 230-byte frame".
+    @Test("an incomplete tail says whether the frame was cut or could not be delimited")
+    func incompleteTailMessages() throws {
+        let segment = "QN=20160801085857223;ST=32;CN=1062;PW=100000;MN=010000A8900016F000169DC0;Flag=5;CP=&&RtdInterval=30&&"
+        func tail(_ bytes: String) throws -> String {
+            var decoder = FrameDecoder()
+            decoder.feed(Array(bytes.utf8))
+            var events: [FrameDecoder.Event] = []
+            while let e = decoder.next() { events.append(e) }
+            events += decoder.finish()
+            guard case .incomplete(let t)? = events.last else { throw TestFailure("no incomplete tail in \(events)") }
+            return try Linter(options: LintOptions()).diagnose(t).message
+        }
+        #expect(try tail("##0101" + segment.prefix(50)) == "input ends 56 bytes into a frame; its length field announces a 113-byte frame; starts '##0101QN=20160801085857223;ST=32;CN=1062;PW=1000…'")
+        for trailer in ["\r\n", "", "\r"] {
+            let m = try tail("##0101" + segment + "1C8G" + trailer)
+            #expect(m == "input ends \(111 + trailer.utf8.count) bytes into a frame; the 101-byte data segment its length field announces is complete, "
+                + "but the CRC after it, '1C8G', is not 4 hex digits and no CR LF follows a valid CRC; starts '##0101QN=20160801085857223;ST=32;CN=1062;PW=1000…'")
+        }
+    }
 }

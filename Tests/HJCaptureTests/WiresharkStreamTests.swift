@@ -9,8 +9,8 @@ import TestSupport
 extension WiresharkTests {
     /// The rules the dissector flags (docs/wireshark.md); lint's other findings are left out.
     static let dissectorRules: Set<String> = Set([
-        Rules.crcMismatch, Rules.crcVariantModbus, Rules.crcVariantModbusSwapped, Rules.crcLowercase, Rules.lengthMismatch,
-        Rules.trailerMissing, Rules.fieldMissing, Rules.qnFormat, Rules.separator, Rules.stUnknown, Rules.cnUnknown, Rules.mnFormat,
+        Rules.crcMismatch, Rules.crcVariantModbus, Rules.crcVariantModbusSwapped, Rules.crcLowercase, Rules.lengthNotDigits,
+        Rules.lengthMismatch, Rules.lengthCountsCharacters, Rules.trailerMissing, Rules.fieldMissing, Rules.qnFormat, Rules.separator, Rules.stUnknown, Rules.cnUnknown, Rules.mnFormat,
         Rules.pnoRange, Rules.cpUnterminated, Rules.factorUnknown, Rules.dataFlagInvalid, Rules.replySTNot91, Rules.dataTimeMissing,
         Rules.skippedBytes,
     ].map(\.id))

@@ -64,6 +64,7 @@ struct LintMessagesZhTests {
             Case(name: "one byte", bytes: Array("X".utf8) + good, rules: ["stream.skipped-bytes"]),
             Case(name: "truncated", bytes: Array(frame(h(cn: "2011") + u).prefix(60)) + good, rules: ["stream.skipped-bytes"]),
             Case(name: "tail", bytes: good + Array(good.prefix(60)), rules: ["stream.incomplete-tail"]),
+            Case(name: "tail with a CRC that is not hex", bytes: good + Array(good.dropLast(6)) + Array("12G4\r\n".utf8), rules: ["stream.incomplete-tail"]),
             Case(name: "tail without length", bytes: good + Array("##02a8QN=2016".utf8), rules: ["stream.skipped-bytes"]),
             // Frame
             Case(name: "length counts characters", bytes: frame(h(cn: "2011") + "CP=&&DataTime=20160801085857;w01018-Rtd=2.2;i11001-Info=//日志文本//&&",
