@@ -121,6 +121,25 @@ struct LoadBenchmark {
     static let warmUpSeconds = 3.0
 
     /// Which of the step's conditions a run missed, in words.
+    /// Issue 17's target as the steps judge it: serve **holds** the step offered at 0.75 of the C
+    /// ping-pong's rate (at least 98 % of it acknowledged inside the window, p99 from the schedule
+    /// under 1 s, at most 0.1 % unacknowledged). What a held step acknowledges inside its window is
+    /// up to 2 % below what it offered by that rule, so the acknowledged rate of a held 0.75 step
+    /// reads 0.735–0.75 of the baseline: the line gives it beside the step, and judges the step
+    /// (as issue 17's "today 0.50" was the step at 0.50 held with 0.495 acknowledged). Not
+    /// evidence when other processes used the machine during the baseline or the closed loop.
+    static func sustainedLine(loggers: Int, baseline: Double, serve: (held: Double, acked: Double),
+                              driver: (held: Double, acked: Double), shared: Bool) -> String {
+        func step(_ s: (held: Double, acked: Double)) -> String {
+            s.held > 0 ? "holds the step at \(LoadFormat.fixed(s.held, 2)) of the baseline (\(LoadFormat.number(s.acked.rounded())) acked/s in the window = \(LoadFormat.fixed(s.acked / baseline, 2)))"
+                : "held no step (not even 0.25 of the baseline)"
+        }
+        let verdict = shared ? "not judged: other processes used the machine (run on a quiet machine)"
+            : serve.held >= 0.75 ? "met" : "NOT met"
+        return "sustained with \(loggers) loggers: hj212 serve \(step(serve)); target: the step at 0.75 holds (issue 17): \(verdict); "
+            + "the driver alone (→ C server) \(step(driver))"
+    }
+
     static func failureCauses(_ r: LoadReport, rate: Double, loggers: Int) -> [String] {
         var causes: [String] = []
         if r.ackedPerSecond < 0.98 * rate {
@@ -234,8 +253,9 @@ struct LoadBenchmark {
         // left over would still be reading the previous step's backlog). A step holds when at least
         // 98 % of the offered rate was acknowledged in the window, p99 from the schedule < 1 s and
         // at most 0.1 % went unacknowledged; the search stops at the first step that does not.
-        func search(_ label: String, _ arguments: [String]) -> (best: Double, report: LoadReport?)? {
+        func search(_ label: String, _ arguments: [String]) -> (best: Double, held: Double, report: LoadReport?)? {
             var best = 0.0
+            var held = 0.0
             var bestReport: LoadReport?
             for fraction in [0.25, 0.5, 0.6, 0.75, 0.9, 1.0, 1.25, 1.5, 2.0] {
                 let rate = (baseline * fraction).rounded()
@@ -253,16 +273,16 @@ struct LoadBenchmark {
                 if !holds { io.stdout.line("    why: " + Self.failureCauses(r, rate: rate, loggers: loggers).joined(separator: "; ")) }
                 if Interrupts.requested || !holds { break }
                 best = r.ackedPerSecond
+                held = fraction
                 bestReport = r
             }
-            return (best, bestReport)
+            return (best, held, bestReport)
         }
         guard let driver = search("hj212 load → C server", ["bench", "pingpong-server", "--threads", String(threads)]) else { return 2 }
         if Interrupts.requested { return Interrupts.exitStatus }
         guard let ours = search("hj212 load → hj212 serve", ["serve", "--listen", "127.0.0.1:0", "--threads", String(threads)]) else { return 2 }
-        io.stdout.line("sustained with \(loggers) loggers: hj212 load → hj212 serve \(LoadFormat.number(ours.best.rounded())) acked/s = \(LoadFormat.fixed(ours.best / baseline, 2)) of the baseline (target ≥ 0.75, issue 17); "
-                       + "the driver alone (→ C server) \(LoadFormat.number(driver.best.rounded())) acked/s = \(LoadFormat.fixed(driver.best / baseline, 2))")
         let shared = [baselineOthers, servedOthers].contains { ($0 ?? .infinity) > Neighbours.maxOtherCores }
+        io.stdout.line(Self.sustainedLine(loggers: loggers, baseline: baseline, serve: (ours.held, ours.best), driver: (driver.held, driver.best), shared: shared))
         io.stdout.line("closed loop with the baseline's C client: hj212 serve "
                        + (closedLoop.map { "\(LoadFormat.number($0.rounded())) acked/s = \(LoadFormat.fixed($0 / baseline, 2)) of the C server" } ?? "incomplete (\(served.connected) of \(loggers) connected)")
                        + (shared ? "; other processes used the machine during these rows (more than \(LoadFormat.fixed(Neighbours.maxOtherCores, 2)) cores, or unknown): the ratio is not evidence, run on a quiet machine" : ""))
