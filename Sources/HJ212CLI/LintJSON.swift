@@ -29,13 +29,30 @@ func writeJSON(_ item: LintItem, file: String?, to w: inout JSONWriter) {
         w.key("variant"); w.string(r.crc.variant?.rawValue)
         w.endObject()
         let segment = r.segment
+        // The first of each name (the one lint judges, as `DataSegment.header(_:)` finds it); the
+        // later ones, which `segment.field-duplicate` reports, under `header_repeated` as
+        // [name, value] pairs, so that no object holds a key twice.
         w.key("header")
         w.beginObject()
+        var names = Set<String>()
+        var repeated: [Field] = []
         for field in segment.header {
+            guard names.insert(field.name).inserted else { repeated.append(field); continue }
             w.key(field.name)
             w.string(field.value)
         }
         w.endObject()
+        if !repeated.isEmpty {
+            w.key("header_repeated")
+            w.beginArray()
+            for field in repeated {
+                w.beginArray()
+                w.string(field.name)
+                w.string(field.value)
+                w.endArray()
+            }
+            w.endArray()
+        }
         w.key("cp")
         w.beginArray()
         for group in segment.cp ?? [] {
@@ -106,13 +123,37 @@ func writeJSON(fast r: ByteLinter, file: String?, to out: ByteBuffer, scratch: B
     let headerSlots = r.headerSlots, headerValues = r.headerValues
     let groupEnds = r.groupEnds, entryNames = r.entryNames, entryValues = r.entryValues
     r.frame.bytes.withUnsafeBufferPointer { buf in
-        for (k, (slot, value)) in zip(headerSlots, headerValues).enumerated() {
-            if k > 0 { out.append(0x2C) }
+        // The first of each name in `header`, the later ones under `header_repeated` (as the
+        // segment path writes them): no object holds a key twice.
+        var seen: UInt32 = 0
+        var repeats = false
+        var first = true
+        for (slot, value) in zip(headerSlots, headerValues) {
+            guard seen & (1 << slot) == 0 else { repeats = true; continue }
+            seen |= 1 << slot
+            if !first { out.append(0x2C) }
+            first = false
             out.append(headerKeyChunks[slot])
             escaped(UnsafeBufferPointer(rebasing: buf[value]))
             out.append(0x22)
         }
-        chunk(#"},"cp":["#)
+        if repeats {
+            chunk(#"},"header_repeated":["#)
+            seen = 0
+            first = true
+            for (slot, value) in zip(headerSlots, headerValues) {
+                guard seen & (1 << slot) != 0 else { seen |= 1 << slot; continue }
+                chunk(first ? #"[""# : #",[""#)
+                first = false
+                escaped(ByteLinter.headerName(slot))
+                chunk(#"",""#)
+                escaped(UnsafeBufferPointer(rebasing: buf[value]))
+                chunk(#""]"#)
+            }
+            chunk(#"],"cp":["#)
+        } else {
+            chunk(#"},"cp":["#)
+        }
         var start = 0
         for (g, end) in groupEnds.enumerated() {
             chunk(g > 0 ? ",[" : "[")
