@@ -4,6 +4,17 @@ import HJ212
 /// `offset`, `dialect`, `crc`, `header`, `cp`, `diagnostics`; skipped runs and incomplete tails
 /// with their offsets) straight into `w`'s bytes, without building a `JSONValue` tree.
 func writeJSON(_ item: LintItem, file: String?, to w: inout JSONWriter) {
+    /// Fields as a list of `[name, value]` pairs (a CP group, the repeated header fields).
+    func pairs(_ fields: [Field]) {
+        w.beginArray()
+        for field in fields {
+            w.beginArray()
+            w.string(field.name)
+            w.string(field.value)
+            w.endArray()
+        }
+        w.endArray()
+    }
     func diagnostics(_ ds: [Diagnostic]) {
         w.key("diagnostics")
         w.beginArray()
@@ -44,27 +55,11 @@ func writeJSON(_ item: LintItem, file: String?, to w: inout JSONWriter) {
         w.endObject()
         if !repeated.isEmpty {
             w.key("header_repeated")
-            w.beginArray()
-            for field in repeated {
-                w.beginArray()
-                w.string(field.name)
-                w.string(field.value)
-                w.endArray()
-            }
-            w.endArray()
+            pairs(repeated)
         }
         w.key("cp")
         w.beginArray()
-        for group in segment.cp ?? [] {
-            w.beginArray()
-            for field in group {
-                w.beginArray()
-                w.string(field.name)
-                w.string(field.value)
-                w.endArray()
-            }
-            w.endArray()
-        }
+        for group in segment.cp ?? [] { pairs(group) }
         w.endArray()
         diagnostics(r.diagnostics)
     case .skipped(let s, let d):

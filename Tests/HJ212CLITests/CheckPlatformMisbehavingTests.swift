@@ -81,10 +81,14 @@ struct CheckPlatformMisbehavingTests {
         #expect(r.status != 0, "\(r.out)")
     }
 
-    @Test("a platform that serves the registered logger and closes on a wrong identity passes the access checks")
-    func closeAfterServiceIsRefusal() async throws {
+    /// With `reset`, the close comes as an RST (`SO_LINGER` 0): the probe must read ECONNRESET as
+    /// the platform closing, not as a failure of the link (session 23: under load the kernel turned
+    /// this platform's close into a reset, and P-ACCESS-PW/MN came out not exercised).
+    @Test("a platform that serves the registered logger and closes (or resets) on a wrong identity passes the access checks",
+          arguments: [false, true])
+    func closeAfterServiceIsRefusal(reset: Bool) async throws {
         let r = try await offPool {
-            let platform = try WirePlatform { f in f.isGood ? [.reply(Wire.ackSegment(f.segment))] : [.close] }
+            let platform = try WirePlatform { f in f.isGood ? [.reply(Wire.ackSegment(f.segment))] : [reset ? .reset : .close] }
             defer { platform.stop() }
             return try platform.check(["--only", "P-ACCESS"], commandWindow: "0.3", messagesInChinese: true)
         }

@@ -8,24 +8,10 @@ import TestSupport
 /// probe must read ECONNRESET (and EPIPE on a send) as the platform closing, not as a failure of
 /// the link that leaves a check "not exercised". Session 23: under load the kernel answered the
 /// close of the misbehaving test platform with a reset (the probe's next packet was unread), and
-/// P-ACCESS-PW/MN came out not exercised; `SO_LINGER` 0 makes the reset certain here.
+/// P-ACCESS-PW/MN came out not exercised; `SO_LINGER` 0 makes the reset certain here. The
+/// access checks' case is `CheckPlatformMisbehavingTests.closeAfterServiceIsRefusal(reset: true)`.
 @Suite("check platform against platforms that close with a reset")
 struct CheckPlatformResetTests {
-    @Test("a platform that serves the registered logger and resets the connection on a wrong identity passes the access checks")
-    func resetAfterServiceIsRefusal() async throws {
-        let r = try await offPool {
-            let platform = try WirePlatform { f in f.isGood ? [.reply(Wire.ackSegment(f.segment))] : [.reset] }
-            defer { platform.stop() }
-            return try platform.check(["--only", "P-ACCESS"], commandWindow: "0.3", messagesInChinese: true)
-        }
-        for id in ["P-ACCESS-PW", "P-ACCESS-MN"] {
-            let c = WirePlatform.result(r.json, id)
-            #expect(c.verdict == "pass" && c.message.contains("closed the connection"), "\(id): \(c.verdict) \(c.message)")
-        }
-        #expect(r.out.contains("refuses unknown MNs"), "\(r.out)")
-        #expect(r.status == 0, "\(r.out)")
-    }
-
     /// The other side: a check that needs the connection to stay open fails on a reset, and says
     /// the platform closed it (it did), not that an answer was merely missing.
     @Test("a platform that resets the connection on a bad frame fails the bad-frame checks: it closed the connection")

@@ -41,40 +41,19 @@ extension WiresharkTests {
     }
 
     static func streamReading(_ writes: [[UInt8]], name: String, maxSegment: Int = 1400) throws -> StreamReading {
-        let tshark = try #require(tsharkPath(), "tshark is not installed (.ci/run installs it: apt-get install -y tshark)")
-        let capture = try scratchFile("\(name).pcapng", pcapng(writes, maxSegment: maxSegment))
-        let lua = try scratchFile("hj212-\(name).lua")
-        let raw = try scratchFile("\(name).raw", writes.flatMap { $0 })
-        defer { for p in [capture, lua, raw] { try? FileManager.default.removeItem(atPath: p) } }
-        #expect(hj212(["dissector", "-o", lua]).status == 0)
-        // The aggregator is a control character: messages quote the bytes they skipped, '|' included.
-        let result = try runProgram(tshark, ["-n", "-o", "tcp.desegment_tcp_streams:TRUE", "-X", "lua_script:" + lua, "-r", capture, "-Y", "hj212",
-                                             "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=\u{1}", "-E", "separator=\t",
-                                             "-e", "_ws.expert.message", "-e", "_ws.expert.severity", "-e", "hj212.qn"])
-        #expect(result.status == 0 && !result.err.contains("Lua: Error"), "\(result.err)")
+        let (packets, lint) = try tshark(writes, name: name, maxSegment: maxSegment, fields: ["hj212.qn"])
         var reading = StreamReading()
-        func word(_ s: String) -> String {
-            switch s.lowercased() {
-            case "8388608", "error": "error"
-            case "6291456", "warning", "warn": "warning"
-            case "4194304", "note": "info"
-            default: s
-            }
-        }
-        for line in result.out.split(separator: "\n") {
-            let row = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-            func values(_ i: Int) -> [String] { row.count > i && !row[i].isEmpty ? row[i].split(separator: "\u{1}").map(String.init) : [] }
-            for (m, s) in zip(values(0), values(1)) {
+        for packet in packets {
+            for (m, s) in zip(packet.messages, packet.severities) {
                 let rule = String(m.prefix { $0 != ":" })
                 guard dissectorRules.contains(rule) else { continue }
                 // "rule: English title Chinese title: finding" — the finding is what lint prints.
                 let parts = m.components(separatedBy: ": ")
-                reading.dissector.append(Finding(rule: rule, severity: word(s), message: parts.count > 2 ? parts[2...].joined(separator: ": ") : ""))
+                reading.dissector.append(Finding(rule: rule, severity: s, message: parts.count > 2 ? parts[2...].joined(separator: ": ") : ""))
             }
-            reading.qns += values(2)
+            reading.qns += packet.fields[0]
         }
-        for line in hj212(["lint", "--format", "json", raw]).out.split(separator: "\n") {
-            let record = try JSONValue.parse(String(line))
+        for record in lint {
             if record["type"] == .string("frame"), case .object(let header)? = record["header"],
                let qn = header.first(where: { $0.0 == "QN" }), case .string(let s) = qn.1 {
                 reading.lintQNs.append(s)

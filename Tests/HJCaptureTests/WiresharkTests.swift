@@ -163,37 +163,50 @@ func tsharkPath() -> String? {
         var report: JSONValue = .null
     }
 
-    static func verdicts(_ frames: [[UInt8]], name: String, fields: [String] = []) throws -> [Verdict] {
+    /// tshark with the generated dissector over `writes` sent one per TCP segment (up to
+    /// `maxSegment` bytes each), beside `hj212 lint --format json` of the same bytes: per packet
+    /// the dissector shows, the expert messages, their severities in lint's words and each of
+    /// `fields` (a column each; several occurrences apart, split on the aggregator, a control
+    /// character, since messages quote the bytes they skipped, '|' included); and lint's records.
+    static func tshark(_ writes: [[UInt8]], name: String, maxSegment: Int = 1400, fields: [String] = [])
+        throws -> (packets: [(messages: [String], severities: [String], fields: [[String]])], lint: [JSONValue]) {
         let tshark = try #require(tsharkPath(), "tshark is not installed (.ci/run installs it: apt-get install -y tshark)")
-        let capture = try scratchFile("\(name).pcapng", pcapng(frames, maxSegment: 1400))
+        let capture = try scratchFile("\(name).pcapng", pcapng(writes, maxSegment: maxSegment))
         let lua = try scratchFile("hj212-\(name).lua")
-        let raw = try scratchFile("\(name).raw", frames.flatMap { $0 })
+        let raw = try scratchFile("\(name).raw", writes.flatMap { $0 })
         defer { for p in [capture, lua, raw] { try? FileManager.default.removeItem(atPath: p) } }
         #expect(hj212(["dissector", "-o", lua]).status == 0)
         let result = try runProgram(tshark, ["-n", "-o", "tcp.desegment_tcp_streams:TRUE", "-X", "lua_script:" + lua, "-r", capture, "-Y", "hj212",
-                                             "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|", "-E", "separator=\t",
+                                             "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=\u{1}", "-E", "separator=\t",
                                              "-e", "_ws.expert.message", "-e", "_ws.expert.severity"] + fields.flatMap { ["-e", $0] })
         #expect(result.status == 0 && !result.err.contains("Lua: Error"), "\(result.err)")
-        let rows = result.out.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
-        let reports = try hj212(["lint", "--format", "json", raw]).out.split(separator: "\n")
-            .map { try JSONValue.parse(String($0)) }.filter { $0["type"] == .string("frame") }
-        #expect(rows.count == frames.count && reports.count == frames.count, "\(result.out)")
-        return zip(rows, reports).map { row, report in
-            var v = Verdict(report: report)
-            let messages = row.count > 1 && !row[0].isEmpty ? row[0].split(separator: "|").map(String.init) : []
-            let severities = row.count > 1 && !row[1].isEmpty ? row[1].split(separator: "|").map(String.init) : []
-            v.messages = messages
-            // tshark prints the severity's value (PI_ERROR 0x00800000, PI_WARN 0x00600000, PI_NOTE 0x00400000) or its name.
-            func word(_ s: String) -> String {
-                switch s.lowercased() {
-                case "8388608", "error": "error"
-                case "6291456", "warning", "warn": "warning"
-                case "4194304", "note": "info"
-                default: s
-                }
+        // tshark prints the severity's value (PI_ERROR 0x00800000, PI_WARN 0x00600000, PI_NOTE 0x00400000) or its name.
+        func word(_ s: String) -> String {
+            switch s.lowercased() {
+            case "8388608", "error": "error"
+            case "6291456", "warning", "warn": "warning"
+            case "4194304", "note": "info"
+            default: s
             }
-            for (m, s) in zip(messages, severities) { v.dissector[String(m.prefix { $0 != ":" })] = word(s) }
-            v.fields = (0..<fields.count).map { row.count > $0 + 2 ? row[$0 + 2] : "" }
+        }
+        let packets = result.out.split(separator: "\n").map { line in
+            let row = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            func values(_ i: Int) -> [String] { row.count > i && !row[i].isEmpty ? row[i].split(separator: "\u{1}").map(String.init) : [] }
+            return (messages: values(0), severities: values(1).map(word), fields: (0..<fields.count).map { values($0 + 2) })
+        }
+        let lint = try hj212(["lint", "--format", "json", raw]).out.split(separator: "\n").map { try JSONValue.parse(String($0)) }
+        return (packets, lint)
+    }
+
+    static func verdicts(_ frames: [[UInt8]], name: String, fields: [String] = []) throws -> [Verdict] {
+        let (packets, lint) = try tshark(frames, name: name, fields: fields)
+        let reports = lint.filter { $0["type"] == .string("frame") }
+        #expect(packets.count == frames.count && reports.count == frames.count, "\(packets)")
+        return zip(packets, reports).map { packet, report in
+            var v = Verdict(report: report)
+            v.messages = packet.messages
+            for (m, s) in zip(packet.messages, packet.severities) { v.dissector[String(m.prefix { $0 != ":" })] = s }
+            v.fields = packet.fields.map { $0.first ?? "" }
             if case .array(let diagnostics)? = report["diagnostics"] {
                 for d in diagnostics {
                     if case .string(let rule)? = d["rule"], case .string(let severity)? = d["severity"] { v.lint[rule] = severity }
